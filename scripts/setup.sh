@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# One-step install for a fresh machine: Node >= 22 (bootstrapped if needed) and `npm ci`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=./node-env.sh
+. scripts/node-env.sh
+echo "abproxy: using Node $(node --version) at $(command -v node)" >&2
+# No prebuilt-binary downloads here: native addons compile from source against npm_config_nodedir.
+export npm_config_build_from_source=true
+npm ci --no-audit --no-fund

@@ -1,0 +1,71 @@
+/**
+ * The one error type of the gateway. Every failure that reaches a client is an ApiError, which knows
+ * its HTTP status and its Anthropic JSON body: {"type":"error","error":{"type":…,"message":…}}.
+ */
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'billing_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'request_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limit_error'
+  | 'timeout_error'
+  | 'api_error'
+  | 'overloaded_error';
+
+/** Status for each Anthropic error type, as the Anthropic API answers them. */
+export const STATUS_BY_TYPE: Record<ErrorType, number> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  // Anthropic has no 415 type of its own; the body says invalid_request_error (see toJSON).
+  unsupported_media_type: 415,
+  rate_limit_error: 429,
+  timeout_error: 504,
+  api_error: 500,
+  overloaded_error: 529,
+};
+
+export interface ApiErrorOptions {
+  /** Overrides the status derived from the type (e.g. an unknown upstream fault keeps its real status). */
+  status?: number;
+  /** Extra response headers, e.g. retry-after or x-should-retry. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class ApiError extends Error {
+  readonly type: ErrorType;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(type: ErrorType, message: string, options: ApiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ApiError';
+    this.type = type;
+    this.status = options.status ?? STATUS_BY_TYPE[type];
+    this.headers = options.headers ?? {};
+  }
+
+  /** The Anthropic error body (without request_id, which the server adds). */
+  toJSON(): { type: 'error'; error: { type: string; message: string } } {
+    const type = this.type === 'unsupported_media_type' ? 'invalid_request_error' : this.type;
+    return { type: 'error', error: { type, message: this.message } };
+  }
+
+  static invalid(message: string): ApiError {
+    return new ApiError('invalid_request_error', message);
+  }
+}
+
+/** Anything thrown that is not an ApiError becomes a 500 api_error; the detail is logged, not sent. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  return new ApiError('api_error', 'Internal server error', { cause: err });
+}

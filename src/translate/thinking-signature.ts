@@ -1,0 +1,30 @@
+/**
+ * Open models return reasoning without a signature, but Anthropic clients require one on every
+ * thinking block and echo it back on the next turn. The gateway signs reasoning it produced with an
+ * HMAC so that, when the block comes back, it can tell its own unaltered reasoning (safe to replay to
+ * the model) from a forged or foreign one (dropped). Claude's own signatures pass through untouched.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+const PREFIX = 'abp1.';
+
+function mac(secret: string, text: string): string {
+  return createHmac('sha256', secret).update(text).digest('base64url');
+}
+
+export function signThinking(secret: string, thinking: string): string {
+  return PREFIX + mac(secret, thinking);
+}
+
+/** True when the signature was made by this gateway (same secret) for exactly this text. */
+export function verifyThinking(secret: string, thinking: string, signature: string): boolean {
+  if (!signature.startsWith(PREFIX)) return false;
+  const given = Buffer.from(signature.slice(PREFIX.length));
+  const expected = Buffer.from(mac(secret, thinking));
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Signatures minted by this gateway (as opposed to Claude's own). */
+export function isGatewaySignature(signature: string): boolean {
+  return signature.startsWith(PREFIX);
+}
