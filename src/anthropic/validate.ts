@@ -1,11 +1,527 @@
-// CONTRACT STUB — owned by the validation helper, who replaces the body. Signature agreed.
+/**
+ * Hand-written checks for the Messages and count_tokens bodies. Runs on every request, so it walks the
+ * body once and builds no copies: the object that comes in is the object that goes out, typed. Messages
+ * follow Anthropic's (pydantic) wording and name the failing path, e.g. `messages.1.content.0.type: …`.
+ *
+ * Strict where a wrong value would reach Bedrock as garbage; lenient where real clients send things the
+ * gateway does not model: unknown top-level fields and Anthropic block types we do not translate
+ * (server_tool_use, search_result, …) are kept for the translator to decide.
+ */
+import { ApiError } from './errors.ts';
 import type { CountTokensRequest, MessagesRequest } from './types.ts';
 
-/** Checks a parsed JSON body; throws ApiError(invalid_request_error) naming the field (e.g. `messages.2.content.0.source.data: Field required`). */
-export function validateMessagesRequest(_body: unknown): MessagesRequest {
-  throw new Error('not implemented');
+export interface ValidateOptions {
+  /** The request's anthropic-beta values; interleaved thinking lets budget_tokens exceed max_tokens. */
+  betas?: readonly string[];
 }
 
-export function validateCountTokensRequest(_body: unknown): CountTokensRequest {
-  throw new Error('not implemented');
+type Json = Record<string, unknown>;
+
+const ROLES = ['user', 'assistant', 'system'] as const;
+const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
+const TOOL_CHOICE_TYPES = ['auto', 'any', 'tool', 'none'] as const;
+const THINKING_TYPES = ['enabled', 'adaptive', 'disabled', 'between_tools'] as const;
+const THINKING_DISPLAY = ['summarized', 'omitted'] as const;
+const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
+const CACHE_TTLS = ['5m', '1h'] as const;
+/** Anthropic's custom tool names; Claude Code's MCP tools (`mcp__server__tool`) fit it. */
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
+const MIN_THINKING_BUDGET = 1024;
+
+/** Block types Anthropic accepts in a message that the translators read themselves. */
+const MODELED_BLOCKS = [
+  'text',
+  'image',
+  'document',
+  'thinking',
+  'redacted_thinking',
+  'tool_use',
+  'tool_result',
+  'tool_reference',
+] as const;
+/** Anthropic block types kept as they are (passed to Claude natively, dropped with a warning elsewhere). */
+const PASSTHROUGH_BLOCKS = [
+  'search_result',
+  'server_tool_use',
+  'web_search_tool_result',
+  'web_fetch_tool_result',
+  'advisor_tool_result',
+  'code_execution_tool_result',
+  'bash_code_execution_tool_result',
+  'text_editor_code_execution_tool_result',
+  'tool_search_tool_result',
+  'mcp_tool_use',
+  'mcp_tool_result',
+  'container_upload',
+  'compaction',
+  'tool_addition',
+  'tool_removal',
+  'mcp_tool_listing',
+  'fallback',
+] as const;
+const MESSAGE_BLOCK_TAGS: ReadonlySet<string> = new Set([...MODELED_BLOCKS, ...PASSTHROUGH_BLOCKS]);
+const TOOL_RESULT_BLOCK_TAGS: ReadonlySet<string> = new Set([
+  'text',
+  'image',
+  'document',
+  'search_result',
+  'tool_reference',
+  'browser_state',
+]);
+const DOCUMENT_CONTENT_TAGS: ReadonlySet<string> = new Set(['text', 'image']);
+
+/**
+ * Server-tool blocks are where Anthropic adds new types most often; a newer client than this list must
+ * not be refused for them.
+ */
+function isServerToolBlockType(type: string): boolean {
+  return type.endsWith('_tool_result') || type.endsWith('_tool_use');
+}
+
+// ---- small helpers; each throws with the path it was given ----
+
+function fail(path: string, message: string): never {
+  throw new ApiError('invalid_request_error', `${path}: ${message}`);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** pydantic's enum wording: `Input should be 'a', 'b' or 'c'`. */
+function oneOf(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  const last = quoted.pop();
+  return `Input should be ${quoted.length > 0 ? `${quoted.join(', ')} or ${last}` : last}`;
+}
+
+function tagMismatch(tag: unknown, expected: Iterable<string>): string {
+  const list = [...expected].map((t) => `'${t}'`).join(', ');
+  return `Input tag '${String(tag)}' found using 'type' does not match any of the expected tags: ${list}`;
+}
+
+function requireObject(value: unknown, path: string): Json {
+  if (value === undefined) fail(path, 'Field required');
+  if (!isObject(value)) fail(path, 'Input should be a valid dictionary');
+  return value;
+}
+
+function requireString(value: unknown, path: string): string {
+  if (value === undefined) fail(path, 'Field required');
+  if (typeof value !== 'string') fail(path, 'Input should be a valid string');
+  return value;
+}
+
+function optionalString(value: unknown, path: string, nullable = true): void {
+  if (value === undefined || (nullable && value === null)) return;
+  if (typeof value !== 'string') fail(path, 'Input should be a valid string');
+}
+
+function optionalBoolean(value: unknown, path: string): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'boolean') fail(path, 'Input should be a valid boolean');
+}
+
+function requireInteger(value: unknown, path: string, min: number): number {
+  if (value === undefined) fail(path, 'Field required');
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail(path, 'Input should be a valid integer');
+  if (value < min) fail(path, `Input should be greater than or equal to ${min}`);
+  return value;
+}
+
+function optionalNumberInRange(value: unknown, path: string, min: number, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'Input should be a valid number');
+  if (value < min) fail(path, `Input should be greater than or equal to ${min}`);
+  if (value > max) fail(path, `Input should be less than or equal to ${max}`);
+}
+
+function requireEnum<T extends string>(value: unknown, path: string, values: readonly T[]): T {
+  if (value === undefined) fail(path, 'Field required');
+  if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) fail(path, oneOf(values));
+  return value as T;
+}
+
+function requireList(value: unknown, path: string): unknown[] {
+  if (value === undefined) fail(path, 'Field required');
+  if (!Array.isArray(value)) fail(path, 'Input should be a valid list');
+  return value;
+}
+
+/** Optional top-level fields sent as null mean "not set"; removing them keeps the declared types honest. */
+function dropNulls(body: Json, keys: readonly string[]): void {
+  for (const key of keys) if (body[key] === null) delete body[key];
+}
+
+// ---- blocks ----
+
+function checkCacheControl(value: unknown, path: string): void {
+  if (value === undefined || value === null) return;
+  const cc = requireObject(value, path);
+  requireEnum(cc.type, `${path}.type`, ['ephemeral']);
+  if (cc.ttl !== undefined) requireEnum(cc.ttl, `${path}.ttl`, CACHE_TTLS);
+}
+
+function checkTextBlock(block: Json, path: string): void {
+  requireString(block.text, `${path}.text`);
+  checkCacheControl(block.cache_control, `${path}.cache_control`);
+}
+
+function checkImageBlock(block: Json, path: string): void {
+  const source = requireObject(block.source, `${path}.source`);
+  const sp = `${path}.source`;
+  switch (source.type) {
+    case 'base64':
+      requireEnum(source.media_type, `${sp}.media_type`, IMAGE_MEDIA_TYPES);
+      requireString(source.data, `${sp}.data`);
+      break;
+    case 'url':
+      requireString(source.url, `${sp}.url`);
+      break;
+    case 'file':
+      requireString(source.file_id, `${sp}.file_id`);
+      break;
+    default:
+      if (source.type === undefined) fail(sp, "Unable to extract tag using discriminator 'type'");
+      fail(`${sp}.type`, tagMismatch(source.type, ['base64', 'url', 'file']));
+  }
+  checkCacheControl(block.cache_control, `${path}.cache_control`);
+}
+
+function checkDocumentBlock(block: Json, path: string): void {
+  const source = requireObject(block.source, `${path}.source`);
+  const sp = `${path}.source`;
+  switch (source.type) {
+    case 'base64':
+    case 'text':
+      // The media type is left to the translator: Bedrock reads more formats than Anthropic's PDF/text.
+      requireString(source.media_type, `${sp}.media_type`);
+      requireString(source.data, `${sp}.data`);
+      break;
+    case 'url':
+      requireString(source.url, `${sp}.url`);
+      break;
+    case 'file':
+      requireString(source.file_id, `${sp}.file_id`);
+      break;
+    case 'content': {
+      const content = source.content;
+      if (typeof content === 'string') break;
+      const items = requireList(content, `${sp}.content`);
+      for (let i = 0; i < items.length; i++) {
+        checkBlock(items[i], `${sp}.content.${i}`, DOCUMENT_CONTENT_TAGS, false);
+      }
+      break;
+    }
+    default:
+      if (source.type === undefined) fail(sp, "Unable to extract tag using discriminator 'type'");
+      fail(`${sp}.type`, tagMismatch(source.type, ['base64', 'text', 'url', 'content', 'file']));
+  }
+  optionalString(block.title, `${path}.title`);
+  optionalString(block.context, `${path}.context`);
+  if (block.citations !== undefined && block.citations !== null) {
+    const citations = requireObject(block.citations, `${path}.citations`);
+    optionalBoolean(citations.enabled, `${path}.citations.enabled`);
+  }
+  checkCacheControl(block.cache_control, `${path}.cache_control`);
+}
+
+function checkToolResultBlock(block: Json, path: string): void {
+  requireString(block.tool_use_id, `${path}.tool_use_id`);
+  const content = block.content;
+  if (content !== undefined && typeof content !== 'string') {
+    const items = requireList(content, `${path}.content`);
+    for (let i = 0; i < items.length; i++) {
+      checkBlock(items[i], `${path}.content.${i}`, TOOL_RESULT_BLOCK_TAGS, false);
+    }
+  }
+  optionalBoolean(block.is_error, `${path}.is_error`);
+  checkCacheControl(block.cache_control, `${path}.cache_control`);
+}
+
+/**
+ * One content block. `allowed` is the set of tags valid at this place; `lenient` also admits newer
+ * server-tool block types.
+ */
+function checkBlock(value: unknown, path: string, allowed: ReadonlySet<string>, lenient: boolean): void {
+  const block = requireObject(value, path);
+  const type = block.type;
+  if (type === undefined) fail(path, "Unable to extract tag using discriminator 'type'");
+  if (typeof type !== 'string' || !allowed.has(type)) {
+    if (lenient && typeof type === 'string' && isServerToolBlockType(type)) return;
+    fail(`${path}.type`, tagMismatch(type, allowed));
+  }
+  switch (type) {
+    case 'text':
+      checkTextBlock(block, path);
+      return;
+    case 'image':
+      checkImageBlock(block, path);
+      return;
+    case 'document':
+      checkDocumentBlock(block, path);
+      return;
+    case 'thinking':
+      requireString(block.thinking, `${path}.thinking`);
+      requireString(block.signature, `${path}.signature`);
+      return;
+    case 'redacted_thinking':
+      requireString(block.data, `${path}.data`);
+      return;
+    case 'tool_use':
+      requireString(block.id, `${path}.id`);
+      requireString(block.name, `${path}.name`);
+      requireObject(block.input, `${path}.input`);
+      checkCacheControl(block.cache_control, `${path}.cache_control`);
+      return;
+    case 'tool_result':
+      checkToolResultBlock(block, path);
+      return;
+    case 'tool_reference':
+      requireString(block.tool_name, `${path}.tool_name`);
+      return;
+    default:
+      // A pass-through type: its inner shape is the translator's (or Claude's) business.
+      return;
+  }
+}
+
+// ---- messages ----
+
+function toolUseIdsOf(content: unknown): string[] {
+  const ids: string[] = [];
+  if (!Array.isArray(content)) return ids;
+  for (const block of content as Json[]) if (block.type === 'tool_use') ids.push(block.id as string);
+  return ids;
+}
+
+const UNANSWERED_TOOL_USE =
+  'Each `tool_use` block must have a corresponding `tool_result` block in the next message.';
+const UNEXPECTED_TOOL_RESULT =
+  'Each `tool_result` block must have a corresponding `tool_use` block in the previous message.';
+
+/**
+ * Pairs tool_use and tool_result across turns, with Anthropic's own messages. `system` messages
+ * (Claude Code's reminders) and repeated user turns between the two sides are skipped, because
+ * consecutive same-role turns are merged before the model sees them.
+ */
+function checkToolPairing(messages: Json[]): void {
+  let openIds: string[] = [];
+  let openAt = -1;
+  let answered = new Set<string>();
+  let userReplied = false;
+  for (let m = 0; m < messages.length; m++) {
+    const message = messages[m]!;
+    if (message.role === 'assistant') {
+      closeTurn(openIds, openAt, answered);
+      openIds = toolUseIdsOf(message.content);
+      openAt = m;
+      answered = new Set();
+      userReplied = false;
+      continue;
+    }
+    if (message.role === 'user') userReplied = true;
+    if (!Array.isArray(message.content)) continue;
+    const blocks = message.content as Json[];
+    for (let b = 0; b < blocks.length; b++) {
+      const block = blocks[b]!;
+      if (block.type !== 'tool_result') continue;
+      const id = block.tool_use_id as string;
+      if (!openIds.includes(id)) {
+        fail(
+          `messages.${m}.content.${b}`,
+          `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${id}. ${UNEXPECTED_TOOL_RESULT}`,
+        );
+      }
+      answered.add(id);
+    }
+  }
+  // A trailing assistant turn with tool_use (a prefill) has no answer yet: not an error.
+  if (userReplied) closeTurn(openIds, openAt, answered);
+}
+
+function closeTurn(openIds: string[], openAt: number, answered: Set<string>): void {
+  const missing = openIds.filter((id) => !answered.has(id));
+  if (missing.length === 0) return;
+  fail(
+    `messages.${openAt}`,
+    `\`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. ${UNANSWERED_TOOL_USE}`,
+  );
+}
+
+function checkMessages(value: unknown): Json[] {
+  const messages = requireList(value, 'messages');
+  if (messages.length === 0) fail('messages', 'at least one message is required');
+  for (let m = 0; m < messages.length; m++) {
+    const path = `messages.${m}`;
+    const message = requireObject(messages[m], path);
+    requireEnum(message.role, `${path}.role`, ROLES);
+    const content = message.content;
+    if (typeof content === 'string') continue;
+    const blocks = requireList(content, `${path}.content`);
+    for (let b = 0; b < blocks.length; b++) {
+      checkBlock(blocks[b], `${path}.content.${b}`, MESSAGE_BLOCK_TAGS, true);
+    }
+  }
+  checkToolPairing(messages as Json[]);
+  return messages as Json[];
+}
+
+function checkSystem(value: unknown): void {
+  if (value === undefined || typeof value === 'string') return;
+  if (!Array.isArray(value)) fail('system', 'Input should be a valid string');
+  for (let i = 0; i < value.length; i++) {
+    const path = `system.${i}`;
+    const block = requireObject(value[i], path);
+    if (block.type !== 'text') fail(`${path}.type`, tagMismatch(block.type, ['text']));
+    checkTextBlock(block, path);
+  }
+}
+
+// ---- tools ----
+
+function checkTools(value: unknown): void {
+  if (value === undefined) return;
+  const tools = requireList(value, 'tools');
+  const names = new Set<string>();
+  for (let i = 0; i < tools.length; i++) {
+    const path = `tools.${i}`;
+    const tool = requireObject(tools[i], path);
+    const type = tool.type;
+    if (type === undefined || type === null || type === 'custom') {
+      const name = requireString(tool.name, `${path}.name`);
+      if (!TOOL_NAME.test(name)) fail(`${path}.name`, `String should match pattern '${TOOL_NAME.source}'`);
+      requireObject(tool.input_schema, `${path}.input_schema`);
+      optionalString(tool.description, `${path}.description`);
+    } else {
+      // Anthropic-defined tools (bash_20250124, web_search_…, mcp_toolset): the translator decides.
+      if (typeof type !== 'string') fail(`${path}.type`, 'Input should be a valid string');
+      optionalString(tool.name, `${path}.name`, false);
+    }
+    checkCacheControl(tool.cache_control, `${path}.cache_control`);
+    optionalBoolean(tool.defer_loading, `${path}.defer_loading`);
+    optionalBoolean(tool.strict, `${path}.strict`);
+    if (typeof tool.name === 'string') {
+      if (names.has(tool.name)) fail('tools', 'Tool names must be unique.');
+      names.add(tool.name);
+    }
+  }
+}
+
+function checkToolChoice(value: unknown): void {
+  if (value === undefined) return;
+  const choice = requireObject(value, 'tool_choice');
+  if (choice.type === undefined) fail('tool_choice', "Unable to extract tag using discriminator 'type'");
+  if (!(TOOL_CHOICE_TYPES as readonly unknown[]).includes(choice.type)) {
+    fail('tool_choice.type', tagMismatch(choice.type, TOOL_CHOICE_TYPES));
+  }
+  if (choice.type === 'tool') requireString(choice.name, 'tool_choice.name');
+  optionalBoolean(choice.disable_parallel_tool_use, 'tool_choice.disable_parallel_tool_use');
+}
+
+// ---- generation settings ----
+
+function checkThinking(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const thinking = requireObject(value, 'thinking');
+  if (thinking.type === undefined) fail('thinking', "Unable to extract tag using discriminator 'type'");
+  if (!(THINKING_TYPES as readonly unknown[]).includes(thinking.type)) {
+    fail('thinking.type', tagMismatch(thinking.type, THINKING_TYPES));
+  }
+  if (thinking.display !== undefined && thinking.display !== null) {
+    requireEnum(thinking.display, 'thinking.display', THINKING_DISPLAY);
+  }
+  if (thinking.type !== 'enabled') return undefined;
+  return requireInteger(thinking.budget_tokens, 'thinking.budget_tokens', MIN_THINKING_BUDGET);
+}
+
+function checkOutputConfig(value: unknown): void {
+  if (value === undefined) return;
+  const config = requireObject(value, 'output_config');
+  if (config.effort !== undefined && config.effort !== null) {
+    requireEnum(config.effort, 'output_config.effort', EFFORTS);
+  }
+  if (config.format !== undefined && config.format !== null) {
+    const format = requireObject(config.format, 'output_config.format');
+    requireEnum(format.type, 'output_config.format.type', ['json_schema']);
+    requireObject(format.schema, 'output_config.format.schema');
+  }
+}
+
+function checkStopSequences(value: unknown): void {
+  if (value === undefined) return;
+  const list = requireList(value, 'stop_sequences');
+  for (let i = 0; i < list.length; i++) {
+    const s = requireString(list[i], `stop_sequences.${i}`);
+    if (s.length === 0) fail('stop_sequences', 'each stop sequence must be non-empty');
+    if (s.trim().length === 0) fail('stop_sequences', 'each stop sequence must contain non-whitespace');
+  }
+}
+
+function checkMetadata(value: unknown): void {
+  if (value === undefined) return;
+  const metadata = requireObject(value, 'metadata');
+  optionalString(metadata.user_id, 'metadata.user_id');
+}
+
+function checkModel(value: unknown): void {
+  const model = requireString(value, 'model');
+  if (model.length === 0) fail('model', 'String should have at least 1 character');
+}
+
+function usesInterleavedThinking(betas: readonly string[] | undefined): boolean {
+  return betas?.some((b) => b.startsWith('interleaved-thinking-')) ?? false;
+}
+
+const NULLABLE_TOP_LEVEL = [
+  'system',
+  'stream',
+  'stop_sequences',
+  'temperature',
+  'top_p',
+  'top_k',
+  'metadata',
+  'tools',
+  'tool_choice',
+  'thinking',
+  'output_config',
+  'service_tier',
+] as const;
+
+/** Checks a parsed JSON body; throws ApiError(invalid_request_error) naming the field (e.g. `messages.2.content.0.source.data: Field required`). */
+export function validateMessagesRequest(body: unknown, options: ValidateOptions = {}): MessagesRequest {
+  if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object');
+  dropNulls(body, NULLABLE_TOP_LEVEL);
+  checkModel(body.model);
+  const maxTokens = requireInteger(body.max_tokens, 'max_tokens', 1);
+  checkMessages(body.messages);
+  checkSystem(body.system);
+  optionalBoolean(body.stream, 'stream');
+  checkStopSequences(body.stop_sequences);
+  optionalNumberInRange(body.temperature, 'temperature', 0, 1);
+  optionalNumberInRange(body.top_p, 'top_p', 0, 1);
+  if (body.top_k !== undefined) requireInteger(body.top_k, 'top_k', 0);
+  checkMetadata(body.metadata);
+  checkTools(body.tools);
+  checkToolChoice(body.tool_choice);
+  const budget = checkThinking(body.thinking);
+  if (budget !== undefined && budget >= maxTokens && !usesInterleavedThinking(options.betas)) {
+    throw ApiError.invalid('max_tokens must be greater than thinking.budget_tokens');
+  }
+  checkOutputConfig(body.output_config);
+  optionalString(body.service_tier, 'service_tier', false);
+  return body as unknown as MessagesRequest;
+}
+
+/** count_tokens takes the conversation without generation settings; extra fields are ignored. */
+export function validateCountTokensRequest(body: unknown): CountTokensRequest {
+  if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object');
+  dropNulls(body, ['system', 'tools', 'tool_choice', 'thinking']);
+  checkModel(body.model);
+  checkMessages(body.messages);
+  checkSystem(body.system);
+  checkTools(body.tools);
+  checkToolChoice(body.tool_choice);
+  checkThinking(body.thinking);
+  return body as unknown as CountTokensRequest;
 }

@@ -1,0 +1,282 @@
+/**
+ * Bedrock (and HTTP-layer) failures → the Anthropic error a client understands and reacts to correctly.
+ *
+ * Choices, so clients behave well:
+ * - ModelTimeoutException → 504 timeout_error (not 529): the model was slow, not overloaded. Clients retry
+ *   5xx either way, and Claude Code's "repeated 529 → fall back to another model" must not fire on it.
+ * - Credential failures (expired/unknown AWS keys, bad signature, no credentials at all) → 502 api_error
+ *   with `x-should-retry: false`. Never 401: Claude Code would blame (and retry) the user's own key.
+ * - 429 and 529 carry `retry-after` in seconds: the upstream's own header when the SDK exposes it, else
+ *   5 s for throttling, 10 s for quotas and overloaded models (the SDK has already retried by then).
+ * - 4xx that retrying cannot fix carry `x-should-retry: false` (the Anthropic SDKs honour it).
+ * - Context-window overflow is reworded to Anthropic's `prompt is too long: N tokens > M maximum`, which
+ *   triggers Claude Code's compaction.
+ * - AWS account ids are masked and IAM principal ARNs removed from messages; model ARNs stay readable.
+ */
+import { ApiError, type ErrorType } from '../anthropic/errors.ts';
+
+export interface BedrockErrorClass {
+  type: ErrorType;
+  status: number;
+  /** False when the name was not in the table and the status was derived from the HTTP status. */
+  recognized: boolean;
+}
+
+export interface BedrockErrorContext {
+  /** The gateway's estimate of the request's input tokens, used when Bedrock gives no numbers. */
+  estimatedInputTokens?: number;
+  /** The model's context window, used when Bedrock gives no numbers. */
+  contextWindow?: number;
+}
+
+interface Row {
+  type: ErrorType;
+  status: number;
+  /** Default retry-after seconds (429/529); the upstream header wins. */
+  retryAfter?: number;
+  /** Retrying the same request cannot succeed. */
+  final?: boolean;
+  /** Whose fault beyond Bedrock itself: the gateway's AWS identity, or the network on the way. */
+  kind?: 'credentials' | 'network';
+}
+
+const THROTTLE_RETRY_AFTER_S = 5;
+const QUOTA_RETRY_AFTER_S = 10;
+const OVERLOADED_RETRY_AFTER_S = 10;
+
+const CREDENTIALS: Row = { type: 'api_error', status: 502, final: true, kind: 'credentials' };
+const NETWORK: Row = { type: 'api_error', status: 502, kind: 'network' };
+const TIMEOUT: Row = { type: 'timeout_error', status: 504 };
+
+/** AWS exception name (or HTTP-layer error name/code) → Anthropic error. One row per name. */
+export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
+  ValidationException: { type: 'invalid_request_error', status: 400, final: true },
+  AccessDeniedException: { type: 'permission_error', status: 403, final: true },
+  ResourceNotFoundException: { type: 'not_found_error', status: 404, final: true },
+  ConflictException: { type: 'invalid_request_error', status: 409, final: true },
+  ThrottlingException: { type: 'rate_limit_error', status: 429, retryAfter: THROTTLE_RETRY_AFTER_S },
+  ServiceQuotaExceededException: { type: 'rate_limit_error', status: 429, retryAfter: QUOTA_RETRY_AFTER_S },
+  ModelNotReadyException: { type: 'overloaded_error', status: 529, retryAfter: OVERLOADED_RETRY_AFTER_S },
+  ServiceUnavailableException: {
+    type: 'overloaded_error',
+    status: 529,
+    retryAfter: OVERLOADED_RETRY_AFTER_S,
+  },
+  ModelTimeoutException: TIMEOUT,
+  ModelErrorException: { type: 'api_error', status: 500 },
+  ModelStreamErrorException: { type: 'api_error', status: 500 },
+  InternalServerException: { type: 'api_error', status: 500 },
+  InternalFailure: { type: 'api_error', status: 500 },
+  // The gateway's own AWS credentials.
+  UnrecognizedClientException: CREDENTIALS,
+  InvalidSignatureException: CREDENTIALS,
+  IncompleteSignature: CREDENTIALS,
+  SignatureDoesNotMatch: CREDENTIALS,
+  ExpiredTokenException: CREDENTIALS,
+  ExpiredToken: CREDENTIALS,
+  InvalidClientTokenId: CREDENTIALS,
+  MissingAuthenticationToken: CREDENTIALS,
+  MissingAuthenticationTokenException: CREDENTIALS,
+  CredentialsProviderError: CREDENTIALS,
+  TokenProviderError: CREDENTIALS,
+  // HTTP layer.
+  TimeoutError: TIMEOUT,
+  RequestTimeout: TIMEOUT,
+  RequestTimeoutException: TIMEOUT,
+  ETIMEDOUT: TIMEOUT,
+  AbortError: { type: 'api_error', status: 500 },
+  ECONNREFUSED: NETWORK,
+  ECONNRESET: NETWORK,
+  EPIPE: NETWORK,
+  ENOTFOUND: NETWORK,
+  EAI_AGAIN: NETWORK,
+  EHOSTUNREACH: NETWORK,
+  ENETUNREACH: NETWORK,
+  UND_ERR_SOCKET: NETWORK,
+  ERR_HTTP2_STREAM_ERROR: NETWORK,
+  ERR_HTTP2_SESSION_ERROR: NETWORK,
+  ERR_HTTP2_GOAWAY_SESSION: NETWORK,
+};
+
+// ---- reading the error ----
+
+interface ErrorFacts {
+  /** Exception name or Node error code, normalized to the table's spelling. */
+  name: string | undefined;
+  message: string;
+  httpStatus: number | undefined;
+  headers: Record<string, unknown> | undefined;
+  isAws: boolean;
+}
+
+function read(err: unknown): ErrorFacts {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
+  const metadata = e.$metadata as { httpStatusCode?: number } | undefined;
+  const response = e.$response as { statusCode?: number; headers?: Record<string, unknown> } | undefined;
+  const rawName = typeof e.name === 'string' ? e.name : undefined;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  // Event-stream exceptions are spelled in camelCase (`throttlingException`).
+  const name = rawName && rawName !== 'Error' ? rawName[0]!.toUpperCase() + rawName.slice(1) : code;
+  const tableName =
+    name !== undefined && name in BEDROCK_ERRORS ? name : code && code in BEDROCK_ERRORS ? code : name;
+  return {
+    name: tableName,
+    message: typeof e.message === 'string' ? e.message : String(err),
+    httpStatus: response?.statusCode ?? metadata?.httpStatusCode,
+    headers: response?.headers,
+    isAws: metadata !== undefined || e.$fault !== undefined,
+  };
+}
+
+function typeForStatus(status: number): ErrorType {
+  if (status === 400 || status === 409 || status === 422) return 'invalid_request_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 503 || status === 529) return 'overloaded_error';
+  if (status === 504) return 'timeout_error';
+  return 'api_error';
+}
+
+function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
+  const known = facts.name !== undefined ? BEDROCK_ERRORS[facts.name] : undefined;
+  if (known) return { ...known, recognized: true };
+  const status = facts.httpStatus;
+  // An upstream 401 is about the gateway's AWS identity, never the client's key.
+  if (status === 401) return { ...CREDENTIALS, recognized: false };
+  if (status !== undefined && status >= 400 && status <= 599) {
+    const type = typeForStatus(status);
+    return { type, status, recognized: false, final: status >= 400 && status < 500 && status !== 429 };
+  }
+  return { type: 'api_error', status: 500, recognized: false };
+}
+
+/** The table lookup alone: which Anthropic type and status a Bedrock failure becomes. */
+export function classifyBedrockError(err: unknown): BedrockErrorClass {
+  const row = rowFor(read(err));
+  return { type: row.type, status: row.status, recognized: row.recognized };
+}
+
+// ---- messages ----
+
+/** Masks account ids, drops IAM/STS principals (role and session names); model ARNs stay readable. */
+export function scrubAwsDetails(message: string): string {
+  return message
+    .replace(/arn:aws[\w-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+/g, "the gateway's AWS identity")
+    .replace(/(arn:aws[\w-]*:[\w-]+:[\w-]*:)\d{12}(?=:)/g, '$1***')
+    .replace(/\b(account(?: id)?:?\s*)\d{12}\b/gi, '$1***');
+}
+
+interface Overflow {
+  /** Input tokens, when known. */
+  input?: number;
+  /** Requested max_tokens, when the limit was hit by input + max_tokens. */
+  output?: number;
+  limit?: number;
+}
+
+const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
+
+/** Recognizes the context-overflow wordings of Claude and the Converse models; null when not one. */
+export function parseContextOverflow(message: string): Overflow | null {
+  let m = /prompt is too long:?\s*(\d+)\s*tokens?\s*>\s*(\d+)/i.exec(message);
+  if (m) return { input: num(m[1]), limit: num(m[2]) };
+  m = /input length and `?max_tokens`? exceed context limit:?\s*(\d+)\s*\+\s*(\d+)\s*>\s*(\d+)/i.exec(
+    message,
+  );
+  if (m) return { input: num(m[1]), output: num(m[2]), limit: num(m[3]) };
+  m = /max(?:imum)? input tokens:?\s*(\d+),?\s*request input token count:?\s*(\d+)/i.exec(message);
+  if (m) return { input: num(m[2]), limit: num(m[1]) };
+  // OpenAI-style (vLLM/Mantle-served models: GLM, MiniMax, Qwen, Llama…).
+  m = /maximum context length is (\d+) tokens/i.exec(message);
+  if (m) {
+    const limit = num(m[1]);
+    const output = /requested (\d+) output tokens/i.exec(message) ?? /(\d+) in the completion/i.exec(message);
+    const input =
+      /prompt contains at least (\d+) input tokens/i.exec(message) ??
+      /\((\d+) in the messages/i.exec(message) ??
+      /(?:messages resulted in|requested) (\d+) tokens/i.exec(message);
+    return { input: num(input?.[1]), output: num(output?.[1]), limit };
+  }
+  // Mistral: "Prompt contains 40000 tokens … too large for model with 32768 maximum context length".
+  m = /prompt contains (\d+) tokens.*?(\d+) maximum context length/i.exec(message);
+  if (m) return { input: num(m[1]), limit: num(m[2]) };
+  if (
+    /input is too long|too many (?:total text bytes|input tokens)|exceeds? the (?:model's )?(?:maximum )?context (?:window|length)|context (?:window|length) (?:exceeded|is exceeded)|prompt is too long/i.test(
+      message,
+    )
+  ) {
+    return {};
+  }
+  return null;
+}
+
+/** Anthropic's own wording for each kind of overflow, with the best numbers available. */
+function overflowMessage(o: Overflow, ctx: BedrockErrorContext): string {
+  const limit = o.limit ?? ctx.contextWindow;
+  if (o.output !== undefined && o.input !== undefined && limit !== undefined && o.input <= limit) {
+    // The input fits; max_tokens does not. Claude Code lowers max_tokens on this exact message.
+    return `input length and \`max_tokens\` exceed context limit: ${o.input} + ${o.output} > ${limit}, decrease input length or \`max_tokens\` and try again`;
+  }
+  if (limit === undefined) {
+    return o.input !== undefined
+      ? `prompt is too long: ${o.input} tokens exceed the model's maximum`
+      : "prompt is too long: the input exceeds the model's context window";
+  }
+  // Bedrock said it is too long: the count is at least one past the limit even when our estimate is lower.
+  const input = Math.max(o.input ?? ctx.estimatedInputTokens ?? 0, limit + 1);
+  return `prompt is too long: ${input} tokens > ${limit} maximum`;
+}
+
+function retryAfterFrom(headers: Record<string, unknown> | undefined): number | undefined {
+  if (!headers) return undefined;
+  let value: unknown;
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === 'retry-after') value = headers[key];
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(String(value));
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+function describe(facts: ErrorFacts, row: Row): string {
+  const upstream = scrubAwsDetails(facts.message);
+  if (row.kind === 'credentials') {
+    return (
+      `Bedrock rejected the gateway's AWS credentials (${facts.name ?? `HTTP ${facts.httpStatus}`}: ${upstream}). ` +
+      'This is a gateway configuration problem, not your API key: ask the operator to refresh its AWS credentials.'
+    );
+  }
+  if (row.kind === 'network') {
+    return `Could not reach Bedrock (${facts.name}): ${upstream}`;
+  }
+  if (row.type === 'timeout_error' && !facts.isAws) return `Bedrock did not answer in time: ${upstream}`;
+  return upstream;
+}
+
+/** Any failure of a Bedrock call → ApiError with status, Anthropic type, message and headers. */
+export function fromBedrockError(err: unknown, ctx: BedrockErrorContext = {}): ApiError {
+  if (err instanceof ApiError) return err;
+  const facts = read(err);
+  const row = rowFor(facts);
+  // Not an AWS or network failure: a bug on our side; its details are logged, not sent.
+  if (!row.recognized && !facts.isAws && facts.httpStatus === undefined) {
+    return new ApiError('api_error', 'Internal server error', { cause: err });
+  }
+
+  const headers: Record<string, string> = {};
+  if (row.status === 429 || row.status === 529) {
+    headers['retry-after'] = String(
+      retryAfterFrom(facts.headers) ?? row.retryAfter ?? THROTTLE_RETRY_AFTER_S,
+    );
+  }
+  if (row.final) headers['x-should-retry'] = 'false';
+
+  let message = describe(facts, row);
+  if (row.type === 'invalid_request_error') {
+    const overflow = parseContextOverflow(facts.message);
+    if (overflow) message = overflowMessage(overflow, ctx);
+  }
+  return new ApiError(row.type, message, { status: row.status, headers, cause: err });
+}
