@@ -29,7 +29,16 @@ export type ReasoningControl =
   /** Always reasons and has no request knob (e.g. DeepSeek R1): nothing is sent. */
   | { kind: 'always' }
   /** Claude: `thinking` {enabled, budget_tokens} or, where `adaptive`, {adaptive} + output_config.effort. */
-  | { kind: 'anthropic'; adaptive: boolean }
+  | {
+      kind: 'anthropic';
+      adaptive: boolean;
+      /** Accepts output_config.effort (Opus 4.5 and the adaptive models). Default false. */
+      effort?: boolean;
+      /** Accepts manual `thinking: {type: 'enabled', budget_tokens}`. Default true; false on adaptive-only models. */
+      budget?: boolean;
+      /** Thinking can be switched off. Default true; false on models that always think (Claude *-5-5, Fable). */
+      canDisable?: boolean;
+    }
   /** A single effort field in additionalModelRequestFields, e.g. gpt-oss `reasoning_effort`. */
   | { kind: 'effort-field'; field: string; levels: readonly string[] }
   /** Amazon Nova 2: `reasoningConfig: {type: 'enabled', maxReasoningEffort}`. */
@@ -60,8 +69,11 @@ export interface ModelCapabilities {
   maxOutputTokens: number;
   /** Bedrock CountTokens is available. */
   countTokens: boolean;
-  /** Name of the top_k field in additionalModelRequestFields, or null when the model has none. */
+  /** Name of the top_k field in additionalModelRequestFields, or null when the model has none.
+   * A dotted name nests (Nova: `inferenceConfig.topK` → {inferenceConfig: {topK}}). */
   topKField: string | null;
+  /** temperature and top_p may not both be set (Claude Opus 4.1, *-4-5 and newer); top_p is dropped. */
+  exclusiveSampling?: boolean;
 }
 
 export interface ResolvedModel {
@@ -72,4 +84,39 @@ export interface ResolvedModel {
   /** The foundation model id behind modelId (prefix such as `us.` removed; ARN resolved where known). */
   baseModelId: string;
   caps: ModelCapabilities;
+}
+
+// ---- the Bedrock catalogue (ListFoundationModels + ListInferenceProfiles), as the resolver needs it ----
+
+export interface CatalogueModel {
+  /** Foundation model id, e.g. `anthropic.claude-sonnet-4-5-20250929-v1:0`. */
+  modelId: string;
+  modelArn?: string;
+  name?: string;
+  provider?: string;
+  inputModalities: readonly string[];
+  outputModalities: readonly string[];
+  /** Callable by its bare id (inferenceTypesSupported has ON_DEMAND). */
+  onDemand: boolean;
+  /** Lifecycle ACTIVE (LEGACY models still work but are not offered first). */
+  active: boolean;
+}
+
+export interface CatalogueProfile {
+  /** Inference profile id, e.g. `us.anthropic.claude-sonnet-4-5-20250929-v1:0`, or an application profile id. */
+  id: string;
+  arn: string;
+  type: 'SYSTEM_DEFINED' | 'APPLICATION';
+  active: boolean;
+  /** Foundation model ids behind the profile (from its model ARNs). */
+  modelIds: readonly string[];
+}
+
+export interface CatalogueSnapshot {
+  region: string;
+  /** `live` from Bedrock, `builtin` from the table shipped with the gateway (Bedrock unreachable). */
+  source: 'live' | 'builtin';
+  fetchedAt: number;
+  models: readonly CatalogueModel[];
+  profiles: readonly CatalogueProfile[];
 }

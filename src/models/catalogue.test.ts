@@ -1,0 +1,222 @@
+import { type ListFoundationModelsCommand, ListInferenceProfilesCommand } from '@aws-sdk/client-bedrock';
+import { describe, expect, it } from 'vitest';
+import { Catalogue } from './catalogue.ts';
+import { resolveModel } from './resolve.ts';
+
+type Command = ListFoundationModelsCommand | ListInferenceProfilesCommand;
+
+/** A fake control-plane client: two profile pages, one application profile, counts its calls. */
+function fakeClient(options: { fail?: () => boolean; delayMs?: number } = {}) {
+  const calls: string[] = [];
+  let generation = 0;
+  const client = {
+    calls,
+    bump() {
+      generation++;
+    },
+    async send(command: Command): Promise<unknown> {
+      const input = command.input as { typeEquals?: string; nextToken?: string };
+      calls.push(
+        command instanceof ListInferenceProfilesCommand
+          ? `profiles:${input.typeEquals}:${input.nextToken ?? ''}`
+          : 'models',
+      );
+      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+      if (options.fail?.()) throw Object.assign(new Error('no route to host'), { name: 'TimeoutError' });
+      if (!(command instanceof ListInferenceProfilesCommand)) {
+        return {
+          modelSummaries: [
+            {
+              modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
+              modelName: 'Claude Sonnet 4.5',
+              inputModalities: ['TEXT', 'IMAGE'],
+              outputModalities: ['TEXT'],
+              inferenceTypesSupported: ['INFERENCE_PROFILE'],
+              modelLifecycle: { status: 'ACTIVE' },
+            },
+            {
+              modelId: `qwen.qwen3-coder-480b-a35b-v1:${generation}`,
+              inputModalities: ['TEXT'],
+              outputModalities: ['TEXT'],
+              inferenceTypesSupported: ['ON_DEMAND'],
+              modelLifecycle: { status: 'ACTIVE' },
+            },
+          ],
+        };
+      }
+      if (input.typeEquals === 'APPLICATION') throw new Error('AccessDeniedException');
+      const profile = (prefix: string) => ({
+        inferenceProfileId: `${prefix}.anthropic.claude-sonnet-4-5-20250929-v1:0`,
+        inferenceProfileArn: `arn:aws:bedrock:us-east-1:1:inference-profile/${prefix}.anthropic.claude-sonnet-4-5-20250929-v1:0`,
+        status: 'ACTIVE',
+        type: 'SYSTEM_DEFINED',
+        models: [
+          {
+            modelArn: 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
+          },
+        ],
+      });
+      return input.nextToken
+        ? { inferenceProfileSummaries: [profile('global')] }
+        : { inferenceProfileSummaries: [profile('us')], nextToken: 'page2' };
+    },
+  };
+  return client;
+}
+
+function clock(start = 1_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe('Catalogue', () => {
+  it('reads models and every page of profiles into a snapshot the resolver can use', async () => {
+    const client = fakeClient();
+    const catalogue = new Catalogue({ region: 'us-east-1', clientFor: () => client });
+    const snap = await catalogue.snapshot();
+    expect(snap.source).toBe('live');
+    expect(snap.profiles.map((p) => p.id)).toEqual([
+      'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'global.anthropic.claude-sonnet-4-5-20250929-v1:0',
+    ]);
+    expect(snap.profiles[0]!.modelIds).toEqual(['anthropic.claude-sonnet-4-5-20250929-v1:0']);
+    expect(client.calls).toContain('profiles:SYSTEM_DEFINED:page2');
+    expect(snap.models.find((m) => m.modelId.startsWith('qwen'))?.onDemand).toBe(true);
+    expect(resolveModel('claude-sonnet-4-5', snap, { region: 'us-east-1' }).modelId).toBe(
+      'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+    );
+  });
+
+  it('caches for the TTL and loads once for concurrent callers', async () => {
+    const client = fakeClient({ delayMs: 5 });
+    const t = clock();
+    const catalogue = new Catalogue({
+      region: 'us-east-1',
+      clientFor: () => client,
+      ttlMs: 10_000,
+      now: t.now,
+    });
+    const [a, b, c] = await Promise.all([catalogue.snapshot(), catalogue.snapshot(), catalogue.snapshot()]);
+    expect(a).toBe(b);
+    expect(b).toBe(c);
+    expect(client.calls.filter((x) => x === 'models')).toHaveLength(1);
+    t.advance(5_000);
+    expect(await catalogue.snapshot()).toBe(a);
+    expect(client.calls.filter((x) => x === 'models')).toHaveLength(1);
+  });
+
+  it('serves the stale snapshot at once after the TTL and swaps in the refreshed one', async () => {
+    const client = fakeClient();
+    const t = clock();
+    const catalogue = new Catalogue({
+      region: 'us-east-1',
+      clientFor: () => client,
+      ttlMs: 10_000,
+      now: t.now,
+    });
+    const first = await catalogue.snapshot();
+    client.bump();
+    t.advance(10_001);
+    expect(await catalogue.snapshot()).toBe(first);
+    await catalogue.refresh(); // joins the refresh already running
+    const next = await catalogue.snapshot();
+    expect(next).not.toBe(first);
+    expect(next.models.some((m) => m.modelId === 'qwen.qwen3-coder-480b-a35b-v1:1')).toBe(true);
+  });
+
+  it('keeps the last good snapshot when a refresh fails, and never rejects', async () => {
+    let failing = false;
+    const errors: unknown[] = [];
+    const client = fakeClient({ fail: () => failing });
+    const t = clock();
+    const catalogue = new Catalogue({
+      region: 'us-east-1',
+      clientFor: () => client,
+      ttlMs: 1_000,
+      now: t.now,
+      onError: (e) => errors.push(e),
+    });
+    const good = await catalogue.snapshot();
+    failing = true;
+    t.advance(2_000);
+    expect(await catalogue.refresh()).toBe(good);
+    expect(await catalogue.snapshot()).toBe(good);
+    expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('falls back to the built-in Claude table when Bedrock cannot be read at all', async () => {
+    const catalogue = new Catalogue({
+      region: 'eu-west-1',
+      clientFor: () => fakeClient({ fail: () => true }),
+    });
+    const snap = await catalogue.snapshot();
+    expect(snap.source).toBe('builtin');
+    expect(resolveModel('claude-opus-5-5', snap, { region: 'eu-west-1' }).modelId).toBe(
+      'eu.anthropic.claude-opus-5-5',
+    );
+  });
+
+  it('keeps one client per region, created on first use', async () => {
+    const created: string[] = [];
+    const catalogue = new Catalogue({
+      region: 'us-east-1',
+      clientFor: (region) => {
+        created.push(region);
+        return fakeClient();
+      },
+    });
+    expect(created).toEqual([]);
+    await catalogue.snapshot();
+    await catalogue.snapshot('eu-west-1');
+    await catalogue.refresh('us-east-1');
+    expect(created).toEqual(['us-east-1', 'eu-west-1']);
+    expect(catalogue.peek('eu-west-1')?.region).toBe('eu-west-1');
+  });
+});
+
+describe('Catalogue with the real BedrockClient', () => {
+  it('honours AWS_ENDPOINT_URL_BEDROCK through the SDK configuration', async () => {
+    const http = await import('node:http');
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.startsWith('/foundation-models')) {
+        res.end(
+          JSON.stringify({
+            modelSummaries: [
+              {
+                modelId: 'openai.gpt-oss-20b-1:0',
+                modelArn: 'arn:aws:bedrock:us-west-2::foundation-model/openai.gpt-oss-20b-1:0',
+                inputModalities: ['TEXT'],
+                outputModalities: ['TEXT'],
+                inferenceTypesSupported: ['ON_DEMAND'],
+                modelLifecycle: { status: 'ACTIVE' },
+              },
+            ],
+          }),
+        );
+      } else {
+        res.end(JSON.stringify({ inferenceProfileSummaries: [] }));
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const previous = process.env.AWS_ENDPOINT_URL_BEDROCK;
+    process.env.AWS_ENDPOINT_URL_BEDROCK = `http://127.0.0.1:${port}`;
+    try {
+      const catalogue = new Catalogue({
+        region: 'us-west-2',
+        clientConfig: { credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
+      });
+      const snap = await catalogue.snapshot();
+      expect(snap.source).toBe('live');
+      expect(snap.models.map((m) => m.modelId)).toEqual(['openai.gpt-oss-20b-1:0']);
+      expect(seen.some((u) => u.startsWith('/inference-profiles'))).toBe(true);
+    } finally {
+      if (previous === undefined) delete process.env.AWS_ENDPOINT_URL_BEDROCK;
+      else process.env.AWS_ENDPOINT_URL_BEDROCK = previous;
+      server.close();
+    }
+  });
+});

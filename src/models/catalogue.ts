@@ -1,0 +1,196 @@
+/**
+ * The live Bedrock catalogue (ListFoundationModels + ListInferenceProfiles), cached per region.
+ *
+ * - One BedrockClient per region, created on first use; endpoint, region and credentials come from the
+ *   SDK's normal configuration (AWS_ENDPOINT_URL_BEDROCK, profiles, …).
+ * - `snapshot()` is cached for `ttlMs` (default 1 h). Once a snapshot exists, a stale one is returned at
+ *   once while a single background refresh runs (no request ever waits on Bedrock's control plane twice).
+ * - A failed refresh keeps the last good snapshot; with none, the built-in Claude table stands in and
+ *   the next attempt comes after `retryMs`. `snapshot()` never rejects.
+ */
+import {
+  BedrockClient,
+  type BedrockClientConfig,
+  type FoundationModelSummary,
+  type InferenceProfileSummary,
+  ListFoundationModelsCommand,
+  ListInferenceProfilesCommand,
+} from '@aws-sdk/client-bedrock';
+import { builtinSnapshot } from './aliases.ts';
+import type { CatalogueModel, CatalogueProfile, CatalogueSnapshot } from './types.ts';
+
+/** The part of BedrockClient the catalogue uses (a fake in tests). */
+export interface BedrockControlClient {
+  send(command: ListFoundationModelsCommand | ListInferenceProfilesCommand): Promise<unknown>;
+}
+
+export interface CatalogueOptions {
+  /** Region used when snapshot() is called without one. */
+  region: string;
+  ttlMs?: number;
+  /** Wait before retrying after a failed load when no good snapshot exists. */
+  retryMs?: number;
+  /** Client per region; defaults to `new BedrockClient({region, ...clientConfig})`. */
+  clientFor?: (region: string) => BedrockControlClient;
+  clientConfig?: Omit<BedrockClientConfig, 'region'>;
+  now?: () => number;
+  /** Told about failed refreshes (the request path never sees them). */
+  onError?: (error: unknown, region: string) => void;
+}
+
+interface RegionState {
+  good?: CatalogueSnapshot;
+  /** When the current snapshot (good or builtin) stops being fresh. */
+  expiresAt: number;
+  fallback?: CatalogueSnapshot;
+  inflight?: Promise<CatalogueSnapshot>;
+}
+
+const HOUR = 3_600_000;
+
+export class Catalogue {
+  readonly #options: CatalogueOptions;
+  readonly #clients = new Map<string, BedrockControlClient>();
+  readonly #regions = new Map<string, RegionState>();
+  readonly #now: () => number;
+
+  constructor(options: CatalogueOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async snapshot(region: string = this.#options.region): Promise<CatalogueSnapshot> {
+    const state = this.#state(region);
+    const current = state.good ?? state.fallback;
+    if (current && this.#now() < state.expiresAt) return current;
+    const refresh = this.refresh(region);
+    // Stale but usable: answer now, refresh behind.
+    return current ?? refresh;
+  }
+
+  /** The last snapshot without waiting (undefined before the first load finished). */
+  peek(region: string = this.#options.region): CatalogueSnapshot | undefined {
+    const state = this.#regions.get(region);
+    return state?.good ?? state?.fallback;
+  }
+
+  /** Loads now (joining a load already running); resolves to the snapshot in use afterwards. */
+  refresh(region: string = this.#options.region): Promise<CatalogueSnapshot> {
+    const state = this.#state(region);
+    state.inflight ??= this.#load(region)
+      .then((snap) => {
+        state.good = snap;
+        state.expiresAt = this.#now() + (this.#options.ttlMs ?? HOUR);
+        return snap;
+      })
+      .catch((error: unknown) => {
+        this.#options.onError?.(error, region);
+        if (!state.good) {
+          state.fallback ??= builtinSnapshot(region, this.#now());
+          state.expiresAt = this.#now() + (this.#options.retryMs ?? 60_000);
+          return state.fallback;
+        }
+        // Keep serving the last good snapshot; try again after another retry interval.
+        state.expiresAt = this.#now() + (this.#options.retryMs ?? 60_000);
+        return state.good;
+      })
+      .finally(() => {
+        state.inflight = undefined;
+      });
+    return state.inflight;
+  }
+
+  #state(region: string): RegionState {
+    let state = this.#regions.get(region);
+    if (!state) {
+      state = { expiresAt: 0 };
+      this.#regions.set(region, state);
+    }
+    return state;
+  }
+
+  #client(region: string): BedrockControlClient {
+    let client = this.#clients.get(region);
+    if (!client) {
+      client =
+        this.#options.clientFor?.(region) ?? new BedrockClient({ ...this.#options.clientConfig, region });
+      this.#clients.set(region, client);
+    }
+    return client;
+  }
+
+  async #load(region: string): Promise<CatalogueSnapshot> {
+    const client = this.#client(region);
+    const [models, systemProfiles, appProfiles] = await Promise.all([
+      client.send(new ListFoundationModelsCommand({})) as Promise<{
+        modelSummaries?: FoundationModelSummary[];
+      }>,
+      listProfiles(client, 'SYSTEM_DEFINED'),
+      // Application profiles are optional extras: a caller without that permission still gets a catalogue.
+      listProfiles(client, 'APPLICATION').catch(() => []),
+    ]);
+    return {
+      region,
+      source: 'live',
+      fetchedAt: this.#now(),
+      models: (models.modelSummaries ?? []).flatMap(toModel),
+      profiles: [...systemProfiles, ...appProfiles].flatMap(toProfile),
+    };
+  }
+}
+
+async function listProfiles(
+  client: BedrockControlClient,
+  typeEquals: 'SYSTEM_DEFINED' | 'APPLICATION',
+): Promise<InferenceProfileSummary[]> {
+  const all: InferenceProfileSummary[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const out = (await client.send(
+      new ListInferenceProfilesCommand({ typeEquals, maxResults: 1000, nextToken }),
+    )) as {
+      inferenceProfileSummaries?: InferenceProfileSummary[];
+      nextToken?: string;
+    };
+    all.push(...(out.inferenceProfileSummaries ?? []));
+    nextToken = out.nextToken;
+    if (!nextToken) break;
+  }
+  return all;
+}
+
+function toModel(m: FoundationModelSummary): CatalogueModel[] {
+  if (!m.modelId) return [];
+  return [
+    {
+      modelId: m.modelId,
+      modelArn: m.modelArn,
+      name: m.modelName,
+      provider: m.providerName,
+      inputModalities: m.inputModalities ?? [],
+      outputModalities: m.outputModalities ?? [],
+      onDemand: (m.inferenceTypesSupported ?? []).includes('ON_DEMAND'),
+      active: (m.modelLifecycle?.status ?? 'ACTIVE') === 'ACTIVE',
+    },
+  ];
+}
+
+function toProfile(p: InferenceProfileSummary): CatalogueProfile[] {
+  if (!p.inferenceProfileId) return [];
+  return [
+    {
+      id: p.inferenceProfileId,
+      arn: p.inferenceProfileArn ?? '',
+      type: p.type === 'APPLICATION' ? 'APPLICATION' : 'SYSTEM_DEFINED',
+      active: (p.status ?? 'ACTIVE') === 'ACTIVE',
+      // arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-… → the id after the slash.
+      modelIds: [
+        ...new Set(
+          (p.models ?? []).flatMap((m) =>
+            m.modelArn ? [m.modelArn.slice(m.modelArn.indexOf('/') + 1)] : [],
+          ),
+        ),
+      ],
+    },
+  ];
+}

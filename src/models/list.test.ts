@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../anthropic/errors.ts';
+import { snapshotOf, US_EAST_1 } from './catalogue.fixture.ts';
+import { allModels, toAnthropicModel, toAnthropicModelList } from './list.ts';
+
+describe('toAnthropicModelList', () => {
+  it('lists Claude names (dated id and alias) and the callable open models, not embeddings', () => {
+    const ids = allModels(US_EAST_1).map((m) => m.id);
+    expect(ids).toContain('claude-sonnet-4-5-20250929');
+    expect(ids).toContain('claude-sonnet-4-5');
+    expect(ids).toContain('claude-sonnet-4-20250514');
+    expect(ids).toContain('claude-sonnet-4-0');
+    expect(ids).toContain('claude-opus-5-5');
+    expect(ids).toContain('claude-3-7-sonnet-20250219');
+    expect(ids).toContain('qwen.qwen3-coder-480b-a35b-v1:0');
+    // Profile-only open models are listed by the id to call.
+    expect(ids).toContain('us.meta.llama4-maverick-17b-instruct-v1:0');
+    expect(ids).not.toContain('amazon.titan-embed-text-v2:0');
+    expect(new Set(ids).size).toBe(ids.length);
+    // Claude first, newest first.
+    expect(['claude-opus-5-5', 'claude-sonnet-5-5']).toContain(ids[0]);
+    expect(ids.indexOf('claude-3-haiku-20240307')).toBeLessThan(ids.indexOf('openai.gpt-oss-120b-1:0'));
+    expect(ids.indexOf('claude-sonnet-4-5')).toBeLessThan(ids.indexOf('claude-3-7-sonnet'));
+  });
+
+  it('uses the catalogue name and the snapshot date', () => {
+    const m = allModels(US_EAST_1).find((x) => x.id === 'claude-sonnet-4-5-20250929');
+    expect(m).toEqual({
+      type: 'model',
+      id: 'claude-sonnet-4-5-20250929',
+      display_name: 'Claude Sonnet 4.5',
+      created_at: '2025-09-29T00:00:00Z',
+    });
+  });
+
+  it('leaves out Claude models the region cannot call', () => {
+    const snap = snapshotOf('eu-west-1', [{ id: 'anthropic.claude-opus-4-6-v1', profiles: ['us'] }]);
+    expect(allModels(snap)).toEqual([]);
+  });
+
+  it('pages with limit, after_id and before_id', () => {
+    const all = allModels(US_EAST_1);
+    const first = toAnthropicModelList(US_EAST_1, { limit: 3 });
+    expect(first.data.map((m) => m.id)).toEqual(all.slice(0, 3).map((m) => m.id));
+    expect(first).toMatchObject({ has_more: true, first_id: all[0]!.id, last_id: all[2]!.id });
+    const second = toAnthropicModelList(US_EAST_1, { limit: 3, afterId: first.last_id! });
+    expect(second.data[0]!.id).toBe(all[3]!.id);
+    const back = toAnthropicModelList(US_EAST_1, { limit: 2, beforeId: second.first_id! });
+    expect(back.data.map((m) => m.id)).toEqual(all.slice(1, 3).map((m) => m.id));
+    expect(back.has_more).toBe(true);
+    const everything = toAnthropicModelList(US_EAST_1, { limit: 1000 });
+    expect(everything).toMatchObject({ has_more: false });
+    expect(everything.data).toHaveLength(all.length);
+  });
+
+  it('answers an empty catalogue with an empty page', () => {
+    expect(toAnthropicModelList(snapshotOf('us-east-1', []), {})).toEqual({
+      data: [],
+      has_more: false,
+      first_id: null,
+      last_id: null,
+    });
+  });
+});
+
+describe('toAnthropicModel', () => {
+  it('finds listed ids and any servable Claude name, echoing the name asked for', () => {
+    expect(toAnthropicModel(US_EAST_1, 'qwen.qwen3-coder-480b-a35b-v1:0').id).toBe(
+      'qwen.qwen3-coder-480b-a35b-v1:0',
+    );
+    expect(toAnthropicModel(US_EAST_1, 'claude-3-7-sonnet-latest')).toMatchObject({
+      id: 'claude-3-7-sonnet-latest',
+      created_at: '2025-02-19T00:00:00Z',
+    });
+  });
+
+  it('404s on names it cannot serve', () => {
+    expect(() => toAnthropicModel(US_EAST_1, 'claude-opus-9')).toThrow(ApiError);
+    expect(() => toAnthropicModel(US_EAST_1, 'nope')).toThrow(/model: nope/);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * GET /v1/models and GET /v1/models/{id} from a catalogue snapshot. Pure.
+ *
+ * Lists the Claude names the catalogue can serve in its region (the dated id Anthropic would list, plus
+ * the dateless alias) and the callable non-Claude text models by the id to send (bare id when
+ * on-demand, else the region's profile id) — so Claude Code's gateway model discovery and `models list`
+ * users see both. Claude first (newest first), then the rest by id.
+ */
+import { ApiError } from '../anthropic/errors.ts';
+import {
+  canonicalClaudeId,
+  claudeAlias,
+  claudeDisplayName,
+  claudeNameMatches,
+  isClaudeLike,
+  parseClientClaudeName,
+} from './aliases.ts';
+import { indexOf, invocationId } from './resolve.ts';
+import type { CatalogueSnapshot } from './types.ts';
+
+export interface AnthropicModelInfo {
+  type: 'model';
+  id: string;
+  display_name: string;
+  /** RFC 3339; the snapshot date for dated Claude ids, else the Unix epoch (Bedrock gives no date). */
+  created_at: string;
+}
+
+export interface AnthropicModelList {
+  data: AnthropicModelInfo[];
+  has_more: boolean;
+  first_id: string | null;
+  last_id: string | null;
+}
+
+export interface ListOptions {
+  /** Page size; Anthropic's default is 20, max 1000. */
+  limit?: number;
+  afterId?: string;
+  beforeId?: string;
+}
+
+const EPOCH = '1970-01-01T00:00:00Z';
+
+const lists = new WeakMap<CatalogueSnapshot, AnthropicModelInfo[]>();
+
+/** Every model the snapshot can serve, in list order (cached per snapshot). */
+export function allModels(snapshot: CatalogueSnapshot): AnthropicModelInfo[] {
+  const cached = lists.get(snapshot);
+  if (cached) return cached;
+  const index = indexOf(snapshot);
+  const seen = new Set<string>();
+  const out: AnthropicModelInfo[] = [];
+  const add = (id: string, display_name: string, created_at: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    out.push({ type: 'model', id, display_name, created_at });
+  };
+
+  for (const { baseModelId, parsed } of index.claude) {
+    if (!invocationId(baseModelId, index, snapshot.region)) continue;
+    const created = parsed.date
+      ? `${parsed.date.slice(0, 4)}-${parsed.date.slice(4, 6)}-${parsed.date.slice(6, 8)}T00:00:00Z`
+      : EPOCH;
+    const display = index.models.get(baseModelId)?.name ?? claudeDisplayName(parsed);
+    add(canonicalClaudeId(parsed), display, created);
+    if (parsed.date) add(claudeAlias(parsed), display, created);
+  }
+
+  const others: AnthropicModelInfo[] = [];
+  for (const m of index.models.values()) {
+    if (m.modelId.startsWith('anthropic.')) continue;
+    if (!m.outputModalities.includes('TEXT') || !m.inputModalities.includes('TEXT')) continue;
+    const id = invocationId(m.modelId, index, snapshot.region);
+    if (!id || seen.has(id)) continue;
+    seen.add(id);
+    others.push({ type: 'model', id, display_name: m.name ?? m.modelId, created_at: EPOCH });
+  }
+  others.sort((a, b) => a.id.localeCompare(b.id));
+  out.push(...others);
+  lists.set(snapshot, out);
+  return out;
+}
+
+export function toAnthropicModelList(
+  snapshot: CatalogueSnapshot,
+  opts: ListOptions = {},
+): AnthropicModelList {
+  const all = allModels(snapshot);
+  const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 20), 1), 1000);
+  let page: AnthropicModelInfo[];
+  let hasMore: boolean;
+  if (opts.beforeId !== undefined) {
+    const end = positionOf(all, opts.beforeId);
+    const start = Math.max(0, end - limit);
+    page = all.slice(start, end);
+    hasMore = start > 0;
+  } else {
+    const start = opts.afterId !== undefined ? positionOf(all, opts.afterId) + 1 : 0;
+    page = all.slice(start, start + limit);
+    hasMore = start + limit < all.length;
+  }
+  return { data: page, has_more: hasMore, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null };
+}
+
+function positionOf(all: AnthropicModelInfo[], id: string): number {
+  const at = all.findIndex((m) => m.id === id);
+  if (at === -1) throw ApiError.invalid(`Invalid cursor: model ${id} is not in this list`);
+  return at;
+}
+
+/** GET /v1/models/{id}: a listed id, or any Claude name the catalogue can serve (echoed as asked). */
+export function toAnthropicModel(snapshot: CatalogueSnapshot, id: string): AnthropicModelInfo {
+  const all = allModels(snapshot);
+  const listed = all.find((m) => m.id === id);
+  if (listed) return listed;
+  if (isClaudeLike(id)) {
+    const wanted = parseClientClaudeName(id);
+    const index = indexOf(snapshot);
+    const hit =
+      wanted &&
+      index.claude.find(
+        (c) => claudeNameMatches(wanted, c.parsed) && invocationId(c.baseModelId, index, snapshot.region),
+      );
+    if (hit) {
+      const canonical = all.find((m) => m.id === canonicalClaudeId(hit.parsed));
+      if (canonical) return { ...canonical, id };
+    }
+  }
+  throw new ApiError('not_found_error', `model: ${id}`);
+}

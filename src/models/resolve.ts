@@ -1,0 +1,173 @@
+/**
+ * Client model name → the Bedrock id to call and the capabilities of the model behind it. Pure.
+ *
+ * 1. An explicit override from config wins (exact name, or a `prefix*` pattern); its target is resolved
+ *    like any other name, so `sonnet → qwen.qwen3-coder-480b-a35b-v1:0` gets Qwen capabilities.
+ * 2. Claude-like names resolve against the catalogue to the best way to call that model in the region:
+ *    the region's geo inference profile, then `global.`, then the bare id when it is on-demand. With no
+ *    Claude models in the catalogue (Bedrock unreachable) the built-in table stands in.
+ * 3. Anything else is a Bedrock model id, inference profile id or ARN, passed through unchanged.
+ */
+import { ApiError } from '../anthropic/errors.ts';
+import {
+  builtinSnapshot,
+  type ClaudeName,
+  claudeNameMatches,
+  compareClaudeNewestFirst,
+  geoPrefixesFor,
+  isClaudeLike,
+  PROFILE_PREFIX,
+  parseBedrockClaudeId,
+  parseClientClaudeName,
+} from './aliases.ts';
+import { capabilitiesFor } from './capabilities.ts';
+import type { CatalogueModel, CatalogueProfile, CatalogueSnapshot, ResolvedModel } from './types.ts';
+
+export interface ResolveOptions {
+  region: string;
+  /** Client name (or `prefix*`) → Bedrock id / profile / ARN / another Claude name. */
+  overrides?: Record<string, string>;
+}
+
+export function resolveModel(
+  name: string,
+  catalogue: CatalogueSnapshot,
+  options: ResolveOptions,
+): ResolvedModel {
+  const requested = name;
+  const target = findOverride(name.trim(), options.overrides) ?? name.trim();
+  const resolved = isClaudeLike(target)
+    ? resolveClaude(target, catalogue, options.region)
+    : passThrough(target, catalogue);
+  return { requested, ...resolved };
+}
+
+function findOverride(name: string, overrides: Record<string, string> | undefined): string | undefined {
+  if (!overrides) return undefined;
+  const lower = name.toLowerCase();
+  let best: { length: number; target: string } | undefined;
+  for (const [key, target] of Object.entries(overrides)) {
+    const k = key.trim().toLowerCase();
+    if (k === lower) return target.trim();
+    // The longest matching prefix pattern wins, so `claude-opus-*` beats `claude-*`.
+    if (k.endsWith('*') && lower.startsWith(k.slice(0, -1)) && (!best || k.length > best.length)) {
+      best = { length: k.length, target: target.trim() };
+    }
+  }
+  return best?.target;
+}
+
+type Resolution = Omit<ResolvedModel, 'requested'>;
+
+function resolveClaude(name: string, snapshot: CatalogueSnapshot, region: string): Resolution {
+  const wanted = parseClientClaudeName(name);
+  const index = indexOf(fallback(snapshot, region));
+  if (wanted) {
+    for (const { baseModelId, parsed } of index.claude) {
+      if (!claudeNameMatches(wanted, parsed)) continue;
+      const modelId = invocationId(baseModelId, index, region);
+      if (modelId) return { modelId, baseModelId, caps: capabilitiesFor(baseModelId) };
+    }
+  }
+  // Anthropic's own wording, so clients show the familiar message.
+  throw new ApiError('not_found_error', `model: ${name}`);
+}
+
+function fallback(snapshot: CatalogueSnapshot, region: string): CatalogueSnapshot {
+  return hasClaude(snapshot) ? snapshot : builtinFor(region);
+}
+
+const builtins = new Map<string, CatalogueSnapshot>();
+function builtinFor(region: string): CatalogueSnapshot {
+  let snap = builtins.get(region);
+  if (!snap) {
+    snap = builtinSnapshot(region);
+    builtins.set(region, snap);
+  }
+  return snap;
+}
+
+function hasClaude(snapshot: CatalogueSnapshot): boolean {
+  return indexOf(snapshot).claude.length > 0;
+}
+
+/**
+ * How to call a foundation model from `region`: geo profile, then global profile, then the bare id
+ * when on-demand; null when the catalogue offers no way.
+ */
+export function invocationId(baseModelId: string, index: CatalogueIndex, region: string): string | null {
+  for (const prefix of [...geoPrefixesFor(region), 'global']) {
+    const id = `${prefix}.${baseModelId}`;
+    if (index.profiles.get(id)?.active) return id;
+  }
+  return index.models.get(baseModelId)?.onDemand ? baseModelId : null;
+}
+
+function passThrough(name: string, snapshot: CatalogueSnapshot): Resolution {
+  const baseModelId = baseModelIdOf(name, snapshot);
+  return { modelId: name, baseModelId, caps: capabilitiesFor(baseModelId) };
+}
+
+/**
+ * The foundation id behind a model id, profile id or ARN: geo prefixes stripped, ARNs reduced to their
+ * last path segment, application profiles looked up in the catalogue (left as given when unknown).
+ */
+export function baseModelIdOf(name: string, snapshot: CatalogueSnapshot): string {
+  const index = indexOf(snapshot);
+  let id = name;
+  if (name.startsWith('arn:')) {
+    const known = index.profilesByArn.get(name);
+    if (known) return known.modelIds[0] ?? name;
+    const resource = arnResource(name);
+    const slash = resource.indexOf('/');
+    const type = resource.slice(0, slash);
+    if (type !== 'foundation-model' && type !== 'inference-profile') return name;
+    id = resource.slice(slash + 1);
+  }
+  const profile = index.profiles.get(id);
+  if (profile?.type === 'APPLICATION') return profile.modelIds[0] ?? id;
+  return id.replace(PROFILE_PREFIX, '');
+}
+
+/** arn:partition:service:region:account:<resource> — the resource may itself hold colons (`-v1:0`). */
+function arnResource(arn: string): string {
+  let at = -1;
+  for (let i = 0; i < 5; i++) {
+    at = arn.indexOf(':', at + 1);
+    if (at === -1) return '';
+  }
+  return arn.slice(at + 1);
+}
+
+// ---- a per-snapshot index, built once (snapshots are immutable) ----
+
+export interface CatalogueIndex {
+  models: Map<string, CatalogueModel>;
+  profiles: Map<string, CatalogueProfile>;
+  profilesByArn: Map<string, CatalogueProfile>;
+  /** Claude foundation models, active first, newest first. */
+  claude: Array<{ baseModelId: string; parsed: ClaudeName; active: boolean }>;
+}
+
+const indexes = new WeakMap<CatalogueSnapshot, CatalogueIndex>();
+
+export function indexOf(snapshot: CatalogueSnapshot): CatalogueIndex {
+  let index = indexes.get(snapshot);
+  if (index) return index;
+  const models = new Map(snapshot.models.map((m) => [m.modelId, m] as const));
+  const profiles = new Map(snapshot.profiles.map((p) => [p.id, p] as const));
+  const profilesByArn = new Map(snapshot.profiles.map((p) => [p.arn, p] as const));
+  // Profile-only models (launched cross-region only) may be missing from the model list; take both.
+  const bases = new Set<string>(snapshot.models.map((m) => m.modelId));
+  for (const p of snapshot.profiles)
+    if (p.type === 'SYSTEM_DEFINED') for (const m of p.modelIds) bases.add(m);
+  const claude: CatalogueIndex['claude'] = [];
+  for (const baseModelId of bases) {
+    const parsed = parseBedrockClaudeId(baseModelId);
+    if (parsed) claude.push({ baseModelId, parsed, active: models.get(baseModelId)?.active ?? true });
+  }
+  claude.sort((a, b) => Number(b.active) - Number(a.active) || compareClaudeNewestFirst(a.parsed, b.parsed));
+  index = { models, profiles, profilesByArn, claude };
+  indexes.set(snapshot, index);
+  return index;
+}
