@@ -1,0 +1,139 @@
+/**
+ * Images and documents → Converse image/document blocks (or text where the content survives as text).
+ * Remote sources (`url`) are inlined by the server before translation, and the Files API (`file`) has no
+ * Bedrock counterpart, so both are refused here. Where a model cannot take an image or a binary document,
+ * `onUnsupported` decides: 'refuse' (something the user sent: a 400 beats a silent loss) or 'placeholder'
+ * (a tool's output in history: a note keeps the conversation going and tells the model what is missing).
+ */
+import type { DocumentBlock, DocumentFormat, ImageBlock, ImageFormat } from '@aws-sdk/client-bedrock-runtime';
+import { ApiError } from '../anthropic/errors.ts';
+import type { DocumentBlockParam, ImageBlockParam } from '../anthropic/types.ts';
+import type { BlockContext } from './block-context.ts';
+
+/** The block shapes that both a message and a toolResult can hold. */
+export type MediaBlock = { text: string } | { image: ImageBlock } | { document: DocumentBlock };
+
+export type OnUnsupported = 'refuse' | 'placeholder';
+
+const IMAGE_FORMATS: Record<string, ImageFormat> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/jpg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+
+// Anthropic itself takes only PDF as base64; the rest are Bedrock formats a client may reasonably send.
+const DOCUMENT_FORMATS: Record<string, DocumentFormat> = {
+  'application/pdf': 'pdf',
+  'text/plain': 'txt',
+  'text/csv': 'csv',
+  'text/html': 'html',
+  'text/markdown': 'md',
+  'application/msword': 'doc',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'application/vnd.ms-excel': 'xls',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
+};
+
+function decodeBase64(data: string, path: string): Uint8Array {
+  const bytes = Buffer.from(data, 'base64');
+  if (bytes.length === 0) throw ApiError.invalid(`${path}.source.data: must be non-empty base64 data`);
+  return bytes;
+}
+
+function refuseSource(type: string, path: string): never {
+  if (type === 'url') {
+    throw ApiError.invalid(`${path}.source: URL sources could not be fetched; send the data as base64`);
+  }
+  throw ApiError.invalid(`${path}.source: source type "${type}" is not supported by this gateway`);
+}
+
+function unsupported(
+  what: string,
+  path: string,
+  ctx: BlockContext,
+  onUnsupported: OnUnsupported,
+): MediaBlock[] {
+  const message = `model ${ctx.modelId} does not accept ${what}`;
+  if (onUnsupported === 'refuse') throw ApiError.invalid(`${path}: ${message}`);
+  ctx.warnings.add(`${what} in tool results replaced by a note: ${message}`);
+  return [{ text: `[${what.replace(/s$/, '')} omitted: ${message}]` }];
+}
+
+export function convertImage(
+  block: ImageBlockParam,
+  path: string,
+  ctx: BlockContext,
+  onUnsupported: OnUnsupported,
+): MediaBlock[] {
+  const { source } = block;
+  if (source.type !== 'base64') refuseSource(source.type, path);
+  const format = IMAGE_FORMATS[source.media_type.toLowerCase()];
+  if (format === undefined) {
+    throw ApiError.invalid(
+      `${path}.source.media_type: "${source.media_type}" is not supported; use image/png, image/jpeg, image/gif or image/webp`,
+    );
+  }
+  if (!ctx.caps.images) return unsupported('images', path, ctx, onUnsupported);
+  return [{ image: { format, source: { bytes: decodeBase64(source.data, path) } } }];
+}
+
+function textOf(blocks: readonly string[]): MediaBlock[] {
+  return blocks.filter((text) => text.trim() !== '').map((text) => ({ text }));
+}
+
+export function convertDocument(
+  block: DocumentBlockParam,
+  path: string,
+  ctx: BlockContext,
+  onUnsupported: OnUnsupported,
+): MediaBlock[] {
+  const { source } = block;
+  const title = block.title?.trim() || undefined;
+  const context = block.context?.trim() || undefined;
+
+  // Inline content is plain text and images already: no document block needed.
+  if (source.type === 'content') {
+    if (typeof source.content === 'string') return textOf([source.content]);
+    return source.content.flatMap((inner, k) =>
+      inner.type === 'text'
+        ? textOf([inner.text])
+        : convertImage(inner, `${path}.source.content.${k}`, ctx, onUnsupported),
+    );
+  }
+  if (source.type !== 'base64' && source.type !== 'text') refuseSource(source.type, path);
+
+  let format: DocumentFormat;
+  let bytes: Uint8Array;
+  if (source.type === 'text') {
+    if (!ctx.caps.documents) {
+      // Text loses nothing by travelling as a text block.
+      return textOf([[title, context, source.data].filter(Boolean).join('\n\n')]);
+    }
+    if (source.data.trim() === '') return [];
+    format = 'txt';
+    bytes = Buffer.from(source.data, 'utf8');
+  } else {
+    const known = DOCUMENT_FORMATS[source.media_type.toLowerCase()];
+    if (known === undefined) {
+      throw ApiError.invalid(
+        `${path}.source.media_type: "${source.media_type}" is not a supported document type`,
+      );
+    }
+    if (!ctx.caps.documents) return unsupported('documents', path, ctx, onUnsupported);
+    format = known;
+    bytes = decodeBase64(source.data, path);
+  }
+
+  const document: DocumentBlock = { format, name: ctx.documentNames.next(title), source: { bytes } };
+  // Citations exist on Bedrock for Claude only; elsewhere the document is still read, just not cited.
+  const citations = block.citations?.enabled === true;
+  if (citations && ctx.caps.family === 'claude') {
+    document.citations = { enabled: true };
+    if (context) document.context = context;
+    return [{ document }];
+  }
+  if (citations) ctx.warnings.add(`document citations are not supported by ${ctx.modelId}; dropped`);
+  return [...(context ? [{ text: context }] : []), { document }];
+}

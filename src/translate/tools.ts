@@ -1,0 +1,147 @@
+/**
+ * Anthropic `tools` + `tool_choice` → Converse toolConfig.
+ *
+ * - Only custom tools travel. Anthropic's server/built-in tools (web_search_…, bash_…, code_execution_…)
+ *   run inside Anthropic's API, not on Bedrock: dropped with a warning.
+ * - `defer_loading` tools (Claude Code's tool search) are sent as ordinary tools: Converse has no deferral,
+ *   and a model that sees the tool up front can still call it, which is what the client wants eventually.
+ * - Converse needs a toolConfig whenever the history holds tool blocks, even if the request has no tools
+ *   (e.g. a summary request over a tool loop): minimal specs are synthesised for the names in history.
+ * - `tool_choice: none` has no Converse form: with no tool history the tools are simply not sent (the
+ *   model then cannot call any); with tool history they must stay, without a choice, and we warn.
+ */
+
+import { createHash } from 'node:crypto';
+import type {
+  Tool as ConverseTool,
+  ToolChoice,
+  ToolConfiguration,
+  ToolInputSchema,
+} from '@aws-sdk/client-bedrock-runtime';
+import { ApiError } from '../anthropic/errors.ts';
+import type { ToolChoice as AnthropicToolChoice, Tool } from '../anthropic/types.ts';
+import type { BlockContext } from './block-context.ts';
+
+/** Converse's JSON document type (the SDK re-exports it only through @smithy/types). */
+export type JsonDocument = ToolInputSchema.JsonMember['json'];
+
+type ToolsContext = Pick<BlockContext, 'caps' | 'modelId' | 'toolNames' | 'warnings'>;
+
+const VALID_TOOL_USE_ID = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Bedrock toolUseIds are [a-zA-Z0-9_-]{1,64}; deterministic, so a tool_use and its result still pair. */
+export function bedrockToolUseId(id: string): string {
+  if (VALID_TOOL_USE_ID.test(id)) return id;
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 12);
+  return `${id.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64 - 13)}_${hash}`;
+}
+
+function isCustom(tool: Tool): boolean {
+  return tool.type === undefined || tool.type === 'custom';
+}
+
+/** The request's tools that can run through Converse; the others are reported and dropped. */
+export function customTools(
+  tools: readonly Tool[] | undefined,
+  ctx: Pick<ToolsContext, 'caps' | 'modelId' | 'warnings'>,
+): Tool[] {
+  if (!tools || tools.length === 0) return [];
+  if (!ctx.caps.tools) {
+    ctx.warnings.add(`tools dropped: ${ctx.modelId} does not support tool use`);
+    return [];
+  }
+  const kept: Tool[] = [];
+  for (const tool of tools) {
+    if (isCustom(tool)) kept.push(tool);
+    else ctx.warnings.add(`server tool "${tool.name}" (${tool.type}) dropped: it cannot run on Bedrock`);
+  }
+  return kept;
+}
+
+function toolSpec(tool: Tool, ctx: ToolsContext): ConverseTool {
+  const description = tool.description?.trim() ? tool.description : undefined;
+  return {
+    toolSpec: {
+      name: ctx.toolNames.toBedrock(tool.name),
+      // Bedrock rejects an empty description; it is optional, so leave it out.
+      ...(description === undefined ? {} : { description }),
+      // The schema goes through intact: dropping keys changes what the model may send.
+      inputSchema: { json: tool.input_schema as JsonDocument },
+      ...(tool.strict === true && ctx.caps.family === 'claude' ? { strict: true } : {}),
+    },
+  };
+}
+
+function toolChoice(choice: AnthropicToolChoice, ctx: ToolsContext): ToolChoice | undefined {
+  switch (choice.type) {
+    case 'auto':
+      return { auto: {} };
+    case 'any':
+      if (ctx.caps.toolChoiceAny) return { any: {} };
+      ctx.warnings.add(`tool_choice "any" is not supported by ${ctx.modelId}; sent as "auto"`);
+      return { auto: {} };
+    case 'tool':
+      if (ctx.caps.toolChoiceTool) return { tool: { name: ctx.toolNames.toBedrock(choice.name) } };
+      ctx.warnings.add(`tool_choice "tool" is not supported by ${ctx.modelId}; sent as "auto"`);
+      return { auto: {} };
+    case 'none':
+      return undefined;
+    default: {
+      const unknown: never = choice;
+      throw ApiError.invalid(
+        `tool_choice.type: unknown value ${JSON.stringify((unknown as { type: unknown }).type)}`,
+      );
+    }
+  }
+}
+
+export interface ToolConfigInput {
+  /** The custom tools (see customTools). */
+  tools: readonly Tool[];
+  toolChoice?: AnthropicToolChoice;
+  /** Bedrock names of the tools called in the translated history. */
+  historyToolNames: ReadonlySet<string>;
+  /** The translated history holds toolUse/toolResult blocks, so Converse requires a toolConfig. */
+  historyHasToolBlocks: boolean;
+}
+
+export function toToolConfig(input: ToolConfigInput, ctx: ToolsContext): ToolConfiguration | undefined {
+  const { tools, toolChoice: choice, historyHasToolBlocks } = input;
+  if (!ctx.caps.tools) {
+    if (choice?.type === 'any' || choice?.type === 'tool') {
+      throw ApiError.invalid(
+        `tool_choice: ${ctx.modelId} does not support tool use, so no tool call can be forced`,
+      );
+    }
+    return undefined;
+  }
+  if (choice?.type === 'none' && !historyHasToolBlocks) return undefined;
+
+  const specs: ConverseTool[] = [];
+  for (const tool of tools) {
+    specs.push(toolSpec(tool, ctx));
+    if (tool.cache_control && ctx.caps.caching) specs.push({ cachePoint: { type: 'default' } });
+  }
+  if (tools.length === 0) {
+    if (!historyHasToolBlocks) return undefined;
+    for (const name of input.historyToolNames) {
+      specs.push({ toolSpec: { name, inputSchema: { json: { type: 'object' } } } });
+    }
+    if (specs.length === 0) {
+      // Tool results whose calls are gone still need some toolConfig.
+      specs.push({ toolSpec: { name: 'unavailable_tool', inputSchema: { json: { type: 'object' } } } });
+    }
+    return { tools: specs };
+  }
+
+  if (choice?.type === 'none') {
+    ctx.warnings.add('tool_choice "none" cannot be expressed on Converse; tools kept for the tool history');
+  }
+  if (choice !== undefined && 'disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use) {
+    ctx.warnings.add(
+      'disable_parallel_tool_use is not supported on Converse; the model may call several tools',
+    );
+  }
+  const converseChoice = choice === undefined ? undefined : toolChoice(choice, ctx);
+  return converseChoice === undefined ? { tools: specs } : { tools: specs, toolChoice: converseChoice };
+}
