@@ -1,0 +1,124 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { authRequired, ConfigError, defaultSettings, isLoopbackHost, resolveConfig } from './config.ts';
+import { defaultHome } from './home.ts';
+import { loadConfig } from './load.ts';
+import { resolveSigningSecret } from './secret.ts';
+
+const defaults = defaultSettings('/tmp/abproxy-home');
+
+describe('resolveConfig', () => {
+  it('takes flags over env over file over defaults and reports each source', () => {
+    const config = resolveConfig({
+      flags: { port: '9001' },
+      env: { ABPROXY_PORT: '9002', ABPROXY_HOST: '127.0.0.2', LOG_LEVEL: 'debug' },
+      file: { port: 9003, host: '127.0.0.3', region: 'eu-west-1' },
+      defaults,
+    });
+    expect(config.port).toBe(9001);
+    expect(config.sources.port).toBe('flag');
+    expect(config.host).toBe('127.0.0.2');
+    expect(config.sources.host).toBe('env');
+    expect(config.region).toBe('eu-west-1');
+    expect(config.sources.region).toBe('file');
+    expect(config.maxBodyBytes).toBe(32 * 1024 * 1024);
+    expect(config.sources.maxBodyBytes).toBe('default');
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('accepts the seed converter names and aliases', () => {
+    const config = resolveConfig({
+      env: {
+        PORT: '7000',
+        AWS_DEFAULT_REGION: 'us-west-2',
+        REQUIRE_API_KEY: 'False',
+        PROMPT_CACHING_ENABLED: 'false',
+        ENABLE_EXTENDED_THINKING: '0',
+        DEFAULT_SERVICE_TIER: 'Flex',
+        API_KEY_HEADER: 'X-Gateway-Key',
+        ABPROXY_MODEL_MAP: '{"claude-opus-5-5":"qwen.qwen3-coder-480b-a35b-v1:0"}',
+      },
+      defaults,
+    });
+    expect(config.port).toBe(7000);
+    expect(config.region).toBe('us-west-2');
+    expect(config.requireApiKey).toBe(false);
+    expect(config.promptCachingEnabled).toBe(false);
+    expect(config.enableExtendedThinking).toBe(false);
+    expect(config.defaultServiceTier).toBe('flex');
+    expect(config.apiKeyHeader).toBe('x-gateway-key');
+    expect(config.modelMap).toEqual({ 'claude-opus-5-5': 'qwen.qwen3-coder-480b-a35b-v1:0' });
+  });
+
+  it('prefers AWS_REGION over AWS_DEFAULT_REGION and ignores empty variables', () => {
+    const config = resolveConfig({ env: { AWS_REGION: '', AWS_DEFAULT_REGION: 'ap-south-1' }, defaults });
+    expect(config.region).toBe('ap-south-1');
+    expect(
+      resolveConfig({ env: { AWS_REGION: 'eu-central-1', AWS_DEFAULT_REGION: 'x' }, defaults }).region,
+    ).toBe('eu-central-1');
+  });
+
+  it('names the variable in parse errors', () => {
+    expect(() => resolveConfig({ env: { ABPROXY_PORT: 'eighty' }, defaults })).toThrow(/ABPROXY_PORT/);
+    expect(() => resolveConfig({ env: { ABPROXY_MODEL_MAP: '{nope' }, defaults })).toThrow(
+      /ABPROXY_MODEL_MAP/,
+    );
+    expect(() => resolveConfig({ env: { ENABLE_TOOL_USE: 'maybe' }, defaults })).toThrow(ConfigError);
+  });
+});
+
+describe('auth floor', () => {
+  it('allows no key only on loopback', () => {
+    expect(authRequired({ host: '127.0.0.1', masterApiKey: undefined, requireApiKey: undefined })).toBe(
+      false,
+    );
+    expect(authRequired({ host: '0.0.0.0', masterApiKey: 'k', requireApiKey: undefined })).toBe(true);
+    expect(() => authRequired({ host: '0.0.0.0', masterApiKey: undefined, requireApiKey: false })).toThrow(
+      /MASTER_API_KEY/,
+    );
+  });
+
+  it('knows loopback names', () => {
+    for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]'])
+      expect(isLoopbackHost(h)).toBe(true);
+    for (const h of ['0.0.0.0', 'example.com', '10.0.0.1', '127.0.0.1.evil.com']) {
+      expect(isLoopbackHost(h)).toBe(false);
+    }
+  });
+});
+
+describe('files and secrets', () => {
+  it('finds the home dir from XDG_CONFIG_HOME', () => {
+    expect(defaultHome({ XDG_CONFIG_HOME: '/x' }, 'linux')).toBe('/x/abproxy');
+    expect(defaultHome({ HOME: '/h' }, 'linux')).toBe('/h/.config/abproxy');
+  });
+
+  it('reads the config file in ABPROXY_HOME and an explicit --config file', () => {
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-cfg-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ port: 5555, region: 'eu-west-3' }));
+    const config = loadConfig({ env: { ABPROXY_HOME: home } });
+    expect(config.port).toBe(5555);
+    expect(config.sources.port).toBe('file');
+    const other = join(home, 'other.json');
+    writeFileSync(other, JSON.stringify({ port: 6666 }));
+    expect(loadConfig({ env: { ABPROXY_HOME: home }, configFile: other }).port).toBe(6666);
+    expect(() => loadConfig({ env: { ABPROXY_HOME: home }, configFile: join(home, 'missing.json') })).toThrow(
+      /cannot read config file/,
+    );
+  });
+
+  it('derives the signing secret from the master key, else persists a random one with mode 0600', () => {
+    const a = resolveSigningSecret({ signingSecret: undefined, masterApiKey: 'key-1', home: '/nonexistent' });
+    const b = resolveSigningSecret({ signingSecret: undefined, masterApiKey: 'key-2', home: '/nonexistent' });
+    expect(a).not.toBe(b);
+    expect(a).not.toContain('key-1');
+    const home = join(mkdtempSync(join(tmpdir(), 'abproxy-sec-')), 'nested');
+    const first = resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
+    const second = resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
+    expect(second).toBe(first);
+    expect(readFileSync(join(home, 'secret'), 'utf8').trim()).toBe(first);
+    expect(statSync(join(home, 'secret')).mode & 0o777).toBe(0o600);
+  });
+});

@@ -1,0 +1,43 @@
+/** The impure edge of config: reads the environment and the config file, then calls resolveConfig. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Config, ConfigError, defaultSettings, type Layer, resolveConfig } from './config.ts';
+import { defaultHome } from './home.ts';
+
+export interface LoadConfigOptions {
+  flags?: Layer;
+  /** Explicit --config FILE (must exist); else ABPROXY_HOME/config.json when present. */
+  configFile?: string;
+  env?: Record<string, string | undefined>;
+}
+
+/** Reads a JSON config file of settings (camelCase names, as in `Settings`). */
+export function readConfigFile(path: string, required: boolean): Layer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  }
+  return parsed as Layer;
+}
+
+export function loadConfig({ flags = {}, configFile, env = process.env }: LoadConfigOptions = {}): Config {
+  const defaults = defaultSettings(defaultHome(env));
+  // The home directory decides where the default config file lives, so resolve it first.
+  const home = resolveConfig({ flags, env, defaults }).home;
+  const file = configFile
+    ? readConfigFile(configFile, true)
+    : readConfigFile(join(home, 'config.json'), false);
+  return resolveConfig({ flags, env, file, defaults });
+}

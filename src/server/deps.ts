@@ -1,0 +1,16 @@
+import type { Config } from '../config/config.ts';
+import type { Catalogue } from '../models/catalogue.ts';
+import type { BedrockUpstream } from '../upstream/bedrock.ts';
+
+/** The upstream calls the handlers make (a BedrockUpstream in production). */
+export type Upstream = Pick<BedrockUpstream, 'converse' | 'converseStream' | 'countTokens'>;
+
+export type CatalogueView = Pick<Catalogue, 'snapshot'>;
+
+/** What the route handlers need, built once per server. */
+export interface AppDeps {
+  config: Config;
+  signingSecret: string;
+  upstream: Upstream;
+  catalogue: CatalogueView;
+}

@@ -1,0 +1,156 @@
+/**
+ * The Bedrock upstream: one long-lived client per region sharing one keep-alive connection pool, so
+ * calls reuse connections instead of paying a TCP+TLS handshake each (the SDK's default HTTP/2 handler
+ * opens a session per call). Endpoints come from the SDK's own env handling
+ * (AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL_BEDROCK), credentials from the default chain,
+ * and AWS_BEARER_TOKEN_BEDROCK API keys are honoured natively by the SDK (it prefers httpBearerAuth
+ * when that variable is set).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { BedrockClient } from '@aws-sdk/client-bedrock';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  type ConverseCommandInput,
+  type ConverseCommandOutput,
+  ConverseStreamCommand,
+  type ConverseStreamCommandInput,
+  type ConverseStreamOutput,
+  CountTokensCommand,
+  type CountTokensCommandInput,
+} from '@aws-sdk/client-bedrock-runtime';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { UpstreamHttp } from '../config/config.ts';
+import { ConnectionFaultRetryStrategy } from './retry.ts';
+
+export interface BedrockUpstreamOptions {
+  /** Region used when a call names none. */
+  region: string;
+  http: UpstreamHttp;
+  maxAttempts: number;
+  /** Tests may pass static credentials; otherwise the default provider chain. */
+  credentials?: AwsCredentialIdentityProvider;
+}
+
+export interface ConverseStreamResult {
+  /** Upstream request id (x-amzn-requestid), for logs. */
+  requestId: string | undefined;
+  stream: AsyncIterable<ConverseStreamOutput>;
+}
+
+type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
+
+function createHandler(kind: UpstreamHttp): { handler: RequestHandler; destroy(): void } {
+  switch (kind) {
+    case '1.1': {
+      const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+      const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+      const handler = new NodeHttpHandler({ httpAgent, httpsAgent });
+      return {
+        handler,
+        destroy() {
+          handler.destroy();
+          httpAgent.destroy();
+          httpsAgent.destroy();
+        },
+      };
+    }
+    case '2': {
+      // The SDK's default disables concurrent streams (one session per call); allow them.
+      const handler = new NodeHttp2Handler({ disableConcurrentStreams: false });
+      return { handler, destroy: () => handler.destroy() };
+    }
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown upstream HTTP version ${String(never)}`);
+    }
+  }
+}
+
+export class BedrockUpstream {
+  readonly #options: BedrockUpstreamOptions;
+  readonly #pool: { handler: RequestHandler; destroy(): void };
+  readonly #credentials: AwsCredentialIdentityProvider;
+  readonly #runtime = new Map<string, BedrockRuntimeClient>();
+  readonly #control = new Map<string, BedrockClient>();
+
+  constructor(options: BedrockUpstreamOptions) {
+    this.#options = options;
+    this.#pool = createHandler(options.http);
+    // One provider for every region, so credentials are resolved and cached once.
+    this.#credentials = options.credentials ?? fromNodeProviderChain();
+  }
+
+  get defaultRegion(): string {
+    return this.#options.region;
+  }
+
+  /** The bedrock-runtime client for a region (created once, then reused). */
+  runtime(region = this.#options.region): BedrockRuntimeClient {
+    let client = this.#runtime.get(region);
+    if (!client) {
+      client = new BedrockRuntimeClient({
+        region,
+        credentials: this.#credentials,
+        requestHandler: this.#pool.handler,
+        retryStrategy: new ConnectionFaultRetryStrategy(this.#options.maxAttempts),
+      });
+      this.#runtime.set(region, client);
+    }
+    return client;
+  }
+
+  /** The control-plane (`bedrock`) client for a region: model and inference-profile listings. */
+  control(region = this.#options.region): BedrockClient {
+    let client = this.#control.get(region);
+    if (!client) {
+      client = new BedrockClient({
+        region,
+        credentials: this.#credentials,
+        requestHandler: this.#pool.handler,
+        retryStrategy: new ConnectionFaultRetryStrategy(this.#options.maxAttempts),
+      });
+      this.#control.set(region, client);
+    }
+    return client;
+  }
+
+  converse(
+    input: ConverseCommandInput,
+    signal?: AbortSignal,
+    region?: string,
+  ): Promise<ConverseCommandOutput> {
+    return this.runtime(region).send(new ConverseCommand(input), { abortSignal: signal });
+  }
+
+  /**
+   * Resolves once Bedrock has answered with headers (so errors before the first event still reject
+   * here); the events then arrive through `stream`. Aborting `signal` tears down the HTTP call.
+   */
+  async converseStream(
+    input: ConverseStreamCommandInput,
+    signal?: AbortSignal,
+    region?: string,
+  ): Promise<ConverseStreamResult> {
+    const out = await this.runtime(region).send(new ConverseStreamCommand(input), { abortSignal: signal });
+    if (!out.stream) throw new Error('Bedrock ConverseStream answered without an event stream');
+    return { requestId: out.$metadata.requestId, stream: out.stream };
+  }
+
+  async countTokens(input: CountTokensCommandInput, signal?: AbortSignal, region?: string): Promise<number> {
+    const out = await this.runtime(region).send(new CountTokensCommand(input), { abortSignal: signal });
+    return out.inputTokens ?? 0;
+  }
+
+  /** Closes pooled connections; in-flight calls are not waited for. */
+  destroy(): void {
+    for (const client of this.#runtime.values()) client.destroy();
+    for (const client of this.#control.values()) client.destroy();
+    this.#runtime.clear();
+    this.#control.clear();
+    this.#pool.destroy();
+  }
+}

@@ -1,0 +1,203 @@
+/** Converse and ConverseStream: request view, JSON response and the stream's events. */
+import { modelRejected, validationError } from './errors.ts';
+import { padding } from './eventstream.ts';
+import type { EmulatedModel } from './models.ts';
+import type { Reply, RequestView } from './reply.ts';
+import { type PromptSegment, promptUsage } from './usage.ts';
+import { thinkingOn } from './validate-converse.ts';
+
+type Json = Record<string, unknown>;
+const DEFAULT_MAX_TOKENS = 4096;
+
+/** Prompt pieces in model order (tools, system, messages) with cache breakpoints. */
+export function converseSegments(body: Json): PromptSegment[] {
+  const segments: PromptSegment[] = [];
+  const push = (items: unknown[]) => {
+    for (const item of items) {
+      if (item && typeof item === 'object' && 'cachePoint' in item) {
+        const last = segments[segments.length - 1];
+        if (last) last.cacheAfter = true;
+      } else {
+        segments.push({ value: item, cacheAfter: false });
+      }
+    }
+  };
+  const toolConfig = body.toolConfig as Json | undefined;
+  push((toolConfig?.tools as unknown[]) ?? []);
+  push((body.system as unknown[]) ?? []);
+  for (const message of body.messages as Json[]) push(message.content as unknown[]);
+  return segments;
+}
+
+export function converseView(body: Json, model: EmulatedModel, cacheMemory: Set<string>): RequestView {
+  const messages = body.messages as Json[];
+  const inference = (body.inferenceConfig as Json | undefined) ?? {};
+  const additional = (body.additionalModelRequestFields as Json | undefined) ?? {};
+  const usage = promptUsage(converseSegments(body), model.caching, cacheMemory);
+  const maxTokens =
+    (inference.maxTokens as number | undefined) ?? Math.min(DEFAULT_MAX_TOKENS, model.maxOutputTokens);
+  checkContextWindow(
+    model,
+    usage.inputTokens + usage.cacheReadInputTokens + usage.cacheWriteInputTokens,
+    maxTokens,
+  );
+  const tools = ((body.toolConfig as Json | undefined)?.tools as Json[] | undefined) ?? [];
+  return {
+    lastUserText: lastUserText(messages),
+    toolNames: tools.flatMap((t) => (t.toolSpec ? [(t.toolSpec as Json).name as string] : [])),
+    wantsReasoning:
+      model.reasoning === 'always' ||
+      (model.reasoning === 'claude' && thinkingOn(additional)) ||
+      (model.reasoning === 'on-request' &&
+        (additional.reasoningConfig as Json | undefined)?.type === 'enabled'),
+    maxTokens,
+    usage,
+  };
+}
+
+export function checkContextWindow(model: EmulatedModel, inputTokens: number, maxTokens: number): void {
+  if (inputTokens > model.contextWindow) {
+    if (model.providerName === 'Anthropic') {
+      throw modelRejected(`prompt is too long: ${inputTokens} tokens > ${model.contextWindow} maximum`);
+    }
+    throw validationError('Input is too long for requested model.');
+  }
+  if (model.providerName === 'Anthropic' && inputTokens + maxTokens > model.contextWindow) {
+    throw modelRejected(
+      `input length and \`max_tokens\` exceed context limit: ${inputTokens} + ${maxTokens} > ${model.contextWindow}, decrease input length or \`max_tokens\` and try again`,
+    );
+  }
+}
+
+function lastUserText(messages: Json[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i]!;
+    if (message.role !== 'user') continue;
+    const texts: string[] = [];
+    for (const block of message.content as Json[]) {
+      if (typeof block.text === 'string') texts.push(block.text);
+      const result = block.toolResult as Json | undefined;
+      for (const item of (result?.content as Json[] | undefined) ?? []) {
+        if (typeof item.text === 'string') texts.push(item.text);
+        if (item.json !== undefined) texts.push(JSON.stringify(item.json));
+      }
+    }
+    if (texts.length) return texts.join(' ');
+  }
+  return '';
+}
+
+function usageJson(reply: Reply) {
+  const u = reply.usage;
+  return {
+    inputTokens: u.inputTokens,
+    outputTokens: u.outputTokens,
+    totalTokens: u.inputTokens + u.outputTokens + u.cacheReadInputTokens + u.cacheWriteInputTokens,
+    ...(u.cacheReadInputTokens || u.cacheWriteInputTokens
+      ? { cacheReadInputTokens: u.cacheReadInputTokens, cacheWriteInputTokens: u.cacheWriteInputTokens }
+      : {}),
+  };
+}
+
+export function converseResponse(reply: Reply, latencyMs: number, serviceTier?: string) {
+  const content = reply.blocks.map((block) => {
+    switch (block.kind) {
+      case 'text':
+        return { text: block.text };
+      case 'reasoning':
+        return {
+          reasoningContent: {
+            reasoningText: { text: block.text, ...(block.signature ? { signature: block.signature } : {}) },
+          },
+        };
+      case 'redacted':
+        return { reasoningContent: { redactedContent: block.data } };
+      case 'toolUse':
+        return { toolUse: { toolUseId: block.id, name: block.name, input: block.input } };
+      default:
+        return block satisfies never;
+    }
+  });
+  return {
+    output: { message: { role: 'assistant', content } },
+    stopReason: reply.stopReason,
+    usage: usageJson(reply),
+    metrics: { latencyMs },
+    ...(serviceTier ? { serviceTier: { type: serviceTier } } : {}),
+  };
+}
+
+export interface StreamEvent {
+  eventType: string;
+  payload: Json;
+}
+
+function chunks(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length ? out : [''];
+}
+
+/** ConverseStream's events; text and reasoning blocks start without contentBlockStart, as on Bedrock. */
+export function converseStreamEvents(reply: Reply, chunkSize: number, latencyMs: number): StreamEvent[] {
+  let seed = 1;
+  const ev = (eventType: string, payload: Json): StreamEvent => ({
+    eventType,
+    payload: { ...payload, p: padding(seed++) },
+  });
+  const events: StreamEvent[] = [ev('messageStart', { role: 'assistant' })];
+  reply.blocks.forEach((block, index) => {
+    switch (block.kind) {
+      case 'text':
+        for (const piece of chunks(block.text, chunkSize)) {
+          events.push(ev('contentBlockDelta', { contentBlockIndex: index, delta: { text: piece } }));
+        }
+        break;
+      case 'reasoning':
+        for (const piece of chunks(block.text, chunkSize)) {
+          events.push(
+            ev('contentBlockDelta', {
+              contentBlockIndex: index,
+              delta: { reasoningContent: { text: piece } },
+            }),
+          );
+        }
+        if (block.signature) {
+          events.push(
+            ev('contentBlockDelta', {
+              contentBlockIndex: index,
+              delta: { reasoningContent: { signature: block.signature } },
+            }),
+          );
+        }
+        break;
+      case 'redacted':
+        events.push(
+          ev('contentBlockDelta', {
+            contentBlockIndex: index,
+            delta: { reasoningContent: { redactedContent: block.data } },
+          }),
+        );
+        break;
+      case 'toolUse':
+        events.push(
+          ev('contentBlockStart', {
+            contentBlockIndex: index,
+            start: { toolUse: { toolUseId: block.id, name: block.name } },
+          }),
+        );
+        for (const piece of chunks(JSON.stringify(block.input), chunkSize)) {
+          events.push(
+            ev('contentBlockDelta', { contentBlockIndex: index, delta: { toolUse: { input: piece } } }),
+          );
+        }
+        break;
+      default:
+        block satisfies never;
+    }
+    events.push(ev('contentBlockStop', { contentBlockIndex: index }));
+  });
+  events.push(ev('messageStop', { stopReason: reply.stopReason }));
+  events.push(ev('metadata', { usage: usageJson(reply), metrics: { latencyMs } }));
+  return events;
+}

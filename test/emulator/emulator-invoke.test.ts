@@ -1,0 +1,170 @@
+import {
+  CountTokensCommand,
+  InvokeModelCommand,
+  InvokeModelWithResponseStreamCommand,
+} from '@aws-sdk/client-bedrock-runtime';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from './server.ts';
+import { runtimeClient } from './test-clients.ts';
+
+const HAIKU = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const decode = (bytes: Uint8Array | undefined) => JSON.parse(new TextDecoder().decode(bytes));
+const body = (extra: Record<string, unknown> = {}) => ({
+  anthropic_version: 'bedrock-2023-05-31',
+  max_tokens: 1000,
+  messages: [{ role: 'user', content: 'hello claude' }],
+  ...extra,
+});
+
+let emulator: Emulator;
+let client: ReturnType<typeof runtimeClient>;
+beforeAll(async () => {
+  emulator = await startEmulator();
+  client = runtimeClient(emulator.url);
+});
+afterAll(async () => {
+  client.destroy();
+  await emulator.close();
+});
+afterEach(() => emulator.reset());
+
+describe('InvokeModel (Claude native)', () => {
+  it('answers with an Anthropic message', async () => {
+    const out = await client.send(
+      new InvokeModelCommand({ modelId: HAIKU, body: encode(body()), contentType: 'application/json' }),
+    );
+    const message = decode(out.body);
+    expect(message).toMatchObject({
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-haiku-4-5-20251001',
+      content: [{ type: 'text', text: 'Echo: hello claude' }],
+      stop_reason: 'end_turn',
+    });
+    expect(message.id).toMatch(/^msg_bdrk_/);
+    expect(message.usage.input_tokens).toBeGreaterThan(0);
+  });
+
+  it('streams Anthropic events in chunks, with invocation metrics on message_stop', async () => {
+    emulator.enqueue({ text: 'streamed words', reasoning: { text: 'pondering' }, chunkSize: 4 });
+    const out = await client.send(
+      new InvokeModelWithResponseStreamCommand({
+        modelId: HAIKU,
+        body: encode(body({ max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 1024 } })),
+      }),
+    );
+    interface AnthropicEvent {
+      type: string;
+      delta?: { type?: string; text?: string; thinking?: string; signature?: string };
+      [key: string]: unknown;
+    }
+    const events: AnthropicEvent[] = [];
+    for await (const part of out.body ?? []) events.push(decode(part.chunk?.bytes));
+    expect(events[0]?.type).toBe('message_start');
+    expect(
+      events
+        .filter((e) => e.delta?.type === 'text_delta')
+        .map((e) => e.delta?.text)
+        .join(''),
+    ).toBe('streamed words');
+    expect(
+      events
+        .filter((e) => e.delta?.type === 'thinking_delta')
+        .map((e) => e.delta?.thinking)
+        .join(''),
+    ).toBe('pondering');
+    expect(events.some((e) => e.delta?.type === 'signature_delta' && e.delta.signature)).toBe(true);
+    const stop = events.at(-1);
+    expect(stop?.type).toBe('message_stop');
+    expect(stop?.['amazon-bedrock-invocationMetrics']).toMatchObject({
+      inputTokenCount: expect.any(Number),
+      outputTokenCount: expect.any(Number),
+      invocationLatency: expect.any(Number),
+      firstByteLatency: expect.any(Number),
+      cacheReadInputTokenCount: 0,
+      cacheWriteInputTokenCount: 0,
+    });
+  });
+
+  it.each([
+    ['a model field', body({ model: 'claude' }), /extraneous key \[model\] is not permitted/],
+    ['a stream field', body({ stream: true }), /extraneous key \[stream\] is not permitted/],
+    [
+      'no anthropic_version',
+      { max_tokens: 10, messages: [{ role: 'user', content: 'x' }] },
+      /required key \[anthropic_version\] not found/,
+    ],
+    [
+      'no max_tokens',
+      { anthropic_version: 'bedrock-2023-05-31', messages: [{ role: 'user', content: 'x' }] },
+      /required key \[max_tokens\] not found/,
+    ],
+    ['an unknown beta', body({ anthropic_beta: ['not-a-beta'] }), /invalid beta flag/],
+    ['max_tokens over the cap', body({ max_tokens: 64_001 }), /max_tokens: 64001 > 64000/],
+    [
+      'a tool_use left unanswered',
+      body({
+        tools: [{ name: 'ls', input_schema: { type: 'object' } }],
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'ls', input: {} }] },
+          { role: 'user', content: 'b' },
+        ],
+      }),
+      /`tool_use` ids were found without `tool_result` blocks immediately after: toolu_1/,
+    ],
+  ])('refuses %s', async (_label, payload, message) => {
+    const error = await client
+      .send(new InvokeModelCommand({ modelId: HAIKU, body: encode(payload) }))
+      .catch((e) => e);
+    expect(error.name).toBe('ValidationException');
+    expect(error.$metadata.httpStatusCode).toBe(400);
+    expect(error.message).toMatch(message);
+  });
+
+  it('accepts known betas', async () => {
+    const payload = body({ anthropic_beta: ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'] });
+    await expect(
+      client.send(new InvokeModelCommand({ modelId: HAIKU, body: encode(payload) })),
+    ).resolves.toBeDefined();
+  });
+});
+
+describe('CountTokens', () => {
+  it('counts a Converse-shaped input and grows with the prompt', async () => {
+    const count = (text: string) =>
+      client.send(
+        new CountTokensCommand({
+          modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
+          input: { converse: { messages: [{ role: 'user', content: [{ text }] }] } },
+        }),
+      );
+    const small = await count('short');
+    const large = await count('a much longer prompt '.repeat(20));
+    expect(small.inputTokens).toBeGreaterThan(0);
+    expect(large.inputTokens).toBeGreaterThan(small.inputTokens!);
+  });
+
+  it('counts an InvokeModel body', async () => {
+    const out = await client.send(
+      new CountTokensCommand({
+        modelId: 'anthropic.claude-haiku-4-5-20251001-v1:0',
+        input: { invokeModel: { body: encode(body()) } },
+      }),
+    );
+    expect(out.inputTokens).toBeGreaterThan(0);
+  });
+
+  it('is refused for models without token counting', async () => {
+    const error = await client
+      .send(
+        new CountTokensCommand({
+          modelId: 'qwen.qwen3-32b-v1:0',
+          input: { converse: { messages: [{ role: 'user', content: [{ text: 'x' }] }] } },
+        }),
+      )
+      .catch((e) => e);
+    expect(error.name).toBe('ValidationException');
+  });
+});

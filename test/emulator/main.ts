@@ -1,0 +1,24 @@
+/**
+ * Runs the Bedrock emulator as its own process:
+ *   node test/emulator/main.ts [--port 0] [--host 127.0.0.1] [--region us-east-1]
+ * Prints one JSON line `{"url":"http://127.0.0.1:PORT","region":"us-east-1"}` once it accepts connections.
+ */
+import { parseArgs } from 'node:util';
+import { startEmulator } from './server.ts';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '0' },
+    host: { type: 'string', default: '127.0.0.1' },
+    region: { type: 'string', default: 'us-east-1' },
+  },
+});
+
+const emulator = await startEmulator({ port: Number(values.port), host: values.host, region: values.region });
+process.stdout.write(`${JSON.stringify({ url: emulator.url, region: emulator.region })}\n`);
+
+const stop = () => {
+  emulator.close().then(() => process.exit(0));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

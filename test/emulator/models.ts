@@ -1,0 +1,428 @@
+/**
+ * The emulator's own model table (independent of src/models on purpose: it stands for Bedrock).
+ * Facts marked `unverified` are conservative guesses; the rest follow the Bedrock user guide
+ * (Converse supported features, prompt caching, service tiers, CountTokens) and protocol-notes.md.
+ */
+
+export type ReasoningMode =
+  /** No reasoning at all; reasoningContent in history is refused. */
+  | 'none'
+  /** Claude extended thinking via additionalModelRequestFields.thinking (enabled, maybe adaptive). */
+  | 'claude'
+  /** Reasons on every call (DeepSeek R1, Kimi K2 Thinking, MiniMax M2, gpt-oss). */
+  | 'always'
+  /** Reasons only when asked through its own request field (Nova 2 reasoningConfig). */
+  | 'on-request';
+
+export type ProfileGeo = 'us' | 'eu' | 'apac' | 'global';
+
+export interface EmulatedModel {
+  modelId: string;
+  modelName: string;
+  providerName: string;
+  contextWindow: number;
+  maxOutputTokens: number;
+  /** Claude 4+ and some open models are callable on demand only through an inference profile. */
+  profileOnly: boolean;
+  profiles: ProfileGeo[];
+  images: boolean;
+  documents: boolean;
+  tools: boolean;
+  /** Tool use inside ConverseStream (some models only take tools without streaming). */
+  streamingTools: boolean;
+  /** toolChoice `any` / `tool` support (auto is always allowed when tools are). */
+  toolChoiceForced: boolean;
+  system: boolean;
+  caching: boolean;
+  maxCachePoints: number;
+  reasoning: ReasoningMode;
+  /** Claude: thinking {type:'adaptive'} + output_config.effort. */
+  adaptiveThinking: boolean;
+  additionalFields: string[];
+  serviceTiers: string[];
+  countTokens: boolean;
+  /** Native InvokeModel body understood by the emulator. */
+  invoke: 'anthropic' | 'none';
+}
+
+const OPEN_TIERS = ['default', 'flex', 'priority'];
+// Claude: no flex tier on Bedrock (service tiers page; flex rollout excludes Anthropic).
+const CLAUDE_TIERS = ['default', 'priority', 'reserved'];
+
+interface ClaudeSpec {
+  id: string;
+  name: string;
+  maxOutput: number;
+  context?: number;
+  profileOnly?: boolean;
+  profiles?: ProfileGeo[];
+  thinking?: boolean;
+  adaptive?: boolean;
+  images?: boolean;
+}
+
+function claude(spec: ClaudeSpec): EmulatedModel {
+  const thinking = spec.thinking ?? true;
+  const adaptive = spec.adaptive ?? false;
+  return {
+    modelId: spec.id,
+    modelName: spec.name,
+    providerName: 'Anthropic',
+    contextWindow: spec.context ?? 200_000,
+    maxOutputTokens: spec.maxOutput,
+    profileOnly: spec.profileOnly ?? true,
+    profiles: spec.profiles ?? ['us', 'eu', 'apac', 'global'],
+    images: spec.images ?? true,
+    documents: true,
+    tools: true,
+    streamingTools: true,
+    toolChoiceForced: true,
+    system: true,
+    caching: true,
+    maxCachePoints: 4,
+    reasoning: thinking ? 'claude' : 'none',
+    adaptiveThinking: adaptive,
+    additionalFields: [
+      'anthropic_beta',
+      'top_k',
+      ...(thinking ? ['thinking'] : []),
+      ...(adaptive ? ['output_config'] : []),
+      ...(thinking ? ['context_management'] : []),
+    ],
+    serviceTiers: CLAUDE_TIERS,
+    countTokens: true,
+    invoke: 'anthropic',
+  };
+}
+
+interface OpenSpec {
+  id: string;
+  name: string;
+  provider: string;
+  maxOutput: number;
+  context: number;
+  images?: boolean;
+  documents?: boolean;
+  tools?: boolean;
+  streamingTools?: boolean;
+  toolChoiceForced?: boolean;
+  caching?: boolean;
+  reasoning?: ReasoningMode;
+  additionalFields?: string[];
+  profileOnly?: boolean;
+  profiles?: ProfileGeo[];
+  tiers?: string[];
+}
+
+function open(spec: OpenSpec): EmulatedModel {
+  return {
+    modelId: spec.id,
+    modelName: spec.name,
+    providerName: spec.provider,
+    contextWindow: spec.context,
+    maxOutputTokens: spec.maxOutput,
+    profileOnly: spec.profileOnly ?? false,
+    profiles: spec.profiles ?? [],
+    images: spec.images ?? false,
+    documents: spec.documents ?? true,
+    tools: spec.tools ?? true,
+    streamingTools: spec.streamingTools ?? true,
+    toolChoiceForced: spec.toolChoiceForced ?? false,
+    system: true,
+    caching: spec.caching ?? false,
+    maxCachePoints: spec.caching ? 4 : 0,
+    reasoning: spec.reasoning ?? 'none',
+    adaptiveThinking: false,
+    additionalFields: spec.additionalFields ?? [],
+    serviceTiers: spec.tiers ?? OPEN_TIERS,
+    countTokens: false,
+    invoke: 'none',
+  };
+}
+
+const NOVA_FIELDS = ['inferenceConfig'];
+
+export const MODELS: EmulatedModel[] = [
+  claude({
+    id: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+    name: 'Claude 3.5 Haiku',
+    maxOutput: 8192,
+    profileOnly: false,
+    profiles: ['us'],
+    thinking: false,
+    images: false,
+  }),
+  claude({
+    id: 'anthropic.claude-3-5-sonnet-20241022-v2:0',
+    name: 'Claude 3.5 Sonnet v2',
+    maxOutput: 8192,
+    profileOnly: false,
+    profiles: ['us', 'apac'],
+    thinking: false,
+  }),
+  claude({
+    id: 'anthropic.claude-3-7-sonnet-20250219-v1:0',
+    name: 'Claude 3.7 Sonnet',
+    maxOutput: 64_000,
+    profiles: ['us', 'eu', 'apac'],
+  }),
+  claude({ id: 'anthropic.claude-sonnet-4-20250514-v1:0', name: 'Claude Sonnet 4', maxOutput: 64_000 }),
+  claude({ id: 'anthropic.claude-sonnet-4-5-20250929-v1:0', name: 'Claude Sonnet 4.5', maxOutput: 64_000 }),
+  claude({ id: 'anthropic.claude-haiku-4-5-20251001-v1:0', name: 'Claude Haiku 4.5', maxOutput: 64_000 }),
+  claude({
+    id: 'anthropic.claude-opus-4-1-20250805-v1:0',
+    name: 'Claude Opus 4.1',
+    maxOutput: 32_000,
+    profiles: ['us'],
+  }),
+  claude({ id: 'anthropic.claude-opus-4-5-20251101-v1:0', name: 'Claude Opus 4.5', maxOutput: 64_000 }),
+  claude({
+    id: 'anthropic.claude-sonnet-4-6',
+    name: 'Claude Sonnet 4.6',
+    maxOutput: 128_000,
+    adaptive: true,
+  }),
+  claude({ id: 'anthropic.claude-opus-4-6-v1', name: 'Claude Opus 4.6', maxOutput: 128_000, adaptive: true }),
+
+  // Amazon Nova: caching yes; Nova 2 Lite reasons when reasoningConfig asks for it.
+  open({
+    id: 'amazon.nova-micro-v1:0',
+    name: 'Nova Micro',
+    provider: 'Amazon',
+    maxOutput: 10_000,
+    context: 128_000,
+    documents: false,
+    caching: true,
+    profiles: ['us', 'eu', 'apac'],
+    additionalFields: NOVA_FIELDS,
+  }),
+  ...(['lite', 'pro'] as const).map((size) =>
+    open({
+      id: `amazon.nova-${size}-v1:0`,
+      name: `Nova ${size === 'lite' ? 'Lite' : 'Pro'}`,
+      provider: 'Amazon',
+      maxOutput: 10_000,
+      context: 300_000,
+      images: true,
+      caching: true,
+      toolChoiceForced: true, // unverified: Nova takes `tool`, the `any` case is checked separately
+      profiles: ['us', 'eu', 'apac'],
+      additionalFields: NOVA_FIELDS,
+    }),
+  ),
+  open({
+    id: 'amazon.nova-premier-v1:0',
+    name: 'Nova Premier',
+    provider: 'Amazon',
+    maxOutput: 32_000,
+    context: 1_000_000,
+    images: true,
+    caching: true,
+    toolChoiceForced: true,
+    profileOnly: true,
+    profiles: ['us'],
+    additionalFields: NOVA_FIELDS,
+  }),
+  open({
+    id: 'amazon.nova-2-lite-v1:0',
+    name: 'Nova 2 Lite',
+    provider: 'Amazon',
+    maxOutput: 65_535, // unverified
+    context: 1_000_000,
+    images: true,
+    caching: true,
+    toolChoiceForced: true,
+    reasoning: 'on-request',
+    profileOnly: true,
+    profiles: ['us', 'eu', 'global'],
+    additionalFields: [...NOVA_FIELDS, 'reasoningConfig'],
+  }),
+
+  // Qwen3 (unverified output caps).
+  open({
+    id: 'qwen.qwen3-coder-480b-a35b-v1:0',
+    name: 'Qwen3 Coder 480B A35B',
+    provider: 'Qwen',
+    maxOutput: 65_536,
+    context: 262_144,
+  }),
+  open({
+    id: 'qwen.qwen3-coder-30b-a3b-v1:0',
+    name: 'Qwen3 Coder 30B A3B',
+    provider: 'Qwen',
+    maxOutput: 65_536,
+    context: 262_144,
+  }),
+  open({
+    id: 'qwen.qwen3-235b-a22b-2507-v1:0',
+    name: 'Qwen3 235B A22B 2507',
+    provider: 'Qwen',
+    maxOutput: 32_768,
+    context: 262_144,
+  }),
+  open({
+    id: 'qwen.qwen3-32b-v1:0',
+    name: 'Qwen3 32B',
+    provider: 'Qwen',
+    maxOutput: 16_384,
+    context: 131_072,
+  }),
+
+  // DeepSeek: R1 always reasons, takes no tools and no extra request fields.
+  open({
+    id: 'deepseek.r1-v1:0',
+    name: 'DeepSeek-R1',
+    provider: 'DeepSeek',
+    maxOutput: 32_768,
+    context: 128_000,
+    tools: false,
+    reasoning: 'always',
+    profileOnly: true,
+    profiles: ['us'],
+  }),
+  open({
+    id: 'deepseek.v3-v1:0',
+    name: 'DeepSeek-V3.1',
+    provider: 'DeepSeek',
+    maxOutput: 32_768,
+    context: 128_000,
+  }),
+
+  // gpt-oss: reasoning always on, effort via reasoning_effort.
+  ...(['120b', '20b'] as const).map((size) =>
+    open({
+      id: `openai.gpt-oss-${size}-1:0`,
+      name: `gpt-oss-${size}`,
+      provider: 'OpenAI',
+      maxOutput: 32_768, // unverified
+      context: 128_000,
+      reasoning: 'always',
+      additionalFields: ['reasoning_effort'],
+    }),
+  ),
+  open({
+    id: 'moonshot.kimi-k2-thinking',
+    name: 'Kimi K2 Thinking',
+    provider: 'Moonshot AI',
+    maxOutput: 32_768, // unverified
+    context: 256_000,
+    reasoning: 'always',
+  }),
+  open({
+    id: 'minimax.minimax-m2',
+    name: 'MiniMax M2',
+    provider: 'MiniMax',
+    maxOutput: 65_536, // unverified
+    context: 204_800,
+    reasoning: 'always',
+  }),
+  open({ id: 'zai.glm-4.6', name: 'GLM 4.6', provider: 'Z.AI', maxOutput: 65_536, context: 200_000 }), // unverified id/caps
+
+  // Meta Llama: profile-only on demand; tool use not available while streaming (unverified).
+  open({
+    id: 'meta.llama3-3-70b-instruct-v1:0',
+    name: 'Llama 3.3 70B Instruct',
+    provider: 'Meta',
+    maxOutput: 8192,
+    context: 128_000,
+    documents: true,
+    streamingTools: false,
+    profileOnly: true,
+    profiles: ['us'],
+    tiers: ['default'],
+  }),
+  open({
+    id: 'meta.llama4-maverick-17b-instruct-v1:0',
+    name: 'Llama 4 Maverick 17B Instruct',
+    provider: 'Meta',
+    maxOutput: 8192,
+    context: 1_000_000,
+    images: true,
+    streamingTools: false,
+    profileOnly: true,
+    profiles: ['us'],
+    tiers: ['default'],
+  }),
+  open({
+    id: 'mistral.mistral-large-2407-v1:0',
+    name: 'Mistral Large (24.07)',
+    provider: 'Mistral AI',
+    maxOutput: 8192,
+    context: 128_000,
+    toolChoiceForced: true, // ToolChoice doc: Claude and Mistral Large
+    tiers: ['default'],
+  }),
+  open({
+    id: 'mistral.pixtral-large-2502-v1:0',
+    name: 'Pixtral Large (25.02)',
+    provider: 'Mistral AI',
+    maxOutput: 8192,
+    context: 128_000,
+    images: true,
+    profileOnly: true,
+    profiles: ['us', 'eu'],
+    tiers: ['default'],
+  }),
+];
+
+const BY_ID = new Map(MODELS.map((m) => [m.modelId, m]));
+
+export function findModel(modelId: string): EmulatedModel | undefined {
+  return BY_ID.get(modelId);
+}
+
+/** Which inference-profile geography a region may call (global works everywhere). */
+export function geoOfRegion(region: string): ProfileGeo {
+  if (region.startsWith('eu-')) return 'eu';
+  if (region.startsWith('ap-')) return 'apac';
+  return 'us';
+}
+
+export function profileId(geo: ProfileGeo, model: EmulatedModel): string {
+  return `${geo}.${model.modelId}`;
+}
+
+/** Profiles this region can see: its own geography plus global. */
+export function profilesInRegion(region: string): { id: string; geo: ProfileGeo; model: EmulatedModel }[] {
+  const geo = geoOfRegion(region);
+  const out: { id: string; geo: ProfileGeo; model: EmulatedModel }[] = [];
+  for (const model of MODELS) {
+    for (const g of model.profiles) {
+      if (g === geo || g === 'global') out.push({ id: profileId(g, model), geo: g, model });
+    }
+  }
+  return out;
+}
+
+export interface ModelTarget {
+  model: EmulatedModel;
+  /** The id as the caller named it (profile id, foundation id or the id inside an ARN). */
+  requestedId: string;
+  viaProfile: boolean;
+}
+
+export type ResolveResult =
+  | { ok: true; target: ModelTarget }
+  | { ok: false; reason: 'invalid' | 'on-demand' };
+
+/** Resolves what a runtime path names: a foundation model id, a profile id, or either as an ARN. */
+export function resolveModelIdentifier(identifier: string, region: string): ResolveResult {
+  let id = identifier;
+  const arn = /^arn:aws:bedrock:([^:]*):([^:]*):(foundation-model|inference-profile)\/(.+)$/.exec(identifier);
+  if (arn) {
+    if (arn[1] !== region) return { ok: false, reason: 'invalid' };
+    id = arn[4]!;
+  }
+  const geoMatch = /^(us|eu|apac|global)\.(.+)$/.exec(id);
+  if (geoMatch) {
+    const geo = geoMatch[1] as ProfileGeo;
+    const model = findModel(geoMatch[2]!);
+    if (!model?.profiles.includes(geo)) return { ok: false, reason: 'invalid' };
+    if (geo !== 'global' && geo !== geoOfRegion(region)) return { ok: false, reason: 'invalid' };
+    return { ok: true, target: { model, requestedId: id, viaProfile: true } };
+  }
+  const model = findModel(id);
+  if (!model) return { ok: false, reason: 'invalid' };
+  if (model.profileOnly) return { ok: false, reason: 'on-demand' };
+  return { ok: true, target: { model, requestedId: id, viaProfile: false } };
+}

@@ -1,0 +1,150 @@
+/**
+ * The model's answer in a wire-neutral shape, from a script turn or the deterministic default
+ * (`Echo: <last user text>`, a tool call when asked to `use tool NAME`, reasoning when the model reasons).
+ */
+import { randomBytes } from 'node:crypto';
+import type { EmulatedModel } from './models.ts';
+import type { ScriptTurn } from './script.ts';
+import { signClaudeThinking } from './signature.ts';
+
+export type ReplyBlock =
+  | { kind: 'reasoning'; text: string; signature?: string }
+  | { kind: 'redacted'; data: string }
+  | { kind: 'text'; text: string }
+  | { kind: 'toolUse'; id: string; name: string; input: unknown };
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadInputTokens: number;
+  cacheWriteInputTokens: number;
+}
+
+export interface Reply {
+  blocks: ReplyBlock[];
+  stopReason: string;
+  usage: Usage;
+}
+
+/** What the default reply needs to know about a request, whichever wire format it came in. */
+export interface RequestView {
+  lastUserText: string;
+  toolNames: string[];
+  wantsReasoning: boolean;
+  maxTokens: number;
+  usage: Pick<Usage, 'inputTokens' | 'cacheReadInputTokens' | 'cacheWriteInputTokens'>;
+}
+
+export type IdStyle = 'converse' | 'anthropic';
+
+export function toolUseId(style: IdStyle): string {
+  const random = randomBytes(18).toString('base64url');
+  return style === 'converse' ? `tooluse_${random.slice(0, 22)}` : `toolu_bdrk_${random}`;
+}
+
+export function estimateTextTokens(chars: number): number {
+  return Math.ceil(chars / 4);
+}
+
+export function buildReply(
+  view: RequestView,
+  model: EmulatedModel,
+  turn: ScriptTurn | undefined,
+  style: IdStyle,
+): Reply {
+  const blocks: ReplyBlock[] = [];
+  const reasoning = turn?.reasoning ?? (turn ? undefined : defaultReasoning(view));
+  if (reasoning && model.reasoning !== 'none') {
+    if (reasoning.redacted !== undefined) blocks.push({ kind: 'redacted', data: reasoning.redacted });
+    if (reasoning.text !== undefined) {
+      // Claude's signature is minted after truncation so it always matches the text sent.
+      const signature = reasoning.signature;
+      blocks.push({ kind: 'reasoning', text: reasoning.text, ...(signature ? { signature } : {}) });
+    }
+  }
+  let stopReason = turn?.stopReason;
+  if (turn) {
+    if (turn.text !== undefined && turn.text !== '') blocks.push({ kind: 'text', text: turn.text });
+    for (const call of turn.toolCalls ?? []) {
+      blocks.push({
+        kind: 'toolUse',
+        id: call.id ?? toolUseId(style),
+        name: call.name,
+        input: call.input ?? {},
+      });
+    }
+    stopReason ??= turn.toolCalls?.length ? 'tool_use' : 'end_turn';
+  } else {
+    const asked = /use tool ([A-Za-z0-9_-]+)/.exec(view.lastUserText)?.[1];
+    if (asked && view.toolNames.includes(asked)) {
+      blocks.push({ kind: 'toolUse', id: toolUseId(style), name: asked, input: {} });
+      stopReason = 'tool_use';
+    } else {
+      blocks.push({ kind: 'text', text: `Echo: ${view.lastUserText}` });
+      stopReason = 'end_turn';
+    }
+  }
+
+  let outputTokens = 0;
+  for (const block of blocks) outputTokens += estimateTextTokens(blockChars(block));
+  if (!turn?.usage?.outputTokens && outputTokens > view.maxTokens) {
+    truncate(blocks, view.maxTokens * 4);
+    outputTokens = view.maxTokens;
+    stopReason = 'max_tokens';
+  }
+  if (model.reasoning === 'claude') {
+    for (const [i, block] of blocks.entries()) {
+      if (block.kind === 'reasoning' && !block.signature)
+        blocks[i] = { ...block, signature: signClaudeThinking(block.text) };
+    }
+  }
+  return {
+    blocks,
+    stopReason: stopReason ?? 'end_turn',
+    usage: {
+      inputTokens: turn?.usage?.inputTokens ?? view.usage.inputTokens,
+      outputTokens: turn?.usage?.outputTokens ?? Math.max(1, outputTokens),
+      cacheReadInputTokens: turn?.usage?.cacheReadInputTokens ?? view.usage.cacheReadInputTokens,
+      cacheWriteInputTokens: turn?.usage?.cacheWriteInputTokens ?? view.usage.cacheWriteInputTokens,
+    },
+  };
+}
+
+function defaultReasoning(view: RequestView): ScriptTurn['reasoning'] {
+  return view.wantsReasoning
+    ? { text: `The user wrote: ${view.lastUserText.slice(0, 200)}. I will answer.` }
+    : undefined;
+}
+
+function blockChars(block: ReplyBlock): number {
+  switch (block.kind) {
+    case 'reasoning':
+    case 'text':
+      return block.text.length;
+    case 'redacted':
+      return 0;
+    case 'toolUse':
+      return JSON.stringify(block.input).length + block.name.length;
+    default:
+      return block satisfies never;
+  }
+}
+
+function truncate(blocks: ReplyBlock[], budgetChars: number): void {
+  let left = budgetChars;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i]!;
+    if (block.kind === 'redacted') continue;
+    if (left <= 0) {
+      blocks.splice(i);
+      return;
+    }
+    const chars = blockChars(block);
+    if (chars > left && (block.kind === 'text' || block.kind === 'reasoning')) {
+      blocks[i] = { ...block, text: block.text.slice(0, left) };
+      blocks.splice(i + 1);
+      return;
+    }
+    left -= chars;
+  }
+}

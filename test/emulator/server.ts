@@ -1,0 +1,404 @@
+/**
+ * A strict test double of AWS Bedrock (runtime + control plane) on one loopback port speaking
+ * HTTP/1.1 and h2c. See README.md for scripting.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import {
+  getFoundationModel,
+  getInferenceProfile,
+  listFoundationModels,
+  listInferenceProfiles,
+} from './catalogue.ts';
+import { converseResponse, converseStreamEvents, converseView } from './converse.ts';
+import { countTokens } from './count-tokens.ts';
+import { type AnyResponse, BedrockError, validationError, writeAwsError } from './errors.ts';
+import { eventFrame, exceptionFrame } from './eventstream.ts';
+import { createDualServer } from './h2c.ts';
+import { invokeResponse, invokeStreamEvents, invokeView, validateInvokeBody } from './invoke.ts';
+import { findModel, resolveModelIdentifier } from './models.ts';
+import { buildReply } from './reply.ts';
+import { ScriptQueue, type ScriptTurn } from './script.ts';
+import { checkAuth } from './sigv4.ts';
+import { validateConverseRequest } from './validate-converse.ts';
+
+export type Operation =
+  | 'Converse'
+  | 'ConverseStream'
+  | 'InvokeModel'
+  | 'InvokeModelWithResponseStream'
+  | 'CountTokens'
+  | 'ListFoundationModels'
+  | 'GetFoundationModel'
+  | 'ListInferenceProfiles'
+  | 'GetInferenceProfile';
+
+export interface RecordedRequest {
+  operation: Operation;
+  /** Decoded model identifier from the path (runtime calls). */
+  modelId?: string;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  httpVersion: '1.1' | '2';
+  /** HTTP status the emulator answered with (200 for streams that later failed in-stream). */
+  status?: number;
+  /** The client went away before the response finished. */
+  aborted: boolean;
+}
+
+export interface EmulatorOptions {
+  port?: number;
+  host?: string;
+  region?: string;
+}
+
+export interface Emulator {
+  url: string;
+  region: string;
+  requests: RecordedRequest[];
+  /** TCP connections accepted since start (or the last reset). */
+  readonly connections: number;
+  enqueue(...turns: ScriptTurn[]): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+type Req = IncomingMessage | Http2ServerRequest;
+
+const RUNTIME_ROUTE =
+  /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/;
+const OPERATIONS: Record<string, Operation> = {
+  converse: 'Converse',
+  'converse-stream': 'ConverseStream',
+  invoke: 'InvokeModel',
+  'invoke-with-response-stream': 'InvokeModelWithResponseStream',
+  'count-tokens': 'CountTokens',
+};
+const DEFAULT_CHUNK_SIZE = 16;
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const region = options.region ?? 'us-east-1';
+  const host = options.host ?? '127.0.0.1';
+  const requests: RecordedRequest[] = [];
+  const script = new ScriptQueue();
+  const cacheMemory = new Set<string>();
+
+  const dual = createDualServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      const error =
+        err instanceof BedrockError ? err : new BedrockError('InternalServerException', String(err));
+      writeAwsError(res, error, randomUUID());
+    });
+  });
+
+  async function handle(req: Req, res: AnyResponse): Promise<void> {
+    const requestId = randomUUID();
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
+    const method = req.method ?? 'GET';
+    const bodyBytes = await readBody(req);
+
+    if (rawPath.startsWith('/__emulator/')) {
+      controlRoute(method, rawPath, bodyBytes, res);
+      return;
+    }
+
+    const runtime = RUNTIME_ROUTE.exec(rawPath);
+    const operation = runtime ? OPERATIONS[runtime[2]!]! : controlPlaneOperation(method, rawPath);
+    const record: RecordedRequest = {
+      operation: operation ?? ('Unknown' as Operation),
+      method,
+      path: rawPath,
+      headers: { ...req.headers },
+      body: parseJson(bodyBytes),
+      httpVersion: req.httpVersion === '2.0' ? '2' : '1.1',
+      aborted: false,
+    };
+    if (runtime) record.modelId = safeDecode(runtime[1]!);
+    requests.push(record);
+    let finished = false;
+    res.on('finish', () => {
+      finished = true;
+    });
+    res.on('close', () => {
+      if (!finished) record.aborted = true;
+    });
+    const fail = (error: BedrockError) => {
+      record.status = error.status;
+      writeAwsError(res, error, requestId);
+    };
+
+    const authError = checkAuth({ method, rawPath, rawQuery, headers: req.headers, body: bodyBytes });
+    if (authError) return fail(authError);
+    if (!operation) {
+      return fail(
+        new BedrockError('UnknownOperationException', `No operation matches ${method} ${rawPath}`, 404),
+      );
+    }
+    try {
+      if (runtime) {
+        if (method !== 'POST')
+          throw new BedrockError('UnknownOperationException', `${method} is not supported here`, 405);
+        await runtimeCall(operation, record, req, res, requestId);
+      } else {
+        const query = new URLSearchParams(rawQuery);
+        const id = safeDecode(rawPath.split('/')[2] ?? '');
+        const result =
+          operation === 'ListFoundationModels'
+            ? listFoundationModels(region, query)
+            : operation === 'GetFoundationModel'
+              ? getFoundationModel(region, id)
+              : operation === 'ListInferenceProfiles'
+                ? listInferenceProfiles(region, query)
+                : getInferenceProfile(region, id);
+        record.status = 200;
+        writeJson(res, 200, result, requestId);
+      }
+    } catch (err) {
+      if (err instanceof BedrockError) return fail(err);
+      throw err;
+    }
+  }
+
+  async function runtimeCall(
+    operation: Operation,
+    record: RecordedRequest,
+    req: Req,
+    res: AnyResponse,
+    requestId: string,
+  ): Promise<void> {
+    if (record.body === undefined)
+      throw validationError('Malformed request body: the body is not valid JSON.');
+    const resolved = resolveModelIdentifier(record.modelId!, region);
+    if (!resolved.ok) {
+      if (resolved.reason === 'on-demand' && operation !== 'CountTokens') {
+        throw validationError(
+          `Invocation of model ID ${record.modelId} with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`,
+        );
+      }
+      if (resolved.reason === 'invalid') throw validationError('The provided model identifier is invalid.');
+    }
+    // CountTokens takes the bare foundation id even for profile-only models.
+    const model = resolved.ok ? resolved.target.model : findModel(record.modelId!);
+    if (!model) throw validationError('The provided model identifier is invalid.');
+    const body = record.body as Record<string, unknown>;
+    const started = Date.now();
+
+    if (operation === 'CountTokens') {
+      record.status = 200;
+      writeJson(res, 200, countTokens(body, model), requestId);
+      return;
+    }
+
+    const streaming = operation === 'ConverseStream' || operation === 'InvokeModelWithResponseStream';
+    const isConverse = operation === 'Converse' || operation === 'ConverseStream';
+    let tier: string | undefined;
+    if (isConverse) {
+      validateConverseRequest(body, { model, stream: streaming });
+      tier = (body.serviceTier as { type?: string } | undefined)?.type;
+    } else {
+      validateInvokeBody(body, model);
+      tier = headerValue(req, 'x-amzn-bedrock-service-tier');
+      if (tier && !model.serviceTiers.includes(tier)) {
+        throw validationError(
+          `The provided service tier (${tier}) is not supported for this model. Supported tiers: ${model.serviceTiers.join(', ')}.`,
+        );
+      }
+    }
+    const view = isConverse ? converseView(body, model, cacheMemory) : invokeView(body, model, cacheMemory);
+    const turn = script.take(model.modelId);
+    if (turn?.delayMs) await sleep(turn.delayMs);
+    if (turn?.error) {
+      throw new BedrockError(
+        turn.error.name,
+        turn.error.message ?? `${turn.error.name} (scripted)`,
+        turn.error.status,
+      );
+    }
+    const reply = buildReply(view, model, turn, isConverse ? 'converse' : 'anthropic');
+    const latencyMs = Math.max(1, Date.now() - started);
+    const tierHeader: Record<string, string> = tier ? { 'x-amzn-bedrock-service-tier': tier } : {};
+
+    if (!streaming) {
+      record.status = 200;
+      if (isConverse) {
+        writeJson(res, 200, converseResponse(reply, latencyMs, tier), requestId);
+      } else {
+        writeJson(res, 200, invokeResponse(reply, model), requestId, {
+          'x-amzn-bedrock-input-token-count': String(reply.usage.inputTokens),
+          'x-amzn-bedrock-output-token-count': String(reply.usage.outputTokens),
+          'x-amzn-bedrock-invocation-latency': String(latencyMs),
+          'x-amzn-bedrock-cache-read-input-token-count': String(reply.usage.cacheReadInputTokens),
+          'x-amzn-bedrock-cache-write-input-token-count': String(reply.usage.cacheWriteInputTokens),
+          ...tierHeader,
+        });
+      }
+      return;
+    }
+
+    const chunkSize = Math.max(1, turn?.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    const frames = isConverse
+      ? converseStreamEvents(reply, chunkSize, latencyMs).map((e) => eventFrame(e.eventType, e.payload))
+      : invokeStreamEvents(reply, model, chunkSize, latencyMs).map((e) =>
+          eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(e)).toString('base64'), p: 'abcdefgh' }),
+        );
+    record.status = 200;
+    (res as ServerResponse).writeHead(200, {
+      'content-type': 'application/vnd.amazon.eventstream',
+      'x-amzn-requestid': requestId,
+      ...(isConverse ? {} : { 'x-amzn-bedrock-content-type': 'application/json' }),
+      ...tierHeader,
+    });
+    await writeFrames(res, record, frames, turn);
+  }
+
+  function controlRoute(method: string, path: string, body: Buffer, res: AnyResponse): void {
+    try {
+      if (method === 'POST' && path === '/__emulator/script') {
+        const parsed = JSON.parse(body.toString('utf8') || '[]');
+        script.enqueue(...(Array.isArray(parsed) ? parsed : [parsed]));
+        writeJson(res, 200, { pending: script.pending }, randomUUID());
+      } else if (method === 'GET' && path === '/__emulator/requests') {
+        writeJson(res, 200, { requests, connections: dual.connectionCount() }, randomUUID());
+      } else if (method === 'POST' && path === '/__emulator/reset') {
+        reset();
+        writeJson(res, 200, { ok: true }, randomUUID());
+      } else {
+        writeJson(res, 404, { message: `unknown emulator route ${method} ${path}` }, randomUUID());
+      }
+    } catch (err) {
+      writeJson(res, 400, { message: String(err) }, randomUUID());
+    }
+  }
+
+  function reset(): void {
+    requests.length = 0;
+    script.clear();
+    cacheMemory.clear();
+    dual.resetConnectionCount();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    dual.server.once('error', reject);
+    dual.server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = dual.server.address() as AddressInfo;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    region,
+    requests,
+    get connections() {
+      return dual.connectionCount();
+    },
+    enqueue: (...turns) => script.enqueue(...turns),
+    reset,
+    close: () =>
+      new Promise<void>((resolve) => {
+        dual.server.close(() => resolve());
+        dual.closeAll();
+      }),
+  };
+}
+
+async function writeFrames(
+  response: AnyResponse,
+  record: RecordedRequest,
+  frames: Uint8Array[],
+  turn?: ScriptTurn,
+): Promise<void> {
+  const res = response as ServerResponse;
+  const failAfter = turn?.errorAfterEvents;
+  for (let i = 0; i < frames.length; i++) {
+    if (record.aborted || res.destroyed) return;
+    if (failAfter && i === failAfter.events) {
+      res.write(exceptionFrame(failAfter.name, failAfter.message ?? `${failAfter.name} (scripted)`));
+      res.end();
+      return;
+    }
+    if (turn?.chunkDelayMs && i > 0) await sleep(turn.chunkDelayMs);
+    if (record.aborted || res.destroyed) return;
+    const ok = res.write(frames[i]!);
+    if (!ok)
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+  }
+  if (failAfter && failAfter.events >= frames.length) {
+    res.write(exceptionFrame(failAfter.name, failAfter.message ?? `${failAfter.name} (scripted)`));
+  }
+  res.end();
+}
+
+function controlPlaneOperation(method: string, path: string): Operation | undefined {
+  if (method !== 'GET') return undefined;
+  if (path === '/foundation-models') return 'ListFoundationModels';
+  if (/^\/foundation-models\/[^/]+$/.test(path)) return 'GetFoundationModel';
+  if (path === '/inference-profiles') return 'ListInferenceProfiles';
+  if (/^\/inference-profiles\/[^/]+$/.test(path)) return 'GetInferenceProfile';
+  return undefined;
+}
+
+function writeJson(
+  res: AnyResponse,
+  status: number,
+  value: unknown,
+  requestId: string,
+  extra: Record<string, string> = {},
+): void {
+  const body = JSON.stringify(value);
+  (res as ServerResponse).writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    'x-amzn-requestid': requestId,
+    ...extra,
+  });
+  res.end(body);
+}
+
+function readBody(request: Req): Promise<Buffer> {
+  const req = request as IncomingMessage;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(bytes: Buffer): unknown {
+  if (bytes.length === 0) return {};
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function headerValue(req: Req, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export type { ScriptTurn } from './script.ts';
+export { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './sigv4.ts';

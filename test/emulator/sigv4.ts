@@ -1,0 +1,140 @@
+/**
+ * Request authentication as Bedrock checks it: SigV4 (verified for the emulator's test credentials)
+ * or a Bedrock API key sent as `Authorization: Bearer`.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { BedrockError } from './errors.ts';
+
+export const TEST_ACCESS_KEY_ID = 'AKIDEMULATOR';
+export const TEST_SECRET_ACCESS_KEY = 'emulator-secret';
+
+export interface SignedRequest {
+  method: string;
+  /** Path exactly as received (still percent-encoded). */
+  rawPath: string;
+  rawQuery: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+const SIGV4_PATTERN =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/;
+
+function header(headers: SignedRequest['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** Returns the failure Bedrock would answer with, or undefined when the request is authenticated. */
+export function checkAuth(req: SignedRequest): BedrockError | undefined {
+  const authorization = header(req.headers, 'authorization');
+  if (!authorization) {
+    return new BedrockError('UnrecognizedClientException', 'Missing Authentication Token', 403);
+  }
+  if (authorization.startsWith('Bearer ')) {
+    return authorization.slice(7).trim()
+      ? undefined
+      : new BedrockError(
+          'UnrecognizedClientException',
+          'The security token included in the request is invalid.',
+        );
+  }
+  const match = SIGV4_PATTERN.exec(authorization);
+  if (!match) {
+    return new BedrockError(
+      'IncompleteSignatureException',
+      `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.`,
+      403,
+    );
+  }
+  const [, accessKeyId, date, region, service, signedHeaderList, signature] = match as unknown as string[];
+  if (accessKeyId !== TEST_ACCESS_KEY_ID) {
+    return new BedrockError(
+      'UnrecognizedClientException',
+      'The security token included in the request is invalid.',
+    );
+  }
+  const amzDate = header(req.headers, 'x-amz-date');
+  if (!amzDate?.startsWith(date!)) {
+    return new BedrockError(
+      'InvalidSignatureException',
+      'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.',
+    );
+  }
+  const signedHeaders = signedHeaderList!.split(';');
+  const canonicalHeaders = signedHeaders
+    .map((name) => {
+      // HTTP/2 carries the host as :authority.
+      const value =
+        header(req.headers, name) ?? (name === 'host' ? header(req.headers, ':authority') : undefined) ?? '';
+      return `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
+    })
+    .join('');
+  const payloadHash = createHash('sha256').update(req.body).digest('hex');
+  const canonicalRequest = [
+    req.method,
+    canonicalUri(req.rawPath),
+    canonicalQuery(req.rawQuery),
+    canonicalHeaders,
+    signedHeaderList,
+    header(req.headers, 'x-amz-content-sha256') ?? payloadHash,
+  ].join('\n');
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const stringToSign = [
+    'AWS4-HMAC-SHA256',
+    amzDate,
+    scope,
+    createHash('sha256').update(canonicalRequest).digest('hex'),
+  ].join('\n');
+  let key: Buffer = hmac(`AWS4${TEST_SECRET_ACCESS_KEY}`, date!);
+  for (const part of [region!, service!, 'aws4_request']) key = hmac(key, part);
+  const expected = createHmac('sha256', key).update(stringToSign).digest();
+  const given = Buffer.from(signature!, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return new BedrockError(
+      'InvalidSignatureException',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
+  }
+  return undefined;
+}
+
+function hmac(key: string | Buffer, data: string): Buffer {
+  return createHmac('sha256', key).update(data).digest();
+}
+
+function rfc3986(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** Non-S3 services sign the already-encoded path encoded once more. */
+function canonicalUri(rawPath: string): string {
+  const segments: string[] = [];
+  for (const segment of rawPath.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const normalized = `/${segments.join('/')}${rawPath.endsWith('/') && segments.length ? '/' : ''}`;
+  return rfc3986(normalized).replace(/%2F/g, '/');
+}
+
+function canonicalQuery(rawQuery: string): string {
+  if (!rawQuery) return '';
+  return rawQuery
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+      const value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1).replace(/\+/g, ' '));
+      return [rfc3986(name), rfc3986(value)] as const;
+    })
+    .filter(([name]) => name !== 'X-Amz-Signature')
+    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}

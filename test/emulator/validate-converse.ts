@@ -1,0 +1,653 @@
+/**
+ * Converse / ConverseStream request validation, as strict as Bedrock. Messages reuse Bedrock's wording
+ * where it is known (collected from public bug reports); the rest follow the same style.
+ */
+import { BedrockError, constraintError, modelRejected, validationError } from './errors.ts';
+import type { EmulatedModel } from './models.ts';
+import { verifyClaudeSignature } from './signature.ts';
+
+type Json = Record<string, unknown>;
+
+const TOP_LEVEL_FIELDS = new Set([
+  'messages',
+  'system',
+  'inferenceConfig',
+  'toolConfig',
+  'guardrailConfig',
+  'additionalModelRequestFields',
+  'promptVariables',
+  'additionalModelResponseFieldPaths',
+  'requestMetadata',
+  'performanceConfig',
+  'serviceTier',
+  'outputConfig',
+]);
+const IMAGE_FORMATS = ['gif', 'jpeg', 'png', 'webp'];
+const DOCUMENT_FORMATS = ['pdf', 'csv', 'doc', 'docx', 'xls', 'xlsx', 'html', 'txt', 'md'];
+const TOOL_NAME = /^[a-zA-Z0-9_-]+$/;
+// Letters, digits, whitespace, hyphens, parentheses and square brackets; no consecutive whitespace.
+const DOCUMENT_NAME = /^[a-zA-Z0-9\s\-()[\]]+$/;
+const CONTENT_KINDS = [
+  'text',
+  'image',
+  'document',
+  'video',
+  'toolUse',
+  'toolResult',
+  'guardContent',
+  'cachePoint',
+  'reasoningContent',
+  'citationsContent',
+] as const;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface ConverseCheckOptions {
+  model: EmulatedModel;
+  stream: boolean;
+}
+
+export function validateConverseRequest(body: unknown, { model, stream }: ConverseCheckOptions): void {
+  if (!isObject(body)) throw validationError('The request body must be a JSON object.');
+  for (const key of Object.keys(body)) {
+    if (!TOP_LEVEL_FIELDS.has(key)) throw validationError(`The request contains an unknown field: ${key}.`); // unverified wording
+  }
+  const messages = body.messages;
+  if (!Array.isArray(messages)) {
+    throw validationError(
+      "1 validation error detected: Value null at 'messages' failed to satisfy constraint: Member must not be null",
+    );
+  }
+  if (messages.length === 0)
+    throw validationError(
+      'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
+    );
+
+  const inference = isObject(body.inferenceConfig) ? body.inferenceConfig : {};
+  checkInferenceConfig(inference, model);
+  const additional = isObject(body.additionalModelRequestFields) ? body.additionalModelRequestFields : {};
+  checkAdditionalFields(additional, model, inference);
+  checkServiceTier(body.serviceTier, model);
+
+  const toolConfig = body.toolConfig;
+  const toolNames = checkToolConfig(toolConfig, model, stream);
+
+  let cachePoints = 0;
+  if (body.system !== undefined) {
+    if (!Array.isArray(body.system))
+      throw validationError('The system field must be a list of SystemContentBlock objects.');
+    if (!model.system)
+      throw validationError("This model doesn't support system messages. Remove system and try again.");
+    body.system.forEach((block, i) => {
+      if (!isObject(block)) throw validationError(`The system block at system.${i} must be an object.`);
+      if ('cachePoint' in block) cachePoints += 1;
+      else if (typeof block.text === 'string' && block.text.trim() === '') {
+        throw validationError(
+          `The text field in the SystemContentBlock object at system.${i} is blank. Add text to the text field, and try again.`,
+        );
+      }
+    });
+  }
+
+  let historyHasTools = false;
+  let pendingToolUses: string[] = [];
+  messages.forEach((message, m) => {
+    if (!isObject(message)) throw validationError(`The message at messages.${m} must be an object.`);
+    const role = message.role;
+    if (role !== 'user' && role !== 'assistant') {
+      throw constraintError(
+        role,
+        `messages.${m}.member.role`,
+        'Member must satisfy enum value set: [user, assistant]',
+      );
+    }
+    if (m === 0 && role !== 'user') {
+      throw validationError(
+        'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
+      );
+    }
+    const previous = m > 0 ? (messages[m - 1] as Json).role : undefined;
+    if (previous === role) {
+      throw validationError(
+        'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.',
+      );
+    }
+    const content = message.content;
+    if (!Array.isArray(content) || content.length === 0) {
+      throw validationError(
+        `The content field in the Message object at messages.${m} is empty. Add a ContentBlock object to the content field and try again.`,
+      );
+    }
+    const toolUses: string[] = [];
+    const toolResults: string[] = [];
+    let previousKind: string | undefined;
+    content.forEach((block, c) => {
+      const where = `messages.${m}.content.${c}`;
+      const kind = blockKind(block, where);
+      const value = (block as Json)[kind];
+      switch (kind) {
+        case 'text':
+          if (typeof value !== 'string' || value.trim() === '') {
+            throw validationError(
+              `The text field in the ContentBlock object at ${where} is blank. Add text to the text field, and try again.`,
+            );
+          }
+          break;
+        case 'image':
+          checkImage(value, where, model, role);
+          break;
+        case 'document':
+          checkDocument(value, where, model, role);
+          break;
+        case 'video':
+          throw validationError(
+            `This model doesn't support the video field for ${role} messages. Remove video and try again.`,
+          );
+        case 'toolUse': {
+          if (role !== 'assistant')
+            throw validationError(
+              `The toolUse content block at ${where} is only allowed in assistant messages.`,
+            );
+          historyHasTools = true;
+          const use = value as Json;
+          if (
+            !isObject(use) ||
+            typeof use.toolUseId !== 'string' ||
+            typeof use.name !== 'string' ||
+            !('input' in use)
+          ) {
+            throw validationError(`The toolUse block at ${where} must have toolUseId, name and input.`);
+          }
+          toolUses.push(use.toolUseId);
+          break;
+        }
+        case 'toolResult': {
+          if (role !== 'user')
+            throw validationError(
+              `The toolResult content block at ${where} is only allowed in user messages.`,
+            );
+          historyHasTools = true;
+          const result = value as Json;
+          if (!isObject(result) || typeof result.toolUseId !== 'string') {
+            throw validationError(`The toolResult block at ${where} must have a toolUseId.`);
+          }
+          checkToolResultContent(result, `${where}.toolResult`, model);
+          toolResults.push(result.toolUseId);
+          break;
+        }
+        case 'reasoningContent':
+          if (role !== 'assistant')
+            throw validationError(
+              `The reasoningContent field at ${where} is only allowed in assistant messages.`,
+            );
+          checkReasoning(value, where, model);
+          break;
+        case 'cachePoint':
+          if (!model.caching) {
+            throw validationError(
+              'You invoked an unsupported model or your request did not allow prompt caching. See the documentation for more information.',
+            );
+          }
+          if (previousKind === 'reasoningContent') {
+            throw validationError(
+              'Cache point cannot be inserted after reasoning block. Please remove the invalid cache point and try again.',
+            );
+          }
+          cachePoints += 1;
+          break;
+        case 'guardContent':
+        case 'citationsContent':
+          break;
+        default:
+          kind satisfies never;
+      }
+      previousKind = kind;
+    });
+
+    if (role === 'user') {
+      const missing = pendingToolUses.filter((id) => !toolResults.includes(id));
+      if (missing.length > 0) {
+        throw validationError(
+          `Expected toolResult blocks at messages.${m}.content for the following Ids: ${missing.join(', ')}`,
+        );
+      }
+      if (toolResults.length > pendingToolUses.length) {
+        throw validationError(
+          `The number of toolResult blocks at messages.${m}.content exceeds the number of toolUse blocks of previous turn.`,
+        );
+      }
+      const unknown = toolResults.find((id) => !pendingToolUses.includes(id));
+      if (unknown)
+        throw validationError(
+          `The toolResult block at messages.${m}.content has an unknown toolUseId: ${unknown}.`,
+        );
+      pendingToolUses = [];
+    } else {
+      pendingToolUses = toolUses;
+    }
+  });
+
+  const last = messages[messages.length - 1] as Json;
+  if (
+    pendingToolUses.length > 0 &&
+    last.role === 'assistant' &&
+    model.reasoning === 'claude' &&
+    thinkingOn(additional)
+  ) {
+    throw modelRejected(
+      'This model does not support assistant message prefill. The conversation must end with a user message.',
+    );
+  }
+
+  if (historyHasTools && !isObject(toolConfig)) {
+    throw validationError(
+      'The toolConfig field must be defined when using toolUse and toolResult content blocks.',
+    );
+  }
+  for (const tool of isObject(toolConfig) && Array.isArray(toolConfig.tools) ? toolConfig.tools : []) {
+    if (isObject(tool) && 'cachePoint' in tool) cachePoints += 1;
+  }
+  if (cachePoints > model.maxCachePoints && model.caching) {
+    throw modelRejected(
+      `A maximum of ${model.maxCachePoints} blocks with cache_control may be provided. Found ${cachePoints}.`,
+    );
+  }
+  if (model.reasoning === 'claude' && thinkingOn(additional)) checkThinkingHistory(messages as Json[]);
+  void toolNames;
+}
+
+function blockKind(block: unknown, where: string): (typeof CONTENT_KINDS)[number] {
+  if (!isObject(block)) throw validationError(`The ContentBlock object at ${where} must be an object.`);
+  const keys = Object.keys(block);
+  if (keys.length !== 1) {
+    throw validationError(
+      `The ContentBlock object at ${where} must set exactly one member, found ${keys.length}.`,
+    );
+  }
+  const kind = keys[0] as (typeof CONTENT_KINDS)[number];
+  if (!CONTENT_KINDS.includes(kind))
+    throw validationError(`The ContentBlock object at ${where} has an unknown member: ${kind}.`);
+  return kind;
+}
+
+function checkImage(value: unknown, where: string, model: EmulatedModel, role: unknown): void {
+  if (!model.images) {
+    if (model.providerName === 'Anthropic') {
+      throw validationError(
+        "This model doesn't support the image content block that you provided. Update the content block and try again.",
+      );
+    }
+    throw validationError(
+      `This model doesn't support the image field for ${String(role)} messages. Remove image and try again.`,
+    );
+  }
+  const image = value as Json;
+  if (!isObject(image) || !IMAGE_FORMATS.includes(image.format as string)) {
+    throw constraintError(
+      isObject(image) ? image.format : null,
+      `${memberPath(where)}.image.format`,
+      `Member must satisfy enum value set: [${IMAGE_FORMATS.join(', ')}]`,
+    );
+  }
+  const source = image.source as Json;
+  if (!isObject(source) || (typeof source.bytes !== 'string' && !isObject(source.s3Location))) {
+    throw validationError(`The image source at ${where}.image.source must set bytes.`);
+  }
+  if (isObject(source.s3Location) && model.providerName !== 'Amazon') {
+    throw modelRejected(`${where}.image.source.type: Field required`);
+  }
+}
+
+function checkDocument(value: unknown, where: string, model: EmulatedModel, role: unknown): void {
+  if (!model.documents) {
+    throw validationError(
+      `This model doesn't support the document field for ${String(role)} messages. Remove document and try again.`,
+    );
+  }
+  const doc = value as Json;
+  if (!isObject(doc) || !DOCUMENT_FORMATS.includes(doc.format as string)) {
+    throw constraintError(
+      isObject(doc) ? doc.format : null,
+      `${memberPath(where)}.document.format`,
+      `Member must satisfy enum value set: [${DOCUMENT_FORMATS.join(', ')}]`,
+    );
+  }
+  const name = doc.name;
+  if (typeof name !== 'string' || !DOCUMENT_NAME.test(name) || /\s{2,}/.test(name)) {
+    throw validationError(
+      `The document file name can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character.`,
+    );
+  }
+  const source = doc.source as Json;
+  if (!isObject(source) || Object.keys(source).length !== 1) {
+    throw validationError(
+      `The document source at ${where}.document.source must set exactly one of bytes, text, content or s3Location.`,
+    );
+  }
+}
+
+function checkToolResultContent(result: Json, where: string, model: EmulatedModel): void {
+  const content = result.content;
+  if (!Array.isArray(content)) throw validationError(`The content field at ${where} must be a list.`);
+  if (content.length === 0 && result.status === 'error') {
+    throw validationError(`The content field at ${where} cannot be empty when status value is error.`);
+  }
+  if (result.status !== undefined && result.status !== 'success' && result.status !== 'error') {
+    throw constraintError(
+      result.status,
+      `${where}.status`,
+      'Member must satisfy enum value set: [success, error]',
+    );
+  }
+  content.forEach((item, i) => {
+    if (!isObject(item) || Object.keys(item).length !== 1) {
+      throw validationError(
+        `The ToolResultContentBlock at ${where}.content.${i} must set exactly one member.`,
+      );
+    }
+    if ('text' in item && (typeof item.text !== 'string' || item.text.trim() === '')) {
+      throw validationError(
+        `The text field in the ToolResultContentBlock object at ${where}.content.${i} is blank. Add text to the text field, and try again.`,
+      );
+    }
+    if ('json' in item && !isObject(item.json)) {
+      throw validationError(`The json field at ${where}.content.${i} must be a JSON object.`);
+    }
+    if ('image' in item) checkImage(item.image, `${where}.content.${i}`, model, 'user');
+    if ('document' in item) checkDocument(item.document, `${where}.content.${i}`, model, 'user');
+  });
+}
+
+function checkReasoning(value: unknown, where: string, model: EmulatedModel): void {
+  if (model.reasoning === 'none' || model.reasoning === 'on-request') {
+    throw validationError(
+      "This model doesn't support the reasoningContent field for assistant messages. Remove reasoningContent and try again.",
+    );
+  }
+  const reasoning = value as Json;
+  if (!isObject(reasoning) || Object.keys(reasoning).length !== 1) {
+    throw validationError(
+      `The reasoningContent at ${where} must set exactly one of reasoningText or redactedContent.`,
+    );
+  }
+  if (model.reasoning !== 'claude') return;
+  if ('redactedContent' in reasoning) return;
+  const text = reasoning.reasoningText as Json;
+  if (!isObject(text) || typeof text.text !== 'string') {
+    throw validationError(`The reasoningText at ${where}.reasoningContent.reasoningText must have text.`);
+  }
+  if (typeof text.signature !== 'string' || !verifyClaudeSignature(text.text, text.signature)) {
+    throw modelRejected(`${where}: Invalid \`signature\` in \`thinking\` block`);
+  }
+}
+
+function checkInferenceConfig(inference: Json, model: EmulatedModel): void {
+  const { maxTokens, temperature, topP, stopSequences } = inference;
+  if (maxTokens !== undefined) {
+    if (!Number.isInteger(maxTokens) || (maxTokens as number) < 1) {
+      throw constraintError(
+        maxTokens,
+        'inferenceConfig.maxTokens',
+        'Member must have value greater than or equal to 1',
+      );
+    }
+    if ((maxTokens as number) > model.maxOutputTokens) {
+      throw validationError(
+        `The maximum tokens you requested exceeds the model limit of ${model.maxOutputTokens}. Try again with a maximum tokens value that is lower than ${model.maxOutputTokens}.`,
+      );
+    }
+  }
+  for (const [name, value] of [
+    ['temperature', temperature],
+    ['topP', topP],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || value < 0) {
+      throw constraintError(
+        value,
+        `inferenceConfig.${name}`,
+        'Member must have value greater than or equal to 0',
+      );
+    }
+    if (value > 1)
+      throw constraintError(
+        value,
+        `inferenceConfig.${name}`,
+        'Member must have value less than or equal to 1',
+      );
+  }
+  if (stopSequences !== undefined) {
+    if (!Array.isArray(stopSequences) || stopSequences.some((s) => typeof s !== 'string' || s.length === 0)) {
+      throw validationError('The stopSequences field must be a list of non-empty strings.');
+    }
+    if (stopSequences.length > 2500) {
+      throw constraintError(
+        '[...]',
+        'inferenceConfig.stopSequences',
+        'Member must have length less than or equal to 2500',
+      );
+    }
+  }
+}
+
+export function thinkingOn(additional: Json): boolean {
+  const thinking = additional.thinking;
+  return isObject(thinking) && (thinking.type === 'enabled' || thinking.type === 'adaptive');
+}
+
+const MALFORMED = (detail: string) =>
+  `Malformed input request: #: ${detail}, please reformat your input and try again.`;
+
+function checkAdditionalFields(additional: Json, model: EmulatedModel, inference: Json): void {
+  for (const key of Object.keys(additional)) {
+    if (!model.additionalFields.includes(key)) {
+      throw validationError(MALFORMED(`extraneous key [${key}] is not permitted`));
+    }
+  }
+  if (model.reasoning === 'claude')
+    checkClaudeThinking(additional, model, inference.maxTokens, inference.temperature);
+  if ('anthropic_beta' in additional) checkBetas(additional.anthropic_beta);
+  if (
+    'reasoning_effort' in additional &&
+    !['low', 'medium', 'high'].includes(additional.reasoning_effort as string)
+  ) {
+    throw modelRejected(
+      `reasoning_effort: expected one of low, medium, high, got '${String(additional.reasoning_effort)}'`,
+    );
+  }
+  if ('reasoningConfig' in additional) {
+    const config = additional.reasoningConfig as Json;
+    if (!isObject(config) || (config.type !== 'enabled' && config.type !== 'disabled')) {
+      throw validationError('reasoningConfig.type must be enabled or disabled.');
+    }
+    if (
+      config.maxReasoningEffort !== undefined &&
+      !['low', 'medium', 'high'].includes(config.maxReasoningEffort as string)
+    ) {
+      throw validationError('reasoningConfig.maxReasoningEffort must be low, medium or high.');
+    }
+  }
+}
+
+/** Claude's own checks on `thinking` (the model provider's wording). */
+export function checkClaudeThinking(
+  fields: Json,
+  model: EmulatedModel,
+  maxTokens: unknown,
+  temperature: unknown,
+): void {
+  const thinking = fields.thinking;
+  if (thinking === undefined) return;
+  if (!isObject(thinking)) throw modelRejected('thinking: Input should be a valid dictionary');
+  const allowed = model.adaptiveThinking ? ['enabled', 'disabled', 'adaptive'] : ['enabled', 'disabled'];
+  if (!allowed.includes(thinking.type as string)) {
+    throw modelRejected(
+      `thinking.type: Input tag '${String(thinking.type)}' found using 'type' does not match any of the expected tags: ${allowed.map((t) => `'${t}'`).join(', ')}`,
+    );
+  }
+  if ('display' in thinking && !model.adaptiveThinking) {
+    throw modelRejected(`thinking.${String(thinking.type)}.display: Extra inputs are not permitted`);
+  }
+  if (thinking.type === 'enabled') {
+    const budget = thinking.budget_tokens;
+    if (!Number.isInteger(budget)) throw modelRejected('thinking.enabled.budget_tokens: Field required');
+    if ((budget as number) < 1024) {
+      throw modelRejected('thinking.enabled.budget_tokens: Input should be greater than or equal to 1024');
+    }
+    if (typeof maxTokens === 'number' && maxTokens <= (budget as number)) {
+      throw modelRejected(
+        '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size',
+      );
+    }
+  }
+  if (thinking.type !== 'disabled' && temperature !== undefined && temperature !== 1) {
+    throw modelRejected(
+      '`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility',
+    );
+  }
+}
+
+/** Betas Bedrock's Claude accepts in `anthropic_beta`; anything else is refused. */
+export const KNOWN_BETAS = new Set([
+  'computer-use-2024-10-22',
+  'computer-use-2025-01-24',
+  'computer-use-2025-11-24',
+  'token-efficient-tools-2025-02-19',
+  'interleaved-thinking-2025-05-14',
+  'output-128k-2025-02-19',
+  'dev-full-thinking-2025-05-14',
+  'context-1m-2025-08-07',
+  'context-management-2025-06-27',
+  'effort-2025-11-24',
+  'tool-search-tool-2025-10-19',
+  'tool-examples-2025-10-29',
+  'fine-grained-tool-streaming-2025-05-14',
+]);
+
+export function checkBetas(betas: unknown): void {
+  if (!Array.isArray(betas) || betas.some((b) => typeof b !== 'string')) {
+    throw validationError(MALFORMED('anthropic_beta: expected type: JSONArray'));
+  }
+  if (betas.some((b) => !KNOWN_BETAS.has(b))) throw validationError('invalid beta flag');
+}
+
+function checkServiceTier(tier: unknown, model: EmulatedModel): void {
+  if (tier === undefined) return;
+  const type = isObject(tier) ? tier.type : undefined;
+  if (!['priority', 'default', 'flex', 'reserved'].includes(type as string)) {
+    throw constraintError(
+      type,
+      'serviceTier.type',
+      'Member must satisfy enum value set: [priority, default, flex, reserved]',
+    );
+  }
+  if (!model.serviceTiers.includes(type as string)) {
+    // unverified wording
+    throw validationError(
+      `The provided service tier (${String(type)}) is not supported for this model. Supported tiers: ${model.serviceTiers.join(', ')}.`,
+    );
+  }
+}
+
+function checkToolConfig(toolConfig: unknown, model: EmulatedModel, stream: boolean): string[] {
+  if (toolConfig === undefined) return [];
+  if (!isObject(toolConfig)) throw validationError('The toolConfig field must be an object.');
+  if (!model.tools) throw validationError("This model doesn't support tool use.");
+  if (stream && !model.streamingTools)
+    throw validationError("This model doesn't support tool use in streaming mode.");
+  const tools = toolConfig.tools;
+  if (!Array.isArray(tools) || tools.length === 0) {
+    throw constraintError('[]', 'toolConfig.tools', 'Member must have length greater than or equal to 1');
+  }
+  const names: string[] = [];
+  tools.forEach((tool, i) => {
+    if (!isObject(tool)) throw validationError(`The tool at toolConfig.tools.${i} must be an object.`);
+    if ('cachePoint' in tool) {
+      if (!model.caching) {
+        throw validationError(
+          'You invoked an unsupported model or your request did not allow prompt caching. See the documentation for more information.',
+        );
+      }
+      return;
+    }
+    const spec = tool.toolSpec as Json;
+    if (!isObject(spec))
+      throw validationError(`The tool at toolConfig.tools.${i} must set toolSpec or cachePoint.`);
+    const name = spec.name;
+    const path = `toolConfig.tools.${i}.member.toolSpec.name`;
+    if (typeof name !== 'string' || name.length < 1)
+      throw constraintError(name, path, 'Member must have length greater than or equal to 1');
+    if (name.length > 64)
+      throw constraintError(name, path, 'Member must have length less than or equal to 64');
+    if (!TOOL_NAME.test(name))
+      throw constraintError(name, path, 'Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+');
+    if (names.includes(name)) throw modelRejected(`tools: Tool names must be unique.`);
+    names.push(name);
+    if (
+      spec.description !== undefined &&
+      (typeof spec.description !== 'string' || spec.description.length < 1)
+    ) {
+      throw constraintError(
+        spec.description,
+        `toolConfig.tools.${i}.member.toolSpec.description`,
+        'Member must have length greater than or equal to 1',
+      );
+    }
+    const schema = isObject(spec.inputSchema) ? spec.inputSchema.json : undefined;
+    if (!isObject(schema))
+      throw validationError(`The inputSchema at toolConfig.tools.${i}.toolSpec.inputSchema must set json.`);
+    if (schema.type !== 'object') {
+      throw modelRejected(`tools.${i}.custom.input_schema.type: Input should be 'object'`);
+    }
+  });
+  const choice = toolConfig.toolChoice;
+  if (choice !== undefined) {
+    if (!isObject(choice) || Object.keys(choice).length !== 1) {
+      throw validationError('The toolChoice field must set exactly one of auto, any or tool.');
+    }
+    const kind = Object.keys(choice)[0]!;
+    if (kind !== 'auto' && kind !== 'any' && kind !== 'tool') {
+      throw validationError(`The toolChoice field has an unknown member: ${kind}.`);
+    }
+    if (kind !== 'auto' && !model.toolChoiceForced) {
+      throw validationError(
+        `This model doesn't support the toolConfig.toolChoice.${kind} field. Remove toolConfig.toolChoice.${kind} and try again.`,
+      );
+    }
+    if (kind === 'tool') {
+      const name = (choice.tool as Json | undefined)?.name;
+      if (typeof name !== 'string' || !names.includes(name)) {
+        throw modelRejected(`tool_choice: Tool '${String(name)}' not found in tools`);
+      }
+    }
+  }
+  return names;
+}
+
+/**
+ * With thinking on, the assistant turn that opened the current tool loop must start with its
+ * reasoning block (Claude's rule; Bedrock passes Claude's message through).
+ */
+function checkThinkingHistory(messages: Json[]): void {
+  const last = messages[messages.length - 1];
+  if (last?.role !== 'user') return;
+  const lastContent = last.content as Json[];
+  if (!lastContent.some((b) => isObject(b) && 'toolResult' in b)) return;
+  const index = messages.length - 2;
+  const assistant = messages[index];
+  if (!assistant) return;
+  const first = (assistant.content as Json[])[0];
+  if (first && !('reasoningContent' in first)) {
+    const found = 'toolUse' in first ? 'tool_use' : 'text';
+    throw modelRejected(
+      `messages.${index}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${found}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`,
+    );
+  }
+}
+
+function memberPath(where: string): string {
+  // messages.1.content.2 -> messages.1.member.content.2.member (Coral's path style)
+  return where.replace(/\.(\d+)/g, '.$1.member').replace(/\.member$/, '.member');
+}
+
+export { BedrockError };

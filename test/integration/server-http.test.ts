@@ -1,0 +1,195 @@
+/** The HTTP surface of the gateway: ids, auth, host guard, bodies, routing, errors. */
+import http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/server/server.ts';
+import { startServer } from '../../src/server/server.ts';
+import {
+  type Emulator,
+  MASTER_KEY,
+  startBedrockEmulator,
+  startGateway,
+  testConfig,
+} from './server-harness.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+let url: string;
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  ({ server: gateway, url } = await startGateway({ maxBodyBytes: 64 * 1024 }));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json: JsonBody;
+}
+
+/** Error bodies, and whatever else a route answers. */
+type JsonBody = { type?: string; error: { type: string; message: string }; request_id?: string } & Record<
+  string,
+  unknown
+>;
+
+/** node:http rather than fetch, so Host and Content-Encoding can be anything. */
+function raw(
+  method: string,
+  path: string,
+  { headers = {}, body }: { headers?: Record<string, string>; body?: string | Buffer } = {},
+  base = url,
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(path, base), { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json = {} as JsonBody;
+        try {
+          json = JSON.parse(text);
+        } catch {}
+        resolve({ status: res.statusCode!, headers: res.headers, body: text, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const authed = { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' };
+const minimal = { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] };
+
+describe('health and request ids', () => {
+  it('answers /health without a key, with a request id', async () => {
+    const res = await raw('GET', '/health');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ok' });
+    expect(res.headers['request-id']).toMatch(/^req_\w{20,}$/);
+    expect(res.headers['x-request-id']).toBe(res.headers['request-id']);
+  });
+
+  it('puts request-id on errors too, in the header and in the body', async () => {
+    const res = await raw('GET', '/v1/nope', { headers: authed });
+    expect(res.status).toBe(404);
+    expect(res.json.type).toBe('error');
+    expect(res.json.error.type).toBe('not_found_error');
+    expect(res.json.request_id).toBe(res.headers['request-id']);
+    const other = await raw('GET', '/health');
+    expect(other.headers['request-id']).not.toBe(res.headers['request-id']);
+  });
+
+  it('answers 405 with Allow for a known path and the wrong method', async () => {
+    const res = await raw('GET', '/v1/messages', { headers: authed });
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.json.error.type).toBe('invalid_request_error');
+  });
+});
+
+describe('auth', () => {
+  it('refuses a missing or wrong key with 401 authentication_error', async () => {
+    const missing = await raw('POST', '/v1/messages', { body: JSON.stringify(minimal) });
+    expect(missing.status).toBe(401);
+    expect(missing.json.error).toEqual({ type: 'authentication_error', message: 'invalid x-api-key' });
+    const wrong = await raw('POST', '/v1/messages', {
+      headers: { 'x-api-key': 'nope' },
+      body: JSON.stringify(minimal),
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('accepts the key as x-api-key or Authorization: Bearer (the SDK sends Bearer)', async () => {
+    const viaHeader = await raw('GET', '/v1/models', { headers: { 'x-api-key': MASTER_KEY } });
+    expect(viaHeader.status).toBe(200);
+    const viaBearer = await raw('GET', '/v1/models', { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    expect(viaBearer.status).toBe(200);
+    const sdk = new Anthropic({ baseURL: url, apiKey: 'wrong', maxRetries: 0 });
+    await expect(sdk.models.list()).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
+  });
+
+  it('accepts the key in the configured API_KEY_HEADER', async () => {
+    const server = await startServer(testConfig({ apiKeyHeader: 'x-gateway-key' }));
+    try {
+      const res = await raw('GET', '/v1/models', { headers: { 'x-gateway-key': MASTER_KEY } }, server.url);
+      expect(res.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('runs without a key only on loopback, and refuses to start open on a public bind', async () => {
+    const open = await startServer(testConfig({ masterApiKey: undefined }));
+    try {
+      expect((await raw('GET', '/v1/models', {}, open.url)).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+    await expect(startServer(testConfig({ masterApiKey: undefined, host: '0.0.0.0' }))).rejects.toThrow(
+      /MASTER_API_KEY/,
+    );
+  });
+});
+
+describe('DNS-rebinding guard', () => {
+  it('refuses a non-loopback Host on a loopback bind', async () => {
+    const res = await raw('GET', '/health', { headers: { host: 'evil.example.com:8080' } });
+    expect(res.status).toBe(403);
+    expect(res.json.error.type).toBe('permission_error');
+    expect(res.headers['request-id']).toBeDefined();
+  });
+
+  it('accepts loopback names with ports', async () => {
+    for (const host of ['localhost:1234', '127.0.0.1', '[::1]:80']) {
+      expect((await raw('GET', '/health', { headers: { host } })).status, host).toBe(200);
+    }
+  });
+});
+
+describe('request bodies', () => {
+  it('refuses bodies over the limit with 413 naming the limit', async () => {
+    const body = JSON.stringify({ ...minimal, messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] });
+    const res = await raw('POST', '/v1/messages', { headers: authed, body });
+    expect(res.status).toBe(413);
+    expect(res.json.error.type).toBe('request_too_large');
+    expect(res.json.error.message).toContain(String(64 * 1024));
+  });
+
+  it('inflates gzip bodies (Claude Code can gzip its requests)', async () => {
+    const body = gzipSync(JSON.stringify({ ...minimal, max_tokens: 'lots' }));
+    const res = await raw('POST', '/v1/messages', {
+      headers: { ...authed, 'content-encoding': 'gzip' },
+      body,
+    });
+    // Reaching validation proves the body was inflated and parsed.
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toMatch(/max_tokens/);
+  });
+
+  it('refuses an unknown Content-Encoding with 415', async () => {
+    const res = await raw('POST', '/v1/messages', {
+      headers: { ...authed, 'content-encoding': 'compress' },
+      body: JSON.stringify(minimal),
+    });
+    expect(res.status).toBe(415);
+    expect(res.json.error.message).toMatch(/compress/);
+  });
+
+  it('answers invalid JSON with 400 and the position, whatever the content-type', async () => {
+    const res = await raw('POST', '/v1/messages', {
+      headers: { 'x-api-key': MASTER_KEY, 'content-type': 'text/plain' },
+      body: '{"model": "x",}',
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.type).toBe('invalid_request_error');
+    expect(res.json.error.message).toMatch(/position 14/);
+  });
+});
