@@ -15,7 +15,11 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+} from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent, request } from 'undici';
 
@@ -188,7 +192,8 @@ async function main() {
     let text = '';
     for await (const chunk of res.body) {
       text += chunk.toString();
-      if (Number.isNaN(firstToken) && text.includes('content_block_delta')) firstToken = performance.now() - started;
+      if (Number.isNaN(firstToken) && text.includes('content_block_delta'))
+        firstToken = performance.now() - started;
     }
     if (!text.includes('event: message_stop')) throw new Error('stream ended without message_stop');
     return firstToken;
@@ -261,15 +266,23 @@ async function main() {
   console.log('| measure | direct (raw HTTP) | direct (AWS SDK) | via gateway | added over SDK |');
   console.log('|---|---|---|---|---|');
   const l = results.latencyMs;
-  console.log(`| non-stream p50 ms | ${f(l.rawHttp.p50)} | ${f(l.directSdk.p50)} | ${f(l.gateway.p50)} | ${f(l.addedOverSdk.p50)} |`);
-  console.log(`| non-stream p99 ms | ${f(l.rawHttp.p99)} | ${f(l.directSdk.p99)} | ${f(l.gateway.p99)} | ${f(l.addedOverSdk.p99)} |`);
+  console.log(
+    `| non-stream p50 ms | ${f(l.rawHttp.p50)} | ${f(l.directSdk.p50)} | ${f(l.gateway.p50)} | ${f(l.addedOverSdk.p50)} |`,
+  );
+  console.log(
+    `| non-stream p99 ms | ${f(l.rawHttp.p99)} | ${f(l.directSdk.p99)} | ${f(l.gateway.p99)} | ${f(l.addedOverSdk.p99)} |`,
+  );
   const t = results.ttftMs;
   console.log(`| stream TTFT p50 ms | | ${f(t.directSdk)} | ${f(t.gateway)} | ${f(t.added)} |`);
   for (const [name, r] of Object.entries(rates)) {
-    console.log(`| streams/s ${name} | | ${r.direct.toFixed(0)} | ${r.gateway.toFixed(0)} (errors ${r.gatewayErrors}) | |`);
+    console.log(
+      `| streams/s ${name} | | ${r.direct.toFixed(0)} | ${r.gateway.toFixed(0)} (errors ${r.gatewayErrors}) | |`,
+    );
   }
   console.log(`\ngateway CPU per non-stream request: ${cpuPerRequest.toFixed(0)} µs`);
-  console.log(`gateway memory after load: RSS ${memory.rss.toFixed(0)} MB, peak ${memory.peak.toFixed(0)} MB`);
+  console.log(
+    `gateway memory after load: RSS ${memory.rss.toFixed(0)} MB, peak ${memory.peak.toFixed(0)} MB`,
+  );
 
   const out = join(root, 'bench/results/latest.json');
   mkdirSync(dirname(out), { recursive: true });

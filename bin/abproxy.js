@@ -1,9 +1,9 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 // Launcher: guarantees Node >= 22 (re-executing with the project's bootstrapped Node 24 when the
 // machine's Node is older), then loads the CLI. Sources run as TypeScript through Node's type
 // stripping; a packaged build (dist/) is used when the sources are absent.
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
