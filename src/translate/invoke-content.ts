@@ -1,0 +1,159 @@
+/**
+ * Copy-on-write edits of the conversation for the native Claude body: only the messages, blocks and
+ * tools that need a change are copied; everything else is passed by reference, so a long history costs
+ * one walk and no clone.
+ *
+ * - `cache_control.scope` (prompt-caching-scope beta) is removed: Bedrock does not take it. `ttl` is
+ *   removed on models without the 1-hour cache (the default 5 minutes applies).
+ * - Without a tool-search beta, tools lose `defer_loading` (they are simply loaded) and `tool_reference`
+ *   blocks become the text the Converse path also sends ("Tool available: name").
+ * - `role: "system"` entries: leading ones join the system prompt; later ones join the neighbouring user
+ *   turn (after its tool_result blocks, which must come first), or become a user turn of their own.
+ */
+import type {
+  CacheControl,
+  ContentBlockParam,
+  MessageParam,
+  TextBlockParam,
+  Tool,
+} from '../anthropic/types.ts';
+
+export interface ContentRules {
+  cacheTtl: boolean;
+  toolSearch: boolean;
+  systemMessages: boolean;
+}
+
+type Block = ContentBlockParam | TextBlockParam;
+type Warn = (message: string) => void;
+
+export function fixCacheControl<T extends { cache_control?: CacheControl | null }>(
+  item: T,
+  rules: ContentRules,
+): T {
+  const cc = item.cache_control as (CacheControl & { scope?: unknown }) | null | undefined;
+  if (!cc || typeof cc !== 'object') return item;
+  const dropTtl = cc.ttl !== undefined && !rules.cacheTtl;
+  if (cc.scope === undefined && !dropTtl) return item;
+  const { scope: _scope, ttl, ...rest } = cc;
+  const fixed: CacheControl = dropTtl || ttl === undefined ? rest : { ...rest, ttl };
+  return { ...item, cache_control: fixed };
+}
+
+function fixBlock(block: Block, rules: ContentRules): Block {
+  if (block.type === 'tool_reference' && !rules.toolSearch) {
+    return { type: 'text', text: `Tool available: ${block.tool_name}` };
+  }
+  let out = fixCacheControl(block as Block & { cache_control?: CacheControl | null }, rules);
+  if (out.type === 'tool_result' && Array.isArray(out.content)) {
+    const inner = fixBlocks(out.content as Block[], rules);
+    if (inner !== out.content) out = { ...out, content: inner as typeof out.content };
+  }
+  return out;
+}
+
+/** The same array when nothing changed. */
+export function fixBlocks<T extends Block>(blocks: T[], rules: ContentRules): T[] {
+  let out: T[] | undefined;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i] as T;
+    const fixed = fixBlock(block, rules) as T;
+    if (fixed !== block) {
+      out ??= blocks.slice();
+      out[i] = fixed;
+    }
+  }
+  return out ?? blocks;
+}
+
+export function fixSystem(system: string | TextBlockParam[], rules: ContentRules): string | TextBlockParam[] {
+  return typeof system === 'string' ? system : fixBlocks(system, rules);
+}
+
+export function fixTools(tools: Tool[], rules: ContentRules, warn: Warn): Tool[] {
+  let out: Tool[] | undefined;
+  let deferred = 0;
+  for (let i = 0; i < tools.length; i++) {
+    const tool = tools[i] as Tool;
+    let fixed = fixCacheControl(tool, rules);
+    if (!rules.toolSearch && fixed.defer_loading !== undefined) {
+      const { defer_loading: _deferLoading, ...rest } = fixed;
+      fixed = rest;
+      deferred++;
+    }
+    if (fixed !== tool) {
+      out ??= tools.slice();
+      out[i] = fixed;
+    }
+  }
+  if (deferred > 0)
+    warn(`defer_loading removed from ${deferred} tool(s): this model has no tool search on Bedrock`);
+  return out ?? tools;
+}
+
+export interface FixedMessages {
+  messages: MessageParam[];
+  /** Text of leading `role: "system"` entries, to append to the system prompt. */
+  systemExtra: TextBlockParam[];
+}
+
+export function fixMessages(messages: MessageParam[], rules: ContentRules): FixedMessages {
+  const systemExtra: TextBlockParam[] = [];
+  let out: MessageParam[] | undefined;
+  let pending: Block[] = [];
+  let seenTurn = false;
+
+  const copyUpTo = (i: number): MessageParam[] => {
+    out ??= messages.slice(0, i);
+    return out;
+  };
+
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i] as MessageParam;
+    if (message.role === 'system' && !rules.systemMessages) {
+      const list = copyUpTo(i);
+      const blocks = asBlocks(message.content, rules);
+      const last = list[list.length - 1];
+      if (!seenTurn) systemExtra.push(...(blocks as TextBlockParam[]));
+      else if (last?.role === 'user')
+        list[list.length - 1] = {
+          ...last,
+          content: [...asBlocks(last.content, rules), ...blocks] as ContentBlockParam[],
+        };
+      else pending.push(...blocks);
+      continue;
+    }
+    seenTurn = true;
+    let fixed = message;
+    if (Array.isArray(message.content)) {
+      const content = fixBlocks(message.content, rules);
+      if (content !== message.content) fixed = { ...message, content };
+    }
+    if (pending.length > 0) {
+      const list = copyUpTo(i);
+      if (fixed.role === 'user') {
+        fixed = { ...fixed, content: insertAfterToolResults(asBlocks(fixed.content, rules), pending) };
+      } else {
+        list.push({ role: 'user', content: pending as ContentBlockParam[] });
+      }
+      pending = [];
+    }
+    if (out) out.push(fixed);
+    else if (fixed !== message) copyUpTo(i).push(fixed);
+  }
+  if (pending.length > 0)
+    copyUpTo(messages.length).push({ role: 'user', content: pending as ContentBlockParam[] });
+  return { messages: out ?? messages, systemExtra };
+}
+
+function asBlocks(content: string | ContentBlockParam[], rules: ContentRules): Block[] {
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  return fixBlocks(content, rules);
+}
+
+/** tool_result blocks must open a user turn; anything added goes after them. */
+function insertAfterToolResults(blocks: Block[], added: Block[]): ContentBlockParam[] {
+  let at = 0;
+  while (at < blocks.length && blocks[at]?.type === 'tool_result') at++;
+  return [...blocks.slice(0, at), ...added, ...blocks.slice(at)] as ContentBlockParam[];
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { formatSse } from '../anthropic/sse.ts';
+import { createInvokeStream, fromInvokeResponse } from './invoke-stream.ts';
+
+/** Decoded chunks of a real-shaped InvokeModelWithResponseStream answer (Claude Sonnet 4.5). */
+function bedrockChunks(): Array<Record<string, unknown>> {
+  return [
+    {
+      type: 'message_start',
+      message: {
+        id: 'msg_bdrk_01AbC',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-4-5-20250929',
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: {
+          input_tokens: 12,
+          cache_creation_input_tokens: 2048,
+          cache_read_input_tokens: 30_000,
+          output_tokens: 1,
+        },
+      },
+    },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Héllo' } },
+    { type: 'content_block_stop', index: 0 },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: 7 },
+    },
+    {
+      type: 'message_stop',
+      'amazon-bedrock-invocationMetrics': {
+        inputTokenCount: 12,
+        outputTokenCount: 7,
+        invocationLatency: 812,
+        firstByteLatency: 301,
+        cacheReadInputTokenCount: 30_000,
+        cacheWriteInputTokenCount: 2048,
+      },
+    },
+  ];
+}
+
+describe('createInvokeStream', () => {
+  it('renames the model, keeps the id, hides the Bedrock metrics and records usage', () => {
+    const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
+    const wire = bedrockChunks()
+      .map((chunk) => stream.push(chunk))
+      .map((event) => formatSse(event.type as string, event))
+      .join('');
+    expect(wire).toContain('"model":"claude-sonnet-4-5"');
+    expect(wire).not.toContain('claude-sonnet-4-5-20250929');
+    expect(wire).toContain('"id":"msg_bdrk_01AbC"');
+    expect(wire).not.toContain('amazon-bedrock');
+    expect(
+      wire
+        .split('\n\n')
+        .filter(Boolean)
+        .map((f) => f.split('\n')[0]),
+    ).toEqual([
+      'event: message_start',
+      'event: content_block_start',
+      'event: content_block_delta',
+      'event: content_block_stop',
+      'event: message_delta',
+      'event: message_stop',
+    ]);
+    expect(stream.usage()).toEqual({
+      input_tokens: 12,
+      output_tokens: 7,
+      cache_creation_input_tokens: 2048,
+      cache_read_input_tokens: 30_000,
+    });
+  });
+
+  it('takes the final counts from message_delta when it carries them', () => {
+    const stream = createInvokeStream({ model: 'm' });
+    const chunks = bedrockChunks();
+    (chunks[4] as { usage: object }).usage = {
+      output_tokens: 9,
+      input_tokens: 15,
+      cache_read_input_tokens: 29_000,
+    };
+    for (const chunk of chunks) stream.push(chunk);
+    expect(stream.usage()).toMatchObject({
+      input_tokens: 15,
+      output_tokens: 9,
+      cache_read_input_tokens: 29_000,
+    });
+  });
+
+  it('falls back to the invocation metrics when events lack usage', () => {
+    const stream = createInvokeStream({ model: 'm' });
+    const chunks = bedrockChunks();
+    delete (chunks[0] as { message: { usage?: unknown } }).message.usage;
+    delete (chunks[4] as { usage?: unknown }).usage;
+    const sent = chunks.map((chunk) => stream.push(chunk));
+    // message_delta always carries usage for the SDKs.
+    expect(sent[4]).toHaveProperty('usage');
+    expect(stream.usage()).toEqual({
+      input_tokens: 12,
+      output_tokens: 7,
+      cache_creation_input_tokens: 2048,
+      cache_read_input_tokens: 30_000,
+    });
+  });
+
+  it('reports zeros before anything arrived', () => {
+    expect(createInvokeStream({ model: 'm' }).usage()).toEqual({
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    });
+  });
+});
+
+describe('fromInvokeResponse', () => {
+  it('renames the model and completes usage, keeping content and extra usage fields', () => {
+    const message = fromInvokeResponse(
+      {
+        id: 'msg_bdrk_02',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-4-5-20250929',
+        content: [
+          { type: 'thinking', thinking: '', signature: 'EqQB' },
+          { type: 'text', text: 'Hi', citations: null },
+        ],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: 3, output_tokens: 2, server_tool_use: { web_search_requests: 0 } },
+      },
+      { model: 'claude-sonnet-4-5' },
+    );
+    expect(message.model).toBe('claude-sonnet-4-5');
+    expect(message.id).toBe('msg_bdrk_02');
+    expect(message.content[0]).toEqual({ type: 'thinking', thinking: '', signature: 'EqQB' });
+    expect(message.usage).toEqual({
+      input_tokens: 3,
+      output_tokens: 2,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      server_tool_use: { web_search_requests: 0 },
+    });
+  });
+
+  it('refuses something that is not a message', () => {
+    expect(() => fromInvokeResponse({ message: 'oops' }, { model: 'm' })).toThrow('not an Anthropic message');
+  });
+});

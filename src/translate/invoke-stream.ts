@@ -1,0 +1,124 @@
+/**
+ * Claude's native responses through Bedrock → what the client sees. InvokeModelWithResponseStream
+ * chunks already carry Anthropic stream events (the upstream layer decodes each chunk's bytes as JSON);
+ * the gateway only has to
+ * - name the model the client asked for in `message.model` (Bedrock echoes its own id),
+ * - remove `amazon-bedrock-invocationMetrics` (the last chunk's Bedrock-only trailer), and
+ * - remember the usage: message_start gives input and cache counts, message_delta the cumulative output
+ *   (and, on newer models, final input/cache counts); the invocation metrics fill what the events lack.
+ * Message ids are kept: a Bedrock `msg_bdrk_…` id is a real, unique id.
+ * Events are mutated in place and returned, so the server formats each one once (formatSse).
+ */
+import { ApiError } from '../anthropic/errors.ts';
+import type { MessagesResponse, Usage } from '../anthropic/types.ts';
+
+const METRICS_KEY = 'amazon-bedrock-invocationMetrics';
+
+interface InvocationMetrics {
+  inputTokenCount?: number;
+  outputTokenCount?: number;
+  cacheReadInputTokenCount?: number;
+  cacheWriteInputTokenCount?: number;
+}
+
+interface UsageLike {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+}
+
+type Json = Record<string, unknown>;
+
+export interface InvokeStream {
+  /** Rewrites one decoded chunk for the client (the same object, changed in place). */
+  push(event: Json): Json;
+  /** Usage so far; final once message_stop went through. */
+  usage(): Usage;
+}
+
+export function createInvokeStream(options: { model: string }): InvokeStream {
+  const fromEvents: UsageLike = {};
+  let metrics: InvocationMetrics | undefined;
+
+  return {
+    push(event) {
+      const trailer = event[METRICS_KEY];
+      if (trailer !== undefined) {
+        if (typeof trailer === 'object' && trailer !== null) metrics = trailer as InvocationMetrics;
+        delete event[METRICS_KEY];
+      }
+      switch (event.type) {
+        case 'message_start': {
+          const message = event.message as Json | undefined;
+          if (message && typeof message === 'object') {
+            message.model = options.model;
+            mergeUsage(fromEvents, message.usage);
+          }
+          break;
+        }
+        case 'message_delta':
+          mergeUsage(fromEvents, event.usage);
+          // The SDKs' final-message assembly needs usage here.
+          if (typeof event.usage !== 'object' || event.usage === null) {
+            event.usage = { output_tokens: fromEvents.output_tokens ?? 0 };
+          }
+          break;
+        case 'message_stop':
+          // Some Bedrock streams repeat cache counts on message_stop.
+          mergeUsage(fromEvents, event.usage);
+          break;
+        default:
+          break;
+      }
+      return event;
+    },
+    usage() {
+      return finalUsage(fromEvents, metrics);
+    },
+  };
+}
+
+/** Later events win: message_delta's counts are cumulative and final. */
+function mergeUsage(into: UsageLike, usage: unknown): void {
+  if (typeof usage !== 'object' || usage === null) return;
+  const u = usage as UsageLike;
+  for (const key of [
+    'input_tokens',
+    'output_tokens',
+    'cache_creation_input_tokens',
+    'cache_read_input_tokens',
+  ] as const) {
+    const value = u[key];
+    if (typeof value === 'number') into[key] = value;
+  }
+}
+
+function finalUsage(u: UsageLike, m: InvocationMetrics | undefined): Usage {
+  return {
+    input_tokens: u.input_tokens ?? m?.inputTokenCount ?? 0,
+    output_tokens: u.output_tokens ?? m?.outputTokenCount ?? 0,
+    cache_creation_input_tokens: u.cache_creation_input_tokens ?? m?.cacheWriteInputTokenCount ?? 0,
+    cache_read_input_tokens: u.cache_read_input_tokens ?? m?.cacheReadInputTokenCount ?? 0,
+  };
+}
+
+/**
+ * A non-streaming InvokeModel answer (parsed JSON) → the client's message: model renamed, usage
+ * completed (cache counts default to 0), anything else — content, stop details, ids — as Claude sent it.
+ */
+export function fromInvokeResponse(json: unknown, options: { model: string }): MessagesResponse {
+  if (typeof json !== 'object' || json === null || (json as Json).type !== 'message') {
+    throw new ApiError('api_error', 'Bedrock returned a response that is not an Anthropic message', {
+      cause: json,
+    });
+  }
+  const message = json as Json;
+  const metrics = message[METRICS_KEY] as InvocationMetrics | undefined;
+  delete message[METRICS_KEY];
+  const fromBody: UsageLike = {};
+  mergeUsage(fromBody, message.usage);
+  message.model = options.model;
+  message.usage = { ...(message.usage as Json | undefined), ...finalUsage(fromBody, metrics) };
+  return message as unknown as MessagesResponse;
+}
