@@ -114,12 +114,15 @@ async function throughput(concurrency: number, durationMs: number, call: () => P
   return { rps: done / ((performance.now() - started) / 1000), done, errors };
 }
 
+const children: ChildProcess[] = [];
+
 async function main() {
   const emulator = await startProcess(
     ['test/emulator/main.ts', '--port', '0'],
     { ...process.env },
     /"url":"([^"]+)"/,
   );
+  children.push(emulator.child);
   const emulatorUrl = emulator.match[1]!;
   const gatewayEnv = {
     ...process.env,
@@ -136,6 +139,7 @@ async function main() {
     gatewayEnv,
     /(http:\/\/\S+)/,
   );
+  children.push(gateway.child);
   const gatewayUrl = gateway.match[1]!;
   const gatewayPid = gateway.child.pid!;
 
@@ -155,7 +159,7 @@ async function main() {
       method: 'POST',
       dispatcher: agent,
       headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
-      body: JSON.stringify(converseInput),
+      body: JSON.stringify({ ...converseInput, modelId: undefined }),
     });
     if (res.statusCode !== 200) throw new Error(`emulator ${res.statusCode}: ${await res.body.text()}`);
     await res.body.json();
@@ -298,5 +302,6 @@ async function main() {
 
 main().catch((err) => {
   console.error(err);
+  for (const child of children) child.kill('SIGKILL');
   process.exit(1);
 });
