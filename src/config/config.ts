@@ -8,6 +8,8 @@ import type { ServiceTier } from '../models/types.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type UpstreamHttp = '1.1' | '2';
+/** How Claude models are called: natively (InvokeModel with the Anthropic body) or through Converse. */
+export type ClaudePath = 'invoke' | 'converse';
 
 export interface Settings {
   port: number;
@@ -32,9 +34,14 @@ export interface Settings {
   promptCachingEnabled: boolean;
   defaultServiceTier: ServiceTier;
   upstreamHttp: UpstreamHttp;
+  claudePath: ClaudePath;
+  /** Overrides of the Claude field/beta allow-list (see models/claude-features.ts), parsed JSON. */
+  claudeFeatures: Record<string, unknown> | undefined;
   /** SDK attempts per upstream call; only connection faults are retried (clients retry the rest). */
   upstreamMaxAttempts: number;
   pingIntervalMs: number;
+  /** Let `url` image/document sources reach private and loopback addresses (tests, trusted networks). */
+  allowPrivateMedia: boolean;
   /** How long a stop waits for in-flight requests. */
   shutdownTimeoutMs: number;
 }
@@ -71,8 +78,11 @@ export function defaultSettings(home: string): Settings {
     promptCachingEnabled: true,
     defaultServiceTier: 'default',
     upstreamHttp: '1.1',
+    claudePath: 'invoke',
+    claudeFeatures: undefined,
     upstreamMaxAttempts: 2,
     pingIntervalMs: 15_000,
+    allowPrivateMedia: false,
     shutdownTimeoutMs: 30_000,
   };
 }
@@ -96,8 +106,11 @@ export const ENV_NAMES: Record<SettingName, readonly string[]> = {
   promptCachingEnabled: ['PROMPT_CACHING_ENABLED'],
   defaultServiceTier: ['DEFAULT_SERVICE_TIER'],
   upstreamHttp: ['ABPROXY_UPSTREAM_HTTP'],
+  claudePath: ['ABPROXY_CLAUDE_PATH'],
+  claudeFeatures: ['ABPROXY_CLAUDE_FEATURES'],
   upstreamMaxAttempts: ['ABPROXY_UPSTREAM_MAX_ATTEMPTS'],
   pingIntervalMs: ['ABPROXY_PING_INTERVAL_MS'],
+  allowPrivateMedia: ['ABPROXY_ALLOW_PRIVATE_MEDIA'],
   shutdownTimeoutMs: ['ABPROXY_SHUTDOWN_TIMEOUT_MS'],
 };
 
@@ -160,6 +173,21 @@ function parseModelMap(name: string, raw: unknown): Record<string, string> {
   return map;
 }
 
+function parseJsonObject(name: string, raw: unknown): Record<string, unknown> {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ConfigError(`${name}: expected a JSON object`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${name}: expected a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** Parses one raw value into the setting's type; `label` names the origin in error messages. */
 function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string): Settings[K] {
   const parse = (): unknown => {
@@ -179,6 +207,7 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
       case 'enableExtendedThinking':
       case 'enableDocumentSupport':
       case 'promptCachingEnabled':
+      case 'allowPrivateMedia':
         return parseBoolean(label, raw);
       case 'host':
       case 'home':
@@ -196,6 +225,10 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
         return parseOneOf(label, raw === '1' || raw === 1 ? '1.1' : String(raw), ['1.1', '2'] as const);
       case 'modelMap':
         return parseModelMap(label, raw);
+      case 'claudePath':
+        return parseOneOf(label, raw, ['invoke', 'converse'] as const);
+      case 'claudeFeatures':
+        return parseJsonObject(label, raw);
       default: {
         const unknownKey: never = key;
         throw new ConfigError(`unknown setting ${String(unknownKey)}`);

@@ -1,9 +1,13 @@
 import type { Config } from '../config/config.ts';
 import type { Catalogue } from '../models/catalogue.ts';
+import type { ClaudeFeatureTable } from '../models/claude-features.ts';
 import type { BedrockUpstream } from '../upstream/bedrock.ts';
 
 /** The upstream calls the handlers make (a BedrockUpstream in production). */
-export type Upstream = Pick<BedrockUpstream, 'converse' | 'converseStream' | 'countTokens'>;
+export type Upstream = Pick<
+  BedrockUpstream,
+  'converse' | 'converseStream' | 'countTokens' | 'invokeModel' | 'invokeModelStream'
+>;
 
 export type CatalogueView = Pick<Catalogue, 'snapshot'>;
 
@@ -13,4 +17,6 @@ export interface AppDeps {
   signingSecret: string;
   upstream: Upstream;
   catalogue: CatalogueView;
+  /** Which body fields and betas Bedrock takes per Claude generation (built-in table + config overrides). */
+  claudeFeatures: ClaudeFeatureTable;
 }

@@ -1,16 +1,15 @@
 /**
- * POST /v1/messages: validate → resolve model → inline remote media → translate → Bedrock Converse or
- * ConverseStream → translate back. A stream's headers go out only after Bedrock has answered, so an
- * upstream refusal (throttling, validation) is still a real HTTP status with retry-after.
+ * POST /v1/messages: validate → resolve model → inline remote media → pick the path. Claude models go
+ * natively through InvokeModel (the Anthropic body itself, so every Claude feature survives) unless
+ * config says Converse; every other family goes through Converse. Streams send their headers only
+ * after Bedrock has answered, so an upstream refusal (throttling, validation) is still a real HTTP
+ * status with retry-after.
  */
 import { randomBytes } from 'node:crypto';
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import { validateMessagesRequest } from '../anthropic/validate.ts';
-import type { ResolvedModel } from '../models/types.ts';
-import { ConverseStreamTranslator } from '../translate/converse-stream.ts';
-import { fromConverseResponse } from '../translate/from-converse.ts';
-import { type TranslatedRequest, toConverseRequest } from '../translate/to-converse.ts';
+import type { ResolvedModel, ServiceTier } from '../models/types.ts';
 import { estimateInputTokens } from '../translate/token-estimate.ts';
 import { fromBedrockError } from '../upstream/aws-errors.ts';
 import { inlineRemoteMedia } from '../upstream/media-fetch.ts';
@@ -18,9 +17,9 @@ import { readJson } from './body.ts';
 import type { Ctx, Handler } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { chooseServiceTier } from './feature-flags.ts';
+import { converseMessages } from './messages-converse.ts';
+import { invokeMessages } from './messages-invoke.ts';
 import { resolveForRequest } from './resolve.ts';
-import { sendJson } from './respond.ts';
-import { SseWriter } from './sse.ts';
 
 export function newMessageId(): string {
   return `msg_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
@@ -32,42 +31,32 @@ export function warningsHeader(warnings: readonly string[]): string {
   return text.length > 512 ? `${text.slice(0, 509)}...` : text;
 }
 
-interface Prepared {
+/** The client's `anthropic-beta` header(s) as a list. */
+export function parseBetas(header: string | string[] | undefined): string[] {
+  if (header === undefined) return [];
+  const joined = Array.isArray(header) ? header.join(',') : header;
+  return joined
+    .split(',')
+    .map((beta) => beta.trim())
+    .filter((beta) => beta !== '');
+}
+
+/** Everything both paths share, decided once per request. */
+export interface MessageCall {
+  ctx: Ctx;
+  deps: AppDeps;
   request: MessagesRequest;
   model: ResolvedModel;
-  translated: TranslatedRequest;
-  headers: Record<string, string>;
+  betas: string[];
+  tier: ServiceTier | undefined;
+  /** Lossy steps so far (tier fallback); each path adds its own. */
+  warnings: string[];
+  abort: AbortController;
   inputTokensEstimate: number;
   /** Turns an upstream failure into the client's error (context overflow needs the sizes). */
   upstreamError: (err: unknown) => ApiError;
-}
-
-async function prepare(ctx: Ctx, deps: AppDeps, signal: AbortSignal): Promise<Prepared> {
-  const request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes));
-  const model = await resolveForRequest(deps, request.model);
-  await inlineRemoteMedia(request, { signal });
-  const tier = chooseServiceTier(deps.config.defaultServiceTier, model.caps);
-  const translated = toConverseRequest(request, {
-    modelId: model.modelId,
-    caps: model.caps,
-    serviceTier: tier.tier,
-    signingSecret: deps.signingSecret,
-  });
-  const warnings = tier.warning ? [tier.warning, ...translated.warnings] : translated.warnings;
-  const headers: Record<string, string> = { 'x-abproxy-model': model.modelId };
-  if (warnings.length > 0) {
-    headers['x-abproxy-warnings'] = warningsHeader(warnings);
-    ctx.log.debug({ requestId: ctx.requestId, warnings }, 'lossy translation');
-  }
-  const inputTokensEstimate = estimateInputTokens(request);
-  const upstreamError = (err: unknown) =>
-    err instanceof ApiError
-      ? err
-      : fromBedrockError(err, {
-          estimatedInputTokens: inputTokensEstimate,
-          contextWindow: model.caps.contextWindow,
-        });
-  return { request, model, translated, headers, inputTokensEstimate, upstreamError };
+  /** Response headers for a successful answer (model, warnings). */
+  headers(extraWarnings: readonly string[]): Record<string, string>;
 }
 
 export function messagesHandler(deps: AppDeps): Handler {
@@ -77,66 +66,41 @@ export function messagesHandler(deps: AppDeps): Handler {
     ctx.res.on('close', () => {
       if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
     });
-    const { request, model, translated, headers, inputTokensEstimate, upstreamError } = await prepare(
+    const betas = parseBetas(ctx.req.headers['anthropic-beta']);
+    const request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
+    const model = await resolveForRequest(deps, request.model);
+    await inlineRemoteMedia(request, { signal: abort.signal });
+    const tier = chooseServiceTier(deps.config.defaultServiceTier, model.caps);
+    const inputTokensEstimate = estimateInputTokens(request);
+    const warnings = tier.warning ? [tier.warning] : [];
+    const call: MessageCall = {
       ctx,
       deps,
-      abort.signal,
-    );
-    const responseContext = {
-      messageId: newMessageId(),
-      model: request.model,
-      caps: model.caps,
-      toolNames: translated.toolNames,
-      signingSecret: deps.signingSecret,
-    };
-
-    if (!request.stream) {
-      let out: Awaited<ReturnType<AppDeps['upstream']['converse']>>;
-      try {
-        out = await deps.upstream.converse(translated.input, abort.signal);
-      } catch (err) {
-        if (abort.signal.aborted) return; // the client is gone; nobody to answer
-        throw upstreamError(err);
-      }
-      sendJson(ctx.res, 200, fromConverseResponse(out, responseContext), headers);
-      return;
-    }
-
-    const translator = new ConverseStreamTranslator({
-      ...responseContext,
+      request,
+      model,
+      betas,
+      tier: tier.tier,
+      warnings,
+      abort,
       inputTokensEstimate,
-    });
-    let upstream: Awaited<ReturnType<AppDeps['upstream']['converseStream']>>;
-    try {
-      upstream = await deps.upstream.converseStream(translated.input, abort.signal);
-    } catch (err) {
-      if (abort.signal.aborted) return; // the client is gone; nobody to answer
-      throw upstreamError(err);
-    }
-
-    const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
-    sse.open(headers);
-    try {
-      await sse.sendAll(translator.start());
-      await sse.ping();
-      for await (const event of upstream.stream) {
-        if (sse.closed) break;
-        await sse.sendAll(translator.push(event));
-      }
-      if (sse.closed) throw new Error('client disconnected');
-      await sse.sendAll(translator.end());
-      sse.end();
-    } catch (err) {
-      if (abort.signal.aborted || sse.closed) {
-        ctx.log.debug(
-          { requestId: ctx.requestId, usage: translator.usage() },
-          'client disconnected mid-stream',
-        );
-        return;
-      }
-      const apiError = upstreamError(err);
-      ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
-      await sse.fail(apiError);
-    }
+      upstreamError: (err) =>
+        err instanceof ApiError
+          ? err
+          : fromBedrockError(err, {
+              estimatedInputTokens: inputTokensEstimate,
+              contextWindow: model.caps.contextWindow,
+            }),
+      headers(extraWarnings) {
+        const all = [...warnings, ...extraWarnings];
+        const headers: Record<string, string> = { 'x-abproxy-model': model.modelId };
+        if (all.length > 0) {
+          headers['x-abproxy-warnings'] = warningsHeader(all);
+          ctx.log.debug({ requestId: ctx.requestId, warnings: all }, 'lossy translation');
+        }
+        return headers;
+      },
+    };
+    const native = model.caps.family === 'claude' && deps.config.claudePath === 'invoke';
+    await (native ? invokeMessages(call) : converseMessages(call));
   };
 }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { authRequired, type Config, ConfigError, isLoopbackHost } from '../config/config.ts';
 import { resolveSigningSecret } from '../config/secret.ts';
 import { Catalogue } from '../models/catalogue.ts';
+import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../models/claude-features.ts';
 import { BedrockUpstream } from '../upstream/bedrock.ts';
 import { createApp } from './app.ts';
 import type { Ctx } from './context.ts';
@@ -84,11 +85,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
       onError: (err, region) => log.warn({ err, region }, 'Bedrock model catalogue refresh failed'),
     });
 
+  let claudeFeatures = CLAUDE_FEATURE_TABLE;
+  try {
+    claudeFeatures = mergeClaudeFeatureOverrides(CLAUDE_FEATURE_TABLE, config.claudeFeatures);
+  } catch (err) {
+    throw new ConfigError(`ABPROXY_CLAUDE_FEATURES: ${(err as Error).message}`);
+  }
+
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const app = createApp(
-    { config, signingSecret, upstream, catalogue },
+    { config, signingSecret, upstream, catalogue, claudeFeatures },
     { requireKey, loopback, isDraining: () => draining },
   );
 

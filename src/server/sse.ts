@@ -49,10 +49,15 @@ export class SseWriter {
   }
 
   /** Writes one event; resolves when the socket can take more (or the client left). */
-  async send(event: StreamEvent): Promise<void> {
+  send(event: StreamEvent): Promise<void> {
+    return this.sendFrame(formatSseEvent(event));
+  }
+
+  /** Writes one already formatted SSE frame (`event: …\ndata: …\n\n`). */
+  async sendFrame(frame: string): Promise<void> {
     if (this.closed) return;
     this.#armPing();
-    if (this.#res.write(formatSseEvent(event))) return;
+    if (this.#res.write(frame)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.#res.off('drain', done);

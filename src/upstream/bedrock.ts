@@ -19,6 +19,10 @@ import {
   type ConverseStreamOutput,
   CountTokensCommand,
   type CountTokensCommandInput,
+  InvokeModelCommand,
+  InvokeModelWithResponseStreamCommand,
+  type ResponseStream,
+  type ServiceTierType,
 } from '@aws-sdk/client-bedrock-runtime';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
@@ -39,6 +43,19 @@ export interface ConverseStreamResult {
   /** Upstream request id (x-amzn-requestid), for logs. */
   requestId: string | undefined;
   stream: AsyncIterable<ConverseStreamOutput>;
+}
+
+export interface InvokeStreamResult {
+  requestId: string | undefined;
+  /** Chunks carry Claude's own stream events as JSON bytes. */
+  stream: AsyncIterable<ResponseStream>;
+}
+
+/** A native (InvokeModel) call: the Anthropic body as JSON text, for one model. */
+export interface InvokeInput {
+  modelId: string;
+  body: string;
+  serviceTier?: ServiceTierType;
 }
 
 type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
@@ -138,6 +155,41 @@ export class BedrockUpstream {
     const out = await this.runtime(region).send(new ConverseStreamCommand(input), { abortSignal: signal });
     if (!out.stream) throw new Error('Bedrock ConverseStream answered without an event stream');
     return { requestId: out.$metadata.requestId, stream: out.stream };
+  }
+
+  /** InvokeModel: answers Claude's message JSON as bytes. */
+  async invokeModel(input: InvokeInput, signal?: AbortSignal, region?: string): Promise<Uint8Array> {
+    const out = await this.runtime(region).send(
+      new InvokeModelCommand({
+        modelId: input.modelId,
+        body: input.body,
+        contentType: 'application/json',
+        accept: 'application/json',
+        serviceTier: input.serviceTier,
+      }),
+      { abortSignal: signal },
+    );
+    return out.body;
+  }
+
+  /** InvokeModelWithResponseStream; resolves once Bedrock answered with headers, like converseStream. */
+  async invokeModelStream(
+    input: InvokeInput,
+    signal?: AbortSignal,
+    region?: string,
+  ): Promise<InvokeStreamResult> {
+    const out = await this.runtime(region).send(
+      new InvokeModelWithResponseStreamCommand({
+        modelId: input.modelId,
+        body: input.body,
+        contentType: 'application/json',
+        accept: 'application/json',
+        serviceTier: input.serviceTier,
+      }),
+      { abortSignal: signal },
+    );
+    if (!out.body) throw new Error('Bedrock InvokeModelWithResponseStream answered without an event stream');
+    return { requestId: out.$metadata.requestId, stream: out.body };
   }
 
   async countTokens(input: CountTokensCommandInput, signal?: AbortSignal, region?: string): Promise<number> {

@@ -221,7 +221,7 @@ describe('feature switches and warnings', () => {
   it('forwards thinking to Claude by default', async () => {
     emulator.enqueue({ text: 'ok' });
     await client.messages.create({ model: MODEL, max_tokens: 4096, thinking, messages: user('think') });
-    const body = emulator.requests.filter((r) => r.operation === 'Converse').at(-1)?.body;
+    const body = emulator.requests.filter((r) => r.operation === 'InvokeModel').at(-1)?.body;
     expect(JSON.stringify(body)).toContain('budget_tokens');
   });
 
@@ -241,9 +241,11 @@ describe('feature switches and warnings', () => {
           messages: user('think'),
         })
         .withResponse();
-      const body = JSON.stringify(emulator.requests.filter((r) => r.operation === 'Converse').at(-1)?.body);
+      const body = JSON.stringify(
+        emulator.requests.filter((r) => r.operation === 'InvokeModel').at(-1)?.body,
+      );
       expect(body).not.toContain('budget_tokens');
-      expect(body).not.toContain('cachePoint');
+      expect(body).not.toContain('cache_control');
       expect(response.headers.get('x-abproxy-warnings')).toMatch(/^\d+; /);
     } finally {
       await off.server.close();

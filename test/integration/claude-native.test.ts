@@ -1,0 +1,159 @@
+/**
+ * The native Claude path: Claude models go to InvokeModel / InvokeModelWithResponseStream with the
+ * Anthropic body itself; only Bedrock-accepted fields and betas reach Bedrock.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/server/server.ts';
+import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+let client: Anthropic;
+
+const SONNET_45 = 'claude-sonnet-4-5-20250929';
+const CLAUDE_CODE_BETAS = [
+  'claude-code-20250219',
+  'interleaved-thinking-2025-05-14',
+  'context-management-2025-06-27',
+  'fine-grained-tool-streaming-2025-05-14',
+  'effort-2025-11-24',
+  'some-future-beta-2027-01-01',
+];
+const user = (text: string) => [{ role: 'user' as const, content: text }];
+const lastCall = (operation: string) => emulator.requests.filter((r) => r.operation === operation).at(-1);
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  ({ server: gateway, client } = await startGateway());
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+beforeEach(() => emulator.reset());
+
+describe('native Claude path', () => {
+  it('sends the Anthropic body to InvokeModel on the inference profile, with only accepted betas', async () => {
+    emulator.enqueue({ text: 'native hello', usage: { inputTokens: 21, outputTokens: 3 } });
+    const { data, response } = await client.messages
+      .create(
+        {
+          model: SONNET_45,
+          max_tokens: 32_000,
+          thinking: { type: 'enabled', budget_tokens: 31_999, display: 'omitted' } as never,
+          metadata: { user_id: 'user_abc' },
+          messages: user('hi'),
+        },
+        { headers: { 'anthropic-beta': CLAUDE_CODE_BETAS.join(',') }, timeout: 30_000 },
+      )
+      .withResponse();
+    expect(data.content.at(-1)).toMatchObject({ type: 'text', text: 'native hello' });
+    expect(data.model).toBe(SONNET_45);
+    expect(data.usage).toMatchObject({ input_tokens: 21, output_tokens: 3 });
+
+    const call = lastCall('InvokeModel');
+    expect(call?.status).toBe(200);
+    expect(call?.modelId).toBe('us.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    const body = call?.body as Record<string, unknown>;
+    expect(body.anthropic_version).toBe('bedrock-2023-05-31');
+    expect(body).not.toHaveProperty('model');
+    expect(body).not.toHaveProperty('stream');
+    // Sonnet 4.5 refuses thinking.display: stripped up front instead of costing Claude Code a retry.
+    expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 31_999 });
+    const betas = body.anthropic_beta as string[];
+    expect(betas).toContain('interleaved-thinking-2025-05-14');
+    expect(betas).not.toContain('claude-code-20250219');
+    expect(betas).not.toContain('some-future-beta-2027-01-01');
+    expect(response.headers.get('x-abproxy-warnings')).toContain('some-future-beta-2027-01-01');
+  });
+
+  it('streams Claude events through with the requested model name and exact usage', async () => {
+    emulator.enqueue({
+      text: 'streamed natively ✓ 日本',
+      chunkSize: 4,
+      usage: { inputTokens: 40, outputTokens: 7, cacheReadInputTokens: 30, cacheWriteInputTokens: 5 },
+    });
+    const stream = client.messages.stream({ model: SONNET_45, max_tokens: 500, messages: user('go') });
+    const starts: string[] = [];
+    stream.on('streamEvent', (event) => {
+      if (event.type === 'message_start') starts.push(event.message.model);
+    });
+    const message = await stream.finalMessage();
+    expect(starts).toEqual([SONNET_45]);
+    expect(message.content).toEqual([
+      expect.objectContaining({ type: 'text', text: 'streamed natively ✓ 日本' }),
+    ]);
+    expect(message.usage).toMatchObject({
+      input_tokens: 40,
+      output_tokens: 7,
+      cache_read_input_tokens: 30,
+      cache_creation_input_tokens: 5,
+    });
+    expect(JSON.stringify(message)).not.toContain('invocationMetrics');
+    expect(lastCall('InvokeModelWithResponseStream')?.status).toBe(200);
+  });
+
+  it('returns Claude thinking with its signature and accepts it back on the next turn', async () => {
+    emulator.enqueue({ reasoning: { text: 'Let me think about 2+2.' }, text: '4' });
+    const first = await client.messages.create({
+      model: SONNET_45,
+      max_tokens: 4096,
+      thinking: { type: 'enabled', budget_tokens: 2048 },
+      messages: user('2+2?'),
+    });
+    const thinking = first.content.find((block) => block.type === 'thinking');
+    expect(thinking).toMatchObject({ thinking: 'Let me think about 2+2.', signature: expect.any(String) });
+
+    emulator.enqueue({ reasoning: { text: 'Easy.' }, text: '8' });
+    const second = await client.messages.create({
+      model: SONNET_45,
+      max_tokens: 4096,
+      thinking: { type: 'enabled', budget_tokens: 2048 },
+      messages: [...user('2+2?'), { role: 'assistant', content: first.content }, ...user('and 4+4?')],
+    });
+    expect(second.content.at(-1)).toMatchObject({ type: 'text', text: '8' });
+    // The emulator verifies Claude's signatures like Bedrock: a changed signature would be a 400.
+    expect(lastCall('InvokeModel')?.status).toBe(200);
+  });
+
+  it('reports a mid-stream Bedrock failure as an SSE error event the SDK throws', async () => {
+    emulator.enqueue({
+      text: 'this will not finish',
+      chunkSize: 2,
+      errorAfterEvents: { events: 3, name: 'modelStreamErrorException', message: 'model crashed' },
+    });
+    const stream = client.messages.stream({ model: SONNET_45, max_tokens: 500, messages: user('go') });
+    await expect(stream.finalMessage()).rejects.toThrow(/model crashed/);
+  });
+
+  it('maps throttling before the stream to 429 with retry-after', async () => {
+    emulator.enqueue({ error: { name: 'ThrottlingException', message: 'slow down' } });
+    const err = await client.messages
+      .create({ model: SONNET_45, max_tokens: 100, messages: user('hi'), stream: true })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((err as InstanceType<typeof Anthropic.RateLimitError>).headers?.get('retry-after')).toMatch(
+      /^\d+$/,
+    );
+  });
+
+  it('uses Converse for Claude when ABPROXY_CLAUDE_PATH=converse', async () => {
+    const viaConverse = await startGateway({}, { ABPROXY_CLAUDE_PATH: 'converse' });
+    try {
+      emulator.enqueue({ text: 'via converse' });
+      const data = await viaConverse.client.messages.create({
+        model: SONNET_45,
+        max_tokens: 100,
+        messages: user('hi'),
+      });
+      expect(data.content.at(-1)).toMatchObject({ text: 'via converse' });
+      expect(lastCall('Converse')?.status).toBe(200);
+      expect(lastCall('InvokeModel')).toBeUndefined();
+    } finally {
+      await viaConverse.server.close();
+    }
+  });
+});
