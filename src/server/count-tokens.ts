@@ -4,12 +4,18 @@
  * failure falls back to the estimate: a client uses the count to plan compaction, and an approximate
  * number serves it better than an error.
  */
+import type { CountTokensCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import type { CountTokensRequest } from '../anthropic/types.ts';
 import { validateCountTokensRequest } from '../anthropic/validate.ts';
+import { claudeFeaturesFor } from '../models/claude-features.ts';
+import type { ResolvedModel } from '../models/types.ts';
 import { toConverseRequest } from '../translate/to-converse.ts';
+import { toInvokeBody } from '../translate/to-invoke.ts';
 import { estimateInputTokens } from '../translate/token-estimate.ts';
 import { readJson } from './body.ts';
 import type { Handler } from './context.ts';
 import type { AppDeps } from './deps.ts';
+import { parseBetas } from './messages.ts';
 import { resolveForRequest } from './resolve.ts';
 import { sendJson } from './respond.ts';
 
@@ -28,23 +34,12 @@ export function countTokensHandler(deps: AppDeps): Handler {
       );
       return;
     }
-    const { input } = toConverseRequest(
-      { ...request, max_tokens: 1 },
-      { modelId: model.modelId, caps: model.caps, signingSecret: deps.signingSecret },
-    );
-    const converse = {
-      messages: input.messages,
-      system: input.system,
-      toolConfig: input.toolConfig,
-    };
+    const input = countInput(deps, request, model, parseBetas(ctx.req.headers['anthropic-beta']));
     const abort = new AbortController();
     ctx.res.on('close', () => abort.abort());
     try {
       // CountTokens takes a foundation model id, not an inference profile.
-      const tokens = await deps.upstream.countTokens(
-        { modelId: model.baseModelId, input: { converse } },
-        abort.signal,
-      );
+      const tokens = await deps.upstream.countTokens({ modelId: model.baseModelId, input }, abort.signal);
       sendJson(ctx.res, 200, { input_tokens: tokens }, { ...headers, 'x-abproxy-token-count': 'bedrock' });
     } catch (err) {
       if (abort.signal.aborted) return;
@@ -60,4 +55,30 @@ export function countTokensHandler(deps: AppDeps): Handler {
       );
     }
   };
+}
+
+/** What CountTokens counts: the same body the real call would send (native for Claude, else Converse). */
+function countInput(
+  deps: AppDeps,
+  request: CountTokensRequest,
+  model: ResolvedModel,
+  betas: string[],
+): CountTokensCommandInput['input'] {
+  if (model.caps.family === 'claude' && deps.config.claudePath === 'invoke') {
+    const { body } = toInvokeBody(
+      { ...request, max_tokens: model.caps.maxOutputTokens },
+      {
+        baseModelId: model.baseModelId,
+        betas,
+        features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
+        maxOutputTokens: model.caps.maxOutputTokens,
+      },
+    );
+    return { invokeModel: { body: new TextEncoder().encode(body) } };
+  }
+  const { input } = toConverseRequest(
+    { ...request, max_tokens: 1 },
+    { modelId: model.modelId, caps: model.caps, signingSecret: deps.signingSecret },
+  );
+  return { converse: { messages: input.messages, system: input.system, toolConfig: input.toolConfig } };
 }

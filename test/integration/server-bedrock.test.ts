@@ -154,6 +154,9 @@ describe('count_tokens and models', () => {
     expect(response.headers.get('x-abproxy-token-count')).toBe('bedrock');
     const call = emulator.requests.find((r) => r.operation === 'CountTokens');
     expect(call?.modelId).toBe('anthropic.claude-haiku-4-5-20251001-v1:0');
+    expect(call?.status).toBe(200);
+    // Claude is counted on the native body it would be sent, so tools/thinking count as they will.
+    expect(JSON.stringify(call?.body)).toContain('invokeModel');
   });
 
   it('estimates tokens where Bedrock cannot count them', async () => {
