@@ -10,6 +10,7 @@
  * - `role: "system"` entries: leading ones join the system prompt; later ones join the neighbouring user
  *   turn (after its tool_result blocks, which must come first), or become a user turn of their own.
  */
+
 import type {
   CacheControl,
   ContentBlockParam,
@@ -17,6 +18,7 @@ import type {
   TextBlockParam,
   Tool,
 } from '../anthropic/types.ts';
+import { isBillingLine } from './billing-line.ts';
 
 export interface ContentRules {
   cacheTtl: boolean;
@@ -66,8 +68,13 @@ export function fixBlocks<T extends Block>(blocks: T[], rules: ContentRules): T[
   return out ?? blocks;
 }
 
+/** System blocks with Claude Code's billing line left out (billing-line.ts) and cache rules applied. */
 export function fixSystem(system: string | TextBlockParam[], rules: ContentRules): string | TextBlockParam[] {
-  return typeof system === 'string' ? system : fixBlocks(system, rules);
+  if (typeof system === 'string') return system;
+  const kept = system.some((block) => isBillingLine(block.text))
+    ? system.filter((block) => !isBillingLine(block.text))
+    : system;
+  return fixBlocks(kept, rules);
 }
 
 export function fixTools(tools: Tool[], rules: ContentRules, warn: Warn): Tool[] {

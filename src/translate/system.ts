@@ -1,16 +1,12 @@
 /**
  * Anthropic `system` (string or text blocks) → Converse system blocks: text, plus a cachePoint after each
  * block marked with cache_control where the model caches. Blank blocks are dropped.
- *
- * Claude Code's first system block is a per-session billing line (`x-anthropic-billing-header: …`). It is
- * metadata for Anthropic's own billing, means nothing on Bedrock, and would make every session's prompt
- * prefix unique, so it is left out: prompt caching then works across sessions.
+ * Claude Code's per-session billing line is left out (see billing-line.ts).
  */
 import type { ContentBlock, SystemContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
-
-const BILLING_LINE = /^\s*x-anthropic-billing-header:/i;
+import { isBillingLine } from './billing-line.ts';
 
 export function convertSystem(
   system: MessagesRequest['system'],
@@ -20,7 +16,7 @@ export function convertSystem(
   const blocks = typeof system === 'string' ? [{ type: 'text' as const, text: system }] : system;
   const out: SystemContentBlock[] = [];
   for (const block of blocks) {
-    if (block.text.trim() === '' || BILLING_LINE.test(block.text)) continue;
+    if (block.text.trim() === '' || isBillingLine(block.text)) continue;
     out.push({ text: block.text });
     if (block.cache_control && caps.caching) out.push({ cachePoint: { type: 'default' } });
   }

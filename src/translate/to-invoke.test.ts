@@ -339,6 +339,22 @@ describe('toInvokeBody cache control', () => {
     expect(older.match(/"cache_control":\{"type":"ephemeral"\}/g)).toHaveLength(4);
   });
 
+  it("leaves out Claude Code's per-session billing line so the cached system prefix is stable", () => {
+    const cc = { type: 'ephemeral' } as const;
+    const req = simple({
+      system: [
+        {
+          type: 'text',
+          text: 'x-anthropic-billing-header: cc_version=2.1.331.f3a; cc_entrypoint=cli; cch=0a1b2;',
+        },
+        { type: 'text', text: 'You are Claude Code.', cache_control: cc },
+      ],
+    });
+    expect(invoke(req, SONNET_4_5).json.system).toEqual([
+      { type: 'text', text: 'You are Claude Code.', cache_control: cc },
+    ]);
+  });
+
   it('moves leading system-role messages into the system prompt', () => {
     const req = simple({
       system: 'Base.',
