@@ -126,6 +126,19 @@ describe('resolveModel: pass-through', () => {
     expect(resolveModel('apac.amazon.nova-pro-v1:0', US_EAST_1, us).baseModelId).toBe('amazon.nova-pro-v1:0');
   });
 
+  it('calls the region profile for a bare id that Bedrock only serves through a profile', () => {
+    // Llama 4 Maverick has no on-demand throughput: the bare id would be refused by Bedrock.
+    expect(resolveModel('meta.llama4-maverick-17b-instruct-v1:0', US_EAST_1, us)).toMatchObject({
+      modelId: 'us.meta.llama4-maverick-17b-instruct-v1:0',
+      baseModelId: 'meta.llama4-maverick-17b-instruct-v1:0',
+    });
+    // On-demand models and unknown ids keep the id the client gave.
+    expect(resolveModel('qwen.qwen3-coder-480b-a35b-v1:0', US_EAST_1, us).modelId).toBe(
+      'qwen.qwen3-coder-480b-a35b-v1:0',
+    );
+    expect(resolveModel('acme.future-model-v9:0', US_EAST_1, us).modelId).toBe('acme.future-model-v9:0');
+  });
+
   it('reads the model out of foundation-model and inference-profile ARNs', () => {
     expect(
       baseModelIdOf('arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-3-70b-instruct-v1:0', US_EAST_1),

@@ -6,7 +6,9 @@
  * 2. Claude-like names resolve against the catalogue to the best way to call that model in the region:
  *    the region's geo inference profile, then `global.`, then the bare id when it is on-demand. With no
  *    Claude models in the catalogue (Bedrock unreachable) the built-in table stands in.
- * 3. Anything else is a Bedrock model id, inference profile id or ARN, passed through unchanged.
+ * 3. Anything else is a Bedrock model id, inference profile id or ARN, passed through unchanged — except
+ *    a bare foundation id that the catalogue says cannot be called on demand (e.g. Llama 3.3, Claude 4):
+ *    Bedrock would refuse it, so the region's inference profile for it is called instead.
  */
 import { ApiError } from '../anthropic/errors.ts';
 import {
@@ -38,7 +40,7 @@ export function resolveModel(
   const target = findOverride(name.trim(), options.overrides) ?? name.trim();
   const resolved = isClaudeLike(target)
     ? resolveClaude(target, catalogue, options.region)
-    : passThrough(target, catalogue);
+    : passThrough(target, catalogue, options.region);
   return { requested, ...resolved };
 }
 
@@ -103,9 +105,12 @@ export function invocationId(baseModelId: string, index: CatalogueIndex, region:
   return index.models.get(baseModelId)?.onDemand ? baseModelId : null;
 }
 
-function passThrough(name: string, snapshot: CatalogueSnapshot): Resolution {
+function passThrough(name: string, snapshot: CatalogueSnapshot, region: string): Resolution {
   const baseModelId = baseModelIdOf(name, snapshot);
-  return { modelId: name, baseModelId, caps: capabilitiesFor(baseModelId) };
+  const index = indexOf(snapshot);
+  const known = name === baseModelId ? index.models.get(name) : undefined;
+  const modelId = known && !known.onDemand ? (invocationId(name, index, region) ?? name) : name;
+  return { modelId, baseModelId, caps: capabilitiesFor(baseModelId) };
 }
 
 /**
