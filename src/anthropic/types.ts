@@ -121,9 +121,12 @@ export type ToolChoice =
   | { type: 'tool'; name: string; disable_parallel_tool_use?: boolean }
   | { type: 'none' };
 
+/** `updates` (Claude Code 2.1.332+, beta thinking-display-updates-2026-08-18): only progress notes. */
+export type ThinkingDisplay = 'summarized' | 'omitted' | 'updates';
+
 export type ThinkingConfig =
-  | { type: 'enabled'; budget_tokens: number; display?: 'summarized' | 'omitted' }
-  | { type: 'adaptive'; display?: 'summarized' | 'omitted' }
+  | { type: 'enabled'; budget_tokens: number; display?: ThinkingDisplay }
+  | { type: 'adaptive'; display?: ThinkingDisplay }
   | { type: 'disabled' }
   | { type: 'between_tools' };
 

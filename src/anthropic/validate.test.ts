@@ -294,8 +294,11 @@ describe('validateMessagesRequest', () => {
       'tools: Tool names must be unique.',
     );
     expect(errorOf(tools({ name: 'my tool', input_schema: {} }))).toBe(
-      "tools.0.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'",
+      "tools.0.name: String should match pattern '^[^\\s\\p{Cc}]{1,128}$'",
     );
+    for (const name of ['mcp__files.read', 'ns:tool', 'a/b@v1']) {
+      expect(() => validateMessagesRequest(tools({ name, input_schema: {} }))).not.toThrow();
+    }
     expect(errorOf(tools({ name: 'x'.repeat(129), input_schema: {} }))).toMatch(
       /^tools\.0\.name: String should match/,
     );

@@ -21,11 +21,15 @@ const ROLES = ['user', 'assistant', 'system'] as const;
 const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'] as const;
 const TOOL_CHOICE_TYPES = ['auto', 'any', 'tool', 'none'] as const;
 const THINKING_TYPES = ['enabled', 'adaptive', 'disabled', 'between_tools'] as const;
-const THINKING_DISPLAY = ['summarized', 'omitted'] as const;
+const THINKING_DISPLAY = ['summarized', 'omitted', 'updates'] as const;
 const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
 const CACHE_TTLS = ['5m', '1h'] as const;
-/** Anthropic's custom tool names; Claude Code's MCP tools (`mcp__server__tool`) fit it. */
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
+/**
+ * Custom tool names: Anthropic's own rule is [a-zA-Z0-9_-]{1,128}, but names other clients produce (dots,
+ * colons, slashes: `server.tool`, `ns:tool`) cost nothing to accept, because ToolNameMap maps every name to
+ * a Bedrock-valid one and back. Only whitespace, control characters and length are refused.
+ */
+const TOOL_NAME = /^[^\s\p{Cc}]{1,128}$/u;
 const MIN_THINKING_BUDGET = 1024;
 
 /** Block types Anthropic accepts in a message that the translators read themselves. */

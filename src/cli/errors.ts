@@ -15,3 +15,16 @@ export class CliError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/**
+ * Ends a command with a given exit code and no further message: the command has already said what
+ * happened (`doctor`'s failed checks, or the exit code of the `claude` it ran).
+ */
+export class CliExit extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'CliExit';
+    this.exitCode = exitCode;
+  }
+}

@@ -1,21 +1,47 @@
-/** The `abproxy` program: commander wiring and the one place that exits the process. */
+/**
+ * The `abproxy` program: commander wiring and the one place that exits the process.
+ *
+ * Start-up stays fast (`--version`, `--help`, completions) because command modules import only light
+ * things at the top; the AWS SDK, pino, ink and the store are imported inside the actions that need them.
+ */
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
-import { CliError, EXIT, type ExitCode } from './errors.ts';
+import { registerClaude } from './claude.ts';
+import { registerCompletion } from './completion.ts';
+import { registerConfig } from './config.ts';
+import { registerDoctor } from './doctor.ts';
+import { CliError, CliExit, EXIT } from './errors.ts';
+import { registerKeys } from './keys.ts';
+import { registerModels } from './models.ts';
 import { registerServe, waitForSignal } from './serve.ts';
+import { registerTables } from './tables.ts';
+import { registerUsage } from './usage.ts';
 
 export function buildProgram(): Command {
   const program = new Command('abproxy')
     .description(pkg.description)
     .version(pkg.version, '-v, --version')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Lets `abproxy claude` pass options it does not know on to Claude Code.
+    .enablePositionalOptions();
+  const write = (text: string) => process.stdout.write(text);
+  const writeErr = (text: string) => process.stderr.write(text);
   registerServe(program, { stdout: (line) => process.stdout.write(`${line}\n`), waitForStop: waitForSignal });
+  const stdout = (line: string) => process.stdout.write(`${line}\n`);
+  registerKeys(program, { stdout });
+  registerTables(program, { stdout });
+  registerUsage(program, { stdout });
+  registerClaude(program, { stderr: writeErr, env: process.env });
+  registerModels(program, { stdout: write, stderr: writeErr });
+  registerConfig(program, { stdout: write, stderr: writeErr, env: process.env });
+  registerDoctor(program, { stdout: write, env: process.env });
+  registerCompletion(program, write);
   return program;
 }
 
 /** Runs the CLI and returns the exit code (tests call this; main() exits with it). */
-export async function run(argv: readonly string[]): Promise<ExitCode> {
+export async function run(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv]);
     return EXIT.ok;
@@ -24,6 +50,7 @@ export async function run(argv: readonly string[]): Promise<ExitCode> {
       // --help and --version end through exitOverride with code 0.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
+    if (err instanceof CliExit) return err.exitCode;
     if (err instanceof CliError) {
       process.stderr.write(`abproxy: ${err.message}\n`);
       return err.exitCode;

@@ -1,22 +1,35 @@
-/** `abproxy serve`: start the gateway, print one line with its URL, stop cleanly on SIGINT/SIGTERM. */
+/**
+ * `abproxy serve`: start the gateway, print one line with its URL. The first SIGINT/SIGTERM drains
+ * (in-flight streams finish, up to the drain timeout; then exit 0); a second one exits at once with 1.
+ * Node handles the signals itself, so this is safe as PID 1 in a container.
+ */
 import type { Command } from 'commander';
 import { ConfigError, type Layer } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
-import { createLogger } from '../server/logger.ts';
-import { startServer } from '../server/server.ts';
+import type { RunningServer } from '../server/server.ts';
+import { LogTail, richOutput, startDashboard } from '../ui/index.ts';
 import { CliError } from './errors.ts';
+import { clearGatewayState, writeGatewayState } from './gateway-state.ts';
 
 export interface ServeFlags {
   port?: string;
   host?: string;
   region?: string;
   config?: string;
+  /** No live dashboard even on a terminal. */
+  plain?: boolean;
+  /** Storage: solo|team, the SQLite file, the DynamoDB table prefix. */
+  mode?: string;
+  db?: string;
+  tablePrefix?: string;
 }
 
 export interface ServeIo {
   stdout: (line: string) => void;
-  /** Resolves with the signal that asked us to stop. */
+  /** Resolves with the next signal that asks us to stop (called again during the drain). */
   waitForStop: () => Promise<string>;
+  /** Whether stdout is a terminal to draw the live dashboard on (richOutput() by default). */
+  richOutput?: () => boolean;
 }
 
 export function waitForSignal(): Promise<string> {
@@ -32,18 +45,72 @@ export function waitForSignal(): Promise<string> {
 }
 
 export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
-  const layer: Layer = { port: flags.port, host: flags.host, region: flags.region };
-  let server: Awaited<ReturnType<typeof startServer>>;
+  const layer: Layer = {
+    port: flags.port,
+    host: flags.host,
+    region: flags.region,
+    mode: flags.mode,
+    dbFile: flags.db,
+    tablePrefix: flags.tablePrefix,
+  };
+  let server: RunningServer;
+  let home = '';
+  const dashboard = !flags.plain && (io.richOutput ?? (() => richOutput()))();
+  // Log lines written to the terminal the dashboard redraws would tear it: the dashboard shows the last
+  // ones instead, until it stops. Logs redirected elsewhere keep going there.
+  const tail = new LogTail(5);
+  const sink = {
+    target: dashboard && process.stderr.isTTY ? tail : undefined,
+    write(chunk: string): boolean {
+      return (this.target ?? process.stderr).write(chunk);
+    },
+  };
   try {
     const config = loadConfig({ flags: layer, configFile: flags.config });
-    server = await startServer(config, { logger: createLogger(config.logLevel, config.apiKeyHeader) });
+    home = config.home;
+    // Imported here, not at the top: the AWS SDK and pino would slow every other command's start.
+    const [{ createLogger }, { startServer }] = await Promise.all([
+      import('../server/logger.ts'),
+      import('../server/server.ts'),
+    ]);
+    const logger = createLogger(config.logLevel, config.apiKeyHeader, sink.target ? sink : 2);
+    server = await startServer(config, { logger });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
   io.stdout(`abproxy listening on ${server.url}`);
+  // Lets `abproxy claude` and `abproxy doctor` find this gateway; best effort (a read-only home is fine).
+  try {
+    writeGatewayState(home, { url: server.url, pid: process.pid, started: new Date().toISOString() });
+  } catch {}
+  let live: Awaited<ReturnType<typeof startDashboard>> | undefined;
+  if (dashboard) {
+    try {
+      live = await startDashboard({
+        url: server.url,
+        read: () => server.stats.snapshot(),
+        readLogs: tail.lines,
+      });
+    } catch (err) {
+      // The gateway matters more than its dashboard: keep serving, with plain logs.
+      sink.target = undefined;
+      process.stderr.write(`abproxy: no live dashboard (${(err as Error).message}); serving on\n`);
+    }
+  }
   await io.waitForStop();
-  await server.close();
+  // Listen for the second signal before anything else awaits, so it always means "exit now".
+  const forced = io.waitForStop().then((signal) => {
+    throw new CliError(`${signal} during the drain: stopped without waiting for in-flight requests`);
+  });
+  forced.catch(() => {});
+  await live?.stop();
+  sink.target = undefined;
+  try {
+    await Promise.race([server.close(), forced]);
+  } finally {
+    clearGatewayState(home);
+  }
 }
 
 export function registerServe(program: Command, io: ServeIo): void {
@@ -54,5 +121,9 @@ export function registerServe(program: Command, io: ServeIo): void {
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
     .option('--region <region>', 'AWS region for Bedrock')
     .option('-c, --config <file>', 'JSON config file')
+    .option('--plain', 'no live dashboard on a terminal')
+    .option('--mode <mode>', 'storage: solo (SQLite file, default) or team (DynamoDB tables)')
+    .option('--db <file>', 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)')
+    .option('--table-prefix <prefix>', 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits')
     .action((flags: ServeFlags) => serve(flags, io));
 }

@@ -5,11 +5,14 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ServiceTier } from '../models/types.ts';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from './drain.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type UpstreamHttp = '1.1' | '2';
 /** How Claude models are called: natively (InvokeModel with the Anthropic body) or through Converse. */
 export type ClaudePath = 'invoke' | 'converse';
+/** Where keys and usage live: solo = one SQLite file, team = shared DynamoDB tables. */
+export type StorageMode = 'solo' | 'team';
 
 export interface Settings {
   port: number;
@@ -42,8 +45,34 @@ export interface Settings {
   pingIntervalMs: number;
   /** Let `url` image/document sources reach private and loopback addresses (tests, trusted networks). */
   allowPrivateMedia: boolean;
-  /** How long a stop waits for in-flight requests. */
+  /** How long a stop (SIGTERM) drains in-flight requests before cutting them (see config/drain.ts). */
   shutdownTimeoutMs: number;
+  /** `abproxy claude`: the main model and the small/fast model Claude Code is told to use. */
+  claudeModel: string | undefined;
+  claudeSmallModel: string | undefined;
+  mode: StorageMode;
+  /** Solo mode's SQLite file; undefined: `home`/abproxy.db. */
+  dbFile: string | undefined;
+  /** Team mode's DynamoDB tables are `<prefix>-keys`, `-usage`, `-limits`. */
+  tablePrefix: string;
+  /** How long a key verification (positive or negative) is cached in team mode. */
+  keyCacheMs: number;
+  /** The seed's limit: RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW seconds for every caller (per key). */
+  rateLimitEnabled: boolean;
+  rateLimitRequests: number;
+  rateLimitWindowSec: number;
+  /** GET /metrics needs a key; undefined: public on loopback binds, key required otherwise. */
+  metricsAuth: boolean | undefined;
+  /** Log request bodies (prompts) at debug level; off by default, they may hold secrets. */
+  logBodies: boolean;
+  /** Price overrides (USD per million tokens), parsed JSON; see usage/prices.ts. */
+  prices: Record<string, unknown> | undefined;
+  /** Write a usage record per Messages request (spool + store). */
+  usageRecording: boolean;
+  /** How often spooled usage records are moved to the store. */
+  usageDrainMs: number;
+  /** Longest wait between retries while the store is unreachable. */
+  usageRetryMaxMs: number;
 }
 
 export type SettingName = keyof Settings;
@@ -83,7 +112,22 @@ export function defaultSettings(home: string): Settings {
     upstreamMaxAttempts: 2,
     pingIntervalMs: 15_000,
     allowPrivateMedia: false,
-    shutdownTimeoutMs: 30_000,
+    shutdownTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+    claudeModel: undefined,
+    claudeSmallModel: undefined,
+    mode: 'solo',
+    dbFile: undefined,
+    tablePrefix: 'abproxy',
+    keyCacheMs: 5_000,
+    rateLimitEnabled: false,
+    rateLimitRequests: 100,
+    rateLimitWindowSec: 60,
+    metricsAuth: undefined,
+    logBodies: false,
+    prices: undefined,
+    usageRecording: true,
+    usageDrainMs: 1_000,
+    usageRetryMaxMs: 30_000,
   };
 }
 
@@ -111,7 +155,22 @@ export const ENV_NAMES: Record<SettingName, readonly string[]> = {
   upstreamMaxAttempts: ['ABPROXY_UPSTREAM_MAX_ATTEMPTS'],
   pingIntervalMs: ['ABPROXY_PING_INTERVAL_MS'],
   allowPrivateMedia: ['ABPROXY_ALLOW_PRIVATE_MEDIA'],
-  shutdownTimeoutMs: ['ABPROXY_SHUTDOWN_TIMEOUT_MS'],
+  shutdownTimeoutMs: ['ABPROXY_DRAIN_TIMEOUT_MS', 'ABPROXY_SHUTDOWN_TIMEOUT_MS'],
+  claudeModel: ['ABPROXY_CLAUDE_MODEL'],
+  claudeSmallModel: ['ABPROXY_CLAUDE_SMALL_MODEL'],
+  mode: ['ABPROXY_MODE'],
+  dbFile: ['ABPROXY_DB'],
+  tablePrefix: ['ABPROXY_TABLE_PREFIX'],
+  keyCacheMs: ['ABPROXY_KEY_CACHE_MS'],
+  rateLimitEnabled: ['RATE_LIMIT_ENABLED'],
+  rateLimitRequests: ['RATE_LIMIT_REQUESTS'],
+  rateLimitWindowSec: ['RATE_LIMIT_WINDOW'],
+  metricsAuth: ['ABPROXY_METRICS_AUTH'],
+  logBodies: ['ABPROXY_LOG_BODIES'],
+  prices: ['ABPROXY_PRICES'],
+  usageRecording: ['ABPROXY_USAGE'],
+  usageDrainMs: ['ABPROXY_USAGE_DRAIN_MS'],
+  usageRetryMaxMs: ['ABPROXY_USAGE_RETRY_MAX_MS'],
 };
 
 export class ConfigError extends Error {
@@ -202,6 +261,36 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
         return parseInteger(label, raw, 10, 3_600_000);
       case 'shutdownTimeoutMs':
         return parseInteger(label, raw, 0, 3_600_000);
+      case 'keyCacheMs':
+        return parseInteger(label, raw, 0, 3_600_000);
+      case 'rateLimitRequests':
+        return parseInteger(label, raw, 1, 1_000_000_000);
+      case 'rateLimitWindowSec':
+        return parseInteger(label, raw, 1, 86_400);
+      case 'usageDrainMs':
+        return parseInteger(label, raw, 10, 3_600_000);
+      case 'usageRetryMaxMs':
+        return parseInteger(label, raw, 10, 3_600_000);
+      case 'rateLimitEnabled':
+      case 'metricsAuth':
+      case 'logBodies':
+      case 'usageRecording':
+        return parseBoolean(label, raw);
+      case 'prices':
+        return parseJsonObject(label, raw);
+      case 'mode':
+        return parseOneOf(label, raw, ['solo', 'team'] as const);
+      case 'dbFile':
+      case 'claudeModel':
+      case 'claudeSmallModel':
+        return parseString(label, raw).trim() || undefined;
+      case 'tablePrefix': {
+        const prefix = parseString(label, raw).trim();
+        if (!/^[A-Za-z0-9_.-]{1,200}$/.test(prefix)) {
+          throw new ConfigError(`${label}: use 1-200 of A-Z a-z 0-9 _ . - (got ${JSON.stringify(raw)})`);
+        }
+        return prefix;
+      }
       case 'requireApiKey':
       case 'enableToolUse':
       case 'enableExtendedThinking':
@@ -287,16 +376,16 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
-/** Whether callers must present the master key; throws when a public bind would run open. */
+/**
+ * Whether callers must present a key (the master key or one made by `abproxy keys create`); throws when
+ * a public bind would run open. REQUIRE_API_KEY=true without a master key means stored keys only.
+ */
 export function authRequired(config: Pick<Settings, 'host' | 'masterApiKey' | 'requireApiKey'>): boolean {
-  if (config.masterApiKey) return true;
+  if (config.masterApiKey || config.requireApiKey === true) return true;
   if (!isLoopbackHost(config.host)) {
     throw new ConfigError(
-      `refusing to listen on ${config.host} without MASTER_API_KEY: anyone who can reach it could spend your AWS account. Set MASTER_API_KEY, or bind to 127.0.0.1.`,
+      `refusing to listen on ${config.host} without MASTER_API_KEY: anyone who can reach it could spend your AWS account. Set MASTER_API_KEY, or REQUIRE_API_KEY=true to accept only keys made with 'abproxy keys create', or bind to 127.0.0.1.`,
     );
-  }
-  if (config.requireApiKey === true) {
-    throw new ConfigError('REQUIRE_API_KEY=true needs MASTER_API_KEY to be set');
   }
   return false;
 }

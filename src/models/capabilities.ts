@@ -73,7 +73,8 @@ const FAMILY_DEFAULTS: Record<ModelFamily, Overrides> = {
     maxOutputTokens: 10_000, // unverified (Nova v1 output cap)
     topKField: 'inferenceConfig.topK',
   },
-  qwen: { tiers: OPEN_TIERS, contextWindow: 262_144, maxOutputTokens: 32_768, topKField: 'top_k' }, // unverified limits
+  // No top_k: Bedrock documents no extra request fields for Qwen, and an unknown one is a 400 (dropping is safe).
+  qwen: { tiers: OPEN_TIERS, contextWindow: 262_144, maxOutputTokens: 32_768 }, // unverified limits
   deepseek: { documents: true, tiers: OPEN_TIERS, contextWindow: 128_000, maxOutputTokens: 32_768 }, // unverified
   kimi: { contextWindow: 256_000, maxOutputTokens: 32_768 }, // unverified
   minimax: { reasoning: { kind: 'always' }, contextWindow: 196_608, maxOutputTokens: 32_768 }, // unverified
@@ -85,7 +86,13 @@ const FAMILY_DEFAULTS: Record<ModelFamily, Overrides> = {
     maxOutputTokens: 32_768, // unverified
   },
   // Converse: Llama has system prompts and document chat; tool use from 3.1 on (overrides below).
-  llama: { tools: false, documents: true, contextWindow: 128_000, maxOutputTokens: 2_048 },
+  llama: {
+    tools: false,
+    streamingTools: false,
+    documents: true,
+    contextWindow: 128_000,
+    maxOutputTokens: 2_048,
+  },
   mistral: { documents: true, contextWindow: 32_000, maxOutputTokens: 8_192, topKField: 'top_k' },
   cohere: { documents: true, contextWindow: 128_000, maxOutputTokens: 4_096, topKField: 'k' },
   ai21: { documents: true, contextWindow: 256_000, maxOutputTokens: 4_096 },
@@ -218,7 +225,8 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
   {
     family: 'mistral',
     match: /mistral-large/,
-    caps: { tools: true, toolChoiceAny: true, contextWindow: 128_000 },
+    // Tool use, but not while streaming (Converse supported-features table).
+    caps: { tools: true, streamingTools: false, toolChoiceAny: true, contextWindow: 128_000 },
   },
   { family: 'mistral', match: /mistral-small/, caps: { tools: true } },
   {

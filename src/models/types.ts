@@ -50,6 +50,9 @@ export interface ModelCapabilities {
   family: ModelFamily;
   /** Tool definitions and tool_use/tool_result blocks. */
   tools: boolean;
+  /** Tool use inside ConverseStream. Default true; false where Bedrock takes tools only without streaming
+   * (Converse supported-features table: Llama 3.1+, Mistral Large), so a stream is served from Converse. */
+  streamingTools?: boolean;
   /** Converse toolChoice `any` / `tool` (auto is always allowed where tools are). */
   toolChoiceAny: boolean;
   toolChoiceTool: boolean;

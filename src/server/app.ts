@@ -1,6 +1,8 @@
 /** The middleware chain and route table of the gateway. */
 
-import { auth } from './auth.ts';
+import type { KeyVerifier } from '../auth/verifier.ts';
+import type { Accounting } from './accounting.ts';
+import { type AuthPolicy, auth } from './auth.ts';
 import { compose } from './compose.ts';
 import type { Ctx, Middleware } from './context.ts';
 import { countTokensHandler } from './count-tokens.ts';
@@ -9,19 +11,30 @@ import { errorHandler } from './error-handler.ts';
 import { healthHandler, readyHandler } from './health.ts';
 import { hostGuard } from './host-guard.ts';
 import { messagesHandler } from './messages.ts';
+import { metering } from './metering.ts';
+import { metricsArePublic, metricsHandler } from './metrics-route.ts';
 import { getModelHandler, listModelsHandler } from './models.ts';
 import { requestId } from './request-id.ts';
 import { type Route, router } from './router.ts';
 
 export interface AppOptions {
-  /** Whether the master key is checked (see authRequired in config). */
+  /** Whether every call needs a key (see authRequired in config). */
   requireKey: boolean;
+  /** Checks presented keys: the master key and the store's keys. */
+  verifier: KeyVerifier;
   /** Loopback binds get the DNS-rebinding guard. */
   loopback: boolean;
   isDraining: () => boolean;
+  /** Limits, budgets, usage records and metrics (absent in handler unit tests). */
+  accounting?: Pick<Accounting, 'metering' | 'metrics'>;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
+
+function authPolicy(requireKey: boolean, requireApiKey: boolean | undefined): AuthPolicy {
+  if (requireKey) return 'required';
+  return requireApiKey === false ? 'open' : 'open-until-keys';
+}
 
 export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Promise<void> {
   const routes: Route[] = [
@@ -32,15 +45,23 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     { method: 'GET', path: '/health', handler: healthHandler() },
     { method: 'GET', path: '/ready', handler: readyHandler(options.isDraining) },
   ];
+  const publicPaths = new Set(PUBLIC_PATHS);
+  const { accounting } = options;
+  if (accounting) {
+    routes.push({ method: 'GET', path: '/metrics', handler: metricsHandler(accounting.metrics) });
+    if (metricsArePublic(deps.config.metricsAuth, options.loopback)) publicPaths.add('/metrics');
+  }
   const chain: Middleware[] = [requestId(), errorHandler()];
   if (options.loopback) chain.push(hostGuard());
   chain.push(
     auth({
-      masterKey: options.requireKey ? deps.config.masterApiKey : undefined,
+      verifier: options.verifier,
+      policy: authPolicy(options.requireKey, deps.config.requireApiKey),
       header: deps.config.apiKeyHeader,
-      publicPaths: PUBLIC_PATHS,
+      publicPaths,
     }),
-    router(routes),
   );
+  if (accounting) chain.push(metering(accounting.metering));
+  chain.push(router(routes));
   return compose(chain);
 }

@@ -1,19 +1,22 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from '../anthropic/errors.ts';
+import type { KeyVerifier } from '../auth/verifier.ts';
 import type { Middleware } from './context.ts';
 
+/**
+ * required: every call needs the master key or a valid stored key.
+ * open-until-keys: a loopback gateway with no key settings is open until the first key is created.
+ * open: REQUIRE_API_KEY=false on loopback; a valid key still applies (tier, models), others pass.
+ */
+export type AuthPolicy = 'required' | 'open-until-keys' | 'open';
+
 export interface AuthOptions {
-  /** The master key; when undefined no key is checked (allowed only on loopback binds, see config). */
-  masterKey: string | undefined;
-  /** Extra header that may carry the key (API_KEY_HEADER), lower-case. */
+  verifier: KeyVerifier;
+  policy: AuthPolicy;
+  /** Extra header (API_KEY_HEADER), lower-case, that may carry the key. */
   header?: string;
   /** Paths answered without a key (liveness probes). */
   publicPaths?: ReadonlySet<string>;
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 /** Every key the request presents: x-api-key, the configured header, Authorization: Bearer. */
@@ -28,13 +31,33 @@ export function presentedKeys(headers: IncomingHttpHeaders, extraHeader?: string
   return keys;
 }
 
-export function auth({ masterKey, header, publicPaths = new Set() }: AuthOptions): Middleware {
-  // Comparing fixed-length digests keeps the compare constant-time whatever the key length.
-  const expected = masterKey === undefined ? undefined : digest(masterKey);
+const REFUSALS = {
+  unknown: 'invalid x-api-key',
+  revoked: 'this API key has been revoked',
+  expired: 'this API key has expired',
+} as const;
+
+export function auth({ verifier, policy, header, publicPaths = new Set() }: AuthOptions): Middleware {
   return async function authMiddleware(ctx, next) {
-    if (expected && !publicPaths.has(ctx.url.pathname)) {
-      const ok = presentedKeys(ctx.req.headers, header).some((key) => timingSafeEqual(digest(key), expected));
-      if (!ok) throw new ApiError('authentication_error', 'invalid x-api-key');
+    if (publicPaths.has(ctx.url.pathname)) return next();
+    const presented = presentedKeys(ctx.req.headers, header);
+    let refusal: keyof typeof REFUSALS = 'unknown';
+    let accepted = false;
+    for (const secret of presented) {
+      const result = await verifier.verify(secret);
+      if (result.kind === 'refused') {
+        refusal = result.reason;
+        continue;
+      }
+      if (result.kind === 'key') ctx.key = result.key;
+      accepted = true;
+      break;
+    }
+    if (!accepted) {
+      const open = policy === 'open' || (policy === 'open-until-keys' && !(await verifier.hasKeys()));
+      if (!open) {
+        throw new ApiError('authentication_error', REFUSALS[refusal]);
+      }
     }
     await next();
   };

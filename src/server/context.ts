@@ -1,8 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyRecord } from '../store/types.ts';
 import type { Logger } from './logger.ts';
+import type { Meter } from './metering.ts';
+import type { RequestMeter } from './stats.ts';
 
-/** Per-request state shared by the middlewares and the route handler. */
-export interface Ctx {
+/**
+ * Per-request state shared by the middlewares and the route handler. The RequestMeter fields (model,
+ * tokens, first token) are what the handler reports to ServerStats, kept on the Ctx to avoid an object.
+ */
+export interface Ctx extends RequestMeter {
   req: IncomingMessage;
   res: ServerResponse;
   url: URL;
@@ -11,6 +17,10 @@ export interface Ctx {
   log: Logger;
   /** Path parameters of the matched route. */
   params: Record<string, string>;
+  /** The stored key that authenticated the call (absent for the master key and open gateways). */
+  key?: KeyRecord;
+  /** Usage and limit accounting of a Messages request (set by the metering middleware). */
+  meter?: Meter;
 }
 
 export type Next = () => Promise<void>;

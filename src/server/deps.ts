@@ -2,6 +2,7 @@ import type { Config } from '../config/config.ts';
 import type { Catalogue } from '../models/catalogue.ts';
 import type { ClaudeFeatureTable } from '../models/claude-features.ts';
 import type { BedrockUpstream } from '../upstream/bedrock.ts';
+import type { ServerStats } from './stats.ts';
 
 /** The upstream calls the handlers make (a BedrockUpstream in production). */
 export type Upstream = Pick<
@@ -19,4 +20,6 @@ export interface AppDeps {
   catalogue: CatalogueView;
   /** Which body fields and betas Bedrock takes per Claude generation (built-in table + config overrides). */
   claudeFeatures: ClaudeFeatureTable;
+  /** Live counters for the serve dashboard (absent in handler unit tests). */
+  stats?: ServerStats;
 }

@@ -1,4 +1,8 @@
 /** The Converse path of POST /v1/messages: every non-Claude family (and Claude when configured). */
+
+import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
+import type { ServiceTier } from '../models/types.ts';
+import { converseResponseAsStream } from '../translate/converse-as-stream.ts';
 import { ConverseStreamTranslator } from '../translate/converse-stream.ts';
 import { fromConverseResponse } from '../translate/from-converse.ts';
 import { toConverseRequest } from '../translate/to-converse.ts';
@@ -6,6 +10,16 @@ import type { AppDeps } from './deps.ts';
 import { type MessageCall, newMessageId } from './messages.ts';
 import { sendJson } from './respond.ts';
 import { SseWriter } from './sse.ts';
+import { meterUsage } from './stats.ts';
+
+/** The request with the tier of this attempt (a runtime fallback retries without one). */
+function withTier<T extends { serviceTier?: unknown }>(input: T, tier: ServiceTier | undefined): T {
+  return { ...input, serviceTier: tier && tier !== 'default' ? { type: tier } : undefined };
+}
+
+async function* replayed(events: readonly ConverseStreamOutput[]): AsyncIterable<ConverseStreamOutput> {
+  yield* events;
+}
 
 export async function converseMessages(call: MessageCall): Promise<void> {
   const { ctx, deps, request, model, abort, upstreamError } = call;
@@ -27,12 +41,17 @@ export async function converseMessages(call: MessageCall): Promise<void> {
   if (!request.stream) {
     let out: Awaited<ReturnType<AppDeps['upstream']['converse']>>;
     try {
-      out = await deps.upstream.converse(translated.input, abort.signal);
+      out = await call.sendWithTier((tier) =>
+        deps.upstream.converse(withTier(translated.input, tier), abort.signal),
+      );
     } catch (err) {
       if (abort.signal.aborted) return; // the client is gone; nobody to answer
       throw upstreamError(err);
     }
-    sendJson(ctx.res, 200, fromConverseResponse(out, responseContext), headers);
+    const body = fromConverseResponse(out, responseContext);
+    meterUsage(ctx, body.usage);
+    ctx.meter?.usage(body.usage);
+    sendJson(ctx.res, 200, body, headers);
     return;
   }
 
@@ -40,9 +59,16 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     ...responseContext,
     inputTokensEstimate: call.inputTokensEstimate,
   });
+  // Some families take tools only without streaming (Llama 3.1+/4, Mistral Large): ask Converse and
+  // replay its answer as a stream, so streaming clients with tools (Claude Code) still work.
+  const replay = model.caps.streamingTools === false && translated.input.toolConfig !== undefined;
   let upstream: Awaited<ReturnType<AppDeps['upstream']['converseStream']>>;
   try {
-    upstream = await deps.upstream.converseStream(translated.input, abort.signal);
+    upstream = await call.sendWithTier(async (tier) => {
+      if (!replay) return deps.upstream.converseStream(withTier(translated.input, tier), abort.signal);
+      const out = await deps.upstream.converse(withTier(translated.input, tier), abort.signal);
+      return { requestId: out.$metadata?.requestId, stream: replayed(converseResponseAsStream(out)) };
+    });
   } catch (err) {
     if (abort.signal.aborted) return; // the client is gone; nobody to answer
     throw upstreamError(err);
@@ -50,12 +76,15 @@ export async function converseMessages(call: MessageCall): Promise<void> {
 
   const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
   sse.open(headers);
+  deps.stats?.streamOpened(ctx);
   try {
     await sse.sendAll(translator.start());
     await sse.ping();
     for await (const event of upstream.stream) {
       if (sse.closed) break;
-      await sse.sendAll(translator.push(event));
+      const events = translator.push(event);
+      if (events.length > 0) deps.stats?.firstToken(ctx);
+      await sse.sendAll(events);
     }
     if (sse.closed) throw new Error('client disconnected');
     await sse.sendAll(translator.end());
@@ -70,6 +99,11 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     }
     const apiError = upstreamError(err);
     ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
+    ctx.streamFailed = true;
     await sse.fail(apiError);
+  } finally {
+    const usage = translator.usage();
+    meterUsage(ctx, usage);
+    ctx.meter?.usage(usage);
   }
 }

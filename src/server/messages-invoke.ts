@@ -15,6 +15,7 @@ import type { AppDeps } from './deps.ts';
 import type { MessageCall } from './messages.ts';
 import { sendJson } from './respond.ts';
 import { SseWriter } from './sse.ts';
+import { meterUsage } from './stats.ts';
 
 const utf8 = new TextDecoder();
 const DELTA_PREFIX = '{"type":"content_block_delta"';
@@ -44,23 +45,25 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
   if (!request.stream) {
     let bytes: Uint8Array;
     try {
-      bytes = await deps.upstream.invokeModel(input, abort.signal);
+      bytes = await call.sendWithTier((serviceTier) =>
+        deps.upstream.invokeModel({ ...input, serviceTier }, abort.signal),
+      );
     } catch (err) {
       if (abort.signal.aborted) return;
       throw upstreamError(err);
     }
-    sendJson(
-      ctx.res,
-      200,
-      fromInvokeResponse(JSON.parse(utf8.decode(bytes)), { model: request.model }),
-      headers,
-    );
+    const body = fromInvokeResponse(JSON.parse(utf8.decode(bytes)), { model: request.model });
+    meterUsage(ctx, body.usage);
+    ctx.meter?.usage(body.usage);
+    sendJson(ctx.res, 200, body, headers);
     return;
   }
 
   let upstream: Awaited<ReturnType<AppDeps['upstream']['invokeModelStream']>>;
   try {
-    upstream = await deps.upstream.invokeModelStream(input, abort.signal);
+    upstream = await call.sendWithTier((serviceTier) =>
+      deps.upstream.invokeModelStream({ ...input, serviceTier }, abort.signal),
+    );
   } catch (err) {
     if (abort.signal.aborted) return;
     throw upstreamError(err);
@@ -69,6 +72,7 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
   const events = createInvokeStream({ model: request.model });
   const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
   sse.open(headers);
+  deps.stats?.streamOpened(ctx);
   let stopped = false;
   try {
     for await (const item of upstream.stream) {
@@ -84,11 +88,13 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
       const text = utf8.decode(bytes);
       const frame = passthroughFrame(text);
       if (frame) {
+        deps.stats?.firstToken(ctx);
         await sse.sendFrame(frame);
         continue;
       }
       const event = events.push(JSON.parse(text) as Record<string, unknown>);
       const type = typeof event.type === 'string' ? event.type : 'unknown';
+      if (type === 'content_block_delta') deps.stats?.firstToken(ctx);
       await sse.sendFrame(formatSse(type, event));
       if (type === 'message_start') await sse.ping();
       if (type === 'message_stop') stopped = true;
@@ -102,6 +108,11 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
       return;
     }
     ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
+    ctx.streamFailed = true;
     await sse.fail(upstreamError(err));
+  } finally {
+    const usage = events.usage();
+    meterUsage(ctx, usage);
+    ctx.meter?.usage(usage);
   }
 }

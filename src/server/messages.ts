@@ -5,10 +5,10 @@
  * after Bedrock has answered, so an upstream refusal (throttling, validation) is still a real HTTP
  * status with retry-after.
  */
-import { randomBytes } from 'node:crypto';
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import { validateMessagesRequest } from '../anthropic/validate.ts';
+import { modelAllowed } from '../auth/model-globs.ts';
 import type { ResolvedModel, ServiceTier } from '../models/types.ts';
 import { estimateInputTokens } from '../translate/token-estimate.ts';
 import { fromBedrockError } from '../upstream/aws-errors.ts';
@@ -19,10 +19,12 @@ import type { AppDeps } from './deps.ts';
 import { chooseServiceTier } from './feature-flags.ts';
 import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
+import { randomId } from './random-id.ts';
 import { resolveForRequest } from './resolve.ts';
+import { setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
 
 export function newMessageId(): string {
-  return `msg_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
+  return randomId('msg_');
 }
 
 /** Header-safe summary of lossy steps: the count, then as many as fit. */
@@ -49,6 +51,11 @@ export interface MessageCall {
   model: ResolvedModel;
   betas: string[];
   tier: ServiceTier | undefined;
+  /**
+   * Sends the upstream call with the call's tier, retrying once on `default` when Bedrock rejects the
+   * tier (then `tier` becomes undefined and the tier headers say so).
+   */
+  sendWithTier<T>(send: (tier: ServiceTier | undefined) => Promise<T>): Promise<T>;
   /** Lossy steps so far (tier fallback); each path adds its own. */
   warnings: string[];
   abort: AbortController;
@@ -68,10 +75,21 @@ export function messagesHandler(deps: AppDeps): Handler {
     });
     const betas = parseBetas(ctx.req.headers['anthropic-beta']);
     const request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
+    // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
+    if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
+    ctx.model = request.model;
+    ctx.stream = request.stream === true;
     const model = await resolveForRequest(deps, request.model);
-    await inlineRemoteMedia(request, { signal: abort.signal });
-    const tier = chooseServiceTier(deps.config.defaultServiceTier, model.caps);
+    if (!modelAllowed(ctx.key?.models, [request.model, model.modelId, model.baseModelId])) {
+      throw new ApiError('permission_error', `this API key may not use model '${request.model}'`);
+    }
+    await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
+    const wantedTier = ctx.key?.serviceTier ?? deps.config.defaultServiceTier;
+    const tier = chooseServiceTier(wantedTier, model.caps);
+    const tierState: TierState = { wanted: wantedTier, tier: tier.tier };
+    setTierHeaders(ctx.res, tierState);
     const inputTokensEstimate = estimateInputTokens(request);
+    await ctx.meter?.admitTokens(inputTokensEstimate);
     const warnings = tier.warning ? [tier.warning] : [];
     const call: MessageCall = {
       ctx,
@@ -79,7 +97,19 @@ export function messagesHandler(deps: AppDeps): Handler {
       request,
       model,
       betas,
-      tier: tier.tier,
+      get tier() {
+        return tierState.tier;
+      },
+      sendWithTier: async (send) => {
+        const answer = await withTierFallback(tierState, ctx.res, send, (err) =>
+          ctx.log.info(
+            { requestId: ctx.requestId, tier: tierState.tier, err: (err as Error).message },
+            'Bedrock rejected the service tier; retrying on default',
+          ),
+        );
+        ctx.meter?.answered();
+        return answer;
+      },
       warnings,
       abort,
       inputTokensEstimate,
@@ -100,6 +130,12 @@ export function messagesHandler(deps: AppDeps): Handler {
         return headers;
       },
     };
+    ctx.meter?.begin({
+      model: request.model,
+      resolvedModel: model.modelId,
+      stream: request.stream === true,
+      tier: () => tierState.tier,
+    });
     const native = model.caps.family === 'claude' && deps.config.claudePath === 'invoke';
     await (native ? invokeMessages(call) : converseMessages(call));
   };

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Middleware } from './context.ts';
+import { randomId } from './random-id.ts';
 
 /** Anthropic-style request id: `req_` + 24 random base62-ish characters. */
 export function newRequestId(): string {
-  return `req_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
+  return randomId('req_');
 }
 
 /** Sets `request-id` (and `x-request-id`) before anything else runs, so every answer carries it. */

@@ -1,19 +1,26 @@
 /**
  * startServer: builds the gateway from a Config and listens. Used by `abproxy serve` and by the tests.
- * close() stops accepting, lets in-flight requests finish (up to shutdownTimeoutMs), then cuts the rest.
+ * close() drains: new requests get 503 (see answerWhileDraining) while in-flight requests finish (up to
+ * shutdownTimeoutMs), then the rest are cut, the listener closes and the onDrain hooks run.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KeyVerifier } from '../auth/verifier.ts';
 import { authRequired, type Config, ConfigError, isLoopbackHost } from '../config/config.ts';
 import { resolveSigningSecret } from '../config/secret.ts';
 import { Catalogue } from '../models/catalogue.ts';
 import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../models/claude-features.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/types.ts';
 import { BedrockUpstream } from '../upstream/bedrock.ts';
+import { createAccounting } from './accounting.ts';
 import { createApp } from './app.ts';
 import type { Ctx } from './context.ts';
 import type { CatalogueView, Upstream } from './deps.ts';
+import { answerWhileDraining } from './health.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { newRequestId } from './request-id.ts';
+import { ServerStats } from './stats.ts';
 
 export interface StartServerOptions {
   logger?: Logger;
@@ -21,15 +28,34 @@ export interface StartServerOptions {
   upstream?: Upstream;
   catalogue?: CatalogueView;
   signingSecret?: string;
+  /** Keys and usage; opened from config (mode, db file, table prefix) otherwise, and closed on stop. */
+  store?: Store;
+  /** Hooks awaited at the end of a drain, after in-flight requests (e.g. flush pending usage records). */
+  onDrain?: DrainHook[];
+  /** Counters for the serve dashboard; a fresh one otherwise. */
+  stats?: ServerStats;
 }
+
+export type DrainHook = () => void | Promise<void>;
+
+/** Drain hooks get what is left of the drain budget, but never less than this. */
+const MIN_HOOK_BUDGET_MS = 5_000;
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8080 (the real port when config.port was 0). */
   url: string;
   port: number;
   server: http.Server;
-  /** Resolves when in-flight requests finished (or were cut after the timeout) and clients are closed. */
+  /** The store that authenticates keys (solo SQLite or team DynamoDB). */
+  store: Store;
+  /** Live counters (requests, tokens, TTFT, errors, active streams) for the serve dashboard. */
+  stats: ServerStats;
+  /** Drains: resolves when in-flight requests finished (or were cut), clients are closed and hooks ran. */
   close(): Promise<void>;
+  /** Adds a hook that close() awaits after the last in-flight request (usage flush). */
+  onDrain(hook: DrainHook): void;
+  /** True from the first close() on. */
+  isDraining(): boolean;
 }
 
 function urlHost(host: string): string {
@@ -77,6 +103,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
         maxAttempts: config.upstreamMaxAttempts,
       });
   const upstream = options.upstream ?? owned!;
+  const ownedStore = options.store ? undefined : openStore(config);
+  const store = options.store ?? ownedStore!;
+  // Solo: `keys revoke` runs in another process and must bite at once; a SQLite lookup is cheap.
+  const verifier = new KeyVerifier({
+    store,
+    masterKey: config.masterApiKey,
+    cacheMs: store.mode === 'solo' ? 0 : config.keyCacheMs,
+  });
   const catalogue =
     options.catalogue ??
     new Catalogue({
@@ -92,12 +126,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
     throw new ConfigError(`ABPROXY_CLAUDE_FEATURES: ${(err as Error).message}`);
   }
 
+  const accounting = createAccounting(config, store, log);
+  const stats = options.stats ?? new ServerStats();
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const app = createApp(
-    { config, signingSecret, upstream, catalogue, claudeFeatures },
-    { requireKey, loopback, isDraining: () => draining },
+    { config, signingSecret, upstream, catalogue, claudeFeatures, stats },
+    { requireKey, loopback, verifier, isDraining: () => draining, accounting },
   );
 
   const server = http.createServer((req, res) => {
@@ -114,6 +150,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     res.once('close', () => {
       inFlight--;
       if (inFlight === 0) idle?.();
+      stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started);
       log.debug(
         {
           requestId: ctx.requestId,
@@ -125,7 +162,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
         'request',
       );
     });
-    if (draining) res.setHeader('connection', 'close');
+    if (draining) {
+      answerWhileDraining(ctx);
+      return;
+    }
     app(ctx).catch((err: unknown) => {
       log.error({ err, requestId: ctx.requestId }, 'request failed outside the error handler');
       res.destroy();
@@ -136,20 +176,45 @@ export async function startServer(config: Config, options: StartServerOptions = 
     await listen(server, config.port, config.host);
   } catch (err) {
     owned?.destroy();
+    await accounting.close();
+    await ownedStore?.close();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(config.host)}:${port}`;
   // Warm the catalogue so the first request does not wait for the control plane.
   if (!options.catalogue) void catalogue.snapshot();
-  log.info({ url, region: config.region, auth: requireKey ? 'master key' : 'none (loopback)' }, 'listening');
+  log.info(
+    {
+      url,
+      region: config.region,
+      auth: requireKey ? 'required' : 'open on loopback until a key exists',
+      store: store.mode,
+    },
+    'listening',
+  );
+
+  // Usage records and budget charges go to the store last, before it closes.
+  const hooks: DrainHook[] = [...(options.onDrain ?? []), () => accounting.close()];
+  const runHooks = async (budgetMs: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), budgetMs);
+    });
+    const all = Promise.allSettled(hooks.map(async (hook) => hook())).then((results) => {
+      for (const r of results) if (r.status === 'rejected') log.error({ err: r.reason }, 'drain hook failed');
+    });
+    if ((await Promise.race([all, timeout])) === 'timeout') log.error({ budgetMs }, 'drain hooks timed out');
+    clearTimeout(timer);
+  };
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       draining = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      log.info({ inFlight, timeoutMs: config.shutdownTimeoutMs }, 'draining');
+      // The listener stays open while requests are in flight: probes and new calls get a 503.
       if (inFlight > 0) {
         const finished = new Promise<void>((resolve) => {
           idle = resolve;
@@ -160,13 +225,28 @@ export async function startServer(config: Config, options: StartServerOptions = 
         });
         await Promise.race([finished, timeout]);
         clearTimeout(timer);
+        if (inFlight > 0) log.warn({ inFlight }, 'drain timeout: cutting the requests still in flight');
       }
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await stopped;
+      await runHooks(Math.max(deadline - Date.now(), MIN_HOOK_BUDGET_MS));
       owned?.destroy();
+      await ownedStore?.close();
       log.info('stopped');
     })();
     return closing;
   };
-  return { url, port, server, close };
+  return {
+    url,
+    port,
+    server,
+    store,
+    stats,
+    close,
+    onDrain: (hook) => {
+      hooks.push(hook);
+    },
+    isDraining: () => draining,
+  };
 }

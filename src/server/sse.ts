@@ -91,8 +91,12 @@ export class SseWriter {
     this.#res.end();
   }
 
+  /** One timer per stream, pushed back with refresh() on every event (no timer churn per event). */
   #armPing(): void {
-    this.#stopPings();
+    if (this.#timer) {
+      this.#timer.refresh();
+      return;
+    }
     this.#timer = setTimeout(() => {
       // Under backpressure the pipe is not silent, so skip the ping rather than queue it.
       if (this.closed) return;

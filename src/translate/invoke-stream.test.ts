@@ -119,6 +119,29 @@ describe('createInvokeStream', () => {
   });
 });
 
+describe("stop reasons Bedrock adds to Claude's body", () => {
+  it.each([
+    ['guardrail_intervened', 'refusal'],
+    ['content_filtered', 'refusal'],
+    ['end_turn', 'end_turn'],
+    ['pause_turn', 'pause_turn'],
+    ['refusal', 'refusal'],
+  ])('%s → %s in both modes', (upstream, expected) => {
+    const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
+    const delta = stream.push({
+      type: 'message_delta',
+      delta: { stop_reason: upstream },
+      usage: { output_tokens: 1 },
+    });
+    expect((delta.delta as { stop_reason: string }).stop_reason).toBe(expected);
+    const message = fromInvokeResponse(
+      { type: 'message', content: [], stop_reason: upstream, usage: { input_tokens: 1, output_tokens: 1 } },
+      { model: 'claude-sonnet-4-5' },
+    );
+    expect(message.stop_reason).toBe(expected);
+  });
+});
+
 describe('fromInvokeResponse', () => {
   it('renames the model and completes usage, keeping content and extra usage fields', () => {
     const message = fromInvokeResponse(

@@ -11,6 +11,7 @@
  */
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesResponse, Usage } from '../anthropic/types.ts';
+import { nativeStopReason } from './stop-reason.ts';
 
 const METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
@@ -58,6 +59,7 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
           break;
         }
         case 'message_delta':
+          mapStopReasonIn(event.delta);
           mergeUsage(fromEvents, event.usage);
           // The SDKs' final-message assembly needs usage here.
           if (typeof event.usage !== 'object' || event.usage === null) {
@@ -77,6 +79,13 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
       return finalUsage(fromEvents, metrics);
     },
   };
+}
+
+/** Bedrock may put its own stop reasons (guardrails) in Claude's body; clients know Anthropic's only. */
+function mapStopReasonIn(holder: unknown): void {
+  if (typeof holder !== 'object' || holder === null) return;
+  const h = holder as Json;
+  if (typeof h.stop_reason === 'string') h.stop_reason = nativeStopReason(h.stop_reason);
 }
 
 /** Later events win: message_delta's counts are cumulative and final. */
@@ -119,6 +128,7 @@ export function fromInvokeResponse(json: unknown, options: { model: string }): M
   const fromBody: UsageLike = {};
   mergeUsage(fromBody, message.usage);
   message.model = options.model;
+  mapStopReasonIn(message);
   message.usage = { ...(message.usage as Json | undefined), ...finalUsage(fromBody, metrics) };
   return message as unknown as MessagesResponse;
 }

@@ -74,6 +74,14 @@ export function mapStopReason(reason: string | undefined): MappedStopReason {
 }
 
 /**
+ * A stop reason Claude's native (InvokeModel) body carries → Anthropic's: Claude's own values pass
+ * through; Bedrock-added ones (a guardrail's `guardrail_intervened`) get the Converse mapping.
+ */
+export function nativeStopReason(reason: string): StopReason {
+  return ANTHROPIC_STOP_REASONS.has(reason) ? (reason as StopReason) : mapStopReason(reason).stopReason;
+}
+
+/**
  * Which stop sequence matched, when Bedrock says so. Claude reports it in additionalModelResponseFields:
  * `stop_sequence` in Converse, `delta.stop_sequence` (its own message_delta shape) in ConverseStream.
  */

@@ -154,6 +154,10 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
   };
 
   const input: ConverseStreamCommandInput = { modelId, messages, inferenceConfig };
+  // Claude reports the matched stop sequence only when asked; Anthropic clients read it from stop_sequence.
+  if (stopSequences.length > 0 && caps.family === 'claude') {
+    input.additionalModelResponseFieldPaths = ['/stop_sequence'];
+  }
   if (system.length > 0) input.system = system;
   if (toolConfig) input.toolConfig = toolConfig;
   if (Object.keys(additionalFields).length > 0) {

@@ -30,6 +30,7 @@ import {
 } from '../models/claude-features.ts';
 import { budgetFromEffort, effortFromBudget, effortToLevel } from '../models/reasoning-levels.ts';
 import { type ContentRules, fixMessages, fixSystem, fixTools } from './invoke-content.ts';
+import { dropForeignThinking, toolLoopLacksThinking } from './invoke-thinking-history.ts';
 
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
@@ -79,8 +80,10 @@ export function toInvokeBody(req: MessagesRequest, ctx: InvokeContext): InvokeBo
   }
 
   clampMaxTokens(d, ctx.maxOutputTokens);
+  keepClaudeThinkingOnly(d);
   const effort = req.output_config?.effort ?? undefined;
   const effortUsed = shapeThinking(d, req.thinking, effort);
+  keepToolLoopValid(d);
   shapeOutputConfig(d, req.output_config, effortUsed);
   shapeContextManagement(d);
   addFieldBetas(d);
@@ -189,6 +192,11 @@ function shapeThinking(d: Draft, thinking: ThinkingConfig | undefined, effort: E
 function display(thinking: ThinkingConfig, d: Draft): { display?: 'summarized' | 'omitted' } {
   const value = 'display' in thinking ? thinking.display : undefined;
   if (value === undefined) return {};
+  // No Bedrock source lists `updates` (nor its beta): the model's default display is the safe choice.
+  if (value === 'updates') {
+    d.warnings.push('thinking.display "updates" is not accepted on Bedrock; removed');
+    return {};
+  }
   if (d.features.thinkingDisplay) return { display: value };
   d.warnings.push('thinking.display is not accepted by this model; removed');
   return {};
@@ -248,6 +256,26 @@ function shapeOutputConfig(d: Draft, requested: OutputConfig | undefined, effort
     }
   }
   if (Object.keys(config).length > 0) d.out.output_config = config;
+}
+
+/** History thinking from another model (after a model switch) would fail Bedrock's signature check. */
+function keepClaudeThinkingOnly(d: Draft): void {
+  if (!Array.isArray(d.out.messages)) return;
+  const { messages, dropped } = dropForeignThinking(d.out.messages as MessageParam[]);
+  if (dropped === 0) return;
+  d.out.messages = messages;
+  d.warnings.push(`${dropped} thinking block(s) not signed by Claude dropped from history`);
+}
+
+/** Thinking off for this call when the open tool loop began on a turn without Claude's thinking. */
+function keepToolLoopValid(d: Draft): void {
+  const type = (d.out.thinking as { type?: string } | undefined)?.type;
+  if (type === undefined || type === 'disabled') return;
+  if (!Array.isArray(d.out.messages) || !toolLoopLacksThinking(d.out.messages as MessageParam[])) return;
+  // A model that always thinks cannot be asked not to; Bedrock's own error is then the honest answer.
+  if (!d.features.thinkingTypes.includes('disabled')) return;
+  delete d.out.thinking;
+  d.warnings.push('thinking off for this turn: the tool loop started on a turn without Claude thinking');
 }
 
 /** True when the body asks the model to think (or the model always does). */

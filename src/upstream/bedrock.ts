@@ -5,6 +5,10 @@
  * (AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL_BEDROCK), credentials from the default chain,
  * and AWS_BEARER_TOKEN_BEDROCK API keys are honoured natively by the SDK (it prefers httpBearerAuth
  * when that variable is set).
+ *
+ * Over HTTP/1.1 (the default) the four hot calls skip the SDK's per-call pipeline and go through
+ * BedrockRuntimeHttp (same endpoint, auth and result shapes, a fraction of the CPU); HTTP/2 and the
+ * rarely used calls (CountTokens, the control plane) stay on the SDK.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -29,6 +33,7 @@ import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
 import { ConnectionFaultRetryStrategy } from './retry.ts';
+import { BedrockRuntimeHttp } from './runtime-http.ts';
 
 export interface BedrockUpstreamOptions {
   /** Region used when a call names none. */
@@ -93,12 +98,22 @@ export class BedrockUpstream {
   readonly #credentials: AwsCredentialIdentityProvider;
   readonly #runtime = new Map<string, BedrockRuntimeClient>();
   readonly #control = new Map<string, BedrockClient>();
+  readonly #fast: BedrockRuntimeHttp | undefined;
 
   constructor(options: BedrockUpstreamOptions) {
     this.#options = options;
     this.#pool = createHandler(options.http);
     // One provider for every region, so credentials are resolved and cached once.
     this.#credentials = options.credentials ?? fromNodeProviderChain();
+    if (options.http === '1.1') {
+      this.#fast = new BedrockRuntimeHttp({
+        credentials: this.#credentials,
+        maxAttempts: options.maxAttempts,
+        sdkClient: (region) => this.runtime(region),
+        // The SDK prefers the API key whenever this variable is set; so do we.
+        bearerToken: process.env.AWS_BEARER_TOKEN_BEDROCK,
+      });
+    }
   }
 
   get defaultRegion(): string {
@@ -140,6 +155,7 @@ export class BedrockUpstream {
     signal?: AbortSignal,
     region?: string,
   ): Promise<ConverseCommandOutput> {
+    if (this.#fast) return this.#fast.converse(input, signal, region ?? this.#options.region);
     return this.runtime(region).send(new ConverseCommand(input), { abortSignal: signal });
   }
 
@@ -152,6 +168,7 @@ export class BedrockUpstream {
     signal?: AbortSignal,
     region?: string,
   ): Promise<ConverseStreamResult> {
+    if (this.#fast) return this.#fast.converseStream(input, signal, region ?? this.#options.region);
     const out = await this.runtime(region).send(new ConverseStreamCommand(input), { abortSignal: signal });
     if (!out.stream) throw new Error('Bedrock ConverseStream answered without an event stream');
     return { requestId: out.$metadata.requestId, stream: out.stream };
@@ -159,6 +176,7 @@ export class BedrockUpstream {
 
   /** InvokeModel: answers Claude's message JSON as bytes. */
   async invokeModel(input: InvokeInput, signal?: AbortSignal, region?: string): Promise<Uint8Array> {
+    if (this.#fast) return this.#fast.invokeModel(input, signal, region ?? this.#options.region);
     const out = await this.runtime(region).send(
       new InvokeModelCommand({
         modelId: input.modelId,
@@ -178,6 +196,7 @@ export class BedrockUpstream {
     signal?: AbortSignal,
     region?: string,
   ): Promise<InvokeStreamResult> {
+    if (this.#fast) return this.#fast.invokeModelStream(input, signal, region ?? this.#options.region);
     const out = await this.runtime(region).send(
       new InvokeModelWithResponseStreamCommand({
         modelId: input.modelId,
@@ -204,5 +223,6 @@ export class BedrockUpstream {
     this.#runtime.clear();
     this.#control.clear();
     this.#pool.destroy();
+    void this.#fast?.destroy();
   }
 }

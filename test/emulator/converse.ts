@@ -44,6 +44,7 @@ export function converseView(body: Json, model: EmulatedModel, cacheMemory: Set<
   const tools = ((body.toolConfig as Json | undefined)?.tools as Json[] | undefined) ?? [];
   return {
     lastUserText: lastUserText(messages),
+    lastToolResultText: lastToolResultText(messages),
     toolNames: tools.flatMap((t) => (t.toolSpec ? [(t.toolSpec as Json).name as string] : [])),
     wantsReasoning:
       model.reasoning === 'always' ||
@@ -87,6 +88,19 @@ function lastUserText(messages: Json[]): string {
   return '';
 }
 
+function lastToolResultText(messages: Json[]): string {
+  for (const message of messages.toReversed()) {
+    for (const block of (message.content as Json[]).toReversed()) {
+      const result = block.toolResult as Json | undefined;
+      if (!result) continue;
+      return ((result.content as Json[] | undefined) ?? [])
+        .map((item) => (typeof item.text === 'string' ? item.text : JSON.stringify(item.json ?? '')))
+        .join(' ');
+    }
+  }
+  return '';
+}
+
 function usageJson(reply: Reply) {
   const u = reply.usage;
   return {
@@ -99,7 +113,19 @@ function usageJson(reply: Reply) {
   };
 }
 
-export function converseResponse(reply: Reply, latencyMs: number, serviceTier?: string) {
+/**
+ * `additionalModelResponseFields` for a request that asked for `/stop_sequence` (Claude reports the
+ * matched sequence there; other providers have no such field).
+ */
+export function responseFields(body: Json, model: EmulatedModel, reply: Reply): Json | undefined {
+  const paths = body.additionalModelResponseFieldPaths;
+  if (model.providerName !== 'Anthropic' || !Array.isArray(paths) || !paths.includes('/stop_sequence')) {
+    return undefined;
+  }
+  return { stop_sequence: reply.stopSequence ?? null };
+}
+
+export function converseResponse(reply: Reply, latencyMs: number, serviceTier?: string, fields?: Json) {
   const content = reply.blocks.map((block) => {
     switch (block.kind) {
       case 'text':
@@ -121,6 +147,7 @@ export function converseResponse(reply: Reply, latencyMs: number, serviceTier?: 
   return {
     output: { message: { role: 'assistant', content } },
     stopReason: reply.stopReason,
+    ...(fields ? { additionalModelResponseFields: fields } : {}),
     usage: usageJson(reply),
     metrics: { latencyMs },
     ...(serviceTier ? { serviceTier: { type: serviceTier } } : {}),
@@ -139,7 +166,12 @@ function chunks(text: string, size: number): string[] {
 }
 
 /** ConverseStream's events; text and reasoning blocks start without contentBlockStart, as on Bedrock. */
-export function converseStreamEvents(reply: Reply, chunkSize: number, latencyMs: number): StreamEvent[] {
+export function converseStreamEvents(
+  reply: Reply,
+  chunkSize: number,
+  latencyMs: number,
+  fields?: Json,
+): StreamEvent[] {
   let seed = 1;
   const ev = (eventType: string, payload: Json): StreamEvent => ({
     eventType,
@@ -197,7 +229,12 @@ export function converseStreamEvents(reply: Reply, chunkSize: number, latencyMs:
     }
     events.push(ev('contentBlockStop', { contentBlockIndex: index }));
   });
-  events.push(ev('messageStop', { stopReason: reply.stopReason }));
+  events.push(
+    ev('messageStop', {
+      stopReason: reply.stopReason,
+      ...(fields ? { additionalModelResponseFields: fields } : {}),
+    }),
+  );
   events.push(ev('metadata', { usage: usageJson(reply), metrics: { latencyMs } }));
   return events;
 }

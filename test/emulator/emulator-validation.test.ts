@@ -219,6 +219,25 @@ describe('Converse validation', () => {
     ).resolves.toBeDefined();
   });
 
+  it('takes outputConfig.effort only on Claude models with effort', async () => {
+    const sonnet45 = await rejection({ outputConfig: { effort: 'high' } });
+    expect(sonnet45.message).toMatch(/doesn't support the outputConfig\.effort field/);
+    const qwen = await rejection({ modelId: 'qwen.qwen3-32b-v1:0', outputConfig: { effort: 'low' } });
+    expect(qwen.message).toMatch(/outputConfig\.effort/);
+    const badLevel = await rejection({
+      modelId: 'us.anthropic.claude-sonnet-4-6',
+      outputConfig: { effort: 'extreme' },
+    });
+    expect(badLevel.message).toMatch(/outputConfig\.effort/);
+    for (const modelId of ['us.anthropic.claude-sonnet-4-6', 'us.anthropic.claude-opus-4-5-20251101-v1:0']) {
+      await expect(
+        client.send(
+          new ConverseCommand({ modelId, messages: [user('hi')], outputConfig: { effort: 'medium' } }),
+        ),
+      ).resolves.toBeDefined();
+    }
+  });
+
   it('rewords an oversized prompt as Claude does', async () => {
     const error = await rejection({
       messages: [user('word '.repeat(170_000))],

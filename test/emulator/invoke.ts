@@ -284,11 +284,24 @@ export function invokeView(body: Json, model: EmulatedModel, cacheMemory: Set<st
   }
   return {
     lastUserText,
+    lastToolResultText: lastToolResultText(messages),
     toolNames: ((body.tools as Json[] | undefined) ?? []).map((t) => t.name as string),
     wantsReasoning: thinkingOn(body),
     maxTokens,
     usage,
   };
+}
+
+function lastToolResultText(messages: Json[]): string {
+  for (const message of messages.toReversed()) {
+    const result = blocksOf(message.content).findLast((block) => block.type === 'tool_result');
+    if (!result) continue;
+    if (typeof result.content === 'string') return result.content;
+    return blocksOf(result.content ?? [])
+      .flatMap((item) => (item.type === 'text' ? [item.text as string] : []))
+      .join(' ');
+  }
+  return '';
 }
 
 function contentJson(reply: Reply): Json[] {
@@ -329,7 +342,7 @@ export function invokeResponse(reply: Reply, model: EmulatedModel) {
     model: anthropicModelName(model),
     content: contentJson(reply),
     stop_reason: reply.stopReason,
-    stop_sequence: null,
+    stop_sequence: reply.stopSequence ?? null,
     usage: usageJson(reply, reply.usage.outputTokens),
   };
 }
@@ -402,7 +415,7 @@ export function invokeStreamEvents(
   });
   events.push({
     type: 'message_delta',
-    delta: { stop_reason: reply.stopReason, stop_sequence: null },
+    delta: { stop_reason: reply.stopReason, stop_sequence: reply.stopSequence ?? null },
     usage: { output_tokens: reply.usage.outputTokens },
   });
   events.push({

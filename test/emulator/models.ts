@@ -38,6 +38,8 @@ export interface EmulatedModel {
   reasoning: ReasoningMode;
   /** Claude: thinking {type:'adaptive'} + output_config.effort. */
   adaptiveThinking: boolean;
+  /** Converse top-level `outputConfig.effort` (Claude adaptive models and Opus 4.5); refused elsewhere. */
+  effort: boolean;
   additionalFields: string[];
   serviceTiers: string[];
   countTokens: boolean;
@@ -59,6 +61,8 @@ interface ClaudeSpec {
   thinking?: boolean;
   adaptive?: boolean;
   images?: boolean;
+  /** Takes effort without adaptive thinking (Opus 4.5). */
+  effort?: boolean;
 }
 
 function claude(spec: ClaudeSpec): EmulatedModel {
@@ -82,6 +86,7 @@ function claude(spec: ClaudeSpec): EmulatedModel {
     maxCachePoints: 4,
     reasoning: thinking ? 'claude' : 'none',
     adaptiveThinking: adaptive,
+    effort: adaptive || (spec.effort ?? false),
     additionalFields: [
       'anthropic_beta',
       'top_k',
@@ -133,6 +138,7 @@ function open(spec: OpenSpec): EmulatedModel {
     maxCachePoints: spec.caching ? 4 : 0,
     reasoning: spec.reasoning ?? 'none',
     adaptiveThinking: false,
+    effort: false,
     additionalFields: spec.additionalFields ?? [],
     serviceTiers: spec.tiers ?? OPEN_TIERS,
     countTokens: false,
@@ -175,7 +181,12 @@ export const MODELS: EmulatedModel[] = [
     maxOutput: 32_000,
     profiles: ['us'],
   }),
-  claude({ id: 'anthropic.claude-opus-4-5-20251101-v1:0', name: 'Claude Opus 4.5', maxOutput: 64_000 }),
+  claude({
+    id: 'anthropic.claude-opus-4-5-20251101-v1:0',
+    name: 'Claude Opus 4.5',
+    maxOutput: 64_000,
+    effort: true,
+  }),
   claude({
     id: 'anthropic.claude-sonnet-4-6',
     name: 'Claude Sonnet 4.6',

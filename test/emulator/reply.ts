@@ -23,12 +23,16 @@ export interface Usage {
 export interface Reply {
   blocks: ReplyBlock[];
   stopReason: string;
+  /** The stop sequence that ended the reply (stopReason `stop_sequence`). */
+  stopSequence?: string;
   usage: Usage;
 }
 
 /** What the default reply needs to know about a request, whichever wire format it came in. */
 export interface RequestView {
   lastUserText: string;
+  /** Text of the newest tool result in the request ('' when none): what `{{toolResult}}` in a script becomes. */
+  lastToolResultText: string;
   toolNames: string[];
   wantsReasoning: boolean;
   maxTokens: number;
@@ -64,7 +68,9 @@ export function buildReply(
   }
   let stopReason = turn?.stopReason;
   if (turn) {
-    if (turn.text !== undefined && turn.text !== '') blocks.push({ kind: 'text', text: turn.text });
+    // `{{toolResult}}` lets a script answer from what the client's tool really returned.
+    const text = turn.text?.replaceAll('{{toolResult}}', view.lastToolResultText);
+    if (text !== undefined && text !== '') blocks.push({ kind: 'text', text });
     for (const call of turn.toolCalls ?? []) {
       blocks.push({
         kind: 'toolUse',

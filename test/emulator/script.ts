@@ -13,6 +13,8 @@ export interface ScriptTurn {
   reasoning?: { text?: string; signature?: string; redacted?: string };
   toolCalls?: ScriptToolCall[];
   stopReason?: string;
+  /** Which stop sequence matched when stopReason is `stop_sequence` (default: the request's first). */
+  stopSequence?: string;
   usage?: {
     inputTokens?: number;
     outputTokens?: number;

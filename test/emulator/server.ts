@@ -12,7 +12,7 @@ import {
   listFoundationModels,
   listInferenceProfiles,
 } from './catalogue.ts';
-import { converseResponse, converseStreamEvents, converseView } from './converse.ts';
+import { converseResponse, converseStreamEvents, converseView, responseFields } from './converse.ts';
 import { countTokens } from './count-tokens.ts';
 import { type AnyResponse, BedrockError, validationError, writeAwsError } from './errors.ts';
 import { eventFrame, exceptionFrame } from './eventstream.ts';
@@ -222,13 +222,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       );
     }
     const reply = buildReply(view, model, turn, isConverse ? 'converse' : 'anthropic');
+    if (reply.stopReason === 'stop_sequence') {
+      reply.stopSequence = turn?.stopSequence ?? firstStopSequence(body, isConverse);
+    }
+    const fields = isConverse ? responseFields(body, model, reply) : undefined;
     const latencyMs = Math.max(1, Date.now() - started);
     const tierHeader: Record<string, string> = tier ? { 'x-amzn-bedrock-service-tier': tier } : {};
 
     if (!streaming) {
       record.status = 200;
       if (isConverse) {
-        writeJson(res, 200, converseResponse(reply, latencyMs, tier), requestId);
+        writeJson(res, 200, converseResponse(reply, latencyMs, tier, fields), requestId);
       } else {
         writeJson(res, 200, invokeResponse(reply, model), requestId, {
           'x-amzn-bedrock-input-token-count': String(reply.usage.inputTokens),
@@ -244,7 +248,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     const chunkSize = Math.max(1, turn?.chunkSize ?? DEFAULT_CHUNK_SIZE);
     const frames = isConverse
-      ? converseStreamEvents(reply, chunkSize, latencyMs).map((e) => eventFrame(e.eventType, e.payload))
+      ? converseStreamEvents(reply, chunkSize, latencyMs, fields).map((e) =>
+          eventFrame(e.eventType, e.payload),
+        )
       : invokeStreamEvents(reply, model, chunkSize, latencyMs).map((e) =>
           eventFrame('chunk', { bytes: Buffer.from(JSON.stringify(e)).toString('base64'), p: 'abcdefgh' }),
         );
@@ -402,3 +408,11 @@ function sleep(ms: number): Promise<void> {
 
 export type { ScriptTurn } from './script.ts';
 export { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './sigv4.ts';
+
+/** The first stop sequence a request named (Converse inferenceConfig or Claude's body). */
+function firstStopSequence(body: Record<string, unknown>, isConverse: boolean): string | undefined {
+  const list = isConverse
+    ? (body.inferenceConfig as { stopSequences?: unknown } | undefined)?.stopSequences
+    : body.stop_sequences;
+  return Array.isArray(list) && typeof list[0] === 'string' ? list[0] : undefined;
+}

@@ -68,6 +68,7 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
   const additional = isObject(body.additionalModelRequestFields) ? body.additionalModelRequestFields : {};
   checkAdditionalFields(additional, model, inference);
   checkServiceTier(body.serviceTier, model);
+  checkOutputConfig(body.outputConfig, model);
 
   const toolConfig = body.toolConfig;
   const toolNames = checkToolConfig(toolConfig, model, stream);
@@ -546,6 +547,48 @@ function checkServiceTier(tier: unknown, model: EmulatedModel): void {
     throw validationError(
       `The provided service tier (${String(type)}) is not supported for this model. Supported tiers: ${model.serviceTiers.join(', ')}.`,
     );
+  }
+}
+
+const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
+
+/** Top-level outputConfig: `effort` only where the model takes it, `textFormat` as a JSON schema. */
+function checkOutputConfig(config: unknown, model: EmulatedModel): void {
+  if (config === undefined) return;
+  if (!isObject(config)) throw validationError('The outputConfig field must be an object.');
+  for (const key of Object.keys(config)) {
+    if (key !== 'effort' && key !== 'textFormat') {
+      throw validationError(`The outputConfig field has an unknown member: ${key}.`); // unverified wording
+    }
+  }
+  if (config.effort !== undefined) {
+    if (!model.effort) {
+      // unverified wording, in the style of Bedrock's other unsupported-field messages
+      throw validationError(
+        "This model doesn't support the outputConfig.effort field. Remove outputConfig.effort and try again.",
+      );
+    }
+    if (!EFFORTS.includes(config.effort as string)) {
+      throw constraintError(
+        config.effort,
+        'outputConfig.effort',
+        `Member must satisfy enum value set: [${EFFORTS.join(', ')}]`,
+      );
+    }
+  }
+  if (config.textFormat !== undefined) {
+    const format = config.textFormat as Json;
+    const schema = isObject(format) && isObject(format.structure) ? format.structure.jsonSchema : undefined;
+    if (
+      !isObject(format) ||
+      format.type !== 'json_schema' ||
+      !isObject(schema) ||
+      typeof schema.schema !== 'string'
+    ) {
+      throw validationError(
+        'outputConfig.textFormat must be {type: json_schema, structure: {jsonSchema: {schema}}}.',
+      );
+    }
   }
 }
 

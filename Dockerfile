@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# abproxy gateway image: `abproxy serve` in team mode, configured by environment only
+# (MASTER_API_KEY, AWS_REGION, ABPROXY_TABLE_PREFIX, ...; AWS credentials from the task role).
+# Build: docker build -t abproxy .        Run: docker run -p 8080:8080 -e MASTER_API_KEY=... abproxy
+ARG NODE_IMAGE=node:24-slim
+
+# Build stage: the same install CI runs (scripts/setup.sh: npm ci, native addons from source), production
+# dependencies only. There is no compile step: Node runs the TypeScript sources by type stripping.
+FROM ${NODE_IMAGE} AS build
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV npm_config_build_from_source=true npm_config_nodedir=/usr/local
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY bin/ bin/
+COPY src/ src/
+
+# Runtime stage: no toolchain, no npm cache, files owned by root and read-only to the service user.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+  ABPROXY_HOST=0.0.0.0 \
+  ABPROXY_PORT=8080 \
+  ABPROXY_HOME=/home/node/.abproxy
+WORKDIR /app
+COPY --from=build /app /app
+USER node
+EXPOSE 8080
+# slim has no curl: node itself asks /health (503 while draining, so the container turns unhealthy).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ABPROXY_PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Node is PID 1 and handles SIGTERM itself: the first one drains in-flight streams (up to
+# ABPROXY_DRAIN_TIMEOUT_MS), a second one exits at once. `docker run --init` adds zombie reaping; serve
+# starts no child processes, so it is optional.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "bin/abproxy.js"]
+CMD ["serve", "--host", "0.0.0.0", "--mode", "team"]

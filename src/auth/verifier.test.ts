@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { KeyRecord } from '../store/types.ts';
+import { generateKey, hashKey } from './key-format.ts';
+import { KeyVerifier } from './verifier.ts';
+
+function fakeStore(records: KeyRecord[]) {
+  const store = {
+    lookups: 0,
+    async findKeyByHash(hash: string) {
+      store.lookups++;
+      return records.find((r) => r.hash === hash);
+    },
+    async hasKeys() {
+      return records.length > 0;
+    },
+  };
+  return store;
+}
+
+function record(secret: string, extra: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: 'key_1',
+    hash: hashKey(secret),
+    prefix: secret.slice(0, 12),
+    limits: {},
+    createdAt: '2025-01-01T00:00:00Z',
+    ...extra,
+  };
+}
+
+describe('KeyVerifier', () => {
+  it('accepts the master key without a lookup, and stored keys by hash', async () => {
+    const secret = generateKey();
+    const store = fakeStore([record(secret)]);
+    const verifier = new KeyVerifier({ store, masterKey: 'master', cacheMs: 0 });
+    expect(await verifier.verify('master')).toEqual({ kind: 'master' });
+    expect(store.lookups).toBe(0);
+    expect(await verifier.verify(secret)).toMatchObject({ kind: 'key', key: { id: 'key_1' } });
+    expect(await verifier.verify('nope')).toEqual({ kind: 'refused', reason: 'unknown' });
+  });
+
+  it('refuses revoked and expired keys', async () => {
+    const revoked = generateKey();
+    const expired = generateKey();
+    let now = Date.parse('2025-06-01T00:00:00Z');
+    const store = fakeStore([
+      record(revoked, { revokedAt: '2025-01-02T00:00:00Z' }),
+      record(expired, { id: 'key_2', expiresAt: '2025-06-01T00:00:01Z' }),
+    ]);
+    const verifier = new KeyVerifier({ store, cacheMs: 60_000, now: () => now });
+    expect(await verifier.verify(revoked)).toEqual({ kind: 'refused', reason: 'revoked' });
+    expect((await verifier.verify(expired)).kind).toBe('key');
+    now += 2_000;
+    expect(await verifier.verify(expired)).toEqual({ kind: 'refused', reason: 'expired' });
+  });
+
+  it('caches hits and misses for cacheMs, then looks again (so a revocation shows)', async () => {
+    const secret = generateKey();
+    const records = [record(secret)];
+    const store = fakeStore(records);
+    let now = 0;
+    const verifier = new KeyVerifier({ store, cacheMs: 5_000, now: () => now });
+    await verifier.verify(secret);
+    await verifier.verify('unknown');
+    await verifier.verify(secret);
+    await verifier.verify('unknown');
+    expect(store.lookups).toBe(2);
+    records[0] = { ...records[0]!, revokedAt: '2025-01-01T00:00:00Z' };
+    now = 4_999;
+    expect((await verifier.verify(secret)).kind).toBe('key');
+    now = 5_000;
+    expect(await verifier.verify(secret)).toEqual({ kind: 'refused', reason: 'revoked' });
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Turns a presented secret into an identity: the master key, a stored key, or a reason to refuse.
+ * Results (found or not) are cached for `cacheMs` keyed by the secret's hash, so a revocation in team
+ * mode is seen within that time; solo mode passes 0 because its SQLite lookup is cheaper than a cache
+ * is stale (`keys revoke` runs in another process and must take effect at once).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { KeyRecord, Store } from '../store/types.ts';
+import { hashKey, sameHash } from './key-format.ts';
+
+export type Verification =
+  | { kind: 'master' }
+  | { kind: 'key'; key: KeyRecord }
+  | { kind: 'refused'; reason: 'unknown' | 'revoked' | 'expired' };
+
+export interface KeyVerifierOptions {
+  store: Pick<Store, 'findKeyByHash' | 'hasKeys'>;
+  masterKey?: string | undefined;
+  cacheMs: number;
+  /** Bound on cached entries, so a flood of random keys cannot grow memory without end. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  record: KeyRecord | undefined;
+  until: number;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+export class KeyVerifier {
+  readonly #store: KeyVerifierOptions['store'];
+  readonly #master: Buffer | undefined;
+  readonly #cacheMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, Entry>();
+  #hasKeys: { value: boolean; until: number } | undefined;
+
+  constructor({ store, masterKey, cacheMs, maxEntries = 10_000, now = Date.now }: KeyVerifierOptions) {
+    this.#store = store;
+    this.#master = masterKey ? digest(masterKey) : undefined;
+    this.#cacheMs = cacheMs;
+    this.#maxEntries = maxEntries;
+    this.#now = now;
+  }
+
+  async verify(secret: string): Promise<Verification> {
+    // Fixed-length digests keep the master-key compare constant-time whatever the key's length.
+    if (this.#master && timingSafeEqual(digest(secret), this.#master)) return { kind: 'master' };
+    const hash = hashKey(secret);
+    const record = await this.#lookup(hash);
+    if (!record || !sameHash(record.hash, hash)) return { kind: 'refused', reason: 'unknown' };
+    if (record.revokedAt) return { kind: 'refused', reason: 'revoked' };
+    if (record.expiresAt && Date.parse(record.expiresAt) <= this.#now()) {
+      return { kind: 'refused', reason: 'expired' };
+    }
+    return { kind: 'key', key: record };
+  }
+
+  /** Whether any key exists (cached like lookups): an unconfigured loopback gateway stays open. */
+  async hasKeys(): Promise<boolean> {
+    const now = this.#now();
+    if (this.#hasKeys && this.#hasKeys.until > now) return this.#hasKeys.value;
+    const value = await this.#store.hasKeys();
+    // Once keys exist they never stop existing (revoked records stay), so that answer can be kept.
+    this.#hasKeys = { value, until: value ? Number.POSITIVE_INFINITY : now + this.#cacheMs };
+    return value;
+  }
+
+  async #lookup(hash: string): Promise<KeyRecord | undefined> {
+    if (this.#cacheMs <= 0) return this.#store.findKeyByHash(hash);
+    const now = this.#now();
+    const hit = this.#cache.get(hash);
+    if (hit && hit.until > now) return hit.record;
+    const record = await this.#store.findKeyByHash(hash);
+    if (this.#cache.size >= this.#maxEntries) this.#cache.clear();
+    this.#cache.set(hash, { record, until: now + this.#cacheMs });
+    return record;
+  }
+}

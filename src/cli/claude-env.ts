@@ -1,0 +1,119 @@
+/**
+ * The environment `abproxy claude` gives Claude Code. Pure: the caller's env in, the child's env out.
+ *
+ * - Points Claude Code at the gateway (ANTHROPIC_BASE_URL + ANTHROPIC_API_KEY) and removes what would
+ *   send it elsewhere or authenticate differently (its own Bedrock/Vertex/Foundry modes, a stale
+ *   ANTHROPIC_AUTH_TOKEN, which it would prefer over the key).
+ * - Turns off traffic that has nowhere to go behind a gateway (telemetry, auto-update, error reports)
+ *   and the per-session attribution line that defeats prompt caching; a value the user set wins.
+ * - Model flags become ANTHROPIC_MODEL and friends. An open (non-Claude) model also takes the opus and
+ *   sonnet slots (subagents ask for those), and Claude Code is told its real context window, output cap
+ *   and capabilities, which it cannot know for a model it has never heard of.
+ */
+import { isClaudeLike } from '../models/aliases.ts';
+import type { ModelCapabilities } from '../models/types.ts';
+
+export type Env = Record<string, string | undefined>;
+
+export interface ClaudeEnvInput {
+  /** The caller's environment (copied, never changed). */
+  base: Env;
+  gatewayUrl: string;
+  apiKey: string;
+  model?: string;
+  smallModel?: string;
+  /** Capabilities of a model as the gateway will call it (undefined when unknown). */
+  capsOf?: (model: string) => ModelCapabilities | undefined;
+}
+
+/** Variables that would route Claude Code around the gateway or authenticate it another way. */
+export const CLEARED_VARIABLES = [
+  'ANTHROPIC_AUTH_TOKEN',
+  'CLAUDE_CODE_USE_BEDROCK',
+  'CLAUDE_CODE_USE_VERTEX',
+  'CLAUDE_CODE_USE_FOUNDRY',
+  'CLAUDE_CODE_SKIP_BEDROCK_AUTH',
+  'CLAUDE_CODE_SKIP_VERTEX_AUTH',
+  'CLAUDE_CODE_SKIP_FOUNDRY_AUTH',
+  'ANTHROPIC_BEDROCK_BASE_URL',
+  'ANTHROPIC_VERTEX_BASE_URL',
+  'ANTHROPIC_FOUNDRY_BASE_URL',
+  'ANTHROPIC_VERTEX_PROJECT_ID',
+  'ANTHROPIC_BEDROCK_SERVICE_TIER',
+] as const;
+
+/** Set unless the user already chose a value. */
+export const QUIET_DEFAULTS: Readonly<Record<string, string>> = {
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  DISABLE_TELEMETRY: '1',
+  DISABLE_AUTOUPDATER: '1',
+  DISABLE_ERROR_REPORTING: '1',
+  CLAUDE_CODE_ATTRIBUTION_HEADER: '0',
+};
+
+/** Claude Code's per-model capability names (ANTHROPIC_DEFAULT_*_MODEL_SUPPORTED_CAPABILITIES). */
+export function claudeCodeCapabilities(caps: ModelCapabilities): string[] {
+  const out: string[] = [];
+  const kind = caps.reasoning.kind;
+  if (kind !== 'none') out.push('thinking');
+  if (kind === 'effort-field' || kind === 'nova') out.push('effort');
+  out.push('temperature');
+  return out;
+}
+
+export function claudeEnv(input: ClaudeEnvInput): Env {
+  const env: Env = { ...input.base };
+  for (const name of CLEARED_VARIABLES) delete env[name];
+  for (const [name, value] of Object.entries(QUIET_DEFAULTS)) {
+    if (env[name] === undefined || env[name] === '') env[name] = value;
+  }
+  env.ANTHROPIC_BASE_URL = input.gatewayUrl;
+  env.ANTHROPIC_API_KEY = input.apiKey;
+
+  const { model, smallModel } = input;
+  if (smallModel) {
+    env.ANTHROPIC_DEFAULT_HAIKU_MODEL = smallModel;
+    env.ANTHROPIC_SMALL_FAST_MODEL = smallModel;
+    labelOpenModel(env, 'HAIKU', smallModel, input.capsOf);
+  }
+  if (!model) return env;
+  env.ANTHROPIC_MODEL = model;
+  if (isClaudeLike(model)) return env;
+
+  // An open model: no Claude model may be reachable, so every slot Claude Code picks from gets it.
+  for (const slot of ['OPUS', 'SONNET'] as const) {
+    env[`ANTHROPIC_DEFAULT_${slot}_MODEL`] = model;
+    labelOpenModel(env, slot, model, input.capsOf);
+  }
+  if (!smallModel) {
+    env.ANTHROPIC_DEFAULT_HAIKU_MODEL = model;
+    env.ANTHROPIC_SMALL_FAST_MODEL = model;
+    labelOpenModel(env, 'HAIKU', model, input.capsOf);
+  }
+  const caps = input.capsOf?.(model);
+  if (caps) {
+    const limits: Record<string, number> = {
+      CLAUDE_CODE_MAX_CONTEXT_TOKENS: caps.contextWindow,
+      CLAUDE_CODE_AUTO_COMPACT_WINDOW: caps.contextWindow,
+      CLAUDE_CODE_MAX_OUTPUT_TOKENS: caps.maxOutputTokens,
+    };
+    for (const [name, value] of Object.entries(limits)) {
+      if (env[name] === undefined || env[name] === '') env[name] = String(value);
+    }
+  }
+  return env;
+}
+
+function labelOpenModel(
+  env: Env,
+  slot: 'OPUS' | 'SONNET' | 'HAIKU',
+  model: string,
+  capsOf: ClaudeEnvInput['capsOf'],
+): void {
+  if (isClaudeLike(model)) return;
+  env[`ANTHROPIC_DEFAULT_${slot}_MODEL_NAME`] = model;
+  env[`ANTHROPIC_DEFAULT_${slot}_MODEL_DESCRIPTION`] = 'Bedrock model through abproxy';
+  const caps = capsOf?.(model);
+  if (caps)
+    env[`ANTHROPIC_DEFAULT_${slot}_MODEL_SUPPORTED_CAPABILITIES`] = claudeCodeCapabilities(caps).join(',');
+}

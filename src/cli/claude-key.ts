@@ -1,0 +1,60 @@
+/**
+ * The key `abproxy claude` presents once the user has opted into keys (the store holds at least one):
+ * a stored key named `abproxy-claude` whose secret is kept in ABPROXY_HOME/claude.key (mode 0600), made
+ * on first use and reused while the store still accepts it (a revoked or expired one is replaced).
+ * With no keys in the store nothing is created, so a local gateway that was open stays open.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/config.ts';
+
+export const CLAUDE_KEY_NAME = 'abproxy-claude';
+
+export interface ClaudeKey {
+  secret: string;
+  id: string;
+  created: boolean;
+}
+
+function readSecret(file: string): string | undefined {
+  try {
+    const secret = readFileSync(file, 'utf8').trim();
+    return secret === '' ? undefined : secret;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key to use, or undefined when the store holds no keys (or there is no store). */
+export async function claudeKey(config: Config, now = Date.now()): Promise<ClaudeKey | undefined> {
+  const [{ openStore }, format] = await Promise.all([
+    import('../store/open.ts'),
+    import('../auth/key-format.ts'),
+  ]);
+  const store = openStore(config);
+  try {
+    if (!(await store.hasKeys())) return undefined;
+    const file = join(config.home, 'claude.key');
+    const existing = readSecret(file);
+    if (existing) {
+      const record = await store.findKeyByHash(format.hashKey(existing));
+      const usable = record && !record.revokedAt && (!record.expiresAt || Date.parse(record.expiresAt) > now);
+      if (usable) return { secret: existing, id: record.id, created: false };
+    }
+    const secret = format.generateKey();
+    const id = format.newKeyId();
+    await store.createKey({
+      id,
+      hash: format.hashKey(secret),
+      prefix: format.displayPrefix(secret),
+      name: CLAUDE_KEY_NAME,
+      limits: {},
+      createdAt: new Date(now).toISOString(),
+    });
+    mkdirSync(config.home, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    return { secret, id, created: true };
+  } finally {
+    await store.close();
+  }
+}

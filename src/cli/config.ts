@@ -1,0 +1,185 @@
+/**
+ * `abproxy config get [KEY] | set KEY VALUE | unset KEY | path`: the config file `serve` reads
+ * (ABPROXY_HOME/config.json), edited through `conf`. Values are checked by the same parser as
+ * resolveConfig and stored typed; `get` shows each setting's effective value and where it came from
+ * (env > file > default; flags apply per command). Secrets are masked unless --show-secrets.
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  type Config,
+  ConfigError,
+  defaultSettings,
+  ENV_NAMES,
+  resolveConfig,
+  type SettingName,
+  type Source,
+} from '../config/config.ts';
+import { defaultHome } from '../config/home.ts';
+import { loadConfig } from '../config/load.ts';
+import { CliError, EXIT } from './errors.ts';
+
+type Env = Record<string, string | undefined>;
+
+const SECRETS: ReadonlySet<SettingName> = new Set(['masterApiKey', 'signingSecret'] as SettingName[]);
+/** `home` decides where the file lives, so it cannot be set inside it. */
+const NOT_IN_FILE: ReadonlySet<SettingName> = new Set(['home'] as SettingName[]);
+
+export function settingNames(): SettingName[] {
+  return Object.keys(ENV_NAMES) as SettingName[];
+}
+
+/** A setting by its name (`maxBodyBytes`, `max-body-bytes`, any case) or one of its env names. */
+export function settingKey(name: string): SettingName | undefined {
+  const flat = name.replace(/[-_]/g, '').toLowerCase();
+  for (const key of settingNames()) {
+    if (key.toLowerCase() === flat) return key;
+    if (ENV_NAMES[key].some((env) => env.toLowerCase() === name.toLowerCase())) return key;
+  }
+  return undefined;
+}
+
+function requireKey(name: string): SettingName {
+  const key = settingKey(name);
+  if (!key) {
+    throw new CliError(`unknown setting '${name}'. Settings: ${settingNames().join(', ')}`, EXIT.usage);
+  }
+  return key;
+}
+
+export function configPath(env: Env = process.env): string {
+  const home = resolveConfig({ env, defaults: defaultSettings(defaultHome(env)) }).home;
+  return join(home, 'config.json');
+}
+
+/** Parses `raw` as the file layer would, so a value `set` accepts is one `serve` accepts. */
+export function parseForFile(key: SettingName, raw: string, env: Env = process.env): unknown {
+  try {
+    const config = resolveConfig({ file: { [key]: raw }, defaults: defaultSettings(defaultHome(env)) });
+    return config[key];
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message.replace('config file: ', ''), EXIT.usage);
+    throw err;
+  }
+}
+
+export interface SettingView {
+  key: SettingName;
+  value: unknown;
+  source: Source;
+  /** The variable that supplied it, when source is env. */
+  env?: string;
+}
+
+export function describeSettings(config: Config, env: Env, showSecrets = false): SettingView[] {
+  return settingNames().map((key) => {
+    const view: SettingView = { key, value: config[key] ?? null, source: config.sources[key] };
+    if (SECRETS.has(key) && view.value !== null && !showSecrets) view.value = '<redacted>';
+    if (view.source === 'env') view.env = ENV_NAMES[key].find((n) => env[n] !== undefined && env[n] !== '');
+    return view;
+  });
+}
+
+async function openStore(env: Env) {
+  const { default: Conf } = await import('conf');
+  const path = configPath(env);
+  return new Conf<Record<string, unknown>>({
+    cwd: join(path, '..'),
+    configName: 'config',
+    projectName: 'abproxy',
+    accessPropertiesByDotNotation: false,
+    clearInvalidConfig: false,
+    // It may hold the master key.
+    configFileMode: 0o600,
+  });
+}
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+export interface ConfigIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Env;
+}
+
+interface GetFlags {
+  json?: boolean;
+  showSecrets?: boolean;
+}
+
+export async function configGet(name: string | undefined, flags: GetFlags, io: ConfigIo): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig({ env: io.env });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw err;
+  }
+  const views = describeSettings(config, io.env, flags.showSecrets);
+  if (name !== undefined) {
+    const key = requireKey(name);
+    const view = views.find((v) => v.key === key)!;
+    io.stdout(flags.json ? `${JSON.stringify(view, null, 2)}\n` : `${text(view.value)}\n`);
+    return;
+  }
+  if (flags.json) {
+    io.stdout(`${JSON.stringify({ file: configPath(io.env), settings: views }, null, 2)}\n`);
+    return;
+  }
+  const width = Math.max(...views.map((v) => v.key.length));
+  const lines = views.map((v) => {
+    const source = v.env ? `env ${v.env}` : v.source;
+    return `${v.key.padEnd(width)}  ${(text(v.value) || '-').padEnd(24)}  ${source}`.trimEnd();
+  });
+  io.stdout(`${lines.join('\n')}\n`);
+}
+
+export async function configSet(name: string, raw: string, io: ConfigIo): Promise<void> {
+  const key = requireKey(name);
+  if (NOT_IN_FILE.has(key)) {
+    throw new CliError(`'${key}' cannot be set in the config file; set ABPROXY_HOME instead`, EXIT.usage);
+  }
+  const value = parseForFile(key, raw, io.env);
+  const store = await openStore(io.env);
+  if (value === undefined) store.delete(key);
+  else store.set(key, value);
+  const shadow = ENV_NAMES[key].find((n) => io.env[n] !== undefined && io.env[n] !== '');
+  if (shadow) io.stderr(`note: ${shadow} is set in the environment and wins over the config file\n`);
+}
+
+export async function configUnset(name: string, io: ConfigIo): Promise<void> {
+  const key = requireKey(name);
+  const store = await openStore(io.env);
+  store.delete(key);
+}
+
+export function registerConfig(program: Command, io: ConfigIo): void {
+  const config = program
+    .command('config')
+    .description(`show and edit settings (the file is ABPROXY_HOME/config.json)`);
+  config
+    .command('get')
+    .description('show every setting with its source, or one setting’s value')
+    .argument('[key]', 'setting name (e.g. region, masterApiKey) or its env name (e.g. AWS_REGION)')
+    .option('--json', 'print JSON')
+    .option('--show-secrets', 'do not mask the master key and signing secret')
+    .action((key: string | undefined, flags: GetFlags) => configGet(key, flags, io));
+  config
+    .command('set')
+    .description('store a setting in the config file (checked like serve checks it)')
+    .argument('<key>', 'setting name or env name')
+    .argument('<value>', 'value; JSON for object settings such as modelMap')
+    .action((key: string, value: string) => configSet(key, value, io));
+  config
+    .command('unset')
+    .description('remove a setting from the config file')
+    .argument('<key>', 'setting name or env name')
+    .action((key: string) => configUnset(key, io));
+  config
+    .command('path')
+    .description('print the config file path')
+    .action(() => io.stdout(`${configPath(io.env)}\n`));
+}

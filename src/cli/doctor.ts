@@ -1,0 +1,418 @@
+/**
+ * `abproxy doctor [--json] [--deep]`: checks what the gateway and `abproxy claude` need — Node, config,
+ * region, AWS credentials, Bedrock's control plane and model access, storage, the port, the `claude`
+ * binary — and says how to fix each failure. Exit 1 when any check fails (warnings do not fail).
+ * Each check is a small async function returning data; printing is separate (collect, then print).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { type Config, ConfigError, ENV_NAMES, type SettingName } from '../config/config.ts';
+import { loadConfig } from '../config/load.ts';
+import type { CatalogueSnapshot } from '../models/types.ts';
+import { CliExit, EXIT } from './errors.ts';
+import { findRunningGateway } from './gateway-state.ts';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** How to fix it (warn/fail). */
+  hint?: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: Check[];
+}
+
+export interface DoctorFlags {
+  json?: boolean;
+  deep?: boolean;
+  model?: string;
+  region?: string;
+  port?: string;
+  config?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function sourceOf(config: Config, key: SettingName, env: Env): string {
+  const source = config.sources[key];
+  if (source !== 'env') return source;
+  return ENV_NAMES[key].find((n) => env[n]) ?? 'env';
+}
+
+export function checkNode(version = process.versions.node): Check {
+  const major = Number(version.split('.')[0]);
+  return major >= 22
+    ? { name: 'node', status: 'ok', detail: `v${version}` }
+    : {
+        name: 'node',
+        status: 'fail',
+        detail: `v${version} is too old`,
+        hint: 'install Node.js 24 LTS (>= 22)',
+      };
+}
+
+function awsErrorHint(err: unknown, config: Config, env: Env): { detail: string; hint: string } {
+  const { name = 'Error', message = String(err) } = (err ?? {}) as { name?: string; message?: string };
+  const detail = `${name}: ${message}`;
+  const code =
+    (err as { code?: string; cause?: { code?: string } })?.code ??
+    (err as { cause?: { code?: string } })?.cause?.code;
+  if (name === 'AccessDeniedException') {
+    return {
+      detail,
+      hint: 'allow the IAM identity bedrock:ListFoundationModels, bedrock:ListInferenceProfiles, bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream',
+    };
+  }
+  if (['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException'].includes(name)) {
+    return { detail, hint: 'the AWS credentials are invalid or expired: refresh them (e.g. aws sso login)' };
+  }
+  const endpoint = env.AWS_ENDPOINT_URL_BEDROCK ?? `https://bedrock.${config.region}.amazonaws.com`;
+  if (
+    name === 'TimeoutError' ||
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET|did not answer/.test(`${code ?? ''} ${message}`)
+  ) {
+    return {
+      detail,
+      hint: `cannot reach ${endpoint}: check the network, proxy, region and AWS_ENDPOINT_URL_BEDROCK`,
+    };
+  }
+  return { detail, hint: `check the region (${config.region}) and that Bedrock is available there` };
+}
+
+async function checkCredentials(env: Env): Promise<Check> {
+  if (env.AWS_BEARER_TOKEN_BEDROCK) {
+    return { name: 'credentials', status: 'ok', detail: 'Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)' };
+  }
+  try {
+    const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+    await withTimeout(fromNodeProviderChain()(), TIMEOUT_MS, 'the AWS credential chain');
+    const where = env.AWS_ACCESS_KEY_ID
+      ? 'environment'
+      : env.AWS_PROFILE
+        ? `profile ${env.AWS_PROFILE}`
+        : 'default chain';
+    return { name: 'credentials', status: 'ok', detail: `resolved (${where})` };
+  } catch (err) {
+    return {
+      name: 'credentials',
+      status: 'fail',
+      detail: `no AWS credentials: ${(err as Error).message.split('\n')[0]}`,
+      hint: 'run `aws configure` or `aws sso login`, set AWS_PROFILE, or set AWS_BEARER_TOKEN_BEDROCK to a Bedrock API key',
+    };
+  }
+}
+
+async function checkBedrock(
+  config: Config,
+  env: Env,
+): Promise<{ check: Check; snapshot?: CatalogueSnapshot }> {
+  const { Catalogue } = await import('../models/catalogue.ts');
+  let failure: unknown;
+  const catalogue = new Catalogue({
+    region: config.region,
+    clientConfig: { maxAttempts: 1 },
+    onError: (err) => {
+      failure = err;
+    },
+  });
+  try {
+    const snapshot = await withTimeout(catalogue.refresh(), TIMEOUT_MS, 'Bedrock');
+    if (snapshot.source === 'live') {
+      return {
+        check: {
+          name: 'bedrock',
+          status: 'ok',
+          detail: `${snapshot.models.length} foundation models, ${snapshot.profiles.length} inference profiles in ${config.region}`,
+        },
+        snapshot,
+      };
+    }
+  } catch (err) {
+    failure = err;
+  }
+  const { detail, hint } = awsErrorHint(failure, config, env);
+  return { check: { name: 'bedrock', status: 'fail', detail, hint } };
+}
+
+async function checkModels(snapshot: CatalogueSnapshot, config: Config): Promise<Check> {
+  const { collectModels } = await import('./models.ts');
+  const report = collectModels(snapshot, { modelMap: config.modelMap });
+  const claude = report.models.filter((m) => m.family === 'claude').length;
+  const open = report.models.length - claude;
+  if (report.models.length === 0) {
+    return {
+      name: 'models',
+      status: 'fail',
+      detail: `no text model can be called in ${config.region}`,
+      hint: 'pick a region where Bedrock offers the models you need (AWS_REGION)',
+    };
+  }
+  const broken = report.aliases.filter((a) => a.via === 'config' && a.bedrockId === null);
+  if (broken.length > 0) {
+    return {
+      name: 'models',
+      status: 'warn',
+      detail: `model map entries that do not resolve: ${broken.map((a) => a.alias).join(', ')}`,
+      hint: 'fix modelMap (abproxy config get modelMap)',
+    };
+  }
+  return {
+    name: 'models',
+    status: claude > 0 ? 'ok' : 'warn',
+    detail: `${claude} Claude and ${open} other text models callable`,
+    ...(claude > 0
+      ? {}
+      : { hint: 'no Claude model here: use --model with an open model for abproxy claude' }),
+  };
+}
+
+/** --deep: one tiny Converse call, the only proof that model access is granted. */
+async function checkInvoke(
+  snapshot: CatalogueSnapshot,
+  config: Config,
+  env: Env,
+  model?: string,
+): Promise<Check> {
+  const { resolveModel } = await import('../models/resolve.ts');
+  const name = model ?? 'haiku';
+  let modelId: string;
+  try {
+    modelId = resolveModel(name, snapshot, { region: config.region, overrides: config.modelMap }).modelId;
+  } catch (err) {
+    return {
+      name: 'invoke',
+      status: 'fail',
+      detail: `${name}: ${(err as Error).message}`,
+      hint: 'pass --model with a model from `abproxy models`',
+    };
+  }
+  const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const client = new BedrockRuntimeClient({ region: config.region, maxAttempts: 1 });
+  try {
+    await withTimeout(
+      client.send(
+        new ConverseCommand({
+          modelId,
+          messages: [{ role: 'user', content: [{ text: 'ping' }] }],
+          inferenceConfig: { maxTokens: 1 },
+        }),
+      ),
+      30_000,
+      'Bedrock Converse',
+    );
+    return { name: 'invoke', status: 'ok', detail: `${modelId} answered` };
+  } catch (err) {
+    const { detail, hint } = awsErrorHint(err, config, env);
+    const access = (err as { name?: string }).name === 'AccessDeniedException';
+    return {
+      name: 'invoke',
+      status: 'fail',
+      detail: `${modelId}: ${detail}`,
+      hint: access
+        ? 'request access to the model in the Bedrock console (Model access), or allow bedrock:InvokeModel'
+        : hint,
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
+async function checkStorage(config: Config): Promise<Check[]> {
+  const checks: Check[] = [];
+  try {
+    mkdirSync(config.home, { recursive: true, mode: 0o700 });
+    const probe = join(config.home, `.doctor-${process.pid}`);
+    writeFileSync(probe, 'ok');
+    rmSync(probe);
+    checks.push({ name: 'home', status: 'ok', detail: `${config.home} is writable` });
+  } catch (err) {
+    checks.push({
+      name: 'home',
+      status: 'fail',
+      detail: `${config.home}: ${(err as Error).message}`,
+      hint: 'set ABPROXY_HOME to a writable directory',
+    });
+    return checks;
+  }
+  let open: typeof import('../store/open.ts') | undefined;
+  try {
+    open = await import('../store/open.ts');
+  } catch {
+    return checks; // built without a key store
+  }
+  const where =
+    config.mode === 'solo' ? open.sqlitePath(config) : `DynamoDB ${config.tablePrefix}-* in ${config.region}`;
+  try {
+    const store = open.openStore(config);
+    try {
+      const hasKeys = await withTimeout(store.hasKeys(), TIMEOUT_MS, 'the store');
+      checks.push({
+        name: 'store',
+        status: 'ok',
+        detail: `${config.mode}: ${where}${hasKeys ? '' : ' (no keys yet)'}`,
+      });
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    checks.push({
+      name: 'store',
+      status: 'fail',
+      detail: `${config.mode}: ${where}: ${(err as Error).message}`,
+      hint:
+        config.mode === 'team'
+          ? 'run `abproxy tables setup` (and check DynamoDB permissions)'
+          : 'check the database file and its directory',
+    });
+  }
+  return checks;
+}
+
+function portFree(host: string, port: number): Promise<NodeJS.ErrnoException | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err));
+    server.listen(port, host, () => server.close(() => resolve(null)));
+  });
+}
+
+async function checkPort(config: Config): Promise<Check> {
+  const running = await findRunningGateway(config.home);
+  const err = await portFree(config.host, config.port);
+  if (!err) {
+    return {
+      name: 'port',
+      status: 'ok',
+      detail: `${config.host}:${config.port} is free${running ? `; a gateway also runs at ${running.url}` : ''}`,
+    };
+  }
+  if (running && new URL(running.url).port === String(config.port)) {
+    return {
+      name: 'port',
+      status: 'ok',
+      detail: `abproxy is running at ${running.url} (pid ${running.pid})`,
+    };
+  }
+  return {
+    name: 'port',
+    status: 'warn',
+    detail: `${config.host}:${config.port}: ${err.code === 'EADDRINUSE' ? 'in use by another program' : err.message}`,
+    hint: 'choose another port: abproxy serve --port N, ABPROXY_PORT, or abproxy config set port N',
+  };
+}
+
+async function checkClaude(env: Env): Promise<Check> {
+  const { findClaude, INSTALL_HINT } = await import('./claude.ts');
+  const bin = findClaude(undefined, env);
+  if (!bin) return { name: 'claude', status: 'warn', detail: "'claude' is not on PATH", hint: INSTALL_HINT };
+  const version = await new Promise<string | Error>((resolve) => {
+    execFile(
+      bin,
+      ['--version'],
+      { timeout: TIMEOUT_MS, env: { ...env, DISABLE_AUTOUPDATER: '1' } },
+      (err, stdout) => resolve(err ?? stdout.trim().split('\n')[0] ?? ''),
+    );
+  });
+  if (version instanceof Error) {
+    return {
+      name: 'claude',
+      status: 'warn',
+      detail: `${bin} --version failed: ${version.message}`,
+      hint: INSTALL_HINT,
+    };
+  }
+  return { name: 'claude', status: 'ok', detail: `${version} (${bin})` };
+}
+
+export async function collectDoctor(flags: DoctorFlags, env: Env = process.env): Promise<DoctorReport> {
+  const checks: Check[] = [checkNode()];
+  let config: Config;
+  try {
+    config = loadConfig({ flags: { region: flags.region, port: flags.port }, configFile: flags.config, env });
+    checks.push({ name: 'config', status: 'ok', detail: `${join(config.home, 'config.json')}` });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    checks.push({
+      name: 'config',
+      status: 'fail',
+      detail: err.message,
+      hint: 'fix it with `abproxy config set` or edit the file',
+    });
+    config = loadConfig({ env: {} });
+  }
+  const regionSource = sourceOf(config, 'region', env);
+  checks.push(
+    regionSource === 'default'
+      ? {
+          name: 'region',
+          status: 'warn',
+          detail: `no region configured; using ${config.region}`,
+          hint: 'set AWS_REGION, or abproxy config set region <region>',
+        }
+      : { name: 'region', status: 'ok', detail: `${config.region} (${regionSource})` },
+  );
+  const credentials = await checkCredentials(env);
+  checks.push(credentials);
+  if (credentials.status === 'fail') {
+    checks.push({ name: 'bedrock', status: 'skip', detail: 'needs credentials' });
+  } else {
+    const { check, snapshot } = await checkBedrock(config, env);
+    checks.push(check);
+    if (snapshot) {
+      checks.push(await checkModels(snapshot, config));
+      if (flags.deep) checks.push(await checkInvoke(snapshot, config, env, flags.model));
+    }
+  }
+  checks.push(...(await checkStorage(config)));
+  checks.push(await checkPort(config));
+  checks.push(await checkClaude(env));
+  return { ok: checks.every((c) => c.status !== 'fail'), checks };
+}
+
+const MARK: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL', skip: 'skip' };
+
+export function formatDoctor(report: DoctorReport): string {
+  const width = Math.max(...report.checks.map((c) => c.name.length));
+  const lines = report.checks.flatMap((c) => [
+    `${MARK[c.status]}  ${c.name.padEnd(width)}  ${c.detail}`,
+    ...(c.hint && c.status !== 'ok' ? [`${' '.repeat(6 + width + 2)}fix: ${c.hint}`] : []),
+  ]);
+  const failed = report.checks.filter((c) => c.status === 'fail').length;
+  lines.push('', failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerDoctor(program: Command, io: { stdout: (text: string) => void; env: Env }): void {
+  program
+    .command('doctor')
+    .description('check credentials, region, Bedrock access, storage, the port and the claude binary')
+    .option('--json', 'print the checks as JSON')
+    .option('--deep', 'also make one tiny model call (proves model access; costs a few tokens)')
+    .option('--model <model>', 'model for --deep (default: the newest Claude Haiku)')
+    .option('--region <region>', 'AWS region for Bedrock')
+    .option('-p, --port <port>', 'port the gateway should listen on')
+    .option('-c, --config <file>', 'JSON config file')
+    .action(async (flags: DoctorFlags) => {
+      const report = await collectDoctor(flags, io.env);
+      io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+      if (!report.ok) throw new CliExit(EXIT.failure);
+    });
+}

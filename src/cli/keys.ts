@@ -1,0 +1,297 @@
+/**
+ * `abproxy keys create|import|list|show|revoke`: API keys in the solo or team store. The secret is
+ * printed once, by create/import, and stored only as a hash. `--json` prints the same data as JSON.
+ */
+import type { Command } from 'commander';
+import { parseDuration } from '../auth/duration.ts';
+import { checkImportableKey, displayPrefix, generateKey, hashKey, newKeyId } from '../auth/key-format.ts';
+import { parseModelGlobs } from '../auth/model-globs.ts';
+import type { ServiceTier } from '../models/types.ts';
+import { openStore } from '../store/open.ts';
+import { AmbiguousKeyError, DuplicateKeyError, type KeyRecord, type Store } from '../store/types.ts';
+import { CliError, EXIT } from './errors.ts';
+import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
+
+export interface KeysIo {
+  stdout: (line: string) => void;
+}
+
+interface CreateFlags extends StoreFlags {
+  name?: string;
+  user?: string;
+  serviceTier?: string;
+  rateLimit?: string;
+  tokensPerMinute?: string;
+  budgetUsd?: string;
+  models?: string;
+  expires?: string;
+  key?: string;
+  json?: boolean;
+}
+
+interface OutputFlags extends StoreFlags {
+  json?: boolean;
+}
+
+const TIERS: readonly ServiceTier[] = ['default', 'flex', 'priority', 'reserved'];
+
+/** The stable `--json` shape of a key (never the secret). */
+export interface KeyJson {
+  id: string;
+  prefix: string;
+  name: string | null;
+  user: string | null;
+  service_tier: ServiceTier | null;
+  models: string[] | null;
+  rate_limit_rpm: number | null;
+  tokens_per_minute: number | null;
+  budget_usd: number | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  status: 'active' | 'revoked' | 'expired';
+}
+
+export function keyJson(record: KeyRecord, now = Date.now()): KeyJson {
+  const status = record.revokedAt
+    ? 'revoked'
+    : record.expiresAt && Date.parse(record.expiresAt) <= now
+      ? 'expired'
+      : 'active';
+  return {
+    id: record.id,
+    prefix: record.prefix,
+    name: record.name ?? null,
+    user: record.user ?? null,
+    service_tier: record.serviceTier ?? null,
+    models: record.models ?? null,
+    rate_limit_rpm: record.limits.requestsPerMinute ?? null,
+    tokens_per_minute: record.limits.tokensPerMinute ?? null,
+    budget_usd: record.limits.budgetUsd ?? null,
+    created_at: record.createdAt,
+    expires_at: record.expiresAt ?? null,
+    revoked_at: record.revokedAt ?? null,
+    status,
+  };
+}
+
+function positive(flag: string, raw: string | undefined, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new CliError(
+      `${flag}: expected a positive ${integer ? 'integer' : 'number'}, got '${raw}'`,
+      EXIT.usage,
+    );
+  }
+  return n;
+}
+
+/** The record a create would store, from flags alone (pure apart from the random secret and id). */
+export function newKeyRecord(flags: CreateFlags, now: Date): { record: KeyRecord; secret: string } {
+  const secret = flags.key ?? generateKey();
+  if (flags.key !== undefined) {
+    const problem = checkImportableKey(flags.key);
+    if (problem) throw new CliError(`--key: ${problem}`, EXIT.usage);
+  }
+  let serviceTier: ServiceTier | undefined;
+  if (flags.serviceTier !== undefined) {
+    const tier = flags.serviceTier.trim().toLowerCase() as ServiceTier;
+    if (!TIERS.includes(tier)) {
+      throw new CliError(
+        `--service-tier: expected one of ${TIERS.join(', ')}, got '${flags.serviceTier}'`,
+        EXIT.usage,
+      );
+    }
+    serviceTier = tier;
+  }
+  let expiresAt: string | undefined;
+  if (flags.expires !== undefined) {
+    const ms = parseDuration(flags.expires);
+    if (ms === undefined) {
+      throw new CliError(
+        `--expires: expected a duration such as 30d, 12h or 90m, got '${flags.expires}'`,
+        EXIT.usage,
+      );
+    }
+    expiresAt = new Date(now.getTime() + ms).toISOString();
+  }
+  const models = flags.models === undefined ? undefined : parseModelGlobs(flags.models);
+  if (models && models.length === 0) throw new CliError('--models: give at least one model glob', EXIT.usage);
+  const limits = {
+    requestsPerMinute: positive('--rate-limit', flags.rateLimit, true),
+    tokensPerMinute: positive('--tokens-per-minute', flags.tokensPerMinute, true),
+    budgetUsd: positive('--budget-usd', flags.budgetUsd, false),
+  };
+  for (const name of Object.keys(limits) as Array<keyof typeof limits>) {
+    if (limits[name] === undefined) delete limits[name];
+  }
+  const record: KeyRecord = {
+    id: newKeyId(),
+    hash: hashKey(secret),
+    prefix: displayPrefix(secret),
+    limits,
+    createdAt: now.toISOString(),
+  };
+  if (flags.name !== undefined) record.name = flags.name;
+  if (flags.user !== undefined) record.user = flags.user;
+  if (serviceTier) record.serviceTier = serviceTier;
+  if (models) record.models = models;
+  if (expiresAt) record.expiresAt = expiresAt;
+  return { record, secret };
+}
+
+async function withStore<T>(flags: StoreFlags, action: (store: Store) => Promise<T>): Promise<T> {
+  const config = adminConfig(flags);
+  let store: Store;
+  try {
+    store = openStore(config);
+  } catch (err) {
+    throw new CliError(`cannot open the key store: ${(err as Error).message}`);
+  }
+  try {
+    return await action(store);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    if (err instanceof AmbiguousKeyError) throw new CliError(err.message);
+    if (err instanceof DuplicateKeyError) throw new CliError(`${err.message}`);
+    return explainAwsError(err, config);
+  } finally {
+    await store.close();
+  }
+}
+
+function describe(json: KeyJson): string[] {
+  const lines = [`id:           ${json.id}`, `prefix:       ${json.prefix}`, `status:       ${json.status}`];
+  if (json.name) lines.push(`name:         ${json.name}`);
+  if (json.user) lines.push(`user:         ${json.user}`);
+  lines.push(`service tier: ${json.service_tier ?? 'gateway default'}`);
+  lines.push(`models:       ${json.models ? json.models.join(', ') : 'all'}`);
+  if (json.rate_limit_rpm) lines.push(`rate limit:   ${json.rate_limit_rpm} requests/min`);
+  if (json.tokens_per_minute) lines.push(`token limit:  ${json.tokens_per_minute} tokens/min`);
+  if (json.budget_usd) lines.push(`budget:       $${json.budget_usd}`);
+  lines.push(`created:      ${json.created_at}`);
+  if (json.expires_at) lines.push(`expires:      ${json.expires_at}`);
+  if (json.revoked_at) lines.push(`revoked:      ${json.revoked_at}`);
+  return lines;
+}
+
+async function create(flags: CreateFlags, io: KeysIo): Promise<void> {
+  const { record, secret } = newKeyRecord(flags, new Date());
+  await withStore(flags, (store) => store.createKey(record));
+  const json = keyJson(record);
+  if (flags.json) {
+    io.stdout(JSON.stringify({ ...json, key: secret }));
+    return;
+  }
+  io.stdout(secret);
+  for (const line of describe(json)) io.stdout(line);
+  io.stdout('Store the key now: it is not shown again (only its hash is kept).');
+}
+
+async function list(flags: OutputFlags, io: KeysIo): Promise<void> {
+  const records = await withStore(flags, (store) => store.listKeys());
+  const rows = records.map((record) => keyJson(record));
+  if (flags.json) {
+    io.stdout(JSON.stringify(rows));
+    return;
+  }
+  if (rows.length === 0) {
+    io.stdout("no keys yet: create one with 'abproxy keys create'");
+    return;
+  }
+  const table = [
+    ['ID', 'PREFIX', 'NAME', 'USER', 'TIER', 'MODELS', 'STATUS', 'CREATED'],
+    ...rows.map((row) => [
+      row.id,
+      row.prefix,
+      row.name ?? '',
+      row.user ?? '',
+      row.service_tier ?? '',
+      row.models?.join(',') ?? '*',
+      row.status,
+      row.created_at.slice(0, 19).replace('T', ' '),
+    ]),
+  ];
+  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
+  for (const row of table)
+    io.stdout(
+      row
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd(),
+    );
+}
+
+async function findOrFail(store: Store, ref: string): Promise<KeyRecord> {
+  const record = await store.getKey(ref);
+  if (!record) throw new CliError(`no key '${ref}' (give a key id or the start of its prefix)`);
+  return record;
+}
+
+async function show(ref: string, flags: OutputFlags, io: KeysIo): Promise<void> {
+  const record = await withStore(flags, (store) => findOrFail(store, ref));
+  const json = keyJson(record);
+  if (flags.json) io.stdout(JSON.stringify(json));
+  else for (const line of describe(json)) io.stdout(line);
+}
+
+async function revoke(ref: string, flags: OutputFlags, io: KeysIo): Promise<void> {
+  const { record, result } = await withStore(flags, async (store) => {
+    const found = await findOrFail(store, ref);
+    const outcome = await store.revokeKey(found.id, new Date().toISOString());
+    if (outcome === 'not-found') throw new CliError(`key ${found.id} disappeared while revoking`);
+    return { record: (await store.getKey(found.id)) ?? found, result: outcome };
+  });
+  const json = keyJson(record);
+  if (flags.json) io.stdout(JSON.stringify({ ...json, result }));
+  else
+    io.stdout(
+      result === 'revoked'
+        ? `revoked ${json.id} (${json.prefix})`
+        : `${json.id} was already revoked at ${json.revoked_at}`,
+    );
+}
+
+function addCreateOptions(command: Command): Command {
+  return addStoreOptions(
+    command
+      .option('--name <name>', 'a label for the key')
+      .option('--user <user>', 'who the key is for')
+      .option('--service-tier <tier>', 'Bedrock service tier: default, flex, priority or reserved')
+      .option('--rate-limit <rpm>', 'requests per minute')
+      .option('--tokens-per-minute <n>', 'tokens per minute')
+      .option('--budget-usd <n>', 'spending budget in US dollars')
+      .option('--models <globs>', "allowed models, comma-separated globs (e.g. 'claude-*,qwen.*')")
+      .option('--expires <duration>', 'lifetime such as 30d, 12h or 90m')
+      .option('--json', 'print JSON'),
+  );
+}
+
+export function registerKeys(program: Command, io: KeysIo): void {
+  const keys = program.command('keys').description('create, list, show and revoke API keys');
+  addCreateOptions(
+    keys
+      .command('create')
+      .description('create a key and print its secret (once)')
+      .option(
+        '--key <secret>',
+        'store this existing key (abp_… or the seed converter’s sk-…) instead of a new one',
+      ),
+  ).action((flags: CreateFlags) => create(flags, io));
+  addCreateOptions(
+    keys.command('import <secret>').description("store an existing key (the seed converter's sk-… keys)"),
+  ).action((secret: string, flags: CreateFlags) => create({ ...flags, key: secret }, io));
+  addStoreOptions(
+    keys.command('list').description('list keys (never their secrets)').option('--json', 'print JSON'),
+  ).action((flags: OutputFlags) => list(flags, io));
+  addStoreOptions(
+    keys.command('show <id>').description('show one key by id or prefix').option('--json', 'print JSON'),
+  ).action((ref: string, flags: OutputFlags) => show(ref, flags, io));
+  addStoreOptions(
+    keys
+      .command('revoke <id>')
+      .description('revoke a key by id or prefix (takes effect at once in solo mode)')
+      .option('--json', 'print JSON'),
+  ).action((ref: string, flags: OutputFlags) => revoke(ref, flags, io));
+}

@@ -1,0 +1,251 @@
+/**
+ * `abproxy models [--json] [--all] [--region R]`: the models the gateway can call in a region (read from
+ * Bedrock's control plane: ListFoundationModels + ListInferenceProfiles), the Claude names and what they
+ * resolve to, and what each model can do. `collectModels` is pure (snapshot in, report out); the JSON is
+ * the report as is, documented in the README.
+ */
+import type { Command } from 'commander';
+import { type Config, ConfigError } from '../config/config.ts';
+import { loadConfig } from '../config/load.ts';
+import {
+  canonicalClaudeId,
+  claudeAlias,
+  claudeDisplayName,
+  parseBedrockClaudeId,
+} from '../models/aliases.ts';
+import { capabilitiesFor } from '../models/capabilities.ts';
+import { indexOf, invocationId, resolveModel } from '../models/resolve.ts';
+import type { CatalogueSnapshot, ModelFamily, ReasoningControl, ServiceTier } from '../models/types.ts';
+import { CliError, EXIT } from './errors.ts';
+
+export interface ModelRow {
+  /** The `model` value to send: the Claude id Anthropic uses, else the Bedrock id to call. */
+  id: string;
+  name: string;
+  provider: string | null;
+  /** What the gateway calls: the region's inference profile or the bare id; null when not callable here. */
+  bedrockId: string | null;
+  baseModelId: string;
+  family: ModelFamily;
+  callable: boolean;
+  /** Takes and returns text (what /v1/messages needs). */
+  text: boolean;
+  /** Lifecycle ACTIVE (false: LEGACY). */
+  active: boolean;
+  tools: boolean;
+  images: boolean;
+  documents: boolean;
+  reasoning: ReasoningControl['kind'];
+  caching: boolean;
+  tiers: ServiceTier[];
+  contextWindow: number;
+  maxOutputTokens: number;
+}
+
+export interface AliasRow {
+  alias: string;
+  /** The Bedrock id the alias resolves to now; null when it cannot be served. */
+  bedrockId: string | null;
+  baseModelId: string | null;
+  /** `config`: an explicit model map entry; `catalogue`: resolved from the live catalogue. */
+  via: 'config' | 'catalogue';
+  error?: string;
+}
+
+export interface ModelsReport {
+  region: string;
+  /** `live` from Bedrock; `builtin` is the gateway's own Claude table (only when Bedrock is unreachable). */
+  source: 'live' | 'builtin';
+  fetchedAt: string;
+  models: ModelRow[];
+  aliases: AliasRow[];
+}
+
+export interface CollectOptions {
+  /** Include models that are not text-to-text or have no way to be called in the region. */
+  all?: boolean;
+  modelMap?: Record<string, string>;
+}
+
+const SHORTHANDS = ['opus', 'sonnet', 'haiku', 'fable'];
+
+export function collectModels(snapshot: CatalogueSnapshot, options: CollectOptions = {}): ModelsReport {
+  const index = indexOf(snapshot);
+  const region = snapshot.region;
+  const rows: ModelRow[] = [];
+  const claudeBases = new Set(index.claude.map((c) => c.baseModelId));
+
+  const row = (baseModelId: string): ModelRow => {
+    const model = index.models.get(baseModelId);
+    const parsed = parseBedrockClaudeId(baseModelId);
+    const bedrockId = invocationId(baseModelId, index, region);
+    const caps = capabilitiesFor(baseModelId);
+    // Profile-only models are missing from the model list; they are text models (Claude, Llama 4, …).
+    const text =
+      !model || (model.inputModalities.includes('TEXT') && model.outputModalities.includes('TEXT'));
+    return {
+      id: parsed ? canonicalClaudeId(parsed) : (bedrockId ?? baseModelId),
+      name: model?.name ?? (parsed ? claudeDisplayName(parsed) : baseModelId),
+      provider: model?.provider ?? (parsed ? 'Anthropic' : null),
+      bedrockId,
+      baseModelId,
+      family: caps.family,
+      callable: bedrockId !== null,
+      text,
+      active: model?.active ?? true,
+      tools: caps.tools,
+      images: caps.images,
+      documents: caps.documents,
+      reasoning: caps.reasoning.kind,
+      caching: caps.caching,
+      tiers: [...caps.tiers],
+      contextWindow: caps.contextWindow,
+      maxOutputTokens: caps.maxOutputTokens,
+    };
+  };
+
+  for (const { baseModelId } of index.claude) rows.push(row(baseModelId));
+  const others = new Set(snapshot.models.map((m) => m.modelId));
+  for (const p of snapshot.profiles)
+    if (p.type === 'SYSTEM_DEFINED') for (const id of p.modelIds) others.add(id);
+  const rest = [...others].filter((id) => !claudeBases.has(id)).map(row);
+  rest.sort((a, b) => a.id.localeCompare(b.id));
+  rows.push(...rest);
+
+  const models = options.all ? rows : rows.filter((r) => r.callable && r.text);
+  return {
+    region,
+    source: snapshot.source,
+    fetchedAt: new Date(snapshot.fetchedAt).toISOString(),
+    models,
+    aliases: collectAliases(snapshot, options.modelMap ?? {}),
+  };
+}
+
+function collectAliases(snapshot: CatalogueSnapshot, modelMap: Record<string, string>): AliasRow[] {
+  const index = indexOf(snapshot);
+  const resolveAlias = (alias: string, via: AliasRow['via']): AliasRow => {
+    try {
+      const r = resolveModel(alias, snapshot, { region: snapshot.region, overrides: modelMap });
+      return { alias, bedrockId: r.modelId, baseModelId: r.baseModelId, via };
+    } catch (err) {
+      return { alias, bedrockId: null, baseModelId: null, via, error: (err as Error).message };
+    }
+  };
+  const out: AliasRow[] = Object.keys(modelMap)
+    .sort()
+    .map((alias) => resolveAlias(alias, 'config'));
+  const seen = new Set(out.map((a) => a.alias));
+  const names: string[] = [];
+  for (const tier of SHORTHANDS) if (index.claude.some((c) => c.parsed.tier === tier)) names.push(tier);
+  for (const { baseModelId, parsed } of index.claude) {
+    if (invocationId(baseModelId, index, snapshot.region)) names.push(claudeAlias(parsed));
+  }
+  for (const name of names) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    out.push(resolveAlias(name, 'catalogue'));
+  }
+  return out;
+}
+
+/** 200000 → 200k, 131072 → 128k, 1000000 → 1M: how model cards write limits. */
+export function tokenCount(n: unknown): string {
+  const v = Number(n);
+  if (v >= 1_000_000 && v % 1_000_000 === 0) return `${v / 1_000_000}M`;
+  if (v >= 1000 && v % 1000 === 0) return `${v / 1000}k`;
+  if (v >= 1024 && v % 1024 === 0) return `${v / 1024}k`;
+  return String(v);
+}
+
+const MODEL_COLUMNS = [
+  { key: 'id', header: 'MODEL' },
+  { key: 'bedrockId', header: 'BEDROCK ID' },
+  { key: 'tools', header: 'TOOLS' },
+  { key: 'images', header: 'IMAGES' },
+  { key: 'documents', header: 'DOCS' },
+  { key: 'reasoning', header: 'REASONING', format: (v: unknown) => (v === 'none' ? 'no' : String(v)) },
+  { key: 'caching', header: 'CACHING' },
+  { key: 'tiers', header: 'TIERS' },
+  { key: 'contextWindow', header: 'CONTEXT', align: 'right' as const, format: tokenCount },
+  { key: 'maxOutputTokens', header: 'MAX OUT', align: 'right' as const, format: tokenCount },
+];
+
+const ALIAS_COLUMNS = [
+  { key: 'alias', header: 'ALIAS' },
+  { key: 'target', header: 'RESOLVES TO' },
+  { key: 'via', header: 'VIA' },
+];
+
+export interface ModelsFlags {
+  json?: boolean;
+  plain?: boolean;
+  all?: boolean;
+  region?: string;
+  config?: string;
+}
+
+export interface ModelsIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Reads the live catalogue; a failure to reach Bedrock is an error, not a silent built-in table. */
+async function liveSnapshot(config: Config): Promise<CatalogueSnapshot> {
+  const { Catalogue } = await import('../models/catalogue.ts');
+  let failure: unknown;
+  const catalogue = new Catalogue({
+    region: config.region,
+    onError: (err) => {
+      failure = err;
+    },
+  });
+  const snapshot = await catalogue.refresh();
+  if (snapshot.source !== 'live') {
+    const { name, message } = (failure ?? {}) as { name?: string; message?: string };
+    throw new CliError(
+      `could not list Bedrock models in ${config.region}: ${name ?? 'Error'}: ${message ?? String(failure)}\n` +
+        "Run 'abproxy doctor' to check credentials, region and network.",
+    );
+  }
+  return snapshot;
+}
+
+export async function models(flags: ModelsFlags, io: ModelsIo): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig({ flags: { region: flags.region }, configFile: flags.config });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+  const report = collectModels(await liveSnapshot(config), { all: flags.all, modelMap: config.modelMap });
+  if (flags.json) {
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const { printTable } = await import('../ui/index.ts');
+  const mode = { plain: flags.plain };
+  await printTable(MODEL_COLUMNS, report.models as unknown as Record<string, unknown>[], mode);
+  io.stdout('\n');
+  const aliasRows = report.aliases.map((a) => ({
+    ...a,
+    target: a.bedrockId ?? `(${a.error ?? 'unavailable'})`,
+  }));
+  await printTable(ALIAS_COLUMNS, aliasRows, mode);
+  io.stdout(
+    `\n${report.models.length} models in ${report.region}${flags.all ? '' : ' (text, callable; --all for every model)'}\n`,
+  );
+}
+
+export function registerModels(program: Command, io: ModelsIo): void {
+  program
+    .command('models')
+    .description('list the Bedrock models the gateway can call, the Claude aliases and their capabilities')
+    .option('--json', 'print the report as JSON (stable; see README)')
+    .option('--plain', 'plain text even on a terminal')
+    .option('--all', 'include models that are not text-to-text or not callable in the region')
+    .option('--region <region>', 'AWS region for Bedrock')
+    .option('-c, --config <file>', 'JSON config file')
+    .action((flags: ModelsFlags) => models(flags, io));
+}

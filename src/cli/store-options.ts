@@ -1,0 +1,57 @@
+/** The storage flags shared by `serve`, `keys` and `tables`, and how they become settings. */
+import type { Command } from 'commander';
+import { type Config, ConfigError, type Layer } from '../config/config.ts';
+import { loadConfig } from '../config/load.ts';
+import { CliError, EXIT } from './errors.ts';
+
+export interface StoreFlags {
+  mode?: string;
+  db?: string;
+  tablePrefix?: string;
+  region?: string;
+  config?: string;
+}
+
+export function addStoreOptions(command: Command): Command {
+  return command
+    .option('--mode <mode>', 'storage: solo (SQLite file, default) or team (DynamoDB tables)')
+    .option('--db <file>', 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)')
+    .option('--table-prefix <prefix>', 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits')
+    .option('--region <region>', 'AWS region')
+    .option('-c, --config <file>', 'JSON config file');
+}
+
+export function storeLayer(flags: StoreFlags): Layer {
+  return { mode: flags.mode, dbFile: flags.db, tablePrefix: flags.tablePrefix, region: flags.region };
+}
+
+/** Settings for an admin command; a bad flag or setting is a usage error (exit 2). */
+export function adminConfig(flags: StoreFlags): Config {
+  try {
+    return loadConfig({ flags: storeLayer(flags), configFile: flags.config });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
+    throw err;
+  }
+}
+
+/** AWS failures an admin can act on, reworded; anything else is rethrown. */
+export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix' | 'region'>): never {
+  const { name, message } = (err ?? {}) as { name?: string; message?: string };
+  if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') {
+    throw new CliError(
+      `AWS denied access to DynamoDB in ${config.region} (${name}): ${message ?? ''}\n` +
+        'The caller needs dynamodb:DescribeTable, CreateTable, DescribeTimeToLive, UpdateTimeToLive (for tables setup) ' +
+        'and GetItem, PutItem, UpdateItem, Query, Scan, BatchWriteItem on the abproxy tables.',
+    );
+  }
+  if (name === 'ResourceNotFoundException') {
+    throw new CliError(
+      `DynamoDB tables '${config.tablePrefix}-*' not found in ${config.region}: run 'abproxy tables setup' first`,
+    );
+  }
+  if (name === 'CredentialsProviderError') {
+    throw new CliError(`no AWS credentials found: ${message ?? ''}`);
+  }
+  throw err;
+}

@@ -1,0 +1,64 @@
+/** `abproxy tables setup`: the team-mode DynamoDB tables, from the one schema in store/schema.ts. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Command } from 'commander';
+import { setupTables, type TableReport } from '../store/dynamodb-setup.ts';
+import { tableSchemas } from '../store/schema.ts';
+import { CliError } from './errors.ts';
+import { adminConfig, explainAwsError } from './store-options.ts';
+
+export interface TablesIo {
+  stdout: (line: string) => void;
+}
+
+interface SetupFlags {
+  tablePrefix?: string;
+  region?: string;
+  config?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export async function collectTableSetup(
+  flags: SetupFlags,
+): Promise<{ region: string; tables: TableReport[] }> {
+  const config = adminConfig({ tablePrefix: flags.tablePrefix, region: flags.region, config: flags.config });
+  const client = new DynamoDBClient({ region: config.region });
+  try {
+    const tables = await setupTables(client, tableSchemas(config.tablePrefix), {
+      dryRun: flags.dryRun === true,
+    });
+    return { region: config.region, tables };
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    if ((err as { name?: string }).name === 'TimeoutError') {
+      throw new CliError('timed out waiting for the tables to become ACTIVE');
+    }
+    return explainAwsError(err, config);
+  } finally {
+    client.destroy();
+  }
+}
+
+function printTableSetup(result: { region: string; tables: TableReport[] }, io: TablesIo): void {
+  for (const t of result.tables) {
+    const ttl = t.ttl === 'none' ? '' : `, TTL ${t.ttl.replace('-', ' ')}`;
+    io.stdout(`${t.table}: ${t.action.replace('-', ' ')} (${t.status}${ttl})`);
+  }
+}
+
+export function registerTables(program: Command, io: TablesIo): void {
+  const tables = program.command('tables').description('team mode: DynamoDB tables');
+  tables
+    .command('setup')
+    .description('create the missing tables, wait until ACTIVE, enable TTL (never changes existing tables)')
+    .option('--table-prefix <prefix>', 'tables are <prefix>-keys, -usage, -limits (default abproxy)')
+    .option('--region <region>', 'AWS region')
+    .option('--dry-run', 'only say what would be created')
+    .option('--json', 'print JSON')
+    .option('-c, --config <file>', 'JSON config file')
+    .action(async (flags: SetupFlags) => {
+      const result = await collectTableSetup(flags);
+      if (flags.json) io.stdout(JSON.stringify(result));
+      else printTableSetup(result, io);
+    });
+}

@@ -1,0 +1,219 @@
+/**
+ * `abproxy usage [--key ID] [--since 7d] [--until T] [--by model|key|day] [--json]`: request counts,
+ * tokens and estimated cost from the store (solo or team), plus records still waiting in this
+ * machine's spool, so a report right after a crash or during a store outage is complete.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { parseDuration } from '../auth/duration.ts';
+import { spoolDir } from '../server/accounting.ts';
+import { openStore } from '../store/open.ts';
+import type { UsageQuery, UsageRecord } from '../store/types.ts';
+import { readSpoolFile } from '../usage/spool.ts';
+import { CliError, EXIT } from './errors.ts';
+import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
+
+export type GroupBy = 'model' | 'key' | 'day';
+
+interface UsageFlags extends StoreFlags {
+  key?: string;
+  since?: string;
+  until?: string;
+  by?: string;
+  json?: boolean;
+}
+
+export interface UsageIo {
+  stdout: (line: string) => void;
+}
+
+/** The stable `--json` shape of one group and of the total. */
+export interface UsageRow {
+  group: string;
+  requests: number;
+  /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died). */
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+  cost_usd: number;
+}
+
+export interface UsageReport {
+  since: string;
+  until: string | null;
+  key: string | null;
+  by: GroupBy;
+  groups: UsageRow[];
+  total: UsageRow;
+}
+
+/** `7d`-style durations back from now, or an ISO date/time. */
+export function parseTime(flag: string, text: string, now: number): string {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return new Date(now - ago).toISOString();
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms))
+    throw new CliError(`${flag}: expected a duration like 7d or 12h, or an ISO date`, EXIT.usage);
+  return new Date(ms).toISOString();
+}
+
+function emptyRow(group: string): UsageRow {
+  return {
+    group,
+    requests: 0,
+    errors: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: 0,
+    cost_usd: 0,
+  };
+}
+
+function add(row: UsageRow, record: UsageRecord): void {
+  row.requests++;
+  if (record.status >= 400 || record.status === 0) row.errors++;
+  row.input_tokens += record.inputTokens;
+  row.output_tokens += record.outputTokens;
+  row.cache_read_input_tokens += record.cacheReadInputTokens;
+  row.cache_creation_input_tokens += record.cacheWriteInputTokens;
+  row.cost_usd += record.costUsd ?? 0;
+}
+
+function groupOf(record: UsageRecord, by: GroupBy): string {
+  switch (by) {
+    case 'model':
+      return record.model || '(none)';
+    case 'key':
+      return record.keyId;
+    case 'day':
+      return record.at.slice(0, 10);
+    default: {
+      const never: never = by;
+      throw new Error(`unknown grouping ${String(never)}`);
+    }
+  }
+}
+
+/** Pure: records → report (cost rounded to a millionth of a dollar). */
+export function summarize(records: readonly UsageRecord[], query: UsageQuery, by: GroupBy): UsageReport {
+  const groups = new Map<string, UsageRow>();
+  const total = emptyRow('total');
+  for (const record of records) {
+    const name = groupOf(record, by);
+    let row = groups.get(name);
+    if (!row) {
+      row = emptyRow(name);
+      groups.set(name, row);
+    }
+    add(row, record);
+    add(total, record);
+  }
+  const round = (row: UsageRow) => ({ ...row, cost_usd: Math.round(row.cost_usd * 1e6) / 1e6 });
+  return {
+    since: query.since,
+    until: query.until ?? null,
+    key: query.keyId ?? null,
+    by,
+    groups: [...groups.values()].sort((a, b) => a.group.localeCompare(b.group)).map(round),
+    total: round(total),
+  };
+}
+
+/** Finished records in local spool files that the store may not have yet. */
+export function spooledRecords(dir: string): UsageRecord[] {
+  if (!existsSync(dir)) return [];
+  const records: UsageRecord[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.jsonl')) continue;
+    try {
+      for (const line of readSpoolFile(join(dir, name))) if (line.phase === 'done') records.push(line.record);
+    } catch {
+      // deleted by the drainer while we looked: its records are in the store
+    }
+  }
+  return records;
+}
+
+function inQuery(record: UsageRecord, query: UsageQuery): boolean {
+  return (
+    record.at >= query.since &&
+    (query.until === undefined || record.at < query.until) &&
+    (query.keyId === undefined || record.keyId === query.keyId)
+  );
+}
+
+export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise<UsageReport> {
+  const by = (flags.by ?? 'key') as GroupBy;
+  if (!['model', 'key', 'day'].includes(by))
+    throw new CliError('--by: expected model, key or day', EXIT.usage);
+  const query: UsageQuery = { since: parseTime('--since', flags.since ?? '30d', now) };
+  if (flags.until) query.until = parseTime('--until', flags.until, now);
+  if (flags.key) query.keyId = flags.key;
+  const config = adminConfig(flags);
+  const store = openStore(config);
+  let stored: UsageRecord[];
+  try {
+    stored = await store.listUsage(query);
+  } catch (err) {
+    explainAwsError(err, config);
+  } finally {
+    await store.close();
+  }
+  const byId = new Map(stored.map((record) => [record.id, record]));
+  for (const record of spooledRecords(spoolDir(config))) {
+    if (!byId.has(record.id) && inQuery(record, query)) byId.set(record.id, record);
+  }
+  return summarize([...byId.values()], query, by);
+}
+
+export function printUsage(report: UsageReport, io: UsageIo): void {
+  const header = [
+    report.by,
+    'requests',
+    'errors',
+    'input',
+    'output',
+    'cache read',
+    'cache write',
+    'cost USD',
+  ];
+  const cells = (row: UsageRow) => [
+    row.group,
+    String(row.requests),
+    String(row.errors),
+    String(row.input_tokens),
+    String(row.output_tokens),
+    String(row.cache_read_input_tokens),
+    String(row.cache_creation_input_tokens),
+    row.cost_usd.toFixed(4),
+  ];
+  const rows = [header, ...report.groups.map(cells), cells(report.total)];
+  const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  io.stdout(
+    `usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}`,
+  );
+  for (const row of rows) io.stdout(line(row));
+}
+
+export function registerUsage(program: Command, io: UsageIo): void {
+  addStoreOptions(
+    program
+      .command('usage')
+      .description('requests, tokens and estimated cost per key, model or day')
+      .option('--key <id>', 'only this key')
+      .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO date', '30d')
+      .option('--until <when>', 'end (exclusive): a duration back from now or an ISO date')
+      .option('--by <group>', 'group by model, key or day', 'key')
+      .option('--json', 'print JSON'),
+  ).action(async (flags: UsageFlags) => {
+    const report = await collectUsage(flags);
+    if (flags.json) io.stdout(JSON.stringify(report, null, 2));
+    else printUsage(report, io);
+  });
+}

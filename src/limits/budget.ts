@@ -1,0 +1,162 @@
+/**
+ * Monthly budgets (UTC calendar month) per key. A request is refused once the key's spend reaches its
+ * budget; each request is charged its real cost after it ends. Spend lives in a store counter so every
+ * instance sees it; an instance re-reads it at most every `refreshMs` and batches its own charges
+ * every `flushMs`, so a team can overshoot a budget by what its instances spend in about that time
+ * (plus requests already running): a budget is a brake, the usage records are the bill.
+ */
+import { ApiError } from '../anthropic/errors.ts';
+import type { Store } from '../store/types.ts';
+
+/** `2026-05` for a time in May 2026, UTC. */
+export function budgetMonth(now: number): string {
+  return new Date(now).toISOString().slice(0, 7);
+}
+
+/** Epoch ms of the first instant of the next UTC month. */
+export function nextMonthStart(now: number): number {
+  const date = new Date(now);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+}
+
+/** Spend is counted in micro-dollars: integer adds stay exact in both stores. */
+const MICRO = 1_000_000;
+
+interface Spend {
+  month: string;
+  /** Micro-USD the store reported. */
+  stored: number;
+  readAt: number;
+  /** Charged here, not yet sent. */
+  unsent: number;
+  /** Being sent now. */
+  sending: number;
+  refresh: Promise<void> | undefined;
+}
+
+export interface BudgetOptions {
+  store: Pick<Store, 'addToCounter'>;
+  refreshMs?: number;
+  flushMs?: number;
+  onError?: (err: unknown) => void;
+  now?: () => number;
+}
+
+export function budgetExhausted(keyId: string, budgetUsd: number, spentUsd: number, now: number): ApiError {
+  const reset = new Date(nextMonthStart(now)).toISOString();
+  return new ApiError(
+    'billing_error',
+    `This API key (${keyId}) has used its monthly budget: $${spentUsd.toFixed(2)} of $${budgetUsd.toFixed(2)} in ${budgetMonth(now)} (UTC). It resets at ${reset}; ask the gateway admin to raise --budget-usd.`,
+    // 402 is outside every client's retry set, and x-should-retry tells the Anthropic SDKs so outright.
+    { headers: { 'x-should-retry': 'false', 'x-abproxy-budget-reset': reset } },
+  );
+}
+
+export class BudgetGuard {
+  readonly #store: BudgetOptions['store'];
+  readonly #refreshMs: number;
+  readonly #onError: BudgetOptions['onError'];
+  readonly #now: () => number;
+  readonly #spend = new Map<string, Spend>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(options: BudgetOptions) {
+    this.#store = options.store;
+    this.#refreshMs = options.refreshMs ?? 2000;
+    this.#onError = options.onError;
+    this.#now = options.now ?? Date.now;
+    this.#timer = setInterval(() => void this.flush(), options.flushMs ?? 1000);
+    this.#timer.unref();
+  }
+
+  /** Throws the 402 when the key has spent its budget this month. */
+  async check(keyId: string, budgetUsd: number): Promise<void> {
+    const now = this.#now();
+    const spend = this.#entry(keyId, now);
+    if (spend.readAt === 0) await this.#read(keyId, spend);
+    else if (now - spend.readAt > this.#refreshMs) spend.refresh ??= this.#read(keyId, spend);
+    const spent = (spend.stored + spend.sending + spend.unsent) / MICRO;
+    if (spent >= budgetUsd) throw budgetExhausted(keyId, budgetUsd, spent, now);
+  }
+
+  charge(keyId: string, usd: number): void {
+    if (!(usd > 0)) return;
+    this.#entry(keyId, this.#now()).unsent += Math.round(usd * MICRO);
+  }
+
+  /** Sends the batched charges (also on a timer). */
+  async flush(): Promise<void> {
+    const sends: Promise<void>[] = [];
+    for (const [keyId, spend] of this.#spend) {
+      if (spend.unsent === 0 || spend.sending > 0) continue;
+      const amount = spend.unsent;
+      spend.unsent = 0;
+      spend.sending = amount;
+      sends.push(
+        this.#store
+          .addToCounter(this.#counter(keyId, spend.month), amount, this.#expiry(spend.month))
+          .then((total) => {
+            spend.stored = total;
+            spend.readAt = this.#now();
+          })
+          .catch((err) => {
+            spend.unsent += amount;
+            this.#onError?.(err);
+          })
+          .finally(() => {
+            spend.sending = 0;
+          }),
+      );
+    }
+    await Promise.all(sends);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+
+  #entry(keyId: string, now: number): Spend {
+    const month = budgetMonth(now);
+    let spend = this.#spend.get(keyId);
+    if (!spend || spend.month !== month) {
+      // A new month starts from zero; unsent charges of the old month are sent with it.
+      if (spend && spend.unsent > 0) {
+        const { month: old, unsent } = spend;
+        this.#store
+          .addToCounter(this.#counter(keyId, old), unsent, this.#expiry(old))
+          .catch((err) => this.#onError?.(err));
+      }
+      spend = { month, stored: 0, readAt: 0, unsent: 0, sending: 0, refresh: undefined };
+      this.#spend.set(keyId, spend);
+    }
+    return spend;
+  }
+
+  #counter(keyId: string, month: string): string {
+    return `budget:${keyId}:${month}`;
+  }
+
+  #expiry(month: string): number {
+    // Keep a month's spend for a while after it ends (reports), then let the store drop it.
+    return nextMonthStart(Date.parse(`${month}-01T00:00:00Z`)) + 40 * 86_400_000;
+  }
+
+  async #read(keyId: string, spend: Spend): Promise<void> {
+    try {
+      // Adding zero reads the counter through the same atomic path.
+      spend.stored = await this.#store.addToCounter(
+        this.#counter(keyId, spend.month),
+        0,
+        this.#expiry(spend.month),
+      );
+      spend.readAt = this.#now();
+    } catch (err) {
+      // Store down: judge by what we know locally rather than refuse or admit everyone blindly.
+      spend.readAt = this.#now();
+      this.#onError?.(err);
+    } finally {
+      spend.refresh = undefined;
+    }
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * Team mode: DynamoDB tables shared by every gateway instance (see schema.ts). Authentication is one
+ * strongly consistent GetItem by hash; admin lookups go through the id/prefix indexes; revocation and
+ * counters are conditional writes so concurrent instances agree.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { KEYS_BY_ID_INDEX, KEYS_BY_PREFIX_INDEX, TTL_ATTRIBUTE, tableName } from './schema.ts';
+import {
+  AmbiguousKeyError,
+  DuplicateKeyError,
+  type KeyRecord,
+  type RevokeResult,
+  type Store,
+  type UsageQuery,
+  type UsageRecord,
+  type UsageTotals,
+} from './types.ts';
+
+export interface DynamoStoreOptions {
+  tablePrefix: string;
+  region: string;
+  /** Replaces the client built from region + the SDK's endpoint/credential chain (tests). */
+  client?: DynamoDBClient;
+}
+
+type Item = Record<string, unknown>;
+
+const KEY_FIELDS = [
+  'id',
+  'hash',
+  'prefix',
+  'name',
+  'user',
+  'serviceTier',
+  'models',
+  'limits',
+  'createdAt',
+  'expiresAt',
+  'revokedAt',
+] as const;
+
+function toRecord(item: Item): KeyRecord {
+  const record: Record<string, unknown> = {};
+  for (const field of KEY_FIELDS) if (item[field] !== undefined) record[field] = item[field];
+  record.limits ??= {};
+  return record as unknown as KeyRecord;
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return (
+    err instanceof ConditionalCheckFailedException ||
+    (err as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
+}
+
+export class DynamoStore implements Store {
+  readonly mode = 'team';
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #owned: DynamoDBClient | undefined;
+  readonly #keys: string;
+  readonly #usage: string;
+  readonly #limits: string;
+
+  constructor({ tablePrefix, region, client }: DynamoStoreOptions) {
+    this.#owned = client ? undefined : new DynamoDBClient({ region });
+    this.#doc = DynamoDBDocumentClient.from(client ?? this.#owned!, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.#keys = tableName(tablePrefix, 'keys');
+    this.#usage = tableName(tablePrefix, 'usage');
+    this.#limits = tableName(tablePrefix, 'limits');
+  }
+
+  async #queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.#doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      items.push(...((page.Items as Item[] | undefined) ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async #scanAll(input: ScanCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.#doc.send(new ScanCommand({ ...input, ExclusiveStartKey: start }));
+      items.push(...((page.Items as Item[] | undefined) ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async #byIndex(indexName: string, attribute: string, value: string): Promise<Item[]> {
+    return this.#queryAll({
+      TableName: this.#keys,
+      IndexName: indexName,
+      KeyConditionExpression: '#a = :v',
+      ExpressionAttributeNames: { '#a': attribute },
+      ExpressionAttributeValues: { ':v': value },
+    });
+  }
+
+  async createKey(record: KeyRecord): Promise<void> {
+    if ((await this.#byIndex(KEYS_BY_ID_INDEX, 'id', record.id)).length > 0) {
+      throw new DuplicateKeyError(`key id ${record.id} exists already`);
+    }
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#keys,
+          Item: { ...record },
+          ConditionExpression: 'attribute_not_exists(#h)',
+          ExpressionAttributeNames: { '#h': 'hash' },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new DuplicateKeyError('a key with this secret exists already');
+      throw err;
+    }
+  }
+
+  async findKeyByHash(hash: string): Promise<KeyRecord | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#keys, Key: { hash }, ConsistentRead: true }),
+    );
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  async getKey(ref: string): Promise<KeyRecord | undefined> {
+    if (ref === '') return undefined;
+    const byId = await this.#byIndex(KEYS_BY_ID_INDEX, 'id', ref);
+    if (byId[0]) return toRecord(byId[0]);
+    let matches = await this.#byIndex(KEYS_BY_PREFIX_INDEX, 'prefix', ref);
+    if (matches.length === 0) {
+      // A shorter prefix than the stored one: the keys table is small, a filtered scan is fine.
+      matches = await this.#scanAll({
+        TableName: this.#keys,
+        FilterExpression: 'begins_with(#p, :p)',
+        ExpressionAttributeNames: { '#p': 'prefix' },
+        ExpressionAttributeValues: { ':p': ref },
+      });
+    }
+    if (matches.length > 1) {
+      throw new AmbiguousKeyError(
+        ref,
+        matches.map((item) => String(item.id)),
+      );
+    }
+    return matches[0] ? toRecord(matches[0]) : undefined;
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    const records = (await this.#scanAll({ TableName: this.#keys })).map(toRecord);
+    return records.sort((a, b) =>
+      a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt),
+    );
+  }
+
+  async hasKeys(): Promise<boolean> {
+    const page = await this.#doc.send(new ScanCommand({ TableName: this.#keys, Limit: 1, Select: 'COUNT' }));
+    return (page.Count ?? 0) > 0 || page.LastEvaluatedKey !== undefined;
+  }
+
+  async revokeKey(id: string, at: string): Promise<RevokeResult> {
+    const [item] = await this.#byIndex(KEYS_BY_ID_INDEX, 'id', id);
+    if (!item) return 'not-found';
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#keys,
+          Key: { hash: item.hash },
+          UpdateExpression: 'SET #r = :at',
+          ConditionExpression: 'attribute_exists(#h) AND attribute_not_exists(#r)',
+          ExpressionAttributeNames: { '#r': 'revokedAt', '#h': 'hash' },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return 'revoked';
+    } catch (err) {
+      if (isConditionFailure(err)) return 'already-revoked';
+      throw err;
+    }
+  }
+
+  async recordUsage(records: readonly UsageRecord[]): Promise<void> {
+    // BatchWriteItem takes 25 items; the sort key holds the record id, so a replay overwrites itself.
+    for (let i = 0; i < records.length; i += 25) {
+      let pending: Record<string, Array<{ PutRequest: { Item: Item } }>> | undefined = {
+        [this.#usage]: records.slice(i, i + 25).map((record) => ({
+          PutRequest: { Item: { ...record, sk: `${record.at}#${record.id}` } },
+        })),
+      };
+      for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** Math.min(attempt, 6)));
+        if (attempt > 8) throw new Error('DynamoDB left usage records unprocessed after retries');
+        const out = await this.#doc.send(new BatchWriteCommand({ RequestItems: pending }));
+        pending = out.UnprocessedItems as typeof pending;
+      }
+    }
+  }
+
+  async usageTotals({ since, keyId }: { since: string; keyId?: string }): Promise<UsageTotals[]> {
+    const items = keyId
+      ? await this.#queryAll({
+          TableName: this.#usage,
+          KeyConditionExpression: 'keyId = :k AND sk >= :s',
+          ExpressionAttributeValues: { ':k': keyId, ':s': since },
+        })
+      : await this.#scanAll({
+          TableName: this.#usage,
+          FilterExpression: 'sk >= :s',
+          ExpressionAttributeValues: { ':s': since },
+        });
+    const totals = new Map<string, UsageTotals>();
+    for (const item of items as unknown as UsageRecord[]) {
+      const total = totals.get(item.keyId) ?? {
+        keyId: item.keyId,
+        requests: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadInputTokens: 0,
+        cacheWriteInputTokens: 0,
+      };
+      total.requests++;
+      total.inputTokens += item.inputTokens;
+      total.outputTokens += item.outputTokens;
+      total.cacheReadInputTokens += item.cacheReadInputTokens;
+      total.cacheWriteInputTokens += item.cacheWriteInputTokens;
+      totals.set(item.keyId, total);
+    }
+    return [...totals.values()].sort((a, b) => a.keyId.localeCompare(b.keyId));
+  }
+
+  async listUsage({ since, until, keyId }: UsageQuery): Promise<UsageRecord[]> {
+    // `sk` is `<ISO time>#<id>`; '#' sorts before every digit, so `< until` excludes that instant.
+    const end = until ?? '9999';
+    const items = keyId
+      ? await this.#queryAll({
+          TableName: this.#usage,
+          KeyConditionExpression: 'keyId = :k AND sk BETWEEN :s AND :u',
+          ExpressionAttributeValues: { ':k': keyId, ':s': since, ':u': end },
+        })
+      : await this.#scanAll({
+          TableName: this.#usage,
+          FilterExpression: 'sk BETWEEN :s AND :u',
+          ExpressionAttributeValues: { ':s': since, ':u': end },
+        });
+    const records = items.map((item) => {
+      const { sk: _sk, ttl: _ttl, ...record } = item as Record<string, unknown>;
+      return record as unknown as UsageRecord;
+    });
+    return records
+      .filter((record) => until === undefined || record.at < until)
+      .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
+  }
+
+  async addToCounter(name: string, amount: number, expiresAt: number): Promise<number> {
+    const ttl = Math.ceil(expiresAt / 1000);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const now = Date.now();
+      try {
+        const out = await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#limits,
+            Key: { name },
+            UpdateExpression: 'ADD #v :a SET #e = if_not_exists(#e, :e), #t = if_not_exists(#t, :t)',
+            ConditionExpression: 'attribute_not_exists(#e) OR #e > :now',
+            ExpressionAttributeNames: { '#v': 'value', '#e': 'expiresAtMs', '#t': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: { ':a': amount, ':e': expiresAt, ':t': ttl, ':now': now },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        );
+        return Number(out.Attributes?.value);
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+      // The counter's window is over but DynamoDB has not deleted it yet: start it again.
+      try {
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#limits,
+            Item: { name, value: amount, expiresAtMs: expiresAt, [TTL_ATTRIBUTE]: ttl },
+            ConditionExpression: '#e <= :now',
+            ExpressionAttributeNames: { '#e': 'expiresAtMs' },
+            ExpressionAttributeValues: { ':now': now },
+          }),
+        );
+        return amount;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+    throw new Error(`counter ${name}: too much contention`);
+  }
+
+  async close(): Promise<void> {
+    this.#owned?.destroy();
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * Solo mode: one SQLite file (WAL) that `serve` and the admin commands open side by side. Schema
+ * changes are numbered migrations recorded in PRAGMA user_version. better-sqlite3 is synchronous;
+ * the Store methods are async only to share the interface with DynamoDB.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ServiceTier } from '../models/types.ts';
+import {
+  AmbiguousKeyError,
+  DuplicateKeyError,
+  type KeyRecord,
+  type RevokeResult,
+  type Store,
+  type UsageQuery,
+  type UsageRecord,
+  type UsageTotals,
+} from './types.ts';
+
+/** Each entry moves the schema from version i to i + 1; never edit a released one, append. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE keys (
+     hash TEXT PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     prefix TEXT NOT NULL,
+     name TEXT,
+     user TEXT,
+     service_tier TEXT,
+     models TEXT,
+     limits TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT,
+     revoked_at TEXT
+   );
+   CREATE INDEX keys_prefix ON keys(prefix);
+   CREATE TABLE usage (
+     id TEXT PRIMARY KEY,
+     key_id TEXT NOT NULL,
+     at TEXT NOT NULL,
+     model TEXT NOT NULL,
+     service_tier TEXT NOT NULL,
+     input_tokens INTEGER NOT NULL,
+     output_tokens INTEGER NOT NULL,
+     cache_read_input_tokens INTEGER NOT NULL,
+     cache_write_input_tokens INTEGER NOT NULL,
+     latency_ms INTEGER NOT NULL,
+     status INTEGER NOT NULL,
+     request_id TEXT NOT NULL
+   );
+   CREATE INDEX usage_key_at ON usage(key_id, at);
+   CREATE TABLE counters (
+     name TEXT PRIMARY KEY,
+     value REAL NOT NULL,
+     expires_at INTEGER NOT NULL
+   );`,
+  // Usage details for reports and budgets (issue 6).
+  `ALTER TABLE usage ADD COLUMN resolved_model TEXT;
+   ALTER TABLE usage ADD COLUMN cost_usd REAL;
+   ALTER TABLE usage ADD COLUMN ttft_ms INTEGER;
+   ALTER TABLE usage ADD COLUMN stream INTEGER;`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+interface KeyRow {
+  hash: string;
+  id: string;
+  prefix: string;
+  name: string | null;
+  user: string | null;
+  service_tier: string | null;
+  models: string | null;
+  limits: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+function toRecord(row: KeyRow): KeyRecord {
+  const record: KeyRecord = {
+    id: row.id,
+    hash: row.hash,
+    prefix: row.prefix,
+    limits: JSON.parse(row.limits),
+    createdAt: row.created_at,
+  };
+  if (row.name !== null) record.name = row.name;
+  if (row.user !== null) record.user = row.user;
+  if (row.service_tier !== null) record.serviceTier = row.service_tier as ServiceTier;
+  if (row.models !== null) record.models = JSON.parse(row.models);
+  if (row.expires_at !== null) record.expiresAt = row.expires_at;
+  if (row.revoked_at !== null) record.revokedAt = row.revoked_at;
+  return record;
+}
+
+interface UsageRow {
+  id: string;
+  key_id: string;
+  at: string;
+  model: string;
+  service_tier: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_write_input_tokens: number;
+  latency_ms: number;
+  status: number;
+  request_id: string;
+  resolved_model: string | null;
+  cost_usd: number | null;
+  ttft_ms: number | null;
+  stream: number | null;
+}
+
+function toUsageRecord(row: UsageRow): UsageRecord {
+  const record: UsageRecord = {
+    id: row.id,
+    keyId: row.key_id,
+    at: row.at,
+    model: row.model,
+    serviceTier: row.service_tier as ServiceTier,
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    cacheReadInputTokens: row.cache_read_input_tokens,
+    cacheWriteInputTokens: row.cache_write_input_tokens,
+    latencyMs: row.latency_ms,
+    status: row.status,
+    requestId: row.request_id,
+  };
+  if (row.resolved_model !== null) record.resolvedModel = row.resolved_model;
+  if (row.cost_usd !== null) record.costUsd = row.cost_usd;
+  if (row.ttft_ms !== null) record.ttftMs = row.ttft_ms;
+  if (row.stream !== null) record.stream = row.stream === 1;
+  return record;
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this abproxy understands (${MIGRATIONS.length}); upgrade abproxy`,
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly mode = 'solo';
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #findByHash: Database.Statement<[string], KeyRow>;
+
+  constructor(path: string) {
+    this.path = path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    // `serve` and `keys …` write from different processes: wait for the lock rather than fail.
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma('synchronous = NORMAL');
+    migrate(this.#db);
+    this.#findByHash = this.#db.prepare('SELECT * FROM keys WHERE hash = ?');
+  }
+
+  async createKey(record: KeyRecord): Promise<void> {
+    try {
+      this.#db
+        .prepare(
+          `INSERT INTO keys (hash, id, prefix, name, user, service_tier, models, limits, created_at, expires_at, revoked_at)
+           VALUES (@hash, @id, @prefix, @name, @user, @serviceTier, @models, @limits, @createdAt, @expiresAt, @revokedAt)`,
+        )
+        .run({
+          hash: record.hash,
+          id: record.id,
+          prefix: record.prefix,
+          name: record.name ?? null,
+          user: record.user ?? null,
+          serviceTier: record.serviceTier ?? null,
+          models: record.models ? JSON.stringify(record.models) : null,
+          limits: JSON.stringify(record.limits),
+          createdAt: record.createdAt,
+          expiresAt: record.expiresAt ?? null,
+          revokedAt: record.revokedAt ?? null,
+        });
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+        throw new DuplicateKeyError('a key with this secret or id exists already');
+      }
+      throw err;
+    }
+  }
+
+  async findKeyByHash(hash: string): Promise<KeyRecord | undefined> {
+    const row = this.#findByHash.get(hash);
+    return row ? toRecord(row) : undefined;
+  }
+
+  async getKey(ref: string): Promise<KeyRecord | undefined> {
+    const byId = this.#db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE id = ?').get(ref);
+    if (byId) return toRecord(byId);
+    const rows = this.#db
+      .prepare<[string], KeyRow>("SELECT * FROM keys WHERE prefix LIKE ? ESCAPE '\\' ORDER BY created_at")
+      .all(`${ref.replace(/[\\%_]/g, '\\$&')}%`);
+    if (rows.length > 1)
+      throw new AmbiguousKeyError(
+        ref,
+        rows.map((row) => row.id),
+      );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    return this.#db.prepare<[], KeyRow>('SELECT * FROM keys ORDER BY created_at, id').all().map(toRecord);
+  }
+
+  async hasKeys(): Promise<boolean> {
+    return this.#db.prepare('SELECT 1 FROM keys LIMIT 1').get() !== undefined;
+  }
+
+  async revokeKey(id: string, at: string): Promise<RevokeResult> {
+    const changed = this.#db
+      .prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+      .run(at, id).changes;
+    if (changed > 0) return 'revoked';
+    return this.#db.prepare('SELECT 1 FROM keys WHERE id = ?').get(id) ? 'already-revoked' : 'not-found';
+  }
+
+  async recordUsage(records: readonly UsageRecord[]): Promise<void> {
+    const insert = this.#db.prepare(
+      `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
+         cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
+         resolved_model, cost_usd, ttft_ms, stream)
+       VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
+         @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
+         @resolvedModel, @costUsd, @ttftMs, @stream)`,
+    );
+    this.#db.transaction(() => {
+      for (const record of records)
+        insert.run({
+          ...record,
+          resolvedModel: record.resolvedModel ?? null,
+          costUsd: record.costUsd ?? null,
+          ttftMs: record.ttftMs ?? null,
+          stream: record.stream === undefined ? null : Number(record.stream),
+        });
+    })();
+  }
+
+  async usageTotals({ since, keyId }: { since: string; keyId?: string }): Promise<UsageTotals[]> {
+    return this.#db
+      .prepare<[string, string | null, string | null], UsageTotals>(
+        `SELECT key_id AS keyId, COUNT(*) AS requests, SUM(input_tokens) AS inputTokens,
+           SUM(output_tokens) AS outputTokens, SUM(cache_read_input_tokens) AS cacheReadInputTokens,
+           SUM(cache_write_input_tokens) AS cacheWriteInputTokens
+         FROM usage WHERE at >= ? AND (? IS NULL OR key_id = ?) GROUP BY key_id ORDER BY key_id`,
+      )
+      .all(since, keyId ?? null, keyId ?? null);
+  }
+
+  async listUsage({ since, until, keyId }: UsageQuery): Promise<UsageRecord[]> {
+    const rows = this.#db
+      .prepare<[string, string | null, string | null, string | null, string | null], UsageRow>(
+        `SELECT * FROM usage WHERE at >= ? AND (? IS NULL OR at < ?) AND (? IS NULL OR key_id = ?)
+         ORDER BY at, id`,
+      )
+      .all(since, until ?? null, until ?? null, keyId ?? null, keyId ?? null);
+    return rows.map(toUsageRecord);
+  }
+
+  async addToCounter(name: string, amount: number, expiresAt: number): Promise<number> {
+    // A counter past its window starts again from this amount (expired rows are not swept eagerly).
+    const row = this.#db
+      .prepare<{ name: string; amount: number; expiresAt: number; now: number }, { value: number }>(
+        `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
+         ON CONFLICT(name) DO UPDATE SET
+           value = CASE WHEN expires_at <= @now THEN excluded.value ELSE value + excluded.value END,
+           expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at ELSE expires_at END
+         RETURNING value`,
+      )
+      .get({ name, amount, expiresAt, now: Date.now() });
+    return row!.value;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The SDK-free runtime calls must be indistinguishable from the SDK's: same outputs (blobs as bytes),
+ * same stream events, and errors the error table reads the same way. Both run against the emulator.
+ */
+import type { ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import {
+  ConverseCommand,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+  InvokeModelWithResponseStreamCommand,
+} from '@aws-sdk/client-bedrock-runtime';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Emulator, startEmulator } from '../../test/emulator/server.ts';
+import { runtimeClient, TEST_CREDENTIALS } from '../../test/emulator/test-clients.ts';
+import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
+import { BedrockRuntimeHttp, converseBody } from './runtime-http.ts';
+
+let emulator: Emulator;
+let sdk: ReturnType<typeof runtimeClient>;
+let fast: BedrockRuntimeHttp;
+
+const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
+const R1 = 'us.deepseek.r1-v1:0';
+const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+const input = (modelId: string, text = 'Say hi'): ConverseCommandInput => ({
+  modelId,
+  messages: [{ role: 'user', content: [{ text }] }],
+  inferenceConfig: { maxTokens: 64 },
+});
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  sdk = runtimeClient(emulator.url, 'h1-keepalive');
+  fast = new BedrockRuntimeHttp({
+    credentials: async () => TEST_CREDENTIALS,
+    maxAttempts: 2,
+    sdkClient: () => sdk,
+  });
+});
+beforeEach(() => emulator.reset());
+afterAll(async () => {
+  await fast.destroy();
+  sdk.destroy();
+  await emulator.close();
+});
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const event of stream) out.push(event);
+  return out;
+}
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('BedrockRuntimeHttp', () => {
+  it('answers Converse like the SDK, redacted reasoning as bytes', async () => {
+    const redacted = Buffer.from('opaque').toString('base64');
+    emulator.enqueue(
+      { reasoning: { redacted, text: 'hmm' }, text: 'A' },
+      { reasoning: { redacted, text: 'hmm' }, text: 'A' },
+    );
+    const { $metadata: _a, ...viaSdk } = await sdk.send(new ConverseCommand(input(R1)));
+    const { $metadata, ...viaFast } = await fast.converse(input(R1), undefined, 'us-east-1');
+    expect(viaFast).toEqual(viaSdk);
+    expect(viaFast.output?.message?.content?.[0]?.reasoningContent?.redactedContent).toBeInstanceOf(
+      Uint8Array,
+    );
+    expect($metadata.httpStatusCode).toBe(200);
+  });
+
+  it('streams the same events as the SDK, without padding', async () => {
+    const viaSdk = await sdk.send(new ConverseStreamCommand(input(QWEN, 'Tell me a story')));
+    const sdkEvents = await collect(viaSdk.stream!);
+    const viaFast = await fast.converseStream(input(QWEN, 'Tell me a story'), undefined, 'us-east-1');
+    expect(await collect(viaFast.stream)).toEqual(sdkEvents);
+    expect(viaFast.requestId).toBeTruthy();
+  });
+
+  it('sends image bytes as base64', () => {
+    const body = JSON.parse(
+      converseBody({
+        modelId: QWEN,
+        messages: [
+          { role: 'user', content: [{ image: { format: 'png', source: { bytes: Buffer.from('png!') } } }] },
+        ],
+      }),
+    );
+    expect(body.modelId).toBeUndefined();
+    expect(body.messages[0].content[0].image.source.bytes).toBe(Buffer.from('png!').toString('base64'));
+  });
+
+  it('answers InvokeModel and its stream like the SDK', async () => {
+    const body = JSON.stringify({
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'Say hi' }],
+    });
+    const request = { modelId: CLAUDE, body, contentType: 'application/json', accept: 'application/json' };
+    const viaSdk = await sdk.send(new InvokeModelCommand(request));
+    const viaFast = await fast.invokeModel(request, undefined, 'us-east-1');
+    const withoutId = (bytes: Uint8Array) => ({
+      ...JSON.parse(Buffer.from(bytes).toString()),
+      id: undefined,
+    });
+    expect(withoutId(viaFast)).toEqual(withoutId(viaSdk.body));
+
+    const sdkStream = await sdk.send(new InvokeModelWithResponseStreamCommand(request));
+    const sdkChunks = (await collect(sdkStream.body!)).map((e) => Buffer.from(e.chunk!.bytes!).toString());
+    const fastStream = await fast.invokeModelStream(request, undefined, 'us-east-1');
+    const fastChunks = (await collect(fastStream.stream)).map((e) => Buffer.from(e.chunk!.bytes!).toString());
+    // Invocation metrics carry timings; compare the event types and the text.
+    const shape = (chunks: string[]) => chunks.map((c) => JSON.parse(c).type);
+    expect(shape(fastChunks)).toEqual(shape(sdkChunks));
+    expect(fastChunks.join('')).toContain('Say hi');
+  });
+
+  it('fails an HTTP error the way the error table reads the SDK error, retry-after included', async () => {
+    const turn = { error: { name: 'ThrottlingException', message: 'Too many requests, please wait.' } };
+    emulator.enqueue(turn, turn);
+    const viaSdk = await failure(sdk.send(new ConverseCommand(input(QWEN))));
+    const viaFast = await failure(fast.converse(input(QWEN), undefined, 'us-east-1'));
+    expect(classifyBedrockError(viaFast)).toEqual(classifyBedrockError(viaSdk));
+    expect(fromBedrockError(viaFast).toJSON()).toEqual(fromBedrockError(viaSdk).toJSON());
+    expect(fromBedrockError(viaFast).headers).toEqual(fromBedrockError(viaSdk).headers);
+    expect((viaFast as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(429);
+  });
+
+  it('throws an in-stream exception like the SDK does', async () => {
+    const turn = {
+      text: 'x'.repeat(200),
+      errorAfterEvents: { events: 3, name: 'modelStreamErrorException', message: 'boom' },
+    };
+    emulator.enqueue(turn, turn);
+    const sdkStream = await sdk.send(new ConverseStreamCommand(input(QWEN)));
+    const viaSdk = await failure(collect(sdkStream.stream!));
+    const fastStream = await fast.converseStream(input(QWEN), undefined, 'us-east-1');
+    const viaFast = await failure(collect(fastStream.stream));
+    expect((viaFast as Error).name).toBe((viaSdk as Error).name);
+    expect(fromBedrockError(viaFast).toJSON()).toEqual(fromBedrockError(viaSdk).toJSON());
+  });
+
+  it('rejects wrong credentials as the credentials row', async () => {
+    const wrong = new BedrockRuntimeHttp({
+      credentials: async () => ({ ...TEST_CREDENTIALS, secretAccessKey: 'nope' }),
+      maxAttempts: 1,
+      sdkClient: () => sdk,
+    });
+    try {
+      const err = await failure(wrong.converse(input(QWEN), undefined, 'us-east-1'));
+      expect((err as Error).name).toBe('InvalidSignatureException');
+      expect(fromBedrockError(err).status).toBe(502);
+    } finally {
+      await wrong.destroy();
+    }
+  });
+
+  it('stops at once when aborted', async () => {
+    emulator.enqueue({ delayMs: 5_000 });
+    const abort = new AbortController();
+    const call = fast.converse(input(QWEN), abort.signal, 'us-east-1');
+    setTimeout(() => abort.abort(new Error('client disconnected')), 20);
+    const started = Date.now();
+    await expect(call).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { costUsd, DEFAULT_PRICES, mergePrices, priceFor } from './prices.ts';
+
+const tokens = (input: number, output: number, cacheRead = 0, cacheCreation = 0) => ({
+  inputTokens: input,
+  outputTokens: output,
+  cacheReadTokens: cacheRead,
+  cacheCreationTokens: cacheCreation,
+});
+
+describe('prices', () => {
+  it('prices a Claude inference profile by its model, cache reads and writes at their own rates', () => {
+    const id = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    // 1M input at $3, 1M output at $15, 1M cache read at $0.30, 1M cache write at $3.75
+    expect(costUsd(id, tokens(1e6, 1e6, 1e6, 1e6), DEFAULT_PRICES)).toBeCloseTo(22.05, 6);
+  });
+
+  it('takes the most specific pattern (Opus 4.5 is not priced as Opus 4)', () => {
+    expect(priceFor('global.anthropic.claude-opus-4-5-20251101-v1:0', DEFAULT_PRICES)?.input).toBe(5);
+    expect(priceFor('us.anthropic.claude-opus-4-1-20250805-v1:0', DEFAULT_PRICES)?.input).toBe(15);
+  });
+
+  it('falls back to the * entry for unknown models so budgets still run out', () => {
+    expect(costUsd('acme.unknown-model-v1', tokens(1e6, 0), DEFAULT_PRICES)).toBe(3);
+  });
+
+  it('lets config override and add prices, and refuses malformed ones', () => {
+    const table = mergePrices({
+      'qwen.qwen3-32b': { input: 1, output: 2 },
+      'acme.': { input: 9, output: 9 },
+    });
+    expect(costUsd('qwen.qwen3-32b-v1:0', tokens(1e6, 1e6), table)).toBe(3);
+    expect(costUsd('acme.model', tokens(1e6, 0), table)).toBe(9);
+    expect(() => mergePrices({ x: { input: -1, output: 1 } })).toThrow(/USD per million/);
+    expect(() => mergePrices({ x: { output: 1 } })).toThrow();
+  });
+
+  it('is exact for small requests (no float dust in reports)', () => {
+    expect(costUsd('qwen.qwen3-32b-v1:0', tokens(123, 45), DEFAULT_PRICES)).toBe(0.00004545);
+  });
+});

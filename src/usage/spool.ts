@@ -1,0 +1,265 @@
+/**
+ * The durable local spool between a finished request and the store.
+ *
+ * Each request writes two lines with a synchronous append (a few µs, no fsync): an `open` line just
+ * before Bedrock is called and a `done` line when the answer ends. Once write() returns, the kernel
+ * owns the bytes, so a kill -9 of the gateway loses nothing; a request cut by the kill is recovered from
+ * its `open` line as status 0. A drainer moves `done` records to the store in batches, off the hot path,
+ * retrying with backoff while the store is down (records wait on disk, however long the outage).
+ * Files are segments: the current one is rotated (fdatasync, close) at every drain tick and deleted once
+ * every record in it is in the store, so a machine crash (not a process crash) can lose at most the
+ * last drain interval. Segments of a dead process (its pid gone) are adopted at start.
+ */
+
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { UsageRecord, UsageSink } from './types.ts';
+
+interface Segment {
+  path: string;
+  fd: number | undefined;
+  lines: number;
+  /** Records whose line is in this file and that the store does not have yet. */
+  pending: number;
+}
+
+interface Queued {
+  record: UsageRecord;
+  segments: Segment[];
+}
+
+type Line = { phase: 'open' | 'done'; record: UsageRecord };
+
+export interface SpoolOptions {
+  dir: string;
+  sink: UsageSink;
+  /** How often the drainer runs (and the current segment rotates). */
+  drainIntervalMs?: number;
+  /** The retry backoff doubles up to this while the store fails. */
+  retryMaxMs?: number;
+  batchSize?: number;
+  onDrainError?: (err: unknown, depth: number) => void;
+}
+
+const FILE = /^usage-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Lines of a spool file; a torn last line (machine crash mid-write) is skipped. */
+export function readSpoolFile(path: string): Line[] {
+  const lines: Line[] = [];
+  for (const text of readFileSync(path, 'utf8').split('\n')) {
+    if (text === '') continue;
+    try {
+      const line = JSON.parse(text) as Line;
+      if ((line.phase === 'open' || line.phase === 'done') && typeof line.record?.id === 'string')
+        lines.push(line);
+    } catch {
+      // torn write
+    }
+  }
+  return lines;
+}
+
+/** The final record per id: `done` wins; an `open` alone means the process died during the request. */
+export function finalRecords(lines: readonly Line[]): UsageRecord[] {
+  const byId = new Map<string, Line>();
+  for (const line of lines) {
+    const seen = byId.get(line.record.id);
+    if (!seen || line.phase === 'done') byId.set(line.record.id, line);
+  }
+  return [...byId.values()].map((line) => line.record);
+}
+
+export class UsageSpool {
+  readonly #dir: string;
+  readonly #sink: UsageSink;
+  readonly #interval: number;
+  readonly #retryMax: number;
+  readonly #batchSize: number;
+  readonly #onError: SpoolOptions['onDrainError'];
+  readonly #boot = randomBytes(4).toString('hex');
+  #seq = 0;
+  #current: Segment | undefined;
+  readonly #segments = new Set<Segment>();
+  readonly #opens = new Map<string, Segment>();
+  #queue: Queued[] = [];
+  #inFlight = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #delay: number;
+  #draining: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: SpoolOptions) {
+    this.#dir = options.dir;
+    this.#sink = options.sink;
+    this.#interval = options.drainIntervalMs ?? 1000;
+    this.#retryMax = options.retryMaxMs ?? 30_000;
+    this.#batchSize = options.batchSize ?? 200;
+    this.#onError = options.onDrainError;
+    this.#delay = this.#interval;
+    mkdirSync(this.#dir, { recursive: true });
+    this.#adoptOrphans();
+    this.#schedule(0);
+  }
+
+  /** Records written here and not yet in the store. */
+  depth(): number {
+    return this.#queue.length + this.#inFlight;
+  }
+
+  /** Writes the record as it stands if the gateway died now (call just before the upstream call). */
+  begin(record: UsageRecord): void {
+    const segment = this.#append({ phase: 'open', record });
+    segment.pending++;
+    this.#opens.set(record.id, segment);
+  }
+
+  /** Writes the final record and queues it for the store. */
+  finish(record: UsageRecord): void {
+    const segment = this.#append({ phase: 'done', record });
+    segment.pending++;
+    const segments = [segment];
+    const open = this.#opens.get(record.id);
+    if (open) {
+      this.#opens.delete(record.id);
+      segments.push(open);
+    }
+    this.#queue.push({ record, segments });
+  }
+
+  /** Drains what is queued now (tests, shutdown); resolves when the store has it or the attempt failed. */
+  async flush(): Promise<void> {
+    while (this.#draining) await this.#draining;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+    });
+    await this.#draining;
+  }
+
+  /** Stops the drainer after one last attempt; what the store did not take stays on disk for next start. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.flush().catch(() => {});
+    this.#rotate();
+  }
+
+  #append(line: Line): Segment {
+    if (this.#closed) throw new Error('usage spool is closed');
+    let segment = this.#current;
+    if (!segment) {
+      const path = join(this.#dir, `usage-${process.pid}-${this.#boot}-${this.#seq++}.jsonl`);
+      segment = { path, fd: openSync(path, 'a'), lines: 0, pending: 0 };
+      this.#current = segment;
+      this.#segments.add(segment);
+    }
+    writeSync(segment.fd!, `${JSON.stringify(line)}\n`);
+    segment.lines++;
+    return segment;
+  }
+
+  /** Closes the current segment (new records start a new file) so drained files can be deleted whole. */
+  #rotate(): void {
+    const segment = this.#current;
+    if (!segment || segment.fd === undefined) return;
+    try {
+      fdatasyncSync(segment.fd);
+    } finally {
+      closeSync(segment.fd);
+      segment.fd = undefined;
+      this.#current = undefined;
+      this.#release();
+    }
+  }
+
+  /** Deletes closed segments with nothing pending. */
+  #release(): void {
+    for (const segment of this.#segments) {
+      if (segment.pending > 0 || segment === this.#current) continue;
+      this.#segments.delete(segment);
+      try {
+        unlinkSync(segment.path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#current && this.#current.lines > 0) this.#rotate();
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#batchSize);
+      this.#inFlight = batch.length;
+      try {
+        await this.#sink.recordUsage(batch.map((item) => item.record));
+      } catch (err) {
+        this.#queue = [...batch, ...this.#queue];
+        throw err;
+      } finally {
+        this.#inFlight = 0;
+      }
+      for (const item of batch) for (const segment of item.segments) segment.pending--;
+      this.#release();
+    }
+  }
+
+  #schedule(delay: number): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => void this.#tick(), delay);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.flush();
+      this.#delay = this.#interval;
+    } catch (err) {
+      this.#delay = Math.min(this.#retryMax, this.#delay * 2);
+      this.#onError?.(err, this.depth());
+    }
+    this.#schedule(this.#delay);
+  }
+
+  /** Takes over spool files of processes that are gone (kill -9, crash, a container restart). */
+  #adoptOrphans(): void {
+    for (const name of readdirSync(this.#dir)) {
+      const match = FILE.exec(name);
+      if (!match) continue;
+      const pid = Number(match[1]);
+      const ours = pid === process.pid && match[2] === this.#boot;
+      if (ours || (pid !== process.pid && processAlive(pid))) continue;
+      // Claim by rename: when two new instances race for the same orphan, one wins.
+      const path = join(this.#dir, `usage-${process.pid}-${this.#boot}-${this.#seq++}.jsonl`);
+      try {
+        renameSync(join(this.#dir, name), path);
+      } catch {
+        continue;
+      }
+      const records = finalRecords(readSpoolFile(path));
+      const segment: Segment = { path, fd: undefined, lines: records.length, pending: records.length };
+      this.#segments.add(segment);
+      for (const record of records) this.#queue.push({ record, segments: [segment] });
+    }
+    this.#release();
+  }
+}

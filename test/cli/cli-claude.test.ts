@@ -1,0 +1,263 @@
+/**
+ * `abproxy claude` as a user runs it: with a fake `claude` that reports its environment and what the
+ * gateway answered while it ran, with no claude at all, reusing a running `abproxy serve`, and with the
+ * real Claude Code CLI against the Bedrock emulator.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capabilitiesFor } from '../../src/models/capabilities.ts';
+import { claudeBinary } from '../e2e/harness.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { cliEnv, fakeClaude, parseFake, root, runCli, startCli, tempHome } from './cli-helpers.ts';
+
+let emulator: Emulator;
+let bin: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+  bin = mkdtempSync(join(tmpdir(), 'abproxy-fake-bin-'));
+  fakeClaude(bin);
+});
+
+afterAll(async () => {
+  await emulator.close();
+});
+
+/** A user env with the fake claude first on PATH and a few variables that would misroute Claude Code. */
+function userEnv(home: string, extra: Record<string, string> = {}) {
+  return cliEnv(home, emulator.url, {
+    PATH: `${bin}:${process.env.PATH}`,
+    CLAUDE_CODE_USE_BEDROCK: '1',
+    ANTHROPIC_AUTH_TOKEN: 'stale-token',
+    ANTHROPIC_BEDROCK_BASE_URL: 'https://bedrock.example',
+    ...extra,
+  });
+}
+
+async function refused(url: string): Promise<boolean> {
+  try {
+    await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe('abproxy claude with a fake claude', () => {
+  it('starts a private gateway, sets and clears the environment, passes arguments and returns the exit code', async () => {
+    const home = tempHome();
+    const run = await runCli(
+      ['claude', '--', '-p', 'hello there', '--output-format', 'json'],
+      userEnv(home, { FAKE_CLAUDE_EXIT: '3' }),
+    );
+    expect(run.code, run.stderr).toBe(3);
+    const fake = parseFake(run.stdout);
+    expect(fake.args).toEqual(['-p', 'hello there', '--output-format', 'json']);
+    const env = fake.env;
+    expect(env.ANTHROPIC_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.ANTHROPIC_API_KEY).toBeTruthy();
+    for (const name of ['CLAUDE_CODE_USE_BEDROCK', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BEDROCK_BASE_URL']) {
+      expect(env[name], name).toBeUndefined();
+    }
+    expect(env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC).toBe('1');
+    expect(env.DISABLE_TELEMETRY).toBe('1');
+    expect(env.CLAUDE_CODE_ATTRIBUTION_HEADER).toBe('0');
+    // No model flag: Claude Code keeps choosing its own Claude models.
+    expect(env.ANTHROPIC_MODEL).toBeUndefined();
+    // The gateway answered while claude ran, took the key, and refused callers without it...
+    expect(fake.health).toBe(200);
+    expect(fake.withKey).toBe(200);
+    expect(fake.withoutKey).toBe(401);
+    // ...and is gone once claude exited.
+    expect(await refused(env.ANTHROPIC_BASE_URL!)).toBe(true);
+    // Its logs went to a file, not over Claude Code's terminal.
+    expect(existsSync(join(home, 'claude-gateway.log'))).toBe(true);
+  });
+
+  it('passes options it does not know on to claude without --', async () => {
+    const run = await runCli(['claude', '-p', 'hi', '--verbose'], userEnv(tempHome()));
+    expect(run.code, run.stderr).toBe(0);
+    expect(parseFake(run.stdout).args).toEqual(['-p', 'hi', '--verbose']);
+  });
+
+  it('tells Claude Code about an open model: every model slot, its context window and output cap', async () => {
+    const model = 'qwen.qwen3-coder-480b-a35b-v1:0';
+    const run = await runCli(
+      ['claude', '--model', model, '--small-model', 'claude-haiku-4-5'],
+      userEnv(tempHome(), { DISABLE_TELEMETRY: '0' }),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const { env } = parseFake(run.stdout);
+    const caps = capabilitiesFor(model);
+    expect(env.ANTHROPIC_MODEL).toBe(model);
+    expect(env.ANTHROPIC_DEFAULT_OPUS_MODEL).toBe(model);
+    expect(env.ANTHROPIC_DEFAULT_SONNET_MODEL).toBe(model);
+    expect(env.ANTHROPIC_DEFAULT_HAIKU_MODEL).toBe('claude-haiku-4-5');
+    expect(env.ANTHROPIC_SMALL_FAST_MODEL).toBe('claude-haiku-4-5');
+    expect(env.CLAUDE_CODE_MAX_CONTEXT_TOKENS).toBe(String(caps.contextWindow));
+    expect(env.CLAUDE_CODE_MAX_OUTPUT_TOKENS).toBe(String(caps.maxOutputTokens));
+    expect(env.ANTHROPIC_DEFAULT_SONNET_MODEL_NAME).toBe(model);
+    // A value the user chose is kept.
+    expect(env.DISABLE_TELEMETRY).toBe('0');
+  });
+
+  it('takes the model from the config file when no flag is given', async () => {
+    const home = tempHome();
+    const set = await runCli(['config', 'set', 'claudeModel', 'claude-sonnet-4-5'], userEnv(home));
+    expect(set.code, set.stderr).toBe(0);
+    const run = await runCli(['claude'], userEnv(home));
+    expect(parseFake(run.stdout).env.ANTHROPIC_MODEL).toBe('claude-sonnet-4-5');
+  });
+
+  it('reports a signal death as 128+n', async () => {
+    const run = await runCli(['claude'], userEnv(tempHome(), { FAKE_CLAUDE_SIGNAL: 'SIGTERM' }));
+    expect(run.code).toBe(128 + constants.signals.SIGTERM);
+  });
+
+  it('exits 1 with an install hint when claude is missing', async () => {
+    const home = tempHome();
+    const run = await runCli(['claude', '-p', 'hi'], cliEnv(home, emulator.url, { PATH: '/nonexistent' }));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("'claude' is not on PATH");
+    expect(run.stderr).toContain('npm install -g @anthropic-ai/claude-code');
+    const explicit = await runCli(['claude', '--claude-bin', join(home, 'nope')], cliEnv(home, emulator.url));
+    expect(explicit.code).toBe(1);
+    expect(explicit.stderr).toContain('npm install -g @anthropic-ai/claude-code');
+  });
+});
+
+describe('abproxy claude reusing a running gateway', () => {
+  let serve: ChildProcess;
+  let url: string;
+  const home = tempHome();
+
+  beforeAll(async () => {
+    serve = startCli(['serve', '--port', '0', '--plain'], userEnv(home));
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      serve.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      serve.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
+    });
+  });
+
+  afterAll(async () => {
+    serve.kill('SIGTERM');
+    await new Promise((resolve) => serve.on('close', resolve));
+  });
+
+  it('finds it through the state file and leaves it running', async () => {
+    const state = JSON.parse(readFileSync(join(home, 'gateway.json'), 'utf8'));
+    expect(state).toMatchObject({ url, pid: serve.pid });
+    const run = await runCli(['claude', '-p', 'hi'], userEnv(home));
+    expect(run.code, run.stderr).toBe(0);
+    const fake = parseFake(run.stdout);
+    expect(fake.env.ANTHROPIC_BASE_URL).toBe(url);
+    expect(fake.health).toBe(200);
+    expect(await refused(url)).toBe(false);
+  });
+
+  it('once the user has keys, makes a local abproxy-claude key and reuses it', async () => {
+    const created = await runCli(['keys', 'create', '--name', 'me', '--json'], userEnv(home));
+    expect(created.code, created.stderr).toBe(0);
+    const first = await runCli(['claude'], userEnv(home));
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/created key 'abproxy-claude'/);
+    const one = parseFake(first.stdout);
+    expect(one.env.ANTHROPIC_BASE_URL).toBe(url);
+    // The running gateway now requires keys and takes this one.
+    expect(one.withKey).toBe(200);
+    expect(one.withoutKey).toBe(401);
+    const second = await runCli(['claude'], userEnv(home));
+    expect(parseFake(second.stdout).env.ANTHROPIC_API_KEY).toBe(one.env.ANTHROPIC_API_KEY);
+    expect(second.stderr).not.toMatch(/created key/);
+    const keys = JSON.parse((await runCli(['keys', 'list', '--json'], userEnv(home))).stdout) as {
+      name: string;
+    }[];
+    expect(keys.filter((k) => k.name === 'abproxy-claude')).toHaveLength(1);
+  });
+
+  it('ignores a stale state file whose gateway is gone', async () => {
+    const other = tempHome();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      join(other, 'gateway.json'),
+      JSON.stringify({ url: 'http://127.0.0.1:9', pid: 999_999, started: '' }),
+    );
+    const run = await runCli(['claude'], userEnv(other));
+    expect(run.code, run.stderr).toBe(0);
+    expect(parseFake(run.stdout).env.ANTHROPIC_BASE_URL).not.toBe('http://127.0.0.1:9');
+  });
+});
+
+const realClaude = claudeBinary();
+
+/** Runs `abproxy claude --claude-bin <real claude> <flags> -- -p <prompt> --output-format json`. */
+async function runReal(flags: string[], prompt: string) {
+  const home = tempHome();
+  const project = mkdtempSync(join(tmpdir(), 'abproxy-claude-proj-'));
+  const env = cliEnv(home, emulator.url, {
+    XDG_CONFIG_HOME: join(home, '.config'),
+    SHELL: '/bin/bash',
+    TERM: 'dumb',
+    IS_SANDBOX: '1',
+  });
+  const args = [
+    join(root, 'bin/abproxy.js'),
+    'claude',
+    '--claude-bin',
+    join(root, 'node_modules/.bin/claude'),
+  ];
+  const child = spawn(process.execPath, [...args, ...flags, '--', '-p', prompt, '--output-format', 'json'], {
+    env,
+    cwd: project,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  const result = (last.startsWith('{') ? JSON.parse(last) : {}) as { result?: string; is_error?: boolean };
+  return { code, result, output: `${stdout}\n${stderr}` };
+}
+
+describe.skipIf(!realClaude)('abproxy claude with the real Claude Code CLI', () => {
+  it('answers a print-mode prompt through the gateway it started, against the emulator', async () => {
+    emulator.reset();
+    emulator.enqueue({ model: 'claude-sonnet-4-5', text: 'PONG from the emulator' });
+    const run = await runReal(['--model', 'claude-sonnet-4-5', '--small-model', 'claude-haiku-4-5'], 'hi');
+    expect(run.code, run.output).toBe(0);
+    expect(run.result.is_error).toBe(false);
+    expect(run.result.result).toContain('PONG from the emulator');
+    expect(emulator.requests.some((r) => r.modelId?.includes('claude-sonnet-4-5'))).toBe(true);
+  }, 90_000);
+
+  it('runs an open model chosen with --model', async () => {
+    emulator.reset();
+    emulator.enqueue({ model: 'gpt-oss-120b', text: 'Hello from gpt-oss' });
+    const run = await runReal(['--model', 'openai.gpt-oss-120b-1:0'], 'hi');
+    expect(run.code, run.output).toBe(0);
+    expect(run.result.result).toContain('Hello from gpt-oss');
+    expect(emulator.requests.some((r) => r.modelId?.includes('gpt-oss-120b'))).toBe(true);
+  }, 90_000);
+
+  it("exits with Claude Code's own code when the call fails", async () => {
+    const run = await runReal(['--model', 'claude-nonexistent-9'], 'hi');
+    expect(run.code, run.output).toBe(1);
+    expect(run.result.is_error).toBe(true);
+  }, 90_000);
+});

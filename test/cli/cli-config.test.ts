@@ -1,0 +1,108 @@
+/** `abproxy config` round trips through the same file `serve` reads, with precedence and validation. */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configGet, configPath, configSet, configUnset } from '../../src/cli/config.ts';
+import { CliError } from '../../src/cli/errors.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { cliEnv, runCli, tempHome } from './cli-helpers.ts';
+
+/** The command functions with an env of our choosing, output captured. */
+function session(env: Record<string, string | undefined>) {
+  const out = { stdout: '', stderr: '' };
+  const io = {
+    env,
+    stdout: (t: string) => {
+      out.stdout += t;
+    },
+    stderr: (t: string) => {
+      out.stderr += t;
+    },
+  };
+  return {
+    out,
+    async get(key?: string, flags: { json?: boolean; showSecrets?: boolean } = {}) {
+      out.stdout = '';
+      await configGet(key, flags, io);
+      return out.stdout;
+    },
+    set: (key: string, value: string) => configSet(key, value, io),
+    unset: (key: string) => configUnset(key, io),
+  };
+}
+
+async function exitCodeOf(promise: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (err) {
+    return err instanceof CliError ? err.exitCode : -1;
+  }
+}
+
+describe('abproxy config', () => {
+  it('set and get from the command line use the file serve reads', async () => {
+    const home = tempHome();
+    const env = cliEnv(home, 'http://127.0.0.1:9');
+    expect((await runCli(['config', 'path'], env)).stdout).toBe(`${join(home, 'config.json')}\n`);
+    const set = await runCli(['config', 'set', 'port', '9123'], env);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'))).toEqual({ port: 9123 });
+    expect(loadConfig({ env: { ABPROXY_HOME: home } })).toMatchObject({ port: 9123 });
+    expect((await runCli(['config', 'get', 'port'], env)).stdout).toBe('9123\n');
+  });
+
+  it('stores values typed, reports each source with precedence env > file > default, and unsets', async () => {
+    const home = tempHome();
+    const s = session({ ABPROXY_HOME: home });
+    expect(configPath({ ABPROXY_HOME: home })).toBe(join(home, 'config.json'));
+    await s.set('AWS_REGION', 'eu-west-3');
+    await s.set('model-map', '{"sonnet":"qwen.qwen3-32b-v1:0"}');
+    await s.set('enableToolUse', 'off');
+    const file = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
+    expect(file).toEqual({
+      region: 'eu-west-3',
+      modelMap: { sonnet: 'qwen.qwen3-32b-v1:0' },
+      enableToolUse: false,
+    });
+    expect(JSON.parse(await s.get('region', { json: true }))).toEqual({
+      key: 'region',
+      value: 'eu-west-3',
+      source: 'file',
+    });
+
+    const shadowed = session({ ABPROXY_HOME: home, AWS_REGION: 'ap-south-1' });
+    const all = JSON.parse(await shadowed.get(undefined, { json: true }));
+    expect(all.file).toBe(join(home, 'config.json'));
+    const region = all.settings.find((v: { key: string }) => v.key === 'region');
+    expect(region).toEqual({ key: 'region', value: 'ap-south-1', source: 'env', env: 'AWS_REGION' });
+    expect(all.settings.find((v: { key: string }) => v.key === 'maxBodyBytes').source).toBe('default');
+    await shadowed.set('region', 'eu-north-1');
+    expect(shadowed.out.stderr).toContain('AWS_REGION is set in the environment');
+    expect(await shadowed.get()).toMatch(/^region\s+ap-south-1\s+env AWS_REGION$/m);
+
+    await s.unset('region');
+    expect(JSON.parse(await s.get('region', { json: true })).source).toBe('default');
+  });
+
+  it('refuses values serve would refuse, and unknown keys, as usage errors', async () => {
+    const s = session({ ABPROXY_HOME: tempHome() });
+    expect(await exitCodeOf(s.set('port', 'eighty'))).toBe(2);
+    expect(await exitCodeOf(s.set('colour', 'blue'))).toBe(2);
+    expect(await exitCodeOf(s.set('defaultServiceTier', 'gold'))).toBe(2);
+    expect(await exitCodeOf(s.set('home', '/tmp'))).toBe(2);
+    expect(await exitCodeOf(s.set('defaultServiceTier', 'Flex'))).toBeUndefined();
+    expect(await s.get('defaultServiceTier')).toBe('flex\n');
+  });
+
+  it('keeps the master key private: file mode 0600 and masked output', async () => {
+    const home = tempHome();
+    const s = session({ ABPROXY_HOME: home });
+    await s.set('MASTER_API_KEY', 'sk-very-secret-value');
+    expect(statSync(join(home, 'config.json')).mode & 0o777).toBe(0o600);
+    const shown = await s.get();
+    expect(shown).not.toContain('sk-very-secret-value');
+    expect(shown).toMatch(/^masterApiKey\s+<redacted>\s+file$/m);
+    expect(await s.get('masterApiKey', { showSecrets: true })).toBe('sk-very-secret-value\n');
+  });
+});

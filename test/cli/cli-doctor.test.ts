@@ -1,0 +1,57 @@
+/** `abproxy doctor` against the emulator (everything fine) and against an endpoint that is not there. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DoctorReport } from '../../src/cli/doctor.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { cliEnv, runCli, tempHome } from './cli-helpers.ts';
+
+let emulator: Emulator;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+});
+
+afterAll(async () => {
+  await emulator.close();
+});
+
+const byName = (report: DoctorReport, name: string) => report.checks.find((c) => c.name === name);
+
+describe('abproxy doctor', () => {
+  it('passes against a reachable Bedrock, and --deep proves a model answers', async () => {
+    const run = await runCli(['doctor', '--json', '--deep', '--port', '0'], cliEnv(tempHome(), emulator.url));
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(report.ok).toBe(true);
+    for (const name of ['node', 'region', 'credentials', 'bedrock', 'models', 'invoke', 'home', 'port']) {
+      expect(byName(report, name)?.status, name).toBe('ok');
+    }
+    expect(byName(report, 'invoke')?.detail).toContain('haiku');
+    expect(emulator.requests.some((r) => r.operation === 'Converse')).toBe(true);
+    // Without claude on this PATH: a warning with the install hint, not a failure.
+    expect(byName(report, 'claude')).toBeDefined();
+  });
+
+  it('fails with exit 1 and a fix hint when Bedrock cannot be reached', async () => {
+    const run = await runCli(['doctor', '--port', '0'], cliEnv(tempHome(), 'http://127.0.0.1:9'));
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^FAIL\s+bedrock\s+/m);
+    expect(run.stdout).toMatch(/fix: cannot reach http:\/\/127\.0\.0\.1:9/);
+    expect(run.stdout).toMatch(/1 check failed\./);
+  });
+
+  it('fails on missing credentials and says how to get some', async () => {
+    const env = cliEnv(tempHome(), emulator.url);
+    delete (env as Record<string, string | undefined>).AWS_ACCESS_KEY_ID;
+    delete (env as Record<string, string | undefined>).AWS_SECRET_ACCESS_KEY;
+    const run = await runCli(['doctor', '--json', '--port', '0'], {
+      ...env,
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    });
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(byName(report, 'credentials')).toMatchObject({ status: 'fail' });
+    expect(byName(report, 'credentials')?.hint).toContain('aws sso login');
+    expect(byName(report, 'bedrock')?.status).toBe('skip');
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * Graceful drain of `abproxy serve` as a load balancer sees it: SIGTERM during 20 live streams. Every
+ * stream ends normally, probes and new calls get 503 meanwhile, and the process exits 0. A second
+ * signal ends the process at once.
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator } from '../emulator/server.ts';
+import {
+  containerEnv,
+  MASTER_KEY,
+  ROOT,
+  type ServeProcess,
+  spawnServe,
+  streamMessage,
+} from './serve-process.ts';
+
+const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
+const STREAMS = 20;
+// 12 deltas of 4 characters, 150 ms apart: each stream lasts about 2 s.
+const TEXT = 'drain-me-now'.repeat(4);
+const SLOW = { text: TEXT, chunkSize: 4, chunkDelayMs: 150 };
+
+let emulator: Awaited<ReturnType<typeof startEmulator>>;
+let serve: ServeProcess | undefined;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+beforeEach(() => emulator.reset());
+afterEach(() => {
+  if (serve && serve.proc.exitCode === null) serve.proc.kill('SIGKILL');
+  serve = undefined;
+});
+
+function startServe(extraEnv: Record<string, string> = {}) {
+  serve = spawnServe(
+    [join(ROOT, 'bin/abproxy.js'), 'serve', '--port', '0'],
+    containerEnv(emulator.url, extraEnv),
+  );
+  return serve;
+}
+
+/** Resolves once `count` streams have received their first event. */
+function counter(count: number) {
+  let seen = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  return {
+    all,
+    tick: () => {
+      seen++;
+      if (seen === count) done();
+    },
+  };
+}
+
+describe('serve drain', () => {
+  it('finishes 20 live streams after SIGTERM, answers 503 meanwhile, and exits 0', async () => {
+    const run = startServe();
+    const base = await run.url;
+    for (let i = 0; i < STREAMS; i++) emulator.enqueue(SLOW);
+
+    const started = counter(STREAMS);
+    const streams = Array.from({ length: STREAMS }, () => streamMessage(base, MODEL, started.tick));
+    await started.all;
+    const healthBefore = await fetch(`${base}/health`);
+    expect(healthBefore.status).toBe(200);
+
+    run.proc.kill('SIGTERM');
+    // Probes and new calls arrive on fresh connections, as a load balancer's would.
+    let health: Response | undefined;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      health = await fetch(`${base}/health`, { headers: { connection: 'close' } });
+      if (health.status === 503) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(health!.status).toBe(503);
+    expect(await health!.json()).toEqual({ status: 'draining' });
+    expect(health!.headers.get('connection')).toBe('close');
+
+    const late = await fetch(`${base}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': MASTER_KEY, connection: 'close' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'late' }] }),
+    });
+    expect(late.status).toBe(503);
+    expect(late.headers.get('x-should-retry')).toBe('true');
+    expect(late.headers.get('request-id')).toMatch(/^req_/);
+    expect(await late.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect(run.proc.exitCode).toBeNull();
+
+    const results = await Promise.all(streams);
+    for (const result of results) {
+      expect(result.status).toBe(200);
+      expect(result.events.at(-1)).toBe('message_stop');
+      expect(result.text).toBe(TEXT);
+    }
+    expect(await run.exited).toBe(0);
+    // The late call never reached Bedrock.
+    expect(
+      emulator.requests.filter((r) => r.operation === 'ConverseStream' || r.operation === 'Converse'),
+    ).toHaveLength(STREAMS);
+  });
+
+  it('cuts streams still running at the drain timeout and still exits 0', async () => {
+    const run = startServe({ ABPROXY_DRAIN_TIMEOUT_MS: '300' });
+    const base = await run.url;
+    emulator.enqueue({ text: 'x'.repeat(400), chunkSize: 4, chunkDelayMs: 100 });
+    const started = counter(1);
+    const stream = streamMessage(base, MODEL, started.tick).catch((err: unknown) => err);
+    await started.all;
+    const stopAt = Date.now();
+    run.proc.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(Date.now() - stopAt).toBeLessThan(3_000);
+    const result = await stream;
+    // The client sees a cut stream (an error or an unfinished event list), never message_stop.
+    if (!(result instanceof Error))
+      expect((result as { events: string[] }).events).not.toContain('message_stop');
+  });
+
+  it('exits at once with a non-zero code on a second signal', async () => {
+    const run = startServe();
+    const base = await run.url;
+    emulator.enqueue({ text: 'y'.repeat(400), chunkSize: 4, chunkDelayMs: 100 });
+    const started = counter(1);
+    const stream = streamMessage(base, MODEL, started.tick).catch((err: unknown) => err);
+    await started.all;
+    run.proc.kill('SIGTERM');
+    // Still draining: the stream would take 10 s and the drain timeout is the default.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(run.proc.exitCode).toBeNull();
+    const secondAt = Date.now();
+    run.proc.kill('SIGTERM');
+    expect(await run.exited).toBe(1);
+    expect(Date.now() - secondAt).toBeLessThan(2_000);
+    expect(run.output().stderr).toMatch(/SIGTERM during the drain/);
+    await stream;
+  });
+});

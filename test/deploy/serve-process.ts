@@ -1,0 +1,103 @@
+/** `abproxy serve` as a child process, configured by environment only, as the container starts it. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '../..');
+export const MASTER_KEY = 'deploy-test-master-key';
+
+export interface ServeProcess {
+  proc: ChildProcess;
+  /** The URL to call: the printed one, with a wildcard bind replaced by 127.0.0.1. */
+  url: Promise<string>;
+  exited: Promise<number | null>;
+  output(): { stdout: string; stderr: string };
+}
+
+/** Env the container would get: master key, region and (here) the emulator's endpoints. */
+export function containerEnv(
+  emulatorUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: mkdtempSync(join(tmpdir(), 'abproxy-deploy-home-')),
+    ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-deploy-')),
+    MASTER_API_KEY: MASTER_KEY,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
+    AWS_SECRET_ACCESS_KEY: 'emulator-secret',
+    AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
+    LOG_LEVEL: 'error',
+    ...extra,
+  };
+}
+
+/** Spawns `node <args>` (args[0] is the script) with exactly `env`. */
+export function spawnServe(args: string[], env: Record<string, string>): ServeProcess {
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = new Promise<string>((resolve, reject) => {
+    proc.stdout!.on('data', () => {
+      const match = /abproxy listening on (http:\/\/\S+)\n/.exec(stdout);
+      if (match) resolve(match[1]!.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:'));
+    });
+    proc.on('exit', (code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
+  });
+  url.catch(() => {});
+  return { proc, url, exited, output: () => ({ stdout, stderr }) };
+}
+
+/** One streamed /v1/messages call, read to the end: the SSE event names and the text it carried. */
+export async function streamMessage(
+  base: string,
+  model: string,
+  onFirstEvent: () => void = () => {},
+): Promise<{ status: number; events: string[]; text: string }> {
+  const res = await fetch(`${base}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-api-key': MASTER_KEY,
+      'anthropic-version': '2023-06-01',
+    },
+    body: JSON.stringify({
+      model,
+      max_tokens: 200,
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+  const events: string[] = [];
+  let text = '';
+  if (!res.body) return { status: res.status, events, text };
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const name = /^event: (.*)$/m.exec(frame)?.[1];
+      const data = /^data: (.*)$/m.exec(frame)?.[1];
+      if (name) {
+        if (events.length === 0) onFirstEvent();
+        events.push(name);
+      }
+      if (name === 'content_block_delta' && data) text += JSON.parse(data).delta?.text ?? '';
+      end = buffer.indexOf('\n\n');
+    }
+  }
+  return { status: res.status, events, text };
+}

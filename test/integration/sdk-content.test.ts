@@ -1,0 +1,482 @@
+/**
+ * Conformance: request content, driven by the official Anthropic SDK through the gateway to the strict
+ * Bedrock emulator. Each test checks what the client sees and what reached Bedrock.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/server/server.ts';
+import type { RecordedRequest } from '../emulator/server.ts';
+import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+let client: Anthropic;
+
+const CLAUDE = 'claude-sonnet-4-6';
+const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
+const NOVA_LITE = 'us.amazon.nova-lite-v1:0';
+
+// 1×1 transparent PNG.
+const PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+const PDF_BASE64 = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n').toString('base64');
+
+type Json = Record<string, any>;
+
+/** SDK 1.x no longer types temperature/top_p/top_k (newer models refuse them); the API still takes them. */
+const sampled = (params: Record<string, unknown>) =>
+  params as unknown as Anthropic.MessageCreateParamsNonStreaming;
+
+function lastCall(operation: RecordedRequest['operation'] = 'Converse'): Json {
+  const call = emulator.requests.filter((r) => r.operation === operation).at(-1);
+  expect(call, `no ${operation} call reached the emulator`).toBeDefined();
+  return call!.body as Json;
+}
+
+function texts(body: Json): string[] {
+  return (body.messages as Json[]).flatMap((m) =>
+    (m.content as Json[]).filter((b) => typeof b.text === 'string').map((b) => b.text as string),
+  );
+}
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  // Claude through Converse (the path this suite covers); the native InvokeModel path has its own tests.
+  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+beforeEach(() => emulator.reset());
+
+describe('text and system prompts', () => {
+  it('sends a system string as a Converse system block and returns the answer text', async () => {
+    emulator.enqueue({ text: 'Bonjour' });
+    const message = await client.messages.create({
+      model: CLAUDE,
+      max_tokens: 64,
+      system: 'Answer in French.',
+      messages: [{ role: 'user', content: 'Say hello' }],
+    });
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Bonjour' })]);
+    expect(message.type).toBe('message');
+    expect(message.role).toBe('assistant');
+    expect(message.id).toMatch(/^msg_/);
+    const body = lastCall();
+    expect(body.system).toEqual([{ text: 'Answer in French.' }]);
+    expect(body.messages).toEqual([{ role: 'user', content: [{ text: 'Say hello' }] }]);
+  });
+
+  it('sends system blocks in order, with a cache point after a cache_control block', async () => {
+    await client.messages.create({
+      model: CLAUDE,
+      max_tokens: 64,
+      system: [
+        { type: 'text', text: 'You are terse.' },
+        { type: 'text', text: 'Project rules follow.', cache_control: { type: 'ephemeral' } },
+      ],
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(lastCall().system).toEqual([
+      { text: 'You are terse.' },
+      { text: 'Project rules follow.' },
+      { cachePoint: { type: 'default' } },
+    ]);
+  });
+
+  it('drops cache_control for a model without caching instead of failing', async () => {
+    const message = await client.messages.create({
+      model: QWEN,
+      max_tokens: 64,
+      system: [{ type: 'text', text: 'Rules.', cache_control: { type: 'ephemeral' } }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }] },
+      ],
+    });
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    expect(JSON.stringify(lastCall())).not.toContain('cachePoint');
+  });
+
+  it('accepts role "system" entries inside messages (Claude Code reminders)', async () => {
+    const messages = [
+      { role: 'system', content: 'Leading reminder' },
+      { role: 'user', content: 'first question' },
+      { role: 'assistant', content: 'first answer' },
+      { role: 'system', content: '<system-reminder>mid reminder</system-reminder>' },
+      { role: 'user', content: 'second question' },
+    ] as unknown as Anthropic.MessageParam[];
+    const message = await client.messages.create({ model: QWEN, max_tokens: 64, messages });
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    const body = lastCall();
+    expect(body.system).toEqual([{ text: 'Leading reminder' }]);
+    expect(body.messages.map((m: Json) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(texts(body)).toContain('<system-reminder>mid reminder</system-reminder>');
+    expect(texts(body)).toContain('second question');
+  });
+
+  it('merges consecutive same-role turns so roles alternate upstream', async () => {
+    await client.messages.create({
+      model: QWEN,
+      max_tokens: 64,
+      messages: [
+        { role: 'user', content: 'part one' },
+        { role: 'user', content: [{ type: 'text', text: 'part two' }] },
+        { role: 'assistant', content: 'reply a' },
+        { role: 'assistant', content: 'reply b' },
+        { role: 'user', content: 'go on' },
+      ],
+    });
+    expect(lastCall().messages).toEqual([
+      { role: 'user', content: [{ text: 'part one' }, { text: 'part two' }] },
+      { role: 'assistant', content: [{ text: 'reply a' }, { text: 'reply b' }] },
+      { role: 'user', content: [{ text: 'go on' }] },
+    ]);
+  });
+
+  it('never sends empty or blank text upstream', async () => {
+    const message = await client.messages.create({
+      model: QWEN,
+      max_tokens: 64,
+      system: [{ type: 'text', text: '  ' }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '' },
+            { type: 'text', text: 'real question' },
+          ],
+        },
+        { role: 'assistant', content: [{ type: 'text', text: '' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '\n' },
+            { type: 'text', text: 'more' },
+          ],
+        },
+      ],
+    });
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    const body = lastCall();
+    expect(body.system).toBeUndefined();
+    expect(texts(body).every((t) => t.trim() !== '')).toBe(true);
+    expect(texts(body)).toEqual(expect.arrayContaining(['real question', 'more']));
+  });
+
+  it('streams a plain text answer the same way', async () => {
+    emulator.enqueue({ text: 'streamed words here', chunkSize: 3 });
+    const stream = client.messages.stream({
+      model: CLAUDE,
+      max_tokens: 64,
+      system: 'sys',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const message = await stream.finalMessage();
+    expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'streamed words here' })]);
+    expect(lastCall('ConverseStream').system).toEqual([{ text: 'sys' }]);
+  });
+});
+
+describe('images and documents', () => {
+  it('sends a base64 image as Converse image bytes', async () => {
+    await client.messages.create({
+      model: CLAUDE,
+      max_tokens: 64,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_BASE64 } },
+            { type: 'text', text: 'What is this?' },
+          ],
+        },
+      ],
+    });
+    const content = lastCall().messages[0].content;
+    expect(content[0]).toEqual({ image: { format: 'png', source: { bytes: PNG_BASE64 } } });
+    expect(content[1]).toEqual({ text: 'What is this?' });
+  });
+
+  it('refuses an image for a model without vision with a 400 naming the block', async () => {
+    const err = await client.messages
+      .create({
+        model: QWEN,
+        max_tokens: 64,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'look' },
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_BASE64 } },
+            ],
+          },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((err as Error).message).toContain('messages.0.content.1');
+    expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(0);
+  });
+
+  it('sends a PDF and a plain-text document with titles sanitised to Bedrock name rules', async () => {
+    await client.messages.create({
+      model: CLAUDE,
+      max_tokens: 64,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'document',
+              title: 'Q3 report: final_v2.pdf  (draft)!!',
+              source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 },
+            },
+            {
+              type: 'document',
+              title: 'notes.txt',
+              source: { type: 'text', media_type: 'text/plain', data: 'line one\nline two' },
+            },
+            {
+              type: 'document',
+              title: 'notes.txt',
+              source: { type: 'text', media_type: 'text/plain', data: 'again' },
+            },
+            { type: 'text', text: 'Summarise both.' },
+          ],
+        },
+      ],
+    });
+    const docs = (lastCall().messages[0].content as Json[]).filter((b) => b.document).map((b) => b.document);
+    expect(docs).toHaveLength(3);
+    expect(docs[0]).toMatchObject({ format: 'pdf', source: { bytes: PDF_BASE64 } });
+    expect(docs[1]).toMatchObject({ format: 'txt' });
+    expect(Buffer.from(docs[1].source.bytes, 'base64').toString('utf8')).toBe('line one\nline two');
+    const names = docs.map((d) => d.name as string);
+    for (const name of names) {
+      expect(name).toMatch(/^[a-zA-Z0-9\s\-()[\]]+$/);
+      expect(name).not.toMatch(/\s{2,}/);
+    }
+    // Bedrock refuses two documents with the same name in one request.
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('accepts a document with no title and no other text in the turn', async () => {
+    const message = await client.messages.create({
+      model: CLAUDE,
+      max_tokens: 64,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } },
+          ],
+        },
+      ],
+    });
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    const content = lastCall().messages[0].content as Json[];
+    expect(content.some((b) => b.document)).toBe(true);
+    expect(content.some((b) => typeof b.text === 'string' && b.text.trim() !== '')).toBe(true);
+  });
+
+  describe('url sources', () => {
+    let media: http.Server;
+    let mediaUrl: string;
+    const png = Buffer.from(PNG_BASE64, 'base64');
+
+    beforeAll(async () => {
+      media = http.createServer((req, res) => {
+        if (req.url === '/pic.png') {
+          res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length });
+          res.end(png);
+        } else if (req.url === '/doc.pdf') {
+          res.writeHead(200, { 'content-type': 'application/pdf' });
+          res.end(Buffer.from(PDF_BASE64, 'base64'));
+        } else {
+          res.writeHead(404).end();
+        }
+      });
+      await new Promise<void>((resolve) => media.listen(0, '127.0.0.1', resolve));
+      mediaUrl = `http://127.0.0.1:${(media.address() as AddressInfo).port}`;
+    });
+
+    afterAll(async () => {
+      await new Promise<void>((resolve) => media.close(() => resolve()));
+    });
+
+    it('refuses a URL pointing at a private address by default (SSRF guard), naming the block', async () => {
+      const err = await client.messages
+        .create({
+          model: CLAUDE,
+          max_tokens: 64,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'look' },
+                { type: 'image', source: { type: 'url', url: `${mediaUrl}/pic.png` } },
+              ],
+            },
+          ],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((err as Error).message).toContain('messages.0.content.1');
+      expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(0);
+    });
+
+    it('fetches url images and documents when private media is allowed', async () => {
+      const trusting = await startGateway({ claudePath: 'converse', allowPrivateMedia: true });
+      try {
+        await trusting.client.messages.create({
+          model: CLAUDE,
+          max_tokens: 64,
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'image', source: { type: 'url', url: `${mediaUrl}/pic.png` } },
+                {
+                  type: 'document',
+                  title: 'remote.pdf',
+                  source: { type: 'url', url: `${mediaUrl}/doc.pdf` },
+                },
+                { type: 'text', text: 'describe' },
+              ],
+            },
+          ],
+        });
+        const content = lastCall().messages[0].content as Json[];
+        expect(content[0]).toEqual({ image: { format: 'png', source: { bytes: PNG_BASE64 } } });
+        expect(content[1]!.document).toMatchObject({ format: 'pdf', source: { bytes: PDF_BASE64 } });
+      } finally {
+        await trusting.server.close();
+      }
+    });
+  });
+});
+
+describe('generation settings', () => {
+  it('passes stop_sequences, temperature and top_p in inferenceConfig', async () => {
+    await client.messages.create(
+      sampled({
+        model: QWEN,
+        max_tokens: 100,
+        stop_sequences: ['END', '\n\nHuman:'],
+        temperature: 0.3,
+        top_p: 0.9,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
+    expect(lastCall().inferenceConfig).toEqual({
+      maxTokens: 100,
+      stopSequences: ['END', '\n\nHuman:'],
+      temperature: 0.3,
+      topP: 0.9,
+    });
+  });
+
+  it('reports a stop_sequence stop', async () => {
+    emulator.enqueue({ text: 'partial', stopReason: 'stop_sequence' });
+    const message = await client.messages.create({
+      model: QWEN,
+      max_tokens: 100,
+      stop_sequences: ['END'],
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(message.stop_reason).toBe('stop_sequence');
+  });
+
+  it('names the matched stop sequence for Claude, in both modes', async () => {
+    emulator.enqueue(
+      { text: 'partial', stopReason: 'stop_sequence', stopSequence: '###' },
+      { text: 'partial', stopReason: 'stop_sequence', stopSequence: '###' },
+    );
+    const params = {
+      model: CLAUDE,
+      max_tokens: 100,
+      stop_sequences: ['END', '###'],
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    };
+    const created = await client.messages.create(params);
+    const streamed = await client.messages.stream(params).finalMessage();
+    for (const message of [created, streamed]) {
+      expect(message.stop_reason).toBe('stop_sequence');
+      expect(message.stop_sequence).toBe('###');
+    }
+    expect(lastCall().additionalModelResponseFieldPaths).toEqual(['/stop_sequence']);
+  });
+
+  it('sends top_k where the family has a field for it (Claude: additionalModelRequestFields.top_k)', async () => {
+    await client.messages.create(
+      sampled({
+        model: CLAUDE,
+        max_tokens: 100,
+        top_k: 40,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
+    expect(lastCall().additionalModelRequestFields).toMatchObject({ top_k: 40 });
+  });
+
+  it('sends top_k to Nova as inferenceConfig.topK in additional fields', async () => {
+    await client.messages.create(
+      sampled({
+        model: NOVA_LITE,
+        max_tokens: 100,
+        top_k: 20,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
+    expect(lastCall().additionalModelRequestFields).toEqual({ inferenceConfig: { topK: 20 } });
+  });
+
+  it('drops top_k for a family without it rather than failing', async () => {
+    const { data, response } = await client.messages
+      .create(
+        sampled({ model: QWEN, max_tokens: 100, top_k: 5, messages: [{ role: 'user', content: 'hi' }] }),
+      )
+      .withResponse();
+    expect(data.content[0]).toMatchObject({ type: 'text' });
+    expect(lastCall().additionalModelRequestFields).toBeUndefined();
+    expect(response.headers.get('x-abproxy-warnings')).toContain('top_k');
+  });
+
+  it('passes metadata.user_id as Bedrock requestMetadata', async () => {
+    await client.messages.create({
+      model: QWEN,
+      max_tokens: 100,
+      metadata: { user_id: 'user_abc-123' },
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(lastCall().requestMetadata).toEqual({ user_id: 'user_abc-123' });
+  });
+
+  it('clamps max_tokens above the model limit instead of failing', async () => {
+    const { data, response } = await client.messages
+      .create({
+        model: 'claude-3-5-haiku-20241022',
+        max_tokens: 20_000,
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .withResponse();
+    expect(data.content[0]).toMatchObject({ type: 'text' });
+    expect(lastCall().inferenceConfig.maxTokens).toBe(8192);
+    expect(response.headers.get('x-abproxy-warnings')).toContain('max_tokens');
+  });
+
+  it('clamps max_tokens in streaming mode too', async () => {
+    const message = await client.messages
+      .stream({ model: QWEN, max_tokens: 1_000_000, messages: [{ role: 'user', content: 'hi' }] })
+      .finalMessage();
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    const sent = lastCall('ConverseStream').inferenceConfig.maxTokens as number;
+    expect(sent).toBeLessThanOrEqual(65_536); // the emulator's (Bedrock's) cap for this model
+    expect(sent).toBeGreaterThanOrEqual(32_768);
+  });
+});

@@ -1,0 +1,338 @@
+/**
+ * Conformance: every error class the Anthropic SDK has, as the gateway produces them — client mistakes,
+ * auth, and each Bedrock fault — in both modes, plus mid-stream errors and client aborts.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/server/server.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from './server-harness.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+let client: Anthropic;
+
+const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
+const CLAUDE = 'claude-sonnet-4-5-20250929';
+const ask = (text: string): Anthropic.MessageParam[] => [{ role: 'user', content: text }];
+
+type ApiErr = InstanceType<typeof Anthropic.APIError>;
+
+async function failure(promise: Promise<unknown>): Promise<ApiErr> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'the call should have failed').toBeInstanceOf(Anthropic.APIError);
+  return err as ApiErr;
+}
+
+function expectAnthropicShape(err: ApiErr, type: string): void {
+  expect(err.error).toMatchObject({ type: 'error', error: { type, message: expect.any(String) } });
+  expect(err.requestID).toMatch(/^req_/);
+}
+
+async function rawPost(body: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      'x-api-key': MASTER_KEY,
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      ...headers,
+    },
+    body,
+  });
+  return { res, json: (await res.json()) as { type: string; error: { type: string; message: string } } };
+}
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+beforeEach(() => emulator.reset());
+
+describe('client mistakes are 400s that name the field', () => {
+  it('malformed JSON', async () => {
+    const { res, json } = await rawPost('{"model": "x", "max_tokens": 10,');
+    expect(res.status).toBe(400);
+    expect(res.headers.get('request-id')).toMatch(/^req_/);
+    expect(json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(json.error.message.toLowerCase()).toContain('json');
+  });
+
+  it('a body that is not an object', async () => {
+    const { res, json } = await rawPost('[1,2,3]');
+    expect(res.status).toBe(400);
+    expect(json.error.type).toBe('invalid_request_error');
+  });
+
+  it.each([
+    ['max_tokens missing', { model: QWEN, messages: ask('hi') }, 'max_tokens'],
+    ['model missing', { max_tokens: 10, messages: ask('hi') }, 'model'],
+    ['messages missing', { model: QWEN, max_tokens: 10 }, 'messages'],
+    ['max_tokens a string', { model: QWEN, max_tokens: 'ten', messages: ask('hi') }, 'max_tokens'],
+    ['max_tokens zero', { model: QWEN, max_tokens: 0, messages: ask('hi') }, 'max_tokens'],
+    [
+      'temperature out of range',
+      { model: QWEN, max_tokens: 10, temperature: 3, messages: ask('hi') },
+      'temperature',
+    ],
+    [
+      'content a number',
+      { model: QWEN, max_tokens: 10, messages: [{ role: 'user', content: 42 }] },
+      'messages.0.content',
+    ],
+    [
+      'bad role',
+      { model: QWEN, max_tokens: 10, messages: [{ role: 'robot', content: 'x' }] },
+      'messages.0.role',
+    ],
+    [
+      'unknown block type',
+      { model: QWEN, max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'hologram' }] }] },
+      'messages.0.content.0',
+    ],
+    [
+      'stop_sequences not a list',
+      { model: QWEN, max_tokens: 10, stop_sequences: 'END', messages: ask('hi') },
+      'stop_sequences',
+    ],
+    [
+      'thinking budget missing',
+      { model: QWEN, max_tokens: 10, thinking: { type: 'enabled' }, messages: ask('hi') },
+      'thinking',
+    ],
+    [
+      'tool without input_schema',
+      { model: QWEN, max_tokens: 10, tools: [{ name: 'x' }], messages: ask('hi') },
+      'tools.0.input_schema',
+    ],
+    [
+      'unknown tool_choice',
+      { model: QWEN, max_tokens: 10, tool_choice: { type: 'sometimes' }, messages: ask('hi') },
+      'tool_choice',
+    ],
+  ])('%s', async (_label, body, field) => {
+    const err = await failure(
+      client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming),
+    );
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expectAnthropicShape(err, 'invalid_request_error');
+    expect(err.message).toContain(field);
+    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
+  });
+
+  it('the same mistakes in streaming mode are HTTP 400s, not SSE errors', async () => {
+    const err = await failure(
+      client.messages
+        .stream({
+          model: QWEN,
+          max_tokens: 'ten',
+          messages: ask('hi'),
+        } as unknown as Anthropic.MessageStreamParams)
+        .finalMessage(),
+    );
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.message).toContain('max_tokens');
+  });
+
+  it('a tool_result without its tool_use is a 400 naming the block', async () => {
+    const err = await failure(
+      client.messages.create({
+        model: QWEN,
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_nowhere', content: 'x' }] },
+        ],
+      }),
+    );
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.message).toContain('messages.0');
+  });
+});
+
+describe('auth', () => {
+  it('a wrong key is an AuthenticationError (both headers)', async () => {
+    const wrong = new Anthropic({ baseURL: gateway.url, apiKey: 'nope', maxRetries: 0 });
+    const err = await failure(wrong.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') }));
+    expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    expectAnthropicShape(err, 'authentication_error');
+    const bearer = new Anthropic({ baseURL: gateway.url, apiKey: null, authToken: 'nope', maxRetries: 0 });
+    expect(await failure(bearer.models.list())).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
+  });
+
+  it('a missing key is an AuthenticationError', async () => {
+    const res = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: QWEN, max_tokens: 10, messages: ask('hi') }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
+  });
+
+  it('the key works from Authorization: Bearer too', async () => {
+    const bearer = new Anthropic({
+      baseURL: gateway.url,
+      apiKey: null,
+      authToken: MASTER_KEY,
+      maxRetries: 0,
+    });
+    const message = await bearer.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') });
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+  });
+});
+
+describe('models that do not exist', () => {
+  it('an unknown Claude alias is a NotFoundError before Bedrock is called', async () => {
+    const err = await failure(
+      client.messages.create({ model: 'claude-nonexistent-9-9', max_tokens: 10, messages: ask('hi') }),
+    );
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    expectAnthropicShape(err, 'not_found_error');
+    expect(err.message).toContain('claude-nonexistent-9-9');
+    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
+  });
+
+  it('a Bedrock id Bedrock does not know is a 4xx, never a 5xx', async () => {
+    const err = await failure(
+      client.messages.create({ model: 'acme.unknown-model-v1:0', max_tokens: 10, messages: ask('hi') }),
+    );
+    expect(err.status).toBeGreaterThanOrEqual(400);
+    expect(err.status).toBeLessThan(500);
+  });
+});
+
+describe('Bedrock faults map to the table', () => {
+  type ErrorClass = abstract new (...args: never[]) => InstanceType<typeof Anthropic.APIError>;
+  const table: [string, number, string, ErrorClass, boolean][] = [
+    ['ValidationException', 400, 'invalid_request_error', Anthropic.BadRequestError, false],
+    ['AccessDeniedException', 403, 'permission_error', Anthropic.PermissionDeniedError, false],
+    ['ResourceNotFoundException', 404, 'not_found_error', Anthropic.NotFoundError, false],
+    ['ThrottlingException', 429, 'rate_limit_error', Anthropic.RateLimitError, true],
+    ['ServiceQuotaExceededException', 429, 'rate_limit_error', Anthropic.RateLimitError, true],
+    ['ModelNotReadyException', 529, 'overloaded_error', Anthropic.InternalServerError, true],
+    ['ServiceUnavailableException', 529, 'overloaded_error', Anthropic.InternalServerError, true],
+    ['ModelTimeoutException', 504, 'timeout_error', Anthropic.InternalServerError, false],
+    ['InternalServerException', 500, 'api_error', Anthropic.InternalServerError, false],
+    ['ModelErrorException', 500, 'api_error', Anthropic.InternalServerError, false],
+  ];
+
+  for (const stream of [false, true]) {
+    const mode = stream ? 'stream' : 'non-stream';
+    it.each(table)(`${mode}: %s → %i %s`, async (name, status, type, cls, retryAfter) => {
+      emulator.enqueue({ error: { name, message: `scripted ${name}` } });
+      const params = { model: QWEN, max_tokens: 10, messages: ask('hi') };
+      const err = await failure(
+        stream ? client.messages.stream(params).finalMessage() : client.messages.create(params),
+      );
+      expect(err).toBeInstanceOf(cls);
+      expect(err.status).toBe(status);
+      expectAnthropicShape(err, type);
+      if (retryAfter) expect(Number(err.headers?.get('retry-after'))).toBeGreaterThan(0);
+    });
+  }
+
+  it('Bedrock context overflow is reworded so Claude Code compacts', async () => {
+    emulator.enqueue({
+      error: { name: 'ValidationException', message: 'Input is too long for requested model.' },
+    });
+    const err = await failure(client.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') }));
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(err.message).toMatch(/prompt is too long: \d+ tokens > \d+ maximum/);
+  });
+
+  it('an oversized body is a 413 request_too_large', async () => {
+    const small = await startGateway({ claudePath: 'converse', maxBodyBytes: 2048 });
+    try {
+      const err = await failure(
+        small.client.messages.create({ model: QWEN, max_tokens: 10, messages: ask('x'.repeat(10_000)) }),
+      );
+      expect(err.status).toBe(413);
+      expectAnthropicShape(err, 'request_too_large');
+    } finally {
+      await small.server.close();
+    }
+  });
+});
+
+describe('streaming failures', () => {
+  it('an error after the stream began is an SSE error event with the mapped type', async () => {
+    emulator.enqueue({
+      text: 'this answer breaks in the middle',
+      chunkSize: 3,
+      errorAfterEvents: { events: 4, name: 'ThrottlingException', message: 'slow down' },
+    });
+    const res = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: QWEN, max_tokens: 100, stream: true, messages: ask('hi') }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const frames = text.split('\n\n').filter(Boolean);
+    const last = frames.at(-1)!;
+    expect(last).toMatch(/^event: error\n/);
+    const data = JSON.parse(
+      last
+        .split('\n')
+        .find((l) => l.startsWith('data: '))!
+        .slice(6),
+    );
+    expect(data).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(text).not.toContain('event: message_stop');
+  });
+
+  it('the SDK surfaces a mid-stream error as an APIError after the text it had', async () => {
+    emulator.enqueue({
+      text: 'abcdefghijklmnopqrstuvwxyz',
+      chunkSize: 2,
+      errorAfterEvents: { events: 6, name: 'ModelStreamErrorException', message: 'model crashed' },
+    });
+    const stream = client.messages.stream({ model: QWEN, max_tokens: 100, messages: ask('hi') });
+    const seen: string[] = [];
+    stream.on('text', (t) => seen.push(t));
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(seen.join('')).not.toBe('');
+  });
+
+  it('a client abort cancels the upstream call (non-stream too)', async () => {
+    emulator.enqueue({ text: 'late', delayMs: 1_000 });
+    const controller = new AbortController();
+    const pending = client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { signal: controller.signal },
+    );
+    await expect
+      .poll(() => emulator.requests.some((r) => r.operation === 'Converse'), { timeout: 2000 })
+      .toBe(true);
+    controller.abort();
+    await expect(pending).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
+    await expect
+      .poll(() => emulator.requests.find((r) => r.operation === 'Converse')?.aborted, { timeout: 3000 })
+      .toBe(true);
+  });
+
+  it('a client abort mid-stream cancels the upstream stream', async () => {
+    emulator.enqueue({ text: 'tick '.repeat(300), chunkSize: 5, chunkDelayMs: 10 });
+    const controller = new AbortController();
+    const stream = client.messages.stream(
+      { model: CLAUDE, max_tokens: 2000, messages: ask('hi') },
+      { signal: controller.signal },
+    );
+    await new Promise<void>((resolve) => stream.once('text', () => resolve()));
+    controller.abort();
+    await stream.finalMessage().catch(() => undefined);
+    await expect
+      .poll(() => emulator.requests.find((r) => r.operation === 'ConverseStream')?.aborted, { timeout: 3000 })
+      .toBe(true);
+  });
+});

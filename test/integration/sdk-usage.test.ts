@@ -1,0 +1,217 @@
+/**
+ * Conformance: usage, stop reasons and the echoed model name, in both modes, through the Anthropic SDK.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/server/server.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from './server-harness.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+let client: Anthropic;
+
+const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
+const CLAUDE = 'claude-sonnet-4-5-20250929';
+const ask = (text: string): Anthropic.MessageParam[] => [{ role: 'user', content: text }];
+
+const USAGE = { inputTokens: 1234, outputTokens: 56, cacheReadInputTokens: 700, cacheWriteInputTokens: 300 };
+const EXPECTED_USAGE = {
+  input_tokens: 1234,
+  output_tokens: 56,
+  cache_read_input_tokens: 700,
+  cache_creation_input_tokens: 300,
+};
+
+interface SseEvent {
+  event: string;
+  data: Record<string, any>;
+}
+
+async function rawStream(url: string, body: object): Promise<SseEvent[]> {
+  const res = await fetch(`${url}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      'x-api-key': MASTER_KEY,
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+    },
+    body: JSON.stringify({ ...body, stream: true }),
+  });
+  expect(res.status).toBe(200);
+  return (await res.text())
+    .split('\n\n')
+    .filter((frame) => frame.trim() !== '')
+    .map((frame) => {
+      const lines = frame.split('\n');
+      const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? '';
+      const data = JSON.parse(lines.find((l) => l.startsWith('data: '))?.slice(6) ?? '{}');
+      return { event, data };
+    });
+}
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+beforeEach(() => emulator.reset());
+
+describe('usage', () => {
+  for (const model of [QWEN, CLAUDE]) {
+    it(`non-stream usage is Bedrock's, field for field (${model})`, async () => {
+      emulator.enqueue({ text: 'hello', usage: USAGE });
+      const message = await client.messages.create({ model, max_tokens: 100, messages: ask('hi') });
+      expect(message.usage).toMatchObject(EXPECTED_USAGE);
+    });
+
+    it(`stream usage folds into the final message exactly (${model})`, async () => {
+      emulator.enqueue({ text: 'hello there', chunkSize: 2, usage: USAGE });
+      const message = await client.messages
+        .stream({ model, max_tokens: 100, messages: ask('hi') })
+        .finalMessage();
+      expect(message.usage).toMatchObject(EXPECTED_USAGE);
+    });
+  }
+
+  it('message_start carries usage, message_delta carries the final usage', async () => {
+    emulator.enqueue({ text: 'abc def', chunkSize: 2, usage: USAGE });
+    const events = await rawStream(gateway.url, { model: QWEN, max_tokens: 100, messages: ask('hi') });
+    const start = events.find((e) => e.event === 'message_start')!;
+    expect(start.data.message.usage).toMatchObject({
+      input_tokens: expect.any(Number),
+      output_tokens: expect.any(Number),
+    });
+    const delta = events.find((e) => e.event === 'message_delta')!;
+    expect(delta.data.usage).toMatchObject({ output_tokens: 56 });
+    expect(delta.data.delta).toMatchObject({ stop_reason: 'end_turn' });
+    // Every frame's event name matches its data type (the SDK dispatches on both).
+    for (const e of events) expect(e.data.type).toBe(e.event);
+  });
+
+  it('a real prompt-cache round trip reports creation, then read (Claude)', async () => {
+    const system: Anthropic.TextBlockParam[] = [
+      { type: 'text', text: 'Long stable instructions. '.repeat(200), cache_control: { type: 'ephemeral' } },
+    ];
+    const first = await client.messages.create({
+      model: CLAUDE,
+      max_tokens: 50,
+      system,
+      messages: ask('q1'),
+    });
+    const second = await client.messages
+      .stream({ model: CLAUDE, max_tokens: 50, system, messages: ask('q2') })
+      .finalMessage();
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(0);
+    expect(first.usage.cache_read_input_tokens).toBe(0);
+    expect(second.usage.cache_read_input_tokens).toBe(first.usage.cache_creation_input_tokens);
+    expect(second.usage.cache_creation_input_tokens).toBe(0);
+  });
+});
+
+describe('stop reasons', () => {
+  const table: [string, Anthropic.StopReason][] = [
+    ['end_turn', 'end_turn'],
+    ['max_tokens', 'max_tokens'],
+    ['stop_sequence', 'stop_sequence'],
+    ['guardrail_intervened', 'refusal'],
+    ['content_filtered', 'refusal'],
+    ['model_context_window_exceeded', 'model_context_window_exceeded'],
+    ['malformed_model_output', 'end_turn'],
+    ['malformed_tool_use', 'end_turn'],
+  ];
+  for (const stream of [false, true]) {
+    const mode = stream ? 'stream' : 'non-stream';
+    it.each(table)(`${mode}: Bedrock %s → %s`, async (bedrock, anthropic) => {
+      emulator.enqueue({ text: 'some text', stopReason: bedrock });
+      const params = { model: QWEN, max_tokens: 100, stop_sequences: ['STOP'], messages: ask('hi') };
+      const message = stream
+        ? await client.messages.stream(params).finalMessage()
+        : await client.messages.create(params);
+      expect(message.stop_reason).toBe(anthropic);
+    });
+  }
+
+  it('tool_use in both modes', async () => {
+    const tools: Anthropic.Tool[] = [{ name: 'ls', input_schema: { type: 'object', properties: {} } }];
+    emulator.enqueue({ toolCalls: [{ name: 'ls' }] }, { toolCalls: [{ name: 'ls' }] });
+    const a = await client.messages.create({ model: QWEN, max_tokens: 100, tools, messages: ask('list') });
+    const b = await client.messages
+      .stream({ model: QWEN, max_tokens: 100, tools, messages: ask('list') })
+      .finalMessage();
+    expect([a.stop_reason, b.stop_reason]).toEqual(['tool_use', 'tool_use']);
+  });
+
+  it('a real max_tokens cut (no script) is reported as max_tokens', async () => {
+    const message = await client.messages.create({
+      model: QWEN,
+      max_tokens: 3,
+      messages: ask('please repeat this rather long sentence back to me in full'),
+    });
+    expect(message.stop_reason).toBe('max_tokens');
+    expect(message.usage.output_tokens).toBe(3);
+  });
+});
+
+describe('the model name is echoed as the client sent it', () => {
+  it.each([
+    ['a Claude alias', CLAUDE],
+    ['a Claude alias without a date', 'claude-sonnet-4-5'],
+    ['a Bedrock id', QWEN],
+    ['an inference profile id', 'us.amazon.nova-lite-v1:0'],
+  ])('%s', async (_label, model) => {
+    const created = await client.messages.create({ model, max_tokens: 20, messages: ask('hi') });
+    expect(created.model).toBe(model);
+    const streamed = await client.messages
+      .stream({ model, max_tokens: 20, messages: ask('hi') })
+      .finalMessage();
+    expect(streamed.model).toBe(model);
+  });
+});
+
+describe('default configuration (Claude on its native path)', () => {
+  let native: Awaited<ReturnType<typeof startGateway>>;
+  beforeAll(async () => {
+    native = await startGateway();
+  });
+  afterAll(async () => {
+    await native.server.close();
+  });
+
+  it('usage, stop reason and model name hold in both modes', async () => {
+    emulator.enqueue({ text: 'hello', usage: USAGE }, { text: 'hello', chunkSize: 2, usage: USAGE });
+    const created = await native.client.messages.create({
+      model: CLAUDE,
+      max_tokens: 100,
+      messages: ask('hi'),
+    });
+    const streamed = await native.client.messages
+      .stream({ model: CLAUDE, max_tokens: 100, messages: ask('hi') })
+      .finalMessage();
+    for (const message of [created, streamed]) {
+      expect(message.usage).toMatchObject(EXPECTED_USAGE);
+      expect(message.stop_reason).toBe('end_turn');
+      expect(message.model).toBe(CLAUDE);
+    }
+  });
+
+  it('maps a guardrail stop to refusal in both modes', async () => {
+    emulator.enqueue(
+      { text: 'no', stopReason: 'guardrail_intervened' },
+      { text: 'no', stopReason: 'guardrail_intervened' },
+    );
+    const created = await native.client.messages.create({
+      model: CLAUDE,
+      max_tokens: 100,
+      messages: ask('hi'),
+    });
+    const streamed = await native.client.messages
+      .stream({ model: CLAUDE, max_tokens: 100, messages: ask('hi') })
+      .finalMessage();
+    expect([created.stop_reason, streamed.stop_reason]).toEqual(['refusal', 'refusal']);
+  });
+});

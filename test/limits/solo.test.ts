@@ -1,0 +1,192 @@
+/**
+ * Solo mode, as a user meets it: keys with small limits and budgets, called through the Anthropic SDK
+ * against a real gateway and the Bedrock emulator; usage lands in the SQLite store; /metrics parses.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
+import { type RunningServer, startServer } from '../../src/server/server.ts';
+import type { KeyLimits } from '../../src/store/types.ts';
+import { type Emulator, startBedrockEmulator, testConfig } from '../integration/server-harness.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+const MODEL = 'claude-sonnet-4-5-20250929';
+
+async function makeKey(limits: KeyLimits): Promise<{ id: string; client: Anthropic }> {
+  const secret = generateKey();
+  const id = newKeyId();
+  await gateway.store.createKey({
+    id,
+    hash: hashKey(secret),
+    prefix: displayPrefix(secret),
+    limits,
+    createdAt: new Date().toISOString(),
+  });
+  return { id, client: new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 }) };
+}
+
+const ask = (client: Anthropic, text = 'hi') =>
+  client.messages.create({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: text }] });
+
+/** Rate windows are calendar minutes: start a burst early in one so it cannot straddle two. */
+async function earlyInMinute(): Promise<void> {
+  const into = Date.now() % 60_000;
+  if (into > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - into + 50));
+}
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  gateway = await startServer(testConfig({ usageDrainMs: 50 }));
+});
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+describe('per-key limits in solo mode', () => {
+  it('hammering a key past its requests-per-minute gets 429s with retry-after and ratelimit headers', async () => {
+    await earlyInMinute();
+    const { client } = await makeKey({ requestsPerMinute: 5 });
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => ask(client)));
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    expect(ok).toHaveLength(5);
+    expect(refused).toHaveLength(7);
+    const err = refused[0];
+    expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+    expect(err.error.error.type).toBe('rate_limit_error');
+    const retryAfter = Number(err.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(err.headers.get('anthropic-ratelimit-requests-limit')).toBe('5');
+    expect(err.headers.get('anthropic-ratelimit-requests-remaining')).toBe('0');
+    const reset = Date.parse(err.headers.get('anthropic-ratelimit-requests-reset'));
+    expect(reset % 60_000).toBe(0);
+    expect(reset).toBeGreaterThan(Date.now());
+  });
+
+  it('successful answers carry the remaining allowance', async () => {
+    const { client } = await makeKey({ requestsPerMinute: 100, tokensPerMinute: 100_000 });
+    const { response } = await client.messages
+      .create({ model: MODEL, max_tokens: 20, messages: [{ role: 'user', content: 'x' }] })
+      .withResponse();
+    expect(Number(response.headers.get('anthropic-ratelimit-requests-remaining'))).toBeLessThan(100);
+    expect(response.headers.get('anthropic-ratelimit-tokens-limit')).toBe('100000');
+  });
+
+  it('tokens per minute: admitted on the estimate, then refused once real usage fills the window', async () => {
+    await earlyInMinute();
+    const { client } = await makeKey({ tokensPerMinute: 400 });
+    const long = 'lorem ipsum '.repeat(60); // ~180 tokens in, echoed back out
+    await ask(client, long);
+    const second = await ask(client, long).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(Anthropic.RateLimitError);
+    const err = second as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(err.headers.get('anthropic-ratelimit-tokens-limit')).toBe('400');
+    expect(err.message).toMatch(/tokens per minute/);
+  });
+
+  it('an exhausted budget is a 402 billing_error the SDK does not retry', async () => {
+    const { id, client } = await makeKey({ budgetUsd: 0.0001 });
+    await ask(client, 'spend a little '.repeat(20));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = emulator.requests.length;
+    const retrying = new Anthropic({ baseURL: gateway.url, apiKey: client.apiKey!, maxRetries: 3 });
+    const err = await ask(retrying).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    const apiErr = err as InstanceType<typeof Anthropic.APIError>;
+    expect(apiErr.status).toBe(402);
+    expect((apiErr.error as { error: { type: string } }).error.type).toBe('billing_error');
+    expect(apiErr.headers?.get('x-should-retry')).toBe('false');
+    expect(apiErr.message).toContain(id);
+    expect(apiErr.message).toMatch(/monthly budget/);
+    // Refused before Bedrock: nothing was spent.
+    expect(emulator.requests.length).toBe(before);
+  });
+});
+
+describe('usage records and metrics', () => {
+  it('records one usage record per request with tokens and cost, streams included', async () => {
+    const { id, client } = await makeKey({});
+    const plain = await ask(client, 'count me');
+    const stream = client.messages.stream({
+      model: MODEL,
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'stream me' }],
+    });
+    const streamed = await stream.finalMessage();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId: id });
+    expect(records).toHaveLength(2);
+    const [first, second] = records;
+    expect(first).toMatchObject({
+      keyId: id,
+      model: MODEL,
+      status: 200,
+      stream: false,
+      inputTokens: plain.usage.input_tokens,
+      outputTokens: plain.usage.output_tokens,
+    });
+    expect(first!.resolvedModel).toMatch(/anthropic\.claude-sonnet-4-5/);
+    expect(first!.costUsd).toBeGreaterThan(0);
+    expect(second).toMatchObject({ stream: true, outputTokens: streamed.usage.output_tokens });
+    expect(second!.ttftMs).toBeGreaterThanOrEqual(0);
+    expect(new Set(records.map((r) => r.id)).size).toBe(2);
+  });
+
+  it('a stream the client cuts still records the tokens seen, as status 499', async () => {
+    const { id, client } = await makeKey({});
+    emulator.enqueue({ text: 'word '.repeat(400), chunkSize: 5, chunkDelayMs: 5 });
+    const stream = client.messages.stream({
+      model: MODEL,
+      max_tokens: 2000,
+      messages: [{ role: 'user', content: 'long' }],
+    });
+    stream.on('error', () => {}); // the abort below rejects the stream's promises
+    stream.on('abort', () => {});
+    let seen = 0;
+    await new Promise<void>((resolve) => {
+      stream.on('text', () => {
+        if (++seen === 20) {
+          stream.abort();
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [cut] = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId: id });
+    expect(cut?.status).toBe(499);
+    expect(cut?.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('GET /metrics is Prometheus text a parser reads: requests, tokens, cost, histograms, limits', async () => {
+    const res = await fetch(`${gateway.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const families = new Map(parsePrometheus(await res.text()).map((f) => [f.name, f]));
+    const requests = families.get('abproxy_requests_total')!;
+    expect(requests.type).toBe('COUNTER');
+    const ok = requests.metrics.find((m) => m.labels?.model === MODEL && m.labels?.status === '200');
+    expect(Number(ok?.value)).toBeGreaterThanOrEqual(3);
+    expect(requests.metrics.some((m) => m.labels?.status === '429')).toBe(true);
+    const tokens = families.get('abproxy_tokens_total')!.metrics;
+    expect(tokens.some((m) => m.labels?.kind === 'output' && Number(m.value) > 0)).toBe(true);
+    expect(Number(families.get('abproxy_cost_usd_total')!.metrics[0]!.value)).toBeGreaterThan(0);
+    expect(families.get('abproxy_request_duration_seconds')!.type).toBe('HISTOGRAM');
+    const ttft = families.get('abproxy_time_to_first_token_seconds')!;
+    expect(ttft.type).toBe('HISTOGRAM');
+    expect(Number(ttft.metrics[0]!.buckets?.['+Inf'])).toBeGreaterThan(0);
+    expect(families.get('abproxy_upstream_latency_seconds')!.type).toBe('HISTOGRAM');
+    expect(
+      Number(
+        families.get('abproxy_rate_limited_total')!.metrics.find((m) => m.labels?.limit === 'requests')
+          ?.value,
+      ),
+    ).toBeGreaterThan(0);
+    expect(Number(families.get('abproxy_budget_refused_total')!.metrics[0]!.value)).toBe(1);
+    expect(families.get('abproxy_active_streams')!.metrics[0]!.value).toBe('0');
+    expect(families.has('abproxy_usage_spool_depth')).toBe(true);
+  });
+});

@@ -1,0 +1,45 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION, SqliteStore } from '../../src/store/sqlite.ts';
+import { storeContract } from './contract.ts';
+
+function readIfExists(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+storeContract('SQLite (temp file, WAL)', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'abproxy-store-')), 'abproxy.db');
+  const store = new SqliteStore(path);
+  return {
+    store,
+    // The main file and the write-ahead log: recent writes may live only in the WAL.
+    raw: async () => Buffer.concat([readIfExists(path), readIfExists(`${path}-wal`)]).toString('latin1'),
+  };
+});
+
+describe('SQLite file', () => {
+  it('uses WAL and records the schema version, and reopens without migrating twice', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'abproxy-store-')), 'nested', 'abproxy.db');
+    await new SqliteStore(path).close();
+    await new SqliteStore(path).close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('refuses a database written by a newer abproxy', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'abproxy-store-')), 'abproxy.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => new SqliteStore(path)).toThrow(/newer than this abproxy/);
+  });
+});
