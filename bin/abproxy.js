@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 // machine's Node is older), then loads the CLI. Sources run as TypeScript through Node's type
 // stripping; a packaged build (dist/) is used when the sources are absent.
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,6 +45,9 @@ if (command === 'serve' && !process.env.ABPROXY_NODE_TUNED && typeof process.exe
     { ...process.env, ABPROXY_NODE_TUNED: '1', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
   );
 }
+
+// Caches compiled (and type-stripped) modules on disk: a later start skips most of the parse work.
+module.enableCompileCache?.();
 
 const source = join(root, 'src/cli/main.ts');
 const entry = existsSync(source) ? source : join(root, 'dist/abproxy.mjs');

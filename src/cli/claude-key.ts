@@ -31,7 +31,7 @@ export async function claudeKey(config: Config, now = Date.now()): Promise<Claud
     import('../store/open.ts'),
     import('../auth/key-format.ts'),
   ]);
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     if (!(await store.hasKeys())) return undefined;
     const file = join(config.home, 'claude.key');

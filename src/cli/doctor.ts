@@ -5,7 +5,7 @@
  * Each check is a small async function returning data; printing is separate (collect, then print).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -261,7 +261,7 @@ async function checkStorage(config: Config): Promise<Check[]> {
   const where =
     config.mode === 'solo' ? open.sqlitePath(config) : `DynamoDB ${config.tablePrefix}-* in ${config.region}`;
   try {
-    const store = open.openStore(config);
+    const store = await open.openStore(config);
     try {
       const hasKeys = await withTimeout(store.hasKeys(), TIMEOUT_MS, 'the store');
       checks.push({
@@ -347,7 +347,12 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
   let config: Config;
   try {
     config = loadConfig({ flags: { region: flags.region, port: flags.port }, configFile: flags.config, env });
-    checks.push({ name: 'config', status: 'ok', detail: `${join(config.home, 'config.json')}` });
+    const file = flags.config ?? join(config.home, 'config.json');
+    checks.push({
+      name: 'config',
+      status: 'ok',
+      detail: existsSync(file) ? file : `${file} (none yet; defaults apply)`,
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     checks.push({

@@ -145,7 +145,7 @@ async function withStore<T>(flags: StoreFlags, action: (store: Store) => Promise
   const config = adminConfig(flags);
   let store: Store;
   try {
-    store = openStore(config);
+    store = await openStore(config);
   } catch (err) {
     throw new CliError(`cannot open the key store: ${(err as Error).message}`);
   }

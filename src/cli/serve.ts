@@ -79,11 +79,12 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
-  io.stdout(`abproxy listening on ${server.url}`);
   // Lets `abproxy claude` and `abproxy doctor` find this gateway; best effort (a read-only home is fine).
+  // Written before the ready line, so whoever waits for that line can rely on the state file.
   try {
     writeGatewayState(home, { url: server.url, pid: process.pid, started: new Date().toISOString() });
   } catch {}
+  io.stdout(`abproxy listening on ${server.url}`);
   let live: Awaited<ReturnType<typeof startDashboard>> | undefined;
   if (dashboard) {
     try {

@@ -1,7 +1,6 @@
 /** `abproxy tables setup`: the team-mode DynamoDB tables, from the one schema in store/schema.ts. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
-import { setupTables, type TableReport } from '../store/dynamodb-setup.ts';
+import type { TableReport } from '../store/dynamodb-setup.ts';
 import { tableSchemas } from '../store/schema.ts';
 import { CliError } from './errors.ts';
 import { adminConfig, explainAwsError } from './store-options.ts';
@@ -22,6 +21,11 @@ export async function collectTableSetup(
   flags: SetupFlags,
 ): Promise<{ region: string; tables: TableReport[] }> {
   const config = adminConfig({ tablePrefix: flags.tablePrefix, region: flags.region, config: flags.config });
+  // Imported here: the DynamoDB SDK is heavy and other commands must not load it.
+  const [{ DynamoDBClient }, { setupTables }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('../store/dynamodb-setup.ts'),
+  ]);
   const client = new DynamoDBClient({ region: config.region });
   try {
     const tables = await setupTables(client, tableSchemas(config.tablePrefix), {

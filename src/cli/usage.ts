@@ -34,6 +34,11 @@ export interface UsageRow {
   requests: number;
   /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died). */
   errors: number;
+  /**
+   * Status 0: the gateway died during the request (kill -9, crash) and its spool kept the start. Bedrock
+   * may or may not have received the call; tokens are what was known (the input estimate is not used).
+   */
+  interrupted: number;
   input_tokens: number;
   output_tokens: number;
   cache_read_input_tokens: number;
@@ -65,6 +70,7 @@ function emptyRow(group: string): UsageRow {
     group,
     requests: 0,
     errors: 0,
+    interrupted: 0,
     input_tokens: 0,
     output_tokens: 0,
     cache_read_input_tokens: 0,
@@ -76,6 +82,7 @@ function emptyRow(group: string): UsageRow {
 function add(row: UsageRow, record: UsageRecord): void {
   row.requests++;
   if (record.status >= 400 || record.status === 0) row.errors++;
+  if (record.status === 0) row.interrupted++;
   row.input_tokens += record.inputTokens;
   row.output_tokens += record.outputTokens;
   row.cache_read_input_tokens += record.cacheReadInputTokens;
@@ -154,7 +161,7 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
   if (flags.until) query.until = parseTime('--until', flags.until, now);
   if (flags.key) query.keyId = flags.key;
   const config = adminConfig(flags);
-  const store = openStore(config);
+  const store = await openStore(config);
   let stored: UsageRecord[];
   try {
     stored = await store.listUsage(query);
@@ -185,6 +192,7 @@ export function printUsage(report: UsageReport, io: UsageIo): void {
     row.group,
     String(row.requests),
     String(row.errors),
+    String(row.interrupted),
     String(row.input_tokens),
     String(row.output_tokens),
     String(row.cache_read_input_tokens),

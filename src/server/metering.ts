@@ -167,18 +167,24 @@ export function metering(deps: MeteringDeps): Middleware {
     if (ctx.req.method !== 'POST' || ctx.url.pathname.replace(/\/+$/, '') !== '/v1/messages') return next();
     const caller = deps.caller(ctx);
     const { budgetUsd } = caller.limits;
-    if (budgetUsd !== undefined && deps.budget) {
-      try {
-        await deps.budget.check(caller.keyId, budgetUsd);
-      } catch (err) {
-        metrics.budgetRefused.inc();
-        throw err;
+    try {
+      if (budgetUsd !== undefined && deps.budget) {
+        try {
+          await deps.budget.check(caller.keyId, budgetUsd);
+        } catch (err) {
+          metrics.budgetRefused.inc();
+          throw err;
+        }
       }
+      const headers = await countRefusal(metrics, () =>
+        deps.rateLimits.admitRequest(caller.keyId, caller.limits),
+      );
+      for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+    } catch (err) {
+      // Refused before the body was read: no model is known yet.
+      metrics.requests.inc({ model: 'unknown', status: String(toApiError(err).status), tier: '' });
+      throw err;
     }
-    const headers = await countRefusal(metrics, () =>
-      deps.rateLimits.admitRequest(caller.keyId, caller.limits),
-    );
-    for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
 
     const meter = new UsageMeter(deps, ctx, caller);
     ctx.meter = meter;

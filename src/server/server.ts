@@ -103,7 +103,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
         maxAttempts: config.upstreamMaxAttempts,
       });
   const upstream = options.upstream ?? owned!;
-  const ownedStore = options.store ? undefined : openStore(config);
+  const ownedStore = options.store ? undefined : await openStore(config);
   const store = options.store ?? ownedStore!;
   // Solo: `keys revoke` runs in another process and must bite at once; a SQLite lookup is cheap.
   const verifier = new KeyVerifier({

@@ -1,8 +1,9 @@
-/** Picks and opens the Store the settings ask for. */
+/**
+ * Picks and opens the Store the settings ask for. The implementations are imported on demand: the
+ * SQLite addon and the DynamoDB SDK are heavy, and commands like `--version` must not pay for them.
+ */
 import { join } from 'node:path';
 import type { Settings } from '../config/config.ts';
-import { DynamoStore } from './dynamodb.ts';
-import { SqliteStore } from './sqlite.ts';
 import type { Store } from './types.ts';
 
 export type StoreSettings = Pick<Settings, 'mode' | 'home' | 'dbFile' | 'tablePrefix' | 'region'>;
@@ -11,12 +12,16 @@ export function sqlitePath(settings: Pick<Settings, 'home' | 'dbFile'>): string 
   return settings.dbFile ?? join(settings.home, 'abproxy.db');
 }
 
-export function openStore(settings: StoreSettings): Store {
+export async function openStore(settings: StoreSettings): Promise<Store> {
   switch (settings.mode) {
-    case 'solo':
+    case 'solo': {
+      const { SqliteStore } = await import('./sqlite.ts');
       return new SqliteStore(sqlitePath(settings));
-    case 'team':
+    }
+    case 'team': {
+      const { DynamoStore } = await import('./dynamodb.ts');
       return new DynamoStore({ tablePrefix: settings.tablePrefix, region: settings.region });
+    }
     default: {
       const unknownMode: never = settings.mode;
       throw new Error(`unknown storage mode ${String(unknownMode)}`);

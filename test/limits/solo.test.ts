@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
-import { type Emulator, startBedrockEmulator, testConfig } from '../integration/server-harness.ts';
+import {
+  type Emulator,
+  MASTER_KEY,
+  startBedrockEmulator,
+  testConfig,
+} from '../integration/server-harness.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -104,6 +109,27 @@ describe('per-key limits in solo mode', () => {
     expect(apiErr.message).toMatch(/monthly budget/);
     // Refused before Bedrock: nothing was spent.
     expect(emulator.requests.length).toBe(before);
+  });
+});
+
+describe('the seed converter settings', () => {
+  it('RATE_LIMIT_ENABLED/REQUESTS/WINDOW limit each caller, the master key included', async () => {
+    const limited = await startServer(
+      testConfig({}, { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REQUESTS: '2', RATE_LIMIT_WINDOW: '3600' }),
+    );
+    try {
+      const client = new Anthropic({ baseURL: limited.url, apiKey: MASTER_KEY, maxRetries: 0 });
+      await ask(client);
+      await ask(client);
+      const err = await ask(client).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+      const headers = (err as InstanceType<typeof Anthropic.RateLimitError>).headers;
+      expect(headers.get('anthropic-ratelimit-requests-limit')).toBe('2');
+      expect(Number(headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(Number(headers.get('retry-after'))).toBeLessThanOrEqual(3600);
+    } finally {
+      await limited.close();
+    }
   });
 });
 

@@ -34,7 +34,12 @@ it('a gateway killed with SIGKILL mid-load has a usage record for every request 
   const client = new Anthropic({ baseURL: first.url, apiKey: 'kill-test-master', maxRetries: 0 });
   // Slow streams keep requests in flight at the moment of the kill.
   emulator.enqueue(
-    ...Array.from({ length: 200 }, () => ({ text: 'slow '.repeat(40), chunkSize: 10, chunkDelayMs: 20 })),
+    ...Array.from({ length: 300 }, () => ({
+      model: 'claude-sonnet-4-5',
+      text: 'slow '.repeat(40),
+      chunkSize: 10,
+      chunkDelayMs: 20,
+    })),
   );
   let stop = false;
   const worker = async (stream: boolean) => {
@@ -61,18 +66,29 @@ it('a gateway killed with SIGKILL mid-load has a usage record for every request 
     }
   };
   const workers = [true, true, true, true, false, false, false, false].map(worker);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Kill once real load has passed through (slower machines take longer to get there).
+  for (let i = 0; i < 100 && modelCalls(emulator.requests).length < 30; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
   first.proc.kill('SIGKILL');
   await first.exited;
   stop = true;
   await Promise.all(workers);
   const served = modelCalls(emulator.requests).length;
   expect(served).toBeGreaterThan(20);
+  // The emulator notices the dead gateway's sockets a moment later.
+  for (let i = 0; i < 40 && !emulator.requests.some((r) => r.aborted); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   expect(emulator.requests.some((r) => r.aborted)).toBe(true); // some were cut mid-stream
 
   const second = await startServe(env);
   let report:
-    | { total: { requests: number; output_tokens: number }; groups: Array<{ group: string }> }
+    | {
+        total: { requests: number; interrupted: number; output_tokens: number };
+        groups: Array<{ group: string }>;
+      }
     | undefined;
   for (let i = 0; i < 50; i++) {
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -83,10 +99,15 @@ it('a gateway killed with SIGKILL mid-load has a usage record for every request 
   }
   second.proc.kill('SIGTERM');
   await second.exited;
-  expect(report!.total.requests).toBe(served);
+  // Every call Bedrock served has a record. A request the kill cut between its spooled start and the
+  // call leaving the socket is also recorded (status 0, "interrupted"): only those may be extra.
+  const { requests, interrupted } = report!.total;
+  expect(requests).toBeGreaterThanOrEqual(served);
+  expect(requests - interrupted).toBeLessThanOrEqual(served);
+  expect(interrupted).toBeGreaterThan(0);
   expect(report!.total.output_tokens).toBeGreaterThan(0);
   expect(report!.groups.map((g) => g.group).sort()).toEqual(['claude-haiku-4-5', 'claude-sonnet-4-5']);
   // After the graceful stop the spool is empty: everything reached the store.
   const after = await runCli(['usage', '--json', '--since', '1h'], env);
-  expect(JSON.parse(after.stdout).total.requests).toBe(served);
+  expect(JSON.parse(after.stdout).total.requests).toBe(requests);
 }, 60_000);

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { UsageRecord } from '../store/types.ts';
+import { parseTime, summarize } from './usage.ts';
+
+function record(overrides: Partial<UsageRecord>): UsageRecord {
+  return {
+    id: Math.random().toString(36),
+    keyId: 'key_a',
+    at: '2026-05-10T10:00:00.000Z',
+    model: 'claude-sonnet-4-5',
+    serviceTier: 'default',
+    inputTokens: 100,
+    outputTokens: 10,
+    cacheReadInputTokens: 5,
+    cacheWriteInputTokens: 1,
+    latencyMs: 50,
+    status: 200,
+    requestId: 'req_1',
+    costUsd: 0.0005,
+    ...overrides,
+  };
+}
+
+describe('abproxy usage', () => {
+  const records = [
+    record({}),
+    record({ keyId: 'key_b', model: 'qwen.qwen3-32b', at: '2026-05-11T09:00:00.000Z', costUsd: 0.0001 }),
+    record({
+      status: 429,
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadInputTokens: 0,
+      cacheWriteInputTokens: 0,
+      costUsd: 0,
+    }),
+    record({ status: 0, at: '2026-05-11T23:59:59.000Z' }),
+  ];
+  const query = { since: '2026-05-01T00:00:00.000Z' };
+
+  it('totals requests, errors, interrupted requests, tokens and cost', () => {
+    const { total } = summarize(records, query, 'key');
+    expect(total).toEqual({
+      group: 'total',
+      requests: 4,
+      errors: 2,
+      interrupted: 1,
+      input_tokens: 300,
+      output_tokens: 30,
+      cache_read_input_tokens: 15,
+      cache_creation_input_tokens: 3,
+      cost_usd: 0.0011,
+    });
+  });
+
+  it('groups by key, model or UTC day', () => {
+    expect(summarize(records, query, 'key').groups.map((g) => [g.group, g.requests])).toEqual([
+      ['key_a', 3],
+      ['key_b', 1],
+    ]);
+    expect(summarize(records, query, 'model').groups.map((g) => g.group)).toEqual([
+      'claude-sonnet-4-5',
+      'qwen.qwen3-32b',
+    ]);
+    expect(summarize(records, query, 'day').groups.map((g) => [g.group, g.requests])).toEqual([
+      ['2026-05-10', 2],
+      ['2026-05-11', 2],
+    ]);
+  });
+
+  it('reads --since as a duration back from now or as a date', () => {
+    const now = Date.parse('2026-05-10T12:00:00Z');
+    expect(parseTime('--since', '7d', now)).toBe('2026-05-03T12:00:00.000Z');
+    expect(parseTime('--since', '2026-05-01', now)).toBe('2026-05-01T00:00:00.000Z');
+    expect(() => parseTime('--since', 'last tuesday', now)).toThrow(/duration like 7d/);
+  });
+});
