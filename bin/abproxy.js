@@ -3,12 +3,20 @@ import { spawnSync } from 'node:child_process';
 // Launcher: guarantees Node >= 22 (re-executing with the project's bootstrapped Node 24 when the
 // machine's Node is older), then loads the CLI. Sources run as TypeScript through Node's type
 // stripping; a packaged build (dist/) is used when the sources are absent.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// `--version` alone answers from package.json without loading the CLI (scripts call it in loops).
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  process.stdout.write(`${version}\n`);
+  process.exit(0);
+}
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major < 22) {

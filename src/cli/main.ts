@@ -51,12 +51,16 @@ export async function run(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (err instanceof CliExit) return err.exitCode;
-    if (err instanceof CliError) {
-      process.stderr.write(`abproxy: ${err.message}\n`);
-      return err.exitCode;
+    const exitCode = err instanceof CliError ? err.exitCode : EXIT.failure;
+    const message = err instanceof Error ? err.message : String(err);
+    if (argv.includes('--json')) {
+      // Scripts read stdout: under --json a failure is JSON there too, with the exit code repeated.
+      process.stdout.write(`${JSON.stringify({ error: { message, exitCode } })}\n`);
+      return exitCode;
     }
-    process.stderr.write(`abproxy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT.failure;
+    const detail = err instanceof CliError || !(err instanceof Error) ? message : (err.stack ?? message);
+    process.stderr.write(`abproxy: ${detail}\n`);
+    return exitCode;
   }
 }
 

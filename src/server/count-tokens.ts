@@ -22,7 +22,7 @@ import { sendJson } from './respond.ts';
 export function countTokensHandler(deps: AppDeps): Handler {
   return async function countTokens(ctx) {
     const request = validateCountTokensRequest(await readJson(ctx.req, deps.config.maxBodyBytes));
-    const model = await resolveForRequest(deps, request.model);
+    const model = await resolveForRequest(deps, request.model, ctx.key);
     const headers = { 'x-abproxy-model': model.modelId };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
     if (!model.caps.countTokens) {

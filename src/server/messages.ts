@@ -8,7 +8,6 @@
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import { validateMessagesRequest } from '../anthropic/validate.ts';
-import { modelAllowed } from '../auth/model-globs.ts';
 import type { ResolvedModel, ServiceTier } from '../models/types.ts';
 import { estimateInputTokens } from '../translate/token-estimate.ts';
 import { fromBedrockError } from '../upstream/aws-errors.ts';
@@ -79,10 +78,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
     ctx.model = request.model;
     ctx.stream = request.stream === true;
-    const model = await resolveForRequest(deps, request.model);
-    if (!modelAllowed(ctx.key?.models, [request.model, model.modelId, model.baseModelId])) {
-      throw new ApiError('permission_error', `this API key may not use model '${request.model}'`);
-    }
+    const model = await resolveForRequest(deps, request.model, ctx.key);
     await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
     const wantedTier = ctx.key?.serviceTier ?? deps.config.defaultServiceTier;
     const tier = chooseServiceTier(wantedTier, model.caps);

@@ -154,6 +154,17 @@ describe('keys in solo mode', () => {
     expect(results[5]!.stderr).toMatch(/no key 'key_missing'/);
   });
 
+  it('reports failures as JSON on stdout under --json, with the same exit code', async () => {
+    const missing = await cli(['keys', 'show', 'key_missing', '--json'], env);
+    expect(missing.code).toBe(1);
+    expect(json(missing)).toEqual({
+      error: { message: expect.stringMatching(/no key 'key_missing'/), exitCode: 1 },
+    });
+    const usage = await cli(['keys', 'create', '--service-tier', 'gold', '--json'], env);
+    expect(usage.code).toBe(2);
+    expect(json(usage).error.exitCode).toBe(2);
+  });
+
   it('--db puts the keys in another file', async () => {
     const db = join(mkdtempSync(join(tmpdir(), 'abproxy-cli-db-')), 'other.db');
     const created = await cli(['keys', 'create', '--db', db, '--json'], env);

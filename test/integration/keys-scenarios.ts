@@ -113,6 +113,13 @@ export function keysScenarios(name: string, world: () => KeysWorld): void {
       expect(refused.status).toBe(403);
       expect(refused.json.error?.type).toBe('permission_error');
       expect(w.emulator.requests.filter((r) => r.modelId?.includes('claude'))).toHaveLength(0);
+      // count_tokens names a model too: the same rule applies there.
+      const counted = await fetch(`${w.url}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': secret },
+        body: JSON.stringify({ model: CLAUDE, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(counted.status).toBe(403);
     });
 
     it('a flex key asks Bedrock for flex on an open model, and says so', async () => {
