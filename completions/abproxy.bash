@@ -18,12 +18,12 @@ _abproxy_options() {
     "keys") echo "--help" ;;
     "keys create") echo "--key --name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --models --expires --json --mode --db --table-prefix --region --config --help" ;;
     "keys import") echo "--name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --models --expires --json --mode --db --table-prefix --region --config --help" ;;
-    "keys list") echo "--json --mode --db --table-prefix --region --config --help" ;;
+    "keys list") echo "--json --plain --mode --db --table-prefix --region --config --help" ;;
     "keys show") echo "--json --mode --db --table-prefix --region --config --help" ;;
     "keys revoke") echo "--json --mode --db --table-prefix --region --config --help" ;;
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
-    "usage") echo "--key --since --until --by --json --mode --db --table-prefix --region --config --help" ;;
+    "usage") echo "--key --since --until --by --json --plain --mode --db --table-prefix --region --config --help" ;;
     "claude") echo "--model --small-model --port --claude-bin --region --config --help" ;;
     "models") echo "--json --plain --all --region --config --help" ;;
     "config") echo "--help" ;;

@@ -73,6 +73,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcom
 
 # abproxy keys list
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l json -d 'print JSON'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l plain -d 'plain text even on a terminal'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
@@ -116,6 +117,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from usage' -l since -r -F -d 'st
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l until -r -F -d 'end (exclusive): a duration back from now or an ISO date'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l by -r -F -d 'group by model, key or day'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l json -d 'print JSON'
+complete -c abproxy -n '__fish_seen_subcommand_from usage' -l plain -d 'plain text even on a terminal'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'

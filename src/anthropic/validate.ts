@@ -104,6 +104,12 @@ function tagMismatch(tag: unknown, expected: Iterable<string>): string {
   return `Input tag '${String(tag)}' found using 'type' does not match any of the expected tags: ${list}`;
 }
 
+/** The error for a tagged object at `path` whose `type` is missing or not one of `expected`. */
+function badTag(tag: unknown, path: string, expected: Iterable<string>): never {
+  if (tag === undefined) fail(path, "Unable to extract tag using discriminator 'type'");
+  fail(`${path}.type`, tagMismatch(tag, expected));
+}
+
 function requireObject(value: unknown, path: string): Json {
   if (value === undefined) fail(path, 'Field required');
   if (!isObject(value)) fail(path, 'Input should be a valid dictionary');
@@ -171,23 +177,28 @@ function checkTextBlock(block: Json, path: string): void {
   checkCacheControl(block.cache_control, `${path}.cache_control`);
 }
 
+/** The sources images and documents share (`url`, `file`); any other type is an error naming `expected`. */
+function checkSharedSource(source: Json, sp: string, expected: readonly string[]): void {
+  switch (source.type) {
+    case 'url':
+      requireString(source.url, `${sp}.url`);
+      return;
+    case 'file':
+      requireString(source.file_id, `${sp}.file_id`);
+      return;
+    default:
+      badTag(source.type, sp, expected);
+  }
+}
+
 function checkImageBlock(block: Json, path: string): void {
   const source = requireObject(block.source, `${path}.source`);
   const sp = `${path}.source`;
-  switch (source.type) {
-    case 'base64':
-      requireEnum(source.media_type, `${sp}.media_type`, IMAGE_MEDIA_TYPES);
-      requireString(source.data, `${sp}.data`);
-      break;
-    case 'url':
-      requireString(source.url, `${sp}.url`);
-      break;
-    case 'file':
-      requireString(source.file_id, `${sp}.file_id`);
-      break;
-    default:
-      if (source.type === undefined) fail(sp, "Unable to extract tag using discriminator 'type'");
-      fail(`${sp}.type`, tagMismatch(source.type, ['base64', 'url', 'file']));
+  if (source.type === 'base64') {
+    requireEnum(source.media_type, `${sp}.media_type`, IMAGE_MEDIA_TYPES);
+    requireString(source.data, `${sp}.data`);
+  } else {
+    checkSharedSource(source, sp, ['base64', 'url', 'file']);
   }
   checkCacheControl(block.cache_control, `${path}.cache_control`);
 }
@@ -202,24 +213,13 @@ function checkDocumentBlock(block: Json, path: string): void {
       requireString(source.media_type, `${sp}.media_type`);
       requireString(source.data, `${sp}.data`);
       break;
-    case 'url':
-      requireString(source.url, `${sp}.url`);
-      break;
-    case 'file':
-      requireString(source.file_id, `${sp}.file_id`);
-      break;
-    case 'content': {
-      const content = source.content;
-      if (typeof content === 'string') break;
-      const items = requireList(content, `${sp}.content`);
-      for (let i = 0; i < items.length; i++) {
-        checkBlock(items[i], `${sp}.content.${i}`, DOCUMENT_CONTENT_TAGS, false);
+    case 'content':
+      if (typeof source.content !== 'string') {
+        checkBlockList(source.content, `${sp}.content`, DOCUMENT_CONTENT_TAGS, false);
       }
       break;
-    }
     default:
-      if (source.type === undefined) fail(sp, "Unable to extract tag using discriminator 'type'");
-      fail(`${sp}.type`, tagMismatch(source.type, ['base64', 'text', 'url', 'content', 'file']));
+      checkSharedSource(source, sp, ['base64', 'text', 'url', 'content', 'file']);
   }
   optionalString(block.title, `${path}.title`);
   optionalString(block.context, `${path}.context`);
@@ -234,13 +234,16 @@ function checkToolResultBlock(block: Json, path: string): void {
   requireString(block.tool_use_id, `${path}.tool_use_id`);
   const content = block.content;
   if (content !== undefined && typeof content !== 'string') {
-    const items = requireList(content, `${path}.content`);
-    for (let i = 0; i < items.length; i++) {
-      checkBlock(items[i], `${path}.content.${i}`, TOOL_RESULT_BLOCK_TAGS, false);
-    }
+    checkBlockList(content, `${path}.content`, TOOL_RESULT_BLOCK_TAGS, false);
   }
   optionalBoolean(block.is_error, `${path}.is_error`);
   checkCacheControl(block.cache_control, `${path}.cache_control`);
+}
+
+/** A list of content blocks, each checked as {@link checkBlock} does. */
+function checkBlockList(value: unknown, path: string, allowed: ReadonlySet<string>, lenient: boolean): void {
+  const blocks = requireList(value, path);
+  for (let i = 0; i < blocks.length; i++) checkBlock(blocks[i], `${path}.${i}`, allowed, lenient);
 }
 
 /**
@@ -250,10 +253,9 @@ function checkToolResultBlock(block: Json, path: string): void {
 function checkBlock(value: unknown, path: string, allowed: ReadonlySet<string>, lenient: boolean): void {
   const block = requireObject(value, path);
   const type = block.type;
-  if (type === undefined) fail(path, "Unable to extract tag using discriminator 'type'");
   if (typeof type !== 'string' || !allowed.has(type)) {
     if (lenient && typeof type === 'string' && isServerToolBlockType(type)) return;
-    fail(`${path}.type`, tagMismatch(type, allowed));
+    badTag(type, path, allowed);
   }
   switch (type) {
     case 'text':
@@ -362,10 +364,7 @@ function checkMessages(value: unknown): Json[] {
     requireEnum(message.role, `${path}.role`, ROLES);
     const content = message.content;
     if (typeof content === 'string') continue;
-    const blocks = requireList(content, `${path}.content`);
-    for (let b = 0; b < blocks.length; b++) {
-      checkBlock(blocks[b], `${path}.content.${b}`, MESSAGE_BLOCK_TAGS, true);
-    }
+    checkBlockList(content, `${path}.content`, MESSAGE_BLOCK_TAGS, true);
   }
   checkToolPairing(messages as Json[]);
   return messages as Json[];
@@ -415,9 +414,8 @@ function checkTools(value: unknown): void {
 function checkToolChoice(value: unknown): void {
   if (value === undefined) return;
   const choice = requireObject(value, 'tool_choice');
-  if (choice.type === undefined) fail('tool_choice', "Unable to extract tag using discriminator 'type'");
   if (!(TOOL_CHOICE_TYPES as readonly unknown[]).includes(choice.type)) {
-    fail('tool_choice.type', tagMismatch(choice.type, TOOL_CHOICE_TYPES));
+    badTag(choice.type, 'tool_choice', TOOL_CHOICE_TYPES);
   }
   if (choice.type === 'tool') requireString(choice.name, 'tool_choice.name');
   optionalBoolean(choice.disable_parallel_tool_use, 'tool_choice.disable_parallel_tool_use');
@@ -428,9 +426,8 @@ function checkToolChoice(value: unknown): void {
 function checkThinking(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const thinking = requireObject(value, 'thinking');
-  if (thinking.type === undefined) fail('thinking', "Unable to extract tag using discriminator 'type'");
   if (!(THINKING_TYPES as readonly unknown[]).includes(thinking.type)) {
-    fail('thinking.type', tagMismatch(thinking.type, THINKING_TYPES));
+    badTag(thinking.type, 'thinking', THINKING_TYPES);
   }
   if (thinking.display !== undefined && thinking.display !== null) {
     requireEnum(thinking.display, 'thinking.display', THINKING_DISPLAY);

@@ -9,6 +9,7 @@ import { parseModelGlobs } from '../auth/model-globs.ts';
 import type { ServiceTier } from '../models/types.ts';
 import { openStore } from '../store/open.ts';
 import { AmbiguousKeyError, DuplicateKeyError, type KeyRecord, type Store } from '../store/types.ts';
+import type { Column, OutputMode, Row } from '../ui/index.ts';
 import { CliError, EXIT } from './errors.ts';
 import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
 
@@ -31,6 +32,7 @@ interface CreateFlags extends StoreFlags {
 
 interface OutputFlags extends StoreFlags {
   json?: boolean;
+  plain?: boolean;
 }
 
 const TIERS: readonly ServiceTier[] = ['default', 'flex', 'priority', 'reserved'];
@@ -189,38 +191,42 @@ async function create(flags: CreateFlags, io: KeysIo): Promise<void> {
   io.stdout('Store the key now: it is not shown again (only its hash is kept).');
 }
 
-async function list(flags: OutputFlags, io: KeysIo): Promise<void> {
+/** What `keys list` shows: the stable plain columns (the ink table on a terminal has the same cells). */
+export const KEY_COLUMNS: readonly Column[] = [
+  { key: 'id', header: 'ID' },
+  { key: 'prefix', header: 'PREFIX' },
+  { key: 'name', header: 'NAME' },
+  { key: 'user', header: 'USER' },
+  { key: 'service_tier', header: 'TIER' },
+  { key: 'models', header: 'MODELS', format: (v) => (Array.isArray(v) ? v.join(',') : '*') },
+  { key: 'status', header: 'STATUS' },
+  { key: 'created_at', header: 'CREATED', format: (v) => String(v).slice(0, 19).replace('T', ' ') },
+];
+
+/** The keys as data: the `--json` rows. */
+export async function collectKeys(flags: StoreFlags, now = Date.now()): Promise<KeyJson[]> {
   const records = await withStore(flags, (store) => store.listKeys());
-  const rows = records.map((record) => keyJson(record));
-  if (flags.json) {
-    io.stdout(JSON.stringify(rows));
-    return;
-  }
+  return records.map((record) => keyJson(record, now));
+}
+
+/** The keys for people: an ink table on a terminal, plain text otherwise. */
+export async function printKeys(
+  rows: readonly KeyJson[],
+  mode: OutputMode,
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<void> {
   if (rows.length === 0) {
-    io.stdout("no keys yet: create one with 'abproxy keys create'");
+    out.write("no keys yet: create one with 'abproxy keys create'\n");
     return;
   }
-  const table = [
-    ['ID', 'PREFIX', 'NAME', 'USER', 'TIER', 'MODELS', 'STATUS', 'CREATED'],
-    ...rows.map((row) => [
-      row.id,
-      row.prefix,
-      row.name ?? '',
-      row.user ?? '',
-      row.service_tier ?? '',
-      row.models?.join(',') ?? '*',
-      row.status,
-      row.created_at.slice(0, 19).replace('T', ' '),
-    ]),
-  ];
-  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
-  for (const row of table)
-    io.stdout(
-      row
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  const { printTable } = await import('../ui/index.ts');
+  await printTable(KEY_COLUMNS, rows as unknown as Row[], mode, out);
+}
+
+async function list(flags: OutputFlags, io: KeysIo): Promise<void> {
+  const rows = await collectKeys(flags);
+  if (flags.json) io.stdout(JSON.stringify(rows));
+  else await printKeys(rows, { plain: flags.plain });
 }
 
 async function findOrFail(store: Store, ref: string): Promise<KeyRecord> {
@@ -283,7 +289,11 @@ export function registerKeys(program: Command, io: KeysIo): void {
     keys.command('import <secret>').description("store an existing key (the seed converter's sk-… keys)"),
   ).action((secret: string, flags: CreateFlags) => create({ ...flags, key: secret }, io));
   addStoreOptions(
-    keys.command('list').description('list keys (never their secrets)').option('--json', 'print JSON'),
+    keys
+      .command('list')
+      .description('list keys (never their secrets)')
+      .option('--json', 'print JSON')
+      .option('--plain', 'plain text even on a terminal'),
   ).action((flags: OutputFlags) => list(flags, io));
   addStoreOptions(
     keys.command('show <id>').description('show one key by id or prefix').option('--json', 'print JSON'),

@@ -16,6 +16,7 @@ import {
 import { capabilitiesFor } from '../models/capabilities.ts';
 import { indexOf, invocationId, resolveModel } from '../models/resolve.ts';
 import type { CatalogueSnapshot, ModelFamily, ReasoningControl, ServiceTier } from '../models/types.ts';
+import type { OutputMode, Row } from '../ui/index.ts';
 import { CliError, EXIT } from './errors.ts';
 
 export interface ModelRow {
@@ -219,22 +220,41 @@ export async function models(flags: ModelsFlags, io: ModelsIo): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
     throw err;
   }
-  const report = collectModels(await liveSnapshot(config), { all: flags.all, modelMap: config.modelMap });
+  const { withProgress } = await import('../ui/index.ts');
+  const snapshot = await withProgress(
+    `reading the Bedrock model catalogue in ${config.region}`,
+    () => liveSnapshot(config),
+    {
+      enabled: !flags.json,
+      doneText: (s) => `catalogue read: ${s.models.length} models, ${s.profiles.length} inference profiles`,
+    },
+  );
+  const report = collectModels(snapshot, { all: flags.all, modelMap: config.modelMap });
   if (flags.json) {
     io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
+  await printModels(report, { plain: flags.plain }, io, flags.all === true);
+}
+
+/** The report for people: the model table, the alias table and a count (ink tables on a terminal). */
+export async function printModels(
+  report: ModelsReport,
+  mode: OutputMode,
+  io: Pick<ModelsIo, 'stdout'>,
+  all = false,
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<void> {
   const { printTable } = await import('../ui/index.ts');
-  const mode = { plain: flags.plain };
-  await printTable(MODEL_COLUMNS, report.models as unknown as Record<string, unknown>[], mode);
+  await printTable(MODEL_COLUMNS, report.models as unknown as Row[], mode, out);
   io.stdout('\n');
   const aliasRows = report.aliases.map((a) => ({
     ...a,
     target: a.bedrockId ?? `(${a.error ?? 'unavailable'})`,
   }));
-  await printTable(ALIAS_COLUMNS, aliasRows, mode);
+  await printTable(ALIAS_COLUMNS, aliasRows, mode, out);
   io.stdout(
-    `\n${report.models.length} models in ${report.region}${flags.all ? '' : ' (text, callable; --all for every model)'}\n`,
+    `\n${report.models.length} models in ${report.region}${all ? '' : ' (text, callable; --all for every model)'}\n`,
   );
 }
 

@@ -17,8 +17,13 @@ interface SetupFlags {
   json?: boolean;
 }
 
+/**
+ * Creates or checks the tables one at a time; `step` hears the name of each before its create/wait
+ * (the progress line of `tables setup`).
+ */
 export async function collectTableSetup(
   flags: SetupFlags,
+  step: (text: string) => void = () => {},
 ): Promise<{ region: string; tables: TableReport[] }> {
   const config = adminConfig({ tablePrefix: flags.tablePrefix, region: flags.region, config: flags.config });
   // Imported here: the DynamoDB SDK is heavy and other commands must not load it.
@@ -28,9 +33,12 @@ export async function collectTableSetup(
   ]);
   const client = new DynamoDBClient({ region: config.region });
   try {
-    const tables = await setupTables(client, tableSchemas(config.tablePrefix), {
-      dryRun: flags.dryRun === true,
-    });
+    const dryRun = flags.dryRun === true;
+    const tables: TableReport[] = [];
+    for (const schema of tableSchemas(config.tablePrefix)) {
+      step(`${schema.tableName}: ${dryRun ? 'checking' : 'creating if missing, waiting until ACTIVE'}`);
+      tables.push(...(await setupTables(client, [schema], { dryRun })));
+    }
     return { region: config.region, tables };
   } catch (err) {
     if (err instanceof CliError) throw err;
@@ -61,7 +69,15 @@ export function registerTables(program: Command, io: TablesIo): void {
     .option('--json', 'print JSON')
     .option('-c, --config <file>', 'JSON config file')
     .action(async (flags: SetupFlags) => {
-      const result = await collectTableSetup(flags);
+      const { withProgress } = await import('../ui/index.ts');
+      const result = await withProgress(
+        `${flags.dryRun ? 'checking' : 'setting up'} the DynamoDB tables`,
+        (step) => collectTableSetup(flags, step),
+        {
+          enabled: !flags.json,
+          doneText: (r) => `${r.tables.length} tables ${flags.dryRun ? 'checked' : 'ready'} in ${r.region}`,
+        },
+      );
       if (flags.json) io.stdout(JSON.stringify(result));
       else printTableSetup(result, io);
     });

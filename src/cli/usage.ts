@@ -1,5 +1,5 @@
 /**
- * `abproxy usage [--key ID] [--since 7d] [--until T] [--by model|key|day] [--json]`: request counts,
+ * `abproxy usage [--key ID] [--since 7d] [--until T] [--by model|key|day] [--json|--plain]`: request counts,
  * tokens and estimated cost from the store (solo or team), plus records still waiting in this
  * machine's spool, so a report right after a crash or during a store outage is complete.
  */
@@ -10,6 +10,7 @@ import { parseDuration } from '../auth/duration.ts';
 import { spoolDir } from '../server/accounting.ts';
 import { openStore } from '../store/open.ts';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
+import type { Column, OutputMode, Row } from '../ui/index.ts';
 import { readSpoolFile } from '../usage/spool.ts';
 import { CliError, EXIT } from './errors.ts';
 import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
@@ -22,6 +23,7 @@ interface UsageFlags extends StoreFlags {
   until?: string;
   by?: string;
   json?: boolean;
+  plain?: boolean;
 }
 
 export interface UsageIo {
@@ -177,36 +179,33 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
   return summarize([...byId.values()], query, by);
 }
 
-export function printUsage(report: UsageReport, io: UsageIo): void {
-  const header = [
-    report.by,
-    'requests',
-    'errors',
-    'input',
-    'output',
-    'cache read',
-    'cache write',
-    'cost USD',
+/** What `usage` shows, first column named after the grouping: stable plain columns, numbers right-aligned. */
+export function usageColumns(by: GroupBy): Column[] {
+  const number = (key: keyof UsageRow, header: string): Column => ({ key, header, align: 'right' });
+  return [
+    { key: 'group', header: by.toUpperCase() },
+    number('requests', 'REQUESTS'),
+    number('errors', 'ERRORS'),
+    number('interrupted', 'INTERRUPTED'),
+    number('input_tokens', 'INPUT'),
+    number('output_tokens', 'OUTPUT'),
+    number('cache_read_input_tokens', 'CACHE READ'),
+    number('cache_creation_input_tokens', 'CACHE WRITE'),
+    { key: 'cost_usd', header: 'COST USD', align: 'right', format: (v) => Number(v).toFixed(4) },
   ];
-  const cells = (row: UsageRow) => [
-    row.group,
-    String(row.requests),
-    String(row.errors),
-    String(row.interrupted),
-    String(row.input_tokens),
-    String(row.output_tokens),
-    String(row.cache_read_input_tokens),
-    String(row.cache_creation_input_tokens),
-    row.cost_usd.toFixed(4),
-  ];
-  const rows = [header, ...report.groups.map(cells), cells(report.total)];
-  const widths = header.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  io.stdout(
-    `usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}`,
+}
+
+/** The report for people: a title line, then one row per group and the total (ink table on a terminal). */
+export async function printUsage(
+  report: UsageReport,
+  mode: OutputMode = {},
+  out: NodeJS.WriteStream = process.stdout,
+): Promise<void> {
+  out.write(
+    `usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}\n`,
   );
-  for (const row of rows) io.stdout(line(row));
+  const { printTable } = await import('../ui/index.ts');
+  await printTable(usageColumns(report.by), [...report.groups, report.total] as unknown as Row[], mode, out);
 }
 
 export function registerUsage(program: Command, io: UsageIo): void {
@@ -218,10 +217,11 @@ export function registerUsage(program: Command, io: UsageIo): void {
       .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO date', '30d')
       .option('--until <when>', 'end (exclusive): a duration back from now or an ISO date')
       .option('--by <group>', 'group by model, key or day', 'key')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .option('--plain', 'plain text even on a terminal'),
   ).action(async (flags: UsageFlags) => {
     const report = await collectUsage(flags);
     if (flags.json) io.stdout(JSON.stringify(report, null, 2));
-    else printUsage(report, io);
+    else await printUsage(report, { plain: flags.plain });
   });
 }

@@ -72,13 +72,20 @@ describe('abproxy models', () => {
       /^claude-sonnet-4-5-20250929\s+us\.anthropic\.claude-sonnet-4-5-20250929-v1:0\s+yes/m,
     );
     expect(run.stdout).toMatch(/^ALIAS\s+RESOLVES TO\s+VIA$/m);
+    // Catalogue progress: one line per step on stderr off a terminal.
+    expect(run.stderr).toMatch(
+      /^reading the Bedrock model catalogue in us-east-1\ncatalogue read: \d+ models/,
+    );
   });
 
   it('fails with a pointer to doctor when Bedrock cannot be reached', async () => {
     const run = await runCli(['models', '--json'], cliEnv(tempHome(), 'http://127.0.0.1:9'));
     expect(run.code).toBe(1);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/could not list Bedrock models in us-east-1/);
-    expect(run.stderr).toContain('abproxy doctor');
+    // Under --json the failure is JSON on stdout, and no progress is shown.
+    expect(run.stderr).toBe('');
+    const { error } = JSON.parse(run.stdout) as { error: { message: string; exitCode: number } };
+    expect(error.exitCode).toBe(1);
+    expect(error.message).toMatch(/could not list Bedrock models in us-east-1/);
+    expect(error.message).toContain('abproxy doctor');
   });
 });

@@ -111,6 +111,7 @@ describe('keys in solo mode', () => {
     expect(json(shown).id).toBe(key.id);
     for (const out of [listed, shown, listedText]) expect(out.stdout).not.toContain(key.key);
     expect(listedText.stdout).toContain(key.id);
+    expect(listedText.stdout).toMatch(/^ID\s+PREFIX\s+NAME\s+USER\s+TIER\s+MODELS\s+STATUS\s+CREATED\n/);
     const bytes = readFileSync(join(home, 'abproxy.db')).toString('latin1');
     let wal = '';
     try {
@@ -209,6 +210,8 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
     ]);
     const setup = await cli(['tables', 'setup', '--table-prefix', 'cli', '--json'], env);
     expect(setup.code).toBe(0);
+    // Progress goes to stderr, and not at all under --json.
+    expect(setup.stderr).toBe('');
     expect(json(setup).tables).toEqual([
       expect.objectContaining({ table: 'cli-keys', action: 'created', status: 'ACTIVE' }),
       expect.objectContaining({
@@ -226,6 +229,13 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
     ]);
     const again = await cli(['tables', 'setup', '--table-prefix', 'cli'], env);
     expect(again.stdout).toMatch(/cli-keys: exists \(ACTIVE\)/);
+    expect(again.stderr).toBe(
+      'setting up the DynamoDB tables\n' +
+        'cli-keys: creating if missing, waiting until ACTIVE\n' +
+        'cli-usage: creating if missing, waiting until ACTIVE\n' +
+        'cli-limits: creating if missing, waiting until ACTIVE\n' +
+        '3 tables ready in us-east-1\n',
+    );
 
     const teamEnv = { ...env, ABPROXY_TABLE_PREFIX: 'cli' };
     const created = json(

@@ -5,35 +5,24 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import type { RecordedRequest } from '../emulator/server.ts';
-import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
-
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ask,
+  askWith,
+  createAndStream,
+  gatewayWithEmulator,
+  type Json,
+  PNG,
+  PNG_BASE64,
+  sampled,
+  startGateway,
+} from './server-harness.ts';
 
 const CLAUDE = 'claude-sonnet-4-6';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const NOVA_LITE = 'us.amazon.nova-lite-v1:0';
 
-// 1×1 transparent PNG.
-const PNG_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 const PDF_BASE64 = Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n').toString('base64');
-
-type Json = Record<string, any>;
-
-/** SDK 1.x no longer types temperature/top_p/top_k (newer models refuse them); the API still takes them. */
-const sampled = (params: Record<string, unknown>) =>
-  params as unknown as Anthropic.MessageCreateParamsNonStreaming;
-
-function lastCall(operation: RecordedRequest['operation'] = 'Converse'): Json {
-  const call = emulator.requests.filter((r) => r.operation === operation).at(-1);
-  expect(call, `no ${operation} call reached the emulator`).toBeDefined();
-  return call!.body as Json;
-}
 
 function texts(body: Json): string[] {
   return (body.messages as Json[]).flatMap((m) =>
@@ -41,48 +30,39 @@ function texts(body: Json): string[] {
   );
 }
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  // Claude through Converse (the path this suite covers); the native InvokeModel path has its own tests.
-  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-
-beforeEach(() => emulator.reset());
+// Claude through Converse (the path this suite covers); the native InvokeModel path has its own tests.
+const world = gatewayWithEmulator({ claudePath: 'converse' });
+const { calls, lastBody } = world;
 
 describe('text and system prompts', () => {
   it('sends a system string as a Converse system block and returns the answer text', async () => {
-    emulator.enqueue({ text: 'Bonjour' });
-    const message = await client.messages.create({
+    world.emulator.enqueue({ text: 'Bonjour' });
+    const message = await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 64,
       system: 'Answer in French.',
-      messages: [{ role: 'user', content: 'Say hello' }],
+      messages: ask('Say hello'),
     });
     expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'Bonjour' })]);
     expect(message.type).toBe('message');
     expect(message.role).toBe('assistant');
     expect(message.id).toMatch(/^msg_/);
-    const body = lastCall();
+    const body = lastBody();
     expect(body.system).toEqual([{ text: 'Answer in French.' }]);
     expect(body.messages).toEqual([{ role: 'user', content: [{ text: 'Say hello' }] }]);
   });
 
   it('sends system blocks in order, with a cache point after a cache_control block', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 64,
       system: [
         { type: 'text', text: 'You are terse.' },
         { type: 'text', text: 'Project rules follow.', cache_control: { type: 'ephemeral' } },
       ],
-      messages: [{ role: 'user', content: 'hi' }],
+      messages: ask('hi'),
     });
-    expect(lastCall().system).toEqual([
+    expect(lastBody().system).toEqual([
       { text: 'You are terse.' },
       { text: 'Project rules follow.' },
       { cachePoint: { type: 'default' } },
@@ -90,16 +70,14 @@ describe('text and system prompts', () => {
   });
 
   it('drops cache_control for a model without caching instead of failing', async () => {
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: QWEN,
       max_tokens: 64,
       system: [{ type: 'text', text: 'Rules.', cache_control: { type: 'ephemeral' } }],
-      messages: [
-        { role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }] },
-      ],
+      messages: askWith({ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }),
     });
     expect(message.content[0]).toMatchObject({ type: 'text' });
-    expect(JSON.stringify(lastCall())).not.toContain('cachePoint');
+    expect(JSON.stringify(lastBody())).not.toContain('cachePoint');
   });
 
   it('accepts role "system" entries inside messages (Claude Code reminders)', async () => {
@@ -110,9 +88,9 @@ describe('text and system prompts', () => {
       { role: 'system', content: '<system-reminder>mid reminder</system-reminder>' },
       { role: 'user', content: 'second question' },
     ] as unknown as Anthropic.MessageParam[];
-    const message = await client.messages.create({ model: QWEN, max_tokens: 64, messages });
+    const message = await world.client.messages.create({ model: QWEN, max_tokens: 64, messages });
     expect(message.content[0]).toMatchObject({ type: 'text' });
-    const body = lastCall();
+    const body = lastBody();
     expect(body.system).toEqual([{ text: 'Leading reminder' }]);
     expect(body.messages.map((m: Json) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(texts(body)).toContain('<system-reminder>mid reminder</system-reminder>');
@@ -120,7 +98,7 @@ describe('text and system prompts', () => {
   });
 
   it('merges consecutive same-role turns so roles alternate upstream', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: QWEN,
       max_tokens: 64,
       messages: [
@@ -131,7 +109,7 @@ describe('text and system prompts', () => {
         { role: 'user', content: 'go on' },
       ],
     });
-    expect(lastCall().messages).toEqual([
+    expect(lastBody().messages).toEqual([
       { role: 'user', content: [{ text: 'part one' }, { text: 'part two' }] },
       { role: 'assistant', content: [{ text: 'reply a' }, { text: 'reply b' }] },
       { role: 'user', content: [{ text: 'go on' }] },
@@ -139,7 +117,7 @@ describe('text and system prompts', () => {
   });
 
   it('never sends empty or blank text upstream', async () => {
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: QWEN,
       max_tokens: 64,
       system: [{ type: 'text', text: '  ' }],
@@ -162,96 +140,76 @@ describe('text and system prompts', () => {
       ],
     });
     expect(message.content[0]).toMatchObject({ type: 'text' });
-    const body = lastCall();
+    const body = lastBody();
     expect(body.system).toBeUndefined();
     expect(texts(body).every((t) => t.trim() !== '')).toBe(true);
     expect(texts(body)).toEqual(expect.arrayContaining(['real question', 'more']));
   });
 
   it('streams a plain text answer the same way', async () => {
-    emulator.enqueue({ text: 'streamed words here', chunkSize: 3 });
-    const stream = client.messages.stream({
+    world.emulator.enqueue({ text: 'streamed words here', chunkSize: 3 });
+    const stream = world.client.messages.stream({
       model: CLAUDE,
       max_tokens: 64,
       system: 'sys',
-      messages: [{ role: 'user', content: 'hi' }],
+      messages: ask('hi'),
     });
     const message = await stream.finalMessage();
     expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'streamed words here' })]);
-    expect(lastCall('ConverseStream').system).toEqual([{ text: 'sys' }]);
+    expect(lastBody('ConverseStream').system).toEqual([{ text: 'sys' }]);
   });
 });
 
 describe('images and documents', () => {
   it('sends a base64 image as Converse image bytes', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 64,
-      messages: [
-        {
-          role: 'user',
-          content: [
-            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_BASE64 } },
-            { type: 'text', text: 'What is this?' },
-          ],
-        },
-      ],
+      messages: askWith(PNG, { type: 'text', text: 'What is this?' }),
     });
-    const content = lastCall().messages[0].content;
+    const content = lastBody().messages[0].content;
     expect(content[0]).toEqual({ image: { format: 'png', source: { bytes: PNG_BASE64 } } });
     expect(content[1]).toEqual({ text: 'What is this?' });
   });
 
-  it('refuses an image for a model without vision with a 400 naming the block', async () => {
-    const err = await client.messages
-      .create({
-        model: QWEN,
-        max_tokens: 64,
-        messages: [
-          {
-            role: 'user',
-            content: [
-              { type: 'text', text: 'look' },
-              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_BASE64 } },
-            ],
-          },
-        ],
-      })
+  /** A turn of text then `image` is refused with a 400 naming the image, and Bedrock is not called. */
+  async function expectImageRefused(model: string, image: Anthropic.ImageBlockParam): Promise<void> {
+    const err = await world.client.messages
+      .create({ model, max_tokens: 64, messages: askWith({ type: 'text', text: 'look' }, image) })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect((err as Error).message).toContain('messages.0.content.1');
-    expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(0);
+    expect(calls('Converse')).toHaveLength(0);
+  }
+
+  it('refuses an image for a model without vision with a 400 naming the block', async () => {
+    await expectImageRefused(QWEN, PNG);
   });
 
   it('sends a PDF and a plain-text document with titles sanitised to Bedrock name rules', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 64,
-      messages: [
+      messages: askWith(
         {
-          role: 'user',
-          content: [
-            {
-              type: 'document',
-              title: 'Q3 report: final_v2.pdf  (draft)!!',
-              source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 },
-            },
-            {
-              type: 'document',
-              title: 'notes.txt',
-              source: { type: 'text', media_type: 'text/plain', data: 'line one\nline two' },
-            },
-            {
-              type: 'document',
-              title: 'notes.txt',
-              source: { type: 'text', media_type: 'text/plain', data: 'again' },
-            },
-            { type: 'text', text: 'Summarise both.' },
-          ],
+          type: 'document',
+          title: 'Q3 report: final_v2.pdf  (draft)!!',
+          source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 },
         },
-      ],
+        {
+          type: 'document',
+          title: 'notes.txt',
+          source: { type: 'text', media_type: 'text/plain', data: 'line one\nline two' },
+        },
+        {
+          type: 'document',
+          title: 'notes.txt',
+          source: { type: 'text', media_type: 'text/plain', data: 'again' },
+        },
+        { type: 'text', text: 'Summarise both.' },
+      ),
     });
-    const docs = (lastCall().messages[0].content as Json[]).filter((b) => b.document).map((b) => b.document);
+    const docs = (lastBody().messages[0].content as Json[]).filter((b) => b.document).map((b) => b.document);
     expect(docs).toHaveLength(3);
     expect(docs[0]).toMatchObject({ format: 'pdf', source: { bytes: PDF_BASE64 } });
     expect(docs[1]).toMatchObject({ format: 'txt' });
@@ -266,20 +224,16 @@ describe('images and documents', () => {
   });
 
   it('accepts a document with no title and no other text in the turn', async () => {
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 64,
-      messages: [
-        {
-          role: 'user',
-          content: [
-            { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 } },
-          ],
-        },
-      ],
+      messages: askWith({
+        type: 'document',
+        source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 },
+      }),
     });
     expect(message.content[0]).toMatchObject({ type: 'text' });
-    const content = lastCall().messages[0].content as Json[];
+    const content = lastBody().messages[0].content as Json[];
     expect(content.some((b) => b.document)).toBe(true);
     expect(content.some((b) => typeof b.text === 'string' && b.text.trim() !== '')).toBe(true);
   });
@@ -310,24 +264,10 @@ describe('images and documents', () => {
     });
 
     it('refuses a URL pointing at a private address by default (SSRF guard), naming the block', async () => {
-      const err = await client.messages
-        .create({
-          model: CLAUDE,
-          max_tokens: 64,
-          messages: [
-            {
-              role: 'user',
-              content: [
-                { type: 'text', text: 'look' },
-                { type: 'image', source: { type: 'url', url: `${mediaUrl}/pic.png` } },
-              ],
-            },
-          ],
-        })
-        .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-      expect((err as Error).message).toContain('messages.0.content.1');
-      expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(0);
+      await expectImageRefused(CLAUDE, {
+        type: 'image',
+        source: { type: 'url', url: `${mediaUrl}/pic.png` },
+      });
     });
 
     it('fetches url images and documents when private media is allowed', async () => {
@@ -336,22 +276,13 @@ describe('images and documents', () => {
         await trusting.client.messages.create({
           model: CLAUDE,
           max_tokens: 64,
-          messages: [
-            {
-              role: 'user',
-              content: [
-                { type: 'image', source: { type: 'url', url: `${mediaUrl}/pic.png` } },
-                {
-                  type: 'document',
-                  title: 'remote.pdf',
-                  source: { type: 'url', url: `${mediaUrl}/doc.pdf` },
-                },
-                { type: 'text', text: 'describe' },
-              ],
-            },
-          ],
+          messages: askWith(
+            { type: 'image', source: { type: 'url', url: `${mediaUrl}/pic.png` } },
+            { type: 'document', title: 'remote.pdf', source: { type: 'url', url: `${mediaUrl}/doc.pdf` } },
+            { type: 'text', text: 'describe' },
+          ),
         });
-        const content = lastCall().messages[0].content as Json[];
+        const content = lastBody().messages[0].content as Json[];
         expect(content[0]).toEqual({ image: { format: 'png', source: { bytes: PNG_BASE64 } } });
         expect(content[1]!.document).toMatchObject({ format: 'pdf', source: { bytes: PDF_BASE64 } });
       } finally {
@@ -363,17 +294,17 @@ describe('images and documents', () => {
 
 describe('generation settings', () => {
   it('passes stop_sequences, temperature and top_p in inferenceConfig', async () => {
-    await client.messages.create(
+    await world.client.messages.create(
       sampled({
         model: QWEN,
         max_tokens: 100,
         stop_sequences: ['END', '\n\nHuman:'],
         temperature: 0.3,
         top_p: 0.9,
-        messages: [{ role: 'user', content: 'hi' }],
+        messages: ask('hi'),
       }),
     );
-    expect(lastCall().inferenceConfig).toEqual({
+    expect(lastBody().inferenceConfig).toEqual({
       maxTokens: 100,
       stopSequences: ['END', '\n\nHuman:'],
       temperature: 0.3,
@@ -382,100 +313,91 @@ describe('generation settings', () => {
   });
 
   it('reports a stop_sequence stop', async () => {
-    emulator.enqueue({ text: 'partial', stopReason: 'stop_sequence' });
-    const message = await client.messages.create({
+    world.emulator.enqueue({ text: 'partial', stopReason: 'stop_sequence' });
+    const message = await world.client.messages.create({
       model: QWEN,
       max_tokens: 100,
       stop_sequences: ['END'],
-      messages: [{ role: 'user', content: 'hi' }],
+      messages: ask('hi'),
     });
     expect(message.stop_reason).toBe('stop_sequence');
   });
 
   it('names the matched stop sequence for Claude, in both modes', async () => {
-    emulator.enqueue(
+    world.emulator.enqueue(
       { text: 'partial', stopReason: 'stop_sequence', stopSequence: '###' },
       { text: 'partial', stopReason: 'stop_sequence', stopSequence: '###' },
     );
-    const params = {
-      model: CLAUDE,
-      max_tokens: 100,
-      stop_sequences: ['END', '###'],
-      messages: [{ role: 'user' as const, content: 'hi' }],
-    };
-    const created = await client.messages.create(params);
-    const streamed = await client.messages.stream(params).finalMessage();
-    for (const message of [created, streamed]) {
+    const params = { model: CLAUDE, max_tokens: 100, stop_sequences: ['END', '###'], messages: ask('hi') };
+    for (const message of await createAndStream(world.client, params)) {
       expect(message.stop_reason).toBe('stop_sequence');
       expect(message.stop_sequence).toBe('###');
     }
-    expect(lastCall().additionalModelResponseFieldPaths).toEqual(['/stop_sequence']);
+    expect(lastBody().additionalModelResponseFieldPaths).toEqual(['/stop_sequence']);
   });
 
   it('sends top_k where the family has a field for it (Claude: additionalModelRequestFields.top_k)', async () => {
-    await client.messages.create(
+    await world.client.messages.create(
       sampled({
         model: CLAUDE,
         max_tokens: 100,
         top_k: 40,
-        messages: [{ role: 'user', content: 'hi' }],
+        messages: ask('hi'),
       }),
     );
-    expect(lastCall().additionalModelRequestFields).toMatchObject({ top_k: 40 });
+    expect(lastBody().additionalModelRequestFields).toMatchObject({ top_k: 40 });
   });
 
   it('sends top_k to Nova as inferenceConfig.topK in additional fields', async () => {
-    await client.messages.create(
+    await world.client.messages.create(
       sampled({
         model: NOVA_LITE,
         max_tokens: 100,
         top_k: 20,
-        messages: [{ role: 'user', content: 'hi' }],
+        messages: ask('hi'),
       }),
     );
-    expect(lastCall().additionalModelRequestFields).toEqual({ inferenceConfig: { topK: 20 } });
+    expect(lastBody().additionalModelRequestFields).toEqual({ inferenceConfig: { topK: 20 } });
   });
 
   it('drops top_k for a family without it rather than failing', async () => {
-    const { data, response } = await client.messages
-      .create(
-        sampled({ model: QWEN, max_tokens: 100, top_k: 5, messages: [{ role: 'user', content: 'hi' }] }),
-      )
+    const { data, response } = await world.client.messages
+      .create(sampled({ model: QWEN, max_tokens: 100, top_k: 5, messages: ask('hi') }))
       .withResponse();
     expect(data.content[0]).toMatchObject({ type: 'text' });
-    expect(lastCall().additionalModelRequestFields).toBeUndefined();
+    expect(lastBody().additionalModelRequestFields).toBeUndefined();
     expect(response.headers.get('x-abproxy-warnings')).toContain('top_k');
   });
 
   it('passes metadata.user_id as Bedrock requestMetadata', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: QWEN,
       max_tokens: 100,
       metadata: { user_id: 'user_abc-123' },
-      messages: [{ role: 'user', content: 'hi' }],
+      messages: ask('hi'),
     });
-    expect(lastCall().requestMetadata).toEqual({ user_id: 'user_abc-123' });
+    expect(lastBody().requestMetadata).toEqual({ user_id: 'user_abc-123' });
   });
 
   it('clamps max_tokens above the model limit instead of failing', async () => {
-    const { data, response } = await client.messages
+    const { data, response } = await world.client.messages
       .create({
         model: 'claude-3-5-haiku-20241022',
         max_tokens: 20_000,
-        messages: [{ role: 'user', content: 'hi' }],
+        messages: ask('hi'),
       })
       .withResponse();
     expect(data.content[0]).toMatchObject({ type: 'text' });
-    expect(lastCall().inferenceConfig.maxTokens).toBe(8192);
+    expect(lastBody().inferenceConfig.maxTokens).toBe(8192);
     expect(response.headers.get('x-abproxy-warnings')).toContain('max_tokens');
   });
 
   it('clamps max_tokens in streaming mode too', async () => {
-    const message = await client.messages
-      .stream({ model: QWEN, max_tokens: 1_000_000, messages: [{ role: 'user', content: 'hi' }] })
+    const message = await world.client.messages
+      .stream({ model: QWEN, max_tokens: 1_000_000, messages: ask('hi') })
       .finalMessage();
     expect(message.content[0]).toMatchObject({ type: 'text' });
-    const sent = lastCall('ConverseStream').inferenceConfig.maxTokens as number;
+    const sent = lastBody('ConverseStream').inferenceConfig.maxTokens as number;
     expect(sent).toBeLessThanOrEqual(65_536); // the emulator's (Bedrock's) cap for this model
     expect(sent).toBeGreaterThanOrEqual(32_768);
   });

@@ -3,17 +3,13 @@
  * auth, and each Bedrock fault — in both modes, plus mid-stream errors and client aborts.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from './server-harness.ts';
-
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
+import { describe, expect, it } from 'vitest';
+import { ask, gatewayWithEmulator, MASTER_KEY, postMessages, send, startGateway } from './server-harness.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5-20250929';
-const ask = (text: string): Anthropic.MessageParam[] => [{ role: 'user', content: text }];
+
+const world = gatewayWithEmulator({ claudePath: 'converse' });
 
 type ApiErr = InstanceType<typeof Anthropic.APIError>;
 
@@ -31,31 +27,10 @@ function expectAnthropicShape(err: ApiErr, type: string): void {
   expect(err.requestID).toMatch(/^req_/);
 }
 
-async function rawPost(body: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${gateway.url}/v1/messages`, {
-    method: 'POST',
-    headers: {
-      'x-api-key': MASTER_KEY,
-      'content-type': 'application/json',
-      'anthropic-version': '2023-06-01',
-      ...headers,
-    },
-    body,
-  });
+async function rawPost(body: string) {
+  const res = await postMessages(world.gateway.url, body);
   return { res, json: (await res.json()) as { type: string; error: { type: string; message: string } } };
 }
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-
-beforeEach(() => emulator.reset());
 
 describe('client mistakes are 400s that name the field', () => {
   it('malformed JSON', async () => {
@@ -120,17 +95,17 @@ describe('client mistakes are 400s that name the field', () => {
     ],
   ])('%s', async (_label, body, field) => {
     const err = await failure(
-      client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming),
+      world.client.messages.create(body as unknown as Anthropic.MessageCreateParamsNonStreaming),
     );
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expectAnthropicShape(err, 'invalid_request_error');
     expect(err.message).toContain(field);
-    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
+    expect(world.emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
   });
 
   it('the same mistakes in streaming mode are HTTP 400s, not SSE errors', async () => {
     const err = await failure(
-      client.messages
+      world.client.messages
         .stream({
           model: QWEN,
           max_tokens: 'ten',
@@ -144,7 +119,7 @@ describe('client mistakes are 400s that name the field', () => {
 
   it('a tool_result without its tool_use is a 400 naming the block', async () => {
     const err = await failure(
-      client.messages.create({
+      world.client.messages.create({
         model: QWEN,
         max_tokens: 10,
         messages: [
@@ -159,17 +134,22 @@ describe('client mistakes are 400s that name the field', () => {
 
 describe('auth', () => {
   it('a wrong key is an AuthenticationError (both headers)', async () => {
-    const wrong = new Anthropic({ baseURL: gateway.url, apiKey: 'nope', maxRetries: 0 });
+    const wrong = new Anthropic({ baseURL: world.gateway.url, apiKey: 'nope', maxRetries: 0 });
     const err = await failure(wrong.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') }));
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
     expectAnthropicShape(err, 'authentication_error');
-    const bearer = new Anthropic({ baseURL: gateway.url, apiKey: null, authToken: 'nope', maxRetries: 0 });
+    const bearer = new Anthropic({
+      baseURL: world.gateway.url,
+      apiKey: null,
+      authToken: 'nope',
+      maxRetries: 0,
+    });
     expect(await failure(bearer.models.list())).toBeInstanceOf(Anthropic.AuthenticationError);
-    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
+    expect(world.emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
   });
 
   it('a missing key is an AuthenticationError', async () => {
-    const res = await fetch(`${gateway.url}/v1/messages`, {
+    const res = await fetch(`${world.gateway.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: QWEN, max_tokens: 10, messages: ask('hi') }),
@@ -180,7 +160,7 @@ describe('auth', () => {
 
   it('the key works from Authorization: Bearer too', async () => {
     const bearer = new Anthropic({
-      baseURL: gateway.url,
+      baseURL: world.gateway.url,
       apiKey: null,
       authToken: MASTER_KEY,
       maxRetries: 0,
@@ -193,17 +173,17 @@ describe('auth', () => {
 describe('models that do not exist', () => {
   it('an unknown Claude alias is a NotFoundError before Bedrock is called', async () => {
     const err = await failure(
-      client.messages.create({ model: 'claude-nonexistent-9-9', max_tokens: 10, messages: ask('hi') }),
+      world.client.messages.create({ model: 'claude-nonexistent-9-9', max_tokens: 10, messages: ask('hi') }),
     );
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
     expectAnthropicShape(err, 'not_found_error');
     expect(err.message).toContain('claude-nonexistent-9-9');
-    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
+    expect(world.emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(0);
   });
 
   it('a Bedrock id Bedrock does not know is a 4xx, never a 5xx', async () => {
     const err = await failure(
-      client.messages.create({ model: 'acme.unknown-model-v1:0', max_tokens: 10, messages: ask('hi') }),
+      world.client.messages.create({ model: 'acme.unknown-model-v1:0', max_tokens: 10, messages: ask('hi') }),
     );
     expect(err.status).toBeGreaterThanOrEqual(400);
     expect(err.status).toBeLessThan(500);
@@ -228,11 +208,9 @@ describe('Bedrock faults map to the table', () => {
   for (const stream of [false, true]) {
     const mode = stream ? 'stream' : 'non-stream';
     it.each(table)(`${mode}: %s → %i %s`, async (name, status, type, cls, retryAfter) => {
-      emulator.enqueue({ error: { name, message: `scripted ${name}` } });
+      world.emulator.enqueue({ error: { name, message: `scripted ${name}` } });
       const params = { model: QWEN, max_tokens: 10, messages: ask('hi') };
-      const err = await failure(
-        stream ? client.messages.stream(params).finalMessage() : client.messages.create(params),
-      );
+      const err = await failure(send(world.client, params, stream));
       expect(err).toBeInstanceOf(cls);
       expect(err.status).toBe(status);
       expectAnthropicShape(err, type);
@@ -241,10 +219,12 @@ describe('Bedrock faults map to the table', () => {
   }
 
   it('Bedrock context overflow is reworded so Claude Code compacts', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       error: { name: 'ValidationException', message: 'Input is too long for requested model.' },
     });
-    const err = await failure(client.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') }));
+    const err = await failure(
+      world.client.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') }),
+    );
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect(err.message).toMatch(/prompt is too long: \d+ tokens > \d+ maximum/);
   });
@@ -265,12 +245,12 @@ describe('Bedrock faults map to the table', () => {
 
 describe('streaming failures', () => {
   it('an error after the stream began is an SSE error event with the mapped type', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       text: 'this answer breaks in the middle',
       chunkSize: 3,
       errorAfterEvents: { events: 4, name: 'ThrottlingException', message: 'slow down' },
     });
-    const res = await fetch(`${gateway.url}/v1/messages`, {
+    const res = await fetch(`${world.gateway.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' },
       body: JSON.stringify({ model: QWEN, max_tokens: 100, stream: true, messages: ask('hi') }),
@@ -291,12 +271,12 @@ describe('streaming failures', () => {
   });
 
   it('the SDK surfaces a mid-stream error as an APIError after the text it had', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       text: 'abcdefghijklmnopqrstuvwxyz',
       chunkSize: 2,
       errorAfterEvents: { events: 6, name: 'ModelStreamErrorException', message: 'model crashed' },
     });
-    const stream = client.messages.stream({ model: QWEN, max_tokens: 100, messages: ask('hi') });
+    const stream = world.client.messages.stream({ model: QWEN, max_tokens: 100, messages: ask('hi') });
     const seen: string[] = [];
     stream.on('text', (t) => seen.push(t));
     const err = await stream.finalMessage().catch((e: unknown) => e);
@@ -305,26 +285,26 @@ describe('streaming failures', () => {
   });
 
   it('a client abort cancels the upstream call (non-stream too)', async () => {
-    emulator.enqueue({ text: 'late', delayMs: 1_000 });
+    world.emulator.enqueue({ text: 'late', delayMs: 1_000 });
     const controller = new AbortController();
-    const pending = client.messages.create(
+    const pending = world.client.messages.create(
       { model: QWEN, max_tokens: 10, messages: ask('hi') },
       { signal: controller.signal },
     );
     await expect
-      .poll(() => emulator.requests.some((r) => r.operation === 'Converse'), { timeout: 2000 })
+      .poll(() => world.emulator.requests.some((r) => r.operation === 'Converse'), { timeout: 2000 })
       .toBe(true);
     controller.abort();
     await expect(pending).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
     await expect
-      .poll(() => emulator.requests.find((r) => r.operation === 'Converse')?.aborted, { timeout: 3000 })
+      .poll(() => world.emulator.requests.find((r) => r.operation === 'Converse')?.aborted, { timeout: 3000 })
       .toBe(true);
   });
 
   it('a client abort mid-stream cancels the upstream stream', async () => {
-    emulator.enqueue({ text: 'tick '.repeat(300), chunkSize: 5, chunkDelayMs: 10 });
+    world.emulator.enqueue({ text: 'tick '.repeat(300), chunkSize: 5, chunkDelayMs: 10 });
     const controller = new AbortController();
-    const stream = client.messages.stream(
+    const stream = world.client.messages.stream(
       { model: CLAUDE, max_tokens: 2000, messages: ask('hi') },
       { signal: controller.signal },
     );
@@ -332,7 +312,9 @@ describe('streaming failures', () => {
     controller.abort();
     await stream.finalMessage().catch(() => undefined);
     await expect
-      .poll(() => emulator.requests.find((r) => r.operation === 'ConverseStream')?.aborted, { timeout: 3000 })
+      .poll(() => world.emulator.requests.find((r) => r.operation === 'ConverseStream')?.aborted, {
+        timeout: 3000,
+      })
       .toBe(true);
   });
 });

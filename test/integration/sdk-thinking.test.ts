@@ -3,14 +3,8 @@
  * of that thinking on the next turn — driven by the Anthropic SDK against the strict Bedrock emulator.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import type { RecordedRequest } from '../emulator/server.ts';
-import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
-
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
+import { describe, expect, it } from 'vitest';
+import { ask, gatewayWithEmulator, type Json, sampled, send } from './server-harness.ts';
 
 const SONNET_45 = 'claude-sonnet-4-5-20250929';
 const SONNET_46 = 'claude-sonnet-4-6';
@@ -20,35 +14,12 @@ const NOVA_2 = 'us.amazon.nova-2-lite-v1:0';
 const DEEPSEEK_R1 = 'us.deepseek.r1-v1:0';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 
-type Json = Record<string, any>;
-
-/** SDK 1.x no longer types temperature/top_p/top_k (newer models refuse them); the API still takes them. */
-const sampled = (params: Record<string, unknown>) =>
-  params as unknown as Anthropic.MessageCreateParamsNonStreaming;
-
-function lastBody(operation: RecordedRequest['operation'] = 'Converse'): Json {
-  const call = emulator.requests.filter((r) => r.operation === operation).at(-1);
-  expect(call, `no ${operation} call reached the emulator`).toBeDefined();
-  return call!.body as Json;
-}
-
-const ask = (text: string): Anthropic.MessageParam[] => [{ role: 'user', content: text }];
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-
-beforeEach(() => emulator.reset());
+const world = gatewayWithEmulator({ claudePath: 'converse' });
+const { lastBody } = world;
 
 describe('what reaches Bedrock', () => {
   it('Claude (budget model): thinking enabled with its budget', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 4096,
       thinking: { type: 'enabled', budget_tokens: 2048 },
@@ -61,7 +32,7 @@ describe('what reaches Bedrock', () => {
   });
 
   it('Claude (budget model): adaptive becomes a budget below max_tokens', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 8000,
       thinking: { type: 'adaptive' },
@@ -74,7 +45,7 @@ describe('what reaches Bedrock', () => {
   });
 
   it('Claude (adaptive model): adaptive thinking plus outputConfig.effort at the top level', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: SONNET_46,
       max_tokens: 4096,
       thinking: { type: 'adaptive' },
@@ -87,7 +58,7 @@ describe('what reaches Bedrock', () => {
   });
 
   it('Claude Opus 4.5: effort with a budget', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: OPUS_45,
       max_tokens: 4096,
       thinking: { type: 'enabled', budget_tokens: 1024 },
@@ -98,7 +69,7 @@ describe('what reaches Bedrock', () => {
   });
 
   it('Claude without effort support: effort dropped, not forwarded (Bedrock would refuse it)', async () => {
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 4096,
       output_config: { effort: 'high' },
@@ -108,10 +79,13 @@ describe('what reaches Bedrock', () => {
     expect(lastBody().outputConfig).toBeUndefined();
   });
 
-  it('Claude: thinking disabled sends no thinking', async () => {
-    await client.messages.create({
-      model: SONNET_45,
-      max_tokens: 4096,
+  it.each([
+    ['Claude: thinking disabled sends no thinking', SONNET_45, 4096],
+    ['Nova 2: thinking disabled sends no reasoningConfig', NOVA_2, 2000],
+  ])('%s', async (_label, model, max_tokens) => {
+    await world.client.messages.create({
+      model,
+      max_tokens,
       thinking: { type: 'disabled' },
       messages: ask('hi'),
     });
@@ -119,7 +93,7 @@ describe('what reaches Bedrock', () => {
   });
 
   it('Claude: temperature is dropped with thinking on (Claude only takes 1)', async () => {
-    await client.messages.create(
+    await world.client.messages.create(
       sampled({
         model: SONNET_45,
         max_tokens: 4096,
@@ -136,7 +110,7 @@ describe('what reaches Bedrock', () => {
     ['effort high', { type: 'adaptive' }, 'high', 'high'],
     ['effort max → high', { type: 'adaptive' }, 'max', 'high'],
   ] as const)('gpt-oss: %s → reasoning_effort', async (_label, thinking, effort, expected) => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: GPT_OSS,
       max_tokens: 2000,
       thinking: thinking as Anthropic.ThinkingConfigParam,
@@ -148,7 +122,7 @@ describe('what reaches Bedrock', () => {
   });
 
   it('Nova 2: thinking → reasoningConfig with an effort level, and no temperature', async () => {
-    await client.messages.create(
+    await world.client.messages.create(
       sampled({
         model: NOVA_2,
         max_tokens: 2000,
@@ -166,18 +140,8 @@ describe('what reaches Bedrock', () => {
     expect(body.outputConfig).toBeUndefined();
   });
 
-  it('Nova 2: thinking disabled sends no reasoningConfig', async () => {
-    await client.messages.create({
-      model: NOVA_2,
-      max_tokens: 2000,
-      thinking: { type: 'disabled' },
-      messages: ask('hi'),
-    });
-    expect(lastBody().additionalModelRequestFields).toBeUndefined();
-  });
-
   it('Nova 2 with high effort leaves maxTokens out (Bedrock refuses both)', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: NOVA_2,
       max_tokens: 2000,
       thinking: { type: 'adaptive' },
@@ -191,7 +155,7 @@ describe('what reaches Bedrock', () => {
 
   it('DeepSeek R1 and non-reasoning models: thinking/effort never reach Bedrock', async () => {
     for (const model of [DEEPSEEK_R1, QWEN]) {
-      await client.messages.create({
+      await world.client.messages.create({
         model,
         max_tokens: 2000,
         thinking: { type: 'enabled', budget_tokens: 1024 },
@@ -211,11 +175,9 @@ describe('reasoning comes back as signed thinking', () => {
     const op = stream ? 'ConverseStream' : 'Converse';
 
     it(`${mode}: open-model reasoning is a thinking block first, signed, and its echo is accepted`, async () => {
-      emulator.enqueue({ reasoning: { text: 'Two plus two is four.' }, text: '4', chunkSize: 5 });
+      world.emulator.enqueue({ reasoning: { text: 'Two plus two is four.' }, text: '4', chunkSize: 5 });
       const params = { model: DEEPSEEK_R1, max_tokens: 1000, messages: ask('2+2?') };
-      const first = stream
-        ? await client.messages.stream(params).finalMessage()
-        : await client.messages.create(params);
+      const first = await send(world.client, params, stream);
       expect(first.content.map((b) => b.type)).toEqual(['thinking', 'text']);
       const thinking = first.content[0] as Anthropic.ThinkingBlock;
       expect(thinking.thinking).toBe('Two plus two is four.');
@@ -230,16 +192,14 @@ describe('reasoning comes back as signed thinking', () => {
           ...ask('and 3+3?'),
         ],
       };
-      const second = stream
-        ? await client.messages.stream(next).finalMessage()
-        : await client.messages.create(next);
+      const second = await send(world.client, next, stream);
       expect(second.content.at(-1)).toMatchObject({ type: 'text' });
       // R1 is not given its own reasoning back (DeepSeek's guidance); the rest of the turn is kept.
       expect(lastBody(op).messages[1].content).toEqual([{ text: '4' }]);
     });
 
     it(`${mode}: Claude thinking keeps Claude's signature and its echo is accepted in a tool loop`, async () => {
-      emulator.enqueue({
+      world.emulator.enqueue({
         reasoning: { text: 'I should look up the weather.' },
         toolCalls: [{ name: 'get_weather', input: { city: 'Lima' } }],
         chunkSize: 6,
@@ -255,15 +215,13 @@ describe('reasoning comes back as signed thinking', () => {
         tools,
         messages: ask('weather in Lima?'),
       };
-      const first = stream
-        ? await client.messages.stream(params).finalMessage()
-        : await client.messages.create(params);
+      const first = await send(world.client, params, stream);
       expect(first.content.map((b) => b.type)).toEqual(['thinking', 'tool_use']);
       const block = first.content[0] as Anthropic.ThinkingBlock;
       expect(block.signature).toBeTruthy();
       const toolUse = first.content[1] as Anthropic.ToolUseBlock;
 
-      emulator.enqueue({ text: 'Sunny in Lima.' });
+      world.emulator.enqueue({ text: 'Sunny in Lima.' });
       const next = {
         ...params,
         messages: [
@@ -276,9 +234,7 @@ describe('reasoning comes back as signed thinking', () => {
         ],
       };
       // The emulator verifies Claude's signature, as Bedrock does: a mangled one would be a 400.
-      const second = stream
-        ? await client.messages.stream(next).finalMessage()
-        : await client.messages.create(next);
+      const second = await send(world.client, next, stream);
       expect(second.content.at(-1)).toMatchObject({ type: 'text', text: 'Sunny in Lima.' });
       const assistant = lastBody(op).messages[1].content as Json[];
       expect(assistant[0]).toEqual({
@@ -291,7 +247,7 @@ describe('reasoning comes back as signed thinking', () => {
   }
 
   it('drops a forged signature on an open model instead of forwarding it', async () => {
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: DEEPSEEK_R1,
       max_tokens: 1000,
       messages: [
@@ -317,10 +273,14 @@ describe('reasoning comes back as signed thinking', () => {
   });
 
   it('drops edited reasoning whose gateway signature no longer matches', async () => {
-    emulator.enqueue({ reasoning: { text: 'original thought' }, text: 'a1' });
-    const first = await client.messages.create({ model: DEEPSEEK_R1, max_tokens: 1000, messages: ask('q1') });
+    world.emulator.enqueue({ reasoning: { text: 'original thought' }, text: 'a1' });
+    const first = await world.client.messages.create({
+      model: DEEPSEEK_R1,
+      max_tokens: 1000,
+      messages: ask('q1'),
+    });
     const thinking = first.content[0] as Anthropic.ThinkingBlock;
-    await client.messages.create({
+    await world.client.messages.create({
       model: DEEPSEEK_R1,
       max_tokens: 1000,
       messages: [
@@ -339,9 +299,13 @@ describe('reasoning comes back as signed thinking', () => {
   });
 
   it('drops a gateway-signed (open model) thinking block when the conversation moves to Claude', async () => {
-    emulator.enqueue({ reasoning: { text: 'open model thought' }, text: 'a1' });
-    const first = await client.messages.create({ model: DEEPSEEK_R1, max_tokens: 1000, messages: ask('q1') });
-    const second = await client.messages.create({
+    world.emulator.enqueue({ reasoning: { text: 'open model thought' }, text: 'a1' });
+    const first = await world.client.messages.create({
+      model: DEEPSEEK_R1,
+      max_tokens: 1000,
+      messages: ask('q1'),
+    });
+    const second = await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 4000,
       thinking: { type: 'enabled', budget_tokens: 1024 },
@@ -353,15 +317,15 @@ describe('reasoning comes back as signed thinking', () => {
 
   it('passes Claude redacted_thinking back as redactedContent', async () => {
     const data = Buffer.from('opaque-redacted-bytes').toString('base64');
-    emulator.enqueue({ reasoning: { redacted: data }, text: 'ok' });
-    const first = await client.messages.create({
+    world.emulator.enqueue({ reasoning: { redacted: data }, text: 'ok' });
+    const first = await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 4000,
       thinking: { type: 'enabled', budget_tokens: 1024 },
       messages: ask('q1'),
     });
     expect(first.content[0]).toEqual({ type: 'redacted_thinking', data });
-    await client.messages.create({
+    await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 4000,
       thinking: { type: 'enabled', budget_tokens: 1024 },

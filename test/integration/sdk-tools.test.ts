@@ -3,31 +3,11 @@
  * Bedrock emulator — schemas intact, tool_choice, reversible tool names, and full tool loops.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import type { RecordedRequest } from '../emulator/server.ts';
-import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
-
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
+import { describe, expect, it } from 'vitest';
+import { gatewayWithEmulator, type Json, PNG, PNG_BASE64, send } from './server-harness.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
-const PNG_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
-
-type Json = Record<string, any>;
-
-function calls(operation: RecordedRequest['operation']): RecordedRequest[] {
-  return emulator.requests.filter((r) => r.operation === operation);
-}
-
-function lastBody(operation: RecordedRequest['operation'] = 'Converse'): Json {
-  const call = calls(operation).at(-1);
-  expect(call, `no ${operation} call reached the emulator`).toBeDefined();
-  return call!.body as Json;
-}
 
 const COMPLEX_SCHEMA = {
   type: 'object',
@@ -78,21 +58,12 @@ const clock: Anthropic.Tool = {
   input_schema: { type: 'object', properties: {} },
 };
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-
-beforeEach(() => emulator.reset());
+const world = gatewayWithEmulator({ claudePath: 'converse' });
+const { lastBody } = world;
 
 describe('tool definitions', () => {
   it('passes a complex JSON schema to Bedrock intact', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: QWEN,
       max_tokens: 100,
       tools: [
@@ -110,7 +81,7 @@ describe('tool definitions', () => {
   });
 
   it('leaves out an empty description (Bedrock refuses it) instead of failing', async () => {
-    await client.messages.create({
+    await world.client.messages.create({
       model: QWEN,
       max_tokens: 100,
       tools: [{ ...clock, description: '' }],
@@ -124,8 +95,8 @@ describe('tool definitions', () => {
     ['any', { type: 'any' }, { any: {} }],
     ['tool', { type: 'tool', name: 'get_time' }, { tool: { name: 'get_time' } }],
   ] as const)('maps tool_choice %s for Claude', async (_label, choice, expected) => {
-    emulator.enqueue({ toolCalls: [{ name: 'get_time', input: {} }] });
-    const message = await client.messages.create({
+    world.emulator.enqueue({ toolCalls: [{ name: 'get_time', input: {} }] });
+    const message = await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 100,
       tools: [weather, clock],
@@ -137,7 +108,7 @@ describe('tool definitions', () => {
   });
 
   it('tool_choice none: no tools upstream, so the model cannot call one', async () => {
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 100,
       tools: [weather],
@@ -149,7 +120,7 @@ describe('tool definitions', () => {
   });
 
   it('falls back to auto where the model cannot force a tool, and says so', async () => {
-    const { response } = await client.messages
+    const { response } = await world.client.messages
       .create({
         model: QWEN,
         max_tokens: 100,
@@ -163,8 +134,8 @@ describe('tool definitions', () => {
   });
 
   it('accepts disable_parallel_tool_use without failing', async () => {
-    emulator.enqueue({ toolCalls: [{ name: 'get_weather', input: { city: 'Oslo' } }] });
-    const message = await client.messages.create({
+    world.emulator.enqueue({ toolCalls: [{ name: 'get_weather', input: { city: 'Oslo' } }] });
+    const message = await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 100,
       tools: [weather, clock],
@@ -184,7 +155,7 @@ describe('tool definitions', () => {
       { name: 'mcp__files_read', input_schema: { type: 'object', properties: {} } },
     ];
     // Learn the upstream names from a first call.
-    await client.messages.create({
+    await world.client.messages.create({
       model: QWEN,
       max_tokens: 50,
       tools: odd,
@@ -195,13 +166,13 @@ describe('tool definitions', () => {
     expect(new Set(names).size).toBe(3);
     expect(names[2]).toBe('mcp__files_read'); // a valid name is left alone
 
-    emulator.enqueue({
+    world.emulator.enqueue({
       toolCalls: [
         { name: names[0]!, input: { a: 1 } },
         { name: names[1]!, input: {} },
       ],
     });
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: QWEN,
       max_tokens: 50,
       tools: odd,
@@ -211,8 +182,8 @@ describe('tool definitions', () => {
       message.content.filter((b) => b.type === 'tool_use').map((b) => (b as Anthropic.ToolUseBlock).name),
     ).toEqual(['mcp__files.read', 'ns:tool']);
 
-    emulator.enqueue({ toolCalls: [{ name: names[1]!, input: { q: 'streamed' } }], chunkSize: 3 });
-    const streamed = await client.messages
+    world.emulator.enqueue({ toolCalls: [{ name: names[1]!, input: { q: 'streamed' } }], chunkSize: 3 });
+    const streamed = await world.client.messages
       .stream({ model: QWEN, max_tokens: 50, tools: odd, messages: [{ role: 'user', content: 'again' }] })
       .finalMessage();
     expect(streamed.content).toEqual([
@@ -220,9 +191,8 @@ describe('tool definitions', () => {
     ]);
 
     // The names travel back in history and must map to the same upstream names.
-    const first = message.content.find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock;
-    const second = message.content.filter((b) => b.type === 'tool_use')[1] as Anthropic.ToolUseBlock;
-    await client.messages.create({
+    const [first, second] = message.content.filter((b) => b.type === 'tool_use');
+    await world.client.messages.create({
       model: QWEN,
       max_tokens: 50,
       tools: odd,
@@ -232,8 +202,8 @@ describe('tool definitions', () => {
         {
           role: 'user',
           content: [
-            { type: 'tool_result', tool_use_id: first.id, content: 'one' },
-            { type: 'tool_result', tool_use_id: second.id, content: 'two' },
+            { type: 'tool_result', tool_use_id: first!.id, content: 'one' },
+            { type: 'tool_result', tool_use_id: second!.id, content: 'two' },
           ],
         },
       ],
@@ -247,15 +217,13 @@ describe('two-turn tool loop', () => {
   const question: Anthropic.MessageParam = { role: 'user', content: 'What is the weather in Paris?' };
 
   async function firstTurn(model: string, stream: boolean): Promise<Anthropic.Message> {
-    emulator.enqueue({
+    world.emulator.enqueue({
       text: 'Let me check.',
       toolCalls: [{ name: 'get_weather', input: { city: 'Paris', units: { temp: 'C' } } }],
       chunkSize: 4,
     });
     const params = { model, max_tokens: 200, tools: [weather], messages: [question] };
-    const message = stream
-      ? await client.messages.stream(params).finalMessage()
-      : await client.messages.create(params);
+    const message = await send(world.client, params, stream);
     expect(message.stop_reason).toBe('tool_use');
     expect(message.content).toEqual([
       expect.objectContaining({ type: 'text', text: 'Let me check.' }),
@@ -268,6 +236,21 @@ describe('two-turn tool loop', () => {
     ]);
     return message;
   }
+
+  const toolUseIn = (message: Anthropic.Message) =>
+    message.content.find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock;
+
+  /** The turn after `first`: the question, `first` itself, then a user turn of `answer`. */
+  const answering = (model: string, first: Anthropic.Message, answer: Anthropic.ContentBlockParam[]) => ({
+    model,
+    max_tokens: 200,
+    tools: [weather],
+    messages: [
+      question,
+      { role: 'assistant' as const, content: first.content },
+      { role: 'user' as const, content: answer },
+    ],
+  });
 
   const results: [string, (id: string) => Anthropic.ToolResultBlockParam, Json[], string?][] = [
     [
@@ -313,21 +296,9 @@ describe('two-turn tool loop', () => {
     for (const [label, result, expected, status] of results) {
       it(`${mode}: sends back a tool_result with ${label}`, async () => {
         const first = await firstTurn(QWEN, stream);
-        const toolUse = first.content.find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock;
-        emulator.enqueue({ text: 'It is 18°C in Paris.' });
-        const params = {
-          model: QWEN,
-          max_tokens: 200,
-          tools: [weather],
-          messages: [
-            question,
-            { role: 'assistant' as const, content: first.content },
-            { role: 'user' as const, content: [result(toolUse.id)] },
-          ],
-        };
-        const second = stream
-          ? await client.messages.stream(params).finalMessage()
-          : await client.messages.create(params);
+        const toolUse = toolUseIn(first);
+        world.emulator.enqueue({ text: 'It is 18°C in Paris.' });
+        const second = await send(world.client, answering(QWEN, first, [result(toolUse.id)]), stream);
         expect(second.content).toEqual([
           expect.objectContaining({ type: 'text', text: 'It is 18°C in Paris.' }),
         ]);
@@ -354,30 +325,16 @@ describe('two-turn tool loop', () => {
 
   it('sends back a tool_result holding an image (Claude)', async () => {
     const first = await firstTurn(CLAUDE, false);
-    const toolUse = first.content.find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock;
-    const second = await client.messages.create({
-      model: CLAUDE,
-      max_tokens: 200,
-      tools: [weather],
-      messages: [
-        question,
-        { role: 'assistant', content: first.content },
+    const second = await world.client.messages.create(
+      answering(CLAUDE, first, [
         {
-          role: 'user',
-          content: [
-            {
-              type: 'tool_result',
-              tool_use_id: toolUse.id,
-              content: [
-                { type: 'text', text: 'radar:' },
-                { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_BASE64 } },
-              ],
-            },
-            { type: 'text', text: 'What does the radar show?' },
-          ],
+          type: 'tool_result',
+          tool_use_id: toolUseIn(first).id,
+          content: [{ type: 'text', text: 'radar:' }, PNG],
         },
-      ],
-    });
+        { type: 'text', text: 'What does the radar show?' },
+      ]),
+    );
     expect(second.content[0]).toMatchObject({ type: 'text' });
     const user = lastBody().messages[2].content as Json[];
     expect(user[0]!.toolResult.content).toEqual([
@@ -389,42 +346,23 @@ describe('two-turn tool loop', () => {
 
   it('replaces an image in a tool result with a note for a text-only model', async () => {
     const first = await firstTurn(QWEN, false);
-    const toolUse = first.content.find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock;
-    const second = await client.messages.create({
-      model: QWEN,
-      max_tokens: 200,
-      tools: [weather],
-      messages: [
-        question,
-        { role: 'assistant', content: first.content },
-        {
-          role: 'user',
-          content: [
-            {
-              type: 'tool_result',
-              tool_use_id: toolUse.id,
-              content: [
-                { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_BASE64 } },
-              ],
-            },
-          ],
-        },
-      ],
-    });
+    const second = await world.client.messages.create(
+      answering(QWEN, first, [{ type: 'tool_result', tool_use_id: toolUseIn(first).id, content: [PNG] }]),
+    );
     expect(second.content[0]).toMatchObject({ type: 'text' });
     const content = lastBody().messages[2].content[0].toolResult.content as Json[];
     expect(content.every((b) => typeof b.text === 'string' && b.text.trim() !== '')).toBe(true);
   });
 
   it('runs a tool loop with parallel calls answered in one user turn (stream)', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       toolCalls: [
         { name: 'get_weather', input: { city: 'Rome' } },
         { name: 'get_time', input: {} },
       ],
       chunkSize: 2,
     });
-    const first = await client.messages
+    const first = await world.client.messages
       .stream({ model: CLAUDE, max_tokens: 200, tools: [weather, clock], messages: [question] })
       .finalMessage();
     const uses = first.content.filter((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock[];
@@ -432,8 +370,8 @@ describe('two-turn tool loop', () => {
       ['get_weather', { city: 'Rome' }],
       ['get_time', {}],
     ]);
-    emulator.enqueue({ text: 'done' });
-    const second = await client.messages
+    world.emulator.enqueue({ text: 'done' });
+    const second = await world.client.messages
       .stream({
         model: CLAUDE,
         max_tokens: 200,

@@ -2,17 +2,21 @@
  * Conformance: usage, stop reasons and the echoed model name, in both modes, through the Anthropic SDK.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from './server-harness.ts';
-
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ask,
+  createAndStream,
+  gatewayWithEmulator,
+  type Json,
+  postMessages,
+  send,
+  startGateway,
+} from './server-harness.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5-20250929';
-const ask = (text: string): Anthropic.MessageParam[] => [{ role: 'user', content: text }];
+
+const world = gatewayWithEmulator({ claudePath: 'converse' });
 
 const USAGE = { inputTokens: 1234, outputTokens: 56, cacheReadInputTokens: 700, cacheWriteInputTokens: 300 };
 const EXPECTED_USAGE = {
@@ -24,19 +28,11 @@ const EXPECTED_USAGE = {
 
 interface SseEvent {
   event: string;
-  data: Record<string, any>;
+  data: Json;
 }
 
 async function rawStream(url: string, body: object): Promise<SseEvent[]> {
-  const res = await fetch(`${url}/v1/messages`, {
-    method: 'POST',
-    headers: {
-      'x-api-key': MASTER_KEY,
-      'content-type': 'application/json',
-      'anthropic-version': '2023-06-01',
-    },
-    body: JSON.stringify({ ...body, stream: true }),
-  });
+  const res = await postMessages(url, JSON.stringify({ ...body, stream: true }));
   expect(res.status).toBe(200);
   return (await res.text())
     .split('\n\n')
@@ -49,29 +45,17 @@ async function rawStream(url: string, body: object): Promise<SseEvent[]> {
     });
 }
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  ({ server: gateway, client } = await startGateway({ claudePath: 'converse' }));
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-
-beforeEach(() => emulator.reset());
-
 describe('usage', () => {
   for (const model of [QWEN, CLAUDE]) {
     it(`non-stream usage is Bedrock's, field for field (${model})`, async () => {
-      emulator.enqueue({ text: 'hello', usage: USAGE });
-      const message = await client.messages.create({ model, max_tokens: 100, messages: ask('hi') });
+      world.emulator.enqueue({ text: 'hello', usage: USAGE });
+      const message = await world.client.messages.create({ model, max_tokens: 100, messages: ask('hi') });
       expect(message.usage).toMatchObject(EXPECTED_USAGE);
     });
 
     it(`stream usage folds into the final message exactly (${model})`, async () => {
-      emulator.enqueue({ text: 'hello there', chunkSize: 2, usage: USAGE });
-      const message = await client.messages
+      world.emulator.enqueue({ text: 'hello there', chunkSize: 2, usage: USAGE });
+      const message = await world.client.messages
         .stream({ model, max_tokens: 100, messages: ask('hi') })
         .finalMessage();
       expect(message.usage).toMatchObject(EXPECTED_USAGE);
@@ -79,8 +63,8 @@ describe('usage', () => {
   }
 
   it('message_start carries usage, message_delta carries the final usage', async () => {
-    emulator.enqueue({ text: 'abc def', chunkSize: 2, usage: USAGE });
-    const events = await rawStream(gateway.url, { model: QWEN, max_tokens: 100, messages: ask('hi') });
+    world.emulator.enqueue({ text: 'abc def', chunkSize: 2, usage: USAGE });
+    const events = await rawStream(world.gateway.url, { model: QWEN, max_tokens: 100, messages: ask('hi') });
     const start = events.find((e) => e.event === 'message_start')!;
     expect(start.data.message.usage).toMatchObject({
       input_tokens: expect.any(Number),
@@ -97,13 +81,13 @@ describe('usage', () => {
     const system: Anthropic.TextBlockParam[] = [
       { type: 'text', text: 'Long stable instructions. '.repeat(200), cache_control: { type: 'ephemeral' } },
     ];
-    const first = await client.messages.create({
+    const first = await world.client.messages.create({
       model: CLAUDE,
       max_tokens: 50,
       system,
       messages: ask('q1'),
     });
-    const second = await client.messages
+    const second = await world.client.messages
       .stream({ model: CLAUDE, max_tokens: 50, system, messages: ask('q2') })
       .finalMessage();
     expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(0);
@@ -127,27 +111,27 @@ describe('stop reasons', () => {
   for (const stream of [false, true]) {
     const mode = stream ? 'stream' : 'non-stream';
     it.each(table)(`${mode}: Bedrock %s → %s`, async (bedrock, anthropic) => {
-      emulator.enqueue({ text: 'some text', stopReason: bedrock });
+      world.emulator.enqueue({ text: 'some text', stopReason: bedrock });
       const params = { model: QWEN, max_tokens: 100, stop_sequences: ['STOP'], messages: ask('hi') };
-      const message = stream
-        ? await client.messages.stream(params).finalMessage()
-        : await client.messages.create(params);
+      const message = await send(world.client, params, stream);
       expect(message.stop_reason).toBe(anthropic);
     });
   }
 
   it('tool_use in both modes', async () => {
     const tools: Anthropic.Tool[] = [{ name: 'ls', input_schema: { type: 'object', properties: {} } }];
-    emulator.enqueue({ toolCalls: [{ name: 'ls' }] }, { toolCalls: [{ name: 'ls' }] });
-    const a = await client.messages.create({ model: QWEN, max_tokens: 100, tools, messages: ask('list') });
-    const b = await client.messages
-      .stream({ model: QWEN, max_tokens: 100, tools, messages: ask('list') })
-      .finalMessage();
+    world.emulator.enqueue({ toolCalls: [{ name: 'ls' }] }, { toolCalls: [{ name: 'ls' }] });
+    const [a, b] = await createAndStream(world.client, {
+      model: QWEN,
+      max_tokens: 100,
+      tools,
+      messages: ask('list'),
+    });
     expect([a.stop_reason, b.stop_reason]).toEqual(['tool_use', 'tool_use']);
   });
 
   it('a real max_tokens cut (no script) is reported as max_tokens', async () => {
-    const message = await client.messages.create({
+    const message = await world.client.messages.create({
       model: QWEN,
       max_tokens: 3,
       messages: ask('please repeat this rather long sentence back to me in full'),
@@ -164,11 +148,12 @@ describe('the model name is echoed as the client sent it', () => {
     ['a Bedrock id', QWEN],
     ['an inference profile id', 'us.amazon.nova-lite-v1:0'],
   ])('%s', async (_label, model) => {
-    const created = await client.messages.create({ model, max_tokens: 20, messages: ask('hi') });
+    const [created, streamed] = await createAndStream(world.client, {
+      model,
+      max_tokens: 20,
+      messages: ask('hi'),
+    });
     expect(created.model).toBe(model);
-    const streamed = await client.messages
-      .stream({ model, max_tokens: 20, messages: ask('hi') })
-      .finalMessage();
     expect(streamed.model).toBe(model);
   });
 });
@@ -181,18 +166,11 @@ describe('default configuration (Claude on its native path)', () => {
   afterAll(async () => {
     await native.server.close();
   });
+  const hi = { model: CLAUDE, max_tokens: 100, messages: ask('hi') };
 
   it('usage, stop reason and model name hold in both modes', async () => {
-    emulator.enqueue({ text: 'hello', usage: USAGE }, { text: 'hello', chunkSize: 2, usage: USAGE });
-    const created = await native.client.messages.create({
-      model: CLAUDE,
-      max_tokens: 100,
-      messages: ask('hi'),
-    });
-    const streamed = await native.client.messages
-      .stream({ model: CLAUDE, max_tokens: 100, messages: ask('hi') })
-      .finalMessage();
-    for (const message of [created, streamed]) {
+    world.emulator.enqueue({ text: 'hello', usage: USAGE }, { text: 'hello', chunkSize: 2, usage: USAGE });
+    for (const message of await createAndStream(native.client, hi)) {
       expect(message.usage).toMatchObject(EXPECTED_USAGE);
       expect(message.stop_reason).toBe('end_turn');
       expect(message.model).toBe(CLAUDE);
@@ -200,18 +178,11 @@ describe('default configuration (Claude on its native path)', () => {
   });
 
   it('maps a guardrail stop to refusal in both modes', async () => {
-    emulator.enqueue(
+    world.emulator.enqueue(
       { text: 'no', stopReason: 'guardrail_intervened' },
       { text: 'no', stopReason: 'guardrail_intervened' },
     );
-    const created = await native.client.messages.create({
-      model: CLAUDE,
-      max_tokens: 100,
-      messages: ask('hi'),
-    });
-    const streamed = await native.client.messages
-      .stream({ model: CLAUDE, max_tokens: 100, messages: ask('hi') })
-      .finalMessage();
+    const [created, streamed] = await createAndStream(native.client, hi);
     expect([created.stop_reason, streamed.stop_reason]).toEqual(['refusal', 'refusal']);
   });
 });

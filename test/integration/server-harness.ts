@@ -6,9 +6,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
-import { startEmulator } from '../emulator/server.ts';
+import { type Operation, type RecordedRequest, startEmulator } from '../emulator/server.ts';
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -42,4 +43,120 @@ export async function startGateway(overrides: Partial<Settings> = {}, env: Recor
   const server: RunningServer = await startServer(testConfig(overrides, env));
   const client = new Anthropic({ baseURL: server.url, apiKey: MASTER_KEY, maxRetries: 0 });
   return { server, client, url: server.url };
+}
+
+/** POSTs `body` to the gateway's /v1/messages with the master key, as a client without the SDK would. */
+export function postMessages(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${url}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      'x-api-key': MASTER_KEY,
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      ...headers,
+    },
+    body,
+  });
+}
+
+/**
+ * A Bedrock request body as the emulator recorded it. Tests read it by path (`body.messages[1].content`),
+ * which no precise type allows under noUncheckedIndexedAccess without a cast at every step.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: recorded request bodies, read by path in assertions
+export type Json = Record<string, any>;
+
+/** A 1×1 transparent PNG. */
+export const PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+export const PNG: Anthropic.ImageBlockParam = {
+  type: 'image',
+  source: { type: 'base64', media_type: 'image/png', data: PNG_BASE64 },
+};
+
+/** A conversation of one user turn. */
+export const ask = (text: string): Anthropic.MessageParam[] => [{ role: 'user', content: text }];
+
+/** A conversation of one user turn made of these blocks. */
+export const askWith = (...content: Anthropic.ContentBlockParam[]): Anthropic.MessageParam[] => [
+  { role: 'user', content },
+];
+
+/** SDK 1.x no longer types temperature/top_p/top_k (newer models refuse them); the API still takes them. */
+export const sampled = (params: Record<string, unknown>) =>
+  params as unknown as Anthropic.MessageCreateParamsNonStreaming;
+
+/** Sends one request with `messages.create`, or with `messages.stream` read to its final message. */
+export function send(
+  client: Anthropic,
+  params: Anthropic.MessageCreateParamsNonStreaming,
+  stream: boolean,
+): Promise<Anthropic.Message> {
+  return stream ? client.messages.stream(params).finalMessage() : client.messages.create(params);
+}
+
+/** The same request sent both ways: `[created, streamed]`. */
+export async function createAndStream(
+  client: Anthropic,
+  params: Anthropic.MessageCreateParamsNonStreaming,
+): Promise<[Anthropic.Message, Anthropic.Message]> {
+  const created = await client.messages.create(params);
+  const streamed = await client.messages.stream(params).finalMessage();
+  return [created, streamed];
+}
+
+export interface GatewayWithEmulator {
+  readonly emulator: Emulator;
+  readonly gateway: RunningServer;
+  readonly client: Anthropic;
+  /** The calls of one operation that reached the emulator since the last reset. */
+  calls(operation: Operation): RecordedRequest[];
+  /** The body of the last call of one operation; fails the test if there was none. */
+  lastBody(operation?: Operation): Json;
+}
+
+/**
+ * Registers the suite's hooks: the emulator and a gateway on it start before all tests and close after
+ * them, and the emulator is reset (script and recorded requests) before each test.
+ */
+export function gatewayWithEmulator(overrides: Partial<Settings> = {}): GatewayWithEmulator {
+  let emulator: Emulator | undefined;
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+
+  beforeAll(async () => {
+    emulator = await startBedrockEmulator();
+    gateway = await startGateway(overrides);
+  });
+  afterAll(async () => {
+    await gateway?.server.close();
+    await emulator?.close();
+  });
+  beforeEach(() => emulator?.reset());
+
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the gateway is not running (used outside a test?)');
+    return value;
+  };
+  const calls = (operation: Operation) => ready(emulator).requests.filter((r) => r.operation === operation);
+  return {
+    get emulator() {
+      return ready(emulator);
+    },
+    get gateway() {
+      return ready(gateway).server;
+    },
+    get client() {
+      return ready(gateway).client;
+    },
+    calls,
+    lastBody(operation = 'Converse') {
+      const call = calls(operation).at(-1);
+      expect(call, `no ${operation} call reached the emulator`).toBeDefined();
+      return call!.body as Json;
+    },
+  };
 }
