@@ -7,11 +7,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseDuration } from '../auth/duration.ts';
-import { spoolDir } from '../server/accounting.ts';
 import { openStore } from '../store/open.ts';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
 import { readSpoolFile } from '../usage/spool.ts';
+import { spoolDir } from '../usage/spool-dir.ts';
 import { CliError, EXIT } from './errors.ts';
 import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
 

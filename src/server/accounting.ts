@@ -2,7 +2,6 @@
  * Builds what the metering middleware needs from config and the store: metrics, the usage spool,
  * rate limits (local in solo mode, leased from the store's counters in team mode) and budgets.
  */
-import { join } from 'node:path';
 import { type Config, ConfigError } from '../config/config.ts';
 import { BudgetGuard } from '../limits/budget.ts';
 import { counterLeases } from '../limits/counter-leases.ts';
@@ -13,6 +12,7 @@ import { createMetrics, type GatewayMetrics } from '../metrics/metrics.ts';
 import type { Store } from '../store/types.ts';
 import { mergePrices } from '../usage/prices.ts';
 import { UsageSpool } from '../usage/spool.ts';
+import { spoolDir } from '../usage/spool-dir.ts';
 import type { Ctx } from './context.ts';
 import type { Logger } from './logger.ts';
 import type { Caller, MeteringDeps } from './metering.ts';
@@ -29,10 +29,6 @@ export interface Accounting {
 export function callerOf(ctx: Ctx): Caller {
   if (ctx.key) return { keyId: ctx.key.id, limits: ctx.key.limits };
   return { keyId: 'master', limits: {} };
-}
-
-export function spoolDir(config: Pick<Config, 'home'>): string {
-  return join(config.home, 'spool');
 }
 
 export function createAccounting(config: Config, store: Store, log: Logger): Accounting {

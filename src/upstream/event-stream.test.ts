@@ -1,7 +1,7 @@
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { describe, expect, it } from 'vitest';
-import { EventStreamDecoder } from './event-stream.ts';
+import { decodeEventStream, type EventStreamMessage } from './event-stream.ts';
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
@@ -18,30 +18,41 @@ function frame(eventType: string, payload: unknown): Uint8Array {
   });
 }
 
-describe('EventStreamDecoder', () => {
-  it('decodes frames split at every byte boundary, including multi-byte text', () => {
+async function decodeChunks(...chunks: Uint8Array[]): Promise<EventStreamMessage[]> {
+  async function* body() {
+    for (const chunk of chunks) yield Buffer.from(chunk);
+  }
+  const out: EventStreamMessage[] = [];
+  for await (const message of decodeEventStream(body())) out.push(message);
+  return out;
+}
+
+describe('decodeEventStream', () => {
+  it('decodes frames split at every byte boundary, including multi-byte text', async () => {
     const bytes = Buffer.concat([frame('a', { text: 'héllo ✓' }), frame('b', { n: 2 })]);
     for (let cut = 1; cut < bytes.length; cut++) {
-      const decoder = new EventStreamDecoder();
-      const out = [...decoder.push(bytes.subarray(0, cut)), ...decoder.push(bytes.subarray(cut))];
-      decoder.end();
+      const out = await decodeChunks(bytes.subarray(0, cut), bytes.subarray(cut));
       expect(out.map((m) => [m.headers[':event-type'], JSON.parse(m.payload.toString('utf8'))])).toEqual([
         ['a', { text: 'héllo ✓' }],
         ['b', { n: 2 }],
       ]);
-      expect(out[0]!.headers[':message-type']).toBe('event');
+      expect(out[0]!.headers).toEqual({ ':event-type': 'a', ':message-type': 'event' });
     }
   });
 
-  it('rejects a corrupted frame', () => {
-    const bytes = Buffer.from(frame('a', { text: 'x' }));
-    bytes[bytes.length - 6]! ^= 1;
-    expect(() => new EventStreamDecoder().push(bytes)).toThrow(/CRC/);
+  it('decodes many frames arriving in one chunk', async () => {
+    const frames = Array.from({ length: 50 }, (_, i) => frame(`e${i}`, { i }));
+    const out = await decodeChunks(Buffer.concat(frames));
+    expect(out.map((m) => JSON.parse(m.payload.toString('utf8')).i)).toEqual(frames.map((_, i) => i));
   });
 
-  it('fails at the end when a partial frame is left over', () => {
-    const decoder = new EventStreamDecoder();
-    decoder.push(frame('a', {}).subarray(0, 10));
-    expect(() => decoder.end()).toThrow(/inside a frame/);
+  it('rejects a corrupted frame', async () => {
+    const bytes = Buffer.from(frame('a', { text: 'x' }));
+    bytes[bytes.length - 6]! ^= 1;
+    await expect(decodeChunks(bytes)).rejects.toThrow(/checksum/);
+  });
+
+  it('fails at the end when a partial frame is left over', async () => {
+    await expect(decodeChunks(frame('a', {}), frame('b', {}).subarray(0, 10))).rejects.toThrow(/Truncated/);
   });
 });

@@ -17,7 +17,7 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { Pool } from 'undici';
-import { EventStreamDecoder } from './event-stream.ts';
+import { decodeEventStream } from './event-stream.ts';
 import { SigV4Signer } from './sigv4.ts';
 
 export interface RuntimeHttpOptions {
@@ -196,11 +196,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export class BedrockRuntimeHttp {
   readonly #options: RuntimeHttpOptions;
-  readonly #signer = new SigV4Signer();
+  readonly #signer: SigV4Signer;
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
 
   constructor(options: RuntimeHttpOptions) {
     this.#options = options;
+    this.#signer = new SigV4Signer({ service: SIGNING_SERVICE, credentials: options.credentials });
   }
 
   #endpoint(region: string): Promise<Endpoint> {
@@ -265,17 +266,7 @@ export class BedrockRuntimeHttp {
     if (this.#options.bearerToken !== undefined) {
       return { ...headers, host: endpoint.host, authorization: `Bearer ${this.#options.bearerToken}` };
     }
-    const credentials = await this.#options.credentials();
-    return this.#signer.sign({
-      method: 'POST',
-      host: endpoint.host,
-      path,
-      headers,
-      body,
-      region,
-      service: SIGNING_SERVICE,
-      credentials,
-    });
+    return this.#signer.sign({ method: 'POST', host: endpoint.host, path, headers, body, region });
   }
 
   /** POSTs once per attempt; retries only connection faults. Resolves with a 2xx answer, else throws. */
@@ -395,24 +386,20 @@ function invokeHeaders(input: RawInvokeInput, acceptHeader: string): Record<stri
 
 /** Event-stream messages of one answer; `:message-type` error/exception frames are thrown. */
 async function* messages(body: AsyncIterable<Buffer>) {
-  const decoder = new EventStreamDecoder();
-  for await (const chunk of body) {
-    for (const message of decoder.push(chunk)) {
-      const type = message.headers[':message-type'];
-      if (type === 'event') {
-        yield message;
-      } else if (type === 'exception') {
-        throw streamException(message.headers[':exception-type'] ?? 'unknownException', message.payload);
-      } else if (type === 'error') {
-        const err = new Error(message.headers[':error-message'] || 'UnknownError');
-        err.name = message.headers[':error-code'] ?? 'UnknownError';
-        throw err;
-      } else {
-        throw new Error(`Unrecognizable event type: ${message.headers[':event-type']}`);
-      }
+  for await (const message of decodeEventStream(body)) {
+    const type = message.headers[':message-type'];
+    if (type === 'event') {
+      yield message;
+    } else if (type === 'exception') {
+      throw streamException(message.headers[':exception-type'] ?? 'unknownException', message.payload);
+    } else if (type === 'error') {
+      const err = new Error(message.headers[':error-message'] || 'UnknownError');
+      err.name = message.headers[':error-code'] ?? 'UnknownError';
+      throw err;
+    } else {
+      throw new Error(`Unrecognizable event type: ${message.headers[':event-type']}`);
     }
   }
-  decoder.end();
 }
 
 async function* converseEvents(body: AsyncIterable<Buffer>): AsyncIterable<ConverseStreamOutput> {

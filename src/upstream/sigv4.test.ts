@@ -6,7 +6,7 @@ const credentials = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-se
 const path = `/model/${encodeURIComponent('qwen.qwen3-coder-480b-a35b-v1:0')}/converse`;
 const body = '{"messages":[{"role":"user","content":[{"text":"héllo"}]}]}';
 
-function signed(signer: SigV4Signer, secret = credentials.secretAccessKey, now?: Date) {
+function signed(signer: SigV4Signer, now?: Date) {
   return signer.sign({
     method: 'POST',
     host: '127.0.0.1:8080',
@@ -14,26 +14,26 @@ function signed(signer: SigV4Signer, secret = credentials.secretAccessKey, now?:
     headers: { 'content-type': 'application/json' },
     body,
     region: 'us-east-1',
-    service: 'bedrock',
-    credentials: { ...credentials, secretAccessKey: secret },
     now,
   });
 }
 
 describe('SigV4Signer', () => {
-  it('matches the AWS get-vanilla test vector', () => {
-    const headers = new SigV4Signer().sign({
+  it('matches the AWS get-vanilla test vector', async () => {
+    const signer = new SigV4Signer({
+      service: 'service',
+      credentials: {
+        accessKeyId: 'AKIDEXAMPLE',
+        secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      },
+    });
+    const headers = await signer.sign({
       method: 'GET',
       host: 'example.amazonaws.com',
       path: '/',
       headers: {},
       body: '',
       region: 'us-east-1',
-      service: 'service',
-      credentials: {
-        accessKeyId: 'AKIDEXAMPLE',
-        secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-      },
       now: new Date('2015-08-30T12:36:00Z'),
     });
     expect(headers.authorization).toBe(
@@ -41,10 +41,10 @@ describe('SigV4Signer', () => {
     );
   });
 
-  it('signs requests the strict emulator accepts, again after the day changes', () => {
-    const signer = new SigV4Signer();
+  it('signs requests the strict emulator accepts, again after the day changes', async () => {
+    const signer = new SigV4Signer({ service: 'bedrock', credentials });
     for (const now of [new Date(), new Date(Date.now() + 86_400_000), new Date()]) {
-      const headers = signed(signer, credentials.secretAccessKey, now);
+      const headers = await signed(signer, now);
       // The emulator checks the date header against its own clock only through the scope.
       expect(
         checkAuth({ method: 'POST', rawPath: path, rawQuery: '', headers, body: Buffer.from(body) }),
@@ -52,10 +52,15 @@ describe('SigV4Signer', () => {
     }
   });
 
-  it('does not reuse a cached signing key for another secret', () => {
-    const signer = new SigV4Signer();
-    signed(signer);
-    const headers = signed(signer, 'rotated-secret');
+  it('asks the provider on every call: a rotated secret is not served from the key cache', async () => {
+    let secretAccessKey = credentials.secretAccessKey;
+    const signer = new SigV4Signer({
+      service: 'bedrock',
+      credentials: async () => ({ ...credentials, secretAccessKey }),
+    });
+    await signed(signer);
+    secretAccessKey = 'rotated-secret';
+    const headers = await signed(signer);
     const failure = checkAuth({
       method: 'POST',
       rawPath: path,
@@ -66,16 +71,18 @@ describe('SigV4Signer', () => {
     expect(failure?.name).toBe('InvalidSignatureException');
   });
 
-  it('adds the session token of temporary credentials', () => {
-    const headers = new SigV4Signer().sign({
+  it('adds the session token of temporary credentials', async () => {
+    const signer = new SigV4Signer({
+      service: 'bedrock',
+      credentials: { ...credentials, sessionToken: 'tok' },
+    });
+    const headers = await signer.sign({
       method: 'POST',
       host: 'h',
       path: '/',
       headers: {},
       body: '',
       region: 'us-east-1',
-      service: 'bedrock',
-      credentials: { ...credentials, sessionToken: 'tok' },
     });
     expect(headers['x-amz-security-token']).toBe('tok');
     expect(headers.authorization).toContain('SignedHeaders=host;x-amz-date;x-amz-security-token,');

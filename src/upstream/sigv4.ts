@@ -1,14 +1,76 @@
 /**
- * AWS Signature Version 4 for the hot Bedrock runtime calls: header signing of one request with no
- * query string. The day's signing key is derived once (four HMACs) and reused until the date, region
- * or secret changes, so a request costs two SHA-256 digests and one HMAC.
+ * AWS Signature Version 4 for the hot Bedrock runtime calls, by the SDK's own signer
+ * (@smithy/signature-v4 with the SDK's native SHA-256): header signing of one request with no query
+ * string. The library caches the day's signing key per secret, region and service.
  */
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type Hash, type Hmac, type KeyObject } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  Checksum,
+  SourceData,
+} from '@smithy/types';
 
-export interface SigningCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
+/** HMAC keys as KeyObjects, made once: a raw key is imported again on every HMAC (a third of signing). */
+const bytesKeys = new WeakMap<object, KeyObject>();
+const stringKeys = new Map<string, KeyObject>();
+
+function keyObject(secret: SourceData): KeyObject {
+  if (typeof secret === 'string') {
+    let key = stringKeys.get(secret);
+    if (!key) {
+      // Secrets rotate rarely; a bound keeps old ones from piling up.
+      if (stringKeys.size >= 16) stringKeys.clear();
+      key = createSecretKey(Buffer.from(secret, 'utf8'));
+      stringKeys.set(secret, key);
+    }
+    return key;
+  }
+  let key = bytesKeys.get(secret);
+  if (!key) {
+    const bytes = ArrayBuffer.isView(secret)
+      ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
+      : new Uint8Array(secret);
+    // Copied: the signer could reuse the array, the key must not change with it.
+    key = createSecretKey(Buffer.from(bytes));
+    bytesKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** The signer's SHA-256/HMAC on node:crypto, like the SDK's Sha256 but with the keys kept as KeyObjects. */
+class Sha256 implements Checksum {
+  readonly #secret: SourceData | undefined;
+  #hash: Hash | Hmac;
+
+  constructor(secret?: SourceData) {
+    this.#secret = secret;
+    this.#hash = this.#create();
+  }
+
+  #create(): Hash | Hmac {
+    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', keyObject(this.#secret));
+  }
+
+  update(data: Uint8Array): void {
+    this.#hash.update(data);
+  }
+
+  async digest(): Promise<Uint8Array> {
+    const out = this.#hash.digest();
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  reset(): void {
+    this.#hash = this.#create();
+  }
+}
+
+export interface SigV4SignerOptions {
+  service: string;
+  /** Asked on every signature (providers cache and refresh temporary credentials themselves). */
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
 export interface SignInput {
@@ -20,77 +82,38 @@ export interface SignInput {
   headers: Record<string, string>;
   body: string | Uint8Array;
   region: string;
-  service: string;
-  credentials: SigningCredentials;
   now?: Date;
 }
 
-function hmac(key: string | Buffer, data: string): Buffer {
-  return createHmac('sha256', key).update(data).digest();
-}
-
-function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** RFC 3986 escaping as AWS canonicalisation wants it. */
-function escapeUri(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/** Non-S3 services sign the already-encoded path encoded once more, segment by segment. */
-function canonicalUri(path: string): string {
-  const segments: string[] = [];
-  for (const segment of path.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(escapeUri(segment));
-  }
-  return `/${segments.join('/')}${path.endsWith('/') && segments.length > 0 ? '/' : ''}`;
-}
-
-/** `20250102T030405Z` */
-function amzDate(now: Date): string {
-  return now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-}
-
 export class SigV4Signer {
-  #cache: { scope: string; secret: string; key: KeyObject } | undefined;
+  readonly #signer: SignatureV4;
 
-  /** A KeyObject: HMAC with a raw Buffer key imports the key on every call (several times slower). */
-  #signingKey(secret: string, date: string, region: string, service: string): KeyObject {
-    const scope = `${date}/${region}/${service}`;
-    const cached = this.#cache;
-    if (cached && cached.scope === scope && cached.secret === secret) return cached.key;
-    const key = createSecretKey(
-      hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request'),
-    );
-    this.#cache = { scope, secret, key };
-    return key;
+  constructor(options: SigV4SignerOptions) {
+    this.#signer = new SignatureV4({
+      service: options.service,
+      credentials: options.credentials,
+      // Only the region default; every call names its own.
+      region: 'us-east-1',
+      sha256: Sha256,
+      // Bedrock does not need x-amz-content-sha256 (the payload hash is in the signature anyway).
+      applyChecksum: false,
+    });
   }
 
   /** The headers to send: the input's, plus host, x-amz-date, x-amz-security-token and authorization. */
-  sign(input: SignInput): Record<string, string> {
-    const time = amzDate(input.now ?? new Date());
-    const date = time.slice(0, 8);
-    const headers: Record<string, string> = { ...input.headers, host: input.host, 'x-amz-date': time };
-    if (input.credentials.sessionToken) headers['x-amz-security-token'] = input.credentials.sessionToken;
-    const names = Object.keys(headers).sort();
-    let canonicalHeaders = '';
-    for (const name of names) canonicalHeaders += `${name}:${headers[name]!.trim().replace(/\s+/g, ' ')}\n`;
-    const signedHeaders = names.join(';');
-    const canonicalRequest = `${input.method}\n${canonicalUri(input.path)}\n\n${canonicalHeaders}\n${signedHeaders}\n${sha256Hex(input.body)}`;
-    const scope = `${date}/${input.region}/${input.service}/aws4_request`;
-    const stringToSign = `AWS4-HMAC-SHA256\n${time}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    const key = this.#signingKey(input.credentials.secretAccessKey, date, input.region, input.service);
-    const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
-    headers.authorization = `AWS4-HMAC-SHA256 Credential=${input.credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
-    return headers;
+  async sign(input: SignInput): Promise<Record<string, string>> {
+    const signed = await this.#signer.sign(
+      {
+        method: input.method,
+        protocol: 'https:',
+        hostname: input.host,
+        path: input.path,
+        query: {},
+        headers: { ...input.headers, host: input.host },
+        body: input.body,
+      },
+      { signingDate: input.now, signingRegion: input.region },
+    );
+    return signed.headers;
   }
 }
