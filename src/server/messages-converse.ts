@@ -8,9 +8,9 @@ import { fromConverseResponse } from '../translate/from-converse.ts';
 import { toConverseRequest } from '../translate/to-converse.ts';
 import type { AppDeps } from './deps.ts';
 import { type MessageCall, newMessageId } from './messages.ts';
+import { reportUsage } from './report-usage.ts';
 import { sendJson } from './respond.ts';
 import { SseWriter } from './sse.ts';
-import { meterUsage } from './stats.ts';
 
 /** The request with the tier of this attempt (a runtime fallback retries without one). */
 function withTier<T extends { serviceTier?: unknown }>(input: T, tier: ServiceTier | undefined): T {
@@ -49,8 +49,7 @@ export async function converseMessages(call: MessageCall): Promise<void> {
       throw upstreamError(err);
     }
     const body = fromConverseResponse(out, responseContext);
-    meterUsage(ctx, body.usage);
-    ctx.meter?.usage(body.usage);
+    reportUsage(ctx, body.usage);
     sendJson(ctx.res, 200, body, headers);
     return;
   }
@@ -103,7 +102,6 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     await sse.fail(apiError);
   } finally {
     const usage = translator.usage();
-    meterUsage(ctx, usage);
-    ctx.meter?.usage(usage);
+    reportUsage(ctx, usage);
   }
 }

@@ -13,9 +13,9 @@ import { isStreamExceptionMember, streamExceptionToApiError } from '../translate
 import { toInvokeBody } from '../translate/to-invoke.ts';
 import type { AppDeps } from './deps.ts';
 import type { MessageCall } from './messages.ts';
+import { reportUsage } from './report-usage.ts';
 import { sendJson } from './respond.ts';
 import { SseWriter } from './sse.ts';
-import { meterUsage } from './stats.ts';
 
 const utf8 = new TextDecoder();
 const DELTA_PREFIX = '{"type":"content_block_delta"';
@@ -53,8 +53,7 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
       throw upstreamError(err);
     }
     const body = fromInvokeResponse(JSON.parse(utf8.decode(bytes)), { model: request.model });
-    meterUsage(ctx, body.usage);
-    ctx.meter?.usage(body.usage);
+    reportUsage(ctx, body.usage);
     sendJson(ctx.res, 200, body, headers);
     return;
   }
@@ -112,7 +111,6 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
     await sse.fail(upstreamError(err));
   } finally {
     const usage = events.usage();
-    meterUsage(ctx, usage);
-    ctx.meter?.usage(usage);
+    reportUsage(ctx, usage);
   }
 }
