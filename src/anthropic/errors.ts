@@ -17,7 +17,7 @@ export type ErrorType =
   | 'overloaded_error';
 
 /** Status for each Anthropic error type, as the Anthropic API answers them. */
-export const STATUS_BY_TYPE: Record<ErrorType, number> = {
+const STATUS_BY_TYPE: Record<ErrorType, number> = {
   invalid_request_error: 400,
   authentication_error: 401,
   billing_error: 402,

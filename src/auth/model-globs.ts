@@ -1,11 +1,24 @@
 /** `--models` allow-lists: comma-separated globs (`*` any run, `?` one character), case-insensitive. */
 
-function globToRegExp(glob: string): RegExp {
+function compileGlob(glob: string): RegExp {
   const body = glob
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
     .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
+}
+
+/** Compiled globs, so a request does not build its key's regexes again (bounded: globs come from admins). */
+const compiled = new Map<string, RegExp>();
+
+function globToRegExp(glob: string): RegExp {
+  let pattern = compiled.get(glob);
+  if (!pattern) {
+    if (compiled.size >= 1_000) compiled.clear();
+    pattern = compileGlob(glob);
+    compiled.set(glob, pattern);
+  }
+  return pattern;
 }
 
 export function parseModelGlobs(text: string): string[] {

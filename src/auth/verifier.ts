@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { KeyRecord, Store } from '../store/types.ts';
-import { hashKey, sameHash } from './key-format.ts';
+import { sameHash } from './key-format.ts';
 
 export type Verification =
   | { kind: 'master' }
@@ -28,7 +28,7 @@ interface Entry {
 }
 
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  return createHash('sha256').update(text, 'utf8').digest();
 }
 
 export class KeyVerifier {
@@ -49,9 +49,11 @@ export class KeyVerifier {
   }
 
   async verify(secret: string): Promise<Verification> {
-    // Fixed-length digests keep the master-key compare constant-time whatever the key's length.
-    if (this.#master && timingSafeEqual(digest(secret), this.#master)) return { kind: 'master' };
-    const hash = hashKey(secret);
+    // Fixed-length digests keep the master-key compare constant-time whatever the key's length; the
+    // same SHA-256 is the stored keys' hash (hashKey), so it is computed once.
+    const secretDigest = digest(secret);
+    if (this.#master && timingSafeEqual(secretDigest, this.#master)) return { kind: 'master' };
+    const hash = secretDigest.toString('hex');
     const record = await this.#lookup(hash);
     if (!record || !sameHash(record.hash, hash)) return { kind: 'refused', reason: 'unknown' };
     if (record.revokedAt) return { kind: 'refused', reason: 'revoked' };

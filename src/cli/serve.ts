@@ -6,9 +6,10 @@
 import type { Command } from 'commander';
 import { ConfigError, type Layer } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
+import { ListenError } from '../server/listen-error.ts';
 import type { RunningServer } from '../server/server.ts';
 import { LogTail, richOutput, startDashboard } from '../ui/index.ts';
-import { CliError } from './errors.ts';
+import { CliError, EXIT } from './errors.ts';
 import { clearGatewayState, writeGatewayState } from './gateway-state.ts';
 
 export interface ServeFlags {
@@ -76,7 +77,9 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
     const logger = createLogger(config.logLevel, config.apiKeyHeader, sink.target ? sink : 2);
     server = await startServer(config, { logger });
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
+    // A bad flag or setting is a usage error, as for every other command.
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
+    if (err instanceof ListenError) throw new CliError(err.message, EXIT.failure);
     throw err;
   }
   // Lets `abproxy claude` and `abproxy doctor` find this gateway; best effort (a read-only home is fine).

@@ -67,6 +67,16 @@ describe('resolveConfig', () => {
     );
     expect(() => resolveConfig({ env: { ENABLE_TOOL_USE: 'maybe' }, defaults })).toThrow(ConfigError);
   });
+
+  it('does not echo a secret of the wrong type from the config file', () => {
+    const file = { masterApiKey: 73219845012, signingSecret: ['s3cr3t-value'] };
+    expect(() => resolveConfig({ file: { masterApiKey: file.masterApiKey }, defaults })).toThrow(
+      /masterApiKey: expected a string, got number$/,
+    );
+    expect(() => resolveConfig({ file: { signingSecret: file.signingSecret }, defaults })).not.toThrow(
+      /s3cr3t/,
+    );
+  });
 });
 
 describe('auth floor', () => {

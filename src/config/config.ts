@@ -196,9 +196,10 @@ function parseBoolean(name: string, raw: unknown): boolean {
   throw new ConfigError(`${name}: expected true or false, got ${JSON.stringify(raw)}`);
 }
 
-function parseString(name: string, raw: unknown): string {
+/** `secret`: the value is not echoed in the error (a master key typed as a number in the file). */
+function parseString(name: string, raw: unknown, secret = false): string {
   if (typeof raw !== 'string')
-    throw new ConfigError(`${name}: expected a string, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(`${name}: expected a string, got ${secret ? typeof raw : JSON.stringify(raw)}`);
   return raw;
 }
 
@@ -301,9 +302,10 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
       case 'host':
       case 'home':
       case 'region':
+        return parseString(label, raw).trim();
       case 'signingSecret':
       case 'masterApiKey':
-        return parseString(label, raw).trim();
+        return parseString(label, raw, true).trim();
       case 'apiKeyHeader':
         return parseString(label, raw).trim().toLowerCase();
       case 'logLevel':

@@ -42,7 +42,7 @@ export interface BudgetOptions {
   now?: () => number;
 }
 
-export function budgetExhausted(keyId: string, budgetUsd: number, spentUsd: number, now: number): ApiError {
+function budgetExhausted(keyId: string, budgetUsd: number, spentUsd: number, now: number): ApiError {
   const reset = new Date(nextMonthStart(now)).toISOString();
   return new ApiError(
     'billing_error',
@@ -73,8 +73,10 @@ export class BudgetGuard {
   async check(keyId: string, budgetUsd: number): Promise<void> {
     const now = this.#now();
     const spend = this.#entry(keyId, now);
-    if (spend.readAt === 0) await this.#read(keyId, spend);
-    else if (now - spend.readAt > this.#refreshMs) spend.refresh ??= this.#read(keyId, spend);
+    if (spend.readAt === 0 || now - spend.readAt > this.#refreshMs)
+      spend.refresh ??= this.#read(keyId, spend);
+    // The first checks of a key wait for (one shared) read; later refreshes run in the background.
+    if (spend.readAt === 0) await spend.refresh;
     const spent = (spend.stored + spend.sending + spend.unsent) / MICRO;
     if (spent >= budgetUsd) throw budgetExhausted(keyId, budgetUsd, spent, now);
   }

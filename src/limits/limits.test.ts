@@ -129,6 +129,14 @@ describe('budgets', () => {
     expect(new Date(nextMonthStart(Date.UTC(2026, 11, 5))).toISOString()).toBe('2027-01-01T00:00:00.000Z');
   });
 
+  it("reads a key's spend once when its first requests arrive together", async () => {
+    const counters = memoryCounters(1);
+    const guard = new BudgetGuard({ store: counters, flushMs: 60_000, now: () => T0 });
+    await Promise.all(Array.from({ length: 5 }, () => guard.check('key_1', 1)));
+    expect(counters.calls).toBe(1);
+    await guard.close();
+  });
+
   it('refuses with a 402 that tells clients not to retry once the spend reaches the budget', async () => {
     const counters = memoryCounters();
     const guard = new BudgetGuard({ store: counters, flushMs: 60_000, now: () => T0 });

@@ -9,6 +9,7 @@ interface Counter {
 /** In-process counters (solo mode, or one instance). Windows past are dropped on the next touch. */
 export class LocalLimiter implements WindowLimiter {
   readonly #counters = new Map<string, Counter>();
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   async take(counter: string, amount: number, limit: number, windowMs: number, now: number): Promise<Take> {
     return this.takeSync(counter, amount, limit, windowMs, now);
@@ -20,7 +21,11 @@ export class LocalLimiter implements WindowLimiter {
     if (!state || state.start !== start) {
       state = { start, end: start + windowMs, used: 0 };
       this.#counters.set(counter, state);
-      if (this.#counters.size > 10_000) this.#sweep(now);
+      // Past windows are dropped once per new window when many counters exist (not per new counter).
+      if (this.#counters.size > 10_000 && start > this.#sweptAt) {
+        this.#sweptAt = start;
+        this.#sweep(now);
+      }
     }
     const resetAt = start + windowMs;
     if (state.used + amount > limit)

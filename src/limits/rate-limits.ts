@@ -8,7 +8,7 @@ import type { KeyLimits } from '../store/types.ts';
 import type { Take, WindowLimiter } from './types.ts';
 import { windowStart } from './types.ts';
 
-export const MINUTE_MS = 60_000;
+const MINUTE_MS = 60_000;
 
 export interface SeedLimit {
   requests: number;
@@ -33,7 +33,7 @@ function retryAfterSeconds(resetAt: number, now: number): string {
   return String(Math.max(1, Math.ceil((resetAt - now) / 1000)));
 }
 
-export function limitHeaders(kind: 'requests' | 'tokens', limit: number, take: Take): LimitHeaders {
+function limitHeaders(kind: 'requests' | 'tokens', limit: number, take: Take): LimitHeaders {
   return {
     [`anthropic-ratelimit-${kind}-limit`]: String(limit),
     [`anthropic-ratelimit-${kind}-remaining`]: String(Math.max(0, Math.floor(take.remaining))),

@@ -60,6 +60,7 @@ export class SharedLimiter implements WindowLimiter {
   readonly #onError: SharedLimiterOptions['onError'];
   readonly #leases = new Map<string, Lease>();
   readonly #fallback = new LocalLimiter();
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: SharedLimiterOptions) {
     this.#store = options.store;
@@ -129,8 +130,11 @@ export class SharedLimiter implements WindowLimiter {
     if (!lease) {
       lease = { end: start + windowMs, granted: 0, used: 0, teamTotal: 0, pending: undefined };
       this.#leases.set(key, lease);
-      // Leases of past windows are worthless; drop them as new windows begin.
-      for (const [old, value] of this.#leases) if (value.end <= start) this.#leases.delete(old);
+      // Leases of past windows are worthless; drop them once per new window, not per new counter.
+      if (start > this.#sweptAt) {
+        this.#sweptAt = start;
+        for (const [old, value] of this.#leases) if (value.end <= start) this.#leases.delete(old);
+      }
     }
     return lease;
   }

@@ -4,9 +4,6 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export type TokenKind = 'input' | 'output' | 'cache_read' | 'cache_creation';
-export type LimitKind = 'requests' | 'tokens';
-
 export interface GatewayMetrics {
   registry: Registry;
   requests: Counter<'model' | 'status' | 'tier'>;

@@ -125,7 +125,7 @@ export function claudeDisplayName(n: ClaudeName): string {
  * Foundation ids of the Claude models Claude Code 2.1.331 maps to Bedrock (protocol-notes.md). Used only
  * when the live catalogue cannot be read, so that Claude aliases keep working offline.
  */
-export const BUILTIN_CLAUDE_MODELS: readonly string[] = [
+const BUILTIN_CLAUDE_MODELS: readonly string[] = [
   'anthropic.claude-3-5-haiku-20241022-v1:0',
   'anthropic.claude-haiku-4-5-20251001-v1:0',
   'anthropic.claude-haiku-5-5',

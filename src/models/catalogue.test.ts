@@ -144,6 +144,17 @@ describe('Catalogue', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
+  it('still answers when the error reporter itself throws', async () => {
+    const catalogue = new Catalogue({
+      region: 'eu-west-1',
+      clientFor: () => fakeClient({ fail: () => true }),
+      onError: () => {
+        throw new Error('logger down');
+      },
+    });
+    expect((await catalogue.snapshot()).source).toBe('builtin');
+  });
+
   it('falls back to the built-in Claude table when Bedrock cannot be read at all', async () => {
     const catalogue = new Catalogue({
       region: 'eu-west-1',

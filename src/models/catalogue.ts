@@ -84,7 +84,10 @@ export class Catalogue {
         return snap;
       })
       .catch((error: unknown) => {
-        this.#options.onError?.(error, region);
+        // A background refresh has no one awaiting it: a throwing reporter must not become an unhandled rejection.
+        try {
+          this.#options.onError?.(error, region);
+        } catch {}
         if (!state.good) {
           state.fallback ??= builtinSnapshot(region, this.#now());
           state.expiresAt = this.#now() + (this.#options.retryMs ?? 60_000);

@@ -88,7 +88,7 @@ const OUTPUT_128K = 'output-128k-2025-02-19';
 const INTERLEAVED_THINKING = 'interleaved-thinking-2025-05-14';
 const DEV_FULL_THINKING = 'dev-full-thinking-2025-05-14';
 const CONTEXT_1M = 'context-1m-2025-08-07';
-export const CONTEXT_MANAGEMENT_BETA = 'context-management-2025-06-27';
+const CONTEXT_MANAGEMENT_BETA = 'context-management-2025-06-27';
 const EFFORT = 'effort-2025-11-24';
 const TOOL_SEARCH = 'tool-search-tool-2025-10-19';
 const TOOL_EXAMPLES = 'tool-examples-2025-10-29';
@@ -148,7 +148,7 @@ const NO_EXTRAS = {
 } as const;
 
 /** Newest first: the first entry is also what unknown (future) Claude ids get. */
-export const CLAUDE_GENERATIONS: readonly ClaudeGeneration[] = [
+const CLAUDE_GENERATIONS: readonly ClaudeGeneration[] = [
   {
     // Always think: refuse thinking: disabled (Claude Code's table; AWS for Mythos).
     match: /claude-((sonnet|opus|haiku)-5-5|fable|mythos)/,
@@ -293,11 +293,28 @@ export const CLAUDE_GENERATIONS: readonly ClaudeGeneration[] = [
 
 export const CLAUDE_FEATURE_TABLE: ClaudeFeatureTable = { generations: CLAUDE_GENERATIONS, overrides: [] };
 
+/** Resolved features per table and id: tables are immutable, and this runs on every Claude request. */
+const resolved = new WeakMap<ClaudeFeatureTable, Map<string, ClaudeFeatures>>();
+
 export function claudeFeaturesFor(
   baseModelId: string,
   table: ClaudeFeatureTable = CLAUDE_FEATURE_TABLE,
 ): ClaudeFeatures {
   const id = baseModelId.toLowerCase();
+  let cache = resolved.get(table);
+  if (!cache) {
+    cache = new Map();
+    resolved.set(table, cache);
+  }
+  const cached = cache.get(id);
+  if (cached) return cached;
+  const features = resolveFeatures(id, table);
+  // Bounded: the id can come from a client's pass-through model name.
+  if (cache.size < 1_000) cache.set(id, features);
+  return features;
+}
+
+function resolveFeatures(id: string, table: ClaudeFeatureTable): ClaudeFeatures {
   const generation = table.generations.find((g) => g.match.test(id)) ?? table.generations[0];
   if (!generation) throw new Error('the Claude feature table is empty');
   let features = generation.features;

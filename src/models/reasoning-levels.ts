@@ -51,3 +51,33 @@ export function effortToLevel(effort: Effort, levels: readonly string[]): string
   }
   return best ?? levels[0] ?? effort;
 }
+
+/** Anthropic's floor for thinking.budget_tokens. */
+export const MIN_THINKING_BUDGET = 1_024;
+
+/**
+ * A thinking budget Anthropic's rules accept: at least MIN_THINKING_BUDGET and, unless interleaved
+ * thinking spans the whole turn, below max_tokens. Null when no budget fits; each change is told to `warn`
+ * (a lowered budget only when the client named it: a derived one is ours to choose).
+ */
+export function fitThinkingBudget(
+  requested: number,
+  maxTokens: number,
+  options: { explicit: boolean; interleaved?: boolean },
+  warn: (message: string) => void,
+): number | null {
+  let budget = requested;
+  if (budget < MIN_THINKING_BUDGET) {
+    warn(`thinking.budget_tokens raised to the minimum ${MIN_THINKING_BUDGET}`);
+    budget = MIN_THINKING_BUDGET;
+  }
+  if (budget < maxTokens || options.interleaved) return budget;
+  if (maxTokens - 1 < MIN_THINKING_BUDGET) {
+    warn(
+      `max_tokens ${maxTokens} leaves no room for thinking (minimum ${MIN_THINKING_BUDGET}); thinking dropped`,
+    );
+    return null;
+  }
+  if (options.explicit) warn(`thinking.budget_tokens lowered to ${maxTokens - 1} to stay below max_tokens`);
+  return maxTokens - 1;
+}

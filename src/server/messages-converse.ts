@@ -99,6 +99,8 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     const apiError = upstreamError(err);
     ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
     ctx.streamFailed = true;
+    // The response ends normally below, so nothing else would cancel the Bedrock call still streaming.
+    abort.abort(new Error('stream failed'));
     await sse.fail(apiError);
   } finally {
     const usage = translator.usage();

@@ -108,6 +108,8 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
     }
     ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
     ctx.streamFailed = true;
+    // The response ends normally below, so nothing else would cancel the Bedrock call still streaming.
+    abort.abort(new Error('stream failed'));
     await sse.fail(upstreamError(err));
   } finally {
     const usage = events.usage();

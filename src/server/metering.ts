@@ -214,7 +214,9 @@ function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number)
   }
   // Counts and ids only: never prompts or keys. Checked first so an off level costs nothing.
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ requestId: ctx.requestId, usage: record }, 'usage');
-  const model = record.model || 'unknown';
+  // Client-chosen names are unbounded: a request Bedrock refused (400/403/404…) may name any string, so
+  // it is counted as 'unknown' to keep the label set small; 429 and 5xx concern real models.
+  const model = record.model && (status < 400 || status === 429 || status >= 500) ? record.model : 'unknown';
   metrics.requests.inc({ model, status: String(status), tier: record.serviceTier });
   metrics.requestDuration.observe({ model, stream: String(record.stream ?? false) }, record.latencyMs / 1000);
   if (record.ttftMs !== undefined) metrics.timeToFirstToken.observe({ model }, record.ttftMs / 1000);

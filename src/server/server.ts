@@ -18,6 +18,7 @@ import { createApp } from './app.ts';
 import type { Ctx } from './context.ts';
 import type { CatalogueView, Upstream } from './deps.ts';
 import { answerWhileDraining } from './health.ts';
+import { ListenError } from './listen-error.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { newRequestId } from './request-id.ts';
 import { ServerStats } from './stats.ts';
@@ -75,9 +76,9 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') reject(new ConfigError(`port ${port} on ${host} is already in use`));
-      else if (err.code === 'EACCES') reject(new ConfigError(`no permission to listen on ${host}:${port}`));
-      else if (err.code === 'EADDRNOTAVAIL') reject(new ConfigError(`address ${host} is not available here`));
+      if (err.code === 'EADDRINUSE') reject(new ListenError(`port ${port} on ${host} is already in use`));
+      else if (err.code === 'EACCES') reject(new ListenError(`no permission to listen on ${host}:${port}`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new ListenError(`address ${host} is not available here`));
       else reject(err);
     };
     const onListening = () => {

@@ -24,7 +24,6 @@ import {
   type Store,
   type UsageQuery,
   type UsageRecord,
-  type UsageTotals,
 } from './types.ts';
 
 export interface DynamoStoreOptions {
@@ -211,38 +210,6 @@ export class DynamoStore implements Store {
         pending = out.UnprocessedItems as typeof pending;
       }
     }
-  }
-
-  async usageTotals({ since, keyId }: { since: string; keyId?: string }): Promise<UsageTotals[]> {
-    const items = keyId
-      ? await this.#queryAll({
-          TableName: this.#usage,
-          KeyConditionExpression: 'keyId = :k AND sk >= :s',
-          ExpressionAttributeValues: { ':k': keyId, ':s': since },
-        })
-      : await this.#scanAll({
-          TableName: this.#usage,
-          FilterExpression: 'sk >= :s',
-          ExpressionAttributeValues: { ':s': since },
-        });
-    const totals = new Map<string, UsageTotals>();
-    for (const item of items as unknown as UsageRecord[]) {
-      const total = totals.get(item.keyId) ?? {
-        keyId: item.keyId,
-        requests: 0,
-        inputTokens: 0,
-        outputTokens: 0,
-        cacheReadInputTokens: 0,
-        cacheWriteInputTokens: 0,
-      };
-      total.requests++;
-      total.inputTokens += item.inputTokens;
-      total.outputTokens += item.outputTokens;
-      total.cacheReadInputTokens += item.cacheReadInputTokens;
-      total.cacheWriteInputTokens += item.cacheWriteInputTokens;
-      totals.set(item.keyId, total);
-    }
-    return [...totals.values()].sort((a, b) => a.keyId.localeCompare(b.keyId));
   }
 
   async listUsage({ since, until, keyId }: UsageQuery): Promise<UsageRecord[]> {

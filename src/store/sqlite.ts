@@ -15,7 +15,6 @@ import {
   type Store,
   type UsageQuery,
   type UsageRecord,
-  type UsageTotals,
 } from './types.ts';
 
 /** Each entry moves the schema from version i to i + 1; never edit a released one, append. */
@@ -155,6 +154,11 @@ export class SqliteStore implements Store {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #findByHash: Database.Statement<[string], KeyRow>;
+  readonly #insertUsage: Database.Statement<[Record<string, unknown>]>;
+  readonly #addToCounter: Database.Statement<
+    [{ name: string; amount: number; expiresAt: number; now: number }],
+    { value: number }
+  >;
 
   constructor(path: string) {
     this.path = path;
@@ -166,6 +170,21 @@ export class SqliteStore implements Store {
     this.#db.pragma('synchronous = NORMAL');
     migrate(this.#db);
     this.#findByHash = this.#db.prepare('SELECT * FROM keys WHERE hash = ?');
+    this.#insertUsage = this.#db.prepare(
+      `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
+         cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
+         resolved_model, cost_usd, ttft_ms, stream)
+       VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
+         @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
+         @resolvedModel, @costUsd, @ttftMs, @stream)`,
+    );
+    this.#addToCounter = this.#db.prepare(
+      `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
+         ON CONFLICT(name) DO UPDATE SET
+           value = CASE WHEN expires_at <= @now THEN excluded.value ELSE value + excluded.value END,
+           expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at ELSE expires_at END
+         RETURNING value`,
+    );
   }
 
   async createKey(record: KeyRecord): Promise<void> {
@@ -202,6 +221,8 @@ export class SqliteStore implements Store {
   }
 
   async getKey(ref: string): Promise<KeyRecord | undefined> {
+    // An empty prefix would match every key (and name the only one).
+    if (ref === '') return undefined;
     const byId = this.#db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE id = ?').get(ref);
     if (byId) return toRecord(byId);
     const rows = this.#db
@@ -232,17 +253,9 @@ export class SqliteStore implements Store {
   }
 
   async recordUsage(records: readonly UsageRecord[]): Promise<void> {
-    const insert = this.#db.prepare(
-      `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
-         cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
-         resolved_model, cost_usd, ttft_ms, stream)
-       VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
-         @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
-         @resolvedModel, @costUsd, @ttftMs, @stream)`,
-    );
     this.#db.transaction(() => {
       for (const record of records)
-        insert.run({
+        this.#insertUsage.run({
           ...record,
           resolvedModel: record.resolvedModel ?? null,
           costUsd: record.costUsd ?? null,
@@ -250,17 +263,6 @@ export class SqliteStore implements Store {
           stream: record.stream === undefined ? null : Number(record.stream),
         });
     })();
-  }
-
-  async usageTotals({ since, keyId }: { since: string; keyId?: string }): Promise<UsageTotals[]> {
-    return this.#db
-      .prepare<[string, string | null, string | null], UsageTotals>(
-        `SELECT key_id AS keyId, COUNT(*) AS requests, SUM(input_tokens) AS inputTokens,
-           SUM(output_tokens) AS outputTokens, SUM(cache_read_input_tokens) AS cacheReadInputTokens,
-           SUM(cache_write_input_tokens) AS cacheWriteInputTokens
-         FROM usage WHERE at >= ? AND (? IS NULL OR key_id = ?) GROUP BY key_id ORDER BY key_id`,
-      )
-      .all(since, keyId ?? null, keyId ?? null);
   }
 
   async listUsage({ since, until, keyId }: UsageQuery): Promise<UsageRecord[]> {
@@ -275,15 +277,7 @@ export class SqliteStore implements Store {
 
   async addToCounter(name: string, amount: number, expiresAt: number): Promise<number> {
     // A counter past its window starts again from this amount (expired rows are not swept eagerly).
-    const row = this.#db
-      .prepare<{ name: string; amount: number; expiresAt: number; now: number }, { value: number }>(
-        `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
-         ON CONFLICT(name) DO UPDATE SET
-           value = CASE WHEN expires_at <= @now THEN excluded.value ELSE value + excluded.value END,
-           expires_at = CASE WHEN expires_at <= @now THEN excluded.expires_at ELSE expires_at END
-         RETURNING value`,
-      )
-      .get({ name, amount, expiresAt, now: Date.now() });
+    const row = this.#addToCounter.get({ name, amount, expiresAt, now: Date.now() });
     return row!.value;
   }
 

@@ -63,15 +63,6 @@ export interface UsageQuery {
   keyId?: string;
 }
 
-export interface UsageTotals {
-  keyId: string;
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadInputTokens: number;
-  cacheWriteInputTokens: number;
-}
-
 export type RevokeResult = 'revoked' | 'already-revoked' | 'not-found';
 
 export class DuplicateKeyError extends Error {
@@ -104,8 +95,6 @@ export interface Store {
   revokeKey(id: string, at: string): Promise<RevokeResult>;
   /** Idempotent per record id. */
   recordUsage(records: readonly UsageRecord[]): Promise<void>;
-  /** Totals per key of the records at or after `since` (ISO), optionally for one key. */
-  usageTotals(query: { since: string; keyId?: string }): Promise<UsageTotals[]>;
   /** The records themselves, oldest first (reports grouped by model or day, cost). */
   listUsage(query: UsageQuery): Promise<UsageRecord[]>;
   /**

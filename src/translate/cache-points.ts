@@ -19,9 +19,10 @@ function sequences(input: CacheInput): Array<Array<{ cachePoint?: unknown }>> {
 }
 
 export function countCachePoints(input: CacheInput): number {
-  return sequences(input)
-    .flat()
-    .filter((block) => block.cachePoint !== undefined).length;
+  let count = 0;
+  for (const blocks of sequences(input))
+    for (const block of blocks) if (block.cachePoint !== undefined) count++;
+  return count;
 }
 
 /** Removes the earliest cache points beyond `max`, in place; returns how many were removed. */

@@ -122,7 +122,7 @@ function convertToolUse(block: ToolUseBlockParam, ctx: BlockContext): Unit {
   return unit('content', [{ toolUse }], block.cache_control, ctx);
 }
 
-export function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext): Unit {
+function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext): Unit {
   switch (block.type) {
     case 'text':
       return unit('content', textBlocks(block.text), block.cache_control, ctx);

@@ -9,6 +9,7 @@ import {
   DEFAULT_EFFORT,
   effortFromBudget,
   effortToLevel,
+  fitThinkingBudget,
 } from '../models/reasoning-levels.ts';
 import type { ModelCapabilities, ReasoningControl } from '../models/types.ts';
 
@@ -38,8 +39,6 @@ export interface FamilyParams {
   omitMaxTokens?: boolean;
 }
 
-/** Anthropic's floor for thinking.budget_tokens. */
-const MIN_THINKING_BUDGET = 1_024;
 const NOVA_LEVELS = ['low', 'medium', 'high'] as const;
 
 interface Draft {
@@ -225,22 +224,8 @@ function applyAnthropic(
 
 /** Sets {thinking: enabled, budget_tokens} within Anthropic's rules; false when no budget fits. */
 function sendBudget(requested: number, d: Draft, explicit = true): boolean {
-  let budget = requested;
-  if (budget < MIN_THINKING_BUDGET) {
-    d.warnings.push(`thinking.budget_tokens raised to the minimum ${MIN_THINKING_BUDGET}`);
-    budget = MIN_THINKING_BUDGET;
-  }
-  if (budget >= d.maxTokens) {
-    if (d.maxTokens - 1 < MIN_THINKING_BUDGET) {
-      d.warnings.push(
-        `max_tokens ${d.maxTokens} leaves no room for thinking (minimum ${MIN_THINKING_BUDGET}); thinking dropped`,
-      );
-      return false;
-    }
-    if (explicit)
-      d.warnings.push(`thinking.budget_tokens lowered to ${d.maxTokens - 1} to stay below max_tokens`);
-    budget = d.maxTokens - 1;
-  }
+  const budget = fitThinkingBudget(requested, d.maxTokens, { explicit }, (m) => d.warnings.push(m));
+  if (budget === null) return false;
   d.fields.thinking = { type: 'enabled', budget_tokens: budget };
   return true;
 }

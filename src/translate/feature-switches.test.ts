@@ -58,4 +58,41 @@ describe('applyFeatureSwitches', () => {
     expect(out.tools).toEqual([{ name: 'Read', input_schema: { type: 'object' } }]);
     expect(out.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
   });
+
+  it('applies the switches inside tool results, and never leaves a turn empty', () => {
+    const req: MessagesRequest = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1024,
+      messages: [
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'Read', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              tool_use_id: 't1',
+              content: [
+                { type: 'text', text: 'out', cache_control: { type: 'ephemeral' } },
+                { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'doc' } },
+              ],
+            },
+          ],
+        },
+        {
+          role: 'user',
+          content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'doc' } }],
+        },
+      ],
+    };
+    const { request: out, warnings } = applyFeatureSwitches(req, {
+      ...ALL_ON,
+      enableDocumentSupport: false,
+      promptCachingEnabled: false,
+    });
+    expect(out.messages[1]!.content).toEqual([
+      { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'out' }] },
+    ]);
+    expect(out.messages[2]!.content).toEqual([{ type: 'text', text: '(document omitted)' }]);
+    expect(warnings).toEqual(['2 document(s) removed: documents are switched off (ENABLE_DOCUMENT_SUPPORT)']);
+  });
 });

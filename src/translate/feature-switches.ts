@@ -13,6 +13,9 @@ export interface FeatureSwitches {
   promptCachingEnabled: boolean;
 }
 
+/** What a turn that held only documents says instead. */
+const DOCUMENT_OMITTED = '(document omitted)';
+
 function withoutCacheControl<T extends object>(block: T): T {
   if (!('cache_control' in block)) return block;
   const { cache_control: _dropped, ...rest } = block as T & { cache_control?: unknown };
@@ -40,7 +43,8 @@ export function applyFeatureSwitches(
   if (!dropCache && !dropDocuments) return { request: out, warnings };
 
   let removedDocuments = 0;
-  const fixBlocks = (blocks: ContentBlockParam[]): ContentBlockParam[] => {
+  // Tool results hold blocks of their own (documents, cache marks): the same rules apply inside them.
+  const fixBlocks = <T extends ContentBlockParam>(blocks: T[]): T[] => {
     const kept = dropDocuments
       ? blocks.filter((block) => {
           if (block.type !== 'document') return true;
@@ -48,12 +52,18 @@ export function applyFeatureSwitches(
           return false;
         })
       : blocks;
-    return dropCache ? kept.map(withoutCacheControl) : kept;
+    return kept.map((block) => {
+      const fixed = dropCache ? withoutCacheControl(block) : block;
+      if (fixed.type !== 'tool_result' || !Array.isArray(fixed.content)) return fixed;
+      return { ...fixed, content: fixBlocks(fixed.content as ContentBlockParam[]) };
+    });
   };
-  out.messages = req.messages.map(
-    (message): MessageParam =>
-      typeof message.content === 'string' ? message : { ...message, content: fixBlocks(message.content) },
-  );
+  out.messages = req.messages.map((message): MessageParam => {
+    if (typeof message.content === 'string') return message;
+    const content = fixBlocks(message.content);
+    // A turn that held only documents still needs content: an empty one is a 400 upstream.
+    return { ...message, content: content.length > 0 ? content : [{ type: 'text', text: DOCUMENT_OMITTED }] };
+  });
   if (dropCache) {
     if (Array.isArray(out.system)) out.system = out.system.map(withoutCacheControl);
     if (out.tools) out.tools = out.tools.map(withoutCacheControl);

@@ -29,10 +29,7 @@ export interface ContentRules {
 type Block = ContentBlockParam | TextBlockParam;
 type Warn = (message: string) => void;
 
-export function fixCacheControl<T extends { cache_control?: CacheControl | null }>(
-  item: T,
-  rules: ContentRules,
-): T {
+function fixCacheControl<T extends { cache_control?: CacheControl | null }>(item: T, rules: ContentRules): T {
   const cc = item.cache_control as (CacheControl & { scope?: unknown }) | null | undefined;
   if (!cc || typeof cc !== 'object') return item;
   const dropTtl = cc.ttl !== undefined && !rules.cacheTtl;

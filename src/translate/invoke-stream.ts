@@ -88,16 +88,18 @@ function mapStopReasonIn(holder: unknown): void {
   if (typeof h.stop_reason === 'string') h.stop_reason = nativeStopReason(h.stop_reason);
 }
 
+const USAGE_KEYS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_creation_input_tokens',
+  'cache_read_input_tokens',
+] as const;
+
 /** Later events win: message_delta's counts are cumulative and final. */
 function mergeUsage(into: UsageLike, usage: unknown): void {
   if (typeof usage !== 'object' || usage === null) return;
   const u = usage as UsageLike;
-  for (const key of [
-    'input_tokens',
-    'output_tokens',
-    'cache_creation_input_tokens',
-    'cache_read_input_tokens',
-  ] as const) {
+  for (const key of USAGE_KEYS) {
     const value = u[key];
     if (typeof value === 'number') into[key] = value;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLAUDE, OPEN } from './caps.fixture.ts';
-import { contentAsSystem, convertSystem, systemAsContent } from './system.ts';
+import { convertSystem, textAndCachePoints } from './system.ts';
 
 const cache = { type: 'ephemeral' as const };
 
@@ -39,6 +39,6 @@ describe('convertSystem', () => {
 
   it('converts between system and message blocks without losing text or cache points', () => {
     const blocks = [{ text: 'a' }, { cachePoint: { type: 'default' as const } }];
-    expect(contentAsSystem(systemAsContent(blocks))).toEqual(blocks);
+    expect(textAndCachePoints(textAndCachePoints(blocks))).toEqual(blocks);
   });
 });

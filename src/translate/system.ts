@@ -3,7 +3,7 @@
  * block marked with cache_control where the model caches. Blank blocks are dropped.
  * Claude Code's per-session billing line is left out (see billing-line.ts).
  */
-import type { ContentBlock, SystemContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import type { CachePointBlock, ContentBlock, SystemContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { isBillingLine } from './billing-line.ts';
@@ -23,18 +23,16 @@ export function convertSystem(
   return out;
 }
 
-/** System blocks as message content, for models without a system prompt (folded into the first user turn). */
-export function systemAsContent(system: readonly SystemContentBlock[]): ContentBlock[] {
-  return system.flatMap((block): ContentBlock[] => {
-    if (block.text !== undefined) return [{ text: block.text }];
-    if (block.cachePoint !== undefined) return [{ cachePoint: block.cachePoint }];
-    return [];
-  });
-}
+type TextOrCachePoint = { text: string } | { cachePoint: CachePointBlock };
 
-/** Text and cache points of message content, for the system prompt (leading `role: "system"` entries). */
-export function contentAsSystem(blocks: readonly ContentBlock[]): SystemContentBlock[] {
-  return blocks.flatMap((block): SystemContentBlock[] => {
+/**
+ * The text and cache points of system or message blocks, in a shape both accept: system blocks become the
+ * first user turn of a model without a system prompt, and leading `role: "system"` entries join the system.
+ */
+export function textAndCachePoints(
+  blocks: readonly (SystemContentBlock | ContentBlock)[],
+): TextOrCachePoint[] {
+  return blocks.flatMap((block): TextOrCachePoint[] => {
     if (block.text !== undefined) return [{ text: block.text }];
     if (block.cachePoint !== undefined) return [{ cachePoint: block.cachePoint }];
     return [];

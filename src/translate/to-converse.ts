@@ -20,7 +20,7 @@ import { limitCachePoints, MAX_CACHE_POINTS } from './cache-points.ts';
 import { DocumentNames } from './document-name.ts';
 import { familyParams } from './family-params.ts';
 import { convertMessages } from './messages.ts';
-import { contentAsSystem, convertSystem, systemAsContent } from './system.ts';
+import { convertSystem, textAndCachePoints } from './system.ts';
 import { ToolNameMap } from './tool-names.ts';
 import { customTools, toToolConfig } from './tools.ts';
 
@@ -108,11 +108,14 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
   };
 
   const { messages, leadingSystem } = convertMessages(req.messages, blockCtx);
-  let system: SystemContentBlock[] = [...convertSystem(req.system, caps), ...contentAsSystem(leadingSystem)];
+  let system: SystemContentBlock[] = [
+    ...convertSystem(req.system, caps),
+    ...textAndCachePoints(leadingSystem),
+  ];
   if (!caps.system && system.length > 0) {
     // convertMessages guarantees a first user turn.
     const first = messages[0] as Message;
-    first.content = [...systemAsContent(system), ...(first.content ?? [])];
+    first.content = [...textAndCachePoints(system), ...(first.content ?? [])];
     system = [];
     warnings.add(`${modelId} has no system prompt; system text sent at the start of the first user turn`);
   }

@@ -28,7 +28,12 @@ import {
   type ClaudeThinkingType,
   TOOL_SEARCH_BETAS,
 } from '../models/claude-features.ts';
-import { budgetFromEffort, effortFromBudget, effortToLevel } from '../models/reasoning-levels.ts';
+import {
+  budgetFromEffort,
+  effortFromBudget,
+  effortToLevel,
+  fitThinkingBudget,
+} from '../models/reasoning-levels.ts';
 import { type ContentRules, fixMessages, fixSystem, fixTools } from './invoke-content.ts';
 import { dropForeignThinking, toolLoopLacksThinking } from './invoke-thinking-history.ts';
 
@@ -52,8 +57,6 @@ export interface InvokeBody {
   droppedBetas: string[];
 }
 
-/** Anthropic's floor for thinking.budget_tokens. */
-const MIN_THINKING_BUDGET = 1_024;
 /** Effort assumed when adaptive thinking must become a budget and the client named none. */
 const EFFORT_FOR_BUDGET: Effort = 'high';
 /** Never sent from the client body: the gateway sets these. */
@@ -206,19 +209,10 @@ function setBudget(d: Draft, requested: number, extra: object, explicit: boolean
   const maxTokens = typeof d.out.max_tokens === 'number' ? d.out.max_tokens : Number.POSITIVE_INFINITY;
   // Interleaved thinking lets the budget exceed max_tokens (it spans the whole turn).
   const interleaved = d.betas.some((b) => b.startsWith('interleaved-thinking-'));
-  let budget = Math.max(requested, MIN_THINKING_BUDGET);
-  if (budget >= maxTokens && !interleaved) {
-    if (maxTokens - 1 < MIN_THINKING_BUDGET) {
-      d.warnings.push(
-        `max_tokens ${maxTokens} leaves no room for thinking (minimum ${MIN_THINKING_BUDGET}); thinking dropped`,
-      );
-      return;
-    }
-    if (explicit)
-      d.warnings.push(`thinking.budget_tokens lowered to ${maxTokens - 1} to stay below max_tokens`);
-    budget = maxTokens - 1;
-  }
-  d.out.thinking = { type: 'enabled', budget_tokens: budget, ...extra };
+  const budget = fitThinkingBudget(requested, maxTokens, { explicit, interleaved }, (m) =>
+    d.warnings.push(m),
+  );
+  if (budget !== null) d.out.thinking = { type: 'enabled', budget_tokens: budget, ...extra };
 }
 
 function setEffort(d: Draft, effort: Effort): void {

@@ -120,4 +120,9 @@ describe('estimateInputTokens', () => {
     expect(n).toBeGreaterThan(500_000);
     expect(performance.now() - started).toBeLessThan(200);
   });
+
+  it('counts Anthropic-defined tools that have no name (mcp_toolset)', () => {
+    const tools = [{ type: 'mcp_toolset', mcp_server_name: 'srv' }] as unknown as MessagesRequest['tools'];
+    expect(estimateInputTokens({ ...user('hi'), tools })).toBeGreaterThan(estimateInputTokens(user('hi')));
+  });
 });

@@ -43,7 +43,8 @@ export function estimateInputTokens(req: MessagesRequest | CountTokensRequest): 
   if (req.tools && req.tools.length > 0) {
     tokens += TOOLS_PREAMBLE;
     for (const tool of req.tools) {
-      tokens += PER_TOOL + textTokens(tool.name) + textTokens(tool.description ?? '');
+      // Anthropic-defined tools may come without a name (mcp_toolset names its server instead).
+      tokens += PER_TOOL + textTokens(tool.name ?? '') + textTokens(tool.description ?? '');
       tokens += textTokens(JSON.stringify(tool.input_schema ?? {}));
     }
   }

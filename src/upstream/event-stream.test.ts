@@ -55,4 +55,18 @@ describe('decodeEventStream', () => {
   it('fails at the end when a partial frame is left over', async () => {
     await expect(decodeChunks(frame('a', {}), frame('b', {}).subarray(0, 10))).rejects.toThrow(/Truncated/);
   });
+
+  it('releases the body when the consumer stops early (so the HTTP connection is freed)', async () => {
+    let released = false;
+    async function* body() {
+      try {
+        yield Buffer.from(frame('a', {}));
+        yield Buffer.from(frame('b', {}));
+      } finally {
+        released = true;
+      }
+    }
+    for await (const _message of decodeEventStream(body())) break;
+    expect(released).toBe(true);
+  });
 });

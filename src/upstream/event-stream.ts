@@ -15,18 +15,27 @@ export interface EventStreamMessage {
 /** Stateless when used through decode(): one codec serves every stream. */
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
-/** The messages of one event-stream body, in order; throws on a corrupt or truncated frame. */
+/**
+ * The messages of one event-stream body, in order; throws on a corrupt or truncated frame. A consumer
+ * that stops early (break, or a throw in its loop) releases the body: getChunkedStream never calls the
+ * source's return(), which would leave the HTTP response unread and its connection held.
+ */
 export async function* decodeEventStream(
   body: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<EventStreamMessage> {
-  for await (const frame of getChunkedStream(body)) {
-    const message = codec.decode(frame);
-    const headers: Record<string, string> = {};
-    for (const name in message.headers) {
-      const header = message.headers[name]!;
-      if (header.type === 'string') headers[name] = header.value;
+  const source = body[Symbol.asyncIterator]();
+  try {
+    for await (const frame of getChunkedStream({ [Symbol.asyncIterator]: () => source })) {
+      const message = codec.decode(frame);
+      const headers: Record<string, string> = {};
+      for (const name in message.headers) {
+        const header = message.headers[name]!;
+        if (header.type === 'string') headers[name] = header.value;
+      }
+      const { buffer, byteOffset, byteLength } = message.body;
+      yield { headers, payload: Buffer.from(buffer, byteOffset, byteLength) };
     }
-    const { buffer, byteOffset, byteLength } = message.body;
-    yield { headers, payload: Buffer.from(buffer, byteOffset, byteLength) };
+  } finally {
+    await source.return?.();
   }
 }

@@ -80,7 +80,7 @@ export function readSpoolFile(path: string): Line[] {
 }
 
 /** The final record per id: `done` wins; an `open` alone means the process died during the request. */
-export function finalRecords(lines: readonly Line[]): UsageRecord[] {
+function finalRecords(lines: readonly Line[]): UsageRecord[] {
   const byId = new Map<string, Line>();
   for (const line of lines) {
     const seen = byId.get(line.record.id);

@@ -48,6 +48,8 @@ export interface RecordedRequest {
   status?: number;
   /** The client went away before the response finished. */
   aborted: boolean;
+  /** The response was sent completely. */
+  finished: boolean;
 }
 
 export interface EmulatorOptions {
@@ -119,15 +121,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       body: parseJson(bodyBytes),
       httpVersion: req.httpVersion === '2.0' ? '2' : '1.1',
       aborted: false,
+      finished: false,
     };
     if (runtime) record.modelId = safeDecode(runtime[1]!);
     requests.push(record);
-    let finished = false;
     res.on('finish', () => {
-      finished = true;
+      record.finished = true;
     });
     res.on('close', () => {
-      if (!finished) record.aborted = true;
+      if (!record.finished) record.aborted = true;
     });
     const fail = (error: BedrockError) => {
       record.status = error.status;

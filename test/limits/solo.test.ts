@@ -215,4 +215,15 @@ describe('usage records and metrics', () => {
     expect(families.get('abproxy_active_streams')!.metrics[0]!.value).toBe('0');
     expect(families.has('abproxy_usage_spool_depth')).toBe(true);
   });
+
+  it('counts requests for models Bedrock refused under model="unknown", so made-up names add no series', async () => {
+    const bogus = 'acme.no-such-model-v9:0';
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    await client.messages
+      .create({ model: bogus, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+      .catch(() => undefined);
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(text).not.toContain(bogus);
+    expect(text).toMatch(/abproxy_requests_total\{[^}]*model="unknown"/);
+  });
 });

@@ -108,6 +108,8 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       await expect(store.getKey('abp_AAAA')).rejects.toBeInstanceOf(AmbiguousKeyError);
       expect(await store.getKey('key_nope')).toBeUndefined();
       expect(await store.getKey('abp_%')).toBeUndefined();
+      // An empty reference names no key (it is the prefix of every key).
+      expect(await store.getKey('')).toBeUndefined();
       expect((await store.listKeys()).map((k) => k.id)).toEqual([a.record.id, b.record.id]);
     });
 
@@ -121,35 +123,16 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(await store.hasKeys()).toBe(true);
     });
 
-    it('records usage idempotently and sums it per key since a time', async () => {
+    it('records usage idempotently, selected by time and key', async () => {
       const first = usage('key_a', '2025-05-01T10:00:00.000Z');
-      await store.recordUsage([
-        first,
-        usage('key_a', '2025-05-02T10:00:00.000Z'),
-        usage('key_b', '2025-05-02T11:00:00.000Z'),
-      ]);
+      const second = usage('key_a', '2025-05-02T10:00:00.000Z');
+      const other = usage('key_b', '2025-05-02T11:00:00.000Z');
+      await store.recordUsage([first, second, other]);
       await store.recordUsage([first]);
-      const all = await store.usageTotals({ since: '2025-05-01T00:00:00.000Z' });
-      expect(all).toEqual([
-        {
-          keyId: 'key_a',
-          requests: 2,
-          inputTokens: 20,
-          outputTokens: 10,
-          cacheReadInputTokens: 2,
-          cacheWriteInputTokens: 4,
-        },
-        {
-          keyId: 'key_b',
-          requests: 1,
-          inputTokens: 10,
-          outputTokens: 5,
-          cacheReadInputTokens: 1,
-          cacheWriteInputTokens: 2,
-        },
-      ]);
-      const recent = await store.usageTotals({ since: '2025-05-02T00:00:00.000Z', keyId: 'key_a' });
-      expect(recent.map((t) => [t.keyId, t.requests])).toEqual([['key_a', 1]]);
+      const all = await store.listUsage({ since: '2025-05-01T00:00:00.000Z' });
+      expect(all.map((r) => r.id)).toEqual([first.id, second.id, other.id]);
+      const recent = await store.listUsage({ since: '2025-05-02T00:00:00.000Z', keyId: 'key_a' });
+      expect(recent.map((r) => r.id)).toEqual([second.id]);
     });
 
     it('lists usage records with their details, by time window and key, oldest first', async () => {

@@ -70,7 +70,12 @@ it('a gateway killed with SIGKILL mid-load has a usage record for every request 
   for (let i = 0; i < 100 && modelCalls(emulator.requests).length < 30; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Kill while a stream is being answered, so some requests are cut mid-stream.
+  const midStream = () =>
+    emulator.requests.some(
+      (r) => r.operation === 'InvokeModelWithResponseStream' && r.status === 200 && !r.finished,
+    );
+  for (let i = 0; i < 100 && !midStream(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
   first.proc.kill('SIGKILL');
   await first.exited;
   stop = true;
