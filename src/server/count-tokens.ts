@@ -9,6 +9,7 @@ import type { CountTokensRequest } from '../anthropic/types.ts';
 import { validateCountTokensRequest } from '../anthropic/validate.ts';
 import { claudeFeaturesFor } from '../models/claude-features.ts';
 import type { ResolvedModel } from '../models/types.ts';
+import { applyFeatureSwitches } from '../translate/feature-switches.ts';
 import { toConverseRequest } from '../translate/to-converse.ts';
 import { toInvokeBody } from '../translate/to-invoke.ts';
 import { estimateInputTokens } from '../translate/token-estimate.ts';
@@ -65,15 +66,17 @@ function countInput(
   betas: string[],
 ): CountTokensCommandInput['input'] {
   if (model.caps.family === 'claude' && deps.config.claudePath === 'invoke') {
-    const { body } = toInvokeBody(
+    // The same feature switches as the real call, so the count matches what would be sent.
+    const { request: switched } = applyFeatureSwitches(
       { ...request, max_tokens: model.caps.maxOutputTokens },
-      {
-        baseModelId: model.baseModelId,
-        betas,
-        features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
-        maxOutputTokens: model.caps.maxOutputTokens,
-      },
+      deps.config,
     );
+    const { body } = toInvokeBody(switched, {
+      baseModelId: model.baseModelId,
+      betas,
+      features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
+      maxOutputTokens: model.caps.maxOutputTokens,
+    });
     return { invokeModel: { body: new TextEncoder().encode(body) } };
   }
   const { input } = toConverseRequest(

@@ -4,7 +4,7 @@ import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { ServiceTier } from '../models/types.ts';
 import { converseResponseAsStream } from '../translate/converse-as-stream.ts';
 import { ConverseStreamTranslator } from '../translate/converse-stream.ts';
-import { fromConverseResponse } from '../translate/from-converse.ts';
+import { translateConverseResponse } from '../translate/from-converse.ts';
 import { toConverseRequest } from '../translate/to-converse.ts';
 import type { AppDeps } from './deps.ts';
 import { type MessageCall, newMessageId } from './messages.ts';
@@ -48,7 +48,9 @@ export async function converseMessages(call: MessageCall): Promise<void> {
       if (abort.signal.aborted) return; // the client is gone; nobody to answer
       throw upstreamError(err);
     }
-    const body = fromConverseResponse(out, responseContext);
+    const { result: body, warnings } = translateConverseResponse(out, responseContext);
+    if (warnings.length > 0)
+      ctx.log.debug({ requestId: ctx.requestId, warnings }, 'lossy response translation');
     reportUsage(ctx, body.usage);
     sendJson(ctx.res, 200, body, headers);
     return;
