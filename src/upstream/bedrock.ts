@@ -122,30 +122,34 @@ export class BedrockUpstream {
 
   /** The bedrock-runtime client for a region (created once, then reused). */
   runtime(region = this.#options.region): BedrockRuntimeClient {
-    let client = this.#runtime.get(region);
-    if (!client) {
-      client = new BedrockRuntimeClient({
-        region,
-        credentials: this.#credentials,
-        requestHandler: this.#pool.handler,
-        retryStrategy: new ConnectionFaultRetryStrategy(this.#options.maxAttempts),
-      });
-      this.#runtime.set(region, client);
-    }
-    return client;
+    return this.#clientFor(this.#runtime, region, BedrockRuntimeClient);
   }
 
   /** The control-plane (`bedrock`) client for a region: model and inference-profile listings. */
   control(region = this.#options.region): BedrockClient {
-    let client = this.#control.get(region);
+    return this.#clientFor(this.#control, region, BedrockClient);
+  }
+
+  /** One client per region and kind, all sharing the credentials and the connection pool. */
+  #clientFor<C>(
+    clients: Map<string, C>,
+    region: string,
+    Client: new (config: {
+      region: string;
+      credentials: AwsCredentialIdentityProvider;
+      requestHandler: RequestHandler;
+      retryStrategy: ConnectionFaultRetryStrategy;
+    }) => C,
+  ): C {
+    let client = clients.get(region);
     if (!client) {
-      client = new BedrockClient({
+      client = new Client({
         region,
         credentials: this.#credentials,
         requestHandler: this.#pool.handler,
         retryStrategy: new ConnectionFaultRetryStrategy(this.#options.maxAttempts),
       });
-      this.#control.set(region, client);
+      clients.set(region, client);
     }
     return client;
   }
