@@ -40,6 +40,14 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `--json` among abproxy's own arguments (not after `--`, and not in what `abproxy claude` passes on). */
+function wantsJson(argv: readonly string[]): boolean {
+  const own = argv.slice(2);
+  const end = own.indexOf('--');
+  const args = end === -1 ? own : own.slice(0, end);
+  return args[0] !== 'claude' && args.includes('--json');
+}
+
 /** Runs the CLI and returns the exit code (tests call this; main() exits with it). */
 export async function run(argv: readonly string[]): Promise<number> {
   try {
@@ -53,7 +61,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (err instanceof CliExit) return err.exitCode;
     const exitCode = err instanceof CliError ? err.exitCode : EXIT.failure;
     const message = err instanceof Error ? err.message : String(err);
-    if (argv.includes('--json')) {
+    if (wantsJson(argv)) {
       // Scripts read stdout: under --json a failure is JSON there too, with the exit code repeated.
       process.stdout.write(`${JSON.stringify({ error: { message, exitCode } })}\n`);
       return exitCode;
