@@ -16,13 +16,21 @@ export interface EventStreamMessage {
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
 /**
- * The messages of one event-stream body, in order; throws on a corrupt or truncated frame. A consumer
+ * The messages of one event-stream body, in order, each passed through `map` (a message it maps to
+ * undefined is skipped; mapping here rather than in another generator saves a promise per frame);
+ * throws on a corrupt or truncated frame, or when `map` throws. A consumer
  * that stops early (break, or a throw in its loop) releases the body: getChunkedStream never calls the
  * source's return(), which would leave the HTTP response unread and its connection held.
  */
-export async function* decodeEventStream(
+export function decodeEventStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<EventStreamMessage>;
+export function decodeEventStream<T>(
   body: AsyncIterable<Uint8Array>,
-): AsyncGenerator<EventStreamMessage> {
+  map: (message: EventStreamMessage) => T | undefined,
+): AsyncGenerator<T>;
+export async function* decodeEventStream<T>(
+  body: AsyncIterable<Uint8Array>,
+  map?: (message: EventStreamMessage) => T | undefined,
+): AsyncGenerator<T | EventStreamMessage> {
   const source = body[Symbol.asyncIterator]();
   try {
     for await (const frame of getChunkedStream({ [Symbol.asyncIterator]: () => source })) {
@@ -33,7 +41,12 @@ export async function* decodeEventStream(
         if (header.type === 'string') headers[name] = header.value;
       }
       const { buffer, byteOffset, byteLength } = message.body;
-      yield { headers, payload: Buffer.from(buffer, byteOffset, byteLength) };
+      const decoded: EventStreamMessage = { headers, payload: Buffer.from(buffer, byteOffset, byteLength) };
+      if (map === undefined) yield decoded;
+      else {
+        const item = map(decoded);
+        if (item !== undefined) yield item;
+      }
     }
   } finally {
     await source.return?.();
