@@ -248,30 +248,50 @@ function parseJsonObject(name: string, raw: unknown): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+type IntegerSetting =
+  | 'port'
+  | 'maxBodyBytes'
+  | 'upstreamMaxAttempts'
+  | 'pingIntervalMs'
+  | 'shutdownTimeoutMs'
+  | 'keyCacheMs'
+  | 'rateLimitRequests'
+  | 'rateLimitWindowSec'
+  | 'usageDrainMs'
+  | 'usageRetryMaxMs';
+
+/** Allowed [min, max] of each whole-number setting. */
+const INTEGER_RANGES: Record<IntegerSetting, [number, number]> = {
+  port: [0, 65535],
+  maxBodyBytes: [1024, 2 ** 31 - 1],
+  upstreamMaxAttempts: [1, 10],
+  pingIntervalMs: [10, 3_600_000],
+  shutdownTimeoutMs: [0, 3_600_000],
+  keyCacheMs: [0, 3_600_000],
+  rateLimitRequests: [1, 1_000_000_000],
+  rateLimitWindowSec: [1, 86_400],
+  usageDrainMs: [10, 3_600_000],
+  usageRetryMaxMs: [10, 3_600_000],
+};
+
 /** Parses one raw value into the setting's type; `label` names the origin in error messages. */
 function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string): Settings[K] {
   const parse = (): unknown => {
     switch (key) {
       case 'port':
-        return parseInteger(label, raw, 0, 65535);
       case 'maxBodyBytes':
-        return parseInteger(label, raw, 1024, 2 ** 31 - 1);
       case 'upstreamMaxAttempts':
-        return parseInteger(label, raw, 1, 10);
       case 'pingIntervalMs':
-        return parseInteger(label, raw, 10, 3_600_000);
       case 'shutdownTimeoutMs':
-        return parseInteger(label, raw, 0, 3_600_000);
       case 'keyCacheMs':
-        return parseInteger(label, raw, 0, 3_600_000);
       case 'rateLimitRequests':
-        return parseInteger(label, raw, 1, 1_000_000_000);
       case 'rateLimitWindowSec':
-        return parseInteger(label, raw, 1, 86_400);
       case 'usageDrainMs':
-        return parseInteger(label, raw, 10, 3_600_000);
-      case 'usageRetryMaxMs':
-        return parseInteger(label, raw, 10, 3_600_000);
+      case 'usageRetryMaxMs': {
+        // The switch narrows `key` to these names, but not the generic K behind it.
+        const [min, max] = INTEGER_RANGES[key as IntegerSetting];
+        return parseInteger(label, raw, min, max);
+      }
       case 'rateLimitEnabled':
       case 'metricsAuth':
       case 'logBodies':

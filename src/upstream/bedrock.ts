@@ -65,6 +65,17 @@ export interface InvokeInput {
 
 type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
 
+/** The SDK input shared by InvokeModel and InvokeModelWithResponseStream. */
+function invokeParams(input: InvokeInput) {
+  return {
+    modelId: input.modelId,
+    body: input.body,
+    contentType: 'application/json',
+    accept: 'application/json',
+    serviceTier: input.serviceTier,
+  };
+}
+
 function createHandler(kind: UpstreamHttp): { handler: RequestHandler; destroy(): void } {
   switch (kind) {
     case '1.1': {
@@ -181,16 +192,9 @@ export class BedrockUpstream {
   /** InvokeModel: answers Claude's message JSON as bytes. */
   async invokeModel(input: InvokeInput, signal?: AbortSignal, region?: string): Promise<Uint8Array> {
     if (this.#fast) return this.#fast.invokeModel(input, signal, region ?? this.#options.region);
-    const out = await this.runtime(region).send(
-      new InvokeModelCommand({
-        modelId: input.modelId,
-        body: input.body,
-        contentType: 'application/json',
-        accept: 'application/json',
-        serviceTier: input.serviceTier,
-      }),
-      { abortSignal: signal },
-    );
+    const out = await this.runtime(region).send(new InvokeModelCommand(invokeParams(input)), {
+      abortSignal: signal,
+    });
     return out.body;
   }
 
@@ -202,13 +206,7 @@ export class BedrockUpstream {
   ): Promise<InvokeStreamResult> {
     if (this.#fast) return this.#fast.invokeModelStream(input, signal, region ?? this.#options.region);
     const out = await this.runtime(region).send(
-      new InvokeModelWithResponseStreamCommand({
-        modelId: input.modelId,
-        body: input.body,
-        contentType: 'application/json',
-        accept: 'application/json',
-        serviceTier: input.serviceTier,
-      }),
+      new InvokeModelWithResponseStreamCommand(invokeParams(input)),
       { abortSignal: signal },
     );
     if (!out.body) throw new Error('Bedrock InvokeModelWithResponseStream answered without an event stream');
