@@ -130,7 +130,9 @@ export type ThinkingConfig =
   | { type: 'disabled' }
   | { type: 'between_tools' };
 
-export type Effort = 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+/** Anthropic's `output_config.effort` levels, lowest first. */
+export const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
+export type Effort = (typeof EFFORTS)[number];
 
 export interface OutputConfig {
   effort?: Effort | null;

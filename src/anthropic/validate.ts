@@ -8,7 +8,7 @@
  * (server_tool_use, search_result, …) are kept for the translator to decide.
  */
 import { ApiError } from './errors.ts';
-import type { CountTokensRequest, MessagesRequest } from './types.ts';
+import { type CountTokensRequest, EFFORTS, type MessagesRequest } from './types.ts';
 
 export interface ValidateOptions {
   /** The request's anthropic-beta values; interleaved thinking lets budget_tokens exceed max_tokens. */
@@ -22,7 +22,6 @@ const IMAGE_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp']
 const TOOL_CHOICE_TYPES = ['auto', 'any', 'tool', 'none'] as const;
 const THINKING_TYPES = ['enabled', 'adaptive', 'disabled', 'between_tools'] as const;
 const THINKING_DISPLAY = ['summarized', 'omitted', 'updates'] as const;
-const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
 const CACHE_TTLS = ['5m', '1h'] as const;
 /**
  * Custom tool names: Anthropic's own rule is [a-zA-Z0-9_-]{1,128}, but names other clients produce (dots,

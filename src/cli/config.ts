@@ -17,16 +17,22 @@ import {
 } from '../config/config.ts';
 import { defaultHome } from '../config/home.ts';
 import { loadConfig } from '../config/load.ts';
+import { SETTINGS, settingEntries, specOf } from '../config/settings.ts';
 import { CliError, EXIT } from './errors.ts';
 
 type Env = Record<string, string | undefined>;
 
-const SECRETS: ReadonlySet<SettingName> = new Set(['masterApiKey', 'signingSecret'] as SettingName[]);
-/** `home` decides where the file lives, so it cannot be set inside it. */
-const NOT_IN_FILE: ReadonlySet<SettingName> = new Set(['home'] as SettingName[]);
-
 export function settingNames(): SettingName[] {
-  return Object.keys(ENV_NAMES) as SettingName[];
+  return Object.keys(SETTINGS) as SettingName[];
+}
+
+/** `config set --help`: every setting with its env names and what it does, from the settings table. */
+export function settingsHelp(): string {
+  const width = Math.max(...settingNames().map((key) => key.length));
+  const lines = settingEntries().map(
+    ([key, spec]) => `  ${key.padEnd(width)}  ${spec.doc.replaceAll('`', '')} [${spec.env.join(', ')}]`,
+  );
+  return `\nSettings:\n${lines.join('\n')}\n`;
 }
 
 /** A setting by its name (`maxBodyBytes`, `max-body-bytes`, any case) or one of its env names. */
@@ -74,7 +80,7 @@ export interface SettingView {
 export function describeSettings(config: Config, env: Env, showSecrets = false): SettingView[] {
   return settingNames().map((key) => {
     const view: SettingView = { key, value: config[key] ?? null, source: config.sources[key] };
-    if (SECRETS.has(key) && view.value !== null && !showSecrets) view.value = '<redacted>';
+    if (specOf(key).secret && view.value !== null && !showSecrets) view.value = '<redacted>';
     if (view.source === 'env') view.env = ENV_NAMES[key].find((n) => env[n] !== undefined && env[n] !== '');
     return view;
   });
@@ -139,7 +145,7 @@ export async function configGet(name: string | undefined, flags: GetFlags, io: C
 
 export async function configSet(name: string, raw: string, io: ConfigIo): Promise<void> {
   const key = requireKey(name);
-  if (NOT_IN_FILE.has(key)) {
+  if (specOf(key).notInFile) {
     throw new CliError(`'${key}' cannot be set in the config file; set ABPROXY_HOME instead`, EXIT.usage);
   }
   const value = parseForFile(key, raw, io.env);
@@ -172,6 +178,7 @@ export function registerConfig(program: Command, io: ConfigIo): void {
     .description('store a setting in the config file (checked like serve checks it)')
     .argument('<key>', 'setting name or env name')
     .argument('<value>', 'value; JSON for object settings such as modelMap')
+    .addHelpText('after', settingsHelp)
     .action((key: string, value: string) => configSet(key, value, io));
   config
     .command('unset')

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../auth/duration.ts';
 import { checkImportableKey, displayPrefix, generateKey, hashKey, newKeyId } from '../auth/key-format.ts';
 import { parseModelGlobs } from '../auth/model-globs.ts';
-import type { ServiceTier } from '../models/types.ts';
+import { SERVICE_TIERS, type ServiceTier } from '../models/types.ts';
 import { openStore } from '../store/open.ts';
 import { AmbiguousKeyError, DuplicateKeyError, type KeyRecord, type Store } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
@@ -34,8 +34,6 @@ interface OutputFlags extends StoreFlags {
   json?: boolean;
   plain?: boolean;
 }
-
-const TIERS: readonly ServiceTier[] = ['default', 'flex', 'priority', 'reserved'];
 
 /** The stable `--json` shape of a key (never the secret). */
 export interface KeyJson {
@@ -99,9 +97,9 @@ export function newKeyRecord(flags: CreateFlags, now: Date): { record: KeyRecord
   let serviceTier: ServiceTier | undefined;
   if (flags.serviceTier !== undefined) {
     const tier = flags.serviceTier.trim().toLowerCase() as ServiceTier;
-    if (!TIERS.includes(tier)) {
+    if (!(SERVICE_TIERS as readonly string[]).includes(tier)) {
       throw new CliError(
-        `--service-tier: expected one of ${TIERS.join(', ')}, got '${flags.serviceTier}'`,
+        `--service-tier: expected one of ${SERVICE_TIERS.join(', ')}, got '${flags.serviceTier}'`,
         EXIT.usage,
       );
     }

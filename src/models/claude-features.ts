@@ -23,7 +23,7 @@
  * Where a source is silent the table leaves the feature out; `mergeClaudeFeatureOverrides` lets a
  * deployment allow it from config without a release.
  */
-import type { Effort } from '../anthropic/types.ts';
+import { EFFORTS, type Effort } from '../anthropic/types.ts';
 
 export type ClaudeThinkingType = 'enabled' | 'adaptive' | 'disabled';
 
@@ -136,7 +136,7 @@ const ADAPTIVE_BETAS = [
 ] as const;
 
 const NEEDS_CONTEXT_BETA = { context_management: CONTEXT_MANAGEMENT_BETA } as const;
-const ALL_EFFORTS: readonly Effort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
+const ALL_EFFORTS: readonly Effort[] = EFFORTS;
 
 const NO_EXTRAS = {
   thinkingDisplay: false,

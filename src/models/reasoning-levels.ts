@@ -10,9 +10,7 @@
  * Effort → a family's levels: the same level when offered, else the highest offered level not above it
  *   (xhigh/max → high on a low/medium/high model), else the lowest.
  */
-import type { Effort } from '../anthropic/types.ts';
-
-export const EFFORTS: readonly Effort[] = ['low', 'medium', 'high', 'xhigh', 'max'];
+import { EFFORTS, type Effort } from '../anthropic/types.ts';
 
 const BUDGET_CEILINGS: ReadonlyArray<readonly [number, Effort]> = [
   [4_096, 'low'],

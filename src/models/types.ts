@@ -3,7 +3,9 @@
  * names; the family of the *resolved* Bedrock id decides the shape of the request.
  */
 
-export type ServiceTier = 'default' | 'flex' | 'priority' | 'reserved';
+/** Bedrock's service tiers, in the order the CLI and docs list them. */
+export const SERVICE_TIERS = ['default', 'flex', 'priority', 'reserved'] as const;
+export type ServiceTier = (typeof SERVICE_TIERS)[number];
 
 export type ModelFamily =
   | 'claude'

@@ -1,0 +1,108 @@
+/**
+ * Value parsers for settings: each turns a raw layer value (a string from env or a flag, anything JSON
+ * from the config file) into the setting's type, or throws a ConfigError that names where it came from.
+ * `label` is that origin (`ABPROXY_PORT`, `--port`, `config file: port`).
+ */
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type Parser<T> = (raw: unknown, label: string) => T;
+
+export function integer(min: number, max: number): Parser<number> {
+  return (raw, label) => {
+    const n =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(
+        `${label}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      );
+    }
+    return n;
+  };
+}
+
+export const boolean: Parser<boolean> = (raw, label) => {
+  if (typeof raw === 'boolean') return raw;
+  const text = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+  if (['0', 'false', 'no', 'off'].includes(text)) return false;
+  throw new ConfigError(`${label}: expected true or false, got ${JSON.stringify(raw)}`);
+};
+
+interface StringOptions {
+  /** The value is never echoed in an error (a master key typed as a number in the file). */
+  secret?: boolean;
+  lowercase?: boolean;
+  /** An empty (or blank) value means "not set". */
+  emptyIsUnset?: boolean;
+  /** A whole-string pattern the trimmed value must match, with a description for the error. */
+  pattern?: { test: (value: string) => boolean; describe: string };
+}
+
+export function string(options: StringOptions & { emptyIsUnset: true }): Parser<string | undefined>;
+export function string(options?: StringOptions): Parser<string>;
+export function string(options: StringOptions = {}): Parser<string | undefined> {
+  return (raw, label) => {
+    if (typeof raw !== 'string') {
+      const shown = options.secret ? typeof raw : JSON.stringify(raw);
+      throw new ConfigError(`${label}: expected a string, got ${shown}`);
+    }
+    let value = raw.trim();
+    if (options.lowercase) value = value.toLowerCase();
+    if (options.emptyIsUnset && value === '') return undefined;
+    if (options.pattern && !options.pattern.test(value)) {
+      throw new ConfigError(`${label}: ${options.pattern.describe} (got ${JSON.stringify(raw)})`);
+    }
+    return value;
+  };
+}
+
+/** One of a fixed list, case-insensitive; `aliases` maps other spellings onto list members. */
+export function oneOf<T extends string>(
+  allowed: readonly T[],
+  aliases: Readonly<Record<string, NoInfer<T>>> = {},
+): Parser<T> {
+  return (raw, label) => {
+    const text = typeof raw === 'string' || typeof raw === 'number' ? String(raw).trim().toLowerCase() : raw;
+    const value = typeof text === 'string' ? (aliases[text] ?? text) : text;
+    if (!allowed.includes(value as T)) {
+      throw new ConfigError(`${label}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    }
+    return value as T;
+  };
+}
+
+/** A JSON object, given as JSON text (env, flags) or as an object (config file). */
+export function jsonObject(what = 'a JSON object'): Parser<Record<string, unknown>> {
+  return (raw, label) => {
+    let value = raw;
+    if (typeof raw === 'string') {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`${label}: expected ${what}`);
+      }
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new ConfigError(`${label}: expected ${what}`);
+    }
+    return value as Record<string, unknown>;
+  };
+}
+
+/** A JSON object whose values are all non-empty strings (e.g. model name → Bedrock id). */
+export function stringMap(what: string, valueWhat: string): Parser<Record<string, string>> {
+  const object = jsonObject(`a JSON object of ${what}`);
+  return (raw, label) => {
+    const map: Record<string, string> = {};
+    for (const [name, target] of Object.entries(object(raw, label))) {
+      if (typeof target !== 'string' || target === '') {
+        throw new ConfigError(`${label}.${name}: expected ${valueWhat}`);
+      }
+      map[name] = target;
+    }
+    return map;
+  };
+}

@@ -1,0 +1,317 @@
+/**
+ * Every gateway setting, once: its environment names, default, parser and one line of documentation.
+ * The `Settings` type, the defaults, env lookup, parsing, `abproxy config` help and the README's settings
+ * table are all derived from this table (`npm run docs` rewrites the README table; a test checks it).
+ */
+import { SERVICE_TIERS } from '../models/types.ts';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from './drain.ts';
+import { boolean, integer, jsonObject, oneOf, type Parser, string, stringMap } from './parsers.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const UPSTREAM_HTTP_VERSIONS = ['1.1', '2'] as const;
+export type UpstreamHttp = (typeof UPSTREAM_HTTP_VERSIONS)[number];
+/** How Claude models are called: natively (InvokeModel with the Anthropic body) or through Converse. */
+export const CLAUDE_PATHS = ['invoke', 'converse'] as const;
+export type ClaudePath = (typeof CLAUDE_PATHS)[number];
+/** Where keys and usage live: solo = one SQLite file, team = shared DynamoDB tables. */
+export const STORAGE_MODES = ['solo', 'team'] as const;
+export type StorageMode = (typeof STORAGE_MODES)[number];
+
+export const MIB = 1024 * 1024;
+
+/** The default of `home` depends on the OS and the environment; every other default is a constant. */
+export const HOME_DEFAULT = Symbol('OS config directory');
+
+export interface SettingSpec<T, D extends T | undefined = T | undefined> {
+  /** Environment names, first non-empty one wins (the seed converter's names kept as aliases). */
+  env: readonly string[];
+  default: D | typeof HOME_DEFAULT;
+  parse: Parser<T>;
+  /** One line for `abproxy config` help and the README table (Markdown backticks allowed). */
+  doc: string;
+  /** How the default reads in the docs, when the value itself says it badly (`32 MiB`, `derived`). */
+  docDefault?: string;
+  /** The `serve` flag that also sets it. */
+  flag?: string;
+  /** Masked in `config get` and never echoed in errors. */
+  secret?: boolean;
+  /** Cannot live in the config file (it decides where that file is). */
+  notInFile?: boolean;
+}
+
+/** Keeps each entry's own value type (and whether its default is undefined) for the Settings type. */
+function setting<T, D extends T | undefined>(spec: SettingSpec<T, D>): SettingSpec<T, D> {
+  return spec;
+}
+
+const seconds = (n: number) => n * 1_000;
+
+export const SETTINGS = {
+  port: setting({
+    env: ['ABPROXY_PORT', 'PORT'],
+    default: 8080,
+    parse: integer(0, 65535),
+    flag: '--port',
+    doc: 'port to listen on (0 picks a free one)',
+  }),
+  host: setting({
+    env: ['ABPROXY_HOST'],
+    default: '127.0.0.1',
+    parse: string(),
+    flag: '--host',
+    doc: 'address to bind; any non-loopback address needs `MASTER_API_KEY` or `REQUIRE_API_KEY=true`',
+  }),
+  home: setting<string, string>({
+    env: ['ABPROXY_HOME'],
+    default: HOME_DEFAULT,
+    parse: string(),
+    notInFile: true,
+    docDefault: '`~/.config/abproxy`',
+    doc: 'state directory: config file, SQLite store, spool, secrets',
+  }),
+  masterApiKey: setting({
+    env: ['MASTER_API_KEY'],
+    default: undefined,
+    parse: string({ secret: true, emptyIsUnset: true }),
+    secret: true,
+    doc: 'a key that is always accepted (and makes every call need a key)',
+  }),
+  requireApiKey: setting({
+    env: ['REQUIRE_API_KEY'],
+    default: undefined,
+    parse: boolean,
+    docDefault: 'loopback: until a key exists',
+    doc: '`true`: every call needs a key; `false` (loopback only): no key ever needed',
+  }),
+  apiKeyHeader: setting({
+    env: ['API_KEY_HEADER'],
+    default: 'x-api-key',
+    parse: string({ lowercase: true }),
+    doc: 'another header that may carry the key (`x-api-key` and `Authorization: Bearer` always do)',
+  }),
+  region: setting({
+    env: ['AWS_REGION', 'AWS_DEFAULT_REGION'],
+    default: 'us-east-1',
+    parse: string(),
+    flag: '--region',
+    doc: 'AWS region of Bedrock (credentials and endpoints come from the AWS SDK chain)',
+  }),
+  logLevel: setting({
+    env: ['LOG_LEVEL'],
+    default: 'info' as LogLevel,
+    parse: oneOf(LOG_LEVELS),
+    doc: 'pino level; logs are JSON on stderr',
+  }),
+  modelMap: setting({
+    env: ['ABPROXY_MODEL_MAP'],
+    default: {} as Record<string, string>,
+    parse: stringMap('model name to Bedrock id', 'a Bedrock model id string'),
+    doc: 'JSON: client model name (or `prefix*`) → Bedrock id, profile or ARN; wins over catalogue resolution',
+  }),
+  signingSecret: setting({
+    env: ['ABPROXY_SIGNING_SECRET'],
+    default: undefined,
+    parse: string({ secret: true, emptyIsUnset: true }),
+    secret: true,
+    docDefault: 'derived',
+    doc: "secret for the signatures on open models' thinking (else derived from `MASTER_API_KEY`, else kept in `ABPROXY_HOME`); give every instance of a team the same",
+  }),
+  maxBodyBytes: setting({
+    env: ['ABPROXY_MAX_BODY_BYTES'],
+    // Anthropic's own request limit for the Messages API.
+    default: 32 * MIB,
+    parse: integer(1024, 2 ** 31 - 1),
+    docDefault: '32 MiB',
+    doc: 'request body limit (after decompression)',
+  }),
+  enableToolUse: setting({
+    env: ['ENABLE_TOOL_USE'],
+    default: true,
+    parse: boolean,
+    doc: "the seed's switch: `false` drops tools from requests",
+  }),
+  enableExtendedThinking: setting({
+    env: ['ENABLE_EXTENDED_THINKING'],
+    default: true,
+    parse: boolean,
+    doc: "the seed's switch: `false` drops thinking from requests",
+  }),
+  enableDocumentSupport: setting({
+    env: ['ENABLE_DOCUMENT_SUPPORT'],
+    default: true,
+    parse: boolean,
+    doc: "the seed's switch: `false` refuses document blocks",
+  }),
+  promptCachingEnabled: setting({
+    env: ['PROMPT_CACHING_ENABLED'],
+    default: true,
+    parse: boolean,
+    doc: "the seed's switch: `false` drops cache points",
+  }),
+  defaultServiceTier: setting({
+    env: ['DEFAULT_SERVICE_TIER'],
+    default: 'default' as (typeof SERVICE_TIERS)[number],
+    parse: oneOf(SERVICE_TIERS),
+    doc: `service tier for keys without one: ${SERVICE_TIERS.map((t) => `\`${t}\``).join(', ')}`,
+  }),
+  upstreamHttp: setting({
+    env: ['ABPROXY_UPSTREAM_HTTP'],
+    default: '1.1' as UpstreamHttp,
+    parse: oneOf(UPSTREAM_HTTP_VERSIONS, { '1': '1.1', '2.0': '2' }),
+    doc: '`1.1` (keep-alive pool, the fast path) or `2` (the AWS SDK over HTTP/2 with concurrent streams)',
+  }),
+  claudePath: setting({
+    env: ['ABPROXY_CLAUDE_PATH'],
+    default: 'invoke' as ClaudePath,
+    parse: oneOf(CLAUDE_PATHS),
+    doc: '`invoke`: Claude models get InvokeModel with the Anthropic body itself (every Claude feature survives); `converse`: Converse like other families',
+  }),
+  claudeFeatures: setting({
+    env: ['ABPROXY_CLAUDE_FEATURES'],
+    default: undefined,
+    parse: jsonObject(),
+    doc: 'JSON overrides of the per-generation allow-list of body fields and betas sent to Claude (`{"<model regex>": {"addBetas": [...], "removeFields": [...]}}`, see `src/models/claude-features.ts`)',
+  }),
+  upstreamMaxAttempts: setting({
+    env: ['ABPROXY_UPSTREAM_MAX_ATTEMPTS'],
+    default: 2,
+    parse: integer(1, 10),
+    doc: 'attempts per Bedrock call; only connection faults are retried (clients retry the rest)',
+  }),
+  pingIntervalMs: setting({
+    env: ['ABPROXY_PING_INTERVAL_MS'],
+    default: seconds(15),
+    parse: integer(10, 3_600_000),
+    doc: 'SSE ping after this much upstream silence',
+  }),
+  allowPrivateMedia: setting({
+    env: ['ABPROXY_ALLOW_PRIVATE_MEDIA'],
+    default: false,
+    parse: boolean,
+    doc: 'let `url` images/documents reach private addresses (trusted networks only)',
+  }),
+  shutdownTimeoutMs: setting({
+    env: ['ABPROXY_DRAIN_TIMEOUT_MS', 'ABPROXY_SHUTDOWN_TIMEOUT_MS'],
+    default: DEFAULT_DRAIN_TIMEOUT_MS,
+    parse: integer(0, 3_600_000),
+    doc: 'how long SIGTERM lets in-flight streams finish',
+  }),
+  claudeModel: setting({
+    env: ['ABPROXY_CLAUDE_MODEL'],
+    default: undefined,
+    parse: string({ emptyIsUnset: true }),
+    doc: '`abproxy claude`: the model Claude Code uses (`--model` wins)',
+  }),
+  claudeSmallModel: setting({
+    env: ['ABPROXY_CLAUDE_SMALL_MODEL'],
+    default: undefined,
+    parse: string({ emptyIsUnset: true }),
+    doc: '`abproxy claude`: the small/fast model (`--small-model` wins)',
+  }),
+  mode: setting({
+    env: ['ABPROXY_MODE'],
+    default: 'solo' as StorageMode,
+    parse: oneOf(STORAGE_MODES),
+    flag: '--mode',
+    doc: 'storage: `solo` (one SQLite file) or `team` (DynamoDB tables shared by many instances)',
+  }),
+  dbFile: setting({
+    env: ['ABPROXY_DB'],
+    default: undefined,
+    parse: string({ emptyIsUnset: true }),
+    flag: '--db',
+    docDefault: '`ABPROXY_HOME/abproxy.db`',
+    doc: "solo mode's SQLite file",
+  }),
+  tablePrefix: setting({
+    env: ['ABPROXY_TABLE_PREFIX'],
+    default: 'abproxy',
+    parse: string({
+      pattern: { test: (v) => /^[A-Za-z0-9_.-]{1,200}$/.test(v), describe: 'use 1-200 of A-Z a-z 0-9 _ . -' },
+    }),
+    flag: '--table-prefix',
+    doc: "team mode's DynamoDB tables are `<prefix>-keys`, `-usage`, `-limits`",
+  }),
+  keyCacheMs: setting({
+    env: ['ABPROXY_KEY_CACHE_MS'],
+    default: seconds(5),
+    parse: integer(0, 3_600_000),
+    doc: 'team mode: how long a key lookup (found or not) is cached; a revoke bites within it',
+  }),
+  rateLimitEnabled: setting({
+    env: ['RATE_LIMIT_ENABLED'],
+    default: false,
+    parse: boolean,
+    doc: "the seed's limit for every caller (per key): `RATE_LIMIT_REQUESTS` per `RATE_LIMIT_WINDOW` seconds",
+  }),
+  rateLimitRequests: setting({
+    env: ['RATE_LIMIT_REQUESTS'],
+    default: 100,
+    parse: integer(1, 1_000_000_000),
+    doc: "requests per window of the seed's limit",
+  }),
+  rateLimitWindowSec: setting({
+    env: ['RATE_LIMIT_WINDOW'],
+    default: 60,
+    parse: integer(1, 86_400),
+    doc: "window of the seed's limit, in seconds",
+  }),
+  metricsAuth: setting({
+    env: ['ABPROXY_METRICS_AUTH'],
+    default: undefined,
+    parse: boolean,
+    docDefault: 'public on loopback',
+    doc: '`GET /metrics` needs a key (`true`) or not (`false`)',
+  }),
+  logBodies: setting({
+    env: ['ABPROXY_LOG_BODIES'],
+    default: false,
+    parse: boolean,
+    doc: 'log request bodies (prompts) at debug level; they may hold secrets',
+  }),
+  prices: setting({
+    env: ['ABPROXY_PRICES'],
+    default: undefined,
+    parse: jsonObject(),
+    doc: 'JSON price overrides, USD per million tokens (see `src/usage/prices.ts`)',
+  }),
+  usageRecording: setting({
+    env: ['ABPROXY_USAGE'],
+    default: true,
+    parse: boolean,
+    doc: 'write a usage record per Messages request (spool, then the store)',
+  }),
+  usageDrainMs: setting({
+    env: ['ABPROXY_USAGE_DRAIN_MS'],
+    default: seconds(1),
+    parse: integer(10, 3_600_000),
+    doc: 'how often spooled usage records move to the store',
+  }),
+  usageRetryMaxMs: setting({
+    env: ['ABPROXY_USAGE_RETRY_MAX_MS'],
+    default: seconds(30),
+    parse: integer(10, 3_600_000),
+    doc: 'longest wait between retries while the store is unreachable',
+  }),
+};
+
+type Specs = typeof SETTINGS;
+export type SettingName = keyof Specs;
+type ValueOf<S> = S extends SettingSpec<infer T, infer D> ? T | Exclude<D, typeof HOME_DEFAULT> : never;
+export type Settings = { -readonly [K in SettingName]: ValueOf<Specs[K]> };
+
+/** The table's entries in their order, typed loosely for code that walks all of them. */
+export function settingEntries(): Array<[SettingName, SettingSpec<unknown>]> {
+  return Object.entries(SETTINGS) as Array<[SettingName, SettingSpec<unknown>]>;
+}
+
+export function specOf(key: SettingName): SettingSpec<unknown> {
+  return SETTINGS[key] as SettingSpec<unknown>;
+}
+
+/** Environment names per setting (derived from the table). */
+export const ENV_NAMES = Object.fromEntries(settingEntries().map(([key, spec]) => [key, spec.env])) as Record<
+  SettingName,
+  readonly string[]
+>;
