@@ -44,7 +44,8 @@ describe('claudeEnv', () => {
     const model = 'openai.gpt-oss-120b-1:0';
     const caps = capabilitiesFor(model);
     const env = claudeEnv({ base, ...gateway, model, capsOf: capabilitiesFor });
-    for (const slot of ['OPUS', 'SONNET', 'HAIKU']) {
+    // FABLE: the newest slot Claude Code 2.1.332 lists in /model (a Claude model otherwise).
+    for (const slot of ['FABLE', 'OPUS', 'SONNET', 'HAIKU']) {
       expect(env[`ANTHROPIC_DEFAULT_${slot}_MODEL`]).toBe(model);
       expect(env[`ANTHROPIC_DEFAULT_${slot}_MODEL_SUPPORTED_CAPABILITIES`]).toBe(
         'thinking,effort,temperature',

@@ -6,8 +6,8 @@
  *   Bedrock/Vertex/Foundry modes, any other credential it would prefer or ask the user about).
  * - Turns off traffic that has nowhere to go behind a gateway (telemetry, auto-update, error reports)
  *   and the per-session attribution line that defeats prompt caching; a value the user set wins.
- * - Model flags become ANTHROPIC_MODEL and friends. An open (non-Claude) model also takes the opus and
- *   sonnet slots (subagents ask for those), and Claude Code is told its real context window, output cap
+ * - Model flags become ANTHROPIC_MODEL and friends. An open (non-Claude) model also takes the fable,
+ *   opus and sonnet slots (subagents and /model offer those), and Claude Code is told its real context window, output cap
  *   and capabilities, which it cannot know for a model it has never heard of.
  */
 import { isClaudeLike } from '../models/aliases.ts';
@@ -82,7 +82,7 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
   if (isClaudeLike(model)) return env;
 
   // An open model: no Claude model may be reachable, so every slot Claude Code picks from gets it.
-  for (const slot of ['OPUS', 'SONNET'] as const) {
+  for (const slot of ['FABLE', 'OPUS', 'SONNET'] as const) {
     env[`ANTHROPIC_DEFAULT_${slot}_MODEL`] = model;
     labelOpenModel(env, slot, model, input.capsOf);
   }
@@ -107,7 +107,7 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
 
 function labelOpenModel(
   env: Env,
-  slot: 'OPUS' | 'SONNET' | 'HAIKU',
+  slot: 'FABLE' | 'OPUS' | 'SONNET' | 'HAIKU',
   model: string,
   capsOf: ClaudeEnvInput['capsOf'],
 ): void {
