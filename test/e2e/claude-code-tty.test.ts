@@ -138,16 +138,12 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       terminal.keys('Up');
       terminal.keys('Enter');
       await wait(/^❯\s*$/m);
-      terminal.type('Say the scripted words.', 'Enter');
+      await terminal.submit('Say the scripted words.', { forbidden: NEVER });
       await wait(answer);
       // The context meter knows the model's real window, not the 1M Claude Code assumes for strangers.
-      terminal.type('/context');
-      await wait('/context');
-      terminal.keys('Enter');
+      await terminal.submit('/context', { forbidden: NEVER });
       await wait('262.1k tokens');
-      terminal.type('/model');
-      await wait('/model');
-      terminal.keys('Enter');
+      await terminal.submit('/model', { forbidden: NEVER });
       const models = await wait('Bedrock model through abproxy');
       // Every slot offers the Bedrock model: no Claude model (e.g. the fable slot's) to pick by mistake.
       expect(models.slice(models.lastIndexOf('Select model'))).not.toMatch(/Fable|Opus|Sonnet|Haiku/);

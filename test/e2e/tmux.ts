@@ -70,6 +70,23 @@ export class Terminal {
     }
   }
 
+  /**
+   * Types `text` into the program's input line and presses Enter once the text shows (a program still
+   * starting may drop keys: retyped, up to three times, when nothing shows within 5 s).
+   */
+  async submit(text: string, options: WaitOptions = {}): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.type(text);
+      try {
+        await this.waitFor(text, { ...options, timeoutMs: 5_000 });
+        break;
+      } catch (err) {
+        if (attempt === 3 || !(err as Error).message.startsWith('timed out')) throw err;
+      }
+    }
+    this.keys('Enter');
+  }
+
   /** Stops the tmux server and everything in it (SIGHUP to the panes' processes). */
   kill(): void {
     try {
