@@ -67,6 +67,8 @@ describe('abproxy claude with a fake claude', () => {
     }
     expect(env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC).toBe('1');
     expect(env.DISABLE_TELEMETRY).toBe('1');
+    // Auto-update stays off (Claude Code's /config shows "disabled (set by env: DISABLE_AUTOUPDATER)").
+    expect(env.DISABLE_AUTOUPDATER).toBe('1');
     expect(env.CLAUDE_CODE_ATTRIBUTION_HEADER).toBe('0');
     // No model flag: Claude Code keeps choosing its own Claude models.
     expect(env.ANTHROPIC_MODEL).toBeUndefined();
