@@ -132,6 +132,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from claude' -l port -r -F -d 'po
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l claude-bin -r -F -d 'the claude executable (default: claude on PATH)'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l region -r -F -d 'AWS region for Bedrock'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from claude' -l no-onboarding-fix -d 'leave Claude Code\'s ~/.claude.json alone (no hasCompletedOnboarding)'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l help -s h -d 'show help'
 
 # abproxy models

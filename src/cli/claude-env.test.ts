@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { capabilitiesFor } from '../models/capabilities.ts';
+import { CREDENTIAL_VARIABLES, credentialRoute } from './claude-credentials.ts';
 import { CLEARED_VARIABLES, claudeCodeCapabilities, claudeEnv } from './claude-env.ts';
 
 const base = {
@@ -10,14 +11,21 @@ const base = {
   ANTHROPIC_API_KEY: 'sk-ant-real-anthropic-key',
   ANTHROPIC_BASE_URL: 'https://api.anthropic.com',
 };
-const gateway = { gatewayUrl: 'http://127.0.0.1:4000', apiKey: 'abp_local' };
+const gateway = {
+  gatewayUrl: 'http://127.0.0.1:4000',
+  credentials: credentialRoute({ kind: 'gateway-key', key: 'abp_local' }),
+};
 
 describe('claudeEnv', () => {
   it('points Claude Code at the gateway and removes what would send it elsewhere', () => {
     const env = claudeEnv({ base, ...gateway });
     expect(env.ANTHROPIC_BASE_URL).toBe('http://127.0.0.1:4000');
-    expect(env.ANTHROPIC_API_KEY).toBe('abp_local');
+    // A bearer token: Claude Code asks the user before it uses an ANTHROPIC_API_KEY.
+    expect(env.ANTHROPIC_AUTH_TOKEN).toBe('abp_local');
+    expect(env.ANTHROPIC_API_KEY).toBeUndefined();
     for (const name of CLEARED_VARIABLES) expect(env[name], name).toBeUndefined();
+    for (const name of CREDENTIAL_VARIABLES.filter((n) => n !== 'ANTHROPIC_AUTH_TOKEN'))
+      expect(env[name], name).toBeUndefined();
     expect(env.PATH).toBe('/usr/bin');
     expect(env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC).toBe('1');
     expect(env.ANTHROPIC_MODEL).toBeUndefined();
@@ -36,7 +44,8 @@ describe('claudeEnv', () => {
     const model = 'openai.gpt-oss-120b-1:0';
     const caps = capabilitiesFor(model);
     const env = claudeEnv({ base, ...gateway, model, capsOf: capabilitiesFor });
-    for (const slot of ['OPUS', 'SONNET', 'HAIKU']) {
+    // FABLE: the newest slot Claude Code 2.1.332 lists in /model (a Claude model otherwise).
+    for (const slot of ['FABLE', 'OPUS', 'SONNET', 'HAIKU']) {
       expect(env[`ANTHROPIC_DEFAULT_${slot}_MODEL`]).toBe(model);
       expect(env[`ANTHROPIC_DEFAULT_${slot}_MODEL_SUPPORTED_CAPABILITIES`]).toBe(
         'thinking,effort,temperature',

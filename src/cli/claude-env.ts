@@ -1,17 +1,18 @@
 /**
  * The environment `abproxy claude` gives Claude Code. Pure: the caller's env in, the child's env out.
  *
- * - Points Claude Code at the gateway (ANTHROPIC_BASE_URL + ANTHROPIC_API_KEY) and removes what would
- *   send it elsewhere or authenticate differently (its own Bedrock/Vertex/Foundry modes, a stale
- *   ANTHROPIC_AUTH_TOKEN, which it would prefer over the key).
+ * - Points Claude Code at the gateway (ANTHROPIC_BASE_URL plus the credential route's variables, see
+ *   claude-credentials.ts) and removes what would send it elsewhere or authenticate differently (its own
+ *   Bedrock/Vertex/Foundry modes, any other credential it would prefer or ask the user about).
  * - Turns off traffic that has nowhere to go behind a gateway (telemetry, auto-update, error reports)
  *   and the per-session attribution line that defeats prompt caching; a value the user set wins.
- * - Model flags become ANTHROPIC_MODEL and friends. An open (non-Claude) model also takes the opus and
- *   sonnet slots (subagents ask for those), and Claude Code is told its real context window, output cap
+ * - Model flags become ANTHROPIC_MODEL and friends. An open (non-Claude) model also takes the fable,
+ *   opus and sonnet slots (subagents and /model offer those), and Claude Code is told its real context window, output cap
  *   and capabilities, which it cannot know for a model it has never heard of.
  */
 import { isClaudeLike } from '../models/aliases.ts';
 import type { ModelCapabilities } from '../models/types.ts';
+import type { CredentialRoute } from './claude-credentials.ts';
 
 export type Env = Record<string, string | undefined>;
 
@@ -19,7 +20,8 @@ export interface ClaudeEnvInput {
   /** The caller's environment (copied, never changed). */
   base: Env;
   gatewayUrl: string;
-  apiKey: string;
+  /** How Claude Code authenticates (from credentialRoute). */
+  credentials: CredentialRoute;
   model?: string;
   smallModel?: string;
   /** Capabilities of a model as the gateway will call it (undefined when unknown). */
@@ -28,7 +30,6 @@ export interface ClaudeEnvInput {
 
 /** Variables that would route Claude Code around the gateway or authenticate it another way. */
 export const CLEARED_VARIABLES = [
-  'ANTHROPIC_AUTH_TOKEN',
   'CLAUDE_CODE_USE_BEDROCK',
   'CLAUDE_CODE_USE_VERTEX',
   'CLAUDE_CODE_USE_FOUNDRY',
@@ -63,12 +64,12 @@ export function claudeCodeCapabilities(caps: ModelCapabilities): string[] {
 
 export function claudeEnv(input: ClaudeEnvInput): Env {
   const env: Env = { ...input.base };
-  for (const name of CLEARED_VARIABLES) delete env[name];
+  for (const name of [...CLEARED_VARIABLES, ...input.credentials.cleared]) delete env[name];
   for (const [name, value] of Object.entries(QUIET_DEFAULTS)) {
     if (env[name] === undefined || env[name] === '') env[name] = value;
   }
   env.ANTHROPIC_BASE_URL = input.gatewayUrl;
-  env.ANTHROPIC_API_KEY = input.apiKey;
+  Object.assign(env, input.credentials.env);
 
   const { model, smallModel } = input;
   if (smallModel) {
@@ -81,7 +82,7 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
   if (isClaudeLike(model)) return env;
 
   // An open model: no Claude model may be reachable, so every slot Claude Code picks from gets it.
-  for (const slot of ['OPUS', 'SONNET'] as const) {
+  for (const slot of ['FABLE', 'OPUS', 'SONNET'] as const) {
     env[`ANTHROPIC_DEFAULT_${slot}_MODEL`] = model;
     labelOpenModel(env, slot, model, input.capsOf);
   }
@@ -106,7 +107,7 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
 
 function labelOpenModel(
   env: Env,
-  slot: 'OPUS' | 'SONNET' | 'HAIKU',
+  slot: 'FABLE' | 'OPUS' | 'SONNET' | 'HAIKU',
   model: string,
   capsOf: ClaudeEnvInput['capsOf'],
 ): void {

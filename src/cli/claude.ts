@@ -19,6 +19,8 @@ import { builtinSnapshot } from '../models/aliases.ts';
 import { capabilitiesFor } from '../models/capabilities.ts';
 import { resolveModel } from '../models/resolve.ts';
 import type { ModelCapabilities } from '../models/types.ts';
+import { markOnboardingComplete } from './claude-config-file.ts';
+import { credentialRoute } from './claude-credentials.ts';
 import { claudeEnv, type Env } from './claude-env.ts';
 import { CliError, CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
@@ -30,6 +32,8 @@ export interface ClaudeFlags {
   claudeBin?: string;
   region?: string;
   config?: string;
+  /** false with --no-onboarding-fix: leave Claude Code's ~/.claude.json alone. */
+  onboardingFix?: boolean;
 }
 
 export const INSTALL_HINT = 'Install Claude Code with: npm install -g @anthropic-ai/claude-code';
@@ -174,6 +178,18 @@ function runChild(child: ChildProcess, interactive: boolean): Promise<number> {
   });
 }
 
+/** Claude Code's first-run onboarding would stop at api.anthropic.com: see claude-config-file.ts. */
+function skipOnboarding(io: ClaudeIo): void {
+  const fix = markOnboardingComplete(io.env);
+  if (fix.outcome === 'marked') {
+    io.stderr(
+      `abproxy: set hasCompletedOnboarding in ${fix.path}, so Claude Code skips its first-run setup (it needs api.anthropic.com); --no-onboarding-fix to opt out\n`,
+    );
+  } else if (fix.outcome === 'skipped') {
+    io.stderr(`abproxy: left ${fix.path} alone (${fix.reason}); Claude Code may show its first-run setup\n`);
+  }
+}
+
 export interface ClaudeIo {
   stderr: (text: string) => void;
   env: Env;
@@ -201,17 +217,19 @@ export async function launchClaude(
   }
   const model = flags.model ?? config.claudeModel;
   const smallModel = flags.smallModel ?? config.claudeSmallModel;
+  if (flags.onboardingFix !== false) skipOnboarding(io);
   const gateway = await gatewayFor(config, flags, io.stderr);
   try {
+    const credentials = credentialRoute({ kind: 'gateway-key', key: gateway.key });
     const env = claudeEnv({
       base: io.env,
       gatewayUrl: gateway.url,
-      apiKey: gateway.key,
+      credentials,
       model,
       smallModel,
       capsOf: capsLookup(config),
     });
-    const child = spawn(bin, [...args], { stdio: 'inherit', env });
+    const child = spawn(bin, [...credentials.args, ...args], { stdio: 'inherit', env });
     return await runChild(child, process.stdin.isTTY === true);
   } catch (err) {
     throw new CliError(`could not run ${bin}: ${(err as Error).message}`);
@@ -231,6 +249,7 @@ export function registerClaude(program: Command, io: ClaudeIo): void {
     .option('--claude-bin <path>', 'the claude executable (default: claude on PATH)')
     .option('--region <region>', 'AWS region for Bedrock')
     .option('-c, --config <file>', 'JSON config file')
+    .option('--no-onboarding-fix', "leave Claude Code's ~/.claude.json alone (no hasCompletedOnboarding)")
     .allowUnknownOption()
     .passThroughOptions()
     .action(async (claudeArgs: string[], flags: ClaudeFlags) => {

@@ -389,6 +389,8 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
   checks.push(...(await checkStorage(config)));
   checks.push(await checkPort(config));
   checks.push(await checkClaude(env));
+  const { checkClaudeApiKey, checkClaudeOnboarding } = await import('./doctor-claude.ts');
+  checks.push(await checkClaudeOnboarding(env), checkClaudeApiKey(env));
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 

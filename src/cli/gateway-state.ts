@@ -1,16 +1,26 @@
 /**
- * The running-gateway state file (ABPROXY_HOME/gateway.json): `serve` writes it when it listens and
- * removes it when it stops, so `abproxy claude` and `doctor` can find a gateway that is already up.
- * A state file is only trusted after its process is alive and its URL answers GET /health.
+ * The running-gateway state file (ABPROXY_HOME/gateway.json, mode 0600): `serve` writes it when it
+ * listens and removes it when it stops, so `abproxy claude` and `doctor` can find a gateway that is
+ * already up. A state file is only trusted after its process is alive and whatever answers at its URL
+ * proves it holds the file's instance secret (a challenge on GET /health, see server/health.ts): a stale
+ * file and a port someone else took since must never get a key.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHALLENGE_HEADER, instanceProof, PROOF_HEADER } from '../server/health.ts';
 
 export interface GatewayState {
   url: string;
   pid: number;
   /** ISO time the gateway started listening. */
   started: string;
+  /** Random per-process secret the gateway proves it knows (absent in files older gateways wrote). */
+  secret?: string;
+}
+
+export function newInstanceSecret(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 export function stateFile(home: string): string {
@@ -29,7 +39,12 @@ export function readGatewayState(home: string): GatewayState | undefined {
   try {
     const parsed = JSON.parse(readFileSync(stateFile(home), 'utf8')) as Partial<GatewayState>;
     if (typeof parsed.url !== 'string' || typeof parsed.pid !== 'number') return undefined;
-    return { url: parsed.url, pid: parsed.pid, started: String(parsed.started ?? '') };
+    return {
+      url: parsed.url,
+      pid: parsed.pid,
+      started: String(parsed.started ?? ''),
+      ...(typeof parsed.secret === 'string' && parsed.secret !== '' ? { secret: parsed.secret } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -50,20 +65,27 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Whether `url` answers GET /health with 200 within `timeoutMs`. */
-export async function answersHealth(url: string, timeoutMs = 1000): Promise<boolean> {
+/** Whether what answers at `url` proves, within `timeoutMs`, that it holds `secret`. Sends no key. */
+export async function provesSecret(url: string, secret: string, timeoutMs = 1000): Promise<boolean> {
+  const nonce = randomBytes(24).toString('base64url');
   try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${url}/health`, {
+      headers: { [CHALLENGE_HEADER]: nonce },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.body?.cancel();
-    return res.status === 200;
+    const proof = Buffer.from(res.headers.get(PROOF_HEADER) ?? '');
+    const expected = Buffer.from(instanceProof(secret, nonce));
+    return res.status === 200 && proof.length === expected.length && timingSafeEqual(proof, expected);
   } catch {
     return false;
   }
 }
 
-/** The gateway named by the state file, if its process lives and it answers /health. */
+/** The gateway named by the state file, if its process lives and it proves the file's secret. */
 export async function findRunningGateway(home: string): Promise<GatewayState | undefined> {
   const state = readGatewayState(home);
-  if (!state || !alive(state.pid)) return undefined;
-  return (await answersHealth(state.url)) ? state : undefined;
+  if (!state?.secret || !alive(state.pid)) return undefined;
+  return (await provesSecret(state.url, state.secret)) ? state : undefined;
 }

@@ -10,7 +10,7 @@ import { ListenError } from '../server/listen-error.ts';
 import type { RunningServer } from '../server/server.ts';
 import { LogTail, richOutput, startDashboard } from '../ui/index.ts';
 import { CliError, EXIT } from './errors.ts';
-import { clearGatewayState, writeGatewayState } from './gateway-state.ts';
+import { clearGatewayState, newInstanceSecret, writeGatewayState } from './gateway-state.ts';
 
 export interface ServeFlags {
   port?: string;
@@ -56,6 +56,8 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   };
   let server: RunningServer;
   let home = '';
+  // Proves to `abproxy claude` and `doctor` that this process is the one the state file names.
+  const instanceSecret = newInstanceSecret();
   const dashboard = !flags.plain && (io.richOutput ?? (() => richOutput()))();
   // Log lines written to the terminal the dashboard redraws would tear it: the dashboard shows the last
   // ones instead, until it stops. Logs redirected elsewhere keep going there.
@@ -75,7 +77,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       import('../server/server.ts'),
     ]);
     const logger = createLogger(config.logLevel, config.apiKeyHeader, sink.target ? sink : 2);
-    server = await startServer(config, { logger });
+    server = await startServer(config, { logger, instanceSecret });
   } catch (err) {
     // A bad flag or setting is a usage error, as for every other command.
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
@@ -85,7 +87,12 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   // Lets `abproxy claude` and `abproxy doctor` find this gateway; best effort (a read-only home is fine).
   // Written before the ready line, so whoever waits for that line can rely on the state file.
   try {
-    writeGatewayState(home, { url: server.url, pid: process.pid, started: new Date().toISOString() });
+    writeGatewayState(home, {
+      url: server.url,
+      pid: process.pid,
+      started: new Date().toISOString(),
+      secret: instanceSecret,
+    });
   } catch {}
   io.stdout(`abproxy listening on ${server.url}`);
   let live: Awaited<ReturnType<typeof startDashboard>> | undefined;

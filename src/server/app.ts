@@ -27,6 +27,8 @@ export interface AppOptions {
   isDraining: () => boolean;
   /** Limits, budgets, usage records and metrics (absent in handler unit tests). */
   accounting?: Pick<Accounting, 'metering' | 'metrics'>;
+  /** Lets /health prove this is the gateway a state file names (see health.ts). */
+  instanceSecret?: string;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
@@ -42,7 +44,7 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     { method: 'POST', path: '/v1/messages/count_tokens', handler: countTokensHandler(deps) },
     { method: 'GET', path: '/v1/models', handler: listModelsHandler(deps) },
     { method: 'GET', path: '/v1/models/:id', handler: getModelHandler(deps) },
-    { method: 'GET', path: '/health', handler: healthHandler() },
+    { method: 'GET', path: '/health', handler: healthHandler(options.instanceSecret) },
     { method: 'GET', path: '/ready', handler: readyHandler(options.isDraining) },
   ];
   const publicPaths = new Set(PUBLIC_PATHS);

@@ -1,11 +1,30 @@
+import { createHmac } from 'node:crypto';
 import { ApiError } from '../anthropic/errors.ts';
 import type { Ctx, Handler } from './context.ts';
 import { sendError } from './error-handler.ts';
 import { sendJson } from './respond.ts';
 
-/** Liveness: the process answers. */
-export function healthHandler(): Handler {
+/** A nonce a caller of /health sends to make the gateway prove it holds the instance secret. */
+export const CHALLENGE_HEADER = 'x-abproxy-challenge';
+/** The answer: hex HMAC-SHA256 of the nonce under the instance secret (never the secret itself). */
+export const PROOF_HEADER = 'x-abproxy-proof';
+
+const NONCE = /^[A-Za-z0-9_-]{16,128}$/;
+
+export function instanceProof(secret: string, nonce: string): string {
+  return createHmac('sha256', secret).update(nonce).digest('hex');
+}
+
+/**
+ * Liveness: the process answers. With an instance secret (the one `serve` keeps in the state file), a
+ * well-formed challenge gets a proof, so `abproxy claude` can tell this gateway from whatever else
+ * listens on the port the state file names before it sends a key.
+ */
+export function healthHandler(instanceSecret?: string): Handler {
   return async function health(ctx) {
+    const nonce = ctx.req.headers[CHALLENGE_HEADER];
+    if (instanceSecret && typeof nonce === 'string' && NONCE.test(nonce))
+      ctx.res.setHeader(PROOF_HEADER, instanceProof(instanceSecret, nonce));
     sendJson(ctx.res, 200, { status: 'ok' });
   };
 }

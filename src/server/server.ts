@@ -35,6 +35,8 @@ export interface StartServerOptions {
   onDrain?: DrainHook[];
   /** Counters for the serve dashboard; a fresh one otherwise. */
   stats?: ServerStats;
+  /** The secret /health proves possession of (written to the state file by `serve`). */
+  instanceSecret?: string;
 }
 
 export type DrainHook = () => void | Promise<void>;
@@ -134,7 +136,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let idle: (() => void) | undefined;
   const app = createApp(
     { config, signingSecret, upstream, catalogue, claudeFeatures, stats },
-    { requireKey, loopback, verifier, isDraining: () => draining, accounting },
+    {
+      requireKey,
+      loopback,
+      verifier,
+      isDraining: () => draining,
+      accounting,
+      instanceSecret: options.instanceSecret,
+    },
   );
 
   const server = http.createServer((req, res) => {

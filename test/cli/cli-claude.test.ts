@@ -4,7 +4,9 @@
  * real Claude Code CLI against the Bedrock emulator.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,12 +60,15 @@ describe('abproxy claude with a fake claude', () => {
     expect(fake.args).toEqual(['-p', 'hello there', '--output-format', 'json']);
     const env = fake.env;
     expect(env.ANTHROPIC_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(env.ANTHROPIC_API_KEY).toBeTruthy();
-    for (const name of ['CLAUDE_CODE_USE_BEDROCK', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BEDROCK_BASE_URL']) {
+    // The key goes as a bearer token (no "Detected a custom API key" question); the stale one is gone.
+    expect(env.ANTHROPIC_AUTH_TOKEN).toMatch(/^abp_/);
+    for (const name of ['CLAUDE_CODE_USE_BEDROCK', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BEDROCK_BASE_URL']) {
       expect(env[name], name).toBeUndefined();
     }
     expect(env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC).toBe('1');
     expect(env.DISABLE_TELEMETRY).toBe('1');
+    // Auto-update stays off (Claude Code's /config shows "disabled (set by env: DISABLE_AUTOUPDATER)").
+    expect(env.DISABLE_AUTOUPDATER).toBe('1');
     expect(env.CLAUDE_CODE_ATTRIBUTION_HEADER).toBe('0');
     // No model flag: Claude Code keeps choosing its own Claude models.
     expect(env.ANTHROPIC_MODEL).toBeUndefined();
@@ -75,6 +80,31 @@ describe('abproxy claude with a fake claude', () => {
     expect(await refused(env.ANTHROPIC_BASE_URL!)).toBe(true);
     // Its logs went to a file, not over Claude Code's terminal.
     expect(existsSync(join(home, 'claude-gateway.log'))).toBe(true);
+    // Claude Code's first-run setup is marked done, with one line that says so.
+    expect(JSON.parse(readFileSync(join(home, '.claude.json'), 'utf8'))).toEqual({
+      hasCompletedOnboarding: true,
+    });
+    expect(run.stderr).toMatch(/set hasCompletedOnboarding in .*\.claude\.json/);
+  });
+
+  it('leaves ~/.claude.json alone with --no-onboarding-fix, and follows CLAUDE_CONFIG_DIR', async () => {
+    const home = tempHome();
+    const optOut = await runCli(['claude', '--no-onboarding-fix', '-p', 'hi'], userEnv(home));
+    expect(optOut.code, optOut.stderr).toBe(0);
+    expect(existsSync(join(home, '.claude.json'))).toBe(false);
+    expect(optOut.stderr).not.toMatch(/hasCompletedOnboarding/);
+    // abproxy's own flag is not passed on.
+    expect(parseFake(optOut.stdout).args).toEqual(['-p', 'hi']);
+    const configDir = join(home, 'claude-config');
+    const run = await runCli(['claude'], userEnv(home, { CLAUDE_CONFIG_DIR: configDir }));
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(configDir, '.claude.json'), 'utf8')).hasCompletedOnboarding).toBe(
+      true,
+    );
+    expect(existsSync(join(home, '.claude.json'))).toBe(false);
+    // Once set, nothing more is said.
+    const again = await runCli(['claude'], userEnv(home, { CLAUDE_CONFIG_DIR: configDir }));
+    expect(again.stderr).not.toMatch(/hasCompletedOnboarding/);
   });
 
   it('passes options it does not know on to claude without --', async () => {
@@ -155,6 +185,12 @@ describe('abproxy claude reusing a running gateway', () => {
   it('finds it through the state file and leaves it running', async () => {
     const state = JSON.parse(readFileSync(join(home, 'gateway.json'), 'utf8'));
     expect(state).toMatchObject({ url, pid: serve.pid });
+    // The instance secret it proves itself with: in the state file only, which only the user can read.
+    expect(state.secret).toMatch(/^[\w-]{43}$/);
+    expect(statSync(join(home, 'gateway.json')).mode & 0o777).toBe(0o600);
+    const health = await fetch(`${url}/health`);
+    expect(health.headers.get('x-abproxy-proof')).toBeNull();
+    expect(await health.text()).not.toContain(state.secret);
     const run = await runCli(['claude', '-p', 'hi'], userEnv(home));
     expect(run.code, run.stderr).toBe(0);
     const fake = parseFake(run.stdout);
@@ -185,7 +221,6 @@ describe('abproxy claude reusing a running gateway', () => {
 
   it('ignores a stale state file whose gateway is gone', async () => {
     const other = tempHome();
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(
       join(other, 'gateway.json'),
       JSON.stringify({ url: 'http://127.0.0.1:9', pid: 999_999, started: '' }),
@@ -193,6 +228,48 @@ describe('abproxy claude reusing a running gateway', () => {
     const run = await runCli(['claude'], userEnv(other));
     expect(run.code, run.stderr).toBe(0);
     expect(parseFake(run.stdout).env.ANTHROPIC_BASE_URL).not.toBe('http://127.0.0.1:9');
+  });
+});
+
+describe('abproxy claude and a port taken by someone else', () => {
+  let squatter: Server;
+  let squatterUrl: string;
+  const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+
+  beforeAll(async () => {
+    // Answers everything with 200, as a careless (or hostile) server on a shared host would.
+    squatter = createServer((req, res) => {
+      seen.push({ url: req.url ?? '', headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok","data":[]}');
+    });
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    squatterUrl = `http://127.0.0.1:${(squatter.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => squatter.close(resolve));
+  });
+
+  it.each([
+    ['with the instance secret of a gateway that is gone', { secret: 'a'.repeat(43) }],
+    ['written by an older gateway (no secret)', {}],
+  ])('never sends the master key to the port a stale state file names (%s)', async (_, extra) => {
+    seen.length = 0;
+    const home = tempHome();
+    const master = 'squat-test-master-key-0123456789';
+    // A live pid (ours): only the challenge can tell this server from the gateway.
+    writeFileSync(
+      join(home, 'gateway.json'),
+      JSON.stringify({ url: squatterUrl, pid: process.pid, started: '', ...extra }),
+    );
+    const run = await runCli(['claude', '-p', 'hi'], userEnv(home, { MASTER_API_KEY: master }));
+    expect(run.code, run.stderr).toBe(0);
+    const fake = parseFake(run.stdout);
+    // It started its own gateway instead, which takes the key.
+    expect(fake.env.ANTHROPIC_BASE_URL).not.toBe(squatterUrl);
+    expect(fake.withKey).toBe(200);
+    const leaked = seen.filter((r) => JSON.stringify(r).includes(master));
+    expect(leaked, JSON.stringify(seen)).toEqual([]);
   });
 });
 

@@ -1,4 +1,6 @@
 /** `abproxy doctor` against the emulator (everything fine) and against an endpoint that is not there. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DoctorReport } from '../../src/cli/doctor.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
@@ -37,6 +39,24 @@ describe('abproxy doctor', () => {
     expect(run.stdout).toMatch(/^FAIL\s+bedrock\s+/m);
     expect(run.stdout).toMatch(/fix: cannot reach http:\/\/127\.0\.0\.1:9/);
     expect(run.stdout).toMatch(/1 check failed\./);
+  });
+
+  it('warns about an ANTHROPIC_API_KEY Claude Code refused, for people who run claude by hand', async () => {
+    const home = tempHome();
+    const key = 'abp_doctor_test_key_0123456789abcdefghij';
+    writeFileSync(
+      join(home, '.claude.json'),
+      JSON.stringify({ hasCompletedOnboarding: true, customApiKeyResponses: { rejected: [key.slice(-20)] } }),
+    );
+    const run = await runCli(
+      ['doctor', '--json', '--port', '0'],
+      cliEnv(home, emulator.url, { ANTHROPIC_API_KEY: key }),
+    );
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(byName(report, 'claude-api-key')).toMatchObject({ status: 'warn' });
+    expect(byName(report, 'claude-api-key')?.hint).toContain('ANTHROPIC_AUTH_TOKEN');
+    expect(byName(report, 'claude-onboarding')?.status).toBe('ok');
+    expect(run.stdout).not.toContain(key);
   });
 
   it('fails on missing credentials and says how to get some', async () => {

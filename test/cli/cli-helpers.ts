@@ -81,7 +81,7 @@ const out = {
   args: process.argv.slice(2),
   env: process.env,
   health: await status('/health'),
-  withKey: await status('/v1/models', { 'x-api-key': process.env.ANTHROPIC_API_KEY ?? '' }),
+  withKey: await status('/v1/models', { authorization: 'Bearer ' + (process.env.ANTHROPIC_AUTH_TOKEN ?? '') }),
   withoutKey: await status('/v1/models'),
 };
 process.stdout.write(JSON.stringify(out) + '\\n');

@@ -1,0 +1,42 @@
+/**
+ * How Claude Code proves who it is to what `abproxy claude` points it at. The one place that picks the
+ * credential route, so new ones (Claude Code's own Bedrock mode, gateway sign-in) plug in here.
+ *
+ * Why ANTHROPIC_AUTH_TOKEN for a gateway key: the interactive CLI asks "Detected a custom API key in your
+ * environment · Do you want to use this API key?" about ANTHROPIC_API_KEY, with "No (recommended)"
+ * preselected, and a refused key leaves it "Not logged in". ANTHROPIC_AUTH_TOKEN (sent as
+ * `Authorization: Bearer`, which the gateway accepts like `x-api-key`) is used without that question and
+ * also skips the first-run connectivity check against api.anthropic.com. Pure: no I/O.
+ */
+
+/** What Claude Code authenticates with. */
+export type CredentialSource = { kind: 'gateway-key'; key: string };
+
+export interface CredentialRoute {
+  /** Variables to set in Claude Code's environment. */
+  env: Readonly<Record<string, string>>;
+  /** Variables to remove first: credentials Claude Code would prefer, or ask the user about. */
+  cleared: readonly string[];
+  /** Arguments to put before the user's own (e.g. `--settings` with an apiKeyHelper). */
+  args: readonly string[];
+}
+
+/** Credentials Claude Code reads from the environment; any of them would compete with the route's. */
+export const CREDENTIAL_VARIABLES = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'CLAUDE_CODE_API_KEY_FILE_DESCRIPTOR',
+  'CLAUDE_CODE_OAUTH_TOKEN_FILE_DESCRIPTOR',
+] as const;
+
+export function credentialRoute(source: CredentialSource): CredentialRoute {
+  switch (source.kind) {
+    case 'gateway-key':
+      return { env: { ANTHROPIC_AUTH_TOKEN: source.key }, cleared: CREDENTIAL_VARIABLES, args: [] };
+    default: {
+      const unknown: never = source.kind;
+      throw new Error(`unknown credential source ${String(unknown)}`);
+    }
+  }
+}
