@@ -22,7 +22,7 @@ import { hasTmux, Terminal } from './tmux.ts';
 
 const root = join(import.meta.dirname, '../..');
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
-const NEVER = ['Unable to connect', 'Detected a custom API key', 'Not logged in'];
+const NEVER = ['Unable to connect', 'Detected a custom API key', 'Not logged in', 'Please run /login'];
 /** Claude Code's first-run onboarding (theme picker); it must not show with the fix. */
 const ONBOARDING = 'Choose the text style';
 const TRUST = 'Yes, I trust this folder';
