@@ -152,7 +152,7 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
         for (const text of NEVER) expect(screen, `"${text}" was on a screen`).not.toContain(text);
       }
       // The launcher said what it changed, and changed only that.
-      expect(terminal.screens.join('\n')).toContain('set hasCompletedOnboarding in');
+      expect(terminal.screens.join('\n')).toContain('setting hasCompletedOnboarding in');
       const claudeJson = JSON.parse(readFileSync(join(ws.home, '.claude.json'), 'utf8'));
       expect(claudeJson.hasCompletedOnboarding).toBe(true);
       expect(emulator.requests.some((r) => r.modelId === MODEL)).toBe(true);
