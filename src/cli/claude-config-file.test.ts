@@ -1,4 +1,5 @@
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -33,9 +34,13 @@ describe("Claude Code's config file", () => {
     expect(claudeConfigPath({ HOME: home })).toBe(join(home, '.claude', '.config.json'));
   });
 
-  it('marks onboarding done in a missing file, mode 0600, and says so', () => {
+  it('marks onboarding done in a missing file, mode 0600, and says so before it writes', () => {
     const home = fresh();
-    const fix = markOnboardingComplete({ HOME: home });
+    const said: boolean[] = [];
+    const fix = markOnboardingComplete({ HOME: home }, (path) => {
+      said.push(existsSync(path));
+    });
+    expect(said).toEqual([false]);
     expect(fix).toEqual({ outcome: 'marked', path: join(home, '.claude.json') });
     expect(JSON.parse(readFileSync(join(home, '.claude.json'), 'utf8'))).toEqual({
       hasCompletedOnboarding: true,
@@ -58,7 +63,13 @@ describe("Claude Code's config file", () => {
     const home = fresh();
     const file = join(home, '.claude.json');
     writeFileSync(file, '{"hasCompletedOnboarding":false}');
-    expect(markOnboardingComplete({ HOME: home }).outcome).toBe('present');
+    let said = false;
+    expect(
+      markOnboardingComplete({ HOME: home }, () => {
+        said = true;
+      }).outcome,
+    ).toBe('present');
+    expect(said).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe('{"hasCompletedOnboarding":false}');
   });
 

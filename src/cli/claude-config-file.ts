@@ -90,10 +90,11 @@ export type OnboardingFix =
 
 /**
  * Sets `hasCompletedOnboarding: true` when the field is absent (a value the user or Claude Code wrote is
- * kept). Atomic (a temporary file in the same directory, then rename), through a symlink to its target,
- * with the file's mode kept (0600 for a new file, as Claude Code makes it).
+ * kept), calling `announce` just before it writes. Atomic (a temporary file in the same directory, then
+ * rename), through a symlink to its target, with the file's mode kept (0600 for a new file, as Claude
+ * Code makes it).
  */
-export function markOnboardingComplete(env: Env): OnboardingFix {
+export function markOnboardingComplete(env: Env, announce: (path: string) => void = () => {}): OnboardingFix {
   const path = claudeConfigPath(env);
   const read = readClaudeConfig(path);
   if (read.state === 'unreadable') return { outcome: 'skipped', path, reason: read.reason };
@@ -101,6 +102,7 @@ export function markOnboardingComplete(env: Env): OnboardingFix {
   if ('hasCompletedOnboarding' in config) return { outcome: 'present', path };
   const target = linkTarget(path);
   const temp = join(dirname(target), `.${basename(target)}.abproxy-${process.pid}.tmp`);
+  announce(path);
   try {
     const mode = read.state === 'ok' ? statSync(target).mode & 0o777 : 0o600;
     if (read.state === 'missing') mkdirSync(dirname(target), { recursive: true, mode: 0o700 });

@@ -180,12 +180,12 @@ function runChild(child: ChildProcess, interactive: boolean): Promise<number> {
 
 /** Claude Code's first-run onboarding would stop at api.anthropic.com: see claude-config-file.ts. */
 function skipOnboarding(io: ClaudeIo): void {
-  const fix = markOnboardingComplete(io.env);
-  if (fix.outcome === 'marked') {
+  const fix = markOnboardingComplete(io.env, (path) =>
     io.stderr(
-      `abproxy: set hasCompletedOnboarding in ${fix.path}, so Claude Code skips its first-run setup (it needs api.anthropic.com); --no-onboarding-fix to opt out\n`,
-    );
-  } else if (fix.outcome === 'skipped') {
+      `abproxy: setting hasCompletedOnboarding in ${path}, so Claude Code skips its first-run setup (it needs api.anthropic.com); --no-onboarding-fix to opt out\n`,
+    ),
+  );
+  if (fix.outcome === 'skipped') {
     io.stderr(`abproxy: left ${fix.path} alone (${fix.reason}); Claude Code may show its first-run setup\n`);
   }
 }

@@ -84,7 +84,7 @@ describe('abproxy claude with a fake claude', () => {
     expect(JSON.parse(readFileSync(join(home, '.claude.json'), 'utf8'))).toEqual({
       hasCompletedOnboarding: true,
     });
-    expect(run.stderr).toMatch(/set hasCompletedOnboarding in .*\.claude\.json/);
+    expect(run.stderr).toMatch(/setting hasCompletedOnboarding in .*\.claude\.json/);
   });
 
   it('leaves ~/.claude.json alone with --no-onboarding-fix, and follows CLAUDE_CONFIG_DIR', async () => {

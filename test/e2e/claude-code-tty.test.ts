@@ -22,7 +22,7 @@ import { hasTmux, Terminal } from './tmux.ts';
 
 const root = join(import.meta.dirname, '../..');
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
-const NEVER = ['Unable to connect', 'Detected a custom API key', 'Not logged in'];
+const NEVER = ['Unable to connect', 'Detected a custom API key', 'Not logged in', 'Please run /login'];
 /** Claude Code's first-run onboarding (theme picker); it must not show with the fix. */
 const ONBOARDING = 'Choose the text style';
 const TRUST = 'Yes, I trust this folder';
@@ -152,7 +152,7 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
         for (const text of NEVER) expect(screen, `"${text}" was on a screen`).not.toContain(text);
       }
       // The launcher said what it changed, and changed only that.
-      expect(terminal.screens.join('\n')).toContain('set hasCompletedOnboarding in');
+      expect(terminal.screens.join('\n')).toContain('setting hasCompletedOnboarding in');
       const claudeJson = JSON.parse(readFileSync(join(ws.home, '.claude.json'), 'utf8'));
       expect(claudeJson.hasCompletedOnboarding).toBe(true);
       expect(emulator.requests.some((r) => r.modelId === MODEL)).toBe(true);
