@@ -27,6 +27,11 @@ export interface AppOptions {
   isDraining: () => boolean;
   /** Limits, budgets, usage records and metrics (absent in handler unit tests). */
   accounting?: Pick<Accounting, 'metering' | 'metrics'>;
+  /**
+   * The admin page and its API (/admin, /admin/api/*): one route group, before key auth (it signs in
+   * with its own session cookie). Absent in handler unit tests.
+   */
+  admin?: Middleware;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
@@ -53,6 +58,7 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
   }
   const chain: Middleware[] = [requestId(), errorHandler()];
   if (options.loopback) chain.push(hostGuard());
+  if (options.admin) chain.push(options.admin);
   chain.push(
     auth({
       verifier: options.verifier,
