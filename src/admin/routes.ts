@@ -324,7 +324,10 @@ export function adminRoutes(deps: AdminDeps): Middleware {
     };
     send('recent', deps.stats?.snapshot().recent ?? []);
     sendStats();
-    const unsubscribe = deps.stats?.onRequest((request: RecentRequest) => send('request', request));
+    const unsubscribe = deps.stats?.onRequest((request: RecentRequest) => {
+      send('request', request);
+      sendStats();
+    });
     const timer = setInterval(sendStats, LIVE_STATS_MS);
     await new Promise<void>((resolve) => res.once('close', resolve));
     clearInterval(timer);

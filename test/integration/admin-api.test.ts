@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLoginToken } from '../../src/admin/login-token.ts';
+import { admin, browserCommand } from '../../src/cli/admin.ts';
 import { resolveSigningSecret } from '../../src/config/secret.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { AdminClient, buildAdminAssets, startAdminGateway } from './admin-harness.ts';
@@ -216,6 +217,36 @@ describe('admin page with a master key', () => {
     expect(models.region).toBe('us-east-1');
     expect(models.models.length).toBeGreaterThan(0);
     expect(models.upstreams).toEqual([]);
+  });
+
+  it('`abproxy admin` prints a one-time sign-in link when headless, and opens it with a display', async () => {
+    const lines: string[] = [];
+    const env = {
+      MASTER_API_KEY: MASTER_KEY,
+      ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-admin-cli-')),
+    };
+    await admin({ url: gateway.url }, { stdout: (l) => lines.push(l), env, platform: 'linux' });
+    const link = lines.at(-1)!;
+    expect(link).toMatch(new RegExp(`^${gateway.url}/admin/login\\?token=`));
+    const client = new AdminClient(gateway.url);
+    expect((await client.fetch(link.slice(gateway.url.length))).status).toBe(303);
+    expect((await client.fetch('/admin/api/keys')).status).toBe(200);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+
+    const opened: string[] = [];
+    await admin(
+      { url: gateway.url },
+      {
+        stdout: () => {},
+        env: { ...env, DISPLAY: ':0' },
+        platform: 'linux',
+        open: (cmd, url) => opened.push(cmd, url),
+      },
+    );
+    expect(opened[0]).toBe('xdg-open');
+    expect(opened[1]).toMatch(/\/admin\/login\?token=/);
+    expect(browserCommand({ BROWSER: 'firefox' }, 'linux')).toBe('firefox');
+    expect(browserCommand({}, 'linux')).toBeUndefined();
   });
 
   it('accepts a one-time sign-in link once', async () => {
