@@ -4,38 +4,21 @@
  * (build/sea/admin-assets.ts).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AdminAsset, type AdminAssets, contentType, isAdminAsset } from './assets-types.ts';
 
-export interface AdminAsset {
-  body: Buffer;
-  type: string;
-}
-
-export type AdminAssets = ReadonlyMap<string, AdminAsset>;
+export type { AdminAsset, AdminAssets };
 
 export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../dist/admin/', import.meta.url));
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
-
-export function contentType(name: string): string {
-  return TYPES[extname(name)] ?? 'application/octet-stream';
-}
 
 /** The files by name, or undefined when the page was not built (no index.html). */
 export function loadAdminAssets(dir: string = DEFAULT_ASSETS_DIR): AdminAssets | undefined {
   if (!existsSync(join(dir, 'index.html'))) return undefined;
   const assets = new Map<string, AdminAsset>();
   for (const name of readdirSync(dir)) {
-    if (extname(name) in TYPES) {
+    if (isAdminAsset(name))
       assets.set(name, { body: readFileSync(join(dir, name)), type: contentType(name) });
-    }
   }
   return assets;
 }
