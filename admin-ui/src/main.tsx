@@ -449,12 +449,23 @@ function App() {
   const [session, setSession] = useState<SessionState | null>(null);
   const [error, setError] = useState('');
   const load = useCallback(() => {
-    call<SessionState>('GET', 'session').then(
-      (s) => {
-        setCsrf(s.csrf);
-        setSession(s);
-      },
-      (err) => setError((err as Error).message),
+    // An `abproxy admin` link carries a one-time token in the fragment (never sent to the server by itself).
+    const token = /^#token=(.+)$/.exec(window.location.hash)?.[1];
+    if (token) history.replaceState(null, '', window.location.pathname);
+    const signIn = token
+      ? call<{ csrf: string }>('POST', 'login', { token }).then(
+          () => undefined,
+          (err) => setError((err as Error).message),
+        )
+      : Promise.resolve();
+    void signIn.then(() =>
+      call<SessionState>('GET', 'session').then(
+        (s) => {
+          setCsrf(s.csrf);
+          setSession(s);
+        },
+        (err) => setError((err as Error).message),
+      ),
     );
   }, []);
   useEffect(load, [load]);

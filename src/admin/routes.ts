@@ -147,26 +147,26 @@ export function adminRoutes(deps: AdminDeps): Middleware {
     });
   };
 
+  /** The master key from the form, or a one-time token from an `abproxy admin` link. */
   const login: Handler = async (ctx) => {
     assertSameOrigin(ctx.req);
-    const body = (await readJson(ctx.req, MAX_BODY)) as { master_key?: unknown };
-    const master = deps.config.masterApiKey;
-    if (typeof body?.master_key !== 'string' || !master || !sameSecret(body.master_key, master)) {
-      ctx.log.warn({ requestId: ctx.requestId }, 'admin sign-in refused');
-      throw new ApiError('authentication_error', 'wrong master key');
+    const body = (await readJson(ctx.req, MAX_BODY)) as { master_key?: unknown; token?: unknown };
+    if (typeof body?.token === 'string') {
+      if (!tokens.redeem(body.token)) {
+        throw new ApiError(
+          'authentication_error',
+          'this sign-in link is invalid, expired or already used: run `abproxy admin` again',
+        );
+      }
+    } else {
+      const master = deps.config.masterApiKey;
+      if (typeof body?.master_key !== 'string' || !master || !sameSecret(body.master_key, master)) {
+        ctx.log.warn({ requestId: ctx.requestId }, 'admin sign-in refused');
+        throw new ApiError('authentication_error', 'wrong master key');
+      }
     }
     const created = startSession(ctx);
     sendJson(ctx.res, 200, { signed_in: true, csrf: created.csrf });
-  };
-
-  const linkLogin: Handler = async (ctx) => {
-    if (!tokens.redeem(ctx.url.searchParams.get('token') ?? '')) {
-      sendText(ctx, 401, 'This sign-in link is invalid, expired or already used: run `abproxy admin` again.');
-      return;
-    }
-    startSession(ctx);
-    ctx.res.writeHead(303, { location: '/admin' });
-    ctx.res.end();
   };
 
   const logout = signedIn(async (ctx, current) => {
@@ -337,7 +337,6 @@ export function adminRoutes(deps: AdminDeps): Middleware {
   const routes: Route[] = [
     { method: 'GET', path: '/admin', handler: page },
     { method: 'GET', path: '/admin/assets/:name', handler: asset },
-    { method: 'GET', path: '/admin/login', handler: linkLogin },
     { method: 'GET', path: '/admin/api/session', handler: session },
     { method: 'POST', path: '/admin/api/login', handler: login },
     { method: 'POST', path: '/admin/api/logout', handler: logout },

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin } from '../../src/cli/admin.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator } from './server-harness.ts';
@@ -159,4 +160,20 @@ describe.skipIf(!existsSync(CHROMIUM))('admin page in Chromium', () => {
     expect(consoleErrors).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it('signs in through the one-time link of `abproxy admin`, which then drops out of the address bar', async () => {
+    const lines: string[] = [];
+    await admin(
+      { url: gateway.url, print: true },
+      { stdout: (l) => lines.push(l), env: { MASTER_API_KEY: MASTER_KEY } },
+    );
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(lines.at(-1)!);
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    expect(page.url()).toBe(`${gateway.url}/admin`);
+    expect(consoleErrors).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

@@ -43,11 +43,20 @@ export class AdminClient {
     return res;
   }
 
+  /** Signs in with the master key (the form) or a one-time token (an `abproxy admin` link). */
   async login(masterKey: string): Promise<Response> {
+    return this.#signIn({ master_key: masterKey });
+  }
+
+  async redeem(token: string): Promise<Response> {
+    return this.#signIn({ token });
+  }
+
+  async #signIn(body: unknown): Promise<Response> {
     const res = await this.fetch('/admin/api/login', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ master_key: masterKey }),
+      body: JSON.stringify(body),
     });
     if (res.ok) this.csrf = ((await res.clone().json()) as { csrf: string }).csrf;
     return res;
