@@ -27,6 +27,7 @@ import {
   setSecurityHeaders,
 } from './access.ts';
 import { type AdminAssets, DEFAULT_ASSETS_DIR, loadAdminAssets } from './assets.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { LoginTokens } from './login-token.ts';
 import { type AdminSession, SessionStore, sameSecret } from './sessions.ts';
 import { monthStart, usageView } from './usage-view.ts';
@@ -90,6 +91,7 @@ function sendText(ctx: Ctx, status: number, text: string): void {
 export function adminRoutes(deps: AdminDeps): Middleware {
   const sessions = new SessionStore();
   const tokens = new LoginTokens(deps.signingSecret);
+  const throttle = new LoginThrottle();
   const now = deps.now ?? Date.now;
   let assets: AdminAssets | undefined;
 
@@ -159,8 +161,16 @@ export function adminRoutes(deps: AdminDeps): Middleware {
         );
       }
     } else {
+      const address = ctx.req.socket.remoteAddress ?? '';
+      const wait = throttle.retryAfter(address);
+      if (wait > 0) {
+        throw new ApiError('rate_limit_error', `too many wrong master keys; try again in ${wait} s`, {
+          headers: { 'retry-after': String(wait) },
+        });
+      }
       const master = deps.config.masterApiKey;
       if (typeof body?.master_key !== 'string' || !master || !sameSecret(body.master_key, master)) {
+        throttle.failed(address);
         ctx.log.warn({ requestId: ctx.requestId }, 'admin sign-in refused');
         throw new ApiError('authentication_error', 'wrong master key');
       }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LoginThrottle } from './login-throttle.ts';
 import { LOGIN_TOKEN_TTL_MS, LoginTokens, mintLoginToken } from './login-token.ts';
 import { SessionStore } from './sessions.ts';
 
@@ -41,5 +42,22 @@ describe('admin sessions', () => {
     now = 1000;
     expect(sessions.get(b.id)).toBeUndefined();
     expect(sessions.get(undefined)).toBeUndefined();
+  });
+});
+
+describe('the sign-in throttle', () => {
+  it('refuses an address after too many wrong keys, until its window ends; others are not affected', () => {
+    let now = 0;
+    const throttle = new LoginThrottle({ maxFailures: 3, windowMs: 10_000, now: () => now });
+    for (let i = 0; i < 3; i++) {
+      expect(throttle.retryAfter('a')).toBe(0);
+      throttle.failed('a');
+    }
+    expect(throttle.retryAfter('a')).toBe(10);
+    expect(throttle.retryAfter('b')).toBe(0);
+    now = 9_500;
+    expect(throttle.retryAfter('a')).toBe(1);
+    now = 10_000;
+    expect(throttle.retryAfter('a')).toBe(0);
   });
 });
