@@ -17,6 +17,16 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin/ bin/
 COPY src/ src/
 
+# Admin page stage: the page's static files (Preact + uPlot bundled by esbuild, all dev dependencies);
+# only dist/admin/ leaves this stage.
+FROM ${NODE_IMAGE} AS admin
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY admin-ui/ admin-ui/
+COPY scripts/build-admin.ts scripts/
+RUN node scripts/build-admin.ts
+
 # Runtime stage: no toolchain, no npm cache, files owned by root and read-only to the service user.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -25,6 +35,7 @@ ENV NODE_ENV=production \
   ABPROXY_HOME=/home/node/.abproxy
 WORKDIR /app
 COPY --from=build /app /app
+COPY --from=admin /app/dist/admin dist/admin
 USER node
 EXPOSE 8080
 # slim has no curl: node itself asks /health (503 while draining, so the container turns unhealthy).

@@ -4,7 +4,7 @@
 
 _abproxy_subcommands() {
   case "$1" in
-    "") echo "serve keys tables usage claude models config doctor completion" ;;
+    "") echo "serve keys tables usage claude models config doctor admin completion" ;;
     "keys") echo "create import list show revoke" ;;
     "tables") echo "setup" ;;
     "config") echo "get set unset path" ;;
@@ -32,6 +32,7 @@ _abproxy_options() {
     "config unset") echo "--help" ;;
     "config path") echo "--help" ;;
     "doctor") echo "--json --deep --model --region --port --config --help" ;;
+    "admin") echo "--url --print --config --help" ;;
     "completion") echo "--help" ;;
   esac
 }
@@ -49,6 +50,7 @@ _abproxy_value_options() {
     "claude") echo "--model --small-model --port --claude-bin --region --config -c" ;;
     "models") echo "--region --config -c" ;;
     "doctor") echo "--model --region --port -p --config -c" ;;
+    "admin") echo "--url --config -c" ;;
   esac
 }
 

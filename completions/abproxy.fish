@@ -13,6 +13,7 @@ complete -c abproxy -n '__fish_use_subcommand' -a claude -d 'run Claude Code on 
 complete -c abproxy -n '__fish_use_subcommand' -a models -d 'list the Bedrock models the gateway can call, the Claude aliases and their capabilities'
 complete -c abproxy -n '__fish_use_subcommand' -a config -d 'show and edit settings (the file is ABPROXY_HOME/config.json)'
 complete -c abproxy -n '__fish_use_subcommand' -a doctor -d 'check credentials, region, Bedrock access, storage, the port and the claude binary'
+complete -c abproxy -n '__fish_use_subcommand' -a admin -d 'open the admin web page of the running gateway, signed in (prints a one-time link when headless)'
 complete -c abproxy -n '__fish_use_subcommand' -a completion -d 'print a shell completion script (bash, zsh or fish)'
 complete -c abproxy -n '__fish_use_subcommand' -l version -s v -d 'output the version number'
 complete -c abproxy -n '__fish_use_subcommand' -l help -s h -d 'show help'
@@ -172,6 +173,12 @@ complete -c abproxy -n '__fish_seen_subcommand_from doctor' -l region -r -F -d '
 complete -c abproxy -n '__fish_seen_subcommand_from doctor' -l port -s p -r -F -d 'port the gateway should listen on'
 complete -c abproxy -n '__fish_seen_subcommand_from doctor' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from doctor' -l help -s h -d 'show help'
+
+# abproxy admin
+complete -c abproxy -n '__fish_seen_subcommand_from admin' -l url -r -F -d 'the gateway (default: the one `abproxy serve` runs from this ABPROXY_HOME)'
+complete -c abproxy -n '__fish_seen_subcommand_from admin' -l print -d 'print the sign-in link instead of opening a browser'
+complete -c abproxy -n '__fish_seen_subcommand_from admin' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from admin' -l help -s h -d 'show help'
 
 # abproxy completion
 complete -c abproxy -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'

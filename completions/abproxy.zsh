@@ -5,7 +5,7 @@
 
 _abproxy_subcommands() {
   case "$1" in
-    "") echo "serve keys tables usage claude models config doctor completion" ;;
+    "") echo "serve keys tables usage claude models config doctor admin completion" ;;
     "keys") echo "create import list show revoke" ;;
     "tables") echo "setup" ;;
     "config") echo "get set unset path" ;;
@@ -33,6 +33,7 @@ _abproxy_options() {
     "config unset") echo "--help" ;;
     "config path") echo "--help" ;;
     "doctor") echo "--json --deep --model --region --port --config --help" ;;
+    "admin") echo "--url --print --config --help" ;;
     "completion") echo "--help" ;;
   esac
 }
@@ -50,6 +51,7 @@ _abproxy_value_options() {
     "claude") echo "--model --small-model --port --claude-bin --region --config -c" ;;
     "models") echo "--region --config -c" ;;
     "doctor") echo "--model --region --port -p --config -c" ;;
+    "admin") echo "--url --config -c" ;;
   esac
 }
 
@@ -68,7 +70,7 @@ _abproxy_value_choices() {
 _abproxy_described() {
   local -a items
   case "$1" in
-    "") items=('serve:run the gateway (Anthropic Messages API → AWS Bedrock)' 'keys:create, list, show and revoke API keys' 'tables:team mode\: DynamoDB tables' 'usage:requests, tokens and estimated cost per key, model or day' 'claude:run Claude Code on Bedrock through the gateway (reuses a running one or starts its own)' 'models:list the Bedrock models the gateway can call, the Claude aliases and their capabilities' 'config:show and edit settings (the file is ABPROXY_HOME/config.json)' 'doctor:check credentials, region, Bedrock access, storage, the port and the claude binary' 'completion:print a shell completion script (bash, zsh or fish)') ;;
+    "") items=('serve:run the gateway (Anthropic Messages API → AWS Bedrock)' 'keys:create, list, show and revoke API keys' 'tables:team mode\: DynamoDB tables' 'usage:requests, tokens and estimated cost per key, model or day' 'claude:run Claude Code on Bedrock through the gateway (reuses a running one or starts its own)' 'models:list the Bedrock models the gateway can call, the Claude aliases and their capabilities' 'config:show and edit settings (the file is ABPROXY_HOME/config.json)' 'doctor:check credentials, region, Bedrock access, storage, the port and the claude binary' 'admin:open the admin web page of the running gateway, signed in (prints a one-time link when headless)' 'completion:print a shell completion script (bash, zsh or fish)') ;;
     "keys") items=('create:create a key and print its secret (once)' 'import:store an existing key (the seed converter'\''s sk-… keys)' 'list:list keys (never their secrets)' 'show:show one key by id or prefix' 'revoke:revoke a key by id or prefix (takes effect at once in solo mode)') ;;
     "tables") items=('setup:create the missing tables, wait until ACTIVE, enable TTL (never changes existing tables)') ;;
     "config") items=('get:show every setting with its source, or one setting’s value' 'set:store a setting in the config file (checked like serve checks it)' 'unset:remove a setting from the config file' 'path:print the config file path') ;;
@@ -98,6 +100,7 @@ _abproxy_described_options() {
     "config unset") items=('--help:show help') ;;
     "config path") items=('--help:show help') ;;
     "doctor") items=('--json:print the checks as JSON' '--deep:also make one tiny model call (proves model access; costs a few tokens)' '--model:model for --deep (default\: the newest Claude Haiku)' '--region:AWS region for Bedrock' '--port:port the gateway should listen on' '--config:JSON config file' '--help:show help') ;;
+    "admin") items=('--url:the gateway (default\: the one `abproxy serve` runs from this ABPROXY_HOME)' '--print:print the sign-in link instead of opening a browser' '--config:JSON config file' '--help:show help') ;;
     "completion") items=('--help:show help') ;;
   esac
   (( ${#items} )) && _describe -t options 'option' items

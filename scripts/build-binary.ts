@@ -5,8 +5,10 @@
  *      src/ui/load.ts and better-sqlite3's binding loader are swapped for SEA-aware versions.
  *   2. esbuild bundles the ink views (ink, react, yoga) as one ESM file: they use top-level await,
  *      which CommonJS cannot hold; the executable imports it from its asset when it draws on a TTY.
- *   3. `node --experimental-sea-config` makes the blob (main + assets: views, better-sqlite3 addon).
- *   4. A copy of the running Node binary gets the blob injected with postject.
+ *   3. The admin page is built (scripts/build-admin.ts); src/admin/assets.ts is swapped for a reader of
+ *      the embedded copies.
+ *   4. `node --experimental-sea-config` makes the blob (main + assets: views, admin page, better-sqlite3).
+ *   5. A copy of the running Node binary gets the blob injected with postject.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { ADMIN_FILES } from '../build/sea/admin-assets.ts';
+import { buildAdmin } from './build-admin.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
@@ -28,11 +32,12 @@ function seaSwaps(): Plugin {
   const swaps: [RegExp, string][] = [
     [/[\\/]src[\\/]ui[\\/]load\.ts$/, join(root, 'build/sea/load-views.ts')],
     [/[\\/]better-sqlite3[\\/]lib[\\/]binding\.js$/, join(root, 'build/sea/sqlite-binding.ts')],
+    [/[\\/]src[\\/]admin[\\/]assets\.ts$/, join(root, 'build/sea/admin-assets.ts')],
   ];
   return {
     name: 'sea-swaps',
     setup(b) {
-      b.onResolve({ filter: /(load\.ts|binding(\.js)?)$/ }, async (args) => {
+      b.onResolve({ filter: /(load\.ts|assets\.ts|binding(\.js)?)$/ }, async (args) => {
         if (args.pluginData === 'sea-swaps') return undefined;
         const resolved = await b.resolve(args.path, {
           resolveDir: args.resolveDir,
@@ -113,12 +118,20 @@ async function main(): Promise<void> {
     },
   });
 
+  log('building the admin page');
+  const adminDir = join(work, 'admin');
+  await buildAdmin(adminDir);
+
   const config = {
     main: join(work, 'abproxy.cjs'),
     output: join(work, 'abproxy.blob'),
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
-    assets: { 'ui.mjs': join(work, 'ui.mjs'), 'better_sqlite3.node': sqliteAddon() },
+    assets: {
+      'ui.mjs': join(work, 'ui.mjs'),
+      'better_sqlite3.node': sqliteAddon(),
+      ...Object.fromEntries(ADMIN_FILES.map((name) => [`admin/${name}`, join(adminDir, name)])),
+    },
   };
   writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config, null, 2));
   log('making the blob');

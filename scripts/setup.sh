@@ -8,6 +8,8 @@ echo "abproxy: using Node $(node --version) at $(command -v node)" >&2
 # No prebuilt-binary downloads here: native addons compile from source against npm_config_nodedir.
 export npm_config_build_from_source=true
 npm ci --no-audit --no-fund
+# The admin page's static files (dist/admin/), served by `abproxy serve` at /admin.
+npm run --silent build:admin
 # better-sqlite3 13 ships Node-API prebuilds in its npm package (no download, no compiler needed);
 # fail here, not in the middle of the tests, if it cannot load on this machine.
 node -e "new (require('better-sqlite3'))(':memory:').close()" || {

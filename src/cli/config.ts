@@ -13,8 +13,8 @@ import {
   ENV_NAMES,
   resolveConfig,
   type SettingName,
-  type Source,
 } from '../config/config.ts';
+import { describeSettings } from '../config/describe-settings.ts';
 import { defaultHome } from '../config/home.ts';
 import { loadConfig } from '../config/load.ts';
 import { SETTINGS, settingEntries, specOf } from '../config/settings.ts';
@@ -67,23 +67,6 @@ export function parseForFile(key: SettingName, raw: string, env: Env = process.e
     if (err instanceof ConfigError) throw new CliError(err.message.replace('config file: ', ''), EXIT.usage);
     throw err;
   }
-}
-
-export interface SettingView {
-  key: SettingName;
-  value: unknown;
-  source: Source;
-  /** The variable that supplied it, when source is env. */
-  env?: string;
-}
-
-export function describeSettings(config: Config, env: Env, showSecrets = false): SettingView[] {
-  return settingNames().map((key) => {
-    const view: SettingView = { key, value: config[key] ?? null, source: config.sources[key] };
-    if (specOf(key).secret && view.value !== null && !showSecrets) view.value = '<redacted>';
-    if (view.source === 'env') view.env = ENV_NAMES[key].find((n) => env[n] !== undefined && env[n] !== '');
-    return view;
-  });
 }
 
 async function openStore(env: Env) {

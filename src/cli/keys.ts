@@ -3,10 +3,14 @@
  * printed once, by create/import, and stored only as a hash. `--json` prints the same data as JSON.
  */
 import type { Command } from 'commander';
-import { parseDuration } from '../auth/duration.ts';
-import { checkImportableKey, displayPrefix, generateKey, hashKey, newKeyId } from '../auth/key-format.ts';
+import {
+  newKeyRecord as buildKeyRecord,
+  type KeyJson,
+  KeySpecError,
+  type KeySpecField,
+  keyJson,
+} from '../auth/key-records.ts';
 import { parseModelGlobs } from '../auth/model-globs.ts';
-import { SERVICE_TIERS, type ServiceTier } from '../models/types.ts';
 import { openStore } from '../store/open.ts';
 import { AmbiguousKeyError, DuplicateKeyError, type KeyRecord, type Store } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
@@ -35,110 +39,33 @@ interface OutputFlags extends StoreFlags {
   plain?: boolean;
 }
 
-/** The stable `--json` shape of a key (never the secret). */
-export interface KeyJson {
-  id: string;
-  prefix: string;
-  name: string | null;
-  user: string | null;
-  service_tier: ServiceTier | null;
-  models: string[] | null;
-  rate_limit_rpm: number | null;
-  tokens_per_minute: number | null;
-  budget_usd: number | null;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  status: 'active' | 'revoked' | 'expired';
-}
+export type { KeyJson };
+export { keyJson };
 
-export function keyJson(record: KeyRecord, now = Date.now()): KeyJson {
-  const status = record.revokedAt
-    ? 'revoked'
-    : record.expiresAt && Date.parse(record.expiresAt) <= now
-      ? 'expired'
-      : 'active';
-  return {
-    id: record.id,
-    prefix: record.prefix,
-    name: record.name ?? null,
-    user: record.user ?? null,
-    service_tier: record.serviceTier ?? null,
-    models: record.models ?? null,
-    rate_limit_rpm: record.limits.requestsPerMinute ?? null,
-    tokens_per_minute: record.limits.tokensPerMinute ?? null,
-    budget_usd: record.limits.budgetUsd ?? null,
-    created_at: record.createdAt,
-    expires_at: record.expiresAt ?? null,
-    revoked_at: record.revokedAt ?? null,
-    status,
-  };
-}
-
-function positive(flag: string, raw: string | undefined, integer: boolean): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new CliError(
-      `${flag}: expected a positive ${integer ? 'integer' : 'number'}, got '${raw}'`,
-      EXIT.usage,
-    );
-  }
-  return n;
-}
+/** The flag each KeySpec field comes from, to word its errors. */
+const FLAG_OF: Record<KeySpecField, string> = {
+  name: '--name',
+  user: '--user',
+  serviceTier: '--service-tier',
+  rateLimit: '--rate-limit',
+  tokensPerMinute: '--tokens-per-minute',
+  budgetUsd: '--budget-usd',
+  models: '--models',
+  expires: '--expires',
+  key: '--key',
+};
 
 /** The record a create would store, from flags alone (pure apart from the random secret and id). */
 export function newKeyRecord(flags: CreateFlags, now: Date): { record: KeyRecord; secret: string } {
-  const secret = flags.key ?? generateKey();
-  if (flags.key !== undefined) {
-    const problem = checkImportableKey(flags.key);
-    if (problem) throw new CliError(`--key: ${problem}`, EXIT.usage);
+  if (flags.models !== undefined && parseModelGlobs(flags.models).length === 0) {
+    throw new CliError('--models: give at least one model glob', EXIT.usage);
   }
-  let serviceTier: ServiceTier | undefined;
-  if (flags.serviceTier !== undefined) {
-    const tier = flags.serviceTier.trim().toLowerCase() as ServiceTier;
-    if (!(SERVICE_TIERS as readonly string[]).includes(tier)) {
-      throw new CliError(
-        `--service-tier: expected one of ${SERVICE_TIERS.join(', ')}, got '${flags.serviceTier}'`,
-        EXIT.usage,
-      );
-    }
-    serviceTier = tier;
+  try {
+    return buildKeyRecord(flags, now);
+  } catch (err) {
+    if (err instanceof KeySpecError) throw new CliError(`${FLAG_OF[err.field]}: ${err.message}`, EXIT.usage);
+    throw err;
   }
-  let expiresAt: string | undefined;
-  if (flags.expires !== undefined) {
-    const ms = parseDuration(flags.expires);
-    if (ms === undefined) {
-      throw new CliError(
-        `--expires: expected a duration such as 30d, 12h or 90m, got '${flags.expires}'`,
-        EXIT.usage,
-      );
-    }
-    expiresAt = new Date(now.getTime() + ms).toISOString();
-  }
-  const models = flags.models === undefined ? undefined : parseModelGlobs(flags.models);
-  if (models && models.length === 0) throw new CliError('--models: give at least one model glob', EXIT.usage);
-  const limits = {
-    requestsPerMinute: positive('--rate-limit', flags.rateLimit, true),
-    tokensPerMinute: positive('--tokens-per-minute', flags.tokensPerMinute, true),
-    budgetUsd: positive('--budget-usd', flags.budgetUsd, false),
-  };
-  for (const name of Object.keys(limits) as Array<keyof typeof limits>) {
-    if (limits[name] === undefined) delete limits[name];
-  }
-  const record: KeyRecord = {
-    id: newKeyId(),
-    hash: hashKey(secret),
-    prefix: displayPrefix(secret),
-    limits,
-    createdAt: now.toISOString(),
-  };
-  if (flags.name !== undefined) record.name = flags.name;
-  if (flags.user !== undefined) record.user = flags.user;
-  if (serviceTier) record.serviceTier = serviceTier;
-  if (models) record.models = models;
-  if (expiresAt) record.expiresAt = expiresAt;
-  return { record, secret };
 }
 
 async function withStore<T>(flags: StoreFlags, action: (store: Store) => Promise<T>): Promise<T> {

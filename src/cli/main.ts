@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
+import { registerAdmin } from './admin.ts';
 import { registerClaude } from './claude.ts';
 import { registerCompletion } from './completion.ts';
 import { registerConfig } from './config.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerModels(program, { stdout: write, stderr: writeErr });
   registerConfig(program, { stdout: write, stderr: writeErr, env: process.env });
   registerDoctor(program, { stdout: write, env: process.env });
+  registerAdmin(program, { stdout, env: process.env });
   registerCompletion(program, write);
   return program;
 }

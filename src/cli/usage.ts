@@ -3,19 +3,25 @@
  * tokens and estimated cost from the store (solo or team), plus records still waiting in this
  * machine's spool, so a report right after a crash or during a store outage is complete.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { parseDuration } from '../auth/duration.ts';
 import { openStore } from '../store/open.ts';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
-import { readSpoolFile } from '../usage/spool.ts';
+import {
+  type GroupBy,
+  inQuery,
+  spooledRecords,
+  summarize,
+  type UsageReport,
+  type UsageRow,
+} from '../usage/report.ts';
 import { spoolDir } from '../usage/spool-dir.ts';
 import { CliError, EXIT } from './errors.ts';
 import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
 
-export type GroupBy = 'model' | 'key' | 'day';
+export type { GroupBy, UsageReport, UsageRow };
+export { spooledRecords, summarize };
 
 interface UsageFlags extends StoreFlags {
   key?: string;
@@ -30,33 +36,6 @@ export interface UsageIo {
   stdout: (line: string) => void;
 }
 
-/** The stable `--json` shape of one group and of the total. */
-export interface UsageRow {
-  group: string;
-  requests: number;
-  /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died). */
-  errors: number;
-  /**
-   * Status 0: the gateway died during the request (kill -9, crash) and its spool kept the start. Bedrock
-   * may or may not have received the call; tokens are what was known (the input estimate is not used).
-   */
-  interrupted: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
-  cost_usd: number;
-}
-
-export interface UsageReport {
-  since: string;
-  until: string | null;
-  key: string | null;
-  by: GroupBy;
-  groups: UsageRow[];
-  total: UsageRow;
-}
-
 /** `7d`-style durations back from now, or an ISO date/time. */
 export function parseTime(flag: string, text: string, now: number): string {
   const ago = parseDuration(text);
@@ -65,94 +44,6 @@ export function parseTime(flag: string, text: string, now: number): string {
   if (Number.isNaN(ms))
     throw new CliError(`${flag}: expected a duration like 7d or 12h, or an ISO date`, EXIT.usage);
   return new Date(ms).toISOString();
-}
-
-function emptyRow(group: string): UsageRow {
-  return {
-    group,
-    requests: 0,
-    errors: 0,
-    interrupted: 0,
-    input_tokens: 0,
-    output_tokens: 0,
-    cache_read_input_tokens: 0,
-    cache_creation_input_tokens: 0,
-    cost_usd: 0,
-  };
-}
-
-function add(row: UsageRow, record: UsageRecord): void {
-  row.requests++;
-  if (record.status >= 400 || record.status === 0) row.errors++;
-  if (record.status === 0) row.interrupted++;
-  row.input_tokens += record.inputTokens;
-  row.output_tokens += record.outputTokens;
-  row.cache_read_input_tokens += record.cacheReadInputTokens;
-  row.cache_creation_input_tokens += record.cacheWriteInputTokens;
-  row.cost_usd += record.costUsd ?? 0;
-}
-
-function groupOf(record: UsageRecord, by: GroupBy): string {
-  switch (by) {
-    case 'model':
-      return record.model || '(none)';
-    case 'key':
-      return record.keyId;
-    case 'day':
-      return record.at.slice(0, 10);
-    default: {
-      const never: never = by;
-      throw new Error(`unknown grouping ${String(never)}`);
-    }
-  }
-}
-
-/** Pure: records → report (cost rounded to a millionth of a dollar). */
-export function summarize(records: readonly UsageRecord[], query: UsageQuery, by: GroupBy): UsageReport {
-  const groups = new Map<string, UsageRow>();
-  const total = emptyRow('total');
-  for (const record of records) {
-    const name = groupOf(record, by);
-    let row = groups.get(name);
-    if (!row) {
-      row = emptyRow(name);
-      groups.set(name, row);
-    }
-    add(row, record);
-    add(total, record);
-  }
-  const round = (row: UsageRow) => ({ ...row, cost_usd: Math.round(row.cost_usd * 1e6) / 1e6 });
-  return {
-    since: query.since,
-    until: query.until ?? null,
-    key: query.keyId ?? null,
-    by,
-    groups: [...groups.values()].sort((a, b) => a.group.localeCompare(b.group)).map(round),
-    total: round(total),
-  };
-}
-
-/** Finished records in local spool files that the store may not have yet. */
-export function spooledRecords(dir: string): UsageRecord[] {
-  if (!existsSync(dir)) return [];
-  const records: UsageRecord[] = [];
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.jsonl')) continue;
-    try {
-      for (const line of readSpoolFile(join(dir, name))) if (line.phase === 'done') records.push(line.record);
-    } catch {
-      // deleted by the drainer while we looked: its records are in the store
-    }
-  }
-  return records;
-}
-
-function inQuery(record: UsageRecord, query: UsageQuery): boolean {
-  return (
-    record.at >= query.since &&
-    (query.until === undefined || record.at < query.until) &&
-    (query.keyId === undefined || record.keyId === query.keyId)
-  );
 }
 
 export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise<UsageReport> {

@@ -29,6 +29,11 @@ export interface AppOptions {
   accounting?: Pick<Accounting, 'metering' | 'metrics'>;
   /** Lets /health prove this is the gateway a state file names (see health.ts). */
   instanceSecret?: string;
+  /**
+   * The admin page and its API (/admin, /admin/api/*): one route group, before key auth (it signs in
+   * with its own session cookie). Absent in handler unit tests.
+   */
+  admin?: Middleware;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
@@ -55,6 +60,7 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
   }
   const chain: Middleware[] = [requestId(), errorHandler()];
   if (options.loopback) chain.push(hostGuard());
+  if (options.admin) chain.push(options.admin);
   chain.push(
     auth({
       verifier: options.verifier,

@@ -2,7 +2,7 @@ import { ApiError } from '../anthropic/errors.ts';
 import type { Handler, Middleware } from './context.ts';
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
   /** Literal segments and `:name` parameters; the last parameter may hold slashes (ARNs). */
   path: string;
   handler: Handler;

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { adminRoutes } from '../admin/routes.ts';
 import { KeyVerifier } from '../auth/verifier.ts';
 import { authRequired, type Config, ConfigError, isLoopbackHost } from '../config/config.ts';
 import { resolveSigningSecret } from '../config/secret.ts';
@@ -37,6 +38,8 @@ export interface StartServerOptions {
   stats?: ServerStats;
   /** The secret /health proves possession of (written to the state file by `serve`). */
   instanceSecret?: string;
+  /** Where the built admin page is (dist/admin/ by default). */
+  adminAssetsDir?: string;
 }
 
 export type DrainHook = () => void | Promise<void>;
@@ -134,6 +137,17 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
+  const admin = adminRoutes({
+    config,
+    store,
+    hasKeys: () => verifier.hasKeys(),
+    catalogue,
+    stats,
+    signingSecret,
+    loopback,
+    isDraining: () => draining,
+    assetsDir: options.adminAssetsDir,
+  });
   const app = createApp(
     { config, signingSecret, upstream, catalogue, claudeFeatures, stats },
     {
@@ -143,6 +157,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       isDraining: () => draining,
       accounting,
       instanceSecret: options.instanceSecret,
+      admin,
     },
   );
 
@@ -160,7 +175,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     res.once('close', () => {
       inFlight--;
       if (inFlight === 0) idle?.();
-      stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started);
+      stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started, ctx.key?.id);
       log.debug(
         {
           requestId: ctx.requestId,

@@ -22,6 +22,22 @@ describe('ServerStats', () => {
     ]);
   });
 
+  it('tells listeners about each finished API request, with its key, until they unsubscribe', () => {
+    const stats = new ServerStats();
+    const seen: Array<[string, string, number]> = [];
+    const stop = stats.onRequest((r) => seen.push([r.model, r.keyId, r.status]));
+    stats.finished({ model: 'm1' }, 'POST', '/v1/messages', 200, performance.now(), 'key_a');
+    stats.finished({}, 'GET', '/admin/api/keys', 200, performance.now());
+    stats.finished({ model: 'm2' }, 'POST', '/v1/messages', 401, performance.now());
+    stop();
+    stats.finished({ model: 'm3' }, 'POST', '/v1/messages', 200, performance.now());
+    expect(seen).toEqual([
+      ['m1', 'key_a', 200],
+      ['m2', '', 401],
+    ]);
+    expect(stats.snapshot().recent.map((r) => r.keyId)).toEqual(['', '', 'key_a']);
+  });
+
   it('an error sent inside a 200 stream counts as an error', () => {
     const stats = new ServerStats();
     stats.finished({ stream: true, streamFailed: true }, 'POST', '/v1/messages', 200, performance.now());

@@ -20,6 +20,8 @@ export interface RecentRequest {
   ms: number;
   inputTokens: number;
   outputTokens: number;
+  /** The stored key that made the call ('' for the master key or an open gateway). */
+  keyId: string;
 }
 
 export interface StatsSnapshot {
@@ -68,6 +70,7 @@ function emptyRecent(): RecentRequest {
     ms: 0,
     inputTokens: 0,
     outputTokens: 0,
+    keyId: '',
   };
 }
 
@@ -87,6 +90,7 @@ export class ServerStats {
   #ttftCount = 0;
   readonly #recent: RecentRequest[] = Array.from({ length: RECENT_REQUESTS }, emptyRecent);
   #recentCount = 0;
+  readonly #listeners = new Set<(request: RecentRequest) => void>();
 
   /**
    * @param now monotonic ms (performance.now) — durations and the rate window.
@@ -110,8 +114,21 @@ export class ServerStats {
     meter.firstTokenAt ??= this.#now();
   }
 
+  /** Tells `listener` about each finished API request (the admin page's live feed); returns the unsubscribe. */
+  onRequest(listener: (request: RecentRequest) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   /** Called once per request when its response closed. */
-  finished(meter: RequestMeter, method: string, path: string, status: number, startedAt: number): void {
+  finished(
+    meter: RequestMeter,
+    method: string,
+    path: string,
+    status: number,
+    startedAt: number,
+    keyId = '',
+  ): void {
     if (meter.streamOpen) this.#activeStreams--;
     if (!path.startsWith('/v1/')) return;
     const now = this.#now();
@@ -146,6 +163,11 @@ export class ServerStats {
     entry.ms = now - startedAt;
     entry.inputTokens = inputTokens;
     entry.outputTokens = outputTokens;
+    entry.keyId = keyId;
+    if (this.#listeners.size > 0) {
+      const copy = { ...entry };
+      for (const listener of this.#listeners) listener(copy);
+    }
   }
 
   snapshot(): StatsSnapshot {

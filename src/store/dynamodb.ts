@@ -19,9 +19,11 @@ import { KEYS_BY_ID_INDEX, KEYS_BY_PREFIX_INDEX, TTL_ATTRIBUTE, tableName } from
 import {
   AmbiguousKeyError,
   DuplicateKeyError,
+  type KeyEdit,
   type KeyRecord,
   type RevokeResult,
   type Store,
+  type UpdateResult,
   type UsageQuery,
   type UsageRecord,
 } from './types.ts';
@@ -191,6 +193,39 @@ export class DynamoStore implements Store {
       return 'revoked';
     } catch (err) {
       if (isConditionFailure(err)) return 'already-revoked';
+      throw err;
+    }
+  }
+
+  async updateKey(id: string, edit: KeyEdit): Promise<UpdateResult> {
+    const [item] = await this.#byIndex(KEYS_BY_ID_INDEX, 'id', id);
+    if (!item) return 'not-found';
+    const set: string[] = ['#limits = :limits'];
+    const remove: string[] = [];
+    const names: Record<string, string> = { '#h': 'hash', '#limits': 'limits' };
+    const values: Record<string, unknown> = { ':limits': edit.limits };
+    for (const field of ['name', 'user', 'serviceTier', 'models'] as const) {
+      names[`#${field}`] = field;
+      if (edit[field] === undefined) remove.push(`#${field}`);
+      else {
+        set.push(`#${field} = :${field}`);
+        values[`:${field}`] = edit[field];
+      }
+    }
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#keys,
+          Key: { hash: item.hash },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(#h)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'updated';
+    } catch (err) {
+      if (isConditionFailure(err)) return 'not-found';
       throw err;
     }
   }

@@ -10,9 +10,11 @@ import type { ServiceTier } from '../models/types.ts';
 import {
   AmbiguousKeyError,
   DuplicateKeyError,
+  type KeyEdit,
   type KeyRecord,
   type RevokeResult,
   type Store,
+  type UpdateResult,
   type UsageQuery,
   type UsageRecord,
 } from './types.ts';
@@ -250,6 +252,23 @@ export class SqliteStore implements Store {
       .run(at, id).changes;
     if (changed > 0) return 'revoked';
     return this.#db.prepare('SELECT 1 FROM keys WHERE id = ?').get(id) ? 'already-revoked' : 'not-found';
+  }
+
+  async updateKey(id: string, edit: KeyEdit): Promise<UpdateResult> {
+    const changed = this.#db
+      .prepare(
+        `UPDATE keys SET name = @name, user = @user, service_tier = @serviceTier, models = @models,
+           limits = @limits WHERE id = @id`,
+      )
+      .run({
+        id,
+        name: edit.name ?? null,
+        user: edit.user ?? null,
+        serviceTier: edit.serviceTier ?? null,
+        models: edit.models ? JSON.stringify(edit.models) : null,
+        limits: JSON.stringify(edit.limits),
+      }).changes;
+    return changed > 0 ? 'updated' : 'not-found';
   }
 
   async recordUsage(records: readonly UsageRecord[]): Promise<void> {

@@ -65,6 +65,11 @@ export interface UsageQuery {
 
 export type RevokeResult = 'revoked' | 'already-revoked' | 'not-found';
 
+/** What an admin may change on a key: the new values of these fields; an absent one is cleared. */
+export type KeyEdit = Pick<KeyRecord, 'name' | 'user' | 'serviceTier' | 'models' | 'limits'>;
+
+export type UpdateResult = 'updated' | 'not-found';
+
 export class DuplicateKeyError extends Error {
   override name = 'DuplicateKeyError';
 }
@@ -93,6 +98,8 @@ export interface Store {
   hasKeys(): Promise<boolean>;
   /** Conditional: only a key not yet revoked is changed, so the first revocation time is kept. */
   revokeKey(id: string, at: string): Promise<RevokeResult>;
+  /** Replaces the editable fields of a key (the secret, id, times and revocation stay). */
+  updateKey(id: string, edit: KeyEdit): Promise<UpdateResult>;
   /** Idempotent per record id. */
   recordUsage(records: readonly UsageRecord[]): Promise<void>;
   /** The records themselves, oldest first (reports grouped by model or day, cost). */

@@ -123,6 +123,25 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(await store.hasKeys()).toBe(true);
     });
 
+    it('edits the name, user, tier, models and limits of a key; absent fields are cleared', async () => {
+      const { record, secret } = newRecord({
+        name: 'old',
+        user: 'alice',
+        serviceTier: 'flex',
+        models: ['claude-*'],
+        limits: { requestsPerMinute: 5 },
+      });
+      await store.createKey(record);
+      const edit = { name: 'new', serviceTier: 'priority' as const, limits: { budgetUsd: 3.5 } };
+      expect(await store.updateKey(record.id, edit)).toBe('updated');
+      const { user: _user, models: _models, ...kept } = record;
+      const expected = { ...kept, name: 'new', serviceTier: 'priority', limits: { budgetUsd: 3.5 } };
+      expect(await store.findKeyByHash(hashKey(secret))).toEqual(expected);
+      expect(await store.getKey(record.id)).toEqual(expected);
+      expect(await store.updateKey('key_missing', { limits: {} })).toBe('not-found');
+      expect(await store.listKeys()).toHaveLength(1);
+    });
+
     it('records usage idempotently, selected by time and key', async () => {
       const first = usage('key_a', '2025-05-01T10:00:00.000Z');
       const second = usage('key_a', '2025-05-02T10:00:00.000Z');

@@ -65,6 +65,7 @@ const snapshot: StatsSnapshot = {
       ms: 1250,
       inputTokens: 1200,
       outputTokens: 340,
+      keyId: '',
     },
     {
       at: new Date(2026, 0, 1, 12, 30, 1).getTime(),
@@ -77,6 +78,7 @@ const snapshot: StatsSnapshot = {
       ms: 80,
       inputTokens: 0,
       outputTokens: 0,
+      keyId: '',
     },
   ],
 };

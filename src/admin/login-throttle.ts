@@ -1,0 +1,58 @@
+/**
+ * Slows guessing of the master key through the sign-in form: after `maxFailures` wrong attempts from one
+ * address within `windowMs`, that address is refused (429) until the window ends. Bounded in memory.
+ */
+export interface LoginThrottleOptions {
+  maxFailures?: number;
+  windowMs?: number;
+  maxAddresses?: number;
+  now?: () => number;
+}
+
+interface Window {
+  failures: number;
+  until: number;
+}
+
+export class LoginThrottle {
+  readonly #max: number;
+  readonly #windowMs: number;
+  readonly #maxAddresses: number;
+  readonly #now: () => number;
+  readonly #windows = new Map<string, Window>();
+
+  constructor({
+    maxFailures = 10,
+    windowMs = 600_000,
+    maxAddresses = 10_000,
+    now = Date.now,
+  }: LoginThrottleOptions = {}) {
+    this.#max = maxFailures;
+    this.#windowMs = windowMs;
+    this.#maxAddresses = maxAddresses;
+    this.#now = now;
+  }
+
+  /** Seconds until `address` may try again, or 0 when it may now. */
+  retryAfter(address: string): number {
+    const window = this.#windows.get(address);
+    if (!window) return 0;
+    const left = window.until - this.#now();
+    if (left <= 0) {
+      this.#windows.delete(address);
+      return 0;
+    }
+    return window.failures >= this.#max ? Math.ceil(left / 1000) : 0;
+  }
+
+  failed(address: string): void {
+    const now = this.#now();
+    let window = this.#windows.get(address);
+    if (!window || window.until <= now) {
+      if (this.#windows.size >= this.#maxAddresses) this.#windows.clear();
+      window = { failures: 0, until: now + this.#windowMs };
+      this.#windows.set(address, window);
+    }
+    window.failures++;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * One-time login links for `abproxy admin` on a headless machine. The CLI runs in another process than
+ * the gateway, so the token is signed with the gateway's signing secret (both resolve the same one from
+ * the settings and ABPROXY_HOME); the gateway accepts each token once, before it expires.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { sameSecret } from './sessions.ts';
+
+export const LOGIN_TOKEN_TTL_MS = 5 * 60_000;
+
+function mac(secret: string, expiresAt: number, nonce: string): string {
+  return createHmac('sha256', secret).update(`abproxy-admin-login.${expiresAt}.${nonce}`).digest('base64url');
+}
+
+export function mintLoginToken(secret: string, now = Date.now(), ttlMs = LOGIN_TOKEN_TTL_MS): string {
+  const expiresAt = now + ttlMs;
+  const nonce = randomBytes(16).toString('base64url');
+  return `${expiresAt}.${nonce}.${mac(secret, expiresAt, nonce)}`;
+}
+
+/** Checks tokens and remembers the used ones until they expire. */
+export class LoginTokens {
+  readonly #secret: string;
+  readonly #now: () => number;
+  readonly #used = new Map<string, number>();
+
+  constructor(secret: string, now: () => number = Date.now) {
+    this.#secret = secret;
+    this.#now = now;
+  }
+
+  /** True once per valid, unexpired token. */
+  redeem(token: string): boolean {
+    const [expires, nonce, signature, extra] = token.split('.');
+    if (!expires || !nonce || !signature || extra !== undefined) return false;
+    const expiresAt = Number(expires);
+    const now = this.#now();
+    if (!Number.isSafeInteger(expiresAt) || expiresAt <= now || expiresAt > now + LOGIN_TOKEN_TTL_MS) {
+      return false;
+    }
+    if (!sameSecret(signature, mac(this.#secret, expiresAt, nonce))) return false;
+    for (const [used, until] of this.#used) if (until <= now) this.#used.delete(used);
+    if (this.#used.has(nonce)) return false;
+    this.#used.set(nonce, expiresAt);
+    return true;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * What the admin page charts, from usage records (pure): totals by key and model (the `abproxy usage`
+ * report), cost per day split by key and tokens per day split by model, and this month's spend per key.
+ */
+import type { KeyRecord, UsageRecord } from '../store/types.ts';
+import { summarize, type UsageReport } from '../usage/report.ts';
+
+export interface DailySeries {
+  /** `YYYY-MM-DD`, every day of the window, oldest first. */
+  days: string[];
+  /** One value per day for each group. */
+  groups: Record<string, number[]>;
+}
+
+export interface KeySpend {
+  key_id: string;
+  name: string | null;
+  month: string;
+  spent_usd: number;
+  budget_usd: number | null;
+}
+
+export interface UsageView {
+  since: string;
+  by_key: UsageReport;
+  by_model: UsageReport;
+  by_day: UsageReport;
+  cost_by_key_per_day: DailySeries;
+  tokens_by_model_per_day: DailySeries;
+  spend: KeySpend[];
+}
+
+function daysFrom(since: string, now: number): string[] {
+  const days: string[] = [];
+  const start = new Date(`${since.slice(0, 10)}T00:00:00.000Z`).getTime();
+  for (let t = start; t <= now; t += 86_400_000) days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
+function series(
+  records: readonly UsageRecord[],
+  days: string[],
+  groupOf: (r: UsageRecord) => string,
+  amountOf: (r: UsageRecord) => number,
+): DailySeries {
+  const index = new Map(days.map((day, i) => [day, i]));
+  const groups: Record<string, number[]> = {};
+  for (const record of records) {
+    const i = index.get(record.at.slice(0, 10));
+    if (i === undefined) continue;
+    const group = groupOf(record);
+    const values = groups[group] ?? days.map(() => 0);
+    groups[group] = values;
+    values[i]! += amountOf(record);
+  }
+  for (const values of Object.values(groups)) {
+    for (let i = 0; i < values.length; i++) values[i] = Math.round(values[i]! * 1e6) / 1e6;
+  }
+  return { days, groups };
+}
+
+export function monthStart(now: number): string {
+  const date = new Date(now);
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)).toISOString();
+}
+
+/** `records` must cover both `since` and the current month. */
+export function usageView(
+  records: readonly UsageRecord[],
+  keys: readonly KeyRecord[],
+  since: string,
+  now: number,
+): UsageView {
+  const inWindow = records.filter((r) => r.at >= since);
+  const query = { since };
+  const days = daysFrom(since, now);
+  const month = monthStart(now);
+  const spent = new Map<string, number>();
+  for (const r of records)
+    if (r.at >= month) spent.set(r.keyId, (spent.get(r.keyId) ?? 0) + (r.costUsd ?? 0));
+  return {
+    since,
+    by_key: summarize(inWindow, query, 'key'),
+    by_model: summarize(inWindow, query, 'model'),
+    by_day: summarize(inWindow, query, 'day'),
+    cost_by_key_per_day: series(
+      inWindow,
+      days,
+      (r) => r.keyId,
+      (r) => r.costUsd ?? 0,
+    ),
+    tokens_by_model_per_day: series(
+      inWindow,
+      days,
+      (r) => r.model || '(none)',
+      (r) => r.inputTokens + r.outputTokens + r.cacheReadInputTokens + r.cacheWriteInputTokens,
+    ),
+    spend: keys
+      .filter((k) => !k.revokedAt)
+      .map((k) => ({
+        key_id: k.id,
+        name: k.name ?? null,
+        month: month.slice(0, 7),
+        spent_usd: Math.round((spent.get(k.id) ?? 0) * 1e6) / 1e6,
+        budget_usd: k.limits.budgetUsd ?? null,
+      })),
+  };
+}
