@@ -21,8 +21,8 @@ export function DailyChart({ title, series, format, label = (g) => g }: ChartPro
 
   useEffect(() => {
     const el = box.current;
-    if (!el) return;
     const groups = Object.keys(series.groups).sort();
+    if (!el || groups.length === 0) return;
     const xs = series.days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
     const data: uPlot.AlignedData = [xs, ...groups.map((g) => series.groups[g] ?? [])];
     const plot = new uPlot(
@@ -66,8 +66,11 @@ export function DailyChart({ title, series, format, label = (g) => g }: ChartPro
   return (
     <figure class="chart" data-total={String(Math.round(total * 1e6) / 1e6)} aria-label={title}>
       <figcaption>{title}</figcaption>
-      {groups.length === 0 ? <p class="empty">No requests in this window yet.</p> : null}
-      <div ref={box} class="chart-box" />
+      {groups.length === 0 ? (
+        <p class="empty">No requests in this window yet.</p>
+      ) : (
+        <div ref={box} class="chart-box" />
+      )}
     </figure>
   );
 }

@@ -50,6 +50,7 @@ export interface AdminDeps {
 
 const MAX_BODY = 64 * 1024;
 const LIVE_STATS_MS = 2_000;
+const LIVE_BUFFER_BYTES = 256 * 1024;
 
 /** The editable key fields as the API names them (the `keys --json` names) → KeySpec fields. */
 const API_FIELDS: Record<string, keyof KeySpec> = {
@@ -321,8 +322,9 @@ export function adminRoutes(deps: AdminDeps): Middleware {
     });
     res.flushHeaders();
     const send = (event: string, data: unknown) => {
-      if (!res.writableEnded && !res.destroyed)
-        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      // A reader that stopped reading misses events rather than growing our buffer; counters resend.
+      if (res.writableEnded || res.destroyed || res.writableLength > LIVE_BUFFER_BYTES) return;
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     const sendStats = () => {
       if (deps.isDraining()) {
