@@ -21,7 +21,11 @@ import { CliError, EXIT } from './errors.ts';
 
 type Env = Record<string, string | undefined>;
 
-const SECRETS: ReadonlySet<SettingName> = new Set(['masterApiKey', 'signingSecret'] as SettingName[]);
+const SECRETS: ReadonlySet<SettingName> = new Set([
+  'masterApiKey',
+  'signingSecret',
+  'bedrockApiKey',
+] as SettingName[]);
 /** `home` decides where the file lives, so it cannot be set inside it. */
 const NOT_IN_FILE: ReadonlySet<SettingName> = new Set(['home'] as SettingName[]);
 

@@ -42,6 +42,10 @@ export interface Settings {
   claudeFeatures: Record<string, unknown> | undefined;
   /** SDK attempts per upstream call; only connection faults are retried (clients retry the rest). */
   upstreamMaxAttempts: number;
+  /** HTTP/1.1 upstream: most connections open to Bedrock at once; each carries one call. */
+  upstreamMaxConnections: number;
+  /** Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): sent as a bearer token instead of SigV4 signing. */
+  bedrockApiKey: string | undefined;
   pingIntervalMs: number;
   /** Let `url` image/document sources reach private and loopback addresses (tests, trusted networks). */
   allowPrivateMedia: boolean;
@@ -110,6 +114,9 @@ export function defaultSettings(home: string): Settings {
     claudePath: 'invoke',
     claudeFeatures: undefined,
     upstreamMaxAttempts: 2,
+    // One Claude Code stream holds a connection for minutes: room for thousands of them.
+    upstreamMaxConnections: 4096,
+    bedrockApiKey: undefined,
     pingIntervalMs: 15_000,
     allowPrivateMedia: false,
     shutdownTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
@@ -153,6 +160,8 @@ export const ENV_NAMES: Record<SettingName, readonly string[]> = {
   claudePath: ['ABPROXY_CLAUDE_PATH'],
   claudeFeatures: ['ABPROXY_CLAUDE_FEATURES'],
   upstreamMaxAttempts: ['ABPROXY_UPSTREAM_MAX_ATTEMPTS'],
+  upstreamMaxConnections: ['ABPROXY_UPSTREAM_MAX_CONNECTIONS'],
+  bedrockApiKey: ['AWS_BEARER_TOKEN_BEDROCK'],
   pingIntervalMs: ['ABPROXY_PING_INTERVAL_MS'],
   allowPrivateMedia: ['ABPROXY_ALLOW_PRIVATE_MEDIA'],
   shutdownTimeoutMs: ['ABPROXY_DRAIN_TIMEOUT_MS', 'ABPROXY_SHUTDOWN_TIMEOUT_MS'],
@@ -252,6 +261,7 @@ type IntegerSetting =
   | 'port'
   | 'maxBodyBytes'
   | 'upstreamMaxAttempts'
+  | 'upstreamMaxConnections'
   | 'pingIntervalMs'
   | 'shutdownTimeoutMs'
   | 'keyCacheMs'
@@ -265,6 +275,7 @@ const INTEGER_RANGES: Record<IntegerSetting, [number, number]> = {
   port: [0, 65535],
   maxBodyBytes: [1024, 2 ** 31 - 1],
   upstreamMaxAttempts: [1, 10],
+  upstreamMaxConnections: [1, 65_536],
   pingIntervalMs: [10, 3_600_000],
   shutdownTimeoutMs: [0, 3_600_000],
   keyCacheMs: [0, 3_600_000],
@@ -281,6 +292,7 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
       case 'port':
       case 'maxBodyBytes':
       case 'upstreamMaxAttempts':
+      case 'upstreamMaxConnections':
       case 'pingIntervalMs':
       case 'shutdownTimeoutMs':
       case 'keyCacheMs':
@@ -325,6 +337,7 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
         return parseString(label, raw).trim();
       case 'signingSecret':
       case 'masterApiKey':
+      case 'bedrockApiKey':
         return parseString(label, raw, true).trim();
       case 'apiKeyHeader':
         return parseString(label, raw).trim().toLowerCase();
@@ -389,6 +402,7 @@ export function resolveConfig({ flags = {}, env = {}, file = {}, defaults }: Res
   }
   const config = { ...(settings as unknown as Settings), sources };
   if (config.masterApiKey === '') config.masterApiKey = undefined;
+  if (config.bedrockApiKey === '') config.bedrockApiKey = undefined;
   return config;
 }
 
