@@ -9,7 +9,7 @@ import { formatSse } from '../anthropic/sse.ts';
 import { claudeFeaturesFor } from '../models/claude-features.ts';
 import { applyFeatureSwitches } from '../translate/feature-switches.ts';
 import { createInvokeStream, fromInvokeResponse } from '../translate/invoke-stream.ts';
-import { isStreamExceptionMember, streamExceptionToApiError } from '../translate/stream-errors.ts';
+import { streamException } from '../translate/stream-errors.ts';
 import { toInvokeBody } from '../translate/to-invoke.ts';
 import type { AppDeps } from './deps.ts';
 import type { MessageCall } from './messages.ts';
@@ -78,10 +78,8 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
       if (sse.closed) break;
       const bytes = item.chunk?.bytes;
       if (!bytes) {
-        const members = item as unknown as Record<string, unknown>;
-        const member = Object.keys(members).find((key) => members[key] !== undefined);
-        if (member && isStreamExceptionMember(member))
-          throw streamExceptionToApiError(member, members[member]);
+        const exception = streamException(item);
+        if (exception) throw exception;
         continue;
       }
       const text = utf8.decode(bytes);

@@ -14,7 +14,7 @@ import { ApiError } from '../anthropic/errors.ts';
 import type { MessageDeltaUsage, StopReason, StreamEvent, Usage } from '../anthropic/types.ts';
 import { memberName, type ResponseContext } from './from-converse.ts';
 import { mapStopReason, stopSequenceFrom } from './stop-reason.ts';
-import { isStreamExceptionMember, streamExceptionToApiError } from './stream-errors.ts';
+import { streamException } from './stream-errors.ts';
 import { signThinking } from './thinking-signature.ts';
 import { fromBedrockUsage } from './usage.ts';
 
@@ -170,11 +170,8 @@ export class ConverseStreamTranslator {
       this.#warn(`ignored unknown ConverseStream event '${event.$unknown[0]}'`);
       return [];
     }
-    for (const [member, exception] of Object.entries(event)) {
-      if (exception !== undefined && isStreamExceptionMember(member)) {
-        throw streamExceptionToApiError(member, exception);
-      }
-    }
+    const exception = streamException(event);
+    if (exception) throw exception;
     this.#warn(`ignored unrecognized ConverseStream event '${memberName(event)}'`);
     return [];
   }
