@@ -28,7 +28,6 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     serviceTier: call.tier,
     signingSecret: deps.signingSecret,
   });
-  const headers = call.headers(translated.warnings);
   const responseContext = {
     messageId: newMessageId(),
     model: request.model,
@@ -43,25 +42,27 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     );
     if (!out) return;
     const { result: body, warnings } = translateConverseResponse(out, responseContext);
-    if (warnings.length > 0)
-      ctx.log.debug({ requestId: ctx.requestId, warnings }, 'lossy response translation');
     reportUsage(ctx, body.usage);
-    sendJson(ctx.res, 200, body, headers);
+    sendJson(ctx.res, 200, body, call.headers([...translated.warnings, ...warnings]));
     return;
   }
 
   // Some families take tools only without streaming (Llama 3.1+/4, Mistral Large): ask Converse and
   // replay its answer as a stream, so streaming clients with tools (Claude Code) still work.
   const replay = model.caps.streamingTools === false && translated.input.toolConfig !== undefined;
+  const replayWarnings: string[] = [];
   const upstream = await call.send(async (tier) => {
     if (!replay) return deps.upstream.converseStream(withTier(translated.input, tier), abort.signal);
     const out = await deps.upstream.converse(withTier(translated.input, tier), abort.signal);
-    return { requestId: out.$metadata?.requestId, stream: replayed(converseResponseAsStream(out)) };
+    const { result: events, warnings } = converseResponseAsStream(out);
+    replayWarnings.push(...warnings);
+    return { requestId: out.$metadata?.requestId, stream: replayed(events) };
   });
   if (!upstream) return;
   const translator = new ConverseStreamTranslator({
     ...responseContext,
     inputTokensEstimate: call.inputTokensEstimate,
   });
-  await pumpStream(call, upstream, translator, headers);
+  // Warnings known before the headers go out are in x-abproxy-warnings; the pump logs later ones.
+  await pumpStream(call, upstream, translator, call.headers([...translated.warnings, ...replayWarnings]));
 }

@@ -2,7 +2,8 @@
  * The one stream loop of POST /v1/messages, for both paths: upstream events through a translator to
  * the client as SSE. A ping right after message_start, first-token stats, the client leaving (stops
  * reading, the Bedrock call is aborted by the SSE writer), a failure after the headers as an in-stream
- * `event: error`, and the usage the translator counted reported in every case.
+ * `event: error`, and the usage the translator counted reported in every case; the translator's
+ * warnings, found after the headers went out, are logged at debug level.
  */
 import type { OutgoingEvent, StreamTranslator } from '../translate/stream-translator.ts';
 import type { MessageCall } from './message-call.ts';
@@ -58,5 +59,8 @@ export async function pumpStream<E>(
     await sse.fail(call.upstreamError(err));
   } finally {
     reportUsage(ctx, translator.usage());
+    // Found after the headers went out, so not in x-abproxy-warnings: logged like those are.
+    if (translator.warnings?.length)
+      ctx.log.debug({ requestId: ctx.requestId, warnings: translator.warnings }, 'lossy stream translation');
   }
 }

@@ -22,4 +22,6 @@ export interface StreamTranslator<UpstreamEvent> {
   end(): OutgoingEvent[];
   /** The usage to bill: final after end(), else what was seen so far (a cut stream). */
   usage(): Usage;
+  /** Lossy steps seen in the events (after the headers went out: for the log only). */
+  readonly warnings?: readonly string[];
 }

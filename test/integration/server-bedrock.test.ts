@@ -245,6 +245,14 @@ describe('feature switches and warnings', () => {
     expect(JSON.stringify(body)).toContain('budget_tokens');
   });
 
+  it('says what the response translation lost in x-abproxy-warnings (non-stream)', async () => {
+    emulator.enqueue({ text: 'ok', stopReason: 'brand_new_reason' });
+    const { response } = await client.messages
+      .create({ model: OPEN_MODEL, max_tokens: 10, messages: user('x') })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-warnings')).toContain('brand_new_reason');
+  });
+
   it('ENABLE_EXTENDED_THINKING=false drops thinking and says so in x-abproxy-warnings', async () => {
     const off = await startGateway(
       {},
