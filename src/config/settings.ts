@@ -179,6 +179,20 @@ export const SETTINGS = {
     parse: integer(1, 10),
     doc: 'attempts per Bedrock call; only connection faults are retried (clients retry the rest)',
   }),
+  upstreamMaxConnections: setting({
+    env: ['ABPROXY_UPSTREAM_MAX_CONNECTIONS'],
+    // One Claude Code stream holds a connection for minutes: room for thousands of them.
+    default: 4096,
+    parse: integer(1, 65_536),
+    doc: 'HTTP/1.1: most connections to Bedrock at once (one call each); a call that waits is counted (`abproxy_upstream_connection_waits_total`) and logged',
+  }),
+  bedrockApiKey: setting({
+    env: ['AWS_BEARER_TOKEN_BEDROCK'],
+    default: undefined,
+    parse: string({ secret: true, emptyIsUnset: true }),
+    secret: true,
+    doc: 'Bedrock API key: sent as a bearer token instead of SigV4 signing',
+  }),
   pingIntervalMs: setting({
     env: ['ABPROXY_PING_INTERVAL_MS'],
     default: seconds(15),

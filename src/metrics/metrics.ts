@@ -16,6 +16,7 @@ export interface GatewayMetrics {
   rateLimited: Counter<'limit'>;
   budgetRefused: Counter;
   usageStoreErrors: Counter;
+  upstreamConnectionWaits: Counter;
 }
 
 /** Seconds, from a cache hit on a small prompt to a long agentic turn. */
@@ -102,6 +103,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     usageStoreErrors: new Counter({
       name: 'abproxy_usage_store_errors_total',
       help: 'Failed attempts to move spooled usage records into the store (retried)',
+      registers,
+    }),
+    upstreamConnectionWaits: new Counter({
+      name: 'abproxy_upstream_connection_waits_total',
+      help: 'Bedrock calls that waited for a free upstream connection (ABPROXY_UPSTREAM_MAX_CONNECTIONS reached)',
       registers,
     }),
   };

@@ -16,7 +16,8 @@ import { estimateInputTokens } from '../translate/token-estimate.ts';
 import { readJson } from './body.ts';
 import type { Handler } from './context.ts';
 import type { AppDeps } from './deps.ts';
-import { parseBetas } from './messages.ts';
+import { parseBetas } from './message-call.ts';
+import { messagePath } from './message-path.ts';
 import { resolveForRequest } from './resolve.ts';
 import { sendJson } from './respond.ts';
 
@@ -65,7 +66,7 @@ function countInput(
   model: ResolvedModel,
   betas: string[],
 ): CountTokensCommandInput['input'] {
-  if (model.caps.family === 'claude' && deps.config.claudePath === 'invoke') {
+  if (messagePath(deps.config, model) === 'invoke') {
     // The same feature switches as the real call, so the count matches what would be sent.
     const { request: switched } = applyFeatureSwitches(
       { ...request, max_tokens: model.caps.maxOutputTokens },

@@ -1,14 +1,11 @@
 import type { Config } from '../config/config.ts';
 import type { Catalogue } from '../models/catalogue.ts';
 import type { ClaudeFeatureTable } from '../models/claude-features.ts';
-import type { BedrockUpstream } from '../upstream/bedrock.ts';
+import type { BedrockRuntime } from '../upstream/runtime.ts';
 import type { ServerStats } from './stats.ts';
 
-/** The upstream calls the handlers make (a BedrockUpstream in production). */
-export type Upstream = Pick<
-  BedrockUpstream,
-  'converse' | 'converseStream' | 'countTokens' | 'invokeModel' | 'invokeModelStream'
->;
+/** The upstream calls the handlers make (a BedrockUpstream's runtime in production). */
+export type Upstream = BedrockRuntime;
 
 export type CatalogueView = Pick<Catalogue, 'snapshot'>;
 

@@ -9,6 +9,7 @@ import { adminRoutes } from '../admin/routes.ts';
 import { KeyVerifier } from '../auth/verifier.ts';
 import { authRequired, type Config, ConfigError, isLoopbackHost } from '../config/config.ts';
 import { resolveSigningSecret } from '../config/secret.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { Catalogue } from '../models/catalogue.ts';
 import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../models/claude-features.ts';
 import { openStore } from '../store/open.ts';
@@ -16,6 +17,7 @@ import type { Store } from '../store/types.ts';
 import { BedrockUpstream } from '../upstream/bedrock.ts';
 import { createAccounting } from './accounting.ts';
 import { createApp } from './app.ts';
+import { connectionWaitReporter } from './connection-waits.ts';
 import type { Ctx } from './context.ts';
 import type { CatalogueView, Upstream } from './deps.ts';
 import { answerWhileDraining } from './health.ts';
@@ -101,14 +103,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const loopback = isLoopbackHost(config.host);
   const log = options.logger ?? createLogger(config.logLevel, config.apiKeyHeader);
   const signingSecret = options.signingSecret ?? resolveSigningSecret(config);
+  let metrics: GatewayMetrics | undefined;
   const owned = options.upstream
     ? undefined
     : new BedrockUpstream({
         region: config.region,
         http: config.upstreamHttp,
         maxAttempts: config.upstreamMaxAttempts,
+        maxConnections: config.upstreamMaxConnections,
+        bearerToken: config.bedrockApiKey,
+        onConnectionWait: connectionWaitReporter(log, () => metrics),
       });
-  const upstream = options.upstream ?? owned!;
+  const upstream = options.upstream ?? owned!.runtime;
   const ownedStore = options.store ? undefined : await openStore(config);
   const store = options.store ?? ownedStore!;
   // Solo: `keys revoke` runs in another process and must bite at once; a SQLite lookup is cheap.
@@ -133,6 +139,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   }
 
   const accounting = createAccounting(config, store, log);
+  metrics = accounting.metrics;
   const stats = options.stats ?? new ServerStats();
   let draining = false;
   let inFlight = 0;

@@ -1,9 +1,9 @@
 import type { ConverseResponse } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
-import type { StreamEvent } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { converseResponseAsStream } from './converse-as-stream.ts';
 import { ConverseStreamTranslator } from './converse-stream.ts';
+import { foldStream } from './fold-stream.ts';
 import { fromConverseResponse, type ResponseContext } from './from-converse.ts';
 import { ToolNameMap } from './tool-names.ts';
 
@@ -15,36 +15,6 @@ function context(): ResponseContext {
     toolNames: new ToolNameMap(['Read']),
     signingSecret: 'k',
   };
-}
-
-/** Folds Anthropic stream events into the message a client SDK would assemble. */
-function fold(events: StreamEvent[]) {
-  const content: Record<string, unknown>[] = [];
-  let stopReason: unknown;
-  let usage: unknown;
-  for (const event of events) {
-    if (event.type === 'content_block_start') content[event.index] = { ...event.content_block };
-    if (event.type === 'content_block_delta') {
-      const block = content[event.index]!;
-      const d = event.delta as Record<string, string>;
-      if (d.type === 'text_delta') block.text = `${block.text ?? ''}${d.text}`;
-      if (d.type === 'thinking_delta') block.thinking = `${block.thinking ?? ''}${d.thinking}`;
-      if (d.type === 'signature_delta') block.signature = d.signature;
-      if (d.type === 'input_json_delta') block.partial = `${block.partial ?? ''}${d.partial_json}`;
-    }
-    if (event.type === 'content_block_stop') {
-      const block = content[event.index]!;
-      if (block.type === 'tool_use') {
-        block.input = JSON.parse(String(block.partial ?? '{}'));
-        delete block.partial;
-      }
-    }
-    if (event.type === 'message_delta') {
-      stopReason = event.delta.stop_reason;
-      usage = event.usage;
-    }
-  }
-  return { content, stopReason, usage };
 }
 
 describe('converseResponseAsStream', () => {
@@ -67,13 +37,13 @@ describe('converseResponseAsStream', () => {
 
     const translator = new ConverseStreamTranslator({ ...context(), inputTokensEstimate: 100 });
     const events = [...translator.start()];
-    for (const event of converseResponseAsStream(response)) events.push(...translator.push(event));
+    for (const event of converseResponseAsStream(response).result) events.push(...translator.push(event));
     events.push(...translator.end());
 
     const whole = fromConverseResponse({ ...response, $metadata: {} }, context());
-    const streamed = fold(events);
+    const streamed = foldStream(events);
     expect(streamed.content).toEqual(whole.content);
-    expect(streamed.stopReason).toBe('tool_use');
+    expect(streamed.stop_reason).toBe('tool_use');
     expect(streamed.usage).toMatchObject({ output_tokens: 30 });
     expect(events.at(-1)?.type).toBe('message_stop');
   });
@@ -85,6 +55,6 @@ describe('converseResponseAsStream', () => {
       usage: { inputTokens: 1, outputTokens: 0, totalTokens: 1 },
       metrics: { latencyMs: 1 },
     } as ConverseResponse);
-    expect(events.map((e) => Object.keys(e)[0])).toEqual(['messageStart', 'messageStop', 'metadata']);
+    expect(events.result.map((e) => Object.keys(e)[0])).toEqual(['messageStart', 'messageStop', 'metadata']);
   });
 });

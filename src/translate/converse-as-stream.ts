@@ -1,8 +1,12 @@
 /**
- * A whole Converse response as the ConverseStream events Bedrock would have sent for it, so a streaming
- * client can be served by a non-streaming call. Needed for models that take tools only without
- * streaming (Llama 3.1+ and 4, Mistral Large: "This model doesn't support tool use in streaming mode"),
- * while Claude Code always streams with tools. The events feed ConverseStreamTranslator unchanged.
+ * A whole Converse response as the ConverseStream events Bedrock would have sent for it. The one way a
+ * Converse answer becomes the client's message: the stream translator turns these events into
+ * Anthropic events, and a non-streaming answer is their fold (from-converse.ts), so both keep the same
+ * rules. Also serves a streaming client from a non-streaming call, for models that take tools only
+ * without streaming (Llama 3.1+ and 4, Mistral Large), while Claude Code always streams with tools.
+ *
+ * Reasoning goes first, as Bedrock streams it and Anthropic clients expect (the answer it led to
+ * follows). What a stream could not carry is reported in `warnings`.
  */
 import type {
   ContentBlock,
@@ -10,8 +14,16 @@ import type {
   ConverseResponse,
   ConverseStreamOutput,
 } from '@aws-sdk/client-bedrock-runtime';
+import { memberName } from './member-name.ts';
 
-function deltasOf(block: ContentBlock): { start?: ConverseStreamOutput; deltas: ContentBlockDelta[] } {
+export const CITATIONS_DROPPED = 'citations in the response were dropped (text kept)';
+
+interface BlockEvents {
+  start?: ConverseStreamOutput;
+  deltas: ContentBlockDelta[];
+}
+
+function deltasOf(block: ContentBlock, warnings: string[]): BlockEvents {
   if (block.text !== undefined) return { deltas: block.text === '' ? [] : [{ text: block.text }] };
   if (block.toolUse !== undefined) {
     const { toolUseId, name, input } = block.toolUse;
@@ -31,15 +43,36 @@ function deltasOf(block: ContentBlock): { start?: ConverseStreamOutput; deltas: 
   if (reasoning?.redactedContent !== undefined) {
     return { deltas: [{ reasoningContent: { redactedContent: reasoning.redactedContent } }] };
   }
+  if (reasoning !== undefined) {
+    warnings.push(`dropped reasoning content of unknown kind '${reasoning.$unknown?.[0] ?? '?'}'`);
+    return { deltas: [] };
+  }
+  if (block.citationsContent !== undefined) {
+    // Bedrock's citation locations do not match Anthropic's; keep the cited text, drop the locations.
+    const text = (block.citationsContent.content ?? []).map((part) => part.text ?? '').join('');
+    warnings.push(CITATIONS_DROPPED);
+    return { deltas: text === '' ? [] : [{ text }] };
+  }
+  warnings.push(`dropped response content block of kind '${memberName(block)}'`);
   return { deltas: [] };
 }
 
-export function converseResponseAsStream(response: ConverseResponse): ConverseStreamOutput[] {
+export function converseResponseAsStream(response: ConverseResponse): {
+  result: ConverseStreamOutput[];
+  warnings: string[];
+} {
+  const warnings: string[] = [];
   const message = response.output?.message;
+  if (message === undefined) warnings.push('Converse output has no message');
+  const blocks = message?.content ?? [];
+  const reasoningFirst = [
+    ...blocks.filter((block) => block.reasoningContent !== undefined),
+    ...blocks.filter((block) => block.reasoningContent === undefined),
+  ];
   const events: ConverseStreamOutput[] = [{ messageStart: { role: message?.role ?? 'assistant' } }];
   let index = 0;
-  for (const block of message?.content ?? []) {
-    const { start, deltas } = deltasOf(block);
+  for (const block of reasoningFirst) {
+    const { start, deltas } = deltasOf(block, warnings);
     if (!start && deltas.length === 0) continue;
     if (start) {
       events.push({
@@ -64,5 +97,5 @@ export function converseResponseAsStream(response: ConverseResponse): ConverseSt
       metrics: response.metrics ?? { latencyMs: 0 },
     },
   } as ConverseStreamOutput);
-  return events;
+  return { result: events, warnings };
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
 import type { StreamEvent } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
+import { BEDROCK_ERRORS, fromBedrockError } from '../upstream/aws-errors.ts';
 import { ConverseStreamTranslator, type StreamContext } from './converse-stream.ts';
 import { verifyThinking } from './thinking-signature.ts';
 import { ToolNameMap } from './tool-names.ts';
@@ -256,21 +257,26 @@ describe('ConverseStreamTranslator', () => {
   });
 
   it.each([
-    ['throttlingException', 429, 'rate_limit_error'],
-    ['serviceUnavailableException', 529, 'overloaded_error'],
-    ['modelStreamErrorException', 500, 'api_error'],
-    ['internalServerException', 500, 'api_error'],
-    ['validationException', 400, 'invalid_request_error'],
-  ])('throws %s as a %i %s', (member, status, type) => {
+    'throttlingException',
+    'serviceUnavailableException',
+    'modelNotReadyException',
+    'modelTimeoutException',
+    'modelStreamErrorException',
+    'internalServerException',
+    'validationException',
+  ])('throws %s as the fault table says, as if it came before the stream', (member) => {
     const translator = new ConverseStreamTranslator(ctx());
     translator.start();
     translator.push(text('partial'));
-    const err = apiErrorOf(() =>
-      translator.push({
-        [member]: { name: member, message: 'boom', $fault: 'server' },
-      } as unknown as ConverseStreamOutput),
-    );
-    expect({ status: err.status, type: err.type }).toEqual({ status, type });
+    let thrown: unknown;
+    try {
+      translator.push({ [member]: { message: 'boom' } } as unknown as ConverseStreamOutput);
+    } catch (err) {
+      thrown = err;
+    }
+    const err = fromBedrockError(thrown);
+    const row = BEDROCK_ERRORS[member[0]!.toUpperCase() + member.slice(1)]!;
+    expect({ status: err.status, type: err.type }).toEqual({ status: row.status, type: row.type });
     expect(err.message).toContain('boom');
   });
 

@@ -12,9 +12,11 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessageDeltaUsage, StopReason, StreamEvent, Usage } from '../anthropic/types.ts';
-import { memberName, type ResponseContext } from './from-converse.ts';
+import { CITATIONS_DROPPED } from './converse-as-stream.ts';
+import type { ResponseContext } from './from-converse.ts';
+import { memberName } from './member-name.ts';
 import { mapStopReason, stopSequenceFrom } from './stop-reason.ts';
-import { isStreamExceptionMember, streamExceptionToApiError } from './stream-errors.ts';
+import { streamException } from './stream-errors.ts';
 import { signThinking } from './thinking-signature.ts';
 import { fromBedrockUsage } from './usage.ts';
 
@@ -170,11 +172,8 @@ export class ConverseStreamTranslator {
       this.#warn(`ignored unknown ConverseStream event '${event.$unknown[0]}'`);
       return [];
     }
-    for (const [member, exception] of Object.entries(event)) {
-      if (exception !== undefined && isStreamExceptionMember(member)) {
-        throw streamExceptionToApiError(member, exception);
-      }
-    }
+    const exception = streamException(event);
+    if (exception) throw exception;
     this.#warn(`ignored unrecognized ConverseStream event '${memberName(event)}'`);
     return [];
   }
@@ -264,6 +263,11 @@ export class ConverseStreamTranslator {
         return out;
       }
       this.#warn(`ignored reasoning delta of kind '${reasoning.$unknown?.[0] ?? '?'}'`);
+      return [];
+    }
+    if (delta.citation !== undefined) {
+      // The cited text arrives as text deltas; Bedrock's citation locations do not match Anthropic's.
+      this.#warn(CITATIONS_DROPPED);
       return [];
     }
     this.#warn(`ignored content delta of kind '${memberName(delta)}'`);
@@ -375,6 +379,6 @@ export class ConverseStreamTranslator {
   }
 
   #warn(message: string): void {
-    this.#warnings.push(message);
+    if (!this.#warnings.includes(message)) this.#warnings.push(message);
   }
 }

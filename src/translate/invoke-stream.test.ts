@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatSse } from '../anthropic/sse.ts';
-import { createInvokeStream, fromInvokeResponse } from './invoke-stream.ts';
+import { BEDROCK_ERRORS, fromBedrockError } from '../upstream/aws-errors.ts';
+import { createInvokeStream, fromInvokeResponse, InvokeStreamTranslator } from './invoke-stream.ts';
+
+const chunk = (event: unknown) => ({ chunk: { bytes: new TextEncoder().encode(JSON.stringify(event)) } });
 
 /** Decoded chunks of a real-shaped InvokeModelWithResponseStream answer (Claude Sonnet 4.5). */
 function bedrockChunks(): Array<Record<string, unknown>> {
@@ -174,5 +177,49 @@ describe('fromInvokeResponse', () => {
 
   it('refuses something that is not a message', () => {
     expect(() => fromInvokeResponse({ message: 'oops' }, { model: 'm' })).toThrow('not an Anthropic message');
+  });
+});
+
+describe('InvokeStreamTranslator', () => {
+  it('forwards content deltas as Bedrock sent them and rewrites the rest', () => {
+    const translator = new InvokeStreamTranslator({ model: 'claude-sonnet-4-5' });
+    expect(translator.start()).toEqual([]);
+    const out = bedrockChunks().flatMap((event) => translator.push(chunk(event)));
+    expect(out.map((e) => e.type)).toEqual([
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    const delta = bedrockChunks()[2];
+    expect(out[2]!.frame).toBe(`event: content_block_delta\ndata: ${JSON.stringify(delta)}\n\n`);
+    expect(out[0]!.frame).toContain('"model":"claude-sonnet-4-5"');
+    expect(out[5]!.frame).not.toContain('amazon-bedrock');
+    expect(translator.end()).toEqual([]);
+    expect(translator.usage()).toMatchObject({ input_tokens: 12, output_tokens: 7 });
+  });
+
+  it('throws an exception event as the fault table reads it', () => {
+    const translator = new InvokeStreamTranslator({ model: 'm' });
+    translator.push(chunk(bedrockChunks()[0]));
+    let thrown: unknown;
+    try {
+      translator.push({ modelTimeoutException: { message: 'slow' } } as never);
+    } catch (err) {
+      thrown = err;
+    }
+    const err = fromBedrockError(thrown);
+    expect({ status: err.status, type: err.type }).toEqual({
+      status: BEDROCK_ERRORS.ModelTimeoutException!.status,
+      type: BEDROCK_ERRORS.ModelTimeoutException!.type,
+    });
+  });
+
+  it('fails a stream that ends before message_stop', () => {
+    const translator = new InvokeStreamTranslator({ model: 'm' });
+    translator.push(chunk(bedrockChunks()[0]));
+    expect(() => translator.end()).toThrow('before message_stop');
   });
 });

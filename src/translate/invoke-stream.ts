@@ -9,9 +9,13 @@
  * Message ids are kept: a Bedrock `msg_bdrk_…` id is a real, unique id.
  * Events are mutated in place and returned, so the server formats each one once (formatSse).
  */
+import type { ResponseStream } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
+import { formatSse } from '../anthropic/sse.ts';
 import type { MessagesResponse, Usage } from '../anthropic/types.ts';
 import { nativeStopReason } from './stop-reason.ts';
+import { streamException } from './stream-errors.ts';
+import type { FormattedEvent, StreamTranslator } from './stream-translator.ts';
 
 const METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
@@ -79,6 +83,58 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
       return finalUsage(fromEvents, metrics);
     },
   };
+}
+
+const utf8 = new TextDecoder();
+const DELTA_PREFIX = '{"type":"content_block_delta"';
+
+/** A chunk that can go to the client as Bedrock sent it: a content delta on one line. */
+function passthroughFrame(text: string): string | undefined {
+  if (!text.startsWith(DELTA_PREFIX) || text.includes('\n') || text.includes('\r')) return undefined;
+  return `event: content_block_delta\ndata: ${text}\n\n`;
+}
+
+/**
+ * InvokeModelWithResponseStream chunks → the client's SSE frames. Content deltas (nearly every chunk)
+ * are forwarded as the bytes Bedrock sent, without a JSON round trip; the other events go through
+ * createInvokeStream's rewrite. Exception events are thrown as the SDK's exceptions.
+ */
+export class InvokeStreamTranslator implements StreamTranslator<ResponseStream> {
+  readonly #events: InvokeStream;
+  #stopped = false;
+
+  constructor(options: { model: string }) {
+    this.#events = createInvokeStream(options);
+  }
+
+  start(): FormattedEvent[] {
+    return [];
+  }
+
+  push(item: ResponseStream): FormattedEvent[] {
+    const bytes = item.chunk?.bytes;
+    if (!bytes) {
+      const exception = streamException(item);
+      if (exception) throw exception;
+      return [];
+    }
+    const text = utf8.decode(bytes);
+    const frame = passthroughFrame(text);
+    if (frame) return [{ type: 'content_block_delta', frame }];
+    const event = this.#events.push(JSON.parse(text) as Json);
+    const type = (typeof event.type === 'string' ? event.type : 'unknown') as FormattedEvent['type'];
+    if (type === 'message_stop') this.#stopped = true;
+    return [{ type, frame: formatSse(type, event) }];
+  }
+
+  end(): FormattedEvent[] {
+    if (!this.#stopped) throw new ApiError('api_error', 'Bedrock ended the stream before message_stop');
+    return [];
+  }
+
+  usage(): Usage {
+    return this.#events.usage();
+  }
 }
 
 /** Bedrock may put its own stop reasons (guardrails) in Claude's body; clients know Anthropic's only. */

@@ -1,41 +1,19 @@
 /**
- * Exception events inside a ConverseStream (the SDK surfaces them as union members such as
- * `throttlingException`) → the ApiError the client sees, as an in-stream `event: error` once the
- * response has begun. One row per exception; the statuses follow the gateway's Bedrock error table.
+ * An exception member of a stream event (`{ throttlingException: {…} }`, as the SDK's unions spell
+ * them) → the error the SDK throws for the same exception. No mapping here: the one fault table
+ * (upstream/aws-errors.ts) turns it into the client's error like any other Bedrock failure, so a fault
+ * means the same inside a stream and before it.
  */
-import { ApiError, type ErrorType } from '../anthropic/errors.ts';
 
-export type StreamExceptionMember =
-  | 'internalServerException'
-  | 'modelStreamErrorException'
-  | 'validationException'
-  | 'throttlingException'
-  | 'serviceUnavailableException'
-  | 'modelNotReadyException'
-  | 'modelTimeoutException';
-
-export const STREAM_EXCEPTIONS: Readonly<Record<StreamExceptionMember, ErrorType>> = {
-  throttlingException: 'rate_limit_error',
-  serviceUnavailableException: 'overloaded_error',
-  modelNotReadyException: 'overloaded_error',
-  // A model that stops answering mid-stream is an overload from the client's point of view (it retries).
-  modelTimeoutException: 'overloaded_error',
-  modelStreamErrorException: 'api_error',
-  internalServerException: 'api_error',
-  validationException: 'invalid_request_error',
-};
-
-export function isStreamExceptionMember(name: string): name is StreamExceptionMember {
-  return Object.hasOwn(STREAM_EXCEPTIONS, name);
-}
-
-/** The ApiError for an exception event; the upstream message is kept, it carries no secrets. */
-export function streamExceptionToApiError(member: StreamExceptionMember, exception: unknown): ApiError {
-  const type = STREAM_EXCEPTIONS[member];
-  const upstream =
-    typeof exception === 'object' && exception !== null && 'message' in exception
-      ? String((exception as { message: unknown }).message)
-      : '';
-  const message = upstream === '' ? `Bedrock ${member}` : `Bedrock ${member}: ${upstream}`;
-  return new ApiError(type, message, { cause: exception });
+/** The exception an event carries, as a thrown SDK exception would look; undefined for other events. */
+export function streamException(event: object): Error | undefined {
+  for (const [member, value] of Object.entries(event)) {
+    if (value === undefined || !member.endsWith('Exception')) continue;
+    const upstream = (value as { message?: unknown } | null)?.message;
+    const message = typeof upstream === 'string' && upstream !== '' ? upstream : `Bedrock ${member}`;
+    const name = member.charAt(0).toUpperCase() + member.slice(1);
+    // $fault marks it as Bedrock's answer, not a bug of ours: unknown names keep their message.
+    return Object.assign(new Error(message), { name, $fault: 'server', cause: value });
+  }
+  return undefined;
 }

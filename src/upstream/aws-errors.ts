@@ -1,5 +1,7 @@
 /**
  * Bedrock (and HTTP-layer) failures → the Anthropic error a client understands and reacts to correctly.
+ * The one fault table: every path uses it, before a stream and inside one (translate/stream-errors.ts
+ * only spells union members as the SDK's exceptions), so a fault means the same wherever it happens.
  *
  * Choices, so clients behave well:
  * - ModelTimeoutException → 504 timeout_error (not 529): the model was slow, not overloaded. Clients retry

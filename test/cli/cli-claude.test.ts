@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capabilitiesFor } from '../../src/models/capabilities.ts';
 import { claudeBinary } from '../e2e/harness.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { runProcess } from '../helpers/process.ts';
 import { cliEnv, fakeClaude, parseFake, root, runCli, startCli, tempHome } from './cli-helpers.ts';
 
 let emulator: Emulator;
@@ -291,22 +292,11 @@ async function runReal(flags: string[], prompt: string) {
     '--claude-bin',
     join(root, 'node_modules/.bin/claude'),
   ];
-  const child = spawn(process.execPath, [...args, ...flags, '--', '-p', prompt, '--output-format', 'json'], {
-    env,
-    cwd: project,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  clearTimeout(timer);
+  const { code, stdout, stderr } = await runProcess(
+    process.execPath,
+    [...args, ...flags, '--', '-p', prompt, '--output-format', 'json'],
+    { env, cwd: project, timeoutMs: 60_000 },
+  );
   const last = stdout.trim().split('\n').at(-1) ?? '';
   const result = (last.startsWith('{') ? JSON.parse(last) : {}) as { result?: string; is_error?: boolean };
   return { code, result, output: `${stdout}\n${stderr}` };

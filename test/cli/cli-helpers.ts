@@ -1,17 +1,14 @@
 /** Runs `bin/abproxy.js` as a user would, in a throw-away ABPROXY_HOME, against a given Bedrock endpoint. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const root = join(import.meta.dirname, '../..');
+import { type Finished, ROOT, runAbproxy, spawnAbproxy } from '../helpers/process.ts';
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+export const root = ROOT;
+
+export type CliResult = Finished;
 
 export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'abproxy-cli-test-'));
@@ -39,29 +36,11 @@ export function cliEnv(
 }
 
 export function startCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(root, 'bin/abproxy.js'), ...args], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnAbproxy(args, { env }).proc;
 }
 
 export function runCli(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<CliResult> {
-  const child = startCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runAbproxy(args, { env, timeoutMs });
 }
 
 /**

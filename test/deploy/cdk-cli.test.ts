@@ -2,39 +2,28 @@
  * `npx cdk synth` as the README runs it (from deploy/), offline: no credentials, no Docker, no notices
  * or version checks. The CDK CLI spawns deploy/cdk.json's app command under Node's type stripping.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { type Finished, runProcess } from '../helpers/process.ts';
 import { ROOT } from './serve-process.ts';
 
-function cdk(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cdk(args: string[]): Promise<Finished> {
   const home = mkdtempSync(join(tmpdir(), 'abproxy-cdk-home-'));
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [join(ROOT, 'node_modules/aws-cdk/bin/cdk'), ...args], {
-      cwd: join(ROOT, 'deploy'),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        AWS_REGION: 'eu-west-1',
-        AWS_CONFIG_FILE: join(home, 'none'),
-        AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-        AWS_EC2_METADATA_DISABLED: 'true',
-        CDK_DISABLE_VERSION_CHECK: '1',
-        CDK_DISABLE_CLI_TELEMETRY: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    proc.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+  return runProcess(process.execPath, [join(ROOT, 'node_modules/aws-cdk/bin/cdk'), ...args], {
+    cwd: join(ROOT, 'deploy'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      AWS_REGION: 'eu-west-1',
+      AWS_CONFIG_FILE: join(home, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      CDK_DISABLE_VERSION_CHECK: '1',
+      CDK_DISABLE_CLI_TELEMETRY: 'true',
+    },
+    timeoutMs: 120_000,
   });
 }
 

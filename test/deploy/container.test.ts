@@ -4,12 +4,12 @@
  * definition sets, and nothing else. Team mode runs on DynamoDB Local tables made by `tables setup`, and a
  * key made by `keys create --mode team` (the README's steps) calls /v1/messages on Bedrock (the emulator).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
+import { runAbproxy, runProcess } from '../helpers/process.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
 import { execForm, last, readDockerfile, stageEnv } from './dockerfile.ts';
 import { containerEnv, MASTER_KEY, ROOT, type ServeProcess, spawnServe } from './serve-process.ts';
@@ -20,18 +20,7 @@ const TABLE_PREFIX = 'deploytest';
 
 /** Runs an admin command (`abproxy …`) to completion. */
 function cli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const proc = spawn(process.execPath, [join(ROOT, 'bin/abproxy.js'), ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    proc.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runAbproxy(args, { env, cwd: ROOT });
 }
 
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -88,12 +77,8 @@ describe('container start command', () => {
     const res = await fetch(`${base}/health`);
     expect(res.status).toBe(200);
     const check = execForm(/CMD\s+(.*)$/.exec(last(final, 'HEALTHCHECK')!.args)![1]!);
-    const code = await new Promise<number | null>((resolve) => {
-      const proc = spawn(process.execPath, check.slice(1), {
-        env: { PATH: process.env.PATH ?? '', ABPROXY_PORT: port },
-        stdio: 'ignore',
-      });
-      proc.on('exit', resolve);
+    const { code } = await runProcess(process.execPath, check.slice(1), {
+      env: { PATH: process.env.PATH ?? '', ABPROXY_PORT: port },
     });
     expect(code).toBe(0);
   });

@@ -1,8 +1,8 @@
 /** The image definition, read as Docker would: stages, user, health check, start command, ignore list. */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runProcess } from '../helpers/process.ts';
 import { execForm, last, readDockerfile, stageEnv } from './dockerfile.ts';
 import { ROOT } from './serve-process.ts';
 
@@ -87,12 +87,8 @@ describe('Dockerfile', () => {
 
   it('the health check command exits non-zero when nothing answers', async () => {
     const argv = execForm(/CMD\s+(.*)$/.exec(last(final, 'HEALTHCHECK')!.args)![1]!);
-    const code = await new Promise<number | null>((resolve) => {
-      const proc = spawn(process.execPath, argv.slice(1), {
-        env: { PATH: process.env.PATH ?? '', ABPROXY_PORT: '9' },
-        stdio: 'ignore',
-      });
-      proc.on('exit', resolve);
+    const { code } = await runProcess(process.execPath, argv.slice(1), {
+      env: { PATH: process.env.PATH ?? '', ABPROXY_PORT: '9' },
     });
     expect(code).toBe(1);
   });

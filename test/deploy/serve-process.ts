@@ -1,10 +1,12 @@
 /** `abproxy serve` as a child process, configured by environment only, as the container starts it. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const ROOT = join(import.meta.dirname, '../..');
+import { ROOT, servingUrl, spawnProcess } from '../helpers/process.ts';
+
+export { ROOT };
 export const MASTER_KEY = 'deploy-test-master-key';
 
 export interface ServeProcess {
@@ -37,25 +39,10 @@ export function containerEnv(
 
 /** Spawns `node <args>` (args[0] is the script) with exactly `env`. */
 export function spawnServe(args: string[], env: Record<string, string>): ServeProcess {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  proc.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', () => {
-      const match = /abproxy listening on (http:\/\/\S+)\n/.exec(stdout);
-      if (match) resolve(match[1]!.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:'));
-    });
-    proc.on('exit', (code) => reject(new Error(`serve exited (${code}) before listening: ${stderr}`)));
-  });
+  const serve = spawnProcess(process.execPath, args, { env, cwd: ROOT });
+  const url = servingUrl(serve);
   url.catch(() => {});
-  return { proc, url, exited, output: () => ({ stdout, stderr }) };
+  return { proc: serve.proc, url, exited: serve.exited.then(({ code }) => code), output: serve.output };
 }
 
 /** One streamed /v1/messages call, read to the end: the SSE event names and the text it carried. */

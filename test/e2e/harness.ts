@@ -4,7 +4,6 @@
  * recording proxy between Claude Code and the gateway that keeps every request Claude Code sent and the
  * status the gateway gave it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,8 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { type Emulator, type RecordedRequest, startEmulator } from '../emulator/server.ts';
+import { ROOT, runProcess, servingUrl, spawnAbproxy } from '../helpers/process.ts';
 
-const root = join(import.meta.dirname, '../..');
+const root = ROOT;
 export const MASTER_KEY = 'e2e-master-key';
 
 /** The native binary npm installed; the platform package's copy if the wrapper stub was not replaced. */
@@ -103,39 +103,9 @@ export async function startStack(gatewayEnv: Record<string, string> = {}): Promi
 }
 
 async function spawnGateway(env: Record<string, string>, cwd: string) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(root, 'bin/abproxy.js'), 'serve', '--port', '0'],
-    {
-      env,
-      cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      const line = /abproxy listening on (\S+)/.exec(stdout);
-      if (line) resolve(line[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`abproxy serve exited ${code} before listening: ${stderr}`)));
-  });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return {
-    url,
-    log: () => stderr,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const serve = spawnAbproxy(['serve', '--port', '0'], { env, cwd });
+  const url = await servingUrl(serve);
+  return { url, log: () => serve.output().stderr, stop: () => serve.stop() };
 }
 
 /** Forwards every request to the gateway unchanged, streaming the answer back, and records both sides. */
@@ -251,20 +221,11 @@ export async function runClaude(stack: Stack, options: ClaudeRunOptions): Promis
     '--dangerously-skip-permissions',
     ...(options.args ?? []),
   ];
-  const child = spawn(binary, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
+  const { code, signal, stdout, stderr } = await runProcess(binary, args, {
+    cwd: options.cwd,
+    env,
+    timeoutMs: options.timeoutMs ?? 45_000,
   });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.on('exit', (c, s) => resolve([c, s])),
-  );
-  clearTimeout(timer);
   rmSync(home, { recursive: true, force: true });
   const events = stdout
     .split('\n')

@@ -4,6 +4,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import { BEDROCK_ERRORS } from '../../src/upstream/aws-errors.ts';
 import { ask, gatewayWithEmulator, MASTER_KEY, postMessages, send, startGateway } from './server-harness.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -244,31 +245,34 @@ describe('Bedrock faults map to the table', () => {
 });
 
 describe('streaming failures', () => {
-  it('an error after the stream began is an SSE error event with the mapped type', async () => {
-    world.emulator.enqueue({
-      text: 'this answer breaks in the middle',
-      chunkSize: 3,
-      errorAfterEvents: { events: 4, name: 'ThrottlingException', message: 'slow down' },
-    });
-    const res = await fetch(`${world.gateway.url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: QWEN, max_tokens: 100, stream: true, messages: ask('hi') }),
-    });
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    const frames = text.split('\n\n').filter(Boolean);
-    const last = frames.at(-1)!;
-    expect(last).toMatch(/^event: error\n/);
-    const data = JSON.parse(
-      last
-        .split('\n')
-        .find((l) => l.startsWith('data: '))!
-        .slice(6),
-    );
-    expect(data).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
-    expect(text).not.toContain('event: message_stop');
-  });
+  it.each(['ThrottlingException', 'ModelTimeoutException', 'ServiceUnavailableException'])(
+    '%s after the stream began is an SSE error event of the fault table type',
+    async (name) => {
+      world.emulator.enqueue({
+        text: 'this answer breaks in the middle',
+        chunkSize: 3,
+        errorAfterEvents: { events: 4, name, message: 'slow down' },
+      });
+      const res = await fetch(`${world.gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: QWEN, max_tokens: 100, stream: true, messages: ask('hi') }),
+      });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      const frames = text.split('\n\n').filter(Boolean);
+      const last = frames.at(-1)!;
+      expect(last).toMatch(/^event: error\n/);
+      const data = JSON.parse(
+        last
+          .split('\n')
+          .find((l) => l.startsWith('data: '))!
+          .slice(6),
+      );
+      expect(data).toMatchObject({ type: 'error', error: { type: BEDROCK_ERRORS[name]!.type } });
+      expect(text).not.toContain('event: message_stop');
+    },
+  );
 
   it('the SDK surfaces a mid-stream error as an APIError after the text it had', async () => {
     world.emulator.enqueue({

@@ -193,6 +193,23 @@ describe('upstream connections', () => {
     // Six calls: sequential ones share a socket; the parallel burst adds at most two more.
     expect(emulator.connections).toBeLessThanOrEqual(3);
   });
+
+  it('counts calls that wait for a connection at ABPROXY_UPSTREAM_MAX_CONNECTIONS', async () => {
+    const narrow = await startGateway({ upstreamMaxConnections: 1 });
+    try {
+      emulator.reset();
+      for (let i = 0; i < 3; i++) emulator.enqueue({ text: `slow ${i}`, delayMs: 200 });
+      await Promise.all(
+        [0, 1, 2].map(() =>
+          narrow.client.messages.create({ model: OPEN_MODEL, max_tokens: 10, messages: user('z') }),
+        ),
+      );
+      const metrics = await fetch(`${narrow.url}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/^abproxy_upstream_connection_waits_total 2$/m);
+    } finally {
+      await narrow.server.close();
+    }
+  });
 });
 
 describe('HTTP/2 upstream (ABPROXY_UPSTREAM_HTTP=2)', () => {
@@ -226,6 +243,14 @@ describe('feature switches and warnings', () => {
     await client.messages.create({ model: MODEL, max_tokens: 4096, thinking, messages: user('think') });
     const body = emulator.requests.filter((r) => r.operation === 'InvokeModel').at(-1)?.body;
     expect(JSON.stringify(body)).toContain('budget_tokens');
+  });
+
+  it('says what the response translation lost in x-abproxy-warnings (non-stream)', async () => {
+    emulator.enqueue({ text: 'ok', stopReason: 'brand_new_reason' });
+    const { response } = await client.messages
+      .create({ model: OPEN_MODEL, max_tokens: 10, messages: user('x') })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-warnings')).toContain('brand_new_reason');
   });
 
   it('ENABLE_EXTENDED_THINKING=false drops thinking and says so in x-abproxy-warnings', async () => {
@@ -271,22 +296,26 @@ describe('graceful stop', () => {
 });
 
 describe('Bedrock API keys', () => {
-  it('sends AWS_BEARER_TOKEN_BEDROCK as a bearer token instead of SigV4', async () => {
-    process.env.AWS_BEARER_TOKEN_BEDROCK = 'bedrock-api-key-for-tests';
-    const g = await startGateway();
-    try {
-      emulator.enqueue({ text: 'keyed' });
-      const answer = await g.client.messages.create({
-        model: OPEN_MODEL,
-        max_tokens: 10,
-        messages: user('x'),
-      });
-      expect(answer.content[0]).toMatchObject({ text: 'keyed' });
-      const call = emulator.requests.filter((r) => r.operation === 'Converse').at(-1);
-      expect(call?.headers.authorization).toBe('Bearer bedrock-api-key-for-tests');
-    } finally {
-      delete process.env.AWS_BEARER_TOKEN_BEDROCK;
-      await g.server.close();
-    }
-  });
+  it.each(['1.1', '2'] as const)(
+    'sends AWS_BEARER_TOKEN_BEDROCK as a bearer token instead of SigV4 (HTTP/%s)',
+    async (upstreamHttp) => {
+      const g = await startGateway(
+        { upstreamHttp },
+        { AWS_BEARER_TOKEN_BEDROCK: 'bedrock-api-key-for-tests' },
+      );
+      try {
+        emulator.enqueue({ text: 'keyed' });
+        const answer = await g.client.messages.create({
+          model: OPEN_MODEL,
+          max_tokens: 10,
+          messages: user('x'),
+        });
+        expect(answer.content[0]).toMatchObject({ text: 'keyed' });
+        const call = emulator.requests.filter((r) => r.operation === 'Converse').at(-1);
+        expect(call?.headers.authorization).toBe('Bearer bedrock-api-key-for-tests');
+      } finally {
+        await g.server.close();
+      }
+    },
+  );
 });

@@ -1,11 +1,11 @@
 /** `abproxy serve` as a user runs it: a child process that prints its URL and answers. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnAbproxy } from '../helpers/process.ts';
 
-const root = join(import.meta.dirname, '../..');
 let child: ChildProcess | undefined;
 
 afterEach(() => {
@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 function spawnCli(args: string[], env: Record<string, string> = {}) {
-  const proc = spawn(process.execPath, [join(root, 'bin/abproxy.js'), ...args], {
+  const run = spawnAbproxy(args, {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -27,25 +27,10 @@ function spawnCli(args: string[], env: Record<string, string> = {}) {
       LOG_LEVEL: 'error',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  proc.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const firstLine = new Promise<string>((resolve, reject) => {
-    proc.stdout.on('data', () => {
-      if (stdout.includes('\n')) resolve(stdout.split('\n')[0]!);
-    });
-    proc.on('exit', () => reject(new Error(`exited before printing: ${stderr}`)));
-  });
+  const firstLine = run.waitFor(/^(.*)\n/).then((match) => match[1]!);
   firstLine.catch(() => {});
-  return { proc, exited, firstLine, output: () => ({ stdout, stderr }) };
+  return { ...run, exited: run.exited.then(({ code }) => code), firstLine };
 }
 
 describe('abproxy serve', () => {

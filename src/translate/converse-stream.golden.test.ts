@@ -1,12 +1,12 @@
 /**
  * Golden files: each ConverseStream fixture must produce exactly the SSE text in test/fixtures/golden.
- * Refresh with `UPDATE_GOLDEN=1 npx vitest run test/converse-stream-golden.test.ts`, then review the diff.
+ * Refresh with `UPDATE_GOLDEN=1 npx vitest run src/translate/converse-stream.golden.test.ts`, then review the diff.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fixtureCases, loadFixture, renderSse } from './fixtures/converse-stream/index.ts';
+import { fixtureCases, loadFixture, renderSse } from '../../test/fixtures/converse-stream/index.ts';
 
-const GOLDEN = new URL('./fixtures/golden/', import.meta.url);
+const GOLDEN = new URL('../../test/fixtures/golden/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 describe('ConverseStream → Anthropic SSE golden files', () => {

@@ -13,9 +13,14 @@ import type {
   ConverseStreamOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromConverseResponse } from '../src/translate/from-converse.ts';
-import { verifyThinking } from '../src/translate/thinking-signature.ts';
-import { fixtureCases, fixtureContext, loadFixture, renderSse } from './fixtures/converse-stream/index.ts';
+import {
+  fixtureCases,
+  fixtureContext,
+  loadFixture,
+  renderSse,
+} from '../../test/fixtures/converse-stream/index.ts';
+import { fromConverseResponse } from './from-converse.ts';
+import { verifyThinking } from './thinking-signature.ts';
 
 let server: Server;
 let client: Anthropic;

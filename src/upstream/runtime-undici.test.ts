@@ -6,6 +6,7 @@ import type { ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import {
   ConverseCommand,
   ConverseStreamCommand,
+  CountTokensCommand,
   InvokeModelCommand,
   InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
@@ -13,11 +14,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../test/emulator/server.ts';
 import { runtimeClient, TEST_CREDENTIALS } from '../../test/emulator/test-clients.ts';
 import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
-import { BedrockRuntimeHttp, converseBody } from './runtime-http.ts';
+import { converseBody } from './codec.ts';
+import { UndiciRuntime } from './runtime-undici.ts';
 
 let emulator: Emulator;
 let sdk: ReturnType<typeof runtimeClient>;
-let fast: BedrockRuntimeHttp;
+let fast: UndiciRuntime;
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const R1 = 'us.deepseek.r1-v1:0';
@@ -31,10 +33,11 @@ const input = (modelId: string, text = 'Say hi'): ConverseCommandInput => ({
 beforeAll(async () => {
   emulator = await startEmulator();
   sdk = runtimeClient(emulator.url, 'h1-keepalive');
-  fast = new BedrockRuntimeHttp({
+  fast = new UndiciRuntime({
+    region: 'us-east-1',
     credentials: async () => TEST_CREDENTIALS,
-    maxAttempts: 2,
-    sdkClient: () => sdk,
+    sdkClient: sdk,
+    maxConnections: 16,
   });
 });
 beforeEach(() => emulator.reset());
@@ -63,7 +66,7 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a failure');
 }
 
-describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
+describe('UndiciRuntime', { timeout: 15_000 }, () => {
   it('answers Converse like the SDK, redacted reasoning as bytes', async () => {
     const redacted = Buffer.from('opaque').toString('base64');
     emulator.enqueue(
@@ -72,7 +75,7 @@ describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
     );
     // metrics.latencyMs is a measured time: it differs between the two calls under load.
     const { $metadata: _a, metrics: _m1, ...viaSdk } = await sdk.send(new ConverseCommand(input(R1)));
-    const { $metadata, metrics, ...viaFast } = await fast.converse(input(R1), undefined, 'us-east-1');
+    const { $metadata, metrics, ...viaFast } = await fast.converse(input(R1));
     expect(viaFast).toEqual(viaSdk);
     expect(metrics?.latencyMs).toEqual(expect.any(Number));
     expect(viaFast.output?.message?.content?.[0]?.reasoningContent?.redactedContent).toBeInstanceOf(
@@ -84,7 +87,7 @@ describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
   it('streams the same events as the SDK, without padding', async () => {
     const viaSdk = await sdk.send(new ConverseStreamCommand(input(QWEN, 'Tell me a story')));
     const sdkEvents = await collect(viaSdk.stream!);
-    const viaFast = await fast.converseStream(input(QWEN, 'Tell me a story'), undefined, 'us-east-1');
+    const viaFast = await fast.converseStream(input(QWEN, 'Tell me a story'));
     expect(await collect(viaFast.stream)).toEqual(sdkEvents);
     expect(viaFast.requestId).toBeTruthy();
   });
@@ -110,7 +113,7 @@ describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
     });
     const request = { modelId: CLAUDE, body, contentType: 'application/json', accept: 'application/json' };
     const viaSdk = await sdk.send(new InvokeModelCommand(request));
-    const viaFast = await fast.invokeModel(request, undefined, 'us-east-1');
+    const viaFast = await fast.invokeModel(request);
     const withoutId = (bytes: Uint8Array) => ({
       ...JSON.parse(Buffer.from(bytes).toString()),
       id: undefined,
@@ -119,7 +122,7 @@ describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
 
     const sdkStream = await sdk.send(new InvokeModelWithResponseStreamCommand(request));
     const sdkChunks = (await collect(sdkStream.body!)).map((e) => Buffer.from(e.chunk!.bytes!).toString());
-    const fastStream = await fast.invokeModelStream(request, undefined, 'us-east-1');
+    const fastStream = await fast.invokeModelStream(request);
     const fastChunks = (await collect(fastStream.stream)).map((e) => Buffer.from(e.chunk!.bytes!).toString());
     // Invocation metrics carry timings; compare the event types and the text.
     const shape = (chunks: string[]) => chunks.map((c) => JSON.parse(c).type);
@@ -131,7 +134,7 @@ describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
     const turn = { error: { name: 'ThrottlingException', message: 'Too many requests, please wait.' } };
     emulator.enqueue(turn, turn);
     const viaSdk = await failure(sdk.send(new ConverseCommand(input(QWEN))));
-    const viaFast = await failure(fast.converse(input(QWEN), undefined, 'us-east-1'));
+    const viaFast = await failure(fast.converse(input(QWEN)));
     expect(classifyBedrockError(viaFast)).toEqual(classifyBedrockError(viaSdk));
     expect(fromBedrockError(viaFast).toJSON()).toEqual(fromBedrockError(viaSdk).toJSON());
     expect(fromBedrockError(viaFast).headers).toEqual(fromBedrockError(viaSdk).headers);
@@ -146,20 +149,21 @@ describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
     emulator.enqueue(turn, turn);
     const sdkStream = await sdk.send(new ConverseStreamCommand(input(QWEN)));
     const viaSdk = await failure(collect(sdkStream.stream!));
-    const fastStream = await fast.converseStream(input(QWEN), undefined, 'us-east-1');
+    const fastStream = await fast.converseStream(input(QWEN));
     const viaFast = await failure(collect(fastStream.stream));
     expect((viaFast as Error).name).toBe((viaSdk as Error).name);
     expect(fromBedrockError(viaFast).toJSON()).toEqual(fromBedrockError(viaSdk).toJSON());
   });
 
   it('rejects wrong credentials as the credentials row', async () => {
-    const wrong = new BedrockRuntimeHttp({
+    const wrong = new UndiciRuntime({
+      region: 'us-east-1',
       credentials: async () => ({ ...TEST_CREDENTIALS, secretAccessKey: 'nope' }),
-      maxAttempts: 1,
-      sdkClient: () => sdk,
+      sdkClient: sdk,
+      maxConnections: 1,
     });
     try {
-      const err = await failure(wrong.converse(input(QWEN), undefined, 'us-east-1'));
+      const err = await failure(wrong.converse(input(QWEN)));
       expect((err as Error).name).toBe('InvalidSignatureException');
       expect(fromBedrockError(err).status).toBe(502);
     } finally {
@@ -167,10 +171,45 @@ describe('BedrockRuntimeHttp', { timeout: 15_000 }, () => {
     }
   });
 
+  it('counts tokens like the SDK', async () => {
+    const request = {
+      modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
+      input: { converse: { messages: [{ role: 'user' as const, content: [{ text: 'Count me, please' }] }] } },
+    };
+    const viaSdk = await sdk.send(new CountTokensCommand(request));
+    expect(await fast.countTokens(request)).toBe(viaSdk.inputTokens);
+  });
+
+  it('reports calls that wait for a connection, and only those', async () => {
+    const waits: unknown[] = [];
+    const narrow = new UndiciRuntime({
+      region: 'us-east-1',
+      credentials: async () => TEST_CREDENTIALS,
+      sdkClient: sdk,
+      maxConnections: 2,
+      onConnectionWait: (wait) => waits.push(wait),
+    });
+    try {
+      emulator.enqueue({ delayMs: 300 }, { delayMs: 300 });
+      await Promise.all([narrow.converse(input(QWEN)), narrow.converse(input(QWEN))]);
+      expect(waits).toEqual([]);
+      emulator.enqueue({ delayMs: 300 }, { delayMs: 300 }, { delayMs: 300 });
+      await Promise.all([
+        narrow.converse(input(QWEN)),
+        narrow.converse(input(QWEN)),
+        narrow.converse(input(QWEN)),
+      ]);
+      expect(waits).toEqual([{ waitedMs: expect.any(Number), maxConnections: 2 }]);
+      expect((waits[0] as { waitedMs: number }).waitedMs).toBeGreaterThan(100);
+    } finally {
+      await narrow.destroy();
+    }
+  });
+
   it('stops at once when aborted', async () => {
     emulator.enqueue({ delayMs: 5_000 });
     const abort = new AbortController();
-    const call = fast.converse(input(QWEN), abort.signal, 'us-east-1');
+    const call = fast.converse(input(QWEN), abort.signal);
     setTimeout(() => abort.abort(new Error('client disconnected')), 20);
     const started = Date.now();
     await expect(call).rejects.toThrow();

@@ -1,0 +1,269 @@
+/**
+ * The Bedrock runtime calls of one region over a keep-alive undici pool, without the AWS SDK's per-call
+ * pipeline (middleware stack, schema serde, endpoint rules, user agent), which cost more CPU than
+ * everything else in a request. The codec keeps the SDK's result and error shapes; the endpoint comes
+ * from the SDK's own configuration. No retries here: `withRetries` wraps whichever transport is used.
+ *
+ * HTTP/1.1 carries one call per connection, and a Claude Code stream holds its connection for minutes:
+ * the pool's cap is a setting, and a call that has to wait for a free connection is reported
+ * (`onConnectionWait`) instead of queueing silently.
+ */
+import type {
+  BedrockRuntimeClient,
+  ConverseCommandInput,
+  ConverseCommandOutput,
+  ConverseStreamCommandInput,
+  CountTokensCommandInput,
+} from '@aws-sdk/client-bedrock-runtime';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { DecoratorHandler, type Dispatcher, Pool } from 'undici';
+import {
+  converseBody,
+  converseEvents,
+  countTokensBody,
+  decodeBlockBlobs,
+  type Headers,
+  header,
+  httpError,
+  invokeEvents,
+  invokeHeaders,
+  pathLabel,
+} from './codec.ts';
+import { type Endpoint, resolveEndpoint } from './endpoint.ts';
+import type { BedrockRuntime, ConverseStreamResult, InvokeInput, InvokeStreamResult } from './runtime.ts';
+import { SigV4Signer } from './sigv4.ts';
+
+/** A call that waited for a free upstream connection, and the cap that made it wait. */
+export interface ConnectionWait {
+  waitedMs: number;
+  maxConnections: number;
+}
+
+export interface UndiciRuntimeOptions {
+  region: string;
+  credentials: AwsCredentialIdentityProvider;
+  /** The region's SDK client: its resolved config names the endpoint (it sends nothing). */
+  sdkClient: BedrockRuntimeClient;
+  /** Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): sent as a bearer token instead of SigV4. */
+  bearerToken?: string;
+  /** Most connections open to Bedrock at once; each carries one call at a time. */
+  maxConnections: number;
+  /** Called when a call had to wait for one of the `maxConnections` to be free. */
+  onConnectionWait?: (wait: ConnectionWait) => void;
+}
+
+/** InvokeModel input as the SDK takes it; content type and accept default to JSON. */
+export interface RawInvokeInput extends InvokeInput {
+  contentType?: string;
+  accept?: string;
+}
+
+interface Upstream extends Endpoint {
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+interface Answer {
+  requestId: string | undefined;
+  headers: Headers;
+  body: AsyncIterable<Buffer> & { text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> };
+}
+
+const SIGNING_SERVICE = 'bedrock';
+
+/** Shorter waits are the pool handing a request to a connection just freed, not a shortage. */
+const WAIT_REPORT_MS = 10;
+
+/** undici's DecoratorHandler forwards every callback; its type declares none of them. */
+const ForwardingHandler = DecoratorHandler as unknown as new (
+  handler: Dispatcher.DispatchHandler,
+) => ForwardingHandlerInstance;
+interface ForwardingHandlerInstance extends Dispatcher.DispatchHandler {
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void;
+}
+
+/** Times one call from its dispatch to the moment a connection takes it. */
+class WaitTimer extends ForwardingHandler {
+  readonly #queuedAt = performance.now();
+  readonly #report: (waitedMs: number) => void;
+
+  constructor(handler: Dispatcher.DispatchHandler, report: (waitedMs: number) => void) {
+    super(handler);
+    this.#report = report;
+  }
+
+  override onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    const waitedMs = performance.now() - this.#queuedAt;
+    if (waitedMs >= WAIT_REPORT_MS) this.#report(waitedMs);
+    super.onRequestStart(controller, context);
+  }
+}
+
+/**
+ * Reports calls that wait for a connection. The pool's `dispatch` answers false once every connection
+ * is busy and 'drain' when one frees up; only calls dispatched in between are timed, so a pool with
+ * room pays nothing.
+ */
+function reportWaits(
+  pool: Pool,
+  maxConnections: number,
+  onWait: (wait: ConnectionWait) => void,
+): Dispatcher.DispatcherComposeInterceptor {
+  let saturated = false;
+  pool.on('drain', () => {
+    saturated = false;
+  });
+  const report = (waitedMs: number) => onWait({ waitedMs, maxConnections });
+  return (dispatch) => (opts, handler) => {
+    const free = dispatch(opts, saturated ? new WaitTimer(handler, report) : handler);
+    if (!free) saturated = true;
+    return free;
+  };
+}
+
+export class UndiciRuntime implements BedrockRuntime {
+  readonly #options: UndiciRuntimeOptions;
+  readonly #signer: SigV4Signer;
+  #upstream: Promise<Upstream> | undefined;
+
+  constructor(options: UndiciRuntimeOptions) {
+    this.#options = options;
+    this.#signer = new SigV4Signer({ service: SIGNING_SERVICE, credentials: options.credentials });
+  }
+
+  /** The endpoint and its pool, resolved on the first call (a failed resolution is retried later). */
+  #connect(): Promise<Upstream> {
+    if (!this.#upstream) {
+      const upstream = this.#open();
+      upstream.catch(() => {
+        if (this.#upstream === upstream) this.#upstream = undefined;
+      });
+      this.#upstream = upstream;
+    }
+    return this.#upstream;
+  }
+
+  async #open(): Promise<Upstream> {
+    const { sdkClient, region, maxConnections, onConnectionWait } = this.#options;
+    const endpoint = await resolveEndpoint(sdkClient, region);
+    const pool = new Pool(endpoint.origin, {
+      connections: maxConnections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      // Bedrock may think for minutes before its first byte; the SDK's handler has no timeouts either.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    const dispatcher = onConnectionWait
+      ? pool.compose(reportWaits(pool, maxConnections, onConnectionWait))
+      : pool;
+    return { ...endpoint, dispatcher, close: () => pool.destroy() };
+  }
+
+  async #authHeaders(
+    upstream: Upstream,
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<Record<string, string>> {
+    const { bearerToken, region } = this.#options;
+    if (bearerToken !== undefined) {
+      return { ...headers, host: upstream.host, authorization: `Bearer ${bearerToken}` };
+    }
+    return this.#signer.sign({ method: 'POST', host: upstream.host, path, headers, body, region });
+  }
+
+  /** POSTs once; resolves with a 2xx answer, else throws the SDK-shaped error. */
+  async #post(
+    operationPath: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Answer> {
+    const upstream = await this.#connect();
+    const path = `${upstream.basePath}${operationPath}`;
+    signal?.throwIfAborted();
+    const signed = await this.#authHeaders(upstream, path, headers, body);
+    const response = await upstream.dispatcher.request({
+      origin: upstream.origin,
+      method: 'POST',
+      path,
+      headers: signed,
+      body,
+      signal,
+    });
+    const requestId = header(response.headers, 'x-amzn-requestid');
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      return { requestId, headers: response.headers, body: response.body };
+    }
+    const text = await response.body.text().catch(() => '');
+    throw httpError(response.statusCode, response.headers, text, requestId);
+  }
+
+  async converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput> {
+    const answer = await this.#post(
+      `/model/${pathLabel(input.modelId!)}/converse`,
+      { 'content-type': 'application/json' },
+      converseBody(input),
+      signal,
+    );
+    const output = JSON.parse(await answer.body.text()) as ConverseCommandOutput;
+    const content = output.output?.message?.content;
+    if (content) for (const block of content) decodeBlockBlobs(block);
+    output.$metadata = { httpStatusCode: 200, requestId: answer.requestId, attempts: 1, totalRetryDelay: 0 };
+    return output;
+  }
+
+  async converseStream(
+    input: ConverseStreamCommandInput,
+    signal?: AbortSignal,
+  ): Promise<ConverseStreamResult> {
+    const answer = await this.#post(
+      `/model/${pathLabel(input.modelId!)}/converse-stream`,
+      { 'content-type': 'application/json' },
+      converseBody(input),
+      signal,
+    );
+    return { requestId: answer.requestId, stream: converseEvents(answer.body) };
+  }
+
+  async invokeModel(input: RawInvokeInput, signal?: AbortSignal): Promise<Uint8Array> {
+    const answer = await this.#post(
+      `/model/${pathLabel(input.modelId)}/invoke`,
+      invokeHeaders(input, 'accept'),
+      input.body,
+      signal,
+    );
+    return new Uint8Array(await answer.body.arrayBuffer());
+  }
+
+  async invokeModelStream(input: RawInvokeInput, signal?: AbortSignal): Promise<InvokeStreamResult> {
+    const answer = await this.#post(
+      `/model/${pathLabel(input.modelId)}/invoke-with-response-stream`,
+      invokeHeaders(input, 'x-amzn-bedrock-accept'),
+      input.body,
+      signal,
+    );
+    return { requestId: answer.requestId, stream: invokeEvents(answer.body) };
+  }
+
+  async countTokens(input: CountTokensCommandInput, signal?: AbortSignal): Promise<number> {
+    const answer = await this.#post(
+      `/model/${pathLabel(input.modelId!)}/count-tokens`,
+      { 'content-type': 'application/json' },
+      countTokensBody(input),
+      signal,
+    );
+    const output = JSON.parse(await answer.body.text()) as { inputTokens?: number };
+    return output.inputTokens ?? 0;
+  }
+
+  async destroy(): Promise<void> {
+    const upstream = this.#upstream;
+    this.#upstream = undefined;
+    await upstream?.then(
+      (u) => u.close(),
+      () => undefined,
+    );
+  }
+}

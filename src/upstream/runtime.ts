@@ -1,0 +1,47 @@
+/**
+ * The Bedrock runtime calls the handlers make, whatever carries them (the undici transport, the SDK
+ * over HTTP/2, a retry wrapper, later a pool of regions or accounts): results and errors in the SDK's
+ * shapes, so the error table and the translators cannot tell the transports apart.
+ */
+import type {
+  ConverseCommandInput,
+  ConverseCommandOutput,
+  ConverseStreamCommandInput,
+  ConverseStreamOutput,
+  CountTokensCommandInput,
+  ResponseStream,
+  ServiceTierType,
+} from '@aws-sdk/client-bedrock-runtime';
+
+export interface ConverseStreamResult {
+  /** Upstream request id (x-amzn-requestid), for logs. */
+  requestId: string | undefined;
+  stream: AsyncIterable<ConverseStreamOutput>;
+}
+
+export interface InvokeStreamResult {
+  requestId: string | undefined;
+  /** Chunks carry Claude's own stream events as JSON bytes. */
+  stream: AsyncIterable<ResponseStream>;
+}
+
+/** A native (InvokeModel) call: the Anthropic body as JSON text, for one model. */
+export interface InvokeInput {
+  modelId: string;
+  body: string;
+  serviceTier?: ServiceTierType;
+}
+
+export interface BedrockRuntime {
+  converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput>;
+  /**
+   * Resolves once Bedrock has answered with headers (so errors before the first event still reject
+   * here); the events then arrive through `stream`. Aborting `signal` tears down the HTTP call.
+   */
+  converseStream(input: ConverseStreamCommandInput, signal?: AbortSignal): Promise<ConverseStreamResult>;
+  /** InvokeModel: answers Claude's message JSON as bytes. */
+  invokeModel(input: InvokeInput, signal?: AbortSignal): Promise<Uint8Array>;
+  /** InvokeModelWithResponseStream; resolves once Bedrock answered with headers, like converseStream. */
+  invokeModelStream(input: InvokeInput, signal?: AbortSignal): Promise<InvokeStreamResult>;
+  countTokens(input: CountTokensCommandInput, signal?: AbortSignal): Promise<number>;
+}
