@@ -153,7 +153,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from config; and not __fish_seen_
 
 # abproxy config get
 complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get' -l json -d 'print JSON'
-complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get' -l show-secrets -d 'do not mask the master key and signing secret'
+complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get' -l show-secrets -d 'do not mask the master key, signing secret and Bedrock API key'
 complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get' -l help -s h -d 'show help'
 
 # abproxy config set

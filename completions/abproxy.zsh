@@ -95,7 +95,7 @@ _abproxy_described_options() {
     "claude") items=('--model:main model\: a Claude name or a Bedrock model id (ANTHROPIC_MODEL)' '--small-model:model for quick background tasks (ANTHROPIC_SMALL_FAST_MODEL)' '--port:port of the gateway started for this session (default\: a free one)' '--claude-bin:the claude executable (default\: claude on PATH)' '--region:AWS region for Bedrock' '--config:JSON config file' '--no-onboarding-fix:leave Claude Code'\''s ~/.claude.json alone (no hasCompletedOnboarding)' '--help:show help') ;;
     "models") items=('--json:print the report as JSON (stable; see README)' '--plain:plain text even on a terminal' '--all:include models that are not text-to-text or not callable in the region' '--region:AWS region for Bedrock' '--config:JSON config file' '--help:show help') ;;
     "config") items=('--help:show help') ;;
-    "config get") items=('--json:print JSON' '--show-secrets:do not mask the master key and signing secret' '--help:show help') ;;
+    "config get") items=('--json:print JSON' '--show-secrets:do not mask the master key, signing secret and Bedrock API key' '--help:show help') ;;
     "config set") items=('--help:show help') ;;
     "config unset") items=('--help:show help') ;;
     "config path") items=('--help:show help') ;;

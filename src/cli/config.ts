@@ -154,7 +154,7 @@ export function registerConfig(program: Command, io: ConfigIo): void {
     .description('show every setting with its source, or one setting’s value')
     .argument('[key]', 'setting name (e.g. region, masterApiKey) or its env name (e.g. AWS_REGION)')
     .option('--json', 'print JSON')
-    .option('--show-secrets', 'do not mask the master key and signing secret')
+    .option('--show-secrets', 'do not mask the master key, signing secret and Bedrock API key')
     .action((key: string | undefined, flags: GetFlags) => configGet(key, flags, io));
   config
     .command('set')

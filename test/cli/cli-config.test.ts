@@ -105,4 +105,11 @@ describe('abproxy config', () => {
     expect(shown).toMatch(/^masterApiKey\s+<redacted>\s+file$/m);
     expect(await s.get('masterApiKey', { showSecrets: true })).toBe('sk-very-secret-value\n');
   });
+
+  it('masks the Bedrock API key taken from AWS_BEARER_TOKEN_BEDROCK', async () => {
+    const s = session({ ABPROXY_HOME: tempHome(), AWS_BEARER_TOKEN_BEDROCK: 'bedrock-key-secret' });
+    const shown = await s.get();
+    expect(shown).not.toContain('bedrock-key-secret');
+    expect(shown).toMatch(/^bedrockApiKey\s+<redacted>\s+env AWS_BEARER_TOKEN_BEDROCK$/m);
+  });
 });

@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { emulatorAwsEnv } from '../helpers/gateway.ts';
 import { type Finished, ROOT, runAbproxy, spawnAbproxy } from '../helpers/process.ts';
 
 export const root = ROOT;
@@ -24,11 +25,7 @@ export function cliEnv(
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
     ABPROXY_HOME: home,
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: endpoint,
-    AWS_ENDPOINT_URL_BEDROCK: endpoint,
-    AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
-    AWS_SECRET_ACCESS_KEY: 'emulator-secret',
-    AWS_REGION: 'us-east-1',
+    ...emulatorAwsEnv(endpoint),
     AWS_EC2_METADATA_DISABLED: 'true',
     LOG_LEVEL: 'warn',
     ...extra,

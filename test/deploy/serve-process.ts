@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { emulatorAwsEnv } from '../helpers/gateway.ts';
 import { ROOT, servingUrl, spawnProcess } from '../helpers/process.ts';
 
 export { ROOT };
@@ -27,11 +28,7 @@ export function containerEnv(
     HOME: mkdtempSync(join(tmpdir(), 'abproxy-deploy-home-')),
     ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-deploy-')),
     MASTER_API_KEY: MASTER_KEY,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
-    AWS_SECRET_ACCESS_KEY: 'emulator-secret',
-    AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
+    ...emulatorAwsEnv(emulatorUrl),
     LOG_LEVEL: 'error',
     ...extra,
   };

@@ -3,13 +3,8 @@
  * Anthropic body itself; only Bedrock-accepted fields and betas reach Bedrock.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
-
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
+import { describe, expect, it } from 'vitest';
+import { gatewayWithEmulator, startGateway } from '../helpers/gateway.ts';
 
 const SONNET_45 = 'claude-sonnet-4-5-20250929';
 const CLAUDE_CODE_BETAS = [
@@ -21,24 +16,15 @@ const CLAUDE_CODE_BETAS = [
   'some-future-beta-2027-01-01',
 ];
 const user = (text: string) => [{ role: 'user' as const, content: text }];
-const lastCall = (operation: string) => emulator.requests.filter((r) => r.operation === operation).at(-1);
+const lastCall = (operation: string) =>
+  world.emulator.requests.filter((r) => r.operation === operation).at(-1);
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  ({ server: gateway, client } = await startGateway());
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-
-beforeEach(() => emulator.reset());
+const world = gatewayWithEmulator();
 
 describe('native Claude path', () => {
   it('sends the Anthropic body to InvokeModel on the inference profile, with only accepted betas', async () => {
-    emulator.enqueue({ text: 'native hello', usage: { inputTokens: 21, outputTokens: 3 } });
-    const { data, response } = await client.messages
+    world.emulator.enqueue({ text: 'native hello', usage: { inputTokens: 21, outputTokens: 3 } });
+    const { data, response } = await world.client.messages
       .create(
         {
           model: SONNET_45,
@@ -71,12 +57,12 @@ describe('native Claude path', () => {
   });
 
   it('streams Claude events through with the requested model name and exact usage', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       text: 'streamed natively ✓ 日本',
       chunkSize: 4,
       usage: { inputTokens: 40, outputTokens: 7, cacheReadInputTokens: 30, cacheWriteInputTokens: 5 },
     });
-    const stream = client.messages.stream({ model: SONNET_45, max_tokens: 500, messages: user('go') });
+    const stream = world.client.messages.stream({ model: SONNET_45, max_tokens: 500, messages: user('go') });
     const starts: string[] = [];
     stream.on('streamEvent', (event) => {
       if (event.type === 'message_start') starts.push(event.message.model);
@@ -97,8 +83,8 @@ describe('native Claude path', () => {
   });
 
   it('returns Claude thinking with its signature and accepts it back on the next turn', async () => {
-    emulator.enqueue({ reasoning: { text: 'Let me think about 2+2.' }, text: '4' });
-    const first = await client.messages.create({
+    world.emulator.enqueue({ reasoning: { text: 'Let me think about 2+2.' }, text: '4' });
+    const first = await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 4096,
       thinking: { type: 'enabled', budget_tokens: 2048 },
@@ -107,8 +93,8 @@ describe('native Claude path', () => {
     const thinking = first.content.find((block) => block.type === 'thinking');
     expect(thinking).toMatchObject({ thinking: 'Let me think about 2+2.', signature: expect.any(String) });
 
-    emulator.enqueue({ reasoning: { text: 'Easy.' }, text: '8' });
-    const second = await client.messages.create({
+    world.emulator.enqueue({ reasoning: { text: 'Easy.' }, text: '8' });
+    const second = await world.client.messages.create({
       model: SONNET_45,
       max_tokens: 4096,
       thinking: { type: 'enabled', budget_tokens: 2048 },
@@ -120,18 +106,18 @@ describe('native Claude path', () => {
   });
 
   it('reports a mid-stream Bedrock failure as an SSE error event the SDK throws', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       text: 'this will not finish',
       chunkSize: 2,
       errorAfterEvents: { events: 3, name: 'modelStreamErrorException', message: 'model crashed' },
     });
-    const stream = client.messages.stream({ model: SONNET_45, max_tokens: 500, messages: user('go') });
+    const stream = world.client.messages.stream({ model: SONNET_45, max_tokens: 500, messages: user('go') });
     await expect(stream.finalMessage()).rejects.toThrow(/model crashed/);
   });
 
   it('maps throttling before the stream to 429 with retry-after', async () => {
-    emulator.enqueue({ error: { name: 'ThrottlingException', message: 'slow down' } });
-    const err = await client.messages
+    world.emulator.enqueue({ error: { name: 'ThrottlingException', message: 'slow down' } });
+    const err = await world.client.messages
       .create({ model: SONNET_45, max_tokens: 100, messages: user('hi'), stream: true })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
@@ -143,7 +129,7 @@ describe('native Claude path', () => {
   it('uses Converse for Claude when ABPROXY_CLAUDE_PATH=converse', async () => {
     const viaConverse = await startGateway({}, { ABPROXY_CLAUDE_PATH: 'converse' });
     try {
-      emulator.enqueue({ text: 'via converse' });
+      world.emulator.enqueue({ text: 'via converse' });
       const data = await viaConverse.client.messages.create({
         model: SONNET_45,
         max_tokens: 100,

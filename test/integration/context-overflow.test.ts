@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/server.ts';
-import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
+import { type Emulator, startBedrockEmulator, startGateway } from '../helpers/gateway.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;

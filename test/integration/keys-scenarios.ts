@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { newKeyRecord } from '../../src/cli/keys.ts';
 import type { Store } from '../../src/store/types.ts';
-import type { Emulator } from './server-harness.ts';
+import type { Emulator } from '../helpers/gateway.ts';
 
 export interface KeysWorld {
   url: string;

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyRecord } from '../../src/cli/keys.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
+import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { keysScenarios } from './keys-scenarios.ts';
-import { type Emulator, startBedrockEmulator, testConfig } from './server-harness.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;

@@ -4,9 +4,9 @@ import { type RunningServer, startServer } from '../../src/server/server.ts';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
+import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
 import { keysScenarios } from './keys-scenarios.ts';
-import { type Emulator, startBedrockEmulator, testConfig } from './server-harness.ts';
 
 const CACHE_MS = 1_000;
 let emulator: Emulator;

@@ -16,7 +16,7 @@ import {
   PNG_BASE64,
   sampled,
   startGateway,
-} from './server-harness.ts';
+} from '../helpers/gateway.ts';
 
 const CLAUDE = 'claude-sonnet-4-6';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';

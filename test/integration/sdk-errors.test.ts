@@ -5,7 +5,14 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { BEDROCK_ERRORS } from '../../src/upstream/aws-errors.ts';
-import { ask, gatewayWithEmulator, MASTER_KEY, postMessages, send, startGateway } from './server-harness.ts';
+import {
+  ask,
+  gatewayWithEmulator,
+  MASTER_KEY,
+  postMessages,
+  send,
+  startGateway,
+} from '../helpers/gateway.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5-20250929';

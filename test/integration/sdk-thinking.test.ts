@@ -4,7 +4,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { ask, gatewayWithEmulator, type Json, sampled, send } from './server-harness.ts';
+import { ask, gatewayWithEmulator, type Json, sampled, send } from '../helpers/gateway.ts';
 
 const SONNET_45 = 'claude-sonnet-4-5-20250929';
 const SONNET_46 = 'claude-sonnet-4-6';

@@ -4,7 +4,7 @@
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { gatewayWithEmulator, type Json, PNG, PNG_BASE64, send } from './server-harness.ts';
+import { gatewayWithEmulator, type Json, PNG, PNG_BASE64, send } from '../helpers/gateway.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';

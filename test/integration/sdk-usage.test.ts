@@ -11,7 +11,7 @@ import {
   postMessages,
   send,
   startGateway,
-} from './server-harness.ts';
+} from '../helpers/gateway.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5-20250929';

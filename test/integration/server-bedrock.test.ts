@@ -1,33 +1,18 @@
 /** Full round trips through the gateway to the Bedrock emulator, driven by the official Anthropic SDK. */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from './server-harness.ts';
-
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
+import { describe, expect, it } from 'vitest';
+import { gatewayWithEmulator, MASTER_KEY, startGateway } from '../helpers/gateway.ts';
 
 const MODEL = 'claude-sonnet-4-6';
 const OPEN_MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const user = (text: string) => [{ role: 'user' as const, content: text }];
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  ({ server: gateway, client } = await startGateway({ pingIntervalMs: 15_000 }));
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-
-beforeEach(() => emulator.reset());
+const world = gatewayWithEmulator({ pingIntervalMs: 15_000 });
 
 describe('messages.create', () => {
   it('answers with the scripted text, and names the Bedrock model in a header', async () => {
-    emulator.enqueue({ text: 'Hello from Bedrock', usage: { inputTokens: 12, outputTokens: 4 } });
-    const { data, response } = await client.messages
+    world.emulator.enqueue({ text: 'Hello from Bedrock', usage: { inputTokens: 12, outputTokens: 4 } });
+    const { data, response } = await world.client.messages
       .create({ model: MODEL, max_tokens: 100, messages: user('hi') })
       .withResponse();
     expect(data.content).toEqual([expect.objectContaining({ type: 'text', text: 'Hello from Bedrock' })]);
@@ -39,8 +24,8 @@ describe('messages.create', () => {
   });
 
   it('passes a Bedrock id straight through', async () => {
-    emulator.enqueue({ text: 'qwen says hi' });
-    const { data, response } = await client.messages
+    world.emulator.enqueue({ text: 'qwen says hi' });
+    const { data, response } = await world.client.messages
       .create({ model: OPEN_MODEL, max_tokens: 100, messages: user('hi') })
       .withResponse();
     expect(data.content[0]).toMatchObject({ type: 'text', text: 'qwen says hi' });
@@ -48,8 +33,10 @@ describe('messages.create', () => {
   });
 
   it('maps Bedrock throttling to a RateLimitError with retry-after', async () => {
-    emulator.enqueue({ error: { name: 'ThrottlingException', message: 'Too many requests, please wait' } });
-    const err = await client.messages
+    world.emulator.enqueue({
+      error: { name: 'ThrottlingException', message: 'Too many requests, please wait' },
+    });
+    const err = await world.client.messages
       .create({ model: OPEN_MODEL, max_tokens: 100, messages: user('hi') })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
@@ -59,10 +46,10 @@ describe('messages.create', () => {
   });
 
   it('maps a Bedrock validation error to a 400, not a 5xx', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       error: { name: 'ValidationException', message: 'The provided request is not valid' },
     });
-    const err = await client.messages
+    const err = await world.client.messages
       .create({ model: OPEN_MODEL, max_tokens: 100, messages: user('hi') })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
@@ -71,12 +58,16 @@ describe('messages.create', () => {
 
 describe('messages.stream', () => {
   it('streams text that folds into the final message, with usage', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       text: 'one two three four five six',
       chunkSize: 4,
       usage: { inputTokens: 9, outputTokens: 6 },
     });
-    const stream = client.messages.stream({ model: OPEN_MODEL, max_tokens: 100, messages: user('count') });
+    const stream = world.client.messages.stream({
+      model: OPEN_MODEL,
+      max_tokens: 100,
+      messages: user('count'),
+    });
     const deltas: string[] = [];
     stream.on('text', (t) => deltas.push(t));
     const message = await stream.finalMessage();
@@ -90,8 +81,8 @@ describe('messages.stream', () => {
   });
 
   it('sends event lines, a ping right after message_start, and SSE headers', async () => {
-    emulator.enqueue({ text: 'hi' });
-    const res = await fetch(`${gateway.url}/v1/messages?beta=true`, {
+    world.emulator.enqueue({ text: 'hi' });
+    const res = await fetch(`${world.gateway.url}/v1/messages?beta=true`, {
       method: 'POST',
       headers: {
         'x-api-key': MASTER_KEY,
@@ -109,28 +100,28 @@ describe('messages.stream', () => {
   });
 
   it('turns an upstream error before the first event into an HTTP error with retry-after', async () => {
-    emulator.enqueue({ error: { name: 'ThrottlingException' } });
-    const stream = client.messages.stream({ model: OPEN_MODEL, max_tokens: 100, messages: user('hi') });
+    world.emulator.enqueue({ error: { name: 'ThrottlingException' } });
+    const stream = world.client.messages.stream({ model: OPEN_MODEL, max_tokens: 100, messages: user('hi') });
     const err = await stream.finalMessage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
     expect((err as InstanceType<typeof Anthropic.RateLimitError>).headers?.get('retry-after')).toBeTruthy();
   });
 
   it('reports a mid-stream failure as an error event the SDK throws', async () => {
-    emulator.enqueue({
+    world.emulator.enqueue({
       text: 'this answer will break in the middle',
       chunkSize: 3,
       errorAfterEvents: { events: 4, name: 'ModelStreamErrorException', message: 'model crashed' },
     });
-    const stream = client.messages.stream({ model: OPEN_MODEL, max_tokens: 100, messages: user('hi') });
+    const stream = world.client.messages.stream({ model: OPEN_MODEL, max_tokens: 100, messages: user('hi') });
     const err = await stream.finalMessage().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.APIError);
   });
 
   it('aborts the upstream call when the client goes away', async () => {
-    emulator.enqueue({ text: 'slow '.repeat(200), chunkSize: 5, chunkDelayMs: 20 });
+    world.emulator.enqueue({ text: 'slow '.repeat(200), chunkSize: 5, chunkDelayMs: 20 });
     const controller = new AbortController();
-    const stream = client.messages.stream(
+    const stream = world.client.messages.stream(
       { model: OPEN_MODEL, max_tokens: 1000, messages: user('hi') },
       { signal: controller.signal },
     );
@@ -138,7 +129,7 @@ describe('messages.stream', () => {
     controller.abort();
     await stream.finalMessage().catch(() => undefined);
     await expect
-      .poll(() => emulator.requests.filter((r) => r.operation === 'ConverseStream').at(-1)?.aborted, {
+      .poll(() => world.emulator.requests.filter((r) => r.operation === 'ConverseStream').at(-1)?.aborted, {
         timeout: 3000,
       })
       .toBe(true);
@@ -147,12 +138,12 @@ describe('messages.stream', () => {
 
 describe('count_tokens and models', () => {
   it('counts tokens with Bedrock CountTokens where the model has it', async () => {
-    const { data, response } = await client.messages
+    const { data, response } = await world.client.messages
       .countTokens({ model: 'claude-haiku-4-5', messages: user('count these words please') })
       .withResponse();
     expect(data.input_tokens).toBeGreaterThan(0);
     expect(response.headers.get('x-abproxy-token-count')).toBe('bedrock');
-    const call = emulator.requests.find((r) => r.operation === 'CountTokens');
+    const call = world.emulator.requests.find((r) => r.operation === 'CountTokens');
     expect(call?.modelId).toBe('anthropic.claude-haiku-4-5-20251001-v1:0');
     expect(call?.status).toBe(200);
     // Claude is counted on the native body it would be sent, so tools/thinking count as they will.
@@ -160,22 +151,22 @@ describe('count_tokens and models', () => {
   });
 
   it('estimates tokens where Bedrock cannot count them', async () => {
-    const short = await client.messages.countTokens({ model: OPEN_MODEL, messages: user('hi') });
-    const long = await client.messages.countTokens({
+    const short = await world.client.messages.countTokens({ model: OPEN_MODEL, messages: user('hi') });
+    const long = await world.client.messages.countTokens({
       model: OPEN_MODEL,
       messages: user('many words '.repeat(200)),
     });
     expect(long.input_tokens).toBeGreaterThan(short.input_tokens);
-    expect(emulator.requests.some((r) => r.operation === 'CountTokens')).toBe(false);
+    expect(world.emulator.requests.some((r) => r.operation === 'CountTokens')).toBe(false);
   });
 
   it('lists models in Anthropic shape and finds one by id', async () => {
-    const page = await client.models.list({ limit: 1000 });
+    const page = await world.client.models.list({ limit: 1000 });
     const ids = page.data.map((m) => m.id);
     expect(ids.some((id) => id.includes('claude'))).toBe(true);
     const first = page.data[0]!;
-    expect((await client.models.retrieve(first.id)).id).toBe(first.id);
-    await expect(client.models.retrieve('no-such-model-anywhere')).rejects.toBeInstanceOf(
+    expect((await world.client.models.retrieve(first.id)).id).toBe(first.id);
+    await expect(world.client.models.retrieve('no-such-model-anywhere')).rejects.toBeInstanceOf(
       Anthropic.NotFoundError,
     );
   });
@@ -183,22 +174,24 @@ describe('count_tokens and models', () => {
 
 describe('upstream connections', () => {
   it('reuses keep-alive connections to Bedrock across calls', async () => {
-    emulator.reset();
-    for (let i = 0; i < 6; i++) emulator.enqueue({ text: `answer ${i}` });
+    world.emulator.reset();
+    for (let i = 0; i < 6; i++) world.emulator.enqueue({ text: `answer ${i}` });
     for (let i = 0; i < 3; i++)
-      await client.messages.create({ model: OPEN_MODEL, max_tokens: 10, messages: user('x') });
+      await world.client.messages.create({ model: OPEN_MODEL, max_tokens: 10, messages: user('x') });
     await Promise.all(
-      [0, 1, 2].map(() => client.messages.create({ model: OPEN_MODEL, max_tokens: 10, messages: user('y') })),
+      [0, 1, 2].map(() =>
+        world.client.messages.create({ model: OPEN_MODEL, max_tokens: 10, messages: user('y') }),
+      ),
     );
     // Six calls: sequential ones share a socket; the parallel burst adds at most two more.
-    expect(emulator.connections).toBeLessThanOrEqual(3);
+    expect(world.emulator.connections).toBeLessThanOrEqual(3);
   });
 
   it('counts calls that wait for a connection at ABPROXY_UPSTREAM_MAX_CONNECTIONS', async () => {
     const narrow = await startGateway({ upstreamMaxConnections: 1 });
     try {
-      emulator.reset();
-      for (let i = 0; i < 3; i++) emulator.enqueue({ text: `slow ${i}`, delayMs: 200 });
+      world.emulator.reset();
+      for (let i = 0; i < 3; i++) world.emulator.enqueue({ text: `slow ${i}`, delayMs: 200 });
       await Promise.all(
         [0, 1, 2].map(() =>
           narrow.client.messages.create({ model: OPEN_MODEL, max_tokens: 10, messages: user('z') }),
@@ -218,17 +211,17 @@ describe('HTTP/2 upstream (ABPROXY_UPSTREAM_HTTP=2)', () => {
   it('multiplexes concurrent calls over one connection', async () => {
     const h2 = await startGateway({ upstreamHttp: '2' });
     try {
-      emulator.reset();
-      for (let i = 0; i < 4; i++) emulator.enqueue({ text: `h2 answer ${i}` });
+      world.emulator.reset();
+      for (let i = 0; i < 4; i++) world.emulator.enqueue({ text: `h2 answer ${i}` });
       const answers = await Promise.all(
         [0, 1, 2, 3].map(() =>
           h2.client.messages.create({ model: OPEN_MODEL, max_tokens: 10, messages: user('x') }),
         ),
       );
       expect(answers.every((a) => a.content[0]?.type === 'text')).toBe(true);
-      const calls = emulator.requests.filter((r) => r.operation === 'Converse');
+      const calls = world.emulator.requests.filter((r) => r.operation === 'Converse');
       expect(calls.map((r) => r.httpVersion)).toEqual(['2', '2', '2', '2']);
-      expect(emulator.connections).toBe(1);
+      expect(world.emulator.connections).toBe(1);
     } finally {
       await h2.server.close();
     }
@@ -239,15 +232,15 @@ describe('feature switches and warnings', () => {
   const thinking = { type: 'enabled' as const, budget_tokens: 2048 };
 
   it('forwards thinking to Claude by default', async () => {
-    emulator.enqueue({ text: 'ok' });
-    await client.messages.create({ model: MODEL, max_tokens: 4096, thinking, messages: user('think') });
-    const body = emulator.requests.filter((r) => r.operation === 'InvokeModel').at(-1)?.body;
+    world.emulator.enqueue({ text: 'ok' });
+    await world.client.messages.create({ model: MODEL, max_tokens: 4096, thinking, messages: user('think') });
+    const body = world.emulator.requests.filter((r) => r.operation === 'InvokeModel').at(-1)?.body;
     expect(JSON.stringify(body)).toContain('budget_tokens');
   });
 
   it('says what the response translation lost in x-abproxy-warnings (non-stream)', async () => {
-    emulator.enqueue({ text: 'ok', stopReason: 'brand_new_reason' });
-    const { response } = await client.messages
+    world.emulator.enqueue({ text: 'ok', stopReason: 'brand_new_reason' });
+    const { response } = await world.client.messages
       .create({ model: OPEN_MODEL, max_tokens: 10, messages: user('x') })
       .withResponse();
     expect(response.headers.get('x-abproxy-warnings')).toContain('brand_new_reason');
@@ -259,7 +252,7 @@ describe('feature switches and warnings', () => {
       { ENABLE_EXTENDED_THINKING: 'false', PROMPT_CACHING_ENABLED: 'false' },
     );
     try {
-      emulator.enqueue({ text: 'ok' });
+      world.emulator.enqueue({ text: 'ok' });
       const { response } = await off.client.messages
         .create({
           model: MODEL,
@@ -270,7 +263,7 @@ describe('feature switches and warnings', () => {
         })
         .withResponse();
       const body = JSON.stringify(
-        emulator.requests.filter((r) => r.operation === 'InvokeModel').at(-1)?.body,
+        world.emulator.requests.filter((r) => r.operation === 'InvokeModel').at(-1)?.body,
       );
       expect(body).not.toContain('budget_tokens');
       expect(body).not.toContain('cache_control');
@@ -284,7 +277,7 @@ describe('feature switches and warnings', () => {
 describe('graceful stop', () => {
   it('lets an in-flight stream finish, then refuses new connections', async () => {
     const g = await startGateway();
-    emulator.enqueue({ text: 'still going '.repeat(10), chunkSize: 6, chunkDelayMs: 10 });
+    world.emulator.enqueue({ text: 'still going '.repeat(10), chunkSize: 6, chunkDelayMs: 10 });
     const stream = g.client.messages.stream({ model: OPEN_MODEL, max_tokens: 500, messages: user('hi') });
     await new Promise<void>((resolve) => stream.once('text', () => resolve()));
     const closed = g.server.close();
@@ -304,14 +297,14 @@ describe('Bedrock API keys', () => {
         { AWS_BEARER_TOKEN_BEDROCK: 'bedrock-api-key-for-tests' },
       );
       try {
-        emulator.enqueue({ text: 'keyed' });
+        world.emulator.enqueue({ text: 'keyed' });
         const answer = await g.client.messages.create({
           model: OPEN_MODEL,
           max_tokens: 10,
           messages: user('x'),
         });
         expect(answer.content[0]).toMatchObject({ text: 'keyed' });
-        const call = emulator.requests.filter((r) => r.operation === 'Converse').at(-1);
+        const call = world.emulator.requests.filter((r) => r.operation === 'Converse').at(-1);
         expect(call?.headers.authorization).toBe('Bearer bedrock-api-key-for-tests');
       } finally {
         await g.server.close();

@@ -11,7 +11,7 @@ import {
   startBedrockEmulator,
   startGateway,
   testConfig,
-} from './server-harness.ts';
+} from '../helpers/gateway.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;

@@ -1,46 +1,36 @@
 /** The serve dashboard's counters, fed by real requests through the gateway and the Bedrock emulator. */
 import type Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import { type Emulator, startBedrockEmulator, startGateway } from './server-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { gatewayWithEmulator } from '../helpers/gateway.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
-let client: Anthropic;
 const USAGE = { inputTokens: 40, outputTokens: 7, cacheReadInputTokens: 10, cacheWriteInputTokens: 0 };
 const ask = (text: string): Anthropic.MessageParam[] => [{ role: 'user', content: text }];
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  ({ server: gateway, client } = await startGateway());
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-beforeEach(() => emulator.reset());
+const world = gatewayWithEmulator();
 
 /** The counters settle when the response closes, a moment after the client has read it. */
 async function settled(count: number) {
-  for (let i = 0; i < 100 && gateway.stats.snapshot().requests < count; i++)
+  for (let i = 0; i < 100 && world.gateway.stats.snapshot().requests < count; i++)
     await new Promise((r) => setTimeout(r, 10));
-  return gateway.stats.snapshot();
+  return world.gateway.stats.snapshot();
 }
 
 describe('server stats', () => {
   for (const model of ['qwen.qwen3-coder-480b-a35b-v1:0', 'claude-sonnet-4-5-20250929']) {
     it(`streams count tokens and TTFT; failures count as errors (${model})`, async () => {
-      const before = gateway.stats.snapshot();
-      emulator.enqueue({
+      const before = world.gateway.stats.snapshot();
+      world.emulator.enqueue({
         text: 'hello there friend',
         chunkSize: 3,
         chunkDelayMs: 5,
         delayMs: 30,
         usage: USAGE,
       });
-      await client.messages.stream({ model, max_tokens: 50, messages: ask('hi') }).finalMessage();
-      emulator.enqueue({ error: { name: 'ThrottlingException', status: 429, message: 'slow down' } });
-      await expect(client.messages.create({ model, max_tokens: 50, messages: ask('hi') })).rejects.toThrow();
+      await world.client.messages.stream({ model, max_tokens: 50, messages: ask('hi') }).finalMessage();
+      world.emulator.enqueue({ error: { name: 'ThrottlingException', status: 429, message: 'slow down' } });
+      await expect(
+        world.client.messages.create({ model, max_tokens: 50, messages: ask('hi') }),
+      ).rejects.toThrow();
       const snap = await settled(before.requests + 2);
       expect(snap.requests - before.requests).toBe(2);
       expect(snap.errors - before.errors).toBe(1);
@@ -60,14 +50,14 @@ describe('server stats', () => {
   }
 
   it('a stream in progress is an active stream', async () => {
-    emulator.enqueue({ text: 'slow answer here', chunkSize: 2, chunkDelayMs: 60 });
-    const stream = client.messages.stream({
+    world.emulator.enqueue({ text: 'slow answer here', chunkSize: 2, chunkDelayMs: 60 });
+    const stream = world.client.messages.stream({
       model: 'qwen.qwen3-coder-480b-a35b-v1:0',
       max_tokens: 50,
       messages: ask('hi'),
     });
     await new Promise<void>((resolve) => stream.once('text', () => resolve()));
-    expect(gateway.stats.snapshot().activeStreams).toBe(1);
+    expect(world.gateway.stats.snapshot().activeStreams).toBe(1);
     await stream.finalMessage();
   });
 });

@@ -8,12 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  startBedrockEmulator,
-  testConfig,
-} from '../integration/server-harness.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;

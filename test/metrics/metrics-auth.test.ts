@@ -3,12 +3,7 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsArePublic } from '../../src/server/metrics-route.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  startBedrockEmulator,
-  testConfig,
-} from '../integration/server-harness.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 
 let emulator: Emulator;
 beforeAll(async () => {

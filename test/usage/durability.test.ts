@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
+import { emulatorAwsEnv } from '../helpers/gateway.ts';
 import { modelCalls, runCli, startServe } from './processes.ts';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
@@ -26,8 +27,7 @@ it('a gateway killed with SIGKILL mid-load has a usage record for every request 
   const env = {
     ABPROXY_HOME: home,
     MASTER_API_KEY: 'kill-test-master',
-    AWS_ENDPOINT_URL_BEDROCK: emulator.url,
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
+    ...emulatorAwsEnv(emulator.url),
     ABPROXY_USAGE_DRAIN_MS: '200',
   };
   const first = await startServe(env);

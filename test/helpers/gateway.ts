@@ -1,5 +1,5 @@
 /**
- * Starts the Bedrock emulator and a gateway wired to it in-process. The AWS SDK reads the endpoint and
+ * The Bedrock emulator and a gateway wired to it in-process, for every suite that needs both. The AWS SDK reads the endpoint and
  * credentials from the environment, exactly as in production, so this also proves that wiring.
  */
 import { mkdtempSync } from 'node:fs';
@@ -15,15 +15,20 @@ export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
 export const MASTER_KEY = 'test-master-key';
 
-export async function startBedrockEmulator(): Promise<Emulator> {
-  const emulator = await startEmulator({ port: 0 });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
-    AWS_ENDPOINT_URL_BEDROCK: emulator.url,
+/** The AWS settings of a gateway (or CLI) whose Bedrock is the emulator at `url`. */
+export function emulatorAwsEnv(url: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url,
+    AWS_ENDPOINT_URL_BEDROCK: url,
     AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
     AWS_SECRET_ACCESS_KEY: 'emulator-secret',
     AWS_REGION: 'us-east-1',
-  });
+  };
+}
+
+export async function startBedrockEmulator(): Promise<Emulator> {
+  const emulator = await startEmulator({ port: 0 });
+  Object.assign(process.env, emulatorAwsEnv(emulator.url));
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_BEARER_TOKEN_BEDROCK;
