@@ -3,7 +3,7 @@
  * gateway answered while it ran, with no claude at all, reusing a running `abproxy serve`, and with the
  * real Claude Code CLI against the Bedrock emulator.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

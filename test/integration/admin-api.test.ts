@@ -8,8 +8,8 @@ import { mintLoginToken } from '../../src/admin/login-token.ts';
 import { admin, browserCommand } from '../../src/cli/admin.ts';
 import { resolveSigningSecret } from '../../src/config/secret.ts';
 import type { RunningServer } from '../../src/server/server.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { AdminClient, buildAdminAssets, startAdminGateway } from './admin-harness.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from './server-harness.ts';
 
 let emulator: Emulator;
 let assets: string;

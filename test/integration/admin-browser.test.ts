@@ -13,8 +13,8 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin } from '../../src/cli/admin.ts';
 import type { RunningServer } from '../../src/server/server.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
 import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator } from './server-harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(import.meta.dirname, '../../.test-results/admin');

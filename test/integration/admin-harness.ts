@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildAdmin } from '../../scripts/build-admin.ts';
 import type { Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
-import { testConfig } from './server-harness.ts';
+import { testConfig } from '../helpers/gateway.ts';
 
 /** Builds the page once per test file, into its own directory (test files run in parallel). */
 export async function buildAdminAssets(): Promise<string> {

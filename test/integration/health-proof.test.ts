@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provesSecret } from '../../src/cli/gateway-state.ts';
 import { instanceProof } from '../../src/server/health.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
-import { type Emulator, startBedrockEmulator, testConfig } from './server-harness.ts';
+import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 
 const SECRET = randomBytes(32).toString('base64url');
 let emulator: Emulator;
