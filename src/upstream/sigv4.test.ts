@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkAuth } from '../../test/emulator/sigv4.ts';
@@ -96,8 +97,11 @@ describe('SigV4Signer against @smithy/signature-v4', () => {
   /** The SDK signer on node:crypto, configured as the SDK signs Bedrock (no x-amz-content-sha256). */
   class NodeSha256 {
     #hash;
-    constructor(secret?: string | Uint8Array) {
-      this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+    constructor(secret?: SourceData) {
+      this.#hash =
+        secret === undefined
+          ? createHash('sha256')
+          : createHmac('sha256', typeof secret === 'string' ? secret : new Uint8Array(secret as ArrayBuffer));
     }
     update(data: Uint8Array) {
       this.#hash.update(data);
