@@ -15,7 +15,8 @@
  * - RSS (VmRSS) after the load and after the whole run, VmHWM (peak);
  * - 2,000 concurrent slow streams (40 events, one every 50 ms) against one such stream alone.
  * Info rows: gateway CPU per request for the Claude (InvokeModel) and streaming paths.
- * Options: --quick, --rounds N, --gateway-node-options "…" (NODE_OPTIONS for the gateway only),
+ * Options: --quick, --rounds N, --gateway-flags "…" (Node/V8 flags for the gateway process only),
+ * --gateway-bin PATH (another checkout's bin/abproxy.js, for before/after in the same conditions),
  * --streams N (the slow-stream count), --no-streams. Writes bench/results/latest.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -33,7 +34,8 @@ const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
-    'gateway-node-options': { type: 'string', default: '' },
+    'gateway-flags': { type: 'string', default: '' },
+    'gateway-bin': { type: 'string', default: 'bin/abproxy.js' },
     streams: { type: 'string', default: '2000' },
     'no-streams': { type: 'boolean', default: false },
   },
@@ -153,10 +155,16 @@ async function main() {
   );
   const hopUrl = hop.match[1]!;
   const gateway = await startProcess(
-    ['bin/abproxy.js', 'serve', '--port', '0', '--plain'],
+    [
+      ...opts['gateway-flags'].split(' ').filter(Boolean),
+      'bin/abproxy.js',
+      'serve',
+      '--port',
+      '0',
+      '--plain',
+    ],
     {
       ...process.env,
-      NODE_OPTIONS: opts['gateway-node-options'],
       ABPROXY_HOME: home,
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
       AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
@@ -292,7 +300,10 @@ async function main() {
       );
       const started = performance.now();
       const results = await Promise.allSettled(Array.from({ length: n }, () => paths[who].stream()));
-      const failed = results.filter((r) => r.status === 'rejected').length;
+      const rejected = results.filter((r) => r.status === 'rejected');
+      if (rejected.length > 0)
+        console.error(`${who}: ${rejected.length} streams failed, first:`, rejected[0]!.reason);
+      const failed = rejected.length;
       return { ms: performance.now() - started, failed };
     };
     slow = {};
@@ -377,7 +388,7 @@ async function main() {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds, rows, slow, afterLoad, end, gatewayNodeOptions: opts['gateway-node-options'] }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds, rows, slow, afterLoad, end, gatewayFlags: opts['gateway-flags'] }, null, 2)}\n`,
   );
   console.log(`written ${out}`);
   await agent.close();
