@@ -1,36 +1,46 @@
 /**
- * The floor for any gateway: a do-nothing node:http forwarder that pipes each request to the upstream
- * (keep-alive pool) and the answer back, with no parsing, signing or translation.
+ * The "bare hop", the floor for any gateway: a do-nothing node:http server that forwards each request
+ * to the upstream through an undici Pool (keep-alive, no connection cap) and streams the answer back,
+ * with no parsing, signing or translation.
  *   node bench/forwarder.ts --upstream http://127.0.0.1:PORT [--port 0]
  * Prints `{"url":"http://127.0.0.1:PORT"}` once listening.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 
 const { values } = parseArgs({
   options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } },
 });
-const upstream = new URL(values.upstream!);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const pool = new Pool(new URL(values.upstream!).origin, {
+  keepAliveTimeout: 30_000,
+  headersTimeout: 0,
+  bodyTimeout: 0,
+});
+/** Hop-by-hop headers: each side of the hop has its own connection. */
+const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'upgrade']);
 
-const server = http.createServer((req, res) => {
-  const out = http.request(
-    {
-      host: upstream.hostname,
-      port: upstream.port,
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-      agent,
-    },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
-  out.on('error', () => res.destroy());
-  req.pipe(out);
+function endToEnd(headers: Record<string, string | string[] | undefined>) {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) if (!HOP.has(name) && headers[name] !== undefined) out[name] = headers[name];
+  return out;
+}
+
+const server = http.createServer(async (req, res) => {
+  try {
+    const answer = await pool.request({
+      method: req.method as 'POST',
+      path: req.url ?? '/',
+      headers: endToEnd(req.headers),
+      body: req,
+    });
+    res.writeHead(answer.statusCode, endToEnd(answer.headers));
+    await pipeline(answer.body, res);
+  } catch {
+    res.destroy();
+  }
 });
 server.keepAliveTimeout = 30_000;
 server.listen(Number(values.port), '127.0.0.1', () => {

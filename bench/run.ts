@@ -1,17 +1,23 @@
 /**
- * `npm run bench`: the gateway against a direct call to the same Bedrock emulator, in the same run.
+ * `npm run bench` (first part): the gateway beside the "bare hop" (bench/forwarder.ts: node:http + an
+ * undici Pool, no parsing) in the same run, each target printed as a ratio to the hop with PASS/FAIL.
  *
- * Four processes: the emulator, the gateway (`abproxy serve`), a do-nothing node:http forwarder (the
- * floor any gateway pays: one more HTTP hop, bench/forwarder.ts) and this driver. Figures:
- * - non-stream latency p50/p99 for: raw HTTP to the emulator, the same through the forwarder, the AWS
- *   SDK to the emulator, and the gateway; "added" is gateway minus the direct SDK call (what a user pays
- *   over calling Bedrock). Two model rows: Converse (qwen) and native Claude (InvokeModel);
- * - stream time to first token, gateway vs direct SDK (ConverseStream / InvokeModelWithResponseStream);
- * - requests/s at concurrency 1, 32, 128 (streaming), with error counts;
- * - CPU per request of the gateway (per path) and of the forwarder, from every thread's
- *   /proc/<pid>/task/<tid>/schedstat (nanoseconds, unlike the 10 ms ticks of /proc/<pid>/stat), and
- *   the gateway's RSS after load and after a short idle.
- * Prints a table and writes bench/results/latest.json.
+ * Four processes: the Bedrock emulator, the bare hop and the gateway (`abproxy serve`), all on the same
+ * emulator, and this driver. Hop and gateway are measured in turns, `--rounds` times (3; `--quick`: 2,
+ * shorter), and every figure is the median over the rounds (the machine is shared: say how noisy).
+ * - CPU per request at c=128 (non-stream Converse): the process's own CPU time over the window, from
+ *   every thread's /proc/<pid>/task/<tid>/schedstat (ns), divided by the requests completed in it;
+ * - req/s at c=128, same window;
+ * - added p50 at c=1: emulator alone, via hop and via gateway interleaved call by call, minus the
+ *   emulator's p50;
+ * - stream time to first content (the first contentBlockDelta / content_block_delta), interleaved the
+ *   same way, minus the emulator's;
+ * - RSS (VmRSS) after the load and after the whole run, VmHWM (peak);
+ * - 2,000 concurrent slow streams (40 events, one every 50 ms) against one such stream alone.
+ * Info rows: gateway CPU per request for the Claude (InvokeModel) and streaming paths.
+ * Options: --quick, --rounds N, --gateway-flags "…" (Node/V8 flags for the gateway process only),
+ * --gateway-bin PATH (another checkout's bin/abproxy.js, for before/after in the same conditions),
+ * --streams N (the slow-stream count), --no-streams. Writes bench/results/latest.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,28 +26,29 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  BedrockRuntimeClient,
-  ConverseCommand,
-  ConverseStreamCommand,
-  InvokeModelCommand,
-  InvokeModelWithResponseStreamCommand,
-} from '@aws-sdk/client-bedrock-runtime';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    'gateway-flags': { type: 'string', default: '' },
+    'gateway-bin': { type: 'string', default: 'bin/abproxy.js' },
+    streams: { type: 'string', default: '2000' },
+    'no-streams': { type: 'boolean', default: false },
+  },
+  allowPositionals: true,
+});
+const quick = opts.quick;
+const ROUNDS = Number(opts.rounds ?? (quick ? 2 : 3));
+const WINDOW_MS = quick ? 2000 : 4000;
+const LATENCY_N = quick ? 300 : 1000;
+const WARMUP_N = quick ? 200 : 500;
+const SLOW_STREAMS = Number(opts.streams);
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
-/** The client's Claude name (→ InvokeModel in the gateway) and the inference profile it resolves to. */
 const CLAUDE = 'claude-sonnet-4-5';
-const CLAUDE_PROFILE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
-const quick = process.argv.includes('--quick');
-const LATENCY_N = quick ? 300 : 2000;
-const WARMUP_N = quick ? 100 : 300;
-const THROUGHPUT_MS = quick ? 1500 : 4000;
-/** Sequential calls per CPU figure: at ~0.5 ms each, enough for a stable per-request figure. */
-const CPU_N = quick ? 1000 : 3000;
-const IDLE_MS = quick ? 2000 : 5000;
 const CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' };
 
 const anthropicBody = (stream: boolean, model = MODEL) =>
@@ -52,42 +59,28 @@ const anthropicBody = (stream: boolean, model = MODEL) =>
     system: 'You are a terse assistant.',
     messages: [{ role: 'user', content: 'Say hello in five words.' }],
   });
-
-const invokeInput = {
-  modelId: CLAUDE_PROFILE,
-  contentType: 'application/json',
-  accept: 'application/json',
-  body: JSON.stringify({
-    anthropic_version: 'bedrock-2023-05-31',
-    max_tokens: 256,
-    system: 'You are a terse assistant.',
-    messages: [{ role: 'user', content: 'Say hello in five words.' }],
-  }),
-};
-
-const converseInput = {
-  modelId: MODEL,
+/** The same request in Converse form, for the emulator alone and the bare hop. */
+const converseBody = JSON.stringify({
   system: [{ text: 'You are a terse assistant.' }],
-  messages: [{ role: 'user' as const, content: [{ text: 'Say hello in five words.' }] }],
+  messages: [{ role: 'user', content: [{ text: 'Say hello in five words.' }] }],
   inferenceConfig: { maxTokens: 256 },
-};
+});
+
+const children: ChildProcess[] = [];
 
 /** Starts a child process and resolves with the first stdout line matching `pattern`. */
-async function startProcess(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  pattern: RegExp,
-): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+function startProcess(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
   const lines = createInterface({ input: child.stdout! });
-  return new Promise((resolve, reject) => {
+  return new Promise<{ pid: number; match: RegExpMatchArray }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 15_000);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
     lines.on('line', (line) => {
       const match = line.match(pattern);
       if (match) {
         clearTimeout(timer);
-        resolve({ child, match });
+        resolve({ pid: child.pid!, match });
       }
     });
   });
@@ -106,338 +99,307 @@ function cpuMicros(pid: number): number {
   return ns / 1000;
 }
 
-/** CPU µs per call of `pid` while `n` sequential calls run. */
-async function cpuPerCall(pid: number, n: number, call: () => Promise<unknown>): Promise<number> {
-  const before = cpuMicros(pid);
-  for (let i = 0; i < n; i++) await call();
-  return (cpuMicros(pid) - before) / n;
-}
-
 function memoryMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const percentile = (xs: number[], p: number) => {
+  const s = sorted(xs);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+const median = (xs: number[]) => percentile(xs, 50);
+/** Spread of repeated figures: (max − min) / median, in %. */
+const spread = (xs: number[]) => ((Math.max(...xs) - Math.min(...xs)) / median(xs)) * 100;
 
-async function timeEach(n: number, call: () => Promise<void>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const started = performance.now();
-    await call();
-    samples.push(performance.now() - started);
-  }
-  return samples.sort((a, b) => a - b);
-}
-
-/** Runs `call` from `concurrency` workers for `durationMs`; returns completed calls/s and errors. */
-async function throughput(concurrency: number, durationMs: number, call: () => Promise<void>) {
+/** Runs `call` from `concurrency` workers for `ms`; completed calls/s, errors and `pid`'s CPU per call. */
+async function load(pid: number, concurrency: number, ms: number, call: () => Promise<unknown>) {
   let done = 0;
   let errors = 0;
-  const until = performance.now() + durationMs;
-  const worker = async () => {
-    while (performance.now() < until) {
-      try {
-        await call();
-        done++;
-      } catch {
-        errors++;
-      }
-    }
-  };
+  let firstError: unknown;
+  const cpuBefore = cpuMicros(pid);
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return { rps: done / ((performance.now() - started) / 1000), done, errors };
+  const until = started + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        try {
+          await call();
+          done++;
+        } catch (err) {
+          errors++;
+          firstError ??= err;
+        }
+      }
+    }),
+  );
+  const cpu = cpuMicros(pid) - cpuBefore;
+  if (firstError) console.error('first error:', firstError);
+  return { rps: done / ((performance.now() - started) / 1000), cpuPerRequest: cpu / done, errors };
 }
-
-const children: ChildProcess[] = [];
 
 async function main() {
   const home = mkdtempSync(join(tmpdir(), 'abproxy-bench-'));
   const emulator = await startProcess(
     ['test/emulator/main.ts', '--port', '0'],
-    { ...process.env },
+    process.env,
     /"url":"([^"]+)"/,
   );
-  children.push(emulator.child);
   const emulatorUrl = emulator.match[1]!;
-  const forwarder = await startProcess(
+  const hop = await startProcess(
     ['bench/forwarder.ts', '--upstream', emulatorUrl],
-    { ...process.env },
+    process.env,
     /"url":"([^"]+)"/,
   );
-  children.push(forwarder.child);
-  const forwarderUrl = forwarder.match[1]!;
-  const gatewayEnv = {
-    ...process.env,
-    ABPROXY_HOME: home,
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
-    AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-    MASTER_API_KEY: 'bench-master-key',
-    LOG_LEVEL: 'warn',
-  };
+  const hopUrl = hop.match[1]!;
   const gateway = await startProcess(
-    ['bin/abproxy.js', 'serve', '--port', '0'],
-    gatewayEnv,
+    [
+      ...opts['gateway-flags'].split(' ').filter(Boolean),
+      'bin/abproxy.js',
+      'serve',
+      '--port',
+      '0',
+      '--plain',
+    ],
+    {
+      ...process.env,
+      ABPROXY_HOME: home,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
+      AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      MASTER_API_KEY: 'bench-master-key',
+      LOG_LEVEL: 'warn',
+    },
     /(http:\/\/\S+)/,
   );
-  children.push(gateway.child);
   const gatewayUrl = gateway.match[1]!;
-  const gatewayPid = gateway.child.pid!;
 
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
-  const sdk = new BedrockRuntimeClient({
-    region: 'us-east-1',
-    endpoint: emulatorUrl,
-    credentials: CREDENTIALS,
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 256 }),
-    }),
-  });
-
-  const rawBody = JSON.stringify({ ...converseInput, modelId: undefined });
-  const rawConverseVia = (base: string) => async () => {
-    const res = await request(`${base}/model/${encodeURIComponent(MODEL)}/converse`, {
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: SLOW_STREAMS + 256 });
+  const emulatorControl = async (path: string, body: unknown) => {
+    const res = await request(`${emulatorUrl}/__emulator/${path}`, {
       method: 'POST',
       dispatcher: agent,
-      headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
-      body: rawBody,
+      body: JSON.stringify(body),
     });
-    if (res.statusCode !== 200) throw new Error(`emulator ${res.statusCode}: ${await res.body.text()}`);
-    await res.body.json();
+    await res.body.text();
   };
-  const rawConverse = rawConverseVia(emulatorUrl);
-  const forwardedConverse = rawConverseVia(forwarderUrl);
-  const sdkConverse = async () => {
-    await sdk.send(new ConverseCommand(converseInput));
+
+  /** One call; resolves with ms to the first byte that holds `marker` (NaN if none), after reading all. */
+  const call = async (url: string, headers: Record<string, string>, body: string, marker?: string) => {
+    const started = performance.now();
+    const res = await request(url, { method: 'POST', dispatcher: agent, headers, body });
+    let first = Number.NaN;
+    let tail = '';
+    for await (const chunk of res.body) {
+      if (marker && Number.isNaN(first)) {
+        tail = (tail + chunk.toString('latin1')).slice(-4096);
+        if (tail.includes(marker)) first = performance.now() - started;
+      }
+    }
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
+    return first;
   };
-  const sdkInvoke = async () => {
-    const out = await sdk.send(new InvokeModelCommand(invokeInput));
-    JSON.parse(Buffer.from(out.body).toString('utf8'));
-  };
+  const rawHeaders = { 'content-type': 'application/json', authorization: 'Bearer bench-token' };
+  const converseVia = (base: string) => () =>
+    call(`${base}/model/${encodeURIComponent(MODEL)}/converse`, rawHeaders, converseBody);
+  const converseStreamVia = (base: string) => () =>
+    call(
+      `${base}/model/${encodeURIComponent(MODEL)}/converse-stream`,
+      rawHeaders,
+      converseBody,
+      'contentBlockDelta',
+    );
   const gatewayHeaders = {
     'content-type': 'application/json',
     'x-api-key': 'bench-master-key',
     'anthropic-version': '2023-06-01',
   };
-  const gatewayMessage = (model: string) => async () => {
-    const res = await request(`${gatewayUrl}/v1/messages`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: gatewayHeaders,
-      body: anthropicBody(false, model),
-    });
-    if (res.statusCode !== 200) throw new Error(`gateway ${res.statusCode}: ${await res.body.text()}`);
-    await res.body.json();
+  const gatewayCall =
+    (stream: boolean, model = MODEL) =>
+    () =>
+      call(
+        `${gatewayUrl}/v1/messages`,
+        gatewayHeaders,
+        anthropicBody(stream, model),
+        stream ? 'content_block_delta' : undefined,
+      );
+  const paths = {
+    emulator: { message: converseVia(emulatorUrl), stream: converseStreamVia(emulatorUrl) },
+    hop: { message: converseVia(hopUrl), stream: converseStreamVia(hopUrl) },
+    gateway: { message: gatewayCall(false), stream: gatewayCall(true) },
   };
-  /** Streams one message through the gateway; resolves with ms to the first content delta. */
-  const gatewayStream = (model: string) => async (): Promise<number> => {
-    const started = performance.now();
-    const res = await request(`${gatewayUrl}/v1/messages`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: gatewayHeaders,
-      body: anthropicBody(true, model),
-    });
-    if (res.statusCode !== 200) throw new Error(`gateway ${res.statusCode}: ${await res.body.text()}`);
-    let firstToken = Number.NaN;
-    let text = '';
-    for await (const chunk of res.body) {
-      text += chunk.toString();
-      if (Number.isNaN(firstToken) && text.includes('content_block_delta'))
-        firstToken = performance.now() - started;
-    }
-    if (!text.includes('event: message_stop')) throw new Error('stream ended without message_stop');
-    return firstToken;
-  };
-  const sdkStream = async (): Promise<number> => {
-    const started = performance.now();
-    const out = await sdk.send(new ConverseStreamCommand(converseInput));
-    let firstToken = Number.NaN;
-    for await (const event of out.stream!) {
-      if (Number.isNaN(firstToken) && event.contentBlockDelta) firstToken = performance.now() - started;
-    }
-    return firstToken;
-  };
-  const sdkInvokeStream = async (): Promise<number> => {
-    const started = performance.now();
-    const out = await sdk.send(new InvokeModelWithResponseStreamCommand(invokeInput));
-    let firstToken = Number.NaN;
-    for await (const event of out.body!) {
-      if (Number.isNaN(firstToken) && event.chunk?.bytes) {
-        if (Buffer.from(event.chunk.bytes).toString('utf8').includes('content_block_delta'))
-          firstToken = performance.now() - started;
-      }
-    }
-    return firstToken;
-  };
-  const gatewayConverse = gatewayMessage(MODEL);
-  const gatewayClaude = gatewayMessage(CLAUDE);
-  const gatewayConverseStream = gatewayStream(MODEL);
-  const gatewayClaudeStream = gatewayStream(CLAUDE);
 
-  // Warm every path (JIT, connection pools, catalogue caches).
+  // Warm every path (JIT, connection pools, the gateway's catalogue).
   for (let i = 0; i < WARMUP_N; i++) {
     await Promise.all([
-      rawConverse(),
-      forwardedConverse(),
-      sdkConverse(),
-      sdkInvoke(),
-      gatewayConverse(),
-      gatewayClaude(),
-      gatewayConverseStream(),
-      gatewayClaudeStream(),
-      sdkStream(),
-      sdkInvokeStream(),
+      ...Object.values(paths).flatMap((p) => [p.message(), p.stream()]),
+      gatewayCall(false, CLAUDE)(),
+      gatewayCall(true, CLAUDE)(),
     ]);
   }
 
-  const raw = await timeEach(LATENCY_N, rawConverse);
-  const forwarded = await timeEach(LATENCY_N, forwardedConverse);
-  const direct = await timeEach(LATENCY_N, sdkConverse);
-  const viaGateway = await timeEach(LATENCY_N, gatewayConverse);
-  const directClaude = await timeEach(LATENCY_N, sdkInvoke);
-  const viaGatewayClaude = await timeEach(LATENCY_N, gatewayClaude);
-
-  const ttft = {
-    direct: [] as number[],
-    gateway: [] as number[],
-    directClaude: [] as number[],
-    gatewayClaude: [] as number[],
-  };
-  for (let i = 0; i < LATENCY_N / 2; i++) {
-    ttft.direct.push(await sdkStream());
-    ttft.gateway.push(await gatewayConverseStream());
-    ttft.directClaude.push(await sdkInvokeStream());
-    ttft.gatewayClaude.push(await gatewayClaudeStream());
-  }
-  for (const list of Object.values(ttft)) list.sort((a, b) => a - b);
-
-  // CPU per request, each path on its own so the figures do not mix.
-  const cpu = {
-    forwarder: await cpuPerCall(forwarder.child.pid!, CPU_N, forwardedConverse),
-    gatewayConverse: await cpuPerCall(gatewayPid, CPU_N, gatewayConverse),
-    gatewayClaude: await cpuPerCall(gatewayPid, CPU_N, gatewayClaude),
-    gatewayConverseStream: await cpuPerCall(gatewayPid, CPU_N, gatewayConverseStream),
-    gatewayClaudeStream: await cpuPerCall(gatewayPid, CPU_N, gatewayClaudeStream),
-  };
-
-  const rates: Record<string, { direct: number; gateway: number; gatewayErrors: number }> = {};
-  for (const concurrency of [1, 32, 128]) {
-    const d = await throughput(concurrency, THROUGHPUT_MS, async () => void (await sdkStream()));
-    const g = await throughput(concurrency, THROUGHPUT_MS, async () => void (await gatewayConverseStream()));
-    rates[`c${concurrency}`] = { direct: d.rps, gateway: g.rps, gatewayErrors: g.errors + d.errors };
-  }
-  const memory = memoryMb(gatewayPid);
-  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-  const memoryIdle = memoryMb(gatewayPid);
-
-  const p = (samples: number[]) => ({ p50: percentile(samples, 50), p99: percentile(samples, 99) });
-  const results = {
-    date: new Date().toISOString(),
-    node: process.version,
-    model: MODEL,
-    claudeModel: CLAUDE,
-    samples: LATENCY_N,
-    latencyMs: {
-      rawHttp: p(raw),
-      forwarder: p(forwarded),
-      directSdk: p(direct),
-      gateway: p(viaGateway),
-      addedOverSdk: {
-        p50: percentile(viaGateway, 50) - percentile(direct, 50),
-        p99: percentile(viaGateway, 99) - percentile(direct, 99),
-      },
-      addedOverRawHttp: { p50: percentile(viaGateway, 50) - percentile(raw, 50) },
-      forwarderAddedOverRawHttp: { p50: percentile(forwarded, 50) - percentile(raw, 50) },
-      claude: {
-        directSdk: p(directClaude),
-        gateway: p(viaGatewayClaude),
-        addedOverSdk: {
-          p50: percentile(viaGatewayClaude, 50) - percentile(directClaude, 50),
-          p99: percentile(viaGatewayClaude, 99) - percentile(directClaude, 99),
-        },
-      },
-    },
-    ttftMs: {
-      directSdk: percentile(ttft.direct, 50),
-      gateway: percentile(ttft.gateway, 50),
-      added: percentile(ttft.gateway, 50) - percentile(ttft.direct, 50),
-      claude: {
-        directSdk: percentile(ttft.directClaude, 50),
-        gateway: percentile(ttft.gatewayClaude, 50),
-        added: percentile(ttft.gatewayClaude, 50) - percentile(ttft.directClaude, 50),
-      },
-    },
-    cpuMicrosPerRequest: cpu,
-    gatewayCpuMicrosPerRequest: cpu.gatewayConverse,
-    requestsPerSecond: rates,
-    gatewayMemoryMb: memory,
-    gatewayMemoryMbAfterIdle: memoryIdle,
-  };
-
-  const f = (n: number) => n.toFixed(3);
-  console.log(
-    `\nabproxy bench — ${results.date}, Node ${results.node}, models ${MODEL} (Converse) and ${CLAUDE} (InvokeModel), n=${LATENCY_N}\n`,
-  );
-  console.log(
-    '| measure | direct (raw HTTP) | raw via forwarder | direct (AWS SDK) | via gateway | added over SDK |',
-  );
-  console.log('|---|---|---|---|---|---|');
-  const l = results.latencyMs;
-  for (const q of ['p50', 'p99'] as const) {
+  type Round = Record<string, number>;
+  const rounds: Round[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    await emulatorControl('reset', {});
+    const round: Round = {};
+    // c=128 non-stream: hop then gateway (then the other order next round, so neither always goes first).
+    const order = r % 2 === 0 ? (['hop', 'gateway'] as const) : (['gateway', 'hop'] as const);
+    for (const who of order) {
+      const pid = who === 'hop' ? hop.pid : gateway.pid;
+      const result = await load(pid, 128, WINDOW_MS, paths[who].message);
+      round[`${who}Rps`] = result.rps;
+      round[`${who}Cpu`] = result.cpuPerRequest;
+      round[`${who}Errors`] = result.errors;
+    }
+    // c=1, interleaved call by call: non-stream latency and stream time to first content.
+    const latency: Record<string, number[]> = { emulator: [], hop: [], gateway: [] };
+    const ttfc: Record<string, number[]> = { emulator: [], hop: [], gateway: [] };
+    for (let i = 0; i < LATENCY_N; i++) {
+      for (const [who, p] of Object.entries(paths)) {
+        const started = performance.now();
+        await p.message();
+        latency[who]!.push(performance.now() - started);
+        ttfc[who]!.push(await p.stream());
+      }
+    }
+    for (const who of ['hop', 'gateway']) {
+      round[`${who}AddedP50`] = median(latency[who]!) - median(latency.emulator!);
+      round[`${who}TtfcOverhead`] = median(ttfc[who]!) - median(ttfc.emulator!);
+    }
+    round.emulatorP50 = median(latency.emulator!);
+    round.emulatorTtfc = median(ttfc.emulator!);
+    // Info: the gateway's CPU per request on its other paths (c=32).
+    round.gatewayCpuClaude = (
+      await load(gateway.pid, 32, WINDOW_MS / 2, gatewayCall(false, CLAUDE))
+    ).cpuPerRequest;
+    round.gatewayCpuStream = (await load(gateway.pid, 32, WINDOW_MS / 2, paths.gateway.stream)).cpuPerRequest;
+    round.gatewayCpuClaudeStream = (
+      await load(gateway.pid, 32, WINDOW_MS / 2, gatewayCall(true, CLAUDE))
+    ).cpuPerRequest;
+    rounds.push(round);
     console.log(
-      `| Converse non-stream ${q} ms | ${f(l.rawHttp[q])} | ${f(l.forwarder[q])} | ${f(l.directSdk[q])} | ${f(l.gateway[q])} | ${f(l.addedOverSdk[q])} |`,
+      `round ${r + 1}/${ROUNDS}: ${JSON.stringify(round, (_, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v))}`,
     );
   }
-  for (const q of ['p50', 'p99'] as const) {
+  const afterLoad = { gateway: memoryMb(gateway.pid), hop: memoryMb(hop.pid) };
+
+  // 2,000 slow streams at once: 40 events each, one every 50 ms, against one stream alone.
+  let slow: Record<string, number> | undefined;
+  if (!opts['no-streams']) {
+    const turn = { text: 'abcd'.repeat(36), chunkSize: 4, chunkDelayMs: 50 };
+    const streamsVia = async (who: 'hop' | 'gateway', n: number) => {
+      await emulatorControl('reset', {});
+      await emulatorControl(
+        'script',
+        Array.from({ length: n }, () => turn),
+      );
+      const started = performance.now();
+      const results = await Promise.allSettled(Array.from({ length: n }, () => paths[who].stream()));
+      const rejected = results.filter((r) => r.status === 'rejected');
+      if (rejected.length > 0)
+        console.error(`${who}: ${rejected.length} streams failed, first:`, rejected[0]!.reason);
+      const failed = rejected.length;
+      return { ms: performance.now() - started, failed };
+    };
+    slow = {};
+    for (const who of ['hop', 'gateway'] as const) {
+      const one = await streamsVia(who, 1);
+      const many = await streamsVia(who, SLOW_STREAMS);
+      slow[`${who}OneMs`] = one.ms;
+      slow[`${who}ManyMs`] = many.ms;
+      slow[`${who}Failed`] = many.failed;
+    }
+    await emulatorControl('reset', {});
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const end = { gateway: memoryMb(gateway.pid), hop: memoryMb(hop.pid) };
+
+  const m = (key: string) => median(rounds.map((r) => r[key]!));
+  const s = (key: string) => spread(rounds.map((r) => r[key]!));
+  type Row = {
+    target: string;
+    hop: number;
+    gateway: number;
+    unit: string;
+    ratio: number;
+    limit: number;
+    pass: boolean;
+  };
+  const rows: Row[] = [];
+  const ratioRow = (target: string, key: string, unit: string, limit: number, atLeast = false) => {
+    const hopValue = m(`hop${key}`);
+    const gatewayValue = m(`gateway${key}`);
+    const ratio = gatewayValue / hopValue;
+    rows.push({
+      target,
+      hop: hopValue,
+      gateway: gatewayValue,
+      unit,
+      ratio,
+      limit,
+      pass: atLeast ? ratio >= limit : ratio <= limit,
+    });
+  };
+  ratioRow('CPU per request, c=128 non-stream (≤ 2× hop)', 'Cpu', 'µs', 2);
+  ratioRow('req/s at c=128 (≥ 0.5× hop)', 'Rps', 'req/s', 0.5, true);
+  ratioRow('added p50 at c=1, interleaved (≤ 1.5× hop)', 'AddedP50', 'ms', 1.5);
+  ratioRow('stream time-to-first-content overhead (≤ 1.5× hop)', 'TtfcOverhead', 'ms', 1.5);
+
+  const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(3));
+  console.log(
+    `\nabproxy bench — ${new Date().toISOString()}, Node ${process.version}, ${ROUNDS} rounds (medians), ${quick ? 'quick' : 'full'}`,
+  );
+  console.log('| target | bare hop | gateway | ratio | limit | verdict | spread hop/gw |');
+  console.log('|---|---|---|---|---|---|---|');
+  const keys = ['Cpu', 'Rps', 'AddedP50', 'TtfcOverhead'];
+  rows.forEach((r, i) => {
+    const k = keys[i]!;
     console.log(
-      `| Claude (InvokeModel) non-stream ${q} ms | | | ${f(l.claude.directSdk[q])} | ${f(l.claude.gateway[q])} | ${f(l.claude.addedOverSdk[q])} |`,
+      `| ${r.target} | ${fmt(r.hop)} ${r.unit} | ${fmt(r.gateway)} ${r.unit} | ${r.ratio.toFixed(2)} | ${r.limit} | ${r.pass ? 'PASS' : 'FAIL'} | ${s(`hop${k}`).toFixed(0)}% / ${s(`gateway${k}`).toFixed(0)}% |`,
+    );
+  });
+  const rssPass = end.gateway.rss <= 150;
+  console.log(
+    `| RSS after the whole run (≤ 150 MB) | ${end.hop.rss.toFixed(0)} MB | ${end.gateway.rss.toFixed(0)} MB | ${(end.gateway.rss / end.hop.rss).toFixed(2)} | 150 MB | ${rssPass ? 'PASS' : 'FAIL'} | |`,
+  );
+  if (slow) {
+    const within = slow.gatewayManyMs! / slow.gatewayOneMs!;
+    const pass = within <= 3 && end.gateway.peak <= 250 && slow.gatewayFailed === 0;
+    console.log(
+      `| ${SLOW_STREAMS} slow streams at once / one alone (≤ 3×, peak RSS ≤ 250 MB) | ${(slow.hopManyMs! / slow.hopOneMs!).toFixed(2)}× (${fmt(slow.hopManyMs!)} ms, ${slow.hopFailed} failed, peak ${end.hop.peak.toFixed(0)} MB) | ${within.toFixed(2)}× (${fmt(slow.gatewayManyMs!)} ms, ${slow.gatewayFailed} failed, peak ${end.gateway.peak.toFixed(0)} MB) | | 3× | ${pass ? 'PASS' : 'FAIL'} | |`,
     );
   }
-  const t = results.ttftMs;
-  console.log(`| Converse stream TTFT p50 ms | | | ${f(t.directSdk)} | ${f(t.gateway)} | ${f(t.added)} |`);
   console.log(
-    `| Claude stream TTFT p50 ms | | | ${f(t.claude.directSdk)} | ${f(t.claude.gateway)} | ${f(t.claude.added)} |`,
-  );
-  for (const [name, r] of Object.entries(rates)) {
-    console.log(
-      `| Converse streams/s ${name} | | | ${r.direct.toFixed(0)} | ${r.gateway.toFixed(0)} (errors ${r.gatewayErrors}) | |`,
-    );
-  }
-  console.log(
-    `\nforwarder floor: +${f(l.forwarderAddedOverRawHttp.p50)} ms p50 over raw HTTP, ${cpu.forwarder.toFixed(0)} µs CPU per request`,
+    `\ninfo: emulator alone p50 ${fmt(m('emulatorP50'))} ms, time to first content ${fmt(m('emulatorTtfc'))} ms; ` +
+      `gateway CPU/request (c=32): Claude ${fmt(m('gatewayCpuClaude'))} µs, Converse stream ${fmt(m('gatewayCpuStream'))} µs, Claude stream ${fmt(m('gatewayCpuClaudeStream'))} µs; ` +
+      `errors hop ${rounds.reduce((a, r) => a + r.hopErrors!, 0)}, gateway ${rounds.reduce((a, r) => a + r.gatewayErrors!, 0)}`,
   );
   console.log(
-    `gateway CPU per request (µs): Converse ${cpu.gatewayConverse.toFixed(0)}, Claude ${cpu.gatewayClaude.toFixed(0)}, ` +
-      `Converse stream ${cpu.gatewayConverseStream.toFixed(0)}, Claude stream ${cpu.gatewayClaudeStream.toFixed(0)}`,
-  );
-  console.log(
-    `gateway memory: RSS ${memory.rss.toFixed(0)} MB after load (peak ${memory.peak.toFixed(0)} MB), ` +
-      `${memoryIdle.rss.toFixed(0)} MB after ${IDLE_MS / 1000} s idle`,
+    `memory: gateway RSS ${afterLoad.gateway.rss.toFixed(0)} MB after the load, ${end.gateway.rss.toFixed(0)} MB at the end (peak ${end.gateway.peak.toFixed(0)} MB); ` +
+      `hop ${afterLoad.hop.rss.toFixed(0)} / ${end.hop.rss.toFixed(0)} MB (peak ${end.hop.peak.toFixed(0)} MB)`,
   );
 
   const out = join(root, 'bench/results/latest.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwritten ${out}`);
-
-  for (const child of children) child.kill('SIGTERM');
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds, rows, slow, afterLoad, end, gatewayFlags: opts['gateway-flags'] }, null, 2)}\n`,
+  );
+  console.log(`written ${out}`);
   await agent.close();
-  sdk.destroy();
   rmSync(home, { recursive: true, force: true });
-  process.exit(0);
 }
 
-main().catch((err) => {
-  console.error(err);
-  for (const child of children) child.kill('SIGKILL');
-  process.exit(1);
-});
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) child.kill('SIGTERM');
+  });

@@ -1,3 +1,7 @@
+import { createHash, createHmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkAuth } from '../../test/emulator/sigv4.ts';
 import { SigV4Signer } from './sigv4.ts';
@@ -86,5 +90,81 @@ describe('SigV4Signer', () => {
     });
     expect(headers['x-amz-security-token']).toBe('tok');
     expect(headers.authorization).toContain('SignedHeaders=host;x-amz-date;x-amz-security-token,');
+  });
+});
+
+describe('SigV4Signer against @smithy/signature-v4', () => {
+  /** The SDK signer on node:crypto, configured as the SDK signs Bedrock (no x-amz-content-sha256). */
+  class NodeSha256 {
+    #hash;
+    constructor(secret?: SourceData) {
+      this.#hash =
+        secret === undefined
+          ? createHash('sha256')
+          : createHmac('sha256', typeof secret === 'string' ? secret : new Uint8Array(secret as ArrayBuffer));
+    }
+    update(data: Uint8Array) {
+      this.#hash.update(data);
+    }
+    async digest() {
+      return new Uint8Array(this.#hash.digest());
+    }
+    reset() {}
+  }
+  const header = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
+  const value = fc.stringMatching(/^[ \tA-Za-z0-9:;,./=+-]{1,24}$/).filter((v) => v.trim() !== '');
+  const segment = fc.oneof(
+    fc.constantFrom('.', '..', '', 'model', 'converse'),
+    fc.string({ minLength: 1, maxLength: 8 }).map((s) => encodeURIComponent(s)),
+  );
+
+  it('writes the same headers, byte for byte, for any request', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          service: fc.constantFrom('bedrock', 'service'),
+          region: fc.constantFrom('us-east-1', 'eu-west-3'),
+          path: fc
+            .array(segment, { maxLength: 5 })
+            .chain((parts) => fc.constantFrom(`/${parts.join('/')}`, `/${parts.join('/')}/`)),
+          headers: fc.dictionary(header, value, { maxKeys: 5 }),
+          body: fc.oneof(fc.string(), fc.uint8Array({ maxLength: 64 })),
+          sessionToken: fc.option(fc.stringMatching(/^[A-Za-z0-9]{1,10}$/), { nil: undefined }),
+          now: fc.date({ min: new Date('2000-01-01'), max: new Date('2090-01-01'), noInvalidDate: true }),
+        }),
+        async ({ service, region, path: p, headers, body: b, sessionToken, now }) => {
+          const creds = { ...credentials, sessionToken };
+          const ours = await new SigV4Signer({ service, credentials: creds }).sign({
+            method: 'POST',
+            host: 'bedrock-runtime.example.com',
+            path: p,
+            headers,
+            body: b,
+            region,
+            now,
+          });
+          const theirs = await new SignatureV4({
+            service,
+            region,
+            credentials: creds,
+            sha256: NodeSha256,
+            applyChecksum: false,
+          }).sign(
+            {
+              method: 'POST',
+              protocol: 'https:',
+              hostname: 'bedrock-runtime.example.com',
+              path: p,
+              query: {},
+              headers: { ...headers, host: 'bedrock-runtime.example.com' },
+              body: b,
+            },
+            { signingDate: now, signingRegion: region },
+          );
+          expect(ours).toEqual(theirs.headers);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
