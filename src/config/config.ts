@@ -73,6 +73,8 @@ export interface Settings {
   usageDrainMs: number;
   /** Longest wait between retries while the store is unreachable. */
   usageRetryMaxMs: number;
+  /** Web origins whose pages may call the gateway (CORS); every other browser request is refused. */
+  allowedOrigins: string[];
 }
 
 export type SettingName = keyof Settings;
@@ -128,6 +130,7 @@ export function defaultSettings(home: string): Settings {
     usageRecording: true,
     usageDrainMs: 1_000,
     usageRetryMaxMs: 30_000,
+    allowedOrigins: [],
   };
 }
 
@@ -171,6 +174,7 @@ export const ENV_NAMES: Record<SettingName, readonly string[]> = {
   usageRecording: ['ABPROXY_USAGE'],
   usageDrainMs: ['ABPROXY_USAGE_DRAIN_MS'],
   usageRetryMaxMs: ['ABPROXY_USAGE_RETRY_MAX_MS'],
+  allowedOrigins: ['ABPROXY_ALLOWED_ORIGINS'],
 };
 
 export class ConfigError extends Error {
@@ -246,6 +250,32 @@ function parseJsonObject(name: string, raw: unknown): Record<string, unknown> {
     throw new ConfigError(`${name}: expected a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * A comma list (or a JSON array in the file) of exact web origins, `scheme://host[:port]`, compared
+ * with the browser's `Origin` header as written; no wildcards (a `*` would reopen the door).
+ */
+function parseOrigins(name: string, raw: unknown): string[] {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!items) throw new ConfigError(`${name}: expected a comma-separated list of origins`);
+  const origins: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw new ConfigError(`${name}: expected origin strings`);
+    const text = item.trim().replace(/\/$/, '');
+    if (text === '') continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(text).origin;
+    } catch {}
+    if (origin === undefined || origin === 'null' || origin !== text.toLowerCase() || origin.includes('*')) {
+      throw new ConfigError(
+        `${name}: ${JSON.stringify(item)} is not an origin; write scheme://host[:port], e.g. https://app.example.com`,
+      );
+    }
+    origins.push(origin);
+  }
+  return origins;
 }
 
 type IntegerSetting =
@@ -340,6 +370,8 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
         return parseOneOf(label, raw, ['invoke', 'converse'] as const);
       case 'claudeFeatures':
         return parseJsonObject(label, raw);
+      case 'allowedOrigins':
+        return parseOrigins(label, raw);
       default: {
         const unknownKey: never = key;
         throw new ConfigError(`unknown setting ${String(unknownKey)}`);
