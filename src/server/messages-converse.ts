@@ -105,7 +105,6 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     abort.abort(new Error('stream failed'));
     await sse.fail(apiError);
   } finally {
-    const usage = translator.usage();
-    reportUsage(ctx, usage);
+    reportUsage(ctx, translator.usage(), { estimated: translator.usageIsEstimated });
   }
 }

@@ -87,6 +87,7 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
       const text = utf8.decode(bytes);
       const frame = passthroughFrame(text);
       if (frame) {
+        events.passedThrough(text);
         deps.stats?.firstToken(ctx);
         await sse.sendFrame(frame);
         continue;
@@ -112,7 +113,6 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
     abort.abort(new Error('stream failed'));
     await sse.fail(upstreamError(err));
   } finally {
-    const usage = events.usage();
-    reportUsage(ctx, usage);
+    reportUsage(ctx, events.usage(), { estimated: events.usageIsEstimated });
   }
 }

@@ -54,6 +54,10 @@ export interface UsageRecord {
   /** Streams: request arrival to the first event sent. */
   ttftMs?: number;
   stream?: boolean;
+  /** The stream ended before its end: the client hung up or it failed mid-way (status says which). */
+  interrupted?: boolean;
+  /** Token counts are the gateway's estimate (a stream cut before Bedrock's final counts). */
+  estimated?: boolean;
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */

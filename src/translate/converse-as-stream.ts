@@ -3,6 +3,9 @@
  * client can be served by a non-streaming call. Needed for models that take tools only without
  * streaming (Llama 3.1+ and 4, Mistral Large: "This model doesn't support tool use in streaming mode"),
  * while Claude Code always streams with tools. The events feed ConverseStreamTranslator unchanged.
+ * The usage (`metadata`) comes right after messageStart rather than last: Bedrock has billed the whole
+ * answer already, so a client that hangs up mid-replay is still charged exactly (the translator takes
+ * metadata in either place).
  */
 import type {
   ContentBlock,
@@ -36,7 +39,15 @@ function deltasOf(block: ContentBlock): { start?: ConverseStreamOutput; deltas: 
 
 export function converseResponseAsStream(response: ConverseResponse): ConverseStreamOutput[] {
   const message = response.output?.message;
-  const events: ConverseStreamOutput[] = [{ messageStart: { role: message?.role ?? 'assistant' } }];
+  const events: ConverseStreamOutput[] = [
+    { messageStart: { role: message?.role ?? 'assistant' } },
+    {
+      metadata: {
+        usage: response.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+        metrics: response.metrics ?? { latencyMs: 0 },
+      },
+    } as ConverseStreamOutput,
+  ];
   let index = 0;
   for (const block of message?.content ?? []) {
     const { start, deltas } = deltasOf(block);
@@ -58,11 +69,5 @@ export function converseResponseAsStream(response: ConverseResponse): ConverseSt
         : {}),
     },
   });
-  events.push({
-    metadata: {
-      usage: response.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-      metrics: response.metrics ?? { latencyMs: 0 },
-    },
-  } as ConverseStreamOutput);
   return events;
 }
