@@ -10,6 +10,7 @@ import type { ServiceTier } from '../models/types.ts';
 import { openStore } from '../store/open.ts';
 import { AmbiguousKeyError, DuplicateKeyError, type KeyRecord, type Store } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
+import { MAX_RECORD_TEXT } from '../usage/bounds.ts';
 import { CliError, EXIT } from './errors.ts';
 import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
 
@@ -135,12 +136,20 @@ export function newKeyRecord(flags: CreateFlags, now: Date): { record: KeyRecord
     limits,
     createdAt: now.toISOString(),
   };
-  if (flags.name !== undefined) record.name = flags.name;
-  if (flags.user !== undefined) record.user = flags.user;
+  if (flags.name !== undefined) record.name = boundedLabel('--name', flags.name);
+  if (flags.user !== undefined) record.user = boundedLabel('--user', flags.user);
   if (serviceTier) record.serviceTier = serviceTier;
   if (models) record.models = models;
   if (expiresAt) record.expiresAt = expiresAt;
   return { record, secret };
+}
+
+/** A stored label (key name, user): at most MAX_RECORD_TEXT characters, refused rather than cut. */
+function boundedLabel(flag: string, value: string): string {
+  if (value.length > MAX_RECORD_TEXT) {
+    throw new CliError(`${flag}: at most ${MAX_RECORD_TEXT} characters (got ${value.length})`, EXIT.usage);
+  }
+  return value;
 }
 
 async function withStore<T>(flags: StoreFlags, action: (store: Store) => Promise<T>): Promise<T> {

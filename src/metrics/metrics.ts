@@ -16,6 +16,7 @@ export interface GatewayMetrics {
   rateLimited: Counter<'limit'>;
   budgetRefused: Counter;
   usageStoreErrors: Counter;
+  usageDeadLettered: Counter;
 }
 
 /** Seconds, from a cache hit on a small prompt to a long agentic turn. */
@@ -102,6 +103,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     usageStoreErrors: new Counter({
       name: 'abproxy_usage_store_errors_total',
       help: 'Failed attempts to move spooled usage records into the store (retried)',
+      registers,
+    }),
+    usageDeadLettered: new Counter({
+      name: 'abproxy_usage_dead_lettered_total',
+      help: 'Usage records the store refused for good, set aside in the spool dead-letter file',
       registers,
     }),
   };

@@ -11,6 +11,7 @@ import { RateLimitError, type RateLimits, type TokenAdmission } from '../limits/
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { ServiceTier } from '../models/types.ts';
 import type { KeyLimits } from '../store/types.ts';
+import { boundText } from '../usage/bounds.ts';
 import { uuidv7 } from '../usage/ids.ts';
 import { costUsd, type PriceTable } from '../usage/prices.ts';
 import type { UsageSpool } from '../usage/spool.ts';
@@ -126,7 +127,7 @@ class UsageMeter implements Meter {
       id: this.id,
       keyId: this.caller.keyId,
       at: this.at,
-      model: info?.model ?? '',
+      model: boundText(info?.model ?? ''),
       serviceTier: info?.tier() ?? this.#deps.defaultTier,
       inputTokens: counts.inputTokens,
       outputTokens: counts.outputTokens,
@@ -138,7 +139,7 @@ class UsageMeter implements Meter {
       stream: info?.stream ?? false,
       costUsd: info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0,
     };
-    if (info) record.resolvedModel = info.resolvedModel;
+    if (info) record.resolvedModel = boundText(info.resolvedModel);
     if (this.estimated) record.estimated = true;
     // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
     // Bedrock made until then, which the translators count or estimate.

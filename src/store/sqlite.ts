@@ -15,6 +15,7 @@ import {
   type Store,
   type UsageQuery,
   type UsageRecord,
+  UsageRejectedError,
 } from './types.ts';
 
 /** Each entry moves the schema from version i to i + 1; never edit a released one, append. */
@@ -156,6 +157,19 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/**
+ * Errors a retry cannot fix: a value too big or of the wrong type, a missing required field. A busy
+ * database, a full disk or an I/O error may pass later and are not in this list.
+ */
+function isPermanentSqliteError(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return true; // a value SQLite cannot bind
+  const code = (err as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH' || code.startsWith('SQLITE_CONSTRAINT'))
+  );
+}
+
 export class SqliteStore implements Store {
   readonly mode = 'solo';
   readonly path: string;
@@ -260,6 +274,19 @@ export class SqliteStore implements Store {
   }
 
   async recordUsage(records: readonly UsageRecord[]): Promise<void> {
+    try {
+      this.#insertUsageBatch(records);
+    } catch (err) {
+      if (isPermanentSqliteError(err)) {
+        throw new UsageRejectedError(`SQLite refused usage records: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  #insertUsageBatch(records: readonly UsageRecord[]): void {
     this.#db.transaction(() => {
       for (const record of records)
         this.#insertUsage.run({

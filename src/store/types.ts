@@ -73,6 +73,14 @@ export class DuplicateKeyError extends Error {
   override name = 'DuplicateKeyError';
 }
 
+/**
+ * The store refused usage records for good (an item too large, a value it cannot hold): retrying
+ * cannot help, unlike throttling or an outage. The spool sets such a record aside (dead letter).
+ */
+export class UsageRejectedError extends Error {
+  override name = 'UsageRejectedError';
+}
+
 /** `keys show|revoke <prefix>` matched more than one key. */
 export class AmbiguousKeyError extends Error {
   override name = 'AmbiguousKeyError';
@@ -97,7 +105,10 @@ export interface Store {
   hasKeys(): Promise<boolean>;
   /** Conditional: only a key not yet revoked is changed, so the first revocation time is kept. */
   revokeKey(id: string, at: string): Promise<RevokeResult>;
-  /** Idempotent per record id. */
+  /**
+   * Idempotent per record id. Throws UsageRejectedError when the store refuses the batch for good
+   * (which record is at fault is for the caller to find); any other error may pass with a retry.
+   */
   recordUsage(records: readonly UsageRecord[]): Promise<void>;
   /** The records themselves, oldest first (reports grouped by model or day, cost). */
   listUsage(query: UsageQuery): Promise<UsageRecord[]>;
