@@ -17,6 +17,7 @@ import {
 } from '../config/config.ts';
 import { defaultHome } from '../config/home.ts';
 import { loadConfig } from '../config/load.ts';
+import { makePrivateDir } from '../config/private-files.ts';
 import { CliError, EXIT } from './errors.ts';
 
 type Env = Record<string, string | undefined>;
@@ -83,6 +84,8 @@ export function describeSettings(config: Config, env: Env, showSecrets = false):
 async function openStore(env: Env) {
   const { default: Conf } = await import('conf');
   const path = configPath(env);
+  // Conf would create the directory 0755; ABPROXY_HOME is private.
+  makePrivateDir(join(path, '..'));
   return new Conf<Record<string, unknown>>({
     cwd: join(path, '..'),
     configName: 'config',

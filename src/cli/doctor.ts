@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Config, ConfigError, ENV_NAMES, type SettingName } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
+import { loosePermissions, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
+import { spoolDir } from '../usage/spool-dir.ts';
 import { CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
 
@@ -286,6 +288,37 @@ async function checkStorage(config: Config): Promise<Check[]> {
   return checks;
 }
 
+/** A path as a shell word: `'…'` with inner quotes escaped. */
+function shellWord(path: string): string {
+  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * ABPROXY_HOME, its spool and the SQLite files (wherever ABPROXY_DB puts them) must be owner-only:
+ * they hold the signing secret, key hashes, usage and logs. Looser modes (an install from before
+ * 0700/0600, or a copy) are a warning with the chmod that fixes them.
+ */
+export function checkFileModes(config: Pick<Config, 'home' | 'mode' | 'dbFile'>): Check {
+  const db = config.mode === 'solo' ? (config.dbFile ?? join(config.home, 'abproxy.db')) : undefined;
+  const files = db ? [db, `${db}-wal`, `${db}-shm`] : [];
+  const loose = loosePermissions([config.home, spoolDir(config)], files);
+  if (loose.length === 0) {
+    return { name: 'permissions', status: 'ok', detail: `${config.home} and its files are owner-only` };
+  }
+  const dirs = loose.filter((p) => p.kind === 'dir').map((p) => shellWord(p.path));
+  const plain = loose.filter((p) => p.kind === 'file').map((p) => shellWord(p.path));
+  const fixes = [
+    dirs.length > 0 ? `chmod ${PRIVATE_DIR_MODE.toString(8)} ${dirs.join(' ')}` : '',
+    plain.length > 0 ? `chmod ${PRIVATE_FILE_MODE.toString(8)} ${plain.join(' ')}` : '',
+  ].filter((fix) => fix !== '');
+  return {
+    name: 'permissions',
+    status: 'warn',
+    detail: `readable by others: ${loose.map((p) => `${p.path} (${p.mode.toString(8)})`).join(', ')}`,
+    hint: fixes.join(' && '),
+  };
+}
+
 function portFree(host: string, port: number): Promise<NodeJS.ErrnoException | null> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -387,6 +420,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
     }
   }
   checks.push(...(await checkStorage(config)));
+  checks.push(checkFileModes(config));
   checks.push(await checkPort(config));
   checks.push(await checkClaude(env));
   return { ok: checks.every((c) => c.status !== 'fail'), checks };

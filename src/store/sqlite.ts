@@ -3,9 +3,10 @@
  * changes are numbered migrations recorded in PRAGMA user_version. better-sqlite3 is synchronous;
  * the Store methods are async only to share the interface with DynamoDB.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { makePrivateDir, makePrivateFiles } from '../config/private-files.ts';
 import type { ServiceTier } from '../models/types.ts';
 import {
   AmbiguousKeyError,
@@ -183,9 +184,14 @@ export class SqliteStore implements Store {
 
   constructor(path: string) {
     this.path = path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const onDisk = path !== ':memory:' && path !== '';
+    if (onDisk) makePrivateDir(dirname(path));
+    const created = onDisk && !existsSync(path);
     this.#db = new Database(path);
+    // SQLite creates its files 0644 and gives -wal/-shm the database's mode: keys and usage are private.
+    if (created) makePrivateFiles(path);
     this.#db.pragma('journal_mode = WAL');
+    if (created) makePrivateFiles(`${path}-wal`, `${path}-shm`);
     // `serve` and `keys …` write from different processes: wait for the lock rather than fail.
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('synchronous = NORMAL');

@@ -20,7 +20,6 @@ import {
   closeSync,
   fchmodSync,
   fdatasyncSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -29,6 +28,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import { UsageRejectedError } from '../store/types.ts';
 import type { UsageRecord, UsageSink } from './types.ts';
 
@@ -64,7 +64,7 @@ const FILE = /^usage-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
 /** Records the store refused for good; not a segment (never adopted or drained). */
 export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
 /** Spool files hold usage (who called what, when): only the gateway's user reads them. */
-const FILE_MODE = 0o600;
+const FILE_MODE = PRIVATE_FILE_MODE;
 
 /** Opens a spool file for appending with mode 0600 whatever the umask (chmod after create). */
 function openPrivate(path: string): number {
@@ -137,7 +137,7 @@ export class UsageSpool {
     this.#onError = options.onDrainError;
     this.#onDeadLetter = options.onDeadLetter;
     this.#delay = this.#interval;
-    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(this.#dir);
     this.#adoptOrphans();
     this.#schedule(0);
   }
