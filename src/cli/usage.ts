@@ -10,6 +10,7 @@ import { parseDuration } from '../auth/duration.ts';
 import { openStore } from '../store/open.ts';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
+import { terminalLine } from '../ui/terminal-text.ts';
 import { readSpoolFile } from '../usage/spool.ts';
 import { spoolDir } from '../usage/spool-dir.ts';
 import { CliError, EXIT } from './errors.ts';
@@ -209,7 +210,7 @@ export async function printUsage(
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<void> {
   out.write(
-    `usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}\n`,
+    `${terminalLine(`usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}`)}\n`,
   );
   const { printTable } = await import('../ui/index.ts');
   await printTable(usageColumns(report.by), [...report.groups, report.total] as unknown as Row[], mode, out);
