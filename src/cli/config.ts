@@ -19,6 +19,7 @@ import { defaultHome } from '../config/home.ts';
 import { loadConfig } from '../config/load.ts';
 import { makePrivateDir } from '../config/private-files.ts';
 import { CliError, EXIT } from './errors.ts';
+import { secretArgument } from './secret-input.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -140,8 +141,10 @@ export async function configGet(name: string | undefined, flags: GetFlags, io: C
   io.stdout(`${lines.join('\n')}\n`);
 }
 
-export async function configSet(name: string, raw: string, io: ConfigIo): Promise<void> {
+export async function configSet(name: string, given: string, io: ConfigIo): Promise<void> {
   const key = requireKey(name);
+  // A secret setting given as '-' is read from standard input (not left in shell history or `ps`).
+  const raw = SECRETS.has(key) ? await secretArgument(given, key) : given;
   if (NOT_IN_FILE.has(key)) {
     throw new CliError(`'${key}' cannot be set in the config file; set ABPROXY_HOME instead`, EXIT.usage);
   }
@@ -174,7 +177,10 @@ export function registerConfig(program: Command, io: ConfigIo): void {
     .command('set')
     .description('store a setting in the config file (checked like serve checks it)')
     .argument('<key>', 'setting name or env name')
-    .argument('<value>', 'value; JSON for object settings such as modelMap')
+    .argument(
+      '<value>',
+      "value; JSON for object settings such as modelMap; '-' reads a secret from standard input",
+    )
     .action((key: string, value: string) => configSet(key, value, io));
   config
     .command('unset')
