@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkFileModes } from './doctor.ts';
+import { checkDeadLetters, checkFileModes } from './doctor.ts';
 
 describe('doctor: file permissions', () => {
   it('warns about a home, database and spool others can read, with the chmod that fixes them', () => {
@@ -24,5 +24,18 @@ describe('doctor: file permissions', () => {
     // The hint is a working shell command.
     execFileSync('sh', ['-c', check.hint!]);
     expect(checkFileModes(config)).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('doctor: dead-lettered usage', () => {
+  it('says nothing without a dead-letter file and warns with the count when records wait in it', () => {
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-doc-'));
+    expect(checkDeadLetters({ home })).toBeUndefined();
+    mkdirSync(join(home, 'spool'));
+    writeFileSync(join(home, 'spool', 'dead-letter.jsonl'), '{"phase":"rejected"}\n{"phase":"rejected"}\n');
+    expect(checkDeadLetters({ home })).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/^2 usage/),
+    });
   });
 });

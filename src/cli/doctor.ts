@@ -5,7 +5,7 @@
  * Each check is a small async function returning data; printing is separate (collect, then print).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -13,6 +13,7 @@ import { type Config, ConfigError, ENV_NAMES, type SettingName } from '../config
 import { loadConfig } from '../config/load.ts';
 import { loosePermissions, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
+import { DEAD_LETTER_FILE } from '../usage/spool.ts';
 import { spoolDir } from '../usage/spool-dir.ts';
 import { CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
@@ -319,6 +320,28 @@ export function checkFileModes(config: Pick<Config, 'home' | 'mode' | 'dbFile'>)
   };
 }
 
+/**
+ * Usage records the store refused for good wait in the spool's dead-letter file (see usage/spool.ts):
+ * they are requests nobody has billed yet, so their presence is worth a warning.
+ */
+export function checkDeadLetters(config: Pick<Config, 'home'>): Check | undefined {
+  const file = join(spoolDir(config), DEAD_LETTER_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const records = text.split('\n').filter((line) => line.trim() !== '').length;
+  if (records === 0) return undefined;
+  return {
+    name: 'usage',
+    status: 'warn',
+    detail: `${records} usage record(s) the store refused are set aside in ${file}`,
+    hint: 'each line says why; fix the record and store it again, then remove the file',
+  };
+}
+
 function portFree(host: string, port: number): Promise<NodeJS.ErrnoException | null> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -421,6 +444,8 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
   }
   checks.push(...(await checkStorage(config)));
   checks.push(checkFileModes(config));
+  const deadLetters = checkDeadLetters(config);
+  if (deadLetters) checks.push(deadLetters);
   checks.push(await checkPort(config));
   checks.push(await checkClaude(env));
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
