@@ -31,14 +31,14 @@ complete -c abproxy -n '__fish_seen_subcommand_from serve' -l help -s h -d 'show
 
 # abproxy keys
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a create -d 'create a key and print its secret (once)'
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a import -d 'store an existing key (the seed converter\'s sk-… keys)'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a import -d 'store an existing key (the seed converter\'s sk-… keys); \'-\' reads it from standard input'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a list -d 'list keys (never their secrets)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a show -d 'show one key by id or prefix'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a revoke -d 'revoke a key by id or prefix (takes effect at once in solo mode)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -l help -s h -d 'show help'
 
 # abproxy keys create
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l key -r -F -d 'store this existing key (abp_… or the seed converter’s sk-…) instead of a new one'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l key -r -F -d 'store this existing key (abp_… or the seed converter\'s sk-…) instead of a new one; \'-\' reads it from standard input'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l name -r -F -d 'a label for the key'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l user -r -F -d 'who the key is for'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l service-tier -r -F -d 'Bedrock service tier: default, flex, priority or reserved'

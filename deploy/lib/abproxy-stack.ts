@@ -4,7 +4,7 @@
  * Secrets Manager, logs in CloudWatch, and a task role limited to the calls the gateway makes.
  */
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -204,12 +204,18 @@ export class AbproxyStack extends Stack {
         defaultAction: elbv2.ListenerAction.redirect({ protocol: 'HTTPS', port: '443', permanent: true }),
       });
     } else {
-      this.loadBalancer.addListener('Http', {
+      // Only with -c allowPlainHttp=true (settings.ts refuses it otherwise); said in the synth output.
+      const http = this.loadBalancer.addListener('Http', {
         port: 80,
         protocol: elbv2.ApplicationProtocol.HTTP,
         defaultTargetGroups: [targetGroup],
         open: false,
       });
+      Annotations.of(http).addWarningV2(
+        'abproxy:plain-http',
+        'This load balancer serves plain HTTP (allowPlainHttp=true, no certificateArn): API keys and prompts ' +
+          'cross the network in clear text. Use it only on a network you trust, or give -c certificateArn=….',
+      );
     }
 
     new CfnOutput(this, 'AlbDnsName', { value: this.loadBalancer.loadBalancerDnsName });

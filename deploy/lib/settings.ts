@@ -15,8 +15,10 @@ export interface DeploySettings {
   desiredCount: number;
   maxCount: number;
   defaultServiceTier: ServiceTier;
-  /** HTTPS on 443 (and a redirect from 80) when set; plain HTTP on 80 otherwise. */
+  /** HTTPS on 443 (and a redirect from 80) when set; plain HTTP on 80 otherwise (see allowPlainHttp). */
   certificateArn: string | undefined;
+  /** Serve plain HTTP without a certificate: only when asked for explicitly (keys travel in clear text). */
+  allowPlainHttp: boolean;
   /** The only networks the load balancer accepts connections from. */
   allowedCidrs: string[];
   /** Use this VPC (looked up; needs an account and region) instead of creating one. */
@@ -63,6 +65,13 @@ function int(read: ContextReader, key: string, fallback: number, min: number, ma
     throw new SettingsError(`context ${key}: expected an integer from ${min} to ${max}, got ${raw}`);
   }
   return n;
+}
+
+function bool(read: ContextReader, key: string): boolean {
+  const raw = read(key);
+  if (raw === undefined || raw === null || raw === '' || raw === false || raw === 'false') return false;
+  if (raw === true || raw === 'true') return true;
+  throw new SettingsError(`context ${key}: expected true or false, got ${JSON.stringify(raw)}`);
 }
 
 function cidrs(read: ContextReader): string[] {
@@ -114,6 +123,15 @@ export function readSettings(
   if (certificateArn && !/^arn:aws[\w-]*:acm:/.test(certificateArn)) {
     throw new SettingsError(`context certificateArn: expected an ACM certificate ARN, got ${certificateArn}`);
   }
+  const allowedCidrs = cidrs(read);
+  const allowPlainHttp = bool(read, 'allowPlainHttp');
+  if (!certificateArn && !allowPlainHttp) {
+    throw new SettingsError(
+      'context certificateArn is required: without it the load balancer serves plain HTTP and API keys ' +
+        'cross the network in clear text. Give -c certificateArn=arn:aws:acm:… (an ACM certificate for the ' +
+        'name clients use), or -c allowPlainHttp=true on purpose (a private network, TLS ended in front).',
+    );
+  }
   return {
     region: str(read, 'region') ?? env.CDK_DEFAULT_REGION,
     account: str(read, 'account') ?? env.CDK_DEFAULT_ACCOUNT,
@@ -122,7 +140,8 @@ export function readSettings(
     maxCount,
     defaultServiceTier: tier as ServiceTier,
     certificateArn,
-    allowedCidrs: cidrs(read),
+    allowPlainHttp,
+    allowedCidrs,
     vpcId: str(read, 'vpcId'),
     natGateways: int(read, 'natGateways', 1, 1, 3),
     imageUri: str(read, 'imageUri'),

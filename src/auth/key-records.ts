@@ -6,6 +6,7 @@
 
 import { SERVICE_TIERS, type ServiceTier } from '../models/types.ts';
 import type { KeyEdit, KeyRecord } from '../store/types.ts';
+import { MAX_RECORD_TEXT } from '../usage/bounds.ts';
 import { parseDuration } from './duration.ts';
 import { checkImportableKey, displayPrefix, generateKey, hashKey, newKeyId } from './key-format.ts';
 import { parseModelGlobs } from './model-globs.ts';
@@ -90,17 +91,20 @@ function positive(field: KeySpecField, raw: string | number | null | undefined, 
   return n;
 }
 
-function text(field: KeySpecField, raw: unknown): string | undefined {
+function text(field: KeySpecField, raw: unknown, maxLength = Number.POSITIVE_INFINITY): string | undefined {
   if (!given(raw)) return undefined;
   if (typeof raw !== 'string') throw new KeySpecError(field, 'expected text');
+  // Refused rather than cut: a stored label is shown back to the admin as typed.
+  if (raw.length > maxLength)
+    throw new KeySpecError(field, `at most ${maxLength} characters (got ${raw.length})`);
   return raw;
 }
 
 /** The editable fields (name, user, tier, models, limits) as they would be stored. */
 export function keyEdit(spec: KeySpec): KeyEdit {
   const edit: KeyEdit = { limits: {} };
-  const name = text('name', spec.name);
-  const user = text('user', spec.user);
+  const name = text('name', spec.name, MAX_RECORD_TEXT);
+  const user = text('user', spec.user, MAX_RECORD_TEXT);
   if (name !== undefined) edit.name = name;
   if (user !== undefined) edit.user = user;
   const tierText = text('serviceTier', spec.serviceTier);

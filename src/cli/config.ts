@@ -17,8 +17,10 @@ import {
 import { describeSettings } from '../config/describe-settings.ts';
 import { defaultHome } from '../config/home.ts';
 import { loadConfig } from '../config/load.ts';
+import { makePrivateDir } from '../config/private-files.ts';
 import { SETTINGS, settingEntries, specOf } from '../config/settings.ts';
 import { CliError, EXIT } from './errors.ts';
+import { secretArgument } from './secret-input.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -72,6 +74,8 @@ export function parseForFile(key: SettingName, raw: string, env: Env = process.e
 async function openStore(env: Env) {
   const { default: Conf } = await import('conf');
   const path = configPath(env);
+  // Conf would create the directory 0755; ABPROXY_HOME is private.
+  makePrivateDir(join(path, '..'));
   return new Conf<Record<string, unknown>>({
     cwd: join(path, '..'),
     configName: 'config',
@@ -126,8 +130,10 @@ export async function configGet(name: string | undefined, flags: GetFlags, io: C
   io.stdout(`${lines.join('\n')}\n`);
 }
 
-export async function configSet(name: string, raw: string, io: ConfigIo): Promise<void> {
+export async function configSet(name: string, given: string, io: ConfigIo): Promise<void> {
   const key = requireKey(name);
+  // A secret setting given as '-' is read from standard input (not left in shell history or `ps`).
+  const raw = specOf(key).secret ? await secretArgument(given, key) : given;
   if (specOf(key).notInFile) {
     throw new CliError(`'${key}' cannot be set in the config file; set ABPROXY_HOME instead`, EXIT.usage);
   }
@@ -160,7 +166,10 @@ export function registerConfig(program: Command, io: ConfigIo): void {
     .command('set')
     .description('store a setting in the config file (checked like serve checks it)')
     .argument('<key>', 'setting name or env name')
-    .argument('<value>', 'value; JSON for object settings such as modelMap')
+    .argument(
+      '<value>',
+      "value; JSON for object settings such as modelMap; '-' reads a secret from standard input",
+    )
     .addHelpText('after', settingsHelp)
     .action((key: string, value: string) => configSet(key, value, io));
   config

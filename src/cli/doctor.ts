@@ -5,13 +5,16 @@
  * Each check is a small async function returning data; printing is separate (collect, then print).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Config, ConfigError, ENV_NAMES, type SettingName } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
+import { loosePermissions, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
+import { DEAD_LETTER_FILE } from '../usage/spool.ts';
+import { spoolDir } from '../usage/spool-dir.ts';
 import { CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
 
@@ -286,6 +289,59 @@ async function checkStorage(config: Config): Promise<Check[]> {
   return checks;
 }
 
+/** A path as a shell word: `'…'` with inner quotes escaped. */
+function shellWord(path: string): string {
+  return /^[\w./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * ABPROXY_HOME, its spool and the SQLite files (wherever ABPROXY_DB puts them) must be owner-only:
+ * they hold the signing secret, key hashes, usage and logs. Looser modes (an install from before
+ * 0700/0600, or a copy) are a warning with the chmod that fixes them.
+ */
+export function checkFileModes(config: Pick<Config, 'home' | 'mode' | 'dbFile'>): Check {
+  const db = config.mode === 'solo' ? (config.dbFile ?? join(config.home, 'abproxy.db')) : undefined;
+  const files = db ? [db, `${db}-wal`, `${db}-shm`] : [];
+  const loose = loosePermissions([config.home, spoolDir(config)], files);
+  if (loose.length === 0) {
+    return { name: 'permissions', status: 'ok', detail: `${config.home} and its files are owner-only` };
+  }
+  const dirs = loose.filter((p) => p.kind === 'dir').map((p) => shellWord(p.path));
+  const plain = loose.filter((p) => p.kind === 'file').map((p) => shellWord(p.path));
+  const fixes = [
+    dirs.length > 0 ? `chmod ${PRIVATE_DIR_MODE.toString(8)} ${dirs.join(' ')}` : '',
+    plain.length > 0 ? `chmod ${PRIVATE_FILE_MODE.toString(8)} ${plain.join(' ')}` : '',
+  ].filter((fix) => fix !== '');
+  return {
+    name: 'permissions',
+    status: 'warn',
+    detail: `readable by others: ${loose.map((p) => `${p.path} (${p.mode.toString(8)})`).join(', ')}`,
+    hint: fixes.join(' && '),
+  };
+}
+
+/**
+ * Usage records the store refused for good wait in the spool's dead-letter file (see usage/spool.ts):
+ * they are requests nobody has billed yet, so their presence is worth a warning.
+ */
+export function checkDeadLetters(config: Pick<Config, 'home'>): Check | undefined {
+  const file = join(spoolDir(config), DEAD_LETTER_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const records = text.split('\n').filter((line) => line.trim() !== '').length;
+  if (records === 0) return undefined;
+  return {
+    name: 'usage',
+    status: 'warn',
+    detail: `${records} usage record(s) the store refused are set aside in ${file}`,
+    hint: 'each line says why; fix the record and store it again, then remove the file',
+  };
+}
+
 function portFree(host: string, port: number): Promise<NodeJS.ErrnoException | null> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -387,6 +443,9 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
     }
   }
   checks.push(...(await checkStorage(config)));
+  checks.push(checkFileModes(config));
+  const deadLetters = checkDeadLetters(config);
+  if (deadLetters) checks.push(deadLetters);
   checks.push(await checkPort(config));
   checks.push(await checkClaude(env));
   const { checkClaudeApiKey, checkClaudeOnboarding } = await import('./doctor-claude.ts');

@@ -15,6 +15,7 @@ import { openStore } from '../store/open.ts';
 import { AmbiguousKeyError, DuplicateKeyError, type KeyRecord, type Store } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
 import { CliError, EXIT } from './errors.ts';
+import { secretArgument } from './secret-input.ts';
 import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
 
 export interface KeysIo {
@@ -104,6 +105,7 @@ function describe(json: KeyJson): string[] {
 }
 
 async function create(flags: CreateFlags, io: KeysIo): Promise<void> {
+  if (flags.key !== undefined) flags.key = await secretArgument(flags.key, '--key');
   const { record, secret } = newKeyRecord(flags, new Date());
   await withStore(flags, (store) => store.createKey(record));
   const json = keyJson(record);
@@ -207,11 +209,15 @@ export function registerKeys(program: Command, io: KeysIo): void {
       .description('create a key and print its secret (once)')
       .option(
         '--key <secret>',
-        'store this existing key (abp_… or the seed converter’s sk-…) instead of a new one',
+        "store this existing key (abp_… or the seed converter's sk-…) instead of a new one; '-' reads it from standard input",
       ),
   ).action((flags: CreateFlags) => create(flags, io));
   addCreateOptions(
-    keys.command('import <secret>').description("store an existing key (the seed converter's sk-… keys)"),
+    keys
+      .command('import <secret>')
+      .description(
+        "store an existing key (the seed converter's sk-… keys); '-' reads it from standard input",
+      ),
   ).action((secret: string, flags: CreateFlags) => create({ ...flags, key: secret }, io));
   addStoreOptions(
     keys

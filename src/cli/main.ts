@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
+import { terminalOutput } from '../ui/terminal-text.ts';
 import { registerAdmin } from './admin.ts';
 import { registerClaude } from './claude.ts';
 import { registerCompletion } from './completion.ts';
@@ -26,10 +27,15 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     // Lets `abproxy claude` pass options it does not know on to Claude Code.
     .enablePositionalOptions();
-  const write = (text: string) => process.stdout.write(text);
-  const writeErr = (text: string) => process.stderr.write(text);
-  registerServe(program, { stdout: (line) => process.stdout.write(`${line}\n`), waitForStop: waitForSignal });
-  const stdout = (line: string) => process.stdout.write(`${line}\n`);
+  // Outputs can hold client-chosen strings (model and key names): terminalOutput defuses control and
+  // bidi characters (JSON stays the same value).
+  const write = (text: string) => process.stdout.write(terminalOutput(text));
+  const writeErr = (text: string) => process.stderr.write(terminalOutput(text));
+  registerServe(program, {
+    stdout: (line) => process.stdout.write(terminalOutput(`${line}\n`)),
+    waitForStop: waitForSignal,
+  });
+  const stdout = (line: string) => process.stdout.write(terminalOutput(`${line}\n`));
   registerKeys(program, { stdout });
   registerTables(program, { stdout });
   registerUsage(program, { stdout });
@@ -38,7 +44,8 @@ export function buildProgram(): Command {
   registerConfig(program, { stdout: write, stderr: writeErr, env: process.env });
   registerDoctor(program, { stdout: write, env: process.env });
   registerAdmin(program, { stdout, env: process.env });
-  registerCompletion(program, write);
+  // Our own script text, written as it is.
+  registerCompletion(program, (text) => process.stdout.write(text));
   return program;
 }
 
@@ -65,11 +72,11 @@ export async function run(argv: readonly string[]): Promise<number> {
     const message = err instanceof Error ? err.message : String(err);
     if (wantsJson(argv)) {
       // Scripts read stdout: under --json a failure is JSON there too, with the exit code repeated.
-      process.stdout.write(`${JSON.stringify({ error: { message, exitCode } })}\n`);
+      process.stdout.write(terminalOutput(`${JSON.stringify({ error: { message, exitCode } })}\n`));
       return exitCode;
     }
     const detail = err instanceof CliError || !(err instanceof Error) ? message : (err.stack ?? message);
-    process.stderr.write(`abproxy: ${detail}\n`);
+    process.stderr.write(terminalOutput(`abproxy: ${detail}\n`));
     return exitCode;
   }
 }

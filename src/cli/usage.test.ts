@@ -34,6 +34,8 @@ describe('abproxy usage', () => {
       costUsd: 0,
     }),
     record({ status: 0, at: '2026-05-11T23:59:59.000Z' }),
+    // A stream the client left mid-way, billed from what was forwarded.
+    record({ status: 499, stream: true, interrupted: true, estimated: true, outputTokens: 75 }),
   ];
   const query = { since: '2026-05-01T00:00:00.000Z' };
 
@@ -41,20 +43,21 @@ describe('abproxy usage', () => {
     const { total } = summarize(records, query, 'key');
     expect(total).toEqual({
       group: 'total',
-      requests: 4,
-      errors: 2,
-      interrupted: 1,
-      input_tokens: 300,
-      output_tokens: 30,
-      cache_read_input_tokens: 15,
-      cache_creation_input_tokens: 3,
-      cost_usd: 0.0011,
+      requests: 5,
+      errors: 3,
+      interrupted: 2,
+      estimated: 1,
+      input_tokens: 400,
+      output_tokens: 105,
+      cache_read_input_tokens: 20,
+      cache_creation_input_tokens: 4,
+      cost_usd: 0.0016,
     });
   });
 
   it('groups by key, model or UTC day', () => {
     expect(summarize(records, query, 'key').groups.map((g) => [g.group, g.requests])).toEqual([
-      ['key_a', 3],
+      ['key_a', 4],
       ['key_b', 1],
     ]);
     expect(summarize(records, query, 'model').groups.map((g) => g.group)).toEqual([
@@ -62,7 +65,7 @@ describe('abproxy usage', () => {
       'qwen.qwen3-32b',
     ]);
     expect(summarize(records, query, 'day').groups.map((g) => [g.group, g.requests])).toEqual([
-      ['2026-05-10', 2],
+      ['2026-05-10', 3],
       ['2026-05-11', 2],
     ]);
   });

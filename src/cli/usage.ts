@@ -8,6 +8,7 @@ import { parseDuration } from '../auth/duration.ts';
 import { openStore } from '../store/open.ts';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
+import { terminalLine } from '../ui/terminal-text.ts';
 import {
   type GroupBy,
   inQuery,
@@ -78,6 +79,7 @@ export function usageColumns(by: GroupBy): Column[] {
     number('requests', 'REQUESTS'),
     number('errors', 'ERRORS'),
     number('interrupted', 'INTERRUPTED'),
+    number('estimated', 'ESTIMATED'),
     number('input_tokens', 'INPUT'),
     number('output_tokens', 'OUTPUT'),
     number('cache_read_input_tokens', 'CACHE READ'),
@@ -93,7 +95,7 @@ export async function printUsage(
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<void> {
   out.write(
-    `usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}\n`,
+    `${terminalLine(`usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}`)}\n`,
   );
   const { printTable } = await import('../ui/index.ts');
   await printTable(usageColumns(report.by), [...report.groups, report.total] as unknown as Row[], mode, out);

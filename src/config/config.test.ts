@@ -79,6 +79,30 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('allowed origins', () => {
+  const origins = (raw: unknown, from: 'env' | 'file' = 'env') =>
+    resolveConfig({
+      env: from === 'env' ? { ABPROXY_ALLOWED_ORIGINS: raw as string } : {},
+      file: from === 'file' ? { allowedOrigins: raw } : {},
+      defaults: defaultSettings('/tmp/h'),
+    }).allowedOrigins;
+
+  it('is empty by default and reads a comma list or a JSON array', () => {
+    expect(resolveConfig({ defaults: defaultSettings('/tmp/h') }).allowedOrigins).toEqual([]);
+    expect(origins(' https://App.example.com/ , http://localhost:3000')).toEqual([
+      'https://app.example.com',
+      'http://localhost:3000',
+    ]);
+    expect(origins(['https://a.example'], 'file')).toEqual(['https://a.example']);
+  });
+
+  it('refuses what is not an exact origin: wildcards, paths, null', () => {
+    for (const bad of ['*', 'https://a.example/path', 'null', 'a.example', 'https://*.example.com']) {
+      expect(() => origins(bad), bad).toThrow(/ABPROXY_ALLOWED_ORIGINS: .* is not an origin/);
+    }
+  });
+});
+
 describe('auth floor', () => {
   it('allows no key only on loopback', () => {
     expect(authRequired({ host: '127.0.0.1', masterApiKey: undefined, requireApiKey: undefined })).toBe(

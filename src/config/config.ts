@@ -35,7 +35,11 @@ export function defaultSettings(home: string): Settings {
   for (const [key, spec] of settingEntries()) {
     const value = spec.default === HOME_DEFAULT ? home : spec.default;
     // Objects are copied so a caller editing its defaults cannot change the table.
-    defaults[key] = value && typeof value === 'object' ? { ...value } : value;
+    defaults[key] = Array.isArray(value)
+      ? [...value]
+      : value && typeof value === 'object'
+        ? { ...value }
+        : value;
   }
   return defaults as unknown as Settings;
 }

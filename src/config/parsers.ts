@@ -106,3 +106,26 @@ export function stringMap(what: string, valueWhat: string): Parser<Record<string
     return map;
   };
 }
+
+/** Web origins (`scheme://host[:port]`), as a comma list or a JSON array; no wildcard, path or `null`. */
+export const origins: Parser<string[]> = (raw, label) => {
+  const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!items) throw new ConfigError(`${label}: expected a comma-separated list of origins`);
+  const list: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') throw new ConfigError(`${label}: expected origin strings`);
+    const text = item.trim().replace(/\/$/, '');
+    if (text === '') continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(text).origin;
+    } catch {}
+    if (origin === undefined || origin === 'null' || origin !== text.toLowerCase() || origin.includes('*')) {
+      throw new ConfigError(
+        `${label}: ${JSON.stringify(item)} is not an origin; write scheme://host[:port], e.g. https://app.example.com`,
+      );
+    }
+    list.push(origin);
+  }
+  return list;
+};

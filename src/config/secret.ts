@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveSigningSecret, type Settings } from './config.ts';
+import { makePrivateDir, makePrivateFiles } from './private-files.ts';
 
 /**
  * The thinking-signature secret: configured or derived (see deriveSigningSecret), else a random one kept
@@ -19,11 +20,12 @@ export function resolveSigningSecret(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(config.home, { recursive: true, mode: 0o700 });
+  makePrivateDir(config.home);
   const secret = randomBytes(32).toString('base64url');
   try {
     // 'wx': if another process raced us, keep its secret.
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    makePrivateFiles(file);
     return secret;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();

@@ -5,7 +5,7 @@
  */
 import { SERVICE_TIERS } from '../models/types.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from './drain.ts';
-import { boolean, integer, jsonObject, oneOf, type Parser, string, stringMap } from './parsers.ts';
+import { boolean, integer, jsonObject, oneOf, origins, type Parser, string, stringMap } from './parsers.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -307,6 +307,12 @@ export const SETTINGS = {
     default: seconds(30),
     parse: integer(10, 3_600_000),
     doc: 'longest wait between retries while the store is unreachable',
+  }),
+  allowedOrigins: setting({
+    env: ['ABPROXY_ALLOWED_ORIGINS'],
+    default: [] as string[],
+    parse: origins,
+    doc: 'comma list of web origins (`https://app.example.com`) whose pages may call the gateway (CORS); every other browser request gets 403 (see [Security](#security))',
   }),
 };
 

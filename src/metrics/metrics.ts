@@ -17,6 +17,7 @@ export interface GatewayMetrics {
   budgetRefused: Counter;
   usageStoreErrors: Counter;
   upstreamConnectionWaits: Counter;
+  usageDeadLettered: Counter;
 }
 
 /** Seconds, from a cache hit on a small prompt to a long agentic turn. */
@@ -108,6 +109,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     upstreamConnectionWaits: new Counter({
       name: 'abproxy_upstream_connection_waits_total',
       help: 'Bedrock calls that waited for a free upstream connection (ABPROXY_UPSTREAM_MAX_CONNECTIONS reached)',
+      registers,
+    }),
+    usageDeadLettered: new Counter({
+      name: 'abproxy_usage_dead_lettered_total',
+      help: 'Usage records the store refused for good, set aside in the spool dead-letter file',
       registers,
     }),
   };

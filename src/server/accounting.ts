@@ -55,6 +55,14 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
           log.warn({ err, spooled: depth }, 'usage store unreachable; records kept in the local spool');
         }
       },
+      onDeadLetter: (record, err, file) => {
+        metrics.usageDeadLettered.inc();
+        // Ids only: the refused record may be huge (that is often why it was refused).
+        log.error(
+          { err: err.message, usageId: record.id, requestId: record.requestId, file },
+          'usage store refused a record for good; set aside in the dead-letter file',
+        );
+      },
     });
   }
   const limiter =

@@ -10,10 +10,12 @@ import type { AppDeps } from './deps.ts';
 import { errorHandler } from './error-handler.ts';
 import { healthHandler, readyHandler } from './health.ts';
 import { hostGuard } from './host-guard.ts';
+import { jsonContentType } from './json-content-type.ts';
 import { messagesHandler } from './messages.ts';
 import { metering } from './metering.ts';
 import { metricsArePublic, metricsHandler } from './metrics-route.ts';
 import { getModelHandler, listModelsHandler } from './models.ts';
+import { originGuard } from './origin-guard.ts';
 import { requestId } from './request-id.ts';
 import { type Route, router } from './router.ts';
 
@@ -62,12 +64,15 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
   if (options.loopback) chain.push(hostGuard());
   if (options.admin) chain.push(options.admin);
   chain.push(
+    originGuard({ allowedOrigins: deps.config.allowedOrigins, apiKeyHeader: deps.config.apiKeyHeader }),
     auth({
       verifier: options.verifier,
       policy: authPolicy(options.requireKey, deps.config.requireApiKey),
       header: deps.config.apiKeyHeader,
       publicPaths,
     }),
+    // After auth, as Anthropic answers: a caller without a key learns that first.
+    jsonContentType(),
   );
   if (accounting) chain.push(metering(accounting.metering));
   chain.push(router(routes));

@@ -11,6 +11,7 @@ import { RateLimitError, type RateLimits, type TokenAdmission } from '../limits/
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { ServiceTier } from '../models/types.ts';
 import type { KeyLimits } from '../store/types.ts';
+import { boundText } from '../usage/bounds.ts';
 import { uuidv7 } from '../usage/ids.ts';
 import { costUsd, type PriceTable } from '../usage/prices.ts';
 import type { UsageSpool } from '../usage/spool.ts';
@@ -51,8 +52,8 @@ export interface Meter {
   begin(info: CallInfo): void;
   /** Bedrock answered (a stream began or a whole response arrived). */
   answered(): void;
-  /** Tokens used (a stream cut short reports what it saw). */
-  usage(usage: Usage): void;
+  /** Tokens used (a stream cut short reports what it saw); `estimated` when not Bedrock's own counts. */
+  usage(usage: Usage, estimated?: boolean): void;
 }
 
 /** Tokens that count against tokens-per-minute: cache reads are not (as at Anthropic). */
@@ -69,6 +70,7 @@ class UsageMeter implements Meter {
   readonly id = uuidv7();
   info: CallInfo | undefined;
   tokens: Usage | undefined;
+  estimated = false;
   answeredAt: number | undefined;
   begunAt: number | undefined;
   admission: TokenAdmission | undefined;
@@ -107,8 +109,9 @@ class UsageMeter implements Meter {
     }
   }
 
-  usage(usage: Usage): void {
+  usage(usage: Usage, estimated = false): void {
     this.tokens = usage;
+    this.estimated = estimated;
   }
 
   record(status: number): UsageRecord {
@@ -124,7 +127,7 @@ class UsageMeter implements Meter {
       id: this.id,
       keyId: this.caller.keyId,
       at: this.at,
-      model: info?.model ?? '',
+      model: boundText(info?.model ?? ''),
       serviceTier: info?.tier() ?? this.#deps.defaultTier,
       inputTokens: counts.inputTokens,
       outputTokens: counts.outputTokens,
@@ -136,7 +139,11 @@ class UsageMeter implements Meter {
       stream: info?.stream ?? false,
       costUsd: info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0,
     };
-    if (info) record.resolvedModel = info.resolvedModel;
+    if (info) record.resolvedModel = boundText(info.resolvedModel);
+    if (this.estimated) record.estimated = true;
+    // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
+    // Bedrock made until then, which the translators count or estimate.
+    if (this.streaming && (status === 499 || this.#ctx.streamFailed === true)) record.interrupted = true;
     // First content sent (what the dashboard measures), else the moment the stream opened.
     const firstAt = this.#ctx.firstTokenAt ?? this.answeredAt;
     if (info?.stream && firstAt !== undefined) record.ttftMs = Math.round(firstAt - this.started);

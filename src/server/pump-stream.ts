@@ -58,7 +58,7 @@ export async function pumpStream<E>(
     abort.abort(new Error('stream failed'));
     await sse.fail(call.upstreamError(err));
   } finally {
-    reportUsage(ctx, translator.usage());
+    reportUsage(ctx, translator.usage(), { estimated: translator.usageIsEstimated });
     // Found after the headers went out, so not in x-abproxy-warnings: logged like those are.
     if (translator.warnings?.length)
       ctx.log.debug({ requestId: ctx.requestId, warnings: translator.warnings }, 'lossy stream translation');

@@ -2,8 +2,11 @@ import type { Usage } from '../anthropic/types.ts';
 import type { Ctx } from './context.ts';
 import { meterUsage } from './stats.ts';
 
-/** A request's final (or, for a cut stream, last seen) usage: to the live stats and to usage records. */
-export function reportUsage(ctx: Ctx, usage: Usage): void {
+/**
+ * A request's final (or, for a cut stream, last seen) usage: to the live stats and to usage records.
+ * `estimated`: the counts are the gateway's estimate (a stream cut before Bedrock's final counts).
+ */
+export function reportUsage(ctx: Ctx, usage: Usage, options: { estimated?: boolean } = {}): void {
   meterUsage(ctx, usage);
-  ctx.meter?.usage(usage);
+  ctx.meter?.usage(usage, options.estimated === true);
 }

@@ -38,6 +38,20 @@ describe('ServerStats', () => {
     expect(stats.snapshot().recent.map((r) => r.keyId)).toEqual(['', '', 'key_a']);
   });
 
+  it('keeps client-chosen model names and paths short', () => {
+    const stats = new ServerStats();
+    stats.finished(
+      { model: 'm'.repeat(100_000) },
+      'POST',
+      `/v1/${'p'.repeat(16_000)}`,
+      404,
+      performance.now(),
+    );
+    const [recent] = stats.snapshot().recent;
+    expect(recent!.model.length).toBeLessThanOrEqual(256);
+    expect(recent!.path.length).toBeLessThanOrEqual(256);
+  });
+
   it('an error sent inside a 200 stream counts as an error', () => {
     const stats = new ServerStats();
     stats.finished({ stream: true, streamFailed: true }, 'POST', '/v1/messages', 200, performance.now());

@@ -4,6 +4,7 @@
  * reused in place (no allocation per request); all the arithmetic happens in snapshot(), which the
  * dashboard calls a few times a second. Knows nothing of how it is displayed.
  */
+import { boundText } from '../usage/bounds.ts';
 
 /** What a finished API request leaves behind, as the dashboard shows it. */
 export interface RecentRequest {
@@ -155,8 +156,9 @@ export class ServerStats {
     this.#recentCount++;
     entry.at = this.#clock();
     entry.method = method;
-    entry.path = path;
-    entry.model = meter.model ?? '';
+    // Client-chosen and unbounded: kept short for the dashboard (which also strips control characters).
+    entry.path = boundText(path);
+    entry.model = boundText(meter.model ?? '');
     entry.status = status;
     entry.error = error;
     entry.stream = meter.stream === true;

@@ -6,6 +6,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  type BatchWriteCommandOutput,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -26,6 +27,7 @@ import {
   type UpdateResult,
   type UsageQuery,
   type UsageRecord,
+  UsageRejectedError,
 } from './types.ts';
 
 export interface DynamoStoreOptions {
@@ -57,6 +59,17 @@ function toRecord(item: Item): KeyRecord {
   record.limits ??= {};
   return record as unknown as KeyRecord;
 }
+
+/**
+ * DynamoDB errors that no retry fixes: the request itself is wrong (an item over 400 KB, an empty key
+ * attribute, a value it cannot serialize). Throttling, outages and missing tables or permissions (an
+ * admin can fix those while records wait) are not in this list.
+ */
+const PERMANENT_ERRORS = new Set([
+  'ValidationException',
+  'SerializationException',
+  'ItemCollectionSizeLimitExceededException',
+]);
 
 function isConditionFailure(err: unknown): boolean {
   return (
@@ -241,7 +254,21 @@ export class DynamoStore implements Store {
       for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** Math.min(attempt, 6)));
         if (attempt > 8) throw new Error('DynamoDB left usage records unprocessed after retries');
-        const out = await this.#doc.send(new BatchWriteCommand({ RequestItems: pending }));
+        let out: BatchWriteCommandOutput;
+        try {
+          out = await this.#doc.send(new BatchWriteCommand({ RequestItems: pending }));
+        } catch (err) {
+          const name = (err as { name?: string }).name ?? '';
+          if (PERMANENT_ERRORS.has(name)) {
+            throw new UsageRejectedError(
+              `DynamoDB refused usage records: ${name}: ${(err as Error).message}`,
+              {
+                cause: err,
+              },
+            );
+          }
+          throw err;
+        }
         pending = out.UnprocessedItems as typeof pending;
       }
     }

@@ -3,9 +3,10 @@
  * changes are numbered migrations recorded in PRAGMA user_version. better-sqlite3 is synchronous;
  * the Store methods are async only to share the interface with DynamoDB.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { makePrivateDir, makePrivateFiles } from '../config/private-files.ts';
 import type { ServiceTier } from '../models/types.ts';
 import {
   AmbiguousKeyError,
@@ -17,6 +18,7 @@ import {
   type UpdateResult,
   type UsageQuery,
   type UsageRecord,
+  UsageRejectedError,
 } from './types.ts';
 
 /** Each entry moves the schema from version i to i + 1; never edit a released one, append. */
@@ -60,6 +62,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE usage ADD COLUMN cost_usd REAL;
    ALTER TABLE usage ADD COLUMN ttft_ms INTEGER;
    ALTER TABLE usage ADD COLUMN stream INTEGER;`,
+  // Streams cut short: billed from what was seen, marked (issue 11).
+  `ALTER TABLE usage ADD COLUMN interrupted INTEGER;
+   ALTER TABLE usage ADD COLUMN estimated INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -112,6 +117,8 @@ interface UsageRow {
   cost_usd: number | null;
   ttft_ms: number | null;
   stream: number | null;
+  interrupted: number | null;
+  estimated: number | null;
 }
 
 function toUsageRecord(row: UsageRow): UsageRecord {
@@ -133,6 +140,8 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.cost_usd !== null) record.costUsd = row.cost_usd;
   if (row.ttft_ms !== null) record.ttftMs = row.ttft_ms;
   if (row.stream !== null) record.stream = row.stream === 1;
+  if (row.interrupted === 1) record.interrupted = true;
+  if (row.estimated === 1) record.estimated = true;
   return record;
 }
 
@@ -151,6 +160,19 @@ function migrate(db: Database.Database): void {
   }
 }
 
+/**
+ * Errors a retry cannot fix: a value too big or of the wrong type, a missing required field. A busy
+ * database, a full disk or an I/O error may pass later and are not in this list.
+ */
+function isPermanentSqliteError(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return true; // a value SQLite cannot bind
+  const code = (err as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH' || code.startsWith('SQLITE_CONSTRAINT'))
+  );
+}
+
 export class SqliteStore implements Store {
   readonly mode = 'solo';
   readonly path: string;
@@ -164,9 +186,14 @@ export class SqliteStore implements Store {
 
   constructor(path: string) {
     this.path = path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const onDisk = path !== ':memory:' && path !== '';
+    if (onDisk) makePrivateDir(dirname(path));
+    const created = onDisk && !existsSync(path);
     this.#db = new Database(path);
+    // SQLite creates its files 0644 and gives -wal/-shm the database's mode: keys and usage are private.
+    if (created) makePrivateFiles(path);
     this.#db.pragma('journal_mode = WAL');
+    if (created) makePrivateFiles(`${path}-wal`, `${path}-shm`);
     // `serve` and `keys …` write from different processes: wait for the lock rather than fail.
     this.#db.pragma('busy_timeout = 5000');
     this.#db.pragma('synchronous = NORMAL');
@@ -175,10 +202,10 @@ export class SqliteStore implements Store {
     this.#insertUsage = this.#db.prepare(
       `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
          cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
-         resolved_model, cost_usd, ttft_ms, stream)
+         resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated)
        VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
          @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
-         @resolvedModel, @costUsd, @ttftMs, @stream)`,
+         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -272,6 +299,19 @@ export class SqliteStore implements Store {
   }
 
   async recordUsage(records: readonly UsageRecord[]): Promise<void> {
+    try {
+      this.#insertUsageBatch(records);
+    } catch (err) {
+      if (isPermanentSqliteError(err)) {
+        throw new UsageRejectedError(`SQLite refused usage records: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
+  #insertUsageBatch(records: readonly UsageRecord[]): void {
     this.#db.transaction(() => {
       for (const record of records)
         this.#insertUsage.run({
@@ -280,6 +320,8 @@ export class SqliteStore implements Store {
           costUsd: record.costUsd ?? null,
           ttftMs: record.ttftMs ?? null,
           stream: record.stream === undefined ? null : Number(record.stream),
+          interrupted: record.interrupted ? 1 : null,
+          estimated: record.estimated ? 1 : null,
         });
     })();
   }

@@ -54,6 +54,10 @@ export interface UsageRecord {
   /** Streams: request arrival to the first event sent. */
   ttftMs?: number;
   stream?: boolean;
+  /** The stream ended before its end: the client hung up or it failed mid-way (status says which). */
+  interrupted?: boolean;
+  /** Token counts are the gateway's estimate (a stream cut before Bedrock's final counts). */
+  estimated?: boolean;
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */
@@ -72,6 +76,14 @@ export type UpdateResult = 'updated' | 'not-found';
 
 export class DuplicateKeyError extends Error {
   override name = 'DuplicateKeyError';
+}
+
+/**
+ * The store refused usage records for good (an item too large, a value it cannot hold): retrying
+ * cannot help, unlike throttling or an outage. The spool sets such a record aside (dead letter).
+ */
+export class UsageRejectedError extends Error {
+  override name = 'UsageRejectedError';
 }
 
 /** `keys show|revoke <prefix>` matched more than one key. */
@@ -100,7 +112,10 @@ export interface Store {
   revokeKey(id: string, at: string): Promise<RevokeResult>;
   /** Replaces the editable fields of a key (the secret, id, times and revocation stay). */
   updateKey(id: string, edit: KeyEdit): Promise<UpdateResult>;
-  /** Idempotent per record id. */
+  /**
+   * Idempotent per record id. Throws UsageRejectedError when the store refuses the batch for good
+   * (which record is at fault is for the caller to find); any other error may pass with a retry.
+   */
   recordUsage(records: readonly UsageRecord[]): Promise<void>;
   /** The records themselves, oldest first (reports grouped by model or day, cost). */
   listUsage(query: UsageQuery): Promise<UsageRecord[]>;

@@ -48,6 +48,23 @@ describe('converseResponseAsStream', () => {
     expect(events.at(-1)?.type).toBe('message_stop');
   });
 
+  it('bills a replay cut after its first block exactly: Bedrock made (and billed) the whole answer', () => {
+    const response = {
+      output: { message: { role: 'assistant', content: [{ text: 'a'.repeat(400) }, { text: 'b' }] } },
+      stopReason: 'end_turn',
+      usage: { inputTokens: 120, outputTokens: 101, totalTokens: 221 },
+      metrics: { latencyMs: 5 },
+    } as ConverseResponse;
+    const translator = new ConverseStreamTranslator({ ...context(), inputTokensEstimate: 100 });
+    translator.start();
+    const replay = converseResponseAsStream(response).result;
+    // The client hangs up after the first text delta.
+    for (const event of replay.slice(0, replay.findIndex((e) => e.contentBlockDelta) + 1))
+      translator.push(event);
+    expect(translator.usageIsEstimated).toBe(false);
+    expect(translator.usage()).toMatchObject({ input_tokens: 120, output_tokens: 101 });
+  });
+
   it('skips empty text and still ends the message', () => {
     const events = converseResponseAsStream({
       output: { message: { role: 'assistant', content: [{ text: '' }] } },
@@ -55,6 +72,6 @@ describe('converseResponseAsStream', () => {
       usage: { inputTokens: 1, outputTokens: 0, totalTokens: 1 },
       metrics: { latencyMs: 1 },
     } as ConverseResponse);
-    expect(events.result.map((e) => Object.keys(e)[0])).toEqual(['messageStart', 'messageStop', 'metadata']);
+    expect(events.result.map((e) => Object.keys(e)[0])).toEqual(['messageStart', 'metadata', 'messageStop']);
   });
 });

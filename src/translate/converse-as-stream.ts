@@ -7,6 +7,10 @@
  *
  * Reasoning goes first, as Bedrock streams it and Anthropic clients expect (the answer it led to
  * follows). What a stream could not carry is reported in `warnings`.
+ *
+ * The usage (`metadata`) comes right after messageStart rather than last: Bedrock has billed the whole
+ * answer already, so a client that hangs up mid-replay is still charged exactly (the translator takes
+ * metadata in either place).
  */
 import type {
   ContentBlock,
@@ -69,7 +73,15 @@ export function converseResponseAsStream(response: ConverseResponse): {
     ...blocks.filter((block) => block.reasoningContent !== undefined),
     ...blocks.filter((block) => block.reasoningContent === undefined),
   ];
-  const events: ConverseStreamOutput[] = [{ messageStart: { role: message?.role ?? 'assistant' } }];
+  const events: ConverseStreamOutput[] = [
+    { messageStart: { role: message?.role ?? 'assistant' } },
+    {
+      metadata: {
+        usage: response.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+        metrics: response.metrics ?? { latencyMs: 0 },
+      },
+    } as ConverseStreamOutput,
+  ];
   let index = 0;
   for (const block of reasoningFirst) {
     const { start, deltas } = deltasOf(block, warnings);
@@ -91,11 +103,5 @@ export function converseResponseAsStream(response: ConverseResponse): {
         : {}),
     },
   });
-  events.push({
-    metadata: {
-      usage: response.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-      metrics: response.metrics ?? { latencyMs: 0 },
-    },
-  } as ConverseStreamOutput);
   return { result: events, warnings };
 }

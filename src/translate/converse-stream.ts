@@ -73,6 +73,11 @@ export class ConverseStreamTranslator {
     return this.#usage !== undefined;
   }
 
+  /** The opposite, named as the invoke stream names it (usage records mark estimates). */
+  get usageIsEstimated(): boolean {
+    return this.#usage === undefined;
+  }
+
   /** The first events (message_start), sent before any upstream event arrives. */
   start(): StreamEvent[] {
     if (this.#phase !== 'new') throw outOfOrder('start() called twice');

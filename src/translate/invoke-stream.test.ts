@@ -49,6 +49,60 @@ function bedrockChunks(): Array<Record<string, unknown>> {
 }
 
 describe('createInvokeStream', () => {
+  it('estimates the output of a stream cut before message_delta from the deltas forwarded', () => {
+    const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
+    const [start, blockStart] = bedrockChunks();
+    stream.push(start!);
+    stream.push(blockStart!);
+    // 75 deltas of 8 characters forwarded as raw bytes (the pass-through path), one parsed (thinking).
+    for (let i = 0; i < 75; i++) {
+      stream.passedThrough(
+        JSON.stringify({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'text_delta', text: 'abcdefgh' },
+        }),
+      );
+    }
+    stream.passedThrough(
+      JSON.stringify({
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'signature_delta', signature: 'x'.repeat(400) },
+      }),
+    );
+    stream.push({
+      type: 'content_block_delta',
+      index: 1,
+      delta: { type: 'thinking_delta', thinking: 'x'.repeat(40) },
+    });
+    expect(stream.usageIsEstimated).toBe(true);
+    // (75 × 8 + 40) / 4 characters per token; message_start's placeholder (1) is not the answer.
+    expect(stream.usage()).toEqual({
+      input_tokens: 12,
+      output_tokens: 160,
+      cache_creation_input_tokens: 2048,
+      cache_read_input_tokens: 30_000,
+    });
+  });
+
+  it('counts the delta value however it is escaped or whatever it contains', () => {
+    const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
+    const text = 'a":"b\\":"c\n"}}';
+    stream.passedThrough(
+      JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }),
+    );
+    // The escaped form is counted (JSON.stringify(text) without its quotes): close enough for 4 chars a token.
+    expect(stream.usage().output_tokens).toBe(Math.ceil((JSON.stringify(text).length - 2) / 4));
+  });
+
+  it('reports exact usage once message_delta arrived', () => {
+    const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
+    for (const chunk of bedrockChunks()) stream.push(chunk);
+    expect(stream.usageIsEstimated).toBe(false);
+    expect(stream.usage().output_tokens).toBe(7);
+  });
+
   it('renames the model, keeps the id, hides the Bedrock metrics and records usage', () => {
     const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
     const wire = bedrockChunks()

@@ -6,6 +6,8 @@
  * - remove `amazon-bedrock-invocationMetrics` (the last chunk's Bedrock-only trailer), and
  * - remember the usage: message_start gives input and cache counts, message_delta the cumulative output
  *   (and, on newer models, final input/cache counts); the invocation metrics fill what the events lack.
+ *   A stream cut before message_delta (the client hung up) only has message_start's placeholder output
+ *   count, so the output is then estimated from the delta text forwarded (Bedrock bills what it made).
  * Message ids are kept: a Bedrock `msg_bdrk_…` id is a real, unique id.
  * Events are mutated in place and returned, so the server formats each one once (formatSse).
  */
@@ -38,15 +40,54 @@ type Json = Record<string, unknown>;
 export interface InvokeStream {
   /** Rewrites one decoded chunk for the client (the same object, changed in place). */
   push(event: Json): Json;
-  /** Usage so far; final once message_stop went through. */
+  /** A content_block_delta chunk forwarded as Bedrock sent it (not parsed): counted for the estimate. */
+  passedThrough(chunkJson: string): void;
+  /** Usage so far; final once message_delta went through, else the output is estimated. */
   usage(): Usage;
+  /** Whether usage() is an estimate: the stream ended before Bedrock's final counts. */
+  readonly usageIsEstimated: boolean;
+}
+
+/** Rough output size while Claude has not reported its count (the same ratio as the Converse path). */
+const CHARS_PER_TOKEN = 4;
+
+/**
+ * Characters of generated content in a raw delta chunk, without parsing it: the last string value
+ * (`text`, `partial_json`, `thinking`). `":"` cannot occur inside a JSON string (an inner quote is
+ * escaped), so its last occurrence opens that value. Signatures are not generated text.
+ */
+function deltaChars(chunkJson: string): number {
+  if (chunkJson.includes('"signature_delta"')) return 0;
+  const open = chunkJson.lastIndexOf('":"');
+  if (open === -1) return 0;
+  // The value runs to the chunk's end minus `"}}`.
+  return Math.max(0, chunkJson.length - (open + 3) - 3);
+}
+
+/** Characters of generated content in a parsed content_block_delta event. */
+function parsedDeltaChars(delta: unknown): number {
+  if (typeof delta !== 'object' || delta === null) return 0;
+  const d = delta as Json;
+  for (const field of ['text', 'partial_json', 'thinking'] as const) {
+    if (typeof d[field] === 'string') return d[field].length;
+  }
+  return 0;
 }
 
 export function createInvokeStream(options: { model: string }): InvokeStream {
   const fromEvents: UsageLike = {};
   let metrics: InvocationMetrics | undefined;
+  let finalOutput = false;
+  let outputChars = 0;
+  const estimated = () => !finalOutput && metrics?.outputTokenCount === undefined;
 
   return {
+    passedThrough(chunkJson) {
+      outputChars += deltaChars(chunkJson);
+    },
+    get usageIsEstimated() {
+      return estimated();
+    },
     push(event) {
       const trailer = event[METRICS_KEY];
       if (trailer !== undefined) {
@@ -62,9 +103,13 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
           }
           break;
         }
+        case 'content_block_delta':
+          outputChars += parsedDeltaChars(event.delta);
+          break;
         case 'message_delta':
           mapStopReasonIn(event.delta);
           mergeUsage(fromEvents, event.usage);
+          if (typeof (event.usage as UsageLike | undefined)?.output_tokens === 'number') finalOutput = true;
           // The SDKs' final-message assembly needs usage here.
           if (typeof event.usage !== 'object' || event.usage === null) {
             event.usage = { output_tokens: fromEvents.output_tokens ?? 0 };
@@ -80,7 +125,12 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
       return event;
     },
     usage() {
-      return finalUsage(fromEvents, metrics);
+      const usage = finalUsage(fromEvents, metrics);
+      if (estimated()) {
+        // message_start's output count is a placeholder (1): what was forwarded is at least this.
+        usage.output_tokens = Math.max(usage.output_tokens, Math.ceil(outputChars / CHARS_PER_TOKEN));
+      }
+      return usage;
     },
   };
 }
@@ -120,7 +170,10 @@ export class InvokeStreamTranslator implements StreamTranslator<ResponseStream> 
     }
     const text = utf8.decode(bytes);
     const frame = passthroughFrame(text);
-    if (frame) return [{ type: 'content_block_delta', frame }];
+    if (frame) {
+      this.#events.passedThrough(text);
+      return [{ type: 'content_block_delta', frame }];
+    }
     const event = this.#events.push(JSON.parse(text) as Json);
     const type = (typeof event.type === 'string' ? event.type : 'unknown') as FormattedEvent['type'];
     if (type === 'message_stop') this.#stopped = true;
@@ -134,6 +187,10 @@ export class InvokeStreamTranslator implements StreamTranslator<ResponseStream> 
 
   usage(): Usage {
     return this.#events.usage();
+  }
+
+  get usageIsEstimated(): boolean {
+    return this.#events.usageIsEstimated;
   }
 }
 

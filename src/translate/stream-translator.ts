@@ -22,6 +22,8 @@ export interface StreamTranslator<UpstreamEvent> {
   end(): OutgoingEvent[];
   /** The usage to bill: final after end(), else what was seen so far (a cut stream). */
   usage(): Usage;
+  /** Whether usage() is the gateway's estimate (the stream ended before Bedrock's final counts). */
+  readonly usageIsEstimated: boolean;
   /** Lossy steps seen in the events (after the headers went out: for the log only). */
   readonly warnings?: readonly string[];
 }

@@ -3,7 +3,7 @@
  * warnings without them scribbling over its frame.
  */
 import { formatClock } from './format.ts';
-import { withoutControls } from './table-format.ts';
+import { terminalLine } from './terminal-text.ts';
 
 const LEVELS: Record<number, string> = {
   10: 'TRACE',
@@ -47,8 +47,8 @@ function summarize(line: string): string {
     };
     const level = LEVELS[entry.level ?? 30] ?? String(entry.level);
     const detail = entry.err?.message ? `: ${entry.err.message}` : '';
-    return withoutControls(`${formatClock(entry.time ?? Date.now())} ${level} ${entry.msg ?? ''}${detail}`);
+    return terminalLine(`${formatClock(entry.time ?? Date.now())} ${level} ${entry.msg ?? ''}${detail}`);
   } catch {
-    return withoutControls(line);
+    return terminalLine(line);
   }
 }

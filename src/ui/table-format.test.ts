@@ -50,8 +50,8 @@ describe('formatTable', () => {
 });
 
 describe('formatCell', () => {
-  it('shows missing values, flags, lists and strips control characters', () => {
-    expect([undefined, null, '', true, false, ['a', 'b'], [], 'a\nb\x1b[2J'].map(formatCell)).toEqual([
+  it('shows missing values, flags and lists', () => {
+    expect([undefined, null, '', true, false, ['a', 'b'], []].map(formatCell)).toEqual([
       '-',
       '-',
       '-',
@@ -59,7 +59,15 @@ describe('formatCell', () => {
       'no',
       'a,b',
       '-',
-      'a b [2J',
     ]);
+  });
+
+  it('strips control and bidi characters from every cell, custom formats included', () => {
+    const columns: Column[] = [
+      { key: 'name', header: 'NAME' },
+      { key: 'model', header: 'MODEL', format: (v) => `<${String(v)}>` },
+    ];
+    const text = formatTable(columns, [{ name: 'a\nb\x1b[2J', model: '\x9b41m\u202eevil' }]);
+    expect(text).toBe('NAME     MODEL\na b [2J  < 41m evil>\n');
   });
 });

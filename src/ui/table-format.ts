@@ -3,6 +3,7 @@
  * print without a TTY or with --plain. Stable for scripts: one header line, then one line per row,
  * columns padded and separated by two spaces, no colour, no trailing spaces.
  */
+import { terminalLine } from './terminal-text.ts';
 
 export interface Column {
   /** Property of each row shown in this column. */
@@ -21,20 +22,19 @@ export function formatCell(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (Array.isArray(value)) return value.length === 0 ? '-' : value.map(formatCell).join(',');
   if (value instanceof Date) return value.toISOString();
-  return withoutControls(String(value));
+  return String(value);
 }
 
-/** Control characters (newlines, escapes) would break the layout and could move a terminal's cursor. */
-export function withoutControls(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-  return text.replace(/[\x00-\x1f\x7f]/g, ' ');
-}
-
-/** The text of every cell, header first: the one source both the plain and the ink table lay out. */
+/**
+ * The text of every cell, header first: the one source both the plain and the ink table lay out.
+ * Control and bidi characters (newlines, escapes) would break the layout or drive the terminal.
+ */
 export function tableCells(columns: readonly Column[], rows: readonly Row[]): string[][] {
   return [
-    columns.map((column) => column.header),
-    ...rows.map((row) => columns.map((column) => (column.format ?? formatCell)(row[column.key]))),
+    columns.map((column) => terminalLine(column.header)),
+    ...rows.map((row) =>
+      columns.map((column) => terminalLine((column.format ?? formatCell)(row[column.key]))),
+    ),
   ];
 }
 

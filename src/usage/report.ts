@@ -16,10 +16,14 @@ export interface UsageRow {
   /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died). */
   errors: number;
   /**
-   * Status 0: the gateway died during the request (kill -9, crash) and its spool kept the start. Bedrock
-   * may or may not have received the call; tokens are what was known (the input estimate is not used).
+   * Requests that did not reach their end: streams cut short (the client hung up, or it failed
+   * mid-way), billed for what was forwarded; and status 0, the gateway died during the request (kill -9,
+   * crash) and its spool kept the start: Bedrock may or may not have received the call, tokens are what
+   * was known (the input estimate is not used).
    */
   interrupted: number;
+  /** Requests whose token counts are the gateway's estimate rather than Bedrock's (cut streams). */
+  estimated: number;
   input_tokens: number;
   output_tokens: number;
   cache_read_input_tokens: number;
@@ -42,6 +46,7 @@ function emptyRow(group: string): UsageRow {
     requests: 0,
     errors: 0,
     interrupted: 0,
+    estimated: 0,
     input_tokens: 0,
     output_tokens: 0,
     cache_read_input_tokens: 0,
@@ -53,7 +58,8 @@ function emptyRow(group: string): UsageRow {
 function add(row: UsageRow, record: UsageRecord): void {
   row.requests++;
   if (record.status >= 400 || record.status === 0) row.errors++;
-  if (record.status === 0) row.interrupted++;
+  if (record.status === 0 || record.interrupted) row.interrupted++;
+  if (record.estimated) row.estimated++;
   row.input_tokens += record.inputTokens;
   row.output_tokens += record.outputTokens;
   row.cache_read_input_tokens += record.cacheReadInputTokens;

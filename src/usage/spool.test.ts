@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../store/types.ts';
+import { type UsageRecord, UsageRejectedError } from '../store/types.ts';
 import { uuidv7 } from './ids.ts';
-import { UsageSpool } from './spool.ts';
+import { DEAD_LETTER_FILE, UsageSpool } from './spool.ts';
 
 function record(overrides: Partial<UsageRecord> = {}): UsageRecord {
   return {
@@ -41,6 +41,27 @@ function flakySink() {
       if (down) {
         failures++;
         throw new Error('store unreachable');
+      }
+      for (const r of records) stored.set(r.id, r);
+    },
+  };
+}
+
+/** A store that refuses, for good, any batch holding a record over its item limit (as DynamoDB does). */
+function strictSink(limit = 1000) {
+  const stored = new Map<string, UsageRecord>();
+  let batches = 0;
+  let outageAfter = Number.POSITIVE_INFINITY;
+  return {
+    stored,
+    /** Fail with a retryable error from the n-th call on. */
+    outageFrom(n: number) {
+      outageAfter = n;
+    },
+    async recordUsage(records: readonly UsageRecord[]) {
+      if (++batches >= outageAfter) throw new Error('store unreachable');
+      if (records.some((r) => JSON.stringify(r).length > limit)) {
+        throw new UsageRejectedError('ValidationException: Item size has exceeded the maximum allowed size');
       }
       for (const r of records) stored.set(r.id, r);
     },
@@ -135,5 +156,73 @@ describe('usage spool', () => {
     expect(files(path)).toEqual([]);
     expect(sink.stored.get(long.id)?.status).toBe(200);
     await spool.close();
+  });
+
+  it('sets a record the store refuses for good aside and stores the rest of its batch', async () => {
+    const path = dir();
+    const sink = strictSink();
+    const rejected: string[] = [];
+    const spool = new UsageSpool({
+      dir: path,
+      sink,
+      drainIntervalMs: 60_000,
+      onDeadLetter: (r) => rejected.push(r.id),
+    });
+    const good = Array.from({ length: 20 }, () => record());
+    const poisoned = record({ model: `claude-sonnet-4-5[${'a'.repeat(5000)}]` });
+    for (const r of [...good.slice(0, 10), poisoned, ...good.slice(10)]) {
+      spool.begin({ ...r, status: 0 });
+      spool.finish(r);
+    }
+    await spool.flush();
+    expect(spool.depth()).toBe(0);
+    expect([...sink.stored.keys()].sort()).toEqual(good.map((r) => r.id).sort());
+    expect(rejected).toEqual([poisoned.id]);
+    const deadLetter = join(path, DEAD_LETTER_FILE);
+    const lines = readFileSync(deadLetter, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ phase: 'rejected', record: { id: poisoned.id } });
+    expect(lines[0].error).toContain('ValidationException');
+    expect(statSync(deadLetter).mode & 0o777).toBe(0o600);
+    // Only the dead-letter file is left: every segment was released.
+    expect(files(path)).toEqual([DEAD_LETTER_FILE]);
+    await spool.close();
+  });
+
+  it('an outage while it looks for the refused record retries the rest later, without duplicates', async () => {
+    const path = dir();
+    const sink = strictSink();
+    const spool = new UsageSpool({ dir: path, sink, drainIntervalMs: 60_000 });
+    const good = Array.from({ length: 5 }, () => record());
+    const poisoned = record({ model: 'x'.repeat(5000) });
+    for (const r of [poisoned, ...good]) spool.finish(r);
+    // Call 1: the batch (refused); 2: the poisoned record alone (refused, set aside); 3: the first good one;
+    // 4: the outage begins.
+    sink.outageFrom(4);
+    await expect(spool.flush()).rejects.toThrow('store unreachable');
+    expect(spool.depth()).toBe(4);
+    sink.outageFrom(Number.POSITIVE_INFINITY);
+    await spool.flush();
+    expect(sink.stored.size).toBe(5);
+    expect(readFileSync(join(path, DEAD_LETTER_FILE), 'utf8').trim().split('\n')).toHaveLength(1);
+    await spool.close();
+  });
+
+  it('writes its files 0600 in a 0700 directory whatever the umask', async () => {
+    const path = join(dir(), 'spool');
+    const old = process.umask(0o022);
+    try {
+      const spool = new UsageSpool({ dir: path, sink: flakySink(), drainIntervalMs: 60_000 });
+      spool.begin(record());
+      expect(statSync(path).mode & 0o777).toBe(0o700);
+      const [segment] = files(path);
+      expect(statSync(join(path, segment!)).mode & 0o777).toBe(0o600);
+      await spool.close();
+    } finally {
+      process.umask(old);
+    }
   });
 });

@@ -9,13 +9,17 @@
  * Files are segments: the current one is rotated (fdatasync, close) at every drain tick and deleted once
  * every record in it is in the store, so a machine crash (not a process crash) can lose at most the
  * last drain interval. Segments of a dead process (its pid gone) are adopted at start.
+ * A record the store refuses for good (UsageRejectedError: too large, invalid) must not hold up the
+ * queue: it goes to a dead-letter file beside the segments (0600, one JSON line per record with the
+ * reason) and the drain moves on; the others of its batch are stored.
  */
 
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
+  fchmodSync,
   fdatasyncSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -24,6 +28,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../config/private-files.ts';
+import { UsageRejectedError } from '../store/types.ts';
 import type { UsageRecord, UsageSink } from './types.ts';
 
 interface Segment {
@@ -50,9 +56,22 @@ export interface SpoolOptions {
   retryMaxMs?: number;
   batchSize?: number;
   onDrainError?: (err: unknown, depth: number) => void;
+  /** A record the store refused for good was set aside in the dead-letter file. */
+  onDeadLetter?: (record: UsageRecord, err: UsageRejectedError, file: string) => void;
 }
 
 const FILE = /^usage-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
+/** Records the store refused for good; not a segment (never adopted or drained). */
+export const DEAD_LETTER_FILE = 'dead-letter.jsonl';
+/** Spool files hold usage (who called what, when): only the gateway's user reads them. */
+const FILE_MODE = PRIVATE_FILE_MODE;
+
+/** Opens a spool file for appending with mode 0600 whatever the umask (chmod after create). */
+function openPrivate(path: string): number {
+  const fd = openSync(path, 'a', FILE_MODE);
+  fchmodSync(fd, FILE_MODE);
+  return fd;
+}
 
 function processAlive(pid: number): boolean {
   try {
@@ -96,6 +115,7 @@ export class UsageSpool {
   readonly #retryMax: number;
   readonly #batchSize: number;
   readonly #onError: SpoolOptions['onDrainError'];
+  readonly #onDeadLetter: SpoolOptions['onDeadLetter'];
   readonly #boot = randomBytes(4).toString('hex');
   #seq = 0;
   #current: Segment | undefined;
@@ -115,8 +135,9 @@ export class UsageSpool {
     this.#retryMax = options.retryMaxMs ?? 30_000;
     this.#batchSize = options.batchSize ?? 200;
     this.#onError = options.onDrainError;
+    this.#onDeadLetter = options.onDeadLetter;
     this.#delay = this.#interval;
-    mkdirSync(this.#dir, { recursive: true });
+    makePrivateDir(this.#dir);
     this.#adoptOrphans();
     this.#schedule(0);
   }
@@ -169,7 +190,7 @@ export class UsageSpool {
     let segment = this.#current;
     if (!segment) {
       const path = join(this.#dir, `usage-${process.pid}-${this.#boot}-${this.#seq++}.jsonl`);
-      segment = { path, fd: openSync(path, 'a'), lines: 0, pending: 0 };
+      segment = { path, fd: openPrivate(path), lines: 0, pending: 0 };
       this.#current = segment;
       this.#segments.add(segment);
     }
@@ -210,17 +231,52 @@ export class UsageSpool {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#batchSize);
       this.#inFlight = batch.length;
+      const settled = new Set<Queued>();
       try {
-        await this.#sink.recordUsage(batch.map((item) => item.record));
+        await this.#store(batch, settled);
       } catch (err) {
-        this.#queue = [...batch, ...this.#queue];
+        this.#queue = [...batch.filter((item) => !settled.has(item)), ...this.#queue];
         throw err;
       } finally {
         this.#inFlight = 0;
+        for (const item of settled) for (const segment of item.segments) segment.pending--;
+        this.#release();
       }
-      for (const item of batch) for (const segment of item.segments) segment.pending--;
-      this.#release();
     }
+  }
+
+  /**
+   * Puts records in the store. A batch refused for good is retried one record at a time, and a record
+   * refused on its own is dead-lettered, so one bad record never holds up the rest. `settled` collects
+   * what is done with (stored or set aside); any other error stops here and the rest is retried later.
+   */
+  async #store(batch: readonly Queued[], settled: Set<Queued>): Promise<void> {
+    try {
+      await this.#sink.recordUsage(batch.map((item) => item.record));
+      for (const item of batch) settled.add(item);
+    } catch (err) {
+      if (!(err instanceof UsageRejectedError)) throw err;
+      const [only] = batch;
+      if (batch.length === 1 && only) {
+        this.#deadLetter(only.record, err);
+        settled.add(only);
+        return;
+      }
+      for (const item of batch) await this.#store([item], settled);
+    }
+  }
+
+  #deadLetter(record: UsageRecord, err: UsageRejectedError): void {
+    const path = join(this.#dir, DEAD_LETTER_FILE);
+    const fd = openPrivate(path);
+    try {
+      const line = { phase: 'rejected', at: new Date().toISOString(), error: err.message, record };
+      writeSync(fd, `${JSON.stringify(line)}\n`);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.#onDeadLetter?.(record, err, path);
   }
 
   #schedule(delay: number): void {
@@ -252,6 +308,7 @@ export class UsageSpool {
       const path = join(this.#dir, `usage-${process.pid}-${this.#boot}-${this.#seq++}.jsonl`);
       try {
         renameSync(join(this.#dir, name), path);
+        chmodSync(path, FILE_MODE);
       } catch {
         continue;
       }

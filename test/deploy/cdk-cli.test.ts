@@ -29,36 +29,55 @@ function cdk(args: string[]): Promise<Finished> {
 
 const OFFLINE = ['--no-notices', '--no-version-reporting', '--no-asset-metadata'];
 
+// The CDK CLI takes 10 s of CPU, and on a loaded machine several times that in wall time.
+const CDK_TIMEOUT = { timeout: 120_000 };
+
 describe('cdk synth (CLI)', () => {
-  it('synthesizes the stack with context values and stages the Dockerfile build as an asset', async () => {
+  it(
+    'synthesizes the stack with context values and stages the Dockerfile build as an asset',
+    CDK_TIMEOUT,
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), 'abproxy-cdk-out-'));
+      const run = await cdk([
+        'synth',
+        ...OFFLINE,
+        '-q',
+        '-o',
+        out,
+        '-c',
+        'allowedCidrs=198.51.100.0/24',
+        '-c',
+        'tablePrefix=clitest',
+        '-c',
+        'allowPlainHttp=true',
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      // Plain HTTP was asked for: the synth output says what it means.
+      expect(`${run.stdout}${run.stderr}`).toMatch(/plain HTTP.*clear text/);
+      const template = JSON.parse(readFileSync(join(out, 'Abproxy.template.json'), 'utf8'));
+      const tables = Object.values(
+        template.Resources as Record<string, { Type: string; Properties: { TableName: string } }>,
+      )
+        .filter((r) => r.Type === 'AWS::DynamoDB::Table')
+        .map((r) => r.Properties.TableName)
+        .sort();
+      expect(tables).toEqual(['clitest-keys', 'clitest-limits', 'clitest-usage']);
+      const assets = JSON.parse(readFileSync(join(out, 'Abproxy.assets.json'), 'utf8'));
+      const [image] = Object.values(assets.dockerImages as Record<string, { source: { directory: string } }>);
+      expect(existsSync(join(out, image!.source.directory, 'Dockerfile'))).toBe(true);
+      expect(existsSync(join(out, image!.source.directory, 'node_modules'))).toBe(false);
+    },
+  );
+
+  it('refuses to synthesize plain HTTP without a certificate unless asked for', CDK_TIMEOUT, async () => {
     const out = mkdtempSync(join(tmpdir(), 'abproxy-cdk-out-'));
-    const run = await cdk([
-      'synth',
-      ...OFFLINE,
-      '-q',
-      '-o',
-      out,
-      '-c',
-      'allowedCidrs=198.51.100.0/24',
-      '-c',
-      'tablePrefix=clitest',
-    ]);
-    expect(run.code, run.stderr).toBe(0);
-    const template = JSON.parse(readFileSync(join(out, 'Abproxy.template.json'), 'utf8'));
-    const tables = Object.values(
-      template.Resources as Record<string, { Type: string; Properties: { TableName: string } }>,
-    )
-      .filter((r) => r.Type === 'AWS::DynamoDB::Table')
-      .map((r) => r.Properties.TableName)
-      .sort();
-    expect(tables).toEqual(['clitest-keys', 'clitest-limits', 'clitest-usage']);
-    const assets = JSON.parse(readFileSync(join(out, 'Abproxy.assets.json'), 'utf8'));
-    const [image] = Object.values(assets.dockerImages as Record<string, { source: { directory: string } }>);
-    expect(existsSync(join(out, image!.source.directory, 'Dockerfile'))).toBe(true);
-    expect(existsSync(join(out, image!.source.directory, 'node_modules'))).toBe(false);
+    const run = await cdk(['synth', ...OFFLINE, '-q', '-o', out, '-c', 'allowedCidrs=198.51.100.0/24']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/certificateArn is required/);
+    expect(run.stderr).toMatch(/allowPlainHttp=true/);
   });
 
-  it('fails with a clear message when allowedCidrs is missing', async () => {
+  it('fails with a clear message when allowedCidrs is missing', CDK_TIMEOUT, async () => {
     const out = mkdtempSync(join(tmpdir(), 'abproxy-cdk-out-'));
     const run = await cdk(['synth', ...OFFLINE, '-q', '-o', out]);
     expect(run.code).not.toBe(0);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { AbproxyStack } from '../../deploy/lib/abproxy-stack.ts';
 import { buildApp } from '../../deploy/lib/app.ts';
@@ -20,7 +20,10 @@ type Json = Record<string, any>;
 
 function synth(context: Record<string, unknown> = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'abproxy-cdk-'));
-  const built = buildApp({ outdir, context: { allowedCidrs: '203.0.113.0/24', ...context } }, {});
+  const built = buildApp(
+    { outdir, context: { allowedCidrs: '203.0.113.0/24', allowPlainHttp: 'true', ...context } },
+    {},
+  );
   const template = Template.fromStack(built.stack);
   return { ...built, template, outdir };
 }
@@ -122,6 +125,21 @@ describe('ECS service and load balancer', () => {
     expect(https.Certificates).toEqual([{ CertificateArn: arn }]);
     const redirect = listeners.find((l) => l.Port === 80)!;
     expect(redirect.DefaultActions[0].Type).toBe('redirect');
+  });
+
+  it('refuses plain HTTP unless asked for, and then says so in the synth output', () => {
+    expect(() => synth({ allowPlainHttp: undefined })).toThrow(
+      /certificateArn is required.*allowPlainHttp=true/s,
+    );
+    expect(() => synth({ allowPlainHttp: 'yes please' })).toThrow(/allowPlainHttp: expected true or false/);
+    Annotations.fromStack(base.stack).hasWarning('*', Match.stringLikeRegexp('plain HTTP.*clear text'));
+    const secure = synth({
+      allowPlainHttp: undefined,
+      certificateArn: 'arn:aws:acm:us-east-1:1:certificate/x',
+    });
+    expect(
+      Annotations.fromStack(secure.stack).findWarning('*', Match.stringLikeRegexp('plain HTTP')),
+    ).toEqual([]);
   });
 
   it('admits clients only from allowedCidrs, and requires that context', () => {
@@ -284,7 +302,9 @@ describe('cdk-nag AwsSolutions', () => {
     const cdkNag = (await import('cdk-nag')).default;
     const { Validations } = await import('aws-cdk-lib');
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'abproxy-cdk-')) });
-    const settings = readSettings((k) => (k === 'allowedCidrs' ? '0.0.0.0/0' : undefined));
+    const settings = readSettings((k) =>
+      k === 'allowedCidrs' ? '0.0.0.0/0' : k === 'allowPlainHttp' ? 'true' : undefined,
+    );
     new AbproxyStack(app, 'Bare', { settings });
     Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow();

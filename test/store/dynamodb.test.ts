@@ -1,8 +1,14 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
+import { type UsageRecord, UsageRejectedError } from '../../src/store/types.ts';
+import { uuidv7 } from '../../src/usage/ids.ts';
+import { DEAD_LETTER_FILE, UsageSpool } from '../../src/usage/spool.ts';
 import { storeContract } from './contract.ts';
 import { type DynamoLocal, startDynamoLocal } from './dynamodb-local.ts';
 
@@ -55,5 +61,130 @@ describe('tables setup against DynamoDB Local', () => {
       ['exists', 'enabled'],
     ]);
     client.destroy();
+  });
+});
+
+// ---- One poisoned usage record must not stop team-mode usage recording (issue 11, item 3) ----
+// DynamoDB Local refuses a 420 KB item (its 400 KB limit) with ValidationException, which fails the whole
+// BatchWriteItem. The spool is fed directly (the gateway now bounds the fields it writes, so it would never
+// produce such a record): the 20 good records around the poisoned one are all stored, the poisoned one
+// lands in the dead-letter file, also when the records are replayed from a spool left by an earlier process.
+// Here rather than in a file of its own: one DynamoDB Local (a JVM) less on a 2-core machine.
+
+let deadLetterTables = 0;
+
+async function freshStore(): Promise<DynamoStore> {
+  const prefix = `deadletter${++deadLetterTables}`;
+  const client = local.client();
+  await setupTables(client, tableSchemas(prefix));
+  return new DynamoStore({ tablePrefix: prefix, region: 'us-east-1', client });
+}
+
+function record(overrides: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    id: uuidv7(),
+    keyId: 'key_team',
+    at: new Date().toISOString(),
+    model: 'claude-sonnet-4-5',
+    serviceTier: 'default',
+    inputTokens: 10,
+    outputTokens: 5,
+    cacheReadInputTokens: 0,
+    cacheWriteInputTokens: 0,
+    latencyMs: 12,
+    status: 200,
+    requestId: 'req_x',
+    ...overrides,
+  };
+}
+
+/** 20 good records with a poisoned one (a 420 KB model name) in the middle. */
+function poisonedBatch(): { good: UsageRecord[]; poisoned: UsageRecord; all: UsageRecord[] } {
+  const good = Array.from({ length: 20 }, () => record());
+  const poisoned = record({ model: `claude-sonnet-4-5[${'a'.repeat(420 * 1024)}]` });
+  return { good, poisoned, all: [...good.slice(0, 7), poisoned, ...good.slice(7)] };
+}
+
+const storedIds = async (store: DynamoStore) =>
+  (await store.listUsage({ since: '2000-01-01T00:00:00.000Z' })).map((r) => r.id).sort();
+
+function deadLetters(dir: string): Array<{ phase: string; error: string; record: UsageRecord }> {
+  return readFileSync(join(dir, DEAD_LETTER_FILE), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+}
+
+describe('a usage record DynamoDB refuses for good', () => {
+  it('is reported by the store as rejected, not as an outage', async () => {
+    const store = await freshStore();
+    const { poisoned } = poisonedBatch();
+    await expect(store.recordUsage([record(), poisoned])).rejects.toBeInstanceOf(UsageRejectedError);
+    await store.close();
+  });
+
+  it('goes to the dead-letter file while the 20 around it are stored', { timeout: 60_000 }, async () => {
+    const store = await freshStore();
+    const dir = mkdtempSync(join(tmpdir(), 'abproxy-dl-'));
+    const setAside: string[] = [];
+    const spool = new UsageSpool({
+      dir,
+      sink: store,
+      drainIntervalMs: 60_000,
+      onDeadLetter: (r) => setAside.push(r.id),
+    });
+    const { good, poisoned, all } = poisonedBatch();
+    for (const r of all) {
+      spool.begin({ ...r, status: 0 });
+      spool.finish(r);
+    }
+    await spool.flush();
+    expect(await storedIds(store)).toEqual(good.map((r) => r.id).sort());
+    expect(setAside).toEqual([poisoned.id]);
+    const [line] = deadLetters(dir);
+    expect(line?.record.id).toBe(poisoned.id);
+    expect(line?.error).toMatch(/ValidationException/);
+    expect(statSync(join(dir, DEAD_LETTER_FILE)).mode & 0o777).toBe(0o600);
+    expect(spool.depth()).toBe(0);
+    // The queue moved on: a later record is stored too.
+    const later = record();
+    spool.finish(later);
+    await spool.flush();
+    expect(await storedIds(store)).toContain(later.id);
+    await spool.close();
+    await store.close();
+  });
+
+  it('is set aside as well when the records are replayed from an earlier process’s spool', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'abproxy-dl-'));
+    // The first process spools during an outage and stops with everything still on disk.
+    const first = new UsageSpool({
+      dir,
+      sink: {
+        recordUsage: async () => {
+          throw new Error('DynamoDB unreachable');
+        },
+      },
+      drainIntervalMs: 60_000,
+    });
+    const { good, poisoned, all } = poisonedBatch();
+    for (const r of all) {
+      first.begin({ ...r, status: 0 });
+      first.finish(r);
+    }
+    await first.close();
+    expect(readdirSync(dir).some((name) => name.startsWith('usage-'))).toBe(true);
+
+    // The next one adopts that spool and drains it into DynamoDB.
+    const store = await freshStore();
+    const second = new UsageSpool({ dir, sink: store, drainIntervalMs: 60_000 });
+    await second.flush();
+    expect(await storedIds(store)).toEqual(good.map((r) => r.id).sort());
+    expect(deadLetters(dir).map((l) => l.record.id)).toEqual([poisoned.id]);
+    expect(readdirSync(dir)).toEqual([DEAD_LETTER_FILE]);
+    await second.close();
+    await store.close();
   });
 });

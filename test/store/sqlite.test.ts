@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -25,6 +25,26 @@ storeContract('SQLite (temp file, WAL)', async () => {
 });
 
 describe('SQLite file', () => {
+  it('creates its directory 0700 and the database, -wal and -shm 0600 under a 022 umask', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'abproxy-store-')), 'home');
+    const path = join(dir, 'abproxy.db');
+    const old = process.umask(0o022);
+    let store: SqliteStore;
+    try {
+      store = new SqliteStore(path);
+    } finally {
+      process.umask(old);
+    }
+    await store.hasKeys();
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    expect(mode(dir)).toBe(0o700);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      expect(existsSync(file), file).toBe(true);
+      expect(mode(file), file).toBe(0o600);
+    }
+    await store.close();
+  });
+
   it('uses WAL and records the schema version, and reopens without migrating twice', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'abproxy-store-')), 'nested', 'abproxy.db');
     await new SqliteStore(path).close();

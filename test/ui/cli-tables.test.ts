@@ -127,10 +127,10 @@ describe('usage', () => {
     expect(s.text()).toBe(
       [
         'usage since 2026-05-01T00:00:00.000Z',
-        'KEY     REQUESTS  ERRORS  INTERRUPTED  INPUT  OUTPUT  CACHE READ  CACHE WRITE  COST USD',
-        'key_01         2       1            1   2400      68          10            2    0.0123',
-        'key_02         1       1            0   1200      34           5            1    0.0000',
-        'total          3       2            1   3600     102          15            3    0.0123',
+        'KEY     REQUESTS  ERRORS  INTERRUPTED  ESTIMATED  INPUT  OUTPUT  CACHE READ  CACHE WRITE  COST USD',
+        'key_01         2       1            1          0   2400      68          10            2    0.0123',
+        'key_02         1       1            0          0   1200      34           5            1    0.0000',
+        'total          3       2            1          0   3600     102          15            3    0.0123',
         '',
       ].join('\n'),
     );
@@ -146,9 +146,9 @@ describe('usage', () => {
     expect(loadViews).toHaveBeenCalledTimes(1);
     const lines = uncoloured(s.text()).split('\n');
     expect(lines[0]).toBe('usage since 2026-05-01T00:00:00.000Z');
-    expect(lines[1]).toMatch(/^MODEL\s+REQUESTS\s+ERRORS\s+INTERRUPTED\s+INPUT/);
+    expect(lines[1]).toMatch(/^MODEL\s+REQUESTS\s+ERRORS\s+INTERRUPTED\s+ESTIMATED\s+INPUT/);
     expect(lines[2]).toMatch(/^─+/);
-    expect(lines.at(-2)).toMatch(/^total\s+3\s+2\s+1\s+3600\s+102\s+15\s+3\s+0\.0123$/);
+    expect(lines.at(-2)).toMatch(/^total\s+3\s+2\s+1\s+0\s+3600\s+102\s+15\s+3\s+0\.0123$/);
   });
 });
 

@@ -111,6 +111,26 @@ describe('Dashboard', () => {
     expect(frame).toContain('12:30:01 WARN stream failed');
   });
 
+  it('prints client-chosen model names, paths and log lines without their control characters', () => {
+    const hostile = '\x1b[41mRED\x1b]52;c;aGk=\x07\x9b2J\u202eevil';
+    const first = snapshot.recent[0]!;
+    const recent = [
+      { ...first, model: `claude${hostile}` },
+      { ...first, model: '', path: `/v1/${hostile}` },
+    ];
+    const frame =
+      render(
+        h(Dashboard, { url: 'http://x', snapshot: { ...snapshot, recent }, logs: [`log ${hostile}`] }),
+      ).lastFrame() ?? '';
+    // ink's own colours are SGR sequences; none of the client's escapes may get through.
+    expect(frame).not.toContain('\x1b[41m');
+    expect(frame).not.toContain('\x1b]52');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters under test
+    expect(frame).not.toMatch(/[\x07\x80-\x9f\u202e]/);
+    expect(plain(frame)).toContain('claude [41mRED');
+    expect(plain(frame)).toContain('POST /v1/ [41mRED');
+  });
+
   it('an idle gateway shows zeros and no requests yet', () => {
     const idle: StatsSnapshot = { ...snapshot, requests: 0, errors: 0, ttftP50Ms: undefined, recent: [] };
     const frame = plain(render(h(Dashboard, { url: 'http://x', snapshot: idle })).lastFrame());

@@ -4,6 +4,7 @@ import { createElement as h, type ReactElement, useEffect, useState } from 'reac
 import type { RecentRequest, StatsSnapshot } from '../../server/stats.ts';
 import { formatClock, formatCount, formatMs, formatRate } from '../format.ts';
 import { pad } from '../table-format.ts';
+import { terminalLine } from '../terminal-text.ts';
 
 export interface DashboardProps {
   url: string;
@@ -30,7 +31,8 @@ function requestLine(r: RecentRequest): string {
     pad(r.stream ? 'stream' : '', 6),
     pad(formatMs(r.ms), 8, 'right'),
     pad(tokens, 12),
-    r.model || `${r.method} ${r.path}`,
+    // Client-chosen: the model name and the path.
+    terminalLine(r.model || `${r.method} ${r.path}`),
   ].join('  ');
 }
 
@@ -43,7 +45,7 @@ export function Dashboard({ url, snapshot: s, logs = [] }: DashboardProps): Reac
       Box,
       null,
       h(Text, { bold: true, color: 'cyan' }, 'abproxy '),
-      h(Text, null, url),
+      h(Text, null, terminalLine(url)),
       h(Text, { dimColor: true }, `  up ${formatMs(s.uptimeMs)}  ·  Ctrl-C to stop`),
     ),
     h(
@@ -77,7 +79,9 @@ export function Dashboard({ url, snapshot: s, logs = [] }: DashboardProps): Reac
           Box,
           { flexDirection: 'column', marginTop: 1 },
           h(Text, { dimColor: true }, 'log'),
-          ...logs.map((line, i) => h(Text, { key: i, color: 'yellow', wrap: 'truncate-end' }, `  ${line}`)),
+          ...logs.map((line, i) =>
+            h(Text, { key: i, color: 'yellow', wrap: 'truncate-end' }, `  ${terminalLine(line)}`),
+          ),
         ),
   );
 }

@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkDeadLetters, checkFileModes } from './doctor.ts';
+
+describe('doctor: file permissions', () => {
+  it('warns about a home, database and spool others can read, with the chmod that fixes them', () => {
+    const home = join(mkdtempSync(join(tmpdir(), 'abproxy-doc-')), "it's home");
+    mkdirSync(join(home, 'spool'), { recursive: true });
+    chmodSync(home, 0o755);
+    for (const name of ['abproxy.db', 'abproxy.db-wal', 'spool/usage-1-ab-0.jsonl']) {
+      writeFileSync(join(home, name), '');
+      chmodSync(join(home, name), 0o644);
+    }
+    const config = { home, mode: 'solo' as const, dbFile: undefined };
+    const check = checkFileModes(config);
+    expect(check.status).toBe('warn');
+    expect(check.detail).toContain(`${home} (755)`);
+    expect(check.detail).toContain(`${join(home, 'abproxy.db-wal')} (644)`);
+    expect(check.detail).toContain(`${join(home, 'spool/usage-1-ab-0.jsonl')} (644)`);
+    expect(check.hint).toMatch(/^chmod 700 '.*' && chmod 600 /);
+    // The hint is a working shell command.
+    execFileSync('sh', ['-c', check.hint!]);
+    expect(checkFileModes(config)).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('doctor: dead-lettered usage', () => {
+  it('says nothing without a dead-letter file and warns with the count when records wait in it', () => {
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-doc-'));
+    expect(checkDeadLetters({ home })).toBeUndefined();
+    mkdirSync(join(home, 'spool'));
+    writeFileSync(join(home, 'spool', 'dead-letter.jsonl'), '{"phase":"rejected"}\n{"phase":"rejected"}\n');
+    expect(checkDeadLetters({ home })).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/^2 usage/),
+    });
+  });
+});

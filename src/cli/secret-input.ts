@@ -1,0 +1,48 @@
+/**
+ * Secrets given as `-` are read from standard input, so they stay out of shell history and of the
+ * process list (`ps` shows every argument): `printf %s "$KEY" | abproxy keys import -`.
+ */
+import { CliError, EXIT } from './errors.ts';
+
+/** The argument that means "read it from standard input". */
+export const FROM_STDIN = '-';
+
+/** A key is a line; anything longer than this is not one. */
+const MAX_SECRET_BYTES = 64 * 1024;
+
+/**
+ * The first line of `input` (all of it without a line feed), surrounding spaces trimmed. Stops at the
+ * first line feed, so a terminal user can paste and press Enter.
+ */
+export async function readSecretLine(input: NodeJS.ReadableStream, what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    const end = buffer.indexOf(0x0a);
+    chunks.push(end === -1 ? buffer : buffer.subarray(0, end));
+    size += buffer.length;
+    if (end !== -1) break;
+    if (size > MAX_SECRET_BYTES)
+      throw new CliError(`${what}: standard input is too long for a secret`, EXIT.usage);
+  }
+  const secret = Buffer.concat(chunks).toString('utf8').trim();
+  if (secret === '') throw new CliError(`${what}: standard input was empty; pipe the secret in`, EXIT.usage);
+  return secret;
+}
+
+/** `value`, or the secret read from standard input when it is `-`. */
+export async function secretArgument(
+  value: string,
+  what: string,
+  input: NodeJS.ReadableStream = process.stdin,
+): Promise<string> {
+  if (value !== FROM_STDIN) return value;
+  if ((input as { isTTY?: boolean }).isTTY) process.stderr.write(`${what}: paste it and press Enter\n`);
+  try {
+    return await readSecretLine(input, what);
+  } finally {
+    // Let the process end: a paused stdin keeps nothing alive.
+    (input as { pause?: () => void }).pause?.();
+  }
+}
