@@ -16,6 +16,7 @@ import { costUsd, type PriceTable } from '../usage/prices.ts';
 import type { UsageSpool } from '../usage/spool.ts';
 import type { UsageRecord } from '../usage/types.ts';
 import type { Ctx, Middleware } from './context.ts';
+import { routePath } from './router.ts';
 
 /** Who is calling, as far as limits and usage care. */
 export interface Caller {
@@ -164,7 +165,7 @@ function finalStatus(ctx: Ctx, thrown: unknown): number {
 export function metering(deps: MeteringDeps): Middleware {
   const { metrics } = deps;
   return async function meteringMiddleware(ctx, next) {
-    if (ctx.req.method !== 'POST' || ctx.url.pathname.replace(/\/+$/, '') !== '/v1/messages') return next();
+    if (ctx.req.method !== 'POST' || routePath(ctx.url.pathname) !== '/v1/messages') return next();
     const caller = deps.caller(ctx);
     const { budgetUsd } = caller.limits;
     try {
