@@ -129,6 +129,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     ctx.meter?.begin({
       model: request.model,
       resolvedModel: model.modelId,
+      metricsLabel: model.metricsLabel,
       stream: request.stream === true,
       tier: () => tierState.tier,
     });

@@ -39,6 +39,8 @@ export interface MeteringDeps {
 export interface CallInfo {
   model: string;
   resolvedModel: string;
+  /** The model's label in metrics, from a bounded set (ResolvedModel.metricsLabel). */
+  metricsLabel: string;
   /** Read at the end: a tier Bedrock refused falls back to default during the call. */
   tier: () => ServiceTier | undefined;
   stream: boolean;
@@ -215,9 +217,8 @@ function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number)
   }
   // Counts and ids only: never prompts or keys. Checked first so an off level costs nothing.
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ requestId: ctx.requestId, usage: record }, 'usage');
-  // Client-chosen names are unbounded: a request Bedrock refused (400/403/404…) may name any string, so
-  // it is counted as 'unknown' to keep the label set small; 429 and 5xx concern real models.
-  const model = record.model && (status < 400 || status === 429 || status >= 500) ? record.model : 'unknown';
+  // Never the client's string (unbounded): the catalogue's id, or 'unknown' before or without one.
+  const model = meter.info?.metricsLabel ?? 'unknown';
   metrics.requests.inc({ model, status: String(status), tier: record.serviceTier });
   metrics.requestDuration.observe({ model, stream: String(record.stream ?? false) }, record.latencyMs / 1000);
   if (record.ttftMs !== undefined) metrics.timeToFirstToken.observe({ model }, record.ttftMs / 1000);
