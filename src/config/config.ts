@@ -73,6 +73,14 @@ export interface Settings {
   usageDrainMs: number;
   /** Longest wait between retries while the store is unreachable. */
   usageRetryMaxMs: number;
+  /** A client must send its request headers within this time (slow-header clients hold sockets). */
+  headersTimeoutMs: number;
+  /** A client must send its whole request (headers and body) within this time; the answer is not bound. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time (behind a load balancer: above its idle timeout). */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way for this long is closed (0: never); streams ping well within it. */
+  socketIdleTimeoutMs: number;
 }
 
 export type SettingName = keyof Settings;
@@ -128,6 +136,12 @@ export function defaultSettings(home: string): Settings {
     usageRecording: true,
     usageDrainMs: 1_000,
     usageRetryMaxMs: 30_000,
+    headersTimeoutMs: 30_000,
+    // A 32 MiB body needs about 2 Mbit/s to arrive in time.
+    requestTimeoutMs: 120_000,
+    keepAliveTimeoutMs: 65_000,
+    // Above the 10 minutes an Anthropic SDK waits for a non-streaming answer.
+    socketIdleTimeoutMs: 900_000,
   };
 }
 
@@ -171,6 +185,10 @@ export const ENV_NAMES: Record<SettingName, readonly string[]> = {
   usageRecording: ['ABPROXY_USAGE'],
   usageDrainMs: ['ABPROXY_USAGE_DRAIN_MS'],
   usageRetryMaxMs: ['ABPROXY_USAGE_RETRY_MAX_MS'],
+  headersTimeoutMs: ['ABPROXY_HEADERS_TIMEOUT_MS'],
+  requestTimeoutMs: ['ABPROXY_REQUEST_TIMEOUT_MS'],
+  keepAliveTimeoutMs: ['ABPROXY_KEEP_ALIVE_TIMEOUT_MS'],
+  socketIdleTimeoutMs: ['ABPROXY_SOCKET_IDLE_TIMEOUT_MS'],
 };
 
 export class ConfigError extends Error {
@@ -258,7 +276,11 @@ type IntegerSetting =
   | 'rateLimitRequests'
   | 'rateLimitWindowSec'
   | 'usageDrainMs'
-  | 'usageRetryMaxMs';
+  | 'usageRetryMaxMs'
+  | 'headersTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'keepAliveTimeoutMs'
+  | 'socketIdleTimeoutMs';
 
 /** Allowed [min, max] of each whole-number setting. */
 const INTEGER_RANGES: Record<IntegerSetting, [number, number]> = {
@@ -272,6 +294,10 @@ const INTEGER_RANGES: Record<IntegerSetting, [number, number]> = {
   rateLimitWindowSec: [1, 86_400],
   usageDrainMs: [10, 3_600_000],
   usageRetryMaxMs: [10, 3_600_000],
+  headersTimeoutMs: [100, 3_600_000],
+  requestTimeoutMs: [100, 3_600_000],
+  keepAliveTimeoutMs: [100, 3_600_000],
+  socketIdleTimeoutMs: [0, 86_400_000],
 };
 
 /** Parses one raw value into the setting's type; `label` names the origin in error messages. */
@@ -287,7 +313,11 @@ function parseSetting<K extends SettingName>(key: K, raw: unknown, label: string
       case 'rateLimitRequests':
       case 'rateLimitWindowSec':
       case 'usageDrainMs':
-      case 'usageRetryMaxMs': {
+      case 'usageRetryMaxMs':
+      case 'headersTimeoutMs':
+      case 'requestTimeoutMs':
+      case 'keepAliveTimeoutMs':
+      case 'socketIdleTimeoutMs': {
         // The switch narrows `key` to these names, but not the generic K behind it.
         const [min, max] = INTEGER_RANGES[key as IntegerSetting];
         return parseInteger(label, raw, min, max);
@@ -389,6 +419,10 @@ export function resolveConfig({ flags = {}, env = {}, file = {}, defaults }: Res
   }
   const config = { ...(settings as unknown as Settings), sources };
   if (config.masterApiKey === '') config.masterApiKey = undefined;
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    // node:http refuses it too; the request timeout covers the headers.
+    throw new ConfigError('ABPROXY_HEADERS_TIMEOUT_MS must not exceed ABPROXY_REQUEST_TIMEOUT_MS');
+  }
   return config;
 }
 
