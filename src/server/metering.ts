@@ -167,18 +167,22 @@ function finalStatus(ctx: Ctx, thrown: unknown): number {
 export function metering(deps: MeteringDeps): Middleware {
   const { metrics } = deps;
   return async function meteringMiddleware(ctx, next) {
-    if (ctx.req.method !== 'POST' || routePath(ctx.url.pathname) !== '/v1/messages') return next();
+    if (ctx.req.method !== 'POST') return next();
+    const path = routePath(ctx.url.pathname);
+    if (path === '/v1/messages/count_tokens') {
+      // The same key checks as Messages (budget, a rate), but no usage record: nothing is billed.
+      const caller = deps.caller(ctx);
+      await checkBudget(deps, caller);
+      const headers = await countRefusal(metrics, () =>
+        deps.rateLimits.admitCountTokens(caller.keyId, caller.limits),
+      );
+      for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+      return next();
+    }
+    if (path !== '/v1/messages') return next();
     const caller = deps.caller(ctx);
-    const { budgetUsd } = caller.limits;
     try {
-      if (budgetUsd !== undefined && deps.budget) {
-        try {
-          await deps.budget.check(caller.keyId, budgetUsd);
-        } catch (err) {
-          metrics.budgetRefused.inc();
-          throw err;
-        }
-      }
+      await checkBudget(deps, caller);
       const headers = await countRefusal(metrics, () =>
         deps.rateLimits.admitRequest(caller.keyId, caller.limits),
       );
@@ -201,6 +205,18 @@ export function metering(deps: MeteringDeps): Middleware {
       finish(deps, ctx, meter, finalStatus(ctx, thrown));
     }
   };
+}
+
+/** Refuses a key whose month spend reached its budget (402). */
+async function checkBudget(deps: MeteringDeps, caller: Caller): Promise<void> {
+  const { budgetUsd } = caller.limits;
+  if (budgetUsd === undefined || !deps.budget) return;
+  try {
+    await deps.budget.check(caller.keyId, budgetUsd);
+  } catch (err) {
+    deps.metrics.budgetRefused.inc();
+    throw err;
+  }
 }
 
 function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number): void {
