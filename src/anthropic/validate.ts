@@ -509,6 +509,10 @@ export function checkModelName(value: unknown, path = 'model'): string {
   return model;
 }
 
+function pathSegment(key: string): string {
+  return /^[\w-]{1,40}$/.test(key) ? key : JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
+}
+
 /**
  * Refuses a value nested deeper than MAX_JSON_DEPTH anywhere in the body, naming where. Iterative, so
  * the check itself cannot overflow the stack it protects.
@@ -524,8 +528,8 @@ function checkDepth(body: Json): void {
       const shown = path.slice(0, 6).join('.') + (path.length > 6 ? '…' : '');
       fail(shown, `Input should be nested at most ${MAX_JSON_DEPTH} levels deep`);
     }
-    // Paths are kept only as deep as an error message shows them.
-    const child = (key: string) => (path.length < 7 ? [...path, key] : path);
+    // Paths are kept only as deep as an error message shows them; odd or long keys are quoted, cut short.
+    const child = (key: string) => (path.length < 7 ? [...path, pathSegment(key)] : path);
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++)
         stack.push({ value: value[i], depth: depth + 1, path: child(String(i)) });

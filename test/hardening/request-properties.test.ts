@@ -1,0 +1,298 @@
+/**
+ * Property-based: no request a client can send (valid-ish and malformed shapes, odd unicode, deep and
+ * large values, wrong types) makes the validator or the translators behind it throw anything but a 4xx
+ * ApiError, and every 4xx of the validator names the field (issue 11, "also refused like Anthropic").
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/anthropic/errors.ts';
+import type { MessagesRequest } from '../../src/anthropic/types.ts';
+import { validateCountTokensRequest, validateMessagesRequest } from '../../src/anthropic/validate.ts';
+import { claudeFeaturesFor } from '../../src/models/claude-features.ts';
+import { CLAUDE, OPEN } from '../../src/translate/caps.fixture.ts';
+import { toConverseRequest } from '../../src/translate/to-converse.ts';
+import { toInvokeBody } from '../../src/translate/to-invoke.ts';
+import { estimateInputTokens } from '../../src/translate/token-estimate.ts';
+
+/** Messages that concern the request as a whole rather than one field. */
+const WHOLE_REQUEST = [
+  'Request body must be a JSON object',
+  'max_tokens must be greater than thinking.budget_tokens',
+];
+/** `field: …` or `field.path.to.it: …` (the path may hold quoted client keys). */
+const NAMES_A_FIELD = /^[a-z_]+[.:…]/;
+
+function expectClientError(err: unknown, from: string): void {
+  if (!(err instanceof ApiError))
+    throw new Error(`${from} threw a non-ApiError: ${String(err)}`, { cause: err });
+  expect(err.status, `${from}: ${err.message}`).toBeGreaterThanOrEqual(400);
+  expect(err.status, `${from}: ${err.message}`).toBeLessThan(500);
+}
+
+// ---- arbitraries ----
+
+const oddString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom('\ud800', 'a\udc00b', '\u0000', '\u001b[41m', '\u2028', '\ufeff', 'é😀', ' '),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+);
+const nested = fc.integer({ min: 60, max: 400 }).map((depth) => {
+  let value: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { k: value };
+  return value;
+});
+const jsonish = fc.oneof(
+  { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
+  { weight: 1, arbitrary: nested },
+);
+/** Sometimes the right kind of value, sometimes anything at all. */
+const maybe = <T>(good: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 5, arbitrary: good }, { weight: 1, arbitrary: fc.anything({ maxDepth: 2 }) });
+
+const base64 = fc.oneof(
+  fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('base64')),
+  fc.constantFrom('iVBORw0KGgo=', 'not base64!', 'abc', '', 'YWJj\nZA=='),
+);
+const model = maybe(
+  fc.oneof(
+    fc.constantFrom(
+      'claude-sonnet-4-5',
+      'claude-opus-4-6',
+      'qwen.qwen3-32b-v1:0',
+      `claude-${'['.repeat(300)}`,
+    ),
+    oddString,
+  ),
+);
+const text = maybe(oddString);
+const block = fc.oneof(
+  fc.record({ type: fc.constant('text'), text }),
+  fc.record({
+    type: fc.constant('image'),
+    source: maybe(
+      fc.record({ type: fc.constant('base64'), media_type: fc.constant('image/png'), data: maybe(base64) }),
+    ),
+  }),
+  fc.record({
+    type: fc.constant('document'),
+    source: maybe(
+      fc.oneof(
+        fc.record({
+          type: fc.constant('base64'),
+          media_type: fc.constant('application/pdf'),
+          data: maybe(base64),
+        }),
+        fc.record({ type: fc.constant('text'), media_type: fc.constant('text/plain'), data: text }),
+      ),
+    ),
+    title: fc.option(oddString, { nil: undefined }),
+  }),
+  fc.record({
+    type: fc.constant('tool_use'),
+    id: maybe(fc.constantFrom('t1', 't2')),
+    name: text,
+    input: maybe(jsonish),
+  }),
+  fc.record({
+    type: fc.constant('tool_result'),
+    tool_use_id: maybe(fc.constantFrom('t1', 't2')),
+    content: maybe(text),
+  }),
+  fc.record({ type: fc.constant('thinking'), thinking: text, signature: text }),
+  fc.record({ type: maybe(oddString) }, { requiredKeys: [] }),
+  fc.anything({ maxDepth: 2 }),
+);
+const message = fc.record(
+  {
+    role: maybe(fc.constantFrom('user', 'assistant', 'system')),
+    content: fc.oneof(text, fc.array(block, { maxLength: 4 })),
+  },
+  { requiredKeys: [] },
+);
+const tool = fc.record(
+  {
+    name: maybe(fc.oneof(fc.constantFrom('Read', 'Bash'), oddString)),
+    input_schema: maybe(jsonish),
+    description: text,
+  },
+  { requiredKeys: [] },
+);
+const request = fc.record(
+  {
+    model,
+    max_tokens: maybe(fc.integer({ min: -5, max: 200_000 })),
+    messages: maybe(fc.array(message, { minLength: 1, maxLength: 4 })),
+    system: maybe(
+      fc.oneof(oddString, fc.array(fc.record({ type: fc.constant('text'), text }), { maxLength: 2 })),
+    ),
+    tools: maybe(fc.array(tool, { maxLength: 3 })),
+    tool_choice: maybe(
+      fc.record({
+        type: fc.constantFrom('auto', 'any', 'tool', 'none'),
+        name: fc.constantFrom('Read', 'zzz'),
+      }),
+    ),
+    thinking: maybe(
+      fc.record({
+        type: fc.constantFrom('enabled', 'adaptive', 'disabled'),
+        budget_tokens: fc.integer({ min: 0, max: 100_000 }),
+      }),
+    ),
+    temperature: maybe(fc.double()),
+    top_k: maybe(fc.integer()),
+    stop_sequences: maybe(fc.array(oddString, { maxLength: 2 })),
+    metadata: maybe(fc.record({ user_id: text, extra: jsonish }, { requiredKeys: [] })),
+    stream: maybe(fc.boolean()),
+    extra_field: jsonish,
+  },
+  { requiredKeys: [] },
+);
+/** Well-formed in shape (mostly accepted), with odd strings, large and deep values where they are free. */
+const goodText = fc.oneof(
+  fc.string({ minLength: 1 }),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 50 }),
+);
+const validish = fc.record(
+  {
+    model: fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom('claude-sonnet-4-5', 'claude-opus-4-6', 'qwen.qwen3-32b-v1:0'),
+      },
+      { weight: 1, arbitrary: oddString },
+    ),
+    max_tokens: fc.integer({ min: 1, max: 100_000 }),
+    messages: fc.array(
+      fc.record({
+        role: fc.constant('user'),
+        content: fc.oneof(
+          goodText,
+          fc.array(
+            fc.oneof(
+              fc.record({ type: fc.constant('text'), text: goodText }),
+              fc.record({
+                type: fc.constant('image'),
+                source: fc.record({
+                  type: fc.constant('base64'),
+                  media_type: fc.constant('image/png'),
+                  data: base64,
+                }),
+              }),
+              fc.record({
+                type: fc.constant('document'),
+                source: fc.record({
+                  type: fc.constant('text'),
+                  media_type: fc.constant('text/plain'),
+                  data: goodText,
+                }),
+                title: fc.option(oddString, { nil: undefined }),
+              }),
+            ),
+            { minLength: 1, maxLength: 3 },
+          ),
+        ),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+    system: goodText,
+    tools: fc.uniqueArray(
+      fc.record({
+        name: fc.constantFrom('Read', 'Bash', 'mcp__x__y'),
+        input_schema: fc.dictionary(fc.string(), jsonish),
+      }),
+      { maxLength: 3, selector: (t) => t.name },
+    ),
+    tool_choice: fc.record({ type: fc.constantFrom('auto', 'tool'), name: fc.constantFrom('Read', 'zzz') }),
+    temperature: fc.double({ min: 0, max: 1, noNaN: true }),
+    metadata: fc.record({ user_id: goodText, extra: jsonish }),
+    stream: fc.boolean(),
+  },
+  { requiredKeys: ['model', 'max_tokens', 'messages'] },
+);
+const anyBody = fc.oneof(
+  { weight: 6, arbitrary: validish },
+  { weight: 4, arbitrary: request },
+  { weight: 1, arbitrary: fc.anything() },
+);
+
+// ---- properties ----
+
+function validated(validate: () => MessagesRequest): MessagesRequest | undefined {
+  try {
+    return validate();
+  } catch (err) {
+    expectClientError(err, 'validator');
+    const message = (err as ApiError).message;
+    if (!WHOLE_REQUEST.includes(message)) expect(message).toMatch(NAMES_A_FIELD);
+    return undefined;
+  }
+}
+
+/** What passed validation is safe to parse and to send on: the model name and the JSON depth are bounded. */
+function expectSafe(req: MessagesRequest): void {
+  expect(req.model.length).toBeLessThanOrEqual(256);
+  expect(req.model.isWellFormed() && !/\p{C}/u.test(req.model), JSON.stringify(req.model)).toBe(true);
+  expect(depthOf(req)).toBeLessThanOrEqual(128);
+}
+
+function depthOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let deepest = 0;
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child));
+  return deepest + 1;
+}
+
+function translatesCleanly(req: MessagesRequest): void {
+  expectSafe(req);
+  const attempts: Array<[string, () => unknown]> = [
+    ['estimateInputTokens', () => estimateInputTokens(req)],
+    [
+      'toInvokeBody',
+      () =>
+        toInvokeBody(req, {
+          baseModelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
+          betas: ['interleaved-thinking-2025-05-14'],
+          features: claudeFeaturesFor('anthropic.claude-sonnet-4-5-20250929-v1:0'),
+          maxOutputTokens: 64_000,
+        }),
+    ],
+    [
+      'toConverseRequest (Claude)',
+      () => toConverseRequest(req, { modelId: 'm', caps: CLAUDE, signingSecret: 's' }),
+    ],
+    [
+      'toConverseRequest (open)',
+      () => toConverseRequest(req, { modelId: 'm', caps: OPEN, signingSecret: 's' }),
+    ],
+  ];
+  for (const [name, attempt] of attempts) {
+    try {
+      attempt();
+    } catch (err) {
+      expectClientError(err, name);
+    }
+  }
+}
+
+describe('the request validator and translators never fail with a 5xx', () => {
+  it('Messages requests', () => {
+    fc.assert(
+      fc.property(anyBody, (body) => {
+        const req = validated(() => validateMessagesRequest(body));
+        if (req) translatesCleanly(req);
+      }),
+      { numRuns: 600 },
+    );
+  }, 120_000);
+
+  it('count_tokens requests (counted as the real call would be sent)', () => {
+    fc.assert(
+      fc.property(anyBody, (body) => {
+        const req = validated(() => validateCountTokensRequest(body) as MessagesRequest);
+        if (req) translatesCleanly({ ...req, max_tokens: 1 });
+      }),
+      { numRuns: 400 },
+    );
+  }, 120_000);
+});
