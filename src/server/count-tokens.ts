@@ -22,7 +22,7 @@ import { CountRefusals } from './count-refusals.ts';
 import type { AppDeps } from './deps.ts';
 import { parseBetas } from './messages.ts';
 import { resolveForRequest } from './resolve.ts';
-import { sendJson } from './respond.ts';
+import { headerSafe, sendJson } from './respond.ts';
 
 /** Bedrock said this model cannot count (not a throttle or a fault of this one request's body). */
 function isModelRefusal(err: unknown): boolean {
@@ -35,7 +35,7 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
   return async function countTokens(ctx) {
     const request = validateCountTokensRequest(await readJson(ctx.req, deps.config.maxBodyBytes));
     const model = await resolveForRequest(deps, request.model, ctx.key);
-    const headers = { 'x-abproxy-model': model.modelId };
+    const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
     if (!model.caps.countTokens || refusals.has(model.baseModelId)) {
       sendJson(
