@@ -528,15 +528,20 @@ function checkDepth(body: Json): void {
       const shown = path.slice(0, 6).join('.') + (path.length > 6 ? '…' : '');
       fail(shown, `Input should be nested at most ${MAX_JSON_DEPTH} levels deep`);
     }
-    // Paths are kept only as deep as an error message shows them; odd or long keys are quoted, cut short.
-    const child = (key: string) => (path.length < 7 ? [...path, pathSegment(key)] : path);
+    // Only objects and arrays are queued (a long list of numbers costs no allocation). Paths are kept only
+    // as deep as an error message shows them; odd or long keys are quoted, cut short.
+    const push = (inner: unknown, key: string) => {
+      if (typeof inner !== 'object' || inner === null) return;
+      stack.push({
+        value: inner,
+        depth: depth + 1,
+        path: path.length < 7 ? [...path, pathSegment(key)] : path,
+      });
+    };
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++)
-        stack.push({ value: value[i], depth: depth + 1, path: child(String(i)) });
+      for (let i = 0; i < value.length; i++) push(value[i], String(i));
     } else {
-      for (const key of Object.keys(value)) {
-        stack.push({ value: (value as Json)[key], depth: depth + 1, path: child(key) });
-      }
+      for (const key of Object.keys(value)) push((value as Json)[key], key);
     }
   }
 }
