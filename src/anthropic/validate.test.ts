@@ -374,3 +374,87 @@ describe('validateCountTokensRequest', () => {
     );
   });
 });
+
+describe('hostile values (issue 11)', () => {
+  it('refuses a model name that is too long, not printable or not well-formed, naming model', () => {
+    for (const model of [
+      'x'.repeat(257),
+      'claude-\ud800',
+      '\udc00',
+      'claude\u0000',
+      'a\u001b[41mb',
+      'a\u2028b',
+    ]) {
+      expect(errorOf(base({ model }))).toMatch(/^model: /);
+      expect(() => validateCountTokensRequest(base({ model }))).toThrow(/^model: /);
+    }
+    expect(validateMessagesRequest(base({ model: 'x'.repeat(256) })).model).toHaveLength(256);
+    expect(validateMessagesRequest(base({ model: 'claude-sonnet-4-5[1m]' })).model).toBe(
+      'claude-sonnet-4-5[1m]',
+    );
+  });
+
+  /** `{"a":{"a":…}}` nested `depth` levels. */
+  const nested = (depth: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = { a: value };
+    return value;
+  };
+
+  it('refuses JSON nested deeper than the limit anywhere, naming the field', () => {
+    const tool = (schema: unknown) => ({ tools: [{ name: 't', input_schema: schema }] });
+    expect(errorOf(base(tool(nested(200_000))))).toMatch(/^tools\.0\.input_schema\.a\.a\.a…: .*nested/);
+    expect(errorOf(base({ metadata: { user_id: 'u', extra: nested(500) } }))).toMatch(/^metadata\.extra/);
+    expect(errorOf(base({ unknown_field: [nested(300)] }))).toMatch(/^unknown_field\.0/);
+    const deepInput = {
+      messages: [
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'x', name: 't', input: nested(1000) }] },
+      ],
+    };
+    expect(errorOf(base(deepInput))).toMatch(/^messages\.0\.content\.0\.input/);
+    expect(() => validateCountTokensRequest(base(tool(nested(200_000))))).toThrow(/^tools\.0\.input_schema/);
+    // Real schemas stay far below the limit.
+    expect(() => validateMessagesRequest(base(tool(nested(100))))).not.toThrow();
+  });
+
+  it('refuses image and document data that is not base64', () => {
+    const image = (data: string) => ({
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data } }],
+        },
+      ],
+    });
+    const pdf = (data: string) => ({
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'document', source: { type: 'base64', media_type: 'application/pdf', data } }],
+        },
+      ],
+    });
+    for (const data of ['not base64!', 'abc', 'ab=c', 'YWJj\nZA==', '', '====']) {
+      expect(errorOf(base(image(data)))).toBe(
+        'messages.0.content.0.source.data: Input should be valid base64 data',
+      );
+      expect(errorOf(base(pdf(data)))).toMatch(/^messages\.0\.content\.0\.source\.data: /);
+    }
+    expect(() => validateMessagesRequest(base(image('YWJjZA==')))).not.toThrow();
+    expect(() => validateMessagesRequest(base(pdf('JVBERi0xLjQK')))).not.toThrow();
+  });
+
+  it('refuses tool_choice naming a tool that is not in tools', () => {
+    const tools = [{ name: 'Read', input_schema: { type: 'object' } }];
+    expect(errorOf(base({ tools, tool_choice: { type: 'tool', name: 'zzz' } }))).toMatch(
+      /^tool_choice\.name: /,
+    );
+    expect(errorOf(base({ tool_choice: { type: 'tool', name: 'Read' } }))).toMatch(/^tool_choice\.name: /);
+    expect(() =>
+      validateCountTokensRequest(base({ tools, tool_choice: { type: 'tool', name: 'zzz' } })),
+    ).toThrow(/^tool_choice\.name/);
+    expect(() =>
+      validateMessagesRequest(base({ tools, tool_choice: { type: 'tool', name: 'Read' } })),
+    ).not.toThrow();
+  });
+});

@@ -30,6 +30,17 @@ const CACHE_TTLS = ['5m', '1h'] as const;
  */
 const TOOL_NAME = /^[^\s\p{Cc}]{1,128}$/u;
 const MIN_THINKING_BUDGET = 1024;
+/** Longer than any Bedrock id, profile or ARN; a longer name only ever served to stall a parser. */
+export const MAX_MODEL_LENGTH = 256;
+/**
+ * Nesting allowed anywhere in a body (tool schemas and inputs, metadata, unknown fields are arbitrary
+ * JSON). Deeper values overflow the stack of recursive code after validation (JSON.stringify, walkers).
+ */
+export const MAX_JSON_DEPTH = 128;
+/** Characters that do not print: controls, format characters, unassigned, line/paragraph separators. */
+const NON_PRINTABLE = /[\p{C}\p{Zl}\p{Zp}]/u;
+/** Standard base64 with padding, as Anthropic decodes it (no whitespace, no URL-safe alphabet). */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Block types Anthropic accepts in a message that the translators read themselves. */
 const MODELED_BLOCKS = [
@@ -87,6 +98,11 @@ function fail(path: string, message: string): never {
   throw new ApiError('invalid_request_error', `${path}: ${message}`);
 }
 
+/** A client string inside an error message, cut short (it may be megabytes long). */
+function quoted(value: string): string {
+  return `'${value.length > 64 ? `${value.slice(0, 64)}…` : value}'`;
+}
+
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -119,6 +135,14 @@ function requireString(value: unknown, path: string): string {
   if (value === undefined) fail(path, 'Field required');
   if (typeof value !== 'string') fail(path, 'Input should be a valid string');
   return value;
+}
+
+/** Image and document bytes: garbage here would reach Bedrock (or be silently mis-decoded by Buffer). */
+function requireBase64(value: unknown, path: string): void {
+  const data = requireString(value, path);
+  if (data.length === 0 || data.length % 4 !== 0 || !BASE64.test(data)) {
+    fail(path, 'Input should be valid base64 data');
+  }
 }
 
 function optionalString(value: unknown, path: string, nullable = true): void {
@@ -195,7 +219,7 @@ function checkImageBlock(block: Json, path: string): void {
   const sp = `${path}.source`;
   if (source.type === 'base64') {
     requireEnum(source.media_type, `${sp}.media_type`, IMAGE_MEDIA_TYPES);
-    requireString(source.data, `${sp}.data`);
+    requireBase64(source.data, `${sp}.data`);
   } else {
     checkSharedSource(source, sp, ['base64', 'url', 'file']);
   }
@@ -210,7 +234,8 @@ function checkDocumentBlock(block: Json, path: string): void {
     case 'text':
       // The media type is left to the translator: Bedrock reads more formats than Anthropic's PDF/text.
       requireString(source.media_type, `${sp}.media_type`);
-      requireString(source.data, `${sp}.data`);
+      if (source.type === 'base64') requireBase64(source.data, `${sp}.data`);
+      else requireString(source.data, `${sp}.data`);
       break;
     case 'content':
       if (typeof source.content !== 'string') {
@@ -382,10 +407,11 @@ function checkSystem(value: unknown): void {
 
 // ---- tools ----
 
-function checkTools(value: unknown): void {
-  if (value === undefined) return;
-  const tools = requireList(value, 'tools');
+/** The tool names declared in `tools` (for tool_choice). */
+function checkTools(value: unknown): Set<string> {
   const names = new Set<string>();
+  if (value === undefined) return names;
+  const tools = requireList(value, 'tools');
   for (let i = 0; i < tools.length; i++) {
     const path = `tools.${i}`;
     const tool = requireObject(tools[i], path);
@@ -408,15 +434,19 @@ function checkTools(value: unknown): void {
       names.add(tool.name);
     }
   }
+  return names;
 }
 
-function checkToolChoice(value: unknown): void {
+function checkToolChoice(value: unknown, toolNames: ReadonlySet<string>): void {
   if (value === undefined) return;
   const choice = requireObject(value, 'tool_choice');
   if (!(TOOL_CHOICE_TYPES as readonly unknown[]).includes(choice.type)) {
     badTag(choice.type, 'tool_choice', TOOL_CHOICE_TYPES);
   }
-  if (choice.type === 'tool') requireString(choice.name, 'tool_choice.name');
+  if (choice.type === 'tool') {
+    const name = requireString(choice.name, 'tool_choice.name');
+    if (!toolNames.has(name)) fail('tool_choice.name', `no tool named ${quoted(name)} in tools`);
+  }
   optionalBoolean(choice.disable_parallel_tool_use, 'tool_choice.disable_parallel_tool_use');
 }
 
@@ -464,9 +494,55 @@ function checkMetadata(value: unknown): void {
   optionalString(metadata.user_id, 'metadata.user_id');
 }
 
-function checkModel(value: unknown): void {
-  const model = requireString(value, 'model');
-  if (model.length === 0) fail('model', 'String should have at least 1 character');
+/**
+ * A model name, checked before anything parses it: bounded, well-formed UTF-16, printable. Exported for
+ * every other place a client names a model.
+ */
+export function checkModelName(value: unknown, path = 'model'): string {
+  const model = requireString(value, path);
+  if (model.length === 0) fail(path, 'String should have at least 1 character');
+  if (model.length > MAX_MODEL_LENGTH)
+    fail(path, `String should have at most ${MAX_MODEL_LENGTH} characters`);
+  if (!model.isWellFormed()) fail(path, 'String should not contain unpaired surrogates');
+  if (NON_PRINTABLE.test(model)) fail(path, 'String should contain printable characters only');
+  return model;
+}
+
+function pathSegment(key: string): string {
+  return /^[\w-]{1,40}$/.test(key) ? key : JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
+}
+
+/**
+ * Refuses a value nested deeper than MAX_JSON_DEPTH anywhere in the body, naming where. Iterative, so
+ * the check itself cannot overflow the stack it protects.
+ */
+function checkDepth(body: Json): void {
+  const stack: Array<{ value: unknown; depth: number; path: string[] }> = [
+    { value: body, depth: 0, path: [] },
+  ];
+  while (stack.length > 0) {
+    const { value, depth, path } = stack.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      const shown = path.slice(0, 6).join('.') + (path.length > 6 ? '…' : '');
+      fail(shown, `Input should be nested at most ${MAX_JSON_DEPTH} levels deep`);
+    }
+    // Only objects and arrays are queued (a long list of numbers costs no allocation). Paths are kept only
+    // as deep as an error message shows them; odd or long keys are quoted, cut short.
+    const push = (inner: unknown, key: string) => {
+      if (typeof inner !== 'object' || inner === null) return;
+      stack.push({
+        value: inner,
+        depth: depth + 1,
+        path: path.length < 7 ? [...path, pathSegment(key)] : path,
+      });
+    };
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) push(value[i], String(i));
+    } else {
+      for (const key of Object.keys(value)) push((value as Json)[key], key);
+    }
+  }
 }
 
 function usesInterleavedThinking(betas: readonly string[] | undefined): boolean {
@@ -492,7 +568,8 @@ const NULLABLE_TOP_LEVEL = [
 export function validateMessagesRequest(body: unknown, options: ValidateOptions = {}): MessagesRequest {
   if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object');
   dropNulls(body, NULLABLE_TOP_LEVEL);
-  checkModel(body.model);
+  checkModelName(body.model);
+  checkDepth(body);
   const maxTokens = requireInteger(body.max_tokens, 'max_tokens', 1);
   checkMessages(body.messages);
   checkSystem(body.system);
@@ -502,8 +579,7 @@ export function validateMessagesRequest(body: unknown, options: ValidateOptions 
   optionalNumberInRange(body.top_p, 'top_p', 0, 1);
   if (body.top_k !== undefined) requireInteger(body.top_k, 'top_k', 0);
   checkMetadata(body.metadata);
-  checkTools(body.tools);
-  checkToolChoice(body.tool_choice);
+  checkToolChoice(body.tool_choice, checkTools(body.tools));
   const budget = checkThinking(body.thinking);
   if (budget !== undefined && budget >= maxTokens && !usesInterleavedThinking(options.betas)) {
     throw ApiError.invalid('max_tokens must be greater than thinking.budget_tokens');
@@ -517,11 +593,11 @@ export function validateMessagesRequest(body: unknown, options: ValidateOptions 
 export function validateCountTokensRequest(body: unknown): CountTokensRequest {
   if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object');
   dropNulls(body, ['system', 'tools', 'tool_choice', 'thinking']);
-  checkModel(body.model);
+  checkModelName(body.model);
+  checkDepth(body);
   checkMessages(body.messages);
   checkSystem(body.system);
-  checkTools(body.tools);
-  checkToolChoice(body.tool_choice);
+  checkToolChoice(body.tool_choice, checkTools(body.tools));
   checkThinking(body.thinking);
   return body as unknown as CountTokensRequest;
 }

@@ -1,24 +1,37 @@
-/** `--models` allow-lists: comma-separated globs (`*` any run, `?` one character), case-insensitive. */
+/**
+ * `--models` allow-lists: comma-separated globs (`*` any run, `?` one character), case-insensitive.
+ * Matched without regexes: a glob compiled to `.*a.*b` backtracks polynomially on a long model name,
+ * while the greedy matcher below is O(name × glob) and globs are short (admins write them).
+ */
 
-function compileGlob(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 'i');
-}
-
-/** Compiled globs, so a request does not build its key's regexes again (bounded: globs come from admins). */
-const compiled = new Map<string, RegExp>();
-
-function globToRegExp(glob: string): RegExp {
-  let pattern = compiled.get(glob);
-  if (!pattern) {
-    if (compiled.size >= 1_000) compiled.clear();
-    pattern = compileGlob(glob);
-    compiled.set(glob, pattern);
+/**
+ * Classic wildcard matching: on a mismatch, retry from the last `*`, letting it swallow one more
+ * character. Earlier stars never need revisiting, so each name position is visited once per glob char.
+ */
+export function globMatches(glob: string, name: string): boolean {
+  const g = glob.toLowerCase();
+  const n = name.toLowerCase();
+  let gi = 0;
+  let ni = 0;
+  let star = -1;
+  let starNi = 0;
+  while (ni < n.length) {
+    const c = g[gi];
+    if (c === '*') {
+      star = gi++;
+      starNi = ni;
+    } else if (c !== undefined && (c === '?' || c === n[ni])) {
+      gi++;
+      ni++;
+    } else if (star !== -1) {
+      gi = star + 1;
+      ni = ++starNi;
+    } else {
+      return false;
+    }
   }
-  return pattern;
+  while (g[gi] === '*') gi++;
+  return gi === g.length;
 }
 
 export function parseModelGlobs(text: string): string[] {
@@ -31,6 +44,5 @@ export function parseModelGlobs(text: string): string[] {
 /** True when any glob matches any of the names a model goes by (client name, Bedrock ids). */
 export function modelAllowed(globs: readonly string[] | undefined, names: readonly string[]): boolean {
   if (!globs || globs.length === 0) return true;
-  const patterns = globs.map(globToRegExp);
-  return names.some((name) => patterns.some((pattern) => pattern.test(name)));
+  return names.some((name) => globs.some((glob) => globMatches(glob, name)));
 }

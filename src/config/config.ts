@@ -82,7 +82,12 @@ export function resolveConfig({ flags = {}, env = {}, file = {}, defaults }: Res
       sources[key] = 'default';
     }
   }
-  return { ...(settings as unknown as Settings), sources };
+  const config = { ...(settings as unknown as Settings), sources };
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    // node:http refuses it too; the request timeout covers the headers.
+    throw new ConfigError('ABPROXY_HEADERS_TIMEOUT_MS must not exceed ABPROXY_REQUEST_TIMEOUT_MS');
+  }
+  return config;
 }
 
 /** Loopback names and addresses: the only binds where running without a key is allowed. */

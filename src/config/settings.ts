@@ -211,6 +211,30 @@ export const SETTINGS = {
     parse: integer(0, 3_600_000),
     doc: 'how long SIGTERM lets in-flight streams finish',
   }),
+  headersTimeoutMs: setting({
+    env: ['ABPROXY_HEADERS_TIMEOUT_MS'],
+    default: seconds(30),
+    parse: integer(100, 3_600_000),
+    doc: 'a client must send its request headers within this time (else 408 and the socket closes)',
+  }),
+  requestTimeoutMs: setting({
+    env: ['ABPROXY_REQUEST_TIMEOUT_MS'],
+    default: seconds(120),
+    parse: integer(100, 3_600_000),
+    doc: 'a client must send its whole request, body included, within this time; the answer and its stream are not bound by it',
+  }),
+  keepAliveTimeoutMs: setting({
+    env: ['ABPROXY_KEEP_ALIVE_TIMEOUT_MS'],
+    default: seconds(65),
+    parse: integer(100, 3_600_000),
+    doc: "an idle keep-alive connection closes after this; behind a load balancer set it above the balancer's idle timeout",
+  }),
+  socketIdleTimeoutMs: setting({
+    env: ['ABPROXY_SOCKET_IDLE_TIMEOUT_MS'],
+    default: seconds(900),
+    parse: integer(0, 86_400_000),
+    doc: 'a socket with no traffic either way for this long is closed (0: never); streams ping every 15 s',
+  }),
   claudeModel: setting({
     env: ['ABPROXY_CLAUDE_MODEL'],
     default: undefined,

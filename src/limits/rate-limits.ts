@@ -41,9 +41,11 @@ function limitHeaders(kind: 'requests' | 'tokens', limit: number, take: Take): L
   };
 }
 
+export type LimitName = 'requests' | 'tokens' | 'seed' | 'count_tokens';
+
 export class RateLimitError extends ApiError {
-  readonly limit: 'requests' | 'tokens' | 'seed';
-  constructor(limit: 'requests' | 'tokens' | 'seed', message: string, headers: LimitHeaders) {
+  readonly limit: LimitName;
+  constructor(limit: LimitName, message: string, headers: LimitHeaders) {
     super('rate_limit_error', message, { headers });
     this.limit = limit;
   }
@@ -95,6 +97,27 @@ export class RateLimits {
           { ...headers, ...seedHeaders, 'retry-after': retryAfterSeconds(take.resetAt, now) },
         );
       }
+    }
+    return headers;
+  }
+
+  /**
+   * count_tokens calls have a window of their own at the key's requests per minute: counting is cheap
+   * for clients to repeat (Claude Code calls it before compaction), so it must neither be free nor eat
+   * into the key's Messages requests.
+   */
+  async admitCountTokens(keyId: string, limits: KeyLimits): Promise<LimitHeaders> {
+    const rpm = limits.requestsPerMinute;
+    if (rpm === undefined) return {};
+    const now = this.#now();
+    const take = await this.#limiter.take(`count:${keyId}`, 1, rpm, MINUTE_MS, now);
+    const headers = limitHeaders('requests', rpm, take);
+    if (!take.ok) {
+      throw new RateLimitError(
+        'count_tokens',
+        `This API key's rate limit of ${rpm} token-counting requests per minute is used up; retry after ${headers['anthropic-ratelimit-requests-reset']}.`,
+        { ...headers, 'retry-after': retryAfterSeconds(take.resetAt, now) },
+      );
     }
     return headers;
   }

@@ -48,7 +48,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     registry,
     requests: new Counter({
       name: 'abproxy_requests_total',
-      help: 'Messages requests by client model, HTTP status and service tier used',
+      help: 'Messages requests by model (catalogue name, or unknown), HTTP status and service tier used',
       labelNames: ['model', 'status', 'tier'],
       registers,
     }),

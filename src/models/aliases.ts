@@ -29,10 +29,7 @@ export function isClaudeLike(name: string): boolean {
  * also a bare tier (`sonnet`). Dots in versions and a `[1m]`-style suffix are tolerated.
  */
 export function parseClientClaudeName(name: string): ClaudeName | null {
-  let n = name
-    .trim()
-    .toLowerCase()
-    .replace(/\[[^\]]*\]$/, '');
+  let n = withoutBracketSuffix(name.trim().toLowerCase());
   if (SHORTHANDS.has(n)) return { tier: n, version: null, date: null, revision: 0 };
   if (!n.startsWith('claude-')) return null;
   n = n
@@ -41,6 +38,16 @@ export function parseClientClaudeName(name: string): ClaudeName | null {
     .replace(/@/, '-');
   if (n.endsWith('-latest')) n = n.slice(0, -'-latest'.length);
   return parseParts(n.split('-'), 0);
+}
+
+/**
+ * `claude-sonnet-4-5[1m]` → `claude-sonnet-4-5`: the trailing `[…]` (no `]` inside) is dropped. Found
+ * with indexOf rather than a regex, which retried from every `[` of a client-chosen name (quadratic).
+ */
+function withoutBracketSuffix(name: string): string {
+  if (!name.endsWith(']')) return name;
+  const open = name.indexOf('[', name.lastIndexOf(']', name.length - 2) + 1);
+  return open === -1 ? name : name.slice(0, open);
 }
 
 /** `anthropic.claude-sonnet-4-5-20250929-v1:0` / `anthropic.claude-opus-4-6-v1` / `anthropic.claude-opus-5-5`. */
@@ -53,19 +60,22 @@ export function parseBedrockClaudeId(baseModelId: string): ClaudeName | null {
 function parseParts(parts: string[], revision: number): ClaudeName | null {
   let date: string | null = null;
   if (parts.length > 0 && /^\d{8}$/.test(parts[parts.length - 1]!)) date = parts.pop()!;
+  // At most tier + major + minor; checked first, so a name of 100,000 parts is refused at once.
+  if (parts.length > 3) return null;
   const numbers: number[] = [];
   let tier: string | null = null;
   // New style: tier first, then numbers. Old style: numbers, then tier.
   if (parts.length > 0 && /^[a-z]+$/.test(parts[0]!)) {
-    tier = parts.shift()!;
-    for (const p of parts) {
+    tier = parts[0]!;
+    for (const p of parts.slice(1)) {
       if (!/^\d{1,2}$/.test(p)) return null;
       numbers.push(Number(p));
     }
   } else {
-    while (parts.length > 0 && /^\d{1,2}$/.test(parts[0]!)) numbers.push(Number(parts.shift()));
-    if (parts.length !== 1 || !/^[a-z]+$/.test(parts[0]!)) return null;
-    tier = parts[0]!;
+    let i = 0;
+    while (i < parts.length && /^\d{1,2}$/.test(parts[i]!)) numbers.push(Number(parts[i++]));
+    if (i !== parts.length - 1 || !/^[a-z]+$/.test(parts[i]!)) return null;
+    tier = parts[i]!;
   }
   if (numbers.length > 2) return null;
   const version = numbers.length === 0 ? null : ([numbers[0]!, numbers[1] ?? 0] as const);

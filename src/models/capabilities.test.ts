@@ -91,10 +91,19 @@ describe('capabilitiesFor', () => {
     expect(capabilitiesFor('anthropic.claude-fable-5-1').reasoning).toMatchObject({ canDisable: false });
   });
 
-  it('offers CountTokens only where Bedrock has it', () => {
-    expect(capabilitiesFor('anthropic.claude-sonnet-4-20250514-v1:0').countTokens).toBe(true);
-    expect(capabilitiesFor('anthropic.claude-3-7-sonnet-20250219-v1:0').countTokens).toBe(true);
-    expect(capabilitiesFor('anthropic.claude-opus-4-6-v1').countTokens).toBe(false);
+  it('tries CountTokens for every Claude model (refusals are remembered at run time), no other family', () => {
+    for (const id of [
+      'anthropic.claude-sonnet-4-20250514-v1:0',
+      'anthropic.claude-3-7-sonnet-20250219-v1:0',
+      'anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'anthropic.claude-haiku-4-5-20251001-v1:0',
+      'anthropic.claude-opus-4-5-20251101-v1:0',
+      'anthropic.claude-opus-4-1-20250805-v1:0',
+      'anthropic.claude-sonnet-4-6',
+      'anthropic.claude-opus-4-6-v1',
+    ]) {
+      expect(capabilitiesFor(id).countTokens, id).toBe(true);
+    }
     expect(capabilitiesFor('amazon.nova-pro-v1:0').countTokens).toBe(false);
   });
 

@@ -61,6 +61,8 @@ const FAMILY_DEFAULTS: Record<ModelFamily, Overrides> = {
     contextWindow: 200_000,
     maxOutputTokens: 8_192,
     topKField: 'top_k',
+    // Tried for every Claude model; a refusal is remembered per model at run time (count-tokens.ts).
+    countTokens: true,
   },
   nova: {
     toolChoiceAny: true,
@@ -130,23 +132,20 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
   // ---- Claude ----
   { family: 'claude', match: /claude-3-haiku/, caps: { maxOutputTokens: 4_096 } },
   // 3.5 Haiku: no vision in the Converse table.
-  { family: 'claude', match: /claude-3-5-haiku/, caps: { images: false, caching: true, countTokens: true } },
-  { family: 'claude', match: /claude-3-5-sonnet/, caps: { countTokens: true } },
+  { family: 'claude', match: /claude-3-5-haiku/, caps: { images: false, caching: true } },
   {
     family: 'claude',
     match: /claude-3-7-sonnet/,
-    caps: { reasoning: CLAUDE_BUDGET, caching: true, countTokens: true, maxOutputTokens: 64_000 },
+    caps: { reasoning: CLAUDE_BUDGET, caching: true, maxOutputTokens: 64_000 },
   },
   {
     family: 'claude',
     match: /claude-(sonnet|opus|haiku)-4/,
     caps: { reasoning: CLAUDE_BUDGET, caching: true, maxOutputTokens: 64_000 },
   },
-  { family: 'claude', match: /claude-(sonnet|opus)-4-\d{8}/, caps: { countTokens: true } },
   { family: 'claude', match: /claude-opus-4-(\d{8}|1-)/, caps: { maxOutputTokens: 32_000 } },
   // Opus 4.1 and the 4.5 generation refuse temperature together with top_p.
   { family: 'claude', match: /claude-(opus-4-1|(sonnet|opus|haiku)-4-5)/, caps: { exclusiveSampling: true } },
-  { family: 'claude', match: /claude-haiku-4-5/, caps: { countTokens: true } },
   { family: 'claude', match: /claude-opus-4-5/, caps: { reasoning: { ...CLAUDE_BUDGET, effort: true } } },
   {
     family: 'claude',

@@ -14,6 +14,7 @@ import { ApiError } from '../anthropic/errors.ts';
 import {
   builtinSnapshot,
   type ClaudeName,
+  canonicalClaudeId,
   claudeNameMatches,
   compareClaudeNewestFirst,
   geoPrefixesFor,
@@ -68,7 +69,8 @@ function resolveClaude(name: string, snapshot: CatalogueSnapshot, region: string
     for (const { baseModelId, parsed } of index.claude) {
       if (!claudeNameMatches(wanted, parsed)) continue;
       const modelId = invocationId(baseModelId, index, region);
-      if (modelId) return { modelId, baseModelId, caps: capabilitiesFor(baseModelId) };
+      const metricsLabel = canonicalClaudeId(parsed);
+      if (modelId) return { modelId, baseModelId, metricsLabel, caps: capabilitiesFor(baseModelId) };
     }
   }
   // Anthropic's own wording, so clients show the familiar message.
@@ -110,7 +112,13 @@ function passThrough(name: string, snapshot: CatalogueSnapshot, region: string):
   const index = indexOf(snapshot);
   const known = name === baseModelId ? index.models.get(name) : undefined;
   const modelId = known && !known.onDemand ? (invocationId(name, index, region) ?? name) : name;
-  return { modelId, baseModelId, caps: capabilitiesFor(baseModelId) };
+  const catalogued = index.models.has(baseModelId) || index.claude.some((c) => c.baseModelId === baseModelId);
+  return {
+    modelId,
+    baseModelId,
+    metricsLabel: catalogued ? baseModelId : 'unknown',
+    caps: capabilitiesFor(baseModelId),
+  };
 }
 
 /**

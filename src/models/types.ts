@@ -88,6 +88,12 @@ export interface ResolvedModel {
   modelId: string;
   /** The foundation model id behind modelId (prefix such as `us.` removed; ARN resolved where known). */
   baseModelId: string;
+  /**
+   * The name metrics use: Anthropic's id of the Claude model served (`claude-sonnet-4-5-20250929`), the
+   * foundation id of a model the catalogue knows, else `unknown`; never the client's own spelling (case
+   * variants, `[…]` suffixes, made-up ids), so the label set stays as small as the catalogue.
+   */
+  metricsLabel: string;
   caps: ModelCapabilities;
 }
 

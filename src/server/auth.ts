@@ -26,9 +26,17 @@ export function presentedKeys(headers: IncomingHttpHeaders, extraHeader?: string
     const value = headers[name];
     if (typeof value === 'string' && value.trim() !== '') keys.push(value.trim());
   }
-  const bearer = /^Bearer\s+(.+)$/i.exec(headers.authorization ?? '');
-  if (bearer?.[1]) keys.push(bearer[1].trim());
+  const bearer = bearerToken(headers.authorization);
+  if (bearer) keys.push(bearer);
   return keys;
+}
+
+/** `Bearer <token>` (scheme case-insensitive); sliced, not matched with a backtracking regex. */
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
+  const rest = header.slice(6);
+  const token = rest.trim();
+  return token !== '' && /^\s/.test(rest) ? token : undefined;
 }
 
 const REFUSALS = {

@@ -77,6 +77,17 @@ describe('readBody', () => {
     expect(corrupt.status).toBe(400);
     expect(corrupt.json.error.message).toMatch(/decode/);
   });
+
+  it('accepts one coding only: a chain of codings is 415, not thousands of decoders', async () => {
+    const text = '{"a":1}';
+    expect((await post(gzipSync(text), { 'content-encoding': ' GZIP ' })).status).toBe(200);
+    expect((await post(text, { 'content-encoding': 'identity' })).status).toBe(200);
+    for (const header of ['gzip, gzip', 'identity, gzip', Array(3150).fill('zstd').join(',')]) {
+      const { status, json } = await post(gzipSync(gzipSync(text)), { 'content-encoding': header });
+      expect(status, header.slice(0, 20)).toBe(415);
+      expect(json.error.message).toMatch(/one Content-Encoding/);
+    }
+  });
 });
 
 describe('parseJson', () => {
@@ -92,5 +103,13 @@ describe('parseJson', () => {
       expect((err as ApiError).message.length).toBeLessThan(200);
     }
     expect(() => parseJson(Buffer.alloc(0))).toThrow(/empty/);
+  });
+
+  it('refuses bytes that are not UTF-8 instead of replacing them', () => {
+    for (const bytes of [[0xff], [0xc3], [0xed, 0xa0, 0x80] /* an encoded surrogate */]) {
+      const body = Buffer.concat([Buffer.from('{"a":"'), Buffer.from(bytes), Buffer.from('"}')]);
+      expect(() => parseJson(body)).toThrow(/not valid UTF-8/);
+    }
+    expect(parseJson(Buffer.from('{"a":"é😀"}'))).toEqual({ a: 'é😀' });
   });
 });

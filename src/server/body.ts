@@ -39,17 +39,25 @@ function decoderFor(encoding: string): Transform | null {
   }
 }
 
-/** Decoders in the order to apply them (encodings are listed in the order they were applied). */
+/**
+ * The decoder for the request's Content-Encoding. At most one coding: no client compresses twice, and a
+ * long `zstd, zstd, …` list would build thousands of decoders for one request.
+ */
 function decoders(header: string | undefined): Transform[] {
   if (!header) return [];
   const encodings = header
     .split(',')
     .map((e) => e.trim().toLowerCase())
     .filter((e) => e !== '');
-  return encodings
-    .reverse()
-    .map(decoderFor)
-    .filter((d): d is Transform => d !== null);
+  if (encodings.length > 1) {
+    throw new ApiError(
+      'unsupported_media_type',
+      'Only one Content-Encoding is supported per request (gzip, deflate, br or zstd)',
+      { status: 415 },
+    );
+  }
+  const decoder = encodings.length === 1 ? decoderFor(encodings[0]!) : null;
+  return decoder ? [decoder] : [];
 }
 
 /**
@@ -113,10 +121,18 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses a JSON body; the message names the position of the first error. */
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw ApiError.invalid('Request body is empty; expected a JSON object');
-  const text = body.toString('utf8');
+  let text: string;
+  try {
+    // Fatal: Buffer#toString would replace bad bytes with U+FFFD and send the garbage on.
+    text = utf8.decode(body);
+  } catch {
+    throw ApiError.invalid('Request body is not valid UTF-8');
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

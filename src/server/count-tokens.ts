@@ -1,8 +1,10 @@
 /**
- * POST /v1/messages/count_tokens → {"input_tokens": N}. Bedrock's CountTokens where the model has it
- * (on the same Converse shape the real call would send), else the gateway's estimate. An upstream
- * failure falls back to the estimate: a client uses the count to plan compaction, and an approximate
- * number serves it better than an error.
+ * POST /v1/messages/count_tokens → {"input_tokens": N}. Bedrock's CountTokens where the model may have
+ * it (every Claude model is tried, on the same body the real call would send), else the gateway's
+ * estimate. An upstream failure falls back to the estimate: a client uses the count to plan compaction,
+ * and an approximate number serves it better than an error. A model Bedrock refuses to count for is
+ * remembered for a while, so its callers get the estimate without a wasted round trip.
+ * `x-abproxy-token-count: bedrock|estimate` says which one answered.
  */
 import type { CountTokensCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import type { CountTokensRequest } from '../anthropic/types.ts';
@@ -13,21 +15,30 @@ import { applyFeatureSwitches } from '../translate/feature-switches.ts';
 import { toConverseRequest } from '../translate/to-converse.ts';
 import { toInvokeBody } from '../translate/to-invoke.ts';
 import { estimateInputTokens } from '../translate/token-estimate.ts';
+import { classifyBedrockError } from '../upstream/aws-errors.ts';
 import { readJson } from './body.ts';
 import type { Handler } from './context.ts';
+import { CountRefusals } from './count-refusals.ts';
 import type { AppDeps } from './deps.ts';
 import { parseBetas } from './message-call.ts';
 import { messagePath } from './message-path.ts';
 import { resolveForRequest } from './resolve.ts';
-import { sendJson } from './respond.ts';
+import { headerSafe, sendJson } from './respond.ts';
 
-export function countTokensHandler(deps: AppDeps): Handler {
+/** Bedrock said this model cannot count (not a throttle or a fault of this one request's body). */
+function isModelRefusal(err: unknown): boolean {
+  const { status } = classifyBedrockError(err);
+  if (status === 403 || status === 404) return true;
+  return status === 400 && /support/i.test(err instanceof Error ? err.message : '');
+}
+
+export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()): Handler {
   return async function countTokens(ctx) {
     const request = validateCountTokensRequest(await readJson(ctx.req, deps.config.maxBodyBytes));
     const model = await resolveForRequest(deps, request.model, ctx.key);
-    const headers = { 'x-abproxy-model': model.modelId };
+    const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
-    if (!model.caps.countTokens) {
+    if (!model.caps.countTokens || refusals.has(model.baseModelId)) {
       sendJson(
         ctx.res,
         200,
@@ -45,6 +56,7 @@ export function countTokensHandler(deps: AppDeps): Handler {
       sendJson(ctx.res, 200, { input_tokens: tokens }, { ...headers, 'x-abproxy-token-count': 'bedrock' });
     } catch (err) {
       if (abort.signal.aborted) return;
+      if (isModelRefusal(err)) refusals.remember(model.baseModelId);
       ctx.log.debug(
         { err, requestId: ctx.requestId },
         'Bedrock CountTokens failed; answering with an estimate',

@@ -18,6 +18,7 @@ import { messagePath } from './message-path.ts';
 import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
 import { resolveForRequest } from './resolve.ts';
+import { headerSafe } from './respond.ts';
 import { setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
 
 export function messagesHandler(deps: AppDeps): Handler {
@@ -79,7 +80,7 @@ export function messagesHandler(deps: AppDeps): Handler {
             }),
       headers(extraWarnings) {
         const all = [...warnings, ...extraWarnings];
-        const headers: Record<string, string> = { 'x-abproxy-model': model.modelId };
+        const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(model.modelId) };
         if (all.length > 0) {
           headers['x-abproxy-warnings'] = warningsHeader(all);
           ctx.log.debug({ requestId: ctx.requestId, warnings: all }, 'lossy translation');
@@ -90,6 +91,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     ctx.meter?.begin({
       model: request.model,
       resolvedModel: model.modelId,
+      metricsLabel: model.metricsLabel,
       stream: request.stream === true,
       tier: () => tierState.tier,
     });

@@ -17,6 +17,7 @@ import { costUsd, type PriceTable } from '../usage/prices.ts';
 import type { UsageSpool } from '../usage/spool.ts';
 import type { UsageRecord } from '../usage/types.ts';
 import type { Ctx, Middleware } from './context.ts';
+import { routePath } from './router.ts';
 
 /** Who is calling, as far as limits and usage care. */
 export interface Caller {
@@ -39,6 +40,8 @@ export interface MeteringDeps {
 export interface CallInfo {
   model: string;
   resolvedModel: string;
+  /** The model's label in metrics, from a bounded set (ResolvedModel.metricsLabel). */
+  metricsLabel: string;
   /** Read at the end: a tier Bedrock refused falls back to default during the call. */
   tier: () => ServiceTier | undefined;
   stream: boolean;
@@ -171,18 +174,22 @@ function finalStatus(ctx: Ctx, thrown: unknown): number {
 export function metering(deps: MeteringDeps): Middleware {
   const { metrics } = deps;
   return async function meteringMiddleware(ctx, next) {
-    if (ctx.req.method !== 'POST' || ctx.url.pathname.replace(/\/+$/, '') !== '/v1/messages') return next();
+    if (ctx.req.method !== 'POST') return next();
+    const path = routePath(ctx.url.pathname);
+    if (path === '/v1/messages/count_tokens') {
+      // The same key checks as Messages (budget, a rate), but no usage record: nothing is billed.
+      const caller = deps.caller(ctx);
+      await checkBudget(deps, caller);
+      const headers = await countRefusal(metrics, () =>
+        deps.rateLimits.admitCountTokens(caller.keyId, caller.limits),
+      );
+      for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+      return next();
+    }
+    if (path !== '/v1/messages') return next();
     const caller = deps.caller(ctx);
-    const { budgetUsd } = caller.limits;
     try {
-      if (budgetUsd !== undefined && deps.budget) {
-        try {
-          await deps.budget.check(caller.keyId, budgetUsd);
-        } catch (err) {
-          metrics.budgetRefused.inc();
-          throw err;
-        }
-      }
+      await checkBudget(deps, caller);
       const headers = await countRefusal(metrics, () =>
         deps.rateLimits.admitRequest(caller.keyId, caller.limits),
       );
@@ -207,6 +214,18 @@ export function metering(deps: MeteringDeps): Middleware {
   };
 }
 
+/** Refuses a key whose month spend reached its budget (402). */
+async function checkBudget(deps: MeteringDeps, caller: Caller): Promise<void> {
+  const { budgetUsd } = caller.limits;
+  if (budgetUsd === undefined || !deps.budget) return;
+  try {
+    await deps.budget.check(caller.keyId, budgetUsd);
+  } catch (err) {
+    deps.metrics.budgetRefused.inc();
+    throw err;
+  }
+}
+
 function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number): void {
   const { metrics } = deps;
   if (meter.streaming) metrics.activeStreams.dec();
@@ -221,9 +240,8 @@ function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number)
   }
   // Counts and ids only: never prompts or keys. Checked first so an off level costs nothing.
   if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ requestId: ctx.requestId, usage: record }, 'usage');
-  // Client-chosen names are unbounded: a request Bedrock refused (400/403/404…) may name any string, so
-  // it is counted as 'unknown' to keep the label set small; 429 and 5xx concern real models.
-  const model = record.model && (status < 400 || status === 429 || status >= 500) ? record.model : 'unknown';
+  // Never the client's string (unbounded): the catalogue's id, or 'unknown' before or without one.
+  const model = meter.info?.metricsLabel ?? 'unknown';
   metrics.requests.inc({ model, status: String(status), tier: record.serviceTier });
   metrics.requestDuration.observe({ model, stream: String(record.stream ?? false) }, record.latencyMs / 1000);
   if (record.ttftMs !== undefined) metrics.timeToFirstToken.observe({ model }, record.ttftMs / 1000);

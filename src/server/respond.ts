@@ -15,3 +15,11 @@ export function sendJson(
   });
   res.end(text);
 }
+
+/**
+ * A client-influenced value (a model name) as a header value: node throws on characters outside
+ * latin1 and on controls, so anything but printable ASCII becomes `?`.
+ */
+export function headerSafe(value: string): string {
+  return value.replace(/[^\x20-\x7e]/g, '?');
+}

@@ -31,11 +31,21 @@ function match(pattern: string, path: string): Record<string, string> | null {
   return want.length === got.length ? params : null;
 }
 
+/**
+ * The path routes are matched on: trailing slashes dropped (a common client slip), `/` kept. A loop,
+ * not `/\/+$/`, which retries from every slash of a long run (quadratic in a client-chosen path).
+ */
+export function routePath(pathname: string): string {
+  let end = pathname.length;
+  while (end > 1 && pathname.charCodeAt(end - 1) === 0x2f) end--;
+  return end === pathname.length ? pathname : pathname.slice(0, end);
+}
+
 /** Dispatches on method and path; unknown paths are 404, known paths with another method 405. */
 export function router(routes: readonly Route[]): Middleware {
   return async function routerMiddleware(ctx) {
-    // A trailing slash is a common client slip; the query (e.g. ?beta=true) never matters.
-    const path = ctx.url.pathname.length > 1 ? ctx.url.pathname.replace(/\/+$/, '') : ctx.url.pathname;
+    // The query (e.g. ?beta=true) never matters.
+    const path = routePath(ctx.url.pathname);
     const method = ctx.req.method === 'HEAD' ? 'GET' : ctx.req.method;
     const allowed: string[] = [];
     for (const route of routes) {

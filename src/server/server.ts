@@ -79,6 +79,21 @@ function requestUrl(target = '/'): URL {
   }
 }
 
+/**
+ * Slow clients cannot hold sockets and buffers: headers and the whole request must arrive in time
+ * (node answers 408 and closes), idle keep-alive sockets close. The request timeout ends when the
+ * request has been received, so it never cuts a long answer or stream.
+ */
+function serverTimeouts(config: Config): http.ServerOptions {
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // How often node checks the two deadlines above (its default, 30 s, would stretch them).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4))),
+  };
+}
+
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -168,7 +183,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     },
   );
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(serverTimeouts(config), (req, res) => {
     const started = performance.now();
     const ctx: Ctx = {
       req,
@@ -204,6 +219,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     });
   });
 
+  // No traffic either way for this long: the socket is destroyed (its request sees `close` and aborts).
+  server.setTimeout(config.socketIdleTimeoutMs);
   try {
     await listen(server, config.port, config.host);
   } catch (err) {

@@ -296,6 +296,16 @@ describe('fromBedrockError: details', () => {
     expect(fromBedrockError(awsError('BrandNewException', 'x', 429)).headers['retry-after']).toBe('5');
   });
 
+  it('answers an upstream 431 or 413 (the SDK names it UnknownError) as the client’s 4xx', () => {
+    const headers = fromBedrockError(awsError('UnknownError', 'UnknownError', 431));
+    expect(headers).toMatchObject({ status: 400, type: 'invalid_request_error' });
+    expect(headers.message).toMatch(/431.*model id is too long/);
+    expect(headers.headers['x-should-retry']).toBe('false');
+    const body = fromBedrockError(awsError('UnknownError', 'UnknownError', 413));
+    expect(body).toMatchObject({ status: 413, type: 'request_too_large' });
+    expect(body.message).toMatch(/too large/);
+  });
+
   it('hides programming errors behind a generic 500', () => {
     const api = fromBedrockError(new TypeError("Cannot read properties of undefined (reading 'x')"));
     expect(api.status).toBe(500);

@@ -39,7 +39,7 @@ interface Row {
   /** Retrying the same request cannot succeed. */
   final?: boolean;
   /** Whose fault beyond Bedrock itself: the gateway's AWS identity, or the network on the way. */
-  kind?: 'credentials' | 'network';
+  kind?: 'credentials' | 'network' | 'too-large';
 }
 
 const THROTTLE_RETRY_AFTER_S = 5;
@@ -49,6 +49,8 @@ const OVERLOADED_RETRY_AFTER_S = 10;
 const CREDENTIALS: Row = { type: 'api_error', status: 502, final: true, kind: 'credentials' };
 const NETWORK: Row = { type: 'api_error', status: 502, kind: 'network' };
 const TIMEOUT: Row = { type: 'timeout_error', status: 504 };
+const HEADERS_TOO_LARGE: Row = { type: 'invalid_request_error', status: 400, final: true, kind: 'too-large' };
+const BODY_TOO_LARGE: Row = { type: 'request_too_large', status: 413, final: true, kind: 'too-large' };
 
 /** AWS exception name (or HTTP-layer error name/code) → Anthropic error. One row per name. */
 export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
@@ -111,6 +113,8 @@ interface ErrorFacts {
   isAws: boolean;
 }
 
+const MAX_MESSAGE_CHARS = 4_096;
+
 function read(err: unknown): ErrorFacts {
   const e = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
   const metadata = e.$metadata as { httpStatusCode?: number } | undefined;
@@ -123,7 +127,8 @@ function read(err: unknown): ErrorFacts {
     name !== undefined && name in BEDROCK_ERRORS ? name : code && code in BEDROCK_ERRORS ? code : name;
   return {
     name: tableName,
-    message: typeof e.message === 'string' ? e.message : String(err),
+    // Bounded before the scrubbing and overflow regexes run: an upstream message may echo client input.
+    message: (typeof e.message === 'string' ? e.message : String(err)).slice(0, MAX_MESSAGE_CHARS),
     httpStatus: response?.statusCode ?? metadata?.httpStatusCode,
     headers: response?.headers,
     isAws: metadata !== undefined || e.$fault !== undefined,
@@ -147,6 +152,9 @@ function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
   const status = facts.httpStatus;
   // An upstream 401 is about the gateway's AWS identity, never the client's key.
   if (status === 401) return { ...CREDENTIALS, recognized: false };
+  // Too large for Bedrock's front door (a huge model id in the URL, a huge body): the client's to fix.
+  if (status === 431) return { ...HEADERS_TOO_LARGE, recognized: false };
+  if (status === 413) return { ...BODY_TOO_LARGE, recognized: false };
   if (status !== undefined && status >= 400 && status <= 599) {
     const type = typeForStatus(status);
     return { type, status, recognized: false, final: status >= 400 && status < 500 && status !== 429 };
@@ -181,7 +189,8 @@ interface Overflow {
 const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
 
 /** Recognizes the context-overflow wordings of Claude and the Converse models; null when not one. */
-export function parseContextOverflow(message: string): Overflow | null {
+export function parseContextOverflow(text: string): Overflow | null {
+  const message = text.slice(0, MAX_MESSAGE_CHARS);
   let m = /prompt is too long:?\s*(\d+)\s*tokens?\s*>\s*(\d+)/i.exec(message);
   if (m) return { input: num(m[1]), limit: num(m[2]) };
   m = /input length and `?max_tokens`? exceed context limit:?\s*(\d+)\s*\+\s*(\d+)\s*>\s*(\d+)/i.exec(
@@ -194,7 +203,8 @@ export function parseContextOverflow(message: string): Overflow | null {
   m = /maximum context length is (\d+) tokens/i.exec(message);
   if (m) {
     const limit = num(m[1]);
-    const output = /requested (\d+) output tokens/i.exec(message) ?? /(\d+) in the completion/i.exec(message);
+    const output =
+      /requested (\d+) output tokens/i.exec(message) ?? /(?<!\d)(\d+) in the completion/i.exec(message);
     const input =
       /prompt contains at least (\d+) input tokens/i.exec(message) ??
       /\((\d+) in the messages/i.exec(message) ??
@@ -202,7 +212,7 @@ export function parseContextOverflow(message: string): Overflow | null {
     return { input: num(input?.[1]), output: num(output?.[1]), limit };
   }
   // Mistral: "Prompt contains 40000 tokens … too large for model with 32768 maximum context length".
-  m = /prompt contains (\d+) tokens.*?(\d+) maximum context length/i.exec(message);
+  m = /prompt contains (\d+) tokens.*?(?<!\d)(\d+) maximum context length/i.exec(message);
   if (m) return { input: num(m[1]), limit: num(m[2]) };
   if (
     /input is too long|too many (?:total text bytes|input tokens)|exceeds? the (?:model's )?(?:maximum )?context (?:window|length)|context (?:window|length) (?:exceeded|is exceeded)|prompt is too long/i.test(
@@ -249,6 +259,11 @@ function describe(facts: ErrorFacts, row: Row): string {
       `Bedrock rejected the gateway's AWS credentials (${facts.name ?? `HTTP ${facts.httpStatus}`}: ${upstream}). ` +
       'This is a gateway configuration problem, not your API key: ask the operator to refresh its AWS credentials.'
     );
+  }
+  if (row.kind === 'too-large') {
+    return facts.httpStatus === 431
+      ? 'Bedrock refused the request headers as too large (HTTP 431): the model id is too long'
+      : 'Bedrock refused the request as too large (HTTP 413)';
   }
   if (row.kind === 'network') {
     return `Could not reach Bedrock (${facts.name}): ${upstream}`;

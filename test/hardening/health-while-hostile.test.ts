@@ -1,0 +1,81 @@
+/**
+ * Hostile requests do not stall the event loop (issue 11, item 1): while megabyte model names, slash
+ * runs and deep JSON are being refused, /health still answers about as fast as it does beside the same
+ * number of ordinary requests of the same size. Relative bounds only: the machine may be loaded.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from '../helpers/gateway.ts';
+
+let emulator: Emulator;
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  gateway = await startGateway();
+});
+afterAll(async () => {
+  await gateway?.server.close();
+  await emulator?.close();
+});
+
+const MB = 1024 * 1024;
+const headers = {
+  'x-api-key': MASTER_KEY,
+  'content-type': 'application/json',
+  'anthropic-version': '2023-06-01',
+};
+const post = (path: string, body: unknown) =>
+  fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  }).then(async (r) => {
+    await r.arrayBuffer();
+    return r.status;
+  });
+const body = (model: string, extra: Record<string, unknown> = {}) => ({
+  model,
+  max_tokens: 5,
+  messages: [{ role: 'user', content: 'hi' }],
+  ...extra,
+});
+/** A body whose tool schema nests `depth` levels (as text: JSON.stringify itself would overflow). */
+const deepSchemaBody = (depth: number) =>
+  JSON.stringify(body('claude-sonnet-4-5', { tools: [{ name: 't', input_schema: 0 }] })).replace(
+    '"input_schema":0',
+    `"input_schema":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`,
+  );
+
+/** Runs the requests and, while they are in flight, times one /health call. */
+async function healthBeside(
+  requests: Array<() => Promise<number>>,
+): Promise<{ healthMs: number; statuses: number[] }> {
+  const inFlight = requests.map((send) => send());
+  const started = performance.now();
+  const health = await fetch(`${gateway.url}/health`);
+  const healthMs = performance.now() - started;
+  expect(health.status).toBe(200);
+  return { healthMs, statuses: await Promise.all(inFlight) };
+}
+
+it('/health answers promptly while hostile requests are refused', async () => {
+  const filler = 'x'.repeat(MB);
+  const ordinary = await healthBeside(
+    Array.from(
+      { length: 4 },
+      () => () =>
+        post('/v1/messages/count_tokens', body('claude-sonnet-4-5', { metadata: { user_id: filler } })),
+    ),
+  );
+  expect(ordinary.statuses.every((s) => s === 200)).toBe(true);
+
+  const hostile = await healthBeside([
+    () => post('/v1/messages', body(`claude-${'['.repeat(MB)}`)),
+    () => post('/v1/messages/count_tokens', body(`claude-${'['.repeat(MB)}`)),
+    () => post(`/v1/messages${'/'.repeat(8_000)}x`, body('claude-sonnet-4-5')),
+    () => post('/v1/messages', deepSchemaBody(200_000)),
+  ]);
+  expect(hostile.statuses).toEqual([400, 400, 404, 400]);
+  // Generous: a stalled loop makes this seconds against milliseconds.
+  expect(hostile.healthMs).toBeLessThan(Math.max(5 * ordinary.healthMs, 1_000));
+});

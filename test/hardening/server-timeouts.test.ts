@@ -1,0 +1,102 @@
+/**
+ * Slow clients cannot hold the gateway's sockets (issue 11, item 6): raw sockets that send their
+ * headers or body too slowly, or sit idle, are closed; a long answer or stream is never cut.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/server.ts';
+import {
+  type Emulator,
+  MASTER_KEY,
+  postMessages,
+  startBedrockEmulator,
+  testConfig,
+} from '../helpers/gateway.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+let port: number;
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  gateway = await startServer(
+    testConfig({
+      headersTimeoutMs: 300,
+      requestTimeoutMs: 600,
+      keepAliveTimeoutMs: 300,
+      socketIdleTimeoutMs: 2_000,
+    }),
+  );
+  port = gateway.port;
+});
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+/** Opens a socket, writes `chunks` (strings or pauses in ms), resolves with all it read once closed. */
+function rawExchange(chunks: Array<string | number>): Promise<{ text: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ text, ms: performance.now() - started }));
+    socket.on('connect', async () => {
+      for (const chunk of chunks) {
+        if (typeof chunk === 'number') await new Promise((r) => setTimeout(r, chunk));
+        else if (!socket.destroyed) socket.write(chunk);
+      }
+    });
+  });
+}
+
+describe('server timeouts', () => {
+  it('closes a connection whose headers never finish, with 408', async () => {
+    const { text } = await rawExchange(['POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-a: 1\r\n']);
+    expect(text).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('closes a connection whose body never finishes', async () => {
+    const head = `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${MASTER_KEY}\r\ncontent-type: application/json\r\n`;
+    const { text } = await rawExchange([`${head}content-length: 1000\r\n\r\n{"model":`, 100, '"x"']);
+    expect(text).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('closes an idle keep-alive connection', async () => {
+    const { text } = await rawExchange(['GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n']);
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('never cuts an answer or a stream that outlasts the request timeout', async () => {
+    emulator.enqueue({ text: 'slow answer', delayMs: 1_500 });
+    const slow = await postMessages(
+      gateway.url,
+      JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 20,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
+    expect(slow.status).toBe(200);
+    expect(await slow.text()).toContain('slow answer');
+
+    emulator.enqueue({ text: 'a stream of many small pieces', chunkSize: 2, chunkDelayMs: 100 });
+    const stream = await postMessages(
+      gateway.url,
+      JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 50,
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
+    expect(stream.status).toBe(200);
+    const events = await stream.text();
+    expect(events).toContain('event: message_stop');
+  });
+});
