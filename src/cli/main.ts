@@ -12,7 +12,9 @@ import { registerConfig } from './config.ts';
 import { registerDoctor } from './doctor.ts';
 import { CliError, CliExit, EXIT } from './errors.ts';
 import { registerKeys } from './keys.ts';
+import { registerLogin } from './login.ts';
 import { registerModels } from './models.ts';
+import { registerPrincipals } from './principals.ts';
 import { registerServe, waitForSignal } from './serve.ts';
 import { registerTables } from './tables.ts';
 import { registerUsage } from './usage.ts';
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerServe(program, { stdout: (line) => process.stdout.write(`${line}\n`), waitForStop: waitForSignal });
   const stdout = (line: string) => process.stdout.write(`${line}\n`);
   registerKeys(program, { stdout });
+  registerPrincipals(program, { stdout });
+  registerLogin(program, { stdout, stderr: (line) => process.stderr.write(`${line}\n`), env: process.env });
   registerTables(program, { stdout });
   registerUsage(program, { stdout });
   registerClaude(program, { stderr: writeErr, env: process.env });
