@@ -276,7 +276,7 @@ export const SETTINGS = {
       pattern: { test: (v) => /^[A-Za-z0-9_.-]{1,200}$/.test(v), describe: 'use 1-200 of A-Z a-z 0-9 _ . -' },
     }),
     flag: '--table-prefix',
-    doc: "team mode's DynamoDB tables are `<prefix>-keys`, `-usage`, `-limits`",
+    doc: "team mode's DynamoDB tables are `<prefix>-keys`, `-usage`, `-limits`, `-signin`",
   }),
   keyCacheMs: setting({
     env: ['ABPROXY_KEY_CACHE_MS'],
