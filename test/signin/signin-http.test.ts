@@ -30,11 +30,13 @@ beforeAll(async () => {
     bob: { email: 'bob@corp.example', groups: ['support'] },
     carol: { email: 'carol@corp.example', groups: ['support'] },
     eve: { email: 'eve@elsewhere.example', groups: ['ml'] },
+    dave: { email: 'dave@corp.example', groups: ['interns'] },
   });
   const policies = parsePolicies({
     policies: [
       { name: 'ml', groups: ['ml'], models: ['claude-*'], serviceTier: 'priority', settings: ML_SETTINGS },
       { name: 'support', groups: ['support'], models: ['qwen.*'], serviceTier: 'flex', requestsPerMinute: 3 },
+      { name: 'interns', groups: ['interns'], monthlyBudgetUsd: 0.000_000_01 },
     ],
   });
   gateway = await startServer(
@@ -203,6 +205,21 @@ describe('tokens, policies and managed settings', () => {
     expect(limited.status).toBe(429);
     expect(limited.json.error?.type).toBe('rate_limit_error');
   }, 30_000);
+
+  it("applies the policy's monthly budget to the principal: 402 billing_error once spent", async () => {
+    const dave = await signIn('dave');
+    expect((await call(dave.access_token, OPEN_MODEL)).status).toBe(200);
+    await sleep(20);
+    const refused = await call(dave.access_token, OPEN_MODEL);
+    expect(refused.status).toBe(402);
+    expect(refused.json.error?.type).toBe('billing_error');
+    const principal = (await gateway.store.listPrincipals()).find((p) => p.email === 'dave@corp.example')!;
+    expect(refused.json.error?.message).toContain(principal.id);
+    // The usage records belong to the principal too.
+    await sleep(1_500);
+    const usage = await gateway.store.listUsage({ since: '2000-01-01T00:00:00.000Z', keyId: principal.id });
+    expect(usage.length).toBeGreaterThanOrEqual(1);
+  });
 
   it('serves the managed settings of the policy with its checksum, 304 when unchanged, 404 without', async () => {
     const alice = await signIn('alice');
