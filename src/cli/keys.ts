@@ -230,7 +230,8 @@ async function list(flags: OutputFlags, io: KeysIo): Promise<void> {
   await printKeys(rows, { plain: flags.plain });
   // People signed in with the company IdP hold no key but spend like keys do (usage by their prn_ id).
   const { collectPrincipals, printPrincipals } = await import('./principals.ts');
-  const principals = await collectPrincipals(flags);
+  // A team store set up before sign-in existed has no -signin table: the keys are still listed.
+  const principals = await collectPrincipals(flags).catch(() => []);
   if (principals.length > 0) {
     process.stdout.write('\nsigned in with the company IdP (abproxy principals list):\n');
     await printPrincipals(principals, { plain: flags.plain });

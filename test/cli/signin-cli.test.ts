@@ -171,6 +171,15 @@ describe('abproxy principals', () => {
     const enabled = await cli(['principals', 'enable', alice.id]);
     expect(enabled.stdout).toContain(`enabled ${alice.id}`);
     expect((await ask(token)).status).toBe(200);
+
+    // Usage belongs to the principal; `usage` names them by email and takes an email for --key.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const usage = await cli(['usage', '--key', 'alice@corp.example', '--json']);
+    expect(usage.code, usage.stderr).toBe(0);
+    const report = JSON.parse(usage.stdout);
+    expect(report.principals).toEqual({ [alice.id]: 'alice@corp.example' });
+    expect(report.groups.map((g: { group: string }) => g.group)).toEqual([alice.id]);
+    expect((await cli(['usage', '--plain'])).stdout).toContain(`${alice.id} (alice@corp.example)`);
   }, 60_000);
 
   it('logout revokes the tokens at the gateway and forgets them', async () => {
