@@ -119,6 +119,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   try {
     signIn = createSignIn(config, store, publicUrl, options.signIn);
   } catch (err) {
+    owned?.destroy();
     await ownedStore?.close();
     throw err;
   }

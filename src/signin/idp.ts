@@ -30,12 +30,17 @@ export interface AuthorizationRequest {
   codeVerifier: string;
 }
 
+/** The IdP answered a refresh with an OAuth error (revoked, expired, user gone): the sign-in is over. */
+export class IdpRefusedError extends Error {
+  override name = 'IdpRefusedError';
+}
+
 export interface IdentityProvider {
   /** Where to send the browser, and the values the callback must see again. */
   authorizationUrl(): Promise<{ url: string; request: AuthorizationRequest }>;
   /** Exchanges the callback's code; throws on any validation failure. */
   completeAuthorization(callbackUrl: URL, request: AuthorizationRequest): Promise<Identity>;
-  /** A fresh identity from the IdP's refresh token; throws when the IdP refuses it. */
+  /** A fresh identity from the IdP's refresh token; IdpRefusedError when the IdP refuses it. */
   refresh(refreshToken: string): Promise<Identity>;
 }
 
@@ -110,7 +115,14 @@ export class OidcProvider implements IdentityProvider {
 
   async refresh(refreshToken: string): Promise<Identity> {
     const config = await this.#configuration();
-    const tokens = await oidc.refreshTokenGrant(config, refreshToken);
+    let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
+    try {
+      tokens = await oidc.refreshTokenGrant(config, refreshToken);
+    } catch (err) {
+      // An OAuth error answer ends the sign-in; anything else (IdP unreachable) is transient.
+      if (err instanceof oidc.ResponseBodyError) throw new IdpRefusedError(`${err.error}: ${err.message}`);
+      throw err;
+    }
     return this.#identity(config, tokens, refreshToken);
   }
 

@@ -8,7 +8,7 @@ import { sameHash } from '../auth/key-format.ts';
 import type { Verification } from '../auth/verifier.ts';
 import type { KeyRecord, Principal, Session, SignInStore, Store, TokenRecord } from '../store/types.ts';
 import { DuplicateKeyError } from '../store/types.ts';
-import type { Identity, IdentityProvider } from './idp.ts';
+import { type Identity, type IdentityProvider, IdpRefusedError } from './idp.ts';
 import {
   availableModelGlobs,
   matchPolicy,
@@ -159,7 +159,13 @@ export class SignInService {
 
   /** Starts the IdP login for a checked code; returns the IdP URL and the browser-binding secret. */
   async startBrowserLogin(userCode: string): Promise<{ url: string; browserSecret: string }> {
-    const { url, request } = await this.#o.idp.authorizationUrl();
+    let login: Awaited<ReturnType<IdentityProvider['authorizationUrl']>>;
+    try {
+      login = await this.#o.idp.authorizationUrl();
+    } catch {
+      throw new SignInPageError('The identity provider cannot be reached; try again in a moment.', 502);
+    }
+    const { url, request } = login;
     const browserSecret = randomBytes(24).toString('base64url');
     const stored = await this.#o.store.updateDeviceGrant(userCode, 'pending', {
       login: { ...request, browserHash: sha256Hex(browserSecret) },
@@ -323,7 +329,11 @@ export class SignInService {
       let identity: Identity;
       try {
         identity = await this.#o.idp.refresh(session.idpRefreshToken);
-      } catch {
+      } catch (err) {
+        if (!(err instanceof IdpRefusedError)) {
+          // An IdP outage must not end every session: the client tries again with the same token.
+          throw new OAuthError('temporarily_unavailable', 'the identity provider cannot be reached', 503);
+        }
         await this.#o.store.revokeSession(session.id, at);
         throw invalid('the identity provider refused to refresh the sign-in');
       }

@@ -363,6 +363,24 @@ describe('tokens, policies and managed settings', () => {
   });
 });
 
+describe('an IdP outage', () => {
+  // After every other sign-in: this stops the IdP.
+  it('answers a refresh with 503 temporarily_unavailable and keeps the session', async () => {
+    const alice = await signIn('alice');
+    await idp.stop();
+    const refresh = await form('/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: alice.refresh_token,
+    });
+    expect(refresh.status).toBe(503);
+    expect(refresh.json.error).toBe('temporarily_unavailable');
+    expect((await call(alice.access_token, CLAUDE)).status).toBe(200);
+    // The refresh token was not spent: it is not reuse when the client tries again later.
+    const token = await gateway.store.findToken(sha256Hex(alice.refresh_token));
+    expect(token?.usedAt).toBeUndefined();
+  });
+});
+
 // Last: it leaves this address locked out of the device page for the rest of the window.
 describe('the device page', () => {
   it('protects the device form with a CSRF token and limits wrong codes per address', async () => {
