@@ -166,7 +166,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subc
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l help -s h -d 'show help'
 
 # abproxy usage
-complete -c abproxy -n '__fish_seen_subcommand_from usage' -l key -r -F -d 'only this key'
+complete -c abproxy -n '__fish_seen_subcommand_from usage' -l key -r -F -d 'only this key (or signed-in principal: prn_… id or email)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l since -r -F -d 'start: a duration back from now (7d, 12h) or an ISO date'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l until -r -F -d 'end (exclusive): a duration back from now or an ISO date'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l by -r -F -d 'group by model, key or day'
