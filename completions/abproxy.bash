@@ -4,8 +4,9 @@
 
 _abproxy_subcommands() {
   case "$1" in
-    "") echo "serve keys tables usage claude models config doctor admin completion" ;;
+    "") echo "serve keys principals login token logout tables usage claude models config doctor admin completion" ;;
     "keys") echo "create import list show revoke" ;;
+    "principals") echo "list disable enable" ;;
     "tables") echo "setup" ;;
     "config") echo "get set unset path" ;;
   esac
@@ -21,6 +22,13 @@ _abproxy_options() {
     "keys list") echo "--json --plain --mode --db --table-prefix --region --config --help" ;;
     "keys show") echo "--json --mode --db --table-prefix --region --config --help" ;;
     "keys revoke") echo "--json --mode --db --table-prefix --region --config --help" ;;
+    "principals") echo "--help" ;;
+    "principals list") echo "--json --plain --mode --db --table-prefix --region --config --help" ;;
+    "principals disable") echo "--json --mode --db --table-prefix --region --config --help" ;;
+    "principals enable") echo "--json --mode --db --table-prefix --region --config --help" ;;
+    "login") echo "--gateway --config --json --help" ;;
+    "token") echo "--gateway --config --help" ;;
+    "logout") echo "--gateway --config --help" ;;
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
     "usage") echo "--key --since --until --by --json --plain --mode --db --table-prefix --region --config --help" ;;
@@ -45,6 +53,12 @@ _abproxy_value_options() {
     "keys list") echo "--mode --db --table-prefix --region --config -c" ;;
     "keys show") echo "--mode --db --table-prefix --region --config -c" ;;
     "keys revoke") echo "--mode --db --table-prefix --region --config -c" ;;
+    "principals list") echo "--mode --db --table-prefix --region --config -c" ;;
+    "principals disable") echo "--mode --db --table-prefix --region --config -c" ;;
+    "principals enable") echo "--mode --db --table-prefix --region --config -c" ;;
+    "login") echo "--gateway --config -c" ;;
+    "token") echo "--gateway --config -c" ;;
+    "logout") echo "--gateway --config -c" ;;
     "tables setup") echo "--table-prefix --region --config -c" ;;
     "usage") echo "--key --since --until --by --mode --db --table-prefix --region --config -c" ;;
     "claude") echo "--model --small-model --port --claude-bin --region --config -c" ;;

@@ -7,6 +7,10 @@ complete -c abproxy -f
 # abproxy
 complete -c abproxy -n '__fish_use_subcommand' -a serve -d 'run the gateway (Anthropic Messages API → AWS Bedrock)'
 complete -c abproxy -n '__fish_use_subcommand' -a keys -d 'create, list, show and revoke API keys'
+complete -c abproxy -n '__fish_use_subcommand' -a principals -d 'people signed in with the company IdP: list, disable, enable'
+complete -c abproxy -n '__fish_use_subcommand' -a login -d 'sign in to a gateway with the company IdP (device flow); tokens kept in ABPROXY_HOME, 0600'
+complete -c abproxy -n '__fish_use_subcommand' -a token -d 'print a valid access token for the gateway, refreshing it if needed (for Claude Code\'s apiKeyHelper)'
+complete -c abproxy -n '__fish_use_subcommand' -a logout -d 'revoke and forget the tokens of a gateway'
 complete -c abproxy -n '__fish_use_subcommand' -a tables -d 'team mode: DynamoDB tables'
 complete -c abproxy -n '__fish_use_subcommand' -a usage -d 'requests, tokens and estimated cost per key, model or day'
 complete -c abproxy -n '__fish_use_subcommand' -a claude -d 'run Claude Code on Bedrock through the gateway (reuses a running one or starts its own)'
@@ -26,7 +30,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from serve' -l config -s c -r -F 
 complete -c abproxy -n '__fish_seen_subcommand_from serve' -l plain -d 'no live dashboard on a terminal'
 complete -c abproxy -n '__fish_seen_subcommand_from serve' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from serve' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
-complete -c abproxy -n '__fish_seen_subcommand_from serve' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
+complete -c abproxy -n '__fish_seen_subcommand_from serve' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
 complete -c abproxy -n '__fish_seen_subcommand_from serve' -l help -s h -d 'show help'
 
 # abproxy keys
@@ -50,7 +54,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcom
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l json -d 'print JSON'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l region -r -F -d 'AWS region'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l help -s h -d 'show help'
@@ -67,7 +71,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcom
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l json -d 'print JSON'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l region -r -F -d 'AWS region'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from import' -l help -s h -d 'show help'
@@ -77,7 +81,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcom
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l plain -d 'plain text even on a terminal'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l region -r -F -d 'AWS region'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l help -s h -d 'show help'
@@ -86,7 +90,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcom
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l json -d 'print JSON'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l region -r -F -d 'AWS region'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from show' -l help -s h -d 'show help'
@@ -95,10 +99,60 @@ complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcom
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l json -d 'print JSON'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l region -r -F -d 'AWS region'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l help -s h -d 'show help'
+
+# abproxy principals
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -a list -d 'list principals with their groups and policy'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -a disable -d 'refuse every token of this person, and their next sign-in'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -a enable -d 'let a disabled person sign in again'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -l help -s h -d 'show help'
+
+# abproxy principals list
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l json -d 'print JSON'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l plain -d 'plain text even on a terminal'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l region -r -F -d 'AWS region'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from list' -l help -s h -d 'show help'
+
+# abproxy principals disable
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from disable' -l json -d 'print JSON'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from disable' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from disable' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from disable' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from disable' -l region -r -F -d 'AWS region'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from disable' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from disable' -l help -s h -d 'show help'
+
+# abproxy principals enable
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from enable' -l json -d 'print JSON'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from enable' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from enable' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from enable' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from enable' -l region -r -F -d 'AWS region'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from enable' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and __fish_seen_subcommand_from enable' -l help -s h -d 'show help'
+
+# abproxy login
+complete -c abproxy -n '__fish_seen_subcommand_from login' -l gateway -r -F -d 'the gateway (default: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)'
+complete -c abproxy -n '__fish_seen_subcommand_from login' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from login' -l json -d 'print JSON'
+complete -c abproxy -n '__fish_seen_subcommand_from login' -l help -s h -d 'show help'
+
+# abproxy token
+complete -c abproxy -n '__fish_seen_subcommand_from token' -l gateway -r -F -d 'the gateway (default: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)'
+complete -c abproxy -n '__fish_seen_subcommand_from token' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from token' -l help -s h -d 'show help'
+
+# abproxy logout
+complete -c abproxy -n '__fish_seen_subcommand_from logout' -l gateway -r -F -d 'the gateway (default: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)'
+complete -c abproxy -n '__fish_seen_subcommand_from logout' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from logout' -l help -s h -d 'show help'
 
 # abproxy tables
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and not __fish_seen_subcommand_from setup' -a setup -d 'create the missing tables, wait until ACTIVE, enable TTL (never changes existing tables)'
@@ -113,7 +167,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subc
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l help -s h -d 'show help'
 
 # abproxy usage
-complete -c abproxy -n '__fish_seen_subcommand_from usage' -l key -r -F -d 'only this key'
+complete -c abproxy -n '__fish_seen_subcommand_from usage' -l key -r -F -d 'only this key (or signed-in principal: prn_… id or email)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l since -r -F -d 'start: a duration back from now (7d, 12h) or an ISO date'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l until -r -F -d 'end (exclusive): a duration back from now or an ISO date'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l by -r -F -d 'group by model, key or day'
@@ -121,7 +175,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from usage' -l json -d 'print JSO
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l plain -d 'plain text even on a terminal'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l mode -r -F -d 'storage: solo (SQLite file, default) or team (DynamoDB tables)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l db -r -F -d 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)'
-complete -c abproxy -n '__fish_seen_subcommand_from usage' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits'
+complete -c abproxy -n '__fish_seen_subcommand_from usage' -l table-prefix -r -F -d 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l region -r -F -d 'AWS region'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l help -s h -d 'show help'

@@ -5,8 +5,9 @@
 
 _abproxy_subcommands() {
   case "$1" in
-    "") echo "serve keys tables usage claude models config doctor admin completion" ;;
+    "") echo "serve keys principals login token logout tables usage claude models config doctor admin completion" ;;
     "keys") echo "create import list show revoke" ;;
+    "principals") echo "list disable enable" ;;
     "tables") echo "setup" ;;
     "config") echo "get set unset path" ;;
   esac
@@ -22,6 +23,13 @@ _abproxy_options() {
     "keys list") echo "--json --plain --mode --db --table-prefix --region --config --help" ;;
     "keys show") echo "--json --mode --db --table-prefix --region --config --help" ;;
     "keys revoke") echo "--json --mode --db --table-prefix --region --config --help" ;;
+    "principals") echo "--help" ;;
+    "principals list") echo "--json --plain --mode --db --table-prefix --region --config --help" ;;
+    "principals disable") echo "--json --mode --db --table-prefix --region --config --help" ;;
+    "principals enable") echo "--json --mode --db --table-prefix --region --config --help" ;;
+    "login") echo "--gateway --config --json --help" ;;
+    "token") echo "--gateway --config --help" ;;
+    "logout") echo "--gateway --config --help" ;;
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
     "usage") echo "--key --since --until --by --json --plain --mode --db --table-prefix --region --config --help" ;;
@@ -46,6 +54,12 @@ _abproxy_value_options() {
     "keys list") echo "--mode --db --table-prefix --region --config -c" ;;
     "keys show") echo "--mode --db --table-prefix --region --config -c" ;;
     "keys revoke") echo "--mode --db --table-prefix --region --config -c" ;;
+    "principals list") echo "--mode --db --table-prefix --region --config -c" ;;
+    "principals disable") echo "--mode --db --table-prefix --region --config -c" ;;
+    "principals enable") echo "--mode --db --table-prefix --region --config -c" ;;
+    "login") echo "--gateway --config -c" ;;
+    "token") echo "--gateway --config -c" ;;
+    "logout") echo "--gateway --config -c" ;;
     "tables setup") echo "--table-prefix --region --config -c" ;;
     "usage") echo "--key --since --until --by --mode --db --table-prefix --region --config -c" ;;
     "claude") echo "--model --small-model --port --claude-bin --region --config -c" ;;
@@ -70,8 +84,9 @@ _abproxy_value_choices() {
 _abproxy_described() {
   local -a items
   case "$1" in
-    "") items=('serve:run the gateway (Anthropic Messages API → AWS Bedrock)' 'keys:create, list, show and revoke API keys' 'tables:team mode\: DynamoDB tables' 'usage:requests, tokens and estimated cost per key, model or day' 'claude:run Claude Code on Bedrock through the gateway (reuses a running one or starts its own)' 'models:list the Bedrock models the gateway can call, the Claude aliases and their capabilities' 'config:show and edit settings (the file is ABPROXY_HOME/config.json)' 'doctor:check credentials, region, Bedrock access, storage, the port and the claude binary' 'admin:open the admin web page of the running gateway, signed in (prints a one-time link when headless)' 'completion:print a shell completion script (bash, zsh or fish)') ;;
+    "") items=('serve:run the gateway (Anthropic Messages API → AWS Bedrock)' 'keys:create, list, show and revoke API keys' 'principals:people signed in with the company IdP\: list, disable, enable' 'login:sign in to a gateway with the company IdP (device flow); tokens kept in ABPROXY_HOME, 0600' 'token:print a valid access token for the gateway, refreshing it if needed (for Claude Code'\''s apiKeyHelper)' 'logout:revoke and forget the tokens of a gateway' 'tables:team mode\: DynamoDB tables' 'usage:requests, tokens and estimated cost per key, model or day' 'claude:run Claude Code on Bedrock through the gateway (reuses a running one or starts its own)' 'models:list the Bedrock models the gateway can call, the Claude aliases and their capabilities' 'config:show and edit settings (the file is ABPROXY_HOME/config.json)' 'doctor:check credentials, region, Bedrock access, storage, the port and the claude binary' 'admin:open the admin web page of the running gateway, signed in (prints a one-time link when headless)' 'completion:print a shell completion script (bash, zsh or fish)') ;;
     "keys") items=('create:create a key and print its secret (once)' 'import:store an existing key (the seed converter'\''s sk-… keys); '\''-'\'' reads it from standard input' 'list:list keys (never their secrets)' 'show:show one key by id or prefix' 'revoke:revoke a key by id or prefix (takes effect at once in solo mode)') ;;
+    "principals") items=('list:list principals with their groups and policy' 'disable:refuse every token of this person, and their next sign-in' 'enable:let a disabled person sign in again') ;;
     "tables") items=('setup:create the missing tables, wait until ACTIVE, enable TTL (never changes existing tables)') ;;
     "config") items=('get:show every setting with its source, or one setting’s value' 'set:store a setting in the config file (checked like serve checks it)' 'unset:remove a setting from the config file' 'path:print the config file path') ;;
   esac
@@ -82,16 +97,23 @@ _abproxy_described_options() {
   local -a items
   case "$1" in
     "") items=('--version:output the version number' '--help:show help') ;;
-    "serve") items=('--port:port to listen on (0 picks a free one)' '--host:address to bind (default 127.0.0.1)' '--region:AWS region for Bedrock' '--config:JSON config file' '--plain:no live dashboard on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits' '--help:show help') ;;
+    "serve") items=('--port:port to listen on (0 picks a free one)' '--host:address to bind (default 127.0.0.1)' '--region:AWS region for Bedrock' '--config:JSON config file' '--plain:no live dashboard on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--help:show help') ;;
     "keys") items=('--help:show help') ;;
-    "keys create") items=('--key:store this existing key (abp_… or the seed converter'\''s sk-…) instead of a new one; '\''-'\'' reads it from standard input' '--name:a label for the key' '--user:who the key is for' '--service-tier:Bedrock service tier\: default, flex, priority or reserved' '--rate-limit:requests per minute' '--tokens-per-minute:tokens per minute' '--budget-usd:spending budget in US dollars' '--models:allowed models, comma-separated globs (e.g. '\''claude-*,qwen.*'\'')' '--expires:lifetime such as 30d, 12h or 90m' '--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
-    "keys import") items=('--name:a label for the key' '--user:who the key is for' '--service-tier:Bedrock service tier\: default, flex, priority or reserved' '--rate-limit:requests per minute' '--tokens-per-minute:tokens per minute' '--budget-usd:spending budget in US dollars' '--models:allowed models, comma-separated globs (e.g. '\''claude-*,qwen.*'\'')' '--expires:lifetime such as 30d, 12h or 90m' '--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
-    "keys list") items=('--json:print JSON' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
-    "keys show") items=('--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
-    "keys revoke") items=('--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "keys create") items=('--key:store this existing key (abp_… or the seed converter'\''s sk-…) instead of a new one; '\''-'\'' reads it from standard input' '--name:a label for the key' '--user:who the key is for' '--service-tier:Bedrock service tier\: default, flex, priority or reserved' '--rate-limit:requests per minute' '--tokens-per-minute:tokens per minute' '--budget-usd:spending budget in US dollars' '--models:allowed models, comma-separated globs (e.g. '\''claude-*,qwen.*'\'')' '--expires:lifetime such as 30d, 12h or 90m' '--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "keys import") items=('--name:a label for the key' '--user:who the key is for' '--service-tier:Bedrock service tier\: default, flex, priority or reserved' '--rate-limit:requests per minute' '--tokens-per-minute:tokens per minute' '--budget-usd:spending budget in US dollars' '--models:allowed models, comma-separated globs (e.g. '\''claude-*,qwen.*'\'')' '--expires:lifetime such as 30d, 12h or 90m' '--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "keys list") items=('--json:print JSON' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "keys show") items=('--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "keys revoke") items=('--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "principals") items=('--help:show help') ;;
+    "principals list") items=('--json:print JSON' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "principals disable") items=('--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "principals enable") items=('--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "login") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--json:print JSON' '--help:show help') ;;
+    "token") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--help:show help') ;;
+    "logout") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--help:show help') ;;
     "tables") items=('--help:show help') ;;
     "tables setup") items=('--table-prefix:tables are <prefix>-keys, -usage, -limits (default abproxy)' '--region:AWS region' '--dry-run:only say what would be created' '--json:print JSON' '--config:JSON config file' '--help:show help') ;;
-    "usage") items=('--key:only this key' '--since:start\: a duration back from now (7d, 12h) or an ISO date' '--until:end (exclusive)\: a duration back from now or an ISO date' '--by:group by model, key or day' '--json:print JSON' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "usage") items=('--key:only this key (or signed-in principal\: prn_… id or email)' '--since:start\: a duration back from now (7d, 12h) or an ISO date' '--until:end (exclusive)\: a duration back from now or an ISO date' '--by:group by model, key or day' '--json:print JSON' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
     "claude") items=('--model:main model\: a Claude name or a Bedrock model id (ANTHROPIC_MODEL)' '--small-model:model for quick background tasks (ANTHROPIC_SMALL_FAST_MODEL)' '--port:port of the gateway started for this session (default\: a free one)' '--claude-bin:the claude executable (default\: claude on PATH)' '--region:AWS region for Bedrock' '--config:JSON config file' '--no-onboarding-fix:leave Claude Code'\''s ~/.claude.json alone (no hasCompletedOnboarding)' '--help:show help') ;;
     "models") items=('--json:print the report as JSON (stable; see README)' '--plain:plain text even on a terminal' '--all:include models that are not text-to-text or not callable in the region' '--region:AWS region for Bedrock' '--config:JSON config file' '--help:show help') ;;
     "config") items=('--help:show help') ;;

@@ -11,7 +11,13 @@ import { sameHash } from './key-format.ts';
 export type Verification =
   | { kind: 'master' }
   | { kind: 'key'; key: KeyRecord }
-  | { kind: 'refused'; reason: 'unknown' | 'revoked' | 'expired' };
+  | { kind: 'refused'; reason: 'unknown' | 'revoked' | 'expired' | 'disabled' };
+
+/** Sign-in access tokens (src/signin), checked instead of the keys table when the secret is one. */
+export interface TokenVerifier {
+  isAccessToken(secret: string): boolean;
+  verifyAccessToken(secret: string): Promise<Verification>;
+}
 
 export interface KeyVerifierOptions {
   store: Pick<Store, 'findKeyByHash' | 'hasKeys'>;
@@ -20,6 +26,7 @@ export interface KeyVerifierOptions {
   /** Bound on cached entries, so a flood of random keys cannot grow memory without end. */
   maxEntries?: number;
   now?: () => number;
+  tokens?: TokenVerifier | undefined;
 }
 
 interface Entry {
@@ -38,10 +45,19 @@ export class KeyVerifier {
   readonly #maxEntries: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, Entry>();
+  readonly #tokens: TokenVerifier | undefined;
   #hasKeys: { value: boolean; until: number } | undefined;
 
-  constructor({ store, masterKey, cacheMs, maxEntries = 10_000, now = Date.now }: KeyVerifierOptions) {
+  constructor({
+    store,
+    masterKey,
+    cacheMs,
+    maxEntries = 10_000,
+    now = Date.now,
+    tokens,
+  }: KeyVerifierOptions) {
     this.#store = store;
+    this.#tokens = tokens;
     this.#master = masterKey ? digest(masterKey) : undefined;
     this.#cacheMs = cacheMs;
     this.#maxEntries = maxEntries;
@@ -53,6 +69,7 @@ export class KeyVerifier {
     // same SHA-256 is the stored keys' hash (hashKey), so it is computed once.
     const secretDigest = digest(secret);
     if (this.#master && timingSafeEqual(secretDigest, this.#master)) return { kind: 'master' };
+    if (this.#tokens?.isAccessToken(secret)) return this.#tokens.verifyAccessToken(secret);
     const hash = secretDigest.toString('hex');
     const record = await this.#lookup(hash);
     if (!record || !sameHash(record.hash, hash)) return { kind: 'refused', reason: 'unknown' };

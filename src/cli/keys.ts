@@ -69,7 +69,7 @@ export function newKeyRecord(flags: CreateFlags, now: Date): { record: KeyRecord
   }
 }
 
-async function withStore<T>(flags: StoreFlags, action: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(flags: StoreFlags, action: (store: Store) => Promise<T>): Promise<T> {
   const config = adminConfig(flags);
   let store: Store;
   try {
@@ -152,8 +152,19 @@ export async function printKeys(
 
 async function list(flags: OutputFlags, io: KeysIo): Promise<void> {
   const rows = await collectKeys(flags);
-  if (flags.json) io.stdout(JSON.stringify(rows));
-  else await printKeys(rows, { plain: flags.plain });
+  if (flags.json) {
+    io.stdout(JSON.stringify(rows));
+    return;
+  }
+  await printKeys(rows, { plain: flags.plain });
+  // People signed in with the company IdP hold no key but spend like keys do (usage by their prn_ id).
+  const { collectPrincipals, printPrincipals } = await import('./principals.ts');
+  // A team store set up before sign-in existed has no -signin table: the keys are still listed.
+  const principals = await collectPrincipals(flags).catch(() => []);
+  if (principals.length > 0) {
+    process.stdout.write('\nsigned in with the company IdP (abproxy principals list):\n');
+    await printPrincipals(principals, { plain: flags.plain });
+  }
 }
 
 async function findOrFail(store: Store, ref: string): Promise<KeyRecord> {

@@ -14,7 +14,9 @@ import { registerConfig } from './config.ts';
 import { registerDoctor } from './doctor.ts';
 import { CliError, CliExit, EXIT } from './errors.ts';
 import { registerKeys } from './keys.ts';
+import { registerLogin } from './login.ts';
 import { registerModels } from './models.ts';
+import { registerPrincipals } from './principals.ts';
 import { registerServe, waitForSignal } from './serve.ts';
 import { registerTables } from './tables.ts';
 import { registerUsage } from './usage.ts';
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   });
   const stdout = (line: string) => process.stdout.write(terminalOutput(`${line}\n`));
   registerKeys(program, { stdout });
+  registerPrincipals(program, { stdout });
+  registerLogin(program, { stdout, stderr: (line) => process.stderr.write(`${line}\n`), env: process.env });
   registerTables(program, { stdout });
   registerUsage(program, { stdout });
   registerClaude(program, { stderr: writeErr, env: process.env });

@@ -135,6 +135,9 @@ export function registerServe(program: Command, io: ServeIo): void {
     .option('--plain', 'no live dashboard on a terminal')
     .option('--mode <mode>', 'storage: solo (SQLite file, default) or team (DynamoDB tables)')
     .option('--db <file>', 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)')
-    .option('--table-prefix <prefix>', 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits')
+    .option(
+      '--table-prefix <prefix>',
+      'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin',
+    )
     .action((flags: ServeFlags) => serve(flags, io));
 }

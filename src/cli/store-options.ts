@@ -16,7 +16,10 @@ export function addStoreOptions(command: Command): Command {
   return command
     .option('--mode <mode>', 'storage: solo (SQLite file, default) or team (DynamoDB tables)')
     .option('--db <file>', 'solo mode: the SQLite file (default ABPROXY_HOME/abproxy.db)')
-    .option('--table-prefix <prefix>', 'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits')
+    .option(
+      '--table-prefix <prefix>',
+      'team mode: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin',
+    )
     .option('--region <region>', 'AWS region')
     .option('-c, --config <file>', 'JSON config file');
 }

@@ -53,11 +53,17 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
     throw new CliError('--by: expected model, key or day', EXIT.usage);
   const query: UsageQuery = { since: parseTime('--since', flags.since ?? '30d', now) };
   if (flags.until) query.until = parseTime('--until', flags.until, now);
-  if (flags.key) query.keyId = flags.key;
   const config = adminConfig(flags);
   const store = await openStore(config);
   let stored: UsageRecord[];
+  // Signed-in people spend under their principal id; show (and accept) their emails too.
+  let emails = new Map<string, string>();
   try {
+    emails = new Map((await store.listPrincipals().catch(() => [])).map((p) => [p.id, p.email]));
+    if (flags.key) {
+      const wanted = flags.key.toLowerCase();
+      query.keyId = [...emails].find(([, email]) => email === wanted)?.[0] ?? flags.key;
+    }
     stored = await store.listUsage(query);
   } catch (err) {
     explainAwsError(err, config);
@@ -68,7 +74,14 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
   for (const record of spooledRecords(spoolDir(config))) {
     if (!byId.has(record.id) && inQuery(record, query)) byId.set(record.id, record);
   }
-  return summarize([...byId.values()], query, by);
+  const report = summarize([...byId.values()], query, by);
+  const principals = Object.fromEntries(
+    [...new Set([...byId.values()].map((record) => record.keyId))]
+      .filter((id) => emails.has(id))
+      .map((id) => [id, emails.get(id)!]),
+  );
+  if (Object.keys(principals).length > 0) report.principals = principals;
+  return report;
 }
 
 /** What `usage` shows, first column named after the grouping: stable plain columns, numbers right-aligned. */
@@ -98,7 +111,16 @@ export async function printUsage(
     `${terminalLine(`usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}`)}\n`,
   );
   const { printTable } = await import('../ui/index.ts');
-  await printTable(usageColumns(report.by), [...report.groups, report.total] as unknown as Row[], mode, out);
+  const named = (row: UsageRow) =>
+    report.by === 'key' && report.principals?.[row.group]
+      ? { ...row, group: `${row.group} (${report.principals[row.group]})` }
+      : row;
+  await printTable(
+    usageColumns(report.by),
+    [...report.groups.map(named), report.total] as unknown as Row[],
+    mode,
+    out,
+  );
 }
 
 export function registerUsage(program: Command, io: UsageIo): void {
@@ -106,7 +128,7 @@ export function registerUsage(program: Command, io: UsageIo): void {
     program
       .command('usage')
       .description('requests, tokens and estimated cost per key, model or day')
-      .option('--key <id>', 'only this key')
+      .option('--key <id>', 'only this key (or signed-in principal: prn_… id or email)')
       .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO date', '30d')
       .option('--until <when>', 'end (exclusive): a duration back from now or an ISO date')
       .option('--by <group>', 'group by model, key or day', 'key')

@@ -156,3 +156,40 @@ describe('files and secrets', () => {
     expect(statSync(join(home, 'secret')).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('sign-in settings', () => {
+  it('reads policies from JSON or a file and names the entry and field of a mistake', () => {
+    const good = { policies: [{ name: 'ml', groups: ['ml'], serviceTier: 'priority' }] };
+    const fromEnv = resolveConfig({ env: { ABPROXY_POLICIES: JSON.stringify(good) }, defaults });
+    expect(fromEnv.policies?.policies[0]?.name).toBe('ml');
+    const path = join(mkdtempSync(join(tmpdir(), 'abproxy-policies-')), 'policies.json');
+    writeFileSync(path, JSON.stringify({ policies: [{ name: 'ml', groups: ['ml'], serviceTier: 'turbo' }] }));
+    expect(() => resolveConfig({ env: { ABPROXY_POLICIES: path }, defaults })).toThrow(
+      /ABPROXY_POLICIES \(.*policies\.json\): policies\[0\] \(ml\)\.serviceTier: expected one of/,
+    );
+    expect(() => resolveConfig({ env: { ABPROXY_POLICIES: '/nope/policies.json' }, defaults })).toThrow(
+      /cannot read the policies file/,
+    );
+    expect(() => resolveConfig({ file: { policies: { base: { rpm: 1 } } }, defaults })).toThrow(
+      /base\.rpm: unknown field/,
+    );
+  });
+
+  it('parses the IdP settings', () => {
+    const config = resolveConfig({
+      env: {
+        ABPROXY_OIDC_ISSUER: 'https://idp.example/realms/x/',
+        ABPROXY_OIDC_ALLOWED_DOMAINS: 'Corp.example, other.example',
+        ABPROXY_PUBLIC_URL: 'https://gw.example/',
+      },
+      defaults,
+    });
+    expect(config.oidcIssuer).toBe('https://idp.example/realms/x/');
+    expect(config.oidcAllowedDomains).toEqual(['corp.example', 'other.example']);
+    expect(config.publicUrl).toBe('https://gw.example');
+    expect(config.oidcGroupsClaim).toBe('groups');
+    expect(() => resolveConfig({ env: { ABPROXY_PUBLIC_URL: 'ftp://x' }, defaults })).toThrow(
+      /ABPROXY_PUBLIC_URL/,
+    );
+  });
+});

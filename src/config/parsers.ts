@@ -129,3 +129,37 @@ export const origins: Parser<string[]> = (raw, label) => {
   }
   return list;
 };
+
+/** A comma-separated list (env, flags) or a JSON list of strings (config file); empty means unset. */
+export function commaList(options: { lowercase?: boolean } = {}): Parser<string[] | undefined> {
+  return (raw, label) => {
+    const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+    if (!items || items.some((item) => typeof item !== 'string')) {
+      throw new ConfigError(`${label}: expected a comma-separated list, got ${JSON.stringify(raw)}`);
+    }
+    const list = items
+      .map((item: string) => (options.lowercase ? item.trim().toLowerCase() : item.trim()))
+      .filter((item) => item !== '');
+    return list.length > 0 ? list : undefined;
+  };
+}
+
+/** An http(s) URL; base URLs lose a trailing slash, an issuer keeps it (it must match `iss` exactly). */
+export function httpUrl({ keepTrailingSlash = false } = {}): Parser<string | undefined> {
+  return (raw, label) => {
+    if (typeof raw !== 'string')
+      throw new ConfigError(`${label}: expected a URL, got ${JSON.stringify(raw)}`);
+    const text = raw.trim();
+    if (text === '') return undefined;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new ConfigError(`${label}: expected an http(s) URL, got ${JSON.stringify(raw)}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new ConfigError(`${label}: expected an http(s) URL, got ${JSON.stringify(raw)}`);
+    }
+    return keepTrailingSlash ? text : text.replace(/\/+$/, '');
+  };
+}

@@ -3,9 +3,24 @@
  * The `Settings` type, the defaults, env lookup, parsing, `abproxy config` help and the README's settings
  * table are all derived from this table (`npm run docs` rewrites the README table; a test checks it).
  */
+
+import { readFileSync } from 'node:fs';
 import { SERVICE_TIERS } from '../models/types.ts';
+import { PolicyError, type PolicySet, parsePolicies } from '../signin/policies.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from './drain.ts';
-import { boolean, integer, jsonObject, oneOf, origins, type Parser, string, stringMap } from './parsers.ts';
+import {
+  boolean,
+  ConfigError,
+  commaList,
+  httpUrl,
+  integer,
+  jsonObject,
+  oneOf,
+  origins,
+  type Parser,
+  string,
+  stringMap,
+} from './parsers.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -46,6 +61,37 @@ function setting<T, D extends T | undefined>(spec: SettingSpec<T, D>): SettingSp
 }
 
 const seconds = (n: number) => n * 1_000;
+
+/** ABPROXY_POLICIES: JSON (text or, in the config file, the value itself) or the path of a JSON file. */
+const policiesParser: Parser<PolicySet | undefined> = (raw, label) => {
+  let value = raw;
+  if (typeof raw === 'string') {
+    const text = raw.trim();
+    if (text === '') return undefined;
+    let source = text;
+    let where = label;
+    if (!/^[[{]/.test(text)) {
+      where = `${label} (${text})`;
+      try {
+        source = readFileSync(text, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`${where}: cannot read the policies file: ${(err as Error).message}`);
+      }
+    }
+    try {
+      value = JSON.parse(source);
+    } catch (err) {
+      throw new ConfigError(`${where}: not valid JSON: ${(err as Error).message}`);
+    }
+    label = where;
+  }
+  try {
+    return parsePolicies(value);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new ConfigError(`${label}: ${err.message}`);
+    throw err;
+  }
+};
 
 export const SETTINGS = {
   port: setting({
@@ -269,7 +315,7 @@ export const SETTINGS = {
       pattern: { test: (v) => /^[A-Za-z0-9_.-]{1,200}$/.test(v), describe: 'use 1-200 of A-Z a-z 0-9 _ . -' },
     }),
     flag: '--table-prefix',
-    doc: "team mode's DynamoDB tables are `<prefix>-keys`, `-usage`, `-limits`",
+    doc: "team mode's DynamoDB tables are `<prefix>-keys`, `-usage`, `-limits`, `-signin`",
   }),
   keyCacheMs: setting({
     env: ['ABPROXY_KEY_CACHE_MS'],
@@ -337,6 +383,58 @@ export const SETTINGS = {
     default: [] as string[],
     parse: origins,
     doc: 'comma list of web origins (`https://app.example.com`) whose pages may call the gateway (CORS); every other browser request gets 403 (see [Security](#security))',
+  }),
+  oidcIssuer: setting({
+    env: ['ABPROXY_OIDC_ISSUER'],
+    default: undefined,
+    parse: httpUrl({ keepTrailingSlash: true }),
+    doc: "sign-in: the company IdP's issuer URL (OpenID discovery); setting it turns sign-in on",
+  }),
+  oidcClientId: setting({
+    env: ['ABPROXY_OIDC_CLIENT_ID'],
+    default: undefined,
+    parse: string({ emptyIsUnset: true }),
+    doc: 'sign-in: the client id registered at the IdP',
+  }),
+  oidcClientSecret: setting({
+    env: ['ABPROXY_OIDC_CLIENT_SECRET'],
+    default: undefined,
+    parse: string({ secret: true, emptyIsUnset: true }),
+    secret: true,
+    doc: 'sign-in: the client secret (unset: a public client, PKCE only)',
+  }),
+  oidcScopes: setting({
+    env: ['ABPROXY_OIDC_SCOPES'],
+    default: 'openid email profile offline_access',
+    parse: string(),
+    docDefault: 'see what',
+    doc: 'sign-in: scopes asked of the IdP, default `openid email profile offline_access` (`offline_access` lets refreshes re-read groups)',
+  }),
+  oidcGroupsClaim: setting({
+    env: ['ABPROXY_OIDC_GROUPS_CLAIM'],
+    default: 'groups',
+    parse: string(),
+    doc: 'sign-in: the ID-token claim that lists the groups policies match',
+  }),
+  oidcAllowedDomains: setting({
+    env: ['ABPROXY_OIDC_ALLOWED_DOMAINS'],
+    default: undefined,
+    parse: commaList({ lowercase: true }),
+    docDefault: 'any',
+    doc: 'sign-in: comma-separated email domains allowed to sign in',
+  }),
+  publicUrl: setting({
+    env: ['ABPROXY_PUBLIC_URL'],
+    default: undefined,
+    parse: httpUrl(),
+    docDefault: 'the listen address',
+    doc: 'sign-in: the URL people reach the gateway at; the IdP redirect URI is `<it>/oauth/callback`',
+  }),
+  policies: setting({
+    env: ['ABPROXY_POLICIES'],
+    default: undefined,
+    parse: policiesParser,
+    doc: 'sign-in: JSON (or a JSON file path) of policies by IdP group or email domain: models, tier, limits, budget, managed settings (see Sign-in)',
   }),
 };
 

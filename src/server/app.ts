@@ -1,6 +1,8 @@
 /** The middleware chain and route table of the gateway. */
 
 import type { KeyVerifier } from '../auth/verifier.ts';
+import { SIGNIN_BROWSER_PATHS, SIGNIN_PUBLIC_PATHS } from '../signin/routes.ts';
+import type { SignIn } from '../signin/setup.ts';
 import type { Accounting } from './accounting.ts';
 import { type AuthPolicy, auth } from './auth.ts';
 import { compose } from './compose.ts';
@@ -36,12 +38,14 @@ export interface AppOptions {
    * with its own session cookie). Absent in handler unit tests.
    */
   admin?: Middleware;
+  /** Team sign-in with the company IdP (issue 16), when configured. */
+  signIn?: Pick<SignIn, 'apiRoutes' | 'browserRoutes'> | undefined;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
 
-function authPolicy(requireKey: boolean, requireApiKey: boolean | undefined): AuthPolicy {
-  if (requireKey) return 'required';
+function authPolicy(requireKey: boolean, requireApiKey: boolean | undefined, signIn: boolean): AuthPolicy {
+  if (requireKey || (signIn && requireApiKey !== false)) return 'required';
   return requireApiKey === false ? 'open' : 'open-until-keys';
 }
 
@@ -55,7 +59,15 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     { method: 'GET', path: '/ready', handler: readyHandler(options.isDraining) },
   ];
   const publicPaths = new Set(PUBLIC_PATHS);
-  const { accounting } = options;
+  const { accounting, signIn } = options;
+  const signInPaths = new Set(
+    signIn ? [...signIn.apiRoutes, ...signIn.browserRoutes].map((r) => r.path) : [],
+  );
+  if (signIn) {
+    // One group each: the browser routes are the ones a browser-origin guard must let through.
+    routes.push(...signIn.apiRoutes, ...signIn.browserRoutes);
+    for (const path of SIGNIN_PUBLIC_PATHS) publicPaths.add(path);
+  }
   if (accounting) {
     routes.push({ method: 'GET', path: '/metrics', handler: metricsHandler(accounting.metrics) });
     if (metricsArePublic(deps.config.metricsAuth, options.loopback)) publicPaths.add('/metrics');
@@ -64,15 +76,19 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
   if (options.loopback) chain.push(hostGuard());
   if (options.admin) chain.push(options.admin);
   chain.push(
-    originGuard({ allowedOrigins: deps.config.allowedOrigins, apiKeyHeader: deps.config.apiKeyHeader }),
+    originGuard({
+      allowedOrigins: deps.config.allowedOrigins,
+      apiKeyHeader: deps.config.apiKeyHeader,
+      browserPages: signIn ? SIGNIN_BROWSER_PATHS : [],
+    }),
     auth({
       verifier: options.verifier,
-      policy: authPolicy(options.requireKey, deps.config.requireApiKey),
+      policy: authPolicy(options.requireKey, deps.config.requireApiKey, signIn !== undefined),
       header: deps.config.apiKeyHeader,
       publicPaths,
     }),
     // After auth, as Anthropic answers: a caller without a key learns that first.
-    jsonContentType(),
+    jsonContentType({ formPaths: signInPaths }),
   );
   if (accounting) chain.push(metering(accounting.metering));
   chain.push(router(routes));

@@ -43,6 +43,7 @@ const REFUSALS = {
   unknown: 'invalid x-api-key',
   revoked: 'this API key has been revoked',
   expired: 'this API key has expired',
+  disabled: 'this account has been disabled on the gateway',
 } as const;
 
 export function auth({ verifier, policy, header, publicPaths = new Set() }: AuthOptions): Middleware {
@@ -64,7 +65,10 @@ export function auth({ verifier, policy, header, publicPaths = new Set() }: Auth
     if (!accepted) {
       const open = policy === 'open' || (policy === 'open-until-keys' && !(await verifier.hasKeys()));
       if (!open) {
-        throw new ApiError('authentication_error', REFUSALS[refusal]);
+        // Without x-should-retry: false, Claude Code retries a 401 for minutes before giving up.
+        throw new ApiError('authentication_error', REFUSALS[refusal], {
+          headers: { 'x-should-retry': 'false' },
+        });
       }
     }
     await next();

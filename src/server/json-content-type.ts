@@ -1,14 +1,21 @@
 import { ApiError } from '../anthropic/errors.ts';
 import type { Middleware } from './context.ts';
+import { routePath } from './router.ts';
 
 /**
  * Request bodies must be JSON, declared as such: `application/json`, optionally with a UTF-8 charset.
  * A form or text/plain body is what a web page can send without a CORS preflight, so refusing it here
  * closes that door even for a page that hides its origin; it is also Anthropic's own rule (415).
  */
-export function jsonContentType(): Middleware {
+export function jsonContentType(options: { formPaths?: ReadonlySet<string> } = {}): Middleware {
+  const formPaths = options.formPaths ?? new Set<string>();
   return async function jsonContentTypeMiddleware(ctx, next) {
-    if (ctx.req.method === 'POST' && !isJsonContentType(ctx.req.headers['content-type'])) {
+    if (
+      ctx.req.method === 'POST' &&
+      !isJsonContentType(ctx.req.headers['content-type']) &&
+      // OAuth endpoints take forms (RFC 6749/8628), telemetry sinks take OTLP: their own parsers decide.
+      !formPaths.has(routePath(ctx.url.pathname))
+    ) {
       throw new ApiError(
         'unsupported_media_type',
         "Request bodies must be JSON: send 'content-type: application/json'",

@@ -1,5 +1,6 @@
 import { ApiError } from '../anthropic/errors.ts';
 import type { Ctx, Middleware } from './context.ts';
+import { routePath } from './router.ts';
 
 /**
  * Browser guard, as Anthropic's API does it: a web page must not be able to spend through a gateway
@@ -15,6 +16,11 @@ export interface OriginGuardOptions {
   allowedOrigins: readonly string[];
   /** The extra header that may carry a key (API_KEY_HEADER); allowed in preflights. */
   apiKeyHeader?: string;
+  /**
+   * Pages a person opens in a browser (sign-in's device page and IdP callback): top-level navigations
+   * and form posts that protect themselves (CSRF token, SameSite cookies), so the guard lets them by.
+   */
+  browserPages?: readonly string[];
 }
 
 /** GET/HEAD of these stay usable from anywhere: no side effect, and without CORS headers unreadable. */
@@ -62,6 +68,7 @@ function refuse(origin: string | undefined): ApiError {
 
 export function originGuard(options: OriginGuardOptions): Middleware {
   const allowedOrigins = new Set(options.allowedOrigins);
+  const browserPages = new Set(options.browserPages);
   const allowedHeaders = new Set(BASE_ALLOWED_HEADERS);
   if (options.apiKeyHeader) allowedHeaders.add(options.apiKeyHeader.toLowerCase());
 
@@ -73,7 +80,8 @@ export function originGuard(options: OriginGuardOptions): Middleware {
     if (!fromBrowserPage) return next();
 
     const method = ctx.req.method ?? 'GET';
-    const path = ctx.url.pathname.replace(/\/+$/, '') || '/';
+    const path = routePath(ctx.url.pathname);
+    if (browserPages.has(path)) return next();
     if ((method === 'GET' || method === 'HEAD') && PROBE_PATHS.has(path)) return next();
     if (origin === undefined || !allowedOrigins.has(origin)) throw refuse(origin);
 

@@ -14,15 +14,20 @@ import { applyFeatureFlags } from './feature-flags.ts';
 export async function resolveForRequest(
   deps: AppDeps,
   name: string,
-  key?: Pick<KeyRecord, 'models'>,
+  key?: Pick<KeyRecord, 'models'> & { availableModels?: readonly string[] },
 ): Promise<ResolvedModel> {
   const snapshot = await deps.catalogue.snapshot();
   const resolved = resolveModel(name, snapshot, {
     region: deps.config.region,
     overrides: deps.config.modelMap,
   });
-  if (!modelAllowed(key?.models, [name, resolved.modelId, resolved.baseModelId])) {
+  const names = [name, resolved.modelId, resolved.baseModelId];
+  if (!modelAllowed(key?.models, names)) {
     throw new ApiError('permission_error', `this API key may not use model '${name}'`);
+  }
+  // A sign-in policy's managed `availableModels` binds the gateway too, not only Claude Code's picker.
+  if (!modelAllowed(key?.availableModels, names)) {
+    throw new ApiError('permission_error', `your sign-in policy does not offer model '${name}'`);
   }
   return { ...resolved, caps: applyFeatureFlags(resolved.caps, deps.config) };
 }

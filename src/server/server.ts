@@ -12,6 +12,7 @@ import { resolveSigningSecret } from '../config/secret.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import { Catalogue } from '../models/catalogue.ts';
 import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../models/claude-features.ts';
+import { createSignIn, type SignInOverrides } from '../signin/setup.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { BedrockUpstream } from '../upstream/bedrock.ts';
@@ -42,7 +43,12 @@ export interface StartServerOptions {
   instanceSecret?: string;
   /** Where the built admin page is (dist/admin/ by default). */
   adminAssetsDir?: string;
+  /** Sign-in test hooks (a shorter poll interval). */
+  signIn?: SignInOverrides;
 }
+
+/** How often expired grants, sessions and tokens are deleted from SQLite (DynamoDB's TTL does it there). */
+const SIGNIN_SWEEP_MS = 10 * 60_000;
 
 export type DrainHook = () => void | Promise<void>;
 
@@ -132,11 +138,23 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const upstream = options.upstream ?? owned!.runtime;
   const ownedStore = options.store ? undefined : await openStore(config);
   const store = options.store ?? ownedStore!;
+  // The public URL defaults to the listen address, known once listening.
+  let listenUrl = '';
+  const publicUrl = () => config.publicUrl ?? listenUrl;
+  let signIn: ReturnType<typeof createSignIn>;
+  try {
+    signIn = createSignIn(config, store, publicUrl, options.signIn);
+  } catch (err) {
+    owned?.destroy();
+    await ownedStore?.close();
+    throw err;
+  }
   // Solo: `keys revoke` runs in another process and must bite at once; a SQLite lookup is cheap.
   const verifier = new KeyVerifier({
     store,
     masterKey: config.masterApiKey,
     cacheMs: store.mode === 'solo' ? 0 : config.keyCacheMs,
+    tokens: signIn?.service,
   });
   const catalogue =
     options.catalogue ??
@@ -180,6 +198,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       accounting,
       instanceSecret: options.instanceSecret,
       admin,
+      signIn,
     },
   );
 
@@ -231,6 +250,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(config.host)}:${port}`;
+  listenUrl = url;
+  const sweep = signIn
+    ? setInterval(() => {
+        store.sweepExpired(new Date().toISOString()).catch((err: unknown) => {
+          log.warn({ err }, 'sweeping expired sign-in records failed');
+        });
+      }, SIGNIN_SWEEP_MS).unref()
+    : undefined;
   // Warm the catalogue so the first request does not wait for the control plane.
   if (!options.catalogue) void catalogue.snapshot();
   log.info(
@@ -261,6 +288,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      clearInterval(sweep);
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ inFlight, timeoutMs: config.shutdownTimeoutMs }, 'draining');
       // The listener stays open while requests are in flight: probes and new calls get a 503.

@@ -19,11 +19,17 @@ import {
 import { KEYS_BY_ID_INDEX, KEYS_BY_PREFIX_INDEX, TTL_ATTRIBUTE, tableName } from './schema.ts';
 import {
   AmbiguousKeyError,
+  type DeviceGrant,
+  type DeviceGrantState,
   DuplicateKeyError,
   type KeyEdit,
   type KeyRecord,
+  type Principal,
   type RevokeResult,
+  type RotateResult,
+  type Session,
   type Store,
+  type TokenRecord,
   type UpdateResult,
   type UsageQuery,
   type UsageRecord,
@@ -71,6 +77,22 @@ const PERMANENT_ERRORS = new Set([
   'ItemCollectionSizeLimitExceededException',
 ]);
 
+/** The item of a sign-in record: its `pk`, and a TTL from its expiry when it has one. */
+function signinItem(pk: string, record: object): Item {
+  const expiresAt = (record as { expiresAt?: string }).expiresAt;
+  return {
+    ...record,
+    pk,
+    ...(expiresAt ? { [TTL_ATTRIBUTE]: Math.ceil(Date.parse(expiresAt) / 1000) } : {}),
+  };
+}
+
+function fromSigninItem<T>(item: Item | undefined): T | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, [TTL_ATTRIBUTE]: _ttl, ...record } = item;
+  return record as T;
+}
+
 function isConditionFailure(err: unknown): boolean {
   return (
     err instanceof ConditionalCheckFailedException ||
@@ -85,6 +107,7 @@ export class DynamoStore implements Store {
   readonly #keys: string;
   readonly #usage: string;
   readonly #limits: string;
+  readonly #signin: string;
 
   constructor({ tablePrefix, region, client }: DynamoStoreOptions) {
     this.#owned = client ? undefined : new DynamoDBClient({ region });
@@ -94,6 +117,7 @@ export class DynamoStore implements Store {
     this.#keys = tableName(tablePrefix, 'keys');
     this.#usage = tableName(tablePrefix, 'usage');
     this.#limits = tableName(tablePrefix, 'limits');
+    this.#signin = tableName(tablePrefix, 'signin');
   }
 
   async #queryAll(input: QueryCommandInput): Promise<Item[]> {
@@ -334,6 +358,199 @@ export class DynamoStore implements Store {
       }
     }
     throw new Error(`counter ${name}: too much contention`);
+  }
+
+  async #getSignin<T>(pk: string): Promise<T | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#signin, Key: { pk }, ConsistentRead: true }),
+    );
+    return fromSigninItem<T>(out.Item);
+  }
+
+  async putPrincipal(principal: Principal): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({ TableName: this.#signin, Item: signinItem(`principal#${principal.id}`, principal) }),
+    );
+  }
+
+  async getPrincipal(id: string): Promise<Principal | undefined> {
+    return this.#getSignin<Principal>(`principal#${id}`);
+  }
+
+  async listPrincipals(): Promise<Principal[]> {
+    const items = await this.#scanAll({
+      TableName: this.#signin,
+      FilterExpression: 'begins_with(pk, :p)',
+      ExpressionAttributeValues: { ':p': 'principal#' },
+    });
+    return items
+      .map((item) => fromSigninItem<Principal>(item)!)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  async setPrincipalDisabled(id: string, at: string | undefined): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#signin,
+          Key: { pk: `principal#${id}` },
+          UpdateExpression: at ? 'SET disabledAt = :at' : 'REMOVE disabledAt',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(at ? { ExpressionAttributeValues: { ':at': at } } : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async createDeviceGrant(grant: DeviceGrant): Promise<void> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#signin,
+          Item: signinItem(`grant#${grant.userCode}`, grant),
+          // A user code may be taken again once its grant has expired (TTL deletes lazily).
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': new Date().toISOString() },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new DuplicateKeyError(`user code ${grant.userCode} is in use`);
+      throw err;
+    }
+  }
+
+  async getDeviceGrant(userCode: string): Promise<DeviceGrant | undefined> {
+    return this.#getSignin<DeviceGrant>(`grant#${userCode}`);
+  }
+
+  async updateDeviceGrant(
+    userCode: string,
+    from: DeviceGrantState,
+    patch: Partial<DeviceGrant>,
+  ): Promise<boolean> {
+    const current = await this.getDeviceGrant(userCode);
+    if (!current || current.state !== from) return false;
+    const now = new Date().toISOString();
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#signin,
+          Item: signinItem(`grant#${userCode}`, { ...current, ...patch }),
+          // Same state and the same poll/login as read: a concurrent change makes this one lose.
+          ConditionExpression:
+            '#s = :from AND expiresAt > :now AND deviceCodeHash = :h AND ' +
+            (current.lastPolledAt ? 'lastPolledAt = :polled' : 'attribute_not_exists(lastPolledAt)'),
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: {
+            ':from': from,
+            ':now': now,
+            ':h': current.deviceCodeHash,
+            ...(current.lastPolledAt ? { ':polled': current.lastPolledAt } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async #putTokens(tokens: readonly TokenRecord[]): Promise<void> {
+    for (const token of tokens) {
+      await this.#doc.send(
+        new PutCommand({ TableName: this.#signin, Item: signinItem(`token#${token.hash}`, token) }),
+      );
+    }
+  }
+
+  async createSession(session: Session, tokens: readonly TokenRecord[]): Promise<void> {
+    // The session first: a token whose session cannot be read is refused.
+    await this.#doc.send(
+      new PutCommand({ TableName: this.#signin, Item: signinItem(`session#${session.id}`, session) }),
+    );
+    await this.#putTokens(tokens);
+  }
+
+  async getSession(id: string): Promise<Session | undefined> {
+    return this.#getSignin<Session>(`session#${id}`);
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    return this.#getSignin<TokenRecord>(`token#${hash}`);
+  }
+
+  async rotateRefreshToken(
+    oldHash: string,
+    tokens: readonly TokenRecord[],
+    at: string,
+    idpRefreshToken?: string,
+  ): Promise<RotateResult> {
+    const old = await this.findToken(oldHash);
+    if (old?.kind !== 'refresh') return 'not-found';
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#signin,
+          Key: { pk: `token#${oldHash}` },
+          UpdateExpression: 'SET usedAt = :at',
+          ConditionExpression:
+            'attribute_exists(pk) AND attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      await this.revokeSession(old.sessionId, at);
+      return 'reused';
+    }
+    await this.#putTokens(tokens);
+    if (idpRefreshToken !== undefined) {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#signin,
+          Key: { pk: `session#${old.sessionId}` },
+          UpdateExpression: 'SET idpRefreshToken = :t',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':t': idpRefreshToken },
+        }),
+      );
+    }
+    return 'rotated';
+  }
+
+  async #setOnce(pk: string, attribute: string, at: string): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#signin,
+          Key: { pk },
+          UpdateExpression: 'SET #a = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#a)',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  async revokeToken(hash: string, at: string): Promise<void> {
+    await this.#setOnce(`token#${hash}`, 'revokedAt', at);
+  }
+
+  async revokeSession(id: string, at: string): Promise<void> {
+    await this.#setOnce(`session#${id}`, 'revokedAt', at);
+  }
+
+  async sweepExpired(): Promise<number> {
+    // DynamoDB's TTL deletes expired items; readers check expiresAt meanwhile.
+    return 0;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * from this, and the CDK stack (deploy/) imports it too, so both always agree. No SDK imports here.
  */
 
-export type TableRole = 'keys' | 'usage' | 'limits';
+export type TableRole = 'keys' | 'usage' | 'limits' | 'signin';
 
 export interface TableSchema {
   role: TableRole;
@@ -63,6 +63,16 @@ export function tableSchemas(prefix: string): TableSchema[] {
       role: 'limits',
       tableName: tableName(prefix, 'limits'),
       partitionKey: 'name',
+      indexes: [],
+      ttlAttribute: TTL_ATTRIBUTE,
+      billingMode: 'PAY_PER_REQUEST',
+    },
+    {
+      // Sign-in (issue 16), one item kind per `pk` prefix: `principal#<id>`, `grant#<user code>`,
+      // `session#<id>`, `token#<hash>`. Grants, sessions and tokens expire through TTL.
+      role: 'signin',
+      tableName: tableName(prefix, 'signin'),
+      partitionKey: 'pk',
       indexes: [],
       ttlAttribute: TTL_ATTRIBUTE,
       billingMode: 'PAY_PER_REQUEST',

@@ -10,11 +10,17 @@ import { makePrivateDir, makePrivateFiles } from '../config/private-files.ts';
 import type { ServiceTier } from '../models/types.ts';
 import {
   AmbiguousKeyError,
+  type DeviceGrant,
+  type DeviceGrantState,
   DuplicateKeyError,
   type KeyEdit,
   type KeyRecord,
+  type Principal,
   type RevokeResult,
+  type RotateResult,
+  type Session,
   type Store,
+  type TokenRecord,
   type UpdateResult,
   type UsageQuery,
   type UsageRecord,
@@ -65,6 +71,42 @@ const MIGRATIONS: readonly string[] = [
   // Streams cut short: billed from what was seen, marked (issue 11).
   `ALTER TABLE usage ADD COLUMN interrupted INTEGER;
    ALTER TABLE usage ADD COLUMN estimated INTEGER;`,
+  // Sign-in with the company IdP (issue 16): principals, device grants, sessions and their tokens.
+  `CREATE TABLE principals (
+     id TEXT PRIMARY KEY,
+     sub TEXT NOT NULL,
+     email TEXT NOT NULL,
+     groups TEXT NOT NULL,
+     policy TEXT,
+     created_at TEXT NOT NULL,
+     last_seen_at TEXT NOT NULL,
+     disabled_at TEXT
+   );
+   CREATE TABLE device_grants (
+     user_code TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     data TEXT NOT NULL
+   );
+   CREATE TABLE sessions (
+     id TEXT PRIMARY KEY,
+     principal_id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     revoked_at TEXT,
+     idp_refresh_token TEXT
+   );
+   CREATE TABLE tokens (
+     hash TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     session_id TEXT NOT NULL,
+     principal_id TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     used_at TEXT,
+     revoked_at TEXT
+   );
+   CREATE INDEX tokens_session ON tokens(session_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -143,6 +185,17 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.interrupted === 1) record.interrupted = true;
   if (row.estimated === 1) record.estimated = true;
   return record;
+}
+
+/** Copies the non-null columns of a row onto a record under their camelCase names. */
+function fromRow<T>(row: Record<string, unknown>, json: readonly string[] = []): T {
+  const record: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    if (value === null) continue;
+    const field = column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    record[field] = json.includes(column) ? JSON.parse(value as string) : value;
+  }
+  return record as T;
 }
 
 function migrate(db: Database.Database): void {
@@ -340,6 +393,180 @@ export class SqliteStore implements Store {
     // A counter past its window starts again from this amount (expired rows are not swept eagerly).
     const row = this.#addToCounter.get({ name, amount, expiresAt, now: Date.now() });
     return row!.value;
+  }
+
+  async putPrincipal(p: Principal): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT OR REPLACE INTO principals (id, sub, email, groups, policy, created_at, last_seen_at, disabled_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        p.id,
+        p.sub,
+        p.email,
+        JSON.stringify(p.groups),
+        p.policy ?? null,
+        p.createdAt,
+        p.lastSeenAt,
+        p.disabledAt ?? null,
+      );
+  }
+
+  async getPrincipal(id: string): Promise<Principal | undefined> {
+    const row = this.#db
+      .prepare<[string], Record<string, unknown>>('SELECT * FROM principals WHERE id = ?')
+      .get(id);
+    return row ? fromRow<Principal>(row, ['groups']) : undefined;
+  }
+
+  async listPrincipals(): Promise<Principal[]> {
+    return this.#db
+      .prepare<[], Record<string, unknown>>('SELECT * FROM principals ORDER BY created_at, id')
+      .all()
+      .map((row) => fromRow<Principal>(row, ['groups']));
+  }
+
+  async setPrincipalDisabled(id: string, at: string | undefined): Promise<boolean> {
+    return (
+      this.#db.prepare('UPDATE principals SET disabled_at = ? WHERE id = ?').run(at ?? null, id).changes > 0
+    );
+  }
+
+  async createDeviceGrant(grant: DeviceGrant): Promise<void> {
+    // A user code may be taken again once its grant has expired (the sweep may not have run yet).
+    const changes = this.#db
+      .prepare(
+        `INSERT INTO device_grants (user_code, state, expires_at, data) VALUES (@userCode, @state, @expiresAt, @data)
+         ON CONFLICT(user_code) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at,
+           data = excluded.data WHERE device_grants.expires_at <= @now`,
+      )
+      .run({ ...grant, data: JSON.stringify(grant), now: new Date().toISOString() }).changes;
+    if (changes === 0) throw new DuplicateKeyError(`user code ${grant.userCode} is in use`);
+  }
+
+  async getDeviceGrant(userCode: string): Promise<DeviceGrant | undefined> {
+    const row = this.#db
+      .prepare<[string], { data: string }>('SELECT data FROM device_grants WHERE user_code = ?')
+      .get(userCode);
+    return row ? (JSON.parse(row.data) as DeviceGrant) : undefined;
+  }
+
+  async updateDeviceGrant(
+    userCode: string,
+    from: DeviceGrantState,
+    patch: Partial<DeviceGrant>,
+  ): Promise<boolean> {
+    return this.#db
+      .transaction(() => {
+        const row = this.#db
+          .prepare<[string, string, string], { data: string }>(
+            'SELECT data FROM device_grants WHERE user_code = ? AND state = ? AND expires_at > ?',
+          )
+          .get(userCode, from, new Date().toISOString());
+        if (!row) return false;
+        const grant: DeviceGrant = { ...(JSON.parse(row.data) as DeviceGrant), ...patch };
+        this.#db
+          .prepare('UPDATE device_grants SET state = ?, data = ? WHERE user_code = ?')
+          .run(grant.state, JSON.stringify(grant), userCode);
+        return true;
+      })
+      .immediate();
+  }
+
+  #insertTokens(tokens: readonly TokenRecord[]): void {
+    const insert = this.#db.prepare(
+      `INSERT INTO tokens (hash, kind, session_id, principal_id, created_at, expires_at, used_at, revoked_at)
+       VALUES (@hash, @kind, @sessionId, @principalId, @createdAt, @expiresAt, @usedAt, @revokedAt)`,
+    );
+    for (const token of tokens) insert.run({ usedAt: null, revokedAt: null, ...token });
+  }
+
+  async createSession(session: Session, tokens: readonly TokenRecord[]): Promise<void> {
+    this.#db.transaction(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO sessions (id, principal_id, created_at, expires_at, revoked_at, idp_refresh_token)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          session.id,
+          session.principalId,
+          session.createdAt,
+          session.expiresAt,
+          session.revokedAt ?? null,
+          session.idpRefreshToken ?? null,
+        );
+      this.#insertTokens(tokens);
+    })();
+  }
+
+  async getSession(id: string): Promise<Session | undefined> {
+    const row = this.#db
+      .prepare<[string], Record<string, unknown>>('SELECT * FROM sessions WHERE id = ?')
+      .get(id);
+    return row ? fromRow<Session>(row) : undefined;
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    const row = this.#db
+      .prepare<[string], Record<string, unknown>>('SELECT * FROM tokens WHERE hash = ?')
+      .get(hash);
+    return row ? fromRow<TokenRecord>(row) : undefined;
+  }
+
+  async rotateRefreshToken(
+    oldHash: string,
+    tokens: readonly TokenRecord[],
+    at: string,
+    idpRefreshToken?: string,
+  ): Promise<RotateResult> {
+    return this.#db
+      .transaction((): RotateResult => {
+        const old = this.#db
+          .prepare<[string], { session_id: string }>(
+            "SELECT session_id FROM tokens WHERE hash = ? AND kind = 'refresh'",
+          )
+          .get(oldHash);
+        if (!old) return 'not-found';
+        const marked = this.#db
+          .prepare('UPDATE tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL')
+          .run(at, oldHash).changes;
+        if (marked === 0) {
+          this.#revokeSession(old.session_id, at);
+          return 'reused';
+        }
+        this.#insertTokens(tokens);
+        if (idpRefreshToken !== undefined) {
+          this.#db
+            .prepare('UPDATE sessions SET idp_refresh_token = ? WHERE id = ?')
+            .run(idpRefreshToken, old.session_id);
+        }
+        return 'rotated';
+      })
+      .immediate();
+  }
+
+  async revokeToken(hash: string, at: string): Promise<void> {
+    this.#db.prepare('UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL').run(at, hash);
+  }
+
+  #revokeSession(id: string, at: string): void {
+    this.#db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+  }
+
+  async revokeSession(id: string, at: string): Promise<void> {
+    this.#revokeSession(id, at);
+  }
+
+  async sweepExpired(now: string): Promise<number> {
+    return this.#db.transaction(() => {
+      let removed = 0;
+      for (const table of ['device_grants', 'tokens', 'sessions']) {
+        removed += this.#db.prepare(`DELETE FROM ${table} WHERE expires_at <= ?`).run(now).changes;
+      }
+      return removed;
+    })();
   }
 
   async close(): Promise<void> {

@@ -96,7 +96,7 @@ export class AmbiguousKeyError extends Error {
   }
 }
 
-export interface Store {
+export interface Store extends SignInStore {
   readonly mode: StoreMode;
   /** Fails with DuplicateKeyError when the hash or id exists already. */
   createKey(record: KeyRecord): Promise<void>;
@@ -126,4 +126,122 @@ export interface Store {
    */
   addToCounter(name: string, amount: number, expiresAt: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * Sign-in (issue 16). A principal is a person known from the company IdP; budgets and usage belong to
+ * it (its id is the usage owner), so token rotation resets nothing.
+ */
+export interface Principal {
+  /** `prn_…`, derived from issuer + subject so every instance names a person alike. */
+  id: string;
+  /** The IdP's `sub` claim. */
+  sub: string;
+  email: string;
+  groups: string[];
+  /** The policy matched at the last sign-in or refresh; undefined: the gateway's defaults. */
+  policy?: string;
+  /** ISO-8601 times. */
+  createdAt: string;
+  lastSeenAt: string;
+  disabledAt?: string;
+}
+
+export type DeviceGrantState = 'pending' | 'approved' | 'denied' | 'consumed';
+
+/** The browser half of a device sign-in, kept between the redirect to the IdP and its callback. */
+export interface DeviceLogin {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  /** SHA-256 (hex) of the cookie that binds the callback to the browser that started it. */
+  browserHash: string;
+}
+
+/** An RFC 8628 device authorization, keyed by its user code (the device code embeds it). */
+export interface DeviceGrant {
+  /** Normalised: 8 characters of the user-code alphabet, no dash. */
+  userCode: string;
+  /** SHA-256 (hex) of the device_code secret. */
+  deviceCodeHash: string;
+  state: DeviceGrantState;
+  /** ISO-8601 times. */
+  createdAt: string;
+  expiresAt: string;
+  /** Seconds between token polls asked of the client (raised by slow_down). */
+  interval: number;
+  lastPolledAt?: string;
+  login?: DeviceLogin;
+  /** Set on approval. */
+  principalId?: string;
+  /** The IdP's refresh token, kept server-side to re-read groups on refresh. */
+  idpRefreshToken?: string;
+}
+
+/** A sign-in session: one refresh-token family. Revoking it ends every token of the family. */
+export interface Session {
+  id: string;
+  principalId: string;
+  createdAt: string;
+  /** The family ends then whatever happens (refresh tokens cannot extend it). */
+  expiresAt: string;
+  revokedAt?: string;
+  idpRefreshToken?: string;
+}
+
+export type TokenKind = 'access' | 'refresh';
+
+/** An issued access or refresh token, by the SHA-256 of its secret. */
+export interface TokenRecord {
+  hash: string;
+  kind: TokenKind;
+  sessionId: string;
+  principalId: string;
+  /** ISO-8601 times. */
+  createdAt: string;
+  expiresAt: string;
+  /** A refresh token is used once; a second use is reuse (the family is revoked). */
+  usedAt?: string;
+  revokedAt?: string;
+}
+
+export type RotateResult = 'rotated' | 'reused' | 'not-found';
+
+export interface SignInStore {
+  /** Creates or replaces the principal (createdAt and disabledAt are the caller's to keep). */
+  putPrincipal(principal: Principal): Promise<void>;
+  getPrincipal(id: string): Promise<Principal | undefined>;
+  /** Oldest first. */
+  listPrincipals(): Promise<Principal[]>;
+  /** Sets (a time) or clears (undefined) disabledAt; false when there is no such principal. */
+  setPrincipalDisabled(id: string, at: string | undefined): Promise<boolean>;
+  /** Fails with DuplicateKeyError while a live grant holds the same user code. */
+  createDeviceGrant(grant: DeviceGrant): Promise<void>;
+  getDeviceGrant(userCode: string): Promise<DeviceGrant | undefined>;
+  /** Conditional on the grant being in state `from` (and not expired); false otherwise. */
+  updateDeviceGrant(
+    userCode: string,
+    from: DeviceGrantState,
+    patch: Partial<Omit<DeviceGrant, 'userCode' | 'deviceCodeHash' | 'createdAt' | 'expiresAt'>>,
+  ): Promise<boolean>;
+  /** Stores the session and its first access and refresh tokens. */
+  createSession(session: Session, tokens: readonly TokenRecord[]): Promise<void>;
+  getSession(id: string): Promise<Session | undefined>;
+  findToken(hash: string): Promise<TokenRecord | undefined>;
+  /**
+   * Marks the refresh token `oldHash` used and stores `tokens`, once: a token used before (or revoked)
+   * revokes its whole session and answers 'reused'. `idpRefreshToken` replaces the stored one.
+   */
+  rotateRefreshToken(
+    oldHash: string,
+    tokens: readonly TokenRecord[],
+    at: string,
+    idpRefreshToken?: string,
+  ): Promise<RotateResult>;
+  /** Marks one token revoked (RFC 7009 of an access token). */
+  revokeToken(hash: string, at: string): Promise<void>;
+  /** Conditional: the first revocation time is kept. */
+  revokeSession(id: string, at: string): Promise<void>;
+  /** Deletes what expired before `now` (SQLite; DynamoDB's TTL does it there). Returns how many. */
+  sweepExpired(now: string): Promise<number>;
 }

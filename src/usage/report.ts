@@ -38,6 +38,8 @@ export interface UsageReport {
   by: GroupBy;
   groups: UsageRow[];
   total: UsageRow;
+  /** Emails of the signed-in principals (`prn_…` usage keys) that appear in the report. */
+  principals?: Record<string, string>;
 }
 
 function emptyRow(group: string): UsageRow {

@@ -207,6 +207,7 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
       'would-create',
       'would-create',
       'would-create',
+      'would-create',
     ]);
     const setup = await cli(['tables', 'setup', '--table-prefix', 'cli', '--json'], env);
     expect(setup.code).toBe(0);
@@ -226,6 +227,12 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
         status: 'ACTIVE',
         ttl: 'enabled-now',
       }),
+      expect.objectContaining({
+        table: 'cli-signin',
+        action: 'created',
+        status: 'ACTIVE',
+        ttl: 'enabled-now',
+      }),
     ]);
     const again = await cli(['tables', 'setup', '--table-prefix', 'cli'], env);
     expect(again.stdout).toMatch(/cli-keys: exists \(ACTIVE\)/);
@@ -234,7 +241,8 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
         'cli-keys: creating if missing, waiting until ACTIVE\n' +
         'cli-usage: creating if missing, waiting until ACTIVE\n' +
         'cli-limits: creating if missing, waiting until ACTIVE\n' +
-        '3 tables ready in us-east-1\n',
+        'cli-signin: creating if missing, waiting until ACTIVE\n' +
+        '4 tables ready in us-east-1\n',
     );
 
     const teamEnv = { ...env, ABPROXY_TABLE_PREFIX: 'cli' };

@@ -61,7 +61,7 @@ describe('cdk synth (CLI)', () => {
         .filter((r) => r.Type === 'AWS::DynamoDB::Table')
         .map((r) => r.Properties.TableName)
         .sort();
-      expect(tables).toEqual(['clitest-keys', 'clitest-limits', 'clitest-usage']);
+      expect(tables).toEqual(['clitest-keys', 'clitest-limits', 'clitest-signin', 'clitest-usage']);
       const assets = JSON.parse(readFileSync(join(out, 'Abproxy.assets.json'), 'utf8'));
       const [image] = Object.values(assets.dockerImages as Record<string, { source: { directory: string } }>);
       expect(existsSync(join(out, image!.source.directory, 'Dockerfile'))).toBe(true);

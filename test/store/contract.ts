@@ -7,9 +7,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import {
   AmbiguousKeyError,
+  type DeviceGrant,
   DuplicateKeyError,
   type KeyRecord,
+  type Principal,
+  type Session,
   type Store,
+  type TokenRecord,
   type UsageRecord,
 } from '../../src/store/types.ts';
 
@@ -49,6 +53,54 @@ function usage(keyId: string, at: string, overrides: Partial<UsageRecord> = {}):
     status: 200,
     requestId: 'req_1',
     ...overrides,
+  };
+}
+
+const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+
+function principal(overrides: Partial<Principal> = {}): Principal {
+  return {
+    id: `prn_${Math.random().toString(36).slice(2)}`,
+    sub: 'sub-1',
+    email: 'alice@corp.example',
+    groups: ['eng'],
+    policy: 'engineering',
+    createdAt: iso(0),
+    lastSeenAt: iso(0),
+    ...overrides,
+  };
+}
+
+function grant(overrides: Partial<DeviceGrant> = {}): DeviceGrant {
+  return {
+    userCode: `C${Math.random().toString(36).slice(2, 9).toUpperCase()}`,
+    deviceCodeHash: hashKey(`device-${Math.random()}`),
+    state: 'pending',
+    createdAt: iso(0),
+    expiresAt: iso(600_000),
+    interval: 5,
+    ...overrides,
+  };
+}
+
+function session(principalId: string, overrides: Partial<Session> = {}): Session {
+  return {
+    id: `ses_${Math.random().toString(36).slice(2)}`,
+    principalId,
+    createdAt: iso(0),
+    expiresAt: iso(86_400_000),
+    ...overrides,
+  };
+}
+
+function token(s: Session, kind: TokenRecord['kind'], secret: string, ttlMs = 3_600_000): TokenRecord {
+  return {
+    hash: hashKey(secret),
+    kind,
+    sessionId: s.id,
+    principalId: s.principalId,
+    createdAt: iso(0),
+    expiresAt: iso(ttlMs),
   };
 }
 
@@ -191,6 +243,136 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       await new Promise((resolve) => setTimeout(resolve, 40));
       expect(await store.addToCounter('rpm:old', 1, Date.now() + 60_000)).toBe(1);
       expect(past).toBeLessThan(Date.now());
+    });
+
+    it('keeps principals: replace, list oldest first, disable and enable again', async () => {
+      const alice = principal({ createdAt: '2025-01-01T00:00:00.000Z' });
+      const bob = principal({
+        email: 'bob@other.example',
+        groups: [],
+        policy: undefined,
+        createdAt: '2025-01-02T00:00:00.000Z',
+      });
+      delete bob.policy;
+      await store.putPrincipal(bob);
+      await store.putPrincipal(alice);
+      expect(await store.getPrincipal(alice.id)).toEqual(alice);
+      const moved = { ...alice, groups: ['eng', 'ml'], policy: 'ml', lastSeenAt: iso(1000) };
+      await store.putPrincipal(moved);
+      expect(await store.getPrincipal(alice.id)).toEqual(moved);
+      expect((await store.listPrincipals()).map((p) => p.id)).toEqual([alice.id, bob.id]);
+      expect(await store.setPrincipalDisabled(bob.id, '2025-02-01T00:00:00.000Z')).toBe(true);
+      expect((await store.getPrincipal(bob.id))?.disabledAt).toBe('2025-02-01T00:00:00.000Z');
+      expect(await store.setPrincipalDisabled(bob.id, undefined)).toBe(true);
+      expect((await store.getPrincipal(bob.id))?.disabledAt).toBeUndefined();
+      expect(await store.setPrincipalDisabled('prn_nope', iso(0))).toBe(false);
+      expect(await store.getPrincipal('prn_nope')).toBeUndefined();
+      // Keys and principals are separate lists.
+      expect(await store.hasKeys()).toBe(false);
+    });
+
+    it('moves a device grant through its states conditionally, and frees an expired user code', async () => {
+      const g = grant();
+      await store.createDeviceGrant(g);
+      expect(await store.getDeviceGrant(g.userCode)).toEqual(g);
+      await expect(
+        store.createDeviceGrant({ ...g, deviceCodeHash: hashKey('other') }),
+      ).rejects.toBeInstanceOf(DuplicateKeyError);
+      const login = { state: 's', nonce: 'n', codeVerifier: 'v', browserHash: hashKey('cookie') };
+      expect(await store.updateDeviceGrant(g.userCode, 'pending', { lastPolledAt: iso(0) })).toBe(true);
+      expect(await store.updateDeviceGrant(g.userCode, 'pending', { login })).toBe(true);
+      expect(await store.updateDeviceGrant(g.userCode, 'approved', { state: 'consumed' })).toBe(false);
+      expect(
+        await store.updateDeviceGrant(g.userCode, 'pending', {
+          state: 'approved',
+          principalId: 'prn_a',
+          idpRefreshToken: 'idp-rt',
+        }),
+      ).toBe(true);
+      expect(await store.updateDeviceGrant(g.userCode, 'pending', { state: 'denied' })).toBe(false);
+      expect(await store.updateDeviceGrant(g.userCode, 'approved', { state: 'consumed' })).toBe(true);
+      expect(await store.updateDeviceGrant(g.userCode, 'approved', { state: 'consumed' })).toBe(false);
+      const stored = await store.getDeviceGrant(g.userCode);
+      expect(stored).toMatchObject({
+        state: 'consumed',
+        principalId: 'prn_a',
+        login,
+        deviceCodeHash: g.deviceCodeHash,
+      });
+      expect(await store.getDeviceGrant('NOPE1234')).toBeUndefined();
+
+      const old = grant({ expiresAt: iso(-1000) });
+      await store.createDeviceGrant(old);
+      expect(await store.updateDeviceGrant(old.userCode, 'pending', { state: 'approved' })).toBe(false);
+      const again = { ...grant(), userCode: old.userCode };
+      await store.createDeviceGrant(again);
+      expect(await store.getDeviceGrant(old.userCode)).toEqual(again);
+    });
+
+    it('rotates a refresh token once; a second use revokes the family', async () => {
+      const s = session('prn_a', { idpRefreshToken: 'idp-1' });
+      const access1 = token(s, 'access', 'a1');
+      const refresh1 = token(s, 'refresh', 'r1', 30 * 86_400_000);
+      await store.createSession(s, [access1, refresh1]);
+      expect(await store.getSession(s.id)).toEqual(s);
+      expect(await store.findToken(access1.hash)).toEqual(access1);
+      expect(await store.findToken(hashKey('nope'))).toBeUndefined();
+
+      const at = iso(0);
+      const next = [token(s, 'access', 'a2'), token(s, 'refresh', 'r2')];
+      expect(await store.rotateRefreshToken(refresh1.hash, next, at, 'idp-2')).toBe('rotated');
+      expect((await store.findToken(refresh1.hash))?.usedAt).toBe(at);
+      expect(await store.findToken(next[1]!.hash)).toEqual(next[1]);
+      expect((await store.getSession(s.id))?.idpRefreshToken).toBe('idp-2');
+      expect((await store.getSession(s.id))?.revokedAt).toBeUndefined();
+
+      expect(
+        await store.rotateRefreshToken(refresh1.hash, [token(s, 'refresh', 'r3')], iso(1), undefined),
+      ).toBe('reused');
+      expect((await store.getSession(s.id))?.revokedAt).toBeDefined();
+      expect(await store.findToken(hashKey('r3'))).toBeUndefined();
+      expect(await store.rotateRefreshToken(hashKey('unknown'), [], iso(0))).toBe('not-found');
+      expect(await store.rotateRefreshToken(access1.hash, [], iso(0))).toBe('not-found');
+    });
+
+    it('revokes tokens and sessions keeping the first time, and never stores token secrets', async () => {
+      const s = session('prn_b');
+      const access = token(s, 'access', 'secret-access-abc');
+      const refresh = token(s, 'refresh', 'secret-refresh-abc');
+      await store.createSession(s, [access, refresh]);
+      await store.revokeToken(access.hash, '2025-01-01T00:00:00.000Z');
+      await store.revokeToken(access.hash, '2025-02-01T00:00:00.000Z');
+      expect((await store.findToken(access.hash))?.revokedAt).toBe('2025-01-01T00:00:00.000Z');
+      await store.revokeSession(s.id, '2025-01-03T00:00:00.000Z');
+      await store.revokeSession(s.id, '2025-02-03T00:00:00.000Z');
+      expect((await store.getSession(s.id))?.revokedAt).toBe('2025-01-03T00:00:00.000Z');
+      // A revoked refresh token presented again counts as reuse.
+      await store.revokeToken(refresh.hash, iso(0));
+      expect(await store.rotateRefreshToken(refresh.hash, [], iso(0))).toBe('reused');
+      const raw = await sut.raw();
+      expect(raw).toContain(access.hash);
+      expect(raw).not.toContain('secret-access-abc');
+      expect(raw).not.toContain('secret-refresh-abc');
+    });
+
+    it('sweeps (or lets the backend expire) what is past its time, keeping the rest', async () => {
+      const s = session('prn_c', { expiresAt: iso(-1000) });
+      const live = session('prn_c');
+      await store.createSession(s, [token(s, 'access', 'x1', -1000)]);
+      await store.createSession(live, [token(live, 'access', 'x2')]);
+      await store.createDeviceGrant(grant({ userCode: 'OLDCODE1', expiresAt: iso(-1000) }));
+      const removed = await store.sweepExpired(iso(0));
+      if (store.mode === 'solo') {
+        expect(removed).toBe(3);
+        expect(await store.getSession(s.id)).toBeUndefined();
+        expect(await store.findToken(hashKey('x1'))).toBeUndefined();
+        expect(await store.getDeviceGrant('OLDCODE1')).toBeUndefined();
+      } else {
+        // DynamoDB: the items carry a TTL attribute (epoch seconds) for the table's TTL to act on.
+        expect(await sut.raw()).toMatch(/"ttl":\{"N":"\d+"\}/);
+      }
+      expect(await store.getSession(live.id)).toEqual(live);
+      expect(await store.findToken(hashKey('x2'))).toBeDefined();
     });
   });
 }

@@ -65,7 +65,8 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
     });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const probe = client();
-  const deadline = Date.now() + 30_000;
+  // Java takes ~25 s to answer on a loaded 2-core machine.
+  const deadline = Date.now() + 55_000;
   try {
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`DynamoDB Local exited (${proc.exitCode}): ${output}`);
@@ -73,7 +74,7 @@ export async function startDynamoLocal(): Promise<DynamoLocal> {
         await probe.send(new ListTablesCommand({}));
         break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start in 30 s: ${output}`);
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start in 55 s: ${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }

@@ -47,16 +47,19 @@ describe('tables setup against DynamoDB Local', () => {
       ['setup-keys', 'would-create'],
       ['setup-usage', 'would-create'],
       ['setup-limits', 'would-create'],
+      ['setup-signin', 'would-create'],
     ]);
     const first = await setupTables(client, tableSchemas('setup'));
     expect(first.map((t) => [t.action, t.status, t.ttl])).toEqual([
       ['created', 'ACTIVE', 'none'],
       ['created', 'ACTIVE', 'enabled-now'],
       ['created', 'ACTIVE', 'enabled-now'],
+      ['created', 'ACTIVE', 'enabled-now'],
     ]);
     const again = await setupTables(client, tableSchemas('setup'));
     expect(again.map((t) => [t.action, t.ttl])).toEqual([
       ['exists', 'none'],
+      ['exists', 'enabled'],
       ['exists', 'enabled'],
       ['exists', 'enabled'],
     ]);

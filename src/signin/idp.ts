@@ -1,0 +1,159 @@
+/**
+ * The company IdP, through openid-client: discovery (cached), the authorization URL with PKCE, state
+ * and nonce, the callback's code exchange with ID-token validation against the IdP's JWKS, and the
+ * refresh that re-reads the person's groups. Only the claims the gateway needs leave this module.
+ */
+import * as oidc from 'openid-client';
+
+export interface IdpSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  scopes: string;
+  groupsClaim: string;
+  /** `<public URL>/oauth/callback`, known once the gateway listens. */
+  redirectUri: () => string;
+}
+
+export interface Identity {
+  sub: string;
+  email: string;
+  emailVerified: boolean | undefined;
+  groups: string[];
+  /** Kept server-side to re-read groups on refresh; absent when the IdP gave none. */
+  refreshToken: string | undefined;
+}
+
+export interface AuthorizationRequest {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+/** The IdP answered a refresh with an OAuth error (revoked, expired, user gone): the sign-in is over. */
+export class IdpRefusedError extends Error {
+  override name = 'IdpRefusedError';
+}
+
+export interface IdentityProvider {
+  /** Where to send the browser, and the values the callback must see again. */
+  authorizationUrl(): Promise<{ url: string; request: AuthorizationRequest }>;
+  /** Exchanges the callback's code; throws on any validation failure. */
+  completeAuthorization(callbackUrl: URL, request: AuthorizationRequest): Promise<Identity>;
+  /** A fresh identity from the IdP's refresh token; IdpRefusedError when the IdP refuses it. */
+  refresh(refreshToken: string): Promise<Identity>;
+}
+
+function readGroups(claims: Record<string, unknown>, claim: string): string[] {
+  const value = claims[claim];
+  if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
+  if (typeof value === 'string' && value !== '') return [value];
+  return [];
+}
+
+export class OidcProvider implements IdentityProvider {
+  readonly #settings: IdpSettings;
+  #config: Promise<oidc.Configuration> | undefined;
+
+  constructor(settings: IdpSettings) {
+    this.#settings = settings;
+  }
+
+  #configuration(): Promise<oidc.Configuration> {
+    if (!this.#config) {
+      const { issuer, clientId, clientSecret } = this.#settings;
+      const url = new URL(issuer);
+      this.#config = oidc
+        .discovery(
+          url,
+          clientId,
+          clientSecret,
+          clientSecret ? oidc.ClientSecretPost(clientSecret) : oidc.None(),
+          // http only for an IdP on this machine (tests, a local Keycloak).
+          url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined,
+        )
+        .catch((err: unknown) => {
+          // A failed discovery is tried again on the next sign-in, not cached.
+          this.#config = undefined;
+          throw err;
+        });
+    }
+    return this.#config;
+  }
+
+  async authorizationUrl(): Promise<{ url: string; request: AuthorizationRequest }> {
+    const config = await this.#configuration();
+    const request = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      codeVerifier: oidc.randomPKCECodeVerifier(),
+    };
+    const scopes = this.#settings.scopes;
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: this.#settings.redirectUri(),
+      scope: scopes,
+      state: request.state,
+      nonce: request.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(request.codeVerifier),
+      code_challenge_method: 'S256',
+      // Refresh tokens (offline_access) are only issued with consent on many IdPs.
+      ...(scopes.split(/\s+/).includes('offline_access') ? { prompt: 'consent' } : {}),
+    });
+    return { url: url.href, request };
+  }
+
+  async completeAuthorization(callbackUrl: URL, request: AuthorizationRequest): Promise<Identity> {
+    const config = await this.#configuration();
+    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+      pkceCodeVerifier: request.codeVerifier,
+      expectedState: request.state,
+      expectedNonce: request.nonce,
+      idTokenExpected: true,
+    });
+    return this.#identity(config, tokens, undefined);
+  }
+
+  async refresh(refreshToken: string): Promise<Identity> {
+    const config = await this.#configuration();
+    let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
+    try {
+      tokens = await oidc.refreshTokenGrant(config, refreshToken);
+    } catch (err) {
+      // An OAuth error answer ends the sign-in; anything else (IdP unreachable) is transient.
+      if (err instanceof oidc.ResponseBodyError) throw new IdpRefusedError(`${err.error}: ${err.message}`);
+      throw err;
+    }
+    return this.#identity(config, tokens, refreshToken);
+  }
+
+  async #identity(
+    config: oidc.Configuration,
+    tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+    previousRefreshToken: string | undefined,
+  ): Promise<Identity> {
+    let claims: Record<string, unknown> | undefined = tokens.claims();
+    // Some IdPs send no ID token on refresh, or leave email/groups to the userinfo endpoint.
+    if (!claims || claims.email === undefined || claims[this.#settings.groupsClaim] === undefined) {
+      const sub = claims?.sub;
+      const info = await oidc
+        .fetchUserInfo(config, tokens.access_token, typeof sub === 'string' ? sub : oidc.skipSubjectCheck)
+        .catch(() => undefined);
+      claims = { ...info, ...claims };
+      if (info?.email !== undefined && claims.email === undefined) claims.email = info.email;
+      if (info?.[this.#settings.groupsClaim] !== undefined) {
+        claims[this.#settings.groupsClaim] = info[this.#settings.groupsClaim];
+      }
+    }
+    if (typeof claims.sub !== 'string') throw new Error('the IdP gave no subject');
+    if (typeof claims.email !== 'string' || !claims.email.includes('@')) {
+      throw new Error('the IdP gave no email address (ask for the `email` scope)');
+    }
+    return {
+      sub: claims.sub,
+      email: claims.email.toLowerCase(),
+      emailVerified: typeof claims.email_verified === 'boolean' ? claims.email_verified : undefined,
+      groups: readGroups(claims, this.#settings.groupsClaim),
+      refreshToken: tokens.refresh_token ?? previousRefreshToken,
+    };
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Team mode: two gateway instances on the same DynamoDB Local tables. A sign-in started and finished on
+ * one instance is polled, used, refreshed and revoked on the other.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { parsePolicies } from '../../src/signin/policies.ts';
+import { setupTables } from '../../src/store/dynamodb-setup.ts';
+import { tableSchemas } from '../../src/store/schema.ts';
+import { type Emulator, type Json, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
+import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from './idp.ts';
+
+const PREFIX = 'signin';
+let emulator: Emulator;
+let local: DynamoLocal;
+let idp: TestIdp;
+let first: RunningServer;
+let second: RunningServer;
+
+beforeAll(async () => {
+  [emulator, local, idp] = await Promise.all([
+    startBedrockEmulator(),
+    startDynamoLocal(),
+    startIdp({ alice: { email: 'alice@corp.example', groups: ['ml'] } }),
+  ]);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = local.endpoint;
+  const client = local.client();
+  await setupTables(client, tableSchemas(PREFIX));
+  client.destroy();
+  const config = () =>
+    testConfig({
+      mode: 'team',
+      tablePrefix: PREFIX,
+      keyCacheMs: 0,
+      oidcIssuer: idp.issuer,
+      oidcClientId: CLIENT_ID,
+      oidcClientSecret: CLIENT_SECRET,
+      policies: parsePolicies({ policies: [{ name: 'ml', groups: ['ml'], models: ['claude-*'] }] }),
+    });
+  first = await startServer(config(), { signIn: { pollIntervalS: 1 } });
+  second = await startServer(config(), { signIn: { pollIntervalS: 1 } });
+  idp.register(`${first.url}/oauth/callback`);
+});
+
+afterAll(async () => {
+  await first?.close();
+  await second?.close();
+  await idp?.stop();
+  await local?.stop();
+  await emulator?.close();
+});
+
+async function form(base: string, path: string, fields: Record<string, string>) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const text = await res.text();
+  return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json };
+}
+
+const ask = (base: string, token: string) =>
+  fetch(`${base}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': token, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+
+it('a sign-in on one instance works on another: poll, use, refresh, reuse detection', async () => {
+  const grant = (await form(first.url, '/oauth/device_authorization', { surface: 'claude_code' })).json;
+  expect(
+    (
+      await form(second.url, '/oauth/token', {
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: grant.device_code,
+      })
+    ).json.error,
+  ).toBe('authorization_pending');
+  const page = await browserSignIn(grant.verification_uri_complete, 'alice');
+  expect(page.res.status, page.body).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const token = await form(second.url, '/oauth/token', {
+    grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+    device_code: grant.device_code,
+  });
+  expect(token.status, JSON.stringify(token.json)).toBe(200);
+  expect((await ask(second.url, token.json.access_token)).status).toBe(200);
+  expect((await ask(first.url, token.json.access_token)).status).toBe(200);
+
+  const refreshed = await form(second.url, '/oauth/token', {
+    grant_type: 'refresh_token',
+    refresh_token: token.json.refresh_token,
+  });
+  expect(refreshed.status).toBe(200);
+  expect((await ask(first.url, refreshed.json.access_token)).status).toBe(200);
+  const reused = await form(first.url, '/oauth/token', {
+    grant_type: 'refresh_token',
+    refresh_token: token.json.refresh_token,
+  });
+  expect(reused.status).toBe(401);
+  expect(reused.json.error).toBe('invalid_grant');
+  expect((await ask(second.url, refreshed.json.access_token)).status).toBe(401);
+
+  const principals = await first.store.listPrincipals();
+  expect(principals.map((p) => [p.email, p.policy])).toEqual([['alice@corp.example', 'ml']]);
+}, 60_000);
