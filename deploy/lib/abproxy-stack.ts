@@ -23,6 +23,8 @@ export const CONTAINER_PORT = 8080;
 /** Fargate's ceiling for the SIGTERM-to-SIGKILL window. */
 const FARGATE_MAX_STOP_TIMEOUT_S = 120;
 /** The image's own HEALTHCHECK, repeated because ECS ignores the Dockerfile's. */
+/** How much longer than the load balancer's idle timeout serve keeps a quiet connection open. */
+const KEEP_ALIVE_MARGIN_SECONDS = 5;
 const HEALTH_COMMAND =
   "fetch('http://127.0.0.1:'+(process.env.ABPROXY_PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))";
 
@@ -101,6 +103,10 @@ export class AbproxyStack extends Stack {
         AWS_REGION: Stack.of(this).region,
         DEFAULT_SERVICE_TIER: s.defaultServiceTier,
         ABPROXY_DRAIN_TIMEOUT_MS: String(s.drainTimeoutSeconds * 1000),
+        // The load balancer reuses its connections to the task for up to its idle timeout: serve must keep
+        // them open longer, or a request racing serve's close gets a 502.
+        ABPROXY_KEEP_ALIVE_TIMEOUT_MS: String((s.idleTimeoutSeconds + KEEP_ALIVE_MARGIN_SECONDS) * 1000),
+        ABPROXY_SOCKET_IDLE_TIMEOUT_MS: String((s.idleTimeoutSeconds + KEEP_ALIVE_MARGIN_SECONDS) * 1000),
         LOG_LEVEL: 'info',
       },
       secrets: { MASTER_API_KEY: ecs.Secret.fromSecretsManager(this.masterKey) },

@@ -86,6 +86,11 @@ describe('ECS service and load balancer', () => {
     const idle = Number(attrs.find((a) => a.Key === 'idle_timeout.timeout_seconds')!.Value);
     expect(idle).toBe(900);
     expect(() => synth({ idleTimeoutSeconds: '300' })).toThrow(/idleTimeoutSeconds/);
+    // serve keeps the balancer's quiet connections open longer than the balancer does (no 502 races).
+    const container = resourcesOf(t, 'AWS::ECS::TaskDefinition')[0]!.Properties.ContainerDefinitions[0];
+    const env = Object.fromEntries((container.Environment as Json[]).map((e) => [e.Name, e.Value]));
+    expect(Number(env.ABPROXY_KEEP_ALIVE_TIMEOUT_MS)).toBeGreaterThan(idle * 1000);
+    expect(Number(env.ABPROXY_SOCKET_IDLE_TIMEOUT_MS)).toBeGreaterThan(idle * 1000);
   });
 
   it('health-checks /health and drains targets for as long as serve drains', () => {
