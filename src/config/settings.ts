@@ -4,6 +4,7 @@
  * table are all derived from this table (`npm run docs` rewrites the README table; a test checks it).
  */
 import { SERVICE_TIERS } from '../models/types.ts';
+import { parseUpstreams, STRATEGIES, type Strategy } from '../upstream/upstreams.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from './drain.ts';
 import { boolean, integer, jsonObject, oneOf, type Parser, string, stringMap } from './parsers.ts';
 
@@ -192,6 +193,26 @@ export const SETTINGS = {
     parse: string({ secret: true, emptyIsUnset: true }),
     secret: true,
     doc: 'Bedrock API key: sent as a bearer token instead of SigV4 signing',
+  }),
+  upstreams: setting({
+    env: ['ABPROXY_UPSTREAMS'],
+    default: undefined,
+    parse: parseUpstreams,
+    secret: true,
+    docDefault: 'one, from `AWS_REGION`',
+    doc: 'JSON list of Bedrock upstreams (regions, accounts) to fail over between: `[{"name", "region", "credentials"?, "models"?, …}]`, see [Several upstreams](#several-upstreams)',
+  }),
+  upstreamStrategy: setting({
+    env: ['ABPROXY_UPSTREAM_STRATEGY'],
+    default: 'failover' as Strategy,
+    parse: oneOf(STRATEGIES),
+    doc: 'with `ABPROXY_UPSTREAMS`: `failover` (list order) or `weighted` (least loaded by weight first)',
+  }),
+  upstreamCooldownMs: setting({
+    env: ['ABPROXY_UPSTREAM_COOLDOWN_MS'],
+    default: seconds(5),
+    parse: integer(10, 3_600_000),
+    doc: 'with `ABPROXY_UPSTREAMS`: an upstream is skipped for a model this long (or its `retry-after`, or twice as long after a failed probe) once 3 calls in a row failed',
   }),
   pingIntervalMs: setting({
     env: ['ABPROXY_PING_INTERVAL_MS'],
