@@ -221,6 +221,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         turn.error.name,
         turn.error.message ?? `${turn.error.name} (scripted)`,
         turn.error.status,
+        turn.error.retryAfter,
       );
     }
     const reply = buildReply(view, model, turn, isConverse ? 'converse' : 'anthropic');
