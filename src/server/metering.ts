@@ -137,6 +137,9 @@ class UsageMeter implements Meter {
       costUsd: info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0,
     };
     if (info) record.resolvedModel = info.resolvedModel;
+    const upstream = this.#ctx.upstream;
+    if (upstream?.served !== undefined) record.upstream = upstream.served;
+    if (upstream) record.failedAttempts = upstream.failedAttempts;
     // First content sent (what the dashboard measures), else the moment the stream opened.
     const firstAt = this.#ctx.firstTokenAt ?? this.answeredAt;
     if (info?.stream && firstAt !== undefined) record.ttftMs = Math.round(firstAt - this.started);

@@ -58,6 +58,9 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE usage ADD COLUMN cost_usd REAL;
    ALTER TABLE usage ADD COLUMN ttft_ms INTEGER;
    ALTER TABLE usage ADD COLUMN stream INTEGER;`,
+  // Several upstreams (issue 14): which one served, and the attempts that failed before.
+  `ALTER TABLE usage ADD COLUMN upstream TEXT;
+   ALTER TABLE usage ADD COLUMN failed_attempts INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -110,6 +113,8 @@ interface UsageRow {
   cost_usd: number | null;
   ttft_ms: number | null;
   stream: number | null;
+  upstream: string | null;
+  failed_attempts: number | null;
 }
 
 function toUsageRecord(row: UsageRow): UsageRecord {
@@ -131,6 +136,8 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.cost_usd !== null) record.costUsd = row.cost_usd;
   if (row.ttft_ms !== null) record.ttftMs = row.ttft_ms;
   if (row.stream !== null) record.stream = row.stream === 1;
+  if (row.upstream !== null) record.upstream = row.upstream;
+  if (row.failed_attempts !== null) record.failedAttempts = row.failed_attempts;
   return record;
 }
 
@@ -173,10 +180,10 @@ export class SqliteStore implements Store {
     this.#insertUsage = this.#db.prepare(
       `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
          cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
-         resolved_model, cost_usd, ttft_ms, stream)
+         resolved_model, cost_usd, ttft_ms, stream, upstream, failed_attempts)
        VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
          @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
-         @resolvedModel, @costUsd, @ttftMs, @stream)`,
+         @resolvedModel, @costUsd, @ttftMs, @stream, @upstream, @failedAttempts)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -261,6 +268,8 @@ export class SqliteStore implements Store {
           costUsd: record.costUsd ?? null,
           ttftMs: record.ttftMs ?? null,
           stream: record.stream === undefined ? null : Number(record.stream),
+          upstream: record.upstream ?? null,
+          failedAttempts: record.failedAttempts ?? null,
         });
     })();
   }

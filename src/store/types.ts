@@ -54,6 +54,10 @@ export interface UsageRecord {
   /** Streams: request arrival to the first event sent. */
   ttftMs?: number;
   stream?: boolean;
+  /** With several upstreams: the one that served the call (or failed last). */
+  upstream?: string;
+  /** With several upstreams: attempts that failed on other upstreams first. */
+  failedAttempts?: number;
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */

@@ -110,6 +110,19 @@ describe('several upstreams', () => {
     expect(await servedBy(client)).toBe('secondary');
   });
 
+  it('the usage record names the upstream that served and counts the failed attempts', async () => {
+    const { primary, gateway, client } = await world({ usageDrainMs: 50 });
+    primary.enqueue({ error: { name: 'ThrottlingException' } });
+    expect(await servedBy(client)).toBe('secondary');
+    let records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+    for (let i = 0; i < 100 && records.length === 0; i++) {
+      await sleep(50);
+      records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+    }
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 200, upstream: 'secondary', failedAttempts: 1 });
+  });
+
   it('never retries a client fault on another upstream', async () => {
     const { primary, secondary, client } = await world();
     primary.enqueue({ error: { name: 'ValidationException', message: 'bad input' } });
