@@ -198,3 +198,51 @@ describe('several upstreams', () => {
     expect(await servedBy(client)).toBe('primary');
   });
 });
+
+describe('role credentials', () => {
+  /** The access key id a recorded SigV4 request was signed with. */
+  const keyId = (r: RecordedRequest) => /Credential=([^/]+)\//.exec(String(r.headers.authorization))?.[1];
+
+  it('are assumed through STS (AWS_ENDPOINT_URL_STS) and refreshed before they expire', async () => {
+    // Issued for 304 s: the SDK's cache refreshes credentials within 300 s of expiry, so after 4 s.
+    const emulator = await startEmulator({ port: 0, roleCredentialSeconds: 304 });
+    open.push(emulator);
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+      AWS_ENDPOINT_URL_STS: emulator.url,
+    });
+    const upstreams = parseUpstreams(
+      [
+        {
+          name: 'assumed',
+          region: 'us-east-1',
+          endpoint: emulator.url,
+          controlEndpoint: emulator.url,
+          credentials: { roleArn: 'arn:aws:iam::123456789012:role/bedrock', externalId: 'abproxy-test' },
+        },
+      ],
+      'ABPROXY_UPSTREAMS',
+    );
+    const gateway = await startServer(testConfig({ upstreams }));
+    open.push(gateway);
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const assumed = () => emulator.requests.filter((r) => r.operation === 'AssumeRole');
+
+    expect(await servedBy(client)).toBe('assumed');
+    expect(await servedBy(client)).toBe('assumed');
+    const [first, second] = modelCalls(emulator);
+    expect(keyId(first!)).toMatch(/^ASIA/);
+    expect(keyId(second!)).toBe(keyId(first!));
+    const assumedBefore = assumed().length;
+    expect(assumedBefore).toBeGreaterThanOrEqual(1);
+
+    await sleep(4_200);
+    expect(await servedBy(client)).toBe('assumed');
+    const third = modelCalls(emulator)[2]!;
+    expect(keyId(third)).toMatch(/^ASIA/);
+    expect(keyId(third)).not.toBe(keyId(first!));
+    expect(assumed().length).toBeGreaterThan(assumedBefore);
+    delete process.env.AWS_ENDPOINT_URL_STS;
+  });
+});
