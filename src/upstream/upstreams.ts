@@ -236,3 +236,13 @@ export function modelIdFor(modelId: string, prefix: ProfilePrefix | undefined): 
   const base = baseModelId(modelId);
   return prefix === 'none' ? base : `${prefix}.${base}`;
 }
+
+/** Names of the upstreams whose `models` globs admit `modelId` (all without globs), in list order. */
+export function upstreamsServing(
+  specs: readonly Pick<UpstreamSpec, 'name' | 'models'>[],
+  modelId: string,
+): string[] {
+  return specs
+    .filter((spec) => spec.models === undefined || spec.models.some((glob) => globMatcher(glob)(modelId)))
+    .map((spec) => spec.name);
+}
