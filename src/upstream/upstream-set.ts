@@ -49,36 +49,24 @@ function credentialsFor(
   credentials?: AwsCredentialIdentityProvider;
   bearerToken?: string;
 } {
-  switch (credentials.kind) {
-    case 'default':
-      return {};
-    case 'profile':
-      return { credentials: fromIni({ profile: credentials.profile }) };
-    case 'role': {
-      const assume = fromTemporaryCredentials({
-        params: {
-          RoleArn: credentials.roleArn,
-          RoleSessionName: 'abproxy',
-          ...(credentials.externalId === undefined ? {} : { ExternalId: credentials.externalId }),
-        },
-        clientConfig: { region },
-      });
-      return {
-        credentials: memoizeIdentityProvider(
-          assume,
-          isIdentityExpired,
-          doesIdentityRequireRefresh,
-        ) as AwsCredentialIdentityProvider,
-      };
-    }
-    case 'bearer':
-      return { bearerToken: credentials.bearerToken };
-    case 'static': {
-      const { accessKeyId, secretAccessKey, sessionToken } = credentials;
-      const identity = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
-      return { credentials: async () => identity };
-    }
+  if (credentials === 'default') return {};
+  if ('profile' in credentials) return { credentials: fromIni({ profile: credentials.profile }) };
+  if ('roleArn' in credentials) {
+    const assume = fromTemporaryCredentials({
+      params: {
+        RoleArn: credentials.roleArn,
+        RoleSessionName: 'abproxy',
+        ...(credentials.externalId === undefined ? {} : { ExternalId: credentials.externalId }),
+      },
+      clientConfig: { region },
+    });
+    const cached = memoizeIdentityProvider(assume, isIdentityExpired, doesIdentityRequireRefresh);
+    return { credentials: cached as AwsCredentialIdentityProvider };
   }
+  if ('bearerToken' in credentials) return { bearerToken: credentials.bearerToken };
+  const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+  const identity = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+  return { credentials: async () => identity };
 }
 
 function upstreamFor(spec: UpstreamSpec, settings: UpstreamSettings, hooks: UpstreamHooks): BedrockUpstream {

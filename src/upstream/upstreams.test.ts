@@ -22,7 +22,15 @@ describe('parseUpstreams', () => {
         credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
       },
     ]);
-    expect(list.map((u) => u.credentials.kind)).toEqual(['default', 'profile', 'role', 'bearer', 'static']);
+    expect(list.map((u) => u.credentials)).toEqual([
+      'default',
+      { profile: 'eu' },
+      { roleArn: 'arn:aws:iam::123456789012:role/b', externalId: 'x' },
+      { bearerToken: 'tok' },
+      { accessKeyId: 'AK', secretAccessKey: 'SK' },
+    ]);
+    // What `config set` writes to the file is the parsed list: it must parse again, unchanged.
+    expect(parseUpstreams(list, 'config file: upstreams')).toEqual(list);
     expect(list[1]).toMatchObject({ weight: 2, profilePrefix: 'eu' });
     expect(list[4]).toMatchObject({ endpoint: 'http://127.0.0.1:1', controlEndpoint: 'http://127.0.0.1:2' });
   });

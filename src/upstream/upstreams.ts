@@ -13,12 +13,13 @@ export type ProfilePrefix = (typeof PROFILE_PREFIXES)[number];
 export const STRATEGIES = ['failover', 'weighted'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
+/** In the shape the setting is written, so a parsed list parses again unchanged (`config set`). */
 export type UpstreamCredentials =
-  | { kind: 'default' }
-  | { kind: 'profile'; profile: string }
-  | { kind: 'role'; roleArn: string; externalId?: string }
-  | { kind: 'bearer'; bearerToken: string }
-  | { kind: 'static'; accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  | 'default'
+  | { profile: string }
+  | { roleArn: string; externalId?: string }
+  | { bearerToken: string }
+  | { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 export interface UpstreamSpec {
   name: string;
@@ -80,7 +81,7 @@ function url(entry: Record<string, unknown>, field: string, where: string): stri
 /** Never echoes a value: credentials fields may hold secrets. */
 function credentials(raw: unknown, where: string): UpstreamCredentials {
   const at = `${where}.credentials`;
-  if (raw === undefined || raw === 'default') return { kind: 'default' };
+  if (raw === undefined || raw === 'default') return 'default';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(
       `${at}: expected "default" or an object with profile, roleArn, bearerToken or accessKeyId`,
@@ -101,7 +102,7 @@ function credentials(raw: unknown, where: string): UpstreamCredentials {
   };
   if (c.profile !== undefined) {
     only('profile');
-    return { kind: 'profile', profile: field('profile', true)! };
+    return { profile: field('profile', true)! };
   }
   if (c.roleArn !== undefined) {
     only('roleArn', 'externalId');
@@ -110,11 +111,11 @@ function credentials(raw: unknown, where: string): UpstreamCredentials {
       throw new ConfigError(`${at}.roleArn: expected an IAM role ARN (arn:aws:iam::123456789012:role/NAME)`);
     }
     const externalId = field('externalId', false);
-    return externalId === undefined ? { kind: 'role', roleArn } : { kind: 'role', roleArn, externalId };
+    return externalId === undefined ? { roleArn } : { roleArn, externalId };
   }
   if (c.bearerToken !== undefined) {
     only('bearerToken');
-    return { kind: 'bearer', bearerToken: field('bearerToken', true)! };
+    return { bearerToken: field('bearerToken', true)! };
   }
   if (c.accessKeyId !== undefined || c.secretAccessKey !== undefined) {
     only('accessKeyId', 'secretAccessKey', 'sessionToken');
@@ -122,8 +123,8 @@ function credentials(raw: unknown, where: string): UpstreamCredentials {
     const secretAccessKey = field('secretAccessKey', true)!;
     const sessionToken = field('sessionToken', false);
     return sessionToken === undefined
-      ? { kind: 'static', accessKeyId, secretAccessKey }
-      : { kind: 'static', accessKeyId, secretAccessKey, sessionToken };
+      ? { accessKeyId, secretAccessKey }
+      : { accessKeyId, secretAccessKey, sessionToken };
   }
   throw new ConfigError(`${at}: expected one of profile, roleArn, bearerToken, accessKeyId`);
 }
