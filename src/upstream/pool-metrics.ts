@@ -12,7 +12,7 @@ export function registerPoolMetrics(registry: Registry, pool: UpstreamPool): Poo
   const registers = [registry];
   const attempts = new Counter({
     name: 'abproxy_upstream_attempts_total',
-    help: 'Bedrock calls per upstream by outcome: ok, throttled, overloaded, server, network, client',
+    help: 'Bedrock calls per upstream by outcome: ok, throttled, overloaded, server, network, timeout, client',
     labelNames: ['upstream', 'outcome'] as const,
     registers,
   });

@@ -131,6 +131,37 @@ describe('UpstreamPool', () => {
     expect((await Promise.all(calls)).map(text)).toEqual(['a', 'b', 'b', 'a']);
   });
 
+  it('a stream that does not start in time moves on; a non-streamed call is never cut', async () => {
+    const hanging = {
+      invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
+        new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+      invokeModel: () =>
+        new Promise((resolve) => setTimeout(() => resolve(new TextEncoder().encode('slow a')), 100)),
+    } as unknown as BedrockRuntime;
+    const b = {
+      invokeModelStream: async () => ({ requestId: 'b', stream: [] }),
+      invokeModel: async () => new TextEncoder().encode('b'),
+    } as unknown as BedrockRuntime;
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: hanging },
+        { name: 'b', runtime: b },
+      ],
+      { firstByteTimeoutMs: 20 },
+    );
+    const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
+    const result = await withUpstreamTrace(trace, () => pool.invokeModelStream({ modelId: 'm', body: '{}' }));
+    expect(result.requestId).toBe('b');
+    expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
+    expect(text(await invoke(pool, 'm'))).toBe('slow a');
+
+    const alone = new UpstreamPool([{ name: 'a', runtime: hanging }], { firstByteTimeoutMs: 20 });
+    await expect(alone.invokeModelStream({ modelId: 'm', body: '{}' })).rejects.toMatchObject({
+      status: 504,
+      type: 'timeout_error',
+    });
+  });
+
   it('a model no upstream serves is a 404', async () => {
     const pool = new UpstreamPool([{ name: 'a', runtime: fake(['a']).runtime, models: ['qwen.*'] }]);
     await expect(invoke(pool)).rejects.toMatchObject({ status: 404, type: 'not_found_error' });

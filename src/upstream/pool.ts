@@ -23,7 +23,7 @@ export interface PoolMember {
 }
 
 /** What a fault was, for metrics and for the breaker. */
-export type FaultClass = 'throttled' | 'overloaded' | 'server' | 'network' | 'client';
+export type FaultClass = 'throttled' | 'overloaded' | 'server' | 'network' | 'timeout' | 'client';
 
 export interface PoolObserver {
   attempt(upstream: string, outcome: 'ok' | FaultClass, ms: number): void;
@@ -35,6 +35,8 @@ export interface PoolOptions {
   maxAttempts?: number;
   /** No new attempt starts after this long. */
   deadlineMs?: number;
+  /** Streams: an upstream that has not answered (headers) within this long is left for the next; 0: never. */
+  firstByteTimeoutMs?: number;
   breaker?: Partial<BreakerOptions>;
   observer?: PoolObserver;
   now?: () => number;
@@ -70,6 +72,7 @@ export class UpstreamPool implements BedrockRuntime {
   readonly #strategy: Strategy;
   readonly #maxAttempts: number;
   readonly #deadlineMs: number;
+  readonly #firstByteTimeoutMs: number;
   readonly #breakerOptions: BreakerOptions;
   readonly #breakers = new Map<string, Breaker>();
   readonly #observer: PoolObserver | undefined;
@@ -91,21 +94,26 @@ export class UpstreamPool implements BedrockRuntime {
     this.#strategy = options.strategy ?? 'failover';
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#deadlineMs = options.deadlineMs ?? 60_000;
+    this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? 0;
     this.#now = options.now ?? Date.now;
     this.#breakerOptions = { ...DEFAULT_BREAKER, ...options.breaker, now: this.#now };
     this.#observer = options.observer;
   }
 
   converse: BedrockRuntime['converse'] = (input, signal) =>
-    this.#call(input.modelId ?? '', signal, (r, modelId) => r.converse({ ...input, modelId }, signal));
+    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) => r.converse({ ...input, modelId }, s));
   converseStream: BedrockRuntime['converseStream'] = (input, signal) =>
-    this.#call(input.modelId ?? '', signal, (r, modelId) => r.converseStream({ ...input, modelId }, signal));
+    this.#call(input.modelId ?? '', signal, true, (r, modelId, s) =>
+      r.converseStream({ ...input, modelId }, s),
+    );
   invokeModel: BedrockRuntime['invokeModel'] = (input, signal) =>
-    this.#call(input.modelId, signal, (r, modelId) => r.invokeModel({ ...input, modelId }, signal));
+    this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel({ ...input, modelId }, s));
   invokeModelStream: BedrockRuntime['invokeModelStream'] = (input, signal) =>
-    this.#call(input.modelId, signal, (r, modelId) => r.invokeModelStream({ ...input, modelId }, signal));
+    this.#call(input.modelId, signal, true, (r, modelId, s) => r.invokeModelStream({ ...input, modelId }, s));
   countTokens: BedrockRuntime['countTokens'] = (input, signal) =>
-    this.#call(input.modelId ?? '', signal, (r, modelId) => r.countTokens({ ...input, modelId }, signal));
+    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) =>
+      r.countTokens({ ...input, modelId }, s),
+    );
 
   /** Breaker state per upstream × model that has seen calls (for metrics and `doctor`). */
   breakerStates(): { upstream: string; model: string; state: BreakerState }[] {
@@ -146,7 +154,8 @@ export class UpstreamPool implements BedrockRuntime {
   async #call<T>(
     modelId: string,
     signal: AbortSignal | undefined,
-    send: (runtime: BedrockRuntime, modelId: string) => Promise<T>,
+    stream: boolean,
+    send: (runtime: BedrockRuntime, modelId: string, signal: AbortSignal | undefined) => Promise<T>,
   ): Promise<T> {
     const order = this.#order(modelId);
     if (order.length === 0) {
@@ -160,6 +169,7 @@ export class UpstreamPool implements BedrockRuntime {
     let soonestThrottle: number | undefined;
     let onlyThrottled = true;
     let lastError: unknown;
+    let lastFault: FaultClass | undefined;
     let attempts = 0;
     const noteThrottle = (seconds: number) => {
       soonestThrottle = Math.min(soonestThrottle ?? seconds, seconds);
@@ -177,8 +187,16 @@ export class UpstreamPool implements BedrockRuntime {
       attempts++;
       member.inFlight++;
       const started = this.#now();
+      // A stream whose answer does not start in time is given up and tried elsewhere.
+      const firstByte = stream && this.#firstByteTimeoutMs > 0 ? new AbortController() : undefined;
+      const timer = firstByte && setTimeout(() => firstByte.abort(), this.#firstByteTimeoutMs);
+      const attemptSignal = firstByte
+        ? signal
+          ? AbortSignal.any([signal, firstByte.signal])
+          : firstByte.signal
+        : signal;
       try {
-        const result = await send(member.runtime, modelIdFor(modelId, member.profilePrefix));
+        const result = await send(member.runtime, modelIdFor(modelId, member.profilePrefix), attemptSignal);
         breaker.success();
         this.#observer?.attempt(member.name, 'ok', this.#now() - started);
         if (trace) {
@@ -191,7 +209,7 @@ export class UpstreamPool implements BedrockRuntime {
           breaker.release();
           throw err;
         }
-        const fault = faultClass(err);
+        const fault = firstByte?.signal.aborted ? 'timeout' : faultClass(err);
         this.#observer?.attempt(member.name, fault, this.#now() - started);
         if (fault === 'client') {
           breaker.release();
@@ -204,7 +222,9 @@ export class UpstreamPool implements BedrockRuntime {
         if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
         else onlyThrottled = false;
         lastError = err;
+        lastFault = fault;
       } finally {
+        clearTimeout(timer);
         member.inFlight--;
       }
     }
@@ -216,6 +236,15 @@ export class UpstreamPool implements BedrockRuntime {
           ? `Every upstream serving ${modelId} is throttled; retry later`
           : `Every upstream serving ${modelId} is throttled: ${fromBedrockError(lastError).message}`,
         { status: 429, headers: { 'retry-after': String(soonestThrottle) } },
+      );
+    }
+    if (lastFault === 'timeout') {
+      throw new ApiError(
+        'timeout_error',
+        `No upstream started answering within ${this.#firstByteTimeoutMs} ms`,
+        {
+          status: 504,
+        },
       );
     }
     if (lastError !== undefined) throw lastError;

@@ -34,6 +34,7 @@ type UpstreamSettings = Pick<
   | 'upstreams'
   | 'upstreamStrategy'
   | 'upstreamCooldownMs'
+  | 'upstreamFirstByteTimeoutMs'
 >;
 
 export interface UpstreamHooks {
@@ -114,6 +115,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       strategy: settings.upstreamStrategy,
       maxAttempts: specs.length,
       breaker: { openMs: settings.upstreamCooldownMs },
+      firstByteTimeoutMs: settings.upstreamFirstByteTimeoutMs,
       observer: hooks.observer,
     },
   );
