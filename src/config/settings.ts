@@ -214,7 +214,7 @@ export const SETTINGS = {
     parse: integer(10, 3_600_000),
     doc: 'with `ABPROXY_UPSTREAMS`: an upstream is skipped for a model this long (or its `retry-after`, or twice as long after a failed probe) once 3 calls in a row failed',
   }),
-  upstreamFirstByteTimeoutMs: setting({
+  firstByteTimeoutMs: setting({
     env: ['ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS'],
     default: 0,
     parse: integer(0, 3_600_000),

@@ -34,7 +34,7 @@ type UpstreamSettings = Pick<
   | 'upstreams'
   | 'upstreamStrategy'
   | 'upstreamCooldownMs'
-  | 'upstreamFirstByteTimeoutMs'
+  | 'firstByteTimeoutMs'
 >;
 
 export interface UpstreamHooks {
@@ -115,7 +115,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       strategy: settings.upstreamStrategy,
       maxAttempts: specs.length,
       breaker: { openMs: settings.upstreamCooldownMs },
-      firstByteTimeoutMs: settings.upstreamFirstByteTimeoutMs,
+      firstByteTimeoutMs: settings.firstByteTimeoutMs,
       observer: hooks.observer,
     },
   );
