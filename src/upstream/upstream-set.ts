@@ -21,6 +21,8 @@ export interface Upstreams {
   /** Region whose catalogue the gateway reads. */
   catalogueRegion: string;
   control(region: string): BedrockClient;
+  /** Each configured upstream's own control plane (empty without `ABPROXY_UPSTREAMS`), for `doctor`. */
+  each: { name: string; region: string; control(): BedrockClient }[];
   destroy(): void;
 }
 
@@ -98,6 +100,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       pool: undefined,
       catalogueRegion: settings.region,
       control: (region) => single.control(region),
+      each: [],
       destroy: () => single.destroy(),
     };
   }
@@ -125,6 +128,11 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     pool,
     catalogueRegion: primary.spec.region,
     control: (region) => primary.upstream.control(region),
+    each: members.map(({ spec, upstream }) => ({
+      name: spec.name,
+      region: spec.region,
+      control: () => upstream.control(spec.region),
+    })),
     destroy: () => {
       for (const { upstream } of members) upstream.destroy();
     },
