@@ -162,6 +162,36 @@ describe('UpstreamPool', () => {
     });
   });
 
+  it('weighted: an open stream keeps its upstream loaded until it ends', async () => {
+    const streaming = (name: string) =>
+      ({
+        invokeModelStream: async () => ({
+          requestId: name,
+          stream: (async function* () {
+            yield { chunk: {} };
+          })(),
+        }),
+      }) as unknown as BedrockRuntime;
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: streaming('a') },
+        { name: 'b', runtime: streaming('b') },
+      ],
+      { strategy: 'weighted' },
+    );
+    const open = await pool.invokeModelStream({ modelId: 'm', body: '{}' });
+    expect(open.requestId).toBe('a');
+    const next = await pool.invokeModelStream({ modelId: 'm', body: '{}' });
+    expect(next.requestId).toBe('b'); // a still streams
+    for await (const _ of open.stream) {
+      // drain: a is free again
+    }
+    for await (const _ of next.stream) {
+      // drain
+    }
+    expect((await pool.invokeModelStream({ modelId: 'm', body: '{}' })).requestId).toBe('a');
+  });
+
   it('a model no upstream serves is a 404', async () => {
     const pool = new UpstreamPool([{ name: 'a', runtime: fake(['a']).runtime, models: ['qwen.*'] }]);
     await expect(invoke(pool)).rejects.toMatchObject({ status: 404, type: 'not_found_error' });

@@ -62,6 +62,15 @@ function faultClass(err: unknown): FaultClass {
   return 'client';
 }
 
+/** The same events; `done` runs once when the stream ends, fails or is abandoned. */
+async function* untilDone<E>(events: AsyncIterable<E>, done: () => void): AsyncIterable<E> {
+  try {
+    yield* events;
+  } finally {
+    done();
+  }
+}
+
 function retryAfterSeconds(err: unknown): number | undefined {
   const value = fromBedrockError(err).headers['retry-after'];
   return value === undefined ? undefined : Number(value);
@@ -138,6 +147,24 @@ export class UpstreamPool implements BedrockRuntime {
     return breaker;
   }
 
+  /**
+   * A stream keeps its upstream loaded until it ends, fails or the client leaves (the weighted strategy
+   * counts it), not just until its headers.
+   */
+  #loadedUntilDone<T>(member: Member, answer: T, signal: AbortSignal | undefined): T {
+    member.inFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      member.inFlight--;
+      signal?.removeEventListener('abort', release);
+    };
+    signal?.addEventListener('abort', release, { once: true });
+    const { stream } = answer as { stream: AsyncIterable<unknown> };
+    return { ...answer, stream: untilDone(stream, release) };
+  }
+
   /** Eligible upstreams in the order to try them. */
   #order(modelId: string): Member[] {
     const eligible = this.#members.filter((m) => m.accepts(modelId));
@@ -196,8 +223,9 @@ export class UpstreamPool implements BedrockRuntime {
           : firstByte.signal
         : signal;
       try {
-        const result = await send(member.runtime, modelIdFor(modelId, member.profilePrefix), attemptSignal);
+        const answer = await send(member.runtime, modelIdFor(modelId, member.profilePrefix), attemptSignal);
         breaker.success();
+        const result = stream ? this.#loadedUntilDone(member, answer, signal) : answer;
         this.#observer?.attempt(member.name, 'ok', this.#now() - started);
         if (trace) {
           trace.served = member.name;
