@@ -54,7 +54,7 @@ export interface UsageRecord {
   /** Streams: request arrival to the first event sent. */
   ttftMs?: number;
   stream?: boolean;
-  /** With several upstreams: the one that served the call (or failed last). */
+  /** With several upstreams: the one that served the call (absent when none did). */
   upstream?: string;
   /** With several upstreams: attempts that failed on other upstreams first. */
   failedAttempts?: number;
