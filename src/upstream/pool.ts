@@ -20,6 +20,8 @@ export interface PoolMember {
   /** Model-id globs it may serve; absent: all. */
   models?: string[];
   profilePrefix?: ProfilePrefix;
+  /** The id this upstream calls for a requested id (wins over `profilePrefix`). */
+  profileFor?: (modelId: string) => string;
 }
 
 /** What a fault was, for metrics and for the breaker. */
@@ -49,7 +51,7 @@ interface Member {
   runtime: BedrockRuntime;
   weight: number;
   accepts: (modelId: string) => boolean;
-  profilePrefix: ProfilePrefix | undefined;
+  profileFor: (modelId: string) => string;
   inFlight: number;
 }
 
@@ -96,7 +98,7 @@ export class UpstreamPool implements BedrockRuntime {
         runtime: m.runtime,
         weight: m.weight ?? 1,
         accepts: globs ? (id) => globs.some((g) => g(id)) : () => true,
-        profilePrefix: m.profilePrefix,
+        profileFor: m.profileFor ?? ((id) => modelIdFor(id, m.profilePrefix)),
         inFlight: 0,
       };
     });
@@ -223,7 +225,7 @@ export class UpstreamPool implements BedrockRuntime {
           : firstByte.signal
         : signal;
       try {
-        const answer = await send(member.runtime, modelIdFor(modelId, member.profilePrefix), attemptSignal);
+        const answer = await send(member.runtime, member.profileFor(modelId), attemptSignal);
         breaker.success();
         const result = stream ? this.#loadedUntilDone(member, answer, signal) : answer;
         this.#observer?.attempt(member.name, 'ok', this.#now() - started);

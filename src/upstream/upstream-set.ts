@@ -12,7 +12,7 @@ import type { Settings } from '../config/config.ts';
 import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
-import type { UpstreamCredentials, UpstreamSpec } from './upstreams.ts';
+import { modelIdForUpstream, type UpstreamCredentials, type UpstreamSpec } from './upstreams.ts';
 
 export interface Upstreams {
   runtime: BedrockRuntime;
@@ -112,7 +112,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       runtime: upstream.runtime,
       weight: spec.weight,
       ...(spec.models === undefined ? {} : { models: spec.models }),
-      ...(spec.profilePrefix === undefined ? {} : { profilePrefix: spec.profilePrefix }),
+      profileFor: (modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix),
     })),
     {
       strategy: settings.upstreamStrategy,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseModelId, modelIdFor, parseUpstreams } from './upstreams.ts';
+import { baseModelId, modelIdFor, modelIdForUpstream, parseUpstreams } from './upstreams.ts';
 
 const parse = (value: unknown) => parseUpstreams(JSON.stringify(value), 'ABPROXY_UPSTREAMS');
 
@@ -90,5 +90,20 @@ describe('inference-profile prefixes', () => {
     expect(modelIdFor('us.anthropic.claude-x', 'none')).toBe('anthropic.claude-x');
     expect(modelIdFor('anthropic.claude-x', undefined)).toBe('anthropic.claude-x');
     expect(modelIdFor('arn:aws:bedrock:us-east-1:1:inference-profile/x', 'eu')).toMatch(/^arn:/);
+  });
+
+  it('without profilePrefix, an upstream calls geographic profiles of its own geography', () => {
+    expect(modelIdForUpstream('us.anthropic.claude-x', 'eu-west-1', undefined)).toBe('eu.anthropic.claude-x');
+    expect(modelIdForUpstream('us.anthropic.claude-x', 'ap-northeast-1', undefined)).toBe(
+      'apac.anthropic.claude-x',
+    );
+    expect(modelIdForUpstream('us.anthropic.claude-x', 'us-west-2', undefined)).toBe('us.anthropic.claude-x');
+    expect(modelIdForUpstream('global.anthropic.claude-x', 'eu-west-1', undefined)).toBe(
+      'global.anthropic.claude-x',
+    );
+    expect(modelIdForUpstream('qwen.qwen3', 'eu-west-1', undefined)).toBe('qwen.qwen3');
+    expect(modelIdForUpstream('us.anthropic.claude-x', 'eu-west-1', 'global')).toBe(
+      'global.anthropic.claude-x',
+    );
   });
 });

@@ -247,3 +247,27 @@ export function upstreamsServing(
     .filter((spec) => spec.models === undefined || spec.models.some((glob) => globMatcher(glob)(modelId)))
     .map((spec) => spec.name);
 }
+
+/**
+ * An upstream without `profilePrefix` calls geographic profiles of its own geography: a `us.` id
+ * resolved from the first upstream's catalogue becomes `eu.` for an eu-west-1 upstream. `global.` ids,
+ * base ids and regions outside us/eu/ap stay as they are.
+ */
+export function defaultProfilePrefix(region: string): ProfilePrefix | undefined {
+  if (region.startsWith('us-') && !region.startsWith('us-gov-')) return 'us';
+  if (region.startsWith('eu-')) return 'eu';
+  if (region.startsWith('ap-')) return 'apac';
+  return undefined;
+}
+
+/** The id an upstream in `region` calls: its own `profilePrefix`, else its geography for geographic ids. */
+export function modelIdForUpstream(
+  modelId: string,
+  region: string,
+  prefix: ProfilePrefix | undefined,
+): string {
+  if (prefix !== undefined) return modelIdFor(modelId, prefix);
+  const geo = /^(us|eu|apac)\./.exec(modelId)?.[1];
+  const own = defaultProfilePrefix(region);
+  return geo !== undefined && own !== undefined && geo !== own ? modelIdFor(modelId, own) : modelId;
+}
