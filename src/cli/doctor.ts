@@ -155,6 +155,44 @@ async function checkBedrock(
   return { check: { name: 'bedrock', status: 'fail', detail, hint } };
 }
 
+/** With `ABPROXY_UPSTREAMS`: each upstream's credentials and catalogue, through its own endpoint. */
+async function checkUpstreams(config: Config, env: Env): Promise<Check[]> {
+  if (!config.upstreams) return [];
+  const { Catalogue } = await import('../models/catalogue.ts');
+  const { createUpstreams } = await import('../upstream/upstream-set.ts');
+  const upstreams = createUpstreams(config);
+  try {
+    return await Promise.all(
+      upstreams.each.map(async ({ name, region, control }): Promise<Check> => {
+        let failure: unknown;
+        const catalogue = new Catalogue({
+          region,
+          clientFor: control,
+          onError: (err) => {
+            failure = err;
+          },
+        });
+        try {
+          const snapshot = await withTimeout(catalogue.refresh(), TIMEOUT_MS, `upstream ${name}`);
+          if (snapshot.source === 'live') {
+            return {
+              name: `upstream ${name}`,
+              status: 'ok',
+              detail: `${snapshot.models.length} foundation models, ${snapshot.profiles.length} inference profiles in ${region}`,
+            };
+          }
+        } catch (err) {
+          failure = err;
+        }
+        const { detail, hint } = awsErrorHint(failure, config, env);
+        return { name: `upstream ${name}`, status: 'fail', detail, hint };
+      }),
+    );
+  } finally {
+    upstreams.destroy();
+  }
+}
+
 async function checkModels(snapshot: CatalogueSnapshot, config: Config): Promise<Check> {
   const { collectModels } = await import('./models.ts');
   const report = collectModels(snapshot, { modelMap: config.modelMap });
@@ -442,6 +480,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
       if (flags.deep) checks.push(await checkInvoke(snapshot, config, env, flags.model));
     }
   }
+  checks.push(...(await checkUpstreams(config, env)));
   checks.push(...(await checkStorage(config)));
   checks.push(checkFileModes(config));
   const deadLetters = checkDeadLetters(config);

@@ -33,6 +33,17 @@ const snapshot: CatalogueSnapshot = {
 };
 
 describe('collectModels', () => {
+  it('with several upstreams, says which may serve each model in failover order', () => {
+    const report = collectModels(snapshot, {
+      upstreams: [{ name: 'claude-only', models: ['*anthropic.claude*'] }, { name: 'any' }],
+    });
+    expect(report.models.map((m) => [m.id, m.upstreams])).toEqual([
+      ['claude-sonnet-4-5-20250929', ['claude-only', 'any']],
+      ['openai.gpt-oss-120b-1:0', ['any']],
+    ]);
+    expect(collectModels(snapshot).models[0]!.upstreams).toBeUndefined();
+  });
+
   it('lists callable text models, Claude by its Anthropic id through the region profile', () => {
     const report = collectModels(snapshot);
     expect(report.models.map((m) => [m.id, m.bedrockId])).toEqual([

@@ -17,6 +17,7 @@ import { capabilitiesFor } from '../models/capabilities.ts';
 import { indexOf, invocationId, resolveModel } from '../models/resolve.ts';
 import type { CatalogueSnapshot, ModelFamily, ReasoningControl, ServiceTier } from '../models/types.ts';
 import type { OutputMode, Row } from '../ui/index.ts';
+import { type UpstreamSpec, upstreamsServing } from '../upstream/upstreams.ts';
 import { CliError, EXIT } from './errors.ts';
 
 export interface ModelRow {
@@ -41,6 +42,8 @@ export interface ModelRow {
   tiers: ServiceTier[];
   contextWindow: number;
   maxOutputTokens: number;
+  /** With `ABPROXY_UPSTREAMS`: the upstreams that may serve it, in failover order. */
+  upstreams?: string[];
 }
 
 export interface AliasRow {
@@ -66,6 +69,8 @@ export interface CollectOptions {
   /** Include models that are not text-to-text or have no way to be called in the region. */
   all?: boolean;
   modelMap?: Record<string, string>;
+  /** The configured upstreams: each row says which may serve it. */
+  upstreams?: readonly Pick<UpstreamSpec, 'name' | 'models'>[];
 }
 
 const SHORTHANDS = ['opus', 'sonnet', 'haiku', 'fable'];
@@ -113,6 +118,10 @@ export function collectModels(snapshot: CatalogueSnapshot, options: CollectOptio
   rest.sort((a, b) => a.id.localeCompare(b.id));
   rows.push(...rest);
 
+  const upstreams = options.upstreams;
+  if (upstreams) {
+    for (const r of rows) r.upstreams = upstreamsServing(upstreams, r.bedrockId ?? r.baseModelId);
+  }
   const models = options.all ? rows : rows.filter((r) => r.callable && r.text);
   return {
     region,
@@ -172,6 +181,12 @@ const MODEL_COLUMNS = [
   { key: 'maxOutputTokens', header: 'MAX OUT', align: 'right' as const, format: tokenCount },
 ];
 
+const UPSTREAMS_COLUMN = {
+  key: 'upstreams',
+  header: 'UPSTREAMS',
+  format: (v: unknown) => (Array.isArray(v) && v.length > 0 ? v.join(', ') : 'none'),
+};
+
 const ALIAS_COLUMNS = [
   { key: 'alias', header: 'ALIAS' },
   { key: 'target', header: 'RESOLVES TO' },
@@ -194,18 +209,24 @@ export interface ModelsIo {
 /** Reads the live catalogue; a failure to reach Bedrock is an error, not a silent built-in table. */
 async function liveSnapshot(config: Config): Promise<CatalogueSnapshot> {
   const { Catalogue } = await import('../models/catalogue.ts');
+  // With several upstreams the catalogue is the first one's (its endpoint and credentials), as in `serve`.
+  const upstreams = config.upstreams
+    ? (await import('../upstream/upstream-set.ts')).createUpstreams(config)
+    : undefined;
+  const region = upstreams?.catalogueRegion ?? config.region;
   let failure: unknown;
   const catalogue = new Catalogue({
-    region: config.region,
+    region,
+    ...(upstreams ? { clientFor: (r: string) => upstreams.control(r) } : {}),
     onError: (err) => {
       failure = err;
     },
   });
-  const snapshot = await catalogue.refresh();
+  const snapshot = await catalogue.refresh().finally(() => upstreams?.destroy());
   if (snapshot.source !== 'live') {
     const { name, message } = (failure ?? {}) as { name?: string; message?: string };
     throw new CliError(
-      `could not list Bedrock models in ${config.region}: ${name ?? 'Error'}: ${message ?? String(failure)}\n` +
+      `could not list Bedrock models in ${region}: ${name ?? 'Error'}: ${message ?? String(failure)}\n` +
         "Run 'abproxy doctor' to check credentials, region and network.",
     );
   }
@@ -229,7 +250,11 @@ export async function models(flags: ModelsFlags, io: ModelsIo): Promise<void> {
       doneText: (s) => `catalogue read: ${s.models.length} models, ${s.profiles.length} inference profiles`,
     },
   );
-  const report = collectModels(snapshot, { all: flags.all, modelMap: config.modelMap });
+  const report = collectModels(snapshot, {
+    all: flags.all,
+    modelMap: config.modelMap,
+    ...(config.upstreams ? { upstreams: config.upstreams } : {}),
+  });
   if (flags.json) {
     io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     return;
@@ -246,7 +271,10 @@ export async function printModels(
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<void> {
   const { printTable } = await import('../ui/index.ts');
-  await printTable(MODEL_COLUMNS, report.models as unknown as Row[], mode, out);
+  const columns = report.models.some((m) => m.upstreams)
+    ? [...MODEL_COLUMNS, UPSTREAMS_COLUMN]
+    : MODEL_COLUMNS;
+  await printTable(columns, report.models as unknown as Row[], mode, out);
   io.stdout('\n');
   const aliasRows = report.aliases.map((a) => ({
     ...a,

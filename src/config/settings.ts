@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { SERVICE_TIERS } from '../models/types.ts';
 import { PolicyError, type PolicySet, parsePolicies } from '../signin/policies.ts';
+import { parseUpstreams, STRATEGIES, type Strategy } from '../upstream/upstreams.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from './drain.ts';
 import {
   boolean,
@@ -238,6 +239,32 @@ export const SETTINGS = {
     parse: string({ secret: true, emptyIsUnset: true }),
     secret: true,
     doc: 'Bedrock API key: sent as a bearer token instead of SigV4 signing',
+  }),
+  upstreams: setting({
+    env: ['ABPROXY_UPSTREAMS'],
+    default: undefined,
+    parse: parseUpstreams,
+    secret: true,
+    docDefault: 'one, from `AWS_REGION`',
+    doc: 'JSON list of Bedrock upstreams (regions, accounts) to fail over between: `[{"name", "region", "credentials"?, "models"?, …}]`, see [Several upstreams](#several-upstreams)',
+  }),
+  upstreamStrategy: setting({
+    env: ['ABPROXY_UPSTREAM_STRATEGY'],
+    default: 'failover' as Strategy,
+    parse: oneOf(STRATEGIES),
+    doc: 'with `ABPROXY_UPSTREAMS`: `failover` (list order) or `weighted` (least loaded by weight first)',
+  }),
+  upstreamCooldownMs: setting({
+    env: ['ABPROXY_UPSTREAM_COOLDOWN_MS'],
+    default: seconds(5),
+    parse: integer(10, 3_600_000),
+    doc: 'with `ABPROXY_UPSTREAMS`: an upstream is skipped for a model this long (or its `retry-after`, or twice as long after a failed probe) once 3 calls in a row failed',
+  }),
+  firstByteTimeoutMs: setting({
+    env: ['ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS'],
+    default: 0,
+    parse: integer(0, 3_600_000),
+    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered within this long moves to the next upstream (`0`: no limit)',
   }),
   pingIntervalMs: setting({
     env: ['ABPROXY_PING_INTERVAL_MS'],

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyRecord } from '../store/types.ts';
+import type { UpstreamTrace } from '../upstream/trace.ts';
 import type { Logger } from './logger.ts';
 import type { Meter } from './metering.ts';
 import type { RequestMeter } from './stats.ts';
@@ -21,6 +22,8 @@ export interface Ctx extends RequestMeter {
   key?: KeyRecord;
   /** Usage and limit accounting of a Messages request (set by the metering middleware). */
   meter?: Meter;
+  /** With several upstreams: which one served and how many attempts failed before. */
+  upstream?: UpstreamTrace;
 }
 
 export type Next = () => Promise<void>;

@@ -147,6 +147,9 @@ class UsageMeter implements Meter {
     // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
     // Bedrock made until then, which the translators count or estimate.
     if (this.streaming && (status === 499 || this.#ctx.streamFailed === true)) record.interrupted = true;
+    const upstream = this.#ctx.upstream;
+    if (upstream?.served !== undefined) record.upstream = upstream.served;
+    if (upstream) record.failedAttempts = upstream.failedAttempts;
     // First content sent (what the dashboard measures), else the moment the stream opened.
     const firstAt = this.#ctx.firstTokenAt ?? this.answeredAt;
     if (info?.stream && firstAt !== undefined) record.ttftMs = Math.round(firstAt - this.started);

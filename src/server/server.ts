@@ -15,7 +15,10 @@ import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../models/cla
 import { createSignIn, type SignInOverrides } from '../signin/setup.ts';
 import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
-import { BedrockUpstream } from '../upstream/bedrock.ts';
+import type { PoolObserver } from '../upstream/pool.ts';
+import { registerPoolMetrics } from '../upstream/pool-metrics.ts';
+import { type UpstreamTrace, withUpstreamTrace } from '../upstream/trace.ts';
+import { createUpstreams } from '../upstream/upstream-set.ts';
 import { createAccounting } from './accounting.ts';
 import { createApp } from './app.ts';
 import { connectionWaitReporter } from './connection-waits.ts';
@@ -119,23 +122,33 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
   });
 }
 
+/** With several upstreams: which one served the call, as a response header and on the Ctx for usage. */
+function upstreamTrace(ctx: Ctx): UpstreamTrace {
+  const trace: UpstreamTrace = {
+    failedAttempts: 0,
+    onServed: (name) => {
+      if (!ctx.res.headersSent) ctx.res.setHeader('x-abproxy-upstream', name);
+    },
+  };
+  ctx.upstream = trace;
+  return trace;
+}
+
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
   const requireKey = authRequired(config);
   const loopback = isLoopbackHost(config.host);
   const log = options.logger ?? createLogger(config.logLevel, config.apiKeyHeader);
   const signingSecret = options.signingSecret ?? resolveSigningSecret(config);
   let metrics: GatewayMetrics | undefined;
+  let poolObserver: PoolObserver | undefined;
   const owned = options.upstream
     ? undefined
-    : new BedrockUpstream({
-        region: config.region,
-        http: config.upstreamHttp,
-        maxAttempts: config.upstreamMaxAttempts,
-        maxConnections: config.upstreamMaxConnections,
-        bearerToken: config.bedrockApiKey,
+    : createUpstreams(config, {
         onConnectionWait: connectionWaitReporter(log, () => metrics),
+        observer: { attempt: (...args) => poolObserver?.attempt(...args) },
       });
   const upstream = options.upstream ?? owned!.runtime;
+  const pool = owned?.pool;
   const ownedStore = options.store ? undefined : await openStore(config);
   const store = options.store ?? ownedStore!;
   // The public URL defaults to the listen address, known once listening.
@@ -159,7 +172,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const catalogue =
     options.catalogue ??
     new Catalogue({
-      region: config.region,
+      region: owned?.catalogueRegion ?? config.region,
       clientFor: (region) => owned!.control(region),
       onError: (err, region) => log.warn({ err, region }, 'Bedrock model catalogue refresh failed'),
     });
@@ -173,6 +186,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
   const accounting = createAccounting(config, store, log);
   metrics = accounting.metrics;
+  if (pool) poolObserver = registerPoolMetrics(metrics.registry, pool);
   const stats = options.stats ?? new ServerStats();
   let draining = false;
   let inFlight = 0;
@@ -232,7 +246,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
       answerWhileDraining(ctx);
       return;
     }
-    app(ctx).catch((err: unknown) => {
+    const handled = pool ? withUpstreamTrace(upstreamTrace(ctx), () => app(ctx)) : app(ctx);
+    handled.catch((err: unknown) => {
       log.error({ err, requestId: ctx.requestId }, 'request failed outside the error handler');
       res.destroy();
     });
@@ -263,7 +278,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
   log.info(
     {
       url,
-      region: config.region,
+      region: owned?.catalogueRegion ?? config.region,
+      ...(pool ? { upstreams: config.upstreams?.map((u) => u.name) } : {}),
       auth: requireKey ? 'required' : 'open on loopback until a key exists',
       store: store.mode,
     },

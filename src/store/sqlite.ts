@@ -107,6 +107,9 @@ const MIGRATIONS: readonly string[] = [
      revoked_at TEXT
    );
    CREATE INDEX tokens_session ON tokens(session_id);`,
+  // Several upstreams (issue 14): which one served, and the attempts that failed before.
+  `ALTER TABLE usage ADD COLUMN upstream TEXT;
+   ALTER TABLE usage ADD COLUMN failed_attempts INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -161,6 +164,8 @@ interface UsageRow {
   stream: number | null;
   interrupted: number | null;
   estimated: number | null;
+  upstream: string | null;
+  failed_attempts: number | null;
 }
 
 function toUsageRecord(row: UsageRow): UsageRecord {
@@ -184,6 +189,8 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.stream !== null) record.stream = row.stream === 1;
   if (row.interrupted === 1) record.interrupted = true;
   if (row.estimated === 1) record.estimated = true;
+  if (row.upstream !== null) record.upstream = row.upstream;
+  if (row.failed_attempts !== null) record.failedAttempts = row.failed_attempts;
   return record;
 }
 
@@ -255,10 +262,10 @@ export class SqliteStore implements Store {
     this.#insertUsage = this.#db.prepare(
       `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
          cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
-         resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated)
+         resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts)
        VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
          @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
-         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated)`,
+         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -375,6 +382,8 @@ export class SqliteStore implements Store {
           stream: record.stream === undefined ? null : Number(record.stream),
           interrupted: record.interrupted ? 1 : null,
           estimated: record.estimated ? 1 : null,
+          upstream: record.upstream ?? null,
+          failedAttempts: record.failedAttempts ?? null,
         });
     })();
   }

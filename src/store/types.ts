@@ -58,6 +58,10 @@ export interface UsageRecord {
   interrupted?: boolean;
   /** Token counts are the gateway's estimate (a stream cut before Bedrock's final counts). */
   estimated?: boolean;
+  /** With several upstreams: the one that served the call (absent when none did). */
+  upstream?: string;
+  /** With several upstreams: attempts that failed on other upstreams first. */
+  failedAttempts?: number;
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */

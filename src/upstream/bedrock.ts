@@ -36,6 +36,10 @@ export interface BedrockUpstreamOptions {
   maxConnections: number;
   /** Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): a bearer token instead of SigV4. */
   bearerToken?: string;
+  /** Runtime endpoint (else the SDK's env/config handling, then the region's rules). */
+  endpoint?: string;
+  /** Control-plane (catalogue) endpoint, likewise. */
+  controlEndpoint?: string;
   /** Tests may pass static credentials; otherwise the default provider chain. */
   credentials?: AwsCredentialIdentityProvider;
   /** Calls are waiting for a free upstream connection (HTTP/1.1 at `maxConnections`). */
@@ -107,12 +111,18 @@ export class BedrockUpstream {
 
   /** The control-plane (`bedrock`) client for a region: model and inference-profile listings. */
   control(region = this.#options.region): BedrockClient {
-    return this.#clientFor(this.#control, region, BedrockClient, this.#options.maxAttempts);
+    return this.#clientFor(
+      this.#control,
+      region,
+      BedrockClient,
+      this.#options.maxAttempts,
+      this.#options.controlEndpoint,
+    );
   }
 
   /** The runtime SDK client of a region; it never retries, `withRetries` does. */
   #sdkRuntimeClient(region: string): BedrockRuntimeClient {
-    return this.#clientFor(this.#sdkRuntime, region, BedrockRuntimeClient, 1);
+    return this.#clientFor(this.#sdkRuntime, region, BedrockRuntimeClient, 1, this.#options.endpoint);
   }
 
   /** One client per region and kind, all sharing the credentials, the API key and the connection pool. */
@@ -126,8 +136,10 @@ export class BedrockUpstream {
       retryStrategy: ConnectionFaultRetryStrategy;
       token?: { token: string };
       authSchemePreference?: string[];
+      endpoint?: string;
     }) => C,
     maxAttempts: number,
+    endpoint: string | undefined,
   ): C {
     let client = clients.get(region);
     if (!client) {
@@ -137,6 +149,7 @@ export class BedrockUpstream {
         credentials: this.#credentials,
         requestHandler: this.#pool.handler,
         retryStrategy: new ConnectionFaultRetryStrategy({ maxAttempts, baseDelayMs: RETRY_BASE_DELAY_MS }),
+        ...(endpoint === undefined ? {} : { endpoint }),
         ...(bearerToken === undefined
           ? {}
           : { token: { token: bearerToken }, authSchemePreference: ['httpBearerAuth'] }),

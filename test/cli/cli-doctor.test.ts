@@ -33,6 +33,27 @@ describe('abproxy doctor', () => {
     expect(byName(report, 'claude')).toBeDefined();
   });
 
+  it('checks every upstream of ABPROXY_UPSTREAMS through its own endpoint and credentials', async () => {
+    const upstreams = [
+      { name: 'good', region: 'us-east-1', endpoint: emulator.url, controlEndpoint: emulator.url },
+      {
+        name: 'bad-key',
+        region: 'us-west-2',
+        controlEndpoint: emulator.url,
+        credentials: { accessKeyId: 'AKIDWRONG', secretAccessKey: 'nope' },
+      },
+      { name: 'gone', region: 'eu-west-1', controlEndpoint: 'http://127.0.0.1:9' },
+    ];
+    const env = cliEnv(tempHome(), emulator.url, { ABPROXY_UPSTREAMS: JSON.stringify(upstreams) });
+    const run = await runCli(['doctor', '--json', '--port', '0'], env);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(byName(report, 'upstream good')?.status).toBe('ok');
+    expect(byName(report, 'upstream bad-key')).toMatchObject({ status: 'fail' });
+    expect(byName(report, 'upstream gone')).toMatchObject({ status: 'fail' });
+    expect(JSON.stringify(report)).not.toContain('nope');
+    expect(run.code).toBe(1);
+  });
+
   it('fails with exit 1 and a fix hint when Bedrock cannot be reached', async () => {
     const run = await runCli(['doctor', '--port', '0'], cliEnv(tempHome(), 'http://127.0.0.1:9'));
     expect(run.code).toBe(1);

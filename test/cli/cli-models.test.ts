@@ -49,6 +49,33 @@ describe('abproxy models', () => {
     expect(report.aliases.find((a) => a.alias === 'haiku')?.bedrockId).toContain('haiku');
   });
 
+  it('with ABPROXY_UPSTREAMS, reads the first upstream and says which upstreams serve each model', async () => {
+    emulator.reset();
+    const upstreams = [
+      {
+        name: 'west',
+        region: 'us-west-2',
+        endpoint: emulator.url,
+        controlEndpoint: emulator.url,
+        credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+        models: ['*anthropic.claude*'],
+      },
+      { name: 'east', region: 'us-east-1' },
+    ];
+    // The SDK's own endpoint settings lead nowhere: the catalogue must come from the upstream list.
+    const env = cliEnv(tempHome(), 'http://127.0.0.1:9', { ABPROXY_UPSTREAMS: JSON.stringify(upstreams) });
+    const run = await runCli(['models', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as ModelsReport;
+    expect(report.region).toBe('us-west-2');
+    expect(emulator.requests.some((r) => r.operation === 'ListFoundationModels')).toBe(true);
+    expect(report.models.find((m) => m.id === 'claude-sonnet-4-5-20250929')?.upstreams).toEqual([
+      'west',
+      'east',
+    ]);
+    expect(report.models.find((m) => m.baseModelId.startsWith('qwen.'))?.upstreams).toEqual(['east']);
+  });
+
   it('shows model map entries from the config as aliases', async () => {
     const env = cliEnv(tempHome(), emulator.url, {
       ABPROXY_MODEL_MAP: JSON.stringify({ 'claude-opus-5-5': 'qwen.qwen3-coder-480b-a35b-v1:0' }),

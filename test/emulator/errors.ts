@@ -29,10 +29,13 @@ export const STATUS_BY_EXCEPTION: Record<string, number> = {
 export class BedrockError extends Error {
   override readonly name: string;
   readonly status: number;
-  constructor(name: string, message: string, status?: number) {
+  /** Seconds, sent as `retry-after` (Bedrock sends none; tests of clients that honour it do). */
+  readonly retryAfter: number | undefined;
+  constructor(name: string, message: string, status?: number, retryAfter?: number) {
     super(message);
     this.name = name;
     this.status = status ?? STATUS_BY_EXCEPTION[name] ?? 500;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -54,12 +57,13 @@ export function constraintError(value: unknown, path: string, constraint: string
 
 export function writeAwsError(res: AnyResponse, err: BedrockError, requestId: string): void {
   const body = JSON.stringify({ message: err.message });
-  const headers = {
+  const headers: Record<string, string> = {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
     'x-amzn-requestid': requestId,
     'x-amzn-errortype': `${err.name}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
   };
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(err.retryAfter);
   if (res.headersSent) {
     res.end();
     return;

@@ -21,8 +21,11 @@ export interface ScriptTurn {
     cacheReadInputTokens?: number;
     cacheWriteInputTokens?: number;
   };
-  /** Fail before any response byte: exception name, optional status (defaults to Bedrock's) and message. */
-  error?: { name: string; status?: number; message?: string };
+  /**
+   * Fail before any response byte: exception name, optional status (defaults to Bedrock's), message and
+   * `retry-after` header (seconds).
+   */
+  error?: { name: string; status?: number; message?: string; retryAfter?: number };
   /** Streams only: send this many events, then an exception frame. */
   errorAfterEvents?: { events: number; name: string; message?: string };
   /** Wait this long before answering (headers included). */

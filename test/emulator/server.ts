@@ -22,6 +22,7 @@ import { findModel, resolveModelIdentifier } from './models.ts';
 import { buildReply } from './reply.ts';
 import { ScriptQueue, type ScriptTurn } from './script.ts';
 import { checkAuth } from './sigv4.ts';
+import { RoleSessions } from './sts.ts';
 import { validateConverseRequest } from './validate-converse.ts';
 
 export type Operation =
@@ -33,7 +34,8 @@ export type Operation =
   | 'ListFoundationModels'
   | 'GetFoundationModel'
   | 'ListInferenceProfiles'
-  | 'GetInferenceProfile';
+  | 'GetInferenceProfile'
+  | 'AssumeRole';
 
 export interface RecordedRequest {
   operation: Operation;
@@ -56,6 +58,8 @@ export interface EmulatorOptions {
   port?: number;
   host?: string;
   region?: string;
+  /** Lifetime of the credentials its STS AssumeRole issues (default one hour). */
+  roleCredentialSeconds?: number;
 }
 
 export interface Emulator {
@@ -88,6 +92,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const requests: RecordedRequest[] = [];
   const script = new ScriptQueue();
   const cacheMemory = new Set<string>();
+  const roles = new RoleSessions(options.roleCredentialSeconds);
 
   const dual = createDualServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -112,7 +117,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
 
     const runtime = RUNTIME_ROUTE.exec(rawPath);
-    const operation = runtime ? OPERATIONS[runtime[2]!]! : controlPlaneOperation(method, rawPath);
+    const form =
+      method === 'POST' && rawPath === '/' ? new URLSearchParams(bodyBytes.toString('utf8')) : undefined;
+    const operation =
+      form?.get('Action') === 'AssumeRole'
+        ? 'AssumeRole'
+        : runtime
+          ? OPERATIONS[runtime[2]!]!
+          : controlPlaneOperation(method, rawPath);
     const record: RecordedRequest = {
       operation: operation ?? ('Unknown' as Operation),
       method,
@@ -136,7 +148,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       writeAwsError(res, error, requestId);
     };
 
-    const authError = checkAuth({ method, rawPath, rawQuery, headers: req.headers, body: bodyBytes });
+    const authError = checkAuth({ method, rawPath, rawQuery, headers: req.headers, body: bodyBytes }, (id) =>
+      roles.get(id),
+    );
     if (authError) return fail(authError);
     if (!operation) {
       return fail(
@@ -144,7 +158,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       );
     }
     try {
-      if (runtime) {
+      if (operation === 'AssumeRole') {
+        const xml = roles.assumeRole(form!);
+        record.status = 200;
+        (res as ServerResponse).writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.end(xml);
+      } else if (runtime) {
         if (method !== 'POST')
           throw new BedrockError('UnknownOperationException', `${method} is not supported here`, 405);
         await runtimeCall(operation, record, req, res, requestId);
@@ -221,6 +240,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         turn.error.name,
         turn.error.message ?? `${turn.error.name} (scripted)`,
         turn.error.status,
+        turn.error.retryAfter,
       );
     }
     const reply = buildReply(view, model, turn, isConverse ? 'converse' : 'anthropic');

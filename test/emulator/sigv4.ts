@@ -25,8 +25,13 @@ function header(headers: SignedRequest['headers'], name: string): string | undef
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+/** Credentials the emulator accepts besides its fixed test key (issued by its STS). */
+export type TemporaryKeys = (
+  accessKeyId: string,
+) => { secretAccessKey: string; sessionToken: string; expiresAt: number } | undefined;
+
 /** Returns the failure Bedrock would answer with, or undefined when the request is authenticated. */
-export function checkAuth(req: SignedRequest): BedrockError | undefined {
+export function checkAuth(req: SignedRequest, temporary?: TemporaryKeys): BedrockError | undefined {
   const authorization = header(req.headers, 'authorization');
   if (!authorization) {
     return new BedrockError('UnrecognizedClientException', 'Missing Authentication Token', 403);
@@ -48,11 +53,22 @@ export function checkAuth(req: SignedRequest): BedrockError | undefined {
     );
   }
   const [, accessKeyId, date, region, service, signedHeaderList, signature] = match as unknown as string[];
+  let secret = TEST_SECRET_ACCESS_KEY;
   if (accessKeyId !== TEST_ACCESS_KEY_ID) {
-    return new BedrockError(
-      'UnrecognizedClientException',
-      'The security token included in the request is invalid.',
-    );
+    const session = temporary?.(accessKeyId!);
+    if (!session || header(req.headers, 'x-amz-security-token') !== session.sessionToken) {
+      return new BedrockError(
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+      );
+    }
+    if (Date.now() >= session.expiresAt) {
+      return new BedrockError(
+        'ExpiredTokenException',
+        'The security token included in the request is expired',
+      );
+    }
+    secret = session.secretAccessKey;
   }
   const amzDate = header(req.headers, 'x-amz-date');
   if (!amzDate?.startsWith(date!)) {
@@ -86,7 +102,7 @@ export function checkAuth(req: SignedRequest): BedrockError | undefined {
     scope,
     createHash('sha256').update(canonicalRequest).digest('hex'),
   ].join('\n');
-  let key: Buffer = hmac(`AWS4${TEST_SECRET_ACCESS_KEY}`, date!);
+  let key: Buffer = hmac(`AWS4${secret}`, date!);
   for (const part of [region!, service!, 'aws4_request']) key = hmac(key, part);
   const expected = createHmac('sha256', key).update(stringToSign).digest();
   const given = Buffer.from(signature!, 'hex');

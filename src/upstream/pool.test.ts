@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../anthropic/errors.ts';
+import { UpstreamPool } from './pool.ts';
+import type { BedrockRuntime } from './runtime.ts';
+import { withUpstreamTrace } from './trace.ts';
+
+/** A Bedrock exception as the SDK shapes it. */
+function awsError(name: string, status: number, headers: Record<string, string> = {}) {
+  return Object.assign(new Error(`${name} from the test`), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    $response: { statusCode: status, headers },
+  });
+}
+
+/** A runtime whose invokeModel answers from a script of outcomes (then always the last one). */
+function fake(outcomes: (Error | string)[]) {
+  const calls: string[] = [];
+  let i = 0;
+  const runtime = {
+    invokeModel: async (input: { modelId: string }) => {
+      calls.push(input.modelId);
+      const outcome = outcomes[Math.min(i++, outcomes.length - 1)]!;
+      if (outcome instanceof Error) throw outcome;
+      return new TextEncoder().encode(outcome);
+    },
+  } as unknown as BedrockRuntime;
+  return { runtime, calls };
+}
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const invoke = (pool: UpstreamPool, modelId = 'anthropic.claude-x') =>
+  pool.invokeModel({ modelId, body: '{}' });
+
+describe('UpstreamPool', () => {
+  it('moves a throttled call to the next upstream and says who served it', async () => {
+    const a = fake([awsError('ThrottlingException', 429)]);
+    const b = fake(['from b']);
+    const pool = new UpstreamPool([
+      { name: 'a', runtime: a.runtime },
+      { name: 'b', runtime: b.runtime },
+    ]);
+    const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
+    const answer = await withUpstreamTrace(trace, () => invoke(pool));
+    expect(text(answer)).toBe('from b');
+    expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
+  });
+
+  it('never retries a client fault elsewhere', async () => {
+    const a = fake([awsError('ValidationException', 400)]);
+    const b = fake(['from b']);
+    const pool = new UpstreamPool([
+      { name: 'a', runtime: a.runtime },
+      { name: 'b', runtime: b.runtime },
+    ]);
+    await expect(invoke(pool)).rejects.toMatchObject({ name: 'ValidationException' });
+    expect(b.calls).toEqual([]);
+  });
+
+  it('all throttled: 429 with the soonest retry-after', async () => {
+    const a = fake([awsError('ThrottlingException', 429, { 'retry-after': '30' })]);
+    const b = fake([awsError('ThrottlingException', 429, { 'retry-after': '7' })]);
+    const pool = new UpstreamPool([
+      { name: 'a', runtime: a.runtime },
+      { name: 'b', runtime: b.runtime },
+    ]);
+    const err = await invoke(pool).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 429, type: 'rate_limit_error', headers: { 'retry-after': '7' } });
+  });
+
+  it('opens the breaker after repeated faults, probes once it cooled down, closes on success', async () => {
+    let now = 1_000_000;
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const a = fake([refused, refused, refused, 'a healed']);
+    const b = fake(['from b']);
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: a.runtime },
+        { name: 'b', runtime: b.runtime },
+      ],
+      { breaker: { threshold: 2, openMs: 1_000 }, now: () => now },
+    );
+    for (let i = 0; i < 4; i++) expect(text(await invoke(pool))).toBe('from b');
+    expect(a.calls).toHaveLength(2); // skipped while open
+    expect(pool.breakerStates()).toEqual([
+      { upstream: 'a', model: 'anthropic.claude-x', state: 'open' },
+      { upstream: 'b', model: 'anthropic.claude-x', state: 'closed' },
+    ]);
+    now += 1_001;
+    expect(text(await invoke(pool))).toBe('from b'); // the probe failed: open again, for longer
+    expect(a.calls).toHaveLength(3);
+    now += 1_001;
+    expect(text(await invoke(pool))).toBe('from b');
+    expect(a.calls).toHaveLength(3);
+    now += 1_000;
+    expect(text(await invoke(pool))).toBe('a healed');
+    expect(text(await invoke(pool))).toBe('a healed');
+  });
+
+  it('routes by model globs and rewrites the inference-profile prefix per upstream', async () => {
+    const a = fake(['a']);
+    const b = fake(['b']);
+    const pool = new UpstreamPool([
+      { name: 'a', runtime: a.runtime, models: ['*qwen*'] },
+      { name: 'b', runtime: b.runtime, profilePrefix: 'eu' },
+    ]);
+    expect(text(await invoke(pool, 'us.anthropic.claude-x'))).toBe('b');
+    expect(b.calls).toEqual(['eu.anthropic.claude-x']);
+    expect(text(await invoke(pool, 'qwen.qwen3-coder'))).toBe('a');
+    expect(pool.servers('anthropic.claude-x')).toEqual(['b']);
+  });
+
+  it('weighted: least loaded by weight first', async () => {
+    const gates: (() => void)[] = [];
+    const slow = (name: string) =>
+      ({
+        invokeModel: () =>
+          new Promise<Uint8Array>((resolve) => gates.push(() => resolve(new TextEncoder().encode(name)))),
+      }) as unknown as BedrockRuntime;
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: slow('a'), weight: 1 },
+        { name: 'b', runtime: slow('b'), weight: 2 },
+      ],
+      { strategy: 'weighted' },
+    );
+    const calls = [invoke(pool), invoke(pool), invoke(pool), invoke(pool)];
+    for (const open of gates) open();
+    expect((await Promise.all(calls)).map(text)).toEqual(['a', 'b', 'b', 'a']);
+  });
+
+  it('a stream that does not start in time moves on; a non-streamed call is never cut', async () => {
+    const hanging = {
+      invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
+        new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+      invokeModel: () =>
+        new Promise((resolve) => setTimeout(() => resolve(new TextEncoder().encode('slow a')), 100)),
+    } as unknown as BedrockRuntime;
+    const b = {
+      invokeModelStream: async () => ({ requestId: 'b', stream: [] }),
+      invokeModel: async () => new TextEncoder().encode('b'),
+    } as unknown as BedrockRuntime;
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: hanging },
+        { name: 'b', runtime: b },
+      ],
+      { firstByteTimeoutMs: 20 },
+    );
+    const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
+    const result = await withUpstreamTrace(trace, () => pool.invokeModelStream({ modelId: 'm', body: '{}' }));
+    expect(result.requestId).toBe('b');
+    expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
+    expect(text(await invoke(pool, 'm'))).toBe('slow a');
+
+    const alone = new UpstreamPool([{ name: 'a', runtime: hanging }], { firstByteTimeoutMs: 20 });
+    await expect(alone.invokeModelStream({ modelId: 'm', body: '{}' })).rejects.toMatchObject({
+      status: 504,
+      type: 'timeout_error',
+    });
+  });
+
+  it('weighted: an open stream keeps its upstream loaded until it ends', async () => {
+    const streaming = (name: string) =>
+      ({
+        invokeModelStream: async () => ({
+          requestId: name,
+          stream: (async function* () {
+            yield { chunk: {} };
+          })(),
+        }),
+      }) as unknown as BedrockRuntime;
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: streaming('a') },
+        { name: 'b', runtime: streaming('b') },
+      ],
+      { strategy: 'weighted' },
+    );
+    const open = await pool.invokeModelStream({ modelId: 'm', body: '{}' });
+    expect(open.requestId).toBe('a');
+    const next = await pool.invokeModelStream({ modelId: 'm', body: '{}' });
+    expect(next.requestId).toBe('b'); // a still streams
+    for await (const _ of open.stream) {
+      // drain: a is free again
+    }
+    for await (const _ of next.stream) {
+      // drain
+    }
+    expect((await pool.invokeModelStream({ modelId: 'm', body: '{}' })).requestId).toBe('a');
+  });
+
+  it('a model no upstream serves is a 404', async () => {
+    const pool = new UpstreamPool([{ name: 'a', runtime: fake(['a']).runtime, models: ['qwen.*'] }]);
+    await expect(invoke(pool)).rejects.toMatchObject({ status: 404, type: 'not_found_error' });
+  });
+});

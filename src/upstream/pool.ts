@@ -1,0 +1,289 @@
+/**
+ * Several upstreams (regions, accounts) behind the one BedrockRuntime the handlers call. Each call goes
+ * to the first eligible upstream (list order for `failover`, least loaded by weight for `weighted`);
+ * a retryable fault before the answer — throttling, quota, overloaded, 5xx, a connection fault — moves
+ * it to the next one, within `maxAttempts` and a total deadline. Calls resolve when Bedrock answered
+ * with headers, so a stream that breaks later is never replayed: bytes may have reached the client.
+ * A client fault (validation, access, unknown model) is the same everywhere and goes straight back.
+ */
+import { ApiError } from '../anthropic/errors.ts';
+import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
+import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
+import type { BedrockRuntime } from './runtime.ts';
+import { currentUpstreamTrace } from './trace.ts';
+import { globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
+
+export interface PoolMember {
+  name: string;
+  runtime: BedrockRuntime;
+  weight?: number;
+  /** Model-id globs it may serve; absent: all. */
+  models?: string[];
+  profilePrefix?: ProfilePrefix;
+  /** The id this upstream calls for a requested id (wins over `profilePrefix`). */
+  profileFor?: (modelId: string) => string;
+}
+
+/** What a fault was, for metrics and for the breaker. */
+export type FaultClass = 'throttled' | 'overloaded' | 'server' | 'network' | 'timeout' | 'client';
+
+export interface PoolObserver {
+  attempt(upstream: string, outcome: 'ok' | FaultClass, ms: number): void;
+}
+
+export interface PoolOptions {
+  strategy?: Strategy;
+  /** Attempts per call across upstreams (each upstream at most once). */
+  maxAttempts?: number;
+  /** No new attempt starts after this long. */
+  deadlineMs?: number;
+  /** Streams: an upstream that has not answered (headers) within this long is left for the next; 0: never. */
+  firstByteTimeoutMs?: number;
+  breaker?: Partial<BreakerOptions>;
+  observer?: PoolObserver;
+  now?: () => number;
+}
+
+const DEFAULT_BREAKER: BreakerOptions = { threshold: 3, openMs: 5_000, maxOpenMs: 120_000 };
+
+interface Member {
+  name: string;
+  runtime: BedrockRuntime;
+  weight: number;
+  accepts: (modelId: string) => boolean;
+  profileFor: (modelId: string) => string;
+  inFlight: number;
+}
+
+function faultClass(err: unknown): FaultClass {
+  const { status, type } = classifyBedrockError(err);
+  if (status === 429) return 'throttled';
+  if (status === 529 || type === 'overloaded_error') return 'overloaded';
+  if (status === 502 && type === 'api_error') return 'network';
+  if (status >= 500) return 'server';
+  return 'client';
+}
+
+/** The same events; `done` runs once when the stream ends, fails or is abandoned. */
+async function* untilDone<E>(events: AsyncIterable<E>, done: () => void): AsyncIterable<E> {
+  try {
+    yield* events;
+  } finally {
+    done();
+  }
+}
+
+function retryAfterSeconds(err: unknown): number | undefined {
+  const value = fromBedrockError(err).headers['retry-after'];
+  return value === undefined ? undefined : Number(value);
+}
+
+export class UpstreamPool implements BedrockRuntime {
+  readonly #members: Member[];
+  readonly #strategy: Strategy;
+  readonly #maxAttempts: number;
+  readonly #deadlineMs: number;
+  readonly #firstByteTimeoutMs: number;
+  readonly #breakerOptions: BreakerOptions;
+  readonly #breakers = new Map<string, Breaker>();
+  readonly #observer: PoolObserver | undefined;
+  readonly #now: () => number;
+
+  constructor(members: readonly PoolMember[], options: PoolOptions = {}) {
+    if (members.length === 0) throw new Error('an upstream pool needs at least one upstream');
+    this.#members = members.map((m) => {
+      const globs = m.models?.map(globMatcher);
+      return {
+        name: m.name,
+        runtime: m.runtime,
+        weight: m.weight ?? 1,
+        accepts: globs ? (id) => globs.some((g) => g(id)) : () => true,
+        profileFor: m.profileFor ?? ((id) => modelIdFor(id, m.profilePrefix)),
+        inFlight: 0,
+      };
+    });
+    this.#strategy = options.strategy ?? 'failover';
+    this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#deadlineMs = options.deadlineMs ?? 60_000;
+    this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? 0;
+    this.#now = options.now ?? Date.now;
+    this.#breakerOptions = { ...DEFAULT_BREAKER, ...options.breaker, now: this.#now };
+    this.#observer = options.observer;
+  }
+
+  converse: BedrockRuntime['converse'] = (input, signal) =>
+    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) => r.converse({ ...input, modelId }, s));
+  converseStream: BedrockRuntime['converseStream'] = (input, signal) =>
+    this.#call(input.modelId ?? '', signal, true, (r, modelId, s) =>
+      r.converseStream({ ...input, modelId }, s),
+    );
+  invokeModel: BedrockRuntime['invokeModel'] = (input, signal) =>
+    this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel({ ...input, modelId }, s));
+  invokeModelStream: BedrockRuntime['invokeModelStream'] = (input, signal) =>
+    this.#call(input.modelId, signal, true, (r, modelId, s) => r.invokeModelStream({ ...input, modelId }, s));
+  countTokens: BedrockRuntime['countTokens'] = (input, signal) =>
+    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) =>
+      r.countTokens({ ...input, modelId }, s),
+    );
+
+  /** Breaker state per upstream × model that has seen calls (for metrics and `doctor`). */
+  breakerStates(): { upstream: string; model: string; state: BreakerState }[] {
+    return [...this.#breakers].map(([key, breaker]) => {
+      const [upstream, model] = key.split('\n') as [string, string];
+      return { upstream, model, state: breaker.state };
+    });
+  }
+
+  /** Names of the upstreams that may serve `modelId`, in list order. */
+  servers(modelId: string): string[] {
+    return this.#members.filter((m) => m.accepts(modelId)).map((m) => m.name);
+  }
+
+  #breaker(member: Member, modelId: string): Breaker {
+    const key = `${member.name}\n${modelId}`;
+    let breaker = this.#breakers.get(key);
+    if (!breaker) {
+      breaker = new Breaker(this.#breakerOptions);
+      this.#breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  /**
+   * A stream keeps its upstream loaded until it ends, fails or the client leaves (the weighted strategy
+   * counts it), not just until its headers.
+   */
+  #loadedUntilDone<T>(member: Member, answer: T, signal: AbortSignal | undefined): T {
+    member.inFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      member.inFlight--;
+      signal?.removeEventListener('abort', release);
+    };
+    signal?.addEventListener('abort', release, { once: true });
+    const { stream } = answer as { stream: AsyncIterable<unknown> };
+    return { ...answer, stream: untilDone(stream, release) };
+  }
+
+  /** Eligible upstreams in the order to try them. */
+  #order(modelId: string): Member[] {
+    const eligible = this.#members.filter((m) => m.accepts(modelId));
+    if (this.#strategy === 'weighted') {
+      // Least loaded relative to its weight first; list order breaks ties.
+      return eligible
+        .map((m, index) => ({ m, index }))
+        .sort((a, b) => a.m.inFlight / a.m.weight - b.m.inFlight / b.m.weight || a.index - b.index)
+        .map(({ m }) => m);
+    }
+    return eligible;
+  }
+
+  async #call<T>(
+    modelId: string,
+    signal: AbortSignal | undefined,
+    stream: boolean,
+    send: (runtime: BedrockRuntime, modelId: string, signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    const order = this.#order(modelId);
+    if (order.length === 0) {
+      throw new ApiError('not_found_error', `No configured upstream serves the model ${modelId}`, {
+        headers: { 'x-should-retry': 'false' },
+      });
+    }
+    const trace = currentUpstreamTrace();
+    const deadline = this.#now() + this.#deadlineMs;
+    /** Soonest retry-after (s) of every upstream that throttled or was skipped as throttled. */
+    let soonestThrottle: number | undefined;
+    let onlyThrottled = true;
+    let lastError: unknown;
+    let lastFault: FaultClass | undefined;
+    let attempts = 0;
+    const noteThrottle = (seconds: number) => {
+      soonestThrottle = Math.min(soonestThrottle ?? seconds, seconds);
+    };
+
+    for (const member of order) {
+      if (attempts >= this.#maxAttempts || (attempts > 0 && this.#now() >= deadline)) break;
+      const breaker = this.#breaker(member, modelId);
+      if (!breaker.admit()) {
+        const waitS = Math.max(1, Math.ceil((breaker.openUntil - this.#now()) / 1000));
+        if (breaker.throttled) noteThrottle(waitS);
+        else onlyThrottled = false;
+        continue;
+      }
+      attempts++;
+      member.inFlight++;
+      const started = this.#now();
+      // A stream whose answer does not start in time is given up and tried elsewhere.
+      const firstByte = stream && this.#firstByteTimeoutMs > 0 ? new AbortController() : undefined;
+      const timer = firstByte && setTimeout(() => firstByte.abort(), this.#firstByteTimeoutMs);
+      const attemptSignal = firstByte
+        ? signal
+          ? AbortSignal.any([signal, firstByte.signal])
+          : firstByte.signal
+        : signal;
+      try {
+        const answer = await send(member.runtime, member.profileFor(modelId), attemptSignal);
+        breaker.success();
+        const result = stream ? this.#loadedUntilDone(member, answer, signal) : answer;
+        this.#observer?.attempt(member.name, 'ok', this.#now() - started);
+        if (trace) {
+          trace.served = member.name;
+          trace.onServed?.(member.name);
+        }
+        return result;
+      } catch (err) {
+        if (signal?.aborted) {
+          breaker.release();
+          throw err;
+        }
+        const fault = firstByte?.signal.aborted ? 'timeout' : faultClass(err);
+        this.#observer?.attempt(member.name, fault, this.#now() - started);
+        if (fault === 'client') {
+          breaker.release();
+          throw err;
+        }
+        const retryAfter =
+          fault === 'throttled' || fault === 'overloaded' ? retryAfterSeconds(err) : undefined;
+        breaker.failure(retryAfter === undefined ? undefined : retryAfter * 1000, fault === 'throttled');
+        if (trace) trace.failedAttempts++;
+        if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
+        else onlyThrottled = false;
+        lastError = err;
+        lastFault = fault;
+      } finally {
+        clearTimeout(timer);
+        member.inFlight--;
+      }
+    }
+
+    if (onlyThrottled && soonestThrottle !== undefined) {
+      throw new ApiError(
+        'rate_limit_error',
+        lastError === undefined
+          ? `Every upstream serving ${modelId} is throttled; retry later`
+          : `Every upstream serving ${modelId} is throttled: ${fromBedrockError(lastError).message}`,
+        { status: 429, headers: { 'retry-after': String(soonestThrottle) } },
+      );
+    }
+    if (lastFault === 'timeout') {
+      throw new ApiError(
+        'timeout_error',
+        `No upstream started answering within ${this.#firstByteTimeoutMs} ms`,
+        {
+          status: 504,
+        },
+      );
+    }
+    if (lastError !== undefined) throw lastError;
+    // Every upstream skipped by an open breaker after faults other than throttling.
+    const reopen = Math.min(...order.map((m) => this.#breaker(m, modelId).openUntil).filter((t) => t > 0));
+    const waitS = Number.isFinite(reopen) ? Math.max(1, Math.ceil((reopen - this.#now()) / 1000)) : 1;
+    throw new ApiError('overloaded_error', `Every upstream serving ${modelId} is failing; retry later`, {
+      status: 529,
+      headers: { 'retry-after': String(waitS) },
+    });
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Several upstreams behind one gateway: two emulators stand for two regions/accounts (the primary with
+ * the default credential chain, the secondary with static keys), faults scripted on the primary or the
+ * primary killed and restarted on its port. The Anthropic SDK is the client.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Settings } from '../../src/config/config.ts';
+import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { parseUpstreams } from '../../src/upstream/upstreams.ts';
+import {
+  type RecordedRequest,
+  startEmulator,
+  TEST_ACCESS_KEY_ID,
+  TEST_SECRET_ACCESS_KEY,
+} from '../emulator/server.ts';
+import { ask, type Emulator, MASTER_KEY, postMessages, testConfig } from '../helpers/gateway.ts';
+
+const CLAUDE = 'claude-sonnet-4-5-20250929';
+
+const modelCalls = (emulator: Emulator): RecordedRequest[] =>
+  emulator.requests.filter((r) => r.operation.startsWith('Invoke') || r.operation.startsWith('Converse'));
+
+interface World {
+  primary: Emulator;
+  secondary: Emulator;
+  gateway: RunningServer;
+  client: Anthropic;
+}
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+async function world(overrides: Partial<Settings> = {}): Promise<World> {
+  const primary = await startEmulator({ port: 0 });
+  const secondary = await startEmulator({ port: 0 });
+  open.push(primary, secondary);
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    AWS_REGION: 'us-east-1',
+  });
+  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_BEARER_TOKEN_BEDROCK'])
+    delete process.env[name];
+  const upstreams = parseUpstreams(
+    [
+      { name: 'primary', region: 'us-east-1', endpoint: primary.url, controlEndpoint: primary.url },
+      {
+        name: 'secondary',
+        region: 'us-west-2',
+        endpoint: secondary.url,
+        controlEndpoint: secondary.url,
+        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+      },
+    ],
+    'ABPROXY_UPSTREAMS',
+  );
+  const gateway = await startServer(testConfig({ upstreams, ...overrides }));
+  open.push(gateway);
+  const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+  return { primary, secondary, gateway, client };
+}
+
+/** One non-streamed call; resolves to the upstream that served it. */
+async function servedBy(client: Anthropic): Promise<string | null> {
+  const { response } = await client.messages
+    .create({ model: CLAUDE, max_tokens: 50, messages: ask('hello') })
+    .withResponse();
+  return response.headers.get('x-abproxy-upstream');
+}
+
+async function metric(gateway: RunningServer, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${gateway.url}/metrics`, { headers: { 'x-api-key': MASTER_KEY } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('several upstreams', () => {
+  it('the SDK sees no error while the primary throttles half of the calls', async () => {
+    const { primary, secondary, client } = await world();
+    for (let i = 0; i < 5; i++) {
+      primary.enqueue(
+        { error: { name: 'ThrottlingException', message: 'Too many requests' } },
+        { text: 'from primary' },
+      );
+    }
+    const served: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const params = { model: CLAUDE, max_tokens: 50, messages: ask(`call ${i}`) };
+      const message =
+        i % 2 === 0
+          ? await client.messages.create(params)
+          : await client.messages.stream(params).finalMessage();
+      expect(message.content[0]).toMatchObject({ type: 'text' });
+      served.push(message.content[0]!.type === 'text' ? message.content[0]!.text : '');
+    }
+    expect(served.filter((t) => t === 'from primary')).toHaveLength(5);
+    expect(modelCalls(primary)).toHaveLength(10);
+    expect(modelCalls(secondary)).toHaveLength(5);
+  });
+
+  it('names the serving upstream in x-abproxy-upstream', async () => {
+    const { primary, client } = await world();
+    expect(await servedBy(client)).toBe('primary');
+    primary.enqueue({ error: { name: 'ServiceUnavailableException' } });
+    expect(await servedBy(client)).toBe('secondary');
+  });
+
+  it('the usage record names the upstream that served and counts the failed attempts', async () => {
+    const { primary, gateway, client } = await world({ usageDrainMs: 50 });
+    primary.enqueue({ error: { name: 'ThrottlingException' } });
+    expect(await servedBy(client)).toBe('secondary');
+    let records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+    for (let i = 0; i < 100 && records.length === 0; i++) {
+      await sleep(50);
+      records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+    }
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 200, upstream: 'secondary', failedAttempts: 1 });
+  });
+
+  it('never retries a client fault on another upstream', async () => {
+    const { primary, secondary, client } = await world();
+    primary.enqueue({ error: { name: 'ValidationException', message: 'bad input' } });
+    const err = await client.messages
+      .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(modelCalls(primary)).toHaveLength(1);
+    expect(modelCalls(secondary)).toHaveLength(0);
+  });
+
+  it('a fault in the middle of a stream is not retried elsewhere', async () => {
+    const { primary, secondary, client } = await world();
+    primary.enqueue({
+      text: 'a long answer that breaks off half way through',
+      chunkSize: 4,
+      errorAfterEvents: { events: 4, name: 'modelStreamErrorException', message: 'the model broke' },
+    });
+    const err = await client.messages
+      .stream({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(modelCalls(primary)).toHaveLength(1);
+    expect(modelCalls(secondary)).toHaveLength(0);
+  });
+
+  it('every upstream throttled: 429 with the soonest retry-after', async () => {
+    const { primary, secondary, gateway } = await world();
+    primary.enqueue({ error: { name: 'ThrottlingException', retryAfter: 30 } });
+    secondary.enqueue({ error: { name: 'ThrottlingException', retryAfter: 7 } });
+    const res = await postMessages(
+      gateway.url,
+      JSON.stringify({ model: CLAUDE, max_tokens: 50, messages: ask('x') }),
+    );
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(res.headers.get('request-id')).toMatch(/^req_/);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+  });
+
+  it('a dead primary is skipped once its breaker opens and taken back after it heals', async () => {
+    const { primary, gateway, client } = await world({ upstreamCooldownMs: 1_500 });
+    expect(await servedBy(client)).toBe('primary');
+    const port = Number(new URL(primary.url).port);
+    await primary.close();
+
+    const calls = 8;
+    for (let i = 0; i < calls; i++) expect(await servedBy(client)).toBe('secondary');
+    const primaryFaults = await metric(
+      gateway,
+      'abproxy_upstream_attempts_total',
+      'upstream="primary",outcome="network"',
+    );
+    expect(primaryFaults).toBeGreaterThanOrEqual(3);
+    expect(primaryFaults).toBeLessThan(calls);
+    expect(
+      await metric(
+        gateway,
+        'abproxy_upstream_breaker_state',
+        `upstream="primary",model="us.anthropic.claude-sonnet-4-5-20250929-v1:0"`,
+      ),
+    ).toBe(2);
+
+    const healed = await startEmulator({ port });
+    open.push(healed);
+    let servedAgain = false;
+    for (let i = 0; i < 40 && !servedAgain; i++) {
+      servedAgain = (await servedBy(client)) === 'primary';
+      if (!servedAgain) await sleep(250);
+    }
+    expect(servedAgain).toBe(true);
+    expect(await servedBy(client)).toBe('primary');
+  });
+});
+
+describe('role credentials', () => {
+  /** The access key id a recorded SigV4 request was signed with. */
+  const keyId = (r: RecordedRequest) => /Credential=([^/]+)\//.exec(String(r.headers.authorization))?.[1];
+
+  it('are assumed through STS (AWS_ENDPOINT_URL_STS) and refreshed before they expire', async () => {
+    // Issued for 304 s: the SDK's cache refreshes credentials within 300 s of expiry, so after 4 s.
+    const emulator = await startEmulator({ port: 0, roleCredentialSeconds: 304 });
+    open.push(emulator);
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+      AWS_ENDPOINT_URL_STS: emulator.url,
+    });
+    const upstreams = parseUpstreams(
+      [
+        {
+          name: 'assumed',
+          region: 'us-east-1',
+          endpoint: emulator.url,
+          controlEndpoint: emulator.url,
+          credentials: { roleArn: 'arn:aws:iam::123456789012:role/bedrock', externalId: 'abproxy-test' },
+        },
+      ],
+      'ABPROXY_UPSTREAMS',
+    );
+    const gateway = await startServer(testConfig({ upstreams }));
+    open.push(gateway);
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const assumed = () => emulator.requests.filter((r) => r.operation === 'AssumeRole');
+
+    expect(await servedBy(client)).toBe('assumed');
+    expect(await servedBy(client)).toBe('assumed');
+    const [first, second] = modelCalls(emulator);
+    expect(keyId(first!)).toMatch(/^ASIA/);
+    expect(keyId(second!)).toBe(keyId(first!));
+    const assumedBefore = assumed().length;
+    expect(assumedBefore).toBeGreaterThanOrEqual(1);
+
+    await sleep(4_200);
+    expect(await servedBy(client)).toBe('assumed');
+    const third = modelCalls(emulator)[2]!;
+    expect(keyId(third)).toMatch(/^ASIA/);
+    expect(keyId(third)).not.toBe(keyId(first!));
+    expect(assumed().length).toBeGreaterThan(assumedBefore);
+    delete process.env.AWS_ENDPOINT_URL_STS;
+  });
+});
