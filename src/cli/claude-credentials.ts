@@ -6,11 +6,16 @@
  * environment · Do you want to use this API key?" about ANTHROPIC_API_KEY, with "No (recommended)"
  * preselected, and a refused key leaves it "Not logged in". ANTHROPIC_AUTH_TOKEN (sent as
  * `Authorization: Bearer`, which the gateway accepts like `x-api-key`) is used without that question and
- * also skips the first-run connectivity check against api.anthropic.com. Pure: no I/O.
+ * also skips the first-run connectivity check against api.anthropic.com. A gateway the user signed in to
+ * gets an `apiKeyHelper` (`abproxy token`), the route Claude Code documents for rotating tokens, also
+ * without a prompt. Pure: no I/O.
  */
 
 /** What Claude Code authenticates with. */
-export type CredentialSource = { kind: 'gateway-key'; key: string };
+export type CredentialSource =
+  | { kind: 'gateway-key'; key: string }
+  /** A gateway the user signed in to (`abproxy login`): `command` prints a fresh access token. */
+  | { kind: 'sign-in'; command: string };
 
 export interface CredentialRoute {
   /** Variables to set in Claude Code's environment. */
@@ -34,9 +39,17 @@ export function credentialRoute(source: CredentialSource): CredentialRoute {
   switch (source.kind) {
     case 'gateway-key':
       return { env: { ANTHROPIC_AUTH_TOKEN: source.key }, cleared: CREDENTIAL_VARIABLES, args: [] };
+    case 'sign-in':
+      // Access tokens last an hour: Claude Code runs the helper again every 5 minutes and on a 401,
+      // and `abproxy token` refreshes the sign-in when it is close to expiry. No approval prompt either.
+      return {
+        env: {},
+        cleared: CREDENTIAL_VARIABLES,
+        args: ['--settings', JSON.stringify({ apiKeyHelper: source.command })],
+      };
     default: {
-      const unknown: never = source.kind;
-      throw new Error(`unknown credential source ${String(unknown)}`);
+      const unknown: never = source;
+      throw new Error(`unknown credential source ${JSON.stringify(unknown)}`);
     }
   }
 }

@@ -12,6 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { isSea } from 'node:sea';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { type Config, ConfigError, type Layer } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
@@ -20,10 +22,12 @@ import { capabilitiesFor } from '../models/capabilities.ts';
 import { resolveModel } from '../models/resolve.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { markOnboardingComplete } from './claude-config-file.ts';
-import { credentialRoute } from './claude-credentials.ts';
+import { type CredentialSource, credentialRoute } from './claude-credentials.ts';
 import { claudeEnv, type Env } from './claude-env.ts';
+import { readCredentials } from './credentials.ts';
 import { CliError, CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
+import { gatewayUrl, validAccessToken } from './login.ts';
 
 export interface ClaudeFlags {
   model?: string;
@@ -34,6 +38,8 @@ export interface ClaudeFlags {
   config?: string;
   /** false with --no-onboarding-fix: leave Claude Code's ~/.claude.json alone. */
   onboardingFix?: boolean;
+  /** A gateway signed in to with `abproxy login` (no local gateway, no key). */
+  gateway?: string;
 }
 
 export const INSTALL_HINT = 'Install Claude Code with: npm install -g @anthropic-ai/claude-code';
@@ -92,6 +98,13 @@ interface Gateway {
   url: string;
   key: string;
   /** Stops the gateway when this command started it; nothing for a reused one. */
+  stop(): Promise<void>;
+}
+
+/** Where Claude Code goes and how it proves who it is there. */
+interface ClaudeGateway {
+  url: string;
+  credentials: CredentialSource;
   stop(): Promise<void>;
 }
 
@@ -218,9 +231,12 @@ export async function launchClaude(
   const model = flags.model ?? config.claudeModel;
   const smallModel = flags.smallModel ?? config.claudeSmallModel;
   if (flags.onboardingFix !== false) skipOnboarding(io);
-  const gateway = await gatewayFor(config, flags, io.stderr);
+  const signedIn = signedInGateway(flags, config);
+  const gateway = signedIn
+    ? await signInGateway(config.home, signedIn)
+    : await keyGateway(config, flags, io.stderr);
   try {
-    const credentials = credentialRoute({ kind: 'gateway-key', key: gateway.key });
+    const credentials = credentialRoute(gateway.credentials);
     const env = claudeEnv({
       base: io.env,
       gatewayUrl: gateway.url,
@@ -238,6 +254,44 @@ export async function launchClaude(
   }
 }
 
+/**
+ * The gateway the user signed in to with `abproxy login`, when this launch goes there: `--gateway URL`,
+ * or the configured public URL (ABPROXY_PUBLIC_URL) when there is a sign-in for it.
+ */
+function signedInGateway(flags: ClaudeFlags, config: Config): string | undefined {
+  if (flags.gateway !== undefined) return gatewayUrl({ gateway: flags.gateway }, config);
+  if (!config.publicUrl) return undefined;
+  const url = gatewayUrl({}, config);
+  return readCredentials(config.home)[url] ? url : undefined;
+}
+
+/** This abproxy as a shell command: the single binary itself, or Node running bin/abproxy.js. */
+function abproxyCommand(): string[] {
+  if (isSea()) return [process.execPath];
+  return [process.execPath, fileURLToPath(new URL('../../bin/abproxy.js', import.meta.url))];
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A signed-in gateway: Claude Code asks `abproxy token` for a fresh access token whenever it needs one. */
+async function signInGateway(home: string, url: string): Promise<ClaudeGateway> {
+  // Fails now, with the fix (`abproxy login --gateway URL`), rather than inside Claude Code.
+  await validAccessToken(home, url);
+  const command = [...abproxyCommand(), 'token', '--gateway', url].map(shellQuote).join(' ');
+  return { url, credentials: { kind: 'sign-in', command }, stop: async () => {} };
+}
+
+async function keyGateway(
+  config: Config,
+  flags: ClaudeFlags,
+  stderr: (t: string) => void,
+): Promise<ClaudeGateway> {
+  const { url, key, stop } = await gatewayFor(config, flags, stderr);
+  return { url, credentials: { kind: 'gateway-key', key }, stop };
+}
+
 export function registerClaude(program: Command, io: ClaudeIo): void {
   program
     .command('claude')
@@ -246,6 +300,10 @@ export function registerClaude(program: Command, io: ClaudeIo): void {
     .option('--model <model>', 'main model: a Claude name or a Bedrock model id (ANTHROPIC_MODEL)')
     .option('--small-model <model>', 'model for quick background tasks (ANTHROPIC_SMALL_FAST_MODEL)')
     .option('--port <port>', 'port of the gateway started for this session (default: a free one)')
+    .option(
+      '--gateway <url>',
+      'a gateway you signed in to with `abproxy login` (its tokens via apiKeyHelper)',
+    )
     .option('--claude-bin <path>', 'the claude executable (default: claude on PATH)')
     .option('--region <region>', 'AWS region for Bedrock')
     .option('-c, --config <file>', 'JSON config file')

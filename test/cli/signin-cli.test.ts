@@ -145,6 +145,54 @@ describe('abproxy login and token', () => {
 });
 
 describe('abproxy principals', () => {
+  it('abproxy claude --gateway gives Claude Code an apiKeyHelper whose token the gateway takes', async () => {
+    // A stand-in for claude: runs the apiKeyHelper from --settings as Claude Code does, then calls the
+    // gateway with the token, and reports what it was given.
+    const fake = join(dir, 'fake-claude.mjs');
+    writeFileSync(
+      fake,
+      `#!${process.execPath}
+import { execSync } from 'node:child_process';
+const settings = JSON.parse(process.argv[process.argv.indexOf('--settings') + 1]);
+const token = execSync(settings.apiKeyHelper, { encoding: 'utf8' }).trim();
+const res = await fetch(process.env.ANTHROPIC_BASE_URL + '/v1/models', { headers: { 'x-api-key': token } });
+console.log(JSON.stringify({
+  base: process.env.ANTHROPIC_BASE_URL,
+  status: res.status,
+  token: token.slice(0, 5),
+  apiKey: process.env.ANTHROPIC_API_KEY ?? null,
+  authToken: process.env.ANTHROPIC_AUTH_TOKEN ?? null,
+  args: process.argv.slice(2).filter((a) => a !== '--settings' && !a.startsWith('{')),
+}));
+`,
+    );
+    chmodSync(fake, 0o755);
+    const run = await cli([
+      'claude',
+      '--gateway',
+      gateway.url,
+      '--claude-bin',
+      fake,
+      '--no-onboarding-fix',
+      '-p',
+      'hi',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const seen = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(seen).toEqual({
+      base: gateway.url,
+      status: 200,
+      token: 'abpt_',
+      apiKey: null,
+      authToken: null,
+      args: ['-p', 'hi'],
+    });
+
+    const notSignedIn = await cli(['claude', '--gateway', 'http://127.0.0.1:9', '--claude-bin', fake]);
+    expect(notSignedIn.code).toBe(1);
+    expect(notSignedIn.stderr).toContain('abproxy login --gateway http://127.0.0.1:9');
+  }, 60_000);
+
   it('lists principals, shows them in keys list, and disable cuts a person off at once', async () => {
     const listed = await cli(['principals', 'list', '--json']);
     expect(listed.code, listed.stderr).toBe(0);
