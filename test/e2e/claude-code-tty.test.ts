@@ -135,8 +135,7 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       terminal.type(`node ${join(root, 'bin/abproxy.js')} claude --model ${MODEL}`, 'Enter');
       // The one question: "Yes, I trust this folder" is the second option.
       await wait(TRUST);
-      terminal.keys('Up');
-      terminal.keys('Enter');
+      await terminal.choose(TRUST, { forbidden: [...NEVER, ONBOARDING] });
       await wait(/^❯\s*$/m);
       await terminal.submit('Say the scripted words.', { forbidden: NEVER });
       await wait(answer);

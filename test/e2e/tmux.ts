@@ -71,6 +71,27 @@ export class Terminal {
   }
 
   /**
+   * Picks `option` in the menu on screen: moves the `❯` cursor to it and presses Enter, until the menu is
+   * gone. A program still starting drops keys, so each step looks at the screen again instead of counting.
+   */
+  async choose(option: string, options: WaitOptions = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      const screen = this.capture();
+      const bad = options.forbidden?.find((text) => screen.includes(text));
+      if (bad) throw new Error(`"${bad}" appeared on the screen:\n${screen}`);
+      const lines = screen.split('\n');
+      const target = lines.findIndex((line) => line.includes(option));
+      if (target === -1) return;
+      const cursor = lines.findIndex((line) => /^\s*❯/.test(line));
+      if (Date.now() > deadline) throw new Error(`could not choose "${option}"; screen:\n${screen}`);
+      if (cursor === target) this.keys('Enter');
+      else this.keys(cursor !== -1 && cursor < target ? 'Down' : 'Up');
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    }
+  }
+
+  /**
    * Types `text` into the program's input line and presses Enter once the text shows (a program still
    * starting may drop keys: retyped, up to three times, when nothing shows within 5 s).
    */
