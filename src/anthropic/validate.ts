@@ -513,10 +513,34 @@ function pathSegment(key: string): string {
 }
 
 /**
- * Refuses a value nested deeper than MAX_JSON_DEPTH anywhere in the body, naming where. Iterative, so
- * the check itself cannot overflow the stack it protects.
+ * Whether any value in the body is nested MAX_JSON_DEPTH levels deep. Runs on every request, so it keeps
+ * only a depth per queued object (no paths, no closures); iterative, so it cannot overflow the stack it
+ * protects. Only a refused body pays for the walk that names where (refuseTooDeep).
  */
+function tooDeep(body: Json): boolean {
+  const values: unknown[] = [body];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_JSON_DEPTH) return true;
+    const inner = Array.isArray(value) ? value : Object.values(value);
+    for (const item of inner) {
+      if (typeof item !== 'object' || item === null) continue;
+      values.push(item);
+      depths.push(depth + 1);
+    }
+  }
+  return false;
+}
+
+/** Refuses a value nested deeper than MAX_JSON_DEPTH anywhere in the body, naming where. */
 function checkDepth(body: Json): void {
+  if (tooDeep(body)) refuseTooDeep(body);
+}
+
+function refuseTooDeep(body: Json): void {
   const stack: Array<{ value: unknown; depth: number; path: string[] }> = [
     { value: body, depth: 0, path: [] },
   ];
