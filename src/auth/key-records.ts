@@ -116,10 +116,17 @@ export function keyEdit(spec: KeySpec): KeyEdit {
     edit.serviceTier = tier;
   }
   if (spec.models !== undefined && spec.models !== null) {
+    // JSON callers (the admin API) may send anything: only text globs are read, never stringified objects.
+    if (
+      typeof spec.models !== 'string' &&
+      (!Array.isArray(spec.models) || !spec.models.every((g) => typeof g === 'string'))
+    ) {
+      throw new KeySpecError('models', 'expected comma-separated model globs or a list of them');
+    }
     const models =
       typeof spec.models === 'string'
         ? parseModelGlobs(spec.models)
-        : spec.models.map((glob) => String(glob).trim()).filter((glob) => glob !== '');
+        : spec.models.map((glob) => glob.trim()).filter((glob) => glob !== '');
     // An empty field means every model; an explicit empty list or only commas is a slip.
     if (models.length === 0 && (typeof spec.models !== 'string' || spec.models.trim() !== '')) {
       throw new KeySpecError('models', 'give at least one model glob');
