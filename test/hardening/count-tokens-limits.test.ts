@@ -4,10 +4,9 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
-import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -15,15 +14,7 @@ const MODEL = 'claude-sonnet-4-5-20250929';
 const messages = [{ role: 'user' as const, content: 'count these words' }];
 
 async function makeKey(limits: KeyLimits): Promise<{ id: string; client: Anthropic }> {
-  const secret = generateKey();
-  const id = newKeyId();
-  await gateway.store.createKey({
-    id,
-    hash: hashKey(secret),
-    prefix: displayPrefix(secret),
-    limits,
-    createdAt: new Date().toISOString(),
-  });
+  const { id, secret } = await storeKey(gateway.store, limits);
   return { id, client: new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 }) };
 }
 

@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
+import type { KeyLimits, Store } from '../../src/store/types.ts';
 import { type Operation, type RecordedRequest, startEmulator } from '../emulator/server.ts';
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
@@ -164,4 +166,21 @@ export function gatewayWithEmulator(overrides: Partial<Settings> = {}): GatewayW
       return call!.body as Json;
     },
   };
+}
+
+/** A key with these limits, put straight into the store (as `keys create` would); the secret to use it. */
+export async function storeKey(
+  store: Store,
+  limits: KeyLimits = {},
+): Promise<{ id: string; secret: string }> {
+  const secret = generateKey();
+  const id = newKeyId();
+  await store.createKey({
+    id,
+    hash: hashKey(secret),
+    prefix: displayPrefix(secret),
+    limits,
+    createdAt: new Date().toISOString(),
+  });
+  return { id, secret };
 }

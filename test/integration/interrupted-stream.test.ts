@@ -5,11 +5,10 @@
  * forwarded output — on the native Claude path and on Converse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { budgetMonth } from '../../src/limits/budget.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import type { UsageRecord } from '../../src/store/types.ts';
-import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 
 const MODEL = 'claude-sonnet-4-5';
 const DELTAS = 150;
@@ -34,18 +33,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function makeKey(gateway: RunningServer): Promise<{ id: string; secret: string }> {
-  const secret = generateKey();
-  const id = newKeyId();
-  await gateway.store.createKey({
-    id,
-    hash: hashKey(secret),
-    prefix: displayPrefix(secret),
-    limits: { budgetUsd: 100, tokensPerMinute: TPM },
-    createdAt: new Date().toISOString(),
-  });
-  return { id, secret };
-}
+const makeKey = (gateway: RunningServer) => storeKey(gateway.store, { budgetUsd: 100, tokensPerMinute: TPM });
 
 const post = (gateway: RunningServer, secret: string, body: object, signal?: AbortSignal) =>
   fetch(`${gateway.url}/v1/messages`, {

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
 import { startEmulator } from '../emulator/server.ts';
+import { storeKey } from '../helpers/gateway.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
 import { modelCalls, runCli, type ServeProcess, startServe } from '../usage/processes.ts';
 
@@ -29,15 +29,7 @@ let instances: ServeProcess[] = [];
 let env: (n: number) => Record<string, string>;
 
 async function makeKey(limits: KeyLimits): Promise<string> {
-  const secret = generateKey();
-  await store.createKey({
-    id: newKeyId(),
-    hash: hashKey(secret),
-    prefix: displayPrefix(secret),
-    limits,
-    createdAt: new Date().toISOString(),
-  });
-  return secret;
+  return (await storeKey(store, limits)).secret;
 }
 
 beforeAll(async () => {
