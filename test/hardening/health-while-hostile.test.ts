@@ -3,20 +3,10 @@
  * runs and deep JSON are being refused, /health still answers about as fast as it does beside the same
  * number of ordinary requests of the same size. Relative bounds only: the machine may be loaded.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from '../helpers/gateway.ts';
+import { expect, it } from 'vitest';
+import { gatewayWithEmulator, MASTER_KEY } from '../helpers/gateway.ts';
 
-let emulator: Emulator;
-let gateway: Awaited<ReturnType<typeof startGateway>>;
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startGateway();
-});
-afterAll(async () => {
-  await gateway?.server.close();
-  await emulator?.close();
-});
+const running = gatewayWithEmulator();
 
 const MB = 1024 * 1024;
 const headers = {
@@ -25,7 +15,7 @@ const headers = {
   'anthropic-version': '2023-06-01',
 };
 const post = (path: string, body: unknown) =>
-  fetch(`${gateway.url}${path}`, {
+  fetch(`${running.gateway.url}${path}`, {
     method: 'POST',
     headers,
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -52,7 +42,7 @@ async function healthBeside(
 ): Promise<{ healthMs: number; statuses: number[] }> {
   const inFlight = requests.map((send) => send());
   const started = performance.now();
-  const health = await fetch(`${gateway.url}/health`);
+  const health = await fetch(`${running.gateway.url}/health`);
   const healthMs = performance.now() - started;
   expect(health.status).toBe(200);
   return { healthMs, statuses: await Promise.all(inFlight) };

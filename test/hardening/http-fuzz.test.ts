@@ -5,21 +5,11 @@
  */
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from '../helpers/gateway.ts';
+import { expect, it } from 'vitest';
+import { gatewayWithEmulator, MASTER_KEY } from '../helpers/gateway.ts';
 import { anyBody } from './request-arbitraries.ts';
 
-let emulator: Emulator;
-let gateway: Awaited<ReturnType<typeof startGateway>>;
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startGateway();
-});
-afterAll(async () => {
-  await gateway?.server.close();
-  await emulator?.close();
-});
+const running = gatewayWithEmulator();
 
 interface Probe {
   path: string;
@@ -69,7 +59,7 @@ function handMade(): Probe[] {
 it('a few hundred malformed requests: no 5xx, Anthropic error shape and request-id on each', async () => {
   const failures: string[] = [];
   for (const probe of [...handMade(), ...generated()]) {
-    const res = await fetch(`${gateway.url}${probe.path}`, {
+    const res = await fetch(`${running.gateway.url}${probe.path}`, {
       method: probe.method ?? 'POST',
       headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json', ...probe.headers },
       body: probe.body,
