@@ -128,8 +128,8 @@ async function chooseKey(config: Config, stderr: (t: string) => void): Promise<s
 
 async function startInProcess(config: Config, key: string | undefined, stderr: (t: string) => void) {
   const [{ startServer }, { createLogger }, { resolveSigningSecret }] = await Promise.all([
-    import('../server/server.ts'),
-    import('../server/logger.ts'),
+    import('../server/http/server.ts'),
+    import('../server/http/logger.ts'),
     import('../config/secret.ts'),
   ]);
   const sessionKey = key ?? `abp_session_${randomBytes(24).toString('base64url')}`;

@@ -2,13 +2,13 @@
  * The running-gateway state file (ABPROXY_HOME/gateway.json, mode 0600): `serve` writes it when it
  * listens and removes it when it stops, so `abproxy claude` and `doctor` can find a gateway that is
  * already up. A state file is only trusted after its process is alive and whatever answers at its URL
- * proves it holds the file's instance secret (a challenge on GET /health, see server/health.ts): a stale
+ * proves it holds the file's instance secret (a challenge on GET /health, see server/routes/health.ts): a stale
  * file and a port someone else took since must never get a key.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHALLENGE_HEADER, instanceProof, PROOF_HEADER } from '../server/health.ts';
+import { CHALLENGE_HEADER, instanceProof, PROOF_HEADER } from '../server/routes/health.ts';
 
 export interface GatewayState {
   url: string;

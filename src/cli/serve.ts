@@ -6,8 +6,8 @@
 import type { Command } from 'commander';
 import { ConfigError, type Layer } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
-import { ListenError } from '../server/listen-error.ts';
-import type { RunningServer } from '../server/server.ts';
+import { ListenError } from '../server/http/listen-error.ts';
+import type { RunningServer } from '../server/http/server.ts';
 import { LogTail, richOutput, startDashboard } from '../ui/index.ts';
 import { CliError, EXIT } from './errors.ts';
 import { clearGatewayState, newInstanceSecret, writeGatewayState } from './gateway-state.ts';
@@ -73,8 +73,8 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
     home = config.home;
     // Imported here, not at the top: the AWS SDK and pino would slow every other command's start.
     const [{ createLogger }, { startServer }] = await Promise.all([
-      import('../server/logger.ts'),
-      import('../server/server.ts'),
+      import('../server/http/logger.ts'),
+      import('../server/http/server.ts'),
     ]);
     const logger = createLogger(config.logLevel, config.apiKeyHeader, sink.target ? sink : 2);
     server = await startServer(config, { logger, instanceSecret });

@@ -3,23 +3,23 @@
 import type { KeyVerifier } from '../auth/verifier.ts';
 import { SIGNIN_BROWSER_PATHS, SIGNIN_PUBLIC_PATHS } from '../signin/routes.ts';
 import type { SignIn } from '../signin/setup.ts';
-import type { Accounting } from './accounting.ts';
-import { type AuthPolicy, auth } from './auth.ts';
-import { compose } from './compose.ts';
-import type { Ctx, Middleware } from './context.ts';
-import { countTokensHandler } from './count-tokens.ts';
 import type { AppDeps } from './deps.ts';
-import { errorHandler } from './error-handler.ts';
-import { healthHandler, readyHandler } from './health.ts';
-import { hostGuard } from './host-guard.ts';
-import { jsonContentType } from './json-content-type.ts';
-import { messagesHandler } from './messages.ts';
-import { metering } from './metering.ts';
-import { metricsArePublic, metricsHandler } from './metrics-route.ts';
-import { getModelHandler, listModelsHandler } from './models.ts';
-import { originGuard } from './origin-guard.ts';
-import { requestId } from './request-id.ts';
-import { type Route, router } from './router.ts';
+import { compose } from './http/compose.ts';
+import type { Ctx, Middleware } from './http/context.ts';
+import { type Route, router } from './http/router.ts';
+import { messagesHandler } from './messages/messages.ts';
+import type { Accounting } from './middleware/accounting.ts';
+import { type AuthPolicy, auth } from './middleware/auth.ts';
+import { errorHandler } from './middleware/error-handler.ts';
+import { hostGuard } from './middleware/host-guard.ts';
+import { jsonContentType } from './middleware/json-content-type.ts';
+import { metering } from './middleware/metering.ts';
+import { originGuard } from './middleware/origin-guard.ts';
+import { requestId } from './middleware/request-id.ts';
+import { countTokensHandler } from './routes/count-tokens.ts';
+import { healthHandler, readyHandler } from './routes/health.ts';
+import { metricsArePublic, metricsHandler } from './routes/metrics-route.ts';
+import { getModelHandler, listModelsHandler } from './routes/models.ts';
 
 export interface AppOptions {
   /** Whether every call needs a key (see authRequired in config). */

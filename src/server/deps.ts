@@ -1,8 +1,8 @@
 import type { Config } from '../config/config.ts';
+import type { ServerStats } from '../metrics/stats.ts';
 import type { Catalogue } from '../models/catalogue.ts';
 import type { ClaudeFeatureTable } from '../models/claude-features.ts';
 import type { BedrockRuntime } from '../upstream/runtime.ts';
-import type { ServerStats } from './stats.ts';
 
 /** The upstream calls the handlers make (a BedrockUpstream's runtime in production). */
 export type Upstream = BedrockRuntime;

@@ -9,10 +9,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { ApiError } from '../anthropic/errors.ts';
-import { readBody } from '../server/body.ts';
-import type { Ctx, Handler } from '../server/context.ts';
-import { sendJson } from '../server/respond.ts';
-import type { Route } from '../server/router.ts';
+import { readBody } from '../server/http/body.ts';
+import type { Ctx, Handler } from '../server/http/context.ts';
+import { sendJson } from '../server/http/respond.ts';
+import type { Route } from '../server/http/router.ts';
 import { deviceFormPage, messagePage } from './pages.ts';
 import { OAuthError, type PrincipalKey, SignInPageError, type SignInService } from './service.ts';
 

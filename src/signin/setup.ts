@@ -1,6 +1,6 @@
 /** Builds sign-in from the settings when `ABPROXY_OIDC_ISSUER` is set; undefined otherwise. */
 import { type Config, ConfigError } from '../config/config.ts';
-import type { Route } from '../server/router.ts';
+import type { Route } from '../server/http/router.ts';
 import type { Store } from '../store/types.ts';
 import { type IdentityProvider, OidcProvider } from './idp.ts';
 import { signinApiRoutes, signinBrowserRoutes } from './routes.ts';

@@ -3,7 +3,7 @@
  * dashboard draw with ink only on a terminal (loaded through load.ts); otherwise tables print as the
  * stable plain text of table-format.ts and progress prints one line per step on stderr.
  */
-import type { StatsSnapshot } from '../server/stats.ts';
+import type { StatsSnapshot } from '../metrics/stats.ts';
 import { loadViews } from './load.ts';
 import { type Column, formatTable, type Row } from './table-format.ts';
 

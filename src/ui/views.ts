@@ -4,7 +4,7 @@
  */
 import { type Instance, render, renderToString } from 'ink';
 import { createElement as h } from 'react';
-import type { StatsSnapshot } from '../server/stats.ts';
+import type { StatsSnapshot } from '../metrics/stats.ts';
 import { LiveDashboard } from './ink/dashboard-view.ts';
 import { Progress, type ProgressState } from './ink/progress-view.ts';
 import { TableView } from './ink/table-view.ts';

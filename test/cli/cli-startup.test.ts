@@ -39,6 +39,6 @@ describe('start-up', () => {
   });
 
   it('the check can fail: the gateway itself does load them', () => {
-    expect(packagesLoadedBy(['src/server/server.ts'])).toContain('@aws-sdk/client-bedrock-runtime');
+    expect(packagesLoadedBy(['src/server/http/server.ts'])).toContain('@aws-sdk/client-bedrock-runtime');
   });
 });

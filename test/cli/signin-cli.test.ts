@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parsePolicies } from '../../src/signin/policies.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from '../signin/idp.ts';

@@ -11,7 +11,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parsePolicies } from '../../src/signin/policies.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from '../signin/idp.ts';

@@ -6,9 +6,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinSnapshot } from '../../src/models/aliases.ts';
-import { CountRefusals } from '../../src/server/count-refusals.ts';
 import type { Upstream } from '../../src/server/deps.ts';
-import { startServer } from '../../src/server/server.ts';
+import { startServer } from '../../src/server/http/server.ts';
+import { CountRefusals } from '../../src/server/routes/count-refusals.ts';
 import {
   type Emulator,
   MASTER_KEY,

@@ -4,7 +4,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
 import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 

@@ -3,7 +3,7 @@
  * made-up ids and one 500 KB name leave /metrics about as large as one request did (issue 11, item 4).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import {
   type Emulator,
   MASTER_KEY,

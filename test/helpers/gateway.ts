@@ -9,7 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits, Store } from '../../src/store/types.ts';
 import { type Operation, type RecordedRequest, startEmulator } from '../emulator/server.ts';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLoginToken } from '../../src/admin/login-token.ts';
 import { admin, browserCommand } from '../../src/cli/admin.ts';
 import { resolveSigningSecret } from '../../src/config/secret.ts';
-import type { RunningServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { AdminClient, buildAdminAssets, startAdminGateway } from './admin-harness.ts';
 

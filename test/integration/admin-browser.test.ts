@@ -12,7 +12,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin } from '../../src/cli/admin.ts';
-import type { RunningServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
 import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAdmin } from '../../scripts/build-admin.ts';
 import type { Settings } from '../../src/config/config.ts';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { testConfig } from '../helpers/gateway.ts';
 
 /** Builds the page once per test file, into its own directory (test files run in parallel). */

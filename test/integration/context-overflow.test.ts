@@ -5,7 +5,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/http/server.ts';
 import { type Emulator, startBedrockEmulator, startGateway } from '../helpers/gateway.ts';
 
 let emulator: Emulator;

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provesSecret } from '../../src/cli/gateway-state.ts';
-import { instanceProof } from '../../src/server/health.ts';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { instanceProof } from '../../src/server/routes/health.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 
 const SECRET = randomBytes(32).toString('base64url');

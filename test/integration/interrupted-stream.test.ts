@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetMonth } from '../../src/limits/budget.ts';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { UsageRecord } from '../../src/store/types.ts';
 import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyRecord } from '../../src/cli/keys.ts';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { keysScenarios } from './keys-scenarios.ts';

@@ -1,6 +1,6 @@
 /** Team mode: the gateway on DynamoDB Local tables made by `tables setup`; keys verified through a cache. */
 import { afterAll, beforeAll } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';

@@ -3,8 +3,8 @@ import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
-import { startServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/http/server.ts';
+import { startServer } from '../../src/server/http/server.ts';
 import {
   type Emulator,
   MASTER_KEY,

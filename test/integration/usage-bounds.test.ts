@@ -3,7 +3,7 @@
  * name once made a DynamoDB item over its 400 KB limit and stopped team-mode usage recording.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/http/server.ts';
 import { MAX_RECORD_TEXT } from '../../src/usage/bounds.ts';
 import { type Emulator, postMessages, startBedrockEmulator, startGateway } from '../helpers/gateway.ts';
 

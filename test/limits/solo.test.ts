@@ -5,7 +5,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 

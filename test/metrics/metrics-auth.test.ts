@@ -1,8 +1,8 @@
 /** Who may scrape GET /metrics: public on loopback by default, a key when ABPROXY_METRICS_AUTH=true. */
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metricsArePublic } from '../../src/server/metrics-route.ts';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { metricsArePublic } from '../../src/server/routes/metrics-route.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 
 let emulator: Emulator;

@@ -4,7 +4,7 @@
  * policies; a third from another domain is refused.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parsePolicies, settingsChecksum } from '../../src/signin/policies.ts';
 import { sha256Hex } from '../../src/signin/tokens.ts';
 import { type Emulator, type Json, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';

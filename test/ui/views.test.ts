@@ -2,7 +2,7 @@
 import { render } from 'ink-testing-library';
 import { createElement as h } from 'react';
 import { describe, expect, it } from 'vitest';
-import type { StatsSnapshot } from '../../src/server/stats.ts';
+import type { StatsSnapshot } from '../../src/metrics/stats.ts';
 import { Dashboard, LiveDashboard } from '../../src/ui/ink/dashboard-view.ts';
 import { ProgressLine } from '../../src/ui/ink/progress-view.ts';
 import { TableView } from '../../src/ui/ink/table-view.ts';

@@ -1,7 +1,7 @@
 /** The live `serve` dashboard: headline numbers, the last requests and recent log lines. */
 import { Box, Text } from 'ink';
 import { createElement as h, type ReactElement, useEffect, useState } from 'react';
-import type { RecentRequest, StatsSnapshot } from '../../server/stats.ts';
+import type { RecentRequest, StatsSnapshot } from '../../metrics/stats.ts';
 import { formatClock, formatCount, formatMs, formatRate } from '../format.ts';
 import { pad } from '../table-format.ts';
 import { terminalLine } from '../terminal-text.ts';

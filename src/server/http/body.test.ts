@@ -1,0 +1,115 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../anthropic/errors.ts';
+import { parseJson, readBody } from './body.ts';
+
+const LIMIT = 64 * 1024;
+
+type ErrorJson = { error: { type: string; message: string }; text?: string; size?: number };
+let server: http.Server;
+let url: string;
+
+beforeAll(async () => {
+  server = http.createServer(async (req, res) => {
+    try {
+      const body = await readBody(req, LIMIT);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ size: body.length, text: body.subarray(0, 40).toString() }));
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError('api_error', String(err));
+      res.writeHead(e.status, { 'content-type': 'application/json', ...e.headers });
+      res.end(JSON.stringify(e.toJSON()));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+async function post(body: Buffer | string, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: 'POST', body, headers });
+  return { status: res.status, json: (await res.json()) as ErrorJson };
+}
+
+describe('readBody', () => {
+  it('inflates gzip, deflate and br bodies', async () => {
+    const text = '{"hello":"world"}';
+    for (const [encoding, data] of [
+      ['gzip', gzipSync(text)],
+      ['deflate', deflateSync(text)],
+      ['br', brotliCompressSync(text)],
+    ] as const) {
+      const { status, json } = await post(data, { 'content-encoding': encoding });
+      expect(status, encoding).toBe(200);
+      expect(json.text).toBe(text);
+    }
+  });
+
+  it('counts bytes without a Content-Length and refuses beyond the limit with 413', async () => {
+    const ok = await post('x'.repeat(LIMIT));
+    expect(ok.json.size).toBe(LIMIT);
+    // A chunked upload gives no length up front; the limit still holds.
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 3; i++) controller.enqueue(new TextEncoder().encode('y'.repeat(LIMIT / 2)));
+        controller.close();
+      },
+    });
+    const res = await fetch(url, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as ErrorJson).error.message).toContain(String(LIMIT));
+  });
+
+  it('applies the limit to the inflated size (a small gzip bomb is refused)', async () => {
+    const bomb = gzipSync(Buffer.alloc(LIMIT * 20, 0x20));
+    expect(bomb.length).toBeLessThan(LIMIT);
+    const { status, json } = await post(bomb, { 'content-encoding': 'gzip' });
+    expect(status).toBe(413);
+    expect(json.error.type).toBe('request_too_large');
+  });
+
+  it('refuses unknown encodings with 415 and corrupt gzip with 400', async () => {
+    expect((await post('{}', { 'content-encoding': 'compress' })).status).toBe(415);
+    const corrupt = await post(Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' });
+    expect(corrupt.status).toBe(400);
+    expect(corrupt.json.error.message).toMatch(/decode/);
+  });
+
+  it('accepts one coding only: a chain of codings is 415, not thousands of decoders', async () => {
+    const text = '{"a":1}';
+    expect((await post(gzipSync(text), { 'content-encoding': ' GZIP ' })).status).toBe(200);
+    expect((await post(text, { 'content-encoding': 'identity' })).status).toBe(200);
+    for (const header of ['gzip, gzip', 'identity, gzip', Array(3150).fill('zstd').join(',')]) {
+      const { status, json } = await post(gzipSync(gzipSync(text)), { 'content-encoding': header });
+      expect(status, header.slice(0, 20)).toBe(415);
+      expect(json.error.message).toMatch(/one Content-Encoding/);
+    }
+  });
+});
+
+describe('parseJson', () => {
+  it('names the position of a syntax error and never echoes the body', () => {
+    expect(() => parseJson(Buffer.from('{"a":1,}'))).toThrow(/position 7/);
+    expect(() => parseJson(Buffer.from('{"a":'))).toThrow(/position 5/);
+    const big = `{"a": tru${'x'.repeat(10_000)}}`;
+    try {
+      parseJson(Buffer.from(big));
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ApiError).status).toBe(400);
+      expect((err as ApiError).message.length).toBeLessThan(200);
+    }
+    expect(() => parseJson(Buffer.alloc(0))).toThrow(/empty/);
+  });
+
+  it('refuses bytes that are not UTF-8 instead of replacing them', () => {
+    for (const bytes of [[0xff], [0xc3], [0xed, 0xa0, 0x80] /* an encoded surrogate */]) {
+      const body = Buffer.concat([Buffer.from('{"a":"'), Buffer.from(bytes), Buffer.from('"}')]);
+      expect(() => parseJson(body)).toThrow(/not valid UTF-8/);
+    }
+    expect(parseJson(Buffer.from('{"a":"é😀"}'))).toEqual({ a: 'é😀' });
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * Request bodies: bytes are counted as they arrive (Content-Length is not trusted), compressed bodies
+ * are inflated with the limit applied to the inflated size (a small gzip can expand enormously), and
+ * JSON errors name the position so a client can find its mistake.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import { ApiError } from '../../anthropic/errors.ts';
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${limit})`, {
+    // The rest of the body is not read, so the connection cannot be reused.
+    headers: { connection: 'close' },
+  });
+}
+
+function decoderFor(encoding: string): Transform | null {
+  switch (encoding) {
+    case 'identity':
+      return null;
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    case 'zstd':
+      return zlib.createZstdDecompress();
+    default:
+      throw new ApiError(
+        'unsupported_media_type',
+        `Unsupported Content-Encoding '${encoding}'; use gzip, deflate, br or zstd`,
+        {
+          status: 415,
+        },
+      );
+  }
+}
+
+/**
+ * The decoder for the request's Content-Encoding. At most one coding: no client compresses twice, and a
+ * long `zstd, zstd, …` list would build thousands of decoders for one request.
+ */
+function decoders(header: string | undefined): Transform[] {
+  if (!header) return [];
+  const encodings = header
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== '');
+  if (encodings.length > 1) {
+    throw new ApiError(
+      'unsupported_media_type',
+      'Only one Content-Encoding is supported per request (gzip, deflate, br or zstd)',
+      { status: 415 },
+    );
+  }
+  const decoder = encodings.length === 1 ? decoderFor(encodings[0]!) : null;
+  return decoder ? [decoder] : [];
+}
+
+/**
+ * Reads the whole body, at most `limit` bytes on the wire and after inflation. Listeners rather than
+ * `for await`: leaving an async iterator destroys the request, and with it the socket the 413 must use.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  let chain: Transform[];
+  try {
+    chain = decoders(req.headers['content-encoding']);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    const output: NodeJS.ReadableStream = chain.reduce<NodeJS.ReadableStream>((s, d) => s.pipe(d), req);
+    const chunks: Buffer[] = [];
+    let wireBytes = 0;
+    let size = 0;
+    let settled = false;
+    const settle = (err: unknown, body?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onWire);
+      output.off('data', onData);
+      if (err === undefined) return resolve(body!);
+      for (const d of chain) {
+        req.unpipe(d);
+        d.destroy();
+      }
+      // Keep consuming (and discarding) so the socket stays usable for the answer.
+      req.resume();
+      reject(err);
+    };
+    const onWire = (chunk: Buffer) => {
+      wireBytes += chunk.length;
+      if (wireBytes > limit) settle(tooLarge(limit));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return settle(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    if (chain.length > 0) req.on('data', onWire);
+    output.on('data', onData);
+    output.on('end', () => settle(undefined, Buffer.concat(chunks)));
+    req.on('error', (err) => settle(err));
+    req.on('close', () => {
+      if (!req.complete) settle(new Error('client closed the connection before sending the whole body'));
+    });
+    for (const d of chain) {
+      d.on('error', (err) =>
+        settle(
+          ApiError.invalid(
+            `Could not decode the ${req.headers['content-encoding']} request body: ${err.message}`,
+          ),
+        ),
+      );
+    }
+  });
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses a JSON body; the message names the position of the first error. */
+export function parseJson(body: Buffer): unknown {
+  if (body.length === 0) throw ApiError.invalid('Request body is empty; expected a JSON object');
+  let text: string;
+  try {
+    // Fatal: Buffer#toString would replace bad bytes with U+FFFD and send the garbage on.
+    text = utf8.decode(body);
+  } catch {
+    throw ApiError.invalid('Request body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message
+      // V8 quotes the whole input in some messages; a 30 MB echo helps nobody.
+      .replace(/, ".*" is not valid JSON$/s, '')
+      .replace(/^Unexpected end of JSON input$/, `Unexpected end of JSON input at position ${text.length}`);
+    throw ApiError.invalid(`Invalid JSON in request body: ${message}`);
+  }
+}
+
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  return parseJson(await readBody(req, limit));
+}

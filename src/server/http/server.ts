@@ -1,0 +1,345 @@
+/**
+ * startServer: builds the gateway from a Config and listens. Used by `abproxy serve` and by the tests.
+ * close() drains: new requests get 503 (see answerWhileDraining) while in-flight requests finish (up to
+ * shutdownTimeoutMs), then the rest are cut, the listener closes and the onDrain hooks run.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { adminRoutes } from '../../admin/routes.ts';
+import { KeyVerifier } from '../../auth/verifier.ts';
+import { authRequired, type Config, ConfigError, isLoopbackHost } from '../../config/config.ts';
+import { resolveSigningSecret } from '../../config/secret.ts';
+import type { GatewayMetrics } from '../../metrics/metrics.ts';
+import { ServerStats } from '../../metrics/stats.ts';
+import { Catalogue } from '../../models/catalogue.ts';
+import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../../models/claude-features.ts';
+import { createSignIn, type SignInOverrides } from '../../signin/setup.ts';
+import { openStore } from '../../store/open.ts';
+import type { Store } from '../../store/types.ts';
+import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
+import type { PoolObserver } from '../../upstream/pool.ts';
+import { registerPoolMetrics } from '../../upstream/pool-metrics.ts';
+import { type UpstreamTrace, withUpstreamTrace } from '../../upstream/trace.ts';
+import { createUpstreams } from '../../upstream/upstream-set.ts';
+import { createApp } from '../app.ts';
+import type { CatalogueView, Upstream } from '../deps.ts';
+import { createAccounting } from '../middleware/accounting.ts';
+import { newRequestId } from '../middleware/request-id.ts';
+import { answerWhileDraining } from '../routes/health.ts';
+import type { Ctx } from './context.ts';
+import { ListenError } from './listen-error.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export interface StartServerOptions {
+  logger?: Logger;
+  /** Replaces the Bedrock client (tests); a real one is built from config otherwise. */
+  upstream?: Upstream;
+  catalogue?: CatalogueView;
+  signingSecret?: string;
+  /** Keys and usage; opened from config (mode, db file, table prefix) otherwise, and closed on stop. */
+  store?: Store;
+  /** Hooks awaited at the end of a drain, after in-flight requests (e.g. flush pending usage records). */
+  onDrain?: DrainHook[];
+  /** Counters for the serve dashboard; a fresh one otherwise. */
+  stats?: ServerStats;
+  /** The secret /health proves possession of (written to the state file by `serve`). */
+  instanceSecret?: string;
+  /** Where the built admin page is (dist/admin/ by default). */
+  adminAssetsDir?: string;
+  /** Sign-in test hooks (a shorter poll interval). */
+  signIn?: SignInOverrides;
+}
+
+/** How often expired grants, sessions and tokens are deleted from SQLite (DynamoDB's TTL does it there). */
+const SIGNIN_SWEEP_MS = 10 * 60_000;
+
+export type DrainHook = () => void | Promise<void>;
+
+/** Drain hooks get what is left of the drain budget, but never less than this. */
+const MIN_HOOK_BUDGET_MS = 5_000;
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 (the real port when config.port was 0). */
+  url: string;
+  port: number;
+  server: http.Server;
+  /** The store that authenticates keys (solo SQLite or team DynamoDB). */
+  store: Store;
+  /** Live counters (requests, tokens, TTFT, errors, active streams) for the serve dashboard. */
+  stats: ServerStats;
+  /** Drains: resolves when in-flight requests finished (or were cut), clients are closed and hooks ran. */
+  close(): Promise<void>;
+  /** Adds a hook that close() awaits after the last in-flight request (usage flush). */
+  onDrain(hook: DrainHook): void;
+  /** True from the first close() on. */
+  isDraining(): boolean;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The request target as a URL; `//x` stays a path (no protocol-relative host). */
+function requestUrl(target = '/'): URL {
+  try {
+    return new URL(`http://gateway.invalid${target.startsWith('/') ? '' : '/'}${target}`);
+  } catch {
+    return new URL('http://gateway.invalid/');
+  }
+}
+
+/**
+ * Slow clients cannot hold sockets and buffers: headers and the whole request must arrive in time
+ * (node answers 408 and closes), idle keep-alive sockets close. The request timeout ends when the
+ * request has been received, so it never cuts a long answer or stream.
+ */
+function serverTimeouts(config: Config): http.ServerOptions {
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // How often node checks the two deadlines above (its default, 30 s, would stretch them).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4))),
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') reject(new ListenError(`port ${port} on ${host} is already in use`));
+      else if (err.code === 'EACCES') reject(new ListenError(`no permission to listen on ${host}:${port}`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new ListenError(`address ${host} is not available here`));
+      else reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/** With several upstreams: which one served the call, as a response header and on the Ctx for usage. */
+function upstreamTrace(ctx: Ctx): UpstreamTrace {
+  const trace: UpstreamTrace = {
+    failedAttempts: 0,
+    onServed: (name) => {
+      if (!ctx.res.headersSent) ctx.res.setHeader('x-abproxy-upstream', name);
+    },
+  };
+  ctx.upstream = trace;
+  return trace;
+}
+
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const requireKey = authRequired(config);
+  const loopback = isLoopbackHost(config.host);
+  const log = options.logger ?? createLogger(config.logLevel, config.apiKeyHeader);
+  const signingSecret = options.signingSecret ?? resolveSigningSecret(config);
+  let metrics: GatewayMetrics | undefined;
+  let poolObserver: PoolObserver | undefined;
+  const owned = options.upstream
+    ? undefined
+    : createUpstreams(config, {
+        onConnectionWait: connectionWaitReporter(log, () => metrics),
+        observer: { attempt: (...args) => poolObserver?.attempt(...args) },
+      });
+  const upstream = options.upstream ?? owned!.runtime;
+  const pool = owned?.pool;
+  const ownedStore = options.store ? undefined : await openStore(config);
+  const store = options.store ?? ownedStore!;
+  // The public URL defaults to the listen address, known once listening.
+  let listenUrl = '';
+  const publicUrl = () => config.publicUrl ?? listenUrl;
+  let signIn: ReturnType<typeof createSignIn>;
+  try {
+    signIn = createSignIn(config, store, publicUrl, options.signIn);
+  } catch (err) {
+    owned?.destroy();
+    await ownedStore?.close();
+    throw err;
+  }
+  // Solo: `keys revoke` runs in another process and must bite at once; a SQLite lookup is cheap.
+  const verifier = new KeyVerifier({
+    store,
+    masterKey: config.masterApiKey,
+    cacheMs: store.mode === 'solo' ? 0 : config.keyCacheMs,
+    tokens: signIn?.service,
+  });
+  const catalogue =
+    options.catalogue ??
+    new Catalogue({
+      region: owned?.catalogueRegion ?? config.region,
+      clientFor: (region) => owned!.control(region),
+      onError: (err, region) => log.warn({ err, region }, 'Bedrock model catalogue refresh failed'),
+    });
+
+  let claudeFeatures = CLAUDE_FEATURE_TABLE;
+  try {
+    claudeFeatures = mergeClaudeFeatureOverrides(CLAUDE_FEATURE_TABLE, config.claudeFeatures);
+  } catch (err) {
+    throw new ConfigError(`ABPROXY_CLAUDE_FEATURES: ${(err as Error).message}`);
+  }
+
+  const accounting = createAccounting(config, store, log);
+  metrics = accounting.metrics;
+  if (pool) poolObserver = registerPoolMetrics(metrics.registry, pool);
+  const stats = options.stats ?? new ServerStats();
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const admin = adminRoutes({
+    config,
+    store,
+    hasKeys: () => verifier.hasKeys(),
+    catalogue,
+    stats,
+    signingSecret,
+    loopback,
+    isDraining: () => draining,
+    assetsDir: options.adminAssetsDir,
+  });
+  const app = createApp(
+    { config, signingSecret, upstream, catalogue, claudeFeatures, stats },
+    {
+      requireKey,
+      loopback,
+      verifier,
+      isDraining: () => draining,
+      accounting,
+      instanceSecret: options.instanceSecret,
+      admin,
+      signIn,
+    },
+  );
+
+  const server = http.createServer(serverTimeouts(config), (req, res) => {
+    const started = performance.now();
+    const ctx: Ctx = {
+      req,
+      res,
+      url: requestUrl(req.url),
+      requestId: newRequestId(),
+      log,
+      params: {},
+    };
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+      stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started, ctx.key?.id);
+      log.debug(
+        {
+          requestId: ctx.requestId,
+          method: req.method,
+          url: req.url,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
+    });
+    if (draining) {
+      answerWhileDraining(ctx);
+      return;
+    }
+    const handled = pool ? withUpstreamTrace(upstreamTrace(ctx), () => app(ctx)) : app(ctx);
+    handled.catch((err: unknown) => {
+      log.error({ err, requestId: ctx.requestId }, 'request failed outside the error handler');
+      res.destroy();
+    });
+  });
+
+  // No traffic either way for this long: the socket is destroyed (its request sees `close` and aborts).
+  server.setTimeout(config.socketIdleTimeoutMs);
+  try {
+    await listen(server, config.port, config.host);
+  } catch (err) {
+    owned?.destroy();
+    await accounting.close();
+    await ownedStore?.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${urlHost(config.host)}:${port}`;
+  listenUrl = url;
+  const sweep = signIn
+    ? setInterval(() => {
+        store.sweepExpired(new Date().toISOString()).catch((err: unknown) => {
+          log.warn({ err }, 'sweeping expired sign-in records failed');
+        });
+      }, SIGNIN_SWEEP_MS).unref()
+    : undefined;
+  // Warm the catalogue so the first request does not wait for the control plane.
+  if (!options.catalogue) void catalogue.snapshot();
+  log.info(
+    {
+      url,
+      region: owned?.catalogueRegion ?? config.region,
+      ...(pool ? { upstreams: config.upstreams?.map((u) => u.name) } : {}),
+      auth: requireKey ? 'required' : 'open on loopback until a key exists',
+      store: store.mode,
+    },
+    'listening',
+  );
+
+  // Usage records and budget charges go to the store last, before it closes.
+  const hooks: DrainHook[] = [...(options.onDrain ?? []), () => accounting.close()];
+  const runHooks = async (budgetMs: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), budgetMs);
+    });
+    const all = Promise.allSettled(hooks.map(async (hook) => hook())).then((results) => {
+      for (const r of results) if (r.status === 'rejected') log.error({ err: r.reason }, 'drain hook failed');
+    });
+    if ((await Promise.race([all, timeout])) === 'timeout') log.error({ budgetMs }, 'drain hooks timed out');
+    clearTimeout(timer);
+  };
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      clearInterval(sweep);
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      log.info({ inFlight, timeoutMs: config.shutdownTimeoutMs }, 'draining');
+      // The listener stays open while requests are in flight: probes and new calls get a 503.
+      if (inFlight > 0) {
+        const finished = new Promise<void>((resolve) => {
+          idle = resolve;
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, config.shutdownTimeoutMs);
+        });
+        await Promise.race([finished, timeout]);
+        clearTimeout(timer);
+        if (inFlight > 0) log.warn({ inFlight }, 'drain timeout: cutting the requests still in flight');
+      }
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await stopped;
+      await runHooks(Math.max(deadline - Date.now(), MIN_HOOK_BUDGET_MS));
+      owned?.destroy();
+      await ownedStore?.close();
+      log.info('stopped');
+    })();
+    return closing;
+  };
+  return {
+    url,
+    port,
+    server,
+    store,
+    stats,
+    close,
+    onDrain: (hook) => {
+      hooks.push(hook);
+    },
+    isDraining: () => draining,
+  };
+}

@@ -1,0 +1,76 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiError } from '../../anthropic/errors.ts';
+import { SseWriter } from './sse.ts';
+
+let server: http.Server | undefined;
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+});
+
+/** Serves one SSE response driven by `script`, and returns the base URL. */
+async function serveWith(script: (sse: SseWriter, abort: AbortController) => Promise<void>): Promise<{
+  url: string;
+  aborted: Promise<boolean>;
+}> {
+  let resolveAborted!: (v: boolean) => void;
+  const aborted = new Promise<boolean>((r) => {
+    resolveAborted = r;
+  });
+  server = http.createServer(async (_req, res) => {
+    const abort = new AbortController();
+    abort.signal.addEventListener('abort', () => resolveAborted(true));
+    res.on('finish', () => resolveAborted(false));
+    const sse = new SseWriter(res, { pingIntervalMs: 40, abort });
+    sse.open({ 'request-id': 'req_test' });
+    await script(sse, abort);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, aborted };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('SseWriter', () => {
+  it('sends headers at once, pings during silence, and ends', async () => {
+    const { url, aborted } = await serveWith(async (sse) => {
+      await sse.send({ type: 'message_stop' });
+      await sleep(130);
+      sse.end();
+    });
+    const res = await fetch(url);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    expect(res.headers.get('request-id')).toBe('req_test');
+    const text = await res.text();
+    expect(text.startsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(true);
+    expect(text.match(/event: ping\n/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    expect(await aborted).toBe(false);
+  });
+
+  it('reports a failure after the headers as an error event', async () => {
+    const { url } = await serveWith(async (sse) => {
+      await sse.fail(new ApiError('overloaded_error', 'Bedrock is overloaded'));
+    });
+    const text = await (await fetch(url)).text();
+    expect(text).toBe(
+      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Bedrock is overloaded"}}\n\n',
+    );
+  });
+
+  it('aborts the upstream controller when the client disconnects mid-stream', async () => {
+    const { url, aborted } = await serveWith(async (sse, abort) => {
+      await sse.send({ type: 'ping' });
+      await new Promise((r) => abort.signal.addEventListener('abort', r));
+    });
+    const client = new AbortController();
+    const res = await fetch(url, { signal: client.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    client.abort();
+    expect(await aborted).toBe(true);
+  });
+});

@@ -1,0 +1,68 @@
+/** The Converse path of POST /v1/messages: every non-Claude family (and Claude when configured). */
+
+import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
+import type { ServiceTier } from '../../models/types.ts';
+import { converseResponseAsStream } from '../../translate/converse-as-stream.ts';
+import { ConverseStreamTranslator } from '../../translate/converse-stream.ts';
+import { translateConverseResponse } from '../../translate/from-converse.ts';
+import { toConverseRequest } from '../../translate/to-converse.ts';
+import { sendJson } from '../http/respond.ts';
+import { type MessageCall, newMessageId } from './message-call.ts';
+import { pumpStream } from './pump-stream.ts';
+import { reportUsage } from './report-usage.ts';
+
+/** The request with the tier of this attempt (a runtime fallback retries without one). */
+function withTier<T extends { serviceTier?: unknown }>(input: T, tier: ServiceTier | undefined): T {
+  return { ...input, serviceTier: tier && tier !== 'default' ? { type: tier } : undefined };
+}
+
+async function* replayed(events: readonly ConverseStreamOutput[]): AsyncIterable<ConverseStreamOutput> {
+  yield* events;
+}
+
+export async function converseMessages(call: MessageCall): Promise<void> {
+  const { ctx, deps, request, model, abort } = call;
+  const translated = toConverseRequest(request, {
+    modelId: model.modelId,
+    caps: model.caps,
+    serviceTier: call.tier,
+    signingSecret: deps.signingSecret,
+  });
+  const responseContext = {
+    messageId: newMessageId(),
+    model: request.model,
+    caps: model.caps,
+    toolNames: translated.toolNames,
+    signingSecret: deps.signingSecret,
+  };
+
+  if (!request.stream) {
+    const out = await call.send((tier) =>
+      deps.upstream.converse(withTier(translated.input, tier), abort.signal),
+    );
+    if (!out) return;
+    const { result: body, warnings } = translateConverseResponse(out, responseContext);
+    reportUsage(ctx, body.usage);
+    sendJson(ctx.res, 200, body, call.headers([...translated.warnings, ...warnings]));
+    return;
+  }
+
+  // Some families take tools only without streaming (Llama 3.1+/4, Mistral Large): ask Converse and
+  // replay its answer as a stream, so streaming clients with tools (Claude Code) still work.
+  const replay = model.caps.streamingTools === false && translated.input.toolConfig !== undefined;
+  const replayWarnings: string[] = [];
+  const upstream = await call.send(async (tier) => {
+    if (!replay) return deps.upstream.converseStream(withTier(translated.input, tier), abort.signal);
+    const out = await deps.upstream.converse(withTier(translated.input, tier), abort.signal);
+    const { result: events, warnings } = converseResponseAsStream(out);
+    replayWarnings.push(...warnings);
+    return { requestId: out.$metadata?.requestId, stream: replayed(events) };
+  });
+  if (!upstream) return;
+  const translator = new ConverseStreamTranslator({
+    ...responseContext,
+    inputTokensEstimate: call.inputTokensEstimate,
+  });
+  // Warnings known before the headers go out are in x-abproxy-warnings; the pump logs later ones.
+  await pumpStream(call, upstream, translator, call.headers([...translated.warnings, ...replayWarnings]));
+}

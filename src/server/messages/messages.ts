@@ -1,0 +1,100 @@
+/**
+ * POST /v1/messages: validate → resolve model → inline remote media → decide the call once (tier,
+ * estimate, headers) → the path message-path.ts picks (native InvokeModel or Converse). Streams send
+ * their headers only after Bedrock has answered, so an upstream refusal (throttling, validation) is
+ * still a real HTTP status with retry-after.
+ */
+import { ApiError } from '../../anthropic/errors.ts';
+import { validateMessagesRequest } from '../../anthropic/validate.ts';
+import { estimateInputTokens } from '../../translate/token-estimate.ts';
+import { fromBedrockError } from '../../upstream/aws-errors.ts';
+import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
+import type { AppDeps } from '../deps.ts';
+import { readJson } from '../http/body.ts';
+import type { Handler } from '../http/context.ts';
+import { headerSafe } from '../http/respond.ts';
+import { chooseServiceTier } from './feature-flags.ts';
+import { type MessageCall, parseBetas, warningsHeader } from './message-call.ts';
+import { messagePath } from './message-path.ts';
+import { converseMessages } from './messages-converse.ts';
+import { invokeMessages } from './messages-invoke.ts';
+import { resolveForRequest } from './resolve.ts';
+import { setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
+
+export function messagesHandler(deps: AppDeps): Handler {
+  return async function messages(ctx) {
+    const abort = new AbortController();
+    // The client leaving before we answered cancels media fetches and the Bedrock call.
+    ctx.res.on('close', () => {
+      if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
+    });
+    const betas = parseBetas(ctx.req.headers['anthropic-beta']);
+    const request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
+    // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
+    if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
+    ctx.model = request.model;
+    ctx.stream = request.stream === true;
+    const model = await resolveForRequest(deps, request.model, ctx.key);
+    await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
+    const wantedTier = ctx.key?.serviceTier ?? deps.config.defaultServiceTier;
+    const tier = chooseServiceTier(wantedTier, model.caps);
+    const tierState: TierState = { wanted: wantedTier, tier: tier.tier };
+    setTierHeaders(ctx.res, tierState);
+    const inputTokensEstimate = estimateInputTokens(request);
+    await ctx.meter?.admitTokens(inputTokensEstimate);
+    const warnings = tier.warning ? [tier.warning] : [];
+    const call: MessageCall = {
+      ctx,
+      deps,
+      request,
+      model,
+      betas,
+      get tier() {
+        return tierState.tier;
+      },
+      async send(send) {
+        let answer: Awaited<ReturnType<typeof send>>;
+        try {
+          answer = await withTierFallback(tierState, ctx.res, send, (err) =>
+            ctx.log.info(
+              { requestId: ctx.requestId, tier: tierState.tier, err: (err as Error).message },
+              'Bedrock rejected the service tier; retrying on default',
+            ),
+          );
+        } catch (err) {
+          if (abort.signal.aborted) return undefined; // the client is gone; nobody to answer
+          throw call.upstreamError(err);
+        }
+        ctx.meter?.answered();
+        return answer;
+      },
+      warnings,
+      abort,
+      inputTokensEstimate,
+      upstreamError: (err) =>
+        err instanceof ApiError
+          ? err
+          : fromBedrockError(err, {
+              estimatedInputTokens: inputTokensEstimate,
+              contextWindow: model.caps.contextWindow,
+            }),
+      headers(extraWarnings) {
+        const all = [...warnings, ...extraWarnings];
+        const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(model.modelId) };
+        if (all.length > 0) {
+          headers['x-abproxy-warnings'] = warningsHeader(all);
+          ctx.log.debug({ requestId: ctx.requestId, warnings: all }, 'lossy translation');
+        }
+        return headers;
+      },
+    };
+    ctx.meter?.begin({
+      model: request.model,
+      resolvedModel: model.modelId,
+      metricsLabel: model.metricsLabel,
+      stream: request.stream === true,
+      tier: () => tierState.tier,
+    });
+    await (messagePath(deps.config, model) === 'invoke' ? invokeMessages(call) : converseMessages(call));
+  };
+}

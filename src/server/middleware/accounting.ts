@@ -1,0 +1,104 @@
+/**
+ * Builds what the metering middleware needs from config and the store: metrics, the usage spool,
+ * rate limits (local in solo mode, leased from the store's counters in team mode) and budgets.
+ */
+import { type Config, ConfigError } from '../../config/config.ts';
+import { BudgetGuard } from '../../limits/budget.ts';
+import { counterLeases } from '../../limits/counter-leases.ts';
+import { LocalLimiter } from '../../limits/local.ts';
+import { RateLimits } from '../../limits/rate-limits.ts';
+import { SharedLimiter } from '../../limits/shared.ts';
+import { createMetrics, type GatewayMetrics } from '../../metrics/metrics.ts';
+import type { Store } from '../../store/types.ts';
+import { mergePrices } from '../../usage/prices.ts';
+import { UsageSpool } from '../../usage/spool.ts';
+import { spoolDir } from '../../usage/spool-dir.ts';
+import type { Ctx } from '../http/context.ts';
+import type { Logger } from '../http/logger.ts';
+import type { Caller, MeteringDeps } from './metering.ts';
+
+export interface Accounting {
+  metrics: GatewayMetrics;
+  metering: MeteringDeps;
+  spool: UsageSpool | undefined;
+  /** Last drain of the spool and budget charges (a drain hook: runs before the store closes). */
+  close(): Promise<void>;
+}
+
+/** The caller of a request: its stored key, else the master key or an open loopback gateway. */
+export function callerOf(ctx: Ctx): Caller {
+  if (ctx.key) return { keyId: ctx.key.id, limits: ctx.key.limits };
+  return { keyId: 'master', limits: {} };
+}
+
+export function createAccounting(config: Config, store: Store, log: Logger): Accounting {
+  let prices: ReturnType<typeof mergePrices>;
+  try {
+    prices = mergePrices(config.prices);
+  } catch (err) {
+    throw new ConfigError(`ABPROXY_PRICES: ${(err as Error).message}`);
+  }
+  let spool: UsageSpool | undefined;
+  const metrics = createMetrics({ processMetrics: true, spoolDepth: () => spool?.depth() ?? 0 });
+  if (config.usageRecording) {
+    let lastWarned = 0;
+    spool = new UsageSpool({
+      dir: spoolDir(config),
+      sink: store,
+      drainIntervalMs: config.usageDrainMs,
+      retryMaxMs: config.usageRetryMaxMs,
+      onDrainError: (err, depth) => {
+        metrics.usageStoreErrors.inc();
+        // One warning per 10 s is enough during an outage; the records wait in the spool.
+        if (Date.now() - lastWarned > 10_000) {
+          lastWarned = Date.now();
+          log.warn({ err, spooled: depth }, 'usage store unreachable; records kept in the local spool');
+        }
+      },
+      onDeadLetter: (record, err, file) => {
+        metrics.usageDeadLettered.inc();
+        // Ids only: the refused record may be huge (that is often why it was refused).
+        log.error(
+          { err: err.message, usageId: record.id, requestId: record.requestId, file },
+          'usage store refused a record for good; set aside in the dead-letter file',
+        );
+      },
+    });
+  }
+  const limiter =
+    store.mode === 'team'
+      ? new SharedLimiter({
+          store: counterLeases(store),
+          onError: (err) => log.warn({ err }, 'shared rate limit counter failed; limiting per instance'),
+        })
+      : new LocalLimiter();
+  const rateLimits = new RateLimits({
+    limiter,
+    seed: config.rateLimitEnabled
+      ? { requests: config.rateLimitRequests, windowMs: config.rateLimitWindowSec * 1000 }
+      : undefined,
+  });
+  const budget = new BudgetGuard({
+    store,
+    // Solo: one process, its counter is exact; team: re-read what other instances charged.
+    refreshMs: store.mode === 'team' ? 2_000 : 60_000,
+    onError: (err) => log.warn({ err }, 'budget counter failed'),
+  });
+  return {
+    metrics,
+    spool,
+    metering: {
+      metrics,
+      prices,
+      rateLimits,
+      budget,
+      spool,
+      defaultTier: config.defaultServiceTier,
+      caller: callerOf,
+    },
+    async close() {
+      await budget.close();
+      await spool?.close();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { ApiError, toApiError } from '../../anthropic/errors.ts';
+import type { Ctx, Middleware } from '../http/context.ts';
+import { sendJson } from '../http/respond.ts';
+
+/** Writes an ApiError as Anthropic does: status, headers, and the body with `request_id`. */
+export function sendError(ctx: Ctx, err: ApiError): void {
+  const { res } = ctx;
+  if (res.headersSent) {
+    // A stream already began; its writer reports errors in-band. Nothing sane is left to send.
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.status, { ...err.toJSON(), request_id: ctx.requestId }, err.headers);
+}
+
+/** One place that turns anything thrown into an Anthropic error answer; only our faults are 5xx. */
+export function errorHandler(): Middleware {
+  return async function errorHandlerMiddleware(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      const apiError = toApiError(err);
+      if (!(err instanceof ApiError)) {
+        ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
+      } else if (apiError.status >= 500) {
+        ctx.log.warn({ err: apiError.cause ?? apiError, requestId: ctx.requestId }, apiError.message);
+      }
+      sendError(ctx, apiError);
+    }
+  };
+}

@@ -1,0 +1,28 @@
+import { ApiError } from '../../anthropic/errors.ts';
+import { isLoopbackHost } from '../../config/config.ts';
+import type { Middleware } from '../http/context.ts';
+
+/** `Host` without its port: `[::1]:8080` → `[::1]`, `localhost:80` → `localhost`. */
+export function hostName(hostHeader: string): string {
+  const h = hostHeader.trim();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  const colon = h.lastIndexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
+}
+
+/**
+ * DNS-rebinding guard for loopback binds: a web page can point its own domain at 127.0.0.1, but the
+ * browser still sends that domain as `Host`. Only loopback names may reach a loopback-bound gateway.
+ */
+export function hostGuard(): Middleware {
+  return async function hostGuardMiddleware(ctx, next) {
+    const host = ctx.req.headers.host;
+    if (host !== undefined && !isLoopbackHost(hostName(host))) {
+      throw new ApiError(
+        'permission_error',
+        `Host '${host}' is not allowed: this gateway listens on a loopback address and only accepts loopback host names`,
+      );
+    }
+    await next();
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * Per-request accounting of POST /v1/messages: budget and rate checks before the handler runs, then
+ * one usage record, the token settlement, the budget charge and the metrics when it ends — on every
+ * path (answer, error, client gone). The handler reports what only it knows through `ctx.meter`.
+ */
+
+import { toApiError } from '../../anthropic/errors.ts';
+import type { Usage } from '../../anthropic/types.ts';
+import type { BudgetGuard } from '../../limits/budget.ts';
+import { RateLimitError, type RateLimits, type TokenAdmission } from '../../limits/rate-limits.ts';
+import type { GatewayMetrics } from '../../metrics/metrics.ts';
+import type { ServiceTier } from '../../models/types.ts';
+import type { KeyLimits } from '../../store/types.ts';
+import { boundText } from '../../usage/bounds.ts';
+import { uuidv7 } from '../../usage/ids.ts';
+import { costUsd, type PriceTable } from '../../usage/prices.ts';
+import type { UsageSpool } from '../../usage/spool.ts';
+import type { UsageRecord } from '../../usage/types.ts';
+import type { Ctx, Middleware } from '../http/context.ts';
+import { routePath } from '../http/router.ts';
+
+/** Who is calling, as far as limits and usage care. */
+export interface Caller {
+  keyId: string;
+  limits: KeyLimits;
+}
+
+export interface MeteringDeps {
+  metrics: GatewayMetrics;
+  prices: PriceTable;
+  rateLimits: RateLimits;
+  budget?: BudgetGuard;
+  /** Undefined when usage recording is off. */
+  spool?: UsageSpool;
+  defaultTier: ServiceTier;
+  /** The caller of a request (the auth middleware put the key on the context). */
+  caller: (ctx: Ctx) => Caller;
+}
+
+export interface CallInfo {
+  model: string;
+  resolvedModel: string;
+  /** The model's label in metrics, from a bounded set (ResolvedModel.metricsLabel). */
+  metricsLabel: string;
+  /** Read at the end: a tier Bedrock refused falls back to default during the call. */
+  tier: () => ServiceTier | undefined;
+  stream: boolean;
+}
+
+/** What the messages handler tells the meter. */
+export interface Meter {
+  /** Admits the request's estimated input tokens (tokens per minute); throws the 429. */
+  admitTokens(estimate: number): Promise<void>;
+  /** The Bedrock call is about to start: spools an `open` record so even a kill -9 leaves a trace. */
+  begin(info: CallInfo): void;
+  /** Bedrock answered (a stream began or a whole response arrived). */
+  answered(): void;
+  /** Tokens used (a stream cut short reports what it saw); `estimated` when not Bedrock's own counts. */
+  usage(usage: Usage, estimated?: boolean): void;
+}
+
+/** Tokens that count against tokens-per-minute: cache reads are not (as at Anthropic). */
+function limitedTokens(usage: Usage): number {
+  return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + usage.output_tokens;
+}
+
+class UsageMeter implements Meter {
+  readonly #deps: MeteringDeps;
+  readonly #ctx: Ctx;
+  readonly caller: Caller;
+  readonly started = performance.now();
+  readonly at = new Date().toISOString();
+  readonly id = uuidv7();
+  info: CallInfo | undefined;
+  tokens: Usage | undefined;
+  estimated = false;
+  answeredAt: number | undefined;
+  begunAt: number | undefined;
+  admission: TokenAdmission | undefined;
+  streaming = false;
+
+  constructor(deps: MeteringDeps, ctx: Ctx, caller: Caller) {
+    this.#deps = deps;
+    this.#ctx = ctx;
+    this.caller = caller;
+  }
+
+  async admitTokens(estimate: number): Promise<void> {
+    const { headers, admission } = await countRefusal(this.#deps.metrics, () =>
+      this.#deps.rateLimits.admitTokens(this.caller.keyId, this.caller.limits, estimate),
+    );
+    for (const [name, value] of Object.entries(headers)) this.#ctx.res.setHeader(name, value);
+    this.admission = admission;
+  }
+
+  begin(info: CallInfo): void {
+    this.info = info;
+    this.begunAt = performance.now();
+    try {
+      this.#deps.spool?.begin(this.record(0));
+    } catch (err) {
+      this.#ctx.log.error({ err, requestId: this.#ctx.requestId }, 'usage record could not be spooled');
+    }
+  }
+
+  answered(): void {
+    if (this.answeredAt !== undefined) return;
+    this.answeredAt = performance.now();
+    if (this.info?.stream) {
+      this.streaming = true;
+      this.#deps.metrics.activeStreams.inc();
+    }
+  }
+
+  usage(usage: Usage, estimated = false): void {
+    this.tokens = usage;
+    this.estimated = estimated;
+  }
+
+  record(status: number): UsageRecord {
+    const info = this.info;
+    const tokens = this.tokens;
+    const counts = {
+      inputTokens: tokens?.input_tokens ?? 0,
+      outputTokens: tokens?.output_tokens ?? 0,
+      cacheReadTokens: tokens?.cache_read_input_tokens ?? 0,
+      cacheCreationTokens: tokens?.cache_creation_input_tokens ?? 0,
+    };
+    const record: UsageRecord = {
+      id: this.id,
+      keyId: this.caller.keyId,
+      at: this.at,
+      model: boundText(info?.model ?? ''),
+      serviceTier: info?.tier() ?? this.#deps.defaultTier,
+      inputTokens: counts.inputTokens,
+      outputTokens: counts.outputTokens,
+      cacheReadInputTokens: counts.cacheReadTokens,
+      cacheWriteInputTokens: counts.cacheCreationTokens,
+      latencyMs: Math.round(performance.now() - this.started),
+      status,
+      requestId: this.#ctx.requestId,
+      stream: info?.stream ?? false,
+      costUsd: info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0,
+    };
+    if (info) record.resolvedModel = boundText(info.resolvedModel);
+    if (this.estimated) record.estimated = true;
+    // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
+    // Bedrock made until then, which the translators count or estimate.
+    if (this.streaming && (status === 499 || this.#ctx.streamFailed === true)) record.interrupted = true;
+    const upstream = this.#ctx.upstream;
+    if (upstream?.served !== undefined) record.upstream = upstream.served;
+    if (upstream) record.failedAttempts = upstream.failedAttempts;
+    // First content sent (what the dashboard measures), else the moment the stream opened.
+    const firstAt = this.#ctx.firstTokenAt ?? this.answeredAt;
+    if (info?.stream && firstAt !== undefined) record.ttftMs = Math.round(firstAt - this.started);
+    return record;
+  }
+}
+
+/** Counts our own 429s by the limit that refused. */
+async function countRefusal<T>(metrics: GatewayMetrics, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof RateLimitError) metrics.rateLimited.inc({ limit: err.limit });
+    throw err;
+  }
+}
+
+/** The status a usage record keeps: what the client got, 499 when it left before the end. */
+function finalStatus(ctx: Ctx, thrown: unknown): number {
+  if (thrown !== undefined) return toApiError(thrown).status;
+  if (!ctx.res.writableEnded && (ctx.req.destroyed || ctx.res.destroyed)) return 499;
+  return ctx.res.statusCode;
+}
+
+export function metering(deps: MeteringDeps): Middleware {
+  const { metrics } = deps;
+  return async function meteringMiddleware(ctx, next) {
+    if (ctx.req.method !== 'POST') return next();
+    const path = routePath(ctx.url.pathname);
+    if (path === '/v1/messages/count_tokens') {
+      // The same key checks as Messages (budget, a rate), but no usage record: nothing is billed.
+      const caller = deps.caller(ctx);
+      await checkBudget(deps, caller);
+      const headers = await countRefusal(metrics, () =>
+        deps.rateLimits.admitCountTokens(caller.keyId, caller.limits),
+      );
+      for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+      return next();
+    }
+    if (path !== '/v1/messages') return next();
+    const caller = deps.caller(ctx);
+    try {
+      await checkBudget(deps, caller);
+      const headers = await countRefusal(metrics, () =>
+        deps.rateLimits.admitRequest(caller.keyId, caller.limits),
+      );
+      for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+    } catch (err) {
+      // Refused before the body was read: no model is known yet.
+      metrics.requests.inc({ model: 'unknown', status: String(toApiError(err).status), tier: '' });
+      throw err;
+    }
+
+    const meter = new UsageMeter(deps, ctx, caller);
+    ctx.meter = meter;
+    let thrown: unknown;
+    try {
+      await next();
+    } catch (err) {
+      thrown = err;
+      throw err;
+    } finally {
+      finish(deps, ctx, meter, finalStatus(ctx, thrown));
+    }
+  };
+}
+
+/** Refuses a key whose month spend reached its budget (402). */
+async function checkBudget(deps: MeteringDeps, caller: Caller): Promise<void> {
+  const { budgetUsd } = caller.limits;
+  if (budgetUsd === undefined || !deps.budget) return;
+  try {
+    await deps.budget.check(caller.keyId, budgetUsd);
+  } catch (err) {
+    deps.metrics.budgetRefused.inc();
+    throw err;
+  }
+}
+
+function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number): void {
+  const { metrics } = deps;
+  if (meter.streaming) metrics.activeStreams.dec();
+  const record = meter.record(status);
+  if (meter.admission)
+    deps.rateLimits.settle(meter.admission, meter.tokens ? limitedTokens(meter.tokens) : 0);
+  if (record.costUsd && deps.budget) deps.budget.charge(record.keyId, record.costUsd);
+  try {
+    deps.spool?.finish(record);
+  } catch (err) {
+    ctx.log.error({ err, requestId: ctx.requestId, usage: record }, 'usage record could not be spooled');
+  }
+  // Counts and ids only: never prompts or keys. Checked first so an off level costs nothing.
+  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ requestId: ctx.requestId, usage: record }, 'usage');
+  // Never the client's string (unbounded): the catalogue's id, or 'unknown' before or without one.
+  const model = meter.info?.metricsLabel ?? 'unknown';
+  metrics.requests.inc({ model, status: String(status), tier: record.serviceTier });
+  metrics.requestDuration.observe({ model, stream: String(record.stream ?? false) }, record.latencyMs / 1000);
+  if (record.ttftMs !== undefined) metrics.timeToFirstToken.observe({ model }, record.ttftMs / 1000);
+  if (meter.begunAt !== undefined && meter.answeredAt !== undefined) {
+    metrics.upstreamLatency.observe({ model }, (meter.answeredAt - meter.begunAt) / 1000);
+  }
+  if (record.inputTokens) metrics.tokens.inc({ model, kind: 'input' }, record.inputTokens);
+  if (record.outputTokens) metrics.tokens.inc({ model, kind: 'output' }, record.outputTokens);
+  if (record.cacheReadInputTokens)
+    metrics.tokens.inc({ model, kind: 'cache_read' }, record.cacheReadInputTokens);
+  if (record.cacheWriteInputTokens)
+    metrics.tokens.inc({ model, kind: 'cache_creation' }, record.cacheWriteInputTokens);
+  if (record.costUsd) metrics.costUsd.inc({ model }, record.costUsd);
+}

@@ -1,0 +1,100 @@
+/**
+ * POST /v1/messages/count_tokens → {"input_tokens": N}. Bedrock's CountTokens where the model may have
+ * it (every Claude model is tried, on the same body the real call would send), else the gateway's
+ * estimate. An upstream failure falls back to the estimate: a client uses the count to plan compaction,
+ * and an approximate number serves it better than an error. A model Bedrock refuses to count for is
+ * remembered for a while, so its callers get the estimate without a wasted round trip.
+ * `x-abproxy-token-count: bedrock|estimate` says which one answered.
+ */
+import type { CountTokensCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import type { CountTokensRequest } from '../../anthropic/types.ts';
+import { validateCountTokensRequest } from '../../anthropic/validate.ts';
+import { claudeFeaturesFor } from '../../models/claude-features.ts';
+import type { ResolvedModel } from '../../models/types.ts';
+import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
+import { toConverseRequest } from '../../translate/to-converse.ts';
+import { toInvokeBody } from '../../translate/to-invoke.ts';
+import { estimateInputTokens } from '../../translate/token-estimate.ts';
+import { classifyBedrockError } from '../../upstream/aws-errors.ts';
+import type { AppDeps } from '../deps.ts';
+import { readJson } from '../http/body.ts';
+import type { Handler } from '../http/context.ts';
+import { headerSafe, sendJson } from '../http/respond.ts';
+import { parseBetas } from '../messages/message-call.ts';
+import { messagePath } from '../messages/message-path.ts';
+import { resolveForRequest } from '../messages/resolve.ts';
+import { CountRefusals } from './count-refusals.ts';
+
+/** Bedrock said this model cannot count (not a throttle or a fault of this one request's body). */
+function isModelRefusal(err: unknown): boolean {
+  const { status } = classifyBedrockError(err);
+  if (status === 403 || status === 404) return true;
+  return status === 400 && /support/i.test(err instanceof Error ? err.message : '');
+}
+
+export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()): Handler {
+  return async function countTokens(ctx) {
+    const request = validateCountTokensRequest(await readJson(ctx.req, deps.config.maxBodyBytes));
+    const model = await resolveForRequest(deps, request.model, ctx.key);
+    const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
+    const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
+    if (!model.caps.countTokens || refusals.has(model.baseModelId)) {
+      sendJson(
+        ctx.res,
+        200,
+        { input_tokens: estimate() },
+        { ...headers, 'x-abproxy-token-count': 'estimate' },
+      );
+      return;
+    }
+    const input = countInput(deps, request, model, parseBetas(ctx.req.headers['anthropic-beta']));
+    const abort = new AbortController();
+    ctx.res.on('close', () => abort.abort());
+    try {
+      // CountTokens takes a foundation model id, not an inference profile.
+      const tokens = await deps.upstream.countTokens({ modelId: model.baseModelId, input }, abort.signal);
+      sendJson(ctx.res, 200, { input_tokens: tokens }, { ...headers, 'x-abproxy-token-count': 'bedrock' });
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      if (isModelRefusal(err)) refusals.remember(model.baseModelId);
+      ctx.log.debug(
+        { err, requestId: ctx.requestId },
+        'Bedrock CountTokens failed; answering with an estimate',
+      );
+      sendJson(
+        ctx.res,
+        200,
+        { input_tokens: estimate() },
+        { ...headers, 'x-abproxy-token-count': 'estimate' },
+      );
+    }
+  };
+}
+
+/** What CountTokens counts: the same body the real call would send (native for Claude, else Converse). */
+function countInput(
+  deps: AppDeps,
+  request: CountTokensRequest,
+  model: ResolvedModel,
+  betas: string[],
+): CountTokensCommandInput['input'] {
+  if (messagePath(deps.config, model) === 'invoke') {
+    // The same feature switches as the real call, so the count matches what would be sent.
+    const { request: switched } = applyFeatureSwitches(
+      { ...request, max_tokens: model.caps.maxOutputTokens },
+      deps.config,
+    );
+    const { body } = toInvokeBody(switched, {
+      baseModelId: model.baseModelId,
+      betas,
+      features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
+      maxOutputTokens: model.caps.maxOutputTokens,
+    });
+    return { invokeModel: { body: new TextEncoder().encode(body) } };
+  }
+  const { input } = toConverseRequest(
+    { ...request, max_tokens: 1 },
+    { modelId: model.modelId, caps: model.caps, signingSecret: deps.signingSecret },
+  );
+  return { converse: { messages: input.messages, system: input.system, toolConfig: input.toolConfig } };
+}
