@@ -24,6 +24,11 @@ export interface Ctx extends RequestMeter {
   meter?: Meter;
   /** With several upstreams: which one served and how many attempts failed before. */
   upstream?: UpstreamTrace;
+  /**
+   * W3C trace id (32 hex) of this request: the client's `traceparent` when it sent one, else the span's
+   * when tracing is on. Returned in a header, written in the log line and the usage record.
+   */
+  traceId?: string;
 }
 
 export type Next = () => Promise<void>;
