@@ -211,6 +211,35 @@ describe('usage spool', () => {
     await spool.close();
   });
 
+  it('writes an open line before begin() returns and finished lines within the same loop turn', async () => {
+    const path = dir();
+    const spool = new UsageSpool({ dir: path, sink: flakySink(), drainIntervalMs: 60_000 });
+    const onDisk = () => {
+      const [segment] = files(path);
+      return readFileSync(join(path, segment!), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { phase: string; record: UsageRecord });
+    };
+    const first = record();
+    const second = record();
+    spool.begin({ ...first, status: 0 });
+    // The durability point: on disk before the upstream call could leave.
+    expect(onDisk().map((l) => [l.phase, l.record.id])).toEqual([['open', first.id]]);
+    spool.finish(first);
+    spool.begin({ ...second, status: 0 });
+    // A batched done line goes out with the next open line, in call order.
+    expect(onDisk().map((l) => [l.phase, l.record.id])).toEqual([
+      ['open', first.id],
+      ['done', first.id],
+      ['open', second.id],
+    ]);
+    spool.finish(second);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(onDisk().at(-1)).toEqual({ phase: 'done', record: second });
+    await spool.close();
+  });
+
   it('writes its files 0600 in a 0700 directory whatever the umask', async () => {
     const path = join(dir(), 'spool');
     const old = process.umask(0o022);

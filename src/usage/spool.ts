@@ -1,11 +1,19 @@
 /**
  * The durable local spool between a finished request and the store.
  *
- * Each request writes two lines with a synchronous append (a few µs, no fsync): an `open` line just
- * before Bedrock is called and a `done` line when the answer ends. Once write() returns, the kernel
- * owns the bytes, so a kill -9 of the gateway loses nothing; a request cut by the kill is recovered from
- * its `open` line as status 0. A drainer moves `done` records to the store in batches, off the hot path,
- * retrying with backoff while the store is down (records wait on disk, however long the outage).
+ * Each request has two lines: an `open` line just before Bedrock is called and a `done` line when the
+ * answer ends. What a kill -9 of the gateway can lose, exactly (once write() returns the kernel owns the
+ * bytes; no fsync on this path):
+ * - the durability point is begin(): its `open` line is written synchronously before it returns, so
+ *   before the upstream call leaves — Bedrock never receives a call the spool does not know about. A
+ *   request cut by the kill is recovered from its `open` line as status 0;
+ * - `done` lines are batched: written together with the next `open` line, or at the end of the current
+ *   event-loop turn (setImmediate), whichever comes first — one write(2) for many records under load.
+ *   An answered request is therefore always in the spool (its `open` line was written before the call
+ *   went out); a kill in the same loop turn as its answer leaves it as that `open` line (status 0)
+ *   instead of its final counts.
+ * A drainer moves `done` records to the store in batches, off the hot path, retrying with backoff while
+ * the store is down (records wait on disk, however long the outage).
  * Files are segments: the current one is rotated (fdatasync, close) at every drain tick and deleted once
  * every record in it is in the store, so a machine crash (not a process crash) can lose at most the
  * last drain interval. Segments of a dead process (its pid gone) are adopted at start.
@@ -119,6 +127,9 @@ export class UsageSpool {
   readonly #boot = randomBytes(4).toString('hex');
   #seq = 0;
   #current: Segment | undefined;
+  /** Lines of the current segment not written yet (`done` lines waiting for the batch write). */
+  #unwritten = '';
+  #writeScheduled: NodeJS.Immediate | undefined;
   readonly #segments = new Set<Segment>();
   readonly #opens = new Map<string, Segment>();
   #queue: Queued[] = [];
@@ -149,14 +160,24 @@ export class UsageSpool {
 
   /** Writes the record as it stands if the gateway died now (call just before the upstream call). */
   begin(record: UsageRecord): void {
-    const segment = this.#append({ phase: 'open', record });
+    const segment = this.#append('open', record);
+    // The durability point: on disk (with any batched `done` lines) before the upstream call leaves.
+    this.#write();
     segment.pending++;
     this.#opens.set(record.id, segment);
   }
 
-  /** Writes the final record and queues it for the store. */
+  /** Queues the final record for the store; its line is written in this loop turn's batch. */
   finish(record: UsageRecord): void {
-    const segment = this.#append({ phase: 'done', record });
+    const segment = this.#append('done', record);
+    this.#writeScheduled ??= setImmediate(() => {
+      this.#writeScheduled = undefined;
+      try {
+        this.#write();
+      } catch {
+        // Kept for the next write (begin() reports a failing disk; the drain's rotation retries).
+      }
+    });
     segment.pending++;
     const segments = [segment];
     const open = this.#opens.get(record.id);
@@ -185,7 +206,8 @@ export class UsageSpool {
     this.#rotate();
   }
 
-  #append(line: Line): Segment {
+  /** Adds a line to the current segment's unwritten batch (one serialisation, no wrapper object). */
+  #append(phase: Line['phase'], record: UsageRecord): Segment {
     if (this.#closed) throw new Error('usage spool is closed');
     let segment = this.#current;
     if (!segment) {
@@ -194,9 +216,17 @@ export class UsageSpool {
       this.#current = segment;
       this.#segments.add(segment);
     }
-    writeSync(segment.fd!, `${JSON.stringify(line)}\n`);
+    this.#unwritten += `{"phase":"${phase}","record":${JSON.stringify(record)}}\n`;
     segment.lines++;
     return segment;
+  }
+
+  /** Hands the unwritten lines to the kernel in one write (kept for a retry when it fails). */
+  #write(): void {
+    const fd = this.#current?.fd;
+    if (this.#unwritten === '' || fd === undefined) return;
+    writeSync(fd, this.#unwritten);
+    this.#unwritten = '';
   }
 
   /** Closes the current segment (new records start a new file) so drained files can be deleted whole. */
@@ -204,8 +234,12 @@ export class UsageSpool {
     const segment = this.#current;
     if (!segment || segment.fd === undefined) return;
     try {
+      this.#write();
       fdatasyncSync(segment.fd);
     } finally {
+      this.#unwritten = '';
+      clearImmediate(this.#writeScheduled);
+      this.#writeScheduled = undefined;
       closeSync(segment.fd);
       segment.fd = undefined;
       this.#current = undefined;

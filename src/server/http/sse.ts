@@ -20,6 +20,7 @@ export class SseWriter {
   readonly #options: SseWriterOptions;
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
+  #held = false;
 
   constructor(res: ServerResponse, options: SseWriterOptions) {
     this.#res = res;
@@ -35,6 +36,7 @@ export class SseWriter {
     return this.#ended || this.#res.destroyed || this.#res.writableEnded;
   }
 
+  /** Sends the headers (held with the first frames when hold() was called before). */
   open(headers: Record<string, string> = {}): void {
     this.#res.writeHead(200, {
       ...headers,
@@ -48,6 +50,23 @@ export class SseWriter {
     this.#armPing();
   }
 
+  /**
+   * Holds the frames written from now on (the socket is corked) so that the events made from one
+   * upstream event reach the client in one write(2) and one TCP segment; release() sends them.
+   */
+  hold(): void {
+    if (this.#held || this.closed) return;
+    this.#held = true;
+    this.#res.cork();
+  }
+
+  /** Sends what hold() kept back. */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#res.uncork();
+  }
+
   /** Writes one event; resolves when the socket can take more (or the client left). */
   send(event: StreamEvent): Promise<void> {
     return this.sendFrame(formatSseEvent(event));
@@ -58,6 +77,11 @@ export class SseWriter {
     if (this.closed) return;
     this.#armPing();
     if (this.#res.write(frame)) return;
+    if (this.#held) {
+      // A full buffer is sent now rather than waited on (a corked socket never drains).
+      this.release();
+      if (!this.#res.writableNeedDrain) return;
+    }
     await new Promise<void>((resolve) => {
       const done = () => {
         this.#res.off('drain', done);
@@ -89,6 +113,7 @@ export class SseWriter {
     if (this.closed) return;
     this.#ended = true;
     this.#res.end();
+    this.release();
   }
 
   /** One timer per stream, pushed back with refresh() on every event (no timer churn per event). */

@@ -24,7 +24,9 @@ export async function pumpStream<E>(
 ): Promise<void> {
   const { ctx, deps, abort } = call;
   const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
+  // The events of one upstream event leave in one write (hold … release), the first with the headers.
   const send = async (events: readonly OutgoingEvent[]) => {
+    sse.hold();
     for (const event of events) {
       if ('frame' in event) await sse.sendFrame(event.frame);
       else await sse.send(event);
@@ -32,7 +34,9 @@ export async function pumpStream<E>(
       else if (event.type === 'content_block_start' || event.type === 'content_block_delta')
         deps.stats?.firstToken(ctx);
     }
+    sse.release();
   };
+  sse.hold(); // the headers go out with message_start and its ping
   sse.open(headers);
   deps.stats?.streamOpened(ctx);
   try {
