@@ -103,6 +103,9 @@ function serverTimeouts(config: Config): http.ServerOptions {
   };
 }
 
+/** Pending connections the kernel queues for accept(). */
+const LISTEN_BACKLOG = 4096;
+
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -118,7 +121,10 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(port, host);
+    // Thousands of clients may connect at once (a fleet of Claude Code sessions reconnecting): node's
+    // default backlog (511) drops the rest of a burst's SYNs, and each dropped one waits 1 s for the
+    // client's retransmit. The kernel caps it at net.core.somaxconn.
+    server.listen({ port, host, backlog: LISTEN_BACKLOG });
   });
 }
 
