@@ -25,16 +25,18 @@
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
+  close,
   closeSync,
   fchmodSync,
+  fdatasync,
   fdatasyncSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import { UsageRejectedError } from '../store/types.ts';
@@ -203,7 +205,7 @@ export class UsageSpool {
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.flush().catch(() => {});
-    this.#rotate();
+    await this.#rotate();
   }
 
   /** Adds a line to the current segment's unwritten batch (one serialisation, no wrapper object). */
@@ -229,39 +231,48 @@ export class UsageSpool {
     this.#unwritten = '';
   }
 
-  /** Closes the current segment (new records start a new file) so drained files can be deleted whole. */
-  #rotate(): void {
+  /**
+   * Closes the current segment (new records start a new file) so drained files can be deleted whole.
+   * The flush to the disk and the close run on libuv's threads: a slow disk never stalls requests.
+   */
+  async #rotate(): Promise<void> {
     const segment = this.#current;
-    if (!segment || segment.fd === undefined) return;
+    const fd = segment?.fd;
+    if (!segment || fd === undefined) return;
     try {
       this.#write();
-      fdatasyncSync(segment.fd);
     } finally {
       this.#unwritten = '';
       clearImmediate(this.#writeScheduled);
       this.#writeScheduled = undefined;
-      closeSync(segment.fd);
       segment.fd = undefined;
       this.#current = undefined;
-      this.#release();
+    }
+    try {
+      await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    } finally {
+      await new Promise<void>((resolve) => close(fd, () => resolve()));
+      await this.#release();
     }
   }
 
   /** Deletes closed segments with nothing pending. */
-  #release(): void {
+  async #release(): Promise<void> {
+    const deletions: Promise<void>[] = [];
     for (const segment of this.#segments) {
-      if (segment.pending > 0 || segment === this.#current) continue;
+      if (segment.pending > 0 || segment === this.#current || segment.fd !== undefined) continue;
       this.#segments.delete(segment);
-      try {
-        unlinkSync(segment.path);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
+      deletions.push(
+        unlink(segment.path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        }),
+      );
     }
+    await Promise.all(deletions);
   }
 
   async #drain(): Promise<void> {
-    if (this.#current && this.#current.lines > 0) this.#rotate();
+    if (this.#current && this.#current.lines > 0) await this.#rotate();
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#batchSize);
       this.#inFlight = batch.length;
@@ -274,7 +285,7 @@ export class UsageSpool {
       } finally {
         this.#inFlight = 0;
         for (const item of settled) for (const segment of item.segments) segment.pending--;
-        this.#release();
+        await this.#release();
       }
     }
   }
@@ -351,6 +362,7 @@ export class UsageSpool {
       this.#segments.add(segment);
       for (const record of records) this.#queue.push({ record, segments: [segment] });
     }
-    this.#release();
+    // Empty orphans; a failure here is retried by the next drain's release.
+    this.#release().catch(() => {});
   }
 }
