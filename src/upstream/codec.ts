@@ -183,9 +183,9 @@ function converseEvent(message: EventStreamMessage): ConverseStreamOutput | unde
   const member = message.headers[':event-type'];
   // Members this SDK version does not know are skipped, as the SDK does.
   if (!member || !CONVERSE_STREAM_MEMBERS.has(member)) return undefined;
-  const payload = JSON.parse(message.payload.toString('utf8')) as Record<string, unknown>;
-  // Bedrock pads events with `p` so lengths do not leak content; the SDK drops it.
-  delete payload.p;
+  // Bedrock pads events with `p` so lengths do not leak content; the SDK drops it. (A rest copy, not
+  // `delete`, which would turn the object into a slow dictionary for everything downstream.)
+  const { p: _padding, ...payload } = JSON.parse(message.payload.toString('utf8')) as Record<string, unknown>;
   if (member === 'contentBlockDelta' || member === 'contentBlockStart') {
     decodeBlockBlobs(payload.delta);
     decodeBlockBlobs(payload.start);
