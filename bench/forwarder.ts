@@ -43,7 +43,8 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.keepAliveTimeout = 30_000;
-server.listen(Number(values.port), '127.0.0.1', () => {
+// The gateway's listen backlog (src/server/http/server.ts): a burst of thousands of connections is queued.
+server.listen({ port: Number(values.port), host: '127.0.0.1', backlog: 4096 }, () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
 });

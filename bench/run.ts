@@ -148,9 +148,12 @@ async function main() {
     /"url":"([^"]+)"/,
   );
   const emulatorUrl = emulator.match[1]!;
+  // The hop runs with the runtime tuning bin/abproxy.js gives `serve` (V8 heap flags, malloc arenas):
+  // the ratios compare the code, not V8's defaults (with which a do-nothing hop's young generation
+  // alone grows to 128 MB).
   const hop = await startProcess(
-    ['bench/forwarder.ts', '--upstream', emulatorUrl],
-    process.env,
+    ['--max-semi-space-size=8', '--heap-growing-percent=50', 'bench/forwarder.ts', '--upstream', emulatorUrl],
+    { ...process.env, MALLOC_ARENA_MAX: '2' },
     /"url":"([^"]+)"/,
   );
   const hopUrl = hop.match[1]!;
