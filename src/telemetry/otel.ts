@@ -46,12 +46,40 @@ async function exporterFor(settings: TelemetrySettings, url: string) {
   return new OTLPTraceExporter(config);
 }
 
+/** The URL without user info or query (either may hold a credential), for the log. */
+function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname}`;
+}
+
+type Exporter = ConstructorParameters<typeof BatchSpanProcessor>[0]['exporter'];
+
+/** The exporter, warning (at most once a minute) when the collector refuses or cannot be reached. */
+function warnOnFailure(exporter: Exporter, url: string, log: Logger): Exporter {
+  let lastWarning = 0;
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        if (result.code !== 0 && Date.now() - lastWarning > 60_000) {
+          lastWarning = Date.now();
+          log.warn({ url, err: result.error, spans: spans.length }, 'OpenTelemetry export failed');
+        }
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    ...(exporter.forceFlush ? { forceFlush: () => exporter.forceFlush!() } : {}),
+  };
+}
+
 export async function createTelemetry(
   settings: TelemetrySettings,
   url: string,
   log: Logger,
 ): Promise<Telemetry> {
-  const exporter = await exporterFor(settings, url);
+  const shown = shownUrl(url);
+  // The exporter packages bring their own copy of the SDK types; the span shapes are the same.
+  const exporter = warnOnFailure((await exporterFor(settings, url)) as unknown as Exporter, shown, log);
   const provider = new TracerProvider({
     sampler: samplerFor(settings.otelTracesSampler, settings.otelTracesSamplerArg),
     resource: defaultResource().merge(
@@ -61,17 +89,13 @@ export async function createTelemetry(
       }),
     ),
     spanProcessors: [
-      // The exporter packages bring their own copy of the SDK types; the span shapes are the same.
-      new BatchSpanProcessor({
-        exporter: exporter as unknown as ConstructorParameters<typeof BatchSpanProcessor>[0]['exporter'],
-        scheduledDelayMillis: settings.otelBspScheduleDelayMs,
-      }),
+      new BatchSpanProcessor({ exporter, scheduledDelayMillis: settings.otelBspScheduleDelayMs }),
     ],
   });
   const spans = new Spans(provider.getTracer('abproxy'), { content: settings.traceContent });
   log.info(
     {
-      url,
+      url: shown,
       protocol: settings.otelProtocol,
       sampler: settings.otelTracesSampler,
       content: settings.traceContent,

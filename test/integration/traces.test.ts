@@ -6,6 +6,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/server/http/logger.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
@@ -301,6 +302,34 @@ describe('traces: other settings', () => {
       expect(receiver.paths).toEqual([]);
     });
   }
+
+  it('an unreachable collector is a warning in the log (without the header values), not a failure', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', 'x-api-key', { write: (line: string) => lines.push(line) });
+    const gateway = await startServer(
+      testConfig(
+        {},
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:pw@127.0.0.1:9',
+          OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-secret',
+          OTEL_BSP_SCHEDULE_DELAY: '20',
+        },
+      ),
+      { logger },
+    );
+    open.push(gateway);
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    emulator.enqueue({ text: 'hi' });
+    const message = await client.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') });
+    expect(message.content[0]).toMatchObject({ text: 'hi' });
+    for (let i = 0; i < 200 && !lines.some((l) => l.includes('OpenTelemetry export failed')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(lines.join('')).toContain('OpenTelemetry export failed');
+    expect(lines.join('')).toContain('http://127.0.0.1:9/v1/traces');
+    expect(lines.join('')).not.toContain('collector-secret');
+    expect(lines.join('')).not.toContain('user:pw');
+  });
 
   it('gRPC is refused at start-up with a clear message', () => {
     expect(() => testConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/grpc is not supported/);
