@@ -331,6 +331,32 @@ describe('traces: other settings', () => {
     expect(lines.join('')).not.toContain('user:pw');
   });
 
+  it('the sampler is honoured: always_off exports nothing, a parent that did not sample is followed', async () => {
+    const off = await traced({ OTEL_TRACES_SAMPLER: 'always_off' });
+    emulator.enqueue({ text: 'hi' });
+    const { response } = await off.client.messages
+      .create({ model: QWEN, max_tokens: 10, messages: ask('hi') })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-trace-id')).toMatch(/^[0-9a-f]{32}$/);
+
+    const parentBased = await traced();
+    emulator.enqueue({ text: 'hi' }, { text: 'hi' });
+    const unsampled = `00-${clientTraceId}-${clientSpanId}-00`;
+    await parentBased.client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { headers: { traceparent: unsampled } },
+    );
+    // A sampled call afterwards shows the exporter works: only it arrives.
+    await parentBased.client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { headers: { traceparent: `00-${'1'.repeat(32)}-${clientSpanId}-01` } },
+    );
+    await trace(parentBased.receiver, '1'.repeat(32), 3);
+    await off.gateway.close();
+    expect(off.receiver.spans).toEqual([]);
+    expect(inTrace(parentBased.receiver.spans, clientTraceId)).toEqual([]);
+  });
+
   it('gRPC is refused at start-up with a clear message', () => {
     expect(() => testConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/grpc is not supported/);
   });
