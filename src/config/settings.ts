@@ -96,8 +96,8 @@ const policiesParser: Parser<PolicySet | undefined> = (raw, label) => {
   }
 };
 
-/** OTLP transports the gateway can export with (the SDK's gRPC exporter is not shipped). */
-export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+/** OTLP transports; `grpc` is accepted here and refused when traces are on (its exporter is not shipped). */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 export const OTEL_SAMPLERS = [
   'always_on',
@@ -108,15 +108,6 @@ export const OTEL_SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 export type OtelSampler = (typeof OTEL_SAMPLERS)[number];
-
-const otlpProtocol: Parser<OtlpProtocol> = (raw, label) => {
-  if (typeof raw === 'string' && raw.trim().toLowerCase() === 'grpc') {
-    throw new ConfigError(
-      `${label}: grpc is not supported by abproxy; use http/protobuf (port 4318 on a collector) or http/json`,
-    );
-  }
-  return oneOf(OTLP_PROTOCOLS)(raw, label);
-};
 
 export const SETTINGS = {
   port: setting({
@@ -516,7 +507,7 @@ export const SETTINGS = {
   otelProtocol: setting({
     env: ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'],
     default: 'http/protobuf',
-    parse: otlpProtocol,
+    parse: oneOf(OTLP_PROTOCOLS),
     doc: 'traces: `http/protobuf` or `http/json` (gRPC is not supported)',
   }),
   otelHeaders: setting({

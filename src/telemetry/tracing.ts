@@ -6,7 +6,7 @@
  */
 
 import type { MessagesRequest } from '../anthropic/types.ts';
-import type { Config } from '../config/config.ts';
+import { type Config, ConfigError } from '../config/config.ts';
 import type { Middleware } from '../server/http/context.ts';
 import type { Logger } from '../server/http/logger.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
@@ -77,6 +77,12 @@ export async function startTelemetry(
 ): Promise<Telemetry | undefined> {
   const url = tracesUrl(settings);
   if (url === undefined) return undefined;
+  // Only refused when traces are on: a shell may set it for other programs.
+  if (settings.otelProtocol === 'grpc') {
+    throw new ConfigError(
+      'OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported by abproxy; use http/protobuf (port 4318 on a collector) or http/json',
+    );
+  }
   const { createTelemetry } = await import('./otel.ts');
   return createTelemetry(settings, url, log);
 }

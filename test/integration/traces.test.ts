@@ -357,8 +357,15 @@ describe('traces: other settings', () => {
     expect(inTrace(parentBased.receiver.spans, clientTraceId)).toEqual([]);
   });
 
-  it('gRPC is refused at start-up with a clear message', () => {
-    expect(() => testConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/grpc is not supported/);
+  it('gRPC is refused at start-up with a clear message when traces are on, ignored when off', async () => {
+    const receiver = await startOtlpReceiver();
+    open.push(receiver);
+    const grpc = { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    await expect(
+      startServer(testConfig({}, { ...grpc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url })),
+    ).rejects.toThrow(/grpc is not supported/);
+    const gateway = await startServer(testConfig({}, grpc));
+    open.push(gateway);
   });
 });
 
