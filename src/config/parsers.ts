@@ -163,3 +163,52 @@ export function httpUrl({ keepTrailingSlash = false } = {}): Parser<string | und
     return keepTrailingSlash ? text : text.replace(/\/+$/, '');
   };
 }
+
+/** A number within [min, max] (fractions allowed), e.g. a sampling ratio. */
+export function decimal(min: number, max: number): Parser<number> {
+  return (raw, label) => {
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
+    if (
+      !Number.isFinite(value) ||
+      value < min ||
+      value > max ||
+      (typeof raw === 'string' && raw.trim() === '')
+    ) {
+      throw new ConfigError(`${label}: expected a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+}
+
+/**
+ * OpenTelemetry's `key1=value1,key2=value2` lists (OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES;
+ * values percent-decoded), or an object of strings in the config file. Empty means unset.
+ */
+export function keyValueList(options: { secret?: boolean } = {}): Parser<Record<string, string> | undefined> {
+  return (raw, label) => {
+    const map: Record<string, string> = {};
+    if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+      for (const [key, value] of Object.entries(raw)) {
+        if (typeof value !== 'string') throw new ConfigError(`${label}.${key}: expected a string`);
+        map[key] = value;
+      }
+      return Object.keys(map).length > 0 ? map : undefined;
+    }
+    if (typeof raw !== 'string') throw new ConfigError(`${label}: expected key=value,key=value`);
+    for (const item of raw.split(',')) {
+      if (item.trim() === '') continue;
+      const eq = item.indexOf('=');
+      const key = eq > 0 ? item.slice(0, eq).trim() : '';
+      if (key === '') {
+        const shown = options.secret ? 'an item' : JSON.stringify(item.trim());
+        throw new ConfigError(`${label}: ${shown} is not key=value`);
+      }
+      let value = item.slice(eq + 1).trim();
+      try {
+        value = decodeURIComponent(value);
+      } catch {}
+      map[key] = value;
+    }
+    return Object.keys(map).length > 0 ? map : undefined;
+  };
+}

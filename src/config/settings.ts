@@ -13,9 +13,11 @@ import {
   boolean,
   ConfigError,
   commaList,
+  decimal,
   httpUrl,
   integer,
   jsonObject,
+  keyValueList,
   oneOf,
   origins,
   type Parser,
@@ -93,6 +95,19 @@ const policiesParser: Parser<PolicySet | undefined> = (raw, label) => {
     throw err;
   }
 };
+
+/** OTLP transports; `grpc` is accepted here and refused when traces are on (its exporter is not shipped). */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+export const OTEL_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type OtelSampler = (typeof OTEL_SAMPLERS)[number];
 
 export const SETTINGS = {
   port: setting({
@@ -462,6 +477,81 @@ export const SETTINGS = {
     default: undefined,
     parse: policiesParser,
     doc: 'sign-in: JSON (or a JSON file path) of policies by IdP group or email domain: models, tier, limits, budget, managed settings (see Sign-in)',
+  }),
+  otelSdkDisabled: setting({
+    env: ['OTEL_SDK_DISABLED'],
+    default: false,
+    parse: boolean,
+    doc: 'traces: `true` turns OpenTelemetry off even when an endpoint is set (see [Traces](#traces))',
+  }),
+  otelTracesExporter: setting({
+    env: ['OTEL_TRACES_EXPORTER'],
+    default: 'otlp',
+    parse: oneOf(['otlp', 'none'] as const),
+    doc: 'traces: `otlp`, or `none` to export nothing',
+  }),
+  otelEndpoint: setting({
+    env: ['OTEL_EXPORTER_OTLP_ENDPOINT'],
+    default: undefined,
+    parse: httpUrl(),
+    docDefault: 'off',
+    doc: 'traces: OTLP/HTTP base URL (`/v1/traces` is appended); setting it turns traces on',
+  }),
+  otelTracesEndpoint: setting({
+    env: ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'],
+    default: undefined,
+    parse: httpUrl({ keepTrailingSlash: true }),
+    docDefault: 'off',
+    doc: 'traces: full OTLP/HTTP traces URL, used as is (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`)',
+  }),
+  otelProtocol: setting({
+    env: ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL'],
+    default: 'http/protobuf',
+    parse: oneOf(OTLP_PROTOCOLS),
+    doc: 'traces: `http/protobuf` or `http/json` (gRPC is not supported)',
+  }),
+  otelHeaders: setting({
+    env: ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_HEADERS'],
+    default: undefined,
+    parse: keyValueList({ secret: true }),
+    secret: true,
+    doc: 'traces: headers sent with each export, `key=value,key=value` (e.g. an API key)',
+  }),
+  otelServiceName: setting({
+    env: ['OTEL_SERVICE_NAME'],
+    default: 'abproxy',
+    parse: string(),
+    doc: 'traces: `service.name` of the spans',
+  }),
+  otelResourceAttributes: setting({
+    env: ['OTEL_RESOURCE_ATTRIBUTES'],
+    default: undefined,
+    parse: keyValueList(),
+    doc: 'traces: extra resource attributes, `key=value,key=value`',
+  }),
+  otelTracesSampler: setting({
+    env: ['OTEL_TRACES_SAMPLER'],
+    default: 'parentbased_always_on',
+    parse: oneOf(OTEL_SAMPLERS),
+    doc: 'traces: `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio`',
+  }),
+  otelTracesSamplerArg: setting({
+    env: ['OTEL_TRACES_SAMPLER_ARG'],
+    default: 1,
+    parse: decimal(0, 1),
+    doc: 'traces: the sampling ratio of the `traceidratio` samplers',
+  }),
+  otelBspScheduleDelayMs: setting({
+    env: ['OTEL_BSP_SCHEDULE_DELAY'],
+    default: 5_000,
+    parse: integer(0, 3_600_000),
+    doc: 'traces: milliseconds between two exports of finished spans',
+  }),
+  traceContent: setting({
+    env: ['ABPROXY_TRACE_CONTENT'],
+    default: false,
+    parse: boolean,
+    doc: 'traces: put prompt and completion text (bounded) in spans; they may hold secrets',
   }),
 };
 

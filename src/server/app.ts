@@ -3,6 +3,7 @@
 import type { KeyVerifier } from '../auth/verifier.ts';
 import { SIGNIN_BROWSER_PATHS, SIGNIN_PUBLIC_PATHS } from '../signin/routes.ts';
 import type { SignIn } from '../signin/setup.ts';
+import type { Telemetry } from '../telemetry/tracing.ts';
 import type { AppDeps } from './deps.ts';
 import { compose } from './http/compose.ts';
 import type { Ctx, Middleware } from './http/context.ts';
@@ -40,6 +41,8 @@ export interface AppOptions {
   admin?: Middleware;
   /** Team sign-in with the company IdP (issue 16), when configured. */
   signIn?: Pick<SignIn, 'apiRoutes' | 'browserRoutes'> | undefined;
+  /** OpenTelemetry's middlewares, only when tracing is on (absent: not a step of the chain). */
+  tracing?: Pick<Telemetry, 'request' | 'authStart' | 'authEnd'> | undefined;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
@@ -72,7 +75,9 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     routes.push({ method: 'GET', path: '/metrics', handler: metricsHandler(accounting.metrics) });
     if (metricsArePublic(deps.config.metricsAuth, options.loopback)) publicPaths.add('/metrics');
   }
+  const { tracing } = options;
   const chain: Middleware[] = [requestId(), errorHandler()];
+  if (tracing) chain.push(tracing.request);
   if (options.loopback) chain.push(hostGuard());
   if (options.admin) chain.push(options.admin);
   chain.push(
@@ -81,6 +86,7 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
       apiKeyHeader: deps.config.apiKeyHeader,
       browserPages: signIn ? SIGNIN_BROWSER_PATHS : [],
     }),
+    ...(tracing ? [tracing.authStart] : []),
     auth({
       verifier: options.verifier,
       policy: authPolicy(options.requireKey, deps.config.requireApiKey, signIn !== undefined),
@@ -91,6 +97,7 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     jsonContentType({ formPaths: signInPaths }),
   );
   if (accounting) chain.push(metering(accounting.metering));
+  if (tracing) chain.push(tracing.authEnd);
   chain.push(router(routes));
   return compose(chain);
 }

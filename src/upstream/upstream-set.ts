@@ -42,6 +42,8 @@ type UpstreamSettings = Pick<
 export interface UpstreamHooks {
   onConnectionWait?: BedrockUpstreamOptions['onConnectionWait'];
   observer?: PoolObserver;
+  /** Wraps each upstream's runtime (OpenTelemetry attempt spans, when tracing is on). */
+  wrapRuntime?: (runtime: BedrockRuntime, upstream: { name: string; region: string }) => BedrockRuntime;
 }
 
 /** Assumed-role credentials are cached and refreshed five minutes before they expire. */
@@ -96,7 +98,8 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       onConnectionWait: hooks.onConnectionWait,
     });
     return {
-      runtime: single.runtime,
+      runtime:
+        hooks.wrapRuntime?.(single.runtime, { name: 'default', region: settings.region }) ?? single.runtime,
       pool: undefined,
       catalogueRegion: settings.region,
       control: (region) => single.control(region),
@@ -109,7 +112,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
   const pool = new UpstreamPool(
     members.map(({ spec, upstream }) => ({
       name: spec.name,
-      runtime: upstream.runtime,
+      runtime: hooks.wrapRuntime?.(upstream.runtime, spec) ?? upstream.runtime,
       weight: spec.weight,
       ...(spec.models === undefined ? {} : { models: spec.models }),
       profileFor: (modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix),

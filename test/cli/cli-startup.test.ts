@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './cli-helpers.ts';
 
-const HEAVY = /node_modules\/(@aws-sdk|@smithy|pino|ink|react|better-sqlite3|conf|prom-client)\//;
+const HEAVY =
+  /node_modules\/(@aws-sdk|@smithy|@opentelemetry|pino|ink|react|better-sqlite3|conf|prom-client)\//;
 
 /** Packages loaded by importing `modules` (URLs recorded by a module.registerHooks resolve hook). */
 function packagesLoadedBy(modules: string[]): string[] {
@@ -36,6 +37,13 @@ describe('start-up', () => {
   it('loading the serve, claude, models, config, doctor and completion commands loads no heavy package', () => {
     const commands = ['serve', 'claude', 'models', 'config', 'doctor', 'completion', 'gateway-state'];
     expect(packagesLoadedBy(commands.map((c) => `src/cli/${c}.ts`))).toEqual([]);
+  });
+
+  it('the gateway loads no OpenTelemetry package until tracing is switched on', () => {
+    // prom-client brings @opentelemetry/api (for exemplars); the SDK and the exporters are ours to load.
+    const loaded = packagesLoadedBy(['src/server/http/server.ts']);
+    expect(loaded.filter((p) => p.startsWith('@opentelemetry/') && p !== '@opentelemetry/api')).toEqual([]);
+    expect(packagesLoadedBy(['src/telemetry/otel.ts'])).toContain('@opentelemetry/sdk-trace');
   });
 
   it('the check can fail: the gateway itself does load them', () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestMeter } from '../../metrics/stats.ts';
 import type { KeyRecord } from '../../store/types.ts';
+import type { RequestSpan } from '../../telemetry/tracing.ts';
 import type { UpstreamTrace } from '../../upstream/trace.ts';
 import type { Meter } from '../middleware/metering.ts';
 import type { Logger } from './logger.ts';
@@ -29,6 +30,8 @@ export interface Ctx extends RequestMeter {
    * when tracing is on. Returned in a header, written in the log line and the usage record.
    */
   traceId?: string;
+  /** The request's span, only when tracing is on and the path is traced (src/telemetry/). */
+  span?: RequestSpan;
 }
 
 export type Next = () => Promise<void>;

@@ -16,6 +16,7 @@ import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../../models/
 import { createSignIn, type SignInOverrides } from '../../signin/setup.ts';
 import { openStore } from '../../store/open.ts';
 import type { Store } from '../../store/types.ts';
+import { startTelemetry } from '../../telemetry/tracing.ts';
 import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
 import type { PoolObserver } from '../../upstream/pool.ts';
 import { registerPoolMetrics } from '../../upstream/pool-metrics.ts';
@@ -147,13 +148,22 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const signingSecret = options.signingSecret ?? resolveSigningSecret(config);
   let metrics: GatewayMetrics | undefined;
   let poolObserver: PoolObserver | undefined;
+  // Undefined (and the SDK never imported) unless OTEL_* settings switch traces on.
+  const telemetry = await startTelemetry(config, log);
+  const wrapRuntime =
+    telemetry &&
+    ((runtime: Upstream, u: { name: string; region: string }) => telemetry.wrapRuntime(runtime, u));
   const owned = options.upstream
     ? undefined
     : createUpstreams(config, {
         onConnectionWait: connectionWaitReporter(log, () => metrics),
         observer: { attempt: (...args) => poolObserver?.attempt(...args) },
+        ...(wrapRuntime ? { wrapRuntime } : {}),
       });
-  const upstream = options.upstream ?? owned!.runtime;
+  const upstream =
+    (options.upstream && wrapRuntime
+      ? wrapRuntime(options.upstream, { name: 'default', region: config.region })
+      : options.upstream) ?? owned!.runtime;
   const pool = owned?.pool;
   const ownedStore = options.store ? undefined : await openStore(config);
   const store = options.store ?? ownedStore!;
@@ -166,6 +176,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   } catch (err) {
     owned?.destroy();
     await ownedStore?.close();
+    await telemetry?.shutdown();
     throw err;
   }
   // Solo: `keys revoke` runs in another process and must bite at once; a SQLite lookup is cheap.
@@ -219,6 +230,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       instanceSecret: options.instanceSecret,
       admin,
       signIn,
+      tracing: telemetry,
     },
   );
 
@@ -267,6 +279,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     owned?.destroy();
     await accounting.close();
     await ownedStore?.close();
+    await telemetry?.shutdown();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -294,6 +307,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
   // Usage records and budget charges go to the store last, before it closes.
   const hooks: DrainHook[] = [...(options.onDrain ?? []), () => accounting.close()];
+  // Spans end when their responses close, so by now every one is queued: flush them and stop.
+  if (telemetry) hooks.push(() => telemetry.shutdown());
   const runHooks = async (budgetMs: number) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {

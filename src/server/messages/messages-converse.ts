@@ -43,6 +43,7 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     if (!out) return;
     const { result: body, warnings } = translateConverseResponse(out, responseContext);
     reportUsage(ctx, body.usage);
+    ctx.span?.response(body);
     sendJson(ctx.res, 200, body, call.headers([...translated.warnings, ...warnings]));
     return;
   }

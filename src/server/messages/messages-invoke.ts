@@ -37,6 +37,7 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
     if (!bytes) return;
     const body = fromInvokeResponse(JSON.parse(utf8.decode(bytes)), { model: request.model });
     reportUsage(ctx, body.usage);
+    ctx.span?.response(body);
     sendJson(ctx.res, 200, body, headers);
     return;
   }

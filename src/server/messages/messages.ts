@@ -35,6 +35,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     ctx.model = request.model;
     ctx.stream = request.stream === true;
     const model = await resolveForRequest(deps, request.model, ctx.key);
+    ctx.span?.request(request, model.modelId);
     await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
     const wantedTier = ctx.key?.serviceTier ?? deps.config.defaultServiceTier;
     const tier = chooseServiceTier(wantedTier, model.caps);

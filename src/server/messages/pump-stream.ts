@@ -23,6 +23,7 @@ export async function pumpStream<E>(
   headers: Record<string, string>,
 ): Promise<void> {
   const { ctx, deps, abort } = call;
+  const span = ctx.span;
   const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
   // The events of one upstream event leave in one write (hold … release), the first with the headers.
   const send = async (events: readonly OutgoingEvent[]) => {
@@ -30,6 +31,7 @@ export async function pumpStream<E>(
     for (const event of events) {
       if ('frame' in event) await sse.sendFrame(event.frame);
       else await sse.send(event);
+      if (span) span.streamEvent(event);
       if (event.type === 'message_start') await sse.ping();
       else if (event.type === 'content_block_start' || event.type === 'content_block_delta')
         deps.stats?.firstToken(ctx);
@@ -39,6 +41,8 @@ export async function pumpStream<E>(
   sse.hold(); // the headers go out with message_start and its ping
   sse.open(headers);
   deps.stats?.streamOpened(ctx);
+  span?.streamOpened();
+  let failure: unknown;
   try {
     await send(translator.start());
     for await (const event of upstream.stream) {
@@ -54,15 +58,18 @@ export async function pumpStream<E>(
         { requestId: ctx.requestId, usage: translator.usage() },
         'client disconnected mid-stream',
       );
+      span?.streamEnded({ cut: true });
       return;
     }
     ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
     ctx.streamFailed = true;
+    failure = err;
     // The response ends normally below, so nothing else would cancel the Bedrock call still streaming.
     abort.abort(new Error('stream failed'));
     await sse.fail(call.upstreamError(err));
   } finally {
     reportUsage(ctx, translator.usage(), { estimated: translator.usageIsEstimated });
+    span?.streamEnded(failure === undefined ? {} : { err: failure });
     // Found after the headers went out, so not in x-abproxy-warnings: logged like those are.
     if (translator.warnings?.length)
       ctx.log.debug({ requestId: ctx.requestId, warnings: translator.warnings }, 'lossy stream translation');

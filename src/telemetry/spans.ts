@@ -1,0 +1,337 @@
+/**
+ * The gateway's spans (loaded only with tracing on): a SERVER span per client request (child of the
+ * client's W3C `traceparent`), an INTERNAL span for auth + limits, a CLIENT span per upstream attempt,
+ * and an INTERNAL span for the stream to the client with the time to first token. The OTel context is
+ * carried in an AsyncLocalStorage of our own, so no global context manager or provider is registered
+ * (several gateways in one process stay apart).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  type Context,
+  defaultTextMapGetter,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ApiError } from '../anthropic/errors.ts';
+import type { MessagesRequest } from '../anthropic/types.ts';
+import type { Ctx, Middleware } from '../server/http/context.ts';
+import type { OutgoingEvent } from '../translate/stream-translator.ts';
+import type { BedrockRuntime } from '../upstream/runtime.ts';
+import {
+  bounded,
+  CONTENT_LIMIT,
+  completionText,
+  deltaText,
+  GEN_AI_SYSTEM,
+  isTracedPath,
+  promptText,
+  requestAttributes,
+  responseAttributes,
+  routeOf,
+  stopReasonOf,
+} from './genai.ts';
+import type { RequestSpan, Telemetry, UpstreamInfo } from './tracing.ts';
+
+/** The response header that carries the request's W3C trace id. */
+export const TRACE_ID_HEADER = 'x-abproxy-trace-id';
+
+function errorType(err: unknown): string {
+  if (err instanceof ApiError) return err.type;
+  const e = err as { name?: unknown } | undefined;
+  return typeof e?.name === 'string' && e.name !== '' ? e.name : 'Error';
+}
+
+function recordFault(span: Span, err: unknown): void {
+  span.recordException(err instanceof Error ? err : String(err));
+  span.setAttribute('error.type', errorType(err));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+}
+
+class TracedRequest implements RequestSpan {
+  readonly span: Span;
+  readonly context: Context;
+  readonly #ctx: Ctx;
+  readonly #tracer: Tracer;
+  readonly #content: boolean;
+  readonly #startedAt = performance.now();
+  #auth: Span | undefined;
+  #stream: Span | undefined;
+  #resolvedModel: string | undefined;
+  #stopReason: string | undefined;
+  #completion: string[] | undefined;
+  #completionChars = 0;
+  #ended = false;
+
+  constructor(ctx: Ctx, tracer: Tracer, span: Span, context: Context, content: boolean) {
+    this.#ctx = ctx;
+    this.#tracer = tracer;
+    this.span = span;
+    this.context = context;
+    this.#content = content && span.isRecording();
+  }
+
+  startAuth(): Context {
+    this.#auth = this.#tracer.startSpan('auth and limits', { kind: SpanKind.INTERNAL }, this.context);
+    return trace.setSpan(this.context, this.#auth);
+  }
+
+  /** Ends the auth span once; `err` only counts while it is still open (a refusal by auth or limits). */
+  endAuth(err?: unknown): void {
+    const auth = this.#auth;
+    if (!auth) return;
+    this.#auth = undefined;
+    if (err !== undefined) recordFault(auth, err);
+    if (this.#ctx.key) auth.setAttribute('abproxy.key_id', this.#ctx.key.id);
+    auth.end();
+  }
+
+  request(request: MessagesRequest, resolvedModel: string): void {
+    this.#resolvedModel = resolvedModel;
+    if (!this.span.isRecording()) return;
+    this.span.setAttributes(requestAttributes(request));
+    if (this.#content) this.span.addEvent('gen_ai.content.prompt', { 'gen_ai.prompt': promptText(request) });
+  }
+
+  response(answer: { stop_reason?: string | null; content?: readonly unknown[] }): void {
+    if (answer.stop_reason) this.#stopReason = answer.stop_reason;
+    if (this.#content && answer.content) this.#completion = [completionText(answer.content)];
+  }
+
+  streamOpened(): void {
+    this.#stream = this.#tracer.startSpan('stream', { kind: SpanKind.INTERNAL }, this.context);
+  }
+
+  streamEvent(event: OutgoingEvent): void {
+    if (event.type === 'message_delta') {
+      this.#stopReason = stopReasonOf(event) ?? this.#stopReason;
+    } else if (
+      this.#content &&
+      event.type === 'content_block_delta' &&
+      this.#completionChars <= CONTENT_LIMIT
+    ) {
+      const text = deltaText(event);
+      if (text) {
+        this.#completion ??= [];
+        this.#completion.push(text);
+        this.#completionChars += text.length;
+      }
+    }
+  }
+
+  streamEnded(outcome: { err?: unknown; cut?: boolean } = {}): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    this.#stream = undefined;
+    const first = this.#ctx.firstTokenAt;
+    if (first !== undefined) {
+      const seconds = Math.max(0, first - this.#startedAt) / 1000;
+      stream.addEvent('gen_ai.first_token', performance.timeOrigin + first);
+      stream.setAttribute('gen_ai.server.time_to_first_token', seconds);
+      this.span.setAttribute('gen_ai.server.time_to_first_token', seconds);
+    }
+    if (outcome.cut) stream.setAttribute('abproxy.client_disconnected', true);
+    if (outcome.err !== undefined) {
+      recordFault(stream, outcome.err);
+      recordFault(this.span, outcome.err);
+    }
+    stream.end();
+  }
+
+  /** A failure thrown through the chain (answered by the error handler). */
+  fail(err: unknown): void {
+    this.endAuth(err);
+    this.span.recordException(err instanceof Error ? err : String(err));
+    this.span.setAttribute('error.type', errorType(err));
+  }
+
+  /** The response is finished (or the connection closed): HTTP status, usage, the answer's attributes. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.endAuth();
+    this.streamEnded({ cut: true });
+    const ctx = this.#ctx;
+    const span = this.span;
+    const status = ctx.res.statusCode;
+    span.setAttribute('http.response.status_code', status);
+    if (status >= 500 || ctx.streamFailed) span.setStatus({ code: SpanStatusCode.ERROR });
+    if (span.isRecording()) {
+      if (ctx.key) span.setAttribute('abproxy.key_id', ctx.key.id);
+      if (ctx.upstream?.served) span.setAttribute('abproxy.upstream', ctx.upstream.served);
+      if (ctx.upstream?.failedAttempts)
+        span.setAttribute('abproxy.failed_attempts', ctx.upstream.failedAttempts);
+      span.setAttributes(
+        responseAttributes({
+          model: this.#resolvedModel,
+          inputTokens: this.#resolvedModel === undefined ? undefined : ctx.inputTokens,
+          outputTokens: this.#resolvedModel === undefined ? undefined : ctx.outputTokens,
+          stopReason: this.#stopReason,
+        }),
+      );
+      if (this.#completion) {
+        span.addEvent('gen_ai.content.completion', {
+          'gen_ai.completion': bounded(this.#completion.join('')),
+        });
+      }
+    }
+    span.end();
+  }
+}
+
+export class Spans implements Omit<Telemetry, 'shutdown'> {
+  readonly #tracer: Tracer;
+  readonly #content: boolean;
+  readonly #propagator = new W3CTraceContextPropagator();
+  /** The OTel context of the request being served (the parent of attempt spans). */
+  readonly #current = new AsyncLocalStorage<Context>();
+
+  constructor(tracer: Tracer, options: { content: boolean }) {
+    this.#tracer = tracer;
+    this.#content = options.content;
+  }
+
+  request: Middleware = async (ctx, next) => {
+    const path = ctx.url.pathname;
+    if (!isTracedPath(path)) return next();
+    const parent = this.#propagator.extract(ROOT_CONTEXT, ctx.req.headers, defaultTextMapGetter);
+    const method = ctx.req.method ?? 'GET';
+    const route = routeOf(path);
+    const span = this.#tracer.startSpan(
+      `${method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          'http.request.method': method,
+          'http.route': route,
+          'url.path': path,
+          'url.scheme': 'http',
+          'abproxy.request_id': ctx.requestId,
+          ...(ctx.req.headers['user-agent'] ? { 'user_agent.original': ctx.req.headers['user-agent'] } : {}),
+        },
+      },
+      parent,
+    );
+    const context = trace.setSpan(parent, span);
+    // The attribution side parses the client's traceparent into ctx.traceId even with tracing off; the
+    // span then has that same trace id. A request without one gets our new root trace's id here.
+    ctx.traceId ??= span.spanContext().traceId;
+    if (!ctx.res.hasHeader(TRACE_ID_HEADER)) ctx.res.setHeader(TRACE_ID_HEADER, ctx.traceId);
+    const traced = new TracedRequest(ctx, this.#tracer, span, context, this.#content);
+    ctx.span = traced;
+    ctx.res.once('close', () => traced.end());
+    try {
+      await this.#current.run(context, next);
+    } catch (err) {
+      traced.fail(err);
+      throw err;
+    }
+  };
+
+  authStart: Middleware = async (ctx, next) => {
+    const traced = ctx.span as TracedRequest | undefined;
+    if (!traced) return next();
+    try {
+      await this.#current.run(traced.startAuth(), next);
+    } catch (err) {
+      traced.endAuth(err);
+      throw err;
+    }
+  };
+
+  authEnd: Middleware = (ctx, next) => {
+    const traced = ctx.span as TracedRequest | undefined;
+    if (!traced) return next();
+    traced.endAuth();
+    return this.#current.run(traced.context, next);
+  };
+
+  wrapRuntime(runtime: BedrockRuntime, upstream: UpstreamInfo): BedrockRuntime {
+    const attempt = <T>(
+      method: string,
+      modelId: string | undefined,
+      run: () => Promise<T>,
+      requestIdOf: (answer: T) => string | undefined,
+    ): Promise<T> => {
+      const parent = this.#current.getStore();
+      if (!parent) return run();
+      const operation = method === 'CountTokens' ? 'count_tokens' : 'chat';
+      const span = this.#tracer.startSpan(
+        `${operation} ${modelId ?? ''}`.trim(),
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'gen_ai.operation.name': operation,
+            'gen_ai.system': GEN_AI_SYSTEM,
+            'gen_ai.provider.name': GEN_AI_SYSTEM,
+            ...(modelId ? { 'gen_ai.request.model': modelId } : {}),
+            'rpc.system': 'aws-api',
+            'rpc.service': 'BedrockRuntime',
+            'rpc.method': method,
+            'cloud.region': upstream.region,
+            'abproxy.upstream': upstream.name,
+          },
+        },
+        parent,
+      );
+      return run().then(
+        (answer) => {
+          const requestId = requestIdOf(answer);
+          if (requestId) span.setAttribute('aws.request_id', requestId);
+          span.end();
+          return answer;
+        },
+        (err: unknown) => {
+          const meta = (err as { $metadata?: { requestId?: string; httpStatusCode?: number } } | undefined)
+            ?.$metadata;
+          if (meta?.requestId) span.setAttribute('aws.request_id', meta.requestId);
+          if (meta?.httpStatusCode) span.setAttribute('http.response.status_code', meta.httpStatusCode);
+          recordFault(span, err);
+          span.end();
+          throw err;
+        },
+      );
+    };
+    return {
+      converse: (input, signal) =>
+        attempt(
+          'Converse',
+          input.modelId,
+          () => runtime.converse(input, signal),
+          (a) => a.$metadata?.requestId,
+        ),
+      converseStream: (input, signal) =>
+        attempt(
+          'ConverseStream',
+          input.modelId,
+          () => runtime.converseStream(input, signal),
+          (a) => a.requestId,
+        ),
+      invokeModel: (input, signal) =>
+        attempt(
+          'InvokeModel',
+          input.modelId,
+          () => runtime.invokeModel(input, signal),
+          () => undefined,
+        ),
+      invokeModelStream: (input, signal) =>
+        attempt(
+          'InvokeModelWithResponseStream',
+          input.modelId,
+          () => runtime.invokeModelStream(input, signal),
+          (a) => a.requestId,
+        ),
+      countTokens: (input, signal) =>
+        attempt(
+          'CountTokens',
+          input.modelId,
+          () => runtime.countTokens(input, signal),
+          () => undefined,
+        ),
+    };
+  }
+}

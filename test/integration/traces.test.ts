@@ -1,0 +1,426 @@
+/**
+ * OpenTelemetry traces end to end: the gateway (in-process, on the Bedrock emulator) exports to a local
+ * OTLP/HTTP receiver; the Anthropic SDK is the client. The span tree, the GenAI attributes with the
+ * emulator's real numbers, W3C traceparent propagation, the trace id header, content redaction, both
+ * protocols, failover attempts, the flush on drain, and nothing exported when tracing is off.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/server/http/logger.ts';
+import type { RunningServer } from '../../src/server/http/server.ts';
+import { startServer } from '../../src/server/http/server.ts';
+import { parseUpstreams } from '../../src/upstream/upstreams.ts';
+import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../fakes/otlp-receiver.ts';
+import {
+  ask,
+  type Emulator,
+  MASTER_KEY,
+  sampled,
+  startBedrockEmulator,
+  testConfig,
+} from '../helpers/gateway.ts';
+
+const CLAUDE = 'claude-sonnet-4-5-20250929';
+const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
+const SERVER = 2;
+const CLIENT = 3;
+const ERROR = 2;
+const USAGE = { inputTokens: 1234, outputTokens: 56, cacheReadInputTokens: 700, cacheWriteInputTokens: 300 };
+const SECRET_PROMPT = 'the launch code is swordfish-4711';
+const SECRET_ANSWER = 'confidential reply text 9931';
+
+const clientTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+const clientSpanId = '00f067aa0ba902b7';
+const traceparent = `00-${clientTraceId}-${clientSpanId}-01`;
+
+let emulator: Emulator;
+const open: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+  emulator.reset();
+});
+
+interface Traced {
+  gateway: RunningServer;
+  receiver: OtlpReceiver;
+  client: Anthropic;
+}
+
+async function traced(env: Record<string, string> = {}, overrides = {}): Promise<Traced> {
+  const receiver = await startOtlpReceiver();
+  open.push(receiver);
+  const gateway = await startServer(
+    testConfig(overrides, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '50',
+      ...env,
+    }),
+  );
+  open.push(gateway);
+  const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+  return { gateway, receiver, client };
+}
+
+const inTrace = (spans: ReceivedSpan[], traceId: string) => spans.filter((s) => s.traceId === traceId);
+const named = (spans: ReceivedSpan[], name: string | RegExp) =>
+  spans.filter((s) => (typeof name === 'string' ? s.name === name : name.test(s.name)));
+const serverSpan = (spans: ReceivedSpan[]) => spans.find((s) => s.kind === SERVER)!;
+
+/** Waits until the trace's server span (the last to end) has arrived. */
+async function trace(receiver: OtlpReceiver, traceId: string, count?: number): Promise<ReceivedSpan[]> {
+  const spans = await receiver.waitFor((all) => {
+    const mine = inTrace(all, traceId);
+    return mine.some((s) => s.kind === SERVER) && (count === undefined || mine.length >= count);
+  });
+  return inTrace(spans, traceId);
+}
+
+/** Every attribute and event value of the spans, as one text. */
+const allText = (spans: ReceivedSpan[]) => JSON.stringify(spans.map((s) => [s.attributes, s.events]));
+
+describe('traces (http/json)', () => {
+  it('a streamed call: server span under the client traceparent → auth and limits, attempt, stream; GenAI attributes', async () => {
+    const { receiver, client } = await traced();
+    emulator.enqueue({ text: 'hello there', chunkSize: 3, usage: USAGE });
+    const { response } = await client.messages
+      .stream({ model: CLAUDE, max_tokens: 100, messages: ask(SECRET_PROMPT) }, { headers: { traceparent } })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-trace-id')).toBe(clientTraceId);
+
+    const spans = await trace(receiver, clientTraceId, 4);
+    const server = serverSpan(spans);
+    expect(server.name).toBe('POST /v1/messages');
+    expect(server.parentSpanId).toBe(clientSpanId);
+    expect(server.resource['service.name']).toBe('abproxy');
+    expect(server.attributes).toMatchObject({
+      'http.request.method': 'POST',
+      'http.route': '/v1/messages',
+      'http.response.status_code': 200,
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.system': 'aws.bedrock',
+      'gen_ai.request.model': CLAUDE,
+      'gen_ai.request.max_tokens': 100,
+      'gen_ai.request.stream': true,
+      'gen_ai.usage.input_tokens': 1234 + 700 + 300,
+      'gen_ai.usage.output_tokens': 56,
+      'gen_ai.response.finish_reasons': ['end_turn'],
+    });
+    expect(server.attributes['gen_ai.response.model']).toMatch(/anthropic\.claude-sonnet-4-5/);
+    expect(server.attributes['gen_ai.server.time_to_first_token']).toBeGreaterThan(0);
+
+    const children = spans.filter((s) => s.parentSpanId === server.spanId);
+    expect(children.map((s) => s.name).sort()).toEqual(
+      ['auth and limits', `chat ${server.attributes['gen_ai.response.model']}`, 'stream'].sort(),
+    );
+    const attempt = children.find((s) => s.kind === CLIENT)!;
+    expect(attempt.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'rpc.method': 'InvokeModelWithResponseStream',
+      'abproxy.upstream': 'default',
+      'cloud.region': 'us-east-1',
+    });
+    const bedrockCall = emulator.requests.find((r) => r.operation === 'InvokeModelWithResponseStream');
+    expect(bedrockCall).toBeDefined();
+    expect(attempt.attributes['aws.request_id']).toMatch(/^[0-9a-f-]{36}$/);
+    const stream = named(children, 'stream')[0]!;
+    expect(stream.events.map((e) => e.name)).toContain('gen_ai.first_token');
+    expect(stream.attributes['gen_ai.server.time_to_first_token']).toBeGreaterThan(0);
+
+    // No prompt or completion text without ABPROXY_TRACE_CONTENT.
+    expect(allText(spans)).not.toContain('swordfish');
+    expect(allText(spans)).not.toContain('hello there');
+  });
+
+  it('a call without traceparent starts a new trace whose id is in the response header', async () => {
+    const { receiver, client } = await traced();
+    emulator.enqueue({ text: 'converse answer', usage: { inputTokens: 11, outputTokens: 7 } });
+    const { response } = await client.messages
+      .create(sampled({ model: QWEN, max_tokens: 64, temperature: 0.5, messages: ask('hi') }))
+      .withResponse();
+    const traceId = response.headers.get('x-abproxy-trace-id');
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const spans = await trace(receiver, traceId!, 3);
+    const server = serverSpan(spans);
+    expect(server.parentSpanId).toBe('');
+    expect(server.attributes).toMatchObject({
+      'gen_ai.request.model': QWEN,
+      'gen_ai.request.temperature': 0.5,
+      'gen_ai.usage.input_tokens': 11,
+      'gen_ai.usage.output_tokens': 7,
+      'gen_ai.response.finish_reasons': ['end_turn'],
+      'gen_ai.request.stream': false,
+    });
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.attributes['rpc.method']).toBe('Converse');
+    expect(attempt.attributes['aws.request_id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(named(spans, 'stream')).toHaveLength(0);
+  });
+
+  it('count_tokens gets its own server span with a count_tokens attempt', async () => {
+    const { receiver, gateway } = await traced();
+    const res = await fetch(`${gateway.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json', traceparent },
+      body: JSON.stringify({ model: CLAUDE, messages: ask('count me') }),
+    });
+    expect(res.status).toBe(200);
+    const spans = await trace(receiver, clientTraceId, 3);
+    expect(serverSpan(spans).name).toBe('POST /v1/messages/count_tokens');
+    expect(named(spans, /^count_tokens /)).toHaveLength(1);
+  });
+
+  it('an upstream fault: the attempt span has error status and type, the server span the exception', async () => {
+    const { receiver, client } = await traced();
+    emulator.enqueue({ error: { name: 'ValidationException', message: 'bad input for this model' } });
+    const err = await client.messages
+      .create({ model: QWEN, max_tokens: 10, messages: ask('hi') }, { headers: { traceparent } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    const spans = await trace(receiver, clientTraceId, 3);
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.statusCode).toBe(ERROR);
+    expect(attempt.attributes['error.type']).toBe('ValidationException');
+    expect(attempt.attributes['http.response.status_code']).toBe(400);
+    expect(attempt.events.map((e) => e.name)).toContain('exception');
+    const server = serverSpan(spans);
+    expect(server.attributes['http.response.status_code']).toBe(400);
+    expect(server.attributes['error.type']).toBe('invalid_request_error');
+    expect(server.events.map((e) => e.name)).toContain('exception');
+  });
+
+  it('a refused key: the auth and limits span fails, no upstream attempt', async () => {
+    const { receiver, gateway } = await traced();
+    const res = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'abp_wrong', 'content-type': 'application/json', traceparent },
+      body: JSON.stringify({ model: CLAUDE, max_tokens: 10, messages: ask('hi') }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('x-abproxy-trace-id')).toBe(clientTraceId);
+    const spans = await trace(receiver, clientTraceId, 2);
+    const auth = named(spans, 'auth and limits')[0]!;
+    expect(auth.statusCode).toBe(ERROR);
+    expect(auth.attributes['error.type']).toBe('authentication_error');
+    expect(spans.filter((s) => s.kind === CLIENT)).toHaveLength(0);
+  });
+});
+
+describe('traces: other settings', () => {
+  it('http/protobuf exports the same tree', async () => {
+    const { receiver, client } = await traced({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    emulator.enqueue({ text: 'hello there', usage: USAGE });
+    await client.messages
+      .stream({ model: CLAUDE, max_tokens: 100, messages: ask('hi') }, { headers: { traceparent } })
+      .finalMessage();
+    const spans = await trace(receiver, clientTraceId, 4);
+    expect(receiver.contentTypes.every((t) => t === 'application/x-protobuf')).toBe(true);
+    expect(receiver.paths.every((p) => p === '/v1/traces')).toBe(true);
+    const server = serverSpan(spans);
+    expect(server.parentSpanId).toBe(clientSpanId);
+    expect(server.attributes).toMatchObject({
+      'gen_ai.usage.output_tokens': 56,
+      'http.response.status_code': 200,
+    });
+    expect(spans.filter((s) => s.parentSpanId === server.spanId).map((s) => s.name)).toHaveLength(3);
+  });
+
+  it('ABPROXY_TRACE_CONTENT=true puts the prompt and the completion in span events', async () => {
+    const { receiver, client } = await traced({ ABPROXY_TRACE_CONTENT: 'true' });
+    emulator.enqueue({ text: SECRET_ANSWER, chunkSize: 4 }, { text: SECRET_ANSWER });
+    await client.messages
+      .stream({ model: CLAUDE, max_tokens: 100, messages: ask(SECRET_PROMPT) }, { headers: { traceparent } })
+      .finalMessage();
+    const streamed = serverSpan(await trace(receiver, clientTraceId, 4));
+    const event = (span: ReceivedSpan, name: string) => span.events.find((e) => e.name === name)?.attributes;
+    expect(event(streamed, 'gen_ai.content.prompt')?.['gen_ai.prompt']).toContain(SECRET_PROMPT);
+    expect(event(streamed, 'gen_ai.content.completion')?.['gen_ai.completion']).toBe(SECRET_ANSWER);
+
+    const { response } = await client.messages
+      .create({ model: QWEN, max_tokens: 100, messages: ask(SECRET_PROMPT) })
+      .withResponse();
+    const created = serverSpan(await trace(receiver, response.headers.get('x-abproxy-trace-id')!, 3));
+    expect(event(created, 'gen_ai.content.completion')?.['gen_ai.completion']).toBe(SECRET_ANSWER);
+  });
+
+  it('OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS are used', async () => {
+    const { receiver, client } = await traced({
+      OTEL_SERVICE_NAME: 'gateway-eu',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=ml%20ops',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=s3cret',
+    });
+    emulator.enqueue({ text: 'hi' });
+    await client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { headers: { traceparent } },
+    );
+    const server = serverSpan(await trace(receiver, clientTraceId));
+    expect(server.resource).toMatchObject({
+      'service.name': 'gateway-eu',
+      'deployment.environment': 'test',
+      team: 'ml ops',
+    });
+    expect(receiver.headers[0]?.['x-collector-key']).toBe('s3cret');
+  });
+
+  it('the spans still queued are flushed when the gateway drains', async () => {
+    const { gateway, receiver, client } = await traced({ OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    emulator.enqueue({ text: 'hi' });
+    await client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { headers: { traceparent } },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(receiver.spans).toHaveLength(0);
+    await gateway.close();
+    expect(inTrace(receiver.spans, clientTraceId).length).toBeGreaterThanOrEqual(3);
+  });
+
+  for (const [what, env] of [
+    ['no OTEL_* setting', { OTEL_EXPORTER_OTLP_ENDPOINT: '' }],
+    ['OTEL_SDK_DISABLED=true with an endpoint', { OTEL_SDK_DISABLED: 'true' }],
+    ['OTEL_TRACES_EXPORTER=none', { OTEL_TRACES_EXPORTER: 'none' }],
+  ] as const) {
+    it(`nothing is exported with ${what}`, async () => {
+      const { gateway, receiver, client } = await traced(env);
+      emulator.enqueue({ text: 'hi' });
+      const { response } = await client.messages
+        .create({ model: QWEN, max_tokens: 10, messages: ask('hi') })
+        .withResponse();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-abproxy-trace-id')).toBeNull();
+      await gateway.close();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(receiver.paths).toEqual([]);
+    });
+  }
+
+  it('a collector that refuses the export is a warning in the log (no credentials), not a failure', async () => {
+    const refusing = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(400, { 'content-type': 'text/plain' }).end('no'));
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const port = (refusing.address() as AddressInfo).port;
+    open.push({ close: () => new Promise<void>((resolve) => refusing.close(() => resolve())) });
+    const lines: string[] = [];
+    const logger = createLogger('info', 'x-api-key', { write: (line: string) => lines.push(line) });
+    const gateway = await startServer(
+      testConfig(
+        {},
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://user:pw@127.0.0.1:${port}`,
+          OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-secret',
+          OTEL_BSP_SCHEDULE_DELAY: '20',
+        },
+      ),
+      { logger },
+    );
+    open.push(gateway);
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    emulator.enqueue({ text: 'hi' });
+    const message = await client.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') });
+    expect(message.content[0]).toMatchObject({ text: 'hi' });
+    for (let i = 0; i < 400 && !lines.some((l) => l.includes('OpenTelemetry export failed')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const log = lines.join('');
+    expect(log).toContain('OpenTelemetry export failed');
+    expect(log).toContain(`http://127.0.0.1:${port}/v1/traces`);
+    expect(log).not.toContain('collector-secret');
+    expect(log).not.toContain('user:pw');
+  }, 40_000);
+
+  it('the sampler is honoured: always_off exports nothing, a parent that did not sample is followed', async () => {
+    const off = await traced({ OTEL_TRACES_SAMPLER: 'always_off' });
+    emulator.enqueue({ text: 'hi' });
+    const { response } = await off.client.messages
+      .create({ model: QWEN, max_tokens: 10, messages: ask('hi') })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-trace-id')).toMatch(/^[0-9a-f]{32}$/);
+
+    const parentBased = await traced();
+    emulator.enqueue({ text: 'hi' }, { text: 'hi' });
+    const unsampled = `00-${clientTraceId}-${clientSpanId}-00`;
+    await parentBased.client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { headers: { traceparent: unsampled } },
+    );
+    // A sampled call afterwards shows the exporter works: only it arrives.
+    await parentBased.client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { headers: { traceparent: `00-${'1'.repeat(32)}-${clientSpanId}-01` } },
+    );
+    await trace(parentBased.receiver, '1'.repeat(32), 3);
+    await off.gateway.close();
+    expect(off.receiver.spans).toEqual([]);
+    expect(inTrace(parentBased.receiver.spans, clientTraceId)).toEqual([]);
+  });
+
+  it('gRPC is refused at start-up with a clear message when traces are on, ignored when off', async () => {
+    const receiver = await startOtlpReceiver();
+    open.push(receiver);
+    const grpc = { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
+    await expect(
+      startServer(testConfig({}, { ...grpc, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url })),
+    ).rejects.toThrow(/grpc is not supported/);
+    const gateway = await startServer(testConfig({}, grpc));
+    open.push(gateway);
+  });
+});
+
+describe('traces with two upstreams', () => {
+  it('a failover shows as two attempt spans: the failed one on the primary, then the secondary', async () => {
+    const primary = await startEmulator({ port: 0 });
+    const secondary = await startEmulator({ port: 0 });
+    open.push(primary, secondary);
+    const upstreams = parseUpstreams(
+      [
+        {
+          name: 'primary',
+          region: 'us-east-1',
+          endpoint: primary.url,
+          controlEndpoint: primary.url,
+          credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+        },
+        {
+          name: 'secondary',
+          region: 'us-west-2',
+          endpoint: secondary.url,
+          controlEndpoint: secondary.url,
+          credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+        },
+      ],
+      'ABPROXY_UPSTREAMS',
+    );
+    const { receiver, client } = await traced({}, { upstreams });
+    primary.enqueue({ error: { name: 'ServiceUnavailableException' } });
+    const { response } = await client.messages
+      .create({ model: CLAUDE, max_tokens: 10, messages: ask('hi') }, { headers: { traceparent } })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-upstream')).toBe('secondary');
+    const spans = await trace(receiver, clientTraceId, 4);
+    const attempts = spans.filter((s) => s.kind === CLIENT);
+    expect(
+      attempts.map((s) => [s.attributes['abproxy.upstream'], s.attributes['cloud.region'], s.statusCode]),
+    ).toEqual([
+      ['primary', 'us-east-1', ERROR],
+      ['secondary', 'us-west-2', 0],
+    ]);
+    expect(attempts[0]!.attributes['error.type']).toBe('ServiceUnavailableException');
+    expect(serverSpan(spans).attributes).toMatchObject({
+      'abproxy.upstream': 'secondary',
+      'abproxy.failed_attempts': 1,
+    });
+  });
+});
