@@ -4,13 +4,17 @@
  * bounded length, with control characters, bidi controls and unpaired surrogates replaced, so no value
  * can break a report, a CSV file, a DynamoDB item or the terminal that shows it.
  *
- * What Claude Code 2.1.332 sends (observed through a recording proxy, test/e2e/claude-code-subagent.test.ts):
- * - every request: `x-claude-code-session-id: <uuid>` (one per `claude` session);
+ * What Claude Code 2.1.332 sends (observed through a recording proxy with a subagent that starts a
+ * nested one; test/e2e/claude-code-subagent.test.ts checks it on every run):
+ * - every request: `x-claude-code-session-id: <uuid>`, the same for the main agent and all subagents;
  * - the main agent: no agent header at all;
- * - a subagent (Agent/Task tool): `x-claude-code-agent-id: a<16 hex>`, and no parent header when the main
- *   agent started it;
- * - a nested subagent: `x-claude-code-parent-agent-id` names the subagent that started it;
+ * - a subagent (the Agent tool, formerly Task): `x-claude-code-agent-id: a<16 hex>`, a new id per
+ *   subagent, and no parent header when the main agent started it;
+ * - a nested subagent: `x-claude-code-parent-agent-id` = the agent id of the subagent that started it;
+ * - no `traceparent` (its OpenTelemetry export is its own business);
  * - body `metadata.user_id`: a JSON string `{"device_id":…,"account_uuid":…,"session_id":…}`.
+ * So in reports a record without an agent id is the session's main agent, and a subagent without a
+ * parent id was started by the main agent (src/usage/report.ts).
  */
 import { boundText } from './bounds.ts';
 
