@@ -32,7 +32,7 @@ _abproxy_options() {
     "logout") echo "--gateway --config --help" ;;
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
-    "usage") echo "--key --since --until --by --json --plain --mode --db --table-prefix --region --config --help" ;;
+    "usage") echo "--key --session --agent --since --until --by --format --json --plain --mode --db --table-prefix --region --config --help" ;;
     "claude") echo "--model --small-model --port --gateway --claude-bin --region --config --no-onboarding-fix --help" ;;
     "models") echo "--json --plain --all --region --config --help" ;;
     "config") echo "--help" ;;
@@ -61,7 +61,7 @@ _abproxy_value_options() {
     "token") echo "--gateway --config -c" ;;
     "logout") echo "--gateway --config -c" ;;
     "tables setup") echo "--table-prefix --region --config -c" ;;
-    "usage") echo "--key --since --until --by --mode --db --table-prefix --region --config -c" ;;
+    "usage") echo "--key --session --agent --since --until --by --format --mode --db --table-prefix --region --config -c" ;;
     "claude") echo "--model --small-model --port --gateway --claude-bin --region --config -c" ;;
     "models") echo "--region --config -c" ;;
     "doctor") echo "--model --region --port -p --config -c" ;;
@@ -84,7 +84,7 @@ _abproxy_value_choices() {
 _abproxy_described() {
   local -a items
   case "$1" in
-    "") items=('serve:run the gateway (Anthropic Messages API → AWS Bedrock)' 'keys:create, list, show and revoke API keys' 'principals:people signed in with the company IdP\: list, disable, enable' 'login:sign in to a gateway with the company IdP (device flow); tokens kept in ABPROXY_HOME, 0600' 'token:print a valid access token for the gateway, refreshing it if needed (for Claude Code'\''s apiKeyHelper)' 'logout:revoke and forget the tokens of a gateway' 'tables:team mode\: DynamoDB tables' 'usage:requests, tokens and estimated cost per key, model or day' 'claude:run Claude Code on Bedrock through the gateway (reuses a running one or starts its own)' 'models:list the Bedrock models the gateway can call, the Claude aliases and their capabilities' 'config:show and edit settings (the file is ABPROXY_HOME/config.json)' 'doctor:check credentials, region, Bedrock access, storage, the port and the claude binary' 'admin:open the admin web page of the running gateway, signed in (prints a one-time link when headless)' 'completion:print a shell completion script (bash, zsh or fish)') ;;
+    "") items=('serve:run the gateway (Anthropic Messages API → AWS Bedrock)' 'keys:create, list, show and revoke API keys' 'principals:people signed in with the company IdP\: list, disable, enable' 'login:sign in to a gateway with the company IdP (device flow); tokens kept in ABPROXY_HOME, 0600' 'token:print a valid access token for the gateway, refreshing it if needed (for Claude Code'\''s apiKeyHelper)' 'logout:revoke and forget the tokens of a gateway' 'tables:team mode\: DynamoDB tables' 'usage:requests, tokens and estimated cost per key, model, day, Claude Code session or agent' 'claude:run Claude Code on Bedrock through the gateway (reuses a running one or starts its own)' 'models:list the Bedrock models the gateway can call, the Claude aliases and their capabilities' 'config:show and edit settings (the file is ABPROXY_HOME/config.json)' 'doctor:check credentials, region, Bedrock access, storage, the port and the claude binary' 'admin:open the admin web page of the running gateway, signed in (prints a one-time link when headless)' 'completion:print a shell completion script (bash, zsh or fish)') ;;
     "keys") items=('create:create a key and print its secret (once)' 'import:store an existing key (the seed converter'\''s sk-… keys); '\''-'\'' reads it from standard input' 'list:list keys (never their secrets)' 'show:show one key by id or prefix' 'revoke:revoke a key by id or prefix (takes effect at once in solo mode)') ;;
     "principals") items=('list:list principals with their groups and policy' 'disable:refuse every token of this person, and their next sign-in' 'enable:let a disabled person sign in again') ;;
     "tables") items=('setup:create the missing tables, wait until ACTIVE, enable TTL (never changes existing tables)') ;;
@@ -113,7 +113,7 @@ _abproxy_described_options() {
     "logout") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--help:show help') ;;
     "tables") items=('--help:show help') ;;
     "tables setup") items=('--table-prefix:tables are <prefix>-keys, -usage, -limits (default abproxy)' '--region:AWS region' '--dry-run:only say what would be created' '--json:print JSON' '--config:JSON config file' '--help:show help') ;;
-    "usage") items=('--key:only this key (or signed-in principal\: prn_… id or email)' '--since:start\: a duration back from now (7d, 12h) or an ISO date' '--until:end (exclusive)\: a duration back from now or an ISO date' '--by:group by model, key or day' '--json:print JSON' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
+    "usage") items=('--key:only this key (or signed-in principal\: prn_… id or email)' '--session:only this Claude Code session (x-claude-code-session-id)' '--agent:only this Claude Code subagent (x-claude-code-agent-id)' '--since:start\: a duration back from now (7d, 12h) or an ISO date' '--until:end (exclusive)\: a duration back from now or an ISO date' '--by:group by key, model, day, session, agent' '--format:output format\: table, json, csv (default table)' '--json:print JSON (same as --format json)' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
     "claude") items=('--model:main model\: a Claude name or a Bedrock model id (ANTHROPIC_MODEL)' '--small-model:model for quick background tasks (ANTHROPIC_SMALL_FAST_MODEL)' '--port:port of the gateway started for this session (default\: a free one)' '--gateway:a gateway you signed in to with `abproxy login` (its tokens via apiKeyHelper)' '--claude-bin:the claude executable (default\: claude on PATH)' '--region:AWS region for Bedrock' '--config:JSON config file' '--no-onboarding-fix:leave Claude Code'\''s ~/.claude.json alone (no hasCompletedOnboarding)' '--help:show help') ;;
     "models") items=('--json:print the report as JSON (stable; see README)' '--plain:plain text even on a terminal' '--all:include models that are not text-to-text or not callable in the region' '--region:AWS region for Bedrock' '--config:JSON config file' '--help:show help') ;;
     "config") items=('--help:show help') ;;
