@@ -7,13 +7,20 @@
 import { connect } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/server/http/logger.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
 import type { UsageRecord } from '../../src/store/types.ts';
 import { MAX_ATTRIBUTION_ID, MAX_USER_ID } from '../../src/usage/attribution.ts';
 import type { UsageReport } from '../../src/usage/report.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import {
+  type Emulator,
+  MASTER_KEY,
+  postMessages,
+  startBedrockEmulator,
+  testConfig,
+} from '../helpers/gateway.ts';
 import { runAbproxy } from '../helpers/process.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
 
@@ -261,5 +268,58 @@ describe.each(targets)('attribution ($name)', (target) => {
     );
     expect(lines).toHaveLength(3); // header, one agent, and the final CRLF
     expect(csv.stdout.replaceAll('\r\n', '')).not.toMatch(UNSAFE);
+  });
+});
+
+describe('trace id in the log line', () => {
+  it('writes the client trace id in the request line, with tracing off', { timeout: 30_000 }, async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('debug', 'x-api-key', {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    });
+    const gateway = await startServer(testConfig(), { logger });
+    try {
+      const res = await postMessages(
+        gateway.url,
+        JSON.stringify({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+        { traceparent: `00-${TRACE}-00f067aa0ba902b7-01` },
+      );
+      expect(res.status).toBe(200);
+      await res.text();
+      expect(res.headers.get('x-abproxy-trace-id')).toBe(TRACE);
+      const requestId = res.headers.get('request-id');
+      let line: Record<string, unknown> | undefined;
+      for (let i = 0; i < 100 && !line; i++) {
+        line = lines.find((l) => l.msg === 'request' && l.requestId === requestId);
+        if (!line) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(line).toMatchObject({ traceId: TRACE, status: 200 });
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+describe('abproxy usage usage errors', () => {
+  it('answers a bad --by or --format with exit 2, as JSON under --format json', {
+    timeout: 30_000,
+  }, async () => {
+    const env = cliEnvOf({ ABPROXY_HOME: testConfig().home });
+    const bad = await runAbproxy(['usage', '--by', 'user', '--format', 'json'], { env });
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      error: { exitCode: 2, message: expect.stringContaining('--by') },
+    });
+    const format = await runAbproxy(['usage', '--format', 'xml'], { env });
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain('--format');
+    const both = await runAbproxy(['usage', '--json', '--format', 'csv'], { env });
+    expect(both.code).toBe(2);
   });
 });
