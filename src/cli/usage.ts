@@ -110,20 +110,29 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
 /** What `usage` shows, first column named after the grouping: stable plain columns, numbers right-aligned. */
 export function usageColumns(by: GroupBy, oneSession = false): Column[] {
   const number = (key: keyof UsageRow, header: string): Column => ({ key, header, align: 'right' });
-  const agentColumns: Column[] =
-    by === 'agent'
-      ? [
-          {
-            key: 'parent',
-            header: 'PARENT',
-            format: (v) => (v === null || v === undefined ? '' : String(v)),
-          },
-          ...(oneSession ? [] : [{ key: 'session', header: 'SESSION' }]),
-        ]
-      : [];
+  const text = (key: keyof UsageRow, header: string): Column => ({
+    key,
+    header,
+    format: (v) => (v === null || v === undefined ? '' : String(v)),
+  });
+  const session = oneSession ? [] : [text('session', 'SESSION')];
+  const extra: Record<GroupBy, Column[]> = {
+    key: [],
+    model: [],
+    day: [],
+    session: [],
+    agent: [text('parent', 'PARENT'), ...session],
+    request: [
+      text('at', 'AT'),
+      text('status', 'STATUS'),
+      ...session,
+      text('agent', 'AGENT'),
+      text('trace_id', 'TRACE ID'),
+    ],
+  };
   return [
     { key: 'group', header: by.toUpperCase() },
-    ...agentColumns,
+    ...extra[by],
     number('requests', 'REQUESTS'),
     number('errors', 'ERRORS'),
     number('interrupted', 'INTERRUPTED'),
@@ -148,18 +157,25 @@ const CSV_NUMBERS = [
   'cost_usd',
 ] as const satisfies readonly (keyof UsageRow)[];
 
+/** The text columns a grouping adds after its first, in CSV (JSON has them all). */
+const CSV_EXTRA: Partial<Record<GroupBy, readonly (keyof UsageRow)[]>> = {
+  agent: ['parent', 'session'],
+  request: ['at', 'key', 'model', 'status', 'session', 'agent', 'parent', 'trace_id', 'user_id'],
+};
+
 /**
  * The report as CSV: a header row named like the JSON fields (the first column after the grouping),
  * one row per group, no total row (a spreadsheet sums). Client-chosen cells lose their control and
  * bidi characters first, so the file is as safe on a terminal as in a spreadsheet.
  */
 export function usageCsv(report: UsageReport): string {
-  const agent = report.by === 'agent';
-  const header = [report.by, ...(agent ? ['parent', 'session'] : []), ...CSV_NUMBERS];
-  const text = (value: string | null | undefined) => (value == null ? '' : terminalLine(value));
+  const extra = CSV_EXTRA[report.by] ?? [];
+  const header = [report.by, ...extra, ...CSV_NUMBERS];
+  const cell = (value: string | number | null | undefined) =>
+    typeof value === 'string' ? terminalLine(value) : value;
   const rows = report.groups.map((row) => [
-    text(row.group),
-    ...(agent ? [text(row.parent), text(row.session)] : []),
+    cell(row.group),
+    ...extra.map((key) => cell(row[key])),
     ...CSV_NUMBERS.map((key) => row[key]),
   ]);
   return toCsv(header, rows);

@@ -88,3 +88,33 @@ describe('summarize by session and agent', () => {
     expect(report.session).toBeNull();
   });
 });
+
+describe('summarize by request', () => {
+  it('one row per record, oldest first, with its attribution and trace id', () => {
+    const traced = record({
+      at: '2026-05-10T09:00:00.000Z',
+      sessionId: 'S9',
+      agentId: 'a-x',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      userId: 'u1',
+      status: 429,
+    });
+    const report = summarize([records[0]!, traced], query, 'request');
+    expect(report.groups).toHaveLength(2);
+    expect(report.groups[0]).toMatchObject({
+      group: traced.requestId,
+      at: traced.at,
+      key: 'key_a',
+      model: 'claude-sonnet-4-5',
+      session: 'S9',
+      agent: 'a-x',
+      parent: MAIN_AGENT,
+      user_id: 'u1',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      status: 429,
+      requests: 1,
+      errors: 1,
+    });
+    expect(report.groups[1]).toMatchObject({ session: 'S1', agent: null, parent: null, trace_id: null });
+  });
+});

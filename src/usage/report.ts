@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
 import { readSpoolFile } from './spool.ts';
 
-export const GROUPINGS = ['key', 'model', 'day', 'session', 'agent'] as const;
+export const GROUPINGS = ['key', 'model', 'day', 'session', 'agent', 'request'] as const;
 export type GroupBy = (typeof GROUPINGS)[number];
 
 /** The agent group of a Claude Code session's main agent (it sends no agent id). */
@@ -19,10 +19,18 @@ export const NONE = '(none)';
 /** The stable `--json` shape of one group and of the total. */
 export interface UsageRow {
   group: string;
-  /** `--by agent`: the agent's session (`(none)` without one). */
-  session?: string;
-  /** `--by agent`: the agent that started this one: `(main)` for the main agent's subagents, null for the main agent. */
+  /** `--by agent`: the agent's session (`(none)` without one); `--by request`: the session or null. */
+  session?: string | null;
+  /** `--by agent|request`: the agent that started this one: `(main)` for the main agent's subagents, null for the main agent. */
   parent?: string | null;
+  /** `--by request` (one row per usage record, `group` is its request id): when, who, what, and the trace. */
+  at?: string;
+  key?: string;
+  model?: string;
+  agent?: string | null;
+  user_id?: string | null;
+  trace_id?: string | null;
+  status?: number;
   requests: number;
   /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died). */
   errors: number;
@@ -100,6 +108,8 @@ function groupOf(record: UsageRecord, by: GroupBy): string {
     case 'agent':
       // Agent ids are unique, but every session has its own main agent.
       return `${record.sessionId ?? NONE}\u0000${agentOf(record)}`;
+    case 'request':
+      return record.id;
     default: {
       const never: never = by;
       throw new Error(`unknown grouping ${String(never)}`);
@@ -109,21 +119,35 @@ function groupOf(record: UsageRecord, by: GroupBy): string {
 
 /** A new row for the group a record falls in (agent rows carry their session and parent). */
 function rowFor(record: UsageRecord, by: GroupBy, name: string): UsageRow {
-  if (by !== 'agent') return emptyRow(name);
-  const agent = agentOf(record);
   const parent = record.agentId ? (record.parentAgentId ?? MAIN_AGENT) : null;
-  return { ...emptyRow(agent), session: record.sessionId ?? NONE, parent };
+  if (by === 'agent') return { ...emptyRow(agentOf(record)), session: record.sessionId ?? NONE, parent };
+  if (by !== 'request') return emptyRow(name);
+  return {
+    ...emptyRow(record.requestId),
+    at: record.at,
+    key: record.keyId,
+    model: record.model,
+    session: record.sessionId ?? null,
+    agent: record.agentId ?? null,
+    parent,
+    user_id: record.userId ?? null,
+    trace_id: record.traceId ?? null,
+    status: record.status,
+  };
 }
 
 /** Agents: by session, the main agent first, then in the order they first spent. Others: by name. */
 function ordered(rows: Map<string, UsageRow>, by: GroupBy): UsageRow[] {
   const all = [...rows.values()];
+  if (by === 'request') return all.sort((a, b) => a.at!.localeCompare(b.at!));
   if (by !== 'agent') return all.sort((a, b) => a.group.localeCompare(b.group));
   const firstSeen = new Map(all.map((row, i) => [row, i]));
   const rank = (row: UsageRow) => (row.group === MAIN_AGENT ? 0 : 1);
   return all.sort(
     (a, b) =>
-      a.session!.localeCompare(b.session!) || rank(a) - rank(b) || firstSeen.get(a)! - firstSeen.get(b)!,
+      String(a.session).localeCompare(String(b.session)) ||
+      rank(a) - rank(b) ||
+      firstSeen.get(a)! - firstSeen.get(b)!,
   );
 }
 

@@ -215,6 +215,19 @@ describe.each(targets)('attribution ($name)', (target) => {
       ['anested0000000001', AGENT, 1],
     ]);
     expect(agentReport.total.requests).toBe(3);
+
+    // One row per request, with its trace id: the join key with the client's own telemetry.
+    const perRequest = await runAbproxy(
+      ['usage', '--session', SESSION, '--by', 'request', '--format', 'json', ...cliArgs],
+      { env: cliEnvOf(cliEnv) },
+    );
+    expect(perRequest.code, perRequest.stderr).toBe(0);
+    const requestReport = JSON.parse(perRequest.stdout) as UsageReport;
+    expect(requestReport.groups.map((g) => [g.group, g.agent, g.trace_id, g.user_id])).toEqual([
+      [ids[0], null, null, USER],
+      [ids[1], AGENT, null, USER],
+      [ids[2], 'anested0000000001', TRACE, USER],
+    ]);
   });
 
   it('bounds and defuses hostile values; a malformed traceparent is ignored', {
