@@ -31,7 +31,7 @@ _abproxy_options() {
     "logout") echo "--gateway --config --help" ;;
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
-    "usage") echo "--key --since --until --by --json --plain --mode --db --table-prefix --region --config --help" ;;
+    "usage") echo "--key --session --agent --since --until --by --format --json --plain --mode --db --table-prefix --region --config --help" ;;
     "claude") echo "--model --small-model --port --gateway --claude-bin --region --config --no-onboarding-fix --help" ;;
     "models") echo "--json --plain --all --region --config --help" ;;
     "config") echo "--help" ;;
@@ -60,7 +60,7 @@ _abproxy_value_options() {
     "token") echo "--gateway --config -c" ;;
     "logout") echo "--gateway --config -c" ;;
     "tables setup") echo "--table-prefix --region --config -c" ;;
-    "usage") echo "--key --since --until --by --mode --db --table-prefix --region --config -c" ;;
+    "usage") echo "--key --session --agent --since --until --by --format --mode --db --table-prefix --region --config -c" ;;
     "claude") echo "--model --small-model --port --gateway --claude-bin --region --config -c" ;;
     "models") echo "--region --config -c" ;;
     "doctor") echo "--model --region --port -p --config -c" ;;

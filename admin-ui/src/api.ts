@@ -42,6 +42,8 @@ export interface UsageView {
   by_model: UsageReport;
   cost_by_key_per_day: DailySeries;
   tokens_by_model_per_day: DailySeries;
+  /** Asked for with `&by=session`: spend per Claude Code session (`(none)`: other clients). */
+  report?: UsageReport;
   spend: {
     key_id: string;
     name: string | null;

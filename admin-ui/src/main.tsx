@@ -219,6 +219,9 @@ function UsageSection({
           <div class="tables">
             {table('Usage by key', usage.by_key, keyName)}
             {table('Usage by model', usage.by_model, (g) => g)}
+            {usage.report
+              ? table('Usage by session', usage.report, (g) => (g === '(none)' ? 'not Claude Code' : g))
+              : null}
           </div>
           <h3>Spend against budget ({usage.spend[0]?.month ?? 'this month'})</h3>
           <ul class="spend">
@@ -367,7 +370,7 @@ function Dashboard({ onSignedOut }: { onSignedOut: () => void }) {
     [failed],
   );
   const loadUsage = useCallback(
-    () => call<UsageView>('GET', `usage?since=${since}`).then(setUsage, failed),
+    () => call<UsageView>('GET', `usage?since=${since}&by=session`).then(setUsage, failed),
     [since, failed],
   );
   const loadModels = useCallback(() => call<ModelsView>('GET', 'models').then(setModels, failed), [failed]);

@@ -16,7 +16,7 @@ import type { Ctx, Handler, Middleware } from '../server/http/context.ts';
 import { sendJson } from '../server/http/respond.ts';
 import { type Route, router } from '../server/http/router.ts';
 import { AmbiguousKeyError, DuplicateKeyError, type Store, type UsageRecord } from '../store/types.ts';
-import { inQuery, spooledRecords, summarize } from '../usage/report.ts';
+import { GROUPINGS, type GroupBy, inQuery, spooledRecords, summarize } from '../usage/report.ts';
 import { spoolDir } from '../usage/spool-dir.ts';
 import {
   assertCsrf,
@@ -280,8 +280,13 @@ export function adminRoutes(deps: AdminDeps): Middleware {
     }
     const since = new Date(at - window).toISOString();
     const from = [since, monthStart(at)].sort()[0]!;
+    const by = ctx.url.searchParams.get('by') ?? undefined;
+    if (by !== undefined && !(GROUPINGS as readonly string[]).includes(by)) {
+      throw ApiError.invalid(`by: expected one of ${GROUPINGS.join(', ')}`);
+    }
+    const sessionId = ctx.url.searchParams.get('session') ?? undefined;
     const [records, keys] = await Promise.all([usageSince(from), deps.store.listKeys()]);
-    sendJson(ctx.res, 200, usageView(records, keys, since, at));
+    sendJson(ctx.res, 200, usageView(records, keys, since, at, { by: by as GroupBy | undefined, sessionId }));
   });
 
   const models = signedIn(async (ctx) => {

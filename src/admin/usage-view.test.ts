@@ -62,3 +62,30 @@ describe('usageView', () => {
     ]);
   });
 });
+
+describe('usageView by session and agent', () => {
+  const now = Date.parse('2026-03-02T12:00:00.000Z');
+  const records = [
+    { ...record('key_a', '2026-03-01T10:00:00.000Z', 'm1', 1), sessionId: 'S1' },
+    { ...record('key_a', '2026-03-01T10:01:00.000Z', 'm1', 2), sessionId: 'S1', agentId: 'a1' },
+    { ...record('key_a', '2026-03-01T10:02:00.000Z', 'm1', 4), sessionId: 'S2' },
+  ];
+
+  it('adds the report only when asked', () => {
+    expect(usageView(records, [], '2026-02-28T00:00:00.000Z', now)).not.toHaveProperty('report');
+    const view = usageView(records, [], '2026-02-28T00:00:00.000Z', now, { by: 'session' });
+    expect(view.report?.groups.map((g) => [g.group, g.cost_usd])).toEqual([
+      ['S1', 3],
+      ['S2', 4],
+    ]);
+  });
+
+  it('splits one session by agent', () => {
+    const view = usageView(records, [], '2026-02-28T00:00:00.000Z', now, { by: 'agent', sessionId: 'S1' });
+    expect(view.report?.session).toBe('S1');
+    expect(view.report?.groups.map((g) => [g.group, g.parent, g.cost_usd])).toEqual([
+      ['(main)', null, 1],
+      ['a1', '(main)', 2],
+    ]);
+  });
+});

@@ -3,7 +3,7 @@
  * report), cost per day split by key and tokens per day split by model, and this month's spend per key.
  */
 import type { KeyRecord, UsageRecord } from '../store/types.ts';
-import { summarize, type UsageReport } from '../usage/report.ts';
+import { type GroupBy, inQuery, summarize, type UsageReport } from '../usage/report.ts';
 
 export interface DailySeries {
   /** `YYYY-MM-DD`, every day of the window, oldest first. */
@@ -28,6 +28,14 @@ export interface UsageView {
   cost_by_key_per_day: DailySeries;
   tokens_by_model_per_day: DailySeries;
   spend: KeySpend[];
+  /** `?by=` (and `?session=`): the `abproxy usage --by … --format json` report of the window. */
+  report?: UsageReport;
+}
+
+/** The API's `?by=key|model|day|session|agent` and `?session=ID`. */
+export interface UsageViewOptions {
+  by?: GroupBy;
+  sessionId?: string;
 }
 
 function daysFrom(since: string, now: number): string[] {
@@ -70,6 +78,7 @@ export function usageView(
   keys: readonly KeyRecord[],
   since: string,
   now: number,
+  options: UsageViewOptions = {},
 ): UsageView {
   const inWindow = records.filter((r) => r.at >= since);
   const query = { since };
@@ -78,7 +87,7 @@ export function usageView(
   const spent = new Map<string, number>();
   for (const r of records)
     if (r.at >= month) spent.set(r.keyId, (spent.get(r.keyId) ?? 0) + (r.costUsd ?? 0));
-  return {
+  const view: UsageView = {
     since,
     by_key: summarize(inWindow, query, 'key'),
     by_model: summarize(inWindow, query, 'model'),
@@ -105,4 +114,13 @@ export function usageView(
         budget_usd: k.limits.budgetUsd ?? null,
       })),
   };
+  if (options.by) {
+    const scoped = { ...query, ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}) };
+    view.report = summarize(
+      inWindow.filter((r) => inQuery(r, scoped)),
+      scoped,
+      options.by,
+    );
+  }
+  return view;
 }

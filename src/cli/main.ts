@@ -42,7 +42,8 @@ export function buildProgram(): Command {
   registerPrincipals(program, { stdout });
   registerLogin(program, { stdout, stderr: (line) => process.stderr.write(`${line}\n`), env: process.env });
   registerTables(program, { stdout });
-  registerUsage(program, { stdout });
+  // CSV is written as it is (CRLF line ends); its cells are defused by usageCsv.
+  registerUsage(program, { stdout, raw: (text) => process.stdout.write(text) });
   registerClaude(program, { stderr: writeErr, env: process.env });
   registerModels(program, { stdout: write, stderr: writeErr });
   registerConfig(program, { stdout: write, stderr: writeErr, env: process.env });
@@ -53,12 +54,16 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** `--json` among abproxy's own arguments (not after `--`, and not in what `abproxy claude` passes on). */
+/** `--json` (or `--format json`) among abproxy's own arguments (not after `--`, and not in what `abproxy claude` passes on). */
 function wantsJson(argv: readonly string[]): boolean {
   const own = argv.slice(2);
   const end = own.indexOf('--');
   const args = end === -1 ? own : own.slice(0, end);
-  return args[0] !== 'claude' && args.includes('--json');
+  const json =
+    args.includes('--json') ||
+    args.includes('--format=json') ||
+    args.some((arg, i) => arg === '--format' && args[i + 1] === 'json');
+  return args[0] !== 'claude' && json;
 }
 
 /** Runs the CLI and returns the exit code (tests call this; main() exits with it). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../store/types.ts';
-import { parseTime, summarize } from './usage.ts';
+import { parseTime, summarize, usageCsv, usageFormat } from './usage.ts';
 
 function record(overrides: Partial<UsageRecord>): UsageRecord {
   return {
@@ -75,5 +75,30 @@ describe('abproxy usage', () => {
     expect(parseTime('--since', '7d', now)).toBe('2026-05-03T12:00:00.000Z');
     expect(parseTime('--since', '2026-05-01', now)).toBe('2026-05-01T00:00:00.000Z');
     expect(() => parseTime('--since', 'last tuesday', now)).toThrow(/duration like 7d/);
+  });
+});
+
+describe('usage --format', () => {
+  it('takes table, json, csv; --json is --format json', () => {
+    expect(usageFormat({})).toBe('table');
+    expect(usageFormat({ json: true })).toBe('json');
+    expect(usageFormat({ format: 'csv' })).toBe('csv');
+    expect(usageFormat({ format: 'json', json: true })).toBe('json');
+    expect(() => usageFormat({ format: 'xml' })).toThrow(/--format/);
+    expect(() => usageFormat({ format: 'csv', json: true })).toThrow(/--json/);
+  });
+
+  it('CSV by agent: header named like the JSON, parent and session columns, cells defused', () => {
+    const records = [
+      record({ sessionId: '=evil,"s"' }),
+      record({ sessionId: '=evil,"s"', agentId: 'a1\u001b[2J', costUsd: 0.25 }),
+    ];
+    const csv = usageCsv(summarize(records, { since: '2026-05-01T00:00:00.000Z' }, 'agent'));
+    expect(csv.split('\r\n')).toEqual([
+      'agent,parent,session,requests,errors,interrupted,estimated,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd',
+      `(main),,"'=evil,""s""",1,0,0,0,100,10,5,1,0.0005`,
+      `a1 [2J,(main),"'=evil,""s""",1,0,0,0,100,10,5,1,0.25`,
+      '',
+    ]);
   });
 });

@@ -1,15 +1,19 @@
 /**
- * `abproxy usage [--key ID] [--since 7d] [--until T] [--by model|key|day] [--json|--plain]`: request counts,
+ * `abproxy usage [--key ID] [--session ID] [--agent ID] [--since 7d] [--until T]
+ * [--by key|model|day|session|agent] [--format table|json|csv] [--json] [--plain]`: request counts,
  * tokens and estimated cost from the store (solo or team), plus records still waiting in this
  * machine's spool, so a report right after a crash or during a store outage is complete.
+ * `--session S --by agent` is the cost of one Claude Code session split by its main agent and subagents.
  */
 import type { Command } from 'commander';
 import { parseDuration } from '../auth/duration.ts';
 import { openStore } from '../store/open.ts';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
+import { toCsv } from '../ui/csv.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
 import { terminalLine } from '../ui/terminal-text.ts';
 import {
+  GROUPINGS,
   type GroupBy,
   inQuery,
   spooledRecords,
@@ -29,12 +33,30 @@ interface UsageFlags extends StoreFlags {
   since?: string;
   until?: string;
   by?: string;
+  session?: string;
+  agent?: string;
+  format?: string;
   json?: boolean;
   plain?: boolean;
 }
 
 export interface UsageIo {
   stdout: (line: string) => void;
+  /** Writes text as it is (CSV's CRLF line ends); cells are defused before. Defaults to stdout. */
+  raw?: (text: string) => void;
+}
+
+export const FORMATS = ['table', 'json', 'csv'] as const;
+export type UsageFormat = (typeof FORMATS)[number];
+
+/** `--format`, with `--json` as the alias of `--format json`. */
+export function usageFormat(flags: Pick<UsageFlags, 'format' | 'json'>): UsageFormat {
+  const format = flags.format ?? (flags.json ? 'json' : 'table');
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new CliError('--format: expected table, json or csv', EXIT.usage);
+  if (flags.json && format !== 'json')
+    throw new CliError(`--json is --format json; it cannot go with --format ${format}`, EXIT.usage);
+  return format as UsageFormat;
 }
 
 /** `7d`-style durations back from now, or an ISO date/time. */
@@ -49,10 +71,11 @@ export function parseTime(flag: string, text: string, now: number): string {
 
 export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise<UsageReport> {
   const by = (flags.by ?? 'key') as GroupBy;
-  if (!['model', 'key', 'day'].includes(by))
-    throw new CliError('--by: expected model, key or day', EXIT.usage);
+  if (!GROUPINGS.includes(by)) throw new CliError(`--by: expected ${GROUPINGS.join(', ')}`, EXIT.usage);
   const query: UsageQuery = { since: parseTime('--since', flags.since ?? '30d', now) };
   if (flags.until) query.until = parseTime('--until', flags.until, now);
+  if (flags.session !== undefined) query.sessionId = flags.session;
+  if (flags.agent !== undefined) query.agentId = flags.agent;
   const config = adminConfig(flags);
   const store = await openStore(config);
   let stored: UsageRecord[];
@@ -85,10 +108,31 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
 }
 
 /** What `usage` shows, first column named after the grouping: stable plain columns, numbers right-aligned. */
-export function usageColumns(by: GroupBy): Column[] {
+export function usageColumns(by: GroupBy, oneSession = false): Column[] {
   const number = (key: keyof UsageRow, header: string): Column => ({ key, header, align: 'right' });
+  const text = (key: keyof UsageRow, header: string): Column => ({
+    key,
+    header,
+    format: (v) => (v === null || v === undefined ? '' : String(v)),
+  });
+  const session = oneSession ? [] : [text('session', 'SESSION')];
+  const extra: Record<GroupBy, Column[]> = {
+    key: [],
+    model: [],
+    day: [],
+    session: [],
+    agent: [text('parent', 'PARENT'), ...session],
+    request: [
+      text('at', 'AT'),
+      text('status', 'STATUS'),
+      ...session,
+      text('agent', 'AGENT'),
+      text('trace_id', 'TRACE ID'),
+    ],
+  };
   return [
     { key: 'group', header: by.toUpperCase() },
+    ...extra[by],
     number('requests', 'REQUESTS'),
     number('errors', 'ERRORS'),
     number('interrupted', 'INTERRUPTED'),
@@ -101,22 +145,62 @@ export function usageColumns(by: GroupBy): Column[] {
   ];
 }
 
+const CSV_NUMBERS = [
+  'requests',
+  'errors',
+  'interrupted',
+  'estimated',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'cost_usd',
+] as const satisfies readonly (keyof UsageRow)[];
+
+/** The text columns a grouping adds after its first, in CSV (JSON has them all). */
+const CSV_EXTRA: Partial<Record<GroupBy, readonly (keyof UsageRow)[]>> = {
+  agent: ['parent', 'session'],
+  request: ['at', 'key', 'model', 'status', 'session', 'agent', 'parent', 'trace_id', 'user_id'],
+};
+
+/**
+ * The report as CSV: a header row named like the JSON fields (the first column after the grouping),
+ * one row per group, no total row (a spreadsheet sums). Client-chosen cells lose their control and
+ * bidi characters first, so the file is as safe on a terminal as in a spreadsheet.
+ */
+export function usageCsv(report: UsageReport): string {
+  const extra = CSV_EXTRA[report.by] ?? [];
+  const header = [report.by, ...extra, ...CSV_NUMBERS];
+  const cell = (value: string | number | null | undefined) =>
+    typeof value === 'string' ? terminalLine(value) : value;
+  const rows = report.groups.map((row) => [
+    cell(row.group),
+    ...extra.map((key) => cell(row[key])),
+    ...CSV_NUMBERS.map((key) => row[key]),
+  ]);
+  return toCsv(header, rows);
+}
+
 /** The report for people: a title line, then one row per group and the total (ink table on a terminal). */
 export async function printUsage(
   report: UsageReport,
   mode: OutputMode = {},
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<void> {
-  out.write(
-    `${terminalLine(`usage since ${report.since}${report.until ? ` until ${report.until}` : ''}${report.key ? ` for ${report.key}` : ''}`)}\n`,
-  );
+  const scope = [
+    report.until ? ` until ${report.until}` : '',
+    report.key ? ` for ${report.key}` : '',
+    report.session ? ` in session ${report.session}` : '',
+    report.agent ? ` by agent ${report.agent}` : '',
+  ].join('');
+  out.write(`${terminalLine(`usage since ${report.since}${scope}`)}\n`);
   const { printTable } = await import('../ui/index.ts');
   const named = (row: UsageRow) =>
     report.by === 'key' && report.principals?.[row.group]
       ? { ...row, group: `${row.group} (${report.principals[row.group]})` }
       : row;
   await printTable(
-    usageColumns(report.by),
+    usageColumns(report.by, report.session !== null),
     [...report.groups.map(named), report.total] as unknown as Row[],
     mode,
     out,
@@ -127,16 +211,21 @@ export function registerUsage(program: Command, io: UsageIo): void {
   addStoreOptions(
     program
       .command('usage')
-      .description('requests, tokens and estimated cost per key, model or day')
+      .description('requests, tokens and estimated cost per key, model, day, Claude Code session or agent')
       .option('--key <id>', 'only this key (or signed-in principal: prn_… id or email)')
+      .option('--session <id>', 'only this Claude Code session (x-claude-code-session-id)')
+      .option('--agent <id>', 'only this Claude Code subagent (x-claude-code-agent-id)')
       .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO date', '30d')
       .option('--until <when>', 'end (exclusive): a duration back from now or an ISO date')
-      .option('--by <group>', 'group by model, key or day', 'key')
-      .option('--json', 'print JSON')
+      .option('--by <group>', `group by ${GROUPINGS.join(', ')}`, 'key')
+      .option('--format <format>', `output format: ${FORMATS.join(', ')} (default table)`)
+      .option('--json', 'print JSON (same as --format json)')
       .option('--plain', 'plain text even on a terminal'),
   ).action(async (flags: UsageFlags) => {
+    const format = usageFormat(flags);
     const report = await collectUsage(flags);
-    if (flags.json) io.stdout(JSON.stringify(report, null, 2));
+    if (format === 'json') io.stdout(JSON.stringify(report, null, 2));
+    else if (format === 'csv') (io.raw ?? io.stdout)(usageCsv(report));
     else await printUsage(report, { plain: flags.plain });
   });
 }

@@ -298,19 +298,33 @@ export class DynamoStore implements Store {
     }
   }
 
-  async listUsage({ since, until, keyId }: UsageQuery): Promise<UsageRecord[]> {
+  async listUsage({ since, until, keyId, sessionId, agentId }: UsageQuery): Promise<UsageRecord[]> {
     // `sk` is `<ISO time>#<id>`; '#' sorts before every digit, so `< until` excludes that instant.
     const end = until ?? '9999';
+    // Session and agent are filters on the time-bounded read, not a GSI: a report reads a window of
+    // records anyway (the scan or key query below), the filter only saves the transfer, and an index
+    // would double the write cost of every usage record for a lookup an operator runs by hand.
+    const filters: string[] = [];
+    const values: Record<string, string> = { ':s': since, ':u': end };
+    if (sessionId !== undefined) {
+      filters.push('sessionId = :session');
+      values[':session'] = sessionId;
+    }
+    if (agentId !== undefined) {
+      filters.push('agentId = :agent');
+      values[':agent'] = agentId;
+    }
     const items = keyId
       ? await this.#queryAll({
           TableName: this.#usage,
           KeyConditionExpression: 'keyId = :k AND sk BETWEEN :s AND :u',
-          ExpressionAttributeValues: { ':k': keyId, ':s': since, ':u': end },
+          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+          ExpressionAttributeValues: { ':k': keyId, ...values },
         })
       : await this.#scanAll({
           TableName: this.#usage,
-          FilterExpression: 'sk BETWEEN :s AND :u',
-          ExpressionAttributeValues: { ':s': since, ':u': end },
+          FilterExpression: ['sk BETWEEN :s AND :u', ...filters].join(' AND '),
+          ExpressionAttributeValues: values,
         });
     const records = items.map((item) => {
       const { sk: _sk, ttl: _ttl, ...record } = item as Record<string, unknown>;

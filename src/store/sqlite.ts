@@ -110,6 +110,14 @@ const MIGRATIONS: readonly string[] = [
   // Several upstreams (issue 14): which one served, and the attempts that failed before.
   `ALTER TABLE usage ADD COLUMN upstream TEXT;
    ALTER TABLE usage ADD COLUMN failed_attempts INTEGER;`,
+  // Attribution (issue 18): Claude Code's session and agent ids, metadata.user_id, the W3C trace id.
+  // `abproxy usage --session S` reads one session: indexed, since a session spans a short time.
+  `ALTER TABLE usage ADD COLUMN session_id TEXT;
+   ALTER TABLE usage ADD COLUMN agent_id TEXT;
+   ALTER TABLE usage ADD COLUMN parent_agent_id TEXT;
+   ALTER TABLE usage ADD COLUMN user_id TEXT;
+   ALTER TABLE usage ADD COLUMN trace_id TEXT;
+   CREATE INDEX usage_session_at ON usage(session_id, at) WHERE session_id IS NOT NULL;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -166,6 +174,11 @@ interface UsageRow {
   estimated: number | null;
   upstream: string | null;
   failed_attempts: number | null;
+  session_id: string | null;
+  agent_id: string | null;
+  parent_agent_id: string | null;
+  user_id: string | null;
+  trace_id: string | null;
 }
 
 function toUsageRecord(row: UsageRow): UsageRecord {
@@ -191,6 +204,11 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.estimated === 1) record.estimated = true;
   if (row.upstream !== null) record.upstream = row.upstream;
   if (row.failed_attempts !== null) record.failedAttempts = row.failed_attempts;
+  if (row.session_id !== null) record.sessionId = row.session_id;
+  if (row.agent_id !== null) record.agentId = row.agent_id;
+  if (row.parent_agent_id !== null) record.parentAgentId = row.parent_agent_id;
+  if (row.user_id !== null) record.userId = row.user_id;
+  if (row.trace_id !== null) record.traceId = row.trace_id;
   return record;
 }
 
@@ -262,10 +280,12 @@ export class SqliteStore implements Store {
     this.#insertUsage = this.#db.prepare(
       `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
          cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
-         resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts)
+         resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts,
+         session_id, agent_id, parent_agent_id, user_id, trace_id)
        VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
          @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
-         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts)`,
+         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts,
+         @sessionId, @agentId, @parentAgentId, @userId, @traceId)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -384,17 +404,32 @@ export class SqliteStore implements Store {
           estimated: record.estimated ? 1 : null,
           upstream: record.upstream ?? null,
           failedAttempts: record.failedAttempts ?? null,
+          sessionId: record.sessionId ?? null,
+          agentId: record.agentId ?? null,
+          parentAgentId: record.parentAgentId ?? null,
+          userId: record.userId ?? null,
+          traceId: record.traceId ?? null,
         });
     })();
   }
 
-  async listUsage({ since, until, keyId }: UsageQuery): Promise<UsageRecord[]> {
+  async listUsage({ since, until, keyId, sessionId, agentId }: UsageQuery): Promise<UsageRecord[]> {
+    const params: Record<string, string> = { since };
+    const where = ['at >= @since'];
+    const filter = (column: string, name: string, value: string | undefined, op = '=') => {
+      if (value === undefined) return;
+      where.push(`${column} ${op} @${name}`);
+      params[name] = value;
+    };
+    filter('at', 'until', until, '<');
+    filter('key_id', 'keyId', keyId);
+    filter('session_id', 'sessionId', sessionId);
+    filter('agent_id', 'agentId', agentId);
     const rows = this.#db
-      .prepare<[string, string | null, string | null, string | null, string | null], UsageRow>(
-        `SELECT * FROM usage WHERE at >= ? AND (? IS NULL OR at < ?) AND (? IS NULL OR key_id = ?)
-         ORDER BY at, id`,
+      .prepare<[Record<string, string>], UsageRow>(
+        `SELECT * FROM usage WHERE ${where.join(' AND ')} ORDER BY at, id`,
       )
-      .all(since, until ?? null, until ?? null, keyId ?? null, keyId ?? null);
+      .all(params);
     return rows.map(toUsageRecord);
   }
 

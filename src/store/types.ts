@@ -62,6 +62,16 @@ export interface UsageRecord {
   upstream?: string;
   /** With several upstreams: attempts that failed on other upstreams first. */
   failedAttempts?: number;
+  /** Claude Code's `x-claude-code-session-id` (cleaned and bounded: src/usage/attribution.ts). */
+  sessionId?: string;
+  /** Claude Code's `x-claude-code-agent-id`: set by subagents, absent for the main agent. */
+  agentId?: string;
+  /** Claude Code's `x-claude-code-parent-agent-id`: the subagent that started this (nested) one. */
+  parentAgentId?: string;
+  /** The request's `metadata.user_id`. */
+  userId?: string;
+  /** W3C trace id (32 hex) of the request: the client's `traceparent`, or the gateway's span. */
+  traceId?: string;
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */
@@ -69,6 +79,10 @@ export interface UsageQuery {
   since: string;
   until?: string;
   keyId?: string;
+  /** Only this Claude Code session. */
+  sessionId?: string;
+  /** Only this agent (`x-claude-code-agent-id`). */
+  agentId?: string;
 }
 
 export type RevokeResult = 'revoked' | 'already-revoked' | 'not-found';

@@ -1,17 +1,36 @@
 /**
- * Usage reports: records grouped by key, model or day with their tokens and estimated cost. Pure, shared
- * by `abproxy usage` and the admin page; plus the records still waiting in a local spool.
+ * Usage reports: records grouped by key, model, day, Claude Code session or agent with their tokens and
+ * estimated cost. Pure, shared by `abproxy usage` and the admin page; plus the records still waiting in
+ * a local spool.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
 import { readSpoolFile } from './spool.ts';
 
-export type GroupBy = 'model' | 'key' | 'day';
+export const GROUPINGS = ['key', 'model', 'day', 'session', 'agent', 'request'] as const;
+export type GroupBy = (typeof GROUPINGS)[number];
+
+/** The agent group of a Claude Code session's main agent (it sends no agent id). */
+export const MAIN_AGENT = '(main)';
+/** The group of records without the grouped-by value (no model, no Claude Code session). */
+export const NONE = '(none)';
 
 /** The stable `--json` shape of one group and of the total. */
 export interface UsageRow {
   group: string;
+  /** `--by agent`: the agent's session (`(none)` without one); `--by request`: the session or null. */
+  session?: string | null;
+  /** `--by agent|request`: the agent that started this one: `(main)` for the main agent's subagents, null for the main agent. */
+  parent?: string | null;
+  /** `--by request` (one row per usage record, `group` is its request id): when, who, what, and the trace. */
+  at?: string;
+  key?: string;
+  model?: string;
+  agent?: string | null;
+  user_id?: string | null;
+  trace_id?: string | null;
+  status?: number;
   requests: number;
   /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died). */
   errors: number;
@@ -35,6 +54,9 @@ export interface UsageReport {
   since: string;
   until: string | null;
   key: string | null;
+  /** The `--session` and `--agent` filters (null when absent). */
+  session: string | null;
+  agent: string | null;
   by: GroupBy;
   groups: UsageRow[];
   total: UsageRow;
@@ -69,14 +91,25 @@ function add(row: UsageRow, record: UsageRecord): void {
   row.cost_usd += record.costUsd ?? 0;
 }
 
+function agentOf(record: UsageRecord): string {
+  return record.agentId ?? (record.sessionId ? MAIN_AGENT : NONE);
+}
+
 function groupOf(record: UsageRecord, by: GroupBy): string {
   switch (by) {
     case 'model':
-      return record.model || '(none)';
+      return record.model || NONE;
     case 'key':
       return record.keyId;
     case 'day':
       return record.at.slice(0, 10);
+    case 'session':
+      return record.sessionId ?? NONE;
+    case 'agent':
+      // Agent ids are unique, but every session has its own main agent.
+      return `${record.sessionId ?? NONE}\u0000${agentOf(record)}`;
+    case 'request':
+      return record.id;
     default: {
       const never: never = by;
       throw new Error(`unknown grouping ${String(never)}`);
@@ -84,7 +117,41 @@ function groupOf(record: UsageRecord, by: GroupBy): string {
   }
 }
 
-/** Pure: records → report (cost rounded to a millionth of a dollar). */
+/** A new row for the group a record falls in (agent rows carry their session and parent). */
+function rowFor(record: UsageRecord, by: GroupBy, name: string): UsageRow {
+  const parent = record.agentId ? (record.parentAgentId ?? MAIN_AGENT) : null;
+  if (by === 'agent') return { ...emptyRow(agentOf(record)), session: record.sessionId ?? NONE, parent };
+  if (by !== 'request') return emptyRow(name);
+  return {
+    ...emptyRow(record.requestId),
+    at: record.at,
+    key: record.keyId,
+    model: record.model,
+    session: record.sessionId ?? null,
+    agent: record.agentId ?? null,
+    parent,
+    user_id: record.userId ?? null,
+    trace_id: record.traceId ?? null,
+    status: record.status,
+  };
+}
+
+/** Agents: by session, the main agent first, then in the order they first spent. Others: by name. */
+function ordered(rows: Map<string, UsageRow>, by: GroupBy): UsageRow[] {
+  const all = [...rows.values()];
+  if (by === 'request') return all.sort((a, b) => a.at!.localeCompare(b.at!));
+  if (by !== 'agent') return all.sort((a, b) => a.group.localeCompare(b.group));
+  const firstSeen = new Map(all.map((row, i) => [row, i]));
+  const rank = (row: UsageRow) => (row.group === MAIN_AGENT ? 0 : 1);
+  return all.sort(
+    (a, b) =>
+      String(a.session).localeCompare(String(b.session)) ||
+      rank(a) - rank(b) ||
+      firstSeen.get(a)! - firstSeen.get(b)!,
+  );
+}
+
+/** Pure: records → report (cost rounded to a millionth of a dollar). Records in time order. */
 export function summarize(records: readonly UsageRecord[], query: UsageQuery, by: GroupBy): UsageReport {
   const groups = new Map<string, UsageRow>();
   const total = emptyRow('total');
@@ -92,7 +159,7 @@ export function summarize(records: readonly UsageRecord[], query: UsageQuery, by
     const name = groupOf(record, by);
     let row = groups.get(name);
     if (!row) {
-      row = emptyRow(name);
+      row = rowFor(record, by, name);
       groups.set(name, row);
     }
     add(row, record);
@@ -103,8 +170,10 @@ export function summarize(records: readonly UsageRecord[], query: UsageQuery, by
     since: query.since,
     until: query.until ?? null,
     key: query.keyId ?? null,
+    session: query.sessionId ?? null,
+    agent: query.agentId ?? null,
     by,
-    groups: [...groups.values()].sort((a, b) => a.group.localeCompare(b.group)).map(round),
+    groups: ordered(groups, by).map(round),
     total: round(total),
   };
 }
@@ -128,6 +197,8 @@ export function inQuery(record: UsageRecord, query: UsageQuery): boolean {
   return (
     record.at >= query.since &&
     (query.until === undefined || record.at < query.until) &&
-    (query.keyId === undefined || record.keyId === query.keyId)
+    (query.keyId === undefined || record.keyId === query.keyId) &&
+    (query.sessionId === undefined || record.sessionId === query.sessionId) &&
+    (query.agentId === undefined || record.agentId === query.agentId)
   );
 }

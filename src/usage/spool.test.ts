@@ -89,6 +89,29 @@ describe('usage spool', () => {
     await spool.close();
   });
 
+  it('carries the attribution (session, agents, user id, trace id) from the open line to the store', async () => {
+    const path = dir();
+    const sink = flakySink();
+    const spool = new UsageSpool({ dir: path, sink, drainIntervalMs: 60_000 });
+    const attributed = record({
+      sessionId: 'ccbea37d-8128-423f-9b65-886da8c576ac',
+      agentId: 'aae8ee539403d09f1',
+      parentAgentId: 'a0123456789abcdef',
+      userId: '{"device_id":"d"}',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    });
+    spool.begin({ ...attributed, status: 0 });
+    const [file] = files(path);
+    expect(JSON.parse(readFileSync(join(path, file!), 'utf8').split('\n')[0]!).record).toMatchObject({
+      sessionId: attributed.sessionId,
+      traceId: attributed.traceId,
+    });
+    spool.finish(attributed);
+    await spool.flush();
+    expect(sink.stored.get(attributed.id)).toEqual(attributed);
+    await spool.close();
+  });
+
   it('keeps records on disk through a store outage and delivers them when it returns', async () => {
     const path = dir();
     const sink = flakySink();

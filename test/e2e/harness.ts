@@ -54,6 +54,8 @@ export interface Stack {
   proxyUrl: string;
   captured: CapturedRequest[];
   gatewayLog: () => string;
+  /** The gateway's ABPROXY_HOME (its SQLite store and spool), for `abproxy usage` and the like. */
+  gatewayHome: string;
   /** Clears emulator state and captures between tests. */
   reset(): void;
   close(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startStack(gatewayEnv: Record<string, string> = {}): Promi
     proxyUrl: proxy.url,
     captured,
     gatewayLog: gateway.log,
+    gatewayHome: home,
     reset() {
       emulator.reset();
       captured.length = 0;

@@ -219,6 +219,41 @@ describe('admin page with a master key', () => {
     expect(models.upstreams).toEqual([]);
   });
 
+  it('reports usage by Claude Code session and agent (?by=, ?session=)', async () => {
+    const client = new AdminClient(gateway.url);
+    await client.login(MASTER_KEY);
+    const session = `admin-${Date.now()}`;
+    const sdk = new Anthropic({
+      baseURL: gateway.url,
+      apiKey: MASTER_KEY,
+      maxRetries: 0,
+      defaultHeaders: { 'x-claude-code-session-id': session },
+    });
+    const ask = {
+      model: 'qwen.qwen3-32b-v1:0',
+      max_tokens: 8,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    };
+    await sdk.messages.create(ask);
+    await sdk.messages.create(ask, { headers: { 'x-claude-code-agent-id': 'a-helper' } });
+    await expect
+      .poll(async () => {
+        const usage = (await (
+          await client.fetch(`/admin/api/usage?since=1d&by=agent&session=${session}`)
+        ).json()) as {
+          report?: { session: string; groups: { group: string; parent: string | null; requests: number }[] };
+        };
+        return usage.report?.groups.map((g) => [g.group, g.parent, g.requests]);
+      })
+      .toEqual([
+        ['(main)', null, 1],
+        ['a-helper', '(main)', 1],
+      ]);
+    const bad = await client.fetch('/admin/api/usage?by=everything');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+  });
+
   it('`abproxy admin` prints a one-time sign-in link when headless, and opens it with a display', async () => {
     const lines: string[] = [];
     const env = {

@@ -230,6 +230,29 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(before.map((r) => r.id)).not.toContain(late.id);
     });
 
+    it('keeps attribution (session, agents, user id, trace id) and filters by session and agent', async () => {
+      const main = usage('key_a', '2025-07-01T10:00:00.000Z', {
+        sessionId: 'sess-1',
+        userId: '{"device_id":"d","session_id":"sess-1"}',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      });
+      const sub = usage('key_a', '2025-07-01T10:01:00.000Z', { sessionId: 'sess-1', agentId: 'a-sub' });
+      const nested = usage('key_b', '2025-07-01T10:02:00.000Z', {
+        sessionId: 'sess-1',
+        agentId: 'a-nested',
+        parentAgentId: 'a-sub',
+      });
+      const other = usage('key_a', '2025-07-01T10:03:00.000Z', { sessionId: 'sess-2' });
+      await store.recordUsage([main, sub, nested, other]);
+      const since = '2025-07-01T00:00:00.000Z';
+      expect(await store.listUsage({ since, sessionId: 'sess-1' })).toEqual([main, sub, nested]);
+      expect(
+        (await store.listUsage({ since, sessionId: 'sess-1', keyId: 'key_a' })).map((r) => r.id),
+      ).toEqual([main.id, sub.id]);
+      expect((await store.listUsage({ since, agentId: 'a-nested' })).map((r) => r.id)).toEqual([nested.id]);
+      expect(await store.listUsage({ since, sessionId: 'nope' })).toEqual([]);
+    });
+
     it('adds to counters atomically and restarts a counter whose window ended', async () => {
       const until = Date.now() + 60_000;
       const values = await Promise.all(

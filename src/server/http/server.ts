@@ -256,6 +256,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
           url: req.url,
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
+          ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
         },
         'request',
       );

@@ -95,6 +95,7 @@ export function messagesHandler(deps: AppDeps): Handler {
       metricsLabel: model.metricsLabel,
       stream: request.stream === true,
       tier: () => tierState.tier,
+      userId: request.metadata?.user_id,
     });
     await (messagePath(deps.config, model) === 'invoke' ? invokeMessages(call) : converseMessages(call));
   };

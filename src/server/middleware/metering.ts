@@ -11,6 +11,7 @@ import { RateLimitError, type RateLimits, type TokenAdmission } from '../../limi
 import type { GatewayMetrics } from '../../metrics/metrics.ts';
 import type { ServiceTier } from '../../models/types.ts';
 import type { KeyLimits } from '../../store/types.ts';
+import { attributionOf } from '../../usage/attribution.ts';
 import { boundText } from '../../usage/bounds.ts';
 import { uuidv7 } from '../../usage/ids.ts';
 import { costUsd, type PriceTable } from '../../usage/prices.ts';
@@ -45,6 +46,8 @@ export interface CallInfo {
   /** Read at the end: a tier Bedrock refused falls back to default during the call. */
   tier: () => ServiceTier | undefined;
   stream: boolean;
+  /** The request's `metadata.user_id`, as the client sent it (cleaned when recorded). */
+  userId?: unknown;
 }
 
 /** What the messages handler tells the meter. */
@@ -58,6 +61,8 @@ export interface Meter {
   /** Tokens used (a stream cut short reports what it saw); `estimated` when not Bedrock's own counts. */
   usage(usage: Usage, estimated?: boolean): void;
 }
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /** Tokens that count against tokens-per-minute: cache reads are not (as at Anthropic). */
 function limitedTokens(usage: Usage): number {
@@ -147,6 +152,9 @@ class UsageMeter implements Meter {
     // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
     // Bedrock made until then, which the translators count or estimate.
     if (this.streaming && (status === 499 || this.#ctx.streamFailed === true)) record.interrupted = true;
+    // Who spent it (Claude Code's session and agent, metadata.user_id) and the request's trace.
+    Object.assign(record, attributionOf(this.#ctx.req.headers, info?.userId));
+    if (this.#ctx.traceId && TRACE_ID.test(this.#ctx.traceId)) record.traceId = this.#ctx.traceId;
     const upstream = this.#ctx.upstream;
     if (upstream?.served !== undefined) record.upstream = upstream.served;
     if (upstream) record.failedAttempts = upstream.failedAttempts;
