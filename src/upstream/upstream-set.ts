@@ -2,13 +2,17 @@
  * The gateway's upstreams, built once at start-up from the settings: without `ABPROXY_UPSTREAMS` the one
  * BedrockUpstream of `AWS_REGION` exactly as before; with it, one BedrockUpstream per entry (its own
  * endpoint, credentials and connections) behind an UpstreamPool. Either way the handlers get one
- * BedrockRuntime. The model catalogue is read through the first upstream's control plane.
+ * BedrockRuntime. Each upstream reads its own catalogue (its control plane and credentials): a model is
+ * routed only to upstreams that have it, and aliases resolve against all of them merged (the first one's
+ * region and entries first).
  */
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { fromIni, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Settings } from '../config/config.ts';
+import { Catalogue, catalogueHas, mergeSnapshots } from '../models/catalogue.ts';
+import type { CatalogueSnapshot } from '../models/types.ts';
 import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
@@ -22,9 +26,23 @@ export interface Upstreams {
   catalogueRegion: string;
   control(region: string): BedrockClient;
   /** Each configured upstream's own control plane (empty without `ABPROXY_UPSTREAMS`), for `doctor`. */
-  each: { name: string; region: string; control(): BedrockClient }[];
+  each: UpstreamEntry[];
+  /** With several upstreams: their catalogues merged (else undefined: one Catalogue of the region). */
+  catalogue: { snapshot(): Promise<CatalogueSnapshot> } | undefined;
   destroy(): void;
 }
+
+export interface UpstreamEntry {
+  name: string;
+  region: string;
+  spec: UpstreamSpec;
+  control(): BedrockClient;
+  /** This upstream's own catalogue (its endpoint and credentials), cached like the gateway's. */
+  catalogue: Catalogue;
+}
+
+/** Longest the merged catalogue waits for an upstream other than the first on its first load. */
+const OTHER_CATALOGUE_WAIT_MS = 3_000;
 
 type UpstreamSettings = Pick<
   Settings,
@@ -35,6 +53,7 @@ type UpstreamSettings = Pick<
   | 'bedrockApiKey'
   | 'upstreams'
   | 'upstreamStrategy'
+  | 'upstreamStrategies'
   | 'upstreamCooldownMs'
   | 'firstByteTimeoutMs'
 >;
@@ -42,6 +61,8 @@ type UpstreamSettings = Pick<
 export interface UpstreamHooks {
   onConnectionWait?: BedrockUpstreamOptions['onConnectionWait'];
   observer?: PoolObserver;
+  /** A failed refresh of one upstream's catalogue (the request path never sees it). */
+  onCatalogueError?: (error: unknown, upstream: string) => void;
 }
 
 /** Assumed-role credentials are cached and refreshed five minutes before they expire. */
@@ -101,21 +122,36 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       catalogueRegion: settings.region,
       control: (region) => single.control(region),
       each: [],
+      catalogue: undefined,
       destroy: () => single.destroy(),
     };
   }
   const specs = settings.upstreams;
-  const members = specs.map((spec) => ({ spec, upstream: upstreamFor(spec, settings, hooks) }));
+  const members = specs.map((spec) => {
+    const upstream = upstreamFor(spec, settings, hooks);
+    const catalogue = new Catalogue({
+      region: spec.region,
+      clientFor: (region) => upstream.control(region),
+      onError: (err) => hooks.onCatalogueError?.(err, spec.name),
+    });
+    return { spec, upstream, catalogue };
+  });
   const pool = new UpstreamPool(
-    members.map(({ spec, upstream }) => ({
+    members.map(({ spec, upstream, catalogue }) => ({
       name: spec.name,
       runtime: upstream.runtime,
       weight: spec.weight,
       ...(spec.models === undefined ? {} : { models: spec.models }),
       profileFor: (modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix),
+      has: (calledId: string) => {
+        // Starts the first load (or a refresh when stale) without waiting: until then it cannot tell.
+        void catalogue.snapshot();
+        return catalogueHas(catalogue.peek(), calledId);
+      },
     })),
     {
       strategy: settings.upstreamStrategy,
+      ...(settings.upstreamStrategies === undefined ? {} : { strategies: settings.upstreamStrategies }),
       maxAttempts: specs.length,
       breaker: { openMs: settings.upstreamCooldownMs },
       firstByteTimeoutMs: settings.firstByteTimeoutMs,
@@ -123,16 +159,43 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     },
   );
   const primary = members[0]!;
+  let merged: { parts: CatalogueSnapshot[]; result?: CatalogueSnapshot } = { parts: [] };
   return {
     runtime: pool,
     pool,
     catalogueRegion: primary.spec.region,
     control: (region) => primary.upstream.control(region),
-    each: members.map(({ spec, upstream }) => ({
+    each: members.map(({ spec, upstream, catalogue }) => ({
       name: spec.name,
       region: spec.region,
+      spec,
       control: () => upstream.control(spec.region),
+      catalogue,
     })),
+    catalogue: {
+      snapshot: async () => {
+        const [first, ...others] = members;
+        const rest = others.map(({ catalogue }) => {
+          const current = catalogue.peek();
+          const loading = catalogue.snapshot();
+          if (current) return loading.then(() => catalogue.peek() ?? current);
+          let timer: NodeJS.Timeout | undefined;
+          const giveUp = new Promise<CatalogueSnapshot | undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), OTHER_CATALOGUE_WAIT_MS);
+            timer.unref();
+          });
+          return Promise.race([loading, giveUp]).finally(() => clearTimeout(timer));
+        });
+        const snapshots = [await first!.catalogue.snapshot(), ...(await Promise.all(rest))].filter(
+          (s): s is CatalogueSnapshot => s !== undefined,
+        );
+        // Merged once per change of any part, not per request.
+        if (snapshots.length !== merged.parts.length || snapshots.some((s, i) => s !== merged.parts[i])) {
+          merged = { parts: snapshots, result: mergeSnapshots(snapshots) };
+        }
+        return merged.result!;
+      },
+    },
     destroy: () => {
       for (const { upstream } of members) upstream.destroy();
     },

@@ -146,6 +146,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     : createUpstreams(config, {
         onConnectionWait: connectionWaitReporter(log, () => metrics),
         observer: { attempt: (...args) => poolObserver?.attempt(...args) },
+        onCatalogueError: (err, upstream) =>
+          log.warn({ err, upstream }, 'Bedrock model catalogue refresh failed'),
       });
   const upstream = options.upstream ?? owned!.runtime;
   const pool = owned?.pool;
@@ -171,6 +173,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   });
   const catalogue =
     options.catalogue ??
+    owned?.catalogue ??
     new Catalogue({
       region: owned?.catalogueRegion ?? config.region,
       clientFor: (region) => owned!.control(region),
