@@ -19,6 +19,7 @@ import {
   TEST_SECRET_ACCESS_KEY,
 } from '../emulator/server.ts';
 import { ask, type Emulator, MASTER_KEY, testConfig } from '../helpers/gateway.ts';
+import { AdminClient } from './admin-harness.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 const HAIKU = 'claude-haiku-4-5-20251001';
@@ -214,5 +215,30 @@ describe('strategy per model', () => {
     await Promise.all(Array.from({ length: 4 }, () => servedBy(client, CLAUDE)));
     expect(modelCalls(first)).toHaveLength(4);
     expect(modelCalls(second)).toHaveLength(0);
+  });
+});
+
+describe('upstream health', () => {
+  it('the admin API shows each upstream’s breaker and recent faults', async () => {
+    const { gateway, client } = await world([{ throttle: { percent: 100 } }, {}], {
+      upstreamCooldownMs: 60_000,
+    });
+    for (let i = 0; i < 4; i++) expect(await servedBy(client)).toBe('u1');
+    const admin = new AdminClient(gateway.url);
+    expect((await admin.login(MASTER_KEY)).status).toBe(200);
+    const body = (await (await admin.fetch('/admin/api/upstreams')).json()) as {
+      upstreams: { name: string; state: string; recentFaults: Record<string, number>; breakers: unknown[] }[];
+    };
+    expect(body.upstreams.map((u) => [u.name, u.state])).toEqual([
+      ['u0', 'open'],
+      ['u1', 'closed'],
+    ]);
+    // Three throttles opened the breaker; the fourth call skipped u0 without trying it.
+    expect(body.upstreams[0]!.recentFaults).toEqual({ throttled: 3 });
+    expect(body.upstreams[0]!.breakers).toEqual([
+      expect.objectContaining({ model: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', state: 'open' }),
+    ]);
+    const models = (await (await admin.fetch('/admin/api/models')).json()) as { upstreams: unknown[] };
+    expect(models.upstreams).toHaveLength(2);
   });
 });

@@ -191,6 +191,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   metrics = accounting.metrics;
   if (pool) poolObserver = registerPoolMetrics(metrics.registry, pool);
   const stats = options.stats ?? new ServerStats();
+  if (pool) stats.watchUpstreams(() => pool.health());
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
