@@ -204,11 +204,19 @@ function toProfile(p: InferenceProfileSummary): CatalogueProfile[] {
  */
 export function catalogueHas(snapshot: CatalogueSnapshot | undefined, modelId: string): boolean | undefined {
   if (!snapshot || snapshot.source !== 'live' || modelId.startsWith('arn:')) return undefined;
-  return (
-    snapshot.profiles.some((p) => p.id === modelId && p.active) ||
-    snapshot.models.some((m) => m.modelId === modelId && m.active)
-  );
+  let ids = CALLABLE_IDS.get(snapshot);
+  if (!ids) {
+    ids = new Set([
+      ...snapshot.profiles.filter((p) => p.active).map((p) => p.id),
+      ...snapshot.models.filter((m) => m.active).map((m) => m.modelId),
+    ]);
+    CALLABLE_IDS.set(snapshot, ids);
+  }
+  return ids.has(modelId);
 }
+
+/** The ids a snapshot lists, built once per snapshot (a pool checks one on every call). */
+const CALLABLE_IDS = new WeakMap<CatalogueSnapshot, Set<string>>();
 
 /**
  * Several upstreams' catalogues as one (for alias resolution and `/v1/models`): the first snapshot's

@@ -144,9 +144,11 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       ...(spec.models === undefined ? {} : { models: spec.models }),
       profileFor: (modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix),
       has: (calledId: string) => {
-        // Starts the first load (or a refresh when stale) without waiting: until then it cannot tell.
-        void catalogue.snapshot();
-        return catalogueHas(catalogue.peek(), calledId);
+        // The merged catalogue (read by every Messages request) keeps it fresh; before the first load
+        // this starts it without waiting, and until then it cannot tell.
+        const current = catalogue.peek();
+        if (current === undefined) void catalogue.snapshot();
+        return catalogueHas(current, calledId);
       },
     })),
     {
@@ -175,10 +177,17 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     catalogue: {
       snapshot: async () => {
         const [first, ...others] = members;
-        const rest = others.map(({ catalogue }) => {
-          const current = catalogue.peek();
+        const primarySnapshot = await first!.catalogue.snapshot();
+        // The common case, without promise chains: every other catalogue has a snapshot (stale ones are
+        // being refreshed behind, as Catalogue.snapshot does).
+        const current = others.map(({ catalogue }) => {
+          const snapshot = catalogue.peek();
+          if (snapshot) void catalogue.snapshot();
+          return snapshot;
+        });
+        const rest = others.map(({ catalogue }, i) => {
+          if (current[i]) return current[i];
           const loading = catalogue.snapshot();
-          if (current) return loading.then(() => catalogue.peek() ?? current);
           let timer: NodeJS.Timeout | undefined;
           const giveUp = new Promise<CatalogueSnapshot | undefined>((resolve) => {
             timer = setTimeout(() => resolve(undefined), OTHER_CATALOGUE_WAIT_MS);
@@ -186,9 +195,8 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
           });
           return Promise.race([loading, giveUp]).finally(() => clearTimeout(timer));
         });
-        const snapshots = [await first!.catalogue.snapshot(), ...(await Promise.all(rest))].filter(
-          (s): s is CatalogueSnapshot => s !== undefined,
-        );
+        const loaded = current.every((c) => c !== undefined) ? current : await Promise.all(rest);
+        const snapshots = [primarySnapshot, ...loaded].filter((s): s is CatalogueSnapshot => s !== undefined);
         // Merged once per change of any part, not per request.
         if (snapshots.length !== merged.parts.length || snapshots.some((s, i) => s !== merged.parts[i])) {
           merged = { parts: snapshots, result: mergeSnapshots(snapshots) };
