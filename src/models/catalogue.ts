@@ -203,7 +203,7 @@ function toProfile(p: InferenceProfileSummary): CatalogueProfile[] {
  * foundation model it lists. `undefined` when the snapshot cannot tell (not live, or an ARN).
  */
 export function catalogueHas(snapshot: CatalogueSnapshot | undefined, modelId: string): boolean | undefined {
-  if (!snapshot || snapshot.source !== 'live' || modelId.startsWith('arn:')) return undefined;
+  if (snapshot?.source !== 'live' || modelId.startsWith('arn:')) return undefined;
   let ids = CALLABLE_IDS.get(snapshot);
   if (!ids) {
     ids = new Set([
