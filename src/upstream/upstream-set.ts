@@ -41,6 +41,20 @@ export interface UpstreamEntry {
   catalogue: Catalogue;
 }
 
+/** A pure id → id function remembered (the pool asks it for every upstream on every call; ids are few). */
+function memoized(fn: (id: string) => string): (id: string) => string {
+  const seen = new Map<string, string>();
+  return (id) => {
+    let out = seen.get(id);
+    if (out === undefined) {
+      if (seen.size >= 1_000) seen.clear();
+      out = fn(id);
+      seen.set(id, out);
+    }
+    return out;
+  };
+}
+
 /** Longest the merged catalogue waits for an upstream other than the first on its first load. */
 const OTHER_CATALOGUE_WAIT_MS = 3_000;
 
@@ -142,7 +156,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       runtime: upstream.runtime,
       weight: spec.weight,
       ...(spec.models === undefined ? {} : { models: spec.models }),
-      profileFor: (modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix),
+      profileFor: memoized((modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix)),
       has: (calledId: string) => {
         // The merged catalogue (read by every Messages request) keeps it fresh; before the first load
         // this starts it without waiting, and until then it cannot tell.
