@@ -76,6 +76,17 @@ export interface LiveStats {
   outputTokens: number;
   ttftP50Ms?: number;
   activeStreams: number;
+  /** With several upstreams: each one's breaker state and recent faults (GET /admin/api/upstreams too). */
+  upstreams?: UpstreamHealth[];
+}
+
+export interface UpstreamHealth {
+  name: string;
+  state: 'closed' | 'half-open' | 'open';
+  inFlight: number;
+  recentFaults: Record<string, number>;
+  lastFault?: { fault: string; at: string };
+  breakers: { model: string; state: string; openUntil?: string }[];
 }
 
 export interface ModelsView {

@@ -105,6 +105,39 @@ function LiveSection({
           </dd>
         </div>
       </dl>
+      {stats?.upstreams && stats.upstreams.length > 0 ? (
+        <div class="table-wrap">
+          <table id="live-upstreams">
+            <caption>Upstreams (breaker: the worst state across models)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Upstream</th>
+                <th scope="col">Breaker</th>
+                <th scope="col">In flight</th>
+                <th scope="col">Faults, last minute</th>
+                <th scope="col">Last fault</th>
+              </tr>
+            </thead>
+            <tbody>
+              {stats.upstreams.map((u) => (
+                <tr key={u.name} class={u.state === 'closed' ? '' : 'failed'}>
+                  <td>{u.name}</td>
+                  <td>
+                    <span class={`badge ${u.state === 'closed' ? 'active' : 'revoked'}`}>{u.state}</span>
+                  </td>
+                  <td>{u.inFlight}</td>
+                  <td>
+                    {Object.entries(u.recentFaults)
+                      .map(([fault, n]) => `${fault} ${n}`)
+                      .join(', ') || 'none'}
+                  </td>
+                  <td>{u.lastFault ? `${u.lastFault.fault} at ${time(Date.parse(u.lastFault.at))}` : '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
       <div class="table-wrap">
         <table id="live-requests">
           <caption>Latest requests (newest first)</caption>

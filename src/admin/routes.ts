@@ -310,9 +310,14 @@ export function adminRoutes(deps: AdminDeps): Middleware {
       })),
       profiles: snapshot.profiles.length,
       last_24h: recent.groups,
-      // The upstream pool (regions × identities) reports here once it exists.
-      upstreams: [],
+      // With several upstreams (ABPROXY_UPSTREAMS): each one's breakers and recent faults.
+      upstreams: deps.stats?.snapshot().upstreams ?? [],
     });
+  });
+
+  /** The upstream pool's health: breaker state per upstream × model, recent faults, calls in flight. */
+  const upstreams = signedIn(async (ctx) => {
+    sendJson(ctx.res, 200, { upstreams: deps.stats?.snapshot().upstreams ?? [] });
   });
 
   const settings = signedIn(async (ctx) => {
@@ -363,6 +368,7 @@ export function adminRoutes(deps: AdminDeps): Middleware {
     { method: 'POST', path: '/admin/api/keys/:id/revoke', handler: revokeKey },
     { method: 'GET', path: '/admin/api/usage', handler: usage },
     { method: 'GET', path: '/admin/api/models', handler: models },
+    { method: 'GET', path: '/admin/api/upstreams', handler: upstreams },
     { method: 'GET', path: '/admin/api/settings', handler: settings },
     { method: 'GET', path: '/admin/api/live', handler: live },
   ];

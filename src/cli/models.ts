@@ -17,7 +17,7 @@ import { capabilitiesFor } from '../models/capabilities.ts';
 import { indexOf, invocationId, resolveModel } from '../models/resolve.ts';
 import type { CatalogueSnapshot, ModelFamily, ReasoningControl, ServiceTier } from '../models/types.ts';
 import type { OutputMode, Row } from '../ui/index.ts';
-import { type UpstreamSpec, upstreamsServing } from '../upstream/upstreams.ts';
+import { modelIdForUpstream, type UpstreamSpec, upstreamsServing } from '../upstream/upstreams.ts';
 import { CliError, EXIT } from './errors.ts';
 
 export interface ModelRow {
@@ -42,7 +42,10 @@ export interface ModelRow {
   tiers: ServiceTier[];
   contextWindow: number;
   maxOutputTokens: number;
-  /** With `ABPROXY_UPSTREAMS`: the upstreams that may serve it, in failover order. */
+  /**
+   * With `ABPROXY_UPSTREAMS`: the upstreams that serve it (their `models` globs admit it and their own
+   * catalogue has it), in list order.
+   */
   upstreams?: string[];
 }
 
@@ -69,8 +72,14 @@ export interface CollectOptions {
   /** Include models that are not text-to-text or have no way to be called in the region. */
   all?: boolean;
   modelMap?: Record<string, string>;
-  /** The configured upstreams: each row says which may serve it. */
-  upstreams?: readonly Pick<UpstreamSpec, 'name' | 'models'>[];
+  /** The configured upstreams: each row says which serve it. */
+  upstreams?: readonly UpstreamCatalogue[];
+}
+
+/** One upstream as `models` sees it: its globs and, when read, whether its catalogue has an id. */
+export interface UpstreamCatalogue extends Pick<UpstreamSpec, 'name' | 'models'> {
+  /** Whether its own catalogue has the model (`undefined`: not known, e.g. its catalogue failed). */
+  has?: (bedrockId: string) => boolean | undefined;
 }
 
 const SHORTHANDS = ['opus', 'sonnet', 'haiku', 'fable'];
@@ -120,7 +129,11 @@ export function collectModels(snapshot: CatalogueSnapshot, options: CollectOptio
 
   const upstreams = options.upstreams;
   if (upstreams) {
-    for (const r of rows) r.upstreams = upstreamsServing(upstreams, r.bedrockId ?? r.baseModelId);
+    for (const r of rows) {
+      const id = r.bedrockId ?? r.baseModelId;
+      const byName = new Map(upstreams.map((u) => [u.name, u]));
+      r.upstreams = upstreamsServing(upstreams, id).filter((name) => byName.get(name)?.has?.(id) !== false);
+    }
   }
   const models = options.all ? rows : rows.filter((r) => r.callable && r.text);
   return {
@@ -206,31 +219,56 @@ export interface ModelsIo {
   stderr: (text: string) => void;
 }
 
-/** Reads the live catalogue; a failure to reach Bedrock is an error, not a silent built-in table. */
-async function liveSnapshot(config: Config): Promise<CatalogueSnapshot> {
-  const { Catalogue } = await import('../models/catalogue.ts');
-  // With several upstreams the catalogue is the first one's (its endpoint and credentials), as in `serve`.
-  const upstreams = config.upstreams
-    ? (await import('../upstream/upstream-set.ts')).createUpstreams(config)
-    : undefined;
-  const region = upstreams?.catalogueRegion ?? config.region;
+/**
+ * Reads the live catalogue; a failure to reach Bedrock is an error, not a silent built-in table. With
+ * several upstreams each reads its own (as in `serve`): the report merges them and says which upstream
+ * has what; only the first one failing is an error.
+ */
+async function liveSnapshot(
+  config: Config,
+): Promise<{ snapshot: CatalogueSnapshot; upstreams?: UpstreamCatalogue[] }> {
+  const { Catalogue, catalogueHas, mergeSnapshots } = await import('../models/catalogue.ts');
+  if (config.upstreams) {
+    const failures = new Map<string, unknown>();
+    const set = (await import('../upstream/upstream-set.ts')).createUpstreams(config, {
+      onCatalogueError: (err, name) => failures.set(name, err),
+    });
+    try {
+      const snapshots = await Promise.all(set.each.map((e) => e.catalogue.refresh()));
+      const first = set.each[0]!;
+      if (snapshots[0]!.source !== 'live') throw catalogueError(first.region, failures.get(first.name));
+      const upstreams = set.each.map((e, i): UpstreamCatalogue => {
+        const own = snapshots[i]!;
+        const { region, profilePrefix } = e.spec;
+        return {
+          name: e.name,
+          ...(e.spec.models === undefined ? {} : { models: e.spec.models }),
+          has: (id) => catalogueHas(own, modelIdForUpstream(id, region, profilePrefix)),
+        };
+      });
+      return { snapshot: mergeSnapshots(snapshots), upstreams };
+    } finally {
+      set.destroy();
+    }
+  }
   let failure: unknown;
   const catalogue = new Catalogue({
-    region,
-    ...(upstreams ? { clientFor: (r: string) => upstreams.control(r) } : {}),
+    region: config.region,
     onError: (err) => {
       failure = err;
     },
   });
-  const snapshot = await catalogue.refresh().finally(() => upstreams?.destroy());
-  if (snapshot.source !== 'live') {
-    const { name, message } = (failure ?? {}) as { name?: string; message?: string };
-    throw new CliError(
-      `could not list Bedrock models in ${region}: ${name ?? 'Error'}: ${message ?? String(failure)}\n` +
-        "Run 'abproxy doctor' to check credentials, region and network.",
-    );
-  }
-  return snapshot;
+  const snapshot = await catalogue.refresh();
+  if (snapshot.source !== 'live') throw catalogueError(config.region, failure);
+  return { snapshot };
+}
+
+function catalogueError(region: string, failure: unknown): CliError {
+  const { name, message } = (failure ?? {}) as { name?: string; message?: string };
+  return new CliError(
+    `could not list Bedrock models in ${region}: ${name ?? 'Error'}: ${message ?? String(failure)}\n` +
+      "Run 'abproxy doctor' to check credentials, region and network.",
+  );
 }
 
 export async function models(flags: ModelsFlags, io: ModelsIo): Promise<void> {
@@ -242,18 +280,21 @@ export async function models(flags: ModelsFlags, io: ModelsIo): Promise<void> {
     throw err;
   }
   const { withProgress } = await import('../ui/index.ts');
-  const snapshot = await withProgress(
-    `reading the Bedrock model catalogue in ${config.region}`,
+  const { snapshot, upstreams } = await withProgress(
+    config.upstreams
+      ? `reading the Bedrock model catalogue of ${config.upstreams.length} upstreams`
+      : `reading the Bedrock model catalogue in ${config.region}`,
     () => liveSnapshot(config),
     {
       enabled: !flags.json,
-      doneText: (s) => `catalogue read: ${s.models.length} models, ${s.profiles.length} inference profiles`,
+      doneText: ({ snapshot: s }) =>
+        `catalogue read: ${s.models.length} models, ${s.profiles.length} inference profiles`,
     },
   );
   const report = collectModels(snapshot, {
     all: flags.all,
     modelMap: config.modelMap,
-    ...(config.upstreams ? { upstreams: config.upstreams } : {}),
+    ...(upstreams ? { upstreams } : {}),
   });
   if (flags.json) {
     io.stdout(`${JSON.stringify(report, null, 2)}\n`);

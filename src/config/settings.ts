@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { SERVICE_TIERS } from '../models/types.ts';
 import { PolicyError, type PolicySet, parsePolicies } from '../signin/policies.ts';
-import { parseUpstreams, STRATEGIES, type Strategy } from '../upstream/upstreams.ts';
+import { parseStrategies, parseUpstreams, STRATEGIES, type Strategy } from '../upstream/upstreams.ts';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from './drain.ts';
 import {
   boolean,
@@ -268,6 +268,12 @@ export const SETTINGS = {
     default: 'failover' as Strategy,
     parse: oneOf(STRATEGIES),
     doc: 'with `ABPROXY_UPSTREAMS`: `failover` (list order) or `weighted` (least loaded by weight first)',
+  }),
+  upstreamStrategies: setting({
+    env: ['ABPROXY_UPSTREAM_STRATEGIES'],
+    default: undefined,
+    parse: parseStrategies,
+    doc: 'with `ABPROXY_UPSTREAMS`: strategy per model, JSON `{"<model-id glob>": "weighted"}` (or `failover`); the first matching glob wins',
   }),
   upstreamCooldownMs: setting({
     env: ['ABPROXY_UPSTREAM_COOLDOWN_MS'],

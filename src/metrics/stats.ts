@@ -25,6 +25,18 @@ export interface RecentRequest {
   keyId: string;
 }
 
+/** One upstream of the pool as the dashboard shows it (the pool's `health()` rows). */
+export interface UpstreamHealthView {
+  name: string;
+  /** The worst breaker state across its models. */
+  state: 'closed' | 'half-open' | 'open';
+  inFlight: number;
+  /** Faults in the last minute by class (throttled, overloaded, server, network, timeout). */
+  recentFaults: Partial<Record<string, number>>;
+  lastFault?: { fault: string; at: string };
+  breakers: { model: string; state: 'closed' | 'half-open' | 'open'; openUntil?: string }[];
+}
+
 export interface StatsSnapshot {
   uptimeMs: number;
   /** API requests finished (health and readiness probes are not counted). */
@@ -39,6 +51,8 @@ export interface StatsSnapshot {
   activeStreams: number;
   /** Newest first. */
   recent: RecentRequest[];
+  /** With several upstreams (`ABPROXY_UPSTREAMS`): each one's health, in list order. */
+  upstreams?: UpstreamHealthView[];
 }
 
 /** What a request handler tells the stats about its request (set on the request's Ctx). */
@@ -92,6 +106,7 @@ export class ServerStats {
   readonly #recent: RecentRequest[] = Array.from({ length: RECENT_REQUESTS }, emptyRecent);
   #recentCount = 0;
   readonly #listeners = new Set<(request: RecentRequest) => void>();
+  #upstreams: (() => UpstreamHealthView[]) | undefined;
 
   /**
    * @param now monotonic ms (performance.now) — durations and the rate window.
@@ -101,6 +116,11 @@ export class ServerStats {
     this.#now = now;
     this.#clock = clock;
     this.#startedAt = now();
+  }
+
+  /** Where snapshots read the upstream pool's health (read only when a snapshot is taken). */
+  watchUpstreams(read: () => UpstreamHealthView[]): void {
+    this.#upstreams = read;
   }
 
   /** A stream sent its headers: it counts as active until its request closes. */
@@ -197,6 +217,7 @@ export class ServerStats {
       ttftP50Ms: samples === 0 ? undefined : median(this.#ttft.slice(0, samples)),
       activeStreams: this.#activeStreams,
       recent,
+      ...(this.#upstreams ? { upstreams: this.#upstreams() } : {}),
     };
   }
 }

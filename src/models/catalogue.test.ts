@@ -1,6 +1,7 @@
 import { type ListFoundationModelsCommand, ListInferenceProfilesCommand } from '@aws-sdk/client-bedrock';
 import { describe, expect, it } from 'vitest';
-import { Catalogue } from './catalogue.ts';
+import { snapshotOf } from './catalogue.fixture.ts';
+import { Catalogue, catalogueHas, mergeSnapshots } from './catalogue.ts';
 import { resolveModel } from './resolve.ts';
 
 type Command = ListFoundationModelsCommand | ListInferenceProfilesCommand;
@@ -229,5 +230,37 @@ describe('Catalogue with the real BedrockClient', () => {
       else process.env.AWS_ENDPOINT_URL_BEDROCK = previous;
       server.close();
     }
+  });
+});
+
+describe('several upstreams’ catalogues', () => {
+  const east = snapshotOf('us-east-1', [{ id: 'anthropic.claude-sonnet-4-5-v1:0', profiles: ['us'] }]);
+  const west = snapshotOf('us-west-2', [
+    { id: 'anthropic.claude-sonnet-4-5-v1:0', profiles: ['us'] },
+    { id: 'amazon.nova-lite-v1:0', onDemand: true },
+  ]);
+
+  it('catalogueHas knows profiles and models; cannot tell for ARNs or a built-in table', () => {
+    expect(catalogueHas(east, 'us.anthropic.claude-sonnet-4-5-v1:0')).toBe(true);
+    expect(catalogueHas(east, 'amazon.nova-lite-v1:0')).toBe(false);
+    expect(catalogueHas(west, 'amazon.nova-lite-v1:0')).toBe(true);
+    expect(catalogueHas(east, 'arn:aws:bedrock:us-east-1:1:application-inference-profile/x')).toBeUndefined();
+    expect(catalogueHas({ ...east, source: 'builtin' }, 'amazon.nova-lite-v1:0')).toBeUndefined();
+    expect(catalogueHas(undefined, 'amazon.nova-lite-v1:0')).toBeUndefined();
+  });
+
+  it('mergeSnapshots keeps the first one’s region and adds what the others have, once', () => {
+    const merged = mergeSnapshots([east, west]);
+    expect(merged.region).toBe('us-east-1');
+    expect(merged.models.map((m) => m.modelId).sort()).toEqual([
+      'amazon.nova-lite-v1:0',
+      'anthropic.claude-sonnet-4-5-v1:0',
+    ]);
+    expect(merged.profiles.map((p) => p.id)).toEqual(['us.anthropic.claude-sonnet-4-5-v1:0']);
+    // A built-in stand-in never hides what a live catalogue says.
+    expect(mergeSnapshots([{ ...east, source: 'builtin' }, west])).toMatchObject({
+      region: 'us-east-1',
+      source: 'live',
+    });
   });
 });

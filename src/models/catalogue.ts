@@ -197,3 +197,49 @@ function toProfile(p: InferenceProfileSummary): CatalogueProfile[] {
     },
   ];
 }
+
+/**
+ * Whether an upstream's catalogue has the id it would call: an inference profile it lists, or a
+ * foundation model it lists. `undefined` when the snapshot cannot tell (not live, or an ARN).
+ */
+export function catalogueHas(snapshot: CatalogueSnapshot | undefined, modelId: string): boolean | undefined {
+  if (snapshot?.source !== 'live' || modelId.startsWith('arn:')) return undefined;
+  let ids = CALLABLE_IDS.get(snapshot);
+  if (!ids) {
+    ids = new Set([
+      ...snapshot.profiles.filter((p) => p.active).map((p) => p.id),
+      ...snapshot.models.filter((m) => m.active).map((m) => m.modelId),
+    ]);
+    CALLABLE_IDS.set(snapshot, ids);
+  }
+  return ids.has(modelId);
+}
+
+/** The ids a snapshot lists, built once per snapshot (a pool checks one on every call). */
+const CALLABLE_IDS = new WeakMap<CatalogueSnapshot, Set<string>>();
+
+/**
+ * Several upstreams' catalogues as one (for alias resolution and `/v1/models`): the first snapshot's
+ * region, its entries first, then what the others add. Live when any of them is live; built-in ones are
+ * left out once a live one exists.
+ */
+export function mergeSnapshots(snapshots: readonly CatalogueSnapshot[]): CatalogueSnapshot {
+  const live = snapshots.filter((s) => s.source === 'live');
+  const first = snapshots[0]!;
+  if (live.length === 0) return first;
+  const parts = first.source === 'live' ? live : [first, ...live].filter((s) => s.source === 'live');
+  if (parts.length === 1) return { ...parts[0]!, region: first.region };
+  const models = new Map<string, CatalogueModel>();
+  const profiles = new Map<string, CatalogueProfile>();
+  for (const s of parts) {
+    for (const m of s.models) if (!models.has(m.modelId)) models.set(m.modelId, m);
+    for (const p of s.profiles) if (!profiles.has(p.id)) profiles.set(p.id, p);
+  }
+  return {
+    region: first.region,
+    source: 'live',
+    fetchedAt: Math.min(...parts.map((s) => s.fetchedAt)),
+    models: [...models.values()],
+    profiles: [...profiles.values()],
+  };
+}

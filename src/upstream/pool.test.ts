@@ -197,3 +197,55 @@ describe('UpstreamPool', () => {
     await expect(invoke(pool)).rejects.toMatchObject({ status: 404, type: 'not_found_error' });
   });
 });
+
+describe('UpstreamPool per model and per catalogue', () => {
+  it('a model only goes to upstreams whose catalogue has it; unknown catalogues do not exclude', async () => {
+    const a = fake(['from a']);
+    const b = fake(['from b']);
+    const aHas: Record<string, boolean | undefined> = { 'anthropic.claude-x': true, 'amazon.nova': false };
+    const pool = new UpstreamPool([
+      { name: 'a', runtime: a.runtime, has: (id) => aHas[id] },
+      { name: 'b', runtime: b.runtime },
+    ]);
+    expect(text(await invoke(pool, 'amazon.nova'))).toBe('from b');
+    expect(text(await invoke(pool, 'anthropic.claude-x'))).toBe('from a');
+    expect(text(await invoke(pool, 'other.model'))).toBe('from a');
+    expect(pool.servers('amazon.nova')).toEqual(['b']);
+  });
+
+  it('when no catalogue has the model every upstream stays eligible (Bedrock says what is wrong)', async () => {
+    const a = fake(['from a']);
+    const pool = new UpstreamPool([{ name: 'a', runtime: a.runtime, has: () => false }]);
+    expect(text(await invoke(pool))).toBe('from a');
+  });
+
+  it('picks the strategy per model by glob, matching the base id too', () => {
+    const pool = new UpstreamPool([{ name: 'a', runtime: fake(['x']).runtime }], {
+      strategy: 'failover',
+      strategies: { '*claude-haiku*': 'weighted', 'amazon.*': 'weighted' },
+    });
+    expect(pool.strategyFor('us.anthropic.claude-haiku-4-5-v1:0')).toBe('weighted');
+    expect(pool.strategyFor('us.amazon.nova-lite-v1:0')).toBe('weighted');
+    expect(pool.strategyFor('us.anthropic.claude-sonnet-4-5-v1:0')).toBe('failover');
+  });
+
+  it('reports each upstream’s breaker state and recent faults', async () => {
+    const a = fake([awsError('ServiceUnavailableException', 503)]);
+    const b = fake(['from b']);
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: a.runtime },
+        { name: 'b', runtime: b.runtime },
+      ],
+      { breaker: { threshold: 2, openMs: 60_000 } },
+    );
+    await invoke(pool);
+    await invoke(pool);
+    const [ha, hb] = pool.health();
+    expect(ha).toMatchObject({ name: 'a', state: 'open', recentFaults: { overloaded: 2 } });
+    expect(ha!.lastFault?.fault).toBe('overloaded');
+    expect(ha!.breakers[0]).toMatchObject({ model: 'anthropic.claude-x', state: 'open' });
+    expect(ha!.breakers[0]!.openUntil).toMatch(/^\d{4}-/);
+    expect(hb).toMatchObject({ name: 'b', state: 'closed', recentFaults: {}, inFlight: 0 });
+  });
+});

@@ -11,7 +11,7 @@ import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
 import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { currentUpstreamTrace } from './trace.ts';
-import { globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
+import { baseModelId, globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
 
 export interface PoolMember {
   name: string;
@@ -22,6 +22,11 @@ export interface PoolMember {
   profilePrefix?: ProfilePrefix;
   /** The id this upstream calls for a requested id (wins over `profilePrefix`). */
   profileFor?: (modelId: string) => string;
+  /**
+   * Whether this upstream's own catalogue has the id it would call (`undefined`: cannot tell yet). An
+   * upstream that lacks a model is not tried for it, unless none of them has it.
+   */
+  has?: (calledId: string) => boolean | undefined;
 }
 
 /** What a fault was, for metrics and for the breaker. */
@@ -32,7 +37,10 @@ export interface PoolObserver {
 }
 
 export interface PoolOptions {
+  /** Default strategy. */
   strategy?: Strategy;
+  /** Per model: model-id glob → strategy; the first glob matching the id (or its base id) wins. */
+  strategies?: Record<string, Strategy>;
   /** Attempts per call across upstreams (each upstream at most once). */
   maxAttempts?: number;
   /** No new attempt starts after this long. */
@@ -52,7 +60,25 @@ interface Member {
   weight: number;
   accepts: (modelId: string) => boolean;
   profileFor: (modelId: string) => string;
+  has: (calledId: string) => boolean | undefined;
   inFlight: number;
+  /** Recent faults (newest last, at most RECENT_FAULTS), for the dashboard and the admin API. */
+  faults: { at: number; fault: FaultClass }[];
+}
+
+const RECENT_FAULTS = 50;
+
+/** One upstream's health as the dashboard and the admin API show it. */
+export interface UpstreamHealth {
+  name: string;
+  /** The worst breaker state across its models: open > half-open > closed. */
+  state: BreakerState;
+  /** Calls it is serving now (streams until they end). */
+  inFlight: number;
+  /** Faults in the last minute, by class. */
+  recentFaults: Partial<Record<FaultClass, number>>;
+  lastFault?: { fault: FaultClass; at: string };
+  breakers: { model: string; state: BreakerState; openUntil?: string }[];
 }
 
 function faultClass(err: unknown): FaultClass {
@@ -81,6 +107,7 @@ function retryAfterSeconds(err: unknown): number | undefined {
 export class UpstreamPool implements BedrockRuntime {
   readonly #members: Member[];
   readonly #strategy: Strategy;
+  readonly #strategies: { matches: (id: string) => boolean; strategy: Strategy }[];
   readonly #maxAttempts: number;
   readonly #deadlineMs: number;
   readonly #firstByteTimeoutMs: number;
@@ -99,10 +126,16 @@ export class UpstreamPool implements BedrockRuntime {
         weight: m.weight ?? 1,
         accepts: globs ? (id) => globs.some((g) => g(id)) : () => true,
         profileFor: m.profileFor ?? ((id) => modelIdFor(id, m.profilePrefix)),
+        has: m.has ?? (() => undefined),
         inFlight: 0,
+        faults: [],
       };
     });
     this.#strategy = options.strategy ?? 'failover';
+    this.#strategies = Object.entries(options.strategies ?? {}).map(([glob, strategy]) => {
+      const matches = globMatcher(glob);
+      return { matches: (id: string) => matches(id) || matches(baseModelId(id)), strategy };
+    });
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#deadlineMs = options.deadlineMs ?? 60_000;
     this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? 0;
@@ -134,9 +167,54 @@ export class UpstreamPool implements BedrockRuntime {
     });
   }
 
-  /** Names of the upstreams that may serve `modelId`, in list order. */
+  /** Names of the upstreams that may serve `modelId` (globs and catalogues), in list order. */
   servers(modelId: string): string[] {
-    return this.#members.filter((m) => m.accepts(modelId)).map((m) => m.name);
+    return this.#eligible(modelId).map((m) => m.name);
+  }
+
+  /** The strategy that orders the upstreams for `modelId`. */
+  strategyFor(modelId: string): Strategy {
+    return this.#strategies.find((s) => s.matches(modelId))?.strategy ?? this.#strategy;
+  }
+
+  /** Each upstream's breakers and recent faults, in list order. */
+  health(): UpstreamHealth[] {
+    const now = this.#now();
+    const rank = { closed: 0, 'half-open': 1, open: 2 } as const;
+    return this.#members.map((m) => {
+      const breakers = [...this.#breakers]
+        .filter(([key]) => key.startsWith(`${m.name}\n`))
+        .map(([key, b]) => {
+          const state = b.state;
+          const row: UpstreamHealth['breakers'][number] = { model: key.slice(m.name.length + 1), state };
+          if (state === 'open') row.openUntil = new Date(b.openUntil).toISOString();
+          return row;
+        });
+      const state = breakers.reduce<BreakerState>(
+        (worst, b) => (rank[b.state] > rank[worst] ? b.state : worst),
+        'closed',
+      );
+      const recentFaults: UpstreamHealth['recentFaults'] = {};
+      for (const f of m.faults)
+        if (now - f.at < 60_000) recentFaults[f.fault] = (recentFaults[f.fault] ?? 0) + 1;
+      const last = m.faults.at(-1);
+      return {
+        name: m.name,
+        state,
+        inFlight: m.inFlight,
+        recentFaults,
+        ...(last ? { lastFault: { fault: last.fault, at: new Date(last.at).toISOString() } } : {}),
+        breakers,
+      };
+    });
+  }
+
+  /** Upstreams whose globs admit `modelId` and whose catalogue does not say it lacks it. */
+  #eligible(modelId: string): Member[] {
+    const admitted = this.#members.filter((m) => m.accepts(modelId));
+    const having = admitted.filter((m) => m.has(m.profileFor(modelId)) !== false);
+    // No catalogue has it (or they are out of date): try them all; Bedrock answers with its own error.
+    return having.length > 0 ? having : admitted;
   }
 
   #breaker(member: Member, modelId: string): Breaker {
@@ -169,8 +247,8 @@ export class UpstreamPool implements BedrockRuntime {
 
   /** Eligible upstreams in the order to try them. */
   #order(modelId: string): Member[] {
-    const eligible = this.#members.filter((m) => m.accepts(modelId));
-    if (this.#strategy === 'weighted') {
+    const eligible = this.#eligible(modelId);
+    if (this.strategyFor(modelId) === 'weighted') {
       // Least loaded relative to its weight first; list order breaks ties.
       return eligible
         .map((m, index) => ({ m, index }))
@@ -241,6 +319,8 @@ export class UpstreamPool implements BedrockRuntime {
         }
         const fault = firstByte?.signal.aborted ? 'timeout' : faultClass(err);
         this.#observer?.attempt(member.name, fault, this.#now() - started);
+        member.faults.push({ at: this.#now(), fault });
+        if (member.faults.length > RECENT_FAULTS) member.faults.shift();
         if (fault === 'client') {
           breaker.release();
           throw err;

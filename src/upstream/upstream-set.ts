@@ -2,13 +2,17 @@
  * The gateway's upstreams, built once at start-up from the settings: without `ABPROXY_UPSTREAMS` the one
  * BedrockUpstream of `AWS_REGION` exactly as before; with it, one BedrockUpstream per entry (its own
  * endpoint, credentials and connections) behind an UpstreamPool. Either way the handlers get one
- * BedrockRuntime. The model catalogue is read through the first upstream's control plane.
+ * BedrockRuntime. Each upstream reads its own catalogue (its control plane and credentials): a model is
+ * routed only to upstreams that have it, and aliases resolve against all of them merged (the first one's
+ * region and entries first).
  */
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { fromIni, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Settings } from '../config/config.ts';
+import { Catalogue, catalogueHas, mergeSnapshots } from '../models/catalogue.ts';
+import type { CatalogueSnapshot } from '../models/types.ts';
 import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
@@ -22,9 +26,37 @@ export interface Upstreams {
   catalogueRegion: string;
   control(region: string): BedrockClient;
   /** Each configured upstream's own control plane (empty without `ABPROXY_UPSTREAMS`), for `doctor`. */
-  each: { name: string; region: string; control(): BedrockClient }[];
+  each: UpstreamEntry[];
+  /** With several upstreams: their catalogues merged (else undefined: one Catalogue of the region). */
+  catalogue: { snapshot(): Promise<CatalogueSnapshot> } | undefined;
   destroy(): void;
 }
+
+export interface UpstreamEntry {
+  name: string;
+  region: string;
+  spec: UpstreamSpec;
+  control(): BedrockClient;
+  /** This upstream's own catalogue (its endpoint and credentials), cached like the gateway's. */
+  catalogue: Catalogue;
+}
+
+/** A pure id → id function remembered (the pool asks it for every upstream on every call; ids are few). */
+function memoized(fn: (id: string) => string): (id: string) => string {
+  const seen = new Map<string, string>();
+  return (id) => {
+    let out = seen.get(id);
+    if (out === undefined) {
+      if (seen.size >= 1_000) seen.clear();
+      out = fn(id);
+      seen.set(id, out);
+    }
+    return out;
+  };
+}
+
+/** Longest the merged catalogue waits for an upstream other than the first on its first load. */
+const OTHER_CATALOGUE_WAIT_MS = 3_000;
 
 type UpstreamSettings = Pick<
   Settings,
@@ -35,6 +67,7 @@ type UpstreamSettings = Pick<
   | 'bedrockApiKey'
   | 'upstreams'
   | 'upstreamStrategy'
+  | 'upstreamStrategies'
   | 'upstreamCooldownMs'
   | 'firstByteTimeoutMs'
 >;
@@ -44,6 +77,8 @@ export interface UpstreamHooks {
   observer?: PoolObserver;
   /** Wraps each upstream's runtime (OpenTelemetry attempt spans, when tracing is on). */
   wrapRuntime?: (runtime: BedrockRuntime, upstream: { name: string; region: string }) => BedrockRuntime;
+  /** A failed refresh of one upstream's catalogue (the request path never sees it). */
+  onCatalogueError?: (error: unknown, upstream: string) => void;
 }
 
 /** Assumed-role credentials are cached and refreshed five minutes before they expire. */
@@ -104,21 +139,38 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       catalogueRegion: settings.region,
       control: (region) => single.control(region),
       each: [],
+      catalogue: undefined,
       destroy: () => single.destroy(),
     };
   }
   const specs = settings.upstreams;
-  const members = specs.map((spec) => ({ spec, upstream: upstreamFor(spec, settings, hooks) }));
+  const members = specs.map((spec) => {
+    const upstream = upstreamFor(spec, settings, hooks);
+    const catalogue = new Catalogue({
+      region: spec.region,
+      clientFor: (region) => upstream.control(region),
+      onError: (err) => hooks.onCatalogueError?.(err, spec.name),
+    });
+    return { spec, upstream, catalogue };
+  });
   const pool = new UpstreamPool(
-    members.map(({ spec, upstream }) => ({
+    members.map(({ spec, upstream, catalogue }) => ({
       name: spec.name,
       runtime: hooks.wrapRuntime?.(upstream.runtime, spec) ?? upstream.runtime,
       weight: spec.weight,
       ...(spec.models === undefined ? {} : { models: spec.models }),
-      profileFor: (modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix),
+      profileFor: memoized((modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix)),
+      has: (calledId: string) => {
+        // The merged catalogue (read by every Messages request) keeps it fresh; before the first load
+        // this starts it without waiting, and until then it cannot tell.
+        const current = catalogue.peek();
+        if (current === undefined) void catalogue.snapshot();
+        return catalogueHas(current, calledId);
+      },
     })),
     {
       strategy: settings.upstreamStrategy,
+      ...(settings.upstreamStrategies === undefined ? {} : { strategies: settings.upstreamStrategies }),
       maxAttempts: specs.length,
       breaker: { openMs: settings.upstreamCooldownMs },
       firstByteTimeoutMs: settings.firstByteTimeoutMs,
@@ -126,16 +178,49 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     },
   );
   const primary = members[0]!;
+  let merged: { parts: CatalogueSnapshot[]; result?: CatalogueSnapshot } = { parts: [] };
   return {
     runtime: pool,
     pool,
     catalogueRegion: primary.spec.region,
     control: (region) => primary.upstream.control(region),
-    each: members.map(({ spec, upstream }) => ({
+    each: members.map(({ spec, upstream, catalogue }) => ({
       name: spec.name,
       region: spec.region,
+      spec,
       control: () => upstream.control(spec.region),
+      catalogue,
     })),
+    catalogue: {
+      snapshot: async () => {
+        const [first, ...others] = members;
+        const primarySnapshot = await first!.catalogue.snapshot();
+        // The common case, without promise chains: every other catalogue has a snapshot (stale ones are
+        // being refreshed behind, as Catalogue.snapshot does).
+        const current = others.map(({ catalogue }) => {
+          const snapshot = catalogue.peek();
+          if (snapshot) void catalogue.snapshot();
+          return snapshot;
+        });
+        const rest = others.map(({ catalogue }, i) => {
+          if (current[i]) return current[i];
+          const loading = catalogue.snapshot();
+          let timer: NodeJS.Timeout | undefined;
+          const giveUp = new Promise<CatalogueSnapshot | undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), OTHER_CATALOGUE_WAIT_MS);
+            timer.unref();
+          });
+          return Promise.race([loading, giveUp]).finally(() => clearTimeout(timer));
+        });
+        const loaded = current.every((c) => c !== undefined) ? current : await Promise.all(rest);
+        const snapshots = [primarySnapshot, ...loaded].filter((s): s is CatalogueSnapshot => s !== undefined);
+        // Merged once per change of any part, not per request.
+        if (snapshots.length !== merged.parts.length || snapshots.some((s, i) => s !== merged.parts[i])) {
+          merged = { parts: snapshots, result: mergeSnapshots(snapshots) };
+        }
+        return merged.result!;
+      },
+    },
     destroy: () => {
       for (const { upstream } of members) upstream.destroy();
     },

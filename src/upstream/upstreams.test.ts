@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseModelId, modelIdFor, modelIdForUpstream, parseUpstreams } from './upstreams.ts';
+import { baseModelId, modelIdFor, modelIdForUpstream, parseStrategies, parseUpstreams } from './upstreams.ts';
 
 const parse = (value: unknown) => parseUpstreams(JSON.stringify(value), 'ABPROXY_UPSTREAMS');
 
@@ -105,5 +105,24 @@ describe('inference-profile prefixes', () => {
     expect(modelIdForUpstream('us.anthropic.claude-x', 'eu-west-1', 'global')).toBe(
       'global.anthropic.claude-x',
     );
+  });
+});
+
+describe('parseStrategies', () => {
+  it('reads glob → strategy from JSON text or an object', () => {
+    expect(parseStrategies('{"*haiku*": "weighted", "*": "failover"}', 'S')).toEqual({
+      '*haiku*': 'weighted',
+      '*': 'failover',
+    });
+    expect(parseStrategies({ 'amazon.*': 'weighted' }, 'S')).toEqual({ 'amazon.*': 'weighted' });
+    expect(parseStrategies(undefined, 'S')).toBeUndefined();
+  });
+
+  it('names the entry that is wrong', () => {
+    expect(() => parseStrategies('{"*haiku*": "roundrobin"}', 'ABPROXY_UPSTREAM_STRATEGIES')).toThrow(
+      'ABPROXY_UPSTREAM_STRATEGIES["*haiku*"]: expected one of failover, weighted, got "roundrobin"',
+    );
+    expect(() => parseStrategies('["weighted"]', 'S')).toThrow(/S: expected a JSON object/);
+    expect(() => parseStrategies('{', 'S')).toThrow(/S: not valid JSON/);
   });
 });

@@ -213,6 +213,36 @@ export const parseUpstreams: Parser<UpstreamSpec[]> = (raw, label) => {
   return specs;
 };
 
+/**
+ * Strategy per model: JSON object (env) or object (config file) of model-id glob → `failover` | `weighted`,
+ * e.g. `{"*claude-haiku*": "weighted"}`; errors name `label["glob"]`.
+ */
+export const parseStrategies: Parser<Record<string, Strategy> | undefined> = (raw, label) => {
+  if (raw === undefined || raw === '') return undefined;
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new ConfigError(`${label}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${label}: expected a JSON object of model-id glob → ${STRATEGIES.join(' | ')}`);
+  }
+  const out: Record<string, Strategy> = {};
+  for (const [glob, strategy] of Object.entries(value)) {
+    if (glob.trim() === '') throw new ConfigError(`${label}[""]: a model-id glob may not be empty`);
+    if (!STRATEGIES.includes(strategy as Strategy)) {
+      throw new ConfigError(
+        `${label}[${JSON.stringify(glob)}]: expected one of ${STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`,
+      );
+    }
+    out[glob.trim()] = strategy as Strategy;
+  }
+  return out;
+};
+
 /** A model-id glob (`*` any run, `?` one character) as a whole-id test. */
 export function globMatcher(glob: string): (id: string) => boolean {
   const pattern = glob

@@ -21,7 +21,8 @@ export interface DualServer {
 
 const H2_PREFACE_START = 'PRI';
 
-export function createDualServer(handler: DualHandler): DualServer {
+/** `refuse` (fault injection): when it says so, each accepted connection is destroyed at once. */
+export function createDualServer(handler: DualHandler, refuse?: () => boolean): DualServer {
   const h1 = http.createServer({ keepAliveTimeout: 60_000 }, handler);
   const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
@@ -29,6 +30,10 @@ export function createDualServer(handler: DualHandler): DualServer {
 
   const server = net.createServer((socket) => {
     accepted += 1;
+    if (refuse?.()) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());

@@ -1,6 +1,6 @@
 /**
  * Runs the Bedrock emulator as its own process:
- *   node test/emulator/main.ts [--port 0] [--host 127.0.0.1] [--region us-east-1]
+ *   node test/emulator/main.ts [--port 0] [--host 127.0.0.1] [--region us-east-1] [--faults JSON]
  * Prints one JSON line `{"url":"http://127.0.0.1:PORT","region":"us-east-1"}` once it accepts connections.
  */
 import { parseArgs } from 'node:util';
@@ -11,10 +11,17 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
     region: { type: 'string', default: 'us-east-1' },
+    /** A fault plan in force from the start (see faults.ts), e.g. '{"throttle":{"percent":50}}'. */
+    faults: { type: 'string' },
   },
 });
 
-const emulator = await startEmulator({ port: Number(values.port), host: values.host, region: values.region });
+const emulator = await startEmulator({
+  port: Number(values.port),
+  host: values.host,
+  region: values.region,
+  ...(values.faults ? { faults: JSON.parse(values.faults) } : {}),
+});
 process.stdout.write(`${JSON.stringify({ url: emulator.url, region: emulator.region })}\n`);
 
 const stop = () => {

@@ -16,6 +16,7 @@ import { converseResponse, converseStreamEvents, converseView, responseFields } 
 import { countTokens } from './count-tokens.ts';
 import { type AnyResponse, BedrockError, validationError, writeAwsError } from './errors.ts';
 import { eventFrame, exceptionFrame } from './eventstream.ts';
+import { type CallFaults, type FaultPlan, Faults } from './faults.ts';
 import { createDualServer } from './h2c.ts';
 import { invokeResponse, invokeStreamEvents, invokeView, validateInvokeBody } from './invoke.ts';
 import { findModel, resolveModelIdentifier } from './models.ts';
@@ -60,6 +61,8 @@ export interface EmulatorOptions {
   region?: string;
   /** Lifetime of the credentials its STS AssumeRole issues (default one hour). */
   roleCredentialSeconds?: number;
+  /** Faults in force from the start (see faults.ts); `setFaults` / `POST /__emulator/faults` change them. */
+  faults?: FaultPlan;
 }
 
 export interface Emulator {
@@ -69,6 +72,8 @@ export interface Emulator {
   /** TCP connections accepted since start (or the last reset). */
   readonly connections: number;
   enqueue(...turns: ScriptTurn[]): void;
+  /** Replaces the injected faults (an empty plan clears them); throws TypeError on a bad plan. */
+  setFaults(plan: FaultPlan): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -93,14 +98,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const script = new ScriptQueue();
   const cacheMemory = new Set<string>();
   const roles = new RoleSessions(options.roleCredentialSeconds);
+  const faults = new Faults();
+  if (options.faults) faults.set(options.faults);
 
-  const dual = createDualServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      const error =
-        err instanceof BedrockError ? err : new BedrockError('InternalServerException', String(err));
-      writeAwsError(res, error, randomUUID());
-    });
-  });
+  const dual = createDualServer(
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        const error =
+          err instanceof BedrockError ? err : new BedrockError('InternalServerException', String(err));
+        writeAwsError(res, error, randomUUID());
+      });
+    },
+    () => faults.refusing(),
+  );
 
   async function handle(req: Req, res: AnyResponse): Promise<void> {
     const requestId = randomUUID();
@@ -170,6 +180,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       } else {
         const query = new URLSearchParams(rawQuery);
         const id = safeDecode(rawPath.split('/')[2] ?? '');
+        if (!faults.has(id) && (operation === 'GetFoundationModel' || operation === 'GetInferenceProfile')) {
+          throw new BedrockError('ResourceNotFoundException', `${id} is not available here.`);
+        }
         const result =
           operation === 'ListFoundationModels'
             ? listFoundationModels(region, query)
@@ -178,6 +191,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
               : operation === 'ListInferenceProfiles'
                 ? listInferenceProfiles(region, query)
                 : getInferenceProfile(region, id);
+        // An account/region with only some models (faults `models`) lists only those.
+        if ('modelSummaries' in result) {
+          result.modelSummaries = result.modelSummaries.filter((m) => faults.has(m.modelId));
+        } else if ('inferenceProfileSummaries' in result) {
+          result.inferenceProfileSummaries = result.inferenceProfileSummaries.filter((p) =>
+            faults.has(p.inferenceProfileId),
+          );
+        }
         record.status = 200;
         writeJson(res, 200, result, requestId);
       }
@@ -207,7 +228,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     // CountTokens takes the bare foundation id even for profile-only models.
     const model = resolved.ok ? resolved.target.model : findModel(record.modelId!);
-    if (!model) throw validationError('The provided model identifier is invalid.');
+    if (!model || !faults.has(model.modelId))
+      throw validationError('The provided model identifier is invalid.');
     const body = record.body as Record<string, unknown>;
     const started = Date.now();
 
@@ -233,7 +255,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
     }
     const view = isConverse ? converseView(body, model, cacheMemory) : invokeView(body, model, cacheMemory);
-    const turn = script.take(model.modelId);
+    const injected: CallFaults = faults.forCall(model.modelId, streaming);
+    if (injected.slowMs) await sleep(injected.slowMs);
+    if (injected.throttle) throw injected.throttle;
+    const scripted = script.take(model.modelId);
+    const turn: ScriptTurn | undefined =
+      injected.die?.how === 'exception'
+        ? { ...scripted, errorAfterEvents: { events: injected.die.afterEvents, name: injected.die.name } }
+        : scripted;
     if (turn?.delayMs) await sleep(turn.delayMs);
     if (turn?.error) {
       throw new BedrockError(
@@ -283,7 +312,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       ...(isConverse ? {} : { 'x-amzn-bedrock-content-type': 'application/json' }),
       ...tierHeader,
     });
-    await writeFrames(res, record, frames, turn);
+    await writeFrames(
+      res,
+      record,
+      frames,
+      turn,
+      injected.die?.how === 'disconnect' ? injected.die.afterEvents : undefined,
+    );
   }
 
   function controlRoute(method: string, path: string, body: Buffer, res: AnyResponse): void {
@@ -292,6 +327,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const parsed = JSON.parse(body.toString('utf8') || '[]');
         script.enqueue(...(Array.isArray(parsed) ? parsed : [parsed]));
         writeJson(res, 200, { pending: script.pending }, randomUUID());
+      } else if (method === 'POST' && path === '/__emulator/faults') {
+        faults.set(JSON.parse(body.toString('utf8') || '{}'));
+        writeJson(res, 200, { faults: faults.plan }, randomUUID());
+        // Refusing from now: open connections go too, once this answer is out.
+        if (faults.refusing()) setTimeout(() => dual.closeAll(), 50);
+      } else if (method === 'GET' && path === '/__emulator/faults') {
+        writeJson(res, 200, { faults: faults.plan }, randomUUID());
       } else if (method === 'GET' && path === '/__emulator/requests') {
         writeJson(res, 200, { requests, connections: dual.connectionCount() }, randomUUID());
       } else if (method === 'POST' && path === '/__emulator/reset') {
@@ -308,6 +350,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   function reset(): void {
     requests.length = 0;
     script.clear();
+    faults.clear();
     cacheMemory.clear();
     dual.resetConnectionCount();
   }
@@ -327,6 +370,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return dual.connectionCount();
     },
     enqueue: (...turns) => script.enqueue(...turns),
+    setFaults: (plan) => {
+      faults.set(plan);
+      if (faults.refusing()) dual.closeAll();
+    },
     reset,
     close: () =>
       new Promise<void>((resolve) => {
@@ -341,11 +388,18 @@ async function writeFrames(
   record: RecordedRequest,
   frames: Uint8Array[],
   turn?: ScriptTurn,
+  disconnectAfter?: number,
 ): Promise<void> {
   const res = response as ServerResponse;
   const failAfter = turn?.errorAfterEvents;
   for (let i = 0; i < frames.length; i++) {
     if (record.aborted || res.destroyed) return;
+    if (disconnectAfter !== undefined && i === disconnectAfter) {
+      // Injected fault: the connection dies under the stream (once the events before it are out).
+      await sleep(30);
+      res.socket?.destroy();
+      return;
+    }
     if (failAfter && i === failAfter.events) {
       res.write(exceptionFrame(failAfter.name, failAfter.message ?? `${failAfter.name} (scripted)`));
       res.end();

@@ -159,6 +159,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
         onConnectionWait: connectionWaitReporter(log, () => metrics),
         observer: { attempt: (...args) => poolObserver?.attempt(...args) },
         ...(wrapRuntime ? { wrapRuntime } : {}),
+        onCatalogueError: (err, upstream) =>
+          log.warn({ err, upstream }, 'Bedrock model catalogue refresh failed'),
       });
   const upstream =
     (options.upstream && wrapRuntime
@@ -188,6 +190,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   });
   const catalogue =
     options.catalogue ??
+    owned?.catalogue ??
     new Catalogue({
       region: owned?.catalogueRegion ?? config.region,
       clientFor: (region) => owned!.control(region),
@@ -205,6 +208,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   metrics = accounting.metrics;
   if (pool) poolObserver = registerPoolMetrics(metrics.registry, pool);
   const stats = options.stats ?? new ServerStats();
+  if (pool) stats.watchUpstreams(() => pool.health());
   let draining = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;

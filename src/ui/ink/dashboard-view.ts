@@ -1,7 +1,7 @@
-/** The live `serve` dashboard: headline numbers, the last requests and recent log lines. */
+/** The live `serve` dashboard: headline numbers, upstream health, the last requests and recent log lines. */
 import { Box, Text } from 'ink';
 import { createElement as h, type ReactElement, useEffect, useState } from 'react';
-import type { RecentRequest, StatsSnapshot } from '../../metrics/stats.ts';
+import type { RecentRequest, StatsSnapshot, UpstreamHealthView } from '../../metrics/stats.ts';
 import { formatClock, formatCount, formatMs, formatRate } from '../format.ts';
 import { pad } from '../table-format.ts';
 import { terminalLine } from '../terminal-text.ts';
@@ -36,6 +36,24 @@ function requestLine(r: RecentRequest): string {
   ].join('  ');
 }
 
+const STATE_COLOR = { closed: 'green', 'half-open': 'yellow', open: 'red' } as const;
+
+/** `eu-west  open       2 in flight  faults/min throttled 3, network 1  last throttled 12:03:04` */
+function upstreamLine(u: UpstreamHealthView): string {
+  const faults = Object.entries(u.recentFaults)
+    .map(([fault, n]) => `${fault} ${n}`)
+    .join(', ');
+  const open = u.breakers.filter((b) => b.state !== 'closed').length;
+  return [
+    pad(terminalLine(u.name), 16),
+    pad(u.state, 9),
+    pad(`${u.inFlight} in flight`, 12),
+    pad(open > 0 ? `${open}/${u.breakers.length} models tripped` : '', 20),
+    faults ? `faults/min ${faults}` : 'no faults in the last minute',
+    u.lastFault ? `  last ${u.lastFault.fault} ${formatClock(Date.parse(u.lastFault.at))}` : '',
+  ].join('  ');
+}
+
 export function Dashboard({ url, snapshot: s, logs = [] }: DashboardProps): ReactElement {
   const errorShare = s.requests === 0 ? '' : ` (${((100 * s.errors) / s.requests).toFixed(1)}%)`;
   return h(
@@ -63,6 +81,16 @@ export function Dashboard({ url, snapshot: s, logs = [] }: DashboardProps): Reac
       }),
       h(Metric, { label: 'active streams', value: String(s.activeStreams) }),
     ),
+    s.upstreams && s.upstreams.length > 0
+      ? h(
+          Box,
+          { flexDirection: 'column', marginTop: 1 },
+          h(Text, { dimColor: true }, 'upstreams'),
+          ...s.upstreams.map((u, i) =>
+            h(Text, { key: `u${i}`, color: STATE_COLOR[u.state] }, `  ${upstreamLine(u)}`),
+          ),
+        )
+      : null,
     h(
       Box,
       { flexDirection: 'column', marginTop: 1 },
