@@ -37,6 +37,7 @@ type UpstreamSettings = Pick<
   | 'upstreamStrategy'
   | 'upstreamCooldownMs'
   | 'firstByteTimeoutMs'
+  | 'mantleEndpoint'
 >;
 
 export interface UpstreamHooks {
@@ -79,6 +80,7 @@ function upstreamFor(spec: UpstreamSpec, settings: UpstreamSettings, hooks: Upst
     maxAttempts: settings.upstreamMaxAttempts,
     maxConnections: settings.upstreamMaxConnections,
     onConnectionWait: hooks.onConnectionWait,
+    mantleEndpoint: settings.mantleEndpoint,
     ...(spec.endpoint === undefined ? {} : { endpoint: spec.endpoint }),
     ...(spec.controlEndpoint === undefined ? {} : { controlEndpoint: spec.controlEndpoint }),
     ...credentialsFor(spec.credentials, spec.region),
@@ -94,6 +96,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       maxConnections: settings.upstreamMaxConnections,
       bearerToken: settings.bedrockApiKey,
       onConnectionWait: hooks.onConnectionWait,
+      mantleEndpoint: settings.mantleEndpoint,
     });
     return {
       runtime: single.runtime,

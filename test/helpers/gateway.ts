@@ -18,10 +18,11 @@ export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 export const MASTER_KEY = 'test-master-key';
 
 /** The AWS settings of a gateway (or CLI) whose Bedrock is the emulator at `url`. */
-export function emulatorAwsEnv(url: string): Record<string, string> {
+export function emulatorAwsEnv(url: string, mantleUrl?: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url,
     AWS_ENDPOINT_URL_BEDROCK: url,
+    ...(mantleUrl === undefined ? {} : { AWS_ENDPOINT_URL_BEDROCK_MANTLE: mantleUrl }),
     AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
     AWS_SECRET_ACCESS_KEY: 'emulator-secret',
     AWS_REGION: 'us-east-1',
@@ -30,7 +31,7 @@ export function emulatorAwsEnv(url: string): Record<string, string> {
 
 export async function startBedrockEmulator(): Promise<Emulator> {
   const emulator = await startEmulator({ port: 0 });
-  Object.assign(process.env, emulatorAwsEnv(emulator.url));
+  Object.assign(process.env, emulatorAwsEnv(emulator.url, emulator.mantleUrl));
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_BEARER_TOKEN_BEDROCK;
@@ -136,7 +137,8 @@ export function gatewayWithEmulator(overrides: Partial<Settings> = {}): GatewayW
 
   beforeAll(async () => {
     emulator = await startBedrockEmulator();
-    gateway = await startGateway(overrides);
+    // The mantle Claude path's host is the emulator's second port.
+    gateway = await startGateway({ mantleEndpoint: emulator.mantleUrl, ...overrides });
   });
   afterAll(async () => {
     await gateway?.server.close();
