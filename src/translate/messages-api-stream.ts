@@ -45,6 +45,8 @@ export class MessagesApiStreamTranslator implements StreamTranslator<Uint8Array>
   readonly #decoder = new TextDecoder();
   #buffer = '';
   #stopped = false;
+  /** An `event: error` seen: thrown once the frames before it went out. */
+  #failure: Error | undefined;
 
   constructor(options: { model: string }) {
     this.#events = createInvokeStream(options);
@@ -55,11 +57,14 @@ export class MessagesApiStreamTranslator implements StreamTranslator<Uint8Array>
   }
 
   push(chunk: Uint8Array): FormattedEvent[] {
+    if (this.#failure) throw this.#failure;
     let text = this.#buffer + this.#decoder.decode(chunk, { stream: true });
     if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
     const out: FormattedEvent[] = [];
     let start = 0;
     for (let end = text.indexOf('\n\n'); end !== -1; end = text.indexOf('\n\n', start)) {
+      // The frames before an error in the same chunk still reach the client; the error follows.
+      if (this.#failure) break;
       const event = this.#frame(text.slice(start, end + 2));
       if (event) out.push(event);
       start = end + 2;
@@ -69,6 +74,7 @@ export class MessagesApiStreamTranslator implements StreamTranslator<Uint8Array>
   }
 
   end(): FormattedEvent[] {
+    if (this.#failure) throw this.#failure;
     const rest = `${this.#buffer}${this.#decoder.decode()}`;
     this.#buffer = '';
     const out: FormattedEvent[] = [];
@@ -96,7 +102,10 @@ export class MessagesApiStreamTranslator implements StreamTranslator<Uint8Array>
       this.#events.passedThrough(data);
       return { type: 'content_block_delta', frame };
     }
-    if (named === 'error') throw streamError(data);
+    if (named === 'error') {
+      this.#failure = streamError(data);
+      return undefined;
+    }
     const type = (named ?? 'unknown') as FormattedEvent['type'];
     switch (named) {
       case 'message_start': {
