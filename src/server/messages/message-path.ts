@@ -7,7 +7,7 @@
  */
 import type { Config } from '../../config/config.ts';
 import type { ClaudePath } from '../../config/settings.ts';
-import type { ResolvedModel } from '../../models/types.ts';
+import type { ModelCapabilities, ResolvedModel } from '../../models/types.ts';
 import { globMatcher } from '../../upstream/upstreams.ts';
 
 export type MessagePath = ClaudePath;
@@ -25,7 +25,9 @@ function perModel(paths: Readonly<Record<string, ClaudePath>>): [(id: string) =>
 
 export function messagePath(
   config: Pick<Config, 'claudePath'> & Partial<Pick<Config, 'claudePaths'>>,
-  model: Pick<ResolvedModel, 'caps'> & Partial<Pick<ResolvedModel, 'modelId' | 'baseModelId'>>,
+  model: { caps: Pick<ModelCapabilities, 'family'> } & Partial<
+    Pick<ResolvedModel, 'modelId' | 'baseModelId'>
+  >,
   requested?: string,
 ): MessagePath {
   if (model.caps.family !== 'claude') return 'converse';
