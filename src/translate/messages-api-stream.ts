@@ -17,6 +17,8 @@ import type { FormattedEvent, StreamTranslator } from './stream-translator.ts';
 
 type Json = Record<string, unknown>;
 
+const DELTA_HEAD = 'event: content_block_delta\ndata: ';
+
 /** The `event:` name and the `data:` text of one SSE frame (without its blank line). */
 function parseFrame(frame: string): { type: string | undefined; data: string } {
   let type: string | undefined;
@@ -95,6 +97,11 @@ export class MessagesApiStreamTranslator implements StreamTranslator<Uint8Array>
   }
 
   #frame(frame: string): FormattedEvent | undefined {
+    // Nearly every frame, in the form Bedrock (like Anthropic) writes it: no line split.
+    if (frame.startsWith(DELTA_HEAD) && frame.indexOf('\n', DELTA_HEAD.length) === frame.length - 2) {
+      this.#events.passedThrough(frame.slice(DELTA_HEAD.length, -2));
+      return { type: 'content_block_delta', frame };
+    }
     const { type: named, data } = parseFrame(frame);
     if (data === '' && named === undefined) return undefined; // a comment or keep-alive line
     // Nearly every frame: forwarded as received, its text only counted.
