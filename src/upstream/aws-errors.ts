@@ -71,6 +71,9 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   ModelStreamErrorException: { type: 'api_error', status: 500 },
   InternalServerException: { type: 'api_error', status: 500 },
   InternalFailure: { type: 'api_error', status: 500 },
+  // Bedrock's Messages API route is not served at this endpoint (messages-api.ts `notAnAnswer`): the
+  // gateway's configuration (Claude path, region), not something a retry fixes.
+  UnknownOperationException: { type: 'api_error', status: 502, final: true },
   // The gateway's own AWS credentials.
   UnrecognizedClientException: CREDENTIALS,
   InvalidSignatureException: CREDENTIALS,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
 import { httpError } from './codec.ts';
-import { mantleEndpoint, messagesApiHeaders, withModel } from './messages-api.ts';
+import { mantleEndpoint, messagesApiHeaders, notAnAnswer, withModel } from './messages-api.ts';
 
 describe("Bedrock's Messages API wire details", () => {
   it('splices model into the body as its first field', () => {
@@ -76,4 +76,15 @@ describe("Bedrock's Messages API wire details", () => {
       expect(fromBedrockError(err).message).toContain('upstream says no');
     },
   );
+
+  it('a 2xx that is not an answer becomes an error of the table', () => {
+    const unknown =
+      '{"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"}';
+    const json = { 'content-type': 'application/json' };
+    const err = notAnAnswer(false, 200, json, unknown, 'r');
+    expect(classifyBedrockError(err)).toMatchObject({ status: 502, type: 'api_error', recognized: true });
+    expect(notAnAnswer(true, 200, json, undefined, 'r')?.message).toMatch(/instead of SSE/);
+    expect(notAnAnswer(false, 200, json, '{"type":"message"}', 'r')).toBeUndefined();
+    expect(notAnAnswer(true, 200, { 'content-type': 'text/event-stream' }, undefined, 'r')).toBeUndefined();
+  });
 });

@@ -10,7 +10,11 @@
  * - The service tier travels as InvokeModel's `x-amzn-bedrock-service-tier` header.
  * - Errors come as Anthropic error bodies (`{"type":"error","error":{type,message}}`), maybe without
  *   `x-amzn-errortype`; codec.ts `httpError` reads both (the one fault table maps them).
+ * - An unknown route answers 200 with an `UnknownOperationException` body (observed by a third party):
+ *   a 2xx that is not the answer asked for (JSON with that name, or JSON where SSE was asked) is turned
+ *   into an error here (`notAnAnswer`), never passed to the client as a message.
  */
+import { type Headers, header, httpError } from './codec.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { MessagesApiHost, MessagesApiInput } from './runtime.ts';
 
@@ -47,4 +51,35 @@ export function withModel(body: string, modelId: string): string {
   if (!rest.startsWith('{')) throw new Error('a Messages API body must be a JSON object');
   const inner = rest.slice(1).trimStart();
   return `{"model":${JSON.stringify(modelId)}${inner.startsWith('}') ? '' : ','}${inner}`;
+}
+
+/**
+ * A 2xx that is not a Messages API answer: bedrock-runtime's 200 + `UnknownOperationException` for a
+ * route it does not serve here, or any non-SSE answer to a stream. Undefined when `contentType` fits.
+ */
+export function notAnAnswer(
+  stream: boolean,
+  status: number,
+  headers: Headers,
+  text: string | undefined,
+  requestId: string | undefined,
+): Error | undefined {
+  const contentType = header(headers, 'content-type') ?? '';
+  const unknown = text?.includes('UnknownOperationException') === true;
+  if (!unknown && (!stream || contentType.includes('text/event-stream'))) return undefined;
+  const err = httpError(
+    status,
+    { ...headers, 'x-amzn-errortype': 'UnknownOperationException' },
+    text ?? '',
+    requestId,
+  );
+  err.message = unknown
+    ? `Bedrock does not serve ${MESSAGES_API_PATH} at this endpoint (UnknownOperationException): check ABPROXY_CLAUDE_PATH and the region`
+    : `Bedrock answered a streaming ${MESSAGES_API_PATH} call with ${contentType || 'no content type'} instead of SSE`;
+  return err;
+}
+
+/** A whole answer as the byte stream the Messages API result carries. */
+export async function* oneChunk(text: string): AsyncIterable<Uint8Array> {
+  yield Buffer.from(text);
 }

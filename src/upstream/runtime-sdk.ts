@@ -29,6 +29,8 @@ import {
   MESSAGES_API_SIGNING_SERVICE,
   mantleEndpoint,
   messagesApiHeaders,
+  notAnAnswer,
+  oneChunk,
   withModel,
 } from './messages-api.ts';
 import type {
@@ -142,9 +144,19 @@ export class SdkRuntime implements BedrockRuntime {
     const responseHeaders = response.headers as Record<string, string | undefined>;
     const requestId = responseHeaders['x-amzn-requestid'] ?? responseHeaders['request-id'];
     const stream = response.body as AsyncIterable<Uint8Array>;
-    if (response.statusCode >= 200 && response.statusCode < 300) return { requestId, stream };
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-    throw httpError(response.statusCode, responseHeaders, Buffer.concat(chunks).toString('utf8'), requestId);
+    const readAll = async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    if (response.statusCode < 200 || response.statusCode >= 300)
+      throw httpError(response.statusCode, responseHeaders, await readAll(), requestId);
+    // A non-stream answer (or a stream that is not SSE) is one document: read here, so a 200 that is
+    // not an answer fails here.
+    const sse = input.stream && (responseHeaders['content-type'] ?? '').includes('text/event-stream');
+    const text = sse ? undefined : await readAll();
+    const wrong = notAnAnswer(input.stream, response.statusCode, responseHeaders, text, requestId);
+    if (wrong) throw wrong;
+    return { requestId, stream: text === undefined ? stream : oneChunk(text) };
   }
 }

@@ -35,6 +35,8 @@ import {
   MESSAGES_API_SIGNING_SERVICE,
   mantleEndpoint,
   messagesApiHeaders,
+  notAnAnswer,
+  oneChunk,
   withModel,
 } from './messages-api.ts';
 import type {
@@ -82,7 +84,10 @@ interface Upstream extends Endpoint {
 interface Answer {
   requestId: string | undefined;
   headers: Headers;
-  body: AsyncIterable<Buffer> & { text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> };
+  body: AsyncIterable<Buffer> & {
+    text(): Promise<string>;
+    arrayBuffer(): Promise<ArrayBuffer>;
+  };
 }
 
 const SIGNING_SERVICE = 'bedrock';
@@ -310,7 +315,13 @@ export class UndiciRuntime implements BedrockRuntime {
       signal,
       input.host,
     );
-    return { requestId: answer.requestId, stream: answer.body };
+    // A non-stream answer (or a stream that is not SSE) is one document: read here, so a 200 that is
+    // not an answer fails here.
+    const sse = input.stream && (header(answer.headers, 'content-type') ?? '').includes('text/event-stream');
+    const text = sse ? undefined : await answer.body.text();
+    const wrong = notAnAnswer(input.stream, 200, answer.headers, text, answer.requestId);
+    if (wrong) throw wrong;
+    return { requestId: answer.requestId, stream: text === undefined ? answer.body : oneChunk(text) };
   }
 
   async destroy(): Promise<void> {

@@ -248,6 +248,30 @@ describe('transports and credentials', () => {
     ]);
   });
 
+  it("a 200 that is not an answer (an unknown route's UnknownOperationException) is a 502, never a message", async () => {
+    // A mantle "host" whose base path lands on the runtime host's unknown /anthropic route.
+    const lost = await startGateway({
+      claudePath: 'mantle',
+      mantleEndpoint: `${world.emulator.url}/anthropic/elsewhere`,
+      bedrockApiKey: 'bedrock-api-key-for-tests',
+    });
+    try {
+      for (const stream of [false, true]) {
+        const res = await postMessages(
+          lost.url,
+          JSON.stringify({ model: CLAUDE, max_tokens: 20, messages: ask('hi'), stream }),
+        );
+        expect(res.status).toBe(502);
+        const body = (await res.json()) as Json;
+        expect(body.error).toMatchObject({ type: 'api_error' });
+        expect(body.error.message).toContain('UnknownOperationException');
+        expect(res.headers.get('x-should-retry')).toBe('false');
+      }
+    } finally {
+      await lost.server.close();
+    }
+  });
+
   it('a Bedrock API key goes to mantle as a bearer token', async () => {
     const client = new Anthropic({ baseURL: bearer.url, apiKey: MASTER_KEY, maxRetries: 0 });
     await client.messages.create({ model: CLAUDE, max_tokens: 20, messages: ask('hi') });
