@@ -132,7 +132,8 @@ export class UpstreamPool implements BedrockRuntime {
     this.#call(
       input.modelId,
       signal,
-      true,
+      // A non-stream answer has been read whole by the time it resolves (no first-byte race).
+      input.stream,
       (r, modelId, s) => r.messagesApi({ ...input, modelId }, s),
       input.host === 'mantle',
     );
