@@ -75,6 +75,7 @@ describe.each([
       },
     );
     expect(res.status).toBe(200);
+    expect(res.headers.get('x-abproxy-model')).toBe(modelId);
     expect(res.headers.get('x-abproxy-warnings')).toContain('made-up-beta-2099-01-01');
     const call = apiCalls().at(-1)!;
     expect(call.headers['anthropic-version']).toBe('2023-06-01');

@@ -12,7 +12,7 @@ import { fromInvokeResponse } from '../../translate/invoke-stream.ts';
 import { MessagesApiStreamTranslator } from '../../translate/messages-api-stream.ts';
 import { toMessagesApiBody } from '../../translate/to-messages.ts';
 import type { MessagesApiHost } from '../../upstream/runtime.ts';
-import { sendJson } from '../http/respond.ts';
+import { headerSafe, sendJson } from '../http/respond.ts';
 import type { MessageCall } from './message-call.ts';
 import { pumpStream } from './pump-stream.ts';
 import { reportUsage } from './report-usage.ts';
@@ -33,10 +33,12 @@ export async function messagesApiMessages(call: MessageCall, host: MessagesApiHo
   const warnings = [...switched.warnings, ...shaped.warnings];
   if (shaped.droppedBetas.length > 0)
     warnings.push(`betas not sent to Bedrock: ${shaped.droppedBetas.join(', ')}`);
-  const headers = call.headers(warnings);
+  const modelId = host === 'mantle' ? model.baseModelId : model.modelId;
+  // The id actually called (mantle drops the profile prefix).
+  const headers = { ...call.headers(warnings), 'x-abproxy-model': headerSafe(modelId) };
   const input = {
     host,
-    modelId: host === 'mantle' ? model.baseModelId : model.modelId,
+    modelId,
     body: shaped.body,
     betas: shaped.betas,
     stream,
