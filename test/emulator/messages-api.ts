@@ -16,7 +16,7 @@
 import type { ServerResponse } from 'node:http';
 import { type AnyResponse, BedrockError, validationError } from './errors.ts';
 import { BEDROCK_ANTHROPIC_VERSION, validateInvokeBody } from './invoke.ts';
-import { type EmulatedModel, findModel, resolveModelIdentifier } from './models.ts';
+import { type EmulatedModel, findMantleModel, resolveModelIdentifier } from './models.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -79,7 +79,7 @@ export function messagesApiModel(host: MessagesApiHost, id: unknown, region: str
   if (typeof id !== 'string' || id === '') throw invalid('model: Field required');
   if (host === 'mantle') {
     // bedrock-mantle takes bare ids (anthropic.claude-…): no inference profiles, no ARNs.
-    const model = /^(us|eu|apac|global)\.|^arn:/.test(id) ? undefined : findModel(id);
+    const model = /^(us|eu|apac|global)\.|^arn:/.test(id) ? undefined : findMantleModel(id);
     if (!model) throw new BedrockError('ResourceNotFoundException', `model: ${id} was not found`, 404); // unverified
     return model;
   }

@@ -281,3 +281,28 @@ describe('transports and credentials', () => {
     expect(call.headers.authorization).toBe('Bearer bedrock-api-key-for-tests');
   });
 });
+
+describe('a model that exists only on mantle', () => {
+  const OPUS_5_5 = 'anthropic.claude-opus-5-5';
+  const world = gatewayWithEmulator({
+    claudePath: 'invoke',
+    claudePaths: { '*opus-5-5*': 'mantle' },
+    modelMap: { 'claude-opus-5-5': OPUS_5_5 },
+  });
+
+  it('is reached by its bare id or a mapped alias while the rest invoke', async () => {
+    for (const model of [OPUS_5_5, 'claude-opus-5-5']) {
+      const [created, streamed] = await createAndStream(world.client, {
+        model,
+        max_tokens: 50,
+        messages: ask('only here'),
+      });
+      expect(created.content.at(-1)).toMatchObject({ type: 'text', text: 'Echo: only here' });
+      expect(streamed.model).toBe(model);
+    }
+    const calls = world.calls('MessagesApi');
+    expect(calls.map((c) => [c.host, c.modelId])).toEqual(Array(4).fill(['mantle', OPUS_5_5]));
+    await world.client.messages.create({ model: CLAUDE, max_tokens: 20, messages: ask('hi') });
+    expect(world.calls('InvokeModel')).toHaveLength(1);
+  });
+});
