@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import type { KeyLimits, Store } from '../../src/store/types.ts';
+import type { KeyLimits, KeyRecord, Store } from '../../src/store/types.ts';
 import { type Operation, type RecordedRequest, startEmulator } from '../emulator/server.ts';
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
@@ -174,10 +174,13 @@ export function gatewayWithEmulator(overrides: Partial<Settings> = {}): GatewayW
 export async function storeKey(
   store: Store,
   limits: KeyLimits = {},
+  /** Other fields of the key record (its service tier, model globs). */
+  fields: Partial<Pick<KeyRecord, 'serviceTier' | 'models'>> = {},
 ): Promise<{ id: string; secret: string }> {
   const secret = generateKey();
   const id = newKeyId();
   await store.createKey({
+    ...fields,
     id,
     hash: hashKey(secret),
     prefix: displayPrefix(secret),

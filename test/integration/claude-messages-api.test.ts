@@ -17,6 +17,7 @@ import {
   MASTER_KEY,
   postMessages,
   startGateway,
+  storeKey,
 } from '../helpers/gateway.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
@@ -270,6 +271,24 @@ describe('transports and credentials', () => {
       }
     } finally {
       await lost.server.close();
+    }
+  });
+
+  it('the service tier travels as Bedrock’s tier header', async () => {
+    const tiered = await startGateway({ claudePath: 'messages' });
+    try {
+      const key = await storeKey(tiered.server.store, {}, { serviceTier: 'reserved' });
+      const res = await postMessages(
+        tiered.url,
+        JSON.stringify({ model: CLAUDE, max_tokens: 20, messages: ask('hi'), stream: true }),
+        { 'x-api-key': key.secret },
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-abproxy-service-tier')).toBe('reserved');
+      await res.text();
+      expect(world.calls('MessagesApi').at(-1)!.headers['x-amzn-bedrock-service-tier']).toBe('reserved');
+    } finally {
+      await tiered.server.close();
     }
   });
 
