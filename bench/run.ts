@@ -14,7 +14,9 @@
  *   same way, minus the emulator's;
  * - RSS (VmRSS) after the load and after the whole run, VmHWM (peak);
  * - 2,000 concurrent slow streams (40 events, one every 50 ms) against one such stream alone.
- * Info rows: gateway CPU per request for the Claude (InvokeModel) and streaming paths.
+ * Info rows: gateway CPU per request for the Claude (InvokeModel) and streaming paths, and for Claude on
+ * the `messages` path (Bedrock's Anthropic Messages API, SSE passed through) beside the invoke path: the
+ * same Bedrock model under a second client name that `ABPROXY_CLAUDE_PATHS` routes there.
  * Pool row (poolCpuRow): CPU per request of a gateway with a three-upstream pool (ABPROXY_UPSTREAMS, all
  * on the same emulator) beside the single-upstream gateway, measured in turns (≤ 1.05×).
  * Options: --quick, --rounds N, --gateway-flags "…" (Node/V8 flags for the gateway process only),
@@ -51,6 +53,8 @@ const WARMUP_N = quick ? 200 : 500;
 const SLOW_STREAMS = Number(opts.streams);
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5';
+/** The same Bedrock model as CLAUDE, routed to the `messages` Claude path (see the gateway's env). */
+const CLAUDE_MESSAGES = 'bench-claude-messages-path';
 const CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' };
 
 const anthropicBody = (stream: boolean, model = MODEL) =>
@@ -178,6 +182,10 @@ async function main() {
       AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
       MASTER_API_KEY: 'bench-master-key',
       LOG_LEVEL: 'warn',
+      ABPROXY_MODEL_MAP: JSON.stringify({
+        [CLAUDE_MESSAGES]: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      }),
+      ABPROXY_CLAUDE_PATHS: JSON.stringify({ [CLAUDE_MESSAGES]: 'messages' }),
     },
     /(http:\/\/\S+)/,
   );
@@ -244,6 +252,8 @@ async function main() {
       ...Object.values(paths).flatMap((p) => [p.message(), p.stream()]),
       gatewayCall(false, CLAUDE)(),
       gatewayCall(true, CLAUDE)(),
+      gatewayCall(false, CLAUDE_MESSAGES)(),
+      gatewayCall(true, CLAUDE_MESSAGES)(),
     ]);
   }
 
@@ -286,6 +296,7 @@ async function main() {
     round.gatewayCpuClaudeStream = (
       await load(gateway.pid, 32, WINDOW_MS / 2, gatewayCall(true, CLAUDE))
     ).cpuPerRequest;
+    Object.assign(round, await claudeMessagesPathCpu(gateway.pid, gatewayCall));
     rounds.push(round);
     console.log(
       `round ${r + 1}/${ROUNDS}: ${JSON.stringify(round, (_, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v))}`,
@@ -386,6 +397,11 @@ async function main() {
       `errors hop ${rounds.reduce((a, r) => a + r.hopErrors!, 0)}, gateway ${rounds.reduce((a, r) => a + r.gatewayErrors!, 0)}`,
   );
   console.log(
+    `info: Claude messages path CPU/request (c=32): ${fmt(m('gatewayCpuClaudeMessages'))} µs non-stream, ${fmt(m('gatewayCpuClaudeMessagesStream'))} µs stream; ` +
+      `invoke path ${fmt(m('gatewayCpuClaude'))} / ${fmt(m('gatewayCpuClaudeStream'))} µs ` +
+      `(messages ÷ invoke: ${(m('gatewayCpuClaudeMessages') / m('gatewayCpuClaude')).toFixed(2)} / ${(m('gatewayCpuClaudeMessagesStream') / m('gatewayCpuClaudeStream')).toFixed(2)})`,
+  );
+  console.log(
     `memory: gateway RSS ${afterLoad.gateway.rss.toFixed(0)} MB after the load, ${end.gateway.rss.toFixed(0)} MB at the end (peak ${end.gateway.peak.toFixed(0)} MB); ` +
       `hop ${afterLoad.hop.rss.toFixed(0)} / ${end.hop.rss.toFixed(0)} MB (peak ${end.hop.peak.toFixed(0)} MB)`,
   );
@@ -467,6 +483,23 @@ async function poolCpuRow(emulatorUrl: string, single: { pid: number; url: strin
     `| CPU per request with a 3-upstream pool, c=128 (≤ 1.05× single upstream) | single ${median(cpu.single).toFixed(0)} µs | pool ${median(cpu.pool).toFixed(0)} µs | ${ratio.toFixed(3)} | 1.05 | ${ratio <= 1.05 ? 'PASS' : 'FAIL'} | ${spread(cpu.single).toFixed(0)}% / ${spread(cpu.pool).toFixed(0)}% |`,
   );
   rmSync(home, { recursive: true, force: true });
+}
+
+/**
+ * Info row: the gateway's CPU per request for Claude on the `messages` path (Bedrock's Anthropic
+ * Messages API: plain SSE passed through, no eventstream decode), non-stream and stream, at c=32 like the
+ * invoke path's rows, so the two read side by side.
+ */
+async function claudeMessagesPathCpu(
+  pid: number,
+  gatewayCall: (stream: boolean, model?: string) => () => Promise<unknown>,
+): Promise<Record<string, number>> {
+  return {
+    gatewayCpuClaudeMessages: (await load(pid, 32, WINDOW_MS / 2, gatewayCall(false, CLAUDE_MESSAGES)))
+      .cpuPerRequest,
+    gatewayCpuClaudeMessagesStream: (await load(pid, 32, WINDOW_MS / 2, gatewayCall(true, CLAUDE_MESSAGES)))
+      .cpuPerRequest,
+  };
 }
 
 main()

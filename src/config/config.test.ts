@@ -193,3 +193,25 @@ describe('sign-in settings', () => {
     );
   });
 });
+
+describe('Claude paths', () => {
+  it('takes messages and mantle, per-model globs and the mantle endpoint', () => {
+    const config = resolveConfig({
+      env: {
+        ABPROXY_CLAUDE_PATH: 'messages',
+        ABPROXY_CLAUDE_PATHS: '{"*opus-5-5*": "mantle"}',
+        AWS_ENDPOINT_URL_BEDROCK_MANTLE: 'http://127.0.0.1:4000/',
+      },
+      defaults,
+    });
+    expect(config.claudePath).toBe('messages');
+    expect(config.claudePaths).toEqual({ '*opus-5-5*': 'mantle' });
+    expect(config.mantleEndpoint).toBe('http://127.0.0.1:4000');
+  });
+
+  it('an unknown path in the per-model map names the entry', () => {
+    expect(() => resolveConfig({ env: { ABPROXY_CLAUDE_PATHS: '{"*opus*": "bedrock"}' }, defaults })).toThrow(
+      /ABPROXY_CLAUDE_PATHS\.\*opus\*: expected one of invoke, converse, messages, mantle/,
+    );
+  });
+});

@@ -29,9 +29,26 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const UPSTREAM_HTTP_VERSIONS = ['1.1', '2'] as const;
 export type UpstreamHttp = (typeof UPSTREAM_HTTP_VERSIONS)[number];
-/** How Claude models are called: natively (InvokeModel with the Anthropic body) or through Converse. */
-export const CLAUDE_PATHS = ['invoke', 'converse'] as const;
+/**
+ * How Claude models are called: natively (InvokeModel with the Anthropic body), through Converse, or
+ * through Bedrock's own Anthropic Messages API (`/anthropic/v1/messages` on bedrock-runtime, or on the
+ * bedrock-mantle host).
+ */
+export const CLAUDE_PATHS = ['invoke', 'converse', 'messages', 'mantle'] as const;
 export type ClaudePath = (typeof CLAUDE_PATHS)[number];
+
+/** Model glob (`*` any run) → Claude path; each value checked, errors name the entry. */
+const claudePathMap: Parser<Record<string, ClaudePath>> = (raw, label) => {
+  const map: Record<string, ClaudePath> = {};
+  const paths = oneOf(CLAUDE_PATHS);
+  for (const [glob, path] of Object.entries(
+    jsonObject('a JSON object of model glob to Claude path')(raw, label),
+  )) {
+    if (glob.trim() === '') throw new ConfigError(`${label}: a model glob must not be empty`);
+    map[glob] = paths(path, `${label}.${glob}`);
+  }
+  return map;
+};
 /** Where keys and usage live: solo = one SQLite file, team = shared DynamoDB tables. */
 export const STORAGE_MODES = ['solo', 'team'] as const;
 export type StorageMode = (typeof STORAGE_MODES)[number];
@@ -227,7 +244,20 @@ export const SETTINGS = {
     env: ['ABPROXY_CLAUDE_PATH'],
     default: 'invoke' as ClaudePath,
     parse: oneOf(CLAUDE_PATHS),
-    doc: '`invoke`: Claude models get InvokeModel with the Anthropic body itself (every Claude feature survives); `converse`: Converse like other families',
+    doc: "`invoke`: Claude models get InvokeModel with the Anthropic body itself (every Claude feature survives); `converse`: Converse like other families; `messages`: Bedrock's Anthropic Messages API on bedrock-runtime (`/anthropic/v1/messages`, plain SSE passed through); `mantle`: the same API on the bedrock-mantle host. See [Claude paths](#claude-paths)",
+  }),
+  claudePaths: setting({
+    env: ['ABPROXY_CLAUDE_PATHS'],
+    default: {} as Record<string, ClaudePath>,
+    parse: claudePathMap,
+    doc: 'JSON: per-model Claude path, `{"<model glob>": "invoke|converse|messages|mantle"}` (matched against the client\'s name, the Bedrock id and the base id; first match wins over `ABPROXY_CLAUDE_PATH`)',
+  }),
+  mantleEndpoint: setting({
+    env: ['AWS_ENDPOINT_URL_BEDROCK_MANTLE'],
+    default: undefined,
+    parse: httpUrl(),
+    docDefault: '`https://bedrock-mantle.{region}.api.aws`',
+    doc: 'bedrock-mantle host URL for the `mantle` Claude path (the gateway appends `/anthropic/v1/messages`)',
   }),
   claudeFeatures: setting({
     env: ['ABPROXY_CLAUDE_FEATURES'],

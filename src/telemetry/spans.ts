@@ -332,6 +332,13 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           () => runtime.countTokens(input, signal),
           () => undefined,
         ),
+      messagesApi: (input, signal) =>
+        attempt(
+          input.host === 'mantle' ? 'MantleMessages' : 'Messages',
+          input.modelId,
+          () => runtime.messagesApi(input, signal),
+          (a) => a.requestId,
+        ),
     };
   }
 }

@@ -70,6 +70,24 @@ interface Draft {
 }
 
 export function toInvokeBody(req: MessagesRequest, ctx: InvokeContext): InvokeBody {
+  const shaped = shapeClaudeBody(req, ctx);
+  const { out } = shaped;
+  if (shaped.betas.length > 0) out.anthropic_beta = shaped.betas;
+  return { body: JSON.stringify(out), warnings: shaped.warnings, droppedBetas: shaped.droppedBetas };
+}
+
+/** The Claude body the allow-list admits, before the wire details of a path (version, betas, model). */
+export interface ShapedClaudeBody {
+  /** Top-level fields (a shallow copy); `anthropic_version` is set, `anthropic_beta` is not. */
+  out: Record<string, unknown>;
+  /** Betas Bedrock takes for this model, renamed where Bedrock differs. */
+  betas: string[];
+  warnings: string[];
+  droppedBetas: string[];
+}
+
+/** Every step above except serialization; shared with Bedrock's Messages API (to-messages.ts). */
+export function shapeClaudeBody(req: MessagesRequest, ctx: InvokeContext): ShapedClaudeBody {
   const { features } = ctx;
   const warnings: string[] = [];
   const { allowed, dropped } = selectBetas(ctx.betas, features);
@@ -92,8 +110,7 @@ export function toInvokeBody(req: MessagesRequest, ctx: InvokeContext): InvokeBo
   addFieldBetas(d);
   shapeConversation(d);
 
-  if (d.betas.length > 0) out.anthropic_beta = d.betas;
-  return { body: JSON.stringify(out), warnings, droppedBetas: dropped };
+  return { out, betas: d.betas, warnings, droppedBetas: dropped };
 }
 
 /** Splits the client's betas into what Bedrock takes for this model (renamed where Bedrock differs) and the rest. */

@@ -127,6 +127,13 @@ describe('fromBedrockError: one row each', () => {
     ],
     ['InternalFailure', awsError('InternalFailure', 'oops', 500), 500, 'api_error', {}],
     [
+      'UnknownOperationException',
+      awsError('UnknownOperationException', 'route not served here', 200),
+      502,
+      'api_error',
+      { 'x-should-retry': 'false' },
+    ],
+    [
       'UnrecognizedClientException',
       awsError('UnrecognizedClientException', 'The security token included in the request is invalid.', 403),
       502,

@@ -71,6 +71,9 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   ModelStreamErrorException: { type: 'api_error', status: 500 },
   InternalServerException: { type: 'api_error', status: 500 },
   InternalFailure: { type: 'api_error', status: 500 },
+  // Bedrock's Messages API route is not served at this endpoint (messages-api.ts `notAnAnswer`): the
+  // gateway's configuration (Claude path, region), not something a retry fixes.
+  UnknownOperationException: { type: 'api_error', status: 502, final: true },
   // The gateway's own AWS credentials.
   UnrecognizedClientException: CREDENTIALS,
   InvalidSignatureException: CREDENTIALS,
@@ -102,6 +105,23 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   ERR_HTTP2_GOAWAY_SESSION: NETWORK,
 };
 
+/**
+ * Bedrock's Anthropic Messages API (`/anthropic/v1/messages`) answers errors in Anthropic's shape
+ * (`{"type":"error","error":{"type":"rate_limit_error",…}}`); each type is read as the exception that
+ * means the same here, so those answers go through the rows above like every other failure. An
+ * `authentication_error` there is about the gateway's AWS identity, never the client's key.
+ */
+export const ANTHROPIC_ERROR_EXCEPTIONS: Readonly<Record<string, keyof typeof BEDROCK_ERRORS>> = {
+  invalid_request_error: 'ValidationException',
+  authentication_error: 'UnrecognizedClientException',
+  permission_error: 'AccessDeniedException',
+  not_found_error: 'ResourceNotFoundException',
+  rate_limit_error: 'ThrottlingException',
+  overloaded_error: 'ServiceUnavailableException',
+  timeout_error: 'ModelTimeoutException',
+  api_error: 'InternalServerException',
+};
+
 // ---- reading the error ----
 
 interface ErrorFacts {
@@ -122,7 +142,14 @@ function read(err: unknown): ErrorFacts {
   const rawName = typeof e.name === 'string' ? e.name : undefined;
   const code = typeof e.code === 'string' ? e.code : undefined;
   // Event-stream exceptions are spelled in camelCase (`throttlingException`).
-  const name = rawName && rawName !== 'Error' ? rawName[0]!.toUpperCase() + rawName.slice(1) : code;
+  // An Anthropic-shaped error event inside a Messages API stream (translate/messages-api-stream.ts).
+  const anthropicType = typeof e.anthropicType === 'string' ? e.anthropicType : undefined;
+  const name =
+    anthropicType !== undefined && anthropicType in ANTHROPIC_ERROR_EXCEPTIONS
+      ? ANTHROPIC_ERROR_EXCEPTIONS[anthropicType]
+      : rawName && rawName !== 'Error'
+        ? rawName[0]!.toUpperCase() + rawName.slice(1)
+        : code;
   const tableName =
     name !== undefined && name in BEDROCK_ERRORS ? name : code && code in BEDROCK_ERRORS ? code : name;
   return {

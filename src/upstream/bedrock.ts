@@ -16,7 +16,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
-import { SdkRuntime } from './runtime-sdk.ts';
+import { type MessagesApiHandler, SdkRuntime } from './runtime-sdk.ts';
 import { type ConnectionWait, UndiciRuntime } from './runtime-undici.ts';
 
 export type {
@@ -24,6 +24,8 @@ export type {
   ConverseStreamResult,
   InvokeInput,
   InvokeStreamResult,
+  MessagesApiInput,
+  MessagesApiResult,
 } from './runtime.ts';
 export type { ConnectionWait } from './runtime-undici.ts';
 
@@ -44,6 +46,8 @@ export interface BedrockUpstreamOptions {
   credentials?: AwsCredentialIdentityProvider;
   /** Calls are waiting for a free upstream connection (HTTP/1.1 at `maxConnections`). */
   onConnectionWait?: (wait: ConnectionWait) => void;
+  /** bedrock-mantle host URL for the `mantle` Claude path (else the region's). */
+  mantleEndpoint?: string;
 }
 
 type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
@@ -101,10 +105,18 @@ export class BedrockUpstream {
         bearerToken: options.bearerToken,
         maxConnections: options.maxConnections,
         onConnectionWait: options.onConnectionWait,
+        mantleEndpoint: options.mantleEndpoint,
       });
     }
     this.runtime = withRetries(
-      this.#undici ?? new SdkRuntime(this.#sdkRuntimeClient(options.region)),
+      this.#undici ??
+        new SdkRuntime(this.#sdkRuntimeClient(options.region), {
+          region: options.region,
+          handler: this.#pool.handler as unknown as MessagesApiHandler,
+          credentials: this.#credentials,
+          bearerToken: options.bearerToken,
+          mantleEndpoint: options.mantleEndpoint,
+        }),
       policy,
     );
   }

@@ -11,6 +11,7 @@ import type {
   CountTokensCommandInput,
   ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
+import { ANTHROPIC_ERROR_EXCEPTIONS } from './aws-errors.ts';
 import { decodeEventStream, type EventStreamMessage } from './event-stream.ts';
 
 export type Headers = Record<string, string | string[] | undefined>;
@@ -58,14 +59,22 @@ export function httpError(
     if (parsed && typeof parsed === 'object') data = parsed as Record<string, unknown>;
   } catch {}
   const headerCode = header(headers, 'x-amzn-errortype');
-  const bodyCode = data.code ?? data.__type;
+  // Bedrock's Anthropic Messages API answers in Anthropic's error shape (messages-api.ts).
+  const anthropic =
+    data.type === 'error' && typeof data.error === 'object' && data.error !== null
+      ? (data.error as { type?: unknown; message?: unknown })
+      : undefined;
+  const bodyCode =
+    data.code ??
+    data.__type ??
+    (typeof anthropic?.type === 'string' ? ANTHROPIC_ERROR_EXCEPTIONS[anthropic.type] : undefined);
   const name =
     headerCode !== undefined
       ? sanitizeErrorCode(headerCode)
       : typeof bodyCode === 'string'
         ? sanitizeErrorCode(bodyCode)
         : String(statusCode);
-  const message = data.message ?? data.Message;
+  const message = data.message ?? data.Message ?? anthropic?.message;
   const err = new Error(typeof message === 'string' ? message : 'UnknownError') as Error &
     Record<string, unknown>;
   err.name = name;

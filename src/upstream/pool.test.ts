@@ -249,3 +249,40 @@ describe('UpstreamPool per model and per catalogue', () => {
     expect(hb).toMatchObject({ name: 'b', state: 'closed', recentFaults: {}, inFlight: 0 });
   });
 });
+
+describe("UpstreamPool: Bedrock's Messages API", () => {
+  function messagesFake(outcomes: (Error | string)[]) {
+    const calls: [string, string][] = [];
+    let i = 0;
+    const runtime = {
+      messagesApi: async (input: { modelId: string; host: string }) => {
+        calls.push([input.host, input.modelId]);
+        const outcome = outcomes[Math.min(i++, outcomes.length - 1)]!;
+        if (outcome instanceof Error) throw outcome;
+        return { requestId: 'r', stream: (async function* () {})() };
+      },
+    } as unknown as BedrockRuntime;
+    return { runtime, calls };
+  }
+  const call = (pool: UpstreamPool, host: 'runtime' | 'mantle', modelId: string) =>
+    pool.messagesApi({ host, modelId, body: '{}', betas: [], stream: true });
+
+  it('fails over like every call; runtime ids take the upstream profile, mantle ids stay bare', async () => {
+    const a = messagesFake([awsError('ThrottlingException', 429)]);
+    const b = messagesFake(['ok']);
+    const pool = new UpstreamPool([
+      { name: 'a', runtime: a.runtime, profilePrefix: 'eu' },
+      { name: 'b', runtime: b.runtime, profilePrefix: 'eu' },
+    ]);
+    await call(pool, 'runtime', 'us.anthropic.claude-x');
+    await call(pool, 'mantle', 'anthropic.claude-x');
+    expect(a.calls).toEqual([
+      ['runtime', 'eu.anthropic.claude-x'],
+      ['mantle', 'anthropic.claude-x'],
+    ]);
+    expect(b.calls).toEqual([
+      ['runtime', 'eu.anthropic.claude-x'],
+      ['mantle', 'anthropic.claude-x'],
+    ]);
+  });
+});

@@ -159,6 +159,18 @@ export class UpstreamPool implements BedrockRuntime {
       r.countTokens({ ...input, modelId }, s),
     );
 
+  // ---- Bedrock's Anthropic Messages API ----
+  /** mantle takes bare ids: an upstream's profile prefix does not apply there. */
+  messagesApi: BedrockRuntime['messagesApi'] = (input, signal) =>
+    this.#call(
+      input.modelId,
+      signal,
+      // A non-stream answer has been read whole by the time it resolves (no first-byte race).
+      input.stream,
+      (r, modelId, s) => r.messagesApi({ ...input, modelId }, s),
+      input.host === 'mantle',
+    );
+
   /** Breaker state per upstream × model that has seen calls (for metrics and `doctor`). */
   breakerStates(): { upstream: string; model: string; state: BreakerState }[] {
     return [...this.#breakers].map(([key, breaker]) => {
@@ -263,6 +275,7 @@ export class UpstreamPool implements BedrockRuntime {
     signal: AbortSignal | undefined,
     stream: boolean,
     send: (runtime: BedrockRuntime, modelId: string, signal: AbortSignal | undefined) => Promise<T>,
+    keepModelId = false,
   ): Promise<T> {
     const order = this.#order(modelId);
     if (order.length === 0) {
@@ -303,7 +316,11 @@ export class UpstreamPool implements BedrockRuntime {
           : firstByte.signal
         : signal;
       try {
-        const answer = await send(member.runtime, member.profileFor(modelId), attemptSignal);
+        const answer = await send(
+          member.runtime,
+          keepModelId ? modelId : member.profileFor(modelId),
+          attemptSignal,
+        );
         breaker.success();
         const result = stream ? this.#loadedUntilDone(member, answer, signal) : answer;
         this.#observer?.attempt(member.name, 'ok', this.#now() - started);

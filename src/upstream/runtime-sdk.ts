@@ -15,7 +15,48 @@ import {
   InvokeModelCommand,
   InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
-import type { BedrockRuntime, ConverseStreamResult, InvokeInput, InvokeStreamResult } from './runtime.ts';
+import type {
+  AwsCredentialIdentityProvider,
+  HttpHandlerOptions,
+  HttpRequest,
+  HttpResponse,
+  RequestHandler,
+} from '@smithy/types';
+import { httpError } from './codec.ts';
+import { resolveEndpoint } from './endpoint.ts';
+import {
+  MESSAGES_API_PATH,
+  MESSAGES_API_SIGNING_SERVICE,
+  mantleEndpoint,
+  messagesApiHeaders,
+  notAnAnswer,
+  oneChunk,
+  withModel,
+} from './messages-api.ts';
+import type {
+  BedrockRuntime,
+  ConverseStreamResult,
+  InvokeInput,
+  InvokeStreamResult,
+  MessagesApiInput,
+  MessagesApiResult,
+} from './runtime.ts';
+import { SigV4Signer } from './sigv4.ts';
+
+/** The SDK client's HTTP handler (NodeHttpHandler or NodeHttp2Handler). */
+export type MessagesApiHandler = RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
+
+/**
+ * What the Messages API calls need besides the client: the SDK has no command for them, so they go
+ * through the client's own HTTP handler (HTTP/2 sessions shared with the SDK calls), signed by us.
+ */
+export interface SdkMessagesApiOptions {
+  region: string;
+  handler: MessagesApiHandler;
+  credentials: AwsCredentialIdentityProvider;
+  bearerToken?: string;
+  mantleEndpoint?: string;
+}
 
 /** The SDK input shared by InvokeModel and InvokeModelWithResponseStream. */
 function invokeParams(input: InvokeInput) {
@@ -30,9 +71,11 @@ function invokeParams(input: InvokeInput) {
 
 export class SdkRuntime implements BedrockRuntime {
   readonly #client: BedrockRuntimeClient;
+  readonly #messagesApi: SdkMessagesApiOptions | undefined;
 
-  constructor(client: BedrockRuntimeClient) {
+  constructor(client: BedrockRuntimeClient, messagesApi?: SdkMessagesApiOptions) {
     this.#client = client;
+    this.#messagesApi = messagesApi;
   }
 
   converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput> {
@@ -64,5 +107,56 @@ export class SdkRuntime implements BedrockRuntime {
   async countTokens(input: CountTokensCommandInput, signal?: AbortSignal): Promise<number> {
     const out = await this.#client.send(new CountTokensCommand(input), { abortSignal: signal });
     return out.inputTokens ?? 0;
+  }
+
+  // ---- Bedrock's Anthropic Messages API ----
+
+  async messagesApi(input: MessagesApiInput, signal?: AbortSignal): Promise<MessagesApiResult> {
+    const options = this.#messagesApi;
+    if (!options) throw new Error('this runtime was built without the Messages API options');
+    const endpoint =
+      input.host === 'mantle'
+        ? mantleEndpoint(options.mantleEndpoint, options.region)
+        : await resolveEndpoint(this.#client, options.region);
+    const url = new URL(endpoint.origin);
+    const path = `${endpoint.basePath}${MESSAGES_API_PATH}`;
+    const body = withModel(input.body, input.modelId);
+    const headers = messagesApiHeaders(input);
+    const signed =
+      options.bearerToken !== undefined
+        ? { ...headers, host: endpoint.host, authorization: `Bearer ${options.bearerToken}` }
+        : await new SigV4Signer({
+            service: MESSAGES_API_SIGNING_SERVICE[input.host],
+            credentials: options.credentials,
+          }).sign({ method: 'POST', host: endpoint.host, path, headers, body, region: options.region });
+    signal?.throwIfAborted();
+    const request: HttpRequest = {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      method: 'POST',
+      path,
+      query: {},
+      headers: signed,
+      body,
+    };
+    const { response } = await options.handler.handle(request, { abortSignal: signal });
+    const responseHeaders = response.headers as Record<string, string | undefined>;
+    const requestId = responseHeaders['x-amzn-requestid'] ?? responseHeaders['request-id'];
+    const stream = response.body as AsyncIterable<Uint8Array>;
+    const readAll = async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    if (response.statusCode < 200 || response.statusCode >= 300)
+      throw httpError(response.statusCode, responseHeaders, await readAll(), requestId);
+    // A non-stream answer (or a stream that is not SSE) is one document: read here, so a 200 that is
+    // not an answer fails here.
+    const sse = input.stream && (responseHeaders['content-type'] ?? '').includes('text/event-stream');
+    const text = sse ? undefined : await readAll();
+    const wrong = notAnAnswer(input.stream, response.statusCode, responseHeaders, text, requestId);
+    if (wrong) throw wrong;
+    return { requestId, stream: text === undefined ? stream : oneChunk(text) };
   }
 }

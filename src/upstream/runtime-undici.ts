@@ -30,7 +30,23 @@ import {
   pathLabel,
 } from './codec.ts';
 import { type Endpoint, resolveEndpoint } from './endpoint.ts';
-import type { BedrockRuntime, ConverseStreamResult, InvokeInput, InvokeStreamResult } from './runtime.ts';
+import {
+  MESSAGES_API_PATH,
+  MESSAGES_API_SIGNING_SERVICE,
+  mantleEndpoint,
+  messagesApiHeaders,
+  notAnAnswer,
+  oneChunk,
+  withModel,
+} from './messages-api.ts';
+import type {
+  BedrockRuntime,
+  ConverseStreamResult,
+  InvokeInput,
+  InvokeStreamResult,
+  MessagesApiInput,
+  MessagesApiResult,
+} from './runtime.ts';
 import { SigV4Signer } from './sigv4.ts';
 
 /** A call that waited for a free upstream connection, and the cap that made it wait. */
@@ -50,6 +66,8 @@ export interface UndiciRuntimeOptions {
   maxConnections: number;
   /** Called when a call had to wait for one of the `maxConnections` to be free. */
   onConnectionWait?: (wait: ConnectionWait) => void;
+  /** bedrock-mantle host URL (`AWS_ENDPOINT_URL_BEDROCK_MANTLE`); else the region's. */
+  mantleEndpoint?: string;
 }
 
 /** InvokeModel input as the SDK takes it; content type and accept default to JSON. */
@@ -66,7 +84,10 @@ interface Upstream extends Endpoint {
 interface Answer {
   requestId: string | undefined;
   headers: Headers;
-  body: AsyncIterable<Buffer> & { text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> };
+  body: AsyncIterable<Buffer> & {
+    text(): Promise<string>;
+    arrayBuffer(): Promise<ArrayBuffer>;
+  };
 }
 
 const SIGNING_SERVICE = 'bedrock';
@@ -124,11 +145,17 @@ function reportWaits(
 export class UndiciRuntime implements BedrockRuntime {
   readonly #options: UndiciRuntimeOptions;
   readonly #signer: SigV4Signer;
+  readonly #mantleSigner: SigV4Signer;
   #upstream: Promise<Upstream> | undefined;
+  #mantle: Promise<Upstream> | undefined;
 
   constructor(options: UndiciRuntimeOptions) {
     this.#options = options;
     this.#signer = new SigV4Signer({ service: SIGNING_SERVICE, credentials: options.credentials });
+    this.#mantleSigner = new SigV4Signer({
+      service: MESSAGES_API_SIGNING_SERVICE.mantle,
+      credentials: options.credentials,
+    });
   }
 
   /** The endpoint and its pool, resolved on the first call (a failed resolution is retried later). */
@@ -144,8 +171,20 @@ export class UndiciRuntime implements BedrockRuntime {
   }
 
   async #open(): Promise<Upstream> {
-    const { sdkClient, region, maxConnections, onConnectionWait } = this.#options;
-    const endpoint = await resolveEndpoint(sdkClient, region);
+    const { sdkClient, region } = this.#options;
+    return this.#poolFor(await resolveEndpoint(sdkClient, region));
+  }
+
+  /** The bedrock-mantle host's own pool (opened on its first call). */
+  #connectMantle(): Promise<Upstream> {
+    this.#mantle ??= Promise.resolve().then(() =>
+      this.#poolFor(mantleEndpoint(this.#options.mantleEndpoint, this.#options.region)),
+    );
+    return this.#mantle;
+  }
+
+  #poolFor(endpoint: Endpoint): Upstream {
+    const { maxConnections, onConnectionWait } = this.#options;
     const pool = new Pool(endpoint.origin, {
       connections: maxConnections,
       pipelining: 1,
@@ -165,12 +204,13 @@ export class UndiciRuntime implements BedrockRuntime {
     path: string,
     headers: Record<string, string>,
     body: string,
+    signer: SigV4Signer,
   ): Promise<Record<string, string>> {
     const { bearerToken, region } = this.#options;
     if (bearerToken !== undefined) {
       return { ...headers, host: upstream.host, authorization: `Bearer ${bearerToken}` };
     }
-    return this.#signer.sign({ method: 'POST', host: upstream.host, path, headers, body, region });
+    return signer.sign({ method: 'POST', host: upstream.host, path, headers, body, region });
   }
 
   /** POSTs once; resolves with a 2xx answer, else throws the SDK-shaped error. */
@@ -179,11 +219,18 @@ export class UndiciRuntime implements BedrockRuntime {
     headers: Record<string, string>,
     body: string,
     signal: AbortSignal | undefined,
+    host: 'runtime' | 'mantle' = 'runtime',
   ): Promise<Answer> {
-    const upstream = await this.#connect();
+    const upstream = await (host === 'mantle' ? this.#connectMantle() : this.#connect());
     const path = `${upstream.basePath}${operationPath}`;
     signal?.throwIfAborted();
-    const signed = await this.#authHeaders(upstream, path, headers, body);
+    const signed = await this.#authHeaders(
+      upstream,
+      path,
+      headers,
+      body,
+      host === 'mantle' ? this.#mantleSigner : this.#signer,
+    );
     const response = await upstream.dispatcher.request({
       origin: upstream.origin,
       method: 'POST',
@@ -258,12 +305,34 @@ export class UndiciRuntime implements BedrockRuntime {
     return output.inputTokens ?? 0;
   }
 
-  async destroy(): Promise<void> {
-    const upstream = this.#upstream;
-    this.#upstream = undefined;
-    await upstream?.then(
-      (u) => u.close(),
-      () => undefined,
+  // ---- Bedrock's Anthropic Messages API ----
+
+  async messagesApi(input: MessagesApiInput, signal?: AbortSignal): Promise<MessagesApiResult> {
+    const answer = await this.#post(
+      MESSAGES_API_PATH,
+      messagesApiHeaders(input),
+      withModel(input.body, input.modelId),
+      signal,
+      input.host,
     );
+    // A non-stream answer (or a stream that is not SSE) is one document: read here, so a 200 that is
+    // not an answer fails here.
+    const sse = input.stream && (header(answer.headers, 'content-type') ?? '').includes('text/event-stream');
+    const text = sse ? undefined : await answer.body.text();
+    const wrong = notAnAnswer(input.stream, 200, answer.headers, text, answer.requestId);
+    if (wrong) throw wrong;
+    return { requestId: answer.requestId, stream: text === undefined ? answer.body : oneChunk(text) };
+  }
+
+  async destroy(): Promise<void> {
+    const upstreams = [this.#upstream, this.#mantle];
+    this.#upstream = undefined;
+    this.#mantle = undefined;
+    for (const upstream of upstreams) {
+      await upstream?.then(
+        (u) => u.close(),
+        () => undefined,
+      );
+    }
   }
 }

@@ -32,6 +32,28 @@ export interface InvokeInput {
   serviceTier?: ServiceTierType;
 }
 
+/** Which host serves Bedrock's Anthropic Messages API: bedrock-runtime or bedrock-mantle. */
+export type MessagesApiHost = 'runtime' | 'mantle';
+
+/** One call of Bedrock's Anthropic Messages API (`POST /anthropic/v1/messages`). */
+export interface MessagesApiInput {
+  host: MessagesApiHost;
+  /** `model` of the body: an inference profile id on runtime, a bare id on mantle. */
+  modelId: string;
+  /** The JSON body without `model` (added with the id the serving upstream calls). */
+  body: string;
+  /** Sent as the `anthropic-beta` header. */
+  betas: readonly string[];
+  stream: boolean;
+  serviceTier?: ServiceTierType;
+}
+
+export interface MessagesApiResult {
+  requestId: string | undefined;
+  /** The answer's bytes as they arrive: SSE when `stream`, else the message JSON. */
+  stream: AsyncIterable<Uint8Array>;
+}
+
 export interface BedrockRuntime {
   converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput>;
   /**
@@ -44,4 +66,11 @@ export interface BedrockRuntime {
   /** InvokeModelWithResponseStream; resolves once Bedrock answered with headers, like converseStream. */
   invokeModelStream(input: InvokeInput, signal?: AbortSignal): Promise<InvokeStreamResult>;
   countTokens(input: CountTokensCommandInput, signal?: AbortSignal): Promise<number>;
+
+  // ---- Bedrock's Anthropic Messages API (the `messages` and `mantle` Claude paths) ----
+  /**
+   * POST /anthropic/v1/messages on the input's host; resolves once it answered 2xx with headers (an
+   * error answer rejects here, SDK-shaped), the bytes then arrive through `stream`.
+   */
+  messagesApi(input: MessagesApiInput, signal?: AbortSignal): Promise<MessagesApiResult>;
 }

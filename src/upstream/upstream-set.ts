@@ -70,6 +70,7 @@ type UpstreamSettings = Pick<
   | 'upstreamStrategies'
   | 'upstreamCooldownMs'
   | 'firstByteTimeoutMs'
+  | 'mantleEndpoint'
 >;
 
 export interface UpstreamHooks {
@@ -116,6 +117,7 @@ function upstreamFor(spec: UpstreamSpec, settings: UpstreamSettings, hooks: Upst
     maxAttempts: settings.upstreamMaxAttempts,
     maxConnections: settings.upstreamMaxConnections,
     onConnectionWait: hooks.onConnectionWait,
+    mantleEndpoint: settings.mantleEndpoint,
     ...(spec.endpoint === undefined ? {} : { endpoint: spec.endpoint }),
     ...(spec.controlEndpoint === undefined ? {} : { controlEndpoint: spec.controlEndpoint }),
     ...credentialsFor(spec.credentials, spec.region),
@@ -131,6 +133,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       maxConnections: settings.upstreamMaxConnections,
       bearerToken: settings.bedrockApiKey,
       onConnectionWait: hooks.onConnectionWait,
+      mantleEndpoint: settings.mantleEndpoint,
     });
     return {
       runtime:

@@ -11,7 +11,10 @@ import { capabilitiesFor } from '../../src/models/capabilities.ts';
 import { claudeFeaturesFor } from '../../src/models/claude-features.ts';
 import { toConverseRequest } from '../../src/translate/to-converse.ts';
 import { toInvokeBody } from '../../src/translate/to-invoke.ts';
+import { toMessagesApiBody } from '../../src/translate/to-messages.ts';
+import { messagesApiHeaders, withModel } from '../../src/upstream/messages-api.ts';
 import { validateInvokeBody } from '../emulator/invoke.ts';
+import { validateMessagesApiCall } from '../emulator/messages-api.ts';
 import { findModel } from '../emulator/models.ts';
 import { validateConverseRequest } from '../emulator/validate-converse.ts';
 import { GOLDEN_DIR, type GoldenRequest, readGolden } from './golden.ts';
@@ -125,5 +128,35 @@ describe.each(INVOKE_MODELS)('InvokeModel (native) for %s', (modelId) => {
     for (const beta of (json.anthropic_beta as string[] | undefined) ?? []) {
       expect(beta).not.toMatch(/^claude-code-|^thinking-display-updates-|^mid-conversation-/);
     }
+  });
+});
+
+describe.each(
+  INVOKE_MODELS.flatMap((modelId) => [
+    ['runtime', `us.${modelId}`, modelId],
+    ['mantle', modelId, modelId],
+  ]) as ['runtime' | 'mantle', string, string][],
+)("Bedrock's Messages API on %s for %s", (host, bodyModel, modelId) => {
+  const caps = capabilitiesFor(modelId);
+
+  it.each(captures)('$label translates to a call Bedrock accepts', ({ request }) => {
+    const shaped = toMessagesApiBody(validated(request), {
+      baseModelId: modelId,
+      betas: request.betas,
+      features: claudeFeaturesFor(modelId),
+      maxOutputTokens: caps.maxOutputTokens,
+      stream: true,
+    });
+    const body = JSON.parse(withModel(shaped.body, bodyModel)) as Json;
+    const headers = messagesApiHeaders({
+      host,
+      modelId: bodyModel,
+      body: '',
+      betas: shaped.betas,
+      stream: true,
+    });
+    expect(() => validateMessagesApiCall(host, body, headers, 'us-east-1')).not.toThrow();
+    expect(shaped.body).not.toContain('x-anthropic-billing-header');
+    for (const beta of shaped.betas) expect(beta).not.toMatch(/^claude-code-|^thinking-display-updates-/);
   });
 });

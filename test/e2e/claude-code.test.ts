@@ -280,3 +280,35 @@ describe.runIf(installed)('Claude Code through abproxy with Claude on the Conver
     expect(replayed.every((t) => verifyClaudeSignature(t.text, t.signature ?? ''))).toBe(true);
   });
 });
+
+describe.runIf(installed).each([
+  ['messages', 'runtime', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0'],
+  ['mantle', 'mantle', 'anthropic.claude-sonnet-4-5-20250929-v1:0'],
+] as const)('Claude Code through abproxy with ABPROXY_CLAUDE_PATH=%s', (path, host, modelId) => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({ ABPROXY_CLAUDE_PATH: path });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("claude-sonnet-4-5 over Bedrock's Messages API: thinking + Read, replayed thinking accepted", async () => {
+    const { calls } = await runToolLoop(stack, {
+      scenario: 'claude-sonnet-4-5-read',
+      model: 'claude-sonnet-4-5',
+      env: { ANTHROPIC_MODEL: 'claude-sonnet-4-5' },
+      tool: 'Read',
+      reasoning: ['I should read notes.txt first.', 'The file holds the secret word.'],
+    });
+    expect(calls.map((c) => [c.operation, c.host, c.modelId])).toEqual([
+      ['MessagesApi', host, modelId],
+      ['MessagesApi', host, modelId],
+    ]);
+    expect(calls.map((c) => c.headers['anthropic-version'])).toEqual(['2023-06-01', '2023-06-01']);
+    const replayed = echoedThinking(calls[1]!);
+    expect(replayed.map((t) => t.text)).toEqual(['I should read notes.txt first.']);
+    expect(replayed.every((t) => verifyClaudeSignature(t.text, t.signature ?? ''))).toBe(true);
+  });
+});

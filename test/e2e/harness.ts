@@ -71,6 +71,8 @@ export async function startStack(gatewayEnv: Record<string, string> = {}): Promi
       ABPROXY_HOME: home,
       AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
       AWS_ENDPOINT_URL_BEDROCK: emulator.url,
+      // The mantle Claude path's host (ABPROXY_CLAUDE_PATH=mantle): the emulator's second port.
+      AWS_ENDPOINT_URL_BEDROCK_MANTLE: emulator.mantleUrl,
       AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
       AWS_SECRET_ACCESS_KEY: 'emulator-secret',
       AWS_REGION: 'us-east-1',

@@ -1,7 +1,8 @@
 /**
  * Runs the Bedrock emulator as its own process:
  *   node test/emulator/main.ts [--port 0] [--host 127.0.0.1] [--region us-east-1] [--faults JSON]
- * Prints one JSON line `{"url":"http://127.0.0.1:PORT","region":"us-east-1"}` once it accepts connections.
+ * Prints one JSON line `{"url":"http://127.0.0.1:PORT","mantleUrl":"http://127.0.0.1:PORT2","region":"us-east-1"}`
+ * once it accepts connections (mantleUrl: the bedrock-mantle host, for AWS_ENDPOINT_URL_BEDROCK_MANTLE).
  */
 import { parseArgs } from 'node:util';
 import { startEmulator } from './server.ts';
@@ -22,7 +23,9 @@ const emulator = await startEmulator({
   region: values.region,
   ...(values.faults ? { faults: JSON.parse(values.faults) } : {}),
 });
-process.stdout.write(`${JSON.stringify({ url: emulator.url, region: emulator.region })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ url: emulator.url, mantleUrl: emulator.mantleUrl, region: emulator.region })}\n`,
+);
 
 const stop = () => {
   emulator.close().then(() => process.exit(0));

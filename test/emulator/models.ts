@@ -378,6 +378,26 @@ export const MODELS: EmulatedModel[] = [
 
 const BY_ID = new Map(MODELS.map((m) => [m.modelId, m]));
 
+/**
+ * Models served only by bedrock-mantle (some are invitation-only): absent from the runtime's catalogue
+ * and refused by every runtime route; the mantle host takes them by their bare id.
+ */
+export const MANTLE_ONLY_MODELS: EmulatedModel[] = [
+  claude({
+    id: 'anthropic.claude-opus-5-5',
+    name: 'Claude Opus 5.5',
+    maxOutput: 128_000,
+    adaptive: true,
+    profiles: [],
+  }),
+];
+const MANTLE_ONLY = new Map(MANTLE_ONLY_MODELS.map((m) => [m.modelId, m]));
+
+/** What the mantle host serves: every foundation model by its bare id, plus the mantle-only ones. */
+export function findMantleModel(modelId: string): EmulatedModel | undefined {
+  return BY_ID.get(modelId) ?? MANTLE_ONLY.get(modelId);
+}
+
 export function findModel(modelId: string): EmulatedModel | undefined {
   return BY_ID.get(modelId);
 }

@@ -1,6 +1,7 @@
 /**
  * A strict test double of AWS Bedrock (runtime + control plane) on one loopback port speaking
- * HTTP/1.1 and h2c. See README.md for scripting.
+ * HTTP/1.1 and h2c, plus the bedrock-mantle host on a second port (`mantleUrl`: only its
+ * `/anthropic/v1/messages`). See README.md for scripting.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +20,15 @@ import { eventFrame, exceptionFrame } from './eventstream.ts';
 import { type CallFaults, type FaultPlan, Faults } from './faults.ts';
 import { createDualServer } from './h2c.ts';
 import { invokeResponse, invokeStreamEvents, invokeView, validateInvokeBody } from './invoke.ts';
+import {
+  MESSAGES_API_PATH,
+  type MessagesApiHost,
+  SIGNING_SERVICE,
+  sseErrorFrame,
+  sseFrame,
+  validateMessagesApiCall,
+  writeAnthropicError,
+} from './messages-api.ts';
 import { findModel, resolveModelIdentifier } from './models.ts';
 import { buildReply } from './reply.ts';
 import { ScriptQueue, type ScriptTurn } from './script.ts';
@@ -36,12 +46,16 @@ export type Operation =
   | 'GetFoundationModel'
   | 'ListInferenceProfiles'
   | 'GetInferenceProfile'
-  | 'AssumeRole';
+  | 'AssumeRole'
+  /** POST /anthropic/v1/messages (Bedrock's Anthropic Messages API); `host` says which. */
+  | 'MessagesApi';
 
 export interface RecordedRequest {
   operation: Operation;
-  /** Decoded model identifier from the path (runtime calls). */
+  /** Decoded model identifier from the path (runtime calls), or the body's `model` (MessagesApi). */
   modelId?: string;
+  /** Which host the call reached: the runtime port or the mantle port. */
+  host: MessagesApiHost;
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
@@ -63,10 +77,14 @@ export interface EmulatorOptions {
   roleCredentialSeconds?: number;
   /** Faults in force from the start (see faults.ts); `setFaults` / `POST /__emulator/faults` change them. */
   faults?: FaultPlan;
+  /** Port of the bedrock-mantle host (default: any free one). */
+  mantlePort?: number;
 }
 
 export interface Emulator {
   url: string;
+  /** The bedrock-mantle host (for AWS_ENDPOINT_URL_BEDROCK_MANTLE). */
+  mantleUrl: string;
   region: string;
   requests: RecordedRequest[];
   /** TCP connections accepted since start (or the last reset). */
@@ -101,18 +119,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults = new Faults();
   if (options.faults) faults.set(options.faults);
 
-  const dual = createDualServer(
-    (req, res) => {
-      handle(req, res).catch((err: unknown) => {
-        const error =
-          err instanceof BedrockError ? err : new BedrockError('InternalServerException', String(err));
-        writeAwsError(res, error, randomUUID());
-      });
-    },
-    () => faults.refusing(),
-  );
+  const serve = (host: MessagesApiHost) =>
+    createDualServer(
+      (req, res) => {
+        handle(req, res, host).catch((err: unknown) => {
+          const error =
+            err instanceof BedrockError ? err : new BedrockError('InternalServerException', String(err));
+          if (host === 'mantle') writeAnthropicError(res, error, randomUUID());
+          else writeAwsError(res, error, randomUUID());
+        });
+      },
+      () => faults.refusing(),
+    );
+  const dual = serve('runtime');
+  const mantle = serve('mantle');
 
-  async function handle(req: Req, res: AnyResponse): Promise<void> {
+  async function handle(req: Req, res: AnyResponse, host: MessagesApiHost): Promise<void> {
     const requestId = randomUUID();
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
@@ -123,6 +145,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     if (rawPath.startsWith('/__emulator/')) {
       controlRoute(method, rawPath, bodyBytes, res);
+      return;
+    }
+    if (host === 'mantle' || rawPath.startsWith('/anthropic/')) {
+      await messagesApiRoute(host, req, res, rawPath, rawQuery, method, bodyBytes);
       return;
     }
 
@@ -137,6 +163,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           : controlPlaneOperation(method, rawPath);
     const record: RecordedRequest = {
       operation: operation ?? ('Unknown' as Operation),
+      host,
       method,
       path: rawPath,
       headers: { ...req.headers },
@@ -321,6 +348,113 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     );
   }
 
+  /** Bedrock's Anthropic Messages API on either host; Anthropic-shaped errors. */
+  async function messagesApiRoute(
+    host: MessagesApiHost,
+    req: Req,
+    res: AnyResponse,
+    rawPath: string,
+    rawQuery: string,
+    method: string,
+    bodyBytes: Buffer,
+  ): Promise<void> {
+    const requestId = randomUUID();
+    const record: RecordedRequest = {
+      operation: 'MessagesApi',
+      host,
+      method,
+      path: rawPath,
+      headers: { ...req.headers },
+      body: parseJson(bodyBytes),
+      httpVersion: req.httpVersion === '2.0' ? '2' : '1.1',
+      aborted: false,
+      finished: false,
+    };
+    requests.push(record);
+    res.on('finish', () => {
+      record.finished = true;
+    });
+    res.on('close', () => {
+      if (!record.finished) record.aborted = true;
+    });
+    const fail = (error: BedrockError) => {
+      record.status = error.status;
+      writeAnthropicError(res, error, requestId);
+    };
+    const authError = checkAuth(
+      { method, rawPath, rawQuery, headers: req.headers, body: bodyBytes },
+      (id) => roles.get(id),
+      SIGNING_SERVICE[host],
+    );
+    if (authError) return fail(authError);
+    if (rawPath !== MESSAGES_API_PATH || method !== 'POST') {
+      if (host === 'runtime') {
+        // Observed on bedrock-runtime: an unknown /anthropic route answers 200 with this body.
+        record.status = 200;
+        writeJson(
+          res,
+          200,
+          { Output: { __type: 'com.amazon.coral.service#UnknownOperationException' }, Version: '1.0' },
+          requestId,
+        );
+        return;
+      }
+      return fail(new BedrockError('ResourceNotFoundException', `No route for ${method} ${rawPath}`, 404));
+    }
+    try {
+      if (record.body === undefined) throw validationError('Request body is not valid JSON');
+      const { model, invokeBody, stream } = validateMessagesApiCall(host, record.body, req.headers, region);
+      record.modelId = String((record.body as Record<string, unknown>).model);
+      const tier = headerValue(req, 'x-amzn-bedrock-service-tier');
+      if (tier && !model.serviceTiers.includes(tier)) {
+        throw validationError(
+          `The provided service tier (${tier}) is not supported for this model. Supported tiers: ${model.serviceTiers.join(', ')}.`,
+        );
+      }
+      const started = Date.now();
+      const view = invokeView(invokeBody, model, cacheMemory);
+      const turn = script.take(model.modelId);
+      if (turn?.delayMs) await sleep(turn.delayMs);
+      if (turn?.error) {
+        throw new BedrockError(
+          turn.error.name,
+          turn.error.message ?? `${turn.error.name} (scripted)`,
+          turn.error.status,
+          turn.error.retryAfter,
+        );
+      }
+      const reply = buildReply(view, model, turn, 'anthropic');
+      if (reply.stopReason === 'stop_sequence') {
+        reply.stopSequence = turn?.stopSequence ?? firstStopSequence(invokeBody, false);
+      }
+      const tierHeader: Record<string, string> = tier ? { 'x-amzn-bedrock-service-tier': tier } : {};
+      record.status = 200;
+      if (!stream) {
+        writeJson(res, 200, invokeResponse(reply, model), requestId, tierHeader);
+        return;
+      }
+      const latencyMs = Math.max(1, Date.now() - started);
+      const events = invokeStreamEvents(
+        reply,
+        model,
+        Math.max(1, turn?.chunkSize ?? DEFAULT_CHUNK_SIZE),
+        latencyMs,
+      );
+      // The invocation-metrics trailer is InvokeModel's; Anthropic's SSE has none.
+      for (const event of events) delete event['amazon-bedrock-invocationMetrics'];
+      (res as ServerResponse).writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-amzn-requestid': requestId,
+        ...tierHeader,
+      });
+      await writeFrames(res, record, events.map(sseFrame), turn, undefined, sseErrorFrame);
+    } catch (err) {
+      if (err instanceof BedrockError) return fail(err);
+      throw err;
+    }
+  }
+
   function controlRoute(method: string, path: string, body: Buffer, res: AnyResponse): void {
     try {
       if (method === 'POST' && path === '/__emulator/script') {
@@ -355,15 +489,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     dual.resetConnectionCount();
   }
 
-  await new Promise<void>((resolve, reject) => {
-    dual.server.once('error', reject);
-    dual.server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = dual.server.address() as AddressInfo;
+  const listen = (server: typeof dual, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.server.once('error', reject);
+      server.server.listen(port, host, () => resolve((server.server.address() as AddressInfo).port));
+    });
+  const port = await listen(dual, options.port ?? 0);
+  const mantlePort = await listen(mantle, options.mantlePort ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
     url: `http://${urlHost}:${port}`,
+    mantleUrl: `http://${urlHost}:${mantlePort}`,
     region,
     requests,
     get connections() {
@@ -376,10 +513,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     reset,
     close: () =>
-      new Promise<void>((resolve) => {
-        dual.server.close(() => resolve());
-        dual.closeAll();
-      }),
+      Promise.all(
+        [dual, mantle].map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.server.close(() => resolve());
+              server.closeAll();
+            }),
+        ),
+      ).then(() => undefined),
   };
 }
 
@@ -389,6 +531,7 @@ async function writeFrames(
   frames: Uint8Array[],
   turn?: ScriptTurn,
   disconnectAfter?: number,
+  failure: (name: string, message: string) => Uint8Array = exceptionFrame,
 ): Promise<void> {
   const res = response as ServerResponse;
   const failAfter = turn?.errorAfterEvents;
@@ -401,7 +544,7 @@ async function writeFrames(
       return;
     }
     if (failAfter && i === failAfter.events) {
-      res.write(exceptionFrame(failAfter.name, failAfter.message ?? `${failAfter.name} (scripted)`));
+      res.write(failure(failAfter.name, failAfter.message ?? `${failAfter.name} (scripted)`));
       res.end();
       return;
     }
@@ -415,7 +558,7 @@ async function writeFrames(
       });
   }
   if (failAfter && failAfter.events >= frames.length) {
-    res.write(exceptionFrame(failAfter.name, failAfter.message ?? `${failAfter.name} (scripted)`));
+    res.write(failure(failAfter.name, failAfter.message ?? `${failAfter.name} (scripted)`));
   }
   res.end();
 }

@@ -31,7 +31,12 @@ export type TemporaryKeys = (
 ) => { secretAccessKey: string; sessionToken: string; expiresAt: number } | undefined;
 
 /** Returns the failure Bedrock would answer with, or undefined when the request is authenticated. */
-export function checkAuth(req: SignedRequest, temporary?: TemporaryKeys): BedrockError | undefined {
+export function checkAuth(
+  req: SignedRequest,
+  temporary?: TemporaryKeys,
+  /** The SigV4 service name this route requires (else any). */
+  service?: string,
+): BedrockError | undefined {
   const authorization = header(req.headers, 'authorization');
   if (!authorization) {
     return new BedrockError('UnrecognizedClientException', 'Missing Authentication Token', 403);
@@ -52,7 +57,14 @@ export function checkAuth(req: SignedRequest, temporary?: TemporaryKeys): Bedroc
       403,
     );
   }
-  const [, accessKeyId, date, region, service, signedHeaderList, signature] = match as unknown as string[];
+  const [, accessKeyId, date, region, scopeService, signedHeaderList, signature] =
+    match as unknown as string[];
+  if (service !== undefined && scopeService !== service) {
+    return new BedrockError(
+      'InvalidSignatureException',
+      `Credential should be scoped to correct service: '${service}'.`,
+    );
+  }
   let secret = TEST_SECRET_ACCESS_KEY;
   if (accessKeyId !== TEST_ACCESS_KEY_ID) {
     const session = temporary?.(accessKeyId!);
@@ -95,7 +107,7 @@ export function checkAuth(req: SignedRequest, temporary?: TemporaryKeys): Bedroc
     signedHeaderList,
     header(req.headers, 'x-amz-content-sha256') ?? payloadHash,
   ].join('\n');
-  const scope = `${date}/${region}/${service}/aws4_request`;
+  const scope = `${date}/${region}/${scopeService}/aws4_request`;
   const stringToSign = [
     'AWS4-HMAC-SHA256',
     amzDate,
@@ -103,7 +115,7 @@ export function checkAuth(req: SignedRequest, temporary?: TemporaryKeys): Bedroc
     createHash('sha256').update(canonicalRequest).digest('hex'),
   ].join('\n');
   let key: Buffer = hmac(`AWS4${secret}`, date!);
-  for (const part of [region!, service!, 'aws4_request']) key = hmac(key, part);
+  for (const part of [region!, scopeService!, 'aws4_request']) key = hmac(key, part);
   const expected = createHmac('sha256', key).update(stringToSign).digest();
   const given = Buffer.from(signature!, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

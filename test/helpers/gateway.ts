@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import type { KeyLimits, Store } from '../../src/store/types.ts';
+import type { KeyLimits, KeyRecord, Store } from '../../src/store/types.ts';
 import { type Operation, type RecordedRequest, startEmulator } from '../emulator/server.ts';
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
@@ -18,10 +18,11 @@ export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 export const MASTER_KEY = 'test-master-key';
 
 /** The AWS settings of a gateway (or CLI) whose Bedrock is the emulator at `url`. */
-export function emulatorAwsEnv(url: string): Record<string, string> {
+export function emulatorAwsEnv(url: string, mantleUrl?: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url,
     AWS_ENDPOINT_URL_BEDROCK: url,
+    ...(mantleUrl === undefined ? {} : { AWS_ENDPOINT_URL_BEDROCK_MANTLE: mantleUrl }),
     AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
     AWS_SECRET_ACCESS_KEY: 'emulator-secret',
     AWS_REGION: 'us-east-1',
@@ -30,7 +31,7 @@ export function emulatorAwsEnv(url: string): Record<string, string> {
 
 export async function startBedrockEmulator(): Promise<Emulator> {
   const emulator = await startEmulator({ port: 0 });
-  Object.assign(process.env, emulatorAwsEnv(emulator.url));
+  Object.assign(process.env, emulatorAwsEnv(emulator.url, emulator.mantleUrl));
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_BEARER_TOKEN_BEDROCK;
@@ -136,7 +137,8 @@ export function gatewayWithEmulator(overrides: Partial<Settings> = {}): GatewayW
 
   beforeAll(async () => {
     emulator = await startBedrockEmulator();
-    gateway = await startGateway(overrides);
+    // The mantle Claude path's host is the emulator's second port.
+    gateway = await startGateway({ mantleEndpoint: emulator.mantleUrl, ...overrides });
   });
   afterAll(async () => {
     await gateway?.server.close();
@@ -172,10 +174,13 @@ export function gatewayWithEmulator(overrides: Partial<Settings> = {}): GatewayW
 export async function storeKey(
   store: Store,
   limits: KeyLimits = {},
+  /** Other fields of the key record (its service tier, model globs). */
+  fields: Partial<Pick<KeyRecord, 'serviceTier' | 'models'>> = {},
 ): Promise<{ id: string; secret: string }> {
   const secret = generateKey();
   const id = newKeyId();
   await store.createKey({
+    ...fields,
     id,
     hash: hashKey(secret),
     prefix: displayPrefix(secret),

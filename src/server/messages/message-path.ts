@@ -1,16 +1,40 @@
 /**
  * Which Bedrock API serves a model: Claude natively through InvokeModel (the Anthropic body itself, so
- * every Claude feature survives) unless config says Converse; every other family through Converse.
- * Messages and count_tokens ask here, so a count is made on the body the real call would send.
+ * every Claude feature survives), Bedrock's Anthropic Messages API (`messages` on bedrock-runtime,
+ * `mantle` on the bedrock-mantle host) or Converse, as the config says — `claudePaths` per model glob
+ * first, then `claudePath`; every other family through Converse. Messages and count_tokens ask here,
+ * so a count is made on the body the real call would send.
  */
 import type { Config } from '../../config/config.ts';
-import type { ResolvedModel } from '../../models/types.ts';
+import type { ClaudePath } from '../../config/settings.ts';
+import type { ModelCapabilities, ResolvedModel } from '../../models/types.ts';
+import { globMatcher } from '../../upstream/upstreams.ts';
 
-export type MessagePath = 'invoke' | 'converse';
+export type MessagePath = ClaudePath;
+
+const matchers = new WeakMap<object, [(id: string) => boolean, ClaudePath][]>();
+
+function perModel(paths: Readonly<Record<string, ClaudePath>>): [(id: string) => boolean, ClaudePath][] {
+  let list = matchers.get(paths);
+  if (!list) {
+    list = Object.entries(paths).map(([glob, path]) => [globMatcher(glob), path]);
+    matchers.set(paths, list);
+  }
+  return list;
+}
 
 export function messagePath(
-  config: Pick<Config, 'claudePath'>,
-  model: Pick<ResolvedModel, 'caps'>,
+  config: Pick<Config, 'claudePath'> & Partial<Pick<Config, 'claudePaths'>>,
+  model: { caps: Pick<ModelCapabilities, 'family'> } & Partial<
+    Pick<ResolvedModel, 'modelId' | 'baseModelId'>
+  >,
+  requested?: string,
 ): MessagePath {
-  return model.caps.family === 'claude' && config.claudePath === 'invoke' ? 'invoke' : 'converse';
+  if (model.caps.family !== 'claude') return 'converse';
+  const paths = config.claudePaths;
+  if (paths && Object.keys(paths).length > 0) {
+    const names = [requested, model.modelId, model.baseModelId].filter((n): n is string => !!n);
+    for (const [matches, path] of perModel(paths)) if (names.some(matches)) return path;
+  }
+  return config.claudePath;
 }

@@ -1,6 +1,7 @@
 /**
  * POST /v1/messages: validate → resolve model → inline remote media → decide the call once (tier,
- * estimate, headers) → the path message-path.ts picks (native InvokeModel or Converse). Streams send
+ * estimate, headers) → the path message-path.ts picks (native InvokeModel, Bedrock's Messages API on
+ * runtime or mantle, or Converse). Streams send
  * their headers only after Bedrock has answered, so an upstream refusal (throttling, validation) is
  * still a real HTTP status with retry-after.
  */
@@ -16,6 +17,7 @@ import { headerSafe } from '../http/respond.ts';
 import { chooseServiceTier } from './feature-flags.ts';
 import { type MessageCall, parseBetas, warningsHeader } from './message-call.ts';
 import { messagePath } from './message-path.ts';
+import { messagesApiMessages } from './messages-api.ts';
 import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
 import { resolveForRequest } from './resolve.ts';
@@ -97,6 +99,10 @@ export function messagesHandler(deps: AppDeps): Handler {
       tier: () => tierState.tier,
       userId: request.metadata?.user_id,
     });
-    await (messagePath(deps.config, model) === 'invoke' ? invokeMessages(call) : converseMessages(call));
+    const path = messagePath(deps.config, model, request.model);
+    if (path === 'invoke') await invokeMessages(call);
+    else if (path === 'messages') await messagesApiMessages(call, 'runtime');
+    else if (path === 'mantle') await messagesApiMessages(call, 'mantle');
+    else await converseMessages(call);
   };
 }

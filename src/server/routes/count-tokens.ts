@@ -78,7 +78,9 @@ function countInput(
   model: ResolvedModel,
   betas: string[],
 ): CountTokensCommandInput['input'] {
-  if (messagePath(deps.config, model) === 'invoke') {
+  // Bedrock's Messages API has no count_tokens: its paths count the InvokeModel body, which carries
+  // the same content.
+  if (messagePath(deps.config, model, request.model) !== 'converse') {
     // The same feature switches as the real call, so the count matches what would be sent.
     const { request: switched } = applyFeatureSwitches(
       { ...request, max_tokens: model.caps.maxOutputTokens },

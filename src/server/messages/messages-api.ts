@@ -1,0 +1,67 @@
+/**
+ * The `messages` and `mantle` Claude paths of POST /v1/messages: Bedrock's own Anthropic Messages API
+ * (`/anthropic/v1/messages` on bedrock-runtime, or on the bedrock-mantle host). The body is shaped by
+ * the same allow-list as InvokeModel (translate/to-messages.ts); the SSE answer goes to the client as
+ * Bedrock sent it (translate/messages-api-stream.ts reads usage on the way), through the one stream
+ * pump. Model ids: runtime takes the inference profile id the catalogue resolved; mantle takes bare
+ * foundation ids (`anthropic.claude-…`), so the profile prefix is dropped there.
+ */
+import { claudeFeaturesFor } from '../../models/claude-features.ts';
+import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
+import { fromInvokeResponse } from '../../translate/invoke-stream.ts';
+import { MessagesApiStreamTranslator } from '../../translate/messages-api-stream.ts';
+import { toMessagesApiBody } from '../../translate/to-messages.ts';
+import type { MessagesApiHost } from '../../upstream/runtime.ts';
+import { headerSafe, sendJson } from '../http/respond.ts';
+import type { MessageCall } from './message-call.ts';
+import { pumpStream } from './pump-stream.ts';
+import { reportUsage } from './report-usage.ts';
+
+const utf8 = new TextDecoder();
+
+export async function messagesApiMessages(call: MessageCall, host: MessagesApiHost): Promise<void> {
+  const { ctx, deps, request, model, abort } = call;
+  const stream = request.stream === true;
+  const switched = applyFeatureSwitches(request, deps.config);
+  const shaped = toMessagesApiBody(switched.request, {
+    baseModelId: model.baseModelId,
+    betas: call.betas,
+    features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
+    maxOutputTokens: model.caps.maxOutputTokens,
+    stream,
+  });
+  const warnings = [...switched.warnings, ...shaped.warnings];
+  if (shaped.droppedBetas.length > 0)
+    warnings.push(`betas not sent to Bedrock: ${shaped.droppedBetas.join(', ')}`);
+  const modelId = host === 'mantle' ? model.baseModelId : model.modelId;
+  // The id actually called (mantle drops the profile prefix).
+  const headers = { ...call.headers(warnings), 'x-abproxy-model': headerSafe(modelId) };
+  const input = {
+    host,
+    modelId,
+    body: shaped.body,
+    betas: shaped.betas,
+    stream,
+  };
+  const upstream = await call.send((serviceTier) =>
+    deps.upstream.messagesApi({ ...input, serviceTier }, abort.signal),
+  );
+  if (!upstream) return;
+
+  if (!stream) {
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of upstream.stream) chunks.push(chunk);
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      throw call.upstreamError(err);
+    }
+    const body = fromInvokeResponse(JSON.parse(utf8.decode(Buffer.concat(chunks))), {
+      model: request.model,
+    });
+    reportUsage(ctx, body.usage);
+    sendJson(ctx.res, 200, body, headers);
+    return;
+  }
+  await pumpStream(call, upstream, new MessagesApiStreamTranslator({ model: request.model }), headers);
+}
