@@ -104,7 +104,12 @@ export class BedrockUpstream {
       });
     }
     this.runtime = withRetries(
-      this.#undici ?? new SdkRuntime(this.#sdkRuntimeClient(options.region)),
+      this.#undici ??
+        new SdkRuntime(this.#sdkRuntimeClient(options.region), {
+          region: options.region,
+          credentials: this.#credentials,
+          bearerToken: options.bearerToken,
+        }),
       policy,
     );
   }

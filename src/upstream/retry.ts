@@ -84,6 +84,7 @@ export function withRetries(runtime: BedrockRuntime, policy: RetryPolicy): Bedro
     invokeModelStream: (input, signal) =>
       retrying(policy, signal, () => runtime.invokeModelStream(input, signal)),
     countTokens: (input, signal) => retrying(policy, signal, () => runtime.countTokens(input, signal)),
+    forward: (input, signal) => retrying(policy, signal, () => runtime.forward(input, signal)),
   };
 }
 

@@ -30,7 +30,14 @@ import {
   pathLabel,
 } from './codec.ts';
 import { type Endpoint, resolveEndpoint } from './endpoint.ts';
-import type { BedrockRuntime, ConverseStreamResult, InvokeInput, InvokeStreamResult } from './runtime.ts';
+import type {
+  BedrockRuntime,
+  ConverseStreamResult,
+  ForwardInput,
+  ForwardResult,
+  InvokeInput,
+  InvokeStreamResult,
+} from './runtime.ts';
 import { SigV4Signer } from './sigv4.ts';
 
 /** A call that waited for a free upstream connection, and the cap that made it wait. */
@@ -65,6 +72,7 @@ interface Upstream extends Endpoint {
 
 interface Answer {
   requestId: string | undefined;
+  status: number;
   headers: Headers;
   body: AsyncIterable<Buffer> & { text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> };
 }
@@ -121,6 +129,16 @@ function reportWaits(
   };
 }
 
+/** Response headers with one value each (a repeated header keeps its first). */
+function singleValues(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name.toLowerCase()] = String(first);
+  }
+  return out;
+}
+
 export class UndiciRuntime implements BedrockRuntime {
   readonly #options: UndiciRuntimeOptions;
   readonly #signer: SigV4Signer;
@@ -164,7 +182,7 @@ export class UndiciRuntime implements BedrockRuntime {
     upstream: Upstream,
     path: string,
     headers: Record<string, string>,
-    body: string,
+    body: string | Uint8Array,
   ): Promise<Record<string, string>> {
     const { bearerToken, region } = this.#options;
     if (bearerToken !== undefined) {
@@ -177,7 +195,7 @@ export class UndiciRuntime implements BedrockRuntime {
   async #post(
     operationPath: string,
     headers: Record<string, string>,
-    body: string,
+    body: string | Uint8Array,
     signal: AbortSignal | undefined,
   ): Promise<Answer> {
     const upstream = await this.#connect();
@@ -194,7 +212,7 @@ export class UndiciRuntime implements BedrockRuntime {
     });
     const requestId = header(response.headers, 'x-amzn-requestid');
     if (response.statusCode >= 200 && response.statusCode < 300) {
-      return { requestId, headers: response.headers, body: response.body };
+      return { requestId, status: response.statusCode, headers: response.headers, body: response.body };
     }
     const text = await response.body.text().catch(() => '');
     throw httpError(response.statusCode, response.headers, text, requestId);
@@ -256,6 +274,21 @@ export class UndiciRuntime implements BedrockRuntime {
     );
     const output = JSON.parse(await answer.body.text()) as { inputTokens?: number };
     return output.inputTokens ?? 0;
+  }
+
+  async forward(input: ForwardInput, signal?: AbortSignal): Promise<ForwardResult> {
+    const answer = await this.#post(
+      `/model/${pathLabel(input.modelId)}/${input.operation}`,
+      input.headers,
+      input.body,
+      signal,
+    );
+    return {
+      requestId: answer.requestId,
+      status: answer.status,
+      headers: singleValues(answer.headers),
+      stream: answer.body,
+    };
   }
 
   async destroy(): Promise<void> {
