@@ -33,7 +33,7 @@ _abproxy_options() {
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
     "usage") echo "--key --since --until --by --json --plain --mode --db --table-prefix --region --config --help" ;;
-    "claude") echo "--model --small-model --port --gateway --claude-bin --region --config --no-onboarding-fix --help" ;;
+    "claude") echo "--model --small-model --port --gateway --bedrock --claude-bin --region --config --no-onboarding-fix --help" ;;
     "models") echo "--json --plain --all --region --config --help" ;;
     "config") echo "--help" ;;
     "config get") echo "--json --show-secrets --help" ;;
@@ -114,7 +114,7 @@ _abproxy_described_options() {
     "tables") items=('--help:show help') ;;
     "tables setup") items=('--table-prefix:tables are <prefix>-keys, -usage, -limits (default abproxy)' '--region:AWS region' '--dry-run:only say what would be created' '--json:print JSON' '--config:JSON config file' '--help:show help') ;;
     "usage") items=('--key:only this key (or signed-in principal\: prn_… id or email)' '--since:start\: a duration back from now (7d, 12h) or an ISO date' '--until:end (exclusive)\: a duration back from now or an ISO date' '--by:group by model, key or day' '--json:print JSON' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
-    "claude") items=('--model:main model\: a Claude name or a Bedrock model id (ANTHROPIC_MODEL)' '--small-model:model for quick background tasks (ANTHROPIC_SMALL_FAST_MODEL)' '--port:port of the gateway started for this session (default\: a free one)' '--gateway:a gateway you signed in to with `abproxy login` (its tokens via apiKeyHelper)' '--claude-bin:the claude executable (default\: claude on PATH)' '--region:AWS region for Bedrock' '--config:JSON config file' '--no-onboarding-fix:leave Claude Code'\''s ~/.claude.json alone (no hasCompletedOnboarding)' '--help:show help') ;;
+    "claude") items=('--model:main model\: a Claude name or a Bedrock model id (ANTHROPIC_MODEL)' '--small-model:model for quick background tasks (ANTHROPIC_SMALL_FAST_MODEL)' '--port:port of the gateway started for this session (default\: a free one)' '--gateway:a gateway you signed in to with `abproxy login` (its tokens via apiKeyHelper)' '--bedrock:Claude Code in its Bedrock mode, through the gateway'\''s Bedrock-format door' '--claude-bin:the claude executable (default\: claude on PATH)' '--region:AWS region for Bedrock' '--config:JSON config file' '--no-onboarding-fix:leave Claude Code'\''s ~/.claude.json alone (no hasCompletedOnboarding)' '--help:show help') ;;
     "models") items=('--json:print the report as JSON (stable; see README)' '--plain:plain text even on a terminal' '--all:include models that are not text-to-text or not callable in the region' '--region:AWS region for Bedrock' '--config:JSON config file' '--help:show help') ;;
     "config") items=('--help:show help') ;;
     "config get") items=('--json:print JSON' '--show-secrets:do not mask the master key, signing secret and Bedrock API key' '--help:show help') ;;
