@@ -110,6 +110,8 @@ const MIGRATIONS: readonly string[] = [
   // Several upstreams (issue 14): which one served, and the attempts that failed before.
   `ALTER TABLE usage ADD COLUMN upstream TEXT;
    ALTER TABLE usage ADD COLUMN failed_attempts INTEGER;`,
+  // The Bedrock-format door (issue 15): which door a call came in by.
+  `ALTER TABLE usage ADD COLUMN door TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -166,6 +168,7 @@ interface UsageRow {
   estimated: number | null;
   upstream: string | null;
   failed_attempts: number | null;
+  door: string | null;
 }
 
 function toUsageRecord(row: UsageRow): UsageRecord {
@@ -191,6 +194,7 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.estimated === 1) record.estimated = true;
   if (row.upstream !== null) record.upstream = row.upstream;
   if (row.failed_attempts !== null) record.failedAttempts = row.failed_attempts;
+  if (row.door === 'bedrock') record.door = row.door;
   return record;
 }
 
@@ -262,10 +266,10 @@ export class SqliteStore implements Store {
     this.#insertUsage = this.#db.prepare(
       `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
          cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
-         resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts)
+         resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts, door)
        VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
          @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
-         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts)`,
+         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts, @door)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -384,6 +388,7 @@ export class SqliteStore implements Store {
           estimated: record.estimated ? 1 : null,
           upstream: record.upstream ?? null,
           failedAttempts: record.failedAttempts ?? null,
+          door: record.door ?? null,
         });
     })();
   }

@@ -62,6 +62,8 @@ export interface UsageRecord {
   upstream?: string;
   /** With several upstreams: attempts that failed on other upstreams first. */
   failedAttempts?: number;
+  /** The door the call came in by: `bedrock` for the Bedrock-format door; absent for /v1/messages. */
+  door?: 'bedrock';
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */

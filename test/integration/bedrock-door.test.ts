@@ -94,6 +94,7 @@ describe('the AWS SDK through the door', () => {
       cacheWriteInputTokens: 7,
       status: 200,
       stream: false,
+      door: 'bedrock',
     });
   });
 

@@ -150,6 +150,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
         metricsLabel: model.metricsLabel,
         tier: usedTier,
         stream,
+        door: 'bedrock',
       });
     }
     let answer: ForwardResult;

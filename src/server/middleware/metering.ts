@@ -46,6 +46,8 @@ export interface CallInfo {
   /** Read at the end: a tier Bedrock refused falls back to default during the call. */
   tier: () => ServiceTier | undefined;
   stream: boolean;
+  /** Set for calls through the Bedrock-format door (recorded on the usage record). */
+  door?: 'bedrock';
 }
 
 /** What the messages handler tells the meter. */
@@ -144,6 +146,7 @@ class UsageMeter implements Meter {
       costUsd: info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0,
     };
     if (info) record.resolvedModel = boundText(info.resolvedModel);
+    if (info?.door) record.door = info.door;
     if (this.estimated) record.estimated = true;
     // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
     // Bedrock made until then, which the translators count or estimate.
