@@ -26,6 +26,9 @@ export function acceptH2c(
     handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
   const sessions = new Set<http2.ServerHttp2Session>();
+  // Connections that have sent nothing yet belong to neither server: closed here on shutdown, and cut
+  // after the server's idle timeout like any other idle socket.
+  const undecided = new Set<net.Socket>();
   h2.on('session', (session) => {
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
@@ -34,7 +37,14 @@ export function acceptH2c(
   const h1Listeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
   server.removeAllListeners('connection');
   server.on('connection', (socket: net.Socket) => {
+    undecided.add(socket);
+    const idle = () => socket.destroy();
+    if (server.timeout > 0) socket.setTimeout(server.timeout, idle);
+    socket.once('close', () => undecided.delete(socket));
     socket.once('data', (chunk: Buffer) => {
+      undecided.delete(socket);
+      socket.setTimeout(0);
+      socket.off('timeout', idle);
       socket.pause();
       socket.unshift(chunk);
       const head = chunk.subarray(0, H2_PREFACE.length);
@@ -49,6 +59,7 @@ export function acceptH2c(
   });
   return {
     closeAll() {
+      for (const socket of undecided) socket.destroy();
       for (const session of sessions) session.destroy();
     },
   };
