@@ -355,3 +355,39 @@ describe('control-plane reads', () => {
     expect(missing.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
   });
 });
+
+describe('the HTTP/2 upstream transport (ABPROXY_UPSTREAM_HTTP=2)', () => {
+  it('forwards a stream and a plain call through the SDK client', async () => {
+    const h2 = await startServer(testConfig({ upstreamHttp: '2' }));
+    try {
+      const client = new BedrockRuntimeClient({
+        endpoint: h2.url,
+        region: 'us-east-1',
+        token: { token: 'test-master-key' },
+        authSchemePreference: ['httpBearerAuth'],
+        maxAttempts: 1,
+      });
+      emulator.enqueue({ text: 'over h2', chunkSize: 2 }, { text: 'plain h2' });
+      const out = await client.send(
+        new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+      );
+      let text = '';
+      for await (const event of out.stream!) text += event.contentBlockDelta?.delta?.text ?? '';
+      expect(text).toBe('over h2');
+      const plain = await client.send(
+        new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+      );
+      expect(plain.output?.message?.content?.[0]?.text).toBe('plain h2');
+      const runtime = emulator.requests.filter((r) => r.modelId !== undefined);
+      expect(runtime.map((r) => r.httpVersion)).toEqual(runtime.map(() => '2'));
+      // An upstream refusal through this transport keeps its name too.
+      emulator.enqueue({ error: { name: 'ValidationException', message: 'nope over h2' } });
+      const err = await client
+        .send(new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))
+        .catch((e) => e);
+      expect(err.name).toBe('ValidationException');
+    } finally {
+      await h2.close();
+    }
+  });
+});
