@@ -253,12 +253,14 @@ describe('refusals in Bedrock shape', () => {
     expect(emulator.requests).toHaveLength(0);
   });
 
-  it('an upstream fault keeps its Bedrock name', async () => {
-    const { secret } = await key();
+  it('an upstream fault keeps its Bedrock name, and the usage record its status', async () => {
+    const { id, secret } = await key();
     emulator.enqueue({ error: { name: 'ValidationException', message: 'messages: bad shape' } });
     const err = await converse(sdk(secret)).catch((e) => e);
     expect(err.name).toBe('ValidationException');
     expect(err.message).toMatch(/bad shape/);
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ status: 400, door: 'bedrock' });
   });
 });
 
@@ -294,6 +296,26 @@ describe('hostile input on the door', () => {
     await expectBedrockError(await post(`/model/${QWEN}/converse`, '{not json'), 400, 'ValidationException');
     await expectBedrockError(await post(`/model/${QWEN}/converse`, '[1,2]'), 400, 'ValidationException');
     expect(emulator.requests).toHaveLength(0);
+  });
+
+  it('a huge body from the AWS SDK (over h2c): ValidationException 413', async () => {
+    const small = await startServer(testConfig({ maxBodyBytes: 1024 }));
+    try {
+      const client = new BedrockRuntimeClient({
+        endpoint: small.url,
+        region: 'us-east-1',
+        token: { token: 'test-master-key' },
+        authSchemePreference: ['httpBearerAuth'],
+        maxAttempts: 1,
+      });
+      const err = await client
+        .send(new InvokeModelCommand({ modelId: QWEN, body: JSON.stringify({ pad: 'x'.repeat(10_000) }) }))
+        .catch((e) => e);
+      expect(err.name).toBe('ValidationException');
+      expect(err.$metadata.httpStatusCode).toBe(413);
+    } finally {
+      await small.close();
+    }
   });
 
   it('a huge body: 413 ValidationException', async () => {

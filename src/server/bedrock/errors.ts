@@ -9,6 +9,8 @@ import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { isDoorPath } from './paths.ts';
 
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection'];
+
 export function sendBedrockError(ctx: Ctx, err: unknown): void {
   const { res } = ctx;
   if (res.headersSent) {
@@ -18,8 +20,11 @@ export function sendBedrockError(ctx: Ctx, err: unknown): void {
   }
   const fault = toBedrockFault(err);
   const text = JSON.stringify({ message: fault.message });
+  const headers = { ...fault.headers };
+  // HTTP/2 (the AWS JS SDK over h2c) forbids connection-specific headers: node throws on them.
+  if (ctx.req.httpVersionMajor === 2) for (const name of HOP_BY_HOP) delete headers[name];
   res.writeHead(fault.status, {
-    ...fault.headers,
+    ...headers,
     'x-amzn-errortype': fault.name,
     'x-amzn-requestid': ctx.requestId,
     'content-type': 'application/json',

@@ -8,6 +8,7 @@
  */
 import { ApiError } from '../../anthropic/errors.ts';
 import { SERVICE_TIERS, type ServiceTier } from '../../models/types.ts';
+import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import type { ForwardOperation, ForwardResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
 import { readBody } from '../http/body.ts';
@@ -168,7 +169,9 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
       );
     } catch (err) {
       if (abort.signal.aborted) return; // the client is gone
-      throw err;
+      // Through the one fault table, so usage records and metrics get the status the client gets; the
+      // Bedrock name stays on the cause (toBedrockFault reads it).
+      throw fromBedrockError(err);
     }
     ctx.meter?.answered();
     if (stream) await pumpFrames(ctx, deps, answer, abort);
