@@ -4,6 +4,8 @@
  * keys, globs, budgets and rate limits refuse in Bedrock's shape (the SDK raises the right exception);
  * usage records are what the emulator reported; SigV4 callers are refused without reaching Bedrock.
  */
+
+import { tmpdir } from 'node:os';
 import {
   AccessDeniedException,
   BedrockRuntimeClient,
@@ -18,6 +20,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits, UsageRecord } from '../../src/store/types.ts';
 import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { ROOT, runProcess } from '../helpers/process.ts';
 
 const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -187,6 +190,34 @@ describe('the AWS SDK through the door', () => {
     expect((calls[1]?.body as { serviceTier?: unknown } | undefined)?.serviceTier).toEqual({
       type: 'priority',
     });
+  });
+});
+
+describe('configured only by the environment, as an AWS app would be', () => {
+  it('AWS_ENDPOINT_URL_BEDROCK_RUNTIME + AWS_BEARER_TOKEN_BEDROCK: a default client converses', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'env-configured answer', usage: USAGE });
+    // A child process: the gateway in this one reads the same variables for its own upstream.
+    const script = `
+      import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+      const out = await new BedrockRuntimeClient({}).send(new ConverseCommand({
+        modelId: '${QWEN}', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+      console.log(JSON.stringify(out.output.message.content[0]));`;
+    const run = await runProcess(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: tmpdir(),
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: gateway.url,
+        AWS_BEARER_TOKEN_BEDROCK: secret,
+        AWS_REGION: 'us-east-1',
+      },
+      timeoutMs: 30_000,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toEqual({ text: 'env-configured answer' });
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ inputTokens: 321, door: 'bedrock' });
   });
 });
 
