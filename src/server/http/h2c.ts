@@ -20,11 +20,15 @@ export interface H2cAcceptor {
 export function acceptH2c(
   server: http.Server,
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  /** A session (or a connection that has not spoken yet) with no traffic this long is closed; 0: never. */
+  idleTimeoutMs: number,
 ): H2cAcceptor {
   const h2 = http2.createServer(
     {},
     handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
+  // Sessions idle this long are closed, as the HTTP/1.1 server does with its sockets.
+  if (idleTimeoutMs > 0) h2.setTimeout(idleTimeoutMs);
   const sessions = new Set<http2.ServerHttp2Session>();
   // Connections that have sent nothing yet belong to neither server: closed here on shutdown, and cut
   // after the server's idle timeout like any other idle socket.
@@ -39,7 +43,7 @@ export function acceptH2c(
   server.on('connection', (socket: net.Socket) => {
     undecided.add(socket);
     const idle = () => socket.destroy();
-    if (server.timeout > 0) socket.setTimeout(server.timeout, idle);
+    if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs, idle);
     socket.once('close', () => undecided.delete(socket));
     socket.once('data', (chunk: Buffer) => {
       undecided.delete(socket);

@@ -255,7 +255,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   };
   const server = http.createServer(serverTimeouts(config), onRequest);
   // The AWS SDK for JavaScript speaks HTTP/2 (h2c on http://) to the Bedrock-format door.
-  const h2c = acceptH2c(server, onRequest);
+  const h2c = acceptH2c(server, onRequest, config.socketIdleTimeoutMs);
 
   // No traffic either way for this long: the socket is destroyed (its request sees `close` and aborts).
   server.setTimeout(config.socketIdleTimeoutMs);
