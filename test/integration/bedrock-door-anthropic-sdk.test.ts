@@ -45,7 +45,9 @@ describe('AnthropicBedrock through the door', () => {
     expect(message.usage).toMatchObject({ input_tokens: 12, output_tokens: 6 });
     const call = world.calls('InvokeModelWithResponseStream').at(-1);
     expect(call?.modelId).toBe(MODEL);
-    expect((call?.body as { anthropic_version?: string }).anthropic_version).toBe('bedrock-2023-05-31');
+    expect((call?.body as { anthropic_version?: string } | undefined)?.anthropic_version).toBe(
+      'bedrock-2023-05-31',
+    );
   });
 
   it('creates a message without streaming; an alias resolves through the catalogue', async () => {
