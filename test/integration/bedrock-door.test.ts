@@ -270,6 +270,17 @@ describe('refusals in Bedrock shape', () => {
     expect(err.$response?.headers?.['retry-after']).toMatch(/^\d+$/);
   });
 
+  it("a tokens-per-minute limit, settled with Bedrock's counts: ThrottlingException", async () => {
+    const { id, secret } = await key({ tokensPerMinute: 100 });
+    emulator.enqueue({ text: 'ok', usage: USAGE }); // 366 tokens: over the minute's 100 once settled
+    await converse(sdk(secret));
+    await usageOf(id);
+    const err = await converse(sdk(secret)).catch((e) => e);
+    expect(err).toBeInstanceOf(ThrottlingException);
+    expect(err.message).toMatch(/tokens per minute/);
+    expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(1);
+  });
+
   it('a SigV4-signed call without an abproxy key is refused and never forwarded', async () => {
     const signed = new BedrockRuntimeClient({
       endpoint: gateway.url,
