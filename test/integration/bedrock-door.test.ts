@@ -193,6 +193,42 @@ describe('the AWS SDK through the door', () => {
   });
 });
 
+describe('a client that leaves mid-stream', () => {
+  it('aborts the Bedrock call and records what was seen, marked interrupted', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'x'.repeat(400), chunkSize: 4, chunkDelayMs: 20, usage: USAGE });
+    const abort = new AbortController();
+    const res = await fetch(
+      `${gateway.url}/model/${encodeURIComponent(CLAUDE)}/invoke-with-response-stream`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: claudeBody('go'),
+        signal: abort.signal,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.amazon.eventstream');
+    const reader = res.body!.getReader();
+    let bytes = 0;
+    while (bytes < 2000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      bytes += value.length;
+    }
+    abort.abort();
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ status: 499, interrupted: true, stream: true, door: 'bedrock' });
+    // message_start's input count was seen; Bedrock's final metrics never came.
+    expect(record!.inputTokens).toBe(321);
+    expect(record!.estimated).toBe(true);
+    for (let i = 0; i < 100 && !emulator.requests.at(-1)?.aborted; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(emulator.requests.at(-1)?.aborted).toBe(true);
+  });
+});
+
 describe('configured only by the environment, as an AWS app would be', () => {
   it('AWS_ENDPOINT_URL_BEDROCK_RUNTIME + AWS_BEARER_TOKEN_BEDROCK: a default client converses', async () => {
     const { id, secret } = await key();
