@@ -418,6 +418,30 @@ describe('hostile input on the door', () => {
     );
   });
 
+  it('a SigV4 signature next to an abproxy key in x-api-key: the key decides, the call goes through', async () => {
+    emulator.enqueue({ text: 'signed and keyed' });
+    const body = JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] });
+    const signed = {
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00',
+      'content-type': 'application/json',
+    };
+    const refused = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+      method: 'POST',
+      headers: signed,
+      body,
+    });
+    await expectBedrockError(refused, 403, 'UnrecognizedClientException');
+    const res = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+      method: 'POST',
+      headers: { ...signed, 'x-api-key': 'test-master-key' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    expect(String(call?.headers.authorization)).not.toContain('Signature=00');
+  });
+
   it('no key at all: UnrecognizedClientException', async () => {
     const res = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
       method: 'POST',
