@@ -229,6 +229,32 @@ describe('a client that leaves mid-stream', () => {
   });
 });
 
+describe('drain', () => {
+  it('a door stream over HTTP/2 (the AWS SDK) finishes while the gateway drains', async () => {
+    const draining = await startServer(testConfig({ shutdownTimeoutMs: 20_000 }));
+    emulator.enqueue({ text: 'drain-me-now'.repeat(3), chunkSize: 4, chunkDelayMs: 60 });
+    const client = new BedrockRuntimeClient({
+      endpoint: draining.url,
+      region: 'us-east-1',
+      token: { token: 'test-master-key' },
+      authSchemePreference: ['httpBearerAuth'],
+      maxAttempts: 1,
+    });
+    const out = await client.send(
+      new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    );
+    let text = '';
+    let closing: Promise<void> | undefined;
+    for await (const event of out.stream!) {
+      text += event.contentBlockDelta?.delta?.text ?? '';
+      closing ??= draining.close();
+    }
+    expect(text).toBe('drain-me-now'.repeat(3));
+    await closing;
+    client.destroy();
+  });
+});
+
 describe('configured only by the environment, as an AWS app would be', () => {
   it('AWS_ENDPOINT_URL_BEDROCK_RUNTIME + AWS_BEARER_TOKEN_BEDROCK: a default client converses', async () => {
     const { id, secret } = await key();
