@@ -32,7 +32,7 @@ _abproxy_options() {
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
     "usage") echo "--key --session --agent --since --until --by --format --json --plain --mode --db --table-prefix --region --config --help" ;;
-    "claude") echo "--model --small-model --port --gateway --claude-bin --region --config --no-onboarding-fix --help" ;;
+    "claude") echo "--model --small-model --port --gateway --bedrock --claude-bin --region --config --no-onboarding-fix --help" ;;
     "models") echo "--json --plain --all --region --config --help" ;;
     "config") echo "--help" ;;
     "config get") echo "--json --show-secrets --help" ;;

@@ -188,6 +188,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from claude' -l model -r -F -d 'm
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l small-model -r -F -d 'model for quick background tasks (ANTHROPIC_SMALL_FAST_MODEL)'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l port -r -F -d 'port of the gateway started for this session (default: a free one)'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l gateway -r -F -d 'a gateway you signed in to with `abproxy login` (its tokens via apiKeyHelper)'
+complete -c abproxy -n '__fish_seen_subcommand_from claude' -l bedrock -d 'Claude Code in its Bedrock mode, through the gateway\'s Bedrock-format door'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l claude-bin -r -F -d 'the claude executable (default: claude on PATH)'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l region -r -F -d 'AWS region for Bedrock'
 complete -c abproxy -n '__fish_seen_subcommand_from claude' -l config -s c -r -F -d 'JSON config file'

@@ -14,6 +14,12 @@
 /** What Claude Code authenticates with. */
 export type CredentialSource =
   | { kind: 'gateway-key'; key: string }
+  /**
+   * Claude Code's own Bedrock mode against the gateway's Bedrock-format door: the key travels as a
+   * Bedrock API key (AWS_BEARER_TOKEN_BEDROCK, sent as `Authorization: Bearer`), so Claude Code never
+   * looks for AWS credentials; `region` is the gateway's, whose inference profile ids Claude Code picks.
+   */
+  | { kind: 'bedrock-key'; key: string; region: string }
   /** A gateway the user signed in to (`abproxy login`): `command` prints a fresh access token. */
   | { kind: 'sign-in'; command: string };
 
@@ -24,6 +30,8 @@ export interface CredentialRoute {
   cleared: readonly string[];
   /** Arguments to put before the user's own (e.g. `--settings` with an apiKeyHelper). */
   args: readonly string[];
+  /** The variable that holds the gateway's URL: the Anthropic API's, or Bedrock mode's. */
+  baseUrlVariable: 'ANTHROPIC_BASE_URL' | 'ANTHROPIC_BEDROCK_BASE_URL';
 }
 
 /** Credentials Claude Code reads from the environment; any of them would compete with the route's. */
@@ -38,7 +46,30 @@ export const CREDENTIAL_VARIABLES = [
 export function credentialRoute(source: CredentialSource): CredentialRoute {
   switch (source.kind) {
     case 'gateway-key':
-      return { env: { ANTHROPIC_AUTH_TOKEN: source.key }, cleared: CREDENTIAL_VARIABLES, args: [] };
+      return {
+        env: { ANTHROPIC_AUTH_TOKEN: source.key },
+        cleared: CREDENTIAL_VARIABLES,
+        args: [],
+        baseUrlVariable: 'ANTHROPIC_BASE_URL',
+      };
+    case 'bedrock-key':
+      return {
+        env: {
+          CLAUDE_CODE_USE_BEDROCK: '1',
+          AWS_BEARER_TOKEN_BEDROCK: source.key,
+          AWS_REGION: source.region,
+        },
+        // CLAUDE_CODE_SKIP_BEDROCK_AUTH would send no credential at all; a profile or SSO session
+        // could have Claude Code refresh AWS credentials the door refuses anyway.
+        cleared: [
+          ...CREDENTIAL_VARIABLES,
+          'CLAUDE_CODE_SKIP_BEDROCK_AUTH',
+          'AWS_PROFILE',
+          'ANTHROPIC_BASE_URL',
+        ],
+        args: [],
+        baseUrlVariable: 'ANTHROPIC_BEDROCK_BASE_URL',
+      };
     case 'sign-in':
       // Access tokens last an hour: Claude Code runs the helper again every 5 minutes and on a 401,
       // and `abproxy token` refreshes the sign-in when it is close to expiry. No approval prompt either.
@@ -46,6 +77,7 @@ export function credentialRoute(source: CredentialSource): CredentialRoute {
         env: {},
         cleared: CREDENTIAL_VARIABLES,
         args: ['--settings', JSON.stringify({ apiKeyHelper: source.command })],
+        baseUrlVariable: 'ANTHROPIC_BASE_URL',
       };
     default: {
       const unknown: never = source;

@@ -68,10 +68,20 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
   for (const [name, value] of Object.entries(QUIET_DEFAULTS)) {
     if (env[name] === undefined || env[name] === '') env[name] = value;
   }
-  env.ANTHROPIC_BASE_URL = input.gatewayUrl;
   Object.assign(env, input.credentials.env);
+  env[input.credentials.baseUrlVariable] = input.gatewayUrl;
 
   const { model, smallModel } = input;
+  if (input.credentials.baseUrlVariable === 'ANTHROPIC_BEDROCK_BASE_URL') {
+    // Bedrock mode: Claude Code names Claude models by Bedrock ids or our aliases (the door resolves
+    // both); there is no open-model labelling to do, the door serves only what Bedrock serves.
+    if (model) env.ANTHROPIC_MODEL = model;
+    if (smallModel) {
+      env.ANTHROPIC_DEFAULT_HAIKU_MODEL = smallModel;
+      env.ANTHROPIC_SMALL_FAST_MODEL = smallModel;
+    }
+    return env;
+  }
   if (smallModel) {
     env.ANTHROPIC_DEFAULT_HAIKU_MODEL = smallModel;
     env.ANTHROPIC_SMALL_FAST_MODEL = smallModel;

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { type Config, ConfigError, type Layer } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
-import { builtinSnapshot } from '../models/aliases.ts';
+import { builtinSnapshot, isClaudeLike } from '../models/aliases.ts';
 import { capabilitiesFor } from '../models/capabilities.ts';
 import { resolveModel } from '../models/resolve.ts';
 import type { ModelCapabilities } from '../models/types.ts';
@@ -40,6 +40,16 @@ export interface ClaudeFlags {
   onboardingFix?: boolean;
   /** A gateway signed in to with `abproxy login` (no local gateway, no key). */
   gateway?: string;
+  /** Claude Code in its Bedrock mode, through the gateway's Bedrock-format door. */
+  bedrock?: boolean;
+}
+
+/**
+ * In Bedrock mode Claude Code sends Claude's native body over InvokeModel, which only Claude models
+ * take: a Claude alias, a Bedrock Claude id or profile, or an ARN (checked by Bedrock itself).
+ */
+export function bedrockModeServes(model: string): boolean {
+  return isClaudeLike(model) || /(^|\.)anthropic\.claude/.test(model) || model.startsWith('arn:');
 }
 
 export const INSTALL_HINT = 'Install Claude Code with: npm install -g @anthropic-ai/claude-code';
@@ -231,7 +241,23 @@ export async function launchClaude(
   const model = flags.model ?? config.claudeModel;
   const smallModel = flags.smallModel ?? config.claudeSmallModel;
   if (flags.onboardingFix !== false) skipOnboarding(io);
-  const signedIn = signedInGateway(flags, config);
+  if (flags.bedrock) {
+    if (flags.gateway !== undefined) {
+      throw new CliError(
+        '--bedrock runs Claude Code with a gateway key; it cannot use a signed-in --gateway',
+        EXIT.usage,
+      );
+    }
+    for (const m of [model, smallModel]) {
+      if (m !== undefined && !bedrockModeServes(m)) {
+        throw new CliError(
+          `--bedrock serves Claude models only (Claude Code sends Claude's own body over InvokeModel); '${m}' is not one. Drop --bedrock to run it through the Anthropic API door.`,
+          EXIT.usage,
+        );
+      }
+    }
+  }
+  const signedIn = flags.bedrock ? undefined : signedInGateway(flags, config);
   const gateway = signedIn
     ? await signInGateway(config.home, signedIn)
     : await keyGateway(config, flags, io.stderr);
@@ -289,7 +315,10 @@ async function keyGateway(
   stderr: (t: string) => void,
 ): Promise<ClaudeGateway> {
   const { url, key, stop } = await gatewayFor(config, flags, stderr);
-  return { url, credentials: { kind: 'gateway-key', key }, stop };
+  const credentials: CredentialSource = flags.bedrock
+    ? { kind: 'bedrock-key', key, region: config.region }
+    : { kind: 'gateway-key', key };
+  return { url, credentials, stop };
 }
 
 export function registerClaude(program: Command, io: ClaudeIo): void {
@@ -304,6 +333,7 @@ export function registerClaude(program: Command, io: ClaudeIo): void {
       '--gateway <url>',
       'a gateway you signed in to with `abproxy login` (its tokens via apiKeyHelper)',
     )
+    .option('--bedrock', "Claude Code in its Bedrock mode, through the gateway's Bedrock-format door")
     .option('--claude-bin <path>', 'the claude executable (default: claude on PATH)')
     .option('--region <region>', 'AWS region for Bedrock')
     .option('-c, --config <file>', 'JSON config file')

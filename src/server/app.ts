@@ -4,6 +4,16 @@ import type { KeyVerifier } from '../auth/verifier.ts';
 import { SIGNIN_BROWSER_PATHS, SIGNIN_PUBLIC_PATHS } from '../signin/routes.ts';
 import type { SignIn } from '../signin/setup.ts';
 import type { Telemetry } from '../telemetry/tracing.ts';
+import {
+  getFoundationModelHandler,
+  getInferenceProfileHandler,
+  listFoundationModelsHandler,
+  listInferenceProfilesHandler,
+} from './bedrock/control-routes.ts';
+import { bedrockErrors } from './bedrock/errors.ts';
+import { isDoorPath } from './bedrock/paths.ts';
+import { bedrockRuntimeHandler, bedrockRuntimeRoute } from './bedrock/runtime-route.ts';
+import { sigv4Guard } from './bedrock/sigv4-guard.ts';
 import type { AppDeps } from './deps.ts';
 import { compose } from './http/compose.ts';
 import type { Ctx, Middleware } from './http/context.ts';
@@ -58,6 +68,11 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     { method: 'POST', path: '/v1/messages/count_tokens', handler: countTokensHandler(deps) },
     { method: 'GET', path: '/v1/models', handler: listModelsHandler(deps) },
     { method: 'GET', path: '/v1/models/:id', handler: getModelHandler(deps) },
+    // The Bedrock-format door's control-plane reads (its runtime calls: bedrockRuntimeRoute below).
+    { method: 'GET', path: '/foundation-models', handler: listFoundationModelsHandler(deps) },
+    { method: 'GET', path: '/foundation-models/:id', handler: getFoundationModelHandler(deps) },
+    { method: 'GET', path: '/inference-profiles', handler: listInferenceProfilesHandler(deps) },
+    { method: 'GET', path: '/inference-profiles/:id', handler: getInferenceProfileHandler(deps) },
     { method: 'GET', path: '/health', handler: healthHandler(options.instanceSecret) },
     { method: 'GET', path: '/ready', handler: readyHandler(options.isDraining) },
   ];
@@ -76,7 +91,7 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     if (metricsArePublic(deps.config.metricsAuth, options.loopback)) publicPaths.add('/metrics');
   }
   const { tracing } = options;
-  const chain: Middleware[] = [requestId(), errorHandler()];
+  const chain: Middleware[] = [requestId(), errorHandler(), bedrockErrors()];
   if (tracing) chain.push(tracing.request);
   if (options.loopback) chain.push(hostGuard());
   if (options.admin) chain.push(options.admin);
@@ -86,6 +101,8 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
       apiKeyHeader: deps.config.apiKeyHeader,
       browserPages: signIn ? SIGNIN_BROWSER_PATHS : [],
     }),
+    // Before auth: an open loopback gateway must still refuse (not forward) a SigV4-signed door call.
+    sigv4Guard({ header: deps.config.apiKeyHeader }),
     ...(tracing ? [tracing.authStart] : []),
     auth({
       verifier: options.verifier,
@@ -94,10 +111,13 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
       publicPaths,
     }),
     // After auth, as Anthropic answers: a caller without a key learns that first.
-    jsonContentType({ formPaths: signInPaths }),
+    // The door's InvokeModel bodies may be any model's format; its handler refuses form types itself.
+    jsonContentType({ formPaths: signInPaths, exempt: isDoorPath }),
   );
   if (accounting) chain.push(metering(accounting.metering));
   if (tracing) chain.push(tracing.authEnd);
-  chain.push(router(routes));
+  // The Bedrock-format door (issue 15): POST /model/{modelId}/{operation}, matched on the raw path (an
+  // encoded ARN, a bad escape) before the router decodes it. Errors there are Bedrock's (bedrockErrors).
+  chain.push(bedrockRuntimeRoute(bedrockRuntimeHandler(deps)), router(routes));
   return compose(chain);
 }

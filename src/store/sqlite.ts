@@ -118,6 +118,8 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE usage ADD COLUMN user_id TEXT;
    ALTER TABLE usage ADD COLUMN trace_id TEXT;
    CREATE INDEX usage_session_at ON usage(session_id, at) WHERE session_id IS NOT NULL;`,
+  // The Bedrock-format door (issue 15): which door a call came in by.
+  `ALTER TABLE usage ADD COLUMN door TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -179,6 +181,7 @@ interface UsageRow {
   parent_agent_id: string | null;
   user_id: string | null;
   trace_id: string | null;
+  door: string | null;
 }
 
 function toUsageRecord(row: UsageRow): UsageRecord {
@@ -209,6 +212,7 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.parent_agent_id !== null) record.parentAgentId = row.parent_agent_id;
   if (row.user_id !== null) record.userId = row.user_id;
   if (row.trace_id !== null) record.traceId = row.trace_id;
+  if (row.door === 'bedrock') record.door = row.door;
   return record;
 }
 
@@ -281,11 +285,11 @@ export class SqliteStore implements Store {
       `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
          cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
          resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts,
-         session_id, agent_id, parent_agent_id, user_id, trace_id)
+         session_id, agent_id, parent_agent_id, user_id, trace_id, door)
        VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
          @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
          @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts,
-         @sessionId, @agentId, @parentAgentId, @userId, @traceId)`,
+         @sessionId, @agentId, @parentAgentId, @userId, @traceId, @door)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -409,6 +413,7 @@ export class SqliteStore implements Store {
           parentAgentId: record.parentAgentId ?? null,
           userId: record.userId ?? null,
           traceId: record.traceId ?? null,
+          door: record.door ?? null,
         });
     })();
   }

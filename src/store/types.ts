@@ -72,6 +72,8 @@ export interface UsageRecord {
   userId?: string;
   /** W3C trace id (32 hex) of the request: the client's `traceparent`, or the gateway's span. */
   traceId?: string;
+  /** The door the call came in by: `bedrock` for the Bedrock-format door; absent for /v1/messages. */
+  door?: 'bedrock';
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */

@@ -21,7 +21,7 @@ import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { Ctx, Middleware } from '../server/http/context.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
-import type { BedrockRuntime } from '../upstream/runtime.ts';
+import type { BedrockRuntime, ForwardOperation } from '../upstream/runtime.ts';
 import {
   bounded,
   CONTENT_LIMIT,
@@ -339,6 +339,22 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           () => runtime.messagesApi(input, signal),
           (a) => a.requestId,
         ),
+      forward: (input, signal) =>
+        attempt(
+          FORWARD_METHODS[input.operation],
+          input.modelId,
+          () => runtime.forward(input, signal),
+          (a) => a.requestId,
+        ),
     };
   }
 }
+
+/** The Bedrock-format door's operations under their API names (the attempt span's rpc.method). */
+const FORWARD_METHODS: Record<ForwardOperation, string> = {
+  invoke: 'InvokeModel',
+  'invoke-with-response-stream': 'InvokeModelWithResponseStream',
+  converse: 'Converse',
+  'converse-stream': 'ConverseStream',
+  'count-tokens': 'CountTokens',
+};

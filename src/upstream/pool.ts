@@ -171,6 +171,11 @@ export class UpstreamPool implements BedrockRuntime {
       input.host === 'mantle',
     );
 
+  forward: BedrockRuntime['forward'] = (input, signal) =>
+    this.#call(input.modelId, signal, input.operation.endsWith('stream'), (r, modelId, s) =>
+      r.forward({ ...input, modelId }, s),
+    );
+
   /** Breaker state per upstream × model that has seen calls (for metrics and `doctor`). */
   breakerStates(): { upstream: string; model: string; state: BreakerState }[] {
     return [...this.#breakers].map(([key, breaker]) => {

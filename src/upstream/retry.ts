@@ -85,6 +85,7 @@ export function withRetries(runtime: BedrockRuntime, policy: RetryPolicy): Bedro
       retrying(policy, signal, () => runtime.invokeModelStream(input, signal)),
     countTokens: (input, signal) => retrying(policy, signal, () => runtime.countTokens(input, signal)),
     messagesApi: (input, signal) => retrying(policy, signal, () => runtime.messagesApi(input, signal)),
+    forward: (input, signal) => retrying(policy, signal, () => runtime.forward(input, signal)),
   };
 }
 

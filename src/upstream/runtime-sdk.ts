@@ -22,7 +22,7 @@ import type {
   HttpResponse,
   RequestHandler,
 } from '@smithy/types';
-import { httpError } from './codec.ts';
+import { header, httpError, pathLabel } from './codec.ts';
 import { resolveEndpoint } from './endpoint.ts';
 import {
   MESSAGES_API_PATH,
@@ -36,6 +36,8 @@ import {
 import type {
   BedrockRuntime,
   ConverseStreamResult,
+  ForwardInput,
+  ForwardResult,
   InvokeInput,
   InvokeStreamResult,
   MessagesApiInput,
@@ -47,8 +49,9 @@ import { SigV4Signer } from './sigv4.ts';
 export type MessagesApiHandler = RequestHandler<HttpRequest, HttpResponse, HttpHandlerOptions>;
 
 /**
- * What the Messages API calls need besides the client: the SDK has no command for them, so they go
- * through the client's own HTTP handler (HTTP/2 sessions shared with the SDK calls), signed by us.
+ * What the raw calls (the Messages API, the Bedrock-format door's forward) need besides the client: the
+ * SDK has no command for them, so they go through the client's own HTTP handler (HTTP/2 sessions shared
+ * with the SDK calls), signed by us.
  */
 export interface SdkMessagesApiOptions {
   region: string;
@@ -73,9 +76,13 @@ export class SdkRuntime implements BedrockRuntime {
   readonly #client: BedrockRuntimeClient;
   readonly #messagesApi: SdkMessagesApiOptions | undefined;
 
+  readonly #signer: SigV4Signer | undefined;
+
   constructor(client: BedrockRuntimeClient, messagesApi?: SdkMessagesApiOptions) {
     this.#client = client;
     this.#messagesApi = messagesApi;
+    this.#signer =
+      messagesApi && new SigV4Signer({ service: 'bedrock', credentials: messagesApi.credentials });
   }
 
   converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput> {
@@ -158,5 +165,55 @@ export class SdkRuntime implements BedrockRuntime {
     const wrong = notAnAnswer(input.stream, response.statusCode, responseHeaders, text, requestId);
     if (wrong) throw wrong;
     return { requestId, stream: text === undefined ? stream : oneChunk(text) };
+  }
+
+  /** The raw call on the client's own request handler (HTTP/2 session), signed here like the undici transport. */
+  async forward(input: ForwardInput, signal?: AbortSignal): Promise<ForwardResult> {
+    const forwarding = this.#messagesApi;
+    if (!forwarding || !this.#signer) throw new Error('this runtime was built without forwarding options');
+    const endpoint = await resolveEndpoint(this.#client, forwarding.region);
+    const path = `${endpoint.basePath}/model/${pathLabel(input.modelId)}/${input.operation}`;
+    signal?.throwIfAborted();
+    const headers =
+      forwarding.bearerToken !== undefined
+        ? { ...input.headers, host: endpoint.host, authorization: `Bearer ${forwarding.bearerToken}` }
+        : await this.#signer.sign({
+            method: 'POST',
+            host: endpoint.host,
+            path,
+            headers: input.headers,
+            body: input.body,
+            region: forwarding.region,
+          });
+    const url = new URL(endpoint.origin);
+    // The fields of @smithy/protocol-http's HttpRequest, which the handlers read.
+    const request = {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port === '' ? undefined : Number(url.port),
+      method: 'POST',
+      path,
+      query: {},
+      headers,
+      body: input.body,
+    } as HttpRequest;
+    const { response } = await forwarding.handler.handle(request, { abortSignal: signal });
+    const responseHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      responseHeaders[name.toLowerCase()] = String(value);
+    }
+    const requestId = header(responseHeaders, 'x-amzn-requestid');
+    const body = response.body as AsyncIterable<Uint8Array>;
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(Buffer.from(chunk));
+      throw httpError(
+        response.statusCode,
+        responseHeaders,
+        Buffer.concat(chunks).toString('utf8'),
+        requestId,
+      );
+    }
+    return { requestId, status: response.statusCode, headers: responseHeaders, stream: body };
   }
 }

@@ -42,6 +42,8 @@ import {
 import type {
   BedrockRuntime,
   ConverseStreamResult,
+  ForwardInput,
+  ForwardResult,
   InvokeInput,
   InvokeStreamResult,
   MessagesApiInput,
@@ -83,6 +85,7 @@ interface Upstream extends Endpoint {
 
 interface Answer {
   requestId: string | undefined;
+  status: number;
   headers: Headers;
   body: AsyncIterable<Buffer> & {
     text(): Promise<string>;
@@ -140,6 +143,16 @@ function reportWaits(
     if (!free) saturated = true;
     return free;
   };
+}
+
+/** Response headers with one value each (a repeated header keeps its first). */
+function singleValues(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) out[name.toLowerCase()] = String(first);
+  }
+  return out;
 }
 
 export class UndiciRuntime implements BedrockRuntime {
@@ -203,7 +216,7 @@ export class UndiciRuntime implements BedrockRuntime {
     upstream: Upstream,
     path: string,
     headers: Record<string, string>,
-    body: string,
+    body: string | Uint8Array,
     signer: SigV4Signer,
   ): Promise<Record<string, string>> {
     const { bearerToken, region } = this.#options;
@@ -217,7 +230,7 @@ export class UndiciRuntime implements BedrockRuntime {
   async #post(
     operationPath: string,
     headers: Record<string, string>,
-    body: string,
+    body: string | Uint8Array,
     signal: AbortSignal | undefined,
     host: 'runtime' | 'mantle' = 'runtime',
   ): Promise<Answer> {
@@ -241,7 +254,7 @@ export class UndiciRuntime implements BedrockRuntime {
     });
     const requestId = header(response.headers, 'x-amzn-requestid');
     if (response.statusCode >= 200 && response.statusCode < 300) {
-      return { requestId, headers: response.headers, body: response.body };
+      return { requestId, status: response.statusCode, headers: response.headers, body: response.body };
     }
     const text = await response.body.text().catch(() => '');
     throw httpError(response.statusCode, response.headers, text, requestId);
@@ -303,6 +316,21 @@ export class UndiciRuntime implements BedrockRuntime {
     );
     const output = JSON.parse(await answer.body.text()) as { inputTokens?: number };
     return output.inputTokens ?? 0;
+  }
+
+  async forward(input: ForwardInput, signal?: AbortSignal): Promise<ForwardResult> {
+    const answer = await this.#post(
+      `/model/${pathLabel(input.modelId)}/${input.operation}`,
+      input.headers,
+      input.body,
+      signal,
+    );
+    return {
+      requestId: answer.requestId,
+      status: answer.status,
+      headers: singleValues(answer.headers),
+      stream: answer.body,
+    };
   }
 
   // ---- Bedrock's Anthropic Messages API ----

@@ -54,6 +54,37 @@ export interface MessagesApiResult {
   stream: AsyncIterable<Uint8Array>;
 }
 
+// ---- raw pass-through (the Bedrock-format door): bodies and answers as bytes, never translated ----
+
+/** The runtime operations the Bedrock-format door forwards, by their URL suffix. */
+export const FORWARD_OPERATIONS = [
+  'invoke',
+  'invoke-with-response-stream',
+  'converse',
+  'converse-stream',
+  'count-tokens',
+] as const;
+export type ForwardOperation = (typeof FORWARD_OPERATIONS)[number];
+
+export interface ForwardInput {
+  operation: ForwardOperation;
+  modelId: string;
+  /** The caller's body, sent as it is (re-signed with the gateway's credentials). */
+  body: Uint8Array;
+  /** Request headers to pass on (content-type, accept, x-amzn-bedrock-*); lower-case names. */
+  headers: Record<string, string>;
+}
+
+export interface ForwardResult {
+  requestId: string | undefined;
+  /** A 2xx status (anything else rejects with the SDK-shaped error, like the other calls). */
+  status: number;
+  /** Response headers, lower-case names, single values. */
+  headers: Record<string, string>;
+  /** The answer's bytes as Bedrock sent them (JSON, or eventstream frames). */
+  stream: AsyncIterable<Uint8Array>;
+}
+
 export interface BedrockRuntime {
   converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput>;
   /**
@@ -73,4 +104,11 @@ export interface BedrockRuntime {
    * error answer rejects here, SDK-shaped), the bytes then arrive through `stream`.
    */
   messagesApi(input: MessagesApiInput, signal?: AbortSignal): Promise<MessagesApiResult>;
+
+  /**
+   * One runtime operation passed through as bytes (the Bedrock-format door). Resolves once Bedrock
+   * answered 2xx with headers; a non-2xx answer rejects with the SDK-shaped error, so the fault table,
+   * the retry policy and the pool's failover treat it like any other call.
+   */
+  forward(input: ForwardInput, signal?: AbortSignal): Promise<ForwardResult>;
 }

@@ -28,6 +28,7 @@ import { createAccounting } from '../middleware/accounting.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
 import type { Ctx } from './context.ts';
+import { acceptH2c } from './h2c.ts';
 import { ListenError } from './listen-error.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -238,7 +239,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     },
   );
 
-  const server = http.createServer(serverTimeouts(config), (req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = performance.now();
     const ctx: Ctx = {
       req,
@@ -274,7 +275,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
       log.error({ err, requestId: ctx.requestId }, 'request failed outside the error handler');
       res.destroy();
     });
-  });
+  };
+  const server = http.createServer(serverTimeouts(config), onRequest);
+  // The AWS SDK for JavaScript speaks HTTP/2 (h2c on http://) to the Bedrock-format door.
+  const h2c = acceptH2c(server, onRequest, config.socketIdleTimeoutMs);
 
   // No traffic either way for this long: the socket is destroyed (its request sees `close` and aborts).
   server.setTimeout(config.socketIdleTimeoutMs);
@@ -348,6 +352,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       }
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      h2c.closeAll();
       await stopped;
       await runHooks(Math.max(deadline - Date.now(), MIN_HOOK_BUDGET_MS));
       owned?.destroy();

@@ -7,14 +7,18 @@ import { routePath } from '../http/router.ts';
  * A form or text/plain body is what a web page can send without a CORS preflight, so refusing it here
  * closes that door even for a page that hides its origin; it is also Anthropic's own rule (415).
  */
-export function jsonContentType(options: { formPaths?: ReadonlySet<string> } = {}): Middleware {
+export function jsonContentType(
+  options: { formPaths?: ReadonlySet<string>; exempt?: (pathname: string) => boolean } = {},
+): Middleware {
   const formPaths = options.formPaths ?? new Set<string>();
+  const exempt = options.exempt ?? (() => false);
   return async function jsonContentTypeMiddleware(ctx, next) {
     if (
       ctx.req.method === 'POST' &&
       !isJsonContentType(ctx.req.headers['content-type']) &&
       // OAuth endpoints take forms (RFC 6749/8628), telemetry sinks take OTLP: their own parsers decide.
-      !formPaths.has(routePath(ctx.url.pathname))
+      !formPaths.has(routePath(ctx.url.pathname)) &&
+      !exempt(ctx.url.pathname)
     ) {
       throw new ApiError(
         'unsupported_media_type',

@@ -17,6 +17,7 @@ import { uuidv7 } from '../../usage/ids.ts';
 import { costUsd, type PriceTable } from '../../usage/prices.ts';
 import type { UsageSpool } from '../../usage/spool.ts';
 import type { UsageRecord } from '../../usage/types.ts';
+import { doorOperation } from '../bedrock/paths.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { routePath } from '../http/router.ts';
 
@@ -48,6 +49,8 @@ export interface CallInfo {
   stream: boolean;
   /** The request's `metadata.user_id`, as the client sent it (cleaned when recorded). */
   userId?: unknown;
+  /** Set for calls through the Bedrock-format door (recorded on the usage record). */
+  door?: 'bedrock';
 }
 
 /** What the messages handler tells the meter. */
@@ -148,6 +151,7 @@ class UsageMeter implements Meter {
       costUsd: info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0,
     };
     if (info) record.resolvedModel = boundText(info.resolvedModel);
+    if (info?.door) record.door = info.door;
     if (this.estimated) record.estimated = true;
     // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
     // Bedrock made until then, which the translators count or estimate.
@@ -187,7 +191,9 @@ export function metering(deps: MeteringDeps): Middleware {
   return async function meteringMiddleware(ctx, next) {
     if (ctx.req.method !== 'POST') return next();
     const path = routePath(ctx.url.pathname);
-    if (path === '/v1/messages/count_tokens') {
+    // The Bedrock-format door's calls are metered as Messages calls are (count-tokens as count_tokens).
+    const door = doorOperation(ctx.url.pathname);
+    if (path === '/v1/messages/count_tokens' || door === 'count-tokens') {
       // The same key checks as Messages (budget, a rate), but no usage record: nothing is billed.
       const caller = deps.caller(ctx);
       await checkBudget(deps, caller);
@@ -197,7 +203,7 @@ export function metering(deps: MeteringDeps): Middleware {
       for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
       return next();
     }
-    if (path !== '/v1/messages') return next();
+    if (path !== '/v1/messages' && door === undefined) return next();
     const caller = deps.caller(ctx);
     try {
       await checkBudget(deps, caller);

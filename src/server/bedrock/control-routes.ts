@@ -1,0 +1,100 @@
+/**
+ * The control-plane reads Bedrock clients make at start-up, answered from the gateway's cached catalogue
+ * in Bedrock's JSON shapes: ListFoundationModels, GetFoundationModel, ListInferenceProfiles (Claude Code
+ * in Bedrock mode sends `GET /inference-profiles?type=SYSTEM_DEFINED`), GetInferenceProfile. A key limited
+ * to some models sees only those.
+ */
+import { ApiError } from '../../anthropic/errors.ts';
+import { modelAllowed } from '../../auth/model-globs.ts';
+import type { CatalogueModel, CatalogueProfile } from '../../models/types.ts';
+import type { AppDeps } from '../deps.ts';
+import type { Ctx, Handler } from '../http/context.ts';
+import { sendJson } from '../http/respond.ts';
+
+function foundationModelArn(region: string, modelId: string): string {
+  return `arn:aws:bedrock:${region}::foundation-model/${modelId}`;
+}
+
+function modelSummary(model: CatalogueModel, region: string) {
+  return {
+    modelArn: model.modelArn ?? foundationModelArn(region, model.modelId),
+    modelId: model.modelId,
+    modelName: model.name ?? model.modelId,
+    providerName: model.provider ?? model.modelId.split('.')[0],
+    inputModalities: [...model.inputModalities],
+    outputModalities: [...model.outputModalities],
+    responseStreamingSupported: true,
+    customizationsSupported: [],
+    inferenceTypesSupported: model.onDemand ? ['ON_DEMAND', 'INFERENCE_PROFILE'] : ['INFERENCE_PROFILE'],
+    modelLifecycle: { status: model.active ? 'ACTIVE' : 'LEGACY' },
+  };
+}
+
+function profileSummary(profile: CatalogueProfile, region: string) {
+  return {
+    inferenceProfileName: profile.id,
+    description: `Routes requests to ${profile.modelIds.join(', ')}`,
+    inferenceProfileArn: profile.arn,
+    inferenceProfileId: profile.id,
+    models: profile.modelIds.map((id) => ({ modelArn: foundationModelArn(region, id) })),
+    status: profile.active ? 'ACTIVE' : 'INACTIVE',
+    type: profile.type,
+  };
+}
+
+function visible(ctx: Ctx, names: readonly string[]): boolean {
+  // A sign-in principal's key also carries its policy's models (see messages/resolve.ts).
+  const key = ctx.key as (Ctx['key'] & { availableModels?: readonly string[] }) | undefined;
+  return modelAllowed(key?.models, names) && modelAllowed(key?.availableModels, names);
+}
+
+export function listFoundationModelsHandler(deps: AppDeps): Handler {
+  return async (ctx) => {
+    const snapshot = await deps.catalogue.snapshot();
+    const provider = ctx.url.searchParams.get('byProvider')?.toLowerCase();
+    const summaries = snapshot.models
+      .filter((m) => visible(ctx, [m.modelId]))
+      .filter((m) => !provider || (m.provider ?? m.modelId.split('.')[0] ?? '').toLowerCase() === provider)
+      .map((m) => modelSummary(m, snapshot.region));
+    sendJson(ctx.res, 200, { modelSummaries: summaries });
+  };
+}
+
+export function getFoundationModelHandler(deps: AppDeps): Handler {
+  return async (ctx) => {
+    const snapshot = await deps.catalogue.snapshot();
+    const id = ctx.params.id ?? '';
+    const model = snapshot.models.find((m) => m.modelId === id || m.modelArn === id);
+    if (!model || !visible(ctx, [model.modelId])) {
+      throw new ApiError('not_found_error', `The model ${id.slice(0, 200)} was not found`);
+    }
+    sendJson(ctx.res, 200, { modelDetails: modelSummary(model, snapshot.region) });
+  };
+}
+
+export function listInferenceProfilesHandler(deps: AppDeps): Handler {
+  return async (ctx) => {
+    const snapshot = await deps.catalogue.snapshot();
+    const type = ctx.url.searchParams.get('type');
+    if (type !== null && type !== 'SYSTEM_DEFINED' && type !== 'APPLICATION') {
+      throw ApiError.invalid(`type must be SYSTEM_DEFINED or APPLICATION, not '${type.slice(0, 40)}'`);
+    }
+    const summaries = snapshot.profiles
+      .filter((p) => type === null || p.type === type)
+      .filter((p) => visible(ctx, [p.id, ...p.modelIds]))
+      .map((p) => profileSummary(p, snapshot.region));
+    sendJson(ctx.res, 200, { inferenceProfileSummaries: summaries });
+  };
+}
+
+export function getInferenceProfileHandler(deps: AppDeps): Handler {
+  return async (ctx) => {
+    const snapshot = await deps.catalogue.snapshot();
+    const id = ctx.params.id ?? '';
+    const profile = snapshot.profiles.find((p) => p.id === id || p.arn === id);
+    if (!profile || !visible(ctx, [profile.id, ...profile.modelIds])) {
+      throw new ApiError('not_found_error', `The inference profile ${id.slice(0, 200)} was not found`);
+    }
+    sendJson(ctx.res, 200, profileSummary(profile, snapshot.region));
+  };
+}

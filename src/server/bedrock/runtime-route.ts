@@ -1,0 +1,242 @@
+/**
+ * POST /model/{modelId}/{operation} on the Bedrock-format door: the caller's body goes to Bedrock as
+ * it is (the one change: the key's service tier when the caller named none), re-signed with the
+ * gateway's credentials through the same upstream (pool, failover, retries) the Messages API uses, and
+ * Bedrock's answer — JSON or eventstream frames — goes back byte for byte. The frames are only watched,
+ * for the usage Bedrock reports. Keys, model globs, limits, budgets, usage records and metrics are the
+ * same middlewares and meter as /v1/messages.
+ */
+import { ApiError } from '../../anthropic/errors.ts';
+import { SERVICE_TIERS, type ServiceTier } from '../../models/types.ts';
+import { fromBedrockError } from '../../upstream/aws-errors.ts';
+import type { ForwardOperation, ForwardResult } from '../../upstream/runtime.ts';
+import type { AppDeps } from '../deps.ts';
+import { readBody } from '../http/body.ts';
+import type { Ctx, Handler, Middleware } from '../http/context.ts';
+import { chooseServiceTier } from '../messages/feature-flags.ts';
+import { reportUsage } from '../messages/report-usage.ts';
+import { resolveForRequest } from '../messages/resolve.ts';
+import { setTierHeaders, type TierState, withTierFallback } from '../messages/service-tier.ts';
+import { decodeModelId, isStreamOperation, runtimeCall } from './paths.ts';
+import { FrameWatcher, StreamUsage, usageOfAnswer } from './usage.ts';
+
+/** Request headers passed on to Bedrock; everything else (auth, hop-by-hop, client noise) is not. */
+function forwardedHeaders(ctx: Ctx): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    if (typeof value !== 'string') continue;
+    if (name === 'content-type' || name === 'accept' || name.startsWith('x-amzn-bedrock-')) out[name] = value;
+  }
+  out['content-type'] ??= 'application/json';
+  return out;
+}
+
+/** Response headers passed back: Bedrock's own metadata (token counts, latency, tier), never hop-by-hop. */
+function returnedHeaders(answer: ForwardResult): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (name === 'content-type' || name.startsWith('x-amzn-bedrock-')) out[name] = value;
+  }
+  if (answer.requestId) out['x-abproxy-upstream-request-id'] = answer.requestId;
+  return out;
+}
+
+/** Content types a web page may POST without a CORS preflight: never a Bedrock call. */
+function isSimpleFormType(value: string | undefined): boolean {
+  const type = (value ?? '').split(';')[0]!.trim().toLowerCase();
+  return (
+    type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data' || type === 'text/plain'
+  );
+}
+
+const isTier = (value: unknown): value is ServiceTier =>
+  typeof value === 'string' && (SERVICE_TIERS as readonly string[]).includes(value);
+
+function parseObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw ApiError.invalid(`The request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw ApiError.invalid('The request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+interface Prepared {
+  /** The tier the caller asked for itself (header or body), which is theirs to keep. */
+  callerTier: string | undefined;
+  /** The body for a given tier of ours (undefined: none). */
+  bodyFor(tier: ServiceTier | undefined): Uint8Array;
+  headersFor(tier: ServiceTier | undefined): Record<string, string>;
+}
+
+/** Where each operation carries its service tier: Converse in the body, InvokeModel in a header. */
+function prepare(operation: ForwardOperation, body: Buffer, headers: Record<string, string>): Prepared {
+  if (operation === 'converse' || operation === 'converse-stream') {
+    const json = parseObject(body);
+    const tier = json.serviceTier as { type?: unknown } | undefined;
+    return {
+      callerTier: typeof tier?.type === 'string' ? tier.type : tier === undefined ? undefined : 'invalid',
+      bodyFor: (ours) =>
+        ours === undefined ? body : Buffer.from(JSON.stringify({ ...json, serviceTier: { type: ours } })),
+      headersFor: () => headers,
+    };
+  }
+  if (operation === 'count-tokens') parseObject(body);
+  const callerTier = headers['x-amzn-bedrock-service-tier'];
+  return {
+    callerTier: operation === 'count-tokens' ? 'none' : callerTier,
+    bodyFor: () => body,
+    headersFor: (ours) =>
+      ours === undefined ? headers : { ...headers, 'x-amzn-bedrock-service-tier': ours },
+  };
+}
+
+/** Sends POST /model/… to the door's handler; everything else goes on to the router. */
+export function bedrockRuntimeRoute(handler: Handler): Middleware {
+  return async function bedrockRuntimeRouteMiddleware(ctx, next) {
+    if (ctx.req.method === 'POST' && ctx.url.pathname.startsWith('/model/')) return handler(ctx);
+    return next();
+  };
+}
+
+export function bedrockRuntimeHandler(deps: AppDeps): Handler {
+  return async function bedrockRuntime(ctx) {
+    const call = runtimeCall(ctx.url.pathname);
+    if (!call?.operation) {
+      throw new ApiError(
+        'not_found_error',
+        `Unknown operation '${(call?.operationName ?? '').slice(0, 64)}': this door serves /model/{modelId}/invoke, invoke-with-response-stream, converse, converse-stream and count-tokens`,
+      );
+    }
+    const { operation } = call;
+    const id = decodeModelId(call.encodedModelId);
+    if (!id.ok) throw ApiError.invalid(`The model id in the path ${id.reason}`);
+    if (isSimpleFormType(ctx.req.headers['content-type'])) {
+      throw new ApiError('unsupported_media_type', "Send the body as 'content-type: application/json'");
+    }
+    const stream = isStreamOperation(operation);
+    const abort = new AbortController();
+    ctx.res.on('close', () => {
+      if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
+    });
+    const body = await readBody(ctx.req, deps.config.maxBodyBytes);
+    ctx.model = id.modelId;
+    ctx.stream = stream;
+    const model = await resolveForRequest(deps, id.modelId, ctx.key);
+    const prepared = prepare(operation, body, forwardedHeaders(ctx));
+
+    // The key's tier applies when the caller named none; a tier the caller named is theirs.
+    const keyTier = ctx.key?.serviceTier ?? deps.config.defaultServiceTier;
+    const chosen =
+      prepared.callerTier === undefined ? chooseServiceTier(keyTier, model.caps) : { tier: undefined };
+    const tierState: TierState = { wanted: keyTier, tier: chosen.tier };
+    if (prepared.callerTier === undefined) setTierHeaders(ctx.res, tierState);
+    const usedTier = (): ServiceTier =>
+      prepared.callerTier !== undefined
+        ? isTier(prepared.callerTier)
+          ? prepared.callerTier
+          : 'default'
+        : (tierState.tier ?? 'default');
+
+    if (operation !== 'count-tokens') {
+      // Bytes/4 over-counts JSON a little: an admission estimate, settled with Bedrock's counts.
+      await ctx.meter?.admitTokens(Math.ceil(body.length / 4));
+      ctx.meter?.begin({
+        model: id.modelId,
+        resolvedModel: model.modelId,
+        metricsLabel: model.metricsLabel,
+        tier: usedTier,
+        stream,
+        door: 'bedrock',
+      });
+    }
+    let answer: ForwardResult;
+    try {
+      answer = await withTierFallback(tierState, ctx.res, (tier) =>
+        deps.upstream.forward(
+          {
+            operation,
+            modelId: model.modelId,
+            body: prepared.bodyFor(tier),
+            headers: prepared.headersFor(tier),
+          },
+          abort.signal,
+        ),
+      );
+    } catch (err) {
+      if (abort.signal.aborted) return; // the client is gone
+      // Through the one fault table, so usage records and metrics get the status the client gets; the
+      // Bedrock name stays on the cause (toBedrockFault reads it).
+      throw fromBedrockError(err);
+    }
+    ctx.meter?.answered();
+    if (stream) await pumpFrames(ctx, deps, answer, abort);
+    else await sendWhole(ctx, operation, answer);
+  };
+}
+
+async function sendWhole(ctx: Ctx, operation: ForwardOperation, answer: ForwardResult): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of answer.stream) chunks.push(Buffer.from(chunk));
+  const bytes = Buffer.concat(chunks);
+  if (operation !== 'count-tokens') {
+    const usage = usageOfAnswer(operation, bytes, answer.headers);
+    if (usage) reportUsage(ctx, usage);
+  }
+  ctx.res.writeHead(answer.status, { ...returnedHeaders(answer), 'content-length': bytes.length });
+  ctx.res.end(bytes);
+}
+
+/** Bedrock's eventstream to the client as it comes, with backpressure; the frames are watched for usage. */
+async function pumpFrames(
+  ctx: Ctx,
+  deps: AppDeps,
+  answer: ForwardResult,
+  abort: AbortController,
+): Promise<void> {
+  const { res } = ctx;
+  const usage = new StreamUsage();
+  const watcher = new FrameWatcher((frame) => usage.push(frame));
+  res.writeHead(answer.status, returnedHeaders(answer));
+  res.flushHeaders();
+  deps.stats?.streamOpened(ctx);
+  try {
+    for await (const chunk of answer.stream) {
+      if (res.destroyed) break;
+      watcher.push(chunk);
+      deps.stats?.firstToken(ctx);
+      if (!res.write(chunk)) await drained(res, abort.signal);
+    }
+    if (res.destroyed) throw new Error('client disconnected');
+    res.end();
+  } catch (err) {
+    if (!abort.signal.aborted && !res.destroyed) {
+      ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: answer.requestId }, 'stream failed');
+      ctx.streamFailed = true;
+      abort.abort(new Error('stream failed'));
+      // Frames already went out: the client's decoder sees the cut, as it would from Bedrock.
+      res.destroy();
+    }
+  } finally {
+    const seen = usage.usage;
+    if (seen) reportUsage(ctx, seen, { estimated: !usage.final });
+  }
+}
+
+function drained(res: Ctx['res'], signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

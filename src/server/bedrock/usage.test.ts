@@ -1,0 +1,113 @@
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import { describe, expect, it } from 'vitest';
+import { FrameWatcher, type StreamFrame, StreamUsage, usageOfAnswer } from './usage.ts';
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+const text = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+function frame(eventType: string, payload: unknown): Uint8Array {
+  return codec.encode({
+    headers: {
+      ':event-type': { type: 'string', value: eventType },
+      ':message-type': { type: 'string', value: 'event' },
+      ':content-type': { type: 'string', value: 'application/json' },
+    },
+    body: text(payload),
+  });
+}
+
+const chunk = (event: unknown) =>
+  frame('chunk', { bytes: Buffer.from(JSON.stringify(event)).toString('base64') });
+
+function watch(bytes: Uint8Array[], splitAt = 0): StreamUsage {
+  const usage = new StreamUsage();
+  const watcher = new FrameWatcher((f: StreamFrame) => usage.push(f));
+  const all = Buffer.concat(bytes);
+  if (splitAt === 0) watcher.push(all);
+  else for (let i = 0; i < all.length; i += splitAt) watcher.push(all.subarray(i, i + splitAt));
+  return usage;
+}
+
+describe('usage of a whole answer', () => {
+  it('Converse usage', () => {
+    const body = text({ output: {}, usage: { inputTokens: 10, outputTokens: 3, cacheReadInputTokens: 4 } });
+    expect(usageOfAnswer('converse', body, {})).toEqual({
+      input_tokens: 10,
+      output_tokens: 3,
+      cache_read_input_tokens: 4,
+      cache_creation_input_tokens: 0,
+    });
+  });
+
+  it("InvokeModel: Claude's usage, else Bedrock's token-count headers", () => {
+    const claude = text({ usage: { input_tokens: 5, output_tokens: 2, cache_creation_input_tokens: 9 } });
+    expect(usageOfAnswer('invoke', claude, {})).toMatchObject({
+      input_tokens: 5,
+      cache_creation_input_tokens: 9,
+    });
+    const other = text({ generation: 'hi' });
+    expect(
+      usageOfAnswer('invoke', other, {
+        'x-amzn-bedrock-input-token-count': '8',
+        'x-amzn-bedrock-output-token-count': '1',
+      }),
+    ).toMatchObject({ input_tokens: 8, output_tokens: 1 });
+    expect(usageOfAnswer('invoke', new Uint8Array([0xff]), {})).toBeUndefined();
+  });
+});
+
+describe('usage of a stream, in any chunking', () => {
+  const invokeStream = [
+    chunk({ type: 'message_start', message: { usage: { input_tokens: 20, output_tokens: 1 } } }),
+    chunk({ type: 'content_block_delta', delta: { type: 'text_delta', text: 'héllo' } }),
+    chunk({ type: 'message_delta', usage: { output_tokens: 7 } }),
+    chunk({
+      type: 'message_stop',
+      'amazon-bedrock-invocationMetrics': {
+        inputTokenCount: 20,
+        outputTokenCount: 7,
+        cacheReadInputTokenCount: 3,
+        cacheWriteInputTokenCount: 2,
+      },
+    }),
+  ];
+
+  for (const split of [0, 1, 7]) {
+    it(`invoke stream: the invocation metrics win (split ${split})`, () => {
+      const usage = watch(invokeStream, split);
+      expect(usage.final).toBe(true);
+      expect(usage.usage).toEqual({
+        input_tokens: 20,
+        output_tokens: 7,
+        cache_read_input_tokens: 3,
+        cache_creation_input_tokens: 2,
+      });
+    });
+  }
+
+  it('a cut invoke stream keeps what message_start and message_delta said', () => {
+    const usage = watch(invokeStream.slice(0, 3));
+    expect(usage.final).toBe(false);
+    expect(usage.usage).toMatchObject({ input_tokens: 20, output_tokens: 7 });
+  });
+
+  it('ConverseStream: the metadata event', () => {
+    const usage = watch([
+      frame('messageStart', { role: 'assistant' }),
+      frame('metadata', {
+        usage: { inputTokens: 11, outputTokens: 4, cacheWriteInputTokens: 1 },
+        metrics: {},
+      }),
+    ]);
+    expect(usage.usage).toMatchObject({ input_tokens: 11, output_tokens: 4, cache_creation_input_tokens: 1 });
+  });
+
+  it('garbage stops the watching, never throws', () => {
+    const usage = new StreamUsage();
+    const watcher = new FrameWatcher((f) => usage.push(f));
+    watcher.push(new Uint8Array([0, 0, 0, 1, 2, 3, 4, 5]));
+    watcher.push(Buffer.concat(invokeStream));
+    expect(usage.usage).toBeUndefined();
+  });
+});

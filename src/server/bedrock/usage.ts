@@ -1,0 +1,200 @@
+/**
+ * Token usage of a forwarded call, read from what Bedrock reported — never estimated from the text:
+ * Converse's `usage`, an InvokeModel body's Anthropic `usage` (else Bedrock's token-count headers),
+ * ConverseStream's `metadata` event, and in InvokeModelWithResponseStream chunks the Anthropic
+ * `message_start`/`message_delta` usage and `amazon-bedrock-invocationMetrics` (which wins: it is
+ * Bedrock's final count). Pure: bytes and parsed frames in, counts out.
+ */
+import { EventStreamCodec } from '@smithy/core/event-streams';
+import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import type { Usage } from '../../anthropic/types.ts';
+import type { ForwardOperation } from '../../upstream/runtime.ts';
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const count = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : undefined;
+
+function usage(input: number, output: number, cacheRead = 0, cacheWrite = 0): Usage {
+  return {
+    input_tokens: input,
+    output_tokens: output,
+    cache_read_input_tokens: cacheRead,
+    cache_creation_input_tokens: cacheWrite,
+  };
+}
+
+/** Converse's camelCase usage object. */
+function fromConverseUsage(u: unknown): Usage | undefined {
+  if (!isObject(u)) return undefined;
+  const input = count(u.inputTokens);
+  const output = count(u.outputTokens);
+  if (input === undefined && output === undefined) return undefined;
+  return usage(input ?? 0, output ?? 0, count(u.cacheReadInputTokens), count(u.cacheWriteInputTokens));
+}
+
+/** Anthropic's snake_case usage object. */
+function fromAnthropicUsage(u: unknown): Usage | undefined {
+  if (!isObject(u)) return undefined;
+  const input = count(u.input_tokens);
+  const output = count(u.output_tokens);
+  if (input === undefined && output === undefined) return undefined;
+  return usage(
+    input ?? 0,
+    output ?? 0,
+    count(u.cache_read_input_tokens),
+    count(u.cache_creation_input_tokens),
+  );
+}
+
+function fromInvocationMetrics(m: unknown): Usage | undefined {
+  if (!isObject(m)) return undefined;
+  const input = count(m.inputTokenCount);
+  const output = count(m.outputTokenCount);
+  if (input === undefined && output === undefined) return undefined;
+  return usage(
+    input ?? 0,
+    output ?? 0,
+    count(m.cacheReadInputTokenCount),
+    count(m.cacheWriteInputTokenCount),
+  );
+}
+
+const headerCount = (headers: Record<string, string>, name: string) => {
+  const value = headers[name];
+  return value === undefined ? undefined : count(Number(value));
+};
+
+/** InvokeModel answers carry Bedrock's counts in headers, whatever the model's body looks like. */
+export function usageFromHeaders(headers: Record<string, string>): Usage | undefined {
+  const input = headerCount(headers, 'x-amzn-bedrock-input-token-count');
+  const output = headerCount(headers, 'x-amzn-bedrock-output-token-count');
+  if (input === undefined && output === undefined) return undefined;
+  return usage(
+    input ?? 0,
+    output ?? 0,
+    headerCount(headers, 'x-amzn-bedrock-cache-read-input-token-count'),
+    headerCount(headers, 'x-amzn-bedrock-cache-write-input-token-count'),
+  );
+}
+
+/** Usage of a whole (non-stream) answer: its JSON body, else the headers. */
+export function usageOfAnswer(
+  operation: ForwardOperation,
+  body: Uint8Array,
+  headers: Record<string, string>,
+): Usage | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  if (isObject(json)) {
+    const found = operation === 'converse' ? fromConverseUsage(json.usage) : fromAnthropicUsage(json.usage);
+    if (found) return found;
+  }
+  return usageFromHeaders(headers);
+}
+
+export interface StreamFrame {
+  eventType: string | undefined;
+  payload: Uint8Array;
+}
+
+/** Folds the frames of a ConverseStream or InvokeModelWithResponseStream answer into its usage. */
+export class StreamUsage {
+  #anthropic: Usage | undefined;
+  #final: Usage | undefined;
+
+  push(frame: StreamFrame): void {
+    const payload = parse(frame.payload);
+    if (!payload) return;
+    if (frame.eventType === 'metadata') {
+      this.#final = fromConverseUsage(payload.usage) ?? this.#final;
+      return;
+    }
+    if (frame.eventType !== 'chunk' || typeof payload.bytes !== 'string') return;
+    const chunk = parse(Buffer.from(payload.bytes, 'base64'));
+    if (!chunk) return;
+    const metrics = fromInvocationMetrics(chunk['amazon-bedrock-invocationMetrics']);
+    if (metrics) this.#final = metrics;
+    if (chunk.type === 'message_start' && isObject(chunk.message)) {
+      this.#anthropic = fromAnthropicUsage(chunk.message.usage) ?? this.#anthropic;
+    } else if (chunk.type === 'message_delta' && isObject(chunk.usage)) {
+      // message_delta holds the running output count (and, on newer models, the input counts again).
+      const delta = chunk.usage;
+      const base = this.#anthropic ?? usage(0, 0);
+      this.#anthropic = {
+        input_tokens: count(delta.input_tokens) ?? base.input_tokens,
+        output_tokens: count(delta.output_tokens) ?? base.output_tokens,
+        cache_read_input_tokens: count(delta.cache_read_input_tokens) ?? base.cache_read_input_tokens,
+        cache_creation_input_tokens:
+          count(delta.cache_creation_input_tokens) ?? base.cache_creation_input_tokens,
+      };
+    }
+  }
+
+  /** Bedrock's final counts when they came, else the last the model reported. */
+  get usage(): Usage | undefined {
+    return this.#final ?? this.#anthropic;
+  }
+
+  /** Whether the counts are final (the stream reached its metrics or metadata). */
+  get final(): boolean {
+    return this.#final !== undefined;
+  }
+}
+
+function parse(bytes: Uint8Array): Json | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8);
+
+/**
+ * Splits eventstream bytes, in whatever chunking they arrive, into frames for `StreamUsage`: the bytes
+ * themselves go to the client untouched; this only watches. A corrupt frame stops the watching (the
+ * client's own decoder will report it), never the pass-through.
+ */
+export class FrameWatcher {
+  #pending: Buffer = Buffer.alloc(0);
+  #broken = false;
+  readonly #onFrame: (frame: StreamFrame) => void;
+
+  constructor(onFrame: (frame: StreamFrame) => void) {
+    this.#onFrame = onFrame;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#broken) return;
+    this.#pending = this.#pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#pending, chunk]);
+    while (this.#pending.length >= 4) {
+      const total = this.#pending.readUInt32BE(0);
+      if (total < 16) {
+        this.#broken = true;
+        return;
+      }
+      if (this.#pending.length < total) return;
+      const frame = this.#pending.subarray(0, total);
+      this.#pending = this.#pending.subarray(total);
+      try {
+        const message = codec.decode(frame);
+        const eventType = message.headers[':event-type'];
+        this.#onFrame({
+          eventType: eventType?.type === 'string' ? eventType.value : undefined,
+          payload: message.body,
+        });
+      } catch {
+        this.#broken = true;
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Cleartext HTTP/2 (prior knowledge) on the gateway's HTTP/1.1 port. The AWS SDK for JavaScript v3
+ * talks HTTP/2 to bedrock-runtime (NodeHttp2Handler), and against an `http://` endpoint — a solo
+ * `abproxy serve` used as AWS_ENDPOINT_URL_BEDROCK_RUNTIME — that means h2c with no upgrade: without
+ * this, the Bedrock-format door answers that SDK with "Protocol error". The first bytes of a connection
+ * decide: the HTTP/2 preface goes to an http2 server with the same request handler (its compatibility
+ * request/response objects), anything else to the HTTP/1.1 server as before.
+ */
+import type http from 'node:http';
+import http2 from 'node:http2';
+import type net from 'node:net';
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
+
+export interface H2cAcceptor {
+  /** Closes every HTTP/2 session (their sockets are not the HTTP/1.1 server's to close). */
+  closeAll(): void;
+}
+
+export function acceptH2c(
+  server: http.Server,
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  /** A session (or a connection that has not spoken yet) with no traffic this long is closed; 0: never. */
+  idleTimeoutMs: number,
+): H2cAcceptor {
+  const h2 = http2.createServer(
+    {},
+    handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
+  // Sessions idle this long are closed, as the HTTP/1.1 server does with its sockets.
+  if (idleTimeoutMs > 0) h2.setTimeout(idleTimeoutMs);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  // Connections that have sent nothing yet belong to neither server: closed here on shutdown, and cut
+  // after the server's idle timeout like any other idle socket.
+  const undecided = new Set<net.Socket>();
+  h2.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  // The HTTP/1.1 server's own connection listener, called for connections that are not HTTP/2.
+  const h1Listeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: net.Socket) => {
+    undecided.add(socket);
+    const idle = () => socket.destroy();
+    if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs, idle);
+    socket.once('close', () => undecided.delete(socket));
+    socket.once('data', (chunk: Buffer) => {
+      undecided.delete(socket);
+      socket.setTimeout(0);
+      socket.off('timeout', idle);
+      socket.pause();
+      socket.unshift(chunk);
+      const head = chunk.subarray(0, H2_PREFACE.length);
+      if (head.length >= 3 && H2_PREFACE.subarray(0, head.length).equals(head)) {
+        // The http2 session reads the unshifted bytes itself.
+        h2.emit('connection', socket);
+      } else {
+        for (const listener of h1Listeners) listener.call(server, socket);
+        socket.resume();
+      }
+    });
+  });
+  return {
+    closeAll() {
+      for (const socket of undecided) socket.destroy();
+      for (const session of sessions) session.destroy();
+    },
+  };
+}

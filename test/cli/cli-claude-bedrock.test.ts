@@ -1,0 +1,119 @@
+/**
+ * `abproxy claude --bedrock`: Claude Code in its Bedrock mode through the gateway's Bedrock-format door.
+ * With a fake claude, the environment it gets; with the real CLI, a print-mode answer from the emulator
+ * through `/model/…/invoke-with-response-stream`, and the usage recorded under the launcher's key.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claudeBinary } from '../e2e/harness.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { runProcess } from '../helpers/process.ts';
+import { cliEnv, fakeClaude, parseFake, root, runCli, tempHome } from './cli-helpers.ts';
+
+let emulator: Emulator;
+let bin: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ port: 0 });
+  bin = mkdtempSync(join(tmpdir(), 'abproxy-fake-bin-'));
+  fakeClaude(bin);
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+describe('abproxy claude --bedrock with a fake claude', () => {
+  it("sets Claude Code's Bedrock mode at the gateway, with the key as a Bedrock API key", async () => {
+    const home = tempHome();
+    const run = await runCli(
+      ['claude', '--bedrock', '--model', 'claude-sonnet-4-5', '--', '-p', 'hi'],
+      cliEnv(home, emulator.url, {
+        PATH: `${bin}:${process.env.PATH}`,
+        ANTHROPIC_BASE_URL: 'https://api.anthropic.com',
+        ANTHROPIC_AUTH_TOKEN: 'stale-token',
+        CLAUDE_CODE_SKIP_BEDROCK_AUTH: '1',
+        AWS_PROFILE: 'someone',
+      }),
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const { env } = parseFake(run.stdout);
+    expect(env.CLAUDE_CODE_USE_BEDROCK).toBe('1');
+    expect(env.ANTHROPIC_BEDROCK_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.AWS_BEARER_TOKEN_BEDROCK).toBeTruthy();
+    expect(env.AWS_REGION).toBe('us-east-1');
+    expect(env.ANTHROPIC_MODEL).toBe('claude-sonnet-4-5');
+    for (const name of [
+      'ANTHROPIC_BASE_URL',
+      'ANTHROPIC_AUTH_TOKEN',
+      'CLAUDE_CODE_SKIP_BEDROCK_AUTH',
+      'AWS_PROFILE',
+    ]) {
+      expect(env[name], name).toBeUndefined();
+    }
+    expect(env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC).toBe('1');
+  });
+
+  it('refuses an open model with a usage error (Bedrock mode sends Claude bodies)', async () => {
+    const run = await runCli(
+      ['claude', '--bedrock', '--model', 'qwen.qwen3-coder-480b-a35b-v1:0', '--', '-p', 'hi'],
+      cliEnv(tempHome(), emulator.url, { PATH: `${bin}:${process.env.PATH}` }),
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--bedrock serves Claude models only/);
+  });
+});
+
+describe.skipIf(!claudeBinary())('abproxy claude --bedrock with the real Claude Code CLI', () => {
+  it('answers through the Bedrock-format door and records the usage under its key', async () => {
+    emulator.reset();
+    emulator.enqueue({
+      model: 'claude-sonnet-4-5',
+      text: 'PONG through the door',
+      usage: { inputTokens: 77, outputTokens: 5 },
+    });
+    const home = tempHome();
+    const project = mkdtempSync(join(tmpdir(), 'abproxy-claude-proj-'));
+    const env = cliEnv(home, emulator.url, {
+      XDG_CONFIG_HOME: join(home, '.config'),
+      SHELL: '/bin/bash',
+      TERM: 'dumb',
+      IS_SANDBOX: '1',
+    });
+    const { code, stdout, stderr } = await runProcess(
+      process.execPath,
+      [
+        join(root, 'bin/abproxy.js'),
+        'claude',
+        '--bedrock',
+        '--claude-bin',
+        join(root, 'node_modules/.bin/claude'),
+        '--model',
+        'claude-sonnet-4-5',
+        '--',
+        '-p',
+        'hi',
+        '--output-format',
+        'json',
+      ],
+      { env, cwd: project, timeoutMs: 60_000 },
+    );
+    const output = `${stdout}\n${stderr}`;
+    expect(code, output).toBe(0);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { result?: string };
+    expect(result.result).toContain('PONG through the door');
+    const turn = emulator.requests.find((r) => r.operation === 'InvokeModelWithResponseStream');
+    expect(turn?.modelId, output).toMatch(/anthropic\.claude-sonnet-4-5/);
+
+    const usage = await runCli(['usage', '--json', '--by', 'model'], env);
+    expect(usage.code, usage.stderr).toBe(0);
+    const report = JSON.parse(usage.stdout) as { groups: { group: string; input_tokens: number }[] };
+    // The turn, metered from Bedrock's own counts (Claude Code's start-up probes are other rows).
+    expect(report.groups.find((g) => g.group === 'claude-sonnet-4-5')).toMatchObject({
+      requests: 1,
+      input_tokens: 77,
+      output_tokens: 5,
+    });
+  }, 90_000);
+});

@@ -1,0 +1,543 @@
+/**
+ * The Bedrock-format door (issue 15): the official AWS SDK v3 BedrockRuntimeClient, pointed at the
+ * gateway with an abproxy key as its bearer token, runs the four runtime calls against the emulator;
+ * keys, globs, budgets and rate limits refuse in Bedrock's shape (the SDK raises the right exception);
+ * usage records are what the emulator reported; SigV4 callers are refused without reaching Bedrock.
+ */
+
+import { tmpdir } from 'node:os';
+import {
+  AccessDeniedException,
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+  InvokeModelWithResponseStreamCommand,
+  ServiceQuotaExceededException,
+  ThrottlingException,
+} from '@aws-sdk/client-bedrock-runtime';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import type { KeyLimits, UsageRecord } from '../../src/store/types.ts';
+import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { ROOT, runProcess } from '../helpers/process.ts';
+
+const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
+const USAGE = { inputTokens: 321, outputTokens: 45, cacheReadInputTokens: 100, cacheWriteInputTokens: 7 };
+
+let emulator: Emulator;
+let gateway: RunningServer;
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  gateway = await startServer(testConfig({ usageDrainMs: 50 }));
+});
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+beforeEach(() => emulator.reset());
+
+function sdk(token: string): BedrockRuntimeClient {
+  return new BedrockRuntimeClient({
+    endpoint: gateway.url,
+    region: 'us-east-1',
+    token: { token },
+    authSchemePreference: ['httpBearerAuth'],
+    maxAttempts: 1,
+  });
+}
+
+async function key(limits: KeyLimits = {}, extra: { models?: string[] } = {}) {
+  const made = await storeKey(gateway.store, limits);
+  if (extra.models) {
+    await gateway.store.updateKey(made.id, { models: extra.models, limits });
+  }
+  return made;
+}
+
+async function usageOf(keyId: string, count = 1): Promise<UsageRecord[]> {
+  for (let i = 0; i < 200; i++) {
+    const records = (await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId })).filter(
+      (r) => r.status !== 0,
+    );
+    if (records.length >= count) return records;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no usage record for ${keyId}`);
+}
+
+const claudeBody = (text: string) =>
+  JSON.stringify({
+    anthropic_version: 'bedrock-2023-05-31',
+    max_tokens: 100,
+    messages: [{ role: 'user', content: text }],
+  });
+
+describe('the AWS SDK through the door', () => {
+  it('Converse: answer and usage as the emulator made them, recorded under the key', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'hello from qwen', usage: USAGE });
+    const out = await sdk(secret).send(
+      new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    );
+    expect(out.output?.message?.content?.[0]?.text).toBe('hello from qwen');
+    expect(out.usage).toMatchObject(USAGE);
+    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    expect(call?.modelId).toBe(QWEN);
+    // Re-signed with the gateway's credentials, never the caller's key.
+    expect(String(call?.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 /);
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({
+      model: QWEN,
+      inputTokens: 321,
+      outputTokens: 45,
+      cacheReadInputTokens: 100,
+      cacheWriteInputTokens: 7,
+      status: 200,
+      stream: false,
+      door: 'bedrock',
+    });
+  });
+
+  it('ConverseStream: the events arrive as Bedrock sent them, usage from the metadata event', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'streamed words here', chunkSize: 3, usage: USAGE });
+    const out = await sdk(secret).send(
+      new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    );
+    let text = '';
+    let metadata: unknown;
+    for await (const event of out.stream!) {
+      if (event.contentBlockDelta?.delta?.text) text += event.contentBlockDelta.delta.text;
+      if (event.metadata) metadata = event.metadata.usage;
+    }
+    expect(text).toBe('streamed words here');
+    expect(metadata).toMatchObject(USAGE);
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ inputTokens: 321, outputTokens: 45, stream: true, status: 200 });
+    expect(record!.estimated).toBeUndefined();
+  });
+
+  it('InvokeModel: the Claude body goes through unchanged, usage from its answer', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'claude says hi', usage: USAGE });
+    const body = claudeBody('hello');
+    const out = await sdk(secret).send(
+      new InvokeModelCommand({
+        modelId: CLAUDE,
+        body,
+        contentType: 'application/json',
+        accept: 'application/json',
+      }),
+    );
+    const message = JSON.parse(new TextDecoder().decode(out.body));
+    expect(message.content[0].text).toBe('claude says hi');
+    const call = emulator.requests.find((r) => r.operation === 'InvokeModel');
+    expect(call?.body).toEqual(JSON.parse(body));
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({
+      model: CLAUDE,
+      inputTokens: 321,
+      outputTokens: 45,
+      cacheReadInputTokens: 100,
+    });
+  });
+
+  it('InvokeModelWithResponseStream: chunks pass through, usage from the invocation metrics', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'a streamed claude answer', chunkSize: 4, usage: USAGE });
+    const out = await sdk(secret).send(
+      new InvokeModelWithResponseStreamCommand({
+        modelId: CLAUDE,
+        body: claudeBody('hello'),
+        contentType: 'application/json',
+      }),
+    );
+    let text = '';
+    for await (const event of out.body!) {
+      const chunk = JSON.parse(new TextDecoder().decode(event.chunk!.bytes));
+      if (chunk.type === 'content_block_delta') text += chunk.delta.text;
+    }
+    expect(text).toBe('a streamed claude answer');
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({
+      inputTokens: 321,
+      outputTokens: 45,
+      cacheWriteInputTokens: 7,
+      stream: true,
+    });
+  });
+
+  it("the key's service tier is applied when the caller names none, and the caller's wins", async () => {
+    const made = await storeKey(gateway.store);
+    await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
+    emulator.enqueue({ text: 'a' }, { text: 'b' });
+    const client = sdk(made.secret);
+    await client.send(
+      new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    );
+    await client.send(
+      new ConverseCommand({
+        modelId: QWEN,
+        messages: [{ role: 'user', content: [{ text: 'hi' }] }],
+        serviceTier: { type: 'priority' },
+      }),
+    );
+    const calls = emulator.requests.filter((r) => r.operation === 'Converse');
+    expect((calls[0]?.body as { serviceTier?: unknown } | undefined)?.serviceTier).toEqual({ type: 'flex' });
+    expect((calls[1]?.body as { serviceTier?: unknown } | undefined)?.serviceTier).toEqual({
+      type: 'priority',
+    });
+  });
+});
+
+describe('a client that leaves mid-stream', () => {
+  it('aborts the Bedrock call and records what was seen, marked interrupted', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'x'.repeat(400), chunkSize: 4, chunkDelayMs: 20, usage: USAGE });
+    const abort = new AbortController();
+    const res = await fetch(
+      `${gateway.url}/model/${encodeURIComponent(CLAUDE)}/invoke-with-response-stream`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: claudeBody('go'),
+        signal: abort.signal,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.amazon.eventstream');
+    const reader = res.body!.getReader();
+    let bytes = 0;
+    while (bytes < 2000) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      bytes += value.length;
+    }
+    abort.abort();
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ status: 499, interrupted: true, stream: true, door: 'bedrock' });
+    // message_start's input count was seen; Bedrock's final metrics never came.
+    expect(record!.inputTokens).toBe(321);
+    expect(record!.estimated).toBe(true);
+    for (let i = 0; i < 100 && !emulator.requests.at(-1)?.aborted; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(emulator.requests.at(-1)?.aborted).toBe(true);
+  });
+});
+
+describe('drain', () => {
+  it('a door stream over HTTP/2 (the AWS SDK) finishes while the gateway drains', async () => {
+    const draining = await startServer(testConfig({ shutdownTimeoutMs: 20_000 }));
+    emulator.enqueue({ text: 'drain-me-now'.repeat(3), chunkSize: 4, chunkDelayMs: 60 });
+    const client = new BedrockRuntimeClient({
+      endpoint: draining.url,
+      region: 'us-east-1',
+      token: { token: 'test-master-key' },
+      authSchemePreference: ['httpBearerAuth'],
+      maxAttempts: 1,
+    });
+    const out = await client.send(
+      new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    );
+    let text = '';
+    let closing: Promise<void> | undefined;
+    for await (const event of out.stream!) {
+      text += event.contentBlockDelta?.delta?.text ?? '';
+      closing ??= draining.close();
+    }
+    expect(text).toBe('drain-me-now'.repeat(3));
+    await closing;
+    client.destroy();
+  });
+});
+
+describe('configured only by the environment, as an AWS app would be', () => {
+  it('AWS_ENDPOINT_URL_BEDROCK_RUNTIME + AWS_BEARER_TOKEN_BEDROCK: a default client converses', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'env-configured answer', usage: USAGE });
+    // A child process: the gateway in this one reads the same variables for its own upstream.
+    const script = `
+      import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+      const out = await new BedrockRuntimeClient({}).send(new ConverseCommand({
+        modelId: '${QWEN}', messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+      console.log(JSON.stringify(out.output.message.content[0]));`;
+    const run = await runProcess(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: tmpdir(),
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: gateway.url,
+        AWS_BEARER_TOKEN_BEDROCK: secret,
+        AWS_REGION: 'us-east-1',
+      },
+      timeoutMs: 30_000,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout.trim())).toEqual({ text: 'env-configured answer' });
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ inputTokens: 321, door: 'bedrock' });
+  });
+});
+
+describe('refusals in Bedrock shape', () => {
+  const converse = (client: BedrockRuntimeClient, modelId = QWEN) =>
+    client.send(new ConverseCommand({ modelId, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
+
+  it('a revoked key: UnrecognizedClientException, nothing forwarded', async () => {
+    const { id, secret } = await key();
+    await gateway.store.revokeKey(id, new Date().toISOString());
+    const err = await converse(sdk(secret)).catch((e) => e);
+    expect(err.name).toBe('UnrecognizedClientException');
+    expect(err.$metadata.httpStatusCode).toBe(403);
+    expect(err.message).toMatch(/revoked/);
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it("a model outside the key's globs: AccessDeniedException", async () => {
+    const { secret } = await key({}, { models: ['qwen.*'] });
+    const err = await converse(sdk(secret), CLAUDE).catch((e) => e);
+    expect(err).toBeInstanceOf(AccessDeniedException);
+    expect(err.message).toMatch(/may not use model/);
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it('an exhausted budget: ServiceQuotaExceededException, not retried', async () => {
+    const { secret } = await key({ budgetUsd: 0.000001 });
+    emulator.enqueue({ text: 'x', usage: { inputTokens: 100_000, outputTokens: 100_000 } });
+    await converse(sdk(secret), CLAUDE.replace('us.', ''));
+    let err: unknown;
+    for (let i = 0; i < 100 && !err; i++) {
+      err = await converse(sdk(secret)).then(
+        () => undefined,
+        (e) => e,
+      );
+      if (!err) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(err).toBeInstanceOf(ServiceQuotaExceededException);
+    expect((err as Error).message).toMatch(/monthly budget/);
+    expect((err as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(400);
+  });
+
+  it('a rate limit: ThrottlingException 429 with retry-after', async () => {
+    const { secret } = await key({ requestsPerMinute: 1 });
+    emulator.enqueue({ text: 'ok' });
+    await converse(sdk(secret));
+    const err = await converse(sdk(secret)).catch((e) => e);
+    expect(err).toBeInstanceOf(ThrottlingException);
+    expect(err.$metadata.httpStatusCode).toBe(429);
+    expect(err.$response?.headers?.['retry-after']).toMatch(/^\d+$/);
+  });
+
+  it("a tokens-per-minute limit, settled with Bedrock's counts: ThrottlingException", async () => {
+    const { id, secret } = await key({ tokensPerMinute: 100 });
+    emulator.enqueue({ text: 'ok', usage: USAGE }); // 366 tokens: over the minute's 100 once settled
+    await converse(sdk(secret));
+    await usageOf(id);
+    const err = await converse(sdk(secret)).catch((e) => e);
+    expect(err).toBeInstanceOf(ThrottlingException);
+    expect(err.message).toMatch(/tokens per minute/);
+    expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(1);
+  });
+
+  it('a SigV4-signed call without an abproxy key is refused and never forwarded', async () => {
+    const signed = new BedrockRuntimeClient({
+      endpoint: gateway.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+      maxAttempts: 1,
+    });
+    const err = await converse(signed).catch((e) => e);
+    expect(err.name).toBe('UnrecognizedClientException');
+    expect(err.$metadata.httpStatusCode).toBe(403);
+    expect(err.message).toMatch(/SigV4/);
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it('an upstream fault keeps its Bedrock name, and the usage record its status', async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ error: { name: 'ValidationException', message: 'messages: bad shape' } });
+    const err = await converse(sdk(secret)).catch((e) => e);
+    expect(err.name).toBe('ValidationException');
+    expect(err.message).toMatch(/bad shape/);
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ status: 400, door: 'bedrock' });
+  });
+});
+
+describe('hostile input on the door', () => {
+  const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
+    fetch(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-master-key', 'content-type': 'application/json', ...headers },
+      body,
+    });
+
+  async function expectBedrockError(res: Response, status: number, name: string) {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('x-amzn-errortype')).toBe(name);
+    expect(res.headers.get('x-amzn-requestid')).toMatch(/^req_/);
+    const json = (await res.json()) as { message?: unknown };
+    expect(typeof json.message).toBe('string');
+  }
+
+  it('a bad percent-encoding of the model id: ValidationException', async () => {
+    await expectBedrockError(await post('/model/%E0%A4%A/converse', '{}'), 400, 'ValidationException');
+  });
+
+  it('a model id with control characters: ValidationException', async () => {
+    await expectBedrockError(await post('/model/a%0Ab/converse', '{}'), 400, 'ValidationException');
+  });
+
+  it('an unknown operation: 404 in Bedrock shape', async () => {
+    await expectBedrockError(await post(`/model/${QWEN}/explode`, '{}'), 404, 'ResourceNotFoundException');
+  });
+
+  it('an invalid Converse body: ValidationException, nothing forwarded', async () => {
+    await expectBedrockError(await post(`/model/${QWEN}/converse`, '{not json'), 400, 'ValidationException');
+    await expectBedrockError(await post(`/model/${QWEN}/converse`, '[1,2]'), 400, 'ValidationException');
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it('a huge body from the AWS SDK (over h2c): ValidationException 413', async () => {
+    const small = await startServer(testConfig({ maxBodyBytes: 1024 }));
+    try {
+      const client = new BedrockRuntimeClient({
+        endpoint: small.url,
+        region: 'us-east-1',
+        token: { token: 'test-master-key' },
+        authSchemePreference: ['httpBearerAuth'],
+        maxAttempts: 1,
+      });
+      const err = await client
+        .send(new InvokeModelCommand({ modelId: QWEN, body: JSON.stringify({ pad: 'x'.repeat(10_000) }) }))
+        .catch((e) => e);
+      expect(err.name).toBe('ValidationException');
+      expect(err.$metadata.httpStatusCode).toBe(413);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a huge body: 413 ValidationException', async () => {
+    const small = await startServer(testConfig({ maxBodyBytes: 1024 }));
+    try {
+      const res = await fetch(`${small.url}/model/${QWEN}/invoke`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer test-master-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ pad: 'x'.repeat(10_000) }),
+      });
+      await expectBedrockError(res, 413, 'ValidationException');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a form body: 415 ValidationException', async () => {
+    await expectBedrockError(
+      await post(`/model/${QWEN}/invoke`, 'a=b', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'ValidationException',
+    );
+  });
+
+  it('a SigV4 signature next to an abproxy key in x-api-key: the key decides, the call goes through', async () => {
+    emulator.enqueue({ text: 'signed and keyed' });
+    const body = JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] });
+    const signed = {
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00',
+      'content-type': 'application/json',
+    };
+    const refused = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+      method: 'POST',
+      headers: signed,
+      body,
+    });
+    await expectBedrockError(refused, 403, 'UnrecognizedClientException');
+    const res = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+      method: 'POST',
+      headers: { ...signed, 'x-api-key': 'test-master-key' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    expect(String(call?.headers.authorization)).not.toContain('Signature=00');
+  });
+
+  it('no key at all: UnrecognizedClientException', async () => {
+    const res = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await expectBedrockError(res, 403, 'UnrecognizedClientException');
+  });
+});
+
+describe('control-plane reads', () => {
+  const get = (path: string) =>
+    fetch(`${gateway.url}${path}`, { headers: { authorization: 'Bearer test-master-key' } });
+
+  it('GET /inference-profiles?type=SYSTEM_DEFINED lists the catalogue in Bedrock shape', async () => {
+    const res = await get('/inference-profiles?type=SYSTEM_DEFINED');
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as {
+      inferenceProfileSummaries: { inferenceProfileId: string; type: string }[];
+    };
+    expect(json.inferenceProfileSummaries.length).toBeGreaterThan(0);
+    expect(json.inferenceProfileSummaries.every((p) => p.type === 'SYSTEM_DEFINED')).toBe(true);
+    expect(json.inferenceProfileSummaries.map((p) => p.inferenceProfileId)).toContain(CLAUDE);
+  });
+
+  it('GET /foundation-models and /foundation-models/{id}', async () => {
+    const list = (await (await get('/foundation-models')).json()) as {
+      modelSummaries: { modelId: string }[];
+    };
+    expect(list.modelSummaries.map((m) => m.modelId)).toContain(QWEN);
+    const one = await get(`/foundation-models/${encodeURIComponent(QWEN)}`);
+    expect(((await one.json()) as { modelDetails: { modelId: string } }).modelDetails.modelId).toBe(QWEN);
+    const missing = await get('/foundation-models/nope.nothing');
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('the HTTP/2 upstream transport (ABPROXY_UPSTREAM_HTTP=2)', () => {
+  it('forwards a stream and a plain call through the SDK client', async () => {
+    const h2 = await startServer(testConfig({ upstreamHttp: '2' }));
+    try {
+      const client = new BedrockRuntimeClient({
+        endpoint: h2.url,
+        region: 'us-east-1',
+        token: { token: 'test-master-key' },
+        authSchemePreference: ['httpBearerAuth'],
+        maxAttempts: 1,
+      });
+      emulator.enqueue({ text: 'over h2', chunkSize: 2 }, { text: 'plain h2' });
+      const out = await client.send(
+        new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+      );
+      let text = '';
+      for await (const event of out.stream!) text += event.contentBlockDelta?.delta?.text ?? '';
+      expect(text).toBe('over h2');
+      const plain = await client.send(
+        new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+      );
+      expect(plain.output?.message?.content?.[0]?.text).toBe('plain h2');
+      const runtime = emulator.requests.filter((r) => r.modelId !== undefined);
+      expect(runtime.map((r) => r.httpVersion)).toEqual(runtime.map(() => '2'));
+      // An upstream refusal through this transport keeps its name too.
+      emulator.enqueue({ error: { name: 'ValidationException', message: 'nope over h2' } });
+      const err = await client
+        .send(new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))
+        .catch((e) => e);
+      expect(err.name).toBe('ValidationException');
+    } finally {
+      await h2.close();
+    }
+  });
+});
