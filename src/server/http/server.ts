@@ -16,6 +16,7 @@ import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../../models/
 import { createSignIn, type SignInOverrides } from '../../signin/setup.ts';
 import { openStore } from '../../store/open.ts';
 import type { Store } from '../../store/types.ts';
+import type { WebTools } from '../../tools/web/types.ts';
 import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
 import type { PoolObserver } from '../../upstream/pool.ts';
 import { registerPoolMetrics } from '../../upstream/pool-metrics.ts';
@@ -48,6 +49,8 @@ export interface StartServerOptions {
   adminAssetsDir?: string;
   /** Sign-in test hooks (a shorter poll interval). */
   signIn?: SignInOverrides;
+  /** Search provider and page fetcher for web_search / web_fetch (tests); built from config otherwise. */
+  webTools?: WebTools;
 }
 
 /** How often expired grants, sessions and tokens are deleted from SQLite (DynamoDB's TTL does it there). */
@@ -203,7 +206,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     assetsDir: options.adminAssetsDir,
   });
   const app = createApp(
-    { config, signingSecret, upstream, catalogue, claudeFeatures, stats },
+    { config, signingSecret, upstream, catalogue, claudeFeatures, stats, webTools: options.webTools },
     {
       requireKey,
       loopback,

@@ -6,6 +6,7 @@
  */
 import { ApiError } from '../../anthropic/errors.ts';
 import { validateMessagesRequest } from '../../anthropic/validate.ts';
+import { convertWebHistory, hasWebHistory, webToolsOf } from '../../tools/web-request.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
@@ -18,6 +19,7 @@ import { type MessageCall, parseBetas, warningsHeader } from './message-call.ts'
 import { messagePath } from './message-path.ts';
 import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
+import { checkWebTools, webMessages } from './messages-web.ts';
 import { resolveForRequest } from './resolve.ts';
 import { setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
 
@@ -32,6 +34,8 @@ export function messagesHandler(deps: AppDeps): Handler {
     const request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
     // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
     if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
+    const webSpec = webToolsOf(request);
+    if (webSpec) checkWebTools(deps, webSpec);
     ctx.model = request.model;
     ctx.stream = request.stream === true;
     const model = await resolveForRequest(deps, request.model, ctx.key);
@@ -95,6 +99,16 @@ export function messagesHandler(deps: AppDeps): Handler {
       stream: request.stream === true,
       tier: () => tierState.tier,
     });
+    if (webSpec) {
+      await webMessages(call, webSpec);
+      return;
+    }
+    // Earlier web tool blocks echoed without web tools this time: still turned into tool calls + results.
+    if (hasWebHistory(request.messages))
+      call.request = {
+        ...request,
+        messages: convertWebHistory(request.messages, deps.signingSecret).messages,
+      };
     await (messagePath(deps.config, model) === 'invoke' ? invokeMessages(call) : converseMessages(call));
   };
 }

@@ -1,0 +1,210 @@
+/**
+ * Pure pieces of the web tools loop: what the client sees (Anthropic's `web_search_tool_result` /
+ * `web_fetch_tool_result` blocks, `web_search_result_location` citations) and what the model reads (a
+ * numbered, plain-text tool result it cites with `[N]` markers). No I/O.
+ */
+import type { ServerToolResultBlock, ToolResultBlockParam } from '../anthropic/types.ts';
+import { seal } from './seal.ts';
+import type { FetchedDocument, WebSearchHit, WebToolErrorCode } from './web/types.ts';
+
+/** A search hit or fetched page the model may cite as `[number]`. */
+export interface CitableSource {
+  number: number;
+  url: string;
+  title: string;
+  /** The text the model read (a citation's cited_text comes from it). */
+  content: string;
+  /** How old the page is, when the provider said. */
+  age?: string;
+}
+
+/** What a sealed `encrypted_content` holds. */
+export interface SealedHit {
+  u: string;
+  t: string;
+  a?: string;
+  c: string;
+}
+
+const DIRECT = { type: 'direct' } as const;
+
+/** Anthropic's `web_search_tool_result` for these hits (their text sealed into encrypted_content). */
+export function searchResultBlock(
+  secret: string,
+  toolUseId: string,
+  hits: readonly WebSearchHit[],
+): ServerToolResultBlock {
+  return {
+    type: 'web_search_tool_result',
+    tool_use_id: toolUseId,
+    caller: DIRECT,
+    content: hits.map((hit) => ({
+      type: 'web_search_result',
+      url: hit.url,
+      title: hit.title,
+      page_age: hit.pageAge ?? null,
+      encrypted_content: seal(secret, {
+        u: hit.url,
+        t: hit.title,
+        a: hit.pageAge,
+        c: hit.content,
+      } satisfies SealedHit),
+    })),
+  };
+}
+
+export function searchErrorBlock(toolUseId: string, code: WebToolErrorCode): ServerToolResultBlock {
+  return {
+    type: 'web_search_tool_result',
+    tool_use_id: toolUseId,
+    caller: DIRECT,
+    content: { type: 'web_search_tool_result_error', error_code: code },
+  };
+}
+
+export function fetchResultBlock(
+  toolUseId: string,
+  doc: FetchedDocument,
+  citations: boolean,
+): ServerToolResultBlock {
+  return {
+    type: 'web_fetch_tool_result',
+    tool_use_id: toolUseId,
+    caller: DIRECT,
+    content: {
+      type: 'web_fetch_result',
+      url: doc.url,
+      retrieved_at: doc.retrievedAt,
+      content: {
+        type: 'document',
+        source: doc.source,
+        title: doc.title ?? null,
+        citations: citations ? { enabled: true } : null,
+      },
+    },
+  };
+}
+
+export function fetchErrorBlock(toolUseId: string, code: WebToolErrorCode): ServerToolResultBlock {
+  return {
+    type: 'web_fetch_tool_result',
+    tool_use_id: toolUseId,
+    caller: DIRECT,
+    content: { type: 'web_fetch_tool_result_error', error_code: code },
+  };
+}
+
+/** The model's tool result for a search: numbered hits, to be cited as [N]. */
+export function searchResultForModel(
+  toolUseId: string,
+  hits: readonly CitableSource[],
+): ToolResultBlockParam {
+  if (hits.length === 0) return { type: 'tool_result', tool_use_id: toolUseId, content: 'No results found.' };
+  const text = hits
+    .map((hit) => {
+      const age = hit.age ? `\nAge: ${hit.age}` : '';
+      return `[${hit.number}] ${hit.title}\nURL: ${hit.url}${age}\n${hit.content}`;
+    })
+    .join('\n\n');
+  return {
+    type: 'tool_result',
+    tool_use_id: toolUseId,
+    content: `${text}\n\nCite the results you use with their number in square brackets, e.g. [${hits[0]!.number}].`,
+  };
+}
+
+/** The model's tool result for a fetched page (a PDF goes as a document block). */
+export function fetchResultForModel(
+  toolUseId: string,
+  source: CitableSource,
+  doc: Pick<FetchedDocument, 'source' | 'title'>,
+): ToolResultBlockParam {
+  const header = `[${source.number}] ${source.title}\nURL: ${source.url}`;
+  if (doc.source.type === 'base64') {
+    return {
+      type: 'tool_result',
+      tool_use_id: toolUseId,
+      content: [
+        { type: 'text', text: `${header}\n(PDF document follows; cite it as [${source.number}])` },
+        { type: 'document', source: doc.source, ...(doc.title ? { title: doc.title } : {}) },
+      ],
+    };
+  }
+  return {
+    type: 'tool_result',
+    tool_use_id: toolUseId,
+    content: `${header}\n\n${doc.source.data}\n\nCite this page as [${source.number}] where you use it.`,
+  };
+}
+
+export function errorForModel(toolUseId: string, tool: string, code: WebToolErrorCode): ToolResultBlockParam {
+  const why =
+    code === 'max_uses_exceeded'
+      ? `the ${tool} tool may not be used again in this response; answer with what you have`
+      : `${tool} failed (${code})`;
+  return { type: 'tool_result', tool_use_id: toolUseId, content: `Error: ${why}.`, is_error: true };
+}
+
+const MARKER = /\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]/g;
+const CITED_TEXT_MAX = 150;
+
+/** The `[N]` markers in a text that name known sources, in order of first use. */
+export function citedNumbers(text: string, known: ReadonlyMap<number, CitableSource>): number[] {
+  const found: number[] = [];
+  for (const match of text.matchAll(MARKER)) {
+    for (const part of match[1]!.split(',')) {
+      const n = Number(part.trim());
+      if (known.has(n) && !found.includes(n)) found.push(n);
+    }
+  }
+  return found;
+}
+
+/** `web_search_result_location` citations for the `[N]` markers of a text block. */
+export function citationsFor(
+  secret: string,
+  text: string,
+  known: ReadonlyMap<number, CitableSource>,
+): Array<Record<string, unknown>> {
+  return citedNumbers(text, known).map((n) => {
+    const source = known.get(n)!;
+    return {
+      type: 'web_search_result_location',
+      url: source.url,
+      title: source.title,
+      encrypted_index: seal(secret, { u: source.url, n }),
+      cited_text: source.content.slice(0, CITED_TEXT_MAX),
+    };
+  });
+}
+
+/** Whether a URL's host is one of `domains` or below one of them. */
+export function hostMatches(url: string, domains: readonly string[]): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return domains.some((domain) => {
+    const d = domain
+      .toLowerCase()
+      .replace(/^https?:\/\//, '')
+      .replace(/\/.*$/, '')
+      .replace(/^\*\./, '');
+    return host === d || host.endsWith(`.${d}`);
+  });
+}
+
+/** Hits allowed by the tool's domain lists (providers filter too; this makes it certain). */
+export function filterHits<T extends { url: string }>(
+  hits: readonly T[],
+  allowed: readonly string[] | undefined,
+  blocked: readonly string[] | undefined,
+): T[] {
+  return hits.filter(
+    (hit) =>
+      (!allowed || allowed.length === 0 || hostMatches(hit.url, allowed)) &&
+      (!blocked || blocked.length === 0 || !hostMatches(hit.url, blocked)),
+  );
+}
