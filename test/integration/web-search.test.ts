@@ -261,6 +261,34 @@ describe.each([
   });
 });
 
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${gateway.url}/metrics`, { headers: { 'x-api-key': MASTER_KEY } })).text();
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('usage records, budgets and metrics', () => {
+  it('count each search and add its cost (ABPROXY_WEB_SEARCH_COST_USD) to the usage record', async () => {
+    const before = await metric('abproxy_web_tool_requests_total{tool="web_search"}');
+    scriptSearchThenAnswer(QWEN);
+    const message = await client.messages.create(params(QWEN));
+    expect(message.usage.server_tool_use?.web_search_requests).toBe(1);
+    await expect
+      .poll(() => metric('abproxy_web_tool_requests_total{tool="web_search"}'), { timeout: 10_000 })
+      .toBe(before + 1);
+    await expect
+      .poll(
+        async () => {
+          const records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+          return records.find((r) => r.status === 200 && r.inputTokens === 400)?.costUsd;
+        },
+        { timeout: 10_000 },
+      )
+      // Qwen's tokens cost a fraction of a cent; the search adds the default $0.01.
+      .toBeGreaterThan(0.01);
+  });
+});
+
 describe('web search options and limits', () => {
   it('allowed_domains reach the provider and results outside them never reach the client', async () => {
     scriptSearchThenAnswer(QWEN);
