@@ -23,18 +23,6 @@ export function integer(min: number, max: number): Parser<number> {
   };
 }
 
-/** A decimal number from `min` to `max` (prices, amounts). */
-export function decimal(min: number, max: number): Parser<number> {
-  return (raw, label) => {
-    const n =
-      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
-    if (!Number.isFinite(n) || n < min || n > max) {
-      throw new ConfigError(`${label}: expected a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-    }
-    return n;
-  };
-}
-
 export const boolean: Parser<boolean> = (raw, label) => {
   if (typeof raw === 'boolean') return raw;
   const text = String(raw).trim().toLowerCase();

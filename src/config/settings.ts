@@ -13,7 +13,6 @@ import {
   boolean,
   ConfigError,
   commaList,
-  decimal,
   httpUrl,
   integer,
   jsonObject,
@@ -278,18 +277,6 @@ export const SETTINGS = {
     default: false,
     parse: boolean,
     doc: 'let `url` images/documents reach private addresses (trusted networks only)',
-  }),
-  webToolsTimeBudgetMs: setting({
-    env: ['ABPROXY_WEB_TOOLS_TIME_BUDGET_MS'],
-    default: seconds(180),
-    parse: integer(1_000, 3_600_000),
-    doc: "web search/fetch: wall-clock budget of one response's search-and-answer loop; past it the response ends with `pause_turn`",
-  }),
-  webSearchCostUsd: setting({
-    env: ['ABPROXY_WEB_SEARCH_COST_USD'],
-    default: 0.01,
-    parse: decimal(0, 100),
-    doc: 'web search: cost of one search in USD, added to usage records and budgets (Anthropic charges $10 per 1,000)',
   }),
   shutdownTimeoutMs: setting({
     env: ['ABPROXY_DRAIN_TIMEOUT_MS', 'ABPROXY_SHUTDOWN_TIMEOUT_MS'],
