@@ -114,6 +114,8 @@ export function htmlToMarkdown(html: string, url?: string): { title?: string; ma
   const body = article?.content || document.body?.innerHTML || html;
   const markdown = turndown
     .turndown(body)
+    // turndown pads list markers to 4 columns ("-   item"): one space reads as people write it.
+    .replace(/^(\s*)(-|\d+\.) {2,}/gm, '$1$2 ')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   const title = article?.title?.trim() || pageTitle;
