@@ -163,3 +163,21 @@ export function httpUrl({ keepTrailingSlash = false } = {}): Parser<string | und
     return keepTrailingSlash ? text : text.replace(/\/+$/, '');
   };
 }
+
+/** A decimal number from `min` to `max` (amounts of money, ratios). */
+export function decimal(min: number, max: number): Parser<number> {
+  return (raw, label) => {
+    const n =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new ConfigError(`${label}: expected a number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+}
+
+/** `oneOf`, where an empty value means "not set". */
+export function optionalOneOf<T extends string>(allowed: readonly T[]): Parser<T | undefined> {
+  const parse = oneOf(allowed);
+  return (raw, label) => (typeof raw === 'string' && raw.trim() === '' ? undefined : parse(raw, label));
+}
