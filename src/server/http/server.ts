@@ -16,6 +16,7 @@ import { CLAUDE_FEATURE_TABLE, mergeClaudeFeatureOverrides } from '../../models/
 import { createSignIn, type SignInOverrides } from '../../signin/setup.ts';
 import { openStore } from '../../store/open.ts';
 import type { Store } from '../../store/types.ts';
+import { createWebTools } from '../../tools/web/index.ts';
 import type { WebTools } from '../../tools/web/types.ts';
 import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
 import type { PoolObserver } from '../../upstream/pool.ts';
@@ -206,7 +207,15 @@ export async function startServer(config: Config, options: StartServerOptions = 
     assetsDir: options.adminAssetsDir,
   });
   const app = createApp(
-    { config, signingSecret, upstream, catalogue, claudeFeatures, stats, webTools: options.webTools },
+    {
+      config,
+      signingSecret,
+      upstream,
+      catalogue,
+      claudeFeatures,
+      stats,
+      webTools: options.webTools ?? createWebTools(config),
+    },
     {
       requireKey,
       loopback,

@@ -5,9 +5,10 @@
  * non-streaming is the same loop folded into one message.
  */
 import { ApiError } from '../../anthropic/errors.ts';
-import type { StreamEvent } from '../../anthropic/types.ts';
+import type { MessagesRequest, StreamEvent } from '../../anthropic/types.ts';
+import { missingProviderMessage } from '../../tools/web/index.ts';
 import { WebLoop } from '../../tools/web-loop.ts';
-import { isWebFetchTool, isWebSearchTool, type WebToolSpec } from '../../tools/web-request.ts';
+import { isWebFetchTool, isWebSearchTool, type WebToolSpec, webToolsOf } from '../../tools/web-request.ts';
 import { foldStream } from '../../translate/fold-stream.ts';
 import type { AppDeps } from '../deps.ts';
 import { sendJson } from '../http/respond.ts';
@@ -17,17 +18,43 @@ import { messagePath } from './message-path.ts';
 import { openModelRound } from './model-round.ts';
 import { reportUsage } from './report-usage.ts';
 
-/** Refuses, before any model call, a request whose web tools this gateway cannot serve. */
-export function checkWebTools(deps: Pick<AppDeps, 'webTools'>, spec: WebToolSpec): void {
+export interface WebToolsPlan {
+  /** The request, without a web_search tool that was removed (no provider, `remove` configured). */
+  request: MessagesRequest;
+  /** The web tools the loop serves; undefined when none is left. */
+  spec: WebToolSpec | undefined;
+  warnings: string[];
+}
+
+/**
+ * The request's web tools, checked before any model call: web_search without a search provider is
+ * refused (400 naming ABPROXY_WEB_SEARCH_PROVIDER) or removed with a warning, as configured.
+ */
+export function planWebTools(
+  deps: Pick<AppDeps, 'webTools' | 'config'>,
+  request: MessagesRequest,
+): WebToolsPlan {
+  const spec = webToolsOf(request);
+  if (!spec) return { request, spec, warnings: [] };
+  const warnings: string[] = [];
   if (spec.search && !deps.webTools?.search) {
-    throw ApiError.invalid(
-      `tools: ${spec.search.name}: web search needs a search provider on this gateway; set ABPROXY_WEB_SEARCH_PROVIDER ` +
-        '(brave, tavily, exa or searxng) and ABPROXY_WEB_SEARCH_API_KEY',
+    if (deps.config.webSearchWithoutProvider !== 'remove') throw ApiError.invalid(missingProviderMessage);
+    const name = spec.search.name;
+    request = {
+      ...request,
+      tools: (request.tools ?? []).filter((tool) => !isWebSearchTool(tool)),
+      ...(request.tool_choice?.type === 'tool' && request.tool_choice.name === name
+        ? { tool_choice: { type: 'auto' } }
+        : {}),
+    };
+    warnings.push(
+      `server tool "${name}" removed: no search provider configured (ABPROXY_WEB_SEARCH_PROVIDER)`,
     );
+    spec.search = undefined;
   }
-  if (spec.fetch && !deps.webTools) {
+  if (spec.fetch && !deps.webTools)
     throw ApiError.invalid(`tools: ${spec.fetch.name}: web fetch is not enabled on this gateway`);
-  }
+  return { request, spec: spec.search || spec.fetch ? spec : undefined, warnings };
 }
 
 /** Whether the request forces a web tool in a way the model cannot be forced natively (Converse, most open models). */

@@ -6,7 +6,7 @@
  */
 import { ApiError } from '../../anthropic/errors.ts';
 import { validateMessagesRequest } from '../../anthropic/validate.ts';
-import { convertWebHistory, hasWebHistory, webToolsOf } from '../../tools/web-request.ts';
+import { convertWebHistory, hasWebHistory } from '../../tools/web-request.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
@@ -19,7 +19,7 @@ import { type MessageCall, parseBetas, warningsHeader } from './message-call.ts'
 import { messagePath } from './message-path.ts';
 import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
-import { checkWebTools, webMessages } from './messages-web.ts';
+import { planWebTools, webMessages } from './messages-web.ts';
 import { resolveForRequest } from './resolve.ts';
 import { setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
 
@@ -31,11 +31,12 @@ export function messagesHandler(deps: AppDeps): Handler {
       if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
     });
     const betas = parseBetas(ctx.req.headers['anthropic-beta']);
-    const request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
+    let request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
     // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
     if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
-    const webSpec = webToolsOf(request);
-    if (webSpec) checkWebTools(deps, webSpec);
+    const web = planWebTools(deps, request);
+    const webSpec = web.spec;
+    request = web.request;
     ctx.model = request.model;
     ctx.stream = request.stream === true;
     const model = await resolveForRequest(deps, request.model, ctx.key);
@@ -46,7 +47,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     setTierHeaders(ctx.res, tierState);
     const inputTokensEstimate = estimateInputTokens(request);
     await ctx.meter?.admitTokens(inputTokensEstimate);
-    const warnings = tier.warning ? [tier.warning] : [];
+    const warnings = tier.warning ? [tier.warning, ...web.warnings] : [...web.warnings];
     const call: MessageCall = {
       ctx,
       deps,
