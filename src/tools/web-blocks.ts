@@ -177,34 +177,3 @@ export function citationsFor(
     };
   });
 }
-
-/** Whether a URL's host is one of `domains` or below one of them. */
-export function hostMatches(url: string, domains: readonly string[]): boolean {
-  let host: string;
-  try {
-    host = new URL(url).hostname.toLowerCase();
-  } catch {
-    return false;
-  }
-  return domains.some((domain) => {
-    const d = domain
-      .toLowerCase()
-      .replace(/^https?:\/\//, '')
-      .replace(/\/.*$/, '')
-      .replace(/^\*\./, '');
-    return host === d || host.endsWith(`.${d}`);
-  });
-}
-
-/** Hits allowed by the tool's domain lists (providers filter too; this makes it certain). */
-export function filterHits<T extends { url: string }>(
-  hits: readonly T[],
-  allowed: readonly string[] | undefined,
-  blocked: readonly string[] | undefined,
-): T[] {
-  return hits.filter(
-    (hit) =>
-      (!allowed || allowed.length === 0 || hostMatches(hit.url, allowed)) &&
-      (!blocked || blocked.length === 0 || !hostMatches(hit.url, blocked)),
-  );
-}

@@ -21,6 +21,7 @@ import type {
   Usage,
 } from '../anthropic/types.ts';
 import { foldStream } from '../translate/fold-stream.ts';
+import { filterByDomain, urlAllowed } from './web/domains.ts';
 import { WebToolError, type WebToolErrorCode, type WebTools } from './web/types.ts';
 import {
   type CitableSource,
@@ -29,8 +30,6 @@ import {
   fetchErrorBlock,
   fetchResultBlock,
   fetchResultForModel,
-  filterHits,
-  hostMatches,
   searchErrorBlock,
   searchResultBlock,
   searchResultForModel,
@@ -57,7 +56,7 @@ export interface WebLoopOptions {
    * the loop asks by instruction, retries once, and else searches with the user's own words.
    */
   forceByInstruction?: boolean;
-  /** Wall-clock budget of the whole loop; past it the response ends with `pause_turn`. */
+  /** Time budget of the loop's searches and fetches; past it they fail (`unavailable`) and the model answers. */
   timeBudgetMs?: number;
   /** At most this many model calls (default: the tools' max_uses + 1, at most 25). */
   maxRounds?: number;
@@ -74,9 +73,8 @@ function randomId(prefix: string): string {
 
 export const MAX_QUERY_CHARS = 500;
 export const MAX_URL_CHARS = 2000;
-const DEFAULT_TIME_BUDGET_MS = 180_000;
+const DEFAULT_TIME_BUDGET_MS = 120_000;
 const MAX_ROUNDS = 25;
-const RESULTS_PER_SEARCH = 5;
 
 interface ToolCall {
   /** The model's tool_use id (what its next turn's tool_result names). */
@@ -148,6 +146,8 @@ export class WebLoop {
   readonly #names: Map<string, 'web_search' | 'web_fetch'>;
   #index = 0;
   #started = false;
+  /** When the loop began (the time budget counts from it). */
+  #began = 0;
   #finished = false;
 
   constructor(options: WebLoopOptions) {
@@ -180,8 +180,7 @@ export class WebLoop {
   async *events(): AsyncGenerator<StreamEvent> {
     const o = this.#o;
     const now = o.now ?? Date.now;
-    const started = now();
-    const budget = o.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+    this.#began = now();
     const maxRounds =
       o.maxRounds ?? Math.min(MAX_ROUNDS, (o.spec.search?.maxUses ?? 10) + (o.spec.fetch?.maxUses ?? 10) + 1);
     const messages = [...this.#base.messages];
@@ -225,7 +224,7 @@ export class WebLoop {
       const content = foldStream(outcome.raw).content.filter((b) => !(b.type === 'text' && b.text === ''));
       messages.push({ role: 'assistant', content: content as MessageParam['content'] });
       messages.push({ role: 'user', content: results });
-      if (round >= maxRounds || now() - started > budget) {
+      if (round >= maxRounds) {
         yield* this.#finish('pause_turn', null);
         return;
       }
@@ -408,6 +407,9 @@ export class WebLoop {
     const o = this.#o;
     const spec = kind === 'web_search' ? o.spec.search : o.spec.fetch;
     if (spec?.maxUses !== undefined && this.#uses[kind] >= spec.maxUses) return 'max_uses_exceeded';
+    // Past the time budget no more searches or fetches: the model answers with what it has.
+    const now = o.now ?? Date.now;
+    if (now() - this.#began > (o.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS)) return 'unavailable';
     this.#uses[kind]++;
     if (o.admit && !(await o.admit(kind))) return 'too_many_requests';
     return undefined;
@@ -440,13 +442,9 @@ export class WebLoop {
           ...(spec.allowedDomains ? { allowedDomains: spec.allowedDomains } : {}),
           ...(spec.blockedDomains ? { blockedDomains: spec.blockedDomains } : {}),
           ...(spec.userLocation ? { userLocation: spec.userLocation } : {}),
-          maxResults: RESULTS_PER_SEARCH,
           ...(this.#o.signal ? { signal: this.#o.signal } : {}),
         });
-        const hits = filterHits(found, spec.allowedDomains, spec.blockedDomains).slice(
-          0,
-          RESULTS_PER_SEARCH * 2,
-        );
+        const hits = filterByDomain(found, spec);
         this.#serverUse.web_search_requests++;
         const sources = hits.map((hit) => {
           const source: CitableSource = {
@@ -474,8 +472,7 @@ export class WebLoop {
         return fail('invalid_tool_input');
       }
       const spec = this.#o.spec.fetch!;
-      if (spec.allowedDomains && !hostMatches(url, spec.allowedDomains)) return fail('url_not_allowed');
-      if (spec.blockedDomains && hostMatches(url, spec.blockedDomains)) return fail('url_not_allowed');
+      if (!urlAllowed(url, spec)) return fail('url_not_allowed');
       const refused = await this.#admit('web_fetch');
       if (refused) return fail(refused);
       const doc = await this.#o.tools.fetch({
