@@ -59,6 +59,18 @@ beforeAll(async () => {
         return send(200, 'image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
       case '/big.txt':
         return send(200, 'text/plain', 'x'.repeat(200_000));
+      case '/latin1.html':
+        return send(
+          200,
+          'text/html',
+          Buffer.concat([
+            Buffer.from('<html><head><meta charset="iso-8859-1"><title>Caf'),
+            Buffer.from([0xe9]),
+            Buffer.from('</title></head><body><p>Un caf'),
+            Buffer.from([0xe9]),
+            Buffer.from(' noir.</p></body></html>'),
+          ]),
+        );
       case '/latin1.txt':
         return send(200, 'text/plain; charset=iso-8859-1', Buffer.from([0x63, 0x61, 0x66, 0xe9]));
       case '/missing':
@@ -130,6 +142,9 @@ describe('web fetch over the SSRF guard', () => {
     });
     expect((await fetchPage({ url: `${base}/readme.md` })).source.data).toBe('# Title\n\nSome *markdown*.\n');
     expect((await fetchPage({ url: `${base}/latin1.txt` })).source.data).toBe('café');
+    const html = await fetchPage({ url: `${base}/latin1.html` });
+    expect(html.title).toBe('Café');
+    expect(html.source.data).toContain('Un café noir.');
   });
 
   it('passes a PDF as a base64 document, also when mislabelled', async () => {
