@@ -155,11 +155,7 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
       source: { type: 'base64', media_type: 'application/pdf', data: fetched.bytes.toString('base64') },
     };
   }
-  const text = decode(
-    fetched.bytes,
-    fetched.contentType,
-    declared === undefined || HTML_TYPES.has(declared),
-  );
+  const text = decode(fetched.bytes, fetched.contentType, declared === undefined || HTML_TYPES.has(declared));
   if (declared && HTML_TYPES.has(declared)) {
     const { title, markdown } = htmlToMarkdown(text, fetched.url);
     return {
