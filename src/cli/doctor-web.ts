@@ -10,6 +10,22 @@ import type { Check } from './doctor.ts';
 
 export const DOCTOR_QUERY = 'abproxy doctor connectivity check';
 
+/** The web tool checks: the test-only loopback switch (a warning), the provider (one query). */
+export async function checkWebTools(config: Config): Promise<Check[]> {
+  const checks: Check[] = [];
+  if (config.webFetchAllowLoopbackForTests) {
+    checks.push({
+      name: 'web fetch',
+      status: 'warn',
+      detail: 'ABPROXY_WEB_FETCH_ALLOW_LOOPBACK_FOR_TESTS is on: web fetch can reach this machine',
+      hint: 'unset it outside test suites',
+    });
+  }
+  const search = await checkWebSearch(config);
+  if (search) checks.push(search);
+  return checks;
+}
+
 export async function checkWebSearch(config: Config): Promise<Check | undefined> {
   if (!config.webSearchProvider) return undefined;
   const name = config.webSearchProvider;

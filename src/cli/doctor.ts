@@ -481,8 +481,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
     }
   }
   checks.push(...(await checkUpstreams(config, env)));
-  const web = await (await import('./doctor-web.ts')).checkWebSearch(config);
-  if (web) checks.push(web);
+  checks.push(...(await (await import('./doctor-web.ts')).checkWebTools(config)));
   checks.push(...(await checkStorage(config)));
   checks.push(checkFileModes(config));
   const deadLetters = checkDeadLetters(config);

@@ -25,6 +25,13 @@ describe('abproxy doctor: web search', () => {
     expect(webCheck(run.stdout)).toBeUndefined();
   });
 
+  it('warns when the test-only loopback switch of web fetch is on', async () => {
+    const env = cliEnv(tempHome(), emulator.url, { ABPROXY_WEB_FETCH_ALLOW_LOOPBACK_FOR_TESTS: 'true' });
+    const run = await runCli(['doctor', '--json', '--port', '0'], env);
+    const check = (JSON.parse(run.stdout) as DoctorReport).checks.find((c) => c.name === 'web fetch');
+    expect(check).toMatchObject({ status: 'warn', hint: 'unset it outside test suites' });
+  });
+
   it('is ok when the provider answers one query, and sends that query', async () => {
     fake.reset();
     const env = cliEnv(tempHome(), emulator.url, {
