@@ -83,6 +83,14 @@ export async function startWebPages(): Promise<WebPages> {
         );
       case '/latin1.txt':
         return send(200, 'text/plain; charset=iso-8859-1', Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+      case '/untyped.bin': {
+        res.writeHead(200);
+        return res.end(Buffer.from([0x00, 0x01, 0x02, 0x03, 0xff]));
+      }
+      case '/untyped.txt': {
+        res.writeHead(200);
+        return res.end('just words');
+      }
       case '/missing':
         return send(404, 'text/html', '<h1>Not found</h1>');
       case '/broken':

@@ -74,6 +74,8 @@ describe('web fetch over the SSRF guard', () => {
   it('refuses other content types', async () => {
     expect((await failure(fetchPage({ url: `${base}/photo.png` }))).code).toBe('unsupported_content_type');
     expect((await failure(fetchPage({ url: `${base}/fake.pdf` }))).code).toBe('unsupported_content_type');
+    expect((await failure(fetchPage({ url: `${base}/untyped.bin` }))).code).toBe('unsupported_content_type');
+    expect((await fetchPage({ url: `${base}/untyped.txt` })).source.data).toBe('just words');
   });
 
   it('follows a redirect on a public (here: allowed loopback) address', async () => {

@@ -155,6 +155,9 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
       source: { type: 'base64', media_type: 'application/pdf', data: fetched.bytes.toString('base64') },
     };
   }
+  if (declared === undefined && fetched.bytes.subarray(0, 1024).includes(0)) {
+    throw new WebToolError('unsupported_content_type', 'the page is binary and says nothing of its type');
+  }
   const text = decode(fetched.bytes, fetched.contentType, declared === undefined || HTML_TYPES.has(declared));
   if (declared && HTML_TYPES.has(declared)) {
     const { title, markdown } = htmlToMarkdown(text, fetched.url);
