@@ -307,6 +307,12 @@ export const SETTINGS = {
     docDefault: "the provider's",
     doc: "web search: the provider's base URL (required for `searxng`; self-hosted instances, proxies, tests)",
   }),
+  webSearchSiteOperators: setting({
+    env: ['ABPROXY_WEB_SEARCH_SITE_OPERATORS'],
+    default: false,
+    parse: boolean,
+    doc: 'web search, Brave and SearXNG (no domain parameter): also write `allowed_domains`/`blocked_domains` into the query as `site:` operators (more hits from allowed domains; the provider sees a changed query); results are filtered either way',
+  }),
   webSearchWithoutProvider: setting({
     env: ['ABPROXY_WEB_SEARCH_WITHOUT_PROVIDER'],
     default: 'refuse' as WebSearchWithoutProvider,

@@ -1,93 +1,18 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PDF, startWebPages, type WebPages } from '../../../test/fakes/web-pages.ts';
 import { createFetchPage, cutToTokens, htmlToMarkdown } from './fetch-page.ts';
 import { WebToolError } from './types.ts';
 
-const ARTICLE = `<!doctype html><html><head><title>Otters | Wildlife Site</title></head><body>
-<nav><a href="/">Home</a> <a href="/about">About</a> <a href="/shop">Shop</a></nav>
-<article>
-<h1>Sea otters use tools</h1>
-<p>Sea otters are among the few mammals that use tools. They float on their backs and crack shellfish
-open with stones they keep in a pouch of loose skin under their forearms. Researchers have watched this
-behaviour for decades along the coasts of California and Alaska.</p>
-<h2>Why it matters</h2>
-<p>Tool use shapes where otters can feed, and it may be passed from mothers to pups. See the
-<a href="/papers/otters.pdf">full paper</a> for the data.</p>
-<ul><li>Stones as anvils</li><li>Stones as hammers</li></ul>
-</article>
-<script>console.log('tracking')</script>
-<footer>© Wildlife Site · Privacy · Cookies</footer>
-</body></html>`;
-
-// The smallest PDF a reader takes: header, one empty page, trailer.
-const PDF = Buffer.from(
-  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
-);
-
-let server: Server;
+let pages: WebPages;
 let base: string;
 let port: number;
-const hits: string[] = [];
+let hits: string[];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    hits.push(req.url ?? '');
-    const send = (
-      status: number,
-      type: string,
-      body: string | Buffer,
-      headers: Record<string, string> = {},
-    ) => {
-      res.writeHead(status, { 'content-type': type, ...headers });
-      res.end(body);
-    };
-    switch (req.url) {
-      case '/article.html':
-        return send(200, 'text/html; charset=utf-8', ARTICLE);
-      case '/notes.txt':
-        return send(200, 'text/plain; charset=utf-8', 'line one\nline two — with a dash\n');
-      case '/readme.md':
-        return send(200, 'text/markdown', '# Title\n\nSome *markdown*.\n');
-      case '/paper.pdf':
-        return send(200, 'application/pdf', PDF);
-      case '/mislabelled.pdf':
-        return send(200, 'application/octet-stream', PDF);
-      case '/fake.pdf':
-        return send(200, 'application/pdf', 'not really a pdf');
-      case '/photo.png':
-        return send(200, 'image/png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]));
-      case '/big.txt':
-        return send(200, 'text/plain', 'x'.repeat(200_000));
-      case '/latin1.txt':
-        return send(200, 'text/plain; charset=iso-8859-1', Buffer.from([0x63, 0x61, 0x66, 0xe9]));
-      case '/missing':
-        return send(404, 'text/html', '<h1>Not found</h1>');
-      case '/broken':
-        return send(500, 'text/plain', 'boom');
-      case '/to-article':
-        return send(302, 'text/plain', '', { location: '/article.html' });
-      case '/to-private':
-        return send(302, 'text/plain', '', { location: 'http://10.1.2.3/secret' });
-      case '/to-metadata':
-        return send(302, 'text/plain', '', { location: 'http://169.254.169.254/latest/meta-data/' });
-      case '/to-blocked':
-        return send(302, 'text/plain', '', { location: `http://blocked.test:${port}/article.html` });
-      case '/slow':
-        setTimeout(() => send(200, 'text/plain', 'late'), 3_000);
-        return;
-      default:
-        return send(404, 'text/plain', 'no');
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
-  base = `http://127.0.0.1:${port}`;
+  pages = await startWebPages();
+  ({ url: base, port, hits } = pages);
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-});
+afterAll(async () => pages?.close());
 
 const fetchPage = createFetchPage({
   timeoutMs: 1_500,
@@ -130,6 +55,9 @@ describe('web fetch over the SSRF guard', () => {
     });
     expect((await fetchPage({ url: `${base}/readme.md` })).source.data).toBe('# Title\n\nSome *markdown*.\n');
     expect((await fetchPage({ url: `${base}/latin1.txt` })).source.data).toBe('café');
+    const html = await fetchPage({ url: `${base}/latin1.html` });
+    expect(html.title).toBe('Café');
+    expect(html.source.data).toContain('Un café noir.');
   });
 
   it('passes a PDF as a base64 document, also when mislabelled', async () => {
@@ -146,6 +74,8 @@ describe('web fetch over the SSRF guard', () => {
   it('refuses other content types', async () => {
     expect((await failure(fetchPage({ url: `${base}/photo.png` }))).code).toBe('unsupported_content_type');
     expect((await failure(fetchPage({ url: `${base}/fake.pdf` }))).code).toBe('unsupported_content_type');
+    expect((await failure(fetchPage({ url: `${base}/untyped.bin` }))).code).toBe('unsupported_content_type');
+    expect((await fetchPage({ url: `${base}/untyped.txt` })).source.data).toBe('just words');
   });
 
   it('follows a redirect on a public (here: allowed loopback) address', async () => {

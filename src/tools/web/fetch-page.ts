@@ -79,9 +79,17 @@ function charsetOf(contentType: string | undefined): string {
   return match?.[1]?.toLowerCase() ?? 'utf-8';
 }
 
-function decode(bytes: Buffer, contentType: string | undefined): string {
+/** The charset an HTML page declares in its first bytes (`<meta charset>` or http-equiv), if any. */
+function metaCharset(bytes: Buffer): string | undefined {
+  const head = bytes.subarray(0, 2048).toString('latin1');
+  return /<meta[^>]+charset\s*=\s*["']?([\w-]+)/i.exec(head)?.[1]?.toLowerCase();
+}
+
+function decode(bytes: Buffer, contentType: string | undefined, html = false): string {
+  const declared = /charset\s*=/i.test(contentType ?? '') ? charsetOf(contentType) : undefined;
+  const charset = declared ?? (html ? metaCharset(bytes) : undefined) ?? 'utf-8';
   try {
-    return new TextDecoder(charsetOf(contentType)).decode(bytes);
+    return new TextDecoder(charset).decode(bytes);
   } catch {
     return new TextDecoder('utf-8').decode(bytes);
   }
@@ -147,7 +155,10 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
       source: { type: 'base64', media_type: 'application/pdf', data: fetched.bytes.toString('base64') },
     };
   }
-  const text = decode(fetched.bytes, fetched.contentType);
+  if (declared === undefined && fetched.bytes.subarray(0, 1024).includes(0)) {
+    throw new WebToolError('unsupported_content_type', 'the page is binary and says nothing of its type');
+  }
+  const text = decode(fetched.bytes, fetched.contentType, declared === undefined || HTML_TYPES.has(declared));
   if (declared && HTML_TYPES.has(declared)) {
     const { title, markdown } = htmlToMarkdown(text, fetched.url);
     return {

@@ -28,6 +28,7 @@ export type WebToolsConfig = Pick<
   | 'webSearchUrl'
   | 'webSearchTimeoutMs'
   | 'webSearchMaxResults'
+  | 'webSearchSiteOperators'
   | 'webFetchTimeoutMs'
   | 'webFetchMaxBytes'
   | 'webFetchAllowLoopbackForTests'
@@ -58,6 +59,7 @@ export function createSearchProvider(config: WebToolsConfig): SearchProvider | u
     apiKey: config.webSearchApiKey,
     timeoutMs: config.webSearchTimeoutMs,
     maxResults: config.webSearchMaxResults,
+    siteOperators: config.webSearchSiteOperators,
   });
 }
 

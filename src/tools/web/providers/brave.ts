@@ -1,12 +1,14 @@
 /**
  * Brave Search API: `GET /res/v1/web/search?q=…&count=…` with the key in `X-Subscription-Token`.
  * Hits are `web.results[]` (`title`, `url`, `description` with <strong> marks, `extra_snippets`,
- * `age`/`page_age`). Domains go into the query as `site:` operators (Brave has no domain parameter) and
- * are always post-filtered; `user_location` becomes `country` and Brave's `X-Loc-*` headers.
+ * `age`/`page_age`). Brave has no domain parameter: with domain filters it is asked for its most hits
+ * (20), which are post-filtered (always); `siteOperators` also puts them into the query as `site:`
+ * operators. `user_location` becomes `country` and Brave's `X-Loc-*` headers.
  */
 import { filterByDomain, withSiteOperators } from '../domains.ts';
 import type { SearchProvider, WebSearchHit } from '../types.ts';
 import {
+  askCount,
   callProvider,
   checkQuery,
   isRecord,
@@ -50,7 +52,9 @@ export function createBrave(options: ProviderOptions): SearchProvider {
     async search(q) {
       const query = checkQuery('Brave', q.query, MAX_QUERY);
       const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
-      const params = new URLSearchParams({ q: withSiteOperators(query, q, MAX_QUERY), count: String(count) });
+      const sent = options.siteOperators ? withSiteOperators(query, q, MAX_QUERY) : query;
+      const ask = askCount(count, MAX_COUNT, q, sent !== query);
+      const params = new URLSearchParams({ q: sent, count: String(ask) });
       const headers: Record<string, string> = { 'x-subscription-token': options.apiKey ?? '' };
       const loc = q.userLocation;
       if (loc?.country) {

@@ -15,6 +15,22 @@ export interface ProviderOptions {
   timeoutMs: number;
   /** Results per search when the query does not say. */
   maxResults: number;
+  /** Brave, SearXNG: put the domain filters into the query as `site:` operators. */
+  siteOperators?: boolean;
+}
+
+/**
+ * How many hits to ask of a provider that cannot filter by domain itself: all it gives (`max`) when
+ * filters will be applied afterwards, so enough remain; else what the caller wants.
+ */
+export function askCount(
+  wanted: number,
+  max: number,
+  filter: { allowedDomains?: readonly string[] | undefined; blockedDomains?: readonly string[] | undefined },
+  filteredByProvider: boolean,
+): number {
+  const filtering = (filter.allowedDomains?.length ?? 0) + (filter.blockedDomains?.length ?? 0) > 0;
+  return Math.min(filtering && !filteredByProvider ? max : wanted, max);
 }
 
 export interface ProviderCall {

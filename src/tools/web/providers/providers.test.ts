@@ -13,6 +13,7 @@ function provider(name: (typeof PROVIDERS)[number], over: Partial<WebToolsConfig
     webSearchUrl: fake.url,
     webSearchTimeoutMs: 2_000,
     webSearchMaxResults: 5,
+    webSearchSiteOperators: false,
     webFetchTimeoutMs: 1_000,
     webFetchMaxBytes: 1_000_000,
     webFetchAllowLoopbackForTests: false,
@@ -62,18 +63,41 @@ describe.each(PROVIDERS)('%s provider against the fake', (name) => {
     expect(fake.queries[0]).toMatchObject({ provider: name, query: 'capital of france' });
   });
 
-  it('sends the domain filters and post-filters what comes back', async () => {
+  it('post-filters what comes back by domain (the fake ignores the filters)', async () => {
     const hits = await provider(name).search({
       query: 'rust borrow checker',
       allowedDomains: ['example.com', 'example.org'],
       blockedDomains: ['news.example.org'],
     });
-    // The fake ignores the filters and returns docs.example.com, news.example.org, blog.example.net.
+    // The fake returns docs.example.com, news.example.org, blog.example.net whatever it is sent.
+    expect(hits.map((h) => new URL(h.url).hostname)).toEqual(['docs.example.com']);
+    const sent = fake.queries[0]!;
+    // The query reaches the provider as the model wrote it.
+    expect(sent.rawQuery).toBe('rust borrow checker');
+    if (name === 'tavily' || name === 'exa') {
+      expect(sent.allowedDomains).toEqual(['example.com', 'example.org']);
+      expect(sent.blockedDomains).toEqual(['news.example.org']);
+    }
+    // Without a domain parameter, Brave is asked for its most hits so enough survive the filter.
+    if (name === 'brave') expect(sent.count).toBe(20);
+  });
+
+  it('puts the domains into the query as site: operators when asked to (Brave, SearXNG)', async () => {
+    const hits = await provider(name, { webSearchSiteOperators: true }).search({
+      query: 'rust borrow checker',
+      allowedDomains: ['example.com', 'https://example.org/'],
+      blockedDomains: ['news.example.org'],
+    });
     expect(hits.map((h) => new URL(h.url).hostname)).toEqual(['docs.example.com']);
     const sent = fake.queries[0]!;
     expect(sent.query).toBe('rust borrow checker');
     expect(sent.allowedDomains).toEqual(['example.com', 'example.org']);
     expect(sent.blockedDomains).toEqual(['news.example.org']);
+    if (name === 'brave' || name === 'searxng') {
+      expect(sent.rawQuery).toBe(
+        'rust borrow checker site:example.com OR site:example.org -site:news.example.org',
+      );
+    }
   });
 
   it('asks for at most maxResults hits and returns no more', async () => {
@@ -183,6 +207,7 @@ describe('shapes', () => {
       webSearchUrl: undefined,
       webSearchTimeoutMs: 1000,
       webSearchMaxResults: 5,
+      webSearchSiteOperators: false,
       webFetchTimeoutMs: 1000,
       webFetchMaxBytes: 1000,
       webFetchAllowLoopbackForTests: false,

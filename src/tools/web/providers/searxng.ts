@@ -1,7 +1,8 @@
 /**
  * SearXNG (self-hosted metasearch): `GET /search?q=…&format=json` (the instance must have `json` among
- * its `search.formats`). Hits are `results[]` (`url`, `title`, `content`, `publishedDate`). Domains go
- * into the query as `site:` operators, which most engines honour, and are always post-filtered. An API
+ * its `search.formats`). Hits are `results[]` (`url`, `title`, `content`, `publishedDate`). Domain filters
+ * are applied to the hits (always) and, with `siteOperators`, put into the query as `site:` operators,
+ * which most engines honour. SearXNG has no count parameter (a page holds what its engines gave). An API
  * key, when set, is sent as a bearer token (for instances behind an authenticating proxy).
  */
 import { filterByDomain, withSiteOperators } from '../domains.ts';
@@ -35,7 +36,7 @@ export function createSearxng(options: ProviderOptions): SearchProvider {
       const query = checkQuery('SearXNG', q.query, MAX_QUERY);
       const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
       const params = new URLSearchParams({
-        q: withSiteOperators(query, q, MAX_QUERY),
+        q: options.siteOperators ? withSiteOperators(query, q, MAX_QUERY) : query,
         format: 'json',
         safesearch: '1',
       });
