@@ -63,7 +63,6 @@ describe.each(['brave', 'searxng'] as const)('through the %s adapter', (provider
     expect(fake.queries[0]).toMatchObject({
       provider,
       query: 'bedrock gateways',
-      allowedDomains: ['example.com'],
     });
     expect(message.content.map((b) => b.type)).toEqual(['server_tool_use', 'web_search_tool_result', 'text']);
     const items = (message.content[1] as Anthropic.WebSearchToolResultBlock)

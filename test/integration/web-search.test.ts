@@ -20,6 +20,7 @@ import {
   type Json,
   MASTER_KEY,
   startBedrockEmulator,
+  storeKey,
   testConfig,
 } from '../helpers/gateway.ts';
 
@@ -286,6 +287,37 @@ describe('usage records, budgets and metrics', () => {
       )
       // Qwen's tokens cost a fraction of a cent; the search adds the default $0.01.
       .toBeGreaterThan(0.01);
+  });
+});
+
+describe('per-key web tool rules', () => {
+  it('a key whose web search setting is off gets a 403 permission_error naming it, and no model call', async () => {
+    const { secret } = await storeKey(gateway.store, { webTools: false });
+    const keyed = new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 });
+    const err = await keyed.messages.create(params(QWEN)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((err as Error).message).toContain('--web-search');
+    expect(bodies()).toHaveLength(0);
+    // The same key without web tools is served as usual.
+    const plain = await keyed.messages.create({ ...params(QWEN), tools: [] });
+    expect(plain.content[0]).toMatchObject({ type: 'text' });
+  });
+
+  it("a key's daily search cap: the search past it is a too_many_requests error block", async () => {
+    const { secret } = await storeKey(gateway.store, { webSearchesPerDay: 1 });
+    const keyed = new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 });
+    emulator.enqueue(
+      { model: QWEN, toolCalls: [{ name: 'web_search', input: { query: 'one' } }] },
+      { model: QWEN, toolCalls: [{ name: 'web_search', input: { query: 'two' } }] },
+      { model: QWEN, text: 'Done.' },
+    );
+    const message = await keyed.messages.create(params(QWEN));
+    expect(web.queries.map((q) => q.query)).toEqual(['one']);
+    expect((message.content[3] as Anthropic.WebSearchToolResultBlock).content).toEqual({
+      type: 'web_search_tool_result_error',
+      error_code: 'too_many_requests',
+    });
+    expect(message.usage.server_tool_use?.web_search_requests).toBe(1);
   });
 });
 

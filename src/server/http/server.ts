@@ -17,6 +17,7 @@ import { createSignIn, type SignInOverrides } from '../../signin/setup.ts';
 import { openStore } from '../../store/open.ts';
 import type { Store } from '../../store/types.ts';
 import { createWebTools } from '../../tools/web/index.ts';
+import { webToolLimiter, webToolQuota } from '../../tools/web/quota.ts';
 import type { WebTools } from '../../tools/web/types.ts';
 import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
 import type { PoolObserver } from '../../upstream/pool.ts';
@@ -215,6 +216,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
       claudeFeatures,
       stats,
       webTools: options.webTools ?? createWebTools(config),
+      webQuota: webToolQuota({
+        limiter: webToolLimiter(store, (err) => log.warn({ err }, 'web search daily counter failed')),
+      }),
     },
     {
       requireKey,

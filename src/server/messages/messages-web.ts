@@ -7,12 +7,14 @@
 import { ApiError } from '../../anthropic/errors.ts';
 import type { MessagesRequest, StreamEvent } from '../../anthropic/types.ts';
 import { missingProviderMessage } from '../../tools/web/index.ts';
+import { quotaRefusalMessage, type WebToolCaller } from '../../tools/web/quota.ts';
 import { WebLoop } from '../../tools/web-loop.ts';
 import { isWebFetchTool, isWebSearchTool, type WebToolSpec, webToolsOf } from '../../tools/web-request.ts';
 import { foldStream } from '../../translate/fold-stream.ts';
 import type { AppDeps } from '../deps.ts';
 import { sendJson } from '../http/respond.ts';
 import { SseWriter } from '../http/sse.ts';
+import { callerOf } from '../middleware/accounting.ts';
 import type { MessageCall } from './message-call.ts';
 import { messagePath } from './message-path.ts';
 import { openModelRound } from './model-round.ts';
@@ -31,11 +33,18 @@ export interface WebToolsPlan {
  * refused (400 naming ABPROXY_WEB_SEARCH_PROVIDER) or removed with a warning, as configured.
  */
 export function planWebTools(
-  deps: Pick<AppDeps, 'webTools' | 'config'>,
+  deps: Pick<AppDeps, 'webTools' | 'webQuota' | 'config'>,
   request: MessagesRequest,
+  caller: WebToolCaller,
 ): WebToolsPlan {
   const spec = webToolsOf(request);
   if (!spec) return { request, spec, warnings: [] };
+  if (deps.webQuota && !deps.webQuota.allowed(caller)) {
+    throw new ApiError(
+      'permission_error',
+      `${quotaRefusalMessage}: its web search setting is off (\`abproxy keys create --web-search\` allows them)`,
+    );
+  }
   const warnings: string[] = [];
   if (spec.search && !deps.webTools?.search) {
     if (deps.config.webSearchWithoutProvider !== 'remove') throw ApiError.invalid(missingProviderMessage);
@@ -87,6 +96,10 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
     forceByInstruction: forcedByInstruction(call),
     timeBudgetMs: deps.config.webToolsTimeBudgetMs,
     signal: abort.signal,
+    admit: async (tool) => {
+      const quota = deps.webQuota;
+      return quota ? quota.tryUse(callerOf(ctx), tool === 'web_search' ? 'search' : 'fetch') : true;
+    },
     openRound: async (roundRequest) => {
       const round = await openModelRound(call, roundRequest);
       if (round) warnings.push(...round.warnings.filter((w) => !warnings.includes(w)));

@@ -14,6 +14,7 @@ import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
 import type { Handler } from '../http/context.ts';
 import { headerSafe } from '../http/respond.ts';
+import { callerOf } from '../middleware/accounting.ts';
 import { chooseServiceTier } from './feature-flags.ts';
 import { type MessageCall, parseBetas, warningsHeader } from './message-call.ts';
 import { messagePath } from './message-path.ts';
@@ -34,7 +35,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     let request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
     // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
     if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
-    const web = planWebTools(deps, request);
+    const web = planWebTools(deps, request, callerOf(ctx));
     const webSpec = web.spec;
     request = web.request;
     ctx.model = request.model;
