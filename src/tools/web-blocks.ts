@@ -16,6 +16,8 @@ export interface CitableSource {
   content: string;
   /** How old the page is, when the provider said. */
   age?: string;
+  /** A fetched page (not a search hit): its place among the fetched documents, and whether to cite it. */
+  document?: { index: number; citations: boolean };
 }
 
 /** What a sealed `encrypted_content` holds. */
@@ -148,32 +150,77 @@ export function errorForModel(toolUseId: string, tool: string, code: WebToolErro
 const MARKER = /\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]/g;
 const CITED_TEXT_MAX = 150;
 
-/** The `[N]` markers in a text that name known sources, in order of first use. */
-export function citedNumbers(text: string, known: ReadonlyMap<number, CitableSource>): number[] {
-  const found: number[] = [];
+/** The `[N]` markers in a text that name known sources, in order of first use, with the text before each. */
+export function citedNumbers(
+  text: string,
+  known: ReadonlyMap<number, CitableSource>,
+): Array<{ number: number; claim: string }> {
+  const found: Array<{ number: number; claim: string }> = [];
   for (const match of text.matchAll(MARKER)) {
     for (const part of match[1]!.split(',')) {
       const n = Number(part.trim());
-      if (known.has(n) && !found.includes(n)) found.push(n);
+      if (!known.has(n) || found.some((f) => f.number === n)) continue;
+      found.push({ number: n, claim: text.slice(Math.max(0, match.index - 300), match.index) });
     }
   }
   return found;
 }
 
-/** `web_search_result_location` citations for the `[N]` markers of a text block. */
+const WORD = /[\p{L}\p{N}]{4,}/gu;
+
+/**
+ * Where in a document the claim before a marker most likely comes from: the sentence sharing the most
+ * words with it (the first sentence when none does), cut to the cited-text limit.
+ */
+export function locateClaim(document: string, claim: string): { start: number; end: number } {
+  const words = new Set((claim.toLowerCase().match(WORD) ?? []).slice(-30));
+  let best = { start: 0, end: Math.min(document.length, CITED_TEXT_MAX), score: 0 };
+  for (const sentence of document.matchAll(/[^.!?\n]+[.!?]?/g)) {
+    const text = sentence[0];
+    const score = (text.toLowerCase().match(WORD) ?? []).filter((w) => words.has(w)).length;
+    if (score > best.score) {
+      const lead = text.length - text.trimStart().length;
+      const start = sentence.index + lead;
+      best = { start, end: Math.min(start + text.trim().length, start + CITED_TEXT_MAX), score };
+    }
+  }
+  return { start: best.start, end: best.end };
+}
+
+/**
+ * Citations for the `[N]` markers of a text block: `web_search_result_location` for search hits,
+ * `char_location` (the likeliest sentence) for fetched documents whose tool asked for citations.
+ */
 export function citationsFor(
   secret: string,
   text: string,
   known: ReadonlyMap<number, CitableSource>,
 ): Array<Record<string, unknown>> {
-  return citedNumbers(text, known).map((n) => {
+  return citedNumbers(text, known).flatMap(({ number: n, claim }): Array<Record<string, unknown>> => {
     const source = known.get(n)!;
-    return {
-      type: 'web_search_result_location',
-      url: source.url,
-      title: source.title,
-      encrypted_index: seal(secret, { u: source.url, n }),
-      cited_text: source.content.slice(0, CITED_TEXT_MAX),
-    };
+    if (source.document) {
+      if (!source.document.citations || source.content === '') return [];
+      const { start, end } = locateClaim(source.content, claim);
+      return [
+        {
+          type: 'char_location',
+          cited_text: source.content.slice(start, end),
+          document_index: source.document.index,
+          document_title: source.title,
+          start_char_index: start,
+          end_char_index: end,
+          file_id: null,
+        },
+      ];
+    }
+    return [
+      {
+        type: 'web_search_result_location',
+        url: source.url,
+        title: source.title,
+        encrypted_index: seal(secret, { u: source.url, n }),
+        cited_text: source.content.slice(0, CITED_TEXT_MAX),
+      },
+    ];
   });
 }

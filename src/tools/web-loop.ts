@@ -146,6 +146,8 @@ export class WebLoop {
   readonly #names: Map<string, 'web_search' | 'web_fetch'>;
   #index = 0;
   #started = false;
+  /** Pages fetched in this response so far (a char_location's document_index). */
+  #documents = 0;
   /** When the loop began (the time budget counts from it). */
   #began = 0;
   #finished = false;
@@ -488,6 +490,7 @@ export class WebLoop {
         url: doc.url,
         title: doc.title ?? doc.url,
         content: doc.source.type === 'text' ? doc.source.data : '',
+        document: { index: this.#documents++, citations: spec.citations },
       };
       this.#sources.set(source.number, source);
       return {

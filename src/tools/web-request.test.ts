@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessageParam, MessagesRequest } from '../anthropic/types.ts';
 import { seal, unseal } from './seal.ts';
-import { citationsFor, searchResultBlock } from './web-blocks.ts';
+import { citationsFor, locateClaim, searchResultBlock } from './web-blocks.ts';
 import {
   CITE_INSTRUCTION,
   convertWebHistory,
@@ -182,5 +182,34 @@ describe('citationsFor', () => {
     expect(citations[0]).toMatchObject({ type: 'web_search_result_location', title: 'B', cited_text: 'bee' });
     expect((citations[1]!.cited_text as string).length).toBe(150);
     expect(unseal(SECRET, citations[0]!.encrypted_index)).toEqual({ u: 'https://b/', n: 2 });
+  });
+});
+
+describe('fetched documents', () => {
+  const doc = 'Intro line. Flamingos are pink because of their diet. Unrelated ending.';
+
+  it('locates the sentence a claim most likely comes from', () => {
+    const { start, end } = locateClaim(doc, 'The birds are pink thanks to their diet');
+    expect(doc.slice(start, end)).toBe('Flamingos are pink because of their diet.');
+    expect(locateClaim(doc, 'nothing shared')).toEqual({ start: 0, end: doc.length });
+  });
+
+  it('cites a fetched page with char_location only when its tool asked for citations', () => {
+    const page = (citations: boolean) =>
+      new Map([
+        [1, { number: 1, url: 'https://p/', title: 'P', content: doc, document: { index: 0, citations } }],
+      ]);
+    expect(citationsFor(SECRET, 'They are pink from their diet [1].', page(true))).toEqual([
+      {
+        type: 'char_location',
+        cited_text: 'Flamingos are pink because of their diet.',
+        document_index: 0,
+        document_title: 'P',
+        start_char_index: 12,
+        end_char_index: 53,
+        file_id: null,
+      },
+    ]);
+    expect(citationsFor(SECRET, 'They are pink [1].', page(false))).toEqual([]);
   });
 });

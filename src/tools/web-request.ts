@@ -198,7 +198,8 @@ type Block = ContentBlockParam | { type: string; [key: string]: unknown };
 function isServerToolUse(
   block: Block,
 ): block is { type: 'server_tool_use'; id: string; name: string; input: unknown } {
-  return block.type === 'server_tool_use';
+  // Only the web tools': other server tools' blocks (code execution…) stay for the translators to judge.
+  return block.type === 'server_tool_use' && (block.name === 'web_search' || block.name === 'web_fetch');
 }
 
 function isWebResult(block: Block): boolean {
@@ -270,6 +271,10 @@ function resultForModel(
     url: String(content.url ?? ''),
     title: doc.title ?? String(content.url ?? ''),
     content: source.type === 'text' ? source.data : '',
+    document: {
+      index: [...sources.values()].filter((s) => s.document).length,
+      citations: (doc as { citations?: { enabled?: boolean } | null }).citations?.enabled === true,
+    },
   };
   sources.set(citable.number, citable);
   return fetchResultForModel(toolUseId, citable, {

@@ -498,6 +498,18 @@ describe('web fetch', () => {
       },
     });
     expect(message.usage.server_tool_use).toEqual({ web_search_requests: 0, web_fetch_requests: 1 });
+    // citations: {enabled: true} → the [1] marker becomes a char_location in the fetched document.
+    expect((message.content[2] as Anthropic.TextBlock).citations).toEqual([
+      {
+        type: 'char_location',
+        cited_text: 'The page says hello from the test.',
+        document_index: 0,
+        document_title: 'The page',
+        start_char_index: 0,
+        end_char_index: 34,
+        file_id: null,
+      },
+    ]);
     expect(JSON.stringify(bodies()[1])).toContain('The page says hello from the test.');
   });
 
