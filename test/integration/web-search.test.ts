@@ -47,7 +47,9 @@ class FakeWeb {
   fetches: WebFetchRequest[] = [];
   hits: WebSearchHit[] = HITS;
   failWith: WebToolError | undefined;
+  delayMs = 0;
   reset(): void {
+    this.delayMs = 0;
     this.queries = [];
     this.fetches = [];
     this.hits = HITS;
@@ -59,6 +61,8 @@ class FakeWeb {
         name: 'fake',
         search: async (query) => {
           this.queries.push(query);
+          if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+          if (query.signal?.aborted) throw new WebToolError('unavailable', 'aborted');
           if (this.failWith) throw this.failWith;
           return this.hits;
         },
@@ -85,7 +89,7 @@ let client: Anthropic;
 
 beforeAll(async () => {
   emulator = await startBedrockEmulator();
-  gateway = await startServer(testConfig(), { webTools: web.tools() });
+  gateway = await startServer(testConfig({ pingIntervalMs: 50 }), { webTools: web.tools() });
   bare = await startServer(testConfig());
   client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
 });
@@ -287,6 +291,44 @@ describe('usage records, budgets and metrics', () => {
       )
       // Qwen's tokens cost a fraction of a cent; the search adds the default $0.01.
       .toBeGreaterThan(0.01);
+  });
+});
+
+describe('streaming while the gateway searches', () => {
+  it('the server_tool_use block arrives before the search ends, with pings until the result', async () => {
+    web.delayMs = 400;
+    scriptSearchThenAnswer(QWEN);
+    const response = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({ ...params(QWEN), stream: true }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const names = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    const toolStop = names.indexOf('content_block_stop');
+    const resultStart = names.indexOf('content_block_start', toolStop);
+    expect(names.slice(toolStop + 1, resultStart)).toContain('ping');
+    expect(names.filter((n) => n === 'message_start')).toHaveLength(1);
+    expect(names.at(-1)).toBe('message_stop');
+  });
+
+  it('a client that leaves during the search stops the loop: no further model call', async () => {
+    web.delayMs = 500;
+    scriptSearchThenAnswer(QWEN);
+    const controller = new AbortController();
+    const stream = client.messages.stream(params(QWEN), { signal: controller.signal });
+    stream.on('contentBlock', (block) => {
+      if (block.type === 'server_tool_use') controller.abort();
+    });
+    await stream.finalMessage().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(web.queries).toHaveLength(1);
+    expect(bodies()).toHaveLength(1);
   });
 });
 
