@@ -193,7 +193,7 @@ export class WebLoop {
       if (round > 1 && forcedChoice) request.tool_choice = { type: 'auto' };
       let outcome: RoundOutcome | undefined;
       if (round === 1 && o.forceByInstruction) {
-        const events = yield* this.#forcedFirstRound(request);
+        const events = await this.#forcedFirstRound(request);
         if (events === undefined) return;
         outcome = yield* this.#round(replay(events));
       } else {
@@ -238,7 +238,7 @@ export class WebLoop {
    * client never sees an answer that is then replaced), retried once when the model did not call the
    * tool, else replaced by a search with the user's own words.
    */
-  async *#forcedFirstRound(request: MessagesRequest): AsyncGenerator<StreamEvent, StreamEvent[] | undefined> {
+  async #forcedFirstRound(request: MessagesRequest): Promise<StreamEvent[] | undefined> {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const opened = await this.#o.openRound(request);
       if (!opened) return undefined;
@@ -255,8 +255,7 @@ export class WebLoop {
           this.#names.has(e.content_block.name),
       );
       if (called) return events;
-      if (attempt === 1) yield { type: 'ping' };
-      else {
+      if (attempt === 2) {
         const start = events.find((e) => e.type === 'message_start');
         return this.#syntheticSearch(start, lastUserText(request.messages));
       }
