@@ -272,6 +272,29 @@ async function metric(name: string): Promise<number> {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
+describe('Claude on the Converse path (ABPROXY_CLAUDE_PATH=converse)', () => {
+  let converse: RunningServer;
+  beforeAll(async () => {
+    converse = await startServer(testConfig({ claudePath: 'converse' }), { webTools: web.tools() });
+  });
+  afterAll(async () => {
+    await converse?.close();
+  });
+
+  it('runs the same loop through Converse, the forced choice passed natively', async () => {
+    scriptSearchThenAnswer(CLAUDE);
+    const viaConverse = new Anthropic({ baseURL: converse.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const message = await viaConverse.messages
+      .stream(params(CLAUDE, { tool_choice: { type: 'tool', name: 'web_search' } }))
+      .finalMessage();
+    expectSearchAnswer(message);
+    const [first, second] = bodies();
+    expect(emulator.requests.at(-1)!.operation).toBe('ConverseStream');
+    expect(first!.toolConfig.toolChoice).toEqual({ tool: { name: 'web_search' } });
+    expect(second!.toolConfig.toolChoice).toEqual({ auto: {} });
+  });
+});
+
 describe('usage records, budgets and metrics', () => {
   it('count each search and add its cost (ABPROXY_WEB_SEARCH_COST_USD) to the usage record', async () => {
     const before = await metric('abproxy_web_tool_requests_total{tool="web_search"}');
