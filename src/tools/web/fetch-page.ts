@@ -23,7 +23,13 @@ import {
 } from '../../upstream/media-fetch.ts';
 import { specialRange } from '../../upstream/public-address.ts';
 import { urlAllowed } from './domains.ts';
-import { type FetchedDocument, type FetchPage, type WebFetchRequest, WebToolError } from './types.ts';
+import {
+  type FetchedDocument,
+  type FetchPage,
+  type SearchProvider,
+  type WebFetchRequest,
+  WebToolError,
+} from './types.ts';
 
 export interface FetchPageOptions {
   /** Deadline per fetch (DNS, connect, redirects, body). */
@@ -195,6 +201,40 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
   throw new WebToolError('unsupported_content_type', `web fetch does not read '${declared}' content`);
 }
 
+/** The checks every web fetch passes before any request: length, URL syntax, scheme, domain rules. */
+export function checkFetchUrl(request: WebFetchRequest): URL {
+  const raw = request.url.trim();
+  if (raw.length > MAX_URL_LENGTH) {
+    throw new WebToolError('url_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new WebToolError('invalid_input', 'not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new WebToolError('invalid_input', `only http and https URLs can be fetched, not ${url.protocol}`);
+  }
+  if (!urlAllowed(url, request)) {
+    throw new WebToolError('url_not_allowed', `${url.hostname} is not allowed by the tool's domain rules`);
+  }
+  return url;
+}
+
+/** Web fetch through the search provider's extraction API (ABPROXY_WEB_FETCH_VIA=provider). */
+export function providerFetchPage(extract: NonNullable<SearchProvider['extract']>): FetchPage {
+  return async (request) => {
+    checkFetchUrl(request);
+    const doc = await extract({ ...request, url: request.url.trim() });
+    if (doc.source.type !== 'text') return doc;
+    return {
+      ...doc,
+      source: { ...doc.source, data: cutToTokens(doc.source.data, request.maxContentTokens) },
+    };
+  };
+}
+
 /** The fetcher the server-tools loop calls; one instance per gateway. */
 export function createFetchPage(options: FetchPageOptions): FetchPage {
   const resolved = resolveOptions({
@@ -206,21 +246,7 @@ export function createFetchPage(options: FetchPageOptions): FetchPage {
   });
   return async (request) => {
     const raw = request.url.trim();
-    if (raw.length > MAX_URL_LENGTH) {
-      throw new WebToolError('url_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`);
-    }
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new WebToolError('invalid_input', 'not a valid URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new WebToolError('invalid_input', `only http and https URLs can be fetched, not ${url.protocol}`);
-    }
-    if (!urlAllowed(url, request)) {
-      throw new WebToolError('url_not_allowed', `${url.hostname} is not allowed by the tool's domain rules`);
-    }
+    const url = checkFetchUrl(request);
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
     let fetched: Fetched;
