@@ -108,8 +108,24 @@ const turndown = new TurndownService({
 });
 turndown.remove(['script', 'style', 'noscript', 'iframe', 'form']);
 
+/**
+ * HTML parsed for extraction at most (after scripts, styles, SVG and comments are dropped): parsing is
+ * synchronous (Readability: about 1 s per 500 kB of dense markup here) and must not stall the
+ * gateway's other requests for long. Longer pages are read from their start, and the text says so.
+ */
+export const MAX_HTML_CHARS = 256 * 1024;
+
+/** The page without what never reads as text, cut to MAX_HTML_CHARS. Pure. */
+export function slimHtml(html: string): string {
+  const slim = html
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<(script|style|svg|noscript|template|iframe)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, '');
+  return slim.length <= MAX_HTML_CHARS ? slim : slim.slice(0, MAX_HTML_CHARS);
+}
+
 /** The main content of an HTML page as Markdown, and its title. Pure. */
-export function htmlToMarkdown(html: string, url?: string): { title?: string; markdown: string } {
+export function htmlToMarkdown(page: string, url?: string): { title?: string; markdown: string } {
+  const html = slimHtml(page);
   const { document } = parseHTML(html);
   const pageTitle = document.querySelector('title')?.textContent?.trim() || undefined;
   let article: { title?: string | null; content?: string | null } | null = null;
@@ -133,7 +149,11 @@ export function htmlToMarkdown(html: string, url?: string): { title?: string; ma
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   const title = article?.title?.trim() || pageTitle;
-  return { ...(title ? { title } : {}), markdown };
+  const cut = html.length === MAX_HTML_CHARS && html !== page;
+  return {
+    ...(title ? { title } : {}),
+    markdown: cut ? `${markdown}\n\n[…the rest of the page was not read]` : markdown,
+  };
 }
 
 /** Cuts text to about `maxTokens` tokens (4 characters each) and says where it was cut. Pure. */
