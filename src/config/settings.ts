@@ -43,6 +43,9 @@ export type WebSearchProviderName = (typeof WEB_SEARCH_PROVIDERS)[number];
 /** A request with web_search while no provider is configured: refused (400) or the tool removed. */
 export const WEB_SEARCH_WITHOUT_PROVIDER = ['refuse', 'remove'] as const;
 export type WebSearchWithoutProvider = (typeof WEB_SEARCH_WITHOUT_PROVIDER)[number];
+/** Who reads a page for web fetch: the gateway itself (guarded) or the search provider's extract API. */
+export const WEB_FETCH_VIA = ['direct', 'provider'] as const;
+export type WebFetchVia = (typeof WEB_FETCH_VIA)[number];
 
 /** The default of `home` depends on the OS and the environment; every other default is a constant. */
 export const HOME_DEFAULT = Symbol('OS config directory');
@@ -355,6 +358,12 @@ export const SETTINGS = {
     parse: integer(1024, 2 ** 31 - 1),
     docDefault: '10 MiB',
     doc: 'web fetch: largest page or PDF fetched',
+  }),
+  webFetchVia: setting({
+    env: ['ABPROXY_WEB_FETCH_VIA'],
+    default: 'direct' as WebFetchVia,
+    parse: oneOf(WEB_FETCH_VIA),
+    doc: 'web fetch: `direct` (the gateway fetches, public addresses only) or `provider` (Tavily extract / Exa contents read the page; needs that provider)',
   }),
   webFetchAllowLoopbackForTests: setting({
     env: ['ABPROXY_WEB_FETCH_ALLOW_LOOPBACK_FOR_TESTS'],

@@ -60,3 +60,23 @@ describe('web tool settings', () => {
     expect(resolve({ ABPROXY_WEB_SEARCH_PROVIDER: ' ' }).webSearchProvider).toBeUndefined();
   });
 });
+
+describe('ABPROXY_WEB_FETCH_VIA', () => {
+  it('is direct by default and provider only with a provider that has an extract API', () => {
+    expect(resolve({}).webFetchVia).toBe('direct');
+    const ok = resolve({
+      ABPROXY_WEB_FETCH_VIA: 'provider',
+      ABPROXY_WEB_SEARCH_PROVIDER: 'exa',
+      ABPROXY_WEB_SEARCH_API_KEY: 'k',
+    });
+    expect(ok.webFetchVia).toBe('provider');
+    expect(() => resolve({ ABPROXY_WEB_FETCH_VIA: 'provider' })).toThrow(/tavily or exa/);
+    expect(() =>
+      resolve({
+        ABPROXY_WEB_FETCH_VIA: 'provider',
+        ABPROXY_WEB_SEARCH_PROVIDER: 'brave',
+        ABPROXY_WEB_SEARCH_API_KEY: 'k',
+      }),
+    ).toThrow(/tavily or exa/);
+  });
+});

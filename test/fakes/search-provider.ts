@@ -58,6 +58,22 @@ export interface RecordedQuery {
 
 type Matcher = string | RegExp | ((query: string) => boolean);
 
+/** A page for the extract APIs (Tavily `POST /extract`, Exa `POST /contents`). */
+export interface FakePage {
+  text?: string;
+  title?: string;
+  /** The provider could not read it (listed in failed_results / statuses). */
+  fail?: string;
+  /** Answer the whole call with this HTTP status. */
+  status?: number;
+}
+
+export interface RecordedExtract {
+  provider: 'tavily' | 'exa';
+  urls: string[];
+  body: unknown;
+}
+
 export interface FakeSearch {
   /** Base URL, e.g. http://127.0.0.1:PORT (give it as ABPROXY_WEB_SEARCH_URL). */
   url: string;
@@ -69,6 +85,10 @@ export interface FakeSearch {
   script(match: Matcher, behaviour: FakeBehaviour): void;
   /** How to answer every query no script matches. */
   scriptDefault(behaviour: FakeBehaviour): void;
+  /** What the extract APIs answer for a URL (default: a short text naming the URL). */
+  scriptPage(url: string, page: FakePage): void;
+  /** Every extract call, in order. */
+  extracts: RecordedExtract[];
   reset(): void;
   close(): Promise<void>;
 }
@@ -228,6 +248,39 @@ export async function startFakeSearch(options: { apiKey?: string } = {}): Promis
   const queries: RecordedQuery[] = [];
   let scripts: Array<{ match: Matcher; behaviour: FakeBehaviour }> = [];
   let fallback: FakeBehaviour = {};
+  const extracts: RecordedExtract[] = [];
+  let pages = new Map<string, FakePage>();
+
+  const extract = (res: ServerResponse, provider: 'tavily' | 'exa', body: Record<string, unknown>) => {
+    const urls = Array.isArray(body.urls) ? body.urls.map(String) : [];
+    extracts.push({ provider, urls, body });
+    const found = urls.map((url) => ({ url, page: pages.get(url) ?? { text: `Extracted text of ${url}` } }));
+    const status = found.find((f) => f.page.status)?.page.status;
+    if (status) return send(res, status, errorBody(provider, status));
+    const ok = found.filter((f) => !f.page.fail);
+    const failed = found.filter((f) => f.page.fail);
+    if (provider === 'tavily') {
+      return send(res, 200, {
+        results: ok.map((f) => ({ url: f.url, raw_content: f.page.text ?? '', images: [] })),
+        failed_results: failed.map((f) => ({ url: f.url, error: f.page.fail })),
+        response_time: 0.2,
+      });
+    }
+    return send(res, 200, {
+      requestId: 'contents',
+      results: ok.map((f) => ({
+        id: f.url,
+        url: f.url,
+        title: f.page.title ?? null,
+        text: f.page.text ?? '',
+      })),
+      statuses: found.map((f) =>
+        f.page.fail
+          ? { id: f.url, status: 'error', error: { tag: f.page.fail, httpStatusCode: 404 } }
+          : { id: f.url, status: 'success' },
+      ),
+    });
+  };
 
   const behaviourFor = (query: string): FakeBehaviour => {
     for (let i = scripts.length - 1; i >= 0; i--) {
@@ -294,6 +347,21 @@ export async function startFakeSearch(options: { apiKey?: string } = {}): Promis
         headers: req.headers,
         params: Object.fromEntries(url.searchParams),
       };
+    } else if (req.method === 'POST' && (url.pathname === '/extract' || url.pathname === '/contents')) {
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        return send(res, 400, { error: 'invalid JSON' });
+      }
+      if (url.pathname === '/contents') {
+        if (header(req, 'x-api-key') !== apiKey) return send(res, 401, errorBody('exa', 401));
+        return extract(res, 'exa', body);
+      }
+      if (header(req, 'authorization') !== `Bearer ${apiKey}` && body.api_key !== apiKey) {
+        return send(res, 401, errorBody('tavily', 401));
+      }
+      return extract(res, 'tavily', body);
     } else if (req.method === 'POST' && url.pathname === '/search') {
       let body: Record<string, unknown>;
       try {
@@ -371,10 +439,16 @@ export async function startFakeSearch(options: { apiKey?: string } = {}): Promis
     scriptDefault(behaviour) {
       fallback = behaviour;
     },
+    scriptPage(pageUrl, page) {
+      pages.set(pageUrl, page);
+    },
+    extracts,
     reset() {
       scripts = [];
       fallback = {};
       queries.length = 0;
+      extracts.length = 0;
+      pages = new Map();
     },
     close: () =>
       new Promise<void>((resolve) => {

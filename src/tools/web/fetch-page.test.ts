@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PDF, startWebPages, type WebPages } from '../../../test/fakes/web-pages.ts';
-import { createFetchPage, cutToTokens, htmlToMarkdown } from './fetch-page.ts';
+import { createFetchPage, cutToTokens, htmlToMarkdown, MAX_HTML_CHARS, slimHtml } from './fetch-page.ts';
 import { WebToolError } from './types.ts';
 
 let pages: WebPages;
@@ -165,5 +165,23 @@ describe('pure helpers', () => {
   it('cutToTokens leaves short text alone', () => {
     expect(cutToTokens('short', 10)).toBe('short');
     expect(cutToTokens('x'.repeat(100), 10)).toMatch(/^x{40}\n\n\[…cut at about 10 tokens/);
+  });
+});
+
+describe('large pages', () => {
+  it('drop scripts and styles, read at most MAX_HTML_CHARS of markup and say the rest was not read', () => {
+    const para = `<p>${'word '.repeat(60)}</p>\n`;
+    const big = `<html><head><title>Big</title><style>${'x{}'.repeat(100_000)}</style></head><body><article>${para.repeat(3000)}<p>THE END</p></article><script>${'var a;'.repeat(100_000)}</script></body></html>`;
+    expect(slimHtml(big).length).toBe(MAX_HTML_CHARS);
+    expect(slimHtml(big)).not.toContain('x{}');
+    const { markdown } = htmlToMarkdown(big);
+    expect(markdown).toMatch(/^word word/);
+    expect(markdown).not.toContain('THE END');
+    expect(markdown).toMatch(/the rest of the page was not read\]$/);
+    const small = htmlToMarkdown(
+      `<html><body><script>var s;</script><p>${'word '.repeat(60)} THE END</p></body></html>`,
+    );
+    expect(small.markdown).toContain('THE END');
+    expect(small.markdown).not.toMatch(/not read/);
   });
 });

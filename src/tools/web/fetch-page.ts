@@ -23,7 +23,13 @@ import {
 } from '../../upstream/media-fetch.ts';
 import { specialRange } from '../../upstream/public-address.ts';
 import { urlAllowed } from './domains.ts';
-import { type FetchedDocument, type FetchPage, type WebFetchRequest, WebToolError } from './types.ts';
+import {
+  type FetchedDocument,
+  type FetchPage,
+  type SearchProvider,
+  type WebFetchRequest,
+  WebToolError,
+} from './types.ts';
 
 export interface FetchPageOptions {
   /** Deadline per fetch (DNS, connect, redirects, body). */
@@ -102,8 +108,24 @@ const turndown = new TurndownService({
 });
 turndown.remove(['script', 'style', 'noscript', 'iframe', 'form']);
 
+/**
+ * HTML parsed for extraction at most (after scripts, styles, SVG and comments are dropped): parsing is
+ * synchronous (Readability: about 1 s per 500 kB of dense markup here) and must not stall the
+ * gateway's other requests for long. Longer pages are read from their start, and the text says so.
+ */
+export const MAX_HTML_CHARS = 256 * 1024;
+
+/** The page without what never reads as text, cut to MAX_HTML_CHARS. Pure. */
+export function slimHtml(html: string): string {
+  const slim = html
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<(script|style|svg|noscript|template|iframe)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, '');
+  return slim.length <= MAX_HTML_CHARS ? slim : slim.slice(0, MAX_HTML_CHARS);
+}
+
 /** The main content of an HTML page as Markdown, and its title. Pure. */
-export function htmlToMarkdown(html: string, url?: string): { title?: string; markdown: string } {
+export function htmlToMarkdown(page: string, url?: string): { title?: string; markdown: string } {
+  const html = slimHtml(page);
   const { document } = parseHTML(html);
   const pageTitle = document.querySelector('title')?.textContent?.trim() || undefined;
   let article: { title?: string | null; content?: string | null } | null = null;
@@ -127,7 +149,11 @@ export function htmlToMarkdown(html: string, url?: string): { title?: string; ma
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   const title = article?.title?.trim() || pageTitle;
-  return { ...(title ? { title } : {}), markdown };
+  const cut = html.length === MAX_HTML_CHARS && html !== page;
+  return {
+    ...(title ? { title } : {}),
+    markdown: cut ? `${markdown}\n\n[…the rest of the page was not read]` : markdown,
+  };
 }
 
 /** Cuts text to about `maxTokens` tokens (4 characters each) and says where it was cut. Pure. */
@@ -195,6 +221,40 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
   throw new WebToolError('unsupported_content_type', `web fetch does not read '${declared}' content`);
 }
 
+/** The checks every web fetch passes before any request: length, URL syntax, scheme, domain rules. */
+export function checkFetchUrl(request: WebFetchRequest): URL {
+  const raw = request.url.trim();
+  if (raw.length > MAX_URL_LENGTH) {
+    throw new WebToolError('url_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new WebToolError('invalid_input', 'not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new WebToolError('invalid_input', `only http and https URLs can be fetched, not ${url.protocol}`);
+  }
+  if (!urlAllowed(url, request)) {
+    throw new WebToolError('url_not_allowed', `${url.hostname} is not allowed by the tool's domain rules`);
+  }
+  return url;
+}
+
+/** Web fetch through the search provider's extraction API (ABPROXY_WEB_FETCH_VIA=provider). */
+export function providerFetchPage(extract: NonNullable<SearchProvider['extract']>): FetchPage {
+  return async (request) => {
+    checkFetchUrl(request);
+    const doc = await extract({ ...request, url: request.url.trim() });
+    if (doc.source.type !== 'text') return doc;
+    return {
+      ...doc,
+      source: { ...doc.source, data: cutToTokens(doc.source.data, request.maxContentTokens) },
+    };
+  };
+}
+
 /** The fetcher the server-tools loop calls; one instance per gateway. */
 export function createFetchPage(options: FetchPageOptions): FetchPage {
   const resolved = resolveOptions({
@@ -206,21 +266,7 @@ export function createFetchPage(options: FetchPageOptions): FetchPage {
   });
   return async (request) => {
     const raw = request.url.trim();
-    if (raw.length > MAX_URL_LENGTH) {
-      throw new WebToolError('url_too_long', `the URL is longer than ${MAX_URL_LENGTH} characters`);
-    }
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new WebToolError('invalid_input', 'not a valid URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new WebToolError('invalid_input', `only http and https URLs can be fetched, not ${url.protocol}`);
-    }
-    if (!urlAllowed(url, request)) {
-      throw new WebToolError('url_not_allowed', `${url.hostname} is not allowed by the tool's domain rules`);
-    }
+    const url = checkFetchUrl(request);
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
     let fetched: Fetched;

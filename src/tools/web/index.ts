@@ -9,7 +9,7 @@
  * Per-key permission and daily cap: `webToolQuota` in ./quota.ts.
  */
 import type { Settings, WebSearchProviderName } from '../../config/settings.ts';
-import { createFetchPage } from './fetch-page.ts';
+import { createFetchPage, providerFetchPage } from './fetch-page.ts';
 import { BRAVE_URL, createBrave } from './providers/brave.ts';
 import { createExa, EXA_URL } from './providers/exa.ts';
 import type { ProviderOptions } from './providers/http.ts';
@@ -32,6 +32,7 @@ export type WebToolsConfig = Pick<
   | 'webFetchTimeoutMs'
   | 'webFetchMaxBytes'
   | 'webFetchAllowLoopbackForTests'
+  | 'webFetchVia'
 >;
 
 const DEFAULT_URLS: Record<WebSearchProviderName, string | undefined> = {
@@ -65,11 +66,14 @@ export function createSearchProvider(config: WebToolsConfig): SearchProvider | u
 
 export function createWebTools(config: WebToolsConfig): WebTools {
   const search = createSearchProvider(config);
-  const fetch = createFetchPage({
-    timeoutMs: config.webFetchTimeoutMs,
-    maxBytes: config.webFetchMaxBytes,
-    allowLoopbackForTests: config.webFetchAllowLoopbackForTests,
-  });
+  const fetch =
+    config.webFetchVia === 'provider' && search?.extract
+      ? providerFetchPage(search.extract.bind(search))
+      : createFetchPage({
+          timeoutMs: config.webFetchTimeoutMs,
+          maxBytes: config.webFetchMaxBytes,
+          allowLoopbackForTests: config.webFetchAllowLoopbackForTests,
+        });
   return search ? { search, fetch } : { fetch };
 }
 

@@ -5,7 +5,7 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import { request } from 'undici';
-import { WebToolError } from '../types.ts';
+import { type FetchedDocument, WebToolError } from '../types.ts';
 
 export interface ProviderOptions {
   /** Base URL without a trailing slash (the provider's public API unless overridden). */
@@ -145,4 +145,22 @@ export function resultsAt(name: string, body: unknown, path: readonly string[]):
   // Brave leaves `web` out when nothing matched.
   if (isRecord(body) && path.length > 1 && body[path[0]!] === undefined) return [];
   throw new WebToolError('unavailable', `${name} answered in an unexpected shape (no ${path.join('.')})`);
+}
+
+/** A provider fault met while extracting a page, in web fetch's codes (a refused URL is not accessible). */
+export function asFetchError(err: unknown): unknown {
+  if (err instanceof WebToolError && err.code === 'invalid_input') {
+    return new WebToolError('url_not_accessible', err.message);
+  }
+  return err;
+}
+
+/** The document of an extracted page (text as the provider gave it, Markdown or plain). */
+export function extractedDocument(url: string, text: string, title?: string): FetchedDocument {
+  return {
+    url,
+    ...(title ? { title } : {}),
+    retrievedAt: new Date().toISOString(),
+    source: { type: 'text', media_type: 'text/plain', data: text },
+  };
 }

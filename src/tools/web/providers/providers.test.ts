@@ -17,6 +17,7 @@ function provider(name: (typeof PROVIDERS)[number], over: Partial<WebToolsConfig
     webFetchTimeoutMs: 1_000,
     webFetchMaxBytes: 1_000_000,
     webFetchAllowLoopbackForTests: false,
+    webFetchVia: 'direct',
     ...over,
   });
   if (!p) throw new Error('no provider');
@@ -211,6 +212,7 @@ describe('shapes', () => {
       webFetchTimeoutMs: 1000,
       webFetchMaxBytes: 1000,
       webFetchAllowLoopbackForTests: false,
+      webFetchVia: 'direct' as const,
     };
     expect(createSearchProvider({ ...base, webSearchProvider: undefined })).toBeUndefined();
     expect(createSearchProvider({ ...base, webSearchProvider: 'searxng' })).toBeUndefined();
