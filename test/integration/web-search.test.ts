@@ -486,6 +486,27 @@ describe('later turns echo the blocks', () => {
   );
 });
 
+describe('count_tokens', () => {
+  it('counts web tools as the model sees them, and echoed blocks as tool calls and results', async () => {
+    scriptSearchThenAnswer(CLAUDE);
+    const first = await client.messages.create(params(CLAUDE));
+    emulator.reset();
+    const messages: Anthropic.MessageParam[] = [
+      { role: 'user', content: 'What is new in abproxy?' },
+      { role: 'assistant', content: first.content as unknown as Anthropic.ContentBlockParam[] },
+      { role: 'user', content: 'More?' },
+    ];
+    const count = await client.messages.countTokens({ model: CLAUDE, tools: [SEARCH_TOOL], messages });
+    expect(count.input_tokens).toBeGreaterThan(0);
+    const counted = emulator.requests.find((r) => r.operation === 'CountTokens')?.body as Json;
+    // CountTokens carries the InvokeModel body as base64.
+    const sent = Buffer.from(counted.input.invokeModel.body, 'base64').toString('utf8');
+    expect(sent).toContain('abproxy 2.0 adds web search on Bedrock for every model.');
+    expect(sent).not.toContain('web_search_20250305');
+    expect(sent).not.toContain('encrypted_content');
+  });
+});
+
 describe("Claude Code's WebSearch request (forced tool choice, streaming)", () => {
   const claudeCode = (model: string) =>
     client.messages
