@@ -60,6 +60,8 @@ const API_FIELDS: Record<string, keyof KeySpec> = {
   rate_limit_rpm: 'rateLimit',
   tokens_per_minute: 'tokensPerMinute',
   budget_usd: 'budgetUsd',
+  web_search: 'webSearch',
+  web_search_daily: 'webSearchDaily',
   models: 'models',
   expires: 'expires',
 };
@@ -247,6 +249,8 @@ export function adminRoutes(deps: AdminDeps): Middleware {
       rateLimit: current.rate_limit_rpm,
       tokensPerMinute: current.tokens_per_minute,
       budgetUsd: current.budget_usd,
+      webSearch: current.web_search,
+      webSearchDaily: current.web_search_daily,
       ...changes,
     };
     let edit: ReturnType<typeof keyEdit>;

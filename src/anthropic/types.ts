@@ -183,6 +183,13 @@ export interface Usage {
   cache_creation_input_tokens: number | null;
   cache_read_input_tokens: number | null;
   service_tier?: 'standard' | 'priority' | 'batch' | null;
+  /** Server tools the gateway ran for this response (web search/fetch). */
+  server_tool_use?: ServerToolUsage;
+}
+
+export interface ServerToolUsage {
+  web_search_requests: number;
+  web_fetch_requests: number;
 }
 
 export interface TextBlock {
@@ -209,7 +216,30 @@ export interface ToolUseBlock {
   input: unknown;
 }
 
-export type ContentBlock = TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock;
+/** A server tool call the gateway ran itself (web_search, web_fetch). */
+export interface ServerToolUseBlock {
+  type: 'server_tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+  caller?: { type: 'direct' };
+}
+
+/** web_search_tool_result / web_fetch_tool_result: content is Anthropic's result or error object. */
+export interface ServerToolResultBlock {
+  type: 'web_search_tool_result' | 'web_fetch_tool_result';
+  tool_use_id: string;
+  content: unknown;
+  caller?: { type: 'direct' };
+}
+
+export type ContentBlock =
+  | TextBlock
+  | ThinkingBlock
+  | RedactedThinkingBlock
+  | ToolUseBlock
+  | ServerToolUseBlock
+  | ServerToolResultBlock;
 
 export interface MessagesResponse {
   id: string;
@@ -236,6 +266,7 @@ export interface MessageDeltaUsage {
   output_tokens: number;
   cache_creation_input_tokens: number | null;
   cache_read_input_tokens: number | null;
+  server_tool_use?: ServerToolUsage;
 }
 
 export type StreamEvent =
@@ -247,7 +278,16 @@ export type StreamEvent =
         | { type: 'text'; text: '' }
         | { type: 'thinking'; thinking: ''; signature: '' }
         | RedactedThinkingBlock
-        | { type: 'tool_use'; id: string; name: string; input: Record<string, never> };
+        | { type: 'tool_use'; id: string; name: string; input: Record<string, never> }
+        | {
+            type: 'server_tool_use';
+            id: string;
+            name: string;
+            input: Record<string, never>;
+            caller?: { type: 'direct' };
+          }
+        | ServerToolResultBlock
+        | { type: 'text'; text: ''; citations?: unknown[] | null };
     }
   | { type: 'content_block_delta'; index: number; delta: ContentBlockDelta }
   | { type: 'content_block_stop'; index: number }

@@ -19,6 +19,10 @@ export interface KeySpec {
   rateLimit?: string | number | null;
   tokensPerMinute?: string | number | null;
   budgetUsd?: string | number | null;
+  /** Web search/fetch allowed (default) or not; text `true`/`false` from forms. */
+  webSearch?: boolean | string | null;
+  /** Most web searches per UTC day. */
+  webSearchDaily?: string | number | null;
   /** Comma-separated globs or a list. */
   models?: string | readonly string[] | null;
   /** A lifetime such as 30d (create only). */
@@ -49,6 +53,10 @@ export interface KeyJson {
   rate_limit_rpm: number | null;
   tokens_per_minute: number | null;
   budget_usd: number | null;
+  /** Whether the key may use the web search/fetch server tools. */
+  web_search: boolean;
+  /** Most web searches per UTC day; null: no cap. */
+  web_search_daily: number | null;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
@@ -71,6 +79,8 @@ export function keyJson(record: KeyRecord, now = Date.now()): KeyJson {
     rate_limit_rpm: record.limits.requestsPerMinute ?? null,
     tokens_per_minute: record.limits.tokensPerMinute ?? null,
     budget_usd: record.limits.budgetUsd ?? null,
+    web_search: record.limits.webTools !== false,
+    web_search_daily: record.limits.webSearchesPerDay ?? null,
     created_at: record.createdAt,
     expires_at: record.expiresAt ?? null,
     revoked_at: record.revokedAt ?? null,
@@ -89,6 +99,15 @@ function positive(field: KeySpecField, raw: string | number | null | undefined, 
     throw new KeySpecError(field, `expected a positive ${integer ? 'integer' : 'number'}, got '${raw}'`);
   }
   return n;
+}
+
+function flag(field: KeySpecField, raw: boolean | string | null | undefined): boolean | undefined {
+  if (!given(raw)) return undefined;
+  if (typeof raw === 'boolean') return raw;
+  const value = raw.trim().toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(value)) return true;
+  if (['false', 'no', 'off', '0'].includes(value)) return false;
+  throw new KeySpecError(field, `expected true or false, got '${raw}'`);
 }
 
 function text(field: KeySpecField, raw: unknown, maxLength = Number.POSITIVE_INFINITY): string | undefined {
@@ -141,6 +160,10 @@ export function keyEdit(spec: KeySpec): KeyEdit {
   for (const name of Object.keys(limits) as Array<keyof typeof limits>) {
     if (limits[name] !== undefined) edit.limits[name] = limits[name];
   }
+  // Only a refusal is stored: keys made before web tools existed, and keys without the flag, are allowed.
+  if (flag('webSearch', spec.webSearch) === false) edit.limits.webTools = false;
+  const daily = positive('webSearchDaily', spec.webSearchDaily, true);
+  if (daily !== undefined) edit.limits.webSearchesPerDay = daily;
   return edit;
 }
 

@@ -481,6 +481,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
     }
   }
   checks.push(...(await checkUpstreams(config, env)));
+  checks.push(...(await (await import('./doctor-web.ts')).checkWebTools(config)));
   checks.push(...(await checkStorage(config)));
   checks.push(checkFileModes(config));
   const deadLetters = checkDeadLetters(config);

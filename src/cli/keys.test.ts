@@ -13,3 +13,21 @@ describe('keys create', () => {
     expect(() => newKeyRecord({ user: 'u'.repeat(420 * 1024) }, now)).toThrow(/--user: at most 256/);
   });
 });
+
+describe('keys create: web search', () => {
+  const now = new Date();
+  it('allows web tools unless --no-web-search, and stores a daily cap', () => {
+    expect(newKeyRecord({}, now).record.limits).toEqual({});
+    expect(newKeyRecord({ webSearch: true }, now).record.limits).toEqual({});
+    expect(newKeyRecord({ webSearch: false, webSearchDaily: '25' }, now).record.limits).toEqual({
+      webTools: false,
+      webSearchesPerDay: 25,
+    });
+  });
+  it('refuses a cap that is not a positive integer, naming the flag', () => {
+    expect(() => newKeyRecord({ webSearchDaily: '0' }, now)).toThrow(
+      /--web-search-daily: expected a positive integer/,
+    );
+    expect(() => newKeyRecord({ webSearchDaily: '2.5' }, now)).toThrow(CliError);
+  });
+});

@@ -29,6 +29,8 @@ interface CreateFlags extends StoreFlags {
   rateLimit?: string;
   tokensPerMinute?: string;
   budgetUsd?: string;
+  webSearch?: boolean;
+  webSearchDaily?: string;
   models?: string;
   expires?: string;
   key?: string;
@@ -51,6 +53,8 @@ const FLAG_OF: Record<KeySpecField, string> = {
   rateLimit: '--rate-limit',
   tokensPerMinute: '--tokens-per-minute',
   budgetUsd: '--budget-usd',
+  webSearch: '--web-search',
+  webSearchDaily: '--web-search-daily',
   models: '--models',
   expires: '--expires',
   key: '--key',
@@ -98,6 +102,9 @@ function describe(json: KeyJson): string[] {
   if (json.rate_limit_rpm) lines.push(`rate limit:   ${json.rate_limit_rpm} requests/min`);
   if (json.tokens_per_minute) lines.push(`token limit:  ${json.tokens_per_minute} tokens/min`);
   if (json.budget_usd) lines.push(`budget:       $${json.budget_usd}`);
+  lines.push(
+    `web search:   ${json.web_search ? (json.web_search_daily ? `${json.web_search_daily} searches/day` : 'allowed') : 'refused'}`,
+  );
   lines.push(`created:      ${json.created_at}`);
   if (json.expires_at) lines.push(`expires:      ${json.expires_at}`);
   if (json.revoked_at) lines.push(`revoked:      ${json.revoked_at}`);
@@ -206,6 +213,9 @@ function addCreateOptions(command: Command): Command {
       .option('--rate-limit <rpm>', 'requests per minute')
       .option('--tokens-per-minute <n>', 'tokens per minute')
       .option('--budget-usd <n>', 'spending budget in US dollars')
+      .option('--web-search', 'may use the web search/fetch server tools (the default)')
+      .option('--no-web-search', 'may not use the web search/fetch server tools')
+      .option('--web-search-daily <n>', 'most web searches per UTC day')
       .option('--models <globs>', "allowed models, comma-separated globs (e.g. 'claude-*,qwen.*')")
       .option('--expires <duration>', 'lifetime such as 30d, 12h or 90m')
       .option('--json', 'print JSON'),

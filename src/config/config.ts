@@ -87,6 +87,20 @@ export function resolveConfig({ flags = {}, env = {}, file = {}, defaults }: Res
     // node:http refuses it too; the request timeout covers the headers.
     throw new ConfigError('ABPROXY_HEADERS_TIMEOUT_MS must not exceed ABPROXY_REQUEST_TIMEOUT_MS');
   }
+  const provider = config.webSearchProvider;
+  if (provider && provider !== 'searxng' && !config.webSearchApiKey) {
+    throw new ConfigError(`ABPROXY_WEB_SEARCH_PROVIDER=${provider} needs ABPROXY_WEB_SEARCH_API_KEY`);
+  }
+  if (config.webFetchVia === 'provider' && provider !== 'tavily' && provider !== 'exa') {
+    throw new ConfigError(
+      'ABPROXY_WEB_FETCH_VIA=provider needs ABPROXY_WEB_SEARCH_PROVIDER=tavily or exa (the providers with an extract API)',
+    );
+  }
+  if (provider === 'searxng' && !config.webSearchUrl) {
+    throw new ConfigError(
+      'ABPROXY_WEB_SEARCH_PROVIDER=searxng needs ABPROXY_WEB_SEARCH_URL (the base URL of your SearXNG instance)',
+    );
+  }
   return config;
 }
 

@@ -212,3 +212,9 @@ export function keyValueList(options: { secret?: boolean } = {}): Parser<Record<
     return Object.keys(map).length > 0 ? map : undefined;
   };
 }
+
+/** `oneOf`, where an empty value means "not set". */
+export function optionalOneOf<T extends string>(allowed: readonly T[]): Parser<T | undefined> {
+  const parse = oneOf(allowed);
+  return (raw, label) => (typeof raw === 'string' && raw.trim() === '' ? undefined : parse(raw, label));
+}

@@ -19,6 +19,7 @@ import {
   jsonObject,
   keyValueList,
   oneOf,
+  optionalOneOf,
   origins,
   type Parser,
   string,
@@ -54,6 +55,15 @@ export const STORAGE_MODES = ['solo', 'team'] as const;
 export type StorageMode = (typeof STORAGE_MODES)[number];
 
 export const MIB = 1024 * 1024;
+/** Search APIs the gateway can run web_search with (src/tools/web/providers/). */
+export const WEB_SEARCH_PROVIDERS = ['brave', 'tavily', 'exa', 'searxng'] as const;
+export type WebSearchProviderName = (typeof WEB_SEARCH_PROVIDERS)[number];
+/** A request with web_search while no provider is configured: refused (400) or the tool removed. */
+export const WEB_SEARCH_WITHOUT_PROVIDER = ['refuse', 'remove'] as const;
+export type WebSearchWithoutProvider = (typeof WEB_SEARCH_WITHOUT_PROVIDER)[number];
+/** Who reads a page for web fetch: the gateway itself (guarded) or the search provider's extract API. */
+export const WEB_FETCH_VIA = ['direct', 'provider'] as const;
+export type WebFetchVia = (typeof WEB_FETCH_VIA)[number];
 
 /** The default of `home` depends on the OS and the environment; every other default is a constant. */
 export const HOME_DEFAULT = Symbol('OS config directory');
@@ -328,6 +338,88 @@ export const SETTINGS = {
     default: false,
     parse: boolean,
     doc: 'let `url` images/documents reach private addresses (trusted networks only)',
+  }),
+  webSearchProvider: setting({
+    env: ['ABPROXY_WEB_SEARCH_PROVIDER'],
+    default: undefined,
+    parse: optionalOneOf(WEB_SEARCH_PROVIDERS),
+    docDefault: 'none',
+    doc: `web search: the search API behind the \`web_search\` server tool: ${WEB_SEARCH_PROVIDERS.map((p) => `\`${p}\``).join(', ')} (see [Web search providers](#web-search-providers))`,
+  }),
+  webSearchApiKey: setting({
+    env: ['ABPROXY_WEB_SEARCH_API_KEY'],
+    default: undefined,
+    parse: string({ secret: true, emptyIsUnset: true }),
+    secret: true,
+    doc: "web search: the provider's API key (Brave, Tavily, Exa need one; SearXNG sends it as a bearer token when set)",
+  }),
+  webSearchUrl: setting({
+    env: ['ABPROXY_WEB_SEARCH_URL'],
+    default: undefined,
+    parse: httpUrl(),
+    docDefault: "the provider's",
+    doc: "web search: the provider's base URL (required for `searxng`; self-hosted instances, proxies, tests)",
+  }),
+  webSearchSiteOperators: setting({
+    env: ['ABPROXY_WEB_SEARCH_SITE_OPERATORS'],
+    default: false,
+    parse: boolean,
+    doc: 'web search, Brave and SearXNG (no domain parameter): also write `allowed_domains`/`blocked_domains` into the query as `site:` operators (more hits from allowed domains; the provider sees a changed query); results are filtered either way',
+  }),
+  webSearchWithoutProvider: setting({
+    env: ['ABPROXY_WEB_SEARCH_WITHOUT_PROVIDER'],
+    default: 'refuse' as WebSearchWithoutProvider,
+    parse: oneOf(WEB_SEARCH_WITHOUT_PROVIDER),
+    doc: 'web search with no provider configured: `refuse` (400 naming `ABPROXY_WEB_SEARCH_PROVIDER`) or `remove` (the tool is dropped and a warning header says so)',
+  }),
+  webSearchCostUsd: setting({
+    env: ['ABPROXY_WEB_SEARCH_COST_USD'],
+    default: 0.01,
+    parse: decimal(0, 100),
+    doc: 'web search: cost of one search in USD, counted in usage and budgets',
+  }),
+  webSearchTimeoutMs: setting({
+    env: ['ABPROXY_WEB_SEARCH_TIMEOUT_MS'],
+    default: seconds(10),
+    parse: integer(100, 600_000),
+    doc: 'web search: one provider call must answer within this (else the model gets `unavailable`)',
+  }),
+  webSearchMaxResults: setting({
+    env: ['ABPROXY_WEB_SEARCH_MAX_RESULTS'],
+    default: 5,
+    parse: integer(1, 20),
+    doc: 'web search: results per search given to the model',
+  }),
+  webToolsTimeBudgetMs: setting({
+    env: ['ABPROXY_WEB_TOOLS_TIME_BUDGET_MS'],
+    default: seconds(120),
+    parse: integer(1_000, 3_600_000),
+    doc: 'web search/fetch: total time the gateway spends on searches and fetches of one request; the model answers with what it has after that',
+  }),
+  webFetchTimeoutMs: setting({
+    env: ['ABPROXY_WEB_FETCH_TIMEOUT_MS'],
+    default: seconds(15),
+    parse: integer(100, 600_000),
+    doc: 'web fetch: one page (DNS, connect, redirects, body) must arrive within this',
+  }),
+  webFetchMaxBytes: setting({
+    env: ['ABPROXY_WEB_FETCH_MAX_BYTES'],
+    default: 10 * MIB,
+    parse: integer(1024, 2 ** 31 - 1),
+    docDefault: '10 MiB',
+    doc: 'web fetch: largest page or PDF fetched',
+  }),
+  webFetchVia: setting({
+    env: ['ABPROXY_WEB_FETCH_VIA'],
+    default: 'direct' as WebFetchVia,
+    parse: oneOf(WEB_FETCH_VIA),
+    doc: 'web fetch: `direct` (the gateway fetches, public addresses only) or `provider` (Tavily extract / Exa contents read the page; needs that provider)',
+  }),
+  webFetchAllowLoopbackForTests: setting({
+    env: ['ABPROXY_WEB_FETCH_ALLOW_LOOPBACK_FOR_TESTS'],
+    default: false,
+    parse: boolean,
+    doc: 'TESTS ONLY: let web fetch reach loopback addresses (127.0.0.0/8, ::1); never set it on a real gateway',
   }),
   shutdownTimeoutMs: setting({
     env: ['ABPROXY_DRAIN_TIMEOUT_MS', 'ABPROXY_SHUTDOWN_TIMEOUT_MS'],

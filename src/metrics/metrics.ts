@@ -9,6 +9,7 @@ export interface GatewayMetrics {
   requests: Counter<'model' | 'status' | 'tier'>;
   tokens: Counter<'model' | 'kind'>;
   costUsd: Counter<'model'>;
+  webToolRequests: Counter<'tool'>;
   requestDuration: Histogram<'model' | 'stream'>;
   timeToFirstToken: Histogram<'model'>;
   upstreamLatency: Histogram<'model'>;
@@ -62,6 +63,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       name: 'abproxy_cost_usd_total',
       help: 'Estimated cost in USD from the price table',
       labelNames: ['model'],
+      registers,
+    }),
+    webToolRequests: new Counter({
+      name: 'abproxy_web_tool_requests_total',
+      help: 'Web searches and page fetches the gateway made for the web_search / web_fetch server tools',
+      labelNames: ['tool'],
       registers,
     }),
     requestDuration: new Histogram({

@@ -2,6 +2,8 @@ import type { Config } from '../config/config.ts';
 import type { ServerStats } from '../metrics/stats.ts';
 import type { Catalogue } from '../models/catalogue.ts';
 import type { ClaudeFeatureTable } from '../models/claude-features.ts';
+import type { WebToolQuota } from '../tools/web/quota.ts';
+import type { WebTools } from '../tools/web/types.ts';
 import type { BedrockRuntime } from '../upstream/runtime.ts';
 
 /** The upstream calls the handlers make (a BedrockUpstream's runtime in production). */
@@ -19,4 +21,8 @@ export interface AppDeps {
   claudeFeatures: ClaudeFeatureTable;
   /** Live counters for the serve dashboard (absent in handler unit tests). */
   stats?: ServerStats;
+  /** Search provider and page fetcher for the web server tools (absent: web tools are refused). */
+  webTools?: WebTools;
+  /** Per-key web tool permission and daily search cap (absent in handler unit tests: no limits). */
+  webQuota?: WebToolQuota;
 }

@@ -40,6 +40,8 @@ const POLICY_FIELDS = new Set([
   'requestsPerMinute',
   'tokensPerMinute',
   'monthlyBudgetUsd',
+  'webSearch',
+  'webSearchesPerDay',
   'settings',
 ]);
 
@@ -107,6 +109,15 @@ function parsePolicy(raw: unknown, where: string, isBase: boolean): Policy {
   }
   if (entry.monthlyBudgetUsd !== undefined) {
     policy.limits.budgetUsd = positive(entry.monthlyBudgetUsd, `${label}.monthlyBudgetUsd`, false);
+  }
+  if (entry.webSearch !== undefined) {
+    if (typeof entry.webSearch !== 'boolean')
+      throw new PolicyError(`${label}.webSearch: expected true or false`);
+    // Only a refusal is stored, as on keys (src/tools/web/quota.ts).
+    if (!entry.webSearch) policy.limits.webTools = false;
+  }
+  if (entry.webSearchesPerDay !== undefined) {
+    policy.limits.webSearchesPerDay = positive(entry.webSearchesPerDay, `${label}.webSearchesPerDay`, true);
   }
   if (entry.settings !== undefined) {
     const settings = entry.settings;

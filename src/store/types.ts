@@ -11,6 +11,10 @@ export interface KeyLimits {
   requestsPerMinute?: number;
   tokensPerMinute?: number;
   budgetUsd?: number;
+  /** Web search/fetch server tools: `false` refuses them for this key; absent means allowed. */
+  webTools?: boolean;
+  /** Most web searches per UTC day (src/tools/web/quota.ts); absent means no daily cap. */
+  webSearchesPerDay?: number;
 }
 
 export interface KeyRecord {

@@ -36,15 +36,20 @@ export function foldStream(events: readonly StreamEvent[]): MessagesResponse {
           target.thinking += delta.thinking;
         else if (delta.type === 'signature_delta' && target.type === 'thinking')
           target.signature = delta.signature;
-        else if (delta.type === 'input_json_delta' && target.type === 'tool_use')
+        else if (
+          delta.type === 'input_json_delta' &&
+          (target.type === 'tool_use' || target.type === 'server_tool_use')
+        )
           toolJson.set(event.index, (toolJson.get(event.index) ?? '') + delta.partial_json);
+        else if (delta.type === 'citations_delta' && target.type === 'text')
+          target.citations = [...(target.citations ?? []), delta.citation];
         else if (delta.type !== 'citations_delta') throw broken(`${delta.type} in a ${target.type} block`);
         break;
       }
       case 'content_block_stop': {
         const target = block(event.index);
         const json = toolJson.get(event.index);
-        if (target.type === 'tool_use' && json !== undefined)
+        if ((target.type === 'tool_use' || target.type === 'server_tool_use') && json !== undefined)
           target.input = json === '' ? {} : JSON.parse(json);
         break;
       }
@@ -59,6 +64,7 @@ export function foldStream(events: readonly StreamEvent[]): MessagesResponse {
           usage.cache_creation_input_tokens = delta.cache_creation_input_tokens;
         if (delta.cache_read_input_tokens !== null)
           usage.cache_read_input_tokens = delta.cache_read_input_tokens;
+        if (delta.server_tool_use) usage.server_tool_use = { ...delta.server_tool_use };
         break;
       }
       case 'message_stop':

@@ -62,8 +62,20 @@ const ACCEPT: Record<MediaKind, string> = {
 };
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/** Why a guarded fetch failed, for callers that map it to their own codes (web fetch). */
+export type FetchFailureKind = 'url' | 'not_public' | 'status' | 'too_large' | 'redirects' | 'unreachable';
+
 /** A reason the fetch failed, worded for the client; becomes the tail of the 400 message. */
-class FetchFailure extends Error {}
+export class FetchFailure extends Error {
+  readonly kind: FetchFailureKind;
+  /** The HTTP status, for kind `status`. */
+  readonly status?: number;
+  constructor(message: string, kind: FetchFailureKind = 'unreachable', status?: number) {
+    super(message);
+    this.kind = kind;
+    if (status !== undefined) this.status = status;
+  }
+}
 
 type Target = { url: string; path: string } & (
   | { kind: 'image'; block: ImageBlockParam }
@@ -109,14 +121,16 @@ export function findRemoteMedia(req: MessagesRequest): Target[] {
 
 // ---- fetching one URL ----
 
-interface Budget {
+export interface Budget {
   remaining: number;
   readonly total: number;
 }
 
-interface Fetched {
+export interface Fetched {
   bytes: Buffer;
   contentType: string | undefined;
+  /** Where the bytes came from, after redirects. */
+  url: string;
 }
 
 const mb = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`;
@@ -125,13 +139,14 @@ async function resolvePublic(url: URL, opts: Resolved): Promise<LookupAddress> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host);
   const addresses = literal ? [{ address: host, family: literal }] : await opts.lookup(host);
-  if (addresses.length === 0) throw new FetchFailure(`${host} did not resolve`);
+  if (addresses.length === 0) throw new FetchFailure(`${host} did not resolve`, 'unreachable');
   for (const a of addresses) {
     if (!opts.allowPrivate && !isPublicAddress(a.address) && !opts.allowAddress(a.address)) {
       throw new FetchFailure(
         literal
           ? `${host} is not a public address`
           : `${host} resolves to a non-public address (${a.address})`,
+        'not_public',
       );
     }
   }
@@ -154,19 +169,23 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max
     budget.remaining -= chunk.length;
     if (size > max) {
       body.destroy();
-      throw new FetchFailure(`larger than the ${mb(max)} limit`);
+      throw new FetchFailure(`larger than the ${mb(max)} limit`, 'too_large');
     }
     if (budget.remaining < 0) {
       body.destroy();
-      throw new FetchFailure(`remote media of this request exceed ${mb(budget.total)} in total`);
+      throw new FetchFailure(`remote media of this request exceed ${mb(budget.total)} in total`, 'too_large');
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
 }
 
-async function fetchGuarded(
-  target: Target,
+/**
+ * GETs one URL through the guard (public addresses only unless allowed, pinned DNS, redirects re-checked,
+ * size capped while reading). Throws FetchFailure; `signal` carries the caller's deadline.
+ */
+export async function fetchGuarded(
+  target: { url: string; max: number; accept: string; userAgent?: string },
   opts: Resolved,
   budget: Budget,
   signal: AbortSignal,
@@ -175,12 +194,12 @@ async function fetchGuarded(
   try {
     url = new URL(target.url);
   } catch {
-    throw new FetchFailure('not a valid URL');
+    throw new FetchFailure('not a valid URL', 'url');
   }
-  const max = opts.maxBytes[target.kind];
+  const max = target.max;
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new FetchFailure(`only http and https URLs are supported, not ${url.protocol}`);
+      throw new FetchFailure(`only http and https URLs are supported, not ${url.protocol}`, 'url');
     }
     const address = await abortable(resolvePublic(url, opts), signal);
     const agent = new Agent({ connect: { lookup: pinnedLookup(address) } });
@@ -190,32 +209,35 @@ async function fetchGuarded(
         method: 'GET',
         signal,
         headers: {
-          accept: ACCEPT[target.kind],
+          accept: target.accept,
           'accept-encoding': 'identity',
-          'user-agent': 'abproxy-media-fetch',
+          'user-agent': target.userAgent ?? 'abproxy-media-fetch',
         },
       });
       if (REDIRECTS.has(res.statusCode)) {
         await res.body.dump();
         const location = res.headers.location;
-        if (typeof location !== 'string') throw new FetchFailure(`HTTP ${res.statusCode} without a Location`);
-        if (hop >= opts.maxRedirects) throw new FetchFailure(`more than ${opts.maxRedirects} redirects`);
+        if (typeof location !== 'string')
+          throw new FetchFailure(`HTTP ${res.statusCode} without a Location`, 'status', res.statusCode);
+        if (hop >= opts.maxRedirects)
+          throw new FetchFailure(`more than ${opts.maxRedirects} redirects`, 'redirects');
         url = new URL(location, url);
         continue;
       }
       if (res.statusCode !== 200) {
         await res.body.dump();
-        throw new FetchFailure(`HTTP ${res.statusCode}`);
+        throw new FetchFailure(`HTTP ${res.statusCode}`, 'status', res.statusCode);
       }
       const declared = Number(res.headers['content-length']);
       if (declared > max) {
         res.body.destroy();
-        throw new FetchFailure(`larger than the ${mb(max)} limit`);
+        throw new FetchFailure(`larger than the ${mb(max)} limit`, 'too_large');
       }
       const contentType = res.headers['content-type'];
       return {
         bytes: await readCapped(res.body, max, budget),
         contentType: typeof contentType === 'string' ? contentType : undefined,
+        url: url.href,
       };
     } finally {
       agent.destroy().catch(() => {});
@@ -224,7 +246,7 @@ async function fetchGuarded(
 }
 
 /** DNS lookups cannot be cancelled; stop waiting for them when the deadline passes. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
@@ -296,7 +318,7 @@ function replaceSource(target: Target, fetched: Fetched): void {
 
 // ---- the whole request ----
 
-interface Resolved {
+export interface Resolved {
   maxBytes: Record<MediaKind, number>;
   timeoutMs: number;
   allowPrivate: boolean;
@@ -305,7 +327,7 @@ interface Resolved {
   lookup: (hostname: string) => Promise<LookupAddress[]>;
 }
 
-function resolveOptions(options: MediaFetchOptions): Resolved {
+export function resolveOptions(options: MediaFetchOptions): Resolved {
   const d = MEDIA_FETCH_DEFAULTS;
   const max = options.maxBytes;
   return {
@@ -321,7 +343,7 @@ function resolveOptions(options: MediaFetchOptions): Resolved {
   };
 }
 
-function describeFailure(err: unknown, deadline: AbortSignal, timeoutMs: number): string {
+export function describeFailure(err: unknown, deadline: AbortSignal, timeoutMs: number): string {
   if (err instanceof FetchFailure) return err.message;
   if (deadline.aborted) return `timed out after ${timeoutMs / 1000} s`;
   const e = err as { code?: unknown; message?: unknown };
@@ -351,7 +373,12 @@ export async function inlineRemoteMedia(
     let pending = cache.get(key);
     const deadline = AbortSignal.timeout(opts.timeoutMs);
     if (!pending) {
-      pending = fetchGuarded(target, opts, budget, AbortSignal.any([shared, deadline]));
+      pending = fetchGuarded(
+        { url: target.url, max: opts.maxBytes[target.kind], accept: ACCEPT[target.kind] },
+        opts,
+        budget,
+        AbortSignal.any([shared, deadline]),
+      );
       cache.set(key, pending);
     }
     try {

@@ -194,6 +194,18 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(await store.listKeys()).toHaveLength(1);
     });
 
+    it('keeps the web tool rules of a key (off, daily cap) through create, edit and list', async () => {
+      const { record, secret } = newRecord({ limits: { webTools: false, webSearchesPerDay: 40 } });
+      await store.createKey(record);
+      expect((await store.findKeyByHash(hashKey(secret)))?.limits).toEqual({
+        webTools: false,
+        webSearchesPerDay: 40,
+      });
+      expect(await store.updateKey(record.id, { limits: { webSearchesPerDay: 7 } })).toBe('updated');
+      expect((await store.getKey(record.id))?.limits).toEqual({ webSearchesPerDay: 7 });
+      expect((await store.listKeys())[0]?.limits).toEqual({ webSearchesPerDay: 7 });
+    });
+
     it('records usage idempotently, selected by time and key', async () => {
       const first = usage('key_a', '2025-05-01T10:00:00.000Z');
       const second = usage('key_a', '2025-05-02T10:00:00.000Z');

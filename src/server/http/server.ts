@@ -17,6 +17,9 @@ import { createSignIn, type SignInOverrides } from '../../signin/setup.ts';
 import { openStore } from '../../store/open.ts';
 import type { Store } from '../../store/types.ts';
 import { startTelemetry } from '../../telemetry/tracing.ts';
+import { createWebTools } from '../../tools/web/index.ts';
+import { webToolLimiter, webToolQuota } from '../../tools/web/quota.ts';
+import type { WebTools } from '../../tools/web/types.ts';
 import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
 import type { PoolObserver } from '../../upstream/pool.ts';
 import { registerPoolMetrics } from '../../upstream/pool-metrics.ts';
@@ -50,6 +53,8 @@ export interface StartServerOptions {
   adminAssetsDir?: string;
   /** Sign-in test hooks (a shorter poll interval). */
   signIn?: SignInOverrides;
+  /** Search provider and page fetcher for web_search / web_fetch (tests); built from config otherwise. */
+  webTools?: WebTools;
 }
 
 /** How often expired grants, sessions and tokens are deleted from SQLite (DynamoDB's TTL does it there). */
@@ -225,7 +230,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
     assetsDir: options.adminAssetsDir,
   });
   const app = createApp(
-    { config, signingSecret, upstream, catalogue, claudeFeatures, stats },
+    {
+      config,
+      signingSecret,
+      upstream,
+      catalogue,
+      claudeFeatures,
+      stats,
+      webTools: options.webTools ?? createWebTools(config),
+      webQuota: webToolQuota({
+        limiter: webToolLimiter(store, (err) => log.warn({ err }, 'web search daily counter failed')),
+      }),
+    },
     {
       requireKey,
       loopback,

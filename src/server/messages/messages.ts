@@ -7,6 +7,7 @@
  */
 import { ApiError } from '../../anthropic/errors.ts';
 import { validateMessagesRequest } from '../../anthropic/validate.ts';
+import { convertWebHistory, hasWebHistory } from '../../tools/web-request.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
@@ -14,12 +15,14 @@ import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
 import type { Handler } from '../http/context.ts';
 import { headerSafe } from '../http/respond.ts';
+import { callerOf } from '../middleware/accounting.ts';
 import { chooseServiceTier } from './feature-flags.ts';
 import { type MessageCall, parseBetas, warningsHeader } from './message-call.ts';
 import { messagePath } from './message-path.ts';
 import { messagesApiMessages } from './messages-api.ts';
 import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
+import { planWebTools, webMessages } from './messages-web.ts';
 import { resolveForRequest } from './resolve.ts';
 import { setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
 
@@ -31,9 +34,12 @@ export function messagesHandler(deps: AppDeps): Handler {
       if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
     });
     const betas = parseBetas(ctx.req.headers['anthropic-beta']);
-    const request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
+    let request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
     // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
     if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
+    const web = planWebTools(deps, request, callerOf(ctx));
+    const webSpec = web.spec;
+    request = web.request;
     ctx.model = request.model;
     ctx.stream = request.stream === true;
     const model = await resolveForRequest(deps, request.model, ctx.key);
@@ -45,7 +51,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     setTierHeaders(ctx.res, tierState);
     const inputTokensEstimate = estimateInputTokens(request);
     await ctx.meter?.admitTokens(inputTokensEstimate);
-    const warnings = tier.warning ? [tier.warning] : [];
+    const warnings = tier.warning ? [tier.warning, ...web.warnings] : [...web.warnings];
     const call: MessageCall = {
       ctx,
       deps,
@@ -99,6 +105,16 @@ export function messagesHandler(deps: AppDeps): Handler {
       tier: () => tierState.tier,
       userId: request.metadata?.user_id,
     });
+    if (webSpec) {
+      await webMessages(call, webSpec);
+      return;
+    }
+    // Earlier web tool blocks echoed without web tools this time: still turned into tool calls + results.
+    if (hasWebHistory(request.messages))
+      call.request = {
+        ...request,
+        messages: convertWebHistory(request.messages, deps.signingSecret).messages,
+      };
     const path = messagePath(deps.config, model, request.model);
     if (path === 'invoke') await invokeMessages(call);
     else if (path === 'messages') await messagesApiMessages(call, 'runtime');

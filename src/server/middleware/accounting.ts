@@ -94,6 +94,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       budget,
       spool,
       defaultTier: config.defaultServiceTier,
+      webSearchCostUsd: config.webSearchCostUsd,
       caller: callerOf,
     },
     async close() {

@@ -35,6 +35,8 @@ export interface MeteringDeps {
   /** Undefined when usage recording is off. */
   spool?: UsageSpool;
   defaultTier: ServiceTier;
+  /** USD per web search the gateway ran (web_search server tool), added to the request's cost. */
+  webSearchCostUsd?: number;
   /** The caller of a request (the auth middleware put the key on the context). */
   caller: (ctx: Ctx) => Caller;
 }
@@ -148,7 +150,9 @@ class UsageMeter implements Meter {
       status,
       requestId: this.#ctx.requestId,
       stream: info?.stream ?? false,
-      costUsd: info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0,
+      costUsd:
+        (info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0) +
+        (tokens?.server_tool_use?.web_search_requests ?? 0) * (this.#deps.webSearchCostUsd ?? 0),
     };
     if (info) record.resolvedModel = boundText(info.resolvedModel);
     if (info?.door) record.door = info.door;
@@ -272,4 +276,7 @@ function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number)
   if (record.cacheWriteInputTokens)
     metrics.tokens.inc({ model, kind: 'cache_creation' }, record.cacheWriteInputTokens);
   if (record.costUsd) metrics.costUsd.inc({ model }, record.costUsd);
+  const web = meter.tokens?.server_tool_use;
+  if (web?.web_search_requests) metrics.webToolRequests.inc({ tool: 'web_search' }, web.web_search_requests);
+  if (web?.web_fetch_requests) metrics.webToolRequests.inc({ tool: 'web_fetch' }, web.web_fetch_requests);
 }

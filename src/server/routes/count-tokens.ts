@@ -11,6 +11,14 @@ import type { CountTokensRequest } from '../../anthropic/types.ts';
 import { validateCountTokensRequest } from '../../anthropic/validate.ts';
 import { claudeFeaturesFor } from '../../models/claude-features.ts';
 import type { ResolvedModel } from '../../models/types.ts';
+import {
+  convertWebHistory,
+  hasWebHistory,
+  isWebFetchTool,
+  isWebSearchTool,
+  modelTools,
+  webToolsOf,
+} from '../../tools/web-request.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
 import { toInvokeBody } from '../../translate/to-invoke.ts';
@@ -25,6 +33,17 @@ import { messagePath } from '../messages/message-path.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
 import { CountRefusals } from './count-refusals.ts';
 
+function asModelSees(request: CountTokensRequest, secret: string): CountTokensRequest {
+  const spec = webToolsOf(request);
+  const tools = spec
+    ? [...(request.tools ?? []).filter((t) => !isWebSearchTool(t) && !isWebFetchTool(t)), ...modelTools(spec)]
+    : request.tools;
+  const messages = hasWebHistory(request.messages)
+    ? convertWebHistory(request.messages, secret).messages
+    : request.messages;
+  return { ...request, messages, ...(tools ? { tools } : {}) };
+}
+
 /** Bedrock said this model cannot count (not a throttle or a fault of this one request's body). */
 function isModelRefusal(err: unknown): boolean {
   const { status } = classifyBedrockError(err);
@@ -34,7 +53,12 @@ function isModelRefusal(err: unknown): boolean {
 
 export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()): Handler {
   return async function countTokens(ctx) {
-    const request = validateCountTokensRequest(await readJson(ctx.req, deps.config.maxBodyBytes));
+    // Counted as the model would see it: web server tools as the ordinary tools the loop gives it, and
+    // echoed web tool blocks as the tool calls and results they become.
+    const request = asModelSees(
+      validateCountTokensRequest(await readJson(ctx.req, deps.config.maxBodyBytes)),
+      deps.signingSecret,
+    );
     const model = await resolveForRequest(deps, request.model, ctx.key);
     const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });

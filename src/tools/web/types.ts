@@ -60,6 +60,11 @@ export interface WebSearchHit {
 export interface SearchProvider {
   readonly name: string;
   search(query: WebSearchQuery): Promise<WebSearchHit[]>;
+  /**
+   * The provider's own page extraction (Tavily extract, Exa contents), when it has one; used for web
+   * fetch with ABPROXY_WEB_FETCH_VIA=provider. The URL is already checked (length, scheme, domains).
+   */
+  extract?(request: WebFetchRequest): Promise<FetchedDocument>;
 }
 
 export interface WebFetchRequest {

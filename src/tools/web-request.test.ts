@@ -1,0 +1,215 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../anthropic/errors.ts';
+import type { MessageParam, MessagesRequest } from '../anthropic/types.ts';
+import { seal, unseal } from './seal.ts';
+import { citationsFor, locateClaim, searchResultBlock } from './web-blocks.ts';
+import {
+  CITE_INSTRUCTION,
+  convertWebHistory,
+  hasWebHistory,
+  modelRequest,
+  webToolsOf,
+} from './web-request.ts';
+
+const SECRET = 'test-secret';
+const HIT = {
+  url: 'https://a.example.com/x',
+  title: 'A',
+  pageAge: '1 day ago',
+  content: 'Alpha facts here.',
+};
+
+describe('seal', () => {
+  it('round-trips, and refuses altered, foreign or unsealed values', () => {
+    const sealed = seal(SECRET, { c: 'text' });
+    expect(unseal(SECRET, sealed)).toEqual({ c: 'text' });
+    expect(unseal('other-secret', sealed)).toBeUndefined();
+    const flipped = `${sealed.slice(0, -3)}${sealed.at(-3) === 'A' ? 'B' : 'A'}${sealed.slice(-2)}`;
+    expect(unseal(SECRET, flipped)).toBeUndefined();
+    expect(unseal(SECRET, Buffer.from('plain text').toString('base64'))).toBeUndefined();
+    expect(unseal(SECRET, 42)).toBeUndefined();
+    expect(sealed).not.toContain('text');
+  });
+});
+
+describe('webToolsOf', () => {
+  const request = (tools: unknown[]) => ({ tools }) as unknown as Pick<MessagesRequest, 'tools'>;
+
+  it('finds web_search_* and web_fetch_* of any version, with their options', () => {
+    const spec = webToolsOf(
+      request([
+        { name: 'other', input_schema: { type: 'object' } },
+        {
+          type: 'web_search_20260318',
+          name: 'web_search',
+          max_uses: 3,
+          allowed_domains: ['example.com'],
+          user_location: { type: 'approximate', city: 'Paris', country: 'FR' },
+        },
+        {
+          type: 'web_fetch_20250910',
+          name: 'web_fetch',
+          citations: { enabled: true },
+          max_content_tokens: 500,
+        },
+      ]),
+    );
+    expect(spec).toEqual({
+      search: {
+        name: 'web_search',
+        maxUses: 3,
+        allowedDomains: ['example.com'],
+        userLocation: { city: 'Paris', country: 'FR' },
+      },
+      fetch: { name: 'web_fetch', maxUses: undefined, citations: true, maxContentTokens: 500 },
+    });
+    expect(webToolsOf(request([{ name: 'x', input_schema: {} }]))).toBeUndefined();
+  });
+
+  it.each([
+    [{ max_uses: 0 }, 'max_uses'],
+    [{ allowed_domains: 'example.com' }, 'allowed_domains'],
+    [{ allowed_domains: ['a.com'], blocked_domains: ['b.com'] }, 'cannot be used together'],
+  ])('refuses bad options %j with a 400 naming the field', (options, words) => {
+    expect(() =>
+      webToolsOf(request([{ type: 'web_search_20250305', name: 'web_search', ...options }])),
+    ).toThrow(expect.objectContaining({ status: 400, message: expect.stringContaining(words) }));
+  });
+});
+
+describe('modelRequest', () => {
+  it('gives the model ordinary tools of the same names and the citation instruction', () => {
+    const out = modelRequest(
+      {
+        model: 'm',
+        max_tokens: 10,
+        system: 'Be brief.',
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [
+          { type: 'web_search_20250305', name: 'web_search', input_schema: {} },
+          { name: 'mine', input_schema: { type: 'object' } },
+        ],
+      },
+      { search: { name: 'web_search' } },
+      { forceByInstruction: 'web_search' },
+    );
+    expect(out.tools?.map((t) => [t.name, t.type])).toEqual([
+      ['mine', undefined],
+      ['web_search', undefined],
+    ]);
+    expect(out.tools?.[1]?.input_schema).toMatchObject({ required: ['query'] });
+    expect(out.system).toContain('Be brief.');
+    expect(out.system).toContain(CITE_INSTRUCTION);
+    expect(out.system).toContain('must be a call to the web_search tool');
+  });
+});
+
+describe('convertWebHistory', () => {
+  const result = searchResultBlock(SECRET, 'srvtoolu_1', [HIT]);
+  const assistant: MessageParam = {
+    role: 'assistant',
+    content: [
+      { type: 'text', text: 'Let me search.' },
+      { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'alpha' } },
+      result,
+      { type: 'text', text: 'Alpha is real [1].', citations: [{ type: 'web_search_result_location' }] },
+    ] as never,
+  };
+
+  it('splits the turn into a tool call, its result and the rest; numbers the sources', () => {
+    const messages: MessageParam[] = [
+      { role: 'user', content: 'alpha?' },
+      assistant,
+      { role: 'user', content: 'more?' },
+    ];
+    expect(hasWebHistory(messages)).toBe(true);
+    const { messages: out, sources } = convertWebHistory(messages, SECRET);
+    expect(out.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
+    expect(out[1]!.content).toEqual([
+      { type: 'text', text: 'Let me search.' },
+      { type: 'tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'alpha' } },
+    ]);
+    const toolResult = (out[2]!.content as Array<{ type: string; tool_use_id: string; content: string }>)[0]!;
+    expect(toolResult).toMatchObject({ type: 'tool_result', tool_use_id: 'srvtoolu_1' });
+    expect(toolResult.content).toContain('[1] A');
+    expect(toolResult.content).toContain('Alpha facts here.');
+    // Citations on echoed text are the gateway's own; Bedrock would not take them.
+    expect(out[3]!.content).toEqual([{ type: 'text', text: 'Alpha is real [1].' }]);
+    expect(sources.get(1)).toMatchObject({ url: HIT.url, content: HIT.content });
+  });
+
+  it('puts the results before the next user turn when the turn ends with them', () => {
+    const ending: MessageParam = { role: 'assistant', content: (assistant.content as never[]).slice(0, 3) };
+    const { messages: out } = convertWebHistory(
+      [{ role: 'user', content: 'q' }, ending, { role: 'user', content: 'next' }],
+      SECRET,
+    );
+    expect(out.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect((out[2]!.content as Array<{ type: string }>).map((b) => b.type)).toEqual(['tool_result', 'text']);
+  });
+
+  it('refuses encrypted_content it did not seal, or sealed for another URL', () => {
+    const forged = structuredClone(result) as { content: Array<{ encrypted_content: string; url: string }> };
+    forged.content[0]!.encrypted_content = 'abpw1.AAAA';
+    const bad: MessageParam = {
+      role: 'assistant',
+      content: [(assistant.content as never[])[1]!, forged as never],
+    };
+    expect(() => convertWebHistory([{ role: 'user', content: 'q' }, bad], SECRET)).toThrow(ApiError);
+    const moved = structuredClone(result) as { content: Array<{ url: string }> };
+    moved.content[0]!.url = 'https://evil.example.org/';
+    const swapped: MessageParam = {
+      role: 'assistant',
+      content: [(assistant.content as never[])[1]!, moved as never],
+    };
+    expect(() => convertWebHistory([{ role: 'user', content: 'q' }, swapped], SECRET)).toThrow(
+      /encrypted_content/,
+    );
+    expect(() => convertWebHistory([{ role: 'user', content: 'q' }, assistant], 'another-gateway')).toThrow(
+      /not a search result issued by this gateway/,
+    );
+  });
+});
+
+describe('citationsFor', () => {
+  it('turns [N] markers of known sources into web_search_result_location citations, once each', () => {
+    const known = new Map([
+      [1, { number: 1, url: 'https://a/', title: 'A', content: 'a'.repeat(400) }],
+      [2, { number: 2, url: 'https://b/', title: 'B', content: 'bee' }],
+    ]);
+    const citations = citationsFor(SECRET, 'One [2]. Two [1, 2]. Unknown [7]. Year [2026].', known);
+    expect(citations.map((c) => c.url)).toEqual(['https://b/', 'https://a/']);
+    expect(citations[0]).toMatchObject({ type: 'web_search_result_location', title: 'B', cited_text: 'bee' });
+    expect((citations[1]!.cited_text as string).length).toBe(150);
+    expect(unseal(SECRET, citations[0]!.encrypted_index)).toEqual({ u: 'https://b/', n: 2 });
+  });
+});
+
+describe('fetched documents', () => {
+  const doc = 'Intro line. Flamingos are pink because of their diet. Unrelated ending.';
+
+  it('locates the sentence a claim most likely comes from', () => {
+    const { start, end } = locateClaim(doc, 'The birds are pink thanks to their diet');
+    expect(doc.slice(start, end)).toBe('Flamingos are pink because of their diet.');
+    expect(locateClaim(doc, 'nothing shared')).toEqual({ start: 0, end: doc.length });
+  });
+
+  it('cites a fetched page with char_location only when its tool asked for citations', () => {
+    const page = (citations: boolean) =>
+      new Map([
+        [1, { number: 1, url: 'https://p/', title: 'P', content: doc, document: { index: 0, citations } }],
+      ]);
+    expect(citationsFor(SECRET, 'They are pink from their diet [1].', page(true))).toEqual([
+      {
+        type: 'char_location',
+        cited_text: 'Flamingos are pink because of their diet.',
+        document_index: 0,
+        document_title: 'P',
+        start_char_index: 12,
+        end_char_index: 53,
+        file_id: null,
+      },
+    ]);
+    expect(citationsFor(SECRET, 'They are pink [1].', page(false))).toEqual([]);
+  });
+});

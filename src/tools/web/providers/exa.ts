@@ -1,0 +1,97 @@
+/**
+ * Exa: `POST /search` with `x-api-key`, a JSON body (`query`, `numResults`, `includeDomains`,
+ * `excludeDomains`, `userLocation` as a two-letter country code) and `contents.text` so each hit carries
+ * page text. Hits are `results[]` (`title`, `url`, `publishedDate`, `text`, `highlights`).
+ */
+import { domainHosts, filterByDomain } from '../domains.ts';
+import { type SearchProvider, type WebSearchHit, WebToolError } from '../types.ts';
+import {
+  asFetchError,
+  callProvider,
+  checkQuery,
+  extractedDocument,
+  isRecord,
+  type ProviderOptions,
+  resultsAt,
+  str,
+} from './http.ts';
+
+export const EXA_URL = 'https://api.exa.ai';
+const MAX_QUERY = 2000;
+const MAX_COUNT = 20;
+/** Text per hit asked of Exa: enough to answer from, small enough for several hits in a prompt. */
+const TEXT_CHARS = 2000;
+
+export function parseExaResults(body: unknown): WebSearchHit[] {
+  const hits: WebSearchHit[] = [];
+  for (const item of resultsAt('Exa', body, ['results'])) {
+    if (!isRecord(item)) continue;
+    const url = str(item.url);
+    if (!url) continue;
+    const highlights = Array.isArray(item.highlights)
+      ? item.highlights.filter((h): h is string => typeof h === 'string')
+      : [];
+    const content = str(item.text) ?? str(item.summary) ?? highlights.join('\n');
+    const pageAge = str(item.publishedDate);
+    hits.push({ url, title: str(item.title) ?? url, content, ...(pageAge ? { pageAge } : {}) });
+  }
+  return hits;
+}
+
+export function createExa(options: ProviderOptions): SearchProvider {
+  return {
+    name: 'exa',
+    async search(q) {
+      const query = checkQuery('Exa', q.query, MAX_QUERY);
+      const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
+      const include = domainHosts(q.allowedDomains);
+      const exclude = domainHosts(q.blockedDomains);
+      const country = q.userLocation?.country;
+      const body = await callProvider('Exa', {
+        method: 'POST',
+        url: `${options.baseUrl}/search`,
+        headers: { 'x-api-key': options.apiKey ?? '' },
+        body: {
+          query,
+          numResults: count,
+          ...(include.length > 0 ? { includeDomains: include } : {}),
+          ...(exclude.length > 0 ? { excludeDomains: exclude } : {}),
+          ...(country && /^[A-Za-z]{2}$/.test(country) ? { userLocation: country.toUpperCase() } : {}),
+          contents: { text: { maxCharacters: TEXT_CHARS } },
+        },
+        timeoutMs: options.timeoutMs,
+        signal: q.signal,
+      });
+      return filterByDomain(parseExaResults(body), q).slice(0, count);
+    },
+    // Exa contents: `POST /contents` with `urls` and `text`, answered with `results[].text` and
+    // `statuses[]` naming pages it could not read.
+    async extract(request) {
+      let body: unknown;
+      try {
+        body = await callProvider('Exa', {
+          method: 'POST',
+          url: `${options.baseUrl}/contents`,
+          headers: { 'x-api-key': options.apiKey ?? '' },
+          body: { urls: [request.url], text: true },
+          timeoutMs: options.timeoutMs,
+          signal: request.signal,
+        });
+      } catch (err) {
+        throw asFetchError(err);
+      }
+      const page = resultsAt('Exa', body, ['results']).find(isRecord);
+      const text = page ? str(page.text) : undefined;
+      if (!text) {
+        const status =
+          isRecord(body) && Array.isArray(body.statuses) ? body.statuses.find(isRecord) : undefined;
+        const error = status && isRecord(status.error) ? str(status.error.tag) : undefined;
+        throw new WebToolError(
+          'url_not_accessible',
+          `Exa could not read the page${error ? ` (${error})` : ''}`,
+        );
+      }
+      return extractedDocument(request.url, text, page ? str(page.title) : undefined);
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * One HTTP call to a search provider, with the faults every adapter maps the same way: a deadline
+ * (`unavailable`), 429 (`too_many_requests`, with its retry-after in the message), 5xx, refused
+ * connections and bodies that are not JSON (`unavailable`), other 4xx (`invalid_input`, or `unavailable`
+ * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
+ */
+import { request } from 'undici';
+import { type FetchedDocument, WebToolError } from '../types.ts';
+
+export interface ProviderOptions {
+  /** Base URL without a trailing slash (the provider's public API unless overridden). */
+  baseUrl: string;
+  apiKey?: string | undefined;
+  /** Deadline of one call. */
+  timeoutMs: number;
+  /** Results per search when the query does not say. */
+  maxResults: number;
+  /** Brave, SearXNG: put the domain filters into the query as `site:` operators. */
+  siteOperators?: boolean;
+}
+
+/**
+ * How many hits to ask of a provider that cannot filter by domain itself: all it gives (`max`) when
+ * filters will be applied afterwards, so enough remain; else what the caller wants.
+ */
+export function askCount(
+  wanted: number,
+  max: number,
+  filter: { allowedDomains?: readonly string[] | undefined; blockedDomains?: readonly string[] | undefined },
+  filteredByProvider: boolean,
+): number {
+  const filtering = (filter.allowedDomains?.length ?? 0) + (filter.blockedDomains?.length ?? 0) > 0;
+  return Math.min(filtering && !filteredByProvider ? max : wanted, max);
+}
+
+export interface ProviderCall {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+const MAX_ERROR_DETAIL = 200;
+
+/** Calls the provider and returns its JSON body; throws WebToolError on every fault. */
+export async function callProvider(name: string, call: ProviderCall): Promise<unknown> {
+  const deadline = AbortSignal.timeout(call.timeoutMs);
+  const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(call.url, {
+      method: call.method,
+      headers: {
+        accept: 'application/json',
+        ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...call.headers,
+      },
+      ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+      signal,
+    });
+  } catch (err) {
+    if (call.signal?.aborted) throw call.signal.reason;
+    if (deadline.aborted) {
+      throw new WebToolError('unavailable', `${name} did not answer within ${call.timeoutMs / 1000} s`);
+    }
+    const code = (err as { code?: unknown }).code;
+    throw new WebToolError(
+      'unavailable',
+      `${name} is unreachable${typeof code === 'string' ? ` (${code})` : ''}`,
+    );
+  }
+  let text: string;
+  try {
+    text = await res.body.text();
+  } catch {
+    if (call.signal?.aborted) throw call.signal.reason;
+    const why = deadline.aborted
+      ? `did not answer within ${call.timeoutMs / 1000} s`
+      : 'cut its answer short';
+    throw new WebToolError('unavailable', `${name} ${why}`);
+  }
+  const status = res.statusCode;
+  if (status === 429) {
+    const retryAfter = res.headers['retry-after'];
+    const after = typeof retryAfter === 'string' && retryAfter !== '' ? ` (retry after ${retryAfter} s)` : '';
+    throw new WebToolError('too_many_requests', `${name} is rate limiting searches${after}`);
+  }
+  if (status >= 500) throw new WebToolError('unavailable', `${name} answered HTTP ${status}`);
+  if (status === 401 || status === 403) {
+    throw new WebToolError('unavailable', `${name} refused the gateway's API key (HTTP ${status})`);
+  }
+  if (status < 200 || status >= 300) {
+    throw new WebToolError('invalid_input', `${name} refused the query (HTTP ${status}${detail(text)})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new WebToolError('unavailable', `${name} answered with something that is not JSON`);
+  }
+}
+
+function detail(text: string): string {
+  const trimmed = text.trim().replace(/\s+/g, ' ');
+  return trimmed === '' ? '' : `: ${trimmed.slice(0, MAX_ERROR_DETAIL)}`;
+}
+
+/** An empty query, or one longer than the provider takes, is the model's mistake, said before any call. */
+export function checkQuery(name: string, query: string, maxChars: number): string {
+  const text = query.trim();
+  if (text === '') throw new WebToolError('invalid_input', 'the search query is empty');
+  if (text.length > maxChars) {
+    throw new WebToolError('query_too_long', `${name} takes queries of at most ${maxChars} characters`);
+  }
+  return text;
+}
+
+/** The text of an HTML snippet (providers mark matches with <strong> and escape entities). */
+export function plainText(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, '')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&amp;/g, '&')
+    .trim();
+}
+
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** `results` of a provider's answer (at `path`), or `unavailable` when the shape is not the API's. */
+export function resultsAt(name: string, body: unknown, path: readonly string[]): unknown[] {
+  let at: unknown = body;
+  for (const key of path) {
+    if (!isRecord(at)) break;
+    at = at[key];
+  }
+  if (Array.isArray(at)) return at;
+  // Brave leaves `web` out when nothing matched.
+  if (isRecord(body) && path.length > 1 && body[path[0]!] === undefined) return [];
+  throw new WebToolError('unavailable', `${name} answered in an unexpected shape (no ${path.join('.')})`);
+}
+
+/** A provider fault met while extracting a page, in web fetch's codes (a refused URL is not accessible). */
+export function asFetchError(err: unknown): unknown {
+  if (err instanceof WebToolError && err.code === 'invalid_input') {
+    return new WebToolError('url_not_accessible', err.message);
+  }
+  return err;
+}
+
+/** The document of an extracted page (text as the provider gave it, Markdown or plain). */
+export function extractedDocument(url: string, text: string, title?: string): FetchedDocument {
+  return {
+    url,
+    ...(title ? { title } : {}),
+    retrievedAt: new Date().toISOString(),
+    source: { type: 'text', media_type: 'text/plain', data: text },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * SearXNG (self-hosted metasearch): `GET /search?q=…&format=json` (the instance must have `json` among
+ * its `search.formats`). Hits are `results[]` (`url`, `title`, `content`, `publishedDate`). Domain filters
+ * are applied to the hits (always) and, with `siteOperators`, put into the query as `site:` operators,
+ * which most engines honour. SearXNG has no count parameter (a page holds what its engines gave). An API
+ * key, when set, is sent as a bearer token (for instances behind an authenticating proxy).
+ */
+import { filterByDomain, withSiteOperators } from '../domains.ts';
+import type { SearchProvider, WebSearchHit } from '../types.ts';
+import { callProvider, checkQuery, isRecord, type ProviderOptions, resultsAt, str } from './http.ts';
+
+const MAX_QUERY = 400;
+const MAX_COUNT = 20;
+
+export function parseSearxngResults(body: unknown): WebSearchHit[] {
+  const hits: WebSearchHit[] = [];
+  for (const item of resultsAt('SearXNG', body, ['results'])) {
+    if (!isRecord(item)) continue;
+    const url = str(item.url);
+    if (!url) continue;
+    const pageAge = str(item.publishedDate);
+    hits.push({
+      url,
+      title: str(item.title) ?? url,
+      content: str(item.content) ?? '',
+      ...(pageAge ? { pageAge } : {}),
+    });
+  }
+  return hits;
+}
+
+export function createSearxng(options: ProviderOptions): SearchProvider {
+  return {
+    name: 'searxng',
+    async search(q) {
+      const query = checkQuery('SearXNG', q.query, MAX_QUERY);
+      const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
+      const params = new URLSearchParams({
+        q: options.siteOperators ? withSiteOperators(query, q, MAX_QUERY) : query,
+        format: 'json',
+        safesearch: '1',
+      });
+      const headers: Record<string, string> = {};
+      if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+      const body = await callProvider('SearXNG', {
+        method: 'GET',
+        url: `${options.baseUrl}/search?${params}`,
+        headers,
+        timeoutMs: options.timeoutMs,
+        signal: q.signal,
+      });
+      // Several engines may return the same page: keep its first (best ranked) hit.
+      const seen = new Set<string>();
+      const unique = parseSearxngResults(body).filter((h) => !seen.has(h.url) && seen.add(h.url));
+      return filterByDomain(unique, q).slice(0, count);
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Tavily: `POST /search` with a JSON body (`query`, `max_results`, `include_domains`, `exclude_domains`,
+ * `country`) and the key as `Authorization: Bearer` (older deployments read `api_key` in the body: both
+ * are sent). Hits are `results[]` (`title`, `url`, `content`, `published_date`). Tavily's `country`
+ * takes an English country name, so `user_location.country` (ISO 3166-1 alpha-2) is spelled out.
+ */
+import { domainHosts, filterByDomain } from '../domains.ts';
+import { type SearchProvider, type WebSearchHit, WebToolError } from '../types.ts';
+import {
+  asFetchError,
+  callProvider,
+  checkQuery,
+  extractedDocument,
+  isRecord,
+  type ProviderOptions,
+  resultsAt,
+  str,
+} from './http.ts';
+
+export const TAVILY_URL = 'https://api.tavily.com';
+const MAX_QUERY = 400;
+const MAX_COUNT = 20;
+
+/** `US` → `united states`, as Tavily's `country` parameter takes it; undefined when unknown. */
+export function countryName(code: string | undefined): string | undefined {
+  if (!code || !/^[A-Za-z]{2}$/.test(code)) return undefined;
+  try {
+    const name = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' }).of(code.toUpperCase());
+    return name?.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseTavilyResults(body: unknown): WebSearchHit[] {
+  const hits: WebSearchHit[] = [];
+  for (const item of resultsAt('Tavily', body, ['results'])) {
+    if (!isRecord(item)) continue;
+    const url = str(item.url);
+    if (!url) continue;
+    const pageAge = str(item.published_date);
+    hits.push({
+      url,
+      title: str(item.title) ?? url,
+      content: str(item.content) ?? '',
+      ...(pageAge ? { pageAge } : {}),
+    });
+  }
+  return hits;
+}
+
+export function createTavily(options: ProviderOptions): SearchProvider {
+  return {
+    name: 'tavily',
+    async search(q) {
+      const query = checkQuery('Tavily', q.query, MAX_QUERY);
+      const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
+      const include = domainHosts(q.allowedDomains);
+      const exclude = domainHosts(q.blockedDomains);
+      const country = countryName(q.userLocation?.country);
+      const body = await callProvider('Tavily', {
+        method: 'POST',
+        url: `${options.baseUrl}/search`,
+        headers: { authorization: `Bearer ${options.apiKey ?? ''}` },
+        body: {
+          api_key: options.apiKey,
+          query,
+          max_results: count,
+          search_depth: 'basic',
+          topic: 'general',
+          ...(include.length > 0 ? { include_domains: include } : {}),
+          ...(exclude.length > 0 ? { exclude_domains: exclude } : {}),
+          ...(country ? { country } : {}),
+        },
+        timeoutMs: options.timeoutMs,
+        signal: q.signal,
+      });
+      return filterByDomain(parseTavilyResults(body), q).slice(0, count);
+    },
+    // Tavily extract: `POST /extract` with `urls`, answered with `results[].raw_content` and
+    // `failed_results[]` for pages it could not read.
+    async extract(request) {
+      let body: unknown;
+      try {
+        body = await callProvider('Tavily', {
+          method: 'POST',
+          url: `${options.baseUrl}/extract`,
+          headers: { authorization: `Bearer ${options.apiKey ?? ''}` },
+          body: { api_key: options.apiKey, urls: [request.url], extract_depth: 'basic', format: 'markdown' },
+          timeoutMs: options.timeoutMs,
+          signal: request.signal,
+        });
+      } catch (err) {
+        throw asFetchError(err);
+      }
+      const page = resultsAt('Tavily', body, ['results']).find(isRecord);
+      const text = page ? str(page.raw_content) : undefined;
+      if (!text) {
+        const failed =
+          isRecord(body) && Array.isArray(body.failed_results)
+            ? body.failed_results.find(isRecord)
+            : undefined;
+        const why = failed ? str(failed.error) : undefined;
+        throw new WebToolError(
+          'url_not_accessible',
+          `Tavily could not read the page${why ? `: ${why}` : ''}`,
+        );
+      }
+      return extractedDocument(request.url, text, page ? str(page.title) : undefined);
+    },
+  };
+}
