@@ -613,9 +613,25 @@ export function validateMessagesRequest(body: unknown, options: ValidateOptions 
   return body as unknown as MessagesRequest;
 }
 
+/**
+ * Generation settings a count_tokens body may carry (clients reuse their Messages body) but that do not
+ * change the count: ignored, and removed so that unchecked values never reach the translators.
+ */
+const IGNORED_BY_COUNT_TOKENS = [
+  'max_tokens',
+  'stream',
+  'stop_sequences',
+  'temperature',
+  'top_p',
+  'top_k',
+  'metadata',
+  'service_tier',
+] as const;
+
 /** count_tokens takes the conversation without generation settings; extra fields are ignored. */
 export function validateCountTokensRequest(body: unknown): CountTokensRequest {
   if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object');
+  for (const field of IGNORED_BY_COUNT_TOKENS) delete body[field];
   dropNulls(body, ['system', 'tools', 'tool_choice', 'thinking']);
   checkModelName(body.model);
   checkDepth(body);

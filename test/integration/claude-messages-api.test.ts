@@ -94,13 +94,13 @@ describe.each([
         output_config: { format: { type: 'json_schema', schema: { type: 'object' } } },
         tools: [
           { name: 'Read', input_schema: { type: 'object' }, strict: true },
-          { type: 'web_search_20250305', name: 'web_search' },
+          { type: 'code_execution_20250522', name: 'code_execution' },
         ],
       }),
     );
     expect(res.status).toBe(200);
     const warnings = res.headers.get('x-abproxy-warnings') ?? '';
-    for (const word of ['inference_geo', 'output_config.format', 'strict', 'web_search'])
+    for (const word of ['inference_geo', 'output_config.format', 'strict', 'code_execution'])
       expect(warnings).toContain(word);
     const body = apiCalls().at(-1)!.body as Json;
     expect(body.inference_geo).toBeUndefined();
