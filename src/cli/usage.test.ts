@@ -23,8 +23,14 @@ function record(overrides: Partial<UsageRecord>): UsageRecord {
 
 describe('abproxy usage', () => {
   const records = [
-    record({}),
-    record({ keyId: 'key_b', model: 'qwen.qwen3-32b', at: '2026-05-11T09:00:00.000Z', costUsd: 0.0001 }),
+    record({ webSearchRequests: 2, webFetchRequests: 1 }),
+    record({
+      keyId: 'key_b',
+      webSearchRequests: 1,
+      model: 'qwen.qwen3-32b',
+      at: '2026-05-11T09:00:00.000Z',
+      costUsd: 0.0001,
+    }),
     record({
       status: 429,
       inputTokens: 0,
@@ -52,6 +58,8 @@ describe('abproxy usage', () => {
       cache_read_input_tokens: 20,
       cache_creation_input_tokens: 4,
       cost_usd: 0.0016,
+      web_search_requests: 3,
+      web_fetch_requests: 1,
     });
   });
 

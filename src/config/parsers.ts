@@ -74,6 +74,16 @@ export function oneOf<T extends string>(
   };
 }
 
+/** A setting that is JSON text (env) or already a value (config file): the value, or which JSON is off. */
+export function jsonValue(raw: unknown, label: string): unknown {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`${label}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
 /** A JSON object, given as JSON text (env, flags) or as an object (config file). */
 export function jsonObject(what = 'a JSON object'): Parser<Record<string, unknown>> {
   return (raw, label) => {

@@ -120,6 +120,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX usage_session_at ON usage(session_id, at) WHERE session_id IS NOT NULL;`,
   // The Bedrock-format door (issue 15): which door a call came in by.
   `ALTER TABLE usage ADD COLUMN door TEXT;`,
+  // The server-tools loop (issue 17): web searches and fetches the call ran.
+  `ALTER TABLE usage ADD COLUMN web_search_requests INTEGER;
+   ALTER TABLE usage ADD COLUMN web_fetch_requests INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -182,6 +185,8 @@ interface UsageRow {
   user_id: string | null;
   trace_id: string | null;
   door: string | null;
+  web_search_requests: number | null;
+  web_fetch_requests: number | null;
 }
 
 function toUsageRecord(row: UsageRow): UsageRecord {
@@ -213,6 +218,8 @@ function toUsageRecord(row: UsageRow): UsageRecord {
   if (row.user_id !== null) record.userId = row.user_id;
   if (row.trace_id !== null) record.traceId = row.trace_id;
   if (row.door === 'bedrock') record.door = row.door;
+  if (row.web_search_requests !== null) record.webSearchRequests = row.web_search_requests;
+  if (row.web_fetch_requests !== null) record.webFetchRequests = row.web_fetch_requests;
   return record;
 }
 
@@ -285,11 +292,13 @@ export class SqliteStore implements Store {
       `INSERT OR IGNORE INTO usage (id, key_id, at, model, service_tier, input_tokens, output_tokens,
          cache_read_input_tokens, cache_write_input_tokens, latency_ms, status, request_id,
          resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts,
-         session_id, agent_id, parent_agent_id, user_id, trace_id, door)
+         session_id, agent_id, parent_agent_id, user_id, trace_id, door, web_search_requests,
+         web_fetch_requests)
        VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
          @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
          @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts,
-         @sessionId, @agentId, @parentAgentId, @userId, @traceId, @door)`,
+         @sessionId, @agentId, @parentAgentId, @userId, @traceId, @door, @webSearchRequests,
+         @webFetchRequests)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -414,6 +423,8 @@ export class SqliteStore implements Store {
           userId: record.userId ?? null,
           traceId: record.traceId ?? null,
           door: record.door ?? null,
+          webSearchRequests: record.webSearchRequests ?? null,
+          webFetchRequests: record.webFetchRequests ?? null,
         });
     })();
   }

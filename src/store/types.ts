@@ -78,6 +78,10 @@ export interface UsageRecord {
   traceId?: string;
   /** The door the call came in by: `bedrock` for the Bedrock-format door; absent for /v1/messages. */
   door?: 'bedrock';
+  /** Web searches the gateway's server-tools loop ran for this call (absent when none). */
+  webSearchRequests?: number;
+  /** Web fetches the gateway's server-tools loop ran for this call (absent when none). */
+  webFetchRequests?: number;
 }
 
 /** `abproxy usage` filter: ISO times, `until` exclusive. */

@@ -20,6 +20,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { Ctx, Middleware } from '../server/http/context.ts';
+import { adoptTraceId } from '../server/middleware/request-id.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
 import type { BedrockRuntime, ForwardOperation } from '../upstream/runtime.ts';
 import {
@@ -36,9 +37,6 @@ import {
   stopReasonOf,
 } from './genai.ts';
 import type { RequestSpan, Telemetry, UpstreamInfo } from './tracing.ts';
-
-/** The response header that carries the request's W3C trace id. */
-export const TRACE_ID_HEADER = 'x-abproxy-trace-id';
 
 function errorType(err: unknown): string {
   if (err instanceof ApiError) return err.type;
@@ -219,8 +217,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
     const context = trace.setSpan(parent, span);
     // The attribution side parses the client's traceparent into ctx.traceId even with tracing off; the
     // span then has that same trace id. A request without one gets our new root trace's id here.
-    ctx.traceId ??= span.spanContext().traceId;
-    if (!ctx.res.hasHeader(TRACE_ID_HEADER)) ctx.res.setHeader(TRACE_ID_HEADER, ctx.traceId);
+    adoptTraceId(ctx, span.spanContext().traceId);
     const traced = new TracedRequest(ctx, this.#tracer, span, context, this.#content);
     ctx.span = traced;
     ctx.res.once('close', () => traced.end());

@@ -25,7 +25,9 @@ import type {
 import {
   BEDROCK_BETA_ALIASES,
   type ClaudeFeatures,
+  type ClaudeFeatureTable,
   type ClaudeThinkingType,
+  claudeFeaturesFor,
   TOOL_SEARCH_BETAS,
 } from '../models/claude-features.ts';
 import {
@@ -47,6 +49,20 @@ export interface InvokeContext {
   features: ClaudeFeatures;
   /** The model's output cap (ModelCapabilities.maxOutputTokens). */
   maxOutputTokens: number;
+}
+
+/** The context of a resolved Claude model: its features (from `table`) and output cap, the client's betas. */
+export function invokeContextFor(
+  model: { baseModelId: string; caps: { maxOutputTokens: number } },
+  betas: readonly string[],
+  table?: ClaudeFeatureTable,
+): InvokeContext {
+  return {
+    baseModelId: model.baseModelId,
+    betas,
+    features: claudeFeaturesFor(model.baseModelId, table),
+    maxOutputTokens: model.caps.maxOutputTokens,
+  };
 }
 
 export interface InvokeBody {

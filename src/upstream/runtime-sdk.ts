@@ -125,44 +125,25 @@ export class SdkRuntime implements BedrockRuntime {
       input.host === 'mantle'
         ? mantleEndpoint(options.mantleEndpoint, options.region)
         : await resolveEndpoint(this.#client, options.region);
-    const url = new URL(endpoint.origin);
-    const path = `${endpoint.basePath}${MESSAGES_API_PATH}`;
-    const body = withModel(input.body, input.modelId);
-    const headers = messagesApiHeaders(input);
-    const signed =
-      options.bearerToken !== undefined
-        ? { ...headers, host: endpoint.host, authorization: `Bearer ${options.bearerToken}` }
-        : await new SigV4Signer({
-            service: MESSAGES_API_SIGNING_SERVICE[input.host],
-            credentials: options.credentials,
-          }).sign({ method: 'POST', host: endpoint.host, path, headers, body, region: options.region });
-    signal?.throwIfAborted();
-    const request: HttpRequest = {
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      method: 'POST',
-      path,
-      query: {},
-      headers: signed,
-      body,
-    };
-    const { response } = await options.handler.handle(request, { abortSignal: signal });
-    const responseHeaders = response.headers as Record<string, string | undefined>;
-    const requestId = responseHeaders['x-amzn-requestid'] ?? responseHeaders['request-id'];
-    const stream = response.body as AsyncIterable<Uint8Array>;
-    const readAll = async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-      return Buffer.concat(chunks).toString('utf8');
-    };
-    if (response.statusCode < 200 || response.statusCode >= 300)
-      throw httpError(response.statusCode, responseHeaders, await readAll(), requestId);
+    const signer = new SigV4Signer({
+      service: MESSAGES_API_SIGNING_SERVICE[input.host],
+      credentials: options.credentials,
+    });
+    const answer = await this.#rawCall(
+      options,
+      signer,
+      endpoint,
+      `${endpoint.basePath}${MESSAGES_API_PATH}`,
+      messagesApiHeaders(input),
+      withModel(input.body, input.modelId),
+      signal,
+    );
+    const { status, headers, requestId, stream } = answer;
     // A non-stream answer (or a stream that is not SSE) is one document: read here, so a 200 that is
     // not an answer fails here.
-    const sse = input.stream && (responseHeaders['content-type'] ?? '').includes('text/event-stream');
-    const text = sse ? undefined : await readAll();
-    const wrong = notAnAnswer(input.stream, response.statusCode, responseHeaders, text, requestId);
+    const sse = input.stream && (headers['content-type'] ?? '').includes('text/event-stream');
+    const text = sse ? undefined : await readText(stream);
+    const wrong = notAnAnswer(input.stream, status, headers, text, requestId);
     if (wrong) throw wrong;
     return { requestId, stream: text === undefined ? stream : oneChunk(text) };
   }
@@ -173,18 +154,49 @@ export class SdkRuntime implements BedrockRuntime {
     if (!forwarding || !this.#signer) throw new Error('this runtime was built without forwarding options');
     const endpoint = await resolveEndpoint(this.#client, forwarding.region);
     const path = `${endpoint.basePath}/model/${pathLabel(input.modelId)}/${input.operation}`;
+    const { status, headers, requestId, stream } = await this.#rawCall(
+      forwarding,
+      this.#signer,
+      endpoint,
+      path,
+      input.headers,
+      input.body,
+      signal,
+    );
+    return { requestId, status, headers, stream };
+  }
+
+  /**
+   * A POST the SDK has no command for, on the client's own HTTP handler: bearer token or SigV4 (with
+   * `signer`), response headers lower-cased, a non-2xx answer thrown as an httpError with its body.
+   */
+  async #rawCall(
+    options: SdkMessagesApiOptions,
+    signer: SigV4Signer,
+    endpoint: { origin: string; host: string },
+    path: string,
+    headers: Record<string, string>,
+    body: Uint8Array | string,
+    signal: AbortSignal | undefined,
+  ): Promise<{
+    status: number;
+    headers: Record<string, string>;
+    requestId: string | undefined;
+    stream: AsyncIterable<Uint8Array>;
+  }> {
     signal?.throwIfAborted();
-    const headers =
-      forwarding.bearerToken !== undefined
-        ? { ...input.headers, host: endpoint.host, authorization: `Bearer ${forwarding.bearerToken}` }
-        : await this.#signer.sign({
+    const signed =
+      options.bearerToken !== undefined
+        ? { ...headers, host: endpoint.host, authorization: `Bearer ${options.bearerToken}` }
+        : await signer.sign({
             method: 'POST',
             host: endpoint.host,
             path,
-            headers: input.headers,
-            body: input.body,
-            region: forwarding.region,
+            headers,
+            body,
+            region: options.region,
           });
+    signal?.throwIfAborted();
     const url = new URL(endpoint.origin);
     // The fields of @smithy/protocol-http's HttpRequest, which the handlers read.
     const request = {
@@ -194,26 +206,25 @@ export class SdkRuntime implements BedrockRuntime {
       method: 'POST',
       path,
       query: {},
-      headers,
-      body: input.body,
+      headers: signed,
+      body,
     } as HttpRequest;
-    const { response } = await forwarding.handler.handle(request, { abortSignal: signal });
+    const { response } = await options.handler.handle(request, { abortSignal: signal });
     const responseHeaders: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) {
-      responseHeaders[name.toLowerCase()] = String(value);
+      if (value !== undefined) responseHeaders[name.toLowerCase()] = String(value);
     }
-    const requestId = header(responseHeaders, 'x-amzn-requestid');
-    const body = response.body as AsyncIterable<Uint8Array>;
+    const requestId = header(responseHeaders, 'x-amzn-requestid') ?? header(responseHeaders, 'request-id');
+    const stream = response.body as AsyncIterable<Uint8Array>;
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(Buffer.from(chunk));
-      throw httpError(
-        response.statusCode,
-        responseHeaders,
-        Buffer.concat(chunks).toString('utf8'),
-        requestId,
-      );
+      throw httpError(response.statusCode, responseHeaders, await readText(stream), requestId);
     }
-    return { requestId, status: response.statusCode, headers: responseHeaders, stream: body };
+    return { status: response.statusCode, headers: responseHeaders, requestId, stream };
   }
+}
+
+async function readText(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -3,7 +3,7 @@
  * the config file's `upstreams` list. Pure parsing and validation; every error names the entry and the
  * field, so a typo in a ten-entry list is found at start-up and not on the first throttled request.
  */
-import { ConfigError, type Parser } from '../config/parsers.ts';
+import { ConfigError, jsonValue, type Parser } from '../config/parsers.ts';
 
 /** Inference-profile prefix an upstream calls (`none`: the base model id). */
 export const PROFILE_PREFIXES = ['global', 'us', 'eu', 'apac', 'none'] as const;
@@ -186,14 +186,7 @@ function entry(raw: unknown, index: number): UpstreamSpec {
 
 /** JSON text (env) or a list (config file) → validated upstreams; errors name `label[i] (name).field`. */
 export const parseUpstreams: Parser<UpstreamSpec[]> = (raw, label) => {
-  let value = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new ConfigError(`${label}: not valid JSON (${(err as Error).message})`);
-    }
-  }
+  const value = jsonValue(raw, label);
   if (!Array.isArray(value) || value.length === 0) {
     throw new ConfigError(`${label}: expected a non-empty JSON list of upstreams`);
   }
@@ -219,14 +212,7 @@ export const parseUpstreams: Parser<UpstreamSpec[]> = (raw, label) => {
  */
 export const parseStrategies: Parser<Record<string, Strategy> | undefined> = (raw, label) => {
   if (raw === undefined || raw === '') return undefined;
-  let value = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new ConfigError(`${label}: not valid JSON (${(err as Error).message})`);
-    }
-  }
+  const value = jsonValue(raw, label);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError(`${label}: expected a JSON object of model-id glob → ${STRATEGIES.join(' | ')}`);
   }

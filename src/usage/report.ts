@@ -48,6 +48,9 @@ export interface UsageRow {
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
   cost_usd: number;
+  /** Web searches and fetches the gateway's server-tools loop ran (Anthropic's `server_tool_use`). */
+  web_search_requests: number;
+  web_fetch_requests: number;
 }
 
 export interface UsageReport {
@@ -76,6 +79,8 @@ function emptyRow(group: string): UsageRow {
     cache_read_input_tokens: 0,
     cache_creation_input_tokens: 0,
     cost_usd: 0,
+    web_search_requests: 0,
+    web_fetch_requests: 0,
   };
 }
 
@@ -89,6 +94,8 @@ function add(row: UsageRow, record: UsageRecord): void {
   row.cache_read_input_tokens += record.cacheReadInputTokens;
   row.cache_creation_input_tokens += record.cacheWriteInputTokens;
   row.cost_usd += record.costUsd ?? 0;
+  row.web_search_requests += record.webSearchRequests ?? 0;
+  row.web_fetch_requests += record.webFetchRequests ?? 0;
 }
 
 function agentOf(record: UsageRecord): string {

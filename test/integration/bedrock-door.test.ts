@@ -255,6 +255,77 @@ describe('drain', () => {
   });
 });
 
+describe('drain refusals on the door', () => {
+  it('a new door call while draining gets the 503 in Bedrock shape (ServiceUnavailableException)', async () => {
+    const draining = await startServer(testConfig({ shutdownTimeoutMs: 20_000 }));
+    emulator.enqueue({ text: 'slow-'.repeat(40), chunkSize: 4, chunkDelayMs: 60 });
+    const client = new BedrockRuntimeClient({
+      endpoint: draining.url,
+      region: 'us-east-1',
+      token: { token: 'test-master-key' },
+      authSchemePreference: ['httpBearerAuth'],
+      maxAttempts: 1,
+    });
+    const out = await client.send(
+      new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    );
+    const events = out.stream![Symbol.asyncIterator]();
+    await events.next();
+    const closing = draining.close();
+    try {
+      // HTTP/1.1 (curl, a plain fetch): a control-plane read and a runtime call.
+      for (const [method, path] of [
+        ['GET', '/foundation-models'],
+        ['POST', `/model/${encodeURIComponent(QWEN)}/converse`],
+      ] as const) {
+        const res = await fetch(`${draining.url}${path}`, {
+          method,
+          headers: {
+            authorization: 'Bearer test-master-key',
+            'content-type': 'application/json',
+            connection: 'close',
+          },
+          ...(method === 'POST' ? { body: JSON.stringify({ messages: [] }) } : {}),
+        });
+        expect(res.status, path).toBe(503);
+        expect(res.headers.get('x-amzn-errortype'), path).toBe('ServiceUnavailableException');
+        expect(res.headers.get('x-amzn-requestid'), path).toMatch(/^req_/);
+        const body = (await res.json()) as Record<string, unknown>;
+        expect(body, path).toEqual({ message: expect.stringContaining('shutting down') });
+      }
+      // HTTP/2 (the AWS SDK on a fresh client): the SDK raises Bedrock's exception.
+      const late = new BedrockRuntimeClient({
+        endpoint: draining.url,
+        region: 'us-east-1',
+        token: { token: 'test-master-key' },
+        authSchemePreference: ['httpBearerAuth'],
+        maxAttempts: 1,
+      });
+      const err = await late
+        .send(
+          new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'late' }] }] }),
+        )
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'ServiceUnavailableException', $metadata: { httpStatusCode: 503 } });
+      late.destroy();
+      // The Anthropic paths keep Anthropic's shape.
+      const anthropic = await fetch(`${draining.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', connection: 'close' },
+        body: '{}',
+      });
+      expect(anthropic.status).toBe(503);
+      expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    } finally {
+      for (let e = await events.next(); !e.done; e = await events.next()) {
+        // finish the in-flight stream so the drain completes
+      }
+      await closing;
+      client.destroy();
+    }
+  });
+});
+
 describe('configured only by the environment, as an AWS app would be', () => {
   it('AWS_ENDPOINT_URL_BEDROCK_RUNTIME + AWS_BEARER_TOKEN_BEDROCK: a default client converses', async () => {
     const { id, secret } = await key();

@@ -198,6 +198,45 @@ describe('browser requests (header level)', () => {
     expect(upstreamCalls()).toBe(1);
   });
 
+  it('lets a listed origin send W3C trace context and read the trace id, upstream and warnings headers', async () => {
+    const pre = await fetch(`${url}/v1/messages`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: ALLOWED,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,traceparent,tracestate,x-api-key',
+        'sec-fetch-mode': 'cors',
+        'sec-fetch-site': 'cross-site',
+      },
+    });
+    expect(pre.status).toBe(204);
+    const allowed = pre.headers.get('access-control-allow-headers')!.split(', ');
+    expect(allowed).toContain('traceparent');
+    expect(allowed).toContain('tracestate');
+
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        origin: ALLOWED,
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'cors',
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+        'anthropic-dangerous-direct-browser-access': 'true',
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+        tracestate: 'vendor=1',
+      },
+      body: BODY,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-abproxy-trace-id')).toBe(traceId);
+    const exposed = res.headers.get('access-control-expose-headers')!.split(', ');
+    for (const name of ['request-id', 'x-abproxy-trace-id', 'x-abproxy-upstream', 'x-abproxy-warnings']) {
+      expect(exposed).toContain(name);
+    }
+  });
+
   it('still refuses a listed origin that sends a non-JSON body (415)', async () => {
     const res = await fetch(`${url}/v1/messages`, {
       method: 'POST',

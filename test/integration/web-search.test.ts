@@ -7,6 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import type { UsageRecord } from '../../src/store/types.ts';
 import {
   type FetchedDocument,
   type WebFetchRequest,
@@ -295,6 +296,22 @@ describe('Claude on the Converse path (ABPROXY_CLAUDE_PATH=converse)', () => {
   });
 });
 
+/** The usage record of a request (written a moment after the answer). */
+async function recordOf(requestId: string): Promise<UsageRecord> {
+  let found: UsageRecord | undefined;
+  await expect
+    .poll(
+      async () => {
+        const records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+        found = records.find((r) => r.requestId === requestId);
+        return found !== undefined;
+      },
+      { timeout: 10_000 },
+    )
+    .toBe(true);
+  return found!;
+}
+
 describe('usage records, budgets and metrics', () => {
   it('count each search and add its cost (ABPROXY_WEB_SEARCH_COST_USD) to the usage record', async () => {
     const before = await metric('abproxy_web_tool_requests_total{tool="web_search"}');
@@ -304,16 +321,12 @@ describe('usage records, budgets and metrics', () => {
     await expect
       .poll(() => metric('abproxy_web_tool_requests_total{tool="web_search"}'), { timeout: 10_000 })
       .toBe(before + 1);
-    await expect
-      .poll(
-        async () => {
-          const records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
-          return records.find((r) => r.status === 200 && r.inputTokens === 400)?.costUsd;
-        },
-        { timeout: 10_000 },
-      )
-      // Qwen's tokens cost a fraction of a cent; the search adds the default $0.01.
-      .toBeGreaterThan(0.01);
+    const record = await recordOf(message._request_id!);
+    // Qwen's tokens cost a fraction of a cent; the search adds the default $0.01.
+    expect(record.costUsd).toBeGreaterThan(0.01);
+    // The record (and so `abproxy usage --json`) counts the searches; no fetch ran.
+    expect(record.webSearchRequests).toBe(1);
+    expect(record.webFetchRequests).toBeUndefined();
   });
 });
 
@@ -584,6 +597,9 @@ describe('web fetch', () => {
       },
     });
     expect(message.usage.server_tool_use).toEqual({ web_search_requests: 0, web_fetch_requests: 1 });
+    const record = await recordOf(message._request_id!);
+    expect(record.webFetchRequests).toBe(1);
+    expect(record.webSearchRequests).toBeUndefined();
     // citations: {enabled: true} → the [1] marker becomes a char_location in the fetched document.
     expect((message.content[2] as Anthropic.TextBlock).citations).toEqual([
       {

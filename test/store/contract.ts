@@ -225,6 +225,8 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
         ttftMs: 120,
         stream: true,
         status: 499,
+        webSearchRequests: 2,
+        webFetchRequests: 1,
       });
       const plain = usage('key_b', '2025-06-01T09:00:00.000Z');
       const late = usage('key_a', '2025-06-03T00:00:00.000Z');

@@ -6,10 +6,10 @@
  * pump. Model ids: runtime takes the inference profile id the catalogue resolved; mantle takes bare
  * foundation ids (`anthropic.claude-…`), so the profile prefix is dropped there.
  */
-import { claudeFeaturesFor } from '../../models/claude-features.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { fromInvokeResponse } from '../../translate/invoke-stream.ts';
 import { MessagesApiStreamTranslator } from '../../translate/messages-api-stream.ts';
+import { invokeContextFor } from '../../translate/to-invoke.ts';
 import { toMessagesApiBody } from '../../translate/to-messages.ts';
 import type { MessagesApiHost } from '../../upstream/runtime.ts';
 import { headerSafe, sendJson } from '../http/respond.ts';
@@ -24,10 +24,7 @@ export async function messagesApiMessages(call: MessageCall, host: MessagesApiHo
   const stream = request.stream === true;
   const switched = applyFeatureSwitches(request, deps.config);
   const shaped = toMessagesApiBody(switched.request, {
-    baseModelId: model.baseModelId,
-    betas: call.betas,
-    features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
-    maxOutputTokens: model.caps.maxOutputTokens,
+    ...invokeContextFor(model, call.betas, deps.claudeFeatures),
     stream,
   });
   const warnings = [...switched.warnings, ...shaped.warnings];

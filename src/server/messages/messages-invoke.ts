@@ -3,10 +3,9 @@
  * Anthropic body itself. Stream chunks already are Anthropic events; InvokeStreamTranslator rewrites
  * the few that need it and forwards content deltas as the bytes Bedrock sent.
  */
-import { claudeFeaturesFor } from '../../models/claude-features.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { fromInvokeResponse, InvokeStreamTranslator } from '../../translate/invoke-stream.ts';
-import { toInvokeBody } from '../../translate/to-invoke.ts';
+import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
 import { sendJson } from '../http/respond.ts';
 import type { MessageCall } from './message-call.ts';
 import { pumpStream } from './pump-stream.ts';
@@ -16,14 +15,8 @@ const utf8 = new TextDecoder();
 
 export async function invokeMessages(call: MessageCall): Promise<void> {
   const { ctx, deps, request, model, abort } = call;
-  const features = claudeFeaturesFor(model.baseModelId, deps.claudeFeatures);
   const switched = applyFeatureSwitches(request, deps.config);
-  const invoke = toInvokeBody(switched.request, {
-    baseModelId: model.baseModelId,
-    betas: call.betas,
-    features,
-    maxOutputTokens: model.caps.maxOutputTokens,
-  });
+  const invoke = toInvokeBody(switched.request, invokeContextFor(model, call.betas, deps.claudeFeatures));
   const warnings = [...switched.warnings, ...invoke.warnings];
   if (invoke.droppedBetas.length > 0)
     warnings.push(`betas not sent to Bedrock: ${invoke.droppedBetas.join(', ')}`);

@@ -6,7 +6,6 @@
  */
 import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { MessagesRequest, StreamEvent, Usage } from '../../anthropic/types.ts';
-import { claudeFeaturesFor } from '../../models/claude-features.ts';
 import type { ServiceTier } from '../../models/types.ts';
 import { converseResponseAsStream } from '../../translate/converse-as-stream.ts';
 import { ConverseStreamTranslator } from '../../translate/converse-stream.ts';
@@ -14,7 +13,7 @@ import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { InvokeStreamTranslator } from '../../translate/invoke-stream.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
-import { toInvokeBody } from '../../translate/to-invoke.ts';
+import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
 import { type MessageCall, newMessageId } from './message-call.ts';
 import { messagePath } from './message-path.ts';
 
@@ -67,12 +66,7 @@ export async function openModelRound(
   // as Anthropic events either way (a model that exists only on mantle cannot take web tools yet).
   if (messagePath(deps.config, model, call.request.model) !== 'converse') {
     const switched = applyFeatureSwitches(request, deps.config);
-    const invoke = toInvokeBody(switched.request, {
-      baseModelId: model.baseModelId,
-      betas: call.betas,
-      features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
-      maxOutputTokens: model.caps.maxOutputTokens,
-    });
+    const invoke = toInvokeBody(switched.request, invokeContextFor(model, call.betas, deps.claudeFeatures));
     const upstream = await call.send((serviceTier) =>
       deps.upstream.invokeModelStream(
         { modelId: model.modelId, body: invoke.body, serviceTier },

@@ -156,6 +156,9 @@ class UsageMeter implements Meter {
     };
     if (info) record.resolvedModel = boundText(info.resolvedModel);
     if (info?.door) record.door = info.door;
+    const web = tokens?.server_tool_use;
+    if (web?.web_search_requests) record.webSearchRequests = web.web_search_requests;
+    if (web?.web_fetch_requests) record.webFetchRequests = web.web_fetch_requests;
     if (this.estimated) record.estimated = true;
     // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
     // Bedrock made until then, which the translators count or estimate.

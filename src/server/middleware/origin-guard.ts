@@ -35,8 +35,18 @@ const BASE_ALLOWED_HEADERS = [
   'anthropic-beta',
   'anthropic-dangerous-direct-browser-access',
   'content-type',
+  // W3C trace context: a page's tracer joins the gateway's trace (x-abproxy-trace-id answers it).
+  'traceparent',
+  'tracestate',
 ];
-const EXPOSED_HEADERS = 'request-id, x-request-id, retry-after';
+const EXPOSED_HEADERS = [
+  'request-id',
+  'x-request-id',
+  'retry-after',
+  'x-abproxy-trace-id',
+  'x-abproxy-upstream',
+  'x-abproxy-warnings',
+].join(', ');
 const PREFLIGHT_MAX_AGE_SECONDS = '600';
 
 /** `Sec-Fetch-Site` values that mean another site's page made the request. */

@@ -9,7 +9,6 @@
 import type { CountTokensCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import type { CountTokensRequest } from '../../anthropic/types.ts';
 import { validateCountTokensRequest } from '../../anthropic/validate.ts';
-import { claudeFeaturesFor } from '../../models/claude-features.ts';
 import type { ResolvedModel } from '../../models/types.ts';
 import {
   convertWebHistory,
@@ -21,7 +20,7 @@ import {
 } from '../../tools/web-request.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
-import { toInvokeBody } from '../../translate/to-invoke.ts';
+import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { classifyBedrockError } from '../../upstream/aws-errors.ts';
 import type { AppDeps } from '../deps.ts';
@@ -110,12 +109,7 @@ function countInput(
       { ...request, max_tokens: model.caps.maxOutputTokens },
       deps.config,
     );
-    const { body } = toInvokeBody(switched, {
-      baseModelId: model.baseModelId,
-      betas,
-      features: claudeFeaturesFor(model.baseModelId, deps.claudeFeatures),
-      maxOutputTokens: model.caps.maxOutputTokens,
-    });
+    const { body } = toInvokeBody(switched, invokeContextFor(model, betas, deps.claudeFeatures));
     return { invokeModel: { body: new TextEncoder().encode(body) } };
   }
   const { input } = toConverseRequest(

@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ApiError } from '../../anthropic/errors.ts';
+import { sendBedrockError } from '../bedrock/errors.ts';
+import { isDoorPath } from '../bedrock/paths.ts';
 import type { Ctx, Handler } from '../http/context.ts';
 import { sendJson } from '../http/respond.ts';
 import { sendError } from '../middleware/error-handler.ts';
@@ -44,20 +46,25 @@ const PROBE_PATHS = new Set(['/health', '/ready']);
  * drain (closing it would turn the load balancer's health checks and any request it still routes here
  * into connection errors, i.e. 502s): probes get 503 so the instance leaves rotation, API calls get a
  * retryable 503 overloaded_error on a closing connection, so the client's retry lands on another
- * instance. Requests already in flight are not affected.
+ * instance. Requests already in flight are not affected. On the Bedrock-format door the 503 is
+ * Bedrock's (ServiceUnavailableException), as every other door error is.
  */
 export function answerWhileDraining(ctx: Ctx): void {
   ctx.res.setHeader('request-id', ctx.requestId);
-  ctx.res.setHeader('connection', 'close');
+  // HTTP/2 (the AWS SDK on the door) forbids connection-specific headers; its session just ends later.
+  if (ctx.req.httpVersionMajor !== 2) ctx.res.setHeader('connection', 'close');
   if (PROBE_PATHS.has(ctx.url.pathname)) {
     sendJson(ctx.res, 503, { status: 'draining' });
     return;
   }
-  sendError(
-    ctx,
-    new ApiError('overloaded_error', 'This gateway instance is shutting down; retry the request.', {
+  const refusal = new ApiError(
+    'overloaded_error',
+    'This gateway instance is shutting down; retry the request.',
+    {
       status: 503,
       headers: { 'retry-after': '1', 'x-should-retry': 'true' },
-    }),
+    },
   );
+  if (isDoorPath(ctx.url.pathname)) sendBedrockError(ctx, refusal);
+  else sendError(ctx, refusal);
 }

@@ -185,7 +185,10 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
     throw new WebToolError('unsupported_content_type', 'the page is binary and says nothing of its type');
   }
   const text = decode(fetched.bytes, fetched.contentType, declared === undefined || HTML_TYPES.has(declared));
-  if (declared && HTML_TYPES.has(declared)) {
+  // Declared HTML, or undeclared text that opens like an HTML document.
+  const html =
+    declared === undefined ? /^\s*<(!doctype html|html)[\s>]/i.test(text) : HTML_TYPES.has(declared);
+  if (html) {
     const { title, markdown } = htmlToMarkdown(text, fetched.url);
     return {
       url: request.url,
@@ -199,19 +202,6 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
     };
   }
   if (declared === undefined || TEXT_TYPES.has(declared) || declared.endsWith('+json')) {
-    if (declared === undefined && /^\s*<(!doctype html|html)[\s>]/i.test(text)) {
-      const { title, markdown } = htmlToMarkdown(text, fetched.url);
-      return {
-        url: request.url,
-        ...(title ? { title } : {}),
-        retrievedAt,
-        source: {
-          type: 'text',
-          media_type: 'text/plain',
-          data: cutToTokens(markdown, request.maxContentTokens),
-        },
-      };
-    }
     return {
       url: request.url,
       retrievedAt,

@@ -5,7 +5,7 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import { request } from 'undici';
-import { type FetchedDocument, WebToolError } from '../types.ts';
+import { type FetchedDocument, type WebSearchHit, WebToolError } from '../types.ts';
 
 export interface ProviderOptions {
   /** Base URL without a trailing slash (the provider's public API unless overridden). */
@@ -145,6 +145,24 @@ export function resultsAt(name: string, body: unknown, path: readonly string[]):
   // Brave leaves `web` out when nothing matched.
   if (isRecord(body) && path.length > 1 && body[path[0]!] === undefined) return [];
   throw new WebToolError('unavailable', `${name} answered in an unexpected shape (no ${path.join('.')})`);
+}
+
+/** Hits of an answer whose `results[]` items are `{url, title, content, <dateField>}` (Tavily, SearXNG). */
+export function plainResults(name: string, body: unknown, dateField: string): WebSearchHit[] {
+  const hits: WebSearchHit[] = [];
+  for (const item of resultsAt(name, body, ['results'])) {
+    if (!isRecord(item)) continue;
+    const url = str(item.url);
+    if (!url) continue;
+    const pageAge = str(item[dateField]);
+    hits.push({
+      url,
+      title: str(item.title) ?? url,
+      content: str(item.content) ?? '',
+      ...(pageAge ? { pageAge } : {}),
+    });
+  }
+  return hits;
 }
 
 /** A provider fault met while extracting a page, in web fetch's codes (a refused URL is not accessible). */

@@ -7,26 +7,13 @@
  */
 import { filterByDomain, withSiteOperators } from '../domains.ts';
 import type { SearchProvider, WebSearchHit } from '../types.ts';
-import { callProvider, checkQuery, isRecord, type ProviderOptions, resultsAt, str } from './http.ts';
+import { callProvider, checkQuery, type ProviderOptions, plainResults } from './http.ts';
 
 const MAX_QUERY = 400;
 const MAX_COUNT = 20;
 
 export function parseSearxngResults(body: unknown): WebSearchHit[] {
-  const hits: WebSearchHit[] = [];
-  for (const item of resultsAt('SearXNG', body, ['results'])) {
-    if (!isRecord(item)) continue;
-    const url = str(item.url);
-    if (!url) continue;
-    const pageAge = str(item.publishedDate);
-    hits.push({
-      url,
-      title: str(item.title) ?? url,
-      content: str(item.content) ?? '',
-      ...(pageAge ? { pageAge } : {}),
-    });
-  }
-  return hits;
+  return plainResults('SearXNG', body, 'publishedDate');
 }
 
 export function createSearxng(options: ProviderOptions): SearchProvider {

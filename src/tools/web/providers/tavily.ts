@@ -13,6 +13,7 @@ import {
   extractedDocument,
   isRecord,
   type ProviderOptions,
+  plainResults,
   resultsAt,
   str,
 } from './http.ts';
@@ -33,20 +34,7 @@ export function countryName(code: string | undefined): string | undefined {
 }
 
 export function parseTavilyResults(body: unknown): WebSearchHit[] {
-  const hits: WebSearchHit[] = [];
-  for (const item of resultsAt('Tavily', body, ['results'])) {
-    if (!isRecord(item)) continue;
-    const url = str(item.url);
-    if (!url) continue;
-    const pageAge = str(item.published_date);
-    hits.push({
-      url,
-      title: str(item.title) ?? url,
-      content: str(item.content) ?? '',
-      ...(pageAge ? { pageAge } : {}),
-    });
-  }
-  return hits;
+  return plainResults('Tavily', body, 'published_date');
 }
 
 export function createTavily(options: ProviderOptions): SearchProvider {
