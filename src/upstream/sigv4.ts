@@ -58,7 +58,7 @@ function escapeUri(text: string): string {
 }
 
 /** The canonical URI: `.` and `..` resolved, empty segments dropped, each segment encoded again. */
-function canonicalPath(path: string): string {
+function canonicalPathOf(path: string): string {
   const segments: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -67,6 +67,33 @@ function canonicalPath(path: string): string {
   }
   const normalised = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
   return escapeUri(normalised).replace(/%2F/g, '/');
+}
+
+/**
+ * canonicalPathOf, remembered: a gateway calls a handful of paths (`/model/{id}/{operation}`) over and
+ * over. Bounded; cleared when full (a door caller may name many model ids).
+ */
+const canonicalPaths = new Map<string, string>();
+function canonicalPath(path: string): string {
+  let canonical = canonicalPaths.get(path);
+  if (canonical === undefined) {
+    canonical = canonicalPathOf(path);
+    if (canonicalPaths.size >= 512) canonicalPaths.clear();
+    canonicalPaths.set(path, canonical);
+  }
+  return canonical;
+}
+
+/** `x-amz-date` (`20260102T030405Z`) and its day, rebuilt once a second rather than on every call. */
+let dateSecond = Number.NaN;
+let dateLong = '';
+function amzDate(now: Date | undefined): string {
+  const second = Math.floor((now === undefined ? Date.now() : now.getTime()) / 1000);
+  if (second !== dateSecond) {
+    dateLong = new Date(second * 1000).toISOString().replace(/[-:]|\.\d{3}/g, '');
+    dateSecond = second;
+  }
+  return dateLong;
 }
 
 const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -91,7 +118,7 @@ export class SigV4Signer {
   async sign(input: SignInput): Promise<Record<string, string>> {
     const credentials =
       typeof this.#credentials === 'function' ? await this.#credentials() : this.#credentials;
-    const longDate = (input.now ?? new Date()).toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const longDate = amzDate(input.now);
     const shortDate = longDate.slice(0, 8);
     const scope = `${shortDate}/${input.region}/${this.#service}/aws4_request`;
     const headers: Record<string, string> = {};
@@ -102,12 +129,15 @@ export class SigV4Signer {
     headers['x-amz-date'] = longDate;
     if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
 
-    const names = Object.keys(headers)
-      .map((name) => name.toLowerCase())
-      .filter((name) => !UNSIGNABLE.has(name) && !UNSIGNABLE_PREFIX.test(name))
-      .sort();
+    // One pass: the signed names (sorted below) and the values by lower-case name.
+    const names: string[] = [];
     const lower: Record<string, string> = {};
-    for (const name in headers) lower[name.toLowerCase()] = headers[name]!;
+    for (const name in headers) {
+      const low = name.toLowerCase();
+      lower[low] = headers[name]!;
+      if (!UNSIGNABLE.has(low) && !UNSIGNABLE_PREFIX.test(low)) names.push(low);
+    }
+    names.sort();
     let canonicalHeaders = '';
     for (const name of names) canonicalHeaders += `${name}:${lower[name]!.trim().replace(/\s+/g, ' ')}\n`;
     const signedHeaders = names.join(';');

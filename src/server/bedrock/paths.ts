@@ -6,6 +6,7 @@
 import { FORWARD_OPERATIONS, type ForwardOperation } from '../../upstream/runtime.ts';
 
 const CONTROL_ROOTS = ['/foundation-models', '/inference-profiles'] as const;
+const CONTROL_PREFIXES = CONTROL_ROOTS.map((root) => `${root}/`);
 
 /** Longest model id accepted (Bedrock's own limit on ARNs is 2048). */
 export const MAX_MODEL_ID_CHARS = 2048;
@@ -21,8 +22,14 @@ export interface RuntimeCall {
 
 /** Whether a path is the door's: its errors are then answered in Bedrock's shape. */
 export function isDoorPath(pathname: string): boolean {
+  // Asked by several middlewares on every request: /v1/… is told apart by its second character.
+  const second = pathname.charCodeAt(1);
+  if (second !== 0x6d /* m */ && second !== 0x66 /* f */ && second !== 0x69 /* i */) return false;
   if (pathname.startsWith('/model/')) return true;
-  return CONTROL_ROOTS.some((root) => pathname === root || pathname.startsWith(`${root}/`));
+  for (let i = 0; i < CONTROL_ROOTS.length; i++) {
+    if (pathname === CONTROL_ROOTS[i] || pathname.startsWith(CONTROL_PREFIXES[i]!)) return true;
+  }
+  return false;
 }
 
 /** `/model/{id}/{operation}` → its parts; null when the path is not of that form. */

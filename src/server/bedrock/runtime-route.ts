@@ -97,7 +97,7 @@ function prepare(operation: ForwardOperation, body: Buffer, headers: Record<stri
 
 /** Sends POST /model/… to the door's handler; everything else goes on to the router. */
 export function bedrockRuntimeRoute(handler: Handler): Middleware {
-  return async function bedrockRuntimeRouteMiddleware(ctx, next) {
+  return function bedrockRuntimeRouteMiddleware(ctx, next) {
     if (ctx.req.method === 'POST' && ctx.url.pathname.startsWith('/model/')) return handler(ctx);
     return next();
   };

@@ -8,9 +8,8 @@ export interface Route {
   handler: Handler;
 }
 
-function match(pattern: string, path: string): Record<string, string> | null {
-  const want = pattern.split('/');
-  const got = path.split('/');
+/** `want`: the route's pattern split on `/` (once, when the router is built); `got`: the path's. */
+function match(want: readonly string[], got: readonly string[]): Record<string, string> | null {
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
     const segment = want[i]!;
@@ -43,13 +42,15 @@ export function routePath(pathname: string): string {
 
 /** Dispatches on method and path; unknown paths are 404, known paths with another method 405. */
 export function router(routes: readonly Route[]): Middleware {
+  const compiled = routes.map((route) => ({ route, segments: route.path.split('/') }));
   return async function routerMiddleware(ctx) {
     // The query (e.g. ?beta=true) never matters.
     const path = routePath(ctx.url.pathname);
+    const got = path.split('/');
     const method = ctx.req.method === 'HEAD' ? 'GET' : ctx.req.method;
     const allowed: string[] = [];
-    for (const route of routes) {
-      const params = match(route.path, path);
+    for (const { route, segments } of compiled) {
+      const params = match(segments, got);
       if (!params) continue;
       if (route.method !== method) {
         allowed.push(route.method);

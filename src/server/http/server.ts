@@ -270,17 +270,19 @@ export async function startServer(config: Config, options: StartServerOptions = 
       inFlight--;
       if (inFlight === 0) idle?.();
       stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started, ctx.key?.id);
-      log.debug(
-        {
-          requestId: ctx.requestId,
-          method: req.method,
-          url: req.url,
-          status: res.statusCode,
-          ms: Math.round(performance.now() - started),
-          ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
-        },
-        'request',
-      );
+      // The line's object is only built when debug logging is on (not on every request).
+      if (log.isLevelEnabled('debug'))
+        log.debug(
+          {
+            requestId: ctx.requestId,
+            method: req.method,
+            url: req.url,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+            ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
+          },
+          'request',
+        );
     });
     if (draining) {
       answerWhileDraining(ctx);

@@ -19,10 +19,19 @@ export interface AuthOptions {
   publicPaths?: ReadonlySet<string>;
 }
 
+/** The headers that may carry a key besides Authorization: x-api-key and the configured one. */
+function keyHeaders(extraHeader: string | undefined): readonly string[] {
+  return [...new Set(['x-api-key', extraHeader ?? 'x-api-key'])];
+}
+
 /** Every key the request presents: x-api-key, the configured header, Authorization: Bearer. */
-export function presentedKeys(headers: IncomingHttpHeaders, extraHeader?: string): string[] {
+export function presentedKeys(
+  headers: IncomingHttpHeaders,
+  extraHeader?: string,
+  names: readonly string[] = keyHeaders(extraHeader),
+): string[] {
   const keys: string[] = [];
-  for (const name of new Set(['x-api-key', extraHeader ?? 'x-api-key'])) {
+  for (const name of names) {
     const value = headers[name];
     if (typeof value === 'string' && value.trim() !== '') keys.push(value.trim());
   }
@@ -47,9 +56,10 @@ const REFUSALS = {
 } as const;
 
 export function auth({ verifier, policy, header, publicPaths = new Set() }: AuthOptions): Middleware {
+  const names = keyHeaders(header); // once, not a Set per request
   return async function authMiddleware(ctx, next) {
     if (publicPaths.has(ctx.url.pathname)) return next();
-    const presented = presentedKeys(ctx.req.headers, header);
+    const presented = presentedKeys(ctx.req.headers, header, names);
     let refusal: keyof typeof REFUSALS = 'unknown';
     let accepted = false;
     for (const secret of presented) {

@@ -15,14 +15,22 @@ export function hostName(hostHeader: string): string {
  * browser still sends that domain as `Host`. Only loopback names may reach a loopback-bound gateway.
  */
 export function hostGuard(): Middleware {
-  return async function hostGuardMiddleware(ctx, next) {
+  // A loopback gateway sees a handful of Host values (`127.0.0.1:8080`, `localhost:8080`): the ones
+  // already accepted are remembered (bounded) instead of parsed and matched on every request.
+  const accepted = new Set<string>();
+  return function hostGuardMiddleware(ctx, next) {
     const host = ctx.req.headers.host;
-    if (host !== undefined && !isLoopbackHost(hostName(host))) {
-      throw new ApiError(
-        'permission_error',
-        `Host '${host}' is not allowed: this gateway listens on a loopback address and only accepts loopback host names`,
-      );
+    if (host !== undefined && !accepted.has(host)) {
+      if (!isLoopbackHost(hostName(host))) {
+        return Promise.reject(
+          new ApiError(
+            'permission_error',
+            `Host '${host}' is not allowed: this gateway listens on a loopback address and only accepts loopback host names`,
+          ),
+        );
+      }
+      if (accepted.size < 64) accepted.add(host);
     }
-    await next();
+    return next();
   };
 }

@@ -12,7 +12,7 @@ export function jsonContentType(
 ): Middleware {
   const formPaths = options.formPaths ?? new Set<string>();
   const exempt = options.exempt ?? (() => false);
-  return async function jsonContentTypeMiddleware(ctx, next) {
+  return function jsonContentTypeMiddleware(ctx, next) {
     if (
       ctx.req.method === 'POST' &&
       !isJsonContentType(ctx.req.headers['content-type']) &&
@@ -20,18 +20,21 @@ export function jsonContentType(
       !formPaths.has(routePath(ctx.url.pathname)) &&
       !exempt(ctx.url.pathname)
     ) {
-      throw new ApiError(
-        'unsupported_media_type',
-        "Request bodies must be JSON: send 'content-type: application/json'",
+      return Promise.reject(
+        new ApiError(
+          'unsupported_media_type',
+          "Request bodies must be JSON: send 'content-type: application/json'",
+        ),
       );
     }
-    await next();
+    return next();
   };
 }
 
 /** `application/json` with no parameter but a UTF-8 charset; case and spaces as HTTP allows. */
 export function isJsonContentType(value: string | undefined): boolean {
   if (value === undefined) return false;
+  if (value === 'application/json') return true; // what nearly every client sends
   const [mediaType = '', ...params] = value.split(';').map((part) => part.trim().toLowerCase());
   if (mediaType !== 'application/json') return false;
   return params.every((param) => {

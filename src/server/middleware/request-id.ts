@@ -27,10 +27,11 @@ export function adoptTraceId(ctx: Ctx, traceId: string | undefined): void {
  * telemetry can be joined with our logs and usage records.
  */
 export function requestId(): Middleware {
-  return async function requestIdMiddleware(ctx, next) {
+  // Nothing to await: returns the rest of the chain's promise (no async wrapper per request).
+  return function requestIdMiddleware(ctx, next) {
     ctx.res.setHeader('request-id', ctx.requestId);
     ctx.res.setHeader('x-request-id', ctx.requestId);
     adoptTraceId(ctx, traceIdOf(ctx.req.headers.traceparent));
-    await next();
+    return next();
   };
 }
