@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { root } from './cli-helpers.ts';
 
 const HEAVY =
-  /node_modules\/(@aws-sdk|@smithy|@opentelemetry|pino|ink|react|better-sqlite3|conf|prom-client)\//;
+  /node_modules\/(@aws-sdk|@smithy|@opentelemetry|pino|ink|react|better-sqlite3|conf|prom-client|linkedom|@mozilla\/readability|turndown)\//;
 
 /** Packages loaded by importing `modules` (URLs recorded by a module.registerHooks resolve hook). */
 function packagesLoadedBy(modules: string[]): string[] {
@@ -44,6 +44,14 @@ describe('start-up', () => {
     const loaded = packagesLoadedBy(['src/server/http/server.ts']);
     expect(loaded.filter((p) => p.startsWith('@opentelemetry/') && p !== '@opentelemetry/api')).toEqual([]);
     expect(packagesLoadedBy(['src/telemetry/otel.ts'])).toContain('@opentelemetry/sdk-trace');
+  });
+
+  it('the gateway loads the HTML-to-Markdown libraries only when web fetch reads a page', () => {
+    const loaded = packagesLoadedBy(['src/server/http/server.ts']);
+    for (const lib of ['linkedom', '@mozilla/readability', 'turndown']) expect(loaded).not.toContain(lib);
+    expect(packagesLoadedBy(['src/tools/web/html-to-markdown.ts'])).toEqual(
+      expect.arrayContaining(['linkedom', '@mozilla/readability', 'turndown']),
+    );
   });
 
   it('the check can fail: the gateway itself does load them', () => {

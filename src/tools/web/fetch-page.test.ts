@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PDF, startWebPages, type WebPages } from '../../../test/fakes/web-pages.ts';
-import { createFetchPage, cutToTokens, htmlToMarkdown, MAX_HTML_CHARS, slimHtml } from './fetch-page.ts';
+import { createFetchPage, cutToTokens } from './fetch-page.ts';
+import { htmlToMarkdown, MAX_HTML_CHARS, slimHtml } from './html-to-markdown.ts';
 import { WebToolError } from './types.ts';
 
 let pages: WebPages;

@@ -9,9 +9,6 @@
  * `max_content_tokens` cuts the text at about 4 characters per token (no tokenizer for every model
  * family is at hand; 4 is the usual average for English prose), and says so at the cut.
  */
-import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
-import TurndownService from 'turndown';
 import {
   abortable,
   describeFailure,
@@ -101,61 +98,6 @@ function decode(bytes: Buffer, contentType: string | undefined, html = false): s
   }
 }
 
-const turndown = new TurndownService({
-  headingStyle: 'atx',
-  codeBlockStyle: 'fenced',
-  bulletListMarker: '-',
-});
-turndown.remove(['script', 'style', 'noscript', 'iframe', 'form']);
-
-/**
- * HTML parsed for extraction at most (after scripts, styles, SVG and comments are dropped): parsing is
- * synchronous (Readability: about 1 s per 500 kB of dense markup here) and must not stall the
- * gateway's other requests for long. Longer pages are read from their start, and the text says so.
- */
-export const MAX_HTML_CHARS = 256 * 1024;
-
-/** The page without what never reads as text, cut to MAX_HTML_CHARS. Pure. */
-export function slimHtml(html: string): string {
-  const slim = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style|svg|noscript|template|iframe)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, '');
-  return slim.length <= MAX_HTML_CHARS ? slim : slim.slice(0, MAX_HTML_CHARS);
-}
-
-/** The main content of an HTML page as Markdown, and its title. Pure. */
-export function htmlToMarkdown(page: string, url?: string): { title?: string; markdown: string } {
-  const html = slimHtml(page);
-  const { document } = parseHTML(html);
-  const pageTitle = document.querySelector('title')?.textContent?.trim() || undefined;
-  let article: { title?: string | null; content?: string | null } | null = null;
-  try {
-    // Readability changes the DOM it reads: give it its own copy.
-    const copy = parseHTML(html).document;
-    if (url) {
-      const base = copy.createElement('base');
-      base.setAttribute('href', url);
-      copy.head?.prepend(base);
-    }
-    article = new Readability(copy as unknown as Document, { charThreshold: 100 }).parse();
-  } catch {
-    article = null;
-  }
-  const body = article?.content || document.body?.innerHTML || html;
-  const markdown = turndown
-    .turndown(body)
-    // turndown pads list markers to 4 columns ("-   item"): one space reads as people write it.
-    .replace(/^(\s*)(-|\d+\.) {2,}/gm, '$1$2 ')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
-  const title = article?.title?.trim() || pageTitle;
-  const cut = html.length === MAX_HTML_CHARS && html !== page;
-  return {
-    ...(title ? { title } : {}),
-    markdown: cut ? `${markdown}\n\n[…the rest of the page was not read]` : markdown,
-  };
-}
-
 /** Cuts text to about `maxTokens` tokens (4 characters each) and says where it was cut. Pure. */
 export function cutToTokens(text: string, maxTokens: number | undefined): string {
   if (maxTokens === undefined || maxTokens <= 0) return text;
@@ -168,7 +110,7 @@ export function cutToTokens(text: string, maxTokens: number | undefined): string
   return `${text.slice(0, end)}\n\n[…cut at about ${maxTokens} tokens (max_content_tokens)]`;
 }
 
-function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocument {
+async function documentFrom(fetched: Fetched, request: WebFetchRequest): Promise<FetchedDocument> {
   const retrievedAt = new Date().toISOString();
   const declared = fetched.contentType?.split(';')[0]?.trim().toLowerCase();
   if (sniffMediaType(fetched.bytes) === 'application/pdf' || declared === 'application/pdf') {
@@ -189,6 +131,8 @@ function documentFrom(fetched: Fetched, request: WebFetchRequest): FetchedDocume
   const html =
     declared === undefined ? /^\s*<(!doctype html|html)[\s>]/i.test(text) : HTML_TYPES.has(declared);
   if (html) {
+    // Loaded on the first page that needs it: the DOM and Markdown libraries cost ~36 MB of RSS.
+    const { htmlToMarkdown } = await import('./html-to-markdown.ts');
     const { title, markdown } = htmlToMarkdown(text, fetched.url);
     return {
       url: request.url,

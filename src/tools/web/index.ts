@@ -18,7 +18,7 @@ import { createTavily, TAVILY_URL } from './providers/tavily.ts';
 import type { SearchProvider, WebTools } from './types.ts';
 
 export { urlAllowed } from './domains.ts';
-export { CHARS_PER_TOKEN, createFetchPage, htmlToMarkdown, MAX_URL_LENGTH } from './fetch-page.ts';
+export { CHARS_PER_TOKEN, createFetchPage, MAX_URL_LENGTH } from './fetch-page.ts';
 export * from './types.ts';
 
 export type WebToolsConfig = Pick<
