@@ -10,8 +10,14 @@ import type { Store } from '../store/types.ts';
 
 /** `2026-05` for a time in May 2026, UTC. */
 export function budgetMonth(now: number): string {
-  return new Date(now).toISOString().slice(0, 7);
+  // Asked on every metered request: formatting a date each time showed in profiles; a month lasts.
+  if (now >= lastMonth.from && now < lastMonth.to) return lastMonth.name;
+  const date = new Date(now);
+  const from = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+  lastMonth = { from, to: nextMonthStart(now), name: date.toISOString().slice(0, 7) };
+  return lastMonth.name;
 }
+let lastMonth = { from: 0, to: 0, name: '' };
 
 /** Epoch ms of the first instant of the next UTC month. */
 export function nextMonthStart(now: number): number {
