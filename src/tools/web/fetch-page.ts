@@ -115,11 +115,68 @@ turndown.remove(['script', 'style', 'noscript', 'iframe', 'form']);
  */
 export const MAX_HTML_CHARS = 256 * 1024;
 
-/** The page without what never reads as text, cut to MAX_HTML_CHARS. Pure. */
+/** Elements whose content never reads as text. */
+const DROPPED_ELEMENTS = /<(script|style|svg|noscript|template|iframe)\b/gi;
+
+/**
+ * Comments (`<!--…-->`) dropped, in one pass: a comment that never closes means none after it does
+ * either, so it and the rest stay as they are. Linear, whatever the page.
+ */
+function dropComments(html: string): string {
+  const parts: string[] = [];
+  let at = 0;
+  for (;;) {
+    const open = html.indexOf('<!--', at);
+    if (open < 0) break;
+    const close = html.indexOf('-->', open + 4);
+    if (close < 0) break;
+    parts.push(html.slice(at, open));
+    at = close + 3;
+  }
+  parts.push(html.slice(at));
+  return parts.join('');
+}
+
+/**
+ * `<script …>…</script>` and the other DROPPED_ELEMENTS removed with their content, in one pass. A
+ * regular expression with a lazy body retries from every opener and is quadratic on a page of openers
+ * that never close (seconds per 100 kB); here each search that reaches the page's end is remembered.
+ */
+function dropElements(html: string): string {
+  const parts: string[] = [];
+  const neverCloses = new Set<string>();
+  const opener = new RegExp(DROPPED_ELEMENTS.source, 'gi');
+  let at = 0;
+  for (;;) {
+    const match = opener.exec(html);
+    if (!match) break;
+    const name = match[1]!.toLowerCase();
+    if (neverCloses.has(name)) continue;
+    const end = html.indexOf('>', opener.lastIndex);
+    if (end < 0) break; // no opener after this one ends either
+    const close = closingTag(html, name, end + 1);
+    if (close === undefined) {
+      neverCloses.add(name);
+      continue;
+    }
+    parts.push(html.slice(at, match.index));
+    at = close;
+    opener.lastIndex = close;
+  }
+  parts.push(html.slice(at));
+  return parts.join('');
+}
+
+/** Where `</name\s*>` ends in `html`, searching from `from`; undefined when it never comes. */
+function closingTag(html: string, name: string, from: number): number | undefined {
+  const closer = new RegExp(`</${name}\\s*>`, 'gi');
+  closer.lastIndex = from;
+  return closer.exec(html) ? closer.lastIndex : undefined;
+}
+
+/** The page without what never reads as text, cut to MAX_HTML_CHARS. Pure and linear. */
 export function slimHtml(html: string): string {
-  const slim = html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style|svg|noscript|template|iframe)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, '');
+  const slim = dropElements(dropComments(html));
   return slim.length <= MAX_HTML_CHARS ? slim : slim.slice(0, MAX_HTML_CHARS);
 }
 
