@@ -10,6 +10,26 @@ import { expectLinear } from '../linear-time.ts';
 
 const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length));
 
+/**
+ * expectLinear for inputs that must stay under MAX_HTML_CHARS: 20 kB against 200 kB, where linear code
+ * gives a ratio near 10 and quadratic code near 100 (the old code: 0.5 s against 96 s).
+ */
+function expectLinearUnderCut(input: (size: number) => string): void {
+  const time = (html: string) => {
+    const start = performance.now();
+    htmlToMarkdown(html);
+    return performance.now() - start;
+  };
+  const small = input(20_000);
+  const large = input(200_000);
+  time(small); // warm-up (JIT)
+  const smallMs = Math.min(time(small), time(small), time(small));
+  const largeMs = Math.min(time(large), time(large));
+  expect(largeMs / smallMs, `200 kB: ${largeMs.toFixed(0)} ms, 20 kB: ${smallMs.toFixed(1)} ms`).toBeLessThan(
+    40,
+  );
+}
+
 describe('slimHtml on hostile pages', () => {
   it('openers that never close', { timeout: 60_000 }, () => {
     expectLinear((n) => fill('<script>', n), slimHtml);
@@ -35,6 +55,22 @@ describe('slimHtml on hostile pages', () => {
 describe('htmlToMarkdown on hostile pages', () => {
   it('a page of unclosed scripts and comments', { timeout: 60_000 }, () => {
     expectLinear((n) => `<html><body><p>hi</p>${fill('<script><!--', n)}</body></html>`, htmlToMarkdown);
+  });
+
+  it('long runs of blank lines (turndown trims its output with a regular expression)', {
+    timeout: 120_000,
+  }, () => {
+    // Under MAX_HTML_CHARS, so the run is not cut off the end of the page (a run at the end is cheap).
+    expectLinearUnderCut((n) => `<html><body><pre>${fill(' \n', n)}x</pre></body></html>`);
+    expectLinearUnderCut((n) => `<html><body><pre>${fill('&#10;', n)}x</pre></body></html>`);
+    expectLinearUnderCut((n) => `<html><body><p>a${fill('<br>', n)}x</p></body></html>`);
+  });
+
+  it('a list after a long blank run keeps its one-space markers', () => {
+    const { markdown } = htmlToMarkdown(
+      `<html><body><pre>${' \n'.repeat(5000)}</pre><ul><li>one</li></ul></body></html>`,
+    );
+    expect(markdown).toContain('- one');
   });
 });
 
