@@ -8,7 +8,7 @@
  */
 import { claudeFeaturesFor } from '../../models/claude-features.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
-import { fromInvokeResponse } from '../../translate/invoke-stream.ts';
+import { fromInvokeResponseText } from '../../translate/invoke-stream.ts';
 import { MessagesApiStreamTranslator } from '../../translate/messages-api-stream.ts';
 import { toMessagesApiBody } from '../../translate/to-messages.ts';
 import type { MessagesApiHost } from '../../upstream/runtime.ts';
@@ -56,7 +56,7 @@ export async function messagesApiMessages(call: MessageCall, host: MessagesApiHo
       if (abort.signal.aborted) return;
       throw call.upstreamError(err);
     }
-    const body = fromInvokeResponse(JSON.parse(utf8.decode(Buffer.concat(chunks))), {
+    const body = fromInvokeResponseText(utf8.decode(Buffer.concat(chunks)), {
       model: request.model,
     });
     reportUsage(ctx, body.usage);
