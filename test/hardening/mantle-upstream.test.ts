@@ -112,4 +112,21 @@ describe('a misbehaving mantle host', () => {
     expect(text).not.toContain('event: error');
     expect(text).toContain('hé');
   });
+
+  it('an event: error mid-stream reaches the client as an Anthropic error event after what came before', async () => {
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sse('message_start', { type: 'message_start', message: MESSAGE }));
+      res.end(
+        sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }) +
+          sse('message_stop', { type: 'message_stop' }),
+      );
+    };
+    const { status, text } = await ask(true);
+    expect(status).toBe(200);
+    expect(text).toContain('event: message_start');
+    expect(text).toContain('event: error');
+    expect(text).toContain('overloaded_error');
+    expect(text).not.toContain('event: message_stop');
+  });
 });
