@@ -44,7 +44,7 @@ export function parseClientClaudeName(name: string): ClaudeName | null {
  * `claude-sonnet-4-5[1m]` → `claude-sonnet-4-5`: the trailing `[…]` (no `]` inside) is dropped. Found
  * with indexOf rather than a regex, which retried from every `[` of a client-chosen name (quadratic).
  */
-function withoutBracketSuffix(name: string): string {
+export function withoutBracketSuffix(name: string): string {
   if (!name.endsWith(']')) return name;
   const open = name.indexOf('[', name.lastIndexOf(']', name.length - 2) + 1);
   return open === -1 ? name : name.slice(0, open);

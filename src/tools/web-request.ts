@@ -233,7 +233,9 @@ function resultForModel(
       const code = (content?.error_code as string | undefined) ?? 'unavailable';
       return errorForModel(toolUseId, 'web_search', code as never);
     }
-    const hits: CitableSource[] = content.map((item, k) => {
+    const hits: CitableSource[] = content.map((value: unknown, k) => {
+      // Echoed by the client: an item may be anything JSON holds (null too).
+      const item = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
       const opened = unseal(secret, item.encrypted_content) as SealedHit | undefined;
       if (!opened || typeof opened.c !== 'string' || opened.u !== item.url) {
         throw ApiError.invalid(

@@ -227,6 +227,19 @@ function finalUsage(u: UsageLike, m: InvocationMetrics | undefined): Usage {
   };
 }
 
+/** A non-streaming answer's text → the client's message; text that is not JSON is refused the same way. */
+export function fromInvokeResponseText(text: string, options: { model: string }): MessagesResponse {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError('api_error', 'Bedrock returned a response that is not an Anthropic message', {
+      cause: text.slice(0, 200),
+    });
+  }
+  return fromInvokeResponse(json, options);
+}
+
 /**
  * A non-streaming InvokeModel answer (parsed JSON) → the client's message: model renamed, usage
  * completed (cache counts default to 0), anything else — content, stop details, ids — as Claude sent it.

@@ -19,6 +19,12 @@ type Json = Record<string, unknown>;
 
 const DELTA_HEAD = 'event: content_block_delta\ndata: ';
 
+/**
+ * Largest SSE frame read (16 MiB, Bedrock's eventstream message limit): no Claude frame comes near it,
+ * and an upstream that never ends a frame is refused here rather than buffered without end.
+ */
+export const MAX_SSE_FRAME_CHARS = 16 * 1024 * 1024;
+
 /** The `event:` name and the `data:` text of one SSE frame (without its blank line). */
 function parseFrame(frame: string): { type: string | undefined; data: string } {
   let type: string | undefined;
@@ -45,7 +51,13 @@ export function streamError(data: string): Error {
 export class MessagesApiStreamTranslator implements StreamTranslator<Uint8Array> {
   readonly #events: InvokeStream;
   readonly #decoder = new TextDecoder();
-  #buffer = '';
+  /** Text after the last frame end, in the pieces it came in, and their length. */
+  #pieces: string[] = [];
+  #waiting = 0;
+  /** The last character received (a frame end may straddle two chunks). */
+  #lastChar = '';
+  /** A CR that ended the last chunk (the next may start with its LF). */
+  #pendingCr = '';
   #stopped = false;
   /** An `event: error` seen: thrown once the frames before it went out. */
   #failure: Error | undefined;
@@ -60,25 +72,58 @@ export class MessagesApiStreamTranslator implements StreamTranslator<Uint8Array>
 
   push(chunk: Uint8Array): FormattedEvent[] {
     if (this.#failure) throw this.#failure;
-    let text = this.#buffer + this.#decoder.decode(chunk, { stream: true });
-    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    let fresh = this.#pendingCr + this.#decoder.decode(chunk, { stream: true });
+    // A CR ending the chunk may be the first half of a CRLF: it waits for the next chunk.
+    this.#pendingCr = fresh.endsWith('\r') ? '\r' : '';
+    if (this.#pendingCr) fresh = fresh.slice(0, -1);
+    if (fresh.includes('\r')) fresh = fresh.replace(/\r\n?/g, '\n');
+    // Only the new text (with the last character before it) can hold a frame end not seen before; until
+    // one comes, the pieces wait unjoined (joining them each time is quadratic in a frame sent in bits).
+    const endsHere = fresh.includes('\n\n') || (fresh.startsWith('\n') && this.#lastChar === '\n');
+    const before = this.#waiting;
+    if (fresh !== '') this.#lastChar = fresh.at(-1)!;
+    this.#waiting += fresh.length;
+    if (!endsHere) {
+      this.#pieces.push(fresh);
+      this.#checkWaiting();
+      return [];
+    }
+    const text = this.#pieces.join('') + fresh;
     const out: FormattedEvent[] = [];
     let start = 0;
-    for (let end = text.indexOf('\n\n'); end !== -1; end = text.indexOf('\n\n', start)) {
+    for (
+      let end = text.indexOf('\n\n', Math.max(0, before - 1));
+      end !== -1;
+      end = text.indexOf('\n\n', start)
+    ) {
       // The frames before an error in the same chunk still reach the client; the error follows.
       if (this.#failure) break;
       const event = this.#frame(text.slice(start, end + 2));
       if (event) out.push(event);
       start = end + 2;
     }
-    this.#buffer = text.slice(start);
+    const rest = text.slice(start);
+    this.#pieces = [rest];
+    this.#waiting = rest.length;
+    this.#checkWaiting();
     return out;
+  }
+
+  #checkWaiting(): void {
+    if (this.#waiting > MAX_SSE_FRAME_CHARS) {
+      throw new ApiError(
+        'api_error',
+        `Bedrock sent an SSE frame longer than ${MAX_SSE_FRAME_CHARS} characters`,
+      );
+    }
   }
 
   end(): FormattedEvent[] {
     if (this.#failure) throw this.#failure;
-    const rest = `${this.#buffer}${this.#decoder.decode()}`;
-    this.#buffer = '';
+    const rest = `${this.#pieces.join('')}${this.#pendingCr ? '\n' : ''}${this.#decoder.decode().replace(/\r\n?/g, '\n')}`;
+    this.#pendingCr = '';
+    this.#pieces = [];
+    this.#waiting = 0;
     const out: FormattedEvent[] = [];
     if (rest.trim() !== '') {
       const event = this.#frame(`${rest.replace(/\n*$/, '')}\n\n`);

@@ -7,7 +7,7 @@
  * foundation ids (`anthropic.claude-…`), so the profile prefix is dropped there.
  */
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
-import { fromInvokeResponse } from '../../translate/invoke-stream.ts';
+import { fromInvokeResponseText } from '../../translate/invoke-stream.ts';
 import { MessagesApiStreamTranslator } from '../../translate/messages-api-stream.ts';
 import { invokeContextFor } from '../../translate/to-invoke.ts';
 import { toMessagesApiBody } from '../../translate/to-messages.ts';
@@ -53,7 +53,7 @@ export async function messagesApiMessages(call: MessageCall, host: MessagesApiHo
       if (abort.signal.aborted) return;
       throw call.upstreamError(err);
     }
-    const body = fromInvokeResponse(JSON.parse(utf8.decode(Buffer.concat(chunks))), {
+    const body = fromInvokeResponseText(utf8.decode(Buffer.concat(chunks)), {
       model: request.model,
     });
     reportUsage(ctx, body.usage);

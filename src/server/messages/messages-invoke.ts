@@ -4,7 +4,7 @@
  * the few that need it and forwards content deltas as the bytes Bedrock sent.
  */
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
-import { fromInvokeResponse, InvokeStreamTranslator } from '../../translate/invoke-stream.ts';
+import { fromInvokeResponseText, InvokeStreamTranslator } from '../../translate/invoke-stream.ts';
 import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
 import { sendJson } from '../http/respond.ts';
 import type { MessageCall } from './message-call.ts';
@@ -28,7 +28,7 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
       deps.upstream.invokeModel({ ...input, serviceTier }, abort.signal),
     );
     if (!bytes) return;
-    const body = fromInvokeResponse(JSON.parse(utf8.decode(bytes)), { model: request.model });
+    const body = fromInvokeResponseText(utf8.decode(bytes), { model: request.model });
     reportUsage(ctx, body.usage);
     ctx.span?.response(body);
     sendJson(ctx.res, 200, body, headers);

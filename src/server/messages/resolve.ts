@@ -1,5 +1,6 @@
 import { ApiError } from '../../anthropic/errors.ts';
 import { modelAllowed } from '../../auth/model-globs.ts';
+import { isClaudeLike, withoutBracketSuffix } from '../../models/aliases.ts';
 import { resolveModel } from '../../models/resolve.ts';
 import type { ResolvedModel } from '../../models/types.ts';
 import type { KeyRecord } from '../../store/types.ts';
@@ -21,7 +22,10 @@ export async function resolveForRequest(
     region: deps.config.region,
     overrides: deps.config.modelMap,
   });
-  const names = [name, resolved.modelId, resolved.baseModelId];
+  // The client's name counts as the resolver read it: a `[…]` suffix on a Claude name is dropped there,
+  // so `claude-sonnet-4-5[haiku]` must not pass a key limited to `*haiku*` and then call Sonnet.
+  const clientName = isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name;
+  const names = [clientName, resolved.modelId, resolved.baseModelId];
   if (!modelAllowed(key?.models, names)) {
     throw new ApiError('permission_error', `this API key may not use model '${name}'`);
   }

@@ -16,8 +16,28 @@ function parseRule(entry: string): Rule | undefined {
   text = text.replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/^\*\./, '');
   const slash = text.indexOf('/');
   const host = (slash === -1 ? text : text.slice(0, slash)).replace(/:\d+$/, '').replace(/\.$/, '');
-  const path = slash === -1 ? '' : text.slice(slash).replace(/\/+$/, '');
+  const path = slash === -1 ? '' : trimTrailingSlashes(text.slice(slash));
   return host === '' ? undefined : { host, path };
+}
+
+/** `/docs///` → `/docs`, in linear time (`/\/+$/` retries from every slash of a run that is not the end). */
+function trimTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.slice(0, end);
+}
+
+/** Rules of each list, parsed once (a list is read for every search result and fetched URL). */
+const parsed = new WeakMap<readonly string[], Rule[]>();
+
+function rulesOf(entries: readonly string[] | undefined): Rule[] {
+  if (!entries) return [];
+  let rules = parsed.get(entries);
+  if (!rules) {
+    rules = entries.map(parseRule).filter((r): r is Rule => r !== undefined);
+    parsed.set(entries, rules);
+  }
+  return rules;
 }
 
 function matches(url: URL, rule: Rule): boolean {
@@ -35,21 +55,21 @@ export interface DomainFilter {
 
 /** Whether a URL passes the filters: not blocked, and allowed when an allow-list is given. */
 export function urlAllowed(url: string | URL, filter: DomainFilter): boolean {
-  let parsed: URL;
-  try {
-    parsed = typeof url === 'string' ? new URL(url) : url;
-  } catch {
-    return false;
+  if (typeof url === 'string') {
+    try {
+      url = new URL(url);
+    } catch {
+      return false;
+    }
   }
-  const blocked = (filter.blockedDomains ?? []).map(parseRule).filter((r): r is Rule => r !== undefined);
-  if (blocked.some((rule) => matches(parsed, rule))) return false;
-  const allowed = (filter.allowedDomains ?? []).map(parseRule).filter((r): r is Rule => r !== undefined);
-  return allowed.length === 0 || allowed.some((rule) => matches(parsed, rule));
+  if (rulesOf(filter.blockedDomains).some((rule) => matches(url, rule))) return false;
+  const allowed = rulesOf(filter.allowedDomains);
+  return allowed.length === 0 || allowed.some((rule) => matches(url, rule));
 }
 
 /** The hosts of the entries (for providers' own domain parameters, which take hosts). */
 export function domainHosts(entries: readonly string[] | undefined): string[] {
-  return (entries ?? []).map(parseRule).flatMap((rule) => (rule ? [rule.host] : []));
+  return rulesOf(entries).map((rule) => rule.host);
 }
 
 /** Keeps the items whose `url` passes the filters. */

@@ -44,6 +44,30 @@ export interface ProviderCall {
 
 const MAX_ERROR_DETAIL = 200;
 
+/**
+ * Largest answer read from a provider: search results are kilobytes, an extracted page at most
+ * ABPROXY_WEB_FETCH_MAX_BYTES-like megabytes. A provider (or whatever answers at its URL) that sends
+ * more is cut off, not buffered until the gateway runs out of memory.
+ */
+export const MAX_PROVIDER_ANSWER_BYTES = 16 * 1024 * 1024;
+
+class AnswerTooLarge extends Error {}
+
+/** The body as text, refusing more than `max` bytes (the connection is dropped at the limit). */
+async function readCapped(body: Awaited<ReturnType<typeof request>>['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      throw new AnswerTooLarge();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
 /** Calls the provider and returns its JSON body; throws WebToolError on every fault. */
 export async function callProvider(name: string, call: ProviderCall): Promise<unknown> {
   const deadline = AbortSignal.timeout(call.timeoutMs);
@@ -73,9 +97,15 @@ export async function callProvider(name: string, call: ProviderCall): Promise<un
   }
   let text: string;
   try {
-    text = await res.body.text();
-  } catch {
+    text = await readCapped(res.body, MAX_PROVIDER_ANSWER_BYTES);
+  } catch (err) {
     if (call.signal?.aborted) throw call.signal.reason;
+    if (err instanceof AnswerTooLarge) {
+      throw new WebToolError(
+        'unavailable',
+        `${name} answered more than ${MAX_PROVIDER_ANSWER_BYTES / 1024 / 1024} MiB`,
+      );
+    }
     const why = deadline.aborted
       ? `did not answer within ${call.timeoutMs / 1000} s`
       : 'cut its answer short';
