@@ -161,25 +161,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         : runtime
           ? OPERATIONS[runtime[2]!]!
           : controlPlaneOperation(method, rawPath);
-    const record: RecordedRequest = {
-      operation: operation ?? ('Unknown' as Operation),
-      host,
-      method,
-      path: rawPath,
-      headers: { ...req.headers },
-      body: parseJson(bodyBytes),
-      httpVersion: req.httpVersion === '2.0' ? '2' : '1.1',
-      aborted: false,
-      finished: false,
-    };
+    const record = recordRequest(operation ?? ('Unknown' as Operation), host, req, res, rawPath, bodyBytes);
     if (runtime) record.modelId = safeDecode(runtime[1]!);
-    requests.push(record);
-    res.on('finish', () => {
-      record.finished = true;
-    });
-    res.on('close', () => {
-      if (!record.finished) record.aborted = true;
-    });
     const fail = (error: BedrockError) => {
       record.status = error.status;
       writeAwsError(res, error, requestId);
@@ -348,21 +331,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     );
   }
 
-  /** Bedrock's Anthropic Messages API on either host; Anthropic-shaped errors. */
-  async function messagesApiRoute(
+  /** Adds the call to `requests` and keeps its finished/aborted flags as the response goes. */
+  function recordRequest(
+    operation: RecordedRequest['operation'],
     host: MessagesApiHost,
     req: Req,
     res: AnyResponse,
     rawPath: string,
-    rawQuery: string,
-    method: string,
     bodyBytes: Buffer,
-  ): Promise<void> {
-    const requestId = randomUUID();
+  ): RecordedRequest {
     const record: RecordedRequest = {
-      operation: 'MessagesApi',
+      operation,
       host,
-      method,
+      method: req.method ?? 'GET',
       path: rawPath,
       headers: { ...req.headers },
       body: parseJson(bodyBytes),
@@ -377,6 +358,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.on('close', () => {
       if (!record.finished) record.aborted = true;
     });
+    return record;
+  }
+
+  /** Bedrock's Anthropic Messages API on either host; Anthropic-shaped errors. */
+  async function messagesApiRoute(
+    host: MessagesApiHost,
+    req: Req,
+    res: AnyResponse,
+    rawPath: string,
+    rawQuery: string,
+    method: string,
+    bodyBytes: Buffer,
+  ): Promise<void> {
+    const requestId = randomUUID();
+    const record = recordRequest('MessagesApi', host, req, res, rawPath, bodyBytes);
     const fail = (error: BedrockError) => {
       record.status = error.status;
       writeAnthropicError(res, error, requestId);
