@@ -112,4 +112,24 @@ describe('abproxy config', () => {
     expect(shown).not.toContain('bedrock-key-secret');
     expect(shown).toMatch(/^bedrockApiKey\s+<redacted>\s+env AWS_BEARER_TOKEN_BEDROCK$/m);
   });
+
+  it('masks credentials in URL settings (the OTLP endpoint): user:pass@ and query values', async () => {
+    const endpoint = 'https://tracer:hunter2@otel.example.com:4318/base?token=otlp-secret';
+    const s = session({ ABPROXY_HOME: tempHome(), OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    const masked = 'https://<redacted>@otel.example.com:4318/base?token=<redacted>';
+    const shown = await s.get();
+    for (const secret of ['hunter2', 'tracer', 'otlp-secret']) expect(shown).not.toContain(secret);
+    expect(shown).toContain(`otelEndpoint`);
+    expect(shown).toMatch(/^otelEndpoint\s+\S+\s+env OTEL_EXPORTER_OTLP_ENDPOINT$/m);
+    expect(shown).toContain(masked);
+    expect(await s.get('otelEndpoint')).toBe(`${masked}\n`);
+    expect(JSON.parse(await s.get('OTEL_EXPORTER_OTLP_ENDPOINT', { json: true })).value).toBe(masked);
+    expect(await s.get('otelEndpoint', { showSecrets: true })).toBe(`${endpoint}\n`);
+    // A URL with nothing to hide is shown as it is.
+    const plain = session({
+      ABPROXY_HOME: tempHome(),
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces',
+    });
+    expect(await plain.get('otelTracesEndpoint')).toBe('http://127.0.0.1:4318/v1/traces\n');
+  });
 });
