@@ -79,7 +79,7 @@ export interface UpstreamHooks {
   /** Wraps each upstream's runtime (OpenTelemetry attempt spans, when tracing is on). */
   wrapRuntime?: (runtime: BedrockRuntime, upstream: { name: string; region: string }) => BedrockRuntime;
   /** A failed refresh of one upstream's catalogue (the request path never sees it). */
-  onCatalogueError?: (error: unknown, upstream: string) => void;
+  onCatalogueError?: (error: unknown, upstream: string, region: string) => void;
 }
 
 /** Assumed-role credentials are cached and refreshed five minutes before they expire. */
@@ -152,7 +152,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     const catalogue = new Catalogue({
       region: spec.region,
       clientFor: (region) => upstream.control(region),
-      onError: (err) => hooks.onCatalogueError?.(err, spec.name),
+      onError: (err, region) => hooks.onCatalogueError?.(err, spec.name, region),
     });
     return { spec, upstream, catalogue };
   });

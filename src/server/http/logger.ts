@@ -20,3 +20,30 @@ export function createLogger(
     typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
   );
 }
+
+/**
+ * An error as one log line's fields: `Name: message` and its code (a Node system error's `ECONNREFUSED`,
+ * an AWS error's HTTP status), not the stack: what failed is for the warning, the stack for debug.
+ */
+export function briefError(err: unknown): { error: string; code?: string | number } {
+  if (!(err instanceof Error)) return { error: String(err) };
+  const { code, $metadata } = err as { code?: unknown; $metadata?: { httpStatusCode?: number } };
+  // Happy-eyeballs connects fail with an AggregateError whose own message is empty.
+  const inner = err instanceof AggregateError ? (err.errors[0] as Error | undefined) : undefined;
+  const message = err.message || inner?.message || '(no message)';
+  const status = $metadata?.httpStatusCode;
+  return {
+    error: `${err.name}: ${message}`,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : status ? { code: status } : {}),
+  };
+}
+
+/** A warning about `err` on one line; its stack (the whole error) only when the logger is at debug. */
+export function warnBriefly(
+  log: Logger,
+  fields: Record<string, unknown>,
+  err: unknown,
+  message: string,
+): void {
+  log.warn({ ...fields, ...briefError(err), ...(log.isLevelEnabled('debug') ? { err } : {}) }, message);
+}

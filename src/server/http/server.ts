@@ -33,7 +33,7 @@ import { answerWhileDraining } from '../routes/health.ts';
 import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
 import { ListenError } from './listen-error.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger, warnBriefly } from './logger.ts';
 
 export interface StartServerOptions {
   logger?: Logger;
@@ -56,6 +56,8 @@ export interface StartServerOptions {
   /** Search provider and page fetcher for web_search / web_fetch (tests); built from config otherwise. */
   webTools?: WebTools;
 }
+
+const CATALOGUE_FAILED = 'Bedrock model catalogue refresh failed';
 
 /** How often expired grants, sessions and tokens are deleted from SQLite (DynamoDB's TTL does it there). */
 const SIGNIN_SWEEP_MS = 10 * 60_000;
@@ -165,8 +167,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
         onConnectionWait: connectionWaitReporter(log, () => metrics),
         observer: { attempt: (...args) => poolObserver?.attempt(...args) },
         ...(wrapRuntime ? { wrapRuntime } : {}),
-        onCatalogueError: (err, upstream) =>
-          log.warn({ err, upstream }, 'Bedrock model catalogue refresh failed'),
+        onCatalogueError: (err, upstream, region) =>
+          warnBriefly(log, { upstream, region }, err, CATALOGUE_FAILED),
       });
   const upstream =
     (options.upstream && wrapRuntime
@@ -200,7 +202,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     new Catalogue({
       region: owned?.catalogueRegion ?? config.region,
       clientFor: (region) => owned!.control(region),
-      onError: (err, region) => log.warn({ err, region }, 'Bedrock model catalogue refresh failed'),
+      onError: (err, region) => warnBriefly(log, { upstream: 'default', region }, err, CATALOGUE_FAILED),
     });
 
   let claudeFeatures = CLAUDE_FEATURE_TABLE;
