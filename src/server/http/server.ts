@@ -30,6 +30,7 @@ import type { CatalogueView, Upstream } from '../deps.ts';
 import { createAccounting } from '../middleware/accounting.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
+import { answerClientErrors } from './client-error.ts';
 import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
 import { ListenError } from './listen-error.ts';
@@ -297,6 +298,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     });
   };
   const server = http.createServer(serverTimeouts(config), onRequest);
+  // Before the h2c split, so that it sees HTTP/1.1 connections only.
+  answerClientErrors(server);
   // The AWS SDK for JavaScript speaks HTTP/2 (h2c on http://) to the Bedrock-format door.
   const h2c = acceptH2c(server, onRequest, config.socketIdleTimeoutMs);
 

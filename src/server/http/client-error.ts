@@ -1,0 +1,89 @@
+/**
+ * Requests node's HTTP parser refuses before there is a request object (headers over 16 KiB, a
+ * malformed request line, headers that never finish): node would write a bare `431`/`400`/`408` with
+ * no body. They are answered here in the shape the caller reads: on a Bedrock-door path, Bedrock's
+ * (`x-amzn-errortype`, `{"message"}`, `x-amzn-requestid`), which AWS SDKs turn into an exception;
+ * elsewhere Anthropic's, with `request-id`.
+ *
+ * Which path it was: the request line at the start of the packet node was parsing; when that packet is
+ * a later piece of the request (a long header split over TCP segments), the first request line seen on
+ * the connection stands in (clients keep one connection to one API).
+ */
+
+import type http from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type net from 'node:net';
+import { ApiError } from '../../anthropic/errors.ts';
+import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
+import { isDoorPath } from '../bedrock/paths.ts';
+import { newRequestId } from '../middleware/request-id.ts';
+
+/** The parser's refusals, as the error a client is told (the statuses node itself would send). */
+function refusal(code: string | undefined): ApiError {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new ApiError('invalid_request_error', 'request line and headers exceed 16 KiB', { status: 431 });
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new ApiError('request_too_large', 'chunk extensions too large', { status: 413 });
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new ApiError('timeout_error', 'the request was not received in time', { status: 408 });
+    default:
+      return new ApiError('invalid_request_error', 'malformed HTTP request', { status: 400 });
+  }
+}
+
+/** `POST /model/x/invoke HTTP/1.1` at the start of `packet` → its path; undefined when there is none. */
+export function requestLinePath(packet: Buffer | undefined): string | undefined {
+  if (packet === undefined) return undefined;
+  // The method and the start of the target are enough to tell a door path.
+  const head = packet.subarray(0, 256).toString('latin1');
+  const match = /^[A-Z]{3,7} (\/[^ ?\r\n]*)/.exec(head);
+  return match?.[1];
+}
+
+/** The whole HTTP/1.1 answer (head and body) to a request the parser refused; the connection closes. */
+export function clientErrorResponse(code: string | undefined, door: boolean, requestId: string): string {
+  const error = refusal(code);
+  let headers: Record<string, string>;
+  let body: string;
+  if (door) {
+    const fault = toBedrockFault(error);
+    body = JSON.stringify({ message: fault.message });
+    headers = { 'x-amzn-errortype': fault.name, 'x-amzn-requestid': requestId };
+  } else {
+    body = JSON.stringify({ ...error.toJSON(), request_id: requestId });
+    headers = { 'request-id': requestId, 'x-request-id': requestId };
+  }
+  const lines = [
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** Answers the HTTP/1.1 server's client errors as above, instead of node's bare status lines. */
+export function answerClientErrors(server: http.Server): void {
+  // Whether a connection's first request was for the door.
+  const doorConnections = new WeakMap<net.Socket, boolean>();
+  server.on('connection', (socket: net.Socket) => {
+    socket.once('data', (chunk: Buffer) => {
+      const path = requestLinePath(chunk);
+      if (path !== undefined) doorConnections.set(socket, isDoorPath(path));
+    });
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => {
+    // As node does: answer only while nothing of an answer went out on this connection.
+    const current = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const path = requestLinePath(err.rawPacket);
+    const door = path === undefined ? doorConnections.get(socket) === true : isDoorPath(path);
+    // Closed once the answer is out (destroying at once could drop it).
+    socket.end(clientErrorResponse(err.code, door, newRequestId()), () => socket.destroy());
+  });
+}

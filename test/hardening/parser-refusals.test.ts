@@ -1,0 +1,143 @@
+/**
+ * Requests node's HTTP parser refuses before any handler runs (headers over 16 KiB, a malformed
+ * request) are answered in the caller's error shape: Bedrock's on the Bedrock-format door (AWS SDKs
+ * read `x-amzn-errortype`), Anthropic's elsewhere; never node's bare status line.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientErrorResponse, requestLinePath } from '../../src/server/http/client-error.ts';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  gateway = await startServer(testConfig());
+});
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+const BIG = 'x'.repeat(20_000);
+const DOOR = '/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke';
+
+/** Writes `chunks` on one socket (a pause between them, so they arrive as separate packets); all it read once closed. */
+function rawExchange(chunks: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(gateway.port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNRESET' ? resolve(text) : reject(err),
+    );
+    socket.on('close', () => resolve(text));
+    socket.on('connect', async () => {
+      for (const chunk of chunks) {
+        if (socket.destroyed) break;
+        socket.write(chunk);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+  });
+}
+
+function parse(raw: string): { status: number; headers: Record<string, string>; body: unknown } {
+  const [head = '', body = ''] = raw.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) };
+}
+
+describe('headers over 16 KiB', () => {
+  it('on the door: 431 with x-amzn-errortype, a Bedrock body and x-amzn-requestid', async () => {
+    const res = await fetch(`${gateway.url}${DOOR}`, {
+      method: 'POST',
+      headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json', 'x-big': BIG },
+      body: '{}',
+    });
+    expect(res.status).toBe(431);
+    expect(res.headers.get('x-amzn-errortype')).toBe('ValidationException');
+    expect(res.headers.get('x-amzn-requestid')).toMatch(/^req_/);
+    expect(await res.json()).toEqual({ message: expect.stringContaining('16 KiB') });
+  });
+
+  it('on /v1/messages: 431 with an Anthropic error body and request-id', async () => {
+    const res = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json', 'x-big': BIG },
+      body: '{}',
+    });
+    expect(res.status).toBe(431);
+    expect(res.headers.get('x-amzn-errortype')).toBeNull();
+    const requestId = res.headers.get('request-id');
+    expect(requestId).toMatch(/^req_/);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringContaining('16 KiB') },
+      request_id: requestId,
+    });
+  });
+
+  it('a door model id longer than 16 KiB in the request line is told in the door shape', async () => {
+    const raw = await rawExchange([`POST /model/${BIG}/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`]);
+    const res = parse(raw);
+    expect(res.status).toBe(431);
+    expect(res.headers['x-amzn-errortype']).toBe('ValidationException');
+  });
+
+  it('headers arriving in several packets are still told in the door shape', async () => {
+    const raw = await rawExchange([
+      `POST ${DOOR} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${MASTER_KEY}\r\n`,
+      `x-big: ${BIG.slice(0, 10_000)}`,
+      `${BIG.slice(10_000)}\r\n\r\n`,
+    ]);
+    const res = parse(raw);
+    expect(res.status).toBe(431);
+    expect(res.headers['x-amzn-errortype']).toBe('ValidationException');
+    expect(res.headers.connection).toBe('close');
+  });
+});
+
+describe('malformed requests', () => {
+  it('a bad header line is a 400 in the shape of its path', async () => {
+    const door = parse(await rawExchange([`POST ${DOOR} HTTP/1.1\r\nHost: 127.0.0.1\r\nbad header\r\n\r\n`]));
+    expect(door.status).toBe(400);
+    expect(door.headers['x-amzn-errortype']).toBe('ValidationException');
+    expect(door.body).toEqual({ message: 'malformed HTTP request' });
+    const anthropic = parse(
+      await rawExchange(['POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nbad header\r\n\r\n']),
+    );
+    expect(anthropic.status).toBe(400);
+    expect(anthropic.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it('the gateway still answers afterwards', async () => {
+    expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('clientErrorResponse', () => {
+  it('reads the path of a request line, nothing from a packet that is not one', () => {
+    expect(requestLinePath(Buffer.from(`POST ${DOOR} HTTP/1.1\r\n`))).toBe(DOOR);
+    expect(requestLinePath(Buffer.from('GET /v1/models?x=1 HTTP/1.1'))).toBe('/v1/models');
+    expect(requestLinePath(Buffer.from('xxxxxxxx\r\n'))).toBeUndefined();
+    expect(requestLinePath(undefined)).toBeUndefined();
+  });
+
+  it('answers a headers timeout as 408 in either shape', () => {
+    expect(clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT', true, 'req_1')).toMatch(
+      /^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*x-amzn-errortype: ModelTimeoutException/,
+    );
+    expect(clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT', false, 'req_1')).toMatch(/"type":"timeout_error"/);
+  });
+});
