@@ -17,9 +17,10 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ServiceTier } from '../../src/models/types.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits, UsageRecord } from '../../src/store/types.ts';
-import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 import { ROOT, runProcess } from '../helpers/process.ts';
 
 const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -170,26 +171,59 @@ describe('the AWS SDK through the door', () => {
     });
   });
 
-  it("the key's service tier is applied when the caller names none, and the caller's wins", async () => {
-    const made = await storeKey(gateway.store);
-    await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
-    emulator.enqueue({ text: 'a' }, { text: 'b' });
-    const client = sdk(made.secret);
-    await client.send(
-      new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
-    );
-    await client.send(
+  /** Converse through the SDK under a key of `keyTier` (none: the master key), the caller naming `callerTier`. */
+  async function converseTier(keyTier: ServiceTier | 'master', callerTier?: string): Promise<unknown> {
+    let secret = MASTER_KEY;
+    if (keyTier !== 'master') {
+      const made = await storeKey(gateway.store);
+      await gateway.store.updateKey(made.id, { serviceTier: keyTier, limits: {} });
+      secret = made.secret;
+    }
+    emulator.reset();
+    emulator.enqueue({ text: 'a' });
+    await sdk(secret).send(
       new ConverseCommand({
         modelId: QWEN,
         messages: [{ role: 'user', content: [{ text: 'hi' }] }],
-        serviceTier: { type: 'priority' },
+        ...(callerTier === undefined ? {} : { serviceTier: { type: callerTier as ServiceTier } }),
       }),
     );
-    const calls = emulator.requests.filter((r) => r.operation === 'Converse');
-    expect((calls[0]?.body as { serviceTier?: unknown } | undefined)?.serviceTier).toEqual({ type: 'flex' });
-    expect((calls[1]?.body as { serviceTier?: unknown } | undefined)?.serviceTier).toEqual({
-      type: 'priority',
+    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    return (call?.body as { serviceTier?: unknown } | undefined)?.serviceTier;
+  }
+
+  const tierCases: [ServiceTier | 'master', string | undefined, unknown, string][] = [
+    ['flex', undefined, { type: 'flex' }, "the key's tier when the caller names none"],
+    ['flex', 'flex', { type: 'flex' }, "the caller's tier when it is the key's"],
+    ['priority', 'flex', { type: 'flex' }, "the caller's tier when cheaper than the key's"],
+    ['flex', 'priority', { type: 'flex' }, "the key's tier when the caller names a dearer one"],
+    ['default', 'priority', undefined, 'none (Bedrock default) when the key has the default tier'],
+    ['master', 'priority', { type: 'priority' }, "the caller's tier under the master key"],
+  ];
+  it.each(tierCases)('Converse on a %s key asking %s sends %j: %s', async (keyTier, callerTier, sent) => {
+    expect(await converseTier(keyTier, callerTier)).toEqual(sent);
+  });
+
+  it('InvokeModel: a dearer X-Amzn-Bedrock-Service-Tier is dropped for the key tier, and the answer says so', async () => {
+    const made = await storeKey(gateway.store);
+    await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
+    emulator.enqueue({ text: 'a' });
+    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(CLAUDE)}/invoke`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${made.secret}`,
+        'content-type': 'application/json',
+        'x-amzn-bedrock-service-tier': 'priority',
+      },
+      body: claudeBody('hi'),
     });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    // Claude on Bedrock has no flex tier: the call goes out on the default, with no tier header.
+    const call = emulator.requests.find((r) => r.operation === 'InvokeModel');
+    expect(call?.headers['x-amzn-bedrock-service-tier']).toBeUndefined();
+    expect(res.headers.get('x-abproxy-service-tier')).toBe('default');
+    expect(res.headers.get('x-abproxy-service-tier-fallback')).toBe('flex');
   });
 });
 

@@ -16,7 +16,7 @@ import type { Ctx, Handler, Middleware } from '../http/context.ts';
 import { chooseServiceTier } from '../messages/feature-flags.ts';
 import { reportUsage } from '../messages/report-usage.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
-import { setTierHeaders, type TierState, withTierFallback } from '../messages/service-tier.ts';
+import { setTierHeaders, type TierState, tierWithinKey, withTierFallback } from '../messages/service-tier.ts';
 import { decodeModelId, isStreamOperation, runtimeCall } from './paths.ts';
 import { FrameWatcher, StreamUsage, usageOfAnswer } from './usage.ts';
 
@@ -66,12 +66,14 @@ function parseObject(body: Buffer): Record<string, unknown> {
 }
 
 interface Prepared {
-  /** The tier the caller asked for itself (header or body), which is theirs to keep. */
+  /** The tier the caller asked for itself (header or body), which is theirs to keep within the key's. */
   callerTier: string | undefined;
-  /** The body for a given tier of ours (undefined: none). */
-  bodyFor(tier: ServiceTier | undefined): Uint8Array;
-  headersFor(tier: ServiceTier | undefined): Record<string, string>;
+  /** The body for a given tier of ours (undefined: none); `keepCaller` off drops a tier the caller named. */
+  bodyFor(tier: ServiceTier | undefined, keepCaller: boolean): Uint8Array;
+  headersFor(tier: ServiceTier | undefined, keepCaller: boolean): Record<string, string>;
 }
+
+const TIER_HEADER = 'x-amzn-bedrock-service-tier';
 
 /** Where each operation carries its service tier: Converse in the body, InvokeModel in a header. */
 function prepare(operation: ForwardOperation, body: Buffer, headers: Record<string, string>): Prepared {
@@ -80,19 +82,42 @@ function prepare(operation: ForwardOperation, body: Buffer, headers: Record<stri
     const tier = json.serviceTier as { type?: unknown } | undefined;
     return {
       callerTier: typeof tier?.type === 'string' ? tier.type : tier === undefined ? undefined : 'invalid',
-      bodyFor: (ours) =>
-        ours === undefined ? body : Buffer.from(JSON.stringify({ ...json, serviceTier: { type: ours } })),
+      bodyFor: (ours, keepCaller) => {
+        if (ours !== undefined) return Buffer.from(JSON.stringify({ ...json, serviceTier: { type: ours } }));
+        if (keepCaller || tier === undefined) return body;
+        const { serviceTier: _dropped, ...rest } = json;
+        return Buffer.from(JSON.stringify(rest));
+      },
       headersFor: () => headers,
     };
   }
   if (operation === 'count-tokens') parseObject(body);
-  const callerTier = headers['x-amzn-bedrock-service-tier'];
+  const callerTier = headers[TIER_HEADER];
   return {
     callerTier: operation === 'count-tokens' ? 'none' : callerTier,
     bodyFor: () => body,
-    headersFor: (ours) =>
-      ours === undefined ? headers : { ...headers, 'x-amzn-bedrock-service-tier': ours },
+    headersFor: (ours, keepCaller) => {
+      if (ours !== undefined) return { ...headers, [TIER_HEADER]: ours };
+      if (keepCaller || callerTier === undefined) return headers;
+      const { [TIER_HEADER]: _dropped, ...rest } = headers;
+      return rest;
+    },
   };
+}
+
+/**
+ * The caller's own tier when it stands: with a key, only within the key's tier (`capped` off: the master
+ * key or an open gateway, whose caller is the operator). 'none' (count-tokens) and 'invalid' (a
+ * malformed Converse `serviceTier`, for Bedrock to refuse) stand as they are.
+ */
+function callerTierKept(
+  callerTier: string | undefined,
+  keyTier: ServiceTier,
+  capped: boolean,
+): string | undefined {
+  if (callerTier === undefined || !capped || callerTier === 'none' || callerTier === 'invalid')
+    return callerTier;
+  return tierWithinKey(callerTier, keyTier) ? callerTier : undefined;
 }
 
 /** Sends POST /model/… to the door's handler; everything else goes on to the router. */
@@ -129,16 +154,18 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
     const model = await resolveForRequest(deps, id.modelId, ctx.key);
     const prepared = prepare(operation, body, forwardedHeaders(ctx));
 
-    // The key's tier applies when the caller named none; a tier the caller named is theirs.
+    // The key's tier applies when the caller names none, or names one above the key's (as /v1/messages
+    // never takes a caller's tier); a tier the caller named within the key's is theirs.
     const keyTier = ctx.key?.serviceTier ?? deps.config.defaultServiceTier;
-    const chosen =
-      prepared.callerTier === undefined ? chooseServiceTier(keyTier, model.caps) : { tier: undefined };
+    const callerTier = callerTierKept(prepared.callerTier, keyTier, ctx.key !== undefined);
+    const keepCaller = callerTier !== undefined;
+    const chosen = callerTier === undefined ? chooseServiceTier(keyTier, model.caps) : { tier: undefined };
     const tierState: TierState = { wanted: keyTier, tier: chosen.tier };
-    if (prepared.callerTier === undefined) setTierHeaders(ctx.res, tierState);
+    if (callerTier === undefined) setTierHeaders(ctx.res, tierState);
     const usedTier = (): ServiceTier =>
-      prepared.callerTier !== undefined
-        ? isTier(prepared.callerTier)
-          ? prepared.callerTier
+      callerTier !== undefined
+        ? isTier(callerTier)
+          ? callerTier
           : 'default'
         : (tierState.tier ?? 'default');
 
@@ -161,8 +188,8 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
           {
             operation,
             modelId: model.modelId,
-            body: prepared.bodyFor(tier),
-            headers: prepared.headersFor(tier),
+            body: prepared.bodyFor(tier, keepCaller),
+            headers: prepared.headersFor(tier, keepCaller),
           },
           abort.signal,
         ),

@@ -1,7 +1,13 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { isTierRejection, setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
+import {
+  isTierRejection,
+  setTierHeaders,
+  type TierState,
+  tierWithinKey,
+  withTierFallback,
+} from './service-tier.ts';
 
 const res = () => new ServerResponse(new IncomingMessage(new Socket()));
 const rejection = Object.assign(
@@ -56,5 +62,25 @@ describe('service tier fallback', () => {
       }),
     ).rejects.toBe(other);
     expect(calls).toBe(2);
+  });
+});
+
+describe('tierWithinKey', () => {
+  it.each([
+    ['flex', 'flex', true],
+    ['default', 'flex', false],
+    ['priority', 'flex', false],
+    ['reserved', 'flex', false],
+    ['flex', 'default', true],
+    ['priority', 'default', false],
+    ['flex', 'priority', true],
+    ['default', 'priority', true],
+    ['reserved', 'priority', false],
+    ['priority', 'reserved', false],
+    ['default', 'reserved', true],
+    ['gold', 'priority', false],
+    ['constructor', 'priority', false],
+  ] as const)('a caller asking %s on a %s key: %s', (caller, key, within) => {
+    expect(tierWithinKey(caller, key)).toBe(within);
   });
 });

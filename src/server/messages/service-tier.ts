@@ -17,6 +17,23 @@ export interface TierState {
   tier: ServiceTier | undefined;
 }
 
+/**
+ * What a tier costs, cheapest first: flex < default < priority and reserved. Priority and reserved are
+ * not ranked against each other (pay-per-use premium vs. prepaid capacity): neither gives the other.
+ */
+const TIER_RANK: Readonly<Record<ServiceTier, number>> = { flex: 0, default: 1, priority: 2, reserved: 2 };
+
+/**
+ * Whether a tier the caller named itself (the Bedrock door's `X-Amzn-Bedrock-Service-Tier` or Converse
+ * `serviceTier`) is within its key's: the key's own or a cheaper one. A tier name we do not know is not
+ * (its cost is unknown); /v1/messages ignores a caller's tier altogether.
+ */
+export function tierWithinKey(callerTier: string, keyTier: ServiceTier): boolean {
+  if (!Object.hasOwn(TIER_RANK, callerTier)) return false;
+  const caller = callerTier as ServiceTier;
+  return caller === keyTier || TIER_RANK[caller] < TIER_RANK[keyTier];
+}
+
 /** Bedrock's ValidationException for a tier the model or account does not offer. */
 export function isTierRejection(err: unknown): boolean {
   const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
