@@ -4,7 +4,9 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import type { ClaudePath } from '../../src/config/settings.ts';
 import { BEDROCK_ERRORS } from '../../src/upstream/aws-errors.ts';
+import type { Operation } from '../emulator/server.ts';
 import {
   ask,
   gatewayWithEmulator,
@@ -198,45 +200,7 @@ describe('models that do not exist', () => {
   });
 });
 
-describe('Bedrock faults map to the table', () => {
-  type ErrorClass = abstract new (...args: never[]) => InstanceType<typeof Anthropic.APIError>;
-  const table: [string, number, string, ErrorClass, boolean][] = [
-    ['ValidationException', 400, 'invalid_request_error', Anthropic.BadRequestError, false],
-    ['AccessDeniedException', 403, 'permission_error', Anthropic.PermissionDeniedError, false],
-    ['ResourceNotFoundException', 404, 'not_found_error', Anthropic.NotFoundError, false],
-    ['ThrottlingException', 429, 'rate_limit_error', Anthropic.RateLimitError, true],
-    ['ServiceQuotaExceededException', 429, 'rate_limit_error', Anthropic.RateLimitError, true],
-    ['ModelNotReadyException', 529, 'overloaded_error', Anthropic.InternalServerError, true],
-    ['ServiceUnavailableException', 529, 'overloaded_error', Anthropic.InternalServerError, true],
-    ['ModelTimeoutException', 504, 'timeout_error', Anthropic.InternalServerError, false],
-    ['InternalServerException', 500, 'api_error', Anthropic.InternalServerError, false],
-    ['ModelErrorException', 500, 'api_error', Anthropic.InternalServerError, false],
-  ];
-
-  for (const stream of [false, true]) {
-    const mode = stream ? 'stream' : 'non-stream';
-    it.each(table)(`${mode}: %s → %i %s`, async (name, status, type, cls, retryAfter) => {
-      world.emulator.enqueue({ error: { name, message: `scripted ${name}` } });
-      const params = { model: QWEN, max_tokens: 10, messages: ask('hi') };
-      const err = await failure(send(world.client, params, stream));
-      expect(err).toBeInstanceOf(cls);
-      expect(err.status).toBe(status);
-      expectAnthropicShape(err, type);
-      if (retryAfter) expect(Number(err.headers?.get('retry-after'))).toBeGreaterThan(0);
-    });
-  }
-
-  it('Bedrock context overflow is reworded so Claude Code compacts', async () => {
-    world.emulator.enqueue({
-      error: { name: 'ValidationException', message: 'Input is too long for requested model.' },
-    });
-    const err = await failure(
-      world.client.messages.create({ model: QWEN, max_tokens: 10, messages: ask('hi') }),
-    );
-    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
-    expect(err.message).toMatch(/prompt is too long: \d+ tokens > \d+ maximum/);
-  });
-
+describe('request size', () => {
   it('an oversized body is a 413 request_too_large', async () => {
     const small = await startGateway({ claudePath: 'converse', maxBodyBytes: 2048 });
     try {
@@ -251,81 +215,167 @@ describe('Bedrock faults map to the table', () => {
   });
 });
 
-describe('streaming failures', () => {
-  it.each(['ThrottlingException', 'ModelTimeoutException', 'ServiceUnavailableException'])(
-    '%s after the stream began is an SSE error event of the fault table type',
-    async (name) => {
-      world.emulator.enqueue({
-        text: 'this answer breaks in the middle',
-        chunkSize: 3,
-        errorAfterEvents: { events: 4, name, message: 'slow down' },
-      });
-      const res = await fetch(`${world.gateway.url}/v1/messages`, {
-        method: 'POST',
-        headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: QWEN, max_tokens: 100, stream: true, messages: ask('hi') }),
-      });
-      expect(res.status).toBe(200);
-      const text = await res.text();
-      const frames = text.split('\n\n').filter(Boolean);
-      const last = frames.at(-1)!;
-      expect(last).toMatch(/^event: error\n/);
-      const data = JSON.parse(
-        last
-          .split('\n')
-          .find((l) => l.startsWith('data: '))!
-          .slice(6),
-      );
-      expect(data).toMatchObject({ type: 'error', error: { type: BEDROCK_ERRORS[name]!.type } });
-      expect(text).not.toContain('event: message_stop');
+/**
+ * Where a model call goes: Converse (an open model, and Claude on ABPROXY_CLAUDE_PATH=converse), and
+ * Claude on the `messages` and `mantle` paths (the emulator's `/anthropic/v1/messages` on the runtime
+ * host and on the mantle host). The faults, stream failures and aborts hold on each.
+ */
+interface Target {
+  label: string;
+  claudePath: ClaudePath;
+  /** The model of the fault cases (Qwen: Converse whatever the Claude path). */
+  model: string;
+  /** The model of the streaming abort (Claude, on its path). */
+  streamModel: string;
+  /** The emulator operation a call reaches. */
+  operation(stream: boolean): Operation;
+  /** A context overflow as Bedrock says it on that path, and how the client is told. */
+  overflow: { message: string; told: RegExp };
+}
+
+const TARGETS: Target[] = [
+  {
+    label: 'Converse',
+    claudePath: 'converse',
+    model: QWEN,
+    streamModel: CLAUDE,
+    operation: (stream) => (stream ? 'ConverseStream' : 'Converse'),
+    overflow: {
+      message: 'Input is too long for requested model.',
+      told: /prompt is too long: \d+ tokens > \d+ maximum/,
     },
-  );
+  },
+  ...(['messages', 'mantle'] as const).map(
+    (claudePath): Target => ({
+      label: `Claude path ${claudePath}`,
+      claudePath,
+      model: CLAUDE,
+      streamModel: CLAUDE,
+      operation: () => 'MessagesApi',
+      overflow: {
+        message: 'prompt is too long: 250000 tokens > 200000 maximum',
+        told: /prompt is too long: 250000 tokens > 200000 maximum/,
+      },
+    }),
+  ),
+];
 
-  it('the SDK surfaces a mid-stream error as an APIError after the text it had', async () => {
-    world.emulator.enqueue({
-      text: 'abcdefghijklmnopqrstuvwxyz',
-      chunkSize: 2,
-      errorAfterEvents: { events: 6, name: 'ModelStreamErrorException', message: 'model crashed' },
+describe.each(TARGETS)('$label', (target) => {
+  const world = gatewayWithEmulator({ claudePath: target.claudePath });
+  const upstreamCall = (stream: boolean) =>
+    world.emulator.requests.find((r) => r.operation === target.operation(stream));
+
+  describe('Bedrock faults map to the table', () => {
+    type ErrorClass = abstract new (...args: never[]) => InstanceType<typeof Anthropic.APIError>;
+    const table: [string, number, string, ErrorClass, boolean][] = [
+      ['ValidationException', 400, 'invalid_request_error', Anthropic.BadRequestError, false],
+      ['AccessDeniedException', 403, 'permission_error', Anthropic.PermissionDeniedError, false],
+      ['ResourceNotFoundException', 404, 'not_found_error', Anthropic.NotFoundError, false],
+      ['ThrottlingException', 429, 'rate_limit_error', Anthropic.RateLimitError, true],
+      ['ServiceQuotaExceededException', 429, 'rate_limit_error', Anthropic.RateLimitError, true],
+      ['ModelNotReadyException', 529, 'overloaded_error', Anthropic.InternalServerError, true],
+      ['ServiceUnavailableException', 529, 'overloaded_error', Anthropic.InternalServerError, true],
+      ['ModelTimeoutException', 504, 'timeout_error', Anthropic.InternalServerError, false],
+      ['InternalServerException', 500, 'api_error', Anthropic.InternalServerError, false],
+      ['ModelErrorException', 500, 'api_error', Anthropic.InternalServerError, false],
+    ];
+
+    for (const stream of [false, true]) {
+      const mode = stream ? 'stream' : 'non-stream';
+      it.each(table)(`${mode}: %s → %i %s`, async (name, status, type, cls, retryAfter) => {
+        world.emulator.enqueue({ error: { name, message: `scripted ${name}` } });
+        const params = { model: target.model, max_tokens: 10, messages: ask('hi') };
+        const err = await failure(send(world.client, params, stream));
+        expect(err).toBeInstanceOf(cls);
+        expect(err.status).toBe(status);
+        expectAnthropicShape(err, type);
+        expect(err.error).toMatchObject({ error: { message: `scripted ${name}` } });
+        if (retryAfter) expect(Number(err.headers?.get('retry-after'))).toBeGreaterThan(0);
+      });
+    }
+
+    it('Bedrock context overflow is reworded so Claude Code compacts', async () => {
+      world.emulator.enqueue({ error: { name: 'ValidationException', message: target.overflow.message } });
+      const err = await failure(
+        world.client.messages.create({ model: target.model, max_tokens: 10, messages: ask('hi') }),
+      );
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(err.message).toMatch(target.overflow.told);
     });
-    const stream = world.client.messages.stream({ model: QWEN, max_tokens: 100, messages: ask('hi') });
-    const seen: string[] = [];
-    stream.on('text', (t) => seen.push(t));
-    const err = await stream.finalMessage().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Anthropic.APIError);
-    expect(seen.join('')).not.toBe('');
   });
 
-  it('a client abort cancels the upstream call (non-stream too)', async () => {
-    world.emulator.enqueue({ text: 'late', delayMs: 1_000 });
-    const controller = new AbortController();
-    const pending = world.client.messages.create(
-      { model: QWEN, max_tokens: 10, messages: ask('hi') },
-      { signal: controller.signal },
+  describe('streaming failures', () => {
+    it.each(['ThrottlingException', 'ModelTimeoutException', 'ServiceUnavailableException'])(
+      '%s after the stream began is an SSE error event of the fault table type',
+      async (name) => {
+        world.emulator.enqueue({
+          text: 'this answer breaks in the middle',
+          chunkSize: 3,
+          errorAfterEvents: { events: 4, name, message: 'slow down' },
+        });
+        const res = await fetch(`${world.gateway.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: target.model, max_tokens: 100, stream: true, messages: ask('hi') }),
+        });
+        expect(res.status).toBe(200);
+        const text = await res.text();
+        const frames = text.split('\n\n').filter(Boolean);
+        const last = frames.at(-1)!;
+        expect(last).toMatch(/^event: error\n/);
+        const data = JSON.parse(
+          last
+            .split('\n')
+            .find((l) => l.startsWith('data: '))!
+            .slice(6),
+        );
+        expect(data).toMatchObject({ type: 'error', error: { type: BEDROCK_ERRORS[name]!.type } });
+        expect(text).not.toContain('event: message_stop');
+      },
     );
-    await expect
-      .poll(() => world.emulator.requests.some((r) => r.operation === 'Converse'), { timeout: 2000 })
-      .toBe(true);
-    controller.abort();
-    await expect(pending).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
-    await expect
-      .poll(() => world.emulator.requests.find((r) => r.operation === 'Converse')?.aborted, { timeout: 3000 })
-      .toBe(true);
-  });
 
-  it('a client abort mid-stream cancels the upstream stream', async () => {
-    world.emulator.enqueue({ text: 'tick '.repeat(300), chunkSize: 5, chunkDelayMs: 10 });
-    const controller = new AbortController();
-    const stream = world.client.messages.stream(
-      { model: CLAUDE, max_tokens: 2000, messages: ask('hi') },
-      { signal: controller.signal },
-    );
-    await new Promise<void>((resolve) => stream.once('text', () => resolve()));
-    controller.abort();
-    await stream.finalMessage().catch(() => undefined);
-    await expect
-      .poll(() => world.emulator.requests.find((r) => r.operation === 'ConverseStream')?.aborted, {
-        timeout: 3000,
-      })
-      .toBe(true);
+    it('the SDK surfaces a mid-stream error as an APIError after the text it had', async () => {
+      world.emulator.enqueue({
+        text: 'abcdefghijklmnopqrstuvwxyz',
+        chunkSize: 2,
+        errorAfterEvents: { events: 6, name: 'ModelStreamErrorException', message: 'model crashed' },
+      });
+      const stream = world.client.messages.stream({
+        model: target.model,
+        max_tokens: 100,
+        messages: ask('hi'),
+      });
+      const seen: string[] = [];
+      stream.on('text', (t) => seen.push(t));
+      const err = await stream.finalMessage().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.APIError);
+      expect(seen.join('')).not.toBe('');
+    });
+
+    it('a client abort cancels the upstream call (non-stream too)', async () => {
+      world.emulator.enqueue({ text: 'late', delayMs: 1_000 });
+      const controller = new AbortController();
+      const pending = world.client.messages.create(
+        { model: target.model, max_tokens: 10, messages: ask('hi') },
+        { signal: controller.signal },
+      );
+      await expect.poll(() => upstreamCall(false) !== undefined, { timeout: 2000 }).toBe(true);
+      controller.abort();
+      await expect(pending).rejects.toBeInstanceOf(Anthropic.APIUserAbortError);
+      await expect.poll(() => upstreamCall(false)?.aborted, { timeout: 3000 }).toBe(true);
+    });
+
+    it('a client abort mid-stream cancels the upstream stream', async () => {
+      world.emulator.enqueue({ text: 'tick '.repeat(300), chunkSize: 5, chunkDelayMs: 10 });
+      const controller = new AbortController();
+      const stream = world.client.messages.stream(
+        { model: target.streamModel, max_tokens: 2000, messages: ask('hi') },
+        { signal: controller.signal },
+      );
+      await new Promise<void>((resolve) => stream.once('text', () => resolve()));
+      controller.abort();
+      await stream.finalMessage().catch(() => undefined);
+      await expect.poll(() => upstreamCall(true)?.aborted, { timeout: 3000 }).toBe(true);
+    });
   });
 });

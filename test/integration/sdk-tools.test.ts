@@ -353,16 +353,21 @@ describe('two-turn tool loop', () => {
     const content = lastBody().messages[2].content[0].toolResult.content as Json[];
     expect(content.every((b) => typeof b.text === 'string' && b.text.trim() !== '')).toBe(true);
   });
+});
+
+describe.each(['converse', 'messages', 'mantle'] as const)('ABPROXY_CLAUDE_PATH=%s', (claudePath) => {
+  const claude = gatewayWithEmulator({ claudePath });
+  const question: Anthropic.MessageParam = { role: 'user', content: 'weather and time in Rome?' };
 
   it('runs a tool loop with parallel calls answered in one user turn (stream)', async () => {
-    world.emulator.enqueue({
+    claude.emulator.enqueue({
       toolCalls: [
         { name: 'get_weather', input: { city: 'Rome' } },
         { name: 'get_time', input: {} },
       ],
       chunkSize: 2,
     });
-    const first = await world.client.messages
+    const first = await claude.client.messages
       .stream({ model: CLAUDE, max_tokens: 200, tools: [weather, clock], messages: [question] })
       .finalMessage();
     const uses = first.content.filter((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock[];
@@ -370,8 +375,8 @@ describe('two-turn tool loop', () => {
       ['get_weather', { city: 'Rome' }],
       ['get_time', {}],
     ]);
-    world.emulator.enqueue({ text: 'done' });
-    const second = await world.client.messages
+    claude.emulator.enqueue({ text: 'done' });
+    const second = await claude.client.messages
       .stream({
         model: CLAUDE,
         max_tokens: 200,
@@ -391,8 +396,10 @@ describe('two-turn tool loop', () => {
       })
       .finalMessage();
     expect(second.content[0]).toMatchObject({ type: 'text', text: 'done' });
-    const user = lastBody('ConverseStream').messages[2].content as Json[];
-    // Tool results lead the user turn (Bedrock/Claude rule); the text follows.
-    expect(user.map((b) => Object.keys(b)[0])).toEqual(['toolResult', 'toolResult', 'text']);
+    if (claudePath === 'converse') {
+      const user = claude.lastBody('ConverseStream').messages[2].content as Json[];
+      // Tool results lead the user turn (Bedrock/Claude rule); the text follows.
+      expect(user.map((b) => Object.keys(b)[0])).toEqual(['toolResult', 'toolResult', 'text']);
+    }
   });
 });

@@ -2,7 +2,7 @@
  * Conformance: usage, stop reasons and the echoed model name, in both modes, through the Anthropic SDK.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ask,
   createAndStream,
@@ -10,7 +10,6 @@ import {
   type Json,
   postMessages,
   send,
-  startGateway,
 } from '../helpers/gateway.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -76,6 +75,65 @@ describe('usage', () => {
     // Every frame's event name matches its data type (the SDK dispatches on both).
     for (const e of events) expect(e.data.type).toBe(e.event);
   });
+});
+
+/**
+ * Stop reasons, the echoed model name and a prompt-cache round trip on each Claude path: Converse (the
+ * table on an open model, which takes the same translation), and Claude's own Messages API on the
+ * runtime host (`messages`) and the mantle host (`mantle`).
+ */
+describe.each(['converse', 'messages', 'mantle'] as const)('ABPROXY_CLAUDE_PATH=%s', (claudePath) => {
+  const world = gatewayWithEmulator({ claudePath });
+  const converse = claudePath === 'converse';
+
+  describe('stop reasons', () => {
+    const table: [string, Anthropic.StopReason][] = [
+      ['end_turn', 'end_turn'],
+      ['max_tokens', 'max_tokens'],
+      ['stop_sequence', 'stop_sequence'],
+      ['guardrail_intervened', 'refusal'],
+      ['model_context_window_exceeded', 'model_context_window_exceeded'],
+      // Converse's own stop reasons.
+      ...(converse
+        ? ([
+            ['content_filtered', 'refusal'],
+            ['malformed_model_output', 'end_turn'],
+            ['malformed_tool_use', 'end_turn'],
+          ] as [string, Anthropic.StopReason][])
+        : []),
+    ];
+    for (const stream of [false, true]) {
+      const mode = stream ? 'stream' : 'non-stream';
+      it.each(table)(`${mode}: Bedrock %s → %s`, async (bedrock, anthropic) => {
+        world.emulator.enqueue({ text: 'some text', stopReason: bedrock });
+        const model = converse ? QWEN : CLAUDE;
+        const params = { model, max_tokens: 100, stop_sequences: ['STOP'], messages: ask('hi') };
+        const message = await send(world.client, params, stream);
+        expect(message.stop_reason).toBe(anthropic);
+        // Converse does not say which sequence matched; Claude's own API does.
+        if (bedrock === 'stop_sequence' && !converse) expect(message.stop_sequence).toBe('STOP');
+      });
+    }
+  });
+
+  it.each([
+    ['a Claude alias', CLAUDE],
+    ['a Claude alias without a date', 'claude-sonnet-4-5'],
+    ...(converse
+      ? [
+          ['a Bedrock id', QWEN],
+          ['an inference profile id', 'us.amazon.nova-lite-v1:0'],
+        ]
+      : []),
+  ])('the model name is echoed as the client sent it: %s', async (_label, model) => {
+    const [created, streamed] = await createAndStream(world.client, {
+      model: model!,
+      max_tokens: 20,
+      messages: ask('hi'),
+    });
+    expect(created.model).toBe(model);
+    expect(streamed.model).toBe(model);
+  });
 
   it('a real prompt-cache round trip reports creation, then read (Claude)', async () => {
     const system: Anthropic.TextBlockParam[] = [
@@ -98,26 +156,6 @@ describe('usage', () => {
 });
 
 describe('stop reasons', () => {
-  const table: [string, Anthropic.StopReason][] = [
-    ['end_turn', 'end_turn'],
-    ['max_tokens', 'max_tokens'],
-    ['stop_sequence', 'stop_sequence'],
-    ['guardrail_intervened', 'refusal'],
-    ['content_filtered', 'refusal'],
-    ['model_context_window_exceeded', 'model_context_window_exceeded'],
-    ['malformed_model_output', 'end_turn'],
-    ['malformed_tool_use', 'end_turn'],
-  ];
-  for (const stream of [false, true]) {
-    const mode = stream ? 'stream' : 'non-stream';
-    it.each(table)(`${mode}: Bedrock %s → %s`, async (bedrock, anthropic) => {
-      world.emulator.enqueue({ text: 'some text', stopReason: bedrock });
-      const params = { model: QWEN, max_tokens: 100, stop_sequences: ['STOP'], messages: ask('hi') };
-      const message = await send(world.client, params, stream);
-      expect(message.stop_reason).toBe(anthropic);
-    });
-  }
-
   it('tool_use in both modes', async () => {
     const tools: Anthropic.Tool[] = [{ name: 'ls', input_schema: { type: 'object', properties: {} } }];
     world.emulator.enqueue({ toolCalls: [{ name: 'ls' }] }, { toolCalls: [{ name: 'ls' }] });
@@ -141,35 +179,12 @@ describe('stop reasons', () => {
   });
 });
 
-describe('the model name is echoed as the client sent it', () => {
-  it.each([
-    ['a Claude alias', CLAUDE],
-    ['a Claude alias without a date', 'claude-sonnet-4-5'],
-    ['a Bedrock id', QWEN],
-    ['an inference profile id', 'us.amazon.nova-lite-v1:0'],
-  ])('%s', async (_label, model) => {
-    const [created, streamed] = await createAndStream(world.client, {
-      model,
-      max_tokens: 20,
-      messages: ask('hi'),
-    });
-    expect(created.model).toBe(model);
-    expect(streamed.model).toBe(model);
-  });
-});
-
 describe('default configuration (Claude on its native path)', () => {
-  let native: Awaited<ReturnType<typeof startGateway>>;
-  beforeAll(async () => {
-    native = await startGateway();
-  });
-  afterAll(async () => {
-    await native.server.close();
-  });
+  const native = gatewayWithEmulator();
   const hi = { model: CLAUDE, max_tokens: 100, messages: ask('hi') };
 
   it('usage, stop reason and model name hold in both modes', async () => {
-    world.emulator.enqueue({ text: 'hello', usage: USAGE }, { text: 'hello', chunkSize: 2, usage: USAGE });
+    native.emulator.enqueue({ text: 'hello', usage: USAGE }, { text: 'hello', chunkSize: 2, usage: USAGE });
     for (const message of await createAndStream(native.client, hi)) {
       expect(message.usage).toMatchObject(EXPECTED_USAGE);
       expect(message.stop_reason).toBe('end_turn');
@@ -178,7 +193,7 @@ describe('default configuration (Claude on its native path)', () => {
   });
 
   it('maps a guardrail stop to refusal in both modes', async () => {
-    world.emulator.enqueue(
+    native.emulator.enqueue(
       { text: 'no', stopReason: 'guardrail_intervened' },
       { text: 'no', stopReason: 'guardrail_intervened' },
     );
