@@ -7,7 +7,6 @@
 
 import { tmpdir } from 'node:os';
 import {
-  AccessDeniedException,
   BedrockRuntimeClient,
   ConverseCommand,
   ConverseStreamCommand,
@@ -40,9 +39,9 @@ afterAll(async () => {
 });
 beforeEach(() => emulator.reset());
 
-function sdk(token: string): BedrockRuntimeClient {
+function sdk(token: string, endpoint = gateway.url): BedrockRuntimeClient {
   return new BedrockRuntimeClient({
-    endpoint: gateway.url,
+    endpoint,
     region: 'us-east-1',
     token: { token },
     authSchemePreference: ['httpBearerAuth'],
@@ -263,20 +262,20 @@ describe('a client that leaves mid-stream', () => {
   });
 });
 
+/** A gateway with the SDK's ConverseStream (over HTTP/2) in flight, its answer coming slowly, ready to drain. */
+async function streamingGateway(text: string) {
+  const draining = await startServer(testConfig({ shutdownTimeoutMs: 20_000 }));
+  emulator.enqueue({ text, chunkSize: 4, chunkDelayMs: 60 });
+  const client = sdk(MASTER_KEY, draining.url);
+  const out = await client.send(
+    new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+  );
+  return { draining, client, out };
+}
+
 describe('drain', () => {
   it('a door stream over HTTP/2 (the AWS SDK) finishes while the gateway drains', async () => {
-    const draining = await startServer(testConfig({ shutdownTimeoutMs: 20_000 }));
-    emulator.enqueue({ text: 'drain-me-now'.repeat(3), chunkSize: 4, chunkDelayMs: 60 });
-    const client = new BedrockRuntimeClient({
-      endpoint: draining.url,
-      region: 'us-east-1',
-      token: { token: 'test-master-key' },
-      authSchemePreference: ['httpBearerAuth'],
-      maxAttempts: 1,
-    });
-    const out = await client.send(
-      new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
-    );
+    const { draining, client, out } = await streamingGateway('drain-me-now'.repeat(3));
     let text = '';
     let closing: Promise<void> | undefined;
     for await (const event of out.stream!) {
@@ -291,18 +290,7 @@ describe('drain', () => {
 
 describe('drain refusals on the door', () => {
   it('a new door call while draining gets the 503 in Bedrock shape (ServiceUnavailableException)', async () => {
-    const draining = await startServer(testConfig({ shutdownTimeoutMs: 20_000 }));
-    emulator.enqueue({ text: 'slow-'.repeat(40), chunkSize: 4, chunkDelayMs: 60 });
-    const client = new BedrockRuntimeClient({
-      endpoint: draining.url,
-      region: 'us-east-1',
-      token: { token: 'test-master-key' },
-      authSchemePreference: ['httpBearerAuth'],
-      maxAttempts: 1,
-    });
-    const out = await client.send(
-      new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
-    );
+    const { draining, client, out } = await streamingGateway('slow-'.repeat(40));
     const events = out.stream![Symbol.asyncIterator]();
     await events.next();
     const closing = draining.close();
@@ -328,13 +316,7 @@ describe('drain refusals on the door', () => {
         expect(body, path).toEqual({ message: expect.stringContaining('shutting down') });
       }
       // HTTP/2 (the AWS SDK on a fresh client): the SDK raises Bedrock's exception.
-      const late = new BedrockRuntimeClient({
-        endpoint: draining.url,
-        region: 'us-east-1',
-        token: { token: 'test-master-key' },
-        authSchemePreference: ['httpBearerAuth'],
-        maxAttempts: 1,
-      });
+      const late = sdk(MASTER_KEY, draining.url);
       const err = await late
         .send(
           new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'late' }] }] }),
@@ -392,23 +374,59 @@ describe('refusals in Bedrock shape', () => {
   const converse = (client: BedrockRuntimeClient, modelId = QWEN) =>
     client.send(new ConverseCommand({ modelId, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }));
 
-  it('a revoked key: UnrecognizedClientException, nothing forwarded', async () => {
-    const { id, secret } = await key();
-    await gateway.store.revokeKey(id, new Date().toISOString());
-    const err = await converse(sdk(secret)).catch((e) => e);
-    expect(err.name).toBe('UnrecognizedClientException');
-    expect(err.$metadata.httpStatusCode).toBe(403);
-    expect(err.message).toMatch(/revoked/);
-    expect(emulator.requests).toHaveLength(0);
-  });
-
-  it("a model outside the key's globs: AccessDeniedException", async () => {
-    const { secret } = await key({}, { models: ['qwen.*'] });
-    const err = await converse(sdk(secret), CLAUDE).catch((e) => e);
-    expect(err).toBeInstanceOf(AccessDeniedException);
-    expect(err.message).toMatch(/may not use model/);
-    expect(emulator.requests).toHaveLength(0);
-  });
+  const refusedBeforeBedrock: [
+    string,
+    () => Promise<BedrockRuntimeClient>,
+    string,
+    number,
+    RegExp,
+    string,
+  ][] = [
+    [
+      'a revoked key',
+      async () => {
+        const { id, secret } = await key();
+        await gateway.store.revokeKey(id, new Date().toISOString());
+        return sdk(secret);
+      },
+      'UnrecognizedClientException',
+      403,
+      /revoked/,
+      QWEN,
+    ],
+    [
+      "a model outside the key's globs",
+      async () => sdk((await key({}, { models: ['qwen.*'] })).secret),
+      'AccessDeniedException',
+      403,
+      /may not use model/,
+      CLAUDE,
+    ],
+    [
+      'a SigV4-signed call without an abproxy key',
+      async () =>
+        new BedrockRuntimeClient({
+          endpoint: gateway.url,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+          maxAttempts: 1,
+        }),
+      'UnrecognizedClientException',
+      403,
+      /SigV4/,
+      QWEN,
+    ],
+  ];
+  it.each(refusedBeforeBedrock)(
+    '%s: %s, nothing forwarded',
+    async (_label, client, name, status, message, model) => {
+      const err = await converse(await client(), model).catch((e) => e);
+      expect(err.name).toBe(name);
+      expect(err.$metadata.httpStatusCode).toBe(status);
+      expect(err.message).toMatch(message);
+      expect(emulator.requests).toHaveLength(0);
+    },
+  );
 
   it('an exhausted budget: ServiceQuotaExceededException, not retried', async () => {
     const { secret } = await key({ budgetUsd: 0.000001 });
@@ -446,20 +464,6 @@ describe('refusals in Bedrock shape', () => {
     expect(err).toBeInstanceOf(ThrottlingException);
     expect(err.message).toMatch(/tokens per minute/);
     expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(1);
-  });
-
-  it('a SigV4-signed call without an abproxy key is refused and never forwarded', async () => {
-    const signed = new BedrockRuntimeClient({
-      endpoint: gateway.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
-      maxAttempts: 1,
-    });
-    const err = await converse(signed).catch((e) => e);
-    expect(err.name).toBe('UnrecognizedClientException');
-    expect(err.$metadata.httpStatusCode).toBe(403);
-    expect(err.message).toMatch(/SigV4/);
-    expect(emulator.requests).toHaveLength(0);
   });
 
   it('an upstream fault keeps its Bedrock name, and the usage record its status', async () => {
@@ -510,13 +514,7 @@ describe('hostile input on the door', () => {
   it('a huge body from the AWS SDK (over h2c): ValidationException 413', async () => {
     const small = await startServer(testConfig({ maxBodyBytes: 1024 }));
     try {
-      const client = new BedrockRuntimeClient({
-        endpoint: small.url,
-        region: 'us-east-1',
-        token: { token: 'test-master-key' },
-        authSchemePreference: ['httpBearerAuth'],
-        maxAttempts: 1,
-      });
+      const client = sdk(MASTER_KEY, small.url);
       const err = await client
         .send(new InvokeModelCommand({ modelId: QWEN, body: JSON.stringify({ pad: 'x'.repeat(10_000) }) }))
         .catch((e) => e);
@@ -615,13 +613,7 @@ describe('the HTTP/2 upstream transport (ABPROXY_UPSTREAM_HTTP=2)', () => {
   it('forwards a stream and a plain call through the SDK client', async () => {
     const h2 = await startServer(testConfig({ upstreamHttp: '2' }));
     try {
-      const client = new BedrockRuntimeClient({
-        endpoint: h2.url,
-        region: 'us-east-1',
-        token: { token: 'test-master-key' },
-        authSchemePreference: ['httpBearerAuth'],
-        maxAttempts: 1,
-      });
+      const client = sdk(MASTER_KEY, h2.url);
       emulator.enqueue({ text: 'over h2', chunkSize: 2 }, { text: 'plain h2' });
       const out = await client.send(
         new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
