@@ -4,7 +4,7 @@
  * mode is seen within that time; solo mode passes 0 because its SQLite lookup is cheaper than a cache
  * is stale (`keys revoke` runs in another process and must take effect at once).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { KeyRecord, Store } from '../store/types.ts';
 import { sameHash } from './key-format.ts';
 
@@ -35,7 +35,7 @@ interface Entry {
 }
 
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return hash('sha256', text, 'buffer');
 }
 
 export class KeyVerifier {

@@ -38,26 +38,30 @@ export function resolveModel(
   options: ResolveOptions,
 ): ResolvedModel {
   const requested = name;
-  const target = findOverride(name.trim(), options.overrides) ?? name.trim();
+  const override = findOverride(name.trim(), options.overrides);
+  const target = override?.target ?? name.trim();
   const resolved = isClaudeLike(target)
     ? resolveClaude(target, catalogue, options.region)
     : passThrough(target, catalogue, options.region);
-  return { requested, ...resolved };
+  return { requested, ...resolved, ...(override?.pattern ? { viaPattern: target } : {}) };
 }
 
-function findOverride(name: string, overrides: Record<string, string> | undefined): string | undefined {
+function findOverride(
+  name: string,
+  overrides: Record<string, string> | undefined,
+): { target: string; pattern: boolean } | undefined {
   if (!overrides) return undefined;
   const lower = name.toLowerCase();
   let best: { length: number; target: string } | undefined;
   for (const [key, target] of Object.entries(overrides)) {
     const k = key.trim().toLowerCase();
-    if (k === lower) return target.trim();
+    if (k === lower) return { target: target.trim(), pattern: false };
     // The longest matching prefix pattern wins, so `claude-opus-*` beats `claude-*`.
     if (k.endsWith('*') && lower.startsWith(k.slice(0, -1)) && (!best || k.length > best.length)) {
       best = { length: k.length, target: target.trim() };
     }
   }
-  return best?.target;
+  return best && { target: best.target, pattern: true };
 }
 
 type Resolution = Omit<ResolvedModel, 'requested'>;

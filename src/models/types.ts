@@ -95,6 +95,11 @@ export interface ResolvedModel {
    */
   metricsLabel: string;
   caps: ModelCapabilities;
+  /**
+   * The operator's target when the client's name reached the model through a prefix pattern of the
+   * model map (`claude-x*`): the client made that name up, so it does not count as the model's name.
+   */
+  viaPattern?: string;
 }
 
 // ---- the Bedrock catalogue (ListFoundationModels + ListInferenceProfiles), as the resolver needs it ----

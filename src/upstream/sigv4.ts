@@ -6,7 +6,7 @@
  * byte for byte (sigv4.test.ts compares the two over generated requests): same canonical path
  * (segments normalised, encoded a second time), same unsignable headers, same value trimming.
  */
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 export interface SigV4SignerOptions {
@@ -96,7 +96,8 @@ function amzDate(now: Date | undefined): string {
   return dateLong;
 }
 
-const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+// One-shot: no Hash object per call (crypto.hash is about twice as fast as createHash().update().digest()).
+const sha256Hex = (data: string | Uint8Array) => hash('sha256', data, 'hex');
 
 interface SigningKey {
   secret: string;

@@ -59,8 +59,28 @@ export interface TokenCounts {
   cacheCreationTokens: number;
 }
 
+/**
+ * Answers of priceFor per table and model id: every request asks twice (its open and done records) for
+ * one of a handful of ids, and the answer is a scan of the whole table (tables are not changed once
+ * mergePrices built them). Bounded: a door caller may name many ids.
+ */
+const remembered = new WeakMap<PriceTable, Map<string, Price | undefined>>();
+
 /** The longest pattern contained in the model id wins; `*` when none does. */
 export function priceFor(modelId: string, table: PriceTable): Price | undefined {
+  let answers = remembered.get(table);
+  if (!answers) {
+    answers = new Map();
+    remembered.set(table, answers);
+  }
+  if (answers.has(modelId)) return answers.get(modelId);
+  if (answers.size >= 1024) answers.clear();
+  const price = scanPrices(modelId, table);
+  answers.set(modelId, price);
+  return price;
+}
+
+function scanPrices(modelId: string, table: PriceTable): Price | undefined {
   const id = modelId.toLowerCase();
   let best: string | undefined;
   for (const pattern of Object.keys(table)) {

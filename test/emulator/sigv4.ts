@@ -2,7 +2,7 @@
  * Request authentication as Bedrock checks it: SigV4 (verified for the emulator's test credentials)
  * or a Bedrock API key sent as `Authorization: Bearer`.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { BedrockError } from './errors.ts';
 
 export const TEST_ACCESS_KEY_ID = 'AKIDEMULATOR';
@@ -98,7 +98,7 @@ export function checkAuth(
       return `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
     })
     .join('');
-  const payloadHash = createHash('sha256').update(req.body).digest('hex');
+  const payloadHash = hash('sha256', req.body, 'hex');
   const canonicalRequest = [
     req.method,
     canonicalUri(req.rawPath),
@@ -108,15 +108,12 @@ export function checkAuth(
     header(req.headers, 'x-amz-content-sha256') ?? payloadHash,
   ].join('\n');
   const scope = `${date}/${region}/${scopeService}/aws4_request`;
-  const stringToSign = [
-    'AWS4-HMAC-SHA256',
-    amzDate,
-    scope,
-    createHash('sha256').update(canonicalRequest).digest('hex'),
-  ].join('\n');
-  let key: Buffer = hmac(`AWS4${secret}`, date!);
-  for (const part of [region!, scopeService!, 'aws4_request']) key = hmac(key, part);
-  const expected = createHmac('sha256', key).update(stringToSign).digest();
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, hash('sha256', canonicalRequest, 'hex')].join(
+    '\n',
+  );
+  const expected = createHmac('sha256', signingKey(secret, date!, region!, scopeService!))
+    .update(stringToSign)
+    .digest();
   const given = Buffer.from(signature!, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return new BedrockError(
@@ -129,6 +126,25 @@ export function checkAuth(
 
 function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data).digest();
+}
+
+/**
+ * The day's signing key for a secret and scope, derived once (four HMACs) rather than per call: the
+ * check stays exact, and a signed call no longer costs the emulator ~0.1 ms more than one with a bearer
+ * key (measured), which the bench would count against the gateway (its baseline calls use a bearer key).
+ * Bounded.
+ */
+const signingKeys = new Map<string, Buffer>();
+function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  const id = `${secret}\n${date}\n${region}\n${service}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    key = hmac(`AWS4${secret}`, date);
+    for (const part of [region, service, 'aws4_request']) key = hmac(key, part);
+    if (signingKeys.size >= 256) signingKeys.clear();
+    signingKeys.set(id, key);
+  }
+  return key;
 }
 
 function rfc3986(value: string): string {

@@ -6,7 +6,10 @@
 import { expect, it } from 'vitest';
 import { gatewayWithEmulator, storeKey } from '../helpers/gateway.ts';
 
-const world = gatewayWithEmulator();
+// The operator sends every made-up `claude-x…` name to Sonnet, and names one alias exactly.
+const world = gatewayWithEmulator({
+  modelMap: { 'claude-x*': 'claude-sonnet-4-5', 'team-fast': 'claude-haiku-4-5' },
+});
 
 it("a suffix matching the key's glob does not unlock another model", async () => {
   const { secret } = await storeKey(world.gateway.store, {}, { models: ['*haiku*'] });
@@ -46,4 +49,38 @@ it("a suffix matching the key's glob does not unlock another model", async () =>
     }),
   });
   expect(haiku.status, await haiku.text()).toBe(200);
+});
+
+it('a made-up name caught by a prefix pattern of the model map is judged as the model it calls', async () => {
+  const { secret } = await storeKey(world.gateway.store, {}, { models: ['*haiku*'] });
+  const ask = (model: string) =>
+    fetch(`${world.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': secret, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+  // `claude-xhaiku` matches `*haiku*` by its text, but `claude-x*` sends it to Sonnet.
+  const madeUp = await ask('claude-xhaiku');
+  expect(madeUp.status, await madeUp.text()).toBe(403);
+  const door = await fetch(`${world.gateway.url}/model/claude-xhaiku/converse`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+  });
+  expect(door.status, await door.text()).toBe(403);
+  expect(world.emulator.requests.filter((r) => !/^List/.test(r.operation))).toEqual([]);
+  // An alias the operator named exactly, and a made-up name that does reach Haiku, still pass.
+  const alias = await ask('team-fast');
+  expect(alias.status, await alias.text()).toBe(200);
+  const sonnetKey = await storeKey(world.gateway.store, {}, { models: ['claude-sonnet-4-5'] });
+  const viaPattern = await fetch(`${world.gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': sonnetKey.secret, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'claude-xanything',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+  expect(viaPattern.status, await viaPattern.text()).toBe(200);
 });

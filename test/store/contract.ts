@@ -244,6 +244,39 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(before.map((r) => r.id)).not.toContain(late.id);
     });
 
+    it('keeps every field of a usage record, each in its own column', async () => {
+      // Distinct values everywhere: two fields swapped on the way in would not come back equal.
+      const full = usage('key_full', '2025-08-01T10:00:00.000Z', {
+        model: 'client-name',
+        serviceTier: 'flex',
+        inputTokens: 11,
+        outputTokens: 12,
+        cacheReadInputTokens: 13,
+        cacheWriteInputTokens: 14,
+        latencyMs: 15,
+        status: 429,
+        requestId: 'req_full',
+        resolvedModel: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+        costUsd: 0.5,
+        ttftMs: 16,
+        stream: true,
+        interrupted: true,
+        estimated: true,
+        upstream: 'west',
+        failedAttempts: 3,
+        sessionId: 'sess-full',
+        agentId: 'agent-full',
+        parentAgentId: 'parent-full',
+        userId: 'user-full',
+        traceId: '0af7651916cd43dd8448eb211c80319c',
+        door: 'bedrock',
+        webSearchRequests: 17,
+        webFetchRequests: 18,
+      });
+      await store.recordUsage([full]);
+      expect(await store.listUsage({ since: '2025-08-01T00:00:00.000Z', keyId: 'key_full' })).toEqual([full]);
+    });
+
     it('keeps attribution (session, agents, user id, trace id) and filters by session and agent', async () => {
       const main = usage('key_a', '2025-07-01T10:00:00.000Z', {
         sessionId: 'sess-1',

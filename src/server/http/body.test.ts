@@ -113,3 +113,49 @@ describe('parseJson', () => {
     expect(parseJson(Buffer.from('{"a":"é😀"}'))).toEqual({ a: 'é😀' });
   });
 });
+
+describe('readBody of a body already received whole', () => {
+  // The handler reads after the parser has the whole body (as /v1/messages does after auth's await).
+  let late: http.Server;
+  let lateUrl: string;
+  beforeAll(async () => {
+    late = http.createServer(async (req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const complete = req.complete;
+      try {
+        const body = await readBody(req, LIMIT);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ size: body.length, text: body.toString(), complete }));
+      } catch (err) {
+        const e = err as ApiError;
+        res.writeHead(e.status, { 'content-type': 'application/json', ...e.headers });
+        res.end(JSON.stringify({ ...e.toJSON(), complete }));
+      }
+    });
+    await new Promise<void>((resolve) => late.listen(0, '127.0.0.1', resolve));
+    lateUrl = `http://127.0.0.1:${(late.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => late.close(() => resolve())));
+
+  it('returns every byte, in order, of a body that came in many chunks', async () => {
+    const text = Array.from({ length: 6000 }, (_, i) => `${i},`).join('');
+    const res = await fetch(lateUrl, { method: 'POST', body: text });
+    const json = (await res.json()) as { size: number; text: string; complete: boolean };
+    expect(json.complete).toBe(true);
+    expect(json.text).toBe(text);
+  });
+
+  it('still refuses a chunked body beyond the limit with 413', async () => {
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 3; i++) controller.enqueue(new TextEncoder().encode('z'.repeat(LIMIT / 2)));
+        controller.close();
+      },
+    });
+    const res = await fetch(lateUrl, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    const json = (await res.json()) as ErrorJson & { complete: boolean };
+    expect(json.complete).toBe(true);
+    expect(res.status).toBe(413);
+    expect(json.error.type).toBe('request_too_large');
+  });
+});

@@ -73,6 +73,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   } catch (err) {
     return Promise.reject(err);
   }
+  if (chain.length === 0 && req.complete) return readBuffered(req, limit);
   return new Promise((resolve, reject) => {
     const output: NodeJS.ReadableStream = chain.reduce<NodeJS.ReadableStream>((s, d) => s.pipe(d), req);
     const chunks: Buffer[] = [];
@@ -119,6 +120,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       );
     }
   });
+}
+
+/**
+ * A body the parser already holds whole (a small request arrives with its headers, and the handler
+ * runs after the first await): taken from the stream's buffer at once, with no data/end events.
+ */
+function readBuffered(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
+    size += chunk.length;
+    if (size > limit) return Promise.reject(tooLarge(limit));
+    chunks.push(chunk);
+  }
+  return Promise.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

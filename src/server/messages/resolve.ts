@@ -23,8 +23,10 @@ export async function resolveForRequest(
     overrides: deps.config.modelMap,
   });
   // The client's name counts as the resolver read it: a `[…]` suffix on a Claude name is dropped there,
-  // so `claude-sonnet-4-5[haiku]` must not pass a key limited to `*haiku*` and then call Sonnet.
-  const clientName = isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name;
+  // so `claude-sonnet-4-5[haiku]` must not pass a key limited to `*haiku*` and then call Sonnet. A name
+  // a prefix pattern of the model map caught (`claude-x*` → Sonnet) is the client's invention: the
+  // operator's target counts instead, so `claude-xhaiku` does not pass `*haiku*` either.
+  const clientName = resolved.viaPattern ?? (isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name);
   const names = [clientName, resolved.modelId, resolved.baseModelId];
   if (!modelAllowed(key?.models, names)) {
     throw new ApiError('permission_error', `this API key may not use model '${name}'`);

@@ -4,12 +4,11 @@
  * page text. Hits are `results[]` (`title`, `url`, `publishedDate`, `text`, `highlights`).
  */
 import { domainHosts, filterByDomain } from '../domains.ts';
-import { type SearchProvider, type WebSearchHit, WebToolError } from '../types.ts';
+import type { SearchProvider, WebSearchHit } from '../types.ts';
 import {
-  asFetchError,
   callProvider,
   checkQuery,
-  extractedDocument,
+  extractVia,
   isRecord,
   type ProviderOptions,
   resultsAt,
@@ -66,32 +65,28 @@ export function createExa(options: ProviderOptions): SearchProvider {
     },
     // Exa contents: `POST /contents` with `urls` and `text`, answered with `results[].text` and
     // `statuses[]` naming pages it could not read.
-    async extract(request) {
-      let body: unknown;
-      try {
-        body = await callProvider('Exa', {
+    extract: (request) =>
+      extractVia(
+        'Exa',
+        request.url,
+        {
           method: 'POST',
           url: `${options.baseUrl}/contents`,
           headers: { 'x-api-key': options.apiKey ?? '' },
           body: { urls: [request.url], text: true },
           timeoutMs: options.timeoutMs,
           signal: request.signal,
-        });
-      } catch (err) {
-        throw asFetchError(err);
-      }
-      const page = resultsAt('Exa', body, ['results']).find(isRecord);
-      const text = page ? str(page.text) : undefined;
-      if (!text) {
-        const status =
-          isRecord(body) && Array.isArray(body.statuses) ? body.statuses.find(isRecord) : undefined;
-        const error = status && isRecord(status.error) ? str(status.error.tag) : undefined;
-        throw new WebToolError(
-          'url_not_accessible',
-          `Exa could not read the page${error ? ` (${error})` : ''}`,
-        );
-      }
-      return extractedDocument(request.url, text, page ? str(page.title) : undefined);
-    },
+        },
+        (body) => {
+          const page = resultsAt('Exa', body, ['results']).find(isRecord);
+          const status =
+            isRecord(body) && Array.isArray(body.statuses) ? body.statuses.find(isRecord) : undefined;
+          return {
+            text: page && str(page.text),
+            title: page && str(page.title),
+            why: status && isRecord(status.error) ? str(status.error.tag) : undefined,
+          };
+        },
+      ),
   };
 }

@@ -66,6 +66,7 @@ describe.each(['tavily', 'exa'] as const)('web fetch through %s', (provider) => 
     const t = tools(provider, 'provider');
     const gone = await failure(t.fetch({ url: 'https://gone.example.com/' }));
     expect(gone.code).toBe('url_not_accessible');
+    expect(gone.message).toContain('NOT_FOUND'); // the provider's reason is passed on
     fake.scriptPage('https://down.example.com/', { status: 503 });
     expect((await failure(t.fetch({ url: 'https://down.example.com/' }))).code).toBe('unavailable');
     fake.scriptPage('https://busy.example.com/', { status: 429 });

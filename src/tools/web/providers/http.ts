@@ -203,6 +203,39 @@ export function asFetchError(err: unknown): unknown {
   return err;
 }
 
+/** What a provider's extract answer says of the page: its text, or why it could not read it. */
+export interface ExtractedPage {
+  text?: string | undefined;
+  title?: string | undefined;
+  why?: string | undefined;
+}
+
+/**
+ * One page through a provider's extract API: the call (its faults in web fetch's codes), then the page
+ * `read` finds in the answer, or `url_not_accessible` with the provider's reason.
+ */
+export async function extractVia(
+  name: string,
+  url: string,
+  call: ProviderCall,
+  read: (body: unknown) => ExtractedPage,
+): Promise<FetchedDocument> {
+  let body: unknown;
+  try {
+    body = await callProvider(name, call);
+  } catch (err) {
+    throw asFetchError(err);
+  }
+  const page = read(body);
+  if (!page.text) {
+    throw new WebToolError(
+      'url_not_accessible',
+      `${name} could not read the page${page.why ? `: ${page.why}` : ''}`,
+    );
+  }
+  return extractedDocument(url, page.text, page.title);
+}
+
 /** The document of an extracted page (text as the provider gave it, Markdown or plain). */
 export function extractedDocument(url: string, text: string, title?: string): FetchedDocument {
   return {

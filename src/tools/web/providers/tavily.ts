@@ -5,12 +5,11 @@
  * takes an English country name, so `user_location.country` (ISO 3166-1 alpha-2) is spelled out.
  */
 import { domainHosts, filterByDomain } from '../domains.ts';
-import { type SearchProvider, type WebSearchHit, WebToolError } from '../types.ts';
+import type { SearchProvider, WebSearchHit } from '../types.ts';
 import {
-  asFetchError,
   callProvider,
   checkQuery,
-  extractedDocument,
+  extractVia,
   isRecord,
   type ProviderOptions,
   plainResults,
@@ -67,34 +66,30 @@ export function createTavily(options: ProviderOptions): SearchProvider {
     },
     // Tavily extract: `POST /extract` with `urls`, answered with `results[].raw_content` and
     // `failed_results[]` for pages it could not read.
-    async extract(request) {
-      let body: unknown;
-      try {
-        body = await callProvider('Tavily', {
+    extract: (request) =>
+      extractVia(
+        'Tavily',
+        request.url,
+        {
           method: 'POST',
           url: `${options.baseUrl}/extract`,
           headers: { authorization: `Bearer ${options.apiKey ?? ''}` },
           body: { api_key: options.apiKey, urls: [request.url], extract_depth: 'basic', format: 'markdown' },
           timeoutMs: options.timeoutMs,
           signal: request.signal,
-        });
-      } catch (err) {
-        throw asFetchError(err);
-      }
-      const page = resultsAt('Tavily', body, ['results']).find(isRecord);
-      const text = page ? str(page.raw_content) : undefined;
-      if (!text) {
-        const failed =
-          isRecord(body) && Array.isArray(body.failed_results)
-            ? body.failed_results.find(isRecord)
-            : undefined;
-        const why = failed ? str(failed.error) : undefined;
-        throw new WebToolError(
-          'url_not_accessible',
-          `Tavily could not read the page${why ? `: ${why}` : ''}`,
-        );
-      }
-      return extractedDocument(request.url, text, page ? str(page.title) : undefined);
-    },
+        },
+        (body) => {
+          const page = resultsAt('Tavily', body, ['results']).find(isRecord);
+          const failed =
+            isRecord(body) && Array.isArray(body.failed_results)
+              ? body.failed_results.find(isRecord)
+              : undefined;
+          return {
+            text: page && str(page.raw_content),
+            title: page && str(page.title),
+            why: failed && str(failed.error),
+          };
+        },
+      ),
   };
 }
