@@ -5,8 +5,9 @@
  * `event: error`, and the usage the translator counted reported in every case; the translator's
  * warnings, found after the headers went out, are logged at debug level.
  */
+import { formatSseEvent } from '../../anthropic/sse.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
-import { SseWriter } from '../http/sse.ts';
+import { PING_FRAME, SseWriter } from '../http/sse.ts';
 import type { MessageCall } from './message-call.ts';
 import { reportUsage } from './report-usage.ts';
 
@@ -25,32 +26,30 @@ export async function pumpStream<E>(
   const { ctx, deps, abort } = call;
   const span = ctx.span;
   const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
-  // The events of one upstream event leave in one write (hold … release), the first with the headers.
-  const send = async (events: readonly OutgoingEvent[]) => {
-    sse.hold();
+  // Synchronous: the frames join the writer's batch for this turn (one write per upstream read, the
+  // first with the headers). Answers false when the client is not keeping up.
+  const write = (events: readonly OutgoingEvent[]): boolean => {
     for (const event of events) {
-      if ('frame' in event) await sse.sendFrame(event.frame);
-      else await sse.send(event);
+      sse.write('frame' in event ? event.frame : formatSseEvent(event));
       if (span) span.streamEvent(event);
-      if (event.type === 'message_start') await sse.ping();
+      if (event.type === 'message_start') sse.write(PING_FRAME);
       else if (event.type === 'content_block_start' || event.type === 'content_block_delta')
         deps.stats?.firstToken(ctx);
     }
-    sse.release();
+    return sse.writable;
   };
-  sse.hold(); // the headers go out with message_start and its ping
-  sse.open(headers);
+  sse.open(headers); // the headers go out with message_start and its ping
   deps.stats?.streamOpened(ctx);
   span?.streamOpened();
   let failure: unknown;
   try {
-    await send(translator.start());
+    write(translator.start());
     for await (const event of upstream.stream) {
       if (sse.closed) break;
-      await send(translator.push(event));
+      if (!write(translator.push(event))) await sse.drained();
     }
     if (sse.closed) throw new Error('client disconnected');
-    await send(translator.end());
+    write(translator.end());
     sse.end();
   } catch (err) {
     if (abort.signal.aborted || sse.closed) {
