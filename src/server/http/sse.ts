@@ -3,10 +3,10 @@
  * silence, errors after the headers sent in-band, and a client that goes away aborts the upstream call.
  *
  * Frames are coalesced: everything written in one turn of the event loop (the events made from the
- * upstream bytes that arrived together, and the headers before the first of them) leaves in one
- * write(2) at the end of that turn (process.nextTick), as one HTTP chunk. A stream that is not
- * waiting on anything is never delayed; it just costs one syscall per upstream read instead of several
- * per event.
+ * upstream bytes that arrived together, the headers before the first of them, the end of the response
+ * after the last) leaves in one write(2) when that turn's I/O callbacks are done (setImmediate), as
+ * one HTTP chunk. Nothing waits for later input: it costs one syscall per upstream read instead of
+ * several per event (and a whole short answer is one).
  */
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from '../../anthropic/errors.ts';
@@ -162,7 +162,7 @@ export class SseWriter {
   #schedule(): void {
     if (this.#scheduled || this.#held) return;
     this.#scheduled = true;
-    process.nextTick(this.#flushSoon);
+    setImmediate(this.#flushSoon);
   }
 
   /** Writes the pending frames (and the headers, if not sent yet) in one write. */
