@@ -7,6 +7,7 @@
  */
 import { formatSseEvent } from '../../anthropic/sse.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
+import { isEventFeed } from '../../upstream/event-stream.ts';
 import { PING_FRAME, SseWriter } from '../http/sse.ts';
 import type { MessageCall } from './message-call.ts';
 import { reportUsage } from './report-usage.ts';
@@ -15,6 +16,65 @@ export interface UpstreamStream<E> {
   /** Upstream request id, for logs. */
   requestId: string | undefined;
   stream: AsyncIterable<E>;
+}
+
+/** After one event: go on, stop reading (the client left), or wait for this before the next. */
+type Next = 'more' | 'stop' | Promise<void>;
+
+/**
+ * Calls `each` for every upstream event, in order, until the stream ends, `each` says stop or throws.
+ * A transport that can push (EventFeed: the undici one) hands over each body chunk's events in one
+ * synchronous call: no promise per event, and the events of one chunk are written in one turn.
+ * Anything else (the SDK transport, a replayed answer) is iterated.
+ */
+function forEachEvent<E>(stream: AsyncIterable<E>, each: (event: E) => Next): Promise<void> {
+  if (!isEventFeed(stream)) return iterateEvents(stream, each);
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const control = stream.listen({
+      events(batch) {
+        if (settled) return;
+        for (const event of batch) {
+          let next: Next;
+          try {
+            next = each(event);
+          } catch (err) {
+            control.cancel();
+            finish(err);
+            return;
+          }
+          if (next === 'more') continue;
+          if (next === 'stop') {
+            control.cancel();
+            finish();
+            return;
+          }
+          // The client is slow: stop reading Bedrock's body until it caught up. The rest of this
+          // batch is written meanwhile (already read, and bounded by one chunk).
+          control.pause();
+          next.then(() => {
+            if (!settled) control.resume();
+          });
+        }
+      },
+      end: () => finish(),
+      error: finish,
+    });
+  });
+}
+
+async function iterateEvents<E>(stream: AsyncIterable<E>, each: (event: E) => Next): Promise<void> {
+  for await (const event of stream) {
+    const next = each(event);
+    if (next === 'stop') break;
+    if (next !== 'more') await next;
+  }
 }
 
 export async function pumpStream<E>(
@@ -44,10 +104,10 @@ export async function pumpStream<E>(
   let failure: unknown;
   try {
     write(translator.start());
-    for await (const event of upstream.stream) {
-      if (sse.closed) break;
-      if (!write(translator.push(event))) await sse.drained();
-    }
+    await forEachEvent(upstream.stream, (event) => {
+      if (sse.closed) return 'stop';
+      return write(translator.push(event)) ? 'more' : sse.drained();
+    });
     if (sse.closed) throw new Error('client disconnected');
     write(translator.end());
     sse.end();
