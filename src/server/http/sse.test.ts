@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../anthropic/errors.ts';
 import { SseWriter } from './sse.ts';
@@ -53,6 +53,48 @@ describe('SseWriter', () => {
     expect(text.startsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(true);
     expect(text.match(/event: ping\n/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
     expect(await aborted).toBe(false);
+  });
+
+  it('keeps the HTTP/1.1 connection (Node says keep-alive itself; no header of ours, invalid on HTTP/2)', async () => {
+    const { url } = await serveWith(async (sse) => {
+      sse.end();
+    });
+    const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+      const agent = new http.Agent({ keepAlive: true });
+      http
+        .get(url, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            agent.destroy();
+            resolve(res.headers);
+          });
+        })
+        .on('error', reject);
+    });
+    expect(headers.connection).toBe('keep-alive');
+    expect(headers['transfer-encoding']).toBe('chunked');
+  });
+
+  it('writes what one turn produced in one chunk, the headers and the end included', async () => {
+    const { url } = await serveWith(async (sse) => {
+      sse.write('event: a\ndata: {}\n\n');
+      sse.write('event: b\ndata: {}\n\n');
+      sse.end();
+    });
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => {
+        socket.end('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    // One chunk (size line, both frames) and the terminating chunk.
+    expect(body).toBe('26\r\nevent: a\ndata: {}\n\nevent: b\ndata: {}\n\n\r\n0\r\n\r\n');
   });
 
   it('reports a failure after the headers as an error event', async () => {

@@ -69,7 +69,8 @@ export class SseWriter {
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
+      // No `connection` header: HTTP/1.1 keeps the connection by default (Node says so itself, and says
+      // `close` while draining); on HTTP/2 the header is invalid (Node warned and dropped it).
       'x-accel-buffering': 'no',
     });
     this.#res.socket?.setNoDelay(true);
