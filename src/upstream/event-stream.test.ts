@@ -2,7 +2,13 @@ import { PassThrough } from 'node:stream';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { describe, expect, it } from 'vitest';
-import { decodeEventStream, type EventStreamMessage, eventFeed } from './event-stream.ts';
+import {
+  decodeEventStream,
+  type EventStreamMessage,
+  eventFeed,
+  isEventFeed,
+  untilDone,
+} from './event-stream.ts';
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 
@@ -158,5 +164,54 @@ describe('eventFeed (push mode)', () => {
     const out: unknown[] = [];
     for await (const type of eventFeed(body, (m) => m.headers[':event-type'])) out.push(type);
     expect(out).toEqual(['a', 'b']);
+  });
+});
+
+describe('untilDone', () => {
+  const typeOf = (m: EventStreamMessage) => m.headers[':event-type'];
+
+  it('keeps a feed a feed, and runs done once at its end, its failure or its cancel', async () => {
+    for (const how of ['end', 'error', 'cancel'] as const) {
+      const body = new PassThrough();
+      let done = 0;
+      const wrapped = untilDone(eventFeed(body, typeOf), () => done++);
+      expect(isEventFeed(wrapped)).toBe(true);
+      if (!isEventFeed(wrapped)) return;
+      const batches: unknown[][] = [];
+      const outcome = new Promise<string>((resolve) => {
+        const control = wrapped.listen({
+          events: (batch) => {
+            batches.push(batch);
+            if (how === 'cancel') {
+              control.cancel();
+              control.cancel();
+              resolve('cancelled');
+            }
+          },
+          end: () => resolve('end'),
+          error: () => resolve('error'),
+        });
+      });
+      body.write(frame('a', {}));
+      if (how === 'end') body.end();
+      if (how === 'error') setImmediate(() => body.destroy(new Error('reset')));
+      expect(await outcome).toBe(how === 'cancel' ? 'cancelled' : how);
+      expect(batches).toEqual([['a']]);
+      expect(done).toBe(1);
+    }
+  });
+
+  it('wraps a plain iterable as before: done when the loop ends or stops early', async () => {
+    let done = 0;
+    async function* events() {
+      yield 1;
+      yield 2;
+    }
+    const seen: number[] = [];
+    for await (const n of untilDone(events(), () => done++)) seen.push(n);
+    expect(seen).toEqual([1, 2]);
+    expect(done).toBe(1);
+    for await (const _n of untilDone(events(), () => done++)) break;
+    expect(done).toBe(2);
   });
 });

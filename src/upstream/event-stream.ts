@@ -274,3 +274,51 @@ export function eventFeed<T>(
     },
   };
 }
+
+async function* iterateUntilDone<T>(events: AsyncIterable<T>, done: () => void): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } finally {
+    done();
+  }
+}
+
+/**
+ * The same events; `done` runs once when the stream ends, fails or is abandoned (a loop that stops,
+ * or cancel() in push mode). An EventFeed stays one, so a wrapper (the pool's load count) does not
+ * cost the stream pump its push mode.
+ */
+export function untilDone<T>(events: AsyncIterable<T>, done: () => void): AsyncIterable<T> {
+  if (!isEventFeed(events)) return iterateUntilDone(events, done);
+  let ran = false;
+  const once = () => {
+    if (ran) return;
+    ran = true;
+    done();
+  };
+  const feed: EventFeed<T> = {
+    [Symbol.asyncIterator]: () => iterateUntilDone(events, once),
+    listen(listener) {
+      const control = events.listen({
+        events: (batch) => listener.events(batch),
+        end: () => {
+          once();
+          listener.end();
+        },
+        error: (err) => {
+          once();
+          listener.error(err);
+        },
+      });
+      return {
+        pause: () => control.pause(),
+        resume: () => control.resume(),
+        cancel: () => {
+          control.cancel();
+          once();
+        },
+      };
+    },
+  };
+  return feed;
+}
