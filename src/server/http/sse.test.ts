@@ -12,10 +12,7 @@ afterEach(async () => {
 });
 
 /** Serves one SSE response driven by `script`, and returns the base URL. */
-async function serveWith(
-  script: (sse: SseWriter, abort: AbortController) => Promise<void>,
-  { hold = false } = {},
-): Promise<{
+async function serveWith(script: (sse: SseWriter, abort: AbortController) => Promise<void>): Promise<{
   url: string;
   aborted: Promise<boolean>;
 }> {
@@ -28,7 +25,6 @@ async function serveWith(
     abort.signal.addEventListener('abort', () => resolveAborted(true));
     res.on('finish', () => resolveAborted(false));
     const sse = new SseWriter(res, { pingIntervalMs: 40, abort });
-    if (hold) sse.hold();
     sse.open({ 'request-id': 'req_test' });
     await script(sse, abort);
   });
@@ -120,43 +116,12 @@ describe('SseWriter', () => {
     expect(await aborted).toBe(true);
   });
 
-  it('holds the headers and frames until release, then sends them together', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    const { url } = await serveWith(
-      async (sse) => {
-        await sse.send({ type: 'message_stop' });
-        await released;
-        sse.release();
-        await sleep(20);
-        sse.end();
-      },
-      { hold: true },
-    );
-    const answered = fetch(url);
-    const early = await Promise.race([answered.then(() => 'answered'), sleep(150).then(() => 'held')]);
-    expect(early).toBe('held');
-    release();
-    const res = await answered;
-    expect(res.headers.get('request-id')).toBe('req_test');
-    // (pings due meanwhile were held too, after it)
-    expect((await res.text()).startsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(
-      true,
-    );
-  });
-
-  it('does not wait on a held socket for a drain: a full buffer is sent', async () => {
+  it('sends a batch that outgrows the buffer at once, and waits for the client to drain it', async () => {
     const frame = `event: ping\ndata: {"type":"ping","pad":"${'x'.repeat(64 * 1024)}"}\n\n`;
-    const { url } = await serveWith(
-      async (sse) => {
-        for (let i = 0; i < 40; i++) await sse.sendFrame(frame);
-        sse.release();
-        sse.end();
-      },
-      { hold: true },
-    );
+    const { url } = await serveWith(async (sse) => {
+      for (let i = 0; i < 40; i++) await sse.sendFrame(frame);
+      sse.end();
+    });
     const text = await (await fetch(url)).text();
     expect(text.length).toBe(frame.length * 40);
   });

@@ -31,8 +31,6 @@ export class SseWriter {
   readonly #options: SseWriterOptions;
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
-  /** hold() was called: nothing is written until release(). */
-  #held = false;
   /** Frames written since the last flush, in order. */
   #pending = '';
   /** A flush at the end of this turn is scheduled. */
@@ -41,7 +39,7 @@ export class SseWriter {
   #headersPending = false;
   readonly #flushSoon = () => {
     this.#scheduled = false;
-    if (!this.#held) this.#flush();
+    this.#flush();
   };
 
   constructor(res: ServerResponse, options: SseWriterOptions) {
@@ -79,19 +77,6 @@ export class SseWriter {
     this.#armPing();
   }
 
-  /** Holds everything written from now on (headers included) until release(). */
-  hold(): void {
-    if (this.closed) return;
-    this.#held = true;
-  }
-
-  /** Sends what hold() kept back. */
-  release(): void {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#flush();
-  }
-
   /**
    * Queues one formatted SSE frame (`event: …\ndata: …\n\n`) for this turn's write. Answers false
    * when the client is not keeping up: the caller then waits for drained() before writing more.
@@ -100,7 +85,7 @@ export class SseWriter {
     if (this.closed) return true;
     this.#pending += frame;
     if (this.#pending.length >= BATCH_CHARS) {
-      // A full batch is sent now, held or not (a held response would never drain).
+      // A full batch is sent now (and tells whether the client keeps up).
       this.#flush();
       return this.writable;
     }
@@ -152,7 +137,6 @@ export class SseWriter {
     this.#stopPings();
     if (this.closed) return;
     this.#ended = true;
-    this.#held = false;
     const pending = this.#pending;
     this.#pending = '';
     this.#headersPending = false;
@@ -161,7 +145,7 @@ export class SseWriter {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#held) return;
+    if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(this.#flushSoon);
   }
