@@ -142,6 +142,21 @@ describe('eventFeed (push mode)', () => {
     expect(await outcome).toBe('error: socket hang up');
   });
 
+  it('reports a body released before it was listened to (the call was aborted meanwhile)', async () => {
+    const body = new PassThrough();
+    body.on('error', () => {});
+    body.destroy(new Error('This operation was aborted'));
+    await tick();
+    const outcome = await new Promise<string>((resolve) => {
+      eventFeed(body, (m) => m).listen({
+        events: () => resolve('events'),
+        end: () => resolve('end'),
+        error: (err) => resolve(`error: ${(err as Error).message}`),
+      });
+    });
+    expect(outcome).toBe('error: This operation was aborted');
+  });
+
   it('pauses and resumes the body; cancel releases it with no further callback', async () => {
     const { body, batches, outcome, control } = listenTo();
     await tick();

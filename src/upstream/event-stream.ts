@@ -201,6 +201,8 @@ export interface FlowingBody extends AsyncIterable<Uint8Array> {
   pause(): unknown;
   resume(): unknown;
   destroy(err?: Error): unknown;
+  readonly destroyed: boolean;
+  readonly errored?: Error | null;
 }
 
 export function isEventFeed<T>(stream: AsyncIterable<T>): stream is EventFeed<T> {
@@ -262,6 +264,12 @@ export function eventFeed<T>(
         listener.end();
       });
       body.on('error', fail);
+      // Released before anyone listened (the call was aborted meanwhile): its 'error' is gone, so say it.
+      if (body.destroyed) {
+        queueMicrotask(() =>
+          fail(body.errored ?? new Error('The response body was released before it was read')),
+        );
+      }
       return {
         pause: () => body.pause(),
         resume: () => body.resume(),
