@@ -4,8 +4,10 @@
  *   total length (u32) | headers length (u32) | prelude CRC32 | headers | payload | message CRC32
  * (big-endian); both CRCs are checked and a partial frame left at the end is an error, as the SDK's
  * codec (@smithy/core/event-streams) does. Written out because it runs for every event of every
- * stream: framing in the same loop as the body (no generator layer and no promise per frame between
- * the socket and the consumer), CRC32 by zlib, and only string headers kept.
+ * stream: a synchronous decoder (no generator layer and no promise per frame between the socket and
+ * the consumer), CRC32 by zlib, and only string headers kept. The stream pump listens to it in push
+ * mode (eventFeed: each body chunk's events in one call, flow control by pausing the body); other
+ * consumers iterate (decodeEventStream).
  */
 import zlib from 'node:zlib';
 

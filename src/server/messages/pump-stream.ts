@@ -4,6 +4,11 @@
  * reading, the Bedrock call is aborted by the SSE writer), a failure after the headers as an in-stream
  * `event: error`, and the usage the translator counted reported in every case; the translator's
  * warnings, found after the headers went out, are logged at debug level.
+ *
+ * Per event it does only synchronous work: the upstream's events arrive pushed, a body chunk at a time
+ * (EventFeed), go through the translator and join the SSE writer's batch, which leaves in one write
+ * per turn (the first with the headers, the last with the end). A promise is made only when the
+ * client falls behind (Bedrock's body is paused until it drains).
  */
 import { formatSseEvent } from '../../anthropic/sse.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
