@@ -7,17 +7,14 @@
  * Claude (InvokeModel) paths (the process's schedstat over the window); with --slow N, N concurrent
  * slow streams (40 events, one every 50 ms) per gateway in turn, against one alone.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { load, median, root, startProcess, stopAll } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: {
     a: { type: 'string', default: '/work/main/bin/abproxy.js' },
@@ -34,37 +31,16 @@ const WINDOW = Number(opts.window);
 const SLOW = Number(opts.slow);
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5';
-const children: ChildProcess[] = [];
-
-function start(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise<{ pid: number; match: RegExpMatchArray }>((ok, fail) => {
-    child.once('exit', (code) => fail(new Error(`${args.join(' ')} exited with ${code}`)));
-    lines.on('line', (line) => {
-      const match = line.match(pattern);
-      if (match) ok({ pid: child.pid!, match });
-    });
-  });
-}
-
-function cpuMicros(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {}
-  }
-  return ns / 1000;
-}
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 async function main() {
-  const emulator = await start(['test/emulator/main.ts', '--port', '0'], process.env, /"url":"([^"]+)"/);
+  const emulator = await startProcess(
+    ['test/emulator/main.ts', '--port', '0'],
+    process.env,
+    /"url":"([^"]+)"/,
+  );
   const emulatorUrl = emulator.match[1]!;
   const gateway = (bin: string) =>
-    start(
+    startProcess(
       [resolve(root, bin), 'serve', '--port', '0', '--plain'],
       {
         ...process.env,
@@ -138,20 +114,6 @@ async function main() {
   for (let i = 0; i < 300; i++) {
     await Promise.all([emulatorStream(), ...Object.values(paths).flatMap((p) => [p.converse(), p.claude()])]);
   }
-  const load = async (pid: number, c: number, fn: () => Promise<unknown>) => {
-    let done = 0;
-    const before = cpuMicros(pid);
-    const until = performance.now() + WINDOW;
-    await Promise.all(
-      Array.from({ length: c }, async () => {
-        while (performance.now() < until) {
-          await fn();
-          done++;
-        }
-      }),
-    );
-    return (cpuMicros(pid) - before) / done;
-  };
   const rows: Record<string, number>[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     await control('reset', {});
@@ -171,8 +133,10 @@ async function main() {
       bClaudeTtfc: median(ttfc.bClaude!) - e,
     };
     const order = r % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
-    for (const who of order) row[`${who}CpuConverse`] = await load(gws[who].pid, 32, paths[who].converse);
-    for (const who of order) row[`${who}CpuClaude`] = await load(gws[who].pid, 32, paths[who].claude);
+    for (const who of order)
+      row[`${who}CpuConverse`] = (await load(gws[who].pid, 32, WINDOW, paths[who].converse)).cpuPerRequest;
+    for (const who of order)
+      row[`${who}CpuClaude`] = (await load(gws[who].pid, 32, WINDOW, paths[who].claude)).cpuPerRequest;
     rows.push(row);
     console.log(JSON.stringify(row, (_, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v)));
   }
@@ -211,6 +175,6 @@ async function main() {
 try {
   await main();
 } finally {
-  for (const child of children) child.kill('SIGTERM');
+  stopAll();
 }
 process.exit(0);
