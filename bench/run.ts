@@ -23,17 +23,14 @@
  * --gateway-bin PATH (another checkout's bin/abproxy.js, for before/after in the same conditions),
  * --streams N (the slow-stream count), --no-streams. Writes bench/results/latest.json.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { load, median, root, spread, startProcess, stopAll } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -72,78 +69,10 @@ const converseBody = JSON.stringify({
   inferenceConfig: { maxTokens: 256 },
 });
 
-const children: ChildProcess[] = [];
-
-/** Starts a child process and resolves with the first stdout line matching `pattern`. */
-function startProcess(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise<{ pid: number; match: RegExpMatchArray }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 15_000);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-    lines.on('line', (line) => {
-      const match = line.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ pid: child.pid!, match });
-      }
-    });
-  });
-}
-
-/** CPU time of every thread of a process, in µs (schedstat's first field is ns on the CPU). */
-function cpuMicros(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return ns / 1000;
-}
-
 function memoryMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const percentile = (xs: number[], p: number) => {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
-const median = (xs: number[]) => percentile(xs, 50);
-/** Spread of repeated figures: (max − min) / median, in %. */
-const spread = (xs: number[]) => ((Math.max(...xs) - Math.min(...xs)) / median(xs)) * 100;
-
-/** Runs `call` from `concurrency` workers for `ms`; completed calls/s, errors and `pid`'s CPU per call. */
-async function load(pid: number, concurrency: number, ms: number, call: () => Promise<unknown>) {
-  let done = 0;
-  let errors = 0;
-  let firstError: unknown;
-  const cpuBefore = cpuMicros(pid);
-  const started = performance.now();
-  const until = started + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until) {
-        try {
-          await call();
-          done++;
-        } catch (err) {
-          errors++;
-          firstError ??= err;
-        }
-      }
-    }),
-  );
-  const cpu = cpuMicros(pid) - cpuBefore;
-  if (firstError) console.error('first error:', firstError);
-  return { rps: done / ((performance.now() - started) / 1000), cpuPerRequest: cpu / done, errors };
 }
 
 async function main() {
@@ -507,6 +436,4 @@ main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
-  });
+  .finally(stopAll);

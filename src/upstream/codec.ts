@@ -12,7 +12,7 @@ import type {
   ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
 import { ANTHROPIC_ERROR_EXCEPTIONS } from './aws-errors.ts';
-import { decodeEventStream, type EventStreamMessage } from './event-stream.ts';
+import { type EventFeed, type EventStreamMessage, eventFeed, type FlowingBody } from './event-stream.ts';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -202,8 +202,8 @@ function converseEvent(message: EventStreamMessage): ConverseStreamOutput | unde
   return { [member]: payload } as unknown as ConverseStreamOutput;
 }
 
-export function converseEvents(body: AsyncIterable<Buffer>): AsyncIterable<ConverseStreamOutput> {
-  return decodeEventStream(body, converseEvent);
+export function converseEvents(body: FlowingBody): EventFeed<ConverseStreamOutput> {
+  return eventFeed(body, converseEvent);
 }
 
 function invokeEvent(message: EventStreamMessage): ResponseStream | undefined {
@@ -215,6 +215,6 @@ function invokeEvent(message: EventStreamMessage): ResponseStream | undefined {
   };
 }
 
-export function invokeEvents(body: AsyncIterable<Buffer>): AsyncIterable<ResponseStream> {
-  return decodeEventStream(body, invokeEvent);
+export function invokeEvents(body: FlowingBody): EventFeed<ResponseStream> {
+  return eventFeed(body, invokeEvent);
 }

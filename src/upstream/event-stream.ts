@@ -4,8 +4,10 @@
  *   total length (u32) | headers length (u32) | prelude CRC32 | headers | payload | message CRC32
  * (big-endian); both CRCs are checked and a partial frame left at the end is an error, as the SDK's
  * codec (@smithy/core/event-streams) does. Written out because it runs for every event of every
- * stream: framing in the same loop as the body (no generator layer and no promise per frame between
- * the socket and the consumer), CRC32 by zlib, and only string headers kept.
+ * stream: a synchronous decoder (no generator layer and no promise per frame between the socket and
+ * the consumer), CRC32 by zlib, and only string headers kept. The stream pump listens to it in push
+ * mode (eventFeed: each body chunk's events in one call, flow control by pausing the body); other
+ * consumers iterate (decodeEventStream).
  */
 import zlib from 'node:zlib';
 
@@ -87,6 +89,39 @@ const asBuffer = (chunk: Uint8Array) =>
   Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 
 /**
+ * The framing as a synchronous state machine: body chunks in (any split), whole messages out through
+ * `each`, in order. Throws on a corrupt frame; finish() throws when a partial frame is left.
+ */
+export class EventStreamDecoder {
+  /** Bytes of a frame not complete yet. */
+  #rest: Buffer | undefined;
+
+  push(data: Uint8Array, each: (message: EventStreamMessage) => void): void {
+    const chunk = asBuffer(data);
+    const bytes = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
+    this.#rest = undefined;
+    let at = 0;
+    while (bytes.length - at >= 4) {
+      const total = bytes.readUInt32BE(at);
+      if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) {
+        throw new Error(`Invalid event stream message length: ${total}`);
+      }
+      if (bytes.length - at < total) break;
+      const message = decodeFrame(bytes.subarray(at, at + total));
+      at += total;
+      each(message);
+    }
+    // A copy: a view would keep the whole chunk alive while the rest of the frame is awaited.
+    if (at < bytes.length) this.#rest = Buffer.from(bytes.subarray(at));
+  }
+
+  /** The body ended: throws when it stopped inside a frame. */
+  finish(): void {
+    if (this.#rest) throw new Error('Truncated event message received.');
+  }
+}
+
+/**
  * The messages of one event-stream body, in order, each passed through `map` (a message it maps to
  * undefined is skipped; mapping here rather than in another generator saves a promise per frame);
  * throws on a corrupt or truncated frame, or when `map` throws. A consumer that stops early (break,
@@ -103,34 +138,197 @@ export async function* decodeEventStream<T>(
   map?: (message: EventStreamMessage) => T | undefined,
 ): AsyncGenerator<T | EventStreamMessage> {
   const source = body[Symbol.asyncIterator]();
-  /** Bytes of a frame not complete yet. */
-  let rest: Buffer | undefined;
+  const decoder = new EventStreamDecoder();
+  const ready: (T | EventStreamMessage)[] = [];
+  const collect = (message: EventStreamMessage) => {
+    const item = map === undefined ? message : map(message);
+    if (item !== undefined) ready.push(item);
+  };
   try {
     for (;;) {
       const next = await source.next();
       if (next.done) break;
-      const chunk = asBuffer(next.value);
-      const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
-      let at = 0;
-      while (bytes.length - at >= 4) {
-        const total = bytes.readUInt32BE(at);
-        if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) {
-          throw new Error(`Invalid event stream message length: ${total}`);
-        }
-        if (bytes.length - at < total) break;
-        const message = decodeFrame(bytes.subarray(at, at + total));
-        at += total;
-        if (map === undefined) yield message;
-        else {
-          const item = map(message);
-          if (item !== undefined) yield item;
-        }
+      let failure: unknown;
+      try {
+        decoder.push(next.value, collect);
+      } catch (err) {
+        failure = err;
       }
-      // A copy: a view would keep the whole chunk alive while the rest of the frame is awaited.
-      rest = at < bytes.length ? Buffer.from(bytes.subarray(at)) : undefined;
+      // The messages before a bad one still go out first.
+      for (let i = 0; i < ready.length; i++) yield ready[i]!;
+      ready.length = 0;
+      if (failure !== undefined) throw failure;
     }
-    if (rest) throw new Error('Truncated event message received.');
+    decoder.finish();
   } finally {
     await source.return?.();
   }
+}
+
+// ---- push mode ----
+
+/** Receives a stream's events in push mode (EventFeed.listen). */
+export interface EventListener<T> {
+  /** The events decoded from one body chunk (never empty), in order. */
+  events(batch: T[]): void;
+  /** The body ended after a whole last frame. */
+  end(): void;
+  /** A corrupt or truncated body, a failure of the connection, or `map` threw (after the events before it). */
+  error(err: unknown): void;
+}
+
+export interface EventFeedControl {
+  /** Stops the events until resume() (the body is no longer read: backpressure reaches Bedrock). */
+  pause(): void;
+  resume(): void;
+  /** Stops listening and releases the body (no further callback). */
+  cancel(): void;
+}
+
+/**
+ * Upstream events that can be iterated, or pushed: listen() hands over the events of each body chunk
+ * in one synchronous call, with no promise per event or per chunk (the stream pump's fast path). Use
+ * one or the other, once.
+ */
+export interface EventFeed<T> extends AsyncIterable<T> {
+  listen(listener: EventListener<T>): EventFeedControl;
+}
+
+/** A body as Node streams give it: readable events and flow control (undici's response body). */
+export interface FlowingBody extends AsyncIterable<Uint8Array> {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  destroy(err?: Error): unknown;
+  readonly destroyed: boolean;
+  readonly errored?: Error | null;
+}
+
+export function isEventFeed<T>(stream: AsyncIterable<T>): stream is EventFeed<T> {
+  return typeof (stream as Partial<EventFeed<T>>).listen === 'function';
+}
+
+/** The events of an event-stream body, as an EventFeed: iterable (decodeEventStream) or pushed. */
+export function eventFeed<T>(
+  body: FlowingBody,
+  map: (message: EventStreamMessage) => T | undefined,
+): EventFeed<T> {
+  return {
+    [Symbol.asyncIterator]: () => decodeEventStream(body, map),
+    listen(listener) {
+      const decoder = new EventStreamDecoder();
+      let batch: T[] = [];
+      let done = false;
+      const collect = (message: EventStreamMessage) => {
+        const item = map(message);
+        if (item !== undefined) batch.push(item);
+      };
+      const stop = () => {
+        done = true;
+        body.removeAllListeners('data');
+        body.removeAllListeners('end');
+      };
+      const fail = (err: unknown) => {
+        if (done) return;
+        stop();
+        listener.error(err);
+      };
+      body.on('data', (chunk) => {
+        if (done) return;
+        let failure: unknown;
+        try {
+          decoder.push(chunk, collect);
+        } catch (err) {
+          failure = err;
+        }
+        if (batch.length > 0) {
+          const events = batch;
+          batch = [];
+          listener.events(events);
+        }
+        if (failure !== undefined) {
+          fail(failure);
+          body.destroy();
+        }
+      });
+      body.on('end', () => {
+        if (done) return;
+        try {
+          decoder.finish();
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        stop();
+        listener.end();
+      });
+      body.on('error', fail);
+      // Released before anyone listened (the call was aborted meanwhile): its 'error' is gone, so say it.
+      if (body.destroyed) {
+        queueMicrotask(() =>
+          fail(body.errored ?? new Error('The response body was released before it was read')),
+        );
+      }
+      return {
+        pause: () => body.pause(),
+        resume: () => body.resume(),
+        cancel: () => {
+          if (done) return;
+          stop();
+          body.destroy();
+        },
+      };
+    },
+  };
+}
+
+async function* iterateUntilDone<T>(events: AsyncIterable<T>, done: () => void): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } finally {
+    done();
+  }
+}
+
+/**
+ * The same events; `done` runs once when the stream ends, fails or is abandoned (a loop that stops,
+ * or cancel() in push mode). An EventFeed stays one, so a wrapper (the pool's load count) does not
+ * cost the stream pump its push mode.
+ */
+export function untilDone<T>(events: AsyncIterable<T>, done: () => void): AsyncIterable<T> {
+  if (!isEventFeed(events)) return iterateUntilDone(events, done);
+  let ran = false;
+  const once = () => {
+    if (ran) return;
+    ran = true;
+    done();
+  };
+  const feed: EventFeed<T> = {
+    [Symbol.asyncIterator]: () => iterateUntilDone(events, once),
+    listen(listener) {
+      const control = events.listen({
+        events: (batch) => listener.events(batch),
+        end: () => {
+          once();
+          listener.end();
+        },
+        error: (err) => {
+          once();
+          listener.error(err);
+        },
+      });
+      return {
+        pause: () => control.pause(),
+        resume: () => control.resume(),
+        cancel: () => {
+          control.cancel();
+          once();
+        },
+      };
+    },
+  };
+  return feed;
 }

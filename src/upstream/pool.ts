@@ -9,6 +9,7 @@
 import { ApiError } from '../anthropic/errors.ts';
 import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
 import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
+import { untilDone } from './event-stream.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { currentUpstreamTrace } from './trace.ts';
 import { baseModelId, globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
@@ -88,15 +89,6 @@ function faultClass(err: unknown): FaultClass {
   if (status === 502 && type === 'api_error') return 'network';
   if (status >= 500) return 'server';
   return 'client';
-}
-
-/** The same events; `done` runs once when the stream ends, fails or is abandoned. */
-async function* untilDone<E>(events: AsyncIterable<E>, done: () => void): AsyncIterable<E> {
-  try {
-    yield* events;
-  } finally {
-    done();
-  }
 }
 
 function retryAfterSeconds(err: unknown): number | undefined {

@@ -87,10 +87,7 @@ interface Answer {
   requestId: string | undefined;
   status: number;
   headers: Headers;
-  body: AsyncIterable<Buffer> & {
-    text(): Promise<string>;
-    arrayBuffer(): Promise<ArrayBuffer>;
-  };
+  body: Dispatcher.ResponseData['body'];
 }
 
 const SIGNING_SERVICE = 'bedrock';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../anthropic/errors.ts';
 import { SseWriter } from './sse.ts';
@@ -12,10 +12,7 @@ afterEach(async () => {
 });
 
 /** Serves one SSE response driven by `script`, and returns the base URL. */
-async function serveWith(
-  script: (sse: SseWriter, abort: AbortController) => Promise<void>,
-  { hold = false } = {},
-): Promise<{
+async function serveWith(script: (sse: SseWriter, abort: AbortController) => Promise<void>): Promise<{
   url: string;
   aborted: Promise<boolean>;
 }> {
@@ -28,7 +25,6 @@ async function serveWith(
     abort.signal.addEventListener('abort', () => resolveAborted(true));
     res.on('finish', () => resolveAborted(false));
     const sse = new SseWriter(res, { pingIntervalMs: 40, abort });
-    if (hold) sse.hold();
     sse.open({ 'request-id': 'req_test' });
     await script(sse, abort);
   });
@@ -55,6 +51,48 @@ describe('SseWriter', () => {
     expect(await aborted).toBe(false);
   });
 
+  it('keeps the HTTP/1.1 connection (Node says keep-alive itself; no header of ours, invalid on HTTP/2)', async () => {
+    const { url } = await serveWith(async (sse) => {
+      sse.end();
+    });
+    const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) => {
+      const agent = new http.Agent({ keepAlive: true });
+      http
+        .get(url, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            agent.destroy();
+            resolve(res.headers);
+          });
+        })
+        .on('error', reject);
+    });
+    expect(headers.connection).toBe('keep-alive');
+    expect(headers['transfer-encoding']).toBe('chunked');
+  });
+
+  it('writes what one turn produced in one chunk, the headers and the end included', async () => {
+    const { url } = await serveWith(async (sse) => {
+      sse.write('event: a\ndata: {}\n\n');
+      sse.write('event: b\ndata: {}\n\n');
+      sse.end();
+    });
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => {
+        socket.end('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    // One chunk (size line, both frames) and the terminating chunk.
+    expect(body).toBe('26\r\nevent: a\ndata: {}\n\nevent: b\ndata: {}\n\n\r\n0\r\n\r\n');
+  });
+
   it('reports a failure after the headers as an error event', async () => {
     const { url } = await serveWith(async (sse) => {
       await sse.fail(new ApiError('overloaded_error', 'Bedrock is overloaded'));
@@ -78,43 +116,12 @@ describe('SseWriter', () => {
     expect(await aborted).toBe(true);
   });
 
-  it('holds the headers and frames until release, then sends them together', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    const { url } = await serveWith(
-      async (sse) => {
-        await sse.send({ type: 'message_stop' });
-        await released;
-        sse.release();
-        await sleep(20);
-        sse.end();
-      },
-      { hold: true },
-    );
-    const answered = fetch(url);
-    const early = await Promise.race([answered.then(() => 'answered'), sleep(150).then(() => 'held')]);
-    expect(early).toBe('held');
-    release();
-    const res = await answered;
-    expect(res.headers.get('request-id')).toBe('req_test');
-    // (pings due meanwhile were held too, after it)
-    expect((await res.text()).startsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(
-      true,
-    );
-  });
-
-  it('does not wait on a held socket for a drain: a full buffer is sent', async () => {
+  it('sends a batch that outgrows the buffer at once, and waits for the client to drain it', async () => {
     const frame = `event: ping\ndata: {"type":"ping","pad":"${'x'.repeat(64 * 1024)}"}\n\n`;
-    const { url } = await serveWith(
-      async (sse) => {
-        for (let i = 0; i < 40; i++) await sse.sendFrame(frame);
-        sse.release();
-        sse.end();
-      },
-      { hold: true },
-    );
+    const { url } = await serveWith(async (sse) => {
+      for (let i = 0; i < 40; i++) await sse.sendFrame(frame);
+      sse.end();
+    });
     const text = await (await fetch(url)).text();
     expect(text.length).toBe(frame.length * 40);
   });

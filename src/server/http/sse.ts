@@ -1,7 +1,12 @@
 /**
- * Writes an Anthropic event stream to one response: headers flushed at once, one write per event,
- * backpressure respected, pings during upstream silence, errors after the headers sent in-band, and a
- * client that goes away aborts the upstream call.
+ * Writes an Anthropic event stream to one response: backpressure respected, pings during upstream
+ * silence, errors after the headers sent in-band, and a client that goes away aborts the upstream call.
+ *
+ * Frames are coalesced: everything written in one turn of the event loop (the events made from the
+ * upstream bytes that arrived together, the headers before the first of them, the end of the response
+ * after the last) leaves in one write(2) when that turn's I/O callbacks are done (setImmediate), as
+ * one HTTP chunk. Nothing waits for later input: it costs one syscall per upstream read instead of
+ * several per event (and a whole short answer is one).
  */
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from '../../anthropic/errors.ts';
@@ -15,12 +20,27 @@ export interface SseWriterOptions {
   abort: AbortController;
 }
 
+/** The ping event, formatted once. */
+export const PING_FRAME = formatSseEvent({ type: 'ping' });
+
+/** Above this many characters waiting, the batch is written at once instead of at the end of the turn. */
+const BATCH_CHARS = 16 * 1024;
+
 export class SseWriter {
   readonly #res: ServerResponse;
   readonly #options: SseWriterOptions;
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
-  #held = false;
+  /** Frames written since the last flush, in order. */
+  #pending = '';
+  /** A flush at the end of this turn is scheduled. */
+  #scheduled = false;
+  /** The headers are set but have not gone out yet. */
+  #headersPending = false;
+  readonly #flushSoon = () => {
+    this.#scheduled = false;
+    this.#flush();
+  };
 
   constructor(res: ServerResponse, options: SseWriterOptions) {
     this.#res = res;
@@ -36,53 +56,47 @@ export class SseWriter {
     return this.#ended || this.#res.destroyed || this.#res.writableEnded;
   }
 
-  /** Sends the headers (held with the first frames when hold() was called before). */
+  /** False while the client is not reading fast enough: wait for drained() before writing more. */
+  get writable(): boolean {
+    return !this.#res.writableNeedDrain;
+  }
+
+  /** Sets the headers; they leave with the frames written in this turn (at the latest, at its end). */
   open(headers: Record<string, string> = {}): void {
     this.#res.writeHead(200, {
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
+      // No `connection` header: HTTP/1.1 keeps the connection by default (Node says so itself, and says
+      // `close` while draining); on HTTP/2 the header is invalid (Node warned and dropped it).
       'x-accel-buffering': 'no',
     });
-    this.#res.flushHeaders();
     this.#res.socket?.setNoDelay(true);
+    this.#headersPending = true;
+    this.#schedule();
     this.#armPing();
   }
 
   /**
-   * Holds the frames written from now on (the socket is corked) so that the events made from one
-   * upstream event reach the client in one write(2) and one TCP segment; release() sends them.
+   * Queues one formatted SSE frame (`event: …\ndata: …\n\n`) for this turn's write. Answers false
+   * when the client is not keeping up: the caller then waits for drained() before writing more.
    */
-  hold(): void {
-    if (this.#held || this.closed) return;
-    this.#held = true;
-    this.#res.cork();
-  }
-
-  /** Sends what hold() kept back. */
-  release(): void {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#res.uncork();
-  }
-
-  /** Writes one event; resolves when the socket can take more (or the client left). */
-  send(event: StreamEvent): Promise<void> {
-    return this.sendFrame(formatSseEvent(event));
-  }
-
-  /** Writes one already formatted SSE frame (`event: …\ndata: …\n\n`). */
-  async sendFrame(frame: string): Promise<void> {
-    if (this.closed) return;
-    this.#armPing();
-    if (this.#res.write(frame)) return;
-    if (this.#held) {
-      // A full buffer is sent now rather than waited on (a corked socket never drains).
-      this.release();
-      if (!this.#res.writableNeedDrain) return;
+  write(frame: string): boolean {
+    if (this.closed) return true;
+    this.#pending += frame;
+    if (this.#pending.length >= BATCH_CHARS) {
+      // A full batch is sent now (and tells whether the client keeps up).
+      this.#flush();
+      return this.writable;
     }
-    await new Promise<void>((resolve) => {
+    this.#schedule();
+    return true;
+  }
+
+  /** Resolves when the client has taken what was written (or left). */
+  drained(): Promise<void> {
+    if (this.closed || !this.#res.writableNeedDrain) return Promise.resolve();
+    return new Promise<void>((resolve) => {
       const done = () => {
         this.#res.off('drain', done);
         this.#res.off('close', done);
@@ -93,12 +107,22 @@ export class SseWriter {
     });
   }
 
+  /** Writes one event; resolves when the socket can take more (or the client left). */
+  send(event: StreamEvent): Promise<void> {
+    return this.sendFrame(formatSseEvent(event));
+  }
+
+  /** Writes one already formatted SSE frame; resolves when the socket can take more. */
+  async sendFrame(frame: string): Promise<void> {
+    if (!this.write(frame)) await this.drained();
+  }
+
   async sendAll(events: readonly StreamEvent[]): Promise<void> {
     for (const event of events) await this.send(event);
   }
 
   ping(): Promise<void> {
-    return this.send({ type: 'ping' });
+    return this.sendFrame(PING_FRAME);
   }
 
   /** After the headers an error can only be reported in the stream; then the stream ends. */
@@ -108,15 +132,48 @@ export class SseWriter {
     this.end();
   }
 
+  /** Ends the response, with what is still pending in the same write. */
   end(): void {
     this.#stopPings();
     if (this.closed) return;
     this.#ended = true;
-    this.#res.end();
-    this.release();
+    const pending = this.#pending;
+    this.#pending = '';
+    this.#headersPending = false;
+    if (pending === '') this.#res.end();
+    else this.#res.end(pending);
   }
 
-  /** One timer per stream, pushed back with refresh() on every event (no timer churn per event). */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#flushSoon);
+  }
+
+  /** Writes the pending frames (and the headers, if not sent yet) in one write. */
+  #flush(): void {
+    if (this.closed) {
+      this.#pending = '';
+      return;
+    }
+    const res = this.#res;
+    if (this.#pending !== '') {
+      const pending = this.#pending;
+      this.#pending = '';
+      this.#headersPending = false;
+      // Corked around the write so that the chunk (size line, data, CRLF) and any headers leave in
+      // one writev now, instead of at the end of the next turn (Node's own deferral).
+      res.cork();
+      res.write(pending);
+      res.uncork();
+      this.#armPing();
+    } else if (this.#headersPending) {
+      this.#headersPending = false;
+      res.flushHeaders();
+    }
+  }
+
+  /** One timer per stream, pushed back with refresh() on every write (no timer churn per event). */
   #armPing(): void {
     if (this.#timer) {
       this.#timer.refresh();
@@ -126,7 +183,7 @@ export class SseWriter {
       // Under backpressure the pipe is not silent, so skip the ping rather than queue it.
       if (this.closed) return;
       if (this.#res.writableNeedDrain) this.#armPing();
-      else void this.ping();
+      else this.write(PING_FRAME);
     }, this.#options.pingIntervalMs);
   }
 

@@ -4,9 +4,16 @@
  * reading, the Bedrock call is aborted by the SSE writer), a failure after the headers as an in-stream
  * `event: error`, and the usage the translator counted reported in every case; the translator's
  * warnings, found after the headers went out, are logged at debug level.
+ *
+ * Per event it does only synchronous work: the upstream's events arrive pushed, a body chunk at a time
+ * (EventFeed), go through the translator and join the SSE writer's batch, which leaves in one write
+ * per turn (the first with the headers, the last with the end). A promise is made only when the
+ * client falls behind (Bedrock's body is paused until it drains).
  */
+import { formatSseEvent } from '../../anthropic/sse.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
-import { SseWriter } from '../http/sse.ts';
+import { isEventFeed } from '../../upstream/event-stream.ts';
+import { PING_FRAME, SseWriter } from '../http/sse.ts';
 import type { MessageCall } from './message-call.ts';
 import { reportUsage } from './report-usage.ts';
 
@@ -14,6 +21,65 @@ export interface UpstreamStream<E> {
   /** Upstream request id, for logs. */
   requestId: string | undefined;
   stream: AsyncIterable<E>;
+}
+
+/** After one event: go on, stop reading (the client left), or wait for this before the next. */
+type Next = 'more' | 'stop' | Promise<void>;
+
+/**
+ * Calls `each` for every upstream event, in order, until the stream ends, `each` says stop or throws.
+ * A transport that can push (EventFeed: the undici one) hands over each body chunk's events in one
+ * synchronous call: no promise per event, and the events of one chunk are written in one turn.
+ * Anything else (the SDK transport, a replayed answer) is iterated.
+ */
+function forEachEvent<E>(stream: AsyncIterable<E>, each: (event: E) => Next): Promise<void> {
+  if (!isEventFeed(stream)) return iterateEvents(stream, each);
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const control = stream.listen({
+      events(batch) {
+        if (settled) return;
+        for (const event of batch) {
+          let next: Next;
+          try {
+            next = each(event);
+          } catch (err) {
+            control.cancel();
+            finish(err);
+            return;
+          }
+          if (next === 'more') continue;
+          if (next === 'stop') {
+            control.cancel();
+            finish();
+            return;
+          }
+          // The client is slow: stop reading Bedrock's body until it caught up. The rest of this
+          // batch is written meanwhile (already read, and bounded by one chunk).
+          control.pause();
+          next.then(() => {
+            if (!settled) control.resume();
+          });
+        }
+      },
+      end: () => finish(),
+      error: finish,
+    });
+  });
+}
+
+async function iterateEvents<E>(stream: AsyncIterable<E>, each: (event: E) => Next): Promise<void> {
+  for await (const event of stream) {
+    const next = each(event);
+    if (next === 'stop') break;
+    if (next !== 'more') await next;
+  }
 }
 
 export async function pumpStream<E>(
@@ -25,32 +91,30 @@ export async function pumpStream<E>(
   const { ctx, deps, abort } = call;
   const span = ctx.span;
   const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
-  // The events of one upstream event leave in one write (hold … release), the first with the headers.
-  const send = async (events: readonly OutgoingEvent[]) => {
-    sse.hold();
+  // Synchronous: the frames join the writer's batch for this turn (one write per upstream read, the
+  // first with the headers). Answers false when the client is not keeping up.
+  const write = (events: readonly OutgoingEvent[]): boolean => {
     for (const event of events) {
-      if ('frame' in event) await sse.sendFrame(event.frame);
-      else await sse.send(event);
+      sse.write('frame' in event ? event.frame : formatSseEvent(event));
       if (span) span.streamEvent(event);
-      if (event.type === 'message_start') await sse.ping();
+      if (event.type === 'message_start') sse.write(PING_FRAME);
       else if (event.type === 'content_block_start' || event.type === 'content_block_delta')
         deps.stats?.firstToken(ctx);
     }
-    sse.release();
+    return sse.writable;
   };
-  sse.hold(); // the headers go out with message_start and its ping
-  sse.open(headers);
+  sse.open(headers); // the headers go out with message_start and its ping
   deps.stats?.streamOpened(ctx);
   span?.streamOpened();
   let failure: unknown;
   try {
-    await send(translator.start());
-    for await (const event of upstream.stream) {
-      if (sse.closed) break;
-      await send(translator.push(event));
-    }
+    write(translator.start());
+    await forEachEvent(upstream.stream, (event) => {
+      if (sse.closed) return 'stop';
+      return write(translator.push(event)) ? 'more' : sse.drained();
+    });
     if (sse.closed) throw new Error('client disconnected');
-    await send(translator.end());
+    write(translator.end());
     sse.end();
   } catch (err) {
     if (abort.signal.aborted || sse.closed) {

@@ -1,0 +1,86 @@
+/**
+ * What the bench scripts share: child processes started and stopped together, a process's CPU time,
+ * load from N workers, and robust summaries (median, spread) for a shared, noisy machine.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Every child started by startProcess (stopAll() ends them). */
+export const children: ChildProcess[] = [];
+
+/** Starts a child process and resolves with the first stdout line matching `pattern`. */
+export function startProcess(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise<{ pid: number; match: RegExpMatchArray }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 15_000);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    lines.on('line', (line) => {
+      const match = line.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ pid: child.pid!, match });
+      }
+    });
+  });
+}
+
+/** CPU time of every thread of a process, in µs (schedstat's first field is ns on the CPU). */
+export function cpuMicros(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1000;
+}
+
+export const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+export const percentile = (xs: number[], p: number) => {
+  const s = sorted(xs);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+export const median = (xs: number[]) => percentile(xs, 50);
+/** Spread of repeated figures: (max − min) / median, in %. */
+export const spread = (xs: number[]) => ((Math.max(...xs) - Math.min(...xs)) / median(xs)) * 100;
+
+/** Runs `call` from `concurrency` workers for `ms`; completed calls/s, errors and `pid`'s CPU per call. */
+export async function load(pid: number, concurrency: number, ms: number, call: () => Promise<unknown>) {
+  let done = 0;
+  let errors = 0;
+  let firstError: unknown;
+  const cpuBefore = cpuMicros(pid);
+  const started = performance.now();
+  const until = started + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        try {
+          await call();
+          done++;
+        } catch (err) {
+          errors++;
+          firstError ??= err;
+        }
+      }
+    }),
+  );
+  const cpu = cpuMicros(pid) - cpuBefore;
+  if (firstError) console.error('first error:', firstError);
+  return { rps: done / ((performance.now() - started) / 1000), cpuPerRequest: cpu / done, errors };
+}
+
+/** SIGTERM to every child started here. */
+export function stopAll(): void {
+  for (const child of children) child.kill('SIGTERM');
+}
