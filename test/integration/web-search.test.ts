@@ -296,6 +296,36 @@ describe('Claude on the Converse path (ABPROXY_CLAUDE_PATH=converse)', () => {
   });
 });
 
+describe.each([
+  ['messages', 'runtime'],
+  ['mantle', 'mantle'],
+] as const)("Claude on Bedrock's Messages API (ABPROXY_CLAUDE_PATH=%s)", (claudePath, host) => {
+  let server: RunningServer;
+  let viaMessagesApi: Anthropic;
+  beforeAll(async () => {
+    server = await startServer(testConfig({ claudePath, mantleEndpoint: emulator.mantleUrl }), {
+      webTools: web.tools(),
+    });
+    viaMessagesApi = new Anthropic({ baseURL: server.url, apiKey: MASTER_KEY, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('runs every round of the loop on that API, streaming or not', async () => {
+    scriptSearchThenAnswer(CLAUDE);
+    expectSearchAnswer(await viaMessagesApi.messages.create(params(CLAUDE)));
+    scriptSearchThenAnswer(CLAUDE);
+    expectSearchAnswer(await viaMessagesApi.messages.stream(params(CLAUDE)).finalMessage());
+    const calls = emulator.requests.filter((r) => !/^List/.test(r.operation));
+    expect(calls.map((r) => [r.operation, r.host])).toEqual(Array(4).fill(['MessagesApi', host]));
+    // The second round carries the results back as a tool result, in Anthropic's own format.
+    expect(JSON.stringify(calls[1]!.body)).toContain(
+      'abproxy 2.0 adds web search on Bedrock for every model.',
+    );
+  });
+});
+
 /** The usage record of a request (written a moment after the answer). */
 async function recordOf(requestId: string): Promise<UsageRecord> {
   let found: UsageRecord | undefined;

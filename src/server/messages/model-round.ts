@@ -1,6 +1,6 @@
 /**
- * One streamed model call as Anthropic stream events, on either path (native InvokeModel or Converse),
- * for loops that call the model several times within one client request (the web tools loop). The same
+ * One streamed model call as Anthropic stream events, on the call's own path (native InvokeModel,
+ * Bedrock's Messages API on runtime or mantle, or Converse), for loops that call the model several times within one client request (the web tools loop). The same
  * translators the single-call paths use; the upstream failure before the first event is thrown as the
  * client's error (so a first call can still answer with a real HTTP status).
  */
@@ -11,9 +11,11 @@ import { converseResponseAsStream } from '../../translate/converse-as-stream.ts'
 import { ConverseStreamTranslator } from '../../translate/converse-stream.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { InvokeStreamTranslator } from '../../translate/invoke-stream.ts';
+import { MessagesApiStreamTranslator } from '../../translate/messages-api-stream.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
 import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
+import { toMessagesApiBody } from '../../translate/to-messages.ts';
 import { type MessageCall, newMessageId } from './message-call.ts';
 import { messagePath } from './message-path.ts';
 
@@ -62,9 +64,44 @@ export async function openModelRound(
   request: MessagesRequest,
 ): Promise<ModelRound | undefined> {
   const { deps, model, abort } = call;
-  // Claude on the messages/mantle paths runs the loop's rounds over InvokeModel: each round is re-streamed
-  // as Anthropic events either way (a model that exists only on mantle cannot take web tools yet).
-  if (messagePath(deps.config, model, call.request.model) !== 'converse') {
+  const path = messagePath(deps.config, model, call.request.model);
+  if (path === 'messages' || path === 'mantle') {
+    // Bedrock's Messages API, as the single-call path uses it (a model served only by mantle works too).
+    const switched = applyFeatureSwitches(request, deps.config);
+    const shaped = toMessagesApiBody(switched.request, {
+      ...invokeContextFor(model, call.betas, deps.claudeFeatures),
+      stream: true,
+    });
+    const host = path === 'mantle' ? 'mantle' : 'runtime';
+    const upstream = await call.send((serviceTier) =>
+      deps.upstream.messagesApi(
+        {
+          host,
+          // mantle takes bare foundation ids (messages-api.ts).
+          modelId: host === 'mantle' ? model.baseModelId : model.modelId,
+          body: shaped.body,
+          betas: shaped.betas,
+          stream: true,
+          serviceTier,
+        },
+        abort.signal,
+      ),
+    );
+    if (!upstream) return undefined;
+    const translator = new MessagesApiStreamTranslator({ model: request.model });
+    const warnings = [...switched.warnings, ...shaped.warnings];
+    if (shaped.droppedBetas.length > 0)
+      warnings.push(`betas not sent to Bedrock: ${shaped.droppedBetas.join(', ')}`);
+    return {
+      events: translate(translator, upstream.stream),
+      usage: () => translator.usage(),
+      get usageIsEstimated() {
+        return translator.usageIsEstimated;
+      },
+      warnings,
+    };
+  }
+  if (path === 'invoke') {
     const switched = applyFeatureSwitches(request, deps.config);
     const invoke = toInvokeBody(switched.request, invokeContextFor(model, call.betas, deps.claudeFeatures));
     const upstream = await call.send((serviceTier) =>
