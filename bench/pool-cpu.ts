@@ -70,6 +70,8 @@ export interface PoolCpuResult {
   ratios: number[];
   /** Requests completed per window, each side (medians). */
   requests: { single: number; pool: number };
+  /** Median latency at c=1, the sides interleaved call by call (information). */
+  p50Ms: { single: number; pool: number };
   errors: number;
   concurrency: number;
   /** Requests/s each side was sent (0: flat out at `concurrency`). */
@@ -266,7 +268,9 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
     };
     // Warm-up, the same for both (JIT, connections, catalogues), flat out: it also tells what rate the
     // machine sustains now; the measured windows run both at a share of that.
-    const warm = await window(Math.max(2000, windowMs));
+    // (With a rate given, the warm-up is paced too: both sides then serve exactly as many requests, and
+    // their CPU profiles compare function by function.)
+    const warm = await window(Math.max(2000, windowMs), rate || undefined);
     const paced = rate ?? Math.max(50, Math.round(warm.rps * 0.6));
     const per: { single: number; pool: number; singleDone: number; poolDone: number }[] = [];
     let lagged = 0;
@@ -275,6 +279,15 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
       const [s, p] = result.sides;
       lagged += result.lagged;
       per.push({ single: s!.cpu, pool: p!.cpu, singleDone: s!.done, poolDone: p!.done });
+    }
+    // Information: latency one call at a time, the two sides interleaved call by call.
+    const latency: number[][] = [[], []];
+    for (let n = 0; n < 200; n++) {
+      for (const i of [0, 1]) {
+        const started = performance.now();
+        await one(i, [0, 0]);
+        latency[i]!.push(performance.now() - started);
+      }
     }
     const ratios = per.map((w) => w.pool / w.single);
     // Over every window: a major GC (tens of ms) in one window is a large part of that window's CPU,
@@ -291,6 +304,7 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
       spread: spreadOf(ratios),
       ratios,
       requests: { single: median(per.map((w) => w.singleDone)), pool: median(per.map((w) => w.poolDone)) },
+      p50Ms: { single: median(latency[0]!), pool: median(latency[1]!) },
       errors,
       concurrency,
       rate: paced,
@@ -355,7 +369,7 @@ async function standalone() {
       results.push(r);
       console.log(
         `run ${run + 1}: ratio ${r.ratio.toFixed(3)}, window median ${r.windowMedian.toFixed(3)} (windows ${r.ratios.map((x) => x.toFixed(3)).join(' ')}), ` +
-          `single ${r.single.toFixed(0)} µs, pool ${r.pool.toFixed(0)} µs, ${r.requests.single}/${r.requests.pool} req per window at ${r.rate || 'max'} req/s, ${r.lagged} lagged, ${r.errors} errors`,
+          `single ${r.single.toFixed(0)} µs, pool ${r.pool.toFixed(0)} µs, ${r.requests.single}/${r.requests.pool} req per window at ${r.rate || 'max'} req/s, ${r.lagged} lagged, ${r.errors} errors; p50 at c=1 ${r.p50Ms.single.toFixed(2)} / ${r.p50Ms.pool.toFixed(2)} ms`,
       );
     }
     const last = results.at(-1)!;
