@@ -34,10 +34,25 @@ export function registerPoolMetrics(registry: Registry, pool: UpstreamPool): Poo
         this.set({ upstream: b.upstream, model: b.model }, BREAKER_VALUE[b.state]);
     },
   });
+  // The labelled children are looked up once per upstream and outcome, not hashed on every call.
+  const children = new Map<
+    string,
+    { attempts: Map<string, { inc(): void }>; latency: { observe(v: number): void } }
+  >();
   return {
     attempt(upstream, outcome, ms) {
-      attempts.inc({ upstream, outcome });
-      latency.observe({ upstream }, ms / 1000);
+      let child = children.get(upstream);
+      if (!child) {
+        child = { attempts: new Map(), latency: latency.labels({ upstream }) };
+        children.set(upstream, child);
+      }
+      let counter = child.attempts.get(outcome);
+      if (!counter) {
+        counter = attempts.labels({ upstream, outcome });
+        child.attempts.set(outcome, counter);
+      }
+      counter.inc();
+      child.latency.observe(ms / 1000);
     },
   };
 }
