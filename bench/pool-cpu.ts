@@ -4,17 +4,23 @@
  * against a single-upstream gateway (≤ 1.05×).
  *
  * Measured so that a shared, noisy 2-core machine cancels out: two FRESH gateways started the same way
- * (same binary, flags and environment but for the upstream list), warmed with the same traffic, then
- * driven AT THE SAME TIME by the same load (`concurrency` each) for several short windows. In each window
- * both processes' CPU time (every thread's /proc/<pid>/task/<tid>/schedstat) is divided by the requests
- * each completed in that window, and the figure is the median of the per-window ratios pool ÷ single.
- * Whatever else runs on the machine during a window hits both gateways alike.
+ * (same binary, flags and environment but for the upstream list), warmed with the same traffic (flat out,
+ * c=`concurrency` each, which also tells the rate the machine sustains now), then driven AT THE SAME TIME
+ * at the same PACED rate (70% of that, at most `concurrency` in flight each) for several short windows,
+ * the two sides' order alternating. Paced rather than flat out: a closed loop lets the slightly cheaper
+ * side complete more requests, batch more per event-loop turn and so look cheaper still; at one rate
+ * both work alike. Each side's CPU time (every thread's /proc/<pid>/task/<tid>/schedstat) over all the
+ * windows is divided by the requests it completed; the figure is pool ÷ single. A window in which a side
+ * could not keep the rate is done again at a lower one. Whatever else runs on the machine during a
+ * window hits both gateways alike. Also printed: the per-window ratios' spread, and p50 latency at c=1
+ * (the sides interleaved call by call).
  *
  * Standalone (starts its own emulator), for A/B runs and for checking the measurement itself:
  *   node bench/pool-cpu.ts [--quick] [--runs N] [--windows N] [--window-ms MS] [--concurrency C]
- *     [--gateway-bin PATH] [--pool-bin PATH] [--single-bin PATH] [--gateway-flags "…"] [--same]
+ *     [--rate R] [--warmup-ms MS] [--pool-size N] [--both-pool] [--gateway-bin PATH] [--pool-bin PATH] [--single-bin PATH] [--gateway-flags "…"] [--same]
  * `--same` starts two single-upstream gateways (an A/A run: the ratio should read 1.00 ± the noise);
- * `--pool-bin`/`--single-bin` put another checkout's bin/abproxy.js on one side.
+ * `--pool-bin`/`--single-bin` put another checkout's bin/abproxy.js on one side; with `--both-pool`
+ * both sides have the pool (before/after of the pool's own code).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -48,11 +54,17 @@ export interface PoolCpuOptions {
   /** Measured windows, each this long, and in-flight requests per gateway. */
   windows?: number;
   windowMs?: number;
+  /** Flat out (or at `rate`) before the windows: JIT tiers, connections, catalogues. */
+  warmupMs?: number;
   concurrency?: number;
   /** Requests/s sent to each side; default 60% of what both sustain flat out in the warm-up; 0: flat out. */
   rate?: number;
   /** Both sides single-upstream (A/A): checks the measurement. */
   same?: boolean;
+  /** Upstreams in the pool (3; fewer to see what one more costs). */
+  poolSize?: number;
+  /** Both sides with the pool (two checkouts' pools side by side, with `singleBin`/`poolBin`). */
+  bothPool?: boolean;
   /** Told the two gateways' pids once both are up (for profiling, strace, /proc). */
   onStarted?: (pids: { single: number; pool: number }) => void;
 }
@@ -74,9 +86,12 @@ export interface PoolCpuResult {
   p50Ms: { single: number; pool: number };
   errors: number;
   concurrency: number;
-  /** Requests/s each side was sent (0: flat out at `concurrency`). */
+  /** Requests/s each side was sent in the last window (0: flat out at `concurrency`). */
   rate: number;
-  /** Requests not sent because `concurrency` were still in flight (the side could not keep the rate). */
+  /**
+   * Requests not sent because `concurrency` were still in flight (a side could not keep the rate; such
+   * windows are done again at a lower rate).
+   */
   lagged: number;
 }
 
@@ -139,13 +154,15 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
     gatewayFlags = [],
     windows = 6,
     windowMs = 1500,
+    warmupMs = 3000,
     concurrency = 64,
     rate,
     same = false,
+    bothPool = false,
   } = options;
   const children: ChildProcess[] = [];
   const homes: string[] = [];
-  const upstreams = ['first', 'second', 'third'].map((name) => ({
+  const upstreams = ['first', 'second', 'third'].slice(0, options.poolSize ?? 3).map((name) => ({
     name,
     region: 'us-east-1',
     endpoint: emulatorUrl,
@@ -177,7 +194,7 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
   };
   const agents = [0, 1].map(() => new Agent({ keepAliveTimeout: 30_000, connections: concurrency + 8 }));
   try {
-    const [single, pool] = await Promise.all([start(singleBin, false), start(poolBin, !same)]);
+    const [single, pool] = await Promise.all([start(singleBin, bothPool), start(poolBin, !same)]);
     options.onStarted?.({ single: single.pid, pool: pool.pid });
     let errors = 0;
     // One connection pool per side, so neither queues behind the other's connections.
@@ -270,19 +287,30 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
     // machine sustains now; the measured windows run both at a share of that.
     // (With a rate given, the warm-up is paced too: both sides then serve exactly as many requests, and
     // their CPU profiles compare function by function.)
-    const warm = await window(Math.max(2000, windowMs), rate || undefined);
-    const paced = rate ?? Math.max(50, Math.round(warm.rps * 0.6));
+    const warm = await window(warmupMs, rate || undefined);
+    let paced = rate ?? Math.max(50, Math.round(warm.rps * 0.7));
     const per: { single: number; pool: number; singleDone: number; poolDone: number }[] = [];
     let lagged = 0;
-    for (let w = 0; w < windows; w++) {
+    let lastLagging: (typeof per)[number] | undefined;
+    // A window in which a side could not keep the rate (the machine got busier) is not counted: that
+    // side was then running flat out, which changes its CPU per request. The rate is lowered instead,
+    // and the window done again (at most `windows` more times).
+    for (let w = 0; per.length < windows && w < windows * 2; w++) {
       const result = await window(windowMs, paced === 0 ? undefined : paced, w % 2 === 1);
       const [s, p] = result.sides;
       lagged += result.lagged;
-      per.push({ single: s!.cpu, pool: p!.cpu, singleDone: s!.done, poolDone: p!.done });
+      const window_ = { single: s!.cpu, pool: p!.cpu, singleDone: s!.done, poolDone: p!.done };
+      if (paced > 0 && rate === undefined && result.lagged > (paced * windowMs) / 1000 / 100) {
+        paced = Math.max(20, Math.round(paced * 0.7));
+        lastLagging = window_;
+        continue;
+      }
+      per.push(window_);
     }
+    if (per.length === 0 && lastLagging) per.push(lastLagging);
     // Information: latency one call at a time, the two sides interleaved call by call.
     const latency: number[][] = [[], []];
-    for (let n = 0; n < 200; n++) {
+    for (let n = 0; n < 300; n++) {
       for (const i of [0, 1]) {
         const started = performance.now();
         await one(i, [0, 0]);
@@ -335,6 +363,7 @@ async function standalone() {
       runs: { type: 'string', default: '1' },
       windows: { type: 'string' },
       'window-ms': { type: 'string' },
+      'warmup-ms': { type: 'string' },
       concurrency: { type: 'string', default: '64' },
       rate: { type: 'string' },
       'gateway-bin': { type: 'string', default: 'bin/abproxy.js' },
@@ -342,6 +371,8 @@ async function standalone() {
       'pool-bin': { type: 'string' },
       'gateway-flags': { type: 'string', default: '' },
       same: { type: 'boolean', default: false },
+      'both-pool': { type: 'boolean', default: false },
+      'pool-size': { type: 'string', default: '3' },
     },
   });
   const children: ChildProcess[] = [];
@@ -362,14 +393,17 @@ async function standalone() {
         windows: Number(opts.windows ?? (opts.quick ? 6 : 10)),
         windowMs: Number(opts['window-ms'] ?? (opts.quick ? 1500 : 2000)),
         concurrency: Number(opts.concurrency),
+        ...(opts['warmup-ms'] === undefined ? {} : { warmupMs: Number(opts['warmup-ms']) }),
         ...(opts.rate === undefined ? {} : { rate: Number(opts.rate) }),
         same: opts.same,
+        bothPool: opts['both-pool'],
+        poolSize: Number(opts['pool-size']),
         onStarted: (pids) => console.log(`gateways: single pid ${pids.single}, pool pid ${pids.pool}`),
       });
       results.push(r);
       console.log(
         `run ${run + 1}: ratio ${r.ratio.toFixed(3)}, window median ${r.windowMedian.toFixed(3)} (windows ${r.ratios.map((x) => x.toFixed(3)).join(' ')}), ` +
-          `single ${r.single.toFixed(0)} µs, pool ${r.pool.toFixed(0)} µs, ${r.requests.single}/${r.requests.pool} req per window at ${r.rate || 'max'} req/s, ${r.lagged} lagged, ${r.errors} errors; p50 at c=1 ${r.p50Ms.single.toFixed(2)} / ${r.p50Ms.pool.toFixed(2)} ms`,
+          `single ${r.single.toFixed(0)} µs, pool ${r.pool.toFixed(0)} µs, ${r.requests.single}/${r.requests.pool} req per window at ${r.rate || 'max'} req/s, ${r.lagged} lagged, ${r.errors} errors; c=1: p50 ${r.p50Ms.single.toFixed(2)} / ${r.p50Ms.pool.toFixed(2)} ms`,
       );
     }
     const last = results.at(-1)!;
