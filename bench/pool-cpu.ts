@@ -61,6 +61,8 @@ export interface PoolCpuOptions {
   rate?: number;
   /** Both sides single-upstream (A/A): checks the measurement. */
   same?: boolean;
+  /** Calls per side for the c=1 latency (information). */
+  latencyCalls?: number;
   /** Upstreams in the pool (3; fewer to see what one more costs). */
   poolSize?: number;
   /** Both sides with the pool (two checkouts' pools side by side, with `singleBin`/`poolBin`). */
@@ -159,6 +161,7 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
     rate,
     same = false,
     bothPool = false,
+    latencyCalls = 300,
   } = options;
   const children: ChildProcess[] = [];
   const homes: string[] = [];
@@ -310,7 +313,7 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
     if (per.length === 0 && lastLagging) per.push(lastLagging);
     // Information: latency one call at a time, the two sides interleaved call by call.
     const latency: number[][] = [[], []];
-    for (let n = 0; n < 300; n++) {
+    for (let n = 0; n < latencyCalls; n++) {
       for (const i of [0, 1]) {
         const started = performance.now();
         await one(i, [0, 0]);
@@ -373,6 +376,7 @@ async function standalone() {
       same: { type: 'boolean', default: false },
       'both-pool': { type: 'boolean', default: false },
       'pool-size': { type: 'string', default: '3' },
+      'latency-calls': { type: 'string', default: '300' },
     },
   });
   const children: ChildProcess[] = [];
@@ -398,12 +402,13 @@ async function standalone() {
         same: opts.same,
         bothPool: opts['both-pool'],
         poolSize: Number(opts['pool-size']),
+        latencyCalls: Number(opts['latency-calls']),
         onStarted: (pids) => console.log(`gateways: single pid ${pids.single}, pool pid ${pids.pool}`),
       });
       results.push(r);
       console.log(
         `run ${run + 1}: ratio ${r.ratio.toFixed(3)}, window median ${r.windowMedian.toFixed(3)} (windows ${r.ratios.map((x) => x.toFixed(3)).join(' ')}), ` +
-          `single ${r.single.toFixed(0)} µs, pool ${r.pool.toFixed(0)} µs, ${r.requests.single}/${r.requests.pool} req per window at ${r.rate || 'max'} req/s, ${r.lagged} lagged, ${r.errors} errors; c=1: p50 ${r.p50Ms.single.toFixed(2)} / ${r.p50Ms.pool.toFixed(2)} ms`,
+          `single ${r.single.toFixed(0)} µs, pool ${r.pool.toFixed(0)} µs, ${r.requests.single}/${r.requests.pool} req per window at ${r.rate || 'max'} req/s, ${r.lagged} lagged, ${r.errors} errors; c=1: p50 ${r.p50Ms.single.toFixed(3)} / ${r.p50Ms.pool.toFixed(3)} ms`,
       );
     }
     const last = results.at(-1)!;
