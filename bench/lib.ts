@@ -14,13 +14,21 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Every child started by startProcess (stopAll() ends them). */
 export const children: ChildProcess[] = [];
 
-/** Starts a child process and resolves with the first stdout line matching `pattern`. */
-export function startProcess(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
+/**
+ * Starts a child process and resolves with the first stdout line matching `pattern`. It joins
+ * `children` (stopAll), or the caller's own list.
+ */
+export function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  pattern: RegExp,
+  into: ChildProcess[] = children,
+) {
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
+  into.push(child);
   const lines = createInterface({ input: child.stdout! });
   return new Promise<{ pid: number; match: RegExpMatchArray }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 20_000);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
     lines.on('line', (line) => {
       const match = line.match(pattern);

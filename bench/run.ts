@@ -17,8 +17,9 @@
  * Info rows: gateway CPU per request for the Claude (InvokeModel) and streaming paths, and for Claude on
  * the `messages` path (Bedrock's Anthropic Messages API, SSE passed through) beside the invoke path: the
  * same Bedrock model under a second client name that `ABPROXY_CLAUDE_PATHS` routes there.
- * Pool row (poolCpuRow): CPU per request of a gateway with a three-upstream pool (ABPROXY_UPSTREAMS, all
- * on the same emulator) beside the single-upstream gateway, measured in turns (≤ 1.05×).
+ * Pool row (bench/pool-cpu.ts): CPU per request of a gateway with a three-upstream pool (ABPROXY_UPSTREAMS,
+ * all on the same emulator) beside a single-upstream gateway, both fresh and driven at the same time at
+ * the same request rate (≤ 1.05×).
  * Options: --quick, --rounds N, --gateway-flags "…" (Node/V8 flags for the gateway process only),
  * --gateway-bin PATH (another checkout's bin/abproxy.js, for before/after in the same conditions),
  * --streams N (the slow-stream count), --no-streams. Writes bench/results/latest.json.
@@ -30,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { load, median, root, spread, startProcess, stopAll } from './lib.ts';
+import { measurePoolCpu, poolCpuTableRow } from './pool-cpu.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -319,7 +321,15 @@ async function main() {
       `| ${SLOW_STREAMS} slow streams at once / one alone (≤ 3×, peak RSS ≤ 250 MB) | ${(slow.hopManyMs! / slow.hopOneMs!).toFixed(2)}× (${fmt(slow.hopManyMs!)} ms, ${slow.hopFailed} failed, peak ${end.hop.peak.toFixed(0)} MB) | ${within.toFixed(2)}× (${fmt(slow.gatewayManyMs!)} ms, ${slow.gatewayFailed} failed, peak ${end.gateway.peak.toFixed(0)} MB) | | 3× | ${pass ? 'PASS' : 'FAIL'} | |`,
     );
   }
-  await poolCpuRow(emulatorUrl, { pid: gateway.pid, url: gatewayUrl }, agent);
+  // Two fresh gateways of their own (single upstream, three-upstream pool) driven at the same time.
+  const pool = await measurePoolCpu({
+    emulatorUrl,
+    singleBin: opts['gateway-bin'],
+    gatewayFlags: opts['gateway-flags'].split(' ').filter(Boolean),
+    windows: quick ? 8 : 12,
+    windowMs: 1500,
+  });
+  console.log(poolCpuTableRow(pool));
   console.log(
     `\ninfo: emulator alone p50 ${fmt(m('emulatorP50'))} ms, time to first content ${fmt(m('emulatorTtfc'))} ms; ` +
       `gateway CPU/request (c=32): Claude ${fmt(m('gatewayCpuClaude'))} µs, Converse stream ${fmt(m('gatewayCpuStream'))} µs, Claude stream ${fmt(m('gatewayCpuClaudeStream'))} µs; ` +
@@ -339,78 +349,10 @@ async function main() {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds, rows, slow, afterLoad, end, gatewayFlags: opts['gateway-flags'] }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds, rows, slow, pool, afterLoad, end, gatewayFlags: opts['gateway-flags'] }, null, 2)}\n`,
   );
   console.log(`written ${out}`);
   await agent.close();
-  rmSync(home, { recursive: true, force: true });
-}
-
-/**
- * CPU per request (c=128, non-stream, the same model and body) of a gateway whose calls go through a pool
- * of three upstreams, against the single-upstream gateway, in alternating turns; printed as a table row.
- */
-async function poolCpuRow(emulatorUrl: string, single: { pid: number; url: string }, agent: Agent) {
-  const home = mkdtempSync(join(tmpdir(), 'abproxy-bench-pool-'));
-  const upstreams = ['first', 'second', 'third'].map((name) => ({
-    name,
-    region: 'us-east-1',
-    endpoint: emulatorUrl,
-    controlEndpoint: emulatorUrl,
-    credentials: CREDENTIALS,
-  }));
-  const pooled = await startProcess(
-    [
-      ...opts['gateway-flags'].split(' ').filter(Boolean),
-      'bin/abproxy.js',
-      'serve',
-      '--port',
-      '0',
-      '--plain',
-    ],
-    {
-      ...process.env,
-      ABPROXY_HOME: home,
-      ABPROXY_UPSTREAMS: JSON.stringify(upstreams),
-      AWS_REGION: 'us-east-1',
-      MASTER_API_KEY: 'bench-master-key',
-      LOG_LEVEL: 'warn',
-    },
-    /(http:\/\/\S+)/,
-  );
-  const via = (url: string) => async () => {
-    const res = await request(`${url}/v1/messages`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: {
-        'content-type': 'application/json',
-        'x-api-key': 'bench-master-key',
-        'anthropic-version': '2023-06-01',
-      },
-      body: anthropicBody(false),
-    });
-    await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
-  };
-  const targets = {
-    single: { pid: single.pid, call: via(single.url) },
-    pool: { pid: pooled.pid, call: via(pooled.match[1]!) },
-  };
-  // The pooled gateway starts cold: warm it (JIT, connections, catalogues) under the same load first.
-  for (let i = 0; i < WARMUP_N; i++) await Promise.all([targets.pool.call(), targets.single.call()]);
-  for (const who of ['pool', 'single'] as const)
-    await load(targets[who].pid, 128, WINDOW_MS, targets[who].call);
-  const cpu: Record<'single' | 'pool', number[]> = { single: [], pool: [] };
-  for (let r = 0; r < ROUNDS * 2; r++) {
-    for (const who of r % 2 === 0 ? (['single', 'pool'] as const) : (['pool', 'single'] as const)) {
-      const result = await load(targets[who].pid, 128, WINDOW_MS, targets[who].call);
-      cpu[who].push(result.cpuPerRequest);
-    }
-  }
-  const ratio = median(cpu.pool) / median(cpu.single);
-  console.log(
-    `| CPU per request with a 3-upstream pool, c=128 (≤ 1.05× single upstream) | single ${median(cpu.single).toFixed(0)} µs | pool ${median(cpu.pool).toFixed(0)} µs | ${ratio.toFixed(3)} | 1.05 | ${ratio <= 1.05 ? 'PASS' : 'FAIL'} | ${spread(cpu.single).toFixed(0)}% / ${spread(cpu.pool).toFixed(0)}% |`,
-  );
   rmSync(home, { recursive: true, force: true });
 }
 

@@ -125,6 +125,32 @@ describe('Catalogue', () => {
     expect(next.models.some((m) => m.modelId === 'qwen.qwen3-coder-480b-a35b-v1:1')).toBe(true);
   });
 
+  it('current() answers without waiting: starts the first load, refreshes a stale snapshot behind', async () => {
+    const client = fakeClient();
+    const t = clock();
+    const catalogue = new Catalogue({
+      region: 'us-east-1',
+      clientFor: () => client,
+      ttlMs: 10_000,
+      now: t.now,
+    });
+    expect(catalogue.current()).toBeUndefined();
+    expect(client.calls).toContain('models');
+    const first = await catalogue.refresh(); // joins the load current() started
+    expect(client.calls.filter((x) => x === 'models')).toHaveLength(1);
+    expect(catalogue.current()).toBe(first);
+    expect(client.calls.filter((x) => x === 'models')).toHaveLength(1);
+    client.bump();
+    t.advance(10_001);
+    expect(catalogue.current()).toBe(first);
+    expect(client.calls.filter((x) => x === 'models')).toHaveLength(2);
+    await catalogue.refresh();
+    expect(catalogue.current()).not.toBe(first);
+    expect(catalogue.current()?.models.some((m) => m.modelId === 'qwen.qwen3-coder-480b-a35b-v1:1')).toBe(
+      true,
+    );
+  });
+
   it('keeps the last good snapshot when a refresh fails, and never rejects', async () => {
     let failing = false;
     const errors: unknown[] = [];

@@ -68,6 +68,17 @@ export class Catalogue {
     return current ?? refresh;
   }
 
+  /**
+   * What `snapshot()` would answer, without a promise (callers on every request): a stale snapshot starts
+   * the refresh behind it; before the first load finished, undefined (and that load is started).
+   */
+  current(region: string = this.#options.region): CatalogueSnapshot | undefined {
+    const state = this.#state(region);
+    const current = state.good ?? state.fallback;
+    if (current === undefined || this.#now() >= state.expiresAt) void this.refresh(region);
+    return current;
+  }
+
   /** The last snapshot without waiting (undefined before the first load finished). */
   peek(region: string = this.#options.region): CatalogueSnapshot | undefined {
     const state = this.#regions.get(region);

@@ -112,6 +112,31 @@ describe('UpstreamPool', () => {
     expect(pool.servers('anthropic.claude-x')).toEqual(['b']);
   });
 
+  it('CountTokens keeps the foundation model id on an upstream with a profile prefix (door too)', async () => {
+    const seen: string[] = [];
+    const runtime = {
+      countTokens: async (input: { modelId: string }) => {
+        seen.push(`count ${input.modelId}`);
+        return 7;
+      },
+      forward: async (input: { modelId: string; operation: string }) => {
+        seen.push(`${input.operation} ${input.modelId}`);
+        return { status: 200, headers: {}, body: new Uint8Array() };
+      },
+    } as unknown as BedrockRuntime;
+    const pool = new UpstreamPool([{ name: 'a', runtime, profilePrefix: 'eu' }]);
+    expect(await pool.countTokens({ modelId: 'anthropic.claude-x', input: undefined })).toBe(7);
+    const forward = (operation: 'count-tokens' | 'converse') =>
+      pool.forward({ operation, modelId: 'anthropic.claude-x', body: new Uint8Array(), headers: {} });
+    await forward('count-tokens');
+    await forward('converse');
+    expect(seen).toEqual([
+      'count anthropic.claude-x',
+      'count-tokens anthropic.claude-x',
+      'converse eu.anthropic.claude-x',
+    ]);
+  });
+
   it('weighted: least loaded by weight first', async () => {
     const gates: (() => void)[] = [];
     const slow = (name: string) =>

@@ -63,6 +63,8 @@ interface Member {
   profileFor: (modelId: string) => string;
   has: (calledId: string) => boolean | undefined;
   inFlight: number;
+  /** Its circuit breakers, by the model id the pool was asked for. */
+  breakers: Map<string, Breaker>;
   /** Recent faults (newest last, at most RECENT_FAULTS), for the dashboard and the admin API. */
   faults: { at: number; fault: FaultClass }[];
 }
@@ -91,6 +93,11 @@ function faultClass(err: unknown): FaultClass {
   return 'client';
 }
 
+/** The input as is when the upstream calls the id it names (the common case), else a copy naming its own. */
+function withId<I extends { modelId?: string }>(input: I, modelId: string): I {
+  return input.modelId === modelId ? input : { ...input, modelId };
+}
+
 function retryAfterSeconds(err: unknown): number | undefined {
   const value = fromBedrockError(err).headers['retry-after'];
   return value === undefined ? undefined : Number(value);
@@ -104,7 +111,6 @@ export class UpstreamPool implements BedrockRuntime {
   readonly #deadlineMs: number;
   readonly #firstByteTimeoutMs: number;
   readonly #breakerOptions: BreakerOptions;
-  readonly #breakers = new Map<string, Breaker>();
   readonly #observer: PoolObserver | undefined;
   readonly #now: () => number;
 
@@ -120,6 +126,7 @@ export class UpstreamPool implements BedrockRuntime {
         profileFor: m.profileFor ?? ((id) => modelIdFor(id, m.profilePrefix)),
         has: m.has ?? (() => undefined),
         inFlight: 0,
+        breakers: new Map(),
         faults: [],
       };
     });
@@ -137,18 +144,25 @@ export class UpstreamPool implements BedrockRuntime {
   }
 
   converse: BedrockRuntime['converse'] = (input, signal) =>
-    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) => r.converse({ ...input, modelId }, s));
+    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) => r.converse(withId(input, modelId), s));
   converseStream: BedrockRuntime['converseStream'] = (input, signal) =>
     this.#call(input.modelId ?? '', signal, true, (r, modelId, s) =>
-      r.converseStream({ ...input, modelId }, s),
+      r.converseStream(withId(input, modelId), s),
     );
   invokeModel: BedrockRuntime['invokeModel'] = (input, signal) =>
-    this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel({ ...input, modelId }, s));
+    this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel(withId(input, modelId), s));
   invokeModelStream: BedrockRuntime['invokeModelStream'] = (input, signal) =>
-    this.#call(input.modelId, signal, true, (r, modelId, s) => r.invokeModelStream({ ...input, modelId }, s));
+    this.#call(input.modelId, signal, true, (r, modelId, s) =>
+      r.invokeModelStream(withId(input, modelId), s),
+    );
+  /** CountTokens takes a foundation model id: an upstream's profile prefix does not apply. */
   countTokens: BedrockRuntime['countTokens'] = (input, signal) =>
-    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) =>
-      r.countTokens({ ...input, modelId }, s),
+    this.#call(
+      input.modelId ?? '',
+      signal,
+      false,
+      (r, modelId, s) => r.countTokens(withId(input, modelId), s),
+      true,
     );
 
   // ---- Bedrock's Anthropic Messages API ----
@@ -159,21 +173,24 @@ export class UpstreamPool implements BedrockRuntime {
       signal,
       // A non-stream answer has been read whole by the time it resolves (no first-byte race).
       input.stream,
-      (r, modelId, s) => r.messagesApi({ ...input, modelId }, s),
+      (r, modelId, s) => r.messagesApi(withId(input, modelId), s),
       input.host === 'mantle',
     );
 
   forward: BedrockRuntime['forward'] = (input, signal) =>
-    this.#call(input.modelId, signal, input.operation.endsWith('stream'), (r, modelId, s) =>
-      r.forward({ ...input, modelId }, s),
+    this.#call(
+      input.modelId,
+      signal,
+      input.operation.endsWith('stream'),
+      (r, modelId, s) => r.forward(withId(input, modelId), s),
+      input.operation === 'count-tokens',
     );
 
   /** Breaker state per upstream × model that has seen calls (for metrics and `doctor`). */
   breakerStates(): { upstream: string; model: string; state: BreakerState }[] {
-    return [...this.#breakers].map(([key, breaker]) => {
-      const [upstream, model] = key.split('\n') as [string, string];
-      return { upstream, model, state: breaker.state };
-    });
+    return this.#members.flatMap((m) =>
+      [...m.breakers].map(([model, breaker]) => ({ upstream: m.name, model, state: breaker.state })),
+    );
   }
 
   /** Names of the upstreams that may serve `modelId` (globs and catalogues), in list order. */
@@ -191,14 +208,12 @@ export class UpstreamPool implements BedrockRuntime {
     const now = this.#now();
     const rank = { closed: 0, 'half-open': 1, open: 2 } as const;
     return this.#members.map((m) => {
-      const breakers = [...this.#breakers]
-        .filter(([key]) => key.startsWith(`${m.name}\n`))
-        .map(([key, b]) => {
-          const state = b.state;
-          const row: UpstreamHealth['breakers'][number] = { model: key.slice(m.name.length + 1), state };
-          if (state === 'open') row.openUntil = new Date(b.openUntil).toISOString();
-          return row;
-        });
+      const breakers = [...m.breakers].map(([model, b]) => {
+        const state = b.state;
+        const row: UpstreamHealth['breakers'][number] = { model, state };
+        if (state === 'open') row.openUntil = new Date(b.openUntil).toISOString();
+        return row;
+      });
       const state = breakers.reduce<BreakerState>(
         (worst, b) => (rank[b.state] > rank[worst] ? b.state : worst),
         'closed',
@@ -220,18 +235,24 @@ export class UpstreamPool implements BedrockRuntime {
 
   /** Upstreams whose globs admit `modelId` and whose catalogue does not say it lacks it. */
   #eligible(modelId: string): Member[] {
-    const admitted = this.#members.filter((m) => m.accepts(modelId));
-    const having = admitted.filter((m) => m.has(m.profileFor(modelId)) !== false);
+    // One pass, one array: this runs on every call.
+    const having: Member[] = [];
+    let lacking = false;
+    for (const m of this.#members) {
+      if (!m.accepts(modelId)) continue;
+      if (m.has(m.profileFor(modelId)) === false) lacking = true;
+      else having.push(m);
+    }
     // No catalogue has it (or they are out of date): try them all; Bedrock answers with its own error.
-    return having.length > 0 ? having : admitted;
+    if (having.length > 0 || !lacking) return having;
+    return this.#members.filter((m) => m.accepts(modelId));
   }
 
   #breaker(member: Member, modelId: string): Breaker {
-    const key = `${member.name}\n${modelId}`;
-    let breaker = this.#breakers.get(key);
+    let breaker = member.breakers.get(modelId);
     if (!breaker) {
       breaker = new Breaker(this.#breakerOptions);
-      this.#breakers.set(key, breaker);
+      member.breakers.set(modelId, breaker);
     }
     return breaker;
   }

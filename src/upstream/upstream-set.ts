@@ -163,13 +163,9 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       weight: spec.weight,
       ...(spec.models === undefined ? {} : { models: spec.models }),
       profileFor: memoized((modelId: string) => modelIdForUpstream(modelId, spec.region, spec.profilePrefix)),
-      has: (calledId: string) => {
-        // The merged catalogue (read by every Messages request) keeps it fresh; before the first load
-        // this starts it without waiting, and until then it cannot tell.
-        const current = catalogue.peek();
-        if (current === undefined) void catalogue.snapshot();
-        return catalogueHas(current, calledId);
-      },
+      // Kept fresh by the calls themselves, whatever route made them (a stale catalogue refreshes
+      // behind); before its first load it cannot tell.
+      has: (calledId: string) => catalogueHas(catalogue.current(), calledId),
     })),
     {
       strategy: settings.upstreamStrategy,
@@ -196,17 +192,18 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     })),
     catalogue: {
       snapshot: async () => {
+        // Every request reads it: when no part changed (stale ones refresh behind, as
+        // Catalogue.snapshot does), the merged snapshot is answered without a promise per part.
+        let same = merged.result !== undefined && merged.parts.length === members.length;
+        for (let i = 0; i < members.length; i++) {
+          if (members[i]!.catalogue.current() !== merged.parts[i]) same = false;
+        }
+        if (same) return merged.result!;
         const [first, ...others] = members;
         const primarySnapshot = await first!.catalogue.snapshot();
-        // The common case, without promise chains: every other catalogue has a snapshot (stale ones are
-        // being refreshed behind, as Catalogue.snapshot does).
-        const current = others.map(({ catalogue }) => {
-          const snapshot = catalogue.peek();
-          if (snapshot) void catalogue.snapshot();
-          return snapshot;
-        });
-        const rest = others.map(({ catalogue }, i) => {
-          if (current[i]) return current[i];
+        const rest = others.map(({ catalogue }) => {
+          const current = catalogue.current();
+          if (current) return current;
           const loading = catalogue.snapshot();
           let timer: NodeJS.Timeout | undefined;
           const giveUp = new Promise<CatalogueSnapshot | undefined>((resolve) => {
@@ -215,7 +212,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
           });
           return Promise.race([loading, giveUp]).finally(() => clearTimeout(timer));
         });
-        const loaded = current.every((c) => c !== undefined) ? current : await Promise.all(rest);
+        const loaded = await Promise.all(rest);
         const snapshots = [primarySnapshot, ...loaded].filter((s): s is CatalogueSnapshot => s !== undefined);
         // Merged once per change of any part, not per request.
         if (snapshots.length !== merged.parts.length || snapshots.some((s, i) => s !== merged.parts[i])) {

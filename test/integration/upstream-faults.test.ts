@@ -175,6 +175,40 @@ describe('per-upstream catalogue', () => {
     ]);
   });
 
+  it('count_tokens, /v1/models and the Bedrock-format door route a model only on the secondary there too', async () => {
+    const { emulators, client, gateway } = await world([{ models: ['claude-sonnet-4-5'] }, {}]);
+    await catalogueRead(emulators);
+    const [primary, secondary] = emulators as [Emulator, Emulator];
+    const calls = (e: Emulator, operation: string) => e.requests.filter((r) => r.operation === operation);
+    // count_tokens: Haiku is only in the secondary's account; Bedrock counts it there (not an estimate).
+    const { data, response } = await client.messages
+      .countTokens({ model: HAIKU, messages: ask('count me') })
+      .withResponse();
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect(response.headers.get('x-abproxy-token-count')).toBe('bedrock');
+    expect(response.headers.get('x-abproxy-upstream')).toBe('u1');
+    expect(calls(primary, 'CountTokens')).toHaveLength(0);
+    // CountTokens takes the foundation model id, on every upstream.
+    expect(calls(secondary, 'CountTokens').map((r) => r.modelId)).toEqual([
+      'anthropic.claude-haiku-4-5-20251001-v1:0',
+    ]);
+    // /v1/models lists what any upstream serves.
+    const ids = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(expect.arrayContaining([CLAUDE, HAIKU]));
+    // The Bedrock-format door: Nova exists only in the secondary's account.
+    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(NOVA)}/converse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hello' }] }] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(res.headers.get('x-abproxy-upstream')).toBe('u1');
+    expect(((await res.json()) as { output: { message: unknown } }).output.message).toBeDefined();
+    expect(modelCalls(primary)).toHaveLength(0);
+    expect(modelCalls(secondary).map((r) => r.modelId)).toEqual([NOVA]);
+  });
+
   it('`abproxy models` shows which upstream serves what', async () => {
     const a = await startEmulator({ port: 0, faults: { models: ['claude-sonnet-4-5', 'nova-lite'] } });
     const b = await startEmulator({ port: 0, faults: { models: ['claude-sonnet-4-5', 'claude-haiku-4-5'] } });
