@@ -32,6 +32,7 @@ import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
 import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
+import { idleRelease } from './idle-release.ts';
 import { ListenError } from './listen-error.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -217,6 +218,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
   if (pool) stats.watchUpstreams(() => pool.health());
   let draining = false;
   let inFlight = 0;
+  const release = idleRelease({
+    quietMs: config.idleGcMs,
+    onRelease: ({ beforeBytes, afterBytes, ms }) =>
+      log.debug(
+        { rssBefore: beforeBytes, rssAfter: afterBytes, ms: Math.round(ms) },
+        'idle: memory released',
+      ),
+  });
   let idle: (() => void) | undefined;
   const admin = adminRoutes({
     config,
@@ -265,10 +274,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
       log,
       params: {},
     };
-    inFlight++;
+    if (inFlight++ === 0) release.busy();
     res.once('close', () => {
       inFlight--;
-      if (inFlight === 0) idle?.();
+      if (inFlight === 0) {
+        release.idle();
+        idle?.();
+      }
       stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started, ctx.key?.id);
       // The line's object is only built when debug logging is on (not on every request).
       if (log.isLevelEnabled('debug'))
@@ -353,6 +365,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     closing ??= (async () => {
       draining = true;
       clearInterval(sweep);
+      release.stop();
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ inFlight, timeoutMs: config.shutdownTimeoutMs }, 'draining');
       // The listener stays open while requests are in flight: probes and new calls get a 503.
