@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
 // Launcher: guarantees Node >= 22 (re-executing with the project's bootstrapped Node 24 when the
-// machine's Node is older), then loads the CLI. Sources run as TypeScript through Node's type
-// stripping; a packaged build (dist/) is used when the sources are absent.
+// machine's Node is older), then loads the CLI: dist/js/ when it was built from the sources as they are
+// (bin/prebuilt.js), else the sources as TypeScript through Node's type stripping; a packaged build
+// (dist/abproxy.mjs) when the sources are absent.
 import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freshPrebuilt } from './prebuilt.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -66,7 +68,9 @@ if (command === 'serve' && !process.env.ABPROXY_NODE_TUNED && typeof process.exe
 // Caches compiled (and type-stripped) modules on disk: a later start skips most of the parse work.
 module.enableCompileCache?.();
 
+// The sources prebuilt as JavaScript (`npm run build:js`) when they still match: no TypeScript to strip,
+// so amaro (WebAssembly, ~18 MB resident for the life of the process on a cold compile cache) stays unloaded.
 const source = join(root, 'src/cli/main.ts');
-const entry = existsSync(source) ? source : join(root, 'dist/abproxy.mjs');
+const entry = freshPrebuilt(root) ?? (existsSync(source) ? source : join(root, 'dist/abproxy.mjs'));
 const { main } = await import(pathToFileURL(entry).href);
 await main(process.argv);
