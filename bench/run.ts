@@ -166,7 +166,7 @@ async function main() {
   const gateway = await startProcess(
     [
       ...opts['gateway-flags'].split(' ').filter(Boolean),
-      'bin/abproxy.js',
+      opts['gateway-bin'],
       'serve',
       '--port',
       '0',
@@ -433,7 +433,7 @@ async function poolCpuRow(emulatorUrl: string, single: { pid: number; url: strin
   const pooled = await startProcess(
     [
       ...opts['gateway-flags'].split(' ').filter(Boolean),
-      'bin/abproxy.js',
+      opts['gateway-bin'],
       'serve',
       '--port',
       '0',

@@ -1,43 +1,31 @@
 /**
  * Gives memory back once a burst is over. After thousands of concurrent streams V8's old generation has
- * grown to several times what stays alive, and its own memory reducer waits ~8 s of quiet, then runs
- * GCs that do not compact. When no request has been in flight for `quietMs` and the resident set has
- * grown by at least `minGrowthBytes` since the last release, one last-resort major GC (it compacts and
- * shrinks the heap; the sockets' native buffers are freed with their wrappers) runs. Measured on
- * bench/memory.ts after 2,000 slow streams: RSS 206–237 → 145–151 MB; ~50–100 ms once per burst, only while
- * nothing is in flight. The growth gate keeps a lightly used gateway (one request now and then) from
- * collecting after every request.
+ * grown to several times what stays alive and malloc holds the sockets' buffers; V8's own memory reducer
+ * waits ~8 s of quiet, then runs GCs that do not compact. When no request has been in flight for
+ * `quietMs`, at least `minInFlight` were in flight at once since the last release, and the resident set
+ * grew by at least `minGrowthBytes`, one last-resort major GC runs (it compacts and shrinks the heap; the
+ * sockets' native buffers are freed with their wrappers).
+ * Measured (bench/memory.ts, after c=128 load and 2,000 slow streams): RSS 227–249 → 144–166 MB.
+ * Why the burst gate: the process runs ~15–25% more CPU per request for seconds after such a GC
+ * (measured in c=128 windows after each quiet second), so a gateway under steady moderate load, whose
+ * resident set is its working set, is left alone; so is one serving a request now and then.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-
 type Collect = () => void;
 
 /**
- * V8's `gc` function: the global one when Node runs with --expose-gc, else taken from a fresh context
- * with the flag set only for that moment (no `gc` global for the gateway's code). Undefined if neither works.
+ * V8's `gc` as a last-resort collection, when Node runs with --expose-gc (bin/abproxy.js gives `serve`
+ * that flag), else undefined. Not taken by setting the flag at run time (v8.setFlagsFromString and a
+ * fresh vm context): changing V8 flags in a running isolate is not supported.
  */
-export function gcFunction(): Collect | undefined {
-  const global = (globalThis as { gc?: (options?: object) => void }).gc;
-  let gc = global;
-  if (typeof gc !== 'function') {
-    try {
-      setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as (options?: object) => void;
-    } catch {
-      return undefined;
-    } finally {
-      setFlagsFromString('--no-expose-gc');
-    }
-  }
+export function gcFunction(global: { gc?: unknown } = globalThis): Collect | undefined {
+  const gc = global.gc;
   if (typeof gc !== 'function') return undefined;
-  const collect = gc;
-  return () => collect({ type: 'major', flavor: 'last-resort' });
+  return () => (gc as (options: object) => void)({ type: 'major', flavor: 'last-resort' });
 }
 
 export interface IdleRelease {
-  /** A request started (the first of a busy period): a pending release is cancelled. */
-  busy(): void;
+  /** A request started; `inFlight` counts it. A pending release is cancelled. */
+  started(inFlight: number): void;
   /** The last request in flight finished: a release is due after `quietMs` unless one starts. */
   idle(): void;
   stop(): void;
@@ -48,22 +36,28 @@ export interface IdleReleaseOptions {
   quietMs: number;
   /** Release only when the resident set grew this much since the last release (or the start). */
   minGrowthBytes?: number;
+  /** Release only after this many requests were in flight at once since the last release. */
+  minInFlight?: number;
   collect?: Collect;
   rss?: () => number;
   onRelease?: (info: { beforeBytes: number; afterBytes: number; ms: number }) => void;
 }
 
 export const DEFAULT_MIN_GROWTH_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MIN_IN_FLIGHT = 256;
 
 export function idleRelease(options: IdleReleaseOptions): IdleRelease {
   const collect = options.quietMs > 0 ? (options.collect ?? gcFunction()) : undefined;
-  if (!collect) return { busy() {}, idle() {}, stop() {} };
+  if (!collect) return { started() {}, idle() {}, stop() {} };
   const rss = options.rss ?? (() => process.memoryUsage.rss());
   const minGrowth = options.minGrowthBytes ?? DEFAULT_MIN_GROWTH_BYTES;
+  const minInFlight = options.minInFlight ?? DEFAULT_MIN_IN_FLIGHT;
   let baseline = rss();
+  let peak = 0;
   let timer: NodeJS.Timeout | undefined;
   const release = () => {
     timer = undefined;
+    if (peak < minInFlight) return;
     const before = rss();
     // A resident set below the baseline (pages given back on their own) becomes the new baseline.
     if (before - baseline < minGrowth) {
@@ -72,13 +66,17 @@ export function idleRelease(options: IdleReleaseOptions): IdleRelease {
     }
     const started = performance.now();
     collect();
+    peak = 0;
     baseline = rss();
     options.onRelease?.({ beforeBytes: before, afterBytes: baseline, ms: performance.now() - started });
   };
   return {
-    busy() {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+    started(inFlight) {
+      if (inFlight > peak) peak = inFlight;
+      if (timer) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
     },
     idle() {
       if (timer) clearTimeout(timer);

@@ -274,7 +274,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       log,
       params: {},
     };
-    if (inFlight++ === 0) release.busy();
+    release.started(++inFlight);
     res.once('close', () => {
       inFlight--;
       if (inFlight === 0) {
