@@ -5,7 +5,7 @@
 ARG NODE_IMAGE=node:24-slim
 
 # Build stage: the same install CI runs (scripts/setup.sh: npm ci, native addons from source), production
-# dependencies only. There is no compile step: Node runs the TypeScript sources by type stripping.
+# dependencies only. The TypeScript sources run as they are when dist/js/ (built below) does not match them.
 FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
