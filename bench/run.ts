@@ -97,7 +97,7 @@ async function main() {
   const gateway = await startProcess(
     [
       ...opts['gateway-flags'].split(' ').filter(Boolean),
-      'bin/abproxy.js',
+      opts['gateway-bin'],
       'serve',
       '--port',
       '0',

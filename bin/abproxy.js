@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
 // Launcher: guarantees Node >= 22 (re-executing with the project's bootstrapped Node 24 when the
-// machine's Node is older), then loads the CLI. Sources run as TypeScript through Node's type
-// stripping; a packaged build (dist/) is used when the sources are absent.
+// machine's Node is older), then loads the CLI: dist/js/ when it was built from the sources as they are
+// (bin/prebuilt.js), else the sources as TypeScript through Node's type stripping; a packaged build
+// (dist/abproxy.mjs) when the sources are absent.
 import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freshPrebuilt } from './prebuilt.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,6 +43,9 @@ if (major < 22) {
 // Semi-space 8 MB kept after the second wave (c=128, half streaming): 4 MB saves 10–30 MB of RSS after
 // load but doubles the scavenges' time (GC 88 → 184 µs a request, +9% CPU); 16 MB measured the same
 // RSS and CPU within the noise; 2 MB is no smaller than 4. None reaches 150 MB: 115–140 MB is resident at idle.
+// After a burst of thousands of streams RSS stayed at 230–250 MB (V8's old generation and malloc never shrank
+// back): --expose-gc lets the server run one compacting GC once the burst is over (144–166 MB after it).
+// glibc's MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ at 64/128 KiB measured no better (147–153 MB).
 // Applied by re-executing in place (same pid, so supervisors and signals are unaffected), unless the
 // operator already chose the same flags or arena count. bench/run.ts gives its bare hop the same tuning.
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
@@ -49,6 +54,8 @@ if (command === 'serve' && !process.env.ABPROXY_NODE_TUNED && typeof process.exe
   const flags = [
     ...(chosen.includes('semi-space') ? [] : ['--max-semi-space-size=8']),
     ...(chosen.includes('heap-growing') ? [] : ['--heap-growing-percent=50']),
+    // For the one compacting GC after a burst (src/server/http/idle-release.ts, ABPROXY_IDLE_GC_MS).
+    ...(chosen.includes('expose-gc') ? [] : ['--expose-gc']),
   ];
   process.execve(
     process.execPath,
@@ -66,7 +73,9 @@ if (command === 'serve' && !process.env.ABPROXY_NODE_TUNED && typeof process.exe
 // Caches compiled (and type-stripped) modules on disk: a later start skips most of the parse work.
 module.enableCompileCache?.();
 
+// The sources prebuilt as JavaScript (`npm run build:js`) when they still match: no TypeScript to strip,
+// so amaro (WebAssembly, ~18 MB resident for the life of the process on a cold compile cache) stays unloaded.
 const source = join(root, 'src/cli/main.ts');
-const entry = existsSync(source) ? source : join(root, 'dist/abproxy.mjs');
+const entry = freshPrebuilt(root) ?? (existsSync(source) ? source : join(root, 'dist/abproxy.mjs'));
 const { main } = await import(pathToFileURL(entry).href);
 await main(process.argv);

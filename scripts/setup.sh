@@ -10,6 +10,8 @@ export npm_config_build_from_source=true
 npm ci --no-audit --no-fund
 # The admin page's static files (dist/admin/), served by `abproxy serve` at /admin.
 npm run --silent build:admin
+# The CLI prebuilt as JavaScript (dist/js/): used while it matches the sources (bin/prebuilt.js).
+npm run --silent build:js
 # better-sqlite3 13 ships Node-API prebuilds in its npm package (no download, no compiler needed);
 # fail here, not in the middle of the tests, if it cannot load on this machine.
 node -e "new (require('better-sqlite3'))(':memory:').close()" || {

@@ -445,6 +445,12 @@ export const SETTINGS = {
     parse: integer(100, 3_600_000),
     doc: "an idle keep-alive connection closes after this; behind a load balancer set it above the balancer's idle timeout",
   }),
+  idleGcMs: setting({
+    env: ['ABPROXY_IDLE_GC_MS'],
+    default: 250,
+    parse: integer(0, 3_600_000),
+    doc: 'after a burst (256 or more requests in flight at once, resident memory up 32 MiB or more), one compacting GC once nothing has been in flight for this long gives the memory back (0: never)',
+  }),
   socketIdleTimeoutMs: setting({
     env: ['ABPROXY_SOCKET_IDLE_TIMEOUT_MS'],
     default: seconds(900),

@@ -3,13 +3,64 @@
  * their actions. This checks what importing the command modules pulls in (timings are in `npm run bench`,
  * bench/startup.ts, not in a timed test).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { root } from './cli-helpers.ts';
+import { buildJs } from '../../scripts/build-js.ts';
+import { cliEnv, root, tempHome } from './cli-helpers.ts';
 
 const HEAVY =
   /node_modules\/(@aws-sdk|@smithy|@opentelemetry|pino|ink|react|better-sqlite3|conf|prom-client|linkedom|@mozilla\/readability|turndown)\//;
+
+const HOOK = `import { registerHooks } from 'node:module';
+const seen = new Set();
+registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.add(r.url); return r; } });
+process.on('exit', () => process.stdout.write('MODULES ' + JSON.stringify([...seen]) + '\\n'));`;
+
+const packagesIn = (urls: string[]) => [
+  ...new Set(
+    urls
+      .filter((u) => /node_modules\//.test(u))
+      .map((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)![1]!),
+  ),
+];
+
+/**
+ * Every module URL a real `abproxy serve --plain` (solo mode, from `entry`) resolved, from start until
+ * it listens and is stopped with SIGTERM.
+ */
+async function modulesOfServe(entry: string): Promise<string[]> {
+  const home = tempHome();
+  const script = `const { main } = await import(${JSON.stringify(pathToFileURL(entry).href)});
+await main(['node', 'abproxy', 'serve', '--port', '0', '--plain']);`;
+  const child = spawn(
+    process.execPath,
+    ['--import', `data:text/javascript,${encodeURIComponent(HOOK)}`, '--input-type=module', '-e', script],
+    { env: cliEnv(home, 'http://127.0.0.1:9', { ABPROXY_PREBUILT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let stopped = false;
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+    // One SIGTERM (a second one would end the drain at once), once serve listens for it.
+    if (!stopped && out.includes('listening on')) {
+      stopped = true;
+      setTimeout(() => child.kill('SIGTERM'), 300);
+    }
+  });
+  await exited;
+  rmSync(home, { recursive: true, force: true });
+  const line = out.split('\n').find((l) => l.startsWith('MODULES '));
+  if (!line) throw new Error(`serve gave no module list: ${err} ${out}`);
+  return JSON.parse(line.slice('MODULES '.length)) as string[];
+}
 
 /** Packages loaded by importing `modules` (URLs recorded by a module.registerHooks resolve hook). */
 function packagesLoadedBy(modules: string[]): string[] {
@@ -57,4 +108,34 @@ describe('start-up', () => {
   it('the check can fail: the gateway itself does load them', () => {
     expect(packagesLoadedBy(['src/server/http/server.ts'])).toContain('@aws-sdk/client-bedrock-runtime');
   });
+
+  it('serve from the prebuilt JavaScript (npm run build:js) strips no TypeScript and loads only what solo mode uses', async () => {
+    // Inside the checkout, so its node_modules resolve the packages (.abproxy-test-* is ignored by git).
+    const scratch = mkdtempSync(join(root, '.abproxy-test-buildjs-'));
+    try {
+      const outdir = join(scratch, 'js');
+      mkdirSync(outdir, { recursive: true });
+      await buildJs(outdir);
+      const urls = await modulesOfServe(join(outdir, 'main.js'));
+      expect(urls.some((u) => u.endsWith('.ts'))).toBe(false);
+      // The build's chunks ran (the server's modules are imported lazily from them).
+      expect(urls.filter((u) => u.startsWith(pathToFileURL(outdir).href)).length).toBeGreaterThan(5);
+      const loaded = packagesIn(urls);
+      expect(loaded).toContain('@aws-sdk/client-bedrock-runtime');
+      for (const unused of [
+        '@aws-sdk/client-dynamodb',
+        '@aws-sdk/lib-dynamodb',
+        'ink',
+        'react',
+        'linkedom',
+        '@mozilla/readability',
+        'turndown',
+        '@opentelemetry/sdk-trace',
+        'esbuild',
+      ])
+        expect(loaded).not.toContain(unused);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

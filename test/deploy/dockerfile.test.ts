@@ -27,13 +27,14 @@ describe('Dockerfile', () => {
     for (const install of installs) expect(install.args).toMatch(/\bnpm ci\b/);
     expect(final.instructions.filter((i) => i.keyword === 'RUN')).toEqual([]);
     // The app and its node_modules come from a stage that installs production dependencies only; a stage
-    // with dev dependencies (the admin page's bundler) may hand over its built page and nothing else.
+    // with dev dependencies (esbuild) may hand over what it built (the admin page, the prebuilt CLI) only.
     const copies = final.instructions.filter((i) => i.keyword === 'COPY' && i.args.includes('--from='));
     for (const copy of copies) {
       const [, from = '', source = ''] = /--from=(\S+)\s+(\S+)/.exec(copy.args) ?? [];
       const stage = dockerfile.stages.find((s) => s.name === from)!;
       const install = stage.instructions.find((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
-      if (!install?.args.includes('--omit=dev')) expect(source).toBe('/app/dist/admin');
+      if (!install?.args.includes('--omit=dev'))
+        expect(['/app/dist/admin', '/app/dist/js']).toContain(source);
     }
     const app = copies.find((c) => /\s\/app\s+\/app$/.test(c.args))!;
     const appStage = dockerfile.stages.find((s) => s.name === /--from=(\S+)/.exec(app.args)![1])!;

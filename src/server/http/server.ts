@@ -33,6 +33,7 @@ import { answerWhileDraining } from '../routes/health.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
+import { idleRelease } from './idle-release.ts';
 import { ListenError } from './listen-error.ts';
 import { createLogger, type Logger, warnBriefly } from './logger.ts';
 
@@ -220,6 +221,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
   if (pool) stats.watchUpstreams(() => pool.health());
   let draining = false;
   let inFlight = 0;
+  const release = idleRelease({
+    quietMs: config.idleGcMs,
+    onRelease: ({ beforeBytes, afterBytes, ms }) =>
+      log.debug(
+        { rssBefore: beforeBytes, rssAfter: afterBytes, ms: Math.round(ms) },
+        'idle: memory released',
+      ),
+  });
   let idle: (() => void) | undefined;
   const admin = adminRoutes({
     config,
@@ -268,10 +277,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
       log,
       params: {},
     };
-    inFlight++;
+    release.started(++inFlight);
     res.once('close', () => {
       inFlight--;
-      if (inFlight === 0) idle?.();
+      if (inFlight === 0) {
+        release.idle();
+        idle?.();
+      }
       stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started, ctx.key?.id);
       // The line's object is only built when debug logging is on (not on every request).
       if (log.isLevelEnabled('debug'))
@@ -358,6 +370,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     closing ??= (async () => {
       draining = true;
       clearInterval(sweep);
+      release.stop();
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ inFlight, timeoutMs: config.shutdownTimeoutMs }, 'draining');
       // The listener stays open while requests are in flight: probes and new calls get a 503.

@@ -1,0 +1,258 @@
+/**
+ * Memory A/B: the bare hop and several gateway variants on one emulator, the same load in turns, RSS
+ * (anon/file) and CPU per request of each, in the same run (absolute figures drift on a shared machine).
+ *   node bench/memory.ts [--variant 'name=ENV=V,ENV2=V2|node flags|bin'] ... [--streams 2000] [--seconds 4]
+ * Without --variant: this checkout's bin/abproxy.js ("this") and /work/main's when it exists ("main").
+ * A variant is `name=env|flags|bin`: env as NAME=VALUE pairs separated by commas, node flags separated
+ * by spaces, bin a path to a bin/abproxy.js (default: this checkout's). Phases, each target in turn:
+ * idle after start; c=128 non-stream for --seconds; then N slow streams at once (40 events, one every
+ * 50 ms); RSS right after, after 2 s and after 6 s of idle, and the peak (VmHWM).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({
+  options: {
+    variant: { type: 'string', multiple: true, default: [] },
+    streams: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '4' },
+  },
+});
+const STREAMS = Number(opts.streams);
+const WINDOW_MS = Number(opts.seconds) * 1000;
+const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
+
+interface Target {
+  name: string;
+  pid: number;
+  url: string;
+  hop: boolean;
+}
+const children: ChildProcess[] = [];
+
+function startProcess(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise<{ pid: number; match: RegExpMatchArray }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+    lines.on('line', (line) => {
+      const match = line.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ pid: child.pid!, match });
+      }
+    });
+  });
+}
+
+function cpuMicros(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1000;
+}
+
+function memory(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? 0) / 1024;
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile'), peak: mb('VmHWM') };
+}
+const fmtMem = (m: ReturnType<typeof memory>) =>
+  `${m.rss.toFixed(0)} (${m.anon.toFixed(0)}+${m.file.toFixed(0)})`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main() {
+  const emulator = await startProcess(
+    ['test/emulator/main.ts', '--port', '0'],
+    process.env,
+    /"url":"([^"]+)"/,
+  );
+  const emulatorUrl = emulator.match[1]!;
+  const hop = await startProcess(
+    ['--max-semi-space-size=8', '--heap-growing-percent=50', 'bench/forwarder.ts', '--upstream', emulatorUrl],
+    { ...process.env, MALLOC_ARENA_MAX: '2' },
+    /"url":"([^"]+)"/,
+  );
+  const targets: Target[] = [{ name: 'hop', pid: hop.pid, url: hop.match[1]!, hop: true }];
+  const specs =
+    opts.variant.length > 0
+      ? opts.variant
+      : ['this=||', ...(root !== '/work/main' ? ['main=||/work/main/bin/abproxy.js'] : [])];
+  const homes: string[] = [];
+  for (const spec of specs) {
+    const [name, rest] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
+    const [envText = '', flagText = '', bin = join(root, 'bin/abproxy.js')] = rest.split('|');
+    const extraEnv = Object.fromEntries(
+      envText
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-memory-'));
+    homes.push(home);
+    const gateway = await startProcess(
+      [
+        ...flagText.split(' ').filter(Boolean),
+        bin || join(root, 'bin/abproxy.js'),
+        'serve',
+        '--port',
+        '0',
+        '--plain',
+      ],
+      {
+        ...process.env,
+        ...extraEnv,
+        ABPROXY_HOME: home,
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
+        AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
+        AWS_SECRET_ACCESS_KEY: 'emulator-secret',
+        MASTER_API_KEY: 'bench-master-key',
+        LOG_LEVEL: 'warn',
+      },
+      /(http:\/\/\S+)/,
+    );
+    targets.push({ name, pid: gateway.pid, url: gateway.match[1]!, hop: false });
+  }
+  await sleep(1500);
+  const idle = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: STREAMS + 256 });
+  const control = async (path: string, body: unknown) => {
+    const res = await request(`${emulatorUrl}/__emulator/${path}`, {
+      method: 'POST',
+      dispatcher: agent,
+      body: JSON.stringify(body),
+    });
+    await res.body.text();
+  };
+  const converseBody = JSON.stringify({
+    system: [{ text: 'You are a terse assistant.' }],
+    messages: [{ role: 'user', content: [{ text: 'Say hello in five words.' }] }],
+    inferenceConfig: { maxTokens: 256 },
+  });
+  const anthropicBody = (stream: boolean) =>
+    JSON.stringify({
+      model: MODEL,
+      max_tokens: 256,
+      stream,
+      system: 'You are a terse assistant.',
+      messages: [{ role: 'user', content: 'Say hello in five words.' }],
+    });
+  const call = async (t: Target, stream: boolean) => {
+    const res = t.hop
+      ? await request(
+          `${t.url}/model/${encodeURIComponent(MODEL)}/${stream ? 'converse-stream' : 'converse'}`,
+          {
+            method: 'POST',
+            dispatcher: agent,
+            headers: { 'content-type': 'application/json', authorization: 'Bearer bench-token' },
+            body: converseBody,
+          },
+        )
+      : await request(`${t.url}/v1/messages`, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: {
+            'content-type': 'application/json',
+            'x-api-key': 'bench-master-key',
+            'anthropic-version': '2023-06-01',
+          },
+          body: anthropicBody(stream),
+        });
+    for await (const _ of res.body) {
+      // read it all
+    }
+    if (res.statusCode !== 200) throw new Error(`${t.name}: ${res.statusCode}`);
+  };
+
+  // Warm-up (JIT, pools, catalogues), then c=128 non-stream in turns.
+  for (let i = 0; i < 200; i++) await Promise.all(targets.flatMap((t) => [call(t, false), call(t, true)]));
+  const cpu = new Map<string, number>();
+  for (const t of targets) {
+    let done = 0;
+    const before = cpuMicros(t.pid);
+    const until = performance.now() + WINDOW_MS;
+    await Promise.all(
+      Array.from({ length: 128 }, async () => {
+        while (performance.now() < until) {
+          await call(t, false);
+          done++;
+        }
+      }),
+    );
+    cpu.set(t.name, (cpuMicros(t.pid) - before) / done);
+  }
+  await sleep(1000);
+  const afterLoad = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+
+  const turn = { text: 'abcd'.repeat(36), chunkSize: 4, chunkDelayMs: 50 };
+  const slow = new Map<string, { ms: number; failed: number; cpu: number }>();
+  for (const t of targets) {
+    await control('reset', {});
+    await control(
+      'script',
+      Array.from({ length: STREAMS }, () => turn),
+    );
+    const before = cpuMicros(t.pid);
+    const started = performance.now();
+    const results = await Promise.allSettled(Array.from({ length: STREAMS }, () => call(t, true)));
+    slow.set(t.name, {
+      ms: performance.now() - started,
+      failed: results.filter((r) => r.status === 'rejected').length,
+      cpu: (cpuMicros(t.pid) - before) / STREAMS,
+    });
+  }
+  await control('reset', {});
+  const right = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  await sleep(2000);
+  const after2 = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  await sleep(4000);
+  const after6 = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  if (process.env.MEMORY_SIGNAL) {
+    // For a preload that prints its figures on a signal (e.g. -r memstat.cjs in a variant's flags).
+    for (const t of targets) if (!t.hop) process.kill(t.pid, process.env.MEMORY_SIGNAL as NodeJS.Signals);
+    await sleep(3000);
+  }
+
+  console.log(
+    `\nmemory A/B — ${new Date().toISOString()}; MB as rss (anon+file); c=128 ${WINDOW_MS} ms; ${STREAMS} slow streams`,
+  );
+  console.log(
+    '| target | idle | after c=128 | CPU/req c=128 | streams ms (failed) | CPU/stream | right after | +2 s | +6 s | peak |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const t of targets) {
+    const s = slow.get(t.name)!;
+    console.log(
+      `| ${t.name} | ${fmtMem(idle.get(t.name)!)} | ${fmtMem(afterLoad.get(t.name)!)} | ${cpu.get(t.name)!.toFixed(0)} µs | ${s.ms.toFixed(0)} (${s.failed}) | ${s.cpu.toFixed(0)} µs | ${fmtMem(right.get(t.name)!)} | ${fmtMem(after2.get(t.name)!)} | ${fmtMem(after6.get(t.name)!)} | ${after6.get(t.name)!.peak.toFixed(0)} |`,
+    );
+  }
+  await agent.close();
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    for (const child of children) child.kill('SIGTERM');
+  });

@@ -1,0 +1,132 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { gcFunction, idleRelease } from './idle-release.ts';
+
+const MB = 1024 * 1024;
+
+/** A fake resident set and a collector that brings it back to `floor`. */
+function fakeMemory(start: number, floor: number) {
+  const state = { rss: start, collections: 0 };
+  return {
+    state,
+    rss: () => state.rss,
+    collect: () => {
+      state.collections++;
+      state.rss = floor;
+    },
+  };
+}
+
+describe('idleRelease', () => {
+  it('collects once after a burst, when nothing has been in flight for the quiet time', async () => {
+    const mem = fakeMemory(100 * MB, 110 * MB);
+    const releases: number[] = [];
+    const release = idleRelease({
+      quietMs: 20,
+      minGrowthBytes: 32 * MB,
+      minInFlight: 256,
+      rss: mem.rss,
+      collect: mem.collect,
+      onRelease: (info) => releases.push(info.afterBytes),
+    });
+    for (let n = 1; n <= 2000; n++) release.started(n);
+    mem.state.rss = 240 * MB;
+    release.idle();
+    await sleep(80);
+    expect(mem.state.collections).toBe(1);
+    expect(releases).toEqual([110 * MB]);
+    // The next burst without new growth collects nothing.
+    for (let n = 1; n <= 2000; n++) release.started(n);
+    mem.state.rss = 130 * MB;
+    release.idle();
+    await sleep(80);
+    expect(mem.state.collections).toBe(1);
+    release.stop();
+  });
+
+  it('does not collect when a request starts within the quiet time', async () => {
+    const mem = fakeMemory(100 * MB, 100 * MB);
+    const release = idleRelease({
+      quietMs: 40,
+      minGrowthBytes: MB,
+      minInFlight: 1,
+      rss: mem.rss,
+      collect: mem.collect,
+    });
+    release.started(1);
+    mem.state.rss = 200 * MB;
+    release.idle();
+    await sleep(5);
+    release.started(1);
+    await sleep(100);
+    expect(mem.state.collections).toBe(0);
+    release.idle();
+    await sleep(100);
+    expect(mem.state.collections).toBe(1);
+    release.stop();
+  });
+
+  it('leaves a gateway alone that did not grow, or never had a burst, or has it switched off', async () => {
+    const mem = fakeMemory(100 * MB, 90 * MB);
+    const light = idleRelease({ quietMs: 10, minGrowthBytes: 32 * MB, rss: mem.rss, collect: mem.collect });
+    for (let n = 1; n <= 1000; n++) light.started(n);
+    mem.state.rss = 120 * MB;
+    light.idle();
+    await sleep(60);
+    expect(mem.state.collections).toBe(0);
+    // Steady moderate load (128 at once) grows the resident set to its working set: no collection.
+    const steady = idleRelease({ quietMs: 10, minGrowthBytes: MB, rss: mem.rss, collect: mem.collect });
+    for (let n = 1; n <= 128; n++) steady.started(n);
+    mem.state.rss = 400 * MB;
+    steady.idle();
+    await sleep(60);
+    expect(mem.state.collections).toBe(0);
+    const off = idleRelease({
+      quietMs: 0,
+      minGrowthBytes: 0,
+      minInFlight: 0,
+      rss: mem.rss,
+      collect: mem.collect,
+    });
+    off.started(5000);
+    mem.state.rss = 500 * MB;
+    off.idle();
+    await sleep(60);
+    expect(mem.state.collections).toBe(0);
+  });
+
+  it('stop() cancels a pending release (the drain)', async () => {
+    const mem = fakeMemory(100 * MB, 100 * MB);
+    const release = idleRelease({ quietMs: 20, minGrowthBytes: MB, rss: mem.rss, collect: mem.collect });
+    release.started(1000);
+    mem.state.rss = 300 * MB;
+    release.idle();
+    release.stop();
+    await sleep(80);
+    expect(mem.state.collections).toBe(0);
+  });
+});
+
+describe('gcFunction', () => {
+  it('is the exposed gc as a last-resort collection, or nothing without --expose-gc', () => {
+    const calls: unknown[] = [];
+    gcFunction({ gc: (options: unknown) => calls.push(options) })!();
+    expect(calls).toEqual([{ type: 'major', flavor: 'last-resort' }]);
+    expect(gcFunction({})).toBeUndefined();
+  });
+
+  it('runs a real collection in a process started with --expose-gc', () => {
+    const script = `import { gcFunction } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'idle-release.ts')).href)};
+let ref;
+(() => { ref = new WeakRef({ big: new Array(1000).fill(1) }); })();
+setTimeout(() => { gcFunction()(); process.stdout.write(ref.deref() === undefined ? 'collected' : 'alive'); }, 1);`;
+    const run = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('collected');
+  });
+});
