@@ -3,7 +3,14 @@
  * and nonce, the callback's code exchange with ID-token validation against the IdP's JWKS, and the
  * refresh that re-reads the person's groups. Only the claims the gateway needs leave this module.
  */
-import * as oidc from 'openid-client';
+import type * as Oidc from 'openid-client';
+
+/** openid-client (and jose under it, ~15 MB resident) load with the first sign-in, not with every gateway. */
+let library: Promise<typeof Oidc> | undefined;
+const openidClient = (): Promise<typeof Oidc> => {
+  library ??= import('openid-client');
+  return library;
+};
 
 export interface IdpSettings {
   issuer: string;
@@ -53,24 +60,26 @@ function readGroups(claims: Record<string, unknown>, claim: string): string[] {
 
 export class OidcProvider implements IdentityProvider {
   readonly #settings: IdpSettings;
-  #config: Promise<oidc.Configuration> | undefined;
+  #config: Promise<Oidc.Configuration> | undefined;
 
   constructor(settings: IdpSettings) {
     this.#settings = settings;
   }
 
-  #configuration(): Promise<oidc.Configuration> {
+  #configuration(): Promise<Oidc.Configuration> {
     if (!this.#config) {
       const { issuer, clientId, clientSecret } = this.#settings;
       const url = new URL(issuer);
-      this.#config = oidc
-        .discovery(
-          url,
-          clientId,
-          clientSecret,
-          clientSecret ? oidc.ClientSecretPost(clientSecret) : oidc.None(),
-          // http only for an IdP on this machine (tests, a local Keycloak).
-          url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      this.#config = openidClient()
+        .then((oidc) =>
+          oidc.discovery(
+            url,
+            clientId,
+            clientSecret,
+            clientSecret ? oidc.ClientSecretPost(clientSecret) : oidc.None(),
+            // http only for an IdP on this machine (tests, a local Keycloak).
+            url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined,
+          ),
         )
         .catch((err: unknown) => {
           // A failed discovery is tried again on the next sign-in, not cached.
@@ -83,6 +92,7 @@ export class OidcProvider implements IdentityProvider {
 
   async authorizationUrl(): Promise<{ url: string; request: AuthorizationRequest }> {
     const config = await this.#configuration();
+    const oidc = await openidClient();
     const request = {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
@@ -104,6 +114,7 @@ export class OidcProvider implements IdentityProvider {
 
   async completeAuthorization(callbackUrl: URL, request: AuthorizationRequest): Promise<Identity> {
     const config = await this.#configuration();
+    const oidc = await openidClient();
     const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
       pkceCodeVerifier: request.codeVerifier,
       expectedState: request.state,
@@ -115,7 +126,8 @@ export class OidcProvider implements IdentityProvider {
 
   async refresh(refreshToken: string): Promise<Identity> {
     const config = await this.#configuration();
-    let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
+    const oidc = await openidClient();
+    let tokens: Awaited<ReturnType<typeof Oidc.refreshTokenGrant>>;
     try {
       tokens = await oidc.refreshTokenGrant(config, refreshToken);
     } catch (err) {
@@ -127,14 +139,15 @@ export class OidcProvider implements IdentityProvider {
   }
 
   async #identity(
-    config: oidc.Configuration,
-    tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers,
+    config: Oidc.Configuration,
+    tokens: Oidc.TokenEndpointResponse & Oidc.TokenEndpointResponseHelpers,
     previousRefreshToken: string | undefined,
   ): Promise<Identity> {
     let claims: Record<string, unknown> | undefined = tokens.claims();
     // Some IdPs send no ID token on refresh, or leave email/groups to the userinfo endpoint.
     if (!claims || claims.email === undefined || claims[this.#settings.groupsClaim] === undefined) {
       const sub = claims?.sub;
+      const oidc = await openidClient();
       const info = await oidc
         .fetchUserInfo(config, tokens.access_token, typeof sub === 'string' ? sub : oidc.skipSubjectCheck)
         .catch(() => undefined);

@@ -132,6 +132,9 @@ describe('start-up', () => {
         'turndown',
         '@opentelemetry/sdk-trace',
         'esbuild',
+        // Sign-in's OIDC client (and jose) load with the first sign-in.
+        'openid-client',
+        'jose',
       ])
         expect(loaded).not.toContain(unused);
     } finally {
