@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { load, median, root, startProcess, stopAll } from './lib.ts';
+import { gatewayEnv, load, median, root, startProcess, stopAll } from './lib.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -42,17 +42,7 @@ async function main() {
   const gateway = (bin: string) =>
     startProcess(
       [resolve(root, bin), 'serve', '--port', '0', '--plain'],
-      {
-        ...process.env,
-        ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-ab-')),
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
-        AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
-        AWS_SECRET_ACCESS_KEY: 'emulator-secret',
-        MASTER_API_KEY: 'bench-master-key',
-        LOG_LEVEL: 'warn',
-      },
+      gatewayEnv(emulatorUrl, mkdtempSync(join(tmpdir(), 'abproxy-ab-'))),
       /(http:\/\/\S+)/,
     );
   const gws = { a: await gateway(opts.a), b: await gateway(opts.b) };

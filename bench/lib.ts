@@ -88,6 +88,30 @@ export async function load(pid: number, concurrency: number, ms: number, call: (
   return { rps: done / ((performance.now() - started) / 1000), cpuPerRequest: cpu / done, errors };
 }
 
+/** The emulator's test credentials (test/emulator/sigv4.ts). */
+export const EMULATOR_CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' };
+export const BENCH_MASTER_KEY = 'bench-master-key';
+
+/** The environment of a gateway (`abproxy serve`) on the emulator at `emulatorUrl`, with its own home. */
+export function gatewayEnv(
+  emulatorUrl: string,
+  home: string,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ABPROXY_HOME: home,
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
+    AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    MASTER_API_KEY: BENCH_MASTER_KEY,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
 /** SIGTERM to every child started here. */
 export function stopAll(): void {
   for (const child of children) child.kill('SIGTERM');

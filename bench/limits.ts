@@ -7,16 +7,14 @@
  * Figures: non-stream latency p50/p99 and requests/s at concurrency 32, with error counts.
  * Prints a table and writes bench/results/limits.json.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { gatewayEnv, root, startProcess, stopAll } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
 const LATENCY_N = quick ? 300 : 1500;
 const THROUGHPUT_MS = quick ? 1500 : 4000;
@@ -26,25 +24,6 @@ const BODY = JSON.stringify({
   max_tokens: 256,
   messages: [{ role: 'user', content: 'Say hello in five words.' }],
 });
-const children: ChildProcess[] = [];
-
-async function startProcess(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 15_000);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-    lines.on('line', (line) => {
-      const match = line.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    });
-  });
-}
-
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 
@@ -94,23 +73,11 @@ async function measure(call: () => Promise<void>) {
 async function main() {
   const emulatorUrl = (
     await startProcess(['test/emulator/main.ts', '--port', '0'], process.env, /"url":"([^"]+)"/)
-  )[1]!;
-  const base = {
-    ...process.env,
-    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
-    AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
-    AWS_SECRET_ACCESS_KEY: 'emulator-secret',
-    MASTER_API_KEY: 'bench-master-key',
-    LOG_LEVEL: 'warn',
-  };
-  const offEnv = {
-    ...base,
-    ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-bench-off-')),
+  ).match[1]!;
+  const offEnv = gatewayEnv(emulatorUrl, mkdtempSync(join(tmpdir(), 'abproxy-bench-off-')), {
     ABPROXY_USAGE: 'false',
-  };
-  const onEnv = { ...base, ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-bench-on-')) };
+  });
+  const onEnv = gatewayEnv(emulatorUrl, mkdtempSync(join(tmpdir(), 'abproxy-bench-on-')));
   const created = spawnSync(
     process.execPath,
     [
@@ -131,8 +98,10 @@ async function main() {
   );
   if (created.status !== 0) throw new Error(`keys create failed: ${created.stderr}`);
   const key = (JSON.parse(created.stdout) as { key: string }).key;
-  const off = (await startProcess(['bin/abproxy.js', 'serve', '--port', '0'], offEnv, /(http:\/\/\S+)/))[1]!;
-  const on = (await startProcess(['bin/abproxy.js', 'serve', '--port', '0'], onEnv, /(http:\/\/\S+)/))[1]!;
+  const off = (await startProcess(['bin/abproxy.js', 'serve', '--port', '0'], offEnv, /(http:\/\/\S+)/))
+    .match[1]!;
+  const on = (await startProcess(['bin/abproxy.js', 'serve', '--port', '0'], onEnv, /(http:\/\/\S+)/))
+    .match[1]!;
 
   const rows = {
     'auth+limits+usage OFF (master key)': await measure(caller(off, 'bench-master-key')),
@@ -157,5 +126,5 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
+    stopAll();
   });

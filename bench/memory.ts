@@ -1,24 +1,11 @@
-/**
- * Memory A/B: the bare hop and several gateway variants on one emulator, the same load in turns, RSS
- * (anon/file) and CPU per request of each, in the same run (absolute figures drift on a shared machine).
- *   node bench/memory.ts [--variant 'name=ENV=V,ENV2=V2|node flags|bin'] ... [--streams 2000] [--seconds 4]
- * Without --variant: this checkout's bin/abproxy.js ("this") and /work/main's when it exists ("main").
- * A variant is `name=env|flags|bin`: env as NAME=VALUE pairs separated by commas, node flags separated
- * by spaces, bin a path to a bin/abproxy.js (default: this checkout's). Phases, each target in turn:
- * idle after start; c=128 non-stream for --seconds; then N slow streams at once (40 events, one every
- * 50 ms); RSS right after, after 2 s and after 6 s of idle, and the peak (VmHWM).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { cpuMicros, gatewayEnv, root, startProcess, stopAll } from './lib.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: {
     variant: { type: 'string', multiple: true, default: [] },
@@ -36,37 +23,6 @@ interface Target {
   url: string;
   hop: boolean;
 }
-const children: ChildProcess[] = [];
-
-function startProcess(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp) {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise<{ pid: number; match: RegExpMatchArray }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out starting ${args.join(' ')}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-    lines.on('line', (line) => {
-      const match = line.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ pid: child.pid!, match });
-      }
-    });
-  });
-}
-
-function cpuMicros(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return ns / 1000;
-}
-
 function memory(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const mb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? 0) / 1024;
@@ -114,18 +70,7 @@ async function main() {
         '0',
         '--plain',
       ],
-      {
-        ...process.env,
-        ...extraEnv,
-        ABPROXY_HOME: home,
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
-        AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
-        AWS_SECRET_ACCESS_KEY: 'emulator-secret',
-        MASTER_API_KEY: 'bench-master-key',
-        LOG_LEVEL: 'warn',
-      },
+      gatewayEnv(emulatorUrl, home, extraEnv),
       /(http:\/\/\S+)/,
     );
     targets.push({ name, pid: gateway.pid, url: gateway.match[1]!, hop: false });
@@ -254,5 +199,5 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const child of children) child.kill('SIGTERM');
+    stopAll();
   });

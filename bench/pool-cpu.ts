@@ -30,11 +30,17 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { cpuMicros, median, spread, startProcess } from './lib.ts';
+import {
+  BENCH_MASTER_KEY,
+  cpuMicros,
+  EMULATOR_CREDENTIALS,
+  gatewayEnv,
+  median,
+  spread,
+  startProcess,
+} from './lib.ts';
 
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
-const CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' };
-const MASTER_KEY = 'bench-master-key';
 const BODY = JSON.stringify({
   model: MODEL,
   max_tokens: 256,
@@ -130,7 +136,7 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
     region: 'us-east-1',
     endpoint: emulatorUrl,
     controlEndpoint: emulatorUrl,
-    credentials: CREDENTIALS,
+    credentials: EMULATOR_CREDENTIALS,
   }));
   // The same environment on both sides; only the pool side has the upstream list (which replaces the
   // single region's endpoints and credentials).
@@ -139,18 +145,7 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
     homes.push(home);
     return startProcess(
       [...gatewayFlags, bin, 'serve', '--port', '0', '--plain'],
-      {
-        ...process.env,
-        ABPROXY_HOME: home,
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
-        AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-        MASTER_API_KEY: MASTER_KEY,
-        LOG_LEVEL: 'warn',
-        ...(pooled ? { ABPROXY_UPSTREAMS: JSON.stringify(upstreams) } : {}),
-      },
+      gatewayEnv(emulatorUrl, home, pooled ? { ABPROXY_UPSTREAMS: JSON.stringify(upstreams) } : {}),
       /(http:\/\/\S+)/,
       children,
     );
@@ -167,7 +162,7 @@ export async function measurePoolCpu(options: PoolCpuOptions): Promise<PoolCpuRe
         dispatcher: agent,
         headers: {
           'content-type': 'application/json',
-          'x-api-key': MASTER_KEY,
+          'x-api-key': BENCH_MASTER_KEY,
           'anthropic-version': '2023-06-01',
         },
         body: BODY,

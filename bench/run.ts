@@ -30,7 +30,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { load, median, root, spread, startProcess, stopAll } from './lib.ts';
+import { gatewayEnv, load, median, root, spread, startProcess, stopAll } from './lib.ts';
 import { measurePoolCpu, poolCpuTableRow } from './pool-cpu.ts';
 
 const { values: opts } = parseArgs({
@@ -54,7 +54,6 @@ const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5';
 /** The same Bedrock model as CLAUDE, routed to the `messages` Claude path (see the gateway's env). */
 const CLAUDE_MESSAGES = 'bench-claude-messages-path';
-const CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' };
 
 const anthropicBody = (stream: boolean, model = MODEL) =>
   JSON.stringify({
@@ -103,21 +102,12 @@ async function main() {
       '0',
       '--plain',
     ],
-    {
-      ...process.env,
-      ABPROXY_HOME: home,
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulatorUrl,
-      AWS_ENDPOINT_URL_BEDROCK: emulatorUrl,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      MASTER_API_KEY: 'bench-master-key',
-      LOG_LEVEL: 'warn',
+    gatewayEnv(emulatorUrl, home, {
       ABPROXY_MODEL_MAP: JSON.stringify({
         [CLAUDE_MESSAGES]: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
       }),
       ABPROXY_CLAUDE_PATHS: JSON.stringify({ [CLAUDE_MESSAGES]: 'messages' }),
-    },
+    }),
     /(http:\/\/\S+)/,
   );
   const gatewayUrl = gateway.match[1]!;
