@@ -80,7 +80,10 @@ export function idleRelease(options: IdleReleaseOptions): IdleRelease {
     },
     idle() {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(release, options.quietMs).unref();
+      timer = undefined;
+      // Without a burst since the last release nothing could be released: no timer per quiet moment
+      // (a gateway serving one call at a time goes idle after every call).
+      if (peak >= minInFlight) timer = setTimeout(release, options.quietMs).unref();
     },
     stop() {
       if (timer) clearTimeout(timer);
