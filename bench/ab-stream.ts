@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { gatewayEnv, load, median, root, startProcess, stopAll } from './lib.ts';
+import { gatewayEnv, load, median, root, startEmulator, startProcess, stopAll } from './lib.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,12 +33,7 @@ const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'claude-sonnet-4-5';
 
 async function main() {
-  const emulator = await startProcess(
-    ['test/emulator/main.ts', '--port', '0'],
-    process.env,
-    /"url":"([^"]+)"/,
-  );
-  const emulatorUrl = emulator.match[1]!;
+  const emulatorUrl = await startEmulator();
   const gateway = (bin: string) =>
     startProcess(
       [resolve(root, bin), 'serve', '--port', '0', '--plain'],

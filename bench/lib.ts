@@ -88,6 +88,38 @@ export async function load(pid: number, concurrency: number, ms: number, call: (
   return { rps: done / ((performance.now() - started) / 1000), cpuPerRequest: cpu / done, errors };
 }
 
+/** The Bedrock emulator on a free port; resolves with its URL. */
+export async function startEmulator(into: ChildProcess[] = children): Promise<string> {
+  const emulator = await startProcess(
+    ['test/emulator/main.ts', '--port', '0'],
+    process.env,
+    /"url":"([^"]+)"/,
+    into,
+  );
+  return emulator.match[1]!;
+}
+
+/**
+ * The bare hop (bench/forwarder.ts) in front of `upstreamUrl`, with the runtime tuning bin/abproxy.js
+ * gives `serve` (V8 heap flags, malloc arenas): the ratios compare the code, not V8's defaults (with which
+ * a do-nothing hop's young generation alone grows to 128 MB).
+ */
+export async function startHop(upstreamUrl: string): Promise<{ pid: number; url: string }> {
+  const hop = await startProcess(
+    ['--max-semi-space-size=8', '--heap-growing-percent=50', 'bench/forwarder.ts', '--upstream', upstreamUrl],
+    { ...process.env, MALLOC_ARENA_MAX: '2' },
+    /"url":"([^"]+)"/,
+  );
+  return { pid: hop.pid, url: hop.match[1]! };
+}
+
+/** A process's memory from /proc, in MB: resident (anonymous + file-backed) and its peak. */
+export function memoryOf(pid: number): { rss: number; anon: number; file: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? 0) / 1024;
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile'), peak: mb('VmHWM') };
+}
+
 /** The emulator's test credentials (test/emulator/sigv4.ts). */
 export const EMULATOR_CREDENTIALS = { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' };
 export const BENCH_MASTER_KEY = 'bench-master-key';

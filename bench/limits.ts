@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { gatewayEnv, root, startProcess, stopAll } from './lib.ts';
+import { gatewayEnv, root, startEmulator, startProcess, stopAll } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
 const LATENCY_N = quick ? 300 : 1500;
@@ -71,9 +71,7 @@ async function measure(call: () => Promise<void>) {
 }
 
 async function main() {
-  const emulatorUrl = (
-    await startProcess(['test/emulator/main.ts', '--port', '0'], process.env, /"url":"([^"]+)"/)
-  ).match[1]!;
+  const emulatorUrl = await startEmulator();
   const offEnv = gatewayEnv(emulatorUrl, mkdtempSync(join(tmpdir(), 'abproxy-bench-off-')), {
     ABPROXY_USAGE: 'false',
   });

@@ -1,10 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { cpuMicros, gatewayEnv, root, startProcess, stopAll } from './lib.ts';
+import {
+  cpuMicros,
+  gatewayEnv,
+  memoryOf,
+  root,
+  startEmulator,
+  startHop,
+  startProcess,
+  stopAll,
+} from './lib.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -23,28 +32,15 @@ interface Target {
   url: string;
   hop: boolean;
 }
-function memory(pid: number) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? 0) / 1024;
-  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile'), peak: mb('VmHWM') };
-}
-const fmtMem = (m: ReturnType<typeof memory>) =>
+
+const fmtMem = (m: ReturnType<typeof memoryOf>) =>
   `${m.rss.toFixed(0)} (${m.anon.toFixed(0)}+${m.file.toFixed(0)})`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main() {
-  const emulator = await startProcess(
-    ['test/emulator/main.ts', '--port', '0'],
-    process.env,
-    /"url":"([^"]+)"/,
-  );
-  const emulatorUrl = emulator.match[1]!;
-  const hop = await startProcess(
-    ['--max-semi-space-size=8', '--heap-growing-percent=50', 'bench/forwarder.ts', '--upstream', emulatorUrl],
-    { ...process.env, MALLOC_ARENA_MAX: '2' },
-    /"url":"([^"]+)"/,
-  );
-  const targets: Target[] = [{ name: 'hop', pid: hop.pid, url: hop.match[1]!, hop: true }];
+  const emulatorUrl = await startEmulator();
+  const hop = await startHop(emulatorUrl);
+  const targets: Target[] = [{ name: 'hop', pid: hop.pid, url: hop.url, hop: true }];
   const specs =
     opts.variant.length > 0
       ? opts.variant
@@ -76,7 +72,7 @@ async function main() {
     targets.push({ name, pid: gateway.pid, url: gateway.match[1]!, hop: false });
   }
   await sleep(1500);
-  const idle = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  const idle = new Map(targets.map((t) => [t.name, memoryOf(t.pid)]));
 
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: STREAMS + 256 });
   const control = async (path: string, body: unknown) => {
@@ -145,7 +141,7 @@ async function main() {
     cpu.set(t.name, (cpuMicros(t.pid) - before) / done);
   }
   await sleep(1000);
-  const afterLoad = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  const afterLoad = new Map(targets.map((t) => [t.name, memoryOf(t.pid)]));
 
   const turn = { text: 'abcd'.repeat(36), chunkSize: 4, chunkDelayMs: 50 };
   const slow = new Map<string, { ms: number; failed: number; cpu: number }>();
@@ -165,11 +161,11 @@ async function main() {
     });
   }
   await control('reset', {});
-  const right = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  const right = new Map(targets.map((t) => [t.name, memoryOf(t.pid)]));
   await sleep(2000);
-  const after2 = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  const after2 = new Map(targets.map((t) => [t.name, memoryOf(t.pid)]));
   await sleep(4000);
-  const after6 = new Map(targets.map((t) => [t.name, memory(t.pid)]));
+  const after6 = new Map(targets.map((t) => [t.name, memoryOf(t.pid)]));
   if (process.env.MEMORY_SIGNAL) {
     // For a preload that prints its figures on a signal (e.g. -r memstat.cjs in a variant's flags).
     for (const t of targets) if (!t.hop) process.kill(t.pid, process.env.MEMORY_SIGNAL as NodeJS.Signals);

@@ -37,6 +37,7 @@ import {
   gatewayEnv,
   median,
   spread,
+  startEmulator,
   startProcess,
 } from './lib.ts';
 
@@ -335,17 +336,12 @@ async function standalone() {
     },
   });
   const children: ChildProcess[] = [];
-  const emulator = await startProcess(
-    ['test/emulator/main.ts', '--port', '0'],
-    process.env,
-    /"url":"([^"]+)"/,
-    children,
-  );
+  const emulatorUrl = await startEmulator(children);
   try {
     const results: PoolCpuResult[] = [];
     for (let run = 0; run < Number(opts.runs); run++) {
       const r = await measurePoolCpu({
-        emulatorUrl: emulator.match[1]!,
+        emulatorUrl,
         singleBin: opts['single-bin'] ?? opts['gateway-bin'],
         poolBin: opts['pool-bin'] ?? opts['gateway-bin'],
         gatewayFlags: opts['gateway-flags'].split(' ').filter(Boolean),

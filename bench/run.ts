@@ -24,13 +24,24 @@
  * --gateway-bin PATH (another checkout's bin/abproxy.js, for before/after in the same conditions),
  * --streams N (the slow-stream count), --no-streams. Writes bench/results/latest.json.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { gatewayEnv, load, median, root, spread, startProcess, stopAll } from './lib.ts';
+import {
+  gatewayEnv,
+  load,
+  median,
+  memoryOf,
+  root,
+  spread,
+  startEmulator,
+  startHop,
+  startProcess,
+  stopAll,
+} from './lib.ts';
 import { measurePoolCpu, poolCpuTableRow } from './pool-cpu.ts';
 
 const { values: opts } = parseArgs({
@@ -70,29 +81,11 @@ const converseBody = JSON.stringify({
   inferenceConfig: { maxTokens: 256 },
 });
 
-function memoryMb(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(status.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
 async function main() {
   const home = mkdtempSync(join(tmpdir(), 'abproxy-bench-'));
-  const emulator = await startProcess(
-    ['test/emulator/main.ts', '--port', '0'],
-    process.env,
-    /"url":"([^"]+)"/,
-  );
-  const emulatorUrl = emulator.match[1]!;
-  // The hop runs with the runtime tuning bin/abproxy.js gives `serve` (V8 heap flags, malloc arenas):
-  // the ratios compare the code, not V8's defaults (with which a do-nothing hop's young generation
-  // alone grows to 128 MB).
-  const hop = await startProcess(
-    ['--max-semi-space-size=8', '--heap-growing-percent=50', 'bench/forwarder.ts', '--upstream', emulatorUrl],
-    { ...process.env, MALLOC_ARENA_MAX: '2' },
-    /"url":"([^"]+)"/,
-  );
-  const hopUrl = hop.match[1]!;
+  const emulatorUrl = await startEmulator();
+  const hop = await startHop(emulatorUrl);
+  const hopUrl = hop.url;
   const gateway = await startProcess(
     [
       ...opts['gateway-flags'].split(' ').filter(Boolean),
@@ -223,7 +216,7 @@ async function main() {
       `round ${r + 1}/${ROUNDS}: ${JSON.stringify(round, (_, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v))}`,
     );
   }
-  const afterLoad = { gateway: memoryMb(gateway.pid), hop: memoryMb(hop.pid) };
+  const afterLoad = { gateway: memoryOf(gateway.pid), hop: memoryOf(hop.pid) };
 
   // 2,000 slow streams at once: 40 events each, one every 50 ms, against one stream alone.
   let slow: Record<string, number> | undefined;
@@ -254,7 +247,7 @@ async function main() {
     await emulatorControl('reset', {});
   }
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  const end = { gateway: memoryMb(gateway.pid), hop: memoryMb(hop.pid) };
+  const end = { gateway: memoryOf(gateway.pid), hop: memoryOf(hop.pid) };
 
   const m = (key: string) => median(rounds.map((r) => r[key]!));
   const s = (key: string) => spread(rounds.map((r) => r[key]!));
