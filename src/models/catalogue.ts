@@ -16,7 +16,7 @@ import {
   ListFoundationModelsCommand,
   ListInferenceProfilesCommand,
 } from '@aws-sdk/client-bedrock';
-import { builtinSnapshot } from './aliases.ts';
+import { builtinSnapshot, claudeDisplayName, parseBedrockClaudeId } from './aliases.ts';
 import type { CatalogueModel, CatalogueProfile, CatalogueSnapshot } from './types.ts';
 
 /** The part of BedrockClient the catalogue uses (a fake in tests). */
@@ -36,6 +36,13 @@ export interface CatalogueOptions {
   now?: () => number;
   /** Told about failed refreshes (the request path never sees them). */
   onError?: (error: unknown, region: string) => void;
+  /**
+   * The ids the bedrock-mantle host lists for a region (its `/v1/models`), read with each load; absent:
+   * the catalogue knows bedrock-runtime only. A failure leaves the snapshot without a mantle list.
+   */
+  mantleModels?: (region: string) => Promise<readonly string[]>;
+  /** Told when the mantle list could not be read (the runtime catalogue still loads). */
+  onMantleError?: (error: unknown, region: string) => void;
 }
 
 interface RegionState {
@@ -135,6 +142,13 @@ export class Catalogue {
 
   async #load(region: string): Promise<CatalogueSnapshot> {
     const client = this.#client(region);
+    const { mantleModels, onMantleError } = this.#options;
+    const mantle = mantleModels?.(region).catch((error: unknown) => {
+      try {
+        onMantleError?.(error, region);
+      } catch {}
+      return undefined;
+    });
     const [models, systemProfiles, appProfiles] = await Promise.all([
       client.send(new ListFoundationModelsCommand({})) as Promise<{
         modelSummaries?: FoundationModelSummary[];
@@ -143,13 +157,15 @@ export class Catalogue {
       // Application profiles are optional extras: a caller without that permission still gets a catalogue.
       listProfiles(client, 'APPLICATION').catch(() => []),
     ]);
-    return {
+    const snapshot: CatalogueSnapshot = {
       region,
       source: 'live',
       fetchedAt: this.#now(),
       models: (models.modelSummaries ?? []).flatMap(toModel),
       profiles: [...systemProfiles, ...appProfiles].flatMap(toProfile),
     };
+    const mantleIds = await mantle;
+    return mantleIds ? withMantleModels(snapshot, mantleIds) : snapshot;
   }
 }
 
@@ -210,6 +226,50 @@ function toProfile(p: InferenceProfileSummary): CatalogueProfile[] {
 }
 
 /**
+ * A runtime snapshot with what the bedrock-mantle host lists: the list itself, and each Claude model
+ * the runtime catalogue does not have (neither a foundation model nor behind a system profile) as a
+ * `mantleOnly` model called by its bare id. Other families on mantle speak OpenAI's APIs, which the
+ * gateway does not call, so they are left out. Pure.
+ */
+export function withMantleModels(
+  snapshot: CatalogueSnapshot,
+  mantleIds: readonly string[],
+): CatalogueSnapshot {
+  const onRuntime = new Set(snapshot.models.map((m) => m.modelId));
+  for (const p of snapshot.profiles)
+    if (p.type === 'SYSTEM_DEFINED') for (const id of p.modelIds) onRuntime.add(id);
+  const added: CatalogueModel[] = [];
+  for (const modelId of new Set(mantleIds)) {
+    if (onRuntime.has(modelId)) continue;
+    const parsed = parseBedrockClaudeId(modelId);
+    if (!parsed) continue;
+    added.push({
+      modelId,
+      name: claudeDisplayName(parsed),
+      provider: 'Anthropic',
+      inputModalities: ['TEXT', 'IMAGE'],
+      outputModalities: ['TEXT'],
+      onDemand: true,
+      active: true,
+      mantleOnly: true,
+    });
+  }
+  return { ...snapshot, models: [...snapshot.models, ...added], mantle: [...mantleIds] };
+}
+
+/**
+ * The model ids in the mantle host's `GET /v1/models` answer (OpenAI's list shape, `{data: [{id}]}`);
+ * throws on anything else, so a wrong answer is reported rather than read as "no models".
+ */
+export function mantleModelIds(body: unknown): string[] {
+  const data = (body as { data?: unknown } | null)?.data;
+  if (!Array.isArray(data)) throw new Error('the bedrock-mantle model list has no data array');
+  return data.flatMap((m) =>
+    typeof (m as { id?: unknown })?.id === 'string' ? [(m as { id: string }).id] : [],
+  );
+}
+
+/**
  * Whether an upstream's catalogue has the id it would call: an inference profile it lists, or a
  * foundation model it lists. `undefined` when the snapshot cannot tell (not live, or an ARN).
  */
@@ -242,15 +302,26 @@ export function mergeSnapshots(snapshots: readonly CatalogueSnapshot[]): Catalog
   if (parts.length === 1) return { ...parts[0]!, region: first.region };
   const models = new Map<string, CatalogueModel>();
   const profiles = new Map<string, CatalogueProfile>();
+  let mantle: Set<string> | undefined;
   for (const s of parts) {
-    for (const m of s.models) if (!models.has(m.modelId)) models.set(m.modelId, m);
+    for (const m of s.models) {
+      // A model one upstream's runtime serves is not mantle-only because another's mantle lists it.
+      const seen = models.get(m.modelId);
+      if (!seen || (seen.mantleOnly && !m.mantleOnly)) models.set(m.modelId, m);
+    }
     for (const p of s.profiles) if (!profiles.has(p.id)) profiles.set(p.id, p);
+    if (s.mantle) mantle = new Set([...(mantle ?? []), ...s.mantle]);
   }
+  const runtimeBases = new Set<string>();
+  for (const p of profiles.values())
+    if (p.type === 'SYSTEM_DEFINED') for (const id of p.modelIds) runtimeBases.add(id);
   return {
     region: first.region,
     source: 'live',
     fetchedAt: Math.min(...parts.map((s) => s.fetchedAt)),
-    models: [...models.values()],
+    // Behind another upstream's profile: served by runtime there, so not mantle-only either.
+    models: [...models.values()].filter((m) => !(m.mantleOnly && runtimeBases.has(m.modelId))),
     profiles: [...profiles.values()],
+    ...(mantle ? { mantle: [...mantle] } : {}),
   };
 }

@@ -74,7 +74,14 @@ function resolveClaude(name: string, snapshot: CatalogueSnapshot, region: string
       if (!claudeNameMatches(wanted, parsed)) continue;
       const modelId = invocationId(baseModelId, index, region);
       const metricsLabel = canonicalClaudeId(parsed);
-      if (modelId) return { modelId, baseModelId, metricsLabel, caps: capabilitiesFor(baseModelId) };
+      if (modelId)
+        return {
+          modelId,
+          baseModelId,
+          metricsLabel,
+          caps: capabilitiesFor(baseModelId),
+          ...servedBy(baseModelId, index),
+        };
     }
   }
   // Anthropic's own wording, so clients show the familiar message.
@@ -122,7 +129,20 @@ function passThrough(name: string, snapshot: CatalogueSnapshot, region: string):
     baseModelId,
     metricsLabel: catalogued ? baseModelId : 'unknown',
     caps: capabilitiesFor(baseModelId),
+    ...servedBy(baseModelId, index),
   };
+}
+
+/**
+ * The one host that serves a model, when the catalogues say so: mantle for a model only its list has,
+ * runtime for one the runtime catalogue has and the mantle list (when read) lacks.
+ */
+function servedBy(baseModelId: string, index: CatalogueIndex): Pick<ResolvedModel, 'servedBy'> {
+  if (index.models.get(baseModelId)?.mantleOnly) return { servedBy: 'mantle' };
+  if (index.mantle && !index.mantle.has(baseModelId) && index.onRuntime.has(baseModelId)) {
+    return { servedBy: 'runtime' };
+  }
+  return {};
 }
 
 /**
@@ -164,6 +184,10 @@ export interface CatalogueIndex {
   profilesByArn: Map<string, CatalogueProfile>;
   /** Claude foundation models, active first, newest first. */
   claude: Array<{ baseModelId: string; parsed: ClaudeName; active: boolean }>;
+  /** Foundation ids bedrock-runtime serves (its models and what its system profiles route to). */
+  onRuntime: Set<string>;
+  /** What the bedrock-mantle host lists; undefined when its list was not read. */
+  mantle: Set<string> | undefined;
 }
 
 const indexes = new WeakMap<CatalogueSnapshot, CatalogueIndex>();
@@ -178,13 +202,22 @@ export function indexOf(snapshot: CatalogueSnapshot): CatalogueIndex {
   const bases = new Set<string>(snapshot.models.map((m) => m.modelId));
   for (const p of snapshot.profiles)
     if (p.type === 'SYSTEM_DEFINED') for (const m of p.modelIds) bases.add(m);
+  const onRuntime = new Set<string>();
+  for (const id of bases) if (!models.get(id)?.mantleOnly) onRuntime.add(id);
   const claude: CatalogueIndex['claude'] = [];
   for (const baseModelId of bases) {
     const parsed = parseBedrockClaudeId(baseModelId);
     if (parsed) claude.push({ baseModelId, parsed, active: models.get(baseModelId)?.active ?? true });
   }
   claude.sort((a, b) => Number(b.active) - Number(a.active) || compareClaudeNewestFirst(a.parsed, b.parsed));
-  index = { models, profiles, profilesByArn, claude };
+  index = {
+    models,
+    profiles,
+    profilesByArn,
+    claude,
+    onRuntime,
+    mantle: snapshot.mantle ? new Set(snapshot.mantle) : undefined,
+  };
   indexes.set(snapshot, index);
   return index;
 }

@@ -96,6 +96,12 @@ export interface ResolvedModel {
   metricsLabel: string;
   caps: ModelCapabilities;
   /**
+   * The one Bedrock host that serves the model, when the catalogues say only one does: `mantle` for a
+   * model only the bedrock-mantle host lists, `runtime` for one the mantle host's list (read) lacks.
+   * Absent when both serve it or it is not known. The Claude path chooser follows it.
+   */
+  servedBy?: 'runtime' | 'mantle';
+  /**
    * The operator's target when the client's name reached the model through a prefix pattern of the
    * model map (`claude-x*`): the client made that name up, so it does not count as the model's name.
    */
@@ -116,6 +122,11 @@ export interface CatalogueModel {
   onDemand: boolean;
   /** Lifecycle ACTIVE (LEGACY models still work but are not offered first). */
   active: boolean;
+  /**
+   * Listed only by the bedrock-mantle host (its `/v1/models`), not by bedrock-runtime's catalogue: a
+   * Claude model only Bedrock's Messages API on mantle serves, called there by its bare id.
+   */
+  mantleOnly?: true;
 }
 
 export interface CatalogueProfile {
@@ -135,4 +146,6 @@ export interface CatalogueSnapshot {
   fetchedAt: number;
   models: readonly CatalogueModel[];
   profiles: readonly CatalogueProfile[];
+  /** The ids the bedrock-mantle host lists (absent: not read, e.g. unreachable or not allowed). */
+  mantle?: readonly string[];
 }

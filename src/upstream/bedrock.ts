@@ -14,6 +14,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
+import { mantleModelLister } from './mantle-models.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { type MessagesApiHandler, SdkRuntime } from './runtime-sdk.ts';
@@ -90,6 +91,7 @@ export class BedrockUpstream {
   readonly #sdkRuntime = new Map<string, BedrockRuntimeClient>();
   readonly #control = new Map<string, BedrockClient>();
   readonly #undici: UndiciRuntime | undefined;
+  #mantleLister: ((region: string) => Promise<string[]>) | undefined;
 
   constructor(options: BedrockUpstreamOptions) {
     this.#options = options;
@@ -119,6 +121,16 @@ export class BedrockUpstream {
         }),
       policy,
     );
+  }
+
+  /** The ids the bedrock-mantle host lists for a region (for the catalogue; see mantle-models.ts). */
+  mantleModels(region = this.#options.region): Promise<string[]> {
+    this.#mantleLister ??= mantleModelLister({
+      credentials: this.#credentials,
+      ...(this.#options.mantleEndpoint === undefined ? {} : { endpoint: this.#options.mantleEndpoint }),
+      ...(this.#options.bearerToken === undefined ? {} : { bearerToken: this.#options.bearerToken }),
+    });
+    return this.#mantleLister(region);
   }
 
   /** The control-plane (`bedrock`) client for a region: model and inference-profile listings. */

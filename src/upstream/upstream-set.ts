@@ -25,6 +25,8 @@ export interface Upstreams {
   /** Region whose catalogue the gateway reads. */
   catalogueRegion: string;
   control(region: string): BedrockClient;
+  /** The ids the (first) upstream's bedrock-mantle host lists for a region. */
+  mantleModels(region: string): Promise<readonly string[]>;
   /** Each configured upstream's own control plane (empty without `ABPROXY_UPSTREAMS`), for `doctor`. */
   each: UpstreamEntry[];
   /** With several upstreams: their catalogues merged (else undefined: one Catalogue of the region). */
@@ -80,6 +82,8 @@ export interface UpstreamHooks {
   wrapRuntime?: (runtime: BedrockRuntime, upstream: { name: string; region: string }) => BedrockRuntime;
   /** A failed refresh of one upstream's catalogue (the request path never sees it). */
   onCatalogueError?: (error: unknown, upstream: string, region: string) => void;
+  /** One upstream's bedrock-mantle model list could not be read (its runtime catalogue still loads). */
+  onMantleListError?: (error: unknown, upstream: string, region: string) => void;
 }
 
 /** Assumed-role credentials are cached and refreshed five minutes before they expire. */
@@ -141,6 +145,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       pool: undefined,
       catalogueRegion: settings.region,
       control: (region) => single.control(region),
+      mantleModels: (region) => single.mantleModels(region),
       each: [],
       catalogue: undefined,
       destroy: () => single.destroy(),
@@ -153,6 +158,8 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       region: spec.region,
       clientFor: (region) => upstream.control(region),
       onError: (err, region) => hooks.onCatalogueError?.(err, spec.name, region),
+      mantleModels: (region) => upstream.mantleModels(region),
+      onMantleError: (err, region) => hooks.onMantleListError?.(err, spec.name, region),
     });
     return { spec, upstream, catalogue };
   });
@@ -183,6 +190,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     pool,
     catalogueRegion: primary.spec.region,
     control: (region) => primary.upstream.control(region),
+    mantleModels: (region) => primary.upstream.mantleModels(region),
     each: members.map(({ spec, upstream, catalogue }) => ({
       name: spec.name,
       region: spec.region,

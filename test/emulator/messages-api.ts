@@ -16,7 +16,13 @@
 import type { ServerResponse } from 'node:http';
 import { type AnyResponse, BedrockError, validationError } from './errors.ts';
 import { BEDROCK_ANTHROPIC_VERSION, validateInvokeBody } from './invoke.ts';
-import { type EmulatedModel, findMantleModel, resolveModelIdentifier } from './models.ts';
+import {
+  type EmulatedModel,
+  findMantleModel,
+  MANTLE_ONLY_MODELS,
+  MODELS,
+  resolveModelIdentifier,
+} from './models.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -73,6 +79,26 @@ export function writeAnthropicError(res: AnyResponse, err: BedrockError, request
 }
 
 const invalid = (message: string) => validationError(message);
+
+/** The mantle host's model list (OpenAI-compatible `GET /v1/models`, as the AWS docs describe it). */
+export const MANTLE_MODELS_PATH = '/v1/models';
+
+/** What `GET /v1/models` on the mantle host answers: every model it serves by its bare id (unverified shape
+ * beyond OpenAI's list: `{object: 'list', data: [{id, object: 'model', created, owned_by}]}`). */
+export function listMantleModels(): {
+  object: 'list';
+  data: { id: string; object: 'model'; created: number; owned_by: string }[];
+} {
+  return {
+    object: 'list',
+    data: [...MODELS, ...MANTLE_ONLY_MODELS].map((m) => ({
+      id: m.modelId,
+      object: 'model',
+      created: 1_735_689_600,
+      owned_by: m.providerName.toLowerCase().replace(/\s+/g, ''),
+    })),
+  };
+}
 
 /** The model the body names, in the id form this host accepts. */
 export function messagesApiModel(host: MessagesApiHost, id: unknown, region: string): EmulatedModel {

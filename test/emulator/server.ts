@@ -21,6 +21,8 @@ import { type CallFaults, type FaultPlan, Faults } from './faults.ts';
 import { createDualServer } from './h2c.ts';
 import { invokeResponse, invokeStreamEvents, invokeView, validateInvokeBody } from './invoke.ts';
 import {
+  listMantleModels,
+  MANTLE_MODELS_PATH,
   MESSAGES_API_PATH,
   type MessagesApiHost,
   SIGNING_SERVICE,
@@ -48,7 +50,9 @@ export type Operation =
   | 'GetInferenceProfile'
   | 'AssumeRole'
   /** POST /anthropic/v1/messages (Bedrock's Anthropic Messages API); `host` says which. */
-  | 'MessagesApi';
+  | 'MessagesApi'
+  /** GET /v1/models on the mantle host (its OpenAI-compatible model list). */
+  | 'ListMantleModels';
 
 export interface RecordedRequest {
   operation: Operation;
@@ -372,7 +376,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     bodyBytes: Buffer,
   ): Promise<void> {
     const requestId = randomUUID();
-    const record = recordRequest('MessagesApi', host, req, res, rawPath, bodyBytes);
+    const listing = host === 'mantle' && method === 'GET' && rawPath === MANTLE_MODELS_PATH;
+    const record = recordRequest(
+      listing ? 'ListMantleModels' : 'MessagesApi',
+      host,
+      req,
+      res,
+      rawPath,
+      bodyBytes,
+    );
     const fail = (error: BedrockError) => {
       record.status = error.status;
       writeAnthropicError(res, error, requestId);
@@ -383,6 +395,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       SIGNING_SERVICE[host],
     );
     if (authError) return fail(authError);
+    if (listing) {
+      const list = listMantleModels();
+      // An account with only some models (faults `models`) lists only those here too.
+      list.data = list.data.filter((m) => faults.has(m.id));
+      record.status = 200;
+      writeJson(res, 200, list, requestId);
+      return;
+    }
     if (rawPath !== MESSAGES_API_PATH || method !== 'POST') {
       if (host === 'runtime') {
         // Observed on bedrock-runtime: an unknown /anthropic route answers 200 with this body.

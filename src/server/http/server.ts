@@ -35,7 +35,7 @@ import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
 import { idleRelease } from './idle-release.ts';
 import { ListenError } from './listen-error.ts';
-import { createLogger, type Logger, warnBriefly } from './logger.ts';
+import { briefError, createLogger, type Logger, warnBriefly } from './logger.ts';
 
 export interface StartServerOptions {
   logger?: Logger;
@@ -60,6 +60,17 @@ export interface StartServerOptions {
 }
 
 const CATALOGUE_FAILED = 'Bedrock model catalogue refresh failed';
+
+/**
+ * The mantle host's model list is a bonus (models only mantle serves): a region or account without it
+ * is normal, so this is said at info, once per refresh, and the runtime catalogue serves on.
+ */
+function mantleListFailed(log: Logger, upstream: string, region: string, err: unknown): void {
+  log.info(
+    { upstream, region, ...briefError(err) },
+    'bedrock-mantle model list not read; models only mantle serves are unknown until the next refresh',
+  );
+}
 
 /** How often expired grants, sessions and tokens are deleted from SQLite (DynamoDB's TTL does it there). */
 const SIGNIN_SWEEP_MS = 10 * 60_000;
@@ -171,6 +182,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
         ...(wrapRuntime ? { wrapRuntime } : {}),
         onCatalogueError: (err, upstream, region) =>
           warnBriefly(log, { upstream, region }, err, CATALOGUE_FAILED),
+        onMantleListError: (err, upstream, region) => mantleListFailed(log, upstream, region, err),
       });
   const upstream =
     (options.upstream && wrapRuntime
@@ -205,6 +217,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
       region: owned?.catalogueRegion ?? config.region,
       clientFor: (region) => owned!.control(region),
       onError: (err, region) => warnBriefly(log, { upstream: 'default', region }, err, CATALOGUE_FAILED),
+      mantleModels: (region) => owned!.mantleModels(region),
+      onMantleError: (err, region) => mantleListFailed(log, 'default', region, err),
     });
 
   let claudeFeatures = CLAUDE_FEATURE_TABLE;

@@ -4,6 +4,11 @@
  * `mantle` on the bedrock-mantle host) or Converse, as the config says — `claudePaths` per model glob
  * first, then `claudePath`; every other family through Converse. Messages and count_tokens ask here,
  * so a count is made on the body the real call would send.
+ *
+ * Where `claudePath` names a host that does not serve the model, the host that does wins (decided from
+ * the cached catalogues, `model.servedBy`): a Claude model only bedrock-mantle lists goes to `mantle`,
+ * and one the mantle list lacks goes to `invoke` when `claudePath` is `mantle`. A `claudePaths` entry
+ * is the operator's word for that model and is never second-guessed.
  */
 import type { Config } from '../../config/config.ts';
 import type { ClaudePath } from '../../config/settings.ts';
@@ -26,7 +31,7 @@ function perModel(paths: Readonly<Record<string, ClaudePath>>): [(id: string) =>
 export function messagePath(
   config: Pick<Config, 'claudePath'> & Partial<Pick<Config, 'claudePaths'>>,
   model: { caps: Pick<ModelCapabilities, 'family'> } & Partial<
-    Pick<ResolvedModel, 'modelId' | 'baseModelId'>
+    Pick<ResolvedModel, 'modelId' | 'baseModelId' | 'servedBy'>
   >,
   requested?: string,
 ): MessagePath {
@@ -36,5 +41,7 @@ export function messagePath(
     const names = [requested, model.modelId, model.baseModelId].filter((n): n is string => !!n);
     for (const [matches, path] of perModel(paths)) if (names.some(matches)) return path;
   }
+  if (model.servedBy === 'mantle') return 'mantle';
+  if (model.servedBy === 'runtime' && config.claudePath === 'mantle') return 'invoke';
   return config.claudePath;
 }

@@ -61,7 +61,9 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     const model = await resolveForRequest(deps, request.model, ctx.key);
     const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
-    if (!model.caps.countTokens || refusals.has(model.baseModelId)) {
+    // bedrock-runtime's CountTokens does not know a model only bedrock-mantle serves, and mantle counts
+    // nothing: the estimate, without a call that can only fail.
+    if (!model.caps.countTokens || model.servedBy === 'mantle' || refusals.has(model.baseModelId)) {
       sendJson(
         ctx.res,
         200,
