@@ -1,7 +1,7 @@
 import { type ListFoundationModelsCommand, ListInferenceProfilesCommand } from '@aws-sdk/client-bedrock';
 import { describe, expect, it } from 'vitest';
 import { snapshotOf } from './catalogue.fixture.ts';
-import { Catalogue, catalogueHas, mergeSnapshots } from './catalogue.ts';
+import { Catalogue, catalogueHas, mantleModelIds, mergeSnapshots, withMantleModels } from './catalogue.ts';
 import { resolveModel } from './resolve.ts';
 
 type Command = ListFoundationModelsCommand | ListInferenceProfilesCommand;
@@ -288,5 +288,112 @@ describe('several upstreams’ catalogues', () => {
       region: 'us-east-1',
       source: 'live',
     });
+  });
+});
+
+describe('the bedrock-mantle host in the catalogue', () => {
+  const runtime = snapshotOf('us-east-1', [
+    { id: 'anthropic.claude-sonnet-4-5-20250929-v1:0', profiles: ['us'] },
+    // Listed only behind a profile: still bedrock-runtime's.
+    { id: 'qwen.qwen3-coder-480b-a35b-v1:0', onDemand: true },
+  ]);
+  const profileOnly = snapshotOf('us-east-1', [{ id: 'anthropic.claude-opus-4-7', profiles: ['us'] }]);
+  const MANTLE = [
+    'anthropic.claude-sonnet-4-5-20250929-v1:0',
+    'anthropic.claude-opus-5-5',
+    'anthropic.claude-opus-5-5',
+    'openai.gpt-5.5',
+    'anthropic.claude-opus-4-7',
+  ];
+
+  it('adds each Claude model only mantle lists, callable by its bare id; keeps the list', () => {
+    const merged = withMantleModels(
+      { ...runtime, profiles: [...runtime.profiles, ...profileOnly.profiles] },
+      MANTLE,
+    );
+    const only = merged.models.filter((m) => m.mantleOnly);
+    // Once, Claude only (open models on mantle speak OpenAI's APIs), not what a runtime profile serves.
+    expect(only).toEqual([
+      expect.objectContaining({
+        modelId: 'anthropic.claude-opus-5-5',
+        name: 'Claude Opus 5.5',
+        onDemand: true,
+        active: true,
+        mantleOnly: true,
+      }),
+    ]);
+    expect(merged.mantle).toEqual(MANTLE);
+    expect(merged.models.slice(0, runtime.models.length)).toEqual(runtime.models);
+    const resolved = resolveModel('claude-opus-5-5', merged, { region: 'us-east-1' });
+    expect(resolved).toMatchObject({ modelId: 'anthropic.claude-opus-5-5', servedBy: 'mantle' });
+  });
+
+  it('reads the ids of an OpenAI-shaped model list, and refuses anything else', () => {
+    expect(
+      mantleModelIds({
+        object: 'list',
+        data: [{ id: 'a', object: 'model' }, { object: 'model' }, { id: 'b' }],
+      }),
+    ).toEqual(['a', 'b']);
+    expect(mantleModelIds({ data: [] })).toEqual([]);
+    expect(() => mantleModelIds({ models: [] })).toThrow(/no data array/);
+    expect(() => mantleModelIds(null)).toThrow(/no data array/);
+  });
+
+  it('loads the mantle list with the runtime catalogue; a mantle failure only leaves it out', async () => {
+    const lists: string[] = [];
+    const ok = new Catalogue({
+      region: 'us-east-1',
+      clientFor: () => fakeClient(),
+      mantleModels: async (region) => {
+        lists.push(region);
+        return ['anthropic.claude-opus-5-5'];
+      },
+    });
+    const snap = await ok.snapshot();
+    expect(lists).toEqual(['us-east-1']);
+    expect(snap.mantle).toEqual(['anthropic.claude-opus-5-5']);
+    expect(resolveModel('claude-opus-5-5', snap, { region: 'us-east-1' }).servedBy).toBe('mantle');
+
+    const reported: unknown[] = [];
+    const failing = new Catalogue({
+      region: 'us-east-1',
+      clientFor: () => fakeClient(),
+      mantleModels: async () => {
+        throw new Error('getaddrinfo ENOTFOUND bedrock-mantle.us-east-1.api.aws');
+      },
+      onMantleError: (err) => reported.push(err),
+    });
+    const without = await failing.snapshot();
+    expect(without.source).toBe('live');
+    expect(without.mantle).toBeUndefined();
+    expect(reported).toHaveLength(1);
+    expect(resolveModel('claude-sonnet-4-5', without, { region: 'us-east-1' }).servedBy).toBeUndefined();
+    expect(() => resolveModel('claude-opus-5-5', without, { region: 'us-east-1' })).toThrow(
+      /model: claude-opus-5-5/,
+    );
+  });
+
+  it('merges upstreams: mantle lists joined, and a model one runtime serves is not mantle-only', () => {
+    const east = withMantleModels(runtime, ['anthropic.claude-opus-5-5', 'anthropic.claude-opus-4-7']);
+    const west = withMantleModels(profileOnly, ['anthropic.claude-fable-5']);
+    const merged = mergeSnapshots([east, west]);
+    expect(merged.mantle?.slice().sort()).toEqual([
+      'anthropic.claude-fable-5',
+      'anthropic.claude-opus-4-7',
+      'anthropic.claude-opus-5-5',
+    ]);
+    expect(
+      merged.models
+        .filter((m) => m.mantleOnly)
+        .map((m) => m.modelId)
+        .sort(),
+    ).toEqual(['anthropic.claude-fable-5', 'anthropic.claude-opus-5-5']);
+    expect(resolveModel('claude-opus-4-7', merged, { region: 'us-east-1' })).toMatchObject({
+      modelId: 'us.anthropic.claude-opus-4-7',
+    });
+    expect(resolveModel('claude-opus-4-7', merged, { region: 'us-east-1' }).servedBy).toBeUndefined();
+    // Without any mantle list, none in the merge either.
+    expect(mergeSnapshots([runtime, profileOnly]).mantle).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
 import { snapshotOf, US_EAST_1 } from './catalogue.fixture.ts';
+import { withMantleModels } from './catalogue.ts';
 import { allModels, toAnthropicModel, toAnthropicModelList } from './list.ts';
 
 describe('toAnthropicModelList', () => {
@@ -72,6 +73,20 @@ describe('toAnthropicModel', () => {
       id: 'claude-3-7-sonnet-latest',
       created_at: '2025-02-19T00:00:00Z',
     });
+  });
+
+  it('lists and finds a Claude model only the bedrock-mantle host serves', () => {
+    const runtime = snapshotOf('us-east-1', [
+      { id: 'anthropic.claude-sonnet-4-5-20250929-v1:0', profiles: ['us'] },
+    ]);
+    expect(allModels(runtime).map((m) => m.id)).not.toContain('claude-opus-5-5');
+    const both = withMantleModels(runtime, ['anthropic.claude-opus-5-5']);
+    expect(allModels(both).map((m) => m.id)).toEqual([
+      'claude-opus-5-5',
+      'claude-sonnet-4-5-20250929',
+      'claude-sonnet-4-5',
+    ]);
+    expect(toAnthropicModel(both, 'opus')).toMatchObject({ id: 'opus', display_name: 'Claude Opus 5.5' });
   });
 
   it('404s on names it cannot serve', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
 import { snapshotOf, US_EAST_1 } from './catalogue.fixture.ts';
+import { withMantleModels } from './catalogue.ts';
 import { baseModelIdOf, resolveModel } from './resolve.ts';
 import type { CatalogueSnapshot } from './types.ts';
 
@@ -161,5 +162,36 @@ describe('resolveModel: pass-through', () => {
     const unknown = resolveModel(arn, US_EAST_1, us);
     expect(unknown.baseModelId).toBe(arn);
     expect(unknown.caps.family).toBe('other');
+  });
+});
+
+describe('resolveModel: which host serves the model (servedBy)', () => {
+  const runtime = snapshotOf('us-east-1', [
+    { id: 'anthropic.claude-sonnet-4-5-20250929-v1:0', profiles: ['us'] },
+    { id: 'anthropic.claude-haiku-4-5-20251001-v1:0', profiles: ['us'] },
+  ]);
+  const withMantle: CatalogueSnapshot = withMantleModels(runtime, [
+    'anthropic.claude-sonnet-4-5-20250929-v1:0',
+    'anthropic.claude-opus-5-5',
+  ]);
+
+  it('resolves a Claude name only mantle lists to its bare id, served by mantle', () => {
+    for (const name of ['claude-opus-5-5', 'opus', 'anthropic.claude-opus-5-5']) {
+      expect(resolveModel(name, withMantle, us)).toMatchObject({
+        modelId: 'anthropic.claude-opus-5-5',
+        baseModelId: 'anthropic.claude-opus-5-5',
+        metricsLabel: name === 'anthropic.claude-opus-5-5' ? 'anthropic.claude-opus-5-5' : 'claude-opus-5-5',
+        servedBy: 'mantle',
+      });
+    }
+  });
+
+  it('says runtime for a model the mantle list lacks, nothing where both serve it or no list was read', () => {
+    expect(resolveModel('claude-haiku-4-5', withMantle, us).servedBy).toBe('runtime');
+    expect(resolveModel('claude-sonnet-4-5', withMantle, us).servedBy).toBeUndefined();
+    expect(resolveModel('claude-haiku-4-5', runtime, us).servedBy).toBeUndefined();
+    // A name neither catalogue knows is passed through with no claim about its host.
+    expect(resolveModel('anthropic.claude-nobody-1', withMantle, us).servedBy).toBeUndefined();
+    expect(() => resolveModel('claude-opus-5-5', runtime, us)).toThrow(ApiError);
   });
 });

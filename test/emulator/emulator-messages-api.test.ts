@@ -4,6 +4,7 @@
  * pinned anthropic-version, the refused fields, Anthropic error bodies, plain SSE.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mantleModelLister } from '../../src/upstream/mantle-models.ts';
 import { SigV4Signer } from '../../src/upstream/sigv4.ts';
 import { type Emulator, startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './server.ts';
 
@@ -140,7 +141,27 @@ describe('Messages API on the mantle host', () => {
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
   });
 
-  it('serves nothing but the Messages API', async () => {
+  it("lists its models on GET /v1/models (the gateway's lister, SigV4 or a bearer key), mantle-only ones too", async () => {
+    for (const auth of [{}, { bearerToken: 'bedrock-api-key' }]) {
+      const ids = await mantleModelLister({
+        endpoint: emulator.mantleUrl,
+        credentials: async () => credentials,
+        ...auth,
+      })('us-east-1');
+      expect(ids).toContain('anthropic.claude-opus-5-5');
+      expect(ids).toContain(BASE);
+    }
+    expect(emulator.requests.map((r) => [r.operation, r.host, r.method])).toEqual([
+      ['ListMantleModels', 'mantle', 'GET'],
+      ['ListMantleModels', 'mantle', 'GET'],
+    ]);
+    // Only the mantle host lists this way.
+    await expect(
+      mantleModelLister({ endpoint: emulator.url, credentials: async () => credentials })('us-east-1'),
+    ).rejects.toThrow();
+  });
+
+  it('serves nothing but the Messages API and its model list', async () => {
     const res = await call({}, { host: 'mantle', path: `/model/${encodeURIComponent(BASE)}/invoke` });
     expect(res.status).toBe(404);
   });

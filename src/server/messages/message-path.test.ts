@@ -31,4 +31,48 @@ describe('messagePath', () => {
     ).toBe('invoke');
     expect(messagePath({ ...config, claudePaths: { '*': 'mantle' } }, qwen)).toBe('converse');
   });
+
+  describe('the host that serves the model (servedBy, from the cached catalogues)', () => {
+    const opus55 = {
+      caps: { family: 'claude' as const },
+      modelId: 'anthropic.claude-opus-5-5',
+      baseModelId: 'anthropic.claude-opus-5-5',
+      servedBy: 'mantle' as const,
+    };
+    const runtimeOnly = { ...claude, servedBy: 'runtime' as const };
+
+    it('sends a model only mantle serves to mantle, whatever ABPROXY_CLAUDE_PATH says', () => {
+      for (const path of ['invoke', 'converse', 'messages', 'mantle'] as const) {
+        expect(messagePath({ claudePath: path }, opus55, 'claude-opus-5-5')).toBe('mantle');
+      }
+    });
+
+    it('sends a model the mantle list lacks to InvokeModel when ABPROXY_CLAUDE_PATH=mantle', () => {
+      expect(messagePath({ claudePath: 'mantle' }, runtimeOnly)).toBe('invoke');
+      for (const path of ['invoke', 'converse', 'messages'] as const) {
+        expect(messagePath({ claudePath: path }, runtimeOnly)).toBe(path);
+      }
+    });
+
+    it('follows ABPROXY_CLAUDE_PATH where both hosts serve the model or nothing is known', () => {
+      for (const path of ['invoke', 'converse', 'messages', 'mantle'] as const) {
+        expect(messagePath({ claudePath: path }, claude)).toBe(path);
+      }
+    });
+
+    it('never overrides an ABPROXY_CLAUDE_PATHS entry, and never touches other families', () => {
+      const told = { claudePath: 'invoke' as const, claudePaths: { '*opus-5-5*': 'converse' as const } };
+      expect(messagePath(told, opus55, 'claude-opus-5-5')).toBe('converse');
+      expect(messagePath({ claudePath: 'mantle', claudePaths: { '*haiku*': 'mantle' } }, runtimeOnly)).toBe(
+        'mantle',
+      );
+      // An entry for another model leaves the automatic choice to this one.
+      expect(messagePath(told, { ...opus55, modelId: 'anthropic.claude-fable-9', baseModelId: 'x' })).toBe(
+        'mantle',
+      );
+      expect(messagePath({ claudePath: 'invoke' }, { ...qwen, servedBy: 'mantle' as const })).toBe(
+        'converse',
+      );
+    });
+  });
 });
