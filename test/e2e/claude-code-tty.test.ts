@@ -1,6 +1,6 @@
 /**
- * `abproxy claude` in a real terminal, as a new user meets it: the real launcher (`bin/abproxy.js claude
- * --model …`) typed into a shell in tmux, a fresh HOME, a fresh `git init` workspace, the Bedrock
+ * `abproxy claude` in a real terminal, as a new user meets it: the real launcher (`bin/abproxy.js claude`,
+ * with `--model …` and without, when Claude Code picks its own default) typed into a shell in tmux, a fresh HOME, a fresh `git init` workspace, the Bedrock
  * emulator as Bedrock and no way to reach api.anthropic.com. Print mode (`-p`) skips Claude Code's
  * onboarding, its API-key question and its status line; only the interactive CLI shows them.
  *
@@ -22,7 +22,14 @@ import { hasTmux, Terminal } from './tmux.ts';
 
 const root = join(import.meta.dirname, '../..');
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
-const NEVER = ['Unable to connect', 'Detected a custom API key', 'Not logged in', 'Please run /login'];
+const NEVER = [
+  'Unable to connect',
+  'Detected a custom API key',
+  'Not logged in',
+  'Please run /login',
+  // Claude Code's words for a model the gateway does not serve (a 404 on its first message).
+  "There's an issue with the selected model",
+];
 /** Claude Code's first-run onboarding (theme picker); it must not show with the fix. */
 const ONBOARDING = 'Choose the text style';
 const TRUST = 'Yes, I trust this folder';
@@ -66,6 +73,8 @@ function workspace(emulator: Emulator): Workspace {
     PATH: [dirname(process.execPath), join(root, 'node_modules/.bin'), '/usr/bin', '/bin'].join(':'),
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME: emulator.url,
     AWS_ENDPOINT_URL_BEDROCK: emulator.url,
+    // The bedrock-mantle host: the only one serving Claude Code's default model (Opus 5.5) here.
+    AWS_ENDPOINT_URL_BEDROCK_MANTLE: emulator.mantleUrl,
     AWS_ACCESS_KEY_ID: 'AKIDEMULATOR',
     AWS_SECRET_ACCESS_KEY: 'emulator-secret',
     AWS_REGION: 'us-east-1',
@@ -157,6 +166,38 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       expect(emulator.requests.some((r) => r.modelId === MODEL)).toBe(true);
     } finally {
       saveScreen('first-run', terminal);
+    }
+  }, 180_000);
+
+  it("answers the first message with no --model: Claude Code's default model, served by bedrock-mantle only", async () => {
+    const answer = `TTY-DEFAULT-${randomBytes(4).toString('hex')}`;
+    emulator.reset();
+    // Claude Code picks its default (Opus 5.5); the emulator serves it on the mantle host alone.
+    emulator.enqueue({ model: 'claude-opus-5-5', text: answer });
+    const { terminal } = open();
+    // Any refusal of the first message (404 model, 400 from the wrong host) fails at once.
+    const refused = [...NEVER, ONBOARDING, 'API Error'];
+    const wait = (expected: string | RegExp, timeoutMs = 60_000) =>
+      terminal.waitFor(expected, { timeoutMs, forbidden: refused });
+    try {
+      await wait(SHELL_PROMPT, 10_000);
+      terminal.type(`node ${join(root, 'bin/abproxy.js')} claude`, 'Enter');
+      await wait(TRUST);
+      await terminal.choose(TRUST, { forbidden: [...NEVER, ONBOARDING] });
+      await wait(/^❯\s*$/m);
+      await terminal.submit('Say the scripted words.', { forbidden: refused });
+      await wait(answer);
+      for (const screen of terminal.screens) {
+        for (const text of refused) expect(screen, `"${text}" was on a screen`).not.toContain(text);
+      }
+      // The answer came from mantle's Messages API by the bare id, with no setting naming a path.
+      const main = emulator.requests.filter(
+        (r) => r.operation === 'MessagesApi' && r.modelId === 'anthropic.claude-opus-5-5',
+      );
+      expect(main.length).toBeGreaterThan(0);
+      expect(main.every((r) => r.host === 'mantle' && r.status === 200)).toBe(true);
+    } finally {
+      saveScreen('default-model', terminal);
     }
   }, 180_000);
 
