@@ -47,6 +47,8 @@ export interface ModelRow {
    * catalogue has it), in list order.
    */
   upstreams?: string[];
+  /** Served only by the bedrock-mantle host (its model list): the gateway calls it there, by its bare id. */
+  mantleOnly?: true;
 }
 
 export interface AliasRow {
@@ -116,6 +118,7 @@ export function collectModels(snapshot: CatalogueSnapshot, options: CollectOptio
       tiers: [...caps.tiers],
       contextWindow: caps.contextWindow,
       maxOutputTokens: caps.maxOutputTokens,
+      ...(model?.mantleOnly ? { mantleOnly: true as const } : {}),
     };
   };
 
@@ -252,11 +255,21 @@ async function liveSnapshot(
     }
   }
   let failure: unknown;
+  const [{ mantleModelLister }, { fromNodeProviderChain }] = await Promise.all([
+    import('../upstream/mantle-models.ts'),
+    import('@aws-sdk/credential-providers'),
+  ]);
   const catalogue = new Catalogue({
     region: config.region,
     onError: (err) => {
       failure = err;
     },
+    // What only the bedrock-mantle host serves, as `serve` reads it (left out when it cannot be read).
+    mantleModels: mantleModelLister({
+      credentials: fromNodeProviderChain(),
+      ...(config.mantleEndpoint === undefined ? {} : { endpoint: config.mantleEndpoint }),
+      ...(config.bedrockApiKey === undefined ? {} : { bearerToken: config.bedrockApiKey }),
+    }),
   });
   const snapshot = await catalogue.refresh();
   if (snapshot.source !== 'live') throw catalogueError(config.region, failure);

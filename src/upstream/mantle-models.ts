@@ -12,7 +12,7 @@ import { SigV4Signer } from './sigv4.ts';
 
 export const MANTLE_MODELS_PATH = '/v1/models';
 /** A catalogue load waits this long at most for the mantle host (the runtime catalogue is not held up longer). */
-const TIMEOUT_MS = 5000;
+const TIMEOUT_MS = 3000;
 
 export interface MantleModelsOptions {
   /** AWS_ENDPOINT_URL_BEDROCK_MANTLE, else the region's host. */

@@ -115,4 +115,18 @@ describe('abproxy models', () => {
     expect(error.message).toMatch(/could not list Bedrock models in us-east-1/);
     expect(error.message).toContain('abproxy doctor');
   });
+
+  it('lists a Claude model only the bedrock-mantle host serves, marked as such, from its model list', async () => {
+    const env = cliEnv(tempHome(), emulator.url, { AWS_ENDPOINT_URL_BEDROCK_MANTLE: emulator.mantleUrl });
+    const run = await runCli(['models', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as ModelsReport;
+    expect(report.models.find((m) => m.id === 'claude-opus-5-5')).toMatchObject({
+      bedrockId: 'anthropic.claude-opus-5-5',
+      callable: true,
+      mantleOnly: true,
+    });
+    expect(report.models.find((m) => m.id === 'claude-sonnet-4-5-20250929')?.mantleOnly).toBeUndefined();
+    expect(emulator.requests.some((r) => r.operation === 'ListMantleModels')).toBe(true);
+  });
 });
