@@ -39,6 +39,8 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
     const { host: _host, ...fetchHeaders } = sent;
     const res = await fetch(`${origin}${path}`, {
       headers: fetchHeaders,
+      // Signed for this host: never sent on somewhere else.
+      redirect: 'error',
       signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),
     });
     const text = await res.text();

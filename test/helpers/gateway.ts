@@ -44,7 +44,10 @@ export function testConfig(overrides: Partial<Settings> = {}, env: Record<string
     env: { MASTER_API_KEY: MASTER_KEY, LOG_LEVEL: 'silent', ...env },
     defaults: { ...defaultSettings(home), port: 0, host: '127.0.0.1' },
   });
-  return { ...config, ...overrides };
+  // The emulator's mantle host when one runs (startBedrockEmulator), so a gateway's catalogue never
+  // reads the real bedrock-mantle host's model list from a test.
+  const mantle = process.env.AWS_ENDPOINT_URL_BEDROCK_MANTLE;
+  return { ...config, ...(mantle === undefined ? {} : { mantleEndpoint: mantle }), ...overrides };
 }
 
 export async function startGateway(overrides: Partial<Settings> = {}, env: Record<string, string> = {}) {
