@@ -90,6 +90,16 @@ export function claudeNameMatches(wanted: ClaudeName, candidate: ClaudeName): bo
   return true;
 }
 
+/**
+ * Whether two Bedrock spellings name the same Claude model: the runtime's foundation id
+ * (`anthropic.claude-haiku-4-5-20251001-v1:0`) and the mantle host's (`anthropic.claude-haiku-4-5`, no date
+ * or revision). Same tier and version; a date only counts when both have one.
+ */
+export function sameClaudeModel(a: ClaudeName, b: ClaudeName): boolean {
+  if (a.tier !== b.tier || !a.version || !b.version || !sameVersion(a.version, b.version)) return false;
+  return !a.date || !b.date || a.date === b.date;
+}
+
 function sameVersion(a: readonly [number, number], b: readonly [number, number]): boolean {
   return a[0] === b[0] && a[1] === b[1];
 }

@@ -396,4 +396,33 @@ describe('the bedrock-mantle host in the catalogue', () => {
     // Without any mantle list, none in the merge either.
     expect(mergeSnapshots([runtime, profileOnly]).mantle).toBeUndefined();
   });
+
+  it("matches mantle's spelling (no date, no revision) to the runtime's model, and calls mantle by it", () => {
+    const mixed = withMantleModels(runtime, ['anthropic.claude-sonnet-4-5', 'anthropic.claude-opus-5-5']);
+    // Sonnet 4.5 is the runtime's (dated there): not added again as a mantle-only model.
+    expect(mixed.models.filter((m) => m.mantleOnly).map((m) => m.modelId)).toEqual([
+      'anthropic.claude-opus-5-5',
+    ]);
+    expect(resolveModel('claude-sonnet-4-5', mixed, { region: 'us-east-1' })).toMatchObject({
+      modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      mantleId: 'anthropic.claude-sonnet-4-5',
+    });
+    expect(resolveModel('claude-sonnet-4-5', mixed, { region: 'us-east-1' }).servedBy).toBeUndefined();
+    expect(resolveModel('claude-opus-5-5', mixed, { region: 'us-east-1' })).toMatchObject({
+      servedBy: 'mantle',
+      mantleId: 'anthropic.claude-opus-5-5',
+    });
+    // A dated spelling on mantle with another date is another model.
+    const otherDate = withMantleModels(runtime, ['anthropic.claude-sonnet-4-5-20990101-v1:0']);
+    expect(otherDate.models.filter((m) => m.mantleOnly)).toHaveLength(1);
+    expect(resolveModel('claude-sonnet-4-5-20250929', otherDate, { region: 'us-east-1' }).servedBy).toBe(
+      'runtime',
+    );
+    // Another upstream's runtime serving it, under its dated id, makes it not mantle-only in a merge.
+    const east = withMantleModels(profileOnly, ['anthropic.claude-haiku-4-5']);
+    const west = snapshotOf('us-west-2', [
+      { id: 'anthropic.claude-haiku-4-5-20251001-v1:0', profiles: ['us'] },
+    ]);
+    expect(mergeSnapshots([east, west]).models.some((m) => m.mantleOnly)).toBe(false);
+  });
 });

@@ -16,7 +16,7 @@ import {
   ListFoundationModelsCommand,
   ListInferenceProfilesCommand,
 } from '@aws-sdk/client-bedrock';
-import { builtinSnapshot, claudeDisplayName, parseBedrockClaudeId } from './aliases.ts';
+import { builtinSnapshot, claudeDisplayName, parseBedrockClaudeId, sameClaudeModel } from './aliases.ts';
 import type { CatalogueModel, CatalogueProfile, CatalogueSnapshot } from './types.ts';
 
 /** The part of BedrockClient the catalogue uses (a fake in tests). */
@@ -238,11 +238,13 @@ export function withMantleModels(
   const onRuntime = new Set(snapshot.models.map((m) => m.modelId));
   for (const p of snapshot.profiles)
     if (p.type === 'SYSTEM_DEFINED') for (const id of p.modelIds) onRuntime.add(id);
+  const runtimeClaude = [...onRuntime].flatMap((id) => parseBedrockClaudeId(id) ?? []);
   const added: CatalogueModel[] = [];
   for (const modelId of new Set(mantleIds)) {
     if (onRuntime.has(modelId)) continue;
     const parsed = parseBedrockClaudeId(modelId);
-    if (!parsed) continue;
+    // Mantle spells ids without date or revision: the runtime's Haiku 4.5 listed as `…-haiku-4-5` there.
+    if (!parsed || runtimeClaude.some((r) => sameClaudeModel(parsed, r))) continue;
     added.push({
       modelId,
       name: claudeDisplayName(parsed),
@@ -313,14 +315,21 @@ export function mergeSnapshots(snapshots: readonly CatalogueSnapshot[]): Catalog
     if (s.mantle) mantle = new Set([...(mantle ?? []), ...s.mantle]);
   }
   const runtimeBases = new Set<string>();
+  for (const m of models.values()) if (!m.mantleOnly) runtimeBases.add(m.modelId);
   for (const p of profiles.values())
     if (p.type === 'SYSTEM_DEFINED') for (const id of p.modelIds) runtimeBases.add(id);
+  const runtimeClaude = [...runtimeBases].flatMap((id) => parseBedrockClaudeId(id) ?? []);
+  const servedByARuntime = (m: CatalogueModel) => {
+    if (runtimeBases.has(m.modelId)) return true;
+    const parsed = parseBedrockClaudeId(m.modelId);
+    return parsed !== null && runtimeClaude.some((r) => sameClaudeModel(parsed, r));
+  };
   return {
     region: first.region,
     source: 'live',
     fetchedAt: Math.min(...parts.map((s) => s.fetchedAt)),
-    // Behind another upstream's profile: served by runtime there, so not mantle-only either.
-    models: [...models.values()].filter((m) => !(m.mantleOnly && runtimeBases.has(m.modelId))),
+    // Served by another upstream's runtime (by any spelling): not mantle-only in the merge.
+    models: [...models.values()].filter((m) => !(m.mantleOnly && servedByARuntime(m))),
     profiles: [...profiles.values()],
     ...(mantle ? { mantle: [...mantle] } : {}),
   };

@@ -22,6 +22,7 @@ import {
   PROFILE_PREFIX,
   parseBedrockClaudeId,
   parseClientClaudeName,
+  sameClaudeModel,
 } from './aliases.ts';
 import { capabilitiesFor } from './capabilities.ts';
 import type { CatalogueModel, CatalogueProfile, CatalogueSnapshot, ResolvedModel } from './types.ts';
@@ -137,12 +138,33 @@ function passThrough(name: string, snapshot: CatalogueSnapshot, region: string):
  * The one host that serves a model, when the catalogues say so: mantle for a model only its list has,
  * runtime for one the runtime catalogue has and the mantle list (when read) lacks.
  */
-function servedBy(baseModelId: string, index: CatalogueIndex): Pick<ResolvedModel, 'servedBy'> {
-  if (index.models.get(baseModelId)?.mantleOnly) return { servedBy: 'mantle' };
-  if (index.mantle && !index.mantle.has(baseModelId) && index.onRuntime.has(baseModelId)) {
+function servedBy(baseModelId: string, index: CatalogueIndex): Pick<ResolvedModel, 'servedBy' | 'mantleId'> {
+  const mantleId = index.mantle?.idOf.get(baseModelId);
+  const id = mantleId === undefined ? {} : { mantleId };
+  if (index.models.get(baseModelId)?.mantleOnly) return { servedBy: 'mantle', ...id };
+  if (index.mantle && mantleId === undefined && index.onRuntime.has(baseModelId))
     return { servedBy: 'runtime' };
+  return id;
+}
+
+/** Runtime foundation id → the id the mantle host lists for the same model (exact, else same Claude model). */
+function mantleIdsOf(bases: Iterable<string>, mantle: readonly string[]): Map<string, string> {
+  const listed = new Set(mantle);
+  const claude = mantle.flatMap((id) => {
+    const parsed = parseBedrockClaudeId(id);
+    return parsed ? [{ id, parsed }] : [];
+  });
+  const idOf = new Map<string, string>();
+  for (const base of bases) {
+    if (listed.has(base)) {
+      idOf.set(base, base);
+      continue;
+    }
+    const parsed = parseBedrockClaudeId(base);
+    const same = parsed && claude.find((c) => sameClaudeModel(parsed, c.parsed));
+    if (same) idOf.set(base, same.id);
   }
-  return {};
+  return idOf;
 }
 
 /**
@@ -186,8 +208,8 @@ export interface CatalogueIndex {
   claude: Array<{ baseModelId: string; parsed: ClaudeName; active: boolean }>;
   /** Foundation ids bedrock-runtime serves (its models and what its system profiles route to). */
   onRuntime: Set<string>;
-  /** What the bedrock-mantle host lists; undefined when its list was not read. */
-  mantle: Set<string> | undefined;
+  /** The bedrock-mantle host's list, when read: foundation id → the id mantle lists for that model. */
+  mantle: { idOf: Map<string, string> } | undefined;
 }
 
 const indexes = new WeakMap<CatalogueSnapshot, CatalogueIndex>();
@@ -216,7 +238,7 @@ export function indexOf(snapshot: CatalogueSnapshot): CatalogueIndex {
     profilesByArn,
     claude,
     onRuntime,
-    mantle: snapshot.mantle ? new Set(snapshot.mantle) : undefined,
+    mantle: snapshot.mantle ? { idOf: mantleIdsOf(bases, snapshot.mantle) } : undefined,
   };
   indexes.set(snapshot, index);
   return index;

@@ -102,6 +102,11 @@ export interface ResolvedModel {
    */
   servedBy?: 'runtime' | 'mantle';
   /**
+   * The id the bedrock-mantle host lists for this model, when its list was read and has it: what the
+   * `mantle` path sends (mantle spells ids without date or revision, e.g. `anthropic.claude-haiku-4-5`).
+   */
+  mantleId?: string;
+  /**
    * The operator's target when the client's name reached the model through a prefix pattern of the
    * model map (`claude-x*`): the client made that name up, so it does not count as the model's name.
    */

@@ -30,7 +30,7 @@ export async function messagesApiMessages(call: MessageCall, host: MessagesApiHo
   const warnings = [...switched.warnings, ...shaped.warnings];
   if (shaped.droppedBetas.length > 0)
     warnings.push(`betas not sent to Bedrock: ${shaped.droppedBetas.join(', ')}`);
-  const modelId = host === 'mantle' ? model.baseModelId : model.modelId;
+  const modelId = host === 'mantle' ? (model.mantleId ?? model.baseModelId) : model.modelId;
   // The id actually called (mantle drops the profile prefix).
   const headers = { ...call.headers(warnings), 'x-abproxy-model': headerSafe(modelId) };
   const input = {

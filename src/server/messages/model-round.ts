@@ -78,7 +78,7 @@ export async function openModelRound(
         {
           host,
           // mantle takes bare foundation ids (messages-api.ts).
-          modelId: host === 'mantle' ? model.baseModelId : model.modelId,
+          modelId: host === 'mantle' ? (model.mantleId ?? model.baseModelId) : model.modelId,
           body: shaped.body,
           betas: shaped.betas,
           stream: true,
