@@ -225,6 +225,49 @@ async function checkModels(snapshot: CatalogueSnapshot, config: Config): Promise
   };
 }
 
+/**
+ * The bedrock-mantle host's model list, as `serve` reads it: which Claude models only mantle serves
+ * (the gateway sends them there by itself). Unreadable is a warning: such models answer 404 then.
+ */
+async function checkMantle(snapshot: CatalogueSnapshot, config: Config): Promise<Check> {
+  const [
+    { mantleModelLister },
+    { fromNodeProviderChain },
+    { withMantleModels },
+    { parseBedrockClaudeId, canonicalClaudeId },
+  ] = await Promise.all([
+    import('../upstream/mantle-models.ts'),
+    import('@aws-sdk/credential-providers'),
+    import('../models/catalogue.ts'),
+    import('../models/aliases.ts'),
+  ]);
+  const lister = mantleModelLister({
+    credentials: fromNodeProviderChain(),
+    ...(config.mantleEndpoint === undefined ? {} : { endpoint: config.mantleEndpoint }),
+    ...(config.bedrockApiKey === undefined ? {} : { bearerToken: config.bedrockApiKey }),
+  });
+  try {
+    const ids = await lister(config.region);
+    const only = withMantleModels(snapshot, ids).models.flatMap((m) => {
+      const parsed = m.mantleOnly ? parseBedrockClaudeId(m.modelId) : null;
+      return parsed ? [canonicalClaudeId(parsed)] : [];
+    });
+    return {
+      name: 'mantle',
+      status: 'ok',
+      detail: `${ids.length} models listed on bedrock-mantle; Claude only there: ${only.length > 0 ? only.join(', ') : 'none'}`,
+    };
+  } catch (err) {
+    const { name, message } = err as { name?: string; message?: string };
+    return {
+      name: 'mantle',
+      status: 'warn',
+      detail: `the bedrock-mantle model list is not readable (${name ?? 'Error'}: ${(message ?? String(err)).split('\n')[0]}): Claude models only mantle serves answer 404`,
+      hint: 'allow bedrock-mantle in IAM or check AWS_ENDPOINT_URL_BEDROCK_MANTLE; or give abproxy claude a --model from `abproxy models`',
+    };
+  }
+}
+
 /** --deep: one tiny Converse call, the only proof that model access is granted. */
 async function checkInvoke(
   snapshot: CatalogueSnapshot,
@@ -477,6 +520,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
     checks.push(check);
     if (snapshot) {
       checks.push(await checkModels(snapshot, config));
+      checks.push(await checkMantle(snapshot, config));
       if (flags.deep) checks.push(await checkInvoke(snapshot, config, env, flags.model));
     }
   }

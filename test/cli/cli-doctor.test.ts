@@ -33,6 +33,25 @@ describe('abproxy doctor', () => {
     expect(byName(report, 'claude')).toBeDefined();
   });
 
+  it("reads bedrock-mantle's model list: the Claude models only there, or a warning when unreadable", async () => {
+    const withMantle = cliEnv(tempHome(), emulator.url, {
+      AWS_ENDPOINT_URL_BEDROCK_MANTLE: emulator.mantleUrl,
+    });
+    const run = await runCli(['doctor', '--json', '--port', '0'], withMantle);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(byName(report, 'mantle')).toMatchObject({ status: 'ok' });
+    expect(byName(report, 'mantle')?.detail).toContain('Claude only there: claude-opus-5-5');
+
+    const gone = cliEnv(tempHome(), emulator.url, { AWS_ENDPOINT_URL_BEDROCK_MANTLE: 'http://127.0.0.1:9' });
+    const warned = JSON.parse(
+      (await runCli(['doctor', '--json', '--port', '0'], gone)).stdout,
+    ) as DoctorReport;
+    expect(byName(warned, 'mantle')).toMatchObject({ status: 'warn' });
+    expect(byName(warned, 'mantle')?.detail).toContain('404');
+    // A warning: the rest of the gateway works without mantle.
+    expect(byName(warned, 'bedrock')?.status).toBe('ok');
+  });
+
   it('checks every upstream of ABPROXY_UPSTREAMS through its own endpoint and credentials', async () => {
     const upstreams = [
       { name: 'good', region: 'us-east-1', endpoint: emulator.url, controlEndpoint: emulator.url },
