@@ -40,8 +40,9 @@ abstract class Tally<L extends string, S extends Series<L>> {
 
   /** The series of these label values, made on first use (its labels copied, as prom-client keeps them). */
   protected seriesOf(labels: LabelValues<L>, create: (labels: LabelValues<L>) => S): S {
-    let key = '';
-    for (const name of this.#labelNames) key += `${labels[name] ?? ''}\u0000`;
+    const names = this.#labelNames;
+    let key = `${labels[names[0]!] ?? ''}`;
+    for (let i = 1; i < names.length; i++) key += `\u0000${labels[names[i]!] ?? ''}`;
     let series = this.series.get(key);
     if (!series) {
       series = create({ ...labels });
