@@ -2,17 +2,19 @@
  * The gateway's Prometheus metrics. Each server owns its own registry (tests run several servers in
  * one process; prom-client's global registry would mix them).
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { TallyCounter, TallyHistogram } from './tallies.ts';
 
 export interface GatewayMetrics {
   registry: Registry;
-  requests: Counter<'model' | 'status' | 'tier'>;
-  tokens: Counter<'model' | 'kind'>;
-  costUsd: Counter<'model'>;
+  // Counted on every request: tallies (plain numbers, written out at scrape time).
+  requests: TallyCounter<'model' | 'status' | 'tier'>;
+  tokens: TallyCounter<'model' | 'kind'>;
+  costUsd: TallyCounter<'model'>;
   webToolRequests: Counter<'tool'>;
-  requestDuration: Histogram<'model' | 'stream'>;
-  timeToFirstToken: Histogram<'model'>;
-  upstreamLatency: Histogram<'model'>;
+  requestDuration: TallyHistogram<'model' | 'stream'>;
+  timeToFirstToken: TallyHistogram<'model'>;
+  upstreamLatency: TallyHistogram<'model'>;
   activeStreams: Gauge;
   rateLimited: Counter<'limit'>;
   budgetRefused: Counter;
@@ -47,23 +49,20 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   });
   return {
     registry,
-    requests: new Counter({
+    requests: new TallyCounter(registry, {
       name: 'abproxy_requests_total',
       help: 'Messages requests by model (catalogue name, or unknown), HTTP status and service tier used',
       labelNames: ['model', 'status', 'tier'],
-      registers,
     }),
-    tokens: new Counter({
+    tokens: new TallyCounter(registry, {
       name: 'abproxy_tokens_total',
       help: 'Tokens by client model and kind (input, output, cache_read, cache_creation)',
       labelNames: ['model', 'kind'],
-      registers,
     }),
-    costUsd: new Counter({
+    costUsd: new TallyCounter(registry, {
       name: 'abproxy_cost_usd_total',
       help: 'Estimated cost in USD from the price table',
       labelNames: ['model'],
-      registers,
     }),
     webToolRequests: new Counter({
       name: 'abproxy_web_tool_requests_total',
@@ -71,26 +70,23 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       labelNames: ['tool'],
       registers,
     }),
-    requestDuration: new Histogram({
+    requestDuration: new TallyHistogram(registry, {
       name: 'abproxy_request_duration_seconds',
       help: 'Messages request duration, first byte in to last byte out',
       labelNames: ['model', 'stream'],
       buckets: LATENCY_BUCKETS,
-      registers,
     }),
-    timeToFirstToken: new Histogram({
+    timeToFirstToken: new TallyHistogram(registry, {
       name: 'abproxy_time_to_first_token_seconds',
       help: 'Streams: request start to the first content event sent',
       labelNames: ['model'],
       buckets: TTFT_BUCKETS,
-      registers,
     }),
-    upstreamLatency: new Histogram({
+    upstreamLatency: new TallyHistogram(registry, {
       name: 'abproxy_upstream_latency_seconds',
       help: 'Bedrock call start until its response (or stream) began',
       labelNames: ['model'],
       buckets: LATENCY_BUCKETS,
-      registers,
     }),
     activeStreams: new Gauge({
       name: 'abproxy_active_streams',

@@ -28,11 +28,19 @@ const SERVER_FAULTS = new Set(['InternalServerException', 'ServiceUnavailableExc
 
 /** Model ids and ARNs go into one path segment, encoded as the SDK does. */
 export function pathLabel(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
+  let label = pathLabels.get(value);
+  if (label === undefined) {
+    label = encodeURIComponent(value).replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    );
+    // Every call encodes one of a few model ids: remembered, bounded (a door caller may name many).
+    if (pathLabels.size >= 512) pathLabels.clear();
+    pathLabels.set(value, label);
+  }
+  return label;
 }
+const pathLabels = new Map<string, string>();
 
 export function header(headers: Headers, name: string): string | undefined {
   const value = headers[name];

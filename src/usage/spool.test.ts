@@ -263,6 +263,33 @@ describe('usage spool', () => {
     await spool.close();
   });
 
+  it('with openLinesAt send, writes the open lines of a loop turn at the next beforeSend, in one go', async () => {
+    const path = dir();
+    const spool = new UsageSpool({
+      dir: path,
+      sink: flakySink(),
+      drainIntervalMs: 60_000,
+      openLinesAt: 'send',
+    });
+    const onDisk = () =>
+      readFileSync(join(path, files(path)[0]!), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { phase: string; record: UsageRecord }).record.id);
+    const [a, b, c] = [record(), record(), record()];
+    spool.begin({ ...a, status: 0 });
+    spool.begin({ ...b, status: 0 });
+    expect(onDisk()).toEqual([]);
+    // The transport's hook, just before the first request's first byte leaves.
+    spool.beforeSend();
+    expect(onDisk()).toEqual([a.id, b.id]);
+    // A call that never reaches the transport still has its line by the end of the loop turn.
+    spool.begin({ ...c, status: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(onDisk()).toEqual([a.id, b.id, c.id]);
+    await spool.close();
+  });
+
   it('writes its files 0600 in a 0700 directory whatever the umask', async () => {
     const path = join(dir(), 'spool');
     const old = process.umask(0o022);

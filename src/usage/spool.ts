@@ -6,7 +6,9 @@
  * bytes; no fsync on this path):
  * - the durability point is begin(): its `open` line is written synchronously before it returns, so
  *   before the upstream call leaves — Bedrock never receives a call the spool does not know about. A
- *   request cut by the kill is recovered from its `open` line as status 0;
+ *   request cut by the kill is recovered from its `open` line as status 0. With `openLinesAt: 'send'`
+ *   the point moves to beforeSend(), which the undici transport's sendHeaders hook calls before any
+ *   request's first byte leaves: the calls begun in one loop turn share one write(2);
  * - `done` lines are batched: written together with the next `open` line, or at the end of the current
  *   event-loop turn (setImmediate), whichever comes first — one write(2) for many records under load.
  *   An answered request is therefore always in the spool (its `open` line was written before the call
@@ -68,6 +70,13 @@ export interface SpoolOptions {
   onDrainError?: (err: unknown, depth: number) => void;
   /** A record the store refused for good was set aside in the dead-letter file. */
   onDeadLetter?: (record: UsageRecord, err: UsageRejectedError, file: string) => void;
+  /**
+   * `begin` (default): begin() writes its `open` line at once. `send`: the caller promises to call
+   * beforeSend() synchronously before any upstream request's first byte leaves (the undici transport's
+   * sendHeaders hook), so the `open` lines of every call begun since the last write go out in one
+   * write(2), with the same guarantee: Bedrock never receives a call the spool does not know about.
+   */
+  openLinesAt?: 'begin' | 'send';
 }
 
 const FILE = /^usage-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
@@ -132,6 +141,7 @@ export class UsageSpool {
   /** Lines of the current segment not written yet (`done` lines waiting for the batch write). */
   #unwritten = '';
   #writeScheduled: NodeJS.Immediate | undefined;
+  readonly #openLinesAt: 'begin' | 'send';
   readonly #segments = new Set<Segment>();
   readonly #opens = new Map<string, Segment>();
   #queue: Queued[] = [];
@@ -149,6 +159,7 @@ export class UsageSpool {
     this.#batchSize = options.batchSize ?? 200;
     this.#onError = options.onDrainError;
     this.#onDeadLetter = options.onDeadLetter;
+    this.#openLinesAt = options.openLinesAt ?? 'begin';
     this.#delay = this.#interval;
     makePrivateDir(this.#dir);
     this.#adoptOrphans();
@@ -163,23 +174,23 @@ export class UsageSpool {
   /** Writes the record as it stands if the gateway died now (call just before the upstream call). */
   begin(record: UsageRecord): void {
     const segment = this.#append('open', record);
-    // The durability point: on disk (with any batched `done` lines) before the upstream call leaves.
-    this.#write();
+    // The durability point: on disk (with any batched `done` lines) before the upstream call leaves —
+    // now, or in beforeSend() (openLinesAt: 'send'), which runs before that.
+    if (this.#openLinesAt === 'begin') this.#write();
+    else this.#scheduleWrite();
     segment.pending++;
     this.#opens.set(record.id, segment);
+  }
+
+  /** An upstream request is about to send its first byte: every line begun so far goes to disk now. */
+  beforeSend(): void {
+    this.#write();
   }
 
   /** Queues the final record for the store; its line is written in this loop turn's batch. */
   finish(record: UsageRecord): void {
     const segment = this.#append('done', record);
-    this.#writeScheduled ??= setImmediate(() => {
-      this.#writeScheduled = undefined;
-      try {
-        this.#write();
-      } catch {
-        // Kept for the next write (begin() reports a failing disk; the drain's rotation retries).
-      }
-    });
+    this.#scheduleWrite();
     segment.pending++;
     const segments = [segment];
     const open = this.#opens.get(record.id);
@@ -206,6 +217,18 @@ export class UsageSpool {
     clearTimeout(this.#timer);
     await this.flush().catch(() => {});
     await this.#rotate();
+  }
+
+  /** Writes the unwritten lines at the end of this loop turn, with whatever else is added meanwhile. */
+  #scheduleWrite(): void {
+    this.#writeScheduled ??= setImmediate(() => {
+      this.#writeScheduled = undefined;
+      try {
+        this.#write();
+      } catch {
+        // Kept for the next write (begin() or beforeSend() reports a failing disk; the drain's rotation retries).
+      }
+    });
   }
 
   /** Adds a line to the current segment's unwritten batch (one serialisation, no wrapper object). */

@@ -2,6 +2,7 @@
  * Builds what the metering middleware needs from config and the store: metrics, the usage spool,
  * rate limits (local in solo mode, leased from the store's counters in team mode) and budgets.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type Config, ConfigError } from '../../config/config.ts';
 import { BudgetGuard } from '../../limits/budget.ts';
 import { counterLeases } from '../../limits/counter-leases.ts';
@@ -31,6 +32,9 @@ export function callerOf(ctx: Ctx): Caller {
   return { keyId: 'master', limits: {} };
 }
 
+/** undici publishes it synchronously just before it writes a request's first byte. */
+const UNDICI_SEND_HEADERS = 'undici:client:sendHeaders';
+
 export function createAccounting(config: Config, store: Store, log: Logger): Accounting {
   let prices: ReturnType<typeof mergePrices>;
   try {
@@ -39,11 +43,16 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
     throw new ConfigError(`ABPROXY_PRICES: ${(err as Error).message}`);
   }
   let spool: UsageSpool | undefined;
+  let beforeSend: (() => void) | undefined;
   const metrics = createMetrics({ processMetrics: true, spoolDepth: () => spool?.depth() ?? 0 });
   if (config.usageRecording) {
     let lastWarned = 0;
+    // Every Bedrock call of the HTTP/1.1 (undici) transport passes the sendHeaders hook: the `open`
+    // lines of the calls begun in a loop turn are written there, in one write(2) instead of one each.
+    const atSend = config.upstreamHttp === '1.1';
     spool = new UsageSpool({
       dir: spoolDir(config),
+      openLinesAt: atSend ? 'send' : 'begin',
       sink: store,
       drainIntervalMs: config.usageDrainMs,
       retryMaxMs: config.usageRetryMaxMs,
@@ -64,6 +73,17 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
         );
       },
     });
+    if (atSend) {
+      const owned = spool;
+      beforeSend = () => {
+        try {
+          owned.beforeSend();
+        } catch (err) {
+          log.error({ err }, 'usage records could not be spooled');
+        }
+      };
+      subscribe(UNDICI_SEND_HEADERS, beforeSend);
+    }
   }
   const limiter =
     store.mode === 'team'
@@ -99,6 +119,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
     },
     async close() {
       await budget.close();
+      if (beforeSend) unsubscribe(UNDICI_SEND_HEADERS, beforeSend);
       await spool?.close();
     },
   };
