@@ -68,6 +68,11 @@ export class RateLimits {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Whether admitRequest has anything to count for these limits (else it would answer no headers). */
+  limitsRequests(limits: KeyLimits): boolean {
+    return limits.requestsPerMinute !== undefined || this.#seed !== undefined;
+  }
+
   /** Counts one request against the key's per-minute and the seed limits; headers for the answer. */
   async admitRequest(keyId: string, limits: KeyLimits): Promise<LimitHeaders> {
     const now = this.#now();

@@ -96,6 +96,7 @@ class UsageMeter implements Meter {
   }
 
   async admitTokens(estimate: number): Promise<void> {
+    if (this.caller.limits.tokensPerMinute === undefined) return;
     const { headers, admission } = await countRefusal(this.#deps.metrics, () =>
       this.#deps.rateLimits.admitTokens(this.caller.keyId, this.caller.limits, estimate),
     );
@@ -213,11 +214,14 @@ export function metering(deps: MeteringDeps): Middleware {
     if (path !== '/v1/messages' && door === undefined) return next();
     const caller = deps.caller(ctx);
     try {
-      await checkBudget(deps, caller);
-      const headers = await countRefusal(metrics, () =>
-        deps.rateLimits.admitRequest(caller.keyId, caller.limits),
-      );
-      for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+      // Awaited only when there is something to check: most keys have no budget or request limit.
+      if (caller.limits.budgetUsd !== undefined) await checkBudget(deps, caller);
+      if (deps.rateLimits.limitsRequests(caller.limits)) {
+        const headers = await countRefusal(metrics, () =>
+          deps.rateLimits.admitRequest(caller.keyId, caller.limits),
+        );
+        for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
+      }
     } catch (err) {
       // Refused before the body was read: no model is known yet.
       metrics.requests.inc({ model: 'unknown', status: String(toApiError(err).status), tier: '' });
