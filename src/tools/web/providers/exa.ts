@@ -3,9 +3,9 @@
  * `excludeDomains`, `userLocation` as a two-letter country code) and `contents.text` so each hit carries
  * page text. Hits are `results[]` (`title`, `url`, `publishedDate`, `text`, `highlights`).
  */
-import { domainHosts } from '../domains.ts';
 import type { SearchProvider, WebSearchHit } from '../types.ts';
 import {
+  domainFields,
   extractVia,
   firstRecordAt,
   isRecord,
@@ -46,8 +46,6 @@ export function createExa(options: ProviderOptions): SearchProvider {
         maxQuery: MAX_QUERY,
         maxCount: MAX_COUNT,
         request: (query, count, q) => {
-          const include = domainHosts(q.allowedDomains);
-          const exclude = domainHosts(q.blockedDomains);
           const country = q.userLocation?.country;
           return {
             method: 'POST',
@@ -56,8 +54,7 @@ export function createExa(options: ProviderOptions): SearchProvider {
             body: {
               query,
               numResults: count,
-              ...(include.length > 0 ? { includeDomains: include } : {}),
-              ...(exclude.length > 0 ? { excludeDomains: exclude } : {}),
+              ...domainFields(q, 'includeDomains', 'excludeDomains'),
               ...(country && /^[A-Za-z]{2}$/.test(country) ? { userLocation: country.toUpperCase() } : {}),
               contents: { text: { maxCharacters: TEXT_CHARS } },
             },

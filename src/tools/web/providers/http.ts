@@ -5,7 +5,7 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import { request } from 'undici';
-import { filterByDomain } from '../domains.ts';
+import { domainHosts, filterByDomain } from '../domains.ts';
 import {
   type FetchedDocument,
   type SearchProvider,
@@ -210,6 +210,16 @@ export function plainResults(name: string, body: unknown, dateField: string): We
 export function firstRecordAt(body: unknown, key: string): Record<string, unknown> | undefined {
   const list = isRecord(body) ? body[key] : undefined;
   return Array.isArray(list) ? list.find(isRecord) : undefined;
+}
+
+/** The query's domain filters as body fields named by the provider; an empty filter is left out. */
+export function domainFields(q: WebSearchQuery, include: string, exclude: string): Record<string, string[]> {
+  const allowed = domainHosts(q.allowedDomains);
+  const blocked = domainHosts(q.blockedDomains);
+  return {
+    ...(allowed.length > 0 ? { [include]: allowed } : {}),
+    ...(blocked.length > 0 ? { [exclude]: blocked } : {}),
+  };
 }
 
 /** What sets one search provider apart; searchVia does the rest the same way for all. */

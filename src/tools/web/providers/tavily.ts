@@ -4,9 +4,9 @@
  * are sent). Hits are `results[]` (`title`, `url`, `content`, `published_date`). Tavily's `country`
  * takes an English country name, so `user_location.country` (ISO 3166-1 alpha-2) is spelled out.
  */
-import { domainHosts } from '../domains.ts';
 import type { SearchProvider, WebSearchHit } from '../types.ts';
 import {
+  domainFields,
   extractVia,
   firstRecordAt,
   isRecord,
@@ -45,8 +45,6 @@ export function createTavily(options: ProviderOptions): SearchProvider {
         maxQuery: MAX_QUERY,
         maxCount: MAX_COUNT,
         request: (query, count, q) => {
-          const include = domainHosts(q.allowedDomains);
-          const exclude = domainHosts(q.blockedDomains);
           const country = countryName(q.userLocation?.country);
           return {
             method: 'POST',
@@ -58,8 +56,7 @@ export function createTavily(options: ProviderOptions): SearchProvider {
               max_results: count,
               search_depth: 'basic',
               topic: 'general',
-              ...(include.length > 0 ? { include_domains: include } : {}),
-              ...(exclude.length > 0 ? { exclude_domains: exclude } : {}),
+              ...domainFields(q, 'include_domains', 'exclude_domains'),
               ...(country ? { country } : {}),
             },
           };
