@@ -5,7 +5,7 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import { request } from 'undici';
-import { domainHosts, filterByDomain } from '../domains.ts';
+import { type DomainFilter, domainHosts, filterByDomain } from '../domains.ts';
 import {
   type FetchedDocument,
   type SearchProvider,
@@ -34,7 +34,7 @@ export interface ProviderOptions {
 export function askCount(
   wanted: number,
   max: number,
-  filter: { allowedDomains?: readonly string[] | undefined; blockedDomains?: readonly string[] | undefined },
+  filter: DomainFilter,
   filteredByProvider: boolean,
 ): number {
   const filtering = (filter.allowedDomains?.length ?? 0) + (filter.blockedDomains?.length ?? 0) > 0;
