@@ -123,6 +123,16 @@ ${valueChoiceArms(specs, '    ')}
 }`;
 }
 
+/**
+ * One word of the walk to the cursor, the same in bash and zsh: an option (without `=`) that takes a
+ * value makes the next word its value; a subcommand of the path so far extends the path.
+ */
+const WALK_WORD = `    if [[ "$w" == -* ]]; then
+      if [[ "$w" != *=* && " $(_abproxy_value_options "$path") " == *" $w "* ]]; then value_of="$w"; fi
+      continue
+    fi
+    if [[ " $(_abproxy_subcommands "$path") " == *" $w "* ]]; then path="\${path:+$path }$w"; fi`;
+
 export function bashScript(program: Command): string {
   return `# ${HEADER('bash')}
 # Install: source this file from ~/.bashrc, or copy it to ~/.local/share/bash-completion/completions/abproxy
@@ -138,11 +148,7 @@ _abproxy() {
     if [[ -n "$value_of" ]]; then value_of=""; continue; fi
     # After --, the words belong to another program (abproxy claude -- …): complete file names.
     if [[ "$w" == "--" ]]; then COMPREPLY=(); compopt -o default 2>/dev/null; return 0; fi
-    if [[ "$w" == -* ]]; then
-      if [[ "$w" != *=* && " $(_abproxy_value_options "$path") " == *" $w "* ]]; then value_of="$w"; fi
-      continue
-    fi
-    if [[ " $(_abproxy_subcommands "$path") " == *" $w "* ]]; then path="\${path:+$path }$w"; fi
+${WALK_WORD}
   done
   if [[ -n "$value_of" ]]; then
     local choices
@@ -212,11 +218,7 @@ _abproxy() {
     w="\${words[i]}"
     if [[ -n "$value_of" ]]; then value_of=""; continue; fi
     if [[ "$w" == "--" ]]; then _files; return; fi
-    if [[ "$w" == -* ]]; then
-      if [[ "$w" != *=* && " $(_abproxy_value_options "$path") " == *" $w "* ]]; then value_of="$w"; fi
-      continue
-    fi
-    if [[ " $(_abproxy_subcommands "$path") " == *" $w "* ]]; then path="\${path:+$path }$w"; fi
+${WALK_WORD}
   done
   if [[ -n "$value_of" ]]; then
     local -a choices

@@ -149,12 +149,14 @@ export async function printKeys(
   mode: OutputMode,
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<void> {
-  if (rows.length === 0) {
-    out.write("no keys yet: create one with 'abproxy keys create'\n");
-    return;
-  }
-  const { printTable } = await import('../ui/index.ts');
-  await printTable(KEY_COLUMNS, rows as unknown as Row[], mode, out);
+  const { printList } = await import('../ui/index.ts');
+  await printList(
+    KEY_COLUMNS,
+    rows as unknown as Row[],
+    "no keys yet: create one with 'abproxy keys create'",
+    mode,
+    out,
+  );
 }
 
 async function list(flags: OutputFlags, io: KeysIo): Promise<void> {

@@ -66,12 +66,8 @@ export async function printPrincipals(
   mode: OutputMode,
   out: NodeJS.WriteStream = process.stdout,
 ): Promise<void> {
-  if (rows.length === 0) {
-    out.write('no one has signed in yet\n');
-    return;
-  }
-  const { printTable } = await import('../ui/index.ts');
-  await printTable(PRINCIPAL_COLUMNS, rows as unknown as Row[], mode, out);
+  const { printList } = await import('../ui/index.ts');
+  await printList(PRINCIPAL_COLUMNS, rows as unknown as Row[], 'no one has signed in yet', mode, out);
 }
 
 /** By id, else by email (case-insensitive). */
@@ -117,16 +113,13 @@ export function registerPrincipals(program: Command, io: PrincipalsIo): void {
     if (flags.json) io.stdout(JSON.stringify(rows));
     else await printPrincipals(rows, { plain: flags.plain });
   });
-  addStoreOptions(
-    principals
-      .command('disable <id-or-email>')
-      .description('refuse every token of this person, and their next sign-in')
-      .option('--json', 'print JSON'),
-  ).action((ref: string, flags: OutputFlags) => setDisabled(ref, true, flags, io));
-  addStoreOptions(
-    principals
-      .command('enable <id-or-email>')
-      .description('let a disabled person sign in again')
-      .option('--json', 'print JSON'),
-  ).action((ref: string, flags: OutputFlags) => setDisabled(ref, false, flags, io));
+  const switches = [
+    ['disable', true, 'refuse every token of this person, and their next sign-in'],
+    ['enable', false, 'let a disabled person sign in again'],
+  ] as const;
+  for (const [name, disabled, description] of switches) {
+    addStoreOptions(
+      principals.command(`${name} <id-or-email>`).description(description).option('--json', 'print JSON'),
+    ).action((ref: string, flags: OutputFlags) => setDisabled(ref, disabled, flags, io));
+  }
 }

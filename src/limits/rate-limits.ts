@@ -79,15 +79,11 @@ export class RateLimits {
     let headers: LimitHeaders = {};
     const rpm = limits.requestsPerMinute;
     if (rpm !== undefined) {
-      const take = await this.#limiter.take(`rpm:${keyId}`, 1, rpm, MINUTE_MS, now);
-      headers = limitHeaders('requests', rpm, take);
-      if (!take.ok) {
-        throw new RateLimitError(
-          'requests',
-          `This API key's rate limit of ${rpm} requests per minute is used up; retry after ${headers['anthropic-ratelimit-requests-reset']}.`,
-          { ...headers, 'retry-after': retryAfterSeconds(take.resetAt, now) },
-        );
-      }
+      headers = await this.#perMinute(
+        { counter: `rpm:${keyId}`, amount: 1, limit: rpm, kind: 'requests', name: 'requests', now },
+        (reset) =>
+          `This API key's rate limit of ${rpm} requests per minute is used up; retry after ${reset}.`,
+      );
     }
     if (this.#seed) {
       const { requests, windowMs } = this.#seed;
@@ -114,17 +110,18 @@ export class RateLimits {
   async admitCountTokens(keyId: string, limits: KeyLimits): Promise<LimitHeaders> {
     const rpm = limits.requestsPerMinute;
     if (rpm === undefined) return {};
-    const now = this.#now();
-    const take = await this.#limiter.take(`count:${keyId}`, 1, rpm, MINUTE_MS, now);
-    const headers = limitHeaders('requests', rpm, take);
-    if (!take.ok) {
-      throw new RateLimitError(
-        'count_tokens',
-        `This API key's rate limit of ${rpm} token-counting requests per minute is used up; retry after ${headers['anthropic-ratelimit-requests-reset']}.`,
-        { ...headers, 'retry-after': retryAfterSeconds(take.resetAt, now) },
-      );
-    }
-    return headers;
+    return this.#perMinute(
+      {
+        counter: `count:${keyId}`,
+        amount: 1,
+        limit: rpm,
+        kind: 'requests',
+        name: 'count_tokens',
+        now: this.#now(),
+      },
+      (reset) =>
+        `This API key's rate limit of ${rpm} token-counting requests per minute is used up; retry after ${reset}.`,
+    );
   }
 
   /** Admits the request's estimated input tokens against tokens-per-minute. */
@@ -138,19 +135,42 @@ export class RateLimits {
     const now = this.#now();
     const counter = `tpm:${keyId}`;
     const amount = Math.min(Math.max(1, estimate), tpm);
-    const take = await this.#limiter.take(counter, amount, tpm, MINUTE_MS, now);
-    const headers = limitHeaders('tokens', tpm, take);
-    if (!take.ok) {
-      throw new RateLimitError(
-        'tokens',
-        `This API key's limit of ${tpm} tokens per minute is used up (this request needs about ${estimate}); retry after ${headers['anthropic-ratelimit-tokens-reset']}.`,
-        { ...headers, 'retry-after': retryAfterSeconds(take.resetAt, now) },
-      );
-    }
+    const headers = await this.#perMinute(
+      { counter, amount, limit: tpm, kind: 'tokens', name: 'tokens', now },
+      (reset) =>
+        `This API key's limit of ${tpm} tokens per minute is used up (this request needs about ${estimate}); retry after ${reset}.`,
+    );
     return {
       headers,
       admission: { counter, limit: tpm, windowStart: windowStart(now, MINUTE_MS), estimate: amount },
     };
+  }
+
+  /**
+   * Takes `amount` from one of the key's per-minute counters: the answer's headers for it, or a
+   * RateLimitError (with retry-after) saying `refusal` of the time the window resets.
+   */
+  async #perMinute(
+    take: {
+      counter: string;
+      amount: number;
+      limit: number;
+      kind: 'requests' | 'tokens';
+      name: LimitName;
+      now: number;
+    },
+    refusal: (reset: string | undefined) => string,
+  ): Promise<LimitHeaders> {
+    const { counter, amount, limit, kind, name, now } = take;
+    const taken = await this.#limiter.take(counter, amount, limit, MINUTE_MS, now);
+    const headers = limitHeaders(kind, limit, taken);
+    if (!taken.ok) {
+      throw new RateLimitError(name, refusal(headers[`anthropic-ratelimit-${kind}-reset`]), {
+        ...headers,
+        'retry-after': retryAfterSeconds(taken.resetAt, now),
+      });
+    }
+    return headers;
   }
 
   /** Replaces the estimate with the tokens really used (input + cache writes + output). */

@@ -45,6 +45,22 @@ export interface DynamoStoreOptions {
 
 type Item = Record<string, unknown>;
 
+/** Every item of a Query or Scan, page after page (each page starts where the last one stopped). */
+async function allPages(
+  page: (
+    start: Item | undefined,
+  ) => Promise<{ Items?: Item[] | undefined; LastEvaluatedKey?: Item | undefined }>,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const answer = await page(start);
+    items.push(...(answer.Items ?? []));
+    start = answer.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
 const KEY_FIELDS = [
   'id',
   'hash',
@@ -121,25 +137,11 @@ export class DynamoStore implements Store {
   }
 
   async #queryAll(input: QueryCommandInput): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      items.push(...((page.Items as Item[] | undefined) ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    return allPages((start) => this.#doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
   }
 
   async #scanAll(input: ScanCommandInput): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.#doc.send(new ScanCommand({ ...input, ExclusiveStartKey: start }));
-      items.push(...((page.Items as Item[] | undefined) ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    return allPages((start) => this.#doc.send(new ScanCommand({ ...input, ExclusiveStartKey: start })));
   }
 
   async #byIndex(indexName: string, attribute: string, value: string): Promise<Item[]> {

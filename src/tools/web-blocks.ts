@@ -30,17 +30,34 @@ export interface SealedHit {
 
 const DIRECT = { type: 'direct' } as const;
 
+/** A server tool's result block, as Anthropic gives it for a call the model made directly. */
+function toolResultBlock(
+  type: ServerToolResultBlock['type'],
+  toolUseId: string,
+  content: unknown,
+): ServerToolResultBlock {
+  return { type, tool_use_id: toolUseId, caller: DIRECT, content };
+}
+
+/** The result block of a search or fetch that failed: `<type>_error` with its code. */
+function toolErrorBlock(
+  type: ServerToolResultBlock['type'],
+  toolUseId: string,
+  code: WebToolErrorCode,
+): ServerToolResultBlock {
+  return toolResultBlock(type, toolUseId, { type: `${type}_error`, error_code: code });
+}
+
 /** Anthropic's `web_search_tool_result` for these hits (their text sealed into encrypted_content). */
 export function searchResultBlock(
   secret: string,
   toolUseId: string,
   hits: readonly WebSearchHit[],
 ): ServerToolResultBlock {
-  return {
-    type: 'web_search_tool_result',
-    tool_use_id: toolUseId,
-    caller: DIRECT,
-    content: hits.map((hit) => ({
+  return toolResultBlock(
+    'web_search_tool_result',
+    toolUseId,
+    hits.map((hit) => ({
       type: 'web_search_result',
       url: hit.url,
       title: hit.title,
@@ -52,16 +69,11 @@ export function searchResultBlock(
         c: hit.content,
       } satisfies SealedHit),
     })),
-  };
+  );
 }
 
 export function searchErrorBlock(toolUseId: string, code: WebToolErrorCode): ServerToolResultBlock {
-  return {
-    type: 'web_search_tool_result',
-    tool_use_id: toolUseId,
-    caller: DIRECT,
-    content: { type: 'web_search_tool_result_error', error_code: code },
-  };
+  return toolErrorBlock('web_search_tool_result', toolUseId, code);
 }
 
 export function fetchResultBlock(
@@ -69,31 +81,21 @@ export function fetchResultBlock(
   doc: FetchedDocument,
   citations: boolean,
 ): ServerToolResultBlock {
-  return {
-    type: 'web_fetch_tool_result',
-    tool_use_id: toolUseId,
-    caller: DIRECT,
+  return toolResultBlock('web_fetch_tool_result', toolUseId, {
+    type: 'web_fetch_result',
+    url: doc.url,
+    retrieved_at: doc.retrievedAt,
     content: {
-      type: 'web_fetch_result',
-      url: doc.url,
-      retrieved_at: doc.retrievedAt,
-      content: {
-        type: 'document',
-        source: doc.source,
-        title: doc.title ?? null,
-        citations: citations ? { enabled: true } : null,
-      },
+      type: 'document',
+      source: doc.source,
+      title: doc.title ?? null,
+      citations: citations ? { enabled: true } : null,
     },
-  };
+  });
 }
 
 export function fetchErrorBlock(toolUseId: string, code: WebToolErrorCode): ServerToolResultBlock {
-  return {
-    type: 'web_fetch_tool_result',
-    tool_use_id: toolUseId,
-    caller: DIRECT,
-    content: { type: 'web_fetch_tool_result_error', error_code: code },
-  };
+  return toolErrorBlock('web_fetch_tool_result', toolUseId, code);
 }
 
 /** The model's tool result for a search: numbered hits, to be cited as [N]. */

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { MessagesRequest, StreamEvent, Usage } from '../anthropic/types.ts';
 import { foldStream } from '../translate/fold-stream.ts';
+import { messageStart } from '../translate/stream-events.fixture.ts';
 import type { WebTools } from './web/types.ts';
-import { type LoopRound, WebLoop } from './web-loop.ts';
+import { type LoopRound, WebLoop, type WebLoopOptions } from './web-loop.ts';
 
 const USAGE: Usage = {
   input_tokens: 10,
@@ -13,21 +14,7 @@ const USAGE: Usage = {
 
 /** A model call that searches for `query` (or answers `text`), as the path's translators emit it. */
 function round(turn: { query?: string; text?: string }): LoopRound {
-  const events: StreamEvent[] = [
-    {
-      type: 'message_start',
-      message: {
-        id: 'msg_1',
-        type: 'message',
-        role: 'assistant',
-        model: 'm',
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: USAGE,
-      },
-    },
-  ];
+  const events: StreamEvent[] = [messageStart(USAGE)];
   if (turn.text !== undefined) {
     events.push(
       { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
@@ -90,6 +77,19 @@ const REQUEST: MessagesRequest = {
   tools: [{ type: 'web_search_20250305', name: 'web_search', input_schema: {} }],
 };
 
+/** A loop over REQUEST with web search only, its searches recorded in `queries`. */
+const searchLoop = (
+  queries: string[],
+  options: Pick<WebLoopOptions, 'openRound'> & Partial<WebLoopOptions>,
+) =>
+  new WebLoop({
+    request: REQUEST,
+    spec: { search: { name: 'web_search' } },
+    tools: tools(queries),
+    secret: 's',
+    ...options,
+  });
+
 async function run(loop: WebLoop): Promise<StreamEvent[]> {
   const out: StreamEvent[] = [];
   for await (const event of loop.events()) out.push(event);
@@ -100,11 +100,7 @@ describe('WebLoop', () => {
   it('ends with pause_turn when the model keeps searching past the round limit, usage summed', async () => {
     const queries: string[] = [];
     const requests: MessagesRequest[] = [];
-    const loop = new WebLoop({
-      request: REQUEST,
-      spec: { search: { name: 'web_search' } },
-      tools: tools(queries),
-      secret: 's',
+    const loop = searchLoop(queries, {
       maxRounds: 2,
       openRound: async (request) => {
         requests.push(request);
@@ -142,11 +138,7 @@ describe('WebLoop', () => {
     const queries: string[] = [];
     let clock = 0;
     let calls = 0;
-    const loop = new WebLoop({
-      request: REQUEST,
-      spec: { search: { name: 'web_search' } },
-      tools: tools(queries),
-      secret: 's',
+    const loop = searchLoop(queries, {
       timeBudgetMs: 1_000,
       now: () => clock,
       openRound: async () => {
@@ -168,11 +160,7 @@ describe('WebLoop', () => {
   it('a malformed tool input is invalid_tool_input, never a search', async () => {
     const queries: string[] = [];
     let calls = 0;
-    const loop = new WebLoop({
-      request: REQUEST,
-      spec: { search: { name: 'web_search' } },
-      tools: tools(queries),
-      secret: 's',
+    const loop = searchLoop(queries, {
       openRound: async () => (++calls === 1 ? round({ query: '' }) : round({ text: 'ok' })),
     });
     const message = foldStream(await run(loop));

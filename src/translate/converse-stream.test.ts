@@ -1,6 +1,6 @@
 import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../anthropic/errors.ts';
+import { apiErrorOf } from '../anthropic/api-error.fixture.ts';
 import type { StreamEvent } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { BEDROCK_ERRORS, fromBedrockError } from '../upstream/aws-errors.ts';
@@ -50,16 +50,6 @@ function run(
 }
 
 const types = (events: StreamEvent[]) => events.map((e) => e.type);
-
-function apiErrorOf(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('ConverseStreamTranslator', () => {
   it('starts with message_start carrying the input estimate and the requested model', () => {

@@ -215,17 +215,7 @@ export class ConverseStreamTranslator {
   }
 
   #delta(bedrockIndex: number, delta: BedrockDelta): StreamEvent[] {
-    if (delta.text !== undefined) {
-      if (delta.text === '') return [];
-      const { out, block } = this.#ensure(bedrockIndex, 'text');
-      this.#outputChars += delta.text.length;
-      out.push({
-        type: 'content_block_delta',
-        index: block.index,
-        delta: { type: 'text_delta', text: delta.text },
-      });
-      return out;
-    }
+    if (delta.text !== undefined) return this.#textDelta(bedrockIndex, 'text', delta.text);
     if (delta.toolUse !== undefined) {
       const current = this.#current;
       if (current?.bedrockIndex !== bedrockIndex || current.block.kind !== 'tool_use') {
@@ -244,18 +234,7 @@ export class ConverseStreamTranslator {
     }
     if (delta.reasoningContent !== undefined) {
       const reasoning = delta.reasoningContent;
-      if (reasoning.text !== undefined) {
-        if (reasoning.text === '') return [];
-        const { out, block } = this.#ensure(bedrockIndex, 'thinking');
-        block.text += reasoning.text;
-        this.#outputChars += reasoning.text.length;
-        out.push({
-          type: 'content_block_delta',
-          index: block.index,
-          delta: { type: 'thinking_delta', thinking: reasoning.text },
-        });
-        return out;
-      }
+      if (reasoning.text !== undefined) return this.#textDelta(bedrockIndex, 'thinking', reasoning.text);
       if (reasoning.signature !== undefined) {
         // Held until the block closes: Anthropic's signature_delta replaces, it does not append.
         const { out, block } = this.#ensure(bedrockIndex, 'thinking');
@@ -277,6 +256,21 @@ export class ConverseStreamTranslator {
     }
     this.#warn(`ignored content delta of kind '${memberName(delta)}'`);
     return [];
+  }
+
+  /** Text or thinking: into the open block of that kind (opened if needed), counted as output. */
+  #textDelta(bedrockIndex: number, kind: 'text' | 'thinking', text: string): StreamEvent[] {
+    if (text === '') return [];
+    const { out, block } = this.#ensure(bedrockIndex, kind);
+    if (block.kind === 'thinking') block.text += text;
+    this.#outputChars += text.length;
+    out.push({
+      type: 'content_block_delta',
+      index: block.index,
+      delta:
+        block.kind === 'thinking' ? { type: 'thinking_delta', thinking: text } : { type: 'text_delta', text },
+    });
+    return out;
   }
 
   /** The open block for this Bedrock index with this kind, opening it (and closing another) if needed. */

@@ -1,26 +1,19 @@
 import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
-import type { StreamEvent } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { CITATIONS_DROPPED } from './converse-as-stream.ts';
 import { ConverseStreamTranslator } from './converse-stream.ts';
 import { foldStream } from './fold-stream.ts';
 import { translateConverseResponse } from './from-converse.ts';
+import { messageStart } from './stream-events.fixture.ts';
 import { ToolNameMap } from './tool-names.ts';
 
-const start: StreamEvent = {
-  type: 'message_start',
-  message: {
-    id: 'msg_1',
-    type: 'message',
-    role: 'assistant',
-    model: 'm',
-    content: [],
-    stop_reason: null,
-    stop_sequence: null,
-    usage: { input_tokens: 9, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
-  },
-};
+const start = messageStart({
+  input_tokens: 9,
+  output_tokens: 0,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+});
 
 const ctx = () => ({
   messageId: 'msg_1',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatSse } from '../anthropic/sse.ts';
 import { BEDROCK_ERRORS, fromBedrockError } from '../upstream/aws-errors.ts';
 import { createInvokeStream, fromInvokeResponse, InvokeStreamTranslator } from './invoke-stream.ts';
+import { ONE_TEXT_BLOCK } from './stream-events.fixture.ts';
 
 const chunk = (event: unknown) => ({ chunk: { bytes: new TextEncoder().encode(JSON.stringify(event)) } });
 
@@ -239,14 +240,7 @@ describe('InvokeStreamTranslator', () => {
     const translator = new InvokeStreamTranslator({ model: 'claude-sonnet-4-5' });
     expect(translator.start()).toEqual([]);
     const out = bedrockChunks().flatMap((event) => translator.push(chunk(event)));
-    expect(out.map((e) => e.type)).toEqual([
-      'message_start',
-      'content_block_start',
-      'content_block_delta',
-      'content_block_stop',
-      'message_delta',
-      'message_stop',
-    ]);
+    expect(out.map((e) => e.type)).toEqual(ONE_TEXT_BLOCK);
     const delta = bedrockChunks()[2];
     expect(out[2]!.frame).toBe(`event: content_block_delta\ndata: ${JSON.stringify(delta)}\n\n`);
     expect(out[0]!.frame).toContain('"model":"claude-sonnet-4-5"');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../anthropic/errors.ts';
+import { apiErrorOf as thrown } from '../anthropic/api-error.fixture.ts';
 import type { DocumentBlockParam, ImageBlockParam } from '../anthropic/types.ts';
 import { blockContext, CLAUDE, OPEN } from './caps.fixture.ts';
 import { convertDocument, convertImage } from './media.ts';
@@ -9,16 +9,6 @@ const image = (media_type: string, data = PNG.toString('base64')): ImageBlockPar
   type: 'image',
   source: { type: 'base64', media_type, data },
 });
-
-function thrown(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an ApiError');
-}
 
 describe('convertImage', () => {
   it.each([

@@ -42,6 +42,18 @@ export async function printTable(
   else stream.write(formatTable(columns, rows));
 }
 
+/** printTable, or the line `none` says when there are no rows (a list command's empty answer). */
+export async function printList(
+  columns: readonly Column[],
+  rows: readonly Row[],
+  none: string,
+  mode: OutputMode = {},
+  stream: Out = process.stdout,
+): Promise<void> {
+  if (rows.length === 0) stream.write(`${none}\n`);
+  else await printTable(columns, rows, mode, stream);
+}
+
 export interface ProgressOptions<T> {
   /** stderr by default: stdout stays the command's result. */
   stream?: Out;

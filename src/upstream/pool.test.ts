@@ -29,6 +29,18 @@ function fake(outcomes: (Error | string)[]) {
   return { runtime, calls };
 }
 
+type Options = ConstructorParameters<typeof UpstreamPool>[1];
+
+/** Upstream `a` first, then `b` (the fakes' runtimes), as the pool lists them. */
+const pairPool = (a: { runtime: BedrockRuntime }, b: { runtime: BedrockRuntime }, options?: Options) =>
+  new UpstreamPool(
+    [
+      { name: 'a', runtime: a.runtime },
+      { name: 'b', runtime: b.runtime },
+    ],
+    options,
+  );
+
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const invoke = (pool: UpstreamPool, modelId = 'anthropic.claude-x') =>
   pool.invokeModel({ modelId, body: '{}' });
@@ -37,10 +49,7 @@ describe('UpstreamPool', () => {
   it('moves a throttled call to the next upstream and says who served it', async () => {
     const a = fake([awsError('ThrottlingException', 429)]);
     const b = fake(['from b']);
-    const pool = new UpstreamPool([
-      { name: 'a', runtime: a.runtime },
-      { name: 'b', runtime: b.runtime },
-    ]);
+    const pool = pairPool(a, b);
     const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
     const answer = await withUpstreamTrace(trace, () => invoke(pool));
     expect(text(answer)).toBe('from b');
@@ -50,10 +59,7 @@ describe('UpstreamPool', () => {
   it('never retries a client fault elsewhere', async () => {
     const a = fake([awsError('ValidationException', 400)]);
     const b = fake(['from b']);
-    const pool = new UpstreamPool([
-      { name: 'a', runtime: a.runtime },
-      { name: 'b', runtime: b.runtime },
-    ]);
+    const pool = pairPool(a, b);
     await expect(invoke(pool)).rejects.toMatchObject({ name: 'ValidationException' });
     expect(b.calls).toEqual([]);
   });
@@ -61,10 +67,7 @@ describe('UpstreamPool', () => {
   it('all throttled: 429 with the soonest retry-after', async () => {
     const a = fake([awsError('ThrottlingException', 429, { 'retry-after': '30' })]);
     const b = fake([awsError('ThrottlingException', 429, { 'retry-after': '7' })]);
-    const pool = new UpstreamPool([
-      { name: 'a', runtime: a.runtime },
-      { name: 'b', runtime: b.runtime },
-    ]);
+    const pool = pairPool(a, b);
     const err = await invoke(pool).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ status: 429, type: 'rate_limit_error', headers: { 'retry-after': '7' } });
@@ -75,13 +78,7 @@ describe('UpstreamPool', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     const a = fake([refused, refused, refused, 'a healed']);
     const b = fake(['from b']);
-    const pool = new UpstreamPool(
-      [
-        { name: 'a', runtime: a.runtime },
-        { name: 'b', runtime: b.runtime },
-      ],
-      { breaker: { threshold: 2, openMs: 1_000 }, now: () => now },
-    );
+    const pool = pairPool(a, b, { breaker: { threshold: 2, openMs: 1_000 }, now: () => now });
     for (let i = 0; i < 4; i++) expect(text(await invoke(pool))).toBe('from b');
     expect(a.calls).toHaveLength(2); // skipped while open
     expect(pool.breakerStates()).toEqual([

@@ -25,57 +25,63 @@ function usage(input: number, output: number, cacheRead = 0, cacheWrite = 0): Us
   };
 }
 
-/** Converse's camelCase usage object. */
-function fromConverseUsage(u: unknown): Usage | undefined {
-  if (!isObject(u)) return undefined;
-  const input = count(u.inputTokens);
-  const output = count(u.outputTokens);
-  if (input === undefined && output === undefined) return undefined;
-  return usage(input ?? 0, output ?? 0, count(u.cacheReadInputTokens), count(u.cacheWriteInputTokens));
+/** The names one kind of usage report gives its four counts. */
+interface UsageNames {
+  input: string;
+  output: string;
+  cacheRead: string;
+  cacheWrite: string;
 }
+
+/** The report's usage, each count read by its name; none when it has neither input nor output. */
+function usageBy(read: (name: string) => number | undefined, names: UsageNames): Usage | undefined {
+  const input = read(names.input);
+  const output = read(names.output);
+  if (input === undefined && output === undefined) return undefined;
+  return usage(input ?? 0, output ?? 0, read(names.cacheRead), read(names.cacheWrite));
+}
+
+const fromObject =
+  (names: UsageNames) =>
+  (u: unknown): Usage | undefined =>
+    isObject(u) ? usageBy((name) => count(u[name]), names) : undefined;
+
+/** Converse's camelCase usage object. */
+const fromConverseUsage = fromObject({
+  input: 'inputTokens',
+  output: 'outputTokens',
+  cacheRead: 'cacheReadInputTokens',
+  cacheWrite: 'cacheWriteInputTokens',
+});
 
 /** Anthropic's snake_case usage object. */
-function fromAnthropicUsage(u: unknown): Usage | undefined {
-  if (!isObject(u)) return undefined;
-  const input = count(u.input_tokens);
-  const output = count(u.output_tokens);
-  if (input === undefined && output === undefined) return undefined;
-  return usage(
-    input ?? 0,
-    output ?? 0,
-    count(u.cache_read_input_tokens),
-    count(u.cache_creation_input_tokens),
-  );
-}
+const fromAnthropicUsage = fromObject({
+  input: 'input_tokens',
+  output: 'output_tokens',
+  cacheRead: 'cache_read_input_tokens',
+  cacheWrite: 'cache_creation_input_tokens',
+});
 
-function fromInvocationMetrics(m: unknown): Usage | undefined {
-  if (!isObject(m)) return undefined;
-  const input = count(m.inputTokenCount);
-  const output = count(m.outputTokenCount);
-  if (input === undefined && output === undefined) return undefined;
-  return usage(
-    input ?? 0,
-    output ?? 0,
-    count(m.cacheReadInputTokenCount),
-    count(m.cacheWriteInputTokenCount),
-  );
-}
-
-const headerCount = (headers: Record<string, string>, name: string) => {
-  const value = headers[name];
-  return value === undefined ? undefined : count(Number(value));
-};
+const fromInvocationMetrics = fromObject({
+  input: 'inputTokenCount',
+  output: 'outputTokenCount',
+  cacheRead: 'cacheReadInputTokenCount',
+  cacheWrite: 'cacheWriteInputTokenCount',
+});
 
 /** InvokeModel answers carry Bedrock's counts in headers, whatever the model's body looks like. */
 export function usageFromHeaders(headers: Record<string, string>): Usage | undefined {
-  const input = headerCount(headers, 'x-amzn-bedrock-input-token-count');
-  const output = headerCount(headers, 'x-amzn-bedrock-output-token-count');
-  if (input === undefined && output === undefined) return undefined;
-  return usage(
-    input ?? 0,
-    output ?? 0,
-    headerCount(headers, 'x-amzn-bedrock-cache-read-input-token-count'),
-    headerCount(headers, 'x-amzn-bedrock-cache-write-input-token-count'),
+  return usageBy(
+    (name) => {
+      const value = headers[name];
+      return value === undefined ? undefined : count(Number(value));
+    },
+    {
+      input: 'x-amzn-bedrock-input-token-count',
+      output: 'x-amzn-bedrock-output-token-count',
+      cacheRead: 'x-amzn-bedrock-cache-read-input-token-count',
+      cacheWrite: 'x-amzn-bedrock-cache-write-input-token-count',
+    },
   );
 }
 

@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelCapabilities } from '../../models/types.ts';
+import { CLAUDE } from '../../translate/caps.fixture.ts';
 import { applyFeatureFlags, chooseServiceTier } from './feature-flags.ts';
 
 const caps: ModelCapabilities = {
-  family: 'claude',
-  tools: true,
-  toolChoiceAny: true,
-  toolChoiceTool: true,
-  images: true,
-  documents: true,
+  ...CLAUDE,
   reasoning: { kind: 'anthropic', adaptive: false },
-  reasoningHistory: true,
-  caching: true,
-  system: true,
   tiers: ['default', 'priority'],
-  contextWindow: 200_000,
-  maxOutputTokens: 64_000,
-  countTokens: true,
-  topKField: 'top_k',
 };
 const allOn = {
   enableToolUse: true,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PDF, startWebPages, type WebPages } from '../../../test/fakes/web-pages.ts';
 import { createFetchPage, cutToTokens } from './fetch-page.ts';
 import { htmlToMarkdown, MAX_HTML_CHARS, slimHtml } from './html-to-markdown.ts';
-import { WebToolError } from './types.ts';
+import { webToolFailure as failure } from './web-tools.fixture.ts';
 
 let pages: WebPages;
 let base: string;
@@ -22,15 +22,6 @@ const fetchPage = createFetchPage({
   // Every name resolves to loopback, as a test DNS would.
   lookup: async () => [{ address: '127.0.0.1', family: 4 }],
 });
-
-async function failure(promise: Promise<unknown>): Promise<WebToolError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WebToolError);
-  return err as WebToolError;
-}
 
 describe('web fetch over the SSRF guard', () => {
   it('turns an HTML article into clean Markdown with its title', async () => {

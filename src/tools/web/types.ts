@@ -3,6 +3,7 @@
  * and what executes them: search providers (small adapters over Brave, Tavily, Exa, SearXNG…) and the page
  * fetcher (public addresses only, readability extraction). The loop owns the conversation; these own I/O.
  */
+import type { DomainFilter } from './domains.ts';
 
 /** Anthropic's error codes for web_search_tool_result_error and web_fetch_tool_error. */
 export type WebToolErrorCode =
@@ -35,12 +36,9 @@ export interface UserLocation {
   timezone?: string;
 }
 
-export interface WebSearchQuery {
+/** Only results from `allowedDomains`, never from `blockedDomains` (each with its subdomains). */
+export interface WebSearchQuery extends DomainFilter {
   query: string;
-  /** Only results from these domains (and their subdomains). */
-  allowedDomains?: readonly string[];
-  /** Never results from these domains (and their subdomains). */
-  blockedDomains?: readonly string[];
   userLocation?: UserLocation;
   /** At most this many hits (providers default to about 5–10). */
   maxResults?: number;
@@ -67,10 +65,8 @@ export interface SearchProvider {
   extract?(request: WebFetchRequest): Promise<FetchedDocument>;
 }
 
-export interface WebFetchRequest {
+export interface WebFetchRequest extends DomainFilter {
   url: string;
-  allowedDomains?: readonly string[];
-  blockedDomains?: readonly string[];
   /** Cut the document's text to about this many tokens. */
   maxContentTokens?: number;
   signal?: AbortSignal;

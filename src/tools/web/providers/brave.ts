@@ -5,16 +5,16 @@
  * (20), which are post-filtered (always); `siteOperators` also puts them into the query as `site:`
  * operators. `user_location` becomes `country` and Brave's `X-Loc-*` headers.
  */
-import { filterByDomain, withSiteOperators } from '../domains.ts';
-import type { SearchProvider, WebSearchHit } from '../types.ts';
+import { withSiteOperators } from '../domains.ts';
+import type { SearchProvider, WebSearchHit, WebSearchQuery } from '../types.ts';
 import {
   askCount,
-  callProvider,
-  checkQuery,
   isRecord,
   type ProviderOptions,
+  type ProviderRequest,
   plainText,
   resultsAt,
+  searchVia,
   str,
 } from './http.ts';
 
@@ -49,33 +49,41 @@ export function parseBraveResults(body: unknown): WebSearchHit[] {
 export function createBrave(options: ProviderOptions): SearchProvider {
   return {
     name: 'brave',
-    async search(q) {
-      const query = checkQuery('Brave', q.query, MAX_QUERY);
-      const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
-      const sent = options.siteOperators ? withSiteOperators(query, q, MAX_QUERY) : query;
-      const ask = askCount(count, MAX_COUNT, q, sent !== query);
-      const params = new URLSearchParams({ q: sent, count: String(ask) });
-      const headers: Record<string, string> = { 'x-subscription-token': options.apiKey ?? '' };
-      const loc = q.userLocation;
-      if (loc?.country) {
-        params.set('country', loc.country.toUpperCase());
-        headers['x-loc-country'] = loc.country.toUpperCase();
-      }
-      // Header values must be ASCII: a city like "São Paulo" is left out rather than mangled.
-      const put = (name: string, value: string | undefined) => {
-        if (value && /^[\x20-\x7e]+$/.test(value)) headers[name] = value;
-      };
-      put('x-loc-city', loc?.city);
-      put('x-loc-state-name', loc?.region);
-      put('x-loc-timezone', loc?.timezone);
-      const body = await callProvider('Brave', {
-        method: 'GET',
-        url: `${options.baseUrl}/res/v1/web/search?${params}`,
-        headers,
-        timeoutMs: options.timeoutMs,
-        signal: q.signal,
-      });
-      return filterByDomain(parseBraveResults(body), q).slice(0, count);
-    },
+    search: searchVia(
+      {
+        name: 'Brave',
+        maxQuery: MAX_QUERY,
+        maxCount: MAX_COUNT,
+        request: (query, count, q) => braveRequest(options, query, count, q),
+        parse: parseBraveResults,
+      },
+      options,
+    ),
   };
+}
+
+/** The search call: the query (with `site:` operators when asked), the count, the location as Brave takes it. */
+function braveRequest(
+  options: ProviderOptions,
+  query: string,
+  count: number,
+  q: WebSearchQuery,
+): ProviderRequest {
+  const sent = options.siteOperators ? withSiteOperators(query, q, MAX_QUERY) : query;
+  const ask = askCount(count, MAX_COUNT, q, sent !== query);
+  const params = new URLSearchParams({ q: sent, count: String(ask) });
+  const headers: Record<string, string> = { 'x-subscription-token': options.apiKey ?? '' };
+  const loc = q.userLocation;
+  if (loc?.country) {
+    params.set('country', loc.country.toUpperCase());
+    headers['x-loc-country'] = loc.country.toUpperCase();
+  }
+  // Header values must be ASCII: a city like "São Paulo" is left out rather than mangled.
+  const put = (name: string, value: string | undefined) => {
+    if (value && /^[\x20-\x7e]+$/.test(value)) headers[name] = value;
+  };
+  put('x-loc-city', loc?.city);
+  put('x-loc-state-name', loc?.region);
+  put('x-loc-timezone', loc?.timezone);
+  return { method: 'GET', url: `${options.baseUrl}/res/v1/web/search?${params}`, headers };
 }

@@ -3,15 +3,15 @@
  * `excludeDomains`, `userLocation` as a two-letter country code) and `contents.text` so each hit carries
  * page text. Hits are `results[]` (`title`, `url`, `publishedDate`, `text`, `highlights`).
  */
-import { domainHosts, filterByDomain } from '../domains.ts';
 import type { SearchProvider, WebSearchHit } from '../types.ts';
 import {
-  callProvider,
-  checkQuery,
+  domainFields,
   extractVia,
+  firstRecordAt,
   isRecord,
   type ProviderOptions,
   resultsAt,
+  searchVia,
   str,
 } from './http.ts';
 
@@ -40,47 +40,46 @@ export function parseExaResults(body: unknown): WebSearchHit[] {
 export function createExa(options: ProviderOptions): SearchProvider {
   return {
     name: 'exa',
-    async search(q) {
-      const query = checkQuery('Exa', q.query, MAX_QUERY);
-      const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
-      const include = domainHosts(q.allowedDomains);
-      const exclude = domainHosts(q.blockedDomains);
-      const country = q.userLocation?.country;
-      const body = await callProvider('Exa', {
-        method: 'POST',
-        url: `${options.baseUrl}/search`,
-        headers: { 'x-api-key': options.apiKey ?? '' },
-        body: {
-          query,
-          numResults: count,
-          ...(include.length > 0 ? { includeDomains: include } : {}),
-          ...(exclude.length > 0 ? { excludeDomains: exclude } : {}),
-          ...(country && /^[A-Za-z]{2}$/.test(country) ? { userLocation: country.toUpperCase() } : {}),
-          contents: { text: { maxCharacters: TEXT_CHARS } },
+    search: searchVia(
+      {
+        name: 'Exa',
+        maxQuery: MAX_QUERY,
+        maxCount: MAX_COUNT,
+        request: (query, count, q) => {
+          const country = q.userLocation?.country;
+          return {
+            method: 'POST',
+            url: `${options.baseUrl}/search`,
+            headers: { 'x-api-key': options.apiKey ?? '' },
+            body: {
+              query,
+              numResults: count,
+              ...domainFields(q, 'includeDomains', 'excludeDomains'),
+              ...(country && /^[A-Za-z]{2}$/.test(country) ? { userLocation: country.toUpperCase() } : {}),
+              contents: { text: { maxCharacters: TEXT_CHARS } },
+            },
+          };
         },
-        timeoutMs: options.timeoutMs,
-        signal: q.signal,
-      });
-      return filterByDomain(parseExaResults(body), q).slice(0, count);
-    },
+        parse: parseExaResults,
+      },
+      options,
+    ),
     // Exa contents: `POST /contents` with `urls` and `text`, answered with `results[].text` and
     // `statuses[]` naming pages it could not read.
     extract: (request) =>
       extractVia(
         'Exa',
-        request.url,
+        request,
+        options.timeoutMs,
         {
           method: 'POST',
           url: `${options.baseUrl}/contents`,
           headers: { 'x-api-key': options.apiKey ?? '' },
           body: { urls: [request.url], text: true },
-          timeoutMs: options.timeoutMs,
-          signal: request.signal,
         },
         (body) => {
           const page = resultsAt('Exa', body, ['results']).find(isRecord);
-          const status =
-            isRecord(body) && Array.isArray(body.statuses) ? body.statuses.find(isRecord) : undefined;
+          const status = firstRecordAt(body, 'statuses');
           return {
             text: page && str(page.text),
             title: page && str(page.title),

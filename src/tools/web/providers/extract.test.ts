@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeSearch, startFakeSearch } from '../../../../test/fakes/search-provider.ts';
-import { createWebTools, type WebToolsConfig } from '../index.ts';
-import { WebToolError } from '../types.ts';
+import { createWebTools } from '../index.ts';
+import { webToolFailure as failure, fakeSearchConfig } from '../web-tools.fixture.ts';
 
 let fake: FakeSearch;
 beforeEach(async () => {
@@ -11,28 +11,14 @@ beforeEach(async () => {
 afterAll(async () => fake?.close());
 
 function tools(provider: 'tavily' | 'exa' | 'brave', via: 'direct' | 'provider', key = fake.apiKey) {
-  const config: WebToolsConfig = {
-    webSearchProvider: provider,
-    webSearchApiKey: key,
-    webSearchUrl: fake.url,
-    webSearchTimeoutMs: 2_000,
-    webSearchMaxResults: 5,
-    webSearchSiteOperators: false,
-    webFetchTimeoutMs: 1_000,
-    webFetchMaxBytes: 100_000,
-    webFetchAllowLoopbackForTests: false,
-    webFetchVia: via,
-  };
-  return createWebTools(config);
-}
-
-async function failure(promise: Promise<unknown>): Promise<WebToolError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
+  return createWebTools(
+    fakeSearchConfig(fake, {
+      webSearchProvider: provider,
+      webSearchApiKey: key,
+      webFetchMaxBytes: 100_000,
+      webFetchVia: via,
+    }),
   );
-  expect(err).toBeInstanceOf(WebToolError);
-  return err as WebToolError;
 }
 
 describe.each(['tavily', 'exa'] as const)('web fetch through %s', (provider) => {

@@ -5,7 +5,15 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import { request } from 'undici';
-import { type FetchedDocument, type WebSearchHit, WebToolError } from '../types.ts';
+import { type DomainFilter, domainHosts, filterByDomain } from '../domains.ts';
+import {
+  type FetchedDocument,
+  type SearchProvider,
+  type WebFetchRequest,
+  type WebSearchHit,
+  type WebSearchQuery,
+  WebToolError,
+} from '../types.ts';
 
 export interface ProviderOptions {
   /** Base URL without a trailing slash (the provider's public API unless overridden). */
@@ -26,7 +34,7 @@ export interface ProviderOptions {
 export function askCount(
   wanted: number,
   max: number,
-  filter: { allowedDomains?: readonly string[] | undefined; blockedDomains?: readonly string[] | undefined },
+  filter: DomainFilter,
   filteredByProvider: boolean,
 ): number {
   const filtering = (filter.allowedDomains?.length ?? 0) + (filter.blockedDomains?.length ?? 0) > 0;
@@ -41,6 +49,9 @@ export interface ProviderCall {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
 }
+
+/** A provider call as an adapter words it; the deadline and the caller's signal are added for it. */
+export type ProviderRequest = Omit<ProviderCall, 'timeoutMs' | 'signal'>;
 
 const MAX_ERROR_DETAIL = 200;
 
@@ -195,6 +206,51 @@ export function plainResults(name: string, body: unknown, dateField: string): We
   return hits;
 }
 
+/** The first object of the array at `key` of an answer, if any (`statuses[]`, `failed_results[]`). */
+export function firstRecordAt(body: unknown, key: string): Record<string, unknown> | undefined {
+  const list = isRecord(body) ? body[key] : undefined;
+  return Array.isArray(list) ? list.find(isRecord) : undefined;
+}
+
+/** The query's domain filters as body fields named by the provider; an empty filter is left out. */
+export function domainFields(q: WebSearchQuery, include: string, exclude: string): Record<string, string[]> {
+  const allowed = domainHosts(q.allowedDomains);
+  const blocked = domainHosts(q.blockedDomains);
+  return {
+    ...(allowed.length > 0 ? { [include]: allowed } : {}),
+    ...(blocked.length > 0 ? { [exclude]: blocked } : {}),
+  };
+}
+
+/** What sets one search provider apart; searchVia does the rest the same way for all. */
+export interface SearchSpec {
+  /** The provider as messages name it (`Brave`). */
+  name: string;
+  maxQuery: number;
+  maxCount: number;
+  /** The call for a checked query that wants `count` hits. */
+  request(query: string, count: number, q: WebSearchQuery): ProviderRequest;
+  /** The hits of the answer, best first. */
+  parse(body: unknown): WebSearchHit[];
+}
+
+/**
+ * A provider's search: the query checked against its limits, the call (with the deadline and the
+ * caller's signal), then the hits filtered by domain (always, whatever the provider did) and cut to count.
+ */
+export function searchVia(spec: SearchSpec, options: ProviderOptions): SearchProvider['search'] {
+  return async (q) => {
+    const query = checkQuery(spec.name, q.query, spec.maxQuery);
+    const count = Math.min(q.maxResults ?? options.maxResults, spec.maxCount);
+    const body = await callProvider(spec.name, {
+      ...spec.request(query, count, q),
+      timeoutMs: options.timeoutMs,
+      signal: q.signal,
+    });
+    return filterByDomain(spec.parse(body), q).slice(0, count);
+  };
+}
+
 /** A provider fault met while extracting a page, in web fetch's codes (a refused URL is not accessible). */
 export function asFetchError(err: unknown): unknown {
   if (err instanceof WebToolError && err.code === 'invalid_input') {
@@ -216,13 +272,14 @@ export interface ExtractedPage {
  */
 export async function extractVia(
   name: string,
-  url: string,
-  call: ProviderCall,
+  fetch: WebFetchRequest,
+  timeoutMs: number,
+  call: ProviderRequest,
   read: (body: unknown) => ExtractedPage,
 ): Promise<FetchedDocument> {
   let body: unknown;
   try {
-    body = await callProvider(name, call);
+    body = await callProvider(name, { ...call, timeoutMs, signal: fetch.signal });
   } catch (err) {
     throw asFetchError(err);
   }
@@ -233,7 +290,7 @@ export async function extractVia(
       `${name} could not read the page${page.why ? `: ${page.why}` : ''}`,
     );
   }
-  return extractedDocument(url, page.text, page.title);
+  return extractedDocument(fetch.url, page.text, page.title);
 }
 
 /** The document of an extracted page (text as the provider gave it, Markdown or plain). */

@@ -1,36 +1,16 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeSearch, startFakeSearch } from '../../../../test/fakes/search-provider.ts';
 import { createSearchProvider, type WebToolsConfig } from '../index.ts';
-import { type SearchProvider, WebToolError } from '../types.ts';
+import type { SearchProvider } from '../types.ts';
+import { webToolFailure as failure, fakeSearchConfig } from '../web-tools.fixture.ts';
 
 let fake: FakeSearch;
 const PROVIDERS = ['brave', 'tavily', 'exa', 'searxng'] as const;
 
 function provider(name: (typeof PROVIDERS)[number], over: Partial<WebToolsConfig> = {}): SearchProvider {
-  const p = createSearchProvider({
-    webSearchProvider: name,
-    webSearchApiKey: fake.apiKey,
-    webSearchUrl: fake.url,
-    webSearchTimeoutMs: 2_000,
-    webSearchMaxResults: 5,
-    webSearchSiteOperators: false,
-    webFetchTimeoutMs: 1_000,
-    webFetchMaxBytes: 1_000_000,
-    webFetchAllowLoopbackForTests: false,
-    webFetchVia: 'direct',
-    ...over,
-  });
+  const p = createSearchProvider(fakeSearchConfig(fake, { webSearchProvider: name, ...over }));
   if (!p) throw new Error('no provider');
   return p;
-}
-
-async function failure(promise: Promise<unknown>): Promise<WebToolError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WebToolError);
-  return err as WebToolError;
 }
 
 beforeEach(async () => {

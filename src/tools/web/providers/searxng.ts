@@ -5,9 +5,9 @@
  * which most engines honour. SearXNG has no count parameter (a page holds what its engines gave). An API
  * key, when set, is sent as a bearer token (for instances behind an authenticating proxy).
  */
-import { filterByDomain, withSiteOperators } from '../domains.ts';
+import { withSiteOperators } from '../domains.ts';
 import type { SearchProvider, WebSearchHit } from '../types.ts';
-import { callProvider, checkQuery, type ProviderOptions, plainResults } from './http.ts';
+import { type ProviderOptions, plainResults, searchVia } from './http.ts';
 
 const MAX_QUERY = 400;
 const MAX_COUNT = 20;
@@ -19,27 +19,28 @@ export function parseSearxngResults(body: unknown): WebSearchHit[] {
 export function createSearxng(options: ProviderOptions): SearchProvider {
   return {
     name: 'searxng',
-    async search(q) {
-      const query = checkQuery('SearXNG', q.query, MAX_QUERY);
-      const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
-      const params = new URLSearchParams({
-        q: options.siteOperators ? withSiteOperators(query, q, MAX_QUERY) : query,
-        format: 'json',
-        safesearch: '1',
-      });
-      const headers: Record<string, string> = {};
-      if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-      const body = await callProvider('SearXNG', {
-        method: 'GET',
-        url: `${options.baseUrl}/search?${params}`,
-        headers,
-        timeoutMs: options.timeoutMs,
-        signal: q.signal,
-      });
-      // Several engines may return the same page: keep its first (best ranked) hit.
-      const seen = new Set<string>();
-      const unique = parseSearxngResults(body).filter((h) => !seen.has(h.url) && seen.add(h.url));
-      return filterByDomain(unique, q).slice(0, count);
-    },
+    search: searchVia(
+      {
+        name: 'SearXNG',
+        maxQuery: MAX_QUERY,
+        maxCount: MAX_COUNT,
+        request: (query, _count, q) => {
+          const params = new URLSearchParams({
+            q: options.siteOperators ? withSiteOperators(query, q, MAX_QUERY) : query,
+            format: 'json',
+            safesearch: '1',
+          });
+          const headers: Record<string, string> = {};
+          if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+          return { method: 'GET', url: `${options.baseUrl}/search?${params}`, headers };
+        },
+        parse: (body) => {
+          // Several engines may return the same page: keep its first (best ranked) hit.
+          const seen = new Set<string>();
+          return parseSearxngResults(body).filter((h) => !seen.has(h.url) && seen.add(h.url));
+        },
+      },
+      options,
+    ),
   };
 }

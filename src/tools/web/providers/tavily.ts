@@ -4,16 +4,16 @@
  * are sent). Hits are `results[]` (`title`, `url`, `content`, `published_date`). Tavily's `country`
  * takes an English country name, so `user_location.country` (ISO 3166-1 alpha-2) is spelled out.
  */
-import { domainHosts, filterByDomain } from '../domains.ts';
 import type { SearchProvider, WebSearchHit } from '../types.ts';
 import {
-  callProvider,
-  checkQuery,
+  domainFields,
   extractVia,
+  firstRecordAt,
   isRecord,
   type ProviderOptions,
   plainResults,
   resultsAt,
+  searchVia,
   str,
 } from './http.ts';
 
@@ -39,51 +39,48 @@ export function parseTavilyResults(body: unknown): WebSearchHit[] {
 export function createTavily(options: ProviderOptions): SearchProvider {
   return {
     name: 'tavily',
-    async search(q) {
-      const query = checkQuery('Tavily', q.query, MAX_QUERY);
-      const count = Math.min(q.maxResults ?? options.maxResults, MAX_COUNT);
-      const include = domainHosts(q.allowedDomains);
-      const exclude = domainHosts(q.blockedDomains);
-      const country = countryName(q.userLocation?.country);
-      const body = await callProvider('Tavily', {
-        method: 'POST',
-        url: `${options.baseUrl}/search`,
-        headers: { authorization: `Bearer ${options.apiKey ?? ''}` },
-        body: {
-          api_key: options.apiKey,
-          query,
-          max_results: count,
-          search_depth: 'basic',
-          topic: 'general',
-          ...(include.length > 0 ? { include_domains: include } : {}),
-          ...(exclude.length > 0 ? { exclude_domains: exclude } : {}),
-          ...(country ? { country } : {}),
+    search: searchVia(
+      {
+        name: 'Tavily',
+        maxQuery: MAX_QUERY,
+        maxCount: MAX_COUNT,
+        request: (query, count, q) => {
+          const country = countryName(q.userLocation?.country);
+          return {
+            method: 'POST',
+            url: `${options.baseUrl}/search`,
+            headers: { authorization: `Bearer ${options.apiKey ?? ''}` },
+            body: {
+              api_key: options.apiKey,
+              query,
+              max_results: count,
+              search_depth: 'basic',
+              topic: 'general',
+              ...domainFields(q, 'include_domains', 'exclude_domains'),
+              ...(country ? { country } : {}),
+            },
+          };
         },
-        timeoutMs: options.timeoutMs,
-        signal: q.signal,
-      });
-      return filterByDomain(parseTavilyResults(body), q).slice(0, count);
-    },
+        parse: parseTavilyResults,
+      },
+      options,
+    ),
     // Tavily extract: `POST /extract` with `urls`, answered with `results[].raw_content` and
     // `failed_results[]` for pages it could not read.
     extract: (request) =>
       extractVia(
         'Tavily',
-        request.url,
+        request,
+        options.timeoutMs,
         {
           method: 'POST',
           url: `${options.baseUrl}/extract`,
           headers: { authorization: `Bearer ${options.apiKey ?? ''}` },
           body: { api_key: options.apiKey, urls: [request.url], extract_depth: 'basic', format: 'markdown' },
-          timeoutMs: options.timeoutMs,
-          signal: request.signal,
         },
         (body) => {
           const page = resultsAt('Tavily', body, ['results']).find(isRecord);
-          const failed =
-            isRecord(body) && Array.isArray(body.failed_results)
-              ? body.failed_results.find(isRecord)
-              : undefined;
+          const failed = firstRecordAt(body, 'failed_results');
           return {
             text: page && str(page.raw_content),
             title: page && str(page.title),
