@@ -29,6 +29,7 @@ import {
   invokeHeaders,
   pathLabel,
 } from './codec.ts';
+import { DispatchedBody } from './dispatched-body.ts';
 import { type Endpoint, resolveEndpoint } from './endpoint.ts';
 import {
   MESSAGES_API_PATH,
@@ -87,7 +88,7 @@ interface Answer {
   requestId: string | undefined;
   status: number;
   headers: Headers;
-  body: Dispatcher.ResponseData['body'];
+  body: DispatchedBody;
 }
 
 const SIGNING_SERVICE = 'bedrock';
@@ -160,23 +161,15 @@ interface WholeAnswer {
 }
 
 /**
- * Collects a non-stream answer straight from the dispatcher: no body stream, no consume step and no
- * async resource per call as undici's `request()` makes (the caller reads the whole body anyway).
- * The caller's signal aborts the call, before or after a connection took it.
+ * The caller's signal wired to a dispatched call: it aborts the call before or after a connection
+ * took it, until the answer ends.
  */
-class CollectWhole implements Dispatcher.DispatchHandler {
-  readonly #resolve: (answer: WholeAnswer) => void;
-  readonly #reject: (err: unknown) => void;
+abstract class SignalledHandler {
   readonly #signal: AbortSignal | undefined;
   #controller: Dispatcher.DispatchController | undefined;
-  #status = 0;
-  #headers: Headers = {};
-  readonly #chunks: Buffer[] = [];
   readonly #onAbort = () => this.#controller?.abort(this.#signal?.reason);
 
-  constructor(resolve: (answer: WholeAnswer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
-    this.#resolve = resolve;
-    this.#reject = reject;
+  constructor(signal: AbortSignal | undefined) {
     this.#signal = signal;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -184,6 +177,29 @@ class CollectWhole implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#signal?.aborted) controller.abort(this.#signal.reason);
+  }
+
+  /** The answer ended (or failed): the signal no longer concerns it. */
+  protected settled(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+}
+
+/**
+ * Collects a non-stream answer straight from the dispatcher: no body stream, no consume step and no
+ * async resource per call as undici's `request()` makes (the caller reads the whole body anyway).
+ */
+class CollectWhole extends SignalledHandler implements Dispatcher.DispatchHandler {
+  readonly #resolve: (answer: WholeAnswer) => void;
+  readonly #reject: (err: unknown) => void;
+  #status = 0;
+  #headers: Headers = {};
+  readonly #chunks: Buffer[] = [];
+
+  constructor(resolve: (answer: WholeAnswer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
+    super(signal);
+    this.#resolve = resolve;
+    this.#reject = reject;
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
@@ -196,14 +212,65 @@ class CollectWhole implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.settled();
     const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     this.#resolve({ status: this.#status, headers: this.#headers, body });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.settled();
     this.#reject(err);
+  }
+}
+
+/**
+ * A streamed answer straight from the dispatcher: on a 2xx it resolves at the headers with the body
+ * as it comes (DispatchedBody, no Readable per call); any other status is read whole and rejected as
+ * the SDK-shaped error.
+ */
+class StreamAnswer extends SignalledHandler implements Dispatcher.DispatchHandler {
+  readonly #resolve: (answer: Answer) => void;
+  readonly #reject: (err: unknown) => void;
+  #status = 0;
+  #headers: Headers = {};
+  #body: DispatchedBody | undefined;
+  readonly #errorChunks: Buffer[] = [];
+
+  constructor(resolve: (answer: Answer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
+    super(signal);
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
+    this.#status = statusCode;
+    this.#headers = headers;
+    if (statusCode >= 200 && statusCode < 300) {
+      this.#body = new DispatchedBody(controller);
+      const requestId = header(headers, 'x-amzn-requestid');
+      this.#resolve({ requestId, status: statusCode, headers, body: this.#body });
+    }
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#body) this.#body.push(chunk);
+    else this.#errorChunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.settled();
+    if (this.#body) {
+      this.#body.complete();
+      return;
+    }
+    const text = Buffer.concat(this.#errorChunks).toString('utf8');
+    this.#reject(httpError(this.#status, this.#headers, text, header(this.#headers, 'x-amzn-requestid')));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.settled();
+    if (this.#body) this.#body.fail(err);
+    else this.#reject(err);
   }
 }
 
@@ -308,20 +375,12 @@ export class UndiciRuntime implements BedrockRuntime {
     host: 'runtime' | 'mantle' = 'runtime',
   ): Promise<Answer> {
     const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, host);
-    const response = await upstream.dispatcher.request({
-      origin: upstream.origin,
-      method: 'POST',
-      path,
-      headers: signed,
-      body,
-      signal,
+    return new Promise<Answer>((resolve, reject) => {
+      upstream.dispatcher.dispatch(
+        { origin: upstream.origin, method: 'POST', path, headers: signed, body },
+        new StreamAnswer(resolve, reject, signal),
+      );
     });
-    const requestId = header(response.headers, 'x-amzn-requestid');
-    if (response.statusCode >= 200 && response.statusCode < 300) {
-      return { requestId, status: response.statusCode, headers: response.headers, body: response.body };
-    }
-    const text = await response.body.text().catch(() => '');
-    throw httpError(response.statusCode, response.headers, text, requestId);
   }
 
   /** POSTs once for a whole (non-stream) answer: its body on a 2xx, else the SDK-shaped error. */
