@@ -9,6 +9,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHALLENGE_HEADER, instanceProof, PROOF_HEADER } from '../server/routes/health.ts';
+import { processAlive } from '../usage/spool.ts';
 
 export interface GatewayState {
   url: string;
@@ -55,16 +56,6 @@ export function clearGatewayState(home: string, pid: number = process.pid): void
   if (readGatewayState(home)?.pid === pid) rmSync(stateFile(home), { force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether what answers at `url` proves, within `timeoutMs`, that it holds `secret`. Sends no key. */
 export async function provesSecret(url: string, secret: string, timeoutMs = 1000): Promise<boolean> {
   const nonce = randomBytes(24).toString('base64url');
@@ -86,6 +77,6 @@ export async function provesSecret(url: string, secret: string, timeoutMs = 1000
 /** The gateway named by the state file, if its process lives and it proves the file's secret. */
 export async function findRunningGateway(home: string): Promise<GatewayState | undefined> {
   const state = readGatewayState(home);
-  if (!state?.secret || !alive(state.pid)) return undefined;
+  if (!state?.secret || !processAlive(state.pid)) return undefined;
   return (await provesSecret(state.url, state.secret)) ? state : undefined;
 }
