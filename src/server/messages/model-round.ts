@@ -50,6 +50,22 @@ async function* translate<E>(
   for (const event of translator.end()) yield parsed(event);
 }
 
+/** A round reading `stream` through `translator`. */
+function roundOf<E>(
+  translator: StreamTranslator<E>,
+  stream: AsyncIterable<E>,
+  warnings: string[],
+): ModelRound {
+  return {
+    events: translate(translator, stream),
+    usage: () => translator.usage(),
+    get usageIsEstimated() {
+      return translator.usageIsEstimated;
+    },
+    warnings,
+  };
+}
+
 function withTier<T extends { serviceTier?: unknown }>(input: T, tier: ServiceTier | undefined): T {
   return { ...input, serviceTier: tier && tier !== 'default' ? { type: tier } : undefined };
 }
@@ -92,14 +108,7 @@ export async function openModelRound(
     const warnings = [...switched.warnings, ...shaped.warnings];
     if (shaped.droppedBetas.length > 0)
       warnings.push(`betas not sent to Bedrock: ${shaped.droppedBetas.join(', ')}`);
-    return {
-      events: translate(translator, upstream.stream),
-      usage: () => translator.usage(),
-      get usageIsEstimated() {
-        return translator.usageIsEstimated;
-      },
-      warnings,
-    };
+    return roundOf(translator, upstream.stream, warnings);
   }
   if (path === 'invoke') {
     const switched = applyFeatureSwitches(request, deps.config);
@@ -112,14 +121,7 @@ export async function openModelRound(
     );
     if (!upstream) return undefined;
     const translator = new InvokeStreamTranslator({ model: request.model });
-    return {
-      events: translate(translator, upstream.stream),
-      usage: () => translator.usage(),
-      get usageIsEstimated() {
-        return translator.usageIsEstimated;
-      },
-      warnings: [...switched.warnings, ...invoke.warnings],
-    };
+    return roundOf(translator, upstream.stream, [...switched.warnings, ...invoke.warnings]);
   }
   const translated = toConverseRequest(request, {
     modelId: model.modelId,
@@ -145,12 +147,5 @@ export async function openModelRound(
     signingSecret: deps.signingSecret,
     inputTokensEstimate: call.inputTokensEstimate,
   });
-  return {
-    events: translate(translator, upstream.stream),
-    usage: () => translator.usage(),
-    get usageIsEstimated() {
-      return translator.usageIsEstimated;
-    },
-    warnings,
-  };
+  return roundOf(translator, upstream.stream, warnings);
 }
