@@ -54,9 +54,12 @@ const STREAM = [
   .map(sse)
   .join('');
 
+const OPUS = { baseModelId: 'anthropic.claude-opus-5-5', caps: { maxOutputTokens: 128_000 } };
+const convert = (body: Json, stream = false) => invokeBodyToMessagesApi(body, OPUS, { stream });
+
 describe('invokeBodyToMessagesApi', () => {
   it('moves the version and betas out of the body, sets stream, keeps the rest', () => {
-    const out = invokeBodyToMessagesApi(
+    const out = convert(
       {
         anthropic_version: 'bedrock-2023-05-31',
         anthropic_beta: ['interleaved-thinking-2025-05-14', ' '],
@@ -74,33 +77,44 @@ describe('invokeBodyToMessagesApi', () => {
       stream: true,
     });
     expect(out.warnings).toEqual([]);
-    expect(
-      JSON.parse(invokeBodyToMessagesApi({ stream: true, model: 'x', max_tokens: 1 }, false).body),
-    ).toEqual({
+    const plain = convert({
+      stream: true,
+      model: 'x',
       max_tokens: 1,
+      messages: [{ role: 'user', content: 'a' }],
     });
+    expect(JSON.parse(plain.body)).toEqual({ max_tokens: 1, messages: [{ role: 'user', content: 'a' }] });
   });
 
-  it('drops what the Messages API refuses and says so', () => {
-    const out = invokeBodyToMessagesApi(
-      {
-        max_tokens: 10,
-        messages: [],
-        inference_geo: 'us',
-        tools: [{ name: 't', input_schema: { type: 'object' }, strict: true }],
-      },
-      false,
-    );
-    const body = JSON.parse(out.body) as Json;
+  it("shapes Claude Code's Bedrock-mode body as /v1/messages' mantle path does, saying what changed", () => {
+    const out = convert({
+      anthropic_version: 'bedrock-2023-05-31',
+      anthropic_beta: ['interleaved-thinking-2025-05-14', 'thinking-token-count-2026-05-13'],
+      max_tokens: 1000,
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'system', content: '<system-reminder>x</system-reminder>' },
+        { role: 'user', content: 'again' },
+      ],
+      inference_geo: 'us',
+      tools: [{ name: 't', input_schema: { type: 'object' }, strict: true }],
+    });
+    const body = JSON.parse(out.body) as { messages: Json[]; tools: Json[] } & Json;
+    expect(out.betas).toEqual(['interleaved-thinking-2025-05-14']);
+    expect(body.messages.map((m) => m.role)).not.toContain('system');
+    expect(JSON.stringify(body.messages)).toContain('<system-reminder>x</system-reminder>');
     expect(body.inference_geo).toBeUndefined();
-    expect((body.tools as Json[])[0]!.strict).toBeUndefined();
-    expect(out.warnings.join(' ')).toMatch(/inference_geo.*strict/);
+    expect(body.tools[0]!.strict).toBeUndefined();
+    expect(out.warnings.join('; ')).toMatch(
+      /inference_geo.*strict.*betas not sent to Bedrock: thinking-token-count/,
+    );
   });
 
-  it('refuses betas that are not a list of strings; leaves malformed tools to the API', () => {
-    expect(() => invokeBodyToMessagesApi({ anthropic_beta: 'x' }, false)).toThrow(ApiError);
-    expect(() => invokeBodyToMessagesApi({ anthropic_beta: [1] }, false)).toThrow(/array of strings/);
-    expect(JSON.parse(invokeBodyToMessagesApi({ tools: [null] }, false).body)).toEqual({ tools: [null] });
+  it('refuses what is not a Claude body, naming the field', () => {
+    expect(() => convert({ anthropic_beta: 'x' })).toThrow(ApiError);
+    expect(() => convert({ anthropic_beta: [1] })).toThrow(/array of strings/);
+    expect(() => convert({ messages: [{ role: 'user', content: 'a' }] })).toThrow(/max_tokens/);
+    expect(() => convert({ max_tokens: 5, messages: 'hi' })).toThrow(/messages/);
   });
 });
 

@@ -5,9 +5,8 @@
  *
  * - Request: an InvokeModel body is Anthropic's Messages body with `anthropic_version` (and maybe
  *   `anthropic_beta`) instead of `model`; the Messages API takes the version and the betas as headers
- *   (the transport pins the version) and `stream` in the body. What that API refuses and InvokeModel
- *   takes (`inference_geo`, `output_config.format`, tool `strict`, server tools) is dropped and
- *   reported, as on the `mantle` path of /v1/messages (to-messages.ts); the rest goes as it came.
+ *   (the transport pins the version) and `stream` in the body. The body is shaped for the model as the
+ *   `mantle` path of /v1/messages shapes a client's (to-messages.ts), warnings reported.
  * - Non-stream answer: the Messages JSON is InvokeModel's body already (model renamed to the caller's id).
  * - Stream answer: each SSE event becomes an InvokeModelWithResponseStream `chunk` event (`{"bytes":
  *   base64(event JSON)}`, `application/vnd.amazon.eventstream`), as Bedrock sends Claude's stream;
@@ -18,9 +17,12 @@
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { ApiError } from '../anthropic/errors.ts';
-import type { MessagesRequest, Usage } from '../anthropic/types.ts';
+import type { Usage } from '../anthropic/types.ts';
+import { validateMessagesRequest } from '../anthropic/validate.ts';
+import type { ClaudeFeatureTable } from '../models/claude-features.ts';
 import { MessagesApiStreamTranslator } from './messages-api-stream.ts';
-import { withoutRefused } from './to-messages.ts';
+import { invokeContextFor } from './to-invoke.ts';
+import { toMessagesApiBody } from './to-messages.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -28,14 +30,23 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 export interface MessagesApiCallBody {
   /** JSON text without `model` (the transport adds it). */
   body: string;
-  /** The body's `anthropic_beta`, for the `anthropic-beta` header. */
+  /** For the `anthropic-beta` header: the body's `anthropic_beta` the model takes on Bedrock. */
   betas: string[];
-  /** What was dropped because the Messages API refuses it. */
+  /** What was dropped or reshaped on the way, and betas not sent. */
   warnings: string[];
 }
 
-/** An InvokeModel body (parsed) → the Messages API call that does the same. */
-export function invokeBodyToMessagesApi(body: Json, stream: boolean): MessagesApiCallBody {
+/**
+ * An InvokeModel body (parsed) → the Messages API call that does the same: checked as a Messages
+ * request and shaped for the model exactly as the `mantle` path of /v1/messages shapes it
+ * (to-messages.ts: the model's fields and betas on Bedrock, mid-conversation system messages folded,
+ * what the Messages API refuses dropped), so a body Claude Code wrote for InvokeModel is not refused.
+ */
+export function invokeBodyToMessagesApi(
+  body: Json,
+  model: { baseModelId: string; caps: { maxOutputTokens: number } },
+  options: { stream: boolean; features?: ClaudeFeatureTable },
+): MessagesApiCallBody {
   const { anthropic_version: _version, anthropic_beta: beta, model: _model, stream: _stream, ...rest } = body;
   let betas: string[] = [];
   if (beta !== undefined) {
@@ -44,14 +55,16 @@ export function invokeBodyToMessagesApi(body: Json, stream: boolean): MessagesAp
     }
     betas = beta.map((b) => b.trim()).filter((b) => b !== '');
   }
-  const warnings: string[] = [];
-  // Only a well-formed tool list is looked into; anything else is the Messages API's to refuse.
-  const tools = rest.tools;
-  const checkable = tools === undefined || (Array.isArray(tools) && tools.every(isObject));
-  const kept = checkable
-    ? (withoutRefused(rest as unknown as MessagesRequest, warnings) as unknown as Json)
-    : rest;
-  return { body: JSON.stringify(stream ? { ...kept, stream: true } : kept), betas, warnings };
+  // `model` only for the check (the Messages request requires one); the shaping drops it again.
+  const request = validateMessagesRequest({ ...rest, model: model.baseModelId }, { betas });
+  const shaped = toMessagesApiBody(request, {
+    ...invokeContextFor(model, betas, options.features),
+    stream: options.stream,
+  });
+  const warnings = [...shaped.warnings];
+  if (shaped.droppedBetas.length > 0)
+    warnings.push(`betas not sent to Bedrock: ${shaped.droppedBetas.join(', ')}`);
+  return { body: shaped.body, betas: shaped.betas, warnings };
 }
 
 /** A non-stream Messages API answer (already checked to be a message) → InvokeModel's body text. */

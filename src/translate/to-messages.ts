@@ -46,7 +46,7 @@ export function toMessagesApiBody(
 }
 
 /** The request without what Bedrock's Messages API refuses (a shallow copy where something goes). */
-export function withoutRefused(req: MessagesRequest, warnings: string[]): MessagesRequest {
+function withoutRefused(req: MessagesRequest, warnings: string[]): MessagesRequest {
   let out = req;
   const edit = (): MessagesRequest & Record<string, unknown> => {
     if (out === req) out = { ...req };

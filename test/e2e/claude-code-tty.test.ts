@@ -201,6 +201,43 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
     }
   }, 180_000);
 
+  it('answers the first message with --bedrock and no --model: the door sends Opus 5.5 to bedrock-mantle', async () => {
+    const answer = `TTY-BEDROCK-${randomBytes(4).toString('hex')}`;
+    emulator.reset();
+    // Claude Code in Bedrock mode may first probe its default model with a 1-token call: two answers.
+    const reply = { model: 'claude-opus-5-5', text: answer };
+    emulator.enqueue(reply, reply);
+    const { terminal } = open();
+    const refused = [...NEVER, ONBOARDING, 'API Error'];
+    const wait = (expected: string | RegExp, timeoutMs = 60_000) =>
+      terminal.waitFor(expected, { timeoutMs, forbidden: refused });
+    try {
+      await wait(SHELL_PROMPT, 10_000);
+      terminal.type(`node ${join(root, 'bin/abproxy.js')} claude --bedrock`, 'Enter');
+      await wait(TRUST);
+      await terminal.choose(TRUST, { forbidden: [...NEVER, ONBOARDING] });
+      await wait(/^❯\s*$/m);
+      await terminal.submit('Say the scripted words.', { forbidden: refused });
+      await wait(answer);
+      for (const screen of terminal.screens) {
+        for (const text of refused) expect(screen, `"${text}" was on a screen`).not.toContain(text);
+      }
+      // Claude Code spoke InvokeModel to the door; the door called mantle's Messages API by the bare id.
+      const answered = emulator.requests.filter((r) => r.operation === 'MessagesApi' && r.status === 200);
+      expect(answered.length).toBeGreaterThan(0);
+      expect(answered.every((r) => r.host === 'mantle' && r.modelId === 'anthropic.claude-opus-5-5')).toBe(
+        true,
+      );
+      expect(
+        emulator.requests.filter(
+          (r) => r.operation.startsWith('InvokeModel') && /opus-5-5/.test(r.modelId ?? ''),
+        ),
+      ).toHaveLength(0);
+    } finally {
+      saveScreen('bedrock-default-model', terminal);
+    }
+  }, 180_000);
+
   it('shows Claude Code onboarding with --no-onboarding-fix (the test above can fail)', async () => {
     const { terminal, ws } = open();
     try {

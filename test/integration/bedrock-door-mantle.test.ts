@@ -161,10 +161,9 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
     });
   });
 
-  it("drops what mantle's Messages API refuses (tool strict), saying so in x-abproxy-warnings", async () => {
+  it("shapes Claude Code's body as /v1/messages does for mantle, saying so in x-abproxy-warnings", async () => {
     const { secret } = await storeKey(gateway.store);
     emulator.enqueue({ model: 'claude-opus-5-5', text: 'ok' });
-    const tools = [{ name: 'lookup', description: 'd', input_schema: { type: 'object' }, strict: true }];
     const client = sdk(secret);
     let warnings: string | undefined;
     client.middlewareStack.add(
@@ -175,10 +174,46 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
       },
       { step: 'deserialize' },
     );
-    await client.send(new InvokeModelCommand({ modelId: OPUS, body: claudeBody('hi', { tools }) }));
+    // What Claude Code 2.1.33x sends Opus 5.5 in Bedrock mode, which Bedrock refuses as it is: a beta
+    // Bedrock lacks, a mid-conversation system message; plus a strict tool the Messages API refuses.
+    const body = JSON.stringify({
+      anthropic_version: 'bedrock-2023-05-31',
+      anthropic_beta: ['interleaved-thinking-2025-05-14', 'thinking-token-count-2026-05-13'],
+      max_tokens: 100,
+      thinking: { type: 'adaptive', display: 'omitted' },
+      output_config: { effort: 'medium' },
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'system', content: '<system-reminder>be brief</system-reminder>' },
+        { role: 'user', content: 'again' },
+      ],
+      tools: [{ name: 'lookup', description: 'd', input_schema: { type: 'object' }, strict: true }],
+    });
+    const out = await client.send(new InvokeModelCommand({ modelId: OPUS, body }));
+    expect(JSON.parse(Buffer.from(out.body).toString()).content.at(-1).text).toBe('ok');
     expect(warnings).toMatch(/strict/);
-    const sent = mantleCalls()[0]!.body as { tools: Json[] };
+    expect(warnings).toMatch(/betas not sent to Bedrock: thinking-token-count-2026-05-13/);
+    const [call] = mantleCalls();
+    expect(call!.status).toBe(200);
+    expect(call!.headers['anthropic-beta']).toBe('interleaved-thinking-2025-05-14');
+    const sent = call!.body as { tools: Json[]; messages: Json[] };
     expect(sent.tools[0]!.strict).toBeUndefined();
+    expect(sent.messages.map((m) => m.role)).not.toContain('system');
+  });
+
+  it('refuses a body that is not a Claude Messages body with a ValidationException naming the field', async () => {
+    const { secret } = await storeKey(gateway.store);
+    const err = await sdk(secret)
+      .send(
+        new InvokeModelCommand({
+          modelId: OPUS,
+          body: JSON.stringify({ anthropic_version: 'bedrock-2023-05-31', messages: [] }),
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationException);
+    expect((err as Error).message).toMatch(/max_tokens/);
+    expect(mantleCalls()).toHaveLength(0);
   });
 
   it("mantle's refusal reaches the SDK as Bedrock's exception, before and inside a stream", async () => {

@@ -1,8 +1,9 @@
 /**
  * The door's calls on a Claude model only bedrock-mantle serves (Claude Code's default Opus 5.5 in
  * Bedrock mode): bedrock-runtime has no such model, and mantle has no InvokeModel, so InvokeModel and
- * its stream go to mantle's Anthropic Messages API and the answer comes back in InvokeModel's shape
- * (translate/invoke-via-messages.ts). Converse has no such bridge here (there is no Converse →
+ * its stream go to mantle's Anthropic Messages API — the body shaped for the model as the `mantle` path
+ * of /v1/messages shapes it, so what Claude Code writes for InvokeModel is not refused — and the answer
+ * comes back in InvokeModel's shape (translate/invoke-via-messages.ts). Converse has no such bridge here (there is no Converse →
  * Messages translation): a clear ValidationException naming the operation. CountTokens on an
  * InvokeModel body is the gateway's estimate, as /v1/messages/count_tokens answers for these models.
  * Keys, limits, tiers, usage records and metrics are the door's own, set up by runtime-route.ts.
@@ -118,7 +119,10 @@ export async function invokeOnMantle(call: MantleInvoke): Promise<void> {
       `Guardrails are not applied to ${call.requested}: only bedrock-mantle serves it, whose Messages API takes none`,
     );
   }
-  const shaped = invokeBodyToMessagesApi(parseBody(call.body), stream);
+  const shaped = invokeBodyToMessagesApi(parseBody(call.body), model, {
+    stream,
+    features: deps.claudeFeatures,
+  });
   const modelId = model.mantleId ?? model.baseModelId;
   const headers: Record<string, string> = {};
   if (shaped.warnings.length > 0) headers['x-abproxy-warnings'] = warningsHeader(shaped.warnings);
