@@ -105,7 +105,7 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
 
     expect(await usageOf(id)).toMatchObject({
       model: OPUS,
-      resolvedModel: OPUS,
+      resolvedModel: BARE,
       inputTokens: 210,
       outputTokens: 12,
       cacheReadInputTokens: 30,

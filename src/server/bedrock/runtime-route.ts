@@ -179,7 +179,8 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
       await ctx.meter?.admitTokens(Math.ceil(body.length / 4));
       ctx.meter?.begin({
         model: id.modelId,
-        resolvedModel: model.modelId,
+        // The id actually called: mantle's bare id for a model only mantle serves (as /v1/messages records).
+        resolvedModel: mantle ? (model.mantleId ?? model.baseModelId) : model.modelId,
         metricsLabel: model.metricsLabel,
         tier: usedTier,
         stream,
