@@ -1,6 +1,6 @@
 /**
  * `abproxy claude` in a real terminal, as a new user meets it: the real launcher (`bin/abproxy.js claude`,
- * with `--model …` and without, when Claude Code picks its own default) typed into a shell in tmux, a fresh HOME, a fresh `git init` workspace, the Bedrock
+ * with `--model …` and without, when Claude Code picks its own default, and `--bedrock`) typed into a shell in tmux, a fresh HOME, a fresh `git init` workspace, the Bedrock
  * emulator as Bedrock and no way to reach api.anthropic.com. Print mode (`-p`) skips Claude Code's
  * onboarding, its API-key question and its status line; only the interactive CLI shows them.
  *
