@@ -246,6 +246,23 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
     expect((failure as Error).message).toContain('mantle overloaded');
   });
 
+  it('refuses a guardrail (the Messages API applies none) rather than answering without it', async () => {
+    const { secret } = await storeKey(gateway.store);
+    const err = await sdk(secret)
+      .send(
+        new InvokeModelCommand({
+          modelId: OPUS,
+          body: claudeBody('hi'),
+          guardrailIdentifier: 'gr-1',
+          guardrailVersion: '1',
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationException);
+    expect((err as Error).message).toMatch(/^Guardrails are not applied/);
+    expect(mantleCalls()).toHaveLength(0);
+  });
+
   it('Converse is refused with a ValidationException naming the operation; nothing is called', async () => {
     const { secret } = await storeKey(gateway.store);
     const err = await sdk(secret)
