@@ -116,4 +116,71 @@ describe.skipIf(!claudeBinary())('abproxy claude --bedrock with the real Claude 
       output_tokens: 5,
     });
   }, 90_000);
+
+  it("answers with no --model: Claude Code's default (Opus 5.5), which only bedrock-mantle serves", async () => {
+    emulator.reset();
+    // Claude Code's start-up probe (max_tokens 1) takes the first answer, its turn the second.
+    const reply = {
+      model: 'claude-opus-5-5',
+      text: 'PONG from mantle',
+      usage: { inputTokens: 66, outputTokens: 4 },
+    };
+    emulator.enqueue(reply, reply);
+    const home = tempHome();
+    const project = mkdtempSync(join(tmpdir(), 'abproxy-claude-proj-'));
+    const env = cliEnv(home, emulator.url, {
+      AWS_ENDPOINT_URL_BEDROCK_MANTLE: emulator.mantleUrl,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      SHELL: '/bin/bash',
+      TERM: 'dumb',
+      IS_SANDBOX: '1',
+    });
+    const { code, stdout, stderr } = await runProcess(
+      process.execPath,
+      [
+        join(root, 'bin/abproxy.js'),
+        'claude',
+        '--bedrock',
+        '--claude-bin',
+        join(root, 'node_modules/.bin/claude'),
+        '--',
+        '-p',
+        'hi',
+        '--output-format',
+        'json',
+      ],
+      { env, cwd: project, timeoutMs: 60_000 },
+    );
+    const calls = emulator.requests.map((r) => `${r.operation} ${r.host} ${r.modelId} ${r.status}`);
+    const output = `${stdout}\n${stderr}\n${calls.join('\n')}`;
+    expect(code, output).toBe(0);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { result?: string };
+    expect(result.result, output).toContain('PONG from mantle');
+    // Claude Code sent InvokeModel(WithResponseStream) for us.anthropic.claude-opus-5-5; the door called
+    // mantle's Messages API by the bare id, its body shaped so that nothing was refused (no beta Bedrock
+    // lacks, no mid-conversation system message), and never the runtime's InvokeModel for that model.
+    const answered = emulator.requests.filter((r) => r.operation === 'MessagesApi');
+    expect(
+      answered.map((r) => [r.host, r.modelId, r.status]),
+      output,
+    ).toEqual([
+      ['mantle', 'anthropic.claude-opus-5-5', 200],
+      ['mantle', 'anthropic.claude-opus-5-5', 200],
+    ]);
+    expect(answered.at(-1)?.body, output).toMatchObject({ stream: true });
+    expect(
+      emulator.requests.filter(
+        (r) => r.operation.startsWith('InvokeModel') && /opus-5-5/.test(r.modelId ?? ''),
+      ),
+      output,
+    ).toHaveLength(0);
+
+    const usage = await runCli(['usage', '--json', '--by', 'model'], env);
+    expect(usage.code, usage.stderr).toBe(0);
+    const report = JSON.parse(usage.stdout) as { groups: { group: string; input_tokens: number }[] };
+    expect(
+      report.groups.find((g) => g.group === 'us.anthropic.claude-opus-5-5'),
+      usage.stdout,
+    ).toMatchObject({ input_tokens: 132, output_tokens: 8 });
+  }, 90_000);
 });

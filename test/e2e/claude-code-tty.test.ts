@@ -1,6 +1,6 @@
 /**
  * `abproxy claude` in a real terminal, as a new user meets it: the real launcher (`bin/abproxy.js claude`,
- * with `--model …` and without, when Claude Code picks its own default) typed into a shell in tmux, a fresh HOME, a fresh `git init` workspace, the Bedrock
+ * with `--model …` and without, when Claude Code picks its own default, and `--bedrock`) typed into a shell in tmux, a fresh HOME, a fresh `git init` workspace, the Bedrock
  * emulator as Bedrock and no way to reach api.anthropic.com. Print mode (`-p`) skips Claude Code's
  * onboarding, its API-key question and its status line; only the interactive CLI shows them.
  *
@@ -198,6 +198,43 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       expect(main.every((r) => r.host === 'mantle' && r.status === 200)).toBe(true);
     } finally {
       saveScreen('default-model', terminal);
+    }
+  }, 180_000);
+
+  it('answers the first message with --bedrock and no --model: the door sends Opus 5.5 to bedrock-mantle', async () => {
+    const answer = `TTY-BEDROCK-${randomBytes(4).toString('hex')}`;
+    emulator.reset();
+    // Claude Code in Bedrock mode may first probe its default model with a 1-token call: two answers.
+    const reply = { model: 'claude-opus-5-5', text: answer };
+    emulator.enqueue(reply, reply);
+    const { terminal } = open();
+    const refused = [...NEVER, ONBOARDING, 'API Error'];
+    const wait = (expected: string | RegExp, timeoutMs = 60_000) =>
+      terminal.waitFor(expected, { timeoutMs, forbidden: refused });
+    try {
+      await wait(SHELL_PROMPT, 10_000);
+      terminal.type(`node ${join(root, 'bin/abproxy.js')} claude --bedrock`, 'Enter');
+      await wait(TRUST);
+      await terminal.choose(TRUST, { forbidden: [...NEVER, ONBOARDING] });
+      await wait(/^❯\s*$/m);
+      await terminal.submit('Say the scripted words.', { forbidden: refused });
+      await wait(answer);
+      for (const screen of terminal.screens) {
+        for (const text of refused) expect(screen, `"${text}" was on a screen`).not.toContain(text);
+      }
+      // Claude Code spoke InvokeModel to the door; the door called mantle's Messages API by the bare id.
+      const answered = emulator.requests.filter((r) => r.operation === 'MessagesApi' && r.status === 200);
+      expect(answered.length).toBeGreaterThan(0);
+      expect(answered.every((r) => r.host === 'mantle' && r.modelId === 'anthropic.claude-opus-5-5')).toBe(
+        true,
+      );
+      expect(
+        emulator.requests.filter(
+          (r) => r.operation.startsWith('InvokeModel') && /opus-5-5/.test(r.modelId ?? ''),
+        ),
+      ).toHaveLength(0);
+    } finally {
+      saveScreen('bedrock-default-model', terminal);
     }
   }, 180_000);
 

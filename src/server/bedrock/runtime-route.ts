@@ -6,6 +6,7 @@
  * for the usage Bedrock reports. Keys, model globs, limits, budgets, usage records and metrics are the
  * same middlewares and meter as /v1/messages.
  */
+import type { ServiceTierType } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../../anthropic/errors.ts';
 import { SERVICE_TIERS, type ServiceTier } from '../../models/types.ts';
 import { fromBedrockError } from '../../upstream/aws-errors.ts';
@@ -17,6 +18,7 @@ import { chooseServiceTier } from '../messages/feature-flags.ts';
 import { reportUsage } from '../messages/report-usage.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
 import { setTierHeaders, type TierState, tierWithinKey, withTierFallback } from '../messages/service-tier.ts';
+import { countOnMantle, invokeOnMantle, onMantle } from './mantle-call.ts';
 import { decodeModelId, isStreamOperation, runtimeCall } from './paths.ts';
 import { FrameWatcher, StreamUsage, usageOfAnswer } from './usage.ts';
 
@@ -152,6 +154,9 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
     ctx.model = id.modelId;
     ctx.stream = stream;
     const model = await resolveForRequest(deps, id.modelId, ctx.key);
+    // A Claude model only bedrock-mantle serves: InvokeModel goes to its Messages API (mantle-call.ts).
+    const mantle = onMantle(deps, model, id.modelId, operation);
+    if (mantle && operation === 'count-tokens') return countOnMantle(ctx, id.modelId, body);
     const prepared = prepare(operation, body, forwardedHeaders(ctx));
 
     // The key's tier applies when the caller names none, or names one above the key's (as /v1/messages
@@ -174,11 +179,28 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
       await ctx.meter?.admitTokens(Math.ceil(body.length / 4));
       ctx.meter?.begin({
         model: id.modelId,
-        resolvedModel: model.modelId,
+        // The id actually called: mantle's bare id for a model only mantle serves (as /v1/messages records).
+        resolvedModel: mantle ? (model.mantleId ?? model.baseModelId) : model.modelId,
         metricsLabel: model.metricsLabel,
         tier: usedTier,
         stream,
         door: 'bedrock',
+      });
+    }
+    if (mantle) {
+      return invokeOnMantle({
+        deps,
+        ctx,
+        model,
+        requested: id.modelId,
+        stream,
+        body,
+        headers: forwardedHeaders(ctx),
+        abort,
+        send: (call) =>
+          withTierFallback(tierState, ctx.res, (tier) =>
+            call(prepared.headersFor(tier, keepCaller)[TIER_HEADER] as ServiceTierType | undefined),
+          ),
       });
     }
     let answer: ForwardResult;
