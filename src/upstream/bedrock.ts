@@ -6,7 +6,6 @@
  * handling (AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL_BEDROCK), credentials from the default
  * chain, and a Bedrock API key, when configured, replaces SigV4 on every call.
  */
-import http from 'node:http';
 import https from 'node:https';
 import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
@@ -49,6 +48,10 @@ export interface BedrockUpstreamOptions {
   /** bedrock-mantle host URL for the `mantle` Claude path (else the region's). */
   mantleEndpoint?: string;
 }
+
+// Not an ES import of node:http: that reads every export, and its WebSocket getter loads Node's bundled
+// undici (~25 ms of `serve`'s start-up).
+const http = process.getBuiltinModule('node:http');
 
 type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
 
