@@ -105,6 +105,9 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       secret: instanceSecret,
     });
   } catch {}
+  // Waiting for the stop signal before the ready line: whoever reads that line may stop the gateway at
+  // once, and a signal with no listener yet would kill it without its drain.
+  const stop = io.waitForStop();
   io.stdout(`abproxy listening on ${server.url}`);
   let live: Awaited<ReturnType<typeof startDashboard>> | undefined;
   if (dashboard) {
@@ -120,7 +123,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       process.stderr.write(`abproxy: no live dashboard (${(err as Error).message}); serving on\n`);
     }
   }
-  await io.waitForStop();
+  await stop;
   // Listen for the second signal before anything else awaits, so it always means "exit now".
   const forced = io.waitForStop().then((signal) => {
     throw new CliError(`${signal} during the drain: stopped without waiting for in-flight requests`);
