@@ -69,9 +69,12 @@ const [{ existsSync }, { default: module }, { join }, { pathToFileURL }, { fresh
     import('node:url'),
     import('./prebuilt.js'),
   ]);
-// Caches compiled (and type-stripped) modules on disk: a later start skips most of the parse work.
-module.enableCompileCache?.();
 const root = join(import.meta.dirname, '..');
+// Caches compiled (and type-stripped) modules on disk: a later start skips most of the parse work. In
+// Node's default directory (under the temp directory), or the one an install ships filled and read-only
+// (the container image: scripts/warm-compile-cache.ts), so that a new container starts warm.
+const shipped = join(root, '.node-compile-cache');
+module.enableCompileCache?.(existsSync(shipped) ? shipped : undefined);
 
 // The sources prebuilt as JavaScript (`npm run build:js`) when they still match: no TypeScript to strip,
 // so amaro (WebAssembly, ~18 MB resident for the life of the process on a cold compile cache) stays unloaded.
