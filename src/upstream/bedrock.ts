@@ -7,12 +7,13 @@
  * chain, and a Bedrock API key, when configured, replaces SigV4 on every call.
  */
 import https from 'node:https';
-import { BedrockClient } from '@aws-sdk/client-bedrock';
+import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
+import type { BedrockControlClient } from '../models/catalogue.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { type MessagesApiHandler, SdkRuntime } from './runtime-sdk.ts';
@@ -124,15 +125,24 @@ export class BedrockUpstream {
     );
   }
 
-  /** The control-plane (`bedrock`) client for a region: model and inference-profile listings. */
-  control(region = this.#options.region): BedrockClient {
-    return this.#clientFor(
-      this.#control,
-      region,
-      BedrockClient,
-      this.#options.maxAttempts,
-      this.#options.controlEndpoint,
-    );
+  /**
+   * The control-plane (`bedrock`) client for a region: model and inference-profile listings. Its SDK
+   * client is made, and its package loaded (~10 ms), on the first call: after `serve` listens.
+   */
+  control(region = this.#options.region): BedrockControlClient {
+    return {
+      send: async (command) => {
+        const { BedrockClient } = await import('@aws-sdk/client-bedrock');
+        const client = this.#clientFor(
+          this.#control,
+          region,
+          BedrockClient,
+          this.#options.maxAttempts,
+          this.#options.controlEndpoint,
+        );
+        return client.send(command as Parameters<BedrockClient['send']>[0]);
+      },
+    };
   }
 
   /** The runtime SDK client of a region; it never retries, `withRetries` does. */
