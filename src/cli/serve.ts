@@ -72,12 +72,23 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
     const config = loadConfig({ flags: layer, configFile: flags.config });
     home = config.home;
     // Imported here, not at the top: the AWS SDK and pino would slow every other command's start.
-    const [{ createLogger }, { startServer }] = await Promise.all([
+    const [{ createLogger }, { startServer }, tuning] = await Promise.all([
       import('../server/http/logger.ts'),
       import('../server/http/server.ts'),
+      // bin/abproxy.js re-executed `serve` with its runtime tuning: the rest of it is applied in here.
+      process.env.ABPROXY_NODE_TUNED ? import('./serve-tuning.ts') : undefined,
     ]);
     const logger = createLogger(config.logLevel, config.apiKeyHeader, sink.target ? sink : 2);
+    const gcExposed = tuning?.exposeGc() ?? false;
     server = await startServer(config, { logger, instanceSecret });
+    // After the start-up's modules compiled (with their code caches): see serve-tuning.ts.
+    if (tuning) {
+      const heapTuned = tuning.tuneOldGeneration();
+      logger.debug(
+        { gcExposed, heapGrowing: heapTuned ? tuning.HEAP_GROWING_FLAG : 'chosen' },
+        'runtime tuning',
+      );
+    }
   } catch (err) {
     // A bad flag or setting is a usage error, as for every other command.
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
@@ -94,6 +105,9 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       secret: instanceSecret,
     });
   } catch {}
+  // Waiting for the stop signal before the ready line: whoever reads that line may stop the gateway at
+  // once, and a signal with no listener yet would kill it without its drain.
+  const stop = io.waitForStop();
   io.stdout(`abproxy listening on ${server.url}`);
   let live: Awaited<ReturnType<typeof startDashboard>> | undefined;
   if (dashboard) {
@@ -109,7 +123,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       process.stderr.write(`abproxy: no live dashboard (${(err as Error).message}); serving on\n`);
     }
   }
-  await io.waitForStop();
+  await stop;
   // Listen for the second signal before anything else awaits, so it always means "exit now".
   const forced = io.waitForStop().then((signal) => {
     throw new CliError(`${signal} during the drain: stopped without waiting for in-flight requests`);

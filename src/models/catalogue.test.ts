@@ -126,7 +126,8 @@ describe('Catalogue', () => {
   });
 
   it('current() answers without waiting: starts the first load, refreshes a stale snapshot behind', async () => {
-    const client = fakeClient();
+    // Calls stay in flight a moment, so that refresh() can join them.
+    const client = fakeClient({ delayMs: 30 });
     const t = clock();
     const catalogue = new Catalogue({
       region: 'us-east-1',
@@ -135,6 +136,8 @@ describe('Catalogue', () => {
       now: t.now,
     });
     expect(catalogue.current()).toBeUndefined();
+    // The first load imports the control plane's SDK before its first call.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(client.calls).toContain('models');
     const first = await catalogue.refresh(); // joins the load current() started
     expect(client.calls.filter((x) => x === 'models')).toHaveLength(1);

@@ -8,11 +8,10 @@
  * - A failed refresh keeps the last good snapshot; with none, the built-in Claude table stands in and
  *   the next attempt comes after `retryMs`. `snapshot()` never rejects.
  */
-import {
-  BedrockClient,
-  type BedrockClientConfig,
-  type FoundationModelSummary,
-  type InferenceProfileSummary,
+import type {
+  BedrockClientConfig,
+  FoundationModelSummary,
+  InferenceProfileSummary,
   ListFoundationModelsCommand,
   ListInferenceProfilesCommand,
 } from '@aws-sdk/client-bedrock';
@@ -23,6 +22,10 @@ import type { CatalogueModel, CatalogueProfile, CatalogueSnapshot } from './type
 export interface BedrockControlClient {
   send(command: ListFoundationModelsCommand | ListInferenceProfilesCommand): Promise<unknown>;
 }
+
+type ControlSdk = typeof import('@aws-sdk/client-bedrock');
+/** Once loaded, later loads send at once (no await before the first call). */
+let controlSdk: ControlSdk | undefined;
 
 export interface CatalogueOptions {
   /** Region used when snapshot() is called without one. */
@@ -130,32 +133,36 @@ export class Catalogue {
     return state;
   }
 
-  #client(region: string): BedrockControlClient {
+  #client(region: string, sdk: ControlSdk): BedrockControlClient {
     let client = this.#clients.get(region);
     if (!client) {
       client =
-        this.#options.clientFor?.(region) ?? new BedrockClient({ ...this.#options.clientConfig, region });
+        this.#options.clientFor?.(region) ?? new sdk.BedrockClient({ ...this.#options.clientConfig, region });
       this.#clients.set(region, client);
     }
     return client;
   }
 
   async #load(region: string): Promise<CatalogueSnapshot> {
-    const client = this.#client(region);
     const { mantleModels, onMantleError } = this.#options;
+    // Mantle's list is asked first, so it runs beside the control plane's (and the SDK's loading).
     const mantle = mantleModels?.(region).catch((error: unknown) => {
       try {
         onMantleError?.(error, region);
       } catch {}
       return undefined;
     });
+    // The control plane's SDK loads with the first catalogue read (after `serve` listens), not at start.
+    controlSdk ??= await import('@aws-sdk/client-bedrock');
+    const sdk = controlSdk;
+    const client = this.#client(region, sdk);
     const [models, systemProfiles, appProfiles] = await Promise.all([
-      client.send(new ListFoundationModelsCommand({})) as Promise<{
+      client.send(new sdk.ListFoundationModelsCommand({})) as Promise<{
         modelSummaries?: FoundationModelSummary[];
       }>,
-      listProfiles(client, 'SYSTEM_DEFINED'),
+      listProfiles(client, sdk, 'SYSTEM_DEFINED'),
       // Application profiles are optional extras: a caller without that permission still gets a catalogue.
-      listProfiles(client, 'APPLICATION').catch(() => []),
+      listProfiles(client, sdk, 'APPLICATION').catch(() => []),
     ]);
     const snapshot: CatalogueSnapshot = {
       region,
@@ -171,13 +178,14 @@ export class Catalogue {
 
 async function listProfiles(
   client: BedrockControlClient,
+  sdk: ControlSdk,
   typeEquals: 'SYSTEM_DEFINED' | 'APPLICATION',
 ): Promise<InferenceProfileSummary[]> {
   const all: InferenceProfileSummary[] = [];
   let nextToken: string | undefined;
   for (let page = 0; page < 100; page++) {
     const out = (await client.send(
-      new ListInferenceProfilesCommand({ typeEquals, maxResults: 1000, nextToken }),
+      new sdk.ListInferenceProfilesCommand({ typeEquals, maxResults: 1000, nextToken }),
     )) as {
       inferenceProfileSummaries?: InferenceProfileSummary[];
       nextToken?: string;

@@ -6,14 +6,14 @@
  * handling (AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL_BEDROCK), credentials from the default
  * chain, and a Bedrock API key, when configured, replaces SigV4 on every call.
  */
-import http from 'node:http';
 import https from 'node:https';
-import { BedrockClient } from '@aws-sdk/client-bedrock';
+import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
+import type { BedrockControlClient } from '../models/catalogue.ts';
 import { mantleModelLister } from './mantle-models.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
@@ -50,6 +50,10 @@ export interface BedrockUpstreamOptions {
   /** bedrock-mantle host URL for the `mantle` Claude path (else the region's). */
   mantleEndpoint?: string;
 }
+
+// Not an ES import of node:http: that reads every export, and its WebSocket getter loads Node's bundled
+// undici (~25 ms of `serve`'s start-up).
+const http = process.getBuiltinModule('node:http');
 
 type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
 
@@ -133,15 +137,24 @@ export class BedrockUpstream {
     return this.#mantleLister(region);
   }
 
-  /** The control-plane (`bedrock`) client for a region: model and inference-profile listings. */
-  control(region = this.#options.region): BedrockClient {
-    return this.#clientFor(
-      this.#control,
-      region,
-      BedrockClient,
-      this.#options.maxAttempts,
-      this.#options.controlEndpoint,
-    );
+  /**
+   * The control-plane (`bedrock`) client for a region: model and inference-profile listings. Its SDK
+   * client is made, and its package loaded (~10 ms), on the first call: after `serve` listens.
+   */
+  control(region = this.#options.region): BedrockControlClient {
+    return {
+      send: async (command) => {
+        const { BedrockClient } = await import('@aws-sdk/client-bedrock');
+        const client = this.#clientFor(
+          this.#control,
+          region,
+          BedrockClient,
+          this.#options.maxAttempts,
+          this.#options.controlEndpoint,
+        );
+        return client.send(command as Parameters<BedrockClient['send']>[0]);
+      },
+    };
   }
 
   /** The runtime SDK client of a region; it never retries, `withRetries` does. */

@@ -13,7 +13,6 @@
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, request } from 'undici';
 import { ApiError } from '../anthropic/errors.ts';
 import type {
   DocumentBlockParam,
@@ -202,6 +201,8 @@ export async function fetchGuarded(
       throw new FetchFailure(`only http and https URLs are supported, not ${url.protocol}`, 'url');
     }
     const address = await abortable(resolvePublic(url, opts), signal);
+    // undici's index (~110 modules) loads with the first remote file, not with the gateway.
+    const { Agent, request } = await import('undici');
     const agent = new Agent({ connect: { lookup: pinnedLookup(address) } });
     try {
       const res = await request(url, {

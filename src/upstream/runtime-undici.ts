@@ -16,7 +16,7 @@ import type {
   CountTokensCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { DecoratorHandler, type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   converseBody,
   converseEvents,
@@ -51,6 +51,7 @@ import type {
   MessagesApiResult,
 } from './runtime.ts';
 import { SigV4Signer } from './sigv4.ts';
+import { DecoratorHandler, Pool } from './undici-core.ts';
 
 /** A call that waited for a free upstream connection, and the cap that made it wait. */
 export interface ConnectionWait {
@@ -127,7 +128,7 @@ class WaitTimer extends ForwardingHandler {
  * room pays nothing.
  */
 function reportWaits(
-  pool: Pool,
+  pool: InstanceType<typeof Pool>,
   maxConnections: number,
   onWait: (wait: ConnectionWait) => void,
 ): Dispatcher.DispatcherComposeInterceptor {

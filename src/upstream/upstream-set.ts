@@ -6,12 +6,11 @@
  * routed only to upstreams that have it, and aliases resolve against all of them merged (the first one's
  * region and entries first).
  */
-import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { fromIni, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Settings } from '../config/config.ts';
-import { Catalogue, catalogueHas, mergeSnapshots } from '../models/catalogue.ts';
+import { type BedrockControlClient, Catalogue, catalogueHas, mergeSnapshots } from '../models/catalogue.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
 import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
@@ -24,7 +23,7 @@ export interface Upstreams {
   pool: UpstreamPool | undefined;
   /** Region whose catalogue the gateway reads. */
   catalogueRegion: string;
-  control(region: string): BedrockClient;
+  control(region: string): BedrockControlClient;
   /** The ids the (first) upstream's bedrock-mantle host lists for a region. */
   mantleModels(region: string): Promise<readonly string[]>;
   /** Each configured upstream's own control plane (empty without `ABPROXY_UPSTREAMS`), for `doctor`. */
@@ -38,7 +37,7 @@ export interface UpstreamEntry {
   name: string;
   region: string;
   spec: UpstreamSpec;
-  control(): BedrockClient;
+  control(): BedrockControlClient;
   /** This upstream's own catalogue (its endpoint and credentials), cached like the gateway's. */
   catalogue: Catalogue;
 }

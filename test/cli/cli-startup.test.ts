@@ -17,7 +17,7 @@ const HEAVY =
 const HOOK = `import { registerHooks } from 'node:module';
 const seen = new Set();
 registerHooks({ resolve(s, c, next) { const r = next(s, c); seen.add(r.url); return r; } });
-process.on('exit', () => process.stdout.write('MODULES ' + JSON.stringify([...seen]) + '\\n'));`;
+process.on('exit', () => process.stdout.write('MODULES ' + JSON.stringify([...seen, ...process.moduleLoadList.map((m) => 'builtin:' + m.split(' ').pop())]) + '\\n'));`;
 
 const packagesIn = (urls: string[]) => [
   ...new Set(
@@ -29,7 +29,7 @@ const packagesIn = (urls: string[]) => [
 
 /**
  * Every module URL a real `abproxy serve --plain` (solo mode, from `entry`) resolved, from start until
- * it listens and is stopped with SIGTERM.
+ * it listens and is stopped with SIGTERM, and Node's own modules it loaded (`builtin:<id>`).
  */
 async function modulesOfServe(entry: string): Promise<string[]> {
   const home = tempHome();
@@ -122,6 +122,12 @@ describe('start-up', () => {
       expect(urls.filter((u) => u.startsWith(pathToFileURL(outdir).href)).length).toBeGreaterThan(5);
       const loaded = packagesIn(urls);
       expect(loaded).toContain('@aws-sdk/client-bedrock-runtime');
+      // The transport takes undici's Pool from its files (src/upstream/undici-core.ts); its index (~80 more
+      // modules) and Node's bundled undici (loaded by an ES import of node:http) cost ~25 ms each.
+      expect(loaded).toContain('undici');
+      expect(urls.filter((u) => /node_modules\/undici\/index\.js$/.test(u))).toEqual([]);
+      expect(urls).toContain('builtin:http');
+      expect(urls.filter((u) => u.startsWith('builtin:internal/deps/undici'))).toEqual([]);
       for (const unused of [
         '@aws-sdk/client-dynamodb',
         '@aws-sdk/lib-dynamodb',

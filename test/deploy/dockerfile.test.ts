@@ -34,13 +34,35 @@ describe('Dockerfile', () => {
       const stage = dockerfile.stages.find((s) => s.name === from)!;
       const install = stage.instructions.find((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
       if (!install?.args.includes('--omit=dev'))
-        expect(['/app/dist/admin', '/app/dist/js']).toContain(source);
+        expect(['/app/dist/admin', '/app/dist/js', '/app/.node-compile-cache']).toContain(source);
     }
     const app = copies.find((c) => /\s\/app\s+\/app$/.test(c.args))!;
     const appStage = dockerfile.stages.find((s) => s.name === /--from=(\S+)/.exec(app.args)![1])!;
     expect(appStage.instructions.some((i) => /npm ci\b.*--omit=dev/.test(i.args))).toBe(true);
     const build = dockerfile.stages.find((s) => s.instructions.some((i) => /--omit=dev/.test(i.args)))!;
     expect(build.instructions.find((i) => i.keyword === 'RUN' && /g\+\+/.test(i.args))).toBeDefined();
+  });
+
+  it('ships a read-only compile cache made by the runtime user, with the runtime Node, at the runtime paths', () => {
+    // Node keys its compile cache by uid and file path (scripts/warm-compile-cache.ts).
+    const warm = dockerfile.stages.find((s) =>
+      s.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('scripts/warm-compile-cache.ts')),
+    )!;
+    expect(warm).toBeDefined();
+    expect(warm.from).toBe(final.from);
+    expect(last(warm, 'WORKDIR')?.args).toBe(last(final, 'WORKDIR')?.args);
+    const run = warm.instructions.findIndex(
+      (i) => i.keyword === 'RUN' && i.args.includes('scripts/warm-compile-cache.ts'),
+    );
+    const userAtRun = warm.instructions
+      .slice(0, run)
+      .filter((i) => i.keyword === 'USER')
+      .at(-1)?.args;
+    expect(userAtRun).toBe(last(final, 'USER')?.args);
+    // Copied without --chown: owned by root, read-only to the service user.
+    expect(final.instructions.map((i) => `${i.keyword} ${i.args}`)).toContain(
+      `COPY --from=${warm.name} /app/.node-compile-cache .node-compile-cache`,
+    );
   });
 
   it('runs as a non-root user', () => {

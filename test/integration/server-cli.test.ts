@@ -49,6 +49,23 @@ describe('abproxy serve', () => {
     expect(run.output().stdout).toBe(`${line}\n`);
   });
 
+  it('drains and exits 0 on a SIGTERM sent the moment the ready line arrives', async () => {
+    // Supervisors and scripts stop a gateway as soon as it is ready: the signal must find its listener.
+    const run = spawnCli(['serve', '--port', '0']);
+    child = run.proc;
+    const stopped = new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        if (!chunk.toString().includes('listening on')) return;
+        run.proc.stdout!.off('data', onData);
+        run.proc.kill('SIGTERM');
+        resolve();
+      };
+      run.proc.stdout!.on('data', onData);
+    });
+    await stopped;
+    expect(await run.exited).toBe(0);
+  });
+
   it('exits 1 with a clear message when the port is taken', async () => {
     const first = spawnCli(['serve', '--port', '0']);
     child = first.proc;

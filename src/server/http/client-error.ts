@@ -11,12 +11,15 @@
  */
 
 import type http from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { ApiError } from '../../anthropic/errors.ts';
 import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import { isDoorPath } from '../bedrock/paths.ts';
 import { newRequestId } from '../middleware/request-id.ts';
+
+// Not an ES import of node:http: that reads every export, and its WebSocket getter loads Node's bundled
+// undici (~25 ms of `serve`'s start-up).
+const { STATUS_CODES } = process.getBuiltinModule('node:http');
 
 /** The parser's refusals, as the error a client is told (the statuses node itself would send). */
 function refusal(code: string | undefined): ApiError {

@@ -13,9 +13,8 @@
 type Collect = () => void;
 
 /**
- * V8's `gc` as a last-resort collection, when Node runs with --expose-gc (bin/abproxy.js gives `serve`
- * that flag), else undefined. Not taken by setting the flag at run time (v8.setFlagsFromString and a
- * fresh vm context): changing V8 flags in a running isolate is not supported.
+ * V8's `gc` as a last-resort collection, when the process has one (`serve` defines it at start,
+ * src/cli/serve-tuning.ts, as --expose-gc would), else undefined.
  */
 export function gcFunction(global: { gc?: unknown } = globalThis): Collect | undefined {
   const gc = global.gc;

@@ -4,7 +4,7 @@
  * connections and bodies that are not JSON (`unavailable`), other 4xx (`invalid_input`, or `unavailable`
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
-import { request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { type DomainFilter, domainHosts, filterByDomain } from '../domains.ts';
 import {
   type FetchedDocument,
@@ -65,7 +65,7 @@ export const MAX_PROVIDER_ANSWER_BYTES = 16 * 1024 * 1024;
 class AnswerTooLarge extends Error {}
 
 /** The body as text, refusing more than `max` bytes (the connection is dropped at the limit). */
-async function readCapped(body: Awaited<ReturnType<typeof request>>['body'], max: number): Promise<string> {
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -83,8 +83,10 @@ async function readCapped(body: Awaited<ReturnType<typeof request>>['body'], max
 export async function callProvider(name: string, call: ProviderCall): Promise<unknown> {
   const deadline = AbortSignal.timeout(call.timeoutMs);
   const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
-  let res: Awaited<ReturnType<typeof request>>;
+  let res: Dispatcher.ResponseData;
   try {
+    // undici's index (~110 modules) loads with the first web tool call, not with the gateway.
+    const { request } = await import('undici');
     res = await request(call.url, {
       method: call.method,
       headers: {
