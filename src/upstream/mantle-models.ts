@@ -9,6 +9,7 @@ import { mantleModelIds } from '../models/catalogue.ts';
 import { httpError } from './codec.ts';
 import { MESSAGES_API_SIGNING_SERVICE, mantleEndpoint } from './messages-api.ts';
 import { SigV4Signer } from './sigv4.ts';
+import { Pool } from './undici-core.ts';
 
 export const MANTLE_MODELS_PATH = '/v1/models';
 /** A catalogue load waits this long at most for the mantle host (the runtime catalogue is not held up longer). */
@@ -35,22 +36,29 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
       options.bearerToken !== undefined
         ? { ...headers, authorization: `Bearer ${options.bearerToken}` }
         : await signer.sign({ method: 'GET', host, path, headers, body: '', region });
-    // fetch sets Host itself (from the URL), and refuses to be told.
-    const { host: _host, ...fetchHeaders } = sent;
-    const res = await fetch(`${origin}${path}`, {
-      headers: fetchHeaders,
-      // Signed for this host: never sent on somewhere else.
-      redirect: 'error',
-      signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),
-    });
-    const text = await res.text();
-    if (!res.ok) {
-      throw httpError(
-        res.status,
-        Object.fromEntries(res.headers),
-        text,
-        res.headers.get('x-amzn-requestid') ?? undefined,
-      );
+    // undici's own Pool (the transport's): `fetch` would load Node's bundled copy of undici for this
+    // one call an hour (memory for the life of the process). It follows no redirects: signed for this
+    // host, the request is never sent somewhere else.
+    const pool = new Pool(origin, { connections: 1 });
+    let status: number;
+    let answerHeaders: Record<string, string | string[] | undefined>;
+    let text: string;
+    try {
+      const res = await pool.request({
+        method: 'GET',
+        path,
+        headers: sent,
+        signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),
+      });
+      status = res.statusCode;
+      answerHeaders = res.headers;
+      text = await res.body.text();
+    } finally {
+      pool.close().catch(() => {});
+    }
+    if (status < 200 || status >= 300) {
+      const requestId = answerHeaders['x-amzn-requestid'];
+      throw httpError(status, answerHeaders, text, Array.isArray(requestId) ? requestId[0] : requestId);
     }
     return mantleModelIds(JSON.parse(text));
   };
