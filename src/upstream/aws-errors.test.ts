@@ -134,6 +134,15 @@ describe('fromBedrockError: one row each', () => {
       { 'x-should-retry': 'false' },
     ],
     [
+      'UpstreamAnswerTooLarge',
+      Object.assign(new Error("Bedrock's answer is larger than 64 MB; not read"), {
+        name: 'UpstreamAnswerTooLarge',
+      }),
+      502,
+      'api_error',
+      { 'x-should-retry': 'false' },
+    ],
+    [
       'UnrecognizedClientException',
       awsError('UnrecognizedClientException', 'The security token included in the request is invalid.', 403),
       502,

@@ -74,6 +74,8 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   // Bedrock's Messages API route is not served at this endpoint (messages-api.ts `notAnAnswer`): the
   // gateway's configuration (Claude path, region), not something a retry fixes.
   UnknownOperationException: { type: 'api_error', status: 502, final: true },
+  // An answer larger than the gateway holds (runtime-undici.ts MAX_ANSWER_BYTES): not a model's answer.
+  UpstreamAnswerTooLarge: { type: 'api_error', status: 502, final: true },
   // The gateway's own AWS credentials.
   UnrecognizedClientException: CREDENTIALS,
   InvalidSignatureException: CREDENTIALS,

@@ -78,7 +78,7 @@ describe('DispatchedBody', () => {
     expect(body.destroyed).toBe(true);
 
     const failing = new DispatchedBody(controller());
-    const text = failing.text();
+    const text = failing.text(1024, () => new Error('too large'));
     failing.push(chunk('partial'));
     failing.fail(new Error('socket hang up'));
     await expect(text).rejects.toThrow('socket hang up');

@@ -148,10 +148,19 @@ export class DispatchedBody implements FlowingBody {
     }
   }
 
-  /** The whole body as text (an error answer, a non-stream document). */
-  async text(): Promise<string> {
+  /** The whole body as text (a non-stream document), `max` bytes at the most (else `tooLarge()` is thrown). */
+  async text(max: number, tooLarge: () => Error): Promise<string> {
     const chunks: Uint8Array[] = [];
-    for await (const chunk of this) chunks.push(chunk);
+    let size = 0;
+    for await (const chunk of this) {
+      size += chunk.length;
+      if (size > max) {
+        const err = tooLarge();
+        this.destroy(err);
+        throw err;
+      }
+      chunks.push(chunk);
+    }
     return Buffer.concat(chunks).toString('utf8');
   }
 

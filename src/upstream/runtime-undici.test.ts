@@ -15,7 +15,7 @@ import { type Emulator, startEmulator } from '../../test/emulator/server.ts';
 import { runtimeClient, TEST_CREDENTIALS } from '../../test/emulator/test-clients.ts';
 import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
 import { converseBody } from './codec.ts';
-import { UndiciRuntime } from './runtime-undici.ts';
+import { MAX_ANSWER_BYTES, UndiciRuntime } from './runtime-undici.ts';
 
 let emulator: Emulator;
 let sdk: ReturnType<typeof runtimeClient>;
@@ -214,5 +214,44 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
     const started = Date.now();
     await expect(call).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('UndiciRuntime against an endpoint that answers too much', { timeout: 30_000 }, () => {
+  it('refuses a whole answer over MAX_ANSWER_BYTES as a final 502, without holding it', async () => {
+    const { createServer } = await import('node:http');
+    const block = Buffer.alloc(1024 * 1024, 0x20);
+    let sent = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Endless spaces (valid JSON whitespace): only the cap stops it.
+      const more = () => {
+        while (!res.destroyed && res.write(block)) sent += block.length;
+        if (!res.destroyed) res.once('drain', more);
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const client = runtimeClient(url, 'h1-keepalive');
+    const runtime = new UndiciRuntime({
+      region: 'us-east-1',
+      credentials: async () => TEST_CREDENTIALS,
+      sdkClient: client,
+      maxConnections: 4,
+    });
+    try {
+      const err = await failure(runtime.converse(input(QWEN)));
+      expect((err as Error).name).toBe('UpstreamAnswerTooLarge');
+      expect(fromBedrockError(err)).toMatchObject({ status: 502, type: 'api_error' });
+      expect(sent).toBeLessThan(MAX_ANSWER_BYTES + 16 * block.length);
+    } finally {
+      await runtime.destroy();
+      client.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

@@ -162,6 +162,20 @@ interface WholeAnswer {
 }
 
 /**
+ * The most of one whole answer the gateway holds in memory: far above any model's answer (a batch of
+ * generated images is a few MB), so a broken or hostile endpoint cannot make it hold gigabytes.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** An error answer's body is read for its message; the rest is not kept. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+function answerTooLarge(): Error {
+  const err = new Error(`Bedrock's answer is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MB; not read`);
+  err.name = 'UpstreamAnswerTooLarge';
+  return err;
+}
+
+/**
  * The caller's signal wired to a dispatched call: it aborts the call before or after a connection
  * took it, until the answer ends.
  */
@@ -196,6 +210,7 @@ class CollectWhole extends SignalledHandler implements Dispatcher.DispatchHandle
   #status = 0;
   #headers: Headers = {};
   readonly #chunks: Buffer[] = [];
+  #size = 0;
 
   constructor(resolve: (answer: WholeAnswer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
     super(signal);
@@ -208,7 +223,14 @@ class CollectWhole extends SignalledHandler implements Dispatcher.DispatchHandle
     this.#headers = headers;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#size += chunk.length;
+    const ok = this.#status >= 200 && this.#status < 300;
+    if (this.#size > (ok ? MAX_ANSWER_BYTES : MAX_ERROR_BODY_BYTES)) {
+      // An error's message is in its first bytes; a 2xx this large is refused whole.
+      if (ok) controller.abort(answerTooLarge());
+      return;
+    }
     this.#chunks.push(chunk);
   }
 
@@ -236,6 +258,7 @@ class StreamAnswer extends SignalledHandler implements Dispatcher.DispatchHandle
   #headers: Headers = {};
   #body: DispatchedBody | undefined;
   readonly #errorChunks: Buffer[] = [];
+  #errorBytes = 0;
 
   constructor(resolve: (answer: Answer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
     super(signal);
@@ -254,8 +277,12 @@ class StreamAnswer extends SignalledHandler implements Dispatcher.DispatchHandle
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#body) this.#body.push(chunk);
-    else this.#errorChunks.push(chunk);
+    if (this.#body) {
+      this.#body.push(chunk);
+      return;
+    }
+    this.#errorBytes += chunk.length;
+    if (this.#errorBytes <= MAX_ERROR_BODY_BYTES) this.#errorChunks.push(chunk);
   }
 
   onResponseEnd(): void {
@@ -489,7 +516,7 @@ export class UndiciRuntime implements BedrockRuntime {
     // A non-stream answer (or a stream that is not SSE) is one document: read here, so a 200 that is
     // not an answer fails here.
     const sse = input.stream && (header(answer.headers, 'content-type') ?? '').includes('text/event-stream');
-    const text = sse ? undefined : await answer.body.text();
+    const text = sse ? undefined : await answer.body.text(MAX_ANSWER_BYTES, answerTooLarge);
     const wrong = notAnAnswer(input.stream, 200, answer.headers, text, answer.requestId);
     if (wrong) throw wrong;
     return { requestId: answer.requestId, stream: text === undefined ? answer.body : oneChunk(text) };
