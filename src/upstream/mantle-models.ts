@@ -14,6 +14,11 @@ import { Pool } from './undici-core.ts';
 export const MANTLE_MODELS_PATH = '/v1/models';
 /** A catalogue load waits this long at most for the mantle host (the runtime catalogue is not held up longer). */
 const TIMEOUT_MS = 3000;
+/**
+ * The most of the list's answer read (AWS's is a few KB): a broken or hostile endpoint cannot make the
+ * gateway hold and parse gigabytes (a 400 MB list held 2.4 GB before it was cut here).
+ */
+export const MAX_LIST_BYTES = 4 * 1024 * 1024;
 
 export interface MantleModelsOptions {
   /** AWS_ENDPOINT_URL_BEDROCK_MANTLE, else the region's host. */
@@ -52,7 +57,7 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
       });
       status = res.statusCode;
       answerHeaders = res.headers;
-      text = await res.body.text();
+      text = await readCapped(res.body, MAX_LIST_BYTES);
     } finally {
       pool.close().catch(() => {});
     }
@@ -62,4 +67,20 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
     }
     return mantleModelIds(JSON.parse(text));
   };
+}
+
+/** A body's text, refused (the call released) once it passes `max` bytes. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, max: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      const err = new Error(`the bedrock-mantle model list is larger than ${max / 1024 / 1024} MB; not read`);
+      body.destroy(err);
+      throw err;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
