@@ -233,6 +233,20 @@ describe('fromInvokeResponse', () => {
   it('refuses something that is not a message', () => {
     expect(() => fromInvokeResponse({ message: 'oops' }, { model: 'm' })).toThrow('not an Anthropic message');
   });
+
+  it('refuses a message without its content blocks (a broken 2xx), and reads a usage that is no object as none', () => {
+    expect(() => fromInvokeResponse({ type: 'message' }, { model: 'm' })).toThrow('not an Anthropic message');
+    expect(() => fromInvokeResponse({ type: 'message', content: 'oops' }, { model: 'm' })).toThrow(
+      'not an Anthropic message',
+    );
+    const message = fromInvokeResponse({ type: 'message', content: [], usage: 'x' }, { model: 'm' });
+    expect(message.usage).toEqual({
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    });
+  });
 });
 
 describe('InvokeStreamTranslator', () => {

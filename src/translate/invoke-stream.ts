@@ -245,7 +245,13 @@ export function fromInvokeResponseText(text: string, options: { model: string })
  * completed (cache counts default to 0), anything else — content, stop details, ids — as Claude sent it.
  */
 export function fromInvokeResponse(json: unknown, options: { model: string }): MessagesResponse {
-  if (typeof json !== 'object' || json === null || (json as Json).type !== 'message') {
+  // A message has its content blocks: a 2xx without them is no answer to hand a client (whose SDK reads them).
+  if (
+    typeof json !== 'object' ||
+    json === null ||
+    (json as Json).type !== 'message' ||
+    !Array.isArray((json as Json).content)
+  ) {
     throw new ApiError('api_error', 'Bedrock returned a response that is not an Anthropic message', {
       cause: json,
     });
@@ -257,6 +263,8 @@ export function fromInvokeResponse(json: unknown, options: { model: string }): M
   mergeUsage(fromBody, message.usage);
   message.model = options.model;
   mapStopReasonIn(message);
-  message.usage = { ...(message.usage as Json | undefined), ...finalUsage(fromBody, metrics) };
+  const usage =
+    typeof message.usage === 'object' && !Array.isArray(message.usage) ? message.usage : undefined;
+  message.usage = { ...(usage as Json | null | undefined), ...finalUsage(fromBody, metrics) };
   return message as unknown as MessagesResponse;
 }
