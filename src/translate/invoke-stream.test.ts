@@ -249,6 +249,25 @@ describe('fromInvokeResponse', () => {
   });
 });
 
+describe('token counts from a broken answer', () => {
+  it('are never negative or infinite (a usage record would charge a negative cost)', () => {
+    const message = fromInvokeResponse(
+      {
+        type: 'message',
+        content: [],
+        usage: { input_tokens: -5, output_tokens: 1e999, cache_read_input_tokens: 3 },
+      },
+      { model: 'm' },
+    );
+    expect(message.usage).toEqual({
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 3,
+    });
+  });
+});
+
 describe('InvokeStreamTranslator', () => {
   it('forwards content deltas as Bedrock sent them and rewrites the rest', () => {
     const translator = new InvokeStreamTranslator({ model: 'claude-sonnet-4-5' });

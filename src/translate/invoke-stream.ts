@@ -214,7 +214,9 @@ function mergeUsage(into: UsageLike, usage: unknown): void {
   const u = usage as UsageLike;
   for (const key of USAGE_KEYS) {
     const value = u[key];
-    if (typeof value === 'number') into[key] = value;
+    // A count is a whole number of tokens: a negative or non-finite one from a broken answer would
+    // make a negative cost (a budget credited) or a NaN in the usage record.
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) into[key] = value;
   }
 }
 
