@@ -54,13 +54,26 @@ function sanitizeErrorCode(raw: string): string {
   return code;
 }
 
+/**
+ * Credentials an endpoint may echo in an error (a proxy's "invalid token Bearer …"): the gateway's
+ * Bedrock API key (`ABSK…`, `bedrock-api-key-…`) and any bearer token. An upstream error's message
+ * reaches clients and logs, which must never see the gateway's key.
+ */
+const ECHOED_CREDENTIAL = /\b(?:Bearer\s+[\w.~+/=-]+|ABSK[\w+/=]{8,}|bedrock-api-key-[\w+/=.-]{8,})/gi;
+
+/** `text` with any credential it echoes replaced by `[redacted]`. */
+export function withoutCredentials(text: string): string {
+  return text.replace(ECHOED_CREDENTIAL, '[redacted]');
+}
+
 /** An error shaped like the SDK's ServiceException for a non-2xx answer and its body text. */
 export function httpError(
   statusCode: number,
   headers: Headers,
-  text: string,
+  body: string,
   requestId: string | undefined,
 ): Error {
+  const text = withoutCredentials(body);
   let data: Record<string, unknown> = {};
   try {
     const parsed = text ? JSON.parse(text) : {};

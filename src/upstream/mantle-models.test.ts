@@ -2,20 +2,20 @@
  * mantle's model list read from a real HTTP server: the ids it lists, and a hostile or broken host
  * (an endless or huge list, a stall) refused within bounds instead of held in memory.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_LIST_BYTES, mantleModelLister } from './mantle-models.ts';
 
 let server: Server;
 let url = '';
-let answer: (res: ServerResponse) => void = () => {};
+let answer: (res: ServerResponse, req: IncomingMessage) => void = () => {};
 let sent = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     req.resume();
     res.on('error', () => {});
-    answer(res);
+    answer(res, req);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -28,11 +28,12 @@ beforeEach(() => {
   sent = 0;
 });
 
-const list = (timeoutMs = 5000) =>
+const list = (timeoutMs = 5000, bearerToken?: string) =>
   mantleModelLister({
     endpoint: url,
     credentials: async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' }),
     timeoutMs,
+    ...(bearerToken === undefined ? {} : { bearerToken }),
   })('us-east-1');
 
 /** A 200 whose list never ends: 64 KB pieces for as long as the client reads. */
@@ -64,6 +65,21 @@ describe('mantleModelLister', () => {
     // The call was released near the cap, not read until the timeout.
     expect(sent).toBeLessThan(MAX_LIST_BYTES * 8);
   }, 60_000);
+
+  it("never carries the gateway's Bedrock API key in its error when the host echoes it", async () => {
+    const key = 'ABSKQmVkcm9ja0FQSUtleS1zZWNyZXQtdmFsdWU=';
+    let echoed = '';
+    answer = (res, req) => {
+      echoed = req.headers.authorization ?? '';
+      res.writeHead(403, { 'content-type': 'application/json' });
+      // A proxy that echoes what it was sent: the header, and the key alone.
+      res.end(JSON.stringify({ message: `invalid token: ${echoed} (${echoed.slice('Bearer '.length)})` }));
+    };
+    const err = (await list(5000, key).catch((e: unknown) => e)) as Error & { $response: { body: string } };
+    expect(echoed).toBe(`Bearer ${key}`);
+    expect(err.message).toBe('invalid token: [redacted] ([redacted])');
+    expect(`${err.message} ${err.stack} ${err.$response.body}`).not.toContain(key);
+  });
 
   it('gives up on a host that stalls', async () => {
     answer = () => {};
