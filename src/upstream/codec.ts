@@ -59,7 +59,8 @@ function sanitizeErrorCode(raw: string): string {
  * Bedrock API key (`ABSK…`, `bedrock-api-key-…`) and any bearer token. An upstream error's message
  * reaches clients and logs, which must never see the gateway's key.
  */
-const ECHOED_CREDENTIAL = /\b(?:Bearer\s+[\w.~+/=-]+|ABSK[\w+/=]{8,}|bedrock-api-key-[\w+/=.-]{8,})/gi;
+// 16 characters at least: AWS's own words ("Bearer token has expired") are kept.
+const ECHOED_CREDENTIAL = /\b(?:Bearer\s+[\w.~+/=-]{16,}|ABSK[\w+/=]{16,}|bedrock-api-key-[\w+/=.-]{16,})/gi;
 
 /** `text` with any credential it echoes replaced by `[redacted]`. */
 export function withoutCredentials(text: string): string {

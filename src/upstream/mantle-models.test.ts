@@ -81,6 +81,16 @@ describe('mantleModelLister', () => {
     expect(`${err.message} ${err.stack} ${err.$response.body}`).not.toContain(key);
   });
 
+  it("keeps an error's own words about a bearer token", async () => {
+    answer = (res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Bearer Token has expired' }));
+    };
+    await expect(list(5000, 'ABSKQmVkcm9ja0FQSUtleS1zZWNyZXQtdmFsdWU=')).rejects.toThrow(
+      /^Bearer Token has expired$/,
+    );
+  });
+
   it('gives up on a host that stalls', async () => {
     answer = () => {};
     await expect(list(300)).rejects.toThrow(/timeout|aborted/i);
