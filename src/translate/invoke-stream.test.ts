@@ -255,7 +255,7 @@ describe('token counts from a broken answer', () => {
       {
         type: 'message',
         content: [],
-        usage: { input_tokens: -5, output_tokens: 1e999, cache_read_input_tokens: 3 },
+        usage: { input_tokens: -5, output_tokens: Number.POSITIVE_INFINITY, cache_read_input_tokens: 3 },
       },
       { model: 'm' },
     );
