@@ -288,6 +288,14 @@ export const SETTINGS = {
     parse: integer(1, 65_536),
     doc: 'HTTP/1.1: most connections to Bedrock at once (one call each); a call that waits is counted (`abproxy_upstream_connection_waits_total`) and logged',
   }),
+  upstreamIdleTimeoutMs: setting({
+    env: ['ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS'],
+    // Once an answer has begun Bedrock sends events steadily (thinking included): minutes of silence
+    // mean a stalled stream, which pings to the client would otherwise keep open for ever.
+    default: 300_000,
+    parse: integer(0, 86_400_000),
+    doc: 'HTTP/1.1: a Bedrock answer that has begun and then sends nothing for this long is cut, as a timeout_error (ms; 0: never)',
+  }),
   bedrockApiKey: setting({
     env: ['AWS_BEARER_TOKEN_BEDROCK'],
     default: undefined,

@@ -240,6 +240,16 @@ describe('fromBedrockError: one row each', () => {
       'api_error',
       {},
     ],
+    [
+      'UND_ERR_BODY_TIMEOUT',
+      Object.assign(new Error('Body Timeout Error'), {
+        name: 'BodyTimeoutError',
+        code: 'UND_ERR_BODY_TIMEOUT',
+      }),
+      504,
+      'timeout_error',
+      {},
+    ],
     ['ERR_HTTP2_STREAM_ERROR', netError('ERR_HTTP2_STREAM_ERROR'), 502, 'api_error', {}],
     ['ERR_HTTP2_SESSION_ERROR', netError('ERR_HTTP2_SESSION_ERROR'), 502, 'api_error', {}],
     ['ERR_HTTP2_GOAWAY_SESSION', netError('ERR_HTTP2_GOAWAY_SESSION'), 502, 'api_error', {}],

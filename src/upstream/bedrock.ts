@@ -37,6 +37,8 @@ export interface BedrockUpstreamOptions {
   maxAttempts: number;
   /** HTTP/1.1: most connections open to Bedrock at once (one call each). */
   maxConnections: number;
+  /** HTTP/1.1: a begun answer silent this long is cut (undici's body timeout); 0: never. */
+  idleTimeoutMs?: number;
   /** Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): a bearer token instead of SigV4. */
   bearerToken?: string;
   /** Runtime endpoint (else the SDK's env/config handling, then the region's rules). */
@@ -110,6 +112,7 @@ export class BedrockUpstream {
         sdkClient: this.#sdkRuntimeClient(options.region),
         bearerToken: options.bearerToken,
         maxConnections: options.maxConnections,
+        ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
         onConnectionWait: options.onConnectionWait,
         mantleEndpoint: options.mantleEndpoint,
       });

@@ -68,6 +68,8 @@ export interface UndiciRuntimeOptions {
   bearerToken?: string;
   /** Most connections open to Bedrock at once; each carries one call at a time. */
   maxConnections: number;
+  /** A begun answer silent this long is cut (undici's body timeout); 0: never. Default 5 min. */
+  idleTimeoutMs?: number;
   /** Called when a call had to wait for one of the `maxConnections` to be free. */
   onConnectionWait?: (wait: ConnectionWait) => void;
   /** bedrock-mantle host URL (`AWS_ENDPOINT_URL_BEDROCK_MANTLE`); else the region's. */
@@ -166,6 +168,8 @@ interface WholeAnswer {
  * generated images is a few MB), so a broken or hostile endpoint cannot make it hold gigabytes.
  */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS's default (settings.ts). */
+const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 /** An error answer's body is read for its message; the rest is not kept. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -351,7 +355,8 @@ export class UndiciRuntime implements BedrockRuntime {
       keepAliveTimeout: 30_000,
       // Bedrock may think for minutes before its first byte; the SDK's handler has no timeouts either.
       headersTimeout: 0,
-      bodyTimeout: 0,
+      // Once the answer began, silence this long is a stalled stream (UND_ERR_BODY_TIMEOUT: a timeout).
+      bodyTimeout: this.#options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     });
     const dispatcher = onConnectionWait
       ? pool.compose(reportWaits(pool, maxConnections, onConnectionWait))

@@ -63,6 +63,7 @@ type UpstreamSettings = Pick<
   Settings,
   | 'region'
   | 'upstreamHttp'
+  | 'upstreamIdleTimeoutMs'
   | 'upstreamMaxAttempts'
   | 'upstreamMaxConnections'
   | 'bedrockApiKey'
@@ -119,6 +120,7 @@ function upstreamFor(spec: UpstreamSpec, settings: UpstreamSettings, hooks: Upst
     http: settings.upstreamHttp,
     maxAttempts: settings.upstreamMaxAttempts,
     maxConnections: settings.upstreamMaxConnections,
+    idleTimeoutMs: settings.upstreamIdleTimeoutMs,
     onConnectionWait: hooks.onConnectionWait,
     mantleEndpoint: settings.mantleEndpoint,
     ...(spec.endpoint === undefined ? {} : { endpoint: spec.endpoint }),
@@ -134,6 +136,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       http: settings.upstreamHttp,
       maxAttempts: settings.upstreamMaxAttempts,
       maxConnections: settings.upstreamMaxConnections,
+      idleTimeoutMs: settings.upstreamIdleTimeoutMs,
       bearerToken: settings.bedrockApiKey,
       onConnectionWait: hooks.onConnectionWait,
       mantleEndpoint: settings.mantleEndpoint,

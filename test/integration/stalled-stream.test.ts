@@ -1,0 +1,54 @@
+/**
+ * A Bedrock stream that began and then falls silent is cut after ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS: the
+ * client gets an in-stream `timeout_error` and the end of the stream, instead of pings for ever (the
+ * gateway's pings keep the client's connection busy, so nothing else would end it).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  gateway = await startServer(testConfig({ upstreamIdleTimeoutMs: 400, pingIntervalMs: 100 }));
+});
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+describe('a stalled Bedrock stream', () => {
+  it.each([
+    ['Converse', 'qwen.qwen3-coder-480b-a35b-v1:0'],
+    ['Claude (InvokeModel)', 'claude-sonnet-4-5'],
+  ])('%s: ends with a timeout_error once Bedrock is silent past the idle timeout', async (_path, model) => {
+    emulator.reset();
+    // The stream opens, then each text chunk comes 5 s after the last: longer than the gateway waits.
+    emulator.enqueue({ text: 'abcdefghijkl', chunkSize: 4, chunkDelayMs: 5_000 });
+    const started = performance.now();
+    const res = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model,
+        max_tokens: 100,
+        stream: true,
+        messages: [{ role: 'user', content: 'go' }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const elapsed = performance.now() - started;
+    expect(text).toContain('event: message_start');
+    expect(text).toContain('event: ping');
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"timeout_error"/);
+    expect(text).not.toContain('event: message_stop');
+    expect(elapsed).toBeLessThan(4_500);
+  });
+});
