@@ -114,7 +114,10 @@ function streamException(type: string, payload: Buffer): Error {
     data = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
   } catch {}
   const name = type.charAt(0).toUpperCase() + type.slice(1);
-  const message = typeof data.message === 'string' ? data.message : (payload.toString('utf8') ?? name);
+  // Bounded and scrubbed like an error answer's body: it reaches the client and the logs.
+  const message = withoutCredentials(
+    (typeof data.message === 'string' ? data.message : (payload.toString('utf8') ?? name)).slice(0, 4096),
+  );
   const err = new Error(message) as Error & Record<string, unknown>;
   Object.assign(err, data);
   err.name = name;
