@@ -339,6 +339,10 @@ describe('the bedrock-mantle host in the catalogue', () => {
       }),
     ).toEqual(['a', 'b']);
     expect(mantleModelIds({ data: [] })).toEqual([]);
+    // A hostile or broken host's list is bounded: ids of a sane length, 2,000 at the most.
+    const flood = { data: Array.from({ length: 100_000 }, (_, i) => ({ id: `anthropic.claude-x-${i}` })) };
+    expect(mantleModelIds(flood)).toHaveLength(2000);
+    expect(mantleModelIds({ data: [{ id: 'x'.repeat(10_000) }, { id: 'ok' }] })).toEqual(['ok']);
     expect(() => mantleModelIds({ models: [] })).toThrow(/no data array/);
     expect(() => mantleModelIds(null)).toThrow(/no data array/);
   });

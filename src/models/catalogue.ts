@@ -274,10 +274,17 @@ export function withMantleModels(
 export function mantleModelIds(body: unknown): string[] {
   const data = (body as { data?: unknown } | null)?.data;
   if (!Array.isArray(data)) throw new Error('the bedrock-mantle model list has no data array');
-  return data.flatMap((m) =>
-    typeof (m as { id?: unknown })?.id === 'string' ? [(m as { id: string }).id] : [],
-  );
+  const ids: string[] = [];
+  for (const m of data) {
+    const id = (m as { id?: unknown } | null)?.id;
+    // A model id is short; a list of thousands is not a model list (each id is matched at every load).
+    if (typeof id === 'string' && id.length <= MAX_MANTLE_ID_CHARS) ids.push(id);
+    if (ids.length === MAX_MANTLE_IDS) break;
+  }
+  return ids;
 }
+const MAX_MANTLE_IDS = 2000;
+const MAX_MANTLE_ID_CHARS = 256;
 
 /**
  * Whether an upstream's catalogue has the id it would call: an inference profile it lists, or a
