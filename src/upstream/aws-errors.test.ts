@@ -134,6 +134,15 @@ describe('fromBedrockError: one row each', () => {
       { 'x-should-retry': 'false' },
     ],
     [
+      'UpstreamAnswerMalformed',
+      Object.assign(new Error('Bedrock answered 2xx with a body that is not a JSON document (6 bytes)'), {
+        name: 'UpstreamAnswerMalformed',
+      }),
+      502,
+      'api_error',
+      {},
+    ],
+    [
       'UpstreamAnswerTooLarge',
       Object.assign(new Error("Bedrock's answer is larger than 64 MB; not read"), {
         name: 'UpstreamAnswerTooLarge',

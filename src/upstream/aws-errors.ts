@@ -76,6 +76,8 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   UnknownOperationException: { type: 'api_error', status: 502, final: true },
   // An answer larger than the gateway holds (runtime-undici.ts MAX_ANSWER_BYTES): not a model's answer.
   UpstreamAnswerTooLarge: { type: 'api_error', status: 502, final: true },
+  // A 2xx whose body is no JSON document (a proxy's page, a cut answer): retryable, like a network fault.
+  UpstreamAnswerMalformed: { type: 'api_error', status: 502 },
   // The gateway's own AWS credentials.
   UnrecognizedClientException: CREDENTIALS,
   InvalidSignatureException: CREDENTIALS,

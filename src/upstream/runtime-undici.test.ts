@@ -255,3 +255,40 @@ describe('UndiciRuntime against an endpoint that answers too much', { timeout: 3
     }
   });
 });
+
+describe('UndiciRuntime against an endpoint that answers 2xx with no JSON document', {
+  timeout: 15_000,
+}, () => {
+  it('fails Converse and CountTokens as a retryable 502, not the gateway’s 500', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>proxy says hello</html>');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const client = runtimeClient(url, 'h1-keepalive');
+    const runtime = new UndiciRuntime({
+      region: 'us-east-1',
+      credentials: async () => TEST_CREDENTIALS,
+      sdkClient: client,
+      maxConnections: 4,
+    });
+    try {
+      for (const call of [
+        runtime.converse(input(QWEN)),
+        runtime.countTokens({ modelId: QWEN, input: { converse: { messages: input(QWEN).messages } } }),
+      ]) {
+        const err = await failure(call);
+        expect((err as Error).name).toBe('UpstreamAnswerMalformed');
+        expect(fromBedrockError(err)).toMatchObject({ status: 502, type: 'api_error' });
+      }
+    } finally {
+      await runtime.destroy();
+      client.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

@@ -180,6 +180,25 @@ function answerTooLarge(): Error {
 }
 
 /**
+ * A 2xx answer's JSON document. A body that is not one (a proxy's HTML page, a cut answer) is Bedrock's
+ * side failing, a 502 the client may retry: not the gateway's 500.
+ */
+function answerJson(body: Buffer): object {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+  const err = new Error(
+    `Bedrock answered 2xx with a body that is not a JSON document (${body.length} bytes)`,
+  );
+  err.name = 'UpstreamAnswerMalformed';
+  throw err;
+}
+
+/**
  * The caller's signal wired to a dispatched call: it aborts the call before or after a connection
  * took it, until the answer ends.
  */
@@ -442,7 +461,7 @@ export class UndiciRuntime implements BedrockRuntime {
       converseBody(input),
       signal,
     );
-    const output = JSON.parse(answer.body.toString('utf8')) as ConverseCommandOutput;
+    const output = answerJson(answer.body) as ConverseCommandOutput;
     const content = output.output?.message?.content;
     if (content) for (const block of content) decodeBlockBlobs(block);
     output.$metadata = { httpStatusCode: 200, requestId: answer.requestId, attempts: 1, totalRetryDelay: 0 };
@@ -489,7 +508,7 @@ export class UndiciRuntime implements BedrockRuntime {
       countTokensBody(input),
       signal,
     );
-    const output = JSON.parse(answer.body.toString('utf8')) as { inputTokens?: number };
+    const output = answerJson(answer.body) as { inputTokens?: number };
     return output.inputTokens ?? 0;
   }
 
