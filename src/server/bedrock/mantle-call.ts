@@ -26,7 +26,7 @@ import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { ForwardOperation, MessagesApiResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Ctx } from '../http/context.ts';
-import { sendJson } from '../http/respond.ts';
+import { drained, sendJson } from '../http/respond.ts';
 import { warningsHeader } from '../messages/message-call.ts';
 import { messagePath } from '../messages/message-path.ts';
 import { reportUsage } from '../messages/report-usage.ts';
@@ -213,18 +213,4 @@ async function pumpChunks(
   } finally {
     reportUsage(ctx, chunks.usage(), { estimated: chunks.usageIsEstimated });
   }
-}
-
-function drained(res: Ctx['res'], signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

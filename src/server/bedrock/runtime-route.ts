@@ -14,6 +14,7 @@ import type { ForwardOperation, ForwardResult } from '../../upstream/runtime.ts'
 import type { AppDeps } from '../deps.ts';
 import { readBody } from '../http/body.ts';
 import type { Ctx, Handler, Middleware } from '../http/context.ts';
+import { drained } from '../http/respond.ts';
 import { chooseServiceTier } from '../messages/feature-flags.ts';
 import { reportUsage } from '../messages/report-usage.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
@@ -274,18 +275,4 @@ async function pumpFrames(
     const seen = usage.usage;
     if (seen) reportUsage(ctx, seen, { estimated: !usage.final });
   }
-}
-
-function drained(res: Ctx['res'], signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

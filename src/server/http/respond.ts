@@ -23,3 +23,18 @@ export function sendJson(
 export function headerSafe(value: string): string {
   return value.replace(/[^\x20-\x7e]/g, '?');
 }
+
+/** Resolves when `res` can take more, or the client left, or `signal` aborted (backpressure for a pump). */
+export function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
