@@ -2,6 +2,8 @@
  * The SDK-free runtime calls must be indistinguishable from the SDK's: same outputs (blobs as bytes),
  * same stream events, and errors the error table reads the same way. Both run against the emulator.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import {
   ConverseCommand,
@@ -217,9 +219,27 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
   });
 });
 
+/** An UndiciRuntime whose endpoint is `server` (a misbehaving stand-in for Bedrock), and its teardown. */
+async function runtimeAgainst(server: Server) {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = runtimeClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'h1-keepalive');
+  const runtime = new UndiciRuntime({
+    region: 'us-east-1',
+    credentials: async () => TEST_CREDENTIALS,
+    sdkClient: client,
+    maxConnections: 4,
+  });
+  const close = async () => {
+    await runtime.destroy();
+    client.destroy();
+    server.closeAllConnections();
+    server.close();
+  };
+  return { runtime, close };
+}
+
 describe('UndiciRuntime against an endpoint that answers too much', { timeout: 30_000 }, () => {
   it('refuses a whole answer over MAX_ANSWER_BYTES as a final 502, without holding it', async () => {
-    const { createServer } = await import('node:http');
     const block = Buffer.alloc(1024 * 1024, 0x20);
     let sent = 0;
     const server = createServer((req, res) => {
@@ -233,25 +253,14 @@ describe('UndiciRuntime against an endpoint that answers too much', { timeout: 3
       res.on('close', () => res.removeAllListeners('drain'));
       more();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const client = runtimeClient(url, 'h1-keepalive');
-    const runtime = new UndiciRuntime({
-      region: 'us-east-1',
-      credentials: async () => TEST_CREDENTIALS,
-      sdkClient: client,
-      maxConnections: 4,
-    });
+    const { runtime, close } = await runtimeAgainst(server);
     try {
       const err = await failure(runtime.converse(input(QWEN)));
       expect((err as Error).name).toBe('UpstreamAnswerTooLarge');
       expect(fromBedrockError(err)).toMatchObject({ status: 502, type: 'api_error' });
       expect(sent).toBeLessThan(MAX_ANSWER_BYTES + 16 * block.length);
     } finally {
-      await runtime.destroy();
-      client.destroy();
-      server.closeAllConnections();
-      server.close();
+      await close();
     }
   });
 });
@@ -260,21 +269,12 @@ describe('UndiciRuntime against an endpoint that answers 2xx with no JSON docume
   timeout: 15_000,
 }, () => {
   it('fails Converse and CountTokens as a retryable 502, not the gateway’s 500', async () => {
-    const { createServer } = await import('node:http');
     const server = createServer((req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<html>proxy says hello</html>');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const client = runtimeClient(url, 'h1-keepalive');
-    const runtime = new UndiciRuntime({
-      region: 'us-east-1',
-      credentials: async () => TEST_CREDENTIALS,
-      sdkClient: client,
-      maxConnections: 4,
-    });
+    const { runtime, close } = await runtimeAgainst(server);
     try {
       for (const call of [
         runtime.converse(input(QWEN)),
@@ -285,10 +285,7 @@ describe('UndiciRuntime against an endpoint that answers 2xx with no JSON docume
         expect(fromBedrockError(err)).toMatchObject({ status: 502, type: 'api_error' });
       }
     } finally {
-      await runtime.destroy();
-      client.destroy();
-      server.closeAllConnections();
-      server.close();
+      await close();
     }
   });
 });
