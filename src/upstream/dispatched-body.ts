@@ -10,6 +10,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { FlowingBody } from './event-stream.ts';
+import { readCapped } from './read-capped.ts';
 
 /** Chunks queued unread before undici is asked to stop reading the socket. */
 const QUEUE_LIMIT = 16;
@@ -150,18 +151,7 @@ export class DispatchedBody implements FlowingBody {
 
   /** The whole body as text (a non-stream document), `max` bytes at the most (else `tooLarge()` is thrown). */
   async text(max: number, tooLarge: () => Error): Promise<string> {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of this) {
-      size += chunk.length;
-      if (size > max) {
-        const err = tooLarge();
-        this.destroy(err);
-        throw err;
-      }
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    return (await readCapped(this, max, tooLarge)).toString('utf8');
   }
 
   // ---- delivery ----

@@ -8,6 +8,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { mantleModelIds } from '../models/catalogue.ts';
 import { httpError } from './codec.ts';
 import { MESSAGES_API_SIGNING_SERVICE, mantleEndpoint } from './messages-api.ts';
+import { readCapped } from './read-capped.ts';
 import { SigV4Signer } from './sigv4.ts';
 import { Pool } from './undici-core.ts';
 
@@ -57,7 +58,11 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
       });
       status = res.statusCode;
       answerHeaders = res.headers;
-      text = await readCapped(res.body, MAX_LIST_BYTES);
+      const tooLarge = () =>
+        new Error(
+          `the bedrock-mantle model list is larger than ${MAX_LIST_BYTES / 1024 / 1024} MB; not read`,
+        );
+      text = (await readCapped(res.body, MAX_LIST_BYTES, tooLarge)).toString('utf8');
     } finally {
       pool.close().catch(() => {});
     }
@@ -67,20 +72,4 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
     }
     return mantleModelIds(JSON.parse(text));
   };
-}
-
-/** A body's text, refused (the call released) once it passes `max` bytes. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, max: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      const err = new Error(`the bedrock-mantle model list is larger than ${max / 1024 / 1024} MB; not read`);
-      body.destroy(err);
-      throw err;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -5,6 +5,7 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import type { Dispatcher } from 'undici';
+import { readCapped } from '../../../upstream/read-capped.ts';
 import { type DomainFilter, domainHosts, filterByDomain } from '../domains.ts';
 import {
   type FetchedDocument,
@@ -64,21 +65,6 @@ export const MAX_PROVIDER_ANSWER_BYTES = 16 * 1024 * 1024;
 
 class AnswerTooLarge extends Error {}
 
-/** The body as text, refusing more than `max` bytes (the connection is dropped at the limit). */
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > max) {
-      body.destroy();
-      throw new AnswerTooLarge();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
-}
-
 /** Calls the provider and returns its JSON body; throws WebToolError on every fault. */
 export async function callProvider(name: string, call: ProviderCall): Promise<unknown> {
   const deadline = AbortSignal.timeout(call.timeoutMs);
@@ -110,7 +96,9 @@ export async function callProvider(name: string, call: ProviderCall): Promise<un
   }
   let text: string;
   try {
-    text = await readCapped(res.body, MAX_PROVIDER_ANSWER_BYTES);
+    text = (await readCapped(res.body, MAX_PROVIDER_ANSWER_BYTES, () => new AnswerTooLarge())).toString(
+      'utf8',
+    );
   } catch (err) {
     if (call.signal?.aborted) throw call.signal.reason;
     if (err instanceof AnswerTooLarge) {
