@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SigV4Signer } from '../../src/upstream/sigv4.ts';
 import { type Emulator, type RecordedRequest, startEmulator } from './server.ts';
 import { controlClient, runtimeClient } from './test-clients.ts';
 
@@ -110,6 +111,35 @@ describe('authentication', () => {
     const missing = await fetch(url, { method: 'POST', body: payload });
     expect(missing.status).toBe(403);
     expect(missing.headers.get('x-amzn-errortype')).toMatch(/^UnrecognizedClientException:/);
+  });
+
+  it('verifies a replayed signature against what it signs: a changed body or header is refused', async () => {
+    // The emulator remembers signatures it verified (its SigV4 check is not the bench's to pay twice);
+    // a repeat must still match the signed request byte for byte.
+    const host = new URL(emulator.url).host;
+    const path = '/model/qwen.qwen3-32b-v1%3A0/converse';
+    const body = JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'signed' }] }] });
+    const signer = new SigV4Signer({
+      service: 'bedrock',
+      credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+    });
+    const headers = await signer.sign({
+      method: 'POST',
+      host,
+      path,
+      headers: { 'content-type': 'application/json' },
+      body,
+      region: 'us-east-1',
+    });
+    const send = (init: { body: string; headers: Record<string, string> }) =>
+      fetch(`${emulator.url}${path}`, { method: 'POST', ...init });
+    expect((await send({ body, headers })).status).toBe(200);
+    expect((await send({ body, headers })).status).toBe(200);
+    const tamperedBody = await send({ body: body.replace('signed', 'SIGNED'), headers });
+    expect(tamperedBody.status).toBe(403);
+    expect(tamperedBody.headers.get('x-amzn-errortype')).toMatch(/^InvalidSignatureException:/);
+    const tamperedHeader = await send({ body, headers: { ...headers, 'content-type': 'text/plain' } });
+    expect(tamperedHeader.status).toBe(403);
   });
 });
 
