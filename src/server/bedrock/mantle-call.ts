@@ -30,6 +30,7 @@ import { drained, sendJson } from '../http/respond.ts';
 import { warningsHeader } from '../messages/message-call.ts';
 import { messagePath } from '../messages/message-path.ts';
 import { reportUsage } from '../messages/report-usage.ts';
+import { jsonObjectBody } from './json-body.ts';
 
 type Json = Record<string, unknown>;
 
@@ -61,29 +62,18 @@ export function onMantle(
   return true;
 }
 
-function parseBody(body: Buffer): Json {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw ApiError.invalid(`The request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw ApiError.invalid('The request body must be a JSON object');
-  }
-  return value as Json;
-}
-
 /** CountTokens `{input: {invokeModel: {body: base64}}}` → an estimate; a Converse input is refused. */
 export function countOnMantle(ctx: Ctx, requested: string, body: Buffer): void {
-  const input = parseBody(body).input as { invokeModel?: { body?: unknown }; converse?: unknown } | undefined;
+  const input = jsonObjectBody(body).input as
+    | { invokeModel?: { body?: unknown }; converse?: unknown }
+    | undefined;
   const encoded = input?.invokeModel?.body;
   if (typeof encoded !== 'string') {
     throw ApiError.invalid(
       `CountTokens for ${requested} (served only by bedrock-mantle) takes an invokeModel input`,
     );
   }
-  const request = parseBody(Buffer.from(encoded, 'base64')) as unknown as MessagesRequest;
+  const request = jsonObjectBody(Buffer.from(encoded, 'base64')) as unknown as MessagesRequest;
   if (!Array.isArray(request.messages)) throw ApiError.invalid('messages: Field required');
   let inputTokens: number;
   try {
@@ -119,7 +109,7 @@ export async function invokeOnMantle(call: MantleInvoke): Promise<void> {
       `Guardrails are not applied to ${call.requested}: only bedrock-mantle serves it, whose Messages API takes none`,
     );
   }
-  const shaped = invokeBodyToMessagesApi(parseBody(call.body), model, {
+  const shaped = invokeBodyToMessagesApi(jsonObjectBody(call.body), model, {
     stream,
     features: deps.claudeFeatures,
   });

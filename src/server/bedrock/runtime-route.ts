@@ -19,6 +19,7 @@ import { chooseServiceTier } from '../messages/feature-flags.ts';
 import { reportUsage } from '../messages/report-usage.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
 import { setTierHeaders, type TierState, tierWithinKey, withTierFallback } from '../messages/service-tier.ts';
+import { jsonObjectBody } from './json-body.ts';
 import { countOnMantle, invokeOnMantle, onMantle } from './mantle-call.ts';
 import { decodeModelId, isStreamOperation, runtimeCall } from './paths.ts';
 import { FrameWatcher, StreamUsage, usageOfAnswer } from './usage.ts';
@@ -55,19 +56,6 @@ function isSimpleFormType(value: string | undefined): boolean {
 const isTier = (value: unknown): value is ServiceTier =>
   typeof value === 'string' && (SERVICE_TIERS as readonly string[]).includes(value);
 
-function parseObject(body: Buffer): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw ApiError.invalid(`The request body is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw ApiError.invalid('The request body must be a JSON object');
-  }
-  return value as Record<string, unknown>;
-}
-
 interface Prepared {
   /** The tier the caller asked for itself (header or body), which is theirs to keep within the key's. */
   callerTier: string | undefined;
@@ -81,7 +69,7 @@ const TIER_HEADER = 'x-amzn-bedrock-service-tier';
 /** Where each operation carries its service tier: Converse in the body, InvokeModel in a header. */
 function prepare(operation: ForwardOperation, body: Buffer, headers: Record<string, string>): Prepared {
   if (operation === 'converse' || operation === 'converse-stream') {
-    const json = parseObject(body);
+    const json = jsonObjectBody(body);
     const tier = json.serviceTier as { type?: unknown } | undefined;
     return {
       callerTier: typeof tier?.type === 'string' ? tier.type : tier === undefined ? undefined : 'invalid',
@@ -94,7 +82,7 @@ function prepare(operation: ForwardOperation, body: Buffer, headers: Record<stri
       headersFor: () => headers,
     };
   }
-  if (operation === 'count-tokens') parseObject(body);
+  if (operation === 'count-tokens') jsonObjectBody(body);
   const callerTier = headers[TIER_HEADER];
   return {
     callerTier: operation === 'count-tokens' ? 'none' : callerTier,
