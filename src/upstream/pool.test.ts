@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
 import { UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
-import { withUpstreamTrace } from './trace.ts';
+import { traceCallsWith } from './trace.ts';
 
 /** A Bedrock exception as the SDK shapes it. */
 function awsError(name: string, status: number, headers: Record<string, string> = {}) {
@@ -51,7 +51,9 @@ describe('UpstreamPool', () => {
     const b = fake(['from b']);
     const pool = pairPool(a, b);
     const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
-    const answer = await withUpstreamTrace(trace, () => invoke(pool));
+    const signal = new AbortController().signal;
+    traceCallsWith(signal, trace);
+    const answer = await pool.invokeModel({ modelId: 'anthropic.claude-x', body: '{}' }, signal);
     expect(text(answer)).toBe('from b');
     expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
   });
@@ -172,7 +174,9 @@ describe('UpstreamPool', () => {
       { firstByteTimeoutMs: 20 },
     );
     const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
-    const result = await withUpstreamTrace(trace, () => pool.invokeModelStream({ modelId: 'm', body: '{}' }));
+    const signal = new AbortController().signal;
+    traceCallsWith(signal, trace);
+    const result = await pool.invokeModelStream({ modelId: 'm', body: '{}' }, signal);
     expect(result.requestId).toBe('b');
     expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
     expect(text(await invoke(pool, 'm'))).toBe('slow a');

@@ -11,7 +11,7 @@ import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
 import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import { untilDone } from './event-stream.ts';
 import type { BedrockRuntime } from './runtime.ts';
-import { currentUpstreamTrace } from './trace.ts';
+import { upstreamTraceOf } from './trace.ts';
 import { baseModelId, globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
 
 export interface PoolMember {
@@ -301,7 +301,7 @@ export class UpstreamPool implements BedrockRuntime {
         headers: { 'x-should-retry': 'false' },
       });
     }
-    const trace = currentUpstreamTrace();
+    const trace = upstreamTraceOf(signal);
     const deadline = this.#now() + this.#deadlineMs;
     /** Soonest retry-after (s) of every upstream that throttled or was skipped as throttled. */
     let soonestThrottle: number | undefined;

@@ -13,6 +13,7 @@ import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import type { ForwardOperation, ForwardResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
 import { readBody } from '../http/body.ts';
+import { clientAbort } from '../http/client-abort.ts';
 import type { Ctx, Handler, Middleware } from '../http/context.ts';
 import { drained } from '../http/respond.ts';
 import { chooseServiceTier } from '../messages/feature-flags.ts';
@@ -135,10 +136,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
       throw new ApiError('unsupported_media_type', "Send the body as 'content-type: application/json'");
     }
     const stream = isStreamOperation(operation);
-    const abort = new AbortController();
-    ctx.res.on('close', () => {
-      if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
-    });
+    const abort = clientAbort(ctx);
     const body = await readBody(ctx.req, deps.config.maxBodyBytes);
     ctx.model = id.modelId;
     ctx.stream = stream;

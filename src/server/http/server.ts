@@ -23,7 +23,7 @@ import type { WebTools } from '../../tools/web/types.ts';
 import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
 import type { PoolObserver } from '../../upstream/pool.ts';
 import { registerPoolMetrics } from '../../upstream/pool-metrics.ts';
-import { type UpstreamTrace, withUpstreamTrace } from '../../upstream/trace.ts';
+import type { UpstreamTrace } from '../../upstream/trace.ts';
 import { createUpstreams } from '../../upstream/upstream-set.ts';
 import { createApp } from '../app.ts';
 import type { CatalogueView, Upstream } from '../deps.ts';
@@ -156,14 +156,12 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 
 /** With several upstreams: which one served the call, as a response header and on the Ctx for usage. */
 function upstreamTrace(ctx: Ctx): UpstreamTrace {
-  const trace: UpstreamTrace = {
+  return {
     failedAttempts: 0,
     onServed: (name) => {
       if (!ctx.res.headersSent) ctx.res.setHeader('x-abproxy-upstream', name);
     },
   };
-  ctx.upstream = trace;
-  return trace;
 }
 
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
@@ -321,7 +319,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
       answerWhileDraining(ctx);
       return;
     }
-    const handled = pool ? withUpstreamTrace(upstreamTrace(ctx), () => app(ctx)) : app(ctx);
+    if (pool) ctx.upstream = upstreamTrace(ctx);
+    const handled = app(ctx);
     handled.catch((err: unknown) => {
       log.error({ err, requestId: ctx.requestId }, 'request failed outside the error handler');
       res.destroy();

@@ -13,6 +13,7 @@ import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
 import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
+import { clientAbort } from '../http/client-abort.ts';
 import type { Handler } from '../http/context.ts';
 import { headerSafe } from '../http/respond.ts';
 import { callerOf } from '../middleware/accounting.ts';
@@ -28,11 +29,8 @@ import { setTierHeaders, type TierState, withTierFallback } from './service-tier
 
 export function messagesHandler(deps: AppDeps): Handler {
   return async function messages(ctx) {
-    const abort = new AbortController();
     // The client leaving before we answered cancels media fetches and the Bedrock call.
-    ctx.res.on('close', () => {
-      if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
-    });
+    const abort = clientAbort(ctx);
     const betas = parseBetas(ctx.req.headers['anthropic-beta']);
     let request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
     // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).

@@ -25,6 +25,7 @@ import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { classifyBedrockError } from '../../upstream/aws-errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
+import { clientAbort } from '../http/client-abort.ts';
 import type { Handler } from '../http/context.ts';
 import { headerSafe, sendJson } from '../http/respond.ts';
 import { parseBetas } from '../messages/message-call.ts';
@@ -73,8 +74,7 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
       return;
     }
     const input = countInput(deps, request, model, parseBetas(ctx.req.headers['anthropic-beta']));
-    const abort = new AbortController();
-    ctx.res.on('close', () => abort.abort());
+    const abort = clientAbort(ctx);
     try {
       // CountTokens takes a foundation model id, not an inference profile.
       const tokens = await deps.upstream.countTokens({ modelId: model.baseModelId, input }, abort.signal);
