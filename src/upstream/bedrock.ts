@@ -10,10 +10,11 @@ import https from 'node:https';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import { type NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
 import type { BedrockControlClient } from '../models/catalogue.ts';
+import { GuardedHttp2Handler } from './h2-handler.ts';
 import { mantleModelLister } from './mantle-models.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
@@ -78,7 +79,7 @@ function createHandler(kind: UpstreamHttp, maxSockets: number): { handler: Reque
     }
     case '2': {
       // The SDK's default disables concurrent streams (one session per call); allow them.
-      const handler = new NodeHttp2Handler({ disableConcurrentStreams: false });
+      const handler = new GuardedHttp2Handler({ disableConcurrentStreams: false });
       return { handler, destroy: () => handler.destroy() };
     }
     default: {
