@@ -1,16 +1,22 @@
 /**
  * The SDK's HTTP/2 request handler (the `ABPROXY_UPSTREAM_HTTP=2` transport, shared by the SDK's
- * commands and our raw calls) with a guard on each answer's body that NodeHttp2Handler lacks: when the
- * connection closes under a begun answer without an error (a FIN, no GOAWAY, no RST_STREAM), Node's
- * HTTP/2 stream pushes its end as if the answer were complete, so a stream cut between two events would
- * pass for a finished one. Here such a body fails instead, with ERR_HTTP2_STREAM_ERROR (a network
- * fault in the fault table), as the HTTP/1.1 transport fails a body cut short.
+ * commands and our raw calls) with two guards on each answer's body that NodeHttp2Handler lacks:
+ * - an idle timeout (ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS, as undici's body timeout on HTTP/1.1): once the
+ *   answer began, a stream silent this long is destroyed with a TimeoutError (the fault table's
+ *   timeout_error), so a stalled Bedrock stream is cut rather than kept open for ever by our pings to
+ *   the client. Before the answer's headers there is none: Bedrock may think for minutes.
+ * - when the connection closes under a begun answer without an error (a FIN, no GOAWAY, no
+ *   RST_STREAM), Node's HTTP/2 stream pushes its end as if the answer were complete, so a stream cut
+ *   between two events would pass for a finished one. Here such a body fails instead, with
+ *   ERR_HTTP2_STREAM_ERROR (a network fault in the fault table), as the HTTP/1.1 transport fails a body
+ *   cut short.
  */
-import { NodeHttp2Handler } from '@smithy/node-http-handler';
+import { NodeHttp2Handler, type NodeHttp2HandlerOptions } from '@smithy/node-http-handler';
 
 /** The parts of a ClientHttp2Stream this guard uses. */
 interface H2Body {
   push(chunk: unknown, encoding?: BufferEncoding): boolean;
+  setTimeout(ms: number, callback: () => void): unknown;
   destroy(err?: Error): unknown;
   readonly closed: boolean;
   readonly destroyed: boolean;
@@ -49,13 +55,33 @@ function failWhenCut(body: H2Body): void {
   };
 }
 
+function idle(ms: number): Error {
+  return Object.assign(
+    new Error(`Bedrock's answer began, then nothing came for ${ms} ms (ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS)`),
+    { name: 'TimeoutError' },
+  );
+}
+
 export class GuardedHttp2Handler extends NodeHttp2Handler {
+  readonly #idleTimeoutMs: number;
+
+  /** `idleTimeoutMs`: a begun answer silent this long is cut; 0: never. */
+  constructor(options: NodeHttp2HandlerOptions, idleTimeoutMs: number) {
+    super(options);
+    this.#idleTimeoutMs = idleTimeoutMs;
+  }
+
   override async handle(
     ...args: Parameters<NodeHttp2Handler['handle']>
   ): ReturnType<NodeHttp2Handler['handle']> {
     const out = await super.handle(...args);
     const body: unknown = out.response.body;
-    if (isH2Body(body)) failWhenCut(body);
+    if (isH2Body(body)) {
+      failWhenCut(body);
+      const ms = this.#idleTimeoutMs;
+      // Inactivity of this stream only (not the session's other calls); cleared when it closes.
+      if (ms > 0) body.setTimeout(ms, () => body.destroy(idle(ms)));
+    }
     return out;
   }
 }
