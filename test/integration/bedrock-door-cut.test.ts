@@ -10,6 +10,7 @@ import {
   ConverseStreamCommand,
   InternalServerException,
   InvokeModelWithResponseStreamCommand,
+  ModelTimeoutException,
 } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UpstreamHttp } from '../../src/config/config.ts';
@@ -113,6 +114,37 @@ describe.each(cases)('upstream HTTP/%s, the connection to Bedrock dropped (%s)',
     const first = JSON.parse(new TextDecoder().decode(events[0]!.chunk!.bytes));
     expect(first.type).toBe('message_start');
     expect(error).toBeInstanceOf(InternalServerException);
+    expect((error as Error).message).toMatch(/Bedrock/);
+  });
+});
+
+describe.each(['1.1', '2'] as const)('upstream HTTP/%s, Bedrock falls silent mid-stream', (http) => {
+  it('past ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS: a ModelTimeoutException event ends the stream', async () => {
+    const gateway = await startServer(testConfig({ upstreamIdleTimeoutMs: 300, upstreamHttp: http }));
+    try {
+      const { secret } = await storeKey(gateway.store);
+      // Each chunk 5 s after the last: the first events come, then silence past the idle timeout.
+      emulator.enqueue({ text: 'abcdefgh', chunkSize: 2, chunkDelayMs: 5_000 });
+      const started = performance.now();
+      const out = await sdk(secret, gateway.url).send(
+        new InvokeModelWithResponseStreamCommand({
+          modelId: CLAUDE,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            anthropic_version: 'bedrock-2023-05-31',
+            max_tokens: 100,
+            messages: [{ role: 'user', content: 'hi' }],
+          }),
+        }),
+      );
+      const { events, error } = await drain(out.body!);
+      expect(events.length).toBeGreaterThan(0);
+      expect(error).toBeInstanceOf(ModelTimeoutException);
+      expect((error as Error).message).toMatch(/in time|nothing came|timeout/i);
+      expect(performance.now() - started).toBeLessThan(4_500);
+    } finally {
+      await gateway.close();
+    }
   });
 });
 
