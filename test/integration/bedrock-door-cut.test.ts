@@ -3,8 +3,11 @@
  * between frames, or inside one (the emulator's `dieMidStream` fault). The client — the official AWS SDK
  * — must get whole frames only and then an exception event it raises as the modeled exception (as
  * Bedrock ends a failed stream), not a socket error or a torn frame; the usage seen is still recorded.
- * Over both upstream transports (undici HTTP/1.1 and the SDK's HTTP/2).
+ * Over both upstream transports (undici HTTP/1.1 and the SDK's HTTP/2, where Node ends a stream whose
+ * connection closed as if it were complete: h2-handler.ts makes it a failure). And the same drop under
+ * /v1/messages: an error event there too, never a silently shortened answer.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import {
   BedrockRuntimeClient,
   ConverseStreamCommand,
@@ -16,7 +19,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UpstreamHttp } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { UsageRecord } from '../../src/store/types.ts';
-import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import {
+  ask,
+  type Emulator,
+  MASTER_KEY,
+  startBedrockEmulator,
+  storeKey,
+  testConfig,
+} from '../helpers/gateway.ts';
 
 const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -164,3 +174,24 @@ describe('a stream Bedrock ends well', () => {
     expect(events.at(-1)?.metadata).toBeDefined();
   });
 });
+
+describe.each(['1.1', '2'] as const)(
+  '/v1/messages, upstream HTTP/%s, the connection dropped between events',
+  (http) => {
+    it.each([
+      ['Converse', QWEN],
+      ['Claude (InvokeModel)', 'claude-sonnet-4-5'],
+    ])('%s: the Anthropic SDK gets the error event, not a shortened answer', async (_path, model) => {
+      const gateway = gateways.get(http)!;
+      emulator.setFaults({ dieMidStream: { afterEvents: 3, how: 'disconnect' } });
+      emulator.enqueue({ text: 'abcdefghijklmnopqrstuvwxyz', chunkSize: 2 });
+      const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+      const err = await client.messages
+        .stream({ model, max_tokens: 100, messages: ask('hi') })
+        .finalMessage()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.APIError);
+      expect((err as Error).message).toMatch(/Bedrock/);
+    });
+  },
+);
