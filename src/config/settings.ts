@@ -294,7 +294,7 @@ export const SETTINGS = {
     // mean a stalled stream, which pings to the client would otherwise keep open for ever.
     default: 300_000,
     parse: integer(0, 86_400_000),
-    doc: 'HTTP/1.1: a Bedrock answer that has begun and then sends nothing for this long is cut, as a timeout_error (ms; 0: never)',
+    doc: 'a Bedrock answer that has begun and then sends nothing for this long is cut, as a timeout_error (ms; 0: never; both upstream HTTP versions)',
   }),
   bedrockApiKey: setting({
     env: ['AWS_BEARER_TOKEN_BEDROCK'],

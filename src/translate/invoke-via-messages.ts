@@ -98,7 +98,7 @@ export function chunkFrame(eventJson: string): Uint8Array {
 }
 
 /** The exceptions InvokeModelWithResponseStream's event union has (what its SDKs can raise mid-stream). */
-const STREAM_EXCEPTIONS = new Set([
+const INVOKE_STREAM_EXCEPTIONS: ReadonlySet<string> = new Set([
   'InternalServerException',
   'ModelStreamErrorException',
   'ValidationException',
@@ -107,9 +107,25 @@ const STREAM_EXCEPTIONS = new Set([
   'ServiceUnavailableException',
 ]);
 
-/** An exception event ending a stream, named in the stream's lowerCamel spelling (`throttlingException`). */
-export function exceptionFrame(name: string, message: string): Uint8Array {
-  const known = STREAM_EXCEPTIONS.has(name) ? name : 'InternalServerException';
+/** ConverseStream's: the same without ModelTimeoutException. */
+export const CONVERSE_STREAM_EXCEPTIONS: ReadonlySet<string> = new Set([
+  'InternalServerException',
+  'ModelStreamErrorException',
+  'ValidationException',
+  'ThrottlingException',
+  'ServiceUnavailableException',
+]);
+
+/**
+ * An exception event ending a stream, named in the stream's lowerCamel spelling (`throttlingException`);
+ * a name the stream's event union lacks (`members`) is sent as InternalServerException, which it has.
+ */
+export function exceptionFrame(
+  name: string,
+  message: string,
+  members: ReadonlySet<string> = INVOKE_STREAM_EXCEPTIONS,
+): Uint8Array {
+  const known = members.has(name) ? name : 'InternalServerException';
   return codec.encode({
     headers: {
       ':exception-type': stringHeader(known.charAt(0).toLowerCase() + known.slice(1)),

@@ -20,6 +20,7 @@ import {
   fromBedrockError,
   parseContextOverflow,
 } from './aws-errors.ts';
+import { httpError } from './codec.ts';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 
@@ -339,6 +340,101 @@ describe('fromBedrockError: details', () => {
     const body = fromBedrockError(awsError('UnknownError', 'UnknownError', 413));
     expect(body).toMatchObject({ status: 413, type: 'request_too_large' });
     expect(body.message).toMatch(/too large/);
+  });
+
+  describe('an error answer with no exception in it says what came back, keeping the status mapping', () => {
+    /** As the SDK raises a body its JSON parser refused (a proxy's page): a SyntaxError with $metadata. */
+    const deserialization = (status: number, headers: Record<string, string>) =>
+      Object.assign(
+        new SyntaxError(
+          `Unexpected token '<', "<html><bod"... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.`,
+        ),
+        { $metadata: { httpStatusCode: status }, $response: { statusCode: status, headers } },
+      );
+
+    it.each<[string, unknown, number, string, string]>([
+      [
+        "the SDK: a proxy's 503 HTML page",
+        deserialization(503, { 'content-type': 'text/html; charset=utf-8' }),
+        503,
+        'overloaded_error',
+        'Bedrock answered HTTP 503 with a non-JSON body (text/html)',
+      ],
+      [
+        'our transports: the same page',
+        httpError(
+          503,
+          { 'content-type': 'text/html' },
+          '<html><body>Service Unavailable</body></html>',
+          'r1',
+        ),
+        503,
+        'overloaded_error',
+        'Bedrock answered HTTP 503 with a non-JSON body (text/html)',
+      ],
+      [
+        'our transports: a 502 text page without a content type',
+        httpError(502, {}, 'Bad Gateway', undefined),
+        502,
+        'api_error',
+        'Bedrock answered HTTP 502 with a non-JSON body (no content-type)',
+      ],
+      [
+        'the SDK: JSON without a message',
+        awsError('Unknown', 'UnknownError', 500, { 'content-type': 'application/json' }),
+        500,
+        'api_error',
+        'Bedrock answered HTTP 500 without an error message (application/json)',
+      ],
+      [
+        'our transports: an empty 500',
+        httpError(500, {}, '', undefined),
+        500,
+        'api_error',
+        'Bedrock answered HTTP 500 with an empty body',
+      ],
+      [
+        'the SDK: a redirect',
+        awsError('Unknown', 'UnknownError', 302, { Location: 'https://sso.example.com/login?token=abcdef' }),
+        500,
+        'api_error',
+        'Bedrock answered HTTP 302, a redirect to sso.example.com, instead of an answer (a proxy or a wrong endpoint in between?)',
+      ],
+      [
+        'our transports: a redirect without a location',
+        httpError(307, {}, '', undefined),
+        500,
+        'api_error',
+        'Bedrock answered HTTP 307, a redirect, instead of an answer (a proxy or a wrong endpoint in between?)',
+      ],
+    ])('%s', (_case, err, status, type, message) => {
+      const api = fromBedrockError(err);
+      expect({ status: api.status, type: api.type, message: api.message }).toEqual({ status, type, message });
+    });
+
+    it('a content type is cut to its bare media type, bounded: nothing else of the header goes out', () => {
+      const long = `text/${'x'.repeat(500)}; boundary=secret`;
+      const message = fromBedrockError(httpError(503, { 'content-type': long }, '<p>', undefined)).message;
+      expect(message.length).toBeLessThan(140);
+      expect(message).not.toContain('secret');
+      const odd = fromBedrockError(httpError(503, { 'content-type': '<script>' }, '<p>', undefined)).message;
+      expect(odd).toBe('Bedrock answered HTTP 503 with a non-JSON body (no content-type)');
+    });
+
+    it("an upstream 401 with no message still blames the gateway's credentials, saying what came back", () => {
+      const api = fromBedrockError(
+        httpError(401, { 'content-type': 'text/html' }, '<h1>401</h1>', undefined),
+      );
+      expect(api.status).toBe(502);
+      expect(api.message).toMatch(/gateway's AWS credentials .*HTTP 401 with a non-JSON body \(text\/html\)/);
+    });
+
+    it('a message Bedrock did send is kept as it was', () => {
+      const api = fromBedrockError(
+        httpError(503, { 'content-type': 'application/json' }, '{"message":"Too busy"}', undefined),
+      );
+      expect(api.message).toBe('Too busy');
+    });
   });
 
   it('hides programming errors behind a generic 500', () => {

@@ -14,6 +14,9 @@
  * - Context-window overflow is reworded to Anthropic's `prompt is too long: N tokens > M maximum`, which
  *   triggers Claude Code's compaction.
  * - AWS account ids are masked and IAM principal ARNs removed from messages; model ARNs stay readable.
+ * - An error answer with no exception in it (a redirect, a proxy's HTML page, an empty body) keeps the
+ *   type and status its HTTP status gives (as the SDK maps it), and its message says what came back
+ *   (`Bedrock answered HTTP 503 with a non-JSON body (text/html)`) instead of "UnknownError".
  */
 import { ApiError, type ErrorType } from '../anthropic/errors.ts';
 
@@ -136,6 +139,8 @@ interface ErrorFacts {
   message: string;
   httpStatus: number | undefined;
   headers: Record<string, unknown> | undefined;
+  /** The error answer's body text when the transport kept it (codec.ts httpError does). */
+  body: string | undefined;
   isAws: boolean;
 }
 
@@ -144,7 +149,9 @@ const MAX_MESSAGE_CHARS = 4_096;
 function read(err: unknown): ErrorFacts {
   const e = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
   const metadata = e.$metadata as { httpStatusCode?: number } | undefined;
-  const response = e.$response as { statusCode?: number; headers?: Record<string, unknown> } | undefined;
+  const response = e.$response as
+    | { statusCode?: number; headers?: Record<string, unknown>; body?: unknown }
+    | undefined;
   const rawName = typeof e.name === 'string' ? e.name : undefined;
   const code = typeof e.code === 'string' ? e.code : undefined;
   // Event-stream exceptions are spelled in camelCase (`throttlingException`).
@@ -164,6 +171,7 @@ function read(err: unknown): ErrorFacts {
     message: (typeof e.message === 'string' ? e.message : String(err)).slice(0, MAX_MESSAGE_CHARS),
     httpStatus: response?.statusCode ?? metadata?.httpStatusCode,
     headers: response?.headers,
+    body: typeof response?.body === 'string' ? response.body : undefined,
     isAws: metadata !== undefined || e.$fault !== undefined,
   };
 }
@@ -285,8 +293,63 @@ function retryAfterFrom(headers: Record<string, unknown> | undefined): number | 
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
+function headerOf(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    const value = headers[key];
+    const first = Array.isArray(value) ? value[0] : value;
+    return typeof first === 'string' ? first : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The SDK's words for an error answer it could not read: `UnknownError` (no exception name and no
+ * message: an empty body, a redirect, JSON without `message`; our own transports say the same, as
+ * codec.ts httpError does) or a SyntaxError "Deserialization error" (a body that is not JSON).
+ */
+function unreadAnswer(facts: ErrorFacts): boolean {
+  if (facts.httpStatus === undefined) return false;
+  const m = facts.message.trim();
+  return m === '' || m === 'UnknownError' || m === 'Unknown' || /Deserialization error/.test(m);
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What an error answer without an exception or message was, in words: its status and the kind of body
+ * (a redirect and where to, a page that is not JSON and its content type, or nothing). Only the
+ * content type's bare media type and a redirect's host name go in: bounded, nothing of the body, no
+ * query string that could carry a token.
+ */
+function bareAnswer(facts: ErrorFacts): string {
+  const status = facts.httpStatus!;
+  const type = /^[\w.+-]+\/[\w.+-]+/.exec(headerOf(facts.headers, 'content-type') ?? '')?.[0]?.slice(0, 64);
+  if (status >= 300 && status < 400) {
+    let host: string | undefined;
+    try {
+      host = new URL(headerOf(facts.headers, 'location') ?? '').hostname.slice(0, 128) || undefined;
+    } catch {}
+    return `Bedrock answered HTTP ${status}, a redirect${host ? ` to ${host}` : ''}, instead of an answer (a proxy or a wrong endpoint in between?)`;
+  }
+  const body = facts.body?.trim();
+  const notJson =
+    /Deserialization error/.test(facts.message) || (body !== undefined && body !== '' && !isJson(body));
+  if (notJson) return `Bedrock answered HTTP ${status} with a non-JSON body (${type ?? 'no content-type'})`;
+  if (body === '') return `Bedrock answered HTTP ${status} with an empty body`;
+  return `Bedrock answered HTTP ${status} without an error message${type ? ` (${type})` : ''}`;
+}
+
 function describe(facts: ErrorFacts, row: Row): string {
-  const upstream = scrubAwsDetails(facts.message);
+  const upstream = unreadAnswer(facts) ? bareAnswer(facts) : scrubAwsDetails(facts.message);
   if (row.kind === 'credentials') {
     return (
       `Bedrock rejected the gateway's AWS credentials (${facts.name ?? `HTTP ${facts.httpStatus}`}: ${upstream}). ` +

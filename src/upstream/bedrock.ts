@@ -10,15 +10,16 @@ import https from 'node:https';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import { type NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
 import type { BedrockControlClient } from '../models/catalogue.ts';
+import { GuardedHttp2Handler } from './h2-handler.ts';
 import { mantleModelLister } from './mantle-models.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { type MessagesApiHandler, SdkRuntime } from './runtime-sdk.ts';
-import { type ConnectionWait, UndiciRuntime } from './runtime-undici.ts';
+import { type ConnectionWait, DEFAULT_IDLE_TIMEOUT_MS, UndiciRuntime } from './runtime-undici.ts';
 
 export type {
   BedrockRuntime,
@@ -37,7 +38,7 @@ export interface BedrockUpstreamOptions {
   maxAttempts: number;
   /** HTTP/1.1: most connections open to Bedrock at once (one call each). */
   maxConnections: number;
-  /** HTTP/1.1: a begun answer silent this long is cut (undici's body timeout); 0: never. */
+  /** A begun answer silent this long is cut (undici's body timeout, the HTTP/2 stream's timeout); 0: never. */
   idleTimeoutMs?: number;
   /** Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): a bearer token instead of SigV4. */
   bearerToken?: string;
@@ -61,7 +62,11 @@ type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
 
 const RETRY_BASE_DELAY_MS = 50;
 
-function createHandler(kind: UpstreamHttp, maxSockets: number): { handler: RequestHandler; destroy(): void } {
+function createHandler(
+  kind: UpstreamHttp,
+  maxSockets: number,
+  idleTimeoutMs: number,
+): { handler: RequestHandler; destroy(): void } {
   switch (kind) {
     case '1.1': {
       const httpAgent = new http.Agent({ keepAlive: true, maxSockets });
@@ -78,7 +83,7 @@ function createHandler(kind: UpstreamHttp, maxSockets: number): { handler: Reque
     }
     case '2': {
       // The SDK's default disables concurrent streams (one session per call); allow them.
-      const handler = new NodeHttp2Handler({ disableConcurrentStreams: false });
+      const handler = new GuardedHttp2Handler({ disableConcurrentStreams: false }, idleTimeoutMs);
       return { handler, destroy: () => handler.destroy() };
     }
     default: {
@@ -101,7 +106,11 @@ export class BedrockUpstream {
 
   constructor(options: BedrockUpstreamOptions) {
     this.#options = options;
-    this.#pool = createHandler(options.http, options.maxConnections);
+    this.#pool = createHandler(
+      options.http,
+      options.maxConnections,
+      options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    );
     // One provider for every region, so credentials are resolved and cached once.
     this.#credentials = options.credentials ?? fromNodeProviderChain();
     const policy: RetryPolicy = { maxAttempts: options.maxAttempts, baseDelayMs: RETRY_BASE_DELAY_MS };

@@ -169,7 +169,7 @@ interface WholeAnswer {
  */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS's default (settings.ts). */
-const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 /** An error answer's body is read for its message; the rest is not kept. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 

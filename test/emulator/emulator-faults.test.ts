@@ -131,7 +131,7 @@ describe('faults over the wire', () => {
     expect(await outcomes(e.url, 1)).toEqual(['ok']);
   });
 
-  it('dies in the middle of a stream: an exception frame, or the connection dropped', async () => {
+  it('dies in the middle of a stream: an exception frame, or the connection dropped (inside a frame or not)', async () => {
     const e = await emulator();
     const client = runtimeClient(e.url, 'h1-keepalive');
     const readAll = async () => {
@@ -152,6 +152,11 @@ describe('faults over the wire', () => {
     const dropped = await readAll();
     expect(dropped.events).toBe(2);
     expect(dropped.error).toBeDefined();
+    // Half of the third event's frame, then the drop: the decoder sees the body end inside a frame.
+    e.setFaults({ dieMidStream: { afterEvents: 2, how: 'torn' } });
+    const torn = await readAll();
+    expect(torn.events).toBe(2);
+    expect(torn.error).toBeDefined();
     e.setFaults({});
     expect((await readAll()).error).toBeUndefined();
     client.destroy();

@@ -33,20 +33,25 @@ export interface FaultPlan {
   slowFirstByte?: FaultRate & { ms: number };
   /**
    * Streams: after `afterEvents` events either send an exception frame (`how: "exception"`, the
-   * default, `name` defaults to ServiceUnavailableException) or drop the connection (`how: "disconnect"`).
+   * default, `name` defaults to ServiceUnavailableException), drop the connection (`how: "disconnect"`),
+   * or send the first half of the next event's frame and then drop it (`how: "torn"`: the body ends
+   * inside a frame).
    */
-  dieMidStream?: FaultRate & { afterEvents: number; how?: 'exception' | 'disconnect'; name?: string };
+  dieMidStream?: FaultRate & { afterEvents: number; how?: DieHow; name?: string };
   /** Destroy every TCP connection as it is accepted (and the open ones when set); `forMs` heals it. */
   refuseConnections?: boolean | { afterMs?: number; forMs?: number };
   /** Model-id substrings this account/region has; other models are missing from the catalogue and invalid. */
   models?: string[];
 }
 
+export type DieHow = 'exception' | 'disconnect' | 'torn';
+const DIE_HOWS: readonly DieHow[] = ['exception', 'disconnect', 'torn'];
+
 /** What a model call must suffer, decided once when it arrives. */
 export interface CallFaults {
   throttle?: BedrockError;
   slowMs?: number;
-  die?: { afterEvents: number; how: 'exception' | 'disconnect'; name: string };
+  die?: { afterEvents: number; how: DieHow; name: string };
 }
 
 const KEYS = new Set(['throttle', 'slowFirstByte', 'dieMidStream', 'refuseConnections', 'models']);
@@ -190,8 +195,8 @@ export class Faults {
       if (afterEvents === undefined || !Number.isInteger(afterEvents)) {
         throw new TypeError('dieMidStream.afterEvents: expected an integer ≥ 0');
       }
-      if (d.how !== undefined && d.how !== 'exception' && d.how !== 'disconnect') {
-        throw new TypeError('dieMidStream.how: expected "exception" or "disconnect"');
+      if (d.how !== undefined && !DIE_HOWS.includes(d.how)) {
+        throw new TypeError('dieMidStream.how: expected "exception", "disconnect" or "torn"');
       }
       die = {
         rate: new Rate(d, 'dieMidStream', ['afterEvents', 'how', 'name'], since),

@@ -331,7 +331,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       record,
       frames,
       turn,
-      injected.die?.how === 'disconnect' ? injected.die.afterEvents : undefined,
+      injected.die && injected.die.how !== 'exception'
+        ? { afterEvents: injected.die.afterEvents, torn: injected.die.how === 'torn' }
+        : undefined,
     );
   }
 
@@ -546,15 +548,17 @@ async function writeFrames(
   record: RecordedRequest,
   frames: Uint8Array[],
   turn?: ScriptTurn,
-  disconnectAfter?: number,
+  disconnect?: { afterEvents: number; torn: boolean },
   failure: (name: string, message: string) => Uint8Array = exceptionFrame,
 ): Promise<void> {
   const res = response as ServerResponse;
   const failAfter = turn?.errorAfterEvents;
   for (let i = 0; i < frames.length; i++) {
     if (record.aborted || res.destroyed) return;
-    if (disconnectAfter !== undefined && i === disconnectAfter) {
-      // Injected fault: the connection dies under the stream (once the events before it are out).
+    if (disconnect !== undefined && i === disconnect.afterEvents) {
+      // Injected fault: the connection dies under the stream (once the events before it are out),
+      // `torn`: after half of the next event's frame.
+      if (disconnect.torn) res.write(frames[i]!.subarray(0, Math.ceil(frames[i]!.length / 2)));
       await sleep(30);
       res.socket?.destroy();
       return;

@@ -1,12 +1,13 @@
 /**
- * The Bedrock-format door watches the eventstream it passes through (for usage). What Bedrock, or a
- * proxy in front of it, sends in whatever chunking must cost linear time to watch, and a prelude
- * claiming a frame of gigabytes must stop the watching rather than buffer the rest of the stream.
+ * The Bedrock-format door passes the eventstream through whole frame by whole frame (watched for usage).
+ * What Bedrock, or a proxy in front of it, sends in whatever chunking must cost linear time to split, and
+ * a prelude claiming a frame of gigabytes must fail the stream rather than buffer the rest of it.
  */
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { describe, expect, it } from 'vitest';
-import { FrameWatcher, type StreamFrame } from '../../src/server/bedrock/usage.ts';
+import type { StreamFrame } from '../../src/server/bedrock/usage.ts';
+import { WholeFrames } from '../../src/server/bedrock/whole-frames.ts';
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const chunkFrame = (payload: string) =>
@@ -20,8 +21,12 @@ const chunkFrame = (payload: string) =>
 
 function watch(bytes: Uint8Array, size: number): StreamFrame[] {
   const seen: StreamFrame[] = [];
-  const watcher = new FrameWatcher((frame) => seen.push(frame));
-  for (let i = 0; i < bytes.length; i += size) watcher.push(bytes.subarray(i, i + size));
+  const frames = new WholeFrames((frame) => seen.push(frame));
+  try {
+    for (let i = 0; i < bytes.length; i += size) frames.push(bytes.subarray(i, i + size));
+  } catch {
+    // A corrupt stream: the door ends it here.
+  }
   return seen;
 }
 
@@ -31,7 +36,7 @@ const timed = (run: () => unknown) => {
   return performance.now() - start;
 };
 
-describe('FrameWatcher on hostile chunking', () => {
+describe('WholeFrames on hostile chunking', () => {
   it('one large frame in small chunks is watched in linear time, and read', { timeout: 120_000 }, () => {
     const small = chunkFrame('x'.repeat(16_000));
     const large = chunkFrame('x'.repeat(512_000));
@@ -52,7 +57,7 @@ describe('FrameWatcher on hostile chunking', () => {
     ).toBeLessThan(200);
   });
 
-  it('a prelude claiming a 4 GB frame stops the watching: the rest is not buffered', {
+  it('a prelude claiming a 4 GB frame fails the stream: the rest is not buffered', {
     timeout: 120_000,
   }, () => {
     const bogus = (size: number) => {

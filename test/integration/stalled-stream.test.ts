@@ -1,25 +1,32 @@
 /**
  * A Bedrock stream that began and then falls silent is cut after ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS: the
  * client gets an in-stream `timeout_error` and the end of the stream, instead of pings for ever (the
- * gateway's pings keep the client's connection busy, so nothing else would end it).
+ * gateway's pings keep the client's connection busy, so nothing else would end it). On both upstream
+ * transports: undici over HTTP/1.1 (its body timeout) and the SDK's handler over HTTP/2 (the stream's).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UpstreamHttp } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 
 let emulator: Emulator;
-let gateway: RunningServer;
+const gateways = new Map<UpstreamHttp, RunningServer>();
 
 beforeAll(async () => {
   emulator = await startBedrockEmulator();
-  gateway = await startServer(testConfig({ upstreamIdleTimeoutMs: 400, pingIntervalMs: 100 }));
+  for (const http of ['1.1', '2'] as const) {
+    gateways.set(
+      http,
+      await startServer(testConfig({ upstreamIdleTimeoutMs: 400, pingIntervalMs: 100, upstreamHttp: http })),
+    );
+  }
 });
 afterAll(async () => {
-  await gateway?.close();
+  for (const gateway of gateways.values()) await gateway.close();
   await emulator?.close();
 });
 
-describe('a stalled Bedrock stream', () => {
+describe.each(['1.1', '2'] as const)('a stalled Bedrock stream, upstream HTTP/%s', (http) => {
   it.each([
     ['Converse', 'qwen.qwen3-coder-480b-a35b-v1:0'],
     ['Claude (InvokeModel)', 'claude-sonnet-4-5'],
@@ -28,7 +35,7 @@ describe('a stalled Bedrock stream', () => {
     // The stream opens, then each text chunk comes 5 s after the last: longer than the gateway waits.
     emulator.enqueue({ text: 'abcdefghijkl', chunkSize: 4, chunkDelayMs: 5_000 });
     const started = performance.now();
-    const res = await fetch(`${gateway.url}/v1/messages`, {
+    const res = await fetch(`${gateways.get(http)!.url}/v1/messages`, {
       method: 'POST',
       headers: {
         'x-api-key': MASTER_KEY,
@@ -50,5 +57,31 @@ describe('a stalled Bedrock stream', () => {
     expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"timeout_error"/);
     expect(text).not.toContain('event: message_stop');
     expect(elapsed).toBeLessThan(4_500);
+    // The upstream call went over the transport under test.
+    const call = emulator.requests.find((r) => r.modelId !== undefined);
+    expect(call?.httpVersion).toBe(http);
+  });
+
+  it('a stream that keeps talking is not cut, however long it runs', async () => {
+    emulator.reset();
+    // 6 chunks 250 ms apart: 1.5 s in all, each gap under the 400 ms idle timeout.
+    emulator.enqueue({ text: 'abcdefghijkl', chunkSize: 2, chunkDelayMs: 250 });
+    const res = await fetch(`${gateways.get(http)!.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model: 'qwen.qwen3-coder-480b-a35b-v1:0',
+        max_tokens: 100,
+        stream: true,
+        messages: [{ role: 'user', content: 'go' }],
+      }),
+    });
+    const text = await res.text();
+    expect(text).toContain('event: message_stop');
+    expect(text).not.toContain('event: error');
   });
 });

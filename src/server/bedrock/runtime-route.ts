@@ -2,14 +2,16 @@
  * POST /model/{modelId}/{operation} on the Bedrock-format door: the caller's body goes to Bedrock as
  * it is (the one change: the key's service tier when the caller named none), re-signed with the
  * gateway's credentials through the same upstream (pool, failover, retries) the Messages API uses, and
- * Bedrock's answer — JSON or eventstream frames — goes back byte for byte. The frames are only watched,
- * for the usage Bedrock reports. Keys, model globs, limits, budgets, usage records and metrics are the
+ * Bedrock's answer — JSON or eventstream frames — goes back byte for byte, a stream whole frame by whole
+ * frame (watched for the usage Bedrock reports, and ended with an exception frame if it fails midway). Keys, model globs, limits, budgets, usage records and metrics are the
  * same middlewares and meter as /v1/messages.
  */
 import type { ServiceTierType } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../../anthropic/errors.ts';
 import { SERVICE_TIERS, type ServiceTier } from '../../models/types.ts';
+import { CONVERSE_STREAM_EXCEPTIONS, exceptionFrame } from '../../translate/invoke-via-messages.ts';
 import { fromBedrockError } from '../../upstream/aws-errors.ts';
+import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { ForwardOperation, ForwardResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
 import { readBody } from '../http/body.ts';
@@ -23,7 +25,8 @@ import { setTierHeaders, type TierState, tierWithinKey, withTierFallback } from 
 import { jsonObjectBody } from './json-body.ts';
 import { countOnMantle, invokeOnMantle, onMantle } from './mantle-call.ts';
 import { decodeModelId, isStreamOperation, runtimeCall } from './paths.ts';
-import { FrameWatcher, StreamUsage, usageOfAnswer } from './usage.ts';
+import { StreamUsage, usageOfAnswer } from './usage.ts';
+import { WholeFrames } from './whole-frames.ts';
 
 /** Request headers passed on to Bedrock; everything else (auth, hop-by-hop, client noise) is not. */
 function forwardedHeaders(ctx: Ctx): Record<string, string> {
@@ -210,7 +213,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
       throw fromBedrockError(err);
     }
     ctx.meter?.answered();
-    if (stream) await pumpFrames(ctx, deps, answer, abort);
+    if (stream) await pumpFrames(ctx, deps, operation, answer, abort);
     else await sendWhole(ctx, operation, answer);
   };
 }
@@ -227,35 +230,45 @@ async function sendWhole(ctx: Ctx, operation: ForwardOperation, answer: ForwardR
   ctx.res.end(bytes);
 }
 
-/** Bedrock's eventstream to the client as it comes, with backpressure; the frames are watched for usage. */
+/**
+ * Bedrock's eventstream to the client as it comes, whole frames only, with backpressure; the frames are
+ * watched for usage. A failure once frames went out (the connection to Bedrock dropped, the answer cut
+ * inside a frame or corrupt, the idle timeout) ends the stream as Bedrock ends a failed one: an
+ * exception frame the SDKs raise as the modeled exception (mapped through the fault table, message
+ * scrubbed), then the end — never a cut socket or a torn frame.
+ */
 async function pumpFrames(
   ctx: Ctx,
   deps: AppDeps,
+  operation: ForwardOperation,
   answer: ForwardResult,
   abort: AbortController,
 ): Promise<void> {
   const { res } = ctx;
   const usage = new StreamUsage();
-  const watcher = new FrameWatcher((frame) => usage.push(frame));
+  const frames = new WholeFrames((frame) => usage.push(frame));
   res.writeHead(answer.status, returnedHeaders(answer));
   res.flushHeaders();
   deps.stats?.streamOpened(ctx);
   try {
     for await (const chunk of answer.stream) {
       if (res.destroyed) break;
-      watcher.push(chunk);
+      const whole = frames.push(chunk);
+      if (whole === undefined) continue;
       deps.stats?.firstToken(ctx);
-      if (!res.write(chunk)) await drained(res, abort.signal);
+      if (!res.write(whole)) await drained(res, abort.signal);
     }
     if (res.destroyed) throw new Error('client disconnected');
+    frames.end();
     res.end();
   } catch (err) {
     if (!abort.signal.aborted && !res.destroyed) {
       ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: answer.requestId }, 'stream failed');
       ctx.streamFailed = true;
       abort.abort(new Error('stream failed'));
-      // Frames already went out: the client's decoder sees the cut, as it would from Bedrock.
-      res.destroy();
+      const fault = toBedrockFault(fromBedrockError(err));
+      const members = operation === 'converse-stream' ? CONVERSE_STREAM_EXCEPTIONS : undefined;
+      res.end(exceptionFrame(fault.name, fault.message, members));
     }
   } finally {
     const seen = usage.usage;

@@ -1,7 +1,8 @@
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { describe, expect, it } from 'vitest';
-import { FrameWatcher, type StreamFrame, StreamUsage, usageOfAnswer } from './usage.ts';
+import { type StreamFrame, StreamUsage, usageOfAnswer } from './usage.ts';
+import { WholeFrames } from './whole-frames.ts';
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 const text = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -22,7 +23,7 @@ const chunk = (event: unknown) =>
 
 function watch(bytes: Uint8Array[], splitAt = 0): StreamUsage {
   const usage = new StreamUsage();
-  const watcher = new FrameWatcher((f: StreamFrame) => usage.push(f));
+  const watcher = new WholeFrames((f: StreamFrame) => usage.push(f));
   const all = Buffer.concat(bytes);
   if (splitAt === 0) watcher.push(all);
   else for (let i = 0; i < all.length; i += splitAt) watcher.push(all.subarray(i, i + splitAt));
@@ -103,11 +104,13 @@ describe('usage of a stream, in any chunking', () => {
     expect(usage.usage).toMatchObject({ input_tokens: 11, output_tokens: 4, cache_creation_input_tokens: 1 });
   });
 
-  it('garbage stops the watching, never throws', () => {
+  it('garbage fails the stream (UpstreamAnswerMalformed) before anything is counted', () => {
     const usage = new StreamUsage();
-    const watcher = new FrameWatcher((f) => usage.push(f));
-    watcher.push(new Uint8Array([0, 0, 0, 1, 2, 3, 4, 5]));
-    watcher.push(Buffer.concat(invokeStream));
+    const frames = new WholeFrames((f) => usage.push(f));
+    expect(() => frames.push(new Uint8Array([0, 0, 0, 1, 2, 3, 4, 5]))).toThrow(
+      expect.objectContaining({ name: 'UpstreamAnswerMalformed' }),
+    );
+    expect(() => frames.push(Buffer.concat(invokeStream))).toThrow(/corrupt/);
     expect(usage.usage).toBeUndefined();
   });
 });

@@ -5,8 +5,6 @@
  * `message_start`/`message_delta` usage and `amazon-bedrock-invocationMetrics` (which wins: it is
  * Bedrock's final count). Pure: bytes and parsed frames in, counts out.
  */
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import type { Usage } from '../../anthropic/types.ts';
 import type { ForwardOperation } from '../../upstream/runtime.ts';
 
@@ -159,76 +157,5 @@ function parse(bytes: Uint8Array): Json | undefined {
     return isObject(value) ? value : undefined;
   } catch {
     return undefined;
-  }
-}
-
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
-
-/** Largest eventstream message Bedrock sends (its documented limit); a larger prelude is corrupt. */
-export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
-
-/**
- * Splits eventstream bytes, in whatever chunking they arrive, into frames for `StreamUsage`: the bytes
- * themselves go to the client untouched; this only watches. A corrupt frame stops the watching (the
- * client's own decoder will report it), never the pass-through.
- */
-export class FrameWatcher {
-  /** Bytes after the last whole frame, in the pieces they came in (joined once a frame is whole). */
-  #pieces: Buffer[] = [];
-  #waiting = 0;
-  /** The length of the frame being gathered, once its prelude is in. */
-  #total: number | undefined;
-  #broken = false;
-  readonly #onFrame: (frame: StreamFrame) => void;
-
-  constructor(onFrame: (frame: StreamFrame) => void) {
-    this.#onFrame = onFrame;
-  }
-
-  push(chunk: Uint8Array): void {
-    if (this.#broken || chunk.length === 0) return;
-    this.#pieces.push(Buffer.from(chunk));
-    this.#waiting += chunk.length;
-    for (;;) {
-      if (this.#total === undefined) {
-        if (this.#waiting < 4) return;
-        const head = this.#join();
-        const total = head.readUInt32BE(0);
-        if (total < 16 || total > MAX_FRAME_BYTES) {
-          this.#break();
-          return;
-        }
-        this.#total = total;
-      }
-      if (this.#waiting < this.#total) return;
-      const bytes = this.#join();
-      const frame = bytes.subarray(0, this.#total);
-      const rest = bytes.subarray(this.#total);
-      this.#pieces = rest.length > 0 ? [rest] : [];
-      this.#waiting = rest.length;
-      this.#total = undefined;
-      try {
-        const message = codec.decode(frame);
-        const eventType = message.headers[':event-type'];
-        this.#onFrame({
-          eventType: eventType?.type === 'string' ? eventType.value : undefined,
-          payload: message.body,
-        });
-      } catch {
-        this.#break();
-        return;
-      }
-    }
-  }
-
-  #join(): Buffer {
-    if (this.#pieces.length !== 1) this.#pieces = [Buffer.concat(this.#pieces, this.#waiting)];
-    return this.#pieces[0]!;
-  }
-
-  #break(): void {
-    this.#broken = true;
-    this.#pieces = [];
-    this.#waiting = 0;
   }
 }
