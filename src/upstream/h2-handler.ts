@@ -47,7 +47,10 @@ function failWhenCut(body: H2Body): void {
     if (chunk === null && !ended) {
       ended = true;
       if (body.closed && !body.destroyed) {
-        body.destroy(cutShort());
+        // Not now: Node pushes this end from its stream-close callback and reads the stream's session
+        // right after; a stream destroyed inside the push has none (TypeError 'Symbol(type)', thrown
+        // from Node's own code: the process would crash). Nothing is pushed meanwhile.
+        process.nextTick(() => body.destroy(cutShort()));
         return false;
       }
     }
