@@ -1,12 +1,14 @@
 /**
  * `abproxy serve`: start the gateway, print one line with its URL. The first SIGINT/SIGTERM drains
  * (in-flight streams finish, up to the drain timeout; then exit 0); a second one exits at once with 1.
- * Node handles the signals itself, so this is safe as PID 1 in a container.
+ * Node handles the signals itself, so this is safe as PID 1 in a container. An uncaught exception or
+ * unhandled rejection (a bug, ours or a library's) drains the same way, then exits with 1.
  */
 import type { Command } from 'commander';
 import { ConfigError, type Layer } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { ListenError } from '../server/http/listen-error.ts';
+import type { Logger } from '../server/http/logger.ts';
 import type { RunningServer } from '../server/http/server.ts';
 import { LogTail, richOutput, startDashboard } from '../ui/index.ts';
 import { CliError, EXIT } from './errors.ts';
@@ -29,6 +31,8 @@ export interface ServeIo {
   stdout: (line: string) => void;
   /** Resolves with the next signal that asks us to stop (called again during the drain). */
   waitForStop: () => Promise<string>;
+  /** Resolves with the first uncaught error (waitForFatal by default). */
+  waitForFatal?: () => Promise<unknown>;
   /** Whether stdout is a terminal to draw the live dashboard on (richOutput() by default). */
   richOutput?: () => boolean;
 }
@@ -45,6 +49,24 @@ export function waitForSignal(): Promise<string> {
   });
 }
 
+/**
+ * Resolves with the first uncaught exception or unhandled rejection. Node would exit at once and cut
+ * every stream in flight; `serve` logs the error and drains instead, as for SIGTERM, then exits with 1
+ * for its supervisor to start it again. The listeners go with the first error, so a second one during
+ * the drain ends the process at once (Node's own behaviour).
+ */
+export function waitForFatal(target: NodeJS.EventEmitter = process): Promise<unknown> {
+  return new Promise((resolve) => {
+    const onFatal = (err: unknown) => {
+      target.off('uncaughtException', onFatal);
+      target.off('unhandledRejection', onFatal);
+      resolve(err);
+    };
+    target.on('uncaughtException', onFatal);
+    target.on('unhandledRejection', onFatal);
+  });
+}
+
 export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   const layer: Layer = {
     port: flags.port,
@@ -55,6 +77,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
     tablePrefix: flags.tablePrefix,
   };
   let server: RunningServer;
+  let logger: Logger;
   let home = '';
   // Proves to `abproxy claude` and `doctor` that this process is the one the state file names.
   const instanceSecret = newInstanceSecret();
@@ -78,7 +101,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       // bin/abproxy.js re-executed `serve` with its runtime tuning: the rest of it is applied in here.
       process.env.ABPROXY_NODE_TUNED ? import('./serve-tuning.ts') : undefined,
     ]);
-    const logger = createLogger(config.logLevel, config.apiKeyHeader, sink.target ? sink : 2);
+    logger = createLogger(config.logLevel, config.apiKeyHeader, sink.target ? sink : 2);
     const gcExposed = tuning?.exposeGc() ?? false;
     server = await startServer(config, { logger, instanceSecret });
     // After the start-up's modules compiled (with their code caches): see serve-tuning.ts.
@@ -108,6 +131,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   // Waiting for the stop signal before the ready line: whoever reads that line may stop the gateway at
   // once, and a signal with no listener yet would kill it without its drain.
   const stop = io.waitForStop();
+  const fatal = (io.waitForFatal ?? waitForFatal)().then((err) => ({ err }));
   io.stdout(`abproxy listening on ${server.url}`);
   let live: Awaited<ReturnType<typeof startDashboard>> | undefined;
   if (dashboard) {
@@ -123,7 +147,8 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       process.stderr.write(`abproxy: no live dashboard (${(err as Error).message}); serving on\n`);
     }
   }
-  await stop;
+  const why = await Promise.race([stop.then(() => undefined), fatal]);
+  if (why) logger.fatal({ err: why.err }, 'uncaught error: draining in-flight requests, then exiting');
   // Listen for the second signal before anything else awaits, so it always means "exit now".
   const forced = io.waitForStop().then((signal) => {
     throw new CliError(`${signal} during the drain: stopped without waiting for in-flight requests`);
@@ -136,6 +161,8 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   } finally {
     clearGatewayState(home);
   }
+  if (why)
+    throw new CliError('stopped after an uncaught error (logged above); in-flight requests were drained');
 }
 
 export function registerServe(program: Command, io: ServeIo): void {

@@ -1,8 +1,10 @@
 /**
  * Graceful drain of `abproxy serve` as a load balancer sees it: SIGTERM during 20 live streams. Every
  * stream ends normally, probes and new calls get 503 meanwhile, and the process exits 0. A second
- * signal ends the process at once.
+ * signal ends the process at once. An uncaught error drains the same way and exits 1.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
@@ -123,6 +125,45 @@ describe('serve drain', () => {
     // The client sees a cut stream (an error or an unfinished event list), never message_stop.
     if (!(result instanceof Error))
       expect((result as { events: string[] }).events).not.toContain('message_stop');
+  });
+
+  it('drains after an uncaught exception or unhandled rejection, logs it, and exits 1', async () => {
+    // A bug stood in for by a preload: on SIGUSR2 it throws (or rejects) outside any request.
+    const preload = join(mkdtempSync(join(tmpdir(), 'abproxy-fatal-')), 'fatal.mjs');
+    writeFileSync(
+      preload,
+      `process.on('SIGUSR2', () => {
+        const err = new Error('boom from the test preload');
+        if (process.env.FATAL_KIND === 'reject') Promise.reject(err);
+        else throw err;
+      });\n`,
+    );
+    for (const kind of ['throw', 'reject']) {
+      emulator.reset();
+      const run = startServe({ NODE_OPTIONS: `--import=${preload}`, FATAL_KIND: kind });
+      const base = await run.url;
+      emulator.enqueue(SLOW);
+      const started = counter(1);
+      const stream = streamMessage(base, MODEL, started.tick);
+      await started.all;
+      run.proc.kill('SIGUSR2');
+      let health: Response | undefined;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        health = await fetch(`${base}/health`, { headers: { connection: 'close' } });
+        if (health.status === 503) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(health!.status).toBe(503);
+      // The stream in flight still ends normally.
+      const result = await stream;
+      expect(result.events.at(-1)).toBe('message_stop');
+      expect(result.text).toBe(TEXT);
+      expect(await run.exited).toBe(1);
+      const { stderr } = run.output();
+      expect(stderr).toMatch(/uncaught error: draining in-flight requests/);
+      expect(stderr).toMatch(/boom from the test preload/);
+      expect(stderr).toMatch(/stopped after an uncaught error/);
+    }
   });
 
   it('exits at once with a non-zero code on a second signal', async () => {
