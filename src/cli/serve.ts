@@ -37,16 +37,22 @@ export interface ServeIo {
   richOutput?: () => boolean;
 }
 
-export function waitForSignal(): Promise<string> {
+/**
+ * The first argument of whichever of `events` comes first; every listener is removed then (one left on
+ * SIGINT would keep Node from ending the process on the next one).
+ */
+function firstOf<T>(target: NodeJS.EventEmitter, events: readonly string[]): Promise<T> {
   return new Promise((resolve) => {
-    const onSignal = (signal: string) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
+    const onEvent = (value: T) => {
+      for (const event of events) target.off(event, onEvent);
+      resolve(value);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const event of events) target.on(event, onEvent);
   });
+}
+
+export function waitForSignal(): Promise<string> {
+  return firstOf(process, ['SIGINT', 'SIGTERM']);
 }
 
 /**
@@ -56,15 +62,7 @@ export function waitForSignal(): Promise<string> {
  * the drain ends the process at once (Node's own behaviour).
  */
 export function waitForFatal(target: NodeJS.EventEmitter = process): Promise<unknown> {
-  return new Promise((resolve) => {
-    const onFatal = (err: unknown) => {
-      target.off('uncaughtException', onFatal);
-      target.off('unhandledRejection', onFatal);
-      resolve(err);
-    };
-    target.on('uncaughtException', onFatal);
-    target.on('unhandledRejection', onFatal);
-  });
+  return firstOf(target, ['uncaughtException', 'unhandledRejection']);
 }
 
 export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
