@@ -196,6 +196,10 @@ function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
   // Too large for Bedrock's front door (a huge model id in the URL, a huge body): the client's to fix.
   if (status === 431) return { ...HEADERS_TOO_LARGE, recognized: false };
   if (status === 413) return { ...BODY_TOO_LARGE, recognized: false };
+  // A 2xx the SDK could not parse (a proxy's page, a cut body): as our own transports call it.
+  if (status !== undefined && status >= 200 && status < 300 && /Deserialization error/.test(facts.message)) {
+    return { ...BEDROCK_ERRORS.UpstreamAnswerMalformed!, recognized: true };
+  }
   if (status !== undefined && status >= 400 && status <= 599) {
     const type = typeForStatus(status);
     return { type, status, recognized: false, final: status >= 400 && status < 500 && status !== 429 };

@@ -81,6 +81,14 @@ describe.each(['1.1', '2'] as const)('upstream HTTP/%s', (version) => {
     expect(errorOf(err)?.message).toBe('Bedrock answered HTTP 503 with a non-JSON body (text/html)');
   });
 
+  it('a 200 whose body is not JSON: a retryable 502 api_error, as a cut answer is', async () => {
+    answer = { status: 200, headers: { 'content-type': 'text/html' }, body: PAGE };
+    const err = await callThrough(version);
+    expect(err.status).toBe(502);
+    expect(errorOf(err)?.type).toBe('api_error');
+    expect(errorOf(err)?.message).not.toMatch(/nginx|<html/);
+  });
+
   it('a redirect: api_error, naming the status and where it pointed, without its query', async () => {
     answer = {
       status: 302,
