@@ -67,7 +67,13 @@ if (major < 22) {
 // After a burst of thousands of streams RSS stayed at 230–250 MB (V8's old generation and malloc never shrank
 // back): V8's gc lets the server run one compacting GC once the burst is over (144–166 MB after it).
 // glibc's MALLOC_TRIM_THRESHOLD_/MALLOC_MMAP_THRESHOLD_ at 64/128 KiB measured no better (147–153 MB).
-// The semi-space and the arena count are fixed when the process starts: applied by re-executing in place
+// What stays is malloc's: every socket read Node does in JavaScript (undici's upstream sockets) takes a
+// 64 KiB buffer from malloc and shrinks it to the bytes read; after the burst the freed memory sits between
+// live blocks of the brk heap, which glibc gives back only from its top (malloc_trim(0) on such a process:
+// −16 MB). With MALLOC_MMAP_THRESHOLD_ at 32 KiB those buffers are mappings of their own, given back when
+// freed (bench/memory.ts, c=128 then 2,000 slow streams, +2 s: 136–138 → 124–128 MB; CPU per request at
+// c=128 and per stream within the noise; 16 KiB measured no smaller, and would map TLS record buffers).
+// The semi-space and malloc's settings are fixed when the process starts: applied by re-executing in place
 // (same pid, so supervisors and signals are unaffected), unless the operator already chose them. The
 // growing factor and gc are set by `serve` itself once it listens (src/cli/serve-tuning.ts: as flags
 // here they would make Node compile every module without its code cache, ~40 ms more start-up).
@@ -79,7 +85,12 @@ if (command === 'serve' && !process.env.ABPROXY_NODE_TUNED && typeof process.exe
   process.execve(
     process.execPath,
     [process.execPath, ...flags, ...process.execArgv, import.meta.filename, ...process.argv.slice(2)],
-    { ...process.env, ABPROXY_NODE_TUNED: '1', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' },
+    {
+      ...process.env,
+      ABPROXY_NODE_TUNED: '1',
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+      MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '32768',
+    },
   );
 }
 

@@ -19,6 +19,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Two levels below the root, like src/<dir>/: `new URL('../../…', import.meta.url)` resolves the same. */
 export const JS_DIR = join(root, 'dist/js');
 
+/** A UTF-16 code unit beyond Latin-1: V8 then stores the whole string with two bytes a character. */
+const TWO_BYTE = /[\u0100-\uffff]/;
+const TWO_BYTE_ALL = /[\u0100-\uffff]/g;
+
 export async function buildJs(outdir = JS_DIR): Promise<{ files: number; inputs: number }> {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -38,6 +42,20 @@ export async function buildJs(outdir = JS_DIR): Promise<{ files: number; inputs:
     sourcemap: 'linked',
     sourcesContent: false,
   });
+  // esbuild writes code as ASCII (its default charset) but keeps some comments as they are: one `→` in
+  // a comment makes V8 hold that whole file's source as a two-byte string (the server chunk: ~350 KB more
+  // heap for the life of `serve`). Escaped, the text is one byte a character; a `\uXXXX` means the same
+  // as the character in any string, template or regular expression, should one be there.
+  for (const output of Object.keys(result.metafile.outputs)) {
+    if (!output.endsWith('.js')) continue;
+    const file = join(process.cwd(), output);
+    const text = readFileSync(file, 'utf8');
+    if (!TWO_BYTE.test(text)) continue;
+    writeFileSync(
+      file,
+      text.replace(TWO_BYTE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    );
+  }
   const inputs: Record<string, [number, number, string]> = {};
   for (const input of Object.keys(result.metafile.inputs)) {
     const file = join(process.cwd(), input);

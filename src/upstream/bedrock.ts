@@ -208,6 +208,14 @@ export class BedrockUpstream {
     return client;
   }
 
+  /**
+   * After a burst (nothing in flight): closes the idle upstream connections but a few warm ones; over
+   * HTTP/2 one session carries every call and there is nothing to close. Returns how many closed.
+   */
+  closeIdle(): number {
+    return this.#undici?.closeIdle() ?? 0;
+  }
+
   /** Closes pooled connections; in-flight calls are not waited for. */
   destroy(): void {
     for (const client of this.#sdkRuntime.values()) client.destroy();

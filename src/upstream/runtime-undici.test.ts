@@ -208,6 +208,37 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
     }
   });
 
+  it('closes the connections a burst left idle but the warm ones, and calls on', async () => {
+    const burst = new UndiciRuntime({
+      region: 'us-east-1',
+      credentials: async () => TEST_CREDENTIALS,
+      sdkClient: sdk,
+      maxConnections: 16,
+    });
+    try {
+      const before = emulator.connections;
+      emulator.enqueue(...Array.from({ length: 6 }, () => ({ delayMs: 200 })));
+      await Promise.all(Array.from({ length: 6 }, () => burst.converse(input(QWEN))));
+      expect(emulator.connections - before).toBe(6);
+      // While a call runs, which connections are idle is not known: nothing is closed.
+      emulator.enqueue({ delayMs: 300 });
+      const running = burst.converse(input(QWEN));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(burst.closeIdle(2)).toBe(0);
+      await running;
+      expect(burst.closeIdle(2)).toBe(4);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(burst.closeIdle(2)).toBe(0);
+      // Three calls at once: the two warm connections and one new one.
+      emulator.enqueue(...Array.from({ length: 3 }, () => ({ delayMs: 100 })));
+      const answers = await Promise.all(Array.from({ length: 3 }, () => burst.converse(input(QWEN))));
+      expect(answers.every((a) => a.output?.message?.role === 'assistant')).toBe(true);
+      expect(emulator.connections - before).toBe(7);
+    } finally {
+      await burst.destroy();
+    }
+  });
+
   it('stops at once when aborted', async () => {
     emulator.enqueue({ delayMs: 5_000 });
     const abort = new AbortController();

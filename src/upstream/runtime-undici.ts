@@ -31,6 +31,7 @@ import {
 } from './codec.ts';
 import { DispatchedBody } from './dispatched-body.ts';
 import { type Endpoint, resolveEndpoint } from './endpoint.ts';
+import { ConnectionTracker, WARM_CONNECTIONS } from './idle-connections.ts';
 import {
   MESSAGES_API_PATH,
   MESSAGES_API_SIGNING_SERVICE,
@@ -85,6 +86,8 @@ export interface RawInvokeInput extends InvokeInput {
 interface Upstream extends Endpoint {
   dispatcher: Dispatcher;
   close(): Promise<void>;
+  /** Closes idle connections beyond `keep` when the pool runs no call; returns how many. */
+  closeIdle(keep: number): number;
 }
 
 interface Answer {
@@ -331,6 +334,8 @@ export class UndiciRuntime implements BedrockRuntime {
   readonly #mantleSigner: SigV4Signer;
   #upstream: Promise<Upstream> | undefined;
   #mantle: Promise<Upstream> | undefined;
+  /** Every pool opened (the runtime host's and the mantle host's), for closeIdle(). */
+  readonly #opened = new Set<Upstream>();
 
   constructor(options: UndiciRuntimeOptions) {
     this.#options = options;
@@ -368,7 +373,9 @@ export class UndiciRuntime implements BedrockRuntime {
 
   #poolFor(endpoint: Endpoint): Upstream {
     const { maxConnections, onConnectionWait } = this.#options;
+    const connections = new ConnectionTracker();
     const pool = new Pool(endpoint.origin, {
+      connect: connections.connect,
       connections: maxConnections,
       pipelining: 1,
       keepAliveTimeout: 30_000,
@@ -380,7 +387,30 @@ export class UndiciRuntime implements BedrockRuntime {
     const dispatcher = onConnectionWait
       ? pool.compose(reportWaits(pool, maxConnections, onConnectionWait))
       : pool;
-    return { ...endpoint, dispatcher, close: () => pool.destroy() };
+    const upstream: Upstream = {
+      ...endpoint,
+      dispatcher,
+      close: () => {
+        this.#opened.delete(upstream);
+        return pool.destroy();
+      },
+      closeIdle: (keep) => {
+        const { running, pending, queued } = pool.stats;
+        return connections.closeIdle(keep, running + pending + queued > 0);
+      },
+    };
+    this.#opened.add(upstream);
+    return upstream;
+  }
+
+  /**
+   * After a burst: closes the connections it left idle but a few warm ones (idle-connections.ts), in
+   * every pool that runs no call. Returns how many were closed.
+   */
+  closeIdle(keep = WARM_CONNECTIONS): number {
+    let closed = 0;
+    for (const upstream of this.#opened) closed += upstream.closeIdle(keep);
+    return closed;
   }
 
   async #authHeaders(

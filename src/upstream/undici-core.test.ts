@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as undici from 'undici';
 import { describe, expect, it } from 'vitest';
-import { DecoratorHandler, Pool } from './undici-core.ts';
+import { buildConnector, DecoratorHandler, Pool } from './undici-core.ts';
 
 describe('undici-core', () => {
-  it("is undici's own Pool and DecoratorHandler, from its files", () => {
+  it("is undici's own Pool, connector and DecoratorHandler, from its files", () => {
     expect(Pool).toBe(undici.Pool);
+    expect(buildConnector).toBe(undici.buildConnector);
     expect(DecoratorHandler).toBe(undici.DecoratorHandler);
   });
 

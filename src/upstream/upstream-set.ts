@@ -30,6 +30,8 @@ export interface Upstreams {
   each: UpstreamEntry[];
   /** With several upstreams: their catalogues merged (else undefined: one Catalogue of the region). */
   catalogue: { snapshot(): Promise<CatalogueSnapshot> } | undefined;
+  /** Once a burst is over: closes the idle upstream connections but a few warm ones; how many closed. */
+  closeIdle(): number;
   destroy(): void;
 }
 
@@ -150,6 +152,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       mantleModels: (region) => single.mantleModels(region),
       each: [],
       catalogue: undefined,
+      closeIdle: () => single.closeIdle(),
       destroy: () => single.destroy(),
     };
   }
@@ -231,6 +234,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
         return merged.result!;
       },
     },
+    closeIdle: () => members.reduce((closed, { upstream }) => closed + upstream.closeIdle(), 0),
     destroy: () => {
       for (const { upstream } of members) upstream.destroy();
     },

@@ -4,7 +4,7 @@
  * bench/startup.ts, not in a timed test).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +116,11 @@ describe('start-up', () => {
       const outdir = join(scratch, 'js');
       mkdirSync(outdir, { recursive: true });
       await buildJs(outdir);
+      // No file V8 would have to hold as a two-byte string (a `→` left in a comment doubles its source).
+      const twoByte = readdirSync(outdir).filter(
+        (f) => f.endsWith('.js') && /[\u0100-\uffff]/.test(readFileSync(join(outdir, f), 'utf8')),
+      );
+      expect(twoByte).toEqual([]);
       const urls = await modulesOfServe(join(outdir, 'main.js'));
       expect(urls.some((u) => u.endsWith('.ts'))).toBe(false);
       // The build's chunks ran (the server's modules are imported lazily from them).

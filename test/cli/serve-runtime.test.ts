@@ -1,8 +1,9 @@
 /**
  * `abproxy serve` re-executes itself with the runtime tuning bin/abproxy.js describes (same pid): a small
- * young generation and two malloc arenas, fixed at start; the old generation's growing factor and V8's gc
- * (for the one compacting GC after a burst, src/server/http/idle-release.ts) are set inside the process
- * once it listens (src/cli/serve-tuning.ts), not as flags that would cost Node its code caches.
+ * young generation, two malloc arenas and a 32 KiB mmap threshold, fixed at start; the old generation's
+ * growing factor and V8's gc (for the one compacting GC after a burst, src/server/http/idle-release.ts)
+ * are set inside the process once it listens (src/cli/serve-tuning.ts), not as flags that would cost
+ * Node its code caches.
  * Read from /proc, as an operator would, and from the gateway's debug log.
  */
 import { readFileSync } from 'node:fs';
@@ -41,12 +42,13 @@ async function serveWith(nodeFlags: string[]) {
 }
 
 describe.runIf(process.platform === 'linux')('serve runtime tuning', () => {
-  it('starts with the young generation flag and two malloc arenas, then sets the growing factor and gc', async () => {
+  it("starts with the young generation flag and malloc's settings, then sets the growing factor and gc", async () => {
     const { argv, env, tuning } = await serveWith([]);
     expect(argv).toContain('--max-semi-space-size=8');
     // As command-line flags these would change V8's flag hash: every module compiled without its cache.
     expect(argv.some((a) => a.includes('heap-growing') || a.includes('expose-gc'))).toBe(false);
     expect(env).toContain('MALLOC_ARENA_MAX=2');
+    expect(env).toContain('MALLOC_MMAP_THRESHOLD_=32768');
     expect(tuning).toMatchObject({ gcExposed: true, heapGrowing: '--heap-growing-percent=50' });
   }, 30_000);
 

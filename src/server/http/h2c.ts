@@ -44,9 +44,12 @@ export function acceptH2c(
     undecided.add(socket);
     const idle = () => socket.destroy();
     if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs, idle);
-    socket.once('close', () => undecided.delete(socket));
+    const forget = () => undecided.delete(socket);
+    socket.once('close', forget);
     socket.once('data', (chunk: Buffer) => {
       undecided.delete(socket);
+      // Nothing of this listener stays on a decided socket (thousands stay open between calls).
+      socket.off('close', forget);
       socket.setTimeout(0);
       socket.off('timeout', idle);
       socket.pause();

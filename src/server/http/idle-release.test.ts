@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { gcFunction, idleRelease } from './idle-release.ts';
+import { CLOSE_SETTLE_MS, gcFunction, idleRelease } from './idle-release.ts';
 
 const MB = 1024 * 1024;
 
@@ -96,6 +96,63 @@ describe('idleRelease', () => {
     off.idle();
     await sleep(60);
     expect(mem.state.collections).toBe(0);
+  });
+
+  it('closes the idle upstream connections first, and collects once they had time to close', async () => {
+    const mem = fakeMemory(100 * MB, 110 * MB);
+    const events: [string, number][] = [];
+    const released: { closed: number }[] = [];
+    const release = idleRelease({
+      quietMs: 10,
+      minGrowthBytes: MB,
+      minInFlight: 1,
+      rss: mem.rss,
+      collect: () => {
+        events.push(['collect', performance.now()]);
+        mem.collect();
+      },
+      closeIdle: () => {
+        events.push(['closeIdle', performance.now()]);
+        return 3;
+      },
+      onRelease: (info) => released.push(info),
+    });
+    release.started(300);
+    mem.state.rss = 200 * MB;
+    release.idle();
+    await sleep(10 + CLOSE_SETTLE_MS + 300);
+    expect(events.map(([what]) => what)).toEqual(['closeIdle', 'collect']);
+    // Node's timers may fire up to a millisecond early.
+    expect(events[1]![1] - events[0]![1]).toBeGreaterThanOrEqual(CLOSE_SETTLE_MS - 1);
+    expect(released).toMatchObject([{ closed: 3 }]);
+    release.stop();
+  });
+
+  it('does not collect when a request starts while the closed connections settle; the next quiet does', async () => {
+    const mem = fakeMemory(100 * MB, 110 * MB);
+    let closes = 0;
+    const release = idleRelease({
+      quietMs: 10,
+      minGrowthBytes: MB,
+      minInFlight: 1,
+      rss: mem.rss,
+      collect: mem.collect,
+      closeIdle: () => {
+        closes++;
+        // A request arrives before the settle time is over.
+        if (closes === 1) setImmediate(() => release.started(1));
+        return 1;
+      },
+    });
+    release.started(300);
+    mem.state.rss = 200 * MB;
+    release.idle();
+    await sleep(10 + CLOSE_SETTLE_MS + 300);
+    expect({ closes, collections: mem.state.collections }).toEqual({ closes: 1, collections: 0 });
+    release.idle();
+    await sleep(10 + CLOSE_SETTLE_MS + 300);
+    expect({ closes, collections: mem.state.collections }).toEqual({ closes: 2, collections: 1 });
+    release.stop();
   });
 
   it('stop() cancels a pending release (the drain)', async () => {

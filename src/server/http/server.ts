@@ -239,9 +239,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
   let inFlight = 0;
   const release = idleRelease({
     quietMs: config.idleGcMs,
-    onRelease: ({ beforeBytes, afterBytes, ms }) =>
+    ...(owned ? { closeIdle: () => owned.closeIdle() } : {}),
+    onRelease: ({ beforeBytes, afterBytes, ms, closed }) =>
       log.debug(
-        { rssBefore: beforeBytes, rssAfter: afterBytes, ms: Math.round(ms) },
+        { rssBefore: beforeBytes, rssAfter: afterBytes, ms: Math.round(ms), closedConnections: closed },
         'idle: memory released',
       ),
   });
