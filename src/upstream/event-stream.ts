@@ -90,34 +90,57 @@ const asBuffer = (chunk: Uint8Array) =>
 
 /**
  * The framing as a synchronous state machine: body chunks in (any split), whole messages out through
- * `each`, in order. Throws on a corrupt frame; finish() throws when a partial frame is left.
+ * `each` (with the frame's own bytes), in order. Throws on a corrupt frame; finish() throws when a
+ * partial frame is left. Linear in the bytes whatever the chunking: the pieces of a frame are joined
+ * once, when it is whole (a large frame in small chunks is not copied again on every chunk).
  */
 export class EventStreamDecoder {
-  /** Bytes of a frame not complete yet. */
-  #rest: Buffer | undefined;
+  /** Bytes after the last whole frame, in the pieces they came in. */
+  #pieces: Buffer[] = [];
+  #waiting = 0;
+  /** The length of the frame being gathered, once its prelude is in. */
+  #total: number | undefined;
 
-  push(data: Uint8Array, each: (message: EventStreamMessage) => void): void {
-    const chunk = asBuffer(data);
-    const bytes = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
-    this.#rest = undefined;
+  /** Bytes of a frame not complete yet. */
+  get pendingBytes(): number {
+    return this.#waiting;
+  }
+
+  push(data: Uint8Array, each: (message: EventStreamMessage, frame: Buffer) => void): void {
+    if (data.length === 0) return;
+    this.#pieces.push(asBuffer(data));
+    this.#waiting += data.length;
     let at = 0;
-    while (bytes.length - at >= 4) {
-      const total = bytes.readUInt32BE(at);
-      if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) {
-        throw new Error(`Invalid event stream message length: ${total}`);
+    for (;;) {
+      if (this.#total === undefined) {
+        if (this.#waiting - at < 4) break;
+        const total = this.#joined().readUInt32BE(at);
+        if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) {
+          throw new Error(`Invalid event stream message length: ${total}`);
+        }
+        this.#total = total;
       }
-      if (bytes.length - at < total) break;
-      const message = decodeFrame(bytes.subarray(at, at + total));
-      at += total;
-      each(message);
+      if (this.#waiting - at < this.#total) break;
+      const frame = this.#joined().subarray(at, at + this.#total);
+      at += this.#total;
+      this.#total = undefined;
+      each(decodeFrame(frame), frame);
     }
+    if (at === 0) return;
+    const rest = this.#joined().subarray(at);
     // A copy: a view would keep the whole chunk alive while the rest of the frame is awaited.
-    if (at < bytes.length) this.#rest = Buffer.from(bytes.subarray(at));
+    this.#pieces = rest.length > 0 ? [Buffer.from(rest)] : [];
+    this.#waiting = rest.length;
   }
 
   /** The body ended: throws when it stopped inside a frame. */
   finish(): void {
-    if (this.#rest) throw new Error('Truncated event message received.');
+    if (this.#waiting > 0) throw new Error('Truncated event message received.');
+  }
+
+  #joined(): Buffer {
+    if (this.#pieces.length !== 1) this.#pieces = [Buffer.concat(this.#pieces, this.#waiting)];
+    return this.#pieces[0]!;
   }
 }
 
