@@ -129,7 +129,13 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   // Waiting for the stop signal before the ready line: whoever reads that line may stop the gateway at
   // once, and a signal with no listener yet would kill it without its drain.
   const stop = io.waitForStop();
-  const fatal = (io.waitForFatal ?? waitForFatal)().then((err) => ({ err }));
+  // Logged whenever it comes, during the drain too (its listener would otherwise swallow it).
+  let failed = false;
+  const fatal = (io.waitForFatal ?? waitForFatal)().then((err) => {
+    failed = true;
+    sink.target = undefined; // to stderr even under the dashboard: the exit message points to it
+    logger.fatal({ err }, 'uncaught error: draining in-flight requests, then exiting');
+  });
   io.stdout(`abproxy listening on ${server.url}`);
   let live: Awaited<ReturnType<typeof startDashboard>> | undefined;
   if (dashboard) {
@@ -145,8 +151,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
       process.stderr.write(`abproxy: no live dashboard (${(err as Error).message}); serving on\n`);
     }
   }
-  const why = await Promise.race([stop.then(() => undefined), fatal]);
-  if (why) logger.fatal({ err: why.err }, 'uncaught error: draining in-flight requests, then exiting');
+  await Promise.race([stop, fatal]);
   // Listen for the second signal before anything else awaits, so it always means "exit now".
   const forced = io.waitForStop().then((signal) => {
     throw new CliError(`${signal} during the drain: stopped without waiting for in-flight requests`);
@@ -159,7 +164,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   } finally {
     clearGatewayState(home);
   }
-  if (why)
+  if (failed)
     throw new CliError('stopped after an uncaught error (logged above); in-flight requests were drained');
 }
 

@@ -46,6 +46,20 @@ function startServe(extraEnv: Record<string, string> = {}) {
   return serve;
 }
 
+/** A bug stood in for by a preload: on SIGUSR2 it throws (or, FATAL_KIND=reject, rejects) outside any request. */
+function fatalPreload(): string {
+  const preload = join(mkdtempSync(join(tmpdir(), 'abproxy-fatal-')), 'fatal.mjs');
+  writeFileSync(
+    preload,
+    `process.on('SIGUSR2', () => {
+      const err = new Error('boom from the test preload');
+      if (process.env.FATAL_KIND === 'reject') Promise.reject(err);
+      else throw err;
+    });\n`,
+  );
+  return preload;
+}
+
 /** Resolves once `count` streams have received their first event. */
 function counter(count: number) {
   let seen = 0;
@@ -128,16 +142,7 @@ describe('serve drain', () => {
   });
 
   it('drains after an uncaught exception or unhandled rejection, logs it, and exits 1', async () => {
-    // A bug stood in for by a preload: on SIGUSR2 it throws (or rejects) outside any request.
-    const preload = join(mkdtempSync(join(tmpdir(), 'abproxy-fatal-')), 'fatal.mjs');
-    writeFileSync(
-      preload,
-      `process.on('SIGUSR2', () => {
-        const err = new Error('boom from the test preload');
-        if (process.env.FATAL_KIND === 'reject') Promise.reject(err);
-        else throw err;
-      });\n`,
-    );
+    const preload = fatalPreload();
     for (const kind of ['throw', 'reject']) {
       emulator.reset();
       const run = startServe({ NODE_OPTIONS: `--import=${preload}`, FATAL_KIND: kind });
@@ -164,6 +169,22 @@ describe('serve drain', () => {
       expect(stderr).toMatch(/boom from the test preload/);
       expect(stderr).toMatch(/stopped after an uncaught error/);
     }
+  });
+
+  it('an uncaught error during a SIGTERM drain is logged and the exit code says so', async () => {
+    const run = startServe({ NODE_OPTIONS: `--import=${fatalPreload()}` });
+    const base = await run.url;
+    emulator.enqueue(SLOW);
+    const started = counter(1);
+    const stream = streamMessage(base, MODEL, started.tick);
+    await started.all;
+    run.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    run.proc.kill('SIGUSR2');
+    const result = await stream;
+    expect(result.events.at(-1)).toBe('message_stop');
+    expect(await run.exited).toBe(1);
+    expect(run.output().stderr).toMatch(/boom from the test preload/);
   });
 
   it('exits at once with a non-zero code on a second signal', async () => {
