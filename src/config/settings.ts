@@ -55,6 +55,8 @@ export const STORAGE_MODES = ['solo', 'team'] as const;
 export type StorageMode = (typeof STORAGE_MODES)[number];
 
 export const MIB = 1024 * 1024;
+/** ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS's default, also the transports' when built without settings. */
+export const UPSTREAM_IDLE_TIMEOUT_MS = 300_000;
 /** Search APIs the gateway can run web_search with (src/tools/web/providers/). */
 export const WEB_SEARCH_PROVIDERS = ['brave', 'tavily', 'exa', 'searxng'] as const;
 export type WebSearchProviderName = (typeof WEB_SEARCH_PROVIDERS)[number];
@@ -292,7 +294,7 @@ export const SETTINGS = {
     env: ['ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS'],
     // Once an answer has begun Bedrock sends events steadily (thinking included): minutes of silence
     // mean a stalled stream, which pings to the client would otherwise keep open for ever.
-    default: 300_000,
+    default: UPSTREAM_IDLE_TIMEOUT_MS,
     parse: integer(0, 86_400_000),
     doc: 'a Bedrock answer that has begun and then sends nothing for this long is cut, as a timeout_error (ms; 0: never; both upstream HTTP versions)',
   }),

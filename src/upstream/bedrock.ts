@@ -13,13 +13,14 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { type NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
+import { UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
 import type { BedrockControlClient } from '../models/catalogue.ts';
 import { GuardedHttp2Handler } from './h2-handler.ts';
 import { mantleModelLister } from './mantle-models.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { type MessagesApiHandler, SdkRuntime } from './runtime-sdk.ts';
-import { type ConnectionWait, DEFAULT_IDLE_TIMEOUT_MS, UndiciRuntime } from './runtime-undici.ts';
+import { type ConnectionWait, UndiciRuntime } from './runtime-undici.ts';
 
 export type {
   BedrockRuntime,
@@ -109,7 +110,7 @@ export class BedrockUpstream {
     this.#pool = createHandler(
       options.http,
       options.maxConnections,
-      options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      options.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS,
     );
     // One provider for every region, so credentials are resolved and cached once.
     this.#credentials = options.credentials ?? fromNodeProviderChain();

@@ -17,6 +17,7 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
+import { UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
 import {
   converseBody,
   converseEvents,
@@ -171,8 +172,6 @@ interface WholeAnswer {
  * generated images is a few MB), so a broken or hostile endpoint cannot make it hold gigabytes.
  */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
-/** ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS's default (settings.ts). */
-export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 /** An error answer's body is read for its message; the rest is not kept. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -382,7 +381,7 @@ export class UndiciRuntime implements BedrockRuntime {
       // Bedrock may think for minutes before its first byte; the SDK's handler has no timeouts either.
       headersTimeout: 0,
       // Once the answer began, silence this long is a stalled stream (UND_ERR_BODY_TIMEOUT: a timeout).
-      bodyTimeout: this.#options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      bodyTimeout: this.#options.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS,
     });
     const dispatcher = onConnectionWait
       ? pool.compose(reportWaits(pool, maxConnections, onConnectionWait))
