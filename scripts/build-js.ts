@@ -20,8 +20,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const JS_DIR = join(root, 'dist/js');
 
 /** A UTF-16 code unit beyond Latin-1: V8 then stores the whole string with two bytes a character. */
-const TWO_BYTE = /[\u0100-\uffff]/;
-const TWO_BYTE_ALL = /[\u0100-\uffff]/g;
+const TWO_BYTE = /[\u0100-\uffff]/g;
 
 export async function buildJs(outdir = JS_DIR): Promise<{ files: number; inputs: number }> {
   rmSync(outdir, { recursive: true, force: true });
@@ -50,11 +49,8 @@ export async function buildJs(outdir = JS_DIR): Promise<{ files: number; inputs:
     if (!output.endsWith('.js')) continue;
     const file = join(process.cwd(), output);
     const text = readFileSync(file, 'utf8');
-    if (!TWO_BYTE.test(text)) continue;
-    writeFileSync(
-      file,
-      text.replace(TWO_BYTE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
-    );
+    const escaped = text.replace(TWO_BYTE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    if (escaped !== text) writeFileSync(file, escaped);
   }
   const inputs: Record<string, [number, number, string]> = {};
   for (const input of Object.keys(result.metafile.inputs)) {
