@@ -187,6 +187,9 @@ function typeForStatus(status: number): ErrorType {
   return 'api_error';
 }
 
+/** The AWS SDK's words when an answer's body could not be parsed (not JSON, cut). */
+const SDK_PARSE_FAILURE = /Deserialization error/;
+
 function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
   const known = facts.name !== undefined ? BEDROCK_ERRORS[facts.name] : undefined;
   if (known) return { ...known, recognized: true };
@@ -197,7 +200,7 @@ function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
   if (status === 431) return { ...HEADERS_TOO_LARGE, recognized: false };
   if (status === 413) return { ...BODY_TOO_LARGE, recognized: false };
   // A 2xx the SDK could not parse (a proxy's page, a cut body): as our own transports call it.
-  if (status !== undefined && status >= 200 && status < 300 && /Deserialization error/.test(facts.message)) {
+  if (status !== undefined && status >= 200 && status < 300 && SDK_PARSE_FAILURE.test(facts.message)) {
     return { ...BEDROCK_ERRORS.UpstreamAnswerMalformed!, recognized: true };
   }
   if (status !== undefined && status >= 400 && status <= 599) {
@@ -287,9 +290,7 @@ function overflowMessage(o: Overflow, ctx: BedrockErrorContext): string {
 }
 
 function retryAfterFrom(headers: Record<string, unknown> | undefined): number | undefined {
-  if (!headers) return undefined;
-  let value: unknown;
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === 'retry-after') value = headers[key];
+  const value = headerOf(headers, 'retry-after');
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
@@ -297,13 +298,13 @@ function retryAfterFrom(headers: Record<string, unknown> | undefined): number | 
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
-function headerOf(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+/** A header's value by its lower-case name, whatever case the transport kept (the first, when repeated). */
+function headerOf(headers: Record<string, unknown> | undefined, name: string): unknown {
   if (!headers) return undefined;
   for (const key of Object.keys(headers)) {
     if (key.toLowerCase() !== name) continue;
     const value = headers[key];
-    const first = Array.isArray(value) ? value[0] : value;
-    return typeof first === 'string' ? first : undefined;
+    return Array.isArray(value) ? value[0] : value;
   }
   return undefined;
 }
@@ -316,7 +317,7 @@ function headerOf(headers: Record<string, unknown> | undefined, name: string): s
 function unreadAnswer(facts: ErrorFacts): boolean {
   if (facts.httpStatus === undefined) return false;
   const m = facts.message.trim();
-  return m === '' || m === 'UnknownError' || m === 'Unknown' || /Deserialization error/.test(m);
+  return m === '' || m === 'UnknownError' || m === 'Unknown' || SDK_PARSE_FAILURE.test(m);
 }
 
 function isJson(text: string): boolean {
@@ -336,17 +337,19 @@ function isJson(text: string): boolean {
  */
 function bareAnswer(facts: ErrorFacts): string {
   const status = facts.httpStatus!;
-  const type = /^[\w.+-]+\/[\w.+-]+/.exec(headerOf(facts.headers, 'content-type') ?? '')?.[0]?.slice(0, 64);
+  const type = /^[\w.+-]+\/[\w.+-]+/
+    .exec(String(headerOf(facts.headers, 'content-type') ?? ''))?.[0]
+    ?.slice(0, 64);
   if (status >= 300 && status < 400) {
     let host: string | undefined;
     try {
-      host = new URL(headerOf(facts.headers, 'location') ?? '').hostname.slice(0, 128) || undefined;
+      host = new URL(String(headerOf(facts.headers, 'location') ?? '')).hostname.slice(0, 128) || undefined;
     } catch {}
     return `Bedrock answered HTTP ${status}, a redirect${host ? ` to ${host}` : ''}, instead of an answer (a proxy or a wrong endpoint in between?)`;
   }
   const body = facts.body?.trim();
   const notJson =
-    /Deserialization error/.test(facts.message) || (body !== undefined && body !== '' && !isJson(body));
+    SDK_PARSE_FAILURE.test(facts.message) || (body !== undefined && body !== '' && !isJson(body));
   if (notJson) return `Bedrock answered HTTP ${status} with a non-JSON body (${type ?? 'no content-type'})`;
   if (body === '') return `Bedrock answered HTTP ${status} with an empty body`;
   return `Bedrock answered HTTP ${status} without an error message${type ? ` (${type})` : ''}`;
