@@ -9,7 +9,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  BedrockRuntimeClient,
+  type BedrockRuntimeClient,
   ConverseStreamCommand,
   InternalServerException,
   InvokeModelWithResponseStreamCommand,
@@ -19,6 +19,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UpstreamHttp } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { UsageRecord } from '../../src/store/types.ts';
+import { doorClient } from '../helpers/door.ts';
 import {
   ask,
   type Emulator,
@@ -47,14 +48,20 @@ afterAll(async () => {
 beforeEach(() => emulator.reset());
 
 function sdk(token: string, endpoint: string): BedrockRuntimeClient {
-  return new BedrockRuntimeClient({
-    endpoint,
-    region: 'us-east-1',
-    token: { token },
-    authSchemePreference: ['httpBearerAuth'],
-    maxAttempts: 1,
-  });
+  return doorClient(token, endpoint);
 }
+
+/** InvokeModelWithResponseStream of a one-line Claude request. */
+const invokeStreamHi = () =>
+  new InvokeModelWithResponseStreamCommand({
+    modelId: CLAUDE,
+    contentType: 'application/json',
+    body: JSON.stringify({
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
 
 async function usageOf(gateway: RunningServer, keyId: string): Promise<UsageRecord> {
   for (let i = 0; i < 200; i++) {
@@ -108,17 +115,7 @@ describe.each(cases)('upstream HTTP/%s, the connection to Bedrock dropped (%s)',
     const { secret } = await storeKey(gateway.store);
     emulator.setFaults({ dieMidStream: { afterEvents: 2, how } });
     emulator.enqueue({ text: 'abcdefghijklmnopqrstuvwxyz', chunkSize: 2 });
-    const out = await sdk(secret, gateway.url).send(
-      new InvokeModelWithResponseStreamCommand({
-        modelId: CLAUDE,
-        contentType: 'application/json',
-        body: JSON.stringify({
-          anthropic_version: 'bedrock-2023-05-31',
-          max_tokens: 100,
-          messages: [{ role: 'user', content: 'hi' }],
-        }),
-      }),
-    );
+    const out = await sdk(secret, gateway.url).send(invokeStreamHi());
     const { events, error } = await drain(out.body!);
     expect(events).toHaveLength(2);
     const first = JSON.parse(new TextDecoder().decode(events[0]!.chunk!.bytes));
@@ -136,17 +133,7 @@ describe.each(['1.1', '2'] as const)('upstream HTTP/%s, Bedrock falls silent mid
       // Each chunk 5 s after the last: the first events come, then silence past the idle timeout.
       emulator.enqueue({ text: 'abcdefgh', chunkSize: 2, chunkDelayMs: 5_000 });
       const started = performance.now();
-      const out = await sdk(secret, gateway.url).send(
-        new InvokeModelWithResponseStreamCommand({
-          modelId: CLAUDE,
-          contentType: 'application/json',
-          body: JSON.stringify({
-            anthropic_version: 'bedrock-2023-05-31',
-            max_tokens: 100,
-            messages: [{ role: 'user', content: 'hi' }],
-          }),
-        }),
-      );
+      const out = await sdk(secret, gateway.url).send(invokeStreamHi());
       const { events, error } = await drain(out.body!);
       expect(events.length).toBeGreaterThan(0);
       expect(error).toBeInstanceOf(ModelTimeoutException);

@@ -2,15 +2,12 @@
  * The Bedrock-format door behind several upstreams: a throttled primary hands the call to the
  * secondary before the first byte, for a passed-through stream as for any other call.
  */
-import {
-  BedrockRuntimeClient,
-  ConverseStreamCommand,
-  CountTokensCommand,
-} from '@aws-sdk/client-bedrock-runtime';
+import { ConverseStreamCommand, CountTokensCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
+import { doorClient } from '../helpers/door.ts';
 import { type Emulator, MASTER_KEY, testConfig } from '../helpers/gateway.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -45,14 +42,7 @@ afterAll(async () => {
   await secondary?.close();
 });
 
-const client = () =>
-  new BedrockRuntimeClient({
-    endpoint: gateway.url,
-    region: 'us-east-1',
-    token: { token: MASTER_KEY },
-    authSchemePreference: ['httpBearerAuth'],
-    maxAttempts: 1,
-  });
+const client = () => doorClient(MASTER_KEY, gateway.url);
 
 describe('the door behind a pool', () => {
   it('a throttled primary: the stream comes from the secondary, as it sent it', async () => {

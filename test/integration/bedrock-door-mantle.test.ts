@@ -8,7 +8,7 @@
  */
 
 import {
-  BedrockRuntimeClient,
+  type BedrockRuntimeClient,
   ConverseCommand,
   CountTokensCommand,
   InvokeModelCommand,
@@ -19,6 +19,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { UsageRecord } from '../../src/store/types.ts';
+import { doorClient } from '../helpers/door.ts';
 import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 
 const OPUS = 'us.anthropic.claude-opus-5-5';
@@ -42,13 +43,7 @@ afterAll(async () => {
 beforeEach(() => emulator.reset());
 
 function sdk(token: string, endpoint = gateway.url): BedrockRuntimeClient {
-  return new BedrockRuntimeClient({
-    endpoint,
-    region: 'us-east-1',
-    token: { token },
-    authSchemePreference: ['httpBearerAuth'],
-    maxAttempts: 1,
-  });
+  return doorClient(token, endpoint);
 }
 
 async function usageOf(keyId: string): Promise<UsageRecord> {

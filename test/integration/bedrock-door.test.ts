@@ -19,6 +19,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ServiceTier } from '../../src/models/types.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits, UsageRecord } from '../../src/store/types.ts';
+import { doorClient } from '../helpers/door.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 import { ROOT, runProcess } from '../helpers/process.ts';
 
@@ -40,13 +41,7 @@ afterAll(async () => {
 beforeEach(() => emulator.reset());
 
 function sdk(token: string, endpoint = gateway.url): BedrockRuntimeClient {
-  return new BedrockRuntimeClient({
-    endpoint,
-    region: 'us-east-1',
-    token: { token },
-    authSchemePreference: ['httpBearerAuth'],
-    maxAttempts: 1,
-  });
+  return doorClient(token, endpoint);
 }
 
 async function key(limits: KeyLimits = {}, extra: { models?: string[] } = {}) {
