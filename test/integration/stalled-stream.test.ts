@@ -26,6 +26,24 @@ afterAll(async () => {
   await emulator?.close();
 });
 
+/** A streamed /v1/messages call with the master key. */
+function streamFrom(base: string, model: string): Promise<Response> {
+  return fetch(`${base}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      'x-api-key': MASTER_KEY,
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+    },
+    body: JSON.stringify({
+      model,
+      max_tokens: 100,
+      stream: true,
+      messages: [{ role: 'user', content: 'go' }],
+    }),
+  });
+}
+
 describe.each(['1.1', '2'] as const)('a stalled Bedrock stream, upstream HTTP/%s', (http) => {
   it.each([
     ['Converse', 'qwen.qwen3-coder-480b-a35b-v1:0'],
@@ -35,20 +53,7 @@ describe.each(['1.1', '2'] as const)('a stalled Bedrock stream, upstream HTTP/%s
     // The stream opens, then each text chunk comes 5 s after the last: longer than the gateway waits.
     emulator.enqueue({ text: 'abcdefghijkl', chunkSize: 4, chunkDelayMs: 5_000 });
     const started = performance.now();
-    const res = await fetch(`${gateways.get(http)!.url}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        'x-api-key': MASTER_KEY,
-        'content-type': 'application/json',
-        'anthropic-version': '2023-06-01',
-      },
-      body: JSON.stringify({
-        model,
-        max_tokens: 100,
-        stream: true,
-        messages: [{ role: 'user', content: 'go' }],
-      }),
-    });
+    const res = await streamFrom(gateways.get(http)!.url, model);
     expect(res.status).toBe(200);
     const text = await res.text();
     const elapsed = performance.now() - started;
@@ -66,20 +71,7 @@ describe.each(['1.1', '2'] as const)('a stalled Bedrock stream, upstream HTTP/%s
     emulator.reset();
     // 6 chunks 250 ms apart: 1.5 s in all, each gap under the 400 ms idle timeout.
     emulator.enqueue({ text: 'abcdefghijkl', chunkSize: 2, chunkDelayMs: 250 });
-    const res = await fetch(`${gateways.get(http)!.url}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        'x-api-key': MASTER_KEY,
-        'content-type': 'application/json',
-        'anthropic-version': '2023-06-01',
-      },
-      body: JSON.stringify({
-        model: 'qwen.qwen3-coder-480b-a35b-v1:0',
-        max_tokens: 100,
-        stream: true,
-        messages: [{ role: 'user', content: 'go' }],
-      }),
-    });
+    const res = await streamFrom(gateways.get(http)!.url, 'qwen.qwen3-coder-480b-a35b-v1:0');
     const text = await res.text();
     expect(text).toContain('event: message_stop');
     expect(text).not.toContain('event: error');
