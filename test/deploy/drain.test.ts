@@ -60,6 +60,19 @@ function fatalPreload(): string {
   return preload;
 }
 
+/**
+ * `/health` on a fresh connection (as a load balancer's probe), asked until it says draining (503) or
+ * 20 times; the last answer.
+ */
+async function healthOnceDraining(base: string): Promise<Response> {
+  let health = await fetch(`${base}/health`, { headers: { connection: 'close' } });
+  for (let attempt = 1; attempt < 20 && health.status !== 503; attempt++) {
+    await new Promise((r) => setTimeout(r, 25));
+    health = await fetch(`${base}/health`, { headers: { connection: 'close' } });
+  }
+  return health;
+}
+
 /** Resolves once `count` streams have received their first event. */
 function counter(count: number) {
   let seen = 0;
@@ -90,15 +103,10 @@ describe('serve drain', () => {
 
     run.proc.kill('SIGTERM');
     // Probes and new calls arrive on fresh connections, as a load balancer's would.
-    let health: Response | undefined;
-    for (let attempt = 0; attempt < 20; attempt++) {
-      health = await fetch(`${base}/health`, { headers: { connection: 'close' } });
-      if (health.status === 503) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(health!.status).toBe(503);
-    expect(await health!.json()).toEqual({ status: 'draining' });
-    expect(health!.headers.get('connection')).toBe('close');
+    const health = await healthOnceDraining(base);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'draining' });
+    expect(health.headers.get('connection')).toBe('close');
 
     const late = await fetch(`${base}/v1/messages`, {
       method: 'POST',
@@ -152,13 +160,8 @@ describe('serve drain', () => {
       const stream = streamMessage(base, MODEL, started.tick);
       await started.all;
       run.proc.kill('SIGUSR2');
-      let health: Response | undefined;
-      for (let attempt = 0; attempt < 20; attempt++) {
-        health = await fetch(`${base}/health`, { headers: { connection: 'close' } });
-        if (health.status === 503) break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      expect(health!.status).toBe(503);
+      const health = await healthOnceDraining(base);
+      expect(health.status).toBe(503);
       // The stream in flight still ends normally.
       const result = await stream;
       expect(result.events.at(-1)).toBe('message_stop');
