@@ -71,7 +71,10 @@ export function clientErrorResponse(code: string | undefined, door: boolean, req
 export function answerClientErrors(server: http.Server): void {
   // Whether a connection's first request was for the door.
   const doorConnections = new WeakMap<net.Socket, boolean>();
-  server.on('connection', (socket: net.Socket) => {
+  // Ahead of node's own connection listener: a 'data' listener added after it makes node's HTTP parser
+  // give up reading the socket natively, and every later packet then goes through JS (~20 µs a request).
+  // Added before, it sees the first packet (the h2c sniffer hands that one over in JS) and no other.
+  server.prependListener('connection', (socket: net.Socket) => {
     socket.once('data', (chunk: Buffer) => {
       const path = requestLinePath(chunk);
       if (path !== undefined) doorConnections.set(socket, isDoorPath(path));
