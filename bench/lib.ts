@@ -104,9 +104,20 @@ export async function startEmulator(into: ChildProcess[] = children): Promise<st
  * gives `serve` (V8 heap flags, malloc settings): the ratios compare the code, not V8's defaults (with which
  * a do-nothing hop's young generation alone grows to 128 MB).
  */
-export async function startHop(upstreamUrl: string): Promise<{ pid: number; url: string }> {
+export async function startHop(
+  upstreamUrl: string,
+  mode: 'lean' | 'piped' = 'lean',
+): Promise<{ pid: number; url: string }> {
   const hop = await startProcess(
-    ['--max-semi-space-size=8', '--heap-growing-percent=50', 'bench/forwarder.ts', '--upstream', upstreamUrl],
+    [
+      '--max-semi-space-size=8',
+      '--heap-growing-percent=50',
+      'bench/forwarder.ts',
+      '--upstream',
+      upstreamUrl,
+      '--mode',
+      mode,
+    ],
     { ...process.env, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' },
     /"url":"([^"]+)"/,
   );

@@ -1,6 +1,7 @@
 /**
- * `npm run bench` (first part): the gateway beside the "bare hop" (bench/forwarder.ts: node:http + an
- * undici Pool, no parsing) in the same run, each target printed as a ratio to the hop with PASS/FAIL.
+ * `npm run bench` (first part): the gateway beside the "bare hop" (bench/forwarder.ts, lean mode: node:http
+ * + an undici Pool, no parsing) in the same run, each target printed as a ratio to the hop with PASS/FAIL.
+ * The piped hop (forwarder.ts --mode piped, twice the CPU per request) is measured for information.
  *
  * Four processes: the Bedrock emulator, the bare hop and the gateway (`abproxy serve`), all on the same
  * emulator, and this driver. Hop and gateway are measured in turns, `--rounds` times (3; `--quick`: 2,
@@ -86,6 +87,8 @@ async function main() {
   const emulatorUrl = await startEmulator();
   const hop = await startHop(emulatorUrl);
   const hopUrl = hop.url;
+  // Information: the hop that streams both ways through node streams, the baseline of earlier reports.
+  const pipedHop = await startHop(emulatorUrl, 'piped');
   const gateway = await startProcess(
     [
       ...opts['gateway-flags'].split(' ').filter(Boolean),
@@ -168,6 +171,7 @@ async function main() {
       gatewayCall(true, CLAUDE)(),
       gatewayCall(false, CLAUDE_MESSAGES)(),
       gatewayCall(true, CLAUDE_MESSAGES)(),
+      converseVia(pipedHop.url)(),
     ]);
   }
 
@@ -185,6 +189,10 @@ async function main() {
       round[`${who}Cpu`] = result.cpuPerRequest;
       round[`${who}Errors`] = result.errors;
     }
+    // Information: the piped hop's CPU per request at c=128.
+    round.pipedHopCpu = (
+      await load(pipedHop.pid, 128, WINDOW_MS / 2, converseVia(pipedHop.url))
+    ).cpuPerRequest;
     // c=1, interleaved call by call: non-stream latency and stream time to first content.
     const latency: Record<string, number[]> = { emulator: [], hop: [], gateway: [] };
     const ttfc: Record<string, number[]> = { emulator: [], hop: [], gateway: [] };
@@ -322,6 +330,11 @@ async function main() {
     `info: Claude messages path CPU/request (c=32): ${fmt(m('gatewayCpuClaudeMessages'))} µs non-stream, ${fmt(m('gatewayCpuClaudeMessagesStream'))} µs stream; ` +
       `invoke path ${fmt(m('gatewayCpuClaude'))} / ${fmt(m('gatewayCpuClaudeStream'))} µs ` +
       `(messages ÷ invoke: ${(m('gatewayCpuClaudeMessages') / m('gatewayCpuClaude')).toFixed(2)} / ${(m('gatewayCpuClaudeMessagesStream') / m('gatewayCpuClaudeStream')).toFixed(2)})`,
+  );
+  console.log(
+    `info: the piped hop (streams both ways through node streams; the baseline of reports before 2026-12-03) ` +
+      `CPU/request at c=128: ${fmt(m('pipedHopCpu'))} µs, ${(m('pipedHopCpu') / m('hopCpu')).toFixed(2)}× the bare hop's; ` +
+      `gateway ÷ piped hop: ${(m('gatewayCpu') / m('pipedHopCpu')).toFixed(2)}`,
   );
   console.log(
     `memory: gateway RSS ${afterLoad.gateway.rss.toFixed(0)} MB after the load, ${end.gateway.rss.toFixed(0)} MB at the end (peak ${end.gateway.peak.toFixed(0)} MB); ` +
