@@ -139,7 +139,8 @@ function selectBetas(
   for (const raw of requested) {
     const beta = raw.trim();
     if (beta === '') continue;
-    const names = BEDROCK_BETA_ALIASES[beta] ?? [beta];
+    // Own entries only: a client's `constructor` or `__proto__` must not read Object.prototype.
+    const names = Object.hasOwn(BEDROCK_BETA_ALIASES, beta) ? BEDROCK_BETA_ALIASES[beta]! : [beta];
     const usable = names.filter((name) => features.betas.includes(name));
     if (usable.length === 0) {
       if (!dropped.includes(beta)) dropped.push(beta);
