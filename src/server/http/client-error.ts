@@ -44,21 +44,33 @@ export function requestLinePath(packet: Buffer | undefined): string | undefined 
   return match?.[1];
 }
 
-/** The whole HTTP/1.1 answer (head and body) to a request the parser refused; the connection closes. */
-export function clientErrorResponse(code: string | undefined, door: boolean, requestId: string): string {
+/** The answer to a request refused before any handler could answer it: status, headers and body. */
+export function clientErrorAnswer(
+  code: string | undefined,
+  door: boolean,
+  requestId: string,
+): { status: number; headers: Record<string, string>; body: string } {
   const error = refusal(code);
-  let headers: Record<string, string>;
-  let body: string;
   if (door) {
     const fault = toBedrockFault(error);
-    body = JSON.stringify({ message: fault.message });
-    headers = { 'x-amzn-errortype': fault.name, 'x-amzn-requestid': requestId };
-  } else {
-    body = JSON.stringify({ ...error.toJSON(), request_id: requestId });
-    headers = { 'request-id': requestId, 'x-request-id': requestId };
+    return {
+      status: error.status,
+      headers: { 'x-amzn-errortype': fault.name, 'x-amzn-requestid': requestId },
+      body: JSON.stringify({ message: fault.message }),
+    };
   }
+  return {
+    status: error.status,
+    headers: { 'request-id': requestId, 'x-request-id': requestId },
+    body: JSON.stringify({ ...error.toJSON(), request_id: requestId }),
+  };
+}
+
+/** The whole HTTP/1.1 answer (head and body) to a request the parser refused; the connection closes. */
+export function clientErrorResponse(code: string | undefined, door: boolean, requestId: string): string {
+  const { status, headers, body } = clientErrorAnswer(code, door, requestId);
   const lines = [
-    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
     'content-type: application/json',
     `content-length: ${Buffer.byteLength(body)}`,
