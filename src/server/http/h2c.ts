@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import { isDoorPath } from '../bedrock/paths.ts';
 import { newRequestId } from '../middleware/request-id.ts';
-import { clientErrorAnswer } from './client-error.ts';
+import { answerRefusal, clientErrorAnswer } from './client-error.ts';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
@@ -78,6 +78,9 @@ export function acceptH2c(
       res: http2.Http2ServerResponse,
     ) => void,
   );
+  // Node's compatibility layer answers these with a bare status (no body, no request id).
+  h2.on('checkExpectation', (req, res) => answerRefusal('EXPECTATION_FAILED', req, res));
+  h2.on('connect', (req, res) => answerRefusal('CONNECT_METHOD', req, res));
   // Sessions idle this long are closed, as the HTTP/1.1 server does with its sockets.
   if (idleTimeoutMs > 0) h2.setTimeout(idleTimeoutMs);
   const sessions = new Set<http2.ServerHttp2Session>();
