@@ -9,6 +9,7 @@ import { isLoopbackHost } from '../../src/config/config.ts';
 import { parseBedrockClaudeId, parseClientClaudeName } from '../../src/models/aliases.ts';
 import { capabilitiesFor } from '../../src/models/capabilities.ts';
 import { US_EAST_1 } from '../../src/models/catalogue.fixture.ts';
+import { claudeFeaturesFor } from '../../src/models/claude-features.ts';
 import { toAnthropicModel } from '../../src/models/list.ts';
 import { resolveModel } from '../../src/models/resolve.ts';
 import { routePath } from '../../src/server/http/router.ts';
@@ -16,6 +17,7 @@ import { parseBetas, warningsHeader } from '../../src/server/messages/message-ca
 import { presentedKeys } from '../../src/server/middleware/auth.ts';
 import { hostName } from '../../src/server/middleware/host-guard.ts';
 import { sanitizeDocumentName } from '../../src/translate/document-name.ts';
+import { toInvokeBody } from '../../src/translate/to-invoke.ts';
 import { fromBedrockError, parseContextOverflow, scrubAwsDetails } from '../../src/upstream/aws-errors.ts';
 import { expectLinear } from '../linear-time.ts';
 
@@ -88,6 +90,16 @@ describe('paths and headers', () => {
     expectLinear((n) => `[${fill(':', n)}`, hostName);
     expectLinear((n) => fill('127.0.0.1', n), isLoopbackHost);
     expectLinear((n) => fill('a, ,', n), parseBetas);
+  });
+
+  it('selecting the betas Bedrock takes from many distinct names (a Bedrock-format body may hold a million)', () => {
+    const model = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const features = claudeFeaturesFor(model);
+    const request = { model: 'claude', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    expectLinear(
+      (n) => Array.from({ length: Math.ceil(n / 8) }, (_, i) => `b${i}`),
+      (betas) => toInvokeBody(request, { baseModelId: model, betas, features, maxOutputTokens: 64_000 }),
+    );
   });
 });
 
