@@ -2,7 +2,7 @@
  * Every parser that sees a client-chosen value (model name, path, header, body string) stays linear on
  * hostile input: a 1 MB value costs about 1,000× a 1 KB one, never 1,000,000× (issue 11, item 1).
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validateCountTokensRequest, validateMessagesRequest } from '../../src/anthropic/validate.ts';
 import { globMatches, modelAllowed } from '../../src/auth/model-globs.ts';
 import { isLoopbackHost } from '../../src/config/config.ts';
@@ -70,6 +70,23 @@ describe('model names', () => {
     expectLinear((n) => body(`claude-${fill('[', n)}`), validateMessagesRequest);
     expectLinear((n) => body(`claude-${fill('[', n)}`), validateCountTokensRequest);
   });
+
+  // Not a size ratio (the validator's cost per block hides a quadratic term at 1 MB): a turn of 120,000
+  // tool_use blocks answered in the next. Pairing looked each id up in a list: ~20 s, far past the
+  // timeout; linear it takes a few hundred ms (a wide margin for a loaded machine).
+  it('the request validator pairs a turn of 120,000 tool_use blocks with as many tool_result blocks', () => {
+    const ids = Array.from({ length: 120_000 }, (_, i) => `toolu_${i}`);
+    const body = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1,
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: ids.map((id) => ({ type: 'tool_use', id, name: 't', input: {} })) },
+        { role: 'user', content: ids.reverse().map((id) => ({ type: 'tool_result', tool_use_id: id })) },
+      ],
+    };
+    expect(validateMessagesRequest(body).messages).toHaveLength(3);
+  }, 10_000);
 });
 
 describe('paths and headers', () => {
