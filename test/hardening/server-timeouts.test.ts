@@ -62,6 +62,14 @@ describe('server timeouts', () => {
     expect(text).toMatch(/^HTTP\/1\.1 408/);
   });
 
+  it('closes a connection that never sends a byte, with 408 after the headers timeout (not the idle one)', async () => {
+    const { text, ms } = await rawExchange([]);
+    expect(text).toMatch(/^HTTP\/1\.1 408/);
+    expect(text).toMatch(/request-id: req_/);
+    // The socket idle timeout of this gateway is 2 s; the headers timeout 300 ms.
+    expect(ms).toBeLessThan(1_900);
+  });
+
   it('closes a connection whose body never finishes', async () => {
     const head = `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${MASTER_KEY}\r\ncontent-type: application/json\r\n`;
     const { text } = await rawExchange([`${head}content-length: 1000\r\n\r\n{"model":`, 100, '"x"']);

@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import type net from 'node:net';
 import { isDoorPath } from '../bedrock/paths.ts';
 import { newRequestId } from '../middleware/request-id.ts';
-import { answerRefusal, clientErrorAnswer } from './client-error.ts';
+import { answerRefusal, clientErrorAnswer, clientErrorResponse } from './client-error.ts';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
@@ -28,6 +28,12 @@ export interface H2cOptions {
    * server's requestTimeout demands of a connection; else 408 and the stream is reset. 0: never.
    */
   requestTimeoutMs: number;
+  /**
+   * A connection that has sent nothing yet is a request whose headers have not arrived: it gets the
+   * HTTP/1.1 server's headers timeout (node's own server answers such a silent socket 408 then, but this
+   * acceptor holds it before node sees it). 0: only the idle timeout.
+   */
+  headersTimeoutMs: number;
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -66,10 +72,16 @@ function requestTimedOut(req: http.IncomingMessage, res: http.ServerResponse, st
   stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 
+/** How long a connection may stay silent before its first bytes: the shorter of the two timeouts set. */
+function firstBytesTimeout(idleTimeoutMs: number, headersTimeoutMs: number): number {
+  const set = [idleTimeoutMs, headersTimeoutMs].filter((ms) => ms > 0);
+  return set.length === 0 ? 0 : Math.min(...set);
+}
+
 export function acceptH2c(
   server: http.Server,
   handler: Handler,
-  { idleTimeoutMs, requestTimeoutMs }: H2cOptions,
+  { idleTimeoutMs, requestTimeoutMs, headersTimeoutMs }: H2cOptions,
 ): H2cAcceptor {
   const h2 = http2.createServer(
     {},
@@ -85,7 +97,7 @@ export function acceptH2c(
   if (idleTimeoutMs > 0) h2.setTimeout(idleTimeoutMs);
   const sessions = new Set<http2.ServerHttp2Session>();
   // Connections that have sent nothing yet belong to neither server: closed here on shutdown, and cut
-  // after the server's idle timeout like any other idle socket.
+  // (408) after the headers timeout, as node cuts a connection whose request headers never come.
   const undecided = new Set<net.Socket>();
   h2.on('session', (session) => {
     sessions.add(session);
@@ -96,8 +108,13 @@ export function acceptH2c(
   server.removeAllListeners('connection');
   server.on('connection', (socket: net.Socket) => {
     undecided.add(socket);
-    const idle = () => socket.destroy();
-    if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs, idle);
+    // Answered as node answers a request whose headers never came: 408, then closed.
+    const idle = () =>
+      socket.end(clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT', false, newRequestId()), () =>
+        socket.destroy(),
+      );
+    const silentMs = firstBytesTimeout(idleTimeoutMs, headersTimeoutMs);
+    if (silentMs > 0) socket.setTimeout(silentMs, idle);
     const forget = () => undecided.delete(socket);
     socket.once('close', forget);
     socket.once('data', (chunk: Buffer) => {

@@ -334,6 +334,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const h2c = acceptH2c(server, onRequest, {
     idleTimeoutMs: config.socketIdleTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
   });
 
   // No traffic either way for this long: the socket is destroyed (its request sees `close` and aborts).
