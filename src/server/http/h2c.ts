@@ -47,7 +47,14 @@ function withRequestTimeout(handler: Handler, timeoutMs: number): Handler {
   if (timeoutMs <= 0) return handler;
   return (req, res) => {
     const stream = (req as unknown as http2.Http2ServerRequest).stream;
-    const timer = setTimeout(() => requestTimedOut(req, res, stream), timeoutMs);
+    const timer = setTimeout(() => {
+      try {
+        requestTimedOut(req, res, stream);
+      } catch {
+        // A stream that closed in between: nothing to answer, and a timer must never throw.
+        stream.destroy();
+      }
+    }, timeoutMs);
     stream.once('close', () => clearTimeout(timer));
     handler(req, res);
   };
