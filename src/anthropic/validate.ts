@@ -337,6 +337,8 @@ const UNEXPECTED_TOOL_RESULT =
  */
 function checkToolPairing(messages: Json[]): void {
   let openIds: string[] = [];
+  // Looked up once per tool_result: a Set, as one turn may hold a hundred thousand tool_use blocks.
+  let open = new Set<string>();
   let openAt = -1;
   let answered = new Set<string>();
   let userReplied = false;
@@ -345,6 +347,7 @@ function checkToolPairing(messages: Json[]): void {
     if (message.role === 'assistant') {
       closeTurn(openIds, openAt, answered);
       openIds = toolUseIdsOf(message.content);
+      open = new Set(openIds);
       openAt = m;
       answered = new Set();
       userReplied = false;
@@ -357,7 +360,7 @@ function checkToolPairing(messages: Json[]): void {
       const block = blocks[b]!;
       if (block.type !== 'tool_result') continue;
       const id = block.tool_use_id as string;
-      if (!openIds.includes(id)) {
+      if (!open.has(id)) {
         fail(
           `messages.${m}.content.${b}`,
           `unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${id}. ${UNEXPECTED_TOOL_RESULT}`,

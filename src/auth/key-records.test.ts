@@ -14,4 +14,11 @@ describe('keyEdit', () => {
       expect(() => keyEdit({ models: models as string[] })).toThrow(KeySpecError);
     }
   });
+
+  it('refuses a web_search flag that is neither a boolean nor text (was a TypeError, a 500 in the admin API)', () => {
+    for (const webSearch of [0, 1, 1.5, [], [true], {}, { on: true }]) {
+      expect(() => keyEdit({ webSearch: webSearch as unknown as boolean })).toThrow(KeySpecError);
+    }
+    expect(keyEdit({ webSearch: 'off' }).limits.webTools).toBe(false);
+  });
 });

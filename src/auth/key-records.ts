@@ -104,6 +104,8 @@ function positive(field: KeySpecField, raw: string | number | null | undefined, 
 function flag(field: KeySpecField, raw: boolean | string | null | undefined): boolean | undefined {
   if (!given(raw)) return undefined;
   if (typeof raw === 'boolean') return raw;
+  // The admin API's JSON may hold anything here (a number, a list): a 400, not a TypeError's 500.
+  if (typeof raw !== 'string') throw new KeySpecError(field, 'expected true or false');
   const value = raw.trim().toLowerCase();
   if (['true', 'yes', 'on', '1'].includes(value)) return true;
   if (['false', 'no', 'off', '0'].includes(value)) return false;

@@ -175,6 +175,13 @@ describe('toInvokeBody field and beta allow-list', () => {
     expect(droppedBetas).toEqual(['claude-code-20250219']);
   });
 
+  it("drops betas named like Object.prototype's members instead of reading them (was a 500)", () => {
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
+    const { json, droppedBetas } = invoke(simple(), SONNET_4_5, names);
+    expect(json).not.toHaveProperty('anthropic_beta');
+    expect(droppedBetas).toEqual(names);
+  });
+
   it('renames advanced-tool-use to the Bedrock tool-search betas and keeps deferred tools', () => {
     const req = simple({
       tools: [{ name: 'a', input_schema: { type: 'object' }, defer_loading: true }],

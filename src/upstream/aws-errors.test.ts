@@ -332,6 +332,17 @@ describe('fromBedrockError: details', () => {
     expect(fromBedrockError(awsError('BrandNewException', 'x', 429)).headers['retry-after']).toBe('5');
   });
 
+  it('treats exceptions named like Object.prototype members as unknown (was a status-less error)', () => {
+    for (const name of ['__proto__', '__defineGetter__', 'hasOwnProperty']) {
+      const api = fromBedrockError(awsError(name, 'odd upstream', 400));
+      expect(api.status).toBe(400);
+      expect(api.type).toBe('invalid_request_error');
+    }
+    const coded = fromBedrockError(Object.assign(new Error('x'), { code: '__proto__', ...meta(503) }));
+    expect(coded.status).toBe(503);
+    expect(coded.type).toBe('overloaded_error');
+  });
+
   it('answers an upstream 431 or 413 (the SDK names it UnknownError) as the client’s 4xx', () => {
     const headers = fromBedrockError(awsError('UnknownError', 'UnknownError', 431));
     expect(headers).toMatchObject({ status: 400, type: 'invalid_request_error' });

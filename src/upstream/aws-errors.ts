@@ -158,13 +158,14 @@ function read(err: unknown): ErrorFacts {
   // An Anthropic-shaped error event inside a Messages API stream (translate/messages-api-stream.ts).
   const anthropicType = typeof e.anthropicType === 'string' ? e.anthropicType : undefined;
   const name =
-    anthropicType !== undefined && anthropicType in ANTHROPIC_ERROR_EXCEPTIONS
+    anthropicType !== undefined && Object.hasOwn(ANTHROPIC_ERROR_EXCEPTIONS, anthropicType)
       ? ANTHROPIC_ERROR_EXCEPTIONS[anthropicType]
       : rawName && rawName !== 'Error'
         ? rawName[0]!.toUpperCase() + rawName.slice(1)
         : code;
-  const tableName =
-    name !== undefined && name in BEDROCK_ERRORS ? name : code && code in BEDROCK_ERRORS ? code : name;
+  // Own rows only: an upstream (or a proxy before it) naming its error `__proto__` reads no prototype.
+  const known = (key: string | undefined) => key !== undefined && Object.hasOwn(BEDROCK_ERRORS, key);
+  const tableName = known(name) ? name : known(code) ? code : name;
   return {
     name: tableName,
     // Bounded before the scrubbing and overflow regexes run: an upstream message may echo client input.
@@ -191,7 +192,10 @@ function typeForStatus(status: number): ErrorType {
 const SDK_PARSE_FAILURE = /Deserialization error/;
 
 function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
-  const known = facts.name !== undefined ? BEDROCK_ERRORS[facts.name] : undefined;
+  const known =
+    facts.name !== undefined && Object.hasOwn(BEDROCK_ERRORS, facts.name)
+      ? BEDROCK_ERRORS[facts.name]
+      : undefined;
   if (known) return { ...known, recognized: true };
   const status = facts.httpStatus;
   // An upstream 401 is about the gateway's AWS identity, never the client's key.

@@ -53,6 +53,8 @@ function handMade(): Probe[] {
     { path: '/v1/nothing', body: ok },
     { path: '/v1/messages', body: ok, headers: { authorization: `Bearer${' '.repeat(5_000)}x` } },
     { path: '/v1/messages', body: ok, headers: { 'anthropic-beta': ','.repeat(5_000) } },
+    { path: '/v1/messages', body: ok, headers: { 'anthropic-beta': '__proto__,constructor,toString' } },
+    { path: '/v1/messages/count_tokens', body: ok, headers: { 'anthropic-beta': 'constructor' } },
   ];
 }
 

@@ -3,6 +3,7 @@
  * request) are answered in the caller's error shape: Bedrock's on the Bedrock-format door (AWS SDKs
  * read `x-amzn-errortype`), Anthropic's elsewhere; never node's bare status line.
  */
+import http2 from 'node:http2';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientErrorResponse, requestLinePath } from '../../src/server/http/client-error.ts';
@@ -138,6 +139,86 @@ describe('malformed requests', () => {
       gateway.server.off('request', watch);
     }
     expect(parsers).toEqual([true, true, true]);
+  });
+});
+
+/** One HTTP/2 request on its own session: status, headers and body text. */
+async function h2Exchange(headers: http2.OutgoingHttpHeaders, body?: string) {
+  const session = http2.connect(gateway.url);
+  try {
+    return await new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: unknown }>(
+      (resolve, reject) => {
+        const stream = session.request(headers);
+        let answer: http2.IncomingHttpHeaders = {};
+        let text = '';
+        stream.setEncoding('utf8');
+        stream.on('response', (h) => {
+          answer = h;
+        });
+        stream.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        stream.on('error', reject);
+        stream.on('close', () =>
+          resolve({ status: Number(answer[':status']), headers: answer, body: text ? JSON.parse(text) : '' }),
+        );
+        stream.end(body);
+      },
+    );
+  } finally {
+    session.close();
+  }
+}
+
+describe('requests node answers by itself', () => {
+  it('an Expect other than 100-continue is a 417 in the shape of its path, and the connection goes on', async () => {
+    const raw = await rawExchange([
+      `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${MASTER_KEY}\r\nexpect: 200-ok\r\ncontent-length: 2\r\n\r\n{}`,
+      'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nconnection: close\r\n\r\n',
+    ]);
+    const [first = '', second = ''] = raw.split(/(?=HTTP\/1\.1 )/);
+    const anthropic = parse(first);
+    expect(anthropic.status).toBe(417);
+    expect(anthropic.headers['request-id']).toMatch(/^req_/);
+    expect(anthropic.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(second).toMatch(/^HTTP\/1\.1 200/);
+
+    const door = parse(
+      await rawExchange([
+        `POST ${DOOR} HTTP/1.1\r\nHost: 127.0.0.1\r\nexpect: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}`,
+      ]),
+    );
+    expect(door.status).toBe(417);
+    expect(door.headers['x-amzn-errortype']).toBe('ValidationException');
+    expect(door.headers['x-amzn-requestid']).toMatch(/^req_/);
+  });
+
+  it('CONNECT is a 405 with a request id, not a socket closed unanswered', async () => {
+    const res = parse(
+      await rawExchange(['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n']),
+    );
+    expect(res.status).toBe(405);
+    expect(res.headers['request-id']).toMatch(/^req_/);
+    expect(res.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
+  it('over HTTP/2 too: the same 417 and 405 with a request id and a body', async () => {
+    const expectation = await h2Exchange(
+      {
+        ':method': 'POST',
+        ':path': '/v1/messages',
+        expect: '200-ok',
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+      },
+      '{}',
+    );
+    expect(expectation.status).toBe(417);
+    expect(expectation.headers['request-id']).toMatch(/^req_/);
+    expect(expectation.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    const connect = await h2Exchange({ ':method': 'CONNECT', ':authority': 'example.com:443' });
+    expect(connect.status).toBe(405);
+    expect(connect.headers['request-id']).toMatch(/^req_/);
   });
 });
 

@@ -2,13 +2,14 @@
  * Every parser that sees a client-chosen value (model name, path, header, body string) stays linear on
  * hostile input: a 1 MB value costs about 1,000× a 1 KB one, never 1,000,000× (issue 11, item 1).
  */
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validateCountTokensRequest, validateMessagesRequest } from '../../src/anthropic/validate.ts';
 import { globMatches, modelAllowed } from '../../src/auth/model-globs.ts';
 import { isLoopbackHost } from '../../src/config/config.ts';
 import { parseBedrockClaudeId, parseClientClaudeName } from '../../src/models/aliases.ts';
 import { capabilitiesFor } from '../../src/models/capabilities.ts';
 import { US_EAST_1 } from '../../src/models/catalogue.fixture.ts';
+import { claudeFeaturesFor } from '../../src/models/claude-features.ts';
 import { toAnthropicModel } from '../../src/models/list.ts';
 import { resolveModel } from '../../src/models/resolve.ts';
 import { routePath } from '../../src/server/http/router.ts';
@@ -16,6 +17,7 @@ import { parseBetas, warningsHeader } from '../../src/server/messages/message-ca
 import { presentedKeys } from '../../src/server/middleware/auth.ts';
 import { hostName } from '../../src/server/middleware/host-guard.ts';
 import { sanitizeDocumentName } from '../../src/translate/document-name.ts';
+import { toInvokeBody } from '../../src/translate/to-invoke.ts';
 import { fromBedrockError, parseContextOverflow, scrubAwsDetails } from '../../src/upstream/aws-errors.ts';
 import { expectLinear } from '../linear-time.ts';
 
@@ -68,6 +70,23 @@ describe('model names', () => {
     expectLinear((n) => body(`claude-${fill('[', n)}`), validateMessagesRequest);
     expectLinear((n) => body(`claude-${fill('[', n)}`), validateCountTokensRequest);
   });
+
+  // Not a size ratio (the validator's cost per block hides a quadratic term at 1 MB): a turn of 120,000
+  // tool_use blocks answered in the next. Pairing looked each id up in a list: ~20 s, far past the
+  // timeout; linear it takes a few hundred ms (a wide margin for a loaded machine).
+  it('the request validator pairs a turn of 120,000 tool_use blocks with as many tool_result blocks', () => {
+    const ids = Array.from({ length: 120_000 }, (_, i) => `toolu_${i}`);
+    const body = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1,
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: ids.map((id) => ({ type: 'tool_use', id, name: 't', input: {} })) },
+        { role: 'user', content: ids.reverse().map((id) => ({ type: 'tool_result', tool_use_id: id })) },
+      ],
+    };
+    expect(validateMessagesRequest(body).messages).toHaveLength(3);
+  }, 10_000);
 });
 
 describe('paths and headers', () => {
@@ -88,6 +107,16 @@ describe('paths and headers', () => {
     expectLinear((n) => `[${fill(':', n)}`, hostName);
     expectLinear((n) => fill('127.0.0.1', n), isLoopbackHost);
     expectLinear((n) => fill('a, ,', n), parseBetas);
+  });
+
+  it('selecting the betas Bedrock takes from many distinct names (a Bedrock-format body may hold a million)', () => {
+    const model = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const features = claudeFeaturesFor(model);
+    const request = { model: 'claude', max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] };
+    expectLinear(
+      (n) => Array.from({ length: Math.ceil(n / 8) }, (_, i) => `b${i}`),
+      (betas) => toInvokeBody(request, { baseModelId: model, betas, features, maxOutputTokens: 64_000 }),
+    );
   });
 });
 

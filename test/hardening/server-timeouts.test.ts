@@ -2,6 +2,7 @@
  * Slow clients cannot hold the gateway's sockets (issue 11, item 6): raw sockets that send their
  * headers or body too slowly, or sit idle, are closed; a long answer or stream is never cut.
  */
+import http2 from 'node:http2';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
@@ -61,6 +62,14 @@ describe('server timeouts', () => {
     expect(text).toMatch(/^HTTP\/1\.1 408/);
   });
 
+  it('closes a connection that never sends a byte, with 408 after the headers timeout (not the idle one)', async () => {
+    const { text, ms } = await rawExchange([]);
+    expect(text).toMatch(/^HTTP\/1\.1 408/);
+    expect(text).toMatch(/request-id: req_/);
+    // The socket idle timeout of this gateway is 2 s; the headers timeout 300 ms.
+    expect(ms).toBeLessThan(1_900);
+  });
+
   it('closes a connection whose body never finishes', async () => {
     const head = `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${MASTER_KEY}\r\ncontent-type: application/json\r\n`;
     const { text } = await rawExchange([`${head}content-length: 1000\r\n\r\n{"model":`, 100, '"x"']);
@@ -98,5 +107,98 @@ describe('server timeouts', () => {
     expect(stream.status).toBe(200);
     const events = await stream.text();
     expect(events).toContain('event: message_stop');
+  });
+});
+
+/** One HTTP/2 (h2c) request that sends `body` and leaves its side open: status, headers, body, reset code. */
+function h2Unfinished(path: string, body: string) {
+  return new Promise<{ status: number; headers: http2.IncomingHttpHeaders; text: string; rstCode?: number }>(
+    (resolve, reject) => {
+      const session = http2.connect(gateway.url);
+      session.on('error', reject);
+      const stream = session.request(
+        {
+          ':method': 'POST',
+          ':path': path,
+          'x-api-key': MASTER_KEY,
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+        },
+        { endStream: false },
+      );
+      let headers: http2.IncomingHttpHeaders = {};
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('response', (h) => {
+        headers = h;
+      });
+      stream.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      stream.on('error', () => {});
+      stream.on('close', () => {
+        session.close();
+        resolve({ status: Number(headers[':status']), headers, text, rstCode: stream.rstCode });
+      });
+      stream.write(body);
+    },
+  );
+}
+
+describe('server timeouts over HTTP/2 (h2c)', () => {
+  it('answers a stream whose body never finishes with 408 and resets it', async () => {
+    const started = performance.now();
+    const answer = await h2Unfinished('/v1/messages', '{"model":');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(answer.status).toBe(408);
+    expect(answer.headers['request-id']).toMatch(/^req_/);
+    expect(JSON.parse(answer.text)).toMatchObject({ type: 'error', error: { type: 'timeout_error' } });
+    expect(answer.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+  });
+
+  it("answers the Bedrock-format door's unfinished body in Bedrock's shape", async () => {
+    const answer = await h2Unfinished('/model/anthropic.claude-sonnet-4-5-20250929-v1:0/invoke', '{"a"');
+    expect(answer.status).toBe(408);
+    expect(answer.headers['x-amzn-errortype']).toBeDefined();
+    expect(answer.headers['x-amzn-requestid']).toMatch(/^req_/);
+    expect(JSON.parse(answer.text)).toHaveProperty('message');
+  });
+
+  it('never cuts an answer that outlasts the request timeout', async () => {
+    emulator.enqueue({ text: 'slow h2 answer', delayMs: 1_500 });
+    const session = http2.connect(gateway.url);
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/v1/messages',
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      });
+      stream.end(
+        JSON.stringify({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 20,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      );
+      const [status, text] = await new Promise<[number, string]>((resolve, reject) => {
+        let status = 0;
+        let text = '';
+        stream.setEncoding('utf8');
+        stream.on('response', (h) => {
+          status = Number(h[':status']);
+        });
+        stream.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        stream.on('error', reject);
+        stream.on('end', () => resolve([status, text]));
+      });
+      expect(status).toBe(200);
+      expect(text).toContain('slow h2 answer');
+    } finally {
+      session.close();
+    }
   });
 });

@@ -135,6 +135,11 @@ describe('admin page with a master key', () => {
     expect(((await bad.json()) as { error: { message: string } }).error.message).toBe(
       "budget_usd: expected a positive number, got '-1'",
     );
+    const notAFlag = await client.send('POST', '/admin/api/keys', { name: 'x', web_search: 0 });
+    expect(notAFlag.status).toBe(400);
+    expect(((await notAFlag.json()) as { error: { message: string } }).error.message).toBe(
+      'web_search: expected true or false',
+    );
     const created = await client.send('POST', '/admin/api/keys', {
       name: 'ci',
       user: 'bob',

@@ -28,6 +28,14 @@ function refusal(code: string | undefined): ApiError {
       return new ApiError('invalid_request_error', 'request line and headers exceed 16 KiB', { status: 431 });
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return new ApiError('request_too_large', 'chunk extensions too large', { status: 413 });
+    case 'EXPECTATION_FAILED':
+      return new ApiError('invalid_request_error', "only 'Expect: 100-continue' is supported", {
+        status: 417,
+      });
+    case 'CONNECT_METHOD':
+      return new ApiError('invalid_request_error', 'Method CONNECT is not allowed: this is not a proxy', {
+        status: 405,
+      });
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return new ApiError('timeout_error', 'the request was not received in time', { status: 408 });
     default:
@@ -44,21 +52,33 @@ export function requestLinePath(packet: Buffer | undefined): string | undefined 
   return match?.[1];
 }
 
-/** The whole HTTP/1.1 answer (head and body) to a request the parser refused; the connection closes. */
-export function clientErrorResponse(code: string | undefined, door: boolean, requestId: string): string {
+/** The answer to a request refused before any handler could answer it: status, headers and body. */
+export function clientErrorAnswer(
+  code: string | undefined,
+  door: boolean,
+  requestId: string,
+): { status: number; headers: Record<string, string>; body: string } {
   const error = refusal(code);
-  let headers: Record<string, string>;
-  let body: string;
   if (door) {
     const fault = toBedrockFault(error);
-    body = JSON.stringify({ message: fault.message });
-    headers = { 'x-amzn-errortype': fault.name, 'x-amzn-requestid': requestId };
-  } else {
-    body = JSON.stringify({ ...error.toJSON(), request_id: requestId });
-    headers = { 'request-id': requestId, 'x-request-id': requestId };
+    return {
+      status: error.status,
+      headers: { 'x-amzn-errortype': fault.name, 'x-amzn-requestid': requestId },
+      body: JSON.stringify({ message: fault.message }),
+    };
   }
+  return {
+    status: error.status,
+    headers: { 'request-id': requestId, 'x-request-id': requestId },
+    body: JSON.stringify({ ...error.toJSON(), request_id: requestId }),
+  };
+}
+
+/** The whole HTTP/1.1 answer (head and body) to a request the parser refused; the connection closes. */
+export function clientErrorResponse(code: string | undefined, door: boolean, requestId: string): string {
+  const { status, headers, body } = clientErrorAnswer(code, door, requestId);
   const lines = [
-    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
     'content-type: application/json',
     `content-length: ${Buffer.byteLength(body)}`,
@@ -92,4 +112,34 @@ export function answerClientErrors(server: http.Server): void {
     // Closed once the answer is out (destroying at once could drop it).
     socket.end(clientErrorResponse(err.code, door, newRequestId()), () => socket.destroy());
   });
+  // Node's own answers to these are bare (a 417 with no body, a CONNECT socket closed unanswered).
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) =>
+    answerRefusal('EXPECTATION_FAILED', req, res),
+  );
+  server.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(clientErrorResponse('CONNECT_METHOD', isDoorUrl(req), newRequestId()), () => socket.destroy());
+  });
+}
+
+/**
+ * Answers, through the response object, a request node hands over instead of to the handler (an
+ * Expect other than 100-continue; on HTTP/2 also CONNECT), in the shape of its path.
+ */
+export function answerRefusal(
+  code: 'EXPECTATION_FAILED' | 'CONNECT_METHOD',
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
+  const { status, headers, body } = clientErrorAnswer(code, isDoorUrl(req), newRequestId());
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function isDoorUrl(req: http.IncomingMessage): boolean {
+  return isDoorPath((req.url ?? '/').split('?')[0]!);
 }

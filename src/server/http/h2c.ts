@@ -9,6 +9,9 @@
 import type http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
+import { isDoorPath } from '../bedrock/paths.ts';
+import { newRequestId } from '../middleware/request-id.ts';
+import { answerRefusal, clientErrorAnswer, clientErrorResponse } from './client-error.ts';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
@@ -17,21 +20,91 @@ export interface H2cAcceptor {
   closeAll(): void;
 }
 
+export interface H2cOptions {
+  /** A session (or a connection that has not spoken yet) with no traffic this long is closed; 0: never. */
+  idleTimeoutMs: number;
+  /**
+   * A stream must have sent its whole request (headers and body) within this time, as the HTTP/1.1
+   * server's requestTimeout demands of a connection; else 408 and the stream is reset. 0: never.
+   */
+  requestTimeoutMs: number;
+  /**
+   * A connection that has sent nothing yet is a request whose headers have not arrived: it gets the
+   * HTTP/1.1 server's headers timeout (node's own server answers such a silent socket 408 then, but this
+   * acceptor holds it before node sees it). 0: only the idle timeout.
+   */
+  headersTimeoutMs: number;
+}
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/**
+ * The request timeout on one HTTP/2 stream. Node's requestTimeout only watches HTTP/1.1 sockets: without
+ * this, a stream that trickles its body (or stops sending it) holds its handler, its buffered body and
+ * the drain for as long as the session sends a frame now and then.
+ */
+function withRequestTimeout(handler: Handler, timeoutMs: number): Handler {
+  if (timeoutMs <= 0) return handler;
+  return (req, res) => {
+    const stream = (req as unknown as http2.Http2ServerRequest).stream;
+    const timer = setTimeout(() => {
+      try {
+        requestTimedOut(req, res, stream);
+      } catch {
+        // A stream that closed in between: nothing to answer, and a timer must never throw.
+        stream.destroy();
+      }
+    }, timeoutMs);
+    stream.once('close', () => clearTimeout(timer));
+    handler(req, res);
+  };
+}
+
+function requestTimedOut(req: http.IncomingMessage, res: http.ServerResponse, stream: http2.Http2Stream) {
+  // The client ended its side (END_STREAM) in time, whether or not the handler has read it all.
+  if (stream.destroyed || stream.state.remoteClose) return;
+  if (!res.headersSent) {
+    const requestId = String(res.getHeader('request-id') ?? newRequestId());
+    const door = isDoorPath((req.url ?? '/').split('?')[0]!);
+    const { status, headers, body } = clientErrorAnswer('ERR_HTTP_REQUEST_TIMEOUT', door, requestId);
+    res.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+  // RST_STREAM(NO_ERROR) once the answer is out: the client stops sending (RFC 9113 §8.1); the handler
+  // sees its request close and lets go of the body read so far.
+  stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
+
+/** How long a connection may stay silent before its first bytes: the shorter of the two timeouts set. */
+function firstBytesTimeout(idleTimeoutMs: number, headersTimeoutMs: number): number {
+  const set = [idleTimeoutMs, headersTimeoutMs].filter((ms) => ms > 0);
+  return set.length === 0 ? 0 : Math.min(...set);
+}
+
 export function acceptH2c(
   server: http.Server,
-  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-  /** A session (or a connection that has not spoken yet) with no traffic this long is closed; 0: never. */
-  idleTimeoutMs: number,
+  handler: Handler,
+  { idleTimeoutMs, requestTimeoutMs, headersTimeoutMs }: H2cOptions,
 ): H2cAcceptor {
   const h2 = http2.createServer(
     {},
-    handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    withRequestTimeout(handler, requestTimeoutMs) as unknown as (
+      req: http2.Http2ServerRequest,
+      res: http2.Http2ServerResponse,
+    ) => void,
   );
+  // Node's compatibility layer answers these with a bare status (no body, no request id).
+  h2.on('checkExpectation', (req, res) => answerRefusal('EXPECTATION_FAILED', req, res));
+  h2.on('connect', (req, res) => answerRefusal('CONNECT_METHOD', req, res));
   // Sessions idle this long are closed, as the HTTP/1.1 server does with its sockets.
   if (idleTimeoutMs > 0) h2.setTimeout(idleTimeoutMs);
   const sessions = new Set<http2.ServerHttp2Session>();
   // Connections that have sent nothing yet belong to neither server: closed here on shutdown, and cut
-  // after the server's idle timeout like any other idle socket.
+  // (408) after the headers timeout, as node cuts a connection whose request headers never come.
   const undecided = new Set<net.Socket>();
   h2.on('session', (session) => {
     sessions.add(session);
@@ -42,8 +115,13 @@ export function acceptH2c(
   server.removeAllListeners('connection');
   server.on('connection', (socket: net.Socket) => {
     undecided.add(socket);
-    const idle = () => socket.destroy();
-    if (idleTimeoutMs > 0) socket.setTimeout(idleTimeoutMs, idle);
+    // Answered as node answers a request whose headers never came: 408, then closed.
+    const idle = () =>
+      socket.end(clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT', false, newRequestId()), () =>
+        socket.destroy(),
+      );
+    const silentMs = firstBytesTimeout(idleTimeoutMs, headersTimeoutMs);
+    if (silentMs > 0) socket.setTimeout(silentMs, idle);
     const forget = () => undecided.delete(socket);
     socket.once('close', forget);
     socket.once('data', (chunk: Buffer) => {

@@ -331,7 +331,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
   // Before the h2c split, so that it sees HTTP/1.1 connections only.
   answerClientErrors(server);
   // The AWS SDK for JavaScript speaks HTTP/2 (h2c on http://) to the Bedrock-format door.
-  const h2c = acceptH2c(server, onRequest, config.socketIdleTimeoutMs);
+  const h2c = acceptH2c(server, onRequest, {
+    idleTimeoutMs: config.socketIdleTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+  });
 
   // No traffic either way for this long: the socket is destroyed (its request sees `close` and aborts).
   server.setTimeout(config.socketIdleTimeoutMs);
