@@ -5,6 +5,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { H2C_MAX_CONCURRENT_STREAMS } from '../../src/server/http/h2c.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import {
   type Emulator,
@@ -197,6 +198,34 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
       });
       expect(status).toBe(200);
       expect(text).toContain('slow h2 answer');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('bounds the streams one connection may hold open, and a client opening more is served in turn', async () => {
+    const session = http2.connect(gateway.url);
+    try {
+      await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+      expect(session.remoteSettings.maxConcurrentStreams).toBe(H2C_MAX_CONCURRENT_STREAMS);
+      // More streams than that at once: the client holds the rest back until streams end; none fails.
+      const statuses = await Promise.all(
+        Array.from(
+          { length: H2C_MAX_CONCURRENT_STREAMS + 200 },
+          () =>
+            new Promise<number>((resolve, reject) => {
+              const stream = session.request({ ':path': '/health' });
+              let status = 0;
+              stream.on('response', (h) => {
+                status = Number(h[':status']);
+              });
+              stream.on('error', reject);
+              stream.resume();
+              stream.on('end', () => resolve(status));
+            }),
+        ),
+      );
+      expect(new Set(statuses)).toEqual(new Set([200]));
     } finally {
       session.close();
     }

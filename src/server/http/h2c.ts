@@ -79,6 +79,9 @@ function requestTimedOut(req: http.IncomingMessage, res: http.ServerResponse, st
   stream.close(http2.constants.NGHTTP2_NO_ERROR);
 }
 
+/** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+export const H2C_MAX_CONCURRENT_STREAMS = 1000;
+
 /** How long a connection may stay silent before its first bytes: the shorter of the two timeouts set. */
 function firstBytesTimeout(idleTimeoutMs: number, headersTimeoutMs: number): number {
   const set = [idleTimeoutMs, headersTimeoutMs].filter((ms) => ms > 0);
@@ -91,7 +94,10 @@ export function acceptH2c(
   { idleTimeoutMs, requestTimeoutMs, headersTimeoutMs }: H2cOptions,
 ): H2cAcceptor {
   const h2 = http2.createServer(
-    {},
+    // Node advertises 2^32-1 streams per connection: one connection could then hold thousands of pending
+    // requests (and their buffered bodies). Clients queue streams beyond this (the SDK's HTTP/2 handler,
+    // nghttp2) rather than fail them.
+    { settings: { maxConcurrentStreams: H2C_MAX_CONCURRENT_STREAMS } },
     withRequestTimeout(handler, requestTimeoutMs) as unknown as (
       req: http2.Http2ServerRequest,
       res: http2.Http2ServerResponse,
