@@ -108,6 +108,9 @@ export class AbproxyStack extends Stack {
         ABPROXY_KEEP_ALIVE_TIMEOUT_MS: String((s.idleTimeoutSeconds + KEEP_ALIVE_MARGIN_SECONDS) * 1000),
         ABPROXY_SOCKET_IDLE_TIMEOUT_MS: String((s.idleTimeoutSeconds + KEEP_ALIVE_MARGIN_SECONDS) * 1000),
         LOG_LEVEL: 'info',
+        // The load balancer is every caller's peer: the sign-in pages' per-address limits count the address
+        // it appends to X-Forwarded-For (the security group admits the balancer only).
+        ABPROXY_TRUSTED_PROXIES: '1',
       },
       secrets: { MASTER_API_KEY: ecs.Secret.fromSecretsManager(this.masterKey) },
       portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],

@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../anthropic/errors.ts';
+import { sameSecret } from '../auth/key-format.ts';
 import type { AdminSession } from './sessions.ts';
-import { sameSecret } from './sessions.ts';
 
 export const SESSION_COOKIE = 'abproxy_admin';
 export const CSRF_HEADER = 'x-abproxy-csrf';

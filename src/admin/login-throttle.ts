@@ -49,7 +49,10 @@ export class LoginThrottle {
     const now = this.#now();
     let window = this.#windows.get(address);
     if (!window || window.until <= now) {
-      if (this.#windows.size >= this.#maxAddresses) this.#windows.clear();
+      // Full: the oldest window goes, not all of them (a spray from many addresses would otherwise free
+      // every address it had locked out).
+      this.#windows.delete(address);
+      if (this.#windows.size >= this.#maxAddresses) this.#windows.delete(this.#windows.keys().next().value!);
       window = { failures: 0, until: now + this.#windowMs };
       this.#windows.set(address, window);
     }

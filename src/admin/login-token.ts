@@ -4,7 +4,7 @@
  * the settings and ABPROXY_HOME); the gateway accepts each token once, before it expires.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { sameSecret } from './sessions.ts';
+import { sameSecret } from '../auth/key-format.ts';
 
 export const LOGIN_TOKEN_TTL_MS = 5 * 60_000;
 

@@ -6,12 +6,14 @@
  */
 import { ApiError } from '../anthropic/errors.ts';
 import { parseDuration } from '../auth/duration.ts';
+import { sameSecret } from '../auth/key-format.ts';
 import { type KeySpec, KeySpecError, keyEdit, keyJson, newKeyRecord } from '../auth/key-records.ts';
 import { authRequired, type Config } from '../config/config.ts';
 import { describeSettings } from '../config/describe-settings.ts';
 import type { RecentRequest, ServerStats } from '../metrics/stats.ts';
 import type { CatalogueView } from '../server/deps.ts';
 import { readJson } from '../server/http/body.ts';
+import { clientAddress } from '../server/http/client-address.ts';
 import type { Ctx, Handler, Middleware } from '../server/http/context.ts';
 import { sendJson } from '../server/http/respond.ts';
 import { type Route, router } from '../server/http/router.ts';
@@ -29,7 +31,7 @@ import {
 import { type AdminAssets, DEFAULT_ASSETS_DIR, loadAdminAssets } from './assets.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { LoginTokens } from './login-token.ts';
-import { type AdminSession, SessionStore, sameSecret } from './sessions.ts';
+import { type AdminSession, SessionStore } from './sessions.ts';
 import { monthStart, usageView } from './usage-view.ts';
 
 export interface AdminDeps {
@@ -164,7 +166,7 @@ export function adminRoutes(deps: AdminDeps): Middleware {
         );
       }
     } else {
-      const address = ctx.req.socket.remoteAddress ?? '';
+      const address = clientAddress(ctx.req, deps.config.trustedProxies);
       const wait = throttle.retryAfter(address);
       if (wait > 0) {
         throw new ApiError('rate_limit_error', `too many wrong master keys; try again in ${wait} s`, {

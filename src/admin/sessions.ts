@@ -2,7 +2,7 @@
  * Admin page sessions, kept in this process's memory: a random id in an HttpOnly cookie, a CSRF token
  * the page sends back on every mutation, and an absolute expiry. A restart logs everyone out.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 export interface AdminSession {
   id: string;
@@ -20,12 +20,6 @@ export interface SessionStoreOptions {
 export const SESSION_TTL_MS = 8 * 3_600_000;
 
 const token = () => randomBytes(32).toString('base64url');
-
-export function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
 
 export class SessionStore {
   readonly #sessions = new Map<string, AdminSession>();

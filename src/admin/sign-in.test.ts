@@ -60,4 +60,14 @@ describe('the sign-in throttle', () => {
     now = 10_000;
     expect(throttle.retryAfter('a')).toBe(0);
   });
+
+  it('stays bounded by forgetting its oldest window, not every locked-out address at once', () => {
+    const throttle = new LoginThrottle({ maxFailures: 3, windowMs: 10_000, maxAddresses: 100, now: () => 0 });
+    for (let i = 0; i < 3; i++) throttle.failed('first');
+    for (let i = 0; i < 98; i++) throttle.failed(`spray-${i}`);
+    for (let i = 0; i < 3; i++) throttle.failed('later');
+    throttle.failed('one-more');
+    expect(throttle.retryAfter('first')).toBe(0);
+    expect(throttle.retryAfter('later')).toBe(10);
+  });
 });

@@ -4,7 +4,7 @@
  * carry 256 bits of randomness, so a plain hash cannot be brute-forced and needs no server pepper,
  * which lets every gateway instance verify every key with nothing shared but the table.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const KEY_PREFIX = 'abp_';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -47,6 +47,11 @@ export function hashKey(secret: string): string {
 export function displayPrefix(secret: string): string {
   const head = secret.startsWith(KEY_PREFIX) ? KEY_PREFIX.length : secret.startsWith('sk-') ? 3 : 0;
   return secret.slice(0, head + DISPLAY_CHARS);
+}
+
+/** Constant-time equality of two secrets; their digests are compared, so not even their length shows. */
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));
 }
 
 /** Constant-time equality of two hex digests (different lengths are simply unequal). */

@@ -6,10 +6,12 @@
  *   `/oauth/callback`): top-level navigations and form posts, protected by a CSRF token and SameSite
  *   cookies. A browser-origin guard must exempt exactly SIGNIN_BROWSER_PATHS.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { ApiError } from '../anthropic/errors.ts';
+import { sameSecret } from '../auth/key-format.ts';
 import { readBody } from '../server/http/body.ts';
+import { clientAddress } from '../server/http/client-address.ts';
 import type { Ctx, Handler } from '../server/http/context.ts';
 import { sendJson } from '../server/http/respond.ts';
 import type { Route } from '../server/http/router.ts';
@@ -35,6 +37,8 @@ export interface SignInRoutesOptions {
   service: SignInService;
   /** The URL people and clients reach the gateway at (no trailing slash). */
   publicUrl: () => string;
+  /** Proxies in front that append to X-Forwarded-For (see clientAddress). */
+  trustedProxies: number;
 }
 
 async function readForm(ctx: Ctx): Promise<URLSearchParams> {
@@ -57,7 +61,11 @@ function sendOAuthError(ctx: Ctx, err: OAuthError): void {
     ctx.res,
     err.status,
     { error: err.error, error_description: err.message },
-    { 'cache-control': 'no-store', ...(err.status === 401 ? { 'x-should-retry': 'false' } : {}) },
+    {
+      'cache-control': 'no-store',
+      ...(err.status === 401 ? { 'x-should-retry': 'false' } : {}),
+      ...(err.retryAfterS !== undefined ? { 'retry-after': String(err.retryAfterS) } : {}),
+    },
   );
 }
 
@@ -114,14 +122,7 @@ function sendPage(
   res.end(html);
 }
 
-function sameSecret(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b) return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-export function signinApiRoutes({ service, publicUrl }: SignInRoutesOptions): Route[] {
+export function signinApiRoutes({ service, publicUrl, trustedProxies }: SignInRoutesOptions): Route[] {
   const telemetrySink: Handler = async (ctx) => {
     ctx.req.resume();
     sendJson(ctx.res, 200, {});
@@ -148,7 +149,8 @@ export function signinApiRoutes({ service, publicUrl }: SignInRoutesOptions): Ro
       path: '/oauth/device_authorization',
       handler: oauthHandler(async (ctx) => {
         await readForm(ctx);
-        sendJson(ctx.res, 200, await service.deviceAuthorization(), { 'cache-control': 'no-store' });
+        const grant = await service.deviceAuthorization(clientAddress(ctx.req, trustedProxies));
+        sendJson(ctx.res, 200, grant, { 'cache-control': 'no-store' });
       }),
     },
     {
@@ -210,9 +212,9 @@ export function signinApiRoutes({ service, publicUrl }: SignInRoutesOptions): Ro
   ];
 }
 
-export function signinBrowserRoutes({ service, publicUrl }: SignInRoutesOptions): Route[] {
+export function signinBrowserRoutes({ service, publicUrl, trustedProxies }: SignInRoutesOptions): Route[] {
   const secure = () => publicUrl().startsWith('https:');
-  const address = (ctx: Ctx) => ctx.req.socket.remoteAddress ?? 'unknown';
+  const address = (ctx: Ctx) => clientAddress(ctx.req, trustedProxies);
   const showForm = (ctx: Ctx, status: number, userCode?: string, error?: string) => {
     const csrf = randomBytes(24).toString('base64url');
     sendPage(
@@ -246,7 +248,9 @@ export function signinBrowserRoutes({ service, publicUrl }: SignInRoutesOptions)
       path: '/device',
       handler: async (ctx) => {
         const form = new URLSearchParams((await readBody(ctx.req, FORM_LIMIT)).toString('utf8'));
-        if (!sameSecret(form.get('csrf') ?? undefined, cookies(ctx).get(CSRF_COOKIE))) {
+        const csrf = form.get('csrf');
+        const expected = cookies(ctx).get(CSRF_COOKIE);
+        if (!csrf || !expected || !sameSecret(csrf, expected)) {
           return showForm(
             ctx,
             403,

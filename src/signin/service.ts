@@ -34,6 +34,8 @@ import {
 
 export const ACCESS_TOKEN_TTL_S = 3600;
 export const DEVICE_GRANT_TTL_S = 600;
+/** Device sign-ins one address may start in 10 minutes (a person needs one; a shared NAT, a few dozen). */
+export const DEVICE_GRANTS_PER_WINDOW = 60;
 const SESSION_TTL_MS = 30 * 86_400_000;
 /** RFC 8628 §3.5: each slow_down adds 5 seconds to the interval. */
 const SLOW_DOWN_STEP_S = 5;
@@ -43,10 +45,13 @@ export class OAuthError extends Error {
   override name = 'OAuthError';
   readonly error: string;
   readonly status: number;
-  constructor(error: string, description: string, status = 400) {
+  /** Seconds a client should wait before trying again (429). */
+  readonly retryAfterS: number | undefined;
+  constructor(error: string, description: string, status = 400, retryAfterS?: number) {
     super(description);
     this.error = error;
     this.status = status;
+    this.retryAfterS = retryAfterS;
   }
 }
 
@@ -105,7 +110,24 @@ export class SignInService {
     return new Date(this.#now() + offsetMs).toISOString();
   }
 
-  async deviceAuthorization() {
+  /**
+   * Starts a device sign-in. Anyone may call this (it is how sign-in begins), and each call stores a grant
+   * for DEVICE_GRANT_TTL_S: counted per caller address (shared counter, DEVICE_GRANTS_PER_WINDOW per 10
+   * minutes) so that nobody can fill the store with them.
+   */
+  async deviceAuthorization(address: string) {
+    const window = 10 * 60_000;
+    const bucket = Math.floor(this.#now() / window);
+    const expires = (bucket + 1) * window;
+    const started = await this.#o.store.addToCounter(`signin-device-grants:${address}:${bucket}`, 1, expires);
+    if (started > DEVICE_GRANTS_PER_WINDOW) {
+      throw new OAuthError(
+        'slow_down',
+        'too many sign-ins started from your address; wait a few minutes and try again',
+        429,
+        Math.max(1, Math.ceil((expires - this.#now()) / 1000)),
+      );
+    }
     const interval = this.#o.pollIntervalS ?? 5;
     for (let attempt = 0; ; attempt++) {
       const userCode = newUserCode();

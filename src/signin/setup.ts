@@ -30,6 +30,7 @@ type SignInConfig = Pick<
   | 'oidcAllowedDomains'
   | 'policies'
   | 'keyCacheMs'
+  | 'trustedProxies'
 >;
 
 export function createSignIn(
@@ -67,7 +68,7 @@ export function createSignIn(
     // Solo: `principals disable` runs in another process and must bite at once.
     cacheMs: store.mode === 'solo' ? 0 : config.keyCacheMs,
   });
-  const routeOptions = { service, publicUrl };
+  const routeOptions = { service, publicUrl, trustedProxies: config.trustedProxies };
   return {
     service,
     apiRoutes: signinApiRoutes(routeOptions),
