@@ -38,7 +38,10 @@ function answer(url: string, res: http.ServerResponse): void {
     cache_creation_input_tokens: BAD.cacheWrite,
   };
   const text = { role: 'assistant', content: [{ text: 'hi' }] };
-  if (url.endsWith('/converse')) {
+  if (url.endsWith('/count-tokens')) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ inputTokens: countAnswer }));
+  } else if (url.endsWith('/converse')) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ output: { message: text }, stopReason: 'end_turn', usage: converseUsage }));
   } else if (url.endsWith('/invoke')) {
@@ -73,6 +76,9 @@ function answer(url: string, res: http.ServerResponse): void {
     res.end(chunk({ type: 'message_stop' }));
   }
 }
+
+/** What the upstream's CountTokens says. */
+let countAnswer: unknown = 7;
 
 let emulator: Emulator;
 let runtime: http.Server;
@@ -158,4 +164,25 @@ describe.each([
       }
     },
   );
+});
+
+describe('count_tokens answered with a count that is not one', () => {
+  it.each([[-5], [1e300], ['12']])('%s: the estimate answers instead', async (claimed) => {
+    countAnswer = claimed;
+    const { data, response } = await client.messages
+      .countTokens({ model: CLAUDE, messages: [{ role: 'user', content: 'hello there' }] })
+      .withResponse();
+    expect(wholeCount(data.input_tokens)).toBe(true);
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect(response.headers.get('x-abproxy-token-count')).toBe('estimate');
+  });
+
+  it("a whole count is Bedrock's", async () => {
+    countAnswer = 7;
+    const { data, response } = await client.messages
+      .countTokens({ model: CLAUDE, messages: [{ role: 'user', content: 'hello there' }] })
+      .withResponse();
+    expect(data.input_tokens).toBe(7);
+    expect(response.headers.get('x-abproxy-token-count')).toBe('bedrock');
+  });
 });
