@@ -20,6 +20,7 @@
  *   (`Bedrock answered HTTP 503 with a non-JSON body (text/html)`) instead of "UnknownError".
  */
 import { ApiError, type ErrorType } from '../anthropic/errors.ts';
+import { withoutCredentials } from './scrub.ts';
 
 export interface BedrockErrorClass {
   type: ErrorType;
@@ -364,7 +365,9 @@ function bareAnswer(facts: ErrorFacts): string {
 }
 
 function describe(facts: ErrorFacts, row: Row): string {
-  const upstream = unreadAnswer(facts) ? bareAnswer(facts) : scrubAwsDetails(facts.message);
+  const upstream = unreadAnswer(facts)
+    ? bareAnswer(facts)
+    : scrubAwsDetails(withoutCredentials(facts.message));
   if (row.kind === 'credentials') {
     return (
       `Bedrock rejected the gateway's AWS credentials (${facts.name ?? `HTTP ${facts.httpStatus}`}: ${upstream}). ` +
