@@ -24,6 +24,7 @@ import type {
 } from '@smithy/types';
 import { header, httpError, pathLabel } from './codec.ts';
 import { resolveEndpoint } from './endpoint.ts';
+import { malformedStream } from './event-stream.ts';
 import {
   MESSAGES_API_PATH,
   MESSAGES_API_SIGNING_SERVICE,
@@ -77,12 +78,21 @@ function scrubbed(err: unknown): never {
   throw err;
 }
 
-/** A stream whose failure (an exception event, a cut) is scrubbed like a call's. */
+/**
+ * A stream whose failure (an exception event, a cut) is scrubbed like a call's. The SDK's decoder fails
+ * a torn or corrupt frame (or a payload that is not JSON) with a bare Error or SyntaxError, no name, no
+ * code and no AWS metadata: that is the upstream's malformed stream, told as the undici transport tells it.
+ */
 async function* scrubbedStream<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
   try {
     yield* stream;
   } catch (err) {
-    scrubbed(err);
+    // A named Error (the idle timeout's TimeoutError) or one with a code (a network failure) is not.
+    const bare =
+      ((err?.constructor === Error && (err as Error).name === 'Error') || err instanceof SyntaxError) &&
+      !('code' in err) &&
+      !('$metadata' in err);
+    scrubbed(bare ? malformedStream((err as Error).message) : err);
   }
 }
 

@@ -3,11 +3,12 @@
  * 200, a frame cut in half then a clean close, garbage after a valid frame, a corrupt checksum, an event
  * whose payload is not JSON — is the upstream's fault, and the official Anthropic SDK is told so in its
  * own terms: a 502 api_error it retries when nothing was streamed yet, else an SSE `error` event after the
- * text it had; never the gateway's "Internal server error". Over the default upstream transport
- * (undici, HTTP/1.1), on the Converse and Claude InvokeModel paths; the runtime endpoint is a small
- * server, the catalogue comes from the emulator.
+ * text it had; never the gateway's "Internal server error". On both upstream transports (undici over
+ * HTTP/1.1, the AWS SDK over HTTP/2), on the Converse and Claude InvokeModel paths; the runtime
+ * endpoint is a small server, the catalogue comes from the emulator.
  */
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,31 +101,12 @@ function crc32(bytes: Uint8Array): number {
 }
 
 let emulator: Emulator;
-let runtime: http.Server;
-let gateway: RunningServer;
-let client: Anthropic;
-let endpointBefore: string | undefined;
 let calls = 0;
 
 beforeAll(async () => {
   emulator = await startBedrockEmulator();
-  runtime = http.createServer((req, res) => {
-    calls++;
-    req.resume();
-    req.on('end', () => answer(req.url ?? '', res));
-  });
-  await new Promise<void>((resolve) => runtime.listen(0, '127.0.0.1', () => resolve()));
-  endpointBefore = process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
-  process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = `http://127.0.0.1:${(runtime.address() as AddressInfo).port}`;
-  gateway = await startServer(testConfig({ upstreamHttp: '1.1' }));
-  client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
 });
-
 afterAll(async () => {
-  await gateway?.close();
-  process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = endpointBefore;
-  runtime?.closeAllConnections();
-  await new Promise<void>((resolve) => (runtime ? runtime.close(() => resolve()) : resolve()));
   await emulator?.close();
 });
 
@@ -134,51 +116,82 @@ const params = (model: string) => ({
   messages: [{ role: 'user' as const, content: 'hi' }],
 });
 
-describe.each([
-  ['Converse', QWEN],
-  ['InvokeModel', CLAUDE],
-])('%s stream', (_path, model) => {
-  it('a 200 HTML page: a 502 api_error before the stream, saying what came back, that the SDK retries', async () => {
-    fault = 'html';
-    const err = await client.messages.create({ ...params(model), stream: true }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Anthropic.InternalServerError);
-    const apiError = err as InstanceType<typeof Anthropic.APIError>;
-    expect(apiError.status).toBe(502);
-    expect(apiError.headers?.get('x-should-retry')).not.toBe('false');
-    const body = (apiError.error as { error: { type: string; message: string } }).error;
-    expect(body.type).toBe('api_error');
-    expect(body.message).toContain('text/html instead of an event stream');
-    expect(body.message).not.toContain('Sign in');
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
 
-    // With its default retries on, the SDK asks again (the page is a proxy's, it may go away).
-    calls = 0;
-    const retrying = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 1 });
-    await retrying.messages.create({ ...params(model), stream: true }).catch(() => undefined);
-    expect(calls).toBe(2);
+describe.each(['1.1', '2'] as const)('upstream HTTP/%s', (version) => {
+  let runtime: http.Server | http2.Http2Server;
+  let gateway: RunningServer;
+  let client: Anthropic;
+  let endpointBefore: string | undefined;
+
+  beforeAll(async () => {
+    const handler = (req: Req, res: Res) => {
+      calls++;
+      req.resume();
+      req.on('end', () => answer(req.url ?? '', res as http.ServerResponse));
+    };
+    runtime = version === '2' ? http2.createServer(handler) : http.createServer(handler);
+    await new Promise<void>((resolve) => runtime.listen(0, '127.0.0.1', () => resolve()));
+    endpointBefore = process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
+    process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = `http://127.0.0.1:${(runtime.address() as AddressInfo).port}`;
+    gateway = await startServer(testConfig({ upstreamHttp: version }));
+    client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
   });
 
-  it.each<Fault>(['torn', 'garbage', 'checksum', 'not-json'])(
-    '%s bytes after text: an SSE error event the SDK surfaces after the text, not an internal error',
-    async (f) => {
-      fault = f;
-      const stream = client.messages.stream(params(model));
-      let text = '';
-      stream.on('text', (t) => {
-        text += t;
-      });
-      const err = await stream.finalMessage().catch((e: unknown) => e);
-      expect(text).toBe('Hello ');
-      expect(err).toBeInstanceOf(Anthropic.APIError);
-      const body = (err as InstanceType<typeof Anthropic.APIError>).error as {
-        error: { type: string; message: string };
-      };
-      expect(body.error.type).toBe('api_error');
-      expect(body.error.message).toMatch(/^Bedrock's event stream could not be read: /);
-    },
-  );
-});
+  afterAll(async () => {
+    await gateway?.close();
+    process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = endpointBefore;
+    if (runtime instanceof http.Server) runtime.closeAllConnections();
+    await new Promise<void>((resolve) => (runtime ? runtime.close(() => resolve()) : resolve()));
+  });
 
-it('the gateway answers normally afterwards', async () => {
-  const health = await fetch(`${gateway.url}/health`);
-  expect(health.status).toBe(200);
+  describe.each([
+    ['Converse', QWEN],
+    ['InvokeModel', CLAUDE],
+  ])('%s stream', (_path, model) => {
+    it('a 200 HTML page: a 502 api_error before the stream, saying what came back, that the SDK retries', async () => {
+      fault = 'html';
+      const err = await client.messages.create({ ...params(model), stream: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.InternalServerError);
+      const apiError = err as InstanceType<typeof Anthropic.APIError>;
+      expect(apiError.status).toBe(502);
+      expect(apiError.headers?.get('x-should-retry')).not.toBe('false');
+      const body = (apiError.error as { error: { type: string; message: string } }).error;
+      expect(body.type).toBe('api_error');
+      expect(body.message).toContain('text/html');
+      expect(body.message).not.toContain('Sign in');
+
+      // With its default retries on, the SDK asks again (the page is a proxy's, it may go away).
+      calls = 0;
+      const retrying = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 1 });
+      await retrying.messages.create({ ...params(model), stream: true }).catch(() => undefined);
+      expect(calls).toBe(2);
+    });
+
+    it.each<Fault>(['torn', 'garbage', 'checksum', 'not-json'])(
+      '%s bytes after text: an SSE error event the SDK surfaces after the text, not an internal error',
+      async (f) => {
+        fault = f;
+        const stream = client.messages.stream(params(model));
+        let text = '';
+        stream.on('text', (t) => {
+          text += t;
+        });
+        const err = await stream.finalMessage().catch((e: unknown) => e);
+        expect(text).toBe('Hello ');
+        expect(err).toBeInstanceOf(Anthropic.APIError);
+        const body = (err as InstanceType<typeof Anthropic.APIError>).error as {
+          error: { type: string; message: string };
+        };
+        expect(body.error.type).toBe('api_error');
+        expect(body.error.message).toMatch(/^Bedrock's event stream could not be read: /);
+      },
+    );
+  });
+
+  it('the gateway answers normally afterwards', async () => {
+    const health = await fetch(`${gateway.url}/health`);
+    expect(health.status).toBe(200);
+  });
 });
