@@ -46,14 +46,20 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function through<T>(version: UpstreamHttp, call: (client: Anthropic) => Promise<T>): Promise<T> {
+async function through<T>(
+  version: UpstreamHttp,
+  call: (client: Anthropic, gatewayUrl: string) => Promise<T>,
+): Promise<T> {
   const server = version === '2' ? http2.createServer(echo) : http.createServer(echo);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const before = process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
   process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const gateway = await startServer(testConfig({ upstreamHttp: version, bedrockApiKey: API_KEY }));
   try {
-    return await call(new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 }));
+    return await call(
+      new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 }),
+      gateway.url,
+    );
   } finally {
     await gateway.close();
     process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = before;
@@ -81,5 +87,19 @@ describe.each(['1.1', '2'] as const)('upstream HTTP/%s echoing the Authorization
     expect(err).toBeInstanceOf(Anthropic.APIError);
     expect(messageOf(err)).toContain('stream broke for [redacted]');
     expect(messageOf(err)).not.toContain(API_KEY.slice(4, 24));
+  });
+
+  it('in an exception frame on the Bedrock-format door: the frame passed on has no key', async () => {
+    const bytes = await through(version, async (_client, url) => {
+      const res = await fetch(`${url}/model/${QWEN}/converse-stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+      });
+      expect(res.status).toBe(200);
+      return Buffer.from(await res.arrayBuffer()).toString('latin1');
+    });
+    expect(bytes).toContain('stream broke for [redacted]');
+    expect(bytes).not.toContain(API_KEY.slice(4, 24));
   });
 });
