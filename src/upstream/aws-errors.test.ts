@@ -299,6 +299,15 @@ describe('fromBedrockError: details', () => {
     expect(fromBedrockError(err).headers['retry-after']).toBe('17');
   });
 
+  it('passes on at most a minute of the upstream retry-after, in seconds or as a date', () => {
+    for (const value of ['99999', '1e308', new Date(Date.now() + 86_400_000).toUTCString()]) {
+      const err = Object.assign(new ThrottlingException({ message: 'slow', ...meta(429) }), {
+        $response: { statusCode: 429, headers: { 'retry-after': value } },
+      });
+      expect(fromBedrockError(err).headers['retry-after']).toBe('60');
+    }
+  });
+
   it('reads event-stream exceptions spelled in camelCase', () => {
     const api = fromBedrockError(awsError('throttlingException', 'Too many tokens', 429));
     expect(api.status).toBe(429);

@@ -8,7 +8,8 @@
  *   5xx either way, and Claude Code's "repeated 529 → fall back to another model" must not fire on it.
  * - Credential failures (expired/unknown AWS keys, bad signature, no credentials at all) → 502 api_error
  *   with `x-should-retry: false`. Never 401: Claude Code would blame (and retry) the user's own key.
- * - 429 and 529 carry `retry-after` in seconds: the upstream's own header when the SDK exposes it, else
+ * - 429 and 529 carry `retry-after` in seconds: the upstream's own header when the SDK exposes it (at most
+ *   60 s: the Anthropic SDK sleeps for any value it is given), else
  *   5 s for throttling, 10 s for quotas and overloaded models (the SDK has already retried by then).
  * - 4xx that retrying cannot fix carry `x-should-retry: false` (the Anthropic SDKs honour it).
  * - Context-window overflow is reworded to Anthropic's `prompt is too long: N tokens > M maximum`, which
@@ -19,6 +20,7 @@
  *   (`Bedrock answered HTTP 503 with a non-JSON body (text/html)`) instead of "UnknownError".
  */
 import { ApiError, type ErrorType } from '../anthropic/errors.ts';
+import { withoutCredentials } from './scrub.ts';
 
 export interface BedrockErrorClass {
   type: ErrorType;
@@ -48,6 +50,11 @@ interface Row {
 const THROTTLE_RETRY_AFTER_S = 5;
 const QUOTA_RETRY_AFTER_S = 10;
 const OVERLOADED_RETRY_AFTER_S = 10;
+/**
+ * Most seconds of an upstream's retry-after passed on. The Anthropic SDK sleeps for whatever a
+ * retry-after says (up to 24 days): a proxy's `retry-after: 99999` held the client's call for 28 hours.
+ */
+export const MAX_RETRY_AFTER_S = 60;
 
 const CREDENTIALS: Row = { type: 'api_error', status: 502, final: true, kind: 'credentials' };
 const NETWORK: Row = { type: 'api_error', status: 502, kind: 'network' };
@@ -297,9 +304,11 @@ function retryAfterFrom(headers: Record<string, unknown> | undefined): number | 
   const value = headerOf(headers, 'retry-after');
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_S);
   const date = Date.parse(String(value));
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+  return Number.isNaN(date)
+    ? undefined
+    : Math.min(Math.max(0, Math.ceil((date - Date.now()) / 1000)), MAX_RETRY_AFTER_S);
 }
 
 /** A header's value by its lower-case name, whatever case the transport kept (the first, when repeated). */
@@ -360,7 +369,9 @@ function bareAnswer(facts: ErrorFacts): string {
 }
 
 function describe(facts: ErrorFacts, row: Row): string {
-  const upstream = unreadAnswer(facts) ? bareAnswer(facts) : scrubAwsDetails(facts.message);
+  const upstream = unreadAnswer(facts)
+    ? bareAnswer(facts)
+    : scrubAwsDetails(withoutCredentials(facts.message));
   if (row.kind === 'credentials') {
     return (
       `Bedrock rejected the gateway's AWS credentials (${facts.name ?? `HTTP ${facts.httpStatus}`}: ${upstream}). ` +

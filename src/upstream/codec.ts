@@ -12,7 +12,17 @@ import type {
   ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
 import { ANTHROPIC_ERROR_EXCEPTIONS } from './aws-errors.ts';
-import { type EventFeed, type EventStreamMessage, eventFeed, type FlowingBody } from './event-stream.ts';
+import { withoutCredentials } from './scrub.ts';
+
+export { withoutCredentials };
+
+import {
+  type EventFeed,
+  type EventStreamMessage,
+  eventFeed,
+  type FlowingBody,
+  malformedStream,
+} from './event-stream.ts';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -52,19 +62,6 @@ function sanitizeErrorCode(raw: string): string {
   let code = raw.split(':')[0]!;
   if (code.includes('#')) code = code.split('#').pop()!;
   return code;
-}
-
-/**
- * Credentials an endpoint may echo in an error (a proxy's "invalid token Bearer …"): the gateway's
- * Bedrock API key (`ABSK…`, `bedrock-api-key-…`) and any bearer token. An upstream error's message
- * reaches clients and logs, which must never see the gateway's key.
- */
-// 16 characters at least: AWS's own words ("Bearer token has expired") are kept.
-const ECHOED_CREDENTIAL = /\b(?:Bearer\s+[\w.~+/=-]{16,}|ABSK[\w+/=]{16,}|bedrock-api-key-[\w+/=.-]{16,})/gi;
-
-/** `text` with any credential it echoes replaced by `[redacted]`. */
-export function withoutCredentials(text: string): string {
-  return text.replace(ECHOED_CREDENTIAL, '[redacted]');
 }
 
 /** An error shaped like the SDK's ServiceException for a non-2xx answer and its body text. */
@@ -208,7 +205,18 @@ function assertEvent(message: EventStreamMessage): void {
     err.name = message.headers[':error-code'] ?? 'UnknownError';
     throw err;
   }
-  throw new Error(`Unrecognizable event type: ${message.headers[':event-type']}`);
+  throw malformedStream(`a message of type ${JSON.stringify(String(type).slice(0, 32))}`);
+}
+
+/** An event's JSON payload; one that is not JSON is the upstream's fault (malformedStream). */
+function eventJson(message: EventStreamMessage): unknown {
+  try {
+    return JSON.parse(message.payload.toString('utf8'));
+  } catch {
+    throw malformedStream(
+      `a ${JSON.stringify(String(message.headers[':event-type']).slice(0, 32))} event whose payload is not JSON`,
+    );
+  }
 }
 
 /** One Converse stream member from an event message; undefined for members this SDK version skips. */
@@ -219,7 +227,7 @@ function converseEvent(message: EventStreamMessage): ConverseStreamOutput | unde
   if (!member || !CONVERSE_STREAM_MEMBERS.has(member)) return undefined;
   // Bedrock pads events with `p` so lengths do not leak content; the SDK drops it. (A rest copy, not
   // `delete`, which would turn the object into a slow dictionary for everything downstream.)
-  const { p: _padding, ...payload } = JSON.parse(message.payload.toString('utf8')) as Record<string, unknown>;
+  const { p: _padding, ...payload } = eventJson(message) as Record<string, unknown>;
   if (member === 'contentBlockDelta' || member === 'contentBlockStart') {
     decodeBlockBlobs(payload.delta);
     decodeBlockBlobs(payload.start);
@@ -234,7 +242,7 @@ export function converseEvents(body: FlowingBody): EventFeed<ConverseStreamOutpu
 function invokeEvent(message: EventStreamMessage): ResponseStream | undefined {
   assertEvent(message);
   if (message.headers[':event-type'] !== 'chunk') return undefined;
-  const payload = JSON.parse(message.payload.toString('utf8')) as { bytes?: string };
+  const payload = eventJson(message) as { bytes?: string };
   return {
     chunk: { bytes: payload.bytes === undefined ? undefined : Buffer.from(payload.bytes, 'base64') },
   };

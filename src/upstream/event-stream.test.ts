@@ -60,7 +60,9 @@ describe('decodeEventStream', () => {
   });
 
   it('fails at the end when a partial frame is left over', async () => {
-    await expect(decodeChunks(frame('a', {}), frame('b', {}).subarray(0, 10))).rejects.toThrow(/Truncated/);
+    await expect(decodeChunks(frame('a', {}), frame('b', {}).subarray(0, 10))).rejects.toThrow(
+      /ended inside a message/,
+    );
   });
 
   it('releases the body when the consumer stops early (so the HTTP connection is freed)', async () => {
@@ -132,7 +134,9 @@ describe('eventFeed (push mode)', () => {
     const truncated = listenTo();
     truncated.body.write(Buffer.concat([frame('a', {}), frame('b', {}).subarray(0, 10)]));
     truncated.body.end();
-    expect(await truncated.outcome).toBe('error: Truncated event message received.');
+    expect(await truncated.outcome).toBe(
+      "error: Bedrock's event stream could not be read: the body ended inside a message",
+    );
     expect(truncated.batches).toEqual([['a']]);
   });
 

@@ -40,6 +40,17 @@ const MIN_MESSAGE_BYTES = PRELUDE_BYTES + CRC_BYTES;
 /** The format's own limit (16 MiB): a larger length is a corrupt stream, not a message to wait for. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A body that is not a well-formed event stream (a torn or corrupt frame, a proxy's HTML page answering
+ * a stream call, garbage after a valid frame): the upstream's fault, not the gateway's. Named so the
+ * fault table (aws-errors.ts) tells it as such (502 api_error, retryable) instead of an internal error.
+ */
+export function malformedStream(detail: string): Error {
+  const err = new Error(`Bedrock's event stream could not be read: ${detail}`);
+  err.name = 'UpstreamAnswerMalformed';
+  return err;
+}
+
 /** Bytes after the type tag of each header value type (0-9), -1 for a u16 length then that many bytes. */
 const FIXED_VALUE_BYTES = [0, 0, 1, 2, 4, 8, -1, -1, 8, 16];
 const STRING_TYPE = 7;
@@ -53,7 +64,7 @@ function parseHeaders(frame: Buffer, start: number, end: number): Record<string,
     at += 1 + nameLength;
     const type = frame[at++]!;
     const size = FIXED_VALUE_BYTES[type];
-    if (size === undefined) throw new Error(`Unrecognized event stream header type tag: ${type}`);
+    if (size === undefined) throw malformedStream(`unrecognized header type tag ${type}`);
     if (size >= 0) {
       at += size;
       continue;
@@ -62,7 +73,7 @@ function parseHeaders(frame: Buffer, start: number, end: number): Record<string,
     if (type === STRING_TYPE) headers[name] = frame.toString('utf8', at + 2, at + 2 + length);
     at += 2 + length;
   }
-  if (at !== end) throw new Error('Malformed event stream headers');
+  if (at !== end) throw malformedStream('malformed headers');
   return headers;
 }
 
@@ -71,16 +82,23 @@ function decodeFrame(frame: Buffer): EventStreamMessage {
   const headersLength = frame.readUInt32BE(4);
   const preludeCrc = frame.readUInt32BE(8);
   if (crc32(frame.subarray(0, 8)) !== preludeCrc) {
-    throw new Error('The prelude checksum of an event stream message does not match its CRC32');
+    throw malformedStream('the prelude checksum of a message does not match its CRC32');
   }
   const crcAt = frame.length - CRC_BYTES;
   if (crc32(frame.subarray(0, crcAt)) !== frame.readUInt32BE(crcAt)) {
-    throw new Error('The message checksum of an event stream message does not match its CRC32');
+    throw malformedStream('the message checksum of a message does not match its CRC32');
   }
   const headersEnd = PRELUDE_BYTES + headersLength;
-  if (headersEnd > crcAt) throw new Error('Malformed event stream message: headers overrun');
+  if (headersEnd > crcAt) throw malformedStream('headers overrun their message');
+  let headers: Record<string, string>;
+  try {
+    headers = parseHeaders(frame, PRELUDE_BYTES, headersEnd);
+  } catch (err) {
+    // A length that points past the headers makes Buffer reads throw a RangeError.
+    throw err instanceof RangeError ? malformedStream('malformed headers') : err;
+  }
   return {
-    headers: parseHeaders(frame, PRELUDE_BYTES, headersEnd),
+    headers,
     payload: frame.subarray(headersEnd, crcAt),
   };
 }
@@ -116,7 +134,7 @@ export class EventStreamDecoder {
         if (this.#waiting - at < 4) break;
         const total = this.#joined().readUInt32BE(at);
         if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) {
-          throw new Error(`Invalid event stream message length: ${total}`);
+          throw malformedStream(`invalid message length ${total}`);
         }
         this.#total = total;
       }
@@ -135,7 +153,7 @@ export class EventStreamDecoder {
 
   /** The body ended: throws when it stopped inside a frame. */
   finish(): void {
-    if (this.#waiting > 0) throw new Error('Truncated event message received.');
+    if (this.#waiting > 0) throw malformedStream('the body ended inside a message');
   }
 
   #joined(): Buffer {

@@ -24,6 +24,7 @@ import type {
 } from '@smithy/types';
 import { header, httpError, pathLabel } from './codec.ts';
 import { resolveEndpoint } from './endpoint.ts';
+import { malformedStream } from './event-stream.ts';
 import {
   MESSAGES_API_PATH,
   MESSAGES_API_SIGNING_SERVICE,
@@ -43,6 +44,7 @@ import type {
   MessagesApiInput,
   MessagesApiResult,
 } from './runtime.ts';
+import { withoutCredentials } from './scrub.ts';
 import { SigV4Signer } from './sigv4.ts';
 
 /** The SDK client's HTTP handler (NodeHttpHandler or NodeHttp2Handler). */
@@ -59,6 +61,39 @@ export interface SdkMessagesApiOptions {
   credentials: AwsCredentialIdentityProvider;
   bearerToken?: string;
   mantleEndpoint?: string;
+}
+
+/**
+ * An SDK error with any credential the endpoint echoed (its message, so its stack too) removed, as the
+ * undici transport's codec does: an error's words reach the logs as they are.
+ */
+function scrubbed(err: unknown): never {
+  if (err instanceof Error) {
+    const message = withoutCredentials(err.message);
+    if (message !== err.message) {
+      if (err.stack) err.stack = err.stack.replace(err.message, message);
+      err.message = message;
+    }
+  }
+  throw err;
+}
+
+/**
+ * A stream whose failure (an exception event, a cut) is scrubbed like a call's. The SDK's decoder fails
+ * a torn or corrupt frame (or a payload that is not JSON) with a bare Error or SyntaxError, no name, no
+ * code and no AWS metadata: that is the upstream's malformed stream, told as the undici transport tells it.
+ */
+async function* scrubbedStream<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* stream;
+  } catch (err) {
+    // A named Error (the idle timeout's TimeoutError) or one with a code (a network failure) is not.
+    const bare =
+      ((err?.constructor === Error && (err as Error).name === 'Error') || err instanceof SyntaxError) &&
+      !('code' in err) &&
+      !('$metadata' in err);
+    scrubbed(bare ? malformedStream((err as Error).message) : err);
+  }
 }
 
 /** The SDK input shared by InvokeModel and InvokeModelWithResponseStream. */
@@ -86,33 +121,39 @@ export class SdkRuntime implements BedrockRuntime {
   }
 
   converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput> {
-    return this.#client.send(new ConverseCommand(input), { abortSignal: signal });
+    return this.#client.send(new ConverseCommand(input), { abortSignal: signal }).catch(scrubbed);
   }
 
   async converseStream(
     input: ConverseStreamCommandInput,
     signal?: AbortSignal,
   ): Promise<ConverseStreamResult> {
-    const out = await this.#client.send(new ConverseStreamCommand(input), { abortSignal: signal });
+    const out = await this.#client
+      .send(new ConverseStreamCommand(input), { abortSignal: signal })
+      .catch(scrubbed);
     if (!out.stream) throw new Error('Bedrock ConverseStream answered without an event stream');
-    return { requestId: out.$metadata.requestId, stream: out.stream };
+    return { requestId: out.$metadata.requestId, stream: scrubbedStream(out.stream) };
   }
 
   async invokeModel(input: InvokeInput, signal?: AbortSignal): Promise<Uint8Array> {
-    const out = await this.#client.send(new InvokeModelCommand(invokeParams(input)), { abortSignal: signal });
+    const out = await this.#client
+      .send(new InvokeModelCommand(invokeParams(input)), { abortSignal: signal })
+      .catch(scrubbed);
     return out.body;
   }
 
   async invokeModelStream(input: InvokeInput, signal?: AbortSignal): Promise<InvokeStreamResult> {
-    const out = await this.#client.send(new InvokeModelWithResponseStreamCommand(invokeParams(input)), {
-      abortSignal: signal,
-    });
+    const out = await this.#client
+      .send(new InvokeModelWithResponseStreamCommand(invokeParams(input)), { abortSignal: signal })
+      .catch(scrubbed);
     if (!out.body) throw new Error('Bedrock InvokeModelWithResponseStream answered without an event stream');
-    return { requestId: out.$metadata.requestId, stream: out.body };
+    return { requestId: out.$metadata.requestId, stream: scrubbedStream(out.body) };
   }
 
   async countTokens(input: CountTokensCommandInput, signal?: AbortSignal): Promise<number> {
-    const out = await this.#client.send(new CountTokensCommand(input), { abortSignal: signal });
+    const out = await this.#client
+      .send(new CountTokensCommand(input), { abortSignal: signal })
+      .catch(scrubbed);
     return out.inputTokens ?? 0;
   }
 

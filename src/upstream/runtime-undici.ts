@@ -32,6 +32,7 @@ import {
 } from './codec.ts';
 import { DispatchedBody } from './dispatched-body.ts';
 import { type Endpoint, resolveEndpoint } from './endpoint.ts';
+import { malformedStream } from './event-stream.ts';
 import { ConnectionTracker, WARM_CONNECTIONS } from './idle-connections.ts';
 import {
   MESSAGES_API_PATH,
@@ -197,6 +198,24 @@ function answerJson(body: Buffer): object {
     `Bedrock answered 2xx with a body that is not a JSON document (${body.length} bytes)`,
   );
   err.name = 'UpstreamAnswerMalformed';
+  throw err;
+}
+
+/**
+ * The body of a 2xx answer to a stream call, when it is an event stream. Anything else (a proxy's
+ * login page, JSON) is refused here, before the client's stream starts: it gets a 502 api_error that it
+ * retries, saying what came back, instead of a 200 whose stream fails at once. An answer without a
+ * content type is read as an event stream.
+ */
+function eventStreamBody(answer: Answer): DispatchedBody {
+  const type = header(answer.headers, 'content-type');
+  if (type === undefined || type.toLowerCase().startsWith('application/vnd.amazon.eventstream')) {
+    return answer.body;
+  }
+  const err = malformedStream(
+    `HTTP ${answer.status} with ${/^[\w.+-]+\/[\w.+-]+/.exec(type)?.[0]?.slice(0, 64) ?? 'an unreadable content type'} instead of an event stream`,
+  );
+  answer.body.destroy(err);
   throw err;
 }
 
@@ -507,7 +526,7 @@ export class UndiciRuntime implements BedrockRuntime {
       converseBody(input),
       signal,
     );
-    return { requestId: answer.requestId, stream: converseEvents(answer.body) };
+    return { requestId: answer.requestId, stream: converseEvents(eventStreamBody(answer)) };
   }
 
   async invokeModel(input: RawInvokeInput, signal?: AbortSignal): Promise<Uint8Array> {
@@ -527,7 +546,7 @@ export class UndiciRuntime implements BedrockRuntime {
       input.body,
       signal,
     );
-    return { requestId: answer.requestId, stream: invokeEvents(answer.body) };
+    return { requestId: answer.requestId, stream: invokeEvents(eventStreamBody(answer)) };
   }
 
   async countTokens(input: CountTokensCommandInput, signal?: AbortSignal): Promise<number> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundText, MAX_RECORD_TEXT } from './bounds.ts';
+import { boundText, MAX_CALL_TOKENS, MAX_RECORD_TEXT, tokenCount } from './bounds.ts';
 
 describe('boundText', () => {
   it('keeps short text and cuts long text to the bound, marked', () => {
@@ -13,5 +13,18 @@ describe('boundText', () => {
     const cut = boundText(`${'a'.repeat(4)}😀😀😀`, 6);
     expect(cut).toBe('aaaa…');
     expect(boundText('😀'.repeat(10), 6)).toBe('😀😀…');
+  });
+});
+
+describe('tokenCount', () => {
+  it('keeps whole counts and makes anything else one a budget can hold', () => {
+    expect(tokenCount(1234)).toBe(1234);
+    expect(tokenCount(0)).toBe(0);
+    expect(tokenCount(12.7)).toBe(12);
+    for (const bad of [-5, Number.NaN, Number.NEGATIVE_INFINITY, '12', null, undefined, {}]) {
+      expect(tokenCount(bad)).toBe(0);
+    }
+    expect(tokenCount(1e20)).toBe(MAX_CALL_TOKENS);
+    expect(tokenCount(Number.POSITIVE_INFINITY)).toBe(0);
   });
 });

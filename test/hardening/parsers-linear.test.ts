@@ -19,6 +19,7 @@ import { hostName } from '../../src/server/middleware/host-guard.ts';
 import { sanitizeDocumentName } from '../../src/translate/document-name.ts';
 import { toInvokeBody } from '../../src/translate/to-invoke.ts';
 import { fromBedrockError, parseContextOverflow, scrubAwsDetails } from '../../src/upstream/aws-errors.ts';
+import { withoutCredentials } from '../../src/upstream/codec.ts';
 import { expectLinear } from '../linear-time.ts';
 
 const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length));
@@ -133,10 +134,14 @@ describe('strings from bodies and upstream messages', () => {
       (n: number) => `prompt contains 1 tokens${fill('1 ', n)}`,
       (n: number) => `maximum context length is 1 tokens ${fill('requested 1', n)}`,
       (n: number) => fill('account id: 1', n),
+      (n: number) => fill('Credential=', n),
+      (n: number) => fill('X-Amz-Security-Token ', n),
+      (n: number) => `Bearer ${fill('k', n)}`,
     ];
     for (const message of messages) {
       expectLinear(message, scrubAwsDetails);
       expectLinear(message, parseContextOverflow);
+      expectLinear(message, withoutCredentials);
       expectLinear(
         (n) => Object.assign(new Error(message(n)), { name: 'ValidationException', $metadata: {} }),
         (err) => fromBedrockError(err),

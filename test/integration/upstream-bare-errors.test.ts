@@ -104,4 +104,20 @@ describe.each(['1.1', '2'] as const)('upstream HTTP/%s', (version) => {
     expect(errorOf(err)?.message).toMatch(/^Bedrock answered HTTP 302, a redirect to login\.example\.com/);
     expect(errorOf(err)?.message).not.toMatch(/secret-token|UnknownError/);
   });
+
+  it('a throttle asking for a retry in 28 hours: passed on as at most a minute (the SDK sleeps for whatever it is told)', async () => {
+    answer = {
+      status: 429,
+      headers: {
+        'content-type': 'application/json',
+        'x-amzn-errortype': 'ThrottlingException',
+        'retry-after': '99999',
+      },
+      body: JSON.stringify({ message: 'Too many requests' }),
+    };
+    const err = await callThrough(version);
+    expect(err.status).toBe(429);
+    expect(errorOf(err)?.type).toBe('rate_limit_error');
+    expect(Number(err.headers?.get('retry-after'))).toBe(60);
+  });
 });

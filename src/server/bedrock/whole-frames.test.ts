@@ -74,3 +74,46 @@ describe('WholeFrames', () => {
     expect(() => frames.end()).toThrow(/corrupt/);
   });
 });
+
+describe('WholeFrames and an exception frame echoing a credential', () => {
+  const key = `ABSK${'Q'.repeat(40)}`;
+  const exception = (message: string) =>
+    Buffer.from(
+      codec.encode({
+        headers: {
+          ':exception-type': { type: 'string', value: 'modelStreamErrorException' },
+          ':content-type': { type: 'string', value: 'application/json' },
+          ':message-type': { type: 'string', value: 'exception' },
+        },
+        body: fromUtf8(JSON.stringify({ message })),
+      }),
+    );
+
+  it.each([1, 5, 1000])('in chunks of %i: re-encoded without it, the frames around it unchanged', (size) => {
+    const bytes = Buffer.concat([frame('one'), exception(`broke for Bearer ${key}`), frame('two')]);
+    const { out } = pass(bytes, size);
+    const passed = Buffer.concat(out);
+    expect(passed.toString('latin1')).not.toContain(key);
+    const decoded: { headers: Record<string, string>; body: string }[] = [];
+    for (let at = 0; at < passed.length; ) {
+      const length = passed.readUInt32BE(at);
+      const message = codec.decode(passed.subarray(at, at + length));
+      decoded.push({
+        headers: Object.fromEntries(Object.entries(message.headers).map(([k, v]) => [k, String(v.value)])),
+        body: Buffer.from(message.body).toString('utf8'),
+      });
+      at += length;
+    }
+    expect(decoded.map((m) => m.body)).toEqual([
+      'one',
+      JSON.stringify({ message: 'broke for [redacted]' }),
+      'two',
+    ]);
+    expect(decoded[1]!.headers[':exception-type']).toBe('modelStreamErrorException');
+  });
+
+  it('leaves a frame without a credential as the same bytes', () => {
+    const bytes = Buffer.concat([frame('one'), exception('Bearer token has expired')]);
+    expect(Buffer.concat(pass(bytes, bytes.length).out).equals(bytes)).toBe(true);
+  });
+});

@@ -1,5 +1,6 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { briefError } from './logger.ts';
+import { briefError, createLogger } from './logger.ts';
 
 describe('briefError', () => {
   it('names the error, its message and code, without the stack', () => {
@@ -30,5 +31,28 @@ describe('briefError', () => {
 
   it('states a non-Error as it is', () => {
     expect(briefError('boom')).toEqual({ error: 'boom' });
+  });
+});
+
+describe('a logged error echoing a credential', () => {
+  const key = `ABSK${'Q'.repeat(40)}`;
+  const echoed = () => new Error(`stream broke for Bearer ${key}`);
+
+  it('is written without it, message and stack', () => {
+    let written = '';
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        written += String(chunk);
+        done();
+      },
+    });
+    const log = createLogger('debug', 'x-api-key', sink);
+    log.warn({ err: echoed() }, 'stream failed');
+    expect(written).toContain('stream broke for [redacted]');
+    expect(written).not.toContain(key.slice(4, 20));
+  });
+
+  it('is told briefly without it', () => {
+    expect(briefError(echoed()).error).toBe('Error: stream broke for [redacted]');
   });
 });

@@ -1,11 +1,23 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../../config/config.ts';
+import { withoutCredentials } from '../../upstream/scrub.ts';
 
 export type { Logger };
 
 /**
+ * A logged error as pino writes it, with any credential its message (so its stack) carries removed: an
+ * upstream's error may echo the gateway's Bedrock key or SigV4 Authorization (scrub.ts), on any path.
+ */
+function scrubbedErr(err: Error): pino.SerializedError {
+  const out = pino.stdSerializers.err(err);
+  if (typeof out.message === 'string') out.message = withoutCredentials(out.message);
+  if (typeof out.stack === 'string') out.stack = withoutCredentials(out.stack);
+  return out;
+}
+
+/**
  * JSON logs on stderr (stdout belongs to the CLI's own output). Key-bearing headers are redacted
- * wherever a request's headers get logged.
+ * wherever a request's headers get logged; a logged error's message is scrubbed of credentials.
  */
 export function createLogger(
   level: LogLevel,
@@ -16,7 +28,7 @@ export function createLogger(
   const headers = [...new Set(['x-api-key', 'authorization', apiKeyHeader.toLowerCase()])];
   const paths = headers.flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`]);
   return pino(
-    { level, redact: { paths, censor: '[redacted]' } },
+    { level, redact: { paths, censor: '[redacted]' }, serializers: { err: scrubbedErr } },
     typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
   );
 }
@@ -30,7 +42,7 @@ export function briefError(err: unknown): { error: string; code?: string | numbe
   const { code, $metadata } = err as { code?: unknown; $metadata?: { httpStatusCode?: number } };
   // Happy-eyeballs connects fail with an AggregateError whose own message is empty.
   const inner = err instanceof AggregateError ? (err.errors[0] as Error | undefined) : undefined;
-  const message = err.message || inner?.message || '(no message)';
+  const message = withoutCredentials(err.message || inner?.message || '(no message)');
   const status = $metadata?.httpStatusCode;
   return {
     error: `${err.name}: ${message}`,

@@ -23,6 +23,7 @@ import { toConverseRequest } from '../../translate/to-converse.ts';
 import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { classifyBedrockError } from '../../upstream/aws-errors.ts';
+import { tokenCount } from '../../usage/bounds.ts';
 import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
 import { clientAbort } from '../http/client-abort.ts';
@@ -78,6 +79,9 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     try {
       // CountTokens takes a foundation model id, not an inference profile.
       const tokens = await deps.upstream.countTokens({ modelId: model.baseModelId, input }, abort.signal);
+      // A count that is not a whole number from 0 up (a broken upstream's -5, 1e300 or "12") is no count.
+      if (tokenCount(tokens) !== tokens)
+        throw new Error(`Bedrock CountTokens answered ${String(tokens).slice(0, 32)}`);
       sendJson(ctx.res, 200, { input_tokens: tokens }, { ...headers, 'x-abproxy-token-count': 'bedrock' });
     } catch (err) {
       if (abort.signal.aborted) return;
