@@ -229,15 +229,21 @@ function finalUsage(u: UsageLike, m: InvocationMetrics | undefined): Usage {
   };
 }
 
+/** A 2xx that is no message: the upstream's fault, 502 as the fault table's malformed answers (retryable). */
+function notAMessage(cause: unknown): ApiError {
+  return new ApiError('api_error', 'Bedrock returned a response that is not an Anthropic message', {
+    status: 502,
+    cause,
+  });
+}
+
 /** A non-streaming answer's text → the client's message; text that is not JSON is refused the same way. */
 export function fromInvokeResponseText(text: string, options: { model: string }): MessagesResponse {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new ApiError('api_error', 'Bedrock returned a response that is not an Anthropic message', {
-      cause: text.slice(0, 200),
-    });
+    throw notAMessage(text.slice(0, 200));
   }
   return fromInvokeResponse(json, options);
 }
@@ -254,9 +260,7 @@ export function fromInvokeResponse(json: unknown, options: { model: string }): M
     (json as Json).type !== 'message' ||
     !Array.isArray((json as Json).content)
   ) {
-    throw new ApiError('api_error', 'Bedrock returned a response that is not an Anthropic message', {
-      cause: json,
-    });
+    throw notAMessage(json);
   }
   const message = json as Json;
   const metrics = message[METRICS_KEY] as InvocationMetrics | undefined;

@@ -74,7 +74,8 @@ describe('a misbehaving mantle host', () => {
         type: 'api_error',
         message: 'Bedrock returned a response that is not an Anthropic message',
       });
-      expect(status).toBe(500);
+      // 502, as a malformed Converse or InvokeModel answer is (the fault table's UpstreamAnswerMalformed).
+      expect(status).toBe(502);
     });
   }
 
