@@ -1,5 +1,6 @@
 import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '../anthropic/errors.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { CITATIONS_DROPPED } from './converse-as-stream.ts';
 import { ConverseStreamTranslator } from './converse-stream.ts';
@@ -76,6 +77,30 @@ describe('foldStream', () => {
   it('refuses events that describe no message', () => {
     expect(() => foldStream([{ type: 'message_stop' }])).toThrow('before message_start');
     expect(() => foldStream([start, { type: 'content_block_stop', index: 4 }])).toThrow('no open block 4');
+  });
+
+  it("answers a model's broken tool input JSON as the upstream's fault (502), not a crash", () => {
+    let thrown: unknown;
+    try {
+      foldStream([
+        start,
+        {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} },
+        },
+        {
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'input_json_delta', partial_json: '{"a": tru' },
+        },
+        { type: 'content_block_stop', index: 0 },
+      ]);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ApiError);
+    expect(thrown).toMatchObject({ status: 502, type: 'api_error' });
   });
 });
 

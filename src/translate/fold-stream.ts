@@ -10,6 +10,17 @@ function broken(what: string): ApiError {
   return new ApiError('api_error', `stream cannot be folded into a message: ${what}`);
 }
 
+/** A tool block's streamed input; JSON a model got wrong is its upstream's fault (502), not ours (500). */
+function toolInput(json: string, index: number): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw new ApiError('api_error', `the model's input for tool block ${index} is not valid JSON`, {
+      status: 502,
+    });
+  }
+}
+
 export function foldStream(events: readonly StreamEvent[]): MessagesResponse {
   let message: MessagesResponse | undefined;
   const toolJson = new Map<number, string>();
@@ -50,7 +61,7 @@ export function foldStream(events: readonly StreamEvent[]): MessagesResponse {
         const target = block(event.index);
         const json = toolJson.get(event.index);
         if ((target.type === 'tool_use' || target.type === 'server_tool_use') && json !== undefined)
-          target.input = json === '' ? {} : JSON.parse(json);
+          target.input = json === '' ? {} : toolInput(json, event.index);
         break;
       }
       case 'message_delta': {
