@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientErrorResponse, requestLinePath } from '../../src/server/http/client-error.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { h2Answer } from '../helpers/h2.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -146,25 +147,11 @@ describe('malformed requests', () => {
 async function h2Exchange(headers: http2.OutgoingHttpHeaders, body?: string) {
   const session = http2.connect(gateway.url);
   try {
-    return await new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: unknown }>(
-      (resolve, reject) => {
-        const stream = session.request(headers);
-        let answer: http2.IncomingHttpHeaders = {};
-        let text = '';
-        stream.setEncoding('utf8');
-        stream.on('response', (h) => {
-          answer = h;
-        });
-        stream.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        stream.on('error', reject);
-        stream.on('close', () =>
-          resolve({ status: Number(answer[':status']), headers: answer, body: text ? JSON.parse(text) : '' }),
-        );
-        stream.end(body);
-      },
-    );
+    const stream = session.request(headers);
+    const answer = h2Answer(stream);
+    stream.end(body);
+    const { status, headers: got, text } = await answer;
+    return { status, headers: got, body: text ? JSON.parse(text) : '' };
   } finally {
     session.close();
   }

@@ -14,6 +14,7 @@ import {
   startBedrockEmulator,
   testConfig,
 } from '../helpers/gateway.ts';
+import { type H2Answer, h2Answer } from '../helpers/h2.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -112,38 +113,27 @@ describe('server timeouts', () => {
 });
 
 /** One HTTP/2 (h2c) request that sends `body` and leaves its side open: status, headers, body, reset code. */
-function h2Unfinished(path: string, body: string) {
-  return new Promise<{ status: number; headers: http2.IncomingHttpHeaders; text: string; rstCode?: number }>(
-    (resolve, reject) => {
-      const session = http2.connect(gateway.url);
-      session.on('error', reject);
-      const stream = session.request(
-        {
-          ':method': 'POST',
-          ':path': path,
-          'x-api-key': MASTER_KEY,
-          'content-type': 'application/json',
-          'anthropic-version': '2023-06-01',
-        },
-        { endStream: false },
-      );
-      let headers: http2.IncomingHttpHeaders = {};
-      let text = '';
-      stream.setEncoding('utf8');
-      stream.on('response', (h) => {
-        headers = h;
-      });
-      stream.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      stream.on('error', () => {});
-      stream.on('close', () => {
-        session.close();
-        resolve({ status: Number(headers[':status']), headers, text, rstCode: stream.rstCode });
-      });
-      stream.write(body);
-    },
-  );
+async function h2Unfinished(path: string, body: string): Promise<H2Answer> {
+  const session = http2.connect(gateway.url);
+  // A session failure closes the stream too, which ends the wait below.
+  session.on('error', () => {});
+  try {
+    const stream = session.request(
+      {
+        ':method': 'POST',
+        ':path': path,
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      },
+      { endStream: false },
+    );
+    const answer = h2Answer(stream, true);
+    stream.write(body);
+    return await answer;
+  } finally {
+    session.close();
+  }
 }
 
 describe('server timeouts over HTTP/2 (h2c)', () => {
@@ -183,19 +173,7 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
           messages: [{ role: 'user', content: 'hi' }],
         }),
       );
-      const [status, text] = await new Promise<[number, string]>((resolve, reject) => {
-        let status = 0;
-        let text = '';
-        stream.setEncoding('utf8');
-        stream.on('response', (h) => {
-          status = Number(h[':status']);
-        });
-        stream.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        stream.on('error', reject);
-        stream.on('end', () => resolve([status, text]));
-      });
+      const { status, text } = await h2Answer(stream);
       expect(status).toBe(200);
       expect(text).toContain('slow h2 answer');
     } finally {
@@ -212,17 +190,7 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
       const statuses = await Promise.all(
         Array.from(
           { length: H2C_MAX_CONCURRENT_STREAMS + 200 },
-          () =>
-            new Promise<number>((resolve, reject) => {
-              const stream = session.request({ ':path': '/health' });
-              let status = 0;
-              stream.on('response', (h) => {
-                status = Number(h[':status']);
-              });
-              stream.on('error', reject);
-              stream.resume();
-              stream.on('end', () => resolve(status));
-            }),
+          async () => (await h2Answer(session.request({ ':path': '/health' }))).status,
         ),
       );
       expect(new Set(statuses)).toEqual(new Set([200]));
