@@ -89,6 +89,19 @@ function counter(count: number) {
   };
 }
 
+/**
+ * One scripted stream through `base`, once its first event has arrived; `stream` is the rest of it
+ * (awaited by the test; a rejection before then is not reported as unhandled).
+ */
+async function streamUnderway(base: string, turn: Parameters<typeof emulator.enqueue>[0]) {
+  emulator.enqueue(turn);
+  const started = counter(1);
+  const stream = streamMessage(base, MODEL, started.tick);
+  stream.catch(() => {});
+  await started.all;
+  return { stream };
+}
+
 describe('serve drain', () => {
   it('finishes 20 live streams after SIGTERM, answers 503 meanwhile, and exits 0', async () => {
     const run = startServe();
@@ -135,15 +148,12 @@ describe('serve drain', () => {
   it('cuts streams still running at the drain timeout and still exits 0', async () => {
     const run = startServe({ ABPROXY_DRAIN_TIMEOUT_MS: '300' });
     const base = await run.url;
-    emulator.enqueue({ text: 'x'.repeat(400), chunkSize: 4, chunkDelayMs: 100 });
-    const started = counter(1);
-    const stream = streamMessage(base, MODEL, started.tick).catch((err: unknown) => err);
-    await started.all;
+    const { stream } = await streamUnderway(base, { text: 'x'.repeat(400), chunkSize: 4, chunkDelayMs: 100 });
     const stopAt = Date.now();
     run.proc.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     expect(Date.now() - stopAt).toBeLessThan(3_000);
-    const result = await stream;
+    const result = await stream.catch((err: unknown) => err);
     // The client sees a cut stream (an error or an unfinished event list), never message_stop.
     if (!(result instanceof Error))
       expect((result as { events: string[] }).events).not.toContain('message_stop');
@@ -155,10 +165,7 @@ describe('serve drain', () => {
       emulator.reset();
       const run = startServe({ NODE_OPTIONS: `--import=${preload}`, FATAL_KIND: kind });
       const base = await run.url;
-      emulator.enqueue(SLOW);
-      const started = counter(1);
-      const stream = streamMessage(base, MODEL, started.tick);
-      await started.all;
+      const { stream } = await streamUnderway(base, SLOW);
       run.proc.kill('SIGUSR2');
       const health = await healthOnceDraining(base);
       expect(health.status).toBe(503);
@@ -177,10 +184,7 @@ describe('serve drain', () => {
   it('an uncaught error during a SIGTERM drain is logged and the exit code says so', async () => {
     const run = startServe({ NODE_OPTIONS: `--import=${fatalPreload()}` });
     const base = await run.url;
-    emulator.enqueue(SLOW);
-    const started = counter(1);
-    const stream = streamMessage(base, MODEL, started.tick);
-    await started.all;
+    const { stream } = await streamUnderway(base, SLOW);
     run.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
     run.proc.kill('SIGUSR2');
@@ -193,10 +197,7 @@ describe('serve drain', () => {
   it('exits at once with a non-zero code on a second signal', async () => {
     const run = startServe();
     const base = await run.url;
-    emulator.enqueue({ text: 'y'.repeat(400), chunkSize: 4, chunkDelayMs: 100 });
-    const started = counter(1);
-    const stream = streamMessage(base, MODEL, started.tick).catch((err: unknown) => err);
-    await started.all;
+    const { stream } = await streamUnderway(base, { text: 'y'.repeat(400), chunkSize: 4, chunkDelayMs: 100 });
     run.proc.kill('SIGTERM');
     // Still draining: the stream would take 10 s and the drain timeout is the default.
     await new Promise((r) => setTimeout(r, 200));
@@ -206,6 +207,6 @@ describe('serve drain', () => {
     expect(await run.exited).toBe(1);
     expect(Date.now() - secondAt).toBeLessThan(2_000);
     expect(run.output().stderr).toMatch(/SIGTERM during the drain/);
-    await stream;
+    await stream.catch((err: unknown) => err);
   });
 });
