@@ -12,10 +12,6 @@ import type {
   ResponseStream,
 } from '@aws-sdk/client-bedrock-runtime';
 import { ANTHROPIC_ERROR_EXCEPTIONS } from './aws-errors.ts';
-import { withoutCredentials } from './scrub.ts';
-
-export { withoutCredentials };
-
 import {
   type EventFeed,
   type EventStreamMessage,
@@ -23,6 +19,7 @@ import {
   type FlowingBody,
   malformedStream,
 } from './event-stream.ts';
+import { withoutCredentials } from './scrub.ts';
 
 export type Headers = Record<string, string | string[] | undefined>;
 

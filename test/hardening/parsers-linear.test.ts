@@ -19,7 +19,7 @@ import { hostName } from '../../src/server/middleware/host-guard.ts';
 import { sanitizeDocumentName } from '../../src/translate/document-name.ts';
 import { toInvokeBody } from '../../src/translate/to-invoke.ts';
 import { fromBedrockError, parseContextOverflow, scrubAwsDetails } from '../../src/upstream/aws-errors.ts';
-import { withoutCredentials } from '../../src/upstream/codec.ts';
+import { withoutCredentials } from '../../src/upstream/scrub.ts';
 import { expectLinear } from '../linear-time.ts';
 
 const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length));
