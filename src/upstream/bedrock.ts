@@ -2,13 +2,13 @@
  * The Bedrock upstream, built once at start-up: the runtime calls through one transport chosen by the
  * configured HTTP version — the undici pool over HTTP/1.1 (the fast path), the SDK over HTTP/2 — behind
  * one retry policy, plus the per-region SDK clients (the control plane for the model catalogue, and the
- * runtime client whose resolved config names the endpoint). Endpoints come from the SDK's own env
+ * runtime client whose resolved config names the endpoint), each loaded on first use (`warm` after listening). Endpoints come from the SDK's own env
  * handling (AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL_BEDROCK), credentials from the default
  * chain, and a Bedrock API key, when configured, replaces SigV4 on every call.
  */
 import https from 'node:https';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { type NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -16,10 +16,11 @@ import type { UpstreamHttp } from '../config/config.ts';
 import { UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
 import type { BedrockControlClient } from '../models/catalogue.ts';
 import { GuardedHttp2Handler } from './h2-handler.ts';
+import { type LazyRuntime, lazyRuntime } from './lazy-runtime.ts';
 import { mantleModelLister } from './mantle-models.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
-import { type MessagesApiHandler, SdkRuntime } from './runtime-sdk.ts';
+import type { MessagesApiHandler } from './runtime-sdk.ts';
 import { type ConnectionWait, UndiciRuntime } from './runtime-undici.ts';
 
 export type {
@@ -100,9 +101,10 @@ export class BedrockUpstream {
   readonly #options: BedrockUpstreamOptions;
   readonly #pool: { handler: RequestHandler; destroy(): void };
   readonly #credentials: AwsCredentialIdentityProvider;
-  readonly #sdkRuntime = new Map<string, BedrockRuntimeClient>();
+  readonly #sdkRuntime = new Map<string, Promise<BedrockRuntimeClient>>();
   readonly #control = new Map<string, BedrockClient>();
   readonly #undici: UndiciRuntime | undefined;
+  readonly #sdk: LazyRuntime | undefined;
   #mantleLister: ((region: string) => Promise<string[]>) | undefined;
 
   constructor(options: BedrockUpstreamOptions) {
@@ -119,25 +121,38 @@ export class BedrockUpstream {
       this.#undici = new UndiciRuntime({
         region: options.region,
         credentials: this.#credentials,
-        sdkClient: this.#sdkRuntimeClient(options.region),
+        sdkClient: () => this.#sdkRuntimeClient(options.region),
         bearerToken: options.bearerToken,
         maxConnections: options.maxConnections,
         ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
         onConnectionWait: options.onConnectionWait,
         mantleEndpoint: options.mantleEndpoint,
       });
-    }
-    this.runtime = withRetries(
-      this.#undici ??
-        new SdkRuntime(this.#sdkRuntimeClient(options.region), {
+    } else {
+      this.#sdk = lazyRuntime(async () => {
+        const [{ SdkRuntime }, client] = await Promise.all([
+          import('./runtime-sdk.ts'),
+          this.#sdkRuntimeClient(options.region),
+        ]);
+        return new SdkRuntime(client, {
           region: options.region,
           handler: this.#pool.handler as unknown as MessagesApiHandler,
           credentials: this.#credentials,
           bearerToken: options.bearerToken,
           mantleEndpoint: options.mantleEndpoint,
-        }),
-      policy,
-    );
+        });
+      });
+    }
+    this.runtime = withRetries(this.#undici ?? this.#sdk!, policy);
+  }
+
+  /**
+   * Loads what the first call would (the SDK runtime client, the endpoint and its pool) in the
+   * background, so that it neither delays `serve`'s start nor waits on the first request.
+   */
+  warm(): void {
+    const loaded = this.#undici ? this.#undici.warm() : this.#sdk?.load();
+    loaded?.catch(() => {}); // the first call retries and reports it
   }
 
   /** The ids the bedrock-mantle host lists for a region (for the catalogue; see mantle-models.ts). */
@@ -158,26 +173,35 @@ export class BedrockUpstream {
     return {
       send: async (command) => {
         const { BedrockClient } = await import('@aws-sdk/client-bedrock');
-        const client = this.#clientFor(
-          this.#control,
-          region,
-          BedrockClient,
-          this.#options.maxAttempts,
-          this.#options.controlEndpoint,
-        );
+        let client = this.#control.get(region);
+        if (!client) {
+          client = this.#newClient(
+            region,
+            BedrockClient,
+            this.#options.maxAttempts,
+            this.#options.controlEndpoint,
+          );
+          this.#control.set(region, client);
+        }
         return client.send(command as Parameters<BedrockClient['send']>[0]);
       },
     };
   }
 
-  /** The runtime SDK client of a region; it never retries, `withRetries` does. */
-  #sdkRuntimeClient(region: string): BedrockRuntimeClient {
-    return this.#clientFor(this.#sdkRuntime, region, BedrockRuntimeClient, 1, this.#options.endpoint);
+  /** The runtime SDK client of a region (package loaded on first use); it never retries, `withRetries` does. */
+  #sdkRuntimeClient(region: string): Promise<BedrockRuntimeClient> {
+    let client = this.#sdkRuntime.get(region);
+    if (!client) {
+      client = import('@aws-sdk/client-bedrock-runtime').then(({ BedrockRuntimeClient }) =>
+        this.#newClient(region, BedrockRuntimeClient, 1, this.#options.endpoint),
+      );
+      this.#sdkRuntime.set(region, client);
+    }
+    return client;
   }
 
-  /** One client per region and kind, all sharing the credentials, the API key and the connection pool. */
-  #clientFor<C>(
-    clients: Map<string, C>,
+  /** A client of a region and kind; all share the credentials, the API key and the connection pool. */
+  #newClient<C>(
     region: string,
     Client: new (config: {
       region: string;
@@ -191,22 +215,17 @@ export class BedrockUpstream {
     maxAttempts: number,
     endpoint: string | undefined,
   ): C {
-    let client = clients.get(region);
-    if (!client) {
-      const { bearerToken } = this.#options;
-      client = new Client({
-        region,
-        credentials: this.#credentials,
-        requestHandler: this.#pool.handler,
-        retryStrategy: new ConnectionFaultRetryStrategy({ maxAttempts, baseDelayMs: RETRY_BASE_DELAY_MS }),
-        ...(endpoint === undefined ? {} : { endpoint }),
-        ...(bearerToken === undefined
-          ? {}
-          : { token: { token: bearerToken }, authSchemePreference: ['httpBearerAuth'] }),
-      });
-      clients.set(region, client);
-    }
-    return client;
+    const { bearerToken } = this.#options;
+    return new Client({
+      region,
+      credentials: this.#credentials,
+      requestHandler: this.#pool.handler,
+      retryStrategy: new ConnectionFaultRetryStrategy({ maxAttempts, baseDelayMs: RETRY_BASE_DELAY_MS }),
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(bearerToken === undefined
+        ? {}
+        : { token: { token: bearerToken }, authSchemePreference: ['httpBearerAuth'] }),
+    });
   }
 
   /**
@@ -219,7 +238,11 @@ export class BedrockUpstream {
 
   /** Closes pooled connections; in-flight calls are not waited for. */
   destroy(): void {
-    for (const client of this.#sdkRuntime.values()) client.destroy();
+    for (const client of this.#sdkRuntime.values())
+      void client.then(
+        (c) => c.destroy(),
+        () => {},
+      );
     for (const client of this.#control.values()) client.destroy();
     this.#sdkRuntime.clear();
     this.#control.clear();

@@ -38,7 +38,7 @@ beforeAll(async () => {
   fast = new UndiciRuntime({
     region: 'us-east-1',
     credentials: async () => TEST_CREDENTIALS,
-    sdkClient: sdk,
+    sdkClient: async () => sdk,
     maxConnections: 16,
   });
 });
@@ -161,7 +161,7 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
     const wrong = new UndiciRuntime({
       region: 'us-east-1',
       credentials: async () => ({ ...TEST_CREDENTIALS, secretAccessKey: 'nope' }),
-      sdkClient: sdk,
+      sdkClient: async () => sdk,
       maxConnections: 1,
     });
     try {
@@ -187,7 +187,7 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
     const narrow = new UndiciRuntime({
       region: 'us-east-1',
       credentials: async () => TEST_CREDENTIALS,
-      sdkClient: sdk,
+      sdkClient: async () => sdk,
       maxConnections: 2,
       onConnectionWait: (wait) => waits.push(wait),
     });
@@ -212,7 +212,7 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
     const burst = new UndiciRuntime({
       region: 'us-east-1',
       credentials: async () => TEST_CREDENTIALS,
-      sdkClient: sdk,
+      sdkClient: async () => sdk,
       maxConnections: 16,
     });
     try {
@@ -257,7 +257,7 @@ async function runtimeAgainst(server: Server) {
   const runtime = new UndiciRuntime({
     region: 'us-east-1',
     credentials: async () => TEST_CREDENTIALS,
-    sdkClient: client,
+    sdkClient: async () => client,
     maxConnections: 4,
   });
   const close = async () => {

@@ -65,8 +65,8 @@ export interface ConnectionWait {
 export interface UndiciRuntimeOptions {
   region: string;
   credentials: AwsCredentialIdentityProvider;
-  /** The region's SDK client: its resolved config names the endpoint (it sends nothing). */
-  sdkClient: BedrockRuntimeClient;
+  /** The region's SDK client, made on first use: its resolved config names the endpoint (it sends nothing). */
+  sdkClient: () => Promise<BedrockRuntimeClient>;
   /** Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): sent as a bearer token instead of SigV4. */
   bearerToken?: string;
   /** Most connections open to Bedrock at once; each carries one call at a time. */
@@ -378,7 +378,12 @@ export class UndiciRuntime implements BedrockRuntime {
 
   async #open(): Promise<Upstream> {
     const { sdkClient, region } = this.#options;
-    return this.#poolFor(await resolveEndpoint(sdkClient, region));
+    return this.#poolFor(await resolveEndpoint(await sdkClient(), region));
+  }
+
+  /** Resolves the endpoint and makes its pool now (no connection is opened): the first call waits less. */
+  async warm(): Promise<void> {
+    await this.#connect();
   }
 
   /** The bedrock-mantle host's own pool (opened on its first call). */

@@ -32,6 +32,8 @@ export interface Upstreams {
   catalogue: { snapshot(): Promise<CatalogueSnapshot> } | undefined;
   /** Once a burst is over: closes the idle upstream connections but a few warm ones; how many closed. */
   closeIdle(): number;
+  /** After listening: loads what the first call would, in the background (BedrockUpstream.warm). */
+  warm(): void;
   destroy(): void;
 }
 
@@ -153,6 +155,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       each: [],
       catalogue: undefined,
       closeIdle: () => single.closeIdle(),
+      warm: () => single.warm(),
       destroy: () => single.destroy(),
     };
   }
@@ -235,6 +238,9 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       },
     },
     closeIdle: () => members.reduce((closed, { upstream }) => closed + upstream.closeIdle(), 0),
+    warm: () => {
+      for (const { upstream } of members) upstream.warm();
+    },
     destroy: () => {
       for (const { upstream } of members) upstream.destroy();
     },

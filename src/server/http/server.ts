@@ -358,8 +358,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
         });
       }, SIGNIN_SWEEP_MS).unref()
     : undefined;
-  // Warm the catalogue so the first request does not wait for the control plane.
+  // Warm the catalogue and the runtime's client so the first request waits for neither.
   if (!options.catalogue) void catalogue.snapshot();
+  owned?.warm();
   log.info(
     {
       url,
