@@ -305,6 +305,18 @@ describe('validateMessagesRequest', () => {
     expect(() => validateMessagesRequest(tools({ name: 'x'.repeat(128), input_schema: {} }))).not.toThrow();
   });
 
+  it('refuses a tool name with an unpaired surrogate, in count_tokens as in messages', () => {
+    const body = () => base({ tools: [{ name: 'read\ud800', input_schema: {} }] });
+    expect(errorOf(body())).toBe('tools.0.name: String should not contain unpaired surrogates');
+    expect(() => validateCountTokensRequest(body())).toThrow(
+      'tools.0.name: String should not contain unpaired surrogates',
+    );
+    // A whole pair (an emoji) is a well-formed name.
+    expect(() =>
+      validateMessagesRequest(base({ tools: [{ name: 'read\u{1F600}', input_schema: {} }] })),
+    ).not.toThrow();
+  });
+
   it('checks tool_choice', () => {
     expect(errorOf(base({ tool_choice: { type: 'tool' } }))).toBe('tool_choice.name: Field required');
     expect(errorOf(base({ tool_choice: { type: 'some' } }))).toBe(

@@ -422,6 +422,8 @@ function checkTools(value: unknown): Set<string> {
     if (type === undefined || type === null || type === 'custom') {
       const name = requireString(tool.name, `${path}.name`);
       if (!TOOL_NAME.test(name)) fail(`${path}.name`, `String should match pattern '${TOOL_NAME.source}'`);
+      // Bedrock refuses such a name: said here, so that count_tokens (which would fall back to its estimate) agrees.
+      if (!name.isWellFormed()) fail(`${path}.name`, 'String should not contain unpaired surrogates');
       requireObject(tool.input_schema, `${path}.input_schema`);
       optionalString(tool.description, `${path}.description`);
     } else {

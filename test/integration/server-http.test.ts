@@ -116,6 +116,17 @@ describe('auth', () => {
     await expect(sdk.models.list()).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
   });
 
+  it('takes a /v1/models limit in decimal digits only', async () => {
+    const withLimit = (limit: string) =>
+      raw('GET', `/v1/models?limit=${limit}`, { headers: { 'x-api-key': MASTER_KEY } });
+    expect((await withLimit('2')).json).toMatchObject({ data: [{}, {}], has_more: true });
+    for (const limit of ['0x10', '1e2', '%205', '', '2.0', '0', '1001']) {
+      const res = await withLimit(limit);
+      expect(res.status, limit).toBe(400);
+      expect(res.json.error?.message).toBe('limit: Input should be an integer between 1 and 1000');
+    }
+  });
+
   it('accepts the key in the configured API_KEY_HEADER', async () => {
     const server = await startServer(testConfig({ apiKeyHeader: 'x-gateway-key' }));
     try {

@@ -7,7 +7,8 @@ import { sendJson } from '../http/respond.ts';
 
 function parseLimit(raw: string | null): number {
   if (raw === null) return 20;
-  const n = Number(raw);
+  // Decimal digits only: Number() would also take '0x10', '1e2', ' 5' or '' (0).
+  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 1000) {
     throw ApiError.invalid('limit: Input should be an integer between 1 and 1000');
   }
