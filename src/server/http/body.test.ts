@@ -88,6 +88,29 @@ describe('readBody', () => {
       expect(json.error.message).toMatch(/one Content-Encoding/);
     }
   });
+
+  it('refuses a transfer coding other than chunked with 400 (node would pass its bytes on undecoded)', async () => {
+    const send = (transferEncoding: string, body: Buffer | string) =>
+      new Promise<{ status: number; json: ErrorJson }>((resolve, reject) => {
+        const req = http.request(url, { method: 'POST', headers: { 'transfer-encoding': transferEncoding } });
+        req.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString()) }),
+          );
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const text = '{"a":1}';
+    const gzipped = await send('gzip, chunked', gzipSync(text));
+    expect(gzipped.status).toBe(400);
+    expect(gzipped.json.error.message).toMatch(/Transfer-Encoding 'gzip'/);
+    // A plain body claiming gzip is not read as if the coding were absent either.
+    expect((await send('GZIP, chunked', text)).status).toBe(400);
+    expect((await send('chunked', text)).json.text).toBe(text);
+  });
 });
 
 describe('parseJson', () => {

@@ -61,12 +61,33 @@ function decoders(header: string | undefined): Transform[] {
 }
 
 /**
+ * Node's parser removes `chunked` and leaves any other transfer coding on the bytes: a body sent as
+ * `Transfer-Encoding: gzip, chunked` would be read as if it were not compressed. RFC 9112 §6.1 suggests
+ * 501, but clients retry a 5xx: a 400, as for any other request this gateway cannot take.
+ */
+function unsupportedTransferCoding(header: string | undefined): ApiError | undefined {
+  if (header === undefined) return undefined;
+  const other = header
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .find((coding) => coding !== 'chunked' && coding !== '');
+  if (other === undefined) return undefined;
+  return new ApiError(
+    'invalid_request_error',
+    `Unsupported Transfer-Encoding '${other.slice(0, 40)}': only chunked is (compress with Content-Encoding)`,
+    { headers: { connection: 'close' } },
+  );
+}
+
+/**
  * Reads the whole body, at most `limit` bytes on the wire and after inflation. Listeners rather than
  * `for await`: leaving an async iterator destroys the request, and with it the socket the 413 must use.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  const coding = unsupportedTransferCoding(req.headers['transfer-encoding']);
+  if (coding) return Promise.reject(coding);
   let chain: Transform[];
   try {
     chain = decoders(req.headers['content-encoding']);
