@@ -5,7 +5,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { H2C_MAX_CONCURRENT_STREAMS } from '../../src/server/http/h2c.ts';
+import { H2C_MAX_CONCURRENT_STREAMS, H2C_MAX_HEADER_BYTES } from '../../src/server/http/h2c.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import {
   type Emulator,
@@ -194,6 +194,36 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
         ),
       );
       expect(new Set(statuses)).toEqual(new Set([200]));
+    } finally {
+      session.close();
+    }
+  });
+
+  it("answers headers beyond 16 KiB with 431, as over HTTP/1.1, in the caller's shape", async () => {
+    const told = http2.connect(gateway.url);
+    await new Promise<void>((resolve) => told.once('remoteSettings', () => resolve()));
+    expect(told.remoteSettings.maxHeaderListSize).toBe(H2C_MAX_HEADER_BYTES);
+    told.close();
+    // A client that sends before it has read the gateway's SETTINGS (node's, nghttp2's first flight).
+    const session = http2.connect(gateway.url);
+    try {
+      const big = { 'x-padding': 'a'.repeat(H2C_MAX_HEADER_BYTES) };
+      const door = '/model/anthropic.claude-sonnet-4-5-20250929-v1:0/invoke';
+      const [messages, bedrock] = await Promise.all([
+        h2Answer(session.request({ ':method': 'POST', ':path': '/v1/messages', ...big }), true),
+        h2Answer(session.request({ ':method': 'POST', ':path': door, ...big }), true),
+      ]);
+      expect(messages.status).toBe(431);
+      expect(JSON.parse(messages.text)).toMatchObject({
+        type: 'error',
+        error: { type: 'invalid_request_error' },
+      });
+      expect(messages.headers['request-id']).toMatch(/^req_/);
+      expect(bedrock.status).toBe(431);
+      expect(bedrock.headers['x-amzn-errortype']).toBeDefined();
+      // Well under the limit is served as before.
+      const fine = await h2Answer(session.request({ ':path': '/health', 'x-padding': 'a'.repeat(8 * 1024) }));
+      expect(fine.status).toBe(200);
     } finally {
       session.close();
     }

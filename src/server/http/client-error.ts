@@ -127,7 +127,7 @@ export function answerClientErrors(server: http.Server): void {
  * Expect other than 100-continue; on HTTP/2 also CONNECT), in the shape of its path.
  */
 export function answerRefusal(
-  code: 'EXPECTATION_FAILED' | 'CONNECT_METHOD',
+  code: 'EXPECTATION_FAILED' | 'CONNECT_METHOD' | 'HPE_HEADER_OVERFLOW',
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): void {

@@ -82,6 +82,24 @@ function requestTimedOut(req: http.IncomingMessage, res: http.ServerResponse, st
 /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const H2C_MAX_CONCURRENT_STREAMS = 1000;
 
+/**
+ * Header bytes (names and values) one HTTP/2 request may carry: node's HTTP/1.1 limit (16 KiB, its
+ * maxHeaderSize). Advertised as SETTINGS_MAX_HEADER_LIST_SIZE, which node does not enforce itself
+ * (nghttp2 takes ~64 KiB): checked per request, answered 431 as the HTTP/1.1 server answers.
+ */
+export const H2C_MAX_HEADER_BYTES = 16 * 1024;
+
+function withHeaderLimit(handler: Handler): Handler {
+  return (req, res) => {
+    let bytes = 0;
+    for (const part of req.rawHeaders) bytes += part.length;
+    if (bytes <= H2C_MAX_HEADER_BYTES) return handler(req, res);
+    answerRefusal('HPE_HEADER_OVERFLOW', req, res);
+    // The client stops sending its body (RFC 9113 §8.1) once the answer is out.
+    (req as unknown as http2.Http2ServerRequest).stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  };
+}
+
 /** How long a connection may stay silent before its first bytes: the shorter of the two timeouts set. */
 function firstBytesTimeout(idleTimeoutMs: number, headersTimeoutMs: number): number {
   const set = [idleTimeoutMs, headersTimeoutMs].filter((ms) => ms > 0);
@@ -97,8 +115,10 @@ export function acceptH2c(
     // Node advertises 2^32-1 streams per connection: one connection could then hold thousands of pending
     // requests (and their buffered bodies). Clients queue streams beyond this (the SDK's HTTP/2 handler,
     // nghttp2) rather than fail them.
-    { settings: { maxConcurrentStreams: H2C_MAX_CONCURRENT_STREAMS } },
-    withRequestTimeout(handler, requestTimeoutMs) as unknown as (
+    {
+      settings: { maxConcurrentStreams: H2C_MAX_CONCURRENT_STREAMS, maxHeaderListSize: H2C_MAX_HEADER_BYTES },
+    },
+    withHeaderLimit(withRequestTimeout(handler, requestTimeoutMs)) as unknown as (
       req: http2.Http2ServerRequest,
       res: http2.Http2ServerResponse,
     ) => void,
