@@ -216,6 +216,14 @@ export const SETTINGS = {
     docDefault: '32 MiB',
     doc: 'request body limit (after decompression)',
   }),
+  maxBodyBytesInFlight: setting({
+    env: ['ABPROXY_MAX_BODY_BYTES_IN_FLIGHT'],
+    // 0: a 16th of V8's heap limit (node sizes it from the machine's or container's memory).
+    default: 0,
+    parse: integer(0, 2 ** 42),
+    docDefault: 'auto',
+    doc: 'request body bytes held at once by requests in flight (a body costs 6–14× its size while its request runs); beyond it, 529 with `retry-after`. `0`/auto: 1/16 of the heap limit, at least `ABPROXY_MAX_BODY_BYTES`',
+  }),
   enableToolUse: setting({
     env: ['ENABLE_TOOL_USE'],
     default: true,

@@ -5,6 +5,7 @@ import type { ClaudeFeatureTable } from '../models/claude-features.ts';
 import type { WebToolQuota } from '../tools/web/quota.ts';
 import type { WebTools } from '../tools/web/types.ts';
 import type { BedrockRuntime } from '../upstream/runtime.ts';
+import type { BodyBudget } from './http/body-budget.ts';
 
 /** The upstream calls the handlers make (a BedrockUpstream's runtime in production). */
 export type Upstream = BedrockRuntime;
@@ -25,4 +26,6 @@ export interface AppDeps {
   webTools?: WebTools;
   /** Per-key web tool permission and daily search cap (absent in handler unit tests: no limits). */
   webQuota?: WebToolQuota;
+  /** Bytes of request bodies held at once (absent in handler unit tests: no bound). */
+  bodyBudget?: BodyBudget;
 }

@@ -140,7 +140,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
     }
     const stream = isStreamOperation(operation);
     const abort = clientAbort(ctx);
-    const body = await readBody(ctx.req, deps.config.maxBodyBytes);
+    const body = await readBody(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res));
     ctx.model = id.modelId;
     ctx.stream = stream;
     const model = await resolveForRequest(deps, id.modelId, ctx.key);

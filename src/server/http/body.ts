@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { ApiError } from '../../anthropic/errors.ts';
+import { type BodyHold, overBodyBudget } from './body-budget.ts';
 
 function tooLarge(limit: number): ApiError {
   return new ApiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${limit})`, {
@@ -80,10 +81,11 @@ function unsupportedTransferCoding(header: string | undefined): ApiError | undef
 }
 
 /**
- * Reads the whole body, at most `limit` bytes on the wire and after inflation. Listeners rather than
- * `for await`: leaving an async iterator destroys the request, and with it the socket the 413 must use.
+ * Reads the whole body, at most `limit` bytes on the wire and after inflation, each byte (after
+ * inflation) counted in `hold` when given (the gateway's BodyBudget). Listeners rather than `for await`:
+ * leaving an async iterator destroys the request, and with it the socket the 413 must use.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   const coding = unsupportedTransferCoding(req.headers['transfer-encoding']);
@@ -94,7 +96,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   } catch (err) {
     return Promise.reject(err);
   }
-  if (chain.length === 0 && req.complete) return readBuffered(req, limit);
+  if (chain.length === 0 && req.complete) return readBuffered(req, limit, hold);
   return new Promise((resolve, reject) => {
     const output: NodeJS.ReadableStream = chain.reduce<NodeJS.ReadableStream>((s, d) => s.pipe(d), req);
     const chunks: Buffer[] = [];
@@ -122,6 +124,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) return settle(tooLarge(limit));
+      if (hold && !hold.take(chunk.length)) return settle(overBodyBudget());
       chunks.push(chunk);
     };
     if (chain.length > 0) req.on('data', onWire);
@@ -147,7 +150,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  * A body the parser already holds whole (a small request arrives with its headers, and the handler
  * runs after the first await): taken from the stream's buffer at once, with no data/end events.
  */
-function readBuffered(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBuffered(req: IncomingMessage, limit: number, hold: BodyHold | undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for (let chunk = req.read() as Buffer | null; chunk !== null; chunk = req.read() as Buffer | null) {
@@ -155,6 +158,7 @@ function readBuffered(req: IncomingMessage, limit: number): Promise<Buffer> {
     if (size > limit) return Promise.reject(tooLarge(limit));
     chunks.push(chunk);
   }
+  if (hold && !hold.take(size)) return Promise.reject(overBodyBudget());
   return Promise.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
 }
 
@@ -181,6 +185,6 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  return parseJson(await readBody(req, limit));
+export async function readJson(req: IncomingMessage, limit: number, hold?: BodyHold): Promise<unknown> {
+  return parseJson(await readBody(req, limit, hold));
 }

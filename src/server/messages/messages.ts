@@ -32,7 +32,10 @@ export function messagesHandler(deps: AppDeps): Handler {
     // The client leaving before we answered cancels media fetches and the Bedrock call.
     const abort = clientAbort(ctx);
     const betas = parseBetas(ctx.req.headers['anthropic-beta']);
-    let request = validateMessagesRequest(await readJson(ctx.req, deps.config.maxBodyBytes), { betas });
+    let request = validateMessagesRequest(
+      await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res)),
+      { betas },
+    );
     // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
     if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
     const web = planWebTools(deps, request, callerOf(ctx));

@@ -57,7 +57,9 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     // Counted as the model would see it: web server tools as the ordinary tools the loop gives it, and
     // echoed web tool blocks as the tool calls and results they become.
     const request = asModelSees(
-      validateCountTokensRequest(await readJson(ctx.req, deps.config.maxBodyBytes)),
+      validateCountTokensRequest(
+        await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res)),
+      ),
       deps.signingSecret,
     );
     const model = await resolveForRequest(deps, request.model, ctx.key);

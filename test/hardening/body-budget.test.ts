@@ -1,0 +1,67 @@
+/**
+ * Large bodies cannot exhaust the gateway's memory: bytes of request bodies held at once are bounded
+ * (src/server/http/body-budget.ts). A body beyond the budget is refused with 529 and a retry-after,
+ * the request already running finishes untouched, and the refused one succeeds once it is retried.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import {
+  type Emulator,
+  MASTER_KEY,
+  postMessages,
+  startBedrockEmulator,
+  testConfig,
+} from '../helpers/gateway.ts';
+
+let emulator: Emulator;
+let gateway: RunningServer;
+const BUDGET = 300_000;
+
+beforeAll(async () => {
+  emulator = await startBedrockEmulator();
+  gateway = await startServer(testConfig({ maxBodyBytesInFlight: BUDGET }));
+});
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+const body = (bytes: number, stream = false) =>
+  JSON.stringify({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 16,
+    stream,
+    messages: [{ role: 'user', content: 'x'.repeat(bytes) }],
+  });
+
+it('refuses a body beyond the bytes in flight with 529 and retry-after, and takes it once the others finish', async () => {
+  // A slow stream holds 200 KB of body while it runs.
+  emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
+  const running = await postMessages(gateway.url, body(200_000, true));
+  expect(running.status).toBe(200);
+
+  const refused = await postMessages(gateway.url, body(150_000));
+  expect(refused.status).toBe(529);
+  expect(refused.headers.get('retry-after')).toBe('2');
+  expect(refused.headers.get('request-id')).toMatch(/^req_/);
+  expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+
+  // Small requests still fit beside the running one.
+  emulator.enqueue({ text: 'small fits' });
+  expect((await postMessages(gateway.url, body(10_000))).status).toBe(200);
+
+  // The running stream was not touched by the refusal: it ends normally.
+  const events = await running.text();
+  expect(events).toContain('event: message_stop');
+
+  // Once it is over its bytes are free again: the same body is taken (here through the SDK).
+  emulator.enqueue({ text: 'now it fits' });
+  const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 2 });
+  const answer = await client.messages.create({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 16,
+    messages: [{ role: 'user', content: 'y'.repeat(150_000) }],
+  });
+  expect(answer.content).toEqual([{ type: 'text', text: 'now it fits' }]);
+}, 30_000);
