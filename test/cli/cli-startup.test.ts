@@ -105,8 +105,11 @@ describe('start-up', () => {
     );
   });
 
-  it('the check can fail: the gateway itself does load them', () => {
-    expect(packagesLoadedBy(['src/server/http/server.ts'])).toContain('@aws-sdk/client-bedrock-runtime');
+  it('the gateway loads the Bedrock runtime SDK client only once it runs (after listening), not with its modules', () => {
+    const loaded = packagesLoadedBy(['src/server/http/server.ts']);
+    expect(loaded).not.toContain('@aws-sdk/client-bedrock-runtime');
+    // The check can fail: the gateway's modules do load heavy packages of their own.
+    expect(loaded).toContain('prom-client');
   });
 
   it('serve from the prebuilt JavaScript (npm run build:js) strips no TypeScript and loads only what solo mode uses', async () => {
