@@ -1,11 +1,14 @@
 /**
  * Large bodies cannot exhaust the gateway's memory: bytes of request bodies held at once are bounded
- * (src/server/http/body-budget.ts). A body beyond the budget is refused with 529 and a retry-after,
- * the request already running finishes untouched, and the refused one succeeds once it is retried.
+ * (src/server/http/body-budget.ts). A body beyond the budget is refused with 529 and a retry-after
+ * (on the Bedrock-format door: 503 ServiceUnavailableException), the request already running finishes
+ * untouched, and the refused one succeeds once it is retried.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { doorClient } from '../helpers/door.ts';
 import {
   type Emulator,
   MASTER_KEY,
@@ -64,4 +67,26 @@ it('refuses a body beyond the bytes in flight with 529 and retry-after, and take
     messages: [{ role: 'user', content: 'y'.repeat(150_000) }],
   });
   expect(answer.content).toEqual([{ type: 'text', text: 'now it fits' }]);
+}, 30_000);
+
+it('refuses a door call beyond the budget in Bedrock shape (503 ServiceUnavailableException, which the AWS SDK retries)', async () => {
+  emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
+  const running = await postMessages(gateway.url, body(200_000, true));
+  expect(running.status).toBe(200);
+  const door = doorClient(MASTER_KEY, gateway.url);
+  try {
+    const call = door.send(
+      new ConverseCommand({
+        modelId: 'qwen.qwen3-coder-480b-a35b-v1:0',
+        messages: [{ role: 'user', content: [{ text: 'z'.repeat(150_000) }] }],
+      }),
+    );
+    await expect(call).rejects.toMatchObject({
+      name: 'ServiceUnavailableException',
+      $metadata: { httpStatusCode: 503 },
+    });
+  } finally {
+    door.destroy();
+  }
+  expect(await running.text()).toContain('event: message_stop');
 }, 30_000);
