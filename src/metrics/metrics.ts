@@ -20,6 +20,7 @@ export interface GatewayMetrics {
   budgetRefused: Counter;
   usageStoreErrors: Counter;
   upstreamConnectionWaits: Counter;
+  bodyBudgetRefusals: Counter;
   usageDeadLettered: Counter;
 }
 
@@ -112,6 +113,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     upstreamConnectionWaits: new Counter({
       name: 'abproxy_upstream_connection_waits_total',
       help: 'Bedrock calls that waited for a free upstream connection (ABPROXY_UPSTREAM_MAX_CONNECTIONS reached)',
+      registers,
+    }),
+    bodyBudgetRefusals: new Counter({
+      name: 'abproxy_body_budget_refusals_total',
+      help: 'Requests refused with 529 because the request bodies held at once reached ABPROXY_MAX_BODY_BYTES_IN_FLIGHT',
       registers,
     }),
     usageDeadLettered: new Counter({

@@ -49,6 +49,9 @@ it('refuses a body beyond the bytes in flight with 529 and retry-after, and take
   expect(refused.headers.get('retry-after')).toBe('2');
   expect(refused.headers.get('request-id')).toMatch(/^req_/);
   expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+  // Counted where an operator looks.
+  const metrics = await fetch(`${gateway.url}/metrics`).then((r) => r.text());
+  expect(metrics).toMatch(/^abproxy_body_budget_refusals_total 1$/m);
 
   // Small requests still fit beside the running one.
   emulator.enqueue({ text: 'small fits' });

@@ -9,6 +9,8 @@
 import type { ServerResponse } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { ApiError } from '../../anthropic/errors.ts';
+import type { GatewayMetrics } from '../../metrics/metrics.ts';
+import type { Logger } from './logger.ts';
 
 /** The share of V8's heap limit request bodies may take (~14× amplification, with room to spare). */
 const HEAP_SHARE = 1 / 16;
@@ -39,12 +41,21 @@ export function overBodyBudget(): ApiError {
   );
 }
 
+/** A body was refused: what it asked for and what was held then. */
+export interface BodyRefusal {
+  bytes: number;
+  held: number;
+  limit: number;
+}
+
 export class BodyBudget {
   readonly limit: number;
+  readonly #onRefused: ((refusal: BodyRefusal) => void) | undefined;
   #held = 0;
 
-  constructor(limit: number) {
+  constructor(limit: number, onRefused?: (refusal: BodyRefusal) => void) {
     this.limit = limit;
+    this.#onRefused = onRefused;
   }
 
   /** Bytes held now, by requests whose responses have not closed. */
@@ -64,11 +75,42 @@ export class BodyBudget {
     return {
       take: (bytes) => {
         if (closed) return true; // nothing left to protect; the reader is being torn down
-        if (this.#held + bytes > this.limit) return false;
+        if (this.#held + bytes > this.limit) {
+          this.#onRefused?.({ bytes, held: this.#held, limit: this.limit });
+          return false;
+        }
         this.#held += bytes;
         taken += bytes;
         return true;
       },
     };
   }
+}
+
+/** How often at most a refusal is logged (each is counted). */
+const REFUSAL_LOG_MS = 60_000;
+
+/**
+ * A capacity limit someone must see: each refusal is counted (abproxy_body_budget_refusals_total) and
+ * the log says so, at most once a minute.
+ */
+export function bodyRefusalReporter(
+  log: Pick<Logger, 'warn'>,
+  metrics: () => Pick<GatewayMetrics, 'bodyBudgetRefusals'> | undefined,
+  now: () => number = () => performance.now(),
+): (refusal: BodyRefusal) => void {
+  let lastLog = Number.NEGATIVE_INFINITY;
+  let unlogged = 0;
+  return (refusal) => {
+    metrics()?.bodyBudgetRefusals.inc();
+    unlogged++;
+    const at = now();
+    if (at - lastLog < REFUSAL_LOG_MS) return;
+    lastLog = at;
+    log.warn(
+      { ...refusal, refusalsSinceLastLog: unlogged },
+      'request bodies held at once reached their budget; refusing with 529 (raise ABPROXY_MAX_BODY_BYTES_IN_FLIGHT with the memory)',
+    );
+    unlogged = 0;
+  };
 }

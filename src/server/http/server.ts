@@ -30,7 +30,7 @@ import type { CatalogueView, Upstream } from '../deps.ts';
 import { createAccounting } from '../middleware/accounting.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
-import { BodyBudget, defaultBodyBudget } from './body-budget.ts';
+import { BodyBudget, bodyRefusalReporter, defaultBodyBudget } from './body-budget.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
@@ -268,7 +268,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
       claudeFeatures,
       stats,
       webTools: options.webTools ?? createWebTools(config),
-      bodyBudget: new BodyBudget(config.maxBodyBytesInFlight || defaultBodyBudget(config.maxBodyBytes)),
+      bodyBudget: new BodyBudget(
+        config.maxBodyBytesInFlight || defaultBodyBudget(config.maxBodyBytes),
+        bodyRefusalReporter(log, () => metrics),
+      ),
       webQuota: webToolQuota({
         limiter: webToolLimiter(store, (err) => log.warn({ err }, 'web search daily counter failed')),
       }),
