@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { BodyBudget, type BodyRefusal, bodyRefusalReporter, defaultBodyBudget } from './body-budget.ts';
+import {
+  BodyBudget,
+  type BodyRefusal,
+  bodyBudgetOf,
+  bodyRefusalReporter,
+  defaultBodyBudget,
+} from './body-budget.ts';
 import type { Logger } from './logger.ts';
 
 const MIB = 1024 * 1024;
@@ -30,6 +36,12 @@ describe('BodyBudget', () => {
   it('defaults to a 16th of the heap limit, never below one largest body', () => {
     expect(defaultBodyBudget(32 * MIB, 4096 * MIB)).toBe(256 * MIB);
     expect(defaultBodyBudget(32 * MIB, 256 * MIB)).toBe(32 * MIB);
+  });
+
+  it('never runs with less than one largest body, whatever is configured', () => {
+    expect(bodyBudgetOf(64 * MIB, 32 * MIB)).toBe(64 * MIB);
+    expect(bodyBudgetOf(MIB, 32 * MIB)).toBe(32 * MIB);
+    expect(bodyBudgetOf(0, 32 * MIB)).toBe(defaultBodyBudget(32 * MIB));
   });
 });
 

@@ -26,6 +26,14 @@ export function defaultBodyBudget(
   return Math.max(maxBodyBytes, Math.floor(heapLimit * HEAP_SHARE));
 }
 
+/**
+ * The budget a gateway runs with: the configured one (0: the default), never less than one largest body —
+ * a body the budget could never hold would be refused with a retry-after forever.
+ */
+export function bodyBudgetOf(configured: number, maxBodyBytes: number): number {
+  return Math.max(maxBodyBytes, configured || defaultBodyBudget(maxBodyBytes));
+}
+
 /** What one request may add to the budget as its body arrives. */
 export interface BodyHold {
   /** Counts `bytes` more of this request's body; false (nothing counted) when the budget is spent. */

@@ -30,7 +30,7 @@ import type { CatalogueView, Upstream } from '../deps.ts';
 import { createAccounting } from '../middleware/accounting.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
-import { BodyBudget, bodyRefusalReporter, defaultBodyBudget } from './body-budget.ts';
+import { BodyBudget, bodyBudgetOf, bodyRefusalReporter } from './body-budget.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
@@ -269,7 +269,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       stats,
       webTools: options.webTools ?? createWebTools(config),
       bodyBudget: new BodyBudget(
-        config.maxBodyBytesInFlight || defaultBodyBudget(config.maxBodyBytes),
+        bodyBudgetOf(config.maxBodyBytesInFlight, config.maxBodyBytes),
         bodyRefusalReporter(log, () => metrics),
       ),
       webQuota: webToolQuota({
