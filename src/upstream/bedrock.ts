@@ -2,9 +2,10 @@
  * The Bedrock upstream, built once at start-up: the runtime calls through one transport chosen by the
  * configured HTTP version — the undici pool over HTTP/1.1 (the fast path), the SDK over HTTP/2 — behind
  * one retry policy, plus the per-region SDK clients (the control plane for the model catalogue, and the
- * runtime client whose resolved config names the endpoint), each loaded on first use (`warm` after listening). Endpoints come from the SDK's own env
- * handling (AWS_ENDPOINT_URL_BEDROCK_RUNTIME / AWS_ENDPOINT_URL_BEDROCK), credentials from the default
- * chain, and a Bedrock API key, when configured, replaces SigV4 on every call.
+ * runtime client whose resolved config names the endpoint), each loaded on first use (`warm` after
+ * listening). Endpoints come from the SDK's own env handling (AWS_ENDPOINT_URL_BEDROCK_RUNTIME /
+ * AWS_ENDPOINT_URL_BEDROCK), credentials from the default chain, and a Bedrock API key, when configured,
+ * replaces SigV4 on every call.
  */
 import https from 'node:https';
 import type { BedrockClient } from '@aws-sdk/client-bedrock';

@@ -9,6 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { ApiError } from '../../anthropic/errors.ts';
+import { capacityWarning } from '../../metrics/capacity-warning.ts';
 import type { GatewayMetrics } from '../../metrics/metrics.ts';
 import type { Logger } from './logger.ts';
 
@@ -95,30 +96,18 @@ export class BodyBudget {
   }
 }
 
-/** How often at most a refusal is logged (each is counted). */
-const REFUSAL_LOG_MS = 60_000;
-
-/**
- * A capacity limit someone must see: each refusal is counted (abproxy_body_budget_refusals_total) and
- * the log says so, at most once a minute.
- */
+/** Counts bodies refused over the budget, and says so in the log once a minute at most. */
 export function bodyRefusalReporter(
   log: Pick<Logger, 'warn'>,
   metrics: () => Pick<GatewayMetrics, 'bodyBudgetRefusals'> | undefined,
-  now: () => number = () => performance.now(),
+  now?: () => number,
 ): (refusal: BodyRefusal) => void {
-  let lastLog = Number.NEGATIVE_INFINITY;
-  let unlogged = 0;
-  return (refusal) => {
-    metrics()?.bodyBudgetRefusals.inc();
-    unlogged++;
-    const at = now();
-    if (at - lastLog < REFUSAL_LOG_MS) return;
-    lastLog = at;
-    log.warn(
-      { ...refusal, refusalsSinceLastLog: unlogged },
+  return capacityWarning<BodyRefusal>({
+    log,
+    counter: () => metrics()?.bodyBudgetRefusals,
+    message:
       'request bodies held at once reached their budget; refusing with 529 (raise ABPROXY_MAX_BODY_BYTES_IN_FLIGHT with the memory)',
-    );
-    unlogged = 0;
-  };
+    sinceLastLog: 'refusalsSinceLastLog',
+    ...(now ? { now } : {}),
+  });
 }
