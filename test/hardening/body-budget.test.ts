@@ -6,30 +6,13 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { expect, it } from 'vitest';
 import { doorClient } from '../helpers/door.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  postMessages,
-  startBedrockEmulator,
-  testConfig,
-} from '../helpers/gateway.ts';
+import { gatewayWithEmulator, MASTER_KEY, postMessages } from '../helpers/gateway.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
 const BUDGET = 300_000;
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  // The budget is never below one largest body: both are small here.
-  gateway = await startServer(testConfig({ maxBodyBytesInFlight: BUDGET, maxBodyBytes: 250_000 }));
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
+// The budget is never below one largest body: both are small here.
+const world = gatewayWithEmulator({ maxBodyBytesInFlight: BUDGET, maxBodyBytes: 250_000 });
 
 const body = (bytes: number, stream = false) =>
   JSON.stringify({
@@ -41,30 +24,30 @@ const body = (bytes: number, stream = false) =>
 
 it('refuses a body beyond the bytes in flight with 529 and retry-after, and takes it once the others finish', async () => {
   // A slow stream holds 200 KB of body while it runs.
-  emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
-  const running = await postMessages(gateway.url, body(200_000, true));
+  world.emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
+  const running = await postMessages(world.gateway.url, body(200_000, true));
   expect(running.status).toBe(200);
 
-  const refused = await postMessages(gateway.url, body(150_000));
+  const refused = await postMessages(world.gateway.url, body(150_000));
   expect(refused.status).toBe(529);
   expect(refused.headers.get('retry-after')).toBe('2');
   expect(refused.headers.get('request-id')).toMatch(/^req_/);
   expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
   // Counted where an operator looks.
-  const metrics = await fetch(`${gateway.url}/metrics`).then((r) => r.text());
+  const metrics = await fetch(`${world.gateway.url}/metrics`).then((r) => r.text());
   expect(metrics).toMatch(/^abproxy_body_budget_refusals_total 1$/m);
 
   // Small requests still fit beside the running one.
-  emulator.enqueue({ text: 'small fits' });
-  expect((await postMessages(gateway.url, body(10_000))).status).toBe(200);
+  world.emulator.enqueue({ text: 'small fits' });
+  expect((await postMessages(world.gateway.url, body(10_000))).status).toBe(200);
 
   // The running stream was not touched by the refusal: it ends normally.
   const events = await running.text();
   expect(events).toContain('event: message_stop');
 
   // Once it is over its bytes are free again: the same body is taken (here through the SDK).
-  emulator.enqueue({ text: 'now it fits' });
-  const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 2 });
+  world.emulator.enqueue({ text: 'now it fits' });
+  const client = new Anthropic({ baseURL: world.gateway.url, apiKey: MASTER_KEY, maxRetries: 2 });
   const answer = await client.messages.create({
     model: 'claude-sonnet-4-5',
     max_tokens: 16,
@@ -74,10 +57,10 @@ it('refuses a body beyond the bytes in flight with 529 and retry-after, and take
 }, 30_000);
 
 it('refuses a door call beyond the budget in Bedrock shape (503 ServiceUnavailableException, which the AWS SDK retries)', async () => {
-  emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
-  const running = await postMessages(gateway.url, body(200_000, true));
+  world.emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
+  const running = await postMessages(world.gateway.url, body(200_000, true));
   expect(running.status).toBe(200);
-  const door = doorClient(MASTER_KEY, gateway.url);
+  const door = doorClient(MASTER_KEY, world.gateway.url);
   try {
     const call = door.send(
       new ConverseCommand({
