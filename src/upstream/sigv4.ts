@@ -6,7 +6,7 @@
  * byte for byte (sigv4.test.ts compares the two over generated requests): same canonical path
  * (segments normalised, encoded a second time), same unsignable headers, same value trimming.
  */
-import { createHmac, hash } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 export interface SigV4SignerOptions {
@@ -99,33 +99,9 @@ function amzDate(now: Date | undefined): string {
 // One-shot: no Hash object per call (crypto.hash is about twice as fast as createHash().update().digest()).
 const sha256Hex = (data: string | Uint8Array) => hash('sha256', data, 'hex');
 
-/**
- * The day's signing key as HMAC's two padded keys (RFC 2104: the key XOR 0x36 and 0x5c bytes, 64 long),
- * as latin1 strings: HMAC(key, text) = H(outer ‖ H(inner ‖ text)). Two one-shot hashes per signature
- * instead of an Hmac object (a stream with its own state) per call: ~10 µs less CPU a request at c=128.
- */
 interface SigningKey {
   secret: string;
-  inner: string;
-  outer: string;
-}
-
-const SHA256_BLOCK = 64;
-
-export function paddedKeys(key: Uint8Array): { inner: string; outer: string } {
-  const inner = Buffer.alloc(SHA256_BLOCK, 0x36);
-  const outer = Buffer.alloc(SHA256_BLOCK, 0x5c);
-  for (let i = 0; i < key.length; i++) {
-    inner[i]! ^= key[i]!;
-    outer[i]! ^= key[i]!;
-  }
-  return { inner: inner.toString('latin1'), outer: outer.toString('latin1') };
-}
-
-/** HMAC-SHA256 of an ASCII `text` under padded keys, as hex. */
-export function hmacHex({ inner, outer }: { inner: string; outer: string }, text: string): string {
-  const innerDigest = hash('sha256', Buffer.from(inner + text, 'latin1'), 'binary'); // latin1
-  return hash('sha256', Buffer.from(outer + innerDigest, 'latin1'), 'hex');
+  key: KeyObject;
 }
 
 export class SigV4Signer {
@@ -168,28 +144,29 @@ export class SigV4Signer {
     const signedHeaders = names.join(';');
     const canonicalRequest = `${input.method}\n${canonicalPath(input.path)}\n\n${canonicalHeaders}\n${signedHeaders}\n${sha256Hex(input.body)}`;
     const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
-    // The string to sign is ASCII (a date, the scope, a hex digest): its latin1 bytes are its UTF-8 ones.
-    const signature = hmacHex(
+    const signature = createHmac(
+      'sha256',
       this.#signingKey(credentials.secretAccessKey, shortDate, input.region),
-      stringToSign,
-    );
+    )
+      .update(stringToSign)
+      .digest('hex');
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
     return headers;
   }
 
-  #signingKey(secret: string, shortDate: string, region: string): SigningKey {
+  #signingKey(secret: string, shortDate: string, region: string): KeyObject {
     const id = `${shortDate}/${region}`;
     const cached = this.#keys.get(id);
     // A rotated secret derives a new key (the provider is asked on every call).
-    if (cached?.secret === secret) return cached;
+    if (cached?.secret === secret) return cached.key;
     let key: Buffer = Buffer.from(`AWS4${secret}`, 'utf8');
     for (const part of [shortDate, region, this.#service, 'aws4_request']) {
       key = createHmac('sha256', key).update(part).digest();
     }
     // Days and regions come and go; a bound keeps old keys from piling up.
     if (this.#keys.size >= 16) this.#keys.clear();
-    const entry = { secret, ...paddedKeys(key) };
+    const entry = { secret, key: createSecretKey(key) };
     this.#keys.set(id, entry);
-    return entry;
+    return entry.key;
   }
 }
