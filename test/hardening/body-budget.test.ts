@@ -2,13 +2,14 @@
  * Large bodies cannot exhaust the gateway's memory: bytes of request bodies held at once are bounded
  * (src/server/http/body-budget.ts). A body beyond the budget is refused with 529 and a retry-after
  * (on the Bedrock-format door: 503 ServiceUnavailableException), the request already running finishes
- * untouched, and the refused one succeeds once it is retried.
+ * untouched, and the refused one succeeds once it is retried. One key may hold at most half of it: a
+ * key holder who starts many slow uploads gets 429 for its own load while other keys still get in.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { doorClient } from '../helpers/door.ts';
-import { gatewayWithEmulator, MASTER_KEY, postMessages } from '../helpers/gateway.ts';
+import { gatewayWithEmulator, MASTER_KEY, postMessages, storeKey } from '../helpers/gateway.ts';
 
 const BUDGET = 300_000;
 // The budget is never below one largest body: both are small here.
@@ -22,10 +23,13 @@ const body = (bytes: number, stream = false) =>
     messages: [{ role: 'user', content: 'x'.repeat(bytes) }],
   });
 
+/** A key of its own for the request that holds the budget, so that no key reaches its half first. */
+const anotherKey = async () => ({ 'x-api-key': (await storeKey(world.gateway.store)).secret });
+
 it('refuses a body beyond the bytes in flight with 529 and retry-after, and takes it once the others finish', async () => {
   // A slow stream holds 200 KB of body while it runs.
   world.emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
-  const running = await postMessages(world.gateway.url, body(200_000, true));
+  const running = await postMessages(world.gateway.url, body(200_000, true), await anotherKey());
   expect(running.status).toBe(200);
 
   const refused = await postMessages(world.gateway.url, body(150_000));
@@ -58,7 +62,7 @@ it('refuses a body beyond the bytes in flight with 529 and retry-after, and take
 
 it('refuses a door call beyond the budget in Bedrock shape (503 ServiceUnavailableException, which the AWS SDK retries)', async () => {
   world.emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
-  const running = await postMessages(world.gateway.url, body(200_000, true));
+  const running = await postMessages(world.gateway.url, body(200_000, true), await anotherKey());
   expect(running.status).toBe(200);
   const door = doorClient(MASTER_KEY, world.gateway.url);
   try {
@@ -77,3 +81,49 @@ it('refuses a door call beyond the budget in Bedrock shape (503 ServiceUnavailab
   }
   expect(await running.text()).toContain('event: message_stop');
 }, 30_000);
+
+describe('one key holds at most half the budget', () => {
+  // 400 KB in flight, 100 KB bodies: each key may hold 200 KB.
+  const shared = gatewayWithEmulator({ maxBodyBytesInFlight: 400_000, maxBodyBytes: 100_000 });
+
+  it('refuses the key over its half with 429 (its own load), while another key still gets in', async () => {
+    const hog = { 'x-api-key': (await storeKey(shared.gateway.store)).secret };
+    const other = (await storeKey(shared.gateway.store)).secret;
+    // Two slow streams of the hog hold 180 KB.
+    const slow = { text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 };
+    shared.emulator.enqueue(slow);
+    shared.emulator.enqueue(slow);
+    const running = await Promise.all([
+      postMessages(shared.gateway.url, body(90_000, true), hog),
+      postMessages(shared.gateway.url, body(90_000, true), hog),
+    ]);
+    expect(running.map((r) => r.status)).toEqual([200, 200]);
+
+    // Its third would fit the gateway's 400 KB, not its own 200 KB: refused as a rate limit.
+    const refused = await postMessages(shared.gateway.url, body(90_000), hog);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(refused.headers.get('request-id')).toMatch(/^req_/);
+    expect(await refused.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'rate_limit_error', message: expect.stringMatching(/request bodies in flight/) },
+    });
+
+    // Another key's body of the same size is taken beside them, through the SDK.
+    shared.emulator.enqueue({ text: 'the other key got in' });
+    const client = new Anthropic({ baseURL: shared.gateway.url, apiKey: other, maxRetries: 0 });
+    const answer = await client.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'o'.repeat(90_000) }],
+    });
+    expect(answer.content).toEqual([{ type: 'text', text: 'the other key got in' }]);
+
+    // The hog's streams were not touched; once they are over, its next body is taken.
+    for (const stream of running) expect(await stream.text()).toContain('event: message_stop');
+    shared.emulator.enqueue({ text: 'hog again' });
+    const after = await postMessages(shared.gateway.url, body(90_000), hog);
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({ content: [{ type: 'text', text: 'hog again' }] });
+  }, 30_000);
+});

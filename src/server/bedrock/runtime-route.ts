@@ -22,6 +22,7 @@ import { chooseServiceTier } from '../messages/feature-flags.ts';
 import { reportUsage } from '../messages/report-usage.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
 import { setTierHeaders, type TierState, tierWithinKey, withTierFallback } from '../messages/service-tier.ts';
+import { callerOf } from '../middleware/accounting.ts';
 import { jsonObjectBody } from './json-body.ts';
 import { countOnMantle, invokeOnMantle, onMantle } from './mantle-call.ts';
 import { decodeModelId, isStreamOperation, runtimeCall } from './paths.ts';
@@ -140,7 +141,11 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
     }
     const stream = isStreamOperation(operation);
     const abort = clientAbort(ctx);
-    const body = await readBody(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res));
+    const body = await readBody(
+      ctx.req,
+      deps.config.maxBodyBytes,
+      deps.bodyBudget?.holdFor(ctx.res, callerOf(ctx).keyId),
+    );
     ctx.model = id.modelId;
     ctx.stream = stream;
     const model = await resolveForRequest(deps, id.modelId, ctx.key);

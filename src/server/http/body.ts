@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { ApiError } from '../../anthropic/errors.ts';
-import { type BodyHold, overBodyBudget } from './body-budget.ts';
+import type { BodyHold } from './body-budget.ts';
 
 function tooLarge(limit: number): ApiError {
   return new ApiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${limit})`, {
@@ -124,7 +124,8 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) return settle(tooLarge(limit));
-      if (hold && !hold.take(chunk.length)) return settle(overBodyBudget());
+      const refused = hold?.take(chunk.length);
+      if (refused) return settle(refused);
       chunks.push(chunk);
     };
     if (chain.length > 0) req.on('data', onWire);
@@ -158,7 +159,8 @@ function readBuffered(req: IncomingMessage, limit: number, hold: BodyHold | unde
     if (size > limit) return Promise.reject(tooLarge(limit));
     chunks.push(chunk);
   }
-  if (hold && !hold.take(size)) return Promise.reject(overBodyBudget());
+  const refused = hold?.take(size);
+  if (refused) return Promise.reject(refused);
   return Promise.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
 }
 

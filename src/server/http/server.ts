@@ -30,7 +30,7 @@ import type { CatalogueView, Upstream } from '../deps.ts';
 import { createAccounting } from '../middleware/accounting.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
-import { BodyBudget, bodyBudgetOf, bodyRefusalReporter } from './body-budget.ts';
+import { bodyRefusalReporter, newBodyBudget } from './body-budget.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { Ctx } from './context.ts';
 import { acceptH2c } from './h2c.ts';
@@ -268,8 +268,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
       claudeFeatures,
       stats,
       webTools: options.webTools ?? createWebTools(config),
-      bodyBudget: new BodyBudget(
-        bodyBudgetOf(config.maxBodyBytesInFlight, config.maxBodyBytes),
+      bodyBudget: newBodyBudget(
+        config,
         bodyRefusalReporter(log, () => metrics),
       ),
       webQuota: webToolQuota({

@@ -33,7 +33,11 @@ export function messagesHandler(deps: AppDeps): Handler {
     const abort = clientAbort(ctx);
     const betas = parseBetas(ctx.req.headers['anthropic-beta']);
     let request = validateMessagesRequest(
-      await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res)),
+      await readJson(
+        ctx.req,
+        deps.config.maxBodyBytes,
+        deps.bodyBudget?.holdFor(ctx.res, callerOf(ctx).keyId),
+      ),
       { betas },
     );
     // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).

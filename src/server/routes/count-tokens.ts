@@ -32,6 +32,7 @@ import { headerSafe, sendJson } from '../http/respond.ts';
 import { parseBetas } from '../messages/message-call.ts';
 import { messagePath } from '../messages/message-path.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
+import { callerOf } from '../middleware/accounting.ts';
 import { CountRefusals } from './count-refusals.ts';
 
 function asModelSees(request: CountTokensRequest, secret: string): CountTokensRequest {
@@ -58,7 +59,11 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     // echoed web tool blocks as the tool calls and results they become.
     const request = asModelSees(
       validateCountTokensRequest(
-        await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res)),
+        await readJson(
+          ctx.req,
+          deps.config.maxBodyBytes,
+          deps.bodyBudget?.holdFor(ctx.res, callerOf(ctx).keyId),
+        ),
       ),
       deps.signingSecret,
     );
