@@ -104,24 +104,25 @@ export async function startEmulator(into: ChildProcess[] = children): Promise<st
  * gives `serve` (V8 heap flags, malloc settings): the ratios compare the code, not V8's defaults (with which
  * a do-nothing hop's young generation alone grows to 128 MB).
  */
-export async function startHop(
+export function startHop(
   upstreamUrl: string,
   mode: 'lean' | 'piped' = 'lean',
 ): Promise<{ pid: number; url: string }> {
-  const hop = await startProcess(
-    [
-      '--max-semi-space-size=8',
-      '--heap-growing-percent=50',
-      'bench/forwarder.ts',
-      '--upstream',
-      upstreamUrl,
-      '--mode',
-      mode,
-    ],
+  return startTuned(['bench/forwarder.ts', '--upstream', upstreamUrl, '--mode', mode]);
+}
+
+/** The minimal gateway (bench/minimal-gateway.ts) in front of `upstreamUrl`, tuned as the hop is. */
+export function startMinimalGateway(upstreamUrl: string): Promise<{ pid: number; url: string }> {
+  return startTuned(['bench/minimal-gateway.ts', '--upstream', upstreamUrl]);
+}
+
+async function startTuned(args: string[]): Promise<{ pid: number; url: string }> {
+  const server = await startProcess(
+    ['--max-semi-space-size=8', '--heap-growing-percent=50', ...args],
     { ...process.env, MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' },
     /"url":"([^"]+)"/,
   );
-  return { pid: hop.pid, url: hop.match[1]! };
+  return { pid: server.pid, url: server.match[1]! };
 }
 
 /** A process's memory from /proc, in MB: resident (anonymous + file-backed) and its peak. */

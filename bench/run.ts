@@ -1,7 +1,9 @@
 /**
  * `npm run bench` (first part): the gateway beside the "bare hop" (bench/forwarder.ts, lean mode: node:http
  * + an undici Pool, no parsing) in the same run, each target printed as a ratio to the hop with PASS/FAIL.
- * The piped hop (forwarder.ts --mode piped, twice the CPU per request) is measured for information.
+ * The piped hop (forwarder.ts --mode piped, twice the CPU per request) and the minimal gateway
+ * (bench/minimal-gateway.ts: key check, text-only translation, SigV4, nothing else) are measured for
+ * information: the CPU a gateway cannot avoid, beside what ours spends on its features.
  *
  * Four processes: the Bedrock emulator, the bare hop and the gateway (`abproxy serve`), all on the same
  * emulator, and this driver. Hop and gateway are measured in turns, `--rounds` times (3; `--quick`: 2,
@@ -40,6 +42,7 @@ import {
   spread,
   startEmulator,
   startHop,
+  startMinimalGateway,
   startProcess,
   stopAll,
 } from './lib.ts';
@@ -89,6 +92,8 @@ async function main() {
   const hopUrl = hop.url;
   // Information: the hop that streams both ways through node streams, the baseline of earlier reports.
   const pipedHop = await startHop(emulatorUrl, 'piped');
+  // Information: the least a gateway can do (key check, text-only translation, SigV4), a floor with features off.
+  const minimal = await startMinimalGateway(emulatorUrl);
   const gateway = await startProcess(
     [
       ...opts['gateway-flags'].split(' ').filter(Boolean),
@@ -157,6 +162,7 @@ async function main() {
         anthropicBody(stream, model),
         stream ? 'content_block_delta' : undefined,
       );
+  const minimalCall = () => call(`${minimal.url}/v1/messages`, gatewayHeaders, anthropicBody(false));
   const paths = {
     emulator: { message: converseVia(emulatorUrl), stream: converseStreamVia(emulatorUrl) },
     hop: { message: converseVia(hopUrl), stream: converseStreamVia(hopUrl) },
@@ -172,6 +178,7 @@ async function main() {
       gatewayCall(false, CLAUDE_MESSAGES)(),
       gatewayCall(true, CLAUDE_MESSAGES)(),
       converseVia(pipedHop.url)(),
+      minimalCall(),
     ]);
   }
 
@@ -193,6 +200,7 @@ async function main() {
     round.pipedHopCpu = (
       await load(pipedHop.pid, 128, WINDOW_MS / 2, converseVia(pipedHop.url))
     ).cpuPerRequest;
+    round.minimalGatewayCpu = (await load(minimal.pid, 128, WINDOW_MS / 2, minimalCall)).cpuPerRequest;
     // c=1, interleaved call by call: non-stream latency and stream time to first content.
     const latency: Record<string, number[]> = { emulator: [], hop: [], gateway: [] };
     const ttfc: Record<string, number[]> = { emulator: [], hop: [], gateway: [] };
@@ -335,6 +343,11 @@ async function main() {
     `info: the piped hop (streams both ways through node streams; the baseline of reports before 2026-12-03) ` +
       `CPU/request at c=128: ${fmt(m('pipedHopCpu'))} µs, ${(m('pipedHopCpu') / m('hopCpu')).toFixed(2)}× the bare hop's; ` +
       `gateway ÷ piped hop: ${(m('gatewayCpu') / m('pipedHopCpu')).toFixed(2)}`,
+  );
+  console.log(
+    `info: the minimal gateway (bench/minimal-gateway.ts: key check, text-only translation, SigV4; no usage, limits, metrics or logs) ` +
+      `CPU/request at c=128: ${fmt(m('minimalGatewayCpu'))} µs, ${(m('minimalGatewayCpu') / m('hopCpu')).toFixed(2)}× the bare hop's; ` +
+      `gateway ÷ minimal gateway: ${(m('gatewayCpu') / m('minimalGatewayCpu')).toFixed(2)}`,
   );
   console.log(
     `memory: gateway RSS ${afterLoad.gateway.rss.toFixed(0)} MB after the load, ${end.gateway.rss.toFixed(0)} MB at the end (peak ${end.gateway.peak.toFixed(0)} MB); ` +
