@@ -90,7 +90,18 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Resolves once what was written to `stream` has left the process. Writes to a pipe are asynchronous:
+ * process.exit() drops what the reader has not taken yet (`usage --json | jq` got the first 64 KiB).
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const code = await run(argv);
+  // Exit explicitly (a store client or a timer may still hold the loop), but only after the output.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
 }

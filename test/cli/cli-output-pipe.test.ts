@@ -1,0 +1,35 @@
+/**
+ * Large CLI output through a pipe (`keys list --json | jq`, `usage --json > collector`): the process
+ * exits only once all of it has left. Node's writes to a pipe are asynchronous, and an exit right after
+ * the write used to keep the first 64 KiB and drop the rest, with exit code 0.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { newKeyRecord } from '../../src/cli/keys.ts';
+import { SqliteStore } from '../../src/store/sqlite.ts';
+import { cliEnv, runCli, tempHome } from './cli-helpers.ts';
+
+it('writes every byte of a large --json answer to a pipe before exiting', async () => {
+  const db = join(mkdtempSync(join(tmpdir(), 'abproxy-pipe-')), 'abproxy.db');
+  const store = new SqliteStore(db);
+  const KEYS = 1500;
+  try {
+    for (let i = 0; i < KEYS; i++) {
+      const { record } = newKeyRecord({ name: `key-${i}` }, new Date());
+      await store.createKey(record);
+    }
+  } finally {
+    await store.close();
+  }
+  const result = await runCli(
+    ['keys', 'list', '--db', db, '--json'],
+    cliEnv(tempHome(), 'http://127.0.0.1:9'),
+  );
+  expect(result.code).toBe(0);
+  expect(result.stdout.length).toBeGreaterThan(256 * 1024); // well past a pipe's 64 KiB
+  const listed = JSON.parse(result.stdout) as { name?: string }[];
+  expect(listed).toHaveLength(KEYS);
+  expect(listed.map((key) => key.name)).toContain(`key-${KEYS - 1}`);
+}, 60_000);
