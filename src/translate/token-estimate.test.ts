@@ -121,6 +121,38 @@ describe('estimateInputTokens', () => {
     expect(performance.now() - started).toBeLessThan(200);
   });
 
+  it('counts the text of blocks it does not model (search results, server tools, MCP, redacted thinking) as plain text', () => {
+    const big = 'x'.repeat(48_000); // 12,000 tokens as plain text
+    const plain = estimateInputTokens(user([{ type: 'text', text: big }]));
+    const wrapped = [
+      {
+        type: 'search_result',
+        source: 'https://example.com',
+        title: 't',
+        content: [{ type: 'text', text: big }],
+      },
+      { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [{ type: 'x', text: big }] },
+      { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', content: [{ type: 'text', text: big }] },
+      { type: 'server_tool_use', id: 'srvtoolu_2', name: 'web_search', input: { query: big } },
+      { type: 'redacted_thinking', data: big },
+      { type: 'compaction', content: big },
+    ];
+    for (const block of wrapped) {
+      const estimate = estimateInputTokens(user([block as never]));
+      expect(estimate, block.type).toBeGreaterThanOrEqual(plain);
+      expect(estimate, block.type).toBeLessThan(plain + 50);
+    }
+    // Ids and signatures are not text the model reads.
+    const ids = { type: 'mcp_tool_use', id: 'y'.repeat(4_000), name: 'n', server_name: 's', input: {} };
+    expect(estimateInputTokens(user([ids as never]))).toBeLessThan(20);
+    // A nested image is priced as an image, not as its base64 text.
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: png(100, 100) } };
+    const inResult = { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', content: [image] };
+    expect(estimateInputTokens(user([inResult as never]))).toBe(
+      estimateInputTokens(user([image as never])) + 4,
+    );
+  });
+
   it('counts Anthropic-defined tools that have no name (mcp_toolset)', () => {
     const tools = [{ type: 'mcp_toolset', mcp_server_name: 'srv' }] as unknown as MessagesRequest['tools'];
     expect(estimateInputTokens({ ...user('hi'), tools })).toBeGreaterThan(estimateInputTokens(user('hi')));

@@ -8,6 +8,9 @@
  *   dimensions are read from the PNG/GIF/JPEG header, else 1,600 is assumed (URL and file images too).
  * - PDFs: 2,000 tokens per page (page text plus the page image Claude is given); pages are counted from
  *   the `/Type /Page` objects, at least 1. Other documents: their text.
+ * - Blocks not modelled here (search results, server tool calls and results, MCP blocks, redacted
+ *   thinking): the text of every field, nested blocks by their own rules. This estimate admits requests
+ *   against tokens-per-minute limits, so no block may carry text for free.
  * - Overheads: 4 tokens per message and per content block boundary, 10 per tool plus its text, and 300 once
  *   when tools are present (the tool-use preamble models receive).
  * Each tool schema / tool input is serialized once; the request as a whole never is.
@@ -61,20 +64,39 @@ function blockTokens(block: ContentBlockParam): number {
       return documentTokens(block);
     case 'thinking':
       return textTokens(block.thinking);
-    case 'redacted_thinking':
-      return 0; // encrypted; not re-read by the model as text
     case 'tool_use':
       return PER_MESSAGE + textTokens(block.name) + textTokens(JSON.stringify(block.input ?? {}));
     case 'tool_result':
       return PER_MESSAGE + toolResultTokens(block);
     case 'tool_reference':
       return textTokens(block.tool_name);
-    default: {
-      // Blocks the gateway does not model (server tools, search results): count their visible text.
-      const other = block as { text?: unknown };
-      return typeof other.text === 'string' ? textTokens(other.text) : 0;
-    }
+    default:
+      return PER_MESSAGE + fieldTokens(block);
   }
+}
+
+/** Fields that hold ids, markers or opaque proofs, never prompt text. */
+const NOT_TEXT = new Set(['type', 'id', 'tool_use_id', 'cache_control', 'signature']);
+
+/**
+ * The text anywhere in a block the estimate does not model: strings as text, nested blocks (anything
+ * with a string `type` inside an array) by blockTokens. Validation bounds the nesting depth.
+ */
+function fieldTokens(value: unknown): number {
+  if (typeof value === 'string') return textTokens(value);
+  if (typeof value !== 'object' || value === null) return 0;
+  let tokens = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const block = typeof (item as { type?: unknown } | null)?.type === 'string';
+      tokens += block ? blockTokens(item as ContentBlockParam) : fieldTokens(item);
+    }
+    return tokens;
+  }
+  for (const key in value) {
+    if (!NOT_TEXT.has(key)) tokens += fieldTokens((value as Record<string, unknown>)[key]);
+  }
+  return tokens;
 }
 
 function toolResultTokens(block: ToolResultBlockParam): number {

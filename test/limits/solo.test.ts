@@ -79,6 +79,39 @@ describe('per-key limits in solo mode', () => {
     expect(err.message).toMatch(/tokens per minute/);
   });
 
+  it('tokens per minute: text inside search results or server tool blocks counts like plain text at admission', async () => {
+    await earlyInMinute();
+    const { client } = await makeKey({ tokensPerMinute: 200 });
+    const big = 'x'.repeat(48_000); // ~12,000 tokens: over the limit on its own
+    const inSearchResult = () =>
+      client.messages.create({
+        model: MODEL,
+        max_tokens: 16,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'search_result',
+                source: 'https://example.com/a',
+                title: 'a',
+                content: [{ type: 'text', text: big }],
+              },
+            ],
+          },
+        ],
+      });
+    // In parallel, before any real usage settles: the estimate alone refuses all but the first (an
+    // empty window admits one request whatever its size, as with plain text).
+    const results = await Promise.allSettled(Array.from({ length: 4 }, inSearchResult));
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    expect(refused).toHaveLength(3);
+    for (const err of refused) {
+      expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+      expect((err as Error).message).toMatch(/tokens per minute/);
+    }
+  });
+
   it('an exhausted budget is a 402 billing_error the SDK does not retry', async () => {
     const { id, client } = await makeKey({ budgetUsd: 0.0001 });
     await ask(client, 'spend a little '.repeat(20));
