@@ -64,6 +64,8 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The body's bytes as text, as they arrived (duplicate keys and number spellings included). */
+  rawBody: string;
   httpVersion: '1.1' | '2';
   /** HTTP status the emulator answered with (200 for streams that later failed in-stream). */
   status?: number;
@@ -353,6 +355,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       path: rawPath,
       headers: { ...req.headers },
       body: parseJson(bodyBytes),
+      rawBody: bodyBytes.toString('utf8'),
       httpVersion: req.httpVersion === '2.0' ? '2' : '1.1',
       aborted: false,
       finished: false,

@@ -198,6 +198,25 @@ describe('the AWS SDK through the door', () => {
     expect(await converseTier(keyTier, callerTier)).toEqual(sent);
   });
 
+  it('Converse with the serviceTier key twice: Bedrock gets one, the tier that was checked', async () => {
+    const made = await storeKey(gateway.store);
+    await gateway.store.updateKey(made.id, { serviceTier: 'priority', limits: {} });
+    emulator.enqueue({ text: 'a' });
+    // JSON.parse keeps the last key (flex, within the key's priority); a parser that took the first would
+    // see reserved, a dearer tier than the key's.
+    const body = `{"serviceTier":{"type":"reserved"},"messages":[{"role":"user","content":[{"text":"hi"}]}],"serviceTier":{"type":"flex"}}`;
+    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(QWEN)}/converse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${made.secret}`, 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    expect(call?.rawBody.match(/"serviceTier"/g)).toHaveLength(1);
+    expect(call?.body).toMatchObject({ serviceTier: { type: 'flex' } });
+  });
+
   it('InvokeModel: a dearer X-Amzn-Bedrock-Service-Tier is dropped for the key tier, and the answer says so', async () => {
     const made = await storeKey(gateway.store);
     await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });

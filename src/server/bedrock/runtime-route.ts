@@ -80,7 +80,10 @@ function prepare(operation: ForwardOperation, body: Buffer, headers: Record<stri
       callerTier: typeof tier?.type === 'string' ? tier.type : tier === undefined ? undefined : 'invalid',
       bodyFor: (ours, keepCaller) => {
         if (ours !== undefined) return Buffer.from(JSON.stringify({ ...json, serviceTier: { type: ours } }));
-        if (keepCaller || tier === undefined) return body;
+        if (tier === undefined) return body;
+        // What was checked is what Bedrock gets: re-serialised, so that a duplicate `serviceTier` key
+        // (JSON.parse keeps the last one; another parser may take the first) cannot carry a dearer tier.
+        if (keepCaller) return Buffer.from(JSON.stringify(json));
         const { serviceTier: _dropped, ...rest } = json;
         return Buffer.from(JSON.stringify(rest));
       },
