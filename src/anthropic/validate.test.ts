@@ -95,6 +95,10 @@ describe('validateMessagesRequest', () => {
     expect(errorOf(base({ max_tokens: 1.5 }))).toBe('max_tokens: Input should be a valid integer');
     expect(errorOf(base({ max_tokens: 0 }))).toBe('max_tokens: Input should be greater than or equal to 1');
     expect(errorOf(base({ messages: [] }))).toBe('messages: at least one message is required');
+    // Claude Code's system-role messages are lifted into `system`; alone they leave no turn.
+    expect(errorOf(base({ messages: [{ role: 'system', content: 'be nice' }] }))).toBe(
+      'messages: at least one user or assistant message is required besides system-role messages',
+    );
     expect(errorOf(base({ messages: 'hi' }))).toBe('messages: Input should be a valid list');
     expect(errorOf(base({ stream: 'yes' }))).toBe('stream: Input should be a valid boolean');
     expect(errorOf([])).toBe('Request body must be a JSON object');

@@ -393,6 +393,9 @@ function checkMessages(value: unknown): Json[] {
     if (typeof content === 'string') continue;
     checkBlockList(content, `${path}.content`, MESSAGE_BLOCK_TAGS, true);
   }
+  // System-role messages are lifted into `system`: a conversation of nothing else has no turn to answer.
+  if (messages.every((message) => (message as Json).role === 'system'))
+    fail('messages', 'at least one user or assistant message is required besides system-role messages');
   checkToolPairing(messages as Json[]);
   return messages as Json[];
 }
