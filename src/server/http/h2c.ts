@@ -160,7 +160,10 @@ export function acceptH2c(
       socket.unshift(chunk);
       const head = chunk.subarray(0, H2_PREFACE.length);
       if (head.length >= 3 && H2_PREFACE.subarray(0, head.length).equals(head)) {
-        // The http2 session reads the unshifted bytes itself.
+        // The http2 session reads the unshifted bytes itself. Node's http2 server expects sockets that
+        // end with the peer's FIN; http.Server's allow half-open ones, and the session would then never
+        // hear that the client left (its streams, bodies and handlers held until a timeout).
+        socket.allowHalfOpen = false;
         h2.emit('connection', socket);
       } else {
         for (const listener of h1Listeners) listener.call(server, socket);
