@@ -25,6 +25,7 @@ import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { ForwardOperation, MessagesApiResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
+import { responseGone } from '../http/client-abort.ts';
 import type { Ctx } from '../http/context.ts';
 import { drained, sendJson } from '../http/respond.ts';
 import { warningsHeader } from '../messages/message-call.ts';
@@ -179,21 +180,21 @@ async function pumpChunks(
   deps.stats?.streamOpened(ctx);
   const write = async (frames: Uint8Array[]) => {
     for (const frame of frames) {
-      if (res.destroyed) return;
+      if (responseGone(res)) return;
       deps.stats?.firstToken(ctx);
       if (!res.write(frame)) await drained(res, abort.signal);
     }
   };
   try {
     for await (const chunk of upstream.stream) {
-      if (res.destroyed) break;
+      if (responseGone(res)) break;
       await write(chunks.push(chunk));
     }
-    if (res.destroyed) throw new Error('client disconnected');
+    if (responseGone(res)) throw new Error('client disconnected');
     await write(chunks.end());
     res.end();
   } catch (err) {
-    if (abort.signal.aborted || res.destroyed) return;
+    if (abort.signal.aborted || responseGone(res)) return;
     ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
     ctx.streamFailed = true;
     abort.abort(new Error('stream failed'));

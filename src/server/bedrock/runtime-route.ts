@@ -15,7 +15,7 @@ import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { ForwardOperation, ForwardResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
 import { readBody } from '../http/body.ts';
-import { clientAbort } from '../http/client-abort.ts';
+import { clientAbort, responseGone } from '../http/client-abort.ts';
 import type { Ctx, Handler, Middleware } from '../http/context.ts';
 import { drained } from '../http/respond.ts';
 import { chooseServiceTier } from '../messages/feature-flags.ts';
@@ -260,17 +260,17 @@ async function pumpFrames(
   deps.stats?.streamOpened(ctx);
   try {
     for await (const chunk of answer.stream) {
-      if (res.destroyed) break;
+      if (responseGone(res)) break;
       const whole = frames.push(chunk);
       if (whole === undefined) continue;
       deps.stats?.firstToken(ctx);
       if (!res.write(whole)) await drained(res, abort.signal);
     }
-    if (res.destroyed) throw new Error('client disconnected');
+    if (responseGone(res)) throw new Error('client disconnected');
     frames.end();
     res.end();
   } catch (err) {
-    if (!abort.signal.aborted && !res.destroyed) {
+    if (!abort.signal.aborted && !responseGone(res)) {
       ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: answer.requestId }, 'stream failed');
       ctx.streamFailed = true;
       abort.abort(new Error('stream failed'));

@@ -1,5 +1,14 @@
+import type { ServerResponse } from 'node:http';
 import { traceCallsWith } from '../../upstream/trace.ts';
 import type { Ctx } from './context.ts';
+
+/**
+ * The client is gone: its socket (HTTP/1.1) or its stream (HTTP/2: node's compatibility response has
+ * no `destroyed`, and reads as `writableFinished` once the client reset the stream) was destroyed.
+ */
+export function responseGone(res: ServerResponse): boolean {
+  return res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed === true;
+}
 
 /**
  * The request's abort controller: aborted when the client leaves before the answer was finished (its
@@ -9,7 +18,8 @@ import type { Ctx } from './context.ts';
 export function clientAbort(ctx: Ctx): AbortController {
   const abort = new AbortController();
   ctx.res.on('close', () => {
-    if (!ctx.res.writableFinished) abort.abort(new Error('client disconnected'));
+    // writableEnded, not writableFinished: an HTTP/2 response whose stream the client reset reads as finished.
+    if (!ctx.res.writableEnded) abort.abort(new Error('client disconnected'));
   });
   if (ctx.upstream) traceCallsWith(abort.signal, ctx.upstream);
   return abort;

@@ -12,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { ApiError } from '../../anthropic/errors.ts';
 import { formatSseEvent } from '../../anthropic/sse.ts';
 import type { StreamEvent } from '../../anthropic/types.ts';
+import { responseGone } from './client-abort.ts';
 
 export interface SseWriterOptions {
   /** Ping after this long without an event. */
@@ -47,13 +48,14 @@ export class SseWriter {
     this.#options = options;
     res.on('close', () => {
       this.#stopPings();
-      if (!res.writableFinished) options.abort.abort(new Error('client disconnected'));
+      // writableEnded, not writableFinished: an HTTP/2 response whose stream the client reset reads as finished.
+      if (!res.writableEnded) options.abort.abort(new Error('client disconnected'));
     });
   }
 
   /** True once the client is gone or the stream was ended. */
   get closed(): boolean {
-    return this.#ended || this.#res.destroyed || this.#res.writableEnded;
+    return this.#ended || responseGone(this.#res) || this.#res.writableEnded;
   }
 
   /** False while the client is not reading fast enough: wait for drained() before writing more. */
