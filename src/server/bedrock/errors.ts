@@ -7,6 +7,7 @@
 import { ApiError, toApiError } from '../../anthropic/errors.ts';
 import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
+import { clientLeft } from '../middleware/error-handler.ts';
 import { isDoorPath } from './paths.ts';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection'];
@@ -40,6 +41,7 @@ export function bedrockErrors(): Middleware {
     try {
       await next();
     } catch (err) {
+      if (clientLeft(ctx, err)) return;
       const apiError = err instanceof ApiError ? err : toApiError(err);
       if (!(err instanceof ApiError) && apiError.status >= 500 && !isAwsError(err)) {
         ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');

@@ -8,6 +8,7 @@ import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { ApiError } from '../../anthropic/errors.ts';
 import type { BodyHold } from './body-budget.ts';
+import { ClientLeftError } from './client-abort.ts';
 
 function tooLarge(limit: number): ApiError {
   return new ApiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${limit})`, {
@@ -131,9 +132,13 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
     if (chain.length > 0) req.on('data', onWire);
     output.on('data', onData);
     output.on('end', () => settle(undefined, Buffer.concat(chunks)));
-    req.on('error', (err) => settle(err));
+    // Node's `aborted` (ECONNRESET) arrives before `close` when the connection drops mid-body.
+    req.on('error', (err) =>
+      settle(new ClientLeftError('client left before sending the whole body', { cause: err })),
+    );
     req.on('close', () => {
-      if (!req.complete) settle(new Error('client closed the connection before sending the whole body'));
+      if (!req.complete)
+        settle(new ClientLeftError('client closed the connection before sending the whole body'));
     });
     for (const d of chain) {
       d.on('error', (err) =>

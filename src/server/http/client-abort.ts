@@ -3,6 +3,14 @@ import { traceCallsWith } from '../../upstream/trace.ts';
 import type { Ctx } from './context.ts';
 
 /**
+ * The client left while its request was being read (its connection reset or closed mid-body): nobody to
+ * answer, not our fault. Recorded as 499 and logged at debug level, never as a 500.
+ */
+export class ClientLeftError extends Error {
+  override readonly name = 'ClientLeftError';
+}
+
+/**
  * The client is gone: its socket (HTTP/1.1) or its stream (HTTP/2: node's compatibility response has
  * no `destroyed`, and reads as `writableFinished` once the client reset the stream) was destroyed.
  */

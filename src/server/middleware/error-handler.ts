@@ -1,4 +1,5 @@
 import { ApiError, toApiError } from '../../anthropic/errors.ts';
+import { ClientLeftError } from '../http/client-abort.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { sendJson } from '../http/respond.ts';
 
@@ -19,6 +20,7 @@ export function errorHandler(): Middleware {
     try {
       await next();
     } catch (err) {
+      if (clientLeft(ctx, err)) return;
       const apiError = toApiError(err);
       if (!(err instanceof ApiError)) {
         ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
@@ -28,4 +30,15 @@ export function errorHandler(): Middleware {
       sendError(ctx, apiError);
     }
   };
+}
+
+/**
+ * A request whose client left mid-body: nothing to send, and not an error of ours (not logged as one,
+ * not a 500); 499 in the request's stats, as metering records it.
+ */
+export function clientLeft(ctx: Ctx, err: unknown): boolean {
+  if (!(err instanceof ClientLeftError)) return false;
+  ctx.log.debug({ requestId: ctx.requestId, err: err.message }, 'client left before sending its whole body');
+  ctx.res.statusCode = 499;
+  return true;
 }

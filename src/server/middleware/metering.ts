@@ -18,7 +18,7 @@ import { costUsd, type PriceTable } from '../../usage/prices.ts';
 import type { UsageSpool } from '../../usage/spool.ts';
 import type { UsageRecord } from '../../usage/types.ts';
 import { doorOperation } from '../bedrock/paths.ts';
-import { responseGone } from '../http/client-abort.ts';
+import { ClientLeftError, responseGone } from '../http/client-abort.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { routePath } from '../http/router.ts';
 
@@ -190,6 +190,7 @@ async function countRefusal<T>(metrics: GatewayMetrics, fn: () => Promise<T>): P
 
 /** The status a usage record keeps: what the client got, 499 when it left before the end. */
 function finalStatus(ctx: Ctx, thrown: unknown): number {
+  if (thrown instanceof ClientLeftError) return 499;
   if (thrown !== undefined) return toApiError(thrown).status;
   if (!ctx.res.writableEnded && (ctx.req.destroyed || responseGone(ctx.res))) return 499;
   return ctx.res.statusCode;
