@@ -1,5 +1,6 @@
 /** The HTTP surface of the gateway: ids, auth, host guard, bodies, routing, errors. */
 import http from 'node:http';
+import http2 from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   startGateway,
   testConfig,
 } from '../helpers/gateway.ts';
+import { h2Answer } from '../helpers/h2.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -161,6 +163,26 @@ describe('DNS-rebinding guard', () => {
   it('accepts loopback names with ports', async () => {
     for (const host of ['localhost:1234', '127.0.0.1', '[::1]:80']) {
       expect((await raw('GET', '/health', { headers: { host } })).status, host).toBe(200);
+    }
+  });
+
+  it('refuses a loopback name followed by anything but a port', async () => {
+    for (const host of ['localhost:80@evil.example', '[::1]evil.example', '127.0.0.1:x']) {
+      expect((await raw('GET', '/health', { headers: { host } })).status, host).toBe(403);
+    }
+  });
+
+  it("checks HTTP/2's :authority as it checks Host", async () => {
+    const session = http2.connect(url);
+    try {
+      const ask = (authority: string) =>
+        h2Answer(session.request({ ':method': 'GET', ':path': '/metrics', ':authority': authority }));
+      const refused = await ask('evil.example.com');
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.text)).toMatchObject({ error: { type: 'permission_error' } });
+      expect((await ask(new URL(url).host)).status).toBe(200);
+    } finally {
+      session.close();
     }
   });
 });

@@ -2,12 +2,15 @@ import { ApiError } from '../../anthropic/errors.ts';
 import { isLoopbackHost } from '../../config/config.ts';
 import type { Middleware } from '../http/context.ts';
 
-/** `Host` without its port: `[::1]:8080` → `[::1]`, `localhost:80` → `localhost`. */
+/**
+ * `Host` without its port: `[::1]:8080` → `[::1]`, `localhost:80` → `localhost`. Anything after the name
+ * that is not `:digits` stays part of it (`localhost:80@evil`, `[::1]evil`), so it is no loopback name.
+ */
 export function hostName(hostHeader: string): string {
   const h = hostHeader.trim();
-  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
-  const colon = h.lastIndexOf(':');
-  return colon === -1 ? h : h.slice(0, colon);
+  const nameEnd = h.startsWith('[') ? h.indexOf(']') + 1 : h.lastIndexOf(':');
+  if (nameEnd <= 0 || nameEnd === h.length) return h;
+  return /^:\d*$/.test(h.slice(nameEnd)) ? h.slice(0, nameEnd) : h;
 }
 
 /**
@@ -19,7 +22,8 @@ export function hostGuard(): Middleware {
   // already accepted are remembered (bounded) instead of parsed and matched on every request.
   const accepted = new Set<string>();
   return function hostGuardMiddleware(ctx, next) {
-    const host = ctx.req.headers.host;
+    // HTTP/2 carries the host as `:authority` (curl --http2-prior-knowledge sends no `host`).
+    const host = ctx.req.headers.host ?? (ctx.req.headers[':authority'] as string | undefined);
     if (host !== undefined && !accepted.has(host)) {
       if (!isLoopbackHost(hostName(host))) {
         return Promise.reject(
