@@ -181,6 +181,42 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
     }
   });
 
+  /** ms until the gateway ends an h2c session that `use` leaves without a stream open. */
+  async function sessionLifetime(use: (session: http2.ClientHttp2Session) => Promise<void>): Promise<number> {
+    const session = http2.connect(gateway.url);
+    session.on('error', () => {});
+    const closed = new Promise<number>((resolve) => {
+      const started = performance.now();
+      session.once('goaway', () => resolve(performance.now() - started));
+      session.once('close', () => resolve(performance.now() - started));
+    });
+    try {
+      await use(session);
+      return await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 5_000))]);
+    } finally {
+      session.destroy();
+    }
+  }
+
+  it('closes a session that never sends a request after the headers timeout, not the socket idle one', async () => {
+    // Preface and SETTINGS, then silence (or only PINGs): as an HTTP/1.1 connection whose headers never come.
+    const ms = await sessionLifetime(async (session) => {
+      await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+      session.ping(() => {});
+    });
+    expect(ms).toBeGreaterThanOrEqual(250);
+    expect(ms).toBeLessThan(1_500); // the socket idle timeout is 2 s here
+  });
+
+  it('closes a session whose streams are all done after the keep-alive timeout', async () => {
+    let answered = 0;
+    const ms = await sessionLifetime(async (session) => {
+      answered = (await h2Answer(session.request({ ':path': '/health' }))).status;
+    });
+    expect(answered).toBe(200);
+    expect(ms).toBeLessThan(1_500);
+  });
+
   it('bounds the streams one connection may hold open, and a client opening more is served in turn', async () => {
     const session = http2.connect(gateway.url);
     try {

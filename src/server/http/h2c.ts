@@ -34,6 +34,12 @@ export interface H2cOptions {
    * acceptor holds it before node sees it). 0: only the idle timeout.
    */
   headersTimeoutMs: number;
+  /**
+   * A session with no stream open this long is closed (GOAWAY), as the HTTP/1.1 server closes an idle
+   * keep-alive connection; until its first request it gets `headersTimeoutMs` instead. 0: only the idle
+   * timeout.
+   */
+  keepAliveTimeoutMs: number;
 }
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -100,6 +106,38 @@ function withHeaderLimit(handler: Handler): Handler {
   };
 }
 
+/**
+ * Closes a session (GOAWAY) once it has had no stream open for `keepAliveMs` (before its first stream:
+ * `firstMs`). Without this only the socket idle timeout (15 min) applied: a session that never completes
+ * a header block, or sends only PINGs, held its connection 30× longer than HTTP/1.1 allows. Returns
+ * what stops the timer when the session closes.
+ */
+function closeWhenStreamless(
+  session: http2.ServerHttp2Session,
+  firstMs: number,
+  keepAliveMs: number,
+): () => void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number) => {
+    clearTimeout(timer);
+    timer =
+      ms > 0
+        ? setTimeout(() => {
+            if (open === 0 && !session.closed) session.close();
+          }, ms).unref()
+        : undefined;
+  };
+  arm(firstMs > 0 ? firstMs : keepAliveMs);
+  session.on('stream', (stream) => {
+    if (open++ === 0) clearTimeout(timer);
+    stream.once('close', () => {
+      if (--open === 0 && !session.closed) arm(keepAliveMs);
+    });
+  });
+  return () => clearTimeout(timer);
+}
+
 /** How long a connection may stay silent before its first bytes: the shorter of the two timeouts set. */
 function firstBytesTimeout(idleTimeoutMs: number, headersTimeoutMs: number): number {
   const set = [idleTimeoutMs, headersTimeoutMs].filter((ms) => ms > 0);
@@ -109,7 +147,7 @@ function firstBytesTimeout(idleTimeoutMs: number, headersTimeoutMs: number): num
 export function acceptH2c(
   server: http.Server,
   handler: Handler,
-  { idleTimeoutMs, requestTimeoutMs, headersTimeoutMs }: H2cOptions,
+  { idleTimeoutMs, requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }: H2cOptions,
 ): H2cAcceptor {
   const h2 = http2.createServer(
     // Node advertises 2^32-1 streams per connection: one connection could then hold thousands of pending
@@ -134,7 +172,11 @@ export function acceptH2c(
   const undecided = new Set<net.Socket>();
   h2.on('session', (session) => {
     sessions.add(session);
-    session.on('close', () => sessions.delete(session));
+    const stopTimer = closeWhenStreamless(session, headersTimeoutMs, keepAliveTimeoutMs);
+    session.on('close', () => {
+      sessions.delete(session);
+      stopTimer();
+    });
   });
   // The HTTP/1.1 server's own connection listener, called for connections that are not HTTP/2.
   const h1Listeners = server.listeners('connection') as ((socket: net.Socket) => void)[];

@@ -340,6 +340,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     idleTimeoutMs: config.socketIdleTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     headersTimeoutMs: config.headersTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
   });
 
   // No traffic either way for this long: the socket is destroyed (its request sees `close` and aborts).
