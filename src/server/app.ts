@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
   const { tracing } = options;
   const chain: Middleware[] = [requestId(), errorHandler(), bedrockErrors()];
   if (tracing) chain.push(tracing.request);
-  if (options.loopback) chain.push(hostGuard());
+  chain.push(hostGuard({ loopback: options.loopback }));
   if (options.admin) chain.push(options.admin);
   chain.push(
     originGuard({

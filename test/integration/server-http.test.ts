@@ -1,6 +1,7 @@
 /** The HTTP surface of the gateway: ids, auth, host guard, bodies, routing, errors. */
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +171,33 @@ describe('DNS-rebinding guard', () => {
     for (const host of ['localhost:80@evil.example', '[::1]evil.example', '127.0.0.1:x']) {
       expect((await raw('GET', '/health', { headers: { host } })).status, host).toBe(403);
     }
+  });
+
+  it("answers an HTTP/1.1 request without Host with 400 in the caller's shape, not a bare 400", async () => {
+    const exchange = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write(request));
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\r\n\r\n') && /\}$/.test(text)) socket.end();
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+      });
+    const api = await exchange('GET /v1/models HTTP/1.1\r\nx-api-key: k\r\n\r\n');
+    expect(api).toMatch(/^HTTP\/1\.1 400 /);
+    expect(api).toMatch(/request-id: req_/);
+    expect(api).toContain('"type":"invalid_request_error"');
+    expect(api).toContain('Host header');
+    const door = await exchange(
+      'POST /model/x/converse HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}',
+    );
+    expect(door).toMatch(/^HTTP\/1\.1 400 /);
+    expect(door).toMatch(/x-amzn-errortype: ValidationException/i);
+    // HTTP/1.0 may leave it out.
+    expect(await exchange('GET /health HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it("checks HTTP/2's :authority as it checks Host", async () => {

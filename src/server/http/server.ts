@@ -125,6 +125,8 @@ function serverTimeouts(config: Config): http.ServerOptions {
     headersTimeout: config.headersTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
+    // A missing Host is answered by the host guard in the caller's shape (node's own 400 is bare).
+    requireHostHeader: false,
     // How often node checks the two deadlines above (its default, 30 s, would stretch them).
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.headersTimeoutMs / 4))),
   };

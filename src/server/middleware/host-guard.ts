@@ -14,17 +14,25 @@ export function hostName(hostHeader: string): string {
 }
 
 /**
- * DNS-rebinding guard for loopback binds: a web page can point its own domain at 127.0.0.1, but the
- * browser still sends that domain as `Host`. Only loopback names may reach a loopback-bound gateway.
+ * The Host every HTTP/1.1 request must carry (RFC 9112 §3.2), answered here in the caller's shape
+ * rather than by node's bare 400 (`requireHostHeader: false` on the server). On a loopback bind, also
+ * the DNS-rebinding guard: a web page can point its own domain at 127.0.0.1, but the browser still sends
+ * that domain as `Host`. Only loopback names may reach a loopback-bound gateway.
  */
-export function hostGuard(): Middleware {
+export function hostGuard({ loopback }: { loopback: boolean }): Middleware {
   // A loopback gateway sees a handful of Host values (`127.0.0.1:8080`, `localhost:8080`): the ones
   // already accepted are remembered (bounded) instead of parsed and matched on every request.
   const accepted = new Set<string>();
   return function hostGuardMiddleware(ctx, next) {
+    const { headers } = ctx.req;
     // HTTP/2 carries the host as `:authority` (curl --http2-prior-knowledge sends no `host`).
-    const host = ctx.req.headers.host ?? (ctx.req.headers[':authority'] as string | undefined);
-    if (host !== undefined && !accepted.has(host)) {
+    const host = headers.host ?? (headers[':authority'] as string | undefined);
+    if (host === undefined) {
+      if (ctx.req.httpVersion === '1.1')
+        return Promise.reject(ApiError.invalid('HTTP/1.1 requests must carry a Host header'));
+      return next();
+    }
+    if (loopback && !accepted.has(host)) {
       if (!isLoopbackHost(hostName(host))) {
         return Promise.reject(
           new ApiError(
