@@ -123,6 +123,25 @@ describe('malformed requests', () => {
     expect(anthropic.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
   });
 
+  it('a malformed request pipelined behind one still being answered waits for that answer', async () => {
+    emulator.enqueue({ text: 'the first answer', delayMs: 300 });
+    const body = JSON.stringify({
+      model: 'qwen.qwen3-coder-480b-a35b-v1:0',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const valid = `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${MASTER_KEY}\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    const malformed =
+      'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx';
+    const text = await rawExchange([valid + malformed]);
+    // The valid request's own answer comes first, then the refusal of the malformed one.
+    const first = text.indexOf('HTTP/1.1 200');
+    const refusal = text.indexOf('HTTP/1.1 400');
+    expect(first).toBe(0);
+    expect(text).toContain('the first answer');
+    expect(refusal).toBeGreaterThan(text.indexOf('the first answer'));
+  });
+
   it('the gateway still answers afterwards', async () => {
     expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
   });

@@ -101,16 +101,27 @@ export function answerClientErrors(server: http.Server): void {
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: net.Socket) => {
-    // As node does: answer only while nothing of an answer went out on this connection.
-    const current = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent) {
+    // The request being answered on this connection (node sets `_httpMessage` to null once it is done).
+    const current = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    // Received whole, so the error is about a later, pipelined request: its refusal waits for that answer
+    // (written now, it would be read as the answer to the earlier request).
+    const pipelined = current?.req.complete === true;
+    if (err.code === 'ECONNRESET' || !socket.writable || (current?.headersSent && !pipelined)) {
       socket.destroy();
       return;
     }
     const path = requestLinePath(err.rawPacket);
     const door = path === undefined ? doorConnections.get(socket) === true : isDoorPath(path);
+    const refuse = (): unknown =>
+      socket.writable
+        ? socket.end(clientErrorResponse(err.code, door, newRequestId()), () => socket.destroy())
+        : socket.destroy();
+    if (current && pipelined) {
+      current.once('close', () => (current.writableFinished ? refuse() : socket.destroy()));
+      return;
+    }
     // Closed once the answer is out (destroying at once could drop it).
-    socket.end(clientErrorResponse(err.code, door, newRequestId()), () => socket.destroy());
+    refuse();
   });
   // Node's own answers to these are bare (a 417 with no body, a CONNECT socket closed unanswered).
   server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) =>
