@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from '../../anthropic/errors.ts';
 import type { KeyVerifier } from '../../auth/verifier.ts';
 import type { Middleware } from '../http/context.ts';
+import { routePath } from '../http/router.ts';
 
 /**
  * required: every call needs the master key or a valid stored key.
@@ -58,7 +59,8 @@ const REFUSALS = {
 export function auth({ verifier, policy, header, publicPaths = new Set() }: AuthOptions): Middleware {
   const names = keyHeaders(header); // once, not a Set per request
   return async function authMiddleware(ctx, next) {
-    if (publicPaths.has(ctx.url.pathname)) return next();
+    // As the router reads it (`/health/` is `/health`).
+    if (publicPaths.has(routePath(ctx.url.pathname))) return next();
     const presented = presentedKeys(ctx.req.headers, header, names);
     let refusal: keyof typeof REFUSALS = 'unknown';
     let accepted = false;
