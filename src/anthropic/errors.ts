@@ -69,3 +69,11 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   return new ApiError('api_error', 'Internal server error', { cause: err });
 }
+
+/**
+ * A client's string as an error message repeats it: cut to `max` characters, so a 10 KB path or model
+ * name is not sent back whole (JSON escapes the rest).
+ */
+export function echoed(value: string, max = 200): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}

@@ -6,7 +6,7 @@
  * on-demand, else the region's profile id) — so Claude Code's gateway model discovery and `models list`
  * users see both. Claude first (newest first), then the rest by id.
  */
-import { ApiError } from '../anthropic/errors.ts';
+import { ApiError, echoed } from '../anthropic/errors.ts';
 import {
   canonicalClaudeId,
   claudeAlias,
@@ -127,5 +127,5 @@ export function toAnthropicModel(snapshot: CatalogueSnapshot, id: string): Anthr
       if (canonical) return { ...canonical, id };
     }
   }
-  throw new ApiError('not_found_error', `model: ${id}`);
+  throw new ApiError('not_found_error', `model: ${echoed(id)}`);
 }

@@ -10,7 +10,7 @@
  *    a bare foundation id that the catalogue says cannot be called on demand (e.g. Llama 3.3, Claude 4):
  *    Bedrock would refuse it, so the region's inference profile for it is called instead.
  */
-import { ApiError } from '../anthropic/errors.ts';
+import { ApiError, echoed } from '../anthropic/errors.ts';
 import {
   builtinSnapshot,
   type ClaudeName,
@@ -86,7 +86,7 @@ function resolveClaude(name: string, snapshot: CatalogueSnapshot, region: string
     }
   }
   // Anthropic's own wording, so clients show the familiar message.
-  throw new ApiError('not_found_error', `model: ${name}`);
+  throw new ApiError('not_found_error', `model: ${echoed(name)}`);
 }
 
 function fallback(snapshot: CatalogueSnapshot, region: string): CatalogueSnapshot {

@@ -215,6 +215,18 @@ describe('DNS-rebinding guard', () => {
   });
 });
 
+describe('paths', () => {
+  it('serves /health/ without a key as /health (the router reads both the same)', async () => {
+    expect((await raw('GET', '/health/', {})).status).toBe(200);
+  });
+
+  it('does not echo a 10 KB path back whole in a 404', async () => {
+    const res = await raw('GET', `/${'a'.repeat(10_000)}`, { headers: authed });
+    expect(res.status).toBe(404);
+    expect(res.json.error.message.length).toBeLessThan(300);
+  });
+});
+
 describe('request bodies', () => {
   it('refuses bodies over the limit with 413 naming the limit', async () => {
     const body = JSON.stringify({ ...minimal, messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] });

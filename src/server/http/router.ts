@@ -1,4 +1,4 @@
-import { ApiError } from '../../anthropic/errors.ts';
+import { ApiError, echoed } from '../../anthropic/errors.ts';
 import type { Handler, Middleware } from './context.ts';
 
 export interface Route {
@@ -60,11 +60,15 @@ export function router(routes: readonly Route[]): Middleware {
       return route.handler(ctx);
     }
     if (allowed.length > 0) {
-      throw new ApiError('invalid_request_error', `Method ${ctx.req.method} is not allowed for ${path}`, {
-        status: 405,
-        headers: { allow: [...new Set(allowed)].join(', ') },
-      });
+      throw new ApiError(
+        'invalid_request_error',
+        `Method ${ctx.req.method} is not allowed for ${echoed(path)}`,
+        {
+          status: 405,
+          headers: { allow: [...new Set(allowed)].join(', ') },
+        },
+      );
     }
-    throw new ApiError('not_found_error', `Not found: ${ctx.req.method} ${path}`);
+    throw new ApiError('not_found_error', `Not found: ${ctx.req.method} ${echoed(path)}`);
   };
 }

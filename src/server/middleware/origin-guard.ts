@@ -1,4 +1,4 @@
-import { ApiError } from '../../anthropic/errors.ts';
+import { ApiError, echoed } from '../../anthropic/errors.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { routePath } from '../http/router.ts';
 
@@ -64,8 +64,7 @@ function headerAllowed(name: string, allowed: ReadonlySet<string>): boolean {
 
 /** Shown in messages; the client's value is cut and stripped of anything but printable ASCII. */
 function quoted(origin: string): string {
-  const clean = origin.replace(/[^\x20-\x7e]/g, '?');
-  return `'${clean.length > 200 ? `${clean.slice(0, 200)}…` : clean}'`;
+  return `'${echoed(origin.replace(/[^\x20-\x7e]/g, '?'))}'`;
 }
 
 function refuse(origin: string | undefined): ApiError {
