@@ -301,7 +301,9 @@ function checkBlock(value: unknown, path: string, allowed: ReadonlySet<string>, 
     case 'tool_use':
       requireString(block.id, `${path}.id`);
       requireString(block.name, `${path}.name`);
-      requireObject(block.input, `${path}.input`);
+      // Any JSON value: open models emit tool calls whose input is a string or an array, which the
+      // gateway hands on as Bedrock gave them; an agent loop sends that turn back as it came.
+      if (block.input === undefined) fail(`${path}.input`, 'Field required');
       checkCacheControl(block.cache_control, `${path}.cache_control`);
       return;
     case 'tool_result':

@@ -323,6 +323,33 @@ describe('two-turn tool loop', () => {
     }
   }
 
+  it.each([false, true])(
+    'a tool call whose input is not an object (open models emit them) can be sent back, stream %s',
+    async (stream) => {
+      world.emulator.enqueue({ toolCalls: [{ name: 'get_weather', input: '{"city":' }], chunkSize: 4 });
+      const first = await send(
+        world.client,
+        { model: QWEN, max_tokens: 200, tools: [weather], messages: [question] },
+        stream,
+      );
+      const call = toolUseIn(first);
+      expect(call.input).toBe('{"city":');
+      // The agent loop answers with the tool's complaint and sends the turn back as it came.
+      world.emulator.enqueue({ text: 'Sorry, retrying.' });
+      const next = await send(
+        world.client,
+        answering(QWEN, first, [
+          { type: 'tool_result', tool_use_id: call.id, content: 'input is not an object', is_error: true },
+        ]),
+        false,
+      );
+      expect(next.content).toEqual([expect.objectContaining({ type: 'text', text: 'Sorry, retrying.' })]);
+      expect(lastBody().messages[1].content).toContainEqual({
+        toolUse: expect.objectContaining({ input: '{"city":' }),
+      });
+    },
+  );
+
   it('sends back a tool_result holding an image (Claude)', async () => {
     const first = await firstTurn(CLAUDE, false);
     const second = await world.client.messages.create(
