@@ -217,6 +217,13 @@ describe('inlineRemoteMedia: failures name the field', () => {
     expect(err.message).toBe('messages.0.content.1.source.url: could not fetch image: HTTP 404');
   });
 
+  it('does not repeat a 60,000-character host name whole in the message', async () => {
+    const host = `${'a'.repeat(60)}.`.repeat(1_000);
+    const err = await failure(inlineRemoteMedia(request(image(`http://${host}x/img.png`))));
+    expect(err.message).toMatch(/^messages\.0\.content\.1\.source\.url: could not fetch image: /);
+    expect(err.message.length).toBeLessThan(400);
+  });
+
   it('caps the size while streaming, without a Content-Length', async () => {
     const err = await failure(
       inlineRemoteMedia(request(image(`${base}/chunked`)), { ...local, maxBytes: 64 * 1024 }),

@@ -13,7 +13,7 @@
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
-import { ApiError } from '../anthropic/errors.ts';
+import { ApiError, echoed } from '../anthropic/errors.ts';
 import type {
   DocumentBlockParam,
   DocumentSource,
@@ -386,7 +386,8 @@ export async function inlineRemoteMedia(
       replaceSource(target, await pending);
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
-      const reason = describeFailure(err, deadline, opts.timeoutMs);
+      // The reason may repeat the URL's host (a resolver error), whatever its length.
+      const reason = echoed(describeFailure(err, deadline, opts.timeoutMs), 300);
       const message = `${target.path}.source.url: could not fetch ${target.kind}: ${reason}`;
       throw new ApiError('invalid_request_error', message, { cause: err });
     }
