@@ -7,7 +7,13 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/server/http/logger.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import {
+  type Emulator,
+  MASTER_KEY,
+  postMessages,
+  startBedrockEmulator,
+  testConfig,
+} from '../helpers/gateway.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -64,18 +70,13 @@ it('counts a client that drops mid-body as 499, with no error-level log line', a
   expect(lines.filter((line) => line.level >= 50)).toEqual([]);
   // The gateway goes on serving.
   emulator.enqueue({ text: 'still here' });
-  const res = await fetch(`${gateway.url}/v1/messages`, {
-    method: 'POST',
-    headers: {
-      'x-api-key': MASTER_KEY,
-      'content-type': 'application/json',
-      'anthropic-version': '2023-06-01',
-    },
-    body: JSON.stringify({
+  const res = await postMessages(
+    gateway.url,
+    JSON.stringify({
       model: 'qwen.qwen3-coder-480b-a35b-v1:0',
       max_tokens: 16,
       messages: [{ role: 'user', content: 'hi' }],
     }),
-  });
+  );
   expect(res.status).toBe(200);
 });
