@@ -5,7 +5,6 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLogger } from '../../src/server/http/logger.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import {
   type Emulator,
@@ -14,18 +13,14 @@ import {
   startBedrockEmulator,
   testConfig,
 } from '../helpers/gateway.ts';
+import { capturedLog } from '../helpers/log.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
-const lines: { level: number; msg: string }[] = [];
+const { logger, lines } = capturedLog('info');
 
 beforeAll(async () => {
   emulator = await startBedrockEmulator();
-  const logger = createLogger('info', 'x-api-key', {
-    write: (line: string) => {
-      lines.push(JSON.parse(line) as { level: number; msg: string });
-    },
-  });
   gateway = await startServer(testConfig(), { logger });
 });
 afterAll(async () => {

@@ -7,7 +7,6 @@
 import { connect } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/server/http/logger.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
@@ -21,6 +20,7 @@ import {
   startBedrockEmulator,
   testConfig,
 } from '../helpers/gateway.ts';
+import { capturedLog } from '../helpers/log.ts';
 import { runAbproxy } from '../helpers/process.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
 
@@ -286,12 +286,7 @@ describe.each(targets)('attribution ($name)', (target) => {
 
 describe('trace id in the log line', () => {
   it('writes the client trace id in the request line, with tracing off', { timeout: 30_000 }, async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = createLogger('debug', 'x-api-key', {
-      write: (line: string) => {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      },
-    });
+    const { logger, lines } = capturedLog('debug');
     const gateway = await startServer(testConfig(), { logger });
     try {
       const res = await postMessages(

@@ -3,22 +3,17 @@
  * what failed, which upstream, the error and its code; the stack only when the log level is debug.
  */
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/server/http/logger.ts';
 import { startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import { MASTER_KEY, testConfig } from '../helpers/gateway.ts';
+import { capturedLog } from '../helpers/log.ts';
 
 /** Port 9 (discard): nothing listens there (a port freed by a test could be taken by another at once). */
 const DOWN = 'http://127.0.0.1:9';
 
 /** Starts a gateway whose only upstream's control plane is down, asks for the models, returns its log lines. */
 async function refreshLog(level: 'info' | 'debug'): Promise<Record<string, unknown>[]> {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger(level, 'x-api-key', {
-    write: (line: string) => {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-    },
-  });
+  const { logger, lines } = capturedLog(level);
   const upstreams = parseUpstreams(
     [
       {
