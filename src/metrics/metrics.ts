@@ -117,7 +117,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     }),
     bodyBudgetRefusals: new Counter({
       name: 'abproxy_body_budget_refusals_total',
-      help: 'Requests refused with 529 because the request bodies held at once reached ABPROXY_MAX_BODY_BYTES_IN_FLIGHT',
+      help: 'Requests refused because the request bodies held at once reached ABPROXY_MAX_BODY_BYTES_IN_FLIGHT (529) or one key held half of it (429)',
       registers,
     }),
     usageDeadLettered: new Counter({
