@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { ApiError } from '../../anthropic/errors.ts';
 import type { BodyHold } from './body-budget.ts';
 import { ClientLeftError } from './client-abort.ts';
+import { letBodyCome } from './expect-continue.ts';
 
 function tooLarge(limit: number): ApiError {
   return new ApiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${limit})`, {
@@ -97,6 +98,7 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
   } catch (err) {
     return Promise.reject(err);
   }
+  letBodyCome(req);
   if (chain.length === 0 && req.complete) return readBuffered(req, limit, hold);
   return new Promise((resolve, reject) => {
     const output: NodeJS.ReadableStream = chain.reduce<NodeJS.ReadableStream>((s, d) => s.pipe(d), req);

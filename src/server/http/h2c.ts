@@ -12,6 +12,7 @@ import type net from 'node:net';
 import { isDoorPath } from '../bedrock/paths.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerRefusal, clientErrorAnswer, clientErrorResponse } from './client-error.ts';
+import { holdContinue } from './expect-continue.ts';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
@@ -149,6 +150,10 @@ export function acceptH2c(
   handler: Handler,
   { idleTimeoutMs, requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }: H2cOptions,
 ): H2cAcceptor {
+  const handle = withHeaderLimit(withRequestTimeout(handler, requestTimeoutMs)) as unknown as (
+    req: http2.Http2ServerRequest,
+    res: http2.Http2ServerResponse,
+  ) => void;
   const h2 = http2.createServer(
     // Node advertises 2^32-1 streams per connection: one connection could then hold thousands of pending
     // requests (and their buffered bodies). Clients queue streams beyond this (the SDK's HTTP/2 handler,
@@ -156,11 +161,12 @@ export function acceptH2c(
     {
       settings: { maxConcurrentStreams: H2C_MAX_CONCURRENT_STREAMS, maxHeaderListSize: H2C_MAX_HEADER_BYTES },
     },
-    withHeaderLimit(withRequestTimeout(handler, requestTimeoutMs)) as unknown as (
-      req: http2.Http2ServerRequest,
-      res: http2.Http2ServerResponse,
-    ) => void,
+    handle,
   );
+  h2.on('checkContinue', (req, res) => {
+    holdContinue(req, res);
+    handle(req, res);
+  });
   // Node's compatibility layer answers these with a bare status (no body, no request id).
   h2.on('checkExpectation', (req, res) => answerRefusal('EXPECTATION_FAILED', req, res));
   h2.on('connect', (req, res) => answerRefusal('CONNECT_METHOD', req, res));

@@ -33,6 +33,7 @@ import { answerWhileDraining } from '../routes/health.ts';
 import { bodyRefusalReporter, newBodyBudget } from './body-budget.ts';
 import { answerClientErrors } from './client-error.ts';
 import type { Ctx } from './context.ts';
+import { holdContinue } from './expect-continue.ts';
 import { acceptH2c } from './h2c.ts';
 import { idleRelease } from './idle-release.ts';
 import { ListenError } from './listen-error.ts';
@@ -335,6 +336,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
     });
   };
   const server = createServer(serverTimeouts(config), onRequest);
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    holdContinue(req, res);
+    onRequest(req, res);
+  });
   // Before the h2c split, so that it sees HTTP/1.1 connections only.
   answerClientErrors(server);
   // The AWS SDK for JavaScript speaks HTTP/2 (h2c on http://) to the Bedrock-format door.
