@@ -173,7 +173,7 @@ describe('DNS-rebinding guard', () => {
     }
   });
 
-  it("answers an HTTP/1.1 request without Host with 400 in the caller's shape, not a bare 400", async () => {
+  it("answers an HTTP/1.1 request without Host, or with two, with 400 in the caller's shape, not a bare 400", async () => {
     const exchange = (request: string) =>
       new Promise<string>((resolve, reject) => {
         const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write(request));
@@ -198,6 +198,13 @@ describe('DNS-rebinding guard', () => {
     expect(door).toMatch(/x-amzn-errortype: ValidationException/i);
     // HTTP/1.0 may leave it out.
     expect(await exchange('GET /health HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+    // Two are refused too (node would keep the first and drop the second), whichever is the loopback one.
+    for (const hosts of ['Host: 127.0.0.1\r\nHost: evil.example', 'host: evil.example\r\nHOST: 127.0.0.1']) {
+      const twice = await exchange(`GET /health HTTP/1.1\r\n${hosts}\r\n\r\n`);
+      expect(twice, hosts).toMatch(/^HTTP\/1\.1 400 /);
+      expect(twice).toContain('exactly one Host header');
+      expect(twice).toMatch(/request-id: req_/);
+    }
   });
 
   it("checks HTTP/2's :authority as it checks Host", async () => {

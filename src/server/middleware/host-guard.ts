@@ -13,8 +13,18 @@ export function hostName(hostHeader: string): string {
   return /^:\d*$/.test(h.slice(nameEnd)) ? h.slice(0, nameEnd) : h;
 }
 
+/** How many `Host` lines the request's head had (node keeps the first and drops the others). */
+function hostLines(rawHeaders: string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') count++;
+  }
+  return count;
+}
+
 /**
- * The Host every HTTP/1.1 request must carry (RFC 9112 §3.2), answered here in the caller's shape
+ * The one Host every HTTP/1.1 request must carry (RFC 9112 §3.2), answered here in the caller's shape
  * rather than by node's bare 400 (`requireHostHeader: false` on the server). On a loopback bind, also
  * the DNS-rebinding guard: a web page can point its own domain at 127.0.0.1, but the browser still sends
  * that domain as `Host`. Only loopback names may reach a loopback-bound gateway.
@@ -31,6 +41,15 @@ export function hostGuard({ loopback }: { loopback: boolean }): Middleware {
       if (ctx.req.httpVersion === '1.1')
         return Promise.reject(ApiError.invalid('HTTP/1.1 requests must carry a Host header'));
       return next();
+    }
+    // RFC 9112 §3.2: more than one is a 400. Each hop may read a different one: the guard would check
+    // the first while a proxy in front routed or logged by the second.
+    if (headers.host !== undefined && hostLines(ctx.req.rawHeaders) > 1) {
+      return Promise.reject(
+        new ApiError('invalid_request_error', 'Requests must carry exactly one Host header', {
+          headers: { connection: 'close' },
+        }),
+      );
     }
     if (loopback && !accepted.has(host)) {
       if (!isLoopbackHost(hostName(host))) {
