@@ -155,7 +155,7 @@ export interface MessagesRequest {
   thinking?: ThinkingConfig;
   output_config?: OutputConfig;
   context_management?: unknown;
-  service_tier?: string;
+  service_tier?: 'auto' | 'standard_only';
   container?: unknown;
   mcp_servers?: unknown;
 }

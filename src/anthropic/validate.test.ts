@@ -115,6 +115,17 @@ describe('validateMessagesRequest', () => {
     expect(() => validateMessagesRequest(base({ temperature: 0, top_p: 1, top_k: 0 }))).not.toThrow();
   });
 
+  it("takes Anthropic's two service tiers only", () => {
+    for (const tier of ['priority', 'standard', '', 5]) {
+      expect(errorOf(base({ service_tier: tier }))).toBe(
+        "service_tier: Input should be 'auto' or 'standard_only'",
+      );
+    }
+    for (const tier of ['auto', 'standard_only', null]) {
+      expect(() => validateMessagesRequest(base({ service_tier: tier }))).not.toThrow();
+    }
+  });
+
   it('treats null optional fields as absent', () => {
     const body = base({ temperature: null, system: null, tools: null });
     validateMessagesRequest(body);

@@ -598,6 +598,16 @@ const NULLABLE_TOP_LEVEL = [
   'service_tier',
 ] as const;
 
+/** Anthropic's two request tiers (its API refuses any other value). */
+const REQUEST_SERVICE_TIERS = ['auto', 'standard_only'];
+
+function checkServiceTier(value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || !REQUEST_SERVICE_TIERS.includes(value)) {
+    fail('service_tier', oneOf(REQUEST_SERVICE_TIERS));
+  }
+}
+
 /** Checks a parsed JSON body; throws ApiError(invalid_request_error) naming the field (e.g. `messages.2.content.0.source.data: Field required`). */
 export function validateMessagesRequest(body: unknown, options: ValidateOptions = {}): MessagesRequest {
   if (!isObject(body)) throw ApiError.invalid('Request body must be a JSON object');
@@ -619,7 +629,7 @@ export function validateMessagesRequest(body: unknown, options: ValidateOptions 
     throw ApiError.invalid('max_tokens must be greater than thinking.budget_tokens');
   }
   checkOutputConfig(body.output_config);
-  optionalString(body.service_tier, 'service_tier', false);
+  checkServiceTier(body.service_tier);
   return body as unknown as MessagesRequest;
 }
 

@@ -25,6 +25,7 @@ async function call(
   key: string | undefined,
   model = OPEN_MODEL,
   auth: 'x-api-key' | 'bearer' = 'x-api-key',
+  extra: Record<string, unknown> = {},
 ) {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -37,7 +38,7 @@ async function call(
   const res = await fetch(`${world.url}/v1/messages`, {
     method: 'POST',
     headers,
-    body: JSON.stringify({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({ model, max_tokens: 50, messages: [{ role: 'user', content: 'hi' }], ...extra }),
   });
   const json = (await res.json()) as { error?: { type: string; message: string } };
   return { status: res.status, headers: res.headers, json };
@@ -140,6 +141,22 @@ export function keysScenarios(name: string, world: () => KeysWorld): void {
       expect(res.headers.get('x-abproxy-service-tier')).toBe('default');
       expect(res.headers.get('x-abproxy-service-tier-fallback')).toBe('flex');
       expect(tiersSent(w)).toEqual([undefined]);
+    });
+
+    it("a caller's service_tier 'standard_only' keeps a priority key off priority; 'auto' does not", async () => {
+      const w = world();
+      const { secret } = await createKey(w, { serviceTier: 'priority' });
+      const standard = await call(w, secret, OPEN_MODEL, 'x-api-key', { service_tier: 'standard_only' });
+      expect(standard.status).toBe(200);
+      expect(standard.headers.get('x-abproxy-service-tier')).toBe('default');
+      expect(standard.headers.get('x-abproxy-service-tier-fallback')).toBeNull();
+      expect((await call(w, secret, OPEN_MODEL, 'x-api-key', { service_tier: 'auto' })).status).toBe(200);
+      expect(tiersSent(w)).toEqual([undefined, 'priority']);
+      // Anthropic's API takes no other name; Bedrock's own ('priority') is refused, not silently ignored.
+      const named = await call(w, secret, OPEN_MODEL, 'x-api-key', { service_tier: 'priority' });
+      expect(named.status).toBe(400);
+      expect(named.json.error?.message).toBe("service_tier: Input should be 'auto' or 'standard_only'");
+      expect(tiersSent(w)).toHaveLength(2);
     });
 
     it('when Bedrock rejects the tier at run time, the call is retried once on default', async () => {

@@ -25,7 +25,7 @@ import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
 import { planWebTools, webMessages } from './messages-web.ts';
 import { resolveForRequest } from './resolve.ts';
-import { setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
+import { messagesTier, setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
 
 export function messagesHandler(deps: AppDeps): Handler {
   return async function messages(ctx) {
@@ -50,7 +50,10 @@ export function messagesHandler(deps: AppDeps): Handler {
     const model = await resolveForRequest(deps, request.model, ctx.key);
     ctx.span?.request(request, model.modelId);
     await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
-    const wantedTier = ctx.key?.serviceTier ?? deps.config.defaultServiceTier;
+    const wantedTier = messagesTier(
+      ctx.key?.serviceTier ?? deps.config.defaultServiceTier,
+      request.service_tier,
+    );
     const tier = chooseServiceTier(wantedTier, model.caps);
     const tierState: TierState = { wanted: wantedTier, tier: tier.tier };
     setTierHeaders(ctx.res, tierState);

@@ -26,12 +26,21 @@ const TIER_RANK: Readonly<Record<ServiceTier, number>> = { flex: 0, default: 1, 
 /**
  * Whether a tier the caller named itself (the Bedrock door's `X-Amzn-Bedrock-Service-Tier` or Converse
  * `serviceTier`) is within its key's: the key's own or a cheaper one. A tier name we do not know is not
- * (its cost is unknown); /v1/messages ignores a caller's tier altogether.
+ * (its cost is unknown). /v1/messages takes Anthropic's names instead (`messagesTier`).
  */
 export function tierWithinKey(callerTier: string, keyTier: ServiceTier): boolean {
   if (!Object.hasOwn(TIER_RANK, callerTier)) return false;
   const caller = callerTier as ServiceTier;
   return caller === keyTier || TIER_RANK[caller] < TIER_RANK[keyTier];
+}
+
+/**
+ * The tier a /v1/messages call asks for: its key's (else the default), except that Anthropic's
+ * `service_tier: "standard_only"` keeps it off priority and reserved capacity. `auto` (or none) leaves
+ * the key's tier; a caller never raises it.
+ */
+export function messagesTier(keyTier: ServiceTier, requested: string | undefined): ServiceTier {
+  return requested === 'standard_only' && TIER_RANK[keyTier] > TIER_RANK.default ? 'default' : keyTier;
 }
 
 /** Bedrock's ValidationException for a tier the model or account does not offer. */
