@@ -161,3 +161,71 @@ function insertAfterToolResults(blocks: Block[], added: Block[]): ContentBlockPa
   while (at < blocks.length && blocks[at]?.type === 'tool_result') at++;
   return [...blocks.slice(0, at), ...added, ...blocks.slice(at)] as ContentBlockParam[];
 }
+
+type Marked = { cache_control?: CacheControl | null };
+const marked = (item: unknown): boolean =>
+  typeof item === 'object' && item !== null && Boolean((item as Marked).cache_control);
+
+/** The cache marks of a block list, tool_result contents included, in prompt order. */
+function countMarks(items: readonly unknown[]): number {
+  let count = 0;
+  for (const item of items) {
+    if (marked(item)) count++;
+    const inner = (item as { type?: unknown; content?: unknown }).content;
+    if ((item as { type?: unknown }).type === 'tool_result' && Array.isArray(inner))
+      count += countMarks(inner);
+  }
+  return count;
+}
+
+/** The list with its first `excess.left` marks removed (copies only what changes). */
+function unmark<T>(items: T[], excess: { left: number }): T[] {
+  let out: T[] | undefined;
+  for (let i = 0; i < items.length && excess.left > 0; i++) {
+    let item = items[i] as T & Marked & { type?: unknown; content?: unknown };
+    if (marked(item)) {
+      const { cache_control: _mark, ...rest } = item;
+      item = rest as typeof item;
+      excess.left--;
+    }
+    if (item.type === 'tool_result' && Array.isArray(item.content) && excess.left > 0) {
+      const content = unmark(item.content as unknown[], excess);
+      if (content !== item.content) item = { ...item, content };
+    }
+    if (item !== items[i]) {
+      out ??= items.slice();
+      out[i] = item;
+    }
+  }
+  return out ?? items;
+}
+
+/**
+ * Anthropic (and Bedrock) take at most `max` cache_control marks per request, over tools, system and
+ * messages in that order. Beyond it the earliest are removed, as the Converse path does with its cache
+ * points (cache-points.ts): each mark covers the prefix before it, so the latest cover the most.
+ * Returns how many were removed.
+ */
+export function limitCacheMarks(body: Record<string, unknown>, max: number): number {
+  const tools = Array.isArray(body.tools) ? (body.tools as unknown[]) : [];
+  const system = Array.isArray(body.system) ? (body.system as unknown[]) : [];
+  const messages = body.messages as MessageParam[];
+  let total = countMarks(tools) + countMarks(system);
+  for (const m of messages) if (Array.isArray(m.content)) total += countMarks(m.content);
+  if (total <= max) return 0;
+  const excess = { left: total - max };
+  if (tools.length > 0) body.tools = unmark(tools, excess);
+  if (system.length > 0) body.system = unmark(system, excess);
+  let out: MessageParam[] | undefined;
+  for (let i = 0; i < messages.length && excess.left > 0; i++) {
+    const message = messages[i]!;
+    if (!Array.isArray(message.content)) continue;
+    const content = unmark(message.content, excess);
+    if (content !== message.content) {
+      out ??= messages.slice();
+      out[i] = { ...message, content };
+    }
+  }
+  if (out) body.messages = out;
+  return total - max;
+}

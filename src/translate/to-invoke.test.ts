@@ -408,3 +408,53 @@ describe('toInvokeBody cache control', () => {
     ]);
   });
 });
+
+describe('cache_control marks', () => {
+  const eph = { type: 'ephemeral' } as const;
+  /** Six marks: a tool, a system block, and four in the conversation (one inside a tool_result). */
+  function sixMarks(): MessagesRequest {
+    return simple({
+      tools: [{ name: 'Read', input_schema: { type: 'object' }, cache_control: eph }],
+      system: [{ type: 'text', text: 'sys', cache_control: eph }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'one', cache_control: eph }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              tool_use_id: 'toolu_1',
+              content: [{ type: 'text', text: 'file', cache_control: eph }],
+            },
+            { type: 'text', text: 'two', cache_control: eph },
+          ],
+        },
+        { role: 'assistant', content: 'ok' },
+        { role: 'user', content: [{ type: 'text', text: 'three', cache_control: eph }] },
+      ],
+    });
+  }
+
+  it('keeps the latest four of more, removing the earliest, and says so', () => {
+    const req = sixMarks();
+    const before = JSON.stringify(req);
+    const { json, warnings } = invoke(req, SONNET_4_5);
+    const marksIn = (value: unknown) => JSON.stringify(value).split('"cache_control"').length - 1;
+    expect(marksIn(json.tools)).toBe(0);
+    expect(marksIn(json.system)).toBe(0);
+    expect(marksIn(json.messages)).toBe(4);
+    expect(warnings).toContain('2 earliest cache_control mark(s) removed: at most 4 are taken');
+    // The client's objects are left as they were (the web-tool loop sends the same request again).
+    expect(JSON.stringify(req)).toBe(before);
+  });
+
+  it('leaves four or fewer untouched', () => {
+    const req = sixMarks();
+    delete req.tools![0]!.cache_control;
+    (req.system as { cache_control?: unknown }[])[0]!.cache_control = undefined;
+    const { json, warnings } = invoke(req, SONNET_4_5);
+    expect(JSON.stringify(json.messages).split('"cache_control"').length - 1).toBe(4);
+    expect(warnings.join()).not.toMatch(/cache_control/);
+  });
+});

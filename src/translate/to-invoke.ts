@@ -10,7 +10,8 @@
  * - `thinking` is reshaped to a type the model takes (adaptive ↔ budget, `disabled` omitted where the
  *   model always thinks), `display` removed where refused, the budget kept below max_tokens;
  * - `output_config.effort` is lowered to a level the model offers; max_tokens is clamped to its cap;
- * - a body part that needs a beta (context_management) brings its beta along.
+ * - a body part that needs a beta (context_management) brings its beta along;
+ * - cache_control marks beyond the 4 taken are removed, the earliest first.
  * The top level is a shallow copy; the body is serialized once.
  */
 import type {
@@ -36,7 +37,8 @@ import {
   effortToLevel,
   fitThinkingBudget,
 } from '../models/reasoning-levels.ts';
-import { type ContentRules, fixMessages, fixSystem, fixTools } from './invoke-content.ts';
+import { MAX_CACHE_POINTS } from './cache-points.ts';
+import { type ContentRules, fixMessages, fixSystem, fixTools, limitCacheMarks } from './invoke-content.ts';
 import { dropForeignThinking, toolLoopLacksThinking } from './invoke-thinking-history.ts';
 
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
@@ -353,6 +355,11 @@ function shapeConversation(d: Draft): void {
   if (Array.isArray(d.out.tools)) {
     d.out.tools = fixTools(d.out.tools as Tool[], rules, (m) => d.warnings.push(m));
   }
+  const unmarked = limitCacheMarks(d.out, MAX_CACHE_POINTS);
+  if (unmarked > 0)
+    d.warnings.push(
+      `${unmarked} earliest cache_control mark(s) removed: at most ${MAX_CACHE_POINTS} are taken`,
+    );
 }
 
 function joinSystem(system: MessagesRequest['system'], extra: TextBlockParam[]): TextBlockParam[] {

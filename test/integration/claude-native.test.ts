@@ -56,6 +56,31 @@ describe('native Claude path', () => {
     expect(response.headers.get('x-abproxy-warnings')).toContain('some-future-beta-2027-01-01');
   });
 
+  it('takes more than four cache_control marks (as Anthropic clients may send): the earliest are removed', async () => {
+    const eph = { type: 'ephemeral' as const };
+    const { data, response } = await world.client.messages
+      .create({
+        model: SONNET_45,
+        max_tokens: 64,
+        system: [{ type: 'text', text: 'rules', cache_control: eph }],
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'a', cache_control: eph }] },
+          { role: 'assistant', content: 'b' },
+          { role: 'user', content: [{ type: 'text', text: 'c', cache_control: eph }] },
+          { role: 'assistant', content: 'd' },
+          { role: 'user', content: [{ type: 'text', text: 'e', cache_control: eph }] },
+          { role: 'assistant', content: 'f' },
+          { role: 'user', content: [{ type: 'text', text: 'g', cache_control: eph }] },
+        ],
+      })
+      .withResponse();
+    expect(data.type).toBe('message');
+    const body = lastCall('InvokeModel')?.body as { system: object[]; messages: { content: object[] }[] };
+    expect(body.system[0]).not.toHaveProperty('cache_control');
+    expect(body.messages[0]!.content[0]).toHaveProperty('cache_control');
+    expect(response.headers.get('x-abproxy-warnings')).toContain('cache_control');
+  });
+
   it('streams Claude events through with the requested model name and exact usage', async () => {
     world.emulator.enqueue({
       text: 'streamed natively ✓ 日本',
