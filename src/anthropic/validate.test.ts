@@ -207,6 +207,14 @@ describe('validateMessagesRequest', () => {
       'messages.0.content.0.source: Field required',
     );
     expect(() => validateMessagesRequest(image({ type: 'url', url: 'https://x/y.png' }))).not.toThrow();
+    // The Files API has no Bedrock counterpart: refused before any model call, on every path.
+    expect(errorOf(image({ type: 'file', file_id: 'file_011' }))).toBe(
+      'messages.0.content.1.source: file sources (the Files API) are not available on Bedrock; send the data as base64',
+    );
+    const document = base({
+      messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'f' } }] }],
+    });
+    expect(errorOf(document)).toMatch(/^messages\.0\.content\.0\.source: file sources/);
   });
 
   it('checks documents, including text and content sources', () => {

@@ -207,8 +207,9 @@ function checkSharedSource(source: Json, sp: string, expected: readonly string[]
       requireString(source.url, `${sp}.url`);
       return;
     case 'file':
-      requireString(source.file_id, `${sp}.file_id`);
-      return;
+      // Anthropic's Files API has no Bedrock counterpart: no path could send it (InvokeModel would
+      // pass it on and fail there), so the caller hears it before a model call.
+      fail(sp, 'file sources (the Files API) are not available on Bedrock; send the data as base64');
     default:
       badTag(source.type, sp, expected);
   }
