@@ -458,3 +458,19 @@ describe('cache_control marks', () => {
     expect(warnings.join()).not.toMatch(/cache_control/);
   });
 });
+
+describe('metadata', () => {
+  it('keeps user_id only, saying which keys were dropped', () => {
+    const req = simple({ metadata: { user_id: 'u1', session: 's', trace: 't' } as never });
+    const { json, warnings } = invoke(req, SONNET_4_5);
+    expect(json.metadata).toEqual({ user_id: 'u1' });
+    expect(warnings).toContain('metadata session, trace dropped: Bedrock takes metadata.user_id only');
+    expect(req.metadata).toEqual({ user_id: 'u1', session: 's', trace: 't' });
+  });
+
+  it('passes user_id alone untouched', () => {
+    const { json, warnings } = invoke(simple({ metadata: { user_id: 'u1' } }), SONNET_4_5);
+    expect(json.metadata).toEqual({ user_id: 'u1' });
+    expect(warnings.join()).not.toMatch(/metadata/);
+  });
+});

@@ -11,7 +11,7 @@
  *   model always thinks), `display` removed where refused, the budget kept below max_tokens;
  * - `output_config.effort` is lowered to a level the model offers; max_tokens is clamped to its cap;
  * - a body part that needs a beta (context_management) brings its beta along;
- * - cache_control marks beyond the 4 taken are removed, the earliest first.
+ * - cache_control marks beyond the 4 taken are removed, the earliest first; metadata keeps user_id only.
  * The top level is a shallow copy; the body is serialized once.
  */
 import type {
@@ -118,6 +118,7 @@ export function shapeClaudeBody(req: MessagesRequest, ctx: InvokeContext): Shape
     else warnings.push(`${key} is not accepted by Bedrock for ${features.generation}; dropped`);
   }
 
+  keepKnownMetadata(d);
   clampMaxTokens(d, ctx.maxOutputTokens);
   keepClaudeThinkingOnly(d);
   const effort = req.output_config?.effort ?? undefined;
@@ -150,6 +151,21 @@ function selectBetas(
     for (const name of usable) allowed.add(name);
   }
   return { allowed: [...allowed], dropped: [...dropped] };
+}
+
+/** Claude's metadata takes `user_id` only; other keys (some clients add their own) would fail the call. */
+function keepKnownMetadata(d: Draft): void {
+  const metadata = d.out.metadata as Record<string, unknown> | undefined;
+  if (metadata === undefined) return;
+  const extra = Object.keys(metadata).filter((key) => key !== 'user_id');
+  if (extra.length === 0) return;
+  d.out.metadata = metadata.user_id === undefined ? {} : { user_id: metadata.user_id };
+  d.warnings.push(
+    `metadata ${extra
+      .slice(0, 5)
+      .map((key) => key.slice(0, 40))
+      .join(', ')} dropped: Bedrock takes metadata.user_id only`,
+  );
 }
 
 function clampMaxTokens(d: Draft, modelCap: number): void {

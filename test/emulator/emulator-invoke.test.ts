@@ -103,6 +103,11 @@ describe('InvokeModel (Claude native)', () => {
     ['an unknown beta', body({ anthropic_beta: ['not-a-beta'] }), /invalid beta flag/],
     ['max_tokens over the cap', body({ max_tokens: 64_001 }), /max_tokens: 64001 > 64000/],
     [
+      'a metadata key other than user_id',
+      body({ metadata: { user_id: 'u', tenant: 't' } }),
+      /metadata\.tenant: Extra inputs are not permitted/,
+    ],
+    [
       'a tool_use left unanswered',
       body({
         tools: [{ name: 'ls', input_schema: { type: 'object' } }],

@@ -88,6 +88,11 @@ export function validateInvokeBody(body: unknown, model: EmulatedModel): Json {
     if (value < 0) throw validationError(`${name}: Input should be greater than or equal to 0`);
     if (value > 1) throw validationError(`${name}: Input should be less than or equal to 1`);
   }
+  if (isObject(body.metadata)) {
+    // Anthropic's metadata takes user_id only (its validation wording; Bedrock runs the same checks).
+    const extra = Object.keys(body.metadata).find((key) => key !== 'user_id');
+    if (extra !== undefined) throw validationError(`metadata.${extra}: Extra inputs are not permitted`);
+  }
   checkClaudeThinking(body, model, maxTokens, body.temperature);
   const toolNames = checkTools(body.tools);
   checkMessages(body.messages, model, thinkingOn(body));

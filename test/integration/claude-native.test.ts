@@ -81,6 +81,20 @@ describe('native Claude path', () => {
     expect(response.headers.get('x-abproxy-warnings')).toContain('cache_control');
   });
 
+  it('a metadata key Bedrock does not take is dropped, not a failed call', async () => {
+    const { data, response } = await world.client.messages
+      .create({
+        model: SONNET_45,
+        max_tokens: 64,
+        metadata: { user_id: 'u1', tenant: 'acme' } as never,
+        messages: user('hi'),
+      })
+      .withResponse();
+    expect(data.type).toBe('message');
+    expect((lastCall('InvokeModel')?.body as { metadata: unknown }).metadata).toEqual({ user_id: 'u1' });
+    expect(response.headers.get('x-abproxy-warnings')).toContain('metadata tenant dropped');
+  });
+
   it('streams Claude events through with the requested model name and exact usage', async () => {
     world.emulator.enqueue({
       text: 'streamed natively ✓ 日本',
