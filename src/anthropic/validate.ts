@@ -210,6 +210,7 @@ function checkSharedSource(source: Json, sp: string, expected: readonly string[]
       // Anthropic's Files API has no Bedrock counterpart: no path could send it (InvokeModel would
       // pass it on and fail there), so the caller hears it before a model call.
       fail(sp, 'file sources (the Files API) are not available on Bedrock; send the data as base64');
+      break;
     default:
       badTag(source.type, sp, expected);
   }

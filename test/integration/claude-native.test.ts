@@ -91,7 +91,7 @@ describe('native Claude path', () => {
       })
       .withResponse();
     expect(data.type).toBe('message');
-    expect((lastCall('InvokeModel')?.body as { metadata: unknown }).metadata).toEqual({ user_id: 'u1' });
+    expect((lastCall('InvokeModel')!.body as { metadata: unknown }).metadata).toEqual({ user_id: 'u1' });
     expect(response.headers.get('x-abproxy-warnings')).toContain('metadata tenant dropped');
   });
 
