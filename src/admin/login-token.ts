@@ -5,11 +5,14 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { sameSecret } from '../auth/key-format.ts';
+import { purposeKey } from '../config/purpose-keys.ts';
 
 export const LOGIN_TOKEN_TTL_MS = 5 * 60_000;
 
 function mac(secret: string, expiresAt: number, nonce: string): string {
-  return createHmac('sha256', secret).update(`abproxy-admin-login.${expiresAt}.${nonce}`).digest('base64url');
+  return createHmac('sha256', purposeKey(secret, 'admin-login'))
+    .update(`abproxy-admin-login.${expiresAt}.${nonce}`)
+    .digest('base64url');
 }
 
 export function mintLoginToken(secret: string, now = Date.now(), ttlMs = LOGIN_TOKEN_TTL_MS): string {

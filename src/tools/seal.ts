@@ -1,17 +1,18 @@
 /**
  * Sealed values the gateway hands to clients and must recognise when they come back: a search hit's
  * `encrypted_content` and a citation's `encrypted_index`. AES-256-GCM (encrypted and authenticated) with
- * a key derived from the gateway's signing secret (the one thinking signatures use), so a client can
+ * a key derived from the gateway's signing secret for this purpose (purpose-keys.ts), so a client can
  * neither read nor forge them, and any gateway sharing the secret can open them.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { purposeKey } from '../config/purpose-keys.ts';
 
 const PREFIX = 'abpw1.';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 function keyFor(secret: string): Buffer {
-  return createHmac('sha256', secret).update('abproxy web tool content v1').digest();
+  return purposeKey(secret, 'web-tool-seal');
 }
 
 export function seal(secret: string, value: unknown): string {

@@ -3,13 +3,15 @@
  * thinking block and echo it back on the next turn. The gateway signs reasoning it produced with an
  * HMAC so that, when the block comes back, it can tell its own unaltered reasoning (safe to replay to
  * the model) from a forged or foreign one (dropped). Claude's own signatures pass through untouched.
+ * The key is this purpose's own (purpose-keys.ts): the signed text is whatever a model reasoned.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { purposeKey } from '../config/purpose-keys.ts';
 
 const PREFIX = 'abp1.';
 
 function mac(secret: string, text: string): string {
-  return createHmac('sha256', secret).update(text).digest('base64url');
+  return createHmac('sha256', purposeKey(secret, 'thinking-signature')).update(text).digest('base64url');
 }
 
 export function signThinking(secret: string, thinking: string): string {
