@@ -38,6 +38,8 @@ export interface ListOptions {
   limit?: number;
   afterId?: string;
   beforeId?: string;
+  /** Only the models this says the caller may use (its key's model globs); all when absent. */
+  visible?: (id: string) => boolean;
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
@@ -86,7 +88,7 @@ export function toAnthropicModelList(
   snapshot: CatalogueSnapshot,
   opts: ListOptions = {},
 ): AnthropicModelList {
-  const all = allModels(snapshot);
+  const all = opts.visible ? allModels(snapshot).filter((m) => opts.visible!(m.id)) : allModels(snapshot);
   const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 20), 1), 1000);
   let page: AnthropicModelInfo[];
   let hasMore: boolean;

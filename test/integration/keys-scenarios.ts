@@ -123,6 +123,24 @@ export function keysScenarios(name: string, world: () => KeysWorld): void {
       expect(counted.status).toBe(403);
     });
 
+    it('a key limited to some models is listed only those by /v1/models (what Claude Code offers)', async () => {
+      const w = world();
+      const { secret } = await createKey(w, { models: 'qwen.*' });
+      const get = (path: string, key = secret) =>
+        fetch(`${w.url}${path}`, { headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' } });
+      const listed = (await (await get('/v1/models?limit=1000')).json()) as { data: { id: string }[] };
+      expect(listed.data.length).toBeGreaterThan(0);
+      expect(listed.data.every((m) => m.id.startsWith('qwen.'))).toBe(true);
+      expect((await get(`/v1/models/${encodeURIComponent(OPEN_MODEL)}`)).status).toBe(200);
+      const claude = await get(`/v1/models/${CLAUDE}`);
+      expect(claude.status).toBe(404);
+      expect(((await claude.json()) as { error: { type: string } }).error.type).toBe('not_found_error');
+      // An unrestricted key still sees Claude.
+      const { secret: open } = await createKey(w);
+      const all = (await (await get('/v1/models?limit=1000', open)).json()) as { data: { id: string }[] };
+      expect(all.data.some((m) => m.id.startsWith('claude-'))).toBe(true);
+    });
+
     it('a flex key asks Bedrock for flex on an open model, and says so', async () => {
       const w = world();
       const { secret } = await createKey(w, { serviceTier: 'flex' });

@@ -2,7 +2,7 @@ import { ApiError } from '../../anthropic/errors.ts';
 import { modelAllowed } from '../../auth/model-globs.ts';
 import { isClaudeLike, withoutBracketSuffix } from '../../models/aliases.ts';
 import { resolveModel } from '../../models/resolve.ts';
-import type { ResolvedModel } from '../../models/types.ts';
+import type { CatalogueSnapshot, ResolvedModel } from '../../models/types.ts';
 import type { KeyRecord } from '../../store/types.ts';
 import type { AppDeps } from '../deps.ts';
 import { applyFeatureFlags } from './feature-flags.ts';
@@ -15,7 +15,7 @@ import { applyFeatureFlags } from './feature-flags.ts';
 export async function resolveForRequest(
   deps: AppDeps,
   name: string,
-  key?: Pick<KeyRecord, 'models'> & { availableModels?: readonly string[] },
+  key?: ModelLimitedKey,
 ): Promise<ResolvedModel> {
   const snapshot = await deps.catalogue.snapshot();
   const resolved = resolveModel(name, snapshot, {
@@ -26,8 +26,7 @@ export async function resolveForRequest(
   // so `claude-sonnet-4-5[haiku]` must not pass a key limited to `*haiku*` and then call Sonnet. A name
   // a prefix pattern of the model map caught (`claude-x*` → Sonnet) is the client's invention: the
   // operator's target counts instead, so `claude-xhaiku` does not pass `*haiku*` either.
-  const clientName = resolved.viaPattern ?? (isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name);
-  const names = [clientName, resolved.modelId, resolved.baseModelId];
+  const names = namesOf(name, resolved);
   if (!modelAllowed(key?.models, names)) {
     throw new ApiError('permission_error', `this API key may not use model '${name}'`);
   }
@@ -36,4 +35,35 @@ export async function resolveForRequest(
     throw new ApiError('permission_error', `your sign-in policy does not offer model '${name}'`);
   }
   return { ...resolved, caps: applyFeatureFlags(resolved.caps, deps.config) };
+}
+
+type ModelLimitedKey = Pick<KeyRecord, 'models'> & { availableModels?: readonly string[] };
+
+/** The names a key's model globs are matched against: the client's, the Bedrock id and its base id. */
+function namesOf(name: string, resolved: ResolvedModel): string[] {
+  const clientName = resolved.viaPattern ?? (isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name);
+  return [clientName, resolved.modelId, resolved.baseModelId];
+}
+
+/**
+ * Whether a key may use a model named `name`, by the same rules as a call (its globs and its sign-in
+ * policy's models): what /v1/models shows it. A name the catalogue cannot resolve is judged by itself.
+ */
+export function keyMayUse(
+  deps: AppDeps,
+  snapshot: CatalogueSnapshot,
+  name: string,
+  key?: ModelLimitedKey,
+): boolean {
+  if (key?.models === undefined && key?.availableModels === undefined) return true;
+  let names: string[];
+  try {
+    names = namesOf(
+      name,
+      resolveModel(name, snapshot, { region: deps.config.region, overrides: deps.config.modelMap }),
+    );
+  } catch {
+    names = [name];
+  }
+  return modelAllowed(key.models, names) && modelAllowed(key.availableModels, names);
 }
