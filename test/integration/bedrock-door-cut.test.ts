@@ -125,6 +125,71 @@ describe.each(cases)('upstream HTTP/%s, the connection to Bedrock dropped (%s)',
   });
 });
 
+describe('door streams that end before Bedrock counted them are still billed', () => {
+  it('ConverseStream read to messageStop, then the client hangs up: an estimate, not $0', async () => {
+    const gateway = gateways.get('1.1')!;
+    const { id, secret } = await storeKey(gateway.store);
+    // ConverseStream reports usage only in its last frame (metadata, after messageStop).
+    emulator.enqueue({ text: 'x'.repeat(400), chunkSize: 400, chunkDelayMs: 200 });
+    const abort = new AbortController();
+    const out = await sdk(secret, gateway.url).send(
+      new ConverseStreamCommand({
+        modelId: QWEN,
+        messages: [{ role: 'user', content: [{ text: 'y'.repeat(2000) }] }],
+      }),
+      { abortSignal: abort.signal },
+    );
+    let stopped = false;
+    try {
+      for await (const event of out.stream!) {
+        if (event.metadata) throw new Error('the metadata frame arrived before the hang-up');
+        if (event.messageStop) {
+          stopped = true;
+          abort.abort();
+        }
+      }
+    } catch (err) {
+      if (!stopped) throw err;
+    }
+    expect(stopped).toBe(true);
+    const record = await usageOf(gateway, id);
+    expect(record).toMatchObject({ status: 499, estimated: true, interrupted: true });
+    // 2,000 characters in, 400 out, at the estimate's 4 characters a token.
+    expect(record.inputTokens).toBeGreaterThanOrEqual(500);
+    expect(record.outputTokens).toBe(100);
+    expect(record.costUsd).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [
+      'ConverseStream',
+      () =>
+        new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    ],
+    ['InvokeModelWithResponseStream', invokeStreamHi],
+  ] as const)(
+    '%s that Bedrock ends with an exception is recorded as interrupted, its text estimated',
+    async (_name, command) => {
+      const gateway = gateways.get('1.1')!;
+      const { id, secret } = await storeKey(gateway.store);
+      emulator.enqueue({
+        text: 'abcdefghijklmnopqrstuvwxyz',
+        chunkSize: 4,
+        errorAfterEvents: { events: 4, name: 'throttlingException', message: 'slow down' },
+      });
+      const out = await sdk(secret, gateway.url).send(command() as never);
+      const { error } = await drain(
+        (out as { stream?: AsyncIterable<unknown>; body?: AsyncIterable<unknown> }).stream ??
+          (out as { body: AsyncIterable<unknown> }).body,
+      );
+      expect((error as Error).name).toBe('ThrottlingException');
+      const record = await usageOf(gateway, id);
+      expect(record).toMatchObject({ interrupted: true, estimated: true });
+      expect(record.outputTokens).toBeGreaterThan(0);
+    },
+  );
+});
+
 describe.each(['1.1', '2'] as const)('upstream HTTP/%s, Bedrock falls silent mid-stream', (http) => {
   it('past ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS: a ModelTimeoutException event ends the stream', async () => {
     const gateway = await startServer(testConfig({ upstreamIdleTimeoutMs: 300, upstreamHttp: http }));

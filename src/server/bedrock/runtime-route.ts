@@ -221,7 +221,8 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
       throw fromBedrockError(err);
     }
     ctx.meter?.answered();
-    if (stream) await pumpFrames(ctx, deps, operation, answer, abort);
+    // The admission estimate's rule (bytes/4), for a stream cut before Bedrock reported its input.
+    if (stream) await pumpFrames(ctx, deps, operation, answer, abort, Math.ceil(body.length / 4));
     else await sendWhole(ctx, operation, answer);
   };
 }
@@ -251,6 +252,7 @@ async function pumpFrames(
   operation: ForwardOperation,
   answer: ForwardResult,
   abort: AbortController,
+  inputEstimate: number,
 ): Promise<void> {
   const { res } = ctx;
   const usage = new StreamUsage();
@@ -279,7 +281,10 @@ async function pumpFrames(
       res.end(exceptionFrame(fault.name, fault.message, members));
     }
   } finally {
-    const seen = usage.usage;
-    if (seen) reportUsage(ctx, seen, { estimated: !usage.final });
+    // Bedrock failed the stream itself (its exception frame went to the client as it came): recorded as
+    // an interrupted stream, as the gateway's own exception frame above is.
+    if (usage.failed) ctx.streamFailed = true;
+    const billed = usage.billed(inputEstimate);
+    reportUsage(ctx, billed.usage, { estimated: billed.estimated });
   }
 }

@@ -104,6 +104,54 @@ describe('usage of a stream, in any chunking', () => {
     expect(usage.usage).toMatchObject({ input_tokens: 11, output_tokens: 4, cache_creation_input_tokens: 1 });
   });
 
+  it('a ConverseStream cut before its metadata is billed an estimate: the input given, its text out', () => {
+    const usage = watch([
+      frame('messageStart', { role: 'assistant' }),
+      frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'x'.repeat(30) } }),
+      frame('contentBlockDelta', {
+        contentBlockIndex: 1,
+        delta: { reasoningContent: { text: 'y'.repeat(10) } },
+      }),
+      frame('contentBlockDelta', { contentBlockIndex: 2, delta: { toolUse: { input: '{"a":1}' } } }),
+      frame('messageStop', { stopReason: 'end_turn' }),
+    ]);
+    expect(usage.final).toBe(false);
+    expect(usage.billed(120)).toEqual({
+      usage: {
+        input_tokens: 120,
+        output_tokens: 12,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+      },
+      estimated: true,
+    });
+  });
+
+  it("a cut invoke stream keeps message_start's input and bills at least its text out", () => {
+    const usage = watch([
+      invokeStream[0]!,
+      chunk({ type: 'content_block_delta', delta: { type: 'text_delta', text: 'z'.repeat(40) } }),
+    ]);
+    expect(usage.billed(999).usage).toMatchObject({ input_tokens: 20, output_tokens: 10 });
+    expect(watch(invokeStream).billed(999)).toMatchObject({
+      usage: { input_tokens: 20, output_tokens: 7 },
+      estimated: false,
+    });
+  });
+
+  it('an exception frame marks the stream failed', () => {
+    const exception = codec.encode({
+      headers: {
+        ':exception-type': { type: 'string', value: 'throttlingException' },
+        ':message-type': { type: 'string', value: 'exception' },
+        ':content-type': { type: 'string', value: 'application/json' },
+      },
+      body: text({ message: 'slow down' }),
+    });
+    expect(watch([frame('messageStart', { role: 'assistant' })]).failed).toBe(false);
+    expect(watch([frame('messageStart', { role: 'assistant' }), exception]).failed).toBe(true);
+  });
+
   it('garbage fails the stream (UpstreamAnswerMalformed) before anything is counted', () => {
     const usage = new StreamUsage();
     const frames = new WholeFrames((f) => usage.push(f));

@@ -1,9 +1,11 @@
 /**
- * Token usage of a forwarded call, read from what Bedrock reported — never estimated from the text:
- * Converse's `usage`, an InvokeModel body's Anthropic `usage` (else Bedrock's token-count headers),
- * ConverseStream's `metadata` event, and in InvokeModelWithResponseStream chunks the Anthropic
- * `message_start`/`message_delta` usage and `amazon-bedrock-invocationMetrics` (which wins: it is
- * Bedrock's final count). Pure: bytes and parsed frames in, counts out.
+ * Token usage of a forwarded call, read from what Bedrock reported: Converse's `usage`, an InvokeModel
+ * body's Anthropic `usage` (else Bedrock's token-count headers), ConverseStream's `metadata` event, and
+ * in InvokeModelWithResponseStream chunks the Anthropic `message_start`/`message_delta` usage and
+ * `amazon-bedrock-invocationMetrics` (which wins: it is Bedrock's final count). A stream that ends before
+ * its final counts (the client left, Bedrock failed) is estimated from what it forwarded, as a cut
+ * /v1/messages stream is: ConverseStream reports nothing before its last frame, so a client reading to
+ * `messageStop` and hanging up would otherwise be billed nothing. Pure: bytes and frames in, counts out.
  */
 import type { Usage } from '../../anthropic/types.ts';
 import type { ForwardOperation } from '../../upstream/runtime.ts';
@@ -104,24 +106,55 @@ export function usageOfAnswer(
 
 export interface StreamFrame {
   eventType: string | undefined;
+  /** `event`, or `exception`/`error` for a frame that ends the stream as failed. */
+  messageType?: string | undefined;
   payload: Uint8Array;
+}
+
+/** Characters per token in an estimate (the admission estimate's rule). */
+const CHARS_PER_TOKEN = 4;
+
+/** The length of the text a stream delta carries: answer, reasoning or tool input. */
+function deltaChars(delta: unknown): number {
+  if (!isObject(delta)) return 0;
+  let chars = 0;
+  for (const field of ['text', 'thinking', 'partial_json']) {
+    const value = delta[field];
+    if (typeof value === 'string') chars += value.length;
+  }
+  const reasoning = delta.reasoningContent;
+  if (isObject(reasoning) && typeof reasoning.text === 'string') chars += reasoning.text.length;
+  const tool = delta.toolUse;
+  if (isObject(tool) && typeof tool.input === 'string') chars += tool.input.length;
+  return chars;
 }
 
 /** Folds the frames of a ConverseStream or InvokeModelWithResponseStream answer into its usage. */
 export class StreamUsage {
   #anthropic: Usage | undefined;
   #final: Usage | undefined;
+  #outputChars = 0;
+  #failed = false;
 
   push(frame: StreamFrame): void {
+    if (frame.messageType !== undefined && frame.messageType !== 'event') {
+      this.#failed = true;
+      return;
+    }
     const payload = parse(frame.payload);
     if (!payload) return;
     if (frame.eventType === 'metadata') {
       this.#final = fromConverseUsage(payload.usage) ?? this.#final;
       return;
     }
+    if (frame.eventType === 'contentBlockDelta') {
+      this.#outputChars += deltaChars(payload.delta);
+      return;
+    }
     if (frame.eventType !== 'chunk' || typeof payload.bytes !== 'string') return;
     const chunk = parse(Buffer.from(payload.bytes, 'base64'));
     if (!chunk) return;
+    if (chunk.type === 'content_block_delta') this.#outputChars += deltaChars(chunk.delta);
     const metrics = fromInvocationMetrics(chunk['amazon-bedrock-invocationMetrics']);
     if (metrics) this.#final = metrics;
     if (chunk.type === 'message_start' && isObject(chunk.message)) {
@@ -148,6 +181,25 @@ export class StreamUsage {
   /** Whether the counts are final (the stream reached its metrics or metadata). */
   get final(): boolean {
     return this.#final !== undefined;
+  }
+
+  /** Whether Bedrock ended the stream with an exception (or error) frame. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /**
+   * What the call is billed: Bedrock's final counts, else an estimate — the input Bedrock reported
+   * (message_start) or `inputEstimate`, and at least the output the forwarded text makes.
+   */
+  billed(inputEstimate: number): { usage: Usage; estimated: boolean } {
+    if (this.#final) return { usage: this.#final, estimated: false };
+    const seen = this.#anthropic;
+    const output = Math.max(seen?.output_tokens ?? 0, Math.ceil(this.#outputChars / CHARS_PER_TOKEN));
+    const usageSoFar = seen
+      ? { ...seen, output_tokens: output }
+      : usage(Math.max(0, Math.ceil(inputEstimate)), output);
+    return { usage: usageSoFar, estimated: true };
   }
 }
 

@@ -73,7 +73,11 @@ export class WholeFrames {
           first ??= frame;
           length += frame.length;
         }
-        this.#onFrame({ eventType: message.headers[':event-type'], payload: message.payload });
+        this.#onFrame({
+          eventType: message.headers[':event-type'],
+          messageType: message.headers[':message-type'],
+          payload: message.payload,
+        });
       });
     } catch (err) {
       this.#failure = malformed(`Bedrock's event stream is corrupt: ${(err as Error).message}`.slice(0, 512));
