@@ -29,7 +29,7 @@ import {
   setSecurityHeaders,
 } from './access.ts';
 import { type AdminAssets, DEFAULT_ASSETS_DIR, loadAdminAssets } from './assets.ts';
-import { LoginThrottle } from './login-throttle.ts';
+import { GuessThrottle } from '../auth/guess-throttle.ts';
 import { LoginTokens } from './login-token.ts';
 import { type AdminSession, SessionStore } from './sessions.ts';
 import { monthStart, usageView } from './usage-view.ts';
@@ -48,6 +48,8 @@ export interface AdminDeps {
   env?: Record<string, string | undefined>;
   assetsDir?: string;
   now?: () => number;
+  /** Wrong master keys per address, shared with the API's key check (one count wherever guessed). */
+  guesses?: GuessThrottle;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -96,7 +98,7 @@ function sendText(ctx: Ctx, status: number, text: string): void {
 export function adminRoutes(deps: AdminDeps): Middleware {
   const sessions = new SessionStore();
   const tokens = new LoginTokens(deps.signingSecret);
-  const throttle = new LoginThrottle();
+  const throttle = deps.guesses ?? new GuessThrottle();
   const now = deps.now ?? Date.now;
   let assets: AdminAssets | undefined;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LoginThrottle } from './login-throttle.ts';
+import { GuessThrottle } from '../auth/guess-throttle.ts';
 import { LOGIN_TOKEN_TTL_MS, LoginTokens, mintLoginToken } from './login-token.ts';
 import { SessionStore } from './sessions.ts';
 
@@ -48,7 +48,7 @@ describe('admin sessions', () => {
 describe('the sign-in throttle', () => {
   it('refuses an address after too many wrong keys, until its window ends; others are not affected', () => {
     let now = 0;
-    const throttle = new LoginThrottle({ maxFailures: 3, windowMs: 10_000, now: () => now });
+    const throttle = new GuessThrottle({ maxFailures: 3, windowMs: 10_000, now: () => now });
     for (let i = 0; i < 3; i++) {
       expect(throttle.retryAfter('a')).toBe(0);
       throttle.failed('a');
@@ -62,7 +62,7 @@ describe('the sign-in throttle', () => {
   });
 
   it('stays bounded by forgetting its oldest window, not every locked-out address at once', () => {
-    const throttle = new LoginThrottle({ maxFailures: 3, windowMs: 10_000, maxAddresses: 100, now: () => 0 });
+    const throttle = new GuessThrottle({ maxFailures: 3, windowMs: 10_000, maxAddresses: 100, now: () => 0 });
     for (let i = 0; i < 3; i++) throttle.failed('first');
     for (let i = 0; i < 98; i++) throttle.failed(`spray-${i}`);
     for (let i = 0; i < 3; i++) throttle.failed('later');

@@ -1,5 +1,6 @@
 /** The middleware chain and route table of the gateway. */
 
+import type { GuessThrottle } from '../auth/guess-throttle.ts';
 import type { KeyVerifier } from '../auth/verifier.ts';
 import { SIGNIN_BROWSER_PATHS, SIGNIN_PUBLIC_PATHS } from '../signin/routes.ts';
 import type { SignIn } from '../signin/setup.ts';
@@ -51,6 +52,8 @@ export interface AppOptions {
   admin?: Middleware;
   /** Team sign-in with the company IdP (issue 16), when configured. */
   signIn?: Pick<SignIn, 'apiRoutes' | 'browserRoutes'> | undefined;
+  /** Wrong secrets per address, shared with the admin sign-in form (see auth.ts). */
+  guesses?: GuessThrottle;
   /** OpenTelemetry's middlewares, only when tracing is on (absent: not a step of the chain). */
   tracing?: Pick<Telemetry, 'request' | 'authStart' | 'authEnd'> | undefined;
 }
@@ -109,6 +112,9 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
       policy: authPolicy(options.requireKey, deps.config.requireApiKey, signIn !== undefined),
       header: deps.config.apiKeyHeader,
       publicPaths,
+      ...(options.guesses
+        ? { guesses: { throttle: options.guesses, trustedProxies: deps.config.trustedProxies } }
+        : {}),
     }),
     // After auth, as Anthropic answers: a caller without a key learns that first.
     // The door's InvokeModel bodies may be any model's format; its handler refuses form types itself.

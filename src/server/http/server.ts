@@ -6,6 +6,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { adminRoutes } from '../../admin/routes.ts';
+import { GuessThrottle } from '../../auth/guess-throttle.ts';
 import { KeyVerifier } from '../../auth/verifier.ts';
 import { authRequired, type Config, ConfigError, isLoopbackHost } from '../../config/config.ts';
 import { resolveSigningSecret } from '../../config/secret.ts';
@@ -251,7 +252,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
       ),
   });
   let idle: (() => void) | undefined;
+  // One count of wrong secrets per address for the admin sign-in form and every API route.
+  const guesses = new GuessThrottle();
   const admin = adminRoutes({
+    guesses,
     config,
     store,
     hasKeys: () => verifier.hasKeys(),
@@ -287,6 +291,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       accounting,
       instanceSecret: options.instanceSecret,
       admin,
+      guesses,
       signIn,
       tracing: telemetry,
     },

@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from '../../anthropic/errors.ts';
+import type { GuessThrottle } from '../../auth/guess-throttle.ts';
 import type { KeyVerifier } from '../../auth/verifier.ts';
-import type { Middleware } from '../http/context.ts';
+import { clientAddress } from '../http/client-address.ts';
+import type { Ctx, Middleware } from '../http/context.ts';
 import { routePath } from '../http/router.ts';
 
 /**
@@ -18,6 +20,12 @@ export interface AuthOptions {
   header?: string;
   /** Paths answered without a key (liveness probes). */
   publicPaths?: ReadonlySet<string>;
+  /**
+   * Wrong secrets per address (shared with the admin sign-in form): past its limit, the address may
+   * not use the master key, so a hand-chosen master key cannot be guessed at API speed. Stored keys
+   * (random, unguessable) still work from it.
+   */
+  guesses?: { throttle: GuessThrottle; trustedProxies: number };
 }
 
 /** The headers that may carry a key besides Authorization: x-api-key and the configured one. */
@@ -56,26 +64,53 @@ const REFUSALS = {
   disabled: 'this account has been disabled on the gateway',
 } as const;
 
-export function auth({ verifier, policy, header, publicPaths = new Set() }: AuthOptions): Middleware {
+export function auth({
+  verifier,
+  policy,
+  header,
+  publicPaths = new Set(),
+  guesses,
+}: AuthOptions): Middleware {
   const names = keyHeaders(header); // once, not a Set per request
+  const addressOf = (ctx: Ctx) => clientAddress(ctx.req, guesses?.trustedProxies ?? 0);
+  /** Seconds this caller's address is barred from the master key (0: not barred). */
+  const barredFor = (ctx: Ctx) => guesses?.throttle.retryAfter(addressOf(ctx)) ?? 0;
   return async function authMiddleware(ctx, next) {
     // As the router reads it (`/health/` is `/health`).
     if (publicPaths.has(routePath(ctx.url.pathname))) return next();
     const presented = presentedKeys(ctx.req.headers, header, names);
     let refusal: keyof typeof REFUSALS = 'unknown';
     let accepted = false;
+    let guessed = false;
+    let barred = 0;
     for (const secret of presented) {
       const result = await verifier.verify(secret);
       if (result.kind === 'refused') {
         refusal = result.reason;
+        guessed ||= result.reason === 'unknown';
         continue;
       }
+      if (result.kind === 'master' && (barred = barredFor(ctx)) > 0) continue;
       if (result.kind === 'key') ctx.key = result.key;
       accepted = true;
       break;
     }
     if (!accepted) {
       const open = policy === 'open' || (policy === 'open-until-keys' && !(await verifier.hasKeys()));
+      if (!open && guesses && (guessed || barred > 0)) {
+        // Barred: right and wrong guesses get the same answer, so the lock-out is no oracle either.
+        const wait = barred || barredFor(ctx);
+        if (guessed) guesses.throttle.failed(addressOf(ctx));
+        if (wait > 0) {
+          throw new ApiError(
+            'rate_limit_error',
+            `too many wrong keys from this address; try again in ${wait} s`,
+            {
+              headers: { 'retry-after': String(wait) },
+            },
+          );
+        }
+      }
       if (!open) {
         // Without x-should-retry: false, Claude Code retries a 401 for minutes before giving up.
         throw new ApiError('authentication_error', REFUSALS[refusal], {

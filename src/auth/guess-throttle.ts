@@ -1,8 +1,9 @@
 /**
- * Slows guessing of the master key through the sign-in form: after `maxFailures` wrong attempts from one
- * address within `windowMs`, that address is refused (429) until the window ends. Bounded in memory.
+ * Slows guessing of the master key, the one secret a person may have chosen: after `maxFailures` wrong
+ * secrets from one address within `windowMs` (in the admin sign-in form or on any API route, one count),
+ * that address may not use the master key (429) until the window ends. Bounded in memory.
  */
-export interface LoginThrottleOptions {
+export interface GuessThrottleOptions {
   maxFailures?: number;
   windowMs?: number;
   maxAddresses?: number;
@@ -14,7 +15,7 @@ interface Window {
   until: number;
 }
 
-export class LoginThrottle {
+export class GuessThrottle {
   readonly #max: number;
   readonly #windowMs: number;
   readonly #maxAddresses: number;
@@ -26,7 +27,7 @@ export class LoginThrottle {
     windowMs = 600_000,
     maxAddresses = 10_000,
     now = Date.now,
-  }: LoginThrottleOptions = {}) {
+  }: GuessThrottleOptions = {}) {
     this.#max = maxFailures;
     this.#windowMs = windowMs;
     this.#maxAddresses = maxAddresses;
