@@ -297,7 +297,12 @@ export function signinBrowserRoutes({ service, publicUrl, trustedProxies }: Sign
           );
         } catch (err) {
           if (!(err instanceof SignInPageError)) throw err;
-          sendPage(ctx.res, err.status, messagePage('Sign-in failed', err.message), { 'set-cookie': clear });
+          sendPage(
+            ctx.res,
+            err.status,
+            messagePage('Sign-in failed', err.message),
+            err.signInGoesOn ? {} : { 'set-cookie': clear },
+          );
         }
       },
     },

@@ -4,7 +4,7 @@
  * revocation, access-token verification and the managed settings a principal's policy gives.
  */
 import { randomBytes } from 'node:crypto';
-import { sameHash } from '../auth/key-format.ts';
+import { sameHash, sameSecret } from '../auth/key-format.ts';
 import type { Verification } from '../auth/verifier.ts';
 import type { KeyRecord, Principal, Session, SignInStore, Store, TokenRecord } from '../store/types.ts';
 import { DuplicateKeyError } from '../store/types.ts';
@@ -59,9 +59,12 @@ export class OAuthError extends Error {
 export class SignInPageError extends Error {
   override name = 'SignInPageError';
   readonly status: number;
-  constructor(message: string, status = 400) {
+  /** The sign-in in progress goes on (the page answered something else): its cookie is kept. */
+  readonly signInGoesOn: boolean;
+  constructor(message: string, status = 400, signInGoesOn = false) {
     super(message);
     this.status = status;
+    this.signInGoesOn = signInGoesOn;
   }
 }
 
@@ -211,7 +214,15 @@ export class SignInService {
       return new SignInPageError(message, status);
     };
     const idpError = callbackUrl.searchParams.get('error');
-    if (idpError) throw await deny(`The identity provider refused the sign-in (${idpError}).`);
+    if (idpError) {
+      // Only the IdP's answer to this sign-in may end it: a link to `?error=…` (the cookie is sent on a
+      // top-level navigation) must not cancel someone's sign-in in progress.
+      const state = callbackUrl.searchParams.get('state') ?? '';
+      if (!sameSecret(state, login.state)) {
+        throw new SignInPageError('This answer does not belong to the sign-in in progress.', 400, true);
+      }
+      throw await deny(`The identity provider refused the sign-in (${idpError}).`);
+    }
     let identity: Identity;
     try {
       identity = await this.#o.idp.completeAuthorization(callbackUrl, login);

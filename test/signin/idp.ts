@@ -140,7 +140,7 @@ async function follow(jar: CookieJar, start: { res: Response; body: string; loca
   return step;
 }
 
-function formOf(html: string): { action: string; fields: Record<string, string> } {
+export function formOf(html: string): { action: string; fields: Record<string, string> } {
   const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
   if (!action) throw new Error(`no form in page: ${html.slice(0, 500)}`);
   const fields: Record<string, string> = {};

@@ -8,7 +8,16 @@ import { type RunningServer, startServer } from '../../src/server/http/server.ts
 import { parsePolicies, settingsChecksum } from '../../src/signin/policies.ts';
 import { sha256Hex } from '../../src/signin/tokens.ts';
 import { type Emulator, type Json, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
-import { browse, browserSignIn, CLIENT_ID, CLIENT_SECRET, CookieJar, startIdp, type TestIdp } from './idp.ts';
+import {
+  browse,
+  browserSignIn,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  CookieJar,
+  formOf,
+  startIdp,
+  type TestIdp,
+} from './idp.ts';
 
 const CLAUDE = 'claude-sonnet-4-6';
 const OPEN_MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -169,6 +178,28 @@ describe('discovery and device authorization', () => {
     const page = await browserSignIn(grant.verification_uri_complete, 'eve');
     expect(page.res.status).toBe(403);
     expect(page.body).toContain('elsewhere.example may not use this gateway');
+    expect((await poll(grant.device_code)).json.error).toBe('access_denied');
+  });
+});
+
+describe('the IdP callback', () => {
+  it("a forged ?error= callback (no state) does not end a sign-in in progress; the IdP's own error does", async () => {
+    const grant = await deviceAuthorization();
+    const jar = new CookieJar();
+    const confirm = await browse(jar, grant.verification_uri_complete);
+    const confirmForm = formOf(confirm.body);
+    // The gateway sends the browser to the IdP, with the state it will expect back.
+    const toIdp = await browse(jar, new URL(confirmForm.action, url).href, confirmForm.fields);
+    const state = new URL(toIdp.location!).searchParams.get('state');
+    expect(state).toBeTruthy();
+    // What any page can make the person's browser open (the Lax cookie goes along on a navigation).
+    const forged = await browse(jar, `${url}/oauth/callback?error=access_denied`);
+    expect(forged.res.status).toBe(400);
+    expect(forged.body).toContain('does not belong to the sign-in in progress');
+    expect((await poll(grant.device_code)).json.error).toBe('authorization_pending');
+    const refused = await browse(jar, `${url}/oauth/callback?error=access_denied&state=${state}`);
+    expect(refused.res.status).toBe(403);
+    await sleep(1_100);
     expect((await poll(grant.device_code)).json.error).toBe('access_denied');
   });
 });
