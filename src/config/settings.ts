@@ -582,7 +582,7 @@ export const SETTINGS = {
     env: ['ABPROXY_TRUSTED_PROXIES'],
     default: 0,
     parse: integer(0, 10),
-    doc: 'how many proxies (load balancers) in front of the gateway append to X-Forwarded-For; the per-address limits of the sign-in pages (wrong master keys, wrong device codes, device grants) then count the address the first of them saw. Set it only when those proxies are the only way in (the CDK app: 1)',
+    doc: 'how many proxies (load balancers) in front of the gateway append to X-Forwarded-For; the per-address limits (wrong master keys and API keys, wrong device codes, device grants) then count the address the first of them saw. Set it only when those proxies are the only way in (the CDK app: 1)',
   }),
   oidcIssuer: setting({
     env: ['ABPROXY_OIDC_ISSUER'],
