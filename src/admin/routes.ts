@@ -332,8 +332,10 @@ export function adminRoutes(deps: AdminDeps): Middleware {
     sendJson(ctx.res, 200, { settings: describeSettings(deps.config, deps.env ?? process.env) });
   });
 
-  const live = signedIn(async (ctx) => {
+  const live = signedIn(async (ctx, current) => {
     const { res } = ctx;
+    // The feed lasts as long as its session: a logout or the session's end closes it (within a tick).
+    const ended = () => deps.isDraining() || sessions.get(current.id) === undefined;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'x-accel-buffering': 'no',
@@ -345,7 +347,7 @@ export function adminRoutes(deps: AdminDeps): Middleware {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
     const sendStats = () => {
-      if (deps.isDraining()) {
+      if (ended()) {
         res.end();
         return;
       }
@@ -355,7 +357,7 @@ export function adminRoutes(deps: AdminDeps): Middleware {
     send('recent', deps.stats?.snapshot().recent ?? []);
     sendStats();
     const unsubscribe = deps.stats?.onRequest((request: RecentRequest) => {
-      send('request', request);
+      if (!ended()) send('request', request);
       sendStats();
     });
     const timer = setInterval(sendStats, LIVE_STATS_MS);

@@ -82,6 +82,22 @@ describe('admin page with a master key', () => {
     expect((await client.fetch('/admin/api/keys')).status).toBe(401);
   });
 
+  it('ends the live feed when its session signs out', async () => {
+    const client = new AdminClient(gateway.url);
+    expect((await client.login(MASTER_KEY)).status).toBe(200);
+    const feed = await client.fetch('/admin/api/live');
+    expect(feed.status).toBe(200);
+    const reader = feed.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    expect((await client.send('POST', '/admin/api/logout')).status).toBe(200);
+    // At the latest on the next statistics tick (every 2 s), never again after.
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return true;
+    })();
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000));
+    expect(await Promise.race([ended, timeout])).toBe(true);
+  });
+
   it('refuses mutations without the CSRF token or from another origin', async () => {
     const client = new AdminClient(gateway.url);
     await client.login(MASTER_KEY);
