@@ -20,6 +20,7 @@ import {
   fromBedrockError,
   parseContextOverflow,
 } from './aws-errors.ts';
+import { toBedrockFault } from './bedrock-faults.ts';
 import { httpError } from './codec.ts';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
@@ -290,6 +291,18 @@ describe('fromBedrockError: details', () => {
       type: 'error',
       error: { type: 'invalid_request_error', message: 'The model does not support tool use.' },
     });
+  });
+
+  it("answers Bedrock's unknown-model ValidationException as Anthropic does: 404 not_found_error", () => {
+    const api = fromBedrockError(
+      new ValidationException({ message: 'The provided model identifier is invalid.', ...meta(400) }),
+    );
+    expect(api.status).toBe(404);
+    expect(api.type).toBe('not_found_error');
+    expect(api.headers['x-should-retry']).toBe('false');
+    // Through the door the caller still gets Bedrock's own exception.
+    const door = toBedrockFault(api);
+    expect(door).toMatchObject({ name: 'ValidationException', status: 400 });
   });
 
   it('uses the upstream retry-after when the SDK exposes the response', () => {

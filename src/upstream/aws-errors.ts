@@ -198,7 +198,20 @@ function typeForStatus(status: number): ErrorType {
 /** The AWS SDK's words when an answer's body could not be parsed (not JSON, cut). */
 const SDK_PARSE_FAILURE = /Deserialization error/;
 
+/**
+ * Bedrock names a model it does not know in a ValidationException; Anthropic answers 404 not_found_error,
+ * which clients act on (Claude Code says the model may not exist rather than that the request was bad).
+ */
+const UNKNOWN_MODEL: Row = { type: 'not_found_error', status: 404, final: true };
+function isUnknownModel(facts: ErrorFacts): boolean {
+  return (
+    facts.name === 'ValidationException' &&
+    /^The provided model identifier is invalid\.?$/.test(facts.message)
+  );
+}
+
 function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
+  if (isUnknownModel(facts)) return { ...UNKNOWN_MODEL, recognized: true };
   const known =
     facts.name !== undefined && Object.hasOwn(BEDROCK_ERRORS, facts.name)
       ? BEDROCK_ERRORS[facts.name]
