@@ -21,15 +21,20 @@ export function mintLoginToken(secret: string, now = Date.now(), ttlMs = LOGIN_T
   return `${expiresAt}.${nonce}.${mac(secret, expiresAt, nonce)}`;
 }
 
-/** Checks tokens and remembers the used ones until they expire. */
+/**
+ * Checks tokens and remembers the used ones until they expire. The used ones live in this process only,
+ * so a token minted before it started is refused: a restart must not make used links good again.
+ */
 export class LoginTokens {
   readonly #secret: string;
   readonly #now: () => number;
   readonly #used = new Map<string, number>();
+  readonly #startedAt: number;
 
   constructor(secret: string, now: () => number = Date.now) {
     this.#secret = secret;
     this.#now = now;
+    this.#startedAt = now();
   }
 
   /** True once per valid, unexpired token. */
@@ -41,6 +46,8 @@ export class LoginTokens {
     if (!Number.isSafeInteger(expiresAt) || expiresAt <= now || expiresAt > now + LOGIN_TOKEN_TTL_MS) {
       return false;
     }
+    // Minted (expiry less its lifetime) before this gateway started: possibly used already.
+    if (expiresAt - LOGIN_TOKEN_TTL_MS < this.#startedAt) return false;
     if (!sameSecret(signature, mac(this.#secret, expiresAt, nonce))) return false;
     for (const [used, until] of this.#used) if (until <= now) this.#used.delete(used);
     if (this.#used.has(nonce)) return false;

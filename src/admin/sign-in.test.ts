@@ -15,6 +15,16 @@ describe('one-time login tokens', () => {
     expect(tokens.redeem(late)).toBe(false);
   });
 
+  it('refuse a token minted before the gateway started: a used link stays used across a restart', () => {
+    let now = 1_000_000;
+    const token = mintLoginToken('secret', now);
+    expect(new LoginTokens('secret', () => now).redeem(token)).toBe(true);
+    now += 1_000;
+    const restarted = new LoginTokens('secret', () => now);
+    expect(restarted.redeem(token)).toBe(false);
+    expect(restarted.redeem(mintLoginToken('secret', now))).toBe(true);
+  });
+
   it('refuse other secrets, tampered parts, far-future expiries and junk', () => {
     const now = 1_000_000;
     const tokens = new LoginTokens('secret', () => now);
