@@ -15,6 +15,19 @@ describe('keyEdit', () => {
     }
   });
 
+  it('bounds model globs and limits far above real use (3,000 globs, a 1e308 budget were taken)', () => {
+    expect(() => keyEdit({ models: Array.from({ length: 101 }, (_, i) => `m${i}.*`) })).toThrow(
+      /at most 100 model globs \(got 101\)/,
+    );
+    expect(() => keyEdit({ models: ['x'.repeat(257)] })).toThrow(/at most 256 characters/);
+    expect(() => keyEdit({ budgetUsd: 1e308 })).toThrow(/at most 1,000,000,000/);
+    expect(() => keyEdit({ rateLimit: 1e21 })).toThrow(KeySpecError);
+    expect(keyEdit({ rateLimit: 1_000_000_000, budgetUsd: 50_000 }).limits).toMatchObject({
+      requestsPerMinute: 1_000_000_000,
+      budgetUsd: 50_000,
+    });
+  });
+
   it('refuses a web_search flag that is neither a boolean nor text (was a TypeError, a 500 in the admin API)', () => {
     for (const webSearch of [0, 1, 1.5, [], [true], {}, { on: true }]) {
       expect(() => keyEdit({ webSearch: webSearch as unknown as boolean })).toThrow(KeySpecError);

@@ -92,12 +92,22 @@ function given<T>(value: T | null | undefined): value is T {
   return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
 }
 
+/**
+ * Bounds far above any real use: a limit of 1e21 requests a minute or a budget of 1e308 dollars is a
+ * slip (or a probe), and numbers past 2^53 are no longer counted exactly.
+ */
+const MAX_LIMIT = 1_000_000_000;
+const MAX_MODEL_GLOBS = 100;
+const MAX_GLOB_LENGTH = 256;
+
 function positive(field: KeySpecField, raw: string | number | null | undefined, integer: boolean) {
   if (!given(raw)) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new KeySpecError(field, `expected a positive ${integer ? 'integer' : 'number'}, got '${raw}'`);
   }
+  if (n > MAX_LIMIT)
+    throw new KeySpecError(field, `at most ${MAX_LIMIT.toLocaleString('en-US')}, got '${raw}'`);
   return n;
 }
 
@@ -151,6 +161,16 @@ export function keyEdit(spec: KeySpec): KeyEdit {
     // An empty field means every model; an explicit empty list or only commas is a slip.
     if (models.length === 0 && (typeof spec.models !== 'string' || spec.models.trim() !== '')) {
       throw new KeySpecError('models', 'give at least one model glob');
+    }
+    if (models.length > MAX_MODEL_GLOBS) {
+      throw new KeySpecError('models', `at most ${MAX_MODEL_GLOBS} model globs (got ${models.length})`);
+    }
+    const long = models.find((glob) => glob.length > MAX_GLOB_LENGTH);
+    if (long !== undefined) {
+      throw new KeySpecError(
+        'models',
+        `a model glob has at most ${MAX_GLOB_LENGTH} characters (got ${long.length})`,
+      );
     }
     if (models.length > 0) edit.models = models;
   }
