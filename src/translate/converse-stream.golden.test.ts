@@ -4,7 +4,12 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fixtureCases, loadFixture, renderSse } from '../../test/fixtures/converse-stream/index.ts';
+import {
+  fixtureCases,
+  fixtureContext,
+  loadFixture,
+  renderSse,
+} from '../../test/fixtures/converse-stream/index.ts';
 
 const GOLDEN = new URL('../../test/fixtures/golden/', import.meta.url);
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -31,7 +36,7 @@ describe('ConverseStream → Anthropic SSE golden files', () => {
   });
 
   it.each(cases)('%s', (name) => {
-    const actual = renderSse(loadFixture(name));
+    const actual = renderSse(loadFixture(name), fixtureContext(name));
     const file = new URL(`${name}.sse`, GOLDEN);
     if (UPDATE) writeFileSync(file, actual);
     expect(existsSync(file), `missing golden ${name}.sse (run with UPDATE_GOLDEN=1)`).toBe(true);

@@ -17,7 +17,7 @@ import type { ResponseContext } from './from-converse.ts';
 import { memberName } from './member-name.ts';
 import { mapStopReason, stopSequenceFrom } from './stop-reason.ts';
 import { streamException } from './stream-errors.ts';
-import { signThinking } from './thinking-signature.ts';
+import { markOpenRedacted, signThinking } from './thinking-signature.ts';
 import { fromBedrockUsage } from './usage.ts';
 
 export interface StreamContext extends ResponseContext {
@@ -339,7 +339,8 @@ export class ConverseStreamTranslator {
       }
       case 'redacted': {
         const index = this.#nextIndex++;
-        const data = Buffer.concat(block.chunks).toString('base64');
+        const raw = Buffer.concat(block.chunks).toString('base64');
+        const data = this.#ctx.caps.family === 'claude' ? raw : markOpenRedacted(raw);
         return [
           { type: 'content_block_start', index, content_block: { type: 'redacted_thinking', data } },
           { type: 'content_block_stop', index },

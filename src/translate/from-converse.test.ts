@@ -94,14 +94,23 @@ describe('fromConverseResponse', () => {
     expect(message.content[0]).toEqual({ type: 'thinking', thinking: 'Hmm.', signature: 'EqQBCkYIBxgC' });
   });
 
-  it('returns redacted reasoning as base64 redacted_thinking', () => {
-    const message = fromConverseResponse(
-      output([{ reasoningContent: { redactedContent: new TextEncoder().encode('opaque') } }, { text: 'Hi' }]),
-      ctx(),
-    );
-    expect(message.content[0]).toEqual({
+  it("returns Claude's redacted reasoning as base64 redacted_thinking, an open model's marked as its own", () => {
+    const redacted = output([
+      { reasoningContent: { redactedContent: new TextEncoder().encode('opaque') } },
+      { text: 'Hi' },
+    ]);
+    const claude = fromConverseResponse(redacted, {
+      ...ctx(),
+      caps: { family: 'claude' } as ModelCapabilities,
+    });
+    expect(claude.content[0]).toEqual({
       type: 'redacted_thinking',
       data: Buffer.from('opaque').toString('base64'),
+    });
+    // Not base64 (the '.'), so never taken for Claude's: dropped if the conversation moves to Claude.
+    expect(fromConverseResponse(redacted, ctx()).content[0]).toEqual({
+      type: 'redacted_thinking',
+      data: `abpr1.${Buffer.from('opaque').toString('base64')}`,
     });
   });
 

@@ -32,6 +32,24 @@ describe('dropForeignThinking', () => {
     expect(messages[1]!.content).toHaveLength(4); // the client's request is not mutated
   });
 
+  it("removes an open model's redacted reasoning (marked by the gateway), keeps Claude's", () => {
+    const messages: MessageParam[] = [
+      { role: 'user', content: 'hi' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'redacted_thinking', data: 'abpr1.b3BhcXVl' },
+          { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' },
+          toolUse,
+        ],
+      },
+      toolResult,
+    ];
+    const { messages: out, dropped } = dropForeignThinking(messages);
+    expect(dropped).toBe(1);
+    expect(out[1]!.content).toEqual([{ type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix' }, toolUse]);
+  });
+
   it('returns the same array when there is nothing to drop', () => {
     const messages: MessageParam[] = [{ role: 'user', content: 'hi' }];
     expect(dropForeignThinking(messages).messages).toBe(messages);

@@ -2,14 +2,17 @@
  * Thinking in the history of a native Claude body, made valid for Bedrock after a model switch (the
  * Converse path does the same in reasoning.ts and to-converse.ts):
  * - thinking blocks Claude did not sign (this gateway's `abp1.` signature on an open model's reasoning,
- *   or none) are removed: Bedrock answers "Invalid `signature` in `thinking` block";
+ *   or none) are removed: Bedrock answers "Invalid `signature` in `thinking` block"; so are an open
+ *   model's redacted_thinking blocks (marked `abpr1.`: Claude cannot decrypt them);
  * - with thinking on, the assistant turn that opened the current tool loop must start with Claude's
  *   thinking; when it does not (the turn came from another model), thinking is off for this call.
  */
 import type { ContentBlockParam, MessageParam } from '../anthropic/types.ts';
-import { isGatewaySignature } from './thinking-signature.ts';
+import { isGatewaySignature, isOpenRedacted } from './thinking-signature.ts';
 
 function claudeSigned(block: ContentBlockParam): boolean {
+  if (block.type === 'redacted_thinking')
+    return typeof block.data !== 'string' || !isOpenRedacted(block.data);
   if (block.type !== 'thinking') return true;
   const signature = block.signature ?? '';
   return signature !== '' && !isGatewaySignature(signature);

@@ -10,7 +10,7 @@
 import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import type { RedactedThinkingBlockParam, ThinkingBlockParam } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
-import { isGatewaySignature, verifyThinking } from './thinking-signature.ts';
+import { isGatewaySignature, isOpenRedacted, verifyThinking } from './thinking-signature.ts';
 
 export function convertThinking(block: ThinkingBlockParam, ctx: BlockContext): ContentBlock | undefined {
   const { caps } = ctx;
@@ -40,8 +40,8 @@ export function convertRedactedThinking(
   block: RedactedThinkingBlockParam,
   ctx: BlockContext,
 ): ContentBlock | undefined {
-  // Only Claude can decrypt its own redacted reasoning.
-  if (ctx.caps.family !== 'claude' || !ctx.caps.reasoningHistory) {
+  // Only Claude can decrypt its own redacted reasoning (not an open model's, marked by the gateway).
+  if (ctx.caps.family !== 'claude' || !ctx.caps.reasoningHistory || isOpenRedacted(block.data)) {
     ctx.warnings.add(`redacted_thinking dropped from history: ${ctx.modelId} cannot read it`);
     return undefined;
   }

@@ -30,3 +30,18 @@ export function verifyThinking(secret: string, thinking: string, signature: stri
 export function isGatewaySignature(signature: string): boolean {
   return signature.startsWith(PREFIX);
 }
+
+/**
+ * Redacted reasoning an open model returned: its `redacted_thinking.data` carries this prefix (never
+ * base64, so never Claude's), so that after a model switch it is not sent to Claude, which cannot read
+ * it (no open model can read redacted reasoning either: the Converse path drops it for them).
+ */
+const OPEN_REDACTED_PREFIX = 'abpr1.';
+
+export function markOpenRedacted(data: string): string {
+  return OPEN_REDACTED_PREFIX + data;
+}
+
+export function isOpenRedacted(data: string): boolean {
+  return data.startsWith(OPEN_REDACTED_PREFIX);
+}
