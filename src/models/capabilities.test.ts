@@ -120,6 +120,13 @@ describe('capabilitiesFor', () => {
     expect(capabilitiesFor('amazon.nova-pro-v1:0').topKField).toBe('inferenceConfig.topK');
   });
 
+  it("sends top_k to Mistral's text-completion models only (its chat format has none)", () => {
+    expect(capabilitiesFor('mistral.mixtral-8x7b-instruct-v0:1').topKField).toBe('top_k');
+    expect(capabilitiesFor('mistral.mistral-large-2402-v1:0').topKField).toBe('top_k');
+    expect(capabilitiesFor('mistral.mistral-large-2407-v1:0').topKField).toBeNull();
+    expect(capabilitiesFor('us.mistral.pixtral-large-2502-v1:0').topKField).toBeNull();
+  });
+
   it('maps open-weight reasoning controls', () => {
     expect(capabilitiesFor('openai.gpt-oss-120b-1:0').reasoning).toEqual({
       kind: 'effort-field',

@@ -227,11 +227,14 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
     // Tool use, but not while streaming (Converse supported-features table).
     caps: { tools: true, streamingTools: false, toolChoiceAny: true, contextWindow: 128_000 },
   },
+  // Large 2 (24.07) and Pixtral take Mistral's chat format, which has no top_k (24.02 and the 7B /
+  // Mixtral text-completion models do): sent, Bedrock refuses the key.
+  { family: 'mistral', match: /mistral-large-2407/, caps: { topKField: null } },
   { family: 'mistral', match: /mistral-small/, caps: { tools: true } },
   {
     family: 'mistral',
     match: /pixtral/,
-    caps: { tools: true, toolChoiceAny: true, images: true, contextWindow: 128_000 },
+    caps: { tools: true, toolChoiceAny: true, images: true, contextWindow: 128_000, topKField: null },
   },
   // 7B / Mixtral: no tools and no system prompts in the Converse table.
   { family: 'mistral', match: /mistral-7b|mixtral/, caps: { tools: false, system: false } },

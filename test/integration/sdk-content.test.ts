@@ -360,14 +360,17 @@ describe('generation settings', () => {
     expect(lastBody().additionalModelRequestFields).toEqual({ inferenceConfig: { topK: 20 } });
   });
 
-  it('drops top_k for a family without it rather than failing', async () => {
-    const { data, response } = await world.client.messages
-      .create(sampled({ model: QWEN, max_tokens: 100, top_k: 5, messages: ask('hi') }))
-      .withResponse();
-    expect(data.content[0]).toMatchObject({ type: 'text' });
-    expect(lastBody().additionalModelRequestFields).toBeUndefined();
-    expect(response.headers.get('x-abproxy-warnings')).toContain('top_k');
-  });
+  it.each([QWEN, 'mistral.mistral-large-2407-v1:0'])(
+    'drops top_k for a model without it rather than failing (%s)',
+    async (model) => {
+      const { data, response } = await world.client.messages
+        .create(sampled({ model, max_tokens: 100, top_k: 5, messages: ask('hi') }))
+        .withResponse();
+      expect(data.content[0]).toMatchObject({ type: 'text' });
+      expect(lastBody().additionalModelRequestFields).toBeUndefined();
+      expect(response.headers.get('x-abproxy-warnings')).toContain('top_k');
+    },
+  );
 
   it('passes metadata.user_id as Bedrock requestMetadata', async () => {
     await world.client.messages.create({
