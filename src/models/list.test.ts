@@ -89,6 +89,19 @@ describe('toAnthropicModel', () => {
     expect(toAnthropicModel(both, 'opus')).toMatchObject({ id: 'opus', display_name: 'Claude Opus 5.5' });
   });
 
+  it('finds the Bedrock ids /v1/messages takes (profile and foundation ids), echoing them', () => {
+    const sonnet = toAnthropicModel(US_EAST_1, 'claude-sonnet-4-5-20250929');
+    for (const id of [
+      'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'anthropic.claude-sonnet-4-5-20250929-v1:0',
+    ]) {
+      expect(toAnthropicModel(US_EAST_1, id)).toEqual({ ...sonnet, id });
+    }
+    const qwen = toAnthropicModel(US_EAST_1, 'qwen.qwen3-coder-480b-a35b-v1:0');
+    expect(qwen.id).toBe('qwen.qwen3-coder-480b-a35b-v1:0');
+    expect(() => toAnthropicModel(US_EAST_1, 'us.anthropic.claude-nope-v1:0')).toThrow(ApiError);
+  });
+
   it('404s on names it cannot serve', () => {
     expect(() => toAnthropicModel(US_EAST_1, 'claude-opus-9')).toThrow(ApiError);
     expect(() => toAnthropicModel(US_EAST_1, 'nope')).toThrow(/model: nope/);

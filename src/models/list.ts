@@ -13,6 +13,7 @@ import {
   claudeDisplayName,
   claudeNameMatches,
   isClaudeLike,
+  parseBedrockClaudeId,
   parseClientClaudeName,
 } from './aliases.ts';
 import { indexOf, invocationId } from './resolve.ts';
@@ -129,5 +130,24 @@ export function toAnthropicModel(snapshot: CatalogueSnapshot, id: string): Anthr
       if (canonical) return { ...canonical, id };
     }
   }
+  // A Bedrock id (a foundation model or an inference profile), which /v1/messages takes too: the model
+  // it calls, under the id asked for.
+  const bedrock = bedrockIdEntry(snapshot, all, id);
+  if (bedrock) return bedrock;
   throw new ApiError('not_found_error', `model: ${echoed(id)}`);
+}
+
+function bedrockIdEntry(
+  snapshot: CatalogueSnapshot,
+  all: AnthropicModelInfo[],
+  id: string,
+): AnthropicModelInfo | undefined {
+  const index = indexOf(snapshot);
+  const profile = index.profiles.get(id);
+  const base = profile?.active ? profile.modelIds[0] : index.models.has(id) ? id : undefined;
+  if (base === undefined) return undefined;
+  const claude = parseBedrockClaudeId(base);
+  const listedId = claude ? canonicalClaudeId(claude) : invocationId(base, index, snapshot.region);
+  const listed = listedId === null ? undefined : all.find((m) => m.id === listedId);
+  return listed && { ...listed, id };
 }
