@@ -34,6 +34,11 @@ export class GuessThrottle {
     this.#now = now;
   }
 
+  /** Whether any address has wrong guesses on record (the hot path asks this before finding its address). */
+  get counting(): boolean {
+    return this.#windows.size > 0;
+  }
+
   /** Seconds until `address` may try again, or 0 when it may now. */
   retryAfter(address: string): number {
     const window = this.#windows.get(address);

@@ -74,7 +74,8 @@ export function auth({
   const names = keyHeaders(header); // once, not a Set per request
   const addressOf = (ctx: Ctx) => clientAddress(ctx.req, guesses?.trustedProxies ?? 0);
   /** Seconds this caller's address is barred from the master key (0: not barred). */
-  const barredFor = (ctx: Ctx) => guesses?.throttle.retryAfter(addressOf(ctx)) ?? 0;
+  const barredFor = (ctx: Ctx) =>
+    guesses?.throttle.counting ? guesses.throttle.retryAfter(addressOf(ctx)) : 0;
   return async function authMiddleware(ctx, next) {
     // As the router reads it (`/health/` is `/health`).
     if (publicPaths.has(routePath(ctx.url.pathname))) return next();
