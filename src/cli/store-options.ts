@@ -56,5 +56,10 @@ export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix'
   if (name === 'CredentialsProviderError') {
     throw new CliError(`no AWS credentials found: ${message ?? ''}`);
   }
+  if ((err as { code?: string }).code === 'ETIMEDOUT' || name === 'TimeoutError') {
+    throw new CliError(
+      `DynamoDB in ${config.region} did not answer in time (${message ?? ''}): check its endpoint and the network`,
+    );
+  }
   throw err;
 }

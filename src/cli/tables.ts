@@ -27,11 +27,11 @@ export async function collectTableSetup(
 ): Promise<{ region: string; tables: TableReport[] }> {
   const config = adminConfig({ tablePrefix: flags.tablePrefix, region: flags.region, config: flags.config });
   // Imported here: the DynamoDB SDK is heavy and other commands must not load it.
-  const [{ DynamoDBClient }, { setupTables }] = await Promise.all([
-    import('@aws-sdk/client-dynamodb'),
+  const [{ dynamoClient }, { setupTables }] = await Promise.all([
+    import('../store/dynamodb.ts'),
     import('../store/dynamodb-setup.ts'),
   ]);
-  const client = new DynamoDBClient({ region: config.region });
+  const client = dynamoClient(config.region);
   try {
     const dryRun = flags.dryRun === true;
     const tables: TableReport[] = [];
@@ -42,7 +42,11 @@ export async function collectTableSetup(
     return { region: config.region, tables };
   } catch (err) {
     if (err instanceof CliError) throw err;
-    if ((err as { name?: string }).name === 'TimeoutError') {
+    // The waiter's TimeoutError; the HTTP layer's (ETIMEDOUT: DynamoDB stopped answering) is explained below.
+    if (
+      (err as { name?: string; code?: string }).name === 'TimeoutError' &&
+      (err as { code?: string }).code !== 'ETIMEDOUT'
+    ) {
       throw new CliError('timed out waiting for the tables to become ACTIVE');
     }
     return explainAwsError(err, config);

@@ -116,6 +116,20 @@ function isConditionFailure(err: unknown): boolean {
   );
 }
 
+/**
+ * DynamoDB answers in milliseconds. One that stops answering with its connection still up (frozen, a
+ * network black hole) must fail the call rather than hold it: the SDK sets no timeout by default, so a
+ * key lookup, a limit lease, the drain on SIGTERM and every CLI command waited without end. A failed
+ * store call has its fallback (limits kept locally, usage kept in the spool, a 529 for a key lookup).
+ */
+export function dynamoClient(region: string): DynamoDBClient {
+  return new DynamoDBClient({
+    region,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 4_000, throwOnRequestTimeout: true },
+  });
+}
+
 export class DynamoStore implements Store {
   readonly mode = 'team';
   readonly #doc: DynamoDBDocumentClient;
@@ -126,7 +140,7 @@ export class DynamoStore implements Store {
   readonly #signin: string;
 
   constructor({ tablePrefix, region, client }: DynamoStoreOptions) {
-    this.#owned = client ? undefined : new DynamoDBClient({ region });
+    this.#owned = client ? undefined : dynamoClient(region);
     this.#doc = DynamoDBDocumentClient.from(client ?? this.#owned!, {
       marshallOptions: { removeUndefinedValues: true },
     });

@@ -102,6 +102,7 @@ describe('usage through a DynamoDB outage', () => {
     const since = new Date(Date.now() - 1000).toISOString();
     emulator.reset();
     const clients = instances.map((i) => new Anthropic({ baseURL: i.url, apiKey: MASTER, maxRetries: 0 }));
+    const freshKey = await makeKey({});
     local.pause();
     try {
       for (let round = 0; round < 5; round++) {
@@ -115,6 +116,27 @@ describe('usage through a DynamoDB outage', () => {
           ),
         );
       }
+      // A key no instance has looked up yet needs the frozen store: the call is answered (529, which
+      // clients retry) once the store's timeouts run out, rather than held for as long as the outage.
+      const started = Date.now();
+      const fresh = await fetch(`${instances[0]!.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': freshKey,
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+        },
+        body: JSON.stringify({
+          model: 'claude-haiku-4-5',
+          max_tokens: 10,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(fresh.status).toBe(529);
+      expect(fresh.headers.get('retry-after')).toBeTruthy();
+      expect(((await fresh.json()) as { error: { type: string } }).error.type).toBe('overloaded_error');
+      expect(Date.now() - started).toBeLessThan(20_000);
       // The spools hold the records meanwhile, and /metrics says so.
       await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
       const text = await (await fetch(`${instances[0]!.url}/metrics`)).text();

@@ -64,6 +64,32 @@ const REFUSALS = {
   disabled: 'this account has been disabled on the gateway',
 } as const;
 
+/** Seconds a client waits before trying again when the key store did not answer. */
+const STORE_RETRY_AFTER_S = 5;
+
+/**
+ * A key store that fails or does not answer (a DynamoDB outage, throttling) is the gateway's trouble,
+ * not the caller's: 529 overloaded_error with retry-after, which clients retry, rather than a bare 500.
+ */
+async function verifyOrUnavailable(verifier: KeyVerifier, secret: string, ctx: Ctx) {
+  try {
+    return await verifier.verify(secret);
+  } catch (err) {
+    ctx.log.warn(
+      { requestId: ctx.requestId, err: (err as Error)?.message },
+      'key store did not answer a key lookup',
+    );
+    throw new ApiError(
+      'overloaded_error',
+      'the gateway could not check this key (its key store did not answer); try again',
+      {
+        headers: { 'retry-after': String(STORE_RETRY_AFTER_S) },
+        cause: err,
+      },
+    );
+  }
+}
+
 export function auth({
   verifier,
   policy,
@@ -85,7 +111,7 @@ export function auth({
     let guessed = false;
     let barred = 0;
     for (const secret of presented) {
-      const result = await verifier.verify(secret);
+      const result = await verifyOrUnavailable(verifier, secret, ctx);
       if (result.kind === 'refused') {
         refusal = result.reason;
         guessed ||= result.reason === 'unknown';
