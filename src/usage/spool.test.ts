@@ -154,6 +154,47 @@ describe('usage spool', () => {
     await spool.close();
   });
 
+  it('recovers a request whose open and done lines are in different files as its done record, once', async () => {
+    const path = dir();
+    const done = record({ outputTokens: 500 });
+    const other = record({ outputTokens: 7 });
+    const open = { phase: 'open', record: { ...done, status: 0, outputTokens: 0 } };
+    // The file rotated between the two lines; `-10` sorts (and may be read) before `-2`.
+    for (const [segment, lines] of [
+      [2, [open]],
+      [
+        10,
+        [
+          { phase: 'done', record: done },
+          { phase: 'done', record: other },
+        ],
+      ],
+    ] as const) {
+      writeFileSync(
+        join(path, `usage-4194305-deadbeef-${segment}.jsonl`),
+        `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`,
+      );
+    }
+    const writes: UsageRecord[] = [];
+    const sink = flakySink();
+    const spool = new UsageSpool({
+      dir: path,
+      sink: {
+        recordUsage: async (records) => {
+          writes.push(...records);
+          await sink.recordUsage(records);
+        },
+      },
+      drainIntervalMs: 60_000,
+    });
+    await spool.flush();
+    expect(sink.stored.get(done.id)).toEqual(done);
+    expect(writes.filter((r) => r.id === done.id)).toHaveLength(1);
+    expect(sink.stored.size).toBe(2);
+    expect(files(path)).toEqual([]);
+    await spool.close();
+  });
+
   it('leaves a living process’s spool alone', async () => {
     const path = dir();
     const name = `usage-${process.ppid}-cafe0000-0.jsonl`;

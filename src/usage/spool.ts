@@ -118,16 +118,6 @@ export function readSpoolFile(path: string): Line[] {
   return lines;
 }
 
-/** The final record per id: `done` wins; an `open` alone means the process died during the request. */
-function finalRecords(lines: readonly Line[]): UsageRecord[] {
-  const byId = new Map<string, Line>();
-  for (const line of lines) {
-    const seen = byId.get(line.record.id);
-    if (!seen || line.phase === 'done') byId.set(line.record.id, line);
-  }
-  return [...byId.values()].map((line) => line.record);
-}
-
 export class UsageSpool {
   readonly #dir: string;
   readonly #sink: UsageSink;
@@ -365,8 +355,14 @@ export class UsageSpool {
     this.#schedule(this.#delay);
   }
 
-  /** Takes over spool files of processes that are gone (kill -9, crash, a container restart). */
+  /**
+   * Takes over spool files of processes that are gone (kill -9, crash, a container restart). A request's
+   * `open` and `done` lines may sit in different files (the file rotates between them): the final record
+   * is chosen over every adopted file at once, so a finished request is never stored as the `open`
+   * record of a process that died (status 0, no tokens) because its files were read in another order.
+   */
   #adoptOrphans(): void {
+    const finals = new Map<string, { line: Line; segments: Set<Segment> }>();
     for (const name of readdirSync(this.#dir)) {
       const match = FILE.exec(name);
       if (!match) continue;
@@ -381,10 +377,21 @@ export class UsageSpool {
       } catch {
         continue;
       }
-      const records = finalRecords(readSpoolFile(path));
-      const segment: Segment = { path, fd: undefined, lines: records.length, pending: records.length };
+      const lines = readSpoolFile(path);
+      const segment: Segment = { path, fd: undefined, lines: lines.length, pending: 0 };
       this.#segments.add(segment);
-      for (const record of records) this.#queue.push({ record, segments: [segment] });
+      for (const line of lines) {
+        const seen = finals.get(line.record.id);
+        if (!seen) finals.set(line.record.id, { line, segments: new Set([segment]) });
+        else {
+          seen.segments.add(segment);
+          if (line.phase === 'done') seen.line = line;
+        }
+      }
+    }
+    for (const { line, segments } of finals.values()) {
+      for (const segment of segments) segment.pending++;
+      this.#queue.push({ record: line.record, segments: [...segments] });
     }
     // Empty orphans; a failure here is retried by the next drain's release.
     this.#release().catch(() => {});
