@@ -155,6 +155,18 @@ describe('files and secrets', () => {
     expect(readFileSync(join(home, 'secret'), 'utf8').trim()).toBe(first);
     expect(statSync(join(home, 'secret')).mode & 0o777).toBe(0o600);
   });
+
+  it('never uses an empty or cut secret file (a full disk, a crash): it is replaced', () => {
+    for (const content of ['', 'short\n']) {
+      const home = mkdtempSync(join(tmpdir(), 'abproxy-sec-'));
+      writeFileSync(join(home, 'secret'), content, { mode: 0o600 });
+      const secret = resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+      expect(readFileSync(join(home, 'secret'), 'utf8').trim()).toBe(secret);
+      expect(statSync(join(home, 'secret')).mode & 0o777).toBe(0o600);
+      expect(resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home })).toBe(secret);
+    }
+  });
 });
 
 describe('sign-in settings', () => {
