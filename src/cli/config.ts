@@ -18,7 +18,7 @@ import { describeSettings } from '../config/describe-settings.ts';
 import { defaultHome } from '../config/home.ts';
 import { loadConfig } from '../config/load.ts';
 import { makePrivateDir } from '../config/private-files.ts';
-import { SETTINGS, settingEntries, specOf } from '../config/settings.ts';
+import { SETTINGS, settingEntries, settingKey, specOf } from '../config/settings.ts';
 import { CliError, EXIT } from './errors.ts';
 import { secretArgument } from './secret-input.ts';
 
@@ -35,16 +35,6 @@ export function settingsHelp(): string {
     ([key, spec]) => `  ${key.padEnd(width)}  ${spec.doc.replaceAll('`', '')} [${spec.env.join(', ')}]`,
   );
   return `\nSettings:\n${lines.join('\n')}\n`;
-}
-
-/** A setting by its name (`maxBodyBytes`, `max-body-bytes`, any case) or one of its env names. */
-export function settingKey(name: string): SettingName | undefined {
-  const flat = name.replace(/[-_]/g, '').toLowerCase();
-  for (const key of settingNames()) {
-    if (key.toLowerCase() === flat) return key;
-    if (ENV_NAMES[key].some((env) => env.toLowerCase() === name.toLowerCase())) return key;
-  }
-  return undefined;
 }
 
 function requireKey(name: string): SettingName {

@@ -143,6 +143,16 @@ describe('files and secrets', () => {
     );
   });
 
+  it("takes a setting's env name in the file, as `config set` does, and refuses keys that are no setting", () => {
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-cfg-'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ MASTER_API_KEY: 's3cret-master', port: 7777 }));
+    const config = loadConfig({ env: { ABPROXY_HOME: home } });
+    expect(config.masterApiKey).toBe('s3cret-master');
+    expect(config.sources.masterApiKey).toBe('file');
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ prot: 9000, port: 7777 }));
+    expect(() => loadConfig({ env: { ABPROXY_HOME: home } })).toThrow(/unknown setting 'prot'/);
+  });
+
   it('derives the signing secret from the master key, else persists a random one with mode 0600', () => {
     const a = resolveSigningSecret({ signingSecret: undefined, masterApiKey: 'key-1', home: '/nonexistent' });
     const b = resolveSigningSecret({ signingSecret: undefined, masterApiKey: 'key-2', home: '/nonexistent' });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, ConfigError, defaultSettings, type Layer, resolveConfig } from './config.ts';
 import { defaultHome } from './home.ts';
+import { settingKey } from './settings.ts';
 
 export interface LoadConfigOptions {
   flags?: Layer;
@@ -29,7 +30,29 @@ export function readConfigFile(path: string, required: boolean): Layer {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`config file ${path} must hold a JSON object`);
   }
-  return parsed as Layer;
+  return settingsOf(parsed as Record<string, unknown>, path);
+}
+
+/**
+ * The file's keys as settings: a setting's name, or one of its env names as `config set` takes them
+ * (`MASTER_API_KEY`). Any other key is an error, never ignored: a hand-written `{"MASTER_API_KEY": …}`
+ * silently dropped left a gateway open, and a typo (`prot`) silently kept the default.
+ */
+function settingsOf(parsed: Record<string, unknown>, path: string): Layer {
+  const layer: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  for (const [name, value] of Object.entries(parsed)) {
+    const key = settingKey(name);
+    if (key === undefined) unknown.push(name);
+    else layer[key] = value;
+  }
+  if (unknown.length > 0) {
+    const names = unknown.slice(0, 5).map((name) => `'${name.slice(0, 60)}'`);
+    throw new ConfigError(
+      `config file ${path}: unknown setting${unknown.length > 1 ? 's' : ''} ${names.join(', ')} (\`abproxy config set --help\` lists them)`,
+    );
+  }
+  return layer as Layer;
 }
 
 export function loadConfig({ flags = {}, configFile, env = process.env }: LoadConfigOptions = {}): Config {

@@ -732,3 +732,13 @@ export const ENV_NAMES = Object.fromEntries(settingEntries().map(([key, spec]) =
   SettingName,
   readonly string[]
 >;
+
+/** A setting by its name (`maxBodyBytes`, `max-body-bytes`, any case) or one of its env names. */
+export function settingKey(name: string): SettingName | undefined {
+  const flat = name.replace(/[-_]/g, '').toLowerCase();
+  for (const [key, spec] of settingEntries()) {
+    if (key.toLowerCase() === flat) return key;
+    if (spec.env.some((env) => env.toLowerCase() === name.toLowerCase())) return key;
+  }
+  return undefined;
+}
