@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { type Config, ConfigError, ENV_NAMES, type SettingName } from '../config/config.ts';
+import { type Config, ENV_NAMES, type SettingName } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { loosePermissions, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
@@ -481,25 +481,30 @@ async function checkClaude(env: Env): Promise<Check> {
 
 export async function collectDoctor(flags: DoctorFlags, env: Env = process.env): Promise<DoctorReport> {
   const checks: Check[] = [checkNode()];
-  let config: Config;
-  try {
-    config = loadConfig({ flags: { region: flags.region, port: flags.port }, configFile: flags.config, env });
-    const file = flags.config ?? join(config.home, 'config.json');
-    checks.push({
-      name: 'config',
-      status: 'ok',
-      detail: existsSync(file) ? file : `${file} (none yet; defaults apply)`,
-    });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    checks.push({
-      name: 'config',
-      status: 'fail',
-      detail: err.message,
-      hint: 'fix it with `abproxy config set` or edit the file',
-    });
-    config = loadConfig({ env: {} });
-  }
+  // Each mistake is reported, and the other settings still apply to the checks below (the bad ones
+  // keep their defaults): one bad value must not send doctor to the wrong home, region and port.
+  const mistakes: string[] = [];
+  const config: Config = loadConfig({
+    flags: { region: flags.region, port: flags.port },
+    configFile: flags.config,
+    env,
+    onMistake: (message) => mistakes.push(message),
+  });
+  const file = flags.config ?? join(config.home, 'config.json');
+  checks.push(
+    mistakes.length > 0
+      ? {
+          name: 'config',
+          status: 'fail',
+          detail: mistakes.join('; '),
+          hint: 'fix it with `abproxy config set` or edit the file (the checks below use the default instead)',
+        }
+      : {
+          name: 'config',
+          status: 'ok',
+          detail: existsSync(file) ? file : `${file} (none yet; defaults apply)`,
+        },
+  );
   const regionSource = sourceOf(config, 'region', env);
   checks.push(
     regionSource === 'default'

@@ -61,28 +61,57 @@ export interface ResolveConfigInput {
   env?: Record<string, string | undefined>;
   file?: Layer;
   defaults: Settings;
+  /**
+   * Hears each mistake instead of throwing it, the setting keeping its default (`doctor`: one bad
+   * setting must not hide the others from the remaining checks).
+   */
+  onMistake?: (message: string) => void;
 }
 
 /** Pure: flags > env > file > defaults, each value parsed and its source kept. */
-export function resolveConfig({ flags = {}, env = {}, file = {}, defaults }: ResolveConfigInput): Config {
+export function resolveConfig({
+  flags = {},
+  env = {},
+  file = {},
+  defaults,
+  onMistake,
+}: ResolveConfigInput): Config {
   const settings = { ...defaults } as Record<SettingName, unknown>;
   const sources = {} as Record<SettingName, Source>;
+  const mistake = (err: unknown) => {
+    if (!onMistake || !(err instanceof ConfigError)) throw err;
+    onMistake(err.message);
+  };
   for (const [key, spec] of settingEntries()) {
     const envHit = fromEnv(spec.env, env);
-    if (flags[key] !== undefined) {
-      settings[key] = spec.parse(flags[key], `--${key}`);
-      sources[key] = 'flag';
-    } else if (envHit) {
-      settings[key] = spec.parse(envHit.raw, envHit.name);
-      sources[key] = 'env';
-    } else if (file[key] !== undefined) {
-      settings[key] = spec.parse(file[key], `config file: ${key}`);
-      sources[key] = 'file';
-    } else {
-      sources[key] = 'default';
+    const [raw, label, source]: [unknown, string, Source] =
+      flags[key] !== undefined
+        ? [flags[key], `--${key}`, 'flag']
+        : envHit
+          ? [envHit.raw, envHit.name, 'env']
+          : file[key] !== undefined
+            ? [file[key], `config file: ${key}`, 'file']
+            : [undefined, '', 'default'];
+    sources[key] = 'default';
+    if (source === 'default') continue;
+    try {
+      settings[key] = spec.parse(raw, label);
+      sources[key] = source;
+    } catch (err) {
+      mistake(err);
     }
   }
   const config = { ...(settings as unknown as Settings), sources };
+  try {
+    checkTogether(config);
+  } catch (err) {
+    mistake(err);
+  }
+  return config;
+}
+
+/** Rules across settings. */
+function checkTogether(config: Config): void {
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     // node:http refuses it too; the request timeout covers the headers.
     throw new ConfigError('ABPROXY_HEADERS_TIMEOUT_MS must not exceed ABPROXY_REQUEST_TIMEOUT_MS');
@@ -101,7 +130,6 @@ export function resolveConfig({ flags = {}, env = {}, file = {}, defaults }: Res
       'ABPROXY_WEB_SEARCH_PROVIDER=searxng needs ABPROXY_WEB_SEARCH_URL (the base URL of your SearXNG instance)',
     );
   }
-  return config;
 }
 
 /** Loopback names and addresses: the only binds where running without a key is allowed. */

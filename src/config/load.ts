@@ -10,6 +10,8 @@ export interface LoadConfigOptions {
   /** Explicit --config FILE (must exist); else ABPROXY_HOME/config.json when present. */
   configFile?: string;
   env?: Record<string, string | undefined>;
+  /** Hears each mistake (a bad value, an unreadable file) instead of throwing it; see resolveConfig. */
+  onMistake?: (message: string) => void;
 }
 
 /** Reads a JSON config file of settings (camelCase names, as in `Settings`). */
@@ -55,12 +57,22 @@ function settingsOf(parsed: Record<string, unknown>, path: string): Layer {
   return layer as Layer;
 }
 
-export function loadConfig({ flags = {}, configFile, env = process.env }: LoadConfigOptions = {}): Config {
+export function loadConfig({
+  flags = {},
+  configFile,
+  env = process.env,
+  onMistake,
+}: LoadConfigOptions = {}): Config {
   const defaults = defaultSettings(defaultHome(env));
-  // The home directory decides where the default config file lives, so resolve it first.
-  const home = resolveConfig({ flags, env, defaults }).home;
-  const file = configFile
-    ? readConfigFile(configFile, true)
-    : readConfigFile(join(home, 'config.json'), false);
-  return resolveConfig({ flags, env, file, defaults });
+  // The home directory decides where the default config file lives, so resolve it first (its mistakes
+  // are told once, by the second pass).
+  const home = resolveConfig({ flags, env, defaults, ...(onMistake ? { onMistake: () => {} } : {}) }).home;
+  let file: Layer = {};
+  try {
+    file = configFile ? readConfigFile(configFile, true) : readConfigFile(join(home, 'config.json'), false);
+  } catch (err) {
+    if (!onMistake || !(err instanceof ConfigError)) throw err;
+    onMistake(err.message);
+  }
+  return resolveConfig({ flags, env, file, defaults, ...(onMistake ? { onMistake } : {}) });
 }

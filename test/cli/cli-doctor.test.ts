@@ -73,6 +73,20 @@ describe('abproxy doctor', () => {
     expect(run.code).toBe(1);
   });
 
+  it('reports a bad setting and keeps the others for the remaining checks (home, region)', async () => {
+    const home = tempHome();
+    const run = await runCli(
+      ['doctor', '--json', '--port', '0'],
+      cliEnv(home, emulator.url, { LOG_LEVEL: 'verbose', AWS_REGION: 'eu-west-1' }),
+    );
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(byName(report, 'config')).toMatchObject({ status: 'fail' });
+    expect(byName(report, 'config')?.detail).toContain('LOG_LEVEL');
+    expect(byName(report, 'region')?.detail).toContain('eu-west-1');
+    expect(byName(report, 'home')?.detail).toContain(home);
+  });
+
   it('fails with exit 1 and a fix hint when Bedrock cannot be reached', async () => {
     const run = await runCli(['doctor', '--port', '0'], cliEnv(tempHome(), 'http://127.0.0.1:9'));
     expect(run.code).toBe(1);
