@@ -66,15 +66,25 @@ async function openStore(env: Env) {
   const path = configPath(env);
   // Conf would create the directory 0755; ABPROXY_HOME is private.
   makePrivateDir(join(path, '..'));
-  return new Conf<Record<string, unknown>>({
-    cwd: join(path, '..'),
-    configName: 'config',
-    projectName: 'abproxy',
-    accessPropertiesByDotNotation: false,
-    clearInvalidConfig: false,
-    // It may hold the master key.
-    configFileMode: 0o600,
-  });
+  try {
+    return new Conf<Record<string, unknown>>({
+      cwd: join(path, '..'),
+      configName: 'config',
+      projectName: 'abproxy',
+      accessPropertiesByDotNotation: false,
+      clearInvalidConfig: false,
+      // It may hold the master key.
+      configFileMode: 0o600,
+    });
+  } catch (err) {
+    // Not JSON: never cleared behind the person's back (it may hold the master key), but said plainly.
+    if (err instanceof SyntaxError) {
+      throw new CliError(
+        `${path} is not valid JSON: fix it by hand, or move it away and set the values again`,
+      );
+    }
+    throw err;
+  }
 }
 
 function text(value: unknown): string {

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { terminalOutput } from '../ui/terminal-text.ts';
+import { ConfigError } from '../config/parsers.ts';
 import { registerAdmin } from './admin.ts';
 import { registerClaude } from './claude.ts';
 import { registerCompletion } from './completion.ts';
@@ -66,6 +67,37 @@ function wantsJson(argv: readonly string[]): boolean {
   return args[0] !== 'claude' && json;
 }
 
+/** System errors a person fixes on their machine (a path, a permission, a full disk, a port in use). */
+const SETUP_ERROR_CODES = new Set([
+  'EACCES',
+  'EPERM',
+  'ENOENT',
+  'ENOTDIR',
+  'EISDIR',
+  'EROFS',
+  'ENOSPC',
+  'EEXIST',
+  'EADDRINUSE',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+  'SQLITE_FULL',
+]);
+
+/**
+ * A mistake in the set-up, not a bug: its message says what is wrong (a path, a setting, a file that is
+ * not JSON), and a stack trace would only bury it. Bugs keep their stack.
+ */
+function isSetupMistake(err: Error): boolean {
+  if (err instanceof ConfigError || err instanceof SyntaxError) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && SETUP_ERROR_CODES.has(code);
+}
+
 /** Runs the CLI and returns the exit code (tests call this; main() exits with it). */
 export async function run(argv: readonly string[]): Promise<number> {
   try {
@@ -74,7 +106,15 @@ export async function run(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end through exitOverride with code 0.
-      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (err.exitCode === 0) return EXIT.ok;
+      // Commander said what is wrong on stderr; a script reading --json output gets it on stdout too.
+      if (wantsJson(argv)) {
+        const message = err.message.replace(/^error: /, '');
+        process.stdout.write(
+          terminalOutput(`${JSON.stringify({ error: { message, exitCode: EXIT.usage } })}\n`),
+        );
+      }
+      return EXIT.usage;
     }
     if (err instanceof CliExit) return err.exitCode;
     const exitCode = err instanceof CliError ? err.exitCode : EXIT.failure;
@@ -84,7 +124,10 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(terminalOutput(`${JSON.stringify({ error: { message, exitCode } })}\n`));
       return exitCode;
     }
-    const detail = err instanceof CliError || !(err instanceof Error) ? message : (err.stack ?? message);
+    const detail =
+      err instanceof CliError || !(err instanceof Error) || isSetupMistake(err)
+        ? message
+        : (err.stack ?? message);
     process.stderr.write(terminalOutput(`abproxy: ${detail}\n`));
     return exitCode;
   }

@@ -1,5 +1,5 @@
 /** `abproxy config` round trips through the same file `serve` reads, with precedence and validation. */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configGet, configPath, configSet, configUnset } from '../../src/cli/config.ts';
@@ -131,5 +131,34 @@ describe('abproxy config', () => {
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces',
     });
     expect(await plain.get('otelTracesEndpoint')).toBe('http://127.0.0.1:4318/v1/traces\n');
+  });
+});
+
+describe('set-up mistakes and usage errors, as a script and a person read them', () => {
+  it('a config file that is not JSON: one line naming the file and the fix, no stack trace', async () => {
+    const home = tempHome();
+    const env = cliEnv(home, 'http://127.0.0.1:9');
+    writeFileSync(join(home, 'config.json'), '{bad');
+    for (const args of [
+      ['config', 'set', 'port', '9000'],
+      ['config', 'get'],
+    ]) {
+      const run = await runCli(args, env);
+      expect(run.code, args.join(' ')).not.toBe(0);
+      expect(run.stderr).toContain('config.json');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('--json: a usage error (a missing argument, an unknown option) is JSON on stdout too', async () => {
+    const env = cliEnv(tempHome(), 'http://127.0.0.1:9');
+    for (const args of [
+      ['keys', 'show', '--json'],
+      ['keys', 'list', '--json', '--bogus'],
+    ]) {
+      const run = await runCli(args, env);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(run.stdout)).toMatchObject({ error: { exitCode: 2 } });
+    }
   });
 });
