@@ -5,6 +5,7 @@
  * With no keys in the store nothing is created, so a local gateway that was open stays open.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { makePrivateFiles } from '../config/private-files.ts';
 import { join } from 'node:path';
 import type { Config } from '../config/config.ts';
 
@@ -53,6 +54,8 @@ export async function claudeKey(config: Config, now = Date.now()): Promise<Claud
     });
     mkdirSync(config.home, { recursive: true, mode: 0o700 });
     writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    // The mode above applies only to a new file: a replaced one keeps its own, however loose.
+    makePrivateFiles(file);
     return { secret, id, created: true };
   } finally {
     await store.close();

@@ -4,7 +4,7 @@
  * real Claude Code CLI against the Bedrock emulator.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -218,6 +218,14 @@ describe('abproxy claude reusing a running gateway', () => {
       name: string;
     }[];
     expect(keys.filter((k) => k.name === 'abproxy-claude')).toHaveLength(1);
+
+    // Revoked, it is replaced: the new secret's file is private even if the old one was opened up.
+    const claudeKey = keys.find((k) => k.name === 'abproxy-claude') as unknown as { id: string };
+    chmodSync(join(home, 'claude.key'), 0o644);
+    expect((await runCli(['keys', 'revoke', claudeKey.id], userEnv(home))).code).toBe(0);
+    const third = await runCli(['claude'], userEnv(home));
+    expect(third.stderr).toMatch(/created key 'abproxy-claude'/);
+    expect(statSync(join(home, 'claude.key')).mode & 0o777).toBe(0o600);
   });
 
   it('ignores a stale state file whose gateway is gone', async () => {
