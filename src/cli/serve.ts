@@ -12,7 +12,12 @@ import type { Logger } from '../server/http/logger.ts';
 import type { RunningServer } from '../server/http/server.ts';
 import { LogTail, richOutput, startDashboard } from '../ui/index.ts';
 import { CliError, EXIT } from './errors.ts';
-import { clearGatewayState, newInstanceSecret, writeGatewayState } from './gateway-state.ts';
+import {
+  clearGatewayState,
+  findRunningGateway,
+  newInstanceSecret,
+  writeGatewayState,
+} from './gateway-state.ts';
 
 export interface ServeFlags {
   port?: string;
@@ -118,14 +123,24 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   }
   // Lets `abproxy claude` and `abproxy doctor` find this gateway; best effort (a read-only home is fine).
   // Written before the ready line, so whoever waits for that line can rely on the state file.
-  try {
-    writeGatewayState(home, {
-      url: server.url,
-      pid: process.pid,
-      started: new Date().toISOString(),
-      secret: instanceSecret,
-    });
-  } catch {}
+  // Another live gateway of this home keeps its state file: taken over, and removed when this one
+  // stopped, it would leave the first running with no way for `abproxy claude` or `admin` to find it.
+  const running = await findRunningGateway(home).catch(() => undefined);
+  if (running && running.pid !== process.pid) {
+    logger?.warn(
+      { url: running.url, pid: running.pid },
+      'another gateway of this ABPROXY_HOME is running: abproxy claude and admin keep using it',
+    );
+  } else {
+    try {
+      writeGatewayState(home, {
+        url: server.url,
+        pid: process.pid,
+        started: new Date().toISOString(),
+        secret: instanceSecret,
+      });
+    } catch {}
+  }
   // Waiting for the stop signal before the ready line: whoever reads that line may stop the gateway at
   // once, and a signal with no listener yet would kill it without its drain.
   const stop = io.waitForStop();
