@@ -35,6 +35,13 @@ describe('prices', () => {
     expect(() => mergePrices({ x: { output: 1 } })).toThrow();
   });
 
+  it('an override wins over the built-in entries it names, however it is spelled (shorter included)', () => {
+    const table = mergePrices({ 'claude-haiku-4-5': { input: 100, output: 0 } });
+    expect(costUsd('us.anthropic.claude-haiku-4-5-20251001-v1:0', tokens(1e6, 0), table)).toBe(100);
+    // Without it, the built-in price.
+    expect(costUsd('us.anthropic.claude-haiku-4-5-20251001-v1:0', tokens(1e6, 0), mergePrices({}))).toBe(1);
+  });
+
   it('is exact for small requests (no float dust in reports)', () => {
     expect(costUsd('qwen.qwen3-32b-v1:0', tokens(123, 45), DEFAULT_PRICES)).toBe(0.00004545);
   });

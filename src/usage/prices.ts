@@ -119,6 +119,12 @@ export function mergePrices(overrides: Record<string, unknown> | undefined): Pri
         `price for ${JSON.stringify(pattern)} must be {input, output[, cacheRead, cacheWrite]} in USD per million tokens`,
       );
     }
+    // A built-in pattern that contains the operator's (`anthropic.claude-haiku-4-5` for
+    // `claude-haiku-4-5`) would win as the longer match and hide the override: it goes.
+    const wanted = pattern.toLowerCase();
+    for (const builtin of Object.keys(DEFAULT_PRICES)) {
+      if (builtin !== pattern && builtin.toLowerCase().includes(wanted)) delete table[builtin];
+    }
     table[pattern] = price;
   }
   return table;
