@@ -91,13 +91,19 @@ export async function setupTables(
     if (schema.ttlAttribute) {
       if (await ttlEnabled(client, schema.tableName)) ttl = 'enabled';
       else {
-        await client.send(
-          new UpdateTimeToLiveCommand({
-            TableName: schema.tableName,
-            TimeToLiveSpecification: { AttributeName: schema.ttlAttribute, Enabled: true },
-          }),
-        );
-        ttl = 'enabled-now';
+        try {
+          await client.send(
+            new UpdateTimeToLiveCommand({
+              TableName: schema.tableName,
+              TimeToLiveSpecification: { AttributeName: schema.ttlAttribute, Enabled: true },
+            }),
+          );
+          ttl = 'enabled-now';
+        } catch (err) {
+          // Another `tables setup` turned it on between our look and our call: that is fine too.
+          if (!/already enabled/i.test((err as Error).message ?? '')) throw err;
+          ttl = 'enabled';
+        }
       }
     }
     reports.push({
