@@ -71,4 +71,18 @@ describe('KeyVerifier', () => {
     now = 5_000;
     expect(await verifier.verify(secret)).toEqual({ kind: 'refused', reason: 'revoked' });
   });
+
+  it('a flood of unknown secrets never evicts the keys in use from the cache', async () => {
+    const secret = generateKey();
+    const store = fakeStore([record(secret)]);
+    const verifier = new KeyVerifier({ store, cacheMs: 60_000, maxEntries: 10, now: () => 0 });
+    await verifier.verify(secret);
+    for (let i = 0; i < 100; i++) await verifier.verify(`random-${i}`);
+    const before = store.lookups;
+    expect((await verifier.verify(secret)).kind).toBe('key');
+    expect(store.lookups).toBe(before);
+    // The most recent unknown ones are still cached; the oldest were evicted one by one.
+    await verifier.verify('random-99');
+    expect(store.lookups).toBe(before);
+  });
 });

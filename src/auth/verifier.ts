@@ -44,7 +44,10 @@ export class KeyVerifier {
   readonly #cacheMs: number;
   readonly #maxEntries: number;
   readonly #now: () => number;
+  /** Found keys (and revoked or expired ones), oldest first. */
   readonly #cache = new Map<string, Entry>();
+  /** Secrets no key has, oldest first. */
+  readonly #misses = new Map<string, Entry>();
   readonly #tokens: TokenVerifier | undefined;
   #hasKeys: { value: boolean; until: number } | undefined;
 
@@ -93,11 +96,15 @@ export class KeyVerifier {
   async #lookup(hash: string): Promise<KeyRecord | undefined> {
     if (this.#cacheMs <= 0) return this.#store.findKeyByHash(hash);
     const now = this.#now();
-    const hit = this.#cache.get(hash);
+    const hit = this.#cache.get(hash) ?? this.#misses.get(hash);
     if (hit && hit.until > now) return hit.record;
     const record = await this.#store.findKeyByHash(hash);
-    if (this.#cache.size >= this.#maxEntries) this.#cache.clear();
-    this.#cache.set(hash, { record, until: now + this.#cacheMs });
+    // Unknown secrets are cached apart: a flood of random ones evicts only its own kind, never the
+    // keys in use (which would then each cost the store a read again).
+    const cache = record ? this.#cache : this.#misses;
+    cache.delete(hash);
+    if (cache.size >= this.#maxEntries) cache.delete(cache.keys().next().value!);
+    cache.set(hash, { record, until: now + this.#cacheMs });
     return record;
   }
 }
