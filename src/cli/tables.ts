@@ -42,6 +42,7 @@ export async function collectTableSetup(
     return { region: config.region, tables };
   } catch (err) {
     if (err instanceof CliError) throw err;
+    if ((err as Error).name === 'TableMismatchError') throw new CliError((err as Error).message);
     // The waiter's TimeoutError; the HTTP layer's (ETIMEDOUT: DynamoDB stopped answering) is explained below.
     if (
       (err as { name?: string; code?: string }).name === 'TimeoutError' &&

@@ -15,6 +15,11 @@ import {
 import { createTableInput, type TableSchema } from './schema.ts';
 
 export type TableAction = 'created' | 'exists' | 'would-create';
+
+/** An existing table of the same name with another key schema (abproxy never changes a table). */
+export class TableMismatchError extends Error {
+  override name = 'TableMismatchError';
+}
 export type TtlState = 'enabled' | 'enabled-now' | 'would-enable' | 'none';
 
 export interface TableReport {
@@ -30,6 +35,47 @@ function isNotFound(err: unknown): boolean {
     err instanceof ResourceNotFoundException ||
     (err as { name?: string }).name === 'ResourceNotFoundException'
   );
+}
+
+/**
+ * What differs between an existing table and the schema abproxy reads it with (its keys and indexes),
+ * or undefined: a table of the same name made for something else must be said, not used.
+ */
+export function schemaMismatch(
+  schema: TableSchema,
+  table: {
+    KeySchema?: { AttributeName?: string; KeyType?: string }[];
+    GlobalSecondaryIndexes?: { IndexName?: string }[];
+  },
+): string | undefined {
+  const keyOf = (type: string) => table.KeySchema?.find((k) => k.KeyType === type)?.AttributeName;
+  const wanted = `${schema.partitionKey}${schema.sortKey ? ` + ${schema.sortKey}` : ''}`;
+  const found = `${keyOf('HASH') ?? '?'}${keyOf('RANGE') ? ` + ${keyOf('RANGE')}` : ''}`;
+  if (found !== wanted) return `${schema.tableName} is keyed by ${found}, not ${wanted}`;
+  const indexes = new Set(table.GlobalSecondaryIndexes?.map((i) => i.IndexName));
+  const missing = schema.indexes.filter((i) => !indexes.has(i.indexName)).map((i) => i.indexName);
+  if (missing.length > 0)
+    return `${schema.tableName} lacks the index${missing.length > 1 ? 'es' : ''} ${missing.join(', ')}`;
+  return undefined;
+}
+
+/** The tables' problems (missing, or another schema); an empty list when all are abproxy's. */
+export async function tableProblems(
+  client: DynamoDBClient,
+  schemas: readonly TableSchema[],
+): Promise<string[]> {
+  const problems = await Promise.all(
+    schemas.map(async (schema) => {
+      try {
+        const out = await client.send(new DescribeTableCommand({ TableName: schema.tableName }));
+        return out.Table ? schemaMismatch(schema, out.Table) : undefined;
+      } catch (err) {
+        if (isNotFound(err)) return `${schema.tableName} does not exist`;
+        throw err;
+      }
+    }),
+  );
+  return problems.filter((p): p is string => p !== undefined);
 }
 
 async function tableStatus(client: DynamoDBClient, name: string): Promise<string | undefined> {
@@ -56,6 +102,11 @@ export async function setupTables(
   const reports: TableReport[] = [];
   for (const schema of schemas) {
     const existing = await tableStatus(client, schema.tableName);
+    if (existing) {
+      const [problem] = await tableProblems(client, [schema]);
+      if (problem)
+        throw new TableMismatchError(`${problem}: it is not an abproxy table; use another --table-prefix`);
+    }
     if (dryRun) {
       const ttl = !schema.ttlAttribute
         ? 'none'

@@ -16,7 +16,7 @@ import {
   type ScanCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { KEYS_BY_ID_INDEX, KEYS_BY_PREFIX_INDEX, TTL_ATTRIBUTE, tableName } from './schema.ts';
+import { KEYS_BY_ID_INDEX, KEYS_BY_PREFIX_INDEX, TTL_ATTRIBUTE, tableName, tableSchemas } from './schema.ts';
 import {
   AmbiguousKeyError,
   type DeviceGrant,
@@ -133,6 +133,8 @@ export function dynamoClient(region: string): DynamoDBClient {
 export class DynamoStore implements Store {
   readonly mode = 'team';
   readonly #doc: DynamoDBDocumentClient;
+  readonly #client: DynamoDBClient;
+  readonly #prefix: string;
   readonly #owned: DynamoDBClient | undefined;
   readonly #keys: string;
   readonly #usage: string;
@@ -141,13 +143,20 @@ export class DynamoStore implements Store {
 
   constructor({ tablePrefix, region, client }: DynamoStoreOptions) {
     this.#owned = client ? undefined : dynamoClient(region);
-    this.#doc = DynamoDBDocumentClient.from(client ?? this.#owned!, {
+    this.#client = client ?? this.#owned!;
+    this.#prefix = tablePrefix;
+    this.#doc = DynamoDBDocumentClient.from(this.#client, {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.#keys = tableName(tablePrefix, 'keys');
     this.#usage = tableName(tablePrefix, 'usage');
     this.#limits = tableName(tablePrefix, 'limits');
     this.#signin = tableName(tablePrefix, 'signin');
+  }
+  /** Tables missing or made for something else (serve says so at start, rather than fail each call). */
+  async tableProblems(): Promise<string[]> {
+    const { tableProblems } = await import('./dynamodb-setup.ts');
+    return tableProblems(this.#client, tableSchemas(this.#prefix));
   }
 
   async #queryAll(input: QueryCommandInput): Promise<Item[]> {

@@ -1,8 +1,9 @@
 /** Team mode: the gateway on DynamoDB Local tables made by `tables setup`; keys verified through a cache. */
-import { afterAll, beforeAll } from 'vitest';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
-import { setupTables } from '../../src/store/dynamodb-setup.ts';
+import { setupTables, TableMismatchError } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
@@ -36,3 +37,26 @@ keysScenarios('team, DynamoDB Local', () => ({
   admin,
   revokeWithinMs: CACHE_MS,
 }));
+
+describe('team tables that are not there, or not abproxy', () => {
+  it('serve refuses to start on missing tables, naming them and the fix (it looked ready, then 500s)', async () => {
+    await expect(startServer(testConfig({ mode: 'team', tablePrefix: 'nosuch' }))).rejects.toThrow(
+      /nosuch-keys does not exist.*abproxy tables setup/,
+    );
+  });
+
+  it('tables setup refuses a table of the same name keyed otherwise', async () => {
+    const client = local.client();
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'other-keys',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      }),
+    );
+    const setup = setupTables(client, tableSchemas('other'));
+    await expect(setup).rejects.toBeInstanceOf(TableMismatchError);
+    await expect(setup).rejects.toThrow(/other-keys is keyed by id, not /);
+  });
+});

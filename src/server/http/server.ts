@@ -198,6 +198,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const pool = owned?.pool;
   const ownedStore = options.store ? undefined : await openStore(config);
   const store = options.store ?? ownedStore!;
+  await checkTeamTables(ownedStore, config, log);
   // The public URL defaults to the listen address, known once listening.
   let listenUrl = '';
   const publicUrl = () => config.publicUrl ?? listenUrl;
@@ -450,4 +451,26 @@ export async function startServer(config: Config, options: StartServerOptions = 
     },
     isDraining: () => draining,
   };
+}
+
+/**
+ * Team mode's tables, checked once at start: missing or made for something else, the gateway would
+ * look ready and then fail each key lookup with a bare 500. A store that does not answer now is not
+ * a reason to refuse to start (it may come back); that is only logged.
+ */
+async function checkTeamTables(store: Store | undefined, config: Config, log: Logger): Promise<void> {
+  const team = store as (Store & { tableProblems?: () => Promise<string[]> }) | undefined;
+  if (!team?.tableProblems) return;
+  let problems: string[];
+  try {
+    problems = await team.tableProblems();
+  } catch (err) {
+    log.warn({ err: briefError(err) }, 'could not check the DynamoDB tables at start');
+    return;
+  }
+  if (problems.length === 0) return;
+  await store?.close();
+  throw new ConfigError(
+    `team mode's DynamoDB tables in ${config.region}: ${problems.join('; ')}. Run \`abproxy tables setup\` with the same table prefix (${config.tablePrefix}) and region`,
+  );
 }
