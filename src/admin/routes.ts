@@ -6,6 +6,7 @@
  */
 import { ApiError } from '../anthropic/errors.ts';
 import { parseDuration } from '../auth/duration.ts';
+import { GuessThrottle } from '../auth/guess-throttle.ts';
 import { sameSecret } from '../auth/key-format.ts';
 import { type KeySpec, KeySpecError, keyEdit, keyJson, newKeyRecord } from '../auth/key-records.ts';
 import { authRequired, type Config } from '../config/config.ts';
@@ -29,7 +30,6 @@ import {
   setSecurityHeaders,
 } from './access.ts';
 import { type AdminAssets, DEFAULT_ASSETS_DIR, loadAdminAssets } from './assets.ts';
-import { GuessThrottle } from '../auth/guess-throttle.ts';
 import { LoginTokens } from './login-token.ts';
 import { type AdminSession, SessionStore } from './sessions.ts';
 import { monthStart, usageView } from './usage-view.ts';

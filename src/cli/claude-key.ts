@@ -5,9 +5,9 @@
  * With no keys in the store nothing is created, so a local gateway that was open stays open.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { makePrivateFiles } from '../config/private-files.ts';
 import { join } from 'node:path';
 import type { Config } from '../config/config.ts';
+import { makePrivateFiles } from '../config/private-files.ts';
 
 export const CLAUDE_KEY_NAME = 'abproxy-claude';
 

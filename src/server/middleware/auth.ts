@@ -117,7 +117,10 @@ export function auth({
         guessed ||= result.reason === 'unknown';
         continue;
       }
-      if (result.kind === 'master' && (barred = barredFor(ctx)) > 0) continue;
+      if (result.kind === 'master') {
+        barred = barredFor(ctx);
+        if (barred > 0) continue;
+      }
       if (result.kind === 'key') ctx.key = result.key;
       accepted = true;
       break;
