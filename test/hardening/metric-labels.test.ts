@@ -34,7 +34,7 @@ const metricsSize = async () =>
 
 it('odd model names add no series to /metrics', async () => {
   expect((await ask('claude-sonnet-4-5')).status).toBe(200);
-  expect((await ask('acme.no-such-model-v1:0')).status).toBe(400);
+  expect((await ask('acme.no-such-model-v1:0')).status).toBe(404);
   const before = await metricsSize();
 
   const names = [
