@@ -38,11 +38,47 @@ export async function secretArgument(
   input: NodeJS.ReadableStream = process.stdin,
 ): Promise<string> {
   if (value !== FROM_STDIN) return value;
-  if ((input as { isTTY?: boolean }).isTTY) process.stderr.write(`${what}: paste it and press Enter\n`);
+  const tty = input as Partial<NodeJS.ReadStream>;
+  if (tty.isTTY && typeof tty.setRawMode === 'function') {
+    process.stderr.write(`${what}: paste it and press Enter (it is not shown)\n`);
+    return readHiddenLine(tty as NodeJS.ReadStream, what);
+  }
   try {
     return await readSecretLine(input, what);
   } finally {
     // Let the process end: a paused stdin keeps nothing alive.
     (input as { pause?: () => void }).pause?.();
   }
+}
+
+/**
+ * A line typed or pasted on a terminal, not echoed: in raw mode nothing is shown (the terminal would
+ * otherwise keep the secret on screen and in its scroll-back). Backspace edits; Ctrl-C cancels.
+ */
+async function readHiddenLine(input: NodeJS.ReadStream, what: string): Promise<string> {
+  input.setRawMode(true);
+  input.resume();
+  let text = '';
+  try {
+    for await (const chunk of input) {
+      for (const ch of typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return nonEmpty(text.trim(), what);
+        if (ch === '\u0003') throw new CliError(`${what}: cancelled`, EXIT.usage);
+        if (ch === '\u007f' || ch === '\b') text = Array.from(text).slice(0, -1).join('');
+        else text += ch;
+        if (text.length > MAX_SECRET_BYTES)
+          throw new CliError(`${what}: the input is too long for a secret`, EXIT.usage);
+      }
+    }
+    return nonEmpty(text.trim(), what);
+  } finally {
+    input.setRawMode(false);
+    input.pause();
+    process.stderr.write('\n');
+  }
+}
+
+function nonEmpty(secret: string, what: string): string {
+  if (secret === '') throw new CliError(`${what}: nothing was typed`, EXIT.usage);
+  return secret;
 }
