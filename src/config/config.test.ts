@@ -66,6 +66,10 @@ describe('resolveConfig', () => {
       /ABPROXY_MODEL_MAP/,
     );
     expect(() => resolveConfig({ env: { ENABLE_TOOL_USE: 'maybe' }, defaults })).toThrow(ConfigError);
+    // Integers are decimal: hex, exponents and binary are a mistake, not a number.
+    for (const port of ['0x10', '1e3', '0b11', '80.5'])
+      expect(() => resolveConfig({ env: { ABPROXY_PORT: port }, defaults }), port).toThrow(/ABPROXY_PORT/);
+    expect(resolveConfig({ env: { ABPROXY_PORT: ' 8081 ' }, defaults }).port).toBe(8081);
   });
 
   it('does not echo a secret of the wrong type from the config file', () => {

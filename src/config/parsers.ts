@@ -12,8 +12,13 @@ export type Parser<T> = (raw: unknown, label: string) => T;
 
 export function integer(min: number, max: number): Parser<number> {
   return (raw, label) => {
+    // Decimal digits only: Number() would also read '0x10', '1e3' or '0b11' as numbers.
     const n =
-      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+      typeof raw === 'number'
+        ? raw
+        : typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)
+          ? Number(raw)
+          : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new ConfigError(
         `${label}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`,
