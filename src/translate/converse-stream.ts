@@ -18,7 +18,7 @@ import { memberName } from './member-name.ts';
 import { mapStopReason, stopSequenceFrom } from './stop-reason.ts';
 import { streamException } from './stream-errors.ts';
 import { markOpenRedacted, signThinking } from './thinking-signature.ts';
-import { fromBedrockUsage } from './usage.ts';
+import { CHARS_PER_TOKEN, fromBedrockUsage } from './usage.ts';
 
 export interface StreamContext extends ResponseContext {
   /** Converse reports usage only at the end; message_start carries this estimate (exact in message_delta). */
@@ -33,9 +33,6 @@ type Block =
   | { kind: 'redacted'; chunks: Uint8Array[] };
 
 type Phase = 'new' | 'streaming' | 'stopped' | 'done';
-
-/** Rough output size while Bedrock has not reported usage (a client disconnect, a missing metadata). */
-const CHARS_PER_TOKEN = 4;
 
 function outOfOrder(what: string): ApiError {
   return new ApiError('api_error', `Bedrock stream out of order: ${what}`);

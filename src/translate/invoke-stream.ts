@@ -18,6 +18,7 @@ import type { MessagesResponse, Usage } from '../anthropic/types.ts';
 import { nativeStopReason } from './stop-reason.ts';
 import { streamException } from './stream-errors.ts';
 import type { FormattedEvent, StreamTranslator } from './stream-translator.ts';
+import { CHARS_PER_TOKEN } from './usage.ts';
 
 const METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
@@ -47,9 +48,6 @@ export interface InvokeStream {
   /** Whether usage() is an estimate: the stream ended before Bedrock's final counts. */
   readonly usageIsEstimated: boolean;
 }
-
-/** Rough output size while Claude has not reported its count (the same ratio as the Converse path). */
-const CHARS_PER_TOKEN = 4;
 
 /**
  * Characters of generated content in a raw delta chunk, without parsing it: the last string value

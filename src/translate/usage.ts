@@ -9,6 +9,12 @@ import type { TokenUsage } from '@aws-sdk/client-bedrock-runtime';
 import type { Usage } from '../anthropic/types.ts';
 import { tokenCount } from '../usage/bounds.ts';
 
+/**
+ * Characters per token of a stream's output while Bedrock has not reported its counts (a client gone,
+ * a cut stream, a missing metadata event): every path that estimates output uses this one ratio.
+ */
+export const CHARS_PER_TOKEN = 4;
+
 export function fromBedrockUsage(usage: TokenUsage | undefined): Usage {
   return {
     input_tokens: tokenCount(usage?.inputTokens),

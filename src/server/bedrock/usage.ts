@@ -8,6 +8,7 @@
  * `messageStop` and hanging up would otherwise be billed nothing. Pure: bytes and frames in, counts out.
  */
 import type { Usage } from '../../anthropic/types.ts';
+import { CHARS_PER_TOKEN } from '../../translate/usage.ts';
 import type { ForwardOperation } from '../../upstream/runtime.ts';
 
 type Json = Record<string, unknown>;
@@ -110,9 +111,6 @@ export interface StreamFrame {
   messageType?: string | undefined;
   payload: Uint8Array;
 }
-
-/** Characters per token in an estimate (the admission estimate's rule). */
-const CHARS_PER_TOKEN = 4;
 
 /** The length of the text a stream delta carries: answer, reasoning or tool input. */
 function deltaChars(delta: unknown): number {
