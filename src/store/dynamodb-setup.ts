@@ -9,6 +9,7 @@ import {
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  type TableDescription,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -41,13 +42,7 @@ function isNotFound(err: unknown): boolean {
  * What differs between an existing table and the schema abproxy reads it with (its keys and indexes),
  * or undefined: a table of the same name made for something else must be said, not used.
  */
-export function schemaMismatch(
-  schema: TableSchema,
-  table: {
-    KeySchema?: { AttributeName?: string; KeyType?: string }[];
-    GlobalSecondaryIndexes?: { IndexName?: string }[];
-  },
-): string | undefined {
+function schemaMismatch(schema: TableSchema, table: TableDescription): string | undefined {
   const keyOf = (type: string) => table.KeySchema?.find((k) => k.KeyType === type)?.AttributeName;
   const wanted = `${schema.partitionKey}${schema.sortKey ? ` + ${schema.sortKey}` : ''}`;
   const found = `${keyOf('HASH') ?? '?'}${keyOf('RANGE') ? ` + ${keyOf('RANGE')}` : ''}`;
@@ -66,26 +61,27 @@ export async function tableProblems(
 ): Promise<string[]> {
   const problems = await Promise.all(
     schemas.map(async (schema) => {
-      try {
-        const out = await client.send(new DescribeTableCommand({ TableName: schema.tableName }));
-        return out.Table ? schemaMismatch(schema, out.Table) : undefined;
-      } catch (err) {
-        if (isNotFound(err)) return `${schema.tableName} does not exist`;
-        throw err;
-      }
+      const table = await describeTable(client, schema.tableName);
+      return table ? schemaMismatch(schema, table) : `${schema.tableName} does not exist`;
     }),
   );
   return problems.filter((p): p is string => p !== undefined);
 }
 
-async function tableStatus(client: DynamoDBClient, name: string): Promise<string | undefined> {
+/** The table's description, or undefined when there is no such table. */
+async function describeTable(client: DynamoDBClient, name: string): Promise<TableDescription | undefined> {
   try {
     const out = await client.send(new DescribeTableCommand({ TableName: name }));
-    return out.Table?.TableStatus ?? 'UNKNOWN';
+    return out.Table ?? {};
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+async function tableStatus(client: DynamoDBClient, name: string): Promise<string | undefined> {
+  const table = await describeTable(client, name);
+  return table && (table.TableStatus ?? 'UNKNOWN');
 }
 
 async function ttlEnabled(client: DynamoDBClient, name: string): Promise<boolean> {
@@ -101,12 +97,11 @@ export async function setupTables(
 ): Promise<TableReport[]> {
   const reports: TableReport[] = [];
   for (const schema of schemas) {
-    const existing = await tableStatus(client, schema.tableName);
-    if (existing) {
-      const [problem] = await tableProblems(client, [schema]);
-      if (problem)
-        throw new TableMismatchError(`${problem}: it is not an abproxy table; use another --table-prefix`);
-    }
+    const table = await describeTable(client, schema.tableName);
+    const existing = table && (table.TableStatus ?? 'UNKNOWN');
+    const problem = table && schemaMismatch(schema, table);
+    if (problem)
+      throw new TableMismatchError(`${problem}: it is not an abproxy table; use another --table-prefix`);
     if (dryRun) {
       const ttl = !schema.ttlAttribute
         ? 'none'
