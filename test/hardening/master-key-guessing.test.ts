@@ -4,34 +4,19 @@
  * address may not use the master key (429, the same answer for right and wrong guesses), while stored
  * keys (random, unguessable) keep working from it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/http/server.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  startBedrockEmulator,
-  startGateway,
-  storeKey,
-} from '../helpers/gateway.ts';
+import { describe, expect, it } from 'vitest';
+import { gatewayWithEmulator, MASTER_KEY, storeKey } from '../helpers/gateway.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = (await startGateway()).server;
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
+const harness = gatewayWithEmulator();
 
 const models = (key: string) =>
-  fetch(`${gateway.url}/v1/models`, { headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' } });
+  fetch(`${harness.gateway.url}/v1/models`, {
+    headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' },
+  });
 
 describe('guessing the master key', () => {
   it('is barred after ten wrong keys from one address, on the API and in the sign-in form alike', async () => {
-    const { secret } = await storeKey(gateway.store);
+    const { secret } = await storeKey(harness.gateway.store);
     expect((await models(MASTER_KEY)).status).toBe(200);
     for (let i = 0; i < 10; i++) expect((await models(`guess-${i}`)).status).toBe(401);
 
@@ -48,9 +33,9 @@ describe('guessing the master key', () => {
     );
 
     // The sign-in form counts the same guesses.
-    const form = await fetch(`${gateway.url}/admin/api/login`, {
+    const form = await fetch(`${harness.gateway.url}/admin/api/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: gateway.url },
+      headers: { 'content-type': 'application/json', origin: harness.gateway.url },
       body: JSON.stringify({ master_key: MASTER_KEY }),
     });
     expect(form.status).toBe(429);
