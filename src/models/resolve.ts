@@ -188,6 +188,17 @@ export function baseModelIdOf(name: string, snapshot: CatalogueSnapshot): string
   return id.replace(PROFILE_PREFIX, '');
 }
 
+/**
+ * What a key's model globs may read of a name: an ARN's resource id (`inference-profile/<id>` → `<id>`)
+ * rather than the whole ARN, whose partition, region and account are the caller's text and name no
+ * model (`arn:aws:bedrock:us-east-1:haiku:inference-profile/…opus…` must not pass `*haiku*`).
+ */
+export function modelNameForGlobs(name: string): string {
+  if (!name.startsWith('arn:')) return name;
+  const resource = arnResource(name);
+  return resource.slice(resource.indexOf('/') + 1);
+}
+
 /** arn:partition:service:region:account:<resource> — the resource may itself hold colons (`-v1:0`). */
 function arnResource(arn: string): string {
   let at = -1;

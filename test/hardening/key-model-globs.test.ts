@@ -84,3 +84,39 @@ it('a made-up name caught by a prefix pattern of the model map is judged as the 
   });
   expect(viaPattern.status, await viaPattern.text()).toBe(200);
 });
+
+it("an ARN's partition, region and account do not count towards the key's globs, only its resource id", async () => {
+  const { secret } = await storeKey(world.gateway.store, {}, { models: ['*haiku*'] });
+  const forged = [
+    'arn:aws:bedrock:us-east-1:haiku:inference-profile/us.anthropic.claude-opus-4-6-v1',
+    'arn:aws:bedrock:haiku::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0',
+    'arn:haiku:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+  ];
+  for (const model of forged) {
+    const messages = await fetch(`${world.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': secret, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(messages.status, `${model}: ${await messages.text()}`).toBe(403);
+    const door = await fetch(`${world.gateway.url}/model/${encodeURIComponent(model)}/converse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    });
+    expect(door.status, `${model}: ${await door.text()}`).toBe(403);
+  }
+  expect(world.emulator.requests.filter((r) => !/^List/.test(r.operation))).toEqual([]);
+  // The ARN of a model the key may use still passes.
+  const haiku = await fetch(`${world.gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'x-api-key': secret, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model:
+        'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+  expect(haiku.status, await haiku.text()).toBe(200);
+});

@@ -1,7 +1,7 @@
 import { ApiError } from '../../anthropic/errors.ts';
 import { modelAllowed } from '../../auth/model-globs.ts';
 import { isClaudeLike, withoutBracketSuffix } from '../../models/aliases.ts';
-import { resolveModel } from '../../models/resolve.ts';
+import { modelNameForGlobs, resolveModel } from '../../models/resolve.ts';
 import type { CatalogueSnapshot, ResolvedModel } from '../../models/types.ts';
 import type { KeyRecord } from '../../store/types.ts';
 import type { AppDeps } from '../deps.ts';
@@ -42,7 +42,7 @@ type ModelLimitedKey = Pick<KeyRecord, 'models'> & { availableModels?: readonly 
 /** The names a key's model globs are matched against: the client's, the Bedrock id and its base id. */
 function namesOf(name: string, resolved: ResolvedModel): string[] {
   const clientName = resolved.viaPattern ?? (isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name);
-  return [clientName, resolved.modelId, resolved.baseModelId];
+  return [clientName, resolved.modelId, resolved.baseModelId].map(modelNameForGlobs);
 }
 
 /**
@@ -63,7 +63,7 @@ export function keyMayUse(
       resolveModel(name, snapshot, { region: deps.config.region, overrides: deps.config.modelMap }),
     );
   } catch {
-    names = [name];
+    names = [modelNameForGlobs(name)];
   }
   return modelAllowed(key.models, names) && modelAllowed(key.availableModels, names);
 }
