@@ -529,7 +529,7 @@ function pathSegment(key: string): string {
  * only a depth per queued object (no paths, no closures); iterative, so it cannot overflow the stack it
  * protects. Only a refused body pays for the walk that names where (refuseTooDeep).
  */
-function tooDeep(body: Json): boolean {
+export function tooDeep(body: unknown): boolean {
   const values: unknown[] = [body];
   const depths: number[] = [0];
   while (values.length > 0) {

@@ -539,6 +539,37 @@ describe('hostile input on the door', () => {
     }
   });
 
+  it('nested deeper than the gateway walks, with or without a tier: ValidationException, never a 500', async () => {
+    const deep = (tier: boolean) =>
+      `{"messages":[{"role":"user","content":[{"text":"hi"}]}],${tier ? '"serviceTier":{"type":"flex"},' : ''}"additionalModelRequestFields":{"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`;
+    await expectBedrockError(await post(`/model/${QWEN}/converse`, deep(false)), 400, 'ValidationException');
+    await expectBedrockError(await post(`/model/${QWEN}/converse`, deep(true)), 400, 'ValidationException');
+    await expectBedrockError(
+      await post(`/model/${QWEN}/converse-stream`, deep(true)),
+      400,
+      'ValidationException',
+    );
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it('a Converse body that is not UTF-8 is refused (what is checked is what Bedrock would read)', async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"messages":[{"role":"user","content":[{"text":"hi '),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}]}]}'),
+    ]);
+    await expectBedrockError(await post(`/model/${QWEN}/converse`, body), 400, 'ValidationException');
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it("V8's excerpt of a broken body stays out of the error message", async () => {
+    const res = await post(`/model/${QWEN}/converse`, '{"pw": hunter2}');
+    expect(res.status).toBe(400);
+    const { message } = (await res.json()) as { message: string };
+    expect(message).toMatch(/Unexpected token/);
+    expect(message).not.toContain('hunter');
+  });
+
   it('a huge body: 413 ValidationException', async () => {
     const small = await startServer(testConfig({ maxBodyBytes: 1024 }));
     try {

@@ -126,6 +126,15 @@ describe('parseJson', () => {
       expect((err as ApiError).message.length).toBeLessThan(200);
     }
     expect(() => parseJson(Buffer.alloc(0))).toThrow(/empty/);
+    // V8's excerpt around the error, short body or long: none of the body's text.
+    for (const body of [
+      '{"pw": hunter2}',
+      `{"a":"${'x'.repeat(100)}", "pw": hunter2 and more text after it}`,
+    ]) {
+      expect(() => parseJson(Buffer.from(body))).toThrow(
+        /^Invalid JSON in request body: Unexpected token 'h'$/,
+      );
+    }
   });
 
   it('refuses bytes that are not UTF-8 instead of replacing them', () => {

@@ -187,8 +187,9 @@ export function parseJson(body: Buffer): unknown {
     return JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message
-      // V8 quotes the whole input in some messages; a 30 MB echo helps nobody.
-      .replace(/, ".*" is not valid JSON$/s, '')
+      // V8 quotes the input (whole, or the text around the error) in some messages: a 30 MB echo helps
+      // nobody, and the message reaches logs and spans, where the body's text must not.
+      .replace(/, (?:\.\.\.)?".*is not valid JSON$/s, '')
       .replace(/^Unexpected end of JSON input$/, `Unexpected end of JSON input at position ${text.length}`);
     throw ApiError.invalid(`Invalid JSON in request body: ${message}`);
   }
