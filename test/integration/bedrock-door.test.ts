@@ -217,6 +217,26 @@ describe('the AWS SDK through the door', () => {
     expect(call?.body).toMatchObject({ serviceTier: { type: 'flex' } });
   });
 
+  it("Converse: a tier header beside the body's tier is not sent on (the body's was the one checked)", async () => {
+    const made = await storeKey(gateway.store);
+    await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
+    emulator.enqueue({ text: 'a' });
+    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(QWEN)}/converse`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${made.secret}`,
+        'content-type': 'application/json',
+        'x-amzn-bedrock-service-tier': 'priority',
+      },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    expect(call?.headers['x-amzn-bedrock-service-tier']).toBeUndefined();
+    expect(call?.body).toMatchObject({ serviceTier: { type: 'flex' } });
+  });
+
   it('InvokeModel: a dearer X-Amzn-Bedrock-Service-Tier is dropped for the key tier, and the answer says so', async () => {
     const made = await storeKey(gateway.store);
     await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });

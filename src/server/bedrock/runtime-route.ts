@@ -75,6 +75,7 @@ const TIER_HEADER = 'x-amzn-bedrock-service-tier';
 function prepare(operation: ForwardOperation, body: Buffer, headers: Record<string, string>): Prepared {
   if (operation === 'converse' || operation === 'converse-stream') {
     const json = jsonObjectBody(body);
+    const { [TIER_HEADER]: _header, ...withoutTierHeader } = headers;
     const tier = json.serviceTier as { type?: unknown } | undefined;
     return {
       callerTier: typeof tier?.type === 'string' ? tier.type : tier === undefined ? undefined : 'invalid',
@@ -87,7 +88,8 @@ function prepare(operation: ForwardOperation, body: Buffer, headers: Record<stri
         const { serviceTier: _dropped, ...rest } = json;
         return Buffer.from(JSON.stringify(rest));
       },
-      headersFor: () => headers,
+      // Converse's tier is the body's, checked above: a tier header beside it is not sent on.
+      headersFor: () => withoutTierHeader,
     };
   }
   if (operation === 'count-tokens') jsonObjectBody(body);
