@@ -509,6 +509,20 @@ describe('refusals in Bedrock shape', () => {
     const [record] = await usageOf(id);
     expect(record).toMatchObject({ status: 400, door: 'bedrock' });
   });
+
+  it.each([
+    // Anthropic's mapping would say 404 and 529: the door's client got Bedrock's 400 and 429.
+    ['ValidationException', 'The provided model identifier is invalid.', 400],
+    ['ModelNotReadyException', 'the model is not ready', 429],
+  ])('%s: the usage record has the status the door client got', async (name, message, status) => {
+    const { id, secret } = await key();
+    emulator.enqueue({ error: { name, message } });
+    const err = await converse(sdk(secret)).catch((e) => e);
+    expect(err.name).toBe(name);
+    expect(err.$metadata.httpStatusCode).toBe(status);
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ status, door: 'bedrock' });
+  });
 });
 
 describe('hostile input on the door', () => {

@@ -11,6 +11,7 @@ import { RateLimitError, type RateLimits, type TokenAdmission } from '../../limi
 import type { GatewayMetrics } from '../../metrics/metrics.ts';
 import type { ServiceTier } from '../../models/types.ts';
 import type { KeyLimits } from '../../store/types.ts';
+import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import { attributionOf } from '../../usage/attribution.ts';
 import { boundText } from '../../usage/bounds.ts';
 import { uuidv7 } from '../../usage/ids.ts';
@@ -189,9 +190,14 @@ async function countRefusal<T>(metrics: GatewayMetrics, fn: () => Promise<T>): P
 }
 
 /** The status a usage record keeps: what the client got, 499 when it left before the end. */
-function finalStatus(ctx: Ctx, thrown: unknown): number {
+/** The status the client gets for `err`: the door answers in Bedrock's shape, with Bedrock's statuses. */
+function errorStatus(err: unknown, door: boolean): number {
+  return door ? toBedrockFault(err).status : toApiError(err).status;
+}
+
+function finalStatus(ctx: Ctx, thrown: unknown, door: boolean): number {
   if (thrown instanceof ClientLeftError) return 499;
-  if (thrown !== undefined) return toApiError(thrown).status;
+  if (thrown !== undefined) return errorStatus(thrown, door);
   if (!ctx.res.writableEnded && (ctx.req.destroyed || responseGone(ctx.res))) return 499;
   return ctx.res.statusCode;
 }
@@ -226,7 +232,11 @@ export function metering(deps: MeteringDeps): Middleware {
       }
     } catch (err) {
       // Refused before the body was read: no model is known yet.
-      metrics.requests.inc({ model: 'unknown', status: String(toApiError(err).status), tier: '' });
+      metrics.requests.inc({
+        model: 'unknown',
+        status: String(errorStatus(err, door !== undefined)),
+        tier: '',
+      });
       throw err;
     }
 
@@ -239,7 +249,7 @@ export function metering(deps: MeteringDeps): Middleware {
       thrown = err;
       throw err;
     } finally {
-      finish(deps, ctx, meter, finalStatus(ctx, thrown));
+      finish(deps, ctx, meter, finalStatus(ctx, thrown, door !== undefined));
     }
   };
 }
