@@ -131,6 +131,12 @@ describe('routes and switches', () => {
       '/model/{modelId}/invoke-with-response-stream',
     );
     expect(routeOf('/v1/models/claude-x')).toBe('/v1/models/{id}');
+    // A client's made-up path is not a span name: the set of names is closed.
+    expect(routeOf(`/model/x/${'q'.repeat(6000)}`)).toBe('/model/{modelId}/{operation}');
+    expect(routeOf('/model/x')).toBe('/model/{modelId}/{operation}');
+    expect(routeOf(`/v1/${'z'.repeat(6000)}`)).toBe('/v1/{unknown}');
+    expect(routeOf('/v1/messages/')).toBe('/v1/messages');
+    expect(routeOf('/v1/messages/count_tokens')).toBe('/v1/messages/count_tokens');
     expect(isTracedPath('/v1/messages/count_tokens')).toBe(true);
     expect(isTracedPath('/model/x/converse')).toBe(true);
     expect(isTracedPath('/health')).toBe(false);

@@ -5,6 +5,7 @@
  */
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
+import { FORWARD_OPERATIONS } from '../upstream/runtime.ts';
 
 export type Attributes = Record<string, string | number | boolean | string[]>;
 
@@ -104,15 +105,23 @@ export function deltaText(event: OutgoingEvent): string | undefined {
   return undefined;
 }
 
-/** `POST /model/{modelId}/invoke`-style route of a traced path (ids kept out of span names). */
+/** The Anthropic API's routes, as span names may show them. */
+const API_ROUTES = new Set(['/v1/messages', '/v1/messages/count_tokens', '/v1/models']);
+
+/**
+ * `POST /model/{modelId}/invoke`-style route of a traced path: a closed set, so that neither ids nor a
+ * client's made-up path (6,000 random characters after `/model/x/`) reach span names and `http.route`.
+ */
 export function routeOf(path: string): string {
-  if (path.startsWith('/model/')) {
-    const rest = path.slice('/model/'.length);
-    const slash = rest.lastIndexOf('/');
-    return slash < 0 ? '/model/{modelId}' : `/model/{modelId}${rest.slice(slash)}`;
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  if (trimmed.startsWith('/model/')) {
+    const operation = trimmed.slice(trimmed.lastIndexOf('/') + 1);
+    return (FORWARD_OPERATIONS as readonly string[]).includes(operation)
+      ? `/model/{modelId}/${operation}`
+      : '/model/{modelId}/{operation}';
   }
-  if (path.startsWith('/v1/models/')) return '/v1/models/{id}';
-  return path;
+  if (trimmed.startsWith('/v1/models/')) return '/v1/models/{id}';
+  return API_ROUTES.has(trimmed) ? trimmed : '/v1/{unknown}';
 }
 
 /** Client requests that get a server span: the Anthropic API and the Bedrock-format door. */
