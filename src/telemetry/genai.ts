@@ -4,6 +4,7 @@
  * No SDK import: attributes are plain records the span helpers set.
  */
 import type { MessagesRequest } from '../anthropic/types.ts';
+import { routePath } from '../server/http/router.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
 import { FORWARD_OPERATIONS } from '../upstream/runtime.ts';
 
@@ -113,7 +114,7 @@ const API_ROUTES = new Set(['/v1/messages', '/v1/messages/count_tokens', '/v1/mo
  * client's made-up path (6,000 random characters after `/model/x/`) reach span names and `http.route`.
  */
 export function routeOf(path: string): string {
-  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const trimmed = routePath(path); // as the router reads it: `/v1/messages/` is `/v1/messages`
   if (trimmed.startsWith('/model/')) {
     const operation = trimmed.slice(trimmed.lastIndexOf('/') + 1);
     return (FORWARD_OPERATIONS as readonly string[]).includes(operation)

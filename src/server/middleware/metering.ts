@@ -189,12 +189,12 @@ async function countRefusal<T>(metrics: GatewayMetrics, fn: () => Promise<T>): P
   }
 }
 
-/** The status a usage record keeps: what the client got, 499 when it left before the end. */
 /** The status the client gets for `err`: the door answers in Bedrock's shape, with Bedrock's statuses. */
 function errorStatus(err: unknown, door: boolean): number {
   return door ? toBedrockFault(err).status : toApiError(err).status;
 }
 
+/** The status a usage record keeps: what the client got, 499 when it left before the end. */
 function finalStatus(ctx: Ctx, thrown: unknown, door: boolean): number {
   if (thrown instanceof ClientLeftError) return 499;
   if (thrown !== undefined) return errorStatus(thrown, door);
