@@ -37,7 +37,9 @@ describe('webToolQuota', () => {
 
   it('keeps the count in the store (solo: survives a restart)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'abproxy-quota-'));
-    const now = () => Date.UTC(2026, 11, 2, 12, 0);
+    // The store drops windows that ended by the real clock: a fixed past date would expire them.
+    const at = Date.now();
+    const now = () => at;
     const key = { keyId: 'k5', limits: { webSearchesPerDay: 3 } };
     const first = new SqliteStore(join(dir, 'a.db'));
     const q1 = webToolQuota({ limiter: webToolLimiter(first), now });
