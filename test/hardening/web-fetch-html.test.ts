@@ -4,8 +4,14 @@
  * requests for minutes (the page may be up to ABPROXY_WEB_FETCH_MAX_BYTES, 10 MiB by default).
  */
 import fc from 'fast-check';
+import { parseHTML } from 'linkedom';
 import { describe, expect, it } from 'vitest';
-import { htmlToMarkdown, slimHtml } from '../../src/tools/web/html-to-markdown.ts';
+import {
+  flattenDeepNesting,
+  htmlToMarkdown,
+  MAX_NESTING,
+  slimHtml,
+} from '../../src/tools/web/html-to-markdown.ts';
 import { expectLinear } from '../linear-time.ts';
 
 const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length));
@@ -66,6 +72,30 @@ describe('htmlToMarkdown on hostile pages', () => {
     expectLinearUnderCut((n) => `<html><body><p>a${fill('<br>', n)}x</p></body></html>`);
   });
 
+  it("deeply nested elements (Readability's cost grew with the cube of the depth)", {
+    timeout: 120_000,
+  }, () => {
+    // 1,000 nested <div>s (11 kB) took seconds to minutes; 20 kB → 200 kB of nesting must stay linear.
+    expectLinearUnderCut(
+      (n) => `<html><body>${fill('<div>', n / 2)}deep text${fill('</div>', n / 2)}</body></html>`,
+    );
+    expectLinearUnderCut((n) => `<html><body>${fill('<div><p>', n)}deep text</body></html>`);
+  });
+
+  it("nesting deeper than the parser's stack keeps the text (turndown used to overflow its stack)", () => {
+    const depth = 20_000;
+    const { markdown } = htmlToMarkdown(
+      `<html><body>${'<span>'.repeat(depth)}the words at the bottom${'</span>'.repeat(depth)}</body></html>`,
+    );
+    expect(markdown).toBe('the words at the bottom');
+  });
+
+  it('a page that is text without any element reads as that text (it used to throw)', () => {
+    expect(htmlToMarkdown('just some text').markdown).toBe('just some text');
+    expect(htmlToMarkdown('<!-- only a comment -->').markdown).toBe('');
+    expect(htmlToMarkdown('').markdown).toBe('');
+  });
+
   it('a list after a long blank run keeps its one-space markers', () => {
     const { markdown } = htmlToMarkdown(
       `<html><body><pre>${' \n'.repeat(5000)}</pre><ul><li>one</li></ul></body></html>`,
@@ -109,5 +139,37 @@ describe('slimHtml keeps its meaning', () => {
       }),
       { numRuns: 2000, seed: 42 },
     );
+  });
+});
+
+describe('flattenDeepNesting', () => {
+  type PageElement = ReturnType<typeof parseHTML>['document']['documentElement'];
+  const depthOf = (root: PageElement): number => {
+    let deepest = 0;
+    const pending: [PageElement, number][] = [[root, 0]];
+    for (let next = pending.pop(); next; next = pending.pop()) {
+      deepest = Math.max(deepest, next[1]);
+      for (const child of next[0].children) pending.push([child, next[1] + 1]);
+    }
+    return deepest;
+  };
+
+  it('keeps the text, in order, and the structure down to its depth', () => {
+    const { document } = parseHTML(
+      `<html><body>${'<div>a'.repeat(200)}<b>bold</b><a href="/x">link</a>${'z</div>'.repeat(200)}<p>after</p></body></html>`,
+    );
+    const root = document.documentElement;
+    const before = root.textContent;
+    flattenDeepNesting(root);
+    expect(root.textContent).toBe(before);
+    expect(depthOf(root)).toBe(MAX_NESTING);
+    expect(document.querySelector('p')?.textContent).toBe('after');
+  });
+
+  it('leaves a page within the depth as it is', () => {
+    const html = '<html><body><div><ul><li><a href="/x">one</a></li></ul></div></body></html>';
+    const { document } = parseHTML(html);
+    flattenDeepNesting(document.documentElement);
+    expect(document.toString()).toBe(parseHTML(html).document.toString());
   });
 });

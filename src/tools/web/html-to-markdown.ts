@@ -95,10 +95,52 @@ export function slimHtml(html: string): string {
   return slim.length <= MAX_HTML_CHARS ? slim : slim.slice(0, MAX_HTML_CHARS);
 }
 
+type PageDocument = ReturnType<typeof parseHTML>['document'];
+type PageElement = PageDocument['documentElement'];
+
+/**
+ * Deepest element nesting kept. Readability's cost grows with the cube of the nesting (1,000 nested
+ * `<div>`s, 11 kB, took seconds to minutes) and turndown's parser recurses once per level (3,000
+ * nested `<span>`s overflowed its stack); real pages stay well under this.
+ */
+export const MAX_NESTING = 64;
+
+/**
+ * Elements deeper than MAX_NESTING replaced by their children, so their text stays and only the
+ * structure goes. Iterative: the parser (linkedom) builds any depth without recursing, this must too.
+ */
+export function flattenDeepNesting(root: PageElement, maxDepth = MAX_NESTING): void {
+  const pending: { element: PageElement; depth: number }[] = [{ element: root, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { element, depth } = next;
+    for (let child = element.firstElementChild; child; ) {
+      const following = child.nextElementSibling;
+      if (depth + 1 > maxDepth) {
+        // Its children take its place, at its depth: they are unwrapped in turn as the loop reaches them.
+        const first = child.firstElementChild;
+        child.replaceWith(...child.childNodes);
+        child = first ?? following;
+        continue;
+      }
+      pending.push({ element: child, depth: depth + 1 });
+      child = following;
+    }
+  }
+}
+
+/** The page as a DOM no deeper than MAX_NESTING; text with no element at all is read as a body. */
+function parsePage(html: string): PageDocument {
+  let { document } = parseHTML(html);
+  if (!document.documentElement) document = parseHTML(`<html><body>${html}</body></html>`).document;
+  flattenDeepNesting(document.documentElement);
+  return document;
+}
+
 /** The main content of an HTML page as Markdown, and its title. Pure. */
 export function htmlToMarkdown(page: string, url?: string): { title?: string; markdown: string } {
-  const html = slimHtml(page);
-  const { document } = parseHTML(html);
+  const slim = slimHtml(page);
+  const document = parsePage(slim);
+  const html = document.documentElement.outerHTML;
   const pageTitle = document.querySelector('title')?.textContent?.trim() || undefined;
   let article: { title?: string | null; content?: string | null } | null = null;
   try {
@@ -122,7 +164,7 @@ export function htmlToMarkdown(page: string, url?: string): { title?: string; ma
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   const title = article?.title?.trim() || pageTitle;
-  const cut = html.length === MAX_HTML_CHARS && html !== page;
+  const cut = slim.length === MAX_HTML_CHARS && slim !== page;
   return {
     ...(title ? { title } : {}),
     markdown: cut ? `${markdown}\n\n[…the rest of the page was not read]` : markdown,
