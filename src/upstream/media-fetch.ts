@@ -21,6 +21,7 @@ import type {
   ImageSource,
   MessagesRequest,
 } from '../anthropic/types.ts';
+import { abortable } from './abortable.ts';
 import { isPublicAddress } from './public-address.ts';
 
 export type MediaKind = 'image' | 'document';
@@ -244,25 +245,6 @@ export async function fetchGuarded(
       agent.destroy().catch(() => {});
     }
   }
-}
-
-/** DNS lookups cannot be cancelled; stop waiting for them when the deadline passes. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 // ---- media types ----

@@ -9,8 +9,8 @@
  * `max_content_tokens` cuts the text at about 4 characters per token (no tokenizer for every model
  * family is at hand; 4 is the usual average for English prose), and says so at the cut.
  */
+import { abortable } from '../../upstream/abortable.ts';
 import {
-  abortable,
   describeFailure,
   type Fetched,
   FetchFailure,
