@@ -57,6 +57,8 @@ export type StorageMode = (typeof STORAGE_MODES)[number];
 export const MIB = 1024 * 1024;
 /** ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS's default, also the transports' when built without settings. */
 export const UPSTREAM_IDLE_TIMEOUT_MS = 300_000;
+/** Default longest wait for a non-stream answer (ABPROXY_UPSTREAM_ANSWER_TIMEOUT_MS): the Anthropic SDKs' own. */
+export const UPSTREAM_ANSWER_TIMEOUT_MS = 600_000;
 /** Search APIs the gateway can run web_search with (src/tools/web/providers/). */
 export const WEB_SEARCH_PROVIDERS = ['brave', 'tavily', 'exa', 'searxng'] as const;
 export type WebSearchProviderName = (typeof WEB_SEARCH_PROVIDERS)[number];
@@ -305,6 +307,15 @@ export const SETTINGS = {
     default: UPSTREAM_IDLE_TIMEOUT_MS,
     parse: integer(0, 86_400_000),
     doc: 'a Bedrock answer that has begun and then sends nothing for this long is cut, as a timeout_error (ms; 0: never; both upstream HTTP versions)',
+  }),
+  upstreamAnswerTimeoutMs: setting({
+    env: ['ABPROXY_UPSTREAM_ANSWER_TIMEOUT_MS'],
+    // A non-stream answer comes whole when the model is done; the Anthropic SDKs give up on one after
+    // 10 minutes (and refuse non-stream calls that may take longer), so a silent upstream is cut there
+    // rather than holding the call (and its connection) for ever.
+    default: UPSTREAM_ANSWER_TIMEOUT_MS,
+    parse: integer(0, 86_400_000),
+    doc: 'a call Bedrock has not begun to answer within this long (a non-stream call: answered whole) fails as a timeout_error (ms; 0: never; both upstream HTTP versions)',
   }),
   bedrockApiKey: setting({
     env: ['AWS_BEARER_TOKEN_BEDROCK'],

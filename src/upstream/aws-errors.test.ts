@@ -261,6 +261,16 @@ describe('fromBedrockError: one row each', () => {
       'timeout_error',
       {},
     ],
+    [
+      'UND_ERR_HEADERS_TIMEOUT',
+      Object.assign(new Error('Headers Timeout Error'), {
+        name: 'HeadersTimeoutError',
+        code: 'UND_ERR_HEADERS_TIMEOUT',
+      }),
+      504,
+      'timeout_error',
+      {},
+    ],
     ['ERR_HTTP2_STREAM_ERROR', netError('ERR_HTTP2_STREAM_ERROR'), 502, 'api_error', {}],
     ['ERR_HTTP2_SESSION_ERROR', netError('ERR_HTTP2_SESSION_ERROR'), 502, 'api_error', {}],
     ['ERR_HTTP2_GOAWAY_SESSION', netError('ERR_HTTP2_GOAWAY_SESSION'), 502, 'api_error', {}],

@@ -105,8 +105,10 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   RequestTimeout: TIMEOUT,
   RequestTimeoutException: TIMEOUT,
   ETIMEDOUT: TIMEOUT,
-  // undici: a begun answer fell silent for ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS.
+  // undici: a begun answer fell silent for ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS, or none began within
+  // ABPROXY_UPSTREAM_ANSWER_TIMEOUT_MS.
   UND_ERR_BODY_TIMEOUT: TIMEOUT,
+  UND_ERR_HEADERS_TIMEOUT: TIMEOUT,
   AbortError: { type: 'api_error', status: 500 },
   ECONNREFUSED: NETWORK,
   ECONNRESET: NETWORK,

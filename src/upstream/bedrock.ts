@@ -14,7 +14,7 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { type NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
-import { UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
+import { UPSTREAM_ANSWER_TIMEOUT_MS, UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
 import type { BedrockControlClient } from '../models/catalogue.ts';
 import { GuardedHttp2Handler } from './h2-handler.ts';
 import { type LazyRuntime, lazyRuntime } from './lazy-runtime.ts';
@@ -43,6 +43,10 @@ export interface BedrockUpstreamOptions {
   maxConnections: number;
   /** A begun answer silent this long is cut (undici's body timeout, the HTTP/2 stream's timeout); 0: never. */
   idleTimeoutMs?: number;
+  /** A call not begun to be answered (headers) within this long fails as a timeout; 0: never. */
+  answerTimeoutMs?: number;
+  /** Longest one control-plane (catalogue) call may take; default CONTROL_TIMEOUT_MS. */
+  controlTimeoutMs?: number;
   /** Bedrock API key (AWS_BEARER_TOKEN_BEDROCK): a bearer token instead of SigV4. */
   bearerToken?: string;
   /** Runtime endpoint (else the SDK's env/config handling, then the region's rules). */
@@ -65,10 +69,14 @@ type RequestHandler = NodeHttpHandler | NodeHttp2Handler;
 
 const RETRY_BASE_DELAY_MS = 50;
 
+/** Longest one control-plane call (a model or profile listing) may take, retries included. */
+export const CONTROL_TIMEOUT_MS = 15_000;
+
 function createHandler(
   kind: UpstreamHttp,
   maxSockets: number,
   idleTimeoutMs: number,
+  answerTimeoutMs: number,
 ): { handler: RequestHandler; destroy(): void } {
   switch (kind) {
     case '1.1': {
@@ -85,8 +93,12 @@ function createHandler(
       };
     }
     case '2': {
-      // The SDK's default disables concurrent streams (one session per call); allow them.
-      const handler = new GuardedHttp2Handler({ disableConcurrentStreams: false }, idleTimeoutMs);
+      // The SDK's default disables concurrent streams (one session per call); allow them. Its request
+      // timeout is the stream's inactivity until the answer begins (the idle guard takes over then).
+      const handler = new GuardedHttp2Handler(
+        { disableConcurrentStreams: false, requestTimeout: answerTimeoutMs },
+        idleTimeoutMs,
+      );
       return { handler, destroy: () => handler.destroy() };
     }
     default: {
@@ -114,6 +126,7 @@ export class BedrockUpstream {
       options.http,
       options.maxConnections,
       options.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS,
+      options.answerTimeoutMs ?? UPSTREAM_ANSWER_TIMEOUT_MS,
     );
     // One provider for every region, so credentials are resolved and cached once.
     this.#credentials = options.credentials ?? fromNodeProviderChain();
@@ -126,6 +139,7 @@ export class BedrockUpstream {
         bearerToken: options.bearerToken,
         maxConnections: options.maxConnections,
         ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+        ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
         onConnectionWait: options.onConnectionWait,
         mantleEndpoint: options.mantleEndpoint,
       });
@@ -184,7 +198,13 @@ export class BedrockUpstream {
           );
           this.#control.set(region, client);
         }
-        return client.send(command as Parameters<BedrockClient['send']>[0]);
+        // Listings answer in well under a second: one that hangs (an endpoint that accepts and never
+        // answers, credentials that never come) would hold the catalogue's first load, and so every
+        // request, for ever. It fails instead, and the catalogue falls back to its built-in list.
+        const timeoutMs = this.#options.controlTimeoutMs ?? CONTROL_TIMEOUT_MS;
+        return client.send(command as Parameters<BedrockClient['send']>[0], {
+          abortSignal: AbortSignal.timeout(timeoutMs),
+        });
       },
     };
   }

@@ -178,6 +178,34 @@ export function countTokensBody(input: CountTokensCommandInput): string {
 }
 
 /** The request headers of InvokeModel (`accept`) and its stream (`x-amzn-bedrock-accept`). */
+/** The error a 2xx answer that is not Bedrock's document becomes: a 502 the pool fails over on. */
+export function malformedAnswer(what: string): Error {
+  const err = new Error(`Bedrock answered 2xx with ${what}`);
+  err.name = 'UpstreamAnswerMalformed';
+  return err;
+}
+
+const isBlank = (byte: number | undefined) =>
+  byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+
+/**
+ * Throws when a 2xx InvokeModel answer cannot be the JSON object Bedrock sends (a proxy's HTML page, a
+ * cut body): inside the call, so the pool fails over and retries act, instead of the translator failing
+ * after. Reads the content type and the two ends only; the translator parses the body once, later.
+ */
+export function checkJsonAnswer(body: Uint8Array, contentType: string | undefined): void {
+  if (contentType !== undefined && !contentType.toLowerCase().includes('json')) {
+    throw malformedAnswer(`${contentType.split(';')[0]} instead of JSON (${body.length} bytes)`);
+  }
+  let first = 0;
+  while (isBlank(body[first])) first++;
+  let last = body.length - 1;
+  while (last > first && isBlank(body[last])) last--;
+  if (body[first] !== 0x7b || body[last] !== 0x7d) {
+    throw malformedAnswer(`a body that is not a JSON document (${body.length} bytes)`);
+  }
+}
+
 export function invokeHeaders(
   input: { contentType?: string; accept?: string; serviceTier?: string },
   acceptHeader: 'accept' | 'x-amzn-bedrock-accept',

@@ -4,7 +4,8 @@
  * - an idle timeout (ABPROXY_UPSTREAM_IDLE_TIMEOUT_MS, as undici's body timeout on HTTP/1.1): once the
  *   answer began, a stream silent this long is destroyed with a TimeoutError (the fault table's
  *   timeout_error), so a stalled Bedrock stream is cut rather than kept open for ever by our pings to
- *   the client. Before the answer's headers there is none: Bedrock may think for minutes.
+ *   the client. Before the answer's headers, the handler's own request timeout applies instead
+ *   (ABPROXY_UPSTREAM_ANSWER_TIMEOUT_MS: Bedrock may think for minutes, not for ever).
  * - when the connection closes under a begun answer without an error (a FIN, no GOAWAY, no
  *   RST_STREAM), Node's HTTP/2 stream pushes its end as if the answer were complete, so a stream cut
  *   between two events would pass for a finished one. Here such a body fails instead, with
@@ -16,7 +17,8 @@ import { NodeHttp2Handler, type NodeHttp2HandlerOptions } from '@smithy/node-htt
 /** The parts of a ClientHttp2Stream this guard uses. */
 interface H2Body {
   push(chunk: unknown, encoding?: BufferEncoding): boolean;
-  setTimeout(ms: number, callback: () => void): unknown;
+  setTimeout(ms: number, callback?: () => void): unknown;
+  removeAllListeners(event: 'timeout'): unknown;
   destroy(err?: Error): unknown;
   readonly closed: boolean;
   readonly destroyed: boolean;
@@ -82,8 +84,11 @@ export class GuardedHttp2Handler extends NodeHttp2Handler {
     if (isH2Body(body)) {
       failWhenCut(body);
       const ms = this.#idleTimeoutMs;
+      // The answer began: the handler's request timeout (the wait for it) gives way to the idle
+      // timeout. Left in place, its callback would close the stream first, as if cut, not timed out.
+      body.removeAllListeners('timeout');
       // Inactivity of this stream only (not the session's other calls); cleared when it closes.
-      if (ms > 0) body.setTimeout(ms, () => body.destroy(idle(ms)));
+      body.setTimeout(ms, ms > 0 ? () => body.destroy(idle(ms)) : undefined);
     }
     return out;
   }

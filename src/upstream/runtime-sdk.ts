@@ -22,7 +22,7 @@ import type {
   HttpResponse,
   RequestHandler,
 } from '@smithy/types';
-import { header, httpError, pathLabel } from './codec.ts';
+import { checkJsonAnswer, header, httpError, pathLabel } from './codec.ts';
 import { resolveEndpoint } from './endpoint.ts';
 import { malformedStream } from './event-stream.ts';
 import {
@@ -139,6 +139,7 @@ export class SdkRuntime implements BedrockRuntime {
     const out = await this.#client
       .send(new InvokeModelCommand(invokeParams(input)), { abortSignal: signal })
       .catch(scrubbed);
+    checkJsonAnswer(out.body, out.contentType);
     return out.body;
   }
 

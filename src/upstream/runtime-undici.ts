@@ -17,8 +17,10 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
-import { UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
+import { UPSTREAM_ANSWER_TIMEOUT_MS, UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
+import { abortable } from './abortable.ts';
 import {
+  checkJsonAnswer,
   converseBody,
   converseEvents,
   countTokensBody,
@@ -28,6 +30,7 @@ import {
   httpError,
   invokeEvents,
   invokeHeaders,
+  malformedAnswer,
   pathLabel,
 } from './codec.ts';
 import { DispatchedBody } from './dispatched-body.ts';
@@ -73,6 +76,8 @@ export interface UndiciRuntimeOptions {
   maxConnections: number;
   /** A begun answer silent this long is cut (undici's body timeout); 0: never. Default 5 min. */
   idleTimeoutMs?: number;
+  /** A call whose answer has not begun (headers) within this long fails (undici's headers timeout); 0: never. */
+  answerTimeoutMs?: number;
   /** Called when a call had to wait for one of the `maxConnections` to be free. */
   onConnectionWait?: (wait: ConnectionWait) => void;
   /** bedrock-mantle host URL (`AWS_ENDPOINT_URL_BEDROCK_MANTLE`); else the region's. */
@@ -194,11 +199,7 @@ function answerJson(body: Buffer): object {
     parsed = undefined;
   }
   if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
-  const err = new Error(
-    `Bedrock answered 2xx with a body that is not a JSON document (${body.length} bytes)`,
-  );
-  err.name = 'UpstreamAnswerMalformed';
-  throw err;
+  throw malformedAnswer(`a body that is not a JSON document (${body.length} bytes)`);
 }
 
 /**
@@ -402,8 +403,9 @@ export class UndiciRuntime implements BedrockRuntime {
       connections: maxConnections,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      // Bedrock may think for minutes before its first byte; the SDK's handler has no timeouts either.
-      headersTimeout: 0,
+      // Bedrock may think for minutes before its first byte (a non-stream answer: its whole generation),
+      // but an upstream that accepted the call and never answers must not hold it for ever.
+      headersTimeout: this.#options.answerTimeoutMs ?? UPSTREAM_ANSWER_TIMEOUT_MS,
       // Once the answer began, silence this long is a stalled stream (UND_ERR_BODY_TIMEOUT: a timeout).
       bodyTimeout: this.#options.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS,
     });
@@ -461,13 +463,15 @@ export class UndiciRuntime implements BedrockRuntime {
     const upstream = await (host === 'mantle' ? this.#connectMantle() : this.#connect());
     const path = `${upstream.basePath}${operationPath}`;
     signal?.throwIfAborted();
-    const signed = await this.#authHeaders(
+    const signing = this.#authHeaders(
       upstream,
       path,
       headers,
       body,
       host === 'mantle' ? this.#mantleSigner : this.#signer,
     );
+    // Credentials may come from STS: a client gone, or the pool's first-byte timer, stops the wait.
+    const signed = await (signal ? abortable(signing, signal) : signing);
     return { upstream, path, signed };
   }
 
@@ -494,7 +498,7 @@ export class UndiciRuntime implements BedrockRuntime {
     headers: Record<string, string>,
     body: string | Uint8Array,
     signal: AbortSignal | undefined,
-  ): Promise<{ requestId: string | undefined; body: Buffer }> {
+  ): Promise<{ requestId: string | undefined; headers: Headers; body: Buffer }> {
     const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, 'runtime');
     const answer = await new Promise<WholeAnswer>((resolve, reject) => {
       upstream.dispatcher.dispatch(
@@ -503,7 +507,9 @@ export class UndiciRuntime implements BedrockRuntime {
       );
     });
     const requestId = header(answer.headers, 'x-amzn-requestid');
-    if (answer.status >= 200 && answer.status < 300) return { requestId, body: answer.body };
+    if (answer.status >= 200 && answer.status < 300) {
+      return { requestId, headers: answer.headers, body: answer.body };
+    }
     throw httpError(answer.status, answer.headers, answer.body.toString('utf8'), requestId);
   }
 
@@ -541,6 +547,7 @@ export class UndiciRuntime implements BedrockRuntime {
       input.body,
       signal,
     );
+    checkJsonAnswer(answer.body, header(answer.headers, 'content-type'));
     return new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
   }
 

@@ -60,14 +60,25 @@ function memoized(fn: (id: string) => string): (id: string) => string {
   };
 }
 
-/** Longest the merged catalogue waits for an upstream other than the first on its first load. */
-const OTHER_CATALOGUE_WAIT_MS = 3_000;
+/** Longest the first requests wait for one upstream's first catalogue load. */
+const FIRST_CATALOGUE_WAIT_MS = 3_000;
+
+/** The snapshot if it comes within FIRST_CATALOGUE_WAIT_MS, else undefined (the load goes on). */
+function withinFirstLoadWait(loading: Promise<CatalogueSnapshot>): Promise<CatalogueSnapshot | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), FIRST_CATALOGUE_WAIT_MS);
+    timer.unref();
+  });
+  return Promise.race([loading, giveUp]).finally(() => clearTimeout(timer));
+}
 
 type UpstreamSettings = Pick<
   Settings,
   | 'region'
   | 'upstreamHttp'
   | 'upstreamIdleTimeoutMs'
+  | 'upstreamAnswerTimeoutMs'
   | 'upstreamMaxAttempts'
   | 'upstreamMaxConnections'
   | 'bedrockApiKey'
@@ -90,7 +101,66 @@ export interface UpstreamHooks {
   onMantleListError?: (error: unknown, upstream: string, region: string) => void;
 }
 
-/** Assumed-role credentials are cached and refreshed five minutes before they expire. */
+/**
+ * Longest one AssumeRole may take. The SDK's STS client has no timeout of its own: an STS endpoint that
+ * accepts and never answers held every call of its upstream for ever, failover included.
+ */
+export const ASSUME_ROLE_TIMEOUT_MS = 10_000;
+
+/**
+ * A failed AssumeRole, whatever STS said (AccessDenied is a 403): the gateway's identity on that
+ * upstream is at fault, not the client's request, so the call fails over to the next upstream, or the
+ * client gets the credentials error (502), not a permission_error about its own key.
+ */
+function assumeRoleFailed(err: unknown, roleArn: string): Error {
+  const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return Object.assign(new Error(`Could not assume the upstream role ${roleArn} (${reason})`), {
+    name: 'CredentialsProviderError',
+  });
+}
+
+/**
+ * Role credentials from STS, within ASSUME_ROLE_TIMEOUT_MS, cached and refreshed five minutes before
+ * they expire. A failure is not cached: the next call asks STS again.
+ */
+export function assumedRole(
+  role: { roleArn: string; externalId?: string },
+  region: string,
+  timeoutMs = ASSUME_ROLE_TIMEOUT_MS,
+): AwsCredentialIdentityProvider {
+  const assume = fromTemporaryCredentials({
+    params: {
+      RoleArn: role.roleArn,
+      RoleSessionName: 'abproxy',
+      ...(role.externalId === undefined ? {} : { ExternalId: role.externalId }),
+    },
+    // Its sockets give up too, so a hung STS call does not linger after the deadline below.
+    clientConfig: { region, requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs } },
+  });
+  const bounded: AwsCredentialIdentityProvider = async (options) => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`STS did not answer AssumeRole within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([assume(options), deadline]);
+    } catch (err) {
+      throw assumeRoleFailed(err, role.roleArn);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return memoizeIdentityProvider(
+    bounded,
+    isIdentityExpired,
+    doesIdentityRequireRefresh,
+  ) as AwsCredentialIdentityProvider;
+}
+
+/** Credentials of one upstream entry: the default chain, a profile, a role, static keys or a bearer token. */
 function credentialsFor(
   credentials: UpstreamCredentials,
   region: string,
@@ -100,33 +170,30 @@ function credentialsFor(
 } {
   if (credentials === 'default') return {};
   if ('profile' in credentials) return { credentials: fromIni({ profile: credentials.profile }) };
-  if ('roleArn' in credentials) {
-    const assume = fromTemporaryCredentials({
-      params: {
-        RoleArn: credentials.roleArn,
-        RoleSessionName: 'abproxy',
-        ...(credentials.externalId === undefined ? {} : { ExternalId: credentials.externalId }),
-      },
-      clientConfig: { region },
-    });
-    const cached = memoizeIdentityProvider(assume, isIdentityExpired, doesIdentityRequireRefresh);
-    return { credentials: cached as AwsCredentialIdentityProvider };
-  }
+  if ('roleArn' in credentials) return { credentials: assumedRole(credentials, region) };
   if ('bearerToken' in credentials) return { bearerToken: credentials.bearerToken };
   const { accessKeyId, secretAccessKey, sessionToken } = credentials;
   const identity = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
   return { credentials: async () => identity };
 }
 
-function upstreamFor(spec: UpstreamSpec, settings: UpstreamSettings, hooks: UpstreamHooks): BedrockUpstream {
-  return new BedrockUpstream({
-    region: spec.region,
+/** What every upstream takes from the settings, whichever region and credentials it has. */
+function sharedOptions(settings: UpstreamSettings, hooks: UpstreamHooks) {
+  return {
     http: settings.upstreamHttp,
     maxAttempts: settings.upstreamMaxAttempts,
     maxConnections: settings.upstreamMaxConnections,
     idleTimeoutMs: settings.upstreamIdleTimeoutMs,
+    answerTimeoutMs: settings.upstreamAnswerTimeoutMs,
     onConnectionWait: hooks.onConnectionWait,
     mantleEndpoint: settings.mantleEndpoint,
+  } satisfies Partial<BedrockUpstreamOptions>;
+}
+
+function upstreamFor(spec: UpstreamSpec, settings: UpstreamSettings, hooks: UpstreamHooks): BedrockUpstream {
+  return new BedrockUpstream({
+    region: spec.region,
+    ...sharedOptions(settings, hooks),
     ...(spec.endpoint === undefined ? {} : { endpoint: spec.endpoint }),
     ...(spec.controlEndpoint === undefined ? {} : { controlEndpoint: spec.controlEndpoint }),
     ...credentialsFor(spec.credentials, spec.region),
@@ -137,13 +204,8 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
   if (settings.upstreams === undefined) {
     const single = new BedrockUpstream({
       region: settings.region,
-      http: settings.upstreamHttp,
-      maxAttempts: settings.upstreamMaxAttempts,
-      maxConnections: settings.upstreamMaxConnections,
-      idleTimeoutMs: settings.upstreamIdleTimeoutMs,
+      ...sharedOptions(settings, hooks),
       bearerToken: settings.bedrockApiKey,
-      onConnectionWait: hooks.onConnectionWait,
-      mantleEndpoint: settings.mantleEndpoint,
     });
     return {
       runtime:
@@ -192,7 +254,12 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     },
   );
   const primary = members[0]!;
-  let merged: { parts: CatalogueSnapshot[]; result?: CatalogueSnapshot } = { parts: [] };
+  /** The last merge: what each upstream's catalogue answered then, the snapshots merged, the result. */
+  let merged: {
+    from: (CatalogueSnapshot | undefined)[];
+    parts: CatalogueSnapshot[];
+    result?: CatalogueSnapshot;
+  } = { from: [], parts: [] };
   return {
     runtime: pool,
     pool,
@@ -210,29 +277,27 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       snapshot: async () => {
         // Every request reads it: when no part changed (stale ones refresh behind, as
         // Catalogue.snapshot does), the merged snapshot is answered without a promise per part.
-        let same = merged.result !== undefined && merged.parts.length === members.length;
-        for (let i = 0; i < members.length; i++) {
-          if (members[i]!.catalogue.current() !== merged.parts[i]) same = false;
+        const currents = members.map(({ catalogue }) => catalogue.current());
+        if (merged.result !== undefined && currents.every((c, i) => c === merged.from[i])) {
+          return merged.result;
         }
-        if (same) return merged.result!;
-        const [first, ...others] = members;
-        const primarySnapshot = await first!.catalogue.snapshot();
-        const rest = others.map(({ catalogue }) => {
-          const current = catalogue.current();
-          if (current) return current;
-          const loading = catalogue.snapshot();
-          let timer: NodeJS.Timeout | undefined;
-          const giveUp = new Promise<CatalogueSnapshot | undefined>((resolve) => {
-            timer = setTimeout(() => resolve(undefined), OTHER_CATALOGUE_WAIT_MS);
-            timer.unref();
-          });
-          return Promise.race([loading, giveUp]).finally(() => clearTimeout(timer));
-        });
-        const loaded = await Promise.all(rest);
-        const snapshots = [primarySnapshot, ...loaded].filter((s): s is CatalogueSnapshot => s !== undefined);
+        let parts = currents;
+        // The first requests wait for the catalogues' first loads, but not for one that is slow (an
+        // STS that hangs, a region that does not answer) while others have loaded: it joins the merge
+        // once it has. Later requests never wait (current() has started the loads).
+        if (merged.result === undefined && currents.includes(undefined)) {
+          parts = await Promise.all(
+            members.map(({ catalogue }, i) => currents[i] ?? withinFirstLoadWait(catalogue.snapshot())),
+          );
+        }
+        let snapshots = parts.filter((s): s is CatalogueSnapshot => s !== undefined);
+        // None has loaded: wait for the first, as with one upstream.
+        if (snapshots.length === 0) snapshots = [await members[0]!.catalogue.snapshot()];
         // Merged once per change of any part, not per request.
         if (snapshots.length !== merged.parts.length || snapshots.some((s, i) => s !== merged.parts[i])) {
-          merged = { parts: snapshots, result: mergeSnapshots(snapshots) };
+          merged = { from: currents, parts: snapshots, result: mergeSnapshots(snapshots) };
+        } else {
+          merged.from = currents;
         }
         return merged.result!;
       },

@@ -1,0 +1,247 @@
+/**
+ * Upstreams that misbehave in ways a throttle or a 5xx does not cover, behind a pool of two: an STS
+ * that hangs or refuses the role, a region that accepts the connection and never answers, a 200 that is
+ * a proxy's HTML page. Each must cost its upstream the call (the next one serves it), not hang the call
+ * or reach the client as its own fault. The Anthropic SDK is the client; the second upstream is a real
+ * emulator, the broken parts are plain sockets and HTTP servers speaking what the broken thing would.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import Anthropic from '@anthropic-ai/sdk';
+import { ListFoundationModelsCommand } from '@aws-sdk/client-bedrock';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Settings } from '../../src/config/config.ts';
+import { startServer } from '../../src/server/http/server.ts';
+import { BedrockUpstream } from '../../src/upstream/bedrock.ts';
+import { assumedRole } from '../../src/upstream/upstream-set.ts';
+import { parseUpstreams } from '../../src/upstream/upstreams.ts';
+import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
+import { ask, type Emulator, MASTER_KEY, testConfig } from '../helpers/gateway.ts';
+
+const CLAUDE = 'claude-sonnet-4-5-20250929';
+const ROLE = 'arn:aws:iam::123456789012:role/bedrock';
+
+const open: { close(): Promise<void> | void }[] = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+  delete process.env.AWS_ENDPOINT_URL_STS;
+});
+
+/** A TCP server that accepts every connection and never writes a byte; counts the connections. */
+async function silentServer(): Promise<{ url: string; connections: () => number }> {
+  const sockets = new Set<Socket>();
+  let count = 0;
+  const server: TcpServer = createTcpServer((socket) => {
+    count++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  open.push({
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  });
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, connections: () => count };
+}
+
+/** An HTTP server answering every request with `status`, `type` and `body`. */
+async function answeringServer(status: number, type: string, body: string): Promise<string> {
+  const server: Server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(status, { 'content-type': type, 'x-amzn-requestid': 'fake-request' });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  open.push({
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  });
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+/** STS's own answer when the caller may not assume the role. */
+const STS_ACCESS_DENIED = `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error>
+    <Type>Sender</Type>
+    <Code>AccessDenied</Code>
+    <Message>User: arn:aws:iam::123456789012:user/gateway is not authorized to perform: sts:AssumeRole on resource: ${ROLE}</Message>
+  </Error>
+  <RequestId>4b1c0f0e-0000-4000-8000-000000000000</RequestId>
+</ErrorResponse>`;
+
+interface Pair {
+  secondary: Emulator;
+  client: Anthropic;
+}
+
+/**
+ * A gateway over two upstreams: `first` (its runtime endpoint and credentials given; its catalogue read
+ * from a healthy emulator so the model is known there) and a healthy secondary with static keys.
+ */
+async function pair(
+  first: { endpoint: string; role?: boolean },
+  overrides: Partial<Settings> = {},
+): Promise<Pair> {
+  const catalogue = await startEmulator({ port: 0 });
+  const secondary = await startEmulator({ port: 0 });
+  open.push(catalogue, secondary);
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    AWS_REGION: 'us-east-1',
+  });
+  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_BEARER_TOKEN_BEDROCK'])
+    delete process.env[name];
+  const upstreams = parseUpstreams(
+    [
+      {
+        name: 'first',
+        region: 'us-east-1',
+        endpoint: first.endpoint,
+        controlEndpoint: catalogue.url,
+        ...(first.role ? { credentials: { roleArn: ROLE } } : {}),
+      },
+      {
+        name: 'secondary',
+        region: 'us-west-2',
+        endpoint: secondary.url,
+        controlEndpoint: secondary.url,
+        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+      },
+    ],
+    'ABPROXY_UPSTREAMS',
+  );
+  const gateway = await startServer(testConfig({ upstreams, ...overrides }));
+  open.push(gateway);
+  const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+  return { secondary, client };
+}
+
+async function servedBy(client: Anthropic, stream = false): Promise<{ upstream: string | null; ms: number }> {
+  const started = performance.now();
+  const params = { model: CLAUDE, max_tokens: 50, messages: ask('hello') };
+  const { response } = stream
+    ? await client.messages.stream(params).withResponse()
+    : await client.messages.create(params).withResponse();
+  return { upstream: response.headers.get('x-abproxy-upstream'), ms: performance.now() - started };
+}
+
+describe('role credentials from a broken STS', () => {
+  it('a hung AssumeRole gives up within its deadline, and the next call asks STS again', async () => {
+    const sts = await silentServer();
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_STS: sts.url,
+      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    });
+    const provider = assumedRole({ roleArn: ROLE }, 'us-east-1', 300);
+    const started = performance.now();
+    const err = await provider().catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(err).toMatchObject({ name: 'CredentialsProviderError' });
+    expect((err as Error).message).toMatch(/did not answer AssumeRole within 300 ms/);
+    const before = sts.connections();
+    await provider().catch(() => undefined);
+    expect(sts.connections()).toBeGreaterThan(before);
+  });
+
+  it('a stream fails over while STS hangs (the first-byte timer stops the wait for credentials)', async () => {
+    const sts = await silentServer();
+    process.env.AWS_ENDPOINT_URL_STS = sts.url;
+    const { secondary, client } = await pair(
+      { endpoint: 'http://127.0.0.1:9', role: true },
+      { firstByteTimeoutMs: 500 },
+    );
+    const { upstream, ms } = await servedBy(client, true);
+    expect(upstream).toBe('secondary');
+    expect(ms).toBeLessThan(5_000);
+    expect(sts.connections()).toBeGreaterThanOrEqual(1);
+    expect(secondary.requests.some((r) => r.operation === 'InvokeModelWithResponseStream')).toBe(true);
+  });
+
+  it('AccessDenied from STS moves the call to the next upstream instead of a 403 about the client', async () => {
+    process.env.AWS_ENDPOINT_URL_STS = await answeringServer(403, 'text/xml', STS_ACCESS_DENIED);
+    const { client } = await pair({ endpoint: 'http://127.0.0.1:9', role: true });
+    expect((await servedBy(client)).upstream).toBe('secondary');
+  });
+});
+
+describe('a region that misbehaves after accepting the call', () => {
+  it('never answering a non-stream call: cut at the answer timeout, then served by the next', async () => {
+    const silent = await silentServer();
+    const { client } = await pair({ endpoint: silent.url }, { upstreamAnswerTimeoutMs: 500 });
+    const { upstream, ms } = await servedBy(client);
+    expect(silent.connections()).toBeGreaterThanOrEqual(1);
+    expect(upstream).toBe('secondary');
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it.each(['1.1', '2'] as const)(
+    'never answering, with no other upstream left: a 504 timeout_error, not a hang (HTTP/%s)',
+    async (http) => {
+      const silent = await silentServer();
+      const catalogue = await startEmulator({ port: 0 });
+      open.push(catalogue);
+      const gateway = await startServer(
+        testConfig({
+          upstreamAnswerTimeoutMs: 400,
+          upstreamHttp: http,
+          upstreams: parseUpstreams(
+            [{ name: 'only', region: 'us-east-1', endpoint: silent.url, controlEndpoint: catalogue.url }],
+            'ABPROXY_UPSTREAMS',
+          ),
+        }),
+      );
+      open.push(gateway);
+      const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+      const err = await client.messages
+        .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.APIError);
+      expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(504);
+      expect((err as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+        type: 'error',
+        error: { type: 'timeout_error' },
+      });
+    },
+  );
+
+  it('a control plane that never answers fails the listing at its timeout (the catalogue falls back)', async () => {
+    const silent = await silentServer();
+    const upstream = new BedrockUpstream({
+      region: 'us-east-1',
+      http: '1.1',
+      maxAttempts: 1,
+      maxConnections: 4,
+      controlEndpoint: silent.url,
+      controlTimeoutMs: 300,
+      credentials: async () => ({ accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }),
+    });
+    open.push({ close: () => upstream.destroy() });
+    const started = performance.now();
+    const err = await upstream
+      .control()
+      .send(new ListFoundationModelsCommand({}))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(silent.connections()).toBe(1);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a 200 text/html page to a non-stream InvokeModel is a fault of that upstream: the next one serves', async () => {
+    const proxy = await answeringServer(200, 'text/html', '<html><body>Please sign in</body></html>');
+    const { secondary, client } = await pair({ endpoint: proxy });
+    const message = await client.messages.create({ model: CLAUDE, max_tokens: 50, messages: ask('x') });
+    expect(message.content[0]).toMatchObject({ type: 'text' });
+    expect(secondary.requests.some((r) => r.operation === 'InvokeModel')).toBe(true);
+  });
+});
