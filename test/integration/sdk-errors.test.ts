@@ -305,6 +305,35 @@ describe.each(TARGETS)('$label', (target) => {
   });
 
   describe('streaming failures', () => {
+    it.each(['ThrottlingException', 'ServiceUnavailableException'])(
+      '%s before any event is an HTTP error with its status (clients retry those), not a 200 and an error event',
+      async (name) => {
+        world.emulator.enqueue({
+          text: 'never sent',
+          errorAfterEvents: { events: 0, name, message: 'slow down' },
+        });
+        const res = await fetch(`${world.gateway.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'x-api-key': MASTER_KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: target.model, max_tokens: 100, stream: true, messages: ask('hi') }),
+        });
+        expect(res.status).toBe(BEDROCK_ERRORS[name]!.status);
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(res.headers.get('request-id')).toMatch(/^req_/);
+        expect(await res.json()).toMatchObject({
+          type: 'error',
+          error: { type: BEDROCK_ERRORS[name]!.type },
+        });
+        const err = await failure(
+          (world.emulator.enqueue({ text: 'x', errorAfterEvents: { events: 0, name } }),
+          world.client.messages
+            .stream({ model: target.model, max_tokens: 10, messages: ask('hi') })
+            .finalMessage()),
+        );
+        expect(err.status).toBe(BEDROCK_ERRORS[name]!.status);
+      },
+    );
+
     it.each(['ThrottlingException', 'ModelTimeoutException', 'ServiceUnavailableException'])(
       '%s after the stream began is an SSE error event of the fault table type',
       async (name) => {

@@ -103,26 +103,52 @@ export async function pumpStream<E>(
     }
     return sse.writable;
   };
-  sse.open(headers); // the headers go out with message_start and its ping
-  deps.stats?.streamOpened(ctx);
-  span?.streamOpened();
+  // The headers go out with the first event the translator makes of Bedrock's (and message_start and its
+  // ping), not before: a stream that fails before any (Bedrock's in-stream throttlingException, say) is still answered
+  // as an HTTP error, with the status and retry-after that clients act on, not a 200 and an error event.
+  // Should the first event be slow, they go out after a ping interval anyway: from then on pings keep
+  // the connection (and any proxy between) from reading as idle.
+  let opened = false;
+  const opening = translator.start();
+  const open = () => {
+    opened = true;
+    clearTimeout(openLate);
+    sse.open(headers);
+    deps.stats?.streamOpened(ctx);
+    span?.streamOpened();
+    write(opening);
+  };
+  const openLate = setTimeout(() => {
+    if (!opened && !sse.closed) open();
+  }, deps.config.pingIntervalMs);
   let failure: unknown;
   try {
-    write(translator.start());
     await forEachEvent(upstream.stream, (event) => {
       if (sse.closed) return 'stop';
-      return write(translator.push(event)) ? 'more' : sse.drained();
+      const out = translator.push(event);
+      if (!opened) {
+        // Nothing to say yet (an SSE frame in parts, an event the opening already covers).
+        if (out.length === 0) return 'more';
+        open();
+      }
+      return write(out) ? 'more' : sse.drained();
     });
     if (sse.closed) throw new Error('client disconnected');
-    write(translator.end());
+    const last = translator.end(); // throws for a stream that failed
+    if (!opened) open();
+    write(last);
     sse.end();
   } catch (err) {
+    if (!opened && !abort.signal.aborted) {
+      abort.abort(new Error('stream failed'));
+      throw call.upstreamError(err);
+    }
     if (abort.signal.aborted || sse.closed) {
       ctx.log.debug(
         { requestId: ctx.requestId, usage: translator.usage() },
         'client disconnected mid-stream',
       );
-      span?.streamEnded({ cut: true });
+      if (opened) span?.streamEnded({ cut: true });
       return;
     }
     ctx.log.warn({ requestId: ctx.requestId, err, upstreamRequestId: upstream.requestId }, 'stream failed');
@@ -132,8 +158,11 @@ export async function pumpStream<E>(
     abort.abort(new Error('stream failed'));
     await sse.fail(call.upstreamError(err));
   } finally {
-    reportUsage(ctx, translator.usage(), { estimated: translator.usageIsEstimated });
-    span?.streamEnded(failure === undefined ? {} : { err: failure });
+    clearTimeout(openLate);
+    if (opened) {
+      reportUsage(ctx, translator.usage(), { estimated: translator.usageIsEstimated });
+      span?.streamEnded(failure === undefined ? {} : { err: failure });
+    }
     // Found after the headers went out, so not in x-abproxy-warnings: logged like those are.
     if (translator.warnings?.length)
       ctx.log.debug({ requestId: ctx.requestId, warnings: translator.warnings }, 'lossy stream translation');
