@@ -63,7 +63,14 @@ const ACCEPT: Record<MediaKind, string> = {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** Why a guarded fetch failed, for callers that map it to their own codes (web fetch). */
-export type FetchFailureKind = 'url' | 'not_public' | 'status' | 'too_large' | 'redirects' | 'unreachable';
+export type FetchFailureKind =
+  | 'url'
+  | 'not_public'
+  | 'not_allowed'
+  | 'status'
+  | 'too_large'
+  | 'redirects'
+  | 'unreachable';
 
 /** A reason the fetch failed, worded for the client; becomes the tail of the 400 message. */
 export class FetchFailure extends Error {
@@ -185,7 +192,14 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max
  * size capped while reading). Throws FetchFailure; `signal` carries the caller's deadline.
  */
 export async function fetchGuarded(
-  target: { url: string; max: number; accept: string; userAgent?: string },
+  target: {
+    url: string;
+    max: number;
+    accept: string;
+    userAgent?: string;
+    /** Whether a redirect may go on to this URL (web fetch's domain rules); each hop is asked before it is requested. */
+    mayRedirectTo?: (url: URL) => boolean;
+  },
   opts: Resolved,
   budget: Budget,
   signal: AbortSignal,
@@ -224,6 +238,9 @@ export async function fetchGuarded(
         if (hop >= opts.maxRedirects)
           throw new FetchFailure(`more than ${opts.maxRedirects} redirects`, 'redirects');
         url = new URL(location, url);
+        if (target.mayRedirectTo && !target.mayRedirectTo(url)) {
+          throw new FetchFailure(`redirected to ${url.hostname}, which is not allowed`, 'not_allowed');
+        }
         continue;
       }
       if (res.statusCode !== 200) {

@@ -42,7 +42,7 @@ export async function startWebPages(): Promise<WebPages> {
   let bound = 0;
   const port = () => bound;
   const server = createServer((req, res) => {
-    hits.push(req.url ?? '');
+    hits.push(req.headers.host?.startsWith('blocked.test') ? `blocked.test${req.url}` : (req.url ?? ''));
     const send = (
       status: number,
       type: string,
@@ -103,6 +103,9 @@ export async function startWebPages(): Promise<WebPages> {
         return send(302, 'text/plain', '', { location: 'http://169.254.169.254/latest/meta-data/' });
       case '/to-blocked':
         return send(302, 'text/plain', '', { location: `http://blocked.test:${port()}/article.html` });
+      case '/via-blocked':
+        // Through a blocked host, back to an allowed page: only the middle hop is blocked.
+        return send(302, 'text/plain', '', { location: `http://blocked.test:${port()}/to-article?hop` });
       case '/slow':
         setTimeout(() => send(200, 'text/plain', 'late'), 3_000);
         return;

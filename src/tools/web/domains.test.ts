@@ -20,6 +20,26 @@ describe('allowed_domains / blocked_domains', () => {
     expect(urlAllowed('https://example.com/blog', filter)).toBe(false);
   });
 
+  it('an internationalized name matches in either spelling (URLs carry its punycode form)', () => {
+    for (const entry of ['bücher.de', 'BÜCHER.de', 'xn--bcher-kva.de']) {
+      expect(urlAllowed('https://bücher.de/x', { blockedDomains: [entry] })).toBe(false);
+      expect(urlAllowed('https://shop.xn--bcher-kva.de/x', { blockedDomains: [entry] })).toBe(false);
+      expect(urlAllowed('https://buecher.de/x', { blockedDomains: [entry] })).toBe(true);
+    }
+    expect(domainHosts(['bücher.de'])).toEqual(['xn--bcher-kva.de']);
+  });
+
+  it('a path rule holds against other spellings of the same path', () => {
+    const blocked = { blockedDomains: ['example.com/admin'] };
+    for (const path of ['/admin', '/%61dmin', '/ADMIN/x', '/docs/../admin', '/./admin/']) {
+      expect(urlAllowed(`https://example.com${path}`, blocked), path).toBe(false);
+    }
+    expect(urlAllowed('https://example.com/administrator', blocked)).toBe(true);
+    expect(urlAllowed('https://example.com/%2Fadmin', blocked)).toBe(true);
+    const allowed = { allowedDomains: ['example.com/d%6Fcs'] };
+    expect(urlAllowed('https://example.com/docs/a', allowed)).toBe(true);
+  });
+
   it('blocked entries win, and a scheme, *. or port in an entry is read as the host', () => {
     expect(urlAllowed('https://news.example.org/x', { blockedDomains: ['https://example.org/'] })).toBe(
       false,

@@ -11,13 +11,36 @@ interface Rule {
 }
 
 function parseRule(entry: string): Rule | undefined {
-  let text = entry.trim().toLowerCase();
+  let text = entry.trim();
   if (text === '') return undefined;
-  text = text.replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/^\*\./, '');
+  text = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^\*\./, '');
   const slash = text.indexOf('/');
-  const host = (slash === -1 ? text : text.slice(0, slash)).replace(/:\d+$/, '').replace(/\.$/, '');
-  const path = slash === -1 ? '' : trimTrailingSlashes(text.slice(slash));
+  // Read as URLs are: an internationalized name in its punycode form (what URL.hostname gives), the
+  // path with its dot segments resolved and escapes made plain, so another spelling of the same name
+  // or path neither slips past a block nor misses an allow.
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(`http://${text}`);
+  } catch {
+    parsed = undefined;
+  }
+  const host = (parsed?.hostname ?? (slash === -1 ? text : text.slice(0, slash)).replace(/:\d+$/, ''))
+    .toLowerCase()
+    .replace(/\.$/, '');
+  const rawPath = slash === -1 ? '' : (parsed?.pathname ?? text.slice(slash));
+  const path = trimTrailingSlashes(plainPath(rawPath));
   return host === '' ? undefined : { host, path };
+}
+
+/** A path compared as a server would read it: unreserved characters unescaped (`%64ocs` is `docs`), lower case. */
+function plainPath(path: string): string {
+  const plain = path.includes('%')
+    ? path.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+        const char = String.fromCharCode(Number.parseInt(hex, 16));
+        return /[a-z0-9._~-]/i.test(char) ? char : escape.toUpperCase();
+      })
+    : path;
+  return plain.toLowerCase();
 }
 
 /** `/docs///` → `/docs`, in linear time (`/\/+$/` retries from every slash of a run that is not the end). */
@@ -44,7 +67,7 @@ function matches(url: URL, rule: Rule): boolean {
   const host = url.hostname.toLowerCase().replace(/\.$/, '');
   if (host !== rule.host && !host.endsWith(`.${rule.host}`)) return false;
   if (rule.path === '') return true;
-  const path = url.pathname.toLowerCase();
+  const path = plainPath(url.pathname);
   return path === rule.path || path.startsWith(`${rule.path}/`);
 }
 

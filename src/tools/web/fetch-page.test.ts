@@ -110,6 +110,11 @@ describe('web fetch over the SSRF guard', () => {
     expect((await failure(fetchPage({ url: `${base}/to-blocked`, ...blocked }))).code).toBe(
       'url_not_allowed',
     );
+    // A blocked host in the middle of a redirect chain is not requested at all.
+    const via = await failure(fetchPage({ url: `${base}/via-blocked`, ...blocked }));
+    expect(via.code).toBe('url_not_allowed');
+    expect(via.message).toMatch(/redirected to blocked\.test/);
+    expect(hits.filter((h) => h.startsWith('blocked.test/to-article'))).toEqual([]);
     const sub = await fetchPage({
       url: `http://docs.allowed.test:${port}/notes.txt`,
       allowedDomains: ['allowed.test'],

@@ -70,6 +70,8 @@ function failureToError(err: unknown, deadline: AbortSignal, timeoutMs: number):
         return new WebToolError('invalid_input', `the URL cannot be fetched: ${reason}`);
       case 'not_public':
         return new WebToolError('url_not_allowed', `the URL is not on the public internet: ${reason}`);
+      case 'not_allowed':
+        return new WebToolError('url_not_allowed', `the page ${reason}`);
       default:
         return new WebToolError('url_not_accessible', `the page could not be fetched: ${reason}`);
     }
@@ -207,7 +209,14 @@ export function createFetchPage(options: FetchPageOptions): FetchPage {
     try {
       fetched = await abortable(
         fetchGuarded(
-          { url: url.href, max: options.maxBytes, accept: ACCEPT, userAgent: 'abproxy-web-fetch' },
+          {
+            url: url.href,
+            max: options.maxBytes,
+            accept: ACCEPT,
+            userAgent: 'abproxy-web-fetch',
+            // A redirect through a blocked domain is not followed: that domain would see the request.
+            mayRedirectTo: (next) => urlAllowed(next, request),
+          },
           resolved,
           { remaining: options.maxBytes, total: options.maxBytes },
           signal,
