@@ -21,6 +21,7 @@ import type {
   Usage,
 } from '../anthropic/types.ts';
 import { foldStream } from '../translate/fold-stream.ts';
+import { cutHit, cutToTokens } from './web/cut-to-tokens.ts';
 import { filterByDomain, urlAllowed } from './web/domains.ts';
 import { WebToolError, type WebToolErrorCode, type WebTools } from './web/types.ts';
 import {
@@ -452,7 +453,7 @@ export class WebLoop {
             number: this.#sources.size + 1,
             url: hit.url,
             title: hit.title,
-            content: hit.content,
+            content: cutHit(hit.content),
             ...(hit.pageAge ? { age: hit.pageAge } : {}),
           };
           this.#sources.set(source.number, source);
@@ -476,7 +477,7 @@ export class WebLoop {
       if (!urlAllowed(url, spec)) return fail('url_not_allowed');
       const refused = await this.#admit('web_fetch');
       if (refused) return fail(refused);
-      const doc = await this.#o.tools.fetch({
+      const fetched = await this.#o.tools.fetch({
         url,
         ...(spec.allowedDomains ? { allowedDomains: spec.allowedDomains } : {}),
         ...(spec.blockedDomains ? { blockedDomains: spec.blockedDomains } : {}),
@@ -484,6 +485,14 @@ export class WebLoop {
         ...(this.#o.signal ? { signal: this.#o.signal } : {}),
       });
       this.#serverUse.web_fetch_requests++;
+      // Whatever fetched it, the model gets no more than max_content_tokens (or the default).
+      const doc =
+        fetched.source.type === 'text'
+          ? {
+              ...fetched,
+              source: { ...fetched.source, data: cutToTokens(fetched.source.data, spec.maxContentTokens) },
+            }
+          : fetched;
       const source: CitableSource = {
         number: this.#sources.size + 1,
         url: doc.url,

@@ -49,8 +49,10 @@ class FakeWeb {
   hits: WebSearchHit[] = HITS;
   failWith: WebToolError | undefined;
   delayMs = 0;
+  pageText = 'The page says hello from the test.';
   reset(): void {
     this.delayMs = 0;
+    this.pageText = 'The page says hello from the test.';
     this.queries = [];
     this.fetches = [];
     this.hits = HITS;
@@ -75,7 +77,7 @@ class FakeWeb {
           url: request.url,
           title: 'The page',
           retrievedAt: '2026-12-02T10:00:00.000Z',
-          source: { type: 'text', media_type: 'text/plain', data: 'The page says hello from the test.' },
+          source: { type: 'text', media_type: 'text/plain', data: this.pageText },
         };
       },
     };
@@ -199,6 +201,16 @@ describe.each([
     expect(second).toContain('[1] abproxy 2.0 released');
     expect(JSON.stringify(calls[0])).not.toContain('web_search_20250305');
     expect(emulator.requests.at(-1)!.operation).toMatch(operation);
+  });
+
+  it('a hit whose content is a whole page reaches the model as a snippet', async () => {
+    web.hits = [{ ...HITS[0]!, content: `${'Long page text. '.repeat(100_000)}LAST WORDS` }];
+    scriptSearchThenAnswer(model);
+    await client.messages.create(params(model));
+    const second = JSON.stringify(bodies()[1]);
+    expect(second.length).toBeLessThan(50_000);
+    expect(second).toContain('Long page text.');
+    expect(second).not.toContain('LAST WORDS');
   });
 
   it('streaming: one message, blocks re-indexed across the calls, the same result', async () => {
@@ -646,6 +658,25 @@ describe('web fetch', () => {
       },
     ]);
     expect(JSON.stringify(bodies()[1])).toContain('The page says hello from the test.');
+  });
+
+  it('a page of many megabytes still gets an answer (the document is cut to fit, and says so)', async () => {
+    web.pageText = `${'All work and no play. '.repeat(200_000)}THE END`;
+    emulator.enqueue(
+      { model: QWEN, toolCalls: [{ name: 'web_fetch', input: { url: 'https://example.com/huge' } }] },
+      { model: QWEN, text: 'It is long.' },
+    );
+    const message = await client.messages.create({
+      model: QWEN,
+      max_tokens: 500,
+      tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }],
+      messages: [{ role: 'user', content: 'What does https://example.com/huge say?' }],
+    } as Anthropic.MessageCreateParamsNonStreaming);
+    expect(message.content.map((b) => b.type)).toEqual(['server_tool_use', 'web_fetch_tool_result', 'text']);
+    const sent = JSON.stringify(bodies()[1]);
+    expect(sent.length).toBeLessThan(400_000);
+    expect(sent).toContain('cut at about 64000 tokens');
+    expect(sent).not.toContain('THE END');
   });
 
   it('a URL outside allowed_domains is url_not_allowed, never fetched', async () => {

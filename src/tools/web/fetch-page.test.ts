@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PDF, startWebPages, type WebPages } from '../../../test/fakes/web-pages.ts';
-import { createFetchPage, cutToTokens } from './fetch-page.ts';
+import { cutHit, cutToTokens, DEFAULT_FETCH_TOKENS, MAX_HIT_CHARS } from './cut-to-tokens.ts';
+import { createFetchPage } from './fetch-page.ts';
 import { htmlToMarkdown, MAX_HTML_CHARS, slimHtml } from './html-to-markdown.ts';
 import { webToolFailure as failure } from './web-tools.fixture.ts';
 
@@ -159,6 +160,15 @@ describe('pure helpers', () => {
     expect(title).toBe('T');
     expect(markdown).toContain('Hi **there**');
   });
+  it('without max_content_tokens, a page is cut at the default and says why', () => {
+    const huge = 'y'.repeat(DEFAULT_FETCH_TOKENS * 4 + 10);
+    const cut = cutToTokens(huge, undefined);
+    expect(cut.startsWith('y'.repeat(DEFAULT_FETCH_TOKENS * 4))).toBe(true);
+    expect(cut).toMatch(/cut at about 64000 tokens \(the default when max_content_tokens is not set\)\]$/);
+    expect(cutHit('z'.repeat(MAX_HIT_CHARS + 5))).toBe(`${'z'.repeat(MAX_HIT_CHARS)}…`);
+    expect(cutHit('short hit')).toBe('short hit');
+  });
+
   it('cutToTokens leaves short text alone', () => {
     expect(cutToTokens('short', 10)).toBe('short');
     expect(cutToTokens('x'.repeat(100), 10)).toMatch(/^x{40}\n\n\[…cut at about 10 tokens/);

@@ -19,6 +19,7 @@ import {
   sniffMediaType,
 } from '../../upstream/media-fetch.ts';
 import { specialRange } from '../../upstream/public-address.ts';
+import { cutToTokens } from './cut-to-tokens.ts';
 import { urlAllowed } from './domains.ts';
 import {
   type FetchedDocument,
@@ -42,8 +43,6 @@ export interface FetchPageOptions {
 
 /** Anthropic's web_fetch limit on the URL's length. */
 export const MAX_URL_LENGTH = 250;
-/** Characters per token for `max_content_tokens`: a common average, not a tokenizer. */
-export const CHARS_PER_TOKEN = 4;
 
 const ACCEPT =
   'text/html, application/xhtml+xml, text/markdown, text/plain;q=0.9, application/pdf;q=0.9, */*;q=0.1';
@@ -98,18 +97,6 @@ function decode(bytes: Buffer, contentType: string | undefined, html = false): s
   } catch {
     return new TextDecoder('utf-8').decode(bytes);
   }
-}
-
-/** Cuts text to about `maxTokens` tokens (4 characters each) and says where it was cut. Pure. */
-export function cutToTokens(text: string, maxTokens: number | undefined): string {
-  if (maxTokens === undefined || maxTokens <= 0) return text;
-  const max = maxTokens * CHARS_PER_TOKEN;
-  if (text.length <= max) return text;
-  // Do not split a surrogate pair.
-  let end = max;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
-  return `${text.slice(0, end)}\n\n[…cut at about ${maxTokens} tokens (max_content_tokens)]`;
 }
 
 async function documentFrom(fetched: Fetched, request: WebFetchRequest): Promise<FetchedDocument> {

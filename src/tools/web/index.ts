@@ -17,8 +17,9 @@ import { createSearxng } from './providers/searxng.ts';
 import { createTavily, TAVILY_URL } from './providers/tavily.ts';
 import type { SearchProvider, WebTools } from './types.ts';
 
+export { CHARS_PER_TOKEN } from './cut-to-tokens.ts';
 export { urlAllowed } from './domains.ts';
-export { CHARS_PER_TOKEN, createFetchPage, MAX_URL_LENGTH } from './fetch-page.ts';
+export { createFetchPage, MAX_URL_LENGTH } from './fetch-page.ts';
 export * from './types.ts';
 
 export type WebToolsConfig = Pick<
