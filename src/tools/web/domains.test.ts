@@ -47,6 +47,9 @@ describe('allowed_domains / blocked_domains', () => {
     expect(urlAllowed('https://a.example.org/x', { blockedDomains: ['*.example.org'] })).toBe(false);
     expect(urlAllowed('https://example.net/x', { blockedDomains: ['example.org:443'] })).toBe(true);
     expect(urlAllowed('not a url', {})).toBe(false);
+    for (const link of ['javascript:alert(1)', 'data:text/html,<script>x</script>', 'file:///etc/passwd']) {
+      expect(urlAllowed(link, {}), link).toBe(false);
+    }
     expect(domainHosts(['https://Example.org/docs/', '*.b.com', ' '])).toEqual(['example.org', 'b.com']);
   });
 

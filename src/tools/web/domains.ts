@@ -76,7 +76,10 @@ export interface DomainFilter {
   blockedDomains?: readonly string[] | undefined;
 }
 
-/** Whether a URL passes the filters: not blocked, and allowed when an allow-list is given. */
+/**
+ * Whether a URL passes the filters: a web URL (http or https: a provider's `javascript:` or `data:`
+ * link is never passed on), not blocked, and allowed when an allow-list is given.
+ */
 export function urlAllowed(url: string | URL, filter: DomainFilter): boolean {
   if (typeof url === 'string') {
     try {
@@ -85,6 +88,7 @@ export function urlAllowed(url: string | URL, filter: DomainFilter): boolean {
       return false;
     }
   }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
   if (rulesOf(filter.blockedDomains).some((rule) => matches(url, rule))) return false;
   const allowed = rulesOf(filter.allowedDomains);
   return allowed.length === 0 || allowed.some((rule) => matches(url, rule));

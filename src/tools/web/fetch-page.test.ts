@@ -131,8 +131,8 @@ describe('web fetch over the SSRF guard', () => {
 
   it('refuses bad URLs before any request', async () => {
     const before = hits.length;
-    expect((await failure(fetchPage({ url: 'not a url' }))).code).toBe('invalid_input');
-    expect((await failure(fetchPage({ url: 'file:///etc/passwd' }))).code).toBe('invalid_input');
+    expect((await failure(fetchPage({ url: 'not a url' }))).code).toBe('invalid_tool_input');
+    expect((await failure(fetchPage({ url: 'file:///etc/passwd' }))).code).toBe('invalid_tool_input');
     expect((await failure(fetchPage({ url: `${base}/${'a'.repeat(300)}` }))).code).toBe('url_too_long');
     expect(hits.length).toBe(before);
   });

@@ -66,7 +66,7 @@ function failureToError(err: unknown, deadline: AbortSignal, timeoutMs: number):
   if (err instanceof FetchFailure) {
     switch (err.kind) {
       case 'url':
-        return new WebToolError('invalid_input', `the URL cannot be fetched: ${reason}`);
+        return new WebToolError('invalid_tool_input', `the URL cannot be fetched: ${reason}`);
       case 'not_public':
         return new WebToolError('url_not_allowed', `the URL is not on the public internet: ${reason}`);
       case 'not_allowed':
@@ -154,10 +154,13 @@ export function checkFetchUrl(request: WebFetchRequest): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new WebToolError('invalid_input', 'not a valid URL');
+    throw new WebToolError('invalid_tool_input', 'not a valid URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new WebToolError('invalid_input', `only http and https URLs can be fetched, not ${url.protocol}`);
+    throw new WebToolError(
+      'invalid_tool_input',
+      `only http and https URLs can be fetched, not ${url.protocol}`,
+    );
   }
   if (!urlAllowed(url, request)) {
     throw new WebToolError('url_not_allowed', `${url.hostname} is not allowed by the tool's domain rules`);

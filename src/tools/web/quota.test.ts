@@ -15,6 +15,9 @@ describe('webToolQuota', () => {
     expect(quota.allowed(off)).toBe(false);
     expect(await quota.tryUse(off, 'fetch')).toBe(false);
     await expect(quota.use(off, 'search')).rejects.toBeInstanceOf(WebToolError);
+    // Each tool's own code for a refused input, as Anthropic names them.
+    await expect(quota.use(off, 'search')).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(quota.use(off, 'fetch')).rejects.toMatchObject({ code: 'invalid_tool_input' });
   });
 
   it('caps searches per UTC day, not fetches, and starts again the next day', async () => {

@@ -65,7 +65,13 @@ export function webToolQuota(options: { limiter: WindowLimiter; now?: () => numb
     allowed,
     tryUse,
     async use(caller, kind) {
-      if (!allowed(caller)) throw new WebToolError('invalid_input', quotaRefusalMessage);
+      if (!allowed(caller)) {
+        // Anthropic's codes differ by tool: web_search's invalid_input, web_fetch's invalid_tool_input.
+        throw new WebToolError(
+          kind === 'fetch' ? 'invalid_tool_input' : 'invalid_input',
+          quotaRefusalMessage,
+        );
+      }
       if (!(await tryUse(caller, kind))) {
         throw new WebToolError(
           'too_many_requests',

@@ -5,7 +5,10 @@
  */
 import type { DomainFilter } from './domains.ts';
 
-/** Anthropic's error codes for web_search_tool_result_error and web_fetch_tool_error. */
+/**
+ * Anthropic's error codes for web_search_tool_result_error and web_fetch_tool_error. A malformed input
+ * is `invalid_input` for web_search and `invalid_tool_input` for web_fetch, as Anthropic names them.
+ */
 export type WebToolErrorCode =
   | 'invalid_tool_input'
   | 'invalid_input'

@@ -43,7 +43,7 @@ describe.each(['tavily', 'exa'] as const)('web fetch through %s', (provider) => 
       t.fetch({ url: 'https://evil.example.net/x', blockedDomains: ['example.net'] }),
     );
     expect(blocked.code).toBe('url_not_allowed');
-    expect((await failure(t.fetch({ url: 'ftp://example.com/x' }))).code).toBe('invalid_input');
+    expect((await failure(t.fetch({ url: 'ftp://example.com/x' }))).code).toBe('invalid_tool_input');
     expect(fake.extracts).toHaveLength(0);
   });
 
