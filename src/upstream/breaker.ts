@@ -47,6 +47,11 @@ export class Breaker {
     return this.#throttled;
   }
 
+  /** Holds nothing a new breaker would not (no fault counted, no probe out): safe to forget. */
+  get blank(): boolean {
+    return this.#faults === 0 && !this.#probing;
+  }
+
   /** Whether a call may go through now; in half-open this takes the one probe slot. */
   admit(): boolean {
     const state = this.state;

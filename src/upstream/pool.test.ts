@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
-import { UpstreamPool } from './pool.ts';
+import { MAX_BREAKERS, UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { traceCallsWith } from './trace.ts';
 
@@ -96,6 +96,20 @@ describe('UpstreamPool', () => {
     now += 1_000;
     expect(text(await invoke(pool))).toBe('a healed');
     expect(text(await invoke(pool))).toBe('a healed');
+  });
+
+  it('made-up model ids do not grow the breakers (and their metric) without bound; a faulted one is kept', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const a = fake([refused, awsError('ValidationException', 400)]);
+    const b = fake(['from b']);
+    const pool = pairPool(a, b, { breaker: { threshold: 5 } });
+    expect(text(await invoke(pool, 'anthropic.claude-real'))).toBe('from b'); // a: one fault counted
+    for (let i = 0; i < MAX_BREAKERS * 4; i++) {
+      await expect(invoke(pool, `made-up-${i}`)).rejects.toMatchObject({ name: 'ValidationException' });
+    }
+    const ofA = pool.breakerStates().filter((b) => b.upstream === 'a');
+    expect(ofA.length).toBeLessThanOrEqual(MAX_BREAKERS);
+    expect(ofA.map((b) => b.model)).toContain('anthropic.claude-real');
   });
 
   it('routes by model globs and rewrites the inference-profile prefix per upstream', async () => {

@@ -71,6 +71,24 @@ interface Member {
 
 const RECENT_FAULTS = 50;
 
+/**
+ * Breakers kept per upstream. Model ids are the client's words: without a bound, calls with made-up ids
+ * (each a client fault, which leaves its breaker blank) grew the map, and the breaker-state metric's
+ * label set, for ever.
+ */
+export const MAX_BREAKERS = 256;
+
+/** Makes room: forgets the blank breakers (a new one is the same), else the oldest half. */
+function forgetBreakers(breakers: Map<string, Breaker>): void {
+  for (const [model, breaker] of breakers) if (breaker.blank) breakers.delete(model);
+  if (breakers.size < MAX_BREAKERS) return;
+  let drop = Math.ceil(breakers.size / 2);
+  for (const model of breakers.keys()) {
+    if (drop-- <= 0) break;
+    breakers.delete(model);
+  }
+}
+
 /** One upstream's health as the dashboard and the admin API show it. */
 export interface UpstreamHealth {
   name: string;
@@ -251,6 +269,7 @@ export class UpstreamPool implements BedrockRuntime {
   #breaker(member: Member, modelId: string): Breaker {
     let breaker = member.breakers.get(modelId);
     if (!breaker) {
+      if (member.breakers.size >= MAX_BREAKERS) forgetBreakers(member.breakers);
       breaker = new Breaker(this.#breakerOptions);
       member.breakers.set(modelId, breaker);
     }
