@@ -138,6 +138,18 @@ describe('the AWS SDK through the door', () => {
       outputTokens: 45,
       cacheReadInputTokens: 100,
     });
+    expect(record!.userId).toBeUndefined();
+  });
+
+  it("InvokeModel: an Anthropic body's metadata.user_id is recorded, as /v1/messages records it", async () => {
+    const { id, secret } = await key();
+    emulator.enqueue({ text: 'hi', usage: USAGE });
+    const body = JSON.stringify({ ...JSON.parse(claudeBody('hello')), metadata: { user_id: 'user_42' } });
+    await sdk(secret).send(
+      new InvokeModelCommand({ modelId: CLAUDE, body, contentType: 'application/json' }),
+    );
+    const [record] = await usageOf(id);
+    expect(record).toMatchObject({ model: CLAUDE, userId: 'user_42', door: 'bedrock' });
   });
 
   it('InvokeModelWithResponseStream: chunks pass through, usage from the invocation metrics', async () => {

@@ -72,6 +72,23 @@ interface Prepared {
 const TIER_HEADER = 'x-amzn-bedrock-service-tier';
 
 /** Where each operation carries its service tier: Converse in the body, InvokeModel in a header. */
+const USER_ID_KEY = Buffer.from('"user_id"');
+
+/**
+ * `metadata.user_id` of an Anthropic body sent to InvokeModel, for the usage record as /v1/messages
+ * keeps it. The body goes on as it came, unparsed: it is parsed here only when it names a user_id.
+ */
+function anthropicUserId(body: Buffer): string | undefined {
+  if (!body.includes(USER_ID_KEY)) return undefined;
+  try {
+    const userId = (JSON.parse(body.toString('utf8')) as { metadata?: { user_id?: unknown } }).metadata
+      ?.user_id;
+    return typeof userId === 'string' ? userId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function prepare(operation: ForwardOperation, body: Buffer, headers: Record<string, string>): Prepared {
   if (operation === 'converse' || operation === 'converse-stream') {
     const json = jsonObjectBody(body);
@@ -185,6 +202,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
         tier: usedTier,
         stream,
         door: 'bedrock',
+        userId: operation.startsWith('invoke') ? anthropicUserId(body) : undefined,
       });
     }
     if (mantle) {
