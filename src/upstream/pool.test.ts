@@ -177,7 +177,7 @@ describe('UpstreamPool', () => {
         new Promise((resolve) => setTimeout(() => resolve(new TextEncoder().encode('slow a')), 100)),
     } as unknown as BedrockRuntime;
     const b = {
-      invokeModelStream: async () => ({ requestId: 'b', stream: [] }),
+      invokeModelStream: async () => ({ requestId: 'b', stream: (async function* () {})() }),
       invokeModel: async () => new TextEncoder().encode('b'),
     } as unknown as BedrockRuntime;
     const pool = new UpstreamPool(

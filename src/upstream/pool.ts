@@ -3,13 +3,15 @@
  * to the first eligible upstream (list order for `failover`, least loaded by weight for `weighted`);
  * a retryable fault before the answer — throttling, quota, overloaded, 5xx, a connection fault — moves
  * it to the next one, within `maxAttempts` and a total deadline. Calls resolve when Bedrock answered
- * with headers, so a stream that breaks later is never replayed: bytes may have reached the client.
+ * with headers (a decoded stream: with its first events), so a stream that breaks later is never
+ * replayed: bytes may have reached the client.
  * A client fault (validation, access, unknown model) is the same everywhere and goes straight back.
  */
 import { ApiError } from '../anthropic/errors.ts';
 import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
 import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import { untilDone } from './event-stream.ts';
+import { primed } from './primed.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { upstreamTraceOf } from './trace.ts';
 import { baseModelId, globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
@@ -116,6 +118,15 @@ function withId<I extends { modelId?: string }>(input: I, modelId: string): I {
   return input.modelId === modelId ? input : { ...input, modelId };
 }
 
+/**
+ * A decoded stream's answer once its first events came: an exception in Bedrock's first frame fails
+ * the attempt (and moves the call on) instead of the client's stream. Byte streams passed on as they
+ * are (the door, the Messages API) carry their errors in-band and are not held.
+ */
+async function withFirstEvents<A extends { stream: AsyncIterable<unknown> }>(answer: A): Promise<A> {
+  return { ...answer, stream: await primed(answer.stream) };
+}
+
 function retryAfterSeconds(err: unknown): number | undefined {
   const value = fromBedrockError(err).headers['retry-after'];
   return value === undefined ? undefined : Number(value);
@@ -165,13 +176,13 @@ export class UpstreamPool implements BedrockRuntime {
     this.#call(input.modelId ?? '', signal, false, (r, modelId, s) => r.converse(withId(input, modelId), s));
   converseStream: BedrockRuntime['converseStream'] = (input, signal) =>
     this.#call(input.modelId ?? '', signal, true, (r, modelId, s) =>
-      r.converseStream(withId(input, modelId), s),
+      r.converseStream(withId(input, modelId), s).then(withFirstEvents),
     );
   invokeModel: BedrockRuntime['invokeModel'] = (input, signal) =>
     this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel(withId(input, modelId), s));
   invokeModelStream: BedrockRuntime['invokeModelStream'] = (input, signal) =>
     this.#call(input.modelId, signal, true, (r, modelId, s) =>
-      r.invokeModelStream(withId(input, modelId), s),
+      r.invokeModelStream(withId(input, modelId), s).then(withFirstEvents),
     );
   /** CountTokens takes a foundation model id: an upstream's profile prefix does not apply. */
   countTokens: BedrockRuntime['countTokens'] = (input, signal) =>

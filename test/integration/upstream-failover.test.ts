@@ -134,6 +134,28 @@ describe('several upstreams', () => {
     expect(modelCalls(secondary)).toHaveLength(0);
   });
 
+  it.each([
+    ['Claude (InvokeModel)', CLAUDE],
+    ['Converse', 'qwen.qwen3-coder-480b-a35b-v1:0'],
+  ])(
+    '%s: a stream that fails in its first frame moves to the next upstream (nothing reached the client)',
+    async (_path, model) => {
+      const { primary, secondary, client } = await world();
+      primary.enqueue({
+        text: 'never sent',
+        errorAfterEvents: { events: 0, name: 'ThrottlingException', message: 'in-stream throttle' },
+      });
+      secondary.enqueue({ text: 'from the secondary', chunkSize: 5 });
+      const { data: stream, response } = await client.messages
+        .stream({ model, max_tokens: 50, messages: ask('x') })
+        .withResponse();
+      expect(response.headers.get('x-abproxy-upstream')).toBe('secondary');
+      const message = await stream.finalMessage();
+      expect(message.content[0]).toMatchObject({ type: 'text', text: 'from the secondary' });
+      expect(modelCalls(primary)).toHaveLength(1);
+    },
+  );
+
   it('a fault in the middle of a stream is not retried elsewhere', async () => {
     const { primary, secondary, client } = await world();
     primary.enqueue({
