@@ -324,11 +324,12 @@ describe.each(TARGETS)('$label', (target) => {
           type: 'error',
           error: { type: BEDROCK_ERRORS[name]!.type },
         });
+        // The SDK's stream helper sees the HTTP error too.
+        world.emulator.enqueue({ text: 'x', errorAfterEvents: { events: 0, name } });
         const err = await failure(
-          (world.emulator.enqueue({ text: 'x', errorAfterEvents: { events: 0, name } }),
           world.client.messages
             .stream({ model: target.model, max_tokens: 10, messages: ask('hi') })
-            .finalMessage()),
+            .finalMessage(),
         );
         expect(err.status).toBe(BEDROCK_ERRORS[name]!.status);
       },

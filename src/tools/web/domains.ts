@@ -35,9 +35,9 @@ function parseRule(entry: string): Rule | undefined {
 /** A path compared as a server would read it: unreserved characters unescaped (`%64ocs` is `docs`), lower case. */
 function plainPath(path: string): string {
   const plain = path.includes('%')
-    ? path.replace(/%([0-9a-f]{2})/gi, (escape, hex: string) => {
+    ? path.replace(/%([0-9a-f]{2})/gi, (escaped, hex: string) => {
         const char = String.fromCharCode(Number.parseInt(hex, 16));
-        return /[a-z0-9._~-]/i.test(char) ? char : escape.toUpperCase();
+        return /[a-z0-9._~-]/i.test(char) ? char : escaped.toUpperCase();
       })
     : path;
   return plain.toLowerCase();
