@@ -135,7 +135,14 @@ export function assumedRole(
       ...(role.externalId === undefined ? {} : { ExternalId: role.externalId }),
     },
     // Its sockets give up too, so a hung STS call does not linger after the deadline below.
-    clientConfig: { region, requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs } },
+    clientConfig: {
+      region,
+      requestHandler: {
+        connectionTimeout: timeoutMs,
+        requestTimeout: timeoutMs,
+        throwOnRequestTimeout: true,
+      },
+    },
   });
   const bounded: AwsCredentialIdentityProvider = async (options) => {
     let timer: NodeJS.Timeout | undefined;
