@@ -90,6 +90,15 @@ describe('htmlToMarkdown on hostile pages', () => {
     expect(markdown).toBe('the words at the bottom');
   });
 
+  it('tens of thousands of children under an element past the depth are kept (they overflowed the stack)', () => {
+    const { markdown } = htmlToMarkdown(
+      `<html><body>${'<div>'.repeat(70)}${'x<br>'.repeat(50_000)}end</body></html>`,
+    );
+    expect(markdown.startsWith('x')).toBe(true);
+    expect(markdown.endsWith('end')).toBe(true);
+    expect(markdown.split('x').length - 1).toBe(50_000);
+  });
+
   it('a page that is text without any element reads as that text (it used to throw)', () => {
     expect(htmlToMarkdown('just some text').markdown).toBe('just some text');
     expect(htmlToMarkdown('<!-- only a comment -->').markdown).toBe('');

@@ -118,7 +118,10 @@ export function flattenDeepNesting(root: PageElement, maxDepth = MAX_NESTING): v
       if (depth + 1 > maxDepth) {
         // Its children take its place, at its depth: they are unwrapped in turn as the loop reaches them.
         const first = child.firstElementChild;
-        child.replaceWith(...child.childNodes);
+        // One node at a time: replaceWith(...childNodes) spreads them as arguments, and 60,000 of them
+        // (a page of <br>s) overflow the stack.
+        for (let node = child.firstChild; node; node = child.firstChild) element.insertBefore(node, child);
+        child.remove();
         child = first ?? following;
         continue;
       }
