@@ -10,6 +10,7 @@ import {
   flattenDeepNesting,
   htmlToMarkdown,
   MAX_NESTING,
+  MAX_READABILITY_ELEMENTS,
   slimHtml,
 } from '../../src/tools/web/html-to-markdown.ts';
 import { expectLinear } from '../linear-time.ts';
@@ -70,6 +71,10 @@ describe('htmlToMarkdown on hostile pages', () => {
     expectLinearUnderCut((n) => `<html><body><pre>${fill(' \n', n)}x</pre></body></html>`);
     expectLinearUnderCut((n) => `<html><body><pre>${fill('&#10;', n)}x</pre></body></html>`);
     expectLinearUnderCut((n) => `<html><body><p>a${fill('<br>', n)}x</p></body></html>`);
+    // Blank text split by empty elements: each piece is short, turndown writes them as one run.
+    expectLinearUnderCut((n) => `<html><body><pre>${fill(' <i></i>', n)}x</pre></body></html>`);
+    expectLinearUnderCut((n) => `<html><body><pre>${fill('\n<wbr>', n)}x</pre></body></html>`);
+    expectLinearUnderCut((n) => `<html><body><div>a${fill('<p></p> ', n)}x</div></body></html>`);
   });
 
   it("deeply nested elements (Readability's cost grew with the cube of the depth)", {
@@ -99,10 +104,31 @@ describe('htmlToMarkdown on hostile pages', () => {
     expect(markdown.split('x').length - 1).toBe(50_000);
   });
 
+  it('a page denser than Readability can take in time is turned whole into Markdown, its text kept', () => {
+    const article = `<article><h1>Title</h1>${'<p>A sentence of the article, long enough to count as prose for Readability.</p>'.repeat(20)}</article>`;
+    const nav = '<nav><a href="/a">Home</a> <a href="/b">About</a></nav>';
+    const sparse = htmlToMarkdown(`<html><body>${nav}${article}</body></html>`);
+    expect(sparse.markdown).not.toContain('About'); // Readability kept the article alone
+    const dense = htmlToMarkdown(
+      `<html><body>${nav}${article}<div>${'<i>w</i>'.repeat(MAX_READABILITY_ELEMENTS)}</div></body></html>`,
+    );
+    expect(dense.markdown).toContain('[About](/b)');
+    expect(dense.markdown).toContain('A sentence of the article');
+  });
+
   it('a page that is text without any element reads as that text (it used to throw)', () => {
     expect(htmlToMarkdown('just some text').markdown).toBe('just some text');
     expect(htmlToMarkdown('<!-- only a comment -->').markdown).toBe('');
     expect(htmlToMarkdown('').markdown).toBe('');
+  });
+
+  it('capping blank runs leaves code indentation and text as they are', () => {
+    const code = 'function f() {\n    return 1;\n}\n\n\n  // end';
+    const { markdown } = htmlToMarkdown(
+      `<html><body><pre>${code}</pre><p>one <b>two</b> three</p></body></html>`,
+    );
+    expect(markdown).toContain('    return 1;');
+    expect(markdown).toContain('one **two** three');
   });
 
   it('a list after a long blank run keeps its one-space markers', () => {

@@ -95,8 +95,20 @@ export function slimHtml(html: string): string {
   return slim.length <= MAX_HTML_CHARS ? slim : slim.slice(0, MAX_HTML_CHARS);
 }
 
+/**
+ * Readability runs on pages of at most this many elements; a denser page is turned whole into Markdown
+ * (its text kept, its navigation too). Readability takes 20–60 µs an element here, turndown a tenth of
+ * that: a 256 kB page of tiny elements (35,000) took 2 s of the event loop. Real pages cut at 256 kB
+ * hold a few thousand.
+ */
+export const MAX_READABILITY_ELEMENTS = 12_000;
+
 type PageDocument = ReturnType<typeof parseHTML>['document'];
 type PageElement = PageDocument['documentElement'];
+type PageNode = PageElement['firstChild'] & object;
+type PageText = PageNode & { data: string };
+const ELEMENT_NODE = 1;
+const TEXT_NODE = 3;
 
 /**
  * Deepest element nesting kept. Readability's cost grows with the cube of the nesting (1,000 nested
@@ -108,10 +120,13 @@ export const MAX_NESTING = 64;
 /**
  * Elements deeper than MAX_NESTING replaced by their children, so their text stays and only the
  * structure goes. Iterative: the parser (linkedom) builds any depth without recursing, this must too.
+ * Returns how many elements the page keeps.
  */
-export function flattenDeepNesting(root: PageElement, maxDepth = MAX_NESTING): void {
+export function flattenDeepNesting(root: PageElement, maxDepth = MAX_NESTING): number {
   const pending: { element: PageElement; depth: number }[] = [{ element: root, depth: 0 }];
+  let elements = 0;
   for (let next = pending.pop(); next; next = pending.pop()) {
+    elements++;
     const { element, depth } = next;
     for (let child = element.firstElementChild; child; ) {
       const following = child.nextElementSibling;
@@ -129,23 +144,97 @@ export function flattenDeepNesting(root: PageElement, maxDepth = MAX_NESTING): v
       child = following;
     }
   }
+  return elements;
 }
 
-/** The page as a DOM no deeper than MAX_NESTING; text with no element at all is read as a body. */
-function parsePage(html: string): PageDocument {
+/** What turndown writes for an element with nothing in it, counted as blank space: `<br>` a line break, a block its blank line. */
+const BLANK_OUTPUT: Record<string, number> = {
+  BR: 3,
+  P: 2,
+  DIV: 2,
+  LI: 2,
+  PRE: 2,
+  BLOCKQUOTE: 2,
+  TR: 2,
+  TD: 2,
+};
+
+/**
+ * Blank space across nodes kept under MAX_WHITESPACE_RUN: whitespace text split by empty elements
+ * (`<pre> <i></i> <i></i>…`), runs of `<br>`s or of empty blocks each stay under the cap on their own,
+ * but turndown writes them as one run, and trims its output with `/[\t\r\n\s]+$/`, which costs the
+ * square of every run (a 64k run: seconds). Whitespace text past the cap is cut; empty elements past
+ * it are dropped. One pass in document order, without recursion.
+ */
+export function capBlankRuns(root: PageElement): void {
+  let run = 0;
+  let node = root.firstChild as PageNode | null;
+  while (node) {
+    let next: PageNode | null = null;
+    if (node.nodeType === TEXT_NODE) {
+      const text = (node as PageText).data;
+      const firstInk = text.search(/\S/);
+      if (firstInk < 0) {
+        const room = Math.max(0, MAX_WHITESPACE_RUN - run);
+        if (text.length > room) (node as PageText).data = text.slice(0, room);
+        run += Math.min(text.length, room);
+      } else {
+        if (run + firstInk > MAX_WHITESPACE_RUN) {
+          (node as PageText).data =
+            text.slice(0, Math.max(0, MAX_WHITESPACE_RUN - run)) + text.slice(firstInk);
+        }
+        // Its trailing blank begins the next run (trimEnd, not a `\s*$` search: that is quadratic too).
+        run = text.length - text.trimEnd().length;
+      }
+    } else if (node.nodeType === ELEMENT_NODE) {
+      const element = node as PageElement;
+      if (element.firstChild) {
+        run += BLANK_OUTPUT[element.nodeName] ?? 0;
+        next = element.firstChild as PageNode;
+      } else {
+        const blank = BLANK_OUTPUT[element.nodeName] ?? 0;
+        if (run + blank > MAX_WHITESPACE_RUN) {
+          next = following(element, root);
+          element.remove();
+          node = next;
+          continue;
+        }
+        run += blank;
+      }
+    }
+    node = next ?? following(node, root);
+  }
+}
+
+/** The node after `node` in document order once its subtree is done, within `root`. */
+function following(node: PageNode, root: PageElement): PageNode | null {
+  for (
+    let at: PageNode | null = node;
+    at && at !== (root as unknown as PageNode);
+    at = at.parentNode as PageNode | null
+  ) {
+    if (at.nextSibling) return at.nextSibling as PageNode;
+  }
+  return null;
+}
+
+/**
+ * The page as a DOM no deeper than MAX_NESTING, its blank runs capped, and its count of elements; text
+ * with no element at all is read as a body.
+ */
+function parsePage(html: string): { document: PageDocument; elements: number } {
   let { document } = parseHTML(html);
   if (!document.documentElement) document = parseHTML(`<html><body>${html}</body></html>`).document;
-  flattenDeepNesting(document.documentElement);
-  return document;
+  const elements = flattenDeepNesting(document.documentElement);
+  capBlankRuns(document.documentElement);
+  return { document, elements };
 }
 
-/** The main content of an HTML page as Markdown, and its title. Pure. */
-export function htmlToMarkdown(page: string, url?: string): { title?: string; markdown: string } {
-  const slim = slimHtml(page);
-  const document = parsePage(slim);
-  const html = document.documentElement.outerHTML;
-  const pageTitle = document.querySelector('title')?.textContent?.trim() || undefined;
-  let article: { title?: string | null; content?: string | null } | null = null;
+/** Readability's main article of a page, when it finds one. */
+function mainArticle(
+  html: string,
+  url: string | undefined,
+): { title?: string | null; content?: string | null } | null {
   try {
     // Readability changes the DOM it reads: give it its own copy.
     const copy = parseHTML(html).document;
@@ -154,10 +243,19 @@ export function htmlToMarkdown(page: string, url?: string): { title?: string; ma
       base.setAttribute('href', url);
       copy.head?.prepend(base);
     }
-    article = new Readability(copy as unknown as Document, { charThreshold: 100 }).parse();
+    return new Readability(copy as unknown as Document, { charThreshold: 100 }).parse();
   } catch {
-    article = null;
+    return null;
   }
+}
+
+/** The main content of an HTML page as Markdown, and its title. Pure. */
+export function htmlToMarkdown(page: string, url?: string): { title?: string; markdown: string } {
+  const slim = slimHtml(page);
+  const { document, elements } = parsePage(slim);
+  const html = document.documentElement.outerHTML;
+  const pageTitle = document.querySelector('title')?.textContent?.trim() || undefined;
+  const article = elements <= MAX_READABILITY_ELEMENTS ? mainArticle(html, url) : null;
   const body = article?.content || document.body?.innerHTML || html;
   const markdown = turndown
     .turndown(body)
