@@ -291,7 +291,7 @@ export const SETTINGS = {
     env: ['ABPROXY_UPSTREAM_MAX_ATTEMPTS'],
     default: 2,
     parse: integer(1, 10),
-    doc: 'attempts per Bedrock call; only connection faults are retried (clients retry the rest)',
+    doc: 'attempts per Bedrock call; only connection faults are retried (clients retry the rest); with several `ABPROXY_UPSTREAMS` the next upstream is the retry',
   }),
   upstreamMaxConnections: setting({
     env: ['ABPROXY_UPSTREAM_MAX_CONNECTIONS'],

@@ -38,7 +38,10 @@ export interface BedrockUpstreamOptions {
   /** The region of the runtime calls and the default of the control plane. */
   region: string;
   http: UpstreamHttp;
+  /** Attempts per call (connection faults only), the control plane's included. */
   maxAttempts: number;
+  /** Attempts per runtime call when not `maxAttempts` (1 behind a pool: its failover is the retry). */
+  runtimeMaxAttempts?: number;
   /** HTTP/1.1: most connections open to Bedrock at once (one call each). */
   maxConnections: number;
   /** A begun answer silent this long is cut (undici's body timeout, the HTTP/2 stream's timeout); 0: never. */
@@ -130,7 +133,10 @@ export class BedrockUpstream {
     );
     // One provider for every region, so credentials are resolved and cached once.
     this.#credentials = options.credentials ?? fromNodeProviderChain();
-    const policy: RetryPolicy = { maxAttempts: options.maxAttempts, baseDelayMs: RETRY_BASE_DELAY_MS };
+    const policy: RetryPolicy = {
+      maxAttempts: options.runtimeMaxAttempts ?? options.maxAttempts,
+      baseDelayMs: RETRY_BASE_DELAY_MS,
+    };
     if (options.http === '1.1') {
       this.#undici = new UndiciRuntime({
         region: options.region,

@@ -197,10 +197,19 @@ function sharedOptions(settings: UpstreamSettings, hooks: UpstreamHooks) {
   } satisfies Partial<BedrockUpstreamOptions>;
 }
 
-function upstreamFor(spec: UpstreamSpec, settings: UpstreamSettings, hooks: UpstreamHooks): BedrockUpstream {
+function upstreamFor(
+  spec: UpstreamSpec,
+  settings: UpstreamSettings,
+  hooks: UpstreamHooks,
+  pooled: boolean,
+): BedrockUpstream {
   return new BedrockUpstream({
     region: spec.region,
     ...sharedOptions(settings, hooks),
+    // Behind a pool of several, a connection fault moves the call to the next upstream: retrying it
+    // here too sent one request up to attempts × upstreams times, and a reset may come after Bedrock
+    // had the request.
+    ...(pooled ? { runtimeMaxAttempts: 1 } : {}),
     ...(spec.endpoint === undefined ? {} : { endpoint: spec.endpoint }),
     ...(spec.controlEndpoint === undefined ? {} : { controlEndpoint: spec.controlEndpoint }),
     ...credentialsFor(spec.credentials, spec.region),
@@ -230,7 +239,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
   }
   const specs = settings.upstreams;
   const members = specs.map((spec) => {
-    const upstream = upstreamFor(spec, settings, hooks);
+    const upstream = upstreamFor(spec, settings, hooks, specs.length > 1);
     const catalogue = new Catalogue({
       region: spec.region,
       clientFor: (region) => upstream.control(region),

@@ -175,6 +175,53 @@ describe('role credentials from a broken STS', () => {
   });
 });
 
+/** A TCP server that reads each request and resets the connection; counts the requests it read. */
+async function resettingServer(): Promise<{ url: string; requests: () => number }> {
+  let count = 0;
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => {
+      count++;
+      socket.resetAndDestroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  open.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, requests: () => count };
+}
+
+describe('connection resets behind a pool', () => {
+  it('each upstream gets the request once: the next upstream is the retry, not the same one again', async () => {
+    const [a, b] = [await resettingServer(), await resettingServer()];
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    });
+    const catalogue = await startEmulator({ port: 0 });
+    open.push(catalogue);
+    const gateway = await startServer(
+      testConfig({
+        upstreamMaxAttempts: 3,
+        upstreams: parseUpstreams(
+          [
+            { name: 'a', region: 'us-east-1', endpoint: a.url, controlEndpoint: catalogue.url },
+            { name: 'b', region: 'us-west-2', endpoint: b.url, controlEndpoint: catalogue.url },
+          ],
+          'ABPROXY_UPSTREAMS',
+        ),
+      }),
+    );
+    open.push(gateway);
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const err = await client.messages
+      .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBeGreaterThanOrEqual(500);
+    expect([a.requests(), b.requests()]).toEqual([1, 1]);
+  });
+});
+
 describe('a region that misbehaves after accepting the call', () => {
   it('never answering a non-stream call: cut at the answer timeout, then served by the next', async () => {
     const silent = await silentServer();
