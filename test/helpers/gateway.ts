@@ -11,7 +11,13 @@ import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/ke
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits, KeyRecord, Store } from '../../src/store/types.ts';
-import { type Operation, type RecordedRequest, startEmulator } from '../emulator/server.ts';
+import {
+  type Operation,
+  type RecordedRequest,
+  startEmulator,
+  TEST_ACCESS_KEY_ID,
+  TEST_SECRET_ACCESS_KEY,
+} from '../emulator/server.ts';
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -27,6 +33,21 @@ export function emulatorAwsEnv(url: string, mantleUrl?: string): Record<string, 
     AWS_SECRET_ACCESS_KEY: 'emulator-secret',
     AWS_REGION: 'us-east-1',
   };
+}
+
+/**
+ * The emulator's static keys as the default credential chain's (the environment's), in `region`, with
+ * nothing else in the environment that would change the chain: for gateways whose upstreams are set
+ * per test (ABPROXY_UPSTREAMS) rather than through emulatorAwsEnv's endpoints.
+ */
+export function setEmulatorCredentials(region = 'us-east-1'): void {
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    AWS_REGION: region,
+  });
+  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_BEARER_TOKEN_BEDROCK'])
+    delete process.env[name];
 }
 
 export async function startBedrockEmulator(): Promise<Emulator> {

@@ -6,9 +6,9 @@ import { ConverseStreamCommand, CountTokensCommand } from '@aws-sdk/client-bedro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
-import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
+import { startEmulator } from '../emulator/server.ts';
 import { doorClient } from '../helpers/door.ts';
-import { type Emulator, MASTER_KEY, testConfig } from '../helpers/gateway.ts';
+import { type Emulator, MASTER_KEY, setEmulatorCredentials, testConfig } from '../helpers/gateway.ts';
 
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -20,13 +20,7 @@ let gateway: RunningServer;
 beforeAll(async () => {
   primary = await startEmulator({ port: 0 });
   secondary = await startEmulator({ port: 0 });
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    AWS_REGION: 'us-east-1',
-  });
-  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_BEARER_TOKEN_BEDROCK'])
-    delete process.env[name];
+  setEmulatorCredentials();
   const upstreams = parseUpstreams(
     [
       { name: 'primary', region: 'us-east-1', endpoint: primary.url, controlEndpoint: primary.url },

@@ -14,7 +14,14 @@ import {
   TEST_ACCESS_KEY_ID,
   TEST_SECRET_ACCESS_KEY,
 } from '../emulator/server.ts';
-import { ask, type Emulator, MASTER_KEY, postMessages, testConfig } from '../helpers/gateway.ts';
+import {
+  ask,
+  type Emulator,
+  MASTER_KEY,
+  postMessages,
+  setEmulatorCredentials,
+  testConfig,
+} from '../helpers/gateway.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 
@@ -37,13 +44,7 @@ async function world(overrides: Partial<Settings> = {}): Promise<World> {
   const primary = await startEmulator({ port: 0 });
   const secondary = await startEmulator({ port: 0 });
   open.push(primary, secondary);
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    AWS_REGION: 'us-east-1',
-  });
-  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_BEARER_TOKEN_BEDROCK'])
-    delete process.env[name];
+  setEmulatorCredentials();
   const upstreams = parseUpstreams(
     [
       { name: 'primary', region: 'us-east-1', endpoint: primary.url, controlEndpoint: primary.url },

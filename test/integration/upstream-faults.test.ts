@@ -18,7 +18,7 @@ import {
   TEST_ACCESS_KEY_ID,
   TEST_SECRET_ACCESS_KEY,
 } from '../emulator/server.ts';
-import { ask, type Emulator, MASTER_KEY, testConfig } from '../helpers/gateway.ts';
+import { ask, type Emulator, MASTER_KEY, setEmulatorCredentials, testConfig } from '../helpers/gateway.ts';
 import { AdminClient } from './admin-harness.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
@@ -49,13 +49,7 @@ async function world(faults: FaultPlan[], overrides: Partial<Settings> = {}): Pr
     open.push(e);
     emulators.push(e);
   }
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    AWS_REGION: 'us-east-1',
-  });
-  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_BEARER_TOKEN_BEDROCK'])
-    delete process.env[name];
+  setEmulatorCredentials();
   const upstreams = emulators.map((e, i) => ({
     name: `u${i}`,
     region: 'us-east-1',

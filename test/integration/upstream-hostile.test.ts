@@ -16,7 +16,7 @@ import { BedrockUpstream } from '../../src/upstream/bedrock.ts';
 import { assumedRole } from '../../src/upstream/upstream-set.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
-import { ask, type Emulator, MASTER_KEY, testConfig } from '../helpers/gateway.ts';
+import { ask, type Emulator, MASTER_KEY, setEmulatorCredentials, testConfig } from '../helpers/gateway.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 const ROLE = 'arn:aws:iam::123456789012:role/bedrock';
@@ -94,13 +94,7 @@ async function pair(
   const catalogue = await startEmulator({ port: 0 });
   const secondary = await startEmulator({ port: 0 });
   open.push(catalogue, secondary);
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    AWS_REGION: 'us-east-1',
-  });
-  for (const name of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_BEARER_TOKEN_BEDROCK'])
-    delete process.env[name];
+  setEmulatorCredentials();
   const upstreams = parseUpstreams(
     [
       {
@@ -138,11 +132,8 @@ async function servedBy(client: Anthropic, stream = false): Promise<{ upstream: 
 describe('role credentials from a broken STS', () => {
   it('a hung AssumeRole gives up within its deadline, and the next call asks STS again', async () => {
     const sts = await silentServer();
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL_STS: sts.url,
-      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    });
+    setEmulatorCredentials();
+    process.env.AWS_ENDPOINT_URL_STS = sts.url;
     const provider = assumedRole({ roleArn: ROLE }, 'us-east-1', 300);
     const started = performance.now();
     const err = await provider().catch((e: unknown) => e);
@@ -193,10 +184,7 @@ async function resettingServer(): Promise<{ url: string; requests: () => number 
 describe('connection resets behind a pool', () => {
   it('each upstream gets the request once: the next upstream is the retry, not the same one again', async () => {
     const [a, b] = [await resettingServer(), await resettingServer()];
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    });
+    setEmulatorCredentials();
     const catalogue = await startEmulator({ port: 0 });
     open.push(catalogue);
     const gateway = await startServer(
