@@ -83,13 +83,34 @@ function unsupportedTransferCoding(header: string | undefined): ApiError | undef
 }
 
 /**
+ * A refused HTTP/2 body is read and dropped before the refusal is answered, up to this size. Answered
+ * while the client still sends many megabytes, the AWS SDK's HTTP/2 client fails its own stream with
+ * ENHANCE_YOUR_CALM and never reads the 413; HTTP/1.1 closes the connection instead.
+ */
+export const MAX_DRAINED_BYTES = 256 * 1024 * 1024;
+
+/** Rejects with `err` once the request's body has all come (read and dropped) or the request closed. */
+function drainThen(req: IncomingMessage, err: ApiError): Promise<Buffer> {
+  return new Promise((_, reject) => {
+    const done = () => reject(err);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
+}
+
+/**
  * Reads the whole body, at most `limit` bytes on the wire and after inflation, each byte (after
  * inflation) counted in `hold` when given (the gateway's BodyBudget). Listeners rather than `for await`:
  * leaving an async iterator destroys the request, and with it the socket the 413 must use.
  */
 export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  if (Number.isFinite(declared) && declared > limit) {
+    if (req.httpVersionMajor === 2 && declared <= MAX_DRAINED_BYTES) return drainThen(req, tooLarge(limit));
+    return Promise.reject(tooLarge(limit));
+  }
   const coding = unsupportedTransferCoding(req.headers['transfer-encoding']);
   if (coding) return Promise.reject(coding);
   let chain: Transform[];
