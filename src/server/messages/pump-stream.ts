@@ -139,7 +139,7 @@ export async function pumpStream<E>(
     write(last);
     sse.end();
   } catch (err) {
-    if (!opened && !abort.signal.aborted) {
+    if (!opened && !abort.signal.aborted && !sse.closed) {
       abort.abort(new Error('stream failed'));
       throw call.upstreamError(err);
     }
