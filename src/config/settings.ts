@@ -354,7 +354,7 @@ export const SETTINGS = {
     env: ['ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS'],
     default: 0,
     parse: integer(0, 3_600_000),
-    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered within this long moves to the next upstream (`0`: no limit)',
+    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long moves to the next upstream (`0`: no limit)',
   }),
   pingIntervalMs: setting({
     env: ['ABPROXY_PING_INTERVAL_MS'],
