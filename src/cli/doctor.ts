@@ -13,6 +13,7 @@ import { type Config, ENV_NAMES, type SettingName } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { loosePermissions, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
+import { withDeadline } from '../upstream/abortable.ts';
 import { DEAD_LETTER_FILE } from '../usage/spool.ts';
 import { spoolDir } from '../usage/spool-dir.ts';
 import { CliExit, EXIT } from './errors.ts';
@@ -46,13 +47,8 @@ type Env = Record<string, string | undefined>;
 
 const TIMEOUT_MS = 10_000;
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  withDeadline(promise, ms, () => new Error(`${what} did not answer within ${ms / 1000} s`));
 
 function sourceOf(config: Config, key: SettingName, env: Env): string {
   const source = config.sources[key];

@@ -1,7 +1,6 @@
-/**
- * Stops waiting for a promise that cannot be cancelled itself (a DNS lookup, an STS call behind a
- * credentials cache) once `signal` aborts; the promise runs on, unheeded.
- */
+/** Ways to stop waiting for a promise that cannot be cancelled itself; the promise runs on, unheeded. */
+
+/** Stops waiting once `signal` aborts (a DNS lookup, an STS call behind a credentials cache). */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
@@ -18,4 +17,13 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<
       },
     );
   });
+}
+
+/** Stops waiting once `ms` passed: rejects with what `timedOut` makes (an AssumeRole, a doctor check). */
+export function withDeadline<T>(promise: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

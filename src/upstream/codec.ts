@@ -17,6 +17,7 @@ import {
   type EventStreamMessage,
   eventFeed,
   type FlowingBody,
+  malformedAnswer,
   malformedStream,
 } from './event-stream.ts';
 import { withoutCredentials } from './scrub.ts';
@@ -177,14 +178,6 @@ export function countTokensBody(input: CountTokensCommandInput): string {
   return JSON.stringify(body, base64Blobs);
 }
 
-/** The request headers of InvokeModel (`accept`) and its stream (`x-amzn-bedrock-accept`). */
-/** The error a 2xx answer that is not Bedrock's document becomes: a 502 the pool fails over on. */
-export function malformedAnswer(what: string): Error {
-  const err = new Error(`Bedrock answered 2xx with ${what}`);
-  err.name = 'UpstreamAnswerMalformed';
-  return err;
-}
-
 const isBlank = (byte: number | undefined) =>
   byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
@@ -206,6 +199,7 @@ export function checkJsonAnswer(body: Uint8Array, contentType: string | undefine
   }
 }
 
+/** The request headers of InvokeModel (`accept`) and its stream (`x-amzn-bedrock-accept`). */
 export function invokeHeaders(
   input: { contentType?: string; accept?: string; serviceTier?: string },
   acceptHeader: 'accept' | 'x-amzn-bedrock-accept',

@@ -46,7 +46,16 @@ const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  * fault table (aws-errors.ts) tells it as such (502 api_error, retryable) instead of an internal error.
  */
 export function malformedStream(detail: string): Error {
-  const err = new Error(`Bedrock's event stream could not be read: ${detail}`);
+  return upstreamAnswerMalformed(`Bedrock's event stream could not be read: ${detail}`);
+}
+
+/** A 2xx whole answer that is not Bedrock's document (a proxy's HTML page, a cut body), told the same way. */
+export function malformedAnswer(what: string): Error {
+  return upstreamAnswerMalformed(`Bedrock answered 2xx with ${what}`);
+}
+
+function upstreamAnswerMalformed(message: string): Error {
+  const err = new Error(message);
   err.name = 'UpstreamAnswerMalformed';
   return err;
 }

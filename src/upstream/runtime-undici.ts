@@ -30,12 +30,11 @@ import {
   httpError,
   invokeEvents,
   invokeHeaders,
-  malformedAnswer,
   pathLabel,
 } from './codec.ts';
 import { DispatchedBody } from './dispatched-body.ts';
 import { type Endpoint, resolveEndpoint } from './endpoint.ts';
-import { malformedStream } from './event-stream.ts';
+import { malformedAnswer, malformedStream } from './event-stream.ts';
 import { ConnectionTracker, WARM_CONNECTIONS } from './idle-connections.ts';
 import {
   MESSAGES_API_PATH,

@@ -12,6 +12,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Settings } from '../config/config.ts';
 import { type BedrockControlClient, Catalogue, catalogueHas, mergeSnapshots } from '../models/catalogue.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
+import { withDeadline } from './abortable.ts';
 import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
@@ -65,12 +66,10 @@ const FIRST_CATALOGUE_WAIT_MS = 3_000;
 
 /** The snapshot if it comes within FIRST_CATALOGUE_WAIT_MS, else undefined (the load goes on). */
 function withinFirstLoadWait(loading: Promise<CatalogueSnapshot>): Promise<CatalogueSnapshot | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const giveUp = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), FIRST_CATALOGUE_WAIT_MS);
-    timer.unref();
-  });
-  return Promise.race([loading, giveUp]).finally(() => clearTimeout(timer));
+  // A catalogue's load never rejects (it falls back to the built-in list): a rejection is the deadline.
+  return withDeadline(loading, FIRST_CATALOGUE_WAIT_MS, () => new Error('slow first load')).catch(
+    () => undefined,
+  );
 }
 
 type UpstreamSettings = Pick<
@@ -144,22 +143,14 @@ export function assumedRole(
       },
     },
   });
-  const bounded: AwsCredentialIdentityProvider = async (options) => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`STS did not answer AssumeRole within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([assume(options), deadline]);
-    } catch (err) {
+  const bounded: AwsCredentialIdentityProvider = (options) =>
+    withDeadline(
+      assume(options),
+      timeoutMs,
+      () => new Error(`STS did not answer AssumeRole within ${timeoutMs} ms`),
+    ).catch((err: unknown) => {
       throw assumeRoleFailed(err, role.roleArn);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+    });
   return memoizeIdentityProvider(
     bounded,
     isIdentityExpired,
@@ -270,12 +261,8 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
     },
   );
   const primary = members[0]!;
-  /** The last merge: what each upstream's catalogue answered then, the snapshots merged, the result. */
-  let merged: {
-    from: (CatalogueSnapshot | undefined)[];
-    parts: CatalogueSnapshot[];
-    result?: CatalogueSnapshot;
-  } = { from: [], parts: [] };
+  /** The last merge: what each upstream's catalogue answered then, and the result. */
+  let merged: { from: (CatalogueSnapshot | undefined)[]; result?: CatalogueSnapshot } = { from: [] };
   return {
     runtime: pool,
     pool,
@@ -293,10 +280,12 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       snapshot: async () => {
         // Every request reads it: when no part changed (stale ones refresh behind, as
         // Catalogue.snapshot does), the merged snapshot is answered without a promise per part.
-        const currents = members.map(({ catalogue }) => catalogue.current());
-        if (merged.result !== undefined && currents.every((c, i) => c === merged.from[i])) {
-          return merged.result;
+        let same = merged.result !== undefined;
+        for (let i = 0; same && i < members.length; i++) {
+          if (members[i]!.catalogue.current() !== merged.from[i]) same = false;
         }
+        if (same) return merged.result!;
+        const currents = members.map(({ catalogue }) => catalogue.current());
         let parts = currents;
         // The first requests wait for the catalogues' first loads, but not for one that is slow (an
         // STS that hangs, a region that does not answer) while others have loaded: it joins the merge
@@ -310,12 +299,9 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
         // None has loaded: wait for the first, as with one upstream.
         if (snapshots.length === 0) snapshots = [await members[0]!.catalogue.snapshot()];
         // Merged once per change of any part, not per request.
-        if (snapshots.length !== merged.parts.length || snapshots.some((s, i) => s !== merged.parts[i])) {
-          merged = { from: currents, parts: snapshots, result: mergeSnapshots(snapshots) };
-        } else {
-          merged.from = currents;
-        }
-        return merged.result!;
+        const result = mergeSnapshots(snapshots);
+        merged = { from: currents, result };
+        return result;
       },
     },
     closeIdle: () => members.reduce((closed, { upstream }) => closed + upstream.closeIdle(), 0),

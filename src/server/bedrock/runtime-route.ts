@@ -71,7 +71,6 @@ interface Prepared {
 
 const TIER_HEADER = 'x-amzn-bedrock-service-tier';
 
-/** Where each operation carries its service tier: Converse in the body, InvokeModel in a header. */
 const USER_ID_KEY = Buffer.from('"user_id"');
 
 /**
@@ -89,6 +88,7 @@ function anthropicUserId(body: Buffer): string | undefined {
   }
 }
 
+/** Where each operation carries its service tier: Converse in the body, InvokeModel in a header. */
 function prepare(operation: ForwardOperation, body: Buffer, headers: Record<string, string>): Prepared {
   if (operation === 'converse' || operation === 'converse-stream') {
     const json = jsonObjectBody(body);
