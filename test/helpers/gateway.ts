@@ -50,6 +50,17 @@ export function setEmulatorCredentials(region = 'us-east-1'): void {
     delete process.env[name];
 }
 
+/** An ABPROXY_UPSTREAMS entry for an emulator standing for one region, signed with its static keys. */
+export function emulatorUpstream(name: string, region: string, emulator: { url: string }) {
+  return {
+    name,
+    region,
+    endpoint: emulator.url,
+    controlEndpoint: emulator.url,
+    credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+  };
+}
+
 export async function startBedrockEmulator(): Promise<Emulator> {
   const emulator = await startEmulator({ port: 0 });
   Object.assign(process.env, emulatorAwsEnv(emulator.url, emulator.mantleUrl));

@@ -12,11 +12,12 @@ import { createLogger } from '../../src/server/http/logger.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
-import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
+import { startEmulator } from '../emulator/server.ts';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../fakes/otlp-receiver.ts';
 import {
   ask,
   type Emulator,
+  emulatorUpstream,
   MASTER_KEY,
   sampled,
   startBedrockEmulator,
@@ -386,20 +387,8 @@ describe('traces with two upstreams', () => {
     open.push(primary, secondary);
     const upstreams = parseUpstreams(
       [
-        {
-          name: 'primary',
-          region: 'us-east-1',
-          endpoint: primary.url,
-          controlEndpoint: primary.url,
-          credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
-        },
-        {
-          name: 'secondary',
-          region: 'us-west-2',
-          endpoint: secondary.url,
-          controlEndpoint: secondary.url,
-          credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
-        },
+        emulatorUpstream('primary', 'us-east-1', primary),
+        emulatorUpstream('secondary', 'us-west-2', secondary),
       ],
       'ABPROXY_UPSTREAMS',
     );

@@ -17,6 +17,7 @@ import {
 import {
   ask,
   type Emulator,
+  emulatorUpstream,
   MASTER_KEY,
   postMessages,
   setEmulatorCredentials,
@@ -48,13 +49,7 @@ async function world(overrides: Partial<Settings> = {}): Promise<World> {
   const upstreams = parseUpstreams(
     [
       { name: 'primary', region: 'us-east-1', endpoint: primary.url, controlEndpoint: primary.url },
-      {
-        name: 'secondary',
-        region: 'us-west-2',
-        endpoint: secondary.url,
-        controlEndpoint: secondary.url,
-        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
-      },
+      emulatorUpstream('secondary', 'us-west-2', secondary),
     ],
     'ABPROXY_UPSTREAMS',
   );

@@ -16,7 +16,14 @@ import { BedrockUpstream } from '../../src/upstream/bedrock.ts';
 import { assumedRole } from '../../src/upstream/upstream-set.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
-import { ask, type Emulator, MASTER_KEY, setEmulatorCredentials, testConfig } from '../helpers/gateway.ts';
+import {
+  ask,
+  type Emulator,
+  emulatorUpstream,
+  MASTER_KEY,
+  setEmulatorCredentials,
+  testConfig,
+} from '../helpers/gateway.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 const ROLE = 'arn:aws:iam::123456789012:role/bedrock';
@@ -104,20 +111,21 @@ async function pair(
         controlEndpoint: catalogue.url,
         ...(first.role ? { credentials: { roleArn: ROLE } } : {}),
       },
-      {
-        name: 'secondary',
-        region: 'us-west-2',
-        endpoint: secondary.url,
-        controlEndpoint: secondary.url,
-        credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
-      },
+      emulatorUpstream('secondary', 'us-west-2', secondary),
     ],
     'ABPROXY_UPSTREAMS',
   );
+  return { secondary, client: await clientOf(upstreams, overrides) };
+}
+
+/** The Anthropic SDK (no retries) on a gateway over these upstreams. */
+async function clientOf(
+  upstreams: Settings['upstreams'],
+  overrides: Partial<Settings> = {},
+): Promise<Anthropic> {
   const gateway = await startServer(testConfig({ upstreams, ...overrides }));
   open.push(gateway);
-  const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
-  return { secondary, client };
+  return new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
 }
 
 async function servedBy(client: Anthropic, stream = false): Promise<{ upstream: string | null; ms: number }> {
@@ -187,20 +195,16 @@ describe('connection resets behind a pool', () => {
     setEmulatorCredentials();
     const catalogue = await startEmulator({ port: 0 });
     open.push(catalogue);
-    const gateway = await startServer(
-      testConfig({
-        upstreamMaxAttempts: 3,
-        upstreams: parseUpstreams(
-          [
-            { name: 'a', region: 'us-east-1', endpoint: a.url, controlEndpoint: catalogue.url },
-            { name: 'b', region: 'us-west-2', endpoint: b.url, controlEndpoint: catalogue.url },
-          ],
-          'ABPROXY_UPSTREAMS',
-        ),
-      }),
+    const client = await clientOf(
+      parseUpstreams(
+        [
+          { name: 'a', region: 'us-east-1', endpoint: a.url, controlEndpoint: catalogue.url },
+          { name: 'b', region: 'us-west-2', endpoint: b.url, controlEndpoint: catalogue.url },
+        ],
+        'ABPROXY_UPSTREAMS',
+      ),
+      { upstreamMaxAttempts: 3 },
     );
-    open.push(gateway);
-    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
     const err = await client.messages
       .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
       .catch((e: unknown) => e);
@@ -226,18 +230,13 @@ describe('a region that misbehaves after accepting the call', () => {
       const silent = await silentServer();
       const catalogue = await startEmulator({ port: 0 });
       open.push(catalogue);
-      const gateway = await startServer(
-        testConfig({
-          upstreamAnswerTimeoutMs: 400,
-          upstreamHttp: http,
-          upstreams: parseUpstreams(
-            [{ name: 'only', region: 'us-east-1', endpoint: silent.url, controlEndpoint: catalogue.url }],
-            'ABPROXY_UPSTREAMS',
-          ),
-        }),
+      const client = await clientOf(
+        parseUpstreams(
+          [{ name: 'only', region: 'us-east-1', endpoint: silent.url, controlEndpoint: catalogue.url }],
+          'ABPROXY_UPSTREAMS',
+        ),
+        { upstreamAnswerTimeoutMs: 400, upstreamHttp: http },
       );
-      open.push(gateway);
-      const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
       const err = await client.messages
         .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
         .catch((e: unknown) => e);
