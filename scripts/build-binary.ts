@@ -3,12 +3,15 @@
  * with Node's single-executable-application support and nothing downloaded:
  *   1. esbuild bundles the CLI into one CommonJS file (a SEA's main script is CommonJS in Node 24);
  *      src/ui/load.ts and better-sqlite3's binding loader are swapped for SEA-aware versions.
- *   2. esbuild bundles the ink views (ink, react, yoga) as one ESM file: they use top-level await,
+ *   2. esbuild bundles the HTML reader's worker (src/tools/web/html-worker.ts) as one CommonJS file, and
+ *      src/tools/web/html-worker-entry.ts is swapped for a reader of its embedded copy.
+ *   3. esbuild bundles the ink views (ink, react, yoga) as one ESM file: they use top-level await,
  *      which CommonJS cannot hold; the executable imports it from its asset when it draws on a TTY.
- *   3. The admin page is built (scripts/build-admin.ts); src/admin/assets.ts is swapped for a reader of
+ *   4. The admin page is built (scripts/build-admin.ts); src/admin/assets.ts is swapped for a reader of
  *      the embedded copies.
- *   4. `node --experimental-sea-config` makes the blob (main + assets: views, admin page, better-sqlite3).
- *   5. A copy of the running Node binary gets the blob injected with postject.
+ *   5. `node --experimental-sea-config` makes the blob (main + assets: views, HTML worker, admin page,
+ *      better-sqlite3).
+ *   6. A copy of the running Node binary gets the blob injected with postject.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -33,11 +36,12 @@ function seaSwaps(): Plugin {
     [/[\\/]src[\\/]ui[\\/]load\.ts$/, join(root, 'build/sea/load-views.ts')],
     [/[\\/]better-sqlite3[\\/]lib[\\/]binding\.js$/, join(root, 'build/sea/sqlite-binding.ts')],
     [/[\\/]src[\\/]admin[\\/]assets\.ts$/, join(root, 'build/sea/admin-assets.ts')],
+    [/[\\/]src[\\/]tools[\\/]web[\\/]html-worker-entry\.ts$/, join(root, 'build/sea/html-worker-entry.ts')],
   ];
   return {
     name: 'sea-swaps',
     setup(b) {
-      b.onResolve({ filter: /(load\.ts|assets\.ts|binding(\.js)?)$/ }, async (args) => {
+      b.onResolve({ filter: /(load\.ts|assets\.ts|html-worker-entry\.ts|binding(\.js)?)$/ }, async (args) => {
         if (args.pluginData === 'sea-swaps') return undefined;
         const resolved = await b.resolve(args.path, {
           resolveDir: args.resolveDir,
@@ -105,6 +109,14 @@ async function main(): Promise<void> {
     plugins: [seaSwaps()],
   });
 
+  log('bundling the HTML reader (a worker thread)');
+  await build({
+    ...common,
+    entryPoints: [join(root, 'src/tools/web/html-worker.ts')],
+    outfile: join(work, 'html-worker.cjs'),
+    format: 'cjs',
+  });
+
   log('bundling the ink views');
   await build({
     ...common,
@@ -129,6 +141,7 @@ async function main(): Promise<void> {
     useCodeCache: true,
     assets: {
       'ui.mjs': join(work, 'ui.mjs'),
+      'html-worker.cjs': join(work, 'html-worker.cjs'),
       'better_sqlite3.node': sqliteAddon(),
       ...Object.fromEntries(ADMIN_FILES.map((name) => [`admin/${name}`, join(adminDir, name)])),
     },

@@ -1,6 +1,7 @@
 /**
- * `npm run build:js`: the CLI's own sources as plain JavaScript in dist/js/ (esbuild: one ESM entry plus
- * chunks, so what the CLI imports lazily stays lazy; packages stay in node_modules), and
+ * `npm run build:js`: the CLI's own sources as plain JavaScript in dist/js/ (esbuild: the CLI's ESM entry
+ * and the HTML reader's worker entry, plus chunks, so what the CLI imports lazily stays lazy; packages
+ * stay in node_modules), and
  * dist/js/manifest.json naming every source file it was built from (size, mtime, SHA-256).
  *
  * Why: Node strips TypeScript types with amaro, a WebAssembly module whose linear memory never
@@ -26,7 +27,11 @@ export async function buildJs(outdir = JS_DIR): Promise<{ files: number; inputs:
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const result = await build({
-    entryPoints: [join(root, 'src/cli/main.ts')],
+    // The HTML reader runs in a worker thread of its own (src/tools/web/html-worker-entry.ts finds it).
+    entryPoints: {
+      main: join(root, 'src/cli/main.ts'),
+      'html-worker': join(root, 'src/tools/web/html-worker.ts'),
+    },
     outdir,
     bundle: true,
     splitting: true,

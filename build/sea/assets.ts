@@ -1,7 +1,8 @@
 /**
  * Files embedded in the single executable (SEA assets) that must exist on disk to be loaded: the
- * better-sqlite3 addon (dlopen needs a path) and the ink views bundle (import() needs a URL). Each is
- * written once to a per-content directory under the user's cache and reused by later runs.
+ * better-sqlite3 addon (dlopen needs a path), the ink views bundle (import() needs a URL) and the HTML
+ * reader's worker (a Worker needs a file). Each is written once to a per-content directory under the
+ * user's cache and reused by later runs.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';

@@ -2,7 +2,8 @@
  * Web fetch: exactly one URL, fetched through the same guard as remote media (src/upstream/media-fetch.ts:
  * public addresses only, pinned DNS, every redirect re-checked, size and time caps), then turned into
  * what the model reads:
- *   - HTML → the article's main text as Markdown (@mozilla/readability on a linkedom DOM, then turndown);
+ *   - HTML → the article's main text as Markdown (@mozilla/readability on a linkedom DOM, then turndown),
+ *     in a worker thread (html-converter.ts);
  *   - text/plain, Markdown (and other plain-text types) → as they are;
  *   - PDF → a base64 document (checked by its magic bytes, not only the Content-Type);
  *   - anything else → `unsupported_content_type`.
@@ -21,6 +22,7 @@ import {
 import { specialRange } from '../../upstream/public-address.ts';
 import { cutToTokens } from './cut-to-tokens.ts';
 import { urlAllowed } from './domains.ts';
+import { HtmlConverter, type HtmlConverterOptions, readerHeapMb } from './html-converter.ts';
 import {
   type FetchedDocument,
   type FetchPage,
@@ -39,6 +41,8 @@ export interface FetchPageOptions {
   maxRedirects?: number;
   /** DNS resolution; defaults to the system resolver (tests point names at chosen addresses). */
   lookup?: Parameters<typeof resolveOptions>[0]['lookup'];
+  /** The HTML reader's deadline, heap and idle time (html-converter.ts). */
+  reader?: HtmlConverterOptions;
 }
 
 /** Anthropic's web_fetch limit on the URL's length. */
@@ -99,7 +103,11 @@ function decode(bytes: Buffer, contentType: string | undefined, html = false): s
   }
 }
 
-async function documentFrom(fetched: Fetched, request: WebFetchRequest): Promise<FetchedDocument> {
+async function documentFrom(
+  fetched: Fetched,
+  request: WebFetchRequest,
+  reader: HtmlConverter,
+): Promise<FetchedDocument> {
   const retrievedAt = new Date().toISOString();
   const declared = fetched.contentType?.split(';')[0]?.trim().toLowerCase();
   if (sniffMediaType(fetched.bytes) === 'application/pdf' || declared === 'application/pdf') {
@@ -120,9 +128,8 @@ async function documentFrom(fetched: Fetched, request: WebFetchRequest): Promise
   const html =
     declared === undefined ? /^\s*<(!doctype html|html)[\s>]/i.test(text) : HTML_TYPES.has(declared);
   if (html) {
-    // Loaded on the first page that needs it: the DOM and Markdown libraries cost ~36 MB of RSS.
-    const { htmlToMarkdown } = await import('./html-to-markdown.ts');
-    const { title, markdown } = htmlToMarkdown(text, fetched.url);
+    // In a worker thread, off the event loop: a hostile page costs its own deadline, not the gateway's.
+    const { title, markdown } = await reader.convert(text, fetched.url, request.signal);
     return {
       url: request.url,
       ...(title ? { title } : {}),
@@ -190,6 +197,7 @@ export function createFetchPage(options: FetchPageOptions): FetchPage {
     timeoutMs: options.timeoutMs,
     ...(options.lookup ? { lookup: options.lookup } : {}),
   });
+  const reader = new HtmlConverter({ maxHeapMb: readerHeapMb(options.maxBytes), ...options.reader });
   return async (request) => {
     const raw = request.url.trim();
     const url = checkFetchUrl(request);
@@ -223,6 +231,6 @@ export function createFetchPage(options: FetchPageOptions): FetchPage {
         `the page redirected to ${new URL(fetched.url).hostname}, which is not allowed`,
       );
     }
-    return documentFrom(fetched, { ...request, url: raw });
+    return documentFrom(fetched, { ...request, url: raw }, reader);
   };
 }

@@ -1,6 +1,6 @@
 /**
  * HTML → the article's main text as Markdown: @mozilla/readability on a linkedom DOM, then turndown.
- * Its own module so that the gateway loads these libraries only when a page is fetched.
+ * Runs in the HTML reader's worker thread (html-worker.ts), which alone loads these libraries.
  */
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
@@ -15,8 +15,8 @@ turndown.remove(['script', 'style', 'noscript', 'iframe', 'form']);
 
 /**
  * HTML parsed for extraction at most (after scripts, styles, SVG and comments are dropped): parsing is
- * synchronous (Readability: about 1 s per 500 kB of dense markup here) and must not stall the
- * gateway's other requests for long. Longer pages are read from their start, and the text says so.
+ * synchronous (Readability: about 1 s per 500 kB of dense markup here) and holds the reader, which
+ * serves one page at a time, for that long. Longer pages are read from their start, and the text says so.
  */
 export const MAX_HTML_CHARS = 256 * 1024;
 

@@ -1,0 +1,192 @@
+/**
+ * HTML → Markdown off the event loop. Readability and turndown are synchronous: on the gateway's own
+ * thread, one hostile page (dense or deeply nested markup) stalled every request in flight for as long
+ * as it took — ~0.5 s at the 256 kB cap even after html-to-markdown.ts's guards, and a caller may ask
+ * for many pages at once. Here a worker thread reads the pages, one at a time in arrival order, each
+ * under a deadline and the worker under a heap cap: a page past either ends that worker (the next page
+ * gets a new one) and its fetch fails as `url_not_accessible`. An idle worker goes away after a while,
+ * with the ~36 MB its libraries hold.
+ */
+import { Worker } from 'node:worker_threads';
+import type { HtmlAnswer, HtmlJob } from './html-worker.ts';
+import { htmlWorkerEntry } from './html-worker-entry.ts';
+import { WebToolError } from './types.ts';
+
+export interface HtmlConverterOptions {
+  /** Longest one page may take to read once its turn comes. */
+  deadlineMs?: number;
+  /** The worker's old-generation heap: a page whose DOM needs more fails instead of the gateway. */
+  maxHeapMb?: number;
+  /** How long an idle worker is kept for the next page. */
+  idleMs?: number;
+  /** Added to the first page's deadline while a new worker loads its libraries (~0.2 s here). */
+  startMs?: number;
+}
+
+export interface Converted {
+  title?: string;
+  markdown: string;
+}
+
+interface Pending {
+  job: HtmlJob;
+  resolve(value: Converted): void;
+  reject(err: unknown): void;
+  /** Undoes the abort listener once the page is settled. */
+  done(): void;
+}
+
+/**
+ * The heap a reader of pages up to `maxBytes` is given. The page arrives whole (two bytes a character at
+ * worst) and is copied a few times before it is cut to 256 kB, all before the DOM grows: those early
+ * allocations must fit, because one allocation far past the cap aborts the whole process (Node stops a
+ * worker cleanly only when its heap fills by small steps, as a DOM's does).
+ */
+export function readerHeapMb(maxBytes: number): number {
+  return Math.max(256, 64 + Math.ceil((6 * maxBytes) / 2 ** 20));
+}
+
+const notReadable = (reason: string) =>
+  new WebToolError('url_not_accessible', `the page could not be read: ${reason}`);
+
+export class HtmlConverter {
+  readonly #deadlineMs: number;
+  readonly #maxHeapMb: number;
+  readonly #idleMs: number;
+  readonly #startMs: number;
+  #worker: Worker | undefined;
+  #workerReady = false;
+  readonly #queue: Pending[] = [];
+  #current: { pending: Pending; timer: NodeJS.Timeout } | undefined;
+  #idle: NodeJS.Timeout | undefined;
+
+  constructor(options: HtmlConverterOptions = {}) {
+    this.#deadlineMs = options.deadlineMs ?? 10_000;
+    this.#maxHeapMb = options.maxHeapMb ?? 256;
+    this.#idleMs = options.idleMs ?? 60_000;
+    this.#startMs = options.startMs ?? 10_000;
+  }
+
+  /** The page's main content as Markdown, and its title; `signal` (the client leaving) gives it up. */
+  convert(page: string, url?: string, signal?: AbortSignal): Promise<Converted> {
+    signal?.throwIfAborted();
+    return new Promise<Converted>((resolve, reject) => {
+      const onAbort = () => this.#abandon(pending, signal?.reason);
+      const pending: Pending = {
+        job: url === undefined ? { page } : { page, url },
+        resolve,
+        reject,
+        done: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#queue.push(pending);
+      this.#next();
+    });
+  }
+
+  /** Ends the worker and fails the pages still waiting (shutdown, tests). */
+  close(): void {
+    clearTimeout(this.#idle);
+    const error = new WebToolError('unavailable', 'the gateway is shutting down');
+    if (this.#current) this.#settle({ ok: false, error });
+    for (const pending of this.#queue.splice(0)) {
+      pending.done();
+      pending.reject(error);
+    }
+    this.#stopWorker();
+  }
+
+  #next(): void {
+    if (this.#current) return;
+    const pending = this.#queue.shift();
+    if (!pending) {
+      this.#worker?.unref();
+      clearTimeout(this.#idle);
+      this.#idle = setTimeout(() => this.#stopWorker(), this.#idleMs);
+      this.#idle.unref();
+      return;
+    }
+    clearTimeout(this.#idle);
+    const worker = this.#workerNow();
+    // Held while a page is read: the answer must be able to arrive.
+    worker.ref();
+    const allowed = this.#deadlineMs + (this.#workerReady ? 0 : this.#startMs);
+    const timer = setTimeout(() => {
+      this.#stopWorker();
+      this.#settle({
+        ok: false,
+        error: notReadable(`it took longer than ${this.#deadlineMs / 1000} s to read`),
+      });
+    }, allowed);
+    this.#current = { pending, timer };
+    worker.postMessage(pending.job);
+  }
+
+  /** Settles the page being read (once) and starts the next. */
+  #settle(outcome: { ok: true; value: Converted } | { ok: false; error: unknown }): void {
+    const current = this.#current;
+    if (!current) return;
+    this.#current = undefined;
+    clearTimeout(current.timer);
+    current.pending.done();
+    if (outcome.ok) current.pending.resolve(outcome.value);
+    else current.pending.reject(outcome.error);
+    this.#next();
+  }
+
+  /** The client left: a waiting page leaves the queue; the page being read ends its worker. */
+  #abandon(pending: Pending, reason: unknown): void {
+    if (this.#current?.pending === pending) {
+      this.#stopWorker();
+      this.#settle({ ok: false, error: reason });
+      return;
+    }
+    const at = this.#queue.indexOf(pending);
+    if (at >= 0) this.#queue.splice(at, 1);
+    pending.done();
+    pending.reject(reason);
+  }
+
+  #workerNow(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(htmlWorkerEntry(), {
+      resourceLimits: { maxOldGenerationSizeMb: this.#maxHeapMb },
+      // The worker prints nothing of its own; a library's console noise stays out of the gateway's log.
+      stdout: true,
+      stderr: true,
+    });
+    worker.stdout.resume();
+    worker.stderr.resume();
+    worker.on('message', (answer: HtmlAnswer) => {
+      if (worker !== this.#worker) return;
+      if ('ready' in answer) this.#workerReady = true;
+      else if (answer.ok) {
+        const { ok: _ok, ...value } = answer;
+        this.#settle({ ok: true, value });
+      } else this.#settle({ ok: false, error: notReadable(answer.message) });
+    });
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      if (worker !== this.#worker) return;
+      this.#worker = undefined;
+      const reason =
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `it needs more than ${this.#maxHeapMb} MB to read`
+          : err.message;
+      this.#settle({ ok: false, error: notReadable(reason) });
+    });
+    worker.on('exit', () => {
+      if (worker !== this.#worker) return;
+      this.#worker = undefined;
+      this.#settle({ ok: false, error: notReadable('its reader stopped') });
+    });
+    this.#worker = worker;
+    this.#workerReady = false;
+    return worker;
+  }
+
+  #stopWorker(): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    void worker?.terminate();
+  }
+}
