@@ -107,7 +107,16 @@ export class HtmlConverter {
       return;
     }
     clearTimeout(this.#idle);
-    const worker = this.#workerNow();
+    let worker: Worker;
+    try {
+      worker = this.#workerNow();
+    } catch (err) {
+      // A worker that cannot even start (a broken install): this page fails, the next one tries again.
+      pending.done();
+      pending.reject(notReadable(`its reader did not start: ${(err as Error).message}`));
+      this.#next();
+      return;
+    }
     // Held while a page is read: the answer must be able to arrive.
     worker.ref();
     const allowed = this.#deadlineMs + (this.#workerReady ? 0 : this.#startMs);
