@@ -59,7 +59,7 @@ export async function admin(flags: AdminFlags, io: AdminIo): Promise<void> {
   // The gateway checks the link with the same signing secret (settings, or ABPROXY_HOME/secret).
   // In the fragment: browsers never send it, so the token stays out of access logs and Referer headers;
   // the page posts it to /admin/api/login.
-  const link = `${base}/admin#token=${mintLoginToken(resolveSigningSecret(config))}`;
+  const link = `${base}/admin#token=${mintLoginToken(await resolveSigningSecret(config))}`;
   const command = flags.print ? undefined : browserCommand(io.env, io.platform);
   if (command) {
     (io.open ?? openDetached)(command, link);

@@ -155,7 +155,10 @@ async function startInProcess(config: Config, key: string | undefined, stderr: (
   const logger = createLogger(config.logLevel, config.apiKeyHeader, openSync(logFile, 'a', 0o600));
   try {
     // The signing secret of the configured gateway, not one derived from a session key.
-    const server = await startServer(sessionConfig, { logger, signingSecret: resolveSigningSecret(config) });
+    const server = await startServer(sessionConfig, {
+      logger,
+      signingSecret: await resolveSigningSecret(config),
+    });
     return { url: server.url, key: sessionKey, stop: () => server.close() };
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { type Config, ENV_NAMES, type SettingName } from '../config/config.ts';
+import { type Config, ENV_NAMES, type SettingName, weakSigningSecretWarning } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { loosePermissions, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
@@ -501,6 +501,15 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
           detail: existsSync(file) ? file : `${file} (none yet; defaults apply)`,
         },
   );
+  const weakSecret = weakSigningSecretWarning(config);
+  if (weakSecret) {
+    checks.push({
+      name: 'signing secret',
+      status: 'warn',
+      detail: weakSecret,
+      hint: 'abproxy config set ABPROXY_SIGNING_SECRET "$(openssl rand -base64 32)" (every instance of a team the same)',
+    });
+  }
   const regionSource = sourceOf(config, 'region', env);
   checks.push(
     regionSource === 'default'

@@ -1,8 +1,16 @@
+import { createHmac, scryptSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { authRequired, ConfigError, defaultSettings, isLoopbackHost, resolveConfig } from './config.ts';
+import {
+  authRequired,
+  ConfigError,
+  defaultSettings,
+  isLoopbackHost,
+  resolveConfig,
+  weakSigningSecretWarning,
+} from './config.ts';
 import { defaultHome } from './home.ts';
 import { loadConfig } from './load.ts';
 import { resolveSigningSecret } from './secret.ts';
@@ -157,28 +165,71 @@ describe('files and secrets', () => {
     expect(() => loadConfig({ env: { ABPROXY_HOME: home } })).toThrow(/unknown setting 'prot'/);
   });
 
-  it('derives the signing secret from the master key, else persists a random one with mode 0600', () => {
-    const a = resolveSigningSecret({ signingSecret: undefined, masterApiKey: 'key-1', home: '/nonexistent' });
-    const b = resolveSigningSecret({ signingSecret: undefined, masterApiKey: 'key-2', home: '/nonexistent' });
+  it('derives the signing secret from the master key, else persists a random one with mode 0600', async () => {
+    const a = await resolveSigningSecret({
+      signingSecret: undefined,
+      masterApiKey: 'key-1',
+      home: '/nonexistent',
+    });
+    const b = await resolveSigningSecret({
+      signingSecret: undefined,
+      masterApiKey: 'key-2',
+      home: '/nonexistent',
+    });
     expect(a).not.toBe(b);
     expect(a).not.toContain('key-1');
+    // Every instance sharing the key agrees.
+    expect(
+      await resolveSigningSecret({ signingSecret: undefined, masterApiKey: 'key-1', home: '/other' }),
+    ).toBe(a);
     const home = join(mkdtempSync(join(tmpdir(), 'abproxy-sec-')), 'nested');
-    const first = resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
-    const second = resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
+    const first = await resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
+    const second = await resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
     expect(second).toBe(first);
     expect(readFileSync(join(home, 'secret'), 'utf8').trim()).toBe(first);
     expect(statSync(join(home, 'secret')).mode & 0o777).toBe(0o600);
   });
 
-  it('never uses an empty or cut secret file (a full disk, a crash): it is replaced', () => {
+  it('the secret derived from the master key costs a guesser scrypt, not one HMAC (red team: 200,000 guesses/s)', async () => {
+    const master = 'sk-master-redteam-0123456789';
+    const secret = await resolveSigningSecret({ signingSecret: undefined, masterApiKey: master, home: '/x' });
+    // The old derivation, which a thinking signature let any key holder check guesses against.
+    expect(secret).not.toBe(
+      createHmac('sha256', master).update('abproxy thinking signatures v1').digest('base64url'),
+    );
+    const stretched = scryptSync(master, 'abproxy signing secret v2', 32, {
+      N: 2 ** 15,
+      r: 8,
+      p: 1,
+      maxmem: 2 ** 26,
+    });
+    expect(secret).toBe(stretched.toString('base64url'));
+  });
+
+  it('warns about a short master key only when the signing secret comes from it', () => {
+    expect(
+      weakSigningSecretWarning({ signingSecret: undefined, masterApiKey: 'sk-master-redteam-0123456789' }),
+    ).toMatch(/MASTER_API_KEY has 28 characters.*ABPROXY_SIGNING_SECRET/);
+    expect(
+      weakSigningSecretWarning({ signingSecret: undefined, masterApiKey: 'x'.repeat(32) }),
+    ).toBeUndefined();
+    expect(
+      weakSigningSecretWarning({ signingSecret: 'y'.repeat(43), masterApiKey: 'short' }),
+    ).toBeUndefined();
+    expect(weakSigningSecretWarning({ signingSecret: undefined, masterApiKey: undefined })).toBeUndefined();
+  });
+
+  it('never uses an empty or cut secret file (a full disk, a crash): it is replaced', async () => {
     for (const content of ['', 'short\n']) {
       const home = mkdtempSync(join(tmpdir(), 'abproxy-sec-'));
       writeFileSync(join(home, 'secret'), content, { mode: 0o600 });
-      const secret = resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
+      const secret = await resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home });
       expect(secret.length).toBeGreaterThanOrEqual(32);
       expect(readFileSync(join(home, 'secret'), 'utf8').trim()).toBe(secret);
       expect(statSync(join(home, 'secret')).mode & 0o777).toBe(0o600);
-      expect(resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home })).toBe(secret);
+      expect(await resolveSigningSecret({ signingSecret: undefined, masterApiKey: undefined, home })).toBe(
+        secret,
+      );
     }
   });
 });

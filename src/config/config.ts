@@ -4,7 +4,7 @@
  * (env names, default, parser, doc) lives in one table, settings.ts. AWS credentials and endpoints are
  * left to the SDK's own chain; the region is ours because it picks the model catalogue.
  */
-import { createHmac } from 'node:crypto';
+import { scrypt } from 'node:crypto';
 import { ConfigError } from './parsers.ts';
 import { HOME_DEFAULT, type SettingName, type Settings, settingEntries } from './settings.ts';
 
@@ -153,15 +153,56 @@ export function authRequired(config: Pick<Settings, 'host' | 'masterApiKey' | 'r
 }
 
 /**
- * The secret for gateway-signed thinking: explicit, else derived from the master key (so every
- * instance sharing the key agrees), else null — the caller then uses a random secret persisted on disk.
+ * scrypt's cost for the master key: ~80 ms and 32 MB a guess here. Every value the gateway signs or
+ * seals for any key holder (thinking signatures, web-tool seals) is an offline check of a guess at the
+ * secret; derived with one HMAC, an ordinary key holder could try ~10^5 master-key guesses a second per
+ * core. Changing these (or the salt) changes every instance's secret.
  */
-export function deriveSigningSecret(config: Pick<Settings, 'signingSecret' | 'masterApiKey'>): string | null {
-  if (config.signingSecret) return config.signingSecret;
-  if (config.masterApiKey) {
-    return createHmac('sha256', config.masterApiKey)
-      .update('abproxy thinking signatures v1')
-      .digest('base64url');
+const STRETCH = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+const STRETCH_SALT = 'abproxy signing secret v2';
+
+/** The master key stretched once per process (tests start many gateways with one key). */
+const stretched = new Map<string, Promise<string>>();
+
+function stretchMasterKey(masterKey: string): Promise<string> {
+  let secret = stretched.get(masterKey);
+  if (secret === undefined) {
+    // On libuv's threads: `serve` opens its store and tables meanwhile.
+    secret = new Promise<string>((resolve, reject) =>
+      scrypt(masterKey, STRETCH_SALT, 32, STRETCH, (err, key) =>
+        err ? reject(err) : resolve(key.toString('base64url')),
+      ),
+    );
+    if (stretched.size >= 8) stretched.clear();
+    stretched.set(masterKey, secret);
   }
-  return null;
+  return secret;
+}
+
+/**
+ * The secret for gateway-signed values (thinking signatures, web-tool seals, admin sign-in links):
+ * explicit, else stretched from the master key (so every instance sharing the key agrees), else null —
+ * the caller then uses a random secret persisted on disk.
+ */
+export function deriveSigningSecret(
+  config: Pick<Settings, 'signingSecret' | 'masterApiKey'>,
+): Promise<string | null> {
+  if (config.signingSecret) return Promise.resolve(config.signingSecret);
+  if (config.masterApiKey) return stretchMasterKey(config.masterApiKey);
+  return Promise.resolve(null);
+}
+
+/** Master keys shorter than this get a warning when the signing secret is derived from them. */
+export const STRONG_MASTER_KEY_LENGTH = 32;
+
+/**
+ * Why a derived signing secret is weak, or undefined: a short master key (a human-chosen one) can still
+ * be guessed offline from what the gateway signs, only more slowly.
+ */
+export function weakSigningSecretWarning(
+  config: Pick<Settings, 'signingSecret' | 'masterApiKey'>,
+): string | undefined {
+  if (config.signingSecret || !config.masterApiKey) return undefined;
+  if (config.masterApiKey.length >= STRONG_MASTER_KEY_LENGTH) return undefined;
+  return `MASTER_API_KEY has ${config.masterApiKey.length} characters: the signatures the gateway gives every key holder (thinking, web-tool results) are derived from it, so a key holder can test guesses at it offline. Use a random master key of ${STRONG_MASTER_KEY_LENGTH}+ characters (openssl rand -base64 32) or set ABPROXY_SIGNING_SECRET to one`;
 }

@@ -8,10 +8,10 @@ import { makePrivateDir, makePrivateFiles } from './private-files.ts';
  * The thinking-signature secret: configured or derived (see deriveSigningSecret), else a random one kept
  * in ABPROXY_HOME/secret (mode 0600) so signatures survive restarts.
  */
-export function resolveSigningSecret(
+export async function resolveSigningSecret(
   config: Pick<Settings, 'signingSecret' | 'masterApiKey' | 'home'>,
-): string {
-  const derived = deriveSigningSecret(config);
+): Promise<string> {
+  const derived = await deriveSigningSecret(config);
   if (derived !== null) return derived;
   const file = join(config.home, 'secret');
   let found: string | undefined;

@@ -208,7 +208,7 @@ export const SETTINGS = {
     parse: string({ secret: true, emptyIsUnset: true }),
     secret: true,
     docDefault: 'derived',
-    doc: "secret for the signatures on open models' thinking (else derived from `MASTER_API_KEY`, else kept in `ABPROXY_HOME`); give every instance of a team the same",
+    doc: "secret for what the gateway signs or seals (open models' thinking, web-tool results, admin sign-in links); else stretched from `MASTER_API_KEY` with scrypt, else kept in `ABPROXY_HOME`; give every instance of a team the same",
   }),
   maxBodyBytes: setting({
     env: ['ABPROXY_MAX_BODY_BYTES'],

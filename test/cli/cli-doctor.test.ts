@@ -33,6 +33,24 @@ describe('abproxy doctor', () => {
     expect(byName(report, 'claude')).toBeDefined();
   });
 
+  it('warns when the signing secret comes from a short master key, and tells how to set one', async () => {
+    const short = await runCli(
+      ['doctor', '--json', '--port', '0'],
+      cliEnv(tempHome(), emulator.url, { MASTER_API_KEY: 'sk-master-redteam-0123456789' }),
+    );
+    const report = JSON.parse(short.stdout) as DoctorReport;
+    expect(byName(report, 'signing secret')).toMatchObject({ status: 'warn' });
+    expect(byName(report, 'signing secret')?.detail).toContain('28 characters');
+    expect(byName(report, 'signing secret')?.hint).toContain('ABPROXY_SIGNING_SECRET');
+    // The key itself is never printed.
+    expect(short.stdout).not.toContain('sk-master-redteam');
+    const strong = await runCli(
+      ['doctor', '--json', '--port', '0'],
+      cliEnv(tempHome(), emulator.url, { MASTER_API_KEY: 'k'.repeat(40) }),
+    );
+    expect(byName(JSON.parse(strong.stdout) as DoctorReport, 'signing secret')).toBeUndefined();
+  });
+
   it("reads bedrock-mantle's model list: the Claude models only there, or a warning when unreadable", async () => {
     const withMantle = cliEnv(tempHome(), emulator.url, {
       AWS_ENDPOINT_URL_BEDROCK_MANTLE: emulator.mantleUrl,

@@ -307,7 +307,7 @@ describe('admin page with a master key', () => {
   });
 
   it('accepts a one-time sign-in token once', async () => {
-    const token = mintLoginToken(resolveSigningSecret(testConfig()));
+    const token = mintLoginToken(await resolveSigningSecret(testConfig()));
     const client = new AdminClient(gateway.url);
     expect((await client.redeem(token)).status).toBe(200);
     expect((await client.fetch('/admin/api/keys')).status).toBe(200);

@@ -2,9 +2,10 @@
  * Conformance: thinking and effort per family, reasoning back as signed thinking blocks, and the echo
  * of that thinking on the next turn — driven by the Anthropic SDK against the strict Bedrock emulator.
  */
+import { createHmac, scryptSync } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { ask, gatewayWithEmulator, type Json, sampled, send } from '../helpers/gateway.ts';
+import { ask, gatewayWithEmulator, type Json, MASTER_KEY, sampled, send } from '../helpers/gateway.ts';
 
 const SONNET_45 = 'claude-sonnet-4-5-20250929';
 const SONNET_46 = 'claude-sonnet-4-6';
@@ -245,6 +246,29 @@ describe('reasoning comes back as signed thinking', () => {
       expect(lastBody(op).additionalModelRequestFields.thinking).toEqual(thinking);
     });
   }
+
+  it('a signature checks guesses at the master key only at scrypt cost (red team: 200,000 HMAC guesses/s)', async () => {
+    world.emulator.enqueue({ reasoning: { text: 'The user wrote: hi. I will answer.' }, text: 'hi' });
+    const answer = await send(
+      world.client,
+      { model: DEEPSEEK_R1, max_tokens: 200, messages: ask('hi') },
+      false,
+    );
+    const { thinking, signature } = answer.content[0] as Anthropic.ThinkingBlock;
+    const b64 = (bytes: Buffer) => bytes.toString('base64url');
+    const signWith = (secret: string) =>
+      `abp1.${b64(createHmac('sha256', createHmac('sha256', secret).update('abproxy thinking signature v1').digest()).update(thinking).digest())}`;
+    // The red team's check of a guess: one HMAC of the master key, then the signature. It no longer matches.
+    const fastSecret = b64(
+      createHmac('sha256', MASTER_KEY).update('abproxy thinking signatures v1').digest(),
+    );
+    expect(signature).not.toBe(signWith(fastSecret));
+    // The key stretched with scrypt does.
+    const slowSecret = b64(
+      scryptSync(MASTER_KEY, 'abproxy signing secret v2', 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 2 ** 26 }),
+    );
+    expect(signature).toBe(signWith(slowSecret));
+  });
 
   it('drops a forged signature on an open model instead of forwarding it', async () => {
     const message = await world.client.messages.create({

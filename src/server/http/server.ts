@@ -8,7 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { adminRoutes } from '../../admin/routes.ts';
 import { GuessThrottle } from '../../auth/guess-throttle.ts';
 import { KeyVerifier } from '../../auth/verifier.ts';
-import { authRequired, type Config, ConfigError, isLoopbackHost } from '../../config/config.ts';
+import {
+  authRequired,
+  type Config,
+  ConfigError,
+  isLoopbackHost,
+  weakSigningSecretWarning,
+} from '../../config/config.ts';
 import { resolveSigningSecret } from '../../config/secret.ts';
 import type { GatewayMetrics } from '../../metrics/metrics.ts';
 import { ServerStats } from '../../metrics/stats.ts';
@@ -173,7 +179,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const requireKey = authRequired(config);
   const loopback = isLoopbackHost(config.host);
   const log = options.logger ?? createLogger(config.logLevel, config.apiKeyHeader);
-  const signingSecret = options.signingSecret ?? resolveSigningSecret(config);
+  // Stretched from the master key on libuv's threads while the store and tables open (awaited below).
+  const signingSecretReady = options.signingSecret
+    ? Promise.resolve(options.signingSecret)
+    : resolveSigningSecret(config);
+  signingSecretReady.catch(() => {}); // awaited below; a failure before then must not crash the process
+  const weakSecret = options.signingSecret ? undefined : weakSigningSecretWarning(config);
+  if (weakSecret) log.warn(weakSecret);
   let metrics: GatewayMetrics | undefined;
   let poolObserver: PoolObserver | undefined;
   // Undefined (and the SDK never imported) unless OTEL_* settings switch traces on.
@@ -199,6 +211,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const ownedStore = options.store ? undefined : await openStore(config);
   const store = options.store ?? ownedStore!;
   await checkTeamTables(ownedStore, config, log);
+  const signingSecret = await signingSecretReady;
   // The public URL defaults to the listen address, known once listening.
   let listenUrl = '';
   const publicUrl = () => config.publicUrl ?? listenUrl;
