@@ -71,13 +71,30 @@ describe('the sign-in throttle', () => {
     expect(throttle.retryAfter('a')).toBe(0);
   });
 
-  it('stays bounded by forgetting its oldest window, not every locked-out address at once', () => {
+  it('keeps a lockout through a spray of single guesses from more addresses than it counts (red team)', () => {
     const throttle = new GuessThrottle({ maxFailures: 3, windowMs: 10_000, maxAddresses: 100, now: () => 0 });
     for (let i = 0; i < 3; i++) throttle.failed('first');
-    for (let i = 0; i < 98; i++) throttle.failed(`spray-${i}`);
-    for (let i = 0; i < 3; i++) throttle.failed('later');
-    throttle.failed('one-more');
-    expect(throttle.retryAfter('first')).toBe(0);
-    expect(throttle.retryAfter('later')).toBe(10);
+    // Ten times the table: every counting window is evicted many times over.
+    for (let i = 0; i < 1_000; i++) throttle.failed(`spray-${i}`);
+    expect(throttle.retryAfter('first')).toBe(10);
+    throttle.failed('first');
+    expect(throttle.retryAfter('first')).toBe(10);
+  });
+
+  it('stays bounded: locking out more addresses than it holds frees the lockout made longest ago', () => {
+    let now = 0;
+    const throttle = new GuessThrottle({
+      maxFailures: 3,
+      windowMs: 10_000,
+      maxAddresses: 100,
+      now: () => now,
+    });
+    for (let a = 0; a <= 100; a++) {
+      now = a; // each a millisecond later
+      for (let i = 0; i < 3; i++) throttle.failed(`addr-${a}`);
+    }
+    expect(throttle.retryAfter('addr-0')).toBe(0);
+    expect(throttle.retryAfter('addr-1')).toBe(10);
+    expect(throttle.retryAfter('addr-100')).toBe(10);
   });
 });

@@ -20,7 +20,13 @@ export class GuessThrottle {
   readonly #windowMs: number;
   readonly #maxAddresses: number;
   readonly #now: () => number;
-  readonly #windows = new Map<string, Window>();
+  /** Addresses with wrong guesses, not (yet) barred. */
+  readonly #counting = new Map<string, Window>();
+  /**
+   * Barred addresses, until when. Kept apart from the counting windows: when those are full, a spray of
+   * one wrong guess from each of thousands of addresses evicts counting windows only, never a lockout.
+   */
+  readonly #barred = new Map<string, number>();
 
   constructor({
     maxFailures = 10,
@@ -36,32 +42,40 @@ export class GuessThrottle {
 
   /** Whether any address has wrong guesses on record (the hot path asks this before finding its address). */
   get counting(): boolean {
-    return this.#windows.size > 0;
+    return this.#counting.size > 0 || this.#barred.size > 0;
   }
 
   /** Seconds until `address` may try again, or 0 when it may now. */
   retryAfter(address: string): number {
-    const window = this.#windows.get(address);
-    if (!window) return 0;
-    const left = window.until - this.#now();
+    const until = this.#barred.get(address);
+    if (until === undefined) return 0;
+    const left = until - this.#now();
     if (left <= 0) {
-      this.#windows.delete(address);
+      this.#barred.delete(address);
       return 0;
     }
-    return window.failures >= this.#max ? Math.ceil(left / 1000) : 0;
+    return Math.ceil(left / 1000);
   }
 
   failed(address: string): void {
     const now = this.#now();
-    let window = this.#windows.get(address);
+    if ((this.#barred.get(address) ?? 0) > now) return;
+    let window = this.#counting.get(address);
     if (!window || window.until <= now) {
-      // Full: the oldest window goes, not all of them (a spray from many addresses would otherwise free
-      // every address it had locked out).
-      this.#windows.delete(address);
-      if (this.#windows.size >= this.#maxAddresses) this.#windows.delete(this.#windows.keys().next().value!);
+      // Full: the oldest window goes, not all of them.
+      this.#counting.delete(address);
+      if (this.#counting.size >= this.#maxAddresses)
+        this.#counting.delete(this.#counting.keys().next().value!);
       window = { failures: 0, until: now + this.#windowMs };
-      this.#windows.set(address, window);
+      this.#counting.set(address, window);
     }
     window.failures++;
+    if (window.failures < this.#max) return;
+    this.#counting.delete(address);
+    // Bounded too: making room here takes maxAddresses × maxFailures wrong guesses, and frees the
+    // lockout barred longest ago.
+    this.#barred.delete(address);
+    if (this.#barred.size >= this.#maxAddresses) this.#barred.delete(this.#barred.keys().next().value!);
+    this.#barred.set(address, window.until);
   }
 }
