@@ -362,6 +362,12 @@ export const SETTINGS = {
     parse: integer(10, 3_600_000),
     doc: 'SSE ping after this much upstream silence',
   }),
+  clientStallTimeoutMs: setting({
+    env: ['ABPROXY_CLIENT_STALL_TIMEOUT_MS'],
+    default: seconds(120),
+    parse: integer(0, 86_400_000),
+    doc: 'a stream whose client takes no bytes for this long is cut (0: never), so its Bedrock call and connection are freed',
+  }),
   allowPrivateMedia: setting({
     env: ['ABPROXY_ALLOW_PRIVATE_MEDIA'],
     default: false,

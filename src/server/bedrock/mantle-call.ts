@@ -25,7 +25,7 @@ import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { ForwardOperation, MessagesApiResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
-import { responseGone } from '../http/client-abort.ts';
+import { responseGone, stallDeadline } from '../http/client-abort.ts';
 import type { Ctx } from '../http/context.ts';
 import { drained, sendJson } from '../http/respond.ts';
 import { warningsHeader } from '../messages/message-call.ts';
@@ -182,7 +182,8 @@ async function pumpChunks(
     for (const frame of frames) {
       if (responseGone(res)) return;
       deps.stats?.firstToken(ctx);
-      if (!res.write(frame)) await drained(res, abort.signal);
+      if (!res.write(frame))
+        await drained(res, abort.signal, stallDeadline(ctx, deps.config.clientStallTimeoutMs));
     }
   };
   try {

@@ -15,7 +15,7 @@ import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import type { ForwardOperation, ForwardResult } from '../../upstream/runtime.ts';
 import type { AppDeps } from '../deps.ts';
 import { readBody } from '../http/body.ts';
-import { clientAbort, responseGone } from '../http/client-abort.ts';
+import { clientAbort, responseGone, stallDeadline } from '../http/client-abort.ts';
 import type { Ctx, Handler, Middleware } from '../http/context.ts';
 import { drained } from '../http/respond.ts';
 import { chooseServiceTier } from '../messages/feature-flags.ts';
@@ -277,6 +277,7 @@ async function pumpFrames(
   const { res } = ctx;
   const usage = new StreamUsage();
   const frames = new WholeFrames((frame) => usage.push(frame));
+  const stall = stallDeadline(ctx, deps.config.clientStallTimeoutMs);
   res.writeHead(answer.status, returnedHeaders(answer));
   res.flushHeaders();
   deps.stats?.streamOpened(ctx);
@@ -286,7 +287,7 @@ async function pumpFrames(
       const whole = frames.push(chunk);
       if (whole === undefined) continue;
       deps.stats?.firstToken(ctx);
-      if (!res.write(whole)) await drained(res, abort.signal);
+      if (!res.write(whole)) await drained(res, abort.signal, stall);
     }
     if (responseGone(res)) throw new Error('client disconnected');
     frames.end();

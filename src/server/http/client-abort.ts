@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { traceCallsWith } from '../../upstream/trace.ts';
 import type { Ctx } from './context.ts';
+import type { DrainOptions } from './respond.ts';
 
 /**
  * The client left while its request was being read (its connection reset or closed mid-body): nobody to
@@ -31,4 +32,16 @@ export function clientAbort(ctx: Ctx): AbortController {
   });
   if (ctx.upstream) traceCallsWith(abort.signal, ctx.upstream);
   return abort;
+}
+
+/** The stall deadline of one streamed response (ABPROXY_CLIENT_STALL_TIMEOUT_MS), with its log line. */
+export function stallDeadline(ctx: Ctx, stallMs: number): DrainOptions {
+  return {
+    stallMs,
+    onStall: () =>
+      ctx.log.info(
+        { requestId: ctx.requestId, stallMs },
+        'the client took no bytes of its stream for too long: cut, its Bedrock call cancelled',
+      ),
+  };
 }

@@ -13,12 +13,15 @@ import type { ApiError } from '../../anthropic/errors.ts';
 import { formatSseEvent } from '../../anthropic/sse.ts';
 import type { StreamEvent } from '../../anthropic/types.ts';
 import { responseGone } from './client-abort.ts';
+import { type DrainOptions, drained } from './respond.ts';
 
 export interface SseWriterOptions {
   /** Ping after this long without an event. */
   pingIntervalMs: number;
   /** Aborted when the client disconnects before the stream finished. */
   abort: AbortController;
+  /** A client that takes nothing for this long is cut (respond.ts drained). */
+  stall?: DrainOptions;
 }
 
 /** The ping event, formatted once. */
@@ -95,18 +98,10 @@ export class SseWriter {
     return true;
   }
 
-  /** Resolves when the client has taken what was written (or left). */
+  /** Resolves when the client has taken what was written (or left, or was cut for not reading). */
   drained(): Promise<void> {
     if (this.closed || !this.#res.writableNeedDrain) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        this.#res.off('drain', done);
-        this.#res.off('close', done);
-        resolve();
-      };
-      this.#res.on('drain', done);
-      this.#res.on('close', done);
-    });
+    return drained(this.#res, this.#options.abort.signal, this.#options.stall);
   }
 
   /** Writes one event; resolves when the socket can take more (or the client left). */

@@ -12,6 +12,7 @@ import { WebLoop } from '../../tools/web-loop.ts';
 import { isWebFetchTool, isWebSearchTool, type WebToolSpec, webToolsOf } from '../../tools/web-request.ts';
 import { foldStream } from '../../translate/fold-stream.ts';
 import type { AppDeps } from '../deps.ts';
+import { stallDeadline } from '../http/client-abort.ts';
 import { sendJson } from '../http/respond.ts';
 import { SseWriter } from '../http/sse.ts';
 import { callerOf } from '../middleware/accounting.ts';
@@ -131,7 +132,11 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
     reportUsage(ctx, loop.usage());
     return;
   }
-  const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
+  const sse = new SseWriter(ctx.res, {
+    pingIntervalMs: deps.config.pingIntervalMs,
+    abort,
+    stall: stallDeadline(ctx, deps.config.clientStallTimeoutMs),
+  });
   sse.open(call.headers(warnings));
   deps.stats?.streamOpened(ctx);
   try {

@@ -13,6 +13,7 @@
 import { formatSseEvent } from '../../anthropic/sse.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
 import { isEventFeed } from '../../upstream/event-stream.ts';
+import { stallDeadline } from '../http/client-abort.ts';
 import { PING_FRAME, SseWriter } from '../http/sse.ts';
 import type { MessageCall } from './message-call.ts';
 import { reportUsage } from './report-usage.ts';
@@ -90,7 +91,11 @@ export async function pumpStream<E>(
 ): Promise<void> {
   const { ctx, deps, abort } = call;
   const span = ctx.span;
-  const sse = new SseWriter(ctx.res, { pingIntervalMs: deps.config.pingIntervalMs, abort });
+  const sse = new SseWriter(ctx.res, {
+    pingIntervalMs: deps.config.pingIntervalMs,
+    abort,
+    stall: stallDeadline(ctx, deps.config.clientStallTimeoutMs),
+  });
   // Synchronous: the frames join the writer's batch for this turn (one write per upstream read, the
   // first with the headers). Answers false when the client is not keeping up.
   const write = (events: readonly OutgoingEvent[]): boolean => {
