@@ -69,3 +69,33 @@ it('/health answers promptly while hostile requests are refused', async () => {
   // Generous: a stalled loop makes this seconds against milliseconds.
   expect(hostile.healthMs).toBeLessThan(Math.max(5 * ordinary.healthMs, 1_000));
 });
+
+it('bodies of millions of tiny values are refused before parsing, and /health stays prompt (a red team stalled it 6.5 s)', async () => {
+  // The red team's shape: 2.5 million keys in 31 MB, under the 32 MiB body limit.
+  const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":1`).join(',')}}`;
+  const sprayed = JSON.stringify(body('claude-sonnet-4-5', { metadata: {} })).replace(
+    '"metadata":{}',
+    `"metadata":${keys(2_500_000)}`,
+  );
+  const items = JSON.stringify(body('claude-sonnet-4-5', { metadata: {} })).replace(
+    '"metadata":{}',
+    `"metadata":{"list":[${'0,'.repeat(1_000_000)}0]}`,
+  );
+  expect(sprayed.length).toBeGreaterThan(29 * MB);
+  const ordinary = await healthBeside([() => post('/v1/messages/count_tokens', body('claude-sonnet-4-5'))]);
+  const hostile = await healthBeside([
+    () => post('/v1/messages', sprayed),
+    () => post('/v1/messages/count_tokens', sprayed),
+    () => post('/v1/messages', items),
+  ]);
+  expect(hostile.statuses).toEqual([400, 400, 400]);
+  expect(hostile.healthMs).toBeLessThan(Math.max(5 * ordinary.healthMs, 1_000));
+  const refusal = await fetch(`${running.gateway.url}/v1/messages`, { method: 'POST', headers, body: items });
+  expect(await refusal.json()).toMatchObject({
+    type: 'error',
+    error: { type: 'invalid_request_error', message: expect.stringMatching(/more than 300,000 JSON values/) },
+  });
+  // A body as large made of one long string is no such body: it is read as ever.
+  const prose = body('claude-sonnet-4-5', { metadata: { user_id: 'a, b: c '.repeat(3_500_000) } });
+  expect(await post('/v1/messages/count_tokens', prose)).toBe(200);
+}, 60_000);

@@ -17,6 +17,7 @@ import type { AppDeps } from '../deps.ts';
 import { readBody } from '../http/body.ts';
 import { clientAbort, responseGone, stallDeadline } from '../http/client-abort.ts';
 import type { Ctx, Handler, Middleware } from '../http/context.ts';
+import { hasMoreJsonValues, MAX_JSON_VALUES } from '../http/json-values.ts';
 import { drained } from '../http/respond.ts';
 import { chooseServiceTier } from '../messages/feature-flags.ts';
 import { reportUsage } from '../messages/report-usage.ts';
@@ -78,7 +79,8 @@ const USER_ID_KEY = Buffer.from('"user_id"');
  * keeps it. The body goes on as it came, unparsed: it is parsed here only when it names a user_id.
  */
 function anthropicUserId(body: Buffer): string | undefined {
-  if (!body.includes(USER_ID_KEY)) return undefined;
+  // Not worth a parse that would stall the event loop (the body goes on unparsed either way).
+  if (!body.includes(USER_ID_KEY) || hasMoreJsonValues(body, MAX_JSON_VALUES)) return undefined;
   try {
     const userId = (JSON.parse(body.toString('utf8')) as { metadata?: { user_id?: unknown } }).metadata
       ?.user_id;

@@ -10,6 +10,7 @@ import { ApiError } from '../../anthropic/errors.ts';
 import type { BodyHold } from './body-budget.ts';
 import { ClientLeftError } from './client-abort.ts';
 import { letBodyCome } from './expect-continue.ts';
+import { hasMoreJsonValues, MAX_JSON_VALUES } from './json-values.ts';
 
 function tooLarge(limit: number): ApiError {
   return new ApiError('request_too_large', `Request exceeds the maximum allowed number of bytes (${limit})`, {
@@ -197,6 +198,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Parses a JSON body; the message names the position of the first error. */
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw ApiError.invalid('Request body is empty; expected a JSON object');
+  if (hasMoreJsonValues(body, MAX_JSON_VALUES)) {
+    throw ApiError.invalid(
+      `Request body holds more than ${MAX_JSON_VALUES.toLocaleString('en-US')} JSON values (object members and array items)`,
+    );
+  }
   let text: string;
   try {
     // Fatal: Buffer#toString would replace bad bytes with U+FFFD and send the garbage on.
