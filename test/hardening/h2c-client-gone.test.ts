@@ -129,3 +129,23 @@ it('a connection the client closes with its FIN releases its unfinished requests
   gateway = undefined;
   expect(performance.now() - started).toBeLessThan(3_000);
 }, 20_000);
+
+it('streams reset before their body (HEADERS, then RST_STREAM) are recorded as 499, not as empty bodies (400)', async () => {
+  gateway = await startServer(testConfig());
+  const { url } = gateway;
+  const session = http2.connect(url);
+  try {
+    const STREAMS = 20;
+    for (let i = 0; i < STREAMS; i++) {
+      const stream = session.request(requestHeaders()); // no END_STREAM: the body is to follow
+      stream.on('error', () => {});
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
+    expect(await until(async () => (await statusCount(url, 499)) === STREAMS, 3_000)).toBe(true);
+    expect(await statusCount(url, 400)).toBe(0);
+  } finally {
+    session.destroy();
+    await gateway.close();
+    gateway = undefined;
+  }
+}, 20_000);

@@ -121,6 +121,9 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
     return Promise.reject(err);
   }
   letBodyCome(req);
+  // An HTTP/2 request whose stream the client reset reads as complete (and empty): it left.
+  if (resetByClient(req))
+    return Promise.reject(new ClientLeftError('client reset its stream before sending the whole body'));
   if (chain.length === 0 && req.complete) return readBuffered(req, limit, hold);
   return new Promise((resolve, reject) => {
     const output: NodeJS.ReadableStream = chain.reduce<NodeJS.ReadableStream>((s, d) => s.pipe(d), req);
@@ -155,13 +158,16 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
     };
     if (chain.length > 0) req.on('data', onWire);
     output.on('data', onData);
-    output.on('end', () => settle(undefined, Buffer.concat(chunks)));
+    const left = () => new ClientLeftError('client reset its stream before sending the whole body');
+    // HTTP/2: a stream the client resets ends its request (as if complete) after `aborted`.
+    req.on('aborted', () => settle(left()));
+    output.on('end', () => (resetByClient(req) ? settle(left()) : settle(undefined, Buffer.concat(chunks))));
     // Node's `aborted` (ECONNRESET) arrives before `close` when the connection drops mid-body.
     req.on('error', (err) =>
       settle(new ClientLeftError('client left before sending the whole body', { cause: err })),
     );
     req.on('close', () => {
-      if (!req.complete)
+      if (!req.complete || resetByClient(req))
         settle(new ClientLeftError('client closed the connection before sending the whole body'));
     });
     for (const d of chain) {
@@ -174,6 +180,14 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
       );
     }
   });
+}
+
+/**
+ * An HTTP/2 request whose stream the client reset: node's compatibility request then reads as complete
+ * (and empty), and says `aborted` only a turn later; its stream already holds the reset's code.
+ */
+function resetByClient(req: IncomingMessage): boolean {
+  return req.aborted || ((req as { stream?: { rstCode?: number } }).stream?.rstCode ?? 0) !== 0;
 }
 
 /**
