@@ -16,6 +16,7 @@ import { ApiError } from '../../anthropic/errors.ts';
 import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import { isDoorPath } from '../bedrock/paths.ts';
 import { newRequestId } from '../middleware/request-id.ts';
+import { requestUrl } from './request-target.ts';
 
 // Not an ES import of node:http: that reads every export, and its WebSocket getter loads Node's bundled
 // undici (~25 ms of `serve`'s start-up).
@@ -152,5 +153,5 @@ export function answerRefusal(
 }
 
 function isDoorUrl(req: http.IncomingMessage): boolean {
-  return isDoorPath((req.url ?? '/').split('?')[0]!);
+  return isDoorPath(requestUrl(req.url).pathname);
 }

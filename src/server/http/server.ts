@@ -45,6 +45,7 @@ import { acceptH2c } from './h2c.ts';
 import { idleRelease } from './idle-release.ts';
 import { ListenError } from './listen-error.ts';
 import { briefError, createLogger, type Logger, warnBriefly } from './logger.ts';
+import { requestUrl } from './request-target.ts';
 
 // Not an ES import of node:http: that reads every export, and its WebSocket getter loads Node's bundled
 // undici (~25 ms of `serve`'s start-up).
@@ -112,15 +113,6 @@ export interface RunningServer {
 
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/** The request target as a URL; `//x` stays a path (no protocol-relative host). */
-function requestUrl(target = '/'): URL {
-  try {
-    return new URL(`http://gateway.invalid${target.startsWith('/') ? '' : '/'}${target}`);
-  } catch {
-    return new URL('http://gateway.invalid/');
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ApiError } from '../../anthropic/errors.ts';
 import { isLoopbackHost } from '../../config/config.ts';
 import type { Middleware } from '../http/context.ts';
+import { absoluteFormAuthority } from '../http/request-target.ts';
 
 /**
  * `Host` without its port: `[::1]:8080` → `[::1]`, `localhost:80` → `localhost`. Anything after the name
@@ -35,8 +36,10 @@ export function hostGuard({ loopback }: { loopback: boolean }): Middleware {
   const accepted = new Set<string>();
   return function hostGuardMiddleware(ctx, next) {
     const { headers } = ctx.req;
+    // An absolute-form target names the host itself (RFC 9112 §3.2.2: the Host header is then ignored).
     // HTTP/2 carries the host as `:authority` (curl --http2-prior-knowledge sends no `host`).
-    const host = headers.host ?? (headers[':authority'] as string | undefined);
+    const host =
+      absoluteFormAuthority(ctx.req.url) ?? headers.host ?? (headers[':authority'] as string | undefined);
     if (host === undefined) {
       if (ctx.req.httpVersion === '1.1')
         return Promise.reject(ApiError.invalid('HTTP/1.1 requests must carry a Host header'));
