@@ -9,6 +9,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { requestsWithStatus, sleep, until } from '../helpers/wait.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer | undefined;
@@ -34,24 +35,6 @@ const requestHeaders = (length = body.length) => ({
   'anthropic-version': '2023-06-01',
   'content-length': String(length),
 });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(25);
-  }
-  return check();
-}
-
-const statusCount = async (url: string, status: number) => {
-  const text = await fetch(`${url}/metrics`).then((r) => r.text());
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith('abproxy_requests_total{') && l.includes(`status="${status}"`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-};
 
 it('a stream the client resets cancels its Bedrock call, recorded as 499', async () => {
   gateway = await startServer(testConfig());
@@ -68,8 +51,8 @@ it('a stream the client resets cancels its Bedrock call, recorded as 499', async
     stream.close(http2.constants.NGHTTP2_CANCEL);
     // The Bedrock call is cut at once, not answered 3 s later.
     expect(await until(() => converse()?.aborted === true, 1_500)).toBe(true);
-    expect(await until(async () => (await statusCount(url, 499)) === 1, 1_500)).toBe(true);
-    expect(await statusCount(url, 200)).toBe(0);
+    expect(await until(async () => (await requestsWithStatus(url, 499)) === 1, 1_500)).toBe(true);
+    expect(await requestsWithStatus(url, 200)).toBe(0);
   } finally {
     session.destroy();
     await gateway.close();
@@ -95,7 +78,7 @@ it('a stream of events the client resets stops at once: the Bedrock stream is cu
     const active = async () =>
       (await fetch(`${url}/metrics`).then((r) => r.text())).match(/^abproxy_active_streams (\d+)/m)?.[1];
     expect(await until(async () => (await active()) === '0', 1_000)).toBe(true);
-    expect(await until(async () => (await statusCount(url, 499)) === 1, 1_000)).toBe(true);
+    expect(await until(async () => (await requestsWithStatus(url, 499)) === 1, 1_000)).toBe(true);
   } finally {
     session.destroy();
     await gateway.close();
@@ -141,8 +124,8 @@ it('streams reset before their body (HEADERS, then RST_STREAM) are recorded as 4
       stream.on('error', () => {});
       stream.close(http2.constants.NGHTTP2_CANCEL);
     }
-    expect(await until(async () => (await statusCount(url, 499)) === STREAMS, 3_000)).toBe(true);
-    expect(await statusCount(url, 400)).toBe(0);
+    expect(await until(async () => (await requestsWithStatus(url, 499)) === STREAMS, 3_000)).toBe(true);
+    expect(await requestsWithStatus(url, 400)).toBe(0);
   } finally {
     session.destroy();
     await gateway.close();

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { requestsWithStatus, until } from '../helpers/wait.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -23,22 +24,6 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(25);
-  }
-  return check();
-}
-const statusCount = async (status: number) => {
-  const text = await fetch(`${gateway.url}/metrics`).then((r) => r.text());
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith('abproxy_requests_total{') && l.includes(`status="${status}"`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-};
 /**
  * A long answer: 150,000 events, far more than the sockets' buffers hold on the way (its usage is given,
  * so the emulator does not cut it at max_tokens).
@@ -74,7 +59,7 @@ const streamBody = JSON.stringify({
 it('HTTP/2 at window 0: the stream is cut, recorded as the client leaving, and its upstream connection serves the next caller', async () => {
   emulator.reset();
   emulator.enqueue(longTurn);
-  const before = await statusCount(499);
+  const before = await requestsWithStatus(gateway.url, 499);
   const session = http2.connect(gateway.url, { settings: { initialWindowSize: 0 } });
   try {
     const stream = session.request({
@@ -94,7 +79,9 @@ it('HTTP/2 at window 0: the stream is cut, recorded as the client leaving, and i
     // The session stays alive (it could ping for ever); the gateway resets the one stream, unfinished.
     await closed;
     expect(received).toBe(0);
-    expect(await until(async () => (await statusCount(499)) === before + 1, 3_000)).toBe(true);
+    expect(await until(async () => (await requestsWithStatus(gateway.url, 499)) === before + 1, 3_000)).toBe(
+      true,
+    );
     expect(session.destroyed).toBe(false);
     expect(await innocentCall()).toBe(200);
   } finally {
@@ -109,7 +96,7 @@ it('HTTP/1.1, the Bedrock-format door: a client that never reads is cut the same
     messages: [{ role: 'user', content: [{ text: 'write a lot' }] }],
     inferenceConfig: { maxTokens: 64_000 },
   });
-  const before = await statusCount(499);
+  const before = await requestsWithStatus(gateway.url, 499);
   const { port } = new URL(gateway.url);
   const socket = net.connect(Number(port), '127.0.0.1');
   // Never read: the kernel's buffers fill, then the gateway's.
@@ -123,7 +110,9 @@ it('HTTP/1.1, the Bedrock-format door: a client that never reads is cut the same
   const converse = () => emulator.requests.find((r) => r.operation === 'ConverseStream');
   expect(await until(() => converse() !== undefined, 5_000)).toBe(true);
   // Cut once the buffers between are full and the client has taken nothing for the stall time.
-  expect(await until(async () => (await statusCount(499)) === before + 1, 10_000)).toBe(true);
+  expect(await until(async () => (await requestsWithStatus(gateway.url, 499)) === before + 1, 10_000)).toBe(
+    true,
+  );
   expect(await innocentCall()).toBe(200);
   socket.destroy();
 }, 30_000);
