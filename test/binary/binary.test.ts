@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
 import { startEmulator } from '../emulator/server.ts';
-import { emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
+import { emulatorAwsEnv, MASTER_KEY, postMessages } from '../helpers/gateway.ts';
 
 const root = join(import.meta.dirname, '../..');
 let dir: string;
@@ -95,20 +95,15 @@ describe('single executable', () => {
       );
       emulator.enqueue({ toolCalls: [{ name: 'web_fetch', input: { url: pageUrl } }] });
       emulator.enqueue({ text: 'read it' });
-      const response = await fetch(`${url}/v1/messages`, {
-        method: 'POST',
-        headers: {
-          'x-api-key': MASTER_KEY,
-          'anthropic-version': '2023-06-01',
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({
+      const response = await postMessages(
+        url,
+        JSON.stringify({
           model: 'qwen.qwen3-coder-480b-a35b-v1:0',
           max_tokens: 100,
           messages: [{ role: 'user', content: 'read the page' }],
           tools: [{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 1 }],
         }),
-      });
+      );
       const message = (await response.json()) as { content: { type: string; content?: unknown }[] };
       expect(response.status, JSON.stringify(message)).toBe(200);
       const result = message.content.find((block) => block.type === 'web_fetch_tool_result');

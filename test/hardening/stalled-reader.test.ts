@@ -8,7 +8,13 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import {
+  type Emulator,
+  MASTER_KEY,
+  postMessages,
+  startBedrockEmulator,
+  testConfig,
+} from '../helpers/gateway.ts';
 import { requestsWithStatus, until } from '../helpers/wait.ts';
 
 let emulator: Emulator;
@@ -32,20 +38,14 @@ const longTurn = { text: 'z'.repeat(3_000_000), chunkSize: 20, usage: { inputTok
 /** Another caller, on the same upstream pool: answered only if the stalled stream gave its connection up. */
 async function innocentCall(): Promise<number> {
   emulator.enqueue({ text: 'fine' });
-  const res = await fetch(`${gateway.url}/v1/messages`, {
-    method: 'POST',
-    headers: {
-      'x-api-key': MASTER_KEY,
-      'anthropic-version': '2023-06-01',
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({
+  const res = await postMessages(
+    gateway.url,
+    JSON.stringify({
       model: 'qwen.qwen3-coder-480b-a35b-v1:0',
       max_tokens: 16,
       messages: [{ role: 'user', content: 'hi' }],
     }),
-    signal: AbortSignal.timeout(10_000),
-  });
+  );
   await res.text();
   return res.status;
 }

@@ -178,12 +178,12 @@ async function pumpChunks(
   res.writeHead(200, { ...headers, 'content-type': 'application/vnd.amazon.eventstream' });
   res.flushHeaders();
   deps.stats?.streamOpened(ctx);
+  const stall = stallDeadline(ctx, deps.config.clientStallTimeoutMs);
   const write = async (frames: Uint8Array[]) => {
     for (const frame of frames) {
       if (responseGone(res)) return;
       deps.stats?.firstToken(ctx);
-      if (!res.write(frame))
-        await drained(res, abort.signal, stallDeadline(ctx, deps.config.clientStallTimeoutMs));
+      if (!res.write(frame)) await drained(res, abort.signal, stall);
     }
   };
   try {

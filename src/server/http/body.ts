@@ -122,8 +122,7 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
   }
   letBodyCome(req);
   // An HTTP/2 request whose stream the client reset reads as complete (and empty): it left.
-  if (resetByClient(req))
-    return Promise.reject(new ClientLeftError('client reset its stream before sending the whole body'));
+  if (resetByClient(req)) return Promise.reject(streamReset());
   if (chain.length === 0 && req.complete) return readBuffered(req, limit, hold);
   return new Promise((resolve, reject) => {
     const output: NodeJS.ReadableStream = chain.reduce<NodeJS.ReadableStream>((s, d) => s.pipe(d), req);
@@ -158,10 +157,10 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
     };
     if (chain.length > 0) req.on('data', onWire);
     output.on('data', onData);
-    const left = () => new ClientLeftError('client reset its stream before sending the whole body');
-    // HTTP/2: a stream the client resets ends its request (as if complete) after `aborted`.
-    req.on('aborted', () => settle(left()));
-    output.on('end', () => (resetByClient(req) ? settle(left()) : settle(undefined, Buffer.concat(chunks))));
+    // HTTP/2: a stream the client resets ends its request as if it were complete.
+    output.on('end', () =>
+      resetByClient(req) ? settle(streamReset()) : settle(undefined, Buffer.concat(chunks)),
+    );
     // Node's `aborted` (ECONNRESET) arrives before `close` when the connection drops mid-body.
     req.on('error', (err) =>
       settle(new ClientLeftError('client left before sending the whole body', { cause: err })),
@@ -189,6 +188,8 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
 function resetByClient(req: IncomingMessage): boolean {
   return req.aborted || ((req as { stream?: { rstCode?: number } }).stream?.rstCode ?? 0) !== 0;
 }
+
+const streamReset = () => new ClientLeftError('client reset its stream before sending the whole body');
 
 /**
  * A body the parser already holds whole (a small request arrives with its headers, and the handler

@@ -86,13 +86,14 @@ export class HtmlConverter {
 
   /** Ends the worker and fails the pages still waiting (shutdown, tests). */
   close(): void {
-    clearTimeout(this.#idle);
     const error = new WebToolError('unavailable', 'the gateway is shutting down');
-    if (this.#current) this.#settle({ ok: false, error });
+    // The queue first: settling the page being read starts the next one.
     for (const pending of this.#queue.splice(0)) {
       pending.done();
       pending.reject(error);
     }
+    this.#settle({ ok: false, error });
+    clearTimeout(this.#idle);
     this.#stopWorker();
   }
 
@@ -100,10 +101,12 @@ export class HtmlConverter {
     if (this.#current) return;
     const pending = this.#queue.shift();
     if (!pending) {
-      this.#worker?.unref();
-      clearTimeout(this.#idle);
-      this.#idle = setTimeout(() => this.#stopWorker(), this.#idleMs);
-      this.#idle.unref();
+      if (this.#worker) {
+        this.#worker.unref();
+        clearTimeout(this.#idle);
+        this.#idle = setTimeout(() => this.#stopWorker(), this.#idleMs);
+        this.#idle.unref();
+      }
       return;
     }
     clearTimeout(this.#idle);
