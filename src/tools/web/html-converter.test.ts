@@ -96,6 +96,15 @@ describe('HtmlConverter (HTML → Markdown in a worker thread)', () => {
     expect(read.markdown).toContain('[…the rest of the page was not read]');
   });
 
+  it('close fails the page being read and every waiting page at once', { timeout: 60_000 }, async () => {
+    const reader = converter();
+    const pages = [reader.convert(hostile()), reader.convert(hostile()), reader.convert(article)];
+    const started = performance.now();
+    reader.close();
+    for (const page of pages) await expect(page).rejects.toMatchObject({ code: 'unavailable' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
   it('a client that leaves gives its page up, queued or being read', { timeout: 60_000 }, async () => {
     const reader = converter();
     const reading = new AbortController();
