@@ -10,6 +10,7 @@ export interface KeyRow {
   rate_limit_rpm: number | null;
   tokens_per_minute: number | null;
   budget_usd: number | null;
+  concurrent_requests: number | null;
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;

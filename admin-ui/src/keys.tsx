@@ -13,6 +13,7 @@ interface FormValues {
   rate_limit_rpm: string;
   tokens_per_minute: string;
   budget_usd: string;
+  concurrent_requests: string;
   models: string;
   expires: string;
 }
@@ -24,6 +25,7 @@ const EMPTY: FormValues = {
   rate_limit_rpm: '',
   tokens_per_minute: '',
   budget_usd: '',
+  concurrent_requests: '',
   models: '',
   expires: '',
 };
@@ -37,6 +39,7 @@ function valuesOf(key: KeyRow): FormValues {
     rate_limit_rpm: s(key.rate_limit_rpm),
     tokens_per_minute: s(key.tokens_per_minute),
     budget_usd: s(key.budget_usd),
+    concurrent_requests: s(key.concurrent_requests),
     models: key.models ? key.models.join(', ') : '',
     expires: '',
   };
@@ -113,6 +116,7 @@ function KeyForm(props: {
         {field('rate_limit_rpm', 'Requests per minute', { inputmode: 'numeric' })}
         {field('tokens_per_minute', 'Tokens per minute', { inputmode: 'numeric' })}
         {field('budget_usd', 'Monthly budget (USD)', { inputmode: 'decimal' })}
+        {field('concurrent_requests', 'Requests at once', { inputmode: 'numeric' })}
         {field('models', 'Allowed models (globs, comma-separated)', { placeholder: 'all models' })}
         {props.withExpiry ? field('expires', 'Expires after (e.g. 30d)', { placeholder: 'never' }) : null}
       </div>
@@ -139,6 +143,7 @@ function limitsText(key: KeyRow): string {
   const parts: string[] = [];
   if (key.rate_limit_rpm) parts.push(`${key.rate_limit_rpm} req/min`);
   if (key.tokens_per_minute) parts.push(`${key.tokens_per_minute} tok/min`);
+  if (key.concurrent_requests) parts.push(`${key.concurrent_requests} at once`);
   return parts.join(', ') || '—';
 }
 

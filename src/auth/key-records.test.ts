@@ -28,6 +28,15 @@ describe('keyEdit', () => {
     });
   });
 
+  it('reads a cap on concurrent requests: a positive integer, from text or a number', () => {
+    expect(keyEdit({ concurrentRequests: '8' }).limits.concurrentRequests).toBe(8);
+    expect(keyEdit({ concurrentRequests: 3 }).limits.concurrentRequests).toBe(3);
+    expect(keyEdit({ concurrentRequests: '' }).limits.concurrentRequests).toBeUndefined();
+    for (const bad of ['0', '-1', '2.5', 'many', 1e10]) {
+      expect(() => keyEdit({ concurrentRequests: bad })).toThrow(KeySpecError);
+    }
+  });
+
   it('refuses a web_search flag that is neither a boolean nor text (was a TypeError, a 500 in the admin API)', () => {
     for (const webSearch of [0, 1, 1.5, [], [true], {}, { on: true }]) {
       expect(() => keyEdit({ webSearch: webSearch as unknown as boolean })).toThrow(KeySpecError);

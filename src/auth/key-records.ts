@@ -19,6 +19,8 @@ export interface KeySpec {
   rateLimit?: string | number | null;
   tokensPerMinute?: string | number | null;
   budgetUsd?: string | number | null;
+  /** Most model calls in flight at once (per gateway instance). */
+  concurrentRequests?: string | number | null;
   /** Web search/fetch allowed (default) or not; text `true`/`false` from forms. */
   webSearch?: boolean | string | null;
   /** Most web searches per UTC day. */
@@ -53,6 +55,8 @@ export interface KeyJson {
   rate_limit_rpm: number | null;
   tokens_per_minute: number | null;
   budget_usd: number | null;
+  /** Most model calls in flight at once, per gateway instance; null: no cap. */
+  concurrent_requests: number | null;
   /** Whether the key may use the web search/fetch server tools. */
   web_search: boolean;
   /** Most web searches per UTC day; null: no cap. */
@@ -79,6 +83,7 @@ export function keyJson(record: KeyRecord, now = Date.now()): KeyJson {
     rate_limit_rpm: record.limits.requestsPerMinute ?? null,
     tokens_per_minute: record.limits.tokensPerMinute ?? null,
     budget_usd: record.limits.budgetUsd ?? null,
+    concurrent_requests: record.limits.concurrentRequests ?? null,
     web_search: record.limits.webTools !== false,
     web_search_daily: record.limits.webSearchesPerDay ?? null,
     created_at: record.createdAt,
@@ -178,6 +183,7 @@ export function keyEdit(spec: KeySpec): KeyEdit {
     requestsPerMinute: positive('rateLimit', spec.rateLimit, true),
     tokensPerMinute: positive('tokensPerMinute', spec.tokensPerMinute, true),
     budgetUsd: positive('budgetUsd', spec.budgetUsd, false),
+    concurrentRequests: positive('concurrentRequests', spec.concurrentRequests, true),
   };
   for (const name of Object.keys(limits) as Array<keyof typeof limits>) {
     if (limits[name] !== undefined) edit.limits[name] = limits[name];

@@ -29,6 +29,7 @@ interface CreateFlags extends StoreFlags {
   rateLimit?: string;
   tokensPerMinute?: string;
   budgetUsd?: string;
+  concurrentRequests?: string;
   webSearch?: boolean;
   webSearchDaily?: string;
   models?: string;
@@ -53,6 +54,7 @@ const FLAG_OF: Record<KeySpecField, string> = {
   rateLimit: '--rate-limit',
   tokensPerMinute: '--tokens-per-minute',
   budgetUsd: '--budget-usd',
+  concurrentRequests: '--concurrent-requests',
   webSearch: '--web-search',
   webSearchDaily: '--web-search-daily',
   models: '--models',
@@ -102,6 +104,7 @@ function describe(json: KeyJson): string[] {
   if (json.rate_limit_rpm) lines.push(`rate limit:   ${json.rate_limit_rpm} requests/min`);
   if (json.tokens_per_minute) lines.push(`token limit:  ${json.tokens_per_minute} tokens/min`);
   if (json.budget_usd) lines.push(`budget:       $${json.budget_usd}`);
+  if (json.concurrent_requests) lines.push(`concurrency:  ${json.concurrent_requests} requests at once`);
   lines.push(
     `web search:   ${json.web_search ? (json.web_search_daily ? `${json.web_search_daily} searches/day` : 'allowed') : 'refused'}`,
   );
@@ -215,6 +218,7 @@ function addCreateOptions(command: Command): Command {
       .option('--rate-limit <rpm>', 'requests per minute')
       .option('--tokens-per-minute <n>', 'tokens per minute')
       .option('--budget-usd <n>', 'spending budget in US dollars')
+      .option('--concurrent-requests <n>', 'most model calls in flight at once (per gateway instance)')
       .option('--web-search', 'may use the web search/fetch server tools (the default)')
       .option('--no-web-search', 'may not use the web search/fetch server tools')
       .option('--web-search-daily <n>', 'most web searches per UTC day')

@@ -41,7 +41,7 @@ function limitHeaders(kind: 'requests' | 'tokens', limit: number, take: Take): L
   };
 }
 
-export type LimitName = 'requests' | 'tokens' | 'seed' | 'count_tokens';
+export type LimitName = 'requests' | 'tokens' | 'seed' | 'count_tokens' | 'concurrency';
 
 export class RateLimitError extends ApiError {
   readonly limit: LimitName;

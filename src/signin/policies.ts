@@ -40,6 +40,7 @@ const POLICY_FIELDS = new Set([
   'requestsPerMinute',
   'tokensPerMinute',
   'monthlyBudgetUsd',
+  'concurrentRequests',
   'webSearch',
   'webSearchesPerDay',
   'settings',
@@ -109,6 +110,13 @@ function parsePolicy(raw: unknown, where: string, isBase: boolean): Policy {
   }
   if (entry.monthlyBudgetUsd !== undefined) {
     policy.limits.budgetUsd = positive(entry.monthlyBudgetUsd, `${label}.monthlyBudgetUsd`, false);
+  }
+  if (entry.concurrentRequests !== undefined) {
+    policy.limits.concurrentRequests = positive(
+      entry.concurrentRequests,
+      `${label}.concurrentRequests`,
+      true,
+    );
   }
   if (entry.webSearch !== undefined) {
     if (typeof entry.webSearch !== 'boolean')

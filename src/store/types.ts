@@ -11,6 +11,8 @@ export interface KeyLimits {
   requestsPerMinute?: number;
   tokensPerMinute?: number;
   budgetUsd?: number;
+  /** Most model calls of this key in flight at once, per gateway instance (src/limits/concurrency.ts). */
+  concurrentRequests?: number;
   /** Web search/fetch server tools: `false` refuses them for this key; absent means allowed. */
   webTools?: boolean;
   /** Most web searches per UTC day (src/tools/web/quota.ts); absent means no daily cap. */

@@ -1,4 +1,7 @@
-/** `abproxy keys create --web-search/--no-web-search/--web-search-daily` as a user runs it (solo store). */
+/**
+ * `abproxy keys create --web-search/--no-web-search/--web-search-daily` and `--concurrent-requests` as a
+ * user runs it (solo store).
+ */
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,5 +63,19 @@ describe('keys and web search', () => {
     const bad = await cli(['keys', 'create', '--web-search-daily', 'lots'], home);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--web-search-daily: expected a positive integer/);
+  });
+
+  it('stores --concurrent-requests, shows it, and refuses a bad cap with exit 2', async () => {
+    const made = await cli(
+      ['keys', 'create', '--name', 'agents', '--concurrent-requests', '6', '--json'],
+      home,
+    );
+    expect(made.code).toBe(0);
+    const key = JSON.parse(made.stdout);
+    expect(key).toMatchObject({ name: 'agents', concurrent_requests: 6 });
+    expect((await cli(['keys', 'show', key.id], home)).stdout).toMatch(/concurrency:\s+6 requests at once/);
+    const bad = await cli(['keys', 'create', '--concurrent-requests', '0'], home);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--concurrent-requests: expected a positive integer/);
   });
 });

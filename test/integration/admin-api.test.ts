@@ -185,6 +185,7 @@ describe('admin page with a master key', () => {
     const edited = await client.send('PATCH', `/admin/api/keys/${key.id}`, {
       service_tier: 'priority',
       rate_limit_rpm: 100,
+      concurrent_requests: 4,
       models: null,
     });
     expect(edited.status).toBe(200);
@@ -192,9 +193,12 @@ describe('admin page with a master key', () => {
       name: 'ci',
       service_tier: 'priority',
       rate_limit_rpm: 100,
+      concurrent_requests: 4,
       budget_usd: 5,
       models: null,
     });
+    const badCap = await client.send('PATCH', `/admin/api/keys/${key.id}`, { concurrent_requests: 0.5 });
+    expect(badCap.status).toBe(400);
 
     await expect
       .poll(async () => {

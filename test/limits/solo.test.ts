@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { until } from '../helpers/wait.ts';
 
 let emulator: Emulator;
 let gateway: RunningServer;
@@ -110,6 +111,71 @@ describe('per-key limits in solo mode', () => {
       expect(err).toBeInstanceOf(Anthropic.RateLimitError);
       expect((err as Error).message).toMatch(/tokens per minute/);
     }
+  });
+
+  it('concurrent requests: past the cap a call gets 429 with retry-after; a slot frees when a call ends, however it ends', async () => {
+    const { client } = await makeKey({ concurrentRequests: 2 });
+    const before = emulator.requests.length;
+    // Two slow streams hold both slots.
+    emulator.enqueue(
+      { text: 'one two three four five six', chunkDelayMs: 150, chunkSize: 4 },
+      { text: 'one two three four five six', chunkDelayMs: 150, chunkSize: 4 },
+    );
+    const slow = () =>
+      client.messages
+        .stream({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'slow' }] })
+        .finalMessage();
+    const first = slow();
+    const second = slow();
+    expect(await until(() => emulator.requests.length >= before + 2, 5_000)).toBe(true);
+    const refused = await ask(client).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+    const err = refused as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(err.error).toMatchObject({ error: { type: 'rate_limit_error' } });
+    expect(err.message).toMatch(/2 requests in flight/);
+    expect(err.headers.get('retry-after')).toBe('1');
+    // The refused call never reached Bedrock.
+    expect(emulator.requests.length).toBe(before + 2);
+    // Another key is not held up by this one.
+    const other = await makeKey({});
+    await expect(ask(other.client)).resolves.toMatchObject({ type: 'message' });
+    // The SDK's own retry (it honours retry-after) gets through once the streams end.
+    const retrying = new Anthropic({ baseURL: gateway.url, apiKey: client.apiKey!, maxRetries: 4 });
+    const [a, b, c] = await Promise.all([first, second, ask(retrying)]);
+    expect(a.content[0]).toMatchObject({ text: 'one two three four five six' });
+    expect(b.content[0]).toMatchObject({ text: 'one two three four five six' });
+    expect(c.type).toBe('message');
+    // A call that fails upstream gives its slot back too.
+    emulator.enqueue({ error: { name: 'ValidationException', status: 400, message: 'no' } });
+    await expect(ask(client)).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    const after = await Promise.all([ask(client), ask(client)]);
+    expect(after.map((m) => m.type)).toEqual(['message', 'message']);
+  });
+
+  it('concurrent requests: a client that hangs up mid-stream frees its slot', async () => {
+    const { client } = await makeKey({ concurrentRequests: 1 });
+    emulator.enqueue({ text: 'a b c d e f g h i j k l m n o p', chunkDelayMs: 200, chunkSize: 2 });
+    const stream = client.messages.stream({
+      model: MODEL,
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'slow' }],
+    });
+    stream.on('error', () => {}); // the abort below rejects the stream's promises
+    stream.on('abort', () => {});
+    await new Promise<void>((resolve) => stream.once('text', () => resolve()));
+    await expect(ask(client)).rejects.toBeInstanceOf(Anthropic.RateLimitError);
+    stream.abort();
+    // The gateway notices the hang-up and ends the call: the slot is free again.
+    expect(
+      await until(
+        () =>
+          ask(client).then(
+            () => true,
+            () => false,
+          ),
+        5_000,
+      ),
+    ).toBe(true);
   });
 
   it('an exhausted budget is a 402 billing_error the SDK does not retry', async () => {

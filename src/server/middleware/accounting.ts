@@ -5,6 +5,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type Config, ConfigError } from '../../config/config.ts';
 import { BudgetGuard } from '../../limits/budget.ts';
+import { InFlightLimits } from '../../limits/concurrency.ts';
 import { counterLeases } from '../../limits/counter-leases.ts';
 import { LocalLimiter } from '../../limits/local.ts';
 import { RateLimits } from '../../limits/rate-limits.ts';
@@ -111,6 +112,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       metrics,
       prices,
       rateLimits,
+      inFlight: new InFlightLimits(),
       budget,
       spool,
       defaultTier: config.defaultServiceTier,

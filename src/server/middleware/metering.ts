@@ -7,6 +7,7 @@
 import { toApiError } from '../../anthropic/errors.ts';
 import type { Usage } from '../../anthropic/types.ts';
 import type { BudgetGuard } from '../../limits/budget.ts';
+import type { InFlightLimits } from '../../limits/concurrency.ts';
 import { RateLimitError, type RateLimits, type TokenAdmission } from '../../limits/rate-limits.ts';
 import type { GatewayMetrics } from '../../metrics/metrics.ts';
 import type { ServiceTier } from '../../models/types.ts';
@@ -33,6 +34,8 @@ export interface MeteringDeps {
   metrics: GatewayMetrics;
   prices: PriceTable;
   rateLimits: RateLimits;
+  /** Keys' caps on calls in flight (`concurrentRequests`). */
+  inFlight: InFlightLimits;
   budget?: BudgetGuard;
   /** Undefined when usage recording is off. */
   spool?: UsageSpool;
@@ -221,6 +224,7 @@ export function metering(deps: MeteringDeps): Middleware {
     }
     if (path !== '/v1/messages' && door === undefined) return next();
     const caller = deps.caller(ctx);
+    let leave: (() => void) | undefined;
     try {
       // Awaited only when there is something to check: most keys have no budget or request limit.
       if (caller.limits.budgetUsd !== undefined) await checkBudget(deps, caller);
@@ -230,6 +234,10 @@ export function metering(deps: MeteringDeps): Middleware {
         );
         for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
       }
+      // Last, so a call refused above holds no slot; given back when the call ends, however it ends.
+      const cap = caller.limits.concurrentRequests;
+      if (cap !== undefined)
+        leave = await countRefusal(metrics, async () => deps.inFlight.enter(caller.keyId, cap));
     } catch (err) {
       // Refused before the body was read: no model is known yet.
       metrics.requests.inc({
@@ -249,6 +257,7 @@ export function metering(deps: MeteringDeps): Middleware {
       thrown = err;
       throw err;
     } finally {
+      leave?.();
       finish(deps, ctx, meter, finalStatus(ctx, thrown, door !== undefined));
     }
   };
