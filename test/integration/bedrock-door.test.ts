@@ -501,6 +501,25 @@ describe('refusals in Bedrock shape', () => {
     expect(err.$response?.headers?.['retry-after']).toMatch(/^\d+$/);
   });
 
+  it('a cap on concurrent requests: ThrottlingException 429 while a stream holds the slot, then served', async () => {
+    const { secret } = await key({ concurrentRequests: 1 });
+    emulator.enqueue({ text: 'one two three four', chunkDelayMs: 120, chunkSize: 4 }, { text: 'after' });
+    const stream = await sdk(secret).send(
+      new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'slow' }] }] }),
+    );
+    const err = await converse(sdk(secret)).catch((e) => e);
+    expect(err).toBeInstanceOf(ThrottlingException);
+    expect(err.$metadata.httpStatusCode).toBe(429);
+    expect(err.message).toMatch(/requests in flight/);
+    expect(err.$response?.headers?.['retry-after']).toBe('1');
+    let text = '';
+    for await (const event of stream.stream!) text += event.contentBlockDelta?.delta?.text ?? '';
+    expect(text).toBe('one two three four');
+    const after = await converse(sdk(secret));
+    expect(after.output?.message?.content?.[0]?.text).toBe('after');
+    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(2);
+  });
+
   it("a tokens-per-minute limit, settled with Bedrock's counts: ThrottlingException", async () => {
     const { id, secret } = await key({ tokensPerMinute: 100 });
     emulator.enqueue({ text: 'ok', usage: USAGE }); // 366 tokens: over the minute's 100 once settled
