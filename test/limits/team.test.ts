@@ -95,6 +95,37 @@ describe('limits shared by three instances', () => {
     expect(admitted).toBeLessThanOrEqual(limit);
     expect(admitted).toBeGreaterThanOrEqual(Math.floor(limit * 0.95));
   }, 60_000);
+
+  it('a cap on concurrent requests holds across instances: two streams on two instances fill a cap of 2', async () => {
+    const secret = await makeKey({ concurrentRequests: 2 });
+    const clients = instances.map((i) => new Anthropic({ baseURL: i.url, apiKey: secret, maxRetries: 0 }));
+    const slowText = 'one two three four five six seven eight';
+    emulator.enqueue(
+      { model: 'haiku', text: slowText, chunkDelayMs: 150, chunkSize: 5 },
+      { model: 'haiku', text: slowText, chunkDelayMs: 150, chunkSize: 5 },
+    );
+    const slow = (client: Anthropic) =>
+      client.messages
+        .stream({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'slow' }] })
+        .finalMessage();
+    const streams = [slow(clients[0]!), slow(clients[1]!)];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const third = await clients[2]!.messages
+      .create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(third).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((third as Error).message).toMatch(/2 requests in flight/);
+    for (const message of await Promise.all(streams))
+      expect(message.content[0]).toMatchObject({ text: slowText });
+    // Freed slots go back to the team within a few seconds; the third instance is then served.
+    const retrying = new Anthropic({ baseURL: instances[2]!.url, apiKey: secret, maxRetries: 6 });
+    const served = await retrying.messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    expect(served.type).toBe('message');
+  }, 60_000);
 });
 
 describe('usage through a DynamoDB outage', () => {

@@ -10,6 +10,7 @@ import { counterLeases } from '../../limits/counter-leases.ts';
 import { LocalLimiter } from '../../limits/local.ts';
 import { RateLimits } from '../../limits/rate-limits.ts';
 import { SharedLimiter } from '../../limits/shared.ts';
+import { SharedInFlight } from '../../limits/shared-in-flight.ts';
 import { createMetrics, type GatewayMetrics } from '../../metrics/metrics.ts';
 import type { Store } from '../../store/types.ts';
 import { mergePrices } from '../../usage/prices.ts';
@@ -99,6 +100,14 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       ? { requests: config.rateLimitRequests, windowMs: config.rateLimitWindowSec * 1000 }
       : undefined,
   });
+  // Keys' caps on calls in flight: one count for the team, or this process's.
+  const inFlight =
+    store.mode === 'team'
+      ? new SharedInFlight({
+          store,
+          onError: (err) => log.warn({ err }, 'shared concurrency counter failed; counting per instance'),
+        })
+      : new InFlightLimits();
   const budget = new BudgetGuard({
     store,
     // Solo: one process, its counter is exact; team: re-read what other instances charged.
@@ -112,7 +121,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       metrics,
       prices,
       rateLimits,
-      inFlight: new InFlightLimits(),
+      inFlight,
       budget,
       spool,
       defaultTier: config.defaultServiceTier,
@@ -120,6 +129,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       caller: callerOf,
     },
     async close() {
+      if (inFlight instanceof SharedInFlight) inFlight.close();
       await budget.close();
       if (beforeSend) unsubscribe(UNDICI_SEND_HEADERS, beforeSend);
       await spool?.close();

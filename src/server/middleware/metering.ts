@@ -7,7 +7,7 @@
 import { toApiError } from '../../anthropic/errors.ts';
 import type { Usage } from '../../anthropic/types.ts';
 import type { BudgetGuard } from '../../limits/budget.ts';
-import type { InFlightLimits } from '../../limits/concurrency.ts';
+import type { InFlightCounter } from '../../limits/concurrency.ts';
 import { RateLimitError, type RateLimits, type TokenAdmission } from '../../limits/rate-limits.ts';
 import type { GatewayMetrics } from '../../metrics/metrics.ts';
 import type { ServiceTier } from '../../models/types.ts';
@@ -35,7 +35,7 @@ export interface MeteringDeps {
   prices: PriceTable;
   rateLimits: RateLimits;
   /** Keys' caps on calls in flight (`concurrentRequests`). */
-  inFlight: InFlightLimits;
+  inFlight: InFlightCounter;
   budget?: BudgetGuard;
   /** Undefined when usage recording is off. */
   spool?: UsageSpool;

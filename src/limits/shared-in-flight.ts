@@ -1,0 +1,213 @@
+/**
+ * A key's cap on calls in flight, shared by every team instance through one counter per key in the
+ * store (`<prefix>-limits`).
+ *
+ * An instance takes a slot from the team by adding 1 to the key's counter (or as many as calls wait
+ * here): what fits under the cap is its to use, the rest is a refusal and is taken back. A slot freed by a call ending
+ * stays with the instance for a moment (a burst reuses it without a store call) and then goes back.
+ *
+ * A process that dies holding slots cannot give them back, so counters are per epoch (30 s): at each new
+ * epoch every instance writes what its calls in flight still hold into the new epoch's counter, and
+ * a dead instance's slots end with the old one. So a crash holds a key's slots for at most one epoch.
+ * The cost of epochs: instances whose clocks differ admit against slightly different counters at the
+ * turn, so a team may briefly pass the cap by what other instances hold then.
+ * If the store fails, the instance keeps counting its own calls at the full cap rather than refuse everyone.
+ */
+import { concurrencyRefusal, type InFlightCounter } from './concurrency.ts';
+
+export const EPOCH_MS = 30_000;
+/** How long a freed slot stays with this instance before it goes back to the team. */
+const LINGER_MS = 2_000;
+
+/** The store's atomic counter with expiry (Store.addToCounter): adds and returns the new total. */
+export interface SlotCounterStore {
+  addToCounter(name: string, amount: number, expiresAt: number): Promise<number>;
+}
+
+export interface SharedInFlightOptions {
+  store: SlotCounterStore;
+  onError?: (err: unknown) => void;
+  now?: () => number;
+}
+
+interface KeySlots {
+  /** Start (epoch ms) of the epoch whose counter holds this instance's slots. */
+  epoch: number;
+  /** Calls of the key running here now. */
+  inFlight: number;
+  /** Slots this instance holds in the epoch's counter (≥ inFlight, except calls admitted while the store was down). */
+  held: number;
+  pending: Promise<void> | undefined;
+  /** Calls waiting for `pending`. */
+  waiting: number;
+  /** The last store call found the team's slots all taken. */
+  refused: boolean;
+  linger: NodeJS.Timeout | undefined;
+}
+
+const counterName = (keyId: string, epoch: number) => `conc:${keyId}:${epoch}`;
+/** Counters outlive their epoch by one more, then DynamoDB's TTL removes them. */
+const expiresAt = (epoch: number) => epoch + 2 * EPOCH_MS;
+
+export class SharedInFlight implements InFlightCounter {
+  readonly #store: SlotCounterStore;
+  readonly #onError: SharedInFlightOptions['onError'];
+  readonly #now: () => number;
+  readonly #keys = new Map<string, KeySlots>();
+  #epochTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: SharedInFlightOptions) {
+    this.#store = options.store;
+    this.#onError = options.onError;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async enter(keyId: string, limit: number): Promise<() => void> {
+    let slots = this.#keys.get(keyId);
+    if (!slots) {
+      slots = {
+        epoch: this.#epoch(),
+        inFlight: 0,
+        held: 0,
+        pending: undefined,
+        waiting: 0,
+        refused: false,
+        linger: undefined,
+      };
+      this.#keys.set(keyId, slots);
+    }
+    for (;;) {
+      const epoch = this.#epoch();
+      if (slots.epoch !== epoch) this.#moveTo(keyId, slots, epoch);
+      if (slots.inFlight < slots.held) return this.#admit(keyId, slots);
+      // One store call per key at a time; calls arriving meanwhile wait for it and look again (the
+      // next call asks for all of them at once).
+      if (slots.pending) {
+        slots.waiting++;
+        await slots.pending;
+        slots.waiting--;
+        // The team was full a moment ago: the waiters are refused with that call, not asked one by one.
+        if (slots.refused && slots.inFlight >= slots.held) throw concurrencyRefusal(limit);
+        continue;
+      }
+      let outcome: 'granted' | 'refused' | 'failed' = 'refused';
+      slots.pending = this.#takeSlots(keyId, slots.epoch, Math.min(1 + slots.waiting, limit), limit)
+        .then((granted) => {
+          // Slots taken in an epoch that ended meanwhile live in a dead counter: ask again.
+          if (slots.epoch === epoch) slots.held += granted;
+          outcome = granted > 0 ? 'granted' : 'refused';
+          slots.refused = granted === 0;
+        })
+        .catch((err) => {
+          outcome = 'failed';
+          slots.refused = false;
+          this.#onError?.(err);
+        })
+        .finally(() => {
+          slots.pending = undefined;
+        });
+      await slots.pending;
+      if (outcome === 'refused') {
+        this.#forgetIfIdle(keyId, slots);
+        throw concurrencyRefusal(limit);
+      }
+      if (outcome === 'failed') {
+        // Store down: this instance's own calls at the full cap (rewritten to the store at the next epoch).
+        if (slots.inFlight >= limit) throw concurrencyRefusal(limit);
+        return this.#admit(keyId, slots);
+      }
+    }
+  }
+
+  /** Stops the epoch timer and gives back the spare slots (shutdown). */
+  close(): void {
+    clearTimeout(this.#epochTimer);
+    this.#epochTimer = undefined;
+    for (const [keyId, slots] of this.#keys) {
+      clearTimeout(slots.linger);
+      this.#giveBackSpare(keyId, slots);
+    }
+  }
+
+  #epoch(): number {
+    const now = this.#now();
+    return now - (now % EPOCH_MS);
+  }
+
+  /** Adds `want` to the key's counter and keeps what fits under the cap; the rest is taken back. */
+  async #takeSlots(keyId: string, epoch: number, want: number, limit: number): Promise<number> {
+    const name = counterName(keyId, epoch);
+    const total = await this.#store.addToCounter(name, want, expiresAt(epoch));
+    const granted = Math.max(0, Math.min(want, limit - (total - want)));
+    if (granted < want) this.#add(name, granted - want, epoch);
+    return granted;
+  }
+
+  #admit(keyId: string, slots: KeySlots): () => void {
+    slots.inFlight++;
+    this.#keepEpochs();
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      slots.inFlight--;
+      if (!slots.linger) {
+        slots.linger = setTimeout(() => {
+          slots.linger = undefined;
+          this.#giveBackSpare(keyId, slots);
+          this.#forgetIfIdle(keyId, slots);
+        }, LINGER_MS);
+        slots.linger.unref();
+      }
+    };
+  }
+
+  /** The calls running here keep their slots in the new epoch's counter; spare slots stay behind. */
+  #moveTo(keyId: string, slots: KeySlots, epoch: number): void {
+    slots.epoch = epoch;
+    slots.held = slots.inFlight;
+    if (slots.inFlight > 0) this.#add(counterName(keyId, epoch), slots.inFlight, epoch);
+  }
+
+  #giveBackSpare(keyId: string, slots: KeySlots): void {
+    const spare = slots.held - slots.inFlight;
+    if (spare <= 0) return;
+    slots.held -= spare;
+    this.#add(counterName(keyId, slots.epoch), -spare, slots.epoch);
+  }
+
+  #forgetIfIdle(keyId: string, slots: KeySlots): void {
+    if (slots.inFlight === 0 && slots.held === 0 && !slots.pending && slots.waiting === 0 && !slots.linger)
+      this.#keys.delete(keyId);
+  }
+
+  #add(name: string, amount: number, epoch: number): void {
+    this.#store.addToCounter(name, amount, expiresAt(epoch)).catch((err) => this.#onError?.(err));
+  }
+
+  /**
+   * While calls run, moves their slots at each epoch's start even when no call arrives to do it, so
+   * other instances see them in the new counter.
+   */
+  #keepEpochs(): void {
+    if (this.#epochTimer) return;
+    const tick = () => {
+      this.#epochTimer = undefined;
+      const epoch = this.#epoch();
+      let running = false;
+      for (const [keyId, slots] of this.#keys) {
+        if (slots.epoch !== epoch) this.#moveTo(keyId, slots, epoch);
+        if (slots.inFlight > 0) running = true;
+        this.#forgetIfIdle(keyId, slots);
+      }
+      if (running) this.#schedule(tick);
+    };
+    this.#schedule(tick);
+  }
+
+  #schedule(tick: () => void): void {
+    const now = this.#now();
+    this.#epochTimer = setTimeout(tick, EPOCH_MS - (now % EPOCH_MS) + 5);
+    this.#epochTimer.unref();
+  }
+}
