@@ -37,6 +37,8 @@ export interface ApiErrorOptions {
   status?: number;
   /** Extra response headers, e.g. retry-after or x-should-retry. */
   headers?: Record<string, string>;
+  /** `error.details` of the body: machine-readable specifics a client acts on (`error_code`). */
+  details?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -44,6 +46,7 @@ export class ApiError extends Error {
   readonly type: ErrorType;
   readonly status: number;
   readonly headers: Record<string, string>;
+  readonly details: Record<string, unknown> | undefined;
 
   constructor(type: ErrorType, message: string, options: ApiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -51,12 +54,14 @@ export class ApiError extends Error {
     this.type = type;
     this.status = options.status ?? STATUS_BY_TYPE[type];
     this.headers = options.headers ?? {};
+    this.details = options.details;
   }
 
   /** The Anthropic error body (without request_id, which the server adds). */
-  toJSON(): { type: 'error'; error: { type: string; message: string } } {
+  toJSON(): { type: 'error'; error: { type: string; message: string; details?: Record<string, unknown> } } {
     const type = this.type === 'unsupported_media_type' ? 'invalid_request_error' : this.type;
-    return { type: 'error', error: { type, message: this.message } };
+    const error = { type, message: this.message };
+    return { type: 'error', error: this.details ? { ...error, details: this.details } : error };
   }
 
   static invalid(message: string): ApiError {

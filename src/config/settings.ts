@@ -226,6 +226,13 @@ export const SETTINGS = {
     docDefault: 'auto',
     doc: 'request body bytes held at once by requests in flight (a body costs 6–14× its size while its request runs); beyond it, 529 with `retry-after`; one key may hold half of it (beyond: 429 with `retry-after`); refusals counted (`abproxy_body_budget_refusals_total`) and logged. `0`/auto: 1/16 of the heap limit; never less than `ABPROXY_MAX_BODY_BYTES`',
   }),
+  threadsMaxBytes: setting({
+    env: ['ABPROXY_THREADS_MAX_BYTES'],
+    default: 64 * MIB,
+    parse: integer(0, 2 ** 40),
+    docDefault: '64 MiB',
+    doc: "message threads (the SDK toolRunner's `thread` field): conversations held in memory between turns, bound to their key, at most this much (oldest dropped first; idle ones after an hour); a continue of a thread not held is 404 `thread_not_found` and the SDK resends the whole conversation. `0`: hold none",
+  }),
   enableToolUse: setting({
     env: ['ENABLE_TOOL_USE'],
     default: true,

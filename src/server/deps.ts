@@ -6,6 +6,7 @@ import type { WebToolQuota } from '../tools/web/quota.ts';
 import type { WebTools } from '../tools/web/types.ts';
 import type { BedrockRuntime } from '../upstream/runtime.ts';
 import type { BodyBudget } from './http/body-budget.ts';
+import type { ThreadStore } from './messages/threads.ts';
 
 /** The upstream calls the handlers make (a BedrockUpstream's runtime in production). */
 export type Upstream = BedrockRuntime;
@@ -28,4 +29,6 @@ export interface AppDeps {
   webQuota?: WebToolQuota;
   /** Bytes of request bodies held at once (absent in handler unit tests: no bound). */
   bodyBudget?: BodyBudget;
+  /** Message threads held between turns (absent: none held, every continue is thread_not_found). */
+  threads?: ThreadStore;
 }

@@ -34,6 +34,7 @@ import type { UpstreamTrace } from '../../upstream/trace.ts';
 import { createUpstreams } from '../../upstream/upstream-set.ts';
 import { createApp } from '../app.ts';
 import type { CatalogueView, Upstream } from '../deps.ts';
+import { ThreadStore } from '../messages/threads.ts';
 import { createAccounting } from '../middleware/accounting.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
@@ -288,6 +289,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       webQuota: webToolQuota({
         limiter: webToolLimiter(store, (err) => log.warn({ err }, 'web search daily counter failed')),
       }),
+      threads: config.threadsMaxBytes > 0 ? new ThreadStore(config.threadsMaxBytes) : undefined,
     },
     {
       requireKey,

@@ -9,6 +9,7 @@ import type { ResolvedModel, ServiceTier } from '../../models/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Ctx } from '../http/context.ts';
 import { randomId } from '../http/random-id.ts';
+import type { ThreadTurn } from './threads.ts';
 
 export function newMessageId(): string {
   return randomId('msg_');
@@ -48,6 +49,8 @@ export interface MessageCall {
   warnings: string[];
   abort: AbortController;
   inputTokensEstimate: number;
+  /** The request's part in a message thread: each path hands it the whole reply (threads.ts). */
+  thread?: ThreadTurn;
   /** Turns an upstream failure into the client's error (context overflow needs the sizes). */
   upstreamError: (err: unknown) => ApiError;
   /** Response headers for a successful answer (model, warnings). */

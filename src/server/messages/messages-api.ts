@@ -57,6 +57,7 @@ export async function messagesApiMessages(call: MessageCall, host: MessagesApiHo
       model: request.model,
     });
     reportUsage(ctx, body.usage);
+    call.thread?.record(body);
     sendJson(ctx.res, 200, body, headers);
     return;
   }

@@ -44,6 +44,7 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     const { result: body, warnings } = translateConverseResponse(out, responseContext);
     reportUsage(ctx, body.usage);
     ctx.span?.response(body);
+    call.thread?.record(body);
     sendJson(ctx.res, 200, body, call.headers([...translated.warnings, ...warnings]));
     return;
   }

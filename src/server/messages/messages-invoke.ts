@@ -31,6 +31,7 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
     const body = fromInvokeResponseText(utf8.decode(bytes), { model: request.model });
     reportUsage(ctx, body.usage);
     ctx.span?.response(body);
+    call.thread?.record(body);
     sendJson(ctx.res, 200, body, headers);
     return;
   }

@@ -20,6 +20,7 @@ import type { MessageCall } from './message-call.ts';
 import { messagePath } from './message-path.ts';
 import { openModelRound } from './model-round.ts';
 import { reportUsage } from './report-usage.ts';
+import { recordStreamedReply } from './threads.ts';
 
 export interface WebToolsPlan {
   /** The request, without a web_search tool that was removed (no provider, `remove` configured). */
@@ -117,7 +118,9 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
       reportUsage(ctx, loop.usage());
     }
     if (!loop.finished) return; // the client left
-    sendJson(ctx.res, 200, foldStream(all), call.headers(warnings));
+    const message = foldStream(all);
+    call.thread?.record(message);
+    sendJson(ctx.res, 200, message, call.headers(warnings));
     return;
   }
 
@@ -141,15 +144,18 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
   deps.stats?.streamOpened(ctx);
   try {
     let next: IteratorResult<StreamEvent> = first;
+    const sent: StreamEvent[] | undefined = call.thread ? [] : undefined;
     while (!next.done) {
       if (sse.closed) throw new Error('client disconnected');
       const event = next.value;
+      sent?.push(event);
       await sse.send(event);
       if (event.type === 'message_start') await sse.ping();
       else if (event.type === 'content_block_start' || event.type === 'content_block_delta')
         deps.stats?.firstToken(ctx);
       next = await events.next();
     }
+    if (sent && call.thread) recordStreamedReply(call.thread, sent);
     sse.end();
   } catch (err) {
     if (abort.signal.aborted || sse.closed) {

@@ -14,7 +14,7 @@ import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
 import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
 import { clientAbort } from '../http/client-abort.ts';
-import type { Handler } from '../http/context.ts';
+import type { Ctx, Handler } from '../http/context.ts';
 import { headerSafe } from '../http/respond.ts';
 import { callerOf } from '../middleware/accounting.ts';
 import { chooseServiceTier } from './feature-flags.ts';
@@ -26,107 +26,119 @@ import { invokeMessages } from './messages-invoke.ts';
 import { planWebTools, webMessages } from './messages-web.ts';
 import { resolveForRequest } from './resolve.ts';
 import { messagesTier, setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
+import { openThreadTurn, type ThreadTurn } from './threads.ts';
 
 export function messagesHandler(deps: AppDeps): Handler {
   return async function messages(ctx) {
-    // The client leaving before we answered cancels media fetches and the Bedrock call.
-    const abort = clientAbort(ctx);
-    const betas = parseBetas(ctx.req.headers['anthropic-beta']);
-    let request = validateMessagesRequest(
-      await readJson(
-        ctx.req,
-        deps.config.maxBodyBytes,
-        deps.bodyBudget?.holdFor(ctx.res, callerOf(ctx).keyId),
-      ),
-      { betas },
-    );
-    // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
-    if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
-    const web = planWebTools(deps, request, callerOf(ctx));
-    const webSpec = web.spec;
-    request = web.request;
-    ctx.model = request.model;
-    ctx.stream = request.stream === true;
-    const model = await resolveForRequest(deps, request.model, ctx.key);
-    ctx.span?.request(request, model.modelId);
-    await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
-    const wantedTier = messagesTier(
-      ctx.key?.serviceTier ?? deps.config.defaultServiceTier,
-      request.service_tier,
-    );
-    const tier = chooseServiceTier(wantedTier, model.caps);
-    const tierState: TierState = { wanted: wantedTier, tier: tier.tier };
-    setTierHeaders(ctx.res, tierState);
-    const inputTokensEstimate = estimateInputTokens(request);
-    await ctx.meter?.admitTokens(inputTokensEstimate);
-    const warnings = tier.warning ? [tier.warning, ...web.warnings] : [...web.warnings];
-    const call: MessageCall = {
-      ctx,
-      deps,
-      request,
-      model,
-      betas,
-      get tier() {
-        return tierState.tier;
-      },
-      async send(send) {
-        let answer: Awaited<ReturnType<typeof send>>;
-        try {
-          answer = await withTierFallback(tierState, ctx.res, send, (err) =>
-            ctx.log.info(
-              { requestId: ctx.requestId, tier: tierState.tier, err: (err as Error).message },
-              'Bedrock rejected the service tier; retrying on default',
-            ),
-          );
-        } catch (err) {
-          if (abort.signal.aborted) return undefined; // the client is gone; nobody to answer
-          throw call.upstreamError(err);
-        }
-        ctx.meter?.answered();
-        return answer;
-      },
-      warnings,
-      abort,
-      inputTokensEstimate,
-      upstreamError: (err) =>
-        err instanceof ApiError
-          ? err
-          : fromBedrockError(err, {
-              estimatedInputTokens: inputTokensEstimate,
-              contextWindow: model.caps.contextWindow,
-            }),
-      headers(extraWarnings) {
-        const all = [...warnings, ...extraWarnings];
-        const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(model.modelId) };
-        if (all.length > 0) {
-          headers['x-abproxy-warnings'] = warningsHeader(all);
-          ctx.log.debug({ requestId: ctx.requestId, warnings: all }, 'lossy translation');
-        }
-        return headers;
-      },
-    };
-    ctx.meter?.begin({
-      model: request.model,
-      resolvedModel: model.modelId,
-      metricsLabel: model.metricsLabel,
-      stream: request.stream === true,
-      tier: () => tierState.tier,
-      userId: request.metadata?.user_id,
-    });
-    if (webSpec) {
-      await webMessages(call, webSpec);
-      return;
+    const { keyId } = callerOf(ctx);
+    const body = await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res, keyId));
+    // A thread's history is put back before anything looks at the request: validation, limits and
+    // Bedrock see the whole conversation, as without threads.
+    const thread =
+      body !== null && typeof body === 'object' && !Array.isArray(body)
+        ? openThreadTurn(body as Record<string, unknown>, keyId, deps.threads)
+        : undefined;
+    try {
+      await serveMessages(deps, ctx, thread ? thread.body : body, thread);
+    } finally {
+      thread?.end();
     }
-    // Earlier web tool blocks echoed without web tools this time: still turned into tool calls + results.
-    if (hasWebHistory(request.messages))
-      call.request = {
-        ...request,
-        messages: convertWebHistory(request.messages, deps.signingSecret).messages,
-      };
-    const path = messagePath(deps.config, model, request.model);
-    if (path === 'invoke') await invokeMessages(call);
-    else if (path === 'messages') await messagesApiMessages(call, 'runtime');
-    else if (path === 'mantle') await messagesApiMessages(call, 'mantle');
-    else await converseMessages(call);
   };
+}
+
+/** The request, validated and served on the path its model takes. */
+async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: ThreadTurn | undefined) {
+  // The client leaving before we answered cancels media fetches and the Bedrock call.
+  const abort = clientAbort(ctx);
+  const betas = parseBetas(ctx.req.headers['anthropic-beta']);
+  let request = validateMessagesRequest(body, { betas });
+  // Prompts stay out of logs unless the operator opts in (ABPROXY_LOG_BODIES=true, at debug level).
+  if (deps.config.logBodies) ctx.log.debug({ requestId: ctx.requestId, body: request }, 'request body');
+  const web = planWebTools(deps, request, callerOf(ctx));
+  const webSpec = web.spec;
+  request = web.request;
+  ctx.model = request.model;
+  ctx.stream = request.stream === true;
+  const model = await resolveForRequest(deps, request.model, ctx.key);
+  ctx.span?.request(request, model.modelId);
+  await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
+  const wantedTier = messagesTier(
+    ctx.key?.serviceTier ?? deps.config.defaultServiceTier,
+    request.service_tier,
+  );
+  const tier = chooseServiceTier(wantedTier, model.caps);
+  const tierState: TierState = { wanted: wantedTier, tier: tier.tier };
+  setTierHeaders(ctx.res, tierState);
+  const inputTokensEstimate = estimateInputTokens(request);
+  await ctx.meter?.admitTokens(inputTokensEstimate);
+  const warnings = tier.warning ? [tier.warning, ...web.warnings] : [...web.warnings];
+  const call: MessageCall = {
+    ctx,
+    deps,
+    request,
+    model,
+    betas,
+    get tier() {
+      return tierState.tier;
+    },
+    async send(send) {
+      let answer: Awaited<ReturnType<typeof send>>;
+      try {
+        answer = await withTierFallback(tierState, ctx.res, send, (err) =>
+          ctx.log.info(
+            { requestId: ctx.requestId, tier: tierState.tier, err: (err as Error).message },
+            'Bedrock rejected the service tier; retrying on default',
+          ),
+        );
+      } catch (err) {
+        if (abort.signal.aborted) return undefined; // the client is gone; nobody to answer
+        throw call.upstreamError(err);
+      }
+      ctx.meter?.answered();
+      return answer;
+    },
+    warnings,
+    abort,
+    inputTokensEstimate,
+    thread,
+    upstreamError: (err) =>
+      err instanceof ApiError
+        ? err
+        : fromBedrockError(err, {
+            estimatedInputTokens: inputTokensEstimate,
+            contextWindow: model.caps.contextWindow,
+          }),
+    headers(extraWarnings) {
+      const all = [...warnings, ...extraWarnings];
+      const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(model.modelId) };
+      if (all.length > 0) {
+        headers['x-abproxy-warnings'] = warningsHeader(all);
+        ctx.log.debug({ requestId: ctx.requestId, warnings: all }, 'lossy translation');
+      }
+      return headers;
+    },
+  };
+  ctx.meter?.begin({
+    model: request.model,
+    resolvedModel: model.modelId,
+    metricsLabel: model.metricsLabel,
+    stream: request.stream === true,
+    tier: () => tierState.tier,
+    userId: request.metadata?.user_id,
+  });
+  if (webSpec) {
+    await webMessages(call, webSpec);
+    return;
+  }
+  // Earlier web tool blocks echoed without web tools this time: still turned into tool calls + results.
+  if (hasWebHistory(request.messages))
+    call.request = {
+      ...request,
+      messages: convertWebHistory(request.messages, deps.signingSecret).messages,
+    };
+  const path = messagePath(deps.config, model, request.model);
+  if (path === 'invoke') await invokeMessages(call);
+  else if (path === 'messages') await messagesApiMessages(call, 'runtime');
+  else if (path === 'mantle') await messagesApiMessages(call, 'mantle');
+  else await converseMessages(call);
 }

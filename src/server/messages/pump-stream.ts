@@ -17,6 +17,7 @@ import { stallDeadline } from '../http/client-abort.ts';
 import { PING_FRAME, SseWriter } from '../http/sse.ts';
 import type { MessageCall } from './message-call.ts';
 import { reportUsage } from './report-usage.ts';
+import { recordStreamedReply } from './threads.ts';
 
 export interface UpstreamStream<E> {
   /** Upstream request id, for logs. */
@@ -98,7 +99,10 @@ export async function pumpStream<E>(
   });
   // Synchronous: the frames join the writer's batch for this turn (one write per upstream read, the
   // first with the headers). Answers false when the client is not keeping up.
+  // A thread holds the reply: the events sent are kept to fold it (threads.ts). Only thread requests pay.
+  const sent: OutgoingEvent[] | undefined = call.thread ? [] : undefined;
   const write = (events: readonly OutgoingEvent[]): boolean => {
+    if (sent) sent.push(...events);
     for (const event of events) {
       sse.write('frame' in event ? event.frame : formatSseEvent(event));
       if (span) span.streamEvent(event);
@@ -142,6 +146,7 @@ export async function pumpStream<E>(
     const last = translator.end(); // throws for a stream that failed
     if (!opened) open();
     write(last);
+    if (sent && call.thread) recordStreamedReply(call.thread, sent);
     sse.end();
   } catch (err) {
     if (!opened && !abort.signal.aborted && !sse.closed) {

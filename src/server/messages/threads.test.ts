@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { MessagesResponse } from '../../anthropic/types.ts';
+import { openThreadTurn, ThreadStore } from './threads.ts';
+
+const reply = (
+  id: string,
+  text: string,
+  stop: MessagesResponse['stop_reason'] = 'end_turn',
+): MessagesResponse => ({
+  id,
+  type: 'message',
+  role: 'assistant',
+  model: 'm',
+  content: [{ type: 'text', text }],
+  stop_reason: stop,
+  stop_sequence: null,
+  usage: {
+    input_tokens: 1,
+    output_tokens: 1,
+    cache_creation_input_tokens: null,
+    cache_read_input_tokens: null,
+  },
+});
+
+const user = (text: string) => ({ role: 'user', content: text });
+
+function turn(store: ThreadStore, body: Record<string, unknown>, keyId = 'key_a') {
+  return openThreadTurn({ model: 'm', max_tokens: 10, ...body }, keyId, store);
+}
+
+describe('message threads', () => {
+  it('a create holds the conversation under the reply id; a continue takes it, with system and tools put back', () => {
+    const store = new ThreadStore(1 << 20);
+    const created = turn(store, { thread: { type: 'create' }, system: 'sys', messages: [user('hi')] })!;
+    expect(created.body.thread).toBeUndefined();
+    created.record(reply('msg_1', 'hello'));
+    created.end();
+    const next = turn(store, {
+      thread: { type: 'continue', previous_message_id: 'msg_1' },
+      messages: [user('again')],
+    })!;
+    expect(next.body).toMatchObject({
+      system: 'sys',
+      messages: [
+        user('hi'),
+        { role: 'assistant', content: [{ type: 'text', text: 'hello' }] },
+        user('again'),
+      ],
+    });
+    // Taken: a second continue of the same reply is not found.
+    expect(() =>
+      turn(store, { thread: { type: 'continue', previous_message_id: 'msg_1' }, messages: [] }),
+    ).toThrow(/no thread ends in message msg_1/);
+  });
+
+  it('a continue that gets no reply gives the thread back; a refusal is not held', () => {
+    const store = new ThreadStore(1 << 20);
+    const created = turn(store, { thread: { type: 'create' }, messages: [user('hi')] })!;
+    created.record(reply('msg_1', 'hello'));
+    const failed = turn(store, {
+      thread: { type: 'continue', previous_message_id: 'msg_1' },
+      messages: [user('x')],
+    })!;
+    failed.end(); // the upstream call failed: no record()
+    const retried = turn(store, {
+      thread: { type: 'continue', previous_message_id: 'msg_1' },
+      messages: [user('x')],
+    })!;
+    retried.record(reply('msg_2', 'no', 'refusal'));
+    retried.end();
+    expect(store.count).toBe(0);
+  });
+
+  it("another key's thread is not found, and stays held for its owner", () => {
+    const store = new ThreadStore(1 << 20);
+    turn(store, { thread: { type: 'create' }, messages: [user('mine')] }, 'key_a')!.record(
+      reply('msg_1', 'ok'),
+    );
+    expect(() =>
+      turn(
+        store,
+        { thread: { type: 'continue', previous_message_id: 'msg_1' }, messages: [user('x')] },
+        'key_b',
+      ),
+    ).toThrow(expect.objectContaining({ status: 404, details: { error_code: 'thread_not_found' } }));
+    expect(store.count).toBe(1);
+  });
+
+  it('past its size the store drops the oldest threads; an hour idle, a thread is gone', () => {
+    let now = 0;
+    const store = new ThreadStore(2_000, () => now);
+    for (let i = 0; i < 10; i++) {
+      turn(store, { thread: { type: 'create' }, messages: [user('x'.repeat(300))] })!.record(
+        reply(`msg_${i}`, 'ok'),
+      );
+    }
+    expect(store.count).toBeLessThan(10);
+    expect(() =>
+      turn(store, { thread: { type: 'continue', previous_message_id: 'msg_0' }, messages: [] }),
+    ).toThrow(/no thread/);
+    turn(store, {
+      thread: { type: 'continue', previous_message_id: 'msg_9' },
+      messages: [user('y')],
+    })!.record(reply('msg_10', 'ok'));
+    now += 61 * 60 * 1000;
+    expect(() =>
+      turn(store, { thread: { type: 'continue', previous_message_id: 'msg_10' }, messages: [] }),
+    ).toThrow(/no thread/);
+  });
+});
