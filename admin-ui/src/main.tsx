@@ -18,6 +18,8 @@ import { int, text, time, usd } from './format.ts';
 import { KeysSection } from './keys.tsx';
 
 const LIVE_ROWS = 20;
+/** Shortest time between two reloads of usage, keys and models that the live feed causes. */
+const REFRESH_MS = 3_000;
 
 function SignIn({ session, onSignedIn }: { session: SessionState; onSignedIn: (csrf: string) => void }) {
   const [key, setKey] = useState('');
@@ -390,6 +392,7 @@ function Dashboard({ onSignedOut }: { onSignedOut: () => void }) {
   const [problem, setProblem] = useState('');
   const [connected, setConnected] = useState(false);
   const refreshTimer = useRef<number | undefined>(undefined);
+  const lastRefresh = useRef(0);
 
   const failed = useCallback(
     (err: unknown) => {
@@ -429,12 +432,17 @@ function Dashboard({ onSignedOut }: { onSignedOut: () => void }) {
     source.addEventListener('request', (e) => {
       const request = JSON.parse(e.data) as RecentRequest;
       setRecent((rows) => [request, ...rows].slice(0, LIVE_ROWS));
-      window.clearTimeout(refreshTimer.current);
+      // At most one reload per REFRESH_MS, the first a moment after a burst starts: steady traffic still
+      // refreshes the page, and a flood of requests does not reload it for each one.
+      if (refreshTimer.current !== undefined) return;
+      const wait = Math.max(700, lastRefresh.current + REFRESH_MS - Date.now());
       refreshTimer.current = window.setTimeout(() => {
+        refreshTimer.current = undefined;
+        lastRefresh.current = Date.now();
         void loadUsage();
         void loadKeys();
         void loadModels();
-      }, 700);
+      }, wait);
     });
     return () => source.close();
   }, [loadUsage, loadKeys, loadModels]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyRecord, UsageRecord } from '../store/types.ts';
-import { usageView } from './usage-view.ts';
+import { MAX_SERIES, usageView } from './usage-view.ts';
 
 const record = (keyId: string, at: string, model: string, costUsd: number): UsageRecord => ({
   id: `${keyId}-${at}-${model}`,
@@ -47,6 +47,41 @@ describe('usageView', () => {
       ['key_a', 1, 2],
       ['key_b', 1, 0.5],
     ]);
+  });
+
+  it('a model named __proto__ (or constructor) is one more group, and nothing leaks into Object.prototype', () => {
+    const hostile = [
+      record('key_a', '2026-03-01T10:00:00.000Z', '__proto__', 1),
+      record('key_a', '2026-03-02T10:00:00.000Z', 'constructor', 1),
+      record('key_a', '2026-03-02T11:00:00.000Z', 'hasOwnProperty', 1),
+    ];
+    const view = usageView(hostile, [], '2026-02-28T12:00:00.000Z', now);
+    expect(Object.keys(Object.prototype)).toEqual([]);
+    expect(({} as Record<string, unknown>)['1']).toBeUndefined();
+    const groups = view.tokens_by_model_per_day.groups;
+    expect(Object.keys(groups).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty']);
+    expect(Object.getOwnPropertyDescriptor(groups, '__proto__')?.value).toEqual([0, 16, 0]);
+    // What the page receives parses back to the same three series.
+    expect(Object.keys(JSON.parse(JSON.stringify(view)).tokens_by_model_per_day.groups).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+    ]);
+  });
+
+  it('charts at most MAX_SERIES series: the largest, and the rest summed as (others)', () => {
+    const many = Array.from({ length: 500 }, (_, i) =>
+      record('key_a', '2026-03-01T10:00:00.000Z', `model-${i}`, i === 7 ? 100 : 1),
+    );
+    const view = usageView(many, [], '2026-02-28T12:00:00.000Z', now);
+    const groups = view.tokens_by_model_per_day.groups;
+    expect(Object.keys(groups)).toHaveLength(MAX_SERIES);
+    expect(groups['(others)']).toEqual([0, (500 - (MAX_SERIES - 1)) * 16, 0]);
+    const costs = usageView(many, [], '2026-02-28T12:00:00.000Z', now).cost_by_key_per_day.groups;
+    expect(costs).toEqual({ key_a: [0, 599, 0] });
+    // Totals are kept: what the chart drops into (others) still adds up.
+    const sum = Object.values(groups).reduce((a, v) => a + v[1]!, 0);
+    expect(sum).toBe(500 * 16);
   });
 
   it('sums this calendar month per live key against its budget, whatever the window', () => {

@@ -52,19 +52,42 @@ function series(
   amountOf: (r: UsageRecord) => number,
 ): DailySeries {
   const index = new Map(days.map((day, i) => [day, i]));
-  const groups: Record<string, number[]> = {};
+  // A Map, not an object: group names are clients' strings, and a model named `__proto__` would
+  // otherwise have written into Object.prototype, breaking every object in the process.
+  const groups = new Map<string, number[]>();
   for (const record of records) {
     const i = index.get(record.at.slice(0, 10));
     if (i === undefined) continue;
     const group = groupOf(record);
-    const values = groups[group] ?? days.map(() => 0);
-    groups[group] = values;
+    let values = groups.get(group);
+    if (!values) {
+      values = days.map(() => 0);
+      groups.set(group, values);
+    }
     values[i]! += amountOf(record);
   }
-  for (const values of Object.values(groups)) {
+  const shown = largest(groups, days.length);
+  for (const values of shown.values()) {
     for (let i = 0; i < values.length; i++) values[i] = Math.round(values[i]! * 1e6) / 1e6;
   }
-  return { days, groups };
+  // fromEntries defines own properties: `__proto__` is a plain key of the JSON, not a prototype.
+  return { days, groups: Object.fromEntries(shown) };
+}
+
+/** Series a chart shows; the rest are summed into one: a client can make thousands of model names. */
+export const MAX_SERIES = 12;
+const OTHERS = '(others)';
+
+function largest(groups: Map<string, number[]>, days: number): Map<string, number[]> {
+  if (groups.size <= MAX_SERIES) return groups;
+  const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const ranked = [...groups].sort((a, b) => total(b[1]) - total(a[1]));
+  const shown = new Map(ranked.slice(0, MAX_SERIES - 1));
+  const others = Array.from({ length: days }, () => 0);
+  for (const [, values] of ranked.slice(MAX_SERIES - 1))
+    for (let i = 0; i < days; i++) others[i]! += values[i]!;
+  shown.set(OTHERS, others);
+  return shown;
 }
 
 export function monthStart(now: number): string {
