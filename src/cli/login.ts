@@ -122,6 +122,22 @@ function stored(endpoints: Endpoints, json: Record<string, unknown>, now: number
   };
 }
 
+/**
+ * The sign-in page the gateway names, as a web address: it is handed to the system's opener, which
+ * would as readily open `file:///…` or another program's URL scheme for a spoofed gateway.
+ */
+function signInLink(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new CliError('the gateway answered a sign-in link that is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new CliError(`the gateway answered a sign-in link that is not a web address (${url.protocol})`);
+  return url.href;
+}
+
 async function login(flags: GatewayFlags, io: LoginIo): Promise<void> {
   const config = adminConfig({ config: flags.config });
   const gateway = gatewayUrl(flags, config);
@@ -139,7 +155,7 @@ async function login(flags: GatewayFlags, io: LoginIo): Promise<void> {
   if (started.status !== 200 || !grant.device_code || !grant.verification_uri) {
     throw new CliError(`${endpoints.device} answered ${started.status}: ${JSON.stringify(started.json)}`);
   }
-  const link = grant.verification_uri_complete ?? grant.verification_uri;
+  const link = signInLink(grant.verification_uri_complete ?? grant.verification_uri);
   io.stderr(`To sign in, open ${link}`);
   io.stderr(`and check that it shows the code ${grant.user_code ?? ''}`);
   if (openBrowser(link, io.env)) io.stderr('(a browser was opened)');

@@ -41,7 +41,8 @@ export function buildProgram(): Command {
   const stdout = (line: string) => process.stdout.write(terminalOutput(`${line}\n`));
   registerKeys(program, { stdout });
   registerPrincipals(program, { stdout });
-  registerLogin(program, { stdout, stderr: (line) => process.stderr.write(`${line}\n`), env: process.env });
+  // The gateway's answers (its sign-in link, its errors) are text a spoofed gateway chooses: defused too.
+  registerLogin(program, { stdout, stderr: (line) => writeErr(`${line}\n`), env: process.env });
   registerTables(program, { stdout });
   // CSV is written as it is (CRLF line ends); its cells are defused by usageCsv.
   registerUsage(program, { stdout, raw: (text) => process.stdout.write(text) });

