@@ -4,7 +4,11 @@ import type { UpstreamPool } from './pool.ts';
 import { registerPoolMetrics } from './pool-metrics.ts';
 
 const pool = {
-  breakerStates: () => [{ upstream: 'a', model: 'm', state: 'open' as const }],
+  breakerStates: () => [
+    { upstream: 'a', model: 'm', state: 'open' as const, blank: false },
+    { upstream: 'a', model: 'made-up-by-a-client', state: 'closed' as const, blank: true },
+    { upstream: 'a', model: 'n', state: 'closed' as const, blank: false },
+  ],
 } as unknown as UpstreamPool;
 const lines = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix));
 
@@ -25,7 +29,11 @@ describe('registerPoolMetrics', () => {
       'abproxy_upstream_attempts_total{upstream="a",outcome="throttled"} 1',
       'abproxy_upstream_attempts_total{upstream="b",outcome="ok"} 1',
     ]);
-    expect(text).toContain('abproxy_upstream_breaker_state{upstream="a",model="m"} 2');
+    // Breakers that counted a fault only: a made-up model id (a client fault, never counted) is no series.
+    expect(lines(text, 'abproxy_upstream_breaker_state{')).toEqual([
+      'abproxy_upstream_breaker_state{upstream="a",model="m"} 2',
+      'abproxy_upstream_breaker_state{upstream="a",model="n"} 0',
+    ]);
     // The histogram reads exactly as prom-client's own Histogram given the same observations.
     const reference = new Registry();
     const histogram = new Histogram({

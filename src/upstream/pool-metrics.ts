@@ -24,13 +24,16 @@ export function registerPoolMetrics(registry: Registry, pool: UpstreamPool): Poo
   });
   new Gauge({
     name: 'abproxy_upstream_breaker_state',
-    help: 'Circuit breaker per upstream and model: 0 closed, 1 half-open, 2 open',
+    help: 'Circuit breaker per upstream and model that has counted a fault: 0 closed, 1 half-open, 2 open (a model with no series has none)',
     labelNames: ['upstream', 'model'] as const,
     registers: [registry],
     collect() {
       this.reset();
+      // Only breakers holding a fault: a model id is whatever a client typed, and each made-up one
+      // (refused by Bedrock as a client fault, which no breaker counts) would be a series of its own.
       for (const b of pool.breakerStates())
-        this.set({ upstream: b.upstream, model: b.model }, BREAKER_VALUE[b.state]);
+        if (!b.blank || b.state !== 'closed')
+          this.set({ upstream: b.upstream, model: b.model }, BREAKER_VALUE[b.state]);
     },
   });
   return {

@@ -84,8 +84,8 @@ describe('UpstreamPool', () => {
     for (let i = 0; i < 4; i++) expect(text(await invoke(pool))).toBe('from b');
     expect(a.calls).toHaveLength(2); // skipped while open
     expect(pool.breakerStates()).toEqual([
-      { upstream: 'a', model: 'anthropic.claude-x', state: 'open' },
-      { upstream: 'b', model: 'anthropic.claude-x', state: 'closed' },
+      { upstream: 'a', model: 'anthropic.claude-x', state: 'open', blank: false },
+      { upstream: 'b', model: 'anthropic.claude-x', state: 'closed', blank: true },
     ]);
     now += 1_001;
     expect(text(await invoke(pool))).toBe('from b'); // the probe failed: open again, for longer

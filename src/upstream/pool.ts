@@ -215,10 +215,18 @@ export class UpstreamPool implements BedrockRuntime {
       input.operation === 'count-tokens',
     );
 
-  /** Breaker state per upstream × model that has seen calls (for metrics and `doctor`). */
-  breakerStates(): { upstream: string; model: string; state: BreakerState }[] {
+  /**
+   * Breaker state per upstream × model that has seen calls (for metrics and `doctor`); `blank`: it
+   * holds no fault, as a new breaker would not.
+   */
+  breakerStates(): { upstream: string; model: string; state: BreakerState; blank: boolean }[] {
     return this.#members.flatMap((m) =>
-      [...m.breakers].map(([model, breaker]) => ({ upstream: m.name, model, state: breaker.state })),
+      [...m.breakers].map(([model, breaker]) => ({
+        upstream: m.name,
+        model,
+        state: breaker.state,
+        blank: breaker.blank,
+      })),
     );
   }
 
