@@ -144,6 +144,12 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // The reader went away (`abproxy usage | head`): the rest of the output has nowhere to go. End quietly,
+  // as Unix tools do, instead of with an unhandled EPIPE and its stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
   const code = await run(argv);
   // Exit explicitly (a store client or a timer may still hold the loop), but only after the output.
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);

@@ -32,7 +32,11 @@ describe('csv', () => {
     expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
     expect(csvCell('\t=1')).toBe("'\t=1");
     expect(csvCell('\r=1')).toBe('"\'\r=1"');
-    // Only the first character matters; numbers stay numbers.
+    // Blanks first do not hide one (spreadsheets trim them), nor do full-width signs.
+    expect(csvCell(' =1+2')).toBe("' =1+2");
+    expect(csvCell('\u00a0\u3000+cmd')).toBe("'\u00a0\u3000+cmd");
+    expect(csvCell('\uff1d1+2')).toBe("'\uff1d1+2");
+    // Only the first sign matters; numbers stay numbers.
     expect(csvCell('a=b')).toBe('a=b');
     expect(csvCell(-1)).toBe('-1');
     expect(csvCell(Number.NaN)).toBe('');

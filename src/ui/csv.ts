@@ -1,13 +1,14 @@
 /**
  * CSV (RFC 4180) for reports that end up in spreadsheets: a header row, CRLF line ends, a cell quoted
  * when it holds a quote, comma, CR or LF (quotes doubled). Cells come from clients (session ids, model
- * names), so a text that a spreadsheet would run as a formula (starting with = + - @, or a tab or CR
- * that some strip first) gets a leading `'` (OWASP's CSV injection advice); numbers are written as numbers.
+ * names), so a text that a spreadsheet would run as a formula (starting with = + - @ or their full-width
+ * forms, after any blanks, or a tab or CR that some strip first) gets a leading `'` (OWASP's CSV injection advice); numbers are written as numbers.
  */
 
 export type CsvCell = string | number | boolean | null | undefined;
 
-const FORMULA_START = /^[=+\-@\t\r]/;
+// Leading blanks too: spreadsheets trim spaces (and full-width ones) before they read a formula.
+const FORMULA_START = /^[\s\u3000]*[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
 const NEEDS_QUOTES = /[",\r\n]/;
 
 /** One cell: numbers as they are, text defused and quoted when needed; null and undefined empty. */

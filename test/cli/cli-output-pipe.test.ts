@@ -1,14 +1,17 @@
 /**
  * Large CLI output through a pipe (`keys list --json | jq`, `usage --json > collector`): the process
  * exits only once all of it has left. Node's writes to a pipe are asynchronous, and an exit right after
- * the write used to keep the first 64 KiB and drop the rest, with exit code 0.
+ * the write used to keep the first 64 KiB and drop the rest, with exit code 0. A reader that leaves early
+ * (`| head`) ends the CLI quietly, as with any Unix tool.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { newKeyRecord } from '../../src/cli/keys.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
+import { ABPROXY } from '../helpers/process.ts';
 import { cliEnv, runCli, tempHome } from './cli-helpers.ts';
 
 it('writes every byte of a large --json answer to a pipe before exiting', async () => {
@@ -32,4 +35,27 @@ it('writes every byte of a large --json answer to a pipe before exiting', async 
   const listed = JSON.parse(result.stdout) as { name?: string }[];
   expect(listed).toHaveLength(KEYS);
   expect(listed.map((key) => key.name)).toContain(`key-${KEYS - 1}`);
+}, 60_000);
+
+it('ends quietly with exit 0 when the reader leaves early (| head), with no EPIPE stack trace', async () => {
+  const db = join(mkdtempSync(join(tmpdir(), 'abproxy-pipe-')), 'abproxy.db');
+  const store = new SqliteStore(db);
+  try {
+    for (let i = 0; i < 1500; i++)
+      await store.createKey(newKeyRecord({ name: `key-${i}` }, new Date()).record);
+  } finally {
+    await store.close();
+  }
+  const child = spawn(process.execPath, [ABPROXY, 'keys', 'list', '--db', db, '--json'], {
+    env: cliEnv(tempHome(), 'http://127.0.0.1:9'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  // Read the first chunk, then close the pipe, as `head -c 100` does.
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(stderr).not.toMatch(/EPIPE|Error/);
+  expect(code).toBe(0);
 }, 60_000);

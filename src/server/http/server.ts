@@ -329,7 +329,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
           {
             requestId: ctx.requestId,
             method: req.method,
-            url: req.url,
+            // The path only: a query string may carry a key (`?key=`) some client put there.
+            path: ctx.url.pathname,
             status: res.statusCode,
             ms: Math.round(performance.now() - started),
             ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
