@@ -97,6 +97,7 @@ describe('convertMessages', () => {
       ['mcp__fs__list.dir'],
     );
     const assistant = messages[1]?.content ?? [];
+    expect(messages).toHaveLength(3);
     expect(assistant[0]).toEqual({ reasoningContent: { reasoningText: { text: 'use ls', signature: SIG } } });
     expect(assistant[1]).toEqual({ text: 'Let me look.' });
     expect(assistant[2]?.toolUse).toMatchObject({ toolUseId: 'toolu_1', input: { path: '.' } });
@@ -152,6 +153,50 @@ describe('convertMessages', () => {
     expect(messages[2]?.content?.[0]?.toolResult?.content).toEqual([
       { text: 'Tool available: WebFetch' },
       { image: { format: 'png', source: { bytes: png } } },
+    ]);
+  });
+
+  it('for an open model, puts what the user added beside tool results (text, a pasted image) into the last result, keeping cache points', () => {
+    const png = Buffer.from('png-bytes');
+    const { messages } = convert(
+      [
+        { role: 'user', content: 'go' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 't1', name: 'Read', input: {} },
+            { type: 'tool_use', id: 't2', name: 'Read', input: {} },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 't1', content: 'one' },
+            { type: 'tool_result', tool_use_id: 't2', content: 'two', cache_control: cache },
+            { type: 'text', text: 'stop, look at this' },
+            {
+              type: 'image',
+              source: { type: 'base64', media_type: 'image/png', data: png.toString('base64') },
+            },
+          ],
+        },
+      ],
+      { ...OPEN, images: true, caching: true },
+      ['Read'],
+    );
+    expect(messages[2]?.content).toEqual([
+      { toolResult: { toolUseId: 't1', content: [{ text: 'one' }] } },
+      {
+        toolResult: {
+          toolUseId: 't2',
+          content: [
+            { text: 'two' },
+            { text: 'stop, look at this' },
+            { image: { format: 'png', source: { bytes: png } } },
+          ],
+        },
+      },
+      { cachePoint: { type: 'default' } },
     ]);
   });
 

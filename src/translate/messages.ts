@@ -7,10 +7,12 @@
  *   (`<system-reminder>` tags), so the model reads them the same way in a user turn.
  * - Turns left empty (blank text, dropped blocks) are removed; consecutive same-role turns are merged;
  *   a history that would start with the assistant gets a minimal user turn first.
- * - In a user turn toolResults come first; in an assistant turn reasoning comes first (Claude's rules).
+ * - In a user turn toolResults come first; in an assistant turn reasoning comes first (Claude's rules);
+ *   other content in a turn of tool results goes into the last one for open models (Bedrock takes none
+ *   beside them there).
  * - A user turn with a document but no text gets a short text: Bedrock refuses documents without one.
  */
-import type { ContentBlock, Message } from '@aws-sdk/client-bedrock-runtime';
+import type { ContentBlock, Message, ToolResultContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import type { MessageParam } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
 import { convertContent, type Unit, type UnitKind } from './content.ts';
@@ -31,11 +33,41 @@ interface Turn {
 
 const LEADING_KIND: Record<Turn['role'], UnitKind> = { user: 'toolResult', assistant: 'reasoning' };
 
-function orderedBlocks(turn: Turn): ContentBlock[] {
+function orderedBlocks(turn: Turn, ctx: BlockContext): ContentBlock[] {
   const lead = LEADING_KIND[turn.role];
   const first = turn.units.filter((u) => u.kind === lead);
   const rest = turn.units.filter((u) => u.kind !== lead);
-  return [...first, ...rest].flatMap((u) => u.blocks);
+  const blocks = [...first, ...rest].flatMap((u) => u.blocks);
+  // Claude keeps the user's words beside the results: it reads instructions inside a tool result as
+  // the tool's, not the user's (and its Messages API takes both in one turn).
+  const fold = turn.role === 'user' && first.length > 0 && ctx.caps.family !== 'claude';
+  return fold ? contentIntoToolResult(blocks) : blocks;
+}
+
+/**
+ * Bedrock refuses other content beside tool results in one turn for open models ("Conversation blocks
+ * and tool result blocks cannot be provided in the same turn", seen on Llama 3.3/4 and Mistral), and
+ * Claude Code sends exactly that: tool results, then a `<system-reminder>` or what the user typed (or
+ * pasted) meanwhile. That content joins the last tool result's, where the model reads it right after
+ * that output (a tool result holds text, images and documents too); cache points stay where they are.
+ */
+function contentIntoToolResult(blocks: ContentBlock[]): ContentBlock[] {
+  let last: ContentBlock.ToolResultMember | undefined;
+  const kept: ContentBlock[] = [];
+  for (const block of blocks) {
+    if (block.toolResult !== undefined) last = block as ContentBlock.ToolResultMember;
+    const media = block.text ?? block.image ?? block.document ?? block.video;
+    if (media === undefined || !last) {
+      kept.push(block);
+      continue;
+    }
+    const { text, image, document, video } = block;
+    const inner = (
+      text !== undefined ? { text } : image ? { image } : document ? { document } : { video }
+    ) as ToolResultContentBlock;
+    last.toolResult.content = [...(last.toolResult.content ?? []), inner];
+  }
+  return kept;
 }
 
 function withDocumentText(blocks: ContentBlock[]): ContentBlock[] {
@@ -69,7 +101,7 @@ export function convertMessages(messages: readonly MessageParam[], ctx: BlockCon
 
   // Empty turns were skipped before merging, so the turns left alternate.
   const converted: Message[] = turns.map((turn) => {
-    const blocks = orderedBlocks(turn);
+    const blocks = orderedBlocks(turn, ctx);
     return { role: turn.role, content: turn.role === 'user' ? withDocumentText(blocks) : blocks };
   });
   if (converted[0]?.role !== 'user') {

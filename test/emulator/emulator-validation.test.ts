@@ -32,6 +32,22 @@ async function rejection(input: Partial<ConverseCommandInput>) {
 describe('Converse validation', () => {
   const cases: [string, Partial<ConverseCommandInput>, RegExp][] = [
     [
+      'text beside tool results in one user turn (an open model)',
+      {
+        modelId: 'qwen.qwen3-coder-480b-a35b-v1:0',
+        messages: [
+          user('go'),
+          { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'a', input: {} } }] },
+          {
+            role: 'user',
+            content: [{ toolResult: { toolUseId: 't1', content: [{ text: 'ok' }] } }, { text: 'and?' }],
+          },
+        ],
+        toolConfig: { tools: [tool('a')] },
+      },
+      /Conversation blocks and tool result blocks cannot be provided in the same turn/,
+    ],
+    [
       'conversation starting with assistant',
       { messages: [{ role: 'assistant', content: [{ text: 'x' }] }] },
       /must start with a user message/,

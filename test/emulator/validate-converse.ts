@@ -206,6 +206,17 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
     });
 
     if (role === 'user') {
+      // Seen on Llama and Mistral through Converse (public reports quote it): no text, image, document
+      // or video beside tool results in one turn (cache points may be). Claude takes them, as its own
+      // Messages API does (a 2024 report of a refusal on Claude 3 Opus is not applied here).
+      const conversation = content.some((block) =>
+        ['text', 'image', 'document', 'video'].some((kind) => isObject(block) && kind in block),
+      );
+      if (toolResults.length > 0 && conversation && model.providerName !== 'Anthropic') {
+        throw validationError(
+          `messages.${m}.content: Conversation blocks and tool result blocks cannot be provided in the same turn.`,
+        );
+      }
       const missing = pendingToolUses.filter((id) => !toolResults.includes(id));
       if (missing.length > 0) {
         throw validationError(
