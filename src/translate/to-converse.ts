@@ -19,6 +19,7 @@ import type { BlockContext } from './block-context.ts';
 import { limitCachePoints, MAX_CACHE_POINTS } from './cache-points.ts';
 import { DocumentNames } from './document-name.ts';
 import { familyParams } from './family-params.ts';
+import { limitMedia, MAX_DOCUMENTS, MAX_IMAGES } from './media-limits.ts';
 import { convertMessages } from './messages.ts';
 import { convertSystem, textAndCachePoints } from './system.ts';
 import { ToolNameMap } from './tool-names.ts';
@@ -176,6 +177,13 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
   for (const field of UNSUPPORTED_FIELDS) {
     if (req[field] === undefined || req[field] === null) continue;
     warnings.add(`${field} is not supported on Converse; ignored`);
+  }
+  const dropped = limitMedia(messages);
+  for (const kind of ['image', 'document'] as const) {
+    if (dropped[kind] > 0)
+      warnings.add(
+        `${dropped[kind]} earlier ${kind}(s) replaced by a note: Bedrock takes at most ${kind === 'image' ? MAX_IMAGES : MAX_DOCUMENTS} per request`,
+      );
   }
   const removed = limitCachePoints(input);
   if (removed > 0) {

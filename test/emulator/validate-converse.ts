@@ -259,6 +259,7 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
   for (const tool of isObject(toolConfig) && Array.isArray(toolConfig.tools) ? toolConfig.tools : []) {
     if (isObject(tool) && 'cachePoint' in tool) cachePoints += 1;
   }
+  checkMediaCounts(messages as Json[]);
   if (cachePoints > model.maxCachePoints && model.caching) {
     throw modelRejected(
       `A maximum of ${model.maxCachePoints} blocks with cache_control may be provided. Found ${cachePoints}.`,
@@ -336,6 +337,26 @@ function checkDocument(value: unknown, where: string, model: EmulatedModel, role
       `The document source at ${where}.document.source must set exactly one of bytes, text, content or s3Location.`,
     );
   }
+}
+
+/**
+ * At most 20 images and 5 documents in one request, tool results included (the Message reference; the
+ * documents message is Bedrock's as public reports quote it, the images one is in its style: unverified).
+ */
+function checkMediaCounts(messages: Json[]): void {
+  let images = 0;
+  let documents = 0;
+  const count = (block: unknown) => {
+    if (!isObject(block)) return;
+    if ('image' in block) images++;
+    if ('document' in block) documents++;
+    const result = block.toolResult;
+    if (isObject(result) && Array.isArray(result.content)) for (const inner of result.content) count(inner);
+  };
+  for (const message of messages)
+    if (Array.isArray(message.content)) for (const block of message.content) count(block);
+  if (documents > 5) throw validationError("You can't include more than 5 documents in a request.");
+  if (images > 20) throw validationError("You can't include more than 20 images in a request.");
 }
 
 function checkToolResultContent(result: Json, where: string, model: EmulatedModel): void {

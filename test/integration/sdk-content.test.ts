@@ -186,6 +186,37 @@ describe('images and documents', () => {
     await expectImageRefused(QWEN, PNG);
   });
 
+  it('a session that has read more PDFs than Bedrock takes in one request keeps working: the newest five are sent', async () => {
+    // Seven turns, each a PDF the user attached, answered: Bedrock takes at most five documents a request.
+    const messages: Anthropic.MessageParam[] = [];
+    for (let i = 0; i < 7; i++) {
+      messages.push({
+        role: 'user',
+        content: [
+          {
+            type: 'document',
+            title: `report-${i}.pdf`,
+            source: { type: 'base64', media_type: 'application/pdf', data: PDF_BASE64 },
+          },
+          { type: 'text', text: `Summarise report ${i}.` },
+        ],
+      });
+      messages.push({ role: 'assistant', content: `Report ${i} is fine.` });
+    }
+    messages.push({ role: 'user', content: 'Which report was longest?' });
+    const { data, response } = await world.client.messages
+      .create({ model: NOVA_LITE, max_tokens: 64, messages })
+      .withResponse();
+    expect(data.content[0]).toMatchObject({ type: 'text' });
+    expect(response.headers.get('x-abproxy-warnings')).toMatch(/2 earlier document\(s\) replaced by a note/);
+    const sent = (lastBody().messages as Json[]).flatMap((m) => m.content as Json[]);
+    const names = sent.filter((b) => b.document).map((b) => (b.document as Json).name);
+    expect(names).toEqual(['report-2 pdf', 'report-3 pdf', 'report-4 pdf', 'report-5 pdf', 'report-6 pdf']);
+    expect(
+      sent.filter((b) => typeof b.text === 'string' && /earlier document omitted/.test(b.text as string)),
+    ).toHaveLength(2);
+  });
+
   it('sends a PDF and a plain-text document with titles sanitised to Bedrock name rules', async () => {
     await world.client.messages.create({
       model: CLAUDE,
