@@ -383,6 +383,19 @@ describe('validateMessagesRequest', () => {
     );
   });
 
+  it("moves the structured-outputs beta's output_format to output_config.format (checked there)", () => {
+    const format = { type: 'json_schema', schema: { type: 'object', properties: { a: { type: 'number' } } } };
+    const moved = validateMessagesRequest(base({ output_format: format, output_config: { effort: 'low' } }));
+    expect(moved.output_config).toEqual({ effort: 'low', format });
+    expect(moved).not.toHaveProperty('output_format');
+    // Both given: output_config.format stands.
+    const both = validateMessagesRequest(
+      base({ output_format: format, output_config: { format: { type: 'json_schema', schema: {} } } }),
+    );
+    expect(both.output_config?.format).toEqual({ type: 'json_schema', schema: {} });
+    expect(errorOf(base({ output_format: { type: 'xml' } }))).toMatch(/^output_config\.format\.type/);
+  });
+
   it('checks a 500 KB body with 30 tools quickly', () => {
     const tools = Array.from({ length: 30 }, (_, i) => ({
       name: `tool_${i}`,

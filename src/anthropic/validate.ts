@@ -630,9 +630,23 @@ export function validateMessagesRequest(body: unknown, options: ValidateOptions 
   if (budget !== undefined && budget >= maxTokens && !usesInterleavedThinking(options.betas)) {
     throw ApiError.invalid('max_tokens must be greater than thinking.budget_tokens');
   }
+  adoptBetaOutputFormat(body);
   checkOutputConfig(body.output_config);
   checkServiceTier(body.service_tier);
   return body as unknown as MessagesRequest;
+}
+
+/**
+ * The structured-outputs beta's top-level `output_format` (what the SDK's beta `parse()` sends) is
+ * today's `output_config.format`: moved there, so it is not dropped as an unknown field and the answer
+ * still follows the schema. Both given: `output_config.format` wins, as the later API.
+ */
+function adoptBetaOutputFormat(body: Json): void {
+  if (body.output_format === undefined) return;
+  const { output_format: format } = body;
+  delete body.output_format;
+  const config = body.output_config === undefined ? {} : requireObject(body.output_config, 'output_config');
+  if (config.format === undefined || config.format === null) body.output_config = { ...config, format };
 }
 
 /**
