@@ -202,6 +202,20 @@ describe('ConverseStreamTranslator', () => {
     });
   });
 
+  it("an open model's stop on the request's only stop sequence names it; with several it stays null", () => {
+    const stop = { messageStop: { stopReason: 'stop_sequence' as const } };
+    const one = run(
+      [text('1, 2'), stop, metadata()],
+      new ConverseStreamTranslator({ ...ctx(), stopSequences: ['###'] }),
+    );
+    expect(one.at(-2)).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: '###' } });
+    const two = run(
+      [text('1, 2'), stop, metadata()],
+      new ConverseStreamTranslator({ ...ctx(), stopSequences: ['###', 'END'] }),
+    );
+    expect(two.at(-2)).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: null } });
+  });
+
   it('finishes at end() with estimated usage when metadata never came, and says so', () => {
     const translator = new ConverseStreamTranslator(ctx());
     const out = run([text('12345678'), messageStop('max_tokens')], translator);

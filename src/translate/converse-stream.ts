@@ -157,7 +157,8 @@ export class ConverseStreamTranslator {
       this.#stopReason = stop.stopReason;
       this.#stopSequence =
         stop.stopReason === 'stop_sequence'
-          ? stopSequenceFrom(event.messageStop.additionalModelResponseFields)
+          ? (stopSequenceFrom(event.messageStop.additionalModelResponseFields) ??
+            (this.#ctx.stopSequences?.length === 1 ? this.#ctx.stopSequences[0]! : null))
           : null;
       this.#phase = 'stopped';
       // Usage normally follows in `metadata`; if it came first, the message is complete now.

@@ -23,6 +23,11 @@ export interface ResponseContext {
   toolNames: ToolNameMap;
   /** Secret used to sign reasoning that has no upstream signature. */
   signingSecret: string;
+  /**
+   * The request's stop sequences: open models do not say which one matched, so with exactly one it is
+   * that one (clients read `stop_sequence`).
+   */
+  stopSequences?: readonly string[];
 }
 
 export interface TranslatedResponse {

@@ -34,6 +34,7 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     caps: model.caps,
     toolNames: translated.toolNames,
     signingSecret: deps.signingSecret,
+    stopSequences: translated.input.inferenceConfig?.stopSequences,
   };
 
   if (!request.stream) {

@@ -145,6 +145,7 @@ export async function openModelRound(
     caps: model.caps,
     toolNames: translated.toolNames,
     signingSecret: deps.signingSecret,
+    stopSequences: translated.input.inferenceConfig?.stopSequences,
     inputTokensEstimate: call.inputTokensEstimate,
   });
   return roundOf(translator, upstream.stream, warnings);
