@@ -76,7 +76,9 @@ const FAMILY_DEFAULTS: Record<ModelFamily, Overrides> = {
     topKField: 'inferenceConfig.topK',
   },
   // No top_k: Bedrock documents no extra request fields for Qwen, and an unknown one is a 400 (dropping is safe).
-  qwen: { tiers: OPEN_TIERS, contextWindow: 262_144, maxOutputTokens: 32_768 }, // unverified limits
+  // Bedrock refuses stopSequences for Qwen3 (dify-official-plugins#1767) and gpt-oss (crewAI#3317,
+  // langchain4j#3650), even an empty list.
+  qwen: { tiers: OPEN_TIERS, contextWindow: 262_144, maxOutputTokens: 32_768, stopSequences: false }, // unverified limits
   deepseek: { documents: true, tiers: OPEN_TIERS, contextWindow: 128_000, maxOutputTokens: 32_768 }, // unverified
   kimi: { contextWindow: 256_000, maxOutputTokens: 32_768 }, // unverified
   minimax: { reasoning: { kind: 'always' }, contextWindow: 196_608, maxOutputTokens: 32_768 }, // unverified
@@ -86,6 +88,7 @@ const FAMILY_DEFAULTS: Record<ModelFamily, Overrides> = {
     tiers: OPEN_TIERS,
     contextWindow: 128_000,
     maxOutputTokens: 32_768, // unverified
+    stopSequences: false,
   },
   // Converse: Llama has system prompts and document chat; tool use from 3.1 on (overrides below).
   llama: {

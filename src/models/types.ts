@@ -79,6 +79,11 @@ export interface ModelCapabilities {
   topKField: string | null;
   /** temperature and top_p may not both be set (Claude Opus 4.1, *-4-5 and newer); top_p is dropped. */
   exclusiveSampling?: boolean;
+  /**
+   * Converse `inferenceConfig.stopSequences`. Default true; false where Bedrock refuses the field, even
+   * empty ("This model doesn't support the stopSequences field": gpt-oss 20b/120b, Qwen3 235B).
+   */
+  stopSequences?: boolean;
 }
 
 export interface ResolvedModel {

@@ -149,7 +149,11 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
     );
   }
 
-  const stopSequences = (req.stop_sequences ?? []).filter((s) => s !== '');
+  let stopSequences = (req.stop_sequences ?? []).filter((s) => s !== '');
+  if (stopSequences.length > 0 && caps.stopSequences === false) {
+    warnings.add(`stop_sequences not sent: Bedrock refuses them for ${modelId}`);
+    stopSequences = [];
+  }
   const inferenceConfig: InferenceConfiguration = {
     ...(params.omitMaxTokens ? {} : { maxTokens: params.maxTokens }),
     ...(params.temperature === undefined ? {} : { temperature: params.temperature }),

@@ -414,8 +414,16 @@ function checkReasoning(value: unknown, where: string, model: EmulatedModel): vo
   }
 }
 
+/** Models Bedrock refuses stopSequences for, even empty (dify-official-plugins#1767, crewAI#3317). */
+const NO_STOP_SEQUENCES = /^(qwen\.|openai\.gpt-oss)/;
+
 function checkInferenceConfig(inference: Json, model: EmulatedModel): void {
   const { maxTokens, temperature, topP, stopSequences } = inference;
+  if (stopSequences !== undefined && NO_STOP_SEQUENCES.test(model.modelId)) {
+    throw validationError(
+      "This model doesn't support the stopSequences field. Remove stopSequences and try again.",
+    );
+  }
   if (maxTokens !== undefined) {
     if (!Number.isInteger(maxTokens) || (maxTokens as number) < 1) {
       throw constraintError(

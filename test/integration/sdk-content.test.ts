@@ -327,7 +327,7 @@ describe('generation settings', () => {
   it('passes stop_sequences, temperature and top_p in inferenceConfig', async () => {
     await world.client.messages.create(
       sampled({
-        model: QWEN,
+        model: NOVA_LITE,
         max_tokens: 100,
         stop_sequences: ['END', '\n\nHuman:'],
         temperature: 0.3,
@@ -341,6 +341,19 @@ describe('generation settings', () => {
       temperature: 0.3,
       topP: 0.9,
     });
+  });
+
+  it('drops stop_sequences for a model Bedrock refuses them for (Qwen3, gpt-oss), and says so', async () => {
+    for (const model of [QWEN, 'openai.gpt-oss-120b-1:0']) {
+      const { data, response } = await world.client.messages
+        .create({ model, max_tokens: 100, stop_sequences: ['END'], messages: ask('hi') })
+        .withResponse();
+      expect(data.type).toBe('message');
+      expect(response.headers.get('x-abproxy-warnings')).toMatch(
+        /stop_sequences not sent: Bedrock refuses them/,
+      );
+      expect(lastBody().inferenceConfig).not.toHaveProperty('stopSequences');
+    }
   });
 
   it('reports a stop_sequence stop', async () => {
