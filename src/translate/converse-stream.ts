@@ -232,6 +232,11 @@ export class ConverseStreamTranslator {
     }
     if (delta.reasoningContent !== undefined) {
       const reasoning = delta.reasoningContent;
+      if (this.#ctx.omitReasoning) {
+        // Still output the model made (and Bedrock bills): counted for a cut stream's estimate.
+        this.#outputChars += reasoning.text?.length ?? 0;
+        return [];
+      }
       if (reasoning.text !== undefined) return this.#textDelta(bedrockIndex, 'thinking', reasoning.text);
       if (reasoning.signature !== undefined) {
         // Held until the block closes: Anthropic's signature_delta replaces, it does not append.

@@ -28,6 +28,12 @@ export interface ResponseContext {
    * that one (clients read `stop_sequence`).
    */
   stopSequences?: readonly string[];
+  /**
+   * The client did not ask for thinking: models that reason on every call (gpt-oss, DeepSeek R1, Kimi
+   * K2 Thinking…) still send their reasoning, which is left out, as Anthropic sends no thinking blocks
+   * unless asked (a client reading `content[0].text` found a thinking block there).
+   */
+  omitReasoning?: boolean;
 }
 
 export interface TranslatedResponse {

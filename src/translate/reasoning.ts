@@ -8,7 +8,7 @@
  * which every model tolerates, instead of being sent and failing or misleading the model.
  */
 import type { ContentBlock } from '@aws-sdk/client-bedrock-runtime';
-import type { RedactedThinkingBlockParam, ThinkingBlockParam } from '../anthropic/types.ts';
+import type { MessagesRequest, RedactedThinkingBlockParam, ThinkingBlockParam } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
 import { isGatewaySignature, isOpenRedacted, verifyThinking } from './thinking-signature.ts';
 
@@ -48,4 +48,9 @@ export function convertRedactedThinking(
   const bytes = Buffer.from(block.data, 'base64');
   if (bytes.length === 0) return undefined;
   return { reasoningContent: { redactedContent: bytes } };
+}
+
+/** Whether the request asks for thinking (enabled, adaptive or between tools): else none is shown. */
+export function thinkingAsked(request: Pick<MessagesRequest, 'thinking'>): boolean {
+  return request.thinking !== undefined && request.thinking.type !== 'disabled';
 }

@@ -7,6 +7,8 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { ask, gatewayWithEmulator, type Json, MASTER_KEY, sampled, send } from '../helpers/gateway.ts';
 
+/** Thinking asked for: without it Anthropic (and the gateway) shows no thinking blocks. */
+const ADAPTIVE = { type: 'adaptive' as const };
 const SONNET_45 = 'claude-sonnet-4-5-20250929';
 const SONNET_46 = 'claude-sonnet-4-6';
 const OPUS_45 = 'claude-opus-4-5-20251101';
@@ -177,7 +179,7 @@ describe('reasoning comes back as signed thinking', () => {
 
     it(`${mode}: open-model reasoning is a thinking block first, signed, and its echo is accepted`, async () => {
       world.emulator.enqueue({ reasoning: { text: 'Two plus two is four.' }, text: '4', chunkSize: 5 });
-      const params = { model: DEEPSEEK_R1, max_tokens: 1000, messages: ask('2+2?') };
+      const params = { model: DEEPSEEK_R1, max_tokens: 1000, thinking: ADAPTIVE, messages: ask('2+2?') };
       const first = await send(world.client, params, stream);
       expect(first.content.map((b) => b.type)).toEqual(['thinking', 'text']);
       const thinking = first.content[0] as Anthropic.ThinkingBlock;
@@ -187,6 +189,7 @@ describe('reasoning comes back as signed thinking', () => {
       const next = {
         model: DEEPSEEK_R1,
         max_tokens: 1000,
+        thinking: ADAPTIVE,
         messages: [
           ...ask('2+2?'),
           { role: 'assistant' as const, content: first.content },
@@ -197,6 +200,18 @@ describe('reasoning comes back as signed thinking', () => {
       expect(second.content.at(-1)).toMatchObject({ type: 'text' });
       // R1 is not given its own reasoning back (DeepSeek's guidance); the rest of the turn is kept.
       expect(lastBody(op).messages[1].content).toEqual([{ text: '4' }]);
+    });
+
+    it(`${mode}: a model that reasons on every call shows no thinking when none was asked for, as Anthropic does`, async () => {
+      world.emulator.enqueue({ reasoning: { text: 'Two plus two is four.' }, text: '4', chunkSize: 5 });
+      const answer = await send(
+        world.client,
+        { model: DEEPSEEK_R1, max_tokens: 1000, messages: ask('2+2?') },
+        stream,
+      );
+      expect(answer.content).toEqual([expect.objectContaining({ type: 'text', text: '4' })]);
+      // The reasoning's tokens are still Bedrock's to bill, and counted.
+      expect(answer.usage.output_tokens).toBeGreaterThan(1);
     });
 
     it(`${mode}: Claude thinking keeps Claude's signature and its echo is accepted in a tool loop`, async () => {
@@ -251,7 +266,7 @@ describe('reasoning comes back as signed thinking', () => {
     world.emulator.enqueue({ reasoning: { text: 'The user wrote: hi. I will answer.' }, text: 'hi' });
     const answer = await send(
       world.client,
-      { model: DEEPSEEK_R1, max_tokens: 200, messages: ask('hi') },
+      { model: DEEPSEEK_R1, max_tokens: 200, thinking: ADAPTIVE, messages: ask('hi') },
       false,
     );
     const { thinking, signature } = answer.content[0] as Anthropic.ThinkingBlock;

@@ -5,6 +5,7 @@ import type { ServiceTier } from '../../models/types.ts';
 import { converseResponseAsStream } from '../../translate/converse-as-stream.ts';
 import { ConverseStreamTranslator } from '../../translate/converse-stream.ts';
 import { translateConverseResponse } from '../../translate/from-converse.ts';
+import { thinkingAsked } from '../../translate/reasoning.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
 import { sendJson } from '../http/respond.ts';
 import { type MessageCall, newMessageId } from './message-call.ts';
@@ -35,6 +36,7 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     toolNames: translated.toolNames,
     signingSecret: deps.signingSecret,
     stopSequences: translated.input.inferenceConfig?.stopSequences,
+    omitReasoning: !thinkingAsked(request),
   };
 
   if (!request.stream) {

@@ -12,6 +12,7 @@ import { ConverseStreamTranslator } from '../../translate/converse-stream.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { InvokeStreamTranslator } from '../../translate/invoke-stream.ts';
 import { MessagesApiStreamTranslator } from '../../translate/messages-api-stream.ts';
+import { thinkingAsked } from '../../translate/reasoning.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
 import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
@@ -146,6 +147,7 @@ export async function openModelRound(
     toolNames: translated.toolNames,
     signingSecret: deps.signingSecret,
     stopSequences: translated.input.inferenceConfig?.stopSequences,
+    omitReasoning: !thinkingAsked(request),
     inputTokensEstimate: call.inputTokensEstimate,
   });
   return roundOf(translator, upstream.stream, warnings);

@@ -76,7 +76,8 @@ describe('HtmlConverter (HTML → Markdown in a worker thread)', () => {
   it('a page whose DOM outgrows the heap cap fails alone; the gateway and the next page go on', {
     timeout: 60_000,
   }, async () => {
-    const reader = converter({ maxHeapMb: 16 });
+    // A long deadline: on a loaded machine (the whole suite at once) the heap cap, not the clock, must end it.
+    const reader = converter({ maxHeapMb: 16, deadlineMs: 50_000 });
     // 256 kB of markup, tens of thousands of elements: the DOM grows by small allocations past 16 MB.
     const err = await reader.convert(hostile()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'url_not_accessible' });
