@@ -396,6 +396,37 @@ describe('validateMessagesRequest', () => {
     expect(errorOf(base({ output_format: { type: 'xml' } }))).toMatch(/^output_config\.format\.type/);
   });
 
+  it('top-level cache_control marks the last cacheable block (automatic prompt caching)', () => {
+    const cache = { type: 'ephemeral', ttl: '1h' };
+    const onString = validateMessagesRequest(base({ cache_control: cache }));
+    expect(onString).not.toHaveProperty('cache_control');
+    expect(onString.messages.at(-1)?.content).toEqual([
+      { type: 'text', text: 'Hello', cache_control: cache },
+    ]);
+    // Past thinking blocks (which take no mark), onto the tool result before them; an own mark stays.
+    const blocks = validateMessagesRequest(
+      base({
+        cache_control: { type: 'ephemeral' },
+        messages: [
+          { role: 'user', content: 'go' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'a', input: {} }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 't1', content: 'ok' },
+              { type: 'text', text: 'own', cache_control: { type: 'ephemeral', ttl: '1h' } },
+            ],
+          },
+        ],
+        tools: [{ name: 'a', input_schema: { type: 'object' } }],
+      }),
+    );
+    const last = blocks.messages.at(-1)?.content as Array<{ cache_control?: unknown }>;
+    expect(last[0]?.cache_control).toBeUndefined();
+    expect(last[1]?.cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
+    expect(errorOf(base({ cache_control: { type: 'persistent' } }))).toMatch(/^cache_control\.type/);
+  });
+
   it('checks a 500 KB body with 30 tools quickly', () => {
     const tools = Array.from({ length: 30 }, (_, i) => ({
       name: `tool_${i}`,

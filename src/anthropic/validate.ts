@@ -631,9 +631,41 @@ export function validateMessagesRequest(body: unknown, options: ValidateOptions 
     throw ApiError.invalid('max_tokens must be greater than thinking.budget_tokens');
   }
   adoptBetaOutputFormat(body);
+  applyTopLevelCacheControl(body);
   checkOutputConfig(body.output_config);
   checkServiceTier(body.service_tier);
   return body as unknown as MessagesRequest;
+}
+
+/** Blocks a cache_control mark may sit on (thinking blocks may not). */
+const CACHEABLE = new Set(['text', 'image', 'document', 'tool_use', 'tool_result', 'search_result']);
+
+/**
+ * Top-level `cache_control` (Anthropic's automatic prompt caching) "applies a cache_control marker to
+ * the last cacheable block in the request": done here, so every path (Bedrock has no top-level field)
+ * caches the conversation so far. A block already marked keeps its own mark.
+ */
+function applyTopLevelCacheControl(body: Json): void {
+  const mark = body.cache_control;
+  delete body.cache_control;
+  if (mark === undefined || mark === null) return;
+  checkCacheControl(mark, 'cache_control');
+  const messages = body.messages as Json[];
+  for (let m = messages.length - 1; m >= 0; m--) {
+    const message = messages[m]!;
+    if (typeof message.content === 'string') {
+      if (message.content.trim() === '') continue;
+      message.content = [{ type: 'text', text: message.content, cache_control: mark }];
+      return;
+    }
+    const blocks = message.content as Json[];
+    for (let b = blocks.length - 1; b >= 0; b--) {
+      const block = blocks[b]!;
+      if (!CACHEABLE.has(block.type as string)) continue;
+      block.cache_control ??= mark;
+      return;
+    }
+  }
 }
 
 /**

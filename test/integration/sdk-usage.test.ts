@@ -153,6 +153,19 @@ describe.each(['converse', 'messages', 'mantle'] as const)('ABPROXY_CLAUDE_PATH=
     expect(second.usage.cache_read_input_tokens).toBe(first.usage.cache_creation_input_tokens);
     expect(second.usage.cache_creation_input_tokens).toBe(0);
   });
+
+  it('top-level cache_control (automatic caching) caches the conversation so far (Claude)', async () => {
+    const params = {
+      model: CLAUDE,
+      max_tokens: 50,
+      cache_control: { type: 'ephemeral' },
+      messages: ask('A long document to discuss. '.repeat(200)),
+    } as Anthropic.MessageCreateParamsNonStreaming;
+    const first = await world.client.messages.create(params);
+    const second = await world.client.messages.create(params);
+    expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(0);
+    expect(second.usage.cache_read_input_tokens).toBe(first.usage.cache_creation_input_tokens);
+  });
 });
 
 describe('stop reasons', () => {
