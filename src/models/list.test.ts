@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
+import { capabilitiesFor } from './capabilities.ts';
 import { snapshotOf, US_EAST_1 } from './catalogue.fixture.ts';
 import { withMantleModels } from './catalogue.ts';
 import { allModels, toAnthropicModel, toAnthropicModelList } from './list.ts';
@@ -24,14 +25,24 @@ describe('toAnthropicModelList', () => {
     expect(ids.indexOf('claude-sonnet-4-5')).toBeLessThan(ids.indexOf('claude-3-7-sonnet'));
   });
 
-  it('uses the catalogue name and the snapshot date', () => {
+  it('uses the catalogue name and the snapshot date, with the limits and line the SDK declares', () => {
     const m = allModels(US_EAST_1).find((x) => x.id === 'claude-sonnet-4-5-20250929');
     expect(m).toEqual({
       type: 'model',
       id: 'claude-sonnet-4-5-20250929',
       display_name: 'Claude Sonnet 4.5',
       created_at: '2025-09-29T00:00:00Z',
+      max_input_tokens: capabilitiesFor('anthropic.claude-sonnet-4-5-20250929-v1:0').contextWindow,
+      max_tokens: capabilitiesFor('anthropic.claude-sonnet-4-5-20250929-v1:0').maxOutputTokens,
+      lifecycle: 'active',
+      deprecated_at: null,
+      retires_at: null,
+      line: 'sonnet',
+      capabilities: null,
     });
+    const qwen = allModels(US_EAST_1).find((x) => x.id.startsWith('qwen.'));
+    expect(qwen).toMatchObject({ line: null, lifecycle: 'active' });
+    expect(qwen?.max_input_tokens).toBeGreaterThan(0);
   });
 
   it('leaves out Claude models the region cannot call', () => {

@@ -16,6 +16,7 @@ import {
   parseBedrockClaudeId,
   parseClientClaudeName,
 } from './aliases.ts';
+import { capabilitiesFor } from './capabilities.ts';
 import { indexOf, invocationId } from './resolve.ts';
 import type { CatalogueSnapshot } from './types.ts';
 
@@ -25,6 +26,31 @@ export interface AnthropicModelInfo {
   display_name: string;
   /** RFC 3339; the snapshot date for dated Claude ids, else the Unix epoch (Bedrock gives no date). */
   created_at: string;
+  /** The context window and largest `max_tokens` the gateway knows (capabilities.ts). */
+  max_input_tokens: number | null;
+  max_tokens: number | null;
+  /** Listed models are callable: `active` (Bedrock's legacy ones are not listed). */
+  lifecycle: 'active';
+  deprecated_at: null;
+  retires_at: null;
+  /** Claude's model line (`sonnet`, `opus`, `haiku`, …); null for other models. */
+  line: string | null;
+  /** Not described: the Messages API answers what a model takes (SDK type: nullable). */
+  capabilities: null;
+}
+
+/** The fields the SDK's ModelInfo declares beyond the first four, for a model's foundation id. */
+function details(baseModelId: string, line: string | null) {
+  const caps = capabilitiesFor(baseModelId);
+  return {
+    max_input_tokens: caps.contextWindow,
+    max_tokens: caps.maxOutputTokens,
+    lifecycle: 'active' as const,
+    deprecated_at: null,
+    retires_at: null,
+    line,
+    capabilities: null,
+  };
 }
 
 export interface AnthropicModelList {
@@ -54,10 +80,10 @@ export function allModels(snapshot: CatalogueSnapshot): AnthropicModelInfo[] {
   const index = indexOf(snapshot);
   const seen = new Set<string>();
   const out: AnthropicModelInfo[] = [];
-  const add = (id: string, display_name: string, created_at: string) => {
+  const add = (id: string, display_name: string, created_at: string, more: ReturnType<typeof details>) => {
     if (seen.has(id)) return;
     seen.add(id);
-    out.push({ type: 'model', id, display_name, created_at });
+    out.push({ type: 'model', id, display_name, created_at, ...more });
   };
 
   for (const { baseModelId, parsed } of index.claude) {
@@ -66,8 +92,9 @@ export function allModels(snapshot: CatalogueSnapshot): AnthropicModelInfo[] {
       ? `${parsed.date.slice(0, 4)}-${parsed.date.slice(4, 6)}-${parsed.date.slice(6, 8)}T00:00:00Z`
       : EPOCH;
     const display = index.models.get(baseModelId)?.name ?? claudeDisplayName(parsed);
-    add(canonicalClaudeId(parsed), display, created);
-    if (parsed.date) add(claudeAlias(parsed), display, created);
+    const more = details(baseModelId, parsed.tier);
+    add(canonicalClaudeId(parsed), display, created, more);
+    if (parsed.date) add(claudeAlias(parsed), display, created, more);
   }
 
   const others: AnthropicModelInfo[] = [];
@@ -77,7 +104,13 @@ export function allModels(snapshot: CatalogueSnapshot): AnthropicModelInfo[] {
     const id = invocationId(m.modelId, index, snapshot.region);
     if (!id || seen.has(id)) continue;
     seen.add(id);
-    others.push({ type: 'model', id, display_name: m.name ?? m.modelId, created_at: EPOCH });
+    others.push({
+      type: 'model',
+      id,
+      display_name: m.name ?? m.modelId,
+      created_at: EPOCH,
+      ...details(m.modelId, null),
+    });
   }
   others.sort((a, b) => a.id.localeCompare(b.id));
   out.push(...others);
