@@ -17,8 +17,8 @@ _abproxy_options() {
     "") echo "--version --help" ;;
     "serve") echo "--port --host --region --config --plain --mode --db --table-prefix --help" ;;
     "keys") echo "--help" ;;
-    "keys create") echo "--key --name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --web-search --no-web-search --web-search-daily --models --expires --json --mode --db --table-prefix --region --config --help" ;;
-    "keys import") echo "--name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --web-search --no-web-search --web-search-daily --models --expires --json --mode --db --table-prefix --region --config --help" ;;
+    "keys create") echo "--key --name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --concurrent-requests --web-search --no-web-search --web-search-daily --models --expires --json --mode --db --table-prefix --region --config --help" ;;
+    "keys import") echo "--name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --concurrent-requests --web-search --no-web-search --web-search-daily --models --expires --json --mode --db --table-prefix --region --config --help" ;;
     "keys list") echo "--json --plain --mode --db --table-prefix --region --config --help" ;;
     "keys show") echo "--json --mode --db --table-prefix --region --config --help" ;;
     "keys revoke") echo "--json --mode --db --table-prefix --region --config --help" ;;
@@ -48,8 +48,8 @@ _abproxy_options() {
 _abproxy_value_options() {
   case "$1" in
     "serve") echo "--port -p --host --region --config -c --mode --db --table-prefix" ;;
-    "keys create") echo "--key --name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --web-search-daily --models --expires --mode --db --table-prefix --region --config -c" ;;
-    "keys import") echo "--name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --web-search-daily --models --expires --mode --db --table-prefix --region --config -c" ;;
+    "keys create") echo "--key --name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --concurrent-requests --web-search-daily --models --expires --mode --db --table-prefix --region --config -c" ;;
+    "keys import") echo "--name --user --service-tier --rate-limit --tokens-per-minute --budget-usd --concurrent-requests --web-search-daily --models --expires --mode --db --table-prefix --region --config -c" ;;
     "keys list") echo "--mode --db --table-prefix --region --config -c" ;;
     "keys show") echo "--mode --db --table-prefix --region --config -c" ;;
     "keys revoke") echo "--mode --db --table-prefix --region --config -c" ;;
