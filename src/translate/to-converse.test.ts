@@ -126,6 +126,32 @@ const CASES: Case[] = [
     warnings: ['max_tokens clamped'],
   },
   {
+    name: 'a forced tool the model cannot be forced to call is asked for in the system prompt',
+    caps: OPEN,
+    request: {
+      max_tokens: 100,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      tools: [{ name: 'get_weather', input_schema: { type: 'object' } }],
+      tool_choice: { type: 'tool', name: 'get_weather', disable_parallel_tool_use: true },
+    },
+    expected: {
+      system: [
+        { text: 'Be brief.' },
+        {
+          text: 'You must answer by calling the tool "get_weather"; do not answer with text alone. Call at most one tool in this answer.',
+        },
+      ],
+      messages: [{ role: 'user', content: [{ text: 'Weather in Paris?' }] }],
+      inferenceConfig: { maxTokens: 100 },
+      toolConfig: {
+        tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: { type: 'object' } } } }],
+        toolChoice: { auto: {} },
+      },
+    },
+    warnings: ['disable_parallel_tool_use is not supported', 'tool_choice "tool" is not supported'],
+  },
+  {
     name: 'tool history without tools gets synthesised tool specs',
     request: {
       max_tokens: 100,

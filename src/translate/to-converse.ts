@@ -23,7 +23,7 @@ import { limitMedia, MAX_DOCUMENTS, MAX_IMAGES } from './media-limits.ts';
 import { convertMessages } from './messages.ts';
 import { convertSystem, textAndCachePoints } from './system.ts';
 import { ToolNameMap } from './tool-names.ts';
-import { customTools, toToolConfig } from './tools.ts';
+import { customTools, toolChoiceInstruction, toToolConfig } from './tools.ts';
 
 export interface ConverseRequestContext {
   /** Bedrock model id / inference profile / ARN for the URL. */
@@ -113,6 +113,14 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
     ...convertSystem(req.system, caps),
     ...textAndCachePoints(leadingSystem),
   ];
+  const history = historyTools(messages);
+  // Last, after any cache point: the instruction depends on this request's tool_choice.
+  const instruction = toolChoiceInstruction(
+    req.tool_choice,
+    { tools: tools.length > 0, toolHistory: history.hasToolBlocks },
+    blockCtx,
+  );
+  if (instruction !== undefined) system.push({ text: instruction });
   if (!caps.system && system.length > 0) {
     // convertMessages guarantees a first user turn.
     const first = messages[0] as Message;
@@ -121,7 +129,6 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
     warnings.add(`${modelId} has no system prompt; system text sent at the start of the first user turn`);
   }
 
-  const history = historyTools(messages);
   const toolConfig = toToolConfig(
     {
       tools,

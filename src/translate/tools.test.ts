@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
 import type { Tool, ToolChoice } from '../anthropic/types.ts';
+import type { ModelCapabilities } from '../models/types.ts';
 import { blockContext, CLAUDE, OPEN, TEXT_ONLY } from './caps.fixture.ts';
-import { bedrockToolUseId, customTools, toToolConfig } from './tools.ts';
+import { ToolNameMap } from './tool-names.ts';
+import { bedrockToolUseId, customTools, toolChoiceInstruction, toToolConfig } from './tools.ts';
 
 const SCHEMA = {
   type: 'object',
@@ -121,5 +123,33 @@ describe('bedrockToolUseId', () => {
     expect(bedrockToolUseId('call:1/2.3')).toBe(mapped);
     expect(bedrockToolUseId('call:1/2.4')).not.toBe(mapped);
     expect(bedrockToolUseId('x'.repeat(100))).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+  });
+});
+
+describe('toolChoiceInstruction', () => {
+  const ctx = (caps: ModelCapabilities) => ({ caps, toolNames: new ToolNameMap(['mcp__a.b']) });
+  const sent = { tools: true, toolHistory: false };
+
+  it('asks in words only for what Converse cannot express for the model', () => {
+    expect(toolChoiceInstruction({ type: 'any' }, sent, ctx(CLAUDE))).toBeUndefined();
+    expect(toolChoiceInstruction({ type: 'any' }, sent, ctx(OPEN))).toMatch(
+      /calling one of the provided tools/,
+    );
+    // Under the name the model knows the tool by.
+    expect(toolChoiceInstruction({ type: 'tool', name: 'mcp__a.b' }, sent, ctx(OPEN))).toMatch(
+      /calling the tool "mcp__a_b[^"]*"/,
+    );
+    expect(toolChoiceInstruction({ type: 'auto' }, sent, ctx(OPEN))).toBeUndefined();
+    // No tools sent: nothing to force.
+    expect(
+      toolChoiceInstruction({ type: 'any' }, { tools: false, toolHistory: false }, ctx(OPEN)),
+    ).toBeUndefined();
+  });
+
+  it('`none` is said only when the tools must be sent for the history', () => {
+    expect(toolChoiceInstruction({ type: 'none' }, sent, ctx(OPEN))).toBeUndefined();
+    expect(toolChoiceInstruction({ type: 'none' }, { tools: true, toolHistory: true }, ctx(OPEN))).toMatch(
+      /Do not call any tool/,
+    );
   });
 });

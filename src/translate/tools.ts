@@ -145,3 +145,31 @@ export function toToolConfig(input: ToolConfigInput, ctx: ToolsContext): ToolCon
   const converseChoice = choice === undefined ? undefined : toolChoice(choice, ctx);
   return converseChoice === undefined ? { tools: specs } : { tools: specs, toolChoice: converseChoice };
 }
+
+/**
+ * What `tool_choice` asks that Converse cannot express for this model, said to the model instead (a
+ * system instruction): a forced call (`any`, or `tool` where the model takes only `auto`), no call
+ * (`none`, where the tools must stay for the history), one call at most (`disable_parallel_tool_use`).
+ * Anthropic guarantees these; an open model mostly follows the instruction, and the warning stays.
+ */
+export function toolChoiceInstruction(
+  choice: AnthropicToolChoice | undefined,
+  sent: { tools: boolean; toolHistory: boolean },
+  ctx: Pick<ToolsContext, 'caps' | 'toolNames'>,
+): string | undefined {
+  const hasTools = sent.tools;
+  if (choice === undefined || !ctx.caps.tools) return undefined;
+  const parts: string[] = [];
+  if (choice.type === 'any' && !ctx.caps.toolChoiceAny && hasTools)
+    parts.push('You must answer by calling one of the provided tools; do not answer with text alone.');
+  if (choice.type === 'tool' && !ctx.caps.toolChoiceTool && hasTools)
+    parts.push(
+      `You must answer by calling the tool "${ctx.toolNames.toBedrock(choice.name)}"; do not answer with text alone.`,
+    );
+  // `none` leaves the tools out, unless the history's tool blocks need them sent.
+  if (choice.type === 'none' && hasTools && sent.toolHistory)
+    parts.push('Do not call any tool in this answer; answer with text.');
+  if ('disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use)
+    parts.push('Call at most one tool in this answer.');
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
