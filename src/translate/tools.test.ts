@@ -56,6 +56,27 @@ describe('toToolConfig', () => {
     expect(warnings.join()).toContain('web_search');
   });
 
+  it('sends the tools the client runs itself (bash, text editor, memory) with their schemas; drops code execution', () => {
+    const { config: c, warnings } = config(
+      [
+        { name: 'bash', type: 'bash_20250124' },
+        { name: 'str_replace_based_edit_tool', type: 'text_editor_20250728' },
+        { name: 'memory', type: 'memory_20250818' },
+        { name: 'code_execution', type: 'code_execution_20250825' },
+      ] as unknown as Tool[],
+      undefined,
+      OPEN,
+    );
+    const specs = c?.tools?.map((t) => t.toolSpec);
+    expect(specs?.map((s) => s?.name)).toEqual(['bash', 'str_replace_based_edit_tool', 'memory']);
+    expect(specs?.[1]?.inputSchema?.json).toMatchObject({
+      required: ['command', 'path'],
+      properties: { command: { enum: expect.arrayContaining(['view', 'str_replace', 'insert']) } },
+    });
+    expect(specs?.[2]?.description).toMatch(/memory directory/);
+    expect(warnings.join()).toMatch(/code_execution.*dropped/);
+  });
+
   it('adds a cache point after a tool marked with cache_control, where the model caches', () => {
     const marked = { ...read, cache_control: { type: 'ephemeral' as const } };
     expect(config([marked]).config?.tools?.[1]).toEqual({ cachePoint: { type: 'default' } });

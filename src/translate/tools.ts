@@ -1,8 +1,9 @@
 /**
  * Anthropic `tools` + `tool_choice` → Converse toolConfig.
  *
- * - Only custom tools travel. Anthropic's server/built-in tools (web_search_…, bash_…, code_execution_…)
- *   run inside Anthropic's API, not on Bedrock: dropped with a warning.
+ * - Custom tools travel, and the Anthropic-defined tools the client runs itself (bash, text editor,
+ *   memory) as custom tools with their documented schemas (client-tools.ts). Server tools that run inside
+ *   Anthropic's API (code_execution_…) cannot run on Bedrock: dropped with a warning.
  * - `defer_loading` tools (Claude Code's tool search) are sent as ordinary tools: Converse has no deferral,
  *   and a model that sees the tool up front can still call it, which is what the client wants eventually.
  * - Converse needs a toolConfig whenever the history holds tool blocks, even if the request has no tools
@@ -21,6 +22,7 @@ import type {
 import { ApiError } from '../anthropic/errors.ts';
 import type { ToolChoice as AnthropicToolChoice, Tool } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
+import { asCustomTool } from './client-tools.ts';
 
 /** Converse's JSON document type (the SDK re-exports it only through @smithy/types). */
 export type JsonDocument = ToolInputSchema.JsonMember['json'];
@@ -52,7 +54,12 @@ export function customTools(
   }
   const kept: Tool[] = [];
   for (const tool of tools) {
-    if (isCustom(tool)) kept.push(tool);
+    if (isCustom(tool)) {
+      kept.push(tool);
+      continue;
+    }
+    const clientRun = asCustomTool(tool);
+    if (clientRun) kept.push(clientRun);
     else ctx.warnings.add(`server tool "${tool.name}" (${tool.type}) dropped: it cannot run on Bedrock`);
   }
   return kept;

@@ -131,6 +131,35 @@ describe('tool definitions', () => {
       .withResponse();
     expect(lastBody().toolConfig.toolChoice).toEqual({ auto: {} });
     expect(response.headers.get('x-abproxy-warnings')).toContain('tool_choice');
+    // The model is told in words what Converse cannot say for it.
+    expect(JSON.stringify(lastBody().system)).toContain(
+      'You must answer by calling one of the provided tools',
+    );
+  });
+
+  it("an open model calls the client's own memory and text-editor tools (Anthropic-defined) by their names", async () => {
+    world.emulator.enqueue({
+      toolCalls: [{ name: 'memory', input: { command: 'view', path: '/memories' } }],
+    });
+    const message = await world.client.beta.messages.create({
+      model: QWEN,
+      max_tokens: 100,
+      tools: [
+        { type: 'memory_20250818', name: 'memory' },
+        { type: 'text_editor_20250728', name: 'str_replace_based_edit_tool' },
+      ],
+      messages: [{ role: 'user', content: 'what do you remember?' }],
+      betas: ['context-management-2025-06-27'],
+    });
+    expect(message.content).toEqual([
+      expect.objectContaining({
+        type: 'tool_use',
+        name: 'memory',
+        input: { command: 'view', path: '/memories' },
+      }),
+    ]);
+    const specs = (lastBody().toolConfig.tools as Json[]).map((t) => (t.toolSpec as Json).name);
+    expect(specs).toEqual(['memory', 'str_replace_based_edit_tool']);
   });
 
   it('accepts disable_parallel_tool_use without failing', async () => {
