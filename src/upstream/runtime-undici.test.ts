@@ -220,8 +220,9 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
       emulator.enqueue(...Array.from({ length: 6 }, () => ({ delayMs: 200 })));
       await Promise.all(Array.from({ length: 6 }, () => burst.converse(input(QWEN))));
       expect(emulator.connections - before).toBe(6);
-      // While a call runs, which connections are idle is not known: nothing is closed.
-      emulator.enqueue({ delayMs: 300 });
+      // While a call runs, which connections are idle is not known: nothing is closed. (The call outlasts
+      // the 100 ms wait by far, even on a machine the whole suite loads.)
+      emulator.enqueue({ delayMs: 1_500 });
       const running = burst.converse(input(QWEN));
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(burst.closeIdle(2)).toBe(0);
