@@ -253,3 +253,82 @@ describe('a gateway that holds no threads (a restart, another team instance, ABP
     ]);
   });
 });
+
+describe('threads within the limits of one request', () => {
+  const small = gatewayWithEmulator({ maxBodyBytes: 20_000 });
+
+  it('a continue whose whole conversation passes the body limit is a 413, as the whole body would be', async () => {
+    const { client } = { client: small.client };
+    const big = 'x'.repeat(12_000);
+    const first = (await client.beta.messages.create({
+      model: QWEN,
+      max_tokens: 20,
+      messages: [{ role: 'user', content: big }],
+      thread: { type: 'create' },
+    } as Parameters<typeof client.beta.messages.create>[0])) as { id: string };
+    const res = await fetch(`${small.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': client.apiKey!,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model: QWEN,
+        max_tokens: 20,
+        messages: [{ role: 'user', content: 'y'.repeat(9_000) }],
+        thread: { type: 'continue', previous_message_id: first.id },
+      }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe('request_too_large');
+  });
+
+  it('count_tokens with a continue counts the whole conversation; an unknown thread is thread_not_found', async () => {
+    const client = small.client;
+    const first = (await client.beta.messages.create({
+      model: QWEN,
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'word '.repeat(400) }],
+      thread: { type: 'create' },
+    } as Parameters<typeof client.beta.messages.create>[0])) as { id: string };
+    const count = (thread?: unknown) =>
+      fetch(`${small.gateway.url}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': client.apiKey!,
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+        },
+        body: JSON.stringify({ model: QWEN, messages: [{ role: 'user', content: 'and?' }], thread }),
+      });
+    const alone = (await (await count()).json()) as { input_tokens: number };
+    const whole = (await (await count({ type: 'continue', previous_message_id: first.id })).json()) as {
+      input_tokens: number;
+    };
+    expect(whole.input_tokens).toBeGreaterThan(alone.input_tokens + 300);
+    // Counting takes nothing away: the thread is still there to continue.
+    const again = await count({ type: 'continue', previous_message_id: first.id });
+    expect(again.status).toBe(200);
+    const unknown = await count({ type: 'continue', previous_message_id: 'msg_never' });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("a thread's history keeps no cache marks from earlier turns (they would pile up past Bedrock's four)", async () => {
+    const client = small.client;
+    const thread = client.beta.messages.thread({
+      model: CLAUDE,
+      max_tokens: 20,
+      system: [{ type: 'text', text: 'sys', cache_control: { type: 'ephemeral' } }],
+    });
+    for (const text of ['one', 'two', 'three', 'four', 'five']) {
+      await thread.send({
+        role: 'user',
+        content: [{ type: 'text', text, cache_control: { type: 'ephemeral' } }],
+      });
+    }
+    const sent = JSON.stringify(small.calls('InvokeModel').at(-1)!.body);
+    // The system's mark and this turn's: the earlier turns' marks were not kept.
+    expect(sent.match(/cache_control/g)).toHaveLength(2);
+  });
+});

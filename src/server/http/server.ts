@@ -289,7 +289,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
       webQuota: webToolQuota({
         limiter: webToolLimiter(store, (err) => log.warn({ err }, 'web search daily counter failed')),
       }),
-      threads: config.threadsMaxBytes > 0 ? new ThreadStore(config.threadsMaxBytes) : undefined,
+      threads:
+        config.threadsMaxBytes > 0
+          ? new ThreadStore(config.threadsMaxBytes, { maxThreadBytes: config.maxBodyBytes })
+          : undefined,
     },
     {
       requireKey,

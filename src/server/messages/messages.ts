@@ -31,7 +31,8 @@ import { openThreadTurn, type ThreadTurn } from './threads.ts';
 export function messagesHandler(deps: AppDeps): Handler {
   return async function messages(ctx) {
     const { keyId } = callerOf(ctx);
-    const body = await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res, keyId));
+    const hold = deps.bodyBudget?.holdFor(ctx.res, keyId);
+    const body = await readJson(ctx.req, deps.config.maxBodyBytes, hold);
     // A thread's history is put back before anything looks at the request: validation, limits and
     // Bedrock see the whole conversation, as without threads.
     const thread =
@@ -39,6 +40,9 @@ export function messagesHandler(deps: AppDeps): Handler {
         ? openThreadTurn(body as Record<string, unknown>, keyId, deps.threads)
         : undefined;
     try {
+      // The history is held for this request as its body would have been.
+      const refused = thread && thread.heldBytes > 0 ? hold?.take(thread.heldBytes) : undefined;
+      if (refused) throw refused;
       await serveMessages(deps, ctx, thread ? thread.body : body, thread);
     } finally {
       thread?.end();

@@ -32,6 +32,7 @@ import { headerSafe, sendJson } from '../http/respond.ts';
 import { parseBetas } from '../messages/message-call.ts';
 import { messagePath } from '../messages/message-path.ts';
 import { resolveForRequest } from '../messages/resolve.ts';
+import { threadCountBody } from '../messages/threads.ts';
 import { callerOf } from '../middleware/accounting.ts';
 import { CountRefusals } from './count-refusals.ts';
 
@@ -57,16 +58,14 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
   return async function countTokens(ctx) {
     // Counted as the model would see it: web server tools as the ordinary tools the loop gives it, and
     // echoed web tool blocks as the tool calls and results they become.
-    const request = asModelSees(
-      validateCountTokensRequest(
-        await readJson(
-          ctx.req,
-          deps.config.maxBodyBytes,
-          deps.bodyBudget?.holdFor(ctx.res, callerOf(ctx).keyId),
-        ),
-      ),
-      deps.signingSecret,
-    );
+    const { keyId } = callerOf(ctx);
+    const body = await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res, keyId));
+    // A thread's continue counts the whole conversation, as the message would send it.
+    const whole =
+      body !== null && typeof body === 'object' && !Array.isArray(body)
+        ? threadCountBody(body as Record<string, unknown>, keyId, deps.threads)
+        : body;
+    const request = asModelSees(validateCountTokensRequest(whole), deps.signingSecret);
     const model = await resolveForRequest(deps, request.model, ctx.key);
     const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
