@@ -19,7 +19,7 @@ export interface KeySpec {
   rateLimit?: string | number | null;
   tokensPerMinute?: string | number | null;
   budgetUsd?: string | number | null;
-  /** Most model calls in flight at once (per gateway instance). */
+  /** Most model calls in flight at once (one count for a team). */
   concurrentRequests?: string | number | null;
   /** Web search/fetch allowed (default) or not; text `true`/`false` from forms. */
   webSearch?: boolean | string | null;
@@ -55,7 +55,7 @@ export interface KeyJson {
   rate_limit_rpm: number | null;
   tokens_per_minute: number | null;
   budget_usd: number | null;
-  /** Most model calls in flight at once, per gateway instance; null: no cap. */
+  /** Most model calls in flight at once (one count for a team); null: no cap. */
   concurrent_requests: number | null;
   /** Whether the key may use the web search/fetch server tools. */
   web_search: boolean;

@@ -218,7 +218,7 @@ function addCreateOptions(command: Command): Command {
       .option('--rate-limit <rpm>', 'requests per minute')
       .option('--tokens-per-minute <n>', 'tokens per minute')
       .option('--budget-usd <n>', 'spending budget in US dollars')
-      .option('--concurrent-requests <n>', 'most model calls in flight at once (per gateway instance)')
+      .option('--concurrent-requests <n>', 'most model calls in flight at once')
       .option('--web-search', 'may use the web search/fetch server tools (the default)')
       .option('--no-web-search', 'may not use the web search/fetch server tools')
       .option('--web-search-daily <n>', 'most web searches per UTC day')

@@ -20,11 +20,15 @@ class Counters implements SlotCounterStore {
   }
 }
 
-const refused = (p: Promise<unknown>) =>
-  p.then(
+/** Whether the call is refused for the cap (the clock moved on past the one second look a refusal takes). */
+async function refused(p: Promise<unknown>): Promise<boolean> {
+  const outcome = p.then(
     () => false,
     (err) => err instanceof RateLimitError && err.limit === 'concurrency',
   );
+  await vi.advanceTimersByTimeAsync(250);
+  return outcome;
+}
 
 let store: Counters;
 let a: SharedInFlight;
@@ -43,29 +47,63 @@ afterEach(() => {
 });
 
 describe('SharedInFlight: one cap for a key across instances', () => {
-  it('two instances share the cap; a freed slot returns to the team after a moment', async () => {
+  it('two instances share the cap; with the team full a freed slot goes back at once', async () => {
     const a1 = await a.enter('key', 3);
     await a.enter('key', 3);
     await b.enter('key', 3);
     expect(await refused(b.enter('key', 3))).toBe(true);
     expect(await refused(a.enter('key', 3))).toBe(true);
     a1();
-    // The freed slot stays with instance a first: a reuses it without asking the store.
+    // The team was full: the other instance gets the slot now, not after a linger.
+    await expect(b.enter('key', 3)).resolves.toBeTypeOf('function');
+    expect(await refused(a.enter('key', 3))).toBe(true);
+  });
+
+  it('with room in the team a freed slot stays a moment for this instance, then goes back', async () => {
+    const a1 = await a.enter('key', 3);
+    a1();
+    // Reused without a store call.
     const calls = store.calls;
     const again = await a.enter('key', 3);
     expect(store.calls).toBe(calls);
     again();
-    expect(await refused(b.enter('key', 3))).toBe(true);
+    expect(store.items.get([...store.items.keys()][0]!)?.value).toBe(1);
     await vi.advanceTimersByTimeAsync(2_100);
-    await expect(b.enter('key', 3)).resolves.toBeTypeOf('function');
+    expect(store.items.get([...store.items.keys()][0]!)?.value).toBe(0);
+  });
+
+  it('calls made one after another through alternating instances are never refused under a cap of 1', async () => {
+    for (let i = 0; i < 10; i++) {
+      const leave = await (i % 2 === 0 ? a : b).enter('key', 1);
+      leave();
+    }
+  });
+
+  it('a slot another instance gives back while a call asks is found on the second look', async () => {
+    const held = await a.enter('key', 1);
+    const asking = b.enter('key', 1);
+    await vi.advanceTimersByTimeAsync(20);
+    held(); // the team was full: back at once, before b's second look
+    await vi.advanceTimersByTimeAsync(250);
+    await expect(asking).resolves.toBeTypeOf('function');
+  });
+
+  it('with the store down, calls waiting together are counted here at once, not one store timeout each', async () => {
+    store.down = true;
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => a.enter('key', 4)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+    expect(store.calls).toBeLessThanOrEqual(2);
   });
 
   it('calls waiting together on one instance are asked for in one store call and refused together when full', async () => {
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => a.enter('key', 4)));
+    const all = Promise.allSettled(Array.from({ length: 20 }, () => a.enter('key', 4)));
+    await vi.advanceTimersByTimeAsync(500);
+    const results = await all;
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(16);
-    // Not a store call per request (20, plus a give-back per refusal): a few, give-backs included.
-    expect(store.calls).toBeLessThanOrEqual(6);
+    // Not a store call per request (20, plus a give-back per refusal): a few, give-backs and the one
+    // second look included.
+    expect(store.calls).toBeLessThanOrEqual(8);
     expect([...store.items.values()].map((item) => item.value)).toEqual([4]);
   });
 

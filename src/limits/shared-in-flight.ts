@@ -18,6 +18,10 @@ import { concurrencyRefusal, type InFlightCounter } from './concurrency.ts';
 export const EPOCH_MS = 30_000;
 /** How long a freed slot stays with this instance before it goes back to the team. */
 const LINGER_MS = 2_000;
+/** After a store call fails, the store is not asked again for this long (each call would wait for its timeout). */
+const STORE_DOWN_MS = 5_000;
+/** The one wait before a refusal, for a slot another instance is giving back. */
+const LOOK_AGAIN_MS = 100;
 
 /** The store's atomic counter with expiry (Store.addToCounter): adds and returns the new total. */
 export interface SlotCounterStore {
@@ -42,6 +46,8 @@ interface KeySlots {
   waiting: number;
   /** The last store call found the team's slots all taken. */
   refused: boolean;
+  /** After the last store call the team's slots were all taken (a freed one goes back at once). */
+  full: boolean;
   linger: NodeJS.Timeout | undefined;
 }
 
@@ -55,6 +61,7 @@ export class SharedInFlight implements InFlightCounter {
   readonly #now: () => number;
   readonly #keys = new Map<string, KeySlots>();
   #epochTimer: NodeJS.Timeout | undefined;
+  #storeDownUntil = 0;
 
   constructor(options: SharedInFlightOptions) {
     this.#store = options.store;
@@ -72,14 +79,22 @@ export class SharedInFlight implements InFlightCounter {
         pending: undefined,
         waiting: 0,
         refused: false,
+        full: false,
         linger: undefined,
       };
       this.#keys.set(keyId, slots);
     }
+    let lookedAgain = false;
     for (;;) {
       const epoch = this.#epoch();
       if (slots.epoch !== epoch) this.#moveTo(keyId, slots, epoch);
       if (slots.inFlight < slots.held) return this.#admit(keyId, slots);
+      // Store down (a call failed a moment ago): this instance's own calls at the full cap, without a
+      // store call each (each would wait for its timeout); what they hold is written at the next epoch.
+      if (this.#storeDownUntil > this.#now()) {
+        if (slots.inFlight >= limit) throw concurrencyRefusal(limit);
+        return this.#admit(keyId, slots);
+      }
       // One store call per key at a time; calls arriving meanwhile wait for it and look again (the
       // next call asks for all of them at once).
       if (slots.pending) {
@@ -92,15 +107,17 @@ export class SharedInFlight implements InFlightCounter {
       }
       let outcome: 'granted' | 'refused' | 'failed' = 'refused';
       slots.pending = this.#takeSlots(keyId, slots.epoch, Math.min(1 + slots.waiting, limit), limit)
-        .then((granted) => {
+        .then(({ granted, full }) => {
           // Slots taken in an epoch that ended meanwhile live in a dead counter: ask again.
           if (slots.epoch === epoch) slots.held += granted;
           outcome = granted > 0 ? 'granted' : 'refused';
           slots.refused = granted === 0;
+          slots.full = full;
         })
         .catch((err) => {
           outcome = 'failed';
           slots.refused = false;
+          this.#storeDownUntil = this.#now() + STORE_DOWN_MS;
           this.#onError?.(err);
         })
         .finally(() => {
@@ -108,13 +125,15 @@ export class SharedInFlight implements InFlightCounter {
         });
       await slots.pending;
       if (outcome === 'refused') {
+        // Another instance may be giving a slot back this very moment (a client's next call often lands
+        // elsewhere as soon as its last one ended): one more look, a moment later, before the 429.
+        if (!lookedAgain) {
+          lookedAgain = true;
+          await new Promise((resolve) => setTimeout(resolve, LOOK_AGAIN_MS));
+          continue;
+        }
         this.#forgetIfIdle(keyId, slots);
         throw concurrencyRefusal(limit);
-      }
-      if (outcome === 'failed') {
-        // Store down: this instance's own calls at the full cap (rewritten to the store at the next epoch).
-        if (slots.inFlight >= limit) throw concurrencyRefusal(limit);
-        return this.#admit(keyId, slots);
       }
     }
   }
@@ -134,13 +153,21 @@ export class SharedInFlight implements InFlightCounter {
     return now - (now % EPOCH_MS);
   }
 
-  /** Adds `want` to the key's counter and keeps what fits under the cap; the rest is taken back. */
-  async #takeSlots(keyId: string, epoch: number, want: number, limit: number): Promise<number> {
+  /**
+   * Adds `want` to the key's counter and keeps what fits under the cap; the rest is taken back. `full`:
+   * the team's slots are all taken now.
+   */
+  async #takeSlots(
+    keyId: string,
+    epoch: number,
+    want: number,
+    limit: number,
+  ): Promise<{ granted: number; full: boolean }> {
     const name = counterName(keyId, epoch);
     const total = await this.#store.addToCounter(name, want, expiresAt(epoch));
     const granted = Math.max(0, Math.min(want, limit - (total - want)));
     if (granted < want) this.#add(name, granted - want, epoch);
-    return granted;
+    return { granted, full: total - (want - granted) >= limit };
   }
 
   #admit(keyId: string, slots: KeySlots): () => void {
@@ -151,6 +178,12 @@ export class SharedInFlight implements InFlightCounter {
       if (left) return;
       left = true;
       slots.inFlight--;
+      // The team's slots were all taken: another instance may be waiting for this one, so it goes back
+      // at once; else it stays a moment for this instance's next call.
+      if (slots.full) {
+        this.#giveBackSpare(keyId, slots);
+        return;
+      }
       if (!slots.linger) {
         slots.linger = setTimeout(() => {
           slots.linger = undefined;

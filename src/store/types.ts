@@ -11,7 +11,7 @@ export interface KeyLimits {
   requestsPerMinute?: number;
   tokensPerMinute?: number;
   budgetUsd?: number;
-  /** Most model calls of this key in flight at once, per gateway instance (src/limits/concurrency.ts). */
+  /** Most model calls of this key in flight at once; one count for a team (src/limits/). */
   concurrentRequests?: number;
   /** Web search/fetch server tools: `false` refuses them for this key; absent means allowed. */
   webTools?: boolean;

@@ -152,6 +152,24 @@ describe('per-key limits in solo mode', () => {
     expect(after.map((m) => m.type)).toEqual(['message', 'message']);
   });
 
+  it('concurrent requests: calls the cap refuses spend none of the per-minute allowance', async () => {
+    await earlyInMinute();
+    const { client } = await makeKey({ concurrentRequests: 1, requestsPerMinute: 5 });
+    emulator.enqueue({ text: 'one two three four', chunkDelayMs: 100, chunkSize: 4 });
+    const stream = client.messages
+      .stream({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'slow' }] })
+      .finalMessage();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 4; i++) {
+      const err = await ask(client).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/requests in flight/);
+    }
+    await stream;
+    const { response } = await ask(client).withResponse();
+    // The stream and this call: two of five.
+    expect(response.headers.get('anthropic-ratelimit-requests-remaining')).toBe('3');
+  });
+
   it('concurrent requests: a client that hangs up mid-stream frees its slot', async () => {
     const { client } = await makeKey({ concurrentRequests: 1 });
     emulator.enqueue({ text: 'a b c d e f g h i j k l m n o p', chunkDelayMs: 200, chunkSize: 2 });

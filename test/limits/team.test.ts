@@ -125,6 +125,18 @@ describe('limits shared by three instances', () => {
       messages: [{ role: 'user', content: 'x' }],
     });
     expect(served.type).toBe('message');
+    // Calls one after another, each through the next instance, are all served under a cap of 1: a slot
+    // freed while the team was full goes back at once, not after a linger.
+    const single = await makeKey({ concurrentRequests: 1 });
+    for (let i = 0; i < 6; i++) {
+      const client = new Anthropic({ baseURL: instances[i % 3]!.url, apiKey: single, maxRetries: 0 });
+      const answer = await client.messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: `call ${i}` }],
+      });
+      expect(answer.type).toBe('message');
+    }
   }, 60_000);
 });
 

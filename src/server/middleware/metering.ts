@@ -228,17 +228,19 @@ export function metering(deps: MeteringDeps): Middleware {
     try {
       // Awaited only when there is something to check: most keys have no budget or request limit.
       if (caller.limits.budgetUsd !== undefined) await checkBudget(deps, caller);
+      // The slot before the per-minute count, so a call the cap refuses spends none of the minute; a
+      // call the minute refuses gives its slot back below. Else given back when the call ends.
+      const cap = caller.limits.concurrentRequests;
+      if (cap !== undefined)
+        leave = await countRefusal(metrics, async () => deps.inFlight.enter(caller.keyId, cap));
       if (deps.rateLimits.limitsRequests(caller.limits)) {
         const headers = await countRefusal(metrics, () =>
           deps.rateLimits.admitRequest(caller.keyId, caller.limits),
         );
         for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
       }
-      // Last, so a call refused above holds no slot; given back when the call ends, however it ends.
-      const cap = caller.limits.concurrentRequests;
-      if (cap !== undefined)
-        leave = await countRefusal(metrics, async () => deps.inFlight.enter(caller.keyId, cap));
     } catch (err) {
+      leave?.();
       // Refused before the body was read: no model is known yet.
       metrics.requests.inc({
         model: 'unknown',
