@@ -444,7 +444,12 @@ function Dashboard({ onSignedOut }: { onSignedOut: () => void }) {
         void loadModels();
       }, wait);
     });
-    return () => source.close();
+    return () => {
+      source.close();
+      // A reload still pending would fetch the old period's usage, or run after sign-out.
+      window.clearTimeout(refreshTimer.current);
+      refreshTimer.current = undefined;
+    };
   }, [loadUsage, loadKeys, loadModels]);
 
   const names = useMemo(() => new Map(keys.map((k) => [k.id, k.name ?? k.prefix])), [keys]);
