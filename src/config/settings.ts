@@ -231,7 +231,7 @@ export const SETTINGS = {
     default: 64 * MIB,
     parse: integer(0, 2 ** 40),
     docDefault: '64 MiB',
-    doc: "message threads (the SDK toolRunner's `thread` field): conversations held in memory between turns, bound to their key, at most this much (oldest dropped first; idle ones after an hour); a continue of a thread not held is 404 `thread_not_found` and the SDK resends the whole conversation. `0`: hold none",
+    doc: "message threads (the SDK toolRunner's `thread` field): conversations held in memory between turns as their JSON, bound to their key, at most this much (a key at most a quarter; oldest dropped first; idle ones after an hour; none larger than a request body); a continue of a thread not held is 404 `thread_not_found` and the SDK resends the whole conversation. `0`: hold none",
   }),
   enableToolUse: setting({
     env: ['ENABLE_TOOL_USE'],
