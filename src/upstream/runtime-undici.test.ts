@@ -227,14 +227,18 @@ describe('UndiciRuntime', { timeout: 15_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(burst.closeIdle(2)).toBe(0);
       await running;
-      expect(burst.closeIdle(2)).toBe(4);
+      // Every connection but the two warm ones: the burst's six (a loaded machine may have had the
+      // running call open a seventh, which is then closed too).
+      const opened = emulator.connections - before;
+      expect(opened).toBeGreaterThanOrEqual(6);
+      expect(burst.closeIdle(2)).toBe(opened - 2);
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(burst.closeIdle(2)).toBe(0);
       // Three calls at once: the two warm connections and one new one.
       emulator.enqueue(...Array.from({ length: 3 }, () => ({ delayMs: 100 })));
       const answers = await Promise.all(Array.from({ length: 3 }, () => burst.converse(input(QWEN))));
       expect(answers.every((a) => a.output?.message?.role === 'assistant')).toBe(true);
-      expect(emulator.connections - before).toBe(7);
+      expect(emulator.connections - before).toBe(opened + 1);
     } finally {
       await burst.destroy();
     }
