@@ -646,6 +646,7 @@ const CACHEABLE = new Set(['text', 'image', 'document', 'tool_use', 'tool_result
  * caches the conversation so far. A block already marked keeps its own mark.
  */
 function applyTopLevelCacheControl(body: Json): void {
+  if (!('cache_control' in body)) return;
   const mark = body.cache_control;
   delete body.cache_control;
   if (mark === undefined || mark === null) return;

@@ -203,6 +203,8 @@ export function openThreadTurn(
   keyId: string,
   store: ThreadStore | undefined,
 ): ThreadTurn | undefined {
+  // Most requests name no thread: no copy of the body for them.
+  if (body.thread === undefined || body.thread === null) return undefined;
   const { thread: raw, ...rest } = body;
   const thread = threadOf(raw, rest);
   if (!thread) return undefined;
