@@ -182,6 +182,7 @@ export class SharedInFlight implements InFlightCounter {
       // at once; else it stays a moment for this instance's next call.
       if (slots.full) {
         this.#giveBackSpare(keyId, slots);
+        this.#forgetIfIdle(keyId, slots);
         return;
       }
       if (!slots.linger) {

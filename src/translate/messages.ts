@@ -56,16 +56,19 @@ function contentIntoToolResult(blocks: ContentBlock[]): ContentBlock[] {
   const kept: ContentBlock[] = [];
   for (const block of blocks) {
     if (block.toolResult !== undefined) last = block as ContentBlock.ToolResultMember;
-    const media = block.text ?? block.image ?? block.document ?? block.video;
-    if (media === undefined || !last) {
-      kept.push(block);
-      continue;
-    }
     const { text, image, document, video } = block;
-    const inner = (
-      text !== undefined ? { text } : image ? { image } : document ? { document } : { video }
-    ) as ToolResultContentBlock;
-    last.toolResult.content = [...(last.toolResult.content ?? []), inner];
+    const inner: ToolResultContentBlock | undefined =
+      text !== undefined
+        ? { text }
+        : image
+          ? { image }
+          : document
+            ? { document }
+            : video
+              ? { video }
+              : undefined;
+    if (inner && last) last.toolResult.content = [...(last.toolResult.content ?? []), inner];
+    else kept.push(block);
   }
   return kept;
 }

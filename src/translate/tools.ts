@@ -164,17 +164,16 @@ export function toolChoiceInstruction(
   sent: { tools: boolean; toolHistory: boolean },
   ctx: Pick<ToolsContext, 'caps' | 'toolNames'>,
 ): string | undefined {
-  const hasTools = sent.tools;
   if (choice === undefined || !ctx.caps.tools) return undefined;
   const parts: string[] = [];
-  if (choice.type === 'any' && !ctx.caps.toolChoiceAny && hasTools)
+  if (choice.type === 'any' && !ctx.caps.toolChoiceAny && sent.tools)
     parts.push('You must answer by calling one of the provided tools; do not answer with text alone.');
-  if (choice.type === 'tool' && !ctx.caps.toolChoiceTool && hasTools)
+  if (choice.type === 'tool' && !ctx.caps.toolChoiceTool && sent.tools)
     parts.push(
       `You must answer by calling the tool "${ctx.toolNames.toBedrock(choice.name)}"; do not answer with text alone.`,
     );
   // `none` leaves the tools out, unless the history's tool blocks need them sent.
-  if (choice.type === 'none' && hasTools && sent.toolHistory)
+  if (choice.type === 'none' && sent.tools && sent.toolHistory)
     parts.push('Do not call any tool in this answer; answer with text.');
   if ('disable_parallel_tool_use' in choice && choice.disable_parallel_tool_use)
     parts.push('Call at most one tool in this answer.');

@@ -35,10 +35,7 @@ export function messagesHandler(deps: AppDeps): Handler {
     const body = await readJson(ctx.req, deps.config.maxBodyBytes, hold);
     // A thread's history is put back before anything looks at the request: validation, limits and
     // Bedrock see the whole conversation, as without threads.
-    const thread =
-      body !== null && typeof body === 'object' && !Array.isArray(body)
-        ? openThreadTurn(body as Record<string, unknown>, keyId, deps.threads)
-        : undefined;
+    const thread = openThreadTurn(body, keyId, deps.threads);
     try {
       // The history is held for this request as its body would have been.
       const refused = thread && thread.heldBytes > 0 ? hold?.take(thread.heldBytes) : undefined;

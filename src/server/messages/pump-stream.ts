@@ -97,10 +97,10 @@ export async function pumpStream<E>(
     abort,
     stall: stallDeadline(ctx, deps.config.clientStallTimeoutMs),
   });
-  // Synchronous: the frames join the writer's batch for this turn (one write per upstream read, the
-  // first with the headers). Answers false when the client is not keeping up.
   // A thread holds the reply: the events sent are kept to fold it (threads.ts). Only thread requests pay.
   const sent: OutgoingEvent[] | undefined = call.thread ? [] : undefined;
+  // Synchronous: the frames join the writer's batch for this turn (one write per upstream read, the
+  // first with the headers). Answers false when the client is not keeping up.
   const write = (events: readonly OutgoingEvent[]): boolean => {
     if (sent) sent.push(...events);
     for (const event of events) {

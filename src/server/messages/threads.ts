@@ -149,6 +149,13 @@ function threadNotFound(id: string): ApiError {
   );
 }
 
+/** A JSON object body with a `thread` (validation refuses any other body later, with its own words). */
+function namesThread(body: unknown): body is Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return false;
+  const { thread } = body as Record<string, unknown>;
+  return thread !== undefined && thread !== null;
+}
+
 /**
  * The `thread` of a body, checked (a continue may not repeat `system` or `tools`): undefined when it
  * names none.
@@ -199,12 +206,12 @@ function continued(rest: Record<string, unknown>, json: Buffer, maxBytes: number
  * for a malformed `thread`, a continue that repeats `system` or `tools`, or a thread not held here.
  */
 export function openThreadTurn(
-  body: Record<string, unknown>,
+  body: unknown,
   keyId: string,
   store: ThreadStore | undefined,
 ): ThreadTurn | undefined {
   // Most requests name no thread: no copy of the body for them.
-  if (body.thread === undefined || body.thread === null) return undefined;
+  if (!namesThread(body)) return undefined;
   const { thread: raw, ...rest } = body;
   const thread = threadOf(raw, rest);
   if (!thread) return undefined;
@@ -295,11 +302,8 @@ export function recordStreamedReply(thread: ThreadTurn, events: readonly Outgoin
  * count_tokens with a `thread`: the body with the thread's history put back, read without taking it
  * (the count changes nothing); a thread not held here is thread_not_found, as for a message.
  */
-export function threadCountBody(
-  body: Record<string, unknown>,
-  keyId: string,
-  store: ThreadStore | undefined,
-): Record<string, unknown> {
+export function threadCountBody(body: unknown, keyId: string, store: ThreadStore | undefined): unknown {
+  if (!namesThread(body)) return body;
   const { thread: raw, ...rest } = body;
   const thread = threadOf(raw, rest);
   if (!thread || thread.type === 'create') return rest;

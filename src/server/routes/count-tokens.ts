@@ -61,10 +61,7 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     const { keyId } = callerOf(ctx);
     const body = await readJson(ctx.req, deps.config.maxBodyBytes, deps.bodyBudget?.holdFor(ctx.res, keyId));
     // A thread's continue counts the whole conversation, as the message would send it.
-    const whole =
-      body !== null && typeof body === 'object' && !Array.isArray(body)
-        ? threadCountBody(body as Record<string, unknown>, keyId, deps.threads)
-        : body;
+    const whole = threadCountBody(body, keyId, deps.threads);
     const request = asModelSees(validateCountTokensRequest(whole), deps.signingSecret);
     const model = await resolveForRequest(deps, request.model, ctx.key);
     const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
