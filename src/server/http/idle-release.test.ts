@@ -34,14 +34,14 @@ describe('idleRelease', () => {
     });
     for (let n = 1; n <= 2000; n++) release.started(n);
     mem.state.rss = 240 * MB;
-    release.idle();
+    release.finished(0);
     await sleep(80);
     expect(mem.state.collections).toBe(1);
     expect(releases).toEqual([110 * MB]);
     // The next burst without new growth collects nothing.
     for (let n = 1; n <= 2000; n++) release.started(n);
     mem.state.rss = 130 * MB;
-    release.idle();
+    release.finished(0);
     await sleep(80);
     expect(mem.state.collections).toBe(1);
     release.stop();
@@ -53,19 +53,55 @@ describe('idleRelease', () => {
       quietMs: 40,
       minGrowthBytes: MB,
       minInFlight: 1,
+      lowWater: 0,
       rss: mem.rss,
       collect: mem.collect,
     });
     release.started(1);
     mem.state.rss = 200 * MB;
-    release.idle();
+    release.finished(0);
     await sleep(5);
     release.started(1);
     await sleep(100);
     expect(mem.state.collections).toBe(0);
-    release.idle();
+    release.finished(0);
     await sleep(100);
     expect(mem.state.collections).toBe(1);
+    release.stop();
+  });
+
+  it('collects with a few calls still in flight, not while more than the low water run', async () => {
+    const mem = fakeMemory(100 * MB, 110 * MB);
+    const release = idleRelease({
+      quietMs: 30,
+      minGrowthBytes: 32 * MB,
+      minInFlight: 256,
+      lowWater: 8,
+      rss: mem.rss,
+      collect: mem.collect,
+    });
+    for (let n = 1; n <= 2000; n++) release.started(n);
+    mem.state.rss = 240 * MB;
+    // The burst ebbs to nine calls: still above the low water, no release however long it lasts.
+    for (let n = 1999; n >= 9; n--) release.finished(n);
+    await sleep(80);
+    expect(mem.state.collections).toBe(0);
+    // Eight left, then seven; a call that starts meanwhile (eight again) does not put the release off.
+    release.finished(8);
+    release.finished(7);
+    release.started(8);
+    await sleep(80);
+    expect(mem.state.collections).toBe(1);
+    // The next burst: nine running at the due time cancel it; the next ebb to eight starts a new quiet time.
+    for (let n = 9; n <= 2000; n++) release.started(n);
+    mem.state.rss = 240 * MB;
+    for (let n = 1999; n >= 8; n--) release.finished(n);
+    release.started(9);
+    await sleep(80);
+    expect(mem.state.collections).toBe(1);
+    release.finished(8);
+    await sleep(80);
+    expect(mem.state.collections).toBe(2);
     release.stop();
   });
 
@@ -74,14 +110,14 @@ describe('idleRelease', () => {
     const light = idleRelease({ quietMs: 10, minGrowthBytes: 32 * MB, rss: mem.rss, collect: mem.collect });
     for (let n = 1; n <= 1000; n++) light.started(n);
     mem.state.rss = 120 * MB;
-    light.idle();
+    light.finished(0);
     await sleep(60);
     expect(mem.state.collections).toBe(0);
     // Steady moderate load (128 at once) grows the resident set to its working set: no collection.
     const steady = idleRelease({ quietMs: 10, minGrowthBytes: MB, rss: mem.rss, collect: mem.collect });
     for (let n = 1; n <= 128; n++) steady.started(n);
     mem.state.rss = 400 * MB;
-    steady.idle();
+    steady.finished(0);
     await sleep(60);
     expect(mem.state.collections).toBe(0);
     const off = idleRelease({
@@ -93,7 +129,7 @@ describe('idleRelease', () => {
     });
     off.started(5000);
     mem.state.rss = 500 * MB;
-    off.idle();
+    off.finished(0);
     await sleep(60);
     expect(mem.state.collections).toBe(0);
   });
@@ -119,7 +155,7 @@ describe('idleRelease', () => {
     });
     release.started(300);
     mem.state.rss = 200 * MB;
-    release.idle();
+    release.finished(0);
     await sleep(10 + CLOSE_SETTLE_MS + 300);
     expect(events.map(([what]) => what)).toEqual(['closeIdle', 'collect']);
     // Node's timers may fire up to a millisecond early.
@@ -135,6 +171,7 @@ describe('idleRelease', () => {
       quietMs: 10,
       minGrowthBytes: MB,
       minInFlight: 1,
+      lowWater: 0,
       rss: mem.rss,
       collect: mem.collect,
       closeIdle: () => {
@@ -146,10 +183,10 @@ describe('idleRelease', () => {
     });
     release.started(300);
     mem.state.rss = 200 * MB;
-    release.idle();
+    release.finished(0);
     await sleep(10 + CLOSE_SETTLE_MS + 300);
     expect({ closes, collections: mem.state.collections }).toEqual({ closes: 1, collections: 0 });
-    release.idle();
+    release.finished(0);
     await sleep(10 + CLOSE_SETTLE_MS + 300);
     expect({ closes, collections: mem.state.collections }).toEqual({ closes: 2, collections: 1 });
     release.stop();
@@ -160,7 +197,7 @@ describe('idleRelease', () => {
     const release = idleRelease({ quietMs: 20, minGrowthBytes: MB, rss: mem.rss, collect: mem.collect });
     release.started(1000);
     mem.state.rss = 300 * MB;
-    release.idle();
+    release.finished(0);
     release.stop();
     await sleep(80);
     expect(mem.state.collections).toBe(0);

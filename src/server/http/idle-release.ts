@@ -1,10 +1,14 @@
 /**
  * Gives memory back once a burst is over. After thousands of concurrent streams V8's old generation has
  * grown to several times what stays alive and malloc holds the sockets' buffers; V8's own memory reducer
- * waits ~8 s of quiet, then runs GCs that do not compact. When no request has been in flight for
- * `quietMs`, at least `minInFlight` were in flight at once since the last release, and the resident set
- * grew by at least `minGrowthBytes`, one last-resort major GC runs (it compacts and shrinks the heap; the
- * sockets' native buffers are freed with their wrappers).
+ * waits ~8 s of quiet, then runs GCs that do not compact. When at most `lowWater` requests have been in
+ * flight for `quietMs`, at least `minInFlight` were in flight at once since the last release, and the
+ * resident set grew by at least `minGrowthBytes`, one last-resort major GC runs (it compacts and shrinks
+ * the heap; the sockets' native buffers are freed with their wrappers).
+ * Why a low water and not zero: a team's gateway is rarely empty (a Claude Code session holds a stream
+ * open for minutes), so a release waiting for nothing in flight may never come, and the next burst then
+ * grows on top of the last one's garbage (bench/run.ts, two bursts of 2,000 with one stream between:
+ * peak 269 MB). The few calls still running pause once, for the collection (~15–40 ms measured).
  * Measured (bench/memory.ts, after c=128 load and 2,000 slow streams): RSS 227–249 → 144–166 MB.
  * Before it, `closeIdle` (the upstream connections the burst left idle, src/upstream/idle-connections.ts)
  * runs, and the GC waits for those sockets to be closed, so it collects them too: with malloc's mmap
@@ -27,10 +31,13 @@ export function gcFunction(global: { gc?: unknown } = globalThis): Collect | und
 }
 
 export interface IdleRelease {
-  /** A request started; `inFlight` counts it. A pending release is cancelled. */
+  /** A request started; `inFlight` counts it. Above the low water, a pending release is cancelled. */
   started(inFlight: number): void;
-  /** The last request in flight finished: a release is due after `quietMs` unless one starts. */
-  idle(): void;
+  /**
+   * A request finished; `inFlight` counts those still running. At the low water or below after a burst, a
+   * release is due after `quietMs` unless the calls in flight rise above it meanwhile.
+   */
+  finished(inFlight: number): void;
   stop(): void;
 }
 
@@ -41,6 +48,8 @@ export interface IdleReleaseOptions {
   minGrowthBytes?: number;
   /** Release only after this many requests were in flight at once since the last release. */
   minInFlight?: number;
+  /** Release once at most this many are in flight (the burst is over; those pause for the collection). */
+  lowWater?: number;
   collect?: Collect;
   /** Run first: closes what the burst left open (idle upstream connections); returns how many closed. */
   closeIdle?: () => number;
@@ -50,15 +59,17 @@ export interface IdleReleaseOptions {
 
 export const DEFAULT_MIN_GROWTH_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MIN_IN_FLIGHT = 256;
+export const DEFAULT_LOW_WATER = 8;
 /** Time for closed sockets to emit `close` (and their pools to drop them) before the GC runs. */
 export const CLOSE_SETTLE_MS = 20;
 
 export function idleRelease(options: IdleReleaseOptions): IdleRelease {
   const collect = options.quietMs > 0 ? (options.collect ?? gcFunction()) : undefined;
-  if (!collect) return { started() {}, idle() {}, stop() {} };
+  if (!collect) return { started() {}, finished() {}, stop() {} };
   const rss = options.rss ?? (() => process.memoryUsage.rss());
   const minGrowth = options.minGrowthBytes ?? DEFAULT_MIN_GROWTH_BYTES;
   const minInFlight = options.minInFlight ?? DEFAULT_MIN_IN_FLIGHT;
+  const lowWater = options.lowWater ?? DEFAULT_LOW_WATER;
   let baseline = rss();
   let peak = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -69,8 +80,11 @@ export function idleRelease(options: IdleReleaseOptions): IdleRelease {
     // A resident set below the baseline (pages given back on their own) becomes the new baseline.
     if (before - baseline < minGrowth) {
       baseline = Math.min(baseline, before);
+      // The burst left nothing to give back: no more timers until the next one.
+      peak = 0;
       return;
     }
+    // With calls still running the pool's idle connections are not known, and none is closed.
     const closed = options.closeIdle?.() ?? 0;
     if (closed === 0) collectNow(before, 0);
     // Cancelled like the release itself if a request starts meanwhile (the next quiet moment retries).
@@ -92,17 +106,17 @@ export function idleRelease(options: IdleReleaseOptions): IdleRelease {
   return {
     started(inFlight) {
       if (inFlight > peak) peak = inFlight;
-      if (timer) {
+      if (timer && inFlight > lowWater) {
         clearTimeout(timer);
         timer = undefined;
       }
     },
-    idle() {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+    finished(inFlight) {
       // Without a burst since the last release nothing could be released: no timer per quiet moment
-      // (a gateway serving one call at a time goes idle after every call).
-      if (peak >= minInFlight) timer = setTimeout(release, options.quietMs).unref();
+      // (a gateway serving one call at a time goes quiet after every call). The quiet time counts from
+      // the first moment at the low water, not from each call that ends below it.
+      if (!timer && inFlight <= lowWater && peak >= minInFlight)
+        timer = setTimeout(release, options.quietMs).unref();
     },
     stop() {
       if (timer) clearTimeout(timer);

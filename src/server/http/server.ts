@@ -321,10 +321,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     release.started(++inFlight);
     res.once('close', () => {
       inFlight--;
-      if (inFlight === 0) {
-        release.idle();
-        idle?.();
-      }
+      release.finished(inFlight);
+      if (inFlight === 0) idle?.();
       stats.finished(ctx, req.method ?? '', ctx.url.pathname, res.statusCode, started, ctx.key?.id);
       // The line's object is only built when debug logging is on (not on every request).
       if (log.isLevelEnabled('debug'))
