@@ -491,7 +491,7 @@ export const SETTINGS = {
     env: ['ABPROXY_IDLE_GC_MS'],
     default: 250,
     parse: integer(0, 3_600_000),
-    doc: 'after a burst (256 or more requests in flight at once, resident memory up 32 MiB or more), one compacting GC once nothing has been in flight for this long gives the memory back (0: never)',
+    doc: 'after a burst (256 or more requests in flight at once, resident memory up 32 MiB or more), one compacting GC once at most 8 calls have been in flight for this long gives the memory back (0: never)',
   }),
   socketIdleTimeoutMs: setting({
     env: ['ABPROXY_SOCKET_IDLE_TIMEOUT_MS'],
