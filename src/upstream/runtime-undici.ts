@@ -396,8 +396,13 @@ export class UndiciRuntime implements BedrockRuntime {
 
   #poolFor(endpoint: Endpoint): Upstream {
     const { maxConnections, onConnectionWait } = this.#options;
-    const connections = new ConnectionTracker();
+    // HTTP/1.1 only: undici 8 offers h2 in TLS's ALPN by default, and a server that supports it (Bedrock
+    // does) may pick it, carrying these calls on undici's h2 client: a path not tested here, and measured
+    // at +37% CPU per call against the same server over HTTP/1.1 (h2c, bench/profile.ts). The HTTP/2
+    // transport is ABPROXY_UPSTREAM_HTTP=2 (test/integration/upstream-tls.test.ts checks both).
+    const connections = new ConnectionTracker({ allowH2: false });
     const pool = new Pool(endpoint.origin, {
+      allowH2: false,
       connect: connections.connect,
       connections: maxConnections,
       pipelining: 1,
