@@ -56,3 +56,22 @@ describe('a logged error echoing a credential', () => {
     expect(briefError(echoed()).error).toBe('Error: stream broke for [redacted]');
   });
 });
+
+describe('client-chosen text in a log line', () => {
+  it('reaches the terminal without C1 or bidi controls, and reads back as the same JSON value', () => {
+    let written = '';
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        written += String(chunk);
+        done();
+      },
+    });
+    // An 8-bit CSI that paints the terminal, a right-to-left override, DEL.
+    const model = 'qwen\u009b41mX\u202egpj.exe\u007f';
+    createLogger('debug', 'x-api-key', sink).debug({ model }, 'request body');
+    expect(written).not.toMatch(/[\u007f-\u009f\u202a-\u202e]/);
+    expect(written).toContain('\\u009b41mX\\u202egpj.exe');
+    expect(written.endsWith('\n')).toBe(true);
+    expect(JSON.parse(written).model).toBe(model);
+  });
+});

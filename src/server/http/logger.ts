@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../../config/config.ts';
+import { terminalOutput } from '../../ui/terminal-text.ts';
 import { withoutCredentials } from '../../upstream/scrub.ts';
 
 export type { Logger };
@@ -18,6 +19,9 @@ function scrubbedErr(err: Error): pino.SerializedError {
 /**
  * JSON logs on stderr (stdout belongs to the CLI's own output). Key-bearing headers are redacted
  * wherever a request's headers get logged; a logged error's message is scrubbed of credentials.
+ * Client-chosen text in a line (a model name, a prompt with ABPROXY_LOG_BODIES) reaches the operator's
+ * terminal: JSON escapes C0 controls but not C1 (an 8-bit CSI) nor bidi controls, so those are written
+ * as their `\uXXXX` escapes, the same JSON value.
  */
 export function createLogger(
   level: LogLevel,
@@ -28,7 +32,12 @@ export function createLogger(
   const headers = [...new Set(['x-api-key', 'authorization', apiKeyHeader.toLowerCase()])];
   const paths = headers.flatMap((h) => [`req.headers["${h}"]`, `headers["${h}"]`]);
   return pino(
-    { level, redact: { paths, censor: '[redacted]' }, serializers: { err: scrubbedErr } },
+    {
+      level,
+      redact: { paths, censor: '[redacted]' },
+      serializers: { err: scrubbedErr },
+      hooks: { streamWrite: terminalOutput },
+    },
     typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
   );
 }
