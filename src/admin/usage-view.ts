@@ -3,7 +3,15 @@
  * report), cost per day split by key and tokens per day split by model, and this month's spend per key.
  */
 import type { KeyRecord, UsageRecord } from '../store/types.ts';
-import { type GroupBy, inQuery, summarize, type UsageReport } from '../usage/report.ts';
+import {
+  clientLabel,
+  type GroupBy,
+  inQuery,
+  NONE,
+  OTHERS,
+  summarize,
+  type UsageReport,
+} from '../usage/report.ts';
 
 export interface DailySeries {
   /** `YYYY-MM-DD`, every day of the window, oldest first. */
@@ -76,7 +84,6 @@ function series(
 
 /** Series a chart shows; the rest are summed into one: a client can make thousands of model names. */
 export const MAX_SERIES = 12;
-const OTHERS = '(others)';
 
 function largest(groups: Map<string, number[]>, days: number): Map<string, number[]> {
   if (groups.size <= MAX_SERIES) return groups;
@@ -124,7 +131,7 @@ export function usageView(
     tokens_by_model_per_day: series(
       inWindow,
       days,
-      (r) => r.model || '(none)',
+      (r) => (r.model ? clientLabel(r.model) : NONE),
       (r) => r.inputTokens + r.outputTokens + r.cacheReadInputTokens + r.cacheWriteInputTokens,
     ),
     spend: keys

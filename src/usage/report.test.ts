@@ -118,3 +118,36 @@ describe('summarize by request', () => {
     expect(report.groups[1]).toMatchObject({ session: 'S1', agent: null, parent: null, trace_id: null });
   });
 });
+
+describe('client ids spelled like the report’s own labels', () => {
+  it('neither join those groups nor pass for them: they are shown quoted', () => {
+    const spoofed = [
+      record({}),
+      record({ sessionId: '(none)' }),
+      record({ sessionId: 'S9', agentId: '(main)' }),
+      record({ sessionId: 'S9' }),
+      record({ model: 'total' }),
+      record({ model: '"total"' }),
+    ];
+    const bySession = summarize(spoofed, query, 'session');
+    expect(bySession.groups.map((g) => [g.group, g.requests])).toEqual([
+      ['"(none)"', 1],
+      [NONE, 3],
+      ['S9', 2],
+    ]);
+    const byAgent = summarize(
+      spoofed.filter((r) => r.sessionId === 'S9'),
+      query,
+      'agent',
+    );
+    // The real main agent stays first and alone; the agent that called itself `(main)` is a subagent.
+    expect(byAgent.groups.map((g) => [g.group, g.parent, g.requests])).toEqual([
+      [MAIN_AGENT, null, 1],
+      ['"(main)"', MAIN_AGENT, 1],
+    ]);
+    const byModel = summarize(spoofed, query, 'model').groups.map((g) => g.group);
+    expect(byModel).toContain('"total"');
+    expect(byModel).toContain('"\\"total\\""');
+    expect(byModel).not.toContain('total');
+  });
+});

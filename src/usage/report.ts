@@ -15,6 +15,20 @@ export type GroupBy = (typeof GROUPINGS)[number];
 export const MAIN_AGENT = '(main)';
 /** The group of records without the grouped-by value (no model, no Claude Code session). */
 export const NONE = '(none)';
+/** The label of the total row in tables. */
+export const TOTAL = 'total';
+/** The admin page's charts: the series past the largest few, summed. */
+export const OTHERS = '(others)';
+
+const RESERVED = new Set([MAIN_AGENT, NONE, TOTAL, OTHERS]);
+/**
+ * A client-chosen value (model, session, agent id) as a group label: one spelled like a label the report
+ * writes itself is shown quoted, so it neither joins that group (a session named `(none)` hiding among
+ * the calls without one) nor passes for it (a model named `total`). A quoted value is quoted again.
+ */
+export function clientLabel(value: string): string {
+  return RESERVED.has(value) || value.startsWith('"') ? JSON.stringify(value) : value;
+}
 
 /** The stable `--json` shape of one group and of the total. */
 export interface UsageRow {
@@ -99,22 +113,32 @@ function add(row: UsageRow, record: UsageRecord): void {
 }
 
 function agentOf(record: UsageRecord): string {
-  return record.agentId ?? (record.sessionId ? MAIN_AGENT : NONE);
+  if (record.agentId != null) return clientLabel(record.agentId);
+  return record.sessionId ? MAIN_AGENT : NONE;
+}
+
+function sessionOf(record: UsageRecord): string {
+  return record.sessionId != null ? clientLabel(record.sessionId) : NONE;
+}
+
+function parentOf(record: UsageRecord): string | null {
+  if (!record.agentId) return null;
+  return record.parentAgentId != null ? clientLabel(record.parentAgentId) : MAIN_AGENT;
 }
 
 function groupOf(record: UsageRecord, by: GroupBy): string {
   switch (by) {
     case 'model':
-      return record.model || NONE;
+      return record.model ? clientLabel(record.model) : NONE;
     case 'key':
       return record.keyId;
     case 'day':
       return record.at.slice(0, 10);
     case 'session':
-      return record.sessionId ?? NONE;
+      return sessionOf(record);
     case 'agent':
       // Agent ids are unique, but every session has its own main agent.
-      return `${record.sessionId ?? NONE}\u0000${agentOf(record)}`;
+      return `${sessionOf(record)}\u0000${agentOf(record)}`;
     case 'request':
       return record.id;
     default: {
@@ -126,16 +150,16 @@ function groupOf(record: UsageRecord, by: GroupBy): string {
 
 /** A new row for the group a record falls in (agent rows carry their session and parent). */
 function rowFor(record: UsageRecord, by: GroupBy, name: string): UsageRow {
-  const parent = record.agentId ? (record.parentAgentId ?? MAIN_AGENT) : null;
-  if (by === 'agent') return { ...emptyRow(agentOf(record)), session: record.sessionId ?? NONE, parent };
+  const parent = parentOf(record);
+  if (by === 'agent') return { ...emptyRow(agentOf(record)), session: sessionOf(record), parent };
   if (by !== 'request') return emptyRow(name);
   return {
     ...emptyRow(record.requestId),
     at: record.at,
     key: record.keyId,
-    model: record.model,
-    session: record.sessionId ?? null,
-    agent: record.agentId ?? null,
+    model: clientLabel(record.model),
+    session: record.sessionId != null ? clientLabel(record.sessionId) : null,
+    agent: record.agentId != null ? clientLabel(record.agentId) : null,
     parent,
     user_id: record.userId ?? null,
     trace_id: record.traceId ?? null,
@@ -161,7 +185,7 @@ function ordered(rows: Map<string, UsageRow>, by: GroupBy): UsageRow[] {
 /** Pure: records → report (cost rounded to a millionth of a dollar). Records in time order. */
 export function summarize(records: readonly UsageRecord[], query: UsageQuery, by: GroupBy): UsageReport {
   const groups = new Map<string, UsageRow>();
-  const total = emptyRow('total');
+  const total = emptyRow(TOTAL);
   for (const record of records) {
     const name = groupOf(record, by);
     let row = groups.get(name);
