@@ -36,8 +36,13 @@ describe('terminal text', () => {
     expect(JSON.parse(terminalOutput(json))).toEqual(value);
   });
 
-  it('leaves ordinary text alone, emoji and CJK included', () => {
-    const text = 'claude-sonnet-4-5 · 東京 😀 é';
+  it('shows the invisible characters that make one id look like another', () => {
+    expect(terminalLine('S\u200b1')).toBe('S 1');
+    expect(terminalOutput('S\u200b1\u2060\ufeff\u00ad')).toBe('S\\u200b1\\u2060\\ufeff\\u00ad');
+  });
+
+  it('leaves ordinary text alone, emoji (joined ones too) and CJK included', () => {
+    const text = 'claude-sonnet-4-5 · 東京 😀 é 👩\u200d💻 می\u200cخواهم';
     expect(terminalLine(text)).toBe(text);
     expect(terminalOutput(text)).toBe(text);
   });
