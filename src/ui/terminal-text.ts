@@ -9,8 +9,8 @@
  */
 
 /** C0 controls, DEL, C1 controls, the bidi marks, embeddings, overrides and isolates, and invisibles. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
   /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 /** The same, but line feeds and tabs pass: for whole outputs (plain text, JSON) with our own layout. */
 const UNSAFE_IN_OUTPUT =
