@@ -8,14 +8,12 @@
  * itself and asks the small model about it, through the gateway).
  */
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeSearch, startFakeSearch } from '../fakes/search-provider.ts';
+import { type ThrowAwayCertificate, throwAwayCertificate } from '../helpers/tls.ts';
 import { claudeBinary, modelCalls, runClaude, type Stack, startStack, tempProject } from './harness.ts';
 
 type Json = Record<string, unknown>;
@@ -133,49 +131,25 @@ describe.runIf(installed)('Claude Code WebSearch through abproxy (print mode)', 
 describe.runIf(installed)('Claude Code WebFetch through abproxy (print mode)', () => {
   let stack: Stack;
   let page: Server;
-  let certDir: string | undefined;
+  let certificate: ThrowAwayCertificate | undefined;
   let pageUrl: string;
   beforeAll(async () => {
     stack = await startStack();
     // Claude Code upgrades http:// to https://, so the page is served over TLS with a throw-away certificate.
-    certDir = mkdtempSync(join(tmpdir(), 'abproxy-e2e-cert-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(certDir, 'key.pem'),
-        '-out',
-        join(certDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    page = createHttpsServer(
-      { key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(join(certDir, 'cert.pem')) },
-      (_req, res) => {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(
-          '<html><head><title>Flamingo notes</title></head><body><p>The flamingo code is ROSE-93.</p></body></html>',
-        );
-      },
-    );
+    certificate = throwAwayCertificate();
+    page = createHttpsServer({ key: certificate.key, cert: certificate.cert }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        '<html><head><title>Flamingo notes</title></head><body><p>The flamingo code is ROSE-93.</p></body></html>',
+      );
+    });
     await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', () => resolve()));
     pageUrl = `https://127.0.0.1:${(page.address() as AddressInfo).port}/notes`;
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
     await new Promise<void>((resolve) => page?.close(() => resolve()));
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
+    certificate?.remove();
   });
 
   it('fetches the page and answers from it', async () => {
@@ -199,7 +173,7 @@ describe.runIf(installed)('Claude Code WebFetch through abproxy (print mode)', (
           ANTHROPIC_MODEL: qwen,
           ANTHROPIC_SMALL_FAST_MODEL: qwen,
           ANTHROPIC_DEFAULT_HAIKU_MODEL: qwen,
-          NODE_EXTRA_CA_CERTS: join(certDir!, 'cert.pem'),
+          NODE_EXTRA_CA_CERTS: certificate!.certPath,
         },
         // Offline, Claude Code's domain check against claude.ai would fail; its own setting skips it.
         args: ['--settings', JSON.stringify({ skipWebFetchPreflight: true })],

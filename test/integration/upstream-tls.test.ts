@@ -6,8 +6,7 @@
  * The endpoint is a TLS front (a throw-away certificate, trusted through NODE_EXTRA_CA_CERTS as an
  * operator would) that records each call's HTTP version and passes it on to the emulator.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -17,24 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
 import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
 import { servingUrl, spawnAbproxy } from '../helpers/process.ts';
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { hasOpenssl, type ThrowAwayCertificate, throwAwayCertificate } from '../helpers/tls.ts';
 
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2), and pseudo-headers, which HTTP/1.1 cannot carry. */
 const connectionSpecific = /^(:|connection$|keep-alive$|transfer-encoding$|upgrade$|proxy-connection$)/;
 const passable = (headers: http.IncomingHttpHeaders) =>
   Object.fromEntries(Object.entries(headers).filter(([name]) => !connectionSpecific.test(name)));
 
-describe.runIf(hasOpenssl)('a TLS Bedrock endpoint that prefers HTTP/2', () => {
+describe.runIf(hasOpenssl())('a TLS Bedrock endpoint that prefers HTTP/2', () => {
   let emulator: Emulator;
-  let certDir: string;
+  let certificate: ThrowAwayCertificate | undefined;
   let front: http2.Http2SecureServer;
   let emulatorH2: http2.ClientHttp2Session;
   let frontUrl: string;
@@ -42,32 +33,8 @@ describe.runIf(hasOpenssl)('a TLS Bedrock endpoint that prefers HTTP/2', () => {
 
   beforeAll(async () => {
     emulator = await startEmulator({ port: 0 });
-    certDir = mkdtempSync(join(tmpdir(), 'abproxy-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(certDir, 'key.pem'),
-        '-out',
-        join(certDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const tls = {
-      key: readFileSync(join(certDir, 'key.pem')),
-      cert: readFileSync(join(certDir, 'cert.pem')),
-    };
+    certificate = throwAwayCertificate();
+    const tls = { key: certificate.key, cert: certificate.cert };
     // Node's HTTP/2 server with HTTP/1.1 allowed chooses h2 when the client offers it. Each call goes on
     // to the emulator in its own HTTP version: the signature covers the host (`host`, or `:authority`
     // over HTTP/2) the gateway called, passed on unchanged.
@@ -106,7 +73,7 @@ describe.runIf(hasOpenssl)('a TLS Bedrock endpoint that prefers HTTP/2', () => {
     emulatorH2?.close();
     await new Promise<void>((resolve) => front?.close(() => resolve()));
     await emulator?.close();
-    if (certDir) rmSync(certDir, { recursive: true, force: true });
+    certificate?.remove();
   });
 
   async function gatewayOn(upstreamHttp: '1.1' | '2') {
@@ -117,7 +84,7 @@ describe.runIf(hasOpenssl)('a TLS Bedrock endpoint that prefers HTTP/2', () => {
         ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-tls-home-')),
         ...emulatorAwsEnv(emulator.url),
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME: frontUrl,
-        NODE_EXTRA_CA_CERTS: join(certDir, 'cert.pem'),
+        NODE_EXTRA_CA_CERTS: certificate!.certPath,
         ABPROXY_UPSTREAM_HTTP: upstreamHttp,
         MASTER_API_KEY: MASTER_KEY,
         LOG_LEVEL: 'error',
