@@ -6,6 +6,7 @@
  */
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { mantleModelIds } from '../models/catalogue.ts';
+import { withAwsClock } from './aws-clock.ts';
 import { httpError } from './codec.ts';
 import { MESSAGES_API_SIGNING_SERVICE, mantleEndpoint } from './messages-api.ts';
 import { readCapped } from './read-capped.ts';
@@ -34,7 +35,9 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
     service: MESSAGES_API_SIGNING_SERVICE.mantle,
     credentials: options.credentials,
   });
-  return async (region) => {
+  return (region) => withAwsClock(() => listOnce(region));
+
+  async function listOnce(region: string): Promise<string[]> {
     const { origin, host, basePath } = mantleEndpoint(options.endpoint, region);
     const path = `${basePath}${MANTLE_MODELS_PATH}`;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -71,5 +74,5 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
       throw httpError(status, answerHeaders, text, Array.isArray(requestId) ? requestId[0] : requestId);
     }
     return mantleModelIds(JSON.parse(text));
-  };
+  }
 }

@@ -89,6 +89,14 @@ export function withRetries(runtime: BedrockRuntime, policy: RetryPolicy): Bedro
   };
 }
 
+/** The SDK marks an error after which it changed its clock offset (its systemClockOffset). */
+function clockSkewCorrected(err: unknown): boolean {
+  return (
+    (err as { $metadata?: { clockSkewCorrected?: boolean } } | undefined)?.$metadata?.clockSkewCorrected ===
+    true
+  );
+}
+
 function token(count: number, delay: number): RetryToken {
   return { getRetryCount: () => count, getRetryDelay: () => delay };
 }
@@ -107,6 +115,9 @@ export class ConnectionFaultRetryStrategy implements RetryStrategyV2 {
 
   async refreshRetryTokenForRetry(previous: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
     const attempt = previous.getRetryCount() + 1;
+    // AWS refused the first attempt's date and the SDK has just corrected its clock from the answer
+    // (aws-clock.ts does the same for our own signing): signed again, the call passes. Once, at once.
+    if (attempt === 1 && clockSkewCorrected(info.error)) return token(attempt, 0);
     if (!shouldRetry(this.#policy, attempt, info.error)) throw new Error('No retry token available');
     return token(attempt, retryDelayMs(this.#policy, attempt));
   }

@@ -22,6 +22,7 @@ import type {
   HttpResponse,
   RequestHandler,
 } from '@smithy/types';
+import { withAwsClock } from './aws-clock.ts';
 import { checkJsonAnswer, header, httpError, pathLabel } from './codec.ts';
 import { resolveEndpoint } from './endpoint.ts';
 import { malformedStream } from './event-stream.ts';
@@ -105,6 +106,14 @@ function invokeParams(input: InvokeInput) {
     accept: 'application/json',
     serviceTier: input.serviceTier,
   };
+}
+
+/** A raw call's 2xx answer, its body still to read. */
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  requestId: string | undefined;
+  stream: AsyncIterable<Uint8Array>;
 }
 
 export class SdkRuntime implements BedrockRuntime {
@@ -210,9 +219,10 @@ export class SdkRuntime implements BedrockRuntime {
 
   /**
    * A POST the SDK has no command for, on the client's own HTTP handler: bearer token or SigV4 (with
-   * `signer`), response headers lower-cased, a non-2xx answer thrown as an httpError with its body.
+   * `signer`, signed again once if AWS refuses its date: aws-clock.ts), response headers lower-cased,
+   * a non-2xx answer thrown as an httpError with its body.
    */
-  async #rawCall(
+  #rawCall(
     options: SdkMessagesApiOptions,
     signer: SigV4Signer,
     endpoint: { origin: string; host: string },
@@ -220,12 +230,19 @@ export class SdkRuntime implements BedrockRuntime {
     headers: Record<string, string>,
     body: Uint8Array | string,
     signal: AbortSignal | undefined,
-  ): Promise<{
-    status: number;
-    headers: Record<string, string>;
-    requestId: string | undefined;
-    stream: AsyncIterable<Uint8Array>;
-  }> {
+  ): Promise<RawAnswer> {
+    return withAwsClock(() => this.#rawCallOnce(options, signer, endpoint, path, headers, body, signal));
+  }
+
+  async #rawCallOnce(
+    options: SdkMessagesApiOptions,
+    signer: SigV4Signer,
+    endpoint: { origin: string; host: string },
+    path: string,
+    headers: Record<string, string>,
+    body: Uint8Array | string,
+    signal: AbortSignal | undefined,
+  ): Promise<RawAnswer> {
     signal?.throwIfAborted();
     const signed =
       options.bearerToken !== undefined

@@ -19,6 +19,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Dispatcher } from 'undici';
 import { UPSTREAM_ANSWER_TIMEOUT_MS, UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
 import { abortable } from './abortable.ts';
+import { withAwsClock } from './aws-clock.ts';
 import {
   checkJsonAnswer,
   converseBody,
@@ -487,12 +488,14 @@ export class UndiciRuntime implements BedrockRuntime {
     signal: AbortSignal | undefined,
     host: 'runtime' | 'mantle' = 'runtime',
   ): Promise<Answer> {
-    const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, host);
-    return new Promise<Answer>((resolve, reject) => {
-      upstream.dispatcher.dispatch(
-        { origin: upstream.origin, method: 'POST', path, headers: signed, body },
-        new StreamAnswer(resolve, reject, signal),
-      );
+    return withAwsClock(async () => {
+      const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, host);
+      return new Promise<Answer>((resolve, reject) => {
+        upstream.dispatcher.dispatch(
+          { origin: upstream.origin, method: 'POST', path, headers: signed, body },
+          new StreamAnswer(resolve, reject, signal),
+        );
+      });
     });
   }
 
@@ -503,18 +506,20 @@ export class UndiciRuntime implements BedrockRuntime {
     body: string | Uint8Array,
     signal: AbortSignal | undefined,
   ): Promise<{ requestId: string | undefined; headers: Headers; body: Buffer }> {
-    const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, 'runtime');
-    const answer = await new Promise<WholeAnswer>((resolve, reject) => {
-      upstream.dispatcher.dispatch(
-        { origin: upstream.origin, method: 'POST', path, headers: signed, body },
-        new CollectWhole(resolve, reject, signal),
-      );
+    return withAwsClock(async () => {
+      const { upstream, path, signed } = await this.#prepare(operationPath, headers, body, signal, 'runtime');
+      const answer = await new Promise<WholeAnswer>((resolve, reject) => {
+        upstream.dispatcher.dispatch(
+          { origin: upstream.origin, method: 'POST', path, headers: signed, body },
+          new CollectWhole(resolve, reject, signal),
+        );
+      });
+      const requestId = header(answer.headers, 'x-amzn-requestid');
+      if (answer.status >= 200 && answer.status < 300) {
+        return { requestId, headers: answer.headers, body: answer.body };
+      }
+      throw httpError(answer.status, answer.headers, answer.body.toString('utf8'), requestId);
     });
-    const requestId = header(answer.headers, 'x-amzn-requestid');
-    if (answer.status >= 200 && answer.status < 300) {
-      return { requestId, headers: answer.headers, body: answer.body };
-    }
-    throw httpError(answer.status, answer.headers, answer.body.toString('utf8'), requestId);
   }
 
   async converse(input: ConverseCommandInput, signal?: AbortSignal): Promise<ConverseCommandOutput> {

@@ -49,9 +49,14 @@ describe('SigV4Signer', () => {
     const signer = new SigV4Signer({ service: 'bedrock', credentials });
     for (const now of [new Date(), new Date(Date.now() + 86_400_000), new Date()]) {
       const headers = await signed(signer, now);
-      // The emulator checks the date header against its own clock only through the scope.
+      // The emulator's clock (AWS's) at the signing time: the signature is current.
       expect(
-        checkAuth({ method: 'POST', rawPath: path, rawQuery: '', headers, body: Buffer.from(body) }),
+        checkAuth(
+          { method: 'POST', rawPath: path, rawQuery: '', headers, body: Buffer.from(body) },
+          undefined,
+          undefined,
+          now.getTime(),
+        ),
       ).toBeUndefined();
     }
   });

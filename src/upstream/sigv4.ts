@@ -8,6 +8,7 @@
  */
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { awsNowMs } from './aws-clock.ts';
 
 export interface SigV4SignerOptions {
   service: string;
@@ -24,6 +25,7 @@ export interface SignInput {
   headers: Record<string, string>;
   body: string | Uint8Array;
   region: string;
+  /** The signing time; default AWS's clock as learnt (aws-clock.ts), not merely this machine's. */
   now?: Date;
 }
 
@@ -88,7 +90,7 @@ function canonicalPath(path: string): string {
 let dateSecond = Number.NaN;
 let dateLong = '';
 function amzDate(now: Date | undefined): string {
-  const second = Math.floor((now === undefined ? Date.now() : now.getTime()) / 1000);
+  const second = Math.floor((now === undefined ? awsNowMs() : now.getTime()) / 1000);
   if (second !== dateSecond) {
     dateLong = new Date(second * 1000).toISOString().replace(/[-:]|\.\d{3}/g, '');
     dateSecond = second;

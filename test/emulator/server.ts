@@ -85,6 +85,11 @@ export interface EmulatorOptions {
   faults?: FaultPlan;
   /** Port of the bedrock-mantle host (default: any free one). */
   mantlePort?: number;
+  /**
+   * How far AWS's clock is ahead of this machine's (negative: behind), as a gateway with a wrong clock
+   * sees it: signatures more than five minutes off are refused, and every answer's `Date` is AWS's time.
+   */
+  clockOffsetMs?: number;
 }
 
 export interface Emulator {
@@ -98,6 +103,8 @@ export interface Emulator {
   enqueue(...turns: ScriptTurn[]): void;
   /** Replaces the injected faults (an empty plan clears them); throws TypeError on a bad plan. */
   setFaults(plan: FaultPlan): void;
+  /** Moves AWS's clock (see EmulatorOptions.clockOffsetMs). */
+  setClockOffset(ms: number): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -124,6 +131,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const roles = new RoleSessions(options.roleCredentialSeconds);
   const faults = new Faults();
   if (options.faults) faults.set(options.faults);
+  let clockOffsetMs = options.clockOffsetMs ?? 0;
+  const awsNow = () => Date.now() + clockOffsetMs;
 
   const serve = (host: MessagesApiHost) =>
     createDualServer(
@@ -147,6 +156,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
     const method = req.method ?? 'GET';
+    // Every AWS answer carries AWS's time: what an SDK corrects its clock from.
+    res.setHeader('date', new Date(awsNow()).toUTCString());
     const bodyBytes = await readBody(req);
 
     if (rawPath.startsWith('/__emulator/')) {
@@ -174,8 +185,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       writeAwsError(res, error, requestId);
     };
 
-    const authError = checkAuth({ method, rawPath, rawQuery, headers: req.headers, body: bodyBytes }, (id) =>
-      roles.get(id),
+    const authError = checkAuth(
+      { method, rawPath, rawQuery, headers: req.headers, body: bodyBytes },
+      (id) => roles.get(id),
+      undefined,
+      awsNow(),
     );
     if (authError) return fail(authError);
     if (!operation) {
@@ -398,6 +412,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       { method, rawPath, rawQuery, headers: req.headers, body: bodyBytes },
       (id) => roles.get(id),
       SIGNING_SERVICE[host],
+      awsNow(),
     );
     if (authError) return fail(authError);
     if (listing) {
@@ -531,6 +546,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     setFaults: (plan) => {
       faults.set(plan);
       if (faults.refusing()) dual.closeAll();
+    },
+    setClockOffset: (ms) => {
+      clockOffsetMs = ms;
     },
     reset,
     close: () =>

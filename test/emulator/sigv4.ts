@@ -36,6 +36,8 @@ export function checkAuth(
   temporary?: TemporaryKeys,
   /** The SigV4 service name this route requires (else any). */
   service?: string,
+  /** AWS's clock (ms): signatures dated more than five minutes from it are refused. */
+  now = Date.now(),
 ): BedrockError | undefined {
   const authorization = header(req.headers, 'authorization');
   if (!authorization) {
@@ -74,7 +76,7 @@ export function checkAuth(
         'The security token included in the request is invalid.',
       );
     }
-    if (Date.now() >= session.expiresAt) {
+    if (now >= session.expiresAt) {
       return new BedrockError(
         'ExpiredTokenException',
         'The security token included in the request is expired',
@@ -89,6 +91,8 @@ export function checkAuth(
       'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.',
     );
   }
+  const skew = clockSkewError(amzDate, now);
+  if (skew) return skew;
   // Plain loops and template strings: this check runs on every call the bench makes through the gateway,
   // and its cost (not the gateway's) would otherwise count in the gateway's added latency.
   let canonicalHeaders = '';
@@ -116,6 +120,37 @@ export function checkAuth(
     );
   }
   remember(authorization, signedPart, claimedPayloadHash, req.body);
+  return undefined;
+}
+
+/** How far a request's x-amz-date may be from AWS's clock, either way. */
+const SKEW_LIMIT_MS = 5 * 60_000;
+
+/** `20240101T000000Z` from a time, as x-amz-date spells it. */
+function amzDateOf(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
+}
+
+/**
+ * AWS's answer to a request signed more than five minutes from its clock (a gateway whose clock is
+ * off), in its own words: 403 InvalidSignatureException, "Signature expired" or "not yet current".
+ */
+function clockSkewError(amzDate: string, now: number): BedrockError | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+  if (!m) return undefined; // a malformed date fails the signature check below
+  const signedAt = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  if (signedAt < now - SKEW_LIMIT_MS) {
+    return new BedrockError(
+      'InvalidSignatureException',
+      `Signature expired: ${amzDate} is now earlier than ${amzDateOf(now - SKEW_LIMIT_MS)} (${amzDateOf(now)} - 5 min.)`,
+    );
+  }
+  if (signedAt > now + SKEW_LIMIT_MS) {
+    return new BedrockError(
+      'InvalidSignatureException',
+      `Signature not yet current: ${amzDate} is still later than ${amzDateOf(now + SKEW_LIMIT_MS)} (${amzDateOf(now)} + 5 min.)`,
+    );
+  }
   return undefined;
 }
 
