@@ -274,6 +274,7 @@ describe('fromBedrockError: one row each', () => {
     ['ERR_HTTP2_STREAM_ERROR', netError('ERR_HTTP2_STREAM_ERROR'), 502, 'api_error', {}],
     ['ERR_HTTP2_SESSION_ERROR', netError('ERR_HTTP2_SESSION_ERROR'), 502, 'api_error', {}],
     ['ERR_HTTP2_GOAWAY_SESSION', netError('ERR_HTTP2_GOAWAY_SESSION'), 502, 'api_error', {}],
+    ['ERR_HTTP2_ERROR', netError('ERR_HTTP2_ERROR'), 502, 'api_error', {}],
   ];
 
   it('covers every row of the table', () => {

@@ -121,6 +121,8 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   ERR_HTTP2_STREAM_ERROR: NETWORK,
   ERR_HTTP2_SESSION_ERROR: NETWORK,
   ERR_HTTP2_GOAWAY_SESSION: NETWORK,
+  // nghttp2 refused what came back: e.g. ABPROXY_UPSTREAM_HTTP=2 against an endpoint that speaks HTTP/1.1 only.
+  ERR_HTTP2_ERROR: NETWORK,
 };
 
 /**
