@@ -19,7 +19,9 @@ const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.l
 
 /**
  * expectLinear for inputs that must stay under MAX_HTML_CHARS: 20 kB against 200 kB, where linear code
- * gives a ratio near 10 and quadratic code near 100 (the old code: 0.5 s against 96 s).
+ * gives a ratio near 10 and quadratic code near 100 (the old code: 0.5 s against 96 s). The bound, 60,
+ * leaves room for a loaded machine (linear code measured 41 once, beside two benchmarks) and the best of
+ * several runs each side keeps one slow run from counting.
  */
 function expectLinearUnderCut(input: (size: number) => string): void {
   const time = (html: string) => {
@@ -30,10 +32,10 @@ function expectLinearUnderCut(input: (size: number) => string): void {
   const small = input(20_000);
   const large = input(200_000);
   time(small); // warm-up (JIT)
-  const smallMs = Math.min(time(small), time(small), time(small));
-  const largeMs = Math.min(time(large), time(large));
+  const smallMs = Math.min(...Array.from({ length: 5 }, () => time(small)));
+  const largeMs = Math.min(...Array.from({ length: 3 }, () => time(large)));
   expect(largeMs / smallMs, `200 kB: ${largeMs.toFixed(0)} ms, 20 kB: ${smallMs.toFixed(1)} ms`).toBeLessThan(
-    40,
+    60,
   );
 }
 
