@@ -61,5 +61,6 @@ export async function messagesApiMessages(call: MessageCall, host: MessagesApiHo
     sendJson(ctx.res, 200, body, headers);
     return;
   }
-  await pumpStream(call, upstream, new MessagesApiStreamTranslator({ model: request.model }), headers);
+  // Returned, not awaited: the request body is not kept for the stream's life.
+  return pumpStream(call, upstream, new MessagesApiStreamTranslator({ model: request.model }), headers);
 }

@@ -69,5 +69,6 @@ export async function converseMessages(call: MessageCall): Promise<void> {
     inputTokensEstimate: call.inputTokensEstimate,
   });
   // Warnings known before the headers go out are in x-abproxy-warnings; the pump logs later ones.
-  await pumpStream(call, upstream, translator, call.headers([...translated.warnings, ...replayWarnings]));
+  // Returned, not awaited: the Converse request (the whole translated prompt) is not kept for the stream's life.
+  return pumpStream(call, upstream, translator, call.headers([...translated.warnings, ...replayWarnings]));
 }

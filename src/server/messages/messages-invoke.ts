@@ -40,5 +40,6 @@ export async function invokeMessages(call: MessageCall): Promise<void> {
     deps.upstream.invokeModelStream({ ...input, serviceTier }, abort.signal),
   );
   if (!upstream) return;
-  await pumpStream(call, upstream, new InvokeStreamTranslator({ model: request.model }), headers);
+  // Returned, not awaited: the InvokeModel body is not kept for the stream's life.
+  return pumpStream(call, upstream, new InvokeStreamTranslator({ model: request.model }), headers);
 }

@@ -5,27 +5,25 @@
  * their headers only after Bedrock has answered, so an upstream refusal (throttling, validation) is
  * still a real HTTP status with retry-after.
  */
-import { ApiError } from '../../anthropic/errors.ts';
 import { validateMessagesRequest } from '../../anthropic/validate.ts';
 import { convertWebHistory, hasWebHistory } from '../../tools/web-request.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
-import { fromBedrockError } from '../../upstream/aws-errors.ts';
 import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
 import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
 import { clientAbort } from '../http/client-abort.ts';
 import type { Ctx, Handler } from '../http/context.ts';
-import { headerSafe } from '../http/respond.ts';
 import { callerOf } from '../middleware/accounting.ts';
 import { chooseServiceTier } from './feature-flags.ts';
-import { type MessageCall, parseBetas, warningsHeader } from './message-call.ts';
+import { parseBetas } from './message-call.ts';
 import { messagePath } from './message-path.ts';
 import { messagesApiMessages } from './messages-api.ts';
 import { converseMessages } from './messages-converse.ts';
 import { invokeMessages } from './messages-invoke.ts';
 import { planWebTools, webMessages } from './messages-web.ts';
 import { resolveForRequest } from './resolve.ts';
-import { messagesTier, setTierHeaders, type TierState, withTierFallback } from './service-tier.ts';
+import { ServedCall } from './served-call.ts';
+import { messagesTier, setTierHeaders, type TierState } from './service-tier.ts';
 import { openThreadTurn, type ThreadTurn } from './threads.ts';
 
 export function messagesHandler(deps: AppDeps): Handler {
@@ -36,13 +34,15 @@ export function messagesHandler(deps: AppDeps): Handler {
     // A thread's history is put back before anything looks at the request: validation, limits and
     // Bedrock see the whole conversation, as without threads.
     const thread = openThreadTurn(body, keyId, deps.threads);
+    // Returned, not awaited: no layer stays suspended here for a stream's life (only a thread needs the finally).
+    if (!thread) return serveMessages(deps, ctx, body, undefined);
     try {
       // The history is held for this request as its body would have been.
-      const refused = thread && thread.heldBytes > 0 ? hold?.take(thread.heldBytes) : undefined;
+      const refused = thread.heldBytes > 0 ? hold?.take(thread.heldBytes) : undefined;
       if (refused) throw refused;
-      await serveMessages(deps, ctx, thread ? thread.body : body, thread);
+      await serveMessages(deps, ctx, thread.body, thread);
     } finally {
-      thread?.end();
+      thread.end();
     }
   };
 }
@@ -73,52 +73,18 @@ async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: Thr
   const inputTokensEstimate = estimateInputTokens(request);
   await ctx.meter?.admitTokens(inputTokensEstimate);
   const warnings = tier.warning ? [tier.warning, ...web.warnings] : [...web.warnings];
-  const call: MessageCall = {
+  const call = new ServedCall({
     ctx,
     deps,
     request,
     model,
     betas,
-    get tier() {
-      return tierState.tier;
-    },
-    async send(send) {
-      let answer: Awaited<ReturnType<typeof send>>;
-      try {
-        answer = await withTierFallback(tierState, ctx.res, send, (err) =>
-          ctx.log.info(
-            { requestId: ctx.requestId, tier: tierState.tier, err: (err as Error).message },
-            'Bedrock rejected the service tier; retrying on default',
-          ),
-        );
-      } catch (err) {
-        if (abort.signal.aborted) return undefined; // the client is gone; nobody to answer
-        throw call.upstreamError(err);
-      }
-      ctx.meter?.answered();
-      return answer;
-    },
+    tierState,
     warnings,
     abort,
     inputTokensEstimate,
     thread,
-    upstreamError: (err) =>
-      err instanceof ApiError
-        ? err
-        : fromBedrockError(err, {
-            estimatedInputTokens: inputTokensEstimate,
-            contextWindow: model.caps.contextWindow,
-          }),
-    headers(extraWarnings) {
-      const all = [...warnings, ...extraWarnings];
-      const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(model.modelId) };
-      if (all.length > 0) {
-        headers['x-abproxy-warnings'] = warningsHeader(all);
-        ctx.log.debug({ requestId: ctx.requestId, warnings: all }, 'lossy translation');
-      }
-      return headers;
-    },
-  };
+  });
   ctx.meter?.begin({
     model: request.model,
     resolvedModel: model.modelId,
@@ -127,10 +93,8 @@ async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: Thr
     tier: () => tierState.tier,
     userId: request.metadata?.user_id,
   });
-  if (webSpec) {
-    await webMessages(call, webSpec);
-    return;
-  }
+  // The path's promise is returned, not awaited: this layer (and what only it holds) is not kept for a stream's life.
+  if (webSpec) return webMessages(call, webSpec);
   // Earlier web tool blocks echoed without web tools this time: still turned into tool calls + results.
   if (hasWebHistory(request.messages))
     call.request = {
@@ -138,8 +102,8 @@ async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: Thr
       messages: convertWebHistory(request.messages, deps.signingSecret).messages,
     };
   const path = messagePath(deps.config, model, request.model);
-  if (path === 'invoke') await invokeMessages(call);
-  else if (path === 'messages') await messagesApiMessages(call, 'runtime');
-  else if (path === 'mantle') await messagesApiMessages(call, 'mantle');
-  else await converseMessages(call);
+  if (path === 'invoke') return invokeMessages(call);
+  if (path === 'messages') return messagesApiMessages(call, 'runtime');
+  if (path === 'mantle') return messagesApiMessages(call, 'mantle');
+  return converseMessages(call);
 }

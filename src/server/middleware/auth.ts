@@ -148,6 +148,7 @@ export function auth({
         });
       }
     }
-    await next();
+    // Returned, not awaited: this layer does not stay suspended for the whole call (a stream's life).
+    return next();
   };
 }
