@@ -1,4 +1,4 @@
-import type { Ctx, Middleware } from './context.ts';
+import type { Ctx, Middleware, Next } from './context.ts';
 
 /**
  * Runs middlewares in order; each may call `next()` once to run the rest. No async wrapper per step: a
@@ -21,4 +21,17 @@ export function compose(middlewares: readonly Middleware[]): (ctx: Ctx) => Promi
     };
     return dispatch(0);
   };
+}
+
+/**
+ * next()'s promise, a synchronous throw as a rejection (as an async function would have it): for a
+ * middleware that handles what the rest of the chain ends with in then() or catch() instead of an
+ * async frame, which would stay suspended (with its promise links) for a whole stream.
+ */
+export function nextPromise(next: Next): Promise<void> {
+  try {
+    return next();
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -1,5 +1,6 @@
 import { ApiError, toApiError } from '../../anthropic/errors.ts';
 import { ClientLeftError } from '../http/client-abort.ts';
+import { nextPromise } from '../http/compose.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { sendJson } from '../http/respond.ts';
 
@@ -16,20 +17,21 @@ export function sendError(ctx: Ctx, err: ApiError): void {
 
 /** One place that turns anything thrown into an Anthropic error answer; only our faults are 5xx. */
 export function errorHandler(): Middleware {
-  return async function errorHandlerMiddleware(ctx, next) {
-    try {
-      await next();
-    } catch (err) {
-      if (clientLeft(ctx, err)) return;
-      const apiError = toApiError(err);
-      if (!(err instanceof ApiError)) {
-        ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
-      } else if (apiError.status >= 500) {
-        ctx.log.warn({ err: apiError.cause ?? apiError, requestId: ctx.requestId }, apiError.message);
-      }
-      sendError(ctx, apiError);
-    }
+  // A handler on next()'s promise, not an async function around it (compose.ts nextPromise).
+  return function errorHandlerMiddleware(ctx, next) {
+    return nextPromise(next).catch((err: unknown) => answerError(ctx, err));
   };
+}
+
+function answerError(ctx: Ctx, err: unknown): void {
+  if (clientLeft(ctx, err)) return;
+  const apiError = toApiError(err);
+  if (!(err instanceof ApiError)) {
+    ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
+  } else if (apiError.status >= 500) {
+    ctx.log.warn({ err: apiError.cause ?? apiError, requestId: ctx.requestId }, apiError.message);
+  }
+  sendError(ctx, apiError);
 }
 
 /**

@@ -21,7 +21,8 @@ import type { UsageSpool } from '../../usage/spool.ts';
 import type { UsageRecord } from '../../usage/types.ts';
 import { doorOperation } from '../bedrock/paths.ts';
 import { ClientLeftError, responseGone } from '../http/client-abort.ts';
-import type { Ctx, Middleware } from '../http/context.ts';
+import { nextPromise } from '../http/compose.ts';
+import type { Ctx, Middleware, Next } from '../http/context.ts';
 import { routePath } from '../http/router.ts';
 
 /** Who is calling, as far as limits and usage care. */
@@ -252,17 +253,33 @@ export function metering(deps: MeteringDeps): Middleware {
 
     const meter = new UsageMeter(deps, ctx, caller);
     ctx.meter = meter;
-    let thrown: unknown;
-    try {
-      await next();
-    } catch (err) {
-      thrown = err;
-      throw err;
-    } finally {
-      leave?.();
-      finish(deps, ctx, meter, finalStatus(ctx, thrown, door !== undefined));
-    }
+    return metered(deps, ctx, next, meter, leave, door !== undefined);
   };
+}
+
+/**
+ * Runs the rest of the chain, then settles the call however it ended (the slot given back, the record
+ * finished): handlers on next()'s promise, not an async frame suspended for a stream's whole life.
+ */
+function metered(
+  deps: MeteringDeps,
+  ctx: Ctx,
+  next: Next,
+  meter: UsageMeter,
+  leave: (() => void) | undefined,
+  door: boolean,
+): Promise<void> {
+  const settle = (thrown: unknown) => {
+    leave?.();
+    finish(deps, ctx, meter, finalStatus(ctx, thrown, door));
+  };
+  return nextPromise(next).then(
+    () => settle(undefined),
+    (err: unknown) => {
+      settle(err);
+      throw err;
+    },
+  );
 }
 
 /** Refuses a key whose month spend reached its budget (402). */
