@@ -6,6 +6,7 @@
  */
 import { ApiError, toApiError } from '../../anthropic/errors.ts';
 import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
+import { nextPromise } from '../http/compose.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { clientLeft } from '../middleware/error-handler.ts';
 import { isDoorPath } from './paths.ts';
@@ -35,22 +36,23 @@ export function sendBedrockError(ctx: Ctx, err: unknown): void {
 }
 
 export function bedrockErrors(): Middleware {
-  return async function bedrockErrorsMiddleware(ctx, next) {
+  // A handler on next()'s promise, not an async function around it (compose.ts nextPromise).
+  return function bedrockErrorsMiddleware(ctx, next) {
     if (!isDoorPath(ctx.url.pathname)) return next();
     ctx.res.setHeader('x-amzn-requestid', ctx.requestId);
-    try {
-      await next();
-    } catch (err) {
-      if (clientLeft(ctx, err)) return;
-      const apiError = err instanceof ApiError ? err : toApiError(err);
-      if (!(err instanceof ApiError) && apiError.status >= 500 && !isAwsError(err)) {
-        ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
-      } else if (apiError.status >= 500) {
-        ctx.log.warn({ err, requestId: ctx.requestId }, apiError.message);
-      }
-      sendBedrockError(ctx, err);
-    }
+    return nextPromise(next).catch((err: unknown) => answerDoorError(ctx, err));
   };
+}
+
+function answerDoorError(ctx: Ctx, err: unknown): void {
+  if (clientLeft(ctx, err)) return;
+  const apiError = err instanceof ApiError ? err : toApiError(err);
+  if (!(err instanceof ApiError) && apiError.status >= 500 && !isAwsError(err)) {
+    ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
+  } else if (apiError.status >= 500) {
+    ctx.log.warn({ err, requestId: ctx.requestId }, apiError.message);
+  }
+  sendBedrockError(ctx, err);
 }
 
 function isAwsError(err: unknown): boolean {

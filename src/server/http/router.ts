@@ -40,10 +40,13 @@ export function routePath(pathname: string): string {
   return end === pathname.length ? pathname : pathname.slice(0, end);
 }
 
-/** Dispatches on method and path; unknown paths are 404, known paths with another method 405. */
+/**
+ * Dispatches on method and path; unknown paths are 404, known paths with another method 405 (rejected
+ * promises). Not an async function: the handler's own promise is the route's, no link added per call.
+ */
 export function router(routes: readonly Route[]): Middleware {
   const compiled = routes.map((route) => ({ route, segments: route.path.split('/') }));
-  return async function routerMiddleware(ctx) {
+  return function routerMiddleware(ctx) {
     // The query (e.g. ?beta=true) never matters.
     const path = routePath(ctx.url.pathname);
     const got = path.split('/');
@@ -60,15 +63,13 @@ export function router(routes: readonly Route[]): Middleware {
       return route.handler(ctx);
     }
     if (allowed.length > 0) {
-      throw new ApiError(
-        'invalid_request_error',
-        `Method ${ctx.req.method} is not allowed for ${echoed(path)}`,
-        {
+      return Promise.reject(
+        new ApiError('invalid_request_error', `Method ${ctx.req.method} is not allowed for ${echoed(path)}`, {
           status: 405,
           headers: { allow: [...new Set(allowed)].join(', ') },
-        },
+        }),
       );
     }
-    throw new ApiError('not_found_error', `Not found: ${ctx.req.method} ${echoed(path)}`);
+    return Promise.reject(new ApiError('not_found_error', `Not found: ${ctx.req.method} ${echoed(path)}`));
   };
 }

@@ -81,7 +81,8 @@ export function originGuard(options: OriginGuardOptions): Middleware {
   const allowedHeaders = new Set(BASE_ALLOWED_HEADERS);
   if (options.apiKeyHeader) allowedHeaders.add(options.apiKeyHeader.toLowerCase());
 
-  return async function originGuardMiddleware(ctx, next) {
+  // Not an async function: next()'s promise is the request's, no link added per call.
+  return function originGuardMiddleware(ctx, next) {
     const origin = header(ctx, 'origin');
     const fetchSite = header(ctx, 'sec-fetch-site')?.trim().toLowerCase();
     const fromBrowserPage =
@@ -92,16 +93,20 @@ export function originGuard(options: OriginGuardOptions): Middleware {
     const path = routePath(ctx.url.pathname);
     if (browserPages.has(path)) return next();
     if ((method === 'GET' || method === 'HEAD') && PROBE_PATHS.has(path)) return next();
-    if (origin === undefined || !allowedOrigins.has(origin)) throw refuse(origin);
+    if (origin === undefined || !allowedOrigins.has(origin)) return Promise.reject(refuse(origin));
 
     ctx.res.setHeader('access-control-allow-origin', origin);
     ctx.res.setHeader('vary', 'Origin');
     if (method === 'OPTIONS') {
-      answerPreflight(ctx, allowedHeaders);
-      return;
+      try {
+        answerPreflight(ctx, allowedHeaders);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     ctx.res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
-    await next();
+    return next();
   };
 }
 
