@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../anthropic/errors.ts';
+import { takeGc } from '../../cli/serve-tuning.ts';
 import { parseJson, readBody } from './body.ts';
 
 const LIMIT = 64 * 1024;
@@ -189,5 +190,41 @@ describe('readBody of a body already received whole', () => {
     expect(json.complete).toBe(true);
     expect(res.status).toBe(413);
     expect(json.error.type).toBe('request_too_large');
+  });
+});
+
+describe('a body read whole', () => {
+  it('is not kept by the request while its answer goes on (a stream holds its request for minutes)', async () => {
+    const gc = takeGc();
+    const readAndForget = async (req: http.IncomingMessage) => new WeakRef(await readBody(req, 1 << 20));
+    const keeping = http.createServer(async (req, res) => {
+      const body = await readAndForget(req);
+      // The request and its response stay open, as a streamed answer's do.
+      setTimeout(() => {
+        gc();
+        res.end(JSON.stringify({ collected: body.deref() === undefined }));
+      }, 20);
+    });
+    await new Promise<void>((resolve) => keeping.listen(0, '127.0.0.1', resolve));
+    try {
+      // Several chunks, apart: the body arrives through the stream's events, not all at once.
+      const upload = new ReadableStream({
+        async pull(controller) {
+          for (let i = 0; i < 4; i++) {
+            controller.enqueue(new TextEncoder().encode('z'.repeat(64 * 1024)));
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          controller.close();
+        },
+      });
+      const res = await fetch(`http://127.0.0.1:${(keeping.address() as AddressInfo).port}`, {
+        method: 'POST',
+        body: upload,
+        duplex: 'half',
+      } as RequestInit);
+      expect(await res.json()).toEqual({ collected: true });
+    } finally {
+      await new Promise<void>((resolve) => keeping.close(() => resolve()));
+    }
   });
 });

@@ -133,8 +133,15 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
     const settle = (err: unknown, body?: Buffer) => {
       if (settled) return;
       settled = true;
+      // Every listener goes: they hold this scope (the chunks, the promise and so the body) for as long
+      // as the request lives, which for a stream is its whole answer (a 230 kB prompt cost ~470 kB a stream).
       req.off('data', onWire);
       output.off('data', onData);
+      output.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      // A decoder may still complain (trailing bytes): heard, ignored, never an uncaught error.
+      for (const d of chain) d.off('error', onDecodeError).on('error', ignore);
       if (err === undefined) return resolve(body!);
       for (const d of chain) {
         req.unpipe(d);
@@ -155,31 +162,32 @@ export function readBody(req: IncomingMessage, limit: number, hold?: BodyHold): 
       if (refused) return settle(refused);
       chunks.push(chunk);
     };
-    if (chain.length > 0) req.on('data', onWire);
-    output.on('data', onData);
     // HTTP/2: a stream the client resets ends its request as if it were complete.
-    output.on('end', () =>
-      resetByClient(req) ? settle(streamReset()) : settle(undefined, Buffer.concat(chunks)),
-    );
+    const onEnd = () =>
+      resetByClient(req) ? settle(streamReset()) : settle(undefined, Buffer.concat(chunks));
     // Node's `aborted` (ECONNRESET) arrives before `close` when the connection drops mid-body.
-    req.on('error', (err) =>
-      settle(new ClientLeftError('client left before sending the whole body', { cause: err })),
-    );
-    req.on('close', () => {
+    const onError = (err: Error) =>
+      settle(new ClientLeftError('client left before sending the whole body', { cause: err }));
+    const onClose = () => {
       if (!req.complete || resetByClient(req))
         settle(new ClientLeftError('client closed the connection before sending the whole body'));
-    });
-    for (const d of chain) {
-      d.on('error', (err) =>
-        settle(
-          ApiError.invalid(
-            `Could not decode the ${req.headers['content-encoding']} request body: ${err.message}`,
-          ),
+    };
+    const onDecodeError = (err: Error) =>
+      settle(
+        ApiError.invalid(
+          `Could not decode the ${req.headers['content-encoding']} request body: ${err.message}`,
         ),
       );
-    }
+    if (chain.length > 0) req.on('data', onWire);
+    output.on('data', onData);
+    output.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+    for (const d of chain) d.on('error', onDecodeError);
   });
 }
+
+function ignore(): void {}
 
 /**
  * An HTTP/2 request whose stream the client reset: node's compatibility request then reads as complete
