@@ -84,8 +84,24 @@ async function iterateEvents<E>(stream: AsyncIterable<E>, each: (event: E) => Ne
   }
 }
 
-export async function pumpStream<E>(
+/**
+ * What the pump keeps of the call for the stream's whole life. Not the call itself: it holds the request,
+ * and a Claude Code prompt (hundreds of kB of text) would stay in memory as long as its answer streams.
+ */
+type PumpedCall = Pick<MessageCall, 'ctx' | 'deps' | 'abort' | 'thread' | 'upstreamError'>;
+
+export function pumpStream<E>(
   call: MessageCall,
+  upstream: UpstreamStream<E>,
+  translator: StreamTranslator<E>,
+  headers: Record<string, string>,
+): Promise<void> {
+  const { ctx, deps, abort, thread, upstreamError } = call;
+  return pump({ ctx, deps, abort, thread, upstreamError }, upstream, translator, headers);
+}
+
+async function pump<E>(
+  call: PumpedCall,
   upstream: UpstreamStream<E>,
   translator: StreamTranslator<E>,
   headers: Record<string, string>,

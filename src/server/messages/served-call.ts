@@ -37,6 +37,11 @@ export class ServedCall implements MessageCall {
   abort: AbortController;
   inputTokensEstimate: number;
   thread: ThreadTurn | undefined;
+  /**
+   * A field, not a method: it holds the two sizes it needs and not the call, so the stream pump keeps it
+   * without keeping the request (pump-stream.ts).
+   */
+  readonly upstreamError: (err: unknown) => ApiError;
   /** Shared with the tier fallback, which resets it; `tier` reads it, so later rounds see the fallback. */
   readonly #tierState: TierState;
 
@@ -51,6 +56,7 @@ export class ServedCall implements MessageCall {
     this.inputTokensEstimate = init.inputTokensEstimate;
     this.thread = init.thread;
     this.#tierState = init.tierState;
+    this.upstreamError = upstreamErrorFor(init.inputTokensEstimate, init.model.caps.contextWindow);
   }
 
   get tier(): ServiceTier | undefined {
@@ -76,15 +82,6 @@ export class ServedCall implements MessageCall {
     return answer;
   }
 
-  upstreamError(err: unknown): ApiError {
-    return err instanceof ApiError
-      ? err
-      : fromBedrockError(err, {
-          estimatedInputTokens: this.inputTokensEstimate,
-          contextWindow: this.model.caps.contextWindow,
-        });
-  }
-
   headers(extraWarnings: readonly string[]): Record<string, string> {
     const all = [...this.warnings, ...extraWarnings];
     const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(this.model.modelId) };
@@ -94,4 +91,10 @@ export class ServedCall implements MessageCall {
     }
     return headers;
   }
+}
+
+/** A Bedrock failure as the client's error (a context overflow is told with the request's sizes). */
+function upstreamErrorFor(estimatedInputTokens: number, contextWindow: number | undefined) {
+  return (err: unknown): ApiError =>
+    err instanceof ApiError ? err : fromBedrockError(err, { estimatedInputTokens, contextWindow });
 }
