@@ -22,6 +22,7 @@ import {
 } from './aws-errors.ts';
 import { toBedrockFault } from './bedrock-faults.ts';
 import { httpError } from './codec.ts';
+import { ProxyRefusedError } from './proxy.ts';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 
@@ -275,6 +276,21 @@ describe('fromBedrockError: one row each', () => {
     ['ERR_HTTP2_SESSION_ERROR', netError('ERR_HTTP2_SESSION_ERROR'), 502, 'api_error', {}],
     ['ERR_HTTP2_GOAWAY_SESSION', netError('ERR_HTTP2_GOAWAY_SESSION'), 502, 'api_error', {}],
     ['ERR_HTTP2_ERROR', netError('ERR_HTTP2_ERROR'), 502, 'api_error', {}],
+    // The outbound proxy's refusal (proxy.ts): its credentials or policy are final; its 5xx is not.
+    [
+      'OutboundProxyRefused',
+      new ProxyRefusedError(new URL('http://u:p@proxy.corp:3128'), 'bedrock.example:443', 407),
+      502,
+      'api_error',
+      { 'x-should-retry': 'false' },
+    ],
+    [
+      'OutboundProxyFailed',
+      new ProxyRefusedError(new URL('http://proxy.corp:3128'), 'bedrock.example:443', 502),
+      502,
+      'api_error',
+      {},
+    ],
   ];
 
   it('covers every row of the table', () => {
@@ -288,6 +304,8 @@ describe('fromBedrockError: one row each', () => {
     expect(api.type).toBe(type);
     expect(api.headers).toEqual(headers);
     expect(api.cause).toBe(err);
+    // A proxy's credentials never reach the client.
+    expect(api.message).not.toContain('u:p@');
     expect(classifyBedrockError(err)).toEqual({ type, status, recognized: true });
   });
 });

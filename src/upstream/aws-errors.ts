@@ -44,7 +44,7 @@ interface Row {
   /** Retrying the same request cannot succeed. */
   final?: boolean;
   /** Whose fault beyond Bedrock itself: the gateway's AWS identity, or the network on the way. */
-  kind?: 'credentials' | 'network' | 'too-large';
+  kind?: 'credentials' | 'network' | 'too-large' | 'proxy';
 }
 
 const THROTTLE_RETRY_AFTER_S = 5;
@@ -123,6 +123,10 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   ERR_HTTP2_GOAWAY_SESSION: NETWORK,
   // nghttp2 refused what came back: e.g. ABPROXY_UPSTREAM_HTTP=2 against an endpoint that speaks HTTP/1.1 only.
   ERR_HTTP2_ERROR: NETWORK,
+  // The outbound proxy (HTTPS_PROXY, proxy.ts) refused the tunnel: its credentials or its policy, which
+  // a retry does not change; or it could not reach Bedrock itself (5xx), which one may.
+  OutboundProxyRefused: { type: 'api_error', status: 502, final: true, kind: 'proxy' },
+  OutboundProxyFailed: { type: 'api_error', status: 502, kind: 'proxy' },
 };
 
 /**
@@ -399,6 +403,9 @@ function describe(facts: ErrorFacts, row: Row): string {
     return facts.httpStatus === 431
       ? 'Bedrock refused the request headers as too large (HTTP 431): the model id is too long'
       : 'Bedrock refused the request as too large (HTTP 413)';
+  }
+  if (row.kind === 'proxy') {
+    return `Could not reach Bedrock: ${upstream}. This is the gateway's network configuration, not your API key.`;
   }
   if (row.kind === 'network') {
     return `Could not reach Bedrock (${facts.name}): ${upstream}`;

@@ -14,11 +14,13 @@ import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { type NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { UpstreamHttp } from '../config/config.ts';
+import { ConfigError } from '../config/parsers.ts';
 import { UPSTREAM_ANSWER_TIMEOUT_MS, UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
 import type { BedrockControlClient } from '../models/catalogue.ts';
 import { GuardedHttp2Handler } from './h2-handler.ts';
 import { type LazyRuntime, lazyRuntime } from './lazy-runtime.ts';
 import { mantleModelLister } from './mantle-models.ts';
+import { agentProxyEnv, describeProxy, type ProxyEnv, proxyFor, readProxyEnv } from './proxy.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import type { MessagesApiHandler } from './runtime-sdk.ts';
@@ -62,6 +64,8 @@ export interface BedrockUpstreamOptions {
   onConnectionWait?: (wait: ConnectionWait) => void;
   /** bedrock-mantle host URL for the `mantle` Claude path (else the region's). */
   mantleEndpoint?: string;
+  /** The outbound proxy variables (proxy.ts); else the environment's. */
+  proxyEnv?: ProxyEnv;
 }
 
 // Not an ES import of node:http: that reads every export, and its WebSocket getter loads Node's bundled
@@ -80,11 +84,14 @@ function createHandler(
   maxSockets: number,
   idleTimeoutMs: number,
   answerTimeoutMs: number,
+  proxies: ProxyEnv,
 ): { handler: RequestHandler; destroy(): void } {
   switch (kind) {
     case '1.1': {
-      const httpAgent = new http.Agent({ keepAlive: true, maxSockets });
-      const httpsAgent = new https.Agent({ keepAlive: true, maxSockets });
+      // The control plane (catalogue) through the outbound proxy, by Node's own support (proxyEnv).
+      const proxyEnv = agentProxyEnv(proxies);
+      const httpAgent = new http.Agent({ keepAlive: true, maxSockets, ...proxyEnv });
+      const httpsAgent = new https.Agent({ keepAlive: true, maxSockets, ...proxyEnv });
       const handler = new NodeHttpHandler({ httpAgent, httpsAgent });
       return {
         handler,
@@ -111,10 +118,43 @@ function createHandler(
   }
 }
 
+/**
+ * The HTTP/2 transport (the AWS SDK's Node http2 handler) cannot go through a CONNECT proxy: when a
+ * proxy applies to its runtime or control-plane host, `serve` refuses to start rather than fail every
+ * call later as a connection error.
+ */
+function refuseProxiedHttp2(proxies: ProxyEnv, options: BedrockUpstreamOptions): void {
+  const hosts = [
+    options.endpoint ??
+      process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ??
+      `https://bedrock-runtime.${options.region}.amazonaws.com`,
+    options.controlEndpoint ??
+      process.env.AWS_ENDPOINT_URL_BEDROCK ??
+      `https://bedrock.${options.region}.amazonaws.com`,
+  ];
+  for (const host of hosts) {
+    let proxy: URL | undefined;
+    try {
+      proxy = proxyFor(proxies, host);
+    } catch {
+      continue; // not a URL: the SDK reports it
+    }
+    if (proxy) {
+      throw new ConfigError(
+        `ABPROXY_UPSTREAM_HTTP=2 cannot go through the outbound proxy ${describeProxy(proxy)} ` +
+          `(HTTPS_PROXY/HTTP_PROXY) to ${new URL(host).host}: use ABPROXY_UPSTREAM_HTTP=1.1 (the default), ` +
+          'or add the host to NO_PROXY if it is reachable directly',
+      );
+    }
+  }
+}
+
 export class BedrockUpstream {
   /** The runtime calls the handlers make; how many transports or regions are behind it is ours. */
   readonly runtime: BedrockRuntime;
   readonly #options: BedrockUpstreamOptions;
+  /** The outbound proxy variables, read once at start-up. */
+  readonly #proxies: ProxyEnv;
   readonly #pool: { handler: RequestHandler; destroy(): void };
   readonly #credentials: AwsCredentialIdentityProvider;
   readonly #sdkRuntime = new Map<string, Promise<BedrockRuntimeClient>>();
@@ -125,11 +165,15 @@ export class BedrockUpstream {
 
   constructor(options: BedrockUpstreamOptions) {
     this.#options = options;
+    const proxies = options.proxyEnv ?? readProxyEnv();
+    this.#proxies = proxies;
+    if (options.http === '2') refuseProxiedHttp2(proxies, options);
     this.#pool = createHandler(
       options.http,
       options.maxConnections,
       options.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS,
       options.answerTimeoutMs ?? UPSTREAM_ANSWER_TIMEOUT_MS,
+      proxies,
     );
     // One provider for every region, so credentials are resolved and cached once.
     this.#credentials = options.credentials ?? fromNodeProviderChain();
@@ -148,6 +192,7 @@ export class BedrockUpstream {
         ...(options.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: options.answerTimeoutMs }),
         onConnectionWait: options.onConnectionWait,
         mantleEndpoint: options.mantleEndpoint,
+        proxyEnv: proxies,
       });
     } else {
       this.#sdk = lazyRuntime(async () => {
@@ -180,6 +225,7 @@ export class BedrockUpstream {
   mantleModels(region = this.#options.region): Promise<string[]> {
     this.#mantleLister ??= mantleModelLister({
       credentials: this.#credentials,
+      proxyEnv: this.#proxies,
       ...(this.#options.mantleEndpoint === undefined ? {} : { endpoint: this.#options.mantleEndpoint }),
       ...(this.#options.bearerToken === undefined ? {} : { bearerToken: this.#options.bearerToken }),
     });

@@ -6,12 +6,13 @@
  * TLS session's buffers against real Bedrock), held while nothing runs. The gateway closes them when
  * its burst is over (src/server/http/idle-release.ts), keeping a few warm for the next call.
  *
- * The connector is undici's own (`buildConnector` with the options Pool gives it by default); it only
- * records the sockets it made. Closing an idle socket is what a server's keep-alive timeout does: the
+ * The connector is undici's own (`buildConnector` with the options Pool gives it by default), or the
+ * tunnel through the outbound proxy when one applies (proxy.ts); it only records the sockets it made. Closing an idle socket is what a server's keep-alive timeout does: the
  * client reconnects on its next call.
  */
 import type { Socket } from 'node:net';
 import type { buildConnector as BuildConnector } from 'undici';
+import { tunnelConnector } from './proxy.ts';
 import { buildConnector } from './undici-core.ts';
 
 /** Connections kept open after a burst, so the next calls need no new handshake. */
@@ -22,8 +23,9 @@ export class ConnectionTracker {
   /** undici's connector (Pool's `connect` option) that records each socket it opens. */
   readonly connect: BuildConnector.connector;
 
-  constructor(options: BuildConnector.BuildOptions = {}) {
-    const connect = buildConnector(options);
+  /** `proxy`: the outbound proxy every connection goes through (decided once, for the pool's origin). */
+  constructor(options: BuildConnector.BuildOptions = {}, proxy?: URL) {
+    const connect = proxy ? tunnelConnector(proxy, options) : buildConnector(options);
     this.connect = (opts, callback) =>
       connect(opts, (...args) => {
         const socket = args[1];

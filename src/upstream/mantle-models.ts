@@ -9,6 +9,7 @@ import { mantleModelIds } from '../models/catalogue.ts';
 import { withAwsClock } from './aws-clock.ts';
 import { httpError } from './codec.ts';
 import { MESSAGES_API_SIGNING_SERVICE, mantleEndpoint } from './messages-api.ts';
+import { type ProxyEnv, proxiedConnect, readProxyEnv } from './proxy.ts';
 import { readCapped } from './read-capped.ts';
 import { SigV4Signer } from './sigv4.ts';
 import { Pool } from './undici-core.ts';
@@ -28,6 +29,8 @@ export interface MantleModelsOptions {
   credentials: AwsCredentialIdentityProvider;
   bearerToken?: string;
   timeoutMs?: number;
+  /** The outbound proxy variables (proxy.ts); else the environment's. */
+  proxyEnv?: ProxyEnv;
 }
 
 export function mantleModelLister(options: MantleModelsOptions): (region: string) => Promise<string[]> {
@@ -48,7 +51,10 @@ export function mantleModelLister(options: MantleModelsOptions): (region: string
     // undici's own Pool (the transport's): `fetch` would load Node's bundled copy of undici for this
     // one call an hour (memory for the life of the process). It follows no redirects: signed for this
     // host, the request is never sent somewhere else.
-    const pool = new Pool(origin, { connections: 1 });
+    const pool = new Pool(origin, {
+      connections: 1,
+      ...proxiedConnect(options.proxyEnv ?? readProxyEnv(), origin),
+    });
     let status: number;
     let answerHeaders: Record<string, string | string[] | undefined>;
     let text: string;

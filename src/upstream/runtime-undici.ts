@@ -46,6 +46,7 @@ import {
   oneChunk,
   withModel,
 } from './messages-api.ts';
+import { type ProxyEnv, proxyFor, readProxyEnv } from './proxy.ts';
 import type {
   BedrockRuntime,
   ConverseStreamResult,
@@ -82,6 +83,8 @@ export interface UndiciRuntimeOptions {
   onConnectionWait?: (wait: ConnectionWait) => void;
   /** bedrock-mantle host URL (`AWS_ENDPOINT_URL_BEDROCK_MANTLE`); else the region's. */
   mantleEndpoint?: string;
+  /** The outbound proxy variables (proxy.ts); else read from the environment when a pool is made. */
+  proxyEnv?: ProxyEnv;
 }
 
 /** InvokeModel input as the SDK takes it; content type and accept default to JSON. */
@@ -401,7 +404,9 @@ export class UndiciRuntime implements BedrockRuntime {
     // does) may pick it, carrying these calls on undici's h2 client: a path not tested here, and measured
     // at +37% CPU per call against the same server over HTTP/1.1 (h2c, bench/profile.ts). The HTTP/2
     // transport is ABPROXY_UPSTREAM_HTTP=2 (test/integration/upstream-tls.test.ts checks both).
-    const connections = new ConnectionTracker({ allowH2: false });
+    // Through the outbound proxy when one applies to this origin: decided here, once per pool.
+    const proxy = proxyFor(this.#options.proxyEnv ?? readProxyEnv(), endpoint.origin);
+    const connections = new ConnectionTracker({ allowH2: false }, proxy);
     const pool = new Pool(endpoint.origin, {
       allowH2: false,
       connect: connections.connect,

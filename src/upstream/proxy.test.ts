@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { agentProxyEnv, describeProxy, proxyFor, readProxyEnv } from './proxy.ts';
+
+const P = 'http://proxy.corp:3128';
+const S = 'http://secure-proxy.corp:3129';
+const via = (env: Record<string, string>, origin: string) => proxyFor(readProxyEnv(env), origin)?.host;
+
+describe('which proxy an origin goes through', () => {
+  it('HTTPS_PROXY for https targets, HTTP_PROXY for http ones; HTTP_PROXY when it is the only one', () => {
+    const both = { HTTPS_PROXY: S, HTTP_PROXY: P };
+    expect(via(both, 'https://bedrock-runtime.us-east-1.amazonaws.com')).toBe('secure-proxy.corp:3129');
+    expect(via(both, 'http://127.0.0.1:8080')).toBe('proxy.corp:3128');
+    expect(via({ HTTP_PROXY: P }, 'https://bedrock.us-east-1.amazonaws.com')).toBe('proxy.corp:3128');
+    expect(via({ HTTPS_PROXY: S }, 'http://127.0.0.1:8080')).toBeUndefined();
+    expect(via({}, 'https://bedrock.us-east-1.amazonaws.com')).toBeUndefined();
+  });
+
+  it('reads the lower-case spellings first', () => {
+    expect(via({ https_proxy: S, HTTPS_PROXY: P }, 'https://a.example')).toBe('secure-proxy.corp:3129');
+    expect(via({ HTTPS_PROXY: P, no_proxy: 'a.example', NO_PROXY: 'b.example' }, 'https://a.example')).toBe(
+      undefined,
+    );
+    expect(via({ HTTPS_PROXY: P, no_proxy: 'a.example', NO_PROXY: 'b.example' }, 'https://b.example')).toBe(
+      'proxy.corp:3128',
+    );
+  });
+
+  it.each([
+    // [NO_PROXY, origin, bypassed]
+    ['amazonaws.com', 'https://bedrock.us-east-1.amazonaws.com', true],
+    ['amazonaws.com', 'https://amazonaws.com', true],
+    ['.amazonaws.com', 'https://bedrock.us-east-1.amazonaws.com', true],
+    ['.amazonaws.com', 'https://amazonaws.com', true],
+    ['*.amazonaws.com', 'https://bedrock.amazonaws.com', true],
+    ['*.amazonaws.com', 'https://amazonaws.com', false],
+    ['zonaws.com', 'https://bedrock.amazonaws.com', false],
+    ['*', 'https://anything.example', true],
+    ['none.invalid, *', 'https://anything.example', true],
+    ['AmazonAWS.com', 'https://BEDROCK.amazonaws.com', true],
+    ['amazonaws.com.', 'https://bedrock.amazonaws.com.', true],
+    ['example.com:443', 'https://example.com', true],
+    ['example.com:8443', 'https://example.com', false],
+    ['example.com:8443', 'https://example.com:8443', true],
+    ['*:80', 'http://example.com', true],
+    ['*:80', 'https://example.com', false],
+    ['127.0.0.1', 'http://127.0.0.1:4000', true],
+    ['127.0.0.2', 'http://127.0.0.1:4000', false],
+    ['::1', 'http://[::1]:4000', true],
+    ['[::1]:4000', 'http://[::1]:4000', true],
+    ['[::1]:4001', 'http://[::1]:4000', false],
+    ['localhost 127.0.0.1', 'http://127.0.0.1:4000', true],
+    ['', 'https://example.com', false],
+  ])('NO_PROXY=%j, %s: bypassed %s', (noProxy, origin, bypassed) => {
+    const proxy = proxyFor(readProxyEnv({ HTTPS_PROXY: S, HTTP_PROXY: P, NO_PROXY: noProxy }), origin);
+    expect(proxy === undefined).toBe(bypassed);
+  });
+
+  it('takes a bare host:port as an http proxy, and refuses a proxy it cannot use', () => {
+    expect(via({ HTTPS_PROXY: 'proxy.corp:3128' }, 'https://a.example')).toBe('proxy.corp:3128');
+    expect(() => readProxyEnv({ HTTPS_PROXY: 'socks5://proxy.corp:1080' })).toThrow(
+      /socks5 proxy is not supported/,
+    );
+    expect(() => readProxyEnv({ HTTPS_PROXY: 'http://[bad' })).toThrow(/HTTPS_PROXY is not a URL/);
+  });
+});
+
+describe('the proxy as shown', () => {
+  it('never shows its credentials', () => {
+    expect(describeProxy(new URL('http://user:pa%40ss@proxy.corp:3128'))).toBe('http://***@proxy.corp:3128');
+    expect(describeProxy(new URL('https://proxy.corp'))).toBe('https://proxy.corp');
+  });
+});
+
+describe("Node's agents' proxyEnv", () => {
+  it('is absent with no proxy set, and one spelling of each variable otherwise', () => {
+    expect(agentProxyEnv(readProxyEnv({ NO_PROXY: 'x' }))).toEqual({});
+    expect(agentProxyEnv(readProxyEnv({ http_proxy: P, no_proxy: '.corp' }))).toEqual({
+      proxyEnv: { HTTP_PROXY: `${P}/`, HTTPS_PROXY: `${P}/`, NO_PROXY: '.corp' },
+    });
+  });
+});

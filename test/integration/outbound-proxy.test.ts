@@ -1,0 +1,168 @@
+/**
+ * `abproxy serve` behind a corporate network's outbound proxy (HTTP_PROXY / HTTPS_PROXY / NO_PROXY): the
+ * Bedrock runtime calls go through CONNECT tunnels (the emulator is cleartext, so the tunnel carries
+ * plain HTTP), the catalogue's listings through the proxy too, NO_PROXY bypasses it, its credentials are
+ * sent, and wrong ones give the client a clear 502 — never the password, in the answer or the logs.
+ * The proxy is a real one (test/fakes/connect-proxy.ts); the gateway is a child process with the
+ * variables in its environment, as an operator sets them.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator } from '../emulator/server.ts';
+import { type ConnectProxy, startConnectProxy } from '../fakes/connect-proxy.ts';
+import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
+import { runAbproxy, servingUrl, spawnAbproxy } from '../helpers/process.ts';
+
+const PASSWORD = 's3cret-proxy-pass';
+const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
+/** The emulator's Claude model only its bedrock-mantle host serves. */
+const MANTLE_ONLY = 'claude-opus-5-5';
+
+describe('behind an outbound proxy', () => {
+  let emulator: Emulator;
+  let proxy: ConnectProxy;
+  let emulatorHost: string;
+  let mantleHost: string;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0 });
+    proxy = await startConnectProxy({ user: 'gw user', password: PASSWORD });
+    emulatorHost = new URL(emulator.url).host;
+    mantleHost = new URL(emulator.mantleUrl).host;
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await emulator?.close();
+  });
+
+  function gatewayEnv(extra: Record<string, string>): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-proxy-home-')),
+      ...emulatorAwsEnv(emulator.url, emulator.mantleUrl),
+      MASTER_API_KEY: MASTER_KEY,
+      LOG_LEVEL: 'info',
+      ...extra,
+    };
+  }
+
+  async function gateway(extra: Record<string, string>) {
+    const serve = spawnAbproxy(['serve', '--port', '0'], { env: gatewayEnv(extra) });
+    return { serve, url: await servingUrl(serve) };
+  }
+
+  function ask(url: string, model: string, stream: boolean): Promise<Response> {
+    return fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model,
+        max_tokens: 50,
+        stream,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+  }
+
+  async function answerText(res: Response, stream: boolean): Promise<string> {
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    if (!stream) return (JSON.parse(text) as { content: { text: string }[] }).content[0]!.text;
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { delta?: { text?: string } })
+      .map((event) => event.delta?.text ?? '')
+      .join('');
+  }
+
+  const tunnelsToEmulator = () => proxy.tunnels.get(emulatorHost) ?? 0;
+  const forwardedToEmulator = () => proxy.forwarded.get(emulatorHost) ?? 0;
+
+  it('sends the runtime calls (stream and not) and the catalogue listings through the proxy, with its credentials', async () => {
+    const { serve, url } = await gateway({ HTTP_PROXY: proxy.url });
+    try {
+      const tunnelsBefore = tunnelsToEmulator();
+      for (const stream of [false, true]) {
+        emulator.enqueue({ text: `via proxy ${stream}` });
+        expect(await answerText(await ask(url, MODEL, stream), stream)).toBe(`via proxy ${stream}`);
+      }
+      expect(tunnelsToEmulator()).toBeGreaterThan(tunnelsBefore);
+      // The catalogue (the control plane's listings, by Node's agents) went through it too.
+      const models = await fetch(`${url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } });
+      expect(models.status).toBe(200);
+      expect(forwardedToEmulator()).toBeGreaterThan(0);
+      const expected = `Basic ${Buffer.from(`gw user:${PASSWORD}`).toString('base64')}`;
+      expect(proxy.authorizations).toContain(expected);
+      expect(proxy.refused).toBe(0);
+    } finally {
+      await serve.stop();
+    }
+    const { stdout, stderr } = serve.output();
+    expect(stdout + stderr).not.toContain(PASSWORD);
+  }, 60_000);
+
+  it('goes direct to a host and port NO_PROXY names, and through the proxy to the others', async () => {
+    // The runtime and control hosts (the emulator's port) direct; bedrock-mantle (its second port) proxied.
+    const { serve, url } = await gateway({ HTTP_PROXY: proxy.url, NO_PROXY: `localhost, ${emulatorHost}` });
+    try {
+      const tunnelsBefore = tunnelsToEmulator();
+      const forwardedBefore = forwardedToEmulator();
+      for (const stream of [false, true]) {
+        emulator.enqueue({ text: `direct ${stream}` });
+        expect(await answerText(await ask(url, MODEL, stream), stream)).toBe(`direct ${stream}`);
+      }
+      await fetch(`${url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } });
+      expect(tunnelsToEmulator()).toBe(tunnelsBefore);
+      expect(forwardedToEmulator()).toBe(forwardedBefore);
+      // A Claude model only bedrock-mantle serves: its list and its call go through the proxy.
+      const mantleBefore = proxy.tunnels.get(mantleHost) ?? 0;
+      emulator.enqueue({ text: 'from mantle' });
+      expect(await answerText(await ask(url, MANTLE_ONLY, false), false)).toBe('from mantle');
+      expect(proxy.tunnels.get(mantleHost) ?? 0).toBeGreaterThan(mantleBefore);
+    } finally {
+      await serve.stop();
+    }
+  }, 60_000);
+
+  it('answers a clear 502 when the proxy refuses its credentials, without the password', async () => {
+    const wrong = 'wrong-pass-xyz';
+    const { serve, url } = await gateway({ HTTP_PROXY: proxy.urlWith('gw user', wrong) });
+    try {
+      for (const stream of [false, true]) {
+        const res = await ask(url, MODEL, stream);
+        const text = await res.text();
+        expect(res.status, text).toBe(502);
+        const body = JSON.parse(text) as { type: string; error: { type: string; message: string } };
+        expect(body.type).toBe('error');
+        expect(body.error.type).toBe('api_error');
+        expect(body.error.message).toMatch(/outbound proxy .* refused the tunnel .*HTTP 407/);
+        expect(text).not.toContain(wrong);
+        // Retrying cannot fix credentials.
+        expect(res.headers.get('x-should-retry')).toBe('false');
+      }
+    } finally {
+      await serve.stop();
+    }
+    const { stdout, stderr } = serve.output();
+    expect(stdout + stderr).not.toContain(wrong);
+  }, 60_000);
+
+  it('refuses to start on the HTTP/2 transport when a proxy applies to it', async () => {
+    const run = await runAbproxy(['serve', '--port', '0'], {
+      env: gatewayEnv({ HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url, ABPROXY_UPSTREAM_HTTP: '2' }),
+      timeoutMs: 30_000,
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/ABPROXY_UPSTREAM_HTTP=2 cannot go through the outbound proxy/);
+    expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  }, 60_000);
+});
