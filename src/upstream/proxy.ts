@@ -208,8 +208,8 @@ export function tunnelConnector(proxy: URL, options: BuildConnector.BuildOptions
         hostname: proxyHost,
         host: proxy.host,
         protocol: proxy.protocol,
+        // TLS to an https:// proxy names it (undici's connector leaves an IP address unnamed).
         port: String(proxyPort),
-        servername: proxy.protocol === 'https:' ? proxyHost : undefined,
       } as Parameters<Connector>[0],
       (err, socket) => {
         if (err || !socket) {

@@ -4,6 +4,7 @@
  * counted per target too), with optional Basic credentials (anything else gets 407, as Squid answers).
  */
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 
 export interface ConnectProxy {
@@ -22,7 +23,11 @@ export interface ConnectProxy {
   close(): Promise<void>;
 }
 
-export async function startConnectProxy(auth?: { user: string; password: string }): Promise<ConnectProxy> {
+export async function startConnectProxy(
+  auth?: { user: string; password: string },
+  /** Serve over TLS (an https:// proxy) with this certificate. */
+  tls?: { key: Buffer; cert: Buffer },
+): Promise<ConnectProxy> {
   const tunnels = new Map<string, number>();
   const forwarded = new Map<string, number>();
   const authorizations: string[] = [];
@@ -39,7 +44,7 @@ export async function startConnectProxy(auth?: { user: string; password: string 
   };
   const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (!allowed(req)) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="proxy"' }).end();
       return;
@@ -61,7 +66,8 @@ export async function startConnectProxy(auth?: { user: string; password: string 
     });
     onward.on('error', () => res.destroy());
     req.pipe(onward);
-  });
+  };
+  const server = tls ? https.createServer(tls, handle) : http.createServer(handle);
 
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     sockets.add(client);
@@ -91,17 +97,18 @@ export async function startConnectProxy(auth?: { user: string; password: string 
     });
     client.on('close', () => upstream.destroy());
   });
-  server.on('connection', (socket: net.Socket) => {
+  server.on(tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
+  const scheme = tls ? 'https' : 'http';
   const urlWith = (user: string, password: string) =>
-    `http://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+    `${scheme}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   return {
-    url: auth ? urlWith(auth.user, auth.password) : `http://127.0.0.1:${port}`,
+    url: auth ? urlWith(auth.user, auth.password) : `${scheme}://127.0.0.1:${port}`,
     urlWith,
     tunnels,
     forwarded,

@@ -7,6 +7,9 @@
  * variables in its environment, as an operator sets them.
  */
 import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +17,25 @@ import { startEmulator } from '../emulator/server.ts';
 import { type ConnectProxy, startConnectProxy } from '../fakes/connect-proxy.ts';
 import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
 import { runAbproxy, servingUrl, spawnAbproxy } from '../helpers/process.ts';
+import { hasOpenssl, type ThrowAwayCertificate, throwAwayCertificate } from '../helpers/tls.ts';
 
 const PASSWORD = 's3cret-proxy-pass';
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
 /** The emulator's Claude model only its bedrock-mantle host serves. */
 const MANTLE_ONLY = 'claude-opus-5-5';
+
+/** The answer's text, from its one block or its stream's deltas. */
+async function answerText(res: Response, stream: boolean): Promise<string> {
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  if (!stream) return (JSON.parse(text) as { content: { text: string }[] }).content[0]!.text;
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)) as { delta?: { text?: string } })
+    .map((event) => event.delta?.text ?? '')
+    .join('');
+}
 
 describe('behind an outbound proxy', () => {
   let emulator: Emulator;
@@ -70,18 +87,6 @@ describe('behind an outbound proxy', () => {
         messages: [{ role: 'user', content: 'hi' }],
       }),
     });
-  }
-
-  async function answerText(res: Response, stream: boolean): Promise<string> {
-    const text = await res.text();
-    expect(res.status, text).toBe(200);
-    if (!stream) return (JSON.parse(text) as { content: { text: string }[] }).content[0]!.text;
-    return text
-      .split('\n')
-      .filter((line) => line.startsWith('data: '))
-      .map((line) => JSON.parse(line.slice(6)) as { delta?: { text?: string } })
-      .map((event) => event.delta?.text ?? '')
-      .join('');
   }
 
   const tunnelsToEmulator = () => proxy.tunnels.get(emulatorHost) ?? 0;
@@ -164,5 +169,97 @@ describe('behind an outbound proxy', () => {
     expect(run.code).not.toBe(0);
     expect(run.stdout + run.stderr).toMatch(/ABPROXY_UPSTREAM_HTTP=2 cannot go through the outbound proxy/);
     expect(run.stdout + run.stderr).not.toContain(PASSWORD);
+  }, 60_000);
+});
+
+/**
+ * The real shape of it: Bedrock over TLS (a TLS front before the emulator, a throw-away certificate
+ * trusted through NODE_EXTRA_CA_CERTS) and an https:// proxy: TLS to the proxy, CONNECT, then TLS to
+ * Bedrock inside the tunnel. Every connection the front gets must have come through the proxy.
+ */
+describe.runIf(hasOpenssl())('behind an https:// proxy, to a TLS endpoint', () => {
+  let emulator: Emulator;
+  let certificate: ThrowAwayCertificate;
+  let proxy: ConnectProxy;
+  let front: https.Server;
+  let frontUrl: string;
+  let frontConnections = 0;
+  const frontPaths: string[] = [];
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ port: 0 });
+    certificate = throwAwayCertificate();
+    const tls = { key: certificate.key, cert: certificate.cert };
+    proxy = await startConnectProxy({ user: 'gw', password: PASSWORD }, tls);
+    front = https.createServer(tls, (req, res) => {
+      frontPaths.push(req.url ?? '');
+      const onward = http.request(
+        `${emulator.url}${req.url}`,
+        { method: req.method, headers: req.headers },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+        },
+      );
+      onward.on('error', () => res.destroy());
+      req.pipe(onward);
+    });
+    front.on('secureConnection', () => frontConnections++);
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', () => resolve()));
+    frontUrl = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  }, 30_000);
+
+  afterAll(async () => {
+    front?.closeAllConnections();
+    await new Promise<void>((resolve) => (front ? front.close(() => resolve()) : resolve()));
+    await proxy?.close();
+    await emulator?.close();
+    certificate?.remove();
+  });
+
+  it('tunnels the runtime calls and the catalogue listings, with TLS inside the tunnel', async () => {
+    const serve = spawnAbproxy(['serve', '--port', '0'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-proxy-home-')),
+        ...emulatorAwsEnv(frontUrl, emulator.mantleUrl),
+        NODE_EXTRA_CA_CERTS: certificate.certPath,
+        HTTPS_PROXY: proxy.url,
+        MASTER_API_KEY: MASTER_KEY,
+        LOG_LEVEL: 'info',
+      },
+    });
+    try {
+      const url = await servingUrl(serve);
+      for (const stream of [false, true]) {
+        emulator.enqueue({ text: `tls via proxy ${stream}` });
+        const res = await fetch(`${url}/v1/messages`, {
+          method: 'POST',
+          headers: {
+            'x-api-key': MASTER_KEY,
+            'content-type': 'application/json',
+            'anthropic-version': '2023-06-01',
+          },
+          body: JSON.stringify({
+            model: MODEL,
+            max_tokens: 50,
+            stream,
+            messages: [{ role: 'user', content: 'hi' }],
+          }),
+        });
+        expect(await answerText(res, stream)).toBe(`tls via proxy ${stream}`);
+      }
+      expect((await fetch(`${url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } })).status).toBe(200);
+      const frontHost = new URL(frontUrl).host;
+      expect(frontPaths.some((path) => path.startsWith('/foundation-models'))).toBe(true);
+      expect(frontPaths.some((path) => path.includes('/converse'))).toBe(true);
+      expect(frontConnections).toBeGreaterThan(0);
+      expect(proxy.tunnels.get(frontHost) ?? 0).toBe(frontConnections);
+    } finally {
+      await serve.stop();
+    }
+    const { stdout, stderr } = serve.output();
+    expect(stdout + stderr).not.toContain(PASSWORD);
   }, 60_000);
 });
