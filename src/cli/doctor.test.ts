@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkDeadLetters, checkFileModes } from './doctor.ts';
+import type { Config } from '../config/config.ts';
+import { checkDeadLetters, checkFileModes, checkProxy } from './doctor.ts';
 
 describe('doctor: file permissions', () => {
   it('warns about a home, database and spool others can read, with the chmod that fixes them', () => {
@@ -37,5 +38,35 @@ describe('doctor: dead-lettered usage', () => {
       status: 'warn',
       detail: expect.stringMatching(/^2 usage/),
     });
+  });
+});
+
+describe('doctor: the outbound proxy', () => {
+  const config = { region: 'us-east-1', upstreamHttp: '1.1' } as Config;
+  const runtime = 'bedrock-runtime.us-east-1.amazonaws.com';
+
+  it('says Bedrock is reached directly when no proxy is set', () => {
+    expect(checkProxy(config, {})).toMatchObject({ status: 'ok', detail: expect.stringMatching(/none/) });
+  });
+
+  it('names the proxy the runtime calls go through, never its credentials', () => {
+    const check = checkProxy(config, { HTTPS_PROXY: 'http://alice:s3cret@proxy.corp:3128' });
+    expect(check.status).toBe('ok');
+    expect(check.detail).toBe(`${runtime} through the outbound proxy http://***@proxy.corp:3128`);
+    expect(JSON.stringify(check)).not.toContain('s3cret');
+  });
+
+  it('says when NO_PROXY sends Bedrock direct', () => {
+    const check = checkProxy(config, { HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: '.amazonaws.com' });
+    expect(check.detail).toBe(`${runtime} directly: NO_PROXY names it (NO_PROXY: .amazonaws.com)`);
+  });
+
+  it('fails on a proxy it cannot use, and on the HTTP/2 transport behind a proxy', () => {
+    expect(checkProxy(config, { HTTPS_PROXY: 'socks5://proxy.corp:1080' }).status).toBe('fail');
+    const h2 = checkProxy({ ...config, upstreamHttp: '2' } as Config, {
+      HTTPS_PROXY: 'http://u:p@proxy.corp:3128',
+    });
+    expect(h2.status).toBe('fail');
+    expect(JSON.stringify(h2)).not.toContain('u:p@');
   });
 });

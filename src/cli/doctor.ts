@@ -14,6 +14,14 @@ import { loadConfig } from '../config/load.ts';
 import { loosePermissions, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../config/private-files.ts';
 import type { CatalogueSnapshot } from '../models/types.ts';
 import { withDeadline } from '../upstream/abortable.ts';
+import { runtimeOrigin } from '../upstream/endpoint.ts';
+import {
+  type ProxyEnv,
+  proxyFor,
+  proxySummary,
+  readProxyEnv,
+  sdkHandlerProxyOptions,
+} from '../upstream/proxy.ts';
 import { DEAD_LETTER_FILE } from '../usage/spool.ts';
 import { spoolDir } from '../usage/spool-dir.ts';
 import { CliExit, EXIT } from './errors.ts';
@@ -119,6 +127,57 @@ async function checkCredentials(env: Env): Promise<Check> {
   }
 }
 
+/** The proxy variables, or none when they are unusable (checkProxy reports that). */
+function proxyEnvOrNone(env: Env): ProxyEnv {
+  try {
+    return readProxyEnv(env);
+  } catch {
+    return readProxyEnv({});
+  }
+}
+
+/**
+ * The outbound proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY) the gateway's Bedrock calls go through, if
+ * any: shown without its credentials; a proxy URL it cannot use, or the HTTP/2 transport behind one,
+ * fails as `serve` would.
+ */
+export function checkProxy(config: Config, env: Env): Check {
+  let proxies: ProxyEnv;
+  try {
+    proxies = readProxyEnv(env);
+  } catch (err) {
+    return {
+      name: 'proxy',
+      status: 'fail',
+      detail: (err as Error).message,
+      hint: 'set HTTPS_PROXY to http://[user:password@]host:port',
+    };
+  }
+  const origin = runtimeOrigin(config.region, undefined, env);
+  let summary: string | undefined;
+  try {
+    summary = proxySummary(proxies, origin);
+  } catch {
+    summary = undefined;
+  }
+  if (summary === undefined) {
+    return {
+      name: 'proxy',
+      status: 'ok',
+      detail: 'none (HTTPS_PROXY and HTTP_PROXY unset): Bedrock directly',
+    };
+  }
+  if (config.upstreamHttp === '2' && proxyFor(proxies, origin)) {
+    return {
+      name: 'proxy',
+      status: 'fail',
+      detail: `${summary}, but ABPROXY_UPSTREAM_HTTP=2 cannot go through a proxy`,
+      hint: 'use ABPROXY_UPSTREAM_HTTP=1.1 (the default), or add the Bedrock hosts to NO_PROXY',
+    };
+  }
+  return { name: 'proxy', status: 'ok', detail: summary };
+}
+
 async function checkBedrock(
   config: Config,
   env: Env,
@@ -127,7 +186,7 @@ async function checkBedrock(
   let failure: unknown;
   const catalogue = new Catalogue({
     region: config.region,
-    clientConfig: { maxAttempts: 1 },
+    clientConfig: { maxAttempts: 1, requestHandler: sdkHandlerProxyOptions(proxyEnvOrNone(env)) },
     onError: (err) => {
       failure = err;
     },
@@ -285,7 +344,11 @@ async function checkInvoke(
     };
   }
   const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
-  const client = new BedrockRuntimeClient({ region: config.region, maxAttempts: 1 });
+  const client = new BedrockRuntimeClient({
+    region: config.region,
+    maxAttempts: 1,
+    requestHandler: sdkHandlerProxyOptions(proxyEnvOrNone(env)),
+  });
   try {
     await withTimeout(
       client.send(
@@ -521,6 +584,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
         }
       : { name: 'region', status: 'ok', detail: `${config.region} (${regionSource})` },
   );
+  checks.push(checkProxy(config, env));
   const credentials = await checkCredentials(env);
   checks.push(credentials);
   if (credentials.status === 'fail') {

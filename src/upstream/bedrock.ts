@@ -17,6 +17,7 @@ import type { UpstreamHttp } from '../config/config.ts';
 import { ConfigError } from '../config/parsers.ts';
 import { UPSTREAM_ANSWER_TIMEOUT_MS, UPSTREAM_IDLE_TIMEOUT_MS } from '../config/settings.ts';
 import type { BedrockControlClient } from '../models/catalogue.ts';
+import { runtimeOrigin } from './endpoint.ts';
 import { GuardedHttp2Handler } from './h2-handler.ts';
 import { type LazyRuntime, lazyRuntime } from './lazy-runtime.ts';
 import { mantleModelLister } from './mantle-models.ts';
@@ -125,9 +126,7 @@ function createHandler(
  */
 function refuseProxiedHttp2(proxies: ProxyEnv, options: BedrockUpstreamOptions): void {
   const hosts = [
-    options.endpoint ??
-      process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ??
-      `https://bedrock-runtime.${options.region}.amazonaws.com`,
+    runtimeOrigin(options.region, options.endpoint),
     options.controlEndpoint ??
       process.env.AWS_ENDPOINT_URL_BEDROCK ??
       `https://bedrock.${options.region}.amazonaws.com`,

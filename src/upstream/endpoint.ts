@@ -12,6 +12,16 @@ export interface Endpoint {
   basePath: string;
 }
 
+/**
+ * The runtime host's URL before the SDK resolves it (an endpoint setting, else the region's host): what
+ * the proxy rules and the start-up log look at. FIPS and dual-stack host variants are not told apart.
+ */
+export function runtimeOrigin(region: string, endpoint?: string, env = process.env): string {
+  return (
+    endpoint ?? env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME ?? `https://bedrock-runtime.${region}.amazonaws.com`
+  );
+}
+
 export async function resolveEndpoint(client: BedrockRuntimeClient, region: string): Promise<Endpoint> {
   const config = client.config as unknown as {
     endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;

@@ -146,6 +146,30 @@ export function agentProxyEnv(env: ProxyEnv): { proxyEnv?: Record<string, string
   return { proxyEnv };
 }
 
+/**
+ * Options for an AWS SDK client's `requestHandler` (NodeHttpHandler builds its agents from them) that
+ * carry the proxy, or none when no proxy is set.
+ */
+export function sdkHandlerProxyOptions(env: ProxyEnv): { httpAgent?: object; httpsAgent?: object } {
+  const proxy = agentProxyEnv(env);
+  if (!proxy.proxyEnv) return {};
+  return { httpAgent: { keepAlive: true, ...proxy }, httpsAgent: { keepAlive: true, ...proxy } };
+}
+
+/**
+ * One line on which proxy a Bedrock origin goes through, for the start-up log and `abproxy doctor`:
+ * never the proxy's credentials. Undefined when no proxy is set.
+ */
+export function proxySummary(env: ProxyEnv, origin: string): string | undefined {
+  if (!anyProxy(env)) return undefined;
+  const proxy = proxyFor(env, origin);
+  const host = new URL(origin).host;
+  const noProxy = env.noProxyText.trim() ? ` (NO_PROXY: ${env.noProxyText.trim()})` : '';
+  return proxy
+    ? `${host} through the outbound proxy ${describeProxy(proxy)}${noProxy}`
+    : `${host} directly: NO_PROXY names it${noProxy}`;
+}
+
 /** The proxy URL as it may be shown: scheme, host and port, credentials never. */
 export function describeProxy(proxy: URL): string {
   const auth = proxy.username || proxy.password ? '***@' : '';

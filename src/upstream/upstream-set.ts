@@ -15,7 +15,7 @@ import type { CatalogueSnapshot } from '../models/types.ts';
 import { withDeadline } from './abortable.ts';
 import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
-import { agentProxyEnv, type ProxyEnv, readProxyEnv } from './proxy.ts';
+import { readProxyEnv, sdkHandlerProxyOptions } from './proxy.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { modelIdForUpstream, type UpstreamCredentials, type UpstreamSpec } from './upstreams.ts';
 
@@ -123,14 +123,6 @@ function assumeRoleFailed(err: unknown, roleArn: string): Error {
  * Role credentials from STS, within ASSUME_ROLE_TIMEOUT_MS, cached and refreshed five minutes before
  * they expire. A failure is not cached: the next call asks STS again.
  */
-/** The SDK handler's agent options that carry the proxy, or none when no proxy is set. */
-function agentOptionsFor(proxies: ProxyEnv): { httpAgent?: object; httpsAgent?: object } {
-  const proxy = agentProxyEnv(proxies);
-  return proxy.proxyEnv
-    ? { httpAgent: { keepAlive: true, ...proxy }, httpsAgent: { keepAlive: true, ...proxy } }
-    : {};
-}
-
 export function assumedRole(
   role: { roleArn: string; externalId?: string },
   region: string,
@@ -151,7 +143,7 @@ export function assumedRole(
         throwOnRequestTimeout: true,
         // Through the outbound proxy (HTTPS_PROXY), as the Bedrock calls are (agent options: the SDK
         // makes the agents).
-        ...agentOptionsFor(readProxyEnv()),
+        ...sdkHandlerProxyOptions(readProxyEnv()),
       },
     },
   });

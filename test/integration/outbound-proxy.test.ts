@@ -113,6 +113,8 @@ describe('behind an outbound proxy', () => {
     }
     const { stdout, stderr } = serve.output();
     expect(stdout + stderr).not.toContain(PASSWORD);
+    // The start-up log says which proxy the runtime calls take, without its credentials.
+    expect(stderr).toContain(`through the outbound proxy http://***@${new URL(proxy.url).host}`);
   }, 60_000);
 
   it('goes direct to a host and port NO_PROXY names, and through the proxy to the others', async () => {

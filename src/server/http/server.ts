@@ -28,8 +28,10 @@ import { createWebTools } from '../../tools/web/index.ts';
 import { webToolLimiter, webToolQuota } from '../../tools/web/quota.ts';
 import type { WebTools } from '../../tools/web/types.ts';
 import { connectionWaitReporter } from '../../upstream/connection-waits.ts';
+import { runtimeOrigin } from '../../upstream/endpoint.ts';
 import type { PoolObserver } from '../../upstream/pool.ts';
 import { registerPoolMetrics } from '../../upstream/pool-metrics.ts';
+import { proxySummary, readProxyEnv } from '../../upstream/proxy.ts';
 import type { UpstreamTrace } from '../../upstream/trace.ts';
 import { createUpstreams } from '../../upstream/upstream-set.ts';
 import { createApp } from '../app.ts';
@@ -85,6 +87,26 @@ function mantleListFailed(log: Logger, upstream: string, region: string, err: un
     { upstream, region, ...briefError(err) },
     'bedrock-mantle model list not read; models only mantle serves are unknown until the next refresh',
   );
+}
+
+/**
+ * Which outbound proxy the Bedrock runtime calls go through (HTTPS_PROXY / HTTP_PROXY / NO_PROXY), said
+ * once at start-up so an operator can tell; the proxy's credentials never appear. Nothing when unset.
+ */
+function logOutboundProxy(log: Logger, config: Config): void {
+  const proxies = readProxyEnv();
+  const origins = config.upstreams
+    ? config.upstreams.map((u) => runtimeOrigin(u.region, u.endpoint))
+    : [runtimeOrigin(config.region)];
+  for (const origin of new Set(origins)) {
+    let line: string | undefined;
+    try {
+      line = proxySummary(proxies, origin);
+    } catch {
+      continue; // an endpoint that is no URL: its own error says so
+    }
+    if (line) log.info(`Bedrock runtime: ${line}`);
+  }
 }
 
 /** How often expired grants, sessions and tokens are deleted from SQLite (DynamoDB's TTL does it there). */
@@ -196,6 +218,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
           warnBriefly(log, { upstream, region }, err, CATALOGUE_FAILED),
         onMantleListError: (err, upstream, region) => mantleListFailed(log, upstream, region, err),
       });
+  if (owned) logOutboundProxy(log, config);
   const upstream =
     (options.upstream && wrapRuntime
       ? wrapRuntime(options.upstream, { name: 'default', region: config.region })
