@@ -298,6 +298,8 @@ function openTunnel(
     path: target,
     headers: {
       host: target,
+      // Node would say `Connection: close` (no agent), which a strict proxy may take for the tunnel's end.
+      connection: 'keep-alive',
       ...(authorization === undefined ? {} : { 'proxy-authorization': authorization }),
     },
     // No agent: the request goes on this socket (`agent: false` would open another).

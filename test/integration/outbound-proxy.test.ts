@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
 import { type ConnectProxy, startConnectProxy } from '../fakes/connect-proxy.ts';
+import { startFakeSearch } from '../fakes/search-provider.ts';
 import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
 import { runAbproxy, servingUrl, spawnAbproxy } from '../helpers/process.ts';
 import { hasOpenssl, type ThrowAwayCertificate, throwAwayCertificate } from '../helpers/tls.ts';
@@ -137,6 +138,45 @@ describe('behind an outbound proxy', () => {
       expect(proxy.tunnels.get(mantleHost) ?? 0).toBeGreaterThan(mantleBefore);
     } finally {
       await serve.stop();
+    }
+  }, 60_000);
+
+  it('sends the web search provider calls through the proxy too', async () => {
+    const search = await startFakeSearch();
+    // Bedrock direct (NO_PROXY names it), so only the provider's calls can have gone through the proxy.
+    const { serve, url } = await gateway({
+      HTTP_PROXY: proxy.url,
+      NO_PROXY: emulatorHost,
+      ABPROXY_WEB_SEARCH_PROVIDER: 'searxng',
+      ABPROXY_WEB_SEARCH_URL: search.url,
+      ABPROXY_WEB_SEARCH_API_KEY: search.apiKey,
+    });
+    try {
+      emulator.enqueue(
+        { model: MODEL, toolCalls: [{ name: 'web_search', input: { query: 'bedrock gateways' } }] },
+        { model: MODEL, text: 'Found it.' },
+      );
+      const res = await fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': MASTER_KEY,
+          'content-type': 'application/json',
+          'anthropic-version': '2023-06-01',
+        },
+        body: JSON.stringify({
+          model: MODEL,
+          max_tokens: 400,
+          tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+          messages: [{ role: 'user', content: 'Tell me about Bedrock gateways' }],
+        }),
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      expect(search.queries).toHaveLength(1);
+      expect(proxy.forwarded.get(new URL(search.url).host) ?? 0).toBe(1);
+    } finally {
+      await serve.stop();
+      await search.close();
     }
   }, 60_000);
 
