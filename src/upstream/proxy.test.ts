@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentProxyEnv, describeProxy, proxyFor, readProxyEnv } from './proxy.ts';
+import { agentProxyEnv, describeProxy, proxyFor, readProxyEnv, tunnelConnector } from './proxy.ts';
 
 const P = 'http://proxy.corp:3128';
 const S = 'http://secure-proxy.corp:3129';
@@ -61,6 +61,12 @@ describe('which proxy an origin goes through', () => {
       /socks5 proxy is not supported/,
     );
     expect(() => readProxyEnv({ HTTPS_PROXY: 'http://[bad' })).toThrow(/HTTPS_PROXY is not a URL/);
+  });
+});
+
+describe('the tunnel connector', () => {
+  it('takes a password with a stray % as it is', () => {
+    expect(() => tunnelConnector(new URL('http://user:100%pure@proxy.corp:3128'))).not.toThrow();
   });
 });
 

@@ -176,11 +176,20 @@ export function describeProxy(proxy: URL): string {
   return `${proxy.protocol}//${auth}${proxy.host}`;
 }
 
+/** Percent-decoded; a stray `%` (not an escape) is taken as it is, as curl does. */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** `Proxy-Authorization` from the URL's userinfo (percent-decoded), or none. */
 function proxyAuthorization(proxy: URL): string | undefined {
   if (!proxy.username && !proxy.password) return undefined;
-  const user = decodeURIComponent(proxy.username);
-  const password = decodeURIComponent(proxy.password);
+  const user = decoded(proxy.username);
+  const password = decoded(proxy.password);
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
@@ -232,8 +241,8 @@ export function tunnelConnector(proxy: URL, options: BuildConnector.BuildOptions
         hostname: proxyHost,
         host: proxy.host,
         protocol: proxy.protocol,
-        // TLS to an https:// proxy names it (undici's connector leaves an IP address unnamed).
         port: String(proxyPort),
+        // No servername: undici's connector names the proxy in TLS from `host`, and leaves an IP unnamed.
       } as Parameters<Connector>[0],
       (err, socket) => {
         if (err || !socket) {
