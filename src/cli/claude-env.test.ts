@@ -17,6 +17,17 @@ const gateway = {
 };
 
 describe('claudeEnv', () => {
+  it('keeps a gateway on this machine off the shell’s proxy, and NO_PROXY as it was otherwise', () => {
+    const proxied = { ...base, HTTPS_PROXY: 'http://proxy.corp:3128', no_proxy: '.corp.example' };
+    const env = claudeEnv({ base: proxied, ...gateway });
+    expect(env.NO_PROXY).toBe('.corp.example,127.0.0.1');
+    expect(env.no_proxy).toBe('.corp.example,127.0.0.1');
+    // A gateway elsewhere may need the proxy; without a proxy nothing changes.
+    const remote = claudeEnv({ base: proxied, ...gateway, gatewayUrl: 'https://gw.corp.example' });
+    expect([remote.NO_PROXY, remote.no_proxy]).toEqual([undefined, '.corp.example']);
+    expect(claudeEnv({ base, ...gateway }).NO_PROXY).toBeUndefined();
+  });
+
   it('points Claude Code at the gateway and removes what would send it elsewhere', () => {
     const env = claudeEnv({ base, ...gateway });
     expect(env.ANTHROPIC_BASE_URL).toBe('http://127.0.0.1:4000');

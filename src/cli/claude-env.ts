@@ -70,6 +70,7 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
   }
   Object.assign(env, input.credentials.env);
   env[input.credentials.baseUrlVariable] = input.gatewayUrl;
+  keepLoopbackOffProxy(env, input.gatewayUrl);
 
   const { model, smallModel } = input;
   if (input.credentials.baseUrlVariable === 'ANTHROPIC_BEDROCK_BASE_URL') {
@@ -127,4 +128,25 @@ function labelOpenModel(
   const caps = capsOf?.(model);
   if (caps)
     env[`ANTHROPIC_DEFAULT_${slot}_MODEL_SUPPORTED_CAPABILITIES`] = claudeCodeCapabilities(caps).join(',');
+}
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A proxy set in the user's shell (a corporate HTTPS_PROXY) would carry Claude Code's calls to a gateway
+ * on this machine to a proxy that cannot reach it: a loopback gateway joins NO_PROXY (both spellings,
+ * each the union of what was there, so neither hides the other's entries).
+ */
+function keepLoopbackOffProxy(env: Env, gatewayUrl: string): void {
+  if (!PROXY_VARIABLES.some((name) => env[name])) return;
+  const host = new URL(gatewayUrl).hostname;
+  if (!LOOPBACK_HOSTS.has(host)) return;
+  const entries = [env.NO_PROXY, env.no_proxy]
+    .flatMap((list) => (list ?? '').split(','))
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const union = [...new Set([...entries, host])].join(',');
+  env.NO_PROXY = union;
+  env.no_proxy = union;
 }
