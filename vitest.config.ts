@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    setupFiles: ['test/setup-env.ts'],
     // The JSON report lets .ci/run print a plain `N passed, N failed` closing line.
     reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
   },
