@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { agentProxyEnv, describeProxy, proxyFor, readProxyEnv, tunnelConnector } from './proxy.ts';
 
@@ -84,4 +87,74 @@ describe("Node's agents' proxyEnv", () => {
       proxyEnv: { HTTP_PROXY: `${P}/`, HTTPS_PROXY: `${P}/`, NO_PROXY: '.corp' },
     });
   });
+
+  it('takes a password with a stray % as the tunnel does (Node would throw URIError making the agent)', () => {
+    const env = readProxyEnv({ HTTPS_PROXY: 'http://user:100%pure@proxy.corp:3128' });
+    expect(() => new https.Agent({ keepAlive: true, ...agentProxyEnv(env) })).not.toThrow();
+    const proxyEnv = agentProxyEnv(env).proxyEnv!;
+    const sent = new URL(proxyEnv.HTTPS_PROXY!);
+    expect(decodeURIComponent(sent.password)).toBe('100%pure');
+  });
+
+  it.each([
+    // [NO_PROXY, target host, bypassed by proxyFor and so by Node's agents]
+    ['localhost 127.0.0.1', 'bedrock.test', false],
+    ['localhost 127.0.0.1', '127.0.0.1', true],
+    ['test', 'bedrock.test', true],
+    ['.test', 'bedrock.test', true],
+    ['*.test', 'bedrock.test', true],
+    ['*.bedrock.test', 'bedrock.test', false],
+    ['other.test', 'bedrock.test', false],
+    ['*', 'bedrock.test', true],
+  ])(
+    'NO_PROXY=%j: Node’s agents decide for %s as proxyFor does (bypassed %s)',
+    async (noProxy, host, bypassed) => {
+      let proxied = 0;
+      const proxy = http.createServer((_req, res) => {
+        proxied++;
+        res.end('proxy');
+      });
+      const target = http.createServer((_req, res) => res.end('direct'));
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+      const port = (target.address() as AddressInfo).port;
+      const env = readProxyEnv({
+        HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        NO_PROXY: noProxy,
+      });
+      const origin = `http://${host}:${port}`;
+      expect(proxyFor(env, origin) === undefined).toBe(bypassed);
+      const agent = new http.Agent(agentProxyEnv(env));
+      try {
+        const body = await new Promise<string>((resolve, reject) => {
+          http
+            .get(
+              `${origin}/`,
+              {
+                agent,
+                // Every name is this machine: what differs is whether the agent went to the proxy.
+                lookup: (_name, options, callback) =>
+                  (options as { all?: boolean }).all
+                    ? (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [
+                        { address: '127.0.0.1', family: 4 },
+                      ])
+                    : (callback as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4),
+              },
+              (res) => {
+                let text = '';
+                res.on('data', (chunk) => (text += chunk));
+                res.on('end', () => resolve(text));
+              },
+            )
+            .on('error', reject);
+        });
+        expect(body).toBe(bypassed ? 'direct' : 'proxy');
+        expect(proxied).toBe(bypassed ? 0 : 1);
+      } finally {
+        agent.destroy();
+        proxy.close();
+        target.close();
+      }
+    },
+  );
 });

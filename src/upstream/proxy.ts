@@ -138,12 +138,45 @@ export function proxyFor(env: ProxyEnv, origin: string | URL): URL | undefined {
 export function agentProxyEnv(env: ProxyEnv): { proxyEnv?: Record<string, string> } {
   if (!anyProxy(env)) return {};
   const proxyEnv: Record<string, string> = {};
-  if (env.httpProxy) proxyEnv.HTTP_PROXY = env.httpProxy.href;
+  if (env.httpProxy) proxyEnv.HTTP_PROXY = proxyHref(env.httpProxy);
   // Node's agents take HTTPS_PROXY alone for https targets; ours fall back to HTTP_PROXY (undici's rule).
   const httpsProxy = env.httpsProxy ?? env.httpProxy;
-  if (httpsProxy) proxyEnv.HTTPS_PROXY = httpsProxy.href;
-  if (env.noProxyText) proxyEnv.NO_PROXY = env.noProxyText;
+  if (httpsProxy) proxyEnv.HTTPS_PROXY = proxyHref(httpsProxy);
+  const noProxy = nodeNoProxy(env.noProxy);
+  if (noProxy) proxyEnv.NO_PROXY = noProxy;
   return { proxyEnv };
+}
+
+/**
+ * NO_PROXY in the grammar of Node's agents, so they bypass what `proxyFor` bypasses: Node splits on
+ * commas only, and matches `example.com` to that host alone (`.example.com` is the host and its
+ * subdomains, `*.example.com` subdomains only, `host:port` that host and port only). Node cannot say
+ * `*:port` or a suffix with a port: those entries keep only what it can say.
+ */
+export function nodeNoProxy(entries: readonly NoProxyEntry[]): string {
+  const out: string[] = [];
+  for (const { hostname, port, wildcard } of entries) {
+    if (hostname === '*') {
+      if (port === 0) out.push('*');
+      continue;
+    }
+    if (port !== 0) out.push(`${hostname}:${port}`);
+    else out.push(wildcard ? `*.${hostname}` : `.${hostname}`);
+  }
+  return out.join(',');
+}
+
+/**
+ * The proxy URL as Node's agents and undici's ProxyAgent take it: both percent-decode the credentials
+ * with decodeURIComponent, which throws on a stray `%` (a password `100%pure`); re-encoded, they decode
+ * to what the tunnel connector sends (`decoded`).
+ */
+export function proxyHref(proxy: URL): string {
+  if (!proxy.username && !proxy.password) return proxy.href;
+  const url = new URL(proxy.href);
+  url.username = encodeURIComponent(decoded(proxy.username));
+  url.password = encodeURIComponent(decoded(proxy.password));
+  return url.href;
 }
 
 /**

@@ -5,7 +5,7 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import type { Dispatcher } from 'undici';
-import { anyProxy, readProxyEnv } from '../../../upstream/proxy.ts';
+import { anyProxy, proxyHref, readProxyEnv } from '../../../upstream/proxy.ts';
 import { readCapped } from '../../../upstream/read-capped.ts';
 import { type DomainFilter, domainHosts, filterByDomain } from '../domains.ts';
 import {
@@ -83,8 +83,8 @@ async function providerDispatcher(): Promise<Dispatcher | undefined> {
       key,
       dispatcher: anyProxy(env)
         ? new EnvHttpProxyAgent({
-            ...(env.httpProxy ? { httpProxy: env.httpProxy.href } : {}),
-            ...(httpsProxy ? { httpsProxy: httpsProxy.href } : {}),
+            ...(env.httpProxy ? { httpProxy: proxyHref(env.httpProxy) } : {}),
+            ...(httpsProxy ? { httpsProxy: proxyHref(httpsProxy) } : {}),
             noProxy: env.noProxyText,
           })
         : undefined,
