@@ -41,4 +41,18 @@ describe('AWS clock', () => {
     // Without AWS's time there is nothing to learn from.
     expect(learnedAwsClock(refusal('Signature expired: …', undefined))).toBe(false);
   });
+
+  it('learns only from a 403 dated as far off as AWS refuses, and no further than a day', () => {
+    const at = (minutes: number) => new Date(Date.now() + minutes * MINUTE).toUTCString();
+    // A 400 quoting the words (a validation message echoing a prompt) is not a refusal of the date.
+    expect(learnedAwsClock(refusal('Signature expired: …', at(7), 400))).toBe(false);
+    // Dated within AWS's five minutes: the refusal is about something else.
+    expect(learnedAwsClock(refusal('Signature expired: …', at(2)))).toBe(false);
+    // A broken or hostile endpoint's 1970 or 2050 moves nobody's clock.
+    expect(learnedAwsClock(refusal('Signature expired: …', new Date(0).toUTCString()))).toBe(false);
+    expect(learnedAwsClock(refusal('Signature not yet current: …', at(60 * 24 * 365 * 25)))).toBe(false);
+    expect(Math.abs(awsNowMs() - Date.now())).toBeLessThan(1_000);
+    expect(learnedAwsClock(refusal('Signature expired: …', at(-90)))).toBe(true);
+    expect(Math.abs(awsNowMs() - (Date.now() - 90 * MINUTE))).toBeLessThan(2_000);
+  });
 });

@@ -41,14 +41,24 @@ function dateHeader(headers: Headers | undefined): string | undefined {
  */
 export function learnedAwsClock(err: unknown): boolean {
   const e = err as AwsShapedError | undefined;
-  const status = e?.$metadata?.httpStatusCode;
-  if (status !== 403 && status !== 400) return false;
+  // Bedrock's refusal of a request's date is a 403 (InvalidSignatureException); a 400 merely quoting
+  // such words (a validation message echoing a prompt) is not one.
+  if (e?.$metadata?.httpStatusCode !== 403) return false;
   if (!SKEW_REFUSAL.test(`${e?.name ?? ''} ${e?.message ?? ''}`)) return false;
   const awsTime = Date.parse(dateHeader(e?.$response?.headers) ?? '');
   if (Number.isNaN(awsTime)) return false;
+  // Only a clock AWS would refuse, and only a plausible one: an endpoint answering with a far-off Date
+  // (a broken or hostile one among several upstreams) must not move every upstream's signing clock.
+  const skewMs = Math.abs(awsTime - Date.now());
+  if (skewMs < MIN_SKEW_MS || skewMs > MAX_SKEW_MS) return false;
   offsetMs = awsTime - Date.now();
   return true;
 }
+
+/** AWS allows five minutes either way; a refusal dated closer than this is about something else. */
+const MIN_SKEW_MS = 4 * 60_000;
+/** A machine further off than a day has a broken clock to fix, not one to sign around. */
+const MAX_SKEW_MS = 24 * 60 * 60_000;
 
 /** Runs a call that signs with awsNowMs(); when AWS refuses its date, learns AWS's clock and runs it once more. */
 export async function withAwsClock<T>(call: () => Promise<T>): Promise<T> {

@@ -84,4 +84,24 @@ describe('ConnectionFaultRetryStrategy', () => {
       } as RetryErrorInfo),
     ).rejects.toThrow();
   });
+
+  it('retries once at once when the SDK corrected its clock after a refused date, not after a model error', async () => {
+    const strategy = new ConnectionFaultRetryStrategy(policy);
+    const skewed = (status: number) =>
+      ({
+        error: Object.assign(new Error('Signature expired'), {
+          $metadata: { clockSkewCorrected: true, httpStatusCode: status },
+        }),
+        errorType: 'CLIENT_ERROR',
+      }) as RetryErrorInfo;
+    const token = await strategy.refreshRetryTokenForRetry(
+      await strategy.acquireInitialRetryToken('x'),
+      skewed(403),
+    );
+    expect([token.getRetryCount(), token.getRetryDelay()]).toEqual([1, 0]);
+    // The SDK marks any far-dated answer; a 400 (the model refused the input) is not a refused date.
+    await expect(
+      strategy.refreshRetryTokenForRetry(await strategy.acquireInitialRetryToken('x'), skewed(400)),
+    ).rejects.toThrow();
+  });
 });

@@ -89,12 +89,16 @@ export function withRetries(runtime: BedrockRuntime, policy: RetryPolicy): Bedro
   };
 }
 
-/** The SDK marks an error after which it changed its clock offset (its systemClockOffset). */
+/**
+ * The SDK refused for its date and has just corrected its clock offset (its systemClockOffset). The SDK
+ * marks any error whose Date is far from ours, a model's error too: only a 403 (the signature refused,
+ * so the model never ran) is retried for it.
+ */
 function clockSkewCorrected(err: unknown): boolean {
-  return (
-    (err as { $metadata?: { clockSkewCorrected?: boolean } } | undefined)?.$metadata?.clockSkewCorrected ===
-    true
-  );
+  const metadata = (
+    err as { $metadata?: { clockSkewCorrected?: boolean; httpStatusCode?: number } } | undefined
+  )?.$metadata;
+  return metadata?.clockSkewCorrected === true && metadata.httpStatusCode === 403;
 }
 
 function token(count: number, delay: number): RetryToken {
