@@ -105,6 +105,39 @@ describe('idleRelease', () => {
     release.stop();
   });
 
+  it('closes the idle connections once the last call ends, when the release ran with calls in flight', async () => {
+    const mem = fakeMemory(100 * MB, 110 * MB);
+    let inFlight = 0;
+    const closes: number[] = [];
+    const release = idleRelease({
+      quietMs: 10,
+      minGrowthBytes: MB,
+      minInFlight: 256,
+      rss: mem.rss,
+      collect: mem.collect,
+      // As the pool does: nothing is closed while a call runs.
+      closeIdle: () => {
+        closes.push(inFlight);
+        return inFlight > 0 ? 0 : 5;
+      },
+    });
+    for (inFlight = 1; inFlight <= 300; inFlight++) release.started(inFlight);
+    mem.state.rss = 200 * MB;
+    for (inFlight = 299; inFlight >= 3; inFlight--) release.finished(inFlight);
+    inFlight = 3;
+    await sleep(60);
+    expect({ collections: mem.state.collections, closes }).toEqual({ collections: 1, closes: [3] });
+    inFlight = 2;
+    release.finished(2);
+    inFlight = 0;
+    release.finished(0);
+    expect(closes).toEqual([3, 0]);
+    // Once only.
+    release.finished(0);
+    expect(closes).toEqual([3, 0]);
+    release.stop();
+  });
+
   it('leaves a gateway alone that did not grow, or never had a burst, or has it switched off', async () => {
     const mem = fakeMemory(100 * MB, 90 * MB);
     const light = idleRelease({ quietMs: 10, minGrowthBytes: 32 * MB, rss: mem.rss, collect: mem.collect });

@@ -73,6 +73,8 @@ export function idleRelease(options: IdleReleaseOptions): IdleRelease {
   let baseline = rss();
   let peak = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** A release ran while calls were in flight, so the burst's idle connections are still open. */
+  let closeWhenIdle = false;
   const release = () => {
     timer = undefined;
     if (peak < minInFlight) return;
@@ -84,9 +86,13 @@ export function idleRelease(options: IdleReleaseOptions): IdleRelease {
       peak = 0;
       return;
     }
-    // With calls still running the pool's idle connections are not known, and none is closed.
+    // With calls still running the pool's idle connections are not known, and none is closed: they are
+    // closed once the last call ends (finished(0)), their memory going with the next ordinary GC.
     const closed = options.closeIdle?.() ?? 0;
-    if (closed === 0) collectNow(before, 0);
+    if (closed === 0) {
+      closeWhenIdle = options.closeIdle !== undefined;
+      collectNow(before, 0);
+    }
     // Cancelled like the release itself if a request starts meanwhile (the next quiet moment retries).
     else timer = setTimeout(() => collectNow(before, closed), CLOSE_SETTLE_MS).unref();
   };
@@ -112,6 +118,10 @@ export function idleRelease(options: IdleReleaseOptions): IdleRelease {
       }
     },
     finished(inFlight) {
+      if (inFlight === 0 && closeWhenIdle) {
+        closeWhenIdle = false;
+        options.closeIdle?.();
+      }
       // Without a burst since the last release nothing could be released: no timer per quiet moment
       // (a gateway serving one call at a time goes quiet after every call). The quiet time counts from
       // the first moment at the low water, not from each call that ends below it.
