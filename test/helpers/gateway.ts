@@ -18,6 +18,7 @@ import {
   TEST_ACCESS_KEY_ID,
   TEST_SECRET_ACCESS_KEY,
 } from '../emulator/server.ts';
+import { type Spawned, servingUrl, spawnAbproxy } from './process.ts';
 
 export type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -104,6 +105,57 @@ export function postMessages(
     },
     body,
   });
+}
+
+/** A one-turn "hi" to `model`, as the body of postMessages. */
+export function hiBody(model: string, stream: boolean, maxTokens = 50): string {
+  return JSON.stringify({
+    model,
+    max_tokens: maxTokens,
+    stream,
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+}
+
+/** A 200 answer's text, from its one block or its stream's deltas (the status is asserted). */
+export async function answerText(res: Response, stream: boolean): Promise<string> {
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  if (!stream) return (JSON.parse(text) as { content: { text: string }[] }).content[0]!.text;
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: '))
+    .map((line) => JSON.parse(line.slice(6)) as { delta?: { text?: string } })
+    .map((event) => event.delta?.text ?? '')
+    .join('');
+}
+
+/**
+ * The whole environment of `abproxy serve` as a user runs it on the emulator at `emulator.url`: a fresh
+ * home and the master key; `env` adds to or overrides it (nothing else is inherited).
+ */
+export function serveEnv(
+  emulator: { url: string; mantleUrl?: string },
+  env: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-serve-')),
+    ...emulatorAwsEnv(emulator.url, emulator.mantleUrl),
+    MASTER_API_KEY: MASTER_KEY,
+    LOG_LEVEL: 'error',
+    ...env,
+  };
+}
+
+/** `abproxy serve` spawned with serveEnv, once it listens. */
+export async function serveOnEmulator(
+  emulator: { url: string; mantleUrl?: string },
+  env: Record<string, string> = {},
+): Promise<{ serve: Spawned; url: string }> {
+  const serve = spawnAbproxy(['serve', '--port', '0'], { env: serveEnv(emulator, env) });
+  return { serve, url: await servingUrl(serve) };
 }
 
 /**

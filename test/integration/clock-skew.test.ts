@@ -6,13 +6,9 @@
  * path that signs (its own SigV4 on the HTTP/1.1 transport and the Messages API, the SDK's on HTTP/2),
  * not fail every call until someone fixes the clock.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
-import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
-import { servingUrl, spawnAbproxy } from '../helpers/process.ts';
+import { type Emulator, hiBody, postMessages, serveOnEmulator } from '../helpers/gateway.ts';
 
 const MINUTE = 60_000;
 
@@ -24,32 +20,14 @@ describe('a gateway whose clock is off by more than AWS allows', () => {
   });
   afterAll(() => emulator?.close());
 
-  async function gateway(upstreamHttp: '1.1' | '2', claudePath?: string) {
-    const serve = spawnAbproxy(['serve', '--port', '0'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-skew-home-')),
-        ...emulatorAwsEnv(emulator.url, emulator.mantleUrl),
-        ABPROXY_UPSTREAM_HTTP: upstreamHttp,
-        ...(claudePath === undefined ? {} : { ABPROXY_CLAUDE_PATH: claudePath }),
-        MASTER_API_KEY: MASTER_KEY,
-        LOG_LEVEL: 'error',
-      },
+  const gateway = (upstreamHttp: '1.1' | '2', claudePath?: string) =>
+    serveOnEmulator(emulator, {
+      ABPROXY_UPSTREAM_HTTP: upstreamHttp,
+      ...(claudePath === undefined ? {} : { ABPROXY_CLAUDE_PATH: claudePath }),
     });
-    return { serve, url: await servingUrl(serve) };
-  }
 
   async function ask(url: string, model: string, stream: boolean) {
-    const res = await fetch(`${url}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        'x-api-key': MASTER_KEY,
-        'content-type': 'application/json',
-        'anthropic-version': '2023-06-01',
-      },
-      body: JSON.stringify({ model, max_tokens: 50, stream, messages: [{ role: 'user', content: 'hi' }] }),
-    });
+    const res = await postMessages(url, hiBody(model, stream));
     return { status: res.status, text: await res.text() };
   }
 

@@ -6,37 +6,29 @@
  * The proxy is a real one (test/fakes/connect-proxy.ts); the gateway is a child process with the
  * variables in its environment, as an operator sets them.
  */
-import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
 import { type ConnectProxy, startConnectProxy } from '../fakes/connect-proxy.ts';
 import { startFakeSearch } from '../fakes/search-provider.ts';
-import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
-import { runAbproxy, servingUrl, spawnAbproxy } from '../helpers/process.ts';
+import {
+  answerText,
+  type Emulator,
+  hiBody,
+  MASTER_KEY,
+  postMessages,
+  serveEnv,
+  serveOnEmulator,
+} from '../helpers/gateway.ts';
+import { runAbproxy } from '../helpers/process.ts';
 import { hasOpenssl, type ThrowAwayCertificate, throwAwayCertificate } from '../helpers/tls.ts';
 
 const PASSWORD = 's3cret-proxy-pass';
 const MODEL = 'qwen.qwen3-coder-480b-a35b-v1:0';
 /** The emulator's Claude model only its bedrock-mantle host serves. */
 const MANTLE_ONLY = 'claude-opus-5-5';
-
-/** The answer's text, from its one block or its stream's deltas. */
-async function answerText(res: Response, stream: boolean): Promise<string> {
-  const text = await res.text();
-  expect(res.status, text).toBe(200);
-  if (!stream) return (JSON.parse(text) as { content: { text: string }[] }).content[0]!.text;
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('data: '))
-    .map((line) => JSON.parse(line.slice(6)) as { delta?: { text?: string } })
-    .map((event) => event.delta?.text ?? '')
-    .join('');
-}
 
 describe('behind an outbound proxy', () => {
   let emulator: Emulator;
@@ -56,39 +48,11 @@ describe('behind an outbound proxy', () => {
     await emulator?.close();
   });
 
-  function gatewayEnv(extra: Record<string, string>): Record<string, string> {
-    return {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-proxy-home-')),
-      ...emulatorAwsEnv(emulator.url, emulator.mantleUrl),
-      MASTER_API_KEY: MASTER_KEY,
-      LOG_LEVEL: 'info',
-      ...extra,
-    };
-  }
-
-  async function gateway(extra: Record<string, string>) {
-    const serve = spawnAbproxy(['serve', '--port', '0'], { env: gatewayEnv(extra) });
-    return { serve, url: await servingUrl(serve) };
-  }
-
-  function ask(url: string, model: string, stream: boolean): Promise<Response> {
-    return fetch(`${url}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        'x-api-key': MASTER_KEY,
-        'content-type': 'application/json',
-        'anthropic-version': '2023-06-01',
-      },
-      body: JSON.stringify({
-        model,
-        max_tokens: 50,
-        stream,
-        messages: [{ role: 'user', content: 'hi' }],
-      }),
-    });
-  }
+  // Info level: the tests read the start-up line naming the proxy.
+  const gatewayEnv = (extra: Record<string, string>) => serveEnv(emulator, { LOG_LEVEL: 'info', ...extra });
+  const gateway = (extra: Record<string, string>) =>
+    serveOnEmulator(emulator, { LOG_LEVEL: 'info', ...extra });
+  const ask = (url: string, model: string, stream: boolean) => postMessages(url, hiBody(model, stream));
 
   const tunnelsToEmulator = () => proxy.tunnels.get(emulatorHost) ?? 0;
   const forwardedToEmulator = () => proxy.forwarded.get(emulatorHost) ?? 0;
@@ -156,20 +120,15 @@ describe('behind an outbound proxy', () => {
         { model: MODEL, toolCalls: [{ name: 'web_search', input: { query: 'bedrock gateways' } }] },
         { model: MODEL, text: 'Found it.' },
       );
-      const res = await fetch(`${url}/v1/messages`, {
-        method: 'POST',
-        headers: {
-          'x-api-key': MASTER_KEY,
-          'content-type': 'application/json',
-          'anthropic-version': '2023-06-01',
-        },
-        body: JSON.stringify({
+      const res = await postMessages(
+        url,
+        JSON.stringify({
           model: MODEL,
           max_tokens: 400,
           tools: [{ type: 'web_search_20250305', name: 'web_search' }],
           messages: [{ role: 'user', content: 'Tell me about Bedrock gateways' }],
         }),
-      });
+      );
       const text = await res.text();
       expect(res.status, text).toBe(200);
       expect(search.queries).toHaveLength(1);
@@ -260,36 +219,14 @@ describe.runIf(hasOpenssl())('behind an https:// proxy, to a TLS endpoint', () =
   });
 
   it('tunnels the runtime calls and the catalogue listings, with TLS inside the tunnel', async () => {
-    const serve = spawnAbproxy(['serve', '--port', '0'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-proxy-home-')),
-        ...emulatorAwsEnv(frontUrl, emulator.mantleUrl),
-        NODE_EXTRA_CA_CERTS: certificate.certPath,
-        HTTPS_PROXY: proxy.url,
-        MASTER_API_KEY: MASTER_KEY,
-        LOG_LEVEL: 'info',
-      },
-    });
+    const { serve, url } = await serveOnEmulator(
+      { url: frontUrl, mantleUrl: emulator.mantleUrl },
+      { NODE_EXTRA_CA_CERTS: certificate.certPath, HTTPS_PROXY: proxy.url, LOG_LEVEL: 'info' },
+    );
     try {
-      const url = await servingUrl(serve);
       for (const stream of [false, true]) {
         emulator.enqueue({ text: `tls via proxy ${stream}` });
-        const res = await fetch(`${url}/v1/messages`, {
-          method: 'POST',
-          headers: {
-            'x-api-key': MASTER_KEY,
-            'content-type': 'application/json',
-            'anthropic-version': '2023-06-01',
-          },
-          body: JSON.stringify({
-            model: MODEL,
-            max_tokens: 50,
-            stream,
-            messages: [{ role: 'user', content: 'hi' }],
-          }),
-        });
+        const res = await postMessages(url, hiBody(MODEL, stream));
         expect(await answerText(res, stream)).toBe(`tls via proxy ${stream}`);
       }
       expect((await fetch(`${url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } })).status).toBe(200);

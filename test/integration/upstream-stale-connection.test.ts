@@ -6,15 +6,11 @@
  * The endpoint here is a front that drops each kept-alive connection when a second call arrives on it,
  * without answering, and passes every other call on to the emulator.
  */
-import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
-import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
-import { servingUrl, spawnAbproxy } from '../helpers/process.ts';
+import { type Emulator, hiBody, postMessages, serveOnEmulator } from '../helpers/gateway.ts';
 
 describe('a Bedrock endpoint that closes a kept-alive connection as a call is written on it', () => {
   let emulator: Emulator;
@@ -56,20 +52,11 @@ describe('a Bedrock endpoint that closes a kept-alive connection as a call is wr
 
   // HTTP/1.1 only: over HTTP/2 one session carries every call, and a server going away says so (GOAWAY).
   it('the HTTP/1.1 transport sends the dropped call again: every call answers', async () => {
-    const serve = spawnAbproxy(['serve', '--port', '0'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-stale-home-')),
-        ...emulatorAwsEnv(emulator.url),
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: frontUrl,
-        ABPROXY_UPSTREAM_HTTP: '1.1',
-        MASTER_API_KEY: MASTER_KEY,
-        LOG_LEVEL: 'error',
-      },
-    });
+    const { serve, url } = await serveOnEmulator(
+      { url: emulator.url },
+      { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: frontUrl, ABPROXY_UPSTREAM_HTTP: '1.1' },
+    );
     try {
-      const url = await servingUrl(serve);
       dropped = 0;
       for (const [model, stream] of [
         ['qwen.qwen3-coder-480b-a35b-v1:0', false],
@@ -77,20 +64,7 @@ describe('a Bedrock endpoint that closes a kept-alive connection as a call is wr
         ['claude-sonnet-4-5', false],
         ['claude-sonnet-4-5', true],
       ] as const) {
-        const res = await fetch(`${url}/v1/messages`, {
-          method: 'POST',
-          headers: {
-            'x-api-key': MASTER_KEY,
-            'content-type': 'application/json',
-            'anthropic-version': '2023-06-01',
-          },
-          body: JSON.stringify({
-            model,
-            max_tokens: 50,
-            stream,
-            messages: [{ role: 'user', content: 'hi' }],
-          }),
-        });
+        const res = await postMessages(url, hiBody(model, stream));
         const text = await res.text();
         expect(res.status, `${model} stream=${stream}: ${text}`).toBe(200);
       }

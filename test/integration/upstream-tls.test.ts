@@ -6,16 +6,12 @@
  * The endpoint is a TLS front (a throw-away certificate, trusted through NODE_EXTRA_CA_CERTS as an
  * operator would) that records each call's HTTP version and passes it on to the emulator.
  */
-import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
-import { type Emulator, emulatorAwsEnv, MASTER_KEY } from '../helpers/gateway.ts';
-import { servingUrl, spawnAbproxy } from '../helpers/process.ts';
+import { answerText, type Emulator, hiBody, postMessages, serveOnEmulator } from '../helpers/gateway.ts';
 import { hasOpenssl, type ThrowAwayCertificate, throwAwayCertificate } from '../helpers/tls.ts';
 
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2), and pseudo-headers, which HTTP/1.1 cannot carry. */
@@ -76,44 +72,15 @@ describe.runIf(hasOpenssl())('a TLS Bedrock endpoint that prefers HTTP/2', () =>
     certificate?.remove();
   });
 
-  async function gatewayOn(upstreamHttp: '1.1' | '2') {
-    const serve = spawnAbproxy(['serve', '--port', '0'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-tls-home-')),
-        ...emulatorAwsEnv(emulator.url),
+  const gatewayOn = (upstreamHttp: '1.1' | '2') =>
+    serveOnEmulator(
+      { url: emulator.url },
+      {
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME: frontUrl,
         NODE_EXTRA_CA_CERTS: certificate!.certPath,
         ABPROXY_UPSTREAM_HTTP: upstreamHttp,
-        MASTER_API_KEY: MASTER_KEY,
-        LOG_LEVEL: 'error',
       },
-    });
-    return { serve, url: await servingUrl(serve) };
-  }
-
-  async function ask(url: string, model: string, stream: boolean): Promise<string> {
-    const res = await fetch(`${url}/v1/messages`, {
-      method: 'POST',
-      headers: {
-        'x-api-key': MASTER_KEY,
-        'content-type': 'application/json',
-        'anthropic-version': '2023-06-01',
-      },
-      body: JSON.stringify({ model, max_tokens: 50, stream, messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    const text = await res.text();
-    expect(res.status, text).toBe(200);
-    if (!stream) return (JSON.parse(text) as { content: { text: string }[] }).content[0]!.text;
-    // The streamed answer's text, from its deltas.
-    return text
-      .split('\n')
-      .filter((line) => line.startsWith('data: '))
-      .map((line) => JSON.parse(line.slice(6)) as { delta?: { text?: string } })
-      .map((event) => event.delta?.text ?? '')
-      .join('');
-  }
+    );
 
   const calls = [
     ['qwen.qwen3-coder-480b-a35b-v1:0', false],
@@ -133,7 +100,9 @@ describe.runIf(hasOpenssl())('a TLS Bedrock endpoint that prefers HTTP/2', () =>
         versions.length = 0;
         for (const [model, stream] of calls) {
           emulator.enqueue({ text: `over TLS ${model} ${stream}` });
-          expect(await ask(url, model, stream)).toBe(`over TLS ${model} ${stream}`);
+          expect(await answerText(await postMessages(url, hiBody(model, stream)), stream)).toBe(
+            `over TLS ${model} ${stream}`,
+          );
         }
         expect(versions).toEqual(calls.map(() => version));
       } finally {
