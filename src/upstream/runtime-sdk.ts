@@ -231,54 +231,44 @@ export class SdkRuntime implements BedrockRuntime {
     body: Uint8Array | string,
     signal: AbortSignal | undefined,
   ): Promise<RawAnswer> {
-    return withAwsClock(() => this.#rawCallOnce(options, signer, endpoint, path, headers, body, signal));
-  }
-
-  async #rawCallOnce(
-    options: SdkMessagesApiOptions,
-    signer: SigV4Signer,
-    endpoint: { origin: string; host: string },
-    path: string,
-    headers: Record<string, string>,
-    body: Uint8Array | string,
-    signal: AbortSignal | undefined,
-  ): Promise<RawAnswer> {
-    signal?.throwIfAborted();
-    const signed =
-      options.bearerToken !== undefined
-        ? { ...headers, host: endpoint.host, authorization: `Bearer ${options.bearerToken}` }
-        : await signer.sign({
-            method: 'POST',
-            host: endpoint.host,
-            path,
-            headers,
-            body,
-            region: options.region,
-          });
-    signal?.throwIfAborted();
-    const url = new URL(endpoint.origin);
-    // The fields of @smithy/protocol-http's HttpRequest, which the handlers read.
-    const request = {
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: url.port === '' ? undefined : Number(url.port),
-      method: 'POST',
-      path,
-      query: {},
-      headers: signed,
-      body,
-    } as HttpRequest;
-    const { response } = await options.handler.handle(request, { abortSignal: signal });
-    const responseHeaders: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined) responseHeaders[name.toLowerCase()] = String(value);
-    }
-    const requestId = header(responseHeaders, 'x-amzn-requestid') ?? header(responseHeaders, 'request-id');
-    const stream = response.body as AsyncIterable<Uint8Array>;
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      throw httpError(response.statusCode, responseHeaders, await readText(stream), requestId);
-    }
-    return { status: response.statusCode, headers: responseHeaders, requestId, stream };
+    return withAwsClock(async () => {
+      signal?.throwIfAborted();
+      const signed =
+        options.bearerToken !== undefined
+          ? { ...headers, host: endpoint.host, authorization: `Bearer ${options.bearerToken}` }
+          : await signer.sign({
+              method: 'POST',
+              host: endpoint.host,
+              path,
+              headers,
+              body,
+              region: options.region,
+            });
+      signal?.throwIfAborted();
+      const url = new URL(endpoint.origin);
+      // The fields of @smithy/protocol-http's HttpRequest, which the handlers read.
+      const request = {
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port === '' ? undefined : Number(url.port),
+        method: 'POST',
+        path,
+        query: {},
+        headers: signed,
+        body,
+      } as HttpRequest;
+      const { response } = await options.handler.handle(request, { abortSignal: signal });
+      const responseHeaders: Record<string, string> = {};
+      for (const [name, value] of Object.entries(response.headers)) {
+        if (value !== undefined) responseHeaders[name.toLowerCase()] = String(value);
+      }
+      const requestId = header(responseHeaders, 'x-amzn-requestid') ?? header(responseHeaders, 'request-id');
+      const stream = response.body as AsyncIterable<Uint8Array>;
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        throw httpError(response.statusCode, responseHeaders, await readText(stream), requestId);
+      }
+      return { status: response.statusCode, headers: responseHeaders, requestId, stream };
+    });
   }
 }
 
