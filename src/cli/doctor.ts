@@ -16,6 +16,7 @@ import type { CatalogueSnapshot } from '../models/types.ts';
 import { withDeadline } from '../upstream/abortable.ts';
 import { runtimeOrigin } from '../upstream/endpoint.ts';
 import {
+  credentialChainProxyOptions,
   type ProxyEnv,
   proxyFor,
   proxySummary,
@@ -110,7 +111,11 @@ async function checkCredentials(env: Env): Promise<Check> {
   }
   try {
     const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
-    await withTimeout(fromNodeProviderChain()(), TIMEOUT_MS, 'the AWS credential chain');
+    await withTimeout(
+      fromNodeProviderChain(credentialChainProxyOptions(proxyEnvOrNone(env)))(),
+      TIMEOUT_MS,
+      'the AWS credential chain',
+    );
     const where = env.AWS_ACCESS_KEY_ID
       ? 'environment'
       : env.AWS_PROFILE
@@ -284,7 +289,7 @@ async function checkModels(snapshot: CatalogueSnapshot, config: Config): Promise
  * The bedrock-mantle host's model list, as `serve` reads it: which Claude models only mantle serves
  * (the gateway sends them there by itself). Unreadable is a warning: such models answer 404 then.
  */
-async function checkMantle(snapshot: CatalogueSnapshot, config: Config): Promise<Check> {
+async function checkMantle(snapshot: CatalogueSnapshot, config: Config, env: Env): Promise<Check> {
   const [
     { mantleModelLister },
     { fromNodeProviderChain },
@@ -297,7 +302,7 @@ async function checkMantle(snapshot: CatalogueSnapshot, config: Config): Promise
     import('../models/aliases.ts'),
   ]);
   const lister = mantleModelLister({
-    credentials: fromNodeProviderChain(),
+    credentials: fromNodeProviderChain(credentialChainProxyOptions(proxyEnvOrNone(env))),
     ...(config.mantleEndpoint === undefined ? {} : { endpoint: config.mantleEndpoint }),
     ...(config.bedrockApiKey === undefined ? {} : { bearerToken: config.bedrockApiKey }),
   });
@@ -594,7 +599,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
     checks.push(check);
     if (snapshot) {
       checks.push(await checkModels(snapshot, config));
-      checks.push(await checkMantle(snapshot, config));
+      checks.push(await checkMantle(snapshot, config, env));
       if (flags.deep) checks.push(await checkInvoke(snapshot, config, env, flags.model));
     }
   }

@@ -255,10 +255,12 @@ async function liveSnapshot(
     }
   }
   let failure: unknown;
-  const [{ mantleModelLister }, { fromNodeProviderChain }] = await Promise.all([
-    import('../upstream/mantle-models.ts'),
-    import('@aws-sdk/credential-providers'),
-  ]);
+  const [{ mantleModelLister }, { fromNodeProviderChain }, { credentialChainProxyOptions, readProxyEnv }] =
+    await Promise.all([
+      import('../upstream/mantle-models.ts'),
+      import('@aws-sdk/credential-providers'),
+      import('../upstream/proxy.ts'),
+    ]);
   const catalogue = new Catalogue({
     region: config.region,
     onError: (err) => {
@@ -266,7 +268,7 @@ async function liveSnapshot(
     },
     // What only the bedrock-mantle host serves, as `serve` reads it (left out when it cannot be read).
     mantleModels: mantleModelLister({
-      credentials: fromNodeProviderChain(),
+      credentials: fromNodeProviderChain(credentialChainProxyOptions(readProxyEnv())),
       ...(config.mantleEndpoint === undefined ? {} : { endpoint: config.mantleEndpoint }),
       ...(config.bedrockApiKey === undefined ? {} : { bearerToken: config.bedrockApiKey }),
     }),

@@ -21,7 +21,14 @@ import { runtimeOrigin } from './endpoint.ts';
 import { GuardedHttp2Handler } from './h2-handler.ts';
 import { type LazyRuntime, lazyRuntime } from './lazy-runtime.ts';
 import { mantleModelLister } from './mantle-models.ts';
-import { agentProxyEnv, describeProxy, type ProxyEnv, proxyFor, readProxyEnv } from './proxy.ts';
+import {
+  agentProxyEnv,
+  credentialChainProxyOptions,
+  describeProxy,
+  type ProxyEnv,
+  proxyFor,
+  readProxyEnv,
+} from './proxy.ts';
 import { ConnectionFaultRetryStrategy, type RetryPolicy, withRetries } from './retry.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import type { MessagesApiHandler } from './runtime-sdk.ts';
@@ -175,7 +182,7 @@ export class BedrockUpstream {
       proxies,
     );
     // One provider for every region, so credentials are resolved and cached once.
-    this.#credentials = options.credentials ?? fromNodeProviderChain();
+    this.#credentials = options.credentials ?? fromNodeProviderChain(credentialChainProxyOptions(proxies));
     const policy: RetryPolicy = {
       maxAttempts: options.runtimeMaxAttempts ?? options.maxAttempts,
       baseDelayMs: RETRY_BASE_DELAY_MS,

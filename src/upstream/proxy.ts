@@ -190,6 +190,17 @@ export function sdkHandlerProxyOptions(env: ProxyEnv): { httpAgent?: object; htt
 }
 
 /**
+ * Options for the AWS credential chain (`fromNodeProviderChain`, `fromIni`) that send its own AWS calls
+ * through the proxy too: SSO and its token refresh, STS for a profile's role or web identity. Without
+ * them an `aws sso login` profile behind a proxy never resolves. The instance and container metadata
+ * endpoints are not SDK clients and stay direct (link-local, never behind a proxy).
+ */
+export function credentialChainProxyOptions(env: ProxyEnv): { clientConfig?: { requestHandler: object } } {
+  const handler = sdkHandlerProxyOptions(env);
+  return handler.httpsAgent ? { clientConfig: { requestHandler: handler } } : {};
+}
+
+/**
  * One line on which proxy a Bedrock origin goes through, for the start-up log and `abproxy doctor`:
  * never the proxy's credentials. Undefined when no proxy is set.
  */

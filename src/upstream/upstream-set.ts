@@ -15,7 +15,7 @@ import type { CatalogueSnapshot } from '../models/types.ts';
 import { withDeadline } from './abortable.ts';
 import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
-import { readProxyEnv, sdkHandlerProxyOptions } from './proxy.ts';
+import { credentialChainProxyOptions, readProxyEnv, sdkHandlerProxyOptions } from './proxy.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { modelIdForUpstream, type UpstreamCredentials, type UpstreamSpec } from './upstreams.ts';
 
@@ -171,7 +171,13 @@ function credentialsFor(
   bearerToken?: string;
 } {
   if (credentials === 'default') return {};
-  if ('profile' in credentials) return { credentials: fromIni({ profile: credentials.profile }) };
+  if ('profile' in credentials)
+    return {
+      credentials: fromIni({
+        profile: credentials.profile,
+        ...credentialChainProxyOptions(readProxyEnv()),
+      }),
+    };
   if ('roleArn' in credentials) return { credentials: assumedRole(credentials, region) };
   if ('bearerToken' in credentials) return { bearerToken: credentials.bearerToken };
   const { accessKeyId, secretAccessKey, sessionToken } = credentials;

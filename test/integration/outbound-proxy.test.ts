@@ -6,11 +6,14 @@
  * The proxy is a real one (test/fakes/connect-proxy.ts); the gateway is a child process with the
  * variables in its environment, as an operator sets them.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator } from '../emulator/server.ts';
+import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
 import { type ConnectProxy, startConnectProxy } from '../fakes/connect-proxy.ts';
 import { startFakeSearch } from '../fakes/search-provider.ts';
 import {
@@ -104,6 +107,57 @@ describe('behind an outbound proxy', () => {
       await serve.stop();
     }
   }, 60_000);
+
+  it.each([
+    ['the default chain (AWS_PROFILE)', { AWS_PROFILE: 'assumer' }],
+    [
+      'an upstream entry naming the profile',
+      {
+        ABPROXY_UPSTREAMS: JSON.stringify([
+          { name: 'team', region: 'us-east-1', credentials: { profile: 'assumer' } },
+        ]),
+      },
+    ],
+  ])(
+    "resolves a profile's role through the proxy too (the credential chain's own STS call): %s",
+    async (_, chosen) => {
+      // A shared-config profile that assumes a role from a source profile, as an `aws configure` user has;
+      // STS is the emulator's, named `localhost` so that its calls are told apart from Bedrock's.
+      const aws = mkdtempSync(join(tmpdir(), 'abproxy-aws-'));
+      writeFileSync(
+        join(aws, 'credentials'),
+        `[source]\naws_access_key_id = ${TEST_ACCESS_KEY_ID}\naws_secret_access_key = ${TEST_SECRET_ACCESS_KEY}\n`,
+      );
+      writeFileSync(
+        join(aws, 'config'),
+        '[profile assumer]\nrole_arn = arn:aws:iam::123456789012:role/bedrock\nsource_profile = source\n',
+      );
+      const stsHost = `localhost:${new URL(emulator.url).port}`;
+      const { serve, url } = await gateway({
+        HTTP_PROXY: proxy.url,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        ...chosen,
+        AWS_CONFIG_FILE: join(aws, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(aws, 'credentials'),
+        AWS_ENDPOINT_URL_STS: `http://${stsHost}`,
+      });
+      try {
+        const calls = emulator.requests.length;
+        emulator.enqueue({ text: 'as the role' });
+        expect(await answerText(await ask(url, MODEL, false), false)).toBe('as the role');
+        const since = emulator.requests.slice(calls);
+        expect(since.some((r) => r.operation === 'AssumeRole')).toBe(true);
+        // Signed with the role's temporary key, fetched through the proxy.
+        const converse = since.find((r) => r.operation === 'Converse');
+        expect(String(converse?.headers.authorization)).toMatch(/Credential=ASIA/);
+        expect(proxy.forwarded.get(stsHost) ?? 0).toBeGreaterThan(0);
+      } finally {
+        await serve.stop();
+      }
+    },
+    60_000,
+  );
 
   it('sends the web search provider calls through the proxy too', async () => {
     const search = await startFakeSearch();
