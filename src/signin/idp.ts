@@ -4,6 +4,7 @@
  * refresh that re-reads the person's groups. Only the claims the gateway needs leave this module.
  */
 import type * as Oidc from 'openid-client';
+import { envProxyDispatcher } from '../upstream/proxy.ts';
 
 /** openid-client (and jose under it, ~15 MB resident) load with the first sign-in, not with every gateway. */
 let library: Promise<typeof Oidc> | undefined;
@@ -11,6 +12,19 @@ const openidClient = (): Promise<typeof Oidc> => {
   library ??= import('openid-client');
   return library;
 };
+
+/**
+ * fetch through the outbound proxy (HTTPS_PROXY / NO_PROXY, the rules of upstream/proxy.ts) when one
+ * is set: an IdP outside the company network is reached the way Bedrock is. undici's own fetch, whose
+ * Response openid-client accepts, with the dispatcher built by the same undici.
+ */
+async function idpFetch(): Promise<Oidc.CustomFetch | undefined> {
+  const dispatcher = await envProxyDispatcher();
+  if (!dispatcher) return undefined;
+  const { fetch } = await import('undici');
+  return (url, options) =>
+    fetch(url, { ...options, dispatcher } as Parameters<typeof fetch>[1]) as unknown as Promise<Response>;
+}
 
 export interface IdpSettings {
   issuer: string;
@@ -70,15 +84,20 @@ export class OidcProvider implements IdentityProvider {
     if (!this.#config) {
       const { issuer, clientId, clientSecret } = this.#settings;
       const url = new URL(issuer);
-      this.#config = openidClient()
-        .then((oidc) =>
+      this.#config = Promise.all([openidClient(), idpFetch()])
+        .then(([oidc, fetchThroughProxy]) =>
           oidc.discovery(
             url,
             clientId,
             clientSecret,
             clientSecret ? oidc.ClientSecretPost(clientSecret) : oidc.None(),
-            // http only for an IdP on this machine (tests, a local Keycloak).
-            url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : undefined,
+            {
+              // http only for an IdP on this machine (tests, a local Keycloak).
+              ...(url.protocol === 'http:' ? { execute: [oidc.allowInsecureRequests] } : {}),
+              // Discovery, the code exchange, JWKS and refreshes through the outbound proxy (kept by the
+              // configuration discovery returns).
+              ...(fetchThroughProxy ? { [oidc.customFetch]: fetchThroughProxy } : {}),
+            },
           ),
         )
         .catch((err: unknown) => {

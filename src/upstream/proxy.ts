@@ -14,7 +14,7 @@
  * `Proxy-Authorization: Basic`; the URL is shown everywhere without them (`describeProxy`).
  */
 import type { Socket } from 'node:net';
-import type { buildConnector as BuildConnector } from 'undici';
+import type { buildConnector as BuildConnector, Dispatcher } from 'undici';
 import { ConfigError } from '../config/parsers.ts';
 import { buildConnector } from './undici-core.ts';
 
@@ -371,4 +371,33 @@ function openTunnel(
   // The proxy closed or answered something that is not HTTP: a connection fault, retried as one.
   request.once('error', (err) => finish(unreachable(err, proxy), null));
   request.end();
+}
+
+let envDispatcher: { key: string; dispatcher: Dispatcher | undefined } | undefined;
+
+/**
+ * An undici dispatcher for the calls made with undici's `request`/`fetch` rather than a Bedrock
+ * transport (web search providers, the company IdP): its EnvHttpProxyAgent applies the same rules per
+ * call. Undefined (undici's default dispatcher) when no proxy is set. Made again only if the variables
+ * change (tests do).
+ */
+export async function envProxyDispatcher(): Promise<Dispatcher | undefined> {
+  const env = readProxyEnv();
+  const key = `${env.httpProxy?.href} ${env.httpsProxy?.href} ${env.noProxyText}`;
+  if (envDispatcher?.key !== key) {
+    // undici's index (~110 modules) loads with the first such call, not with the gateway.
+    const { EnvHttpProxyAgent } = await import('undici');
+    const httpsProxy = env.httpsProxy ?? env.httpProxy;
+    envDispatcher = {
+      key,
+      dispatcher: anyProxy(env)
+        ? new EnvHttpProxyAgent({
+            ...(env.httpProxy ? { httpProxy: proxyHref(env.httpProxy) } : {}),
+            ...(httpsProxy ? { httpsProxy: proxyHref(httpsProxy) } : {}),
+            noProxy: env.noProxyText,
+          })
+        : undefined,
+    };
+  }
+  return envDispatcher.dispatcher;
 }

@@ -5,7 +5,7 @@
  * for 401/403: the gateway's key is wrong, not the model's query). The API key never appears in a message.
  */
 import type { Dispatcher } from 'undici';
-import { anyProxy, proxyHref, readProxyEnv } from '../../../upstream/proxy.ts';
+import { envProxyDispatcher } from '../../../upstream/proxy.ts';
 import { readCapped } from '../../../upstream/read-capped.ts';
 import { type DomainFilter, domainHosts, filterByDomain } from '../domains.ts';
 import {
@@ -66,33 +66,6 @@ export const MAX_PROVIDER_ANSWER_BYTES = 16 * 1024 * 1024;
 
 class AnswerTooLarge extends Error {}
 
-let proxied: { key: string; dispatcher: Dispatcher | undefined } | undefined;
-
-/**
- * The outbound proxy (HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read as for Bedrock: upstream/proxy.ts) for
- * provider calls: undici's EnvHttpProxyAgent, which applies the same rules per call. Undefined (undici's
- * default dispatcher) when no proxy is set. Made again only if the variables change (tests do).
- */
-async function providerDispatcher(): Promise<Dispatcher | undefined> {
-  const env = readProxyEnv();
-  const key = `${env.httpProxy?.href} ${env.httpsProxy?.href} ${env.noProxyText}`;
-  if (proxied?.key !== key) {
-    const { EnvHttpProxyAgent } = await import('undici');
-    const httpsProxy = env.httpsProxy ?? env.httpProxy;
-    proxied = {
-      key,
-      dispatcher: anyProxy(env)
-        ? new EnvHttpProxyAgent({
-            ...(env.httpProxy ? { httpProxy: proxyHref(env.httpProxy) } : {}),
-            ...(httpsProxy ? { httpsProxy: proxyHref(httpsProxy) } : {}),
-            noProxy: env.noProxyText,
-          })
-        : undefined,
-    };
-  }
-  return proxied.dispatcher;
-}
-
 /** Calls the provider and returns its JSON body; throws WebToolError on every fault. */
 export async function callProvider(name: string, call: ProviderCall): Promise<unknown> {
   const deadline = AbortSignal.timeout(call.timeoutMs);
@@ -101,7 +74,7 @@ export async function callProvider(name: string, call: ProviderCall): Promise<un
   try {
     // undici's index (~110 modules) loads with the first web tool call, not with the gateway.
     const { request } = await import('undici');
-    const dispatcher = await providerDispatcher();
+    const dispatcher = await envProxyDispatcher();
     res = await request(call.url, {
       ...(dispatcher ? { dispatcher } : {}),
       method: call.method,
