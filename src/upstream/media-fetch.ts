@@ -5,7 +5,8 @@
  *
  * The URLs come from clients, so the fetch is guarded: http(s) only; the host is resolved first and every
  * address must be public (see public-address.ts) unless allowed; the connection is pinned to the address
- * that was checked (a custom `lookup` on a one-off undici Agent), so DNS rebinding cannot swap it; redirects
+ * that was checked (a custom `lookup` on a one-off undici Agent; behind an outbound proxy, a CONNECT to that
+ * address rather than the name), so DNS rebinding cannot swap it; redirects
  * are followed by hand and each hop is checked again; sizes are capped while streaming, not trusted from
  * Content-Length; one deadline covers DNS, connect, redirects and body.
  */
@@ -13,6 +14,7 @@
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
+import type { buildConnector } from 'undici';
 import { ApiError, echoed } from '../anthropic/errors.ts';
 import type {
   DocumentBlockParam,
@@ -22,6 +24,7 @@ import type {
   MessagesRequest,
 } from '../anthropic/types.ts';
 import { abortable } from './abortable.ts';
+import { proxyFor, readProxyEnv, tunnelConnector } from './proxy.ts';
 import { isPublicAddress } from './public-address.ts';
 
 export type MediaKind = 'image' | 'document';
@@ -168,6 +171,17 @@ function pinnedLookup(pinned: LookupAddress): LookupFunction {
   };
 }
 
+/**
+ * Through the outbound proxy (HTTPS_PROXY / HTTP_PROXY, unless NO_PROXY names the host): a CONNECT to the
+ * checked address itself, never to the name, so the proxy (which would resolve the name again, to
+ * whatever a rebinding DNS answers by then) cannot be steered elsewhere. TLS inside the tunnel still
+ * names the host: undici takes the server name from `host`, not from `hostname`.
+ */
+function pinnedTunnel(proxy: URL, pinned: LookupAddress): buildConnector.connector {
+  const tunnel = tunnelConnector(proxy);
+  return (opts, callback) => tunnel({ ...opts, hostname: pinned.address }, callback);
+}
+
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number, budget: Budget) {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -211,6 +225,7 @@ export async function fetchGuarded(
     throw new FetchFailure('not a valid URL', 'url');
   }
   const max = target.max;
+  const proxies = readProxyEnv();
   for (let hop = 0; ; hop++) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new FetchFailure(`only http and https URLs are supported, not ${url.protocol}`, 'url');
@@ -218,7 +233,10 @@ export async function fetchGuarded(
     const address = await abortable(resolvePublic(url, opts), signal);
     // undici's index (~110 modules) loads with the first remote file, not with the gateway.
     const { Agent, request } = await import('undici');
-    const agent = new Agent({ connect: { lookup: pinnedLookup(address) } });
+    const proxy = proxyFor(proxies, url.origin);
+    const agent = new Agent({
+      connect: proxy ? pinnedTunnel(proxy, address) : { lookup: pinnedLookup(address) },
+    });
     try {
       const res = await request(url, {
         dispatcher: agent,

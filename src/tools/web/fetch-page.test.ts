@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startConnectProxy } from '../../../test/fakes/connect-proxy.ts';
 import { PDF, startWebPages, type WebPages } from '../../../test/fakes/web-pages.ts';
 import { cutHit, cutToTokens, DEFAULT_FETCH_TOKENS, MAX_HIT_CHARS } from './cut-to-tokens.ts';
 import { createFetchPage } from './fetch-page.ts';
@@ -135,6 +136,42 @@ describe('web fetch over the SSRF guard', () => {
     expect((await failure(fetchPage({ url: 'file:///etc/passwd' }))).code).toBe('invalid_tool_input');
     expect((await failure(fetchPage({ url: `${base}/${'a'.repeat(300)}` }))).code).toBe('url_too_long');
     expect(hits.length).toBe(before);
+  });
+});
+
+describe('behind an outbound proxy', () => {
+  it('tunnels to the checked address, never the name, and the redirect hop is checked again', async () => {
+    const proxy = await startConnectProxy();
+    process.env.HTTP_PROXY = proxy.url;
+    try {
+      const named = `http://pages.example:${port}`;
+      const doc = await fetchPage({ url: `${named}/to-article` });
+      expect(doc.source.data).toContain('Sea otters');
+      // Both hops through the proxy, each to the address the guard checked (the name would let the proxy
+      // resolve it again: a rebinding DNS could then send it anywhere).
+      expect(proxy.tunnels.get(`127.0.0.1:${port}`)).toBe(2);
+      expect(proxy.tunnels.get(`pages.example:${port}`)).toBeUndefined();
+      expect(proxy.forwarded.size).toBe(0);
+      const err = await failure(fetchPage({ url: `${named}/to-metadata` }));
+      expect(err.code).toBe('url_not_allowed');
+    } finally {
+      delete process.env.HTTP_PROXY;
+      await proxy.close();
+    }
+  });
+
+  it("fails with the proxy's refusal, without its password", async () => {
+    const proxy = await startConnectProxy({ user: 'gw', password: 'right-pass' });
+    process.env.HTTP_PROXY = proxy.urlWith('gw', 'wrong-pass');
+    try {
+      const err = await failure(fetchPage({ url: `http://pages.example:${port}/article.html` }));
+      expect(err.code).toBe('url_not_accessible');
+      expect(err.message).toMatch(/outbound proxy .*407/);
+      expect(err.message).not.toContain('wrong-pass');
+    } finally {
+      delete process.env.HTTP_PROXY;
+      await proxy.close();
+    }
   });
 });
 
