@@ -143,6 +143,25 @@ describe('traces (http/json)', () => {
     expect(allText(spans)).not.toContain('hello there');
   });
 
+  it.each(['invoke', 'messages'])(
+    "a non-streamed call on the Claude %s path carries the answer's GenAI attributes",
+    async (path) => {
+      const { receiver, client } = await traced({ ABPROXY_CLAUDE_PATHS: JSON.stringify({ [CLAUDE]: path }) });
+      emulator.enqueue({ text: 'hello there', usage: USAGE });
+      await client.messages.create(
+        { model: CLAUDE, max_tokens: 100, messages: ask('hi') },
+        { headers: { traceparent } },
+      );
+      const server = serverSpan(await trace(receiver, clientTraceId));
+      expect(server.attributes).toMatchObject({
+        'gen_ai.request.stream': false,
+        'gen_ai.usage.input_tokens': 1234 + 700 + 300,
+        'gen_ai.usage.output_tokens': 56,
+        'gen_ai.response.finish_reasons': ['end_turn'],
+      });
+    },
+  );
+
   it('a call without traceparent starts a new trace whose id is in the response header', async () => {
     const { receiver, client } = await traced();
     emulator.enqueue({ text: 'converse answer', usage: { inputTokens: 11, outputTokens: 7 } });

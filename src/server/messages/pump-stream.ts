@@ -25,6 +25,16 @@ export interface UpstreamStream<E> {
   stream: AsyncIterable<E>;
 }
 
+/**
+ * A path's stream once Bedrock answered: its events, the translator that reads them, and the lossy
+ * steps known before the first event. The single call pumps it to the client; a web-tools round reads it.
+ */
+export interface OpenedStream<E> {
+  upstream: UpstreamStream<E>;
+  translator: StreamTranslator<E>;
+  warnings: string[];
+}
+
 /** After one event: go on, stop reading (the client left), or wait for this before the next. */
 type Next = 'more' | 'stop' | Promise<void>;
 
