@@ -231,9 +231,13 @@ abstract class SignalledHandler {
   readonly #signal: AbortSignal | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   readonly #onAbort = () => this.#controller?.abort(this.#signal?.reason);
+  /** Whether undici sends its own copy of the request body (made from our string): ours to release. */
+  readonly #privateBody: boolean;
+  #sentBody: Buffer | undefined;
 
-  constructor(signal: AbortSignal | undefined) {
+  constructor(signal: AbortSignal | undefined, privateBody: boolean) {
     this.#signal = signal;
+    this.#privateBody = privateBody;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -242,8 +246,30 @@ abstract class SignalledHandler {
     if (this.#signal?.aborted) controller.abort(this.#signal.reason);
   }
 
+  /** undici wrote the request body: kept to be released once Bedrock has it (releaseBody). */
+  onBodySent(chunk: unknown): void {
+    if (this.#privateBody && chunk instanceof Buffer) this.#sentBody = chunk;
+  }
+
+  /**
+   * Bedrock answered 2xx, so it has read the whole request: frees undici's copy of the body, which its
+   * request object would otherwise keep until the answer ends. A Claude Code request is hundreds of kB,
+   * and its stream lasts minutes: per stream that copy was most of what the gateway held (a 1 MB prompt
+   * left ~0.9 MB of buffers per open stream). Detaching the copy's memory (ArrayBuffer.transfer) frees
+   * it whoever still points at the Buffer; only a copy that owns its whole memory is released (a small
+   * body shares Node's buffer pool), and never our own bytes (a Uint8Array body is sent as it is).
+   */
+  protected releaseBody(): void {
+    const sent = this.#sentBody;
+    this.#sentBody = undefined;
+    if (sent && sent.byteOffset === 0 && sent.byteLength === sent.buffer.byteLength) {
+      (sent.buffer as ArrayBuffer).transfer(0);
+    }
+  }
+
   /** The answer ended (or failed): the signal no longer concerns it. */
   protected settled(): void {
+    this.#sentBody = undefined;
     this.#signal?.removeEventListener('abort', this.#onAbort);
   }
 }
@@ -260,8 +286,13 @@ class CollectWhole extends SignalledHandler implements Dispatcher.DispatchHandle
   readonly #chunks: Buffer[] = [];
   #size = 0;
 
-  constructor(resolve: (answer: WholeAnswer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
-    super(signal);
+  constructor(
+    resolve: (answer: WholeAnswer) => void,
+    reject: (err: unknown) => void,
+    signal: AbortSignal | undefined,
+    privateBody: boolean,
+  ) {
+    super(signal, privateBody);
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -269,6 +300,7 @@ class CollectWhole extends SignalledHandler implements Dispatcher.DispatchHandle
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
     this.#status = statusCode;
     this.#headers = headers;
+    if (statusCode >= 200 && statusCode < 300) this.releaseBody();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -308,8 +340,13 @@ class StreamAnswer extends SignalledHandler implements Dispatcher.DispatchHandle
   readonly #errorChunks: Buffer[] = [];
   #errorBytes = 0;
 
-  constructor(resolve: (answer: Answer) => void, reject: (err: unknown) => void, signal?: AbortSignal) {
-    super(signal);
+  constructor(
+    resolve: (answer: Answer) => void,
+    reject: (err: unknown) => void,
+    signal: AbortSignal | undefined,
+    privateBody: boolean,
+  ) {
+    super(signal, privateBody);
     this.#resolve = resolve;
     this.#reject = reject;
   }
@@ -318,6 +355,7 @@ class StreamAnswer extends SignalledHandler implements Dispatcher.DispatchHandle
     this.#status = statusCode;
     this.#headers = headers;
     if (statusCode >= 200 && statusCode < 300) {
+      this.releaseBody();
       this.#body = new DispatchedBody(controller);
       const requestId = header(headers, 'x-amzn-requestid');
       this.#resolve({ requestId, status: statusCode, headers, body: this.#body });
@@ -498,7 +536,7 @@ export class UndiciRuntime implements BedrockRuntime {
       return new Promise<Answer>((resolve, reject) => {
         upstream.dispatcher.dispatch(
           { origin: upstream.origin, method: 'POST', path, headers: signed, body },
-          new StreamAnswer(resolve, reject, signal),
+          new StreamAnswer(resolve, reject, signal, typeof body === 'string'),
         );
       });
     });
@@ -516,7 +554,7 @@ export class UndiciRuntime implements BedrockRuntime {
       const answer = await new Promise<WholeAnswer>((resolve, reject) => {
         upstream.dispatcher.dispatch(
           { origin: upstream.origin, method: 'POST', path, headers: signed, body },
-          new CollectWhole(resolve, reject, signal),
+          new CollectWhole(resolve, reject, signal, typeof body === 'string'),
         );
       });
       const requestId = header(answer.headers, 'x-amzn-requestid');

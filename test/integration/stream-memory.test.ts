@@ -3,7 +3,8 @@
  * (system prompt, tools, history), and a team's gateway holds many such streams for minutes: the
  * request's text must be free once Bedrock has it, not kept until the answer ends. Ten streams with a
  * 1 MB prompt each are held open; the gateway's JS heap (the prompt's strings live there) must not hold
- * them. The emulator runs in its own process, so its copies of the prompts do not count.
+ * them, nor the copy of the Bedrock request's bytes undici wrote (buffers, outside the JS heap). The
+ * emulator runs in its own process, so its copies of the prompts do not count.
  */
 
 import { Agent, request } from 'undici';
@@ -95,13 +96,19 @@ it("a stream does not keep its request's text while it runs", async () => {
   gc();
   gc();
   const before = process.memoryUsage().heapUsed;
+  const buffersBefore = process.memoryUsage().arrayBuffers;
   await script(Array.from({ length: STREAMS }, () => slow));
   const rests = await Promise.all(prompts.map((prompt) => openStream(prompt)));
   gc();
   gc();
   const perStream = (process.memoryUsage().heapUsed - before) / STREAMS;
+  const buffersPerStream = (process.memoryUsage().arrayBuffers - buffersBefore) / STREAMS;
   // Kept, each prompt's text would be ~1 MB a stream (measured 1.1 MB before the fix).
   expect(perStream, `${Math.round(perStream / 1024)} kB of JS heap per stream`).toBeLessThan(
+    PROMPT_CHARS / 4,
+  );
+  // Nor the bytes sent to Bedrock: undici's copy of the request body (~0.9 MB a stream before the fix).
+  expect(buffersPerStream, `${Math.round(buffersPerStream / 1024)} kB of buffers per stream`).toBeLessThan(
     PROMPT_CHARS / 4,
   );
   for (const text of await Promise.all(rests.map((rest) => rest()))) expect(text).toContain('message_stop');
