@@ -38,6 +38,16 @@ export function adminConfig(flags: StoreFlags): Config {
   }
 }
 
+/** Socket errors of a DynamoDB endpoint that cannot be reached (nothing listening, no such host, no route). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
 /** AWS failures an admin can act on, reworded; anything else is rethrown. */
 export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix' | 'region'>): never {
   const { name, message } = (err ?? {}) as { name?: string; message?: string };
@@ -56,7 +66,13 @@ export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix'
   if (name === 'CredentialsProviderError') {
     throw new CliError(`no AWS credentials found: ${message ?? ''}`);
   }
-  if ((err as { code?: string }).code === 'ETIMEDOUT' || name === 'TimeoutError') {
+  const code = (err as { code?: string }).code;
+  if (code !== undefined && UNREACHABLE.has(code)) {
+    throw new CliError(
+      `could not reach DynamoDB in ${config.region} (${message ?? code}): check its endpoint and the network`,
+    );
+  }
+  if (code === 'ETIMEDOUT' || name === 'TimeoutError') {
     throw new CliError(
       `DynamoDB in ${config.region} did not answer in time (${message ?? ''}): check its endpoint and the network`,
     );

@@ -256,3 +256,28 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
     expect(json(revoked)).toMatchObject({ status: 'revoked', result: 'revoked' });
   });
 });
+
+describe('team mode with DynamoDB unreachable', () => {
+  // A loopback port nothing listens on: every DynamoDB call is refused at once.
+  const env = {
+    AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+    AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+    AWS_SECRET_ACCESS_KEY: 'local-secret',
+    AWS_REGION: 'us-east-1',
+    ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-cli-down-')),
+    ABPROXY_MODE: 'team',
+  };
+
+  it.each([
+    [['keys', 'list']],
+    [['keys', 'create', '--name', 'x']],
+    [['keys', 'revoke', 'key_x']],
+    [['tables', 'setup']],
+    [['usage']],
+  ])('%j says DynamoDB cannot be reached, without a stack trace', async (args) => {
+    const result = await cli(args, env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/could not reach DynamoDB in us-east-1 \(.*ECONNREFUSED 127\.0\.0\.1:9\)/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
