@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +206,33 @@ describe('usage spool', () => {
     expect(sink.stored.size).toBe(0);
     expect(readFileSync(join(path, name), 'utf8')).toContain('"done"');
     await spool.close();
+  });
+
+  it('adopts the spool of a process that was still alive at start once it is gone', async () => {
+    // A gateway killed just before its successor started can linger unreaped (a zombie, so its pid
+    // answers); its records must not wait on disk for the restart after next.
+    const path = dir();
+    const owner = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => owner.once('exit', resolve));
+    const left = record({ outputTokens: 9 });
+    writeFileSync(
+      join(path, `usage-${owner.pid}-cafe0000-0.jsonl`),
+      `${JSON.stringify({ phase: 'done', record: left })}\n`,
+    );
+    const sink = flakySink();
+    const spool = new UsageSpool({ dir: path, sink, drainIntervalMs: 20 });
+    try {
+      await spool.flush();
+      expect(sink.stored.size).toBe(0);
+      owner.kill('SIGKILL');
+      await exited;
+      for (let i = 0; i < 100 && sink.stored.size === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(sink.stored.get(left.id)).toEqual(left);
+      expect(files(path)).toEqual([]);
+    } finally {
+      owner.kill('SIGKILL');
+      await spool.close();
+    }
   });
 
   it('keeps a segment whose request is still running until its final record is stored', async () => {

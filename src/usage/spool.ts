@@ -18,7 +18,8 @@
  * the store is down (records wait on disk, however long the outage).
  * Files are segments: the current one is rotated (fdatasync, close) at every drain tick and deleted once
  * every record in it is in the store, so a machine crash (not a process crash) can lose at most the
- * last drain interval. Segments of a dead process (its pid gone) are adopted at start.
+ * last drain interval. Segments of a dead process (its pid gone) are adopted at start, or at the first
+ * drain after it is gone (a process killed just before we started may not have been reaped yet).
  * A record the store refuses for good (UsageRejectedError: too large, invalid) must not hold up the
  * queue: it goes to a dead-letter file beside the segments (0600, one JSON line per record with the
  * reason) and the drain moves on; the others of its batch are stored.
@@ -141,6 +142,11 @@ export class UsageSpool {
   #delay: number;
   #draining: Promise<void> | undefined;
   #closed = false;
+  /**
+   * Pids whose spool files were left alone because the process looked alive (another instance on this
+   * home, or one killed but not yet reaped): looked at again at every drain, adopted once they are gone.
+   */
+  readonly #livingOwners = new Set<number>();
 
   constructor(options: SpoolOptions) {
     this.#dir = options.dir;
@@ -346,6 +352,7 @@ export class UsageSpool {
 
   async #tick(): Promise<void> {
     try {
+      if ([...this.#livingOwners].some((pid) => !processAlive(pid))) this.#adoptOrphans();
       await this.flush();
       this.#delay = this.#interval;
     } catch (err) {
@@ -363,12 +370,16 @@ export class UsageSpool {
    */
   #adoptOrphans(): void {
     const finals = new Map<string, { line: Line; segments: Set<Segment> }>();
+    this.#livingOwners.clear();
     for (const name of readdirSync(this.#dir)) {
       const match = FILE.exec(name);
       if (!match) continue;
       const pid = Number(match[1]);
-      const ours = pid === process.pid && match[2] === this.#boot;
-      if (ours || (pid !== process.pid && processAlive(pid))) continue;
+      if (pid === process.pid && match[2] === this.#boot) continue;
+      if (pid !== process.pid && processAlive(pid)) {
+        this.#livingOwners.add(pid);
+        continue;
+      }
       // Claim by rename: when two new instances race for the same orphan, one wins.
       const path = join(this.#dir, `usage-${process.pid}-${this.#boot}-${this.#seq++}.jsonl`);
       try {
