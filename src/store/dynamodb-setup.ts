@@ -118,12 +118,14 @@ export async function setupTables(
       continue;
     }
     let status = existing;
+    let created = false;
     if (!existing) {
       try {
         const out = await client.send(new CreateTableCommand(createTableInput(schema)));
         status = out.TableDescription?.TableStatus;
+        created = true;
       } catch (err) {
-        // Another `tables setup` may have created it in the meantime; that is fine.
+        // Another `tables setup` may have created it in the meantime; that is fine (and it said so).
         if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
       }
     }
@@ -155,7 +157,7 @@ export async function setupTables(
     reports.push({
       role: schema.role,
       table: schema.tableName,
-      action: existing ? 'exists' : 'created',
+      action: created ? 'created' : 'exists',
       status: (await tableStatus(client, schema.tableName)) ?? 'MISSING',
       ttl,
     });

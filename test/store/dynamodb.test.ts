@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
@@ -64,6 +64,29 @@ describe('tables setup against DynamoDB Local', () => {
       ['exists', 'enabled'],
     ]);
     client.destroy();
+  });
+
+  it('a table another setup created meanwhile is reported as existing, not as created by both', async () => {
+    const client = local.client();
+    const rival = local.client();
+    // Two `tables setup` at once: the rival creates each table between our look and our create.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'CreateTableCommand')
+          await rival.send(new CreateTableCommand(args.input as CreateTableCommandInput));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const reports = await setupTables(client, tableSchemas('rival'));
+    expect(reports.map((t) => [t.table, t.action, t.status])).toEqual([
+      ['rival-keys', 'exists', 'ACTIVE'],
+      ['rival-usage', 'exists', 'ACTIVE'],
+      ['rival-limits', 'exists', 'ACTIVE'],
+      ['rival-signin', 'exists', 'ACTIVE'],
+    ]);
+    client.destroy();
+    rival.destroy();
   });
 });
 
