@@ -133,6 +133,15 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       await budget.close();
       if (beforeSend) unsubscribe(UNDICI_SEND_HEADERS, beforeSend);
       await spool?.close();
+      // Said at the end: where the disk goes with the process (a container, an ECS task), this line is
+      // all that is left of these records; elsewhere the next gateway started on this home sends them.
+      const left = spool?.depth() ?? 0;
+      if (left > 0) {
+        log.warn(
+          { spooled: left, dir: spoolDir(config) },
+          'usage records not stored (the store did not take them); kept in the spool for the next gateway started on this home',
+        );
+      }
     },
   };
 }
