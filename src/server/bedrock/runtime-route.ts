@@ -195,7 +195,8 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
 
     if (operation !== 'count-tokens') {
       // Bytes/4 over-counts JSON a little: an admission estimate, settled with Bedrock's counts.
-      await ctx.meter?.admitTokens(Math.ceil(body.length / 4));
+      const inputTokensEstimate = Math.ceil(body.length / 4);
+      await ctx.meter?.admitTokens(inputTokensEstimate);
       ctx.meter?.begin({
         model: id.modelId,
         // The id actually called: mantle's bare id for a model only mantle serves (as /v1/messages records).
@@ -205,6 +206,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
         stream,
         door: 'bedrock',
         userId: operation.startsWith('invoke') ? anthropicUserId(body) : undefined,
+        inputTokensEstimate,
       });
     }
     if (mantle) {

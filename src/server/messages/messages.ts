@@ -92,6 +92,7 @@ async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: Thr
     stream: request.stream === true,
     tier: () => tierState.tier,
     userId: request.metadata?.user_id,
+    inputTokensEstimate,
   });
   // The path's promise is returned, not awaited: this layer (and what only it holds) is not kept for a stream's life.
   if (webSpec) return webMessages(call, webSpec);

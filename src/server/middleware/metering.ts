@@ -59,6 +59,8 @@ export interface CallInfo {
   userId?: unknown;
   /** Set for calls through the Bedrock-format door (recorded on the usage record). */
   door?: 'bedrock';
+  /** The gateway's estimate of the prompt's tokens: what the `open` record bills if the gateway dies mid-call. */
+  inputTokensEstimate?: number;
 }
 
 /** What the messages handler tells the meter. */
@@ -136,7 +138,17 @@ class UsageMeter implements Meter {
 
   record(status: number): UsageRecord {
     const info = this.info;
-    const tokens = this.tokens;
+    // The `open` record (status 0) is what a kill -9 leaves of a call Bedrock may have served: it bills
+    // the estimated prompt, marked estimated, rather than nothing.
+    const opening = status === 0 && this.tokens === undefined && info?.inputTokensEstimate !== undefined;
+    const tokens: Usage | undefined = opening
+      ? {
+          input_tokens: info.inputTokensEstimate!,
+          output_tokens: 0,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+        }
+      : this.tokens;
     const counts = {
       inputTokens: tokens?.input_tokens ?? 0,
       outputTokens: tokens?.output_tokens ?? 0,
@@ -166,7 +178,7 @@ class UsageMeter implements Meter {
     const web = tokens?.server_tool_use;
     if (web?.web_search_requests) record.webSearchRequests = web.web_search_requests;
     if (web?.web_fetch_requests) record.webFetchRequests = web.web_fetch_requests;
-    if (this.estimated) record.estimated = true;
+    if (this.estimated || opening) record.estimated = true;
     // A stream that did not reach its end (the client hung up, or it failed mid-way): billed for what
     // Bedrock made until then, which the translators count or estimate.
     if (this.streaming && (status === 499 || this.#ctx.streamFailed === true)) record.interrupted = true;
