@@ -22,6 +22,7 @@ import type { MessagesRequest } from '../anthropic/types.ts';
 import type { Ctx, Middleware } from '../server/http/context.ts';
 import { adoptTraceId } from '../server/middleware/request-id.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
+import { type StreamFailure, untilDone } from '../upstream/event-stream.ts';
 import type { BedrockRuntime, ForwardOperation } from '../upstream/runtime.ts';
 import {
   bounded,
@@ -253,6 +254,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       modelId: string | undefined,
       run: () => Promise<T>,
       requestIdOf: (answer: T) => string | undefined,
+      signal?: AbortSignal,
     ): Promise<T> => {
       const parent = this.#current.getStore();
       if (!parent) return run();
@@ -279,8 +281,25 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
         (answer) => {
           const requestId = requestIdOf(answer);
           if (requestId) span.setAttribute('aws.request_id', requestId);
-          span.end();
-          return answer;
+          const { stream } = answer as { stream?: AsyncIterable<unknown> };
+          if (stream === undefined) {
+            span.end();
+            return answer;
+          }
+          // The answer arrives through its stream: the attempt lasts until that ends, and fails when it
+          // fails mid-way (a modelStreamErrorException is this call's fault, not only the client's).
+          let ended = false;
+          const end = (failure?: StreamFailure) => {
+            if (ended) return;
+            ended = true;
+            signal?.removeEventListener('abort', abandoned);
+            if (failure) recordFault(span, failure.err);
+            span.end();
+          };
+          // A stream nobody reads to its end (the client left, the call was cancelled) ends with it.
+          const abandoned = () => end();
+          signal?.addEventListener('abort', abandoned, { once: true });
+          return { ...answer, stream: untilDone(stream, end) } as T;
         },
         (err: unknown) => {
           const meta = (err as { $metadata?: { requestId?: string; httpStatusCode?: number } } | undefined)
@@ -300,6 +319,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           input.modelId,
           () => runtime.converse(input, signal),
           (a) => a.$metadata?.requestId,
+          signal,
         ),
       converseStream: (input, signal) =>
         attempt(
@@ -307,6 +327,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           input.modelId,
           () => runtime.converseStream(input, signal),
           (a) => a.requestId,
+          signal,
         ),
       invokeModel: (input, signal) =>
         attempt(
@@ -314,6 +335,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           input.modelId,
           () => runtime.invokeModel(input, signal),
           () => undefined,
+          signal,
         ),
       invokeModelStream: (input, signal) =>
         attempt(
@@ -321,6 +343,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           input.modelId,
           () => runtime.invokeModelStream(input, signal),
           (a) => a.requestId,
+          signal,
         ),
       countTokens: (input, signal) =>
         attempt(
@@ -328,6 +351,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           input.modelId,
           () => runtime.countTokens(input, signal),
           () => undefined,
+          signal,
         ),
       messagesApi: (input, signal) =>
         attempt(
@@ -335,6 +359,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           input.modelId,
           () => runtime.messagesApi(input, signal),
           (a) => a.requestId,
+          signal,
         ),
       forward: (input, signal) =>
         attempt(
@@ -342,6 +367,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
           input.modelId,
           () => runtime.forward(input, signal),
           (a) => a.requestId,
+          signal,
         ),
     };
   }

@@ -335,26 +335,41 @@ export function eventFeed<T>(
   };
 }
 
-async function* iterateUntilDone<T>(events: AsyncIterable<T>, done: () => void): AsyncGenerator<T> {
+async function* iterateUntilDone<T>(
+  events: AsyncIterable<T>,
+  done: (failure?: StreamFailure) => void,
+): AsyncGenerator<T> {
+  let failure: StreamFailure | undefined;
   try {
     yield* events;
+  } catch (err) {
+    failure = { err };
+    throw err;
   } finally {
-    done();
+    done(failure);
   }
 }
 
+/** How a stream failed (an object, so that even `throw undefined` reads as a failure). */
+export interface StreamFailure {
+  err: unknown;
+}
+
 /**
- * The same events; `done` runs once when the stream ends, fails or is abandoned (a loop that stops,
- * or cancel() in push mode). An EventFeed stays one, so a wrapper (the pool's load count) does not
- * cost the stream pump its push mode.
+ * The same events; `done` runs once when the stream ends, fails (with the error) or is abandoned (a
+ * loop that stops, or cancel() in push mode). An EventFeed stays one, so a wrapper (the pool's load
+ * count, an attempt's span) does not cost the stream pump its push mode.
  */
-export function untilDone<T>(events: AsyncIterable<T>, done: () => void): AsyncIterable<T> {
+export function untilDone<T>(
+  events: AsyncIterable<T>,
+  done: (failure?: StreamFailure) => void,
+): AsyncIterable<T> {
   if (!isEventFeed(events)) return iterateUntilDone(events, done);
   let ran = false;
-  const once = () => {
+  const once = (failure?: StreamFailure) => {
     if (ran) return;
     ran = true;
-    done();
+    done(failure);
   };
   const feed: EventFeed<T> = {
     [Symbol.asyncIterator]: () => iterateUntilDone(events, once),
@@ -366,7 +381,7 @@ export function untilDone<T>(events: AsyncIterable<T>, done: () => void): AsyncI
           listener.end();
         },
         error: (err) => {
-          once();
+          once({ err });
           listener.error(err);
         },
       });

@@ -19,6 +19,9 @@ export interface ReceivedSpan {
   events: { name: string; attributes: Record<string, AttributeValue> }[];
   /** OTLP status code: 0 unset, 1 ok, 2 error. */
   statusCode: number;
+  /** Start and end, in milliseconds since the epoch. */
+  startMs: number;
+  endMs: number;
   resource: Record<string, AttributeValue>;
 }
 
@@ -82,6 +85,8 @@ function fromJson(body: Buffer): ReceivedSpan[] {
             attributes: jsonAttributes(e.attributes),
           })),
           statusCode: s.status?.code ?? 0,
+          startMs: Number(BigInt(s.startTimeUnixNano ?? 0) / 1_000_000n),
+          endMs: Number(BigInt(s.endTimeUnixNano ?? 0) / 1_000_000n),
           resource,
         });
       }
@@ -166,6 +171,7 @@ function fromProtobuf(body: Buffer): ReceivedSpan[] {
         const s = sp.bytes!;
         const hex = (no: number) => one(s, no)?.bytes?.toString('hex') ?? '';
         const status = one(s, 15)?.bytes;
+        const ms = (no: number) => Number((one(s, no)?.fixed?.readBigUInt64LE(0) ?? 0n) / 1_000_000n);
         spans.push({
           traceId: hex(1),
           spanId: hex(2),
@@ -178,6 +184,8 @@ function fromProtobuf(body: Buffer): ReceivedSpan[] {
             attributes: protoAttributes(e.bytes!, 3),
           })),
           statusCode: status ? Number(one(status, 3)?.varint ?? 0n) : 0,
+          startMs: ms(7),
+          endMs: ms(8),
           resource,
         });
       }

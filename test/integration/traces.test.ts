@@ -162,6 +162,39 @@ describe('traces (http/json)', () => {
     },
   );
 
+  it('a streamed attempt span lasts until Bedrock’s stream ends, and fails when the stream fails mid-way', async () => {
+    const { receiver, client } = await traced();
+    // Ten deltas 40 ms apart: the answer takes ~400 ms after its headers.
+    emulator.enqueue({ text: 'x'.repeat(40), chunkSize: 4, chunkDelayMs: 40 });
+    await client.messages
+      .stream({ model: CLAUDE, max_tokens: 100, messages: ask('hi') }, { headers: { traceparent } })
+      .finalMessage();
+    const spans = await trace(receiver, clientTraceId, 4);
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.endMs - attempt.startMs).toBeGreaterThanOrEqual(300);
+    expect(attempt.statusCode).toBe(0);
+
+    const failingTrace = '2'.repeat(32);
+    emulator.enqueue({
+      text: 'a longer answer that breaks',
+      chunkSize: 2,
+      errorAfterEvents: { events: 4, name: 'modelStreamErrorException', message: 'boom' },
+    });
+    const err = await client.messages
+      .stream(
+        { model: QWEN, max_tokens: 100, messages: ask('hi') },
+        { headers: { traceparent: `00-${failingTrace}-${clientSpanId}-01` } },
+      )
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    const failed = (await trace(receiver, failingTrace, 4)).find((s) => s.kind === CLIENT)!;
+    expect(failed.attributes['rpc.method']).toBe('ConverseStream');
+    expect(failed.statusCode).toBe(ERROR);
+    expect(failed.attributes['error.type']).toMatch(/modelStreamErrorException/i);
+    expect(failed.events.map((e) => e.name)).toContain('exception');
+  });
+
   it('a call without traceparent starts a new trace whose id is in the response header', async () => {
     const { receiver, client } = await traced();
     emulator.enqueue({ text: 'converse answer', usage: { inputTokens: 11, outputTokens: 7 } });
