@@ -221,12 +221,20 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
     adoptTraceId(ctx, span.spanContext().traceId);
     const traced = new TracedRequest(ctx, this.#tracer, span, context, this.#content);
     ctx.span = traced;
-    ctx.res.once('close', () => traced.end());
+    // The span ends once the response is closed and the handler has returned, whichever comes last: a
+    // client that leaves mid-stream closes the response before the handler has counted the tokens.
+    let pending = 2;
+    const settle = () => {
+      if (--pending === 0) traced.end();
+    };
+    ctx.res.once('close', settle);
     try {
       await this.#current.run(context, next);
     } catch (err) {
       traced.fail(err);
       throw err;
+    } finally {
+      settle();
     }
   };
 

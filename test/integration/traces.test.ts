@@ -12,6 +12,7 @@ import { createLogger } from '../../src/server/http/logger.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
+import type { UsageRecord } from '../../src/usage/types.ts';
 import { startEmulator } from '../emulator/server.ts';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../fakes/otlp-receiver.ts';
 import {
@@ -23,6 +24,7 @@ import {
   startBedrockEmulator,
   testConfig,
 } from '../helpers/gateway.ts';
+import { until } from '../helpers/wait.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -85,6 +87,18 @@ async function trace(receiver: OtlpReceiver, traceId: string, count?: number): P
     return mine.some((s) => s.kind === SERVER) && (count === undefined || mine.length >= count);
   });
   return inTrace(spans, traceId);
+}
+
+/** The usage record of the request in trace `traceId`, once the spool moved it to the store. */
+async function waitForRecord(gateway: RunningServer, traceId: string): Promise<UsageRecord> {
+  let record: UsageRecord | undefined;
+  await until(async () => {
+    const records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+    record = records.find((r) => r.traceId === traceId && r.status !== 0);
+    return record !== undefined;
+  }, 10_000);
+  if (!record) throw new Error(`no usage record for trace ${traceId}`);
+  return record;
 }
 
 /** Every attribute and event value of the spans, as one text. */
@@ -193,6 +207,30 @@ describe('traces (http/json)', () => {
     expect(failed.statusCode).toBe(ERROR);
     expect(failed.attributes['error.type']).toMatch(/modelStreamErrorException/i);
     expect(failed.events.map((e) => e.name)).toContain('exception');
+  });
+
+  it('a client that leaves mid-stream: the server span still has the tokens its usage record bills', async () => {
+    const { receiver, client, gateway } = await traced();
+    emulator.enqueue({ text: 'y'.repeat(400), chunkSize: 4, chunkDelayMs: 20 });
+    const leave = new AbortController();
+    const stream = client.messages.stream(
+      { model: CLAUDE, max_tokens: 1000, messages: ask('hi') },
+      { headers: { traceparent }, signal: leave.signal },
+    );
+    let events = 0;
+    await (async () => {
+      for await (const _event of stream) if (++events === 8) leave.abort();
+    })().catch(() => undefined);
+
+    const server = serverSpan(await trace(receiver, clientTraceId, 4));
+    expect(named(await trace(receiver, clientTraceId, 4), 'stream')[0]!.attributes).toMatchObject({
+      'abproxy.client_disconnected': true,
+    });
+    const record = await waitForRecord(gateway, clientTraceId);
+    expect(record).toMatchObject({ status: 499, interrupted: true });
+    expect(record.outputTokens).toBeGreaterThan(0);
+    expect(server.attributes['gen_ai.usage.input_tokens']).toBe(record.inputTokens);
+    expect(server.attributes['gen_ai.usage.output_tokens']).toBe(record.outputTokens);
   });
 
   it('a call without traceparent starts a new trace whose id is in the response header', async () => {
