@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/server/http/logger.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { startServer } from '../../src/server/http/server.ts';
+import type { WebTools } from '../../src/tools/web/types.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import type { UsageRecord } from '../../src/usage/types.ts';
 import { startEmulator } from '../emulator/server.ts';
@@ -59,7 +60,11 @@ interface Traced {
   client: Anthropic;
 }
 
-async function traced(env: Record<string, string> = {}, overrides = {}): Promise<Traced> {
+async function traced(
+  env: Record<string, string> = {},
+  overrides = {},
+  options: Parameters<typeof startServer>[1] = {},
+): Promise<Traced> {
   const receiver = await startOtlpReceiver();
   open.push(receiver);
   const gateway = await startServer(
@@ -69,6 +74,7 @@ async function traced(env: Record<string, string> = {}, overrides = {}): Promise
       OTEL_BSP_SCHEDULE_DELAY: '50',
       ...env,
     }),
+    options,
   );
   open.push(gateway);
   const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
@@ -468,6 +474,57 @@ describe('traces: other settings', () => {
     const gateway = await startServer(testConfig({}, grpc));
     open.push(gateway);
   });
+});
+
+describe('traces: the answer on every path', () => {
+  const stopped = { name: 'fake', search: async () => [] };
+  /** Web tools that find one page for any query. */
+  const webTools: WebTools = {
+    search: {
+      ...stopped,
+      search: async () => [{ url: 'https://example.com/a', title: 'A', content: 'page text' }],
+    },
+    fetch: async () => {
+      throw new Error('not used');
+    },
+  };
+  const searchThenAnswer = () =>
+    emulator.enqueue(
+      { toolCalls: [{ name: 'web_search', input: { query: 'q' } }] },
+      { text: 'found it', usage: { inputTokens: 40, outputTokens: 4 } },
+    );
+  const webSearchTool = [{ type: 'web_search_20250305', name: 'web_search' }] as never;
+
+  for (const [what, overrides, stream, script, tools] of [
+    ['the messages Claude path, not streamed', { claudePath: 'messages' }, false, undefined, undefined],
+    ['the web search loop, not streamed', {}, false, searchThenAnswer, webSearchTool],
+    ['the web search loop, streamed', {}, true, searchThenAnswer, webSearchTool],
+  ] as const) {
+    it(`${what}: the server span has the finish reason and the tokens`, async () => {
+      const { receiver, client } = await traced({}, overrides, { webTools });
+      if (script) script();
+      else emulator.enqueue({ text: 'hello', usage: { inputTokens: 40, outputTokens: 4 } });
+      const body = {
+        model: CLAUDE,
+        max_tokens: 100,
+        messages: ask('hi'),
+        ...(tools ? { tools } : {}),
+      };
+      const message = stream
+        ? await client.messages.stream(body, { headers: { traceparent } }).finalMessage()
+        : await client.messages.create(body, { headers: { traceparent } });
+      expect(message.stop_reason).toBe('end_turn');
+      const spans = await trace(receiver, clientTraceId);
+      expect(serverSpan(spans).attributes).toMatchObject({
+        'gen_ai.response.finish_reasons': ['end_turn'],
+        'gen_ai.usage.output_tokens': message.usage.output_tokens,
+      });
+      if (stream) {
+        const streamSpan = named(spans, 'stream')[0];
+        expect(streamSpan?.events.map((e) => e.name)).toContain('gen_ai.first_token');
+      }
+    });
+  }
 });
 
 describe('traces with two upstreams', () => {

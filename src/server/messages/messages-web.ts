@@ -119,6 +119,7 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
     }
     if (!loop.finished) return; // the client left
     const message = foldStream(all);
+    ctx.span?.response(message);
     call.thread?.record(message);
     sendJson(ctx.res, 200, message, call.headers(warnings));
     return;
@@ -142,6 +143,9 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
   });
   sse.open(call.headers(warnings));
   deps.stats?.streamOpened(ctx);
+  const span = ctx.span;
+  span?.streamOpened();
+  let failure: unknown;
   try {
     let next: IteratorResult<StreamEvent> = first;
     const sent: StreamEvent[] | undefined = call.thread ? [] : undefined;
@@ -150,6 +154,7 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
       const event = next.value;
       sent?.push(event);
       await sse.send(event);
+      span?.streamEvent(event);
       if (event.type === 'message_start') await sse.ping();
       else if (event.type === 'content_block_start' || event.type === 'content_block_delta')
         deps.stats?.firstToken(ctx);
@@ -160,14 +165,17 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
   } catch (err) {
     if (abort.signal.aborted || sse.closed) {
       ctx.log.debug({ requestId: ctx.requestId, usage: loop.usage() }, 'client disconnected mid-stream');
+      span?.streamEnded({ cut: true });
       return;
     }
     ctx.log.warn({ requestId: ctx.requestId, err }, 'web tools stream failed');
     ctx.streamFailed = true;
+    failure = err;
     abort.abort(new Error('stream failed'));
     await sse.fail(call.upstreamError(err));
   } finally {
     reportUsage(ctx, loop.usage());
+    span?.streamEnded(failure === undefined ? {} : { err: failure });
     if (warnings.length) ctx.log.debug({ requestId: ctx.requestId, warnings }, 'lossy translation');
   }
 }
