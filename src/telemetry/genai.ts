@@ -34,6 +34,8 @@ export function requestAttributes(request: MessagesRequest): Attributes {
 }
 
 export interface AnswerFacts {
+  /** The message id the client got (`msg_…`). */
+  id?: string | undefined;
   /** The Bedrock model id that answered. */
   model?: string | undefined;
   /** All input tokens, cached ones included (as the GenAI conventions count them). */
@@ -44,6 +46,7 @@ export interface AnswerFacts {
 
 export function responseAttributes(answer: AnswerFacts): Attributes {
   const attributes: Attributes = {};
+  if (answer.id) attributes['gen_ai.response.id'] = answer.id;
   if (answer.model) attributes['gen_ai.response.model'] = answer.model;
   if (answer.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = answer.inputTokens;
   if (answer.outputTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = answer.outputTokens;
@@ -93,6 +96,13 @@ export function stopReasonOf(event: OutgoingEvent): string | undefined {
   if (event.type !== 'message_delta') return undefined;
   const delta = payload(event)?.delta as { stop_reason?: unknown } | undefined;
   return typeof delta?.stop_reason === 'string' ? delta.stop_reason : undefined;
+}
+
+/** The message id a `message_start` event carries. */
+export function messageIdOf(event: OutgoingEvent): string | undefined {
+  if (event.type !== 'message_start') return undefined;
+  const message = payload(event)?.message as { id?: unknown } | undefined;
+  return typeof message?.id === 'string' ? message.id : undefined;
 }
 
 /** The text a `content_block_delta` adds to the answer (text, or a tool call's JSON fragment). */

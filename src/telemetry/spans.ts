@@ -24,6 +24,7 @@ import { adoptTraceId } from '../server/middleware/request-id.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
 import { type StreamFailure, untilDone } from '../upstream/event-stream.ts';
 import type { BedrockRuntime, ForwardOperation } from '../upstream/runtime.ts';
+import { cleanLabel, SESSION_HEADER } from '../usage/attribution.ts';
 import {
   bounded,
   CONTENT_LIMIT,
@@ -31,6 +32,7 @@ import {
   deltaText,
   GEN_AI_SYSTEM,
   isTracedPath,
+  messageIdOf,
   promptText,
   requestAttributes,
   responseAttributes,
@@ -61,6 +63,7 @@ class TracedRequest implements RequestSpan {
   #auth: Span | undefined;
   #stream: Span | undefined;
   #resolvedModel: string | undefined;
+  #responseId: string | undefined;
   #stopReason: string | undefined;
   #completion: string[] | undefined;
   #completionChars = 0;
@@ -93,10 +96,14 @@ class TracedRequest implements RequestSpan {
     this.#resolvedModel = resolvedModel;
     if (!this.span.isRecording()) return;
     this.span.setAttributes(requestAttributes(request));
+    // Claude Code's session: the GenAI conventions' conversation (required when known).
+    const session = cleanLabel(this.#ctx.req.headers[SESSION_HEADER]);
+    if (session) this.span.setAttribute('gen_ai.conversation.id', session);
     if (this.#content) this.span.addEvent('gen_ai.content.prompt', { 'gen_ai.prompt': promptText(request) });
   }
 
-  response(answer: { stop_reason?: string | null; content?: readonly unknown[] }): void {
+  response(answer: { id?: string; stop_reason?: string | null; content?: readonly unknown[] }): void {
+    if (answer.id) this.#responseId = answer.id;
     if (answer.stop_reason) this.#stopReason = answer.stop_reason;
     if (this.#content && answer.content) this.#completion = [completionText(answer.content)];
   }
@@ -108,6 +115,8 @@ class TracedRequest implements RequestSpan {
   streamEvent(event: OutgoingEvent): void {
     if (event.type === 'message_delta') {
       this.#stopReason = stopReasonOf(event) ?? this.#stopReason;
+    } else if (event.type === 'message_start') {
+      this.#responseId = messageIdOf(event) ?? this.#responseId;
     } else if (
       this.#content &&
       event.type === 'content_block_delta' &&
@@ -166,6 +175,7 @@ class TracedRequest implements RequestSpan {
         span.setAttribute('abproxy.failed_attempts', ctx.upstream.failedAttempts);
       span.setAttributes(
         responseAttributes({
+          id: this.#responseId,
           model: this.#resolvedModel,
           inputTokens: this.#resolvedModel === undefined ? undefined : ctx.inputTokens,
           outputTokens: this.#resolvedModel === undefined ? undefined : ctx.outputTokens,

@@ -19,8 +19,8 @@ import type { BedrockRuntime } from '../upstream/runtime.ts';
 export interface RequestSpan {
   /** The validated request and the Bedrock model id it resolved to (GenAI request attributes, prompt text). */
   request(request: MessagesRequest, resolvedModel: string): void;
-  /** A non-streamed answer: its stop reason (and text, with ABPROXY_TRACE_CONTENT). */
-  response(answer: { stop_reason?: string | null; content?: readonly unknown[] }): void;
+  /** A non-streamed answer: its id and stop reason (and text, with ABPROXY_TRACE_CONTENT). */
+  response(answer: { id?: string; stop_reason?: string | null; content?: readonly unknown[] }): void;
   /** The SSE stream to the client opened: starts the stream span. */
   streamOpened(): void;
   /** One event sent to the client (stop reason, completion text). */

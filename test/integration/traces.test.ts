@@ -114,10 +114,14 @@ describe('traces (http/json)', () => {
   it('a streamed call: server span under the client traceparent → auth and limits, attempt, stream; GenAI attributes', async () => {
     const { receiver, client } = await traced();
     emulator.enqueue({ text: 'hello there', chunkSize: 3, usage: USAGE });
-    const { response } = await client.messages
-      .stream({ model: CLAUDE, max_tokens: 100, messages: ask(SECRET_PROMPT) }, { headers: { traceparent } })
-      .withResponse();
+    const session = 'f3c1d2e4-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
+    const streamed = client.messages.stream(
+      { model: CLAUDE, max_tokens: 100, messages: ask(SECRET_PROMPT) },
+      { headers: { traceparent, 'x-claude-code-session-id': session } },
+    );
+    const { response } = await streamed.withResponse();
     expect(response.headers.get('x-abproxy-trace-id')).toBe(clientTraceId);
+    const answer = await streamed.finalMessage();
 
     const spans = await trace(receiver, clientTraceId, 4);
     const server = serverSpan(spans);
@@ -136,6 +140,8 @@ describe('traces (http/json)', () => {
       'gen_ai.usage.input_tokens': 1234 + 700 + 300,
       'gen_ai.usage.output_tokens': 56,
       'gen_ai.response.finish_reasons': ['end_turn'],
+      'gen_ai.response.id': answer.id,
+      'gen_ai.conversation.id': session,
     });
     expect(server.attributes['gen_ai.response.model']).toMatch(/anthropic\.claude-sonnet-4-5/);
     expect(server.attributes['gen_ai.server.time_to_first_token']).toBeGreaterThan(0);
@@ -242,7 +248,7 @@ describe('traces (http/json)', () => {
   it('a call without traceparent starts a new trace whose id is in the response header', async () => {
     const { receiver, client } = await traced();
     emulator.enqueue({ text: 'converse answer', usage: { inputTokens: 11, outputTokens: 7 } });
-    const { response } = await client.messages
+    const { response, data } = await client.messages
       .create(sampled({ model: QWEN, max_tokens: 64, temperature: 0.5, messages: ask('hi') }))
       .withResponse();
     const traceId = response.headers.get('x-abproxy-trace-id');
@@ -257,7 +263,9 @@ describe('traces (http/json)', () => {
       'gen_ai.usage.output_tokens': 7,
       'gen_ai.response.finish_reasons': ['end_turn'],
       'gen_ai.request.stream': false,
+      'gen_ai.response.id': data.id,
     });
+    expect(server.attributes['gen_ai.conversation.id']).toBeUndefined();
     const attempt = spans.find((s) => s.kind === CLIENT)!;
     expect(attempt.attributes['rpc.method']).toBe('Converse');
     expect(attempt.attributes['aws.request_id']).toMatch(/^[0-9a-f-]{36}$/);
