@@ -119,6 +119,23 @@ describe('summarize by request', () => {
   });
 });
 
+describe('errors', () => {
+  it('count a stream Bedrock broke mid-way (status 200, interrupted), as the live dashboard does', () => {
+    const report = summarize(
+      [
+        record({}),
+        record({ stream: true, interrupted: true, estimated: true }), // modelStreamErrorException mid-way
+        record({ stream: true, status: 499, interrupted: true }), // the client left
+        record({ status: 429, inputTokens: 0, outputTokens: 0 }),
+        record({ status: 0 }), // the gateway died mid-request
+      ],
+      query,
+      'model',
+    );
+    expect(report.total).toMatchObject({ requests: 5, errors: 4, interrupted: 3 });
+  });
+});
+
 describe('client ids spelled like the report’s own labels', () => {
   it('neither join those groups nor pass for them: they are shown quoted', () => {
     const spoofed = [

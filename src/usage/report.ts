@@ -46,7 +46,7 @@ export interface UsageRow {
   trace_id?: string | null;
   status?: number;
   requests: number;
-  /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died). */
+  /** Answers with status >= 400 (including 499: the client left, and 0: the gateway died) and streams that failed mid-way. */
   errors: number;
   /**
    * Requests that did not reach their end: streams cut short (the client hung up, or it failed
@@ -100,7 +100,8 @@ function emptyRow(group: string): UsageRow {
 
 function add(row: UsageRow, record: UsageRecord): void {
   row.requests++;
-  if (record.status >= 400 || record.status === 0) row.errors++;
+  // A stream that broke after its 200 went out is a failure too (the live dashboard counts it so).
+  if (record.status >= 400 || record.status === 0 || record.interrupted) row.errors++;
   if (record.status === 0 || record.interrupted) row.interrupted++;
   if (record.estimated) row.estimated++;
   row.input_tokens += record.inputTokens;
