@@ -11,6 +11,7 @@ export interface GatewayMetrics {
   requests: TallyCounter<'model' | 'status' | 'tier'>;
   tokens: TallyCounter<'model' | 'kind'>;
   costUsd: TallyCounter<'model'>;
+  streamFailures: TallyCounter<'model'>;
   webToolRequests: Counter<'tool'>;
   requestDuration: TallyHistogram<'model' | 'stream'>;
   timeToFirstToken: TallyHistogram<'model'>;
@@ -63,6 +64,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     costUsd: new TallyCounter(registry, {
       name: 'abproxy_cost_usd_total',
       help: 'Estimated cost in USD from the price table',
+      labelNames: ['model'],
+    }),
+    streamFailures: new TallyCounter(registry, {
+      name: 'abproxy_stream_failures_total',
+      help: 'Streams that broke after their 200 went out (Bedrock failed mid-way), by model; abproxy_requests_total counts them as 200',
       labelNames: ['model'],
     }),
     webToolRequests: new Counter({

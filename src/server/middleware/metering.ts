@@ -323,6 +323,8 @@ function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number)
   // Never the client's string (unbounded): the catalogue's id, or 'unknown' before or without one.
   const model = meter.info?.metricsLabel ?? 'unknown';
   metrics.requests.inc({ model, status: String(status), tier: record.serviceTier });
+  // Its status stays the 200 the client got: without this, a stream that broke is a success here.
+  if (ctx.streamFailed && status < 400) metrics.streamFailures.inc({ model });
   metrics.requestDuration.observe({ model, stream: String(record.stream ?? false) }, record.latencyMs / 1000);
   if (record.ttftMs !== undefined) metrics.timeToFirstToken.observe({ model }, record.ttftMs / 1000);
   if (meter.begunAt !== undefined && meter.answeredAt !== undefined) {
