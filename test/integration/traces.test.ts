@@ -536,7 +536,7 @@ describe('traces: the answer on every path', () => {
 });
 
 describe('traces with two upstreams', () => {
-  it('a failover shows as two attempt spans: the failed one on the primary, then the secondary', async () => {
+  async function twoUpstreams() {
     const primary = await startEmulator({ port: 0 });
     const secondary = await startEmulator({ port: 0 });
     open.push(primary, secondary);
@@ -547,7 +547,29 @@ describe('traces with two upstreams', () => {
       ],
       'ABPROXY_UPSTREAMS',
     );
-    const { receiver, client } = await traced({}, { upstreams });
+    return { primary, secondary, ...(await traced({}, { upstreams })) };
+  }
+
+  it('a stream whose first frame is an exception: the primary’s attempt span failed, the secondary’s did not', async () => {
+    const { primary, secondary, receiver, client } = await twoUpstreams();
+    primary.enqueue({
+      text: 'never sent',
+      errorAfterEvents: { events: 0, name: 'ThrottlingException', message: 'in-stream throttle' },
+    });
+    secondary.enqueue({ text: 'from the secondary' });
+    await client.messages
+      .stream({ model: QWEN, max_tokens: 10, messages: ask('hi') }, { headers: { traceparent } })
+      .finalMessage();
+    const attempts = (await trace(receiver, clientTraceId, 5)).filter((s) => s.kind === CLIENT);
+    expect(attempts.map((s) => [s.attributes['abproxy.upstream'], s.statusCode])).toEqual([
+      ['primary', ERROR],
+      ['secondary', 0],
+    ]);
+    expect(attempts[0]!.attributes['error.type']).toMatch(/ThrottlingException/i);
+  });
+
+  it('a failover shows as two attempt spans: the failed one on the primary, then the secondary', async () => {
+    const { primary, receiver, client } = await twoUpstreams();
     primary.enqueue({ error: { name: 'ServiceUnavailableException' } });
     const { response } = await client.messages
       .create({ model: CLAUDE, max_tokens: 10, messages: ask('hi') }, { headers: { traceparent } })
