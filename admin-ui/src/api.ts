@@ -24,6 +24,8 @@ export interface UsageRow {
   errors: number;
   input_tokens: number;
   output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
   cost_usd: number;
 }
 

@@ -207,6 +207,8 @@ function UsageSection({
             <th scope="col">Errors</th>
             <th scope="col">Input</th>
             <th scope="col">Output</th>
+            <th scope="col">Cache read</th>
+            <th scope="col">Cache write</th>
             <th scope="col">Cost</th>
           </tr>
         </thead>
@@ -218,6 +220,8 @@ function UsageSection({
               <td>{int(row.errors)}</td>
               <td>{int(row.input_tokens)}</td>
               <td>{int(row.output_tokens)}</td>
+              <td>{int(row.cache_read_input_tokens)}</td>
+              <td>{int(row.cache_creation_input_tokens)}</td>
               <td>{usd(row.cost_usd)}</td>
             </tr>
           ))}
