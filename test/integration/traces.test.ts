@@ -169,25 +169,6 @@ describe('traces (http/json)', () => {
     expect(allText(spans)).not.toContain('hello there');
   });
 
-  it.each(['invoke', 'messages'])(
-    "a non-streamed call on the Claude %s path carries the answer's GenAI attributes",
-    async (path) => {
-      const { receiver, client } = await traced({ ABPROXY_CLAUDE_PATHS: JSON.stringify({ [CLAUDE]: path }) });
-      emulator.enqueue({ text: 'hello there', usage: USAGE });
-      await client.messages.create(
-        { model: CLAUDE, max_tokens: 100, messages: ask('hi') },
-        { headers: { traceparent } },
-      );
-      const server = serverSpan(await trace(receiver, clientTraceId));
-      expect(server.attributes).toMatchObject({
-        'gen_ai.request.stream': false,
-        'gen_ai.usage.input_tokens': 1234 + 700 + 300,
-        'gen_ai.usage.output_tokens': 56,
-        'gen_ai.response.finish_reasons': ['end_turn'],
-      });
-    },
-  );
-
   it('a streamed attempt span lasts until Bedrock’s stream ends, and fails when the stream fails mid-way', async () => {
     const { receiver, client } = await traced();
     // Ten deltas 40 ms apart: the answer takes ~400 ms after its headers.
@@ -504,6 +485,7 @@ describe('traces: the answer on every path', () => {
   const webSearchTool = [{ type: 'web_search_20250305', name: 'web_search' }] as never;
 
   for (const [what, overrides, stream, script, tools] of [
+    ['the invoke Claude path, not streamed', {}, false, undefined, undefined],
     ['the messages Claude path, not streamed', { claudePath: 'messages' }, false, undefined, undefined],
     ['the web search loop, not streamed', {}, false, searchThenAnswer, webSearchTool],
     ['the web search loop, streamed', {}, true, searchThenAnswer, webSearchTool],
