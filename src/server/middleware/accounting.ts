@@ -19,6 +19,7 @@ import { spoolDir } from '../../usage/spool-dir.ts';
 import type { Ctx } from '../http/context.ts';
 import type { Logger } from '../http/logger.ts';
 import type { Caller, MeteringDeps } from './metering.ts';
+import { outageWarning } from './outage-warning.ts';
 
 export interface Accounting {
   metrics: GatewayMetrics;
@@ -48,7 +49,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
   let beforeSend: (() => void) | undefined;
   const metrics = createMetrics({ processMetrics: true, spoolDepth: () => spool?.depth() ?? 0 });
   if (config.usageRecording) {
-    let lastWarned = 0;
+    const warnUnreachable = outageWarning(log, 'usage store unreachable; records kept in the local spool');
     // Every Bedrock call of the HTTP/1.1 (undici) transport passes the sendHeaders hook: the `open`
     // lines of the calls begun in a loop turn are written there, in one write(2) instead of one each.
     const atSend = config.upstreamHttp === '1.1';
@@ -60,11 +61,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       retryMaxMs: config.usageRetryMaxMs,
       onDrainError: (err, depth) => {
         metrics.usageStoreErrors.inc();
-        // One warning per 10 s is enough during an outage; the records wait in the spool.
-        if (Date.now() - lastWarned > 10_000) {
-          lastWarned = Date.now();
-          log.warn({ err, spooled: depth }, 'usage store unreachable; records kept in the local spool');
-        }
+        warnUnreachable(err, { spooled: depth });
       },
       onDeadLetter: (record, err, file) => {
         metrics.usageDeadLettered.inc();
@@ -91,7 +88,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
     store.mode === 'team'
       ? new SharedLimiter({
           store: counterLeases(store),
-          onError: (err) => log.warn({ err }, 'shared rate limit counter failed; limiting per instance'),
+          onError: outageWarning(log, 'shared rate limit counter failed; limiting per instance'),
         })
       : new LocalLimiter();
   const rateLimits = new RateLimits({
@@ -105,14 +102,14 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
     store.mode === 'team'
       ? new SharedInFlight({
           store,
-          onError: (err) => log.warn({ err }, 'shared concurrency counter failed; counting per instance'),
+          onError: outageWarning(log, 'shared concurrency counter failed; counting per instance'),
         })
       : new InFlightLimits();
   const budget = new BudgetGuard({
     store,
     // Solo: one process, its counter is exact; team: re-read what other instances charged.
     refreshMs: store.mode === 'team' ? 2_000 : 60_000,
-    onError: (err) => log.warn({ err }, 'budget counter failed'),
+    onError: outageWarning(log, 'budget counter failed'),
   });
   return {
     metrics,

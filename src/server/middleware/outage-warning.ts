@@ -1,0 +1,27 @@
+/**
+ * Warnings for faults that repeat on every call while a shared store is down (the usage drain, the
+ * team's rate, concurrency and budget counters): one per 10 s, saying how many were left out.
+ */
+import type { Logger } from '../http/logger.ts';
+
+/** During a store outage a warning would be logged on every call: one per 10 s is enough. */
+const OUTAGE_WARNING_MS = 10_000;
+
+/**
+ * A warning logged at most once per OUTAGE_WARNING_MS, with how many like it were left out since the
+ * last one (a DynamoDB outage fails every counter of every call, each with a stack).
+ */
+export function outageWarning(log: Logger, message: string): (err: unknown, fields?: object) => void {
+  let lastWarned = 0;
+  let skipped = 0;
+  return (err, fields) => {
+    const now = Date.now();
+    if (now - lastWarned < OUTAGE_WARNING_MS) {
+      skipped++;
+      return;
+    }
+    lastWarned = now;
+    log.warn({ err, ...fields, ...(skipped > 0 ? { alsoFailed: skipped } : {}) }, message);
+    skipped = 0;
+  };
+}
