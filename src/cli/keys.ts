@@ -115,7 +115,11 @@ function describe(json: KeyJson): string[] {
 }
 
 async function create(flags: CreateFlags, io: KeysIo): Promise<void> {
-  if (flags.key !== undefined) flags.key = await secretArgument(flags.key, '--key');
+  if (flags.key !== undefined) {
+    flags.key = await secretArgument(flags.key, '--key');
+    // `keys import "$SEED_KEY"` with the variable unset: a new random key would pass for the import.
+    if (flags.key.trim() === '') throw new CliError('--key: the key to store is empty', EXIT.usage);
+  }
   const { record, secret } = newKeyRecord(flags, new Date());
   await withStore(flags, (store) => store.createKey(record));
   const json = keyJson(record);

@@ -141,6 +141,19 @@ describe('keys in solo mode', () => {
     expect(dup.stderr).toMatch(/exists already/);
   });
 
+  it('refuses an empty key to import (an unset variable) instead of making a new one', async () => {
+    const before = json(await cli(['keys', 'list', '--json'], env)).length;
+    const results = await Promise.all([
+      cli(['keys', 'import', '', '--json'], env),
+      cli(['keys', 'import', '  '], env),
+      cli(['keys', 'create', '--key', ''], env),
+    ]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(json(results[0]!).error.message).toMatch(/--key: .*empty/);
+    expect(results.every((r) => !/abp_/.test(r.stdout))).toBe(true);
+    expect(json(await cli(['keys', 'list', '--json'], env))).toHaveLength(before);
+  });
+
   it('exits 2 on usage errors and 1 when a key is not found, without prompting', async () => {
     const results = await Promise.all([
       cli(['keys', 'create', '--service-tier', 'gold'], env),
