@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../store/types.ts';
-import { parseTime, summarize, usageCsv, usageFormat } from './usage.ts';
+import { CliError } from './errors.ts';
+import { collectUsage, parseTime, summarize, usageCsv, usageFormat } from './usage.ts';
 
 function record(overrides: Partial<UsageRecord>): UsageRecord {
   return {
@@ -83,6 +84,25 @@ describe('abproxy usage', () => {
     expect(parseTime('--since', '7d', now)).toBe('2026-05-03T12:00:00.000Z');
     expect(parseTime('--since', '2026-05-01', now)).toBe('2026-05-01T00:00:00.000Z');
     expect(() => parseTime('--since', 'last tuesday', now)).toThrow(/duration like 7d/);
+  });
+
+  it('takes ISO dates only, and only real days', () => {
+    const now = Date.parse('2026-05-10T12:00:00Z');
+    expect(parseTime('--since', '2026-05-01T10:30:00+02:00', now)).toBe('2026-05-01T08:30:00.000Z');
+    expect(parseTime('--until', '2024-02-29T23:59Z', now)).toBe('2024-02-29T23:59:00.000Z');
+    // A forgotten unit, a bare year, a day past the month's end, a month-first date: refused, not guessed.
+    for (const slip of ['7', '12345', '2026-02-30', '2026-04-31T10:00Z', '05/01/2026', 'May 1']) {
+      expect(() => parseTime('--since', slip, now), slip).toThrow(CliError);
+    }
+  });
+
+  it('refuses a window whose end is not after its start', async () => {
+    const now = Date.parse('2026-05-10T12:00:00Z');
+    // --since defaults to 30d back: --until alone before it asks for nothing.
+    await expect(collectUsage({ until: '2026-04-01' }, now)).rejects.toThrow(
+      /--until .* must be after --since/,
+    );
+    await expect(collectUsage({ since: '1d', until: '2d' }, now)).rejects.toMatchObject({ exitCode: 2 });
   });
 });
 

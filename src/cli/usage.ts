@@ -59,13 +59,28 @@ export function usageFormat(flags: Pick<UsageFlags, 'format' | 'json'>): UsageFo
   return format as UsageFormat;
 }
 
+/**
+ * An ISO 8601 date, with an optional time and offset. Date.parse alone guesses at anything: `7` (a
+ * forgotten unit) is July 2001, `12345` the year 12345, and 2026-02-30 rolls over to March 2.
+ */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 /** `7d`-style durations back from now, or an ISO date/time. */
 export function parseTime(flag: string, text: string, now: number): string {
   const ago = parseDuration(text);
   if (ago !== undefined) return new Date(now - ago).toISOString();
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms))
-    throw new CliError(`${flag}: expected a duration like 7d or 12h, or an ISO date`, EXIT.usage);
+  const match = ISO_DATE.exec(text.trim());
+  const ms = match ? Date.parse(text.trim()) : Number.NaN;
+  if (Number.isNaN(ms) || !match || !isCalendarDay(Number(match[1]), Number(match[2]), Number(match[3])))
+    throw new CliError(
+      `${flag}: expected a duration like 7d or 12h, or an ISO date (2026-05-01, 2026-05-01T12:00Z), got '${text}'`,
+      EXIT.usage,
+    );
   return new Date(ms).toISOString();
 }
 
@@ -74,6 +89,13 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
   if (!GROUPINGS.includes(by)) throw new CliError(`--by: expected ${GROUPINGS.join(', ')}`, EXIT.usage);
   const query: UsageQuery = { since: parseTime('--since', flags.since ?? '30d', now) };
   if (flags.until) query.until = parseTime('--until', flags.until, now);
+  // An empty window is a slip (`--until 2026-05-01` alone, after the default --since 30d), not a report of nothing.
+  if (query.until !== undefined && Date.parse(query.until) <= Date.parse(query.since)) {
+    throw new CliError(
+      `--until (${query.until}) must be after --since (${query.since}; it defaults to 30d back)`,
+      EXIT.usage,
+    );
+  }
   if (flags.session !== undefined) query.sessionId = flags.session;
   if (flags.agent !== undefined) query.agentId = flags.agent;
   const config = adminConfig(flags);
