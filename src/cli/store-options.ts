@@ -38,14 +38,14 @@ export function adminConfig(flags: StoreFlags): Config {
   }
 }
 
-/** Socket errors of a DynamoDB endpoint that cannot be reached (nothing listening, no such host, no route). */
-const UNREACHABLE = new Set([
+/** Socket errors of an endpoint that is down, wrong or behind a broken network: not bugs, no stack. */
+const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
   'EHOSTUNREACH',
   'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
 ]);
 
 /** AWS failures an admin can act on, reworded; anything else is rethrown. */
@@ -67,9 +67,9 @@ export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix'
     throw new CliError(`no AWS credentials found: ${message ?? ''}`);
   }
   const code = (err as { code?: string }).code;
-  if (code !== undefined && UNREACHABLE.has(code)) {
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     throw new CliError(
-      `could not reach DynamoDB in ${config.region} (${message ?? code}): check its endpoint and the network`,
+      `DynamoDB in ${config.region} could not be reached (${message ?? code}): check its endpoint (AWS_ENDPOINT_URL_DYNAMODB), the proxy and the network`,
     );
   }
   if (code === 'ETIMEDOUT' || name === 'TimeoutError') {
