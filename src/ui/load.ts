@@ -3,8 +3,10 @@
  * terminal. The single-executable build (scripts/build-binary.ts) replaces this module with one that
  * imports the same views from an ESM bundle embedded in the executable.
  */
+import { loadHonouringNoColor } from './no-color.ts';
+
 export type Views = typeof import('./views.ts');
 
 export function loadViews(): Promise<Views> {
-  return import('./views.ts');
+  return loadHonouringNoColor(() => import('./views.ts'));
 }
