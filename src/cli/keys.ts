@@ -111,7 +111,9 @@ function describe(json: KeyJson): string[] {
   lines.push(`created:      ${json.created_at}`);
   if (json.expires_at) lines.push(`expires:      ${json.expires_at}`);
   if (json.revoked_at) lines.push(`revoked:      ${json.revoked_at}`);
-  return lines;
+  // One line per field: a line feed in a name or user would add a line (`status: revoked`) to the output
+  // scripts read. Spelled as terminalOutput spells the other controls.
+  return lines.map((line) => line.replaceAll('\n', '\\u000a'));
 }
 
 async function create(flags: CreateFlags, io: KeysIo): Promise<void> {

@@ -37,4 +37,18 @@ describe('CLI output with hostile key names', () => {
     }>;
     expect(listed[0]?.name).toBe(HOSTILE);
   });
+
+  it('a line feed in a name or user cannot add a line to keys create/show', { timeout: 60_000 }, async () => {
+    const home = tempHome();
+    const env = cliEnv(home, 'http://127.0.0.1:9');
+    const spoof = 'ci\nstatus:       revoked';
+    const created = await runCli(['keys', 'create', '--name', spoof, '--user', spoof], env);
+    expect(created.code, created.stderr).toBe(0);
+    const id = /^id: +(\S+)$/m.exec(created.stdout)![1]!;
+    const shown = await runCli(['keys', 'show', id], env);
+    for (const out of [created.stdout, shown.stdout]) {
+      expect(out.match(/^status:/gm)).toEqual(['status:']);
+      expect(out).toContain('name:         ci\\u000astatus:       revoked');
+    }
+  });
 });
