@@ -36,6 +36,12 @@ describe('resolveConfig', () => {
     expect(config.logLevel).toBe('debug');
   });
 
+  it('names a bad flag as it is typed', () => {
+    expect(() => resolveConfig({ flags: { tablePrefix: 'bad prefix!' }, defaults })).toThrow(
+      /^--table-prefix: /,
+    );
+  });
+
   it('accepts the seed converter names and aliases', () => {
     const config = resolveConfig({
       env: {

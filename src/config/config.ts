@@ -86,7 +86,7 @@ export function resolveConfig({
     const envHit = fromEnv(spec.env, env);
     const [raw, label, source]: [unknown, string, Source] =
       flags[key] !== undefined
-        ? [flags[key], `--${key}`, 'flag']
+        ? [flags[key], spec.flag ?? `--${key}`, 'flag']
         : envHit
           ? [envHit.raw, envHit.name, 'env']
           : file[key] !== undefined
