@@ -167,7 +167,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from tables; and not __fish_seen_
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and not __fish_seen_subcommand_from setup' -l help -s h -d 'show help'
 
 # abproxy tables setup
-complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l table-prefix -r -F -d 'tables are <prefix>-keys, -usage, -limits (default abproxy)'
+complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l table-prefix -r -F -d 'tables are <prefix>-keys, -usage, -limits, -signin (default abproxy)'
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l region -r -F -d 'AWS region'
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l dry-run -d 'only say what would be created'
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l json -d 'print JSON'

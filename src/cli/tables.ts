@@ -68,7 +68,7 @@ export function registerTables(program: Command, io: TablesIo): void {
   tables
     .command('setup')
     .description('create the missing tables, wait until ACTIVE, enable TTL (never changes existing tables)')
-    .option('--table-prefix <prefix>', 'tables are <prefix>-keys, -usage, -limits (default abproxy)')
+    .option('--table-prefix <prefix>', 'tables are <prefix>-keys, -usage, -limits, -signin (default abproxy)')
     .option('--region <region>', 'AWS region')
     .option('--dry-run', 'only say what would be created')
     .option('--json', 'print JSON')
