@@ -144,14 +144,23 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  // The reader went away (`abproxy usage | head`): the rest of the output has nowhere to go. End quietly,
-  // as Unix tools do, instead of with an unhandled EPIPE and its stack trace.
+  let lost: NodeJS.ErrnoException | undefined;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    // The reader went away (`abproxy usage | head`): the rest of the output has nowhere to go. End
+    // quietly, as Unix tools do, instead of with an unhandled EPIPE and its stack trace.
     if (err.code === 'EPIPE') process.exit(EXIT.ok);
-    throw err;
+    // Anything else (a full disk, a closed descriptor) lost output a script relies on (a new key's
+    // secret): a failure, said once the command has ended.
+    lost ??= err;
   });
   const code = await run(argv);
   // Exit explicitly (a store client or a timer may still hold the loop), but only after the output.
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  // A failed write reports its error on a later tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (lost) {
+    process.stderr.write(`abproxy: cannot write the output: ${lost.message}\n`);
+    process.exit(code === EXIT.ok ? EXIT.failure : code);
+  }
   process.exit(code);
 }

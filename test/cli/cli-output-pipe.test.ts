@@ -5,7 +5,7 @@
  * (`| head`) ends the CLI quietly, as with any Unix tool.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -59,3 +59,22 @@ it('ends quietly with exit 0 when the reader leaves early (| head), with no EPIP
   expect(stderr).not.toMatch(/EPIPE|Error/);
   expect(code).toBe(0);
 }, 60_000);
+
+it.skipIf(!existsSync('/dev/full'))(
+  'fails (exit 1, said on stderr) when its output cannot be written: a key secret is never lost with exit 0',
+  async () => {
+    const env = cliEnv(tempHome(), 'http://127.0.0.1:9');
+    for (const args of [['keys', 'create', '--json'], ['keys', 'list', '--json'], ['usage']]) {
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [ABPROXY, ...args], { env, stdio: ['ignore', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code, args.join(' ')).toBe(1);
+      expect(stderr, args.join(' ')).toMatch(/^abproxy: cannot write the output: .*ENOSPC/);
+      expect(stderr, args.join(' ')).not.toMatch(/^\s+at /m);
+    }
+  },
+  60_000,
+);
