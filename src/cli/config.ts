@@ -108,7 +108,8 @@ export async function configGet(name: string | undefined, flags: GetFlags, io: C
   try {
     config = loadConfig({ env: io.env });
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message);
+    // A bad setting is a usage error, as adminConfig makes it for every other command.
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
     throw err;
   }
   const views = describeSettings(config, io.env, flags.showSecrets);

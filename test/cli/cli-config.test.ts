@@ -135,6 +135,24 @@ describe('abproxy config', () => {
 });
 
 describe('set-up mistakes and usage errors, as a script and a person read them', () => {
+  it('an invalid setting in the environment or the file: exit 2 from config get, as from every command', async () => {
+    const home = tempHome();
+    const badEnv = cliEnv(home, 'http://127.0.0.1:9', { ABPROXY_MODE: 'cluster' });
+    const badFileHome = tempHome();
+    writeFileSync(join(badFileHome, 'config.json'), '{"port": "eighty"}');
+    const badFile = cliEnv(badFileHome, 'http://127.0.0.1:9');
+    for (const [args, env] of [
+      [['config', 'get'], badEnv],
+      [['config', 'get', 'region', '--json'], badEnv],
+      [['keys', 'list'], badEnv],
+      [['config', 'get'], badFile],
+      [['keys', 'list'], badFile],
+    ] as const) {
+      const run = await runCli([...args], env);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(2);
+    }
+  });
+
   it('a config file that is not JSON: one line naming the file and the fix, no stack trace', async () => {
     const home = tempHome();
     const env = cliEnv(home, 'http://127.0.0.1:9');
