@@ -185,7 +185,19 @@ async function list(flags: OutputFlags, io: KeysIo): Promise<void> {
   }
 }
 
+/**
+ * The shortest prefix that names a key: `abp_` (or a slip such as `a`) starts every key's prefix, and
+ * names the only one, so `keys revoke a` revoked it. Eight characters is abp_ and four of the random part.
+ */
+const MIN_PREFIX_REF = 8;
+
 async function findOrFail(store: Store, ref: string): Promise<KeyRecord> {
+  if (ref !== '' && !ref.startsWith('key_') && ref.length < MIN_PREFIX_REF) {
+    throw new CliError(
+      `'${ref}' is too short to name a key: give its id or at least ${MIN_PREFIX_REF} characters of its prefix`,
+      EXIT.usage,
+    );
+  }
   const record = await store.getKey(ref);
   if (!record) throw new CliError(`no key '${ref}' (give a key id or the start of its prefix)`);
   return record;

@@ -179,6 +179,22 @@ describe('keys in solo mode', () => {
     expect(json(usage).error.exitCode).toBe(2);
   });
 
+  it('will not revoke or show a key named by a prefix too short to be meant (a, abp_)', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'abproxy-cli-db-')), 'one.db');
+    const created = json(await cli(['keys', 'create', '--db', db, '--json'], env));
+    const results = await Promise.all([
+      cli(['keys', 'revoke', 'a', '--db', db], env),
+      cli(['keys', 'revoke', 'abp_', '--db', db, '--json'], env),
+      cli(['keys', 'show', 'abp', '--db', db], env),
+    ]);
+    expect(results.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(results[0]!.stderr).toMatch(/'a' is too short to name a key/);
+    expect(json(results[1]!).error.exitCode).toBe(2);
+    // Eight characters of its prefix still name it.
+    const shown = await cli(['keys', 'show', created.prefix.slice(0, 8), '--db', db, '--json'], env);
+    expect(json(shown)).toMatchObject({ id: created.id, status: 'active' });
+  });
+
   it('--db puts the keys in another file', async () => {
     const db = join(mkdtempSync(join(tmpdir(), 'abproxy-cli-db-')), 'other.db');
     const created = await cli(['keys', 'create', '--db', db, '--json'], env);
