@@ -69,7 +69,7 @@ it.skipIf(!existsSync('/dev/full'))(
       const child = spawn(process.execPath, [ABPROXY, ...args], { env, stdio: ['ignore', full, 'pipe'] });
       closeSync(full);
       let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code, args.join(' ')).toBe(1);
       expect(stderr, args.join(' ')).toMatch(/^abproxy: cannot write the output: .*ENOSPC/);
