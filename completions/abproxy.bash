@@ -40,7 +40,7 @@ _abproxy_options() {
     "config unset") echo "--help" ;;
     "config path") echo "--help" ;;
     "doctor") echo "--json --deep --model --region --port --config --help" ;;
-    "admin") echo "--url --print --config --help" ;;
+    "admin") echo "--url --print --json --config --help" ;;
     "completion") echo "--help" ;;
   esac
 }

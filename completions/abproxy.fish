@@ -244,6 +244,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from doctor' -l help -s h -d 'sho
 # abproxy admin
 complete -c abproxy -n '__fish_seen_subcommand_from admin' -l url -r -F -d 'the gateway (default: the one `abproxy serve` runs from this ABPROXY_HOME)'
 complete -c abproxy -n '__fish_seen_subcommand_from admin' -l print -d 'print the sign-in link instead of opening a browser'
+complete -c abproxy -n '__fish_seen_subcommand_from admin' -l json -d 'print the sign-in link as JSON ({url, expires_at}) instead of opening a browser'
 complete -c abproxy -n '__fish_seen_subcommand_from admin' -l config -s c -r -F -d 'JSON config file'
 complete -c abproxy -n '__fish_seen_subcommand_from admin' -l help -s h -d 'show help'
 

@@ -41,7 +41,7 @@ _abproxy_options() {
     "config unset") echo "--help" ;;
     "config path") echo "--help" ;;
     "doctor") echo "--json --deep --model --region --port --config --help" ;;
-    "admin") echo "--url --print --config --help" ;;
+    "admin") echo "--url --print --json --config --help" ;;
     "completion") echo "--help" ;;
   esac
 }
@@ -122,7 +122,7 @@ _abproxy_described_options() {
     "config unset") items=('--help:show help') ;;
     "config path") items=('--help:show help') ;;
     "doctor") items=('--json:print the checks as JSON' '--deep:also make one tiny model call (proves model access; costs a few tokens)' '--model:model for --deep (default\: the newest Claude Haiku)' '--region:AWS region for Bedrock' '--port:port the gateway should listen on' '--config:JSON config file' '--help:show help') ;;
-    "admin") items=('--url:the gateway (default\: the one `abproxy serve` runs from this ABPROXY_HOME)' '--print:print the sign-in link instead of opening a browser' '--config:JSON config file' '--help:show help') ;;
+    "admin") items=('--url:the gateway (default\: the one `abproxy serve` runs from this ABPROXY_HOME)' '--print:print the sign-in link instead of opening a browser' '--json:print the sign-in link as JSON ({url, expires_at}) instead of opening a browser' '--config:JSON config file' '--help:show help') ;;
     "completion") items=('--help:show help') ;;
   esac
   (( ${#items} )) && _describe -t options 'option' items

@@ -1,11 +1,11 @@
 /**
- * `abproxy admin [--url URL] [--print]`: the admin page of the running gateway, signed in by a one-time
+ * `abproxy admin [--url URL] [--print] [--json]`: the admin page of the running gateway, signed in by a one-time
  * link (5 minutes, single use). With a display (or $BROWSER) the link opens in the browser; on a headless
  * machine, or with --print, it is printed to open elsewhere (e.g. through an SSH tunnel).
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { mintLoginToken } from '../admin/login-token.ts';
+import { LOGIN_TOKEN_TTL_MS, mintLoginToken } from '../admin/login-token.ts';
 import { ConfigError } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { resolveSigningSecret } from '../config/secret.ts';
@@ -25,6 +25,7 @@ export interface AdminIo {
 interface AdminFlags {
   url?: string;
   print?: boolean;
+  json?: boolean;
   config?: string;
 }
 
@@ -59,7 +60,12 @@ export async function admin(flags: AdminFlags, io: AdminIo): Promise<void> {
   // The gateway checks the link with the same signing secret (settings, or ABPROXY_HOME/secret).
   // In the fragment: browsers never send it, so the token stays out of access logs and Referer headers;
   // the page posts it to /admin/api/login.
-  const link = `${base}/admin#token=${mintLoginToken(await resolveSigningSecret(config))}`;
+  const now = Date.now();
+  const link = `${base}/admin#token=${mintLoginToken(await resolveSigningSecret(config), now)}`;
+  if (flags.json) {
+    io.stdout(JSON.stringify({ url: link, expires_at: new Date(now + LOGIN_TOKEN_TTL_MS).toISOString() }));
+    return;
+  }
   const command = flags.print ? undefined : browserCommand(io.env, io.platform);
   if (command) {
     (io.open ?? openDetached)(command, link);
@@ -78,6 +84,7 @@ export function registerAdmin(program: Command, io: AdminIo): void {
     )
     .option('--url <url>', 'the gateway (default: the one `abproxy serve` runs from this ABPROXY_HOME)')
     .option('--print', 'print the sign-in link instead of opening a browser')
+    .option('--json', 'print the sign-in link as JSON ({url, expires_at}) instead of opening a browser')
     .option('-c, --config <file>', 'JSON config file')
     .action((flags: AdminFlags) => admin(flags, io));
 }
