@@ -36,9 +36,9 @@ _abproxy_options() {
     "models") echo "--json --plain --all --region --config --help" ;;
     "config") echo "--help" ;;
     "config get") echo "--json --show-secrets --help" ;;
-    "config set") echo "--help" ;;
-    "config unset") echo "--help" ;;
-    "config path") echo "--help" ;;
+    "config set") echo "--json --help" ;;
+    "config unset") echo "--json --help" ;;
+    "config path") echo "--json --help" ;;
     "doctor") echo "--json --deep --model --region --port --config --help" ;;
     "admin") echo "--url --print --json --config --help" ;;
     "completion") echo "--help" ;;

@@ -224,12 +224,15 @@ complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subc
 complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from get' -l help -s h -d 'show help'
 
 # abproxy config set
+complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from set' -l json -d 'print the setting as `config get KEY --json` does (secrets masked)'
 complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from set' -l help -s h -d 'show help'
 
 # abproxy config unset
+complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from unset' -l json -d 'print the setting as `config get KEY --json` does (secrets masked)'
 complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from unset' -l help -s h -d 'show help'
 
 # abproxy config path
+complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from path' -l json -d 'print {"file": PATH}'
 complete -c abproxy -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from path' -l help -s h -d 'show help'
 
 # abproxy doctor

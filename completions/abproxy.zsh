@@ -37,9 +37,9 @@ _abproxy_options() {
     "models") echo "--json --plain --all --region --config --help" ;;
     "config") echo "--help" ;;
     "config get") echo "--json --show-secrets --help" ;;
-    "config set") echo "--help" ;;
-    "config unset") echo "--help" ;;
-    "config path") echo "--help" ;;
+    "config set") echo "--json --help" ;;
+    "config unset") echo "--json --help" ;;
+    "config path") echo "--json --help" ;;
     "doctor") echo "--json --deep --model --region --port --config --help" ;;
     "admin") echo "--url --print --json --config --help" ;;
     "completion") echo "--help" ;;
@@ -118,9 +118,9 @@ _abproxy_described_options() {
     "models") items=('--json:print the report as JSON (stable; see README)' '--plain:plain text even on a terminal' '--all:include models that are not text-to-text or not callable in the region' '--region:AWS region for Bedrock' '--config:JSON config file' '--help:show help') ;;
     "config") items=('--help:show help') ;;
     "config get") items=('--json:print JSON' '--show-secrets:do not mask the master key, signing secret and Bedrock API key' '--help:show help') ;;
-    "config set") items=('--help:show help') ;;
-    "config unset") items=('--help:show help') ;;
-    "config path") items=('--help:show help') ;;
+    "config set") items=('--json:print the setting as `config get KEY --json` does (secrets masked)' '--help:show help') ;;
+    "config unset") items=('--json:print the setting as `config get KEY --json` does (secrets masked)' '--help:show help') ;;
+    "config path") items=('--json:print {"file"\: PATH}' '--help:show help') ;;
     "doctor") items=('--json:print the checks as JSON' '--deep:also make one tiny model call (proves model access; costs a few tokens)' '--model:model for --deep (default\: the newest Claude Haiku)' '--region:AWS region for Bedrock' '--port:port the gateway should listen on' '--config:JSON config file' '--help:show help') ;;
     "admin") items=('--url:the gateway (default\: the one `abproxy serve` runs from this ABPROXY_HOME)' '--print:print the sign-in link instead of opening a browser' '--json:print the sign-in link as JSON ({url, expires_at}) instead of opening a browser' '--config:JSON config file' '--help:show help') ;;
     "completion") items=('--help:show help') ;;

@@ -171,15 +171,27 @@ export function registerConfig(program: Command, io: ConfigIo): void {
       '<value>',
       "value; JSON for object settings such as modelMap; '-' reads a secret from standard input",
     )
+    .option('--json', 'print the setting as `config get KEY --json` does (secrets masked)')
     .addHelpText('after', settingsHelp)
-    .action((key: string, value: string) => configSet(key, value, io));
+    .action(async (key: string, value: string, flags: { json?: boolean }) => {
+      await configSet(key, value, io);
+      if (flags.json) await configGet(key, { json: true }, io);
+    });
   config
     .command('unset')
     .description('remove a setting from the config file')
     .argument('<key>', 'setting name or env name')
-    .action((key: string) => configUnset(key, io));
+    .option('--json', 'print the setting as `config get KEY --json` does (secrets masked)')
+    .action(async (key: string, flags: { json?: boolean }) => {
+      await configUnset(key, io);
+      if (flags.json) await configGet(key, { json: true }, io);
+    });
   config
     .command('path')
     .description('print the config file path')
-    .action(() => io.stdout(`${configPath(io.env)}\n`));
+    .option('--json', 'print {"file": PATH}')
+    .action((flags: { json?: boolean }) => {
+      const file = configPath(io.env);
+      io.stdout(flags.json ? `${JSON.stringify({ file })}\n` : `${file}\n`);
+    });
 }

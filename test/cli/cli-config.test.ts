@@ -180,3 +180,17 @@ describe('set-up mistakes and usage errors, as a script and a person read them',
     }
   });
 });
+
+describe('abproxy config set/unset/path --json', () => {
+  it('print the setting (as config get KEY --json does) and the path as one JSON document', async () => {
+    const home = tempHome();
+    const env = cliEnv(home, 'http://127.0.0.1:9');
+    const set = await runCli(['config', 'set', 'masterApiKey', 'a-master-key-0123456789', '--json'], env);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toEqual({ key: 'masterApiKey', value: '<redacted>', source: 'file' });
+    const unset = await runCli(['config', 'unset', 'MASTER_API_KEY', '--json'], env);
+    expect(JSON.parse(unset.stdout)).toEqual({ key: 'masterApiKey', value: null, source: 'default' });
+    const path = await runCli(['config', 'path', '--json'], env);
+    expect(JSON.parse(path.stdout)).toEqual({ file: join(home, 'config.json') });
+  });
+});
