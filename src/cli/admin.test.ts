@@ -24,6 +24,16 @@ describe('abproxy admin --json', () => {
     expect(ttl).toBeLessThanOrEqual(5 * 60_000 + 1000);
   });
 
+  it('refuses a --url that is not an http(s) URL as a usage error', async () => {
+    const env = { ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-admin-url-')) };
+    for (const url of ['notaurl', 'ftp://gw.example']) {
+      await expect(admin({ url, json: true }, { stdout: () => {}, env }), url).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringMatching(/^--url: expected an http/),
+      });
+    }
+  });
+
   it('is among the command-line options, as README says of every admin command', () => {
     const command = buildProgram().commands.find((command) => command.name() === 'admin')!;
     expect(command.options.map((option) => option.long)).toContain('--json');

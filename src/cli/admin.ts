@@ -11,6 +11,7 @@ import { loadConfig } from '../config/load.ts';
 import { resolveSigningSecret } from '../config/secret.ts';
 import { CliError, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
+import { httpUrl } from './login.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -51,7 +52,8 @@ export async function admin(flags: AdminFlags, io: AdminIo): Promise<void> {
     if (err instanceof ConfigError) throw new CliError(err.message, EXIT.usage);
     throw err;
   }
-  const base = flags.url?.replace(/\/+$/, '') ?? (await findRunningGateway(config.home))?.url;
+  const base =
+    flags.url !== undefined ? httpUrl('--url', flags.url) : (await findRunningGateway(config.home))?.url;
   if (!base) {
     throw new CliError(
       `no running gateway found in ${config.home}: start one with 'abproxy serve' or pass --url`,

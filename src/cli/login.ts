@@ -27,16 +27,21 @@ interface GatewayFlags {
 const REFRESH_BEFORE_MS = 5 * 60_000;
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
-/** `--gateway`, else the configured public URL, else this machine's gateway on its port. */
-export function gatewayUrl(flags: GatewayFlags, config: Pick<Config, 'publicUrl' | 'port'>): string {
-  const raw = flags.gateway ?? config.publicUrl ?? `http://127.0.0.1:${config.port}`;
-  let url: URL;
+/** An http(s) URL from the command line, without its trailing slash; anything else is a usage error. */
+export function httpUrl(flag: string, raw: string): string {
+  let url: URL | undefined;
   try {
     url = new URL(raw);
-  } catch {
-    throw new CliError(`--gateway: expected a URL, got ${JSON.stringify(raw)}`, EXIT.usage);
+  } catch {}
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new CliError(`${flag}: expected an http(s) URL, got ${JSON.stringify(raw)}`, EXIT.usage);
   }
   return url.href.replace(/\/+$/, '');
+}
+
+/** `--gateway`, else the configured public URL, else this machine's gateway on its port. */
+export function gatewayUrl(flags: GatewayFlags, config: Pick<Config, 'publicUrl' | 'port'>): string {
+  return httpUrl('--gateway', flags.gateway ?? config.publicUrl ?? `http://127.0.0.1:${config.port}`);
 }
 
 async function postForm(url: string, fields: Record<string, string>) {
