@@ -37,6 +37,17 @@ describe('keyEdit', () => {
     }
   });
 
+  it('reads limits written in decimal only: 0x10 is not 16 requests a minute', () => {
+    expect(keyEdit({ rateLimit: ' 60 ', budgetUsd: '2.50' }).limits).toMatchObject({
+      requestsPerMinute: 60,
+      budgetUsd: 2.5,
+    });
+    for (const bad of ['0x10', '0b11', '0o17', '1_000']) {
+      expect(() => keyEdit({ rateLimit: bad }), bad).toThrow(/--rate-limit|expected a positive integer/);
+      expect(() => keyEdit({ budgetUsd: bad }), bad).toThrow(KeySpecError);
+    }
+  });
+
   it('refuses a web_search flag that is neither a boolean nor text (was a TypeError, a 500 in the admin API)', () => {
     for (const webSearch of [0, 1, 1.5, [], [true], {}, { on: true }]) {
       expect(() => keyEdit({ webSearch: webSearch as unknown as boolean })).toThrow(KeySpecError);

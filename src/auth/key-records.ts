@@ -105,9 +105,12 @@ const MAX_LIMIT = 1_000_000_000;
 const MAX_MODEL_GLOBS = 100;
 const MAX_GLOB_LENGTH = 256;
 
+/** A number written in decimal: Number() alone also reads 0x10, 0b11 and 0o17. */
+const DECIMAL = /^\s*(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 function positive(field: KeySpecField, raw: string | number | null | undefined, integer: boolean) {
   if (!given(raw)) return undefined;
-  const n = Number(raw);
+  const n = typeof raw === 'string' && !DECIMAL.test(raw) ? Number.NaN : Number(raw);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new KeySpecError(field, `expected a positive ${integer ? 'integer' : 'number'}, got '${raw}'`);
   }
