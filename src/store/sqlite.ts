@@ -235,18 +235,25 @@ function fromRow<T>(row: Record<string, unknown>, json: readonly string[] = []):
 }
 
 function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new Error(
-      `database schema version ${current} is newer than this abproxy understands (${MIGRATIONS.length}); upgrade abproxy`,
-    );
-  }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
-  }
+  // Other processes may open the same new file at once (`serve` and `keys create`, parallel `keys create`):
+  // each step reads the version inside its write transaction, so a step another process applied meanwhile
+  // is not applied again ("table keys already exists").
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  // The usual open: up to date, no write lock taken.
+  if (version() === MIGRATIONS.length) return;
+  const step = db.transaction((): boolean => {
+    const current = version();
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `database schema version ${current} is newer than this abproxy understands (${MIGRATIONS.length}); upgrade abproxy`,
+      );
+    }
+    if (current === MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[current]!);
+    db.pragma(`user_version = ${current + 1}`);
+    return true;
+  });
+  while (step.immediate()) {}
 }
 
 /**

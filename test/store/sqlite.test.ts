@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,40 @@ describe('SQLite file', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     db.close();
   });
+
+  it('a new database opened by several processes at once: each finds it migrated once (serve and keys create, parallel keys create)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'abproxy-store-')), 'abproxy.db');
+    // Holding the write lock makes the openers line up: each reads the schema version (0), then waits.
+    const holder = new Database(path);
+    holder.pragma('journal_mode = WAL');
+    holder.exec('BEGIN IMMEDIATE');
+    const source = `
+      import { SqliteStore } from ${JSON.stringify(join(import.meta.dirname, '../../src/store/sqlite.ts'))};
+      const store = new SqliteStore(${JSON.stringify(path)});
+      await store.createKey(newKey());
+      await store.close();
+      function newKey() {
+        const id = 'key_' + Math.random().toString(36).slice(2);
+        return { id, hash: id, prefix: 'abp_test', limits: {}, createdAt: new Date().toISOString() };
+      }`;
+    const openers = Array.from({ length: 3 }, () => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+      return new Promise<string>((resolve) =>
+        child.on('close', (code) => resolve(`${code} ${stderr}`.trim())),
+      );
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    holder.exec('COMMIT');
+    holder.close();
+    expect(await Promise.all(openers)).toEqual(['0', '0', '0']);
+    const store = new SqliteStore(path);
+    expect(await store.listKeys()).toHaveLength(3);
+    await store.close();
+  }, 30_000);
 
   it('refuses a database written by a newer abproxy', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'abproxy-store-')), 'abproxy.db');
