@@ -4,6 +4,7 @@
  * resolveConfig and stored typed; `get` shows each setting's effective value and where it came from
  * (env > file > default; flags apply per command). Secrets are masked unless --show-secrets.
  */
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -87,6 +88,38 @@ async function openStore(env: Env) {
   }
 }
 
+/** How long a `config set` waits for another one, and how old a lock left by a killed one may get. */
+const LOCK_WAIT_MS = 10_000;
+
+/**
+ * Runs `edit` holding `<config file>.lock`. Each edit reads the file, changes one setting and writes it
+ * all back: `config set`s run in parallel (xargs -P, a provisioning script) dropped each other's settings.
+ */
+async function underFileLock(path: string, edit: () => void): Promise<void> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx', 0o600));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > LOCK_WAIT_MS) rmSync(lock, { force: true });
+    } catch {}
+    if (Date.now() > deadline) {
+      throw new CliError(`${lock} is held by another 'abproxy config' command (remove it if none runs)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+  }
+  try {
+    edit();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
@@ -140,8 +173,10 @@ export async function configSet(name: string, given: string, io: ConfigIo): Prom
   }
   const value = parseForFile(key, raw, io.env);
   const store = await openStore(io.env);
-  if (value === undefined) store.delete(key);
-  else store.set(key, value);
+  await underFileLock(store.path, () => {
+    if (value === undefined) store.delete(key);
+    else store.set(key, value);
+  });
   const shadow = ENV_NAMES[key].find((n) => io.env[n] !== undefined && io.env[n] !== '');
   if (shadow) io.stderr(`note: ${shadow} is set in the environment and wins over the config file\n`);
 }
@@ -149,7 +184,7 @@ export async function configSet(name: string, given: string, io: ConfigIo): Prom
 export async function configUnset(name: string, io: ConfigIo): Promise<void> {
   const key = requireKey(name);
   const store = await openStore(io.env);
-  store.delete(key);
+  await underFileLock(store.path, () => store.delete(key));
 }
 
 export function registerConfig(program: Command, io: ConfigIo): void {

@@ -194,3 +194,26 @@ describe('abproxy config set/unset/path --json', () => {
     expect(JSON.parse(path.stdout)).toEqual({ file: join(home, 'config.json') });
   });
 });
+
+describe('abproxy config set, run in parallel', () => {
+  it('keeps every setting (each read-modify-write of the file used to drop the others)', async () => {
+    const home = tempHome();
+    const env = cliEnv(home, 'http://127.0.0.1:9');
+    const settings: Record<string, string> = {
+      port: '9000',
+      region: 'eu-west-1',
+      logLevel: 'debug',
+      maxBodyBytes: '2048',
+      pingIntervalMs: '1000',
+      keyCacheMs: '100',
+      usageDrainMs: '500',
+      defaultServiceTier: 'flex',
+    };
+    const runs = await Promise.all(
+      Object.entries(settings).map(([key, value]) => runCli(['config', 'set', key, value], env)),
+    );
+    expect(runs.map((run) => run.code)).toEqual(runs.map(() => 0));
+    const file = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(file).sort()).toEqual(Object.keys(settings).sort());
+  }, 60_000);
+});
