@@ -96,6 +96,15 @@ describe('abproxy usage', () => {
     }
   });
 
+  it('refuses an empty --key, --session or --agent (an unset variable) instead of reporting everyone', async () => {
+    for (const flag of ['key', 'session', 'agent'] as const) {
+      await expect(collectUsage({ [flag]: '' }), flag).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringMatching(new RegExp(`^--${flag}: empty`)),
+      });
+    }
+  });
+
   it('refuses a window whose end is not after its start', async () => {
     const now = Date.parse('2026-05-10T12:00:00Z');
     // --since defaults to 30d back: --until alone before it asks for nothing.

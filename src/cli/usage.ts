@@ -85,6 +85,11 @@ export function parseTime(flag: string, text: string, now: number): string {
 }
 
 export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise<UsageReport> {
+  // `--key "$KEY_ID"` with the variable unset: a report of every key would pass for that one key's.
+  for (const flag of ['key', 'session', 'agent'] as const) {
+    if (flags[flag] !== undefined && flags[flag].trim() === '')
+      throw new CliError(`--${flag}: empty; give an id (or leave the flag out for all)`, EXIT.usage);
+  }
   const by = (flags.by ?? 'key') as GroupBy;
   if (!GROUPINGS.includes(by)) throw new CliError(`--by: expected ${GROUPINGS.join(', ')}`, EXIT.usage);
   const query: UsageQuery = { since: parseTime('--since', flags.since ?? '30d', now) };
