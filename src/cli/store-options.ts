@@ -63,6 +63,13 @@ export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix'
       `DynamoDB tables '${config.tablePrefix}-*' not found in ${config.region}: run 'abproxy tables setup' first`,
     );
   }
+  if (name === 'ValidationException') {
+    // Keyed otherwise, or without an index abproxy uses: a table of the same name that is not abproxy's.
+    throw new CliError(
+      `DynamoDB refused a request on '${config.tablePrefix}-*' in ${config.region} (${name}: ${message ?? ''}): ` +
+        `are they abproxy's tables? 'abproxy tables setup --table-prefix ${config.tablePrefix} --dry-run' checks them`,
+    );
+  }
   if (name === 'CredentialsProviderError') {
     throw new CliError(`no AWS credentials found: ${message ?? ''}`);
   }

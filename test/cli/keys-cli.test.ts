@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
@@ -283,6 +284,23 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
     expect(listed.stdout).not.toContain(created.key);
     const revoked = await cli(['keys', 'revoke', created.id, '--json'], teamEnv);
     expect(json(revoked)).toMatchObject({ status: 'revoked', result: 'revoked' });
+  });
+
+  it("keys on a table that is not abproxy's: a clear message naming tables setup, no stack trace", async () => {
+    await local.client().send(
+      new CreateTableCommand({
+        TableName: 'other-keys',
+        AttributeDefinitions: [{ AttributeName: 'x', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'x', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const result = await cli(['keys', 'create', '--table-prefix', 'other'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^abproxy: DynamoDB refused .*ValidationException.*tables setup --table-prefix other --dry-run/,
+    );
+    expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 });
 
