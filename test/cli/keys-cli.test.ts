@@ -324,7 +324,9 @@ describe('team mode with DynamoDB unreachable', () => {
   ])('%j says DynamoDB cannot be reached, without a stack trace', async (args) => {
     const result = await cli(args, env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/DynamoDB in us-east-1 could not be reached \(.*ECONNREFUSED 127\.0\.0\.1:9\)/);
+    expect(result.stderr).toMatch(
+      /DynamoDB in us-east-1 could not be reached \(.*ECONNREFUSED 127\.0\.0\.1:9\)/,
+    );
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
