@@ -226,7 +226,10 @@ describe('usage spool', () => {
       expect(sink.stored.size).toBe(0);
       owner.kill('SIGKILL');
       await exited;
-      for (let i = 0; i < 100 && sink.stored.size === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      // Stored first, then its file deleted (asynchronously): wait for both.
+      for (let i = 0; i < 200 && (sink.stored.size === 0 || files(path).length > 0); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       expect(sink.stored.get(left.id)).toEqual(left);
       expect(files(path)).toEqual([]);
     } finally {
