@@ -4,22 +4,21 @@
  * arrive live and the charts move, revoke the key (the SDK then gets 401), a forged form post from a
  * page on another origin refused, and no console errors. Screenshots go to .test-results/admin/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin } from '../../src/cli/admin.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
+import { buildAdminAssets, hasChromium, launchChromium, startAdminGateway } from './admin-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(import.meta.dirname, '../../.test-results/admin');
 
-describe.skipIf(!existsSync(CHROMIUM))('admin page in Chromium', () => {
+describe.skipIf(!hasChromium)('admin page in Chromium', () => {
   let emulator: Emulator;
   let gateway: RunningServer;
   let browser: Browser;
@@ -31,18 +30,7 @@ describe.skipIf(!existsSync(CHROMIUM))('admin page in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     emulator = await startBedrockEmulator();
     gateway = await startAdminGateway(await buildAdminAssets());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     // A page on another origin (same host, other port) that posts a form to the admin API.
     evil = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });

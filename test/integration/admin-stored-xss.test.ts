@@ -4,20 +4,24 @@
  * ids and `metadata.user_id` sent by any key holder. Each carries markup and a script; the page, in a real
  * headless Chromium, must show it as text on every tab, run none of it and build no element from it.
  */
-import { existsSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import { AdminClient, buildAdminAssets, startAdminGateway } from './admin-harness.ts';
+import {
+  AdminClient,
+  buildAdminAssets,
+  hasChromium,
+  launchChromium,
+  startAdminGateway,
+} from './admin-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Each sets window.__xss when run, and makes an <img class=pwn> or <svg class=pwn> when parsed as HTML. */
 const payload = (where: string) =>
   `${where}<img class=pwn src=x onerror="window.__xss='${where}'"><svg class=pwn onload="window.__xss='${where}'">`;
 
-describe.skipIf(!existsSync(CHROMIUM))('hostile text on the admin page', () => {
+describe.skipIf(!hasChromium)('hostile text on the admin page', () => {
   let emulator: Emulator;
   let gateway: RunningServer;
   let browser: Browser;
@@ -25,10 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM))('hostile text on the admin page', () => {
   beforeAll(async () => {
     emulator = await startBedrockEmulator();
     gateway = await startAdminGateway(await buildAdminAssets());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

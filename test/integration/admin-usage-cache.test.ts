@@ -3,17 +3,14 @@
  * writes, and a table of input, output and cost alone showed "1 input token, $0.12" for a turn that wrote
  * 20,000 tokens to the cache (the live panel's "tokens in" counted them, the tables did not).
  */
-import { existsSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { ask, type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
+import { buildAdminAssets, hasChromium, launchChromium, startAdminGateway } from './admin-harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe.skipIf(!existsSync(CHROMIUM))('cache tokens on the admin page', () => {
+describe.skipIf(!hasChromium)('cache tokens on the admin page', () => {
   let emulator: Emulator;
   let gateway: RunningServer;
   let browser: Browser;
@@ -21,10 +18,7 @@ describe.skipIf(!existsSync(CHROMIUM))('cache tokens on the admin page', () => {
   beforeAll(async () => {
     emulator = await startBedrockEmulator();
     gateway = await startAdminGateway(await buildAdminAssets());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
