@@ -76,6 +76,14 @@ describe('resolveConfig', () => {
 
   it('names the variable in parse errors', () => {
     expect(() => resolveConfig({ env: { ABPROXY_PORT: 'eighty' }, defaults })).toThrow(/ABPROXY_PORT/);
+    for (const bad of ['us east 1', '-', 'US-EAST-1', 'us-east-1/']) {
+      expect(() => resolveConfig({ env: { AWS_REGION: bad }, defaults }), bad).toThrow(
+        /AWS_REGION: expected an AWS region like us-east-1/,
+      );
+    }
+    for (const good of ['us-east-1', 'us-gov-west-1', 'cn-northwest-1', 'local']) {
+      expect(resolveConfig({ env: { AWS_REGION: good }, defaults }).region).toBe(good);
+    }
     expect(() => resolveConfig({ env: { ABPROXY_MODEL_MAP: '{nope' }, defaults })).toThrow(
       /ABPROXY_MODEL_MAP/,
     );

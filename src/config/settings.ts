@@ -186,7 +186,14 @@ export const SETTINGS = {
   region: setting({
     env: ['AWS_REGION', 'AWS_DEFAULT_REGION'],
     default: 'us-east-1',
-    parse: string(),
+    // What the AWS SDK takes as a region (a host label), so a typo fails at start-up, not at the first
+    // call; loose enough for a local stand-in's name (`local` with DynamoDB Local).
+    parse: string({
+      pattern: {
+        test: (v) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(v),
+        describe: 'expected an AWS region like us-east-1 (lower-case letters, digits and hyphens)',
+      },
+    }),
     flag: '--region',
     doc: 'AWS region of Bedrock (credentials and endpoints come from the AWS SDK chain)',
   }),
