@@ -54,6 +54,12 @@ describe('durations and model globs', () => {
     for (const bad of ['0d', '1y', 'soon', '', '-1d']) expect(parseDuration(bad)).toBeUndefined();
   });
 
+  it('refuses durations over 100 years, whose dates ISO 8601 parsers refuse (+021192-…)', () => {
+    expect(parseDuration('36500d')).toBe(36_500 * 86_400_000);
+    expect(parseDuration('5200w')).toBe(5_200 * 604_800_000);
+    for (const long of ['36501d', '999999w', '999999d']) expect(parseDuration(long), long).toBeUndefined();
+  });
+
   it('matches any of the names a model goes by, case-insensitively, with * and ?', () => {
     const globs = parseModelGlobs(' claude-* , qwen.qwen3-?2b*,');
     expect(globs).toEqual(['claude-*', 'qwen.qwen3-?2b*']);

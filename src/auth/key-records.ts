@@ -212,7 +212,10 @@ export function newKeyRecord(spec: KeySpec, now: Date): { record: KeyRecord; sec
   if (expires !== undefined) {
     const ms = parseDuration(expires);
     if (ms === undefined) {
-      throw new KeySpecError('expires', `expected a duration such as 30d, 12h or 90m, got '${expires}'`);
+      throw new KeySpecError(
+        'expires',
+        `expected a duration such as 30d, 12h or 90m (at most 100 years), got '${expires}'`,
+      );
     }
     expiresAt = new Date(now.getTime() + ms).toISOString();
   }
