@@ -148,8 +148,24 @@ export const KEY_COLUMNS: readonly Column[] = [
 
 /** The keys as data: the `--json` rows. */
 export async function collectKeys(flags: StoreFlags, now = Date.now()): Promise<KeyJson[]> {
-  const records = await withStore(flags, (store) => store.listKeys());
+  const records = await withStore(flags, async (store) => {
+    const keys = await store.listKeys();
+    // A table of another schema scans as empty: "no keys yet" would hide a wrong --table-prefix.
+    if (keys.length === 0) await refuseForeignTables(store, adminConfig(flags).tablePrefix);
+    return keys;
+  });
   return records.map((record) => keyJson(record, now));
+}
+
+/** Team mode: the tables are abproxy's (serve checks the same at start), else a usage-level error. */
+async function refuseForeignTables(store: Store, prefix: string): Promise<void> {
+  const problems = await (store as { tableProblems?: () => Promise<string[]> }).tableProblems?.();
+  if (problems && problems.length > 0) {
+    throw new CliError(
+      `the DynamoDB tables '${prefix}-*' are not abproxy's (${problems.join('; ')}): ` +
+        `'abproxy tables setup --table-prefix ${prefix} --dry-run' checks them`,
+    );
+  }
 }
 
 /** The keys for people: an ink table on a terminal, plain text otherwise. */

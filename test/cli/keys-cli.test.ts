@@ -301,6 +301,11 @@ describe('keys and tables in team mode (DynamoDB Local)', () => {
       /^abproxy: DynamoDB refused .*ValidationException.*tables setup --table-prefix other --dry-run/,
     );
     expect(result.stderr).not.toMatch(/^\s+at /m);
+    // Listing scans such a table without an error: it must not read as "no keys yet".
+    const listed = await cli(['keys', 'list', '--table-prefix', 'other'], env);
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toMatch(/tables 'other-\*' are not abproxy's .*other-keys/);
+    expect(listed.stdout).not.toContain('no keys yet');
   });
 });
 
