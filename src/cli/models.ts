@@ -229,6 +229,7 @@ export interface ModelsIo {
  */
 async function liveSnapshot(
   config: Config,
+  warn: (text: string) => void,
 ): Promise<{ snapshot: CatalogueSnapshot; upstreams?: UpstreamCatalogue[] }> {
   const { Catalogue, catalogueHas, mergeSnapshots } = await import('../models/catalogue.ts');
   if (config.upstreams) {
@@ -266,6 +267,12 @@ async function liveSnapshot(
     onError: (err) => {
       failure = err;
     },
+    // Left out of the table: said, or the Claude models only mantle serves would silently be missing.
+    onMantleError: (err, region) =>
+      warn(
+        `warning: the bedrock-mantle model list in ${region} could not be read (${(err as Error).message ?? String(err)}): ` +
+          "Claude models only bedrock-mantle serves are not listed. 'abproxy doctor' checks it.\n",
+      ),
     // What only the bedrock-mantle host serves, as `serve` reads it (left out when it cannot be read).
     mantleModels: mantleModelLister({
       credentials: fromNodeProviderChain(credentialChainProxyOptions(readProxyEnv())),
@@ -295,17 +302,20 @@ export async function models(flags: ModelsFlags, io: ModelsIo): Promise<void> {
     throw err;
   }
   const { withProgress } = await import('../ui/index.ts');
+  // Said once the progress line is done (it redraws the terminal's last line).
+  const warnings: string[] = [];
   const { snapshot, upstreams } = await withProgress(
     config.upstreams
       ? `reading the Bedrock model catalogue of ${config.upstreams.length} upstreams`
       : `reading the Bedrock model catalogue in ${config.region}`,
-    () => liveSnapshot(config),
+    () => liveSnapshot(config, (text) => warnings.push(text)),
     {
       enabled: !flags.json,
       doneText: ({ snapshot: s }) =>
         `catalogue read: ${s.models.length} models, ${s.profiles.length} inference profiles`,
     },
   );
+  for (const warning of warnings) io.stderr(warning);
   const report = collectModels(snapshot, {
     all: flags.all,
     modelMap: config.modelMap,

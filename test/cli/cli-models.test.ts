@@ -129,4 +129,15 @@ describe('abproxy models', () => {
     expect(report.models.find((m) => m.id === 'claude-sonnet-4-5-20250929')?.mantleOnly).toBeUndefined();
     expect(emulator.requests.some((r) => r.operation === 'ListMantleModels')).toBe(true);
   });
+
+  it('says on stderr when the bedrock-mantle model list cannot be read, and still lists the rest', async () => {
+    // A port nothing listens on: the mantle list fails, the runtime catalogue does not.
+    const env = cliEnv(tempHome(), emulator.url, { AWS_ENDPOINT_URL_BEDROCK_MANTLE: 'http://127.0.0.1:9' });
+    const run = await runCli(['models', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as ModelsReport;
+    expect(report.models.length).toBeGreaterThan(0);
+    expect(report.models.some((m) => m.mantleOnly)).toBe(false);
+    expect(run.stderr).toMatch(/bedrock-mantle model list in us-east-1 could not be read .*not listed/);
+  });
 });
