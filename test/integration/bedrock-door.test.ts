@@ -7,6 +7,11 @@
 
 import { tmpdir } from 'node:os';
 import {
+  BedrockClient,
+  ListFoundationModelsCommand,
+  type ListFoundationModelsCommandInput,
+} from '@aws-sdk/client-bedrock';
+import {
   BedrockRuntimeClient,
   ConverseCommand,
   ConverseStreamCommand,
@@ -721,6 +726,30 @@ describe('control-plane reads', () => {
     const missing = await get('/foundation-models/nope.nothing');
     expect(missing.status).toBe(404);
     expect(missing.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
+  });
+
+  it("ListFoundationModels' filters (output modality, inference type, customization) narrow the list", async () => {
+    const bedrock = new BedrockClient({
+      endpoint: gateway.url,
+      region: 'us-east-1',
+      token: { token: MASTER_KEY },
+      authSchemePreference: ['httpBearerAuth'],
+      maxAttempts: 1,
+    });
+    const ids = async (input: ListFoundationModelsCommandInput) =>
+      ((await bedrock.send(new ListFoundationModelsCommand(input))).modelSummaries ?? []).map(
+        (m) => m.modelId,
+      );
+    const all = await ids({});
+    // The catalogue's models all answer text: asking for embedding models finds none.
+    expect(await ids({ byOutputModality: 'EMBEDDING' })).toEqual([]);
+    expect(await ids({ byOutputModality: 'TEXT' })).toEqual(all);
+    // Sonnet 4.5 is served through inference profiles only; Qwen on demand too.
+    const onDemand = await ids({ byInferenceType: 'ON_DEMAND' });
+    expect(onDemand).toContain(QWEN);
+    expect(onDemand).not.toContain('anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(await ids({ byInferenceType: 'PROVISIONED' })).toEqual([]);
+    expect(await ids({ byCustomizationType: 'FINE_TUNING' })).toEqual([]);
   });
 });
 

@@ -24,7 +24,7 @@ function modelSummary(model: CatalogueModel, region: string) {
     inputModalities: [...model.inputModalities],
     outputModalities: [...model.outputModalities],
     responseStreamingSupported: true,
-    customizationsSupported: [],
+    customizationsSupported: [] as string[],
     inferenceTypesSupported: model.onDemand ? ['ON_DEMAND', 'INFERENCE_PROFILE'] : ['INFERENCE_PROFILE'],
     modelLifecycle: { status: model.active ? 'ACTIVE' : 'LEGACY' },
   };
@@ -51,11 +51,20 @@ function visible(ctx: Ctx, names: readonly string[]): boolean {
 export function listFoundationModelsHandler(deps: AppDeps): Handler {
   return async (ctx) => {
     const snapshot = await deps.catalogue.snapshot();
-    const provider = ctx.url.searchParams.get('byProvider')?.toLowerCase();
+    const query = ctx.url.searchParams;
+    const provider = query.get('byProvider')?.toLowerCase();
+    // Bedrock's other filters, read from the summary itself: a client asking for embedding or
+    // provisioned models must not be handed every text model.
+    const output = query.get('byOutputModality');
+    const inference = query.get('byInferenceType');
+    const customization = query.get('byCustomizationType');
     const summaries = snapshot.models
       .filter((m) => visible(ctx, [m.modelId]))
       .filter((m) => !provider || (m.provider ?? m.modelId.split('.')[0] ?? '').toLowerCase() === provider)
-      .map((m) => modelSummary(m, snapshot.region));
+      .map((m) => modelSummary(m, snapshot.region))
+      .filter((m) => output === null || m.outputModalities.includes(output))
+      .filter((m) => inference === null || m.inferenceTypesSupported.includes(inference))
+      .filter((m) => customization === null || m.customizationsSupported.includes(customization));
     sendJson(ctx.res, 200, { modelSummaries: summaries });
   };
 }
