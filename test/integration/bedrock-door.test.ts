@@ -614,6 +614,28 @@ describe('hostile input on the door', () => {
     }
   });
 
+  it('a key refusal answered before a large body arrived reaches the AWS SDK as its exception (over h2c)', async () => {
+    // 20 MB (within the body limit): refused on the key before the body was read, the SDK's HTTP/2
+    // client failed its own stream with ENHANCE_YOUR_CALM and never read the 403 or the 429.
+    const { secret } = await key({ requestsPerMinute: 1 });
+    emulator.enqueue({ text: 'ok' });
+    await sdk(secret).send(
+      new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    );
+    const body = JSON.stringify({ pad: 'x'.repeat(20_000_000) });
+    for (const [token, name, status] of [
+      ['abp_unknown', 'UnrecognizedClientException', 403],
+      [secret, 'ThrottlingException', 429],
+    ] as const) {
+      const client = sdk(token);
+      const err = await client.send(new InvokeModelCommand({ modelId: QWEN, body })).catch((e) => e);
+      client.destroy();
+      expect(err.name, String(err.message)).toBe(name);
+      expect(err.$metadata.httpStatusCode).toBe(status);
+    }
+    expect(emulator.requests.filter((r) => r.operation === 'InvokeModel')).toHaveLength(0);
+  });
+
   it('nested deeper than the gateway walks, with or without a tier: ValidationException, never a 500', async () => {
     const deep = (tier: boolean) =>
       `{"messages":[{"role":"user","content":[{"text":"hi"}]}],${tier ? '"serviceTier":{"type":"flex"},' : ''}"additionalModelRequestFields":{"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`;

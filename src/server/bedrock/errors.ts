@@ -6,6 +6,7 @@
  */
 import { ApiError, toApiError } from '../../anthropic/errors.ts';
 import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
+import { bodyDrained } from '../http/body.ts';
 import { nextPromise } from '../http/compose.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { clientLeft } from '../middleware/error-handler.ts';
@@ -44,8 +45,9 @@ export function bedrockErrors(): Middleware {
   };
 }
 
-function answerDoorError(ctx: Ctx, err: unknown): void {
+async function answerDoorError(ctx: Ctx, err: unknown): Promise<void> {
   if (clientLeft(ctx, err)) return;
+  await bodyDrained(ctx.req);
   const apiError = err instanceof ApiError ? err : toApiError(err);
   if (!(err instanceof ApiError) && apiError.status >= 500 && !isAwsError(err)) {
     ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');

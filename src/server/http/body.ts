@@ -102,6 +102,34 @@ function drainThen(req: IncomingMessage, err: ApiError): Promise<Buffer> {
 }
 
 /**
+ * Resolves once an HTTP/2 request's body has all come (read and dropped, at most MAX_DRAINED_BYTES more)
+ * or the request closed; at once for HTTP/1.1 or a body already read. A refusal answered before the body
+ * arrived (an unknown key, a budget, a rate limit) would meet the AWS SDK's HTTP/2 client as
+ * ENHANCE_YOUR_CALM past ~16 MB unread, never as the refusal.
+ */
+export function bodyDrained(req: IncomingMessage): Promise<void> {
+  if (req.httpVersionMajor !== 2 || req.complete || req.readableEnded || req.destroyed) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const done = () => {
+      req.off('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_DRAINED_BYTES) done();
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
+}
+
+/**
  * Reads the whole body, at most `limit` bytes on the wire and after inflation, each byte (after
  * inflation) counted in `hold` when given (the gateway's BodyBudget). Listeners rather than `for await`:
  * leaving an async iterator destroys the request, and with it the socket the 413 must use.
