@@ -139,6 +139,21 @@ describe('usage of a stream, in any chunking', () => {
     });
   });
 
+  it('a cut invoke stream of an open model bills at least the text it forwarded, whatever its shape', () => {
+    const shapes: [string, unknown][] = [
+      ['Nova', { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'x'.repeat(40) } } }],
+      ['Llama', { generation: 'x'.repeat(40) }],
+      ['OpenAI-style (gpt-oss, Qwen…)', { choices: [{ index: 0, delta: { content: 'x'.repeat(40) } }] }],
+      ['Mistral', { outputs: [{ text: 'x'.repeat(40) }] }],
+    ];
+    for (const [name, event] of shapes) {
+      expect(watch([chunk(event)]).billed(50).usage, name).toMatchObject({
+        input_tokens: 50,
+        output_tokens: 10,
+      });
+    }
+  });
+
   it('an exception frame marks the stream failed', () => {
     const exception = codec.encode({
       headers: {

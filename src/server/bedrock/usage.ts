@@ -127,6 +127,31 @@ function deltaChars(delta: unknown): number {
   return chars;
 }
 
+/**
+ * The length of the text an open model's InvokeModel stream chunk carries, in the shapes Bedrock's
+ * models stream: Nova (`contentBlockDelta`), Llama (`generation`), OpenAI-style (`choices[].delta`),
+ * Mistral (`outputs[].text`). A cut stream is billed at least this, as a cut Claude stream is.
+ */
+function openModelChunkChars(chunk: Json): number {
+  let chars = 0;
+  if (isObject(chunk.contentBlockDelta)) chars += deltaChars(chunk.contentBlockDelta.delta);
+  if (typeof chunk.generation === 'string') chars += chunk.generation.length;
+  for (const list of [chunk.choices, chunk.outputs]) {
+    if (!Array.isArray(list)) continue;
+    for (const item of list) {
+      if (!isObject(item)) continue;
+      if (typeof item.text === 'string') chars += item.text.length;
+      const delta = item.delta;
+      if (!isObject(delta)) continue;
+      for (const field of ['content', 'reasoning_content', 'reasoning']) {
+        const value = delta[field];
+        if (typeof value === 'string') chars += value.length;
+      }
+    }
+  }
+  return chars;
+}
+
 /** Folds the frames of a ConverseStream or InvokeModelWithResponseStream answer into its usage. */
 export class StreamUsage {
   #anthropic: Usage | undefined;
@@ -153,6 +178,7 @@ export class StreamUsage {
     const chunk = parse(Buffer.from(payload.bytes, 'base64'));
     if (!chunk) return;
     if (chunk.type === 'content_block_delta') this.#outputChars += deltaChars(chunk.delta);
+    else if (chunk.type === undefined) this.#outputChars += openModelChunkChars(chunk);
     const metrics = fromInvocationMetrics(chunk['amazon-bedrock-invocationMetrics']);
     if (metrics) this.#final = metrics;
     if (chunk.type === 'message_start' && isObject(chunk.message)) {
