@@ -120,3 +120,43 @@ it("an ARN's partition, region and account do not count towards the key's globs,
   });
   expect(haiku.status, await haiku.text()).toBe(200);
 });
+
+it("a key limited to 'claude-*' may call Claude by its Bedrock ids (Claude Code's Bedrock mode), and nothing else", async () => {
+  const { secret } = await storeKey(world.gateway.store, {}, { models: ['claude-*'] });
+  const bedrockIds = [
+    'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+    'anthropic.claude-haiku-4-5-20251001-v1:0',
+    'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+  ];
+  for (const model of bedrockIds) {
+    const door = await fetch(`${world.gateway.url}/model/${encodeURIComponent(model)}/converse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    });
+    expect(door.status, `${model}: ${await door.text()}`).toBe(200);
+    const messages = await fetch(`${world.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': secret, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(messages.status, `${model}: ${await messages.text()}`).toBe(200);
+  }
+  // The door's model list shows it the Claude models it may call.
+  const listed = await fetch(`${world.gateway.url}/foundation-models`, {
+    headers: { authorization: `Bearer ${secret}` },
+  });
+  const summaries = ((await listed.json()) as { modelSummaries: { modelId: string }[] }).modelSummaries;
+  expect(summaries.length).toBeGreaterThan(0);
+  expect(summaries.every((m) => m.modelId.startsWith('anthropic.claude-'))).toBe(true);
+  // Another family stays refused.
+  const qwen = await fetch(
+    `${world.gateway.url}/model/${encodeURIComponent('qwen.qwen3-coder-480b-a35b-v1:0')}/converse`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    },
+  );
+  expect(qwen.status).toBe(403);
+});

@@ -10,6 +10,7 @@ import type { CatalogueModel, CatalogueProfile } from '../../models/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Ctx, Handler } from '../http/context.ts';
 import { sendJson } from '../http/respond.ts';
+import { claudeNames } from '../messages/resolve.ts';
 
 function foundationModelArn(region: string, modelId: string): string {
   return `arn:aws:bedrock:${region}::foundation-model/${modelId}`;
@@ -42,9 +43,12 @@ function profileSummary(profile: CatalogueProfile, region: string) {
   };
 }
 
-function visible(ctx: Ctx, names: readonly string[]): boolean {
+function visible(ctx: Ctx, ids: readonly string[]): boolean {
   // A sign-in principal's key also carries its policy's models (see messages/resolve.ts).
   const key = ctx.key as (Ctx['key'] & { availableModels?: readonly string[] }) | undefined;
+  if (key?.models === undefined && key?.availableModels === undefined) return true;
+  // A Claude model goes by its Anthropic name too, as on the calls themselves.
+  const names = [...ids, ...ids.flatMap(claudeNames)];
   return modelAllowed(key?.models, names) && modelAllowed(key?.availableModels, names);
 }
 

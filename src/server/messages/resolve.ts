@@ -1,6 +1,11 @@
 import { ApiError } from '../../anthropic/errors.ts';
 import { modelAllowed } from '../../auth/model-globs.ts';
-import { isClaudeLike, withoutBracketSuffix } from '../../models/aliases.ts';
+import {
+  canonicalClaudeId,
+  isClaudeLike,
+  parseBedrockClaudeId,
+  withoutBracketSuffix,
+} from '../../models/aliases.ts';
 import { modelNameForGlobs, resolveModel } from '../../models/resolve.ts';
 import type { CatalogueSnapshot, ResolvedModel } from '../../models/types.ts';
 import type { KeyRecord } from '../../store/types.ts';
@@ -39,10 +44,24 @@ export async function resolveForRequest(
 
 type ModelLimitedKey = Pick<KeyRecord, 'models'> & { availableModels?: readonly string[] };
 
-/** The names a key's model globs are matched against: the client's, the Bedrock id and its base id. */
+/**
+ * The names a key's model globs are matched against: the client's, the Bedrock id and its base id, and
+ * for Claude its Anthropic name.
+ */
 function namesOf(name: string, resolved: ResolvedModel): string[] {
   const clientName = resolved.viaPattern ?? (isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name);
-  return [clientName, resolved.modelId, resolved.baseModelId].map(modelNameForGlobs);
+  const names = [clientName, resolved.modelId, resolved.baseModelId].map(modelNameForGlobs);
+  return [...names, ...claudeNames(names[2]!)];
+}
+
+/**
+ * A Claude model's Anthropic name for its Bedrock base id (`anthropic.claude-sonnet-4-5-20250929-v1:0`
+ * → `claude-sonnet-4-5-20250929`), else none: a key limited to `claude-*` means Claude however it is
+ * called, and Claude Code in Bedrock mode (and the Bedrock-format door) calls it by its Bedrock id.
+ */
+export function claudeNames(baseModelId: string): string[] {
+  const parsed = parseBedrockClaudeId(baseModelId);
+  return parsed ? [canonicalClaudeId(parsed)] : [];
 }
 
 /**
