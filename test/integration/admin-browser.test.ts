@@ -13,8 +13,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin } from '../../src/cli/admin.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
+import { hasChromium, launchChromium } from '../helpers/chromium.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import { buildAdminAssets, hasChromium, launchChromium, startAdminGateway } from './admin-harness.ts';
+import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
 
 const SHOTS = join(import.meta.dirname, '../../.test-results/admin');
 

@@ -1,35 +1,13 @@
 /**
- * A gateway on the Bedrock emulator with the admin page built, an HTTP client that keeps a session, and
- * the machine's Chromium (Debian's package) for the tests that drive the page.
+ * A gateway on the Bedrock emulator with the admin page built, and an HTTP client that keeps a session.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
 import { buildAdmin } from '../../scripts/build-admin.ts';
 import type { Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { testConfig } from '../helpers/gateway.ts';
-
-/** Debian's Chromium: the browser tests are skipped on a machine without it. */
-export const CHROMIUM = '/usr/bin/chromium';
-export const hasChromium = existsSync(CHROMIUM);
-
-/** Headless Chromium as every admin page test drives it. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
-}
 
 /** Builds the page once per test file, into its own directory (test files run in parallel). */
 export async function buildAdminAssets(): Promise<string> {

@@ -8,14 +8,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/http/server.ts';
+import { hasChromium, launchChromium } from '../helpers/chromium.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import {
-  AdminClient,
-  buildAdminAssets,
-  hasChromium,
-  launchChromium,
-  startAdminGateway,
-} from './admin-harness.ts';
+import { AdminClient, buildAdminAssets, startAdminGateway } from './admin-harness.ts';
 
 /** Each sets window.__xss when run, and makes an <img class=pwn> or <svg class=pwn> when parsed as HTML. */
 const payload = (where: string) =>

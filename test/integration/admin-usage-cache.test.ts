@@ -7,8 +7,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/http/server.ts';
+import { hasChromium, launchChromium } from '../helpers/chromium.ts';
 import { ask, type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import { buildAdminAssets, hasChromium, launchChromium, startAdminGateway } from './admin-harness.ts';
+import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
 
 describe.skipIf(!hasChromium)('cache tokens on the admin page', () => {
   let emulator: Emulator;

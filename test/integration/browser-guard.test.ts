@@ -3,11 +3,11 @@
  * the headers real browsers send for a cross-site fetch "simple request", a form POST and a CORS
  * preflight; a real headless Chromium page then tries the same. The emulator must see no call.
  */
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/http/server.ts';
+import { hasChromium, launchChromium } from '../helpers/chromium.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, startGateway } from '../helpers/gateway.ts';
 
 const ALLOWED = 'https://console.example.com';
@@ -290,9 +290,7 @@ describe('content type (no Origin: a non-browser client)', () => {
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-
-describe.skipIf(!existsSync(CHROMIUM))('a real headless Chromium page on another loopback port', () => {
+describe.skipIf(!hasChromium)('a real headless Chromium page on another loopback port', () => {
   let page: http.Server;
   let pageUrl: string;
 
@@ -319,18 +317,7 @@ window.tryFetch = async () => {
   });
 
   it('neither a no-cors fetch nor a form POST reaches Bedrock', { timeout: 60_000 }, async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const tab = await browser.newPage();
       await tab.goto(pageUrl);
