@@ -290,17 +290,13 @@ async function checkModels(snapshot: CatalogueSnapshot, config: Config): Promise
  * (the gateway sends them there by itself). Unreadable is a warning: such models answer 404 then.
  */
 async function checkMantle(snapshot: CatalogueSnapshot, config: Config, env: Env): Promise<Check> {
-  const [
-    { mantleModelLister },
-    { fromNodeProviderChain },
-    { withMantleModels },
-    { parseBedrockClaudeId, canonicalClaudeId },
-  ] = await Promise.all([
-    import('../upstream/mantle-models.ts'),
-    import('@aws-sdk/credential-providers'),
-    import('../models/catalogue.ts'),
-    import('../models/aliases.ts'),
-  ]);
+  const [{ mantleModelLister }, { fromNodeProviderChain }, { withMantleModels }, { anthropicIdsOf }] =
+    await Promise.all([
+      import('../upstream/mantle-models.ts'),
+      import('@aws-sdk/credential-providers'),
+      import('../models/catalogue.ts'),
+      import('../models/aliases.ts'),
+    ]);
   const lister = mantleModelLister({
     credentials: fromNodeProviderChain(credentialChainProxyOptions(proxyEnvOrNone(env))),
     ...(config.mantleEndpoint === undefined ? {} : { endpoint: config.mantleEndpoint }),
@@ -308,10 +304,9 @@ async function checkMantle(snapshot: CatalogueSnapshot, config: Config, env: Env
   });
   try {
     const ids = await lister(config.region);
-    const only = withMantleModels(snapshot, ids).models.flatMap((m) => {
-      const parsed = m.mantleOnly ? parseBedrockClaudeId(m.modelId) : null;
-      return parsed ? [canonicalClaudeId(parsed)] : [];
-    });
+    const only = withMantleModels(snapshot, ids).models.flatMap((m) =>
+      m.mantleOnly ? anthropicIdsOf(m.modelId) : [],
+    );
     return {
       name: 'mantle',
       status: 'ok',

@@ -113,6 +113,15 @@ export function compareClaudeNewestFirst(a: ClaudeName, b: ClaudeName): number {
   );
 }
 
+/**
+ * A Claude model's Anthropic id for its Bedrock base id (`anthropic.claude-sonnet-4-5-20250929-v1:0` →
+ * `claude-sonnet-4-5-20250929`), as a list: empty for any other family (for flatMap).
+ */
+export function anthropicIdsOf(baseModelId: string): string[] {
+  const parsed = parseBedrockClaudeId(baseModelId);
+  return parsed ? [canonicalClaudeId(parsed)] : [];
+}
+
 /** The id Anthropic's API would list: `claude-sonnet-4-5-20250929`, `claude-3-7-sonnet-20250219`, `claude-opus-4-6`. */
 export function canonicalClaudeId(n: ClaudeName): string {
   return [...claudeStem(n, false), ...(n.date ? [n.date] : [])].join('-');

@@ -6,11 +6,11 @@
  */
 import { ApiError } from '../../anthropic/errors.ts';
 import { modelAllowed } from '../../auth/model-globs.ts';
+import { anthropicIdsOf } from '../../models/aliases.ts';
 import type { CatalogueModel, CatalogueProfile } from '../../models/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Ctx, Handler } from '../http/context.ts';
 import { sendJson } from '../http/respond.ts';
-import { claudeNames } from '../messages/resolve.ts';
 
 function foundationModelArn(region: string, modelId: string): string {
   return `arn:aws:bedrock:${region}::foundation-model/${modelId}`;
@@ -48,7 +48,7 @@ function visible(ctx: Ctx, ids: readonly string[]): boolean {
   const key = ctx.key as (Ctx['key'] & { availableModels?: readonly string[] }) | undefined;
   if (key?.models === undefined && key?.availableModels === undefined) return true;
   // A Claude model goes by its Anthropic name too, as on the calls themselves.
-  const names = [...ids, ...ids.flatMap(claudeNames)];
+  const names = [...ids, ...ids.flatMap(anthropicIdsOf)];
   return modelAllowed(key?.models, names) && modelAllowed(key?.availableModels, names);
 }
 
