@@ -1,11 +1,6 @@
 import { ApiError } from '../../anthropic/errors.ts';
 import { modelAllowed } from '../../auth/model-globs.ts';
-import {
-  canonicalClaudeId,
-  isClaudeLike,
-  parseBedrockClaudeId,
-  withoutBracketSuffix,
-} from '../../models/aliases.ts';
+import { anthropicIdsOf, isClaudeLike, withoutBracketSuffix } from '../../models/aliases.ts';
 import { modelNameForGlobs, resolveModel } from '../../models/resolve.ts';
 import type { CatalogueSnapshot, ResolvedModel } from '../../models/types.ts';
 import type { KeyRecord } from '../../store/types.ts';
@@ -31,13 +26,16 @@ export async function resolveForRequest(
   // so `claude-sonnet-4-5[haiku]` must not pass a key limited to `*haiku*` and then call Sonnet. A name
   // a prefix pattern of the model map caught (`claude-x*` → Sonnet) is the client's invention: the
   // operator's target counts instead, so `claude-xhaiku` does not pass `*haiku*` either.
-  const names = namesOf(name, resolved);
-  if (!modelAllowed(key?.models, names)) {
-    throw new ApiError('permission_error', `this API key may not use model '${name}'`);
-  }
-  // A sign-in policy's managed `availableModels` binds the gateway too, not only Claude Code's picker.
-  if (!modelAllowed(key?.availableModels, names)) {
-    throw new ApiError('permission_error', `your sign-in policy does not offer model '${name}'`);
+  // The names are worked out only for a key limited to some models (not on every call).
+  if (key?.models !== undefined || key?.availableModels !== undefined) {
+    const names = namesOf(name, resolved);
+    if (!modelAllowed(key.models, names)) {
+      throw new ApiError('permission_error', `this API key may not use model '${name}'`);
+    }
+    // A sign-in policy's managed `availableModels` binds the gateway too, not only Claude Code's picker.
+    if (!modelAllowed(key.availableModels, names)) {
+      throw new ApiError('permission_error', `your sign-in policy does not offer model '${name}'`);
+    }
   }
   return { ...resolved, caps: applyFeatureFlags(resolved.caps, deps.config) };
 }
@@ -51,17 +49,9 @@ type ModelLimitedKey = Pick<KeyRecord, 'models'> & { availableModels?: readonly 
 function namesOf(name: string, resolved: ResolvedModel): string[] {
   const clientName = resolved.viaPattern ?? (isClaudeLike(name) ? withoutBracketSuffix(name.trim()) : name);
   const names = [clientName, resolved.modelId, resolved.baseModelId].map(modelNameForGlobs);
-  return [...names, ...claudeNames(names[2]!)];
-}
-
-/**
- * A Claude model's Anthropic name for its Bedrock base id (`anthropic.claude-sonnet-4-5-20250929-v1:0`
- * → `claude-sonnet-4-5-20250929`), else none: a key limited to `claude-*` means Claude however it is
- * called, and Claude Code in Bedrock mode (and the Bedrock-format door) calls it by its Bedrock id.
- */
-export function claudeNames(baseModelId: string): string[] {
-  const parsed = parseBedrockClaudeId(baseModelId);
-  return parsed ? [canonicalClaudeId(parsed)] : [];
+  // A key limited to `claude-*` means Claude however it is called: Claude Code in Bedrock mode (and the
+  // Bedrock-format door) calls it by its Bedrock id.
+  return [...names, ...anthropicIdsOf(names[2]!)];
 }
 
 /**
