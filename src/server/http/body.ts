@@ -92,13 +92,7 @@ export const MAX_DRAINED_BYTES = 256 * 1024 * 1024;
 
 /** Rejects with `err` once the request's body has all come (read and dropped) or the request closed. */
 function drainThen(req: IncomingMessage, err: ApiError): Promise<Buffer> {
-  return new Promise((_, reject) => {
-    const done = () => reject(err);
-    req.once('end', done);
-    req.once('close', done);
-    req.once('error', done);
-    req.resume();
-  });
+  return bodyDrained(req).then(() => Promise.reject(err));
 }
 
 /**
