@@ -159,7 +159,7 @@ export async function collectKeys(flags: StoreFlags, now = Date.now()): Promise<
 
 /** Team mode: the tables are abproxy's (serve checks the same at start), else a usage-level error. */
 async function refuseForeignTables(store: Store, prefix: string): Promise<void> {
-  const problems = await (store as { tableProblems?: () => Promise<string[]> }).tableProblems?.();
+  const problems = await store.tableProblems?.();
   if (problems && problems.length > 0) {
     throw new CliError(
       `the DynamoDB tables '${prefix}-*' are not abproxy's (${problems.join('; ')}): ` +

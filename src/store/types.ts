@@ -128,6 +128,8 @@ export class AmbiguousKeyError extends Error {
 
 export interface Store extends SignInStore {
   readonly mode: StoreMode;
+  /** Team mode: what is wrong with the tables (missing, another schema), empty when they are abproxy's. */
+  tableProblems?(): Promise<string[]>;
   /** Fails with DuplicateKeyError when the hash or id exists already. */
   createKey(record: KeyRecord): Promise<void>;
   /** The hot path of authentication (strongly consistent in team mode). */

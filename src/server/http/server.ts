@@ -491,11 +491,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
  * a reason to refuse to start (it may come back); that is only logged.
  */
 async function checkTeamTables(store: Store | undefined, config: Config, log: Logger): Promise<void> {
-  const team = store as (Store & { tableProblems?: () => Promise<string[]> }) | undefined;
-  if (!team?.tableProblems) return;
+  if (!store?.tableProblems) return;
   let problems: string[];
   try {
-    problems = await team.tableProblems();
+    problems = await store.tableProblems();
   } catch (err) {
     log.warn({ err: briefError(err) }, 'could not check the DynamoDB tables at start');
     return;
