@@ -11,6 +11,7 @@ import {
   responseAttributes,
   routeOf,
   stopReasonOf,
+  systemText,
 } from './genai.ts';
 import { tracesUrl } from './tracing.ts';
 
@@ -29,16 +30,11 @@ const request: MessagesRequest = {
 describe('GenAI attributes', () => {
   it('maps the request', () => {
     expect(requestAttributes(request)).toEqual({
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.system': 'aws.bedrock',
-      'gen_ai.provider.name': 'aws.bedrock',
-      'gen_ai.request.model': 'claude-sonnet-4-5',
       'gen_ai.request.max_tokens': 512,
       'gen_ai.request.temperature': 0.2,
       'gen_ai.request.top_p': 0.9,
       'gen_ai.request.stop_sequences': ['END'],
-      'gen_ai.request.stream': true,
-      'gen_ai.request.tool_count': 1,
+      'abproxy.request.tool_count': 1,
     });
   });
 
@@ -72,21 +68,36 @@ describe('content text', () => {
     expect(bounded('abc', 4)).toBe('abc');
   });
 
-  it('the prompt holds the system prompt and the messages', () => {
-    const text = promptText(request);
-    expect(text).toContain('be brief');
-    expect(text).toContain('Paris');
+  it('the prompt is the messages in the conventions’ shape, the system prompt apart', () => {
+    expect(JSON.parse(promptText(request))).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: 'what is the weather in Paris?' }] },
+    ]);
+    expect(JSON.parse(systemText(request)!)).toEqual([{ type: 'text', content: 'be brief' }]);
     expect(promptText(request, 10)).toMatch(/^.{10}… \[\d+ more characters\]$/);
   });
 
-  it('the completion is the text blocks and tool calls', () => {
+  it('the completion is the text blocks and tool calls, with the finish reason', () => {
     expect(
-      completionText([
-        { type: 'text', text: 'Let me look.' },
-        { type: 'tool_use', id: 't', name: 'get_weather', input: { city: 'Paris' } },
-        { type: 'thinking', thinking: 'hidden' },
-      ]),
-    ).toBe('Let me look.\n[tool_use get_weather] {"city":"Paris"}');
+      JSON.parse(
+        completionText(
+          [
+            { type: 'text', text: 'Let me look.' },
+            { type: 'tool_use', id: 't', name: 'get_weather', input: { city: 'Paris' } },
+            { type: 'thinking', thinking: 'hidden' },
+          ],
+          'tool_use',
+        ),
+      ),
+    ).toEqual([
+      {
+        role: 'assistant',
+        parts: [
+          { type: 'text', content: 'Let me look.' },
+          { type: 'tool_call', id: 't', name: 'get_weather', arguments: { city: 'Paris' } },
+        ],
+        finish_reason: 'tool_use',
+      },
+    ]);
   });
 });
 

@@ -10,26 +10,24 @@ import { FORWARD_OPERATIONS } from '../upstream/runtime.ts';
 
 export type Attributes = Record<string, string | number | boolean | string[]>;
 
-/** `gen_ai.system` / `gen_ai.provider.name` of every call the gateway makes. */
-export const GEN_AI_SYSTEM = 'aws.bedrock';
+/** `gen_ai.provider.name` of every call the gateway makes (the conventions' name for Bedrock). */
+export const GEN_AI_PROVIDER = 'aws.bedrock';
 
 /** Longest prompt or completion text put in a span (characters). */
 export const CONTENT_LIMIT = 16_384;
 
+/**
+ * The request's settings, for the attempt span (the GenAI span). The model, the operation and whether
+ * the call streams belong to each attempt, which sets them; the tool count has no convention name.
+ */
 export function requestAttributes(request: MessagesRequest): Attributes {
-  const attributes: Attributes = {
-    'gen_ai.operation.name': 'chat',
-    'gen_ai.system': GEN_AI_SYSTEM,
-    'gen_ai.provider.name': GEN_AI_SYSTEM,
-    'gen_ai.request.model': request.model,
-  };
+  const attributes: Attributes = {};
   if (typeof request.max_tokens === 'number') attributes['gen_ai.request.max_tokens'] = request.max_tokens;
   if (typeof request.temperature === 'number') attributes['gen_ai.request.temperature'] = request.temperature;
   if (typeof request.top_p === 'number') attributes['gen_ai.request.top_p'] = request.top_p;
   if (typeof request.top_k === 'number') attributes['gen_ai.request.top_k'] = request.top_k;
   if (request.stop_sequences?.length) attributes['gen_ai.request.stop_sequences'] = request.stop_sequences;
-  attributes['gen_ai.request.stream'] = request.stream === true;
-  if (request.tools?.length) attributes['gen_ai.request.tool_count'] = request.tools.length;
+  if (request.tools?.length) attributes['abproxy.request.tool_count'] = request.tools.length;
   return attributes;
 }
 
@@ -41,6 +39,8 @@ export interface AnswerFacts {
   /** All input tokens, cached ones included (as the GenAI conventions count them). */
   inputTokens?: number | undefined;
   outputTokens?: number | undefined;
+  cacheReadTokens?: number | undefined;
+  cacheWriteTokens?: number | undefined;
   stopReason?: string | null | undefined;
 }
 
@@ -50,6 +50,8 @@ export function responseAttributes(answer: AnswerFacts): Attributes {
   if (answer.model) attributes['gen_ai.response.model'] = answer.model;
   if (answer.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = answer.inputTokens;
   if (answer.outputTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = answer.outputTokens;
+  if (answer.cacheReadTokens) attributes['gen_ai.usage.cache_read.input_tokens'] = answer.cacheReadTokens;
+  if (answer.cacheWriteTokens) attributes['gen_ai.usage.cache_write.input_tokens'] = answer.cacheWriteTokens;
   if (answer.stopReason) attributes['gen_ai.response.finish_reasons'] = [answer.stopReason];
   return attributes;
 }
@@ -59,24 +61,52 @@ export function bounded(text: string, limit = CONTENT_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… [${text.length - limit} more characters]`;
 }
 
-/** The prompt (system and messages) as JSON, bounded. */
-export function promptText(request: MessagesRequest, limit = CONTENT_LIMIT): string {
-  const prompt =
-    request.system === undefined
-      ? request.messages
-      : [{ role: 'system', content: request.system }, ...request.messages];
-  return bounded(JSON.stringify(prompt), limit);
+type Part = Record<string, unknown>;
+
+/**
+ * One Anthropic content block as a part of the conventions' message shape (text, tool call, result);
+ * thinking stays out, as it always did.
+ */
+function partOf(block: unknown): Part | undefined {
+  const b = block as { type?: string; text?: unknown; id?: unknown; name?: unknown; input?: unknown };
+  const any = block as { tool_use_id?: unknown; content?: unknown };
+  if (b.type === 'text') return { type: 'text', content: b.text };
+  if (b.type === 'tool_use' || b.type === 'server_tool_use')
+    return { type: 'tool_call', id: b.id, name: b.name, arguments: b.input };
+  if (b.type === 'tool_result')
+    return { type: 'tool_call_response', id: any.tool_use_id, response: any.content };
+  if (b.type === 'thinking' || b.type === 'redacted_thinking') return undefined;
+  // Images, documents and the like: their kind only, never their bytes.
+  return { type: typeof b.type === 'string' ? b.type : 'unknown' };
 }
 
-/** The answer's text: text blocks as they are, tool calls as `[tool_use name] {input}`. */
-export function completionText(content: readonly unknown[], limit = CONTENT_LIMIT): string {
-  const parts: string[] = [];
-  for (const block of content) {
-    const b = block as { type?: string; text?: string; name?: string; input?: unknown };
-    if (b.type === 'text' && typeof b.text === 'string') parts.push(b.text);
-    else if (b.type === 'tool_use') parts.push(`[tool_use ${b.name ?? ''}] ${JSON.stringify(b.input ?? {})}`);
-  }
-  return bounded(parts.join('\n'), limit);
+const partsOf = (content: unknown): Part[] =>
+  typeof content === 'string'
+    ? [{ type: 'text', content }]
+    : Array.isArray(content)
+      ? content.map(partOf).filter((part) => part !== undefined)
+      : [];
+
+/** `gen_ai.system_instructions`: the system prompt as parts, bounded JSON; undefined without one. */
+export function systemText(request: MessagesRequest, limit = CONTENT_LIMIT): string | undefined {
+  return request.system === undefined ? undefined : bounded(JSON.stringify(partsOf(request.system)), limit);
+}
+
+/** `gen_ai.input.messages`: the messages in the conventions' shape (role and parts), bounded JSON. */
+export function promptText(request: MessagesRequest, limit = CONTENT_LIMIT): string {
+  const messages = request.messages.map((m) => ({ role: m.role, parts: partsOf(m.content) }));
+  return bounded(JSON.stringify(messages), limit);
+}
+
+/** `gen_ai.output.messages` of an answer given as content blocks (or, from a stream, its text). */
+export function completionText(
+  content: readonly unknown[] | string,
+  stopReason: string | undefined,
+  limit = CONTENT_LIMIT,
+): string {
+  const parts = partsOf(content);
+  const message = { role: 'assistant', parts, ...(stopReason ? { finish_reason: stopReason } : {}) };
+  return bounded(JSON.stringify([message]), limit);
 }
 
 /** The JSON payload of an outgoing stream event (built, or a formatted SSE frame). */

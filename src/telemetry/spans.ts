@@ -18,7 +18,8 @@ import {
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ApiError } from '../anthropic/errors.ts';
-import type { MessagesRequest } from '../anthropic/types.ts';
+import type { MessagesRequest, Usage } from '../anthropic/types.ts';
+import { isStreamOperation } from '../server/bedrock/paths.ts';
 import type { Ctx, Middleware } from '../server/http/context.ts';
 import { adoptTraceId } from '../server/middleware/request-id.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
@@ -26,11 +27,11 @@ import { type StreamFailure, untilDone } from '../upstream/event-stream.ts';
 import type { BedrockRuntime, ForwardOperation } from '../upstream/runtime.ts';
 import { cleanLabel, SESSION_HEADER } from '../usage/attribution.ts';
 import {
-  bounded,
+  type Attributes,
   CONTENT_LIMIT,
   completionText,
   deltaText,
-  GEN_AI_SYSTEM,
+  GEN_AI_PROVIDER,
   isTracedPath,
   messageIdOf,
   promptText,
@@ -38,8 +39,9 @@ import {
   responseAttributes,
   routeOf,
   stopReasonOf,
+  systemText,
 } from './genai.ts';
-import type { RequestSpan, Telemetry, UpstreamInfo } from './tracing.ts';
+import type { ModelNames, RequestSpan, Telemetry, UpstreamInfo } from './tracing.ts';
 
 function errorType(err: unknown): string {
   if (err instanceof ApiError) return err.type;
@@ -53,6 +55,18 @@ function recordFault(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
 }
 
+/** The attempt that answered: ended once the request has the answer's facts (usage, finish reason). */
+interface Answering {
+  span: Span;
+  /** When Bedrock's answer ended (the span's end time), in epoch ms. */
+  endTime: number;
+  /** performance.now() when the attempt started (time to first chunk). */
+  startedAt: number;
+  stream: boolean;
+}
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
 class TracedRequest implements RequestSpan {
   readonly span: Span;
   readonly context: Context;
@@ -62,9 +76,18 @@ class TracedRequest implements RequestSpan {
   readonly #startedAt = performance.now();
   #auth: Span | undefined;
   #stream: Span | undefined;
+  /** The model as the client named it (gen_ai.request.model), and the catalogue's name for span names. */
+  #requested: string | undefined;
+  #label: string | undefined;
   #resolvedModel: string | undefined;
+  /** The request's GenAI attributes, given to every attempt span. */
+  #attempt: Attributes = {};
+  #answering: Answering | undefined;
+  #usage: Usage | undefined;
   #responseId: string | undefined;
   #stopReason: string | undefined;
+  /** The answer (ABPROXY_TRACE_CONTENT): its blocks, or a stream's text as it came. */
+  #answerBlocks: readonly unknown[] | undefined;
   #completion: string[] | undefined;
   #completionChars = 0;
   #ended = false;
@@ -92,20 +115,90 @@ class TracedRequest implements RequestSpan {
     auth.end();
   }
 
-  request(request: MessagesRequest, resolvedModel: string): void {
-    this.#resolvedModel = resolvedModel;
-    if (!this.span.isRecording()) return;
-    this.span.setAttributes(requestAttributes(request));
-    // Claude Code's session: the GenAI conventions' conversation (required when known).
+  model(requested: string, resolved: ModelNames): void {
+    this.#requested = requested;
+    this.#label = resolved.metricsLabel;
+    this.#resolvedModel = resolved.modelId;
+    // Claude Code's session: the GenAI conventions' conversation (required when known). On the server
+    // span too, which groups a session's requests without being a GenAI call itself.
     const session = cleanLabel(this.#ctx.req.headers[SESSION_HEADER]);
-    if (session) this.span.setAttribute('gen_ai.conversation.id', session);
-    if (this.#content) this.span.addEvent('gen_ai.content.prompt', { 'gen_ai.prompt': promptText(request) });
+    if (session) {
+      this.#attempt['gen_ai.conversation.id'] = session;
+      this.span.setAttribute('gen_ai.conversation.id', session);
+    }
+  }
+
+  request(request: MessagesRequest, resolved: ModelNames): void {
+    this.model(request.model, resolved);
+    if (!this.span.isRecording()) return;
+    Object.assign(this.#attempt, requestAttributes(request));
+    if (this.#content) {
+      const system = systemText(request);
+      if (system !== undefined) this.#attempt['gen_ai.system_instructions'] = system;
+      this.#attempt['gen_ai.input.messages'] = promptText(request);
+    }
+  }
+
+  usage(usage: Usage): void {
+    this.#usage = usage;
+  }
+
+  /** An attempt's span name: the catalogue's name of the model, never the client's own string. */
+  attemptName(operation: string): string {
+    return `${operation} ${this.#label ?? 'unknown'}`;
+  }
+
+  /** The request's attributes every attempt span carries. */
+  attemptAttributes(): Attributes {
+    return this.#requested === undefined
+      ? this.#attempt
+      : { ...this.#attempt, 'gen_ai.request.model': this.#requested };
+  }
+
+  /**
+   * An attempt got its answer (a stream: to its end, or cut). Its span ends with the request, when the
+   * usage and finish reason are known; an earlier one (a web search round) ends now.
+   */
+  answered(answering: Answering): void {
+    if (this.#ended) {
+      this.#finish(answering);
+      return;
+    }
+    const earlier = this.#answering;
+    this.#answering = answering;
+    if (earlier) earlier.span.end(earlier.endTime);
+  }
+
+  #finish(answering: Answering): void {
+    const { span } = answering;
+    const usage = this.#usage;
+    const cacheRead = usage?.cache_read_input_tokens ?? 0;
+    const cacheWrite = usage?.cache_creation_input_tokens ?? 0;
+    span.setAttributes(
+      responseAttributes({
+        id: this.#responseId,
+        model: this.#resolvedModel,
+        inputTokens: usage && usage.input_tokens + cacheRead + cacheWrite,
+        outputTokens: usage?.output_tokens,
+        cacheReadTokens: cacheRead,
+        cacheWriteTokens: cacheWrite,
+        stopReason: this.#stopReason,
+      }),
+    );
+    const first = this.#ctx.firstTokenAt;
+    if (answering.stream && first !== undefined && first > answering.startedAt) {
+      span.setAttribute('gen_ai.response.time_to_first_chunk', (first - answering.startedAt) / 1000);
+    }
+    const answer = this.#answerBlocks ?? this.#completion?.join('');
+    if (answer !== undefined)
+      span.setAttribute('gen_ai.output.messages', completionText(answer, this.#stopReason));
+    span.end(answering.endTime);
   }
 
   response(answer: { id?: string; stop_reason?: string | null; content?: readonly unknown[] }): void {
     if (answer.id) this.#responseId = answer.id;
     if (answer.stop_reason) this.#stopReason = answer.stop_reason;
-    if (this.#content && answer.content) this.#completion = [completionText(answer.content)];
+    if (this.#content && answer.content) this.#answerBlocks = answer.content;
   }
 
   streamOpened(): void {
@@ -138,9 +231,9 @@ class TracedRequest implements RequestSpan {
     const first = this.#ctx.firstTokenAt;
     if (first !== undefined) {
       const seconds = Math.max(0, first - this.#startedAt) / 1000;
-      stream.addEvent('gen_ai.first_token', performance.timeOrigin + first);
-      stream.setAttribute('gen_ai.server.time_to_first_token', seconds);
-      this.span.setAttribute('gen_ai.server.time_to_first_token', seconds);
+      stream.addEvent('abproxy.first_token', performance.timeOrigin + first);
+      stream.setAttribute('abproxy.time_to_first_token', seconds);
+      this.span.setAttribute('abproxy.time_to_first_token', seconds);
     }
     if (outcome.cut) stream.setAttribute('abproxy.client_disconnected', true);
     if (outcome.err !== undefined) {
@@ -157,7 +250,11 @@ class TracedRequest implements RequestSpan {
     this.span.setAttribute('error.type', errorType(err));
   }
 
-  /** The response is finished (or the connection closed): HTTP status, usage, the answer's attributes. */
+  /**
+   * The response is finished (or the connection closed): the server span's HTTP status, and the
+   * answering attempt's usage and answer. The server span is the HTTP server's: its only gen_ai.* is
+   * the conversation id, so a GenAI backend counts one call per attempt, not two per request.
+   */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
@@ -173,23 +270,18 @@ class TracedRequest implements RequestSpan {
       if (ctx.upstream?.served) span.setAttribute('abproxy.upstream', ctx.upstream.served);
       if (ctx.upstream?.failedAttempts)
         span.setAttribute('abproxy.failed_attempts', ctx.upstream.failedAttempts);
-      span.setAttributes(
-        responseAttributes({
-          id: this.#responseId,
-          model: this.#resolvedModel,
-          inputTokens: this.#resolvedModel === undefined ? undefined : ctx.inputTokens,
-          outputTokens: this.#resolvedModel === undefined ? undefined : ctx.outputTokens,
-          stopReason: this.#stopReason,
-        }),
-      );
-      if (this.#completion) {
-        span.addEvent('gen_ai.content.completion', {
-          'gen_ai.completion': bounded(this.#completion.join('')),
-        });
-      }
     }
+    const answering = this.#answering;
+    this.#answering = undefined;
+    if (answering) this.#finish(answering);
     span.end();
   }
+}
+
+/** The request being served: its OTel context (the parent of attempt spans) and its span. */
+interface Scope {
+  context: Context;
+  traced: TracedRequest;
 }
 
 export class Spans implements Omit<Telemetry, 'shutdown'> {
@@ -197,7 +289,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
   readonly #content: boolean;
   readonly #propagator = new W3CTraceContextPropagator();
   /** The OTel context of the request being served (the parent of attempt spans). */
-  readonly #current = new AsyncLocalStorage<Context>();
+  readonly #current = new AsyncLocalStorage<Scope>();
 
   constructor(tracer: Tracer, options: { content: boolean }) {
     this.#tracer = tracer;
@@ -239,7 +331,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
     };
     ctx.res.once('close', settle);
     try {
-      await this.#current.run(context, next);
+      await this.#current.run({ context, traced }, next);
     } catch (err) {
       traced.fail(err);
       throw err;
@@ -252,7 +344,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
     const traced = ctx.span as TracedRequest | undefined;
     if (!traced) return next();
     try {
-      await this.#current.run(traced.startAuth(), next);
+      await this.#current.run({ context: traced.startAuth(), traced }, next);
     } catch (err) {
       traced.endAuth(err);
       throw err;
@@ -263,29 +355,33 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
     const traced = ctx.span as TracedRequest | undefined;
     if (!traced) return next();
     traced.endAuth();
-    return this.#current.run(traced.context, next);
+    return this.#current.run({ context: traced.context, traced }, next);
   };
 
   wrapRuntime(runtime: BedrockRuntime, upstream: UpstreamInfo): BedrockRuntime {
     const attempt = <T>(
       method: string,
-      modelId: string | undefined,
+      stream: boolean,
       run: () => Promise<T>,
       requestIdOf: (answer: T) => string | undefined,
       signal?: AbortSignal,
     ): Promise<T> => {
-      const parent = this.#current.getStore();
-      if (!parent) return run();
+      const scope = this.#current.getStore();
+      if (!scope) return run();
+      const { traced } = scope;
       const operation = method === 'CountTokens' ? 'count_tokens' : 'chat';
+      const startedAt = performance.now();
+      // The GenAI span of the call (one per attempt): named after the catalogue's model, never the
+      // client's string; the client's string is its gen_ai.request.model.
       const span = this.#tracer.startSpan(
-        `${operation} ${modelId ?? ''}`.trim(),
+        traced.attemptName(operation),
         {
           kind: SpanKind.CLIENT,
           attributes: {
             'gen_ai.operation.name': operation,
-            'gen_ai.system': GEN_AI_SYSTEM,
-            'gen_ai.provider.name': GEN_AI_SYSTEM,
-            ...(modelId ? { 'gen_ai.request.model': modelId } : {}),
+            'gen_ai.provider.name': GEN_AI_PROVIDER,
+            ...traced.attemptAttributes(),
+            ...(operation === 'chat' ? { 'gen_ai.request.stream': stream } : {}),
             'rpc.system': 'aws-api',
             'rpc.service': 'BedrockRuntime',
             'rpc.method': method,
@@ -293,15 +389,17 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
             'abproxy.upstream': upstream.name,
           },
         },
-        parent,
+        scope.context,
       );
+      const answered = () =>
+        operation === 'chat' ? traced.answered({ span, endTime: epochNow(), startedAt, stream }) : span.end();
       return run().then(
         (answer) => {
           const requestId = requestIdOf(answer);
           if (requestId) span.setAttribute('aws.request_id', requestId);
-          const { stream } = answer as { stream?: AsyncIterable<unknown> };
-          if (stream === undefined) {
-            span.end();
+          const { stream: events } = answer as { stream?: AsyncIterable<unknown> };
+          if (events === undefined) {
+            answered();
             return answer;
           }
           // The answer arrives through its stream: the attempt lasts until that ends, and fails when it
@@ -312,12 +410,12 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
             ended = true;
             signal?.removeEventListener('abort', abandoned);
             if (failure) recordFault(span, failure.err);
-            span.end();
+            answered();
           };
           // A stream nobody reads to its end (the client left, the call was cancelled) ends with it.
           const abandoned = () => end();
           signal?.addEventListener('abort', abandoned, { once: true });
-          return { ...answer, stream: untilDone(stream, end) } as T;
+          return { ...answer, stream: untilDone(events, end) } as T;
         },
         (err: unknown) => {
           const meta = (err as { $metadata?: { requestId?: string; httpStatusCode?: number } } | undefined)
@@ -334,7 +432,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       converse: (input, signal) =>
         attempt(
           'Converse',
-          input.modelId,
+          false,
           () => runtime.converse(input, signal),
           (a) => a.$metadata?.requestId,
           signal,
@@ -342,7 +440,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       converseStream: (input, signal) =>
         attempt(
           'ConverseStream',
-          input.modelId,
+          true,
           () => runtime.converseStream(input, signal),
           (a) => a.requestId,
           signal,
@@ -350,7 +448,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       invokeModel: (input, signal) =>
         attempt(
           'InvokeModel',
-          input.modelId,
+          false,
           () => runtime.invokeModel(input, signal),
           () => undefined,
           signal,
@@ -358,7 +456,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       invokeModelStream: (input, signal) =>
         attempt(
           'InvokeModelWithResponseStream',
-          input.modelId,
+          true,
           () => runtime.invokeModelStream(input, signal),
           (a) => a.requestId,
           signal,
@@ -366,7 +464,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       countTokens: (input, signal) =>
         attempt(
           'CountTokens',
-          input.modelId,
+          false,
           () => runtime.countTokens(input, signal),
           () => undefined,
           signal,
@@ -374,7 +472,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       messagesApi: (input, signal) =>
         attempt(
           input.host === 'mantle' ? 'MantleMessages' : 'Messages',
-          input.modelId,
+          input.stream,
           () => runtime.messagesApi(input, signal),
           (a) => a.requestId,
           signal,
@@ -382,7 +480,7 @@ export class Spans implements Omit<Telemetry, 'shutdown'> {
       forward: (input, signal) =>
         attempt(
           FORWARD_METHODS[input.operation],
-          input.modelId,
+          isStreamOperation(input.operation),
           () => runtime.forward(input, signal),
           (a) => a.requestId,
           signal,

@@ -5,8 +5,9 @@
  * startTelemetry imports the SDK (otel.ts) and returns the hooks the server wires in.
  */
 
-import type { MessagesRequest } from '../anthropic/types.ts';
+import type { MessagesRequest, Usage } from '../anthropic/types.ts';
 import { type Config, ConfigError } from '../config/config.ts';
+import type { ResolvedModel } from '../models/types.ts';
 import type { Middleware } from '../server/http/context.ts';
 import type { Logger } from '../server/http/logger.ts';
 import type { OutgoingEvent } from '../translate/stream-translator.ts';
@@ -17,8 +18,12 @@ import type { BedrockRuntime } from '../upstream/runtime.ts';
  * request is traced). Every method is cheap and never throws.
  */
 export interface RequestSpan {
-  /** The validated request and the Bedrock model id it resolved to (GenAI request attributes, prompt text). */
-  request(request: MessagesRequest, resolvedModel: string): void;
+  /** The model the client named and what it resolved to (the door's calls, count_tokens). */
+  model(requested: string, resolved: ModelNames): void;
+  /** The validated request and its model (GenAI request attributes, prompt text). */
+  request(request: MessagesRequest, resolved: ModelNames): void;
+  /** The usage the request is billed (the answering attempt's gen_ai.usage.*). */
+  usage(usage: Usage): void;
   /** A non-streamed answer: its id and stop reason (and text, with ABPROXY_TRACE_CONTENT). */
   response(answer: { id?: string; stop_reason?: string | null; content?: readonly unknown[] }): void;
   /** The SSE stream to the client opened: starts the stream span. */
@@ -28,6 +33,9 @@ export interface RequestSpan {
   /** The stream ended: `err` when it failed, `cut` when the client left. */
   streamEnded(outcome?: { err?: unknown; cut?: boolean }): void;
 }
+
+/** A resolved model as spans name it: the id called, and the catalogue's bounded name (span names). */
+export type ModelNames = Pick<ResolvedModel, 'modelId' | 'metricsLabel'>;
 
 /** Which upstream a wrapped runtime calls (attempt span attributes). */
 export interface UpstreamInfo {

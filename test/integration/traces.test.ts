@@ -132,8 +132,18 @@ describe('traces (http/json)', () => {
       'http.request.method': 'POST',
       'http.route': '/v1/messages',
       'http.response.status_code': 200,
+      'gen_ai.conversation.id': session,
+    });
+    expect(server.attributes['abproxy.time_to_first_token']).toBeGreaterThan(0);
+
+    const children = spans.filter((s) => s.parentSpanId === server.spanId);
+    expect(children.map((s) => s.name).sort()).toEqual(
+      ['auth and limits', `chat ${CLAUDE}`, 'stream'].sort(),
+    );
+    const attempt = children.find((s) => s.kind === CLIENT)!;
+    expect(attempt.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat',
-      'gen_ai.system': 'aws.bedrock',
+      'gen_ai.provider.name': 'aws.bedrock',
       'gen_ai.request.model': CLAUDE,
       'gen_ai.request.max_tokens': 100,
       'gen_ai.request.stream': true,
@@ -142,17 +152,6 @@ describe('traces (http/json)', () => {
       'gen_ai.response.finish_reasons': ['end_turn'],
       'gen_ai.response.id': answer.id,
       'gen_ai.conversation.id': session,
-    });
-    expect(server.attributes['gen_ai.response.model']).toMatch(/anthropic\.claude-sonnet-4-5/);
-    expect(server.attributes['gen_ai.server.time_to_first_token']).toBeGreaterThan(0);
-
-    const children = spans.filter((s) => s.parentSpanId === server.spanId);
-    expect(children.map((s) => s.name).sort()).toEqual(
-      ['auth and limits', `chat ${server.attributes['gen_ai.response.model']}`, 'stream'].sort(),
-    );
-    const attempt = children.find((s) => s.kind === CLIENT)!;
-    expect(attempt.attributes).toMatchObject({
-      'gen_ai.operation.name': 'chat',
       'rpc.method': 'InvokeModelWithResponseStream',
       'abproxy.upstream': 'default',
       'cloud.region': 'us-east-1',
@@ -161,8 +160,8 @@ describe('traces (http/json)', () => {
     expect(bedrockCall).toBeDefined();
     expect(attempt.attributes['aws.request_id']).toMatch(/^[0-9a-f-]{36}$/);
     const stream = named(children, 'stream')[0]!;
-    expect(stream.events.map((e) => e.name)).toContain('gen_ai.first_token');
-    expect(stream.attributes['gen_ai.server.time_to_first_token']).toBeGreaterThan(0);
+    expect(stream.events.map((e) => e.name)).toContain('abproxy.first_token');
+    expect(stream.attributes['abproxy.time_to_first_token']).toBeGreaterThan(0);
 
     // No prompt or completion text without ABPROXY_TRACE_CONTENT.
     expect(allText(spans)).not.toContain('swordfish');
@@ -202,7 +201,7 @@ describe('traces (http/json)', () => {
     expect(failed.events.map((e) => e.name)).toContain('exception');
   });
 
-  it('a client that leaves mid-stream: the server span still has the tokens its usage record bills', async () => {
+  it('a client that leaves mid-stream: the attempt span still has the tokens its usage record bills', async () => {
     const { receiver, client, gateway } = await traced();
     emulator.enqueue({ text: 'y'.repeat(400), chunkSize: 4, chunkDelayMs: 20 });
     const leave = new AbortController();
@@ -215,15 +214,14 @@ describe('traces (http/json)', () => {
       for await (const _event of stream) if (++events === 8) leave.abort();
     })().catch(() => undefined);
 
-    const server = serverSpan(await trace(receiver, clientTraceId, 4));
-    expect(named(await trace(receiver, clientTraceId, 4), 'stream')[0]!.attributes).toMatchObject({
-      'abproxy.client_disconnected': true,
-    });
+    const spans = await trace(receiver, clientTraceId, 4);
+    expect(named(spans, 'stream')[0]!.attributes).toMatchObject({ 'abproxy.client_disconnected': true });
     const record = await waitForRecord(gateway, clientTraceId);
     expect(record).toMatchObject({ status: 499, interrupted: true });
     expect(record.outputTokens).toBeGreaterThan(0);
-    expect(server.attributes['gen_ai.usage.input_tokens']).toBe(record.inputTokens);
-    expect(server.attributes['gen_ai.usage.output_tokens']).toBe(record.outputTokens);
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.attributes['gen_ai.usage.input_tokens']).toBe(record.inputTokens);
+    expect(attempt.attributes['gen_ai.usage.output_tokens']).toBe(record.outputTokens);
   });
 
   it('a call without traceparent starts a new trace whose id is in the response header', async () => {
@@ -237,7 +235,9 @@ describe('traces (http/json)', () => {
     const spans = await trace(receiver, traceId!, 3);
     const server = serverSpan(spans);
     expect(server.parentSpanId).toBe('');
-    expect(server.attributes).toMatchObject({
+    expect(server.attributes['gen_ai.conversation.id']).toBeUndefined();
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.attributes).toMatchObject({
       'gen_ai.request.model': QWEN,
       'gen_ai.request.temperature': 0.5,
       'gen_ai.usage.input_tokens': 11,
@@ -246,8 +246,6 @@ describe('traces (http/json)', () => {
       'gen_ai.request.stream': false,
       'gen_ai.response.id': data.id,
     });
-    expect(server.attributes['gen_ai.conversation.id']).toBeUndefined();
-    const attempt = spans.find((s) => s.kind === CLIENT)!;
     expect(attempt.attributes['rpc.method']).toBe('Converse');
     expect(attempt.attributes['aws.request_id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(named(spans, 'stream')).toHaveLength(0);
@@ -314,29 +312,42 @@ describe('traces: other settings', () => {
     expect(receiver.paths.every((p) => p === '/v1/traces')).toBe(true);
     const server = serverSpan(spans);
     expect(server.parentSpanId).toBe(clientSpanId);
-    expect(server.attributes).toMatchObject({
-      'gen_ai.usage.output_tokens': 56,
-      'http.response.status_code': 200,
-    });
+    expect(server.attributes['http.response.status_code']).toBe(200);
+    expect(spans.find((s) => s.kind === CLIENT)!.attributes['gen_ai.usage.output_tokens']).toBe(56);
     expect(spans.filter((s) => s.parentSpanId === server.spanId).map((s) => s.name)).toHaveLength(3);
   });
 
-  it('ABPROXY_TRACE_CONTENT=true puts the prompt and the completion in span events', async () => {
+  it('ABPROXY_TRACE_CONTENT=true puts the prompt and the completion on the attempt span', async () => {
     const { receiver, client } = await traced({ ABPROXY_TRACE_CONTENT: 'true' });
     emulator.enqueue({ text: SECRET_ANSWER, chunkSize: 4 }, { text: SECRET_ANSWER });
     await client.messages
-      .stream({ model: CLAUDE, max_tokens: 100, messages: ask(SECRET_PROMPT) }, { headers: { traceparent } })
+      .stream(
+        { model: CLAUDE, max_tokens: 100, system: 'be brief', messages: ask(SECRET_PROMPT) },
+        { headers: { traceparent } },
+      )
       .finalMessage();
-    const streamed = serverSpan(await trace(receiver, clientTraceId, 4));
-    const event = (span: ReceivedSpan, name: string) => span.events.find((e) => e.name === name)?.attributes;
-    expect(event(streamed, 'gen_ai.content.prompt')?.['gen_ai.prompt']).toContain(SECRET_PROMPT);
-    expect(event(streamed, 'gen_ai.content.completion')?.['gen_ai.completion']).toBe(SECRET_ANSWER);
+    const spans = await trace(receiver, clientTraceId, 4);
+    const streamed = spans.find((s) => s.kind === CLIENT)!;
+    const json = (span: ReceivedSpan, name: string) => JSON.parse(String(span.attributes[name]));
+    expect(json(streamed, 'gen_ai.input.messages')).toEqual([
+      { role: 'user', parts: [{ type: 'text', content: SECRET_PROMPT }] },
+    ]);
+    expect(json(streamed, 'gen_ai.system_instructions')).toEqual([{ type: 'text', content: 'be brief' }]);
+    const answer = [
+      { role: 'assistant', parts: [{ type: 'text', content: SECRET_ANSWER }], finish_reason: 'end_turn' },
+    ];
+    expect(json(streamed, 'gen_ai.output.messages')).toEqual(answer);
+    // The retired gen_ai.content.* events are gone, and the server span holds no text.
+    expect(allText(spans)).not.toContain('gen_ai.content.');
+    expect(allText([serverSpan(spans)])).not.toContain(SECRET_PROMPT);
 
     const { response } = await client.messages
       .create({ model: QWEN, max_tokens: 100, messages: ask(SECRET_PROMPT) })
       .withResponse();
-    const created = serverSpan(await trace(receiver, response.headers.get('x-abproxy-trace-id')!, 3));
-    expect(event(created, 'gen_ai.content.completion')?.['gen_ai.completion']).toBe(SECRET_ANSWER);
+    const created = (await trace(receiver, response.headers.get('x-abproxy-trace-id')!, 3)).find(
+      (s) => s.kind === CLIENT,
+    )!;
+    expect(json(created, 'gen_ai.output.messages')).toEqual(answer);
   });
 
   it('OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS are used', async () => {
@@ -490,7 +501,7 @@ describe('traces: the answer on every path', () => {
     ['the web search loop, not streamed', {}, false, searchThenAnswer, webSearchTool],
     ['the web search loop, streamed', {}, true, searchThenAnswer, webSearchTool],
   ] as const) {
-    it(`${what}: the server span has the finish reason and the tokens`, async () => {
+    it(`${what}: the answering attempt span has the finish reason and the tokens`, async () => {
       const { receiver, client } = await traced({}, overrides, { webTools });
       if (script) script();
       else emulator.enqueue({ text: 'hello', usage: { inputTokens: 40, outputTokens: 4 } });
@@ -505,13 +516,16 @@ describe('traces: the answer on every path', () => {
         : await client.messages.create(body, { headers: { traceparent } });
       expect(message.stop_reason).toBe('end_turn');
       const spans = await trace(receiver, clientTraceId);
-      expect(serverSpan(spans).attributes).toMatchObject({
+      // One attempt per round (two with web search): the last one answered, and has the request's usage.
+      const answering = spans.filter((s) => s.kind === CLIENT && s.attributes['gen_ai.usage.output_tokens']);
+      expect(answering).toHaveLength(1);
+      expect(answering[0]!.attributes).toMatchObject({
         'gen_ai.response.finish_reasons': ['end_turn'],
         'gen_ai.usage.output_tokens': message.usage.output_tokens,
       });
       if (stream) {
         const streamSpan = named(spans, 'stream')[0];
-        expect(streamSpan?.events.map((e) => e.name)).toContain('gen_ai.first_token');
+        expect(streamSpan?.events.map((e) => e.name)).toContain('abproxy.first_token');
       }
     });
   }
@@ -569,6 +583,131 @@ describe('traces with two upstreams', () => {
     expect(serverSpan(spans).attributes).toMatchObject({
       'abproxy.upstream': 'secondary',
       'abproxy.failed_attempts': 1,
+    });
+  });
+});
+
+describe('traces: the attempt span is the GenAI span', () => {
+  const genAiSpans = (spans: ReceivedSpan[]) => spans.filter((s) => s.attributes['gen_ai.operation.name']);
+
+  it('a streamed call: the attempt span has the model, usage, finish reason and id; the server span is no second GenAI call', async () => {
+    const { receiver, client } = await traced();
+    emulator.enqueue({ text: 'hello there', chunkSize: 3, usage: USAGE });
+    const answer = await client.messages
+      .stream({ model: CLAUDE, max_tokens: 100, messages: ask('hi') }, { headers: { traceparent } })
+      .finalMessage();
+    const spans = await trace(receiver, clientTraceId, 4);
+    expect(genAiSpans(spans).map((s) => s.kind)).toEqual([CLIENT]);
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.name).toBe(`chat ${CLAUDE}`);
+    expect(attempt.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'aws.bedrock',
+      'gen_ai.request.model': CLAUDE,
+      'gen_ai.request.max_tokens': 100,
+      'gen_ai.request.stream': true,
+      'gen_ai.usage.input_tokens': 1234 + 700 + 300,
+      'gen_ai.usage.output_tokens': 56,
+      'gen_ai.usage.cache_read.input_tokens': 700,
+      'gen_ai.usage.cache_write.input_tokens': 300,
+      'gen_ai.response.finish_reasons': ['end_turn'],
+      'gen_ai.response.id': answer.id,
+    });
+    expect(attempt.attributes['gen_ai.response.model']).toMatch(/anthropic\.claude-sonnet-4-5/);
+    expect(attempt.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0);
+    const server = serverSpan(spans);
+    for (const name of Object.keys(server.attributes)) {
+      expect(name).not.toMatch(/^gen_ai\.(operation|provider|system|request|response|usage)/);
+    }
+  });
+
+  it('a failover: the failed attempt has error.type, the answering one the usage (counted once)', async () => {
+    const primary = await startEmulator({ port: 0 });
+    const secondary = await startEmulator({ port: 0 });
+    open.push(primary, secondary);
+    const upstreams = parseUpstreams(
+      [
+        emulatorUpstream('primary', 'us-east-1', primary),
+        emulatorUpstream('secondary', 'us-west-2', secondary),
+      ],
+      'ABPROXY_UPSTREAMS',
+    );
+    const { receiver, client } = await traced({}, { upstreams });
+    primary.enqueue({ error: { name: 'ServiceUnavailableException' } });
+    secondary.enqueue({ text: 'ok', usage: { inputTokens: 20, outputTokens: 3 } });
+    await client.messages.create(
+      { model: QWEN, max_tokens: 10, messages: ask('hi') },
+      { headers: { traceparent } },
+    );
+    const attempts = (await trace(receiver, clientTraceId, 4)).filter((s) => s.kind === CLIENT);
+    expect(
+      attempts.map((s) => [s.attributes['error.type'], s.attributes['gen_ai.usage.output_tokens']]),
+    ).toEqual([
+      ['ServiceUnavailableException', undefined],
+      [undefined, 3],
+    ]);
+    expect(attempts[1]!.attributes['gen_ai.request.stream']).toBe(false);
+  });
+
+  it('span names carry the catalogued model, or `unknown`: never the client’s own string', async () => {
+    const { receiver, client } = await traced();
+    const madeUp = `my-private-model-${'z'.repeat(40)}`;
+    emulator.enqueue({ text: 'ok' });
+    await client.messages
+      .create({ model: madeUp, max_tokens: 10, messages: ask('hi') }, { headers: { traceparent } })
+      .catch(() => undefined);
+    const spans = await trace(receiver, clientTraceId, 3);
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.name).toBe('chat unknown');
+    expect(attempt.attributes['gen_ai.request.model']).toBe(madeUp);
+    expect(spans.map((s) => s.name).join(' ')).not.toContain(madeUp);
+  });
+
+  it('the Bedrock-format door: Converse and ConverseStream get the same GenAI attempt span', async () => {
+    const { receiver, gateway } = await traced();
+    emulator.enqueue({ text: 'door answer', usage: { inputTokens: 31, outputTokens: 4 } });
+    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(QWEN)}/converse`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json', traceparent },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const spans = await trace(receiver, clientTraceId, 3);
+    expect(genAiSpans(spans).map((s) => s.kind)).toEqual([CLIENT]);
+    const attempt = spans.find((s) => s.kind === CLIENT)!;
+    expect(attempt.name).toBe(`chat ${QWEN}`);
+    expect(attempt.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': QWEN,
+      'gen_ai.response.model': QWEN,
+      'gen_ai.request.stream': false,
+      'gen_ai.usage.input_tokens': 31,
+      'gen_ai.usage.output_tokens': 4,
+    });
+
+    const streamTrace = '3'.repeat(32);
+    emulator.enqueue({
+      text: 'streamed door answer',
+      chunkSize: 3,
+      usage: { inputTokens: 12, outputTokens: 5 },
+    });
+    const streamed = await fetch(`${gateway.url}/model/${encodeURIComponent(QWEN)}/converse-stream`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${MASTER_KEY}`,
+        'content-type': 'application/json',
+        traceparent: `00-${streamTrace}-${clientSpanId}-01`,
+      },
+      body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    });
+    expect(streamed.status).toBe(200);
+    await streamed.arrayBuffer();
+    const streamAttempt = (await trace(receiver, streamTrace, 3)).find((s) => s.kind === CLIENT)!;
+    expect(streamAttempt.attributes).toMatchObject({
+      'gen_ai.request.stream': true,
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 5,
     });
   });
 });

@@ -173,6 +173,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
     ctx.model = id.modelId;
     ctx.stream = stream;
     const model = await resolveForRequest(deps, id.modelId, ctx.key);
+    ctx.span?.model(id.modelId, model);
     // A Claude model only bedrock-mantle serves: InvokeModel goes to its Messages API (mantle-call.ts).
     const mantle = onMantle(deps, model, id.modelId, operation);
     if (mantle && operation === 'count-tokens') return countOnMantle(ctx, id.modelId, body);

@@ -61,7 +61,7 @@ async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: Thr
   ctx.model = request.model;
   ctx.stream = request.stream === true;
   const model = await resolveForRequest(deps, request.model, ctx.key);
-  ctx.span?.request(request, model.modelId);
+  ctx.span?.request(request, model);
   await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
   const wantedTier = messagesTier(
     ctx.key?.serviceTier ?? deps.config.defaultServiceTier,

@@ -19,5 +19,6 @@ export function reportUsage(ctx: Ctx, usage: Usage, options: { estimated?: boole
     cache_read_input_tokens: tokenCount(usage.cache_read_input_tokens),
   };
   meterUsage(ctx, counted);
+  ctx.span?.usage(counted);
   ctx.meter?.usage(counted, options.estimated === true);
 }

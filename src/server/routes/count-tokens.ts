@@ -64,6 +64,7 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     const whole = threadCountBody(body, keyId, deps.threads);
     const request = asModelSees(validateCountTokensRequest(whole), deps.signingSecret);
     const model = await resolveForRequest(deps, request.model, ctx.key);
+    ctx.span?.model(request.model, model);
     const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
     // bedrock-runtime's CountTokens does not know a model only bedrock-mantle serves, and mantle counts
