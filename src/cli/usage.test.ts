@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../store/types.ts';
 import { CliError } from './errors.ts';
-import { collectUsage, parseTime, summarize, usageCsv, usageFormat } from './usage.ts';
+import { collectUsage, parseTime, printUsage, summarize, usageCsv, usageFormat } from './usage.ts';
 
 function record(overrides: Partial<UsageRecord>): UsageRecord {
   return {
@@ -137,5 +137,32 @@ describe('usage --format', () => {
       `a1 [2J,(main),"'=evil,""s""",1,0,0,0,100,10,5,1,0.25`,
       '',
     ]);
+  });
+
+  it('by request: each request says which door it came through (table, JSON, CSV)', async () => {
+    const records = [
+      record({ requestId: 'req_messages', at: '2026-05-10T10:00:00.000Z' }),
+      record({
+        requestId: 'req_door',
+        at: '2026-05-10T10:00:01.000Z',
+        door: 'bedrock',
+        model: 'qwen.qwen3-32b',
+      }),
+    ];
+    const report = summarize(records, { since: '2026-05-01T00:00:00.000Z' }, 'request');
+    expect(report.groups.map((g) => [g.group, g.door])).toEqual([
+      ['req_messages', 'anthropic'],
+      ['req_door', 'bedrock'],
+    ]);
+    const csv = usageCsv(report).split('\r\n');
+    expect(csv[0]).toMatch(/^request,at,key,model,door,status,/);
+    expect(csv[2]).toMatch(/^req_door,[^,]+,key_a,qwen\.qwen3-32b,bedrock,200,/);
+    let text = '';
+    const out = { write: (chunk: string) => (text += chunk), isTTY: false } as unknown as NodeJS.WriteStream;
+    await printUsage(report, { plain: true }, out);
+    const lines = text.split('\n');
+    expect(lines[1]).toMatch(/^REQUEST\s+AT\s+DOOR\s+STATUS\s/);
+    expect(lines[2]).toMatch(/^req_messages\s+\S+\s+anthropic\s+200\s/);
+    expect(lines[3]).toMatch(/^req_door\s+\S+\s+bedrock\s+200\s/);
   });
 });

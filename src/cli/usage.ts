@@ -151,6 +151,7 @@ export function usageColumns(by: GroupBy, oneSession = false): Column[] {
     agent: [text('parent', 'PARENT'), ...session],
     request: [
       text('at', 'AT'),
+      text('door', 'DOOR'),
       text('status', 'STATUS'),
       ...session,
       text('agent', 'AGENT'),
@@ -187,7 +188,7 @@ const CSV_NUMBERS = [
 /** The text columns a grouping adds after its first, in CSV (JSON has them all). */
 const CSV_EXTRA: Partial<Record<GroupBy, readonly (keyof UsageRow)[]>> = {
   agent: ['parent', 'session'],
-  request: ['at', 'key', 'model', 'status', 'session', 'agent', 'parent', 'trace_id', 'user_id'],
+  request: ['at', 'key', 'model', 'door', 'status', 'session', 'agent', 'parent', 'trace_id', 'user_id'],
 };
 
 /**

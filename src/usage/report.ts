@@ -42,6 +42,8 @@ export interface UsageRow {
   key?: string;
   model?: string;
   agent?: string | null;
+  /** `--by request`: the door the request came in by: `anthropic` (/v1/messages) or `bedrock` (/model/…). */
+  door?: 'anthropic' | 'bedrock';
   user_id?: string | null;
   trace_id?: string | null;
   status?: number;
@@ -159,6 +161,7 @@ function rowFor(record: UsageRecord, by: GroupBy, name: string): UsageRow {
     at: record.at,
     key: record.keyId,
     model: clientLabel(record.model),
+    door: record.door ?? 'anthropic',
     session: record.sessionId != null ? clientLabel(record.sessionId) : null,
     agent: record.agentId != null ? clientLabel(record.agentId) : null,
     parent,
