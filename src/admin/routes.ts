@@ -32,7 +32,7 @@ import {
 import { type AdminAssets, DEFAULT_ASSETS_DIR, loadAdminAssets } from './assets.ts';
 import { LoginTokens } from './login-token.ts';
 import { type AdminSession, SessionStore } from './sessions.ts';
-import { monthStart, usageView } from './usage-view.ts';
+import { largestRows, monthStart, usageView } from './usage-view.ts';
 
 export interface AdminDeps {
   config: Config;
@@ -319,7 +319,7 @@ export function adminRoutes(deps: AdminDeps): Middleware {
         on_demand: m.onDemand,
       })),
       profiles: snapshot.profiles.length,
-      last_24h: recent.groups,
+      last_24h: largestRows(recent.groups),
       // With several upstreams (ABPROXY_UPSTREAMS): each one's breakers and recent faults.
       upstreams: deps.stats?.snapshot().upstreams ?? [],
     });

@@ -11,6 +11,7 @@ import {
   OTHERS,
   summarize,
   type UsageReport,
+  type UsageRow,
 } from '../usage/report.ts';
 
 export interface DailySeries {
@@ -97,6 +98,47 @@ function largest(groups: Map<string, number[]>, days: number): Map<string, numbe
   return shown;
 }
 
+/** The counts of a usage row (what (others) sums). */
+const ROW_COUNTS = [
+  'requests',
+  'errors',
+  'interrupted',
+  'estimated',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'cost_usd',
+  'web_search_requests',
+  'web_fetch_requests',
+] as const satisfies readonly (keyof UsageRow)[];
+
+const tokensOf = (row: UsageRow) =>
+  row.input_tokens + row.output_tokens + row.cache_read_input_tokens + row.cache_creation_input_tokens;
+
+/**
+ * At most MAX_SERIES table rows, as the charts: the groups with the most tokens (then requests), in
+ * their order, and the rest summed as one (others) row last, so the rows still add up to the total.
+ * Model names are clients' strings: one sending a new made-up name per request would make the table
+ * as long as its requests.
+ */
+export function largestRows(rows: readonly UsageRow[]): UsageRow[] {
+  if (rows.length <= MAX_SERIES) return [...rows];
+  const ranked = [...rows].sort((a, b) => tokensOf(b) - tokensOf(a) || b.requests - a.requests);
+  const shown = new Set(ranked.slice(0, MAX_SERIES - 1));
+  const others: UsageRow = { ...ranked[MAX_SERIES - 1]!, group: OTHERS };
+  for (const row of ranked.slice(MAX_SERIES)) {
+    for (const field of ROW_COUNTS) others[field] += row[field];
+  }
+  others.cost_usd = Math.round(others.cost_usd * 1e6) / 1e6;
+  return [...rows.filter((row) => shown.has(row)), others];
+}
+
+const boundedReport = (report: UsageReport): UsageReport => ({
+  ...report,
+  groups: largestRows(report.groups),
+});
+
 export function monthStart(now: number): string {
   const date = new Date(now);
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)).toISOString();
@@ -120,7 +162,7 @@ export function usageView(
   const view: UsageView = {
     since,
     by_key: summarize(inWindow, query, 'key'),
-    by_model: summarize(inWindow, query, 'model'),
+    by_model: boundedReport(summarize(inWindow, query, 'model')),
     by_day: summarize(inWindow, query, 'day'),
     cost_by_key_per_day: series(
       inWindow,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintLoginToken } from '../../src/admin/login-token.ts';
+import { MAX_SERIES } from '../../src/admin/usage-view.ts';
 import { admin, browserCommand } from '../../src/cli/admin.ts';
 import { resolveSigningSecret } from '../../src/config/secret.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
@@ -277,6 +278,41 @@ describe('admin page with a master key', () => {
     const bad = await client.fetch('/admin/api/usage?by=everything');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+  });
+
+  it('bounds the by-model tables as the charts are: the largest models, the rest as one (others) row', async () => {
+    const client = new AdminClient(gateway.url);
+    await client.login(MASTER_KEY);
+    const sdk = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const ask = (model: string) => ({
+      model,
+      max_tokens: 8,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    });
+    await sdk.messages.create(ask('qwen.qwen3-32b-v1:0'));
+    // A client spraying made-up model names the catalogue does not know: each one a usage record.
+    const sprayed = 40;
+    for (let i = 0; i < sprayed; i++)
+      await sdk.messages.create(ask(`acme.made-up-${i}`)).catch(() => undefined);
+    type Rows = { group: string; requests: number }[];
+    const byModel = async () =>
+      (
+        (await (await client.fetch('/admin/api/usage?since=1d')).json()) as {
+          by_model: { groups: Rows; total: { requests: number } };
+        }
+      ).by_model;
+    await expect.poll(async () => (await byModel()).total.requests).toBeGreaterThanOrEqual(sprayed + 1);
+    const usage = await byModel();
+    expect(usage.groups.length).toBeLessThanOrEqual(MAX_SERIES);
+    expect(usage.groups.map((g) => g.group)).toContain('qwen.qwen3-32b-v1:0');
+    expect(usage.groups.at(-1)?.group).toBe('(others)');
+    // Nothing is lost: the rows still add up to the total.
+    expect(usage.groups.reduce((sum, g) => sum + g.requests, 0)).toBe(usage.total.requests);
+
+    const models = (await (await client.fetch('/admin/api/models')).json()) as { last_24h: Rows };
+    expect(models.last_24h.length).toBeLessThanOrEqual(MAX_SERIES);
+    expect(models.last_24h.map((g) => g.group)).toContain('qwen.qwen3-32b-v1:0');
+    expect(models.last_24h.at(-1)?.group).toBe('(others)');
   });
 
   it('`abproxy admin` prints a one-time sign-in link when headless, and opens it with a display', async () => {

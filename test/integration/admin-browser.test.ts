@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SERIES } from '../../src/admin/usage-view.ts';
 import { admin } from '../../src/cli/admin.ts';
 import type { RunningServer } from '../../src/server/http/server.ts';
 import { hasChromium, launchChromium } from '../helpers/chromium.ts';
@@ -146,6 +147,30 @@ describe.skipIf(!hasChromium)('admin page in Chromium', () => {
     const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
     expect(overflow).toBeLessThanOrEqual(0);
 
+    expect(consoleErrors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('the by-model tables stay short when a client sprays made-up model names: (others) sums the rest', async () => {
+    const sdk = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const ask = (model: string) => ({
+      model,
+      max_tokens: 8,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    });
+    for (let i = 0; i < 30; i++) await sdk.messages.create(ask(`acme.sprayed-${i}`)).catch(() => undefined);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(`${gateway.url}/admin`);
+    await page.getByLabel('Master key').fill(MASTER_KEY);
+    await page.getByLabel('Master key').press('Enter');
+    for (const caption of ['Usage by model', 'Last 24 hours by model']) {
+      const table = page.locator('table', { has: page.locator('caption', { hasText: caption }) });
+      await expect.poll(() => table.locator('tbody tr', { hasText: '(others)' }).count()).toBe(1);
+      // At most MAX_SERIES rows (the largest models and (others)), and the total.
+      expect(await table.locator('tbody tr').count()).toBeLessThanOrEqual(MAX_SERIES + 1);
+    }
     expect(consoleErrors).toEqual([]);
     await context.close();
   }, 120_000);
