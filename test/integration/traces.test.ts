@@ -684,6 +684,7 @@ describe('traces: the attempt span is the GenAI span', () => {
       'gen_ai.request.stream': false,
       'gen_ai.usage.input_tokens': 31,
       'gen_ai.usage.output_tokens': 4,
+      'gen_ai.response.finish_reasons': ['end_turn'],
     });
 
     const streamTrace = '3'.repeat(32);
@@ -708,6 +709,37 @@ describe('traces: the attempt span is the GenAI span', () => {
       'gen_ai.request.stream': true,
       'gen_ai.usage.input_tokens': 12,
       'gen_ai.usage.output_tokens': 5,
+      'gen_ai.response.finish_reasons': ['end_turn'],
     });
+
+    // InvokeModel with Claude's own body: the message id and stop reason of Claude's answer, whole
+    // and streamed.
+    const claude = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    for (const [operation, traceId] of [
+      ['invoke', '4'.repeat(32)],
+      ['invoke-with-response-stream', '5'.repeat(32)],
+    ] as const) {
+      emulator.enqueue({ text: 'claude via the door', chunkSize: 4 });
+      const invoked = await fetch(`${gateway.url}/model/${encodeURIComponent(claude)}/${operation}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${MASTER_KEY}`,
+          'content-type': 'application/json',
+          traceparent: `00-${traceId}-${clientSpanId}-01`,
+        },
+        body: JSON.stringify({
+          anthropic_version: 'bedrock-2023-05-31',
+          max_tokens: 50,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+      expect(invoked.status).toBe(200);
+      await invoked.arrayBuffer();
+      const invokeAttempt = (await trace(receiver, traceId, 3)).find((s) => s.kind === CLIENT)!;
+      expect(invokeAttempt.name).toBe('chat anthropic.claude-sonnet-4-5-20250929-v1:0');
+      expect(invokeAttempt.attributes['gen_ai.response.finish_reasons']).toEqual(['end_turn']);
+      expect(invokeAttempt.attributes['gen_ai.response.id']).toMatch(/^msg_/);
+      expect(invokeAttempt.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+    }
   });
 });

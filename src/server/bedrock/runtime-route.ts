@@ -27,7 +27,7 @@ import { callerOf } from '../middleware/accounting.ts';
 import { jsonObjectBody } from './json-body.ts';
 import { countOnMantle, invokeOnMantle, onMantle } from './mantle-call.ts';
 import { decodeModelId, isStreamOperation, runtimeCall } from './paths.ts';
-import { StreamUsage, usageOfAnswer } from './usage.ts';
+import { endOfAnswer, StreamUsage, usageOfAnswer } from './usage.ts';
 import { WholeFrames } from './whole-frames.ts';
 
 /** Request headers passed on to Bedrock; everything else (auth, hop-by-hop, client noise) is not. */
@@ -259,6 +259,7 @@ async function sendWhole(ctx: Ctx, operation: ForwardOperation, answer: ForwardR
   if (operation !== 'count-tokens') {
     const usage = usageOfAnswer(operation, bytes, answer.headers);
     if (usage) reportUsage(ctx, usage);
+    ctx.span?.response(endOfAnswer(operation, bytes));
   }
   ctx.res.writeHead(answer.status, { ...returnedHeaders(answer), 'content-length': bytes.length });
   ctx.res.end(bytes);
@@ -312,5 +313,6 @@ async function pumpFrames(
     if (usage.failed) ctx.streamFailed = true;
     const billed = usage.billed(inputEstimate);
     reportUsage(ctx, billed.usage, { estimated: billed.estimated });
+    ctx.span?.response(usage.end);
   }
 }

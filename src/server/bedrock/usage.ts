@@ -105,6 +105,28 @@ export function usageOfAnswer(
   return usageFromHeaders(headers);
 }
 
+/** How an answer ended, for its trace: the message id (Claude's) and the stop reason. */
+export interface AnswerEnd {
+  id?: string;
+  stop_reason?: string;
+}
+
+const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+function endOf(id: unknown, stopReason: unknown): AnswerEnd {
+  const end: AnswerEnd = {};
+  if (text(id)) end.id = text(id);
+  if (text(stopReason)) end.stop_reason = text(stopReason);
+  return end;
+}
+
+/** How a whole answer ended: Converse's `stopReason`, Claude's `id` and `stop_reason`. */
+export function endOfAnswer(operation: ForwardOperation, body: Uint8Array): AnswerEnd {
+  const json = parse(body);
+  if (!json) return {};
+  return operation === 'converse' ? endOf(undefined, json.stopReason) : endOf(json.id, json.stop_reason);
+}
+
 export interface StreamFrame {
   eventType: string | undefined;
   /** `event`, or `exception`/`error` for a frame that ends the stream as failed. */
@@ -158,6 +180,7 @@ export class StreamUsage {
   #final: Usage | undefined;
   #outputChars = 0;
   #failed = false;
+  #end: AnswerEnd = {};
 
   push(frame: StreamFrame): void {
     if (frame.messageType !== undefined && frame.messageType !== 'event') {
@@ -168,6 +191,10 @@ export class StreamUsage {
     if (!payload) return;
     if (frame.eventType === 'metadata') {
       this.#final = fromConverseUsage(payload.usage) ?? this.#final;
+      return;
+    }
+    if (frame.eventType === 'messageStop') {
+      this.#end = { ...this.#end, ...endOf(undefined, payload.stopReason) };
       return;
     }
     if (frame.eventType === 'contentBlockDelta') {
@@ -182,8 +209,13 @@ export class StreamUsage {
     const metrics = fromInvocationMetrics(chunk['amazon-bedrock-invocationMetrics']);
     if (metrics) this.#final = metrics;
     if (chunk.type === 'message_start' && isObject(chunk.message)) {
+      this.#end = { ...this.#end, ...endOf(chunk.message.id, undefined) };
       this.#anthropic = fromAnthropicUsage(chunk.message.usage) ?? this.#anthropic;
-    } else if (chunk.type === 'message_delta' && isObject(chunk.usage)) {
+    }
+    if (chunk.type === 'message_delta' && isObject(chunk.delta)) {
+      this.#end = { ...this.#end, ...endOf(undefined, chunk.delta.stop_reason) };
+    }
+    if (chunk.type === 'message_delta' && isObject(chunk.usage)) {
       // message_delta holds the running output count (and, on newer models, the input counts again).
       const delta = chunk.usage;
       const base = this.#anthropic ?? usage(0, 0);
@@ -205,6 +237,11 @@ export class StreamUsage {
   /** Whether the counts are final (the stream reached its metrics or metadata). */
   get final(): boolean {
     return this.#final !== undefined;
+  }
+
+  /** The message id and stop reason seen so far (Claude's message_start/message_delta, messageStop). */
+  get end(): AnswerEnd {
+    return this.#end;
   }
 
   /** Whether Bedrock ended the stream with an exception (or error) frame. */
