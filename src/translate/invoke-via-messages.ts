@@ -153,6 +153,8 @@ export class InvokeChunkStream {
   readonly #sse: MessagesApiStreamTranslator;
   readonly #started = Date.now();
   #firstByte: number | undefined;
+  /** The answer's id and finish reason, for its trace (read off message_start and message_delta). */
+  readonly #answer: { id?: string; stop_reason?: string } = {};
 
   constructor(options: { model: string }) {
     this.#sse = new MessagesApiStreamTranslator(options);
@@ -175,6 +177,11 @@ export class InvokeChunkStream {
     return this.#sse.usageIsEstimated;
   }
 
+  /** What the stream said of its answer so far: the message id and the stop reason. */
+  answer(): { id?: string; stop_reason?: string } {
+    return this.#answer;
+  }
+
   #frames(events: { type: string; frame: string }[]): Uint8Array[] {
     const out: Uint8Array[] = [];
     for (const event of events) {
@@ -182,9 +189,16 @@ export class InvokeChunkStream {
       const data = dataOf(event.frame);
       if (data === '') continue;
       this.#firstByte ??= Date.now() - this.#started;
+      if (event.type === 'message_start' || event.type === 'message_delta') this.#note(data);
       out.push(chunkFrame(event.type === 'message_stop' ? this.#withMetrics(data) : data));
     }
     return out;
+  }
+
+  #note(data: string): void {
+    const event = JSON.parse(data) as { message?: { id?: unknown }; delta?: { stop_reason?: unknown } };
+    if (typeof event.message?.id === 'string') this.#answer.id = event.message.id;
+    if (typeof event.delta?.stop_reason === 'string') this.#answer.stop_reason = event.delta.stop_reason;
   }
 
   /** message_stop with Bedrock's final counts, as InvokeModelWithResponseStream's last chunk has them. */

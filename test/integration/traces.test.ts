@@ -742,4 +742,34 @@ describe('traces: the attempt span is the GenAI span', () => {
       expect(invokeAttempt.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
     }
   });
+
+  it('the Bedrock-format door on a Claude model only mantle serves: the answer’s id and finish reason, whole and streamed', async () => {
+    const { receiver, gateway } = await traced();
+    const opus = 'us.anthropic.claude-opus-5-5';
+    for (const [operation, traceId] of [
+      ['invoke', '6'.repeat(32)],
+      ['invoke-with-response-stream', '7'.repeat(32)],
+    ] as const) {
+      emulator.enqueue({ text: 'opus via the door', chunkSize: 4, stopReason: 'max_tokens' });
+      const invoked = await fetch(`${gateway.url}/model/${encodeURIComponent(opus)}/${operation}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${MASTER_KEY}`,
+          'content-type': 'application/json',
+          traceparent: `00-${traceId}-${clientSpanId}-01`,
+        },
+        body: JSON.stringify({
+          anthropic_version: 'bedrock-2023-05-31',
+          max_tokens: 50,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+      expect(invoked.status).toBe(200);
+      await invoked.arrayBuffer();
+      const attempt = (await trace(receiver, traceId, 3)).find((s) => s.kind === CLIENT)!;
+      expect(attempt.attributes['gen_ai.response.finish_reasons'], operation).toEqual(['max_tokens']);
+      expect(attempt.attributes['gen_ai.response.id'], operation).toMatch(/^msg_/);
+      expect(attempt.attributes['gen_ai.usage.output_tokens'], operation).toBeGreaterThan(0);
+    }
+  });
 });

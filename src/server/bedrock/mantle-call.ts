@@ -157,6 +157,7 @@ async function sendMessage(
   }
   const message = fromInvokeResponseText(Buffer.concat(chunks).toString('utf8'), { model: call.requested });
   reportUsage(ctx, message.usage);
+  ctx.span?.response(message);
   const text = invokeAnswerText(message as unknown as Json, call.requested);
   ctx.res.writeHead(200, {
     ...headers,
@@ -204,5 +205,6 @@ async function pumpChunks(
     res.end(exceptionFrame(fault.name, fault.message));
   } finally {
     reportUsage(ctx, chunks.usage(), { estimated: chunks.usageIsEstimated });
+    ctx.span?.response(chunks.answer());
   }
 }
