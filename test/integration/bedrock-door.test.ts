@@ -585,6 +585,18 @@ describe('hostile input on the door', () => {
     await expectBedrockError(await post('/model/a%0Ab/converse', '{}'), 400, 'ValidationException');
   });
 
+  it("an empty model id: Bedrock's ValidationException for modelId (400), not an unknown operation", async () => {
+    for (const operation of ['converse', 'converse-stream', 'invoke', 'invoke-with-response-stream']) {
+      const res = await post(`/model//${operation}`, '{}');
+      expect(res.status).toBe(400);
+      expect(res.headers.get('x-amzn-errortype')).toBe('ValidationException');
+      expect(((await res.json()) as { message: string }).message).toBe(
+        "1 validation error detected: Value '' at 'modelId' failed to satisfy constraint: Member must have length greater than or equal to 1",
+      );
+    }
+    expect(emulator.requests).toHaveLength(0);
+  });
+
   it('an unknown operation: 404 in Bedrock shape', async () => {
     await expectBedrockError(await post(`/model/${QWEN}/explode`, '{}'), 404, 'ResourceNotFoundException');
   });

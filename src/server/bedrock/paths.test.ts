@@ -21,6 +21,11 @@ describe('door paths', () => {
     expect(runtimeCall('/model/x/explode')?.operation).toBeUndefined();
     expect(runtimeCall('/model/x')).toBeNull();
     expect(runtimeCall('/model/x/')).toBeNull();
+    expect(runtimeCall('/model//converse')).toEqual({
+      operation: 'converse',
+      operationName: 'converse',
+      encodedModelId: '',
+    });
     expect(doorOperation('/model/a/count-tokens')).toBe('count-tokens');
     expect(doorOperation('/v1/messages')).toBeUndefined();
   });

@@ -37,7 +37,9 @@ export function runtimeCall(pathname: string): RuntimeCall | null {
   if (!pathname.startsWith('/model/')) return null;
   const rest = pathname.slice('/model/'.length);
   const slash = rest.lastIndexOf('/');
-  if (slash <= 0 || slash === rest.length - 1) return null;
+  // `/model//converse` is a call with an empty model id (Bedrock's modelId ValidationException), not an
+  // unknown operation.
+  if (slash < 0 || slash === rest.length - 1) return null;
   const operationName = rest.slice(slash + 1);
   const operation = (FORWARD_OPERATIONS as readonly string[]).includes(operationName)
     ? (operationName as ForwardOperation)

@@ -140,6 +140,14 @@ function callerTierKept(
   return tierWithinKey(callerTier, keyTier) ? callerTier : undefined;
 }
 
+/** The ValidationException for a path's model id; an empty one in Bedrock's own words. */
+function modelIdRefusal(encoded: string, reason: string): string {
+  if (encoded === '') {
+    return "1 validation error detected: Value '' at 'modelId' failed to satisfy constraint: Member must have length greater than or equal to 1";
+  }
+  return `The model id in the path ${reason}`;
+}
+
 /** Sends POST /model/… to the door's handler; everything else goes on to the router. */
 export function bedrockRuntimeRoute(handler: Handler): Middleware {
   return function bedrockRuntimeRouteMiddleware(ctx, next) {
@@ -159,7 +167,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
     }
     const { operation } = call;
     const id = decodeModelId(call.encodedModelId);
-    if (!id.ok) throw ApiError.invalid(`The model id in the path ${id.reason}`);
+    if (!id.ok) throw ApiError.invalid(modelIdRefusal(call.encodedModelId, id.reason));
     if (isSimpleFormType(ctx.req.headers['content-type'])) {
       throw new ApiError('unsupported_media_type', "Send the body as 'content-type: application/json'");
     }
