@@ -10,6 +10,8 @@ import {
   BedrockClient,
   ListFoundationModelsCommand,
   type ListFoundationModelsCommandInput,
+  ListInferenceProfilesCommand,
+  paginateListInferenceProfiles,
 } from '@aws-sdk/client-bedrock';
 import {
   BedrockRuntimeClient,
@@ -748,6 +750,40 @@ describe('control-plane reads', () => {
     expect(json.inferenceProfileSummaries.length).toBeGreaterThan(0);
     expect(json.inferenceProfileSummaries.every((p) => p.type === 'SYSTEM_DEFINED')).toBe(true);
     expect(json.inferenceProfileSummaries.map((p) => p.inferenceProfileId)).toContain(CLAUDE);
+  });
+
+  it('ListInferenceProfiles pages by maxResults and nextToken, as the SDK paginator walks them', async () => {
+    const bedrock = new BedrockClient({
+      endpoint: gateway.url,
+      region: 'us-east-1',
+      token: { token: MASTER_KEY },
+      authSchemePreference: ['httpBearerAuth'],
+      maxAttempts: 1,
+    });
+    const all = (await bedrock.send(new ListInferenceProfilesCommand({}))).inferenceProfileSummaries ?? [];
+    expect(all.length).toBeGreaterThan(3);
+    const first = await bedrock.send(new ListInferenceProfilesCommand({ maxResults: 2 }));
+    expect(first.inferenceProfileSummaries).toHaveLength(2);
+    expect(first.nextToken).toEqual(expect.any(String));
+    const pages: number[] = [];
+    const walked: string[] = [];
+    for await (const page of paginateListInferenceProfiles({ client: bedrock, pageSize: 3 }, {})) {
+      pages.push(page.inferenceProfileSummaries?.length ?? 0);
+      walked.push(...(page.inferenceProfileSummaries ?? []).map((p) => p.inferenceProfileId!));
+    }
+    expect(walked).toEqual(all.map((p) => p.inferenceProfileId));
+    expect(pages.every((n) => n <= 3)).toBe(true);
+    // Bedrock's bounds: 1 to 1000 results a page; a token it did not issue is a ValidationException.
+    for (const maxResults of [0, 1001]) {
+      const err = await bedrock.send(new ListInferenceProfilesCommand({ maxResults })).catch((e) => e);
+      expect(err.name).toBe('ValidationException');
+      expect(err.$metadata.httpStatusCode).toBe(400);
+    }
+    const bad = await bedrock
+      .send(new ListInferenceProfilesCommand({ nextToken: 'not-a-token' }))
+      .catch((e) => e);
+    expect(bad.name).toBe('ValidationException');
+    expect(bad.$metadata.httpStatusCode).toBe(400);
   });
 
   it('GET /foundation-models and /foundation-models/{id}', async () => {

@@ -92,12 +92,45 @@ export function listInferenceProfilesHandler(deps: AppDeps): Handler {
     if (type !== null && type !== 'SYSTEM_DEFINED' && type !== 'APPLICATION') {
       throw ApiError.invalid(`type must be SYSTEM_DEFINED or APPLICATION, not '${type.slice(0, 40)}'`);
     }
-    const summaries = snapshot.profiles
+    const { maxResults, start } = pageOf(ctx.url.searchParams);
+    const matching = snapshot.profiles
       .filter((p) => type === null || p.type === type)
-      .filter((p) => visible(ctx, [p.id, ...p.modelIds]))
-      .map((p) => profileSummary(p, snapshot.region));
-    sendJson(ctx.res, 200, { inferenceProfileSummaries: summaries });
+      .filter((p) => visible(ctx, [p.id, ...p.modelIds]));
+    const end = start + maxResults;
+    const summaries = matching.slice(start, end).map((p) => profileSummary(p, snapshot.region));
+    sendJson(
+      ctx.res,
+      200,
+      end < matching.length
+        ? { inferenceProfileSummaries: summaries, nextToken: pageToken(end) }
+        : { inferenceProfileSummaries: summaries },
+    );
   };
+}
+
+/** ListInferenceProfiles' page bounds (its API reference: maxResults 1 to 1000, the default the most). */
+const MAX_PAGE = 1000;
+const TOKEN_PREFIX = 'abp1.';
+
+/** Where a page starts and how long it is, from `maxResults` and a `nextToken` this door issued. */
+function pageOf(query: URLSearchParams): { maxResults: number; start: number } {
+  const rawMax = query.get('maxResults');
+  const maxResults = rawMax === null ? MAX_PAGE : Number(rawMax);
+  if (rawMax !== null && !(/^\d{1,4}$/.test(rawMax) && maxResults >= 1 && maxResults <= MAX_PAGE)) {
+    throw ApiError.invalid(
+      `1 validation error detected: Value '${rawMax.slice(0, 20)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${MAX_PAGE}`,
+    );
+  }
+  const token = query.get('nextToken');
+  if (token === null) return { maxResults, start: 0 };
+  // The offset into the same filtered list, as the token's text: opaque to clients, checked here.
+  const offset = token.startsWith(TOKEN_PREFIX) ? token.slice(TOKEN_PREFIX.length) : '';
+  if (!/^[1-9]\d{0,8}$/.test(offset)) throw ApiError.invalid('The pagination token is invalid.');
+  return { maxResults, start: Number(offset) };
+}
+
+function pageToken(offset: number): string {
+  return `${TOKEN_PREFIX}${offset}`;
 }
 
 export function getInferenceProfileHandler(deps: AppDeps): Handler {
