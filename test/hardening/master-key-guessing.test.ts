@@ -1,9 +1,11 @@
 /**
  * The master key may be one a person chose: guessing it must be slow wherever it is presented. Wrong
  * secrets count per address, in the admin sign-in form and on every API route alike; past the limit the
- * address may not use the master key (429, the same answer for right and wrong guesses), while stored
- * keys (random, unguessable) keep working from it.
+ * address may not use the master key (403 with `x-should-retry: false`, the same answer for right and
+ * wrong guesses, which no SDK retries), while stored keys (random, unguessable) keep working from it.
  */
+import Anthropic from '@anthropic-ai/sdk';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
 import { gatewayWithEmulator, MASTER_KEY, storeKey } from '../helpers/gateway.ts';
 
@@ -21,13 +23,15 @@ describe('guessing the master key', () => {
     for (let i = 0; i < 10; i++) expect((await models(`guess-${i}`)).status).toBe(401);
 
     const right = await models(MASTER_KEY);
-    expect(right.status).toBe(429);
+    expect(right.status).toBe(403);
+    expect(right.headers.get('x-should-retry')).toBe('false');
     expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
     const rightBody = (await right.json()) as { error: { type: string; message: string } };
-    expect(rightBody.error.type).toBe('rate_limit_error');
+    expect(rightBody.error.type).toBe('permission_error');
+    expect(rightBody.error.message).toMatch(/too many wrong keys from this address/);
     // A wrong guess now gets the very same answer: no oracle.
     const wrong = await models('guess-11');
-    expect(wrong.status).toBe(429);
+    expect(wrong.status).toBe(403);
     expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe(
       rightBody.error.message,
     );
@@ -43,4 +47,53 @@ describe('guessing the master key', () => {
     // A stored key is no guess: it still works from the same address.
     expect((await models(secret)).status).toBe(200);
   });
+
+  it('a barred address: the SDKs make one attempt each, not one per retry', async () => {
+    for (let i = 0; i < 10; i++) await models(`guess-again-${i}`);
+    let attempts = 0;
+    const anthropic = new Anthropic({
+      apiKey: MASTER_KEY,
+      baseURL: harness.gateway.url,
+      // The SDK's own retry policy (2 retries by default); the fetch only counts what it sends.
+      fetch: (url, init) => {
+        attempts++;
+        return fetch(url, init);
+      },
+    });
+    const err = await anthropic.messages
+      .create(
+        { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] },
+        // A client waiting to retry is cut here: the attempts it made by then are the answer.
+        { signal: AbortSignal.timeout(5_000) },
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((err as Error).message).toMatch(/too many wrong keys/);
+    expect(attempts).toBe(1);
+
+    // The AWS SDK on the Bedrock-format door, with its default retry policy (3 attempts).
+    const bedrock = new BedrockRuntimeClient({
+      endpoint: harness.gateway.url,
+      region: 'us-east-1',
+      token: { token: MASTER_KEY },
+      authSchemePreference: ['httpBearerAuth'],
+    });
+    type SdkError = { name: string; $metadata: { attempts?: number; httpStatusCode?: number } };
+    const doorErr: SdkError = await bedrock
+      .send(
+        new ConverseCommand({
+          modelId: 'qwen.qwen3-coder-480b-a35b-v1:0',
+          messages: [{ role: 'user', content: [{ text: 'hi' }] }],
+        }),
+        { abortSignal: AbortSignal.timeout(5_000) },
+      )
+      .then(
+        () => ({ name: 'no error', $metadata: {} }),
+        (e: SdkError) => e,
+      );
+    expect(doorErr.name).toBe('AccessDeniedException');
+    expect(doorErr.$metadata.httpStatusCode).toBe(403);
+    expect(doorErr.$metadata.attempts).toBe(1);
+    expect(harness.emulator.requests).toHaveLength(0);
+  }, 30_000);
 });

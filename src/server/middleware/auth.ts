@@ -132,12 +132,13 @@ export function auth({
         const wait = barred || barredFor(ctx);
         if (guessed) guesses.throttle.failed(addressOf(ctx));
         if (wait > 0) {
+          // 403, not 429: the SDKs and Claude Code retry a 429 at once (each retry one more refused
+          // call), whatever its retry-after says; none retries a 403, and `x-should-retry: false` says
+          // so to those that read it. The message and retry-after still tell the operator why and how long.
           throw new ApiError(
-            'rate_limit_error',
-            `too many wrong keys from this address; try again in ${wait} s`,
-            {
-              headers: { 'retry-after': String(wait) },
-            },
+            'permission_error',
+            `too many wrong keys from this address: the master key is locked out for it; try again in ${wait} s`,
+            { headers: { 'retry-after': String(wait), 'x-should-retry': 'false' } },
           );
         }
       }
