@@ -13,6 +13,7 @@ import { toConverseRequest } from '../../src/translate/to-converse.ts';
 import { toInvokeBody } from '../../src/translate/to-invoke.ts';
 import { toMessagesApiBody } from '../../src/translate/to-messages.ts';
 import { messagesApiHeaders, withModel } from '../../src/upstream/messages-api.ts';
+import { EMULATOR_ACCOUNT_ID } from '../emulator/catalogue.ts';
 import { validateInvokeBody } from '../emulator/invoke.ts';
 import { validateMessagesApiCall } from '../emulator/messages-api.ts';
 import { findModel } from '../emulator/models.ts';
@@ -155,7 +156,9 @@ describe.each(
       betas: shaped.betas,
       stream: true,
     });
-    expect(() => validateMessagesApiCall(host, body, headers, 'us-east-1')).not.toThrow();
+    expect(() =>
+      validateMessagesApiCall(host, body, headers, 'us-east-1', EMULATOR_ACCOUNT_ID),
+    ).not.toThrow();
     expect(shaped.body).not.toContain('x-anthropic-billing-header');
     for (const beta of shaped.betas) expect(beta).not.toMatch(/^claude-code-|^thinking-display-updates-/);
   });

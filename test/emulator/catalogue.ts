@@ -54,14 +54,18 @@ export function getFoundationModel(region: string, identifier: string) {
   return { modelDetails: modelSummary(region, model) };
 }
 
-function profileSummary(region: string, entry: { id: string; geo: ProfileGeo; model: EmulatedModel }) {
+function profileSummary(
+  region: string,
+  account: string,
+  entry: { id: string; geo: ProfileGeo; model: EmulatedModel },
+) {
   const regions = entry.geo === 'global' ? [''] : GEO_REGIONS[entry.geo];
   return {
     inferenceProfileName: `${GEO_LABEL[entry.geo]} ${entry.model.providerName} ${entry.model.modelName}`,
     description: `Routes requests to ${entry.model.modelName} in ${entry.geo === 'global' ? 'all commercial regions' : regions.join(', ')}.`,
     createdAt: CREATED_AT,
     updatedAt: CREATED_AT,
-    inferenceProfileArn: `arn:aws:bedrock:${region}:${EMULATOR_ACCOUNT_ID}:inference-profile/${entry.id}`,
+    inferenceProfileArn: `arn:aws:bedrock:${region}:${account}:inference-profile/${entry.id}`,
     models: regions.map((r) => ({ modelArn: foundationModelArn(r, entry.model.modelId) })),
     inferenceProfileId: entry.id,
     status: 'ACTIVE',
@@ -71,14 +75,15 @@ function profileSummary(region: string, entry: { id: string; geo: ProfileGeo; mo
 
 const MAX_PAGE = 1000;
 
-export function listInferenceProfiles(region: string, query: URLSearchParams) {
+export function listInferenceProfiles(region: string, account: string, query: URLSearchParams) {
   const type = query.get('type');
   if (type && type !== 'SYSTEM_DEFINED' && type !== 'APPLICATION') {
     throw validationError(
       `1 validation error detected: Value '${type}' at 'typeEquals' failed to satisfy constraint: Member must satisfy enum value set: [SYSTEM_DEFINED, APPLICATION]`,
     );
   }
-  const all = type === 'APPLICATION' ? [] : profilesInRegion(region).map((e) => profileSummary(region, e));
+  const all =
+    type === 'APPLICATION' ? [] : profilesInRegion(region).map((e) => profileSummary(region, account, e));
   const maxResults = query.has('maxResults') ? Number(query.get('maxResults')) : MAX_PAGE;
   if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_PAGE) {
     throw validationError(
@@ -92,11 +97,11 @@ export function listInferenceProfiles(region: string, query: URLSearchParams) {
   return next ? { inferenceProfileSummaries: page, nextToken: next } : { inferenceProfileSummaries: page };
 }
 
-export function getInferenceProfile(region: string, identifier: string) {
+export function getInferenceProfile(region: string, account: string, identifier: string) {
   const id = identifier.replace(/^arn:aws:bedrock:[^:]*:[^:]*:inference-profile\//, '');
   const entry = profilesInRegion(region).find((e) => e.id === id);
   if (!entry) throw new BedrockError('ResourceNotFoundException', `Inference profile ${id} not found.`);
-  return profileSummary(region, entry);
+  return profileSummary(region, account, entry);
 }
 
 function encodeToken(offset: number): string {

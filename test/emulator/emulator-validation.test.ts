@@ -228,6 +228,17 @@ describe('Converse validation', () => {
     await expect(
       client.send(new ConverseCommand({ modelId: arn, messages: [user('hi')] })),
     ).resolves.toBeDefined();
+    // An ARN names the endpoint's region and, for a profile, the caller's own account.
+    const send = (modelId: string) =>
+      client.send(new ConverseCommand({ modelId, messages: [user('hi')] })).catch((e) => e);
+    const otherAccount = await send(arn.replace('123456789012', '999999999999'));
+    expect(otherAccount.name).toBe('AccessDeniedException');
+    const otherRegion = await send(arn.replace('us-east-1', 'us-west-2'));
+    expect(otherRegion.message).toBe('The provided model identifier is invalid.');
+    const qwenArn = 'arn:aws:bedrock:us-east-1::foundation-model/qwen.qwen3-coder-480b-a35b-v1:0';
+    expect((await send(qwenArn)).output).toBeDefined();
+    const withAccount = await send(qwenArn.replace('::', ':123456789012:'));
+    expect(withAccount.message).toBe('The provided model identifier is invalid.');
     await expect(
       client.send(
         new ConverseCommand({ modelId: 'qwen.qwen3-coder-480b-a35b-v1:0', messages: [user('hi')] }),

@@ -43,6 +43,17 @@ export function validationError(message: string): BedrockError {
   return new BedrockError('ValidationException', message);
 }
 
+/**
+ * An inference-profile ARN of another account: that account's resource, which the caller's identity may
+ * not invoke (wording of Bedrock's model access refusals; unverified for this case).
+ */
+export function otherAccount(): BedrockError {
+  return new BedrockError(
+    'AccessDeniedException',
+    "You don't have access to the model with the specified model ID.",
+  );
+}
+
 /** Message shape Bedrock uses when the model provider itself rejected the request. */
 export function modelRejected(message: string): BedrockError {
   return validationError(`The model returned the following errors: ${message}`);

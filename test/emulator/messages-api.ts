@@ -14,7 +14,7 @@
  * Wording marked unverified is a guess in Anthropic's style.
  */
 import type { ServerResponse } from 'node:http';
-import { type AnyResponse, BedrockError, validationError } from './errors.ts';
+import { type AnyResponse, BedrockError, otherAccount, validationError } from './errors.ts';
 import { BEDROCK_ANTHROPIC_VERSION, validateInvokeBody } from './invoke.ts';
 import {
   type EmulatedModel,
@@ -101,7 +101,12 @@ export function listMantleModels(): {
 }
 
 /** The model the body names, in the id form this host accepts. */
-export function messagesApiModel(host: MessagesApiHost, id: unknown, region: string): EmulatedModel {
+export function messagesApiModel(
+  host: MessagesApiHost,
+  id: unknown,
+  region: string,
+  account: string,
+): EmulatedModel {
   if (typeof id !== 'string' || id === '') throw invalid('model: Field required');
   if (host === 'mantle') {
     // bedrock-mantle takes bare ids (anthropic.claude-…): no inference profiles, no ARNs.
@@ -109,8 +114,9 @@ export function messagesApiModel(host: MessagesApiHost, id: unknown, region: str
     if (!model) throw new BedrockError('ResourceNotFoundException', `model: ${id} was not found`, 404); // unverified
     return model;
   }
-  const resolved = resolveModelIdentifier(id, region);
+  const resolved = resolveModelIdentifier(id, region, account);
   if (resolved.ok) return resolved.target.model;
+  if (resolved.reason === 'other-account') throw otherAccount();
   if (resolved.reason === 'on-demand') {
     throw invalid(
       `Invocation of model ID ${id} with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`,
@@ -133,6 +139,7 @@ export function validateMessagesApiCall(
   body: unknown,
   headers: Record<string, string | string[] | undefined>,
   region: string,
+  account: string,
 ): { model: EmulatedModel; invokeBody: Json; stream: boolean } {
   const version = headerValue(headers, 'anthropic-version');
   if (version === undefined) throw invalid('anthropic-version: header is required'); // unverified
@@ -156,7 +163,7 @@ export function validateMessagesApiCall(
   }
   if ('stream' in body && typeof body.stream !== 'boolean')
     throw invalid('stream: Input should be a valid boolean');
-  const model = messagesApiModel(host, body.model, region);
+  const model = messagesApiModel(host, body.model, region, account);
   const { model: _model, stream, ...rest } = body;
   const betas = (headerValue(headers, 'anthropic-beta') ?? '')
     .split(',')

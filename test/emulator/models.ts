@@ -434,14 +434,24 @@ export interface ModelTarget {
 
 export type ResolveResult =
   | { ok: true; target: ModelTarget }
-  | { ok: false; reason: 'invalid' | 'on-demand' };
+  | { ok: false; reason: 'invalid' | 'on-demand' | 'other-account' };
 
-/** Resolves what a runtime path names: a foundation model id, a profile id, or either as an ARN. */
-export function resolveModelIdentifier(identifier: string, region: string): ResolveResult {
+/**
+ * Resolves what a runtime path names: a foundation model id, a profile id, or either as an ARN. An ARN
+ * must name the region of the endpoint it is sent to; a foundation model's has no account
+ * (`arn:aws:bedrock:us-east-1::foundation-model/…`), an inference profile's the caller's own `account`
+ * (a profile ARN of another account is that account's resource, not the caller's).
+ */
+export function resolveModelIdentifier(identifier: string, region: string, account: string): ResolveResult {
   let id = identifier;
   const arn = /^arn:aws:bedrock:([^:]*):([^:]*):(foundation-model|inference-profile)\/(.+)$/.exec(identifier);
   if (arn) {
-    if (arn[1] !== region) return { ok: false, reason: 'invalid' };
+    const [, arnRegion, arnAccount, type] = arn;
+    if (arnRegion !== region) return { ok: false, reason: 'invalid' };
+    if (type === 'foundation-model' && arnAccount !== '') return { ok: false, reason: 'invalid' };
+    if (type === 'inference-profile' && !/^\d{12}$/.test(arnAccount!))
+      return { ok: false, reason: 'invalid' };
+    if (type === 'inference-profile' && arnAccount !== account) return { ok: false, reason: 'other-account' };
     id = arn[4]!;
   }
   const geoMatch = /^(us|eu|apac|global)\.(.+)$/.exec(id);

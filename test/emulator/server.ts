@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import {
+  EMULATOR_ACCOUNT_ID,
   getFoundationModel,
   getInferenceProfile,
   listFoundationModels,
@@ -15,7 +16,7 @@ import {
 } from './catalogue.ts';
 import { converseResponse, converseStreamEvents, converseView, responseFields } from './converse.ts';
 import { countTokens } from './count-tokens.ts';
-import { type AnyResponse, BedrockError, validationError, writeAwsError } from './errors.ts';
+import { type AnyResponse, BedrockError, otherAccount, validationError, writeAwsError } from './errors.ts';
 import { eventFrame, exceptionFrame } from './eventstream.ts';
 import { type CallFaults, type FaultPlan, Faults } from './faults.ts';
 import { createDualServer } from './h2c.ts';
@@ -79,6 +80,12 @@ export interface EmulatorOptions {
   port?: number;
   host?: string;
   region?: string;
+  /**
+   * The AWS account its callers are in (default EMULATOR_ACCOUNT_ID): its inference-profile ARNs name it,
+   * and an inference-profile ARN naming another account is refused. Two emulators with different
+   * accounts stand for upstreams in two accounts.
+   */
+  accountId?: string;
   /** Lifetime of the credentials its STS AssumeRole issues (default one hour). */
   roleCredentialSeconds?: number;
   /** Faults in force from the start (see faults.ts); `setFaults` / `POST /__emulator/faults` change them. */
@@ -124,6 +131,7 @@ const DEFAULT_CHUNK_SIZE = 16;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const region = options.region ?? 'us-east-1';
+  const account = options.accountId ?? EMULATOR_ACCOUNT_ID;
   const host = options.host ?? '127.0.0.1';
   const requests: RecordedRequest[] = [];
   const script = new ScriptQueue();
@@ -219,8 +227,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             : operation === 'GetFoundationModel'
               ? getFoundationModel(region, id)
               : operation === 'ListInferenceProfiles'
-                ? listInferenceProfiles(region, query)
-                : getInferenceProfile(region, id);
+                ? listInferenceProfiles(region, account, query)
+                : getInferenceProfile(region, account, id);
         // An account/region with only some models (faults `models`) lists only those.
         if ('modelSummaries' in result) {
           result.modelSummaries = result.modelSummaries.filter((m) => faults.has(m.modelId));
@@ -247,8 +255,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   ): Promise<void> {
     if (record.body === undefined)
       throw validationError('Malformed request body: the body is not valid JSON.');
-    const resolved = resolveModelIdentifier(record.modelId!, region);
+    const resolved = resolveModelIdentifier(record.modelId!, region, account);
     if (!resolved.ok) {
+      if (resolved.reason === 'other-account') throw otherAccount();
       if (resolved.reason === 'on-demand' && operation !== 'CountTokens') {
         throw validationError(
           `Invocation of model ID ${record.modelId} with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile that contains this model.`,
@@ -439,7 +448,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     try {
       if (record.body === undefined) throw validationError('Request body is not valid JSON');
-      const { model, invokeBody, stream } = validateMessagesApiCall(host, record.body, req.headers, region);
+      const { model, invokeBody, stream } = validateMessagesApiCall(
+        host,
+        record.body,
+        req.headers,
+        region,
+        account,
+      );
       record.modelId = String((record.body as Record<string, unknown>).model);
       const tier = headerValue(req, 'x-amzn-bedrock-service-tier');
       if (tier && !model.serviceTiers.includes(tier)) {
