@@ -147,8 +147,39 @@ describe('resolveModel: pass-through', () => {
     const arn =
       'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0';
     const r = resolveModel(arn, US_EAST_1, us);
-    expect(r.modelId).toBe(arn);
     expect(r.baseModelId).toBe('anthropic.claude-sonnet-4-5-20250929-v1:0');
+  });
+
+  it('calls what a foundation-model or system profile ARN stands for, whatever its region and account', () => {
+    // Bedrock refuses an ARN of another region or another account's profile: the upstream gets the id.
+    const profile = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    for (const account of ['123456789012', '999999999999']) {
+      const arn = `arn:aws:bedrock:us-west-2:${account}:inference-profile/${profile}`;
+      expect(resolveModel(arn, US_EAST_1, us).modelId).toBe(profile);
+    }
+    expect(
+      resolveModel(
+        'arn:aws:bedrock:eu-west-1::foundation-model/qwen.qwen3-coder-480b-a35b-v1:0',
+        US_EAST_1,
+        us,
+      ).modelId,
+    ).toBe('qwen.qwen3-coder-480b-a35b-v1:0');
+    // A model Bedrock serves only through a profile: the region's profile, as for its bare id.
+    expect(
+      resolveModel(
+        'arn:aws:bedrock:us-east-1::foundation-model/meta.llama4-maverick-17b-instruct-v1:0',
+        US_EAST_1,
+        us,
+      ).modelId,
+    ).toBe('us.meta.llama4-maverick-17b-instruct-v1:0');
+    // One account's own resources stay as they are; so does anything that is not a Bedrock model ARN.
+    for (const arn of [
+      'arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123',
+      'arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc123def456',
+      'arn:aws:s3:us-east-1::foundation-model/x.y',
+    ]) {
+      expect(resolveModel(arn, US_EAST_1, us).modelId).toBe(arn);
+    }
   });
 
   it('uses the catalogue for application inference profiles and stays conservative when unknown', () => {

@@ -119,7 +119,8 @@ export function invocationId(baseModelId: string, index: CatalogueIndex, region:
   return index.models.get(baseModelId)?.onDemand ? baseModelId : null;
 }
 
-function passThrough(name: string, snapshot: CatalogueSnapshot, region: string): Resolution {
+function passThrough(requested: string, snapshot: CatalogueSnapshot, region: string): Resolution {
+  const name = idOfArn(requested);
   const baseModelId = baseModelIdOf(name, snapshot);
   const index = indexOf(snapshot);
   const known = name === baseModelId ? index.models.get(name) : undefined;
@@ -186,6 +187,24 @@ export function baseModelIdOf(name: string, snapshot: CatalogueSnapshot): string
   const profile = index.profiles.get(id);
   if (profile?.type === 'APPLICATION') return profile.modelIds[0] ?? id;
   return id.replace(PROFILE_PREFIX, '');
+}
+
+/**
+ * The id an ARN of a foundation model or a system-defined inference profile stands for, which is the
+ * same in every account: the ARN's region and account are the client's words (its own account, or the
+ * first upstream's as the door lists them), and Bedrock refuses an ARN of another region than the
+ * endpoint's or another account's profile, so the upstream that serves the call — any region or account
+ * of the pool, which maps a profile id to its own geography — gets the id. Other ARNs (application
+ * inference profiles, provisioned or custom models) name one account's resource and stay as they are.
+ */
+export function idOfArn(name: string): string {
+  if (!name.startsWith('arn:') || name.split(':', 3)[2] !== 'bedrock') return name;
+  const resource = arnResource(name);
+  const slash = resource.indexOf('/');
+  const type = resource.slice(0, slash);
+  const id = resource.slice(slash + 1);
+  if (id === '' || id.includes('/')) return name;
+  return type === 'foundation-model' || type === 'inference-profile' ? id : name;
 }
 
 /**
