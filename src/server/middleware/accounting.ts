@@ -20,6 +20,7 @@ import type { Ctx } from '../http/context.ts';
 import type { Logger } from '../http/logger.ts';
 import type { Caller, MeteringDeps } from './metering.ts';
 import { outageWarning } from './outage-warning.ts';
+import { refusalLog } from './refusal-log.ts';
 
 export interface Accounting {
   metrics: GatewayMetrics;
@@ -124,6 +125,7 @@ export function createAccounting(config: Config, store: Store, log: Logger): Acc
       defaultTier: config.defaultServiceTier,
       webSearchCostUsd: config.webSearchCostUsd,
       caller: callerOf,
+      onRefused: refusalLog(log),
     },
     async close() {
       if (inFlight instanceof SharedInFlight) inFlight.close();

@@ -1,7 +1,8 @@
 /**
- * Per-request accounting of POST /v1/messages: budget and rate checks before the handler runs, then
- * one usage record, the token settlement, the budget charge and the metrics when it ends — on every
- * path (answer, error, client gone). The handler reports what only it knows through `ctx.meter`.
+ * Per-request accounting of POST /v1/messages (and the door's calls): budget and rate checks before the
+ * handler runs, then the token settlement and the metrics when it ends — on every path (answer, error,
+ * client gone) — and, for a call that began (reached or may have reached Bedrock), one usage record and
+ * the budget charge. The handler reports what only it knows through `ctx.meter`.
  */
 
 import { toApiError } from '../../anthropic/errors.ts';
@@ -24,6 +25,7 @@ import { ClientLeftError, responseGone } from '../http/client-abort.ts';
 import { nextPromise } from '../http/compose.ts';
 import type { Ctx, Middleware, Next } from '../http/context.ts';
 import { routePath } from '../http/router.ts';
+import type { RefusalReason } from './refusal-log.ts';
 
 /** Who is calling, as far as limits and usage care. */
 export interface Caller {
@@ -45,6 +47,8 @@ export interface MeteringDeps {
   webSearchCostUsd?: number;
   /** The caller of a request (the auth middleware put the key on the context). */
   caller: (ctx: Ctx) => Caller;
+  /** A request refused by its key's limits or budget (after its metric was counted): the log's part. */
+  onRefused?: (reason: RefusalReason, keyId: string) => void;
 }
 
 export interface CallInfo {
@@ -105,7 +109,7 @@ class UsageMeter implements Meter {
 
   async admitTokens(estimate: number): Promise<void> {
     if (this.caller.limits.tokensPerMinute === undefined) return;
-    const { headers, admission } = await countRefusal(this.#deps.metrics, () =>
+    const { headers, admission } = await countRefusal(this.#deps, this.caller, () =>
       this.#deps.rateLimits.admitTokens(this.caller.keyId, this.caller.limits, estimate),
     );
     for (const [name, value] of Object.entries(headers)) this.#ctx.res.setHeader(name, value);
@@ -195,12 +199,15 @@ class UsageMeter implements Meter {
   }
 }
 
-/** Counts our own 429s by the limit that refused. */
-async function countRefusal<T>(metrics: GatewayMetrics, fn: () => Promise<T>): Promise<T> {
+/** Counts our own 429s by the limit that refused (and has the log say so). */
+async function countRefusal<T>(deps: MeteringDeps, caller: Caller, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof RateLimitError) metrics.rateLimited.inc({ limit: err.limit });
+    if (err instanceof RateLimitError) {
+      deps.metrics.rateLimited.inc({ limit: err.limit });
+      deps.onRefused?.(err.limit, caller.keyId);
+    }
     throw err;
   }
 }
@@ -229,7 +236,7 @@ export function metering(deps: MeteringDeps): Middleware {
       // The same key checks as Messages (budget, a rate), but no usage record: nothing is billed.
       const caller = deps.caller(ctx);
       await checkBudget(deps, caller);
-      const headers = await countRefusal(metrics, () =>
+      const headers = await countRefusal(deps, caller, () =>
         deps.rateLimits.admitCountTokens(caller.keyId, caller.limits),
       );
       for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
@@ -245,9 +252,9 @@ export function metering(deps: MeteringDeps): Middleware {
       // call the minute refuses gives its slot back below. Else given back when the call ends.
       const cap = caller.limits.concurrentRequests;
       if (cap !== undefined)
-        leave = await countRefusal(metrics, async () => deps.inFlight.enter(caller.keyId, cap));
+        leave = await countRefusal(deps, caller, async () => deps.inFlight.enter(caller.keyId, cap));
       if (deps.rateLimits.limitsRequests(caller.limits)) {
-        const headers = await countRefusal(metrics, () =>
+        const headers = await countRefusal(deps, caller, () =>
           deps.rateLimits.admitRequest(caller.keyId, caller.limits),
         );
         for (const [name, value] of Object.entries(headers)) ctx.res.setHeader(name, value);
@@ -302,6 +309,7 @@ async function checkBudget(deps: MeteringDeps, caller: Caller): Promise<void> {
     await deps.budget.check(caller.keyId, budgetUsd);
   } catch (err) {
     deps.metrics.budgetRefused.inc();
+    deps.onRefused?.('budget', caller.keyId);
     throw err;
   }
 }
@@ -312,14 +320,20 @@ function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number)
   const record = meter.record(status);
   if (meter.admission)
     deps.rateLimits.settle(meter.admission, meter.tokens ? limitedTokens(meter.tokens) : 0);
-  if (record.costUsd && deps.budget) deps.budget.charge(record.keyId, record.costUsd);
-  try {
-    deps.spool?.finish(record);
-  } catch (err) {
-    ctx.log.error({ err, requestId: ctx.requestId, usage: record }, 'usage record could not be spooled');
+  // A usage record is a call that reached, or may have reached, Bedrock: begin() spooled its `open`
+  // line. What the gateway refused or failed before that (a tokens-per-minute limit as much as the
+  // request limits and the budget checked before the handler, a bad body, a model the key may not
+  // use) is in the metrics below, not the usage store: a flood of refusals is no flood of store writes.
+  if (meter.begunAt !== undefined) {
+    if (record.costUsd && deps.budget) deps.budget.charge(record.keyId, record.costUsd);
+    try {
+      deps.spool?.finish(record);
+    } catch (err) {
+      ctx.log.error({ err, requestId: ctx.requestId, usage: record }, 'usage record could not be spooled');
+    }
+    // Counts and ids only: never prompts or keys. Checked first so an off level costs nothing.
+    if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ requestId: ctx.requestId, usage: record }, 'usage');
   }
-  // Counts and ids only: never prompts or keys. Checked first so an off level costs nothing.
-  if (ctx.log.isLevelEnabled('debug')) ctx.log.debug({ requestId: ctx.requestId, usage: record }, 'usage');
   // Never the client's string (unbounded): the catalogue's id, or 'unknown' before or without one.
   const model = meter.info?.metricsLabel ?? 'unknown';
   metrics.requests.inc({ model, status: String(status), tier: record.serviceTier });
