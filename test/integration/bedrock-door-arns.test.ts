@@ -8,7 +8,11 @@
  * SDK on /v1/messages, against two emulators standing for two accounts in two regions.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { BedrockClient, GetInferenceProfileCommand } from '@aws-sdk/client-bedrock';
+import {
+  BedrockClient,
+  GetFoundationModelCommand,
+  GetInferenceProfileCommand,
+} from '@aws-sdk/client-bedrock';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
@@ -88,6 +92,30 @@ describe('model ARNs on the door', () => {
     const out = await converse(`arn:aws:bedrock:eu-central-1::foundation-model/${QWEN}`);
     expect(out.output?.message?.content?.[0]?.text).toBe('served');
     expect(called(primary)).toEqual([QWEN]);
+  });
+});
+
+describe('model ARNs on the control plane', () => {
+  it("GetInferenceProfile and GetFoundationModel by an ARN naming the client's account or another region", async () => {
+    const bedrock = new BedrockClient({
+      endpoint: gateway.url,
+      region: 'us-east-1',
+      token: { token: MASTER_KEY },
+      authSchemePreference: ['httpBearerAuth'],
+      maxAttempts: 1,
+    });
+    const profile = await bedrock.send(
+      new GetInferenceProfileCommand({
+        inferenceProfileIdentifier: `arn:aws:bedrock:us-east-1:999999999999:inference-profile/us.${SONNET}`,
+      }),
+    );
+    expect(profile.inferenceProfileId).toBe(`us.${SONNET}`);
+    const model = await bedrock.send(
+      new GetFoundationModelCommand({
+        modelIdentifier: `arn:aws:bedrock:eu-central-1::foundation-model/${QWEN}`,
+      }),
+    );
+    expect(model.modelDetails?.modelId).toBe(QWEN);
   });
 });
 

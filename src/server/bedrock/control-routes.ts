@@ -7,6 +7,7 @@
 import { ApiError } from '../../anthropic/errors.ts';
 import { modelAllowed } from '../../auth/model-globs.ts';
 import { anthropicIdsOf } from '../../models/aliases.ts';
+import { idOfArn } from '../../models/resolve.ts';
 import type { CatalogueModel, CatalogueProfile } from '../../models/types.ts';
 import type { AppDeps } from '../deps.ts';
 import type { Ctx, Handler } from '../http/context.ts';
@@ -77,7 +78,9 @@ export function getFoundationModelHandler(deps: AppDeps): Handler {
   return async (ctx) => {
     const snapshot = await deps.catalogue.snapshot();
     const id = ctx.params.id ?? '';
-    const model = snapshot.models.find((m) => m.modelId === id || m.modelArn === id);
+    // An ARN by the model it names, whatever region it says (as the runtime calls read it).
+    const wanted = idOfArn(id);
+    const model = snapshot.models.find((m) => m.modelId === wanted || m.modelArn === id);
     if (!model || !visible(ctx, [model.modelId])) {
       throw new ApiError('not_found_error', `The model ${id.slice(0, 200)} was not found`);
     }
@@ -137,7 +140,10 @@ export function getInferenceProfileHandler(deps: AppDeps): Handler {
   return async (ctx) => {
     const snapshot = await deps.catalogue.snapshot();
     const id = ctx.params.id ?? '';
-    const profile = snapshot.profiles.find((p) => p.id === id || p.arn === id);
+    // A system profile's ARN by its id, whatever account and region it names (as the runtime calls read
+    // it); an application profile's by its own ARN.
+    const wanted = idOfArn(id);
+    const profile = snapshot.profiles.find((p) => p.id === wanted || p.arn === id);
     if (!profile || !visible(ctx, [profile.id, ...profile.modelIds])) {
       throw new ApiError('not_found_error', `The inference profile ${id.slice(0, 200)} was not found`);
     }
