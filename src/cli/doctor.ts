@@ -77,7 +77,23 @@ export function checkNode(version = process.versions.node): Check {
       };
 }
 
-function awsErrorHint(err: unknown, config: Config, env: Env): { detail: string; hint: string } {
+/** The control-plane endpoint a check called, its region, and the setting that chooses it. */
+interface CalledEndpoint {
+  region: string;
+  endpoint: string;
+  setting: string;
+}
+
+/** The gateway's own control plane (no ABPROXY_UPSTREAMS). */
+function defaultEndpoint(config: Config, env: Env): CalledEndpoint {
+  return {
+    region: config.region,
+    endpoint: env.AWS_ENDPOINT_URL_BEDROCK ?? `https://bedrock.${config.region}.amazonaws.com`,
+    setting: 'AWS_ENDPOINT_URL_BEDROCK',
+  };
+}
+
+function awsErrorHint(err: unknown, called: CalledEndpoint): { detail: string; hint: string } {
   const { name = 'Error', message = String(err) } = (err ?? {}) as { name?: string; message?: string };
   const detail = `${name}: ${message}`;
   const code =
@@ -92,17 +108,16 @@ function awsErrorHint(err: unknown, config: Config, env: Env): { detail: string;
   if (['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException'].includes(name)) {
     return { detail, hint: 'the AWS credentials are invalid or expired: refresh them (e.g. aws sso login)' };
   }
-  const endpoint = env.AWS_ENDPOINT_URL_BEDROCK ?? `https://bedrock.${config.region}.amazonaws.com`;
   if (
     name === 'TimeoutError' ||
     /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET|did not answer/.test(`${code ?? ''} ${message}`)
   ) {
     return {
       detail,
-      hint: `cannot reach ${endpoint}: check the network, proxy, region and AWS_ENDPOINT_URL_BEDROCK`,
+      hint: `cannot reach ${called.endpoint}: check the network, proxy, region and ${called.setting}`,
     };
   }
-  return { detail, hint: `check the region (${config.region}) and that Bedrock is available there` };
+  return { detail, hint: `check the region (${called.region}) and that Bedrock is available there` };
 }
 
 async function checkCredentials(env: Env): Promise<Check> {
@@ -211,7 +226,7 @@ async function checkBedrock(
   } catch (err) {
     failure = err;
   }
-  const { detail, hint } = awsErrorHint(failure, config, env);
+  const { detail, hint } = awsErrorHint(failure, defaultEndpoint(config, env));
   return { check: { name: 'bedrock', status: 'fail', detail, hint } };
 }
 
@@ -223,7 +238,7 @@ async function checkUpstreams(config: Config, env: Env): Promise<Check[]> {
   const upstreams = createUpstreams(config);
   try {
     return await Promise.all(
-      upstreams.each.map(async ({ name, region, control }): Promise<Check> => {
+      upstreams.each.map(async ({ name, region, spec, control }): Promise<Check> => {
         let failure: unknown;
         const catalogue = new Catalogue({
           region,
@@ -244,7 +259,11 @@ async function checkUpstreams(config: Config, env: Env): Promise<Check[]> {
         } catch (err) {
           failure = err;
         }
-        const { detail, hint } = awsErrorHint(failure, config, env);
+        // Its own endpoint (as BedrockUpstream.control picks it), not the gateway's default one.
+        const called = spec.controlEndpoint
+          ? { region, endpoint: spec.controlEndpoint, setting: `ABPROXY_UPSTREAMS (${name}).controlEndpoint` }
+          : { ...defaultEndpoint({ ...config, region }, env), region };
+        const { detail, hint } = awsErrorHint(failure, called);
         return { name: `upstream ${name}`, status: 'fail', detail, hint };
       }),
     );
@@ -363,7 +382,7 @@ async function checkInvoke(
     );
     return { name: 'invoke', status: 'ok', detail: `${modelId} answered` };
   } catch (err) {
-    const { detail, hint } = awsErrorHint(err, config, env);
+    const { detail, hint } = awsErrorHint(err, defaultEndpoint(config, env));
     const access = (err as { name?: string }).name === 'AccessDeniedException';
     return {
       name: 'invoke',

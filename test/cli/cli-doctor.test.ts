@@ -87,6 +87,9 @@ describe('abproxy doctor', () => {
     expect(byName(report, 'upstream good')?.status).toBe('ok');
     expect(byName(report, 'upstream bad-key')).toMatchObject({ status: 'fail' });
     expect(byName(report, 'upstream gone')).toMatchObject({ status: 'fail' });
+    // The fix names the endpoint that upstream calls, not the gateway's default one.
+    expect(byName(report, 'upstream gone')?.hint).toContain('cannot reach http://127.0.0.1:9');
+    expect(byName(report, 'upstream gone')?.hint).toContain('ABPROXY_UPSTREAMS (gone).controlEndpoint');
     expect(JSON.stringify(report)).not.toContain('nope');
     expect(run.code).toBe(1);
   });
