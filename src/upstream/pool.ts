@@ -37,6 +37,8 @@ export type FaultClass = 'throttled' | 'overloaded' | 'server' | 'network' | 'ti
 
 export interface PoolObserver {
   attempt(upstream: string, outcome: 'ok' | FaultClass, ms: number): void;
+  /** An attempt failed by a fault of the upstream's (not the client's): what it said, for the logs. */
+  fault?(upstream: string, fault: Exclude<FaultClass, 'client'>, err: unknown): void;
 }
 
 export interface PoolOptions {
@@ -398,6 +400,7 @@ export class UpstreamPool implements BedrockRuntime {
           breaker.release();
           throw err;
         }
+        this.#observer?.fault?.(member.name, fault, err);
         const retryAfter =
           fault === 'throttled' || fault === 'overloaded' ? retryAfterSeconds(err) : undefined;
         breaker.failure(retryAfter === undefined ? undefined : retryAfter * 1000, fault === 'throttled');

@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/config/config.ts';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { type RunningServer, type StartServerOptions, startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import {
   type RecordedRequest,
@@ -23,6 +23,7 @@ import {
   setEmulatorCredentials,
   testConfig,
 } from '../helpers/gateway.ts';
+import { capturedLog } from '../helpers/log.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 
@@ -41,7 +42,7 @@ afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.close();
 });
 
-async function world(overrides: Partial<Settings> = {}): Promise<World> {
+async function world(overrides: Partial<Settings> = {}, options: StartServerOptions = {}): Promise<World> {
   const primary = await startEmulator({ port: 0 });
   const secondary = await startEmulator({ port: 0 });
   open.push(primary, secondary);
@@ -53,7 +54,7 @@ async function world(overrides: Partial<Settings> = {}): Promise<World> {
     ],
     'ABPROXY_UPSTREAMS',
   );
-  const gateway = await startServer(testConfig({ upstreams, ...overrides }));
+  const gateway = await startServer(testConfig({ upstreams, ...overrides }), options);
   open.push(gateway);
   const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
   return { primary, secondary, gateway, client };
@@ -117,6 +118,21 @@ describe('several upstreams', () => {
     }
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ status: 200, upstream: 'secondary', failedAttempts: 1 });
+  });
+
+  it('logs which upstream failed and why, once per upstream and fault in a burst', async () => {
+    const { logger, lines } = capturedLog();
+    const { primary, client } = await world({}, { logger });
+    primary.enqueue(
+      { error: { name: 'ThrottlingException', message: 'Too many tokens, please wait' } },
+      { error: { name: 'ThrottlingException', message: 'Too many tokens, please wait' } },
+    );
+    expect(await servedBy(client)).toBe('secondary');
+    expect(await servedBy(client)).toBe('secondary');
+    const failed = lines.filter((l) => l.upstream === 'primary' && l.fault !== undefined);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: 40, fault: 'throttled' });
+    expect(String(failed[0]?.error)).toContain('Too many tokens, please wait');
   });
 
   it('never retries a client fault on another upstream', async () => {

@@ -38,6 +38,7 @@ import { createApp } from '../app.ts';
 import type { CatalogueView, Upstream } from '../deps.ts';
 import { ThreadStore } from '../messages/threads.ts';
 import { createAccounting } from '../middleware/accounting.ts';
+import { upstreamFaultWarning } from '../middleware/outage-warning.ts';
 import { newRequestId } from '../middleware/request-id.ts';
 import { answerWhileDraining } from '../routes/health.ts';
 import { bodyRefusalReporter, newBodyBudget } from './body-budget.ts';
@@ -212,7 +213,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     ? undefined
     : createUpstreams(config, {
         onConnectionWait: connectionWaitReporter(log, () => metrics),
-        observer: { attempt: (...args) => poolObserver?.attempt(...args) },
+        observer: { attempt: (...args) => poolObserver?.attempt(...args), fault: upstreamFaultWarning(log) },
         ...(wrapRuntime ? { wrapRuntime } : {}),
         onCatalogueError: (err, upstream, region) =>
           warnBriefly(log, { upstream, region }, err, CATALOGUE_FAILED),

@@ -2,7 +2,7 @@
  * Warnings for faults that repeat on every call while a shared store is down (the usage drain, the
  * team's rate, concurrency and budget counters): one per 10 s, saying how many were left out.
  */
-import type { Logger } from '../http/logger.ts';
+import { briefError, type Logger } from '../http/logger.ts';
 
 /** During a store outage a warning would be logged on every call: one per 10 s is enough. */
 const OUTAGE_WARNING_MS = 10_000;
@@ -23,5 +23,29 @@ export function outageWarning(log: Logger, message: string): (err: unknown, fiel
     lastWarned = now;
     log.warn({ err, ...fields, ...(skipped > 0 ? { alsoFailed: skipped } : {}) }, message);
     skipped = 0;
+  };
+}
+
+/**
+ * A failed attempt on one upstream of a pool. The next upstream absorbs it, so the client sees nothing
+ * and only this line says which upstream failed and what it answered (an expired role, a quota): one
+ * per upstream and fault class per OUTAGE_WARNING_MS, with how many like it were left out.
+ */
+export function upstreamFaultWarning(log: Logger): (upstream: string, fault: string, err: unknown) => void {
+  const last = new Map<string, { at: number; skipped: number }>();
+  return (upstream, fault, err) => {
+    const key = `${upstream}\0${fault}`;
+    const now = Date.now();
+    const seen = last.get(key);
+    if (seen && now - seen.at < OUTAGE_WARNING_MS) {
+      seen.skipped++;
+      return;
+    }
+    const alsoFailed = seen?.skipped ?? 0;
+    last.set(key, { at: now, skipped: 0 });
+    log.warn(
+      { upstream, fault, ...briefError(err), ...(alsoFailed > 0 ? { alsoFailed } : {}) },
+      'upstream attempt failed',
+    );
   };
 }
