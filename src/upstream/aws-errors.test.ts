@@ -306,7 +306,7 @@ describe('fromBedrockError: one row each', () => {
     expect(api.cause).toBe(err);
     // A proxy's credentials never reach the client.
     expect(api.message).not.toContain('u:p@');
-    expect(classifyBedrockError(err)).toEqual({ type, status, recognized: true });
+    expect(classifyBedrockError(err)).toMatchObject({ type, status, recognized: true });
   });
 });
 
@@ -374,6 +374,7 @@ describe('fromBedrockError: details', () => {
       type: 'api_error',
       status: 418,
       recognized: false,
+      credentials: false,
     });
     const api = fromBedrockError(awsError('BrandNewException', 'teapot', 418));
     expect(api.status).toBe(418);

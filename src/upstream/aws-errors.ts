@@ -27,6 +27,8 @@ export interface BedrockErrorClass {
   status: number;
   /** False when the name was not in the table and the status was derived from the HTTP status. */
   recognized: boolean;
+  /** True when the gateway's own AWS identity was refused (expired, unknown, not assumable). */
+  credentials: boolean;
 }
 
 export interface BedrockErrorContext {
@@ -245,7 +247,12 @@ function rowFor(facts: ErrorFacts): Row & { recognized: boolean } {
 /** The table lookup alone: which Anthropic type and status a Bedrock failure becomes. */
 export function classifyBedrockError(err: unknown): BedrockErrorClass {
   const row = rowFor(read(err));
-  return { type: row.type, status: row.status, recognized: row.recognized };
+  return {
+    type: row.type,
+    status: row.status,
+    recognized: row.recognized,
+    credentials: row.kind === 'credentials',
+  };
 }
 
 // ---- messages ----

@@ -13,7 +13,7 @@ const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 export function registerPoolMetrics(registry: Registry, pool: UpstreamPool): PoolObserver {
   const attempts = new TallyCounter(registry, {
     name: 'abproxy_upstream_attempts_total',
-    help: 'Bedrock calls per upstream by outcome: ok, throttled, overloaded, server, network, timeout, client',
+    help: 'Bedrock calls per upstream by outcome: ok, throttled, overloaded, server, network, credentials, timeout, client',
     labelNames: ['upstream', 'outcome'],
   });
   const latency = new TallyHistogram(registry, {

@@ -58,6 +58,22 @@ describe('UpstreamPool', () => {
     expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
   });
 
+  it("an upstream's refused credentials move the call on and are counted as credentials, not network", async () => {
+    const assumeFailed = Object.assign(new Error('Could not assume the upstream role'), {
+      name: 'CredentialsProviderError',
+    });
+    const a = fake([awsError('ExpiredTokenException', 403), assumeFailed]);
+    const b = fake(['from b']);
+    const outcomes: string[] = [];
+    const pool = pairPool(a, b, {
+      observer: { attempt: (upstream, outcome) => outcomes.push(`${upstream} ${outcome}`) },
+    });
+    expect(text(await invoke(pool))).toBe('from b');
+    expect(text(await invoke(pool))).toBe('from b');
+    expect(outcomes).toEqual(['a credentials', 'b ok', 'a credentials', 'b ok']);
+    expect(pool.health()[0]!.recentFaults).toEqual({ credentials: 2 });
+  });
+
   it('never retries a client fault elsewhere', async () => {
     const a = fake([awsError('ValidationException', 400)]);
     const b = fake(['from b']);

@@ -33,7 +33,14 @@ export interface PoolMember {
 }
 
 /** What a fault was, for metrics and for the breaker. */
-export type FaultClass = 'throttled' | 'overloaded' | 'server' | 'network' | 'timeout' | 'client';
+export type FaultClass =
+  | 'throttled'
+  | 'overloaded'
+  | 'server'
+  | 'network'
+  | 'credentials'
+  | 'timeout'
+  | 'client';
 
 export interface PoolObserver {
   attempt(upstream: string, outcome: 'ok' | FaultClass, ms: number): void;
@@ -107,7 +114,9 @@ export interface UpstreamHealth {
 }
 
 function faultClass(err: unknown): FaultClass {
-  const { status, type } = classifyBedrockError(err);
+  const { status, type, credentials } = classifyBedrockError(err);
+  // A 502 like a network fault, but the fix is the upstream's identity (an expired or refused role).
+  if (credentials) return 'credentials';
   if (status === 429) return 'throttled';
   if (status === 529 || type === 'overloaded_error') return 'overloaded';
   if (status === 502 && type === 'api_error') return 'network';
