@@ -120,6 +120,18 @@ function awsErrorHint(err: unknown, called: CalledEndpoint): { detail: string; h
   return { detail, hint: `check the region (${called.region}) and that Bedrock is available there` };
 }
 
+/**
+ * Whether the gateway needs the default credential chain: without ABPROXY_UPSTREAMS, or for an upstream
+ * on `default` or a role (assumed with the default chain's credentials). Profiles, keys and bearer
+ * tokens do not.
+ */
+function usesDefaultChain(config: Config): boolean {
+  return (
+    config.upstreams === undefined ||
+    config.upstreams.some((u) => u.credentials === 'default' || 'roleArn' in u.credentials)
+  );
+}
+
 async function checkCredentials(env: Env): Promise<Check> {
   if (env.AWS_BEARER_TOKEN_BEDROCK) {
     return { name: 'credentials', status: 'ok', detail: 'Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)' };
@@ -604,9 +616,16 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
       : { name: 'region', status: 'ok', detail: `${config.region} (${regionSource})` },
   );
   checks.push(checkProxy(config, env));
-  const credentials = await checkCredentials(env);
+  let credentials = await checkCredentials(env);
+  if (credentials.status === 'fail' && !usesDefaultChain(config)) {
+    credentials = {
+      name: 'credentials',
+      status: 'skip',
+      detail: 'not used: every upstream of ABPROXY_UPSTREAMS has its own credentials (checked below)',
+    };
+  }
   checks.push(credentials);
-  if (credentials.status === 'fail') {
+  if (credentials.status !== 'ok') {
     checks.push({ name: 'bedrock', status: 'skip', detail: 'needs credentials' });
   } else {
     const { check, snapshot } = await checkBedrock(config, env);

@@ -94,6 +94,27 @@ describe('abproxy doctor', () => {
     expect(run.code).toBe(1);
   });
 
+  it('does not fail on the default credential chain when every upstream brings its own credentials', async () => {
+    const upstreams = [
+      {
+        name: 'keys',
+        region: 'us-east-1',
+        endpoint: emulator.url,
+        controlEndpoint: emulator.url,
+        credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+      },
+    ];
+    const env = cliEnv(tempHome(), emulator.url, { ABPROXY_UPSTREAMS: JSON.stringify(upstreams) });
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const run = await runCli(['doctor', '--json', '--port', '0'], env);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(byName(report, 'upstream keys')?.status).toBe('ok');
+    expect(byName(report, 'credentials')?.status).toBe('skip');
+    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(run.code).toBe(0);
+  });
+
   it('reports a bad setting and keeps the others for the remaining checks (home, region)', async () => {
     const home = tempHome();
     const run = await runCli(
