@@ -218,6 +218,35 @@ describe('UpstreamPool', () => {
     });
   });
 
+  it('an upstream whose streams keep breaking after they began is skipped once its breaker opens', async () => {
+    const streaming = (name: string, breaks: boolean) =>
+      ({
+        invokeModelStream: async () => ({
+          requestId: name,
+          stream: (async function* () {
+            yield { chunk: {} };
+            if (breaks) throw awsError('ServiceUnavailableException', 503);
+          })(),
+        }),
+      }) as unknown as BedrockRuntime;
+    const pool = new UpstreamPool([
+      { name: 'a', runtime: streaming('a', true) },
+      { name: 'b', runtime: streaming('b', false) },
+    ]);
+    const servedBy = async () => {
+      const answer = await pool.invokeModelStream({ modelId: 'm', body: '{}' });
+      try {
+        for await (const _ of answer.stream);
+      } catch {
+        // The client gets the in-stream error; nothing is replayed.
+      }
+      return answer.requestId;
+    };
+    expect([await servedBy(), await servedBy(), await servedBy()]).toEqual(['a', 'a', 'a']);
+    expect(await servedBy()).toBe('b');
+    expect(pool.health()[0]).toMatchObject({ state: 'open', recentFaults: { overloaded: 3 } });
+  });
+
   it('weighted: an open stream keeps its upstream loaded until it ends', async () => {
     const streaming = (name: string) =>
       ({

@@ -10,7 +10,7 @@
 import { ApiError } from '../anthropic/errors.ts';
 import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
 import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
-import { untilDone } from './event-stream.ts';
+import { type StreamFailure, untilDone } from './event-stream.ts';
 import { primed } from './primed.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { upstreamTraceOf } from './trace.ts';
@@ -308,20 +308,36 @@ export class UpstreamPool implements BedrockRuntime {
 
   /**
    * A stream keeps its upstream loaded until it ends, fails or the client leaves (the weighted strategy
-   * counts it), not just until its headers.
+   * counts it), not just until its headers. Its breaker learns how it ended: a region that breaks
+   * every stream after its first events is a failing region, not a healthy one, and must not keep
+   * taking every call.
    */
-  #loadedUntilDone<T>(member: Member, answer: T, signal: AbortSignal | undefined): T {
+  #loadedUntilDone<T>(member: Member, breaker: Breaker, answer: T, signal: AbortSignal | undefined): T {
     member.inFlight++;
     let released = false;
-    const release = () => {
+    const release = (failure?: StreamFailure) => {
       if (released) return;
       released = true;
       member.inFlight--;
-      signal?.removeEventListener('abort', release);
+      signal?.removeEventListener('abort', clientLeft);
+      const fault = failure && !signal?.aborted ? faultClass(failure.err) : undefined;
+      if (signal?.aborted || fault === 'client') breaker.release();
+      else if (fault === undefined) breaker.success();
+      else {
+        breaker.failure(undefined, fault === 'throttled');
+        this.#noteFault(member, fault);
+        this.#observer?.fault?.(member.name, fault, failure!.err);
+      }
     };
-    signal?.addEventListener('abort', release, { once: true });
+    const clientLeft = () => release();
+    signal?.addEventListener('abort', clientLeft, { once: true });
     const { stream } = answer as { stream: AsyncIterable<unknown> };
     return { ...answer, stream: untilDone(stream, release) };
+  }
+
+  #noteFault(member: Member, fault: FaultClass): void {
+    member.faults.push({ at: this.#now(), fault });
+    if (member.faults.length > RECENT_FAULTS) member.faults.shift();
   }
 
   /** Eligible upstreams in the order to try them. */
@@ -388,8 +404,9 @@ export class UpstreamPool implements BedrockRuntime {
           keepModelId ? modelId : member.profileFor(modelId),
           attemptSignal,
         );
-        breaker.success();
-        const result = stream ? this.#loadedUntilDone(member, answer, signal) : answer;
+        // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began.
+        if (!stream) breaker.success();
+        const result = stream ? this.#loadedUntilDone(member, breaker, answer, signal) : answer;
         this.#observer?.attempt(member.name, 'ok', this.#now() - started);
         if (trace) {
           trace.served = member.name;
@@ -403,8 +420,7 @@ export class UpstreamPool implements BedrockRuntime {
         }
         const fault = firstByte?.signal.aborted ? 'timeout' : faultClass(err);
         this.#observer?.attempt(member.name, fault, this.#now() - started);
-        member.faults.push({ at: this.#now(), fault });
-        if (member.faults.length > RECENT_FAULTS) member.faults.shift();
+        this.#noteFault(member, fault);
         if (fault === 'client') {
           breaker.release();
           throw err;
