@@ -404,8 +404,10 @@ export class UpstreamPool implements BedrockRuntime {
           keepModelId ? modelId : member.profileFor(modelId),
           attemptSignal,
         );
-        // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began.
-        if (!stream) breaker.success();
+        // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began; but a probe
+        // that began answering closes it at once (the region is back), so no stream left unread can
+        // hold the probe slot.
+        if (!stream || breaker.state !== 'closed') breaker.success();
         const result = stream ? this.#loadedUntilDone(member, breaker, answer, signal) : answer;
         this.#observer?.attempt(member.name, 'ok', this.#now() - started);
         if (trace) {
