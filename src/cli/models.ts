@@ -241,6 +241,15 @@ async function liveSnapshot(
       const snapshots = await Promise.all(set.each.map((e) => e.catalogue.refresh()));
       const first = set.each[0]!;
       if (snapshots[0]!.source !== 'live') throw catalogueError(first.region, failures.get(first.name));
+      // Unread, it excludes nothing (as in `serve`): its column would claim every model without this.
+      set.each.forEach((e, i) => {
+        if (snapshots[i]!.source === 'live') return;
+        const { name, message } = (failures.get(e.name) ?? {}) as { name?: string; message?: string };
+        warn(
+          `warning: the catalogue of upstream ${e.name} (${e.region}) could not be read (${name ?? 'Error'}: ${message ?? 'no answer'}): ` +
+            "it is listed as serving every model its globs admit, as 'serve' routes to it. 'abproxy doctor' checks it.\n",
+        );
+      });
       const upstreams = set.each.map((e, i): UpstreamCatalogue => {
         const own = snapshots[i]!;
         const { region, profilePrefix } = e.spec;

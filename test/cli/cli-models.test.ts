@@ -74,6 +74,9 @@ describe('abproxy models', () => {
       'east',
     ]);
     expect(report.models.find((m) => m.baseModelId.startsWith('qwen.'))?.upstreams).toEqual(['east']);
+    // East's catalogue could not be read (its endpoint leads nowhere): it is listed as serving what its
+    // globs admit, as `serve` routes, and the operator is told why.
+    expect(run.stderr).toMatch(/upstream east \(us-east-1\).*could not be read.*127\.0\.0\.1:9/);
   });
 
   it('shows model map entries from the config as aliases', async () => {
