@@ -210,19 +210,38 @@ export function checkProxy(config: Config, env: Env): Check {
   return { name: 'proxy', status: 'ok', detail: summary };
 }
 
+/**
+ * Bedrock's control plane where `serve` reads its catalogue: the region's (AWS_ENDPOINT_URL_BEDROCK), or
+ * with ABPROXY_UPSTREAMS the first upstream's, through its own endpoint and credentials (serve never
+ * calls the default endpoint then: checking it failed doctor for a pool reachable only by its endpoints).
+ */
 async function checkBedrock(
   config: Config,
   env: Env,
 ): Promise<{ check: Check; snapshot?: CatalogueSnapshot }> {
   const { Catalogue } = await import('../models/catalogue.ts');
   let failure: unknown;
-  const catalogue = new Catalogue({
-    region: config.region,
-    clientConfig: { maxAttempts: 1, requestHandler: sdkHandlerProxyOptions(proxyEnvOrNone(env)) },
-    onError: (err) => {
-      failure = err;
-    },
-  });
+  const onError = (err: unknown) => {
+    failure = err;
+  };
+  let called = defaultEndpoint(config, env);
+  let where = config.region;
+  let catalogue: InstanceType<typeof Catalogue>;
+  let set: { destroy(): void } | undefined;
+  if (config.upstreams) {
+    const upstreams = (await import('../upstream/upstream-set.ts')).createUpstreams(config);
+    set = upstreams;
+    const { name, region, spec, control } = upstreams.each[0]!;
+    called = upstreamEndpoint(config, env, name, region, spec.controlEndpoint);
+    where = `${region} (upstream ${name})`;
+    catalogue = new Catalogue({ region, clientFor: control, onError });
+  } else {
+    catalogue = new Catalogue({
+      region: config.region,
+      clientConfig: { maxAttempts: 1, requestHandler: sdkHandlerProxyOptions(proxyEnvOrNone(env)) },
+      onError,
+    });
+  }
   try {
     const snapshot = await withTimeout(catalogue.refresh(), TIMEOUT_MS, 'Bedrock');
     if (snapshot.source === 'live') {
@@ -230,16 +249,31 @@ async function checkBedrock(
         check: {
           name: 'bedrock',
           status: 'ok',
-          detail: `${snapshot.models.length} foundation models, ${snapshot.profiles.length} inference profiles in ${config.region}`,
+          detail: `${snapshot.models.length} foundation models, ${snapshot.profiles.length} inference profiles in ${where}`,
         },
         snapshot,
       };
     }
   } catch (err) {
     failure = err;
+  } finally {
+    set?.destroy();
   }
-  const { detail, hint } = awsErrorHint(failure, defaultEndpoint(config, env));
+  const { detail, hint } = awsErrorHint(failure, called);
   return { check: { name: 'bedrock', status: 'fail', detail, hint } };
+}
+
+/** An upstream's control plane: its own `controlEndpoint`, else the region's as the SDK picks it. */
+function upstreamEndpoint(
+  config: Config,
+  env: Env,
+  name: string,
+  region: string,
+  controlEndpoint: string | undefined,
+): CalledEndpoint {
+  return controlEndpoint
+    ? { region, endpoint: controlEndpoint, setting: `ABPROXY_UPSTREAMS (${name}).controlEndpoint` }
+    : { ...defaultEndpoint({ ...config, region }, env), region };
 }
 
 /** With `ABPROXY_UPSTREAMS`: each upstream's credentials and catalogue, through its own endpoint. */
@@ -272,9 +306,7 @@ async function checkUpstreams(config: Config, env: Env): Promise<Check[]> {
           failure = err;
         }
         // Its own endpoint (as BedrockUpstream.control picks it), not the gateway's default one.
-        const called = spec.controlEndpoint
-          ? { region, endpoint: spec.controlEndpoint, setting: `ABPROXY_UPSTREAMS (${name}).controlEndpoint` }
-          : { ...defaultEndpoint({ ...config, region }, env), region };
+        const called = upstreamEndpoint(config, env, name, region, spec.controlEndpoint);
         const { detail, hint } = awsErrorHint(failure, called);
         return { name: `upstream ${name}`, status: 'fail', detail, hint };
       }),
@@ -625,7 +657,7 @@ export async function collectDoctor(flags: DoctorFlags, env: Env = process.env):
     };
   }
   checks.push(credentials);
-  if (credentials.status !== 'ok') {
+  if (credentials.status === 'fail') {
     checks.push({ name: 'bedrock', status: 'skip', detail: 'needs credentials' });
   } else {
     const { check, snapshot } = await checkBedrock(config, env);

@@ -115,6 +115,20 @@ describe('abproxy doctor', () => {
     expect(run.code).toBe(0);
   });
 
+  it("with ABPROXY_UPSTREAMS checks Bedrock where serve reads it: the first upstream's own endpoint", async () => {
+    const upstreams = [
+      { name: 'vpce', region: 'us-west-2', endpoint: emulator.url, controlEndpoint: emulator.url },
+    ];
+    // The default endpoints lead nowhere (only the upstream's endpoint is reachable, as behind PrivateLink).
+    const env = cliEnv(tempHome(), 'http://127.0.0.1:9', { ABPROXY_UPSTREAMS: JSON.stringify(upstreams) });
+    const run = await runCli(['doctor', '--json', '--port', '0'], env);
+    const report = JSON.parse(run.stdout) as DoctorReport;
+    expect(byName(report, 'bedrock')).toMatchObject({ status: 'ok' });
+    expect(byName(report, 'bedrock')?.detail).toContain('us-west-2 (upstream vpce)');
+    expect(byName(report, 'models')?.status).toBe('ok');
+    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+  });
+
   it('reports a bad setting and keeps the others for the remaining checks (home, region)', async () => {
     const home = tempHome();
     const run = await runCli(
