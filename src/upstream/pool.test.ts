@@ -74,6 +74,21 @@ describe('UpstreamPool', () => {
     expect(pool.health()[0]!.recentFaults).toEqual({ credentials: 2 });
   });
 
+  it('an upstream that never answered in time is counted as a timeout, and the client gets its 504', async () => {
+    const silent = Object.assign(new Error('Headers Timeout Error'), {
+      name: 'HeadersTimeoutError',
+      code: 'UND_ERR_HEADERS_TIMEOUT',
+    });
+    const a = fake([silent]);
+    const b = fake([silent]);
+    const outcomes: string[] = [];
+    const pool = pairPool(a, b, {
+      observer: { attempt: (upstream, outcome) => outcomes.push(`${upstream} ${outcome}`) },
+    });
+    await expect(invoke(pool)).rejects.toBe(silent);
+    expect(outcomes).toEqual(['a timeout', 'b timeout']);
+  });
+
   it('never retries a client fault elsewhere', async () => {
     const a = fake([awsError('ValidationException', 400)]);
     const b = fake(['from b']);

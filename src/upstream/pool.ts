@@ -119,6 +119,8 @@ function faultClass(err: unknown): FaultClass {
   if (credentials) return 'credentials';
   if (status === 429) return 'throttled';
   if (status === 529 || type === 'overloaded_error') return 'overloaded';
+  // No answer within the answer or idle timeout, or the model's own: a silent region, not a 5xx.
+  if (type === 'timeout_error') return 'timeout';
   if (status === 502 && type === 'api_error') return 'network';
   if (status >= 500) return 'server';
   return 'client';
@@ -372,7 +374,8 @@ export class UpstreamPool implements BedrockRuntime {
     let soonestThrottle: number | undefined;
     let onlyThrottled = true;
     let lastError: unknown;
-    let lastFault: FaultClass | undefined;
+    /** The last attempt was given up by the first-byte timer (no error of the upstream's own to pass on). */
+    let lastFirstByteTimeout = false;
     let attempts = 0;
     const noteThrottle = (seconds: number) => {
       soonestThrottle = Math.min(soonestThrottle ?? seconds, seconds);
@@ -420,7 +423,8 @@ export class UpstreamPool implements BedrockRuntime {
           breaker.release();
           throw err;
         }
-        const fault = firstByte?.signal.aborted ? 'timeout' : faultClass(err);
+        const firstByteTimeout = firstByte?.signal.aborted === true;
+        const fault = firstByteTimeout ? 'timeout' : faultClass(err);
         this.#observer?.attempt(member.name, fault, this.#now() - started);
         this.#noteFault(member, fault);
         if (fault === 'client') {
@@ -435,7 +439,7 @@ export class UpstreamPool implements BedrockRuntime {
         if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
         else onlyThrottled = false;
         lastError = err;
-        lastFault = fault;
+        lastFirstByteTimeout = firstByteTimeout;
       } finally {
         clearTimeout(timer);
         member.inFlight--;
@@ -451,7 +455,7 @@ export class UpstreamPool implements BedrockRuntime {
         { status: 429, headers: { 'retry-after': String(soonestThrottle) } },
       );
     }
-    if (lastFault === 'timeout') {
+    if (lastFirstByteTimeout) {
       throw new ApiError(
         'timeout_error',
         `No upstream started answering within ${this.#firstByteTimeoutMs} ms`,
