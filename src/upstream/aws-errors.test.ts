@@ -246,6 +246,17 @@ describe('fromBedrockError: one row each', () => {
     ['EHOSTUNREACH', netError('EHOSTUNREACH'), 502, 'api_error', {}],
     ['ENETUNREACH', netError('ENETUNREACH'), 502, 'api_error', {}],
     [
+      // An endpoint whose packets are dropped (a firewall, a dead route): nothing was sent.
+      'UND_ERR_CONNECT_TIMEOUT',
+      Object.assign(new Error('Connect Timeout Error (timeout: 10000ms)'), {
+        name: 'ConnectTimeoutError',
+        code: 'UND_ERR_CONNECT_TIMEOUT',
+      }),
+      502,
+      'api_error',
+      {},
+    ],
+    [
       'UND_ERR_SOCKET',
       Object.assign(new Error('other side closed'), { name: 'SocketError', code: 'UND_ERR_SOCKET' }),
       502,

@@ -120,6 +120,8 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   EHOSTUNREACH: NETWORK,
   ENETUNREACH: NETWORK,
   UND_ERR_SOCKET: NETWORK,
+  // undici's connect timeout (10 s): packets to the endpoint are dropped; nothing was sent.
+  UND_ERR_CONNECT_TIMEOUT: NETWORK,
   ERR_HTTP2_STREAM_ERROR: NETWORK,
   ERR_HTTP2_SESSION_ERROR: NETWORK,
   ERR_HTTP2_GOAWAY_SESSION: NETWORK,
