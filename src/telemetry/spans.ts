@@ -177,7 +177,9 @@ class TracedRequest implements RequestSpan {
     span.setAttributes(
       responseAttributes({
         id: this.#responseId,
-        model: this.#resolvedModel,
+        // With several upstreams, the id the serving one called (its region's profile).
+        model:
+          this.#resolvedModel === undefined ? undefined : (this.#ctx.upstream?.called ?? this.#resolvedModel),
         inputTokens: usage && usage.input_tokens + cacheRead + cacheWrite,
         outputTokens: usage?.output_tokens,
         cacheReadTokens: cacheRead,

@@ -50,12 +50,12 @@ describe('UpstreamPool', () => {
     const a = fake([awsError('ThrottlingException', 429)]);
     const b = fake(['from b']);
     const pool = pairPool(a, b);
-    const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
+    const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
     const signal = new AbortController().signal;
     traceCallsWith(signal, trace);
     const answer = await pool.invokeModel({ modelId: 'anthropic.claude-x', body: '{}' }, signal);
     expect(text(answer)).toBe('from b');
-    expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
+    expect(trace).toEqual({ served: 'b', called: 'anthropic.claude-x', failedAttempts: 1 });
   });
 
   it("an upstream's refused credentials move the call on and are counted as credentials, not network", async () => {
@@ -218,12 +218,12 @@ describe('UpstreamPool', () => {
       ],
       { firstByteTimeoutMs: 20 },
     );
-    const trace = { failedAttempts: 0 } as { served?: string; failedAttempts: number };
+    const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
     const signal = new AbortController().signal;
     traceCallsWith(signal, trace);
     const result = await pool.invokeModelStream({ modelId: 'm', body: '{}' }, signal);
     expect(result.requestId).toBe('b');
-    expect(trace).toEqual({ served: 'b', failedAttempts: 1 });
+    expect(trace).toEqual({ served: 'b', called: 'm', failedAttempts: 1 });
     expect(text(await invoke(pool, 'm'))).toBe('slow a');
 
     const alone = new UpstreamPool([{ name: 'a', runtime: hanging }], { firstByteTimeoutMs: 20 });

@@ -401,12 +401,9 @@ export class UpstreamPool implements BedrockRuntime {
           ? AbortSignal.any([signal, firstByte.signal])
           : firstByte.signal
         : signal;
+      const calledId = keepModelId ? modelId : member.profileFor(modelId);
       try {
-        const answer = await send(
-          member.runtime,
-          keepModelId ? modelId : member.profileFor(modelId),
-          attemptSignal,
-        );
+        const answer = await send(member.runtime, calledId, attemptSignal);
         // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began; but a probe
         // that began answering closes it at once (the region is back), so no stream left unread can
         // hold the probe slot.
@@ -415,6 +412,7 @@ export class UpstreamPool implements BedrockRuntime {
         this.#observer?.attempt(member.name, 'ok', this.#now() - started);
         if (trace) {
           trace.served = member.name;
+          trace.called = calledId;
           trace.onServed?.(member.name);
         }
         return result;

@@ -10,6 +10,8 @@
 export interface UpstreamTrace {
   /** Name of the upstream that answered the last call. */
   served?: string;
+  /** The Bedrock id that upstream called: its own region's inference profile (`eu.…` in eu-west-1). */
+  called?: string;
   /** Attempts that failed on another upstream before one answered (or all gave up). */
   failedAttempts: number;
   /** Called as soon as an upstream answered, before any byte went to the client. */

@@ -135,6 +135,37 @@ describe('several upstreams', () => {
     expect(String(failed[0]?.error)).toContain('Too many tokens, please wait');
   });
 
+  it('x-abproxy-model and the usage record name the id the serving upstream called, in its own region', async () => {
+    const primary = await startEmulator({ port: 0 });
+    const eu = await startEmulator({ port: 0, region: 'eu-west-1' });
+    open.push(primary, eu);
+    setEmulatorCredentials();
+    const upstreams = parseUpstreams(
+      [
+        { name: 'primary', region: 'us-east-1', endpoint: primary.url, controlEndpoint: primary.url },
+        emulatorUpstream('eu', 'eu-west-1', eu),
+      ],
+      'ABPROXY_UPSTREAMS',
+    );
+    const gateway = await startServer(testConfig({ upstreams, usageDrainMs: 50 }));
+    open.push(gateway);
+    primary.enqueue({ error: { name: 'ThrottlingException' } });
+    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const { response } = await client.messages
+      .create({ model: CLAUDE, max_tokens: 50, messages: ask('hello') })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-upstream')).toBe('eu');
+    const called = modelCalls(eu)[0]?.modelId;
+    expect(called).toMatch(/^eu\.anthropic\./);
+    expect(response.headers.get('x-abproxy-model')).toBe(called);
+    let records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+    for (let i = 0; i < 100 && records.length === 0; i++) {
+      await sleep(50);
+      records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
+    }
+    expect(records[0]).toMatchObject({ upstream: 'eu', resolvedModel: called });
+  });
+
   it('never retries a client fault on another upstream', async () => {
     const { primary, secondary, client } = await world();
     primary.enqueue({ error: { name: 'ValidationException', message: 'bad input' } });

@@ -57,7 +57,7 @@ export async function openMessagesApiStream(
 
 /** The response headers: the id actually called (mantle drops the profile prefix). */
 function calledHeaders(call: MessageCall, warnings: readonly string[], modelId: string) {
-  return { ...call.headers(warnings), 'x-abproxy-model': headerSafe(modelId) };
+  return { ...call.headers(warnings), 'x-abproxy-model': headerSafe(call.ctx.upstream?.called ?? modelId) };
 }
 
 export async function messagesApiMessages(call: MessageCall, host: MessagesApiHost): Promise<void> {

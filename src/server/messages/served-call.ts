@@ -84,7 +84,9 @@ export class ServedCall implements MessageCall {
 
   headers(extraWarnings: readonly string[]): Record<string, string> {
     const all = [...this.warnings, ...extraWarnings];
-    const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(this.model.modelId) };
+    // With several upstreams, the id the serving one called (its region's profile), not the one resolved.
+    const called = this.ctx.upstream?.called ?? this.model.modelId;
+    const headers: Record<string, string> = { 'x-abproxy-model': headerSafe(called) };
     if (all.length > 0) {
       headers['x-abproxy-warnings'] = warningsHeader(all);
       this.ctx.log.debug({ requestId: this.ctx.requestId, warnings: all }, 'lossy translation');

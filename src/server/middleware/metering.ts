@@ -177,7 +177,8 @@ class UsageMeter implements Meter {
         (info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0) +
         (tokens?.server_tool_use?.web_search_requests ?? 0) * (this.#deps.webSearchCostUsd ?? 0),
     };
-    if (info) record.resolvedModel = boundText(info.resolvedModel);
+    // With several upstreams: the id the serving upstream called (its own region's profile).
+    if (info) record.resolvedModel = boundText(this.#ctx.upstream?.called ?? info.resolvedModel);
     if (info?.door) record.door = info.door;
     const web = tokens?.server_tool_use;
     if (web?.web_search_requests) record.webSearchRequests = web.web_search_requests;
