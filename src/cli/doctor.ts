@@ -406,27 +406,45 @@ async function checkInvoke(
       hint: 'pass --model with a model from `abproxy models`',
     };
   }
-  const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
-  const client = new BedrockRuntimeClient({
-    region: config.region,
-    maxAttempts: 1,
-    requestHandler: sdkHandlerProxyOptions(proxyEnvOrNone(env)),
-  });
+  const input = {
+    modelId,
+    messages: [{ role: 'user' as const, content: [{ text: 'ping' }] }],
+    inferenceConfig: { maxTokens: 1 },
+  };
+  let called = defaultEndpoint(config, env);
+  let converse: () => Promise<unknown>;
+  let served = () => '';
+  let close: () => void;
+  if (config.upstreams) {
+    // Through the pool, as serve calls it (its endpoints and credentials, failover included).
+    const [{ createUpstreams }, { traceCallsWith }] = await Promise.all([
+      import('../upstream/upstream-set.ts'),
+      import('../upstream/trace.ts'),
+    ]);
+    const set = createUpstreams(config);
+    const first = set.each[0]!;
+    called = upstreamEndpoint(config, env, first.name, first.region, first.spec.controlEndpoint);
+    const signal = new AbortController().signal;
+    const trace: { served?: string; failedAttempts: number } = { failedAttempts: 0 };
+    traceCallsWith(signal, trace);
+    converse = () => set.runtime.converse(input, signal);
+    served = () => (trace.served ? ` (upstream ${trace.served})` : '');
+    close = () => set.destroy();
+  } else {
+    const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+    const client = new BedrockRuntimeClient({
+      region: config.region,
+      maxAttempts: 1,
+      requestHandler: sdkHandlerProxyOptions(proxyEnvOrNone(env)),
+    });
+    converse = () => client.send(new ConverseCommand(input));
+    close = () => client.destroy();
+  }
   try {
-    await withTimeout(
-      client.send(
-        new ConverseCommand({
-          modelId,
-          messages: [{ role: 'user', content: [{ text: 'ping' }] }],
-          inferenceConfig: { maxTokens: 1 },
-        }),
-      ),
-      30_000,
-      'Bedrock Converse',
-    );
-    return { name: 'invoke', status: 'ok', detail: `${modelId} answered` };
+    await withTimeout(converse(), 30_000, 'Bedrock Converse');
+    return { name: 'invoke', status: 'ok', detail: `${modelId} answered${served()}` };
   } catch (err) {
-    const { detail, hint } = awsErrorHint(err, defaultEndpoint(config, env));
+    const { detail, hint } = awsErrorHint(err, called);
     const access = (err as { name?: string }).name === 'AccessDeniedException';
     return {
       name: 'invoke',
@@ -437,7 +455,7 @@ async function checkInvoke(
         : hint,
     };
   } finally {
-    client.destroy();
+    close();
   }
 }
 

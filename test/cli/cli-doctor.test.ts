@@ -121,11 +121,14 @@ describe('abproxy doctor', () => {
     ];
     // The default endpoints lead nowhere (only the upstream's endpoint is reachable, as behind PrivateLink).
     const env = cliEnv(tempHome(), 'http://127.0.0.1:9', { ABPROXY_UPSTREAMS: JSON.stringify(upstreams) });
-    const run = await runCli(['doctor', '--json', '--port', '0'], env);
+    const run = await runCli(['doctor', '--json', '--deep', '--port', '0'], env);
     const report = JSON.parse(run.stdout) as DoctorReport;
     expect(byName(report, 'bedrock')).toMatchObject({ status: 'ok' });
     expect(byName(report, 'bedrock')?.detail).toContain('us-west-2 (upstream vpce)');
     expect(byName(report, 'models')?.status).toBe('ok');
+    // --deep calls a model through the pool, as serve would.
+    expect(byName(report, 'invoke')).toMatchObject({ status: 'ok' });
+    expect(byName(report, 'invoke')?.detail).toContain('(upstream vpce)');
     expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
   });
 
