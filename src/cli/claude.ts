@@ -167,6 +167,22 @@ async function startInProcess(config: Config, key: string | undefined, stderr: (
   }
 }
 
+/**
+ * A gateway started here without AWS credentials could answer nothing: Claude Code would open, and the
+ * first message would end in a 502 telling the user to "ask the operator". Say it now, with the fix.
+ * Upstreams (ABPROXY_UPSTREAMS) name their own credentials; a Bedrock API key needs none.
+ */
+async function assertAwsCredentials(config: Config): Promise<void> {
+  if (config.bedrockApiKey || config.upstreams) return;
+  const { checkCredentials } = await import('./doctor.ts');
+  const check = await checkCredentials(process.env);
+  if (check.status === 'fail') {
+    throw new CliError(
+      `${check.detail}; the gateway for Claude Code needs them. Fix: ${check.hint}. \`abproxy doctor\` checks the whole set-up.`,
+    );
+  }
+}
+
 async function gatewayFor(config: Config, flags: ClaudeFlags, stderr: (t: string) => void): Promise<Gateway> {
   const key = await chooseKey(config, stderr);
   const running = await findRunningGateway(config.home);
@@ -177,6 +193,7 @@ async function gatewayFor(config: Config, flags: ClaudeFlags, stderr: (t: string
       return { url: running.url, key: presented, stop: async () => {} };
     stderr(`abproxy: the gateway at ${running.url} does not accept our key; starting a private one\n`);
   }
+  await assertAwsCredentials(config);
   // Port 0 unless --port: a configured port belongs to `abproxy serve`.
   return startInProcess({ ...config, port: flags.port === undefined ? 0 : config.port }, key, stderr);
 }

@@ -132,7 +132,7 @@ function usesDefaultChain(config: Config): boolean {
   );
 }
 
-async function checkCredentials(env: Env): Promise<Check> {
+export async function checkCredentials(env: Env): Promise<Check> {
   if (env.AWS_BEARER_TOKEN_BEDROCK) {
     return { name: 'credentials', status: 'ok', detail: 'Bedrock API key (AWS_BEARER_TOKEN_BEDROCK)' };
   }

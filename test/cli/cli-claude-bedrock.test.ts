@@ -3,7 +3,7 @@
  * With a fake claude, the environment it gets; with the real CLI, a print-mode answer from the emulator
  * through `/model/…/invoke-with-response-stream`, and the usage recorded under the launcher's key.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,12 @@ afterAll(async () => {
 describe('abproxy claude --bedrock with a fake claude', () => {
   it("sets Claude Code's Bedrock mode at the gateway, with the key as a Bedrock API key", async () => {
     const home = tempHome();
+    // The user's profile (which the gateway uses, and Claude Code must not): the emulator's keys.
+    mkdirSync(join(home, '.aws'));
+    writeFileSync(
+      join(home, '.aws', 'credentials'),
+      '[someone]\naws_access_key_id = AKIDEMULATOR\naws_secret_access_key = emulator-secret\n',
+    );
     const run = await runCli(
       ['claude', '--bedrock', '--model', 'claude-sonnet-4-5', '--', '-p', 'hi'],
       cliEnv(home, emulator.url, {

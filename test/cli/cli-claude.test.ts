@@ -158,6 +158,29 @@ describe('abproxy claude with a fake claude', () => {
     expect(explicit.code).toBe(1);
     expect(explicit.stderr).toContain('npm install -g @anthropic-ai/claude-code');
   });
+
+  it('on a machine with no AWS credentials, says so and exits 1 before Claude Code starts', async () => {
+    // A fresh machine: no keys in the environment, no ~/.aws, no instance metadata.
+    const env = userEnv(tempHome());
+    delete (env as Record<string, string | undefined>).AWS_ACCESS_KEY_ID;
+    delete (env as Record<string, string | undefined>).AWS_SECRET_ACCESS_KEY;
+    const run = await runCli(['claude', '-p', 'hi'], env);
+    expect(run.code, run.stderr).toBe(1);
+    // Not Claude Code later, on the first message, with a 502 telling the user to "ask the operator".
+    expect(run.stdout).not.toContain('{"args"');
+    expect(run.stderr).toContain('no AWS credentials');
+    expect(run.stderr).toContain('aws configure');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('starts without AWS credentials in the chain when a Bedrock API key is set', async () => {
+    const env = userEnv(tempHome(), { AWS_BEARER_TOKEN_BEDROCK: 'bedrock-api-key' });
+    delete (env as Record<string, string | undefined>).AWS_ACCESS_KEY_ID;
+    delete (env as Record<string, string | undefined>).AWS_SECRET_ACCESS_KEY;
+    const run = await runCli(['claude', '-p', 'hi'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(parseFake(run.stdout).withKey).toBe(200);
+  });
 });
 
 describe('abproxy claude reusing a running gateway', () => {
