@@ -81,6 +81,15 @@ describe('claudeEnv', () => {
     expect(env.ANTHROPIC_SMALL_FAST_MODEL).toBe('qwen.qwen3-32b-v1:0');
   });
 
+  it("has /model offer the gateway's Claude models, except when an open model fills every slot", () => {
+    const discovery = 'CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY';
+    expect(claudeEnv({ base, ...gateway })[discovery]).toBe('1');
+    expect(claudeEnv({ base, ...gateway, model: 'claude-opus-4-6' })[discovery]).toBe('1');
+    expect(claudeEnv({ base, ...gateway, model: 'qwen.qwen3-32b-v1:0' })[discovery]).toBeUndefined();
+    // The user's own choice wins.
+    expect(claudeEnv({ base: { ...base, [discovery]: '0' }, ...gateway })[discovery]).toBe('0');
+  });
+
   it('claims thinking only for models that reason', () => {
     expect(claudeCodeCapabilities(capabilitiesFor('qwen.qwen3-coder-480b-a35b-v1:0'))).toEqual([
       'temperature',

@@ -8,7 +8,8 @@
  *   and the per-session attribution line that defeats prompt caching; a value the user set wins.
  * - Model flags become ANTHROPIC_MODEL and friends. An open (non-Claude) model also takes the fable,
  *   opus and sonnet slots (subagents and /model offer those), and Claude Code is told its real context window, output cap
- *   and capabilities, which it cannot know for a model it has never heard of.
+ *   and capabilities, which it cannot know for a model it has never heard of. Otherwise /model also
+ *   offers the Claude models the gateway lists (Claude Code's gateway model discovery).
  */
 import { isClaudeLike } from '../models/aliases.ts';
 import type { ModelCapabilities } from '../models/types.ts';
@@ -88,9 +89,9 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
     env.ANTHROPIC_SMALL_FAST_MODEL = smallModel;
     labelOpenModel(env, 'HAIKU', smallModel, input.capsOf);
   }
-  if (!model) return env;
+  if (!model) return offerGatewayModels(env);
   env.ANTHROPIC_MODEL = model;
-  if (isClaudeLike(model)) return env;
+  if (isClaudeLike(model)) return offerGatewayModels(env);
 
   // An open model: no Claude model may be reachable, so every slot Claude Code picks from gets it.
   for (const slot of ['FABLE', 'OPUS', 'SONNET'] as const) {
@@ -113,6 +114,17 @@ export function claudeEnv(input: ClaudeEnvInput): Env {
       if (env[name] === undefined || env[name] === '') env[name] = String(value);
     }
   }
+  return env;
+}
+
+/**
+ * Without this, /model offers only Claude Code's own list, names the gateway may not serve (a 404 once
+ * picked); with it, Claude Code reads the gateway's GET /v1/models and adds its Claude models ("From
+ * gateway"). Not for an open model: every slot is that model, and no Claude model is to be a pick away.
+ */
+function offerGatewayModels(env: Env): Env {
+  const name = 'CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY';
+  if (env[name] === undefined || env[name] === '') env[name] = '1';
   return env;
 }
 

@@ -94,6 +94,24 @@ function saveScreen(name: string, terminal: Terminal): void {
   writeFileSync(join(artifacts, `${name}.all-screens.txt`), terminal.screens.join(`\n${'='.repeat(150)}\n`));
 }
 
+/**
+ * Picks `option` in the menu Claude Code opened last (`Select model`): Down from its cursor to the option,
+ * then Enter. Only the menu counts: earlier prompts in the scroll-back start with `❯` too.
+ */
+async function pickFromMenu(terminal: Terminal, option: string, forbidden: readonly string[]): Promise<void> {
+  const screen = await terminal.waitFor(option, { timeoutMs: 15_000, forbidden });
+  const menu = screen.slice(screen.lastIndexOf('Select model')).split('\n');
+  const cursor = menu.findIndex((line) => /^\s*❯/.test(line));
+  const target = menu.findIndex((line) => line.includes(option));
+  expect(cursor, screen).toBeGreaterThan(-1);
+  expect(target, screen).toBeGreaterThan(cursor);
+  for (let i = cursor; i < target; i++) {
+    terminal.keys('Down');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  terminal.keys('Enter');
+}
+
 const runnable = hasTmux() && claudeBinary() !== undefined;
 
 describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive Claude Code)', () => {
@@ -187,9 +205,23 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       await wait(/^❯\s*$/m);
       await terminal.submit('Say the scripted words.', { forbidden: refused });
       await wait(answer);
+      // /model offers what the gateway serves (its /v1/models), not only Claude Code's own names, and a
+      // model picked there answers.
+      const second = `TTY-PICKED-${randomBytes(4).toString('hex')}`;
+      emulator.enqueue({ model: 'claude-sonnet-4-6', text: second });
+      await terminal.submit('/model', { forbidden: refused });
+      await pickFromMenu(terminal, 'Claude Sonnet 4.6', refused);
+      // Mid-conversation Claude Code asks first ("Switch model?", Yes preselected).
+      if ((await wait(/Set model to|Switch model\?/)).includes('Switch model?')) terminal.keys('Enter');
+      await wait('Set model to');
+      await terminal.submit('Say the second scripted words.', { forbidden: refused });
+      await wait(second);
       for (const screen of terminal.screens) {
         for (const text of refused) expect(screen, `"${text}" was on a screen`).not.toContain(text);
       }
+      expect(
+        emulator.requests.some((r) => /claude-sonnet-4-6/.test(r.modelId ?? '') && r.status === 200),
+      ).toBe(true);
       // The answer came from mantle's Messages API by the bare id, with no setting naming a path.
       const main = emulator.requests.filter(
         (r) => r.operation === 'MessagesApi' && r.modelId === 'anthropic.claude-opus-5-5',
