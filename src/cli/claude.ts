@@ -233,6 +233,17 @@ function skipOnboarding(io: ClaudeIo): void {
   }
 }
 
+/**
+ * Claude Code's last words on quitting are "Resume this session with: claude --resume <id>": plain
+ * `claude` has no gateway and opens "Not logged in". Said right under them, so the user runs ours.
+ */
+const RESUME_HINT =
+  'abproxy: to resume through the gateway: abproxy claude --resume <id> (or --continue), with the options you gave abproxy\n';
+
+function printMode(args: readonly string[]): boolean {
+  return args.some((arg) => arg === '-p' || arg === '--print');
+}
+
 export interface ClaudeIo {
   stderr: (text: string) => void;
   env: Env;
@@ -292,7 +303,10 @@ export async function launchClaude(
       capsOf: capsLookup(config),
     });
     const child = spawn(bin, [...credentials.args, ...args], { stdio: 'inherit', env });
-    return await runChild(child, process.stdin.isTTY === true);
+    const interactive = process.stdin.isTTY === true;
+    const code = await runChild(child, interactive);
+    if (interactive && code === 0 && !printMode(args)) io.stderr(RESUME_HINT);
+    return code;
   } catch (err) {
     throw new CliError(`could not run ${bin}: ${(err as Error).message}`);
   } finally {

@@ -182,6 +182,25 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       const claudeJson = JSON.parse(readFileSync(join(ws.home, '.claude.json'), 'utf8'));
       expect(claudeJson.hasCompletedOnboarding).toBe(true);
       expect(emulator.requests.some((r) => r.modelId === MODEL)).toBe(true);
+
+      // Ctrl-C twice quits. Claude Code then says "claude --resume <id>", which has no gateway ("Not
+      // logged in"): the launcher says the command that resumes through it, and that one does.
+      await wait(/^❯\s*$/m);
+      terminal.keys('C-c');
+      await wait('Ctrl-C again');
+      terminal.keys('C-c');
+      const quit = await wait(/claude --resume ([0-9a-f-]{36})[\s\S]*abproxy-tty-test\$ *$/m);
+      expect(quit).toContain('abproxy claude --resume');
+      const id = /claude --resume ([0-9a-f-]{36})/.exec(quit)![1]!;
+      terminal.keys('C-l');
+      const later = `TTY-RESUMED-${randomBytes(4).toString('hex')}`;
+      emulator.enqueue({ model: 'qwen3-coder', text: later });
+      terminal.type(`node ${join(root, 'bin/abproxy.js')} claude --model ${MODEL} --resume ${id}`, 'Enter');
+      // The conversation is back (the first answer on screen), and goes on.
+      await wait(answer);
+      await wait(/^❯\s*$/m);
+      await terminal.submit('Say the next scripted words.', { forbidden: NEVER });
+      await wait(later);
     } finally {
       saveScreen('first-run', terminal);
     }
