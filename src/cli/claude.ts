@@ -21,6 +21,7 @@ import { builtinSnapshot, isClaudeLike } from '../models/aliases.ts';
 import { capabilitiesFor } from '../models/capabilities.ts';
 import { resolveModel } from '../models/resolve.ts';
 import type { ModelCapabilities } from '../models/types.ts';
+import { ListenError } from '../server/http/listen-error.ts';
 import { markOnboardingComplete } from './claude-config-file.ts';
 import { type CredentialSource, credentialRoute } from './claude-credentials.ts';
 import { claudeEnv, type Env } from './claude-env.ts';
@@ -162,6 +163,8 @@ async function startInProcess(config: Config, key: string | undefined, stderr: (
     return { url: server.url, key: sessionKey, stop: () => server.close() };
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
+    // A taken --port is the user's to change, not a crash: no stack trace, no log to read.
+    if (err instanceof ListenError) throw new CliError(`${err.message}; choose another --port, or none`);
     stderr(`abproxy: the gateway failed to start; see ${logFile}\n`);
     throw err;
   }

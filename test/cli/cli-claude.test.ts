@@ -173,6 +173,21 @@ describe('abproxy claude with a fake claude', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('says a --port in use is in use, with no stack trace, and exits 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = await runCli(['claude', '--port', String(port), '-p', 'hi'], userEnv(tempHome()));
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stdout).not.toContain('{"args"');
+      expect(run.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('starts without AWS credentials in the chain when a Bedrock API key is set', async () => {
     const env = userEnv(tempHome(), { AWS_BEARER_TOKEN_BEDROCK: 'bedrock-api-key' });
     delete (env as Record<string, string | undefined>).AWS_ACCESS_KEY_ID;
