@@ -274,7 +274,6 @@ export async function launchClaude(
   }
   const model = flags.model ?? config.claudeModel;
   const smallModel = flags.smallModel ?? config.claudeSmallModel;
-  if (flags.onboardingFix !== false) skipOnboarding(io);
   if (flags.bedrock) {
     if (flags.gateway !== undefined) {
       throw new CliError(
@@ -296,6 +295,8 @@ export async function launchClaude(
     ? await signInGateway(config.home, signedIn)
     : await keyGateway(config, flags, io.stderr);
   try {
+    // Only now that Claude Code is about to start: a launch that fails before leaves its files alone.
+    if (flags.onboardingFix !== false) skipOnboarding(io);
     const credentials = credentialRoute(gateway.credentials);
     const env = claudeEnv({
       base: io.env,

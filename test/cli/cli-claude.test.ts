@@ -161,11 +161,15 @@ describe('abproxy claude with a fake claude', () => {
 
   it('on a machine with no AWS credentials, says so and exits 1 before Claude Code starts', async () => {
     // A fresh machine: no keys in the environment, no ~/.aws, no instance metadata.
-    const env = userEnv(tempHome());
+    const home = tempHome();
+    const env = userEnv(home);
     delete (env as Record<string, string | undefined>).AWS_ACCESS_KEY_ID;
     delete (env as Record<string, string | undefined>).AWS_SECRET_ACCESS_KEY;
     const run = await runCli(['claude', '-p', 'hi'], env);
     expect(run.code, run.stderr).toBe(1);
+    // Claude Code's files are left alone when it is not started.
+    expect(existsSync(join(home, '.claude.json'))).toBe(false);
+    expect(run.stderr).not.toContain('hasCompletedOnboarding');
     // Not Claude Code later, on the first message, with a 502 telling the user to "ask the operator".
     expect(run.stdout).not.toContain('{"args"');
     expect(run.stderr).toContain('no AWS credentials');
