@@ -25,6 +25,7 @@ import { ListenError } from '../server/http/listen-error.ts';
 import { markOnboardingComplete } from './claude-config-file.ts';
 import { type CredentialSource, credentialRoute } from './claude-credentials.ts';
 import { claudeEnv, type Env } from './claude-env.ts';
+import { sessionsWrittenSince } from './claude-sessions.ts';
 import { readCredentials } from './credentials.ts';
 import { CliError, CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
@@ -238,10 +239,16 @@ function skipOnboarding(io: ClaudeIo): void {
 
 /**
  * Claude Code's last words on quitting are "Resume this session with: claude --resume <id>": plain
- * `claude` has no gateway and opens "Not logged in". Said right under them, so the user runs ours.
+ * `claude` has no gateway and opens "Not logged in". Said right under them, so the user runs ours; only
+ * when the run left a conversation (not after --version, mcp, doctor…), by its id when there is one.
  */
-const RESUME_HINT =
-  'abproxy: to resume through the gateway: abproxy claude --resume <id> (or --continue), with the options you gave abproxy\n';
+function resumeHint(env: Env, startedMs: number): string | undefined {
+  const sessions = sessionsWrittenSince(env, startedMs);
+  if (sessions.length === 0) return undefined;
+  // Two: another Claude Code wrote one meanwhile; which is ours is unknown.
+  const id = sessions.length === 1 ? sessions[0] : '<id>';
+  return `abproxy: to resume through the gateway: abproxy claude --resume ${id} (or --continue), with the options you gave abproxy\n`;
+}
 
 function printMode(args: readonly string[]): boolean {
   return args.some((arg) => arg === '-p' || arg === '--print');
@@ -306,10 +313,12 @@ export async function launchClaude(
       smallModel,
       capsOf: capsLookup(config),
     });
+    const startedMs = Date.now();
     const child = spawn(bin, [...credentials.args, ...args], { stdio: 'inherit', env });
     const interactive = process.stdin.isTTY === true;
     const code = await runChild(child, interactive);
-    if (interactive && code === 0 && !printMode(args)) io.stderr(RESUME_HINT);
+    const hint = interactive && code === 0 && !printMode(args) && resumeHint(io.env, startedMs);
+    if (hint) io.stderr(hint);
     return code;
   } catch (err) {
     throw new CliError(`could not run ${bin}: ${(err as Error).message}`);

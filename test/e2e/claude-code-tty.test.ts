@@ -190,8 +190,8 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       await wait('Ctrl-C again');
       terminal.keys('C-c');
       const quit = await wait(/claude --resume ([0-9a-f-]{36})[\s\S]*abproxy-tty-test\$ *$/m);
-      expect(quit).toContain('abproxy claude --resume');
       const id = /claude --resume ([0-9a-f-]{36})/.exec(quit)![1]!;
+      expect(quit).toContain(`abproxy claude --resume ${id}`);
       terminal.keys('C-l');
       const later = `TTY-RESUMED-${randomBytes(4).toString('hex')}`;
       emulator.enqueue({ model: 'qwen3-coder', text: later });
@@ -288,6 +288,19 @@ describe.skipIf(!runnable)('abproxy claude in a real terminal (tmux, interactive
       saveScreen('bedrock-default-model', terminal);
     }
   }, 180_000);
+
+  it('says nothing about resuming after a command that opens no session (claude --version)', async () => {
+    const { terminal } = open();
+    try {
+      await terminal.waitFor(SHELL_PROMPT, { timeoutMs: 10_000 });
+      terminal.type(`node ${join(root, 'bin/abproxy.js')} claude --version; echo "exit=$?"`, 'Enter');
+      const screen = await terminal.waitFor('exit=0', { timeoutMs: 60_000 });
+      expect(screen).toContain('(Claude Code)');
+      expect(screen).not.toContain('resume');
+    } finally {
+      saveScreen('version', terminal);
+    }
+  }, 120_000);
 
   it('shows Claude Code onboarding with --no-onboarding-fix (the test above can fail)', async () => {
     const { terminal, ws } = open();
