@@ -103,8 +103,12 @@ export function adminRoutes(deps: AdminDeps): Middleware {
   const now = deps.now ?? Date.now;
   let assets: AdminAssets | undefined;
 
-  /** Open to the local user: a loopback gateway that asks no key of anyone yet. */
-  const isOpen = async () => deps.loopback && !authRequired(deps.config) && !(await deps.hasKeys());
+  /**
+   * Open to the local user: a loopback gateway that asks no key of anyone yet. Never with sign-in: its
+   * API then asks everyone for a token, and an open page would mint keys that skip the sign-in policies.
+   */
+  const isOpen = async () =>
+    deps.loopback && !deps.config.oidcIssuer && !authRequired(deps.config) && !(await deps.hasKeys());
   const sessionOf = (ctx: Ctx) => sessions.get(readCookie(ctx.req, SESSION_COOKIE));
 
   const startSession = (ctx: Ctx): AdminSession => {

@@ -382,6 +382,23 @@ describe('admin page on an open loopback gateway', () => {
     }
   });
 
+  it('stays closed when sign-in is on: the API asks everyone for a token, so the page must too', async () => {
+    const gateway = await startAdminGateway(assets, {
+      masterApiKey: undefined,
+      oidcIssuer: 'http://127.0.0.1:9',
+      oidcClientId: 'abproxy',
+    });
+    try {
+      expect((await fetch(`${gateway.url}/v1/models`)).status).toBe(401);
+      const session = (await (await new AdminClient(gateway.url).fetch('/admin/api/session')).json()) as {
+        signed_in: boolean;
+      };
+      expect(session.signed_in).toBe(false);
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('answers a clear 503 when the page was not built', async () => {
     const gateway = await startAdminGateway(mkdtempSync(join(tmpdir(), 'abproxy-empty-')));
     try {
