@@ -4,7 +4,6 @@
  * resolveConfig and stored typed; `get` shows each setting's effective value and where it came from
  * (env > file > default; flags apply per command). Secrets are masked unless --show-secrets.
  */
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -21,6 +20,7 @@ import { loadConfig } from '../config/load.ts';
 import { makePrivateDir } from '../config/private-files.ts';
 import { SETTINGS, settingEntries, settingKey, specOf } from '../config/settings.ts';
 import { CliError, EXIT } from './errors.ts';
+import { underFileLock } from './file-lock.ts';
 import { secretArgument } from './secret-input.ts';
 
 type Env = Record<string, string | undefined>;
@@ -88,38 +88,6 @@ async function openStore(env: Env) {
   }
 }
 
-/** How long a `config set` waits for another one, and how old a lock left by a killed one may get. */
-const LOCK_WAIT_MS = 10_000;
-
-/**
- * Runs `edit` holding `<config file>.lock`. Each edit reads the file, changes one setting and writes it
- * all back: `config set`s run in parallel (xargs -P, a provisioning script) dropped each other's settings.
- */
-async function underFileLock(path: string, edit: () => void): Promise<void> {
-  const lock = `${path}.lock`;
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      closeSync(openSync(lock, 'wx', 0o600));
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    try {
-      if (Date.now() - statSync(lock).mtimeMs > LOCK_WAIT_MS) rmSync(lock, { force: true });
-    } catch {}
-    if (Date.now() > deadline) {
-      throw new CliError(`${lock} is held by another 'abproxy config' command (remove it if none runs)`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
-  }
-  try {
-    edit();
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
-
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
@@ -173,7 +141,8 @@ export async function configSet(name: string, given: string, io: ConfigIo): Prom
   }
   const value = parseForFile(key, raw, io.env);
   const store = await openStore(io.env);
-  await underFileLock(store.path, () => {
+  // `config set`s run in parallel (xargs -P, a provisioning script) dropped each other's settings.
+  await underFileLock(store.path, "'abproxy config' command", () => {
     if (value === undefined) store.delete(key);
     else store.set(key, value);
   });
@@ -184,7 +153,7 @@ export async function configSet(name: string, given: string, io: ConfigIo): Prom
 export async function configUnset(name: string, io: ConfigIo): Promise<void> {
   const key = requireKey(name);
   const store = await openStore(io.env);
-  await underFileLock(store.path, () => store.delete(key));
+  await underFileLock(store.path, "'abproxy config' command", () => store.delete(key));
 }
 
 export function registerConfig(program: Command, io: ConfigIo): void {

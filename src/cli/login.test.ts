@@ -1,5 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gatewayUrl } from './login.ts';
+import { readCredentials, writeCredentials } from './credentials.ts';
+import { gatewayUrl, validAccessToken } from './login.ts';
 
 describe('--gateway', () => {
   const config = { publicUrl: undefined, port: 8080 };
@@ -15,6 +21,51 @@ describe('--gateway', () => {
           message: expect.stringMatching(/^--gateway: expected an http/),
         }),
       );
+    }
+  });
+});
+
+describe('abproxy token', () => {
+  it('refreshes once when several run at the same moment (apiKeyHelper of several Claude Code sessions)', async () => {
+    // A token endpoint with the gateway's reuse detection: a refresh token presented twice ends the session.
+    const used = new Set<string>();
+    let refreshes = 0;
+    const server = createServer(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const presented = new URLSearchParams(body).get('refresh_token') ?? '';
+      refreshes++;
+      const reused = used.has(presented);
+      used.add(presented);
+      // Slow enough that every caller has read the file before the first answer comes back.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      res.writeHead(reused ? 401 : 200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          reused
+            ? { error: 'invalid_grant' }
+            : { access_token: `abpt_${refreshes}`, refresh_token: `abpr_${refreshes}`, expires_in: 3600 },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-token-'));
+    try {
+      writeCredentials(home, {
+        [gateway]: {
+          tokenEndpoint: `${gateway}/oauth/token`,
+          accessToken: 'abpt_old',
+          refreshToken: 'abpr_old',
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        },
+      });
+      const tokens = await Promise.all(Array.from({ length: 4 }, () => validAccessToken(home, gateway)));
+      expect(tokens).toEqual(['abpt_1', 'abpt_1', 'abpt_1', 'abpt_1']);
+      expect(refreshes).toBe(1);
+      expect(readCredentials(home)[gateway]?.refreshToken).toBe('abpr_1');
+    } finally {
+      server.close();
     }
   });
 });

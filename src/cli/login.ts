@@ -7,8 +7,14 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
-import { type GatewayCredentials, readCredentials, writeCredentials } from './credentials.ts';
+import {
+  credentialsPath,
+  type GatewayCredentials,
+  readCredentials,
+  writeCredentials,
+} from './credentials.ts';
 import { CliError, EXIT } from './errors.ts';
+import { underFileLock } from './file-lock.ts';
 import { adminConfig } from './store-options.ts';
 
 export interface LoginIo {
@@ -200,11 +206,26 @@ async function login(flags: GatewayFlags, io: LoginIo): Promise<void> {
   throw new CliError('the code expired before the sign-in finished; run abproxy login again');
 }
 
+const notSignedIn = (gateway: string) =>
+  new CliError(`not signed in to ${gateway}: run abproxy login --gateway ${gateway}`);
+
 /** A valid access token for the gateway, refreshed (and stored) when it expires within 5 minutes. */
 export async function validAccessToken(home: string, gateway: string, now = Date.now()): Promise<string> {
+  const current = readCredentials(home)[gateway];
+  if (!current) throw notSignedIn(gateway);
+  if (Date.parse(current.expiresAt) - now > REFRESH_BEFORE_MS) return current.accessToken;
+  // One refresh at a time: Claude Code sessions call `abproxy token` (apiKeyHelper) at the same moment,
+  // and a refresh token presented twice makes the gateway end the whole sign-in. The file is read
+  // again under the lock: another process may have refreshed it meanwhile.
+  return underFileLock(credentialsPath(home), "'abproxy token'", () =>
+    refreshedAccessToken(home, gateway, now),
+  );
+}
+
+async function refreshedAccessToken(home: string, gateway: string, now: number): Promise<string> {
   const file = readCredentials(home);
   const credentials = file[gateway];
-  if (!credentials) throw new CliError(`not signed in to ${gateway}: run abproxy login --gateway ${gateway}`);
+  if (!credentials) throw notSignedIn(gateway);
   if (Date.parse(credentials.expiresAt) - now > REFRESH_BEFORE_MS) return credentials.accessToken;
   if (!credentials.refreshToken) {
     throw new CliError(`the sign-in to ${gateway} has expired: run abproxy login --gateway ${gateway}`);
