@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it } from 'vitest';
-import { gatewayWithEmulator, MASTER_KEY, storeKey } from '../helpers/gateway.ts';
+import { gatewayWithEmulator, MASTER_KEY, startGateway, storeKey } from '../helpers/gateway.ts';
 
 const harness = gatewayWithEmulator();
 
@@ -96,4 +96,21 @@ describe('guessing the master key', () => {
     expect(doorErr.$metadata.attempts).toBe(1);
     expect(harness.emulator.requests).toHaveLength(0);
   }, 30_000);
+
+  it('counts every secret of a request: two wrong keys in one request are two guesses', async () => {
+    // A gateway of its own: the test above has barred this address on the shared one.
+    const { server } = await startGateway();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${server.url}/v1/models`, {
+          headers: { 'x-api-key': `guess-a${i}`, authorization: `Bearer guess-b${i}` },
+        });
+        expect(res.status).toBe(401);
+      }
+      const right = await fetch(`${server.url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } });
+      expect(right.status).toBe(403);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -108,13 +108,15 @@ export function auth({
     const presented = presentedKeys(ctx.req.headers, header, names);
     let refusal: keyof typeof REFUSALS = 'unknown';
     let accepted = false;
-    let guessed = false;
+    // Each wrong secret is a guess: a request carrying several (x-api-key, Authorization, the
+    // configured header) must not try several for the price of one.
+    let guessed = 0;
     let barred = 0;
     for (const secret of presented) {
       const result = await verifyOrUnavailable(verifier, secret, ctx);
       if (result.kind === 'refused') {
         refusal = result.reason;
-        guessed ||= result.reason === 'unknown';
+        if (result.reason === 'unknown') guessed++;
         continue;
       }
       if (result.kind === 'master') {
@@ -127,10 +129,10 @@ export function auth({
     }
     if (!accepted) {
       const open = policy === 'open' || (policy === 'open-until-keys' && !(await verifier.hasKeys()));
-      if (!open && guesses && (guessed || barred > 0)) {
+      if (!open && guesses && (guessed > 0 || barred > 0)) {
         // Barred: right and wrong guesses get the same answer, so the lock-out is no oracle either.
         const wait = barred || barredFor(ctx);
-        if (guessed) guesses.throttle.failed(addressOf(ctx));
+        for (let i = 0; i < guessed; i++) guesses.throttle.failed(addressOf(ctx));
         if (wait > 0) {
           // 403, not 429: the SDKs and Claude Code retry a 429 at once (each retry one more refused
           // call), whatever its retry-after says; none retries a 403, and `x-should-retry: false` says
