@@ -72,6 +72,18 @@ function readGroups(claims: Record<string, unknown>, claim: string): string[] {
   return [];
 }
 
+/**
+ * `email_verified` as a boolean; some IdPs (Cognito's userinfo, custom mappers) send "true"/"false"
+ * strings, and a "false" read as "not said" would admit an address nobody proved to own.
+ */
+function readVerified(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) {
+    return value.trim().toLowerCase() === 'true';
+  }
+  return undefined;
+}
+
 export class OidcProvider implements IdentityProvider {
   readonly #settings: IdpSettings;
   #config: Promise<Oidc.Configuration> | undefined;
@@ -183,7 +195,7 @@ export class OidcProvider implements IdentityProvider {
     return {
       sub: claims.sub,
       email: claims.email.toLowerCase(),
-      emailVerified: typeof claims.email_verified === 'boolean' ? claims.email_verified : undefined,
+      emailVerified: readVerified(claims.email_verified),
       groups: readGroups(claims, this.#settings.groupsClaim),
       refreshToken: tokens.refresh_token ?? previousRefreshToken,
     };

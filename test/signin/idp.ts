@@ -10,6 +10,8 @@ import Provider from 'oidc-provider';
 export interface TestUser {
   email: string;
   groups: string[];
+  /** As the IdP sends it: true unless given (some IdPs send the strings "true" and "false"). */
+  emailVerified?: boolean | string;
 }
 
 export interface TestIdp {
@@ -58,7 +60,9 @@ export async function startIdp(users: Record<string, TestUser>): Promise<TestIdp
               const user = directory.get(id);
               return {
                 sub: id,
-                ...(user ? { email: user.email, email_verified: true, groups: user.groups } : {}),
+                ...(user
+                  ? { email: user.email, email_verified: user.emailVerified ?? true, groups: user.groups }
+                  : {}),
               };
             },
           };

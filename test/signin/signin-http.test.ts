@@ -40,6 +40,7 @@ beforeAll(async () => {
     carol: { email: 'carol@corp.example', groups: ['support'] },
     eve: { email: 'eve@elsewhere.example', groups: ['ml'] },
     dave: { email: 'dave@corp.example', groups: ['interns'] },
+    mallory: { email: 'mallory@corp.example', groups: ['ml'], emailVerified: 'false' },
   });
   const policies = parsePolicies({
     policies: [
@@ -178,6 +179,14 @@ describe('discovery and device authorization', () => {
     const page = await browserSignIn(grant.verification_uri_complete, 'eve');
     expect(page.res.status).toBe(403);
     expect(page.body).toContain('elsewhere.example may not use this gateway');
+    expect((await poll(grant.device_code)).json.error).toBe('access_denied');
+  });
+
+  it('refuses an address the IdP says is not verified, also when it says so as the string "false"', async () => {
+    const grant = await deviceAuthorization();
+    const page = await browserSignIn(grant.verification_uri_complete, 'mallory');
+    expect(page.res.status).toBe(403);
+    expect(page.body).toContain('mallory@corp.example is not verified');
     expect((await poll(grant.device_code)).json.error).toBe('access_denied');
   });
 });
