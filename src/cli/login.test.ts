@@ -69,3 +69,48 @@ describe('abproxy token', () => {
     }
   });
 });
+
+describe('abproxy token when the gateway cannot refresh just now', () => {
+  it('keeps the sign-in on a 503 (an IdP outage) and uses it once the gateway answers again', async () => {
+    let down = true;
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(down ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          down
+            ? {
+                error: 'temporarily_unavailable',
+                error_description: 'the identity provider cannot be reached',
+              }
+            : { access_token: 'abpt_new', refresh_token: 'abpr_new', expires_in: 3600 },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-token-'));
+    const signIn = (expiresInMs: number) =>
+      writeCredentials(home, {
+        [gateway]: {
+          tokenEndpoint: `${gateway}/oauth/token`,
+          accessToken: 'abpt_old',
+          refreshToken: 'abpr_old',
+          expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
+        },
+      });
+    try {
+      // Still valid for a minute: that token serves while the refresh cannot happen.
+      signIn(60_000);
+      expect(await validAccessToken(home, gateway)).toBe('abpt_old');
+      // Expired: a clear error, but the sign-in stays for the next try.
+      signIn(-60_000);
+      await expect(validAccessToken(home, gateway)).rejects.toThrow(/try again/);
+      expect(readCredentials(home)[gateway]?.refreshToken).toBe('abpr_old');
+      down = false;
+      expect(await validAccessToken(home, gateway)).toBe('abpt_new');
+    } finally {
+      server.close();
+    }
+  });
+});

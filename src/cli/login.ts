@@ -234,6 +234,14 @@ async function refreshedAccessToken(home: string, gateway: string, now: number):
     grant_type: 'refresh_token',
     refresh_token: credentials.refreshToken,
   });
+  if (refreshed.status === 429 || refreshed.status >= 500) {
+    // The gateway keeps the sign-in through an IdP outage (503) and asks to try again: so do we, and
+    // the access token serves while it is still valid.
+    if (Date.parse(credentials.expiresAt) > now) return credentials.accessToken;
+    throw new CliError(
+      `the gateway could not refresh the sign-in to ${gateway} just now (${String(refreshed.json.error ?? refreshed.status)}); try again in a moment`,
+    );
+  }
   if (refreshed.status !== 200) {
     delete file[gateway];
     writeCredentials(home, file);
