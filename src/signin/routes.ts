@@ -235,6 +235,13 @@ export function signinBrowserRoutes({ service, publicUrl, trustedProxies }: Sign
       handler: async (ctx) => {
         const typed = ctx.url.searchParams.get('user_code');
         if (!typed) return showForm(ctx, 200);
+        // Only a page a person opens checks a code. An image or fetch that another site's page makes
+        // (the browser says so in Sec-Fetch-Dest) would spend the wrong-code allowance of everyone
+        // behind its viewer's address: any web page could shut an office out of signing in.
+        const dest = ctx.req.headers['sec-fetch-dest'];
+        if (dest !== undefined && dest !== 'document') {
+          return showForm(ctx, 403, undefined, 'Open this page in the browser itself to sign in.');
+        }
         try {
           const code = await service.checkUserCode(typed, address(ctx));
           showForm(ctx, 200, `${code.slice(0, 4)}-${code.slice(4)}`);

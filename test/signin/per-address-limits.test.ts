@@ -83,4 +83,20 @@ describe('behind one trusted load balancer', () => {
     expect(await refused.json()).toMatchObject({ error: 'slow_down' });
     expect((await startSignIn('203.0.113.21')).status).toBe(200);
   });
+
+  it("a web page's image or fetch of /device?user_code=… does not spend its viewers' wrong-code allowance", async () => {
+    // Any page someone behind the office NAT opens could embed ten of these and shut the office out.
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`${gateway.url}/device?user_code=BBBB-BBB${'BCDFGHJKLMNP'[i]}`, {
+        headers: { ...via('203.0.113.30'), 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'image' },
+      });
+      await res.body?.cancel();
+    }
+    const grant = (await (await startSignIn('203.0.113.30')).json()) as { verification_uri_complete: string };
+    const opened = await fetch(grant.verification_uri_complete, {
+      headers: { ...via('203.0.113.30'), 'sec-fetch-site': 'none', 'sec-fetch-dest': 'document' },
+    });
+    expect(opened.status).toBe(200);
+    expect(await opened.text()).toContain('Check that your terminal shows this code');
+  });
 });
