@@ -6,12 +6,15 @@ import { withMantleModels } from './catalogue.ts';
 import { allModels, toAnthropicModel, toAnthropicModelList } from './list.ts';
 
 describe('toAnthropicModelList', () => {
-  it('lists Claude names (dated id and alias) and the callable open models, not embeddings', () => {
+  it('lists Claude models by the id Anthropic lists (dated, not also the alias) and the callable open models, not embeddings', () => {
     const ids = allModels(US_EAST_1).map((m) => m.id);
     expect(ids).toContain('claude-sonnet-4-5-20250929');
-    expect(ids).toContain('claude-sonnet-4-5');
     expect(ids).toContain('claude-sonnet-4-20250514');
-    expect(ids).toContain('claude-sonnet-4-0');
+    // The dateless alias of a dated model is not listed (Claude Code's picker showed each model twice,
+    // under one display name); it is still retrieved and called.
+    expect(ids).not.toContain('claude-sonnet-4-5');
+    expect(ids).not.toContain('claude-sonnet-4-0');
+    expect(toAnthropicModel(US_EAST_1, 'claude-sonnet-4-5').display_name).toBe('Claude Sonnet 4.5');
     expect(ids).toContain('claude-opus-5-5');
     expect(ids).toContain('claude-3-7-sonnet-20250219');
     expect(ids).toContain('qwen.qwen3-coder-480b-a35b-v1:0');
@@ -22,7 +25,7 @@ describe('toAnthropicModelList', () => {
     // Claude first, newest first.
     expect(['claude-opus-5-5', 'claude-sonnet-5-5']).toContain(ids[0]);
     expect(ids.indexOf('claude-3-haiku-20240307')).toBeLessThan(ids.indexOf('openai.gpt-oss-120b-1:0'));
-    expect(ids.indexOf('claude-sonnet-4-5')).toBeLessThan(ids.indexOf('claude-3-7-sonnet'));
+    expect(ids.indexOf('claude-sonnet-4-5-20250929')).toBeLessThan(ids.indexOf('claude-3-7-sonnet-20250219'));
   });
 
   it('uses the catalogue name and the snapshot date, with the limits and line the SDK declares', () => {
@@ -95,7 +98,6 @@ describe('toAnthropicModel', () => {
     expect(allModels(both).map((m) => m.id)).toEqual([
       'claude-opus-5-5',
       'claude-sonnet-4-5-20250929',
-      'claude-sonnet-4-5',
     ]);
     expect(toAnthropicModel(both, 'opus')).toMatchObject({ id: 'opus', display_name: 'Claude Opus 5.5' });
   });

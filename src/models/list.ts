@@ -1,15 +1,15 @@
 /**
  * GET /v1/models and GET /v1/models/{id} from a catalogue snapshot. Pure.
  *
- * Lists the Claude names the catalogue can serve in its region (the dated id Anthropic would list, plus
- * the dateless alias) and the callable non-Claude text models by the id to send (bare id when
- * on-demand, else the region's profile id) — so Claude Code's gateway model discovery and `models list`
- * users see both. Claude first (newest first), then the rest by id.
+ * Lists the Claude models the catalogue can serve in its region by the id Anthropic lists (dated when
+ * the model has a date; its dateless alias is retrieved and called, not listed: Claude Code's gateway
+ * model discovery offers every listed Claude id, and an alias beside its dated id read as the same
+ * model twice in its /model picker) and the callable non-Claude text models by the id to send (bare id
+ * when on-demand, else the region's profile id). Claude first (newest first), then the rest by id.
  */
 import { ApiError, echoed } from '../anthropic/errors.ts';
 import {
   canonicalClaudeId,
-  claudeAlias,
   claudeDisplayName,
   claudeNameMatches,
   isClaudeLike,
@@ -94,7 +94,6 @@ export function allModels(snapshot: CatalogueSnapshot): AnthropicModelInfo[] {
     const display = index.models.get(baseModelId)?.name ?? claudeDisplayName(parsed);
     const more = details(baseModelId, parsed.tier);
     add(canonicalClaudeId(parsed), display, created, more);
-    if (parsed.date) add(claudeAlias(parsed), display, created, more);
   }
 
   const others: AnthropicModelInfo[] = [];
