@@ -225,12 +225,47 @@ describe('UpstreamPool', () => {
     expect(result.requestId).toBe('b');
     expect(trace).toEqual({ served: 'b', called: 'm', failedAttempts: 1 });
     expect(text(await invoke(pool, 'm'))).toBe('slow a');
+  });
 
-    const alone = new UpstreamPool([{ name: 'a', runtime: hanging }], { firstByteTimeoutMs: 20 });
-    await expect(alone.invokeModelStream({ modelId: 'm', body: '{}' })).rejects.toMatchObject({
-      status: 504,
-      type: 'timeout_error',
-    });
+  it('the first-byte timer never cuts the last attempt: a prompt slow to start is served, not failed everywhere', async () => {
+    const startsIn = (ms: number, name: string) =>
+      ({
+        invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
+          new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => resolve({ requestId: name, stream: (async function* () {})() }),
+              ms,
+            );
+            signal?.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(signal.reason);
+            });
+          }),
+      }) as unknown as BedrockRuntime;
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: startsIn(60, 'a') },
+        { name: 'b', runtime: startsIn(60, 'b') },
+      ],
+      { firstByteTimeoutMs: 20 },
+    );
+    const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
+    const signal = new AbortController().signal;
+    traceCallsWith(signal, trace);
+    // a is cut (b may answer sooner); b, the last one, is given the time it takes.
+    expect((await pool.invokeModelStream({ modelId: 'm', body: '{}' }, signal)).requestId).toBe('b');
+    expect(trace).toEqual({ served: 'b', called: 'm', failedAttempts: 1 });
+
+    const alone = new UpstreamPool([{ name: 'a', runtime: startsIn(60, 'a') }], { firstByteTimeoutMs: 20 });
+    expect((await alone.invokeModelStream({ modelId: 'm', body: '{}' })).requestId).toBe('a');
+    const oneAttempt = new UpstreamPool(
+      [
+        { name: 'a', runtime: startsIn(60, 'a') },
+        { name: 'b', runtime: startsIn(60, 'b') },
+      ],
+      { firstByteTimeoutMs: 20, maxAttempts: 1 },
+    );
+    expect((await oneAttempt.invokeModelStream({ modelId: 'm', body: '{}' })).requestId).toBe('a');
   });
 
   it('an upstream whose streams keep breaking after they began is skipped once its breaker opens', async () => {

@@ -393,8 +393,14 @@ export class UpstreamPool implements BedrockRuntime {
       attempts++;
       member.inFlight++;
       const started = this.#now();
-      // A stream whose answer does not start in time is given up and tried elsewhere.
-      const firstByte = stream && this.#firstByteTimeoutMs > 0 ? new AbortController() : undefined;
+      // A stream whose answer does not start in time is given up and tried elsewhere — while there is an
+      // elsewhere: the last attempt the order, the attempt count and the deadline allow is never cut by it
+      // (a prompt slow to start would fail on every upstream, and each cut count against its breaker).
+      const another =
+        member !== order.at(-1) &&
+        attempts < this.#maxAttempts &&
+        started + this.#firstByteTimeoutMs < deadline;
+      const firstByte = stream && this.#firstByteTimeoutMs > 0 && another ? new AbortController() : undefined;
       const timer = firstByte && setTimeout(() => firstByte.abort(), this.#firstByteTimeoutMs);
       const attemptSignal = firstByte
         ? signal
