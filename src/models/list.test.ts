@@ -95,10 +95,7 @@ describe('toAnthropicModel', () => {
     ]);
     expect(allModels(runtime).map((m) => m.id)).not.toContain('claude-opus-5-5');
     const both = withMantleModels(runtime, ['anthropic.claude-opus-5-5']);
-    expect(allModels(both).map((m) => m.id)).toEqual([
-      'claude-opus-5-5',
-      'claude-sonnet-4-5-20250929',
-    ]);
+    expect(allModels(both).map((m) => m.id)).toEqual(['claude-opus-5-5', 'claude-sonnet-4-5-20250929']);
     expect(toAnthropicModel(both, 'opus')).toMatchObject({ id: 'opus', display_name: 'Claude Opus 5.5' });
   });
 
