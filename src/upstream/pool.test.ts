@@ -97,6 +97,35 @@ describe('UpstreamPool', () => {
     expect(b.calls).toEqual([]);
   });
 
+  it('a model one account may not call, or one region does not know, is tried on the next upstream; a model none serves stays a 404', async () => {
+    const unknownModel = Object.assign(awsError('ValidationException', 400), {
+      message: 'The provided model identifier is invalid.',
+    });
+    const a = fake([awsError('AccessDeniedException', 403), unknownModel]);
+    const b = fake(['from b']);
+    const outcomes: string[] = [];
+    const pool = pairPool(a, b, {
+      observer: { attempt: (upstream, outcome) => outcomes.push(`${upstream} ${outcome}`) },
+    });
+    expect(text(await invoke(pool))).toBe('from b');
+    expect(text(await invoke(pool))).toBe('from b');
+    expect(outcomes).toEqual(['a access', 'b ok', 'a access', 'b ok']);
+
+    // No upstream has it: the client's 404 every time, never an open breaker's 529.
+    const gone = () =>
+      fake([
+        Object.assign(awsError('ValidationException', 400), {
+          message: 'The provided model identifier is invalid.',
+        }),
+      ]);
+    const nowhere = pairPool(gone(), gone());
+    for (let i = 0; i < 5; i++) {
+      await expect(invoke(nowhere, 'anthropic.claude-typo')).rejects.toMatchObject({
+        message: 'The provided model identifier is invalid.',
+      });
+    }
+  });
+
   it('all throttled: 429 with the soonest retry-after', async () => {
     const a = fake([awsError('ThrottlingException', 429, { 'retry-after': '30' })]);
     const b = fake([awsError('ThrottlingException', 429, { 'retry-after': '7' })]);

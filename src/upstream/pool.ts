@@ -40,6 +40,8 @@ export type FaultClass =
   | 'network'
   | 'credentials'
   | 'timeout'
+  /** Refused or unknown model at this upstream (403, 404): its account's model access or its region's catalogue. */
+  | 'access'
   | 'client';
 
 export interface PoolObserver {
@@ -123,6 +125,9 @@ function faultClass(err: unknown): FaultClass {
   if (type === 'timeout_error') return 'timeout';
   if (status === 502 && type === 'api_error') return 'network';
   if (status >= 500) return 'server';
+  // A model the upstream's account may not call, or its region does not know: the client never holds
+  // the AWS identity, so this is the upstream's, and another account or region may serve it.
+  if (status === 403 || type === 'not_found_error') return 'access';
   return 'client';
 }
 
@@ -436,6 +441,16 @@ export class UpstreamPool implements BedrockRuntime {
           throw err;
         }
         this.#observer?.fault?.(member.name, fault, err);
+        if (fault === 'access') {
+          // Tried elsewhere, but no breaker opens on it: a model no upstream serves (a typo) must stay
+          // the client's 404 on every call, never become 'every upstream is failing' (529, retried).
+          breaker.release();
+          if (trace) trace.failedAttempts++;
+          onlyThrottled = false;
+          lastError = err;
+          lastFirstByteTimeout = false;
+          continue;
+        }
         const retryAfter =
           fault === 'throttled' || fault === 'overloaded' ? retryAfterSeconds(err) : undefined;
         breaker.failure(retryAfter === undefined ? undefined : retryAfter * 1000, fault === 'throttled');
