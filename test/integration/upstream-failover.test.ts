@@ -177,6 +177,24 @@ describe('several upstreams', () => {
     expect(modelCalls(secondary)).toHaveLength(0);
   });
 
+  it('a model the primary’s account lost access to after start-up is served by the secondary', async () => {
+    const { primary, secondary, client } = await world();
+    expect(await servedBy(client)).toBe('primary');
+    // The primary's catalogue (read by that call) still lists Sonnet; its account now has Nova only.
+    primary.setFaults({ models: ['nova'] });
+    expect(await servedBy(client)).toBe('secondary');
+    expect(await servedBy(client)).toBe('secondary');
+    expect(modelCalls(secondary)).toHaveLength(2);
+    // A model no upstream serves is still the client's 404.
+    secondary.setFaults({ models: ['nova'] });
+    for (let i = 0; i < 4; i++) {
+      const err = await client.messages
+        .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    }
+  });
+
   it.each([
     ['Claude (InvokeModel)', CLAUDE],
     ['Converse', 'qwen.qwen3-coder-480b-a35b-v1:0'],
