@@ -587,6 +587,25 @@ describe('traces with two upstreams', () => {
   });
 });
 
+/** InvokeModel(WithResponseStream) with Claude's own body on the Bedrock-format door, under a trace. */
+async function invokeThroughDoor(base: string, model: string, operation: string, traceId: string) {
+  const invoked = await fetch(`${base}/model/${encodeURIComponent(model)}/${operation}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${MASTER_KEY}`,
+      'content-type': 'application/json',
+      traceparent: `00-${traceId}-${clientSpanId}-01`,
+    },
+    body: JSON.stringify({
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
+  });
+  expect(invoked.status).toBe(200);
+  await invoked.arrayBuffer();
+}
+
 describe('traces: the attempt span is the GenAI span', () => {
   const genAiSpans = (spans: ReceivedSpan[]) => spans.filter((s) => s.attributes['gen_ai.operation.name']);
 
@@ -720,21 +739,7 @@ describe('traces: the attempt span is the GenAI span', () => {
       ['invoke-with-response-stream', '5'.repeat(32)],
     ] as const) {
       emulator.enqueue({ text: 'claude via the door', chunkSize: 4 });
-      const invoked = await fetch(`${gateway.url}/model/${encodeURIComponent(claude)}/${operation}`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${MASTER_KEY}`,
-          'content-type': 'application/json',
-          traceparent: `00-${traceId}-${clientSpanId}-01`,
-        },
-        body: JSON.stringify({
-          anthropic_version: 'bedrock-2023-05-31',
-          max_tokens: 50,
-          messages: [{ role: 'user', content: 'hi' }],
-        }),
-      });
-      expect(invoked.status).toBe(200);
-      await invoked.arrayBuffer();
+      await invokeThroughDoor(gateway.url, claude, operation, traceId);
       const invokeAttempt = (await trace(receiver, traceId, 3)).find((s) => s.kind === CLIENT)!;
       expect(invokeAttempt.name).toBe('chat anthropic.claude-sonnet-4-5-20250929-v1:0');
       expect(invokeAttempt.attributes['gen_ai.response.finish_reasons']).toEqual(['end_turn']);
@@ -751,21 +756,7 @@ describe('traces: the attempt span is the GenAI span', () => {
       ['invoke-with-response-stream', '7'.repeat(32)],
     ] as const) {
       emulator.enqueue({ text: 'opus via the door', chunkSize: 4, stopReason: 'max_tokens' });
-      const invoked = await fetch(`${gateway.url}/model/${encodeURIComponent(opus)}/${operation}`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${MASTER_KEY}`,
-          'content-type': 'application/json',
-          traceparent: `00-${traceId}-${clientSpanId}-01`,
-        },
-        body: JSON.stringify({
-          anthropic_version: 'bedrock-2023-05-31',
-          max_tokens: 50,
-          messages: [{ role: 'user', content: 'hi' }],
-        }),
-      });
-      expect(invoked.status).toBe(200);
-      await invoked.arrayBuffer();
+      await invokeThroughDoor(gateway.url, opus, operation, traceId);
       const attempt = (await trace(receiver, traceId, 3)).find((s) => s.kind === CLIENT)!;
       expect(attempt.attributes['gen_ai.response.finish_reasons'], operation).toEqual(['max_tokens']);
       expect(attempt.attributes['gen_ai.response.id'], operation).toMatch(/^msg_/);
