@@ -28,7 +28,7 @@ _abproxy_options() {
     "principals enable") echo "--json --mode --db --table-prefix --region --config --help" ;;
     "login") echo "--gateway --config --json --help" ;;
     "token") echo "--gateway --config --help" ;;
-    "logout") echo "--gateway --config --help" ;;
+    "logout") echo "--gateway --config --json --help" ;;
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
     "usage") echo "--key --session --agent --since --until --by --format --json --plain --mode --db --table-prefix --region --config --help" ;;

@@ -160,6 +160,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from token' -l help -s h -d 'show
 # abproxy logout
 complete -c abproxy -n '__fish_seen_subcommand_from logout' -l gateway -r -F -d 'the gateway (default: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)'
 complete -c abproxy -n '__fish_seen_subcommand_from logout' -l config -s c -r -F -d 'JSON config file'
+complete -c abproxy -n '__fish_seen_subcommand_from logout' -l json -d 'print JSON'
 complete -c abproxy -n '__fish_seen_subcommand_from logout' -l help -s h -d 'show help'
 
 # abproxy tables

@@ -29,7 +29,7 @@ _abproxy_options() {
     "principals enable") echo "--json --mode --db --table-prefix --region --config --help" ;;
     "login") echo "--gateway --config --json --help" ;;
     "token") echo "--gateway --config --help" ;;
-    "logout") echo "--gateway --config --help" ;;
+    "logout") echo "--gateway --config --json --help" ;;
     "tables") echo "--help" ;;
     "tables setup") echo "--table-prefix --region --dry-run --json --config --help" ;;
     "usage") echo "--key --session --agent --since --until --by --format --json --plain --mode --db --table-prefix --region --config --help" ;;
@@ -110,7 +110,7 @@ _abproxy_described_options() {
     "principals enable") items=('--json:print JSON' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;
     "login") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--json:print JSON' '--help:show help') ;;
     "token") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--help:show help') ;;
-    "logout") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--help:show help') ;;
+    "logout") items=('--gateway:the gateway (default\: ABPROXY_PUBLIC_URL, else this machine on ABPROXY_PORT)' '--config:JSON config file' '--json:print JSON' '--help:show help') ;;
     "tables") items=('--help:show help') ;;
     "tables setup") items=('--table-prefix:tables are <prefix>-keys, -usage, -limits, -signin (default abproxy)' '--region:AWS region' '--dry-run:only say what would be created' '--json:print JSON' '--config:JSON config file' '--help:show help') ;;
     "usage") items=('--key:only this key (or signed-in principal\: prn_… id or email)' '--session:only this Claude Code session (x-claude-code-session-id)' '--agent:only this Claude Code subagent (x-claude-code-agent-id)' '--since:start\: a duration back from now (7d, 12h) or an ISO date' '--until:end (exclusive)\: a duration back from now or an ISO date' '--by:group by key, model, day, session, agent, request' '--format:output format\: table, json, csv (default table)' '--json:print JSON (same as --format json)' '--plain:plain text even on a terminal' '--mode:storage\: solo (SQLite file, default) or team (DynamoDB tables)' '--db:solo mode\: the SQLite file (default ABPROXY_HOME/abproxy.db)' '--table-prefix:team mode\: DynamoDB tables are <prefix>-keys, -usage, -limits, -signin' '--region:AWS region' '--config:JSON config file' '--help:show help') ;;

@@ -2,7 +2,8 @@
  * `<file>.lock`, held by one abproxy process at a time around a read-change-write of that file. A lock
  * left by a killed process is taken over once it is older than the wait.
  */
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CliError } from './errors.ts';
 
 /** How long a command waits for another one, and how old a lock left by a killed one may get. */
@@ -11,6 +12,8 @@ const LOCK_WAIT_MS = 10_000;
 /** Runs `work` holding `<path>.lock`; `holder` names who else may hold it, for the timeout's message. */
 export async function underFileLock<T>(path: string, holder: string, work: () => T | Promise<T>): Promise<T> {
   const lock = `${path}.lock`;
+  // The file's folder may not exist yet (a first sign-in on a fresh ABPROXY_HOME).
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCredentials, writeCredentials } from './credentials.ts';
-import { gatewayUrl, validAccessToken } from './login.ts';
+import { forgetSignIn, gatewayUrl, validAccessToken } from './login.ts';
 
 describe('--gateway', () => {
   const config = { publicUrl: undefined, port: 8080 };
@@ -109,6 +109,43 @@ describe('abproxy token when the gateway cannot refresh just now', () => {
       expect(readCredentials(home)[gateway]?.refreshToken).toBe('abpr_old');
       down = false;
       expect(await validAccessToken(home, gateway)).toBe('abpt_new');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('abproxy logout', () => {
+  it('during a refresh: the tokens stay forgotten (the refresh does not write new ones back after it)', async () => {
+    const server = createServer(async (req, res) => {
+      for await (const _ of req);
+      // The refresh is slow, the revocation quick: without the lock the refresh's write lands last.
+      if (req.url === '/oauth/token') await new Promise((resolve) => setTimeout(resolve, 150));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        req.url === '/oauth/token'
+          ? JSON.stringify({ access_token: 'abpt_new', refresh_token: 'abpr_new', expires_in: 3600 })
+          : '{}',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const home = mkdtempSync(join(tmpdir(), 'abproxy-logout-'));
+    try {
+      writeCredentials(home, {
+        [gateway]: {
+          tokenEndpoint: `${gateway}/oauth/token`,
+          revocationEndpoint: `${gateway}/oauth/revoke`,
+          accessToken: 'abpt_old',
+          refreshToken: 'abpr_old',
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        },
+      });
+      const refreshing = validAccessToken(home, gateway);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const [, signedOut] = await Promise.all([refreshing, forgetSignIn(home, gateway)]);
+      expect(signedOut).toBe(true);
+      expect(readCredentials(home)[gateway]).toBeUndefined();
     } finally {
       server.close();
     }

@@ -180,9 +180,12 @@ async function login(flags: GatewayFlags, io: LoginIo): Promise<void> {
     });
     if (polled.status === 200) {
       const credentials = stored(endpoints, polled.json, Date.now());
-      const file = readCredentials(config.home);
-      file[gateway] = credentials;
-      writeCredentials(config.home, file);
+      // Under the lock a refresh holds: its write would otherwise drop this one (or this one its).
+      await underFileLock(credentialsPath(config.home), "'abproxy token'", () => {
+        const file = readCredentials(config.home);
+        file[gateway] = credentials;
+        writeCredentials(config.home, file);
+      });
       if (flags.json)
         io.stdout(
           JSON.stringify({ gateway, email: credentials.email ?? null, expires_at: credentials.expiresAt }),
@@ -268,28 +271,40 @@ async function token(flags: GatewayFlags, io: LoginIo): Promise<void> {
   io.stdout(await validAccessToken(config.home, gatewayUrl(flags, config)));
 }
 
+/**
+ * Revokes the gateway's tokens (best effort) and forgets them; false when not signed in. Under the
+ * credentials lock: a refresh running meanwhile (`abproxy token`) would otherwise write the tokens back
+ * after they were forgotten, new ones the revocation never saw, and the person would still be signed in.
+ */
+export async function forgetSignIn(home: string, gateway: string): Promise<boolean> {
+  return underFileLock(credentialsPath(home), "'abproxy token'", async () => {
+    const file = readCredentials(home);
+    const credentials = file[gateway];
+    if (!credentials) return false;
+    if (credentials.revocationEndpoint) {
+      // Best effort: the local tokens go whatever the gateway says.
+      await postForm(credentials.revocationEndpoint, { token: credentials.accessToken }).catch(
+        () => undefined,
+      );
+      if (credentials.refreshToken) {
+        await postForm(credentials.revocationEndpoint, {
+          token: credentials.refreshToken,
+          token_type_hint: 'refresh_token',
+        }).catch(() => undefined);
+      }
+    }
+    delete file[gateway];
+    writeCredentials(home, file);
+    return true;
+  });
+}
+
 async function logout(flags: GatewayFlags, io: LoginIo): Promise<void> {
   const config = adminConfig({ config: flags.config });
   const gateway = gatewayUrl(flags, config);
-  const file = readCredentials(config.home);
-  const credentials = file[gateway];
-  if (!credentials) {
-    io.stdout(`not signed in to ${gateway}`);
-    return;
-  }
-  if (credentials.revocationEndpoint) {
-    // Best effort: the local tokens go whatever the gateway says.
-    await postForm(credentials.revocationEndpoint, { token: credentials.accessToken }).catch(() => undefined);
-    if (credentials.refreshToken) {
-      await postForm(credentials.revocationEndpoint, {
-        token: credentials.refreshToken,
-        token_type_hint: 'refresh_token',
-      }).catch(() => undefined);
-    }
-  }
-  delete file[gateway];
-  writeCredentials(config.home, file);
-  io.stdout(`signed out of ${gateway}`);
+  const signedOut = await forgetSignIn(config.home, gateway);
+  if (flags.json) io.stdout(JSON.stringify({ gateway, signed_out: signedOut }));
+  else io.stdout(signedOut ? `signed out of ${gateway}` : `not signed in to ${gateway}`);
 }
 
 export function registerLogin(program: Command, io: LoginIo): void {
@@ -317,5 +332,6 @@ export function registerLogin(program: Command, io: LoginIo): void {
     .description('revoke and forget the tokens of a gateway')
     .option(...gatewayOption)
     .option('-c, --config <file>', 'JSON config file')
+    .option('--json', 'print JSON')
     .action((flags: GatewayFlags) => logout(flags, io));
 }

@@ -232,10 +232,13 @@ console.log(JSON.stringify({
 
   it('logout revokes the tokens at the gateway and forgets them', async () => {
     const token = (await cli(['token', '--gateway', gateway.url])).stdout.trim();
-    const out = await cli(['logout', '--gateway', gateway.url]);
+    const out = await cli(['logout', '--gateway', gateway.url, '--json']);
     expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({ gateway: gateway.url, signed_out: true });
     expect((await ask(token)).status).toBe(401);
     expect(credentials()[gateway.url]).toBeUndefined();
+    const again = await cli(['logout', '--gateway', gateway.url, '--json']);
+    expect(JSON.parse(again.stdout)).toEqual({ gateway: gateway.url, signed_out: false });
   });
 });
 
