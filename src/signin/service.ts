@@ -26,7 +26,9 @@ import {
   newSessionId,
   newUserCode,
   normalizeUserCode,
+  openSuccessor,
   principalId,
+  sealSuccessor,
   sha256Hex,
   stableUuid,
   userCodeOfDeviceCode,
@@ -37,6 +39,12 @@ export const DEVICE_GRANT_TTL_S = 600;
 /** Device sign-ins one address may start in 10 minutes (a person needs one; a shared NAT, a few dozen). */
 export const DEVICE_GRANTS_PER_WINDOW = 60;
 const SESSION_TTL_MS = 30 * 86_400_000;
+/**
+ * A refresh token presented again this soon after its rotation is a retry (a lost response, or several
+ * Claude Code processes refreshing at once), not theft: it gets the same pair again. Later, reuse revokes
+ * the session. Amazon Cognito's RetryGracePeriodSeconds allows up to 60 s for the same reason.
+ */
+export const REFRESH_REUSE_GRACE_MS = 30_000;
 /** RFC 8628 §3.5: each slow_down adds 5 seconds to the interval. */
 const SLOW_DOWN_STEP_S = 5;
 
@@ -344,11 +352,7 @@ export class SignInService {
     const token = await this.#o.store.findToken(hash);
     const at = this.#iso();
     if (token?.kind !== 'refresh') throw invalid('unknown refresh token');
-    if (token.usedAt || token.revokedAt) {
-      // A refresh token presented twice was stolen or replayed: end the whole family.
-      await this.#o.store.revokeSession(token.sessionId, at);
-      throw invalid('refresh token reuse: the session is revoked; sign in again');
-    }
+    if (token.usedAt || token.revokedAt) return this.#reused(token, refreshToken);
     const session = await this.#o.store.getSession(token.sessionId);
     if (!session || session.revokedAt || Date.parse(session.expiresAt) <= this.#now()) {
       throw invalid('the session has ended; sign in again');
@@ -381,9 +385,52 @@ export class SignInService {
       await this.#o.store.putPrincipal({ ...principal, lastSeenAt: at });
     }
     const { tokens, response } = await this.#issue(session, principal.email);
-    const result = await this.#o.store.rotateRefreshToken(hash, tokens, at, idpRefreshToken);
-    if (result !== 'rotated') throw invalid('refresh token reuse: the session is revoked; sign in again');
-    return response;
+    const successor = sealSuccessor(refreshToken, {
+      accessToken: response.access_token,
+      refreshToken: response.refresh_token,
+      accessExpiresAt: tokens[0]!.expiresAt,
+    });
+    const result = await this.#o.store.rotateRefreshToken(hash, tokens, at, idpRefreshToken, successor);
+    if (result === 'rotated') return response;
+    // Another refresh with the same token won the race: answer with its pair (or revoke, past the grace).
+    const used = await this.#o.store.findToken(hash);
+    if (!used) throw invalid('unknown refresh token');
+    return this.#reused(used, refreshToken);
+  }
+
+  /**
+   * A refresh token presented again. Within REFRESH_REUSE_GRACE_MS of its rotation it gets the pair it
+   * was rotated to while that pair is unused (the same pair, not a new one: a thief racing the owner
+   * gets no branch of the family of its own, so the next reuse is still caught). Otherwise it was
+   * stolen or replayed: the whole family ends.
+   */
+  async #reused(token: TokenRecord, refreshToken: string): Promise<TokenResponse> {
+    const invalid = (why: string) => new OAuthError('invalid_grant', why, 401);
+    const now = this.#now();
+    const withinGrace =
+      !token.revokedAt && token.usedAt && now - Date.parse(token.usedAt) < REFRESH_REUSE_GRACE_MS;
+    const pair = withinGrace && token.successor ? openSuccessor(refreshToken, token.successor) : undefined;
+    // Only the token just rotated out: once its successor was used too, an older token is reuse.
+    const successor = pair ? await this.#o.store.findToken(sha256Hex(pair.refreshToken)) : undefined;
+    if (pair && successor && !successor.usedAt && !successor.revokedAt) {
+      const [session, principal] = await Promise.all([
+        this.#o.store.getSession(token.sessionId),
+        this.#o.store.getPrincipal(token.principalId),
+      ]);
+      if (!session || session.revokedAt || Date.parse(session.expiresAt) <= now) {
+        throw invalid('the session has ended; sign in again');
+      }
+      if (!principal || principal.disabledAt) throw invalid('the account is disabled');
+      return {
+        access_token: pair.accessToken,
+        token_type: 'Bearer',
+        expires_in: Math.max(0, Math.floor((Date.parse(pair.accessExpiresAt) - now) / 1000)),
+        refresh_token: pair.refreshToken,
+        email: principal.email,
+      };
+    }
+    await this.#o.store.revokeSession(token.sessionId, new Date(now).toISOString());
+    throw invalid('refresh token reuse: the session is revoked; sign in again');
   }
 
   /** RFC 7009: an access token is revoked alone, a refresh token ends its session; unknown is fine. */

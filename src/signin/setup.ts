@@ -18,6 +18,8 @@ export interface SignInOverrides {
   /** Seconds between device-code polls (tests shorten it). */
   pollIntervalS?: number;
   idp?: IdentityProvider;
+  /** The sign-in clock (tests move it past grace periods and caps). */
+  now?: () => number;
 }
 
 type SignInConfig = Pick<
@@ -65,6 +67,7 @@ export function createSignIn(
     allowedDomains: config.oidcAllowedDomains,
     verificationUri: () => `${publicUrl()}/device`,
     ...(overrides.pollIntervalS !== undefined ? { pollIntervalS: overrides.pollIntervalS } : {}),
+    ...(overrides.now ? { now: overrides.now } : {}),
     // Solo: `principals disable` runs in another process and must bite at once.
     cacheMs: store.mode === 'solo' ? 0 : config.keyCacheMs,
   });

@@ -3,7 +3,7 @@
  * in base62 like keys, stored only as SHA-256. A device code embeds its user code (the grant's storage
  * key) before its own secret part; the user code is 8 letters without vowels (no words, no 0/O, 1/I).
  */
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
 import { base62 } from '../auth/key-format.ts';
 
 export const ACCESS_TOKEN_PREFIX = 'abpt_';
@@ -60,4 +60,36 @@ export function principalId(issuer: string, sub: string): string {
 export function stableUuid(text: string): string {
   const hex = createHash('sha256').update(text).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The pair a refresh token was rotated to, kept so that a retry within the grace period gets it again. */
+export interface SuccessorPair {
+  accessToken: string;
+  refreshToken: string;
+  accessExpiresAt: string;
+}
+
+/** Only the holder of the old refresh token can derive this key: the store keeps just its SHA-256. */
+const successorKey = (refreshToken: string) =>
+  createHash('sha256').update(`abproxy-successor\n${refreshToken}`, 'utf8').digest();
+
+/** Seals the successor pair (AES-256-GCM) under a key derived from the refresh token it replaces. */
+export function sealSuccessor(refreshToken: string, pair: SuccessorPair): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', successorKey(refreshToken), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(pair), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+/** The sealed pair, or undefined when it does not open with this refresh token. */
+export function openSuccessor(refreshToken: string, sealed: string): SuccessorPair | undefined {
+  try {
+    const raw = Buffer.from(sealed, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', successorKey(refreshToken), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    const text = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    return JSON.parse(text) as SuccessorPair;
+  } catch {
+    return undefined;
+  }
 }

@@ -528,6 +528,7 @@ export class DynamoStore implements Store {
     tokens: readonly TokenRecord[],
     at: string,
     idpRefreshToken?: string,
+    successor?: string,
   ): Promise<RotateResult> {
     const old = await this.findToken(oldHash);
     if (old?.kind !== 'refresh') return 'not-found';
@@ -536,15 +537,14 @@ export class DynamoStore implements Store {
         new UpdateCommand({
           TableName: this.#signin,
           Key: { pk: `token#${oldHash}` },
-          UpdateExpression: 'SET usedAt = :at',
+          UpdateExpression: successor ? 'SET usedAt = :at, successor = :s' : 'SET usedAt = :at',
           ConditionExpression:
             'attribute_exists(pk) AND attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt)',
-          ExpressionAttributeValues: { ':at': at },
+          ExpressionAttributeValues: { ':at': at, ...(successor ? { ':s': successor } : {}) },
         }),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      await this.revokeSession(old.sessionId, at);
       return 'reused';
     }
     await this.#putTokens(tokens);

@@ -123,6 +123,8 @@ const MIGRATIONS: readonly string[] = [
   // The server-tools loop (issue 17): web searches and fetches the call ran.
   `ALTER TABLE usage ADD COLUMN web_search_requests INTEGER;
    ALTER TABLE usage ADD COLUMN web_fetch_requests INTEGER;`,
+  // A refresh retried within the grace period gets the pair it was rotated to (sealed, see tokens.ts).
+  `ALTER TABLE tokens ADD COLUMN successor TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -596,6 +598,7 @@ export class SqliteStore implements Store {
     tokens: readonly TokenRecord[],
     at: string,
     idpRefreshToken?: string,
+    successor?: string,
   ): Promise<RotateResult> {
     return this.#db
       .transaction((): RotateResult => {
@@ -606,12 +609,11 @@ export class SqliteStore implements Store {
           .get(oldHash);
         if (!old) return 'not-found';
         const marked = this.#db
-          .prepare('UPDATE tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL')
-          .run(at, oldHash).changes;
-        if (marked === 0) {
-          this.#revokeSession(old.session_id, at);
-          return 'reused';
-        }
+          .prepare(
+            'UPDATE tokens SET used_at = ?, successor = ? WHERE hash = ? AND used_at IS NULL AND revoked_at IS NULL',
+          )
+          .run(at, successor ?? null, oldHash).changes;
+        if (marked === 0) return 'reused';
         this.#insertTokens(tokens);
         if (idpRefreshToken !== undefined) {
           this.#db

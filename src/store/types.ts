@@ -232,9 +232,11 @@ export interface TokenRecord {
   /** ISO-8601 times. */
   createdAt: string;
   expiresAt: string;
-  /** A refresh token is used once; a second use is reuse (the family is revoked). */
+  /** A refresh token is used once; a second use is reuse (the family is revoked after a short grace). */
   usedAt?: string;
   revokedAt?: string;
+  /** A used refresh token: the pair it was rotated to, sealed under a key only its holder can derive. */
+  successor?: string;
 }
 
 export type RotateResult = 'rotated' | 'reused' | 'not-found';
@@ -261,14 +263,16 @@ export interface SignInStore {
   getSession(id: string): Promise<Session | undefined>;
   findToken(hash: string): Promise<TokenRecord | undefined>;
   /**
-   * Marks the refresh token `oldHash` used and stores `tokens`, once: a token used before (or revoked)
-   * revokes its whole session and answers 'reused'. `idpRefreshToken` replaces the stored one.
+   * Marks the refresh token `oldHash` used (keeping `successor` on it) and stores `tokens`, once: a token
+   * used before (or revoked) changes nothing and answers 'reused' (the caller decides whether that is a
+   * retry within the grace period or reuse that revokes the session). `idpRefreshToken` replaces the stored one.
    */
   rotateRefreshToken(
     oldHash: string,
     tokens: readonly TokenRecord[],
     at: string,
     idpRefreshToken?: string,
+    successor?: string,
   ): Promise<RotateResult>;
   /** Marks one token revoked (RFC 7009 of an access token). */
   revokeToken(hash: string, at: string): Promise<void>;

@@ -31,6 +31,8 @@ let emulator: Emulator;
 let idp: TestIdp;
 let gateway: RunningServer;
 let url: string;
+/** How far the gateway's sign-in clock runs ahead of the real one. */
+let clockAheadMs = 0;
 
 beforeAll(async () => {
   emulator = await startBedrockEmulator();
@@ -57,7 +59,7 @@ beforeAll(async () => {
       oidcAllowedDomains: ['corp.example'],
       policies,
     }),
-    { signIn: { pollIntervalS: 1 } },
+    { signIn: { pollIntervalS: 1, now: () => Date.now() + clockAheadMs } },
   );
   url = gateway.url;
   idp.register(`${url}/oauth/callback`);
@@ -69,7 +71,10 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-beforeEach(() => emulator.reset());
+beforeEach(() => {
+  emulator.reset();
+  clockAheadMs = 0;
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -302,6 +307,7 @@ describe('tokens, policies and managed settings', () => {
     expect(second.refresh_token).not.toBe(first.refresh_token);
     expect(second.access_token).not.toBe(first.access_token);
     expect((await call(second.access_token, CLAUDE)).status).toBe(200);
+    clockAheadMs = 31_000; // past the grace period for retries
     const reused = await form('/oauth/token', {
       grant_type: 'refresh_token',
       refresh_token: first.refresh_token,
@@ -317,6 +323,33 @@ describe('tokens, policies and managed settings', () => {
     const refused = await call(second.access_token, CLAUDE);
     expect(refused.status).toBe(401);
     expect(refused.headers.get('x-should-retry')).toBe('false');
+  });
+
+  it('two refreshes with the same token at once (two Claude Code processes) both succeed; the session lives', async () => {
+    const first = await signIn('alice');
+    const refresh = () =>
+      form('/oauth/token', { grant_type: 'refresh_token', refresh_token: first.refresh_token });
+    const [a, b] = await Promise.all([refresh(), refresh()]);
+    expect([a.status, b.status], JSON.stringify([a.json, b.json])).toEqual([200, 200]);
+    // Both get the same pair: no second branch of the family exists.
+    expect(b.json.refresh_token).toBe(a.json.refresh_token);
+    expect(b.json.access_token).toBe(a.json.access_token);
+    // A retry a few seconds later (a lost response) gets it again.
+    clockAheadMs = 10_000;
+    const retry = await refresh();
+    expect(retry.status).toBe(200);
+    expect(retry.json.refresh_token).toBe(a.json.refresh_token);
+    expect((retry.json.expires_in as number) > 3500).toBe(true);
+    expect((await call(a.json.access_token as string, CLAUDE)).status).toBe(200);
+    const next = await form('/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: a.json.refresh_token as string,
+    });
+    expect(next.status, JSON.stringify(next.json)).toBe(200);
+    expect((await call(next.json.access_token as string, CLAUDE)).status).toBe(200);
+    // Still within its grace, the first token is now two rotations old: that is reuse, the family ends.
+    expect((await refresh()).status).toBe(401);
+    expect((await call(next.json.access_token as string, CLAUDE)).status).toBe(401);
   });
 
   it('re-reads groups from the IdP on refresh: a move to another group changes the policy', async () => {

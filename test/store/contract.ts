@@ -379,7 +379,7 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(await store.getDeviceGrant(old.userCode)).toEqual(again);
     });
 
-    it('rotates a refresh token once; a second use revokes the family', async () => {
+    it('rotates a refresh token once, keeping the sealed successor; a second use changes nothing', async () => {
       const s = session('prn_a', { idpRefreshToken: 'idp-1' });
       const access1 = token(s, 'access', 'a1');
       const refresh1 = token(s, 'refresh', 'r1', 30 * 86_400_000);
@@ -390,8 +390,9 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
 
       const at = iso(0);
       const next = [token(s, 'access', 'a2'), token(s, 'refresh', 'r2')];
-      expect(await store.rotateRefreshToken(refresh1.hash, next, at, 'idp-2')).toBe('rotated');
+      expect(await store.rotateRefreshToken(refresh1.hash, next, at, 'idp-2', 'sealed-pair')).toBe('rotated');
       expect((await store.findToken(refresh1.hash))?.usedAt).toBe(at);
+      expect((await store.findToken(refresh1.hash))?.successor).toBe('sealed-pair');
       expect(await store.findToken(next[1]!.hash)).toEqual(next[1]);
       expect((await store.getSession(s.id))?.idpRefreshToken).toBe('idp-2');
       expect((await store.getSession(s.id))?.revokedAt).toBeUndefined();
@@ -399,7 +400,9 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(
         await store.rotateRefreshToken(refresh1.hash, [token(s, 'refresh', 'r3')], iso(1), undefined),
       ).toBe('reused');
-      expect((await store.getSession(s.id))?.revokedAt).toBeDefined();
+      // The caller decides between a retry within the grace period and reuse that revokes the session.
+      expect((await store.getSession(s.id))?.revokedAt).toBeUndefined();
+      expect((await store.findToken(refresh1.hash))?.usedAt).toBe(at);
       expect(await store.findToken(hashKey('r3'))).toBeUndefined();
       expect(await store.rotateRefreshToken(hashKey('unknown'), [], iso(0))).toBe('not-found');
       expect(await store.rotateRefreshToken(access1.hash, [], iso(0))).toBe('not-found');
