@@ -17,6 +17,8 @@ let local: DynamoLocal;
 let idp: TestIdp;
 let first: RunningServer;
 let second: RunningServer;
+/** How far the instances' sign-in clocks run ahead of the real one. */
+let clockAheadMs = 0;
 
 beforeAll(async () => {
   [emulator, local, idp] = await Promise.all([
@@ -38,8 +40,9 @@ beforeAll(async () => {
       oidcClientSecret: CLIENT_SECRET,
       policies: parsePolicies({ policies: [{ name: 'ml', groups: ['ml'], models: ['claude-*'] }] }),
     });
-  first = await startServer(config(), { signIn: { pollIntervalS: 1 } });
-  second = await startServer(config(), { signIn: { pollIntervalS: 1 } });
+  const signIn = { pollIntervalS: 1, now: () => Date.now() + clockAheadMs };
+  first = await startServer(config(), { signIn });
+  second = await startServer(config(), { signIn });
   idp.register(`${first.url}/oauth/callback`);
 });
 
@@ -99,6 +102,14 @@ it('a sign-in on one instance works on another: poll, use, refresh, reuse detect
   });
   expect(refreshed.status).toBe(200);
   expect((await ask(first.url, refreshed.json.access_token)).status).toBe(200);
+  // A retry on the other instance within the grace period gets the same pair.
+  const retried = await form(first.url, '/oauth/token', {
+    grant_type: 'refresh_token',
+    refresh_token: token.json.refresh_token,
+  });
+  expect(retried.status, JSON.stringify(retried.json)).toBe(200);
+  expect(retried.json.refresh_token).toBe(refreshed.json.refresh_token);
+  clockAheadMs = 31_000;
   const reused = await form(first.url, '/oauth/token', {
     grant_type: 'refresh_token',
     refresh_token: token.json.refresh_token,
