@@ -40,6 +40,11 @@ export const DEVICE_GRANT_TTL_S = 600;
 export const DEVICE_GRANTS_PER_WINDOW = 60;
 const SESSION_TTL_MS = 30 * 86_400_000;
 /**
+ * Without an IdP refresh token the gateway never asks the IdP again, so a person removed there keeps
+ * refreshing until the session ends: such sessions end after a working day and the person signs in again.
+ */
+export const SESSION_WITHOUT_IDP_REFRESH_TTL_MS = 12 * 3_600_000;
+/**
  * A refresh token presented again this soon after its rotation is a retry (a lost response, or several
  * Claude Code processes refreshing at once), not theft: it gets the same pair again. Later, reuse revokes
  * the session. Amazon Cognito's RetryGracePeriodSeconds allows up to 60 s for the same reason.
@@ -100,6 +105,8 @@ export interface SignInServiceOptions {
   /** How long a verified access token is cached (0 in solo mode: a disable bites at once). */
   cacheMs: number;
   now?: () => number;
+  /** Operator warnings (the IdP gives no refresh token). */
+  warn?: (message: string) => void;
 }
 
 interface CacheEntry {
@@ -111,6 +118,7 @@ export class SignInService {
   readonly #o: SignInServiceOptions;
   readonly #now: () => number;
   readonly #cache = new Map<string, CacheEntry>();
+  #warnedNoIdpRefresh = false;
 
   constructor(options: SignInServiceOptions) {
     this.#o = options;
@@ -281,8 +289,13 @@ export class SignInService {
     const access = newAccessToken();
     const refresh = newRefreshToken();
     const base = { sessionId: session.id, principalId: session.principalId, createdAt: this.#iso() };
+    // An access token does not outlive its session.
+    const accessTtlS = Math.max(
+      0,
+      Math.min(ACCESS_TOKEN_TTL_S, Math.floor((Date.parse(session.expiresAt) - this.#now()) / 1000)),
+    );
     const tokens: TokenRecord[] = [
-      { ...base, hash: sha256Hex(access), kind: 'access', expiresAt: this.#iso(ACCESS_TOKEN_TTL_S * 1000) },
+      { ...base, hash: sha256Hex(access), kind: 'access', expiresAt: this.#iso(accessTtlS * 1000) },
       { ...base, hash: sha256Hex(refresh), kind: 'refresh', expiresAt: session.expiresAt },
     ];
     return {
@@ -290,7 +303,7 @@ export class SignInService {
       response: {
         access_token: access,
         token_type: 'Bearer',
-        expires_in: ACCESS_TOKEN_TTL_S,
+        expires_in: accessTtlS,
         refresh_token: refresh,
         email,
       },
@@ -328,11 +341,17 @@ export class SignInService {
         const principal = grant.principalId ? await this.#o.store.getPrincipal(grant.principalId) : undefined;
         if (!principal || principal.disabledAt)
           throw new OAuthError('access_denied', 'the account is disabled');
+        if (!grant.idpRefreshToken && !this.#warnedNoIdpRefresh) {
+          this.#warnedNoIdpRefresh = true;
+          this.#o.warn?.(
+            `the identity provider gave no refresh token (ABPROXY_OIDC_SCOPES without offline_access?): groups are not re-read and a person removed there keeps access until the session ends; such sessions end after ${SESSION_WITHOUT_IDP_REFRESH_TTL_MS / 3_600_000} hours`,
+          );
+        }
         const session: Session = {
           id: newSessionId(),
           principalId: principal.id,
           createdAt: this.#iso(),
-          expiresAt: this.#iso(SESSION_TTL_MS),
+          expiresAt: this.#iso(grant.idpRefreshToken ? SESSION_TTL_MS : SESSION_WITHOUT_IDP_REFRESH_TTL_MS),
           ...(grant.idpRefreshToken ? { idpRefreshToken: grant.idpRefreshToken } : {}),
         };
         const { tokens, response } = await this.#issue(session, principal.email);

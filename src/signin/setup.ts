@@ -1,5 +1,6 @@
 /** Builds sign-in from the settings when `ABPROXY_OIDC_ISSUER` is set; undefined otherwise. */
 import { type Config, ConfigError } from '../config/config.ts';
+import type { Logger } from '../server/http/logger.ts';
 import type { Route } from '../server/http/router.ts';
 import type { Store } from '../store/types.ts';
 import { type IdentityProvider, OidcProvider } from './idp.ts';
@@ -40,6 +41,7 @@ export function createSignIn(
   store: Store,
   publicUrl: () => string,
   overrides: SignInOverrides = {},
+  log?: Pick<Logger, 'warn'>,
 ): SignIn | undefined {
   if (!config.oidcIssuer) {
     if (config.policies) throw new ConfigError('ABPROXY_POLICIES needs sign-in: set ABPROXY_OIDC_ISSUER too');
@@ -68,6 +70,7 @@ export function createSignIn(
     verificationUri: () => `${publicUrl()}/device`,
     ...(overrides.pollIntervalS !== undefined ? { pollIntervalS: overrides.pollIntervalS } : {}),
     ...(overrides.now ? { now: overrides.now } : {}),
+    ...(log ? { warn: (message: string) => log.warn(message) } : {}),
     // Solo: `principals disable` runs in another process and must bite at once.
     cacheMs: store.mode === 'solo' ? 0 : config.keyCacheMs,
   });

@@ -234,7 +234,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const publicUrl = () => config.publicUrl ?? listenUrl;
   let signIn: ReturnType<typeof createSignIn>;
   try {
-    signIn = createSignIn(config, store, publicUrl, options.signIn);
+    signIn = createSignIn(config, store, publicUrl, options.signIn, log);
   } catch (err) {
     owned?.destroy();
     await ownedStore?.close();
