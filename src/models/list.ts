@@ -111,7 +111,8 @@ export function allModels(snapshot: CatalogueSnapshot): AnthropicModelInfo[] {
       ...details(m.modelId, null),
     });
   }
-  others.sort((a, b) => a.id.localeCompare(b.id));
+  // By code unit (Bedrock ids are ASCII): localeCompare would load ICU's collator into the gateway.
+  others.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   out.push(...others);
   lists.set(snapshot, out);
   return out;
