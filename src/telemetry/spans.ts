@@ -63,9 +63,23 @@ interface Answering {
   /** performance.now() when the attempt started (time to first chunk). */
   startedAt: number;
   stream: boolean;
+  /** This call's own usage when it was one round of several (roundUsage). */
+  usage?: Usage;
 }
 
 const epochNow = () => performance.timeOrigin + performance.now();
+
+/** A call's usage as the GenAI attributes count it (input tokens include the cached ones). */
+function usageFacts(usage: Usage) {
+  const cacheReadTokens = usage.cache_read_input_tokens ?? 0;
+  const cacheWriteTokens = usage.cache_creation_input_tokens ?? 0;
+  return {
+    inputTokens: usage.input_tokens + cacheReadTokens + cacheWriteTokens,
+    outputTokens: usage.output_tokens,
+    cacheReadTokens,
+    cacheWriteTokens,
+  };
+}
 
 class TracedRequest implements RequestSpan {
   readonly span: Span;
@@ -143,6 +157,10 @@ class TracedRequest implements RequestSpan {
     this.#usage = usage;
   }
 
+  roundUsage(usage: Usage): void {
+    if (this.#answering) this.#answering.usage = usage;
+  }
+
   /** An attempt's span name: the catalogue's name of the model, never the client's own string. */
   attemptName(operation: string): string {
     return `${operation} ${this.#label ?? 'unknown'}`;
@@ -166,24 +184,24 @@ class TracedRequest implements RequestSpan {
     }
     const earlier = this.#answering;
     this.#answering = answering;
-    if (earlier) earlier.span.end(earlier.endTime);
+    if (earlier) {
+      if (earlier.usage) earlier.span.setAttributes(responseAttributes(usageFacts(earlier.usage)));
+      earlier.span.end(earlier.endTime);
+    }
   }
 
   #finish(answering: Answering): void {
     const { span } = answering;
-    const usage = this.#usage;
-    const cacheRead = usage?.cache_read_input_tokens ?? 0;
-    const cacheWrite = usage?.cache_creation_input_tokens ?? 0;
+    // The last round of several carries its own tokens (the earlier ones carry theirs); a single call
+    // the request's.
+    const usage = answering.usage ?? this.#usage;
     span.setAttributes(
       responseAttributes({
         id: this.#responseId,
         // With several upstreams, the id the serving one called (its region's profile).
         model:
           this.#resolvedModel === undefined ? undefined : (this.#ctx.upstream?.called ?? this.#resolvedModel),
-        inputTokens: usage && usage.input_tokens + cacheRead + cacheWrite,
-        outputTokens: usage?.output_tokens,
-        cacheReadTokens: cacheRead,
-        cacheWriteTokens: cacheWrite,
+        ...(usage ? usageFacts(usage) : {}),
         stopReason: this.#stopReason,
       }),
     );

@@ -24,6 +24,11 @@ export interface RequestSpan {
   request(request: MessagesRequest, resolved: ModelNames): void;
   /** The usage the request is billed (the answering attempt's gen_ai.usage.*). */
   usage(usage: Usage): void;
+  /**
+   * One model call of several (a web tools loop's round) ended with this usage: its own attempt span
+   * carries it, so each call's span has its own tokens and their sum is the request's.
+   */
+  roundUsage(usage: Usage): void;
   /** A non-streamed answer: its id and stop reason (and text, with ABPROXY_TRACE_CONTENT). */
   response(answer: { id?: string; stop_reason?: string | null; content?: readonly unknown[] }): void;
   /** The SSE stream to the client opened: starts the stream span. */

@@ -501,7 +501,7 @@ describe('traces: the answer on every path', () => {
     ['the web search loop, not streamed', {}, false, searchThenAnswer, webSearchTool],
     ['the web search loop, streamed', {}, true, searchThenAnswer, webSearchTool],
   ] as const) {
-    it(`${what}: the answering attempt span has the finish reason and the tokens`, async () => {
+    it(`${what}: each attempt span has its own call's tokens, the answering one the finish reason`, async () => {
       const { receiver, client } = await traced({}, overrides, { webTools });
       if (script) script();
       else emulator.enqueue({ text: 'hello', usage: { inputTokens: 40, outputTokens: 4 } });
@@ -516,13 +516,16 @@ describe('traces: the answer on every path', () => {
         : await client.messages.create(body, { headers: { traceparent } });
       expect(message.stop_reason).toBe('end_turn');
       const spans = await trace(receiver, clientTraceId);
-      // One attempt per round (two with web search): the last one answered, and has the request's usage.
-      const answering = spans.filter((s) => s.kind === CLIENT && s.attributes['gen_ai.usage.output_tokens']);
-      expect(answering).toHaveLength(1);
-      expect(answering[0]!.attributes).toMatchObject({
-        'gen_ai.response.finish_reasons': ['end_turn'],
-        'gen_ai.usage.output_tokens': message.usage.output_tokens,
-      });
+      // One attempt per model call (two with web search), each with its own tokens: their sum is the
+      // request's; the last one answered.
+      const attempts = spans.filter((s) => s.kind === CLIENT);
+      expect(attempts).toHaveLength(script ? 2 : 1);
+      const outputs = attempts.map((s) => s.attributes['gen_ai.usage.output_tokens'] as number);
+      for (const output of outputs) expect(output).toBeGreaterThan(0);
+      expect(outputs.reduce((a, b) => a + b, 0)).toBe(message.usage.output_tokens);
+      const last = attempts.sort((a, b) => a.startMs - b.startMs).at(-1)!;
+      expect(last.attributes).toMatchObject({ 'gen_ai.response.finish_reasons': ['end_turn'] });
+      if (script) expect(last.attributes['gen_ai.usage.output_tokens']).toBe(4);
       if (stream) {
         const streamSpan = named(spans, 'stream')[0];
         expect(streamSpan?.events.map((e) => e.name)).toContain('abproxy.first_token');

@@ -6,6 +6,7 @@
  * is thrown as the client's error (so a first call can still answer with a real HTTP status).
  */
 import type { MessagesRequest, StreamEvent, Usage } from '../../anthropic/types.ts';
+import type { RequestSpan } from '../../telemetry/tracing.ts';
 import type { OutgoingEvent, StreamTranslator } from '../../translate/stream-translator.ts';
 import type { MessageCall } from './message-call.ts';
 import { messagePath } from './message-path.ts';
@@ -37,18 +38,24 @@ function parsed(event: OutgoingEvent): StreamEvent {
 async function* translate<E>(
   translator: StreamTranslator<E>,
   stream: AsyncIterable<E>,
+  span: RequestSpan | undefined,
 ): AsyncGenerator<StreamEvent> {
-  for (const event of translator.start()) yield parsed(event);
-  for await (const upstream of stream) {
-    for (const event of translator.push(upstream)) yield parsed(event);
+  try {
+    for (const event of translator.start()) yield parsed(event);
+    for await (const upstream of stream) {
+      for (const event of translator.push(upstream)) yield parsed(event);
+    }
+    for (const event of translator.end()) yield parsed(event);
+  } finally {
+    // This call's own tokens on its attempt span (the request's total is the sum of the rounds').
+    span?.roundUsage(translator.usage());
   }
-  for (const event of translator.end()) yield parsed(event);
 }
 
 /** A round reading an opened stream through its translator. */
-function roundOf<E>({ upstream, translator, warnings }: OpenedStream<E>): ModelRound {
+function roundOf<E>({ upstream, translator, warnings }: OpenedStream<E>, span?: RequestSpan): ModelRound {
   return {
-    events: translate(translator, upstream.stream),
+    events: translate(translator, upstream.stream, span),
     usage: () => translator.usage(),
     get usageIsEstimated() {
       return translator.usageIsEstimated;
@@ -69,12 +76,12 @@ export async function openModelRound(
   // The single call's own stream openers: a round sends exactly what a streamed call would.
   if (path === 'messages' || path === 'mantle') {
     const opened = await openMessagesApiStream(call, request, path === 'mantle' ? 'mantle' : 'runtime');
-    return opened && roundOf(opened);
+    return opened && roundOf(opened, call.ctx.span);
   }
   if (path === 'invoke') {
     const opened = await openInvokeStream(call, request);
-    return opened && roundOf(opened);
+    return opened && roundOf(opened, call.ctx.span);
   }
   const opened = await openConverseStream(call, request);
-  return opened && roundOf(opened);
+  return opened && roundOf(opened, call.ctx.span);
 }
