@@ -2,16 +2,35 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RateLimitError } from './rate-limits.ts';
 import { EPOCH_MS, SharedInFlight, type SlotCounterStore } from './shared-in-flight.ts';
 
-/** The store's counter as DynamoDB's UpdateItem ADD with expiry behaves (src/store/dynamodb.ts addToCounter). */
+/** The store's counters as DynamoDB's UpdateItem ADD with expiry behaves (src/store/dynamodb.ts addToCounter*). */
 class Counters implements SlotCounterStore {
   readonly items = new Map<string, { value: number; expiresAt: number }>();
   down = false;
   calls = 0;
+  /** Amounts added unconditionally (moves to a new epoch, give-backs). */
+  readonly adds: number[] = [];
   async addToCounter(name: string, amount: number, expiresAt: number): Promise<number> {
+    this.#call();
+    this.adds.push(amount);
+    return this.#add(name, amount, expiresAt);
+  }
+  async addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number) {
+    this.#call();
+    const total = this.#live(name)?.value ?? 0;
+    if (total + amount > cap) return { added: false, total };
+    return { added: true, total: this.#add(name, amount, expiresAt) };
+  }
+  #call(): void {
     this.calls++;
     if (this.down) throw new Error('store unreachable');
-    let item = this.items.get(name);
-    if (!item || item.expiresAt <= Date.now()) {
+  }
+  #live(name: string) {
+    const item = this.items.get(name);
+    return item && item.expiresAt > Date.now() ? item : undefined;
+  }
+  #add(name: string, amount: number, expiresAt: number): number {
+    let item = this.#live(name);
+    if (!item) {
       item = { value: 0, expiresAt };
       this.items.set(name, item);
     }
@@ -104,6 +123,17 @@ describe('SharedInFlight: one cap for a key across instances', () => {
     // Not a store call per request (20, plus a give-back per refusal): a few, give-backs and the one
     // second look included.
     expect(store.calls).toBeLessThanOrEqual(8);
+    expect([...store.items.values()].map((item) => item.value)).toEqual([4]);
+  });
+
+  it('calls waiting together get what is left of the cap, and the refused ones write nothing to take back', async () => {
+    await b.enter('key', 4);
+    await b.enter('key', 4);
+    const all = Promise.allSettled(Array.from({ length: 5 }, () => a.enter('key', 4)));
+    await vi.advanceTimersByTimeAsync(500);
+    const results = await all;
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(store.adds).toEqual([]);
     expect([...store.items.values()].map((item) => item.value)).toEqual([4]);
   });
 

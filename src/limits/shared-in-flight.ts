@@ -3,8 +3,9 @@
  * store (`<prefix>-limits`).
  *
  * An instance takes a slot from the team by adding 1 to the key's counter (or as many as calls wait
- * here): what fits under the cap is its to use, the rest is a refusal and is taken back. A slot freed by a call ending
- * stays with the instance for a moment (a burst reuses it without a store call) and then goes back.
+ * here), only if the total stays within the cap: a refusal is one conditional write that changes nothing,
+ * so a client looping on 429s costs one write per try, with nothing to take back. A slot freed by a call
+ * ending stays with the instance for a moment (a burst reuses it without a store call) and then goes back.
  *
  * A process that dies holding slots cannot give them back, so counters are per epoch (30 s): at each new
  * epoch every instance writes what its calls in flight still hold into the new epoch's counter, and
@@ -13,6 +14,7 @@
  * turn, so a team may briefly pass the cap by what other instances hold then.
  * If the store fails, the instance keeps counting its own calls at the full cap rather than refuse everyone.
  */
+import type { CappedAdd } from '../store/types.ts';
 import { concurrencyRefusal, type InFlightCounter } from './concurrency.ts';
 
 export const EPOCH_MS = 30_000;
@@ -23,9 +25,10 @@ const STORE_DOWN_MS = 5_000;
 /** The one wait before a refusal, for a slot another instance is giving back. */
 const LOOK_AGAIN_MS = 100;
 
-/** The store's atomic counter with expiry (Store.addToCounter): adds and returns the new total. */
+/** The store's atomic counter with expiry: Store.addToCounter (moves, give-backs) and addToCounterUpTo (takes). */
 export interface SlotCounterStore {
   addToCounter(name: string, amount: number, expiresAt: number): Promise<number>;
+  addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd>;
 }
 
 export interface SharedInFlightOptions {
@@ -154,8 +157,8 @@ export class SharedInFlight implements InFlightCounter {
   }
 
   /**
-   * Adds `want` to the key's counter and keeps what fits under the cap; the rest is taken back. `full`:
-   * the team's slots are all taken now.
+   * Takes up to `want` slots from the key's counter, never past the cap: when not all of them fit, the
+   * refusal tells the total and what fits is asked for instead. `full`: the team's slots are all taken now.
    */
   async #takeSlots(
     keyId: string,
@@ -164,10 +167,13 @@ export class SharedInFlight implements InFlightCounter {
     limit: number,
   ): Promise<{ granted: number; full: boolean }> {
     const name = counterName(keyId, epoch);
-    const total = await this.#store.addToCounter(name, want, expiresAt(epoch));
-    const granted = Math.max(0, Math.min(want, limit - (total - want)));
-    if (granted < want) this.#add(name, granted - want, epoch);
-    return { granted, full: total - (want - granted) >= limit };
+    // Each refusal leaves less room than was asked for, so this ends within `want` store calls.
+    for (let ask = want; ask > 0; ) {
+      const { added, total } = await this.#store.addToCounterUpTo(name, ask, limit, expiresAt(epoch));
+      if (added) return { granted: ask, full: total >= limit };
+      ask = Math.min(ask - 1, limit - total);
+    }
+    return { granted: 0, full: true };
   }
 
   #admit(keyId: string, slots: KeySlots): () => void {

@@ -19,6 +19,7 @@ import {
 import { KEYS_BY_ID_INDEX, KEYS_BY_PREFIX_INDEX, TTL_ATTRIBUTE, tableName, tableSchemas } from './schema.ts';
 import {
   AmbiguousKeyError,
+  type CappedAdd,
   type DeviceGrant,
   type DeviceGrantState,
   DuplicateKeyError,
@@ -380,23 +381,67 @@ export class DynamoStore implements Store {
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
       }
-      // The counter's window is over but DynamoDB has not deleted it yet: start it again.
-      try {
-        await this.#doc.send(
-          new PutCommand({
-            TableName: this.#limits,
-            Item: { name, value: amount, expiresAtMs: expiresAt, [TTL_ATTRIBUTE]: ttl },
-            ConditionExpression: '#e <= :now',
-            ExpressionAttributeNames: { '#e': 'expiresAtMs' },
-            ExpressionAttributeValues: { ':now': now },
-          }),
-        );
-        return amount;
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-      }
+      if (await this.#restartCounter(name, amount, expiresAt, now)) return amount;
     }
     throw new Error(`counter ${name}: too much contention`);
+  }
+
+  async addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd> {
+    if (amount > cap) throw new RangeError(`counter ${name}: ${amount} never fits under ${cap}`);
+    const ttl = Math.ceil(expiresAt / 1000);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const now = Date.now();
+      let found: ConditionalCheckFailedException['Item'];
+      try {
+        const out = await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#limits,
+            Key: { name },
+            UpdateExpression: 'ADD #v :a SET #e = if_not_exists(#e, :e), #t = if_not_exists(#t, :t)',
+            ConditionExpression:
+              '(attribute_not_exists(#e) OR #e > :now) AND (attribute_not_exists(#v) OR #v <= :room)',
+            ExpressionAttributeNames: { '#v': 'value', '#e': 'expiresAtMs', '#t': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: {
+              ':a': amount,
+              ':e': expiresAt,
+              ':t': ttl,
+              ':now': now,
+              ':room': cap - amount,
+            },
+            ReturnValues: 'UPDATED_NEW',
+            // The refusal says what the counter holds: no second call to read it.
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { added: true, total: Number(out.Attributes?.value) };
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        found = (err as ConditionalCheckFailedException).Item;
+      }
+      if (!found) throw new Error(`counter ${name}: the refusal did not return the counter`);
+      if (Number(found.expiresAtMs?.N) > now) return { added: false, total: Number(found.value?.N) };
+      if (await this.#restartCounter(name, amount, expiresAt, now)) return { added: true, total: amount };
+    }
+    throw new Error(`counter ${name}: too much contention`);
+  }
+
+  /** The counter's window is over but DynamoDB has not deleted it yet: starts it again from `amount`. */
+  async #restartCounter(name: string, amount: number, expiresAt: number, now: number): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#limits,
+          Item: { name, value: amount, expiresAtMs: expiresAt, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) },
+          ConditionExpression: '#e <= :now',
+          ExpressionAttributeNames: { '#e': 'expiresAtMs' },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return false;
+    }
   }
 
   async #getSignin<T>(pk: string): Promise<T | undefined> {

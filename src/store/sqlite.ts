@@ -10,6 +10,7 @@ import { makePrivateDir, makePrivateFiles } from '../config/private-files.ts';
 import type { ServiceTier } from '../models/types.ts';
 import {
   AmbiguousKeyError,
+  type CappedAdd,
   type DeviceGrant,
   type DeviceGrantState,
   DuplicateKeyError,
@@ -471,6 +472,24 @@ export class SqliteStore implements Store {
     // A counter past its window starts again from this amount (expired rows are not swept eagerly).
     const row = this.#addToCounter.get({ name, amount, expiresAt, now: Date.now() });
     return row!.value;
+  }
+
+  async addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd> {
+    if (amount > cap) throw new RangeError(`counter ${name}: ${amount} never fits under ${cap}`);
+    // Read and add in one write transaction: another process (`keys …`) may use the same file.
+    return this.#db
+      .transaction((): CappedAdd => {
+        const now = Date.now();
+        const row = this.#db
+          .prepare<[string], { value: number; expires_at: number }>(
+            'SELECT value, expires_at FROM counters WHERE name = ?',
+          )
+          .get(name);
+        const total = row && row.expires_at > now ? row.value : 0;
+        if (total + amount > cap) return { added: false, total };
+        return { added: true, total: this.#addToCounter.get({ name, amount, expiresAt, now })!.value };
+      })
+      .immediate();
   }
 
   async putPrincipal(p: Principal): Promise<void> {

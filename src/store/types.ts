@@ -97,6 +97,12 @@ export interface UsageQuery {
   agentId?: string;
 }
 
+/** What Store.addToCounterUpTo did, and the counter's total after it (refused: the total it found). */
+export interface CappedAdd {
+  added: boolean;
+  total: number;
+}
+
 export type RevokeResult = 'revoked' | 'already-revoked' | 'not-found';
 
 /** What an admin may change on a key: the new values of these fields; an absent one is cleared. */
@@ -157,6 +163,11 @@ export interface Store extends SignInStore {
    * starts again from zero.
    */
   addToCounter(name: string, amount: number, expiresAt: number): Promise<number>;
+  /**
+   * Adds `amount` (at most `cap`) to a named counter only if its total stays at or under `cap`, in one
+   * write: a refusal changes nothing, so there is nothing to take back. Expiry as addToCounter.
+   */
+  addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd>;
   close(): Promise<void>;
 }
 

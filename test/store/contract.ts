@@ -315,6 +315,32 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(past).toBeLessThan(Date.now());
     });
 
+    it('adds to a counter up to a cap in one write: past it nothing changes and the total is told', async () => {
+      const until = Date.now() + 60_000;
+      const tries = await Promise.all(
+        Array.from({ length: 6 }, () => store.addToCounterUpTo('conc:key_a', 1, 4, until)),
+      );
+      expect(
+        tries
+          .filter((t) => t.added)
+          .map((t) => t.total)
+          .sort(),
+      ).toEqual([1, 2, 3, 4]);
+      expect(tries.filter((t) => !t.added)).toEqual([
+        { added: false, total: 4 },
+        { added: false, total: 4 },
+      ]);
+      expect(await store.addToCounter('conc:key_a', -2, until)).toBe(2);
+      expect(await store.addToCounterUpTo('conc:key_a', 3, 4, until)).toEqual({ added: false, total: 2 });
+      expect(await store.addToCounterUpTo('conc:key_a', 2, 4, until)).toEqual({ added: true, total: 4 });
+      await store.addToCounter('conc:old', 4, Date.now() + 20);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      expect(await store.addToCounterUpTo('conc:old', 1, 4, Date.now() + 60_000)).toEqual({
+        added: true,
+        total: 1,
+      });
+    });
+
     it('keeps principals: replace, list oldest first, disable and enable again', async () => {
       const alice = principal({ createdAt: '2025-01-01T00:00:00.000Z' });
       const bob = principal({
