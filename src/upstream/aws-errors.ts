@@ -405,7 +405,8 @@ function describe(facts: ErrorFacts, row: Row): string {
   if (row.kind === 'credentials') {
     return (
       `Bedrock rejected the gateway's AWS credentials (${facts.name ?? `HTTP ${facts.httpStatus}`}: ${upstream}). ` +
-      'This is a gateway configuration problem, not your API key: ask the operator to refresh its AWS credentials.'
+      'This is a gateway configuration problem, not your API key: ask the operator to refresh its AWS ' +
+      'credentials (a gateway on your own machine: `aws sso login` or `aws configure`, then `abproxy doctor`).'
     );
   }
   if (row.kind === 'too-large') {

@@ -75,6 +75,10 @@ describe('toBedrockFault', () => {
     expect(fault.name).toBe('InternalServerException');
     expect(fault.status).toBe(502);
     expect(fault.message).toMatch(/gateway configuration problem/);
+    // Solo mode: the user is the operator, and is told what to run.
+    expect(fault.message).toMatch(
+      /your own machine: `aws sso login` or `aws configure`, then `abproxy doctor`/,
+    );
   });
 
   it('a bug of ours is a bare 500 without details', () => {
