@@ -26,6 +26,15 @@ export function claudeBinary(): string | undefined {
   return candidates.find((path) => existsSync(path) && statSize(path) > 1_000_000);
 }
 
+/** The Agent SDK's native Claude Code (its platform package), when npm installed it. */
+export function agentSdkBinary(): string | undefined {
+  const path = join(
+    root,
+    `node_modules/@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}/claude`,
+  );
+  return existsSync(path) && statSize(path) > 1_000_000 ? path : undefined;
+}
+
 function statSize(path: string): number {
   try {
     return statSync(path).size;
