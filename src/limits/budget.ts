@@ -48,11 +48,16 @@ export interface BudgetOptions {
   now?: () => number;
 }
 
+/** `$1.10`, `$0.50`; under ten cents two significant digits (`$0.094`, `$0.0001`), so a small budget is not "$0.00". */
+function dollars(usd: number): string {
+  return `$${usd >= 0.1 || usd === 0 ? usd.toFixed(2) : Number(usd.toPrecision(2))}`;
+}
+
 function budgetExhausted(keyId: string, budgetUsd: number, spentUsd: number, now: number): ApiError {
   const reset = new Date(nextMonthStart(now)).toISOString();
   return new ApiError(
     'billing_error',
-    `This API key (${keyId}) has used its monthly budget: $${spentUsd.toFixed(2)} of $${budgetUsd.toFixed(2)} in ${budgetMonth(now)} (UTC). It resets at ${reset}; ask the gateway admin to raise --budget-usd.`,
+    `This API key (${keyId}) has used its monthly budget: ${dollars(spentUsd)} of ${dollars(budgetUsd)} in ${budgetMonth(now)} (UTC). It resets at ${reset}; ask the gateway admin to raise --budget-usd.`,
     // 402 is outside every client's retry set, and x-should-retry tells the Anthropic SDKs so outright.
     { headers: { 'x-should-retry': 'false', 'x-abproxy-budget-reset': reset } },
   );

@@ -155,4 +155,15 @@ describe('budgets', () => {
     await expect(other.check('key_1', 1)).rejects.toThrow(/monthly budget/);
     await other.close();
   });
+
+  it('names a budget under a cent as it was set, not as "$0.00"', async () => {
+    const counters = memoryCounters();
+    const guard = new BudgetGuard({ store: counters, flushMs: 60_000, now: () => T0 });
+    await guard.check('key_1', 0.0001);
+    guard.charge('key_1', 0.094173);
+    const err = (await guard.check('key_1', 0.0001).catch((e: unknown) => e)) as ApiError;
+    expect(err.status).toBe(402);
+    expect(err.message).toMatch(/: \$0\.094 of \$0\.0001 in /);
+    await guard.close();
+  });
 });
