@@ -370,5 +370,24 @@ describe.skipIf(!installed)(
         expectSuccess(await run('Are you there?', { model }), 'Still here.');
       },
     );
+
+    it('abortController before the first byte (the model still silent): the call is cut and recorded as 499', async () => {
+      const model = 'claude-sonnet-4-5';
+      stack.emulator.enqueue({ model, text: 'Too late.', delayMs: 5_000 });
+      const abortController = new AbortController();
+      // Aborted once the gateway has called Bedrock, which has not answered yet.
+      void waitFor(() => (modelCalls(stack.emulator).length > 0 ? true : undefined)).then(() =>
+        setTimeout(() => abortController.abort(), 300),
+      );
+      const r = await run('Think hard first', { model, abortController });
+      expect(String(r.error), diagnostics(r)).toMatch(/aborted/i);
+      expect(r.elapsedMs).toBeLessThan(5_000);
+      await waitFor(() => (modelCalls(stack.emulator)[0]?.aborted ? true : undefined));
+      const record = await waitFor(async () =>
+        (await usageRecords()).find((g) => g.status === 499 && g.output_tokens === 0),
+      );
+      // Nothing was streamed: no tokens are known, and it counts as an error, not as a cut stream.
+      expect(record).toMatchObject({ model, errors: 1, interrupted: 0, cost_usd: 0 });
+    });
   },
 );
