@@ -157,6 +157,17 @@ describe.skipIf(!installed)(
       expect(calls.map((c) => [c.operation, c.modelId, c.status])).toEqual([
         ['InvokeModelWithResponseStream', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 200],
       ]);
+      // The gateway bills what the SDK reports, under the SDK's session id (`abproxy usage --by session`).
+      const record = await waitFor(async () =>
+        (await usageRecords()).find((g) => g.session === r.result!.session_id),
+      );
+      expect(record).toMatchObject({
+        model: 'claude-sonnet-4-5',
+        status: 200,
+        input_tokens: 1200,
+        output_tokens: 40,
+      });
+      expect(record.cost_usd).toBeCloseTo(r.result!.total_cost_usd, 6);
       // The SDK's per-session billing line (cc_entrypoint=sdk-ts) stays home: it would defeat prompt caching.
       expect(JSON.stringify(stack.captured[0]!.body)).toContain('x-anthropic-billing-header');
       expect(JSON.stringify(calls[0]!.body)).not.toContain('x-anthropic-billing-header');
