@@ -12,6 +12,7 @@ import {
   query,
   type SDKMessage,
   type SDKResultMessage,
+  type SDKUserMessage,
   tool,
 } from '@anthropic-ai/claude-agent-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -62,6 +63,18 @@ describe.skipIf(!installed)(
       return () => rmSync(home, { recursive: true, force: true });
     });
 
+    /** What an app passes as `options.env`: the gateway and a key, offline, nothing inherited. */
+    const sdkEnv = (key: string) => ({
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      ANTHROPIC_BASE_URL: stack.proxyUrl,
+      ANTHROPIC_API_KEY: key,
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_AUTOUPDATER: '1',
+      DISABLE_ERROR_REPORTING: '1',
+    });
+
     /** Runs `query()` to its end the way an app would, keeping every message and when it came. */
     async function run(
       prompt: string,
@@ -77,16 +90,7 @@ describe.skipIf(!installed)(
           prompt,
           options: {
             cwd: home,
-            env: {
-              PATH: process.env.PATH ?? '/usr/bin:/bin',
-              HOME: home,
-              ANTHROPIC_BASE_URL: stack.proxyUrl,
-              ANTHROPIC_API_KEY: key,
-              CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-              DISABLE_TELEMETRY: '1',
-              DISABLE_AUTOUPDATER: '1',
-              DISABLE_ERROR_REPORTING: '1',
-            },
+            env: sdkEnv(key),
             persistSession: false,
             settingSources: [],
             stderr: (data) => stderr.push(data),
@@ -399,6 +403,82 @@ describe.skipIf(!installed)(
       );
       // Nothing was streamed: no tokens are known, and it counts as an error, not as a cut stream.
       expect(record).toMatchObject({ model, errors: 1, interrupted: 0, cost_usd: 0 });
+    });
+
+    it('interrupt() mid-stream in a streaming-input session: the call is recorded as interrupted, the next turn answers', async () => {
+      const model = 'claude-sonnet-4-5';
+      stack.emulator.enqueue(
+        { model, text: 'word '.repeat(600), chunkSize: 5, chunkDelayMs: 100 },
+        { model, text: 'Second answer.' },
+      );
+      let next!: () => void;
+      const secondTurn = new Promise<void>((resolve) => {
+        next = resolve;
+      });
+      const user = (content: string) =>
+        ({ type: 'user', parent_tool_use_id: null, message: { role: 'user', content } }) as SDKUserMessage;
+      async function* prompt(): AsyncIterable<SDKUserMessage> {
+        yield user('Talk for a while');
+        await secondTurn;
+        yield user('Now be brief');
+      }
+      const session = query({
+        prompt: prompt(),
+        options: {
+          model,
+          cwd: home,
+          env: sdkEnv(MASTER_KEY),
+          persistSession: false,
+          settingSources: [],
+          includePartialMessages: true,
+        },
+      });
+      const results: SDKResultMessage[] = [];
+      let interrupted = false;
+      for await (const m of session) {
+        if (!interrupted && m.type === 'stream_event' && m.event.type === 'content_block_delta') {
+          interrupted = true;
+          await session.interrupt();
+        }
+        if (m.type !== 'result') continue;
+        results.push(m);
+        if (results.length === 1) next();
+        else break;
+      }
+      expect(results.map((m) => [m.subtype, m.is_error])).toEqual([
+        ['error_during_execution', true],
+        ['success', false],
+      ]);
+      expect((results[1] as Json).result).toBe('Second answer.');
+      expect(stack.captured.map((c) => c.status)).toEqual([200, 200]);
+      const records = await waitFor(async () => {
+        const all = (await usageRecords()).filter((g) => g.session === results[0]!.session_id);
+        return all.length === 2 ? all : undefined;
+      });
+      expect(records.map((g) => [g.status, g.interrupted, g.estimated])).toEqual([
+        [499, 1, 1],
+        [200, 0, 0],
+      ]);
+    });
+
+    it.each([
+      ['Claude (InvokeModel)', 'claude-sonnet-4-5'],
+      ['Qwen3 Coder (Converse)', 'qwen.qwen3-coder-480b-a35b-v1:0'],
+    ])('outputFormat (a JSON schema) on %s: the structured answer comes back', async (_, model) => {
+      stack.emulator.enqueue({
+        model,
+        toolCalls: [{ name: 'StructuredOutput', input: { answer: 'forty-two' } }],
+      });
+      const r = await run('What is the answer?', {
+        model,
+        outputFormat: {
+          type: 'json_schema',
+          schema: { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] },
+        },
+      });
+      expectSuccess(r, 'forty-two');
+      expect((r.result as Json).structured_output).toEqual({ answer: 'forty-two' });
+      expect(modelCalls(stack.emulator).map((c) => c.status)).toEqual([200]);
     });
   },
 );
