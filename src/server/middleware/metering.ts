@@ -142,9 +142,13 @@ class UsageMeter implements Meter {
 
   record(status: number): UsageRecord {
     const info = this.info;
-    // The `open` record (status 0) is what a kill -9 leaves of a call Bedrock may have served: it bills
-    // the estimated prompt, marked estimated, rather than nothing.
-    const opening = status === 0 && this.tokens === undefined && info?.inputTokensEstimate !== undefined;
+    // The `open` record (status 0) is what a kill -9 leaves of a call Bedrock may have served, and a call
+    // the client left (499) before Bedrock's first byte was sent whole to Bedrock: both bill the
+    // estimated prompt, marked estimated, rather than nothing (as the door bills a stream cut that early).
+    const opening =
+      (status === 0 || status === 499) &&
+      this.tokens === undefined &&
+      info?.inputTokensEstimate !== undefined;
     const tokens: Usage | undefined = opening
       ? {
           input_tokens: info.inputTokensEstimate!,
