@@ -11,7 +11,12 @@ const OUTAGE_WARNING_MS = 10_000;
  * A warning logged at most once per OUTAGE_WARNING_MS, with how many like it were left out since the
  * last one (a DynamoDB outage fails every counter of every call, each with a stack).
  */
-export function outageWarning(log: Logger, message: string): (err: unknown, fields?: object) => void {
+export function outageWarning(
+  log: Logger,
+  message: string,
+  /** How the error is logged: whole (`err`, with its stack) unless told. */
+  describe: (err: unknown) => object = (err) => ({ err }),
+): (err: unknown, fields?: object) => void {
   let lastWarned = 0;
   let skipped = 0;
   return (err, fields) => {
@@ -21,31 +26,25 @@ export function outageWarning(log: Logger, message: string): (err: unknown, fiel
       return;
     }
     lastWarned = now;
-    log.warn({ err, ...fields, ...(skipped > 0 ? { alsoFailed: skipped } : {}) }, message);
+    log.warn({ ...fields, ...describe(err), ...(skipped > 0 ? { alsoFailed: skipped } : {}) }, message);
     skipped = 0;
   };
 }
 
 /**
  * A failed attempt on one upstream of a pool. The next upstream absorbs it, so the client sees nothing
- * and only this line says which upstream failed and what it answered (an expired role, a quota): one
- * per upstream and fault class per OUTAGE_WARNING_MS, with how many like it were left out.
+ * and only this line says which upstream failed and what it answered (an expired role, a quota): an
+ * outage warning per upstream and fault class (a handful of each), the error in brief.
  */
 export function upstreamFaultWarning(log: Logger): (upstream: string, fault: string, err: unknown) => void {
-  const last = new Map<string, { at: number; skipped: number }>();
+  const byClass = new Map<string, (err: unknown, fields?: object) => void>();
   return (upstream, fault, err) => {
     const key = `${upstream}\0${fault}`;
-    const now = Date.now();
-    const seen = last.get(key);
-    if (seen && now - seen.at < OUTAGE_WARNING_MS) {
-      seen.skipped++;
-      return;
+    let warn = byClass.get(key);
+    if (!warn) {
+      warn = outageWarning(log, 'upstream attempt failed', briefError);
+      byClass.set(key, warn);
     }
-    const alsoFailed = seen?.skipped ?? 0;
-    last.set(key, { at: now, skipped: 0 });
-    log.warn(
-      { upstream, fault, ...briefError(err), ...(alsoFailed > 0 ? { alsoFailed } : {}) },
-      'upstream attempt failed',
-    );
+    warn(err, { upstream, fault });
   };
 }
