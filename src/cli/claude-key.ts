@@ -4,7 +4,7 @@
  * on first use and reused while the store still accepts it (a revoked or expired one is replaced).
  * With no keys in the store nothing is created, so a local gateway that was open stays open.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config.ts';
 import { makePrivateFiles } from '../config/private-files.ts';
@@ -38,7 +38,6 @@ export async function claudeKey(config: Config, now = Date.now()): Promise<Claud
   try {
     if (!(await store.hasKeys())) return undefined;
     const file = join(config.home, 'claude.key');
-    mkdirSync(config.home, { recursive: true, mode: 0o700 });
     // Two launches at once would each make a key, and claude.key keep one secret: the other key active
     // with a secret no one holds. The second waits, then reads the first one's.
     return await underFileLock(file, 'abproxy claude', () => presentOrMake(store, format, file, now));
