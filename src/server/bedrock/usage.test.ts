@@ -1,7 +1,7 @@
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { describe, expect, it } from 'vitest';
-import { type StreamFrame, StreamUsage, usageOfAnswer } from './usage.ts';
+import { endOfAnswer, type StreamFrame, StreamUsage, usageOfAnswer } from './usage.ts';
 import { WholeFrames } from './whole-frames.ts';
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
@@ -175,5 +175,58 @@ describe('usage of a stream, in any chunking', () => {
     );
     expect(() => frames.push(Buffer.concat(invokeStream))).toThrow(/corrupt/);
     expect(usage.usage).toBeUndefined();
+  });
+});
+
+describe("how an open model's InvokeModel answer ended (its trace's finish reason)", () => {
+  // Each model family's own InvokeModel shape, as Bedrock's model parameter pages give them.
+  const shapes: [string, unknown, unknown, string][] = [
+    [
+      'Llama',
+      { generation: 'hi', stop_reason: 'length' },
+      { generation: '', stop_reason: 'length' },
+      'length',
+    ],
+    [
+      'OpenAI-style (gpt-oss, Qwen…)',
+      { id: 'chatcmpl-1', choices: [{ index: 0, message: { content: 'hi' }, finish_reason: 'stop' }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      'stop',
+    ],
+    [
+      'DeepSeek',
+      { choices: [{ text: 'hi', stop_reason: 'length' }] },
+      { choices: [{ text: '', stop_reason: 'length' }] },
+      'length',
+    ],
+    [
+      'Mistral',
+      { outputs: [{ text: 'hi', stop_reason: 'stop' }] },
+      { outputs: [{ text: '', stop_reason: 'stop' }] },
+      'stop',
+    ],
+    [
+      'Nova',
+      { output: { message: { role: 'assistant', content: [{ text: 'hi' }] } }, stopReason: 'max_tokens' },
+      { messageStop: { stopReason: 'max_tokens' } },
+      'max_tokens',
+    ],
+    [
+      'Titan',
+      { results: [{ outputText: 'hi', completionReason: 'FINISH' }] },
+      { completionReason: 'FINISH' },
+      'FINISH',
+    ],
+  ];
+  for (const [name, whole, last, reason] of shapes) {
+    it(`${name}: whole and streamed`, () => {
+      expect(endOfAnswer('invoke', text(whole)).stop_reason).toBe(reason);
+      expect(watch([chunk({ generation: 'x' }), chunk(last)]).end.stop_reason).toBe(reason);
+    });
+  }
+
+  it("Claude's own answer keeps its id and stop reason", () => {
+    const claude = { id: 'msg_1', type: 'message', stop_reason: 'end_turn', content: [] };
+    expect(endOfAnswer('invoke', text(claude))).toEqual({ id: 'msg_1', stop_reason: 'end_turn' });
   });
 });

@@ -120,11 +120,32 @@ function endOf(id: unknown, stopReason: unknown): AnswerEnd {
   return end;
 }
 
-/** How a whole answer ended: Converse's `stopReason`, Claude's `id` and `stop_reason`. */
+/**
+ * The stop reason in an open model's own InvokeModel answer or stream chunk, where each family puts it:
+ * Llama's `stop_reason`, Nova's `stopReason` (a stream's `messageStop`), OpenAI-style
+ * `choices[].finish_reason`, DeepSeek's `choices[].stop_reason`, Mistral's `outputs[].stop_reason`,
+ * Titan's `completionReason` (`results[]` when whole).
+ */
+function openModelStop(json: Json): unknown {
+  const direct = text(json.stop_reason) ?? text(json.stopReason) ?? text(json.completionReason);
+  if (direct) return direct;
+  if (isObject(json.messageStop)) return json.messageStop.stopReason;
+  for (const list of [json.choices, json.outputs, json.results]) {
+    if (!Array.isArray(list)) continue;
+    for (const item of list) {
+      if (!isObject(item)) continue;
+      const reason = text(item.finish_reason) ?? text(item.stop_reason) ?? text(item.completionReason);
+      if (reason) return reason;
+    }
+  }
+  return undefined;
+}
+
+/** How a whole answer ended: Converse's `stopReason`; Claude's (or an open model's) id and stop reason. */
 export function endOfAnswer(operation: ForwardOperation, body: Uint8Array): AnswerEnd {
   const json = parse(body);
   if (!json) return {};
-  return operation === 'converse' ? endOf(undefined, json.stopReason) : endOf(json.id, json.stop_reason);
+  return operation === 'converse' ? endOf(undefined, json.stopReason) : endOf(json.id, openModelStop(json));
 }
 
 export interface StreamFrame {
@@ -205,7 +226,11 @@ export class StreamUsage {
     const chunk = parse(Buffer.from(payload.bytes, 'base64'));
     if (!chunk) return;
     if (chunk.type === 'content_block_delta') this.#outputChars += deltaChars(chunk.delta);
-    else if (chunk.type === undefined) this.#outputChars += openModelChunkChars(chunk);
+    else if (chunk.type === undefined) {
+      this.#outputChars += openModelChunkChars(chunk);
+      const stop = openModelStop(chunk);
+      if (stop) this.#end = { ...this.#end, ...endOf(undefined, stop) };
+    }
     const metrics = fromInvocationMetrics(chunk['amazon-bedrock-invocationMetrics']);
     if (metrics) this.#final = metrics;
     if (chunk.type === 'message_start' && isObject(chunk.message)) {
