@@ -36,7 +36,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from serve' -l help -s h -d 'show
 # abproxy keys
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a create -d 'create a key and print its secret (once)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a import -d 'store an existing key (the seed converter\'s sk-… keys); \'-\' reads it from standard input'
-complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a list -d 'list keys (never their secrets)'
+complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a list -d 'list keys, never their secrets (the default)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a show -d 'show one key by id or prefix'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -a revoke -d 'revoke a key by id or prefix (takes effect at once in solo mode)'
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create import list show revoke' -l help -s h -d 'show help'
@@ -113,7 +113,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcom
 complete -c abproxy -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l help -s h -d 'show help'
 
 # abproxy principals
-complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -a list -d 'list principals with their groups and policy'
+complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -a list -d 'list principals with their groups and policy (the default)'
 complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -a disable -d 'refuse every token of this person, and their next sign-in'
 complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -a enable -d 'let a disabled person sign in again'
 complete -c abproxy -n '__fish_seen_subcommand_from principals; and not __fish_seen_subcommand_from list disable enable' -l help -s h -d 'show help'
@@ -213,7 +213,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from models' -l config -s c -r -F
 complete -c abproxy -n '__fish_seen_subcommand_from models' -l help -s h -d 'show help'
 
 # abproxy config
-complete -c abproxy -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get set unset path' -a get -d 'show every setting with its source, or one setting’s value'
+complete -c abproxy -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get set unset path' -a get -d 'show every setting with its source, or one setting’s value (the default)'
 complete -c abproxy -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get set unset path' -a set -d 'store a setting in the config file (checked like serve checks it)'
 complete -c abproxy -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get set unset path' -a unset -d 'remove a setting from the config file'
 complete -c abproxy -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from get set unset path' -a path -d 'print the config file path'

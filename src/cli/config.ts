@@ -19,6 +19,7 @@ import { defaultHome } from '../config/home.ts';
 import { loadConfig } from '../config/load.ts';
 import { makePrivateDir } from '../config/private-files.ts';
 import { SETTINGS, settingEntries, settingKey, specOf } from '../config/settings.ts';
+import { refuseUnknownSubcommands } from './default-subcommand.ts';
 import { CliError, EXIT } from './errors.ts';
 import { underFileLock } from './file-lock.ts';
 import { secretArgument } from './secret-input.ts';
@@ -161,8 +162,8 @@ export function registerConfig(program: Command, io: ConfigIo): void {
     .command('config')
     .description(`show and edit settings (the file is ABPROXY_HOME/config.json)`);
   config
-    .command('get')
-    .description('show every setting with its source, or one setting’s value')
+    .command('get', { isDefault: true })
+    .description('show every setting with its source, or one setting’s value (the default)')
     .argument('[key]', 'setting name (e.g. region, masterApiKey) or its env name (e.g. AWS_REGION)')
     .option('--json', 'print JSON')
     .option('--show-secrets', 'do not mask the master key, signing secret and Bedrock API key')
@@ -198,4 +199,5 @@ export function registerConfig(program: Command, io: ConfigIo): void {
       const file = configPath(io.env);
       io.stdout(flags.json ? `${JSON.stringify({ file })}\n` : `${file}\n`);
     });
+  refuseUnknownSubcommands(config, 'get');
 }

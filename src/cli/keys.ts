@@ -14,6 +14,7 @@ import { parseModelGlobs } from '../auth/model-globs.ts';
 import { openStore } from '../store/open.ts';
 import { AmbiguousKeyError, DuplicateKeyError, type KeyRecord, type Store } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
+import { refuseUnknownSubcommands } from './default-subcommand.ts';
 import { CliError, EXIT } from './errors.ts';
 import { secretArgument } from './secret-input.ts';
 import { addStoreOptions, adminConfig, explainAwsError, type StoreFlags } from './store-options.ts';
@@ -282,8 +283,8 @@ export function registerKeys(program: Command, io: KeysIo): void {
   ).action((secret: string, flags: CreateFlags) => create({ ...flags, key: secret }, io));
   addStoreOptions(
     keys
-      .command('list')
-      .description('list keys (never their secrets)')
+      .command('list', { isDefault: true })
+      .description('list keys, never their secrets (the default)')
       .option('--json', 'print JSON')
       .option('--plain', 'plain text even on a terminal'),
   ).action((flags: OutputFlags) => list(flags, io));
@@ -296,4 +297,5 @@ export function registerKeys(program: Command, io: KeysIo): void {
       .description('revoke a key by id or prefix (takes effect at once in solo mode)')
       .option('--json', 'print JSON'),
   ).action((ref: string, flags: OutputFlags) => revoke(ref, flags, io));
+  refuseUnknownSubcommands(keys, 'list');
 }

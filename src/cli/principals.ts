@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { Principal, Store } from '../store/types.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
+import { refuseUnknownSubcommands } from './default-subcommand.ts';
 import { CliError } from './errors.ts';
 import { withStore } from './keys.ts';
 import { addStoreOptions, type StoreFlags } from './store-options.ts';
@@ -104,8 +105,8 @@ export function registerPrincipals(program: Command, io: PrincipalsIo): void {
     .description('people signed in with the company IdP: list, disable, enable');
   addStoreOptions(
     principals
-      .command('list')
-      .description('list principals with their groups and policy')
+      .command('list', { isDefault: true })
+      .description('list principals with their groups and policy (the default)')
       .option('--json', 'print JSON')
       .option('--plain', 'plain text even on a terminal'),
   ).action(async (flags: OutputFlags) => {
@@ -122,4 +123,5 @@ export function registerPrincipals(program: Command, io: PrincipalsIo): void {
       principals.command(`${name} <id-or-email>`).description(description).option('--json', 'print JSON'),
     ).action((ref: string, flags: OutputFlags) => setDisabled(ref, disabled, flags, io));
   }
+  refuseUnknownSubcommands(principals, 'list');
 }

@@ -195,6 +195,39 @@ describe('abproxy config set/unset/path --json', () => {
   });
 });
 
+describe('command groups given no subcommand', () => {
+  it('keys, config and principals alone run their listing (scripts call `abproxy keys --json`)', async () => {
+    const home = tempHome();
+    const env = cliEnv(home, 'http://127.0.0.1:9');
+    const created = await runCli(['keys', 'create', '--name', 'ci', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const [keys, keysList, config, configGet, principals] = await Promise.all([
+      runCli(['keys', '--json'], env),
+      runCli(['keys', 'list', '--json'], env),
+      runCli(['config', '--json'], env),
+      runCli(['config', 'get', '--json'], env),
+      runCli(['principals', '--json'], env),
+    ]);
+    for (const run of [keys, config, principals]) expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(keys.stdout)).toEqual(JSON.parse(keysList.stdout));
+    expect(JSON.parse(keys.stdout).map((key: { name: string }) => key.name)).toEqual(['ci']);
+    expect(JSON.parse(config.stdout)).toEqual(JSON.parse(configGet.stdout));
+    expect(JSON.parse(principals.stdout)).toEqual([]);
+  });
+
+  it('a mistyped subcommand is an unknown command (exit 2), not arguments of the default one', async () => {
+    const env = cliEnv(tempHome(), 'http://127.0.0.1:9');
+    const [keys, config] = await Promise.all([
+      runCli(['keys', 'revok', 'key_x'], env),
+      runCli(['config', 'sett', 'region', 'eu-west-1'], env),
+    ]);
+    expect(keys.code).toBe(2);
+    expect(keys.stderr).toMatch(/unknown command 'revok'/);
+    expect(config.code).toBe(2);
+    expect(config.stderr).toMatch(/unknown command 'sett'/);
+  });
+});
+
 describe('abproxy config set, run in parallel', () => {
   it('keeps every setting (each read-modify-write of the file used to drop the others)', async () => {
     const home = tempHome();
