@@ -14,6 +14,8 @@ import {
   type QueryCommandInput,
   ScanCommand,
   type ScanCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { KEYS_BY_ID_INDEX, KEYS_BY_PREFIX_INDEX, TTL_ATTRIBUTE, tableName, tableSchemas } from './schema.ts';
@@ -577,34 +579,47 @@ export class DynamoStore implements Store {
   ): Promise<RotateResult> {
     const old = await this.findToken(oldHash);
     if (old?.kind !== 'refresh') return 'not-found';
-    try {
-      await this.#doc.send(
-        new UpdateCommand({
+    // One transaction: the old token is never seen used before its successor pair is stored (a client
+    // handed that pair within the grace would be refused), and a refused write leaves it unused.
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      {
+        Update: {
           TableName: this.#signin,
           Key: { pk: `token#${oldHash}` },
           UpdateExpression: successor ? 'SET usedAt = :at, successor = :s' : 'SET usedAt = :at',
           ConditionExpression:
             'attribute_exists(pk) AND attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt)',
           ExpressionAttributeValues: { ':at': at, ...(successor ? { ':s': successor } : {}) },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      return 'reused';
-    }
-    await this.#putTokens(tokens);
+        },
+      },
+      ...tokens.map((token) => ({
+        Put: { TableName: this.#signin, Item: signinItem(`token#${token.hash}`, token) },
+      })),
+    ];
     if (idpRefreshToken !== undefined) {
-      await this.#doc.send(
-        new UpdateCommand({
+      items.push({
+        Update: {
           TableName: this.#signin,
           Key: { pk: `session#${old.sessionId}` },
           UpdateExpression: 'SET idpRefreshToken = :t',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':t': idpRefreshToken },
-        }),
-      );
+        },
+      });
     }
-    return 'rotated';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return 'rotated';
+      } catch (err) {
+        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'reused';
+        // Another instance's rotation of the same token in flight: once it commits, this one is reuse.
+        const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
+        if (!conflict || attempt === 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      }
+    }
   }
 
   async #setOnce(pk: string, attribute: string, at: string): Promise<void> {

@@ -3,10 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, type CreateTableCommandInput, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashKey } from '../../src/auth/key-format.ts';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
-import { type UsageRecord, UsageRejectedError } from '../../src/store/types.ts';
+import {
+  type Session,
+  type TokenRecord,
+  type UsageRecord,
+  UsageRejectedError,
+} from '../../src/store/types.ts';
 import { uuidv7 } from '../../src/usage/ids.ts';
 import { DEAD_LETTER_FILE, UsageSpool } from '../../src/usage/spool.ts';
 import { storeContract } from './contract.ts';
@@ -211,6 +217,70 @@ describe('a usage record DynamoDB refuses for good', () => {
     expect(deadLetters(dir).map((l) => l.record.id)).toEqual([poisoned.id]);
     expect(readdirSync(dir)).toEqual([DEAD_LETTER_FILE]);
     await second.close();
+    await store.close();
+  });
+});
+
+describe('refresh token rotation in DynamoDB', () => {
+  const at = () => new Date().toISOString();
+  const later = new Date(Date.now() + 3_600_000).toISOString();
+  const token = (sessionId: string, kind: TokenRecord['kind'], hash: string): TokenRecord => ({
+    hash,
+    kind,
+    sessionId,
+    principalId: 'prn_a',
+    createdAt: at(),
+    expiresAt: later,
+  });
+
+  async function signedIn(store: DynamoStore) {
+    const session: Session = {
+      id: `ses_${uuidv7()}`,
+      principalId: 'prn_a',
+      createdAt: at(),
+      expiresAt: later,
+    };
+    const refresh = token(session.id, 'refresh', hashKey(`r-${uuidv7()}`));
+    await store.createSession(session, [token(session.id, 'access', hashKey(`a-${uuidv7()}`)), refresh]);
+    return { session, refresh };
+  }
+
+  it('is all or nothing: new tokens DynamoDB refuses leave the old refresh token unused', async () => {
+    const store = await freshStore();
+    const { session, refresh } = await signedIn(store);
+    // A key past DynamoDB's 2,048-byte limit: the write of the new pair fails.
+    const refused = [
+      token(session.id, 'access', 'x'.repeat(3000)),
+      token(session.id, 'refresh', hashKey('r2')),
+    ];
+    await expect(
+      store.rotateRefreshToken(refresh.hash, refused, at(), undefined, 'sealed'),
+    ).rejects.toThrow();
+    // Not marked used: the client's retry rotates it, instead of being taken for reuse (a revoked sign-in).
+    expect((await store.findToken(refresh.hash))?.usedAt).toBeUndefined();
+    const next = [token(session.id, 'access', hashKey('a3')), token(session.id, 'refresh', hashKey('r3'))];
+    expect(await store.rotateRefreshToken(refresh.hash, next, at(), undefined, 'sealed')).toBe('rotated');
+    await store.close();
+  });
+
+  it('at once from several instances: one rotates, the rest see a used token whose new pair is stored', async () => {
+    const store = await freshStore();
+    const { session, refresh } = await signedIn(store);
+    const attempts = Array.from({ length: 8 }, (_, i) => [
+      token(session.id, 'access', hashKey(`a-${i}`)),
+      token(session.id, 'refresh', hashKey(`r-${i}`)),
+    ]);
+    const seen = await Promise.all(
+      attempts.map(async (pair) => {
+        const result = await store.rotateRefreshToken(refresh.hash, pair, at(), undefined, 'sealed');
+        // What a 'reused' caller does next within the grace: hand out the successor, which must work.
+        const stored = await Promise.all(attempts.map(([, r]) => store.findToken(r!.hash)));
+        return { result, storedRefresh: stored.filter(Boolean).length };
+      }),
+    );
+    expect(seen.filter((s) => s.result === 'rotated')).toHaveLength(1);
+    expect(seen.filter((s) => s.result === 'reused')).toHaveLength(7);
+    for (const s of seen) expect(s.storedRefresh).toBe(1);
     await store.close();
   });
 });
