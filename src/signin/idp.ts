@@ -84,6 +84,28 @@ function readVerified(value: unknown): boolean | undefined {
   return undefined;
 }
 
+/**
+ * The scope and the parameters that ask for a refresh token. `offline_access` (OpenID Connect's way) is
+ * only issued with consent on many IdPs, so it goes with `prompt=consent`. An IdP whose discovery lists
+ * the scopes it supports without `offline_access` (Google, Cognito) refuses the whole sign-in over it
+ * (`invalid_scope`): the scope is left out and Google's own switch, `access_type=offline`, asked instead
+ * (an OAuth server ignores parameters it does not know, RFC 6749 §3.1).
+ */
+export function offlineAccessParameters(
+  scopes: string,
+  supported: readonly string[] | undefined,
+): Record<string, string> {
+  const asked = scopes.split(/\s+/).filter(Boolean);
+  if (!asked.includes('offline_access')) return { scope: asked.join(' ') };
+  if (!supported || supported.includes('offline_access'))
+    return { scope: asked.join(' '), prompt: 'consent' };
+  return {
+    scope: asked.filter((scope) => scope !== 'offline_access').join(' '),
+    access_type: 'offline',
+    prompt: 'consent',
+  };
+}
+
 export class OidcProvider implements IdentityProvider {
   readonly #settings: IdpSettings;
   #config: Promise<Oidc.Configuration> | undefined;
@@ -129,16 +151,13 @@ export class OidcProvider implements IdentityProvider {
       nonce: oidc.randomNonce(),
       codeVerifier: oidc.randomPKCECodeVerifier(),
     };
-    const scopes = this.#settings.scopes;
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.#settings.redirectUri(),
-      scope: scopes,
       state: request.state,
       nonce: request.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(request.codeVerifier),
       code_challenge_method: 'S256',
-      // Refresh tokens (offline_access) are only issued with consent on many IdPs.
-      ...(scopes.split(/\s+/).includes('offline_access') ? { prompt: 'consent' } : {}),
+      ...offlineAccessParameters(this.#settings.scopes, config.serverMetadata().scopes_supported),
     });
     return { url: url.href, request };
   }
