@@ -18,7 +18,7 @@ import { registerKeys } from './keys.ts';
 import { registerLogin } from './login.ts';
 import { registerModels } from './models.ts';
 import { registerPrincipals } from './principals.ts';
-import { registerServe, waitForSignal } from './serve.ts';
+import { holdHangups, registerServe, waitForSignal } from './serve.ts';
 import { registerTables } from './tables.ts';
 import { registerUsage } from './usage.ts';
 
@@ -37,6 +37,7 @@ export function buildProgram(): Command {
   registerServe(program, {
     stdout: (line) => process.stdout.write(terminalOutput(`${line}\n`)),
     waitForStop: waitForSignal,
+    holdHangups,
   });
   const stdout = (line: string) => process.stdout.write(terminalOutput(`${line}\n`));
   registerKeys(program, { stdout });

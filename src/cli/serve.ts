@@ -1,6 +1,7 @@
 /**
  * `abproxy serve`: start the gateway, print one line with its URL. The first SIGINT/SIGTERM drains
  * (in-flight streams finish, up to the drain timeout; then exit 0); a second one exits at once with 1.
+ * SIGHUP drains on a terminal (it closed) and is ignored without one (nohup).
  * Node handles the signals itself, so this is safe as PID 1 in a container. An uncaught exception or
  * unhandled rejection (a bug, ours or a library's) drains the same way, then exits with 1.
  */
@@ -35,7 +36,9 @@ export interface ServeFlags {
 export interface ServeIo {
   stdout: (line: string) => void;
   /** Resolves with the next signal that asks us to stop (called again during the drain). */
-  waitForStop: () => Promise<string>;
+  waitForStop: (duringDrain?: boolean) => Promise<string>;
+  /** Takes SIGHUP from Node's default action (holdHangups; the process's own signals only). */
+  holdHangups?: (log: Pick<Logger, 'info'>) => void;
   /** Resolves with the first uncaught error (waitForFatal by default). */
   waitForFatal?: () => Promise<unknown>;
   /** Whether stdout is a terminal to draw the live dashboard on (richOutput() by default). */
@@ -56,8 +59,35 @@ function firstOf<T>(target: NodeJS.EventEmitter, events: readonly string[]): Pro
   });
 }
 
-export function waitForSignal(): Promise<string> {
-  return firstOf(process, ['SIGINT', 'SIGTERM']);
+/** Whether `serve` runs on a terminal: nohup (and a service manager) leaves none of the three on one. */
+export function onTerminal(): boolean {
+  return process.stdin.isTTY === true || process.stdout.isTTY === true || process.stderr.isTTY === true;
+}
+
+/**
+ * The signal that starts the drain. SIGHUP (the terminal closed) drains too when `serve` runs on a
+ * terminal; during the drain only SIGINT/SIGTERM mean "exit now" (a closing terminal can send SIGHUP
+ * twice: the kernel's and the shell's).
+ */
+export function waitForSignal(duringDrain = false): Promise<string> {
+  return firstOf(
+    process,
+    !duringDrain && onTerminal() ? ['SIGINT', 'SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM'],
+  );
+}
+
+/**
+ * Keeps SIGHUP's default action (exit on the spot, no drain) away for good. Node resets the "ignore"
+ * that `nohup` sets, so a gateway started with `nohup abproxy serve &` died at logout: without a
+ * terminal, SIGHUP is ignored here, as nohup meant; on one, waitForSignal drains on it.
+ */
+export function holdHangups(log: Pick<Logger, 'info'>, target: NodeJS.EventEmitter = process): void {
+  let told = false;
+  target.on('SIGHUP', () => {
+    if (onTerminal() || told) return;
+    told = true;
+    log.info('SIGHUP ignored (no terminal: nohup or a service); stop the gateway with SIGTERM');
+  });
 }
 
 /**
@@ -144,6 +174,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   // Waiting for the stop signal before the ready line: whoever reads that line may stop the gateway at
   // once, and a signal with no listener yet would kill it without its drain.
   const stop = io.waitForStop();
+  io.holdHangups?.(logger);
   // Logged whenever it comes, during the drain too (its listener would otherwise swallow it).
   let failed = false;
   const fatal = (io.waitForFatal ?? waitForFatal)().then((err) => {
@@ -168,7 +199,7 @@ export async function serve(flags: ServeFlags, io: ServeIo): Promise<void> {
   }
   await Promise.race([stop, fatal]);
   // Listen for the second signal before anything else awaits, so it always means "exit now".
-  const forced = io.waitForStop().then((signal) => {
+  const forced = io.waitForStop(true).then((signal) => {
     throw new CliError(`${signal} during the drain: stopped without waiting for in-flight requests`);
   });
   forced.catch(() => {});

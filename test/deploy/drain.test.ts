@@ -3,10 +3,12 @@
  * stream ends normally, probes and new calls get 503 meanwhile, and the process exits 0. A second
  * signal ends the process at once. An uncaught error drains the same way and exits 1.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readGatewayState } from '../../src/cli/gateway-state.ts';
+import { hasTmux, Terminal } from '../e2e/tmux.ts';
 import { startEmulator } from '../emulator/server.ts';
 import {
   containerEnv,
@@ -208,5 +210,63 @@ describe('serve drain', () => {
     expect(Date.now() - secondAt).toBeLessThan(2_000);
     expect(run.output().stderr).toMatch(/SIGTERM during the drain/);
     await stream.catch((err: unknown) => err);
+  });
+});
+
+describe('SIGHUP', () => {
+  it('without a terminal (nohup abproxy serve &) is ignored: streams and serving go on', async () => {
+    // Node resets the "ignore" nohup sets: SIGHUP at logout ended the gateway on the spot.
+    const run = startServe({ LOG_LEVEL: 'info' });
+    const base = await run.url;
+    const { stream } = await streamUnderway(base, SLOW);
+    run.proc.kill('SIGHUP');
+    run.proc.kill('SIGHUP');
+    const result = await stream;
+    expect(result.events.at(-1)).toBe('message_stop');
+    expect(result.text).toBe(TEXT);
+    expect(run.proc.exitCode).toBeNull();
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    expect(run.output().stderr.match(/SIGHUP ignored/g)).toHaveLength(1);
+    run.proc.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  });
+
+  describe.skipIf(!hasTmux())('on a terminal', () => {
+    let terminal: Terminal | undefined;
+    afterEach(() => terminal?.kill());
+
+    it('the terminal closing drains: the stream in flight finishes, then the gateway exits', async () => {
+      const env = containerEnv(emulator.url);
+      const home = env.ABPROXY_HOME!;
+      const vars = Object.entries(env)
+        .map(([name, value]) => `${name}='${value}'`)
+        .join(' ');
+      terminal = new Terminal();
+      terminal.start(
+        `env ${vars} ${process.execPath} ${join(ROOT, 'bin/abproxy.js')} serve --port 0 --plain`,
+      );
+      await terminal.waitFor('abproxy listening on');
+      const state = readGatewayState(home);
+      if (!state) throw new Error('no gateway.json');
+      const { stream } = await streamUnderway(state.url, SLOW);
+      terminal.kill(); // SIGHUP to the pane's processes, as closing the window does
+      terminal = undefined;
+      const result = await stream;
+      expect(result.events.at(-1)).toBe('message_stop');
+      expect(result.text).toBe(TEXT);
+      // Gone once the drain is over, taking its state file with it.
+      for (let i = 0; i < 50 && readGatewayState(home); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(readGatewayState(home)).toBeUndefined();
+      const alive = () => {
+        try {
+          // A zombie (exited, not yet reaped by whoever inherited it) has ended too.
+          return !/^State:\s+Z/m.test(readFileSync(`/proc/${state.pid}/status`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(alive()).toBe(false);
+    });
   });
 });
