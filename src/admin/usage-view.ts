@@ -10,6 +10,7 @@ import {
   NONE,
   OTHERS,
   summarize,
+  USAGE_COUNTS,
   type UsageReport,
   type UsageRow,
 } from '../usage/report.ts';
@@ -98,21 +99,6 @@ function largest(groups: Map<string, number[]>, days: number): Map<string, numbe
   return shown;
 }
 
-/** The counts of a usage row (what (others) sums). */
-const ROW_COUNTS = [
-  'requests',
-  'errors',
-  'interrupted',
-  'estimated',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_input_tokens',
-  'cache_creation_input_tokens',
-  'cost_usd',
-  'web_search_requests',
-  'web_fetch_requests',
-] as const satisfies readonly (keyof UsageRow)[];
-
 const tokensOf = (row: UsageRow) =>
   row.input_tokens + row.output_tokens + row.cache_read_input_tokens + row.cache_creation_input_tokens;
 
@@ -128,7 +114,7 @@ export function largestRows(rows: readonly UsageRow[]): UsageRow[] {
   const shown = new Set(ranked.slice(0, MAX_SERIES - 1));
   const others: UsageRow = { ...ranked[MAX_SERIES - 1]!, group: OTHERS };
   for (const row of ranked.slice(MAX_SERIES)) {
-    for (const field of ROW_COUNTS) others[field] += row[field];
+    for (const field of USAGE_COUNTS) others[field] += row[field];
   }
   others.cost_usd = Math.round(others.cost_usd * 1e6) / 1e6;
   return [...rows.filter((row) => shown.has(row)), others];

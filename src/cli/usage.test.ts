@@ -132,11 +132,21 @@ describe('usage --format', () => {
     ];
     const csv = usageCsv(summarize(records, { since: '2026-05-01T00:00:00.000Z' }, 'agent'));
     expect(csv.split('\r\n')).toEqual([
-      'agent,parent,session,requests,errors,interrupted,estimated,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd',
-      `(main),,"'=evil,""s""",1,0,0,0,100,10,5,1,0.0005`,
-      `a1 [2J,(main),"'=evil,""s""",1,0,0,0,100,10,5,1,0.25`,
+      'agent,parent,session,requests,errors,interrupted,estimated,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd,web_search_requests,web_fetch_requests',
+      `(main),,"'=evil,""s""",1,0,0,0,100,10,5,1,0.0005,0,0`,
+      `a1 [2J,(main),"'=evil,""s""",1,0,0,0,100,10,5,1,0.25,0,0`,
       '',
     ]);
+  });
+
+  it('CSV has the web tool counts the JSON has', () => {
+    const records = [record({ webSearchRequests: 3, webFetchRequests: 2 }), record({ webSearchRequests: 1 })];
+    const report = summarize(records, { since: '2026-05-01T00:00:00.000Z' }, 'key');
+    const [header, row] = usageCsv(report).split('\r\n');
+    const cells = Object.fromEntries(header!.split(',').map((name, i) => [name, row!.split(',')[i]]));
+    expect(cells).toMatchObject({ web_search_requests: '4', web_fetch_requests: '2' });
+    const fields = Object.keys(report.groups[0]!).filter((name) => name !== 'group');
+    expect(header!.split(',').slice(1)).toEqual(fields);
   });
 
   it('by request: each request says which door it came through (table, JSON, CSV)', async () => {

@@ -18,6 +18,7 @@ import {
   inQuery,
   spooledRecords,
   summarize,
+  USAGE_COUNTS,
   type UsageReport,
   type UsageRow,
 } from '../usage/report.ts';
@@ -173,18 +174,6 @@ export function usageColumns(by: GroupBy, oneSession = false): Column[] {
   ];
 }
 
-const CSV_NUMBERS = [
-  'requests',
-  'errors',
-  'interrupted',
-  'estimated',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_input_tokens',
-  'cache_creation_input_tokens',
-  'cost_usd',
-] as const satisfies readonly (keyof UsageRow)[];
-
 /** The text columns a grouping adds after its first, in CSV (JSON has them all). */
 const CSV_EXTRA: Partial<Record<GroupBy, readonly (keyof UsageRow)[]>> = {
   agent: ['parent', 'session'],
@@ -198,13 +187,13 @@ const CSV_EXTRA: Partial<Record<GroupBy, readonly (keyof UsageRow)[]>> = {
  */
 export function usageCsv(report: UsageReport): string {
   const extra = CSV_EXTRA[report.by] ?? [];
-  const header = [report.by, ...extra, ...CSV_NUMBERS];
+  const header = [report.by, ...extra, ...USAGE_COUNTS];
   const cell = (value: string | number | null | undefined) =>
     typeof value === 'string' ? terminalLine(value) : value;
   const rows = report.groups.map((row) => [
     cell(row.group),
     ...extra.map((key) => cell(row[key])),
-    ...CSV_NUMBERS.map((key) => row[key]),
+    ...USAGE_COUNTS.map((key) => row[key]),
   ]);
   return toCsv(header, rows);
 }

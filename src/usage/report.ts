@@ -69,6 +69,21 @@ export interface UsageRow {
   web_fetch_requests: number;
 }
 
+/** The counts of a usage row, in the JSON's order: what a CSV row holds after its text columns, what (others) sums. */
+export const USAGE_COUNTS = [
+  'requests',
+  'errors',
+  'interrupted',
+  'estimated',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'cost_usd',
+  'web_search_requests',
+  'web_fetch_requests',
+] as const satisfies readonly (keyof UsageRow)[];
+
 export interface UsageReport {
   since: string;
   until: string | null;

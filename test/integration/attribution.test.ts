@@ -277,7 +277,7 @@ describe.each(targets)('attribution ($name)', (target) => {
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.split('\r\n');
     expect(lines[0]).toBe(
-      'agent,parent,session,requests,errors,interrupted,estimated,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd',
+      'agent,parent,session,requests,errors,interrupted,estimated,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,cost_usd,web_search_requests,web_fetch_requests',
     );
     expect(lines).toHaveLength(3); // header, one agent, and the final CRLF
     expect(csv.stdout.replaceAll('\r\n', '')).not.toMatch(UNSAFE);
