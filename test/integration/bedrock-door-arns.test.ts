@@ -8,17 +8,13 @@
  * SDK on /v1/messages, against two emulators standing for two accounts in two regions.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import {
-  BedrockClient,
-  GetFoundationModelCommand,
-  GetInferenceProfileCommand,
-} from '@aws-sdk/client-bedrock';
+import { GetFoundationModelCommand, GetInferenceProfileCommand } from '@aws-sdk/client-bedrock';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import { startEmulator } from '../emulator/server.ts';
-import { doorClient } from '../helpers/door.ts';
+import { doorClient, doorControlClient } from '../helpers/door.ts';
 import { type Emulator, MASTER_KEY, setEmulatorCredentials, testConfig } from '../helpers/gateway.ts';
 
 const SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -60,13 +56,7 @@ const called = (emulator: Emulator) =>
 
 describe('model ARNs on the door', () => {
   it("the profile ARN the door lists, failed over to an upstream in another account and region: that upstream's own profile", async () => {
-    const bedrock = new BedrockClient({
-      endpoint: gateway.url,
-      region: 'us-east-1',
-      token: { token: MASTER_KEY },
-      authSchemePreference: ['httpBearerAuth'],
-      maxAttempts: 1,
-    });
+    const bedrock = doorControlClient(MASTER_KEY, gateway.url);
     const listed = await bedrock.send(
       new GetInferenceProfileCommand({ inferenceProfileIdentifier: `us.${SONNET}` }),
     );
@@ -97,13 +87,7 @@ describe('model ARNs on the door', () => {
 
 describe('model ARNs on the control plane', () => {
   it("GetInferenceProfile and GetFoundationModel by an ARN naming the client's account or another region", async () => {
-    const bedrock = new BedrockClient({
-      endpoint: gateway.url,
-      region: 'us-east-1',
-      token: { token: MASTER_KEY },
-      authSchemePreference: ['httpBearerAuth'],
-      maxAttempts: 1,
-    });
+    const bedrock = doorControlClient(MASTER_KEY, gateway.url);
     const profile = await bedrock.send(
       new GetInferenceProfileCommand({
         inferenceProfileIdentifier: `arn:aws:bedrock:us-east-1:999999999999:inference-profile/us.${SONNET}`,

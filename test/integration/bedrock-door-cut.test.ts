@@ -18,8 +18,7 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UpstreamHttp } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import type { UsageRecord } from '../../src/store/types.ts';
-import { doorClient } from '../helpers/door.ts';
+import { doorClient, finishedUsage } from '../helpers/door.ts';
 import {
   ask,
   type Emulator,
@@ -63,17 +62,6 @@ const invokeStreamHi = () =>
     }),
   });
 
-async function usageOf(gateway: RunningServer, keyId: string): Promise<UsageRecord> {
-  for (let i = 0; i < 200; i++) {
-    const [record] = (await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId })).filter(
-      (r) => r.status !== 0,
-    );
-    if (record) return record;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no usage record for ${keyId}`);
-}
-
 /** Reads a stream to its end: the events seen, and what the SDK raised (undefined: a clean end). */
 async function drain<T>(events: AsyncIterable<T>): Promise<{ events: T[]; error: unknown }> {
   const seen: T[] = [];
@@ -106,7 +94,7 @@ describe.each(cases)('upstream HTTP/%s, the connection to Bedrock dropped (%s)',
     const message = (error as Error).message;
     expect(message).toMatch(how === 'torn' ? /Bedrock|stream/i : /Bedrock/i);
     expect(message).not.toMatch(/AKIA|ABSK|Bearer /);
-    const record = await usageOf(gateway, id);
+    const record = (await finishedUsage(gateway.store, id))[0]!;
     expect(record.model).toBe(QWEN);
   });
 
@@ -152,7 +140,7 @@ describe('door streams that end before Bedrock counted them are still billed', (
       if (!stopped) throw err;
     }
     expect(stopped).toBe(true);
-    const record = await usageOf(gateway, id);
+    const record = (await finishedUsage(gateway.store, id))[0]!;
     expect(record).toMatchObject({ status: 499, estimated: true, interrupted: true });
     // 2,000 characters in, 400 out, at the estimate's 4 characters a token.
     expect(record.inputTokens).toBeGreaterThanOrEqual(500);
@@ -183,7 +171,7 @@ describe('door streams that end before Bedrock counted them are still billed', (
           (out as { body: AsyncIterable<unknown> }).body,
       );
       expect((error as Error).name).toBe('ThrottlingException');
-      const record = await usageOf(gateway, id);
+      const record = (await finishedUsage(gateway.store, id))[0]!;
       expect(record).toMatchObject({ interrupted: true, estimated: true });
       expect(record.outputTokens).toBeGreaterThan(0);
     },

@@ -8,7 +8,6 @@
  */
 
 import {
-  type BedrockRuntimeClient,
   ConverseCommand,
   CountTokensCommand,
   InvokeModelCommand,
@@ -16,11 +15,10 @@ import {
   ServiceUnavailableException,
   ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import type { UsageRecord } from '../../src/store/types.ts';
-import { doorClient } from '../helpers/door.ts';
-import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { doorClient, finishedUsage } from '../helpers/door.ts';
+import { gatewayWithEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
 
 const OPUS = 'us.anthropic.claude-opus-5-5';
 const BARE = 'anthropic.claude-opus-5-5';
@@ -29,33 +27,11 @@ const USAGE = { inputTokens: 210, outputTokens: 12, cacheReadInputTokens: 30, ca
 
 type Json = Record<string, unknown>;
 
-let emulator: Emulator;
-let gateway: RunningServer;
+const running = gatewayWithEmulator({ usageDrainMs: 50 });
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startServer(testConfig({ usageDrainMs: 50 }));
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-beforeEach(() => emulator.reset());
+const sdk = (token: string, endpoint = running.gateway.url) => doorClient(token, endpoint);
 
-function sdk(token: string, endpoint = gateway.url): BedrockRuntimeClient {
-  return doorClient(token, endpoint);
-}
-
-async function usageOf(keyId: string): Promise<UsageRecord> {
-  for (let i = 0; i < 200; i++) {
-    const records = (await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId })).filter(
-      (r) => r.status !== 0,
-    );
-    if (records.length > 0) return records[0]!;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no usage record for ${keyId}`);
-}
+const usageOf = async (keyId: string) => (await finishedUsage(running.gateway.store, keyId))[0]!;
 
 /** What Claude Code sends in Bedrock mode: Claude's body with Bedrock's version and the betas in it. */
 const claudeBody = (text: string, extra: Json = {}) =>
@@ -67,13 +43,13 @@ const claudeBody = (text: string, extra: Json = {}) =>
     ...extra,
   });
 
-const mantleCalls = () => emulator.requests.filter((r) => r.operation === 'MessagesApi');
-const runtimeInvokes = () => emulator.requests.filter((r) => r.operation.startsWith('InvokeModel'));
+const mantleCalls = () => running.emulator.requests.filter((r) => r.operation === 'MessagesApi');
+const runtimeInvokes = () => running.emulator.requests.filter((r) => r.operation.startsWith('InvokeModel'));
 
 describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
   it("answers through mantle's Messages API, in InvokeModel's shape, usage recorded", async () => {
-    const { id, secret } = await storeKey(gateway.store);
-    emulator.enqueue({ model: 'claude-opus-5-5', text: 'hello from mantle', usage: USAGE });
+    const { id, secret } = await storeKey(running.gateway.store);
+    running.emulator.enqueue({ model: 'claude-opus-5-5', text: 'hello from mantle', usage: USAGE });
     const out = await sdk(secret).send(
       new InvokeModelCommand({ modelId: OPUS, contentType: 'application/json', body: claudeBody('hi') }),
     );
@@ -112,8 +88,13 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
   });
 
   it('streams: each SSE event as an InvokeModel chunk the SDK decodes, final metrics on the last', async () => {
-    const { id, secret } = await storeKey(gateway.store);
-    emulator.enqueue({ model: 'claude-opus-5-5', text: 'streamed from mantle', chunkSize: 4, usage: USAGE });
+    const { id, secret } = await storeKey(running.gateway.store);
+    running.emulator.enqueue({
+      model: 'claude-opus-5-5',
+      text: 'streamed from mantle',
+      chunkSize: 4,
+      usage: USAGE,
+    });
     const out = await sdk(secret).send(
       new InvokeModelWithResponseStreamCommand({
         modelId: OPUS,
@@ -157,8 +138,8 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
   });
 
   it("shapes Claude Code's body as /v1/messages does for mantle, saying so in x-abproxy-warnings", async () => {
-    const { secret } = await storeKey(gateway.store);
-    emulator.enqueue({ model: 'claude-opus-5-5', text: 'ok' });
+    const { secret } = await storeKey(running.gateway.store);
+    running.emulator.enqueue({ model: 'claude-opus-5-5', text: 'ok' });
     const client = sdk(secret);
     let warnings: string | undefined;
     client.middlewareStack.add(
@@ -197,7 +178,7 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
   });
 
   it('refuses a body that is not a Claude Messages body with a ValidationException naming the field', async () => {
-    const { secret } = await storeKey(gateway.store);
+    const { secret } = await storeKey(running.gateway.store);
     const err = await sdk(secret)
       .send(
         new InvokeModelCommand({
@@ -212,14 +193,14 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
   });
 
   it("mantle's refusal reaches the SDK as Bedrock's exception, before and inside a stream", async () => {
-    const { secret } = await storeKey(gateway.store);
-    emulator.enqueue({ model: 'claude-opus-5-5', error: { name: 'ServiceUnavailableException' } });
+    const { secret } = await storeKey(running.gateway.store);
+    running.emulator.enqueue({ model: 'claude-opus-5-5', error: { name: 'ServiceUnavailableException' } });
     const before = await sdk(secret)
       .send(new InvokeModelCommand({ modelId: OPUS, body: claudeBody('hi') }))
       .catch((e: unknown) => e);
     expect(before).toBeInstanceOf(ServiceUnavailableException);
 
-    emulator.enqueue({
+    running.emulator.enqueue({
       model: 'claude-opus-5-5',
       text: 'cut short here',
       chunkSize: 3,
@@ -242,7 +223,7 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
   });
 
   it('refuses a guardrail (the Messages API applies none) rather than answering without it', async () => {
-    const { secret } = await storeKey(gateway.store);
+    const { secret } = await storeKey(running.gateway.store);
     const err = await sdk(secret)
       .send(
         new InvokeModelCommand({
@@ -259,17 +240,17 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
   });
 
   it('Converse is refused with a ValidationException naming the operation; nothing is called', async () => {
-    const { secret } = await storeKey(gateway.store);
+    const { secret } = await storeKey(running.gateway.store);
     const err = await sdk(secret)
       .send(new ConverseCommand({ modelId: OPUS, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationException);
     expect((err as Error).message).toMatch(/^Converse is not available for us\.anthropic\.claude-opus-5-5/);
-    expect(emulator.requests.filter((r) => r.operation !== 'ListMantleModels')).toHaveLength(0);
+    expect(running.emulator.requests.filter((r) => r.operation !== 'ListMantleModels')).toHaveLength(0);
   });
 
   it('CountTokens on an InvokeModel body is an estimate, without a runtime call that can only fail', async () => {
-    const { secret } = await storeKey(gateway.store);
+    const { secret } = await storeKey(running.gateway.store);
     const out = await sdk(secret).send(
       new CountTokensCommand({
         modelId: OPUS,
@@ -277,12 +258,12 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
       }),
     );
     expect(out.inputTokens).toBeGreaterThan(0);
-    expect(emulator.requests.filter((r) => r.operation !== 'ListMantleModels')).toHaveLength(0);
+    expect(running.emulator.requests.filter((r) => r.operation !== 'ListMantleModels')).toHaveLength(0);
   });
 
   it('leaves a model the runtime serves on InvokeModel, body unchanged', async () => {
-    const { secret } = await storeKey(gateway.store);
-    emulator.enqueue({ text: 'from the runtime' });
+    const { secret } = await storeKey(running.gateway.store);
+    running.emulator.enqueue({ text: 'from the runtime' });
     const out = await sdk(secret).send(new InvokeModelCommand({ modelId: SONNET, body: claudeBody('hi') }));
     expect(JSON.parse(Buffer.from(out.body).toString()).content[0].text).toBe('from the runtime');
     expect(runtimeInvokes().map((r) => [r.operation, r.modelId])).toEqual([['InvokeModel', SONNET]]);

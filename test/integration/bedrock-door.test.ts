@@ -7,7 +7,6 @@
 
 import { tmpdir } from 'node:os';
 import {
-  BedrockClient,
   ListFoundationModelsCommand,
   type ListFoundationModelsCommandInput,
   ListInferenceProfilesCommand,
@@ -22,53 +21,31 @@ import {
   ServiceQuotaExceededException,
   ThrottlingException,
 } from '@aws-sdk/client-bedrock-runtime';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServiceTier } from '../../src/models/types.ts';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import type { KeyLimits, UsageRecord } from '../../src/store/types.ts';
-import { doorClient } from '../helpers/door.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { startServer } from '../../src/server/http/server.ts';
+import type { KeyLimits } from '../../src/store/types.ts';
+import { doorClient, doorControlClient, finishedUsage } from '../helpers/door.ts';
+import { gatewayWithEmulator, MASTER_KEY, storeKey, testConfig } from '../helpers/gateway.ts';
 import { ROOT, runProcess } from '../helpers/process.ts';
 
 const CLAUDE = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
 const USAGE = { inputTokens: 321, outputTokens: 45, cacheReadInputTokens: 100, cacheWriteInputTokens: 7 };
 
-let emulator: Emulator;
-let gateway: RunningServer;
+const running = gatewayWithEmulator({ usageDrainMs: 50 });
 
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startServer(testConfig({ usageDrainMs: 50 }));
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
-beforeEach(() => emulator.reset());
-
-function sdk(token: string, endpoint = gateway.url): BedrockRuntimeClient {
-  return doorClient(token, endpoint);
-}
+const sdk = (token: string, endpoint = running.gateway.url) => doorClient(token, endpoint);
 
 async function key(limits: KeyLimits = {}, extra: { models?: string[] } = {}) {
-  const made = await storeKey(gateway.store, limits);
+  const made = await storeKey(running.gateway.store, limits);
   if (extra.models) {
-    await gateway.store.updateKey(made.id, { models: extra.models, limits });
+    await running.gateway.store.updateKey(made.id, { models: extra.models, limits });
   }
   return made;
 }
 
-async function usageOf(keyId: string, count = 1): Promise<UsageRecord[]> {
-  for (let i = 0; i < 200; i++) {
-    const records = (await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId })).filter(
-      (r) => r.status !== 0,
-    );
-    if (records.length >= count) return records;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no usage record for ${keyId}`);
-}
+const usageOf = (keyId: string, count?: number) => finishedUsage(running.gateway.store, keyId, count);
 
 const claudeBody = (text: string) =>
   JSON.stringify({
@@ -80,13 +57,13 @@ const claudeBody = (text: string) =>
 describe('the AWS SDK through the door', () => {
   it('Converse: answer and usage as the emulator made them, recorded under the key', async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ text: 'hello from qwen', usage: USAGE });
+    running.emulator.enqueue({ text: 'hello from qwen', usage: USAGE });
     const out = await sdk(secret).send(
       new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
     );
     expect(out.output?.message?.content?.[0]?.text).toBe('hello from qwen');
     expect(out.usage).toMatchObject(USAGE);
-    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    const call = running.emulator.requests.find((r) => r.operation === 'Converse');
     expect(call?.modelId).toBe(QWEN);
     // Re-signed with the gateway's credentials, never the caller's key.
     expect(String(call?.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 /);
@@ -105,7 +82,7 @@ describe('the AWS SDK through the door', () => {
 
   it('ConverseStream: the events arrive as Bedrock sent them, usage from the metadata event', async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ text: 'streamed words here', chunkSize: 3, usage: USAGE });
+    running.emulator.enqueue({ text: 'streamed words here', chunkSize: 3, usage: USAGE });
     const out = await sdk(secret).send(
       new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
     );
@@ -124,7 +101,7 @@ describe('the AWS SDK through the door', () => {
 
   it('InvokeModel: the Claude body goes through unchanged, usage from its answer', async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ text: 'claude says hi', usage: USAGE });
+    running.emulator.enqueue({ text: 'claude says hi', usage: USAGE });
     const body = claudeBody('hello');
     const out = await sdk(secret).send(
       new InvokeModelCommand({
@@ -136,7 +113,7 @@ describe('the AWS SDK through the door', () => {
     );
     const message = JSON.parse(new TextDecoder().decode(out.body));
     expect(message.content[0].text).toBe('claude says hi');
-    const call = emulator.requests.find((r) => r.operation === 'InvokeModel');
+    const call = running.emulator.requests.find((r) => r.operation === 'InvokeModel');
     expect(call?.body).toEqual(JSON.parse(body));
     const [record] = await usageOf(id);
     expect(record).toMatchObject({
@@ -150,7 +127,7 @@ describe('the AWS SDK through the door', () => {
 
   it("InvokeModel: an Anthropic body's metadata.user_id is recorded, as /v1/messages records it", async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ text: 'hi', usage: USAGE });
+    running.emulator.enqueue({ text: 'hi', usage: USAGE });
     const body = JSON.stringify({ ...JSON.parse(claudeBody('hello')), metadata: { user_id: 'user_42' } });
     await sdk(secret).send(
       new InvokeModelCommand({ modelId: CLAUDE, body, contentType: 'application/json' }),
@@ -161,7 +138,7 @@ describe('the AWS SDK through the door', () => {
 
   it('InvokeModelWithResponseStream: chunks pass through, usage from the invocation metrics', async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ text: 'a streamed claude answer', chunkSize: 4, usage: USAGE });
+    running.emulator.enqueue({ text: 'a streamed claude answer', chunkSize: 4, usage: USAGE });
     const out = await sdk(secret).send(
       new InvokeModelWithResponseStreamCommand({
         modelId: CLAUDE,
@@ -188,12 +165,12 @@ describe('the AWS SDK through the door', () => {
   async function converseTier(keyTier: ServiceTier | 'master', callerTier?: string): Promise<unknown> {
     let secret = MASTER_KEY;
     if (keyTier !== 'master') {
-      const made = await storeKey(gateway.store);
-      await gateway.store.updateKey(made.id, { serviceTier: keyTier, limits: {} });
+      const made = await storeKey(running.gateway.store);
+      await running.gateway.store.updateKey(made.id, { serviceTier: keyTier, limits: {} });
       secret = made.secret;
     }
-    emulator.reset();
-    emulator.enqueue({ text: 'a' });
+    running.emulator.reset();
+    running.emulator.enqueue({ text: 'a' });
     await sdk(secret).send(
       new ConverseCommand({
         modelId: QWEN,
@@ -201,7 +178,7 @@ describe('the AWS SDK through the door', () => {
         ...(callerTier === undefined ? {} : { serviceTier: { type: callerTier as ServiceTier } }),
       }),
     );
-    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    const call = running.emulator.requests.find((r) => r.operation === 'Converse');
     return (call?.body as { serviceTier?: unknown } | undefined)?.serviceTier;
   }
 
@@ -218,29 +195,29 @@ describe('the AWS SDK through the door', () => {
   });
 
   it('Converse with the serviceTier key twice: Bedrock gets one, the tier that was checked', async () => {
-    const made = await storeKey(gateway.store);
-    await gateway.store.updateKey(made.id, { serviceTier: 'priority', limits: {} });
-    emulator.enqueue({ text: 'a' });
+    const made = await storeKey(running.gateway.store);
+    await running.gateway.store.updateKey(made.id, { serviceTier: 'priority', limits: {} });
+    running.emulator.enqueue({ text: 'a' });
     // JSON.parse keeps the last key (flex, within the key's priority); a parser that took the first would
     // see reserved, a dearer tier than the key's.
     const body = `{"serviceTier":{"type":"reserved"},"messages":[{"role":"user","content":[{"text":"hi"}]}],"serviceTier":{"type":"flex"}}`;
-    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(QWEN)}/converse`, {
+    const res = await fetch(`${running.gateway.url}/model/${encodeURIComponent(QWEN)}/converse`, {
       method: 'POST',
       headers: { authorization: `Bearer ${made.secret}`, 'content-type': 'application/json' },
       body,
     });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
-    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    const call = running.emulator.requests.find((r) => r.operation === 'Converse');
     expect(call?.rawBody.match(/"serviceTier"/g)).toHaveLength(1);
     expect(call?.body).toMatchObject({ serviceTier: { type: 'flex' } });
   });
 
   it("Converse: a tier header beside the body's tier is not sent on (the body's was the one checked)", async () => {
-    const made = await storeKey(gateway.store);
-    await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
-    emulator.enqueue({ text: 'a' });
-    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(QWEN)}/converse`, {
+    const made = await storeKey(running.gateway.store);
+    await running.gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
+    running.emulator.enqueue({ text: 'a' });
+    const res = await fetch(`${running.gateway.url}/model/${encodeURIComponent(QWEN)}/converse`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${made.secret}`,
@@ -251,16 +228,16 @@ describe('the AWS SDK through the door', () => {
     });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
-    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    const call = running.emulator.requests.find((r) => r.operation === 'Converse');
     expect(call?.headers['x-amzn-bedrock-service-tier']).toBeUndefined();
     expect(call?.body).toMatchObject({ serviceTier: { type: 'flex' } });
   });
 
   it('InvokeModel: a dearer X-Amzn-Bedrock-Service-Tier is dropped for the key tier, and the answer says so', async () => {
-    const made = await storeKey(gateway.store);
-    await gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
-    emulator.enqueue({ text: 'a' });
-    const res = await fetch(`${gateway.url}/model/${encodeURIComponent(CLAUDE)}/invoke`, {
+    const made = await storeKey(running.gateway.store);
+    await running.gateway.store.updateKey(made.id, { serviceTier: 'flex', limits: {} });
+    running.emulator.enqueue({ text: 'a' });
+    const res = await fetch(`${running.gateway.url}/model/${encodeURIComponent(CLAUDE)}/invoke`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${made.secret}`,
@@ -272,7 +249,7 @@ describe('the AWS SDK through the door', () => {
     expect(res.status).toBe(200);
     await res.arrayBuffer();
     // Claude on Bedrock has no flex tier: the call goes out on the default, with no tier header.
-    const call = emulator.requests.find((r) => r.operation === 'InvokeModel');
+    const call = running.emulator.requests.find((r) => r.operation === 'InvokeModel');
     expect(call?.headers['x-amzn-bedrock-service-tier']).toBeUndefined();
     expect(res.headers.get('x-abproxy-service-tier')).toBe('default');
     expect(res.headers.get('x-abproxy-service-tier-fallback')).toBe('flex');
@@ -282,10 +259,10 @@ describe('the AWS SDK through the door', () => {
 describe('a client that leaves mid-stream', () => {
   it('aborts the Bedrock call and records what was seen, marked interrupted', async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ text: 'x'.repeat(400), chunkSize: 4, chunkDelayMs: 20, usage: USAGE });
+    running.emulator.enqueue({ text: 'x'.repeat(400), chunkSize: 4, chunkDelayMs: 20, usage: USAGE });
     const abort = new AbortController();
     const res = await fetch(
-      `${gateway.url}/model/${encodeURIComponent(CLAUDE)}/invoke-with-response-stream`,
+      `${running.gateway.url}/model/${encodeURIComponent(CLAUDE)}/invoke-with-response-stream`,
       {
         method: 'POST',
         headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
@@ -308,17 +285,17 @@ describe('a client that leaves mid-stream', () => {
     // message_start's input count was seen; Bedrock's final metrics never came.
     expect(record!.inputTokens).toBe(321);
     expect(record!.estimated).toBe(true);
-    for (let i = 0; i < 100 && !emulator.requests.at(-1)?.aborted; i++) {
+    for (let i = 0; i < 100 && !running.emulator.requests.at(-1)?.aborted; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(emulator.requests.at(-1)?.aborted).toBe(true);
+    expect(running.emulator.requests.at(-1)?.aborted).toBe(true);
   });
 });
 
 /** A gateway with the SDK's ConverseStream (over HTTP/2) in flight, its answer coming slowly, ready to drain. */
 async function streamingGateway(text: string) {
   const draining = await startServer(testConfig({ shutdownTimeoutMs: 20_000 }));
-  emulator.enqueue({ text, chunkSize: 4, chunkDelayMs: 60 });
+  running.emulator.enqueue({ text, chunkSize: 4, chunkDelayMs: 60 });
   const client = sdk(MASTER_KEY, draining.url);
   const out = await client.send(
     new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
@@ -398,7 +375,7 @@ describe('drain refusals on the door', () => {
 describe('configured only by the environment, as an AWS app would be', () => {
   it('AWS_ENDPOINT_URL_BEDROCK_RUNTIME + AWS_BEARER_TOKEN_BEDROCK: a default client converses', async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ text: 'env-configured answer', usage: USAGE });
+    running.emulator.enqueue({ text: 'env-configured answer', usage: USAGE });
     // A child process: the gateway in this one reads the same variables for its own upstream.
     const script = `
       import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
@@ -410,7 +387,7 @@ describe('configured only by the environment, as an AWS app would be', () => {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: tmpdir(),
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: gateway.url,
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: running.gateway.url,
         AWS_BEARER_TOKEN_BEDROCK: secret,
         AWS_REGION: 'us-east-1',
       },
@@ -439,7 +416,7 @@ describe('refusals in Bedrock shape', () => {
       'a revoked key',
       async () => {
         const { id, secret } = await key();
-        await gateway.store.revokeKey(id, new Date().toISOString());
+        await running.gateway.store.revokeKey(id, new Date().toISOString());
         return sdk(secret);
       },
       'UnrecognizedClientException',
@@ -459,7 +436,7 @@ describe('refusals in Bedrock shape', () => {
       'a SigV4-signed call without an abproxy key',
       async () =>
         new BedrockRuntimeClient({
-          endpoint: gateway.url,
+          endpoint: running.gateway.url,
           region: 'us-east-1',
           credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
           maxAttempts: 1,
@@ -477,13 +454,13 @@ describe('refusals in Bedrock shape', () => {
       expect(err.name).toBe(name);
       expect(err.$metadata.httpStatusCode).toBe(status);
       expect(err.message).toMatch(message);
-      expect(emulator.requests).toHaveLength(0);
+      expect(running.emulator.requests).toHaveLength(0);
     },
   );
 
   it('an exhausted budget: ServiceQuotaExceededException, not retried', async () => {
     const { secret } = await key({ budgetUsd: 0.000001 });
-    emulator.enqueue({ text: 'x', usage: { inputTokens: 100_000, outputTokens: 100_000 } });
+    running.emulator.enqueue({ text: 'x', usage: { inputTokens: 100_000, outputTokens: 100_000 } });
     await converse(sdk(secret), CLAUDE.replace('us.', ''));
     let err: unknown;
     for (let i = 0; i < 100 && !err; i++) {
@@ -500,7 +477,7 @@ describe('refusals in Bedrock shape', () => {
 
   it('a rate limit: ThrottlingException 429 with retry-after', async () => {
     const { secret } = await key({ requestsPerMinute: 1 });
-    emulator.enqueue({ text: 'ok' });
+    running.emulator.enqueue({ text: 'ok' });
     await converse(sdk(secret));
     const err = await converse(sdk(secret)).catch((e) => e);
     expect(err).toBeInstanceOf(ThrottlingException);
@@ -510,7 +487,10 @@ describe('refusals in Bedrock shape', () => {
 
   it('a cap on concurrent requests: ThrottlingException 429 while a stream holds the slot, then served', async () => {
     const { secret } = await key({ concurrentRequests: 1 });
-    emulator.enqueue({ text: 'one two three four', chunkDelayMs: 120, chunkSize: 4 }, { text: 'after' });
+    running.emulator.enqueue(
+      { text: 'one two three four', chunkDelayMs: 120, chunkSize: 4 },
+      { text: 'after' },
+    );
     const stream = await sdk(secret).send(
       new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'slow' }] }] }),
     );
@@ -524,23 +504,23 @@ describe('refusals in Bedrock shape', () => {
     expect(text).toBe('one two three four');
     const after = await converse(sdk(secret));
     expect(after.output?.message?.content?.[0]?.text).toBe('after');
-    expect(emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(2);
+    expect(running.emulator.requests.filter((r) => r.operation.startsWith('Converse'))).toHaveLength(2);
   });
 
   it("a tokens-per-minute limit, settled with Bedrock's counts: ThrottlingException", async () => {
     const { id, secret } = await key({ tokensPerMinute: 100 });
-    emulator.enqueue({ text: 'ok', usage: USAGE }); // 366 tokens: over the minute's 100 once settled
+    running.emulator.enqueue({ text: 'ok', usage: USAGE }); // 366 tokens: over the minute's 100 once settled
     await converse(sdk(secret));
     await usageOf(id);
     const err = await converse(sdk(secret)).catch((e) => e);
     expect(err).toBeInstanceOf(ThrottlingException);
     expect(err.message).toMatch(/tokens per minute/);
-    expect(emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(1);
+    expect(running.emulator.requests.filter((r) => r.operation === 'Converse')).toHaveLength(1);
   });
 
   it('an upstream fault keeps its Bedrock name, and the usage record its status', async () => {
     const { id, secret } = await key();
-    emulator.enqueue({ error: { name: 'ValidationException', message: 'messages: bad shape' } });
+    running.emulator.enqueue({ error: { name: 'ValidationException', message: 'messages: bad shape' } });
     const err = await converse(sdk(secret)).catch((e) => e);
     expect(err.name).toBe('ValidationException');
     expect(err.message).toMatch(/bad shape/);
@@ -554,7 +534,7 @@ describe('refusals in Bedrock shape', () => {
     ['ModelNotReadyException', 'the model is not ready', 429],
   ])('%s: the usage record has the status the door client got', async (name, message, status) => {
     const { id, secret } = await key();
-    emulator.enqueue({ error: { name, message } });
+    running.emulator.enqueue({ error: { name, message } });
     const err = await converse(sdk(secret)).catch((e) => e);
     expect(err.name).toBe(name);
     expect(err.$metadata.httpStatusCode).toBe(status);
@@ -565,7 +545,7 @@ describe('refusals in Bedrock shape', () => {
 
 describe('hostile input on the door', () => {
   const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
-    fetch(`${gateway.url}${path}`, {
+    fetch(`${running.gateway.url}${path}`, {
       method: 'POST',
       headers: { authorization: 'Bearer test-master-key', 'content-type': 'application/json', ...headers },
       body,
@@ -596,7 +576,7 @@ describe('hostile input on the door', () => {
         "1 validation error detected: Value '' at 'modelId' failed to satisfy constraint: Member must have length greater than or equal to 1",
       );
     }
-    expect(emulator.requests).toHaveLength(0);
+    expect(running.emulator.requests).toHaveLength(0);
   });
 
   it('an unknown operation: 404 in Bedrock shape', async () => {
@@ -606,7 +586,7 @@ describe('hostile input on the door', () => {
   it('an invalid Converse body: ValidationException, nothing forwarded', async () => {
     await expectBedrockError(await post(`/model/${QWEN}/converse`, '{not json'), 400, 'ValidationException');
     await expectBedrockError(await post(`/model/${QWEN}/converse`, '[1,2]'), 400, 'ValidationException');
-    expect(emulator.requests).toHaveLength(0);
+    expect(running.emulator.requests).toHaveLength(0);
   });
 
   it('a huge body from the AWS SDK (over h2c): ValidationException 413, whatever its size', async () => {
@@ -632,7 +612,7 @@ describe('hostile input on the door', () => {
     // 20 MB (within the body limit): refused on the key before the body was read, the SDK's HTTP/2
     // client failed its own stream with ENHANCE_YOUR_CALM and never read the 403 or the 429.
     const { secret } = await key({ requestsPerMinute: 1 });
-    emulator.enqueue({ text: 'ok' });
+    running.emulator.enqueue({ text: 'ok' });
     await sdk(secret).send(
       new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
     );
@@ -647,7 +627,7 @@ describe('hostile input on the door', () => {
       expect(err.name, String(err.message)).toBe(name);
       expect(err.$metadata.httpStatusCode).toBe(status);
     }
-    expect(emulator.requests.filter((r) => r.operation === 'InvokeModel')).toHaveLength(0);
+    expect(running.emulator.requests.filter((r) => r.operation === 'InvokeModel')).toHaveLength(0);
   });
 
   it('nested deeper than the gateway walks, with or without a tier: ValidationException, never a 500', async () => {
@@ -660,7 +640,7 @@ describe('hostile input on the door', () => {
       400,
       'ValidationException',
     );
-    expect(emulator.requests).toHaveLength(0);
+    expect(running.emulator.requests).toHaveLength(0);
   });
 
   it('a Converse body that is not UTF-8 is refused (what is checked is what Bedrock would read)', async () => {
@@ -670,7 +650,7 @@ describe('hostile input on the door', () => {
       Buffer.from('"}]}]}'),
     ]);
     await expectBedrockError(await post(`/model/${QWEN}/converse`, body), 400, 'ValidationException');
-    expect(emulator.requests).toHaveLength(0);
+    expect(running.emulator.requests).toHaveLength(0);
   });
 
   it("V8's excerpt of a broken body stays out of the error message", async () => {
@@ -704,31 +684,31 @@ describe('hostile input on the door', () => {
   });
 
   it('a SigV4 signature next to an abproxy key in x-api-key: the key decides, the call goes through', async () => {
-    emulator.enqueue({ text: 'signed and keyed' });
+    running.emulator.enqueue({ text: 'signed and keyed' });
     const body = JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] });
     const signed = {
       authorization:
         'AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=00',
       'content-type': 'application/json',
     };
-    const refused = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+    const refused = await fetch(`${running.gateway.url}/model/${QWEN}/converse`, {
       method: 'POST',
       headers: signed,
       body,
     });
     await expectBedrockError(refused, 403, 'UnrecognizedClientException');
-    const res = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+    const res = await fetch(`${running.gateway.url}/model/${QWEN}/converse`, {
       method: 'POST',
       headers: { ...signed, 'x-api-key': 'test-master-key' },
       body,
     });
     expect(res.status).toBe(200);
-    const call = emulator.requests.find((r) => r.operation === 'Converse');
+    const call = running.emulator.requests.find((r) => r.operation === 'Converse');
     expect(String(call?.headers.authorization)).not.toContain('Signature=00');
   });
 
   it('no key at all: UnrecognizedClientException', async () => {
-    const res = await fetch(`${gateway.url}/model/${QWEN}/converse`, {
+    const res = await fetch(`${running.gateway.url}/model/${QWEN}/converse`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
@@ -739,7 +719,7 @@ describe('hostile input on the door', () => {
 
 describe('control-plane reads', () => {
   const get = (path: string) =>
-    fetch(`${gateway.url}${path}`, { headers: { authorization: 'Bearer test-master-key' } });
+    fetch(`${running.gateway.url}${path}`, { headers: { authorization: 'Bearer test-master-key' } });
 
   it('GET /inference-profiles?type=SYSTEM_DEFINED lists the catalogue in Bedrock shape', async () => {
     const res = await get('/inference-profiles?type=SYSTEM_DEFINED');
@@ -753,13 +733,7 @@ describe('control-plane reads', () => {
   });
 
   it('ListInferenceProfiles pages by maxResults and nextToken, as the SDK paginator walks them', async () => {
-    const bedrock = new BedrockClient({
-      endpoint: gateway.url,
-      region: 'us-east-1',
-      token: { token: MASTER_KEY },
-      authSchemePreference: ['httpBearerAuth'],
-      maxAttempts: 1,
-    });
+    const bedrock = doorControlClient(MASTER_KEY, running.gateway.url);
     const all = (await bedrock.send(new ListInferenceProfilesCommand({}))).inferenceProfileSummaries ?? [];
     expect(all.length).toBeGreaterThan(3);
     const first = await bedrock.send(new ListInferenceProfilesCommand({ maxResults: 2 }));
@@ -799,13 +773,7 @@ describe('control-plane reads', () => {
   });
 
   it("ListFoundationModels' filters (output modality, inference type, customization) narrow the list", async () => {
-    const bedrock = new BedrockClient({
-      endpoint: gateway.url,
-      region: 'us-east-1',
-      token: { token: MASTER_KEY },
-      authSchemePreference: ['httpBearerAuth'],
-      maxAttempts: 1,
-    });
+    const bedrock = doorControlClient(MASTER_KEY, running.gateway.url);
     const ids = async (input: ListFoundationModelsCommandInput) =>
       ((await bedrock.send(new ListFoundationModelsCommand(input))).modelSummaries ?? []).map(
         (m) => m.modelId,
@@ -828,7 +796,7 @@ describe('the HTTP/2 upstream transport (ABPROXY_UPSTREAM_HTTP=2)', () => {
     const h2 = await startServer(testConfig({ upstreamHttp: '2' }));
     try {
       const client = sdk(MASTER_KEY, h2.url);
-      emulator.enqueue({ text: 'over h2', chunkSize: 2 }, { text: 'plain h2' });
+      running.emulator.enqueue({ text: 'over h2', chunkSize: 2 }, { text: 'plain h2' });
       const out = await client.send(
         new ConverseStreamCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
       );
@@ -839,10 +807,10 @@ describe('the HTTP/2 upstream transport (ABPROXY_UPSTREAM_HTTP=2)', () => {
         new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
       );
       expect(plain.output?.message?.content?.[0]?.text).toBe('plain h2');
-      const runtime = emulator.requests.filter((r) => r.modelId !== undefined);
+      const runtime = running.emulator.requests.filter((r) => r.modelId !== undefined);
       expect(runtime.map((r) => r.httpVersion)).toEqual(runtime.map(() => '2'));
       // An upstream refusal through this transport keeps its name too.
-      emulator.enqueue({ error: { name: 'ValidationException', message: 'nope over h2' } });
+      running.emulator.enqueue({ error: { name: 'ValidationException', message: 'nope over h2' } });
       const err = await client
         .send(new ConverseCommand({ modelId: QWEN, messages: [{ role: 'user', content: [{ text: 'hi' }] }] }))
         .catch((e) => e);
