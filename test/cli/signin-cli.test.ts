@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parsePolicies } from '../../src/signin/policies.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
-import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from '../signin/idp.ts';
+import { browserSignIn, signInSettings, startIdp, type TestIdp } from '../signin/idp.ts';
 
 const root = join(import.meta.dirname, '../..');
 const bin = join(root, 'bin/abproxy.js');
@@ -93,9 +93,7 @@ beforeAll(async () => {
   gateway = await startServer(
     testConfig({
       dbFile,
-      oidcIssuer: idp.issuer,
-      oidcClientId: CLIENT_ID,
-      oidcClientSecret: CLIENT_SECRET,
+      ...signInSettings(idp),
       policies: parsePolicies({ policies: [{ name: 'ml', groups: ['ml'], models: ['claude-*'] }] }),
     }),
     { signIn: { pollIntervalS: 1 } },

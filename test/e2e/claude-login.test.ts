@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parsePolicies } from '../../src/signin/policies.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
-import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from '../signin/idp.ts';
+import { browserSignIn, signInSettings, startIdp, type TestIdp } from '../signin/idp.ts';
 import { claudeBinary } from './harness.ts';
 
 const binary = claudeBinary();
@@ -48,9 +48,7 @@ beforeAll(async () => {
   idp = await startIdp({ alice: { email: 'alice@corp.example', groups: ['ml'] } });
   gateway = await startServer(
     testConfig({
-      oidcIssuer: idp.issuer,
-      oidcClientId: CLIENT_ID,
-      oidcClientSecret: CLIENT_SECRET,
+      ...signInSettings(idp),
       policies: parsePolicies({
         policies: [
           { name: 'ml', groups: ['ml'], models: ['claude-*'], settings: { env: { ABP_POLICY: 'ml' } } },

@@ -6,6 +6,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { expect } from 'vitest';
+import type { Json } from '../helpers/gateway.ts';
 
 export interface TestUser {
   email: string;
@@ -173,4 +175,43 @@ export async function browserSignIn(verificationUriComplete: string, login: stri
     step = await follow(jar, await browse(jar, new URL(form.action, url).href, fields));
   }
   return step;
+}
+
+/** The gateway's settings for signing in with this IdP as the test client. */
+export const signInSettings = (idp: TestIdp) => ({
+  oidcIssuer: idp.issuer,
+  oidcClientId: CLIENT_ID,
+  oidcClientSecret: CLIENT_SECRET,
+});
+
+/** POSTs a form to one of the gateway's OAuth endpoints: the status, headers and JSON ({} when empty). */
+export async function postForm(base: string, path: string, fields: Record<string, string>) {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    json: (text ? JSON.parse(text) : {}) as Json,
+  };
+}
+
+export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** Claude Code's device flow on the gateway at `base` for `login`: grant, browser sign-in, token (each asserted). */
+export async function deviceSignIn(base: string, login: string) {
+  const grant = await postForm(base, '/oauth/device_authorization', { surface: 'claude_code' });
+  expect(grant.status).toBe(200);
+  const page = await browserSignIn(grant.json.verification_uri_complete, login);
+  expect(page.res.status, page.body).toBe(200);
+  expect(page.body).toContain('You are signed in as');
+  const token = await postForm(base, '/oauth/token', {
+    grant_type: DEVICE_GRANT,
+    device_code: grant.json.device_code,
+  });
+  expect(token.status, JSON.stringify(token.json)).toBe(200);
+  return token.json as { access_token: string; refresh_token: string; expires_in: number; email: string };
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { DEVICE_GRANTS_PER_WINDOW } from '../../src/signin/service.ts';
 import { type Emulator, MASTER_KEY, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
-import { CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from './idp.ts';
+import { signInSettings, startIdp, type TestIdp } from './idp.ts';
 
 let emulator: Emulator;
 let idp: TestIdp;
@@ -19,9 +19,7 @@ beforeAll(async () => {
   idp = await startIdp({ alice: { email: 'alice@corp.example', groups: [] } });
   gateway = await startServer(
     testConfig({
-      oidcIssuer: idp.issuer,
-      oidcClientId: CLIENT_ID,
-      oidcClientSecret: CLIENT_SECRET,
+      ...signInSettings(idp),
       trustedProxies: 1,
     }),
   );

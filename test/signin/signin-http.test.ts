@@ -7,14 +7,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parsePolicies, settingsChecksum } from '../../src/signin/policies.ts';
 import { sha256Hex } from '../../src/signin/tokens.ts';
-import { type Emulator, type Json, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import {
   browse,
   browserSignIn,
-  CLIENT_ID,
-  CLIENT_SECRET,
   CookieJar,
+  DEVICE_GRANT,
+  deviceSignIn,
   formOf,
+  postForm,
+  signInSettings,
   startIdp,
   type TestIdp,
 } from './idp.ts';
@@ -53,9 +55,7 @@ beforeAll(async () => {
   });
   gateway = await startServer(
     testConfig({
-      oidcIssuer: idp.issuer,
-      oidcClientId: CLIENT_ID,
-      oidcClientSecret: CLIENT_SECRET,
+      ...signInSettings(idp),
       oidcAllowedDomains: ['corp.example'],
       policies,
     }),
@@ -78,21 +78,7 @@ beforeEach(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function form(path: string, fields: Record<string, string>) {
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    headers: res.headers,
-    json: text ? (JSON.parse(text) as Json) : {},
-  };
-}
-
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const form = (path: string, fields: Record<string, string>) => postForm(url, path, fields);
 
 async function deviceAuthorization() {
   const { status, json } = await form('/oauth/device_authorization', { surface: 'claude_code' });
@@ -110,15 +96,7 @@ async function deviceAuthorization() {
 const poll = (deviceCode: string) =>
   form('/oauth/token', { grant_type: DEVICE_GRANT, device_code: deviceCode });
 
-async function signIn(login: string) {
-  const grant = await deviceAuthorization();
-  const page = await browserSignIn(grant.verification_uri_complete, login);
-  expect(page.res.status, page.body).toBe(200);
-  expect(page.body).toContain('You are signed in as');
-  const token = await poll(grant.device_code);
-  expect(token.status, JSON.stringify(token.json)).toBe(200);
-  return token.json as { access_token: string; refresh_token: string; expires_in: number; email: string };
-}
+const signIn = (login: string) => deviceSignIn(url, login);
 
 async function call(token: string, model = OPEN_MODEL, header: 'bearer' | 'x-api-key' = 'bearer') {
   const res = await fetch(`${url}/v1/messages`, {

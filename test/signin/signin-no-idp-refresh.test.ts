@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { type Emulator, hiBody, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { capturedLog, type LogLine } from '../helpers/log.ts';
-import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from './idp.ts';
+import { deviceSignIn, postForm, signInSettings, startIdp, type TestIdp } from './idp.ts';
 
 let emulator: Emulator;
 let idp: TestIdp;
@@ -22,9 +22,7 @@ beforeAll(async () => {
   lines = log.lines;
   gateway = await startServer(
     testConfig({
-      oidcIssuer: idp.issuer,
-      oidcClientId: CLIENT_ID,
-      oidcClientSecret: CLIENT_SECRET,
+      ...signInSettings(idp),
       oidcScopes: 'openid email profile',
     }),
     { logger: log.logger, signIn: { pollIntervalS: 1, now: () => Date.now() + clockAheadMs } },
@@ -38,14 +36,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const form = async (path: string, fields: Record<string, string>) => {
-  const res = await fetch(`${gateway.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, string | number> };
-};
+const form = (path: string, fields: Record<string, string>) => postForm(gateway.url, path, fields);
 
 const call = (token: string) =>
   fetch(`${gateway.url}/v1/messages`, {
@@ -58,17 +49,7 @@ const call = (token: string) =>
     body: hiBody('claude-sonnet-4-6', false),
   });
 
-async function signIn() {
-  const grant = await form('/oauth/device_authorization', { surface: 'claude_code' });
-  const page = await browserSignIn(grant.json.verification_uri_complete as string, 'alice');
-  expect(page.body).toContain('You are signed in as');
-  const token = await form('/oauth/token', {
-    grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-    device_code: grant.json.device_code as string,
-  });
-  expect(token.status, JSON.stringify(token.json)).toBe(200);
-  return token.json as { access_token: string; refresh_token: string; expires_in: number };
-}
+const signIn = () => deviceSignIn(gateway.url, 'alice');
 
 const noRefreshWarnings = () => lines.filter((l) => l.level === 40 && /no refresh token/.test(l.msg));
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { type ConnectProxy, startConnectProxy } from '../fakes/connect-proxy.ts';
 import { answerText, type Emulator, hiBody, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
-import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from './idp.ts';
+import { deviceSignIn, signInSettings, startIdp, type TestIdp } from './idp.ts';
 
 let emulator: Emulator;
 let idp: TestIdp;
@@ -23,9 +23,7 @@ beforeAll(async () => {
   process.env.NO_PROXY = [emulator.url, emulator.mantleUrl].map((u) => new URL(u).host).join(',');
   gateway = await startServer(
     testConfig({
-      oidcIssuer: idp.issuer,
-      oidcClientId: CLIENT_ID,
-      oidcClientSecret: CLIENT_SECRET,
+      ...signInSettings(idp),
       oidcAllowedDomains: ['corp.example'],
     }),
     { signIn: { pollIntervalS: 1 } },
@@ -42,26 +40,9 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const form = async (path: string, fields: Record<string, string>) => {
-  const res = await fetch(`${gateway.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, string> };
-};
-
 describe('sign-in behind an outbound proxy', () => {
   it("reaches the IdP through the proxy, and the signed-in person's token works", async () => {
-    const grant = await form('/oauth/device_authorization', { surface: 'claude_code' });
-    expect(grant.status).toBe(200);
-    const page = await browserSignIn(grant.json.verification_uri_complete!, 'alice');
-    expect(page.body).toContain('You are signed in as');
-    const token = await form('/oauth/token', {
-      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-      device_code: grant.json.device_code!,
-    });
-    expect(token.status, JSON.stringify(token.json)).toBe(200);
+    const token = await deviceSignIn(gateway.url, 'alice');
     // Discovery and the code exchange: the gateway's calls to the IdP, through the proxy.
     expect(proxy.forwarded.get(new URL(idp.issuer).host) ?? 0).toBeGreaterThanOrEqual(2);
 
@@ -69,7 +50,7 @@ describe('sign-in behind an outbound proxy', () => {
     const res = await fetch(`${gateway.url}/v1/messages`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${token.json.access_token}`,
+        authorization: `Bearer ${token.access_token}`,
         'anthropic-version': '2023-06-01',
         'content-type': 'application/json',
       },

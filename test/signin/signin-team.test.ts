@@ -7,9 +7,9 @@ import { type RunningServer, startServer } from '../../src/server/http/server.ts
 import { parsePolicies } from '../../src/signin/policies.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
-import { type Emulator, type Json, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
+import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
-import { browserSignIn, CLIENT_ID, CLIENT_SECRET, startIdp, type TestIdp } from './idp.ts';
+import { browserSignIn, postForm, signInSettings, startIdp, type TestIdp } from './idp.ts';
 
 const PREFIX = 'signin';
 let emulator: Emulator;
@@ -35,9 +35,7 @@ beforeAll(async () => {
       mode: 'team',
       tablePrefix: PREFIX,
       keyCacheMs: 0,
-      oidcIssuer: idp.issuer,
-      oidcClientId: CLIENT_ID,
-      oidcClientSecret: CLIENT_SECRET,
+      ...signInSettings(idp),
       policies: parsePolicies({ policies: [{ name: 'ml', groups: ['ml'], models: ['claude-*'] }] }),
     });
   const signIn = { pollIntervalS: 1, now: () => Date.now() + clockAheadMs };
@@ -54,16 +52,6 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function form(base: string, path: string, fields: Record<string, string>) {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  });
-  const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : {}) as Json };
-}
-
 const ask = (base: string, token: string) =>
   fetch(`${base}/v1/messages`, {
     method: 'POST',
@@ -76,10 +64,10 @@ const ask = (base: string, token: string) =>
   });
 
 it('a sign-in on one instance works on another: poll, use, refresh, reuse detection', async () => {
-  const grant = (await form(first.url, '/oauth/device_authorization', { surface: 'claude_code' })).json;
+  const grant = (await postForm(first.url, '/oauth/device_authorization', { surface: 'claude_code' })).json;
   expect(
     (
-      await form(second.url, '/oauth/token', {
+      await postForm(second.url, '/oauth/token', {
         grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
         device_code: grant.device_code,
       })
@@ -88,7 +76,7 @@ it('a sign-in on one instance works on another: poll, use, refresh, reuse detect
   const page = await browserSignIn(grant.verification_uri_complete, 'alice');
   expect(page.res.status, page.body).toBe(200);
   await new Promise((resolve) => setTimeout(resolve, 1_100));
-  const token = await form(second.url, '/oauth/token', {
+  const token = await postForm(second.url, '/oauth/token', {
     grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
     device_code: grant.device_code,
   });
@@ -96,21 +84,21 @@ it('a sign-in on one instance works on another: poll, use, refresh, reuse detect
   expect((await ask(second.url, token.json.access_token)).status).toBe(200);
   expect((await ask(first.url, token.json.access_token)).status).toBe(200);
 
-  const refreshed = await form(second.url, '/oauth/token', {
+  const refreshed = await postForm(second.url, '/oauth/token', {
     grant_type: 'refresh_token',
     refresh_token: token.json.refresh_token,
   });
   expect(refreshed.status).toBe(200);
   expect((await ask(first.url, refreshed.json.access_token)).status).toBe(200);
   // A retry on the other instance within the grace period gets the same pair.
-  const retried = await form(first.url, '/oauth/token', {
+  const retried = await postForm(first.url, '/oauth/token', {
     grant_type: 'refresh_token',
     refresh_token: token.json.refresh_token,
   });
   expect(retried.status, JSON.stringify(retried.json)).toBe(200);
   expect(retried.json.refresh_token).toBe(refreshed.json.refresh_token);
   clockAheadMs = 31_000;
-  const reused = await form(first.url, '/oauth/token', {
+  const reused = await postForm(first.url, '/oauth/token', {
     grant_type: 'refresh_token',
     refresh_token: token.json.refresh_token,
   });
