@@ -1,33 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
+import { awsError, scriptedInvoke as fake, scriptedMessagesApi } from './pool.fixture.ts';
 import { MAX_BREAKERS, UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { traceCallsWith } from './trace.ts';
-
-/** A Bedrock exception as the SDK shapes it. */
-function awsError(name: string, status: number, headers: Record<string, string> = {}) {
-  return Object.assign(new Error(`${name} from the test`), {
-    name,
-    $fault: status >= 500 ? 'server' : 'client',
-    $metadata: { httpStatusCode: status },
-    $response: { statusCode: status, headers },
-  });
-}
-
-/** A runtime whose invokeModel answers from a script of outcomes (then always the last one). */
-function fake(outcomes: (Error | string)[]) {
-  const calls: string[] = [];
-  let i = 0;
-  const runtime = {
-    invokeModel: async (input: { modelId: string }) => {
-      calls.push(input.modelId);
-      const outcome = outcomes[Math.min(i++, outcomes.length - 1)]!;
-      if (outcome instanceof Error) throw outcome;
-      return new TextEncoder().encode(outcome);
-    },
-  } as unknown as BedrockRuntime;
-  return { runtime, calls };
-}
 
 type Options = ConstructorParameters<typeof UpstreamPool>[1];
 
@@ -45,14 +21,29 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const invoke = (pool: UpstreamPool, modelId = 'anthropic.claude-x') =>
   pool.invokeModel({ modelId, body: '{}' });
 
+/** A call's signal with the trace the pool fills in (who served it, how many attempts failed). */
+function traced() {
+  const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
+  const signal = new AbortController().signal;
+  traceCallsWith(signal, trace);
+  return { trace, signal };
+}
+
+/** A pool observer that lists each attempt as `upstream outcome`. */
+function attempts() {
+  const outcomes: string[] = [];
+  const observer = {
+    attempt: (upstream: string, outcome: string) => outcomes.push(`${upstream} ${outcome}`),
+  };
+  return { outcomes, observer };
+}
+
 describe('UpstreamPool', () => {
   it('moves a throttled call to the next upstream and says who served it', async () => {
     const a = fake([awsError('ThrottlingException', 429)]);
     const b = fake(['from b']);
     const pool = pairPool(a, b);
-    const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
-    const signal = new AbortController().signal;
-    traceCallsWith(signal, trace);
+    const { trace, signal } = traced();
     const answer = await pool.invokeModel({ modelId: 'anthropic.claude-x', body: '{}' }, signal);
     expect(text(answer)).toBe('from b');
     expect(trace).toEqual({ served: 'b', called: 'anthropic.claude-x', failedAttempts: 1 });
@@ -64,10 +55,8 @@ describe('UpstreamPool', () => {
     });
     const a = fake([awsError('ExpiredTokenException', 403), assumeFailed]);
     const b = fake(['from b']);
-    const outcomes: string[] = [];
-    const pool = pairPool(a, b, {
-      observer: { attempt: (upstream, outcome) => outcomes.push(`${upstream} ${outcome}`) },
-    });
+    const { outcomes, observer } = attempts();
+    const pool = pairPool(a, b, { observer });
     expect(text(await invoke(pool))).toBe('from b');
     expect(text(await invoke(pool))).toBe('from b');
     expect(outcomes).toEqual(['a credentials', 'b ok', 'a credentials', 'b ok']);
@@ -81,10 +70,8 @@ describe('UpstreamPool', () => {
     });
     const a = fake([silent]);
     const b = fake([silent]);
-    const outcomes: string[] = [];
-    const pool = pairPool(a, b, {
-      observer: { attempt: (upstream, outcome) => outcomes.push(`${upstream} ${outcome}`) },
-    });
+    const { outcomes, observer } = attempts();
+    const pool = pairPool(a, b, { observer });
     await expect(invoke(pool)).rejects.toBe(silent);
     expect(outcomes).toEqual(['a timeout', 'b timeout']);
   });
@@ -103,10 +90,8 @@ describe('UpstreamPool', () => {
     });
     const a = fake([awsError('AccessDeniedException', 403), unknownModel]);
     const b = fake(['from b']);
-    const outcomes: string[] = [];
-    const pool = pairPool(a, b, {
-      observer: { attempt: (upstream, outcome) => outcomes.push(`${upstream} ${outcome}`) },
-    });
+    const { outcomes, observer } = attempts();
+    const pool = pairPool(a, b, { observer });
     expect(text(await invoke(pool))).toBe('from b');
     expect(text(await invoke(pool))).toBe('from b');
     expect(outcomes).toEqual(['a access', 'b ok', 'a access', 'b ok']);
@@ -247,9 +232,7 @@ describe('UpstreamPool', () => {
       ],
       { firstByteTimeoutMs: 20 },
     );
-    const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
-    const signal = new AbortController().signal;
-    traceCallsWith(signal, trace);
+    const { trace, signal } = traced();
     const result = await pool.invokeModelStream({ modelId: 'm', body: '{}' }, signal);
     expect(result.requestId).toBe('b');
     expect(trace).toEqual({ served: 'b', called: 'm', failedAttempts: 1 });
@@ -278,9 +261,7 @@ describe('UpstreamPool', () => {
       ],
       { firstByteTimeoutMs: 20 },
     );
-    const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
-    const signal = new AbortController().signal;
-    traceCallsWith(signal, trace);
+    const { trace, signal } = traced();
     // a is cut (b may answer sooner); b, the last one, is given the time it takes.
     expect((await pool.invokeModelStream({ modelId: 'm', body: '{}' }, signal)).requestId).toBe('b');
     expect(trace).toEqual({ served: 'b', called: 'm', failedAttempts: 1 });
@@ -396,13 +377,7 @@ describe('UpstreamPool per model and per catalogue', () => {
   it('reports each upstream’s breaker state and recent faults', async () => {
     const a = fake([awsError('ServiceUnavailableException', 503)]);
     const b = fake(['from b']);
-    const pool = new UpstreamPool(
-      [
-        { name: 'a', runtime: a.runtime },
-        { name: 'b', runtime: b.runtime },
-      ],
-      { breaker: { threshold: 2, openMs: 60_000 } },
-    );
+    const pool = pairPool(a, b, { breaker: { threshold: 2, openMs: 60_000 } });
     await invoke(pool);
     await invoke(pool);
     const [ha, hb] = pool.health();
@@ -415,25 +390,12 @@ describe('UpstreamPool per model and per catalogue', () => {
 });
 
 describe("UpstreamPool: Bedrock's Messages API", () => {
-  function messagesFake(outcomes: (Error | string)[]) {
-    const calls: [string, string][] = [];
-    let i = 0;
-    const runtime = {
-      messagesApi: async (input: { modelId: string; host: string }) => {
-        calls.push([input.host, input.modelId]);
-        const outcome = outcomes[Math.min(i++, outcomes.length - 1)]!;
-        if (outcome instanceof Error) throw outcome;
-        return { requestId: 'r', stream: (async function* () {})() };
-      },
-    } as unknown as BedrockRuntime;
-    return { runtime, calls };
-  }
   const call = (pool: UpstreamPool, host: 'runtime' | 'mantle', modelId: string) =>
     pool.messagesApi({ host, modelId, body: '{}', betas: [], stream: true });
 
   it('fails over like every call; runtime ids take the upstream profile, mantle ids stay bare', async () => {
-    const a = messagesFake([awsError('ThrottlingException', 429)]);
-    const b = messagesFake(['ok']);
+    const a = scriptedMessagesApi([awsError('ThrottlingException', 429)]);
+    const b = scriptedMessagesApi(['ok']);
     const pool = new UpstreamPool([
       { name: 'a', runtime: a.runtime, profilePrefix: 'eu' },
       { name: 'b', runtime: b.runtime, profilePrefix: 'eu' },

@@ -4,32 +4,18 @@ import { createElement as h } from 'react';
 import { describe, expect, it } from 'vitest';
 import { ServerStats } from '../../src/metrics/stats.ts';
 import { Dashboard } from '../../src/ui/ink/dashboard-view.ts';
+import { awsError, scriptedInvoke } from '../../src/upstream/pool.fixture.ts';
 import { UpstreamPool } from '../../src/upstream/pool.ts';
-import type { BedrockRuntime } from '../../src/upstream/runtime.ts';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping terminal colour codes
 const plain = (frame: string | undefined) => (frame ?? '').replace(/\x1b\[[0-9;]*m/g, '');
-
-const throttled = Object.assign(new Error('slow down'), {
-  name: 'ThrottlingException',
-  $fault: 'client',
-  $metadata: { httpStatusCode: 429 },
-  $response: { statusCode: 429, headers: {} },
-});
-const runtime = (fail: boolean) =>
-  ({
-    invokeModel: async () => {
-      if (fail) throw throttled;
-      return new Uint8Array();
-    },
-  }) as unknown as BedrockRuntime;
 
 describe('Dashboard upstreams', () => {
   it('shows each upstream’s breaker state and its recent faults', async () => {
     const pool = new UpstreamPool(
       [
-        { name: 'us-primary', runtime: runtime(true) },
-        { name: 'eu-backup', runtime: runtime(false) },
+        { name: 'us-primary', runtime: scriptedInvoke([awsError('ThrottlingException', 429)]).runtime },
+        { name: 'eu-backup', runtime: scriptedInvoke(['']).runtime },
       ],
       { breaker: { threshold: 2, openMs: 60_000 } },
     );
