@@ -4,10 +4,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { buildAdmin } from '../../scripts/build-admin.ts';
 import type { Settings } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import { testConfig } from '../helpers/gateway.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 
 /** Builds the page once per test file, into its own directory (test files run in parallel). */
 export async function buildAdminAssets(): Promise<string> {
@@ -77,4 +80,41 @@ export class AdminClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
+}
+
+/**
+ * Registers a suite's hooks: the emulator, a gateway with the admin page on it and a headless Chromium
+ * start before all tests (the build takes a while) and close after them.
+ */
+export function adminInChromium(): {
+  readonly emulator: Emulator;
+  readonly gateway: RunningServer;
+  readonly browser: Browser;
+} {
+  let started: { emulator: Emulator; gateway: RunningServer; browser: Browser } | undefined;
+  beforeAll(async () => {
+    const emulator = await startBedrockEmulator();
+    const gateway = await startAdminGateway(await buildAdminAssets());
+    started = { emulator, gateway, browser: await launchChromium() };
+  }, 120_000);
+  afterAll(async () => {
+    await started?.browser.close();
+    await started?.gateway.close();
+    await started?.emulator.close();
+  });
+  const ready = () => {
+    if (!started) throw new Error('the admin page is not running (used outside a test?)');
+    return started;
+  };
+  return {
+    get emulator() {
+      return ready().emulator;
+    },
+    get gateway() {
+      return ready().gateway;
+    },
+    get browser() {
+      return ready().browser;
+    },
+  };
 }

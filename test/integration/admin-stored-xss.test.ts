@@ -5,36 +5,20 @@
  * headless Chromium, must show it as text on every tab, run none of it and build no element from it.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/http/server.ts';
-import { hasChromium, launchChromium } from '../helpers/chromium.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import { AdminClient, buildAdminAssets, startAdminGateway } from './admin-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { hasChromium } from '../helpers/chromium.ts';
+import { MASTER_KEY } from '../helpers/gateway.ts';
+import { AdminClient, adminInChromium } from './admin-harness.ts';
 
 /** Each sets window.__xss when run, and makes an <img class=pwn> or <svg class=pwn> when parsed as HTML. */
 const payload = (where: string) =>
   `${where}<img class=pwn src=x onerror="window.__xss='${where}'"><svg class=pwn onload="window.__xss='${where}'">`;
 
 describe.skipIf(!hasChromium)('hostile text on the admin page', () => {
-  let emulator: Emulator;
-  let gateway: RunningServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    emulator = await startBedrockEmulator();
-    gateway = await startAdminGateway(await buildAdminAssets());
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-    await emulator?.close();
-  });
+  const admin = adminInChromium();
 
   it('is shown as text on every tab, and runs nothing', async () => {
-    const adminApi = new AdminClient(gateway.url);
+    const adminApi = new AdminClient(admin.gateway.url);
     expect((await adminApi.login(MASTER_KEY)).status).toBe(200);
     const created = await adminApi.fetch('/admin/api/keys', {
       method: 'POST',
@@ -50,7 +34,7 @@ describe.skipIf(!hasChromium)('hostile text on the admin page', () => {
 
     // A key holder's requests, with hostile attribution and model names.
     const sdk = new Anthropic({
-      baseURL: gateway.url,
+      baseURL: admin.gateway.url,
       apiKey: secret,
       maxRetries: 0,
       defaultHeaders: {
@@ -72,20 +56,20 @@ describe.skipIf(!hasChromium)('hostile text on the admin page', () => {
       })
       .catch(() => undefined);
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await admin.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const dialogs: string[] = [];
     page.on('dialog', (d) => {
       dialogs.push(d.message());
       void d.dismiss();
     });
-    await page.goto(`${gateway.url}/admin`);
+    await page.goto(`${admin.gateway.url}/admin`);
     await page.getByLabel('Master key').fill(MASTER_KEY);
     await page.getByLabel('Master key').press('Enter');
     await page.getByRole('heading', { name: 'Keys' }).waitFor();
     const seen: string[] = [];
     for (const tab of ['live', 'keys', 'usage', 'models', 'settings']) {
-      await page.goto(`${gateway.url}/admin#${tab}`);
+      await page.goto(`${admin.gateway.url}/admin#${tab}`);
       await page.waitForTimeout(1000);
       seen.push(await page.evaluate('document.body.innerText'));
       expect(await page.evaluate('window.__xss ?? null')).toBeNull();

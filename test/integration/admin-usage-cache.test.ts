@@ -4,40 +4,24 @@
  * 20,000 tokens to the cache (the live panel's "tokens in" counted them, the tables did not).
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/http/server.ts';
-import { hasChromium, launchChromium } from '../helpers/chromium.ts';
-import { ask, type Emulator, MASTER_KEY, startBedrockEmulator } from '../helpers/gateway.ts';
-import { buildAdminAssets, startAdminGateway } from './admin-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { hasChromium } from '../helpers/chromium.ts';
+import { ask, MASTER_KEY } from '../helpers/gateway.ts';
+import { adminInChromium } from './admin-harness.ts';
 
 describe.skipIf(!hasChromium)('cache tokens on the admin page', () => {
-  let emulator: Emulator;
-  let gateway: RunningServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    emulator = await startBedrockEmulator();
-    gateway = await startAdminGateway(await buildAdminAssets());
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await gateway?.close();
-    await emulator?.close();
-  });
+  const admin = adminInChromium();
 
   it('the usage tables have cache read and cache write columns with the store’s numbers', async () => {
-    emulator.enqueue({
+    admin.emulator.enqueue({
       text: 'hello',
       usage: { inputTokens: 3, outputTokens: 20, cacheReadInputTokens: 1200, cacheWriteInputTokens: 20341 },
     });
-    const sdk = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const sdk = new Anthropic({ baseURL: admin.gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
     await sdk.messages.create({ model: 'claude-sonnet-4-5-20250929', max_tokens: 50, messages: ask('hi') });
 
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(`${gateway.url}/admin`);
+    const page = await (await admin.browser.newContext()).newPage();
+    await page.goto(`${admin.gateway.url}/admin`);
     await page.getByLabel('Master key').fill(MASTER_KEY);
     await page.getByLabel('Master key').press('Enter');
     const table = page.locator('table', { has: page.locator('caption', { hasText: 'Usage by model' }) });

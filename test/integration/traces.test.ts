@@ -534,21 +534,22 @@ describe('traces: the answer on every path', () => {
   }
 });
 
-describe('traces with two upstreams', () => {
-  async function twoUpstreams() {
-    const primary = await startEmulator({ port: 0 });
-    const secondary = await startEmulator({ port: 0 });
-    open.push(primary, secondary);
-    const upstreams = parseUpstreams(
-      [
-        emulatorUpstream('primary', 'us-east-1', primary),
-        emulatorUpstream('secondary', 'us-west-2', secondary),
-      ],
-      'ABPROXY_UPSTREAMS',
-    );
-    return { primary, secondary, ...(await traced({}, { upstreams })) };
-  }
+/** A traced gateway on a pool of two emulators, primary (us-east-1) then secondary (us-west-2). */
+async function twoUpstreams() {
+  const primary = await startEmulator({ port: 0 });
+  const secondary = await startEmulator({ port: 0 });
+  open.push(primary, secondary);
+  const upstreams = parseUpstreams(
+    [
+      emulatorUpstream('primary', 'us-east-1', primary),
+      emulatorUpstream('secondary', 'us-west-2', secondary),
+    ],
+    'ABPROXY_UPSTREAMS',
+  );
+  return { primary, secondary, ...(await traced({}, { upstreams })) };
+}
 
+describe('traces with two upstreams', () => {
   it('a stream whose first frame is an exception: the primary’s attempt span failed, the secondary’s did not', async () => {
     const { primary, secondary, receiver, client } = await twoUpstreams();
     primary.enqueue({
@@ -644,17 +645,7 @@ describe('traces: the attempt span is the GenAI span', () => {
   });
 
   it('a failover: the failed attempt has error.type, the answering one the usage (counted once)', async () => {
-    const primary = await startEmulator({ port: 0 });
-    const secondary = await startEmulator({ port: 0 });
-    open.push(primary, secondary);
-    const upstreams = parseUpstreams(
-      [
-        emulatorUpstream('primary', 'us-east-1', primary),
-        emulatorUpstream('secondary', 'us-west-2', secondary),
-      ],
-      'ABPROXY_UPSTREAMS',
-    );
-    const { receiver, client } = await traced({}, { upstreams });
+    const { primary, secondary, receiver, client } = await twoUpstreams();
     primary.enqueue({ error: { name: 'ServiceUnavailableException' } });
     secondary.enqueue({ text: 'ok', usage: { inputTokens: 20, outputTokens: 3 } });
     await client.messages.create(
