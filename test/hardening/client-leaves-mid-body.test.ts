@@ -4,34 +4,17 @@
  * error" line with a stack, never a 500 in the metrics an operator alerts on.
  */
 import net from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  postMessages,
-  startBedrockEmulator,
-  testConfig,
-} from '../helpers/gateway.ts';
+import { expect, it } from 'vitest';
+import { gatewayWithEmulator, MASTER_KEY, postMessages } from '../helpers/gateway.ts';
 import { capturedLog } from '../helpers/log.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
 const { logger, lines } = capturedLog('info');
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startServer(testConfig(), { logger });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
+const running = gatewayWithEmulator({}, { logger });
 
 /** Sends the headers and part of a 1,000-byte body, then drops the connection (`reset`: RST, else FIN). */
 function leaveMidBody(path: string, reset: boolean): Promise<void> {
   return new Promise((resolve) => {
-    const socket = net.connect(gateway.port, '127.0.0.1', () => {
+    const socket = net.connect(running.gateway.port, '127.0.0.1', () => {
       socket.write(
         `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${MASTER_KEY}\r\nanthropic-version: 2023-06-01\r\n` +
           'content-type: application/json\r\nContent-Length: 1000\r\n\r\n{"model":',
@@ -45,7 +28,7 @@ function leaveMidBody(path: string, reset: boolean): Promise<void> {
 }
 
 const requestsByStatus = async () => {
-  const text = await fetch(`${gateway.url}/metrics`).then((r) => r.text());
+  const text = await fetch(`${running.gateway.url}/metrics`).then((r) => r.text());
   const counts: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const match = /^abproxy_requests_total\{.*status="(\d+)".*\} (\d+)/.exec(line);
@@ -64,9 +47,9 @@ it('counts a client that drops mid-body as 499, with no error-level log line', a
   expect(counts['499']).toBe(3);
   expect(lines.filter((line) => line.level >= 50)).toEqual([]);
   // The gateway goes on serving.
-  emulator.enqueue({ text: 'still here' });
+  running.emulator.enqueue({ text: 'still here' });
   const res = await postMessages(
-    gateway.url,
+    running.gateway.url,
     JSON.stringify({
       model: 'qwen.qwen3-coder-480b-a35b-v1:0',
       max_tokens: 16,

@@ -2,35 +2,19 @@
  * Metric labels come from bounded sets (catalogue ids, `unknown`): many distinct spellings of a model,
  * made-up ids and one 500 KB name leave /metrics about as large as one request did (issue 11, item 4).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  postMessages,
-  startBedrockEmulator,
-  testConfig,
-} from '../helpers/gateway.ts';
+import { expect, it } from 'vitest';
+import { gatewayWithEmulator, MASTER_KEY, postMessages } from '../helpers/gateway.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startServer(testConfig({ usageDrainMs: 50 }));
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
+const running = gatewayWithEmulator({ usageDrainMs: 50 });
 
 const ask = (model: string) =>
   postMessages(
-    gateway.url,
+    running.gateway.url,
     JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
   );
 const metricsSize = async () =>
-  (await (await fetch(`${gateway.url}/metrics`, { headers: { 'x-api-key': MASTER_KEY } })).text()).length;
+  (await (await fetch(`${running.gateway.url}/metrics`, { headers: { 'x-api-key': MASTER_KEY } })).text())
+    .length;
 
 it('odd model names add no series to /metrics', async () => {
   expect((await ask('claude-sonnet-4-5')).status).toBe(200);

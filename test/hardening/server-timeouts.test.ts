@@ -4,44 +4,23 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { H2C_MAX_CONCURRENT_STREAMS, H2C_MAX_HEADER_BYTES } from '../../src/server/http/h2c.ts';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  postMessages,
-  startBedrockEmulator,
-  testConfig,
-} from '../helpers/gateway.ts';
+import { gatewayWithEmulator, MASTER_KEY, postMessages } from '../helpers/gateway.ts';
 import { type H2Answer, h2Answer } from '../helpers/h2.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
-let port: number;
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startServer(
-    testConfig({
-      headersTimeoutMs: 300,
-      requestTimeoutMs: 600,
-      keepAliveTimeoutMs: 300,
-      socketIdleTimeoutMs: 2_000,
-    }),
-  );
-  port = gateway.port;
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
+const running = gatewayWithEmulator({
+  headersTimeoutMs: 300,
+  requestTimeoutMs: 600,
+  keepAliveTimeoutMs: 300,
+  socketIdleTimeoutMs: 2_000,
 });
 
 /** Opens a socket, writes `chunks` (strings or pauses in ms), resolves with all it read once closed. */
 function rawExchange(chunks: Array<string | number>): Promise<{ text: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(running.gateway.port, '127.0.0.1');
     let text = '';
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
@@ -84,9 +63,9 @@ describe('server timeouts', () => {
   });
 
   it('never cuts an answer or a stream that outlasts the request timeout', async () => {
-    emulator.enqueue({ text: 'slow answer', delayMs: 1_500 });
+    running.emulator.enqueue({ text: 'slow answer', delayMs: 1_500 });
     const slow = await postMessages(
-      gateway.url,
+      running.gateway.url,
       JSON.stringify({
         model: 'claude-sonnet-4-5',
         max_tokens: 20,
@@ -96,9 +75,9 @@ describe('server timeouts', () => {
     expect(slow.status).toBe(200);
     expect(await slow.text()).toContain('slow answer');
 
-    emulator.enqueue({ text: 'a stream of many small pieces', chunkSize: 2, chunkDelayMs: 100 });
+    running.emulator.enqueue({ text: 'a stream of many small pieces', chunkSize: 2, chunkDelayMs: 100 });
     const stream = await postMessages(
-      gateway.url,
+      running.gateway.url,
       JSON.stringify({
         model: 'claude-sonnet-4-5',
         max_tokens: 50,
@@ -114,7 +93,7 @@ describe('server timeouts', () => {
 
 /** One HTTP/2 (h2c) request that sends `body` and leaves its side open: status, headers, body, reset code. */
 async function h2Unfinished(path: string, body: string): Promise<H2Answer> {
-  const session = http2.connect(gateway.url);
+  const session = http2.connect(running.gateway.url);
   // A session failure closes the stream too, which ends the wait below.
   session.on('error', () => {});
   try {
@@ -156,8 +135,8 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
   });
 
   it('never cuts an answer that outlasts the request timeout', async () => {
-    emulator.enqueue({ text: 'slow h2 answer', delayMs: 1_500 });
-    const session = http2.connect(gateway.url);
+    running.emulator.enqueue({ text: 'slow h2 answer', delayMs: 1_500 });
+    const session = http2.connect(running.gateway.url);
     try {
       const stream = session.request({
         ':method': 'POST',
@@ -183,7 +162,7 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
 
   /** ms until the gateway ends an h2c session that `use` leaves without a stream open. */
   async function sessionLifetime(use: (session: http2.ClientHttp2Session) => Promise<void>): Promise<number> {
-    const session = http2.connect(gateway.url);
+    const session = http2.connect(running.gateway.url);
     session.on('error', () => {});
     const closed = new Promise<number>((resolve) => {
       const started = performance.now();
@@ -219,7 +198,7 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
 
   it('bounds the streams one connection may hold open, and a client opening more is served in turn', async () => {
     const connect = async () => {
-      const opened = http2.connect(gateway.url);
+      const opened = http2.connect(running.gateway.url);
       await new Promise<void>((resolve) => opened.once('remoteSettings', () => resolve()));
       return opened;
     };
@@ -255,12 +234,12 @@ describe('server timeouts over HTTP/2 (h2c)', () => {
   });
 
   it("answers headers beyond 16 KiB with 431, as over HTTP/1.1, in the caller's shape", async () => {
-    const told = http2.connect(gateway.url);
+    const told = http2.connect(running.gateway.url);
     await new Promise<void>((resolve) => told.once('remoteSettings', () => resolve()));
     expect(told.remoteSettings.maxHeaderListSize).toBe(H2C_MAX_HEADER_BYTES);
     told.close();
     // A client that sends before it has read the gateway's SETTINGS (node's, nghttp2's first flight).
-    const session = http2.connect(gateway.url);
+    const session = http2.connect(running.gateway.url);
     try {
       const big = { 'x-padding': 'a'.repeat(H2C_MAX_HEADER_BYTES) };
       const door = '/model/anthropic.claude-sonnet-4-5-20250929-v1:0/invoke';

@@ -6,29 +6,12 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
-import {
-  type Emulator,
-  MASTER_KEY,
-  postMessages,
-  startBedrockEmulator,
-  testConfig,
-} from '../helpers/gateway.ts';
+import { expect, it } from 'vitest';
+import { gatewayWithEmulator, MASTER_KEY, postMessages } from '../helpers/gateway.ts';
 import { requestsWithStatus, until } from '../helpers/wait.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  // One upstream connection: a stalled stream that kept it would leave every other call waiting.
-  gateway = await startServer(testConfig({ clientStallTimeoutMs: 400, upstreamMaxConnections: 1 }));
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
+// One upstream connection: a stalled stream that kept it would leave every other call waiting.
+const running = gatewayWithEmulator({ clientStallTimeoutMs: 400, upstreamMaxConnections: 1 });
 
 /**
  * A long answer: 150,000 events, far more than the sockets' buffers hold on the way (its usage is given,
@@ -37,9 +20,9 @@ afterAll(async () => {
 const longTurn = { text: 'z'.repeat(3_000_000), chunkSize: 20, usage: { inputTokens: 5, outputTokens: 10 } };
 /** Another caller, on the same upstream pool: answered only if the stalled stream gave its connection up. */
 async function innocentCall(): Promise<number> {
-  emulator.enqueue({ text: 'fine' });
+  running.emulator.enqueue({ text: 'fine' });
   const res = await postMessages(
-    gateway.url,
+    running.gateway.url,
     JSON.stringify({
       model: 'qwen.qwen3-coder-480b-a35b-v1:0',
       max_tokens: 16,
@@ -57,10 +40,10 @@ const streamBody = JSON.stringify({
 });
 
 it('HTTP/2 at window 0: the stream is cut, recorded as the client leaving, and its upstream connection serves the next caller', async () => {
-  emulator.reset();
-  emulator.enqueue(longTurn);
-  const before = await requestsWithStatus(gateway.url, 499);
-  const session = http2.connect(gateway.url, { settings: { initialWindowSize: 0 } });
+  running.emulator.reset();
+  running.emulator.enqueue(longTurn);
+  const before = await requestsWithStatus(running.gateway.url, 499);
+  const session = http2.connect(running.gateway.url, { settings: { initialWindowSize: 0 } });
   try {
     const stream = session.request({
       ':method': 'POST',
@@ -74,14 +57,14 @@ it('HTTP/2 at window 0: the stream is cut, recorded as the client leaving, and i
     let received = 0;
     stream.on('data', (chunk: Buffer) => (received += chunk.length));
     const closed = new Promise<void>((resolve) => stream.on('close', () => resolve()));
-    const converse = () => emulator.requests.find((r) => r.operation === 'ConverseStream');
+    const converse = () => running.emulator.requests.find((r) => r.operation === 'ConverseStream');
     expect(await until(() => converse() !== undefined, 5_000)).toBe(true);
     // The session stays alive (it could ping for ever); the gateway resets the one stream, unfinished.
     await closed;
     expect(received).toBe(0);
-    expect(await until(async () => (await requestsWithStatus(gateway.url, 499)) === before + 1, 3_000)).toBe(
-      true,
-    );
+    expect(
+      await until(async () => (await requestsWithStatus(running.gateway.url, 499)) === before + 1, 3_000),
+    ).toBe(true);
     expect(session.destroyed).toBe(false);
     expect(await innocentCall()).toBe(200);
   } finally {
@@ -90,14 +73,14 @@ it('HTTP/2 at window 0: the stream is cut, recorded as the client leaving, and i
 }, 30_000);
 
 it('HTTP/1.1, the Bedrock-format door: a client that never reads is cut the same way', async () => {
-  emulator.reset();
-  emulator.enqueue(longTurn);
+  running.emulator.reset();
+  running.emulator.enqueue(longTurn);
   const body = JSON.stringify({
     messages: [{ role: 'user', content: [{ text: 'write a lot' }] }],
     inferenceConfig: { maxTokens: 64_000 },
   });
-  const before = await requestsWithStatus(gateway.url, 499);
-  const { port } = new URL(gateway.url);
+  const before = await requestsWithStatus(running.gateway.url, 499);
+  const { port } = new URL(running.gateway.url);
   const socket = net.connect(Number(port), '127.0.0.1');
   // Never read: the kernel's buffers fill, then the gateway's.
   socket.pause();
@@ -107,12 +90,12 @@ it('HTTP/1.1, the Bedrock-format door: a client that never reads is cut the same
       `Host: 127.0.0.1:${port}\r\nAuthorization: Bearer ${MASTER_KEY}\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-  const converse = () => emulator.requests.find((r) => r.operation === 'ConverseStream');
+  const converse = () => running.emulator.requests.find((r) => r.operation === 'ConverseStream');
   expect(await until(() => converse() !== undefined, 5_000)).toBe(true);
   // Cut once the buffers between are full and the client has taken nothing for the stall time.
-  expect(await until(async () => (await requestsWithStatus(gateway.url, 499)) === before + 1, 10_000)).toBe(
-    true,
-  );
+  expect(
+    await until(async () => (await requestsWithStatus(running.gateway.url, 499)) === before + 1, 10_000),
+  ).toBe(true);
   expect(await innocentCall()).toBe(200);
   socket.destroy();
 }, 30_000);

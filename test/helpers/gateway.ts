@@ -9,7 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { type RunningServer, type StartServerOptions, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits, KeyRecord, Store } from '../../src/store/types.ts';
 import {
   type Operation,
@@ -83,8 +83,12 @@ export function testConfig(overrides: Partial<Settings> = {}, env: Record<string
   return { ...config, ...(mantle === undefined ? {} : { mantleEndpoint: mantle }), ...overrides };
 }
 
-export async function startGateway(overrides: Partial<Settings> = {}, env: Record<string, string> = {}) {
-  const server: RunningServer = await startServer(testConfig(overrides, env));
+export async function startGateway(
+  overrides: Partial<Settings> = {},
+  env: Record<string, string> = {},
+  options: StartServerOptions = {},
+) {
+  const server: RunningServer = await startServer(testConfig(overrides, env), options);
   const client = new Anthropic({ baseURL: server.url, apiKey: MASTER_KEY, maxRetries: 0 });
   return { server, client, url: server.url };
 }
@@ -218,14 +222,17 @@ export interface GatewayWithEmulator {
  * Registers the suite's hooks: the emulator and a gateway on it start before all tests and close after
  * them, and the emulator is reset (script and recorded requests) before each test.
  */
-export function gatewayWithEmulator(overrides: Partial<Settings> = {}): GatewayWithEmulator {
+export function gatewayWithEmulator(
+  overrides: Partial<Settings> = {},
+  options: StartServerOptions = {},
+): GatewayWithEmulator {
   let emulator: Emulator | undefined;
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
 
   beforeAll(async () => {
     emulator = await startBedrockEmulator();
     // The mantle Claude path's host is the emulator's second port.
-    gateway = await startGateway({ mantleEndpoint: emulator.mantleUrl, ...overrides });
+    gateway = await startGateway({ mantleEndpoint: emulator.mantleUrl, ...overrides }, {}, options);
   });
   afterAll(async () => {
     await gateway?.server.close();

@@ -4,19 +4,18 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import parsePrometheus from 'parse-prometheus-text-format';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { describe, expect, it } from 'vitest';
+import { startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits } from '../../src/store/types.ts';
-import { type Emulator, MASTER_KEY, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { gatewayWithEmulator, MASTER_KEY, storeKey, testConfig } from '../helpers/gateway.ts';
 import { until } from '../helpers/wait.ts';
 
-let emulator: Emulator;
-let gateway: RunningServer;
+const running = gatewayWithEmulator({ usageDrainMs: 50 });
 const MODEL = 'claude-sonnet-4-5-20250929';
 
 async function makeKey(limits: KeyLimits): Promise<{ id: string; client: Anthropic }> {
-  const { id, secret } = await storeKey(gateway.store, limits);
-  return { id, client: new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 }) };
+  const { id, secret } = await storeKey(running.gateway.store, limits);
+  return { id, client: new Anthropic({ baseURL: running.gateway.url, apiKey: secret, maxRetries: 0 }) };
 }
 
 const ask = (client: Anthropic, text = 'hi') =>
@@ -27,15 +26,6 @@ async function earlyInMinute(): Promise<void> {
   const into = Date.now() % 60_000;
   if (into > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - into + 50));
 }
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateway = await startServer(testConfig({ usageDrainMs: 50 }));
-});
-afterAll(async () => {
-  await gateway?.close();
-  await emulator?.close();
-});
 
 describe('per-key limits in solo mode', () => {
   it('hammering a key past its requests-per-minute gets 429s with retry-after and ratelimit headers', async () => {
@@ -115,9 +105,9 @@ describe('per-key limits in solo mode', () => {
 
   it('concurrent requests: past the cap a call gets 429 with retry-after; a slot frees when a call ends, however it ends', async () => {
     const { client } = await makeKey({ concurrentRequests: 2 });
-    const before = emulator.requests.length;
+    const before = running.emulator.requests.length;
     // Two slow streams hold both slots.
-    emulator.enqueue(
+    running.emulator.enqueue(
       { text: 'one two three four five six', chunkDelayMs: 150, chunkSize: 4 },
       { text: 'one two three four five six', chunkDelayMs: 150, chunkSize: 4 },
     );
@@ -127,7 +117,7 @@ describe('per-key limits in solo mode', () => {
         .finalMessage();
     const first = slow();
     const second = slow();
-    expect(await until(() => emulator.requests.length >= before + 2, 5_000)).toBe(true);
+    expect(await until(() => running.emulator.requests.length >= before + 2, 5_000)).toBe(true);
     const refused = await ask(client).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
     const err = refused as InstanceType<typeof Anthropic.RateLimitError>;
@@ -135,18 +125,18 @@ describe('per-key limits in solo mode', () => {
     expect(err.message).toMatch(/2 requests in flight/);
     expect(err.headers.get('retry-after')).toBe('1');
     // The refused call never reached Bedrock.
-    expect(emulator.requests.length).toBe(before + 2);
+    expect(running.emulator.requests.length).toBe(before + 2);
     // Another key is not held up by this one.
     const other = await makeKey({});
     await expect(ask(other.client)).resolves.toMatchObject({ type: 'message' });
     // The SDK's own retry (it honours retry-after) gets through once the streams end.
-    const retrying = new Anthropic({ baseURL: gateway.url, apiKey: client.apiKey!, maxRetries: 4 });
+    const retrying = new Anthropic({ baseURL: running.gateway.url, apiKey: client.apiKey!, maxRetries: 4 });
     const [a, b, c] = await Promise.all([first, second, ask(retrying)]);
     expect(a.content[0]).toMatchObject({ text: 'one two three four five six' });
     expect(b.content[0]).toMatchObject({ text: 'one two three four five six' });
     expect(c.type).toBe('message');
     // A call that fails upstream gives its slot back too.
-    emulator.enqueue({ error: { name: 'ValidationException', status: 400, message: 'no' } });
+    running.emulator.enqueue({ error: { name: 'ValidationException', status: 400, message: 'no' } });
     await expect(ask(client)).rejects.toBeInstanceOf(Anthropic.BadRequestError);
     const after = await Promise.all([ask(client), ask(client)]);
     expect(after.map((m) => m.type)).toEqual(['message', 'message']);
@@ -155,7 +145,7 @@ describe('per-key limits in solo mode', () => {
   it('concurrent requests: calls the cap refuses spend none of the per-minute allowance', async () => {
     await earlyInMinute();
     const { client } = await makeKey({ concurrentRequests: 1, requestsPerMinute: 5 });
-    emulator.enqueue({ text: 'one two three four', chunkDelayMs: 100, chunkSize: 4 });
+    running.emulator.enqueue({ text: 'one two three four', chunkDelayMs: 100, chunkSize: 4 });
     const stream = client.messages
       .stream({ model: MODEL, max_tokens: 50, messages: [{ role: 'user', content: 'slow' }] })
       .finalMessage();
@@ -172,7 +162,7 @@ describe('per-key limits in solo mode', () => {
 
   it('concurrent requests: a client that hangs up mid-stream frees its slot', async () => {
     const { client } = await makeKey({ concurrentRequests: 1 });
-    emulator.enqueue({ text: 'a b c d e f g h i j k l m n o p', chunkDelayMs: 200, chunkSize: 2 });
+    running.emulator.enqueue({ text: 'a b c d e f g h i j k l m n o p', chunkDelayMs: 200, chunkSize: 2 });
     const stream = client.messages.stream({
       model: MODEL,
       max_tokens: 50,
@@ -200,8 +190,8 @@ describe('per-key limits in solo mode', () => {
     const { id, client } = await makeKey({ budgetUsd: 0.0001 });
     await ask(client, 'spend a little '.repeat(20));
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const before = emulator.requests.length;
-    const retrying = new Anthropic({ baseURL: gateway.url, apiKey: client.apiKey!, maxRetries: 3 });
+    const before = running.emulator.requests.length;
+    const retrying = new Anthropic({ baseURL: running.gateway.url, apiKey: client.apiKey!, maxRetries: 3 });
     const err = await ask(retrying).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.APIError);
     const apiErr = err as InstanceType<typeof Anthropic.APIError>;
@@ -211,7 +201,7 @@ describe('per-key limits in solo mode', () => {
     expect(apiErr.message).toContain(id);
     expect(apiErr.message).toMatch(/monthly budget/);
     // Refused before Bedrock: nothing was spent.
-    expect(emulator.requests.length).toBe(before);
+    expect(running.emulator.requests.length).toBe(before);
   });
 });
 
@@ -247,7 +237,7 @@ describe('usage records and metrics', () => {
     });
     const streamed = await stream.finalMessage();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId: id });
+    const records = await running.gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId: id });
     expect(records).toHaveLength(2);
     const [first, second] = records;
     expect(first).toMatchObject({
@@ -267,7 +257,7 @@ describe('usage records and metrics', () => {
 
   it('a stream the client cuts still records the tokens seen, as status 499', async () => {
     const { id, client } = await makeKey({});
-    emulator.enqueue({ text: 'word '.repeat(400), chunkSize: 5, chunkDelayMs: 5 });
+    running.emulator.enqueue({ text: 'word '.repeat(400), chunkSize: 5, chunkDelayMs: 5 });
     const stream = client.messages.stream({
       model: MODEL,
       max_tokens: 2000,
@@ -285,13 +275,13 @@ describe('usage records and metrics', () => {
       });
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const [cut] = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId: id });
+    const [cut] = await running.gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId: id });
     expect(cut?.status).toBe(499);
     expect(cut?.outputTokens).toBeGreaterThan(0);
   });
 
   it('GET /metrics is Prometheus text a parser reads: requests, tokens, cost, histograms, limits', async () => {
-    const res = await fetch(`${gateway.url}/metrics`);
+    const res = await fetch(`${running.gateway.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const families = new Map(parsePrometheus(await res.text()).map((f) => [f.name, f]));
@@ -321,11 +311,11 @@ describe('usage records and metrics', () => {
 
   it('counts requests for models Bedrock refused under model="unknown", so made-up names add no series', async () => {
     const bogus = 'acme.no-such-model-v9:0';
-    const client = new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
+    const client = new Anthropic({ baseURL: running.gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
     await client.messages
       .create({ model: bogus, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
       .catch(() => undefined);
-    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const text = await (await fetch(`${running.gateway.url}/metrics`)).text();
     expect(text).not.toContain(bogus);
     expect(text).toMatch(/abproxy_requests_total\{[^}]*model="unknown"/);
   });
