@@ -178,7 +178,7 @@ async function startInProcess(config: Config, key: string | undefined, stderr: (
  */
 async function assertAwsCredentials(config: Config): Promise<void> {
   if (config.bedrockApiKey || config.upstreams) return;
-  const { checkCredentials } = await import('./doctor.ts');
+  const { checkCredentials } = await import('./doctor-bedrock.ts');
   const check = await checkCredentials(process.env);
   if (check.status === 'fail') {
     throw new CliError(

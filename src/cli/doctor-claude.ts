@@ -8,9 +8,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { apiKeyRejected, claudeConfigPath, onboardingDone, readClaudeConfig } from './claude-config-file.ts';
-import type { Check } from './doctor.ts';
-
-type Env = Record<string, string | undefined>;
+import type { Check, Env } from './doctor-check.ts';
 
 export const ANTHROPIC_API_HOST = 'api.anthropic.com';
 const RESOLVE_TIMEOUT_MS = 2000;

@@ -6,7 +6,7 @@
 import type { Config } from '../config/config.ts';
 import { createSearchProvider } from '../tools/web/index.ts';
 import { WebToolError } from '../tools/web/types.ts';
-import type { Check } from './doctor.ts';
+import type { Check } from './doctor-check.ts';
 
 export const DOCTOR_QUERY = 'abproxy doctor connectivity check';
 

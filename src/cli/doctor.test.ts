@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../config/config.ts';
-import { checkDeadLetters, checkFileModes, checkProxy } from './doctor.ts';
+import { checkDeadLetters, checkFileModes } from './doctor.ts';
+import { checkProxy } from './doctor-bedrock.ts';
 
 describe('doctor: file permissions', () => {
   it('warns about a home, database and spool others can read, with the chmod that fixes them', () => {
