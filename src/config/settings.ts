@@ -129,7 +129,6 @@ const policiesParser: Parser<PolicySet | undefined> = (raw, label) => {
 
 /** OTLP transports; `grpc` is accepted here and refused when traces are on (its exporter is not shipped). */
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
-export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
 export const OTEL_SAMPLERS = [
   'always_on',
   'always_off',
