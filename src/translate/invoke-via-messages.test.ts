@@ -9,6 +9,7 @@ import {
   invokeBodyToMessagesApi,
   invokeUsageHeaders,
 } from './invoke-via-messages.ts';
+import { ONE_TEXT_BLOCK } from './stream-events.fixture.ts';
 
 type Json = Record<string, unknown>;
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
@@ -149,14 +150,7 @@ describe('InvokeChunkStream', () => {
       for (let i = 0; i < bytes.length; i += size) frames.push(...stream.push(bytes.subarray(i, i + size)));
       frames.push(...stream.end());
       const events = eventsOf(frames);
-      expect(events.map((e) => e.type)).toEqual([
-        'message_start',
-        'content_block_start',
-        'content_block_delta',
-        'content_block_stop',
-        'message_delta',
-        'message_stop',
-      ]);
+      expect(events.map((e) => e.type)).toEqual(ONE_TEXT_BLOCK);
       expect((events[0]!.message as Json).model).toBe('us.anthropic.claude-opus-5-5');
       expect(events.at(-1)!['amazon-bedrock-invocationMetrics']).toMatchObject({
         inputTokenCount: 40,
