@@ -7,7 +7,6 @@
  * variables in its environment, as an operator sets them.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,6 +25,7 @@ import {
   serveOnEmulator,
 } from '../helpers/gateway.ts';
 import { runAbproxy } from '../helpers/process.ts';
+import { relay } from '../helpers/relay.ts';
 import { hasOpenssl, type ThrowAwayCertificate, throwAwayCertificate } from '../helpers/tls.ts';
 
 const PASSWORD = 's3cret-proxy-pass';
@@ -248,16 +248,7 @@ describe.runIf(hasOpenssl())('behind an https:// proxy, to a TLS endpoint', () =
     proxy = await startConnectProxy({ user: 'gw', password: PASSWORD }, tls);
     front = https.createServer(tls, (req, res) => {
       frontPaths.push(req.url ?? '');
-      const onward = http.request(
-        `${emulator.url}${req.url}`,
-        { method: req.method, headers: req.headers },
-        (reply) => {
-          res.writeHead(reply.statusCode ?? 502, reply.headers);
-          reply.pipe(res);
-        },
-      );
-      onward.on('error', () => res.destroy());
-      req.pipe(onward);
+      relay(emulator.url, req, res);
     });
     front.on('secureConnection', () => frontConnections++);
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', () => resolve()));

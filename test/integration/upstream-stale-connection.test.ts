@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../emulator/server.ts';
 import { type Emulator, hiBody, postMessages, serveOnEmulator } from '../helpers/gateway.ts';
+import { relay } from '../helpers/relay.ts';
 
 describe('a Bedrock endpoint that closes a kept-alive connection as a call is written on it', () => {
   let emulator: Emulator;
@@ -29,16 +30,7 @@ describe('a Bedrock endpoint that closes a kept-alive connection as a call is wr
         req.socket.destroy();
         return;
       }
-      const onward = http.request(
-        `${emulator.url}${req.url}`,
-        { method: req.method, headers: req.headers },
-        (reply) => {
-          res.writeHead(reply.statusCode ?? 502, reply.headers);
-          reply.pipe(res);
-        },
-      );
-      onward.on('error', () => res.destroy());
-      req.pipe(onward);
+      relay(emulator.url, req, res);
     });
     await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', () => resolve()));
     frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
