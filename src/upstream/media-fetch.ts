@@ -48,6 +48,11 @@ export interface MediaFetchOptions {
   signal?: AbortSignal;
   /** DNS resolution; defaults to the system resolver (all addresses). */
   lookup?: (hostname: string) => Promise<LookupAddress[]>;
+  /**
+   * Counts the bytes fetched against the gateway's budget of bodies in flight (body-budget.ts): they
+   * become the request's body. An error it returns refuses the request as it is.
+   */
+  hold?: { take(bytes: number): ApiError | undefined };
 }
 
 export const MEDIA_FETCH_DEFAULTS = {
@@ -134,6 +139,8 @@ export function findRemoteMedia(req: MessagesRequest): Target[] {
 export interface Budget {
   remaining: number;
   readonly total: number;
+  /** The request's hold on the gateway's body budget (MediaFetchOptions.hold). */
+  readonly hold?: MediaFetchOptions['hold'];
 }
 
 export interface Fetched {
@@ -195,6 +202,11 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max
     if (budget.remaining < 0) {
       body.destroy();
       throw new FetchFailure(`remote media of this request exceed ${mb(budget.total)} in total`, 'too_large');
+    }
+    const refused = budget.hold?.take(chunk.length);
+    if (refused) {
+      body.destroy();
+      throw refused;
     }
     chunks.push(chunk);
   }
@@ -381,7 +393,7 @@ export async function inlineRemoteMedia(
   if (targets.length === 0) return;
   const opts = resolveOptions(options);
   const total = options.maxTotalBytes ?? MEDIA_FETCH_DEFAULTS.maxTotalBytes;
-  const budget: Budget = { remaining: total, total };
+  const budget: Budget = { remaining: total, total, ...(options.hold ? { hold: options.hold } : {}) };
   const failed = new AbortController();
   const shared = options.signal ? AbortSignal.any([options.signal, failed.signal]) : failed.signal;
   const cache = new Map<string, Promise<Fetched>>();
@@ -403,6 +415,8 @@ export async function inlineRemoteMedia(
       replaceSource(target, await pending);
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
+      // The gateway's refusal (its body budget), not a fault of the URL.
+      if (err instanceof ApiError) throw err;
       // The reason may repeat the URL's host (a resolver error), whatever its length.
       const reason = echoed(describeFailure(err, deadline, opts.timeoutMs), 300);
       const message = `${target.path}.source.url: could not fetch ${target.kind}: ${reason}`;

@@ -5,15 +5,22 @@
  * untouched, and the refused one succeeds once it is retried. One key may hold at most half of it: a
  * key holder who starts many slow uploads gets 429 for its own load while other keys still get in.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doorClient } from '../helpers/door.ts';
 import { gatewayWithEmulator, MASTER_KEY, postMessages, storeKey } from '../helpers/gateway.ts';
 
 const BUDGET = 300_000;
 // The budget is never below one largest body: both are small here.
-const world = gatewayWithEmulator({ maxBodyBytesInFlight: BUDGET, maxBodyBytes: 250_000 });
+// Private media allowed: the remote documents below are served from loopback.
+const world = gatewayWithEmulator({
+  maxBodyBytesInFlight: BUDGET,
+  maxBodyBytes: 250_000,
+  allowPrivateMedia: true,
+});
 
 const body = (bytes: number, stream = false) =>
   JSON.stringify({
@@ -81,6 +88,52 @@ it('refuses a door call beyond the budget in Bedrock shape (503 ServiceUnavailab
   }
   expect(await running.text()).toContain('event: message_stop');
 }, 30_000);
+
+describe('remote media', () => {
+  // A text document of 150 KB the gateway fetches for a request of a few hundred bytes.
+  const page = Buffer.alloc(150_000, 'remote text ');
+  let media: http.Server;
+  let documentUrl: string;
+  beforeAll(async () => {
+    media = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(page));
+    await new Promise<void>((resolve) => media.listen(0, '127.0.0.1', resolve));
+    documentUrl = `http://127.0.0.1:${(media.address() as AddressInfo).port}/doc.txt`;
+  });
+  afterAll(() => new Promise<void>((resolve) => media.close(() => resolve())));
+
+  const byUrl = () =>
+    JSON.stringify({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 16,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'document', source: { type: 'url', url: documentUrl } },
+            { type: 'text', text: 'summarise' },
+          ],
+        },
+      ],
+    });
+
+  it('are held as the body they become: past the budget, 529, as the same bytes sent inline', async () => {
+    world.emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
+    const running = await postMessages(world.gateway.url, body(200_000, true), await anotherKey());
+    expect(running.status).toBe(200);
+
+    // Without a bound, many such small requests at once fetch megabytes each past every budget.
+    const refused = await postMessages(world.gateway.url, byUrl());
+    expect(refused.status).toBe(529);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(await refused.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+
+    expect(await running.text()).toContain('event: message_stop');
+    world.emulator.enqueue({ text: 'read it' });
+    const after = await postMessages(world.gateway.url, byUrl());
+    expect(after.status).toBe(200);
+    expect(await after.json()).toMatchObject({ content: [{ type: 'text', text: 'read it' }] });
+  }, 30_000);
+});
 
 describe('one key holds at most half the budget', () => {
   // 400 KB in flight, 100 KB bodies: each key may hold 200 KB.

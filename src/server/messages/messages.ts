@@ -11,6 +11,7 @@ import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
 import type { AppDeps } from '../deps.ts';
 import { readJson } from '../http/body.ts';
+import type { BodyHold } from '../http/body-budget.ts';
 import { clientAbort } from '../http/client-abort.ts';
 import type { Ctx, Handler } from '../http/context.ts';
 import { callerOf } from '../middleware/accounting.ts';
@@ -35,12 +36,12 @@ export function messagesHandler(deps: AppDeps): Handler {
     // Bedrock see the whole conversation, as without threads.
     const thread = openThreadTurn(body, keyId, deps.threads);
     // Returned, not awaited: no layer stays suspended here for a stream's life (only a thread needs the finally).
-    if (!thread) return serveMessages(deps, ctx, body, undefined);
+    if (!thread) return serveMessages(deps, ctx, body, undefined, hold);
     try {
       // The history is held for this request as its body would have been.
       const refused = thread.heldBytes > 0 ? hold?.take(thread.heldBytes) : undefined;
       if (refused) throw refused;
-      await serveMessages(deps, ctx, thread.body, thread);
+      await serveMessages(deps, ctx, thread.body, thread, hold);
     } finally {
       thread.end();
     }
@@ -48,7 +49,13 @@ export function messagesHandler(deps: AppDeps): Handler {
 }
 
 /** The request, validated and served on the path its model takes. */
-async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: ThreadTurn | undefined) {
+async function serveMessages(
+  deps: AppDeps,
+  ctx: Ctx,
+  body: unknown,
+  thread: ThreadTurn | undefined,
+  hold: BodyHold | undefined,
+) {
   // The client leaving before we answered cancels media fetches and the Bedrock call.
   const abort = clientAbort(ctx);
   const betas = parseBetas(ctx.req.headers['anthropic-beta']);
@@ -62,7 +69,12 @@ async function serveMessages(deps: AppDeps, ctx: Ctx, body: unknown, thread: Thr
   ctx.stream = request.stream === true;
   const model = await resolveForRequest(deps, request.model, ctx.key);
   ctx.span?.request(request, model);
-  await inlineRemoteMedia(request, { signal: abort.signal, allowPrivate: deps.config.allowPrivateMedia });
+  // Fetched media become the body: held in the body budget as the body's own bytes are.
+  await inlineRemoteMedia(request, {
+    signal: abort.signal,
+    allowPrivate: deps.config.allowPrivateMedia,
+    ...(hold ? { hold } : {}),
+  });
   const wantedTier = messagesTier(
     ctx.key?.serviceTier ?? deps.config.defaultServiceTier,
     request.service_tier,
