@@ -23,7 +23,7 @@ import type {
 import { foldStream } from '../translate/fold-stream.ts';
 import { cutHit, cutToTokens } from './web/cut-to-tokens.ts';
 import { filterByDomain, urlAllowed } from './web/domains.ts';
-import { WebToolError, type WebToolErrorCode, type WebTools } from './web/types.ts';
+import { type WebFetchRequest, WebToolError, type WebToolErrorCode, type WebTools } from './web/types.ts';
 import {
   type CitableSource,
   citationsFor,
@@ -63,6 +63,8 @@ export interface WebLoopOptions {
   maxRounds?: number;
   /** Asked before each search/fetch (per-key permission and daily cap); false → `too_many_requests`. */
   admit?: (tool: 'web_search' | 'web_fetch') => Promise<boolean>;
+  /** The request's hold on the gateway's body budget, for the pages web fetch reads. */
+  hold?: WebFetchRequest['hold'];
   signal?: AbortSignal;
   now?: () => number;
 }
@@ -483,6 +485,7 @@ export class WebLoop {
         ...(spec.blockedDomains ? { blockedDomains: spec.blockedDomains } : {}),
         ...(spec.maxContentTokens ? { maxContentTokens: spec.maxContentTokens } : {}),
         ...(this.#o.signal ? { signal: this.#o.signal } : {}),
+        ...(this.#o.hold ? { hold: this.#o.hold } : {}),
       });
       this.#serverUse.web_fetch_requests++;
       // Whatever fetched it, the model gets no more than max_content_tokens (or the default).

@@ -15,11 +15,12 @@ import { gatewayWithEmulator, MASTER_KEY, postMessages, storeKey } from '../help
 
 const BUDGET = 300_000;
 // The budget is never below one largest body: both are small here.
-// Private media allowed: the remote documents below are served from loopback.
+// Private media and loopback pages allowed: the remote documents below are served from loopback.
 const world = gatewayWithEmulator({
   maxBodyBytesInFlight: BUDGET,
   maxBodyBytes: 250_000,
   allowPrivateMedia: true,
+  webFetchAllowLoopbackForTests: true,
 });
 
 const body = (bytes: number, stream = false) =>
@@ -132,6 +133,33 @@ describe('remote media', () => {
     const after = await postMessages(world.gateway.url, byUrl());
     expect(after.status).toBe(200);
     expect(await after.json()).toMatchObject({ content: [{ type: 'text', text: 'read it' }] });
+  }, 30_000);
+
+  it('pages web fetch reads are held too: past the budget the fetch is a too_many_requests error block', async () => {
+    world.emulator.enqueue({ text: 'slow answer '.repeat(10), chunkSize: 12, chunkDelayMs: 100 });
+    const running = await postMessages(world.gateway.url, body(200_000, true), await anotherKey());
+    expect(running.status).toBe(200);
+
+    world.emulator.enqueue(
+      { toolCalls: [{ name: 'web_fetch', input: { url: documentUrl } }] },
+      { text: 'could not read it' },
+    );
+    const answer = await postMessages(
+      world.gateway.url,
+      JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 100,
+        tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }],
+        messages: [{ role: 'user', content: `What does ${documentUrl} say?` }],
+      }),
+    );
+    expect(answer.status).toBe(200);
+    const message = (await answer.json()) as { content: { type: string; content?: unknown }[] };
+    expect(message.content[1]).toMatchObject({
+      type: 'web_fetch_tool_result',
+      content: { type: 'web_fetch_tool_result_error', error_code: 'too_many_requests' },
+    });
+    expect(await running.text()).toContain('event: message_stop');
   }, 30_000);
 });
 

@@ -8,6 +8,7 @@ import { ApiError } from '../../anthropic/errors.ts';
 import type { MessagesRequest, StreamEvent } from '../../anthropic/types.ts';
 import { missingProviderMessage } from '../../tools/web/index.ts';
 import { quotaRefusalMessage, type WebToolCaller } from '../../tools/web/quota.ts';
+import type { WebFetchRequest } from '../../tools/web/types.ts';
 import { WebLoop } from '../../tools/web-loop.ts';
 import { isWebFetchTool, isWebSearchTool, type WebToolSpec, webToolsOf } from '../../tools/web-request.ts';
 import { foldStream } from '../../translate/fold-stream.ts';
@@ -82,7 +83,11 @@ function forcedByInstruction(call: MessageCall): boolean {
   return choice.type === 'any' && !model.caps.toolChoiceAny;
 }
 
-export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise<void> {
+export async function webMessages(
+  call: MessageCall,
+  spec: WebToolSpec,
+  hold: WebFetchRequest['hold'],
+): Promise<void> {
   const { ctx, deps, request, model, abort } = call;
   if (!model.caps.tools) {
     throw ApiError.invalid(
@@ -98,6 +103,7 @@ export async function webMessages(call: MessageCall, spec: WebToolSpec): Promise
     forceByInstruction: forcedByInstruction(call),
     timeBudgetMs: deps.config.webToolsTimeBudgetMs,
     signal: abort.signal,
+    ...(hold ? { hold } : {}),
     admit: async (tool) => {
       const quota = deps.webQuota;
       return quota ? quota.tryUse(callerOf(ctx), tool === 'web_search' ? 'search' : 'fetch') : true;

@@ -107,7 +107,7 @@ async function serveMessages(
     inputTokensEstimate,
   });
   // The path's promise is returned, not awaited: this layer (and what only it holds) is not kept for a stream's life.
-  if (webSpec) return webMessages(call, webSpec);
+  if (webSpec) return webMessages(call, webSpec, hold);
   // Earlier web tool blocks echoed without web tools this time: still turned into tool calls + results.
   if (hasWebHistory(request.messages))
     call.request = {

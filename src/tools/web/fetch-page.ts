@@ -10,6 +10,7 @@
  * `max_content_tokens` cuts the text at about 4 characters per token (no tokenizer for every model
  * family is at hand; 4 is the usual average for English prose), and says so at the cut.
  */
+import { ApiError } from '../../anthropic/errors.ts';
 import { abortable } from '../../upstream/abortable.ts';
 import {
   describeFailure,
@@ -216,13 +217,19 @@ export function createFetchPage(options: FetchPageOptions): FetchPage {
             mayRedirectTo: (next) => urlAllowed(next, request),
           },
           resolved,
-          { remaining: options.maxBytes, total: options.maxBytes },
+          {
+            remaining: options.maxBytes,
+            total: options.maxBytes,
+            ...(request.hold ? { hold: request.hold } : {}),
+          },
           signal,
         ),
         signal,
       );
     } catch (err) {
       if (request.signal?.aborted) throw request.signal.reason;
+      // The gateway's body budget is full: the page may be fetched again once requests finish.
+      if (err instanceof ApiError) throw new WebToolError('too_many_requests', err.message);
       throw failureToError(err, deadline, options.timeoutMs);
     }
     if (fetched.url !== url.href && !urlAllowed(fetched.url, request)) {

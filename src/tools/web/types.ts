@@ -3,6 +3,7 @@
  * and what executes them: search providers (small adapters over Brave, Tavily, Exa, SearXNG…) and the page
  * fetcher (public addresses only, readability extraction). The loop owns the conversation; these own I/O.
  */
+import type { MediaFetchOptions } from '../../upstream/media-fetch.ts';
 import type { DomainFilter } from './domains.ts';
 
 /**
@@ -73,6 +74,8 @@ export interface WebFetchRequest extends DomainFilter {
   /** Cut the document's text to about this many tokens. */
   maxContentTokens?: number;
   signal?: AbortSignal;
+  /** The request's hold on the gateway's body budget: the page's bytes are held as a body's. */
+  hold?: MediaFetchOptions['hold'];
 }
 
 /** A fetched page as Anthropic's `document` block source: clean text/Markdown, or a PDF as base64. */
