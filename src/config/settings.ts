@@ -230,7 +230,7 @@ export const SETTINGS = {
     default: 0,
     parse: integer(0, 2 ** 42),
     docDefault: 'auto',
-    doc: 'request body bytes (and the `url` images and documents fetched for them) held at once by requests in flight (a body costs 6–14× its size while its request runs); beyond it, 529 with `retry-after`; one key may hold half of it (beyond: 429 with `retry-after`); refusals counted (`abproxy_body_budget_refusals_total`) and logged. `0`/auto: 1/16 of the heap limit; never less than `ABPROXY_MAX_BODY_BYTES`',
+    doc: 'request body bytes (and the `url` images, documents and web fetch pages fetched for them) held at once by requests in flight (a body costs 6–14× its size while its request runs); beyond it, 529 with `retry-after`; one key may hold half of it (beyond: 429 with `retry-after`); refusals counted (`abproxy_body_budget_refusals_total`) and logged. `0`/auto: 1/16 of the heap limit; never less than `ABPROXY_MAX_BODY_BYTES`',
   }),
   threadsMaxBytes: setting({
     env: ['ABPROXY_THREADS_MAX_BYTES'],
