@@ -242,6 +242,25 @@ describe('inlineRemoteMedia: failures name the field', () => {
     expect(err.message).toMatch(/in total$/);
   });
 
+  it('counts a URL named by several blocks once per block: each is a copy in the request', async () => {
+    // A few hundred bytes naming one 5 MB image a thousand times would otherwise become 6.7 GB of base64.
+    const twice = request(image(`${base}/img.png`), image(`${base}/img.png`));
+    const err = await failure(inlineRemoteMedia(twice, { ...local, maxTotalBytes: 100 }));
+    expect(err.message).toMatch(/^messages\.0\.content\.2\.source\.url: .* in total$/);
+    expect(hits.get('/img.png')).toBe(1);
+
+    let held = 0;
+    const hold = {
+      take: (bytes: number) => {
+        held += bytes;
+        return undefined;
+      },
+    };
+    const again = request(image(`${base}/img.png`), image(`${base}/img.png`));
+    await inlineRemoteMedia(again, { ...local, hold });
+    expect(held).toBe(2 * PNG.length);
+  });
+
   it('times out', async () => {
     const started = performance.now();
     const err = await failure(

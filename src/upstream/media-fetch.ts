@@ -189,24 +189,27 @@ function pinnedTunnel(proxy: URL, pinned: LookupAddress): buildConnector.connect
   return (opts, callback) => tunnel({ ...opts, hostname: pinned.address }, callback);
 }
 
+/** Counts `bytes` more media in the request: past its total, a FetchFailure; past the body budget, its refusal. */
+function spend(budget: Budget, bytes: number): void {
+  budget.remaining -= bytes;
+  if (budget.remaining < 0) {
+    throw new FetchFailure(`remote media of this request exceed ${mb(budget.total)} in total`, 'too_large');
+  }
+  const refused = budget.hold?.take(bytes);
+  if (refused) throw refused;
+}
+
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number, budget: Budget) {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    budget.remaining -= chunk.length;
-    if (size > max) {
+    try {
+      if (size > max) throw new FetchFailure(`larger than the ${mb(max)} limit`, 'too_large');
+      spend(budget, chunk.length);
+    } catch (err) {
       body.destroy();
-      throw new FetchFailure(`larger than the ${mb(max)} limit`, 'too_large');
-    }
-    if (budget.remaining < 0) {
-      body.destroy();
-      throw new FetchFailure(`remote media of this request exceed ${mb(budget.total)} in total`, 'too_large');
-    }
-    const refused = budget.hold?.take(chunk.length);
-    if (refused) {
-      body.destroy();
-      throw refused;
+      throw err;
     }
     chunks.push(chunk);
   }
@@ -401,6 +404,7 @@ export async function inlineRemoteMedia(
   const inlineOne = async (target: Target): Promise<void> => {
     const key = `${target.kind} ${target.url}`;
     let pending = cache.get(key);
+    const reused = pending !== undefined;
     const deadline = AbortSignal.timeout(opts.timeoutMs);
     if (!pending) {
       pending = fetchGuarded(
@@ -412,7 +416,10 @@ export async function inlineRemoteMedia(
       cache.set(key, pending);
     }
     try {
-      replaceSource(target, await pending);
+      const fetched = await pending;
+      // Fetched once, but every block naming the URL carries its own copy of the bytes on.
+      if (reused) spend(budget, fetched.bytes.length);
+      replaceSource(target, fetched);
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       // The gateway's refusal (its body budget), not a fault of the URL.
