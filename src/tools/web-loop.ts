@@ -21,7 +21,7 @@ import type {
   Usage,
 } from '../anthropic/types.ts';
 import { foldStream } from '../translate/fold-stream.ts';
-import { cutHit, cutToTokens } from './web/cut-to-tokens.ts';
+import { cutHit, cutTitle, cutToTokens } from './web/cut-to-tokens.ts';
 import { filterByDomain, urlAllowed } from './web/domains.ts';
 import { type WebFetchRequest, WebToolError, type WebToolErrorCode, type WebTools } from './web/types.ts';
 import {
@@ -488,14 +488,15 @@ export class WebLoop {
         ...(this.#o.hold ? { hold: this.#o.hold } : {}),
       });
       this.#serverUse.web_fetch_requests++;
-      // Whatever fetched it, the model gets no more than max_content_tokens (or the default).
+      // Whatever fetched it, the model gets no more than max_content_tokens (or the default), and a title.
+      const titled = fetched.title === undefined ? fetched : { ...fetched, title: cutTitle(fetched.title) };
       const doc =
-        fetched.source.type === 'text'
+        titled.source.type === 'text'
           ? {
-              ...fetched,
-              source: { ...fetched.source, data: cutToTokens(fetched.source.data, spec.maxContentTokens) },
+              ...titled,
+              source: { ...titled.source, data: cutToTokens(titled.source.data, spec.maxContentTokens) },
             }
-          : fetched;
+          : titled;
       const source: CitableSource = {
         number: this.#sources.size + 1,
         url: doc.url,

@@ -22,6 +22,17 @@ export function cutToTokens(text: string, maxTokens: number | undefined): string
   return `${cutAt(text, max)}\n\n[…cut at about ${limit} tokens (${why})]`;
 }
 
+/**
+ * A fetched page's title: a line, not a page. The page writes it, and it reaches the model beside the
+ * text max_content_tokens cuts: a 200 kB <title> went whole.
+ */
+export const MAX_TITLE_CHARS = 300;
+
+/** A fetched page's title cut to MAX_TITLE_CHARS. */
+export function cutTitle(title: string): string {
+  return title.length <= MAX_TITLE_CHARS ? title : `${cutAt(title, MAX_TITLE_CHARS)}…`;
+}
+
 /** A search hit's content cut to MAX_HIT_CHARS. */
 export function cutHit(content: string): string {
   return content.length <= MAX_HIT_CHARS ? content : `${cutAt(content, MAX_HIT_CHARS)}…`;
