@@ -86,6 +86,10 @@ export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec
     const raw = tool as unknown as Record<string, unknown>;
     const path = `tools.${i}`;
     if (!isWebSearchTool(tool) && !isWebFetchTool(tool)) return;
+    // One of each: the loop knows a tool by its kind, so a second's options would replace the first's
+    // and calls to the first would reach the client as its own tool.
+    const kind = isWebSearchTool(tool) ? 'search' : 'fetch';
+    if (spec[kind]) throw ApiError.invalid(`${path}: only one web_${kind} tool may be given per request`);
     const allowedDomains = domains(raw.allowed_domains, `${path}.allowed_domains`);
     const blockedDomains = domains(raw.blocked_domains, `${path}.blocked_domains`);
     if (allowedDomains && blockedDomains) {

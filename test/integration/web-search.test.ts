@@ -479,6 +479,24 @@ describe('web search options and limits', () => {
     expect(bodies()).toHaveLength(0);
   });
 
+  it('two tools of one kind is a 400 naming the second: calls to the first went to the client', async () => {
+    // The second's options replaced the first's, and the first's name was no longer a server tool.
+    for (const tools of [
+      [SEARCH_TOOL, { ...SEARCH_TOOL, name: 'web_search_2' }],
+      [
+        { type: 'web_fetch_20250910', name: 'web_fetch', allowed_domains: ['example.com'] },
+        { type: 'web_fetch_20250910', name: 'web_fetch_2' },
+      ],
+    ]) {
+      const err = await client.messages
+        .create(params(QWEN, { tools: tools as unknown as Anthropic.ToolUnion[] }))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((err as Error).message).toMatch(/tools\.1: only one web_(search|fetch) tool/);
+    }
+    expect(bodies()).toHaveLength(0);
+  });
+
   it('without a search provider: a 400 naming ABPROXY_WEB_SEARCH_PROVIDER, and no model call', async () => {
     const other = new Anthropic({ baseURL: bare.url, apiKey: MASTER_KEY, maxRetries: 0 });
     const err = await other.messages.create(params(QWEN)).catch((e: unknown) => e);
