@@ -239,7 +239,8 @@ export class WebLoop {
   /**
    * The first call when the forced tool choice is asked by instruction: buffered (one call, so the
    * client never sees an answer that is then replaced), retried once when the model did not call the
-   * tool, else replaced by a search with the user's own words.
+   * tool, else replaced by a search with the user's own words (when the request has a search tool;
+   * else the model's answer goes as it is).
    */
   async #forcedFirstRound(request: MessagesRequest): Promise<StreamEvent[] | undefined> {
     for (let attempt = 1; attempt <= 2; attempt++) {
@@ -258,6 +259,8 @@ export class WebLoop {
           this.#names.has(e.content_block.name),
       );
       if (called) return events;
+      // Without a search tool there is no search to make for the model: its own answer stands.
+      if (attempt === 2 && !this.#o.spec.search) return events;
       if (attempt === 2) {
         const start = events.find((e) => e.type === 'message_start');
         return this.#syntheticSearch(start, lastUserText(request.messages));

@@ -621,6 +621,22 @@ describe("Claude Code's WebSearch request (forced tool choice, streaming)", () =
     expect(JSON.stringify(first.system)).toContain('must be a call to the web_search tool');
   });
 
+  it('a forced web_fetch the model never makes: its own answer, never a call to a web_search the client lacks', async () => {
+    emulator.enqueue({ model: QWEN, text: 'No fetch.' }, { model: QWEN, text: 'Still no fetch.' });
+    const message = await client.messages
+      .stream({
+        model: QWEN,
+        max_tokens: 4096,
+        tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }],
+        tool_choice: { type: 'tool', name: 'web_fetch' },
+        messages: [{ role: 'user', content: 'Read https://example.com/page' }],
+      } as unknown as Anthropic.MessageStreamParams)
+      .finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: 'Still no fetch.' }]);
+    expect(message.stop_reason).toBe('end_turn');
+    expect(web.queries).toHaveLength(0);
+  });
+
   it('an open model that never calls the tool: the gateway searches with the user text', async () => {
     emulator.enqueue(
       { model: QWEN, text: 'No search.' },
