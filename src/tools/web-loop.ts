@@ -252,11 +252,13 @@ export class WebLoop {
       } finally {
         addUsage(this.#usage, opened.usage());
       }
+      // `any` asks for a tool call, any tool's: one of the client's own tools answers it too.
+      const anyTool = this.#o.request.tool_choice?.type === 'any';
       const called = events.some(
         (e) =>
           e.type === 'content_block_start' &&
           e.content_block.type === 'tool_use' &&
-          this.#names.has(e.content_block.name),
+          (anyTool || this.#names.has(e.content_block.name)),
       );
       if (called) return events;
       // Without a search tool there is no search to make for the model: its own answer stands.

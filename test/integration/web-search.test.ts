@@ -637,6 +637,26 @@ describe("Claude Code's WebSearch request (forced tool choice, streaming)", () =
     expect(web.queries).toHaveLength(0);
   });
 
+  it("tool_choice any: a call to one of the client's own tools is the call asked for, not replaced by a search", async () => {
+    emulator.enqueue({ model: QWEN, toolCalls: [{ name: 'save_note', input: { note: 'abproxy' } }] });
+    const message = await client.messages.create({
+      model: QWEN,
+      max_tokens: 500,
+      tools: [
+        SEARCH_TOOL,
+        { name: 'save_note', input_schema: { type: 'object', properties: { note: { type: 'string' } } } },
+      ],
+      tool_choice: { type: 'any' },
+      messages: [{ role: 'user', content: 'Save a note about abproxy.' }],
+    } as Anthropic.MessageCreateParamsNonStreaming);
+    expect(message.content).toMatchObject([
+      { type: 'tool_use', name: 'save_note', input: { note: 'abproxy' } },
+    ]);
+    expect(message.stop_reason).toBe('tool_use');
+    expect(web.queries).toHaveLength(0);
+    expect(bodies()).toHaveLength(1);
+  });
+
   it('an open model that never calls the tool: the gateway searches with the user text', async () => {
     emulator.enqueue(
       { model: QWEN, text: 'No search.' },
