@@ -261,8 +261,12 @@ export class WebLoop {
           (anyTool || this.#names.has(e.content_block.name)),
       );
       if (called) return events;
-      // Without a search tool there is no search to make for the model: its own answer stands.
-      if (attempt === 2 && !this.#o.spec.search) return events;
+      // The search stands in for a forced search (or `any`) only: a forced fetch has no URL to make
+      // up, and without a search tool there is no search. Then the model's own answer stands.
+      const choice = this.#o.request.tool_choice;
+      const search = this.#o.spec.search;
+      if (attempt === 2 && (!search || (choice?.type === 'tool' && choice.name !== search.name)))
+        return events;
       if (attempt === 2) {
         const start = events.find((e) => e.type === 'message_start');
         return this.#syntheticSearch(start, lastUserText(request.messages));

@@ -621,21 +621,27 @@ describe("Claude Code's WebSearch request (forced tool choice, streaming)", () =
     expect(JSON.stringify(first.system)).toContain('must be a call to the web_search tool');
   });
 
-  it('a forced web_fetch the model never makes: its own answer, never a call to a web_search the client lacks', async () => {
-    emulator.enqueue({ model: QWEN, text: 'No fetch.' }, { model: QWEN, text: 'Still no fetch.' });
-    const message = await client.messages
-      .stream({
-        model: QWEN,
-        max_tokens: 4096,
-        tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }],
-        tool_choice: { type: 'tool', name: 'web_fetch' },
-        messages: [{ role: 'user', content: 'Read https://example.com/page' }],
-      } as unknown as Anthropic.MessageStreamParams)
-      .finalMessage();
-    expect(message.content).toEqual([{ type: 'text', text: 'Still no fetch.' }]);
-    expect(message.stop_reason).toBe('end_turn');
-    expect(web.queries).toHaveLength(0);
-  });
+  it.each([
+    ['without', []],
+    ['beside', [SEARCH_TOOL]],
+  ])(
+    'a forced web_fetch the model never makes (%s a search tool): its own answer, never a search',
+    async (_, search) => {
+      emulator.enqueue({ model: QWEN, text: 'No fetch.' }, { model: QWEN, text: 'Still no fetch.' });
+      const message = await client.messages
+        .stream({
+          model: QWEN,
+          max_tokens: 4096,
+          tools: [...search, { type: 'web_fetch_20250910', name: 'web_fetch' }],
+          tool_choice: { type: 'tool', name: 'web_fetch' },
+          messages: [{ role: 'user', content: 'Read https://example.com/page' }],
+        } as unknown as Anthropic.MessageStreamParams)
+        .finalMessage();
+      expect(message.content).toEqual([{ type: 'text', text: 'Still no fetch.' }]);
+      expect(message.stop_reason).toBe('end_turn');
+      expect(web.queries).toHaveLength(0);
+    },
+  );
 
   it("tool_choice any: a call to one of the client's own tools is the call asked for, not replaced by a search", async () => {
     emulator.enqueue({ model: QWEN, toolCalls: [{ name: 'save_note', input: { note: 'abproxy' } }] });
