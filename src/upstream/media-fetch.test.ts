@@ -261,6 +261,18 @@ describe('inlineRemoteMedia: failures name the field', () => {
     expect(held).toBe(2 * PNG.length);
   });
 
+  it('refuses more than 100 URLs in one request before fetching any (each may take its whole deadline)', async () => {
+    const many = Array.from({ length: 101 }, (_, i) => image(`${base}/delayed.png?${i}`));
+    const err = await failure(inlineRemoteMedia(request(...many), local));
+    expect(err.message).toBe(
+      'messages.0.content.101.source.url: a request may name at most 100 remote images and documents',
+    );
+    expect(hits.size).toBe(0);
+    // As many as Anthropic takes images in one request still go.
+    const hundred = request(...Array.from({ length: 100 }, () => image(`${base}/img.png`)));
+    await inlineRemoteMedia(hundred, local);
+  });
+
   it('times out', async () => {
     const started = performance.now();
     const err = await failure(

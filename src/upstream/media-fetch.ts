@@ -63,6 +63,13 @@ export const MEDIA_FETCH_DEFAULTS = {
   concurrency: 4,
 } as const;
 
+/**
+ * URLs one request may name: Anthropic's limit on images in one request. Each fetch may take its whole
+ * deadline, four at a time: without a bound, a request naming thousands of URLs on a slow host held its
+ * connection and four outbound sockets for hours.
+ */
+export const MAX_REMOTE_MEDIA = 100;
+
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const ACCEPT: Record<MediaKind, string> = {
   image: 'image/png, image/jpeg, image/gif, image/webp;q=0.9, */*;q=0.1',
@@ -394,6 +401,12 @@ export async function inlineRemoteMedia(
 ): Promise<void> {
   const targets = findRemoteMedia(req);
   if (targets.length === 0) return;
+  const extra = targets[MAX_REMOTE_MEDIA];
+  if (extra) {
+    throw ApiError.invalid(
+      `${extra.path}.source.url: a request may name at most ${MAX_REMOTE_MEDIA} remote images and documents`,
+    );
+  }
   const opts = resolveOptions(options);
   const total = options.maxTotalBytes ?? MEDIA_FETCH_DEFAULTS.maxTotalBytes;
   const budget: Budget = { remaining: total, total, ...(options.hold ? { hold: options.hold } : {}) };
