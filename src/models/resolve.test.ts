@@ -211,9 +211,20 @@ describe('resolveModel: which host serves the model (servedBy)', () => {
       expect(resolveModel(name, withMantle, us)).toMatchObject({
         modelId: 'anthropic.claude-opus-5-5',
         baseModelId: 'anthropic.claude-opus-5-5',
-        metricsLabel: name === 'anthropic.claude-opus-5-5' ? 'anthropic.claude-opus-5-5' : 'claude-opus-5-5',
+        // One label however the model was named, so a dashboard sums its calls (and cost) in one row.
+        metricsLabel: 'claude-opus-5-5',
         servedBy: 'mantle',
       });
+    }
+  });
+
+  it('labels a Claude model in metrics by its Anthropic id however it was named (client name, Bedrock id, profile)', () => {
+    for (const name of [
+      'claude-sonnet-4-5',
+      'anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+    ]) {
+      expect(resolveModel(name, runtime, us).metricsLabel, name).toBe('claude-sonnet-4-5-20250929');
     }
   });
 

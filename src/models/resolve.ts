@@ -125,11 +125,13 @@ function passThrough(requested: string, snapshot: CatalogueSnapshot, region: str
   const index = indexOf(snapshot);
   const known = name === baseModelId ? index.models.get(name) : undefined;
   const modelId = known && !known.onDemand ? (invocationId(name, index, region) ?? name) : name;
-  const catalogued = index.models.has(baseModelId) || index.claude.some((c) => c.baseModelId === baseModelId);
+  const claude = index.claude.find((c) => c.baseModelId === baseModelId);
+  const catalogued = claude !== undefined || index.models.has(baseModelId);
   return {
     modelId,
     baseModelId,
-    metricsLabel: catalogued ? baseModelId : 'unknown',
+    // A Claude model has one label however it was named (the door and Bedrock ids included).
+    metricsLabel: claude ? canonicalClaudeId(claude.parsed) : catalogued ? baseModelId : 'unknown',
     caps: capabilitiesFor(baseModelId),
     ...servedBy(baseModelId, index),
   };

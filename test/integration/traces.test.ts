@@ -735,7 +735,8 @@ describe('traces: the attempt span is the GenAI span', () => {
       emulator.enqueue({ text: 'claude via the door', chunkSize: 4 });
       await invokeThroughDoor(gateway.url, claude, operation, traceId);
       const invokeAttempt = (await trace(receiver, traceId, 3)).find((s) => s.kind === CLIENT)!;
-      expect(invokeAttempt.name).toBe('chat anthropic.claude-sonnet-4-5-20250929-v1:0');
+      // The catalogue's one name for the model, as on /v1/messages.
+      expect(invokeAttempt.name).toBe('chat claude-sonnet-4-5-20250929');
       expect(invokeAttempt.attributes['gen_ai.response.finish_reasons']).toEqual(['end_turn']);
       expect(invokeAttempt.attributes['gen_ai.response.id']).toMatch(/^msg_/);
       expect(invokeAttempt.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
