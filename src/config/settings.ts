@@ -365,9 +365,14 @@ export const SETTINGS = {
   }),
   firstByteTimeoutMs: setting({
     env: ['ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS'],
-    default: 0,
+    // A region that accepts and never answers held a stream until the 10-minute answer timeout (Claude
+    // Code's spinner frozen). Bedrock starts a stream within seconds; a long uncached prompt may take
+    // tens of them, and then costs this much once more on the next upstream, never a failed call
+    // (the last attempt is not cut) nor an open breaker. Short enough for two cuts within the pool's
+    // 60-s window, so a pool of three is covered.
+    default: seconds(20),
     parse: integer(0, 3_600_000),
-    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long moves to the next upstream (`0`: no limit)',
+    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long moves to the next upstream, while there is one to try (`0`: no limit)',
   }),
   pingIntervalMs: setting({
     env: ['ABPROXY_PING_INTERVAL_MS'],

@@ -385,6 +385,19 @@ export class UpstreamPool implements BedrockRuntime {
     const noteThrottle = (seconds: number) => {
       soonestThrottle = Math.min(soonestThrottle ?? seconds, seconds);
     };
+    /**
+     * Breakers of the attempts the first-byte timer cut, judged when the call ends: a cut upstream was
+     * slower to start than the timer, which a prompt slow to start is on every upstream. It counts as a
+     * fault unless another upstream then served the call but took as long to start (the prompt, not the
+     * upstream) or the client left; so a healthy region is not shut out by long prompts.
+     */
+    const cut: Breaker[] = [];
+    const judgeCuts = (forgiven: boolean) => {
+      for (const breaker of cut.splice(0)) {
+        if (forgiven) breaker.release();
+        else breaker.failure(undefined, false);
+      }
+    };
 
     for (const member of order) {
       if (attempts >= this.#maxAttempts || (attempts > 0 && this.#now() >= deadline)) break;
@@ -415,6 +428,7 @@ export class UpstreamPool implements BedrockRuntime {
       const calledId = keepModelId ? modelId : member.profileFor(modelId);
       try {
         const answer = await send(member.runtime, calledId, attemptSignal);
+        judgeCuts(this.#now() - started >= this.#firstByteTimeoutMs);
         // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began; but a probe
         // that began answering closes it at once (the region is back), so no stream left unread can
         // hold the probe slot.
@@ -430,6 +444,7 @@ export class UpstreamPool implements BedrockRuntime {
       } catch (err) {
         if (signal?.aborted) {
           breaker.release();
+          judgeCuts(true);
           throw err;
         }
         const firstByteTimeout = firstByte?.signal.aborted === true;
@@ -438,9 +453,19 @@ export class UpstreamPool implements BedrockRuntime {
         this.#noteFault(member, fault);
         if (fault === 'client') {
           breaker.release();
+          judgeCuts(false);
           throw err;
         }
-        this.#observer?.fault?.(member.name, fault, err);
+        this.#observer?.fault?.(
+          member.name,
+          fault,
+          // Its own error is only the abort: the log says what cut it.
+          firstByteTimeout
+            ? new Error(
+                `no answer within ${this.#firstByteTimeoutMs} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS): the call went on to the next upstream`,
+              )
+            : err,
+        );
         if (fault === 'access') {
           // Tried elsewhere, but no breaker opens on it: a model no upstream serves (a typo) must stay
           // the client's 404 on every call, never become 'every upstream is failing' (529, retried).
@@ -453,7 +478,13 @@ export class UpstreamPool implements BedrockRuntime {
         }
         const retryAfter =
           fault === 'throttled' || fault === 'overloaded' ? retryAfterSeconds(err) : undefined;
-        breaker.failure(retryAfter === undefined ? undefined : retryAfter * 1000, fault === 'throttled');
+        if (firstByteTimeout) {
+          // Judged when the call ends (judgeCuts); meanwhile the probe slot it may hold is free.
+          breaker.release();
+          cut.push(breaker);
+        } else {
+          breaker.failure(retryAfter === undefined ? undefined : retryAfter * 1000, fault === 'throttled');
+        }
         if (trace) trace.failedAttempts++;
         if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
         else onlyThrottled = false;
@@ -464,6 +495,7 @@ export class UpstreamPool implements BedrockRuntime {
         member.inFlight--;
       }
     }
+    judgeCuts(false);
 
     if (onlyThrottled && soonestThrottle !== undefined) {
       throw new ApiError(

@@ -11,7 +11,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { ListFoundationModelsCommand } from '@aws-sdk/client-bedrock';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/config/config.ts';
-import { startServer } from '../../src/server/http/server.ts';
+import { type StartServerOptions, startServer } from '../../src/server/http/server.ts';
 import { BedrockUpstream } from '../../src/upstream/bedrock.ts';
 import { assumedRole } from '../../src/upstream/upstream-set.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
@@ -24,8 +24,10 @@ import {
   setEmulatorCredentials,
   testConfig,
 } from '../helpers/gateway.ts';
+import { capturedLog } from '../helpers/log.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
+const NOVA = 'amazon.nova-lite-v1:0';
 const ROLE = 'arn:aws:iam::123456789012:role/bedrock';
 
 const open: { close(): Promise<void> | void }[] = [];
@@ -97,6 +99,7 @@ interface Pair {
 async function pair(
   first: { endpoint: string; role?: boolean },
   overrides: Partial<Settings> = {},
+  options: StartServerOptions = {},
 ): Promise<Pair> {
   const catalogue = await startEmulator({ port: 0 });
   const secondary = await startEmulator({ port: 0 });
@@ -115,22 +118,27 @@ async function pair(
     ],
     'ABPROXY_UPSTREAMS',
   );
-  return { secondary, client: await clientOf(upstreams, overrides) };
+  return { secondary, client: await clientOf(upstreams, overrides, options) };
 }
 
 /** The Anthropic SDK (no retries) on a gateway over these upstreams. */
 async function clientOf(
   upstreams: Settings['upstreams'],
   overrides: Partial<Settings> = {},
+  options: StartServerOptions = {},
 ): Promise<Anthropic> {
-  const gateway = await startServer(testConfig({ upstreams, ...overrides }));
+  const gateway = await startServer(testConfig({ upstreams, ...overrides }), options);
   open.push(gateway);
   return new Anthropic({ baseURL: gateway.url, apiKey: MASTER_KEY, maxRetries: 0 });
 }
 
-async function servedBy(client: Anthropic, stream = false): Promise<{ upstream: string | null; ms: number }> {
+async function servedBy(
+  client: Anthropic,
+  stream = false,
+  model = CLAUDE,
+): Promise<{ upstream: string | null; ms: number }> {
   const started = performance.now();
-  const params = { model: CLAUDE, max_tokens: 50, messages: ask('hello') };
+  const params = { model, max_tokens: 50, messages: ask('hello') };
   const { response } = stream
     ? await client.messages.stream(params).withResponse()
     : await client.messages.create(params).withResponse();
@@ -222,6 +230,42 @@ describe('a region that misbehaves after accepting the call', () => {
     expect(silent.connections()).toBeGreaterThanOrEqual(1);
     expect(upstream).toBe('secondary');
     expect(ms).toBeLessThan(5_000);
+  });
+
+  it('never answering a stream, by default: Claude and open-model streams move on in 20 s, not 10 min', async () => {
+    const silent = await silentServer();
+    const { client } = await pair({ endpoint: silent.url });
+    const [claude, nova] = await Promise.all([servedBy(client, true), servedBy(client, true, NOVA)]);
+    for (const { upstream, ms } of [claude, nova]) {
+      expect(upstream).toBe('secondary');
+      expect(ms).toBeLessThan(30_000);
+    }
+    expect(silent.connections()).toBe(2);
+  }, 45_000);
+
+  it('the cut is logged and counted as a timeout, and after three the silent region is skipped', async () => {
+    const silent = await silentServer();
+    const { logger, lines } = capturedLog('warn');
+    const { client } = await pair({ endpoint: silent.url }, { firstByteTimeoutMs: 200 }, { logger });
+    for (let i = 0; i < 4; i++) expect((await servedBy(client, true)).upstream).toBe('secondary');
+    // Its breaker opened after three cuts: the fourth call went straight to the secondary.
+    expect(silent.connections()).toBe(3);
+    const failed = lines.filter((l) => l.msg === 'upstream attempt failed');
+    expect(failed[0]).toMatchObject({ upstream: 'first', fault: 'timeout' });
+    expect(String(failed[0]?.error)).toContain('no answer within 200 ms');
+  });
+
+  it('a prompt slow to start everywhere: each call moves on and is served, and the cut region is not shut out for it', async () => {
+    const slow = { slowFirstByte: { ms: 600, every: 1 } };
+    const first = await startEmulator({ port: 0, faults: slow });
+    open.push(first);
+    const { secondary, client } = await pair({ endpoint: first.url }, { firstByteTimeoutMs: 200 });
+    secondary.setFaults(slow);
+    for (let i = 0; i < 4; i++) expect((await servedBy(client, true)).upstream).toBe('secondary');
+    // Every call tried the first region again: its cuts were the prompt's slowness, not its own.
+    expect(first.requests.filter((r) => r.operation === 'InvokeModelWithResponseStream')).toHaveLength(4);
+    // A non-streamed answer comes whole when it is ready: never cut by the first-byte timer.
+    expect((await servedBy(client)).upstream).toBe('first');
   });
 
   it.each(['1.1', '2'] as const)(
