@@ -26,6 +26,8 @@ export class Breaker {
   #probing = false;
   /** The fault that opened the breaker was throttling (for the all-throttled 429). */
   #throttled = false;
+  /** What the upstream answered to the last fault counted (what a call it skips is told). */
+  #cause: unknown;
 
   constructor(options: BreakerOptions) {
     this.#options = options;
@@ -47,6 +49,10 @@ export class Breaker {
     return this.#throttled;
   }
 
+  get cause(): unknown {
+    return this.#cause;
+  }
+
   /** Holds nothing a new breaker would not (no fault counted, no probe out): safe to forget. */
   get blank(): boolean {
     return this.#faults === 0 && !this.#probing;
@@ -65,15 +71,17 @@ export class Breaker {
     this.#faults = 0;
     this.#probing = false;
     this.#throttled = false;
+    this.#cause = undefined;
     this.#openMs = this.#options.openMs;
   }
 
-  /** A retryable fault; `retryAfterMs` is the upstream's own hint, when it gave one. */
-  failure(retryAfterMs: number | undefined, throttled: boolean): void {
+  /** A retryable fault; `retryAfterMs` is the upstream's own hint, when it gave one; `cause` its error. */
+  failure(retryAfterMs: number | undefined, throttled: boolean, cause?: unknown): void {
     const wasProbe = this.#probing;
     this.#probing = false;
     this.#faults++;
     this.#throttled = throttled;
+    this.#cause = cause;
     if (this.#faults < this.#options.threshold) return;
     if (wasProbe) this.#openMs = Math.min(this.#openMs * 2, this.#options.maxOpenMs);
     this.#openUntil = this.#now() + Math.max(this.#openMs, retryAfterMs ?? 0);

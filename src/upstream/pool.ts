@@ -395,7 +395,7 @@ export class UpstreamPool implements BedrockRuntime {
     const judgeCuts = (forgiven: boolean) => {
       for (const breaker of cut.splice(0)) {
         if (forgiven) breaker.release();
-        else breaker.failure(undefined, false);
+        else breaker.failure(undefined, false, this.#firstByteTimeoutError());
       }
     };
 
@@ -483,7 +483,11 @@ export class UpstreamPool implements BedrockRuntime {
           breaker.release();
           cut.push(breaker);
         } else {
-          breaker.failure(retryAfter === undefined ? undefined : retryAfter * 1000, fault === 'throttled');
+          breaker.failure(
+            retryAfter === undefined ? undefined : retryAfter * 1000,
+            fault === 'throttled',
+            err,
+          );
         }
         if (trace) trace.failedAttempts++;
         if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
@@ -506,22 +510,29 @@ export class UpstreamPool implements BedrockRuntime {
         { status: 429, headers: { 'retry-after': String(soonestThrottle) } },
       );
     }
-    if (lastFirstByteTimeout) {
-      throw new ApiError(
-        'timeout_error',
-        `No upstream started answering within ${this.#firstByteTimeoutMs} ms`,
-        {
-          status: 504,
-        },
-      );
-    }
+    if (lastFirstByteTimeout) throw this.#firstByteTimeoutError();
     if (lastError !== undefined) throw lastError;
-    // Every upstream skipped by an open breaker after faults other than throttling.
-    const reopen = Math.min(...order.map((m) => this.#breaker(m, modelId).openUntil).filter((t) => t > 0));
+    // Every upstream skipped by an open breaker after faults other than throttling. The client hears
+    // what opened them, as the calls that opened them did, and when to retry: unreachable regions gave
+    // 502s (silent ones 504s) until three calls had opened their breakers, then 529s saying the model
+    // was overloaded.
+    const breakers = order.map((m) => this.#breaker(m, modelId));
+    const reopen = Math.min(...breakers.map((b) => b.openUntil).filter((t) => t > 0));
     const waitS = Number.isFinite(reopen) ? Math.max(1, Math.ceil((reopen - this.#now()) / 1000)) : 1;
-    throw new ApiError('overloaded_error', `Every upstream serving ${modelId} is failing; retry later`, {
-      status: 529,
-      headers: { 'retry-after': String(waitS) },
-    });
+    const cause = breakers.findLast((b) => !b.throttled && b.cause !== undefined)?.cause;
+    const like = cause === undefined ? undefined : fromBedrockError(cause);
+    throw new ApiError(
+      like?.type ?? 'overloaded_error',
+      `Every upstream serving ${modelId} is failing; retry later${like ? ` (${like.message})` : ''}`,
+      { status: like?.status ?? 529, headers: { 'retry-after': String(waitS) } },
+    );
+  }
+
+  #firstByteTimeoutError(): ApiError {
+    return new ApiError(
+      'timeout_error',
+      `No upstream started answering within ${this.#firstByteTimeoutMs} ms`,
+      { status: 504 },
+    );
   }
 }

@@ -293,6 +293,50 @@ describe('a region that misbehaves after accepting the call', () => {
     },
   );
 
+  it('every region down: the calls skipped by open breakers get the status the first calls got, with retry-after', async () => {
+    const catalogue = await startEmulator({ port: 0 });
+    const refusing = [
+      await startEmulator({ port: 0, faults: { refuseConnections: true } }),
+      await startEmulator({ port: 0, faults: { refuseConnections: true } }),
+    ];
+    const silent = [await silentServer(), await silentServer()];
+    open.push(catalogue, ...refusing);
+    setEmulatorCredentials();
+    const downPool = (endpoints: string[]) =>
+      clientOf(
+        parseUpstreams(
+          endpoints.map((endpoint, i) => ({
+            name: `r${i}`,
+            region: 'us-east-1',
+            endpoint,
+            controlEndpoint: catalogue.url,
+          })),
+          'ABPROXY_UPSTREAMS',
+        ),
+        { upstreamAnswerTimeoutMs: 300 },
+      );
+    for (const [client, status, type] of [
+      [await downPool(refusing.map((e) => e.url)), 502, 'api_error'],
+      [await downPool(silent.map((s) => s.url)), 504, 'timeout_error'],
+    ] as const) {
+      const answers: { status: number | undefined; type: unknown; retryAfter: string | null }[] = [];
+      for (let i = 0; i < 4; i++) {
+        const err = (await client.messages
+          .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+          .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+        answers.push({
+          status: err.status,
+          type: (err.error as { error?: { type?: unknown } }).error?.type,
+          retryAfter: err.headers?.get('retry-after') ?? null,
+        });
+      }
+      // Three calls tried every region and opened their breakers; the fourth tried none.
+      expect(answers.map((a) => [a.status, a.type])).toEqual(Array(4).fill([status, type]));
+      expect(Number(answers[3]!.retryAfter)).toBeGreaterThan(0);
+    }
+    expect(silent.map((s) => s.connections())).toEqual([3, 3]);
+  });
+
   it('a control plane that never answers fails the listing at its timeout (the catalogue falls back)', async () => {
     const silent = await silentServer();
     const upstream = new BedrockUpstream({
