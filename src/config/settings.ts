@@ -374,6 +374,16 @@ export const SETTINGS = {
     parse: integer(0, 3_600_000),
     doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long moves to the next upstream, while there is one to try (`0`: no limit)',
   }),
+  streamStartTimeoutMs: setting({
+    env: ['ABPROXY_UPSTREAM_STREAM_START_TIMEOUT_MS'],
+    // The last upstream a stream can try is not cut by the first-byte timer; silent, it held the call to
+    // the 10-minute answer timeout, past the 5 minutes Node's fetch waits for headers (the client left
+    // with a connection error, and no breaker learnt). Published measurements put the first token of a
+    // 1M-token prompt at 1-2 minutes.
+    default: seconds(180),
+    parse: integer(0, 86_400_000),
+    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose last possible upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long fails as a 504 `timeout_error` and counts against that upstream (`0`: only `ABPROXY_UPSTREAM_ANSWER_TIMEOUT_MS`)',
+  }),
   pingIntervalMs: setting({
     env: ['ABPROXY_PING_INTERVAL_MS'],
     default: seconds(15),

@@ -61,6 +61,11 @@ export interface PoolOptions {
   deadlineMs?: number;
   /** Streams: an upstream that has not answered (headers) within this long is left for the next; 0: never. */
   firstByteTimeoutMs?: number;
+  /**
+   * Streams: an attempt the first-byte timer does not cover (the last one) that has not answered within
+   * this long fails the call as a timeout; 0: only the transport's answer timeout.
+   */
+  streamStartTimeoutMs?: number;
   breaker?: Partial<BreakerOptions>;
   observer?: PoolObserver;
   now?: () => number;
@@ -157,6 +162,7 @@ export class UpstreamPool implements BedrockRuntime {
   readonly #maxAttempts: number;
   readonly #deadlineMs: number;
   readonly #firstByteTimeoutMs: number;
+  readonly #streamStartTimeoutMs: number;
   readonly #breakerOptions: BreakerOptions;
   readonly #observer: PoolObserver | undefined;
   readonly #now: () => number;
@@ -185,6 +191,7 @@ export class UpstreamPool implements BedrockRuntime {
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#deadlineMs = options.deadlineMs ?? 60_000;
     this.#firstByteTimeoutMs = options.firstByteTimeoutMs ?? 0;
+    this.#streamStartTimeoutMs = options.streamStartTimeoutMs ?? 0;
     this.#now = options.now ?? Date.now;
     this.#breakerOptions = { ...DEFAULT_BREAKER, ...options.breaker, now: this.#now };
     this.#observer = options.observer;
@@ -412,18 +419,23 @@ export class UpstreamPool implements BedrockRuntime {
       member.inFlight++;
       const started = this.#now();
       // A stream whose answer does not start in time is given up and tried elsewhere — while there is an
-      // elsewhere: the last attempt the order, the attempt count and the deadline allow is never cut by it
-      // (a prompt slow to start would fail on every upstream, and each cut count against its breaker).
-      const another =
+      // elsewhere: the last attempt the order, the attempt count and the deadline allow is never cut by
+      // the first-byte timer (a prompt slow to start would fail on every upstream). It is given the
+      // longer stream-start bound, past which a silent region fails the call as a 504 (and counts against
+      // its breaker) instead of holding it to the 10-minute answer timeout, which many clients do not
+      // wait for (Node's fetch gives up on headers after 5 minutes): they left, and no breaker learnt.
+      const failover =
+        this.#firstByteTimeoutMs > 0 &&
         member !== order.at(-1) &&
         attempts < this.#maxAttempts &&
         started + this.#firstByteTimeoutMs < deadline;
-      const firstByte = stream && this.#firstByteTimeoutMs > 0 && another ? new AbortController() : undefined;
-      const timer = firstByte && setTimeout(() => firstByte.abort(), this.#firstByteTimeoutMs);
-      const attemptSignal = firstByte
+      const startWithin = !stream ? 0 : failover ? this.#firstByteTimeoutMs : this.#streamStartTimeoutMs;
+      const startTimer = startWithin > 0 ? new AbortController() : undefined;
+      const timer = startTimer && setTimeout(() => startTimer.abort(), startWithin);
+      const attemptSignal = startTimer
         ? signal
-          ? AbortSignal.any([signal, firstByte.signal])
-          : firstByte.signal
+          ? AbortSignal.any([signal, startTimer.signal])
+          : startTimer.signal
         : signal;
       const calledId = keepModelId ? modelId : member.profileFor(modelId);
       try {
@@ -447,8 +459,11 @@ export class UpstreamPool implements BedrockRuntime {
           judgeCuts(true);
           throw err;
         }
-        const firstByteTimeout = firstByte?.signal.aborted === true;
-        const fault = firstByteTimeout ? 'timeout' : faultClass(err);
+        const notStarted = startTimer?.signal.aborted === true;
+        const firstByteTimeout = notStarted && failover;
+        // The upstream's own error is only the abort: what the client and the breaker hear is why.
+        const failure = notStarted && !failover ? this.#streamStartError() : err;
+        const fault = notStarted ? 'timeout' : faultClass(err);
         this.#observer?.attempt(member.name, fault, this.#now() - started);
         this.#noteFault(member, fault);
         if (fault === 'client') {
@@ -459,12 +474,11 @@ export class UpstreamPool implements BedrockRuntime {
         this.#observer?.fault?.(
           member.name,
           fault,
-          // Its own error is only the abort: the log says what cut it.
           firstByteTimeout
             ? new Error(
                 `no answer within ${this.#firstByteTimeoutMs} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS): the call went on to the next upstream`,
               )
-            : err,
+            : failure,
         );
         if (fault === 'access') {
           // Tried elsewhere, but no breaker opens on it: a model no upstream serves (a typo) must stay
@@ -486,13 +500,13 @@ export class UpstreamPool implements BedrockRuntime {
           breaker.failure(
             retryAfter === undefined ? undefined : retryAfter * 1000,
             fault === 'throttled',
-            err,
+            failure,
           );
         }
         if (trace) trace.failedAttempts++;
         if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
         else onlyThrottled = false;
-        lastError = err;
+        lastError = failure;
         lastFirstByteTimeout = firstByteTimeout;
       } finally {
         clearTimeout(timer);
@@ -525,6 +539,14 @@ export class UpstreamPool implements BedrockRuntime {
       like?.type ?? 'overloaded_error',
       `Every upstream serving ${modelId} is failing; retry later${like ? ` (${like.message})` : ''}`,
       { status: like?.status ?? 529, headers: { 'retry-after': String(waitS) } },
+    );
+  }
+
+  #streamStartError(): ApiError {
+    return new ApiError(
+      'timeout_error',
+      `Bedrock did not start answering within ${this.#streamStartTimeoutMs} ms`,
+      { status: 504 },
     );
   }
 

@@ -87,6 +87,7 @@ type UpstreamSettings = Pick<
   | 'upstreamStrategies'
   | 'upstreamCooldownMs'
   | 'firstByteTimeoutMs'
+  | 'streamStartTimeoutMs'
   | 'mantleEndpoint'
 >;
 
@@ -267,6 +268,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       maxAttempts: specs.length,
       breaker: { openMs: settings.upstreamCooldownMs },
       firstByteTimeoutMs: settings.firstByteTimeoutMs,
+      streamStartTimeoutMs: settings.streamStartTimeoutMs,
       observer: hooks.observer,
     },
   );

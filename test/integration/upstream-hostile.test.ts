@@ -293,6 +293,36 @@ describe('a region that misbehaves after accepting the call', () => {
     },
   );
 
+  it('every region silent to a stream: a 504 at the stream-start bound, and after three the breakers answer at once', async () => {
+    const catalogue = await startEmulator({ port: 0 });
+    open.push(catalogue);
+    setEmulatorCredentials();
+    const silent = [await silentServer(), await silentServer()];
+    const client = await clientOf(
+      parseUpstreams(
+        silent.map((s, i) => ({
+          name: `r${i}`,
+          region: 'us-east-1',
+          endpoint: s.url,
+          controlEndpoint: catalogue.url,
+        })),
+        'ABPROXY_UPSTREAMS',
+      ),
+      { firstByteTimeoutMs: 200, streamStartTimeoutMs: 600, upstreamAnswerTimeoutMs: 10_000 },
+    );
+    for (let i = 0; i < 4; i++) {
+      const started = performance.now();
+      const err = (await client.messages
+        .create({ model: CLAUDE, max_tokens: 50, messages: ask('x'), stream: true })
+        .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(err.status).toBe(504);
+      expect(err.error).toMatchObject({ error: { type: 'timeout_error' } });
+    }
+    // The first region cut by the first-byte timer, the last one by the stream-start bound: both count.
+    expect(silent.map((s) => s.connections())).toEqual([3, 3]);
+  });
+
   it('every region down: the calls skipped by open breakers get the status the first calls got, with retry-after', async () => {
     const catalogue = await startEmulator({ port: 0 });
     const refusing = [
