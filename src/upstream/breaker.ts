@@ -58,6 +58,12 @@ export class Breaker {
     return this.#faults === 0 && !this.#probing;
   }
 
+  /** Whether admit() would let a call through now, without taking the probe slot. */
+  get admits(): boolean {
+    const state = this.state;
+    return state === 'closed' || (state === 'half-open' && !this.#probing);
+  }
+
   /** Whether a call may go through now; in half-open this takes the one probe slot. */
   admit(): boolean {
     const state = this.state;

@@ -426,9 +426,10 @@ export class UpstreamPool implements BedrockRuntime {
       // wait for (Node's fetch gives up on headers after 5 minutes): they left, and no breaker learnt.
       const failover =
         this.#firstByteTimeoutMs > 0 &&
-        member !== order.at(-1) &&
         attempts < this.#maxAttempts &&
-        started + this.#firstByteTimeoutMs < deadline;
+        started + this.#firstByteTimeoutMs < deadline &&
+        // An upstream after it that its breaker would let through (one skipped is no elsewhere).
+        order.slice(order.indexOf(member) + 1).some((m) => this.#breaker(m, modelId).admits);
       const startWithin = !stream ? 0 : failover ? this.#firstByteTimeoutMs : this.#streamStartTimeoutMs;
       const startTimer = startWithin > 0 ? new AbortController() : undefined;
       const timer = startTimer && setTimeout(() => startTimer.abort(), startWithin);

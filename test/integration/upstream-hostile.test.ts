@@ -293,6 +293,21 @@ describe('a region that misbehaves after accepting the call', () => {
     },
   );
 
+  it('the first-byte timer does not cut a stream when the upstreams after it are all skipped by open breakers', async () => {
+    const first = await startEmulator({ port: 0 });
+    open.push(first);
+    const { secondary, client } = await pair({ endpoint: first.url }, { firstByteTimeoutMs: 200 });
+    // Three calls open the secondary's breaker (the first refuses them for its account: no breaker).
+    for (let i = 0; i < 3; i++) {
+      first.enqueue({ error: { name: 'AccessDeniedException', message: 'not this account' } });
+      secondary.enqueue({ error: { name: 'ServiceUnavailableException', message: 'down' } });
+      await servedBy(client, true).catch(() => undefined);
+    }
+    // Now the first is the only upstream left: a stream slow to start there is served, not cut into a 504.
+    first.setFaults({ slowFirstByte: { ms: 600, every: 1 } });
+    expect((await servedBy(client, true)).upstream).toBe('first');
+  });
+
   it('every region silent to a stream: a 504 at the stream-start bound, and after three the breakers answer at once', async () => {
     const catalogue = await startEmulator({ port: 0 });
     open.push(catalogue);
