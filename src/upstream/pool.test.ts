@@ -278,6 +278,44 @@ describe('UpstreamPool', () => {
     expect((await oneAttempt.invokeModelStream({ modelId: 'm', body: '{}' })).requestId).toBe('a');
   });
 
+  it('a first-byte cut counts against its upstream only when the next one started sooner', async () => {
+    const startsIn = (ms: number) =>
+      ({
+        invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
+          new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => resolve({ requestId: 'r', stream: (async function* () {})() }),
+              ms,
+            );
+            signal?.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(signal.reason);
+            });
+          }),
+      }) as unknown as BedrockRuntime;
+    const stream = (pool: UpstreamPool) => pool.invokeModelStream({ modelId: 'm', body: '{}' });
+    // Both slow to start (the prompt): a is cut every time, yet never shut out.
+    const slowEverywhere = new UpstreamPool(
+      [
+        { name: 'a', runtime: startsIn(60) },
+        { name: 'b', runtime: startsIn(60) },
+      ],
+      { firstByteTimeoutMs: 20 },
+    );
+    for (let i = 0; i < 4; i++) await stream(slowEverywhere);
+    expect(slowEverywhere.health()[0]).toMatchObject({ state: 'closed', recentFaults: { timeout: 4 } });
+    // b starts at once: a was the slow one, and three cuts open its breaker.
+    const slowA = new UpstreamPool(
+      [
+        { name: 'a', runtime: startsIn(60) },
+        { name: 'b', runtime: startsIn(0) },
+      ],
+      { firstByteTimeoutMs: 20 },
+    );
+    for (let i = 0; i < 3; i++) await stream(slowA);
+    expect(slowA.health()[0]!.state).toBe('open');
+  });
+
   it('an upstream whose streams keep breaking after they began is skipped once its breaker opens', async () => {
     const streaming = (name: string, breaks: boolean) =>
       ({
