@@ -372,7 +372,7 @@ export const SETTINGS = {
     // 60-s window, so a pool of three is covered.
     default: seconds(20),
     parse: integer(0, 3_600_000),
-    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long moves to the next upstream, while there is one to try (`0`: no limit)',
+    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long (plus a second per 50 kB of the request) moves to the next upstream, while there is one to try (`0`: no limit)',
   }),
   streamStartTimeoutMs: setting({
     env: ['ABPROXY_UPSTREAM_STREAM_START_TIMEOUT_MS'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../anthropic/errors.ts';
 import { awsError, scriptedInvoke as fake, scriptedMessagesApi } from './pool.fixture.ts';
-import { MAX_BREAKERS, UpstreamPool } from './pool.ts';
+import { MAX_BREAKERS, PROMPT_BYTES_PER_SECOND, UpstreamPool } from './pool.ts';
 import type { BedrockRuntime } from './runtime.ts';
 import { traceCallsWith } from './trace.ts';
 
@@ -237,6 +237,37 @@ describe('UpstreamPool', () => {
     expect(result.requestId).toBe('b');
     expect(trace).toEqual({ served: 'b', called: 'm', failedAttempts: 1 });
     expect(text(await invoke(pool, 'm'))).toBe('slow a');
+  });
+
+  it('a large prompt gets a second more on the first-byte timer per PROMPT_BYTES_PER_SECOND: it is not cut and paid for twice', async () => {
+    const startsIn = (ms: number, name: string) =>
+      ({
+        invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
+          new Promise((resolve, reject) => {
+            const timer = setTimeout(
+              () => resolve({ requestId: name, stream: (async function* () {})() }),
+              ms,
+            );
+            signal?.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(signal.reason);
+            });
+          }),
+      }) as unknown as BedrockRuntime;
+    const pool = new UpstreamPool(
+      [
+        { name: 'a', runtime: startsIn(300, 'a') },
+        { name: 'b', runtime: startsIn(0, 'b') },
+      ],
+      { firstByteTimeoutMs: 20 },
+    );
+    const small = traced();
+    expect((await pool.invokeModelStream({ modelId: 'm', body: '{}' }, small.signal)).requestId).toBe('b');
+    // One PROMPT_BYTES_PER_SECOND of prompt: 20 ms + 1 s, and a starts in 300 ms.
+    const large = traced();
+    const body = JSON.stringify({ prompt: 'x'.repeat(PROMPT_BYTES_PER_SECOND) });
+    expect((await pool.invokeModelStream({ modelId: 'm', body }, large.signal)).requestId).toBe('a');
+    expect(large.trace).toEqual({ served: 'a', called: 'm', failedAttempts: 0 });
   });
 
   it('the first-byte timer never cuts the last attempt: a prompt slow to start is served, not failed everywhere', async () => {

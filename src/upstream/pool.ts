@@ -90,6 +90,12 @@ interface Member {
 const RECENT_FAULTS = 50;
 
 /**
+ * Request bytes that give a stream's first-byte timer one more second: ~12,500 tokens at ~4 bytes a
+ * token, a cautious prefill rate (a 200k-token prompt waits 20 + 16 s before the next region is tried).
+ */
+export const PROMPT_BYTES_PER_SECOND = 50_000;
+
+/**
  * Breakers kept per upstream. Model ids are the client's words: without a bound, calls with made-up ids
  * (each a client fault, which leaves its breaker blank) grew the map, and the breaker-state metric's
  * label set, for ever.
@@ -200,14 +206,24 @@ export class UpstreamPool implements BedrockRuntime {
   converse: BedrockRuntime['converse'] = (input, signal) =>
     this.#call(input.modelId ?? '', signal, false, (r, modelId, s) => r.converse(withId(input, modelId), s));
   converseStream: BedrockRuntime['converseStream'] = (input, signal) =>
-    this.#call(input.modelId ?? '', signal, true, (r, modelId, s) =>
-      r.converseStream(withId(input, modelId), s).then(withFirstEvents),
+    this.#call(
+      input.modelId ?? '',
+      signal,
+      true,
+      (r, modelId, s) => r.converseStream(withId(input, modelId), s).then(withFirstEvents),
+      false,
+      () => JSON.stringify(input.messages ?? []).length + JSON.stringify(input.system ?? []).length,
     );
   invokeModel: BedrockRuntime['invokeModel'] = (input, signal) =>
     this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel(withId(input, modelId), s));
   invokeModelStream: BedrockRuntime['invokeModelStream'] = (input, signal) =>
-    this.#call(input.modelId, signal, true, (r, modelId, s) =>
-      r.invokeModelStream(withId(input, modelId), s).then(withFirstEvents),
+    this.#call(
+      input.modelId,
+      signal,
+      true,
+      (r, modelId, s) => r.invokeModelStream(withId(input, modelId), s).then(withFirstEvents),
+      false,
+      () => input.body.length,
     );
   /** CountTokens takes a foundation model id: an upstream's profile prefix does not apply. */
   countTokens: BedrockRuntime['countTokens'] = (input, signal) =>
@@ -229,6 +245,7 @@ export class UpstreamPool implements BedrockRuntime {
       input.stream,
       (r, modelId, s) => r.messagesApi(withId(input, modelId), s),
       input.host === 'mantle',
+      () => input.body.length,
     );
 
   forward: BedrockRuntime['forward'] = (input, signal) =>
@@ -238,6 +255,7 @@ export class UpstreamPool implements BedrockRuntime {
       input.operation.endsWith('stream'),
       (r, modelId, s) => r.forward(withId(input, modelId), s),
       input.operation === 'count-tokens',
+      () => input.body.length,
     );
 
   /**
@@ -373,6 +391,7 @@ export class UpstreamPool implements BedrockRuntime {
     stream: boolean,
     send: (runtime: BedrockRuntime, modelId: string, signal: AbortSignal | undefined) => Promise<T>,
     keepModelId = false,
+    requestSize?: () => number,
   ): Promise<T> {
     const order = this.#order(modelId);
     if (order.length === 0) {
@@ -382,6 +401,7 @@ export class UpstreamPool implements BedrockRuntime {
     }
     const trace = upstreamTraceOf(signal);
     const deadline = this.#now() + this.#deadlineMs;
+    const firstByteMs = this.#firstByteTimeoutFor(stream, requestSize);
     /** Soonest retry-after (s) of every upstream that throttled or was skipped as throttled. */
     let soonestThrottle: number | undefined;
     let onlyThrottled = true;
@@ -402,7 +422,7 @@ export class UpstreamPool implements BedrockRuntime {
     const judgeCuts = (forgiven: boolean) => {
       for (const breaker of cut.splice(0)) {
         if (forgiven) breaker.release();
-        else breaker.failure(undefined, false, this.#firstByteTimeoutError());
+        else breaker.failure(undefined, false, this.#firstByteTimeoutError(firstByteMs));
       }
     };
 
@@ -425,12 +445,12 @@ export class UpstreamPool implements BedrockRuntime {
       // its breaker) instead of holding it to the 10-minute answer timeout, which many clients do not
       // wait for (Node's fetch gives up on headers after 5 minutes): they left, and no breaker learnt.
       const failover =
-        this.#firstByteTimeoutMs > 0 &&
+        firstByteMs > 0 &&
         attempts < this.#maxAttempts &&
-        started + this.#firstByteTimeoutMs < deadline &&
+        started + firstByteMs < deadline &&
         // An upstream after it that its breaker would let through (one skipped is no elsewhere).
         order.slice(order.indexOf(member) + 1).some((m) => this.#breaker(m, modelId).admits);
-      const startWithin = !stream ? 0 : failover ? this.#firstByteTimeoutMs : this.#streamStartTimeoutMs;
+      const startWithin = !stream ? 0 : failover ? firstByteMs : this.#streamStartTimeoutMs;
       const startTimer = startWithin > 0 ? new AbortController() : undefined;
       const timer = startTimer && setTimeout(() => startTimer.abort(), startWithin);
       const attemptSignal = startTimer
@@ -441,7 +461,7 @@ export class UpstreamPool implements BedrockRuntime {
       const calledId = keepModelId ? modelId : member.profileFor(modelId);
       try {
         const answer = await send(member.runtime, calledId, attemptSignal);
-        judgeCuts(this.#now() - started >= this.#firstByteTimeoutMs);
+        judgeCuts(this.#now() - started >= firstByteMs);
         // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began; but a probe
         // that began answering closes it at once (the region is back), so no stream left unread can
         // hold the probe slot.
@@ -477,7 +497,7 @@ export class UpstreamPool implements BedrockRuntime {
           fault,
           firstByteTimeout
             ? new Error(
-                `no answer within ${this.#firstByteTimeoutMs} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS): the call went on to the next upstream`,
+                `no answer within ${firstByteMs} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, longer for a larger prompt): the call went on to the next upstream`,
               )
             : failure,
         );
@@ -525,7 +545,7 @@ export class UpstreamPool implements BedrockRuntime {
         { status: 429, headers: { 'retry-after': String(soonestThrottle) } },
       );
     }
-    if (lastFirstByteTimeout) throw this.#firstByteTimeoutError();
+    if (lastFirstByteTimeout) throw this.#firstByteTimeoutError(firstByteMs);
     if (lastError !== undefined) throw lastError;
     // Every upstream skipped by an open breaker after faults other than throttling. The client hears
     // what opened them, as the calls that opened them did, and when to retry: unreachable regions gave
@@ -551,11 +571,17 @@ export class UpstreamPool implements BedrockRuntime {
     );
   }
 
-  #firstByteTimeoutError(): ApiError {
-    return new ApiError(
-      'timeout_error',
-      `No upstream started answering within ${this.#firstByteTimeoutMs} ms`,
-      { status: 504 },
-    );
+  #firstByteTimeoutError(ms: number): ApiError {
+    return new ApiError('timeout_error', `No upstream started answering within ${ms} ms`, { status: 504 });
+  }
+
+  /**
+   * The first-byte timer of one stream: the setting, plus a second for each PROMPT_BYTES_PER_SECOND of
+   * the request. A large uncached prompt takes Bedrock longer to start on every region: cut at the
+   * setting's 20 s, it would be paid for (and waited on) once more on the next one.
+   */
+  #firstByteTimeoutFor(stream: boolean, requestSize: (() => number) | undefined): number {
+    if (!stream || this.#firstByteTimeoutMs <= 0 || !requestSize) return this.#firstByteTimeoutMs;
+    return this.#firstByteTimeoutMs + Math.floor(requestSize() / PROMPT_BYTES_PER_SECOND) * 1000;
   }
 }
