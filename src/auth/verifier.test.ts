@@ -72,6 +72,37 @@ describe('KeyVerifier', () => {
     expect(await verifier.verify(secret)).toEqual({ kind: 'refused', reason: 'revoked' });
   });
 
+  it('while the store fails, a key found before keeps its last answer; an unknown one is still an error', async () => {
+    const secret = generateKey();
+    const revoked = generateKey();
+    const store = fakeStore([
+      record(secret),
+      record(revoked, { id: 'key_2', revokedAt: '2025-01-02T00:00:00Z' }),
+    ]);
+    let now = 0;
+    const verifier = new KeyVerifier({ store, cacheMs: 5_000, now: () => now });
+    await verifier.verify(secret);
+    await verifier.verify(revoked);
+    await verifier.verify('never-seen');
+    store.findKeyByHash = async () => {
+      store.lookups++;
+      throw new Error('connect ECONNREFUSED');
+    };
+    now = 60_000;
+    const before = store.lookups;
+    expect(await verifier.verify(secret)).toMatchObject({ kind: 'key', key: { id: 'key_1' } });
+    expect(await verifier.verify(revoked)).toEqual({ kind: 'refused', reason: 'revoked' });
+    await expect(verifier.verify('never-seen')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(verifier.verify(generateKey())).rejects.toThrow(/ECONNREFUSED/);
+    // The failed store is asked again a cache time later, not on every request meanwhile.
+    expect(store.lookups).toBe(before + 4);
+    await verifier.verify(secret);
+    expect(store.lookups).toBe(before + 4);
+    now += 5_000;
+    await verifier.verify(secret);
+    expect(store.lookups).toBe(before + 5);
+  });
+
   it('a flood of unknown secrets never evicts the keys in use from the cache', async () => {
     const secret = generateKey();
     const store = fakeStore([record(secret)]);

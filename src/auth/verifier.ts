@@ -1,8 +1,9 @@
 /**
  * Turns a presented secret into an identity: the master key, a stored key, or a reason to refuse.
  * Results (found or not) are cached for `cacheMs` keyed by the secret's hash, so a revocation in team
- * mode is seen within that time; solo mode passes 0 because its SQLite lookup is cheaper than a cache
- * is stale (`keys revoke` runs in another process and must take effect at once).
+ * mode is seen within that time (while the store fails, a key already found keeps its last answer);
+ * solo mode passes 0 because its SQLite lookup is cheaper than a cache is stale (`keys revoke` runs
+ * in another process and must take effect at once).
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { KeyRecord, Store } from '../store/types.ts';
@@ -98,7 +99,17 @@ export class KeyVerifier {
     const now = this.#now();
     const hit = this.#cache.get(hash) ?? this.#misses.get(hash);
     if (hit && hit.until > now) return hit.record;
-    const record = await this.#store.findKeyByHash(hash);
+    let record: KeyRecord | undefined;
+    try {
+      record = await this.#store.findKeyByHash(hash);
+    } catch (err) {
+      // The store is down (a DynamoDB outage): a key this instance already knows keeps its last answer,
+      // rather than every holder getting 529 once the cache time ran out; the store is asked again a
+      // cache time later. A revoke cannot be written while the store is down either.
+      if (!hit?.record) throw err;
+      hit.until = now + this.#cacheMs;
+      return hit.record;
+    }
     // Unknown secrets are cached apart: a flood of random ones evicts only its own kind, never the
     // keys in use (which would then each cost the store a read again).
     const cache = record ? this.#cache : this.#misses;

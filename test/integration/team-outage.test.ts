@@ -1,0 +1,102 @@
+/**
+ * Team mode when DynamoDB goes away (its process killed, connections refused) and comes back, as an
+ * on-call engineer lives it: what key holders get meanwhile, and the usage of the calls served.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { DynamoStore } from '../../src/store/dynamodb.ts';
+import { setupTables } from '../../src/store/dynamodb-setup.ts';
+import { tableSchemas } from '../../src/store/schema.ts';
+import {
+  type Emulator,
+  hiBody,
+  MASTER_KEY,
+  postMessages,
+  startBedrockEmulator,
+  storeKey,
+  testConfig,
+} from '../helpers/gateway.ts';
+import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
+import { modelCalls } from '../usage/processes.ts';
+
+const PREFIX = 'outage';
+const CACHE_MS = 500;
+let emulator: Emulator;
+let local: DynamoLocal;
+let gateway: RunningServer;
+let admin: DynamoStore;
+
+beforeAll(async () => {
+  [emulator, local] = await Promise.all([
+    startBedrockEmulator(),
+    startDynamoLocal({ dir: mkdtempSync(join(tmpdir(), 'abproxy-ddb-')) }),
+  ]);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = local.endpoint;
+  await setupTables(local.client(), tableSchemas(PREFIX));
+  admin = new DynamoStore({ tablePrefix: PREFIX, region: 'us-east-1', client: local.client() });
+  gateway = await startServer(
+    testConfig({
+      mode: 'team',
+      tablePrefix: PREFIX,
+      keyCacheMs: CACHE_MS,
+      usageDrainMs: 100,
+      usageRetryMaxMs: 300,
+    }),
+  );
+}, 90_000);
+afterAll(async () => {
+  await gateway?.close();
+  await admin?.close();
+  await local?.stop();
+  await emulator?.close();
+});
+
+const call = (key: string) =>
+  postMessages(gateway.url, hiBody('claude-haiku-4-5', false, 10), { 'x-api-key': key });
+
+describe('DynamoDB killed, then back', () => {
+  it('keys in use keep working through the outage; unseen keys get 529 with retry-after; every call served is stored once', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const known = await storeKey(admin, { requestsPerMinute: 100, budgetUsd: 5 });
+    const unseen = await storeKey(admin);
+    emulator.reset();
+    expect((await call(known.secret)).status).toBe(200);
+
+    await local.kill();
+    try {
+      // Well past the key cache time: the outage outlasts it, as real ones do.
+      await new Promise((resolve) => setTimeout(resolve, CACHE_MS * 3));
+      for (let i = 0; i < 3; i++) {
+        const res = await call(known.secret);
+        expect(res.status, await res.clone().text()).toBe(200);
+        await res.text();
+      }
+      const refused = await call(unseen.secret);
+      expect(refused.status).toBe(529);
+      expect(refused.headers.get('retry-after')).toBeTruthy();
+      expect(((await refused.json()) as { error: { type: string } }).error.type).toBe('overloaded_error');
+      expect((await call(MASTER_KEY)).status).toBe(200);
+      expect((await fetch(`${gateway.url}/ready`)).status).toBe(200);
+    } finally {
+      await local.restart();
+    }
+    expect((await call(unseen.secret)).status).toBe(200);
+
+    const served = modelCalls(emulator.requests).length;
+    expect(served).toBe(6);
+    let records: Awaited<ReturnType<DynamoStore['listUsage']>> = [];
+    for (let i = 0; i < 60 && records.length < served; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      records = await admin.listUsage({ since });
+    }
+    // Exactly once: a few more drains change nothing.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    records = await admin.listUsage({ since });
+    expect(records.length).toBe(served);
+    expect(new Set(records.map((r) => r.id)).size).toBe(served);
+    expect(records.filter((r) => r.keyId === known.id)).toHaveLength(4);
+  }, 120_000);
+});
