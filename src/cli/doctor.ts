@@ -27,6 +27,7 @@ import {
 import { type Check, type CheckStatus, type Env, TIMEOUT_MS, withTimeout } from './doctor-check.ts';
 import { CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
+import { describeAwsError } from './store-options.ts';
 
 export interface DoctorReport {
   ok: boolean;
@@ -60,7 +61,7 @@ export function checkNode(version = process.versions.node): Check {
       };
 }
 
-async function checkStorage(config: Config): Promise<Check[]> {
+export async function checkStorage(config: Config): Promise<Check[]> {
   const checks: Check[] = [];
   try {
     mkdirSync(config.home, { recursive: true, mode: 0o700 });
@@ -88,6 +89,21 @@ async function checkStorage(config: Config): Promise<Check[]> {
   try {
     const store = await open.openStore(config);
     try {
+      // The tables serve checks at start (one missing or foreign, it refuses to run): not only the keys'.
+      const problems = await withTimeout(
+        store.tableProblems?.() ?? Promise.resolve([]),
+        TIMEOUT_MS,
+        'the store',
+      );
+      if (problems.length > 0) {
+        checks.push({
+          name: 'store',
+          status: 'fail',
+          detail: `${config.mode}: ${where}: ${problems.join('; ')}`,
+          hint: `run \`abproxy tables setup --table-prefix ${config.tablePrefix} --region ${config.region}\``,
+        });
+        return checks;
+      }
       const hasKeys = await withTimeout(store.hasKeys(), TIMEOUT_MS, 'the store');
       checks.push({
         name: 'store',
@@ -98,13 +114,17 @@ async function checkStorage(config: Config): Promise<Check[]> {
       await store.close();
     }
   } catch (err) {
+    // Unreachable, denied or without credentials, DynamoDB needs another fix than `tables setup`.
+    const explained = config.mode === 'team' ? describeAwsError(err, config) : undefined;
     checks.push({
       name: 'store',
       status: 'fail',
-      detail: `${config.mode}: ${where}: ${(err as Error).message}`,
+      detail: `${config.mode}: ${where}: ${explained ?? (err as Error).message}`,
       hint:
         config.mode === 'team'
-          ? 'run `abproxy tables setup` (and check DynamoDB permissions)'
+          ? explained === undefined
+            ? 'run `abproxy tables setup` (and check DynamoDB permissions)'
+            : undefined
           : 'check the database file and its directory',
     });
   }

@@ -48,41 +48,45 @@ const UNREACHABLE_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
-/** AWS failures an admin can act on, reworded; anything else is rethrown. */
-export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix' | 'region'>): never {
+/** An AWS failure an admin can act on, reworded; undefined for anything else. */
+export function describeAwsError(
+  err: unknown,
+  config: Pick<Config, 'tablePrefix' | 'region'>,
+): string | undefined {
   const { name, message } = (err ?? {}) as { name?: string; message?: string };
   if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') {
-    throw new CliError(
+    return (
       `AWS denied access to DynamoDB in ${config.region} (${name}): ${message ?? ''}\n` +
-        'The caller needs dynamodb:DescribeTable, CreateTable, DescribeTimeToLive, UpdateTimeToLive (for tables setup) ' +
-        'and GetItem, PutItem, UpdateItem, Query, Scan, BatchWriteItem on the abproxy tables.',
+      'The caller needs dynamodb:DescribeTable, CreateTable, DescribeTimeToLive, UpdateTimeToLive (for tables setup) ' +
+      'and GetItem, PutItem, UpdateItem, Query, Scan, BatchWriteItem on the abproxy tables.'
     );
   }
   if (name === 'ResourceNotFoundException') {
-    throw new CliError(
-      `DynamoDB tables '${config.tablePrefix}-*' not found in ${config.region}: run 'abproxy tables setup' first`,
-    );
+    return `DynamoDB tables '${config.tablePrefix}-*' not found in ${config.region}: run 'abproxy tables setup' first`;
   }
   if (name === 'ValidationException') {
     // Keyed otherwise, or without an index abproxy uses: a table of the same name that is not abproxy's.
-    throw new CliError(
+    return (
       `DynamoDB refused a request on '${config.tablePrefix}-*' in ${config.region} (${name}: ${message ?? ''}): ` +
-        `are they abproxy's tables? 'abproxy tables setup --table-prefix ${config.tablePrefix} --dry-run' checks them`,
+      `are they abproxy's tables? 'abproxy tables setup --table-prefix ${config.tablePrefix} --dry-run' checks them`
     );
   }
   if (name === 'CredentialsProviderError') {
-    throw new CliError(`no AWS credentials found: ${message ?? ''}`);
+    return `no AWS credentials found: ${message ?? ''}`;
   }
   const code = (err as { code?: string }).code;
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
-    throw new CliError(
-      `DynamoDB in ${config.region} could not be reached (${message ?? code}): check its endpoint (AWS_ENDPOINT_URL_DYNAMODB), the proxy and the network`,
-    );
+    return `DynamoDB in ${config.region} could not be reached (${message ?? code}): check its endpoint (AWS_ENDPOINT_URL_DYNAMODB), the proxy and the network`;
   }
   if (code === 'ETIMEDOUT' || name === 'TimeoutError') {
-    throw new CliError(
-      `DynamoDB in ${config.region} did not answer in time (${message ?? ''}): check its endpoint and the network`,
-    );
+    return `DynamoDB in ${config.region} did not answer in time (${message ?? ''}): check its endpoint and the network`;
   }
+  return undefined;
+}
+
+/** AWS failures an admin can act on, reworded; anything else is rethrown. */
+export function explainAwsError(err: unknown, config: Pick<Config, 'tablePrefix' | 'region'>): never {
+  const explained = describeAwsError(err, config);
+  if (explained !== undefined) throw new CliError(explained);
   throw err;
 }

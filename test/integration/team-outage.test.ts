@@ -5,7 +5,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkStorage } from '../../src/cli/doctor.ts';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
 import { setupTables } from '../../src/store/dynamodb-setup.ts';
@@ -99,4 +101,33 @@ describe('DynamoDB killed, then back', () => {
     expect(new Set(records.map((r) => r.id)).size).toBe(served);
     expect(records.filter((r) => r.keyId === known.id)).toHaveLength(4);
   }, 120_000);
+});
+
+describe('abproxy doctor on team tables', () => {
+  const storeCheck = async (prefix: string) =>
+    (await checkStorage(testConfig({ mode: 'team', tablePrefix: prefix }))).find((c) => c.name === 'store');
+
+  it('fails on a missing usage table, which serve refuses to start on (it said ok)', async () => {
+    await setupTables(local.client(), tableSchemas('doctor'));
+    expect(await storeCheck('doctor')).toMatchObject({ status: 'ok' });
+    await local.client().send(new DeleteTableCommand({ TableName: 'doctor-usage' }));
+    const check = await storeCheck('doctor');
+    expect(check).toMatchObject({ status: 'fail' });
+    expect(check?.detail).toMatch(/doctor-usage does not exist/);
+    expect(check?.hint).toMatch(/abproxy tables setup --table-prefix doctor/);
+  });
+
+  it('says a DynamoDB that refuses connections cannot be reached, not to run tables setup', async () => {
+    const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    // A port nothing listens on: what every instance sees while DynamoDB is down.
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:9';
+    try {
+      const check = await storeCheck(PREFIX);
+      expect(check).toMatchObject({ status: 'fail' });
+      expect(check?.detail).toMatch(/could not be reached.*AWS_ENDPOINT_URL_DYNAMODB/);
+      expect(`${check?.detail} ${check?.hint ?? ''}`).not.toMatch(/tables setup/);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+    }
+  });
 });
