@@ -126,11 +126,51 @@ function isConditionFailure(err: unknown): boolean {
  * store call has its fallback (limits kept locally, usage kept in the spool, a 529 for a key lookup).
  */
 export function dynamoClient(region: string): DynamoDBClient {
-  return new DynamoDBClient({
+  const client = new DynamoDBClient({
     region,
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 2_000, requestTimeout: 4_000, throwOnRequestTimeout: true },
   });
+  failFastWhileUnanswered(client);
+  return client;
+}
+
+/** How long calls fail at once after DynamoDB let one time out, before one call tries it again. */
+const UNANSWERED_QUIET_MS = 2_000;
+
+/**
+ * A request makes several store calls one after another (key lookup, budget, concurrency and rate
+ * leases), each with its fallback: against a DynamoDB that stopped answering, each waited out its own
+ * timeouts, 8 s apiece, so one request took 30 s and more. Once a call timed out, the others fail at
+ * once (to their fallbacks) while a single call at a time, after a short quiet, looks whether it is back.
+ */
+function failFastWhileUnanswered(client: DynamoDBClient, quietMs = UNANSWERED_QUIET_MS): void {
+  let down = false;
+  let quietUntil = 0;
+  let probing = false;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      if (down && (probing || Date.now() < quietUntil)) {
+        throw Object.assign(new Error('DynamoDB did not answer a call just before; not asked again yet'), {
+          name: 'TimeoutError',
+        });
+      }
+      const probe = down;
+      if (probe) probing = true;
+      try {
+        const out = await next(args);
+        down = false;
+        return out;
+      } catch (err) {
+        down = (err as { name?: string }).name === 'TimeoutError';
+        if (down) quietUntil = Date.now() + quietMs;
+        throw err;
+      } finally {
+        if (probe) probing = false;
+      }
+    },
+    { step: 'initialize', name: 'failFastWhileUnanswered' },
+  );
 }
 
 export class DynamoStore implements Store {

@@ -3,6 +3,7 @@
  * on-call engineer lives it: what key holders get meanwhile, and the usage of the calls served.
  */
 import { mkdtempSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
@@ -130,4 +131,69 @@ describe('abproxy doctor on team tables', () => {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
     }
   });
+});
+
+/**
+ * DynamoDB in front of a TCP proxy that, once `hold` is set, never forwards a call but GetItem (the
+ * key lookup): a store that is slow to the point of not answering, with the connections still up.
+ */
+async function holdingProxy(target: string) {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  const state = { hold: false };
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (!state.hold || chunk.includes('GetItem')) upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    state,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('DynamoDB slow to the point of not answering', () => {
+  it('a request of a key with a budget and every limit waits about one store timeout, not one per limit', async () => {
+    const proxy = await holdingProxy(local.endpoint);
+    const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
+    let slowGateway: RunningServer | undefined;
+    try {
+      slowGateway = await startServer(testConfig({ mode: 'team', tablePrefix: PREFIX }));
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+      const key = await storeKey(admin, {
+        requestsPerMinute: 100,
+        tokensPerMinute: 100_000,
+        concurrentRequests: 3,
+        budgetUsd: 5,
+      });
+      proxy.state.hold = true;
+      const started = Date.now();
+      const res = await postMessages(slowGateway.url, hiBody('claude-haiku-4-5', false, 10), {
+        'x-api-key': key.secret,
+      });
+      const took = Date.now() - started;
+      expect(res.status, await res.text()).toBe(200);
+      // One call's two attempts of 4 s each; it was 8 s for each of the budget, concurrency and two leases.
+      expect(took).toBeLessThan(12_000);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+      proxy.close();
+      await slowGateway?.close();
+    }
+  }, 90_000);
 });
