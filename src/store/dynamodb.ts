@@ -96,6 +96,15 @@ const PERMANENT_ERRORS = new Set([
   'ItemCollectionSizeLimitExceededException',
 ]);
 
+/** A failed usage write: UsageRejectedError when no retry fixes it, else the error as it is. */
+function usageError(err: unknown): unknown {
+  const name = (err as { name?: string }).name ?? '';
+  if (!PERMANENT_ERRORS.has(name)) return err;
+  return new UsageRejectedError(`DynamoDB refused usage records: ${name}: ${(err as Error).message}`, {
+    cause: err,
+  });
+}
+
 /** The item of a sign-in record: its `pk`, and a TTL from its expiry when it has one. */
 function signinItem(pk: string, record: object): Item {
   const expiresAt = (record as { expiresAt?: string }).expiresAt;
@@ -336,10 +345,28 @@ export class DynamoStore implements Store {
   }
 
   async recordUsage(records: readonly UsageRecord[]): Promise<void> {
+    // Status 0 is a call's `open` line replayed after its gateway died. The call may have ended and been
+    // stored from a later spool file: that record must stay (as SQLite's INSERT OR IGNORE keeps it), so
+    // these are put one by one on condition; BatchWriteItem takes no condition.
+    for (const record of records) {
+      if (record.status !== 0) continue;
+      try {
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#usage,
+            Item: { ...record, sk: `${record.at}#${record.id}` },
+            ConditionExpression: 'attribute_not_exists(sk)',
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw usageError(err);
+      }
+    }
+    const finished = records.filter((record) => record.status !== 0);
     // BatchWriteItem takes 25 items; the sort key holds the record id, so a replay overwrites itself.
-    for (let i = 0; i < records.length; i += 25) {
+    for (let i = 0; i < finished.length; i += 25) {
       let pending: Record<string, Array<{ PutRequest: { Item: Item } }>> | undefined = {
-        [this.#usage]: records.slice(i, i + 25).map((record) => ({
+        [this.#usage]: finished.slice(i, i + 25).map((record) => ({
           PutRequest: { Item: { ...record, sk: `${record.at}#${record.id}` } },
         })),
       };
@@ -350,16 +377,7 @@ export class DynamoStore implements Store {
         try {
           out = await this.#doc.send(new BatchWriteCommand({ RequestItems: pending }));
         } catch (err) {
-          const name = (err as { name?: string }).name ?? '';
-          if (PERMANENT_ERRORS.has(name)) {
-            throw new UsageRejectedError(
-              `DynamoDB refused usage records: ${name}: ${(err as Error).message}`,
-              {
-                cause: err,
-              },
-            );
-          }
-          throw err;
+          throw usageError(err);
         }
         pending = out.UnprocessedItems as typeof pending;
       }

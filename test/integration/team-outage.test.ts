@@ -15,6 +15,7 @@ import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
 import {
   type Emulator,
+  emulatorAwsEnv,
   hiBody,
   MASTER_KEY,
   postMessages,
@@ -23,7 +24,7 @@ import {
   testConfig,
 } from '../helpers/gateway.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
-import { modelCalls } from '../usage/processes.ts';
+import { modelCalls, startServe } from '../usage/processes.ts';
 
 const PREFIX = 'outage';
 const CACHE_MS = 500;
@@ -194,6 +195,60 @@ describe('DynamoDB slow to the point of not answering', () => {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
       proxy.close();
       await slowGateway?.close();
+    }
+  }, 90_000);
+});
+
+describe('an instance killed with SIGKILL, then started again on its home', () => {
+  it('a call answered and stored before the kill keeps its record: the spool replay does not overwrite it with status 0', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    const master = 'kill-test-master';
+    const env = {
+      ...emulatorAwsEnv(emulator.url, emulator.mantleUrl),
+      AWS_ENDPOINT_URL_DYNAMODB: local.endpoint,
+      ABPROXY_HOME: mkdtempSync(join(tmpdir(), 'abproxy-team-kill-')),
+      ABPROXY_MODE: 'team',
+      ABPROXY_TABLE_PREFIX: PREFIX,
+      MASTER_API_KEY: master,
+      ABPROXY_USAGE_DRAIN_MS: '200',
+    };
+    const first = await startServe(env);
+    // A long call still running at the kill keeps the spool file where both calls began; the short
+    // one ends (and is stored) after that file rotated, so its final line is in a later file.
+    emulator.enqueue(
+      { model: 'sonnet', text: 'long', delayMs: 30_000 },
+      { model: 'haiku', text: 'short', delayMs: 1_000 },
+    );
+    const ask = (model: string) =>
+      postMessages(first.url, hiBody(model, false, 10), { 'x-api-key': master }).catch(() => undefined);
+    const long = ask('claude-sonnet-4-5');
+    expect((await ask('claude-haiku-4-5'))?.status).toBe(200);
+    const short = async () =>
+      (await admin.listUsage({ since, keyId: 'master' })).find((r) => r.model === 'claude-haiku-4-5');
+    for (let i = 0; i < 40 && (await short()) === undefined; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await short()).toMatchObject({ status: 200, outputTokens: expect.any(Number) });
+
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    await long;
+    const second = await startServe(env);
+    try {
+      const cut = async () =>
+        (await admin.listUsage({ since, keyId: 'master' })).find((r) => r.model === 'claude-sonnet-4-5');
+      for (let i = 0; i < 60 && (await cut()) === undefined; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      // The cut call is recorded as cut (status 0); the answered one stays answered.
+      expect(await cut()).toMatchObject({ status: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const records = await admin.listUsage({ since, keyId: 'master' });
+      expect(records).toHaveLength(2);
+      const answered = records.find((r) => r.model === 'claude-haiku-4-5');
+      expect(answered?.status).toBe(200);
+      expect(answered?.estimated).toBeUndefined();
+    } finally {
+      second.proc.kill('SIGTERM');
+      await second.exited;
     }
   }, 90_000);
 });

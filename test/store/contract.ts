@@ -218,6 +218,13 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(recent.map((r) => r.id)).toEqual([second.id]);
     });
 
+    it('a call replayed as cut (status 0) after a crash never replaces its stored final record', async () => {
+      const answered = usage('key_a', '2025-05-03T10:00:00.000Z', { status: 200, outputTokens: 42 });
+      await store.recordUsage([answered]);
+      await store.recordUsage([{ ...answered, status: 0, outputTokens: 0, estimated: true }]);
+      expect(await store.listUsage({ since: '2025-05-03T00:00:00.000Z' })).toEqual([answered]);
+    });
+
     it('lists usage records with their details, by time window and key, oldest first', async () => {
       const detailed = usage('key_a', '2025-06-01T10:00:00.000Z', {
         resolvedModel: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
