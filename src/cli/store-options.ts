@@ -78,6 +78,12 @@ export function describeAwsError(
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     return `DynamoDB in ${config.region} could not be reached (${message ?? code}): check its endpoint (AWS_ENDPOINT_URL_DYNAMODB), the proxy and the network`;
   }
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined && (name === 'Unknown' || name === 'SyntaxError')) {
+    // No DynamoDB error in the answer: something else answered (a wrong endpoint, a proxy's error page).
+    const said = name === 'Unknown' && message && message !== 'UnknownError' ? `: ${message}` : '';
+    return `DynamoDB in ${config.region} got an answer that is not DynamoDB's (HTTP ${status}${said}): check its endpoint (AWS_ENDPOINT_URL_DYNAMODB) and the proxy`;
+  }
   if (code === 'ETIMEDOUT' || name === 'TimeoutError') {
     return `DynamoDB in ${config.region} did not answer in time (${message ?? ''}): check its endpoint and the network`;
   }
