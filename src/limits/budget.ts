@@ -5,6 +5,7 @@
  * every `flushMs`, so a team can overshoot a budget by what its instances spend in about that time
  * (plus requests already running): a budget is a brake, the usage records are the bill.
  */
+import { randomUUID } from 'node:crypto';
 import { ApiError } from '../anthropic/errors.ts';
 import type { Store } from '../store/types.ts';
 
@@ -35,8 +36,12 @@ interface Spend {
   readAt: number;
   /** Charged here, not yet sent. */
   unsent: number;
-  /** Being sent now. */
-  sending: number;
+  /**
+   * Sent, not yet confirmed by the store. A send that failed is sent again as it was, with its id, before
+   * anything else: one that timed out may have been counted, and must not be counted twice.
+   */
+  batch: { id: string; amount: number } | undefined;
+  sending: boolean;
   refresh: Promise<void> | undefined;
 }
 
@@ -88,7 +93,7 @@ export class BudgetGuard {
       spend.refresh ??= this.#read(keyId, spend);
     // The first checks of a key wait for (one shared) read; later refreshes run in the background.
     if (spend.readAt === 0) await spend.refresh;
-    const spent = (spend.stored + spend.sending + spend.unsent) / MICRO;
+    const spent = (spend.stored + (spend.batch?.amount ?? 0) + spend.unsent) / MICRO;
     if (spent >= budgetUsd) throw budgetExhausted(keyId, budgetUsd, spent, now);
   }
 
@@ -101,23 +106,26 @@ export class BudgetGuard {
   async flush(): Promise<void> {
     const sends: Promise<void>[] = [];
     for (const [keyId, spend] of this.#spend) {
-      if (spend.unsent === 0 || spend.sending > 0) continue;
-      const amount = spend.unsent;
-      spend.unsent = 0;
-      spend.sending = amount;
+      if (spend.sending || (spend.batch === undefined && spend.unsent === 0)) continue;
+      if (spend.batch === undefined) {
+        spend.batch = { id: randomUUID(), amount: spend.unsent };
+        spend.unsent = 0;
+      }
+      const batch = spend.batch;
+      spend.sending = true;
       sends.push(
         this.#store
-          .addToCounter(this.#counter(keyId, spend.month), amount, this.#expiry(spend.month))
+          .addToCounter(this.#counter(keyId, spend.month), batch.amount, this.#expiry(spend.month), batch.id)
           .then((total) => {
+            spend.batch = undefined;
             spend.stored = total;
             spend.readAt = this.#now();
           })
           .catch((err) => {
-            spend.unsent += amount;
             this.#onError?.(err);
           })
           .finally(() => {
-            spend.sending = 0;
+            spend.sending = false;
           }),
       );
     }
@@ -134,13 +142,28 @@ export class BudgetGuard {
     let spend = this.#spend.get(keyId);
     if (!spend || spend.month !== month) {
       // A new month starts from zero; unsent charges of the old month are sent with it.
-      if (spend && spend.unsent > 0) {
-        const { month: old, unsent } = spend;
-        this.#store
-          .addToCounter(this.#counter(keyId, old), unsent, this.#expiry(old))
-          .catch((err) => this.#onError?.(err));
+      if (spend) {
+        const { month: old, unsent, batch } = spend;
+        const rest: Array<[number, string | undefined]> = [
+          [batch?.amount ?? 0, batch?.id],
+          [unsent, undefined],
+        ];
+        for (const [amount, id] of rest) {
+          if (amount === 0) continue;
+          this.#store
+            .addToCounter(this.#counter(keyId, old), amount, this.#expiry(old), id)
+            .catch((err) => this.#onError?.(err));
+        }
       }
-      spend = { month, stored: 0, readAt: 0, unsent: 0, sending: 0, refresh: undefined };
+      spend = {
+        month,
+        stored: 0,
+        readAt: 0,
+        unsent: 0,
+        batch: undefined,
+        sending: false,
+        refresh: undefined,
+      };
       this.#spend.set(keyId, spend);
     }
     return spend;

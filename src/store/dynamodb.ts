@@ -3,6 +3,7 @@
  * strongly consistent GetItem by hash; admin lookups go through the id/prefix indexes; revocation and
  * counters are conditional writes so concurrent instances agree.
  */
+import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
@@ -192,6 +193,8 @@ export class DynamoStore implements Store {
   readonly #usage: string;
   readonly #limits: string;
   readonly #signin: string;
+  /** This process among the instances writing the same counters (see addToCounter's opId). */
+  readonly #process = randomBytes(6).toString('hex');
 
   constructor({ tablePrefix, region, client }: DynamoStoreOptions) {
     this.#owned = client ? undefined : dynamoClient(region);
@@ -421,8 +424,11 @@ export class DynamoStore implements Store {
       .sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
   }
 
-  async addToCounter(name: string, amount: number, expiresAt: number): Promise<number> {
+  async addToCounter(name: string, amount: number, expiresAt: number, opId?: string): Promise<number> {
     const ttl = Math.ceil(expiresAt / 1000);
+    // The last op of this process on the counter: a timed-out add that did reach DynamoDB, sent again
+    // (by the SDK's retry or the caller's), finds its own id there and adds nothing.
+    const op = opId === undefined ? undefined : `op_${this.#process}`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = Date.now();
       try {
@@ -430,16 +436,30 @@ export class DynamoStore implements Store {
           new UpdateCommand({
             TableName: this.#limits,
             Key: { name },
-            UpdateExpression: 'ADD #v :a SET #e = if_not_exists(#e, :e), #t = if_not_exists(#t, :t)',
-            ConditionExpression: 'attribute_not_exists(#e) OR #e > :now',
-            ExpressionAttributeNames: { '#v': 'value', '#e': 'expiresAtMs', '#t': TTL_ATTRIBUTE },
-            ExpressionAttributeValues: { ':a': amount, ':e': expiresAt, ':t': ttl, ':now': now },
+            UpdateExpression: `ADD #v :a SET #e = if_not_exists(#e, :e), #t = if_not_exists(#t, :t)${op ? ', #op = :op' : ''}`,
+            ConditionExpression: `(attribute_not_exists(#e) OR #e > :now)${op ? ' AND (attribute_not_exists(#op) OR #op <> :op)' : ''}`,
+            ExpressionAttributeNames: {
+              '#v': 'value',
+              '#e': 'expiresAtMs',
+              '#t': TTL_ATTRIBUTE,
+              ...(op ? { '#op': op } : {}),
+            },
+            ExpressionAttributeValues: {
+              ':a': amount,
+              ':e': expiresAt,
+              ':t': ttl,
+              ':now': now,
+              ...(op ? { ':op': opId } : {}),
+            },
             ReturnValues: 'UPDATED_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         return Number(out.Attributes?.value);
       } catch (err) {
         if (!isConditionFailure(err)) throw err;
+        const found = (err as ConditionalCheckFailedException).Item;
+        if (op && found?.[op]?.S === opId) return Number(found?.value?.N);
       }
       if (await this.#restartCounter(name, amount, expiresAt, now)) return amount;
     }

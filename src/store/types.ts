@@ -160,9 +160,10 @@ export interface Store extends SignInStore {
   /**
    * Atomically adds `amount` to a named counter (rate windows, budgets) and returns the new value.
    * `expiresAt` (ms epoch) lets the store drop the counter afterwards; a counter read after its expiry
-   * starts again from zero.
+   * starts again from zero. With `opId`, an add whose answer was lost (a timeout: it may have been made)
+   * counts once when the same process sends it again with the same `opId`.
    */
-  addToCounter(name: string, amount: number, expiresAt: number): Promise<number>;
+  addToCounter(name: string, amount: number, expiresAt: number, opId?: string): Promise<number>;
   /**
    * Adds `amount` (at most `cap`) to a named counter only if its total stays at or under `cap`, in one
    * write: a refusal changes nothing, so there is nothing to take back. Expiry as addToCounter.

@@ -135,24 +135,32 @@ describe('abproxy doctor on team tables', () => {
 });
 
 /**
- * DynamoDB in front of a TCP proxy that, once `hold` is set, never forwards a call but GetItem (the
- * key lookup): a store that is slow to the point of not answering, with the connections still up.
+ * DynamoDB behind a TCP proxy that injects its faults: with `hold`, no call but GetItem (the key
+ * lookup) is forwarded (a store that stopped answering, its connections up); with `lateUpdatesMs`,
+ * UpdateItem calls reach DynamoDB at once but their answers come that much later (a slow store: the
+ * write is made, the caller times out).
  */
-async function holdingProxy(target: string) {
+async function faultyProxy(target: string) {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
-  const state = { hold: false };
+  const state = { hold: false, lateUpdatesMs: 0 };
   const server: Server = createServer((client) => {
     const upstream = connect(Number(port), hostname);
+    let update = false;
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', () => {});
       socket.on('close', () => sockets.delete(socket));
     }
     client.on('data', (chunk: Buffer) => {
+      update = chunk.includes('UpdateItem');
       if (!state.hold || chunk.includes('GetItem')) upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      const late = update ? state.lateUpdatesMs : 0;
+      if (late === 0) client.write(chunk);
+      else setTimeout(() => client.destroyed || client.write(chunk), late);
+    });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -167,15 +175,23 @@ async function holdingProxy(target: string) {
   };
 }
 
+/** A team gateway whose DynamoDB calls go through `proxy`. */
+async function gatewayThrough(proxy: { url: string }): Promise<RunningServer> {
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
+  try {
+    return await startServer(testConfig({ mode: 'team', tablePrefix: PREFIX, usageDrainMs: 100 }));
+  } finally {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  }
+}
+
 describe('DynamoDB slow to the point of not answering', () => {
   it('a request of a key with a budget and every limit waits about one store timeout, not one per limit', async () => {
-    const proxy = await holdingProxy(local.endpoint);
-    const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
+    const proxy = await faultyProxy(local.endpoint);
     let slowGateway: RunningServer | undefined;
     try {
-      slowGateway = await startServer(testConfig({ mode: 'team', tablePrefix: PREFIX }));
-      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+      slowGateway = await gatewayThrough(proxy);
       const key = await storeKey(admin, {
         requestsPerMinute: 100,
         tokensPerMinute: 100_000,
@@ -192,7 +208,35 @@ describe('DynamoDB slow to the point of not answering', () => {
       // One call's two attempts of 4 s each; it was 8 s for each of the budget, concurrency and two leases.
       expect(took).toBeLessThan(12_000);
     } finally {
-      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+      proxy.close();
+      await slowGateway?.close();
+    }
+  }, 90_000);
+
+  it('a budget is charged once for what was spent, though the store answered its charges too late', async () => {
+    const proxy = await faultyProxy(local.endpoint);
+    let slowGateway: RunningServer | undefined;
+    try {
+      slowGateway = await gatewayThrough(proxy);
+      const key = await storeKey(admin, { budgetUsd: 5 });
+      const since = new Date(Date.now() - 1000).toISOString();
+      const ask = () =>
+        postMessages(slowGateway!.url, hiBody('claude-haiku-4-5', false, 10), { 'x-api-key': key.secret });
+      expect((await ask()).status).toBe(200);
+      // Later than the client's 4 s request timeout: each charge is made, and looks failed.
+      proxy.state.lateUpdatesMs = 5_000;
+      for (let i = 0; i < 3; i++) expect((await ask()).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 14_000));
+      proxy.state.lateUpdatesMs = 0;
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const records = await admin.listUsage({ since, keyId: key.id });
+      expect(records).toHaveLength(4);
+      const spentMicros = Math.round(records.reduce((sum, r) => sum + (r.costUsd ?? 0), 0) * 1e6);
+      const month = new Date().toISOString().slice(0, 7);
+      const counted = await admin.addToCounter(`budget:${key.id}:${month}`, 0, Date.now() + 86_400_000);
+      // Rounding per charge aside, what the budget counts is what the records cost.
+      expect(Math.abs(counted - spentMicros)).toBeLessThanOrEqual(records.length);
+    } finally {
       proxy.close();
       await slowGateway?.close();
     }
