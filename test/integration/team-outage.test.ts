@@ -105,6 +105,28 @@ describe('DynamoDB killed, then back', () => {
   }, 120_000);
 });
 
+describe('a loopback team gateway with no master key and no keys yet (open until the first key)', () => {
+  it('answers a call without a key 529 while DynamoDB is unreachable, not 500', async () => {
+    const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    // A port nothing listens on: DynamoDB down since before the start (which only logs it).
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:9';
+    let open: RunningServer | undefined;
+    try {
+      open = await startServer(testConfig({ mode: 'team', tablePrefix: PREFIX }, { MASTER_API_KEY: '' }));
+      const res = await fetch(`${open.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: hiBody('claude-haiku-4-5', false, 10),
+      });
+      expect(res.status).toBe(529);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+      await open?.close();
+    }
+  });
+});
+
 describe('abproxy doctor on team tables', () => {
   const storeCheck = async (prefix: string) =>
     (await checkStorage(testConfig({ mode: 'team', tablePrefix: prefix }))).find((c) => c.name === 'store');

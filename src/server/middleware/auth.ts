@@ -71,9 +71,9 @@ const STORE_RETRY_AFTER_S = 5;
  * A key store that fails or does not answer (a DynamoDB outage, throttling) is the gateway's trouble,
  * not the caller's: 529 overloaded_error with retry-after, which clients retry, rather than a bare 500.
  */
-async function verifyOrUnavailable(verifier: KeyVerifier, secret: string, ctx: Ctx) {
+async function orUnavailable<T>(lookup: () => Promise<T>, ctx: Ctx): Promise<T> {
   try {
-    return await verifier.verify(secret);
+    return await lookup();
   } catch (err) {
     ctx.log.warn(
       { requestId: ctx.requestId, err: (err as Error)?.message },
@@ -113,7 +113,7 @@ export function auth({
     let guessed = 0;
     let barred = 0;
     for (const secret of presented) {
-      const result = await verifyOrUnavailable(verifier, secret, ctx);
+      const result = await orUnavailable(() => verifier.verify(secret), ctx);
       if (result.kind === 'refused') {
         refusal = result.reason;
         if (result.reason === 'unknown') guessed++;
@@ -128,7 +128,10 @@ export function auth({
       break;
     }
     if (!accepted) {
-      const open = policy === 'open' || (policy === 'open-until-keys' && !(await verifier.hasKeys()));
+      // Whether keys exist is a store lookup too (a loopback gateway with none yet is open).
+      const open =
+        policy === 'open' ||
+        (policy === 'open-until-keys' && !(await orUnavailable(() => verifier.hasKeys(), ctx)));
       if (!open && guesses && (guessed > 0 || barred > 0)) {
         // Barred: right and wrong guesses get the same answer, so the lock-out is no oracle either.
         const wait = barred || barredFor(ctx);
