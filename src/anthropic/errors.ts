@@ -40,6 +40,11 @@ export interface ApiErrorOptions {
   /** `error.details` of the body: machine-readable specifics a client acts on (`error_code`). */
   details?: Record<string, unknown>;
   cause?: unknown;
+  /**
+   * Already logged where it was thrown (an outage warning, once per 10 s): the error handler does not
+   * log it again on every request.
+   */
+  logged?: boolean;
 }
 
 export class ApiError extends Error {
@@ -47,6 +52,7 @@ export class ApiError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly details: Record<string, unknown> | undefined;
+  readonly logged: boolean;
 
   constructor(type: ErrorType, message: string, options: ApiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -55,6 +61,7 @@ export class ApiError extends Error {
     this.status = options.status ?? STATUS_BY_TYPE[type];
     this.headers = options.headers ?? {};
     this.details = options.details;
+    this.logged = options.logged ?? false;
   }
 
   /** The Anthropic error body (without request_id, which the server adds). */

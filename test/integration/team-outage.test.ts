@@ -23,6 +23,7 @@ import {
   storeKey,
   testConfig,
 } from '../helpers/gateway.ts';
+import { capturedLog } from '../helpers/log.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
 import { modelCalls, startServe } from '../usage/processes.ts';
 
@@ -123,6 +124,33 @@ describe('a loopback team gateway with no master key and no keys yet (open until
     } finally {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
       await open?.close();
+    }
+  });
+});
+
+describe('the log of a key store outage', () => {
+  it('says it once per 10 s with how many failed, not two lines with a stack per request', async () => {
+    const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:9';
+    const log = capturedLog();
+    let down: RunningServer | undefined;
+    try {
+      down = await startServer(testConfig({ mode: 'team', tablePrefix: PREFIX, keyCacheMs: CACHE_MS }), {
+        logger: log.logger,
+      });
+      const started = log.lines.length;
+      for (let i = 0; i < 5; i++) {
+        const res = await postMessages(down.url, hiBody('claude-haiku-4-5', false, 10), {
+          'x-api-key': `abp_unseen${i}`.padEnd(48, 'x'),
+        });
+        expect(res.status).toBe(529);
+        await res.text();
+      }
+      const warnings = log.lines.slice(started).filter((line) => line.level >= 40);
+      expect(warnings.map((line) => line.msg)).toEqual(['key store did not answer a key lookup']);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+      await down?.close();
     }
   });
 });

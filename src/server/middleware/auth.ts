@@ -4,7 +4,9 @@ import type { GuessThrottle } from '../../auth/guess-throttle.ts';
 import type { KeyVerifier } from '../../auth/verifier.ts';
 import { clientAddress } from '../http/client-address.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
+import { briefError } from '../http/logger.ts';
 import { routePath } from '../http/router.ts';
+import { outageWarning } from './outage-warning.ts';
 
 /**
  * required: every call needs the master key or a valid stored key.
@@ -70,24 +72,36 @@ const STORE_RETRY_AFTER_S = 5;
 /**
  * A key store that fails or does not answer (a DynamoDB outage, throttling) is the gateway's trouble,
  * not the caller's: 529 overloaded_error with retry-after, which clients retry, rather than a bare 500.
+ * Logged once per 10 s (with how many failed meanwhile), not twice per request with a stack.
  */
-async function orUnavailable<T>(lookup: () => Promise<T>, ctx: Ctx): Promise<T> {
+async function orUnavailable<T>(
+  lookup: () => Promise<T>,
+  ctx: Ctx,
+  warn: (ctx: Ctx, err: unknown) => void,
+): Promise<T> {
   try {
     return await lookup();
   } catch (err) {
-    ctx.log.warn(
-      { requestId: ctx.requestId, err: (err as Error)?.message },
-      'key store did not answer a key lookup',
-    );
+    warn(ctx, err);
     throw new ApiError(
       'overloaded_error',
       'the gateway could not check this key (its key store did not answer); try again',
       {
         headers: { 'retry-after': String(STORE_RETRY_AFTER_S) },
         cause: err,
+        logged: true,
       },
     );
   }
+}
+
+/** The key store's outage warning, made with the first request's logger (the middleware has none). */
+function storeOutageWarning(): (ctx: Ctx, err: unknown) => void {
+  let warn: ((err: unknown, fields?: object) => void) | undefined;
+  return (ctx, err) => {
+    warn ??= outageWarning(ctx.log, 'key store did not answer a key lookup', (e) => ({ err: briefError(e) }));
+    warn(err, { requestId: ctx.requestId });
+  };
 }
 
 export function auth({
@@ -98,6 +112,7 @@ export function auth({
   guesses,
 }: AuthOptions): Middleware {
   const names = keyHeaders(header); // once, not a Set per request
+  const storeDown = storeOutageWarning();
   const addressOf = (ctx: Ctx) => clientAddress(ctx.req, guesses?.trustedProxies ?? 0);
   /** Seconds this caller's address is barred from the master key (0: not barred). */
   const barredFor = (ctx: Ctx) =>
@@ -113,7 +128,7 @@ export function auth({
     let guessed = 0;
     let barred = 0;
     for (const secret of presented) {
-      const result = await orUnavailable(() => verifier.verify(secret), ctx);
+      const result = await orUnavailable(() => verifier.verify(secret), ctx, storeDown);
       if (result.kind === 'refused') {
         refusal = result.reason;
         if (result.reason === 'unknown') guessed++;
@@ -131,7 +146,7 @@ export function auth({
       // Whether keys exist is a store lookup too (a loopback gateway with none yet is open).
       const open =
         policy === 'open' ||
-        (policy === 'open-until-keys' && !(await orUnavailable(() => verifier.hasKeys(), ctx)));
+        (policy === 'open-until-keys' && !(await orUnavailable(() => verifier.hasKeys(), ctx, storeDown)));
       if (!open && guesses && (guessed > 0 || barred > 0)) {
         // Barred: right and wrong guesses get the same answer, so the lock-out is no oracle either.
         const wait = barred || barredFor(ctx);

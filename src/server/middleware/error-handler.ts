@@ -28,7 +28,7 @@ function answerError(ctx: Ctx, err: unknown): void {
   const apiError = toApiError(err);
   if (!(err instanceof ApiError)) {
     ctx.log.error({ err, requestId: ctx.requestId }, 'unhandled error');
-  } else if (apiError.status >= 500) {
+  } else if (apiError.status >= 500 && !apiError.logged) {
     ctx.log.warn({ err: apiError.cause ?? apiError, requestId: ctx.requestId }, apiError.message);
   }
   sendError(ctx, apiError);
