@@ -128,6 +128,26 @@ describe('InvokeModel (Claude native)', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('takes output_config.format from Claude 4.5 on, and effort only where the model has it', async () => {
+    const format = { type: 'json_schema', schema: { type: 'object' } };
+    const send = (modelId: string, extra: Record<string, unknown>) =>
+      client.send(new InvokeModelCommand({ modelId, body: encode(body(extra)) })).catch((e) => e);
+    const SONNET_4 = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
+    const OPUS_45 = 'us.anthropic.claude-opus-4-5-20251101-v1:0';
+    expect(decode((await send(HAIKU, { output_config: { format } })).body).type).toBe('message');
+    const effort = { output_config: { effort: 'low' }, anthropic_beta: ['effort-2025-11-24'] };
+    expect(decode((await send(OPUS_45, effort)).body).type).toBe('message');
+    expect((await send(SONNET_4, { output_config: { format } })).message).toMatch(
+      /extraneous key \[output_config\]/,
+    );
+    expect((await send(HAIKU, { output_config: { effort: 'low' } })).message).toMatch(
+      /output_config\.effort: Extra inputs are not permitted/,
+    );
+    expect((await send(OPUS_45, { output_config: { effort: 'low' } })).message).toMatch(
+      /output_config\.effort: Extra inputs are not permitted/,
+    );
+  });
+
   it('accepts known betas', async () => {
     const payload = body({ anthropic_beta: ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'] });
     await expect(

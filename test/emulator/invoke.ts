@@ -55,7 +55,7 @@ export function validateInvokeBody(body: unknown, model: EmulatedModel): Json {
   const allowed = new Set([
     ...BASE_KEYS,
     ...(model.reasoning === 'claude' ? ['thinking', 'context_management'] : []),
-    ...(model.adaptiveThinking ? ['output_config'] : []),
+    ...(model.structuredOutputs || model.effort ? ['output_config'] : []),
   ]);
   for (const key of Object.keys(body)) {
     if (!allowed.has(key)) throw validationError(MALFORMED(`extraneous key [${key}] is not permitted`));
@@ -93,6 +93,7 @@ export function validateInvokeBody(body: unknown, model: EmulatedModel): Json {
     const extra = Object.keys(body.metadata).find((key) => key !== 'user_id');
     if (extra !== undefined) throw validationError(`metadata.${extra}: Extra inputs are not permitted`);
   }
+  checkOutputConfig(body.output_config, model, betas);
   checkClaudeThinking(body, model, maxTokens, body.temperature);
   const toolNames = checkTools(body.tools);
   checkMessages(body.messages, model, thinkingOn(body));
@@ -101,6 +102,34 @@ export function validateInvokeBody(body: unknown, model: EmulatedModel): Json {
     throw validationError(`A maximum of 4 blocks with cache_control may be provided. Found ${cacheCount}.`);
   void toolNames;
   return body;
+}
+
+const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
+const EFFORT_BETA = 'effort-2025-11-24';
+
+/**
+ * `output_config`: `format` (structured outputs) on the models that take it, `effort` on the models with
+ * effort (behind its beta where thinking is not adaptive: Opus 4.5). Wording in Anthropic's pydantic
+ * style; unverified.
+ */
+function checkOutputConfig(config: unknown, model: EmulatedModel, betas: string[]): void {
+  if (config === undefined) return;
+  if (!isObject(config)) throw validationError('output_config: Input should be a valid dictionary');
+  for (const key of Object.keys(config)) {
+    const taken =
+      (key === 'format' && model.structuredOutputs) ||
+      (key === 'effort' && model.effort && (model.adaptiveThinking || betas.includes(EFFORT_BETA)));
+    if (!taken) throw validationError(`output_config.${key}: Extra inputs are not permitted`);
+  }
+  if (config.effort !== undefined && !EFFORTS.includes(config.effort as string)) {
+    throw validationError(`output_config.effort: Input should be ${EFFORTS.map((e) => `'${e}'`).join(', ')}`);
+  }
+  if (config.format !== undefined) {
+    const format = config.format;
+    if (!isObject(format) || format.type !== 'json_schema')
+      throw validationError("output_config.format.type: Input should be 'json_schema'");
+    if (!isObject(format.schema)) throw validationError('output_config.format.schema: Field required');
+  }
 }
 
 function checkTools(tools: unknown): string[] {

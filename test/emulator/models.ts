@@ -40,6 +40,9 @@ export interface EmulatedModel {
   adaptiveThinking: boolean;
   /** Converse top-level `outputConfig.effort` (Claude adaptive models and Opus 4.5); refused elsewhere. */
   effort: boolean;
+  /** InvokeModel `output_config.format` (structured outputs): Claude 4.5 and later (Bedrock's
+   * structured-outputs page lists Sonnet 4.5, Haiku 4.5, Opus 4.5 and Opus 4.6). */
+  structuredOutputs: boolean;
   additionalFields: string[];
   serviceTiers: string[];
   countTokens: boolean;
@@ -63,6 +66,8 @@ interface ClaudeSpec {
   images?: boolean;
   /** Takes effort without adaptive thinking (Opus 4.5). */
   effort?: boolean;
+  /** Takes output_config.format without adaptive thinking (the 4.5 models). */
+  structuredOutputs?: boolean;
 }
 
 function claude(spec: ClaudeSpec): EmulatedModel {
@@ -87,6 +92,7 @@ function claude(spec: ClaudeSpec): EmulatedModel {
     reasoning: thinking ? 'claude' : 'none',
     adaptiveThinking: adaptive,
     effort: adaptive || (spec.effort ?? false),
+    structuredOutputs: adaptive || (spec.structuredOutputs ?? false),
     additionalFields: [
       'anthropic_beta',
       'top_k',
@@ -139,6 +145,7 @@ function open(spec: OpenSpec): EmulatedModel {
     reasoning: spec.reasoning ?? 'none',
     adaptiveThinking: false,
     effort: false,
+    structuredOutputs: false,
     additionalFields: spec.additionalFields ?? [],
     serviceTiers: spec.tiers ?? OPEN_TIERS,
     countTokens: false,
@@ -173,8 +180,18 @@ export const MODELS: EmulatedModel[] = [
     profiles: ['us', 'eu', 'apac'],
   }),
   claude({ id: 'anthropic.claude-sonnet-4-20250514-v1:0', name: 'Claude Sonnet 4', maxOutput: 64_000 }),
-  claude({ id: 'anthropic.claude-sonnet-4-5-20250929-v1:0', name: 'Claude Sonnet 4.5', maxOutput: 64_000 }),
-  claude({ id: 'anthropic.claude-haiku-4-5-20251001-v1:0', name: 'Claude Haiku 4.5', maxOutput: 64_000 }),
+  claude({
+    id: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
+    name: 'Claude Sonnet 4.5',
+    maxOutput: 64_000,
+    structuredOutputs: true,
+  }),
+  claude({
+    id: 'anthropic.claude-haiku-4-5-20251001-v1:0',
+    name: 'Claude Haiku 4.5',
+    maxOutput: 64_000,
+    structuredOutputs: true,
+  }),
   claude({
     id: 'anthropic.claude-opus-4-1-20250805-v1:0',
     name: 'Claude Opus 4.1',
@@ -186,6 +203,7 @@ export const MODELS: EmulatedModel[] = [
     name: 'Claude Opus 4.5',
     maxOutput: 64_000,
     effort: true,
+    structuredOutputs: true,
   }),
   claude({
     id: 'anthropic.claude-sonnet-4-6',

@@ -4,7 +4,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { gatewayWithEmulator, startGateway } from '../helpers/gateway.ts';
+import { createAndStream, gatewayWithEmulator, startGateway } from '../helpers/gateway.ts';
 
 const SONNET_45 = 'claude-sonnet-4-5-20250929';
 const CLAUDE_CODE_BETAS = [
@@ -93,6 +93,29 @@ describe('native Claude path', () => {
     expect(data.type).toBe('message');
     expect((lastCall('InvokeModel')!.body as { metadata: unknown }).metadata).toEqual({ user_id: 'u1' });
     expect(response.headers.get('x-abproxy-warnings')).toContain('metadata tenant dropped');
+  });
+
+  it('structured outputs and Opus 4.5 effort reach InvokeModel on the 4.5 models, and count_tokens is Bedrock’s', async () => {
+    const format = {
+      type: 'json_schema' as const,
+      schema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] },
+    };
+    for (const model of [SONNET_45, 'claude-haiku-4-5-20251001', 'claude-opus-4-5-20251101']) {
+      const effort = model.includes('opus') ? { effort: 'low' as const } : {};
+      const params = { model, max_tokens: 64, output_config: { format, ...effort }, messages: user('hi') };
+      const [created, streamed] = await createAndStream(world.client, params);
+      expect([created.stop_reason, streamed.stop_reason]).toEqual(['end_turn', 'end_turn']);
+      for (const operation of ['InvokeModel', 'InvokeModelWithResponseStream']) {
+        const call = lastCall(operation);
+        expect(call?.status, model).toBe(200);
+        expect((call?.body as { output_config?: unknown } | undefined)?.output_config).toEqual({
+          format,
+          ...effort,
+        });
+      }
+      await world.client.messages.countTokens({ model, output_config: { format }, messages: user('hi') });
+      expect(lastCall('CountTokens')?.status, model).toBe(200);
+    }
   });
 
   it('streams Claude events through with the requested model name and exact usage', async () => {
