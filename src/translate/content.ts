@@ -61,7 +61,13 @@ function searchResultText(block: OtherBlockParam): string {
 }
 
 function dropUnknown(block: OtherBlockParam, path: string, ctx: BlockContext): ContentBlock[] {
-  if (block.type === 'search_result') return textBlocks(searchResultText(block));
+  if (block.type === 'search_result') {
+    if ((block.citations as { enabled?: unknown } | undefined)?.enabled === true)
+      ctx.warnings.add(
+        `search_result citations dropped (${path}): the result goes to ${ctx.modelId} as text`,
+      );
+    return textBlocks(searchResultText(block));
+  }
   ctx.warnings.add(`content block "${block.type}" dropped (${path}): it has no Converse equivalent`);
   return [];
 }

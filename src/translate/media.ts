@@ -92,14 +92,23 @@ export function convertDocument(
   const { source } = block;
   const title = block.title?.trim() || undefined;
   const context = block.context?.trim() || undefined;
+  const citations = block.citations?.enabled === true;
+  // Text has no citation locations: the client asked for citations and must hear that none will come.
+  const sentAsText = (blocks: MediaBlock[]): MediaBlock[] => {
+    if (citations)
+      ctx.warnings.add(`document citations dropped (${path}): the document goes to ${ctx.modelId} as text`);
+    return blocks;
+  };
 
   // Inline content is plain text and images already: no document block needed.
   if (source.type === 'content') {
-    if (typeof source.content === 'string') return textOf([source.content]);
-    return source.content.flatMap((inner, k) =>
-      inner.type === 'text'
-        ? textOf([inner.text])
-        : convertImage(inner, `${path}.source.content.${k}`, ctx, onUnsupported),
+    if (typeof source.content === 'string') return sentAsText(textOf([source.content]));
+    return sentAsText(
+      source.content.flatMap((inner, k) =>
+        inner.type === 'text'
+          ? textOf([inner.text])
+          : convertImage(inner, `${path}.source.content.${k}`, ctx, onUnsupported),
+      ),
     );
   }
   if (source.type !== 'base64' && source.type !== 'text') refuseSource(source.type, path);
@@ -108,8 +117,8 @@ export function convertDocument(
   let bytes: Uint8Array;
   if (source.type === 'text') {
     if (!ctx.caps.documents) {
-      // Text loses nothing by travelling as a text block.
-      return textOf([[title, context, source.data].filter(Boolean).join('\n\n')]);
+      // Text loses nothing but its citations by travelling as a text block.
+      return sentAsText(textOf([[title, context, source.data].filter(Boolean).join('\n\n')]));
     }
     if (source.data.trim() === '') return [];
     format = 'txt';
@@ -128,7 +137,6 @@ export function convertDocument(
 
   const document: DocumentBlock = { format, name: ctx.documentNames.next(title), source: { bytes } };
   // Citations exist on Bedrock for Claude only; elsewhere the document is still read, just not cited.
-  const citations = block.citations?.enabled === true;
   if (citations && ctx.caps.family === 'claude') {
     document.citations = { enabled: true };
     if (context) document.context = context;

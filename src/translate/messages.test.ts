@@ -263,6 +263,49 @@ describe('convertMessages', () => {
     expect(warnings.join()).toContain('server_tool_use');
   });
 
+  it('says so when the citations asked of a search result or a document sent as text are lost', () => {
+    const cited = { enabled: true };
+    const { messages, warnings } = convert(
+      [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'search_result',
+              source: 'https://docs.example',
+              title: 'Docs',
+              content: [{ type: 'text', text: 'the answer' }],
+              citations: cited,
+            } as never,
+            {
+              type: 'document',
+              source: { type: 'text', media_type: 'text/plain', data: 'The sky is blue.' },
+              citations: cited,
+            },
+            {
+              type: 'document',
+              source: { type: 'content', content: 'Grass is green.' },
+              citations: cited,
+            },
+            { type: 'text', text: 'what colour?' },
+          ],
+        },
+      ],
+      OPEN,
+    );
+    expect(messages[0]?.content).toHaveLength(4);
+    for (const where of ['messages.0.content.0', 'messages.0.content.1', 'messages.0.content.2'])
+      expect(warnings.join('; ')).toMatch(
+        new RegExp(`citations dropped \\(${where.replaceAll('.', '\\.')}\\)`),
+      );
+    // Nothing to warn about when no citations were asked for.
+    const plain = convert(
+      [{ role: 'user', content: [{ type: 'document', source: { type: 'content', content: 'x' } }] }],
+      OPEN,
+    );
+    expect(plain.warnings).toEqual([]);
+  });
+
   it('drops cache_control where the model does not cache', () => {
     const { messages } = convert(
       [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: cache }] }],
