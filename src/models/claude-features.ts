@@ -93,6 +93,8 @@ const EFFORT = 'effort-2025-11-24';
 const TOOL_SEARCH = 'tool-search-tool-2025-10-19';
 const TOOL_EXAMPLES = 'tool-examples-2025-10-29';
 const COMPACT = 'compact-2026-01-12';
+/** The beta under which Bedrock takes `compaction` blocks (and compaction edits). */
+export const COMPACT_BETA = COMPACT;
 
 /** Anthropic names Bedrock spells differently (LiteLLM's bedrock mapping). */
 export const BEDROCK_BETA_ALIASES: Readonly<Record<string, readonly string[]>> = {

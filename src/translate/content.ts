@@ -16,6 +16,7 @@ import type {
   ToolUseBlockParam,
 } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
+import { compactionSummary } from './invoke-content.ts';
 import { convertDocument, convertImage, type MediaBlock } from './media.ts';
 import { convertRedactedThinking, convertThinking } from './reasoning.ts';
 import { bedrockToolUseId, type JsonDocument } from './tools.ts';
@@ -68,6 +69,8 @@ function dropUnknown(block: OtherBlockParam, path: string, ctx: BlockContext): C
       );
     return textBlocks(searchResultText(block));
   }
+  // Converse has no compaction: its summary stands for the conversation it replaced.
+  if (block.type === 'compaction') return textBlocks(compactionSummary(block));
   ctx.warnings.add(`content block "${block.type}" dropped (${path}): it has no Converse equivalent`);
   return [];
 }

@@ -9,12 +9,15 @@
  *   blocks become the text the Converse path also sends ("Tool available: name").
  * - `role: "system"` entries: leading ones join the system prompt; later ones join the neighbouring user
  *   turn (after its tool_result blocks, which must come first), or become a user turn of their own.
+ * - Without the compaction beta (a model switch after a compaction), a `compaction` block becomes the
+ *   text of its summary: Bedrock refuses the block, and dropping it would lose the conversation it stands for.
  */
 
 import type {
   CacheControl,
   ContentBlockParam,
   MessageParam,
+  OtherBlockParam,
   TextBlockParam,
   Tool,
 } from '../anthropic/types.ts';
@@ -24,6 +27,8 @@ export interface ContentRules {
   cacheTtl: boolean;
   toolSearch: boolean;
   systemMessages: boolean;
+  /** The compaction beta goes to Bedrock: `compaction` blocks stay as they are. */
+  compaction: boolean;
 }
 
 type Block = ContentBlockParam | TextBlockParam;
@@ -43,12 +48,23 @@ function fixBlock(block: Block, rules: ContentRules): Block {
   if (block.type === 'tool_reference' && !rules.toolSearch) {
     return { type: 'text', text: `Tool available: ${block.tool_name}` };
   }
+  // Not a typed block: a pass-through type (validate.ts) the translators do not model.
+  const other = block as unknown as OtherBlockParam;
+  if (other.type === 'compaction' && !rules.compaction) {
+    return { type: 'text', text: compactionSummary(other) };
+  }
   let out = fixCacheControl(block as Block & { cache_control?: CacheControl | null }, rules);
   if (out.type === 'tool_result' && Array.isArray(out.content)) {
     const inner = fixBlocks(out.content as Block[], rules);
     if (inner !== out.content) out = { ...out, content: inner as typeof out.content };
   }
   return out;
+}
+
+/** A compaction block's summary as text; a failed compaction (no summary) says so rather than being blank. */
+export function compactionSummary(block: OtherBlockParam): string {
+  const summary = typeof block.content === 'string' ? block.content.trim() : '';
+  return summary === '' ? '(earlier conversation compacted; no summary)' : summary;
 }
 
 /** The same array when nothing changed. */

@@ -306,6 +306,25 @@ describe('convertMessages', () => {
     expect(plain.warnings).toEqual([]);
   });
 
+  it('sends a compaction block as the text of its summary (Converse has no compaction)', () => {
+    const { messages, warnings } = convert([
+      { role: 'user', content: 'build a parser' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'compaction', content: 'Summary: the parser is half done.', signature: 's' } as never,
+        ],
+      },
+      { role: 'user', content: 'continue' },
+    ]);
+    expect(messages.map((m) => m.content)).toEqual([
+      [{ text: 'build a parser' }],
+      [{ text: 'Summary: the parser is half done.' }],
+      [{ text: 'continue' }],
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
   it('drops cache_control where the model does not cache', () => {
     const { messages } = convert(
       [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: cache }] }],

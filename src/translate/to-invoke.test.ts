@@ -132,6 +132,25 @@ describe('toInvokeBody with Claude Code bodies', () => {
     expect(req.tools?.some((t) => t.defer_loading)).toBe(true);
   });
 
+  it('keeps compaction blocks under the compaction beta and sends their summary as text elsewhere', () => {
+    const compaction = { type: 'compaction', content: 'Summary: the parser is half done.', signature: 's' };
+    const req = simple({
+      messages: [
+        { role: 'user', content: 'build a parser' },
+        { role: 'assistant', content: [compaction as never] },
+        { role: 'user', content: 'continue' },
+      ],
+    });
+    const native = invoke(req, 'anthropic.claude-opus-4-6-v1', ['compact-2026-01-12']).json;
+    expect((native.messages as MessagesRequest['messages'])[1]?.content).toEqual([compaction]);
+    // A model switch after a compaction (Sonnet 4.5 has no compaction on Bedrock): the summary stays.
+    const switched = invoke(req, SONNET_4_5, ['compact-2026-01-12']).json;
+    expect((switched.messages as MessagesRequest['messages'])[1]?.content).toEqual([
+      { type: 'text', text: 'Summary: the parser is half done.' },
+    ]);
+    expect(switched).not.toHaveProperty('anthropic_beta');
+  });
+
   it('sends the same message objects when nothing needs a change', () => {
     const messages: MessagesRequest['messages'] = [
       {

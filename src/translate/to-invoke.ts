@@ -28,6 +28,7 @@ import {
   type ClaudeFeatures,
   type ClaudeFeatureTable,
   type ClaudeThinkingType,
+  COMPACT_BETA,
   claudeFeaturesFor,
   TOOL_SEARCH_BETAS,
 } from '../models/claude-features.ts';
@@ -361,6 +362,7 @@ function shapeConversation(d: Draft): void {
     cacheTtl: d.features.cacheTtl,
     toolSearch: d.betas.some((b) => TOOL_SEARCH_BETAS.includes(b)),
     systemMessages: d.features.systemMessages,
+    compaction: d.betas.includes(COMPACT_BETA),
   };
   const { messages, systemExtra } = fixMessages(d.out.messages as MessageParam[], rules);
   d.out.messages = messages;

@@ -148,6 +148,23 @@ describe('InvokeModel (Claude native)', () => {
     );
   });
 
+  it('takes compaction blocks on the 4.6 models under the compaction beta only', async () => {
+    const messages = [
+      { role: 'user', content: 'a' },
+      { role: 'assistant', content: [{ type: 'compaction', content: 'summary', signature: 's' }] },
+      { role: 'user', content: 'b' },
+    ];
+    const send = (modelId: string, extra: Record<string, unknown>) =>
+      client
+        .send(new InvokeModelCommand({ modelId, body: encode(body({ messages, ...extra })) }))
+        .catch((e) => e);
+    const OPUS_46 = 'us.anthropic.claude-opus-4-6-v1';
+    const beta = { anthropic_beta: ['compact-2026-01-12'] };
+    expect(decode((await send(OPUS_46, beta)).body).type).toBe('message');
+    expect((await send(OPUS_46, {})).message).toMatch(/Input tag 'compaction' found/);
+    expect((await send(HAIKU, beta)).message).toMatch(/Input tag 'compaction' found/);
+  });
+
   it('accepts known betas', async () => {
     const payload = body({ anthropic_beta: ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'] });
     await expect(

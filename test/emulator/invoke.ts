@@ -38,6 +38,7 @@ const BLOCK_TYPES = [
   'redacted_thinking',
   'search_result',
 ];
+const COMPACT_BETA = 'compact-2026-01-12';
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
@@ -96,7 +97,9 @@ export function validateInvokeBody(body: unknown, model: EmulatedModel): Json {
   checkOutputConfig(body.output_config, model, betas);
   checkClaudeThinking(body, model, maxTokens, body.temperature);
   const toolNames = checkTools(body.tools);
-  checkMessages(body.messages, model, thinkingOn(body));
+  // Compaction (Bedrock's compaction page): InvokeModel only, Sonnet/Opus 4.6, behind its beta.
+  const compaction = model.adaptiveThinking && betas.includes(COMPACT_BETA);
+  checkMessages(body.messages, model, thinkingOn(body), compaction);
   const cacheCount = countCacheControl(body);
   if (cacheCount > 4)
     throw validationError(`A maximum of 4 blocks with cache_control may be provided. Found ${cacheCount}.`);
@@ -158,7 +161,13 @@ function blocksOf(content: unknown): Json[] {
   return typeof content === 'string' ? [{ type: 'text', text: content }] : (content as Json[]);
 }
 
-function checkMessages(messages: unknown, model: EmulatedModel, thinking: boolean): void {
+function checkMessages(
+  messages: unknown,
+  model: EmulatedModel,
+  thinking: boolean,
+  compaction: boolean,
+): void {
+  const blockTypes = compaction ? [...BLOCK_TYPES, 'compaction'] : BLOCK_TYPES;
   if (!Array.isArray(messages) || messages.length === 0)
     throw validationError('messages: at least one message is required');
   let pending: string[] = [];
@@ -181,9 +190,9 @@ function checkMessages(messages: unknown, model: EmulatedModel, thinking: boolea
     const results: string[] = [];
     blocks.forEach((block, c) => {
       const where = `messages.${m}.content.${c}`;
-      if (!isObject(block) || !BLOCK_TYPES.includes(block.type as string)) {
+      if (!isObject(block) || !blockTypes.includes(block.type as string)) {
         throw validationError(
-          `${where}.type: Input tag '${String(isObject(block) ? block.type : block)}' found using 'type' does not match any of the expected tags: ${BLOCK_TYPES.map((t) => `'${t}'`).join(', ')}`,
+          `${where}.type: Input tag '${String(isObject(block) ? block.type : block)}' found using 'type' does not match any of the expected tags: ${blockTypes.map((t) => `'${t}'`).join(', ')}`,
         );
       }
       switch (block.type) {

@@ -563,6 +563,7 @@ export const KNOWN_BETAS = new Set([
   'tool-search-tool-2025-10-19',
   'tool-examples-2025-10-29',
   'fine-grained-tool-streaming-2025-05-14',
+  'compact-2026-01-12',
 ]);
 
 export function checkBetas(betas: unknown): void {

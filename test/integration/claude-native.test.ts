@@ -4,7 +4,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { createAndStream, gatewayWithEmulator, startGateway } from '../helpers/gateway.ts';
+import { createAndStream, gatewayWithEmulator, type Json, startGateway } from '../helpers/gateway.ts';
 
 const SONNET_45 = 'claude-sonnet-4-5-20250929';
 const CLAUDE_CODE_BETAS = [
@@ -116,6 +116,26 @@ describe('native Claude path', () => {
       await world.client.messages.countTokens({ model, output_config: { format }, messages: user('hi') });
       expect(lastCall('CountTokens')?.status, model).toBe(200);
     }
+  });
+
+  it('a conversation compacted on Opus 4.6 goes on there, and on models without compaction with its summary', async () => {
+    const summary = 'Summary: the tokenizer in src/lib.rs is done; the parser is next.';
+    const messages = [
+      ...user('build a parser'),
+      { role: 'assistant', content: [{ type: 'compaction', content: summary, signature: 'sig' }] },
+      ...user('continue'),
+    ] as Anthropic.MessageParam[];
+    const headers = { 'anthropic-beta': 'compact-2026-01-12' };
+    for (const model of ['claude-opus-4-6', SONNET_45, 'qwen.qwen3-32b-v1:0']) {
+      const data = await world.client.messages.create({ model, max_tokens: 64, messages }, { headers });
+      expect(data.content.at(-1), model).toMatchObject({ type: 'text', text: 'Echo: continue' });
+    }
+    const [opus, sonnet] = world.emulator.requests.filter((r) => r.operation === 'InvokeModel');
+    expect(JSON.stringify(opus?.body)).toContain('"type":"compaction"');
+    expect((sonnet?.body as Json | undefined)?.messages[1].content).toEqual([
+      { type: 'text', text: summary },
+    ]);
+    expect(world.lastBody('Converse').messages[1].content).toEqual([{ text: summary }]);
   });
 
   it('streams Claude events through with the requested model name and exact usage', async () => {
