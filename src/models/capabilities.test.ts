@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { capabilitiesFor, familyOf } from './capabilities.ts';
+import { claudeFeaturesFor } from './claude-features.ts';
 
 describe('familyOf', () => {
   it.each([
@@ -105,6 +106,29 @@ describe('capabilitiesFor', () => {
       expect(capabilitiesFor(id).countTokens, id).toBe(true);
     }
     expect(capabilitiesFor('amazon.nova-pro-v1:0').countTokens).toBe(false);
+  });
+
+  it('gives the 1-hour cache TTL to Claude 4.5 and later only, as the native table does', () => {
+    for (const id of [
+      'anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'anthropic.claude-haiku-4-5-20251001-v1:0',
+      'anthropic.claude-opus-4-5-20251101-v1:0',
+      'anthropic.claude-sonnet-4-6',
+      'anthropic.claude-opus-4-7',
+      'anthropic.claude-sonnet-5',
+      'anthropic.claude-opus-5-5',
+    ]) {
+      expect(capabilitiesFor(id).cacheTtl, id).toBe(true);
+      expect(claudeFeaturesFor(id).cacheTtl, id).toBe(true);
+    }
+    for (const id of [
+      'anthropic.claude-sonnet-4-20250514-v1:0',
+      'anthropic.claude-opus-4-1-20250805-v1:0',
+      'anthropic.claude-3-7-sonnet-20250219-v1:0',
+      'amazon.nova-pro-v1:0',
+    ]) {
+      expect(capabilitiesFor(id).cacheTtl ?? false, id).toBe(false);
+    }
   });
 
   it('separates Nova micro (text only) from the multimodal Novas, and Nova 2 reasons', () => {

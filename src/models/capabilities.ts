@@ -177,6 +177,12 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
       exclusiveSampling: true,
     },
   },
+  // The 1-hour cache TTL: Claude 4.5 and later (prompt-caching page; the native table's cacheTtl).
+  {
+    family: 'claude',
+    match: /claude-((sonnet|opus|haiku)-(4-[5-9]|[5-9]|\d\d)|fable|mythos)/,
+    caps: { cacheTtl: true },
+  },
   // These refuse thinking: disabled (Claude Code's table: *-5-5, every Fable; AWS: Mythos).
   {
     family: 'claude',

@@ -66,6 +66,8 @@ export interface ModelCapabilities {
   reasoningHistory: boolean;
   /** Converse cachePoint blocks (prompt caching). */
   caching: boolean;
+  /** cachePoint `ttl: "1h"` (the 1-hour cache: Claude 4.5 and later); elsewhere a mark caches 5 minutes. */
+  cacheTtl?: boolean;
   /** System prompts; where false the system text is folded into the first user turn. */
   system: boolean;
   /** Service tiers Bedrock accepts for this model; `default` is always first. */

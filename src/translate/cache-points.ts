@@ -4,9 +4,20 @@
  * kept: a cache point covers the whole prefix before it, so the last marks cover the most, and clients
  * such as Claude Code move their marks to the newest turns to extend the cached prefix as they go.
  */
-import type { ConverseStreamCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import type { CachePointBlock, ConverseStreamCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import type { CacheControl } from '../anthropic/types.ts';
+import type { ModelCapabilities } from '../models/types.ts';
 
 export const MAX_CACHE_POINTS = 4;
+
+/**
+ * The cache point for a block marked with `mark`: a 1-hour TTL is kept where the model has the 1-hour
+ * cache (else the default 5 minutes, as the native path does).
+ */
+export function cachePointFor(mark: CacheControl, caps: ModelCapabilities): { cachePoint: CachePointBlock } {
+  const hour = mark.ttl === '1h' && caps.cacheTtl === true;
+  return { cachePoint: hour ? { type: 'default', ttl: '1h' } : { type: 'default' } };
+}
 
 type CacheInput = Pick<ConverseStreamCommandInput, 'toolConfig' | 'system' | 'messages'>;
 

@@ -16,6 +16,7 @@ import type {
   ToolUseBlockParam,
 } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
+import { cachePointFor } from './cache-points.ts';
 import { compactionSummary } from './invoke-content.ts';
 import { convertDocument, convertImage, type MediaBlock } from './media.ts';
 import { convertRedactedThinking, convertThinking } from './reasoning.ts';
@@ -39,7 +40,7 @@ function unit(
   ctx: BlockContext,
 ): Unit {
   // A cachePoint needs content before it; one after a dropped block would mark nothing.
-  if (cache && ctx.caps.caching && blocks.length > 0) blocks.push({ cachePoint: { type: 'default' } });
+  if (cache && ctx.caps.caching && blocks.length > 0) blocks.push(cachePointFor(cache, ctx.caps));
   return { kind, blocks };
 }
 

@@ -7,6 +7,7 @@ import type { CachePointBlock, ContentBlock, SystemContentBlock } from '@aws-sdk
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { isBillingLine } from './billing-line.ts';
+import { cachePointFor } from './cache-points.ts';
 
 export function convertSystem(
   system: MessagesRequest['system'],
@@ -18,7 +19,7 @@ export function convertSystem(
   for (const block of blocks) {
     if (block.text.trim() === '' || isBillingLine(block.text)) continue;
     out.push({ text: block.text });
-    if (block.cache_control && caps.caching) out.push({ cachePoint: { type: 'default' } });
+    if (block.cache_control && caps.caching) out.push(cachePointFor(block.cache_control, caps));
   }
   return out;
 }

@@ -218,6 +218,42 @@ const CASES: Case[] = [
     warnings: ['context_management'],
   },
   {
+    name: 'a 1-hour cache mark keeps its TTL where the model has the 1-hour cache, and becomes 5 minutes elsewhere',
+    caps: { ...CLAUDE, cacheTtl: true },
+    request: {
+      max_tokens: 100,
+      tools: [{ name: 'ls', input_schema: { type: 'object' }, cache_control: { ...cache, ttl: '1h' } }],
+      system: [{ type: 'text', text: 'S', cache_control: { ...cache, ttl: '1h' } }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'U', cache_control: { ...cache, ttl: '5m' } }] },
+      ],
+    },
+    expected: {
+      messages: [{ role: 'user', content: [{ text: 'U' }, point] }],
+      system: [{ text: 'S' }, { cachePoint: { type: 'default', ttl: '1h' } }],
+      toolConfig: {
+        tools: [
+          { toolSpec: { name: 'ls', inputSchema: { json: { type: 'object' } } } },
+          { cachePoint: { type: 'default', ttl: '1h' } },
+        ],
+      },
+      inferenceConfig: { maxTokens: 100 },
+    },
+  },
+  {
+    name: 'a 1-hour cache mark on a model without the 1-hour cache is a 5-minute cache point',
+    request: {
+      max_tokens: 100,
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'U', cache_control: { ...cache, ttl: '1h' } }] },
+      ],
+    },
+    expected: {
+      messages: [{ role: 'user', content: [{ text: 'U' }, point] }],
+      inferenceConfig: { maxTokens: 100 },
+    },
+  },
+  {
     name: 'more than four cache marks keep the last four',
     request: {
       max_tokens: 100,

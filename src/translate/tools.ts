@@ -22,6 +22,7 @@ import type {
 import { ApiError } from '../anthropic/errors.ts';
 import type { ToolChoice as AnthropicToolChoice, Tool } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
+import { cachePointFor } from './cache-points.ts';
 import { asCustomTool } from './client-tools.ts';
 
 /** Converse's JSON document type (the SDK re-exports it only through @smithy/types). */
@@ -127,7 +128,7 @@ export function toToolConfig(input: ToolConfigInput, ctx: ToolsContext): ToolCon
   const specs: ConverseTool[] = [];
   for (const tool of tools) {
     specs.push(toolSpec(tool, ctx));
-    if (tool.cache_control && ctx.caps.caching) specs.push({ cachePoint: { type: 'default' } });
+    if (tool.cache_control && ctx.caps.caching) specs.push(cachePointFor(tool.cache_control, ctx.caps));
   }
   if (tools.length === 0) {
     if (!historyHasToolBlocks) return undefined;

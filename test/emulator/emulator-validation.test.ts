@@ -265,6 +265,25 @@ describe('Converse validation', () => {
     }
   });
 
+  it('takes a 1-hour cachePoint TTL on Claude 4.5 and later only', async () => {
+    const marked = [
+      {
+        role: 'user' as const,
+        content: [{ text: 'hi' }, { cachePoint: { type: 'default' as const, ttl: '1h' as const } }],
+      },
+    ];
+    await expect(
+      client.send(
+        new ConverseCommand({ modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', messages: marked }),
+      ),
+    ).resolves.toBeDefined();
+    const sonnet4 = await rejection({
+      modelId: 'us.anthropic.claude-sonnet-4-20250514-v1:0',
+      messages: marked,
+    });
+    expect(sonnet4.message).toMatch(/1h cache TTL/);
+  });
+
   it('rewords an oversized prompt as Claude does', async () => {
     const error = await rejection({
       messages: [user('word '.repeat(170_000))],

@@ -43,6 +43,8 @@ export interface EmulatedModel {
   /** InvokeModel `output_config.format` (structured outputs): Claude 4.5 and later (Bedrock's
    * structured-outputs page lists Sonnet 4.5, Haiku 4.5, Opus 4.5 and Opus 4.6). */
   structuredOutputs: boolean;
+  /** cachePoint `ttl: "1h"` (the 1-hour cache): Claude 4.5 and later (prompt-caching page). */
+  cacheTtl: boolean;
   additionalFields: string[];
   serviceTiers: string[];
   countTokens: boolean;
@@ -93,6 +95,8 @@ function claude(spec: ClaudeSpec): EmulatedModel {
     adaptiveThinking: adaptive,
     effort: adaptive || (spec.effort ?? false),
     structuredOutputs: adaptive || (spec.structuredOutputs ?? false),
+    // The 4.5 models and every adaptive one, exactly the structured-outputs set.
+    cacheTtl: adaptive || (spec.structuredOutputs ?? false),
     additionalFields: [
       'anthropic_beta',
       'top_k',
@@ -146,6 +150,7 @@ function open(spec: OpenSpec): EmulatedModel {
     adaptiveThinking: false,
     effort: false,
     structuredOutputs: false,
+    cacheTtl: false,
     additionalFields: spec.additionalFields ?? [],
     serviceTiers: spec.tiers ?? OPEN_TIERS,
     countTokens: false,

@@ -81,8 +81,10 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
       throw validationError("This model doesn't support system messages. Remove system and try again.");
     body.system.forEach((block, i) => {
       if (!isObject(block)) throw validationError(`The system block at system.${i} must be an object.`);
-      if ('cachePoint' in block) cachePoints += 1;
-      else if (typeof block.text === 'string' && block.text.trim() === '') {
+      if ('cachePoint' in block) {
+        checkCachePoint(block.cachePoint, `system.${i}.cachePoint`, model);
+        cachePoints += 1;
+      } else if (typeof block.text === 'string' && block.text.trim() === '') {
         throw validationError(
           `The text field in the SystemContentBlock object at system.${i} is blank. Add text to the text field, and try again.`,
         );
@@ -194,6 +196,7 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
               'Cache point cannot be inserted after reasoning block. Please remove the invalid cache point and try again.',
             );
           }
+          checkCachePoint(value, `${where}.cachePoint`, model);
           cachePoints += 1;
           break;
         case 'guardContent':
@@ -548,6 +551,24 @@ export function checkClaudeThinking(
   }
 }
 
+/**
+ * A cachePoint: type `default`, `ttl` 5m or 1h (the SDK's CacheTTL); 1h only on models with the 1-hour
+ * cache (prompt-caching page: Claude 4.5 and later). Wording unverified.
+ */
+function checkCachePoint(value: unknown, where: string, model: EmulatedModel): void {
+  if (!isObject(value) || value.type !== 'default')
+    throw constraintError(
+      isObject(value) ? value.type : value,
+      `${where}.type`,
+      'Member must satisfy enum value set: [default]',
+    );
+  if (value.ttl === undefined) return;
+  if (value.ttl !== '5m' && value.ttl !== '1h')
+    throw constraintError(value.ttl, `${where}.ttl`, 'Member must satisfy enum value set: [5m, 1h]');
+  if (value.ttl === '1h' && !model.cacheTtl)
+    throw validationError(`The model ${model.modelId} doesn't support the 1h cache TTL at ${where}.ttl.`);
+}
+
 /** Betas Bedrock's Claude accepts in `anthropic_beta`; anything else is refused. */
 export const KNOWN_BETAS = new Set([
   'computer-use-2024-10-22',
@@ -652,6 +673,7 @@ function checkToolConfig(toolConfig: unknown, model: EmulatedModel, stream: bool
           'You invoked an unsupported model or your request did not allow prompt caching. See the documentation for more information.',
         );
       }
+      checkCachePoint(tool.cachePoint, `toolConfig.tools.${i}.cachePoint`, model);
       return;
     }
     const spec = tool.toolSpec as Json;

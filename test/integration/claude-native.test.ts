@@ -220,6 +220,19 @@ describe('native Claude path', () => {
       expect(data.content.at(-1)).toMatchObject({ text: 'via converse' });
       expect(lastCall('Converse')?.status).toBe(200);
       expect(lastCall('InvokeModel')).toBeUndefined();
+
+      // A 1-hour cache mark reaches Bedrock as a 1-hour cache point (it was sent as a 5-minute one).
+      const hour = { type: 'ephemeral' as const, ttl: '1h' as const };
+      await viaConverse.client.messages.create({
+        model: SONNET_45,
+        max_tokens: 100,
+        system: [{ type: 'text', text: 'house rules', cache_control: hour }],
+        messages: user('hi'),
+      });
+      expect((lastCall('Converse')?.body as Json | undefined)?.system).toEqual([
+        { text: 'house rules' },
+        { cachePoint: { type: 'default', ttl: '1h' } },
+      ]);
     } finally {
       await viaConverse.server.close();
     }
