@@ -47,6 +47,16 @@ describe('toToolConfig', () => {
     expect(spec?.name).not.toBe('mcp__github__get.issue');
   });
 
+  it('sends strict to Claude, and says so where it is dropped', () => {
+    const strict = { ...read, strict: true };
+    const claude = config([strict]);
+    expect(claude.config?.tools?.[0]?.toolSpec?.strict).toBe(true);
+    expect(claude.warnings).toEqual([]);
+    const open = config([strict, { ...read, name: 'Other' }], undefined, OPEN);
+    expect(open.config?.tools?.[0]?.toolSpec).not.toHaveProperty('strict');
+    expect(open.warnings).toEqual([expect.stringMatching(/^strict dropped from 1 tool\(s\)/)]);
+  });
+
   it('drops server tools with a warning and keeps deferred tools', () => {
     const { config: c, warnings } = config([
       { name: 'web_search', type: 'web_search_20250305', input_schema: {} },

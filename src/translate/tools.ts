@@ -80,6 +80,16 @@ function toolSpec(tool: Tool, ctx: ToolsContext): ConverseTool {
   };
 }
 
+/** `strict` is sent for Claude only: elsewhere the client must hear that its schema is not enforced. */
+function warnUnenforcedStrict(tools: readonly Tool[], ctx: ToolsContext): void {
+  if (ctx.caps.family === 'claude') return;
+  const strict = tools.filter((tool) => tool.strict === true).length;
+  if (strict > 0)
+    ctx.warnings.add(
+      `strict dropped from ${strict} tool(s) for ${ctx.modelId} (sent to Claude only): tool inputs are not schema-enforced`,
+    );
+}
+
 function toolChoice(choice: AnthropicToolChoice, ctx: ToolsContext): ToolChoice | undefined {
   switch (choice.type) {
     case 'auto':
@@ -125,6 +135,7 @@ export function toToolConfig(input: ToolConfigInput, ctx: ToolsContext): ToolCon
   }
   if (choice?.type === 'none' && !historyHasToolBlocks) return undefined;
 
+  warnUnenforcedStrict(tools, ctx);
   const specs: ConverseTool[] = [];
   for (const tool of tools) {
     specs.push(toolSpec(tool, ctx));
