@@ -17,7 +17,7 @@ import type {
 } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
 import { cachePointFor } from './cache-points.ts';
-import { compactionSummary } from './invoke-content.ts';
+import { compactionSummary } from './compaction.ts';
 import { convertDocument, convertImage, type MediaBlock } from './media.ts';
 import { convertRedactedThinking, convertThinking } from './reasoning.ts';
 import { bedrockToolUseId, type JsonDocument } from './tools.ts';

@@ -10,7 +10,8 @@
  * - `role: "system"` entries: leading ones join the system prompt; later ones join the neighbouring user
  *   turn (after its tool_result blocks, which must come first), or become a user turn of their own.
  * - Without the compaction beta (a model switch after a compaction), a `compaction` block becomes the
- *   text of its summary: Bedrock refuses the block, and dropping it would lose the conversation it stands for.
+ *   text of its summary (compaction.ts): Bedrock refuses the block, and dropping it would lose the
+ *   conversation it stands for.
  */
 
 import type {
@@ -22,6 +23,7 @@ import type {
   Tool,
 } from '../anthropic/types.ts';
 import { isBillingLine } from './billing-line.ts';
+import { compactionSummary } from './compaction.ts';
 
 export interface ContentRules {
   cacheTtl: boolean;
@@ -59,12 +61,6 @@ function fixBlock(block: Block, rules: ContentRules): Block {
     if (inner !== out.content) out = { ...out, content: inner as typeof out.content };
   }
   return out;
-}
-
-/** A compaction block's summary as text; a failed compaction (no summary) says so rather than being blank. */
-export function compactionSummary(block: OtherBlockParam): string {
-  const summary = typeof block.content === 'string' ? block.content.trim() : '';
-  return summary === '' ? '(earlier conversation compacted; no summary)' : summary;
 }
 
 /** The same array when nothing changed. */

@@ -218,6 +218,35 @@ const CASES: Case[] = [
     warnings: ['context_management'],
   },
   {
+    name: 'a compaction block stands for the history before it: its summary is sent, what it replaced is not',
+    request: {
+      max_tokens: 100,
+      messages: [
+        { role: 'user', content: 'build a parser' },
+        { role: 'assistant', content: 'on it' },
+        { role: 'user', content: 'go on' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: 'before' },
+            { type: 'compaction', content: 'Summary: half done.', signature: 's' } as never,
+            { type: 'text', text: 'after' },
+          ],
+        },
+        { role: 'user', content: 'continue' },
+      ],
+    },
+    expected: {
+      messages: [
+        { role: 'user', content: [{ text: '(earlier conversation compacted; its summary follows)' }] },
+        { role: 'assistant', content: [{ text: 'Summary: half done.' }, { text: 'after' }] },
+        { role: 'user', content: [{ text: 'continue' }] },
+      ],
+      inferenceConfig: { maxTokens: 100 },
+    },
+    warnings: ['3 message(s) before the last compaction block dropped'],
+  },
+  {
     name: 'a 1-hour cache mark keeps its TTL where the model has the 1-hour cache, and becomes 5 minutes elsewhere',
     caps: { ...CLAUDE, cacheTtl: true },
     request: {

@@ -17,6 +17,7 @@ import type { MessagesRequest } from '../anthropic/types.ts';
 import type { ModelCapabilities, ServiceTier } from '../models/types.ts';
 import type { BlockContext } from './block-context.ts';
 import { limitCachePoints, MAX_CACHE_POINTS } from './cache-points.ts';
+import { compactedWarning, fromLastCompaction } from './compaction.ts';
 import { DocumentNames } from './document-name.ts';
 import { familyParams } from './family-params.ts';
 import { limitMedia, MAX_DOCUMENTS, MAX_IMAGES } from './media-limits.ts';
@@ -108,7 +109,9 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
     warnings,
   };
 
-  const { messages, leadingSystem } = convertMessages(req.messages, blockCtx);
+  const compacted = fromLastCompaction(req.messages);
+  if (compacted.dropped > 0) warnings.add(compactedWarning(compacted.dropped));
+  const { messages, leadingSystem } = convertMessages(compacted.messages, blockCtx);
   let system: SystemContentBlock[] = [
     ...convertSystem(req.system, caps),
     ...textAndCachePoints(leadingSystem),

@@ -143,12 +143,16 @@ describe('toInvokeBody with Claude Code bodies', () => {
     });
     const native = invoke(req, 'anthropic.claude-opus-4-6-v1', ['compact-2026-01-12']).json;
     expect((native.messages as MessagesRequest['messages'])[1]?.content).toEqual([compaction]);
-    // A model switch after a compaction (Sonnet 4.5 has no compaction on Bedrock): the summary stays.
-    const switched = invoke(req, SONNET_4_5, ['compact-2026-01-12']).json;
-    expect((switched.messages as MessagesRequest['messages'])[1]?.content).toEqual([
-      { type: 'text', text: 'Summary: the parser is half done.' },
+    // A model switch after a compaction (Sonnet 4.5 has no compaction on Bedrock): the summary stays, and
+    // what it summarizes goes, as Anthropic drops it.
+    const { json: switched, warnings } = invoke(req, SONNET_4_5, ['compact-2026-01-12']);
+    expect(switched.messages).toEqual([
+      { role: 'user', content: expect.stringContaining('compacted') },
+      { role: 'assistant', content: [{ type: 'text', text: 'Summary: the parser is half done.' }] },
+      { role: 'user', content: 'continue' },
     ]);
     expect(switched).not.toHaveProperty('anthropic_beta');
+    expect(warnings.join()).toContain('1 message(s) before the last compaction block dropped');
   });
 
   it('sends the same message objects when nothing needs a change', () => {

@@ -39,6 +39,7 @@ import {
   fitThinkingBudget,
 } from '../models/reasoning-levels.ts';
 import { MAX_CACHE_POINTS } from './cache-points.ts';
+import { compactedWarning, fromLastCompaction } from './compaction.ts';
 import { type ContentRules, fixMessages, fixSystem, fixTools, limitCacheMarks } from './invoke-content.ts';
 import { dropForeignThinking, toolLoopLacksThinking } from './invoke-thinking-history.ts';
 
@@ -364,7 +365,13 @@ function shapeConversation(d: Draft): void {
     systemMessages: d.features.systemMessages,
     compaction: d.betas.includes(COMPACT_BETA),
   };
-  const { messages, systemExtra } = fixMessages(d.out.messages as MessageParam[], rules);
+  let history = d.out.messages as MessageParam[];
+  if (!rules.compaction) {
+    const compacted = fromLastCompaction(history);
+    history = compacted.messages;
+    if (compacted.dropped > 0) d.warnings.push(compactedWarning(compacted.dropped));
+  }
+  const { messages, systemExtra } = fixMessages(history, rules);
   d.out.messages = messages;
   let system = d.out.system as MessagesRequest['system'];
   if (system !== undefined) system = fixSystem(system, rules);

@@ -136,6 +136,9 @@ describe('native Claude path', () => {
       { type: 'text', text: summary },
     ]);
     expect(world.lastBody('Converse').messages[1].content).toEqual([{ text: summary }]);
+    // What the summary replaced is dropped, as Anthropic drops it.
+    expect(JSON.stringify(sonnet?.body)).not.toContain('build a parser');
+    expect(JSON.stringify(world.lastBody('Converse'))).not.toContain('build a parser');
   });
 
   it('streams Claude events through with the requested model name and exact usage', async () => {
