@@ -185,6 +185,8 @@ export interface Usage {
   service_tier?: 'standard' | 'priority' | 'batch' | null;
   /** Server tools the gateway ran for this response (web search/fetch). */
   server_tool_use?: ServerToolUsage;
+  /** Claude's per-sampling counts when a server-side compaction ran (see billedUsage). */
+  iterations?: unknown[];
 }
 
 export interface ServerToolUsage {

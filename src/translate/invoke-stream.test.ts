@@ -3,6 +3,7 @@ import { formatSse } from '../anthropic/sse.ts';
 import { BEDROCK_ERRORS, fromBedrockError } from '../upstream/aws-errors.ts';
 import { createInvokeStream, fromInvokeResponse, InvokeStreamTranslator } from './invoke-stream.ts';
 import { ONE_TEXT_BLOCK } from './stream-events.fixture.ts';
+import { billedUsage } from './usage.ts';
 
 const chunk = (event: unknown) => ({ chunk: { bytes: new TextEncoder().encode(JSON.stringify(event)) } });
 
@@ -148,6 +149,24 @@ describe('createInvokeStream', () => {
       input_tokens: 15,
       output_tokens: 9,
       cache_read_input_tokens: 29_000,
+    });
+  });
+
+  it("bills a compaction's own sampling: the final usage sums message_delta's iterations", () => {
+    const stream = createInvokeStream({ model: 'm' });
+    const chunks = bedrockChunks();
+    const iterations = [
+      { type: 'compaction', input_tokens: 150_000, output_tokens: 3_000, cache_read_input_tokens: 0 },
+      { type: 'message', input_tokens: 3_100, output_tokens: 9, cache_read_input_tokens: 0 },
+    ];
+    (chunks[4] as { usage: object }).usage = { output_tokens: 9, input_tokens: 3_100, iterations };
+    const sent = chunks.map((chunk) => stream.push(chunk));
+    // The client sees Claude's own counts; the gateway bills the sum.
+    expect((sent[4] as { usage: object }).usage).toMatchObject({ input_tokens: 3_100, output_tokens: 9 });
+    expect(billedUsage(stream.usage())).toMatchObject({
+      input_tokens: 153_100,
+      output_tokens: 3_009,
+      cache_read_input_tokens: 0,
     });
   });
 

@@ -34,6 +34,8 @@ interface UsageLike {
   output_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  /** A compaction's per-sampling counts, kept for billing (translate/usage.ts billedUsage). */
+  iterations?: unknown[];
 }
 
 type Json = Record<string, unknown>;
@@ -216,6 +218,7 @@ function mergeUsage(into: UsageLike, usage: unknown): void {
     // make a negative cost (a budget credited) or a NaN in the usage record.
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) into[key] = value;
   }
+  if (Array.isArray(u.iterations)) into.iterations = u.iterations;
 }
 
 function finalUsage(u: UsageLike, m: InvocationMetrics | undefined): Usage {
@@ -224,6 +227,7 @@ function finalUsage(u: UsageLike, m: InvocationMetrics | undefined): Usage {
     output_tokens: u.output_tokens ?? m?.outputTokenCount ?? 0,
     cache_creation_input_tokens: u.cache_creation_input_tokens ?? m?.cacheWriteInputTokenCount ?? 0,
     cache_read_input_tokens: u.cache_read_input_tokens ?? m?.cacheReadInputTokenCount ?? 0,
+    ...(u.iterations === undefined ? {} : { iterations: u.iterations }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromBedrockUsage } from './usage.ts';
+import { billedUsage, fromBedrockUsage } from './usage.ts';
 
 describe('fromBedrockUsage', () => {
   it('maps each Bedrock counter to its Anthropic field, cache tokens kept apart from input', () => {
@@ -34,6 +34,39 @@ describe('fromBedrockUsage', () => {
       output_tokens: 0,
       cache_read_input_tokens: 0,
       cache_creation_input_tokens: 0,
+    });
+  });
+});
+
+describe('billedUsage', () => {
+  const counts = {
+    input_tokens: 3_100,
+    output_tokens: 9,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  };
+
+  it("sums a compaction's iterations (Claude's top-level counts leave the compaction out)", () => {
+    const iterations = [
+      { type: 'compaction', input_tokens: 150_000, output_tokens: 3_000, cache_creation_input_tokens: 10 },
+      { type: 'message', input_tokens: 3_100, output_tokens: 9, cache_read_input_tokens: 5 },
+    ];
+    expect(billedUsage({ ...counts, iterations })).toMatchObject({
+      input_tokens: 153_100,
+      output_tokens: 3_009,
+      cache_creation_input_tokens: 10,
+      cache_read_input_tokens: 5,
+    });
+  });
+
+  it('keeps the counts as given without iterations, and counts broken entries as nothing', () => {
+    expect(billedUsage(counts)).toBe(counts);
+    expect(billedUsage({ ...counts, iterations: [] })).toEqual({ ...counts, iterations: [] });
+    expect(
+      billedUsage({ ...counts, iterations: [null, 'x', { input_tokens: -5, output_tokens: 2 }] }),
+    ).toMatchObject({
+      input_tokens: 0,
+      output_tokens: 2,
     });
   });
 });

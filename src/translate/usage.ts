@@ -15,6 +15,31 @@ import { tokenCount } from '../usage/bounds.ts';
  */
 export const CHARS_PER_TOKEN = 4;
 
+const COUNTS = [
+  'input_tokens',
+  'output_tokens',
+  'cache_creation_input_tokens',
+  'cache_read_input_tokens',
+] as const;
+
+/**
+ * What a Claude answer consumed and is billed for. When a server-side compaction ran, Claude's top-level
+ * counts leave out the compaction's own sampling; "sum across all entries in the usage.iterations array"
+ * (Bedrock's compaction page) gives the whole. Without iterations the counts are as given.
+ */
+export function billedUsage(usage: Usage): Usage {
+  const { iterations } = usage;
+  if (!Array.isArray(iterations) || iterations.length === 0) return usage;
+  const billed = { ...usage };
+  for (const key of COUNTS) {
+    billed[key] = iterations.reduce<number>(
+      (sum, iteration) => sum + tokenCount((iteration as Partial<Record<string, unknown>> | null)?.[key]),
+      0,
+    );
+  }
+  return billed;
+}
+
 export function fromBedrockUsage(usage: TokenUsage | undefined): Usage {
   return {
     input_tokens: tokenCount(usage?.inputTokens),

@@ -373,6 +373,20 @@ function usageJson(reply: Reply, outputTokens: number) {
   };
 }
 
+/** The final usage: with a compaction, its `iterations` (the compaction's, then the message's own). */
+function finalUsageJson(reply: Reply) {
+  const usage = usageJson(reply, reply.usage.outputTokens);
+  if (!reply.compaction) return usage;
+  const compaction = {
+    type: 'compaction',
+    input_tokens: reply.compaction.inputTokens,
+    output_tokens: reply.compaction.outputTokens,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+  };
+  return { ...usage, iterations: [compaction, { type: 'message', ...usage }] };
+}
+
 export function messageId(): string {
   return `msg_bdrk_${randomBytes(18).toString('base64url')}`;
 }
@@ -386,7 +400,7 @@ export function invokeResponse(reply: Reply, model: EmulatedModel) {
     content: contentJson(reply),
     stop_reason: reply.stopReason,
     stop_sequence: reply.stopSequence ?? null,
-    usage: usageJson(reply, reply.usage.outputTokens),
+    usage: finalUsageJson(reply),
   };
 }
 
@@ -459,7 +473,7 @@ export function invokeStreamEvents(
   events.push({
     type: 'message_delta',
     delta: { stop_reason: reply.stopReason, stop_sequence: reply.stopSequence ?? null },
-    usage: { output_tokens: reply.usage.outputTokens },
+    usage: reply.compaction ? finalUsageJson(reply) : { output_tokens: reply.usage.outputTokens },
   });
   events.push({
     type: 'message_stop',

@@ -26,6 +26,8 @@ export interface Reply {
   /** The stop sequence that ended the reply (stopReason `stop_sequence`). */
   stopSequence?: string;
   usage: Usage;
+  /** A compaction's own sampling before this reply (InvokeModel's `usage.iterations`). */
+  compaction?: { inputTokens: number; outputTokens: number };
 }
 
 /** What the default reply needs to know about a request, whichever wire format it came in. */
@@ -107,6 +109,7 @@ export function buildReply(
   return {
     blocks,
     stopReason: stopReason ?? 'end_turn',
+    ...(turn?.compaction ? { compaction: turn.compaction } : {}),
     usage: {
       inputTokens: turn?.usage?.inputTokens ?? view.usage.inputTokens,
       outputTokens: turn?.usage?.outputTokens ?? Math.max(1, outputTokens),

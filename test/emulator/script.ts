@@ -22,6 +22,11 @@ export interface ScriptTurn {
     cacheWriteInputTokens?: number;
   };
   /**
+   * Claude (InvokeModel): a server-side compaction ran first and cost this much. As Bedrock's compaction
+   * page says, the top-level usage leaves it out and `usage.iterations` lists it with the message's own.
+   */
+  compaction?: { inputTokens: number; outputTokens: number };
+  /**
    * Fail before any response byte: exception name, optional status (defaults to Bedrock's), message and
    * `retry-after` header (seconds).
    */

@@ -214,3 +214,39 @@ describe('default configuration (Claude on its native path)', () => {
     expect([created.stop_reason, streamed.stop_reason]).toEqual(['refusal', 'refusal']);
   });
 });
+
+describe('server-side compaction (Claude on its native path)', () => {
+  const native = gatewayWithEmulator({ usageDrainMs: 50 });
+  const COMPACTION = { inputTokens: 150_000, outputTokens: 3_000 };
+
+  const recordOf = async (requestId: string | null) => {
+    for (let i = 0; i < 100; i++) {
+      const records = await native.gateway.store.listUsage({ since: '2000-01-01T00:00:00.000Z' });
+      const record = records.find((r) => r.requestId === requestId);
+      if (record) return record;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return undefined;
+  };
+
+  for (const stream of [false, true]) {
+    it(`records the compaction's tokens too, while the client sees Claude's own counts (${stream ? 'stream' : 'non-stream'})`, async () => {
+      native.emulator.enqueue({ text: 'hello', usage: USAGE, compaction: COMPACTION });
+      const res = await postMessages(
+        native.gateway.url,
+        JSON.stringify({ model: 'claude-opus-4-6', max_tokens: 100, stream, messages: ask('hi') }),
+        { 'anthropic-beta': 'compact-2026-01-12' },
+      );
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      expect(text).toContain('"input_tokens":1234');
+      const record = await recordOf(res.headers.get('request-id'));
+      expect(record).toMatchObject({
+        inputTokens: 1234 + 150_000,
+        outputTokens: 56 + 3_000,
+        cacheReadInputTokens: 700,
+        cacheWriteInputTokens: 300,
+      });
+    });
+  }
+});

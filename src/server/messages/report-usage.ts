@@ -1,5 +1,6 @@
 import type { Usage } from '../../anthropic/types.ts';
 import { meterUsage } from '../../metrics/stats.ts';
+import { billedUsage } from '../../translate/usage.ts';
 import { tokenCount } from '../../usage/bounds.ts';
 import type { Ctx } from '../http/context.ts';
 
@@ -10,7 +11,9 @@ import type { Ctx } from '../http/context.ts';
  * so a broken or hostile upstream's negative, huge or non-numeric count neither refunds nor exhausts
  * a budget.
  */
-export function reportUsage(ctx: Ctx, usage: Usage, options: { estimated?: boolean } = {}): void {
+export function reportUsage(ctx: Ctx, answered: Usage, options: { estimated?: boolean } = {}): void {
+  // A compaction's own sampling is billed too, though Claude's top-level counts leave it out.
+  const usage = billedUsage(answered);
   const counted: Usage = {
     ...usage,
     input_tokens: tokenCount(usage.input_tokens),
