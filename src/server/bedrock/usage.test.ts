@@ -1,6 +1,7 @@
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
 import { describe, expect, it } from 'vitest';
+import { billedUsage } from '../../translate/usage.ts';
 import { endOfAnswer, type StreamFrame, StreamUsage, usageOfAnswer } from './usage.ts';
 import { WholeFrames } from './whole-frames.ts';
 
@@ -55,6 +56,19 @@ describe('usage of a whole answer', () => {
       }),
     ).toMatchObject({ input_tokens: 8, output_tokens: 1 });
     expect(usageOfAnswer('invoke', new Uint8Array([0xff]), {})).toBeUndefined();
+  });
+
+  it('InvokeModel after a server-side compaction: the iterations go along, so their sum is what is billed', () => {
+    const iterations = [
+      { type: 'compaction', input_tokens: 150_000, output_tokens: 3_000 },
+      { type: 'message', input_tokens: 5, output_tokens: 2 },
+    ];
+    const found = usageOfAnswer(
+      'invoke',
+      text({ usage: { input_tokens: 5, output_tokens: 2, iterations } }),
+      {},
+    );
+    expect(billedUsage(found!)).toMatchObject({ input_tokens: 150_005, output_tokens: 3_002 });
   });
 });
 

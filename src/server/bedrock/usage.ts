@@ -99,8 +99,15 @@ export function usageOfAnswer(
     json = undefined;
   }
   if (isObject(json)) {
-    const found = operation === 'converse' ? fromConverseUsage(json.usage) : fromAnthropicUsage(json.usage);
-    if (found) return found;
+    if (operation === 'converse') {
+      const found = fromConverseUsage(json.usage);
+      if (found) return found;
+    } else {
+      const found = fromAnthropicUsage(json.usage);
+      // A compaction's iterations go along: what is billed is their sum (reportUsage, billedUsage).
+      const iterations = isObject(json.usage) ? json.usage.iterations : undefined;
+      if (found) return Array.isArray(iterations) ? { ...found, iterations } : found;
+    }
   }
   return usageFromHeaders(headers);
 }
