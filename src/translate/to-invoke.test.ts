@@ -171,7 +171,6 @@ describe('toInvokeBody field and beta allow-list', () => {
   it('drops fields Bedrock refuses, with warnings', () => {
     const req = {
       ...simple(),
-      service_tier: 'auto',
       container: 'c1',
       mcp_servers: [],
       speed: 'fast',
@@ -180,16 +179,18 @@ describe('toInvokeBody field and beta allow-list', () => {
     } as MessagesRequest;
     const { json, warnings } = invoke(req, SONNET_5_5);
     expect(Object.keys(json).sort()).toEqual(['anthropic_version', 'max_tokens', 'messages']);
-    for (const field of [
-      'service_tier',
-      'container',
-      'mcp_servers',
-      'speed',
-      'inference_geo',
-      'diagnostics',
-    ]) {
+    for (const field of ['container', 'mcp_servers', 'speed', 'inference_geo', 'diagnostics']) {
       expect(warnings.some((w) => w.startsWith(`${field} `))).toBe(true);
     }
+  });
+
+  it('leaves service_tier to the gateway (it picks the Bedrock tier): not in the body, not called dropped', () => {
+    const { json, warnings } = invoke(
+      { ...simple(), service_tier: 'standard_only' } as MessagesRequest,
+      SONNET_5_5,
+    );
+    expect(json).not.toHaveProperty('service_tier');
+    expect(warnings).toEqual([]);
   });
 
   it('omits anthropic_beta when no beta is left, and ignores blanks', () => {

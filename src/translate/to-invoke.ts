@@ -79,8 +79,11 @@ export interface InvokeBody {
 
 /** Effort assumed when adaptive thinking must become a budget and the client named none. */
 const EFFORT_FOR_BUDGET: Effort = 'high';
-/** Never sent from the client body: the gateway sets these. */
-const GATEWAY_FIELDS = new Set(['model', 'stream', 'anthropic_version', 'anthropic_beta']);
+/**
+ * Never sent from the client body: the gateway sets these. `service_tier` is the gateway's too: it picks
+ * the Bedrock tier of the call (server/messages/service-tier.ts), so it is used, not dropped.
+ */
+const GATEWAY_FIELDS = new Set(['model', 'stream', 'anthropic_version', 'anthropic_beta', 'service_tier']);
 
 interface Draft {
   out: Record<string, unknown>;

@@ -81,6 +81,15 @@ describe('native Claude path', () => {
     expect(response.headers.get('x-abproxy-warnings')).toContain('cache_control');
   });
 
+  it("service_tier is the gateway's to act on (it picks the tier), not reported as dropped", async () => {
+    const { response } = await world.client.messages
+      .create({ model: SONNET_45, max_tokens: 64, service_tier: 'standard_only', messages: user('hi') })
+      .withResponse();
+    expect(response.headers.get('x-abproxy-warnings')).toBeNull();
+    expect(response.headers.get('x-abproxy-service-tier')).toBe('default');
+    expect(lastCall('InvokeModel')?.body).not.toHaveProperty('service_tier');
+  });
+
   it('a metadata key Bedrock does not take is dropped, not a failed call', async () => {
     const { data, response } = await world.client.messages
       .create({
