@@ -184,6 +184,27 @@ describe('toInvokeBody field and beta allow-list', () => {
     }
   });
 
+  it('drops the server tools Bedrock does not run (and MCP toolsets), with a tool_choice naming one', () => {
+    const read = { name: 'Read', input_schema: { type: 'object' } };
+    const req = {
+      ...simple(),
+      tools: [
+        read,
+        { type: 'code_execution_20250825', name: 'code_execution' },
+        { type: 'mcp_toolset', mcp_server_name: 'gh' },
+      ],
+      tool_choice: { type: 'tool', name: 'code_execution' },
+    } as unknown as MessagesRequest;
+    const { json, warnings } = invoke(req, SONNET_4_5);
+    expect(json.tools).toEqual([read]);
+    expect(json).not.toHaveProperty('tool_choice');
+    expect(warnings).toContain(
+      'server tools are not run by Bedrock for Claude; dropped: code_execution, mcp_toolset',
+    );
+    const only = invoke({ ...req, tools: req.tools?.slice(1) } as MessagesRequest, SONNET_4_5).json;
+    expect(only).not.toHaveProperty('tools');
+  });
+
   it('leaves service_tier to the gateway (it picks the Bedrock tier): not in the body, not called dropped', () => {
     const { json, warnings } = invoke(
       { ...simple(), service_tier: 'standard_only' } as MessagesRequest,

@@ -22,6 +22,7 @@ import type {
   TextBlockParam,
   ThinkingConfig,
   Tool,
+  ToolChoice,
 } from '../anthropic/types.ts';
 import {
   BEDROCK_BETA_ALIASES,
@@ -124,6 +125,7 @@ export function shapeClaudeBody(req: MessagesRequest, ctx: InvokeContext): Shape
   }
 
   keepKnownMetadata(d);
+  dropServerTools(d);
   clampMaxTokens(d, ctx.maxOutputTokens);
   keepClaudeThinkingOnly(d);
   const effort = req.output_config?.effort ?? undefined;
@@ -156,6 +158,34 @@ function selectBetas(
     for (const name of usable) allowed.add(name);
   }
   return { allowed: [...allowed], dropped: [...dropped] };
+}
+
+/**
+ * Tools Anthropic runs on its side, which Bedrock refuses for Claude (protocol-notes.md: web search and
+ * fetch, code execution; the gateway runs the web tools itself before this point), and MCP toolsets,
+ * whose servers (`mcp_servers`) Bedrock has no field for either.
+ */
+const SERVER_TOOL = /^((web_search|web_fetch|code_execution)_|mcp_toolset$)/;
+
+/** Server tools out, with a warning, and a tool_choice naming one of them with them. */
+function dropServerTools(d: Draft): void {
+  const tools = d.out.tools;
+  if (!Array.isArray(tools)) return;
+  const isServer = (tool: Tool) => typeof tool.type === 'string' && SERVER_TOOL.test(tool.type);
+  const dropped = (tools as Tool[]).filter(isServer);
+  if (dropped.length === 0) return;
+  const kept = (tools as Tool[]).filter((tool) => !isServer(tool));
+  d.warnings.push(
+    `server tools are not run by Bedrock for Claude; dropped: ${dropped.map((t) => t.name ?? t.type).join(', ')}`,
+  );
+  const choice = d.out.tool_choice as ToolChoice | undefined;
+  if (kept.length === 0) {
+    delete d.out.tools;
+    delete d.out.tool_choice;
+    return;
+  }
+  d.out.tools = kept;
+  if (choice?.type === 'tool' && !kept.some((tool) => tool.name === choice.name)) delete d.out.tool_choice;
 }
 
 /** Claude's metadata takes `user_id` only; other keys (some clients add their own) would fail the call. */

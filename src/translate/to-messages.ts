@@ -8,10 +8,10 @@
  * transport), betas as the `anthropic-beta` header, `stream` in the body, and `model` added by the
  * transport (the pool may change the id per upstream). On top of the allow-list, what these endpoints
  * refuse for Claude is dropped and reported (protocol-notes.md, "Bedrock's Messages API"; observed,
- * not documented by AWS): `output_config.format`, tool `strict`, `inference_geo`, and Anthropic's
- * server tools (web search/fetch, code execution), which Bedrock does not run.
+ * not documented by AWS): `output_config.format`, tool `strict` and `inference_geo`. (Anthropic's
+ * server tools, which Bedrock does not run, are dropped by shapeClaudeBody for every Claude path.)
  */
-import type { MessagesRequest, Tool, ToolChoice } from '../anthropic/types.ts';
+import type { MessagesRequest, Tool } from '../anthropic/types.ts';
 import { type InvokeContext, shapeClaudeBody } from './to-invoke.ts';
 
 export interface MessagesApiBody {
@@ -23,9 +23,6 @@ export interface MessagesApiBody {
   /** Client betas not sent to Bedrock. */
   droppedBetas: string[];
 }
-
-/** Server tools Anthropic runs on its side; Bedrock refuses them for Claude. */
-const SERVER_TOOL = /^(web_search|web_fetch|code_execution)_/;
 
 export function toMessagesApiBody(
   req: MessagesRequest,
@@ -63,45 +60,24 @@ function withoutRefused(req: MessagesRequest, warnings: string[]): MessagesReque
     warnings.push("output_config.format is refused by Bedrock's Messages API; dropped");
   }
   if (Array.isArray(req.tools)) {
-    const tools = fixTools(req.tools, warnings);
-    if (tools !== req.tools) {
-      const target = edit();
-      if (tools.length > 0) {
-        target.tools = tools;
-        if (!choiceStillValid(req.tool_choice, tools)) delete target.tool_choice;
-      } else {
-        delete target.tools;
-        delete target.tool_choice;
-      }
-    }
+    const tools = withoutStrict(req.tools, warnings);
+    if (tools !== req.tools) edit().tools = tools;
   }
   return out;
 }
 
-function fixTools(tools: Tool[], warnings: string[]): Tool[] {
-  const server: string[] = [];
+/** The same array when no tool sets `strict`. */
+function withoutStrict(tools: Tool[], warnings: string[]): Tool[] {
   let strict = 0;
   const kept: Tool[] = [];
   for (const tool of tools) {
-    if (typeof tool.type === 'string' && SERVER_TOOL.test(tool.type)) {
-      server.push(tool.name ?? tool.type);
-      continue;
-    }
     if (tool.strict !== undefined) {
       const { strict: _strict, ...rest } = tool;
       strict++;
       kept.push(rest);
     } else kept.push(tool);
   }
-  if (server.length === 0 && strict === 0) return tools;
-  if (server.length > 0)
-    warnings.push(`server tools are not run by Bedrock for Claude; dropped: ${server.join(', ')}`);
-  if (strict > 0)
-    warnings.push(`tool strict is refused by Bedrock's Messages API; removed from ${strict} tool(s)`);
+  if (strict === 0) return tools;
+  warnings.push(`tool strict is refused by Bedrock's Messages API; removed from ${strict} tool(s)`);
   return kept;
-}
-
-function choiceStillValid(choice: ToolChoice | undefined, tools: Tool[]): boolean {
-  if (choice?.type !== 'tool') return true;
-  return tools.some((t) => t.name === choice.name);
 }

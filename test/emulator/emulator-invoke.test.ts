@@ -101,6 +101,11 @@ describe('InvokeModel (Claude native)', () => {
       /required key \[max_tokens\] not found/,
     ],
     ['an unknown beta', body({ anthropic_beta: ['not-a-beta'] }), /invalid beta flag/],
+    [
+      'a server tool Bedrock does not run',
+      body({ tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] }),
+      /code_execution_20250825 is not supported on Amazon Bedrock/,
+    ],
     ['max_tokens over the cap', body({ max_tokens: 64_001 }), /max_tokens: 64001 > 64000/],
     [
       'a metadata key other than user_id',

@@ -135,12 +135,17 @@ function checkOutputConfig(config: unknown, model: EmulatedModel, betas: string[
   }
 }
 
+/** Anthropic's server tools: refused for Claude on Bedrock (Anthropic's Bedrock page, protocol-notes.md). */
+export const SERVER_TOOL = /^(web_search|web_fetch|code_execution)_/;
+
 function checkTools(tools: unknown): string[] {
   if (tools === undefined) return [];
   if (!Array.isArray(tools)) throw validationError('tools: Input should be a valid list');
   const names: string[] = [];
   tools.forEach((tool, i) => {
     if (!isObject(tool)) throw validationError(`tools.${i}: Input should be a valid dictionary`);
+    if (typeof tool.type === 'string' && SERVER_TOOL.test(tool.type))
+      throw validationError(`tools.${i}: ${tool.type} is not supported on Amazon Bedrock`); // unverified
     const name = tool.name;
     if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
       throw validationError(`tools.${i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'`);

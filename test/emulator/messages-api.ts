@@ -15,7 +15,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { type AnyResponse, BedrockError, otherAccount, validationError } from './errors.ts';
-import { BEDROCK_ANTHROPIC_VERSION, validateInvokeBody } from './invoke.ts';
+import { BEDROCK_ANTHROPIC_VERSION, SERVER_TOOL, validateInvokeBody } from './invoke.ts';
 import {
   type EmulatedModel,
   findMantleModel,
@@ -35,8 +35,6 @@ export const SIGNING_SERVICE: Record<MessagesApiHost, string> = {
   runtime: 'bedrock',
   mantle: 'bedrock-mantle',
 };
-
-const SERVER_TOOL = /^(web_search|web_fetch|code_execution)_/;
 
 /** Exception name → Anthropic error type, for answers on these routes. */
 const ANTHROPIC_TYPES: Record<string, string> = {

@@ -90,6 +90,25 @@ describe('native Claude path', () => {
     expect(lastCall('InvokeModel')?.body).not.toHaveProperty('service_tier');
   });
 
+  it('a server tool Bedrock does not run is dropped with a warning, not passed to a Bedrock 400', async () => {
+    const { data, response } = await world.client.messages
+      .create({
+        model: SONNET_45,
+        max_tokens: 64,
+        tools: [
+          { name: 'Read', input_schema: { type: 'object' } },
+          { type: 'code_execution_20250825', name: 'code_execution' },
+        ],
+        messages: user('hi'),
+      })
+      .withResponse();
+    expect(data.type).toBe('message');
+    expect(response.headers.get('x-abproxy-warnings')).toContain('dropped: code_execution');
+    expect((lastCall('InvokeModel')?.body as Json | undefined)?.tools).toEqual([
+      { name: 'Read', input_schema: { type: 'object' } },
+    ]);
+  });
+
   it('a metadata key Bedrock does not take is dropped, not a failed call', async () => {
     const { data, response } = await world.client.messages
       .create({
