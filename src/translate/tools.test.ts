@@ -57,6 +57,14 @@ describe('toToolConfig', () => {
     expect(open.warnings).toEqual([expect.stringMatching(/^strict dropped from 1 tool\(s\)/)]);
   });
 
+  it('names a dropped MCP toolset by its server', () => {
+    const { warnings } = config([
+      read,
+      { type: 'mcp_toolset', mcp_server_name: 'github' } as unknown as Tool,
+    ]);
+    expect(warnings).toEqual(['server tool "github" (mcp_toolset) dropped: it cannot run on Bedrock']);
+  });
+
   it('drops server tools with a warning and keeps deferred tools', () => {
     const { config: c, warnings } = config([
       { name: 'web_search', type: 'web_search_20250305', input_schema: {} },

@@ -61,7 +61,11 @@ export function customTools(
     }
     const clientRun = asCustomTool(tool);
     if (clientRun) kept.push(clientRun);
-    else ctx.warnings.add(`server tool "${tool.name}" (${tool.type}) dropped: it cannot run on Bedrock`);
+    // An MCP toolset has no name of its own: its server's name says which.
+    else {
+      const name = tool.name ?? (tool as { mcp_server_name?: unknown }).mcp_server_name;
+      ctx.warnings.add(`server tool "${String(name)}" (${tool.type}) dropped: it cannot run on Bedrock`);
+    }
   }
   return kept;
 }
