@@ -153,6 +153,19 @@ describe('estimateInputTokens', () => {
     );
   });
 
+  it('counts a compacted conversation from its compaction block (what comes before is not input)', () => {
+    const compacted = [
+      { role: 'assistant' as const, content: [{ type: 'compaction', content: 'Summary.' } as never] },
+      { role: 'user' as const, content: 'continue' },
+    ];
+    const long = [{ role: 'user' as const, content: 'x'.repeat(40_000) }, ...compacted];
+    const estimate = estimateInputTokens({ model: 'm', max_tokens: 10, messages: long });
+    expect(estimate).toBeLessThan(100);
+    // Only the short turn that opens the compacted history is added.
+    const alone = estimateInputTokens({ model: 'm', max_tokens: 10, messages: compacted });
+    expect(estimate - alone).toBeLessThan(25);
+  });
+
   it('counts Anthropic-defined tools that have no name (mcp_toolset)', () => {
     const tools = [{ type: 'mcp_toolset', mcp_server_name: 'srv' }] as unknown as MessagesRequest['tools'];
     expect(estimateInputTokens({ ...user('hi'), tools })).toBeGreaterThan(estimateInputTokens(user('hi')));

@@ -25,6 +25,7 @@ import type {
   TextBlockParam,
   ToolResultBlockParam,
 } from '../anthropic/types.ts';
+import { fromLastCompaction } from './compaction.ts';
 
 const PER_MESSAGE = 4;
 const PER_TOOL = 10;
@@ -37,7 +38,9 @@ export function estimateInputTokens(req: MessagesRequest | CountTokensRequest): 
   if (typeof req.system === 'string') tokens += textTokens(req.system);
   else if (req.system) for (const block of req.system) tokens += textTokens(block.text);
 
-  for (const message of req.messages) {
+  // Messages before a compaction block are dropped by Claude (and by the gateway where the block becomes
+  // text): they are not input.
+  for (const message of fromLastCompaction(req.messages).messages) {
     tokens += PER_MESSAGE;
     if (typeof message.content === 'string') tokens += textTokens(message.content);
     else for (const block of message.content) tokens += blockTokens(block);

@@ -18,7 +18,6 @@ import {
   modelTools,
   webToolsOf,
 } from '../../tools/web-request.ts';
-import { fromLastCompaction } from '../../translate/compaction.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
 import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
@@ -67,13 +66,7 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     const model = await resolveForRequest(deps, request.model, ctx.key);
     ctx.span?.model(request.model, model);
     const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
-    // What a compaction block replaced is not sent (Anthropic drops it too): not counted.
-    const estimate = () =>
-      estimateInputTokens({
-        ...request,
-        messages: fromLastCompaction(request.messages).messages,
-        max_tokens: 1,
-      });
+    const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
     // bedrock-runtime's CountTokens does not know a model only bedrock-mantle serves, and mantle counts
     // nothing: the estimate, without a call that can only fail.
     if (!model.caps.countTokens || model.servedBy === 'mantle' || refusals.has(model.baseModelId)) {
