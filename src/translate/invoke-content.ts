@@ -9,6 +9,8 @@
  *   blocks become the text the Converse path also sends ("Tool available: name").
  * - `role: "system"` entries: leading ones join the system prompt; later ones join the neighbouring user
  *   turn (after its tool_result blocks, which must come first), or become a user turn of their own.
+ * - Blocks of server tools Bedrock does not run (code execution, MCP, web results not converted before)
+ *   are removed, with a message they leave empty: Bedrock refuses them (the Converse path drops them too).
  * - Without the compaction beta (a model switch after a compaction), a `compaction` block becomes the
  *   text of its summary (compaction.ts): Bedrock refuses the block, and dropping it would lose the
  *   conversation it stands for.
@@ -31,6 +33,18 @@ export interface ContentRules {
   systemMessages: boolean;
   /** The compaction beta goes to Bedrock: `compaction` blocks stay as they are. */
   compaction: boolean;
+  /** Told the type of each block removed. */
+  onDrop: (type: string) => void;
+}
+
+/** History blocks of server tools Bedrock does not run for Claude (tool search's it does). */
+const UNRUN_SERVER_BLOCK =
+  /^(mcp_tool_use|mcp_tool_result|container_upload|(code_execution|bash_code_execution|text_editor_code_execution|web_search|web_fetch)_tool_result)$/;
+
+function isUnrunServerBlock(block: OtherBlockParam): boolean {
+  if (block.type === 'server_tool_use')
+    return !(typeof block.name === 'string' && block.name.startsWith('tool_search_tool'));
+  return UNRUN_SERVER_BLOCK.test(block.type);
 }
 
 type Block = ContentBlockParam | TextBlockParam;
@@ -46,12 +60,17 @@ function fixCacheControl<T extends { cache_control?: CacheControl | null }>(item
   return { ...item, cache_control: fixed };
 }
 
-function fixBlock(block: Block, rules: ContentRules): Block {
+/** The block as Bedrock takes it; undefined to remove it. */
+function fixBlock(block: Block, rules: ContentRules): Block | undefined {
   if (block.type === 'tool_reference' && !rules.toolSearch) {
     return { type: 'text', text: `Tool available: ${block.tool_name}` };
   }
   // Not a typed block: a pass-through type (validate.ts) the translators do not model.
   const other = block as unknown as OtherBlockParam;
+  if (isUnrunServerBlock(other)) {
+    rules.onDrop(other.type);
+    return undefined;
+  }
   if (other.type === 'compaction' && !rules.compaction) {
     return { type: 'text', text: compactionSummary(other) };
   }
@@ -68,11 +87,9 @@ export function fixBlocks<T extends Block>(blocks: T[], rules: ContentRules): T[
   let out: T[] | undefined;
   for (let i = 0; i < blocks.length; i++) {
     const block = blocks[i] as T;
-    const fixed = fixBlock(block, rules) as T;
-    if (fixed !== block) {
-      out ??= blocks.slice();
-      out[i] = fixed;
-    }
+    const fixed = fixBlock(block, rules) as T | undefined;
+    if (fixed !== block) out ??= blocks.slice(0, i);
+    if (out && fixed !== undefined) out.push(fixed);
   }
   return out ?? blocks;
 }
@@ -143,6 +160,11 @@ export function fixMessages(messages: MessageParam[], rules: ContentRules): Fixe
     let fixed = message;
     if (Array.isArray(message.content)) {
       const content = fixBlocks(message.content, rules);
+      if (content.length === 0 && message.content.length > 0) {
+        // Only removed blocks: Bedrock refuses an empty turn, and same-role neighbours are merged.
+        copyUpTo(i);
+        continue;
+      }
       if (content !== message.content) fixed = { ...message, content };
     }
     if (pending.length > 0) {

@@ -205,6 +205,37 @@ describe('toInvokeBody field and beta allow-list', () => {
     expect(only).not.toHaveProperty('tools');
   });
 
+  it("drops history blocks of server tools Bedrock does not run, keeps tool search's", () => {
+    const code = [
+      { type: 'server_tool_use', id: 'srvtoolu_1', name: 'code_execution', input: {} },
+      { type: 'code_execution_tool_result', tool_use_id: 'srvtoolu_1', content: {} },
+    ];
+    const search = [
+      { type: 'server_tool_use', id: 'srvtoolu_2', name: 'tool_search_tool_regex', input: {} },
+      { type: 'tool_search_tool_result', tool_use_id: 'srvtoolu_2', content: {} },
+    ];
+    const req = simple({
+      messages: [
+        { role: 'user', content: 'compute' },
+        { role: 'assistant', content: [...code, { type: 'text', text: '4' }, ...search] as never },
+        { role: 'user', content: 'and?' },
+        { role: 'assistant', content: code as never },
+        { role: 'user', content: 'thanks' },
+      ],
+    });
+    const { json, warnings } = invoke(req, SONNET_4_5);
+    expect(json.messages).toEqual([
+      { role: 'user', content: 'compute' },
+      { role: 'assistant', content: [{ type: 'text', text: '4' }, ...search] },
+      { role: 'user', content: 'and?' },
+      // The turn left empty goes; Claude merges the user turns around it.
+      { role: 'user', content: 'thanks' },
+    ]);
+    expect(warnings).toEqual([
+      'content blocks of server tools Bedrock does not run dropped: server_tool_use, code_execution_tool_result',
+    ]);
+  });
+
   it('leaves service_tier to the gateway (it picks the Bedrock tier): not in the body, not called dropped', () => {
     const { json, warnings } = invoke(
       { ...simple(), service_tier: 'standard_only' } as MessagesRequest,

@@ -397,7 +397,9 @@ function shapeConversation(d: Draft): void {
     toolSearch: d.betas.some((b) => TOOL_SEARCH_BETAS.includes(b)),
     systemMessages: d.features.systemMessages,
     compaction: d.betas.includes(COMPACT_BETA),
+    onDrop: (type) => dropped.add(type),
   };
+  const dropped = new Set<string>();
   let history = d.out.messages as MessageParam[];
   if (!rules.compaction) {
     const compacted = fromLastCompaction(history);
@@ -406,6 +408,10 @@ function shapeConversation(d: Draft): void {
   }
   const { messages, systemExtra } = fixMessages(history, rules);
   d.out.messages = messages;
+  if (dropped.size > 0)
+    d.warnings.push(
+      `content blocks of server tools Bedrock does not run dropped: ${[...dropped].join(', ')}`,
+    );
   let system = d.out.system as MessagesRequest['system'];
   if (system !== undefined) system = fixSystem(system, rules);
   if (systemExtra.length > 0) system = joinSystem(system, systemExtra);

@@ -109,6 +109,29 @@ describe('native Claude path', () => {
     ]);
   });
 
+  it('history of a server tool Bedrock does not run (code execution) is dropped, not sent to a Bedrock 400', async () => {
+    const { data, response } = await world.client.messages
+      .create({
+        model: SONNET_45,
+        max_tokens: 64,
+        messages: [
+          ...user('compute 2+2'),
+          {
+            role: 'assistant',
+            content: [
+              { type: 'server_tool_use', id: 'srvtoolu_1', name: 'code_execution', input: { code: '2+2' } },
+              { type: 'code_execution_tool_result', tool_use_id: 'srvtoolu_1', content: { stdout: '4' } },
+              { type: 'text', text: '4' },
+            ],
+          } as unknown as Anthropic.MessageParam,
+          ...user('thanks'),
+        ],
+      })
+      .withResponse();
+    expect(data.content.at(-1)).toMatchObject({ type: 'text', text: 'Echo: thanks' });
+    expect(response.headers.get('x-abproxy-warnings')).toContain('code_execution_tool_result');
+  });
+
   it('a metadata key Bedrock does not take is dropped, not a failed call', async () => {
     const { data, response } = await world.client.messages
       .create({
