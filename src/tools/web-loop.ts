@@ -21,6 +21,7 @@ import type {
   Usage,
 } from '../anthropic/types.ts';
 import { foldStream } from '../translate/fold-stream.ts';
+import { ContextUrls } from './web/context-urls.ts';
 import { cutHit, cutTitle, cutToTokens } from './web/cut-to-tokens.ts';
 import { filterByDomain, urlAllowed } from './web/domains.ts';
 import { type WebFetchRequest, WebToolError, type WebToolErrorCode, type WebTools } from './web/types.ts';
@@ -147,6 +148,8 @@ export class WebLoop {
   readonly #sources: Map<number, CitableSource>;
   readonly #base: MessagesRequest;
   readonly #names: Map<string, 'web_search' | 'web_fetch'>;
+  /** The URLs web fetch may fetch: the conversation's, then what this loop's searches and fetches found. */
+  readonly #urls: ContextUrls;
   #index = 0;
   #started = false;
   /** Pages fetched in this response so far (a char_location's document_index). */
@@ -162,6 +165,7 @@ export class WebLoop {
       ? convertWebHistory(request.messages, secret)
       : { messages: request.messages, sources: new Map<number, CitableSource>() };
     this.#sources = history.sources;
+    this.#urls = ContextUrls.of(request.messages);
     const forced = request.tool_choice?.type === 'tool' ? request.tool_choice.name : spec.search?.name;
     this.#base = modelRequest({ ...request, messages: history.messages }, spec, {
       ...(options.forceByInstruction && forced ? { forceByInstruction: forced } : {}),
@@ -459,6 +463,7 @@ export class WebLoop {
         });
         const hits = filterByDomain(found, spec);
         this.#serverUse.web_search_requests++;
+        for (const hit of hits) this.#urls.addUrl(hit.url);
         const sources = hits.map((hit) => {
           const source: CitableSource = {
             number: this.#sources.size + 1,
@@ -485,7 +490,9 @@ export class WebLoop {
         return fail('invalid_tool_input');
       }
       const spec = this.#o.spec.fetch!;
-      if (!urlAllowed(url, spec)) return fail('url_not_allowed');
+      // Only a URL the conversation provided (as Anthropic's web fetch): never one the model made up,
+      // which could carry the conversation's secrets to someone's server.
+      if (!this.#urls.allows(url) || !urlAllowed(url, spec)) return fail('url_not_allowed');
       const refused = await this.#admit('web_fetch');
       if (refused) return fail(refused);
       const fetched = await this.#o.tools.fetch({
@@ -514,6 +521,8 @@ export class WebLoop {
         document: { index: this.#documents++, citations: spec.citations },
       };
       this.#sources.set(source.number, source);
+      this.#urls.addUrl(doc.url);
+      this.#urls.addText(source.content);
       return {
         block: fetchResultBlock(call.clientId, doc, spec.citations),
         forModel: fetchResultForModel(call.modelId, source, doc),

@@ -100,7 +100,7 @@ describe('single executable', () => {
         JSON.stringify({
           model: 'qwen.qwen3-coder-480b-a35b-v1:0',
           max_tokens: 100,
-          messages: [{ role: 'user', content: 'read the page' }],
+          messages: [{ role: 'user', content: `read the page ${pageUrl}` }],
           tools: [{ type: 'web_fetch_20250910', name: 'web_fetch', max_uses: 1 }],
         }),
       );

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import { expectLinear } from '../../../test/linear-time.ts';
+import type { MessageParam } from '../../anthropic/types.ts';
+import { ContextUrls, urlKey, urlsInText } from './context-urls.ts';
+
+/** A conversation with one URL in each place Anthropic counts, and URLs where it does not. */
+const CONVERSATION = [
+  { role: 'user', content: 'Summarise https://docs.example.com/guide/intro and tell me what you think.' },
+  {
+    role: 'assistant',
+    content: [
+      { type: 'text', text: 'I will read https://model-made.example.net/page first.' },
+      { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'otters' } },
+      {
+        type: 'web_search_tool_result',
+        tool_use_id: 'srvtoolu_1',
+        content: [
+          {
+            type: 'web_search_result',
+            url: 'https://news.example.org/otters',
+            title: 'Otters',
+            encrypted_content: 'c2VhbGVk',
+          },
+        ],
+      },
+      { type: 'server_tool_use', id: 'srvtoolu_2', name: 'web_fetch', input: { url: 'https://x.test/' } },
+      {
+        type: 'web_fetch_tool_result',
+        tool_use_id: 'srvtoolu_2',
+        content: {
+          type: 'web_fetch_result',
+          url: 'https://pages.example.org/a',
+          content: {
+            type: 'document',
+            source: {
+              type: 'text',
+              media_type: 'text/plain',
+              data: 'See [the paper](https://papers.example.org/p.pdf).',
+            },
+          },
+        },
+      },
+      { type: 'tool_use', id: 'toolu_1', name: 'lookup', input: { url: 'https://tool-input.example.net/' } },
+    ],
+  },
+  {
+    role: 'user',
+    content: [
+      {
+        type: 'tool_result',
+        tool_use_id: 'toolu_1',
+        content: [{ type: 'text', text: 'Found <https://client-tool.example.com/r?id=7>' }],
+      },
+      { type: 'image', source: { type: 'url', url: 'https://img.example.com/cat.png' } },
+    ],
+  },
+] as unknown as MessageParam[];
+
+describe('the URLs a conversation provides', () => {
+  const urls = ContextUrls.of(CONVERSATION);
+
+  it('counts user text, client tool results, URL sources and web search / fetch results (with the links in a page)', () => {
+    for (const url of [
+      'https://docs.example.com/guide/intro',
+      'https://client-tool.example.com/r?id=7',
+      'https://img.example.com/cat.png',
+      'https://news.example.org/otters',
+      'https://pages.example.org/a',
+      'https://papers.example.org/p.pdf',
+    ]) {
+      expect(urls.allows(url), url).toBe(true);
+    }
+  });
+
+  it("does not count the model's own words or tool inputs", () => {
+    expect(urls.allows('https://model-made.example.net/page')).toBe(false);
+    expect(urls.allows('https://tool-input.example.net/')).toBe(false);
+    expect(urls.allows('https://x.test/')).toBe(false);
+  });
+
+  it('refuses what only looks like a provided URL: a prefix, an added query, a path, another scheme or port', () => {
+    for (const url of [
+      'https://docs.example.com/guide',
+      'https://docs.example.com/guide/intro?secret=hunter2',
+      'https://docs.example.com/guide/intro/hunter2',
+      'https://docs.example.com/guide/introhunter2',
+      'http://docs.example.com/guide/intro',
+      'https://docs.example.com:8443/guide/intro',
+      'https://hunter2@docs.example.com/guide/intro',
+      'https://hunter2.docs.example.com/guide/intro',
+      'https://client-tool.example.com/r?id=7&secret=hunter2',
+      'https://client-tool.example.com/r',
+    ]) {
+      expect(urls.allows(url), url).toBe(false);
+    }
+  });
+
+  it('accepts other spellings of a provided URL', () => {
+    for (const url of [
+      'HTTPS://Docs.Example.COM/guide/intro',
+      'https://docs.example.com:443/guide/intro',
+      'https://docs.example.com/guide/intro/',
+      'https://docs.example.com/guide/intro#section-2',
+      'https://docs.example.com./guide/intro',
+      'https://docs.example.com/guide/./x/../intro',
+      'https://docs.example.com/%67uide/intro',
+    ]) {
+      expect(urls.allows(url), url).toBe(true);
+    }
+  });
+
+  it('refuses anything when the conversation gives no URL, and what is not a web URL', () => {
+    const none = ContextUrls.of([{ role: 'user', content: 'My password is hunter2. Summarise our policy.' }]);
+    expect(none.allows('http://127.0.0.1:8080/collect?secret=hunter2')).toBe(false);
+    expect(urls.allows('not a url')).toBe(false);
+    expect(urls.allows('file:///etc/passwd')).toBe(false);
+  });
+
+  it('grows with what the loop finds (search hits, fetched pages and their links)', () => {
+    const more = ContextUrls.of([{ role: 'user', content: 'no links' }]);
+    more.addUrl('https://hit.example.com/a');
+    more.addText('Read https://linked.example.com/b, then stop.');
+    expect(more.allows('https://hit.example.com/a')).toBe(true);
+    expect(more.allows('https://linked.example.com/b')).toBe(true);
+    expect(more.allows('https://linked.example.com/b?then')).toBe(false);
+  });
+});
+
+describe('urlKey (one spelling per URL)', () => {
+  it('an internationalized name is the same in Unicode and punycode; case of the path matters', () => {
+    expect(urlKey('https://Bücher.de/Köln')).toBe(urlKey('https://xn--bcher-kva.de/K%C3%B6ln'));
+    expect(urlKey('https://a.com/Docs')).not.toBe(urlKey('https://a.com/docs'));
+  });
+
+  it('escapes of unreserved characters are plain, others upper case; other escapes stay escapes', () => {
+    expect(urlKey('https://a.com/%7Euser?q=%7e')).toBe(urlKey('https://a.com/~user?q=~'));
+    expect(urlKey('https://a.com/a%2fb')).toBe(urlKey('https://a.com/a%2Fb'));
+    expect(urlKey('https://a.com/a%2Fb')).not.toBe(urlKey('https://a.com/a/b'));
+  });
+
+  it('keeps user info, query and port; drops the fragment and the default port', () => {
+    expect(urlKey('https://u:p@a.com:8443/x?b=1#f')).toBe('https://u:p@a.com:8443/x?b=1');
+    expect(urlKey('http://a.com:80/')).toBe('http://a.com');
+    expect(urlKey('mailto:a@b.c')).toBeUndefined();
+  });
+});
+
+describe('urlsInText', () => {
+  it('finds URLs in prose, Markdown and angle brackets, with and without what follows them', () => {
+    expect(
+      urlsInText('See https://a.com/x. Or (https://b.com/y) or [c](https://c.com/z) <https://d.com/>'),
+    ).toEqual([
+      'https://a.com/x.',
+      'https://a.com/x',
+      'https://b.com/y)',
+      'https://b.com/y',
+      'https://c.com/z)',
+      'https://c.com/z',
+      'https://d.com/',
+    ]);
+    expect(urlsInText('a wiki page https://en.wikipedia.org/wiki/Foo_(bar) here')).toContain(
+      'https://en.wikipedia.org/wiki/Foo_(bar)',
+    );
+    expect(urlsInText('no scheme: example.com/page')).toEqual([]);
+  });
+
+  it('takes linear time on long runs (slashes, punctuation, repeated schemes)', () => {
+    expectLinear(
+      (n) =>
+        `https://a.com/${'/'.repeat(n / 4)} ${'https://'.repeat(n / 32)} https://b.com${')'.repeat(n / 4)}`,
+      (text) => ContextUrls.of([{ role: 'user', content: text }]).allows('https://a.com/'),
+    );
+  });
+});

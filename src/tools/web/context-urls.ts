@@ -1,0 +1,115 @@
+/**
+ * The URLs web fetch may fetch: only those the conversation provided, as Anthropic's web fetch does
+ * ("Claude can only fetch URLs that have been explicitly provided by the user or that come from previous
+ * web search or web fetch results"), so a model talked into writing a URL of its own — one carrying the
+ * conversation's secrets to someone's server — fetches nothing. Pure.
+ *
+ * Sources, as Anthropic's `url_sources` names them: user input and client tool results (every string in a
+ * user turn: text, tool_result content, a document's or image's URL), and web search / web fetch results
+ * (those echoed in assistant turns, and those of this request's loop: each hit's URL, each fetched page's
+ * URL and the links in its text — following a link of a page read is what fetch is for, and the page
+ * wrote it, not the model). The system prompt and the model's own words are not sources.
+ *
+ * Compared after `urlKey`: parsed as a URL (scheme and host lower case, IDN in punycode, default port
+ * dropped, dot segments resolved), the fragment dropped (never sent), trailing slashes of the path ignored,
+ * escapes of unreserved characters made plain (`%7E` is `~`) and other escapes upper case. Everything
+ * else must be equal: scheme, user info, host, port, path case, query. A URL that only starts like a
+ * provided one, or adds a query, is not provided.
+ */
+import type { MessageParam } from '../../anthropic/types.ts';
+
+/** Web URLs written out in text (scheme included); stops at white space, quotes and angle brackets. */
+const URL_IN_TEXT = /https?:\/\/[^\s<>"'`\\]+/gi;
+/** What prose puts right after a URL: tried both with and without it (at most a few such characters). */
+const TRAILING = /[.,;:!?)\]}*_'"。、，；：！？）」』】]$/u;
+const MAX_TRAILING = 3;
+/** Longer URLs are never fetched (the loop's `url_too_long`), so they need not be kept. */
+const MAX_URL_CHARS = 2000;
+
+/** The key two spellings of one URL share; undefined for what is not an http(s) URL. */
+export function urlKey(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  const userinfo = url.username || url.password ? `${url.username}:${url.password}@` : '';
+  const host = url.hostname.replace(/\.$/, '') + (url.port ? `:${url.port}` : '');
+  const path = plainEscapes(url.pathname);
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return `${url.protocol}//${userinfo}${host}${path.slice(0, end)}${plainEscapes(url.search)}`;
+}
+
+/** `%7e` → `~`, `%2f` → `%2F`: one spelling for each escape a server reads the same. */
+function plainEscapes(text: string): string {
+  if (!text.includes('%')) return text;
+  return text.replace(/%([0-9a-f]{2})/gi, (escaped, hex: string) => {
+    const char = String.fromCharCode(Number.parseInt(hex, 16));
+    return /[a-z0-9._~-]/i.test(char) ? char : escaped.toUpperCase();
+  });
+}
+
+/** The URLs written in a text, each also without the punctuation prose may have put after it. */
+export function urlsInText(text: string): string[] {
+  const found: string[] = [];
+  for (const match of text.matchAll(URL_IN_TEXT)) {
+    let url = match[0];
+    if (url.length > MAX_URL_CHARS + MAX_TRAILING) continue;
+    found.push(url);
+    for (let cut = 0; cut < MAX_TRAILING && TRAILING.test(url); cut++) {
+      url = url.slice(0, -1);
+      found.push(url);
+    }
+  }
+  return found;
+}
+
+/** Block types whose contents are web search / web fetch results (echoed in assistant turns). */
+const WEB_RESULTS = new Set(['web_search_tool_result', 'web_fetch_tool_result']);
+
+export class ContextUrls {
+  readonly #keys = new Set<string>();
+
+  /** The URLs a request's conversation provides (see the module comment for which parts count). */
+  static of(messages: readonly MessageParam[]): ContextUrls {
+    const urls = new ContextUrls();
+    for (const message of messages) {
+      if (message.role === 'user') urls.addStrings(message.content);
+      else if (Array.isArray(message.content)) {
+        for (const block of message.content as Array<{ type: string }>) {
+          if (WEB_RESULTS.has(block.type)) urls.addStrings(block);
+        }
+      }
+    }
+    return urls;
+  }
+
+  addUrl(url: string): void {
+    const key = urlKey(url);
+    if (key !== undefined) this.#keys.add(key);
+  }
+
+  /** Every URL written in the text. */
+  addText(text: string): void {
+    for (const url of urlsInText(text)) this.addUrl(url);
+  }
+
+  /** Every URL written in any string of a JSON value (a message's content, a result block). */
+  addStrings(value: unknown): void {
+    if (typeof value === 'string') {
+      if (value.includes('://')) this.addText(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) this.addStrings(item);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const item of Object.values(value)) this.addStrings(item);
+    }
+  }
+
+  allows(url: string): boolean {
+    const key = urlKey(url);
+    return key !== undefined && this.#keys.has(key);
+  }
+}
