@@ -145,7 +145,9 @@ export function errorForModel(toolUseId: string, tool: string, code: WebToolErro
   const why =
     code === 'max_uses_exceeded'
       ? `the ${tool} tool may not be used again in this response; answer with what you have`
-      : `${tool} failed (${code})`;
+      : code === 'url_not_in_prior_context'
+        ? `${tool} failed (${code}): only URLs given in the conversation or found by an earlier search or fetch can be fetched`
+        : `${tool} failed (${code})`;
   return { type: 'tool_result', tool_use_id: toolUseId, content: `Error: ${why}.`, is_error: true };
 }
 

@@ -492,7 +492,8 @@ export class WebLoop {
       const spec = this.#o.spec.fetch!;
       // Only a URL the conversation provided (as Anthropic's web fetch): never one the model made up,
       // which could carry the conversation's secrets to someone's server.
-      if (!this.#urls.allows(url) || !urlAllowed(url, spec)) return fail('url_not_allowed');
+      if (!this.#urls.allows(url)) return fail('url_not_in_prior_context');
+      if (!urlAllowed(url, spec)) return fail('url_not_allowed');
       const refused = await this.#admit('web_fetch');
       if (refused) return fail(refused);
       const fetched = await this.#o.tools.fetch({

