@@ -67,13 +67,46 @@ describe('webToolsOf', () => {
   });
 
   it.each([
-    [{ max_uses: 0 }, 'max_uses'],
+    [{ max_uses: 0 }, 'tools.0.max_uses: Input should be greater than or equal to 1'],
+    [{ max_uses: 1e30 }, 'tools.0.max_uses: Input should be a valid integer'],
+    [{ max_uses: 2.5 }, 'tools.0.max_uses: Input should be a valid integer'],
+    [{ max_uses: '3' }, 'tools.0.max_uses: Input should be a valid integer'],
     [{ allowed_domains: 'example.com' }, 'allowed_domains'],
     [{ allowed_domains: ['a.com'], blocked_domains: ['b.com'] }, 'cannot be used together'],
   ])('refuses bad options %j with a 400 naming the field', (options, words) => {
     expect(() =>
       webToolsOf(request([{ type: 'web_search_20250305', name: 'web_search', ...options }])),
     ).toThrow(expect.objectContaining({ status: 400, message: expect.stringContaining(words) }));
+  });
+
+  it.each([
+    [{ type: 'web_fetch_20990101' }, "tools.0.type: Input tag 'web_fetch_20990101' found using 'type'"],
+    [{ type: 'web_search_2025' }, "expected tags: 'web_search_20250305', 'web_search_20260209'"],
+    [{ citations: 'yes' }, 'tools.0.citations: Input should be a valid dictionary'],
+    [{ citations: { enabled: 'yes' } }, 'tools.0.citations.enabled: Input should be a valid boolean'],
+    [{ max_content_tokens: 1e30 }, 'tools.0.max_content_tokens: Input should be a valid integer'],
+  ])('refuses a web fetch tool with %j as Anthropic does (400 naming the field)', (over, words) => {
+    expect(() => webToolsOf(request([{ type: 'web_fetch_20250910', name: 'web_fetch', ...over }]))).toThrow(
+      expect.objectContaining({
+        status: 400,
+        type: 'invalid_request_error',
+        message: expect.stringContaining(words),
+      }),
+    );
+  });
+
+  it('takes every version Anthropic defines', () => {
+    for (const type of ['web_search_20250305', 'web_search_20260209', 'web_search_20260318'])
+      expect(webToolsOf(request([{ type, name: 'web_search' }]))?.search?.name).toBe('web_search');
+    for (const type of [
+      'web_fetch_20250910',
+      'web_fetch_20260209',
+      'web_fetch_20260309',
+      'web_fetch_20260318',
+    ])
+      expect(webToolsOf(request([{ type, name: 'web_fetch', citations: null }]))?.fetch?.citations).toBe(
+        false,
+      );
   });
 });
 

@@ -63,20 +63,54 @@ function domains(value: unknown, path: string): string[] | undefined {
   return value as string[];
 }
 
-function maxUses(value: unknown, path: string): number | undefined {
+/**
+ * The versions of the web tools Anthropic defines (its SDK 1.16): another `web_search_…` / `web_fetch_…`
+ * is refused as Anthropic refuses it, not served as if it were one of these.
+ */
+export const WEB_SEARCH_TYPES = [
+  'web_search_20250305',
+  'web_search_20260209',
+  'web_search_20260318',
+] as const;
+export const WEB_FETCH_TYPES = [
+  'web_fetch_20250910',
+  'web_fetch_20260209',
+  'web_fetch_20260309',
+  'web_fetch_20260318',
+] as const;
+
+function checkType(type: string, path: string): void {
+  const known: readonly string[] = type.startsWith('web_search_') ? WEB_SEARCH_TYPES : WEB_FETCH_TYPES;
+  if (known.includes(type)) return;
+  const shown = type.length > 64 ? `${type.slice(0, 64)}…` : type;
+  throw ApiError.invalid(
+    `${path}.type: Input tag '${shown}' found using 'type' does not match any of the expected tags: ${known
+      .map((t) => `'${t}'`)
+      .join(', ')}`,
+  );
+}
+
+/** A count option (max_uses, max_content_tokens): an integer from 1 (a safe one: 1e30 is no count). */
+function positive(value: unknown, path: string): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw ApiError.invalid(`${path}: Input should be an integer greater than 0`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw ApiError.invalid(`${path}: Input should be a valid integer`);
   }
+  if (value < 1) throw ApiError.invalid(`${path}: Input should be greater than or equal to 1`);
   return value;
 }
 
-function positive(value: unknown, path: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw ApiError.invalid(`${path}: Input should be an integer greater than 0`);
+/** `citations` of web fetch: `{enabled: boolean}` (or null / absent: off). */
+function citationsEnabled(value: unknown, path: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw ApiError.invalid(`${path}: Input should be a valid dictionary`);
   }
-  return value;
+  const enabled = (value as { enabled?: unknown }).enabled;
+  if (enabled !== undefined && enabled !== null && typeof enabled !== 'boolean') {
+    throw ApiError.invalid(`${path}.enabled: Input should be a valid boolean`);
+  }
+  return enabled === true;
 }
 
 /** The web server tools of a request with their options; undefined when it has none. */
@@ -86,6 +120,7 @@ export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec
     const raw = tool as unknown as Record<string, unknown>;
     const path = `tools.${i}`;
     if (!isWebSearchTool(tool) && !isWebFetchTool(tool)) return;
+    checkType(tool.type as string, path);
     // One of each: the loop knows a tool by its kind, so a second's options would replace the first's
     // and calls to the first would reach the client as its own tool.
     const kind = isWebSearchTool(tool) ? 'search' : 'fetch';
@@ -96,7 +131,7 @@ export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec
       throw ApiError.invalid(`${path}: allowed_domains and blocked_domains cannot be used together`);
     }
     const common = {
-      maxUses: maxUses(raw.max_uses, `${path}.max_uses`),
+      maxUses: positive(raw.max_uses, `${path}.max_uses`),
       ...(allowedDomains ? { allowedDomains } : {}),
       ...(blockedDomains ? { blockedDomains } : {}),
     };
@@ -113,11 +148,10 @@ export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec
           : undefined;
       spec.search = { name: tool.name || 'web_search', ...common, ...(userLocation ? { userLocation } : {}) };
     } else {
-      const citations = raw.citations as { enabled?: unknown } | undefined | null;
       spec.fetch = {
         name: tool.name || 'web_fetch',
         ...common,
-        citations: citations?.enabled === true,
+        citations: citationsEnabled(raw.citations, `${path}.citations`),
         maxContentTokens: positive(raw.max_content_tokens, `${path}.max_content_tokens`),
       };
     }

@@ -786,6 +786,26 @@ describe('web fetch', () => {
     expect(web.fetches.map((f) => f.url)).toEqual([HITS[0]!.url]);
   });
 
+  it.each([
+    [{ citations: 'yes' }, 'tools.0.citations: Input should be a valid dictionary'],
+    [{ type: 'web_fetch_20990101' }, "tools.0.type: Input tag 'web_fetch_20990101'"],
+    [{ max_uses: 1e30 }, 'tools.0.max_uses: Input should be a valid integer'],
+  ])('a web fetch tool with %j is a 400 invalid_request_error, no model call', async (over, words) => {
+    const err = await client.messages
+      .create({
+        model: QWEN,
+        max_tokens: 500,
+        tools: [{ type: 'web_fetch_20250910', name: 'web_fetch', ...over }],
+        messages: [{ role: 'user', content: 'What does https://example.com/page say?' }],
+      } as unknown as Anthropic.MessageCreateParamsNonStreaming)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((err as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+      error: { type: 'invalid_request_error', message: expect.stringContaining(words) },
+    });
+    expect(bodies()).toEqual([]);
+  });
+
   it('a URL outside allowed_domains is url_not_allowed, never fetched', async () => {
     emulator.enqueue(
       { model: QWEN, toolCalls: [{ name: 'web_fetch', input: { url: 'https://evil.test/x' } }] },
