@@ -261,6 +261,26 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
     expect(running.emulator.requests.filter((r) => r.operation !== 'ListMantleModels')).toHaveLength(0);
   });
 
+  it.each([
+    ['!!!', 'The invokeModel body is not valid base64'],
+    ['aGk', 'The invokeModel body is not valid base64'],
+    [Buffer.from('hi').toString('base64'), 'Invalid JSON in invokeModel body'],
+    [Buffer.from('[1]').toString('base64'), 'The invokeModel body must be a JSON object'],
+  ])(
+    'CountTokens with the invokeModel body %j is a ValidationException saying what is wrong',
+    async (body, words) => {
+      const { secret } = await storeKey(running.gateway.store);
+      const res = await fetch(`${running.gateway.url}/model/${OPUS}/count-tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { invokeModel: { body } } }),
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('x-amzn-errortype')).toMatch(/^ValidationException/);
+      expect(((await res.json()) as { message: string }).message).toContain(words);
+    },
+  );
+
   it('leaves a model the runtime serves on InvokeModel, body unchanged', async () => {
     const { secret } = await storeKey(running.gateway.store);
     running.emulator.enqueue({ text: 'from the runtime' });

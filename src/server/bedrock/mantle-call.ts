@@ -63,6 +63,8 @@ export function onMantle(
   return true;
 }
 
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
 /** CountTokens `{input: {invokeModel: {body: base64}}}` → an estimate; a Converse input is refused. */
 export function countOnMantle(ctx: Ctx, requested: string, body: Buffer): void {
   const input = jsonObjectBody(body).input as
@@ -74,7 +76,17 @@ export function countOnMantle(ctx: Ctx, requested: string, body: Buffer): void {
       `CountTokens for ${requested} (served only by bedrock-mantle) takes an invokeModel input`,
     );
   }
-  const request = jsonObjectBody(Buffer.from(encoded, 'base64')) as unknown as MessagesRequest;
+  // Buffer reads what is not base64 as nothing (or as other bytes): say what is wrong with it instead.
+  if (encoded.length % 4 !== 0 || !BASE64.test(encoded)) {
+    throw ApiError.invalid('The invokeModel body is not valid base64');
+  }
+  let request: MessagesRequest;
+  try {
+    request = jsonObjectBody(Buffer.from(encoded, 'base64')) as unknown as MessagesRequest;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    throw ApiError.invalid(err.message.replace(/request body/i, 'invokeModel body'));
+  }
   if (!Array.isArray(request.messages)) throw ApiError.invalid('messages: Field required');
   let inputTokens: number;
   try {
