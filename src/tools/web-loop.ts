@@ -165,7 +165,7 @@ export class WebLoop {
       ? convertWebHistory(request.messages, secret)
       : { messages: request.messages, sources: new Map<number, CitableSource>() };
     this.#sources = history.sources;
-    this.#urls = ContextUrls.of(request.messages);
+    this.#urls = ContextUrls.of(request.messages, spec.fetch?.urlSources);
     const forced = request.tool_choice?.type === 'tool' ? request.tool_choice.name : spec.search?.name;
     this.#base = modelRequest({ ...request, messages: history.messages }, spec, {
       ...(options.forceByInstruction && forced ? { forceByInstruction: forced } : {}),
@@ -463,7 +463,7 @@ export class WebLoop {
         });
         const hits = filterByDomain(found, spec);
         this.#serverUse.web_search_requests++;
-        for (const hit of hits) this.#urls.addUrl(hit.url);
+        if (this.#urls.countsResultsOf(spec.name)) for (const hit of hits) this.#urls.addUrl(hit.url);
         const sources = hits.map((hit) => {
           const source: CitableSource = {
             number: this.#sources.size + 1,
@@ -522,8 +522,10 @@ export class WebLoop {
         document: { index: this.#documents++, citations: spec.citations },
       };
       this.#sources.set(source.number, source);
-      this.#urls.addUrl(doc.url);
-      this.#urls.addText(source.content);
+      if (this.#urls.countsResultsOf(spec.name)) {
+        this.#urls.addUrl(doc.url);
+        this.#urls.addText(source.content);
+      }
       return {
         block: fetchResultBlock(call.clientId, doc, spec.citations),
         forModel: fetchResultForModel(call.modelId, source, doc),

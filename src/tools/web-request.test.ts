@@ -85,6 +85,19 @@ describe('webToolsOf', () => {
     [{ citations: 'yes' }, 'tools.0.citations: Input should be a valid dictionary'],
     [{ citations: { enabled: 'yes' } }, 'tools.0.citations.enabled: Input should be a valid boolean'],
     [{ max_content_tokens: 1e30 }, 'tools.0.max_content_tokens: Input should be a valid integer'],
+    [{ url_sources: 'none' }, 'tools.0.url_sources: Input should be a valid dictionary'],
+    [
+      { url_sources: { user_input: { type: 'only', tools: [] } } },
+      "tools.0.url_sources.user_input: Input tag 'only'",
+    ],
+    [
+      { url_sources: { client_tool_results: { type: 'only' } } },
+      'client_tool_results.tools: Input should be a valid list',
+    ],
+    [
+      { url_sources: { server_tool_results: { type: 'except', tools: ['web_search'] } } },
+      'server_tool_results.tools.0',
+    ],
   ])('refuses a web fetch tool with %j as Anthropic does (400 naming the field)', (over, words) => {
     expect(() => webToolsOf(request([{ type: 'web_fetch_20250910', name: 'web_fetch', ...over }]))).toThrow(
       expect.objectContaining({
@@ -93,6 +106,25 @@ describe('webToolsOf', () => {
         message: expect.stringContaining(words),
       }),
     );
+  });
+
+  it('reads url_sources', () => {
+    const spec = webToolsOf(
+      request([
+        {
+          type: 'web_fetch_20250910',
+          name: 'web_fetch',
+          url_sources: {
+            user_input: { type: 'none' },
+            client_tool_results: { type: 'only', tools: [{ type: 'tool_reference', name: 'lookup' }] },
+          },
+        },
+      ]),
+    );
+    expect(spec?.fetch?.urlSources).toEqual({
+      userInput: false,
+      clientToolResults: { type: 'only', tools: ['lookup'] },
+    });
   });
 
   it('takes every version Anthropic defines', () => {

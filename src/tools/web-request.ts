@@ -16,6 +16,7 @@ import type {
   ToolResultBlockParam,
 } from '../anthropic/types.ts';
 import { unseal } from './seal.ts';
+import type { ToolFilter, UrlSources } from './web/context-urls.ts';
 import type { UserLocation } from './web/types.ts';
 import {
   type CitableSource,
@@ -40,6 +41,7 @@ export interface WebFetchOptions {
   blockedDomains?: string[];
   citations: boolean;
   maxContentTokens?: number;
+  urlSources?: UrlSources;
 }
 
 export interface WebToolSpec {
@@ -113,6 +115,49 @@ function citationsEnabled(value: unknown, path: string): boolean {
   return enabled === true;
 }
 
+function sourceFilter(value: unknown, path: string, lists: boolean): ToolFilter | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw ApiError.invalid(`${path}: Input should be a valid dictionary`);
+  }
+  const { type, tools } = value as { type?: unknown; tools?: unknown };
+  if (type === 'all' || type === 'none') return { type };
+  const expected = lists ? "'all', 'none', 'only', 'except'" : "'all', 'none'";
+  if (!lists || (type !== 'only' && type !== 'except')) {
+    throw ApiError.invalid(
+      `${path}: Input tag '${String(type).slice(0, 64)}' found using 'type' does not match any of the expected tags: ${expected}`,
+    );
+  }
+  if (!Array.isArray(tools)) throw ApiError.invalid(`${path}.tools: Input should be a valid list`);
+  return {
+    type,
+    tools: tools.map((tool: unknown, k) => {
+      const ref = tool as { type?: unknown; name?: unknown } | null;
+      if (ref?.type !== 'tool_reference' || typeof ref.name !== 'string') {
+        throw ApiError.invalid(`${path}.tools.${k}: Input should be {"type": "tool_reference", "name": "…"}`);
+      }
+      return ref.name;
+    }),
+  };
+}
+
+/** `url_sources` of web fetch: which parts of the conversation provide the URLs it may fetch. */
+function urlSources(value: unknown, path: string): UrlSources | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw ApiError.invalid(`${path}: Input should be a valid dictionary`);
+  }
+  const raw = value as Record<string, unknown>;
+  const userInput = sourceFilter(raw.user_input, `${path}.user_input`, false);
+  const clientToolResults = sourceFilter(raw.client_tool_results, `${path}.client_tool_results`, true);
+  const serverToolResults = sourceFilter(raw.server_tool_results, `${path}.server_tool_results`, true);
+  return {
+    ...(userInput ? { userInput: userInput.type !== 'none' } : {}),
+    ...(clientToolResults ? { clientToolResults } : {}),
+    ...(serverToolResults ? { serverToolResults } : {}),
+  };
+}
+
 /** The web server tools of a request with their options; undefined when it has none. */
 export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec | undefined {
   const spec: WebToolSpec = {};
@@ -154,6 +199,8 @@ export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec
         citations: citationsEnabled(raw.citations, `${path}.citations`),
         maxContentTokens: positive(raw.max_content_tokens, `${path}.max_content_tokens`),
       };
+      const sources = urlSources(raw.url_sources, `${path}.url_sources`);
+      if (sources) spec.fetch.urlSources = sources;
     }
   });
   return spec.search || spec.fetch ? spec : undefined;

@@ -24,14 +24,18 @@ beforeEach(() => {
 
 const FETCH_TOOL = { type: 'web_fetch_20250910', name: 'web_fetch' };
 
-async function ask(content: string, stream = false): Promise<{ status: number; text: string }> {
+async function ask(
+  content: string,
+  stream = false,
+  tool: Record<string, unknown> = FETCH_TOOL,
+): Promise<{ status: number; text: string }> {
   const response = await postMessages(
     suite.gateway.url,
     JSON.stringify({
       model: 'claude-sonnet-4-5',
       max_tokens: 100,
       stream,
-      tools: [FETCH_TOOL],
+      tools: [tool],
       messages: [{ role: 'user', content }],
     }),
   );
@@ -71,6 +75,20 @@ describe('web fetch of a URL the conversation did not provide', () => {
       { text: 'done' },
     );
     const { status, text } = await ask(`My password is hunter2. Read ${pages.url}/notes.txt`, true);
+    expect(status, text).toBe(200);
+    expect(text).toContain('"error_code":"url_not_in_prior_context"');
+    expect(pages.hits).toEqual([]);
+  });
+
+  it('url_sources without user input: a URL the user wrote is refused too', async () => {
+    suite.emulator.enqueue(
+      { toolCalls: [{ name: 'web_fetch', input: { url: `${pages.url}/notes.txt` } }] },
+      { text: 'done' },
+    );
+    const { status, text } = await ask(`Read ${pages.url}/notes.txt`, false, {
+      ...FETCH_TOOL,
+      url_sources: { user_input: { type: 'none' } },
+    });
     expect(status, text).toBe(200);
     expect(text).toContain('"error_code":"url_not_in_prior_context"');
     expect(pages.hits).toEqual([]);

@@ -126,6 +126,39 @@ describe('the URLs a conversation provides', () => {
   });
 });
 
+describe('url_sources narrows the sources', () => {
+  const USER = 'https://docs.example.com/guide/intro';
+  const CLIENT_TOOL = 'https://client-tool.example.com/r?id=7';
+  const SEARCH = 'https://news.example.org/otters';
+  const FETCHED = 'https://papers.example.org/p.pdf';
+  const allowed = (sources: Parameters<typeof ContextUrls.of>[1]) => {
+    const urls = ContextUrls.of(CONVERSATION, sources);
+    return [USER, CLIENT_TOOL, SEARCH, FETCHED].filter((url) => urls.allows(url));
+  };
+
+  it('user input off leaves tool results', () => {
+    expect(allowed({ userInput: false })).toEqual([CLIENT_TOOL, SEARCH, FETCHED]);
+  });
+
+  it('client tool results: none, only or except some tools (by the name of the call they answer)', () => {
+    expect(allowed({ clientToolResults: { type: 'none' } })).toEqual([USER, SEARCH, FETCHED]);
+    expect(allowed({ clientToolResults: { type: 'only', tools: ['lookup'] } })).toContain(CLIENT_TOOL);
+    expect(allowed({ clientToolResults: { type: 'only', tools: ['other'] } })).not.toContain(CLIENT_TOOL);
+    expect(allowed({ clientToolResults: { type: 'except', tools: ['lookup'] } })).not.toContain(CLIENT_TOOL);
+  });
+
+  it('server tool results: none, or only web_search', () => {
+    expect(allowed({ serverToolResults: { type: 'none' } })).toEqual([USER, CLIENT_TOOL]);
+    expect(allowed({ serverToolResults: { type: 'only', tools: ['web_search'] } })).toEqual([
+      USER,
+      CLIENT_TOOL,
+      SEARCH,
+    ]);
+    const urls = ContextUrls.of([], { serverToolResults: { type: 'except', tools: ['web_fetch'] } });
+    expect([urls.countsResultsOf('web_search'), urls.countsResultsOf('web_fetch')]).toEqual([true, false]);
+  });
+});
+
 describe('urlKey (one spelling per URL)', () => {
   it('an internationalized name is the same in Unicode and punycode; case of the path matters', () => {
     expect(urlKey('https://Bücher.de/Köln')).toBe(urlKey('https://xn--bcher-kva.de/K%C3%B6ln'));

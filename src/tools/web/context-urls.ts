@@ -8,7 +8,9 @@
  * user turn: text, tool_result content, a document's or image's URL), and web search / web fetch results
  * (those echoed in assistant turns, and those of this request's loop: each hit's URL, each fetched page's
  * URL and the links in its text — following a link of a page read is what fetch is for, and the page
- * wrote it, not the model). The system prompt and the model's own words are not sources.
+ * wrote it, not the model). The system prompt and the model's own words are not sources. The tool's
+ * `url_sources` narrows them: user input off, client / server tool results off or only those of some
+ * tools (by name).
  *
  * Compared after `urlKey`: parsed as a URL (scheme and host lower case, IDN in punycode, default port
  * dropped, dot segments resolved), the fragment dropped (never sent), trailing slashes of the path ignored,
@@ -67,24 +69,77 @@ export function urlsInText(text: string): string[] {
   return found;
 }
 
+/** Which tools' results count (`url_sources.client_tool_results` / `server_tool_results`). */
+export type ToolFilter = { type: 'all' } | { type: 'none' } | { type: 'only' | 'except'; tools: string[] };
+
+/** The web fetch tool's `url_sources`; absent parts count ("Omitted means every source"). */
+export interface UrlSources {
+  userInput?: boolean;
+  clientToolResults?: ToolFilter;
+  serverToolResults?: ToolFilter;
+}
+
+function counts(filter: ToolFilter | undefined, name: string | undefined): boolean {
+  if (!filter || filter.type === 'all') return true;
+  if (filter.type === 'none') return false;
+  const listed = name !== undefined && filter.tools.includes(name);
+  return filter.type === 'only' ? listed : !listed;
+}
+
 /** Block types whose contents are web search / web fetch results (echoed in assistant turns). */
-const WEB_RESULTS = new Set(['web_search_tool_result', 'web_fetch_tool_result']);
+const WEB_RESULTS = new Map([
+  ['web_search_tool_result', 'web_search'],
+  ['web_fetch_tool_result', 'web_fetch'],
+]);
+
+type Block = { type: string; id?: unknown; name?: unknown; tool_use_id?: unknown };
 
 export class ContextUrls {
   readonly #keys = new Set<string>();
+  readonly #sources: UrlSources;
+
+  constructor(sources: UrlSources = {}) {
+    this.#sources = sources;
+  }
 
   /** The URLs a request's conversation provides (see the module comment for which parts count). */
-  static of(messages: readonly MessageParam[]): ContextUrls {
-    const urls = new ContextUrls();
+  static of(messages: readonly MessageParam[], sources: UrlSources = {}): ContextUrls {
+    const urls = new ContextUrls(sources);
+    // A result's tool, by the id of the call it answers (client tool_use and server_tool_use alike).
+    const toolNames = new Map<unknown, string>();
     for (const message of messages) {
-      if (message.role === 'user') urls.addStrings(message.content);
-      else if (Array.isArray(message.content)) {
-        for (const block of message.content as Array<{ type: string }>) {
-          if (WEB_RESULTS.has(block.type)) urls.addStrings(block);
+      if (message.role !== 'assistant' || !Array.isArray(message.content)) continue;
+      for (const block of message.content as Block[]) {
+        if ((block.type === 'tool_use' || block.type === 'server_tool_use') && typeof block.name === 'string')
+          toolNames.set(block.id, block.name);
+      }
+    }
+    for (const message of messages) {
+      const blocks: Block[] =
+        typeof message.content === 'string'
+          ? [{ type: 'text', text: message.content } as Block]
+          : (message.content as Block[]);
+      for (const block of blocks) {
+        const name = toolNames.get(block.tool_use_id);
+        if (message.role === 'user') {
+          if (
+            block.type === 'tool_result'
+              ? counts(sources.clientToolResults, name)
+              : sources.userInput !== false
+          )
+            urls.addStrings(block);
+          continue;
         }
+        const resultOf = WEB_RESULTS.get(block.type);
+        if (resultOf && counts(sources.serverToolResults, name ?? resultOf)) urls.addStrings(block);
       }
     }
     return urls;
+  }
+
+  /** Whether the results of this server tool (by its name in `tools`) provide URLs. */
+  countsResultsOf(serverTool: string): boolean {
+    return counts(this.#sources.serverToolResults, serverTool);
   }
 
   addUrl(url: string): void {
