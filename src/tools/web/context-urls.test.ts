@@ -195,6 +195,8 @@ describe('urlsInText', () => {
       'https://en.wikipedia.org/wiki/Foo_(bar)',
     );
     expect(urlsInText('no scheme: example.com/page')).toEqual([]);
+    expect(urlsInText('请看https://a.com/x页面。')).toContain('https://a.com/x');
+    expect(urlsInText('https://de.wikipedia.org/wiki/Köln')).toEqual(['https://de.wikipedia.org/wiki/Köln']);
   });
 
   it('takes linear time on long runs (slashes, punctuation, repeated schemes)', () => {

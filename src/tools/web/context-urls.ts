@@ -54,17 +54,28 @@ function plainEscapes(text: string): string {
   });
 }
 
-/** The URLs written in a text, each also without the punctuation prose may have put after it. */
+/** CJK and full-width characters: Chinese or Japanese prose often goes on right after a URL, no space. */
+const CJK = /[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]/u;
+
+/**
+ * The URLs written in a text, each also without the punctuation prose may have put after it (and
+ * without the CJK text that follows it).
+ */
 export function urlsInText(text: string): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(URL_IN_TEXT)) {
-    let url = match[0];
-    if (url.length > MAX_URL_CHARS + MAX_TRAILING) continue;
+  const add = (url: string) => {
     found.push(url);
     for (let cut = 0; cut < MAX_TRAILING && TRAILING.test(url); cut++) {
       url = url.slice(0, -1);
       found.push(url);
     }
+  };
+  for (const match of text.matchAll(URL_IN_TEXT)) {
+    const url = match[0];
+    if (url.length > MAX_URL_CHARS + MAX_TRAILING) continue;
+    add(url);
+    const cjk = url.search(CJK);
+    if (cjk > 0) add(url.slice(0, cjk));
   }
   return found;
 }
