@@ -28,6 +28,8 @@ export class Breaker {
   #throttled = false;
   /** What the upstream answered to the last fault counted (what a call it skips is told). */
   #cause: unknown;
+  /** That fault is one no retry cures (the upstream refused the gateway's AWS keys). */
+  #permanent = false;
 
   constructor(options: BreakerOptions) {
     this.#options = options;
@@ -51,6 +53,11 @@ export class Breaker {
 
   get cause(): unknown {
     return this.#cause;
+  }
+
+  /** The last fault when it was one no retry cures (its error, to answer again); else undefined. */
+  get permanentFault(): unknown {
+    return this.#permanent ? this.#cause : undefined;
   }
 
   /** Holds nothing a new breaker would not (no fault counted, no probe out): safe to forget. */
@@ -78,16 +85,21 @@ export class Breaker {
     this.#probing = false;
     this.#throttled = false;
     this.#cause = undefined;
+    this.#permanent = false;
     this.#openMs = this.#options.openMs;
   }
 
-  /** A retryable fault; `retryAfterMs` is the upstream's own hint, when it gave one; `cause` its error. */
-  failure(retryAfterMs: number | undefined, throttled: boolean, cause?: unknown): void {
+  /**
+   * A fault of the upstream's; `retryAfterMs` is the upstream's own hint, when it gave one; `cause` its
+   * error; `permanent` when a retry cannot cure it (the breaker still opens: a probe sees when it is fixed).
+   */
+  failure(retryAfterMs: number | undefined, throttled: boolean, cause?: unknown, permanent = false): void {
     const wasProbe = this.#probing;
     this.#probing = false;
     this.#faults++;
     this.#throttled = throttled;
     this.#cause = cause;
+    this.#permanent = permanent;
     if (this.#faults < this.#options.threshold) return;
     if (wasProbe) this.#openMs = Math.min(this.#openMs * 2, this.#options.maxOpenMs);
     this.#openUntil = this.#now() + Math.max(this.#openMs, retryAfterMs ?? 0);

@@ -405,6 +405,10 @@ export class UpstreamPool implements BedrockRuntime {
     /** Soonest retry-after (s) of every upstream that throttled or was skipped as throttled. */
     let soonestThrottle: number | undefined;
     let onlyThrottled = true;
+    /** An upstream skipped by a breaker that will let a call through again and may then serve it. */
+    let coolingDown = false;
+    /** The fault of an upstream skipped because it failed in a way no retry cures (its AWS keys refused). */
+    let permanentSkip: unknown;
     let lastError: unknown;
     /** The last attempt was given up by the first-byte timer (no error of the upstream's own to pass on). */
     let lastFirstByteTimeout = false;
@@ -433,6 +437,8 @@ export class UpstreamPool implements BedrockRuntime {
         const waitS = Math.max(1, Math.ceil((breaker.openUntil - this.#now()) / 1000));
         if (breaker.throttled) noteThrottle(waitS);
         else onlyThrottled = false;
+        if (breaker.permanentFault === undefined) coolingDown = true;
+        else permanentSkip = breaker.permanentFault;
         continue;
       }
       attempts++;
@@ -522,6 +528,7 @@ export class UpstreamPool implements BedrockRuntime {
             retryAfter === undefined ? undefined : retryAfter * 1000,
             fault === 'throttled',
             failure,
+            fault === 'credentials',
           );
         }
         if (trace) trace.failedAttempts++;
@@ -547,6 +554,9 @@ export class UpstreamPool implements BedrockRuntime {
     }
     if (lastFirstByteTimeout) throw this.#firstByteTimeoutError(firstByteMs);
     if (lastError !== undefined) throw lastError;
+    // Every upstream skipped, none of them coming back without the operator (each refused the gateway's
+    // AWS keys): that fault again (502, x-should-retry: false), not a 529 every client retries for minutes.
+    if (permanentSkip !== undefined && !coolingDown) throw permanentSkip;
     // Every upstream skipped by an open breaker after faults other than throttling. The client hears
     // what opened them, as the calls that opened them did, and when to retry: unreachable regions gave
     // 502s (silent ones 504s) until three calls had opened their breakers, then 529s saying the model

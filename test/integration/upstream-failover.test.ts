@@ -247,6 +247,52 @@ describe('several upstreams', () => {
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
   });
 
+  it('every upstream refusing the gateway’s AWS keys: each call fails at once, never a 529 the client waits on', async () => {
+    const primary = await startEmulator({ port: 0 });
+    const secondary = await startEmulator({ port: 0 });
+    open.push(primary, secondary);
+    const refused = { accessKeyId: 'AKIDREVOKED', secretAccessKey: 'revoked-secret' };
+    const upstreams = parseUpstreams(
+      [primary, secondary].map((e, i) => ({
+        name: `u${i}`,
+        region: 'us-east-1',
+        endpoint: e.url,
+        controlEndpoint: e.url,
+        credentials: refused,
+      })),
+      'ABPROXY_UPSTREAMS',
+    );
+    const gateway = await startServer(testConfig({ upstreams }));
+    open.push(gateway);
+    // The SDK as Claude Code configures it: it retries 5xx and 529 (honouring retry-after) unless told not to.
+    let attempts = 0;
+    const client = new Anthropic({
+      baseURL: gateway.url,
+      apiKey: MASTER_KEY,
+      maxRetries: 4,
+      fetch: (url, init) => {
+        attempts++;
+        return fetch(url, init);
+      },
+    });
+    // Past the third call both breakers are open: the calls after it used to get a 529 "every upstream is
+    // failing; retry later" with a retry-after that doubles (5 s, 10 s, … 120 s), all for a fault only the
+    // operator can fix.
+    for (let call = 0; call < 5; call++) {
+      attempts = 0;
+      const started = Date.now();
+      const err = await client.messages
+        .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.InternalServerError);
+      const apiErr = err as InstanceType<typeof Anthropic.InternalServerError>;
+      expect([call, apiErr.status, apiErr.headers.get('x-should-retry')]).toEqual([call, 502, 'false']);
+      expect(apiErr.message).toContain("the gateway's AWS credentials");
+      expect([call, attempts]).toEqual([call, 1]);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    }
+  });
+
   it('a dead primary is skipped once its breaker opens and taken back after it heals', async () => {
     const { primary, gateway, client } = await world({ upstreamCooldownMs: 1_500 });
     expect(await servedBy(client)).toBe('primary');
