@@ -35,7 +35,8 @@ describe('toBedrockFault', () => {
       new ApiError('billing_error', 'budget', { headers: { 'x-should-retry': 'false' } }),
     );
     expect(fault.status).toBe(400);
-    expect(fault.headers['x-should-retry']).toBeUndefined();
+    // The Anthropic Bedrock SDK (Claude Code in Bedrock mode) reads it; the AWS SDKs ignore it.
+    expect(fault.headers['x-should-retry']).toBe('false');
   });
 
   it('keeps retry-after on our throttling', () => {

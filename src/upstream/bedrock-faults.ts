@@ -11,6 +11,9 @@
  *   (they treat any 429 as throttling), and the name says a quota, not a transient fault.
  * - The gateway's own AWS credentials or network failing → 502 InternalServerException with our message:
  *   never UnrecognizedClientException, which would blame the caller's key.
+ * - Headers go as they are, `x-should-retry` included: the AWS SDKs ignore it, but the Anthropic Bedrock
+ *   SDK (Claude Code and the Agent SDK in Bedrock mode) obeys it, and retried a 502 for the gateway's own
+ *   refused AWS keys 10 times over three minutes without it.
  */
 import { ApiError, type ErrorType } from '../anthropic/errors.ts';
 import { BEDROCK_ERRORS, classifyBedrockError, fromBedrockError, scrubAwsDetails } from './aws-errors.ts';
@@ -39,15 +42,6 @@ export const BEDROCK_FAULT_BY_TYPE: Readonly<Record<ErrorType, { name: string; s
   overloaded_error: { name: 'ServiceUnavailableException', status: 503 },
 };
 
-/** Headers of ours that mean nothing to a Bedrock client. */
-const ANTHROPIC_ONLY = new Set(['x-should-retry']);
-
-function keptHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (!ANTHROPIC_ONLY.has(name)) out[name] = value;
-  return out;
-}
-
 /** An exception Bedrock itself raised about the request (not about our credentials or the network). */
 function upstreamClientFacing(
   err: unknown,
@@ -74,7 +68,7 @@ export function toBedrockFault(err: unknown): BedrockFault {
       name: upstream.name,
       status: upstream.status ?? row.status,
       message: scrubAwsDetails(upstream.message),
-      headers: keptHeaders(api.headers),
+      headers: api.headers,
     };
   }
   // A status the type implies is Anthropic's convention (401, 402, 529): Bedrock's replaces it. A
@@ -84,6 +78,6 @@ export function toBedrockFault(err: unknown): BedrockFault {
     name: row.name,
     status: api.status === implied ? row.status : api.status,
     message: api.message,
-    headers: keptHeaders(api.headers),
+    headers: api.headers,
   };
 }

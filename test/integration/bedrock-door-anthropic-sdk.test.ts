@@ -5,7 +5,8 @@
  */
 import AnthropicBedrock from '@anthropic-ai/bedrock-sdk';
 import { describe, expect, it } from 'vitest';
-import { gatewayWithEmulator, MASTER_KEY } from '../helpers/gateway.ts';
+import { startServer } from '../../src/server/http/server.ts';
+import { gatewayWithEmulator, MASTER_KEY, testConfig } from '../helpers/gateway.ts';
 
 const world = gatewayWithEmulator();
 const MODEL = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -68,5 +69,64 @@ describe('AnthropicBedrock through the door', () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as { status?: number }).status).toBe(403);
     expect(world.emulator.requests).toHaveLength(0);
+  });
+
+  it("the gateway's own AWS keys refused: one attempt, not ten over three minutes", async () => {
+    // Claude Code and the Agent SDK in Bedrock mode are this SDK: it retries a 5xx unless the answer
+    // says x-should-retry: false, which the door used to leave out as meaningless to Bedrock clients.
+    const realKey = process.env.AWS_ACCESS_KEY_ID;
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDREVOKED';
+    const gateway = await startServer(testConfig());
+    try {
+      let attempts = 0;
+      const retrying = new AnthropicBedrock({
+        baseURL: gateway.url,
+        awsRegion: 'us-east-1',
+        apiKey: MASTER_KEY,
+        maxRetries: 4,
+        defaultHeaders: { 'anthropic-version': 'bedrock-2023-05-31' },
+        fetch: (url, init) => {
+          attempts++;
+          return fetch(url, init);
+        },
+      });
+      const started = Date.now();
+      const err = await retrying.messages
+        .create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e: unknown) => e);
+      expect((err as { status?: number }).status).toBe(502);
+      expect((err as Error).message).toContain("the gateway's AWS credentials");
+      expect(attempts).toBe(1);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = realKey;
+      await gateway.close();
+    }
+  });
+
+  it('Bedrock throttling through the door is still retried, after its retry-after', async () => {
+    world.emulator.enqueue({ error: { name: 'ThrottlingException', retryAfter: 1 } });
+    world.emulator.enqueue({ text: 'after the wait' });
+    let attempts = 0;
+    const retrying = new AnthropicBedrock({
+      baseURL: world.gateway.url,
+      awsRegion: 'us-east-1',
+      apiKey: MASTER_KEY,
+      maxRetries: 2,
+      defaultHeaders: { 'anthropic-version': 'bedrock-2023-05-31' },
+      fetch: (url, init) => {
+        attempts++;
+        return fetch(url, init);
+      },
+    });
+    const started = Date.now();
+    const message = await retrying.messages.create({
+      model: MODEL,
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(message.content[0]).toMatchObject({ text: 'after the wait' });
+    expect(attempts).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 });
