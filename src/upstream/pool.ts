@@ -156,6 +156,11 @@ async function withFirstEvents<A extends { stream: AsyncIterable<unknown> }>(ans
   return { ...answer, stream: await primed(answer.stream) };
 }
 
+/** The fault, as answered, tells clients not to retry it. */
+function saysNoRetry(err: unknown): boolean {
+  return fromBedrockError(err).headers['x-should-retry'] === 'false';
+}
+
 function retryAfterSeconds(err: unknown): number | undefined {
   const value = fromBedrockError(err).headers['retry-after'];
   return value === undefined ? undefined : Number(value);
@@ -405,8 +410,11 @@ export class UpstreamPool implements BedrockRuntime {
     /** Soonest retry-after (s) of every upstream that throttled or was skipped as throttled. */
     let soonestThrottle: number | undefined;
     let onlyThrottled = true;
-    /** An upstream skipped by a breaker that will let a call through again and may then serve it. */
-    let coolingDown = false;
+    /**
+     * An upstream failed (or was skipped) this call in a way a retry may cure: throttled, overloaded, cut
+     * off, or behind a breaker that lets calls through again by itself.
+     */
+    let mayRecover = false;
     /** The fault of an upstream skipped because it failed in a way no retry cures (its AWS keys refused). */
     let permanentSkip: unknown;
     let lastError: unknown;
@@ -437,7 +445,7 @@ export class UpstreamPool implements BedrockRuntime {
         const waitS = Math.max(1, Math.ceil((breaker.openUntil - this.#now()) / 1000));
         if (breaker.throttled) noteThrottle(waitS);
         else onlyThrottled = false;
-        if (breaker.permanentFault === undefined) coolingDown = true;
+        if (breaker.permanentFault === undefined) mayRecover = true;
         else permanentSkip = breaker.permanentFault;
         continue;
       }
@@ -534,6 +542,7 @@ export class UpstreamPool implements BedrockRuntime {
         if (trace) trace.failedAttempts++;
         if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
         else onlyThrottled = false;
+        if (fault !== 'credentials') mayRecover = true;
         lastError = failure;
         lastFirstByteTimeout = firstByteTimeout;
       } finally {
@@ -553,22 +562,35 @@ export class UpstreamPool implements BedrockRuntime {
       );
     }
     if (lastFirstByteTimeout) throw this.#firstByteTimeoutError(firstByteMs);
-    if (lastError !== undefined) throw lastError;
+    // The last upstream's fault is one no retry cures there (its AWS keys, its access to the model), but
+    // another's is one a retry may: said as that one (retryable, with retry-after), or the client gives up
+    // on a call another upstream serves in a moment.
+    if (lastError !== undefined && !(mayRecover && saysNoRetry(lastError))) throw lastError;
+    if (lastError !== undefined && soonestThrottle !== undefined) {
+      throw new ApiError(
+        'rate_limit_error',
+        `An upstream serving ${modelId} is throttled; another refused the call: ${fromBedrockError(lastError).message}`,
+        { status: 429, headers: { 'retry-after': String(soonestThrottle) } },
+      );
+    }
     // Every upstream skipped, none of them coming back without the operator (each refused the gateway's
     // AWS keys): that fault again (502, x-should-retry: false), not a 529 every client retries for minutes.
-    if (permanentSkip !== undefined && !coolingDown) throw permanentSkip;
-    // Every upstream skipped by an open breaker after faults other than throttling. The client hears
-    // what opened them, as the calls that opened them did, and when to retry: unreachable regions gave
-    // 502s (silent ones 504s) until three calls had opened their breakers, then 529s saying the model
-    // was overloaded.
+    if (permanentSkip !== undefined && !mayRecover) throw permanentSkip;
+    // Every upstream skipped by an open breaker after faults a retry may cure (or the last one refused for
+    // good while another may recover). The client hears what opened them, as the calls that opened them
+    // did, and when to retry: unreachable regions gave 502s (silent ones 504s) until three calls had
+    // opened their breakers, then 529s saying the model was overloaded.
     const breakers = order.map((m) => this.#breaker(m, modelId));
     const reopen = Math.min(...breakers.map((b) => b.openUntil).filter((t) => t > 0));
     const waitS = Number.isFinite(reopen) ? Math.max(1, Math.ceil((reopen - this.#now()) / 1000)) : 1;
-    const cause = breakers.findLast((b) => !b.throttled && b.cause !== undefined)?.cause;
+    const cause = breakers.findLast(
+      (b) => !b.throttled && b.cause !== undefined && b.permanentFault === undefined,
+    )?.cause;
     const like = cause === undefined ? undefined : fromBedrockError(cause);
+    const why = like ?? (lastError === undefined ? undefined : fromBedrockError(lastError));
     throw new ApiError(
       like?.type ?? 'overloaded_error',
-      `Every upstream serving ${modelId} is failing; retry later${like ? ` (${like.message})` : ''}`,
+      `Every upstream serving ${modelId} is failing; retry later${why ? ` (${why.message})` : ''}`,
       { status: like?.status ?? 529, headers: { 'retry-after': String(waitS) } },
     );
   }

@@ -293,6 +293,45 @@ describe('several upstreams', () => {
     }
   });
 
+  it('the primary throttled and the secondary refusing the gateway’s AWS keys: the client retries and is served', async () => {
+    const primary = await startEmulator({ port: 0 });
+    const secondary = await startEmulator({ port: 0 });
+    open.push(primary, secondary);
+    setEmulatorCredentials();
+    const upstreams = parseUpstreams(
+      [
+        { name: 'primary', region: 'us-east-1', endpoint: primary.url, controlEndpoint: primary.url },
+        {
+          name: 'secondary',
+          region: 'us-west-2',
+          endpoint: secondary.url,
+          controlEndpoint: secondary.url,
+          credentials: { accessKeyId: 'AKIDREVOKED', secretAccessKey: 'revoked-secret' },
+        },
+      ],
+      'ABPROXY_UPSTREAMS',
+    );
+    const gateway = await startServer(testConfig({ upstreams }));
+    open.push(gateway);
+    let attempts = 0;
+    const client = new Anthropic({
+      baseURL: gateway.url,
+      apiKey: MASTER_KEY,
+      maxRetries: 2,
+      fetch: (url, init) => {
+        attempts++;
+        return fetch(url, init);
+      },
+    });
+    primary.enqueue({ error: { name: 'ThrottlingException', retryAfter: 1 } });
+    primary.enqueue({ text: 'served after the throttle' });
+    // The secondary's refusal used to be the answer, with x-should-retry: false: the client gave up on a
+    // call the primary serves a second later.
+    const message = await client.messages.create({ model: CLAUDE, max_tokens: 50, messages: ask('x') });
+    expect(message.content[0]).toMatchObject({ text: 'served after the throttle' });
+    expect(attempts).toBe(2);
+  });
+
   it('a dead primary is skipped once its breaker opens and taken back after it heals', async () => {
     const { primary, gateway, client } = await world({ upstreamCooldownMs: 1_500 });
     expect(await servedBy(client)).toBe('primary');
