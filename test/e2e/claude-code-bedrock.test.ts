@@ -110,4 +110,30 @@ describe.skipIf(!claudeBinary())('Claude Code in Bedrock mode through the door',
       rmSync(project.dir, { recursive: true, force: true });
     }
   });
+
+  it("the gateway's own AWS keys refused: Claude Code stops at the first answer", {
+    timeout: 90_000,
+  }, async () => {
+    // Its Bedrock client obeys x-should-retry; without it on the door, it retried this permanent 502
+    // ten times over three minutes.
+    const refused = await startStack({ AWS_ACCESS_KEY_ID: 'AKIDREVOKED' });
+    try {
+      const project = tempProject('notes.txt', 'nothing\n');
+      const started = Date.now();
+      const run = await runClaude(refused, {
+        prompt: 'Hello',
+        cwd: project.dir,
+        env: bedromEnv(refused, MASTER_KEY),
+        timeoutMs: 60_000,
+      });
+      rmSync(project.dir, { recursive: true, force: true });
+      const turns = refused.captured.filter((c) => c.url.includes('/invoke-with-response-stream'));
+      expect(run.code).toBe(1);
+      expect(String(run.result?.result)).toContain("the gateway's AWS credentials");
+      expect(turns.map((c) => c.status)).toEqual([502]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await refused.close();
+    }
+  });
 });
