@@ -8,7 +8,7 @@
  * A client fault (validation, access, unknown model) is the same everywhere and goes straight back.
  */
 import { ApiError } from '../anthropic/errors.ts';
-import { classifyBedrockError, fromBedrockError } from './aws-errors.ts';
+import { classifyBedrockError, fromBedrockError, MAX_RETRY_AFTER_S } from './aws-errors.ts';
 import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import { type StreamFailure, untilDone } from './event-stream.ts';
 import { primed } from './primed.ts';
@@ -422,7 +422,7 @@ export class UpstreamPool implements BedrockRuntime {
     let lastFirstByteTimeout = false;
     let attempts = 0;
     const noteThrottle = (seconds: number) => {
-      soonestThrottle = Math.min(soonestThrottle ?? seconds, seconds);
+      soonestThrottle = Math.min(soonestThrottle ?? seconds, seconds, MAX_RETRY_AFTER_S);
     };
     /**
      * Breakers of the attempts the first-byte timer cut, judged when the call ends: a cut upstream was
@@ -582,7 +582,11 @@ export class UpstreamPool implements BedrockRuntime {
     // opened their breakers, then 529s saying the model was overloaded.
     const breakers = order.map((m) => this.#breaker(m, modelId));
     const reopen = Math.min(...breakers.map((b) => b.openUntil).filter((t) => t > 0));
-    const waitS = Number.isFinite(reopen) ? Math.max(1, Math.ceil((reopen - this.#now()) / 1000)) : 1;
+    // Bounded like an upstream's own retry-after: clients sleep for whatever it says, and a long cooldown
+    // (ABPROXY_UPSTREAM_COOLDOWN_MS, doubled after failed probes) would hold each of their retries as long.
+    const waitS = Number.isFinite(reopen)
+      ? Math.min(Math.max(1, Math.ceil((reopen - this.#now()) / 1000)), MAX_RETRY_AFTER_S)
+      : 1;
     const cause = breakers.findLast(
       (b) => !b.throttled && b.cause !== undefined && b.permanentFault === undefined,
     )?.cause;

@@ -130,6 +130,30 @@ describe('faults by rate', () => {
     expect(await servedBy(client)).toBe('u0');
   });
 
+  it('upstreams skipped for a 10-minute cooldown: clients are told to come back within a minute, not in 10', async () => {
+    // The Anthropic SDK sleeps for any retry-after (up to 24 days): a 600 held each retry 10 minutes.
+    const cooldown = { upstreamCooldownMs: 600_000 };
+    const retryAfter = async (client: Anthropic) => {
+      const err = (await client.messages
+        .create({ model: CLAUDE, max_tokens: 50, messages: ask('x') })
+        .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+      return [err.status, Number(err.headers?.get('retry-after'))];
+    };
+    const dead = await world([{ refuseConnections: true }], cooldown);
+    for (let i = 0; i < 3; i++) await retryAfter(dead.client);
+    const [status, wait] = await retryAfter(dead.client);
+    expect(status).toBe(529);
+    expect(wait).toBeGreaterThanOrEqual(1);
+    expect(wait).toBeLessThanOrEqual(60);
+
+    const throttled = await world([{ throttle: { retryAfter: 2 } }], cooldown);
+    for (let i = 0; i < 3; i++) await retryAfter(throttled.client);
+    const [throttledStatus, throttledWait] = await retryAfter(throttled.client);
+    expect(throttledStatus).toBe(429);
+    expect(throttledWait).toBeGreaterThanOrEqual(1);
+    expect(throttledWait).toBeLessThanOrEqual(60);
+  });
+
   it('a slow first byte on the primary moves streams to the next upstream', async () => {
     const { emulators, client } = await world([{ slowFirstByte: { ms: 3_000 } }, {}], {
       firstByteTimeoutMs: 300,
