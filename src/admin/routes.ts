@@ -182,7 +182,7 @@ export function adminRoutes(deps: AdminDeps): Middleware {
       }
       const master = deps.config.masterApiKey;
       if (typeof body?.master_key !== 'string' || !master || !sameSecret(body.master_key, master)) {
-        throttle.failed(address);
+        throttle.failed(address, typeof body?.master_key === 'string' ? body.master_key : undefined);
         ctx.log.warn({ requestId: ctx.requestId }, 'admin sign-in refused');
         throw new ApiError('authentication_error', 'wrong master key');
       }

@@ -1,8 +1,12 @@
 /**
  * Slows guessing of the master key, the one secret a person may have chosen: after `maxFailures` wrong
  * secrets from one address within `windowMs` (in the admin sign-in form or on any API route, one count),
- * that address may not use the master key (429) until the window ends. Bounded in memory.
+ * that address may not use the master key (403 on the API, 429 in the form) until the window ends. The
+ * same wrong secret again is no new guess: clients retry a refused key (Claude Code in Bedrock mode about
+ * ten times a run), and one mistyped key must not bar its address. Bounded in memory.
  */
+import { createHash } from 'node:crypto';
+
 export interface GuessThrottleOptions {
   maxFailures?: number;
   windowMs?: number;
@@ -13,6 +17,12 @@ export interface GuessThrottleOptions {
 interface Window {
   failures: number;
   until: number;
+  /** Fingerprints of the wrong secrets counted (at most `maxFailures`: the window ends at the last). */
+  seen: Set<string>;
+}
+
+function fingerprint(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url').slice(0, 16);
 }
 
 export class GuessThrottle {
@@ -57,7 +67,8 @@ export class GuessThrottle {
     return Math.ceil(left / 1000);
   }
 
-  failed(address: string): void {
+  /** A wrong secret from `address`; given the secret, one already counted in this window is not again. */
+  failed(address: string, secret?: string): void {
     const now = this.#now();
     if ((this.#barred.get(address) ?? 0) > now) return;
     let window = this.#counting.get(address);
@@ -66,8 +77,13 @@ export class GuessThrottle {
       this.#counting.delete(address);
       if (this.#counting.size >= this.#maxAddresses)
         this.#counting.delete(this.#counting.keys().next().value!);
-      window = { failures: 0, until: now + this.#windowMs };
+      window = { failures: 0, until: now + this.#windowMs, seen: new Set() };
       this.#counting.set(address, window);
+    }
+    if (secret !== undefined) {
+      const seen = fingerprint(secret);
+      if (window.seen.has(seen)) return;
+      window.seen.add(seen);
     }
     window.failures++;
     if (window.failures < this.#max) return;

@@ -11,8 +11,8 @@ import { gatewayWithEmulator, MASTER_KEY, startGateway, storeKey } from '../help
 
 const harness = gatewayWithEmulator();
 
-const models = (key: string) =>
-  fetch(`${harness.gateway.url}/v1/models`, {
+const models = (key: string, url = harness.gateway.url) =>
+  fetch(`${url}/v1/models`, {
     headers: { 'x-api-key': key, 'anthropic-version': '2023-06-01' },
   });
 
@@ -109,6 +109,27 @@ describe('guessing the master key', () => {
       }
       const right = await fetch(`${server.url}/v1/models`, { headers: { 'x-api-key': MASTER_KEY } });
       expect(right.status).toBe(403);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('one mistyped key retried by its client is one guess: the address keeps the master key', async () => {
+    // Claude Code in Bedrock mode retries a 403 about ten times, and probes two more models, with the
+    // same wrong key: one such run used to bar its address from the master key for ten minutes.
+    const { server } = await startGateway();
+    try {
+      const door = (key: string) =>
+        fetch(`${server.url}/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
+      for (let i = 0; i < 12; i++) expect((await door('abp_mistyped')).status).toBe(403);
+      expect((await models(MASTER_KEY, server.url)).status).toBe(200);
+      // Distinct wrong keys are still counted each.
+      for (let i = 0; i < 9; i++) await door(`abp_guess-${i}`);
+      expect((await models(MASTER_KEY, server.url)).status).toBe(403);
     } finally {
       await server.close();
     }

@@ -125,13 +125,13 @@ export function auth({
     let accepted = false;
     // Each wrong secret is a guess: a request carrying several (x-api-key, Authorization, the
     // configured header) must not try several for the price of one.
-    let guessed = 0;
+    const guessed: string[] = [];
     let barred = 0;
     for (const secret of presented) {
       const result = await orUnavailable(() => verifier.verify(secret), ctx, storeDown);
       if (result.kind === 'refused') {
         refusal = result.reason;
-        if (result.reason === 'unknown') guessed++;
+        if (result.reason === 'unknown') guessed.push(secret);
         continue;
       }
       if (result.kind === 'master') {
@@ -147,10 +147,10 @@ export function auth({
       const open =
         policy === 'open' ||
         (policy === 'open-until-keys' && !(await orUnavailable(() => verifier.hasKeys(), ctx, storeDown)));
-      if (!open && guesses && (guessed > 0 || barred > 0)) {
+      if (!open && guesses && (guessed.length > 0 || barred > 0)) {
         // Barred: right and wrong guesses get the same answer, so the lock-out is no oracle either.
         const wait = barred || barredFor(ctx);
-        for (let i = 0; i < guessed; i++) guesses.throttle.failed(addressOf(ctx));
+        for (const secret of guessed) guesses.throttle.failed(addressOf(ctx), secret);
         if (wait > 0) {
           // 403, not 429: the SDKs and Claude Code retry a 429 at once (each retry one more refused
           // call), whatever its retry-after says; none retries a 403, and `x-should-retry: false` says
