@@ -55,7 +55,8 @@ describe('behind one trusted load balancer', () => {
     let last = 0;
     for (let i = 0; i < 11; i++) {
       // Changing its own claim does not help the guesser: the balancer's entry is what counts.
-      last = (await adminLogin('203.0.113.7', 'wrong', `198.51.100.${i}`)).status;
+      // Distinct guesses: the same wrong key again (a client retrying it) counts once.
+      last = (await adminLogin('203.0.113.7', `wrong-${i}`, `198.51.100.${i}`)).status;
     }
     expect(last).toBe(429);
     expect((await adminLogin('203.0.113.7', MASTER_KEY)).status).toBe(429);
@@ -64,7 +65,7 @@ describe('behind one trusted load balancer', () => {
   });
 
   it('counts IPv6 callers by their /64', async () => {
-    for (let i = 0; i < 11; i++) await adminLogin(`2001:db8:7:7::${i + 1}`, 'wrong');
+    for (let i = 0; i < 11; i++) await adminLogin(`2001:db8:7:7::${i + 1}`, `wrong-${i}`);
     expect((await adminLogin('2001:db8:7:7::ffff', MASTER_KEY)).status).toBe(429);
     expect((await adminLogin('2001:db8:7:8::1', MASTER_KEY)).status).toBe(200);
   });
