@@ -21,7 +21,6 @@ describe('toBedrockFault', () => {
     ['request_too_large', 'ValidationException', 413],
     ['unsupported_media_type', 'ValidationException', 415],
     ['rate_limit_error', 'ThrottlingException', 429],
-    ['timeout_error', 'ModelTimeoutException', 408],
     ['api_error', 'InternalServerException', 500],
     ['overloaded_error', 'ServiceUnavailableException', 503],
   ] as [ErrorType, string, number][])('our %s → %s %i', (type, name, status) => {
@@ -48,6 +47,14 @@ describe('toBedrockFault', () => {
       status: 429,
       headers: { 'retry-after': '7' },
     });
+  });
+
+  it("the gateway's own timeout is ModelTimeoutException with its 504, which the AWS SDKs retry (408 they do not)", () => {
+    expect(BEDROCK_FAULT_BY_TYPE.timeout_error).toEqual({ name: 'ModelTimeoutException', status: 408 });
+    const fault = toBedrockFault(
+      new ApiError('timeout_error', 'No upstream started answering within 20000 ms'),
+    );
+    expect(fault).toMatchObject({ name: 'ModelTimeoutException', status: 504 });
   });
 
   it('a status chosen on purpose is kept (405 from the router)', () => {

@@ -72,11 +72,14 @@ export function toBedrockFault(err: unknown): BedrockFault {
     };
   }
   // A status the type implies is Anthropic's convention (401, 402, 529): Bedrock's replaces it. A
-  // status chosen on purpose (405, 502, 504 from the pool) is kept.
+  // status chosen on purpose (405, 502) is kept, and so is the 504 of the gateway's own timeouts (the
+  // answer, stream-start and pool first-byte bounds): under ModelTimeoutException's 408 the AWS SDKs
+  // would not retry a call that another attempt (another region, once a breaker opened) may serve.
   const implied = new ApiError(api.type, '').status;
+  const kept = api.status !== implied || api.type === 'timeout_error';
   return {
     name: row.name,
-    status: api.status === implied ? row.status : api.status,
+    status: kept ? api.status : row.status,
     message: api.message,
     headers: api.headers,
   };
