@@ -82,6 +82,8 @@ describe('webToolsOf', () => {
   it.each([
     [{ type: 'web_fetch_20990101' }, "tools.0.type: Input tag 'web_fetch_20990101' found using 'type'"],
     [{ type: 'web_search_2025' }, "expected tags: 'web_search_20250305', 'web_search_20260209'"],
+    [{ name: 'my_fetch' }, "tools.0.name: Input should be 'web_fetch'"],
+    [{ name: undefined }, "tools.0.name: Input should be 'web_fetch'"],
     [{ citations: 'yes' }, 'tools.0.citations: Input should be a valid dictionary'],
     [{ citations: { enabled: 'yes' } }, 'tools.0.citations.enabled: Input should be a valid boolean'],
     [{ max_content_tokens: 1e30 }, 'tools.0.max_content_tokens: Input should be a valid integer'],

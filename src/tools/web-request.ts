@@ -169,6 +169,8 @@ export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec
     // One of each: the loop knows a tool by its kind, so a second's options would replace the first's
     // and calls to the first would reach the client as its own tool.
     const kind = isWebSearchTool(tool) ? 'search' : 'fetch';
+    // The name is fixed, as in Anthropic's schema: the model calls the tool by it.
+    if (raw.name !== `web_${kind}`) throw ApiError.invalid(`${path}.name: Input should be 'web_${kind}'`);
     if (spec[kind]) throw ApiError.invalid(`${path}: only one web_${kind} tool may be given per request`);
     const allowedDomains = domains(raw.allowed_domains, `${path}.allowed_domains`);
     const blockedDomains = domains(raw.blocked_domains, `${path}.blocked_domains`);
