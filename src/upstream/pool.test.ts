@@ -22,6 +22,19 @@ const invoke = (pool: UpstreamPool, modelId = 'anthropic.claude-x') =>
   pool.invokeModel({ modelId, body: '{}' });
 
 /** A call's signal with the trace the pool fills in (who served it, how many attempts failed). */
+/** An upstream whose streams start answering after `ms` (or fail when the attempt is given up). */
+const startsIn = (ms: number, name: string) =>
+  ({
+    invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => resolve({ requestId: name, stream: (async function* () {})() }), ms);
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        });
+      }),
+  }) as unknown as BedrockRuntime;
+
 function traced() {
   const trace = { failedAttempts: 0 } as { served?: string; called?: string; failedAttempts: number };
   const signal = new AbortController().signal;
@@ -240,20 +253,6 @@ describe('UpstreamPool', () => {
   });
 
   it('a large prompt gets a second more on the first-byte timer per PROMPT_BYTES_PER_SECOND: it is not cut and paid for twice', async () => {
-    const startsIn = (ms: number, name: string) =>
-      ({
-        invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
-          new Promise((resolve, reject) => {
-            const timer = setTimeout(
-              () => resolve({ requestId: name, stream: (async function* () {})() }),
-              ms,
-            );
-            signal?.addEventListener('abort', () => {
-              clearTimeout(timer);
-              reject(signal.reason);
-            });
-          }),
-      }) as unknown as BedrockRuntime;
     const pool = new UpstreamPool(
       [
         { name: 'a', runtime: startsIn(300, 'a') },
@@ -271,20 +270,6 @@ describe('UpstreamPool', () => {
   });
 
   it('the first-byte timer never cuts the last attempt: a prompt slow to start is served, not failed everywhere', async () => {
-    const startsIn = (ms: number, name: string) =>
-      ({
-        invokeModelStream: (_input: unknown, signal?: AbortSignal) =>
-          new Promise((resolve, reject) => {
-            const timer = setTimeout(
-              () => resolve({ requestId: name, stream: (async function* () {})() }),
-              ms,
-            );
-            signal?.addEventListener('abort', () => {
-              clearTimeout(timer);
-              reject(signal.reason);
-            });
-          }),
-      }) as unknown as BedrockRuntime;
     const pool = new UpstreamPool(
       [
         { name: 'a', runtime: startsIn(60, 'a') },
