@@ -175,4 +175,24 @@ describe('usage --format', () => {
     expect(lines[2]).toMatch(/^req_messages\s+\S+\s+anthropic\s+200\s/);
     expect(lines[3]).toMatch(/^req_door\s+\S+\s+bedrock\s+200\s/);
   });
+  it('the table shows web searches and fetches when the period had any, and no such columns otherwise', async () => {
+    const print = async (records: UsageRecord[]) => {
+      let text = '';
+      const out = {
+        write: (chunk: string) => (text += chunk),
+        isTTY: false,
+      } as unknown as NodeJS.WriteStream;
+      await printUsage(
+        summarize(records, { since: '2026-05-01T00:00:00.000Z' }, 'key'),
+        { plain: true },
+        out,
+      );
+      return text.split('\n');
+    };
+    const web = await print([record({ webSearchRequests: 3, webFetchRequests: 2 })]);
+    expect(web[1]).toMatch(/\sWEB SEARCHES\s+WEB FETCHES\s+COST USD$/);
+    expect(web[2]).toMatch(/\s3\s+2\s+0\.0005$/);
+    const plain = await print([record({})]);
+    expect(plain[1]).not.toMatch(/WEB/);
+  });
 });

@@ -136,7 +136,7 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
 }
 
 /** What `usage` shows, first column named after the grouping: stable plain columns, numbers right-aligned. */
-export function usageColumns(by: GroupBy, oneSession = false): Column[] {
+export function usageColumns(by: GroupBy, oneSession = false, webTools = false): Column[] {
   const number = (key: keyof UsageRow, header: string): Column => ({ key, header, align: 'right' });
   const text = (key: keyof UsageRow, header: string): Column => ({
     key,
@@ -170,6 +170,10 @@ export function usageColumns(by: GroupBy, oneSession = false): Column[] {
     number('output_tokens', 'OUTPUT'),
     number('cache_read_input_tokens', 'CACHE READ'),
     number('cache_creation_input_tokens', 'CACHE WRITE'),
+    // Only when the period had any: most gateways never run the web tools.
+    ...(webTools
+      ? [number('web_search_requests', 'WEB SEARCHES'), number('web_fetch_requests', 'WEB FETCHES')]
+      : []),
     { key: 'cost_usd', header: 'COST USD', align: 'right', format: (v) => Number(v).toFixed(4) },
   ];
 }
@@ -217,7 +221,11 @@ export async function printUsage(
       ? { ...row, group: `${row.group} (${report.principals[row.group]})` }
       : row;
   await printTable(
-    usageColumns(report.by, report.session !== null),
+    usageColumns(
+      report.by,
+      report.session !== null,
+      report.total.web_search_requests > 0 || report.total.web_fetch_requests > 0,
+    ),
     [...report.groups.map(named), report.total] as unknown as Row[],
     mode,
     out,
