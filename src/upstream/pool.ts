@@ -156,6 +156,16 @@ async function withFirstEvents<A extends { stream: AsyncIterable<unknown> }>(ans
   return { ...answer, stream: await primed(answer.stream) };
 }
 
+/** About how many bytes a Converse input's messages or system take: its strings and byte arrays, walked. */
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (typeof value !== 'object' || value === null) return 8;
+  let size = 0;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) size += sizeOf(item);
+  return size;
+}
+
 /** The fault, as answered, tells clients not to retry it. */
 function saysNoRetry(err: unknown): boolean {
   return fromBedrockError(err).headers['x-should-retry'] === 'false';
@@ -217,7 +227,7 @@ export class UpstreamPool implements BedrockRuntime {
       true,
       (r, modelId, s) => r.converseStream(withId(input, modelId), s).then(withFirstEvents),
       false,
-      () => JSON.stringify(input.messages ?? []).length + JSON.stringify(input.system ?? []).length,
+      () => sizeOf(input.messages) + sizeOf(input.system),
     );
   invokeModel: BedrockRuntime['invokeModel'] = (input, signal) =>
     this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel(withId(input, modelId), s));
@@ -406,7 +416,12 @@ export class UpstreamPool implements BedrockRuntime {
     }
     const trace = upstreamTraceOf(signal);
     const deadline = this.#now() + this.#deadlineMs;
-    const firstByteMs = this.#firstByteTimeoutFor(stream, requestSize);
+    /** The stream's first-byte timer, sized once an attempt could move on (the prompt's size is a walk). */
+    let firstByteMs: number | undefined;
+    const firstByteBound = () => {
+      firstByteMs ??= this.#firstByteTimeoutFor(stream, requestSize);
+      return firstByteMs;
+    };
     /** Soonest retry-after (s) of every upstream that throttled or was skipped as throttled. */
     let soonestThrottle: number | undefined;
     let onlyThrottled = true;
@@ -434,7 +449,7 @@ export class UpstreamPool implements BedrockRuntime {
     const judgeCuts = (forgiven: boolean) => {
       for (const breaker of cut.splice(0)) {
         if (forgiven) breaker.release();
-        else breaker.failure(undefined, false, this.#firstByteTimeoutError(firstByteMs));
+        else breaker.failure(undefined, false, this.#firstByteTimeoutError(firstByteBound()));
       }
     };
 
@@ -459,12 +474,13 @@ export class UpstreamPool implements BedrockRuntime {
       // its breaker) instead of holding it to the 10-minute answer timeout, which many clients do not
       // wait for (Node's fetch gives up on headers after 5 minutes): they left, and no breaker learnt.
       const failover =
-        firstByteMs > 0 &&
+        stream &&
+        this.#firstByteTimeoutMs > 0 &&
         attempts < this.#maxAttempts &&
-        started + firstByteMs < deadline &&
         // An upstream after it that its breaker would let through (one skipped is no elsewhere).
-        order.slice(order.indexOf(member) + 1).some((m) => this.#breaker(m, modelId).admits);
-      const startWithin = !stream ? 0 : failover ? firstByteMs : this.#streamStartTimeoutMs;
+        order.slice(order.indexOf(member) + 1).some((m) => this.#breaker(m, modelId).admits) &&
+        started + firstByteBound() < deadline;
+      const startWithin = !stream ? 0 : failover ? firstByteBound() : this.#streamStartTimeoutMs;
       const startTimer = startWithin > 0 ? new AbortController() : undefined;
       const timer = startTimer && setTimeout(() => startTimer.abort(), startWithin);
       const attemptSignal = startTimer
@@ -475,7 +491,7 @@ export class UpstreamPool implements BedrockRuntime {
       const calledId = keepModelId ? modelId : member.profileFor(modelId);
       try {
         const answer = await send(member.runtime, calledId, attemptSignal);
-        judgeCuts(this.#now() - started >= firstByteMs);
+        if (cut.length > 0) judgeCuts(this.#now() - started >= firstByteBound());
         // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began; but a probe
         // that began answering closes it at once (the region is back), so no stream left unread can
         // hold the probe slot.
@@ -511,7 +527,7 @@ export class UpstreamPool implements BedrockRuntime {
           fault,
           firstByteTimeout
             ? new Error(
-                `no answer within ${firstByteMs} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, longer for a larger prompt): the call went on to the next upstream`,
+                `no answer within ${firstByteBound()} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, longer for a larger prompt): the call went on to the next upstream`,
               )
             : failure,
         );
@@ -561,7 +577,7 @@ export class UpstreamPool implements BedrockRuntime {
         { status: 429, headers: { 'retry-after': String(soonestThrottle) } },
       );
     }
-    if (lastFirstByteTimeout) throw this.#firstByteTimeoutError(firstByteMs);
+    if (lastFirstByteTimeout) throw this.#firstByteTimeoutError(firstByteBound());
     // The last upstream's fault is one no retry cures there (its AWS keys, its access to the model), but
     // another's is one a retry may: said as that one (retryable, with retry-after), or the client gives up
     // on a call another upstream serves in a moment.
