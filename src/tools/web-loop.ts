@@ -21,6 +21,7 @@ import type {
   Usage,
 } from '../anthropic/types.ts';
 import { foldStream } from '../translate/fold-stream.ts';
+import { estimateInputTokens } from '../translate/token-estimate.ts';
 import { ContextUrls } from './web/context-urls.ts';
 import { cutHit, cutTitle, cutToTokens } from './web/cut-to-tokens.ts';
 import { filterByDomain, urlAllowed } from './web/domains.ts';
@@ -42,6 +43,8 @@ import { convertWebHistory, hasWebHistory, modelRequest, type WebToolSpec } from
 export interface LoopRound {
   events: AsyncIterable<StreamEvent>;
   usage(): Usage;
+  /** The call's counts are the gateway's estimate (its stream was cut before Bedrock's final counts). */
+  readonly usageIsEstimated?: boolean;
 }
 
 export interface WebLoopOptions {
@@ -157,6 +160,7 @@ export class WebLoop {
   /** When the loop began (the time budget counts from it). */
   #began = 0;
   #finished = false;
+  #estimated = false;
 
   constructor(options: WebLoopOptions) {
     this.#o = options;
@@ -179,6 +183,26 @@ export class WebLoop {
   /** Usage of every model call so far, with the server tool counts. */
   usage(): Usage {
     return { ...this.#usage, server_tool_use: { ...this.#serverUse } };
+  }
+
+  /** Whether usage() holds estimates: a model call the client left before Bedrock's final counts. */
+  get usageIsEstimated(): boolean {
+    return this.#estimated;
+  }
+
+  /** One model call's usage added to the request's. */
+  #count(round: LoopRound): void {
+    addUsage(this.#usage, round.usage());
+    if (round.usageIsEstimated) this.#estimated = true;
+  }
+
+  /**
+   * A model call the client left while it was being opened: Bedrock got its whole prompt, which is
+   * billed at the gateway's estimate, as a call without web tools the client leaves that early is.
+   */
+  #left(request: MessagesRequest): void {
+    this.#usage.input_tokens += estimateInputTokens(request);
+    this.#estimated = true;
   }
 
   get finished(): boolean {
@@ -205,11 +229,14 @@ export class WebLoop {
         outcome = yield* this.#round(replay(events));
       } else {
         const opened = await o.openRound(request);
-        if (!opened) return;
+        if (!opened) {
+          this.#left(request);
+          return;
+        }
         try {
           outcome = yield* this.#round(opened.events);
         } finally {
-          addUsage(this.#usage, opened.usage());
+          this.#count(opened);
         }
       }
       if (o.signal?.aborted) return;
@@ -249,12 +276,15 @@ export class WebLoop {
   async #forcedFirstRound(request: MessagesRequest): Promise<StreamEvent[] | undefined> {
     for (let attempt = 1; attempt <= 2; attempt++) {
       const opened = await this.#o.openRound(request);
-      if (!opened) return undefined;
+      if (!opened) {
+        this.#left(request);
+        return undefined;
+      }
       const events: StreamEvent[] = [];
       try {
         for await (const event of opened.events) events.push(event);
       } finally {
-        addUsage(this.#usage, opened.usage());
+        this.#count(opened);
       }
       // `any` asks for a tool call, any tool's: one of the client's own tools answers it too.
       const anyTool = this.#o.request.tool_choice?.type === 'any';

@@ -4,6 +4,7 @@
  * with an in-test search provider and page fetcher behind the gateway's WebTools contract. Claude on the
  * native path and an open model on Converse.
  */
+import { randomUUID } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
@@ -16,6 +17,7 @@ import {
   WebToolError,
   type WebTools,
 } from '../../src/tools/web/types.ts';
+import { estimateInputTokens } from '../../src/translate/token-estimate.ts';
 import {
   type Emulator,
   type Json,
@@ -344,13 +346,18 @@ describe.each([
 });
 
 /** The usage record of a request (written a moment after the answer). */
-async function recordOf(requestId: string): Promise<UsageRecord> {
+function recordOf(requestId: string): Promise<UsageRecord> {
+  return recordWhere((r) => r.requestId === requestId);
+}
+
+/** The first usage record that `match` picks, once written. */
+async function recordWhere(match: (record: UsageRecord) => boolean): Promise<UsageRecord> {
   let found: UsageRecord | undefined;
   await expect
     .poll(
       async () => {
         const records = await gateway.store.listUsage({ since: '2000-01-01T00:00:00Z' });
-        found = records.find((r) => r.requestId === requestId);
+        found = records.find(match);
         return found !== undefined;
       },
       { timeout: 10_000 },
@@ -374,6 +381,74 @@ describe('usage records, budgets and metrics', () => {
     // The record (and so `abproxy usage --json`) counts the searches; no fetch ran.
     expect(record.webSearchRequests).toBe(1);
     expect(record.webFetchRequests).toBeUndefined();
+    // Bedrock's own counts, every call's: nothing estimated.
+    expect(record.estimated).toBeUndefined();
+  });
+
+  // A long prompt, so that what a record bills shows which model calls it counted.
+  const LONG = 'Tell me what is new in abproxy. '.repeat(2_000);
+  const longPromptTokens = estimateInputTokens({
+    model: QWEN,
+    max_tokens: 500,
+    messages: [{ role: 'user', content: LONG }],
+  });
+
+  /**
+   * Streams `params(QWEN)` with the long prompt and hangs up `afterMs` after `leave` says so (given what
+   * arrived; with no `leave`, while the answer has not begun): the request's usage record.
+   */
+  async function leaveStream(afterMs: number, leave?: (seen: string) => boolean): Promise<UsageRecord> {
+    const session = randomUUID();
+    const controller = new AbortController();
+    const hangUp = () => setTimeout(() => controller.abort(), afterMs);
+    if (!leave) hangUp();
+    const response = await fetch(`${gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': MASTER_KEY,
+        'content-type': 'application/json',
+        'anthropic-version': '2023-06-01',
+        'x-claude-code-session-id': session,
+      },
+      body: JSON.stringify({
+        ...params(QWEN, { messages: [{ role: 'user', content: LONG }] }),
+        stream: true,
+      }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    if (leave && response) {
+      let seen = '';
+      const reader = response.body!.getReader();
+      while (!leave(seen)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the stream ended before the client left: ${seen}`);
+        seen += Buffer.from(value).toString();
+      }
+      hangUp();
+      await reader.read().catch(() => undefined);
+    }
+    return recordWhere((r) => r.sessionId === session);
+  }
+
+  it("a client that leaves before Bedrock's first byte is billed the prompt, estimated, as without web tools", async () => {
+    emulator.enqueue({ model: QWEN, text: 'Too late.', delayMs: 3_000 });
+    const record = await leaveStream(500);
+    expect(bodies()).toHaveLength(1);
+    expect(record).toMatchObject({ status: 499, estimated: true });
+    expect(record.inputTokens).toBeGreaterThanOrEqual(longPromptTokens);
+  });
+
+  it("a client that leaves while a later model call waits for Bedrock is billed that call's prompt, estimated", async () => {
+    emulator.enqueue(
+      { model: QWEN, toolCalls: [{ name: 'web_search', input: { query: 'abproxy news' } }] },
+      { model: QWEN, text: 'Too late.', delayMs: 3_000 },
+    );
+    const record = await leaveStream(300, (seen) => seen.includes('"web_search_tool_result"'));
+    expect(bodies()).toHaveLength(2);
+    // The first call's prompt (Bedrock's count) and the second's, which Bedrock got whole (the gateway's
+    // estimate, as for a call without web tools the client leaves before Bedrock's first byte).
+    expect(record).toMatchObject({ status: 499, estimated: true });
+    expect(record.inputTokens).toBeGreaterThanOrEqual(2 * longPromptTokens);
   });
 });
 

@@ -121,7 +121,7 @@ export async function webMessages(
     try {
       for await (const event of events) all.push(event);
     } finally {
-      reportUsage(ctx, loop.usage());
+      reportUsage(ctx, loop.usage(), { estimated: loop.usageIsEstimated });
     }
     if (!loop.finished) return; // the client left
     const message = foldStream(all);
@@ -135,11 +135,11 @@ export async function webMessages(
   try {
     first = await events.next();
   } catch (err) {
-    reportUsage(ctx, loop.usage());
+    reportUsage(ctx, loop.usage(), { estimated: loop.usageIsEstimated });
     throw err;
   }
   if (first.done) {
-    reportUsage(ctx, loop.usage());
+    reportUsage(ctx, loop.usage(), { estimated: loop.usageIsEstimated });
     return;
   }
   const sse = new SseWriter(ctx.res, {
@@ -180,7 +180,7 @@ export async function webMessages(
     abort.abort(new Error('stream failed'));
     await sse.fail(call.upstreamError(err));
   } finally {
-    reportUsage(ctx, loop.usage());
+    reportUsage(ctx, loop.usage(), { estimated: loop.usageIsEstimated });
     span?.streamEnded(failure === undefined ? {} : { err: failure });
     if (warnings.length) ctx.log.debug({ requestId: ctx.requestId, warnings }, 'lossy translation');
   }
