@@ -20,6 +20,14 @@ describe('prices', () => {
     expect(priceFor('us.anthropic.claude-opus-4-1-20250805-v1:0', DEFAULT_PRICES)?.input).toBe(15);
   });
 
+  it("prices Opus 4.6 and Opus 5.5 at their own list prices, not Opus 4's or the fallback's", () => {
+    // Opus 4.6: $5/$25, cache read $0.50, write $6.25; Opus 5.5: $4/$20, $0.20, $5 (per million tokens).
+    expect(costUsd('global.anthropic.claude-opus-4-6-v1', tokens(1e6, 1e6, 1e6, 1e6), DEFAULT_PRICES)).toBe(
+      36.75,
+    );
+    expect(costUsd('anthropic.claude-opus-5-5', tokens(1e6, 1e6, 1e6, 1e6), DEFAULT_PRICES)).toBe(29.2);
+  });
+
   it('falls back to the * entry for unknown models so budgets still run out', () => {
     expect(costUsd('acme.unknown-model-v1', tokens(1e6, 0), DEFAULT_PRICES)).toBe(3);
   });

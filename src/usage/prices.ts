@@ -17,6 +17,10 @@ export interface Price {
 export type PriceTable = Record<string, Price>;
 
 export const DEFAULT_PRICES: PriceTable = {
+  // Newer models each need their own entry: by substring, Opus 4.6 would be Opus 4's $15/$75 and Opus
+  // 5.5 (Claude Code's default) the `*` fallback's $3/$15.
+  'anthropic.claude-opus-5-5': { input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 },
+  'anthropic.claude-opus-4-6': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
   'anthropic.claude-opus-4-5': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
   'anthropic.claude-opus-4': { input: 15, output: 75, cacheRead: 1.5, cacheWrite: 18.75 },
   'anthropic.claude-sonnet-4': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
