@@ -69,6 +69,8 @@ export interface WebLoopOptions {
   admit?: (tool: 'web_search' | 'web_fetch') => Promise<boolean>;
   /** The request's hold on the gateway's body budget, for the pages web fetch reads. */
   hold?: WebFetchRequest['hold'];
+  /** Who asked (an API key's id), for the turns callers take at the page reader. */
+  caller?: string;
   signal?: AbortSignal;
   now?: () => number;
 }
@@ -533,6 +535,7 @@ export class WebLoop {
         ...(spec.maxContentTokens ? { maxContentTokens: spec.maxContentTokens } : {}),
         ...(this.#o.signal ? { signal: this.#o.signal } : {}),
         ...(this.#o.hold ? { hold: this.#o.hold } : {}),
+        ...(this.#o.caller !== undefined ? { caller: this.#o.caller } : {}),
       });
       this.#serverUse.web_fetch_requests++;
       // Whatever fetched it, the model gets no more than max_content_tokens (or the default), and a title.

@@ -104,6 +104,7 @@ export async function webMessages(
     timeBudgetMs: deps.config.webToolsTimeBudgetMs,
     signal: abort.signal,
     ...(hold ? { hold } : {}),
+    caller: callerOf(ctx).keyId,
     admit: async (tool) => {
       const quota = deps.webQuota;
       return quota ? quota.tryUse(callerOf(ctx), tool === 'web_search' ? 'search' : 'fetch') : true;

@@ -130,7 +130,7 @@ async function documentFrom(
     declared === undefined ? /^\s*<(!doctype html|html)[\s>]/i.test(text) : HTML_TYPES.has(declared);
   if (html) {
     // In a worker thread, off the event loop: a hostile page costs its own deadline, not the gateway's.
-    const { title, markdown } = await reader.convert(text, fetched.url, request.signal);
+    const { title, markdown } = await reader.convert(text, fetched.url, request.signal, request.caller);
     return {
       url: request.url,
       ...(title ? { title } : {}),

@@ -58,6 +58,24 @@ describe('HtmlConverter (HTML → Markdown in a worker thread)', () => {
     expect(stallMs).toBeLessThan(250);
   });
 
+  it("callers take turns: one caller's many pages do not all go before another caller's one", {
+    timeout: 60_000,
+  }, async () => {
+    const reader = converter();
+    await reader.convert(article);
+    const order: string[] = [];
+    const read = (page: string, caller: string, label: string) =>
+      reader.convert(page, undefined, undefined, caller).then(() => order.push(label));
+    // Before: a FIFO, so a key that queued many slow pages held every other key's fetches behind them.
+    await Promise.all([
+      read(hostile(), 'key_flood', 'flood 1'),
+      read(hostile(), 'key_flood', 'flood 2'),
+      read(hostile(), 'key_flood', 'flood 3'),
+      read(article, 'key_other', 'other'),
+    ]);
+    expect(order).toEqual(['flood 1', 'other', 'flood 2', 'flood 3']);
+  });
+
   it('a page past the deadline fails as url_not_accessible, and the next page gets a new worker', {
     timeout: 60_000,
   }, async () => {

@@ -2,10 +2,11 @@
  * HTML → Markdown off the event loop. Readability and turndown are synchronous: on the gateway's own
  * thread, one hostile page (dense or deeply nested markup) stalled every request in flight for as long
  * as it took — ~0.5 s at the 256 kB cap even after html-to-markdown.ts's guards, and a caller may ask
- * for many pages at once. Here a worker thread reads the pages, one at a time in arrival order, each
- * under a deadline and the worker under a heap cap: a page past either ends that worker (the next page
- * gets a new one) and its fetch fails as `url_not_accessible`. An idle worker goes away after a while,
- * with the ~36 MB its libraries hold.
+ * for many pages at once. Here a worker thread reads the pages one at a time, each under a deadline and
+ * the worker under a heap cap: a page past either ends that worker (the next page gets a new one) and
+ * its fetch fails as `url_not_accessible`. Callers (API keys) take turns, so one key's many slow pages
+ * cost another key's page at most one page's wait, not the whole queue. An idle worker goes away after
+ * a while, with the ~36 MB its libraries hold.
  */
 import { Worker } from 'node:worker_threads';
 import type { HtmlAnswer, HtmlJob } from './html-worker.ts';
@@ -30,6 +31,8 @@ export interface Converted {
 
 interface Pending {
   job: HtmlJob;
+  /** Who asked (an API key's id): the unit that takes turns. */
+  caller: string;
   resolve(value: Converted): void;
   reject(err: unknown): void;
   /** Undoes the abort listener once the page is settled. */
@@ -57,6 +60,9 @@ export class HtmlConverter {
   #worker: Worker | undefined;
   #workerReady = false;
   readonly #queue: Pending[] = [];
+  /** Callers with a page waiting or being read that were served before: the turn of their last page. */
+  readonly #lastTurn = new Map<string, number>();
+  #turns = 0;
   #current: { pending: Pending; timer: NodeJS.Timeout } | undefined;
   #idle: NodeJS.Timeout | undefined;
 
@@ -67,13 +73,17 @@ export class HtmlConverter {
     this.#startMs = options.startMs ?? 10_000;
   }
 
-  /** The page's main content as Markdown, and its title; `signal` (the client leaving) gives it up. */
-  convert(page: string, url?: string, signal?: AbortSignal): Promise<Converted> {
+  /**
+   * The page's main content as Markdown, and its title; `signal` (the client leaving) gives it up.
+   * `caller` (an API key's id) takes turns with the other callers that have pages waiting.
+   */
+  convert(page: string, url?: string, signal?: AbortSignal, caller = ''): Promise<Converted> {
     signal?.throwIfAborted();
     return new Promise<Converted>((resolve, reject) => {
       const onAbort = () => this.#abandon(pending, signal?.reason);
       const pending: Pending = {
         job: url === undefined ? { page } : { page, url },
+        caller,
         resolve,
         reject,
         done: () => signal?.removeEventListener('abort', onAbort),
@@ -92,6 +102,7 @@ export class HtmlConverter {
       pending.done();
       pending.reject(error);
     }
+    this.#lastTurn.clear();
     this.#settle({ ok: false, error });
     clearTimeout(this.#idle);
     this.#stopWorker();
@@ -99,7 +110,7 @@ export class HtmlConverter {
 
   #next(): void {
     if (this.#current) return;
-    const pending = this.#queue.shift();
+    const pending = this.#takeTurn();
     if (!pending) {
       if (this.#worker) {
         this.#worker.unref();
@@ -134,11 +145,38 @@ export class HtmlConverter {
     worker.postMessage(pending.job);
   }
 
+  /**
+   * The next page to read: the oldest page of the caller whose last turn is longest ago (a caller not
+   * served since its pages began waiting goes first), so callers take turns, however many pages each queued.
+   */
+  #takeTurn(): Pending | undefined {
+    let next: Pending | undefined;
+    let nextTurn = 0;
+    for (const pending of this.#queue) {
+      const turn = this.#lastTurn.get(pending.caller) ?? -1;
+      if (next === undefined || turn < nextTurn) {
+        next = pending;
+        nextTurn = turn;
+      }
+    }
+    if (next === undefined) return undefined;
+    this.#queue.splice(this.#queue.indexOf(next), 1);
+    this.#lastTurn.set(next.caller, ++this.#turns);
+    return next;
+  }
+
+  /** A caller with no page waiting or being read keeps no turn: the map holds only the queue's callers. */
+  #forgetIdle(caller: string): void {
+    if (this.#current?.pending.caller === caller) return;
+    if (!this.#queue.some((pending) => pending.caller === caller)) this.#lastTurn.delete(caller);
+  }
+
   /** Settles the page being read (once) and starts the next. */
   #settle(outcome: { ok: true; value: Converted } | { ok: false; error: unknown }): void {
     const current = this.#current;
     if (!current) return;
     this.#current = undefined;
+    this.#forgetIdle(current.pending.caller);
     clearTimeout(current.timer);
     current.pending.done();
     if (outcome.ok) current.pending.resolve(outcome.value);
@@ -155,6 +193,7 @@ export class HtmlConverter {
     }
     const at = this.#queue.indexOf(pending);
     if (at >= 0) this.#queue.splice(at, 1);
+    this.#forgetIdle(pending.caller);
     pending.done();
     pending.reject(reason);
   }

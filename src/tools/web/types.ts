@@ -77,6 +77,8 @@ export interface WebFetchRequest extends DomainFilter {
   signal?: AbortSignal;
   /** The request's hold on the gateway's body budget: the page's bytes are held as a body's. */
   hold?: MediaFetchOptions['hold'];
+  /** Who asked (an API key's id): callers take turns at the page reader, whoever queued more pages. */
+  caller?: string;
 }
 
 /** A fetched page as Anthropic's `document` block source: clean text/Markdown, or a PDF as base64. */
