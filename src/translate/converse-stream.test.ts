@@ -233,6 +233,14 @@ describe('ConverseStreamTranslator', () => {
     expect(translator.warnings).toEqual([expect.stringContaining('without metadata')]);
   });
 
+  it('estimates a cut answer in another script as the input estimate counts it: a token a character', () => {
+    const translator = new ConverseStreamTranslator(ctx());
+    translator.start();
+    translator.push(text('中文回答'.repeat(25)));
+    // 100 CJK characters: 4 characters a token would bill a quarter of what the prompt estimate counts.
+    expect(translator.usage().output_tokens).toBe(100);
+  });
+
   it('accepts metadata before messageStop', () => {
     const out = run([text('x'), metadata(5, 1), messageStop()]);
     expect(out.at(-2)).toMatchObject({ type: 'message_delta', usage: { input_tokens: 5, output_tokens: 1 } });

@@ -18,7 +18,7 @@ import { memberName } from './member-name.ts';
 import { mapStopReason, stopSequenceFrom } from './stop-reason.ts';
 import { streamException } from './stream-errors.ts';
 import { markOpenRedacted, signThinking } from './thinking-signature.ts';
-import { CHARS_PER_TOKEN, fromBedrockUsage } from './usage.ts';
+import { CHARS_PER_TOKEN, fromBedrockUsage, outputChars } from './usage.ts';
 
 export interface StreamContext extends ResponseContext {
   /** Converse reports usage only at the end; message_start carries this estimate (exact in message_delta). */
@@ -221,7 +221,7 @@ export class ConverseStreamTranslator {
       }
       const json = delta.toolUse.input ?? '';
       if (json === '') return [];
-      this.#outputChars += json.length;
+      this.#outputChars += outputChars(json);
       return [
         {
           type: 'content_block_delta',
@@ -234,7 +234,7 @@ export class ConverseStreamTranslator {
       const reasoning = delta.reasoningContent;
       if (this.#ctx.omitReasoning) {
         // Still output the model made (and Bedrock bills): counted for a cut stream's estimate.
-        this.#outputChars += reasoning.text?.length ?? 0;
+        this.#outputChars += outputChars(reasoning.text ?? '');
         return [];
       }
       if (reasoning.text !== undefined) return this.#textDelta(bedrockIndex, 'thinking', reasoning.text);
@@ -266,7 +266,7 @@ export class ConverseStreamTranslator {
     if (text === '') return [];
     const { out, block } = this.#ensure(bedrockIndex, kind);
     if (block.kind === 'thinking') block.text += text;
-    this.#outputChars += text.length;
+    this.#outputChars += outputChars(text);
     out.push({
       type: 'content_block_delta',
       index: block.index,

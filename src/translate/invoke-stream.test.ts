@@ -88,6 +88,22 @@ describe('createInvokeStream', () => {
     });
   });
 
+  it('estimates a cut answer in another script a token a character (as the input estimate counts it)', () => {
+    const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
+    const [start, blockStart] = bedrockChunks();
+    stream.push(start!);
+    stream.push(blockStart!);
+    // 100 characters of text forwarded as raw bytes, 100 of thinking parsed.
+    const text = { type: 'text_delta', text: '中文回答'.repeat(25) };
+    stream.passedThrough(JSON.stringify({ type: 'content_block_delta', index: 0, delta: text }));
+    stream.push({
+      type: 'content_block_delta',
+      index: 1,
+      delta: { type: 'thinking_delta', thinking: '思考'.repeat(50) },
+    });
+    expect(stream.usage().output_tokens).toBe(200);
+  });
+
   it('counts the delta value however it is escaped or whatever it contains', () => {
     const stream = createInvokeStream({ model: 'claude-sonnet-4-5' });
     const text = 'a":"b\\":"c\n"}}';

@@ -18,7 +18,7 @@ import type { MessagesResponse, Usage } from '../anthropic/types.ts';
 import { nativeStopReason } from './stop-reason.ts';
 import { streamException } from './stream-errors.ts';
 import type { FormattedEvent, StreamTranslator } from './stream-translator.ts';
-import { CHARS_PER_TOKEN } from './usage.ts';
+import { CHARS_PER_TOKEN, outputChars } from './usage.ts';
 
 const METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
@@ -61,7 +61,7 @@ function deltaChars(chunkJson: string): number {
   const open = chunkJson.lastIndexOf('":"');
   if (open === -1) return 0;
   // The value runs to the chunk's end minus `"}}`.
-  return Math.max(0, chunkJson.length - (open + 3) - 3);
+  return outputChars(chunkJson, open + 3, chunkJson.length - 3);
 }
 
 /** Characters of generated content in a parsed content_block_delta event. */
@@ -69,7 +69,7 @@ function parsedDeltaChars(delta: unknown): number {
   if (typeof delta !== 'object' || delta === null) return 0;
   const d = delta as Json;
   for (const field of ['text', 'partial_json', 'thinking'] as const) {
-    if (typeof d[field] === 'string') return d[field].length;
+    if (typeof d[field] === 'string') return outputChars(d[field]);
   }
   return 0;
 }
@@ -78,12 +78,12 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
   const fromEvents: UsageLike = {};
   let metrics: InvocationMetrics | undefined;
   let finalOutput = false;
-  let outputChars = 0;
+  let forwardedChars = 0;
   const estimated = () => !finalOutput && metrics?.outputTokenCount === undefined;
 
   return {
     passedThrough(chunkJson) {
-      outputChars += deltaChars(chunkJson);
+      forwardedChars += deltaChars(chunkJson);
     },
     get usageIsEstimated() {
       return estimated();
@@ -104,7 +104,7 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
           break;
         }
         case 'content_block_delta':
-          outputChars += parsedDeltaChars(event.delta);
+          forwardedChars += parsedDeltaChars(event.delta);
           break;
         case 'message_delta':
           mapStopReasonIn(event.delta);
@@ -128,7 +128,7 @@ export function createInvokeStream(options: { model: string }): InvokeStream {
       const usage = finalUsage(fromEvents, metrics);
       if (estimated()) {
         // message_start's output count is a placeholder (1): what was forwarded is at least this.
-        usage.output_tokens = Math.max(usage.output_tokens, Math.ceil(outputChars / CHARS_PER_TOKEN));
+        usage.output_tokens = Math.max(usage.output_tokens, Math.ceil(forwardedChars / CHARS_PER_TOKEN));
       }
       return usage;
     },

@@ -15,6 +15,22 @@ import { tokenCount } from '../usage/bounds.ts';
  */
 export const CHARS_PER_TOKEN = 4;
 
+/**
+ * Output text (`text[start, end)`) in CHARS_PER_TOKEN units: an ASCII character is one, any other a whole
+ * token, as the input estimate counts them (token-estimate.ts): tokenizers split CJK, emoji and accented
+ * text finely, and at 4 characters a token a Chinese answer cut before Bedrock's counts was billed a
+ * quarter of what the same text costs as a prompt.
+ */
+export function outputChars(text: string, start = 0, end = text.length): number {
+  let chars = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) chars++;
+    else if (code < 0xdc00 || code > 0xdfff) chars += CHARS_PER_TOKEN; // a surrogate pair counts once
+  }
+  return chars;
+}
+
 const COUNTS = [
   'input_tokens',
   'output_tokens',

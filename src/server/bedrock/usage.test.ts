@@ -141,6 +141,14 @@ describe('usage of a stream, in any chunking', () => {
     });
   });
 
+  it('a cut stream in another script is billed a token a character out, as the input estimate counts it', () => {
+    const usage = watch([
+      frame('messageStart', { role: 'assistant' }),
+      frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: '中文回答'.repeat(25) } }),
+    ]);
+    expect(usage.billed(0).usage.output_tokens).toBe(100);
+  });
+
   it("a cut invoke stream keeps message_start's input and bills at least its text out", () => {
     const usage = watch([
       invokeStream[0]!,

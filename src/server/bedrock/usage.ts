@@ -8,7 +8,7 @@
  * `messageStop` and hanging up would otherwise be billed nothing. Pure: bytes and frames in, counts out.
  */
 import type { Usage } from '../../anthropic/types.ts';
-import { CHARS_PER_TOKEN } from '../../translate/usage.ts';
+import { CHARS_PER_TOKEN, outputChars } from '../../translate/usage.ts';
 import type { ForwardOperation } from '../../upstream/runtime.ts';
 
 type Json = Record<string, unknown>;
@@ -168,12 +168,12 @@ function deltaChars(delta: unknown): number {
   let chars = 0;
   for (const field of ['text', 'thinking', 'partial_json']) {
     const value = delta[field];
-    if (typeof value === 'string') chars += value.length;
+    if (typeof value === 'string') chars += outputChars(value);
   }
   const reasoning = delta.reasoningContent;
-  if (isObject(reasoning) && typeof reasoning.text === 'string') chars += reasoning.text.length;
+  if (isObject(reasoning) && typeof reasoning.text === 'string') chars += outputChars(reasoning.text);
   const tool = delta.toolUse;
-  if (isObject(tool) && typeof tool.input === 'string') chars += tool.input.length;
+  if (isObject(tool) && typeof tool.input === 'string') chars += outputChars(tool.input);
   return chars;
 }
 
@@ -185,17 +185,17 @@ function deltaChars(delta: unknown): number {
 function openModelChunkChars(chunk: Json): number {
   let chars = 0;
   if (isObject(chunk.contentBlockDelta)) chars += deltaChars(chunk.contentBlockDelta.delta);
-  if (typeof chunk.generation === 'string') chars += chunk.generation.length;
+  if (typeof chunk.generation === 'string') chars += outputChars(chunk.generation);
   for (const list of [chunk.choices, chunk.outputs]) {
     if (!Array.isArray(list)) continue;
     for (const item of list) {
       if (!isObject(item)) continue;
-      if (typeof item.text === 'string') chars += item.text.length;
+      if (typeof item.text === 'string') chars += outputChars(item.text);
       const delta = item.delta;
       if (!isObject(delta)) continue;
       for (const field of ['content', 'reasoning_content', 'reasoning']) {
         const value = delta[field];
-        if (typeof value === 'string') chars += value.length;
+        if (typeof value === 'string') chars += outputChars(value);
       }
     }
   }
