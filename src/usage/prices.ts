@@ -9,26 +9,66 @@ export interface Price {
   output: number;
   /** Prompt-cache reads; defaults to 10% of input where the model has no cache price. */
   cacheRead?: number;
-  /** Prompt-cache writes; defaults to the input price. */
+  /** Prompt-cache writes with the 5-minute lifetime; defaults to the input price. */
   cacheWrite?: number;
+  /** Prompt-cache writes with the 1-hour lifetime (Claude: 2× input); defaults to `cacheWrite`. */
+  cacheWrite1h?: number;
+  /**
+   * Every token of a request whose prompt (input, cache reads and writes) is above `tokens` is priced
+   * at these rates instead, output included: Haiku 5.5 past 100k, Sonnet 4 and 4.5 past 200k.
+   */
+  longPrompt?: Omit<Price, 'longPrompt'> & { tokens: number };
 }
 
 /** Pattern → price; a pattern is a substring of the model id, `*` the fallback for unknown models. */
 export type PriceTable = Record<string, Price>;
 
+/** Anthropic's list prices (Bedrock's on-demand prices for Claude are the same); cache rates per model. */
+function claude(input: number, output: number, cacheRead = input / 10): Price {
+  return { input, output, cacheRead, cacheWrite: input * 1.25, cacheWrite1h: input * 2 };
+}
+
+const FABLE_5_1 = claude(10, 50, 0.25);
+const FABLE_5 = claude(10, 50, 1);
+const FABLE_5_2 = claude(8, 40, 0.2);
+const OPUS_4_5 = claude(5, 25);
+const OPUS_4 = claude(15, 75);
+const SONNET_5 = claude(2, 10);
+/** Past 200k prompt tokens (the 1M-context window) Sonnet 4 and 4.5 cost 2× input and 1.5× output. */
+const SONNET_4 = { ...claude(3, 15), longPrompt: { tokens: 200_000, ...claude(6, 22.5) } };
+
 export const DEFAULT_PRICES: PriceTable = {
-  // Newer models each need their own entry: by substring, Opus 4.6 would be Opus 4's $15/$75 and Opus
-  // 5.5 (Claude Code's default) the `*` fallback's $3/$15.
-  'anthropic.claude-opus-5-5': { input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 },
-  'anthropic.claude-opus-4-6': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
-  'anthropic.claude-opus-4-5': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
-  'anthropic.claude-opus-4': { input: 15, output: 75, cacheRead: 1.5, cacheWrite: 18.75 },
-  'anthropic.claude-sonnet-4': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-  'anthropic.claude-3-7-sonnet': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-  'anthropic.claude-3-5-sonnet': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-  'anthropic.claude-haiku-4-5': { input: 1, output: 5, cacheRead: 0.1, cacheWrite: 1.25 },
-  'anthropic.claude-3-5-haiku': { input: 0.8, output: 4, cacheRead: 0.08, cacheWrite: 1 },
-  'anthropic.claude-3-haiku': { input: 0.25, output: 1.25, cacheRead: 0.03, cacheWrite: 0.3 },
+  'anthropic.claude-fable-5-2': FABLE_5_2,
+  'anthropic.claude-mythos-5-2': FABLE_5_2,
+  'anthropic.claude-fable-5-1': FABLE_5_1,
+  'anthropic.claude-mythos-5-1': FABLE_5_1,
+  'anthropic.claude-fable-5': FABLE_5,
+  'anthropic.claude-mythos-5': FABLE_5,
+  // Opus 5.5 and Sonnet 5.5 read the cache at 5% of input, not 10%.
+  'anthropic.claude-opus-5-5': claude(4, 20, 0.2),
+  'anthropic.claude-opus-5': OPUS_4_5,
+  'anthropic.claude-opus-4-8': OPUS_4_5,
+  'anthropic.claude-opus-4-7': OPUS_4_5,
+  'anthropic.claude-opus-4-6': OPUS_4_5,
+  'anthropic.claude-opus-4-5': OPUS_4_5,
+  'anthropic.claude-opus-4': OPUS_4,
+  'anthropic.claude-sonnet-5-5': claude(2, 10, 0.1),
+  'anthropic.claude-sonnet-5': SONNET_5,
+  // Sonnet 4.6 has its 1M window at the standard rates.
+  'anthropic.claude-sonnet-4-6': claude(3, 15),
+  'anthropic.claude-sonnet-4': SONNET_4,
+  'anthropic.claude-3-7-sonnet': claude(3, 15),
+  'anthropic.claude-3-5-sonnet': claude(3, 15),
+  'anthropic.claude-haiku-5-5': { ...claude(0.1, 0.5), longPrompt: { tokens: 100_000, ...claude(0.5, 2.5) } },
+  'anthropic.claude-haiku-4-5': claude(1, 5),
+  'anthropic.claude-3-5-haiku': claude(0.8, 4),
+  'anthropic.claude-3-haiku': {
+    input: 0.25,
+    output: 1.25,
+    cacheRead: 0.03,
+    cacheWrite: 0.3,
+    cacheWrite1h: 0.5,
+  },
   'amazon.nova-premier': { input: 2.5, output: 12.5, cacheRead: 0.625 },
   'amazon.nova-pro': { input: 0.8, output: 3.2, cacheRead: 0.2 },
   'amazon.nova-lite': { input: 0.06, output: 0.24, cacheRead: 0.015 },
@@ -61,6 +101,8 @@ export interface TokenCounts {
   outputTokens: number;
   cacheReadTokens: number;
   cacheCreationTokens: number;
+  /** The part of cacheCreationTokens written with the 1-hour lifetime (priced at `cacheWrite1h`). */
+  cacheCreation1hTokens?: number;
 }
 
 /**
@@ -87,31 +129,67 @@ export function priceFor(modelId: string, table: PriceTable): Price | undefined 
 function scanPrices(modelId: string, table: PriceTable): Price | undefined {
   const id = modelId.toLowerCase();
   let best: string | undefined;
+  let bestWhole = false;
   for (const pattern of Object.keys(table)) {
-    if (pattern === '*' || !id.includes(pattern.toLowerCase())) continue;
-    if (best === undefined || pattern.length > best.length) best = pattern;
+    const wanted = pattern.toLowerCase();
+    const at = id.indexOf(wanted);
+    if (pattern === '*' || at < 0) continue;
+    // A match that stops inside a word or number loses to one that ends at a separator: Fable 5's dated
+    // id `anthropic.claude-fable-5-20260115` contains the longer `anthropic.claude-fable-5-2` (Fable 5.2).
+    const whole = endsWhole(id, wanted, at);
+    if (
+      best === undefined ||
+      (whole && !bestWhole) ||
+      (whole === bestWhole && pattern.length > best.length)
+    ) {
+      best = pattern;
+      bestWhole = whole;
+    }
   }
   return table[best ?? '*'];
 }
 
+/** Whether some occurrence of `pattern` in `id` (the first at `from`) ends at the end or a separator. */
+function endsWhole(id: string, pattern: string, from: number): boolean {
+  if (!/[a-z0-9]$/.test(pattern)) return true;
+  for (let at = from; at >= 0; at = id.indexOf(pattern, at + 1)) {
+    if (!/[a-z0-9]/.test(id.charAt(at + pattern.length))) return true;
+  }
+  return false;
+}
+
 /** USD for the tokens of one request, rounded to a millionth of a cent. */
 export function costUsd(modelId: string, tokens: TokenCounts, table: PriceTable): number {
-  const price = priceFor(modelId, table);
-  if (!price) return 0;
+  const base = priceFor(modelId, table);
+  if (!base) return 0;
+  const prompt = tokens.inputTokens + tokens.cacheReadTokens + tokens.cacheCreationTokens;
+  const price = base.longPrompt && prompt > base.longPrompt.tokens ? base.longPrompt : base;
+  const hourWrites = Math.min(tokens.cacheCreation1hTokens ?? 0, tokens.cacheCreationTokens);
+  const write = price.cacheWrite ?? price.input;
   const micro =
     tokens.inputTokens * price.input +
     tokens.outputTokens * price.output +
     tokens.cacheReadTokens * (price.cacheRead ?? price.input * 0.1) +
-    tokens.cacheCreationTokens * (price.cacheWrite ?? price.input);
+    (tokens.cacheCreationTokens - hourWrites) * write +
+    hourWrites * (price.cacheWrite1h ?? write);
   return Math.round(micro * 100) / 1e8;
 }
 
-function isPrice(value: unknown): value is Price {
+function isPrice(value: unknown, nested = false): value is Price {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   const ok = (n: unknown, optional: boolean) =>
     (optional && n === undefined) || (typeof n === 'number' && Number.isFinite(n) && n >= 0);
-  return ok(v.input, false) && ok(v.output, false) && ok(v.cacheRead, true) && ok(v.cacheWrite, true);
+  const long = v.longPrompt as Record<string, unknown> | undefined;
+  return (
+    ok(v.input, false) &&
+    ok(v.output, false) &&
+    ok(v.cacheRead, true) &&
+    ok(v.cacheWrite, true) &&
+    ok(v.cacheWrite1h, true) &&
+    (long === undefined ||
+      (!nested && isPrice(long, true) && Number.isSafeInteger(long.tokens) && (long.tokens as number) > 0))
+  );
 }
 
 /** Defaults plus config overrides; throws with the offending entry named. */
@@ -120,7 +198,7 @@ export function mergePrices(overrides: Record<string, unknown> | undefined): Pri
   for (const [pattern, price] of Object.entries(overrides ?? {})) {
     if (!isPrice(price)) {
       throw new Error(
-        `price for ${JSON.stringify(pattern)} must be {input, output[, cacheRead, cacheWrite]} in USD per million tokens`,
+        `price for ${JSON.stringify(pattern)} must be {input, output[, cacheRead, cacheWrite, cacheWrite1h, longPrompt]} in USD per million tokens`,
       );
     }
     // A built-in pattern that contains the operator's (`anthropic.claude-haiku-4-5` for
