@@ -182,11 +182,18 @@ export interface Usage {
   output_tokens: number;
   cache_creation_input_tokens: number | null;
   cache_read_input_tokens: number | null;
+  /** cache_creation_input_tokens by the cache's lifetime (1-hour writes cost more). */
+  cache_creation?: CacheCreation | null;
   service_tier?: 'standard' | 'priority' | 'batch' | null;
   /** Server tools the gateway ran for this response (web search/fetch). */
   server_tool_use?: ServerToolUsage;
   /** Claude's per-sampling counts when a server-side compaction ran (see billedUsage). */
   iterations?: unknown[];
+}
+
+export interface CacheCreation {
+  ephemeral_5m_input_tokens: number;
+  ephemeral_1h_input_tokens: number;
 }
 
 export interface ServerToolUsage {

@@ -122,6 +122,12 @@ function addUsage(total: Usage, more: Usage): void {
       (total.cache_creation_input_tokens ?? 0) + more.cache_creation_input_tokens;
   if (more.cache_read_input_tokens !== null)
     total.cache_read_input_tokens = (total.cache_read_input_tokens ?? 0) + more.cache_read_input_tokens;
+  if (more.cache_creation) {
+    total.cache_creation ??= { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 };
+    const split = total.cache_creation;
+    split.ephemeral_5m_input_tokens += more.cache_creation.ephemeral_5m_input_tokens;
+    split.ephemeral_1h_input_tokens += more.cache_creation.ephemeral_1h_input_tokens;
+  }
 }
 
 /** The last user turn's text (the query when a forced search must be made without the model). */

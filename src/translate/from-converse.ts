@@ -58,5 +58,9 @@ export function translateConverseResponse(
   const events = translator.start();
   for (const event of upstreamEvents) events.push(...translator.push(event));
   events.push(...translator.end());
-  return { result: foldStream(events), warnings: [...warnings, ...translator.warnings] };
+  const result = foldStream(events);
+  // message_delta has no place for the cache writes' split by lifetime; the message's usage does.
+  const split = translator.usage().cache_creation;
+  if (split) result.usage.cache_creation = split;
+  return { result, warnings: [...warnings, ...translator.warnings] };
 }

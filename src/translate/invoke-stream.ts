@@ -14,11 +14,11 @@
 import type { ResponseStream } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
 import { formatSse } from '../anthropic/sse.ts';
-import type { MessagesResponse, Usage } from '../anthropic/types.ts';
+import type { CacheCreation, MessagesResponse, Usage } from '../anthropic/types.ts';
 import { nativeStopReason } from './stop-reason.ts';
 import { streamException } from './stream-errors.ts';
 import type { FormattedEvent, StreamTranslator } from './stream-translator.ts';
-import { CHARS_PER_TOKEN, outputChars } from './usage.ts';
+import { CHARS_PER_TOKEN, cacheCreationOf, outputChars } from './usage.ts';
 
 const METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
@@ -34,6 +34,7 @@ interface UsageLike {
   output_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  cache_creation?: unknown;
   /** A compaction's per-sampling counts, kept for billing (translate/usage.ts billedUsage). */
   iterations?: unknown[];
 }
@@ -219,6 +220,8 @@ function mergeUsage(into: UsageLike, usage: unknown): void {
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) into[key] = value;
   }
   if (Array.isArray(u.iterations)) into.iterations = u.iterations;
+  const split = cacheCreationOf(u.cache_creation);
+  if (split) into.cache_creation = split;
 }
 
 function finalUsage(u: UsageLike, m: InvocationMetrics | undefined): Usage {
@@ -228,6 +231,7 @@ function finalUsage(u: UsageLike, m: InvocationMetrics | undefined): Usage {
     cache_creation_input_tokens: u.cache_creation_input_tokens ?? m?.cacheWriteInputTokenCount ?? 0,
     cache_read_input_tokens: u.cache_read_input_tokens ?? m?.cacheReadInputTokenCount ?? 0,
     ...(u.iterations === undefined ? {} : { iterations: u.iterations }),
+    ...(u.cache_creation === undefined ? {} : { cache_creation: u.cache_creation as CacheCreation }),
   };
 }
 

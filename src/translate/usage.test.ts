@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { billedUsage, fromBedrockUsage } from './usage.ts';
+import { billedUsage, cacheCreationOf, fromBedrockUsage } from './usage.ts';
 
 describe('fromBedrockUsage', () => {
   it('maps each Bedrock counter to its Anthropic field, cache tokens kept apart from input', () => {
@@ -35,6 +35,43 @@ describe('fromBedrockUsage', () => {
       cache_read_input_tokens: 0,
       cache_creation_input_tokens: 0,
     });
+  });
+});
+
+describe('cache writes by lifetime', () => {
+  it("Converse's cacheDetails become Anthropic's cache_creation (1-hour writes cost more)", () => {
+    const usage = fromBedrockUsage({
+      inputTokens: 5,
+      outputTokens: 7,
+      totalTokens: 1512,
+      cacheWriteInputTokens: 1500,
+      cacheDetails: [
+        { ttl: '1h', inputTokens: 1200 },
+        { ttl: '5m', inputTokens: 300 },
+      ],
+    });
+    expect(usage.cache_creation).toEqual({ ephemeral_5m_input_tokens: 300, ephemeral_1h_input_tokens: 1200 });
+    // No details, no split (the record prices every write at the 5-minute rate, as before).
+    expect(
+      fromBedrockUsage({ inputTokens: 1, outputTokens: 1, totalTokens: 2 }).cache_creation,
+    ).toBeUndefined();
+  });
+
+  it("bounds a broken upstream's split like every other count", () => {
+    const hostile = { ttl: '1h', inputTokens: -5e300 } as never;
+    expect(
+      fromBedrockUsage({
+        inputTokens: 1,
+        outputTokens: 1,
+        totalTokens: 2,
+        cacheDetails: [hostile, null as never],
+      }).cache_creation,
+    ).toEqual({ ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 });
+    expect(cacheCreationOf({ ephemeral_1h_input_tokens: '9e99', ephemeral_5m_input_tokens: 3 })).toEqual({
+      ephemeral_5m_input_tokens: 3,
+      ephemeral_1h_input_tokens: 0,
+    });
+    expect(cacheCreationOf('x')).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@
  * number from 0 up (a broken upstream's string, negative or 1e300) becomes one (tokenCount).
  */
 import type { TokenUsage } from '@aws-sdk/client-bedrock-runtime';
-import type { Usage } from '../anthropic/types.ts';
+import type { CacheCreation, Usage } from '../anthropic/types.ts';
 import { tokenCount } from '../usage/bounds.ts';
 
 /**
@@ -57,10 +57,31 @@ export function billedUsage(usage: Usage): Usage {
 }
 
 export function fromBedrockUsage(usage: TokenUsage | undefined): Usage {
-  return {
+  const converted: Usage = {
     input_tokens: tokenCount(usage?.inputTokens),
     output_tokens: tokenCount(usage?.outputTokens),
     cache_creation_input_tokens: tokenCount(usage?.cacheWriteInputTokens),
     cache_read_input_tokens: tokenCount(usage?.cacheReadInputTokens),
+  };
+  // Converse splits its cache writes by lifetime in cacheDetails, as Anthropic's cache_creation does.
+  if (Array.isArray(usage?.cacheDetails) && usage.cacheDetails.length > 0) {
+    const split = { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 };
+    for (const detail of usage.cacheDetails) {
+      const tokens = tokenCount(detail?.inputTokens);
+      if (detail?.ttl === '1h') split.ephemeral_1h_input_tokens += tokens;
+      else split.ephemeral_5m_input_tokens += tokens;
+    }
+    converted.cache_creation = split;
+  }
+  return converted;
+}
+
+/** A cache_creation object from an upstream answer, its counts bounded; undefined when it is not one. */
+export function cacheCreationOf(value: unknown): CacheCreation | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  return {
+    ephemeral_5m_input_tokens: tokenCount(v.ephemeral_5m_input_tokens),
+    ephemeral_1h_input_tokens: tokenCount(v.ephemeral_1h_input_tokens),
   };
 }

@@ -16,7 +16,10 @@ export function converseSegments(body: Json): PromptSegment[] {
     for (const item of items) {
       if (item && typeof item === 'object' && 'cachePoint' in item) {
         const last = segments[segments.length - 1];
-        if (last) last.cacheAfter = true;
+        if (last) {
+          last.cacheAfter = true;
+          last.cacheTtl = (item as { cachePoint?: { ttl?: string } }).cachePoint?.ttl ?? '5m';
+        }
       } else {
         segments.push({ value: item, cacheAfter: false });
       }
@@ -109,6 +112,15 @@ function usageJson(reply: Reply) {
     totalTokens: u.inputTokens + u.outputTokens + u.cacheReadInputTokens + u.cacheWriteInputTokens,
     ...(u.cacheReadInputTokens || u.cacheWriteInputTokens
       ? { cacheReadInputTokens: u.cacheReadInputTokens, cacheWriteInputTokens: u.cacheWriteInputTokens }
+      : {}),
+    // The writes by lifetime, 1h before 5m, only those with tokens (TokenUsage.cacheDetails).
+    ...(u.cacheWriteInputTokens
+      ? {
+          cacheDetails: [
+            { ttl: '1h', inputTokens: u.cacheWrite1hInputTokens ?? 0 },
+            { ttl: '5m', inputTokens: u.cacheWriteInputTokens - (u.cacheWrite1hInputTokens ?? 0) },
+          ].filter((detail) => detail.inputTokens > 0),
+        }
       : {}),
   };
 }

@@ -299,7 +299,8 @@ export function invokeSegments(body: Json): PromptSegment[] {
       typeof items === 'string' ? [{ type: 'text', text: items }] : Array.isArray(items) ? items : [];
     for (const item of list) {
       const { cache_control, ...value } = item as Json;
-      segments.push({ value, cacheAfter: Boolean(cache_control) });
+      const ttl = (cache_control as { ttl?: string } | undefined)?.ttl ?? '5m';
+      segments.push({ value, cacheAfter: Boolean(cache_control), cacheTtl: ttl });
     }
   };
   push(body.tools);
@@ -374,6 +375,16 @@ function usageJson(reply: Reply, outputTokens: number) {
     input_tokens: reply.usage.inputTokens,
     cache_creation_input_tokens: reply.usage.cacheWriteInputTokens,
     cache_read_input_tokens: reply.usage.cacheReadInputTokens,
+    // Claude splits its cache writes by lifetime, as on Anthropic's API.
+    ...(reply.usage.cacheWriteInputTokens
+      ? {
+          cache_creation: {
+            ephemeral_5m_input_tokens:
+              reply.usage.cacheWriteInputTokens - (reply.usage.cacheWrite1hInputTokens ?? 0),
+            ephemeral_1h_input_tokens: reply.usage.cacheWrite1hInputTokens ?? 0,
+          },
+        }
+      : {}),
     output_tokens: outputTokens,
   };
 }

@@ -18,6 +18,8 @@ export interface Usage {
   outputTokens: number;
   cacheReadInputTokens: number;
   cacheWriteInputTokens: number;
+  /** Of the writes, those for an hour. */
+  cacheWrite1hInputTokens?: number;
 }
 
 export interface Reply {
@@ -38,7 +40,10 @@ export interface RequestView {
   toolNames: string[];
   wantsReasoning: boolean;
   maxTokens: number;
-  usage: Pick<Usage, 'inputTokens' | 'cacheReadInputTokens' | 'cacheWriteInputTokens'>;
+  usage: Pick<
+    Usage,
+    'inputTokens' | 'cacheReadInputTokens' | 'cacheWriteInputTokens' | 'cacheWrite1hInputTokens'
+  >;
 }
 
 export type IdStyle = 'converse' | 'anthropic';
@@ -115,6 +120,8 @@ export function buildReply(
       outputTokens: turn?.usage?.outputTokens ?? Math.max(1, outputTokens),
       cacheReadInputTokens: turn?.usage?.cacheReadInputTokens ?? view.usage.cacheReadInputTokens,
       cacheWriteInputTokens: turn?.usage?.cacheWriteInputTokens ?? view.usage.cacheWriteInputTokens,
+      cacheWrite1hInputTokens:
+        turn?.usage?.cacheWriteInputTokens === undefined ? (view.usage.cacheWrite1hInputTokens ?? 0) : 0,
     },
   };
 }

@@ -31,27 +31,38 @@ export function estimateValueTokens(value: unknown): number {
 export interface PromptSegment {
   value: unknown;
   cacheAfter: boolean;
+  /** The breakpoint's lifetime (`1h` or the default 5m). */
+  cacheTtl?: string;
 }
 
 export interface PromptUsage {
   inputTokens: number;
   cacheReadInputTokens: number;
   cacheWriteInputTokens: number;
+  /** Of the writes, those up to the last 1-hour breakpoint (Anthropic: longer lifetimes come first). */
+  cacheWrite1hInputTokens: number;
 }
 
 export function promptUsage(segments: PromptSegment[], caching: boolean, memory: Set<string>): PromptUsage {
   let total = 0;
   let prefixTokens = 0;
   let prefixEnd = -1;
+  let hourTokens = 0;
   segments.forEach((segment, i) => {
     total += estimateValueTokens(segment.value);
     if (segment.cacheAfter) {
       prefixTokens = total;
       prefixEnd = i;
+      if (segment.cacheTtl === '1h') hourTokens = total;
     }
   });
   if (!caching || prefixEnd < 0)
-    return { inputTokens: Math.max(1, total), cacheReadInputTokens: 0, cacheWriteInputTokens: 0 };
+    return {
+      inputTokens: Math.max(1, total),
+      cacheReadInputTokens: 0,
+      cacheWriteInputTokens: 0,
+      cacheWrite1hInputTokens: 0,
+    };
   const key = createHash('sha256')
     .update(JSON.stringify(segments.slice(0, prefixEnd + 1).map((s) => s.value)))
     .digest('hex');
@@ -61,5 +72,6 @@ export function promptUsage(segments: PromptSegment[], caching: boolean, memory:
     inputTokens: Math.max(1, total - prefixTokens),
     cacheReadInputTokens: hit ? prefixTokens : 0,
     cacheWriteInputTokens: hit ? 0 : prefixTokens,
+    cacheWrite1hInputTokens: hit ? 0 : hourTokens,
   };
 }

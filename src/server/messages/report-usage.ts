@@ -1,6 +1,6 @@
 import type { Usage } from '../../anthropic/types.ts';
 import { meterUsage } from '../../metrics/stats.ts';
-import { billedUsage } from '../../translate/usage.ts';
+import { billedUsage, cacheCreationOf } from '../../translate/usage.ts';
 import { tokenCount } from '../../usage/bounds.ts';
 import type { Ctx } from '../http/context.ts';
 
@@ -21,6 +21,9 @@ export function reportUsage(ctx: Ctx, answered: Usage, options: { estimated?: bo
     cache_creation_input_tokens: tokenCount(usage.cache_creation_input_tokens),
     cache_read_input_tokens: tokenCount(usage.cache_read_input_tokens),
   };
+  const split = cacheCreationOf(usage.cache_creation);
+  if (split) counted.cache_creation = split;
+  else delete counted.cache_creation;
   meterUsage(ctx, counted);
   ctx.span?.usage(counted);
   ctx.meter?.usage(counted, options.estimated === true);

@@ -162,6 +162,8 @@ class UsageMeter implements Meter {
       outputTokens: tokens?.output_tokens ?? 0,
       cacheReadTokens: tokens?.cache_read_input_tokens ?? 0,
       cacheCreationTokens: tokens?.cache_creation_input_tokens ?? 0,
+      // reportUsage bounded it; costUsd bounds it by the whole.
+      cacheCreation1hTokens: tokens?.cache_creation?.ephemeral_1h_input_tokens ?? 0,
     };
     const record: UsageRecord = {
       id: this.id,
