@@ -7,7 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { ConfigError } from '../config/parsers.ts';
-import { terminalOutput } from '../ui/terminal-text.ts';
+import { terminalOutput } from '../text/terminal-text.ts';
 import { registerAdmin } from './admin.ts';
 import { registerClaude } from './claude.ts';
 import { registerCompletion } from './completion.ts';

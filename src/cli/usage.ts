@@ -9,9 +9,9 @@ import type { Command } from 'commander';
 import { parseDuration } from '../auth/duration.ts';
 import { openStore } from '../store/open.ts';
 import type { UsageQuery, UsageRecord } from '../store/types.ts';
+import { terminalLine } from '../text/terminal-text.ts';
 import { toCsv } from '../ui/csv.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
-import { terminalLine } from '../ui/terminal-text.ts';
 import {
   GROUPINGS,
   type GroupBy,

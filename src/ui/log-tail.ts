@@ -2,8 +2,9 @@
  * A pino destination that keeps the last few log lines as short text, so the serve dashboard can show
  * warnings without them scribbling over its frame.
  */
+
+import { terminalLine } from '../text/terminal-text.ts';
 import { formatClock } from './format.ts';
-import { terminalLine } from './terminal-text.ts';
 
 const LEVELS: Record<number, string> = {
   10: 'TRACE',

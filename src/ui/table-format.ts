@@ -3,7 +3,7 @@
  * print without a TTY or with --plain. Stable for scripts: one header line, then one line per row,
  * columns padded and separated by two spaces, no colour, no trailing spaces.
  */
-import { terminalLine } from './terminal-text.ts';
+import { terminalLine } from '../text/terminal-text.ts';
 
 export interface Column {
   /** Property of each row shown in this column. */

@@ -79,13 +79,15 @@ describe('LogTail', () => {
 });
 
 describe('layering', () => {
-  it('src/server never imports src/ui, and only src/ui/views.ts and src/ui/ink import ink', () => {
+  it('src/server never imports src/ui, src/text nothing of the project outside it, and only src/ui/views.ts and src/ui/ink import ink', () => {
     const files = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
         e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
       );
     for (const file of files('src/server'))
-      expect(readFileSync(file, 'utf8'), file).not.toMatch(/from '\.\.\/ui\//);
+      expect(readFileSync(file, 'utf8'), file).not.toMatch(/from '(\.\.\/)+ui\//);
+    for (const file of files('src/text'))
+      expect(readFileSync(file, 'utf8'), file).not.toMatch(/from '\.\.\//);
     for (const file of files('src')) {
       if (file.startsWith('src/ui/ink/') || file === 'src/ui/views.ts' || file.endsWith('.test.ts')) continue;
       expect(readFileSync(file, 'utf8'), file).not.toMatch(/from '(ink|react)'/);

@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../../config/config.ts';
-import { terminalOutput } from '../../ui/terminal-text.ts';
+import { terminalOutput } from '../../text/terminal-text.ts';
 import { withoutCredentials } from '../../upstream/scrub.ts';
 
 export type { Logger };

@@ -2,9 +2,9 @@
 import { Box, Text } from 'ink';
 import { createElement as h, type ReactElement, useEffect, useState } from 'react';
 import type { RecentRequest, StatsSnapshot, UpstreamHealthView } from '../../metrics/stats.ts';
+import { terminalLine } from '../../text/terminal-text.ts';
 import { formatClock, formatCount, formatMs, formatRate } from '../format.ts';
 import { pad } from '../table-format.ts';
-import { terminalLine } from '../terminal-text.ts';
 
 export interface DashboardProps {
   url: string;
