@@ -77,28 +77,28 @@ describe('fromBedrockError: one row each', () => {
       new ThrottlingException({ message: 'slow down', ...meta(429) }),
       429,
       'rate_limit_error',
-      { 'retry-after': '5' },
+      { 'retry-after': '1' },
     ],
     [
       'ServiceQuotaExceededException',
       new ServiceQuotaExceededException({ message: 'quota', ...meta(429) }),
       429,
       'rate_limit_error',
-      { 'retry-after': '10' },
+      { 'retry-after': '1' },
     ],
     [
       'ModelNotReadyException',
       new ModelNotReadyException({ message: 'warming', ...meta(429) }),
       529,
       'overloaded_error',
-      { 'retry-after': '10' },
+      { 'retry-after': '1' },
     ],
     [
       'ServiceUnavailableException',
       new ServiceUnavailableException({ message: 'busy', ...meta(503) }),
       529,
       'overloaded_error',
-      { 'retry-after': '10' },
+      { 'retry-after': '1' },
     ],
     [
       'ModelTimeoutException',
@@ -392,7 +392,7 @@ describe('fromBedrockError: details', () => {
     expect(api.headers['x-should-retry']).toBe('false');
     expect(fromBedrockError(awsError('BrandNewException', 'x', 503)).status).toBe(503);
     expect(fromBedrockError(awsError('BrandNewException', 'x', 503)).type).toBe('overloaded_error');
-    expect(fromBedrockError(awsError('BrandNewException', 'x', 429)).headers['retry-after']).toBe('5');
+    expect(fromBedrockError(awsError('BrandNewException', 'x', 429)).headers['retry-after']).toBe('1');
   });
 
   it('treats exceptions named like Object.prototype members as unknown (was a status-less error)', () => {

@@ -9,8 +9,7 @@
  * - Credential failures (expired/unknown AWS keys, bad signature, no credentials at all) → 502 api_error
  *   with `x-should-retry: false`. Never 401: Claude Code would blame (and retry) the user's own key.
  * - 429 and 529 carry `retry-after` in seconds: the upstream's own header when the SDK exposes it (at most
- *   60 s: the Anthropic SDK sleeps for any value it is given), else
- *   5 s for throttling, 10 s for quotas and overloaded models (the SDK has already retried by then).
+ *   60 s: the Anthropic SDK sleeps for any value it is given), else 1 s (`DEFAULT_RETRY_AFTER_S`).
  * - 4xx that retrying cannot fix carry `x-should-retry: false` (the Anthropic SDKs honour it).
  * - Context-window overflow is reworded to Anthropic's `prompt is too long: N tokens > M maximum`, which
  *   triggers Claude Code's compaction.
@@ -41,17 +40,24 @@ export interface BedrockErrorContext {
 interface Row {
   type: ErrorType;
   status: number;
-  /** Default retry-after seconds (429/529); the upstream header wins. */
-  retryAfter?: number;
   /** Retrying the same request cannot succeed. */
   final?: boolean;
   /** Whose fault beyond Bedrock itself: the gateway's AWS identity, or the network on the way. */
   kind?: 'credentials' | 'network' | 'too-large' | 'proxy';
 }
 
-const THROTTLE_RETRY_AFTER_S = 5;
-const QUOTA_RETRY_AFTER_S = 10;
-const OVERLOADED_RETRY_AFTER_S = 10;
+/**
+ * retry-after for a 429 or 529 when Bedrock said none (it sends none): the gateway cannot know when
+ * Bedrock's quota refills, so it says no more than the clients' own backoff would wait. The Anthropic
+ * SDK sleeps exactly a retry-after in place of its backoff (0.5 s doubling, at most 8 s; 2 retries by
+ * default), and Claude Code takes it as a floor under its own (0.5 s doubling, at most 32 s): 5 or 10 s
+ * made the SDK's two retries cost 10–20 s instead of 1.5 s, and Claude Code's first retries wait 5–10 s
+ * where it would have waited 0.5–4 s. Anthropic's API sends no retry-after with its 529s, so the
+ * client's backoff is what its users get. 1 s is the shortest a whole-second header says (0 reads as
+ * "at once" to a plain client), about the SDK's own first steps; a lasting throttle is still backed off
+ * by Claude Code's growing backoff, and a pool's breaker keeps its own cooldown.
+ */
+const DEFAULT_RETRY_AFTER_S = 1;
 /**
  * Most seconds of an upstream's retry-after passed on. The Anthropic SDK sleeps for whatever a
  * retry-after says (up to 24 days): a proxy's `retry-after: 99999` held the client's call for 28 hours.
@@ -70,14 +76,10 @@ export const BEDROCK_ERRORS: Readonly<Record<string, Row>> = {
   AccessDeniedException: { type: 'permission_error', status: 403, final: true },
   ResourceNotFoundException: { type: 'not_found_error', status: 404, final: true },
   ConflictException: { type: 'invalid_request_error', status: 409, final: true },
-  ThrottlingException: { type: 'rate_limit_error', status: 429, retryAfter: THROTTLE_RETRY_AFTER_S },
-  ServiceQuotaExceededException: { type: 'rate_limit_error', status: 429, retryAfter: QUOTA_RETRY_AFTER_S },
-  ModelNotReadyException: { type: 'overloaded_error', status: 529, retryAfter: OVERLOADED_RETRY_AFTER_S },
-  ServiceUnavailableException: {
-    type: 'overloaded_error',
-    status: 529,
-    retryAfter: OVERLOADED_RETRY_AFTER_S,
-  },
+  ThrottlingException: { type: 'rate_limit_error', status: 429 },
+  ServiceQuotaExceededException: { type: 'rate_limit_error', status: 429 },
+  ModelNotReadyException: { type: 'overloaded_error', status: 529 },
+  ServiceUnavailableException: { type: 'overloaded_error', status: 529 },
   ModelTimeoutException: TIMEOUT,
   ModelErrorException: { type: 'api_error', status: 500 },
   ModelStreamErrorException: { type: 'api_error', status: 500 },
@@ -436,9 +438,7 @@ export function fromBedrockError(err: unknown, ctx: BedrockErrorContext = {}): A
 
   const headers: Record<string, string> = {};
   if (row.status === 429 || row.status === 529) {
-    headers['retry-after'] = String(
-      retryAfterFrom(facts.headers) ?? row.retryAfter ?? THROTTLE_RETRY_AFTER_S,
-    );
+    headers['retry-after'] = String(retryAfterFrom(facts.headers) ?? DEFAULT_RETRY_AFTER_S);
   }
   if (row.final) headers['x-should-retry'] = 'false';
 

@@ -45,6 +45,32 @@ describe('messages.create', () => {
     expect(apiError.requestID).toMatch(/^req_/);
   });
 
+  it('a throttle Bedrock gave no retry-after for costs a retrying SDK no more than its own backoff', async () => {
+    // The gateway's default retry-after was 5 s: the SDK slept it in place of its 0.5 s first backoff.
+    world.emulator.enqueue({ error: { name: 'ThrottlingException', message: 'Too many requests' } });
+    world.emulator.enqueue({ text: 'after the wait' });
+    const refusals: (string | null)[] = [];
+    const retrying = new Anthropic({
+      baseURL: world.gateway.url,
+      apiKey: MASTER_KEY,
+      maxRetries: 1,
+      fetch: async (url, init) => {
+        const res = await fetch(url, init);
+        if (res.status === 429) refusals.push(res.headers.get('retry-after'));
+        return res;
+      },
+    });
+    const started = Date.now();
+    const message = await retrying.messages.create({
+      model: OPEN_MODEL,
+      max_tokens: 100,
+      messages: user('hi'),
+    });
+    expect(message.content[0]).toMatchObject({ text: 'after the wait' });
+    expect(refusals).toEqual(['1']);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
   it('maps a Bedrock validation error to a 400, not a 5xx', async () => {
     world.emulator.enqueue({
       error: { name: 'ValidationException', message: 'The provided request is not valid' },
