@@ -3,7 +3,8 @@
  * command. Reuses the gateway `abproxy serve` left in the state file when it answers and accepts our key;
  * otherwise starts one in this process on a free loopback port (with a per-session key when no master key
  * is configured) and stops it when Claude Code exits. Claude Code runs with inherited stdio; signals are
- * passed on and its exit code becomes ours (a signal death is 128+n, as a shell reports it).
+ * passed on and its exit code becomes ours (a signal death is 128+n, as a shell reports it); if this
+ * process is killed outright, Claude Code gets SIGTERM (parent-death.ts, Linux).
  *
  * The gateway (AWS SDK, pino) is imported only when this command runs, never for --help or --version.
  */
@@ -30,6 +31,7 @@ import { readCredentials } from './credentials.ts';
 import { CliError, CliExit, EXIT } from './errors.ts';
 import { findRunningGateway } from './gateway-state.ts';
 import { gatewayUrl, validAccessToken } from './login.ts';
+import { endingWithUs } from './parent-death.ts';
 
 export interface ClaudeFlags {
   model?: string;
@@ -314,7 +316,8 @@ export async function launchClaude(
       capsOf: capsLookup(config),
     });
     const startedMs = Date.now();
-    const child = spawn(bin, [...credentials.args, ...args], { stdio: 'inherit', env });
+    const launch = endingWithUs(bin, [...credentials.args, ...args], io.env);
+    const child = spawn(launch.command, launch.args, { stdio: 'inherit', env });
     const interactive = process.stdin.isTTY === true;
     const code = await runChild(child, interactive);
     const hint = interactive && code === 0 && !printMode(args) && resumeHint(io.env, startedMs);

@@ -3,7 +3,7 @@
  * gateway answered while it ran, with no claude at all, reusing a running `abproxy serve`, and with the
  * real Claude Code CLI against the Bedrock emulator.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,8 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capabilitiesFor } from '../../src/models/capabilities.ts';
 import { claudeBinary } from '../e2e/harness.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { runProcess } from '../helpers/process.ts';
+import { runProcess, spawnAbproxy } from '../helpers/process.ts';
 import { cliEnv, fakeClaude, parseFake, root, runCli, startCli, tempHome } from './cli-helpers.ts';
+
+/** util-linux's setpriv with --pdeathsig, which `abproxy claude` runs Claude Code under (Linux only). */
+const hasPdeathsig =
+  process.platform === 'linux' &&
+  (spawnSync('setpriv', ['--help'], { encoding: 'utf8' }).stdout ?? '').includes('--pdeathsig');
 
 let emulator: Emulator;
 let bin: string;
@@ -147,6 +152,36 @@ describe('abproxy claude with a fake claude', () => {
     const run = await runCli(['claude'], userEnv(tempHome(), { FAKE_CLAUDE_SIGNAL: 'SIGTERM' }));
     expect(run.code).toBe(128 + constants.signals.SIGTERM);
   });
+
+  it.skipIf(!hasPdeathsig)(
+    'a kill -9 of abproxy ends Claude Code too, rather than leaving it holding the terminal',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'abproxy-waiting-claude-'));
+      const ended = join(dir, 'ended');
+      const waiting = join(dir, 'claude');
+      writeFileSync(
+        waiting,
+        `#!${process.execPath}
+process.on('SIGTERM', () => { require('node:fs').writeFileSync(${JSON.stringify(ended)}, 'SIGTERM'); process.exit(0); });
+process.stdout.write('waiting ' + process.pid + '\\n');
+setInterval(() => {}, 1000);
+`,
+      );
+      chmodSync(waiting, 0o755);
+      const launcher = spawnAbproxy(['claude', '--claude-bin', waiting], { env: userEnv(tempHome()) });
+      const [, pid] = await launcher.waitFor(/waiting (\d+)\n/);
+      try {
+        launcher.proc.kill('SIGKILL');
+        // Its stdout is the launcher's: the pipe closes once the stand-in has ended too.
+        await Promise.race([launcher.exited, new Promise((r) => setTimeout(r, 5_000))]);
+        expect(existsSync(ended) && readFileSync(ended, 'utf8')).toBe('SIGTERM');
+      } finally {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {}
+      }
+    },
+  );
 
   it('exits 1 with an install hint when claude is missing', async () => {
     const home = tempHome();
