@@ -93,7 +93,7 @@ export interface TokenResponse {
 export type PrincipalKey = KeyRecord & { principalId: string; availableModels?: string[] };
 
 export interface SignInServiceOptions {
-  store: SignInStore & Pick<Store, 'addToCounter'>;
+  store: SignInStore & Pick<Store, 'addToCounter' | 'readCounter'>;
   idp: IdentityProvider;
   issuer: string;
   policies: PolicySet | undefined;
@@ -183,7 +183,8 @@ export class SignInService {
     const bucket = Math.floor(this.#now() / window);
     const name = `signin-code-failures:${address}:${bucket}`;
     const expires = (bucket + 1) * window;
-    if ((await this.#o.store.addToCounter(name, 0, expires)) >= 10) {
+    // A read: only a wrong code writes (the add below), so a right one costs no write in team mode.
+    if ((await this.#o.store.readCounter(name)) >= 10) {
       throw new SignInPageError(
         'Too many wrong codes from your address; wait a few minutes and try again.',
         429,

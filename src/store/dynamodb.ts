@@ -466,6 +466,15 @@ export class DynamoStore implements Store {
     throw new Error(`counter ${name}: too much contention`);
   }
 
+  async readCounter(name: string): Promise<number> {
+    // Consistent: an add that has just been answered is in what this reads (a throttle reads its count).
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#limits, Key: { name }, ConsistentRead: true }),
+    );
+    const item = out.Item as { value?: number; expiresAtMs?: number } | undefined;
+    return item && Number(item.expiresAtMs) > Date.now() ? Number(item.value ?? 0) : 0;
+  }
+
   async addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd> {
     if (amount > cap) throw new RangeError(`counter ${name}: ${amount} never fits under ${cap}`);
     const ttl = Math.ceil(expiresAt / 1000);

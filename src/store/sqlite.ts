@@ -474,6 +474,15 @@ export class SqliteStore implements Store {
     return row!.value;
   }
 
+  async readCounter(name: string): Promise<number> {
+    const row = this.#db
+      .prepare<[string, number], { value: number }>(
+        'SELECT value FROM counters WHERE name = ? AND expires_at > ?',
+      )
+      .get(name, Date.now());
+    return row?.value ?? 0;
+  }
+
   async addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd> {
     if (amount > cap) throw new RangeError(`counter ${name}: ${amount} never fits under ${cap}`);
     // Read and add in one write transaction: another process (`keys …`) may use the same file.

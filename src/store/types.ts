@@ -164,6 +164,8 @@ export interface Store extends SignInStore {
    * counts once when the same process sends it again with the same `opId`.
    */
   addToCounter(name: string, amount: number, expiresAt: number, opId?: string): Promise<number>;
+  /** A counter's value without writing it: 0 when there is none or its window is over. */
+  readCounter(name: string): Promise<number>;
   /**
    * Adds `amount` (at most `cap`) to a named counter only if its total stays at or under `cap`, in one
    * write: a refusal changes nothing, so there is nothing to take back. Expiry as addToCounter.

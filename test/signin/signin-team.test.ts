@@ -2,6 +2,7 @@
  * Team mode: two gateway instances on the same DynamoDB Local tables. A sign-in started and finished on
  * one instance is polled, used, refreshed and revoked on the other.
  */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/http/server.ts';
 import { parsePolicies } from '../../src/signin/policies.ts';
@@ -9,7 +10,7 @@ import { setupTables } from '../../src/store/dynamodb-setup.ts';
 import { tableSchemas } from '../../src/store/schema.ts';
 import { type Emulator, startBedrockEmulator, testConfig } from '../helpers/gateway.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
-import { browserSignIn, postForm, signInSettings, startIdp, type TestIdp } from './idp.ts';
+import { browse, browserSignIn, CookieJar, postForm, signInSettings, startIdp, type TestIdp } from './idp.ts';
 
 const PREFIX = 'signin';
 let emulator: Emulator;
@@ -109,3 +110,29 @@ it('a sign-in on one instance works on another: poll, use, refresh, reuse detect
   const principals = await first.store.listPrincipals();
   expect(principals.map((p) => [p.email, p.policy])).toEqual([['alice@corp.example', 'ml']]);
 }, 60_000);
+
+// Last: it leaves this address locked out of the device page for the rest of the window.
+it('wrong codes count on the shared table from either instance: after 10 even a right code is refused; a right one writes nothing', async () => {
+  const client = local.client();
+  const failureCounters = async () =>
+    ((await client.send(new ScanCommand({ TableName: `${PREFIX}-limits` }))).Items ?? []).filter((item) =>
+      item.name?.S?.startsWith('signin-code-failures:'),
+    );
+  try {
+    const grant = (await postForm(first.url, '/oauth/device_authorization', { surface: 'claude_code' })).json;
+    const right = new URL(grant.verification_uri_complete);
+    const open = async (base: string, search: string) =>
+      (await browse(new CookieJar(), `${base}/device${search}`)).res.status;
+    expect(await open(first.url, right.search)).toBe(200);
+    expect(await open(second.url, right.search)).toBe(200);
+    // Checking a right code is a read: no counter was written for it.
+    expect(await failureCounters()).toEqual([]);
+    for (let i = 0; i < 10; i++)
+      expect(await open(i % 2 ? first.url : second.url, '?user_code=BBBB-BBBB')).toBe(400);
+    expect(await open(first.url, right.search)).toBe(429);
+    expect(await open(second.url, right.search)).toBe(429);
+    expect(await open(second.url, '?user_code=BBBB-BBBB')).toBe(429);
+  } finally {
+    client.destroy();
+  }
+});

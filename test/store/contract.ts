@@ -322,6 +322,17 @@ export function storeContract(name: string, open: () => Promise<StoreUnderTest>)
       expect(past).toBeLessThan(Date.now());
     });
 
+    it('reads a counter without writing it: 0 when absent or past its window', async () => {
+      const before = await sut.raw();
+      expect(await store.readCounter('fails:nobody')).toBe(0);
+      expect(await sut.raw()).toBe(before);
+      await store.addToCounter('fails:a', 3, Date.now() + 60_000);
+      expect(await store.readCounter('fails:a')).toBe(3);
+      await store.addToCounter('fails:old', 4, Date.now() + 20);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      expect(await store.readCounter('fails:old')).toBe(0);
+    });
+
     it('adds to a counter up to a cap in one write: past it nothing changes and the total is told', async () => {
       const until = Date.now() + 60_000;
       const tries = await Promise.all(
