@@ -26,6 +26,9 @@ export interface UsageRow {
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  /** Run by the gateway's server-tools loop. */
+  web_search_requests: number;
+  web_fetch_requests: number;
   cost_usd: number;
 }
 

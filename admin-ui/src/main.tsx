@@ -196,39 +196,55 @@ function UsageSection({
 }) {
   const cost = useCallback((v: number) => usd(v), []);
   const tokens = useCallback((v: number) => int(v), []);
-  const table = (title: string, rows: UsageView['by_key'], label: (g: string) => string) => (
-    <div class="table-wrap">
-      <table>
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">{title.split(' ').at(-1)}</th>
-            <th scope="col">Requests</th>
-            <th scope="col">Errors</th>
-            <th scope="col">Input</th>
-            <th scope="col">Output</th>
-            <th scope="col">Cache read</th>
-            <th scope="col">Cache write</th>
-            <th scope="col">Cost</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...rows.groups, rows.total].map((row) => (
-            <tr key={row.group} class={row.group === 'total' ? 'total' : ''}>
-              <th scope="row">{row.group === 'total' ? 'Total' : label(row.group)}</th>
-              <td>{int(row.requests)}</td>
-              <td>{int(row.errors)}</td>
-              <td>{int(row.input_tokens)}</td>
-              <td>{int(row.output_tokens)}</td>
-              <td>{int(row.cache_read_input_tokens)}</td>
-              <td>{int(row.cache_creation_input_tokens)}</td>
-              <td>{usd(row.cost_usd)}</td>
+  const table = (title: string, rows: UsageView['by_key'], label: (g: string) => string) => {
+    // Only when the period had any, as in `abproxy usage`: most gateways never run the web tools.
+    const web = rows.total.web_search_requests > 0 || rows.total.web_fetch_requests > 0;
+    return (
+      <div class="table-wrap">
+        <table>
+          <caption>{title}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{title.split(' ').at(-1)}</th>
+              <th scope="col">Requests</th>
+              <th scope="col">Errors</th>
+              <th scope="col">Input</th>
+              <th scope="col">Output</th>
+              <th scope="col">Cache read</th>
+              <th scope="col">Cache write</th>
+              {web ? (
+                <>
+                  <th scope="col">Web searches</th>
+                  <th scope="col">Web fetches</th>
+                </>
+              ) : null}
+              <th scope="col">Cost</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
+          </thead>
+          <tbody>
+            {[...rows.groups, rows.total].map((row) => (
+              <tr key={row.group} class={row.group === 'total' ? 'total' : ''}>
+                <th scope="row">{row.group === 'total' ? 'Total' : label(row.group)}</th>
+                <td>{int(row.requests)}</td>
+                <td>{int(row.errors)}</td>
+                <td>{int(row.input_tokens)}</td>
+                <td>{int(row.output_tokens)}</td>
+                <td>{int(row.cache_read_input_tokens)}</td>
+                <td>{int(row.cache_creation_input_tokens)}</td>
+                {web ? (
+                  <>
+                    <td>{int(row.web_search_requests)}</td>
+                    <td>{int(row.web_fetch_requests)}</td>
+                  </>
+                ) : null}
+                <td>{usd(row.cost_usd)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    );
+  };
   return (
     <section id="usage" aria-labelledby="usage-title">
       <div class="section-head">
