@@ -15,6 +15,7 @@ import { clientAddress } from '../server/http/client-address.ts';
 import type { Ctx, Handler } from '../server/http/context.ts';
 import { sendJson } from '../server/http/respond.ts';
 import type { Route } from '../server/http/router.ts';
+import type { DeviceGrant } from '../store/types.ts';
 import { deviceFormPage, messagePage } from './pages.ts';
 import { OAuthError, type PrincipalKey, SignInPageError, type SignInService } from './service.ts';
 
@@ -149,7 +150,10 @@ export function signinApiRoutes({ service, publicUrl, trustedProxies }: SignInRo
       path: '/oauth/device_authorization',
       handler: oauthHandler(async (ctx) => {
         await readForm(ctx);
-        const grant = await service.deviceAuthorization(clientAddress(ctx.req, trustedProxies));
+        const grant = await service.deviceAuthorization(
+          clientAddress(ctx.req, trustedProxies),
+          ctx.req.headers['user-agent'],
+        );
         sendJson(ctx.res, 200, grant, { 'cache-control': 'no-store' });
       }),
     },
@@ -215,12 +219,19 @@ export function signinApiRoutes({ service, publicUrl, trustedProxies }: SignInRo
 export function signinBrowserRoutes({ service, publicUrl, trustedProxies }: SignInRoutesOptions): Route[] {
   const secure = () => publicUrl().startsWith('https:');
   const address = (ctx: Ctx) => clientAddress(ctx.req, trustedProxies);
-  const showForm = (ctx: Ctx, status: number, userCode?: string, error?: string) => {
+  const showForm = (ctx: Ctx, status: number, grant?: DeviceGrant, error?: string) => {
     const csrf = randomBytes(24).toString('base64url');
+    const confirm = grant && {
+      userCode: `${grant.userCode.slice(0, 4)}-${grant.userCode.slice(4)}`,
+      startedAt: grant.createdAt,
+      ...(grant.startedFrom ? { startedFrom: grant.startedFrom } : {}),
+      viewer: address(ctx),
+      now: Date.now(),
+    };
     sendPage(
       ctx.res,
       status,
-      deviceFormPage({ csrf, ...(userCode ? { userCode } : {}), ...(error ? { error } : {}) }),
+      deviceFormPage({ csrf, ...(confirm ? { confirm } : {}), ...(error ? { error } : {}) }),
       { 'set-cookie': cookie(CSRF_COOKIE, csrf, '/device', 'Strict', secure()) },
     );
   };
@@ -243,8 +254,7 @@ export function signinBrowserRoutes({ service, publicUrl, trustedProxies }: Sign
           return showForm(ctx, 403, undefined, 'Open this page in the browser itself to sign in.');
         }
         try {
-          const code = await service.checkUserCode(typed, address(ctx));
-          showForm(ctx, 200, `${code.slice(0, 4)}-${code.slice(4)}`);
+          showForm(ctx, 200, await service.checkUserCode(typed, address(ctx)));
         } catch (err) {
           pageError(ctx, err);
         }
@@ -266,8 +276,10 @@ export function signinBrowserRoutes({ service, publicUrl, trustedProxies }: Sign
           );
         }
         try {
-          const code = await service.checkUserCode(form.get('user_code') ?? '', address(ctx));
-          const { url, browserSecret } = await service.startBrowserLogin(code);
+          const grant = await service.checkUserCode(form.get('user_code') ?? '', address(ctx));
+          // A typed code is confirmed too, on the page that says when and from where it was started.
+          if (form.get('confirmed') !== '1') return showForm(ctx, 200, grant);
+          const { url, browserSecret } = await service.startBrowserLogin(grant.userCode);
           // Lax: the IdP's redirect back is a top-level cross-site GET, which Lax cookies survive.
           ctx.res.writeHead(303, {
             location: url,

@@ -6,7 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { sameHash, sameSecret } from '../auth/key-format.ts';
 import type { Verification } from '../auth/verifier.ts';
-import type { KeyRecord, Principal, Session, SignInStore, Store, TokenRecord } from '../store/types.ts';
+import type {
+  DeviceGrant,
+  KeyRecord,
+  Principal,
+  Session,
+  SignInStore,
+  Store,
+  TokenRecord,
+} from '../store/types.ts';
 import { DuplicateKeyError } from '../store/types.ts';
 import { type Identity, type IdentityProvider, IdpRefusedError } from './idp.ts';
 import {
@@ -39,6 +47,8 @@ export const DEVICE_GRANT_TTL_S = 600;
 /** Device sign-ins one address may start in 10 minutes (a person needs one; a shared NAT, a few dozen). */
 export const DEVICE_GRANTS_PER_WINDOW = 60;
 const SESSION_TTL_MS = 30 * 86_400_000;
+/** Characters of a device sign-in's User-Agent kept for its confirmation page. */
+const USER_AGENT_SHOWN = 200;
 /**
  * Without an IdP refresh token the gateway never asks the IdP again, so a person removed there keeps
  * refreshing until the session ends: such sessions end after a working day and the person signs in again.
@@ -134,7 +144,7 @@ export class SignInService {
    * for DEVICE_GRANT_TTL_S: counted per caller address (shared counter, DEVICE_GRANTS_PER_WINDOW per 10
    * minutes) so that nobody can fill the store with them.
    */
-  async deviceAuthorization(address: string) {
+  async deviceAuthorization(address: string, userAgent?: string) {
     const window = 10 * 60_000;
     const bucket = Math.floor(this.#now() / window);
     const expires = (bucket + 1) * window;
@@ -159,6 +169,11 @@ export class SignInService {
           createdAt: this.#iso(),
           expiresAt: this.#iso(DEVICE_GRANT_TTL_S * 1000),
           interval,
+          startedFrom: {
+            address,
+            // Bounded: anyone may start a sign-in, and the header is theirs to fill.
+            ...(userAgent ? { userAgent: userAgent.slice(0, USER_AGENT_SHOWN) } : {}),
+          },
         });
       } catch (err) {
         // 20^8 codes: a collision with a live grant is rare; try another code.
@@ -177,8 +192,11 @@ export class SignInService {
     }
   }
 
-  /** Checks a typed user code; counts failures per address (shared counter, 10 per 15 minutes). */
-  async checkUserCode(input: string, address: string): Promise<string> {
+  /**
+   * Checks a typed user code; counts failures per address (shared counter, 10 per 15 minutes). Returns
+   * the pending grant, whose start the confirmation page shows.
+   */
+  async checkUserCode(input: string, address: string): Promise<DeviceGrant> {
     const window = 15 * 60_000;
     const bucket = Math.floor(this.#now() / window);
     const name = `signin-code-failures:${address}:${bucket}`;
@@ -196,7 +214,7 @@ export class SignInService {
       await this.#o.store.addToCounter(name, 1, expires);
       throw new SignInPageError('That code is not valid (or has expired). Check it against your terminal.');
     }
-    return code;
+    return grant;
   }
 
   /** Starts the IdP login for a checked code; returns the IdP URL and the browser-binding secret. */

@@ -216,6 +216,11 @@ export interface DeviceGrant {
   expiresAt: string;
   /** Seconds between token polls asked of the client (raised by slow_down). */
   interval: number;
+  /**
+   * Who asked for it: the caller's address and User-Agent, shown with `createdAt` where the person
+   * confirms (RFC 8628 §5.4), so a code someone else started and passed on is noticed.
+   */
+  startedFrom?: { address: string; userAgent?: string };
   lastPolledAt?: string;
   login?: DeviceLogin;
   /** Set on approval. */

@@ -174,6 +174,40 @@ describe('discovery and device authorization', () => {
   });
 });
 
+describe('the confirmation page', () => {
+  it('says when, from where and by what the sign-in was started (RFC 8628 §5.4), for a link and for a typed code', async () => {
+    const res = await fetch(`${url}/oauth/device_authorization`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'curl/8.5.0 <b>' },
+      body: 'surface=claude_code',
+    });
+    const grant = (await res.json()) as { user_code: string; verification_uri_complete: string };
+    const stored = await gateway.store.getDeviceGrant(grant.user_code.replace('-', ''));
+    const started = `${stored!.createdAt.slice(0, 10)} ${stored!.createdAt.slice(11, 19)} UTC`;
+    const saysWhere = (body: string) => {
+      expect(body).toContain(`started at ${started} (less than a minute ago)`);
+      expect(body).toContain('from <code>127.0.0.1</code> by <code>curl/8.5.0 &lt;b&gt;</code>');
+    };
+
+    const linked = await browse(new CookieJar(), grant.verification_uri_complete);
+    expect(linked.res.status).toBe(200);
+    saysWhere(linked.body);
+
+    // Typed: the code form leads to the same confirmation, not straight to the IdP.
+    const jar = new CookieJar();
+    const blank = formOf((await browse(jar, `${url}/device`)).body);
+    const typed = await browse(jar, `${url}/device`, {
+      ...blank.fields,
+      user_code: grant.user_code.toLowerCase(),
+    });
+    expect(typed.res.status).toBe(200);
+    saysWhere(typed.body);
+    const confirmed = await browse(jar, `${url}/device`, formOf(typed.body).fields);
+    expect(confirmed.res.status).toBe(303);
+    expect(confirmed.location).toContain(new URL(idp.issuer).host);
+  });
+});
+
 describe('the IdP callback', () => {
   it("a forged ?error= callback (no state) does not end a sign-in in progress; the IdP's own error does", async () => {
     const grant = await deviceAuthorization();
