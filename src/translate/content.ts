@@ -20,7 +20,7 @@ import { cachePointFor } from './cache-points.ts';
 import { compactionSummary } from './compaction.ts';
 import { convertDocument, convertImage, type MediaBlock } from './media.ts';
 import { convertRedactedThinking, convertThinking } from './reasoning.ts';
-import { bedrockToolUseId, type JsonDocument } from './tools.ts';
+import { type JsonDocument, toolUseIdFor } from './tools.ts';
 
 /** toolResult units lead a user turn and reasoning units lead an assistant turn (Claude requires both). */
 export type UnitKind = 'toolResult' | 'reasoning' | 'content';
@@ -112,7 +112,7 @@ function convertToolResult(block: ToolResultBlockParam, path: string, ctx: Block
     return unit('content', [{ text: `[${label} ${block.tool_use_id}]\n${body}` }], block.cache_control, ctx);
   }
   const toolResult = {
-    toolUseId: bedrockToolUseId(block.tool_use_id),
+    toolUseId: toolUseIdFor(block.tool_use_id, ctx.caps),
     content: (content.length > 0 ? content : [{ text: EMPTY_TOOL_RESULT }]) as ToolResultContentBlock[],
     ...(block.is_error ? { status: 'error' as const } : {}),
   };
@@ -125,7 +125,7 @@ function convertToolUse(block: ToolUseBlockParam, ctx: BlockContext): Unit {
     return unit('content', [{ text }], block.cache_control, ctx);
   }
   const toolUse = {
-    toolUseId: bedrockToolUseId(block.id),
+    toolUseId: toolUseIdFor(block.id, ctx.caps),
     name: ctx.toolNames.toBedrock(block.name),
     input: (block.input ?? {}) as JsonDocument,
   };

@@ -4,7 +4,7 @@ import type { Tool, ToolChoice } from '../anthropic/types.ts';
 import type { ModelCapabilities } from '../models/types.ts';
 import { blockContext, CLAUDE, OPEN, TEXT_ONLY } from './caps.fixture.ts';
 import { ToolNameMap } from './tool-names.ts';
-import { bedrockToolUseId, customTools, toolChoiceInstruction, toToolConfig } from './tools.ts';
+import { bedrockToolUseId, customTools, toolChoiceInstruction, toolUseIdFor, toToolConfig } from './tools.ts';
 
 const SCHEMA = {
   type: 'object',
@@ -162,6 +162,26 @@ describe('bedrockToolUseId', () => {
     expect(bedrockToolUseId('call:1/2.3')).toBe(mapped);
     expect(bedrockToolUseId('call:1/2.4')).not.toBe(mapped);
     expect(bedrockToolUseId('x'.repeat(100))).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+  });
+});
+
+describe('toolUseIdFor', () => {
+  const mistral = { family: 'mistral' } as const;
+
+  it("gives a Mistral model nine letters or digits for Bedrock's or Claude's ids, the same for a call and its result", () => {
+    const bedrock = toolUseIdFor('tooluse_bpe71yCfRu2b5i-nKGDr5g', mistral);
+    const claude = toolUseIdFor('toolu_bdrk_01ABCdef', mistral);
+    expect(bedrock).toMatch(/^[a-zA-Z0-9]{9}$/);
+    expect(claude).toMatch(/^[a-zA-Z0-9]{9}$/);
+    expect(toolUseIdFor('tooluse_bpe71yCfRu2b5i-nKGDr5g', mistral)).toBe(bedrock);
+    // Ids sharing a prefix stay distinct (keeping the first nine characters would make them all `tooluseXX`).
+    expect(toolUseIdFor('tooluse_bpe71yCfRu2b5i-nKGDr5h', mistral)).not.toBe(bedrock);
+    expect(toolUseIdFor('a1B2c3D4e', mistral)).toBe('a1B2c3D4e');
+  });
+
+  it('leaves other models their Bedrock-valid ids', () => {
+    expect(toolUseIdFor('tooluse_bpe71yCfRu2b5i-nKGDr5g', OPEN)).toBe('tooluse_bpe71yCfRu2b5i-nKGDr5g');
+    expect(toolUseIdFor('call:1', CLAUDE)).toBe(bedrockToolUseId('call:1'));
   });
 });
 

@@ -21,6 +21,7 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
 import type { ToolChoice as AnthropicToolChoice, Tool } from '../anthropic/types.ts';
+import type { ModelCapabilities } from '../models/types.ts';
 import type { BlockContext } from './block-context.ts';
 import { cachePointFor } from './cache-points.ts';
 import { asCustomTool } from './client-tools.ts';
@@ -37,6 +38,25 @@ export function bedrockToolUseId(id: string): string {
   if (VALID_TOOL_USE_ID.test(id)) return id;
   const hash = createHash('sha256').update(id).digest('hex').slice(0, 12);
   return `${id.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64 - 13)}_${hash}`;
+}
+
+const MISTRAL_TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Mistral models take only their own tool call ids, nine letters or digits ("Tool call id was … but must
+ * be a-z, A-Z, 0-9, with a length of 9"), though Bedrock hands them `tooluse_…` ids like every model's:
+ * any other id becomes nine characters of its hash, the same for a tool_use and its result.
+ */
+function mistralToolCallId(id: string): string {
+  if (MISTRAL_TOOL_CALL_ID.test(id)) return id;
+  const digest = createHash('sha256').update(id).digest();
+  return Array.from(digest.subarray(0, 9), (byte) => ALPHANUMERIC[byte % ALPHANUMERIC.length]).join('');
+}
+
+/** The toolUseId the model takes for a client's tool_use id (in a tool_use or a tool_result). */
+export function toolUseIdFor(id: string, caps: Pick<ModelCapabilities, 'family'>): string {
+  return caps.family === 'mistral' ? mistralToolCallId(id) : bedrockToolUseId(id);
 }
 
 function isCustom(tool: Tool): boolean {

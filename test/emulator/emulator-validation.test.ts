@@ -48,6 +48,27 @@ describe('Converse validation', () => {
       /Conversation blocks and tool result blocks cannot be provided in the same turn/,
     ],
     [
+      "Bedrock's own tool call id in a Mistral history (Mistral takes 9 letters or digits only)",
+      {
+        modelId: 'mistral.mistral-large-2407-v1:0',
+        messages: [
+          user('go'),
+          {
+            role: 'assistant',
+            content: [{ toolUse: { toolUseId: 'tooluse_bpe71yCfRu2b5i-nKGDr5g', name: 'a', input: {} } }],
+          },
+          {
+            role: 'user',
+            content: [
+              { toolResult: { toolUseId: 'tooluse_bpe71yCfRu2b5i-nKGDr5g', content: [{ text: 'ok' }] } },
+            ],
+          },
+        ],
+        toolConfig: { tools: [tool('a')] },
+      },
+      /Tool call id was tooluse_bpe71yCfRu2b5i-nKGDr5g but must be a-z, A-Z, 0-9, with a length of 9/,
+    ],
+    [
       'conversation starting with assistant',
       { messages: [{ role: 'assistant', content: [{ text: 'x' }] }] },
       /must start with a user message/,
@@ -179,6 +200,19 @@ describe('Converse validation', () => {
     const error = await rejection(input);
     expect(error).toMatchObject({ name: 'ValidationException', status: 400 });
     expect(error.message).toMatch(message);
+  });
+
+  it("takes a Mistral history whose tool call ids are Mistral's own nine letters or digits", async () => {
+    const use = { toolUse: { toolUseId: 'a1B2c3D4e', name: 'a', input: {} } };
+    const result = { toolResult: { toolUseId: 'a1B2c3D4e', content: [{ text: 'ok' }] } };
+    const answer = await client.send(
+      new ConverseCommand({
+        modelId: 'mistral.mistral-large-2407-v1:0',
+        messages: [user('go'), { role: 'assistant', content: [use] }, { role: 'user', content: [result] }],
+        toolConfig: { tools: [tool('a')] },
+      }),
+    );
+    expect(answer.stopReason).toBe('end_turn');
   });
 
   it('refuses toolChoice any on a model that only takes auto', async () => {

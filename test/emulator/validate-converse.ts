@@ -25,6 +25,9 @@ const TOP_LEVEL_FIELDS = new Set([
 const IMAGE_FORMATS = ['gif', 'jpeg', 'png', 'webp'];
 const DOCUMENT_FORMATS = ['pdf', 'csv', 'doc', 'docx', 'xls', 'xlsx', 'html', 'txt', 'md'];
 const TOOL_NAME = /^[a-zA-Z0-9_-]+$/;
+// Mistral's chat template takes only its own tool call ids, Bedrock's `tooluse_…` included
+// (vercel/ai#11802, mistral.ministral-3-14b-instruct on Converse; wording from Mistral's API).
+const MISTRAL_TOOL_CALL_ID = /^[a-zA-Z0-9]{9}$/;
 // Letters, digits, whitespace, hyphens, parentheses and square brackets; no consecutive whitespace.
 const DOCUMENT_NAME = /^[a-zA-Z0-9\s\-()[\]]+$/;
 const CONTENT_KINDS = [
@@ -161,6 +164,7 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
           ) {
             throw validationError(`The toolUse block at ${where} must have toolUseId, name and input.`);
           }
+          checkToolCallId(use.toolUseId, model);
           toolUses.push(use.toolUseId);
           break;
         }
@@ -175,6 +179,7 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
             throw validationError(`The toolResult block at ${where} must have a toolUseId.`);
           }
           checkToolResultContent(result, `${where}.toolResult`, model);
+          checkToolCallId(result.toolUseId, model);
           toolResults.push(result.toolUseId);
           break;
         }
@@ -270,6 +275,12 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
   }
   if (model.reasoning === 'claude' && thinkingOn(additional)) checkThinkingHistory(messages as Json[]);
   void toolNames;
+}
+
+function checkToolCallId(id: string, model: EmulatedModel): void {
+  if (model.providerName === 'Mistral AI' && !MISTRAL_TOOL_CALL_ID.test(id)) {
+    throw validationError(`Tool call id was ${id} but must be a-z, A-Z, 0-9, with a length of 9.`);
+  }
 }
 
 function blockKind(block: unknown, where: string): (typeof CONTENT_KINDS)[number] {
