@@ -216,6 +216,43 @@ describe('ConverseStreamTranslator', () => {
     expect(two.at(-2)).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: null } });
   });
 
+  it('reports tool_use for a message with tool calls that Bedrock ended with end_turn (gpt-oss), and says so', () => {
+    const translator = new ConverseStreamTranslator(ctx());
+    const out = run(
+      [
+        toolStart(0, 'tooluse_1', 'Bash'),
+        toolInput(0, '{"command":"ls"}'),
+        stop(0),
+        messageStop('end_turn'),
+        metadata(),
+      ],
+      translator,
+    );
+    expect(out.at(-2)).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'tool_use' } });
+    expect(translator.warnings).toEqual([expect.stringContaining('end_turn for a message with tool calls')]);
+  });
+
+  it('reports end_turn for a text-only message that Bedrock ended with tool_use', () => {
+    const out = run([text('All done.'), stop(), messageStop('tool_use'), metadata()]);
+    expect(out.at(-2)).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'end_turn' } });
+    const withTool = run([
+      text('Listing.'),
+      stop(),
+      toolStart(1, 'tooluse_2', 'Bash'),
+      stop(1),
+      messageStop('tool_use'),
+      metadata(),
+    ]);
+    expect(withTool.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' } });
+    const cut = run([
+      toolStart(0, 'tooluse_3', 'Bash'),
+      toolInput(0, '{"comm'),
+      messageStop('max_tokens'),
+      metadata(),
+    ]);
+    expect(cut.at(-2)).toMatchObject({ delta: { stop_reason: 'max_tokens' } });
+  });
+
   it('finishes at end() with estimated usage when metadata never came, and says so', () => {
     const translator = new ConverseStreamTranslator(ctx());
     const out = run([text('12345678'), messageStop('max_tokens')], translator);

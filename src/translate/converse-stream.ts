@@ -51,6 +51,7 @@ export class ConverseStreamTranslator {
   /** Bedrock indexes whose block is finished; a later delta for one of them is an error. */
   readonly #closed = new Set<number>();
   #stopReason: StopReason | null = null;
+  #sawToolUse = false;
   #stopSequence: string | null = null;
   #usage: Usage | undefined;
   #outputChars = 0;
@@ -124,6 +125,7 @@ export class ConverseStreamTranslator {
       const index = this.#nextIndex++;
       this.#current = { bedrockIndex: contentBlockIndex, block: { kind: 'tool_use', index } };
       const { toolUseId, name } = start.toolUse;
+      this.#sawToolUse = true;
       out.push({
         type: 'content_block_start',
         index,
@@ -154,7 +156,7 @@ export class ConverseStreamTranslator {
       const out = this.#closeCurrent();
       const stop = mapStopReason(event.messageStop.stopReason);
       if (stop.warning !== undefined) this.#warn(stop.warning);
-      this.#stopReason = stop.stopReason;
+      this.#stopReason = this.#agreeWithContent(stop.stopReason);
       this.#stopSequence =
         stop.stopReason === 'stop_sequence'
           ? (stopSequenceFrom(event.messageStop.additionalModelResponseFields) ??
@@ -179,6 +181,24 @@ export class ConverseStreamTranslator {
     if (exception) throw exception;
     this.#warn(`ignored unrecognized ConverseStream event '${memberName(event)}'`);
     return [];
+  }
+
+  /**
+   * Bedrock's stop reason, made to agree with what the model produced: gpt-oss reports `end_turn` for a
+   * message that calls tools (strands-agents/harness-sdk#644), and a text-only message sometimes ends in
+   * `tool_use` (strands-rl/strands-env#252). Anthropic clients loop on `tool_use`: the first would end an
+   * agent's loop before its tools ran, the second makes Claude Code call the model again for nothing.
+   */
+  #agreeWithContent(stop: StopReason): StopReason {
+    if (stop === 'end_turn' && this.#sawToolUse) {
+      this.#warn('Bedrock stop reason end_turn for a message with tool calls reported as tool_use');
+      return 'tool_use';
+    }
+    if (stop === 'tool_use' && !this.#sawToolUse) {
+      this.#warn('Bedrock stop reason tool_use for a message without tool calls reported as end_turn');
+      return 'end_turn';
+    }
+    return stop;
   }
 
   /** Upstream ended: closes open blocks, emits message_delta (after metadata) and message_stop. */

@@ -50,6 +50,9 @@ export interface EmulatedModel {
   countTokens: boolean;
   /** Native InvokeModel body understood by the emulator. */
   invoke: 'anthropic' | 'none';
+  /** The stop reason of a message that calls tools: gpt-oss on Bedrock says `end_turn`
+   * (strands-agents/harness-sdk#644), the others `tool_use`. */
+  toolCallStopReason: 'tool_use' | 'end_turn';
 }
 
 const OPEN_TIERS = ['default', 'flex', 'priority'];
@@ -107,6 +110,7 @@ function claude(spec: ClaudeSpec): EmulatedModel {
     serviceTiers: CLAUDE_TIERS,
     countTokens: true,
     invoke: 'anthropic',
+    toolCallStopReason: 'tool_use',
   };
 }
 
@@ -127,6 +131,7 @@ interface OpenSpec {
   profileOnly?: boolean;
   profiles?: ProfileGeo[];
   tiers?: string[];
+  toolCallStopReason?: 'tool_use' | 'end_turn';
 }
 
 function open(spec: OpenSpec): EmulatedModel {
@@ -155,6 +160,7 @@ function open(spec: OpenSpec): EmulatedModel {
     serviceTiers: spec.tiers ?? OPEN_TIERS,
     countTokens: false,
     invoke: 'none',
+    toolCallStopReason: spec.toolCallStopReason ?? 'tool_use',
   };
 }
 
@@ -332,6 +338,7 @@ export const MODELS: EmulatedModel[] = [
       context: 128_000,
       reasoning: 'always',
       additionalFields: ['reasoning_effort'],
+      toolCallStopReason: 'end_turn',
     }),
   ),
   open({

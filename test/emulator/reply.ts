@@ -86,12 +86,12 @@ export function buildReply(
         input: call.input ?? {},
       });
     }
-    stopReason ??= turn.toolCalls?.length ? 'tool_use' : 'end_turn';
+    stopReason ??= turn.toolCalls?.length ? model.toolCallStopReason : 'end_turn';
   } else {
     const asked = /use tool ([A-Za-z0-9_-]+)/.exec(view.lastUserText)?.[1];
     if (asked && view.toolNames.includes(asked)) {
       blocks.push({ kind: 'toolUse', id: toolUseId(style), name: asked, input: {} });
-      stopReason = 'tool_use';
+      stopReason = model.toolCallStopReason;
     } else {
       blocks.push({ kind: 'text', text: `Echo: ${view.lastUserText}` });
       stopReason = 'end_turn';

@@ -411,6 +411,34 @@ describe('two-turn tool loop', () => {
   });
 });
 
+describe('stop reasons an agent loop relies on', () => {
+  const GPT_OSS = 'openai.gpt-oss-120b-1:0';
+
+  it("gpt-oss's tool calls end in tool_use though Bedrock reports end_turn (stream and not)", async () => {
+    const ask = {
+      model: GPT_OSS,
+      max_tokens: 200,
+      tools: [weather],
+      messages: [{ role: 'user' as const, content: 'weather in Rome?' }],
+    };
+    world.emulator.enqueue({
+      model: 'gpt-oss',
+      toolCalls: [{ name: 'get_weather', input: { city: 'Rome' } }],
+    });
+    const streamed = await world.client.messages.stream(ask).finalMessage();
+    world.emulator.enqueue({
+      model: 'gpt-oss',
+      toolCalls: [{ name: 'get_weather', input: { city: 'Rome' } }],
+    });
+    const whole = await world.client.messages.create(ask);
+    for (const message of [streamed, whole]) {
+      expect(message.content.some((b) => b.type === 'tool_use')).toBe(true);
+      // The loop of Anthropic's tool-use guide: `while (response.stop_reason === 'tool_use')`.
+      expect(message.stop_reason).toBe('tool_use');
+    }
+  });
+});
+
 describe.each(['converse', 'messages', 'mantle'] as const)('ABPROXY_CLAUDE_PATH=%s', (claudePath) => {
   const claude = gatewayWithEmulator({ claudePath });
   const question: Anthropic.MessageParam = { role: 'user', content: 'weather and time in Rome?' };
