@@ -251,6 +251,15 @@ describe('ConverseStreamTranslator', () => {
       metadata(),
     ]);
     expect(cut.at(-2)).toMatchObject({ delta: { stop_reason: 'max_tokens' } });
+    // A call Bedrock calls malformed is not one to run.
+    const malformed = run([
+      toolStart(0, 'tooluse_4', 'Bash'),
+      toolInput(0, '{"comm'),
+      stop(0),
+      messageStop('malformed_tool_use'),
+      metadata(),
+    ]);
+    expect(malformed.at(-2)).toMatchObject({ delta: { stop_reason: 'end_turn' } });
   });
 
   it('finishes at end() with estimated usage when metadata never came, and says so', () => {

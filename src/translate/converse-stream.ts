@@ -156,7 +156,7 @@ export class ConverseStreamTranslator {
       const out = this.#closeCurrent();
       const stop = mapStopReason(event.messageStop.stopReason);
       if (stop.warning !== undefined) this.#warn(stop.warning);
-      this.#stopReason = this.#agreeWithContent(stop.stopReason);
+      this.#stopReason = this.#agreeWithContent(event.messageStop.stopReason, stop.stopReason);
       this.#stopSequence =
         stop.stopReason === 'stop_sequence'
           ? (stopSequenceFrom(event.messageStop.additionalModelResponseFields) ??
@@ -189,12 +189,12 @@ export class ConverseStreamTranslator {
    * `tool_use` (strands-rl/strands-env#252). Anthropic clients loop on `tool_use`: the first would end an
    * agent's loop before its tools ran, the second makes Claude Code call the model again for nothing.
    */
-  #agreeWithContent(stop: StopReason): StopReason {
-    if (stop === 'end_turn' && this.#sawToolUse) {
+  #agreeWithContent(bedrock: string | undefined, stop: StopReason): StopReason {
+    if (bedrock === 'end_turn' && this.#sawToolUse) {
       this.#warn('Bedrock stop reason end_turn for a message with tool calls reported as tool_use');
       return 'tool_use';
     }
-    if (stop === 'tool_use' && !this.#sawToolUse) {
+    if (bedrock === 'tool_use' && !this.#sawToolUse) {
       this.#warn('Bedrock stop reason tool_use for a message without tool calls reported as end_turn');
       return 'end_turn';
     }
