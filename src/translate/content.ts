@@ -18,7 +18,7 @@ import type {
 import type { BlockContext } from './block-context.ts';
 import { cachePointFor } from './cache-points.ts';
 import { compactionSummary } from './compaction.ts';
-import { convertDocument, convertImage, type MediaBlock } from './media.ts';
+import { convertDocument, convertImage, type MediaBlock, type OnUnsupported } from './media.ts';
 import { convertRedactedThinking, convertThinking } from './reasoning.ts';
 import { type JsonDocument, toolUseIdFor } from './tools.ts';
 
@@ -132,21 +132,21 @@ function convertToolUse(block: ToolUseBlockParam, ctx: BlockContext): Unit {
   return unit('content', [{ toolUse }], block.cache_control, ctx);
 }
 
-function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext): Unit {
+function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext, media: OnUnsupported): Unit {
   switch (block.type) {
     case 'text':
       return unit('content', textBlocks(block.text), block.cache_control, ctx);
     case 'image':
       return unit(
         'content',
-        convertImage(block, path, ctx, 'refuse') as ContentBlock[],
+        convertImage(block, path, ctx, media) as ContentBlock[],
         block.cache_control,
         ctx,
       );
     case 'document':
       return unit(
         'content',
-        convertDocument(block, path, ctx, 'refuse') as ContentBlock[],
+        convertDocument(block, path, ctx, media) as ContentBlock[],
         block.cache_control,
         ctx,
       );
@@ -172,12 +172,16 @@ function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext)
   }
 }
 
-/** A message's content (string or blocks) → units. */
+/**
+ * A message's content (string or blocks) → units. `media` says what becomes of an image or document the
+ * model cannot take (see media.ts); tool results always get a note.
+ */
 export function convertContent(
   content: string | ContentBlockParam[],
   path: string,
   ctx: BlockContext,
+  media: OnUnsupported = 'refuse',
 ): Unit[] {
   if (typeof content === 'string') return [{ kind: 'content', blocks: textBlocks(content) }];
-  return content.map((block, j) => convertBlock(block, `${path}.content.${j}`, ctx));
+  return content.map((block, j) => convertBlock(block, `${path}.content.${j}`, ctx, media));
 }

@@ -200,6 +200,29 @@ describe('convertMessages', () => {
     ]);
   });
 
+  it('refuses a picture the user just sent to a model without vision, but turns one of an earlier turn into a note', () => {
+    const picture = {
+      type: 'image' as const,
+      source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'iVBORw0K' },
+    };
+    const pasted: MessageParam = {
+      role: 'user',
+      content: [picture, { type: 'text', text: 'What is this?' }],
+    };
+    expect(() => convert([pasted], OPEN)).toThrow(/messages\.0\.content\.0: model .* does not accept images/);
+    // Claude Code keeps the refused message and sends the next one after it (or the picture was shown to a
+    // model with vision before /model switched): the conversation goes on, the model is told what it missed.
+    for (const history of [
+      [pasted, { role: 'user', content: 'Forget the picture. Say hi.' }],
+      [pasted, { role: 'assistant', content: 'A cat.' }, { role: 'user', content: 'And now?' }],
+    ] as MessageParam[][]) {
+      const { messages, warnings } = convert(history, OPEN);
+      expect(JSON.stringify(messages)).toContain('[image omitted: model');
+      expect(JSON.stringify(messages)).not.toContain('"image"');
+      expect(warnings).toEqual([expect.stringContaining('replaced by a note')]);
+    }
+  });
+
   it('writes tool calls and results as text for a model without tool use', () => {
     const { messages } = convert(
       [
