@@ -18,7 +18,13 @@ import type {
 import type { BlockContext } from './block-context.ts';
 import { cachePointFor } from './cache-points.ts';
 import { compactionSummary } from './compaction.ts';
-import { convertDocument, convertImage, type MediaBlock, type OnUnsupported } from './media.ts';
+import {
+  convertDocument,
+  convertImage,
+  convertToolResultImage,
+  type MediaBlock,
+  type OnUnsupported,
+} from './media.ts';
 import { convertRedactedThinking, convertThinking } from './reasoning.ts';
 import { type JsonDocument, toolUseIdFor } from './tools.ts';
 
@@ -91,7 +97,7 @@ function toolResultContent(block: ToolResultBlockParam, path: string, ctx: Block
       case 'text':
         return inner.text.trim() === '' ? [] : [{ text: inner.text }];
       case 'image':
-        return convertImage(inner, innerPath, ctx, 'placeholder');
+        return convertToolResultImage(inner, innerPath, ctx);
       case 'document':
         return convertDocument(inner, innerPath, ctx, 'placeholder');
       case 'tool_reference':

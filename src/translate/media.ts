@@ -80,6 +80,35 @@ export function convertImage(
   return [{ image: { format, source: { bytes: decodeBase64(source.data, path) } } }];
 }
 
+/**
+ * Bedrock takes an image inside a toolResult from Claude and Nova (ToolResultContentBlock in its API
+ * reference) and Llama 4 (measured); other models with vision (Pixtral, Qwen VL…) refuse it ("This model
+ * doesn't support the image field for user messages", opencode#49443), and the image stays in the
+ * client's history, so every later turn would fail.
+ */
+const TOOL_RESULT_IMAGE_FAMILIES: ReadonlySet<string> = new Set(['claude', 'nova', 'llama']);
+
+export function takesToolResultImages(caps: BlockContext['caps']): boolean {
+  return caps.images && TOOL_RESULT_IMAGE_FAMILIES.has(caps.family);
+}
+
+/** An image a tool returned: the image where the model takes it there, else a note. */
+export function convertToolResultImage(
+  block: ImageBlockParam,
+  path: string,
+  ctx: BlockContext,
+): MediaBlock[] {
+  if (ctx.caps.images && !takesToolResultImages(ctx.caps)) return [toolResultImageNote(ctx)];
+  return convertImage(block, path, ctx, 'placeholder');
+}
+
+/** What stands for an image inside a tool result of a model that sees images elsewhere only. */
+export function toolResultImageNote(ctx: BlockContext): MediaBlock {
+  const message = `model ${ctx.modelId} does not accept images in tool results`;
+  ctx.warnings.add(`images in tool results replaced by a note: ${message}`);
+  return { text: `[image omitted: ${message}]` };
+}
+
 function textOf(blocks: readonly string[]): MediaBlock[] {
   return blocks.filter((text) => text.trim() !== '').map((text) => ({ text }));
 }

@@ -181,7 +181,8 @@ describe('convertMessages', () => {
           ],
         },
       ],
-      { ...OPEN, images: true, caching: true },
+      // Llama 4 takes images inside tool results (Pixtral and Qwen VL do not: see below).
+      { ...OPEN, family: 'llama', images: true, caching: true },
       ['Read'],
     );
     expect(messages[2]?.content).toEqual([
@@ -198,6 +199,41 @@ describe('convertMessages', () => {
       },
       { cachePoint: { type: 'default' } },
     ]);
+  });
+
+  it('gives a model that sees images but not inside tool results (Pixtral, Qwen VL) a note there instead', () => {
+    const picture = {
+      type: 'image' as const,
+      source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'iVBORw0K' },
+    };
+    const { messages, warnings } = convert(
+      [
+        { role: 'user', content: 'Look at shot.png' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'Read', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 't1', content: [picture] },
+            { type: 'text', text: 'and this one' },
+            picture,
+          ],
+        },
+      ],
+      { ...OPEN, family: 'mistral', images: true },
+      ['Read'],
+    );
+    const note = { text: '[image omitted: model model-mistral does not accept images in tool results]' };
+    expect(messages[2]?.content).toEqual([
+      { toolResult: { toolUseId: expect.any(String), content: [note, { text: 'and this one' }, note] } },
+    ]);
+    expect(warnings).toEqual([expect.stringContaining('images in tool results replaced by a note')]);
+    // In a turn of its own the image still goes as an image: the model sees it there.
+    const plain = convert([{ role: 'user', content: [picture, { type: 'text', text: 'What is this?' }] }], {
+      ...OPEN,
+      family: 'mistral',
+      images: true,
+    });
+    expect(plain.messages[0]?.content?.[0]).toHaveProperty('image');
   });
 
   it('refuses a picture the user just sent to a model without vision, but turns one of an earlier turn into a note', () => {

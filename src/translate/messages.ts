@@ -19,6 +19,7 @@ import type { ContentBlock, Message, ToolResultContentBlock } from '@aws-sdk/cli
 import type { MessageParam } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
 import { convertContent, type Unit, type UnitKind } from './content.ts';
+import { takesToolResultImages, toolResultImageNote } from './media.ts';
 
 export const FIRST_TURN_PLACEHOLDER = '(start of conversation)';
 export const DOCUMENT_PLACEHOLDER = '(document attached)';
@@ -44,7 +45,7 @@ function orderedBlocks(turn: Turn, ctx: BlockContext): ContentBlock[] {
   // Claude keeps the user's words beside the results: it reads instructions inside a tool result as
   // the tool's, not the user's (and its Messages API takes both in one turn).
   const fold = turn.role === 'user' && first.length > 0 && ctx.caps.family !== 'claude';
-  return fold ? contentIntoToolResult(blocks) : blocks;
+  return fold ? contentIntoToolResult(blocks, ctx) : blocks;
 }
 
 /**
@@ -54,7 +55,7 @@ function orderedBlocks(turn: Turn, ctx: BlockContext): ContentBlock[] {
  * pasted) meanwhile. That content joins the last tool result's, where the model reads it right after
  * that output (a tool result holds text, images and documents too); cache points stay where they are.
  */
-function contentIntoToolResult(blocks: ContentBlock[]): ContentBlock[] {
+function contentIntoToolResult(blocks: ContentBlock[], ctx: BlockContext): ContentBlock[] {
   let last: ContentBlock.ToolResultMember | undefined;
   const kept: ContentBlock[] = [];
   for (const block of blocks) {
@@ -64,7 +65,9 @@ function contentIntoToolResult(blocks: ContentBlock[]): ContentBlock[] {
       text !== undefined
         ? { text }
         : image
-          ? { image }
+          ? takesToolResultImages(ctx.caps) || !last
+            ? { image }
+            : toolResultImageNote(ctx)
           : document
             ? { document }
             : video

@@ -69,6 +69,29 @@ describe('Converse validation', () => {
       /Tool call id was tooluse_bpe71yCfRu2b5i-nKGDr5g but must be a-z, A-Z, 0-9, with a length of 9/,
     ],
     [
+      'an image inside a tool result for a vision model other than Claude, Nova and Llama (Pixtral)',
+      {
+        modelId: 'us.mistral.pixtral-large-2502-v1:0',
+        messages: [
+          user('look'),
+          { role: 'assistant', content: [{ toolUse: { toolUseId: 'a1B2c3D4e', name: 'a', input: {} } }] },
+          {
+            role: 'user',
+            content: [
+              {
+                toolResult: {
+                  toolUseId: 'a1B2c3D4e',
+                  content: [{ image: { format: 'png', source: { bytes: new Uint8Array(100) } } }],
+                },
+              },
+            ],
+          },
+        ],
+        toolConfig: { tools: [tool('a')] },
+      },
+      /This model doesn't support the image field for user messages/,
+    ],
+    [
       'conversation starting with assistant',
       { messages: [{ role: 'assistant', content: [{ text: 'x' }] }] },
       /must start with a user message/,

@@ -400,9 +400,27 @@ function checkToolResultContent(result: Json, where: string, model: EmulatedMode
     if ('json' in item && !isObject(item.json)) {
       throw validationError(`The json field at ${where}.content.${i} must be a JSON object.`);
     }
-    if ('image' in item) checkImage(item.image, `${where}.content.${i}`, model, 'user');
+    if ('image' in item) {
+      checkImage(item.image, `${where}.content.${i}`, model, 'user');
+      checkToolResultImage(model);
+    }
     if ('document' in item) checkDocument(item.document, `${where}.content.${i}`, model, 'user');
   });
+}
+
+/**
+ * Images inside a toolResult: Claude and Nova (ToolResultContentBlock in the API reference) and Llama 4
+ * (measured); Mistral, Qwen, Kimi, OpenAI's and others refuse them though they take images in user turns
+ * (opencode#49443, live Converse calls, 2026).
+ */
+const TOOL_RESULT_IMAGE_PROVIDERS = ['Anthropic', 'Amazon', 'Meta'];
+
+function checkToolResultImage(model: EmulatedModel): void {
+  if (!TOOL_RESULT_IMAGE_PROVIDERS.includes(model.providerName)) {
+    throw validationError(
+      "This model doesn't support the image field for user messages. Remove image and try again.",
+    );
+  }
 }
 
 function checkReasoning(value: unknown, where: string, model: EmulatedModel): void {
