@@ -271,6 +271,19 @@ describe('Converse validation', () => {
       ],
     });
     expect(reasoning.message).toMatch(/doesn't support the reasoningContent field/);
+    // DeepSeek-R1 reasons, yet refuses its reasoning back.
+    const r1 = await rejection({
+      modelId: 'us.deepseek.r1-v1:0',
+      messages: [
+        user('a'),
+        {
+          role: 'assistant',
+          content: [{ reasoningContent: { reasoningText: { text: 'hm' } } }, { text: 'b' }],
+        },
+        user('c'),
+      ],
+    });
+    expect(r1.message).toMatch(/cannot contain reasoning content/);
   });
 
   it('requires an inference profile for Claude 4 on demand, and knows profile geographies', async () => {

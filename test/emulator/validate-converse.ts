@@ -429,6 +429,13 @@ function checkReasoning(value: unknown, where: string, model: EmulatedModel): vo
       "This model doesn't support the reasoningContent field for assistant messages. Remove reasoningContent and try again.",
     );
   }
+  // DeepSeek-R1 reasons on every call but takes none of it back, in Bedrock's odd words (reported by
+  // langchain-aws#401, zed#32341, aws-samples/bedrock-chat#845 for replayed assistant reasoning).
+  if (model.providerName === 'DeepSeek') {
+    throw validationError(
+      'User messages cannot contain reasoning content. Please remove the reasoning content and try again.',
+    );
+  }
   const reasoning = value as Json;
   if (!isObject(reasoning) || Object.keys(reasoning).length !== 1) {
     throw validationError(
