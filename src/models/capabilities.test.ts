@@ -27,6 +27,40 @@ describe('familyOf', () => {
 });
 
 describe('capabilitiesFor', () => {
+  it('knows which models have structured outputs on Converse (outputConfig.textFormat, tool strict)', () => {
+    const yes = [
+      'anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'anthropic.claude-haiku-4-5-20251001-v1:0',
+      'anthropic.claude-opus-4-6-v1',
+      'anthropic.claude-opus-4-7',
+      'qwen.qwen3-coder-480b-a35b-v1:0',
+      'qwen.qwen3-32b-v1:0',
+      'deepseek.v3-v1:0',
+      'deepseek.v3.2',
+      'openai.gpt-oss-120b-1:0',
+      'moonshot.kimi-k2-thinking',
+      'moonshotai.kimi-k2.5',
+      'zai.glm-4.7',
+      'mistral.mistral-large-3-675b-instruct',
+      'mistral.ministral-3-8b-instruct',
+      'google.gemma-3-27b-it',
+      'nvidia.nemotron-nano-12b-v2',
+    ];
+    const no = [
+      'anthropic.claude-sonnet-4-20250514-v1:0',
+      'anthropic.claude-3-7-sonnet-20250219-v1:0',
+      'deepseek.r1-v1:0',
+      'minimax.minimax-m2',
+      'zai.glm-4.6',
+      'meta.llama3-3-70b-instruct-v1:0',
+      'amazon.nova-pro-v1:0',
+      'mistral.mistral-large-2407-v1:0',
+      'acme.unknown-model-v1',
+    ];
+    for (const id of yes) expect([id, capabilitiesFor(id).structuredOutputs]).toEqual([id, true]);
+    for (const id of no) expect([id, capabilitiesFor(id).structuredOutputs ?? false]).toEqual([id, false]);
+  });
+
   it('gives unknown ids a conservative default: text and tools only', () => {
     const caps = capabilitiesFor('acme.unknown-model-v1');
     expect(caps).toMatchObject({

@@ -20,6 +20,12 @@
  *   https://docs.aws.amazon.com/nova/latest/userguide/prompting-tool-troubleshooting.html
  * - gpt-oss takes additionalModelRequestFields.reasoning_effort (aws-samples and LiteLLM's Converse config).
  * - Claude context / output limits: Claude Code 2.1.331's model table (/work/shared/protocol-notes.md).
+ * - Structured outputs (Converse outputConfig.textFormat and toolSpec.strict): Claude Sonnet 4.5, Haiku 4.5,
+ *   Opus 4.5, Opus 4.6 (https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-structured-outputs.html;
+ *   later Claude as on InvokeModel, claude-features.ts); open models per the supported-models section of
+ *   https://docs.aws.amazon.com/bedrock/latest/userguide/structured-output.html as models.dev mirrors it
+ *   (PR #1326): Qwen3, DeepSeek V3.x, gpt-oss, Kimi K2 Thinking / K2.5, GLM 4.7 / 5, Mistral Large 3,
+ *   Ministral 3, Magistral Small, Devstral 2, Voxtral, Gemma 3 12B/27B, Nemotron; not MiniMax, Llama, Nova.
  * Anything marked `unverified` is a conservative guess.
  */
 import type { ModelCapabilities, ModelFamily, ServiceTier } from './types.ts';
@@ -84,6 +90,7 @@ const FAMILY_DEFAULTS: Record<ModelFamily, Overrides> = {
   minimax: { reasoning: { kind: 'always' }, contextWindow: 196_608, maxOutputTokens: 32_768 }, // unverified
   glm: { reasoning: { kind: 'always' }, contextWindow: 200_000, maxOutputTokens: 32_768 }, // unverified
   'gpt-oss': {
+    structuredOutputs: true,
     reasoning: { kind: 'effort-field', field: 'reasoning_effort', levels: ['low', 'medium', 'high'] },
     tiers: OPEN_TIERS,
     contextWindow: 128_000,
@@ -177,11 +184,12 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
       exclusiveSampling: true,
     },
   },
-  // The 1-hour cache TTL: Claude 4.5 and later (prompt-caching page; the native table's cacheTtl).
+  // The 1-hour cache TTL and structured outputs: Claude 4.5 and later (prompt-caching and
+  // structured-outputs pages; the native table's cacheTtl and outputFormat).
   {
     family: 'claude',
     match: /claude-((sonnet|opus|haiku)-(4-[5-9]|[5-9]|\d\d)|fable|mythos)/,
-    caps: { cacheTtl: true },
+    caps: { cacheTtl: true, structuredOutputs: true },
   },
   // These refuse thinking: disabled (Claude Code's table: *-5-5, every Fable; AWS: Mythos).
   {
@@ -209,6 +217,7 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
   { family: 'qwen', match: /qwen3-next/, caps: { contextWindow: 262_144 } },
   // Thinking variants reason on every turn with no knob. unverified
   { family: 'qwen', match: /thinking/, caps: { reasoning: { kind: 'always' } } },
+  { family: 'qwen', match: /qwen3/, caps: { structuredOutputs: true } },
 
   // ---- DeepSeek ----
   // R1: always reasons; no tool use on Bedrock (Converse table). unverified that it is still so.
@@ -217,10 +226,18 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
     match: /deepseek\.r1/,
     caps: { tools: false, reasoning: { kind: 'always' }, tiers: DEFAULT_ONLY, contextWindow: 128_000 },
   },
-  { family: 'deepseek', match: /deepseek\.v3/, caps: { contextWindow: 163_840, maxOutputTokens: 32_768 } },
+  {
+    family: 'deepseek',
+    match: /deepseek\.v3/,
+    caps: { contextWindow: 163_840, maxOutputTokens: 32_768, structuredOutputs: true },
+  },
 
   // ---- Kimi ----
   { family: 'kimi', match: /thinking/, caps: { reasoning: { kind: 'always' } } },
+  { family: 'kimi', match: /kimi-k2(-thinking|\.5)/, caps: { structuredOutputs: true } },
+
+  // ---- GLM ----
+  { family: 'glm', match: /glm-(4\.7|5)/, caps: { structuredOutputs: true } },
 
   // ---- Llama ----
   { family: 'llama', match: /llama3-[123]-|llama3-3|llama4/, caps: { tools: true } },
@@ -248,6 +265,11 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
   // 7B / Mixtral: no tools and no system prompts in the Converse table.
   { family: 'mistral', match: /mistral-7b|mixtral/, caps: { tools: false, system: false } },
   { family: 'mistral', match: /magistral/, caps: { reasoning: { kind: 'always' }, contextWindow: 128_000 } }, // unverified
+  {
+    family: 'mistral',
+    match: /mistral-large-3|ministral-3|magistral-small|devstral-2|voxtral/,
+    caps: { structuredOutputs: true },
+  },
 
   // ---- Cohere ----
   { family: 'cohere', match: /command-(text|light)/, caps: { tools: false, system: false } },
@@ -257,6 +279,13 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
 
   // ---- Titan ----
   { family: 'titan', match: /titan-text-premier/, caps: { documents: false, maxOutputTokens: 3_072 } },
+
+  // ---- Families the table does not name ----
+  {
+    family: 'other',
+    match: /^google\.gemma-3-(12|27)b|^nvidia\.nemotron/,
+    caps: { structuredOutputs: true },
+  },
 
   // ---- Writer ----
   { family: 'writer', match: /palmyra-x5/, caps: { contextWindow: 1_000_000 } },

@@ -68,6 +68,11 @@ export interface ModelCapabilities {
   caching: boolean;
   /** cachePoint `ttl: "1h"` (the 1-hour cache: Claude 4.5 and later); elsewhere a mark caches 5 minutes. */
   cacheTtl?: boolean;
+  /**
+   * Bedrock structured outputs on Converse: `outputConfig.textFormat` (a JSON schema for the answer) and
+   * `strict` on tool specs. Default false: Bedrock refuses both where the model lacks them.
+   */
+  structuredOutputs?: boolean;
   /** System prompts; where false the system text is folded into the first user turn. */
   system: boolean;
   /** Service tiers Bedrock accepts for this model; `default` is always first. */

@@ -1,5 +1,6 @@
 import type { ConverseStreamCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { ModelCapabilities, ServiceTier } from '../models/types.ts';
 import { CLAUDE, OPEN, SECRET, TEXT_ONLY } from './caps.fixture.ts';
@@ -182,6 +183,7 @@ const CASES: Case[] = [
   },
   {
     name: 'a PDF with a question, structured output, and ignored Anthropic-only fields',
+    caps: { ...CLAUDE, structuredOutputs: true },
     request: {
       max_tokens: 100,
       messages: [
@@ -352,6 +354,24 @@ describe('toConverseRequest', () => {
     expect(out.input).toEqual({ modelId, ...expected });
     expect(out.warnings).toHaveLength(warnings.length);
     for (const [i, w] of warnings.entries()) expect(out.warnings[i]).toContain(w);
+  });
+
+  it('refuses a JSON schema for a model without structured outputs (400), sends it where it has them', () => {
+    const request: MessagesRequest = {
+      model: 'm',
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+      output_config: { format: { type: 'json_schema', schema: { type: 'object' } } },
+    };
+    const refuse = () => toConverseRequest(request, { modelId: 'm', caps: OPEN, signingSecret: SECRET });
+    expect(refuse).toThrow(ApiError);
+    expect(refuse).toThrow(/output_config\.format: m does not support structured outputs/);
+    const out = toConverseRequest(request, {
+      modelId: 'm',
+      caps: { ...OPEN, structuredOutputs: true },
+      signingSecret: SECRET,
+    });
+    expect(out.input.outputConfig?.textFormat?.structure?.jsonSchema?.schema).toBe('{"type":"object"}');
   });
 
   it('returns the tool-name map that maps Bedrock names back', () => {

@@ -13,6 +13,7 @@ import type {
   OutputConfig,
   SystemContentBlock,
 } from '@aws-sdk/client-bedrock-runtime';
+import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { ModelCapabilities, ServiceTier } from '../models/types.ts';
 import type { BlockContext } from './block-context.ts';
@@ -53,10 +54,25 @@ function requestMetadata(userId: string | null | undefined): Record<string, stri
   return { user_id: userId.replace(METADATA_UNSAFE, '_').slice(0, METADATA_MAX) };
 }
 
-function outputConfig(req: MessagesRequest, effort: string | undefined): OutputConfig | undefined {
+/**
+ * Converse outputConfig: effort, and the JSON schema where the model has structured outputs. Elsewhere a
+ * schema is a 400, as Anthropic answers for a model without them: a client that sends one parses the
+ * answer as that schema, and free text that merely looks right (a warning header it never reads) would
+ * fail there, or pass with the wrong shape.
+ */
+function outputConfig(
+  req: MessagesRequest,
+  effort: string | undefined,
+  ctx: Pick<ConverseRequestContext, 'caps' | 'modelId'>,
+): OutputConfig | undefined {
   const format = req.output_config?.format;
   const out: OutputConfig = {};
   if (effort !== undefined) out.effort = effort;
+  if (format && !ctx.caps.structuredOutputs) {
+    throw ApiError.invalid(
+      `output_config.format: ${ctx.modelId} does not support structured outputs on Bedrock; leave the schema out or use a model that has them`,
+    );
+  }
   if (format) {
     out.textFormat = {
       type: 'json_schema',
@@ -182,7 +198,7 @@ export function toConverseRequest(req: MessagesRequest, ctx: ConverseRequestCont
     input.additionalModelRequestFields =
       additionalFields as ConverseStreamCommandInput['additionalModelRequestFields'];
   }
-  const output = outputConfig(req, params.effort);
+  const output = outputConfig(req, params.effort, ctx);
   if (output) input.outputConfig = output;
   const metadata = requestMetadata(req.metadata?.user_id);
   if (metadata) input.requestMetadata = metadata;

@@ -47,14 +47,18 @@ describe('toToolConfig', () => {
     expect(spec?.name).not.toBe('mcp__github__get.issue');
   });
 
-  it('sends strict to Claude, and says so where it is dropped', () => {
+  it('sends strict to models with structured outputs, whatever the family, and says so where it is dropped', () => {
     const strict = { ...read, strict: true };
-    const claude = config([strict]);
-    expect(claude.config?.tools?.[0]?.toolSpec?.strict).toBe(true);
-    expect(claude.warnings).toEqual([]);
-    const open = config([strict, { ...read, name: 'Other' }], undefined, OPEN);
-    expect(open.config?.tools?.[0]?.toolSpec).not.toHaveProperty('strict');
-    expect(open.warnings).toEqual([expect.stringMatching(/^strict dropped from 1 tool\(s\)/)]);
+    for (const caps of [CLAUDE, OPEN].map((c) => ({ ...c, structuredOutputs: true }))) {
+      const sent = config([strict], undefined, caps);
+      expect(sent.config?.tools?.[0]?.toolSpec?.strict).toBe(true);
+      expect(sent.warnings).toEqual([]);
+    }
+    for (const caps of [CLAUDE, OPEN]) {
+      const dropped = config([strict, { ...read, name: 'Other' }], undefined, caps);
+      expect(dropped.config?.tools?.[0]?.toolSpec).not.toHaveProperty('strict');
+      expect(dropped.warnings).toEqual([expect.stringMatching(/^strict dropped from 1 tool\(s\)/)]);
+    }
   });
 
   it('names a dropped MCP toolset by its server', () => {

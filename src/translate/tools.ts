@@ -99,18 +99,22 @@ function toolSpec(tool: Tool, ctx: ToolsContext): ConverseTool {
       ...(description === undefined ? {} : { description }),
       // The schema goes through intact: dropping keys changes what the model may send.
       inputSchema: { json: tool.input_schema as JsonDocument },
-      ...(tool.strict === true && ctx.caps.family === 'claude' ? { strict: true } : {}),
+      ...(tool.strict === true && ctx.caps.structuredOutputs ? { strict: true } : {}),
     },
   };
 }
 
-/** `strict` is sent for Claude only: elsewhere the client must hear that its schema is not enforced. */
+/**
+ * `strict` goes only to models with Bedrock's structured outputs (elsewhere Bedrock refuses the field);
+ * dropped, the tool still carries its input schema, so the call goes on and the client hears that the
+ * inputs are not schema-enforced.
+ */
 function warnUnenforcedStrict(tools: readonly Tool[], ctx: ToolsContext): void {
-  if (ctx.caps.family === 'claude') return;
+  if (ctx.caps.structuredOutputs) return;
   const strict = tools.filter((tool) => tool.strict === true).length;
   if (strict > 0)
     ctx.warnings.add(
-      `strict dropped from ${strict} tool(s) for ${ctx.modelId} (sent to Claude only): tool inputs are not schema-enforced`,
+      `strict dropped from ${strict} tool(s): ${ctx.modelId} has no structured outputs on Bedrock, so tool inputs are not schema-enforced`,
     );
 }
 

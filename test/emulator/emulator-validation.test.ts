@@ -335,6 +335,32 @@ describe('Converse validation', () => {
     }
   });
 
+  it('takes structured outputs (outputConfig.textFormat, tool strict) only on models that have them', async () => {
+    const textFormat = {
+      type: 'json_schema' as const,
+      structure: { jsonSchema: { schema: '{"type":"object"}' } },
+    };
+    const strictTool = { toolSpec: { ...tool('ls').toolSpec, strict: true } };
+    for (const modelId of ['us.anthropic.claude-sonnet-4-20250514-v1:0', 'minimax.minimax-m2']) {
+      const format = await rejection({ modelId, outputConfig: { textFormat } });
+      expect(format.message).toMatch(/doesn't support the outputConfig\.textFormat field/);
+      const strict = await rejection({ modelId, toolConfig: { tools: [strictTool] } });
+      expect(strict.message).toMatch(/doesn't support the toolConfig\.tools\.0\.toolSpec\.strict field/);
+    }
+    for (const modelId of [SONNET, 'qwen.qwen3-32b-v1:0', 'openai.gpt-oss-120b-1:0']) {
+      await expect(
+        client.send(
+          new ConverseCommand({
+            modelId,
+            messages: [user('hi')],
+            outputConfig: { textFormat },
+            toolConfig: { tools: [strictTool] },
+          }),
+        ),
+      ).resolves.toBeDefined();
+    }
+  });
+
   it('takes a 1-hour cachePoint TTL on Claude 4.5 and later only', async () => {
     const marked = [
       {

@@ -40,8 +40,10 @@ export interface EmulatedModel {
   adaptiveThinking: boolean;
   /** Converse top-level `outputConfig.effort` (Claude adaptive models and Opus 4.5); refused elsewhere. */
   effort: boolean;
-  /** InvokeModel `output_config.format` (structured outputs): Claude 4.5 and later (Bedrock's
-   * structured-outputs page lists Sonnet 4.5, Haiku 4.5, Opus 4.5 and Opus 4.6). */
+  /** Structured outputs: InvokeModel `output_config.format`, Converse `outputConfig.textFormat` and
+   * `toolSpec.strict`. Claude 4.5 and later (Bedrock's structured-outputs page lists Sonnet 4.5, Haiku
+   * 4.5, Opus 4.5 and Opus 4.6) and the open models its supported-models section names (Qwen3, DeepSeek
+   * V3.1, gpt-oss, Kimi K2 Thinking; not MiniMax M2, GLM 4.6, Llama, Mistral Large 24.07, Nova). */
   structuredOutputs: boolean;
   /** cachePoint `ttl: "1h"` (the 1-hour cache): Claude 4.5 and later (prompt-caching page). */
   cacheTtl: boolean;
@@ -132,6 +134,7 @@ interface OpenSpec {
   profiles?: ProfileGeo[];
   tiers?: string[];
   toolCallStopReason?: 'tool_use' | 'end_turn';
+  structuredOutputs?: boolean;
 }
 
 function open(spec: OpenSpec): EmulatedModel {
@@ -154,7 +157,7 @@ function open(spec: OpenSpec): EmulatedModel {
     reasoning: spec.reasoning ?? 'none',
     adaptiveThinking: false,
     effort: false,
-    structuredOutputs: false,
+    structuredOutputs: spec.structuredOutputs ?? false,
     cacheTtl: false,
     additionalFields: spec.additionalFields ?? [],
     serviceTiers: spec.tiers ?? OPEN_TIERS,
@@ -285,6 +288,7 @@ export const MODELS: EmulatedModel[] = [
     provider: 'Qwen',
     maxOutput: 65_536,
     context: 262_144,
+    structuredOutputs: true,
   }),
   open({
     id: 'qwen.qwen3-coder-30b-a3b-v1:0',
@@ -292,6 +296,7 @@ export const MODELS: EmulatedModel[] = [
     provider: 'Qwen',
     maxOutput: 65_536,
     context: 262_144,
+    structuredOutputs: true,
   }),
   open({
     id: 'qwen.qwen3-235b-a22b-2507-v1:0',
@@ -299,6 +304,7 @@ export const MODELS: EmulatedModel[] = [
     provider: 'Qwen',
     maxOutput: 32_768,
     context: 262_144,
+    structuredOutputs: true,
   }),
   open({
     id: 'qwen.qwen3-32b-v1:0',
@@ -306,6 +312,7 @@ export const MODELS: EmulatedModel[] = [
     provider: 'Qwen',
     maxOutput: 16_384,
     context: 131_072,
+    structuredOutputs: true,
   }),
 
   // DeepSeek: R1 always reasons, takes no tools and no extra request fields.
@@ -326,6 +333,7 @@ export const MODELS: EmulatedModel[] = [
     provider: 'DeepSeek',
     maxOutput: 32_768,
     context: 128_000,
+    structuredOutputs: true,
   }),
 
   // gpt-oss: reasoning always on, effort via reasoning_effort.
@@ -339,6 +347,7 @@ export const MODELS: EmulatedModel[] = [
       reasoning: 'always',
       additionalFields: ['reasoning_effort'],
       toolCallStopReason: 'end_turn',
+      structuredOutputs: true,
     }),
   ),
   open({
@@ -348,6 +357,7 @@ export const MODELS: EmulatedModel[] = [
     maxOutput: 32_768, // unverified
     context: 256_000,
     reasoning: 'always',
+    structuredOutputs: true,
   }),
   open({
     id: 'minimax.minimax-m2',

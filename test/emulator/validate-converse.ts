@@ -650,6 +650,11 @@ function checkServiceTier(tier: unknown, model: EmulatedModel): void {
 
 const EFFORTS = ['low', 'medium', 'high', 'xhigh', 'max'];
 
+/** A field the model does not take (unverified wording, in the style of Bedrock's toolChoice message). */
+function unsupportedField(path: string): Error {
+  return validationError(`This model doesn't support the ${path} field. Remove ${path} and try again.`);
+}
+
 /** Top-level outputConfig: `effort` only where the model takes it, `textFormat` as a JSON schema. */
 function checkOutputConfig(config: unknown, model: EmulatedModel): void {
   if (config === undefined) return;
@@ -675,6 +680,7 @@ function checkOutputConfig(config: unknown, model: EmulatedModel): void {
     }
   }
   if (config.textFormat !== undefined) {
+    if (!model.structuredOutputs) throw unsupportedField('outputConfig.textFormat');
     const format = config.textFormat as Json;
     const schema = isObject(format) && isObject(format.structure) ? format.structure.jsonSchema : undefined;
     if (
@@ -740,6 +746,11 @@ function checkToolConfig(toolConfig: unknown, model: EmulatedModel, stream: bool
       throw validationError(`The inputSchema at toolConfig.tools.${i}.toolSpec.inputSchema must set json.`);
     if (schema.type !== 'object') {
       throw modelRejected(`tools.${i}.custom.input_schema.type: Input should be 'object'`);
+    }
+    if (spec.strict !== undefined) {
+      if (typeof spec.strict !== 'boolean')
+        throw validationError(`The strict field at toolConfig.tools.${i}.toolSpec must be a boolean.`);
+      if (!model.structuredOutputs) throw unsupportedField(`toolConfig.tools.${i}.toolSpec.strict`);
     }
   });
   const choice = toolConfig.toolChoice;

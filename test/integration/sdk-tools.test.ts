@@ -137,6 +137,60 @@ describe('tool definitions', () => {
     );
   });
 
+  it('structured outputs: schema and strict reach a model that has them; elsewhere strict is dropped, a schema refused', async () => {
+    const format = { type: 'json_schema' as const, schema: { type: 'object' } };
+    const strictWeather = { ...weather, strict: true };
+    for (const [model, stream] of [
+      [QWEN, false],
+      ['openai.gpt-oss-120b-1:0', true],
+    ] as const) {
+      await send(
+        world.client,
+        {
+          model,
+          max_tokens: 100,
+          tools: [strictWeather],
+          output_config: { format },
+          messages: [{ role: 'user', content: 'weather?' }],
+        },
+        stream,
+      );
+      const body = lastBody(stream ? 'ConverseStream' : 'Converse');
+      expect(body.outputConfig.textFormat.structure.jsonSchema.schema).toBe('{"type":"object"}');
+      expect(body.toolConfig.tools[0].toolSpec.strict).toBe(true);
+    }
+
+    const minimax = 'minimax.minimax-m2';
+    const { response } = await world.client.messages
+      .create({
+        model: minimax,
+        max_tokens: 100,
+        tools: [strictWeather],
+        messages: [{ role: 'user', content: 'weather?' }],
+      })
+      .withResponse();
+    expect(lastBody().toolConfig.tools[0].toolSpec).not.toHaveProperty('strict');
+    expect(response.headers.get('x-abproxy-warnings')).toContain('strict dropped');
+
+    world.emulator.reset();
+    const refused = await world.client.messages
+      .create({
+        model: minimax,
+        max_tokens: 100,
+        output_config: { format },
+        messages: [{ role: 'user', content: 'hi' }],
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e as { status?: number; message?: string },
+      );
+    expect(refused?.status).toBe(400);
+    expect(refused?.message).toMatch(
+      /output_config\.format: .*minimax-m2 does not support structured outputs/,
+    );
+    expect(world.calls('Converse')).toHaveLength(0);
+  });
+
   it("an open model calls the client's own memory and text-editor tools (Anthropic-defined) by their names", async () => {
     world.emulator.enqueue({
       toolCalls: [{ name: 'memory', input: { command: 'view', path: '/memories' } }],
