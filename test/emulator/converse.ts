@@ -4,7 +4,7 @@ import { padding } from './eventstream.ts';
 import type { EmulatedModel } from './models.ts';
 import type { Reply, RequestView } from './reply.ts';
 import { type PromptSegment, promptUsage } from './usage.ts';
-import { thinkingOn } from './validate-converse.ts';
+import { thinkingOmitted, thinkingOn } from './validate-converse.ts';
 
 type Json = Record<string, unknown>;
 const DEFAULT_MAX_TOKENS = 4096;
@@ -54,6 +54,7 @@ export function converseView(body: Json, model: EmulatedModel, cacheMemory: Set<
       (model.reasoning === 'claude' && thinkingOn(additional)) ||
       (model.reasoning === 'on-request' &&
         (additional.reasoningConfig as Json | undefined)?.type === 'enabled'),
+    omitThinking: thinkingOmitted(additional, model),
     maxTokens,
     usage,
   };

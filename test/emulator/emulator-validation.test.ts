@@ -196,6 +196,23 @@ describe('Converse validation', () => {
       /thinking\.enabled\.display: Extra inputs are not permitted/,
     ],
     [
+      'thinking.display on Opus 4.6 (taken from Opus 4.7 on)',
+      {
+        modelId: 'us.anthropic.claude-opus-4-6-v1',
+        additionalModelRequestFields: { thinking: { type: 'adaptive', display: 'summarized' } },
+      },
+      /thinking\.adaptive\.display: Extra inputs are not permitted/,
+    ],
+    [
+      'a thinking budget on Opus 4.7 (adaptive only)',
+      {
+        modelId: 'us.anthropic.claude-opus-4-7',
+        additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 2000 } },
+        inferenceConfig: { maxTokens: 4000 },
+      },
+      /"thinking\.type\.enabled" is not supported for this model/,
+    ],
+    [
       'adaptive thinking on Sonnet 4.5',
       { additionalModelRequestFields: { thinking: { type: 'adaptive' } } },
       /Input tag 'adaptive' found using 'type'/,
@@ -358,6 +375,25 @@ describe('Converse validation', () => {
           }),
         ),
       ).resolves.toBeDefined();
+    }
+  });
+
+  it('Opus 4.7 takes thinking.display and omits the thinking text unless it says summarized', async () => {
+    const thinkingOf = async (display?: string) => {
+      const out = await client.send(
+        new ConverseCommand({
+          modelId: 'global.anthropic.claude-opus-4-7',
+          messages: [user('why?')],
+          additionalModelRequestFields: { thinking: { type: 'adaptive', ...(display ? { display } : {}) } },
+        }),
+      );
+      return out.output?.message?.content?.[0]?.reasoningContent?.reasoningText;
+    };
+    expect((await thinkingOf('summarized'))?.text).toMatch(/The user wrote: why\?/);
+    for (const display of [undefined, 'omitted']) {
+      const omitted = await thinkingOf(display);
+      expect(omitted?.text).toBe('');
+      expect(omitted?.signature).toBeTruthy();
     }
   });
 

@@ -6,7 +6,7 @@ import type { EmulatedModel } from './models.ts';
 import type { Reply, RequestView } from './reply.ts';
 import { verifyClaudeSignature } from './signature.ts';
 import { type PromptSegment, promptUsage } from './usage.ts';
-import { checkBetas, checkClaudeThinking, thinkingOn } from './validate-converse.ts';
+import { checkBetas, checkClaudeThinking, thinkingOmitted, thinkingOn } from './validate-converse.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -336,6 +336,7 @@ export function invokeView(body: Json, model: EmulatedModel, cacheMemory: Set<st
     lastToolResultText: lastToolResultText(messages),
     toolNames: ((body.tools as Json[] | undefined) ?? []).map((t) => t.name as string),
     wantsReasoning: thinkingOn(body),
+    omitThinking: thinkingOmitted(body, model),
     maxTokens,
     usage,
   };

@@ -38,6 +38,12 @@ export interface EmulatedModel {
   reasoning: ReasoningMode;
   /** Claude: thinking {type:'adaptive'} + output_config.effort. */
   adaptiveThinking: boolean;
+  /** Claude Opus 4.7 on: only adaptive thinking; `enabled` (a budget) and `disabled` are a 400 (Bedrock's
+   * adaptive-thinking page). */
+  adaptiveOnly: boolean;
+  /** Claude Opus 4.7 on: takes `thinking.display` and omits the thinking text unless it says
+   * `summarized` (Anthropic's "What's new in Claude 4.7"); older models refuse the key. */
+  thinkingDisplay: boolean;
   /** Converse top-level `outputConfig.effort` (Claude adaptive models and Opus 4.5); refused elsewhere. */
   effort: boolean;
   /** Structured outputs: InvokeModel `output_config.format`, Converse `outputConfig.textFormat` and
@@ -75,6 +81,8 @@ interface ClaudeSpec {
   effort?: boolean;
   /** Takes output_config.format without adaptive thinking (the 4.5 models). */
   structuredOutputs?: boolean;
+  /** Adaptive only, with `thinking.display` and thinking omitted by default (Opus 4.7 on). */
+  adaptiveOnly?: boolean;
 }
 
 function claude(spec: ClaudeSpec): EmulatedModel {
@@ -98,6 +106,8 @@ function claude(spec: ClaudeSpec): EmulatedModel {
     maxCachePoints: 4,
     reasoning: thinking ? 'claude' : 'none',
     adaptiveThinking: adaptive,
+    adaptiveOnly: spec.adaptiveOnly ?? false,
+    thinkingDisplay: spec.adaptiveOnly ?? false,
     effort: adaptive || (spec.effort ?? false),
     structuredOutputs: adaptive || (spec.structuredOutputs ?? false),
     // The 4.5 models and every adaptive one, exactly the structured-outputs set.
@@ -156,6 +166,8 @@ function open(spec: OpenSpec): EmulatedModel {
     maxCachePoints: spec.caching ? 4 : 0,
     reasoning: spec.reasoning ?? 'none',
     adaptiveThinking: false,
+    adaptiveOnly: false,
+    thinkingDisplay: false,
     effort: false,
     structuredOutputs: spec.structuredOutputs ?? false,
     cacheTtl: false,
@@ -226,6 +238,16 @@ export const MODELS: EmulatedModel[] = [
     adaptive: true,
   }),
   claude({ id: 'anthropic.claude-opus-4-6-v1', name: 'Claude Opus 4.6', maxOutput: 128_000, adaptive: true }),
+  // Bedrock's id has no date or version suffix (adaptive-thinking page, model card); 1M context built in.
+  claude({
+    id: 'anthropic.claude-opus-4-7',
+    name: 'Claude Opus 4.7',
+    maxOutput: 128_000,
+    context: 1_000_000,
+    adaptive: true,
+    adaptiveOnly: true,
+    profiles: ['us', 'eu', 'global'],
+  }),
 
   // Amazon Nova: caching yes; Nova 2 Lite reasons when reasoningConfig asks for it.
   open({
@@ -428,6 +450,7 @@ export const MANTLE_ONLY_MODELS: EmulatedModel[] = [
     name: 'Claude Opus 5.5',
     maxOutput: 128_000,
     adaptive: true,
+    adaptiveOnly: true,
     profiles: [],
   }),
 ];

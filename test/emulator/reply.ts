@@ -39,6 +39,8 @@ export interface RequestView {
   lastToolResultText: string;
   toolNames: string[];
   wantsReasoning: boolean;
+  /** The thinking text is left out (display `omitted`, Opus 4.7's default); its signature still comes. */
+  omitThinking?: boolean;
   maxTokens: number;
   usage: Pick<
     Usage,
@@ -104,6 +106,10 @@ export function buildReply(
     truncate(blocks, view.maxTokens * 4);
     outputTokens = view.maxTokens;
     stopReason = 'max_tokens';
+  }
+  if (view.omitThinking) {
+    for (const [i, block] of blocks.entries())
+      if (block.kind === 'reasoning') blocks[i] = { ...block, text: '' };
   }
   if (model.reasoning === 'claude') {
     for (const [i, block] of blocks.entries()) {

@@ -510,6 +510,12 @@ function checkInferenceConfig(inference: Json, model: EmulatedModel): void {
   }
 }
 
+/** Thinking whose text the model leaves out: Opus 4.7 on, unless the request asks for `summarized`. */
+export function thinkingOmitted(fields: Json, model: EmulatedModel): boolean {
+  const thinking = fields.thinking as Json | undefined;
+  return model.thinkingDisplay && thinking?.display !== 'summarized';
+}
+
 export function thinkingOn(additional: Json): boolean {
   const thinking = additional.thinking;
   return isObject(thinking) && (thinking.type === 'enabled' || thinking.type === 'adaptive');
@@ -565,8 +571,19 @@ export function checkClaudeThinking(
       `thinking.type: Input tag '${String(thinking.type)}' found using 'type' does not match any of the expected tags: ${allowed.map((t) => `'${t}'`).join(', ')}`,
     );
   }
-  if ('display' in thinking && !model.adaptiveThinking) {
+  if (model.adaptiveOnly && thinking.type !== 'adaptive') {
+    // Bedrock's wording, as a client observed it (coder/aibridge#280).
+    throw modelRejected(
+      `"thinking.type.${String(thinking.type)}" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.`,
+    );
+  }
+  if ('display' in thinking && !model.thinkingDisplay) {
     throw modelRejected(`thinking.${String(thinking.type)}.display: Extra inputs are not permitted`);
+  }
+  if ('display' in thinking && !['summarized', 'omitted'].includes(thinking.display as string)) {
+    throw modelRejected(
+      `thinking.${String(thinking.type)}.display: Input should be 'summarized' or 'omitted'`,
+    );
   }
   if (thinking.type === 'enabled') {
     const budget = thinking.budget_tokens;
