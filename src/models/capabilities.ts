@@ -12,6 +12,9 @@
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
  * - Adaptive thinking / effort models; Opus 4.7, Fable and Mythos refuse manual budgets:
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html
+ * - `thinking.display` (in additionalModelRequestFields.thinking, as on InvokeModel): the adaptive-only
+ *   models, Opus 4.7 on, which omit thinking text unless asked (Anthropic's "What's new in Claude 4.7";
+ *   claude-features.ts thinkingDisplay).
  * - CountTokens: Claude 3.5 Haiku, 3.5 Sonnet v1/v2, 3.7 Sonnet, Sonnet 4, Opus 4 (+ Haiku 4.5); models
  *   launched as cross-region only do not support it; Nova is refused:
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/count-tokens.html
@@ -133,7 +136,7 @@ const FAMILY_PATTERNS: ReadonlyArray<readonly [RegExp, ModelFamily]> = [
 ];
 
 const CLAUDE_ADAPTIVE = { kind: 'anthropic', adaptive: true, effort: true } as const;
-const CLAUDE_ADAPTIVE_ONLY = { ...CLAUDE_ADAPTIVE, budget: false } as const;
+const CLAUDE_ADAPTIVE_ONLY = { ...CLAUDE_ADAPTIVE, budget: false, display: true } as const;
 const CLAUDE_ALWAYS_THINKS = { ...CLAUDE_ADAPTIVE_ONLY, canDisable: false } as const;
 const CLAUDE_BUDGET = { kind: 'anthropic', adaptive: false } as const;
 

@@ -40,6 +40,9 @@ export type ReasoningControl =
       budget?: boolean;
       /** Thinking can be switched off. Default true; false on models that always think (Claude *-5-5, Fable). */
       canDisable?: boolean;
+      /** Accepts `thinking.display` (summarized/omitted): Opus 4.7 and later, which omit thinking text by
+       * default. Default false: older models refuse the key. */
+      display?: boolean;
     }
   /** A single effort field in additionalModelRequestFields, e.g. gpt-oss `reasoning_effort`. */
   | { kind: 'effort-field'; field: string; levels: readonly string[] }

@@ -26,14 +26,36 @@ describe('familyParams: Claude', () => {
     expect(p).toMatchObject({ maxTokens: 32_000, reasoning: true, warnings: [] });
   });
 
-  it("passes Claude Code's adaptive thinking and effort for an adaptive model", () => {
+  it("passes Claude Code's adaptive thinking, its display and effort for an adaptive model", () => {
     const p = familyParams(SONNET_55, {
       thinking: { type: 'adaptive', display: 'omitted' },
       effort: 'medium',
       maxTokens: 128_000,
     });
-    expect(p.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' } });
+    expect(p.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive', display: 'omitted' } });
     expect(p).toMatchObject({ effort: 'medium', maxTokens: 128_000, reasoning: true, warnings: [] });
+  });
+
+  it('sends thinking.display to Opus 4.7 and later only (older models refuse the key)', () => {
+    const summarized = { type: 'adaptive', display: 'summarized' } as const;
+    expect(
+      familyParams(OPUS_47, { thinking: summarized, maxTokens: 1_000 }).additionalModelRequestFields,
+    ).toEqual({ thinking: summarized });
+    // A budget on an adaptive-only model becomes adaptive and keeps its display.
+    const budget = familyParams(OPUS_47, {
+      thinking: { type: 'enabled', budget_tokens: 4_000, display: 'summarized' },
+      maxTokens: 8_000,
+    });
+    expect(budget.additionalModelRequestFields).toEqual({ thinking: summarized });
+    const opus46 = familyParams(OPUS_46, { thinking: summarized, maxTokens: 1_000 });
+    expect(opus46.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' } });
+    expect(opus46.warnings).toEqual([]);
+    const updates = familyParams(OPUS_47, {
+      thinking: { type: 'adaptive', display: 'updates' },
+      maxTokens: 1_000,
+    });
+    expect(updates.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' } });
+    expect(updates.warnings.join()).toMatch(/display "updates" is not accepted on Bedrock/);
   });
 
   it('turns a budget into adaptive + effort on adaptive-only models', () => {

@@ -218,8 +218,29 @@ function applyAnthropic(
 
   if (on) {
     d.reasoning = true;
+    addDisplay(control, thinking, d);
     dropSampling(d, 'with thinking on', { temperatureNot1: true, topPBelow: 0.95, topK: true });
   }
+}
+
+/**
+ * `thinking.display` rides in the thinking object, where the model takes it (Opus 4.7 on, whose default
+ * is `omitted`: without it a client asking for summaries gets empty thinking). Older models refuse the key
+ * and show summaries anyway, so there it goes quietly (Claude Code sends it to every model).
+ */
+function addDisplay(
+  control: Extract<ReasoningControl, { kind: 'anthropic' }>,
+  thinking: ThinkingConfig | undefined,
+  d: Draft,
+): void {
+  const display = thinking && 'display' in thinking ? thinking.display : undefined;
+  if (display === undefined || display === null || !control.display) return;
+  // No Bedrock source lists `updates` (nor its beta): the model's default display is the safe choice.
+  if (display === 'updates') {
+    d.warnings.push('thinking.display "updates" is not accepted on Bedrock; removed');
+    return;
+  }
+  d.fields.thinking = { ...(d.fields.thinking as Record<string, unknown>), display };
 }
 
 /** Sets {thinking: enabled, budget_tokens} within Anthropic's rules; false when no budget fits. */

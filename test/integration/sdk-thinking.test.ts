@@ -60,6 +60,31 @@ describe('what reaches Bedrock', () => {
     expect(body.outputConfig).toEqual({ effort: 'low' });
   });
 
+  it('Claude Opus 4.7: thinking.display goes through, so summarized thinking comes back with its text', async () => {
+    const summarized = await world.client.messages.create({
+      model: 'claude-opus-4-7',
+      max_tokens: 4096,
+      thinking: { type: 'adaptive', display: 'summarized' },
+      messages: ask('think'),
+    });
+    expect(lastBody().additionalModelRequestFields).toEqual({
+      thinking: { type: 'adaptive', display: 'summarized' },
+    });
+    const thinking = summarized.content.find((b) => b.type === 'thinking');
+    expect(thinking?.type === 'thinking' && thinking.thinking).toMatch(/The user wrote: think/);
+
+    // Opus 4.7 leaves the text out by default (Claude Code asks for that with display: omitted).
+    const omitted = await world.client.messages.create({
+      model: 'claude-opus-4-7',
+      max_tokens: 4096,
+      thinking: { type: 'adaptive', display: 'omitted' },
+      messages: ask('think'),
+    });
+    expect(lastBody().additionalModelRequestFields.thinking.display).toBe('omitted');
+    const empty = omitted.content.find((b) => b.type === 'thinking');
+    expect(empty?.type === 'thinking' && empty.thinking).toBe('');
+  });
+
   it('Claude Opus 4.5: effort with a budget', async () => {
     await world.client.messages.create({
       model: OPUS_45,
