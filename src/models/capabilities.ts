@@ -12,6 +12,8 @@
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
  * - Adaptive thinking / effort models; Opus 4.7, Fable and Mythos refuse manual budgets:
  *   https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html
+ * - searchResult content blocks: Claude 3.5 Haiku, 3.7 Sonnet, Sonnet 4 / 4.5, Opus 4 / 4.1 (SearchResultBlock
+ *   in the Converse API reference); later Claude assumed alike. unverified for 4.5 Haiku and later.
  * - `thinking.display` (in additionalModelRequestFields.thinking, as on InvokeModel): the adaptive-only
  *   models, Opus 4.7 on, which omit thinking text unless asked (Anthropic's "What's new in Claude 4.7";
  *   claude-features.ts thinkingDisplay).
@@ -146,6 +148,11 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
   { family: 'claude', match: /claude-3-haiku/, caps: { maxOutputTokens: 4_096 } },
   // 3.5 Haiku: no vision in the Converse table.
   { family: 'claude', match: /claude-3-5-haiku/, caps: { images: false, caching: true } },
+  {
+    family: 'claude',
+    match: /claude-(3-5-haiku|3-7-sonnet|(sonnet|opus|haiku)-\d|fable|mythos)/,
+    caps: { searchResults: true },
+  },
   {
     family: 'claude',
     match: /claude-3-7-sonnet/,

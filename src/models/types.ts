@@ -64,6 +64,9 @@ export interface ModelCapabilities {
   images: boolean;
   /** Converse `document` blocks (PDF, txt, …). */
   documents: boolean;
+  /** Converse `searchResult` blocks (Anthropic's search_result, citable). Default false: the result goes as
+   * text. */
+  searchResults?: boolean;
   reasoning: ReasoningControl;
   /** Whether reasoningContent may be sent back in assistant history (else it is dropped). */
   reasoningHistory: boolean;

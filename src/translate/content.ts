@@ -4,10 +4,14 @@
  * the block that carried cache_control.
  *
  * Rules: blank text is never sent (Bedrock rejects it); blocks Converse cannot carry are dropped with a
- * warning (search results keep their text); where the model has no tool use, tool calls and results in
+ * warning (search results keep their text where the model has no searchResult block); where the model has no tool use, tool calls and results in
  * history become text so the conversation stays readable and valid.
  */
-import type { ContentBlock, ToolResultContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import type {
+  ContentBlock,
+  SearchResultBlock,
+  ToolResultContentBlock,
+} from '@aws-sdk/client-bedrock-runtime';
 import type {
   CacheControl,
   ContentBlockParam,
@@ -54,28 +58,39 @@ function textBlocks(text: string): ContentBlock[] {
   return text.trim() === '' ? [] : [{ text }];
 }
 
-/** search_result (top level or in a tool result) keeps its text; its citation plumbing does not exist here. */
-function searchResultText(block: OtherBlockParam): string {
+function searchResultTexts(block: OtherBlockParam): string[] {
   const parts = Array.isArray(block.content)
     ? (block.content as Array<{ type?: string; text?: unknown }>)
     : [];
-  const body = parts
-    .filter((part) => part.type === 'text' && typeof part.text === 'string')
-    .map((part) => part.text as string)
-    .join('\n');
-  return [block.title, block.source, body]
+  return parts
+    .filter((part) => part.type === 'text' && typeof part.text === 'string' && part.text.trim() !== '')
+    .map((part) => part.text as string);
+}
+
+/** search_result (top level or in a tool result): Converse's own searchResult where the model has it (its
+ * citations then come back as search_result_location), else its text. */
+function convertSearchResult(block: OtherBlockParam, path: string, ctx: BlockContext): MediaBlock[] {
+  const cited = (block.citations as { enabled?: unknown } | undefined)?.enabled === true;
+  const texts = searchResultTexts(block);
+  if (ctx.caps.searchResults && texts.length > 0) {
+    const searchResult: SearchResultBlock = {
+      source: String(block.source ?? ''),
+      title: String(block.title ?? ''),
+      content: texts.map((text) => ({ text })),
+      ...(cited ? { citations: { enabled: true } } : {}),
+    };
+    return [{ searchResult }];
+  }
+  if (cited)
+    ctx.warnings.add(`search_result citations dropped (${path}): the result goes to ${ctx.modelId} as text`);
+  const text = [block.title, block.source, texts.join('\n')]
     .filter((part) => typeof part === 'string' && part !== '')
     .join('\n');
+  return textBlocks(text) as MediaBlock[];
 }
 
 function dropUnknown(block: OtherBlockParam, path: string, ctx: BlockContext): ContentBlock[] {
-  if (block.type === 'search_result') {
-    if ((block.citations as { enabled?: unknown } | undefined)?.enabled === true)
-      ctx.warnings.add(
-        `search_result citations dropped (${path}): the result goes to ${ctx.modelId} as text`,
-      );
-    return textBlocks(searchResultText(block));
-  }
+  if (block.type === 'search_result') return convertSearchResult(block, path, ctx) as ContentBlock[];
   // Converse has no compaction: its summary stands for the conversation it replaced.
   if (block.type === 'compaction') return textBlocks(compactionSummary(block));
   ctx.warnings.add(`content block "${block.type}" dropped (${path}): it has no Converse equivalent`);

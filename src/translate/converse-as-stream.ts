@@ -20,6 +20,7 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import { memberName } from './member-name.ts';
 
+/** A citation whose location Anthropic has no form for (a web citation). */
 export const CITATIONS_DROPPED = 'citations in the response were dropped (text kept)';
 
 interface BlockEvents {
@@ -52,10 +53,19 @@ function deltasOf(block: ContentBlock, warnings: string[]): BlockEvents {
     return { deltas: [] };
   }
   if (block.citationsContent !== undefined) {
-    // Bedrock's citation locations do not match Anthropic's; keep the cited text, drop the locations.
+    // As ConverseStream sends a cited passage: its text, then its citations, on the same block.
     const text = (block.citationsContent.content ?? []).map((part) => part.text ?? '').join('');
-    warnings.push(CITATIONS_DROPPED);
-    return { deltas: text === '' ? [] : [{ text }] };
+    const citations = (block.citationsContent.citations ?? []).map(
+      ({ title, source, sourceContent, location }): ContentBlockDelta => ({
+        citation: {
+          title,
+          source,
+          sourceContent: sourceContent?.map((part) => ({ text: part.text })),
+          location,
+        },
+      }),
+    );
+    return { deltas: [...(text === '' ? [] : [{ text }]), ...citations] };
   }
   warnings.push(`dropped response content block of kind '${memberName(block)}'`);
   return { deltas: [] };

@@ -12,6 +12,7 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
 import type { MessageDeltaUsage, StopReason, StreamEvent, Usage } from '../anthropic/types.ts';
+import { anthropicCitation } from './citations.ts';
 import { CITATIONS_DROPPED } from './converse-as-stream.ts';
 import type { ResponseContext } from './from-converse.ts';
 import { memberName } from './member-name.ts';
@@ -273,9 +274,19 @@ export class ConverseStreamTranslator {
       return [];
     }
     if (delta.citation !== undefined) {
-      // The cited text arrives as text deltas; Bedrock's citation locations do not match Anthropic's.
-      this.#warn(CITATIONS_DROPPED);
-      return [];
+      // The cited text arrives as text deltas of the same block; the citation joins that text block.
+      const citation = anthropicCitation(delta.citation);
+      if (citation === undefined) {
+        this.#warn(CITATIONS_DROPPED);
+        return [];
+      }
+      const { out, block } = this.#ensure(bedrockIndex, 'text');
+      out.push({
+        type: 'content_block_delta',
+        index: block.index,
+        delta: { type: 'citations_delta', citation },
+      });
+      return out;
     }
     this.#warn(`ignored content delta of kind '${memberName(delta)}'`);
     return [];

@@ -105,14 +105,28 @@ describe('foldStream', () => {
 });
 
 describe('one set of Converse response rules', () => {
-  it('keeps cited text and warns the same way streamed and not', () => {
+  it('keeps cited text and its citations the same way streamed and not', () => {
+    const citation = {
+      title: 'Docs',
+      source: 'https://docs.example',
+      sourceContent: [{ text: 'Cited fact.' }],
+      location: { searchResultLocation: { searchResultIndex: 0, start: 0, end: 1 } },
+    };
     const translator = new ConverseStreamTranslator({ ...ctx(), inputTokensEstimate: 1 });
     const events = translator.start();
     const streamed: ConverseStreamOutput[] = [
       { messageStart: { role: 'assistant' } },
-      { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'Cited fact.' } } },
-      { contentBlockDelta: { contentBlockIndex: 0, delta: { citation: { title: 'doc' } } } },
+      { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'Plain. ' } } },
       { contentBlockStop: { contentBlockIndex: 0 } },
+      { contentBlockDelta: { contentBlockIndex: 1, delta: { text: 'Cited fact.' } } },
+      { contentBlockDelta: { contentBlockIndex: 1, delta: { citation } } },
+      {
+        contentBlockDelta: {
+          contentBlockIndex: 1,
+          delta: { citation: { title: 'web', location: { web: {} } } },
+        },
+      },
+      { contentBlockStop: { contentBlockIndex: 1 } },
       { messageStop: { stopReason: 'end_turn' } },
       { metadata: { usage: { inputTokens: 1, outputTokens: 2, totalTokens: 3 }, metrics: { latencyMs: 1 } } },
     ];
@@ -125,7 +139,15 @@ describe('one set of Converse response rules', () => {
         output: {
           message: {
             role: 'assistant',
-            content: [{ citationsContent: { content: [{ text: 'Cited fact.' }], citations: [] } }],
+            content: [
+              { text: 'Plain. ' },
+              {
+                citationsContent: {
+                  content: [{ text: 'Cited fact.' }],
+                  citations: [citation, { title: 'web', location: { web: {} } }],
+                },
+              },
+            ],
           },
         },
         stopReason: 'end_turn',
@@ -134,7 +156,27 @@ describe('one set of Converse response rules', () => {
       },
       ctx(),
     );
-    expect(foldStream(events).content).toEqual(whole.result.content);
+    const expected = [
+      { type: 'text', text: 'Plain. ' },
+      {
+        type: 'text',
+        text: 'Cited fact.',
+        citations: [
+          {
+            type: 'search_result_location',
+            cited_text: 'Cited fact.',
+            search_result_index: 0,
+            start_block_index: 0,
+            end_block_index: 1,
+            source: 'https://docs.example',
+            title: 'Docs',
+          },
+        ],
+      },
+    ];
+    expect(foldStream(events).content).toEqual(expected);
+    expect(whole.result.content).toEqual(expected);
+    // Only the web citation, which Anthropic has no form for, is reported.
     expect(translator.warnings).toEqual([CITATIONS_DROPPED]);
     expect(whole.warnings).toEqual([CITATIONS_DROPPED]);
   });

@@ -156,16 +156,42 @@ describe('fromConverseResponse', () => {
     });
   });
 
-  it('keeps cited text, drops blocks Anthropic has no place for, and warns about both', () => {
+  it("keeps cited text with Anthropic's citation, drops blocks Anthropic has no place for, and warns", () => {
     const { result, warnings } = translateConverseResponse(
       output([
-        { citationsContent: { content: [{ text: 'Cited ' }, { text: 'fact.' }], citations: [] } },
+        {
+          citationsContent: {
+            content: [{ text: 'Cited ' }, { text: 'fact.' }],
+            citations: [
+              {
+                title: 'notes.txt',
+                sourceContent: [{ text: 'fact' }],
+                location: { documentChar: { documentIndex: 0, start: 10, end: 14 } },
+              },
+            ],
+          },
+        },
         { image: { format: 'png', source: { bytes: new Uint8Array([1]) } } },
       ]),
       ctx(),
     );
-    expect(result.content).toEqual([{ type: 'text', text: 'Cited fact.' }]);
-    expect(warnings).toEqual([expect.stringContaining('citations'), expect.stringContaining("'image'")]);
+    expect(result.content).toEqual([
+      {
+        type: 'text',
+        text: 'Cited fact.',
+        citations: [
+          {
+            type: 'char_location',
+            cited_text: 'fact',
+            document_index: 0,
+            document_title: 'notes.txt',
+            start_char_index: 10,
+            end_char_index: 14,
+          },
+        ],
+      },
+    ]);
+    expect(warnings).toEqual([expect.stringContaining("'image'")]);
   });
 
   it('warns about an unknown stop reason instead of hiding it', () => {

@@ -6,13 +6,23 @@
  * 'placeholder' (a tool's output, or an earlier turn: a note keeps the conversation going and tells the
  * model what is missing).
  */
-import type { DocumentBlock, DocumentFormat, ImageBlock, ImageFormat } from '@aws-sdk/client-bedrock-runtime';
+import type {
+  DocumentBlock,
+  DocumentFormat,
+  ImageBlock,
+  ImageFormat,
+  SearchResultBlock,
+} from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
 import type { DocumentBlockParam, ImageBlockParam } from '../anthropic/types.ts';
 import type { BlockContext } from './block-context.ts';
 
 /** The block shapes that both a message and a toolResult can hold. */
-export type MediaBlock = { text: string } | { image: ImageBlock } | { document: DocumentBlock };
+export type MediaBlock =
+  | { text: string }
+  | { image: ImageBlock }
+  | { document: DocumentBlock }
+  | { searchResult: SearchResultBlock };
 
 export type OnUnsupported = 'refuse' | 'placeholder';
 

@@ -296,7 +296,7 @@ describe('convertMessages', () => {
     expect(content[1]).toEqual({ text: DOCUMENT_PLACEHOLDER });
   });
 
-  it('keeps search results as text and drops server tool blocks with a warning', () => {
+  it('keeps search results as text where the model has no searchResult, and drops server tool blocks with a warning', () => {
     const { messages, warnings } = convert([
       {
         role: 'user',
@@ -320,6 +320,49 @@ describe('convertMessages', () => {
     expect(messages[0]?.content).toEqual([{ text: 'Docs\nhttps://docs.example\nthe answer' }]);
     expect(messages[1]?.content).toEqual([{ text: 'found it' }]);
     expect(warnings.join()).toContain('server_tool_use');
+  });
+
+  it("sends search results as Converse's searchResult (with citations) where the model has it, in tool results too", () => {
+    const result = {
+      type: 'search_result',
+      source: 'https://docs.example',
+      title: 'Docs',
+      content: [
+        { type: 'text', text: 'first passage' },
+        { type: 'text', text: 'second passage' },
+      ],
+      citations: { enabled: true },
+      cache_control: cache,
+    } as never;
+    const { messages, warnings } = convert(
+      [
+        { role: 'user', content: 'search' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'search', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_1', content: [result] },
+            result,
+            { type: 'text', text: 'answer with sources' },
+          ],
+        },
+      ],
+      { ...CLAUDE, searchResults: true },
+      ['search'],
+    );
+    const searchResult = {
+      source: 'https://docs.example',
+      title: 'Docs',
+      content: [{ text: 'first passage' }, { text: 'second passage' }],
+      citations: { enabled: true },
+    };
+    expect(messages[2]?.content).toEqual([
+      { toolResult: { toolUseId: 'toolu_1', content: [{ searchResult }] } },
+      { searchResult },
+      { cachePoint: { type: 'default' } },
+      { text: 'answer with sources' },
+    ]);
+    expect(warnings).toEqual([]);
   });
 
   it('says so when the citations asked of a search result or a document sent as text are lost', () => {

@@ -2,7 +2,7 @@
 import { modelRejected, validationError } from './errors.ts';
 import { padding } from './eventstream.ts';
 import type { EmulatedModel } from './models.ts';
-import type { Reply, RequestView } from './reply.ts';
+import { type CitableSource, firstSentence, type Reply, type RequestView } from './reply.ts';
 import { type PromptSegment, promptUsage } from './usage.ts';
 import { thinkingOmitted, thinkingOn } from './validate-converse.ts';
 
@@ -45,9 +45,11 @@ export function converseView(body: Json, model: EmulatedModel, cacheMemory: Set<
     maxTokens,
   );
   const tools = ((body.toolConfig as Json | undefined)?.tools as Json[] | undefined) ?? [];
+  const citable = citableSource(messages);
   return {
     lastUserText: lastUserText(messages),
     lastToolResultText: lastToolResultText(messages),
+    ...(citable ? { citable } : {}),
     toolNames: tools.flatMap((t) => (t.toolSpec ? [(t.toolSpec as Json).name as string] : [])),
     wantsReasoning:
       model.reasoning === 'always' ||
@@ -90,6 +92,68 @@ function lastUserText(messages: Json[]): string {
     if (texts.length) return texts.join(' ');
   }
   return '';
+}
+
+const TEXT_FORMATS = ['txt', 'md', 'csv', 'html'];
+
+/** A searchResult or a text document's own text (PDFs and the like are not read here). */
+function sourceText(block: Json): string | undefined {
+  const result = block.searchResult as Json | undefined;
+  if (result) return ((result.content as Json[] | undefined) ?? [])[0]?.text as string | undefined;
+  const doc = block.document as Json | undefined;
+  const source = doc?.source as Json | undefined;
+  if (typeof source?.text === 'string') return source.text;
+  if (typeof source?.bytes === 'string' && TEXT_FORMATS.includes(doc?.format as string))
+    return Buffer.from(source.bytes, 'base64').toString('utf8');
+  return undefined;
+}
+
+/** The first searchResult / document of the last user turn that asks for citations, with its index. */
+function citableSource(messages: Json[]): CitableSource | undefined {
+  const counts = { searchResult: 0, document: 0 };
+  let found: CitableSource | undefined;
+  const lastUser = messages.findLastIndex((m) => m.role === 'user');
+  messages.forEach((message, m) => {
+    const blocks = (message.content as Json[]).flatMap((block) => [
+      block,
+      ...(((block.toolResult as Json | undefined)?.content as Json[] | undefined) ?? []),
+    ]);
+    for (const block of blocks) {
+      const kind = 'searchResult' in block ? 'searchResult' : 'document' in block ? 'document' : undefined;
+      if (!kind) continue;
+      const index = counts[kind]++;
+      const value = block[kind] as Json;
+      if (found || m !== lastUser || (value.citations as Json | undefined)?.enabled !== true) continue;
+      const text = sourceText(block);
+      if (!text) continue;
+      found =
+        kind === 'searchResult'
+          ? {
+              kind: 'search_result',
+              index,
+              title: value.title as string,
+              source: value.source as string,
+              quote: text,
+              end: 1,
+            }
+          : { kind: 'document', index, title: value.name as string, quote: firstSentence(text), end: 0 };
+      if (found.kind === 'document') found.end = found.quote.length;
+    }
+  });
+  return found;
+}
+
+/** Converse's citation of a quoted source. */
+function converseCitation(source: CitableSource): Json {
+  return {
+    title: source.title,
+    ...(source.source === undefined ? {} : { source: source.source }),
+    sourceContent: [{ text: source.quote }],
+    location:
+      source.kind === 'search_result'
+        ? { searchResultLocation: { searchResultIndex: source.index, start: 0, end: source.end } }
+        : { documentChar: { documentIndex: source.index, start: 0, end: source.end } },
+  };
 }
 
 function lastToolResultText(messages: Json[]): string {
@@ -142,6 +206,11 @@ export function converseResponse(reply: Reply, latencyMs: number, serviceTier?: 
   const content = reply.blocks.map((block) => {
     switch (block.kind) {
       case 'text':
+        if (block.cites) {
+          return {
+            citationsContent: { content: [{ text: block.text }], citations: [converseCitation(block.cites)] },
+          };
+        }
         return { text: block.text };
       case 'reasoning':
         return {
@@ -196,6 +265,14 @@ export function converseStreamEvents(
       case 'text':
         for (const piece of chunks(block.text, chunkSize)) {
           events.push(ev('contentBlockDelta', { contentBlockIndex: index, delta: { text: piece } }));
+        }
+        if (block.cites) {
+          events.push(
+            ev('contentBlockDelta', {
+              contentBlockIndex: index,
+              delta: { citation: converseCitation(block.cites) },
+            }),
+          );
         }
         break;
       case 'reasoning':

@@ -188,6 +188,33 @@ describe('Converse behaviours', () => {
     expect(second?.text).toBe('Echo: think');
   });
 
+  it('cites a searchResult that asks for citations (Claude), both as citationsContent and as a citation delta', async () => {
+    const searchResult = {
+      source: 'https://docs.example',
+      title: 'Docs',
+      content: [{ text: 'The answer is 42.' }],
+      citations: { enabled: true },
+    };
+    const messages: Message[] = [{ role: 'user', content: [{ searchResult }, { text: 'what is it?' }] }];
+    const citation = {
+      title: 'Docs',
+      source: 'https://docs.example',
+      sourceContent: [{ text: 'The answer is 42.' }],
+      location: { searchResultLocation: { searchResultIndex: 0, start: 0, end: 1 } },
+    };
+    const out = await real.send(new ConverseCommand({ modelId: SONNET, messages }));
+    expect(out.output?.message?.content?.[1]).toEqual({
+      citationsContent: { content: [{ text: 'The answer is 42.' }], citations: [citation] },
+    });
+    const streamed = await collect(
+      (await real.send(new ConverseStreamCommand({ modelId: SONNET, messages }))).stream,
+    );
+    expect(streamed.map((e) => e.contentBlockDelta?.delta?.citation).filter(Boolean)).toEqual([citation]);
+
+    const refused = real.send(new ConverseCommand({ modelId: 'qwen.qwen3-32b-v1:0', messages }));
+    await expect(refused).rejects.toThrow(/doesn't support the searchResult field/);
+  });
+
   it('stops at maxTokens with stopReason max_tokens', async () => {
     emulator.enqueue({ text: 'x'.repeat(400) });
     const out = await real.send(

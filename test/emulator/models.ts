@@ -46,6 +46,8 @@ export interface EmulatedModel {
   thinkingDisplay: boolean;
   /** Converse top-level `outputConfig.effort` (Claude adaptive models and Opus 4.5); refused elsewhere. */
   effort: boolean;
+  /** Converse `searchResult` blocks (SearchResultBlock: Claude 3.5 Haiku, 3.7 Sonnet, 4 and later). */
+  searchResults: boolean;
   /** Structured outputs: InvokeModel `output_config.format`, Converse `outputConfig.textFormat` and
    * `toolSpec.strict`. Claude 4.5 and later (Bedrock's structured-outputs page lists Sonnet 4.5, Haiku
    * 4.5, Opus 4.5 and Opus 4.6) and the open models its supported-models section names (Qwen3, DeepSeek
@@ -108,6 +110,7 @@ function claude(spec: ClaudeSpec): EmulatedModel {
     adaptiveThinking: adaptive,
     adaptiveOnly: spec.adaptiveOnly ?? false,
     thinkingDisplay: spec.adaptiveOnly ?? false,
+    searchResults: !spec.id.includes('claude-3-5-sonnet'),
     effort: adaptive || (spec.effort ?? false),
     structuredOutputs: adaptive || (spec.structuredOutputs ?? false),
     // The 4.5 models and every adaptive one, exactly the structured-outputs set.
@@ -168,6 +171,7 @@ function open(spec: OpenSpec): EmulatedModel {
     adaptiveThinking: false,
     adaptiveOnly: false,
     thinkingDisplay: false,
+    searchResults: false,
     effort: false,
     structuredOutputs: spec.structuredOutputs ?? false,
     cacheTtl: false,

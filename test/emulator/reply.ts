@@ -10,7 +10,8 @@ import { signClaudeThinking } from './signature.ts';
 export type ReplyBlock =
   | { kind: 'reasoning'; text: string; signature?: string }
   | { kind: 'redacted'; data: string }
-  | { kind: 'text'; text: string }
+  /** `cites`: the text quotes that source, so Claude answers it as a cited passage. */
+  | { kind: 'text'; text: string; cites?: CitableSource }
   | { kind: 'toolUse'; id: string; name: string; input: unknown };
 
 export interface Usage {
@@ -32,11 +33,29 @@ export interface Reply {
   compaction?: { inputTokens: number; outputTokens: number };
 }
 
+/**
+ * A source in the request that Claude may cite: a search result or a plain-text document with citations
+ * enabled. `index` counts the sources of that kind in the whole request, as Claude's citations do.
+ */
+export interface CitableSource {
+  kind: 'search_result' | 'document';
+  index: number;
+  title: string;
+  /** A search result's source (URL or id). */
+  source?: string;
+  /** The passage quoted: a search result's first text block, a document's first sentence. */
+  quote: string;
+  /** Where the quote ends in the document's text (char_location), or the block after it (search result). */
+  end: number;
+}
+
 /** What the default reply needs to know about a request, whichever wire format it came in. */
 export interface RequestView {
   lastUserText: string;
   /** Text of the newest tool result in the request ('' when none): what `{{toolResult}}` in a script becomes. */
   lastToolResultText: string;
+  /** The first source in the last user turn that asks for citations (Claude models only). */
+  citable?: CitableSource;
   toolNames: string[];
   wantsReasoning: boolean;
   /** The thinking text is left out (display `omitted`, Opus 4.7's default); its signature still comes. */
@@ -46,6 +65,12 @@ export interface RequestView {
     Usage,
     'inputTokens' | 'cacheReadInputTokens' | 'cacheWriteInputTokens' | 'cacheWrite1hInputTokens'
   >;
+}
+
+/** A document's first sentence (at most 200 characters): what the emulated Claude quotes of it. */
+export function firstSentence(text: string): string {
+  const end = text.search(/[.!?](\s|$)/);
+  return (end === -1 ? text : text.slice(0, end + 1)).slice(0, 200);
 }
 
 export type IdStyle = 'converse' | 'anthropic';
@@ -96,6 +121,9 @@ export function buildReply(
       stopReason = model.toolCallStopReason;
     } else {
       blocks.push({ kind: 'text', text: `Echo: ${view.lastUserText}` });
+      // With citations asked of a source, Claude answers part of it as a cited passage of that source.
+      if (view.citable && model.providerName === 'Anthropic')
+        blocks.push({ kind: 'text', text: view.citable.quote, cites: view.citable });
       stopReason = 'end_turn';
     }
   }

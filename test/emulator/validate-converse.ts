@@ -41,6 +41,7 @@ const CONTENT_KINDS = [
   'cachePoint',
   'reasoningContent',
   'citationsContent',
+  'searchResult',
 ] as const;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -144,6 +145,9 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
           break;
         case 'document':
           checkDocument(value, where, model, role);
+          break;
+        case 'searchResult':
+          checkSearchResult(value, where, model, role);
           break;
         case 'video':
           throw validationError(
@@ -353,6 +357,36 @@ function checkDocument(value: unknown, where: string, model: EmulatedModel, role
   }
 }
 
+/** A searchResult: Claude models that take it, user turns only, source/title/non-blank content. Wording
+ * unverified, in the style of Bedrock's other unsupported-field messages. */
+function checkSearchResult(value: unknown, where: string, model: EmulatedModel, role: unknown): void {
+  if (!model.searchResults) {
+    throw validationError(
+      `This model doesn't support the searchResult field for ${String(role)} messages. Remove searchResult and try again.`,
+    );
+  }
+  if (role !== 'user')
+    throw validationError(`The searchResult field at ${where} is only allowed in user messages.`);
+  const result = value as Json;
+  const content = isObject(result) ? result.content : undefined;
+  if (
+    !isObject(result) ||
+    typeof result.source !== 'string' ||
+    typeof result.title !== 'string' ||
+    !Array.isArray(content) ||
+    content.length === 0
+  ) {
+    throw validationError(`The searchResult at ${where} must have source, title and content.`);
+  }
+  content.forEach((item, i) => {
+    if (!isObject(item) || typeof item.text !== 'string' || item.text.trim() === '') {
+      throw validationError(
+        `The text field in the SearchResultContentBlock object at ${where}.searchResult.content.${i} is blank. Add text to the text field, and try again.`,
+      );
+    }
+  });
+}
+
 /**
  * At most 20 images and 5 documents in one request, tool results included (the Message reference; the
  * documents message is Bedrock's as public reports quote it, the images one is in its style: unverified).
@@ -405,6 +439,7 @@ function checkToolResultContent(result: Json, where: string, model: EmulatedMode
       checkToolResultImage(model);
     }
     if ('document' in item) checkDocument(item.document, `${where}.content.${i}`, model, 'user');
+    if ('searchResult' in item) checkSearchResult(item.searchResult, `${where}.content.${i}`, model, 'user');
   });
 }
 

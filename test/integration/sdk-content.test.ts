@@ -269,6 +269,74 @@ describe('images and documents', () => {
     expect(content.some((b) => typeof b.text === 'string' && b.text.trim() !== '')).toBe(true);
   });
 
+  it("sends a search result as Converse's searchResult, and Claude's citations of it reach the client in both modes", async () => {
+    const params: Anthropic.MessageCreateParamsNonStreaming = {
+      model: CLAUDE,
+      max_tokens: 256,
+      messages: askWith(
+        {
+          type: 'search_result',
+          source: 'https://docs.example/sky',
+          title: 'Sky facts',
+          content: [{ type: 'text', text: 'The sky is blue because of Rayleigh scattering.' }],
+          citations: { enabled: true },
+        },
+        { type: 'text', text: 'Why is the sky blue?' },
+      ),
+    };
+    const [created, streamed] = await createAndStream(world.client, params);
+    expect(lastBody('ConverseStream').messages[0].content[0]).toEqual({
+      searchResult: {
+        source: 'https://docs.example/sky',
+        title: 'Sky facts',
+        content: [{ text: 'The sky is blue because of Rayleigh scattering.' }],
+        citations: { enabled: true },
+      },
+    });
+    for (const message of [created, streamed]) {
+      const cited = message.content.find((b) => b.type === 'text' && b.citations?.length);
+      expect(cited).toMatchObject({
+        type: 'text',
+        text: 'The sky is blue because of Rayleigh scattering.',
+        citations: [
+          {
+            type: 'search_result_location',
+            cited_text: 'The sky is blue because of Rayleigh scattering.',
+            search_result_index: 0,
+            start_block_index: 0,
+            end_block_index: 1,
+            source: 'https://docs.example/sky',
+            title: 'Sky facts',
+          },
+        ],
+      });
+    }
+  });
+
+  it("a text document's citations come back as char_location (Claude through Converse)", async () => {
+    const message = await world.client.messages.create({
+      model: CLAUDE,
+      max_tokens: 256,
+      messages: askWith(
+        {
+          type: 'document',
+          title: 'notes',
+          source: { type: 'text', media_type: 'text/plain', data: 'Grass is green. Snow is white.' },
+          citations: { enabled: true },
+        },
+        { type: 'text', text: 'What colour is grass?' },
+      ),
+    });
+    const cited = message.content.find((b) => b.type === 'text' && b.citations?.length);
+    expect(cited?.type === 'text' && cited.citations?.[0]).toMatchObject({
+      type: 'char_location',
+      cited_text: 'Grass is green.',
+      document_index: 0,
+      start_char_index: 0,
+      end_char_index: 15,
+    });
+  });
+
   describe('url sources', () => {
     let media: http.Server;
     let mediaUrl: string;
