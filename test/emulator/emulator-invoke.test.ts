@@ -133,6 +133,59 @@ describe('InvokeModel (Claude native)', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('cites a document or search result that asks for citations: citations on the text, citations_delta when streaming', async () => {
+    const messages = [
+      {
+        role: 'user',
+        content: [
+          {
+            type: 'search_result',
+            source: 'kb://1',
+            title: 'Old',
+            content: [{ type: 'text', text: 'Not cited.' }],
+          },
+          {
+            type: 'document',
+            title: 'notes',
+            source: { type: 'text', media_type: 'text/plain', data: 'Grass is green. Snow is white.' },
+            citations: { enabled: true },
+          },
+          { type: 'text', text: 'What colour is grass?' },
+        ],
+      },
+    ];
+    const citation = {
+      type: 'char_location',
+      cited_text: 'Grass is green.',
+      document_index: 0,
+      document_title: 'notes',
+      start_char_index: 0,
+      end_char_index: 15,
+    };
+    const out = await client.send(
+      new InvokeModelCommand({
+        modelId: HAIKU,
+        body: encode(body({ messages })),
+        contentType: 'application/json',
+      }),
+    );
+    expect(decode(out.body).content[1]).toEqual({
+      type: 'text',
+      text: 'Grass is green.',
+      citations: [citation],
+    });
+
+    const streamed = await client.send(
+      new InvokeModelWithResponseStreamCommand({ modelId: HAIKU, body: encode(body({ messages })) }),
+    );
+    const events: { type: string; index?: number; delta?: { type?: string; citation?: unknown } }[] = [];
+    for await (const part of streamed.body ?? []) events.push(decode(part.chunk?.bytes));
+    const deltas = events.filter((e) => e.delta?.type === 'citations_delta');
+    expect(deltas).toEqual([
+      { type: 'content_block_delta', index: 1, delta: { type: 'citations_delta', citation } },
+    ]);
+  });
+
   it('takes output_config.format from Claude 4.5 on, and effort only where the model has it', async () => {
     const format = { type: 'json_schema', schema: { type: 'object' } };
     const send = (modelId: string, extra: Record<string, unknown>) =>

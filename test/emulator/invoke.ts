@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { checkContextWindow } from './converse.ts';
 import { modelRejected, validationError } from './errors.ts';
 import type { EmulatedModel } from './models.ts';
-import type { Reply, RequestView } from './reply.ts';
+import { type CitableSource, firstSentence, type Reply, type RequestView } from './reply.ts';
 import { verifyClaudeSignature } from './signature.ts';
 import { type PromptSegment, promptUsage } from './usage.ts';
 import { checkBetas, checkClaudeThinking, thinkingOmitted, thinkingOn } from './validate-converse.ts';
@@ -331,9 +331,11 @@ export function invokeView(body: Json, model: EmulatedModel, cacheMemory: Set<st
     }
     lastUserText = texts.join(' ');
   }
+  const citable = citableSource(messages);
   return {
     lastUserText,
     lastToolResultText: lastToolResultText(messages),
+    ...(citable ? { citable } : {}),
     toolNames: ((body.tools as Json[] | undefined) ?? []).map((t) => t.name as string),
     wantsReasoning: thinkingOn(body),
     omitThinking: thinkingOmitted(body, model),
@@ -354,10 +356,77 @@ function lastToolResultText(messages: Json[]): string {
   return '';
 }
 
+/** A plain-text document's text (base64 text/plain, text or content sources); PDFs are not read here. */
+function documentText(source: Json | undefined): string | undefined {
+  if (source?.type === 'text' && typeof source.data === 'string') return source.data;
+  if (source?.type === 'base64' && source.media_type === 'text/plain' && typeof source.data === 'string')
+    return Buffer.from(source.data, 'base64').toString('utf8');
+  if (source?.type === 'content') {
+    const first = typeof source.content === 'string' ? source.content : blocksOf(source.content)[0]?.text;
+    return typeof first === 'string' ? first : undefined;
+  }
+  return undefined;
+}
+
+/** The first search_result / document of the last user turn with citations enabled, with its index. */
+function citableSource(messages: Json[]): CitableSource | undefined {
+  const counts = { search_result: 0, document: 0 };
+  let found: CitableSource | undefined;
+  const lastUser = messages.findLastIndex((m) => m.role === 'user');
+  messages.forEach((message, m) => {
+    const blocks = blocksOf(message.content).flatMap((block) => [
+      block,
+      ...(block.type === 'tool_result' ? blocksOf(block.content ?? []) : []),
+    ]);
+    for (const block of blocks) {
+      if (block.type !== 'search_result' && block.type !== 'document') continue;
+      const index = counts[block.type]++;
+      if (found || m !== lastUser || (block.citations as Json | undefined)?.enabled !== true) continue;
+      if (block.type === 'search_result') {
+        const quote = blocksOf(block.content)[0]?.text;
+        if (typeof quote !== 'string') continue;
+        const title = String(block.title);
+        found = { kind: 'search_result', index, title, source: String(block.source), quote, end: 1 };
+      } else {
+        const text = documentText(block.source as Json | undefined);
+        if (!text) continue;
+        const quote = firstSentence(text);
+        found = { kind: 'document', index, title: String(block.title ?? ''), quote, end: quote.length };
+      }
+    }
+  });
+  return found;
+}
+
+/** Claude's citation of a quoted source (Anthropic's shape). */
+function anthropicCitation(source: CitableSource): Json {
+  if (source.kind === 'search_result') {
+    return {
+      type: 'search_result_location',
+      cited_text: source.quote,
+      search_result_index: source.index,
+      start_block_index: 0,
+      end_block_index: source.end,
+      source: source.source,
+      title: source.title,
+    };
+  }
+  return {
+    type: 'char_location',
+    cited_text: source.quote,
+    document_index: source.index,
+    document_title: source.title || null,
+    start_char_index: 0,
+    end_char_index: source.end,
+  };
+}
+
 function contentJson(reply: Reply): Json[] {
   return reply.blocks.map((block) => {
     switch (block.kind) {
       case 'text':
+        if (block.cites)
+          return { type: 'text', text: block.text, citations: [anthropicCitation(block.cites)] };
         return { type: 'text', text: block.text };
       case 'reasoning':
         return { type: 'thinking', thinking: block.text, signature: block.signature ?? '' };
@@ -454,6 +523,10 @@ export function invokeStreamEvents(
         events.push({ type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
         for (const text of pieces(block.text as string)) {
           events.push({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } });
+        }
+        // A cited passage's citations follow its text, one citations_delta each (Anthropic's stream).
+        for (const citation of (block.citations as Json[] | undefined) ?? []) {
+          events.push({ type: 'content_block_delta', index, delta: { type: 'citations_delta', citation } });
         }
         break;
       case 'thinking':

@@ -225,6 +225,46 @@ describe('native Claude path', () => {
     expect(lastCall('InvokeModelWithResponseStream')?.status).toBe(200);
   });
 
+  it("passes Claude's citations through intact: the SDK's stream helper assembles what the whole answer has", async () => {
+    const params: Anthropic.MessageCreateParamsNonStreaming = {
+      model: 'claude-opus-4-7',
+      max_tokens: 1024,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'search_result',
+              source: 'https://docs.example/sky',
+              title: 'Sky facts',
+              content: [{ type: 'text', text: 'The sky is blue because of Rayleigh scattering.' }],
+              citations: { enabled: true },
+            },
+            { type: 'text', text: 'Why is the sky blue?' },
+          ],
+        },
+      ],
+    };
+    const [created, streamed] = await createAndStream(world.client, params);
+    const citation = {
+      type: 'search_result_location',
+      cited_text: 'The sky is blue because of Rayleigh scattering.',
+      search_result_index: 0,
+      start_block_index: 0,
+      end_block_index: 1,
+      source: 'https://docs.example/sky',
+      title: 'Sky facts',
+    };
+    for (const message of [created, streamed]) {
+      expect(message.content.at(-1)).toEqual({
+        type: 'text',
+        text: 'The sky is blue because of Rayleigh scattering.',
+        citations: [citation],
+      });
+    }
+    expect(lastCall('InvokeModelWithResponseStream')?.modelId).toBe('us.anthropic.claude-opus-4-7');
+  });
+
   it('returns Claude thinking with its signature and accepts it back on the next turn', async () => {
     world.emulator.enqueue({ reasoning: { text: 'Let me think about 2+2.' }, text: '4' });
     const first = await world.client.messages.create({
