@@ -18,6 +18,8 @@
  * - 1-hour cache TTL: Claude 4.5 and later; `cache_control.scope` is not accepted on Bedrock (LiteLLM).
  * - Thinking types, adaptive-only and always-thinking models, context/output limits: Claude Code
  *   2.1.331's model table (/work/shared/protocol-notes.md) and models/capabilities.ts.
+ * - Opus 4.7 (and Fable, Mythos) refuse `thinking.type: "disabled"` as well as budgets ("will return a
+ *   400 error"): https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html
  * - `thinking.display`: refused by older models ("thinking.enabled.display: Extra inputs are not
  *   permitted"); taken from Opus 4.7 on. unverified for Opus 4.7/4.8.
  * Where a source is silent the table leaves the feature out; `mergeClaudeFeatureOverrides` lets a
@@ -34,6 +36,9 @@ export interface ClaudeFeatures {
   fields: readonly string[];
   /** Accepted `thinking.type` values; empty when the model cannot think. */
   thinkingTypes: readonly ClaudeThinkingType[];
+  /** `disabled` is met by leaving `thinking` out: Bedrock refuses the value itself, and the model does not
+   * think unless asked (Opus 4.7/4.8). */
+  disabledByOmission: boolean;
   /** `thinking.display` (summarized/omitted) is accepted. */
   thinkingDisplay: boolean;
   /** Accepted `output_config.effort` levels, low → high; empty when effort is not supported. */
@@ -65,6 +70,7 @@ export interface ClaudeFeatureOverride {
   addBetas?: string[];
   removeBetas?: string[];
   thinkingTypes?: ClaudeThinkingType[];
+  disabledByOmission?: boolean;
   thinkingDisplay?: boolean;
   efforts?: Effort[];
   outputFormat?: boolean;
@@ -141,6 +147,7 @@ const NEEDS_CONTEXT_BETA = { context_management: CONTEXT_MANAGEMENT_BETA } as co
 const ALL_EFFORTS: readonly Effort[] = EFFORTS;
 
 const NO_EXTRAS = {
+  disabledByOmission: false,
   thinkingDisplay: false,
   efforts: [],
   outputFormat: false,
@@ -183,13 +190,14 @@ const CLAUDE_GENERATIONS: readonly ClaudeGeneration[] = [
     },
   },
   {
-    // Opus 4.7/4.8: adaptive only (manual budgets refused), 1M context built in.
+    // Opus 4.7/4.8: adaptive only (manual budgets and `disabled` refused), 1M context built in.
     match: /claude-opus-4-[78]/,
     features: {
       ...NO_EXTRAS,
       generation: 'claude-opus-4.7',
       fields: CLAUDE_4_5_FIELDS,
       thinkingTypes: ['adaptive', 'disabled'],
+      disabledByOmission: true,
       thinkingDisplay: true,
       efforts: ALL_EFFORTS,
       outputFormat: true,
@@ -328,12 +336,18 @@ function resolveFeatures(id: string, table: ClaudeFeatureTable): ClaudeFeatures 
 
 const THINKING_TYPES: readonly ClaudeThinkingType[] = ['enabled', 'adaptive', 'disabled'];
 const LIST_KEYS = ['addFields', 'removeFields', 'addBetas', 'removeBetas'] as const;
-const BOOLEAN_KEYS = ['thinkingDisplay', 'outputFormat', 'cacheTtl', 'systemMessages'] as const;
+const BOOLEAN_KEYS = [
+  'disabledByOmission',
+  'thinkingDisplay',
+  'outputFormat',
+  'cacheTtl',
+  'systemMessages',
+] as const;
 
 /**
  * Adds config overrides (parsed JSON) to a table: `{"<regex over the base model id>" | "*": {addBetas,
- * removeBetas, addFields, removeFields, thinkingTypes, thinkingDisplay, efforts, outputFormat, cacheTtl,
- * systemMessages}}`. Throws an Error naming the bad key, so a typo fails at start-up, not per request.
+ * removeBetas, addFields, removeFields, thinkingTypes, disabledByOmission, thinkingDisplay, efforts,
+ * outputFormat, cacheTtl, systemMessages}}`. Throws an Error naming the bad key, so a typo fails at start-up, not per request.
  */
 export function mergeClaudeFeatureOverrides(
   table: ClaudeFeatureTable,
@@ -403,6 +417,7 @@ function applyOverride(base: ClaudeFeatures, o: ClaudeFeatureOverride): ClaudeFe
   };
   if (o.thinkingTypes) features.thinkingTypes = o.thinkingTypes;
   if (o.efforts) features.efforts = ALL_EFFORTS.filter((e) => o.efforts?.includes(e));
+  if (o.disabledByOmission !== undefined) features.disabledByOmission = o.disabledByOmission;
   if (o.thinkingDisplay !== undefined) features.thinkingDisplay = o.thinkingDisplay;
   if (o.outputFormat !== undefined) features.outputFormat = o.outputFormat;
   if (o.cacheTtl !== undefined) features.cacheTtl = o.cacheTtl;

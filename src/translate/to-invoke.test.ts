@@ -306,6 +306,8 @@ describe('toInvokeBody thinking, effort and limits', () => {
     // [model, thinking in, max_tokens, effort, thinking out, output_config out]
     [SONNET_5_5, { type: 'disabled' }, 1000, undefined, undefined, undefined],
     ['anthropic.claude-sonnet-5', { type: 'disabled' }, 1000, undefined, { type: 'disabled' }, undefined],
+    // Bedrock refuses `disabled` on Opus 4.7/4.8, which think only when asked: off is no thinking field.
+    ['anthropic.claude-opus-4-7', { type: 'disabled' }, 1000, undefined, undefined, undefined],
     [
       'anthropic.claude-opus-4-7',
       { type: 'enabled', budget_tokens: 20_000 },

@@ -227,8 +227,10 @@ function shapeThinking(d: Draft, thinking: ThinkingConfig | undefined, effort: E
   }
   switch (thinking.type) {
     case 'disabled':
-      if (types.includes('disabled')) d.out.thinking = thinking;
-      else d.warnings.push('this model always thinks; thinking: disabled omitted');
+      if (!types.includes('disabled'))
+        d.warnings.push('this model always thinks; thinking: disabled omitted');
+      // Opus 4.7/4.8: off is the default and the value a 400, so off means no thinking field.
+      else if (!d.features.disabledByOmission) d.out.thinking = thinking;
       return false;
     case 'enabled':
       if (types.includes('enabled')) {

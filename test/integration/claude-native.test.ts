@@ -225,6 +225,17 @@ describe('native Claude path', () => {
     expect(lastCall('InvokeModelWithResponseStream')?.status).toBe(200);
   });
 
+  it("thinking: disabled on Opus 4.7 (Bedrock refuses the value) is sent as no thinking, the model's default off", async () => {
+    const message = await world.client.messages.create({
+      model: 'claude-opus-4-7',
+      max_tokens: 100,
+      thinking: { type: 'disabled' },
+      messages: user('hi'),
+    });
+    expect(message.content).toEqual([{ type: 'text', text: 'Echo: hi' }]);
+    expect(lastCall('InvokeModel')?.body).not.toHaveProperty('thinking');
+  });
+
   it("passes Claude's citations through intact: the SDK's stream helper assembles what the whole answer has", async () => {
     const params: Anthropic.MessageCreateParamsNonStreaming = {
       model: 'claude-opus-4-7',
