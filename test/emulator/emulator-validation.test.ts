@@ -213,6 +213,16 @@ describe('Converse validation', () => {
       /"thinking\.type\.enabled" is not supported for this model/,
     ],
     [
+      'temperature on Opus 4.7 (sampling parameters removed)',
+      { modelId: 'us.anthropic.claude-opus-4-7', inferenceConfig: { temperature: 0.5 } },
+      /`temperature` is deprecated for this model/,
+    ],
+    [
+      'top_k on Opus 4.7',
+      { modelId: 'us.anthropic.claude-opus-4-7', additionalModelRequestFields: { top_k: 5 } },
+      /`top_k` is deprecated for this model/,
+    ],
+    [
       'adaptive thinking on Sonnet 4.5',
       { additionalModelRequestFields: { thinking: { type: 'adaptive' } } },
       /Input tag 'adaptive' found using 'type'/,

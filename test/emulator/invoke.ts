@@ -6,7 +6,13 @@ import type { EmulatedModel } from './models.ts';
 import { type CitableSource, firstSentence, type Reply, type RequestView } from './reply.ts';
 import { verifyClaudeSignature } from './signature.ts';
 import { type PromptSegment, promptUsage } from './usage.ts';
-import { checkBetas, checkClaudeThinking, thinkingOmitted, thinkingOn } from './validate-converse.ts';
+import {
+  checkBetas,
+  checkClaudeSampling,
+  checkClaudeThinking,
+  thinkingOmitted,
+  thinkingOn,
+} from './validate-converse.ts';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -96,6 +102,7 @@ export function validateInvokeBody(body: unknown, model: EmulatedModel): Json {
   }
   checkOutputConfig(body.output_config, model, betas);
   checkClaudeThinking(body, model, maxTokens, body.temperature);
+  checkClaudeSampling(model, { temperature: body.temperature, top_p: body.top_p, top_k: body.top_k });
   const toolNames = checkTools(body.tools);
   // Compaction (Bedrock's compaction page): InvokeModel only, Sonnet/Opus 4.6, behind its beta.
   const compaction = model.adaptiveThinking && betas.includes(COMPACT_BETA);

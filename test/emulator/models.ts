@@ -41,6 +41,8 @@ export interface EmulatedModel {
   /** Claude Opus 4.7 on: only adaptive thinking; `enabled` (a budget) and `disabled` are a 400 (Bedrock's
    * adaptive-thinking page). */
   adaptiveOnly: boolean;
+  /** Claude Opus 4.7: temperature, top_p and top_k are refused (Anthropic's Opus 4.7 migration notes). */
+  noSampling: boolean;
   /** Claude Opus 4.7 on: takes `thinking.display` and omits the thinking text unless it says
    * `summarized` (Anthropic's "What's new in Claude 4.7"); older models refuse the key. */
   thinkingDisplay: boolean;
@@ -85,6 +87,8 @@ interface ClaudeSpec {
   structuredOutputs?: boolean;
   /** Adaptive only, with `thinking.display` and thinking omitted by default (Opus 4.7 on). */
   adaptiveOnly?: boolean;
+  /** No temperature / top_p / top_k (Opus 4.7). */
+  noSampling?: boolean;
 }
 
 function claude(spec: ClaudeSpec): EmulatedModel {
@@ -110,6 +114,7 @@ function claude(spec: ClaudeSpec): EmulatedModel {
     adaptiveThinking: adaptive,
     adaptiveOnly: spec.adaptiveOnly ?? false,
     thinkingDisplay: spec.adaptiveOnly ?? false,
+    noSampling: spec.noSampling ?? false,
     searchResults: !spec.id.includes('claude-3-5-sonnet'),
     effort: adaptive || (spec.effort ?? false),
     structuredOutputs: adaptive || (spec.structuredOutputs ?? false),
@@ -171,6 +176,7 @@ function open(spec: OpenSpec): EmulatedModel {
     adaptiveThinking: false,
     adaptiveOnly: false,
     thinkingDisplay: false,
+    noSampling: false,
     searchResults: false,
     effort: false,
     structuredOutputs: spec.structuredOutputs ?? false,
@@ -250,6 +256,7 @@ export const MODELS: EmulatedModel[] = [
     context: 1_000_000,
     adaptive: true,
     adaptiveOnly: true,
+    noSampling: true,
     profiles: ['us', 'eu', 'global'],
   }),
 

@@ -71,6 +71,11 @@ export function validateConverseRequest(body: unknown, { model, stream }: Conver
   checkInferenceConfig(inference, model);
   const additional = isObject(body.additionalModelRequestFields) ? body.additionalModelRequestFields : {};
   checkAdditionalFields(additional, model, inference);
+  checkClaudeSampling(model, {
+    temperature: inference.temperature,
+    top_p: inference.topP,
+    top_k: additional.top_k,
+  });
   checkServiceTier(body.serviceTier, model);
   checkOutputConfig(body.outputConfig, model);
 
@@ -588,6 +593,16 @@ function checkAdditionalFields(additional: Json, model: EmulatedModel, inference
       throw validationError('reasoningConfig.maxReasoningEffort must be low, medium or high.');
     }
   }
+}
+
+/**
+ * Opus 4.7 on takes no sampling parameters: Claude answers "`temperature` is deprecated for this model."
+ * (its wording, as clients quote it; the top_p / top_k messages are assumed alike).
+ */
+export function checkClaudeSampling(model: EmulatedModel, sampling: Record<string, unknown>): void {
+  if (!model.noSampling) return;
+  const set = Object.entries(sampling).find(([, value]) => value !== undefined && value !== null);
+  if (set) throw modelRejected(`\`${set[0]}\` is deprecated for this model.`);
 }
 
 /** Claude's own checks on `thinking` (the model provider's wording). */

@@ -236,6 +236,19 @@ describe('native Claude path', () => {
     expect(lastCall('InvokeModel')?.body).not.toHaveProperty('thinking');
   });
 
+  it("temperature on Opus 4.7 is Claude's own 400, its wording intact (Anthropic refuses it the same way)", async () => {
+    const error = await world.client.messages
+      // The SDK's own types already leave temperature out for this model.
+      .create({ model: 'claude-opus-4-7', max_tokens: 100, temperature: 0.5, messages: user('hi') } as never)
+      .then(
+        () => undefined,
+        (e: unknown) => e as { status?: number; error?: { error?: { type?: string; message?: string } } },
+      );
+    expect(error?.status).toBe(400);
+    expect(error?.error?.error?.type).toBe('invalid_request_error');
+    expect(error?.error?.error?.message).toContain('`temperature` is deprecated for this model.');
+  });
+
   it("passes Claude's citations through intact: the SDK's stream helper assembles what the whole answer has", async () => {
     const params: Anthropic.MessageCreateParamsNonStreaming = {
       model: 'claude-opus-4-7',
