@@ -387,6 +387,20 @@ describe('toInvokeBody thinking, effort and limits', () => {
     expect(invoke(simple({ max_tokens: 128_000 }), model).json.max_tokens).toBe(64_000);
   });
 
+  it('drops tool strict where structured outputs are missing, keeps it where present', () => {
+    const tools = [
+      { name: 'Read', input_schema: { type: 'object' }, strict: true },
+      { name: 'Ls', input_schema: { type: 'object' } },
+    ];
+    expect(invoke(simple({ tools }), SONNET_4_5).json.tools).toEqual(tools);
+    const old = invoke(simple({ tools }), 'anthropic.claude-sonnet-4-20250514-v1:0');
+    expect(old.json.tools).toEqual([
+      { name: 'Read', input_schema: { type: 'object' } },
+      { name: 'Ls', input_schema: { type: 'object' } },
+    ]);
+    expect(old.warnings).toContain('tool strict is not accepted by this model; removed from 1 tool(s)');
+  });
+
   it('drops output_config.format where structured outputs are missing, keeps it where present', () => {
     const format = { type: 'json_schema' as const, schema: { type: 'object' } };
     expect(invoke(simple({ output_config: { format } }), SONNET_4_5).json.output_config).toEqual({ format });

@@ -126,6 +126,7 @@ export function shapeClaudeBody(req: MessagesRequest, ctx: InvokeContext): Shape
 
   keepKnownMetadata(d);
   dropServerTools(d);
+  dropUnenforcedStrict(d);
   clampMaxTokens(d, ctx.maxOutputTokens);
   keepClaudeThinkingOnly(d);
   const effort = req.output_config?.effort ?? undefined;
@@ -186,6 +187,25 @@ function dropServerTools(d: Draft): void {
   }
   d.out.tools = kept;
   if (choice?.type === 'tool' && !kept.some((tool) => tool.name === choice.name)) delete d.out.tool_choice;
+}
+
+/**
+ * Tool `strict` is structured outputs' other half: where the model has none (before Claude 4.5) Bedrock
+ * refuses the key, so it goes, as output_config.format does; the tool keeps its schema.
+ */
+function dropUnenforcedStrict(d: Draft): void {
+  const tools = d.out.tools;
+  if (d.features.outputFormat || !Array.isArray(tools)) return;
+  let dropped = 0;
+  const kept = (tools as Tool[]).map((tool) => {
+    if (tool.strict === undefined) return tool;
+    dropped++;
+    const { strict: _strict, ...rest } = tool;
+    return rest;
+  });
+  if (dropped === 0) return;
+  d.out.tools = kept;
+  d.warnings.push(`tool strict is not accepted by this model; removed from ${dropped} tool(s)`);
 }
 
 /** Claude's metadata takes `user_id` only; other keys (some clients add their own) would fail the call. */

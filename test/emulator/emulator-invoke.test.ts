@@ -204,6 +204,10 @@ describe('InvokeModel (Claude native)', () => {
     expect((await send(OPUS_45, { output_config: { effort: 'low' } })).message).toMatch(
       /output_config\.effort: Extra inputs are not permitted/,
     );
+    // Strict tool use is the other half of structured outputs.
+    const tools = [{ name: 'ls', input_schema: { type: 'object' }, strict: true }];
+    expect(decode((await send(HAIKU, { tools })).body).type).toBe('message');
+    expect((await send(SONNET_4, { tools })).message).toMatch(/tools\.0\.custom\.strict: Extra inputs/);
   });
 
   it('takes compaction blocks on the 4.6 models under the compaction beta only', async () => {

@@ -103,7 +103,7 @@ export function validateInvokeBody(body: unknown, model: EmulatedModel): Json {
   checkOutputConfig(body.output_config, model, betas);
   checkClaudeThinking(body, model, maxTokens, body.temperature);
   checkClaudeSampling(model, { temperature: body.temperature, top_p: body.top_p, top_k: body.top_k });
-  const toolNames = checkTools(body.tools);
+  const toolNames = checkTools(body.tools, model);
   // Compaction (Bedrock's compaction page): InvokeModel only, Sonnet/Opus 4.6, behind its beta.
   const compaction = model.adaptiveThinking && betas.includes(COMPACT_BETA);
   checkMessages(body.messages, model, thinkingOn(body), compaction);
@@ -145,7 +145,7 @@ function checkOutputConfig(config: unknown, model: EmulatedModel, betas: string[
 /** Anthropic's server tools: refused for Claude on Bedrock (Anthropic's Bedrock page, protocol-notes.md). */
 export const SERVER_TOOL = /^(web_search|web_fetch|code_execution)_/;
 
-function checkTools(tools: unknown): string[] {
+function checkTools(tools: unknown, model: EmulatedModel): string[] {
   if (tools === undefined) return [];
   if (!Array.isArray(tools)) throw validationError('tools: Input should be a valid list');
   const names: string[] = [];
@@ -164,6 +164,9 @@ function checkTools(tools: unknown): string[] {
       if (!isObject(schema)) throw validationError(`tools.${i}.custom.input_schema: Field required`);
       if (schema.type !== 'object')
         throw validationError(`tools.${i}.custom.input_schema.type: Input should be 'object'`);
+      // Strict tool use is structured outputs' (Claude 4.5 on); Anthropic's pydantic wording, unverified.
+      if (tool.strict !== undefined && !model.structuredOutputs)
+        throw validationError(`tools.${i}.custom.strict: Extra inputs are not permitted`);
     }
   });
   return names;
