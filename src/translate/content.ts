@@ -4,8 +4,8 @@
  * the block that carried cache_control.
  *
  * Rules: blank text is never sent (Bedrock rejects it); blocks Converse cannot carry are dropped with a
- * warning (search results keep their text where the model has no searchResult block); where the model has no tool use, tool calls and results in
- * history become text so the conversation stays readable and valid.
+ * warning (search results keep their text where the model has no searchResult block); where the model has
+ * no tool use, tool calls and results in history become text so the conversation stays readable and valid.
  */
 import type {
   ContentBlock,
