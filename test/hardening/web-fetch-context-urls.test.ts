@@ -112,6 +112,21 @@ describe('web fetch of a URL the conversation provided', () => {
     expect(resultTheModelGot()).toContain('line one');
   });
 
+  it('a site the user wrote without its scheme is fetched with one (and nothing the model adds to it)', async () => {
+    const bare = pages.url.replace(/^http:\/\//, '');
+    suite.emulator.enqueue(
+      { toolCalls: [{ name: 'web_fetch', input: { url: `${pages.url}/notes.txt` } }] },
+      { toolCalls: [{ name: 'web_fetch', input: { url: `${pages.url}/notes.txt?secret=hunter2` } }] },
+      { text: 'read it' },
+    );
+    const { status, text } = await ask(`My password is hunter2. What does ${bare}/notes.txt say?`);
+    expect(status, text).toBe(200);
+    const message = JSON.parse(text) as { content: Json[] };
+    expect(message.content[1]!.content).toMatchObject({ type: 'web_fetch_result' });
+    expect(message.content[3]!.content).toMatchObject({ error_code: 'url_not_in_prior_context' });
+    expect(pages.hits).toEqual(['/notes.txt']);
+  });
+
   it('a link in a page fetched before is fetched (the page wrote it, not the model)', async () => {
     suite.emulator.enqueue(
       { toolCalls: [{ name: 'web_fetch', input: { url: `${pages.url}/article.html` } }] },

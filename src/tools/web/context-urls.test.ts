@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectLinear } from '../../../test/linear-time.ts';
 import type { MessageParam } from '../../anthropic/types.ts';
-import { ContextUrls, urlKey, urlsInText } from './context-urls.ts';
+import { ContextUrls, sitesInText, urlKey, urlsInText } from './context-urls.ts';
 
 /** A conversation with one URL in each place Anthropic counts, and URLs where it does not. */
 const CONVERSATION = [
@@ -194,15 +194,35 @@ describe('urlsInText', () => {
     expect(urlsInText('a wiki page https://en.wikipedia.org/wiki/Foo_(bar) here')).toContain(
       'https://en.wikipedia.org/wiki/Foo_(bar)',
     );
-    expect(urlsInText('no scheme: example.com/page')).toEqual([]);
     expect(urlsInText('请看https://a.com/x页面。')).toContain('https://a.com/x');
     expect(urlsInText('https://de.wikipedia.org/wiki/Köln')).toEqual(['https://de.wikipedia.org/wiki/Köln']);
+  });
+
+  it('finds a site written without its scheme, with either scheme, and not in e-mail addresses or longer names', () => {
+    expect(sitesInText('Summarise example.com.')).toEqual(['example.com']);
+    expect(sitesInText("what's on docs.python.org/3/?")).toContain('docs.python.org/3/');
+    expect(sitesInText('请看example.com页面')).toEqual(['example.com']);
+    expect(sitesInText('the page at 10.0.0.1:8080/x')).toEqual(['10.0.0.1:8080/x']);
+    expect(sitesInText('mail bob@example.com, version 1.2.3.4.5, e.g. this, https://a.com/x')).toEqual([]);
+    expect(urlsInText('no scheme: example.com/page')).toEqual([]);
+    const urls = ContextUrls.of([{ role: 'user', content: "What's on docs.python.org/3/ and example.com?" }]);
+    expect(urls.allows('https://docs.python.org/3/')).toBe(true);
+    expect(urls.allows('http://docs.python.org/3')).toBe(true);
+    expect(urls.allows('https://example.com/')).toBe(true);
+    // Still only what was written: no path or query of the model's own.
+    expect(urls.allows('https://example.com/collect?secret=hunter2')).toBe(false);
+    expect(urls.allows('https://docs.python.org/3/library')).toBe(false);
   });
 
   it('takes linear time on long runs (slashes, punctuation, repeated schemes)', () => {
     expectLinear(
       (n) =>
         `https://a.com/${'/'.repeat(n / 4)} ${'https://'.repeat(n / 32)} https://b.com${')'.repeat(n / 4)}`,
+      (text) => ContextUrls.of([{ role: 'user', content: text }]).allows('https://a.com/'),
+    );
+    // Sites without a scheme: long names, long labels, dotted numbers.
+    expectLinear(
+      (n) => `${'a.'.repeat(n / 4)}1 ${'b-'.repeat(n / 8)}c ${'1.'.repeat(n / 8)}`,
       (text) => ContextUrls.of([{ role: 'user', content: text }]).allows('https://a.com/'),
     );
   });

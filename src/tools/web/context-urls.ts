@@ -8,7 +8,8 @@
  * user turn: text, tool_result content, a document's or image's URL), and web search / web fetch results
  * (those echoed in assistant turns, and those of this request's loop: each hit's URL, each fetched page's
  * URL and the links in its text — following a link of a page read is what fetch is for, and the page
- * wrote it, not the model). The system prompt and the model's own words are not sources. The tool's
+ * wrote it, not the model). A site written without its scheme ("summarise example.com") provides that
+ * site with either scheme. The system prompt and the model's own words are not sources. The tool's
  * `url_sources` narrows them: user input off, client / server tool results off or only those of some
  * tools (by name).
  *
@@ -22,6 +23,13 @@ import type { MessageParam } from '../../anthropic/types.ts';
 
 /** Web URLs written out in text (scheme included); stops at white space, quotes and angle brackets. */
 const URL_IN_TEXT = /https?:\/\/[^\s<>"'`\\]+/gi;
+/**
+ * A site written without its scheme ("summarise example.com", "docs.python.org/3/"): a name ending in a
+ * label of letters, or an IPv4 address, with its port and path. Not inside a word, an e-mail address or
+ * a URL (the lookbehind), and not the start of a longer name (the lookahead).
+ */
+const BARE_URL =
+  /(?<![\w@.:/\\%-])(?:(?:[a-z0-9-]{1,63}\.)+[a-z]{2,63}|\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?(?![\w@-]|\.\w)(?:\/[^\s<>"'`\\]*)?/gi;
 /** What prose puts right after a URL: tried both with and without it (at most a few such characters). */
 const TRAILING = /[.,;:!?)\]}*_'"。、，；：！？）」』】]$/u;
 const MAX_TRAILING = 3;
@@ -57,11 +65,9 @@ function plainEscapes(text: string): string {
 /** CJK and full-width characters: Chinese or Japanese prose often goes on right after a URL, no space. */
 const CJK = /[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]/u;
 
-/**
- * The URLs written in a text, each also without the punctuation prose may have put after it (and
- * without the CJK text that follows it).
- */
-export function urlsInText(text: string): string[] {
+/** Each match of `pattern` in the text, also without the punctuation prose may have put after it (and
+ * without the CJK text that follows it). */
+function matchesIn(text: string, pattern: RegExp, maxChars: number): string[] {
   const found: string[] = [];
   const add = (url: string) => {
     found.push(url);
@@ -70,14 +76,26 @@ export function urlsInText(text: string): string[] {
       found.push(url);
     }
   };
-  for (const match of text.matchAll(URL_IN_TEXT)) {
-    const url = match[0];
-    if (url.length > MAX_URL_CHARS + MAX_TRAILING) continue;
+  for (const [url] of text.matchAll(pattern)) {
+    if (url.length > maxChars) continue;
     add(url);
     const cjk = url.search(CJK);
     if (cjk > 0) add(url.slice(0, cjk));
   }
   return found;
+}
+
+/** The URLs written in a text (see `matchesIn`). */
+export function urlsInText(text: string): string[] {
+  return matchesIn(text, URL_IN_TEXT, MAX_URL_CHARS + MAX_TRAILING);
+}
+
+/**
+ * The sites written in a text without their scheme (see `matchesIn`). Each counts with either scheme:
+ * the user named it, and the model can only ask for it as written (no path or query of its own).
+ */
+export function sitesInText(text: string): string[] {
+  return matchesIn(text, BARE_URL, MAX_URL_CHARS);
 }
 
 /** Which tools' results count (`url_sources.client_tool_results` / `server_tool_results`). */
@@ -158,15 +176,21 @@ export class ContextUrls {
     if (key !== undefined) this.#keys.add(key);
   }
 
-  /** Every URL written in the text. */
+  /** Every URL written in the text, and every site written without its scheme. */
   addText(text: string): void {
     for (const url of urlsInText(text)) this.addUrl(url);
+    for (const site of sitesInText(text)) {
+      // Kept once for both schemes, as the key without its scheme (`//host/path`).
+      const key = urlKey(`https://${site}`);
+      if (key !== undefined) this.#keys.add(key.slice('https:'.length));
+    }
   }
 
   /** Every URL written in any string of a JSON value (a message's content, a result block). */
   addStrings(value: unknown): void {
     if (typeof value === 'string') {
-      if (value.includes('://')) this.addText(value);
+      // A URL has a scheme or at least a dot (a bare site); most other strings (base64 data) have neither.
+      if (value.includes('://') || value.includes('.')) this.addText(value);
     } else if (Array.isArray(value)) {
       for (const item of value) this.addStrings(item);
     } else if (typeof value === 'object' && value !== null) {
@@ -176,6 +200,7 @@ export class ContextUrls {
 
   allows(url: string): boolean {
     const key = urlKey(url);
-    return key !== undefined && this.#keys.has(key);
+    if (key === undefined) return false;
+    return this.#keys.has(key) || this.#keys.has(key.slice(key.indexOf('//')));
   }
 }
