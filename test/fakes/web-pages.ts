@@ -106,6 +106,9 @@ export async function startWebPages(): Promise<WebPages> {
       case '/via-blocked':
         // Through a blocked host, back to an allowed page: only the middle hop is blocked.
         return send(302, 'text/plain', '', { location: `http://blocked.test:${port()}/to-article?hop` });
+      case '/loop':
+        // Redirects to itself for ever.
+        return send(302, 'text/plain', '', { location: '/loop' });
       case '/slow':
         setTimeout(() => send(200, 'text/plain', 'late'), 3_000);
         return;

@@ -86,6 +86,14 @@ describe('web fetch over the SSRF guard', () => {
     }
   });
 
+  it('gives up after 5 redirects', async () => {
+    const before = hits.length;
+    const err = await failure(fetchPage({ url: `${base}/loop` }));
+    expect(err.code).toBe('url_not_accessible');
+    expect(err.message).toMatch(/more than 5 redirects/);
+    expect(hits.length - before).toBe(6);
+  });
+
   it('caps the size', async () => {
     const err = await failure(fetchPage({ url: `${base}/big.txt` }));
     expect(err.code).toBe('url_not_accessible');
