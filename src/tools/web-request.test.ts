@@ -66,6 +66,16 @@ describe('webToolsOf', () => {
     expect(webToolsOf(request([{ name: 'x', input_schema: {} }]))).toBeUndefined();
   });
 
+  it('takes a user_location with null fields, and null for none', () => {
+    const search = (user_location: unknown) =>
+      webToolsOf(request([{ type: 'web_search_20250305', name: 'web_search', user_location }]))?.search;
+    expect(
+      search({ type: 'approximate', city: null, region: 'Bavaria', country: 'DE', timezone: 'Europe/Berlin' })
+        ?.userLocation,
+    ).toEqual({ region: 'Bavaria', country: 'DE', timezone: 'Europe/Berlin' });
+    expect(search(null)?.userLocation).toBeUndefined();
+  });
+
   it.each([
     [{ max_uses: 0 }, 'tools.0.max_uses: Input should be greater than or equal to 1'],
     [{ max_uses: 1e30 }, 'tools.0.max_uses: Input should be a valid integer'],
@@ -73,6 +83,33 @@ describe('webToolsOf', () => {
     [{ max_uses: '3' }, 'tools.0.max_uses: Input should be a valid integer'],
     [{ allowed_domains: 'example.com' }, 'allowed_domains'],
     [{ allowed_domains: ['a.com'], blocked_domains: ['b.com'] }, 'cannot be used together'],
+    [{ user_location: 'Paris' }, 'tools.0.user_location: Input should be a valid dictionary'],
+    [{ user_location: { city: 'Paris' } }, 'tools.0.user_location.type: Field required'],
+    [{ user_location: { type: 'exact' } }, "tools.0.user_location.type: Input should be 'approximate'"],
+    [
+      { user_location: { type: 'approximate', country: 'France' } },
+      'tools.0.user_location.country: String should have at most 2 characters',
+    ],
+    [
+      { user_location: { type: 'approximate', country: 'F' } },
+      'tools.0.user_location.country: String should have at least 2 characters',
+    ],
+    [
+      { user_location: { type: 'approximate', city: '' } },
+      'tools.0.user_location.city: String should have at least 1 character',
+    ],
+    [
+      { user_location: { type: 'approximate', timezone: 'x'.repeat(256) } },
+      'tools.0.user_location.timezone: String should have at most 255 characters',
+    ],
+    [
+      { user_location: { type: 'approximate', region: 7 } },
+      'tools.0.user_location.region: Input should be a valid string',
+    ],
+    [
+      { user_location: { type: 'approximate', zip: '75001' } },
+      'tools.0.user_location.zip: Extra inputs are not permitted',
+    ],
   ])('refuses bad options %j with a 400 naming the field', (options, words) => {
     expect(() =>
       webToolsOf(request([{ type: 'web_search_20250305', name: 'web_search', ...options }])),

@@ -158,6 +158,43 @@ function urlSources(value: unknown, path: string): UrlSources | undefined {
   };
 }
 
+/** Anthropic's bounds on each field of `user_location` (a country is ISO 3166-1 alpha-2: two letters). */
+const LOCATION_FIELDS = { city: [1, 255], region: [1, 255], country: [2, 2], timezone: [1, 255] } as const;
+
+const characters = (n: number) => `${n} character${n === 1 ? '' : 's'}`;
+
+/**
+ * `user_location` of web search, checked as Anthropic's schema does (type "approximate", each field a
+ * string of bounded length or null, nothing else): a 400 rather than a location silently dropped.
+ */
+function userLocation(value: unknown, path: string): UserLocation | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw ApiError.invalid(`${path}: Input should be a valid dictionary`);
+  }
+  const raw = value as Record<string, unknown>;
+  if (raw.type === undefined) throw ApiError.invalid(`${path}.type: Field required`);
+  if (raw.type !== 'approximate') throw ApiError.invalid(`${path}.type: Input should be 'approximate'`);
+  const location: UserLocation = {};
+  for (const [key, field] of Object.entries(raw)) {
+    if (key === 'type') continue;
+    if (!Object.hasOwn(LOCATION_FIELDS, key)) {
+      throw ApiError.invalid(`${path}.${key.slice(0, 64)}: Extra inputs are not permitted`);
+    }
+    if (field === null) continue;
+    if (typeof field !== 'string') throw ApiError.invalid(`${path}.${key}: Input should be a valid string`);
+    const [min, max] = LOCATION_FIELDS[key as keyof UserLocation];
+    if (field.length < min) {
+      throw ApiError.invalid(`${path}.${key}: String should have at least ${characters(min)}`);
+    }
+    if (field.length > max) {
+      throw ApiError.invalid(`${path}.${key}: String should have at most ${characters(max)}`);
+    }
+    location[key as keyof UserLocation] = field;
+  }
+  return location;
+}
+
 /** The web server tools of a request with their options; undefined when it has none. */
 export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec | undefined {
   const spec: WebToolSpec = {};
@@ -183,17 +220,12 @@ export function webToolsOf(request: Pick<MessagesRequest, 'tools'>): WebToolSpec
       ...(blockedDomains ? { blockedDomains } : {}),
     };
     if (isWebSearchTool(tool)) {
-      const location = raw.user_location as Record<string, unknown> | undefined | null;
-      const userLocation: UserLocation | undefined =
-        location && typeof location === 'object'
-          ? {
-              ...(typeof location.city === 'string' ? { city: location.city } : {}),
-              ...(typeof location.region === 'string' ? { region: location.region } : {}),
-              ...(typeof location.country === 'string' ? { country: location.country } : {}),
-              ...(typeof location.timezone === 'string' ? { timezone: location.timezone } : {}),
-            }
-          : undefined;
-      spec.search = { name: tool.name || 'web_search', ...common, ...(userLocation ? { userLocation } : {}) };
+      const location = userLocation(raw.user_location, `${path}.user_location`);
+      spec.search = {
+        name: tool.name || 'web_search',
+        ...common,
+        ...(location ? { userLocation: location } : {}),
+      };
     } else {
       spec.fetch = {
         name: tool.name || 'web_fetch',
