@@ -76,6 +76,32 @@ describe('HtmlConverter (HTML → Markdown in a worker thread)', () => {
     expect(order).toEqual(['flood 1', 'other', 'flood 2', 'flood 3']);
   });
 
+  it("a small page waits for the page being read, not for every big page queued before it (another caller's)", {
+    timeout: 60_000,
+  }, async () => {
+    // A long deadline (and so a long maxWaitMs): on a loaded machine a big page may take seconds.
+    const reader = converter({ deadlineMs: 50_000 });
+    await reader.convert(article); // the worker and its libraries are up
+    const order: string[] = [];
+    const big = [1, 2].map((n) => reader.convert(hostile()).then(() => order.push(`big ${n}`)));
+    const small = reader.convert(article).then(() => order.push('small'));
+    await Promise.all([...big, small]);
+    // In arrival order the small page (a few ms) waited for both big ones (~0.5 s each, more on a busy machine).
+    expect(order).toEqual(['big 1', 'small', 'big 2']);
+  });
+
+  it('a page that waited maxWaitMs goes next whatever its size (smaller pages cannot hold it back for ever)', {
+    timeout: 60_000,
+  }, async () => {
+    const reader = converter({ maxWaitMs: 0 });
+    await reader.convert(article);
+    const order: string[] = [];
+    const big = [1, 2].map((n) => reader.convert(hostile()).then(() => order.push(`big ${n}`)));
+    const small = reader.convert(article).then(() => order.push('small'));
+    await Promise.all([...big, small]);
+    expect(order).toEqual(['big 1', 'big 2', 'small']);
+  });
+
   it('a page past the deadline fails as url_not_accessible, and the next page gets a new worker', {
     timeout: 60_000,
   }, async () => {

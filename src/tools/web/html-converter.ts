@@ -2,11 +2,16 @@
  * HTML → Markdown off the event loop. Readability and turndown are synchronous: on the gateway's own
  * thread, one hostile page (dense or deeply nested markup) stalled every request in flight for as long
  * as it took — ~0.5 s at the 256 kB cap even after html-to-markdown.ts's guards, and a caller may ask
- * for many pages at once. Here a worker thread reads the pages one at a time, each under a deadline and
- * the worker under a heap cap: a page past either ends that worker (the next page gets a new one) and
- * its fetch fails as `url_not_accessible`. Callers (API keys) take turns, so one key's many slow pages
- * cost another key's page at most one page's wait, not the whole queue. An idle worker goes away after
- * a while, with the ~36 MB its libraries hold.
+ * for many pages at once. Here a worker thread reads the pages, one at a time, each under a deadline and
+ * the worker under a heap cap: a page past either ends that worker (the next page gets a new one) and its
+ * fetch fails as `url_not_accessible`. An idle worker goes away after a while, with the ~36 MB its
+ * libraries hold.
+ *
+ * One worker, callers in turn, smallest page first: a big page costs up to ~0.5 s warm (and its DOM
+ * ~100 MB, so a second worker would double the gateway's peak memory), while a small one takes
+ * milliseconds. In arrival order one key's many slow pages held up every other key's fetches (11.4 s for a
+ * small page behind 16, measured); callers (API keys) now take turns, and of a caller's pages the smallest
+ * goes first. A page that has waited a deadline's time goes next whatever its size, so none waits for ever.
  */
 import { Worker } from 'node:worker_threads';
 import type { HtmlAnswer, HtmlJob } from './html-worker.ts';
@@ -22,6 +27,8 @@ export interface HtmlConverterOptions {
   idleMs?: number;
   /** Added to the first page's deadline while a new worker loads its libraries (~0.2 s here). */
   startMs?: number;
+  /** How long a page may wait while smaller ones go first; past it, it goes next (default: the deadline). */
+  maxWaitMs?: number;
 }
 
 export interface Converted {
@@ -33,6 +40,8 @@ interface Pending {
   job: HtmlJob;
   /** Who asked (an API key's id): the unit that takes turns. */
   caller: string;
+  /** When it was queued (performance.now()). */
+  queuedAt: number;
   resolve(value: Converted): void;
   reject(err: unknown): void;
   /** Undoes the abort listener once the page is settled. */
@@ -57,6 +66,7 @@ export class HtmlConverter {
   readonly #maxHeapMb: number;
   readonly #idleMs: number;
   readonly #startMs: number;
+  readonly #maxWaitMs: number;
   #worker: Worker | undefined;
   #workerReady = false;
   readonly #queue: Pending[] = [];
@@ -71,6 +81,7 @@ export class HtmlConverter {
     this.#maxHeapMb = options.maxHeapMb ?? 256;
     this.#idleMs = options.idleMs ?? 60_000;
     this.#startMs = options.startMs ?? 10_000;
+    this.#maxWaitMs = options.maxWaitMs ?? this.#deadlineMs;
   }
 
   /**
@@ -84,6 +95,7 @@ export class HtmlConverter {
       const pending: Pending = {
         job: url === undefined ? { page } : { page, url },
         caller,
+        queuedAt: performance.now(),
         resolve,
         reject,
         done: () => signal?.removeEventListener('abort', onAbort),
@@ -110,7 +122,7 @@ export class HtmlConverter {
 
   #next(): void {
     if (this.#current) return;
-    const pending = this.#takeTurn();
+    const pending = this.#take();
     if (!pending) {
       if (this.#worker) {
         this.#worker.unref();
@@ -146,21 +158,27 @@ export class HtmlConverter {
   }
 
   /**
-   * The next page to read: the oldest page of the caller whose last turn is longest ago (a caller not
-   * served since its pages began waiting goes first), so callers take turns, however many pages each queued.
+   * The next page to read: of the caller whose last turn is longest ago (a caller not served since its
+   * pages began waiting goes first), its smallest page; unless the longest-waiting page has waited
+   * `maxWaitMs`: then that one, so neither a busy caller nor a stream of smaller pages holds a page for ever.
    */
-  #takeTurn(): Pending | undefined {
-    let next: Pending | undefined;
-    let nextTurn = 0;
-    for (const pending of this.#queue) {
-      const turn = this.#lastTurn.get(pending.caller) ?? -1;
-      if (next === undefined || turn < nextTurn) {
-        next = pending;
-        nextTurn = turn;
+  #take(): Pending | undefined {
+    const queue = this.#queue;
+    let next = queue[0];
+    if (next === undefined) return undefined;
+    if (performance.now() - next.queuedAt < this.#maxWaitMs) {
+      let nextTurn = this.#lastTurn.get(next.caller) ?? -1;
+      for (const pending of queue) {
+        const turn = this.#lastTurn.get(pending.caller) ?? -1;
+        const smallerOfSame =
+          pending.caller === next.caller && pending.job.page.length < next.job.page.length;
+        if (turn < nextTurn || smallerOfSame) {
+          next = pending;
+          nextTurn = turn;
+        }
       }
     }
-    if (next === undefined) return undefined;
-    this.#queue.splice(this.#queue.indexOf(next), 1);
+    queue.splice(queue.indexOf(next), 1);
     this.#lastTurn.set(next.caller, ++this.#turns);
     return next;
   }
