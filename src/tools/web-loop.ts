@@ -71,6 +71,11 @@ export interface WebLoopOptions {
   hold?: WebFetchRequest['hold'];
   /** Who asked (an API key's id), for the turns callers take at the page reader. */
   caller?: string;
+  /**
+   * The URLs the conversation provides, taken before the gateway replaced URL images and documents by
+   * their bytes (default: from `request`, where they may be gone).
+   */
+  contextUrls?: ContextUrls;
   signal?: AbortSignal;
   now?: () => number;
 }
@@ -177,7 +182,7 @@ export class WebLoop {
       ? convertWebHistory(request.messages, secret)
       : { messages: request.messages, sources: new Map<number, CitableSource>() };
     this.#sources = history.sources;
-    this.#urls = ContextUrls.of(request.messages, spec.fetch?.urlSources);
+    this.#urls = options.contextUrls ?? ContextUrls.of(request.messages, spec.fetch?.urlSources);
     const forced = request.tool_choice?.type === 'tool' ? request.tool_choice.name : spec.search?.name;
     this.#base = modelRequest({ ...request, messages: history.messages }, spec, {
       ...(options.forceByInstruction && forced ? { forceByInstruction: forced } : {}),

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWebPages, type WebPages } from '../fakes/web-pages.ts';
 import { gatewayWithEmulator, type Json, postMessages } from '../helpers/gateway.ts';
 
-const suite = gatewayWithEmulator({ webFetchAllowLoopbackForTests: true });
+// allowPrivateMedia: a document the user gives by URL is read from the loopback page server too.
+const suite = gatewayWithEmulator({ webFetchAllowLoopbackForTests: true, allowPrivateMedia: true });
 let pages: WebPages;
 
 beforeAll(async () => {
@@ -125,6 +126,35 @@ describe('web fetch of a URL the conversation provided', () => {
     expect(message.content[1]!.content).toMatchObject({ type: 'web_fetch_result' });
     expect(message.content[3]!.content).toMatchObject({ error_code: 'url_not_in_prior_context' });
     expect(pages.hits).toEqual(['/notes.txt']);
+  });
+
+  it("a document's URL the user gave is fetched (the gateway read the document in first)", async () => {
+    suite.emulator.enqueue(
+      { toolCalls: [{ name: 'web_fetch', input: { url: `${pages.url}/paper.pdf` } }] },
+      { text: 'read it' },
+    );
+    const response = await postMessages(
+      suite.gateway.url,
+      JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 100,
+        tools: [FETCH_TOOL],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'document', source: { type: 'url', url: `${pages.url}/paper.pdf` } },
+              { type: 'text', text: 'Is there a newer version of this paper at its address?' },
+            ],
+          },
+        ],
+      }),
+    );
+    const text = await response.text();
+    expect(response.status, text).toBe(200);
+    const message = JSON.parse(text) as { content: Json[] };
+    expect(message.content[1]!.content).toMatchObject({ type: 'web_fetch_result' });
+    expect(pages.hits).toEqual(['/paper.pdf', '/paper.pdf']);
   });
 
   it('a link in a page fetched before is fetched (the page wrote it, not the model)', async () => {

@@ -6,6 +6,7 @@
  */
 import { ApiError } from '../../anthropic/errors.ts';
 import type { MessagesRequest, StreamEvent } from '../../anthropic/types.ts';
+import type { ContextUrls } from '../../tools/web/context-urls.ts';
 import { missingProviderMessage } from '../../tools/web/index.ts';
 import { quotaRefusalMessage, type WebToolCaller } from '../../tools/web/quota.ts';
 import type { WebFetchRequest } from '../../tools/web/types.ts';
@@ -87,6 +88,7 @@ export async function webMessages(
   call: MessageCall,
   spec: WebToolSpec,
   hold: WebFetchRequest['hold'],
+  contextUrls?: ContextUrls,
 ): Promise<void> {
   const { ctx, deps, request, model, abort } = call;
   if (!model.caps.tools) {
@@ -105,6 +107,7 @@ export async function webMessages(
     signal: abort.signal,
     ...(hold ? { hold } : {}),
     caller: callerOf(ctx).keyId,
+    ...(contextUrls ? { contextUrls } : {}),
     admit: async (tool) => {
       const quota = deps.webQuota;
       return quota ? quota.tryUse(callerOf(ctx), tool === 'web_search' ? 'search' : 'fetch') : true;

@@ -6,6 +6,7 @@
  * still a real HTTP status with retry-after.
  */
 import { validateMessagesRequest } from '../../anthropic/validate.ts';
+import { ContextUrls } from '../../tools/web/context-urls.ts';
 import { convertWebHistory, hasWebHistory } from '../../tools/web-request.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import { inlineRemoteMedia } from '../../upstream/media-fetch.ts';
@@ -69,6 +70,8 @@ async function serveMessages(
   ctx.stream = request.stream === true;
   const model = await resolveForRequest(deps, request.model, ctx.key);
   ctx.span?.request(request, model);
+  // Taken first: the URL images and documents the user gave are URLs web fetch may fetch.
+  const contextUrls = webSpec?.fetch ? ContextUrls.of(request.messages, webSpec.fetch.urlSources) : undefined;
   // Fetched media become the body: held in the body budget as the body's own bytes are.
   await inlineRemoteMedia(request, {
     signal: abort.signal,
@@ -107,7 +110,7 @@ async function serveMessages(
     inputTokensEstimate,
   });
   // The path's promise is returned, not awaited: this layer (and what only it holds) is not kept for a stream's life.
-  if (webSpec) return webMessages(call, webSpec, hold);
+  if (webSpec) return webMessages(call, webSpec, hold, contextUrls);
   // Earlier web tool blocks echoed without web tools this time: still turned into tool calls + results.
   if (hasWebHistory(request.messages))
     call.request = {

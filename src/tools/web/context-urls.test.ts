@@ -116,6 +116,28 @@ describe('the URLs a conversation provides', () => {
     expect(urls.allows('file:///etc/passwd')).toBe(false);
   });
 
+  it('takes a URL image or document at once, the text at the first question (most requests never fetch)', () => {
+    const messages = [
+      {
+        role: 'user',
+        content: [
+          { type: 'image', source: { type: 'url', url: 'https://img.example.com/cat.png' } },
+          { type: 'text', text: 'a.co '.repeat(2 ** 21) }, // 10 MB of sites: ~2 s to read here
+        ],
+      },
+    ] as unknown as MessageParam[];
+    const started = performance.now();
+    const urls = ContextUrls.of(messages);
+    expect(performance.now() - started).toBeLessThan(200);
+    // The gateway then replaces the image by its bytes: its URL still counts.
+    (messages[0]!.content as unknown as Array<Record<string, unknown>>)[0] = {
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+    };
+    expect(urls.allows('https://img.example.com/cat.png')).toBe(true);
+    expect(urls.allows('https://a.co')).toBe(true);
+  });
+
   it('grows with what the loop finds (search hits, fetched pages and their links)', () => {
     const more = ContextUrls.of([{ role: 'user', content: 'no links' }]);
     more.addUrl('https://hit.example.com/a');

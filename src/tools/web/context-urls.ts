@@ -126,6 +126,8 @@ type Block = { type: string; id?: unknown; name?: unknown; tool_use_id?: unknown
 export class ContextUrls {
   readonly #keys = new Set<string>();
   readonly #sources: UrlSources;
+  /** The conversation's text, read at the first question (see `of`). */
+  #unread: readonly MessageParam[] | undefined;
 
   constructor(sources: UrlSources = {}) {
     this.#sources = sources;
@@ -134,6 +136,17 @@ export class ContextUrls {
   /** The URLs a request's conversation provides (see the module comment for which parts count). */
   static of(messages: readonly MessageParam[], sources: UrlSources = {}): ContextUrls {
     const urls = new ContextUrls(sources);
+    // URL images and documents now: the gateway replaces each by the bytes it reads before the model is
+    // called. The text at the first question: most requests never fetch, and reading it costs ~25 ms a
+    // MB of code.
+    urls.#eachSource(messages, (block) => urls.#addMediaUrls(block));
+    urls.#unread = messages;
+    return urls;
+  }
+
+  /** Calls `visit` with each block whose URLs count under the sources (see the module comment). */
+  #eachSource(messages: readonly MessageParam[], visit: (block: Block) => void): void {
+    const sources = this.#sources;
     // A result's tool, by the id of the call it answers (client tool_use and server_tool_use alike).
     const toolNames = new Map<unknown, string>();
     for (const message of messages) {
@@ -156,14 +169,27 @@ export class ContextUrls {
               ? counts(sources.clientToolResults, name)
               : sources.userInput !== false
           )
-            urls.addStrings(block);
+            visit(block);
           continue;
         }
         const resultOf = WEB_RESULTS.get(block.type);
-        if (resultOf && counts(sources.serverToolResults, name ?? resultOf)) urls.addStrings(block);
+        if (resultOf && counts(sources.serverToolResults, name ?? resultOf)) visit(block);
       }
     }
-    return urls;
+  }
+
+  /** The URL of each URL image or document in a block (also in a tool result, or a document's content). */
+  #addMediaUrls(value: unknown): void {
+    if (Array.isArray(value)) {
+      for (const item of value) this.#addMediaUrls(item);
+      return;
+    }
+    const block = value as { type?: unknown; source?: Record<string, unknown>; content?: unknown } | null;
+    const source = block?.source;
+    if ((block?.type === 'image' || block?.type === 'document') && source?.type === 'url') {
+      if (typeof source.url === 'string') this.addUrl(source.url);
+    } else if (block?.type === 'tool_result') this.#addMediaUrls(block.content);
+    else if (block?.type === 'document' && source?.type === 'content') this.#addMediaUrls(source.content);
   }
 
   /** Whether the results of this server tool (by its name in `tools`) provide URLs. */
@@ -201,6 +227,9 @@ export class ContextUrls {
   allows(url: string): boolean {
     const key = urlKey(url);
     if (key === undefined) return false;
+    const unread = this.#unread;
+    this.#unread = undefined;
+    if (unread) this.#eachSource(unread, (block) => this.addStrings(block));
     return this.#keys.has(key) || this.#keys.has(key.slice(key.indexOf('//')));
   }
 }
