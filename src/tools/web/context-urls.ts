@@ -18,7 +18,12 @@
  * escapes of unreserved characters made plain (`%7E` is `~`) and other escapes upper case. Everything
  * else must be equal: scheme, user info, host, port, path case, query. A URL that only starts like a
  * provided one, or adds a query, is not provided.
+ *
+ * Found by the host: a question reads only the words around the places the asked URL's host is written
+ * (in any case, in punycode or Unicode), newest texts first and within bounds (MAX_PLACES, MAX_WORDS), so
+ * a conversation of megabytes of URLs costs milliseconds per question, not seconds up front.
  */
+import { domainToUnicode } from 'node:url';
 import type { MessageParam } from '../../anthropic/types.ts';
 
 /** Web URLs written out in text (scheme included); stops at white space, quotes and angle brackets. */
@@ -123,30 +128,63 @@ const WEB_RESULTS = new Map([
 
 type Block = { type: string; id?: unknown; name?: unknown; tool_use_id?: unknown };
 
+/** Where a word (and so a URL written in prose) ends: white space, quotes, angle brackets, a backslash. */
+function endsWord(code: number): boolean {
+  return (
+    code <= 0x20 ||
+    code === 0x3c ||
+    code === 0x3e ||
+    code === 0x22 ||
+    code === 0x27 ||
+    code === 0x60 ||
+    code === 0x5c
+  );
+}
+
+/** The word of `text` around `at` (no more than a URL's length on either side). */
+function wordAround(text: string, at: number, length: number): string {
+  const reach = MAX_URL_CHARS + MAX_TRAILING;
+  let start = at;
+  const first = Math.max(0, at - reach);
+  while (start > first && !endsWord(text.charCodeAt(start - 1))) start--;
+  let end = at + length;
+  const last = Math.min(text.length, end + reach);
+  while (end < last && !endsWord(text.charCodeAt(end))) end++;
+  return text.slice(start, end);
+}
+
+/**
+ * Per question, newest texts first, at most this many places where the asked host is written are looked
+ * at, and at most MAX_WORDS different words there read: past them the URL is not provided. A conversation
+ * that writes one host more often is made to exhaust the gateway, not to be read.
+ */
+const MAX_PLACES = 100_000;
+const MAX_WORDS = 2_000;
+
+/** The key without its scheme (`//host/path`): a site written without one matches either. */
+const withoutScheme = (key: string) => key.slice(key.indexOf('//'));
+
 export class ContextUrls {
+  /** URLs given one by one (search hits, fetched pages) and those found for earlier questions. */
   readonly #keys = new Set<string>();
+  /**
+   * Texts that may write URLs, kept as they are: a question reads only the words around the places the
+   * asked host is written. Reading every URL up front cost seconds and hundreds of MB for a conversation
+   * of megabytes of URLs (7–12 s for 30 MB), on the gateway's event loop.
+   */
+  readonly #texts: string[] = [];
   readonly #sources: UrlSources;
-  /** The conversation's text, read at the first question (see `of`). */
-  #unread: readonly MessageParam[] | undefined;
 
   constructor(sources: UrlSources = {}) {
     this.#sources = sources;
   }
 
-  /** The URLs a request's conversation provides (see the module comment for which parts count). */
+  /**
+   * The URLs a request's conversation provides (see the module comment for which parts count). Its
+   * strings are taken now: the gateway replaces URL images and documents by their bytes afterwards.
+   */
   static of(messages: readonly MessageParam[], sources: UrlSources = {}): ContextUrls {
     const urls = new ContextUrls(sources);
-    // URL images and documents now: the gateway replaces each by the bytes it reads before the model is
-    // called. The text at the first question: most requests never fetch, and reading it costs ~25 ms a
-    // MB of code.
-    urls.#eachSource(messages, (block) => urls.#addMediaUrls(block));
-    urls.#unread = messages;
-    return urls;
-  }
-
-  /** Calls `visit` with each block whose URLs count under the sources (see the module comment). */
-  #eachSource(messages: readonly MessageParam[], visit: (block: Block) => void): void {
-    const sources = this.#sources;
     // A result's tool, by the id of the call it answers (client tool_use and server_tool_use alike).
     const toolNames = new Map<unknown, string>();
     for (const message of messages) {
@@ -169,27 +207,14 @@ export class ContextUrls {
               ? counts(sources.clientToolResults, name)
               : sources.userInput !== false
           )
-            visit(block);
+            urls.addStrings(block);
           continue;
         }
         const resultOf = WEB_RESULTS.get(block.type);
-        if (resultOf && counts(sources.serverToolResults, name ?? resultOf)) visit(block);
+        if (resultOf && counts(sources.serverToolResults, name ?? resultOf)) urls.addStrings(block);
       }
     }
-  }
-
-  /** The URL of each URL image or document in a block (also in a tool result, or a document's content). */
-  #addMediaUrls(value: unknown): void {
-    if (Array.isArray(value)) {
-      for (const item of value) this.#addMediaUrls(item);
-      return;
-    }
-    const block = value as { type?: unknown; source?: Record<string, unknown>; content?: unknown } | null;
-    const source = block?.source;
-    if ((block?.type === 'image' || block?.type === 'document') && source?.type === 'url') {
-      if (typeof source.url === 'string') this.addUrl(source.url);
-    } else if (block?.type === 'tool_result') this.#addMediaUrls(block.content);
-    else if (block?.type === 'document' && source?.type === 'content') this.#addMediaUrls(source.content);
+    return urls;
   }
 
   /** Whether the results of this server tool (by its name in `tools`) provide URLs. */
@@ -204,19 +229,14 @@ export class ContextUrls {
 
   /** Every URL written in the text, and every site written without its scheme. */
   addText(text: string): void {
-    for (const url of urlsInText(text)) this.addUrl(url);
-    for (const site of sitesInText(text)) {
-      // Kept once for both schemes, as the key without its scheme (`//host/path`).
-      const key = urlKey(`https://${site}`);
-      if (key !== undefined) this.#keys.add(key.slice('https:'.length));
-    }
+    // A URL has a scheme or at least a dot (a bare site); most other strings (base64 data) have neither.
+    if (text.includes('://') || text.includes('.')) this.#texts.push(text);
   }
 
   /** Every URL written in any string of a JSON value (a message's content, a result block). */
   addStrings(value: unknown): void {
     if (typeof value === 'string') {
-      // A URL has a scheme or at least a dot (a bare site); most other strings (base64 data) have neither.
-      if (value.includes('://') || value.includes('.')) this.addText(value);
+      this.addText(value);
     } else if (Array.isArray(value)) {
       for (const item of value) this.addStrings(item);
     } else if (typeof value === 'object' && value !== null) {
@@ -227,9 +247,39 @@ export class ContextUrls {
   allows(url: string): boolean {
     const key = urlKey(url);
     if (key === undefined) return false;
-    const unread = this.#unread;
-    this.#unread = undefined;
-    if (unread) this.#eachSource(unread, (block) => this.addStrings(block));
-    return this.#keys.has(key) || this.#keys.has(key.slice(key.indexOf('//')));
+    if (this.#keys.has(key)) return true;
+    const found = this.#written(new URL(url.trim()).hostname, key);
+    if (found) this.#keys.add(key);
+    return found;
+  }
+
+  /** Whether a text writes the URL (`key`) or its site without a scheme: read around each place the host is. */
+  #written(hostname: string, key: string): boolean {
+    const host = hostname.replace(/\.$/, '');
+    if (host === '') return false;
+    // The host as URLs carry it (punycode) and as people write it (Unicode), in any case.
+    const names = [...new Set([host, domainToUnicode(host) || host])];
+    const pattern = new RegExp(
+      names.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+      'gi',
+    );
+    const read = new Set<string>();
+    let places = 0;
+    for (let t = this.#texts.length - 1; t >= 0; t--) {
+      const text = this.#texts[t]!;
+      for (const match of text.matchAll(pattern)) {
+        if (++places > MAX_PLACES) return false;
+        const word = wordAround(text, match.index, match[0].length);
+        if (read.has(word)) continue;
+        if (read.size >= MAX_WORDS) return false;
+        read.add(word);
+        if (urlsInText(word).some((found) => urlKey(found) === key)) return true;
+        const sites = sitesInText(word);
+        if (sites.some((site) => withoutScheme(urlKey(`https://${site}`) ?? '') === withoutScheme(key))) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 }
