@@ -236,7 +236,7 @@ describe('convertMessages', () => {
     expect(plain.messages[0]?.content?.[0]).toHaveProperty('image');
   });
 
-  it('refuses a picture the user just sent to a model without vision, but turns one of an earlier turn into a note', () => {
+  it('turns a picture sent to a model without vision into a note, newest turn included (a 400 failed every later turn)', () => {
     const picture = {
       type: 'image' as const,
       source: { type: 'base64' as const, media_type: 'image/png' as const, data: 'iVBORw0K' },
@@ -245,10 +245,16 @@ describe('convertMessages', () => {
       role: 'user',
       content: [picture, { type: 'text', text: 'What is this?' }],
     };
-    expect(() => convert([pasted], OPEN)).toThrow(/messages\.0\.content\.0: model .* does not accept images/);
-    // Claude Code keeps the refused message and sends the next one after it (or the picture was shown to a
-    // model with vision before /model switched): the conversation goes on, the model is told what it missed.
+    // Claude Code kept a refused message and merged the user's next one into it (or the picture was shown to
+    // a model with vision before /model switched): the conversation goes on, the model is told what it missed.
     for (const history of [
+      [pasted],
+      [
+        {
+          ...pasted,
+          content: [...(pasted.content as []), { type: 'text', text: 'Forget the picture. Say hi.' }],
+        },
+      ],
       [pasted, { role: 'user', content: 'Forget the picture. Say hi.' }],
       [pasted, { role: 'assistant', content: 'A cat.' }, { role: 'user', content: 'And now?' }],
     ] as MessageParam[][]) {

@@ -11,9 +11,10 @@
  *   other content in a turn of tool results goes into the last one for open models (Bedrock takes none
  *   beside them there).
  * - A user turn with a document but no text gets a short text: Bedrock refuses documents without one.
- * - An image or document the model cannot take is refused (400) in the newest user message only; in
- *   earlier ones it becomes a note, as in tool results: Claude Code keeps a refused message in its
- *   history, so a refusal there would fail every later turn of the conversation.
+ * - An image or document the model cannot take becomes a note (and a warning), as in tool results, not a
+ *   400: Claude Code keeps a refused message and sends the user's next one merged into it, so a picture
+ *   pasted into a session on a text-only model failed every later turn, until /clear. The note tells the
+ *   model what is missing, and it says so to the user.
  */
 import type { ContentBlock, Message, ToolResultContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import type { MessageParam } from '../anthropic/types.ts';
@@ -91,16 +92,8 @@ export function convertMessages(messages: readonly MessageParam[], ctx: BlockCon
   const turns: Turn[] = [];
   let leading = true;
 
-  // What the user just sent is refused if the model cannot see it; older media get a note, so a picture
-  // pasted earlier (or shown to a model with vision before a switch) does not fail every later turn.
-  const newestUser = messages.findLastIndex((message) => message.role === 'user');
   messages.forEach((message, i) => {
-    const units = convertContent(
-      message.content,
-      `messages.${i}`,
-      ctx,
-      i < newestUser ? 'placeholder' : 'refuse',
-    );
+    const units = convertContent(message.content, `messages.${i}`, ctx, 'placeholder');
     if (message.role === 'system' && leading) {
       for (const block of units.flatMap((u) => u.blocks)) {
         if (block.text !== undefined || block.cachePoint !== undefined) leadingSystem.push(block);

@@ -182,8 +182,17 @@ describe('images and documents', () => {
     expect(calls('Converse')).toHaveLength(0);
   }
 
-  it('refuses an image for a model without vision with a 400 naming the block', async () => {
-    await expectImageRefused(QWEN, PNG);
+  it('an image for a model without vision becomes a note the model reads, with a warning (a 400 broke the session)', async () => {
+    const { data, response } = await world.client.messages
+      .create({ model: QWEN, max_tokens: 64, messages: askWith({ type: 'text', text: 'look' }, PNG) })
+      .withResponse();
+    expect(data.content[0]).toMatchObject({ type: 'text' });
+    expect(response.headers.get('x-abproxy-warnings')).toMatch(
+      /replaced by a note: model .* does not accept images/,
+    );
+    const sent = JSON.stringify(lastBody('Converse'));
+    expect(sent).toContain('[image omitted: model');
+    expect(sent).not.toContain('"image"');
   });
 
   it('a session that has read more PDFs than Bedrock takes in one request keeps working: the newest five are sent', async () => {
