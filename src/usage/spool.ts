@@ -23,6 +23,8 @@
  * A record the store refuses for good (UsageRejectedError: too large, invalid) must not hold up the
  * queue: it goes to a dead-letter file beside the segments (0600, one JSON line per record with the
  * reason) and the drain moves on; the others of its batch are stored.
+ * Memory stays bounded however long the outage: past `maxQueued` records waiting for the store, a finished
+ * record is kept on disk only (its `done` line) and read back from its segment as the queue empties.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -60,6 +62,12 @@ interface Queued {
 
 type Line = { phase: 'open' | 'done'; record: UsageRecord };
 
+/** Where the records kept on disk only start in a segment: every `done` line from there on is one. */
+interface Spilled {
+  segment: Segment;
+  from: number;
+}
+
 export interface SpoolOptions {
   dir: string;
   sink: UsageSink;
@@ -68,6 +76,11 @@ export interface SpoolOptions {
   /** The retry backoff doubles up to this while the store fails. */
   retryMaxMs?: number;
   batchSize?: number;
+  /**
+   * Records held in memory for the store at most (~1.3 KB each); past that, during an outage, they wait
+   * on disk only and are read back from their segments as the store takes the others.
+   */
+  maxQueued?: number;
   onDrainError?: (err: unknown, depth: number) => void;
   /** A record the store refused for good was set aside in the dead-letter file. */
   onDeadLetter?: (record: UsageRecord, err: UsageRejectedError, file: string) => void;
@@ -107,16 +120,21 @@ export function processAlive(pid: number): boolean {
 export function readSpoolFile(path: string): Line[] {
   const lines: Line[] = [];
   for (const text of readFileSync(path, 'utf8').split('\n')) {
-    if (text === '') continue;
-    try {
-      const line = JSON.parse(text) as Line;
-      if ((line.phase === 'open' || line.phase === 'done') && typeof line.record?.id === 'string')
-        lines.push(line);
-    } catch {
-      // torn write
-    }
+    const line = parseLine(text);
+    if (line) lines.push(line);
   }
   return lines;
+}
+
+function parseLine(text: string): Line | undefined {
+  if (text === '') return undefined;
+  try {
+    const line = JSON.parse(text) as Line;
+    if ((line.phase === 'open' || line.phase === 'done') && typeof line.record?.id === 'string') return line;
+  } catch {
+    // torn write
+  }
+  return undefined;
 }
 
 export class UsageSpool {
@@ -137,6 +155,10 @@ export class UsageSpool {
   readonly #segments = new Set<Segment>();
   readonly #opens = new Map<string, Segment>();
   #queue: Queued[] = [];
+  readonly #maxQueued: number;
+  /** Segments holding records that are on disk only, oldest first; none while the queue has room. */
+  #spilled: Spilled[] = [];
+  #spilledCount = 0;
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #delay: number;
@@ -154,6 +176,7 @@ export class UsageSpool {
     this.#interval = options.drainIntervalMs ?? 1000;
     this.#retryMax = options.retryMaxMs ?? 30_000;
     this.#batchSize = options.batchSize ?? 200;
+    this.#maxQueued = options.maxQueued ?? 5_000;
     this.#onError = options.onDrainError;
     this.#onDeadLetter = options.onDeadLetter;
     this.#openLinesAt = options.openLinesAt ?? 'begin';
@@ -165,6 +188,11 @@ export class UsageSpool {
 
   /** Records written here and not yet in the store. */
   depth(): number {
+    return this.#queue.length + this.#inFlight + this.#spilledCount;
+  }
+
+  /** Records held in memory for the store (at most `maxQueued` plus a batch in flight). */
+  inMemory(): number {
     return this.#queue.length + this.#inFlight;
   }
 
@@ -195,7 +223,44 @@ export class UsageSpool {
       this.#opens.delete(record.id);
       segments.push(open);
     }
-    this.#queue.push({ record, segments });
+    if (this.#spilled.length > 0 || this.#queue.length >= this.#maxQueued) this.#spill(segment, open);
+    else this.#queue.push({ record, segments });
+  }
+
+  /**
+   * Keeps the record just appended to `segment` on disk only. Its `done` line stands for it from now on
+   * (as in an adoption), so its hold on the segment of its `open` line is let go once that line is written.
+   */
+  #spill(segment: Segment, open: Segment | undefined): void {
+    if (this.#spilled.at(-1)?.segment !== segment) this.#spilled.push({ segment, from: segment.lines - 1 });
+    this.#spilledCount++;
+    if (!open) return;
+    try {
+      this.#write();
+      open.pending--;
+    } catch {
+      // Not on disk yet: the open segment stays (the next start replays it) rather than risk the record.
+    }
+  }
+
+  /** Reads records kept on disk only back into the queue, oldest first, as far as it has room. */
+  #refill(): void {
+    while (this.#spilled.length > 0 && this.#queue.length < this.#maxQueued) {
+      const spilled = this.#spilled[0]!;
+      const { segment } = spilled;
+      if (segment === this.#current) this.#write();
+      // A segment holds one drain interval (a backoff's while the store is down): read whole.
+      const texts = readFileSync(segment.path, 'utf8').split('\n');
+      for (; spilled.from < segment.lines && this.#queue.length < this.#maxQueued; spilled.from++) {
+        const line = parseLine(texts[spilled.from] ?? '');
+        if (line?.phase !== 'done') continue;
+        this.#spilledCount--;
+        this.#queue.push({ record: line.record, segments: [segment] });
+      }
+      if (spilled.from >= segment.lines) this.#spilled.shift();
+    }
+    // A line that could not be read back stays with its segment on disk, for the next start.
+    if (this.#spilled.length === 0) this.#spilledCount = 0;
   }
 
   /** Drains what is queued now (tests, shutdown); resolves when the store has it or the attempt failed. */
@@ -293,7 +358,9 @@ export class UsageSpool {
 
   async #drain(): Promise<void> {
     if (this.#current && this.#current.lines > 0) await this.#rotate();
-    while (this.#queue.length > 0) {
+    for (;;) {
+      this.#refill();
+      if (this.#queue.length === 0) break;
       const batch = this.#queue.splice(0, this.#batchSize);
       this.#inFlight = batch.length;
       const settled = new Set<Queued>();

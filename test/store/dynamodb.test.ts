@@ -1,7 +1,12 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, type CreateTableCommandInput, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/auth/key-format.ts';
 import { DynamoStore } from '../../src/store/dynamodb.ts';
@@ -218,6 +223,108 @@ describe('a usage record DynamoDB refuses for good', () => {
     expect(readdirSync(dir)).toEqual([DEAD_LETTER_FILE]);
     await second.close();
     await store.close();
+  });
+});
+
+describe('usage records spooled through a long DynamoDB outage', () => {
+  const BOUND = 50;
+  /** A DynamoDB nothing answers at (connection refused), as during an outage. */
+  const unreachable = () =>
+    new DynamoStore({
+      tablePrefix: 'outage',
+      region: 'us-east-1',
+      client: new DynamoDBClient({
+        region: 'us-east-1',
+        endpoint: 'http://127.0.0.1:9',
+        credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+        maxAttempts: 1,
+      }),
+    });
+
+  /** 230 calls, each begun before a failed drain and finished after it (their lines in two files). */
+  async function spoolThroughOutage(spool: UsageSpool): Promise<UsageRecord[]> {
+    const all: UsageRecord[] = [];
+    for (let chunk = 0; chunk < 6; chunk++) {
+      const calls = Array.from({ length: chunk === 5 ? 30 : 40 }, () => record());
+      for (const r of calls) spool.begin({ ...r, status: 0 });
+      // Nothing to store before the first finish: only later drains fail.
+      await spool.flush().catch(() => {});
+      for (const r of calls) spool.finish(r);
+      all.push(...calls);
+      expect(spool.inMemory()).toBeLessThanOrEqual(BOUND);
+    }
+    await expect(spool.flush()).rejects.toThrow();
+    expect(spool.depth()).toBe(all.length);
+    expect(spool.inMemory()).toBeLessThanOrEqual(BOUND);
+    return all;
+  }
+
+  async function expectStoredOnce(store: DynamoStore, all: readonly UsageRecord[]): Promise<void> {
+    const stored = await store.listUsage({ since: '2000-01-01T00:00:00.000Z' });
+    expect(stored.map((r) => r.id).sort()).toEqual(all.map((r) => r.id).sort());
+    // Each as it finished, not as its cut `open` line.
+    expect(stored.every((r) => r.status === 200)).toBe(true);
+  }
+
+  it('holds a bounded number in memory, the rest on disk, and stores each once when DynamoDB is back', {
+    timeout: 60_000,
+  }, async () => {
+    const [store, down] = [await freshStore(), unreachable()];
+    let sink: DynamoStore = down;
+    const dir = mkdtempSync(join(tmpdir(), 'abproxy-spill-'));
+    const spool = new UsageSpool({
+      dir,
+      sink: { recordUsage: (records) => sink.recordUsage(records) },
+      drainIntervalMs: 60_000,
+      maxQueued: BOUND,
+      batchSize: 20,
+    });
+    const all = await spoolThroughOutage(spool);
+    sink = store;
+    await spool.flush();
+    expect(spool.depth()).toBe(0);
+    await expectStoredOnce(store, all);
+    await spool.close();
+    expect(readdirSync(dir)).toEqual([]);
+    await Promise.all([store.close(), down.close()]);
+  });
+
+  it('a process killed while it replays them leaves the rest to the next, which stores each once', {
+    timeout: 60_000,
+  }, async () => {
+    const [store, down] = [await freshStore(), unreachable()];
+    let sink: Pick<DynamoStore, 'recordUsage'> = down;
+    const dir = mkdtempSync(join(tmpdir(), 'abproxy-spill-'));
+    const first = new UsageSpool({
+      dir,
+      sink: { recordUsage: (records) => sink.recordUsage(records) },
+      drainIntervalMs: 60_000,
+      maxQueued: BOUND,
+      batchSize: 20,
+    });
+    const all = await spoolThroughOutage(first);
+    // DynamoDB is back; the process dies (it never answers again) after storing four batches.
+    let batches = 0;
+    let stuck!: () => void;
+    const died = new Promise<void>((resolve) => {
+      stuck = resolve;
+    });
+    sink = {
+      recordUsage: async (records) => {
+        if (++batches <= 4) return store.recordUsage(records);
+        stuck();
+        return new Promise<never>(() => {});
+      },
+    };
+    void first.flush();
+    await died;
+
+    const second = new UsageSpool({ dir, sink: store, drainIntervalMs: 60_000, maxQueued: BOUND });
+    await second.flush();
+    await expectStoredOnce(store, all);
+    await second.close();
+    expect(readdirSync(dir)).toEqual([]);
+    await Promise.all([store.close(), down.close()]);
   });
 });
 
