@@ -14,6 +14,7 @@
  * turn, so a team may briefly pass the cap by what other instances hold then.
  * If the store fails, the instance keeps counting its own calls at the full cap rather than refuse everyone.
  */
+import { randomUUID } from 'node:crypto';
 import type { CappedAdd } from '../store/types.ts';
 import { concurrencyRefusal, type InFlightCounter } from './concurrency.ts';
 
@@ -25,10 +26,20 @@ const STORE_DOWN_MS = 5_000;
 /** The one wait before a refusal, for a slot another instance is giving back. */
 const LOOK_AGAIN_MS = 100;
 
-/** The store's atomic counter with expiry: Store.addToCounter (moves, give-backs) and addToCounterUpTo (takes). */
+/**
+ * The store's atomic counter with expiry: Store.addToCounter (moves, give-backs) and addToCounterUpTo
+ * (takes). Each call has its op id: one that DynamoDB made but answered too late is not made again by
+ * the SDK's retry (a take counted twice held a slot nobody had, a key of one slot refused until the epoch's end).
+ */
 export interface SlotCounterStore {
-  addToCounter(name: string, amount: number, expiresAt: number): Promise<number>;
-  addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd>;
+  addToCounter(name: string, amount: number, expiresAt: number, opId?: string): Promise<number>;
+  addToCounterUpTo(
+    name: string,
+    amount: number,
+    cap: number,
+    expiresAt: number,
+    opId?: string,
+  ): Promise<CappedAdd>;
 }
 
 export interface SharedInFlightOptions {
@@ -169,7 +180,13 @@ export class SharedInFlight implements InFlightCounter {
     const name = counterName(keyId, epoch);
     // Each refusal leaves less room than was asked for, so this ends within `want` store calls.
     for (let ask = want; ask > 0; ) {
-      const { added, total } = await this.#store.addToCounterUpTo(name, ask, limit, expiresAt(epoch));
+      const { added, total } = await this.#store.addToCounterUpTo(
+        name,
+        ask,
+        limit,
+        expiresAt(epoch),
+        randomUUID(),
+      );
       if (added) return { granted: ask, full: total >= limit };
       ask = Math.min(ask - 1, limit - total);
     }
@@ -222,7 +239,9 @@ export class SharedInFlight implements InFlightCounter {
   }
 
   #add(name: string, amount: number, epoch: number): void {
-    this.#store.addToCounter(name, amount, expiresAt(epoch)).catch((err) => this.#onError?.(err));
+    this.#store
+      .addToCounter(name, amount, expiresAt(epoch), randomUUID())
+      .catch((err) => this.#onError?.(err));
   }
 
   /**

@@ -461,7 +461,8 @@ export class DynamoStore implements Store {
         const found = (err as ConditionalCheckFailedException).Item;
         if (op && found?.[op]?.S === opId) return Number(found?.value?.N);
       }
-      if (await this.#restartCounter(name, amount, expiresAt, now)) return amount;
+      if (await this.#restartCounter(name, amount, expiresAt, now, op ? { [op]: opId } : undefined))
+        return amount;
     }
     throw new Error(`counter ${name}: too much contention`);
   }
@@ -475,9 +476,18 @@ export class DynamoStore implements Store {
     return item && Number(item.expiresAtMs) > Date.now() ? Number(item.value ?? 0) : 0;
   }
 
-  async addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd> {
+  async addToCounterUpTo(
+    name: string,
+    amount: number,
+    cap: number,
+    expiresAt: number,
+    opId?: string,
+  ): Promise<CappedAdd> {
     if (amount > cap) throw new RangeError(`counter ${name}: ${amount} never fits under ${cap}`);
     const ttl = Math.ceil(expiresAt / 1000);
+    // As addToCounter's: a take made but answered too late is not made again by its retry (which the
+    // cap would refuse, leaving the slot taken by nobody until the counter expires).
+    const op = opId === undefined ? undefined : `op_${this.#process}`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const now = Date.now();
       let found: ConditionalCheckFailedException['Item'];
@@ -486,16 +496,21 @@ export class DynamoStore implements Store {
           new UpdateCommand({
             TableName: this.#limits,
             Key: { name },
-            UpdateExpression: 'ADD #v :a SET #e = if_not_exists(#e, :e), #t = if_not_exists(#t, :t)',
-            ConditionExpression:
-              '(attribute_not_exists(#e) OR #e > :now) AND (attribute_not_exists(#v) OR #v <= :room)',
-            ExpressionAttributeNames: { '#v': 'value', '#e': 'expiresAtMs', '#t': TTL_ATTRIBUTE },
+            UpdateExpression: `ADD #v :a SET #e = if_not_exists(#e, :e), #t = if_not_exists(#t, :t)${op ? ', #op = :op' : ''}`,
+            ConditionExpression: `(attribute_not_exists(#e) OR #e > :now) AND (attribute_not_exists(#v) OR #v <= :room)${op ? ' AND (attribute_not_exists(#op) OR #op <> :op)' : ''}`,
+            ExpressionAttributeNames: {
+              '#v': 'value',
+              '#e': 'expiresAtMs',
+              '#t': TTL_ATTRIBUTE,
+              ...(op ? { '#op': op } : {}),
+            },
             ExpressionAttributeValues: {
               ':a': amount,
               ':e': expiresAt,
               ':t': ttl,
               ':now': now,
               ':room': cap - amount,
+              ...(op ? { ':op': opId } : {}),
             },
             ReturnValues: 'UPDATED_NEW',
             // The refusal says what the counter holds: no second call to read it.
@@ -508,19 +523,36 @@ export class DynamoStore implements Store {
         found = (err as ConditionalCheckFailedException).Item;
       }
       if (!found) throw new Error(`counter ${name}: the refusal did not return the counter`);
+      if (op && found[op]?.S === opId) return { added: true, total: Number(found.value?.N) };
       if (Number(found.expiresAtMs?.N) > now) return { added: false, total: Number(found.value?.N) };
-      if (await this.#restartCounter(name, amount, expiresAt, now)) return { added: true, total: amount };
+      if (await this.#restartCounter(name, amount, expiresAt, now, op ? { [op]: opId } : undefined))
+        return { added: true, total: amount };
     }
     throw new Error(`counter ${name}: too much contention`);
   }
 
-  /** The counter's window is over but DynamoDB has not deleted it yet: starts it again from `amount`. */
-  async #restartCounter(name: string, amount: number, expiresAt: number, now: number): Promise<boolean> {
+  /**
+   * The counter's window is over but DynamoDB has not deleted it yet: starts it again from `amount`
+   * (with the op that did, so that its retry finds itself there).
+   */
+  async #restartCounter(
+    name: string,
+    amount: number,
+    expiresAt: number,
+    now: number,
+    op: Item | undefined,
+  ): Promise<boolean> {
     try {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#limits,
-          Item: { name, value: amount, expiresAtMs: expiresAt, [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000) },
+          Item: {
+            name,
+            value: amount,
+            expiresAtMs: expiresAt,
+            [TTL_ATTRIBUTE]: Math.ceil(expiresAt / 1000),
+            ...op,
+          },
           ConditionExpression: '#e <= :now',
           ExpressionAttributeNames: { '#e': 'expiresAtMs' },
           ExpressionAttributeValues: { ':now': now },

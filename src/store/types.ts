@@ -168,9 +168,15 @@ export interface Store extends SignInStore {
   readCounter(name: string): Promise<number>;
   /**
    * Adds `amount` (at most `cap`) to a named counter only if its total stays at or under `cap`, in one
-   * write: a refusal changes nothing, so there is nothing to take back. Expiry as addToCounter.
+   * write: a refusal changes nothing, so there is nothing to take back. Expiry and `opId` as addToCounter.
    */
-  addToCounterUpTo(name: string, amount: number, cap: number, expiresAt: number): Promise<CappedAdd>;
+  addToCounterUpTo(
+    name: string,
+    amount: number,
+    cap: number,
+    expiresAt: number,
+    opId?: string,
+  ): Promise<CappedAdd>;
   close(): Promise<void>;
 }
 

@@ -188,26 +188,29 @@ describe('abproxy doctor on team tables', () => {
  * DynamoDB behind a TCP proxy that injects its faults: with `hold`, no call but GetItem (the key
  * lookup) is forwarded (a store that stopped answering, its connections up); with `lateUpdatesMs`,
  * UpdateItem calls reach DynamoDB at once but their answers come that much later (a slow store: the
- * write is made, the caller times out).
+ * write is made, the caller times out), for the next `lateUpdates` of them.
  */
 async function faultyProxy(target: string) {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
-  const state = { hold: false, lateUpdatesMs: 0 };
+  const state = { hold: false, lateUpdatesMs: 0, lateUpdates: Number.POSITIVE_INFINITY };
   const server: Server = createServer((client) => {
     const upstream = connect(Number(port), hostname);
-    let update = false;
+    let late = 0;
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', () => {});
       socket.on('close', () => sockets.delete(socket));
     }
     client.on('data', (chunk: Buffer) => {
-      update = chunk.includes('UpdateItem');
+      // A call's headers name its operation (X-Amz-Target); its body may come in later chunks.
+      if (chunk.includes('DynamoDB_20120810.')) {
+        late = chunk.includes('UpdateItem') && state.lateUpdates > 0 ? state.lateUpdatesMs : 0;
+        if (late > 0) state.lateUpdates--;
+      }
       if (!state.hold || chunk.includes('GetItem')) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      const late = update ? state.lateUpdatesMs : 0;
       if (late === 0) client.write(chunk);
       else setTimeout(() => client.destroyed || client.write(chunk), late);
     });
@@ -291,6 +294,51 @@ describe('DynamoDB slow to the point of not answering', () => {
       await slowGateway?.close();
     }
   }, 90_000);
+});
+
+describe('DynamoDB answering one limit write too late', () => {
+  it('a key of one concurrent call is neither refused nor blocked after, though the store answered its slot late', async () => {
+    const proxy = await faultyProxy(local.endpoint);
+    let slowGateway: RunningServer | undefined;
+    try {
+      slowGateway = await gatewayThrough(proxy);
+      const key = await storeKey(admin, { concurrentRequests: 1 });
+      const ask = () =>
+        postMessages(slowGateway!.url, hiBody('claude-haiku-4-5', false, 10), { 'x-api-key': key.secret });
+      // Later than the client's 4 s request timeout: the slot is taken, and the SDK sends the take again.
+      proxy.state.lateUpdatesMs = 4_500;
+      proxy.state.lateUpdates = 1;
+      const first = await ask();
+      expect(first.status, await first.text()).toBe(200);
+      // The slot went back (all of the key's slots were taken: at once); the next call takes it again.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (let i = 0; i < 2; i++) {
+        const res = await ask();
+        expect(res.status, await res.text()).toBe(200);
+      }
+    } finally {
+      proxy.close();
+      await slowGateway?.close();
+    }
+  }, 60_000);
+
+  it('a key of one call a minute is not refused its first, though the store answered its lease late', async () => {
+    const proxy = await faultyProxy(local.endpoint);
+    let slowGateway: RunningServer | undefined;
+    try {
+      slowGateway = await gatewayThrough(proxy);
+      const key = await storeKey(admin, { requestsPerMinute: 1 });
+      proxy.state.lateUpdatesMs = 4_500;
+      proxy.state.lateUpdates = 1;
+      const res = await postMessages(slowGateway.url, hiBody('claude-haiku-4-5', false, 10), {
+        'x-api-key': key.secret,
+      });
+      expect(res.status, await res.text()).toBe(200);
+    } finally {
+      proxy.close();
+      await slowGateway?.close();
+    }
+  }, 60_000);
 });
 
 describe('an instance killed with SIGKILL, then started again on its home', () => {
