@@ -104,6 +104,21 @@ export async function checkStorage(config: Config): Promise<Check[]> {
         });
         return checks;
       }
+      // Tables there and readable, yet serve may be refused every key lookup or counter (IAM).
+      const refused = await withTimeout(
+        store.accessProblems?.() ?? Promise.resolve([]),
+        TIMEOUT_MS,
+        'the store',
+      );
+      if (refused.length > 0) {
+        checks.push({
+          name: 'store',
+          status: 'fail',
+          detail: `${config.mode}: ${where}: the gateway may not call ${refused.join('; ')}`,
+          hint: 'allow these actions on the abproxy tables to the role `serve` runs with',
+        });
+        return checks;
+      }
       const hasKeys = await withTimeout(store.hasKeys(), TIMEOUT_MS, 'the store');
       checks.push({
         name: 'store',

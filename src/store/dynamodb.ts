@@ -33,6 +33,7 @@ import {
   type RotateResult,
   type Session,
   type Store,
+  storeSetupFault,
   type TokenRecord,
   type UpdateResult,
   type UsageQuery,
@@ -183,6 +184,32 @@ function failFastWhileUnanswered(client: DynamoDBClient, quietMs = UNANSWERED_QU
   );
 }
 
+/**
+ * Names the operation (as IAM does: dynamodb:GetItem) and table on a failed call's error: an
+ * AccessDeniedException says neither when the SDK reports it, and the operator needs both to fix it.
+ */
+function nameFailedOperations(client: DynamoDBClient): void {
+  const name = 'nameFailedOperations';
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(name))) return;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        const input = args.input as { TableName?: string; RequestItems?: object };
+        if (err !== null && typeof err === 'object') {
+          Object.assign(err, {
+            storeAction: `dynamodb:${String(context.commandName).replace(/Command$/, '')}`,
+            storeTable: input.TableName ?? Object.keys(input.RequestItems ?? {})[0],
+          });
+        }
+        throw err;
+      }
+    },
+    { step: 'initialize', name },
+  );
+}
+
 export class DynamoStore implements Store {
   readonly mode = 'team';
   readonly #doc: DynamoDBDocumentClient;
@@ -199,6 +226,7 @@ export class DynamoStore implements Store {
   constructor({ tablePrefix, region, client }: DynamoStoreOptions) {
     this.#owned = client ? undefined : dynamoClient(region);
     this.#client = client ?? this.#owned!;
+    nameFailedOperations(this.#client);
     this.#prefix = tablePrefix;
     this.#doc = DynamoDBDocumentClient.from(this.#client, {
       marshallOptions: { removeUndefinedValues: true },
@@ -212,6 +240,59 @@ export class DynamoStore implements Store {
   async tableProblems(): Promise<string[]> {
     const { tableProblems } = await import('./dynamodb-setup.ts');
     return tableProblems(this.#client, tableSchemas(this.#prefix));
+  }
+
+  /**
+   * The calls `serve` makes to serve requests (key lookups, usage records, limit counters), each made
+   * once on a probe item and left as it was: writes on a condition that fails, the delete of an item that
+   * is not there. A refused one is a problem (DescribeTable and Scan passing said nothing about them).
+   */
+  async accessProblems(): Promise<string[]> {
+    const probe = 'abproxy-doctor-probe';
+    const absent = (attribute: string) => ({
+      ConditionExpression: 'attribute_exists(#k)',
+      ExpressionAttributeNames: { '#k': attribute },
+    });
+    const calls = [
+      () =>
+        this.#doc.send(new GetCommand({ TableName: this.#keys, Key: { hash: probe }, ConsistentRead: true })),
+      () => this.#doc.send(new ScanCommand({ TableName: this.#keys, Limit: 1, Select: 'COUNT' })),
+      () =>
+        this.#doc.send(
+          new PutCommand({ TableName: this.#usage, Item: { keyId: probe, sk: probe }, ...absent('sk') }),
+        ),
+      () =>
+        this.#doc.send(
+          new BatchWriteCommand({
+            RequestItems: { [this.#usage]: [{ DeleteRequest: { Key: { keyId: probe, sk: probe } } }] },
+          }),
+        ),
+      () =>
+        this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#limits,
+            Key: { name: probe },
+            UpdateExpression: 'SET #v = :v',
+            ExpressionAttributeValues: { ':v': 0 },
+            ...absent('name'),
+            ExpressionAttributeNames: { '#k': 'name', '#v': 'value' },
+          }),
+        ),
+      () =>
+        this.#doc.send(new PutCommand({ TableName: this.#limits, Item: { name: probe }, ...absent('name') })),
+    ];
+    const problems: string[] = [];
+    for (const call of calls) {
+      try {
+        await call();
+      } catch (err) {
+        if (isConditionFailure(err)) continue;
+        const fault = storeSetupFault(err);
+        if (!fault) throw err;
+        problems.push(`${fault.action} on ${fault.table}: ${fault.code}`);
+      }
+    }
+    return problems;
   }
 
   async #queryAll(input: QueryCommandInput): Promise<Item[]> {

@@ -122,6 +122,34 @@ export class UsageRejectedError extends Error {
   override name = 'UsageRejectedError';
 }
 
+/** Errors of a store set up wrong for the gateway: no retry helps until its operator acts. */
+const SETUP_FAULTS = new Set([
+  'AccessDeniedException',
+  'ResourceNotFoundException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+]);
+
+/** A store call the gateway may not make (its permissions, a missing table, credentials AWS does not know). */
+export interface StoreSetupFault {
+  /** The AWS error's name, e.g. AccessDeniedException. */
+  code: string;
+  /** The operation as IAM names it, e.g. dynamodb:GetItem. */
+  action: string | undefined;
+  table: string | undefined;
+}
+
+/** The setup fault behind a store error (DynamoStore names the action and table on it), or undefined. */
+export function storeSetupFault(err: unknown): StoreSetupFault | undefined {
+  const { name, storeAction, storeTable } = (err ?? {}) as {
+    name?: string;
+    storeAction?: string;
+    storeTable?: string;
+  };
+  if (name === undefined || !SETUP_FAULTS.has(name)) return undefined;
+  return { code: name, action: storeAction, table: storeTable };
+}
+
 /** `keys show|revoke <prefix>` matched more than one key. */
 export class AmbiguousKeyError extends Error {
   override name = 'AmbiguousKeyError';
@@ -136,6 +164,8 @@ export interface Store extends SignInStore {
   readonly mode: StoreMode;
   /** Team mode: what is wrong with the tables (missing, another schema), empty when they are abproxy's. */
   tableProblems?(): Promise<string[]>;
+  /** Team mode: the calls serving requests needs that the store refuses (IAM), each as `action on table: error`. */
+  accessProblems?(): Promise<string[]>;
   /** Fails with DuplicateKeyError when the hash or id exists already. */
   createKey(record: KeyRecord): Promise<void>;
   /** The hot path of authentication (strongly consistent in team mode). */

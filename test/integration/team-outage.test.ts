@@ -25,6 +25,7 @@ import {
 } from '../helpers/gateway.ts';
 import { capturedLog } from '../helpers/log.ts';
 import { type DynamoLocal, startDynamoLocal } from '../store/dynamodb-local.ts';
+import { DENIED_ACCOUNT, iamProxy } from '../store/iam-proxy.ts';
 import { modelCalls, startServe } from '../usage/processes.ts';
 
 const PREFIX = 'outage';
@@ -229,11 +230,14 @@ async function faultyProxy(target: string) {
 }
 
 /** A team gateway whose DynamoDB calls go through `proxy`. */
-async function gatewayThrough(proxy: { url: string }): Promise<RunningServer> {
+async function gatewayThrough(
+  proxy: { url: string },
+  options: Parameters<typeof startServer>[1] = {},
+): Promise<RunningServer> {
   const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
   try {
-    return await startServer(testConfig({ mode: 'team', tablePrefix: PREFIX, usageDrainMs: 100 }));
+    return await startServer(testConfig({ mode: 'team', tablePrefix: PREFIX, usageDrainMs: 100 }), options);
   } finally {
     process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
   }
@@ -339,6 +343,77 @@ describe('DynamoDB answering one limit write too late', () => {
       await slowGateway?.close();
     }
   }, 60_000);
+});
+
+describe('a gateway whose AWS role lacks a DynamoDB permission serve needs', () => {
+  it('answers a key lookup it may not make with a non-retryable error naming the action, and logs it once with the table', async () => {
+    const proxy = await iamProxy(local.endpoint);
+    const log = capturedLog();
+    let denied: RunningServer | undefined;
+    try {
+      denied = await gatewayThrough(proxy, { logger: log.logger });
+      const key = await storeKey(admin);
+      proxy.deny.add('GetItem');
+      const started = log.lines.length;
+      for (let i = 0; i < 3; i++) {
+        const res = await postMessages(denied.url, hiBody('claude-haiku-4-5', false, 10), {
+          'x-api-key': key.secret,
+        });
+        const text = await res.text();
+        expect(res.status, text).toBe(502);
+        expect(res.headers.get('x-should-retry')).toBe('false');
+        expect(res.headers.get('retry-after')).toBeNull();
+        const body = JSON.parse(text) as { type: string; error: { type: string; message: string } };
+        expect(body).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+        expect(body.error.message).toMatch(/dynamodb:GetItem/);
+        // Nothing of the AWS account, role or table.
+        expect(text).not.toMatch(new RegExp(`${DENIED_ACCOUNT}|arn:|abproxy-gateway|${PREFIX}-keys`));
+      }
+      const warnings = log.lines.slice(started).filter((line) => line.level >= 40);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({
+        action: 'dynamodb:GetItem',
+        table: `${PREFIX}-keys`,
+        code: 'AccessDeniedException',
+      });
+    } finally {
+      await denied?.close();
+      await proxy.close();
+    }
+  });
+
+  it('fails abproxy doctor, naming the action, for each operation serve needs (DescribeTable and Scan passing said ok)', async () => {
+    const proxy = await iamProxy(local.endpoint);
+    const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;
+    const check = async () =>
+      (await checkStorage(testConfig({ mode: 'team', tablePrefix: PREFIX }))).find((c) => c.name === 'store');
+    try {
+      expect(await check()).toMatchObject({ status: 'ok' });
+      for (const [operation, table] of [
+        ['GetItem', 'keys'],
+        ['PutItem', 'usage'],
+        ['BatchWriteItem', 'usage'],
+        ['UpdateItem', 'limits'],
+      ] as const) {
+        proxy.deny.clear();
+        proxy.deny.add(operation);
+        const refused = await check();
+        expect(refused, operation).toMatchObject({ status: 'fail' });
+        expect(refused?.detail).toMatch(`dynamodb:${operation} on ${PREFIX}-${table}: AccessDeniedException`);
+      }
+      // The probes left nothing behind.
+      proxy.deny.clear();
+      const usage = await admin.listUsage({
+        since: '2000-01-01T00:00:00.000Z',
+        keyId: 'abproxy-doctor-probe',
+      });
+      expect(usage).toEqual([]);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+      await proxy.close();
+    }
+  });
 });
 
 describe('an instance killed with SIGKILL, then started again on its home', () => {

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from '../../anthropic/errors.ts';
 import type { GuessThrottle } from '../../auth/guess-throttle.ts';
 import type { KeyVerifier } from '../../auth/verifier.ts';
+import { storeSetupFault } from '../../store/types.ts';
 import { clientAddress } from '../http/client-address.ts';
 import type { Ctx, Middleware } from '../http/context.ts';
 import { briefError } from '../http/logger.ts';
@@ -83,6 +84,16 @@ async function orUnavailable<T>(
     return await lookup();
   } catch (err) {
     warn(ctx, err);
+    const fault = storeSetupFault(err);
+    if (fault) {
+      // The gateway's own setup (its role's permissions, a table gone): a 529 had every client retry
+      // for good. Said as such, without the AWS account or resource the error names.
+      throw new ApiError(
+        'api_error',
+        `the gateway could not check this key: its key store refused it${fault.action ? ` ${fault.action}` : ''}; the gateway's operator must fix its AWS permissions or tables`,
+        { status: 502, headers: { 'x-should-retry': 'false' }, cause: err, logged: true },
+      );
+    }
     throw new ApiError(
       'overloaded_error',
       'the gateway could not check this key (its key store did not answer); try again',
@@ -95,10 +106,24 @@ async function orUnavailable<T>(
   }
 }
 
-/** The key store's outage warning, made with the first request's logger (the middleware has none). */
+/**
+ * The key store's outage warning, made with the first request's logger (the middleware has none); a
+ * store that refuses the gateway (a setup fault) has its own, naming the operation and table.
+ */
 function storeOutageWarning(): (ctx: Ctx, err: unknown) => void {
   let warn: ((err: unknown, fields?: object) => void) | undefined;
+  let refused: ((err: unknown, fields?: object) => void) | undefined;
   return (ctx, err) => {
+    const fault = storeSetupFault(err);
+    if (fault) {
+      refused ??= outageWarning(
+        ctx.log,
+        "key store refused the gateway a key lookup: fix the gateway's AWS permissions, tables or credentials",
+        (e) => ({ ...storeSetupFault(e), err: briefError(e) }),
+      );
+      refused(err, { requestId: ctx.requestId });
+      return;
+    }
     warn ??= outageWarning(ctx.log, 'key store did not answer a key lookup', (e) => ({ err: briefError(e) }));
     warn(err, { requestId: ctx.requestId });
   };
