@@ -359,7 +359,8 @@ export class UsageSpool {
   async #drain(): Promise<void> {
     if (this.#current && this.#current.lines > 0) await this.#rotate();
     for (;;) {
-      this.#refill();
+      // Each refill reads a segment whole: only once half the queue has gone, not after every batch.
+      if (this.#queue.length <= this.#maxQueued / 2) this.#refill();
       if (this.#queue.length === 0) break;
       const batch = this.#queue.splice(0, this.#batchSize);
       this.#inFlight = batch.length;
