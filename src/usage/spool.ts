@@ -250,10 +250,20 @@ export class UsageSpool {
       const { segment } = spilled;
       if (segment === this.#current) this.#write();
       // A segment holds one drain interval (a backoff's while the store is down): read whole.
-      const texts = readFileSync(segment.path, 'utf8').split('\n');
-      for (; spilled.from < segment.lines && this.#queue.length < this.#maxQueued; spilled.from++) {
+      let texts: string[];
+      try {
+        texts = readFileSync(segment.path, 'utf8').split('\n');
+      } catch (err) {
+        // Deleted under us (by hand): its records are gone, the drain must not stop on it for good.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.#spilled.shift();
+        continue;
+      }
+      // Stops before a `done` line only: past its last one, the segment may be deleted once stored.
+      for (; spilled.from < segment.lines; spilled.from++) {
         const line = parseLine(texts[spilled.from] ?? '');
         if (line?.phase !== 'done') continue;
+        if (this.#queue.length >= this.#maxQueued) break;
         this.#spilledCount--;
         this.#queue.push({ record: line.record, segments: [segment] });
       }
@@ -432,13 +442,15 @@ export class UsageSpool {
 
   /**
    * Takes over spool files of processes that are gone (kill -9, crash, a container restart). A request's
-   * `open` and `done` lines may sit in different files (the file rotates between them): the final record
-   * is chosen over every adopted file at once, so a finished request is never stored as the `open`
-   * record of a process that died (status 0, no tokens) because its files were read in another order.
+   * `open` and `done` lines may sit in different files (the file rotates between them): each process's
+   * files are read in the order it wrote them, so an `open` line is a cut request (status 0) only when no
+   * `done` line follows it, and a finished request is never stored as the `open` record of a process that
+   * died (status 0, no tokens). The `done` records stay on disk and are read back as the queue has room
+   * (an outage's worth of them no longer fills memory at start); only the cut ones, a few, are queued.
    */
   #adoptOrphans(): void {
-    const finals = new Map<string, { line: Line; segments: Set<Segment> }>();
     this.#livingOwners.clear();
+    const orphans: Array<{ name: string; writer: string; seq: number }> = [];
     for (const name of readdirSync(this.#dir)) {
       const match = FILE.exec(name);
       if (!match) continue;
@@ -448,29 +460,41 @@ export class UsageSpool {
         this.#livingOwners.add(pid);
         continue;
       }
+      orphans.push({ name, writer: `${match[1]}-${match[2]}`, seq: Number(match[3]) });
+    }
+    // Each writer's files in its order (renamed in that order, so a later adopter reads them so too).
+    orphans.sort((a, b) => a.writer.localeCompare(b.writer) || a.seq - b.seq);
+    const cut = new Map<string, { record: UsageRecord; segment: Segment }>();
+    for (const { name } of orphans) {
       // Claim by rename: when two new instances race for the same orphan, one wins.
       const path = join(this.#dir, `usage-${process.pid}-${this.#boot}-${this.#seq++}.jsonl`);
+      let texts: string[];
       try {
         renameSync(join(this.#dir, name), path);
         chmodSync(path, FILE_MODE);
+        texts = readFileSync(path, 'utf8').split('\n');
       } catch {
         continue;
       }
-      const lines = readSpoolFile(path);
-      const segment: Segment = { path, fd: undefined, lines: lines.length, pending: 0 };
+      const segment: Segment = { path, fd: undefined, lines: texts.length, pending: 0 };
       this.#segments.add(segment);
-      for (const line of lines) {
-        const seen = finals.get(line.record.id);
-        if (!seen) finals.set(line.record.id, { line, segments: new Set([segment]) });
-        else {
-          seen.segments.add(segment);
-          if (line.phase === 'done') seen.line = line;
+      let finished = 0;
+      for (const text of texts) {
+        const line = parseLine(text);
+        if (line?.phase === 'open') cut.set(line.record.id, { record: line.record, segment });
+        else if (line?.phase === 'done') {
+          cut.delete(line.record.id);
+          finished++;
         }
       }
+      if (finished === 0) continue;
+      segment.pending += finished;
+      this.#spilledCount += finished;
+      this.#spilled.push({ segment, from: 0 });
     }
-    for (const { line, segments } of finals.values()) {
-      for (const segment of segments) segment.pending++;
-      this.#queue.push({ record: line.record, segments: [...segments] });
+    for (const { record, segment } of cut.values()) {
+      segment.pending++;
+      this.#queue.push({ record, segments: [segment] });
     }
     // Empty orphans; a failure here is retried by the next drain's release.
     this.#release().catch(() => {});

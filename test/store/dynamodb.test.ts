@@ -289,7 +289,7 @@ describe('usage records spooled through a long DynamoDB outage', () => {
     await Promise.all([store.close(), down.close()]);
   });
 
-  it('a process killed while it replays them leaves the rest to the next, which stores each once', {
+  it('a process killed while it replays them leaves the rest on disk to the next, which stores each once', {
     timeout: 60_000,
   }, async () => {
     const [store, down] = [await freshStore(), unreachable()];
@@ -320,6 +320,9 @@ describe('usage records spooled through a long DynamoDB outage', () => {
     await died;
 
     const second = new UsageSpool({ dir, sink: store, drainIntervalMs: 60_000, maxQueued: BOUND });
+    // What it adopted waits on disk, not all in memory at start.
+    expect(second.depth()).toBeGreaterThan(BOUND);
+    expect(second.inMemory()).toBeLessThanOrEqual(BOUND);
     await second.flush();
     await expectStoredOnce(store, all);
     await second.close();
