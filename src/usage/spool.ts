@@ -235,6 +235,11 @@ export class UsageSpool {
     if (this.#spilled.at(-1)?.segment !== segment) this.#spilled.push({ segment, from: segment.lines - 1 });
     this.#spilledCount++;
     if (!open) return;
+    // The same file: it closes (and can be deleted) only after this line is written.
+    if (open === segment) {
+      open.pending--;
+      return;
+    }
     try {
       this.#write();
       open.pending--;
