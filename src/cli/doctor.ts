@@ -106,7 +106,7 @@ export async function checkStorage(config: Config): Promise<Check[]> {
       }
       // Tables there and readable, yet serve may be refused every key lookup or counter (IAM).
       const refused = await withTimeout(
-        store.accessProblems?.() ?? Promise.resolve([]),
+        store.accessProblems?.({ signin: config.oidcIssuer !== undefined }) ?? Promise.resolve([]),
         TIMEOUT_MS,
         'the store',
       );

@@ -243,11 +243,12 @@ export class DynamoStore implements Store {
   }
 
   /**
-   * The calls `serve` makes to serve requests (key lookups, usage records, limit counters), each made
-   * once on a probe item and left as it was: writes on a condition that fails, the delete of an item that
-   * is not there. A refused one is a problem (DescribeTable and Scan passing said nothing about them).
+   * The calls `serve` makes to serve requests (key lookups, usage records, limit counters; with `signin`,
+   * sign-in's), each made once on a probe item and left as it was: writes on a condition that fails, the
+   * delete of an item that is not there. A refused one is a problem (DescribeTable and Scan passing said
+   * nothing about them).
    */
-  async accessProblems(): Promise<string[]> {
+  async accessProblems({ signin = false }: { signin?: boolean } = {}): Promise<string[]> {
     const probe = 'abproxy-doctor-probe';
     const absent = (attribute: string) => ({
       ConditionExpression: 'attribute_exists(#k)',
@@ -281,6 +282,27 @@ export class DynamoStore implements Store {
       () =>
         this.#doc.send(new PutCommand({ TableName: this.#limits, Item: { name: probe }, ...absent('name') })),
     ];
+    if (signin) {
+      calls.push(
+        () =>
+          this.#doc.send(
+            new GetCommand({ TableName: this.#signin, Key: { pk: probe }, ConsistentRead: true }),
+          ),
+        () =>
+          this.#doc.send(new PutCommand({ TableName: this.#signin, Item: { pk: probe }, ...absent('pk') })),
+        () =>
+          this.#doc.send(
+            new UpdateCommand({
+              TableName: this.#signin,
+              Key: { pk: probe },
+              UpdateExpression: 'SET #u = :u',
+              ExpressionAttributeValues: { ':u': 'probe' },
+              ...absent('pk'),
+              ExpressionAttributeNames: { '#k': 'pk', '#u': 'usedAt' },
+            }),
+          ),
+      );
+    }
     const problems: string[] = [];
     for (const call of calls) {
       try {

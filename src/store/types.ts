@@ -164,8 +164,11 @@ export interface Store extends SignInStore {
   readonly mode: StoreMode;
   /** Team mode: what is wrong with the tables (missing, another schema), empty when they are abproxy's. */
   tableProblems?(): Promise<string[]>;
-  /** Team mode: the calls serving requests needs that the store refuses (IAM), each as `action on table: error`. */
-  accessProblems?(): Promise<string[]>;
+  /**
+   * Team mode: the calls serving requests needs that the store refuses (IAM), each as `action on table:
+   * error`; with `signin`, the sign-in table's too.
+   */
+  accessProblems?(options?: { signin?: boolean }): Promise<string[]>;
   /** Fails with DuplicateKeyError when the hash or id exists already. */
   createKey(record: KeyRecord): Promise<void>;
   /** The hot path of authentication (strongly consistent in team mode). */

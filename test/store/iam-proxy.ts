@@ -9,7 +9,7 @@ export const DENIED_ACCOUNT = '123456789012';
 
 export interface IamProxy {
   url: string;
-  /** Operations refused, as in X-Amz-Target: GetItem, UpdateItem… */
+  /** Operations refused, as in X-Amz-Target (GetItem, UpdateItem…), everywhere or on one table (`GetItem t-keys`). */
   deny: Set<string>;
   close(): Promise<void>;
 }
@@ -22,10 +22,8 @@ export async function iamProxy(target: string): Promise<IamProxy> {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-      if (deny.has(operation)) {
-        const { TableName: table = 'unknown' } = JSON.parse(body.toString() || '{}') as {
-          TableName?: string;
-        };
+      const { TableName: table = 'unknown' } = JSON.parse(body.toString() || '{}') as { TableName?: string };
+      if (deny.has(operation) || deny.has(`${operation} ${table}`)) {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'DENIED' });
         res.end(
           JSON.stringify({
