@@ -156,7 +156,10 @@ export class UsageSpool {
   readonly #opens = new Map<string, Segment>();
   #queue: Queued[] = [];
   readonly #maxQueued: number;
-  /** Segments holding records that are on disk only, oldest first; none while the queue has room. */
+  /**
+   * Segments holding records that are on disk only (spilled past `maxQueued`, or adopted), oldest first;
+   * while there are any, finished records join them, so each segment's `done` lines from `from` on are theirs.
+   */
   #spilled: Spilled[] = [];
   #spilledCount = 0;
   #inFlight = 0;
