@@ -252,6 +252,57 @@ describe('UpstreamPool', () => {
     expect(text(await invoke(pool, 'm'))).toBe('slow a');
   });
 
+  it('a non-stream call silent for longer than its max_tokens could take moves on, past the deadline, and its upstream is learnt; a slow answer within it is not cut', async () => {
+    /** Answers a non-stream call after `ms` (never, when undefined), or fails when the attempt is given up. */
+    const answersIn = (ms: number | undefined, name: string) =>
+      ({
+        invokeModel: (_input: unknown, signal?: AbortSignal) =>
+          new Promise((resolve, reject) => {
+            const timer =
+              ms === undefined ? undefined : setTimeout(() => resolve(new TextEncoder().encode(name)), ms);
+            signal?.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(signal.reason);
+            });
+          }),
+      }) as unknown as BedrockRuntime;
+    // One token at SLOWEST_TOKENS_PER_SECOND is 100 ms: 20 + 100 ms, well past the 10-ms deadline.
+    const options = { firstByteTimeoutMs: 20, deadlineMs: 10 };
+    const ask = (pool: UpstreamPool, signal?: AbortSignal) =>
+      pool.invokeModel({ modelId: 'm', body: '{}', maxTokens: 1 }, signal);
+    const silentA = new UpstreamPool(
+      [
+        { name: 'a', runtime: answersIn(undefined, 'a') },
+        { name: 'b', runtime: answersIn(0, 'b') },
+      ],
+      options,
+    );
+    const { trace, signal } = traced();
+    expect(text(await ask(silentA, signal))).toBe('b');
+    expect(trace).toEqual({ served: 'b', called: 'm', failedAttempts: 1 });
+    await ask(silentA);
+    await ask(silentA);
+    expect(silentA.health()[0]).toMatchObject({ state: 'open', recentFaults: { timeout: 3 } });
+
+    const slowA = new UpstreamPool(
+      [
+        { name: 'a', runtime: answersIn(80, 'a') },
+        { name: 'b', runtime: answersIn(0, 'b') },
+      ],
+      options,
+    );
+    expect(text(await ask(slowA))).toBe('a');
+    // No max_tokens, no bound: never cut.
+    const unknown = new UpstreamPool(
+      [
+        { name: 'a', runtime: answersIn(300, 'a') },
+        { name: 'b', runtime: answersIn(0, 'b') },
+      ],
+      options,
+    );
+    expect(text(await unknown.invokeModel({ modelId: 'm', body: '{}' }))).toBe('a');
+  });
+
   it('a large prompt gets a second more on the first-byte timer per PROMPT_BYTES_PER_SECOND: it is not cut and paid for twice', async () => {
     const pool = new UpstreamPool(
       [

@@ -59,7 +59,11 @@ export interface PoolOptions {
   maxAttempts?: number;
   /** No new attempt starts after this long. */
   deadlineMs?: number;
-  /** Streams: an upstream that has not answered (headers) within this long is left for the next; 0: never. */
+  /**
+   * Streams: an upstream that has not answered (headers) within this long is left for the next; 0: never.
+   * Non-stream calls whose max_tokens is known: within this long plus the time the longest answer takes
+   * at SLOWEST_TOKENS_PER_SECOND.
+   */
   firstByteTimeoutMs?: number;
   /**
    * Streams: an attempt the first-byte timer does not cover (the last one) that has not answered within
@@ -94,6 +98,20 @@ const RECENT_FAULTS = 50;
  * token, a cautious prefill rate (a 200k-token prompt waits 20 + 16 s before the next region is tried).
  */
 export const PROMPT_BYTES_PER_SECOND = 50_000;
+
+/**
+ * An output rate no healthy answer is slower than. A non-stream InvokeModel/Converse answers (headers
+ * included) only once the whole answer is ready, so a silent upstream looks like a slow one until then;
+ * but an answer of max_tokens cannot take longer than max_tokens at this rate (plus the first-byte
+ * timer). Past that the upstream is silent, not slow: the call moves on and its breaker learns, instead
+ * of waiting the 10-minute answer timeout that clients do not wait for (Node's fetch gives up after 5
+ * minutes, and the client leaving tells the breaker nothing). The Anthropic SDK reckons on 128k tokens
+ * an hour (~36/s) for its own non-stream timeout; this floor is under a third of that.
+ * Other rules were rejected: a first-byte timer alone cuts long healthy answers; the connection and
+ * the request were accepted like any other; a client leaving, even after a long silence, is as often
+ * its own short timeout on a long healthy answer.
+ */
+export const SLOWEST_TOKENS_PER_SECOND = 10;
 
 /**
  * Breakers kept per upstream. Model ids are the client's words: without a bound, calls with made-up ids
@@ -219,7 +237,15 @@ export class UpstreamPool implements BedrockRuntime {
   }
 
   converse: BedrockRuntime['converse'] = (input, signal) =>
-    this.#call(input.modelId ?? '', signal, false, (r, modelId, s) => r.converse(withId(input, modelId), s));
+    this.#call(
+      input.modelId ?? '',
+      signal,
+      false,
+      (r, modelId, s) => r.converse(withId(input, modelId), s),
+      false,
+      () => sizeOf(input.messages) + sizeOf(input.system),
+      input.inferenceConfig?.maxTokens,
+    );
   converseStream: BedrockRuntime['converseStream'] = (input, signal) =>
     this.#call(
       input.modelId ?? '',
@@ -230,7 +256,15 @@ export class UpstreamPool implements BedrockRuntime {
       () => sizeOf(input.messages) + sizeOf(input.system),
     );
   invokeModel: BedrockRuntime['invokeModel'] = (input, signal) =>
-    this.#call(input.modelId, signal, false, (r, modelId, s) => r.invokeModel(withId(input, modelId), s));
+    this.#call(
+      input.modelId,
+      signal,
+      false,
+      (r, modelId, s) => r.invokeModel(withId(input, modelId), s),
+      false,
+      () => input.body.length,
+      input.maxTokens,
+    );
   invokeModelStream: BedrockRuntime['invokeModelStream'] = (input, signal) =>
     this.#call(
       input.modelId,
@@ -256,11 +290,12 @@ export class UpstreamPool implements BedrockRuntime {
     this.#call(
       input.modelId,
       signal,
-      // A non-stream answer has been read whole by the time it resolves (no first-byte race).
+      // A non-stream answer has been read whole by the time it resolves: its bound is max_tokens'.
       input.stream,
       (r, modelId, s) => r.messagesApi(withId(input, modelId), s),
       input.host === 'mantle',
       () => input.body.length,
+      input.maxTokens,
     );
 
   forward: BedrockRuntime['forward'] = (input, signal) =>
@@ -407,6 +442,7 @@ export class UpstreamPool implements BedrockRuntime {
     send: (runtime: BedrockRuntime, modelId: string, signal: AbortSignal | undefined) => Promise<T>,
     keepModelId = false,
     requestSize?: () => number,
+    maxTokens?: number,
   ): Promise<T> {
     const order = this.#order(modelId);
     if (order.length === 0) {
@@ -415,11 +451,11 @@ export class UpstreamPool implements BedrockRuntime {
       });
     }
     const trace = upstreamTraceOf(signal);
-    const deadline = this.#now() + this.#deadlineMs;
-    /** The stream's first-byte timer, sized once an attempt could move on (the prompt's size is a walk). */
+    let deadline = this.#now() + this.#deadlineMs;
+    /** The first-byte timer, sized once an attempt could move on (the prompt's size is a walk). */
     let firstByteMs: number | undefined;
     const firstByteBound = () => {
-      firstByteMs ??= this.#firstByteTimeoutFor(stream, requestSize);
+      firstByteMs ??= this.#firstByteTimeoutFor(stream, requestSize, maxTokens);
       return firstByteMs;
     };
     /** Soonest retry-after (s) of every upstream that throttled or was skipped as throttled. */
@@ -473,14 +509,17 @@ export class UpstreamPool implements BedrockRuntime {
       // longer stream-start bound, past which a silent region fails the call as a 504 (and counts against
       // its breaker) instead of holding it to the 10-minute answer timeout, which many clients do not
       // wait for (Node's fetch gives up on headers after 5 minutes): they left, and no breaker learnt.
+      // A non-stream call is given up the same way once it waited longer than any answer of its
+      // max_tokens takes (SLOWEST_TOKENS_PER_SECOND); unknown max_tokens, never.
       const failover =
-        stream &&
+        (stream || maxTokens !== undefined) &&
         this.#firstByteTimeoutMs > 0 &&
         attempts < this.#maxAttempts &&
         // An upstream after it that its breaker would let through (one skipped is no elsewhere).
         order.slice(order.indexOf(member) + 1).some((m) => this.#breaker(m, modelId).admits) &&
-        started + firstByteBound() < deadline;
-      const startWithin = !stream ? 0 : failover ? firstByteBound() : this.#streamStartTimeoutMs;
+        // A non-stream cut gives its wait back to the deadline (below): its bound is minutes, not seconds.
+        (!stream || started + firstByteBound() < deadline);
+      const startWithin = failover ? firstByteBound() : stream ? this.#streamStartTimeoutMs : 0;
       const startTimer = startWithin > 0 ? new AbortController() : undefined;
       const timer = startTimer && setTimeout(() => startTimer.abort(), startWithin);
       const attemptSignal = startTimer
@@ -527,7 +566,7 @@ export class UpstreamPool implements BedrockRuntime {
           fault,
           firstByteTimeout
             ? new Error(
-                `no answer within ${firstByteBound()} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, longer for a larger prompt): the call went on to the next upstream`,
+                `no answer within ${firstByteBound()} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, longer for a larger prompt${stream ? '' : `, plus max_tokens ${maxTokens} at ${SLOWEST_TOKENS_PER_SECOND} tokens/s`}): the call went on to the next upstream`,
               )
             : failure,
         );
@@ -547,6 +586,8 @@ export class UpstreamPool implements BedrockRuntime {
           // Judged when the call ends (judgeCuts); meanwhile the probe slot it may hold is free.
           breaker.release();
           cut.push(breaker);
+          // The silence waited is not time spent retrying: the next upstream is still tried.
+          if (!stream) deadline += this.#now() - started;
         } else {
           breaker.failure(
             retryAfter === undefined ? undefined : retryAfter * 1000,
@@ -628,12 +669,19 @@ export class UpstreamPool implements BedrockRuntime {
   }
 
   /**
-   * The first-byte timer of one stream: the setting, plus a second for each PROMPT_BYTES_PER_SECOND of
+   * The first-byte timer of one call: the setting, plus a second for each PROMPT_BYTES_PER_SECOND of
    * the request. A large uncached prompt takes Bedrock longer to start on every region: cut at the
-   * setting's 20 s, it would be paid for (and waited on) once more on the next one.
+   * setting's 20 s, it would be paid for (and waited on) once more on the next one. A non-stream call's
+   * first byte comes with the whole answer: plus max_tokens at SLOWEST_TOKENS_PER_SECOND.
    */
-  #firstByteTimeoutFor(stream: boolean, requestSize: (() => number) | undefined): number {
-    if (!stream || this.#firstByteTimeoutMs <= 0 || !requestSize) return this.#firstByteTimeoutMs;
-    return this.#firstByteTimeoutMs + Math.floor(requestSize() / PROMPT_BYTES_PER_SECOND) * 1000;
+  #firstByteTimeoutFor(
+    stream: boolean,
+    requestSize: (() => number) | undefined,
+    maxTokens: number | undefined,
+  ): number {
+    if (this.#firstByteTimeoutMs <= 0) return this.#firstByteTimeoutMs;
+    const prompt = requestSize ? Math.floor(requestSize() / PROMPT_BYTES_PER_SECOND) * 1000 : 0;
+    const answer = stream ? 0 : Math.ceil(((maxTokens ?? 0) * 1000) / SLOWEST_TOKENS_PER_SECOND);
+    return this.#firstByteTimeoutMs + prompt + answer;
   }
 }

@@ -30,6 +30,8 @@ export interface InvokeInput {
   modelId: string;
   body: string;
   serviceTier?: ServiceTierType;
+  /** The body's max_tokens, when known: how long a non-stream answer may take (pool.ts). Not sent. */
+  maxTokens?: number;
 }
 
 /** Which host serves Bedrock's Anthropic Messages API: bedrock-runtime or bedrock-mantle. */
@@ -46,6 +48,8 @@ export interface MessagesApiInput {
   betas: readonly string[];
   stream: boolean;
   serviceTier?: ServiceTierType;
+  /** The body's max_tokens, when known: how long a non-stream answer may take (pool.ts). Not sent. */
+  maxTokens?: number;
 }
 
 export interface MessagesApiResult {

@@ -136,9 +136,10 @@ async function servedBy(
   client: Anthropic,
   stream = false,
   model = CLAUDE,
+  maxTokens = 50,
 ): Promise<{ upstream: string | null; ms: number }> {
   const started = performance.now();
-  const params = { model, max_tokens: 50, messages: ask('hello') };
+  const params = { model, max_tokens: maxTokens, messages: ask('hello') };
   const { response } = stream
     ? await client.messages.stream(params).withResponse()
     : await client.messages.create(params).withResponse();
@@ -230,6 +231,28 @@ describe('a region that misbehaves after accepting the call', () => {
     expect(silent.connections()).toBeGreaterThanOrEqual(1);
     expect(upstream).toBe('secondary');
     expect(ms).toBeLessThan(5_000);
+  });
+
+  it('never answering non-stream calls: each moves on once no answer of its max_tokens could take so long, and after three the region is skipped', async () => {
+    const silent = await silentServer();
+    const { client } = await pair({ endpoint: silent.url }, { firstByteTimeoutMs: 200 });
+    // 200 ms + 10 tokens at 10 tokens/s: 1.2 s, not the 10-minute answer timeout no client waits for.
+    for (let i = 0; i < 4; i++) {
+      const { upstream, ms } = await servedBy(client, false, CLAUDE, 10);
+      expect(upstream).toBe('secondary');
+      expect(ms).toBeLessThan(5_000);
+    }
+    expect(silent.connections()).toBe(3);
+  });
+
+  it('a slow non-stream answer within what its max_tokens may take is never cut (the emulator slow to answer)', async () => {
+    const first = await startEmulator({ port: 0, faults: { slowFirstByte: { ms: 1_500, every: 1 } } });
+    open.push(first);
+    const { secondary, client } = await pair({ endpoint: first.url }, { firstByteTimeoutMs: 200 });
+    // 200 ms + 20 tokens at 10 tokens/s: 2.2 s.
+    for (let i = 0; i < 2; i++) expect((await servedBy(client, false, CLAUDE, 20)).upstream).toBe('first');
+    const calls = ['InvokeModel', 'Converse', 'MessagesApi'];
+    expect(secondary.requests.filter((r) => calls.includes(r.operation))).toHaveLength(0);
   });
 
   it('never answering a stream, by default: Claude and open-model streams move on in 20 s, not 10 min', async () => {

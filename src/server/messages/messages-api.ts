@@ -33,7 +33,8 @@ function messagesApiShape(call: MessageCall, request: MessagesRequest, host: Mes
   if (shaped.droppedBetas.length > 0)
     warnings.push(`betas not sent to Bedrock: ${shaped.droppedBetas.join(', ')}`);
   const modelId = host === 'mantle' ? (model.mantleId ?? model.baseModelId) : model.modelId;
-  const input = { host, modelId, body: shaped.body, betas: shaped.betas, stream };
+  const maxTokens = switched.request.max_tokens;
+  const input = { host, modelId, body: shaped.body, betas: shaped.betas, stream, maxTokens };
   return { input, warnings };
 }
 

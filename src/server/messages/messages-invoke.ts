@@ -23,7 +23,10 @@ function invokeShape(call: MessageCall, request: MessagesRequest) {
   const warnings = [...switched.warnings, ...invoke.warnings];
   if (invoke.droppedBetas.length > 0)
     warnings.push(`betas not sent to Bedrock: ${invoke.droppedBetas.join(', ')}`);
-  return { input: { modelId: model.modelId, body: invoke.body, serviceTier: call.tier }, warnings };
+  // max_tokens bounds how long a pool waits on a silent upstream for a non-stream answer.
+  const maxTokens = switched.request.max_tokens;
+  const input = { modelId: model.modelId, body: invoke.body, serviceTier: call.tier, maxTokens };
+  return { input, warnings };
 }
 
 /** Opens the InvokeModel stream of `request` (the call's own, or a web-tools round's); undefined when the client left. */
