@@ -380,10 +380,10 @@ export const SETTINGS = {
     // The last upstream a stream can try is not cut by the first-byte timer; silent, it held the call to
     // the 10-minute answer timeout, past the 5 minutes Node's fetch waits for headers (the client left
     // with a connection error, and no breaker learnt). Published measurements put the first token of a
-    // 1M-token prompt at 1-2 minutes.
+    // 1M-token prompt at 1-2 minutes. A single upstream (no pool) has the same bound on every stream.
     default: seconds(180),
     parse: integer(0, 86_400_000),
-    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose last possible upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long fails as a 504 `timeout_error` and counts against that upstream (`0`: only `ABPROXY_UPSTREAM_ANSWER_TIMEOUT_MS`)',
+    doc: 'a stream whose upstream (with `ABPROXY_UPSTREAMS`: the last one it may try) has not answered (behind a pool, for Converse and InvokeModel streams: sent its first events) within this long fails as a 504 `timeout_error` (with `ABPROXY_UPSTREAMS`, counted against that upstream) (`0`: only `ABPROXY_UPSTREAM_ANSWER_TIMEOUT_MS`)',
   }),
   pingIntervalMs: setting({
     env: ['ABPROXY_PING_INTERVAL_MS'],

@@ -13,6 +13,7 @@ import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import { type StreamFailure, untilDone } from './event-stream.ts';
 import { primed } from './primed.ts';
 import type { BedrockRuntime } from './runtime.ts';
+import { StreamStartTimeout, startedWithin } from './stream-start.ts';
 import { upstreamTraceOf } from './trace.ts';
 import { baseModelId, globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
 
@@ -520,16 +521,9 @@ export class UpstreamPool implements BedrockRuntime {
         // A non-stream cut gives its wait back to the deadline (below): its bound is minutes, not seconds.
         (!stream || started + firstByteBound() < deadline);
       const startWithin = failover ? firstByteBound() : stream ? this.#streamStartTimeoutMs : 0;
-      const startTimer = startWithin > 0 ? new AbortController() : undefined;
-      const timer = startTimer && setTimeout(() => startTimer.abort(), startWithin);
-      const attemptSignal = startTimer
-        ? signal
-          ? AbortSignal.any([signal, startTimer.signal])
-          : startTimer.signal
-        : signal;
       const calledId = keepModelId ? modelId : member.profileFor(modelId);
       try {
-        const answer = await send(member.runtime, calledId, attemptSignal);
+        const answer = await startedWithin(startWithin, signal, (s) => send(member.runtime, calledId, s));
         if (cut.length > 0) judgeCuts(this.#now() - started >= firstByteBound());
         // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began; but a probe
         // that began answering closes it at once (the region is back), so no stream left unread can
@@ -549,10 +543,8 @@ export class UpstreamPool implements BedrockRuntime {
           judgeCuts(true);
           throw err;
         }
-        const notStarted = startTimer?.signal.aborted === true;
+        const notStarted = err instanceof StreamStartTimeout;
         const firstByteTimeout = notStarted && failover;
-        // The upstream's own error is only the abort: what the client and the breaker hear is why.
-        const failure = notStarted && !failover ? this.#streamStartError() : err;
         const fault = notStarted ? 'timeout' : faultClass(err);
         this.#observer?.attempt(member.name, fault, this.#now() - started);
         this.#noteFault(member, fault);
@@ -568,7 +560,7 @@ export class UpstreamPool implements BedrockRuntime {
             ? new Error(
                 `no answer within ${firstByteBound()} ms (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, longer for a larger prompt${stream ? '' : `, plus max_tokens ${maxTokens} at ${SLOWEST_TOKENS_PER_SECOND} tokens/s`}): the call went on to the next upstream`,
               )
-            : failure,
+            : err,
         );
         if (fault === 'access') {
           // Tried elsewhere, but no breaker opens on it: a model no upstream serves (a typo) must stay
@@ -592,7 +584,7 @@ export class UpstreamPool implements BedrockRuntime {
           breaker.failure(
             retryAfter === undefined ? undefined : retryAfter * 1000,
             fault === 'throttled',
-            failure,
+            err,
             fault === 'credentials',
           );
         }
@@ -600,10 +592,9 @@ export class UpstreamPool implements BedrockRuntime {
         if (fault === 'throttled') noteThrottle(retryAfter ?? 1);
         else onlyThrottled = false;
         if (fault !== 'credentials') mayRecover = true;
-        lastError = failure;
+        lastError = err;
         lastFirstByteTimeout = firstByteTimeout;
       } finally {
-        clearTimeout(timer);
         member.inFlight--;
       }
     }
@@ -653,14 +644,6 @@ export class UpstreamPool implements BedrockRuntime {
       like?.type ?? 'overloaded_error',
       `Every upstream serving ${modelId} is failing; retry later${why ? ` (${why.message})` : ''}`,
       { status: like?.status ?? 529, headers: { 'retry-after': String(waitS) } },
-    );
-  }
-
-  #streamStartError(): ApiError {
-    return new ApiError(
-      'timeout_error',
-      `Bedrock did not start answering within ${this.#streamStartTimeoutMs} ms`,
-      { status: 504 },
     );
   }
 

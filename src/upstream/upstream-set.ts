@@ -17,6 +17,7 @@ import { BedrockUpstream, type BedrockUpstreamOptions } from './bedrock.ts';
 import { type PoolObserver, UpstreamPool } from './pool.ts';
 import { credentialChainProxyOptions, readProxyEnv, sdkHandlerProxyOptions } from './proxy.ts';
 import type { BedrockRuntime } from './runtime.ts';
+import { withStreamStart } from './stream-start.ts';
 import { modelIdForUpstream, type UpstreamCredentials, type UpstreamSpec } from './upstreams.ts';
 
 export interface Upstreams {
@@ -225,9 +226,11 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       ...sharedOptions(settings, hooks),
       bearerToken: settings.bedrockApiKey,
     });
+    const runtime =
+      hooks.wrapRuntime?.(single.runtime, { name: 'default', region: settings.region }) ?? single.runtime;
     return {
-      runtime:
-        hooks.wrapRuntime?.(single.runtime, { name: 'default', region: settings.region }) ?? single.runtime,
+      // A silent region held a stream to the 10-minute answer timeout, past what clients wait for.
+      runtime: withStreamStart(runtime, settings.streamStartTimeoutMs),
       pool: undefined,
       catalogueRegion: settings.region,
       control: (region) => single.control(region),

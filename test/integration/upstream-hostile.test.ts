@@ -34,6 +34,8 @@ const open: { close(): Promise<void> | void }[] = [];
 afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.close();
   delete process.env.AWS_ENDPOINT_URL_STS;
+  delete process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME;
+  delete process.env.AWS_ENDPOINT_URL_BEDROCK;
 });
 
 /** A TCP server that accepts every connection and never writes a byte; counts the connections. */
@@ -360,6 +362,43 @@ describe('a region that misbehaves after accepting the call', () => {
     // The first region cut by the first-byte timer, the last one by the stream-start bound: both count.
     expect(silent.map((s) => s.connections())).toEqual([3, 3]);
   });
+
+  it.each(['1.1', '2'] as const)(
+    'one upstream, no ABPROXY_UPSTREAMS, never answering a stream: the same retryable 504 at the stream-start bound, not the answer timeout (HTTP/%s)',
+    async (http) => {
+      const silent = await silentServer();
+      const catalogue = await startEmulator({ port: 0 });
+      open.push(catalogue);
+      setEmulatorCredentials();
+      process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = silent.url;
+      process.env.AWS_ENDPOINT_URL_BEDROCK = catalogue.url;
+      const client = await clientOf(undefined, {
+        streamStartTimeoutMs: 600,
+        upstreamAnswerTimeoutMs: 2_000,
+        upstreamHttp: http,
+      });
+      const call = async (stream: boolean) => {
+        const started = performance.now();
+        const err = (await client.messages
+          .create({ model: CLAUDE, max_tokens: 50, messages: ask('x'), stream })
+          .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+        return { err, ms: performance.now() - started };
+      };
+      const streamed = await call(true);
+      expect(streamed.ms).toBeLessThan(1_800);
+      expect(streamed.err.status).toBe(504);
+      expect(streamed.err.error).toMatchObject({
+        error: { type: 'timeout_error', message: 'Bedrock did not start answering within 600 ms' },
+      });
+      // The Anthropic SDKs retry a 5xx unless told not to.
+      expect(streamed.err.headers?.get('x-should-retry')).not.toBe('false');
+      // A non-stream answer may take minutes: only the answer timeout bounds it.
+      const whole = await call(false);
+      expect(whole.err.status).toBe(504);
+      expect(whole.ms).toBeGreaterThan(1_800);
+      expect(silent.connections()).toBeGreaterThanOrEqual(2);
+    },
+  );
 
   it('every region down: the calls skipped by open breakers get the status the first calls got, with retry-after', async () => {
     const catalogue = await startEmulator({ port: 0 });
