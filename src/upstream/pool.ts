@@ -307,6 +307,7 @@ export class UpstreamPool implements BedrockRuntime {
       (r, modelId, s) => r.forward(withId(input, modelId), s),
       input.operation === 'count-tokens',
       () => input.body.length,
+      input.maxTokens,
     );
 
   /**

@@ -77,6 +77,8 @@ export interface ForwardInput {
   body: Uint8Array;
   /** Request headers to pass on (content-type, accept, x-amzn-bedrock-*); lower-case names. */
   headers: Record<string, string>;
+  /** The body's max_tokens, when the door read it: how long a non-stream answer may take (pool.ts). */
+  maxTokens?: number;
 }
 
 export interface ForwardResult {

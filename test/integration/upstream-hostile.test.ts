@@ -9,6 +9,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import { ListFoundationModelsCommand } from '@aws-sdk/client-bedrock';
+import { ConverseCommand, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/config/config.ts';
 import { type StartServerOptions, startServer } from '../../src/server/http/server.ts';
@@ -16,6 +17,7 @@ import { BedrockUpstream } from '../../src/upstream/bedrock.ts';
 import { assumedRole } from '../../src/upstream/upstream-set.ts';
 import { parseUpstreams } from '../../src/upstream/upstreams.ts';
 import { startEmulator, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../emulator/server.ts';
+import { doorClient } from '../helpers/door.ts';
 import {
   ask,
   type Emulator,
@@ -245,6 +247,30 @@ describe('a region that misbehaves after accepting the call', () => {
       expect(ms).toBeLessThan(5_000);
     }
     expect(silent.connections()).toBe(3);
+  });
+
+  it('the Bedrock-format door: a non-stream Converse or InvokeModel moves on from a silent region at the bound its max_tokens gives', async () => {
+    const silent = await silentServer();
+    const { client } = await pair({ endpoint: silent.url }, { firstByteTimeoutMs: 200 });
+    const door = doorClient(MASTER_KEY, client.baseURL);
+    const modelId = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    const content = [{ text: 'hello' }];
+    let started = performance.now();
+    const converse = await door.send(
+      new ConverseCommand({
+        modelId,
+        messages: [{ role: 'user', content }],
+        inferenceConfig: { maxTokens: 10 },
+      }),
+    );
+    expect(converse.output?.message?.content?.[0]?.text).toBeTruthy();
+    expect(performance.now() - started).toBeLessThan(5_000);
+    started = performance.now();
+    const body = { anthropic_version: 'bedrock-2023-05-31', max_tokens: 10, messages: ask('hello') };
+    const invoked = await door.send(new InvokeModelCommand({ modelId, body: JSON.stringify(body) }));
+    expect(JSON.parse(new TextDecoder().decode(invoked.body))).toMatchObject({ type: 'message' });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(silent.connections()).toBe(2);
   });
 
   it('a slow non-stream answer within what its max_tokens may take is never cut (the emulator slow to answer)', async () => {

@@ -68,11 +68,29 @@ interface Prepared {
   /** The body for a given tier of ours (undefined: none); `keepCaller` off drops a tier the caller named. */
   bodyFor(tier: ServiceTier | undefined, keepCaller: boolean): Uint8Array;
   headersFor(tier: ServiceTier | undefined, keepCaller: boolean): Record<string, string>;
+  /** The answer's max_tokens when the body says it: how long a pool waits on a silent upstream. */
+  maxTokens?: number;
 }
 
 const TIER_HEADER = 'x-amzn-bedrock-service-tier';
 
 const USER_ID_KEY = Buffer.from('"user_id"');
+const MAX_TOKENS_KEY = Buffer.from('"max_tokens"');
+
+const positive = (value: unknown) => (typeof value === 'number' && value > 0 ? value : undefined);
+
+/**
+ * `max_tokens` of an Anthropic body sent to InvokeModel (not a stream: a stream's first byte needs no
+ * such bound), parsed only when it is there and the parse cheap, as for anthropicUserId.
+ */
+function anthropicMaxTokens(body: Buffer): number | undefined {
+  if (!body.includes(MAX_TOKENS_KEY) || hasMoreJsonValues(body, MAX_JSON_VALUES)) return undefined;
+  try {
+    return positive((JSON.parse(body.toString('utf8')) as { max_tokens?: unknown }).max_tokens);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * `metadata.user_id` of an Anthropic body sent to InvokeModel, for the usage record as /v1/messages
@@ -96,7 +114,9 @@ function prepare(operation: ForwardOperation, body: Buffer, headers: Record<stri
     const json = jsonObjectBody(body);
     const { [TIER_HEADER]: _header, ...withoutTierHeader } = headers;
     const tier = json.serviceTier as { type?: unknown } | undefined;
+    const maxTokens = positive((json.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens);
     return {
+      ...(maxTokens === undefined ? {} : { maxTokens }),
       callerTier: typeof tier?.type === 'string' ? tier.type : tier === undefined ? undefined : 'invalid',
       bodyFor: (ours, keepCaller) => {
         if (ours !== undefined) return Buffer.from(JSON.stringify({ ...json, serviceTier: { type: ours } }));
@@ -113,7 +133,9 @@ function prepare(operation: ForwardOperation, body: Buffer, headers: Record<stri
   }
   if (operation === 'count-tokens') jsonObjectBody(body);
   const callerTier = headers[TIER_HEADER];
+  const maxTokens = operation === 'invoke' ? anthropicMaxTokens(body) : undefined;
   return {
+    ...(maxTokens === undefined ? {} : { maxTokens }),
     callerTier: operation === 'count-tokens' ? 'none' : callerTier,
     bodyFor: () => body,
     headersFor: (ours, keepCaller) => {
@@ -243,6 +265,7 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
             modelId: model.modelId,
             body: prepared.bodyFor(tier, keepCaller),
             headers: prepared.headersFor(tier, keepCaller),
+            ...(prepared.maxTokens === undefined ? {} : { maxTokens: prepared.maxTokens }),
           },
           abort.signal,
         ),
