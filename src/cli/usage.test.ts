@@ -1,6 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../store/open.ts';
 import type { UsageRecord } from '../store/types.ts';
 import { CliError } from './errors.ts';
+import { adminConfig } from './store-options.ts';
 import { collectUsage, parseTime, printUsage, summarize, usageCsv, usageFormat } from './usage.ts';
 
 function record(overrides: Partial<UsageRecord>): UsageRecord {
@@ -194,5 +199,34 @@ describe('usage --format', () => {
     expect(web[2]).toMatch(/\s3\s+2\s+0\.0005$/);
     const plain = await print([record({})]);
     expect(plain[1]).not.toMatch(/WEB/);
+  });
+
+  it('--key takes a key by id, prefix or name; an unknown one is an error, not a report of nothing spent', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'abproxy-usage-key-')), 'abproxy.db');
+    const store = await openStore(adminConfig({ db }));
+    const at = new Date().toISOString();
+    const key = (id: string, name: string) => ({
+      id,
+      name,
+      hash: `hash-${id}`,
+      prefix: `abp_${id.slice(4, 8)}…`,
+      limits: {},
+      createdAt: at,
+    });
+    await store.createKey(key('key_dave0001', 'dave'));
+    await store.createKey(key('key_erin0001', 'erin'));
+    await store.recordUsage([record({ keyId: 'key_dave0001', at }), record({ keyId: 'key_erin0001', at })]);
+    await store.close();
+    const spentBy = async (ref: string) =>
+      (await collectUsage({ db, key: ref })).groups.map((group) => group.group);
+    expect(await spentBy('dave')).toEqual(['key_dave0001']);
+    expect(await spentBy('key_erin0001')).toEqual(['key_erin0001']);
+    expect(await spentBy('abp_erin')).toEqual(['key_erin0001']);
+    // A deleted key's id still names its records (none here): taken as it is.
+    expect(await spentBy('key_gone0001')).toEqual([]);
+    await expect(collectUsage({ db, key: 'frank' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^--key: no key or signed-in user 'frank'/),
+    });
   });
 });

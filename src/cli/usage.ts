@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../auth/duration.ts';
 import { openStore } from '../store/open.ts';
-import type { UsageQuery, UsageRecord } from '../store/types.ts';
+import { AmbiguousKeyError, type Store, type UsageQuery, type UsageRecord } from '../store/types.ts';
 import { terminalLine } from '../text/terminal-text.ts';
 import { toCsv } from '../ui/csv.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
@@ -85,6 +85,36 @@ export function parseTime(flag: string, text: string, now: number): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * The id whose usage `--key` asks for: a key's id, its prefix or its name (as `abproxy keys` shows them),
+ * or a signed-in principal's id or email. Anything else was an empty report with exit 0, read as "spent
+ * nothing" (`--key dave` for the key named dave); an id of the key_/prn_ form is taken as it is (a
+ * deleted key's records stay).
+ */
+async function usageKeyId(store: Store, ref: string, emails: Map<string, string>): Promise<string> {
+  const wanted = ref.toLowerCase();
+  const principal = [...emails].find(([id, email]) => email === wanted || id === ref)?.[0];
+  if (principal) return principal;
+  if (/^(key|prn)_/.test(ref)) return ref;
+  const byRef = await store.getKey(ref).catch((err: unknown) => {
+    if (err instanceof AmbiguousKeyError)
+      throw new CliError(`--key: '${ref}' names several keys; give its id`, EXIT.usage);
+    throw err;
+  });
+  if (byRef) return byRef.id;
+  const named = (await store.listKeys()).filter((key) => key.name === ref);
+  if (named.length === 1) return named[0]!.id;
+  if (named.length > 1)
+    throw new CliError(
+      `--key: ${named.length} keys are named '${ref}'; give one's id (abproxy keys)`,
+      EXIT.usage,
+    );
+  throw new CliError(
+    `--key: no key or signed-in user '${ref}' (give a key's id, prefix or name, or a user's email: abproxy keys, abproxy principals)`,
+    EXIT.usage,
+  );
+}
+
 export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise<UsageReport> {
   // `--key "$KEY_ID"` with the variable unset: a report of every key would pass for that one key's.
   for (const flag of ['key', 'session', 'agent'] as const) {
@@ -111,10 +141,7 @@ export async function collectUsage(flags: UsageFlags, now = Date.now()): Promise
   let emails = new Map<string, string>();
   try {
     emails = new Map((await store.listPrincipals().catch(() => [])).map((p) => [p.id, p.email]));
-    if (flags.key) {
-      const wanted = flags.key.toLowerCase();
-      query.keyId = [...emails].find(([, email]) => email === wanted)?.[0] ?? flags.key;
-    }
+    if (flags.key) query.keyId = await usageKeyId(store, flags.key, emails);
     stored = await store.listUsage(query);
   } catch (err) {
     explainAwsError(err, config);
@@ -237,7 +264,7 @@ export function registerUsage(program: Command, io: UsageIo): void {
     program
       .command('usage')
       .description('requests, tokens and estimated cost per key, model, day, Claude Code session or agent')
-      .option('--key <id>', 'only this key (or signed-in principal: prn_… id or email)')
+      .option('--key <key>', 'only this key (its id, prefix or name) or signed-in user (prn_… id or email)')
       .option('--session <id>', 'only this Claude Code session (x-claude-code-session-id)')
       .option('--agent <id>', 'only this Claude Code subagent (x-claude-code-agent-id)')
       .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO date', '30d')
