@@ -67,6 +67,8 @@ export interface WebLoopOptions {
   maxRounds?: number;
   /** Asked before each search/fetch (per-key permission and daily cap); false → `too_many_requests`. */
   admit?: (tool: 'web_search' | 'web_fetch') => Promise<boolean>;
+  /** Gives back what `admit` counted for a search the provider failed (not billed, so not capped). */
+  release?: (tool: 'web_search' | 'web_fetch') => void;
   /** The request's hold on the gateway's body budget, for the pages web fetch reads. */
   hold?: WebFetchRequest['hold'];
   /** Who asked (an API key's id), for the turns callers take at the page reader. */
@@ -495,15 +497,24 @@ export class WebLoop {
         const refused = await this.#admit('web_search');
         if (refused) return fail(refused);
         const search = this.#o.tools.search;
-        if (!search) return fail('unavailable');
+        if (!search) {
+          this.#o.release?.('web_search');
+          return fail('unavailable');
+        }
         const spec = this.#o.spec.search!;
-        const found = await search.search({
-          query,
-          ...(spec.allowedDomains ? { allowedDomains: spec.allowedDomains } : {}),
-          ...(spec.blockedDomains ? { blockedDomains: spec.blockedDomains } : {}),
-          ...(spec.userLocation ? { userLocation: spec.userLocation } : {}),
-          ...(this.#o.signal ? { signal: this.#o.signal } : {}),
-        });
+        const found = await search
+          .search({
+            query,
+            ...(spec.allowedDomains ? { allowedDomains: spec.allowedDomains } : {}),
+            ...(spec.blockedDomains ? { blockedDomains: spec.blockedDomains } : {}),
+            ...(spec.userLocation ? { userLocation: spec.userLocation } : {}),
+            ...(this.#o.signal ? { signal: this.#o.signal } : {}),
+          })
+          .catch((err: unknown) => {
+            // A search the provider failed is neither billed nor counted against the key's daily cap.
+            this.#o.release?.('web_search');
+            throw err;
+          });
         const hits = filterByDomain(found, spec);
         this.#serverUse.web_search_requests++;
         if (this.#urls.countsResultsOf(spec.name)) for (const hit of hits) this.#urls.addUrl(hit.url);

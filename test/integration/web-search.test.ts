@@ -519,6 +519,28 @@ describe('per-key web tool rules', () => {
     });
     expect(message.usage.server_tool_use?.web_search_requests).toBe(1);
   });
+  it("a search the provider failed is not counted against the key's daily cap (it is not billed either)", async () => {
+    const { secret } = await storeKey(gateway.store, { webSearchesPerDay: 1 });
+    const keyed = new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 });
+    web.failWith = new WebToolError('unavailable', 'provider down');
+    emulator.enqueue(
+      { model: QWEN, toolCalls: [{ name: 'web_search', input: { query: 'one' } }] },
+      { model: QWEN, text: 'I could not search.' },
+    );
+    const failed = await keyed.messages.create(params(QWEN));
+    expect((failed.content[1] as Anthropic.WebSearchToolResultBlock).content).toMatchObject({
+      error_code: 'unavailable',
+    });
+    web.failWith = undefined;
+    emulator.enqueue(
+      { model: QWEN, toolCalls: [{ name: 'web_search', input: { query: 'two' } }] },
+      { model: QWEN, text: 'Done.' },
+    );
+    // Before: too_many_requests, the day's one search spent on the provider's outage.
+    const served = await keyed.messages.create(params(QWEN));
+    expect(Array.isArray((served.content[1] as Anthropic.WebSearchToolResultBlock).content)).toBe(true);
+    expect(served.usage.server_tool_use?.web_search_requests).toBe(1);
+  });
 });
 
 describe('web search options and limits', () => {

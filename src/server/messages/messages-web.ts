@@ -112,6 +112,7 @@ export async function webMessages(
       const quota = deps.webQuota;
       return quota ? quota.tryUse(callerOf(ctx), tool === 'web_search' ? 'search' : 'fetch') : true;
     },
+    release: (tool) => deps.webQuota?.giveBack(callerOf(ctx), tool === 'web_search' ? 'search' : 'fetch'),
     openRound: async (roundRequest) => {
       const round = await openModelRound(call, roundRequest);
       if (round) warnings.push(...round.warnings.filter((w) => !warnings.includes(w)));

@@ -1,8 +1,10 @@
 /**
  * Per-key rules for the web tools: whether a key may use them at all (`keys create --no-web-search`
  * stores `limits.webTools = false`) and its daily cap of searches (`--web-search-daily N` →
- * `limits.webSearchesPerDay`). Fetches are not capped per day: they cost no provider fee and each
- * request already bounds them with `max_uses`.
+ * `limits.webSearchesPerDay`; a search the provider failed is given back: it is not billed). Fetches
+ * are not capped per day: read by the gateway itself they cost no provider fee (through a provider's
+ * extract API, `ABPROXY_WEB_FETCH_VIA=provider`, they do, uncapped), and each request bounds them with
+ * `max_uses`.
  *
  * The count lives in the limits layer's window counters (src/limits/), one window per UTC day:
  * `webToolLimiter(store)` leases from the store's atomic counters, so the count survives restarts in solo
@@ -19,7 +21,7 @@
  */
 import { counterLeases } from '../../limits/counter-leases.ts';
 import { SharedLimiter } from '../../limits/shared.ts';
-import type { WindowLimiter } from '../../limits/types.ts';
+import { type WindowLimiter, windowStart } from '../../limits/types.ts';
 import type { KeyLimits, Store } from '../../store/types.ts';
 import { WebToolError } from './types.ts';
 
@@ -39,6 +41,8 @@ export interface WebToolQuota {
   tryUse(caller: WebToolCaller, kind: WebToolKind): Promise<boolean>;
   /** `tryUse`, throwing the WebToolError the model is told about when refused. */
   use(caller: WebToolCaller, kind: WebToolKind): Promise<void>;
+  /** Gives back a use `tryUse` counted whose search then failed (the provider's error): it is not billed. */
+  giveBack(caller: WebToolCaller, kind: WebToolKind): void;
 }
 
 export const quotaRefusalMessage = 'this API key may not use web search or web fetch';
@@ -64,6 +68,11 @@ export function webToolQuota(options: { limiter: WindowLimiter; now?: () => numb
   return {
     allowed,
     tryUse,
+    giveBack(caller, kind) {
+      const cap = caller.limits.webSearchesPerDay;
+      if (kind !== 'search' || cap === undefined || !allowed(caller)) return;
+      options.limiter.adjust(`websearch:${caller.keyId}`, -1, cap, DAY_MS, windowStart(now(), DAY_MS));
+    },
     async use(caller, kind) {
       if (!allowed(caller)) {
         // Anthropic's codes differ by tool: web_search's invalid_input, web_fetch's invalid_tool_input.
