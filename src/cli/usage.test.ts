@@ -224,6 +224,7 @@ describe('usage --format', () => {
     expect(await spentBy('abp_erin')).toEqual(['key_erin0001']);
     // A deleted key's id still names its records (none here): taken as it is.
     expect(await spentBy('key_gone0001')).toEqual([]);
+    expect(await spentBy('master')).toEqual([]);
     await expect(collectUsage({ db, key: 'frank' })).rejects.toMatchObject({
       exitCode: 2,
       message: expect.stringMatching(/^--key: no key or signed-in user 'frank'/),

@@ -89,13 +89,14 @@ export function parseTime(flag: string, text: string, now: number): string {
  * The id whose usage `--key` asks for: a key's id, its prefix or its name (as `abproxy keys` shows them),
  * or a signed-in principal's id or email. Anything else was an empty report with exit 0, read as "spent
  * nothing" (`--key dave` for the key named dave); an id of the key_/prn_ form is taken as it is (a
- * deleted key's records stay).
+ * deleted key's records stay), and so is `master`.
  */
 async function usageKeyId(store: Store, ref: string, emails: Map<string, string>): Promise<string> {
   const wanted = ref.toLowerCase();
   const principal = [...emails].find(([id, email]) => email === wanted || id === ref)?.[0];
   if (principal) return principal;
-  if (/^(key|prn)_/.test(ref)) return ref;
+  // The master key's calls (and an open loopback gateway's) are recorded as `master`.
+  if (ref === 'master' || /^(key|prn)_/.test(ref)) return ref;
   const byRef = await store.getKey(ref).catch((err: unknown) => {
     if (err instanceof AmbiguousKeyError)
       throw new CliError(`--key: '${ref}' names several keys; give its id`, EXIT.usage);
