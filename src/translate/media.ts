@@ -2,9 +2,8 @@
  * Images and documents → Converse image/document blocks (or text where the content survives as text).
  * Remote sources (`url`) are inlined by the server before translation, and the Files API (`file`) has no
  * Bedrock counterpart, so both are refused here. Where a model cannot take an image or a binary document,
- * `onUnsupported` decides: 'refuse' (something the user just sent: a 400 beats a silent loss) or
- * 'placeholder' (a tool's output, or an earlier turn: a note keeps the conversation going and tells the
- * model what is missing).
+ * `onUnsupported` decides: 'refuse' (a 400) or 'placeholder' (a note that keeps the conversation going and
+ * tells the model what is missing; what every message gets, the newest included: see messages.ts).
  */
 import type {
   DocumentBlock,
@@ -68,7 +67,7 @@ function unsupported(
 ): MediaBlock[] {
   const message = `model ${ctx.modelId} does not accept ${what}`;
   if (onUnsupported === 'refuse') throw ApiError.invalid(`${path}: ${message}`);
-  ctx.warnings.add(`${what} in tool results or earlier turns replaced by a note: ${message}`);
+  ctx.warnings.add(`${what} replaced by a note: ${message}`);
   return [{ text: `[${what.replace(/s$/, '')} omitted: ${message}]` }];
 }
 

@@ -187,8 +187,9 @@ describe('images and documents', () => {
       .create({ model: QWEN, max_tokens: 64, messages: askWith({ type: 'text', text: 'look' }, PNG) })
       .withResponse();
     expect(data.content[0]).toMatchObject({ type: 'text' });
+    // The image was in the message just sent: the warning says what happened, not "earlier turns".
     expect(response.headers.get('x-abproxy-warnings')).toMatch(
-      /replaced by a note: model .* does not accept images/,
+      /^1; images replaced by a note: model \S*qwen3-coder\S* does not accept images$/,
     );
     const sent = JSON.stringify(lastBody('Converse'));
     expect(sent).toContain('[image omitted: model');
