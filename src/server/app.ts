@@ -18,7 +18,7 @@ import { sigv4Guard } from './bedrock/sigv4-guard.ts';
 import type { AppDeps } from './deps.ts';
 import { compose } from './http/compose.ts';
 import type { Ctx, Middleware } from './http/context.ts';
-import { type Route, router } from './http/router.ts';
+import { type Route, router, routeTakes } from './http/router.ts';
 import { messagesHandler } from './messages/messages.ts';
 import type { Accounting } from './middleware/accounting.ts';
 import { type AuthPolicy, auth } from './middleware/auth.ts';
@@ -118,7 +118,12 @@ export function createApp(deps: AppDeps, options: AppOptions): (ctx: Ctx) => Pro
     }),
     // After auth, as Anthropic answers: a caller without a key learns that first.
     // The door's InvokeModel bodies may be any model's format; its handler refuses form types itself.
-    jsonContentType({ formPaths: signInPaths, exempt: isDoorPath }),
+    // A POST no route takes goes on to the router's 404 whatever its type: a Files API upload (multipart)
+    // was told to send JSON, to a route that does not exist.
+    jsonContentType({
+      formPaths: signInPaths,
+      exempt: (path) => isDoorPath(path) || !routeTakes(routes, 'POST', path),
+    }),
   );
   if (accounting) chain.push(metering(accounting.metering));
   if (tracing) chain.push(tracing.authEnd);

@@ -180,6 +180,24 @@ describe('auth', () => {
   });
 });
 
+describe('APIs the gateway does not serve (Message Batches, Files)', () => {
+  it('are a 404 not_found_error naming the route, whatever the body, for every SDK call', async () => {
+    const calls: [string, () => Promise<unknown>][] = [
+      ['POST /v1/messages/batches', () => world.client.messages.batches.create({ requests: [] })],
+      ['GET /v1/messages/batches', () => world.client.messages.batches.list()],
+      ['GET /v1/files', () => world.client.beta.files.list()],
+      // A multipart upload: it was a 415 telling the caller to send JSON, which no file upload can do.
+      ['POST /v1/files', () => world.client.beta.files.upload({ file: new File(['hi'], 'a.txt') })],
+    ];
+    for (const [route, call] of calls) {
+      const err = await failure(call());
+      expect(err, route).toBeInstanceOf(Anthropic.NotFoundError);
+      expectAnthropicShape(err, 'not_found_error');
+      expect(err.message).toContain(route);
+    }
+  });
+});
+
 describe('models that do not exist', () => {
   it('an unknown Claude alias is a NotFoundError before Bedrock is called', async () => {
     const err = await failure(

@@ -40,6 +40,12 @@ export function routePath(pathname: string): string {
   return end === pathname.length ? pathname : pathname.slice(0, end);
 }
 
+/** Whether some route takes `method` at `pathname` (a form-body check leaves the rest to the 404). */
+export function routeTakes(routes: readonly Route[], method: Route['method'], pathname: string): boolean {
+  const got = routePath(pathname).split('/');
+  return routes.some((route) => route.method === method && match(route.path.split('/'), got) !== null);
+}
+
 /**
  * Dispatches on method and path; unknown paths are 404, known paths with another method 405 (rejected
  * promises). Not an async function: the handler's own promise is the route's, no link added per call.
