@@ -63,17 +63,24 @@ export function fromBedrockUsage(usage: TokenUsage | undefined): Usage {
     cache_creation_input_tokens: tokenCount(usage?.cacheWriteInputTokens),
     cache_read_input_tokens: tokenCount(usage?.cacheReadInputTokens),
   };
-  // Converse splits its cache writes by lifetime in cacheDetails, as Anthropic's cache_creation does.
-  if (Array.isArray(usage?.cacheDetails) && usage.cacheDetails.length > 0) {
-    const split = { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 };
-    for (const detail of usage.cacheDetails) {
-      const tokens = tokenCount(detail?.inputTokens);
-      if (detail?.ttl === '1h') split.ephemeral_1h_input_tokens += tokens;
-      else split.ephemeral_5m_input_tokens += tokens;
-    }
-    converted.cache_creation = split;
-  }
+  const split = cacheWritesByLifetime(usage?.cacheDetails);
+  if (split) converted.cache_creation = split;
   return converted;
+}
+
+/**
+ * Converse splits its cache writes by lifetime in `cacheDetails`, as Anthropic's cache_creation does;
+ * undefined when it gave none.
+ */
+export function cacheWritesByLifetime(cacheDetails: unknown): CacheCreation | undefined {
+  if (!Array.isArray(cacheDetails) || cacheDetails.length === 0) return undefined;
+  const split = { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 };
+  for (const detail of cacheDetails as ({ ttl?: unknown; inputTokens?: unknown } | null)[]) {
+    const tokens = tokenCount(detail?.inputTokens);
+    if (detail?.ttl === '1h') split.ephemeral_1h_input_tokens += tokens;
+    else split.ephemeral_5m_input_tokens += tokens;
+  }
+  return split;
 }
 
 /** A cache_creation object from an upstream answer, its counts bounded; undefined when it is not one. */

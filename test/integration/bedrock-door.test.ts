@@ -256,6 +256,53 @@ describe('the AWS SDK through the door', () => {
   });
 });
 
+describe('prompt-cache writes of an hour (Claude Code in Bedrock mode with ENABLE_PROMPT_CACHING_1H_BEDROCK)', () => {
+  const system = 'You are a careful assistant. '.repeat(200);
+  const invokeBody = JSON.stringify({
+    anthropic_version: 'bedrock-2023-05-31',
+    max_tokens: 100,
+    system: [{ type: 'text', text: system, cache_control: { type: 'ephemeral', ttl: '1h' } }],
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+  const converseInput = {
+    modelId: CLAUDE,
+    system: [{ text: system }, { cachePoint: { type: 'default' as const, ttl: '1h' as const } }],
+    messages: [{ role: 'user' as const, content: [{ text: 'hi' }] }],
+  };
+  const drain = async (events: AsyncIterable<unknown> | undefined) => {
+    for await (const _ of events ?? []) {
+      // read to the end, where the usage is
+    }
+  };
+  const calls: [string, (client: BedrockRuntimeClient) => Promise<unknown>][] = [
+    ['InvokeModel', (c) => c.send(new InvokeModelCommand({ modelId: CLAUDE, body: invokeBody }))],
+    [
+      'InvokeModelWithResponseStream',
+      async (c) =>
+        drain(
+          (await c.send(new InvokeModelWithResponseStreamCommand({ modelId: CLAUDE, body: invokeBody })))
+            .body,
+        ),
+    ],
+    ['Converse', (c) => c.send(new ConverseCommand(converseInput))],
+    ['ConverseStream', async (c) => drain((await c.send(new ConverseStreamCommand(converseInput))).stream)],
+  ];
+
+  it.each(calls)(
+    '%s: billed at the 1-hour write price (2× input), not the 5-minute one',
+    async (_op, call) => {
+      const { id, secret } = await key();
+      await call(sdk(secret));
+      const [record] = await usageOf(id);
+      expect(record!.cacheWriteInputTokens).toBeGreaterThan(1000);
+      // Sonnet 4.5: $3 input, $15 output, $6 a 1-hour write (a 5-minute one is $3.75), per million tokens.
+      const expected =
+        (record!.inputTokens * 3 + record!.outputTokens * 15 + record!.cacheWriteInputTokens * 6) / 1e6;
+      expect(record!.costUsd).toBeCloseTo(expected, 6);
+    },
+  );
+});
+
 describe('a client that leaves mid-stream', () => {
   it('aborts the Bedrock call and records what was seen, marked interrupted', async () => {
     const { id, secret } = await key();

@@ -7,8 +7,13 @@
  * /v1/messages stream is: ConverseStream reports nothing before its last frame, so a client reading to
  * `messageStop` and hanging up would otherwise be billed nothing. Pure: bytes and frames in, counts out.
  */
-import type { Usage } from '../../anthropic/types.ts';
-import { CHARS_PER_TOKEN, outputChars } from '../../translate/usage.ts';
+import type { CacheCreation, Usage } from '../../anthropic/types.ts';
+import {
+  CHARS_PER_TOKEN,
+  cacheCreationOf,
+  cacheWritesByLifetime,
+  outputChars,
+} from '../../translate/usage.ts';
 import type { ForwardOperation } from '../../upstream/runtime.ts';
 
 type Json = Record<string, unknown>;
@@ -42,26 +47,40 @@ function usageBy(read: (name: string) => number | undefined, names: UsageNames):
   return usage(input ?? 0, output ?? 0, read(names.cacheRead), read(names.cacheWrite));
 }
 
+/**
+ * `lifetimes`: where the report splits its cache writes into 5-minute and 1-hour ones, which are priced
+ * apart (a 1-hour write costs 2× input, a 5-minute one 1.25×).
+ */
 const fromObject =
-  (names: UsageNames) =>
-  (u: unknown): Usage | undefined =>
-    isObject(u) ? usageBy((name) => count(u[name]), names) : undefined;
+  (names: UsageNames, lifetimes: (u: Json) => CacheCreation | undefined = () => undefined) =>
+  (u: unknown): Usage | undefined => {
+    if (!isObject(u)) return undefined;
+    const found = usageBy((name) => count(u[name]), names);
+    const split = found && lifetimes(u);
+    return split ? { ...found, cache_creation: split } : found;
+  };
 
 /** Converse's camelCase usage object. */
-const fromConverseUsage = fromObject({
-  input: 'inputTokens',
-  output: 'outputTokens',
-  cacheRead: 'cacheReadInputTokens',
-  cacheWrite: 'cacheWriteInputTokens',
-});
+const fromConverseUsage = fromObject(
+  {
+    input: 'inputTokens',
+    output: 'outputTokens',
+    cacheRead: 'cacheReadInputTokens',
+    cacheWrite: 'cacheWriteInputTokens',
+  },
+  (u) => cacheWritesByLifetime(u.cacheDetails),
+);
 
 /** Anthropic's snake_case usage object. */
-const fromAnthropicUsage = fromObject({
-  input: 'input_tokens',
-  output: 'output_tokens',
-  cacheRead: 'cache_read_input_tokens',
-  cacheWrite: 'cache_creation_input_tokens',
-});
+const fromAnthropicUsage = fromObject(
+  {
+    input: 'input_tokens',
+    output: 'output_tokens',
+    cacheRead: 'cache_read_input_tokens',
+    cacheWrite: 'cache_creation_input_tokens',
+  },
+  (u) => cacheCreationOf(u.cache_creation),
+);
 
 const fromInvocationMetrics = fromObject({
   input: 'inputTokenCount',
@@ -239,7 +258,9 @@ export class StreamUsage {
       if (stop) this.#end = { ...this.#end, ...endOf(undefined, stop) };
     }
     const metrics = fromInvocationMetrics(chunk['amazon-bedrock-invocationMetrics']);
-    if (metrics) this.#final = metrics;
+    // The metrics do not split the cache writes by lifetime; Claude's message_start did.
+    const lifetimes = this.#anthropic?.cache_creation;
+    if (metrics) this.#final = lifetimes ? { ...metrics, cache_creation: lifetimes } : metrics;
     if (chunk.type === 'message_start' && isObject(chunk.message)) {
       this.#end = { ...this.#end, ...endOf(chunk.message.id, undefined) };
       this.#anthropic = fromAnthropicUsage(chunk.message.usage) ?? this.#anthropic;
@@ -257,6 +278,7 @@ export class StreamUsage {
         cache_read_input_tokens: count(delta.cache_read_input_tokens) ?? base.cache_read_input_tokens,
         cache_creation_input_tokens:
           count(delta.cache_creation_input_tokens) ?? base.cache_creation_input_tokens,
+        ...(base.cache_creation ? { cache_creation: base.cache_creation } : {}),
       };
     }
   }
