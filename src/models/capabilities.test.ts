@@ -104,7 +104,10 @@ describe('capabilitiesFor', () => {
     expect(capabilitiesFor('anthropic.claude-opus-4-6-v1')).toMatchObject({
       reasoning: { kind: 'anthropic', adaptive: true, effort: true },
       maxOutputTokens: 128_000,
+      contextWindow: 1_000_000,
     });
+    // Sonnet 4.6 has its 1M window without a beta; a 200k one made Claude Code compact at a fifth of it.
+    expect(capabilitiesFor('anthropic.claude-sonnet-4-6').contextWindow).toBe(1_000_000);
     expect(capabilitiesFor('anthropic.claude-opus-4-7').reasoning).toMatchObject({
       adaptive: true,
       budget: false,

@@ -170,7 +170,13 @@ const MODEL_OVERRIDES: ReadonlyArray<{ family: ModelFamily; match: RegExp; caps:
   {
     family: 'claude',
     match: /claude-(sonnet|opus)-4-6/,
-    caps: { reasoning: CLAUDE_ADAPTIVE, maxOutputTokens: 128_000, exclusiveSampling: true },
+    // A 1M window without the context-1m beta Sonnet 4 and 4.5 needed (Anthropic's model pages).
+    caps: {
+      reasoning: CLAUDE_ADAPTIVE,
+      contextWindow: 1_000_000,
+      maxOutputTokens: 128_000,
+      exclusiveSampling: true,
+    },
   },
   {
     family: 'claude',

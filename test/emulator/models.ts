@@ -241,13 +241,21 @@ export const MODELS: EmulatedModel[] = [
     effort: true,
     structuredOutputs: true,
   }),
+  // 1M context at the standard rates (Anthropic's model pages).
   claude({
     id: 'anthropic.claude-sonnet-4-6',
     name: 'Claude Sonnet 4.6',
     maxOutput: 128_000,
+    context: 1_000_000,
     adaptive: true,
   }),
-  claude({ id: 'anthropic.claude-opus-4-6-v1', name: 'Claude Opus 4.6', maxOutput: 128_000, adaptive: true }),
+  claude({
+    id: 'anthropic.claude-opus-4-6-v1',
+    name: 'Claude Opus 4.6',
+    maxOutput: 128_000,
+    context: 1_000_000,
+    adaptive: true,
+  }),
   // Bedrock's id has no date or version suffix (adaptive-thinking page, model card); 1M context built in.
   claude({
     id: 'anthropic.claude-opus-4-7',
