@@ -15,7 +15,7 @@
  * If the store fails, the instance keeps counting its own calls at the full cap rather than refuse everyone.
  */
 import { randomUUID } from 'node:crypto';
-import type { CappedAdd } from '../store/types.ts';
+import type { Store } from '../store/types.ts';
 import { concurrencyRefusal, type InFlightCounter } from './concurrency.ts';
 
 export const EPOCH_MS = 30_000;
@@ -31,16 +31,7 @@ const LOOK_AGAIN_MS = 100;
  * (takes). Each call has its op id: one that DynamoDB made but answered too late is not made again by
  * the SDK's retry (a take counted twice held a slot nobody had, a key of one slot refused until the epoch's end).
  */
-export interface SlotCounterStore {
-  addToCounter(name: string, amount: number, expiresAt: number, opId?: string): Promise<number>;
-  addToCounterUpTo(
-    name: string,
-    amount: number,
-    cap: number,
-    expiresAt: number,
-    opId?: string,
-  ): Promise<CappedAdd>;
-}
+export type SlotCounterStore = Pick<Store, 'addToCounter' | 'addToCounterUpTo'>;
 
 export interface SharedInFlightOptions {
   store: SlotCounterStore;
