@@ -163,7 +163,7 @@ export interface MessagesRequest {
 /** What count_tokens accepts: the request without generation settings. */
 export type CountTokensRequest = Pick<
   MessagesRequest,
-  'model' | 'messages' | 'system' | 'tools' | 'tool_choice' | 'thinking'
+  'model' | 'messages' | 'system' | 'tools' | 'tool_choice' | 'thinking' | 'output_config'
 >;
 
 // ---- responses ----

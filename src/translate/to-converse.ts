@@ -13,7 +13,6 @@ import type {
   OutputConfig,
   SystemContentBlock,
 } from '@aws-sdk/client-bedrock-runtime';
-import { ApiError } from '../anthropic/errors.ts';
 import type { MessagesRequest } from '../anthropic/types.ts';
 import type { ModelCapabilities, ServiceTier } from '../models/types.ts';
 import type { BlockContext } from './block-context.ts';
@@ -23,6 +22,7 @@ import { DocumentNames } from './document-name.ts';
 import { familyParams } from './family-params.ts';
 import { limitMedia, MAX_DOCUMENTS, MAX_IMAGES } from './media-limits.ts';
 import { convertMessages } from './messages.ts';
+import { modelLacksFormat, refuseUnenforcedFormat } from './output-format.ts';
 import { convertSystem, textAndCachePoints } from './system.ts';
 import { ToolNameMap } from './tool-names.ts';
 import { customTools, toolChoiceInstruction, toToolConfig } from './tools.ts';
@@ -55,10 +55,8 @@ function requestMetadata(userId: string | null | undefined): Record<string, stri
 }
 
 /**
- * Converse outputConfig: effort, and the JSON schema where the model has structured outputs. Elsewhere a
- * schema is a 400, as Anthropic answers for a model without them: a client that sends one parses the
- * answer as that schema, and free text that merely looks right (a warning header it never reads) would
- * fail there, or pass with the wrong shape.
+ * Converse outputConfig: effort, and the JSON schema where the model has structured outputs (elsewhere a
+ * 400: output-format.ts).
  */
 function outputConfig(
   req: MessagesRequest,
@@ -68,11 +66,7 @@ function outputConfig(
   const format = req.output_config?.format;
   const out: OutputConfig = {};
   if (effort !== undefined) out.effort = effort;
-  if (format && !ctx.caps.structuredOutputs) {
-    throw ApiError.invalid(
-      `output_config.format: ${ctx.modelId} does not support structured outputs on Bedrock; leave the schema out or use a model that has them`,
-    );
-  }
+  refuseUnenforcedFormat(req, ctx.caps.structuredOutputs ? null : modelLacksFormat(ctx.modelId));
   if (format) {
     out.textFormat = {
       type: 'json_schema',

@@ -401,12 +401,15 @@ describe('toInvokeBody thinking, effort and limits', () => {
     expect(old.warnings).toContain('tool strict is not accepted by this model; removed from 1 tool(s)');
   });
 
-  it('drops output_config.format where structured outputs are missing, keeps it where present', () => {
+  it('refuses output_config.format where structured outputs are missing, keeps it where present', () => {
     const format = { type: 'json_schema' as const, schema: { type: 'object' } };
     expect(invoke(simple({ output_config: { format } }), SONNET_4_5).json.output_config).toEqual({ format });
-    const old = invoke(simple({ output_config: { format } }), 'anthropic.claude-sonnet-4-20250514-v1:0');
-    expect(old.json).not.toHaveProperty('output_config');
-    expect(old.warnings).toContain('output_config.format is not supported by this model; dropped');
+    // Dropped, the schema never reached the model and the client parsed free text as if it matched.
+    expect(() =>
+      invoke(simple({ output_config: { format } }), 'anthropic.claude-sonnet-4-20250514-v1:0'),
+    ).toThrow(
+      /output_config\.format: anthropic\.claude-sonnet-4-20250514-v1:0 does not support structured outputs/,
+    );
   });
 });
 

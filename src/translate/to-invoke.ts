@@ -43,6 +43,7 @@ import { MAX_CACHE_POINTS } from './cache-points.ts';
 import { compactedWarning, fromLastCompaction } from './compaction.ts';
 import { type ContentRules, fixMessages, fixSystem, fixTools, limitCacheMarks } from './invoke-content.ts';
 import { dropForeignThinking, toolLoopLacksThinking } from './invoke-thinking-history.ts';
+import { modelLacksFormat, refuseUnenforcedFormat } from './output-format.ts';
 
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
 
@@ -113,6 +114,7 @@ export interface ShapedClaudeBody {
 /** Every step above except serialization; shared with Bedrock's Messages API (to-messages.ts). */
 export function shapeClaudeBody(req: MessagesRequest, ctx: InvokeContext): ShapedClaudeBody {
   const { features } = ctx;
+  refuseUnenforcedFormat(req, features.outputFormat ? null : modelLacksFormat(ctx.baseModelId));
   const warnings: string[] = [];
   const { allowed, dropped } = selectBetas(ctx.betas, features);
   const out: Record<string, unknown> = { anthropic_version: BEDROCK_ANTHROPIC_VERSION };
@@ -335,7 +337,6 @@ function shapeOutputConfig(d: Draft, requested: OutputConfig | undefined, effort
   if (!d.features.fields.includes('output_config')) {
     if (requested?.effort && !effortUsed)
       d.warnings.push('output_config.effort is not supported by this model; dropped');
-    if (requested?.format) d.warnings.push('output_config.format is not supported by this model; dropped');
     return;
   }
   const config: Record<string, unknown> = {};

@@ -37,11 +37,10 @@ describe('toMessagesApiBody', () => {
     expect(droppedBetas).toEqual(['claude-code-20250219']);
   });
 
-  it('drops output_config.format, inference_geo, tool strict and server tools, each reported', () => {
+  it('drops inference_geo, tool strict and server tools, each reported', () => {
     const req = {
       ...hi,
       inference_geo: 'us',
-      output_config: { format: { type: 'json_schema', schema: { type: 'object' } } },
       tools: [
         { name: 'Read', input_schema: { type: 'object' }, strict: true },
         { type: 'web_fetch_20250910', name: 'web_fetch', input_schema: {} },
@@ -50,14 +49,19 @@ describe('toMessagesApiBody', () => {
     } as unknown as MessagesRequest;
     const { json, warnings } = shape(req);
     expect(json.inference_geo).toBeUndefined();
-    expect(json.output_config).toBeUndefined();
     expect(json.tools).toEqual([{ name: 'Read', input_schema: { type: 'object' } }]);
     // A choice naming a dropped tool would be refused.
     expect(json.tool_choice).toBeUndefined();
-    for (const word of ['inference_geo', 'output_config.format', 'web_fetch', 'strict'])
-      expect(warnings.join('\n')).toContain(word);
+    for (const word of ['inference_geo', 'web_fetch', 'strict']) expect(warnings.join('\n')).toContain(word);
     // The client's request is not changed.
     expect((req.tools as unknown[]).length).toBe(2);
+  });
+
+  it('refuses output_config.format (the client would parse an answer that never saw the schema)', () => {
+    const format = { type: 'json_schema' as const, schema: { type: 'object' } };
+    expect(() => shape({ ...hi, output_config: { format } })).toThrow(
+      /output_config\.format: .*Messages API.*takes no structured outputs/,
+    );
   });
 
   it('keeps the billing line out, like every path', () => {

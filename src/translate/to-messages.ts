@@ -7,11 +7,13 @@
  * differs: no `anthropic_version` in the body (the `anthropic-version` header, pinned by the
  * transport), betas as the `anthropic-beta` header, `stream` in the body, and `model` added by the
  * transport (the pool may change the id per upstream). On top of the allow-list, what these endpoints
- * refuse for Claude is dropped and reported (protocol-notes.md, "Bedrock's Messages API"; observed,
- * not documented by AWS): `output_config.format`, tool `strict` and `inference_geo`. (Anthropic's
- * server tools, which Bedrock does not run, are dropped by shapeClaudeBody for every Claude path.)
+ * refuse for Claude (protocol-notes.md, "Bedrock's Messages API"; observed, not documented by AWS) is
+ * dropped and reported, tool `strict` and `inference_geo`, or a 400 for `output_config.format`, whose
+ * schema the client would parse the answer as (output-format.ts). (Anthropic's server tools, which
+ * Bedrock does not run, are dropped by shapeClaudeBody for every Claude path.)
  */
 import type { MessagesRequest, Tool } from '../anthropic/types.ts';
+import { messagesApiLacksFormat, refuseUnenforcedFormat } from './output-format.ts';
 import { type InvokeContext, shapeClaudeBody } from './to-invoke.ts';
 
 export interface MessagesApiBody {
@@ -28,6 +30,7 @@ export function toMessagesApiBody(
   req: MessagesRequest,
   ctx: InvokeContext & { stream: boolean },
 ): MessagesApiBody {
+  refuseUnenforcedFormat(req, messagesApiLacksFormat(ctx.baseModelId));
   const warnings: string[] = [];
   const refusedRemoved = withoutRefused(req, warnings);
   const shaped = shapeClaudeBody(refusedRemoved, ctx);
@@ -52,12 +55,6 @@ function withoutRefused(req: MessagesRequest, warnings: string[]): MessagesReque
   if ((req as unknown as Record<string, unknown>).inference_geo !== undefined) {
     delete edit().inference_geo;
     warnings.push("inference_geo is refused by Bedrock's Messages API; dropped");
-  }
-  if (req.output_config?.format) {
-    const { format: _format, ...rest } = req.output_config;
-    if (Object.keys(rest).length > 0) edit().output_config = rest;
-    else delete edit().output_config;
-    warnings.push("output_config.format is refused by Bedrock's Messages API; dropped");
   }
   if (Array.isArray(req.tools)) {
     const tools = withoutStrict(req.tools, warnings);

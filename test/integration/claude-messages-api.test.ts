@@ -91,7 +91,6 @@ describe.each([
         max_tokens: 20,
         messages: ask('hi'),
         inference_geo: 'us',
-        output_config: { format: { type: 'json_schema', schema: { type: 'object' } } },
         tools: [
           { name: 'Read', input_schema: { type: 'object' }, strict: true },
           { type: 'code_execution_20250522', name: 'code_execution' },
@@ -100,12 +99,27 @@ describe.each([
     );
     expect(res.status).toBe(200);
     const warnings = res.headers.get('x-abproxy-warnings') ?? '';
-    for (const word of ['inference_geo', 'output_config.format', 'strict', 'code_execution'])
-      expect(warnings).toContain(word);
+    for (const word of ['inference_geo', 'strict', 'code_execution']) expect(warnings).toContain(word);
     const body = apiCalls().at(-1)!.body as Json;
     expect(body.inference_geo).toBeUndefined();
-    expect(body.output_config).toBeUndefined();
     expect(body.tools).toEqual([{ name: 'Read', input_schema: { type: 'object' } }]);
+  });
+
+  it('refuses a JSON schema, in the call and in count_tokens, as the invoke and converse paths do for a model without structured outputs', async () => {
+    // Dropped, the schema never reached Claude: the client parsed free text as if it matched.
+    const output_config = { format: { type: 'json_schema' as const, schema: { type: 'object' } } };
+    const refused = (e: { status?: number; message?: string }) => [e.status, e.message];
+    const created = await world.client.messages
+      .create({ model: CLAUDE, max_tokens: 20, messages: ask('hi'), output_config })
+      .then(() => [200], refused);
+    const counted = await world.client.messages
+      .countTokens({ model: CLAUDE, messages: ask('hi'), output_config })
+      .then(() => [200], refused);
+    for (const answer of [created, counted]) {
+      expect(answer[0]).toBe(400);
+      expect(answer[1]).toMatch(/output_config\.format: .*Messages API.*takes no structured outputs/);
+    }
+    expect(apiCalls()).toHaveLength(0);
   });
 
   it("usage is Bedrock's, field for field, streamed and not", async () => {

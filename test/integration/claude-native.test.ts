@@ -169,6 +169,31 @@ describe('native Claude path', () => {
     }
   });
 
+  it('a JSON schema for a Claude without structured outputs is a 400 from the call and count_tokens, as on Converse', async () => {
+    // Dropped with a warning, the schema never reached Claude and the client parsed free text as if it matched.
+    const output_config = { format: { type: 'json_schema' as const, schema: { type: 'object' } } };
+    const model = 'claude-sonnet-4-20250514';
+    const refused = (e: { status?: number; message?: string }) => [e.status, e.message];
+    const answers = [
+      await world.client.messages
+        .create({ model, max_tokens: 20, output_config, messages: user('hi') })
+        .then(() => [200], refused),
+      await world.client.messages
+        .create({ model, max_tokens: 20, output_config, messages: user('hi'), stream: true })
+        .then(() => [200], refused),
+      await world.client.messages
+        .countTokens({ model, output_config, messages: user('hi') })
+        .then(() => [200], refused),
+    ];
+    for (const [status, message] of answers) {
+      expect(status).toBe(400);
+      expect(message).toMatch(
+        /output_config\.format: .*claude-sonnet-4-2025.* does not support structured outputs/,
+      );
+    }
+    expect(world.emulator.requests).toHaveLength(0);
+  });
+
   it('a conversation compacted on Opus 4.6 goes on there, and on models without compaction with its summary', async () => {
     const summary = 'Summary: the tokenizer in src/lib.rs is done; the parser is next.';
     const messages = [

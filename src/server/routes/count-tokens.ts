@@ -9,6 +9,7 @@
 import type { CountTokensCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import type { CountTokensRequest } from '../../anthropic/types.ts';
 import { validateCountTokensRequest } from '../../anthropic/validate.ts';
+import { claudeFeaturesFor } from '../../models/claude-features.ts';
 import type { ResolvedModel } from '../../models/types.ts';
 import {
   convertWebHistory,
@@ -19,6 +20,11 @@ import {
   webToolsOf,
 } from '../../tools/web-request.ts';
 import { applyFeatureSwitches } from '../../translate/feature-switches.ts';
+import {
+  messagesApiLacksFormat,
+  modelLacksFormat,
+  refuseUnenforcedFormat,
+} from '../../translate/output-format.ts';
 import { toConverseRequest } from '../../translate/to-converse.ts';
 import { invokeContextFor, toInvokeBody } from '../../translate/to-invoke.ts';
 import { estimateInputTokens } from '../../translate/token-estimate.ts';
@@ -65,6 +71,8 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
     const request = asModelSees(validateCountTokensRequest(whole), deps.signingSecret);
     const model = await resolveForRequest(deps, request.model, ctx.key);
     ctx.span?.model(request.model, model);
+    // What the call would refuse is refused here too, before any count (an estimate included).
+    refuseUnenforcedFormat(request, formatRefusal(deps, model, request.model));
     const headers = { 'x-abproxy-model': headerSafe(model.modelId) };
     const estimate = () => estimateInputTokens({ ...request, max_tokens: 1 });
     // bedrock-runtime's CountTokens does not know a model only bedrock-mantle serves, and mantle counts
@@ -102,6 +110,17 @@ export function countTokensHandler(deps: AppDeps, refusals = new CountRefusals()
       );
     }
   };
+}
+
+/** Why the real call would refuse `output_config.format` for this model on its path (null: it would not). */
+function formatRefusal(deps: AppDeps, model: ResolvedModel, requested: string): string | null {
+  const path = messagePath(deps.config, model, requested);
+  if (path === 'messages' || path === 'mantle') return messagesApiLacksFormat(model.baseModelId);
+  const enforced =
+    path === 'converse'
+      ? model.caps.structuredOutputs
+      : claudeFeaturesFor(model.baseModelId, deps.claudeFeatures).outputFormat;
+  return enforced ? null : modelLacksFormat(path === 'converse' ? model.modelId : model.baseModelId);
 }
 
 /** What CountTokens counts: the same body the real call would send (native for Claude, else Converse). */
