@@ -176,7 +176,7 @@ complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subc
 complete -c abproxy -n '__fish_seen_subcommand_from tables; and __fish_seen_subcommand_from setup' -l help -s h -d 'show help'
 
 # abproxy usage
-complete -c abproxy -n '__fish_seen_subcommand_from usage' -l key -r -F -d 'only this key (its id, prefix or name) or signed-in user (prn_… id or email)'
+complete -c abproxy -n '__fish_seen_subcommand_from usage' -l key -r -F -d 'only this key (its id, prefix or name; master: the master key) or signed-in user (prn_… id or email)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l session -r -F -d 'only this Claude Code session (x-claude-code-session-id)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l agent -r -F -d 'only this Claude Code subagent (x-claude-code-agent-id)'
 complete -c abproxy -n '__fish_seen_subcommand_from usage' -l since -r -F -d 'start: a duration back from now (7d, 12h) or an ISO date'

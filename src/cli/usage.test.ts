@@ -230,4 +230,15 @@ describe('usage --format', () => {
       message: expect.stringMatching(/^--key: no key or signed-in user 'frank'/),
     });
   });
+
+  it("--key master finds the master key's usage, the group the report names it by", async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'abproxy-usage-master-')), 'abproxy.db');
+    const store = await openStore(adminConfig({ db }));
+    await store.recordUsage([record({ keyId: 'master', at: new Date().toISOString() })]);
+    await store.close();
+    expect((await collectUsage({ db })).groups.map((group) => group.group)).toEqual(['master']);
+    expect((await collectUsage({ db, key: 'master' })).groups.map((group) => group.group)).toEqual([
+      'master',
+    ]);
+  });
 });

@@ -8,7 +8,13 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../auth/duration.ts';
 import { openStore } from '../store/open.ts';
-import { AmbiguousKeyError, type Store, type UsageQuery, type UsageRecord } from '../store/types.ts';
+import {
+  AmbiguousKeyError,
+  MASTER_KEY_ID,
+  type Store,
+  type UsageQuery,
+  type UsageRecord,
+} from '../store/types.ts';
 import { terminalLine } from '../text/terminal-text.ts';
 import { toCsv } from '../ui/csv.ts';
 import type { Column, OutputMode, Row } from '../ui/index.ts';
@@ -89,14 +95,13 @@ export function parseTime(flag: string, text: string, now: number): string {
  * The id whose usage `--key` asks for: a key's id, its prefix or its name (as `abproxy keys` shows them),
  * or a signed-in principal's id or email. Anything else was an empty report with exit 0, read as "spent
  * nothing" (`--key dave` for the key named dave); an id of the key_/prn_ form is taken as it is (a
- * deleted key's records stay), and so is `master`.
+ * deleted key's records stay), and so is `master` where no key has that name.
  */
 async function usageKeyId(store: Store, ref: string, emails: Map<string, string>): Promise<string> {
   const wanted = ref.toLowerCase();
   const principal = [...emails].find(([id, email]) => email === wanted || id === ref)?.[0];
   if (principal) return principal;
-  // The master key's calls (and an open loopback gateway's) are recorded as `master`.
-  if (ref === 'master' || /^(key|prn)_/.test(ref)) return ref;
+  if (/^(key|prn)_/.test(ref)) return ref;
   const byRef = await store.getKey(ref).catch((err: unknown) => {
     if (err instanceof AmbiguousKeyError)
       throw new CliError(`--key: '${ref}' names several keys; give its id`, EXIT.usage);
@@ -110,6 +115,9 @@ async function usageKeyId(store: Store, ref: string, emails: Map<string, string>
       `--key: ${named.length} keys are named '${ref}'; give one's id (abproxy keys)`,
       EXIT.usage,
     );
+  // The master key's (and an open loopback gateway's) calls are recorded under 'master', the group the
+  // report shows them in.
+  if (ref === MASTER_KEY_ID) return ref;
   throw new CliError(
     `--key: no key or signed-in user '${ref}' (give a key's id, prefix or name, or a user's email: abproxy keys, abproxy principals)`,
     EXIT.usage,
@@ -265,7 +273,10 @@ export function registerUsage(program: Command, io: UsageIo): void {
     program
       .command('usage')
       .description('requests, tokens and estimated cost per key, model, day, Claude Code session or agent')
-      .option('--key <key>', 'only this key (its id, prefix or name) or signed-in user (prn_… id or email)')
+      .option(
+        '--key <key>',
+        'only this key (its id, prefix or name; master: the master key) or signed-in user (prn_… id or email)',
+      )
       .option('--session <id>', 'only this Claude Code session (x-claude-code-session-id)')
       .option('--agent <id>', 'only this Claude Code subagent (x-claude-code-agent-id)')
       .option('--since <when>', 'start: a duration back from now (7d, 12h) or an ISO date', '30d')

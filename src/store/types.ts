@@ -150,6 +150,9 @@ export function storeSetupFault(err: unknown): StoreSetupFault | undefined {
   return { code: name, action: storeAction, table: storeTable };
 }
 
+/** The key id of usage by the master key or an open loopback gateway (no stored key). */
+export const MASTER_KEY_ID = 'master';
+
 /** `keys show|revoke <prefix>` matched more than one key. */
 export class AmbiguousKeyError extends Error {
   override name = 'AmbiguousKeyError';

@@ -12,7 +12,7 @@ import { RateLimits } from '../../limits/rate-limits.ts';
 import { SharedLimiter } from '../../limits/shared.ts';
 import { SharedInFlight } from '../../limits/shared-in-flight.ts';
 import { createMetrics, type GatewayMetrics } from '../../metrics/metrics.ts';
-import type { Store } from '../../store/types.ts';
+import { MASTER_KEY_ID, type Store } from '../../store/types.ts';
 import { mergePrices } from '../../usage/prices.ts';
 import { UsageSpool } from '../../usage/spool.ts';
 import { spoolDir } from '../../usage/spool-dir.ts';
@@ -33,7 +33,7 @@ export interface Accounting {
 /** The caller of a request: its stored key, else the master key or an open loopback gateway. */
 export function callerOf(ctx: Ctx): Caller {
   if (ctx.key) return { keyId: ctx.key.id, limits: ctx.key.limits };
-  return { keyId: 'master', limits: {} };
+  return { keyId: MASTER_KEY_ID, limits: {} };
 }
 
 /** undici publishes it synchronously just before it writes a request's first byte. */
