@@ -288,6 +288,11 @@ export class DynamoStore implements Store {
           this.#doc.send(
             new GetCommand({ TableName: this.#signin, Key: { pk: probe }, ConsistentRead: true }),
           ),
+        // Checking a device code reads its address's wrong-code count (readCounter).
+        () =>
+          this.#doc.send(
+            new GetCommand({ TableName: this.#limits, Key: { name: probe }, ConsistentRead: true }),
+          ),
         () =>
           this.#doc.send(new PutCommand({ TableName: this.#signin, Item: { pk: probe }, ...absent('pk') })),
         () =>

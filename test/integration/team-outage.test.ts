@@ -402,22 +402,29 @@ describe('a gateway whose AWS role lacks a DynamoDB permission serve needs', () 
         expect(refused, operation).toMatchObject({ status: 'fail' });
         expect(refused?.detail).toMatch(`dynamodb:${operation} on ${PREFIX}-${table}: AccessDeniedException`);
       }
-      // The sign-in table is checked when sign-in is on.
-      proxy.deny.clear();
-      proxy.deny.add(`PutItem ${PREFIX}-signin`);
-      expect(await check()).toMatchObject({ status: 'ok' });
-      const signin = (
-        await checkStorage(
-          testConfig({
-            mode: 'team',
-            tablePrefix: PREFIX,
-            oidcIssuer: 'https://idp.example/',
-            oidcClientId: 'gw',
-          }),
-        )
-      ).find((c) => c.name === 'store');
-      expect(signin).toMatchObject({ status: 'fail' });
-      expect(signin?.detail).toMatch(`dynamodb:PutItem on ${PREFIX}-signin: AccessDeniedException`);
+      // What sign-in needs is checked when sign-in is on: its table, and the wrong-code count it reads.
+      const withSignin = async () =>
+        (
+          await checkStorage(
+            testConfig({
+              mode: 'team',
+              tablePrefix: PREFIX,
+              oidcIssuer: 'https://idp.example/',
+              oidcClientId: 'gw',
+            }),
+          )
+        ).find((c) => c.name === 'store');
+      for (const [operation, table] of [
+        ['PutItem', 'signin'],
+        ['GetItem', 'limits'],
+      ] as const) {
+        proxy.deny.clear();
+        proxy.deny.add(`${operation} ${PREFIX}-${table}`);
+        expect(await check(), operation).toMatchObject({ status: 'ok' });
+        const signin = await withSignin();
+        expect(signin, operation).toMatchObject({ status: 'fail' });
+        expect(signin?.detail).toMatch(`dynamodb:${operation} on ${PREFIX}-${table}: AccessDeniedException`);
+      }
       // The probes left nothing behind.
       proxy.deny.clear();
       const usage = await admin.listUsage({
