@@ -9,6 +9,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { displayPrefix, generateKey, hashKey, newKeyId } from '../../src/auth/key-format.ts';
 import { type Config, defaultSettings, resolveConfig, type Settings } from '../../src/config/config.ts';
+import type { ClaudePath } from '../../src/config/settings.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server/http/server.ts';
 import type { KeyLimits, KeyRecord, Store } from '../../src/store/types.ts';
 import {
@@ -260,6 +261,38 @@ export function gatewayWithEmulator(
       const call = calls(operation).at(-1);
       expect(call, `no ${operation} call reached the emulator`).toBeDefined();
       return call!.body as Json;
+    },
+  };
+}
+
+/**
+ * Registers the suite's hooks: the emulator and one gateway per Claude path on it (each with `overrides`)
+ * start before all tests and close after them. For what must hold on the native path and on Converse alike.
+ */
+export function gatewayPerClaudePath(
+  paths: readonly ClaudePath[],
+  overrides: Partial<Settings> = {},
+): { readonly emulator: Emulator; gateway(path: ClaudePath): RunningServer } {
+  let emulator: Emulator | undefined;
+  const gateways = new Map<ClaudePath, RunningServer>();
+  beforeAll(async () => {
+    emulator = await startBedrockEmulator();
+    for (const claudePath of paths)
+      gateways.set(claudePath, await startServer(testConfig({ ...overrides, claudePath })));
+  });
+  afterAll(async () => {
+    for (const gateway of gateways.values()) await gateway.close();
+    await emulator?.close();
+  });
+  return {
+    get emulator() {
+      if (!emulator) throw new Error('the emulator is not running (used outside a test?)');
+      return emulator;
+    },
+    gateway(path) {
+      const gateway = gateways.get(path);
+      if (!gateway) throw new Error(`no gateway on the ${path} path (used outside a test?)`);
+      return gateway;
     },
   };
 }

@@ -5,35 +5,22 @@
  * InvokeModel and from Converse's `usage.cacheDetails`; both paths, streamed and not.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/store/types.ts';
-import { type Emulator, send, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { gatewayPerClaudePath, send, storeKey } from '../helpers/gateway.ts';
 import { until } from '../helpers/wait.ts';
 
 const MODEL = 'claude-sonnet-4-5';
 /** Sonnet 4.5, USD per million tokens: input, output, 1-hour cache write (a 5-minute one is $3.75). */
 const PRICE = { input: 3, output: 15, write1h: 6 };
 
-let emulator: Emulator;
-const gateways: Partial<Record<'invoke' | 'converse', RunningServer>> = {};
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateways.invoke = await startServer(testConfig({ usageDrainMs: 50, claudePath: 'invoke' }));
-  gateways.converse = await startServer(testConfig({ usageDrainMs: 50, claudePath: 'converse' }));
-});
-afterAll(async () => {
-  await gateways.invoke?.close();
-  await gateways.converse?.close();
-  await emulator?.close();
-});
+const world = gatewayPerClaudePath(['invoke', 'converse'], { usageDrainMs: 50 });
 
 describe.each(['invoke', 'converse'] as const)(
   '1-hour cache writes are priced at their rate (%s path)',
   (path) => {
     it.each([false, true])('stream: %s', async (stream) => {
-      const gateway = gateways[path]!;
+      const gateway = world.gateway(path);
       const key = await storeKey(gateway.store);
       const client = new Anthropic({ apiKey: key.secret, baseURL: gateway.url, maxRetries: 0 });
       // A distinct prefix per case, so that each writes the cache rather than reading another case's.

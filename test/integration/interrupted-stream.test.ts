@@ -4,11 +4,11 @@
  * and the usage record, the key's budget spend and its tokens-per-minute counter all reflect the
  * forwarded output — on the native Claude path and on Converse.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { budgetMonth } from '../../src/limits/budget.ts';
-import { type RunningServer, startServer } from '../../src/server/http/server.ts';
+import type { RunningServer } from '../../src/server/http/server.ts';
 import type { UsageRecord } from '../../src/store/types.ts';
-import { type Emulator, startBedrockEmulator, storeKey, testConfig } from '../helpers/gateway.ts';
+import { gatewayPerClaudePath, storeKey } from '../helpers/gateway.ts';
 
 const MODEL = 'claude-sonnet-4-5';
 const DELTAS = 150;
@@ -16,22 +16,7 @@ const CHUNK = 4; // characters per delta: the emulator counts ~4 characters a to
 const READ_BEFORE_ABORT = 75;
 const TPM = 100_000;
 
-let emulator: Emulator;
-const gateways: Record<'invoke' | 'converse', RunningServer | undefined> = {
-  invoke: undefined,
-  converse: undefined,
-};
-
-beforeAll(async () => {
-  emulator = await startBedrockEmulator();
-  gateways.invoke = await startServer(testConfig({ usageDrainMs: 50, claudePath: 'invoke' }));
-  gateways.converse = await startServer(testConfig({ usageDrainMs: 50, claudePath: 'converse' }));
-});
-afterAll(async () => {
-  await gateways.invoke?.close();
-  await gateways.converse?.close();
-  await emulator?.close();
-});
+const world = gatewayPerClaudePath(['invoke', 'converse'], { usageDrainMs: 50 });
 
 const makeKey = (gateway: RunningServer) => storeKey(gateway.store, { budgetUsd: 100, tokensPerMinute: TPM });
 
@@ -87,9 +72,9 @@ describe.each(['invoke', 'converse'] as const)('a client that hangs up mid-strea
     timeout: 60_000,
   }, async () => {
     await startEarlyInAMinute();
-    const gateway = gateways[path]!;
+    const gateway = world.gateway(path);
     const key = await makeKey(gateway);
-    emulator.enqueue({
+    world.emulator.enqueue({
       model: 'claude-sonnet-4-5',
       text: 'word'.repeat(DELTAS),
       chunkSize: CHUNK,
@@ -122,7 +107,7 @@ describe.each(['invoke', 'converse'] as const)('a client that hangs up mid-strea
     expect(spentMicro).toBeCloseTo(record.costUsd! * 1e6, -1);
 
     // Tokens per minute: the next request of the key sees the interrupted one's tokens used.
-    emulator.enqueue({ model: 'claude-sonnet-4-5', text: 'ok' });
+    world.emulator.enqueue({ model: 'claude-sonnet-4-5', text: 'ok' });
     const next = await post(gateway, key.secret, {});
     expect(next.status).toBe(200);
     const remaining = Number(next.headers.get('anthropic-ratelimit-tokens-remaining'));
