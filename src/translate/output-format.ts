@@ -24,5 +24,5 @@ export function modelLacksFormat(modelId: string): string {
 
 /** The reason and fix on Bedrock's Anthropic Messages API, which refuses `output_config.format` for every Claude (observed). */
 export function messagesApiLacksFormat(modelId: string): string {
-  return `${modelId} is served here through Bedrock's Messages API (Claude path messages or mantle), which takes no structured outputs; leave the schema out, or have it served on invoke (ABPROXY_CLAUDE_PATHS)`;
+  return `${modelId} is served here through Bedrock's Messages API (Claude path messages or mantle), which takes no structured outputs; leave the schema out (a model bedrock-runtime serves takes them on the invoke path: ABPROXY_CLAUDE_PATHS)`;
 }

@@ -192,6 +192,17 @@ describe('InvokeModel on a Claude model only bedrock-mantle serves', () => {
     expect(mantleCalls()).toHaveLength(0);
   });
 
+  it('refuses a JSON schema (the Messages API takes none) with a ValidationException, as /v1/messages does', async () => {
+    const { secret } = await storeKey(running.gateway.store);
+    const format = { type: 'json_schema', schema: { type: 'object' } };
+    const err = await sdk(secret)
+      .send(new InvokeModelCommand({ modelId: OPUS, body: claudeBody('hi', { output_config: { format } }) }))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationException);
+    expect((err as Error).message).toMatch(/output_config\.format: .*takes no structured outputs/);
+    expect(mantleCalls()).toHaveLength(0);
+  });
+
   it("mantle's refusal reaches the SDK as Bedrock's exception, before and inside a stream", async () => {
     const { secret } = await storeKey(running.gateway.store);
     running.emulator.enqueue({ model: 'claude-opus-5-5', error: { name: 'ServiceUnavailableException' } });
