@@ -1,6 +1,8 @@
 /**
  * Monthly budgets (UTC calendar month) per key. A request is refused once the key's spend reaches its
- * budget; each request is charged its real cost after it ends. Spend lives in a store counter so every
+ * budget, or once its worst case (hold) would pass what its spend and the holds of its calls in flight
+ * leave; each request is charged its real cost after it ends, when its hold is given back. Holds are
+ * this instance's own (no store write per request). Spend lives in a store counter so every
  * instance sees it; an instance re-reads it at most every `refreshMs` and batches its own charges
  * every `flushMs`, so a team can overshoot a budget by what its instances spend in about that time
  * (plus requests already running): a budget is a brake, the usage records are the bill.
@@ -43,6 +45,14 @@ interface Spend {
   batch: { id: string; amount: number } | undefined;
   sending: boolean;
   refresh: Promise<void> | undefined;
+  /** Micro-USD held by this instance's calls in flight: each one's worst case, until it ends. */
+  held: number;
+}
+
+/** What one call holds of its key's budget until it ends (BudgetGuard.release). */
+export interface BudgetHold {
+  readonly spend: Spend;
+  amount: number;
 }
 
 export interface BudgetOptions {
@@ -64,6 +74,29 @@ function budgetExhausted(keyId: string, budgetUsd: number, spentUsd: number, now
     'billing_error',
     `This API key (${keyId}) has used its monthly budget: ${dollars(spentUsd)} of ${dollars(budgetUsd)} in ${budgetMonth(now)} (UTC). It resets at ${reset}; ask the gateway admin to raise --budget-usd.`,
     // 402 is outside every client's retry set, and x-should-retry tells the Anthropic SDKs so outright.
+    { headers: { 'x-should-retry': 'false', 'x-abproxy-budget-reset': reset } },
+  );
+}
+
+/**
+ * A call whose worst case does not fit. Refused, not clamped to what is left: a smaller max_tokens
+ * than asked would cut the answer short where the client does not expect it (and can make a thinking
+ * budget invalid); the client can lower max_tokens itself, and the message says what is left.
+ */
+function worstCaseRefused(
+  keyId: string,
+  budgetUsd: number,
+  spentUsd: number,
+  heldUsd: number,
+  worstUsd: number,
+  now: number,
+): ApiError {
+  const reset = new Date(nextMonthStart(now)).toISOString();
+  const left = Math.max(0, budgetUsd - spentUsd - heldUsd);
+  const inFlight = heldUsd > 0 ? `, ${dollars(heldUsd)} held by its calls in flight` : '';
+  return new ApiError(
+    'billing_error',
+    `This call could cost up to ${dollars(worstUsd)} (its prompt and max_tokens at the model's prices), more than is left of the monthly budget of this API key (${keyId}): ${dollars(left)} of ${dollars(budgetUsd)} in ${budgetMonth(now)} (UTC; ${dollars(spentUsd)} spent${inFlight}). Lower max_tokens, or ask the gateway admin to raise --budget-usd; it resets at ${reset}.`,
     { headers: { 'x-should-retry': 'false', 'x-abproxy-budget-reset': reset } },
   );
 }
@@ -95,6 +128,32 @@ export class BudgetGuard {
     if (spend.readAt === 0) await spend.refresh;
     const spent = (spend.stored + (spend.batch?.amount ?? 0) + spend.unsent) / MICRO;
     if (spent >= budgetUsd) throw budgetExhausted(keyId, budgetUsd, spent, now);
+  }
+
+  /**
+   * Holds a call's worst case against what is left of the key's budget, beside its calls in flight;
+   * throws the 402 when they would pass it. `previous` (a web tools loop's next round) is replaced.
+   * Local state only: check() read the store before.
+   */
+  hold(keyId: string, budgetUsd: number, worstUsd: number, previous?: BudgetHold): BudgetHold {
+    const now = this.#now();
+    const spend = this.#entry(keyId, now);
+    const amount = Math.round(worstUsd * MICRO);
+    const mine = previous?.spend === spend ? previous.amount : 0;
+    const spent = spend.stored + (spend.batch?.amount ?? 0) + spend.unsent;
+    const others = spend.held - mine;
+    if (spent >= budgetUsd * MICRO) throw budgetExhausted(keyId, budgetUsd, spent / MICRO, now);
+    if (spent + others + amount > budgetUsd * MICRO)
+      throw worstCaseRefused(keyId, budgetUsd, spent / MICRO, others / MICRO, amount / MICRO, now);
+    if (previous) this.release(previous);
+    spend.held += amount;
+    return { spend, amount };
+  }
+
+  /** Gives a call's hold back (once: a second release gives nothing). */
+  release(hold: BudgetHold): void {
+    hold.spend.held -= hold.amount;
+    hold.amount = 0;
   }
 
   charge(keyId: string, usd: number): void {
@@ -163,6 +222,7 @@ export class BudgetGuard {
         batch: undefined,
         sending: false,
         refresh: undefined,
+        held: 0,
       };
       this.#spend.set(keyId, spend);
     }

@@ -45,7 +45,9 @@ it('counting has its own window at the key’s requests per minute', async () =>
 });
 
 it('a key over its budget is refused on count_tokens too (402)', async () => {
-  const { client } = await makeKey({ budgetUsd: 0.0001 });
+  // Room for the call's worst case; its 1000-token prompt ($0.003) spends the budget.
+  const { client } = await makeKey({ budgetUsd: 0.002 });
+  emulator.enqueue({ text: 'ok', usage: { inputTokens: 1000 } });
   await client.messages.create({
     model: MODEL,
     max_tokens: 10,

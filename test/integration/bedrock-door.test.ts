@@ -506,7 +506,8 @@ describe('refusals in Bedrock shape', () => {
   );
 
   it('an exhausted budget: ServiceQuotaExceededException, not retried', async () => {
-    const { secret } = await key({ budgetUsd: 0.000001 });
+    // Room for the first call's worst case (Sonnet's output cap, no maxTokens asked); it spends $1.80.
+    const { secret } = await key({ budgetUsd: 1.5 });
     running.emulator.enqueue({ text: 'x', usage: { inputTokens: 100_000, outputTokens: 100_000 } });
     await converse(sdk(secret), CLAUDE.replace('us.', ''));
     let err: unknown;

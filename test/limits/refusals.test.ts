@@ -90,7 +90,9 @@ describe("the gateway's own refusals", () => {
     await slow;
 
     // Budget: the first call spends it; the next ones are 402 once the charge lands.
-    const budget = await makeKey({ budgetUsd: 0.000001 });
+    const budget = await makeKey({ budgetUsd: 0.002 });
+    // Room for its worst case (prompt and max_tokens); a 1000-token prompt ($0.003) spends the budget.
+    emulator.enqueue({ text: 'ok', usage: { inputTokens: 1000 } });
     await ask(budget.client);
     let refused: unknown;
     for (let i = 0; i < 100 && !refused; i++) {

@@ -187,7 +187,9 @@ describe('per-key limits in solo mode', () => {
   });
 
   it('an exhausted budget is a 402 billing_error the SDK does not retry', async () => {
-    const { id, client } = await makeKey({ budgetUsd: 0.0001 });
+    // Room for the first call's worst case; its real prompt (1000 tokens, $0.003) spends the budget.
+    const { id, client } = await makeKey({ budgetUsd: 0.002 });
+    running.emulator.enqueue({ text: 'ok', usage: { inputTokens: 1000 } });
     await ask(client, 'spend a little '.repeat(20));
     await new Promise((resolve) => setTimeout(resolve, 20));
     const before = running.emulator.requests.length;

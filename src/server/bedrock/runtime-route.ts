@@ -227,11 +227,15 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
     if (operation !== 'count-tokens') {
       // Bytes/4 over-counts JSON a little: an admission estimate, settled with Bedrock's counts.
       const inputTokensEstimate = Math.ceil(body.length / 4);
+      // The id actually called: mantle's bare id for a model only mantle serves (as /v1/messages records).
+      const resolvedModel = mantle ? (model.mantleId ?? model.baseModelId) : model.modelId;
+      // A body without a max_tokens Bedrock reads (Converse's maxTokens, Claude's max_tokens) may run to the model's cap.
+      const maxTokens = Math.min(prepared.maxTokens ?? Number.POSITIVE_INFINITY, model.caps.maxOutputTokens);
+      ctx.meter?.holdBudget(resolvedModel, inputTokensEstimate, maxTokens);
       await ctx.meter?.admitTokens(inputTokensEstimate);
       ctx.meter?.begin({
         model: id.modelId,
-        // The id actually called: mantle's bare id for a model only mantle serves (as /v1/messages records).
-        resolvedModel: mantle ? (model.mantleId ?? model.baseModelId) : model.modelId,
+        resolvedModel,
         metricsLabel: model.metricsLabel,
         tier: usedTier,
         stream,

@@ -13,6 +13,7 @@ import type { WebFetchRequest } from '../../tools/web/types.ts';
 import { WebLoop } from '../../tools/web-loop.ts';
 import { isWebFetchTool, isWebSearchTool, type WebToolSpec, webToolsOf } from '../../tools/web-request.ts';
 import { foldStream } from '../../translate/fold-stream.ts';
+import { estimateInputTokens } from '../../translate/token-estimate.ts';
 import type { AppDeps } from '../deps.ts';
 import { stallDeadline } from '../http/client-abort.ts';
 import { sendJson } from '../http/respond.ts';
@@ -97,6 +98,8 @@ export async function webMessages(
     );
   }
   const warnings: string[] = [];
+  let rounds = 0;
+  const holdsBudget = callerOf(ctx).limits.budgetUsd !== undefined;
   const loop = new WebLoop({
     request,
     spec,
@@ -114,6 +117,16 @@ export async function webMessages(
     },
     release: (tool) => deps.webQuota?.giveBack(callerOf(ctx), tool === 'web_search' ? 'search' : 'fetch'),
     openRound: async (roundRequest) => {
+      // The first round was held at admission; each later one holds what the loop spent so far and
+      // its own worst case (a 402 when the budget has no room for it).
+      if (rounds++ > 0 && holdsBudget) {
+        ctx.meter?.holdBudget(
+          model.modelId,
+          estimateInputTokens(roundRequest),
+          Math.min(roundRequest.max_tokens, model.caps.maxOutputTokens),
+          loop.usage(),
+        );
+      }
       const round = await openModelRound(call, roundRequest);
       if (round) warnings.push(...round.warnings.filter((w) => !warnings.includes(w)));
       return round;

@@ -86,6 +86,9 @@ async function serveMessages(
   const tierState: TierState = { wanted: wantedTier, tier: tier.tier };
   setTierHeaders(ctx.res, tierState);
   const inputTokensEstimate = estimateInputTokens(request);
+  // The gateway clamps max_tokens to the model's output cap: no answer costs more than that.
+  const maxTokens = Math.min(request.max_tokens, model.caps.maxOutputTokens);
+  ctx.meter?.holdBudget(model.modelId, inputTokensEstimate, maxTokens);
   await ctx.meter?.admitTokens(inputTokensEstimate);
   const warnings = tier.warning ? [tier.warning, ...web.warnings] : [...web.warnings];
   const call = new ServedCall({

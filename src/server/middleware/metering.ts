@@ -7,7 +7,7 @@
 
 import { toApiError } from '../../anthropic/errors.ts';
 import type { Usage } from '../../anthropic/types.ts';
-import type { BudgetGuard } from '../../limits/budget.ts';
+import type { BudgetGuard, BudgetHold } from '../../limits/budget.ts';
 import type { InFlightCounter } from '../../limits/concurrency.ts';
 import { RateLimitError, type RateLimits, type TokenAdmission } from '../../limits/rate-limits.ts';
 import type { GatewayMetrics } from '../../metrics/metrics.ts';
@@ -71,6 +71,12 @@ export interface CallInfo {
 export interface Meter {
   /** Admits the request's estimated input tokens (tokens per minute); throws the 429. */
   admitTokens(estimate: number): Promise<void>;
+  /**
+   * Holds the call's worst case (prompt estimate at the input rate, max_tokens at the output rate, plus
+   * `spent`: what earlier rounds of a web tools loop cost) against the key's budget until the call ends;
+   * throws the 402 when it would pass what is left. Nothing to do for a key without a budget.
+   */
+  holdBudget(resolvedModel: string, inputTokens: number, maxTokens: number, spent?: Usage): void;
   /** The Bedrock call is about to start: spools an `open` record so even a kill -9 leaves a trace. */
   begin(info: CallInfo): void;
   /** Bedrock answered (a stream began or a whole response arrived). */
@@ -80,6 +86,27 @@ export interface Meter {
 }
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
+
+const NO_TOKENS = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
+
+function tokenCounts(tokens: Usage | undefined) {
+  return {
+    inputTokens: tokens?.input_tokens ?? 0,
+    outputTokens: tokens?.output_tokens ?? 0,
+    cacheReadTokens: tokens?.cache_read_input_tokens ?? 0,
+    cacheCreationTokens: tokens?.cache_creation_input_tokens ?? 0,
+    // reportUsage bounded it; costUsd bounds it by the whole.
+    cacheCreation1hTokens: tokens?.cache_creation?.ephemeral_1h_input_tokens ?? 0,
+  };
+}
+
+/** USD of a call's tokens and the web searches the gateway ran for it. */
+function usageCost(deps: MeteringDeps, resolvedModel: string, tokens: Usage): number {
+  return (
+    costUsd(resolvedModel, tokenCounts(tokens), deps.prices) +
+    (tokens.server_tool_use?.web_search_requests ?? 0) * (deps.webSearchCostUsd ?? 0)
+  );
+}
 
 /** Tokens that count against tokens-per-minute: cache reads are not (as at Anthropic). */
 function limitedTokens(usage: Usage): number {
@@ -99,6 +126,7 @@ class UsageMeter implements Meter {
   answeredAt: number | undefined;
   begunAt: number | undefined;
   admission: TokenAdmission | undefined;
+  budgetHold: BudgetHold | undefined;
   streaming = false;
 
   constructor(deps: MeteringDeps, ctx: Ctx, caller: Caller) {
@@ -114,6 +142,22 @@ class UsageMeter implements Meter {
     );
     for (const [name, value] of Object.entries(headers)) this.#ctx.res.setHeader(name, value);
     this.admission = admission;
+  }
+
+  holdBudget(resolvedModel: string, inputTokens: number, maxTokens: number, spent?: Usage): void {
+    const { budgetUsd } = this.caller.limits;
+    const { budget, prices } = this.#deps;
+    if (budgetUsd === undefined || !budget) return;
+    const worst =
+      costUsd(resolvedModel, { ...NO_TOKENS, inputTokens, outputTokens: maxTokens }, prices) +
+      (spent ? usageCost(this.#deps, resolvedModel, spent) : 0);
+    try {
+      this.budgetHold = budget.hold(this.caller.keyId, budgetUsd, worst, this.budgetHold);
+    } catch (err) {
+      this.#deps.metrics.budgetRefused.inc();
+      this.#deps.onRefused?.('budget', this.caller.keyId);
+      throw err;
+    }
   }
 
   begin(info: CallInfo): void {
@@ -157,14 +201,7 @@ class UsageMeter implements Meter {
           cache_read_input_tokens: 0,
         }
       : this.tokens;
-    const counts = {
-      inputTokens: tokens?.input_tokens ?? 0,
-      outputTokens: tokens?.output_tokens ?? 0,
-      cacheReadTokens: tokens?.cache_read_input_tokens ?? 0,
-      cacheCreationTokens: tokens?.cache_creation_input_tokens ?? 0,
-      // reportUsage bounded it; costUsd bounds it by the whole.
-      cacheCreation1hTokens: tokens?.cache_creation?.ephemeral_1h_input_tokens ?? 0,
-    };
+    const counts = tokenCounts(tokens);
     const record: UsageRecord = {
       id: this.id,
       keyId: this.caller.keyId,
@@ -325,6 +362,8 @@ function finish(deps: MeteringDeps, ctx: Ctx, meter: UsageMeter, status: number)
   const { metrics } = deps;
   if (meter.streaming) metrics.activeStreams.dec();
   const record = meter.record(status);
+  // The hold given back as the real cost is charged (below), in one step: no moment counts neither.
+  if (meter.budgetHold) deps.budget?.release(meter.budgetHold);
   if (meter.admission)
     deps.rateLimits.settle(meter.admission, meter.tokens ? limitedTokens(meter.tokens) : 0);
   // A usage record is a call that reached, or may have reached, Bedrock: begin() spooled its `open`
