@@ -50,7 +50,7 @@ beforeAll(async () => {
     policies: [
       { name: 'ml', groups: ['ml'], models: ['claude-*'], serviceTier: 'priority', settings: ML_SETTINGS },
       { name: 'support', groups: ['support'], models: ['qwen.*'], serviceTier: 'flex', requestsPerMinute: 3 },
-      { name: 'interns', groups: ['interns'], monthlyBudgetUsd: 0.000_000_01 },
+      { name: 'interns', groups: ['interns'], monthlyBudgetUsd: 0.0001 },
     ],
   });
   gateway = await startServer(
@@ -265,6 +265,8 @@ describe('tokens, policies and managed settings', () => {
 
   it("applies the policy's monthly budget to the principal: 402 billing_error once spent", async () => {
     const dave = await signIn('dave');
+    // Room for the call's worst case (a short prompt, max_tokens 20); its 1000-token prompt spends the budget.
+    emulator.enqueue({ text: 'ok', usage: { inputTokens: 1000 } });
     expect((await call(dave.access_token, OPEN_MODEL)).status).toBe(200);
     await sleep(20);
     const refused = await call(dave.access_token, OPEN_MODEL);
