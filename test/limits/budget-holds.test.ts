@@ -12,6 +12,7 @@ import { costUsd, DEFAULT_PRICES } from '../../src/usage/prices.ts';
 import { doorClient } from '../helpers/door.ts';
 import { gatewayWithEmulator, storeKey } from '../helpers/gateway.ts';
 import { until } from '../helpers/wait.ts';
+import { modelCalls } from '../usage/processes.ts';
 
 const running = gatewayWithEmulator({ usageDrainMs: 50 });
 const MODEL = 'claude-sonnet-4-5-20250929';
@@ -36,8 +37,7 @@ const ask = (client: Anthropic, maxTokens = 1000) =>
     messages: [{ role: 'user', content: 'hi' }],
   });
 
-const MODEL_CALLS = new Set(['Converse', 'ConverseStream', 'InvokeModel', 'InvokeModelWithResponseStream']);
-const modelCalls = () => running.emulator.requests.filter((r) => MODEL_CALLS.has(r.operation)).length;
+const calledBedrock = () => modelCalls(running.emulator.requests).length;
 
 const spentBy = async (keyId: string) => {
   const records = await running.gateway.store.listUsage({ since: '2000-01-01T00:00:00Z', keyId });
@@ -65,7 +65,7 @@ describe('budget holds', () => {
     for (const r of results) if (r.status === 'rejected') refusal(r.reason);
     // $0.015 of output each: three fit in $0.05, not twenty.
     expect(served).toBe(3);
-    expect(modelCalls()).toBe(3);
+    expect(calledBedrock()).toBe(3);
     await until(async () => (await spentBy(id)) > 0, 5_000);
     const spent = await spentBy(id);
     expect(spent).toBeLessThanOrEqual(budgetUsd);
@@ -79,7 +79,7 @@ describe('budget holds', () => {
     expect(apiErr.message).toMatch(/could cost up to \$0\.15/);
     expect(apiErr.message).toMatch(/max_tokens/);
     expect(apiErr.message).toMatch(/\$0\.01 of \$0\.01/);
-    expect(modelCalls()).toBe(0);
+    expect(calledBedrock()).toBe(0);
     // A call that fits is served.
     await expect(ask(client, 500)).resolves.toMatchObject({ type: 'message' });
   });
@@ -140,7 +140,7 @@ describe('budget holds on the Bedrock-format door', () => {
     const err = await converse(secret).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServiceQuotaExceededException);
     expect((err as Error).message).toMatch(/max_tokens/);
-    expect(modelCalls()).toBe(0);
+    expect(calledBedrock()).toBe(0);
     // Room for one call of 1000 tokens at a time: the second is served only if the first gave its hold back.
     await expect(converse(secret, 1000)).resolves.toMatchObject({ stopReason: 'end_turn' });
     await expect(converse(secret, 1000)).resolves.toMatchObject({ stopReason: 'end_turn' });
@@ -203,6 +203,6 @@ describe('budget holds in a web tools loop', () => {
     expect(err).toBeInstanceOf(Anthropic.APIError);
     expect((err as { error: { error: { type: string } } }).error.error.type).toBe('billing_error');
     expect((err as Error).message).toMatch(/could cost up to/);
-    expect(withWeb.emulator.requests.filter((r) => MODEL_CALLS.has(r.operation))).toHaveLength(1);
+    expect(modelCalls(withWeb.emulator.requests)).toHaveLength(1);
   });
 });
