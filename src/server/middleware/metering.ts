@@ -1,6 +1,7 @@
 /**
  * Per-request accounting of POST /v1/messages (and the door's calls): budget and rate checks before the
- * handler runs, then the token settlement and the metrics when it ends — on every path (answer, error,
+ * handler runs (and the budget hold the handler takes once it knows the call's worst case), then the
+ * token settlement, the hold given back and the metrics when it ends — on every path (answer, error,
  * client gone) — and, for a call that began (reached or may have reached Bedrock), one usage record and
  * the budget charge. The handler reports what only it knows through `ctx.meter`.
  */
