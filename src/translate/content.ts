@@ -22,13 +22,7 @@ import type {
 import type { BlockContext } from './block-context.ts';
 import { cachePointFor } from './cache-points.ts';
 import { compactionSummary } from './compaction.ts';
-import {
-  convertDocument,
-  convertImage,
-  convertToolResultImage,
-  type MediaBlock,
-  type OnUnsupported,
-} from './media.ts';
+import { convertDocument, convertImage, convertToolResultImage, type MediaBlock } from './media.ts';
 import { convertRedactedThinking, convertThinking } from './reasoning.ts';
 import { type JsonDocument, toolUseIdFor } from './tools.ts';
 
@@ -114,7 +108,7 @@ function toolResultContent(block: ToolResultBlockParam, path: string, ctx: Block
       case 'image':
         return convertToolResultImage(inner, innerPath, ctx);
       case 'document':
-        return convertDocument(inner, innerPath, ctx, 'placeholder');
+        return convertDocument(inner, innerPath, ctx);
       case 'tool_reference':
         return [{ text: toolReferenceText(inner.tool_name, ctx) }];
       default: {
@@ -153,24 +147,14 @@ function convertToolUse(block: ToolUseBlockParam, ctx: BlockContext): Unit {
   return unit('content', [{ toolUse }], block.cache_control, ctx);
 }
 
-function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext, media: OnUnsupported): Unit {
+function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext): Unit {
   switch (block.type) {
     case 'text':
       return unit('content', textBlocks(block.text), block.cache_control, ctx);
     case 'image':
-      return unit(
-        'content',
-        convertImage(block, path, ctx, media) as ContentBlock[],
-        block.cache_control,
-        ctx,
-      );
+      return unit('content', convertImage(block, path, ctx) as ContentBlock[], block.cache_control, ctx);
     case 'document':
-      return unit(
-        'content',
-        convertDocument(block, path, ctx, media) as ContentBlock[],
-        block.cache_control,
-        ctx,
-      );
+      return unit('content', convertDocument(block, path, ctx) as ContentBlock[], block.cache_control, ctx);
     case 'thinking': {
       const converted = convertThinking(block, ctx);
       return { kind: 'reasoning', blocks: converted ? [converted] : [] };
@@ -193,16 +177,12 @@ function convertBlock(block: ContentBlockParam, path: string, ctx: BlockContext,
   }
 }
 
-/**
- * A message's content (string or blocks) → units. `media` says what becomes of an image or document the
- * model cannot take (see media.ts); tool results always get a note.
- */
+/** A message's content (string or blocks) → units; media the model cannot take become notes (media.ts). */
 export function convertContent(
   content: string | ContentBlockParam[],
   path: string,
   ctx: BlockContext,
-  media: OnUnsupported = 'refuse',
 ): Unit[] {
   if (typeof content === 'string') return [{ kind: 'content', blocks: textBlocks(content) }];
-  return content.map((block, j) => convertBlock(block, `${path}.content.${j}`, ctx, media));
+  return content.map((block, j) => convertBlock(block, `${path}.content.${j}`, ctx));
 }

@@ -18,41 +18,30 @@ describe('convertImage', () => {
     ['image/gif', 'gif'],
     ['image/webp', 'webp'],
   ])('%s becomes format %s with the decoded bytes', (mediaType, format) => {
-    const [block] = convertImage(image(mediaType), 'messages.0.content.0', blockContext(CLAUDE), 'refuse');
+    const [block] = convertImage(image(mediaType), 'messages.0.content.0', blockContext(CLAUDE));
     expect(block).toEqual({ image: { format, source: { bytes: PNG } } });
   });
 
   it('refuses an unsupported media type, naming the field', () => {
-    const err = thrown(() =>
-      convertImage(image('image/bmp'), 'messages.2.content.1', blockContext(CLAUDE), 'refuse'),
-    );
+    const err = thrown(() => convertImage(image('image/bmp'), 'messages.2.content.1', blockContext(CLAUDE)));
     expect(err.status).toBe(400);
     expect(err.message).toMatch(/^messages\.2\.content\.1\.source\.media_type: "image\/bmp"/);
   });
 
   it('refuses a url source that was not inlined and empty data', () => {
     const url: ImageBlockParam = { type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } };
+    expect(thrown(() => convertImage(url, 'messages.0.content.0', blockContext(CLAUDE))).message).toMatch(
+      /messages\.0\.content\.0\.source: URL/,
+    );
     expect(
-      thrown(() => convertImage(url, 'messages.0.content.0', blockContext(CLAUDE), 'refuse')).message,
-    ).toMatch(/messages\.0\.content\.0\.source: URL/);
-    expect(
-      thrown(() =>
-        convertImage(image('image/png', ''), 'messages.0.content.0', blockContext(CLAUDE), 'refuse'),
-      ).message,
+      thrown(() => convertImage(image('image/png', ''), 'messages.0.content.0', blockContext(CLAUDE)))
+        .message,
     ).toMatch(/source\.data/);
   });
 
-  it('refuses an image the user sent to a model without vision', () => {
-    const err = thrown(() =>
-      convertImage(image('image/png'), 'messages.0.content.0', blockContext(OPEN), 'refuse'),
-    );
-    expect(err.status).toBe(400);
-    expect(err.message).toContain('does not accept images');
-  });
-
-  it('replaces a tool-result image with a note for a model without vision, and warns', () => {
+  it("replaces an image with a note for a model without vision (the user's or a tool's), and warns", () => {
     const ctx = blockContext(OPEN);
-    const blocks = convertImage(image('image/png'), 'messages.2.content.0.content.0', ctx, 'placeholder');
+    const blocks = convertImage(image('image/png'), 'messages.2.content.0.content.0', ctx);
     expect(blocks).toEqual([{ text: expect.stringContaining('image omitted') }]);
     expect(ctx.warnings.size).toBe(1);
   });
@@ -67,14 +56,14 @@ describe('convertDocument', () => {
   });
 
   it('sends a base64 PDF as a pdf document with a sanitised title', () => {
-    const blocks = convertDocument(pdfBlock({ title: 'Q3 report.pdf' }), 'p', blockContext(CLAUDE), 'refuse');
+    const blocks = convertDocument(pdfBlock({ title: 'Q3 report.pdf' }), 'p', blockContext(CLAUDE));
     expect(blocks).toEqual([{ document: { format: 'pdf', name: 'Q3 report pdf', source: { bytes: pdf } } }]);
   });
 
   it('gives untitled documents unique generated names across the request', () => {
     const ctx = blockContext(CLAUDE);
     const names = [1, 2].map(() => {
-      const [block] = convertDocument(pdfBlock(), 'p', ctx, 'refuse');
+      const [block] = convertDocument(pdfBlock(), 'p', ctx);
       return block && 'document' in block ? block.document.name : undefined;
     });
     expect(names).toEqual(['document-1', 'document-2']);
@@ -86,7 +75,7 @@ describe('convertDocument', () => {
       source: { type: 'text', media_type: 'text/plain', data: 'héllo' },
       title: 'notes',
     };
-    const [block] = convertDocument(doc, 'p', blockContext(CLAUDE), 'refuse');
+    const [block] = convertDocument(doc, 'p', blockContext(CLAUDE));
     expect(block).toEqual({
       document: { format: 'txt', name: 'notes', source: { bytes: Buffer.from('héllo') } },
     });
@@ -98,13 +87,15 @@ describe('convertDocument', () => {
       source: { type: 'text', media_type: 'text/plain', data: 'the body' },
       title: 'notes',
     };
-    expect(convertDocument(doc, 'p', blockContext(OPEN), 'refuse')).toEqual([{ text: 'notes\n\nthe body' }]);
+    expect(convertDocument(doc, 'p', blockContext(OPEN))).toEqual([{ text: 'notes\n\nthe body' }]);
   });
 
-  it('refuses a PDF for a model without documents', () => {
-    expect(
-      thrown(() => convertDocument(pdfBlock(), 'messages.0.content.0', blockContext(OPEN), 'refuse')).message,
-    ).toContain('does not accept documents');
+  it('replaces a PDF with a note for a model without documents, and warns', () => {
+    const ctx = blockContext(OPEN);
+    expect(convertDocument(pdfBlock(), 'messages.0.content.0', ctx)).toEqual([
+      { text: expect.stringMatching(/^\[document omitted: model .* does not accept documents\]$/) },
+    ]);
+    expect([...ctx.warnings]).toEqual([expect.stringContaining('documents replaced by a note')]);
   });
 
   it('turns a content source into its text and images', () => {
@@ -122,7 +113,7 @@ describe('convertDocument', () => {
         ],
       },
     };
-    expect(convertDocument(doc, 'p', blockContext(CLAUDE), 'refuse')).toEqual([
+    expect(convertDocument(doc, 'p', blockContext(CLAUDE))).toEqual([
       { text: 'first' },
       { image: { format: 'png', source: { bytes: PNG } } },
     ]);
@@ -130,11 +121,11 @@ describe('convertDocument', () => {
 
   it('asks for citations on Claude only, with the context', () => {
     const block = pdfBlock({ citations: { enabled: true }, context: 'from the archive' });
-    const [claude] = convertDocument(block, 'p', blockContext(CLAUDE), 'refuse');
+    const [claude] = convertDocument(block, 'p', blockContext(CLAUDE));
     expect(claude).toMatchObject({ document: { citations: { enabled: true }, context: 'from the archive' } });
 
     const ctx = blockContext({ ...OPEN, documents: true });
-    const open = convertDocument(block, 'p', ctx, 'refuse');
+    const open = convertDocument(block, 'p', ctx);
     expect(open).toEqual([
       { text: 'from the archive' },
       { document: expect.not.objectContaining({ citations: expect.anything() }) },
@@ -147,8 +138,8 @@ describe('convertDocument', () => {
       type: 'document',
       source: { type: 'base64', media_type: 'application/zip', data: 'AAAA' },
     };
-    expect(
-      thrown(() => convertDocument(doc, 'messages.1.content.0', blockContext(CLAUDE), 'refuse')).message,
-    ).toMatch(/^messages\.1\.content\.0\.source\.media_type/);
+    expect(thrown(() => convertDocument(doc, 'messages.1.content.0', blockContext(CLAUDE))).message).toMatch(
+      /^messages\.1\.content\.0\.source\.media_type/,
+    );
   });
 });

@@ -2,8 +2,8 @@
  * Images and documents → Converse image/document blocks (or text where the content survives as text).
  * Remote sources (`url`) are inlined by the server before translation, and the Files API (`file`) has no
  * Bedrock counterpart, so both are refused here. Where a model cannot take an image or a binary document,
- * `onUnsupported` decides: 'refuse' (a 400) or 'placeholder' (a note that keeps the conversation going and
- * tells the model what is missing; what every message gets, the newest included: see messages.ts).
+ * it becomes a note that keeps the conversation going and tells the model what is missing, in every
+ * message, the newest included (messages.ts says why a 400 there was worse).
  */
 import type {
   DocumentBlock,
@@ -22,8 +22,6 @@ export type MediaBlock =
   | { image: ImageBlock }
   | { document: DocumentBlock }
   | { searchResult: SearchResultBlock };
-
-export type OnUnsupported = 'refuse' | 'placeholder';
 
 const IMAGE_FORMATS: Record<string, ImageFormat> = {
   'image/png': 'png',
@@ -59,24 +57,13 @@ function refuseSource(type: string, path: string): never {
   throw ApiError.invalid(`${path}.source: source type "${type}" is not supported by this gateway`);
 }
 
-function unsupported(
-  what: string,
-  path: string,
-  ctx: BlockContext,
-  onUnsupported: OnUnsupported,
-): MediaBlock[] {
+function unsupported(what: string, ctx: BlockContext): MediaBlock[] {
   const message = `model ${ctx.modelId} does not accept ${what}`;
-  if (onUnsupported === 'refuse') throw ApiError.invalid(`${path}: ${message}`);
   ctx.warnings.add(`${what} replaced by a note: ${message}`);
   return [{ text: `[${what.replace(/s$/, '')} omitted: ${message}]` }];
 }
 
-export function convertImage(
-  block: ImageBlockParam,
-  path: string,
-  ctx: BlockContext,
-  onUnsupported: OnUnsupported,
-): MediaBlock[] {
+export function convertImage(block: ImageBlockParam, path: string, ctx: BlockContext): MediaBlock[] {
   const { source } = block;
   if (source.type !== 'base64') refuseSource(source.type, path);
   const format = IMAGE_FORMATS[source.media_type.toLowerCase()];
@@ -85,7 +72,7 @@ export function convertImage(
       `${path}.source.media_type: "${source.media_type}" is not supported; use image/png, image/jpeg, image/gif or image/webp`,
     );
   }
-  if (!ctx.caps.images) return unsupported('images', path, ctx, onUnsupported);
+  if (!ctx.caps.images) return unsupported('images', ctx);
   return [{ image: { format, source: { bytes: decodeBase64(source.data, path) } } }];
 }
 
@@ -108,7 +95,7 @@ export function convertToolResultImage(
   ctx: BlockContext,
 ): MediaBlock[] {
   if (ctx.caps.images && !takesToolResultImages(ctx.caps)) return [toolResultImageNote(ctx)];
-  return convertImage(block, path, ctx, 'placeholder');
+  return convertImage(block, path, ctx);
 }
 
 /** What stands for an image inside a tool result of a model that sees images elsewhere only. */
@@ -122,12 +109,7 @@ function textOf(blocks: readonly string[]): MediaBlock[] {
   return blocks.filter((text) => text.trim() !== '').map((text) => ({ text }));
 }
 
-export function convertDocument(
-  block: DocumentBlockParam,
-  path: string,
-  ctx: BlockContext,
-  onUnsupported: OnUnsupported,
-): MediaBlock[] {
+export function convertDocument(block: DocumentBlockParam, path: string, ctx: BlockContext): MediaBlock[] {
   const { source } = block;
   const title = block.title?.trim() || undefined;
   const context = block.context?.trim() || undefined;
@@ -146,7 +128,7 @@ export function convertDocument(
       source.content.flatMap((inner, k) =>
         inner.type === 'text'
           ? textOf([inner.text])
-          : convertImage(inner, `${path}.source.content.${k}`, ctx, onUnsupported),
+          : convertImage(inner, `${path}.source.content.${k}`, ctx),
       ),
     );
   }
@@ -169,7 +151,7 @@ export function convertDocument(
         `${path}.source.media_type: "${source.media_type}" is not a supported document type`,
       );
     }
-    if (!ctx.caps.documents) return unsupported('documents', path, ctx, onUnsupported);
+    if (!ctx.caps.documents) return unsupported('documents', ctx);
     format = known;
     bytes = decodeBase64(source.data, path);
   }

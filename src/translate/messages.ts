@@ -93,7 +93,7 @@ export function convertMessages(messages: readonly MessageParam[], ctx: BlockCon
   let leading = true;
 
   messages.forEach((message, i) => {
-    const units = convertContent(message.content, `messages.${i}`, ctx, 'placeholder');
+    const units = convertContent(message.content, `messages.${i}`, ctx);
     if (message.role === 'system' && leading) {
       for (const block of units.flatMap((u) => u.blocks)) {
         if (block.text !== undefined || block.cachePoint !== undefined) leadingSystem.push(block);
