@@ -102,6 +102,26 @@ describe('HtmlConverter (HTML → Markdown in a worker thread)', () => {
     expect(order).toEqual(['big 1', 'big 2', 'small']);
   });
 
+  it("pages that all waited maxWaitMs still take turns by caller: one caller's flood of slow pages does not hold another's for ever", {
+    timeout: 60_000,
+  }, async () => {
+    // Pages slower than maxWaitMs (a hostile site's, up to the deadline each) leave every queued page
+    // overdue after the first; the oldest-first escape then read the flood in arrival order, another
+    // caller's page last (16 pages at the 10-s deadline: 160 s).
+    const reader = converter({ maxWaitMs: 50 });
+    await reader.convert(article);
+    const order: string[] = [];
+    const read = (page: string, caller: string, label: string) =>
+      reader.convert(page, undefined, undefined, caller).then(() => order.push(label));
+    await Promise.all([
+      read(hostile(), 'key_flood', 'flood 1'),
+      read(hostile(), 'key_flood', 'flood 2'),
+      read(hostile(), 'key_flood', 'flood 3'),
+      read(article, 'key_other', 'other'),
+    ]);
+    expect(order).toEqual(['flood 1', 'other', 'flood 2', 'flood 3']);
+  });
+
   it('a page past the deadline fails as url_not_accessible, and the next page gets a new worker', {
     timeout: 60_000,
   }, async () => {

@@ -11,7 +11,8 @@
  * ~100 MB, so a second worker would double the gateway's peak memory), while a small one takes
  * milliseconds. In arrival order one key's many slow pages held up every other key's fetches (11.4 s for a
  * small page behind 16, measured); callers (API keys) now take turns, and of a caller's pages the smallest
- * goes first. A page that has waited a deadline's time goes next whatever its size, so none waits for ever.
+ * goes first. A page that has waited a deadline's time goes before those that have not, whatever its size, so
+ * none waits for ever; overdue pages still take turns by caller.
  */
 import { Worker } from 'node:worker_threads';
 import type { HtmlAnswer, HtmlJob } from './html-worker.ts';
@@ -159,23 +160,29 @@ export class HtmlConverter {
 
   /**
    * The next page to read: of the caller whose last turn is longest ago (a caller not served since its
-   * pages began waiting goes first), its smallest page; unless the longest-waiting page has waited
-   * `maxWaitMs`: then that one, so neither a busy caller nor a stream of smaller pages holds a page for ever.
+   * pages began waiting goes first), its smallest page. Pages that waited `maxWaitMs` go before the others,
+   * still by caller, a caller's oldest first: a stream of smaller pages or of new callers holds no page for
+   * ever, and one caller's flood of slow pages (each overdue behind the one before) does not go in arrival
+   * order ahead of every other caller's page.
    */
   #take(): Pending | undefined {
     const queue = this.#queue;
-    let next = queue[0];
-    if (next === undefined) return undefined;
-    if (performance.now() - next.queuedAt < this.#maxWaitMs) {
-      let nextTurn = this.#lastTurn.get(next.caller) ?? -1;
-      for (const pending of queue) {
-        const turn = this.#lastTurn.get(pending.caller) ?? -1;
-        const smallerOfSame =
-          pending.caller === next.caller && pending.job.page.length < next.job.page.length;
-        if (turn < nextTurn || smallerOfSame) {
-          next = pending;
-          nextTurn = turn;
-        }
+    const oldest = queue[0];
+    if (oldest === undefined) return undefined;
+    const now = performance.now();
+    const overdue = (pending: Pending) => now - pending.queuedAt >= this.#maxWaitMs;
+    const candidates = overdue(oldest) ? queue.filter(overdue) : queue;
+    let next = oldest;
+    let nextTurn = this.#lastTurn.get(next.caller) ?? -1;
+    for (const pending of candidates) {
+      const turn = this.#lastTurn.get(pending.caller) ?? -1;
+      const smallerOfSame =
+        candidates === queue &&
+        pending.caller === next.caller &&
+        pending.job.page.length < next.job.page.length;
+      if (turn < nextTurn || smallerOfSame) {
+        next = pending;
+        nextTurn = turn;
       }
     }
     queue.splice(queue.indexOf(next), 1);
