@@ -511,8 +511,9 @@ export class WebLoop {
             ...(this.#o.signal ? { signal: this.#o.signal } : {}),
           })
           .catch((err: unknown) => {
-            // A search the provider failed is neither billed nor counted against the key's daily cap.
-            this.#o.release?.('web_search');
+            // A search the provider failed is neither billed nor counted against the key's daily cap; one
+            // the client hung up on was asked of the provider all the same, and stays counted.
+            if (!this.#o.signal?.aborted) this.#o.release?.('web_search');
             throw err;
           });
         const hits = filterByDomain(found, spec);

@@ -26,6 +26,7 @@ import {
   storeKey,
   testConfig,
 } from '../helpers/gateway.ts';
+import { until } from '../helpers/wait.ts';
 
 const CLAUDE = 'claude-sonnet-4-5-20250929';
 const QWEN = 'qwen.qwen3-coder-480b-a35b-v1:0';
@@ -540,6 +541,33 @@ describe('per-key web tool rules', () => {
     const served = await keyed.messages.create(params(QWEN));
     expect(Array.isArray((served.content[1] as Anthropic.WebSearchToolResultBlock).content)).toBe(true);
     expect(served.usage.server_tool_use?.web_search_requests).toBe(1);
+  });
+  it('a search the client hung up on is still counted against the daily cap: the provider was asked', async () => {
+    const { secret } = await storeKey(gateway.store, { webSearchesPerDay: 1 });
+    const keyed = new Anthropic({ baseURL: gateway.url, apiKey: secret, maxRetries: 0 });
+    web.delayMs = 500;
+    scriptSearchThenAnswer(QWEN);
+    const controller = new AbortController();
+    const stream = keyed.messages.stream(params(QWEN), { signal: controller.signal });
+    stream.on('contentBlock', (block) => {
+      if (block.type === 'server_tool_use') controller.abort();
+    });
+    await stream.finalMessage().catch(() => undefined);
+    await until(() => web.queries.length === 1, 2000);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    web.delayMs = 0;
+    emulator.reset();
+    emulator.enqueue(
+      { model: QWEN, toolCalls: [{ name: 'web_search', input: { query: 'two' } }] },
+      { model: QWEN, text: 'Done.' },
+    );
+    // Before: the aborted search was given back as a failed one, so hanging up once the search was sent
+    // made provider calls without end past the key's cap.
+    const next = await keyed.messages.create(params(QWEN));
+    expect((next.content[1] as Anthropic.WebSearchToolResultBlock).content).toEqual({
+      type: 'web_search_tool_result_error',
+      error_code: 'too_many_requests',
+    });
   });
 });
 
