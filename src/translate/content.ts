@@ -54,11 +54,12 @@ function textBlocks(text: string): ContentBlock[] {
 
 function searchResultTexts(block: OtherBlockParam): string[] {
   const parts = Array.isArray(block.content)
-    ? (block.content as Array<{ type?: string; text?: unknown }>)
+    ? (block.content as Array<{ type?: string; text?: unknown } | null>)
     : [];
+  // A client's null in the list is passed over as any other part that is not text is.
   return parts
-    .filter((part) => part.type === 'text' && typeof part.text === 'string' && part.text.trim() !== '')
-    .map((part) => part.text as string);
+    .filter((part) => part?.type === 'text' && typeof part.text === 'string' && part.text.trim() !== '')
+    .map((part) => part?.text as string);
 }
 
 /** search_result (top level or in a tool result): Converse's own searchResult where the model has it (its

@@ -328,6 +328,21 @@ describe('convertMessages', () => {
     expect(warnings.join()).toContain('server_tool_use');
   });
 
+  it('a search_result whose content holds a null or a non-object keeps its text parts (it was a 500)', () => {
+    const result = {
+      type: 'search_result',
+      source: 'https://docs.example',
+      title: 'Docs',
+      content: [null, 5, { type: 'text', text: 'the answer' }],
+    } as never;
+    const plain = convert([{ role: 'user', content: [result] }]);
+    expect(plain.messages[0]?.content).toEqual([{ text: 'Docs\nhttps://docs.example\nthe answer' }]);
+    const native = convert([{ role: 'user', content: [result] }], { ...CLAUDE, searchResults: true });
+    expect(native.messages[0]?.content).toEqual([
+      { searchResult: { source: 'https://docs.example', title: 'Docs', content: [{ text: 'the answer' }] } },
+    ]);
+  });
+
   it("sends search results as Converse's searchResult (with citations) where the model has it, in tool results too", () => {
     const result = {
       type: 'search_result',
