@@ -152,6 +152,16 @@ describe('the URLs a conversation provides', () => {
     expect(performance.now() - started).toBeLessThan(1_500);
   });
 
+  it('answers in milliseconds when one host is written over and over with no space (each word the same)', () => {
+    // Every place of `a.b` in the run has the same 4-kB word around it, so the different-words bound never
+    // stops the question: 100,000 places, each read 4 kB either side, held the event loop 2.5-4.5 s.
+    const run = 'a.b'.repeat(1_000_000);
+    const urls = ContextUrls.of([{ role: 'user', content: [{ type: 'text', text: run }] }]);
+    const started = performance.now();
+    expect(urls.allows('https://a.b/')).toBe(false);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
   it('finds a host written in another case or in Unicode', () => {
     const urls = ContextUrls.of([
       { role: 'user', content: 'See HTTPS://DOCS.EXAMPLE.COM/guide and https://Bücher.de/Köln' },

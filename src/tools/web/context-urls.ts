@@ -20,8 +20,8 @@
  * provided one, or adds a query, is not provided.
  *
  * Found by the host: a question reads only the words around the places the asked URL's host is written
- * (in any case, in punycode or Unicode), newest texts first and within bounds (MAX_PLACES, MAX_WORDS), so
- * a conversation of megabytes of URLs costs milliseconds per question, not seconds up front.
+ * (in any case, in punycode or Unicode), newest texts first and within bounds (MAX_PLACES, MAX_WORDS,
+ * MAX_READ_CHARS), so a conversation of megabytes of URLs costs milliseconds per question, not seconds.
  */
 import { domainToUnicode } from 'node:url';
 import type { MessageParam } from '../../anthropic/types.ts';
@@ -155,11 +155,14 @@ function wordAround(text: string, at: number, length: number): string {
 
 /**
  * Per question, newest texts first, at most this many places where the asked host is written are looked
- * at, and at most MAX_WORDS different words there read: past them the URL is not provided. A conversation
- * that writes one host more often is made to exhaust the gateway, not to be read.
+ * at, at most MAX_WORDS different words there read, and at most MAX_READ_CHARS characters of words taken
+ * (the same word counts each time: a host written over and over with no space has the same 4-kB word
+ * around each place): past them the URL is not provided. A conversation that writes one host more often
+ * is made to exhaust the gateway, not to be read.
  */
 const MAX_PLACES = 100_000;
 const MAX_WORDS = 2_000;
+const MAX_READ_CHARS = 4_000_000;
 
 /** The key without its scheme (`//host/path`): a site written without one matches either. */
 const withoutScheme = (key: string) => key.slice(key.indexOf('//'));
@@ -265,11 +268,14 @@ export class ContextUrls {
     );
     const read = new Set<string>();
     let places = 0;
+    let chars = 0;
     for (let t = this.#texts.length - 1; t >= 0; t--) {
       const text = this.#texts[t]!;
       for (const match of text.matchAll(pattern)) {
         if (++places > MAX_PLACES) return false;
         const word = wordAround(text, match.index, match[0].length);
+        chars += word.length;
+        if (chars > MAX_READ_CHARS) return false;
         if (read.has(word)) continue;
         if (read.size >= MAX_WORDS) return false;
         read.add(word);
