@@ -231,11 +231,12 @@ export function bedrockRuntimeHandler(deps: AppDeps): Handler {
       const resolvedModel = mantle ? (model.mantleId ?? model.baseModelId) : model.modelId;
       // A body without a max_tokens Bedrock reads (Converse's maxTokens, Claude's max_tokens) may run to the model's cap.
       const maxTokens = Math.min(prepared.maxTokens ?? Number.POSITIVE_INFINITY, model.caps.maxOutputTokens);
-      ctx.meter?.holdBudget(resolvedModel, inputTokensEstimate, maxTokens);
+      ctx.meter?.holdBudget(model.baseModelId, inputTokensEstimate, maxTokens);
       await ctx.meter?.admitTokens(inputTokensEstimate);
       ctx.meter?.begin({
         model: id.modelId,
         resolvedModel,
+        pricedModel: model.baseModelId,
         metricsLabel: model.metricsLabel,
         tier: usedTier,
         stream,

@@ -121,7 +121,7 @@ export async function webMessages(
       // its own worst case (a 402 when the budget has no room for it).
       if (rounds++ > 0 && holdsBudget) {
         ctx.meter?.holdBudget(
-          model.modelId,
+          model.baseModelId,
           estimateInputTokens(roundRequest),
           Math.min(roundRequest.max_tokens, model.caps.maxOutputTokens),
           loop.usage(),

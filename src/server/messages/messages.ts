@@ -88,7 +88,7 @@ async function serveMessages(
   const inputTokensEstimate = estimateInputTokens(request);
   // The gateway clamps max_tokens to the model's output cap: no answer costs more than that.
   const maxTokens = Math.min(request.max_tokens, model.caps.maxOutputTokens);
-  ctx.meter?.holdBudget(model.modelId, inputTokensEstimate, maxTokens);
+  ctx.meter?.holdBudget(model.baseModelId, inputTokensEstimate, maxTokens);
   await ctx.meter?.admitTokens(inputTokensEstimate);
   const warnings = tier.warning ? [tier.warning, ...web.warnings] : [...web.warnings];
   const call = new ServedCall({
@@ -106,6 +106,7 @@ async function serveMessages(
   ctx.meter?.begin({
     model: request.model,
     resolvedModel: model.modelId,
+    pricedModel: model.baseModelId,
     metricsLabel: model.metricsLabel,
     stream: request.stream === true,
     tier: () => tierState.tier,

@@ -55,6 +55,11 @@ export interface MeteringDeps {
 export interface CallInfo {
   model: string;
   resolvedModel: string;
+  /**
+   * The foundation model behind resolvedModel, which prices the call: an application inference profile's
+   * ARN names none (priced `*`, a fifth of Opus). Absent: resolvedModel.
+   */
+  pricedModel?: string;
   /** The model's label in metrics, from a bounded set (ResolvedModel.metricsLabel). */
   metricsLabel: string;
   /** Read at the end: a tier Bedrock refused falls back to default during the call. */
@@ -77,7 +82,7 @@ export interface Meter {
    * `spent`: what earlier rounds of a web tools loop cost) against the key's budget until the call ends;
    * throws the 402 when it would pass what is left. Nothing to do for a key without a budget.
    */
-  holdBudget(resolvedModel: string, inputTokens: number, maxTokens: number, spent?: Usage): void;
+  holdBudget(pricedModel: string, inputTokens: number, maxTokens: number, spent?: Usage): void;
   /** The Bedrock call is about to start: spools an `open` record so even a kill -9 leaves a trace. */
   begin(info: CallInfo): void;
   /** Bedrock answered (a stream began or a whole response arrived). */
@@ -145,13 +150,14 @@ class UsageMeter implements Meter {
     this.admission = admission;
   }
 
-  holdBudget(resolvedModel: string, inputTokens: number, maxTokens: number, spent?: Usage): void {
+  /** `pricedModel`: the foundation model the call runs on (an application profile's ARN names none). */
+  holdBudget(pricedModel: string, inputTokens: number, maxTokens: number, spent?: Usage): void {
     const { budgetUsd } = this.caller.limits;
     const { budget, prices } = this.#deps;
     if (budgetUsd === undefined || !budget) return;
     const worst =
-      costUsd(resolvedModel, { ...NO_TOKENS, inputTokens, outputTokens: maxTokens }, prices) +
-      (spent ? usageCost(this.#deps, resolvedModel, spent) : 0);
+      costUsd(pricedModel, { ...NO_TOKENS, inputTokens, outputTokens: maxTokens }, prices) +
+      (spent ? usageCost(this.#deps, pricedModel, spent) : 0);
     try {
       this.budgetHold = budget.hold(this.caller.keyId, budgetUsd, worst, this.budgetHold);
     } catch (err) {
@@ -218,7 +224,7 @@ class UsageMeter implements Meter {
       requestId: this.#ctx.requestId,
       stream: info?.stream ?? false,
       costUsd:
-        (info ? costUsd(info.resolvedModel, counts, this.#deps.prices) : 0) +
+        (info ? costUsd(info.pricedModel ?? info.resolvedModel, counts, this.#deps.prices) : 0) +
         (tokens?.server_tool_use?.web_search_requests ?? 0) * (this.#deps.webSearchCostUsd ?? 0),
     };
     // With several upstreams: the id the serving upstream called (its own region's profile).
