@@ -126,6 +126,19 @@ describe('prices', () => {
     expect(costUsd('us.anthropic.claude-haiku-4-5-20251001-v1:0', tokens(1e6, 0), mergePrices({}))).toBe(1);
   });
 
+  it("an operator's entry wins wherever it matches, even over a longer built-in one", () => {
+    const table = mergePrices({
+      'claude-sonnet-4-5': { input: 1, output: 1 },
+      'claude-opus-4-1': { input: 2, output: 2 },
+    });
+    // Before: the built-ins `anthropic.claude-sonnet-4` and `anthropic.claude-opus-4` are longer and won.
+    expect(priceFor('us.anthropic.claude-sonnet-4-5-20250929-v1:0', table)?.input).toBe(1);
+    expect(priceFor('us.anthropic.claude-opus-4-1-20250805-v1:0', table)?.input).toBe(2);
+    // Models the operator did not name keep their built-in prices.
+    expect(priceFor('us.anthropic.claude-sonnet-4-20250514-v1:0', table)?.input).toBe(3);
+    expect(priceFor('anthropic.claude-opus-4-7', table)?.input).toBe(5);
+  });
+
   it('is exact for small requests (no float dust in reports)', () => {
     expect(costUsd('qwen.qwen3-32b-v1:0', tokens(123, 45), DEFAULT_PRICES)).toBe(0.00004545);
   });

@@ -112,7 +112,7 @@ export interface TokenCounts {
  */
 const remembered = new WeakMap<PriceTable, Map<string, Price | undefined>>();
 
-/** The longest pattern contained in the model id wins; `*` when none does. */
+/** The most specific pattern contained in the model id wins (scanPrices); `*` when none does. */
 export function priceFor(modelId: string, table: PriceTable): Price | undefined {
   let answers = remembered.get(table);
   if (!answers) {
@@ -126,27 +126,40 @@ export function priceFor(modelId: string, table: PriceTable): Price | undefined 
   return price;
 }
 
+/**
+ * The entry for a model id, among the patterns it contains: an operator's (ABPROXY_PRICES) before any
+ * built-in, however long (`claude-sonnet-4-5` lost to the built-in `anthropic.claude-sonnet-4`); then one
+ * that ends at a separator before one that stops inside a word or number (Fable 5's dated id
+ * `anthropic.claude-fable-5-20260115` contains Fable 5.2's `anthropic.claude-fable-5-2`); then the one
+ * reaching furthest into the id (the most specific), then the longer.
+ */
 function scanPrices(modelId: string, table: PriceTable): Price | undefined {
   const id = modelId.toLowerCase();
-  let best: string | undefined;
-  let bestWhole = false;
+  const own = operatorPatterns.get(table);
+  let best: { pattern: string; whole: boolean; end: number; own: boolean } | undefined;
   for (const pattern of Object.keys(table)) {
     const wanted = pattern.toLowerCase();
     const at = id.indexOf(wanted);
     if (pattern === '*' || at < 0) continue;
-    // A match that stops inside a word or number loses to one that ends at a separator: Fable 5's dated
-    // id `anthropic.claude-fable-5-20260115` contains the longer `anthropic.claude-fable-5-2` (Fable 5.2).
-    const whole = endsWhole(id, wanted, at);
-    if (
-      best === undefined ||
-      (whole && !bestWhole) ||
-      (whole === bestWhole && pattern.length > best.length)
-    ) {
-      best = pattern;
-      bestWhole = whole;
-    }
+    const match = {
+      pattern,
+      whole: endsWhole(id, wanted, at),
+      end: at + wanted.length,
+      own: own?.has(pattern) === true,
+    };
+    if (best === undefined || better(match, best)) best = match;
   }
-  return table[best ?? '*'];
+  return table[best?.pattern ?? '*'];
+}
+
+function better(
+  a: { pattern: string; whole: boolean; end: number; own: boolean },
+  b: { pattern: string; whole: boolean; end: number; own: boolean },
+): boolean {
+  if (a.own !== b.own) return a.own;
+  if (a.whole !== b.whole) return a.whole;
+  if (a.end !== b.end) return a.end > b.end;
+  return a.pattern.length > b.pattern.length;
 }
 
 /** Whether some occurrence of `pattern` in `id` (the first at `from`) ends at the end or a separator. */
@@ -192,22 +205,23 @@ function isPrice(value: unknown, nested = false): value is Price {
   );
 }
 
+/** The patterns of a merged table that the operator gave (they win over the built-in ones). */
+const operatorPatterns = new WeakMap<PriceTable, Set<string>>();
+
 /** Defaults plus config overrides; throws with the offending entry named. */
 export function mergePrices(overrides: Record<string, unknown> | undefined): PriceTable {
   const table: PriceTable = { ...DEFAULT_PRICES };
+  const own = new Set<string>();
   for (const [pattern, price] of Object.entries(overrides ?? {})) {
     if (!isPrice(price)) {
       throw new Error(
         `price for ${JSON.stringify(pattern)} must be {input, output[, cacheRead, cacheWrite, cacheWrite1h, longPrompt]} in USD per million tokens`,
       );
     }
-    // A built-in pattern that contains the operator's (`anthropic.claude-haiku-4-5` for
-    // `claude-haiku-4-5`) would win as the longer match and hide the override: it goes.
-    const wanted = pattern.toLowerCase();
-    for (const builtin of Object.keys(DEFAULT_PRICES)) {
-      if (builtin !== pattern && builtin.toLowerCase().includes(wanted)) delete table[builtin];
-    }
     table[pattern] = price;
+    own.add(pattern);
   }
+  // The operator's entries win wherever they match (scanPrices): built-ins need not be deleted.
+  if (own.size > 0) operatorPatterns.set(table, own);
   return table;
 }
