@@ -13,7 +13,13 @@ import { Breaker, type BreakerOptions, type BreakerState } from './breaker.ts';
 import { type StreamFailure, untilDone } from './event-stream.ts';
 import { primed } from './primed.ts';
 import type { BedrockRuntime } from './runtime.ts';
-import { StreamStartTimeout, startedWithin } from './stream-start.ts';
+import {
+  firstByteBound,
+  SLOWEST_TOKENS_PER_SECOND,
+  StreamStartTimeout,
+  sizeOf,
+  startedWithin,
+} from './stream-start.ts';
 import { upstreamTraceOf } from './trace.ts';
 import { baseModelId, globMatcher, modelIdFor, type ProfilePrefix, type Strategy } from './upstreams.ts';
 
@@ -94,25 +100,8 @@ interface Member {
 
 const RECENT_FAULTS = 50;
 
-/**
- * Request bytes that give a stream's first-byte timer one more second: ~12,500 tokens at ~4 bytes a
- * token, a cautious prefill rate (a 200k-token prompt waits 20 + 16 s before the next region is tried).
- */
-export const PROMPT_BYTES_PER_SECOND = 50_000;
-
-/**
- * An output rate no healthy answer is slower than. A non-stream InvokeModel/Converse answers (headers
- * included) only once the whole answer is ready, so a silent upstream looks like a slow one until then;
- * but an answer of max_tokens cannot take longer than max_tokens at this rate (plus the first-byte
- * timer). Past that the upstream is silent, not slow: the call moves on and its breaker learns, instead
- * of waiting the 10-minute answer timeout that clients do not wait for (Node's fetch gives up after 5
- * minutes, and the client leaving tells the breaker nothing). The Anthropic SDK reckons on 128k tokens
- * an hour (~36/s) for its own non-stream timeout; this floor is under a third of that.
- * Other rules were rejected: a first-byte timer alone cuts long healthy answers; the connection and
- * the request were accepted like any other; a client leaving, even after a long silence, is as often
- * its own short timeout on a long healthy answer.
- */
-export const SLOWEST_TOKENS_PER_SECOND = 10;
+// Where the first-byte timer is sized (the single upstream's too); named here as before.
+export { PROMPT_BYTES_PER_SECOND, SLOWEST_TOKENS_PER_SECOND } from './stream-start.ts';
 
 /**
  * Breakers kept per upstream. Model ids are the client's words: without a bound, calls with made-up ids
@@ -173,16 +162,6 @@ function withId<I extends { modelId?: string }>(input: I, modelId: string): I {
  */
 async function withFirstEvents<A extends { stream: AsyncIterable<unknown> }>(answer: A): Promise<A> {
   return { ...answer, stream: await primed(answer.stream) };
-}
-
-/** About how many bytes a Converse input's messages or system take: its strings and byte arrays, walked. */
-function sizeOf(value: unknown): number {
-  if (typeof value === 'string') return value.length;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (typeof value !== 'object' || value === null) return 8;
-  let size = 0;
-  for (const item of Array.isArray(value) ? value : Object.values(value)) size += sizeOf(item);
-  return size;
 }
 
 /** The fault, as answered, tells clients not to retry it. */
@@ -652,20 +631,12 @@ export class UpstreamPool implements BedrockRuntime {
     return new ApiError('timeout_error', `No upstream started answering within ${ms} ms`, { status: 504 });
   }
 
-  /**
-   * The first-byte timer of one call: the setting, plus a second for each PROMPT_BYTES_PER_SECOND of
-   * the request. A large uncached prompt takes Bedrock longer to start on every region: cut at the
-   * setting's 20 s, it would be paid for (and waited on) once more on the next one. A non-stream call's
-   * first byte comes with the whole answer: plus max_tokens at SLOWEST_TOKENS_PER_SECOND.
-   */
+  /** The first-byte timer of one call (firstByteBound). */
   #firstByteTimeoutFor(
     stream: boolean,
     requestSize: (() => number) | undefined,
     maxTokens: number | undefined,
   ): number {
-    if (this.#firstByteTimeoutMs <= 0) return this.#firstByteTimeoutMs;
-    const prompt = requestSize ? Math.floor(requestSize() / PROMPT_BYTES_PER_SECOND) * 1000 : 0;
-    const answer = stream ? 0 : Math.ceil(((maxTokens ?? 0) * 1000) / SLOWEST_TOKENS_PER_SECOND);
-    return this.#firstByteTimeoutMs + prompt + answer;
+    return firstByteBound(this.#firstByteTimeoutMs, stream, requestSize, maxTokens);
   }
 }

@@ -3,10 +3,60 @@
  * answer within it fails as a 504 `timeout_error` (clients retry it) instead of waiting the 10-minute
  * answer timeout, past the 5 minutes Node's fetch waits for headers. The pool bounds the last upstream
  * a stream can try with it (the others have the shorter first-byte timer); a single upstream, every
- * stream. One timer and one error for both.
+ * stream (until it left one unanswered: withStreamStart). One timer and one error for both, and the
+ * first-byte timer's size (firstByteBound).
  */
 import { ApiError } from '../anthropic/errors.ts';
 import type { BedrockRuntime } from './runtime.ts';
+
+/**
+ * Request bytes that give a stream's first-byte timer one more second: ~12,500 tokens at ~4 bytes a
+ * token, a cautious prefill rate (a 200k-token prompt waits 20 + 16 s before the next region is tried).
+ */
+export const PROMPT_BYTES_PER_SECOND = 50_000;
+
+/**
+ * An output rate no healthy answer is slower than. A non-stream InvokeModel/Converse answers (headers
+ * included) only once the whole answer is ready, so a silent upstream looks like a slow one until then;
+ * but an answer of max_tokens cannot take longer than max_tokens at this rate (plus the first-byte
+ * timer). Past that the upstream is silent, not slow: the call moves on and its breaker learns, instead
+ * of waiting the 10-minute answer timeout that clients do not wait for (Node's fetch gives up after 5
+ * minutes, and the client leaving tells the breaker nothing). The Anthropic SDK reckons on 128k tokens
+ * an hour (~36/s) for its own non-stream timeout; this floor is under a third of that.
+ * Other rules were rejected: a first-byte timer alone cuts long healthy answers; the connection and
+ * the request were accepted like any other; a client leaving, even after a long silence, is as often
+ * its own short timeout on a long healthy answer.
+ */
+export const SLOWEST_TOKENS_PER_SECOND = 10;
+
+/** About how many bytes a Converse input's messages or system take: its strings and byte arrays, walked. */
+export function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (typeof value !== 'object' || value === null) return 8;
+  let size = 0;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) size += sizeOf(item);
+  return size;
+}
+
+/**
+ * The first-byte timer of one call (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, `ms`; 0: none): the setting,
+ * plus a second for each PROMPT_BYTES_PER_SECOND of the request. A large uncached prompt takes Bedrock
+ * longer to start on every region: cut at the setting's 20 s, it would be paid for (and waited on) once
+ * more on the next one. A non-stream call's first byte comes with the whole answer: plus max_tokens at
+ * SLOWEST_TOKENS_PER_SECOND.
+ */
+export function firstByteBound(
+  ms: number,
+  stream: boolean,
+  requestSize: (() => number) | undefined,
+  maxTokens: number | undefined,
+): number {
+  if (ms <= 0) return ms;
+  const prompt = requestSize ? Math.floor(requestSize() / PROMPT_BYTES_PER_SECOND) * 1000 : 0;
+  const answer = stream ? 0 : Math.ceil(((maxTokens ?? 0) * 1000) / SLOWEST_TOKENS_PER_SECOND);
+  return ms + prompt + answer;
+}
 
 /** A stream cut by the bound (the pool counts it against its upstream as a timeout). */
 export class StreamStartTimeout extends ApiError {
