@@ -371,9 +371,11 @@ export const SETTINGS = {
     // (the last attempt is not cut) nor an open breaker. Short enough for two cuts within the pool's
     // 60-s window, so a pool of three is covered.
     // A non-stream call gets it plus its max_tokens at 10 tokens/s (pool.ts SLOWEST_TOKENS_PER_SECOND).
+    // A single upstream that left a stream unanswered for the stream-start bound gives the model's next
+    // streams this, until one starts: each client retry waited the whole bound again (stream-start.ts).
     default: seconds(20),
     parse: integer(0, 3_600_000),
-    doc: 'with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (for Converse and InvokeModel streams: sent its first events) within this long (plus a second per 50 kB of the request) moves to the next upstream, while there is one to try; so does a non-stream call silent for that plus 100 ms per `max_tokens`, longer than any answer of its size takes (`0`: no limit)',
+    doc: "with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (Converse, InvokeModel streams: sent its first events) within this long (plus 1 s per 50 kB of request) moves to the next upstream while there is one, and so does a non-stream call silent for that plus 100 ms per `max_tokens`; one upstream: the bound of a model's streams after one reached the stream-start timeout, until one starts (`0`: none)",
   }),
   streamStartTimeoutMs: setting({
     env: ['ABPROXY_UPSTREAM_STREAM_START_TIMEOUT_MS'],

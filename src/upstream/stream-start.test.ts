@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BedrockRuntime } from './runtime.ts';
-import { StreamStartTimeout, withStreamStart } from './stream-start.ts';
+import { PROMPT_BYTES_PER_SECOND, StreamStartTimeout, withStreamStart } from './stream-start.ts';
 
 /** A runtime that never answers (but gives up when its signal aborts). */
 const silent = {
@@ -30,5 +30,66 @@ describe('withStreamStart', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     whole.abort(new Error('still waiting'));
     expect(await waiting).toMatchObject({ message: 'still waiting' });
+  });
+});
+
+describe('withStreamStart learns', () => {
+  /** A runtime whose streams start after `startsIn` ms, or never (undefined). */
+  const upstream = () => {
+    const state: { startsIn: number | undefined; calls: number } = { startsIn: undefined, calls: 0 };
+    const runtime = {
+      invokeModelStream: (_input: unknown, signal?: AbortSignal) => {
+        state.calls++;
+        const startsIn = state.startsIn;
+        return new Promise((resolve, reject) => {
+          const timer =
+            startsIn === undefined ? undefined : setTimeout(() => resolve({ stream: [] }), startsIn);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
+      },
+    } as unknown as BedrockRuntime;
+    return { state, runtime };
+  };
+  const timed = async (bounded: BedrockRuntime, modelId: string, body = '{}') => {
+    const started = performance.now();
+    const out = await bounded.invokeModelStream({ modelId, body }).catch((e: unknown) => e);
+    return { out, ms: performance.now() - started };
+  };
+
+  it('after a stream left unanswered for the whole bound, the next ones of that model get the first-byte timer until one starts', async () => {
+    const { state, runtime } = upstream();
+    const bounded = withStreamStart(runtime, 400, 30);
+
+    const first = await timed(bounded, 'm');
+    expect(first.out).toBeInstanceOf(StreamStartTimeout);
+    expect(first.ms).toBeGreaterThanOrEqual(390);
+    // A retry is not held the whole bound again: a 504 at the first-byte timer, saying why.
+    const retry = await timed(bounded, 'm');
+    expect(retry.ms).toBeLessThan(200);
+    expect(retry.out).toMatchObject({ status: 504, type: 'timeout_error' });
+    expect((retry.out as Error).message).toMatch(
+      /within 30 ms \(its last stream of m got no answer within 400 ms/,
+    );
+    // Another model has not been left unanswered: it has the whole bound.
+    expect((await timed(bounded, 'other')).ms).toBeGreaterThanOrEqual(390);
+
+    // The timer is prompt-sized: a large prompt slow to start (the upstream is back) is served.
+    state.startsIn = 150;
+    const large = await timed(bounded, 'm', JSON.stringify({ prompt: 'x'.repeat(PROMPT_BYTES_PER_SECOND) }));
+    expect(large.out).toMatchObject({ stream: [] });
+    // It started: the model has the whole bound again (a small prompt as slow is not cut either).
+    expect((await timed(bounded, 'm')).out).toMatchObject({ stream: [] });
+    state.startsIn = undefined;
+    expect((await timed(bounded, 'm')).ms).toBeGreaterThanOrEqual(390);
+  });
+
+  it('without a first-byte timer (0) every stream has the whole bound', async () => {
+    const { runtime } = upstream();
+    const bounded = withStreamStart(runtime, 200, 0);
+    expect((await timed(bounded, 'm')).ms).toBeGreaterThanOrEqual(190);
+    expect((await timed(bounded, 'm')).ms).toBeGreaterThanOrEqual(190);
   });
 });

@@ -6,6 +6,7 @@
  * stream (until it left one unanswered: withStreamStart). One timer and one error for both, and the
  * first-byte timer's size (firstByteBound).
  */
+import type { ConverseStreamCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
 import type { BedrockRuntime } from './runtime.ts';
 
@@ -60,19 +61,23 @@ export function firstByteBound(
 
 /** A stream cut by the bound (the pool counts it against its upstream as a timeout). */
 export class StreamStartTimeout extends ApiError {
-  constructor(ms: number) {
-    super('timeout_error', `Bedrock did not start answering within ${ms} ms`, { status: 504 });
+  constructor(ms: number, why = '') {
+    super('timeout_error', `Bedrock did not start answering within ${ms} ms${why}`, { status: 504 });
   }
 }
 
 /**
  * `call` given a signal that also aborts after `ms` (0: never); a call the bound cut rejects as
- * StreamStartTimeout. Once it resolved the timer is off (the stream lives on under the signal).
+ * StreamStartTimeout (`why` ends its message), and `onCut` hears `key`. Once it resolved the timer is
+ * off (the stream lives on under the signal).
  */
 export async function startedWithin<T>(
   ms: number,
   signal: AbortSignal | undefined,
   call: (signal: AbortSignal | undefined) => Promise<T>,
+  onCut?: (key: string) => void,
+  key = '',
+  why = '',
 ): Promise<T> {
   if (ms <= 0) return call(signal);
   const bound = new AbortController();
@@ -81,30 +86,89 @@ export async function startedWithin<T>(
     return await call(signal ? AbortSignal.any([signal, bound.signal]) : bound.signal);
   } catch (err) {
     // The upstream's own error is only the abort: what the client hears is why.
-    if (bound.signal.aborted && !signal?.aborted) throw new StreamStartTimeout(ms);
+    if (bound.signal.aborted && !signal?.aborted) {
+      onCut?.(key);
+      throw new StreamStartTimeout(ms, why);
+    }
     throw err;
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** The runtime with its stream calls under the bound (a single upstream's; the pool applies its own). */
-export function withStreamStart(runtime: BedrockRuntime, ms: number): BedrockRuntime {
+const bodyBytes = (input: { body: { length: number } }) => input.body.length;
+const converseBytes = (input: ConverseStreamCommandInput) => sizeOf(input.messages) + sizeOf(input.system);
+
+/** Models a single upstream keeps under suspicion at most (ids are the client's words). */
+const MAX_UNANSWERED = 256;
+
+/**
+ * The runtime with its stream calls under the bound (a single upstream's; the pool applies its own).
+ *
+ * It learns, as the pool's breakers do, per model: once the upstream has left a stream unanswered for
+ * the whole bound, that model's next streams get the first-byte timer instead (`firstByteMs`, sized by
+ * the prompt: firstByteBound) until one of them starts. Every client retry of a silent upstream waited
+ * the whole bound again: 9 minutes for the Anthropic SDK's 2 retries, over half an hour for Claude
+ * Code's 10, for one 504.
+ * Why a healthy slow start is not cut: a healthy upstream is never under suspicion (it starts streams
+ * within the bound, which is above the minute or two a 1M-token prompt takes); under suspicion the
+ * timer is the one the pool trusts to tell a silent region from a slow prompt, a second longer per
+ * 50 kB of prompt; and the first stream of the model that starts — any client's; a short prompt starts
+ * in seconds — lifts the suspicion, so a recovered upstream has the whole bound again at once. A healthy
+ * stream pays one branch for all this.
+ */
+export function withStreamStart(runtime: BedrockRuntime, ms: number, firstByteMs = 0): BedrockRuntime {
   if (ms <= 0) return runtime;
+  /** Models whose last stream the upstream left unanswered for the whole bound. */
+  const unanswered = new Set<string>();
+  const onCut =
+    firstByteMs > 0
+      ? (modelId: string) => {
+          if (unanswered.size >= MAX_UNANSWERED) unanswered.clear();
+          unanswered.add(modelId);
+        }
+      : undefined;
+  const suspected = (modelId: string | undefined) => unanswered.size > 0 && unanswered.has(modelId ?? '');
+  /** A stream of a suspected model: the prompt-sized first-byte timer; starting, it lifts the suspicion. */
+  const underSuspicion = async <T>(
+    modelId: string,
+    signal: AbortSignal | undefined,
+    promptBytes: number,
+    call: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> => {
+    const within = Math.min(
+      ms,
+      firstByteBound(firstByteMs, true, () => promptBytes, undefined),
+    );
+    const why = ` (its last stream of ${modelId} got no answer within ${ms} ms and none has started since: ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, longer for a larger prompt)`;
+    const answer = await startedWithin(within, signal, call, onCut, modelId, why);
+    unanswered.delete(modelId);
+    return answer;
+  };
+  const stream = <I extends { modelId?: string | undefined }, T>(
+    input: I,
+    promptBytes: (input: I) => number,
+    signal: AbortSignal | undefined,
+    call: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> =>
+    suspected(input.modelId)
+      ? underSuspicion(input.modelId ?? '', signal, promptBytes(input), call)
+      : startedWithin(ms, signal, call, onCut, input.modelId);
   return {
     converse: (input, signal) => runtime.converse(input, signal),
-    converseStream: (input, signal) => startedWithin(ms, signal, (s) => runtime.converseStream(input, s)),
+    converseStream: (input, signal) =>
+      stream(input, converseBytes, signal, (s) => runtime.converseStream(input, s)),
     invokeModel: (input, signal) => runtime.invokeModel(input, signal),
     invokeModelStream: (input, signal) =>
-      startedWithin(ms, signal, (s) => runtime.invokeModelStream(input, s)),
+      stream(input, bodyBytes, signal, (s) => runtime.invokeModelStream(input, s)),
     countTokens: (input, signal) => runtime.countTokens(input, signal),
     messagesApi: (input, signal) =>
       input.stream
-        ? startedWithin(ms, signal, (s) => runtime.messagesApi(input, s))
+        ? stream(input, bodyBytes, signal, (s) => runtime.messagesApi(input, s))
         : runtime.messagesApi(input, signal),
     forward: (input, signal) =>
       input.operation.endsWith('stream')
-        ? startedWithin(ms, signal, (s) => runtime.forward(input, s))
+        ? stream(input, bodyBytes, signal, (s) => runtime.forward(input, s))
         : runtime.forward(input, signal),
   };
 }

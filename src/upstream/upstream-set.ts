@@ -230,7 +230,7 @@ export function createUpstreams(settings: UpstreamSettings, hooks: UpstreamHooks
       hooks.wrapRuntime?.(single.runtime, { name: 'default', region: settings.region }) ?? single.runtime;
     return {
       // A silent region held a stream to the 10-minute answer timeout, past what clients wait for.
-      runtime: withStreamStart(runtime, settings.streamStartTimeoutMs),
+      runtime: withStreamStart(runtime, settings.streamStartTimeoutMs, settings.firstByteTimeoutMs),
       pool: undefined,
       catalogueRegion: settings.region,
       control: (region) => single.control(region),

@@ -400,6 +400,7 @@ describe('a region that misbehaves after accepting the call', () => {
       process.env.AWS_ENDPOINT_URL_BEDROCK = catalogue.url;
       const client = await clientOf(undefined, {
         streamStartTimeoutMs: 600,
+        firstByteTimeoutMs: 100,
         upstreamAnswerTimeoutMs: 2_000,
         upstreamHttp: http,
       });
@@ -418,6 +419,12 @@ describe('a region that misbehaves after accepting the call', () => {
       });
       // The Anthropic SDKs retry a 5xx unless told not to.
       expect(streamed.err.headers?.get('x-should-retry')).not.toBe('false');
+      // A retry is not held the whole bound again (each of a client's retries was): it gets the
+      // first-byte timer, until a stream of the model starts.
+      const retried = await call(true);
+      expect(retried.ms).toBeLessThan(500);
+      expect(retried.err.status).toBe(504);
+      expect(retried.err.error).toMatchObject({ error: { type: 'timeout_error' } });
       // A non-stream answer may take minutes: only the answer timeout bounds it.
       const whole = await call(false);
       expect(whole.err.status).toBe(504);
