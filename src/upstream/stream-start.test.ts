@@ -93,3 +93,23 @@ describe('withStreamStart learns', () => {
     expect((await timed(bounded, 'm')).ms).toBeGreaterThanOrEqual(190);
   });
 });
+
+describe('withStreamStart, non-stream calls', () => {
+  it('a call of known max_tokens is a 504 once no answer of its size could take that long; without max_tokens it waits', async () => {
+    // 20 ms, plus 1 token at SLOWEST_TOKENS_PER_SECOND (100 ms).
+    const bounded = withStreamStart(silent, 5_000, 20);
+    const started = performance.now();
+    const cut = await bounded
+      .invokeModel({ modelId: 'm', body: '{}', maxTokens: 1 })
+      .catch((e: unknown) => e);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(cut).toMatchObject({ status: 504, type: 'timeout_error' });
+    expect((cut as Error).message).toMatch(/within 120 ms \(no answer of max_tokens 1 takes that long/);
+
+    const client = new AbortController();
+    const waiting = bounded.invokeModel({ modelId: 'm', body: '{}' }, client.signal).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    client.abort(new Error('still waiting'));
+    expect(await waiting).toMatchObject({ message: 'still waiting' });
+  });
+});

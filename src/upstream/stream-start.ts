@@ -6,7 +6,7 @@
  * stream (until it left one unanswered: withStreamStart). One timer and one error for both, and the
  * first-byte timer's size (firstByteBound).
  */
-import type { ConverseStreamCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import type { ConverseCommandInput, ConverseStreamCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError } from '../anthropic/errors.ts';
 import type { BedrockRuntime } from './runtime.ts';
 
@@ -97,15 +97,21 @@ export async function startedWithin<T>(
 }
 
 const bodyBytes = (input: { body: { length: number } }) => input.body.length;
-const converseBytes = (input: ConverseStreamCommandInput) => sizeOf(input.messages) + sizeOf(input.system);
+const converseBytes = (input: ConverseStreamCommandInput | ConverseCommandInput) =>
+  sizeOf(input.messages) + sizeOf(input.system);
 
 /** Models a single upstream keeps under suspicion at most (ids are the client's words). */
 const MAX_UNANSWERED = 256;
 
 /**
- * The runtime with its stream calls under the bound (a single upstream's; the pool applies its own).
+ * The runtime of a single upstream with its calls bounded (the pool applies its own bounds): streams by
+ * the stream-start bound `ms`; non-stream calls of known max_tokens by the pool's bound for them
+ * (firstByteBound: `firstByteMs`, plus the prompt, plus max_tokens at SLOWEST_TOKENS_PER_SECOND), past
+ * which no answer of that size is slow: the upstream is silent. Unbounded, such a call waited the
+ * 10-minute answer timeout while Node's fetch gives up on headers after 5: the Anthropic SDK's retries
+ * ended as a connection error after a quarter of an hour.
  *
- * It learns, as the pool's breakers do, per model: once the upstream has left a stream unanswered for
+ * Streams learn, as the pool's breakers do, per model: once the upstream has left a stream unanswered for
  * the whole bound, that model's next streams get the first-byte timer instead (`firstByteMs`, sized by
  * the prompt: firstByteBound) until one of them starts. Every client retry of a silent upstream waited
  * the whole bound again: 9 minutes for the Anthropic SDK's 2 retries, over half an hour for Claude
@@ -118,7 +124,7 @@ const MAX_UNANSWERED = 256;
  * stream pays one branch for all this.
  */
 export function withStreamStart(runtime: BedrockRuntime, ms: number, firstByteMs = 0): BedrockRuntime {
-  if (ms <= 0) return runtime;
+  if (ms <= 0 && firstByteMs <= 0) return runtime;
   /** Models whose last stream the upstream left unanswered for the whole bound. */
   const unanswered = new Set<string>();
   const onCut =
@@ -154,21 +160,37 @@ export function withStreamStart(runtime: BedrockRuntime, ms: number, firstByteMs
     suspected(input.modelId)
       ? underSuspicion(input.modelId ?? '', signal, promptBytes(input), call)
       : startedWithin(ms, signal, call, onCut, input.modelId);
+  const whole = <I, T>(
+    input: I,
+    promptBytes: (input: I) => number,
+    maxTokens: number | undefined,
+    signal: AbortSignal | undefined,
+    call: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> => {
+    if (maxTokens === undefined || firstByteMs <= 0) return call(signal);
+    const within = firstByteBound(firstByteMs, false, () => promptBytes(input), maxTokens);
+    const why = ` (no answer of max_tokens ${maxTokens} takes that long: ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, plus a second per 50 kB of request and ${SLOWEST_TOKENS_PER_SECOND} tokens a second)`;
+    return startedWithin(within, signal, call, undefined, '', why);
+  };
   return {
-    converse: (input, signal) => runtime.converse(input, signal),
+    converse: (input, signal) =>
+      whole(input, converseBytes, input.inferenceConfig?.maxTokens, signal, (s) =>
+        runtime.converse(input, s),
+      ),
     converseStream: (input, signal) =>
       stream(input, converseBytes, signal, (s) => runtime.converseStream(input, s)),
-    invokeModel: (input, signal) => runtime.invokeModel(input, signal),
+    invokeModel: (input, signal) =>
+      whole(input, bodyBytes, input.maxTokens, signal, (s) => runtime.invokeModel(input, s)),
     invokeModelStream: (input, signal) =>
       stream(input, bodyBytes, signal, (s) => runtime.invokeModelStream(input, s)),
     countTokens: (input, signal) => runtime.countTokens(input, signal),
     messagesApi: (input, signal) =>
       input.stream
         ? stream(input, bodyBytes, signal, (s) => runtime.messagesApi(input, s))
-        : runtime.messagesApi(input, signal),
+        : whole(input, bodyBytes, input.maxTokens, signal, (s) => runtime.messagesApi(input, s)),
     forward: (input, signal) =>
       input.operation.endsWith('stream')
         ? stream(input, bodyBytes, signal, (s) => runtime.forward(input, s))
-        : runtime.forward(input, signal),
+        : whole(input, bodyBytes, input.maxTokens, signal, (s) => runtime.forward(input, s)),
   };
 }

@@ -404,10 +404,10 @@ describe('a region that misbehaves after accepting the call', () => {
         upstreamAnswerTimeoutMs: 2_000,
         upstreamHttp: http,
       });
-      const call = async (stream: boolean) => {
+      const call = async (stream: boolean, maxTokens = 50) => {
         const started = performance.now();
         const err = (await client.messages
-          .create({ model: CLAUDE, max_tokens: 50, messages: ask('x'), stream })
+          .create({ model: CLAUDE, max_tokens: maxTokens, messages: ask('x'), stream })
           .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
         return { err, ms: performance.now() - started };
       };
@@ -425,10 +425,17 @@ describe('a region that misbehaves after accepting the call', () => {
       expect(retried.ms).toBeLessThan(500);
       expect(retried.err.status).toBe(504);
       expect(retried.err.error).toMatchObject({ error: { type: 'timeout_error' } });
-      // A non-stream answer may take minutes: only the answer timeout bounds it.
+      // A non-stream answer may take minutes: its max_tokens bounds it (the first-byte timeout plus
+      // 100 ms a token: 5.1 s for 50, past the answer timeout), as behind a pool.
       const whole = await call(false);
       expect(whole.err.status).toBe(504);
       expect(whole.ms).toBeGreaterThan(1_800);
+      // One token: 200 ms, well before the 2-s answer timeout (it held the SDK past Node's 5-minute
+      // wait for headers, each retry, until a connection error).
+      const short = await call(false, 1);
+      expect(short.ms).toBeLessThan(1_500);
+      expect(short.err.status).toBe(504);
+      expect(short.err.error).toMatchObject({ error: { type: 'timeout_error' } });
       expect(silent.connections()).toBeGreaterThanOrEqual(2);
     },
   );
