@@ -492,18 +492,42 @@ export class UpstreamPool implements BedrockRuntime {
       // wait for (Node's fetch gives up on headers after 5 minutes): they left, and no breaker learnt.
       // A non-stream call is given up the same way once it waited longer than any answer of its
       // max_tokens takes (SLOWEST_TOKENS_PER_SECOND); unknown max_tokens, never.
-      const failover =
+      // The bound without the prompt's share, which is a walk of the whole request: that is measured
+      // only if this bound runs out (`more`), as the common call, answered in time, never needs it.
+      const baseBound = this.#firstByteTimeoutFor(stream, undefined, maxTokens);
+      let failover =
         (stream || maxTokens !== undefined) &&
         this.#firstByteTimeoutMs > 0 &&
         attempts < this.#maxAttempts &&
         // An upstream after it that its breaker would let through (one skipped is no elsewhere).
         order.slice(order.indexOf(member) + 1).some((m) => this.#breaker(m, modelId).admits) &&
         // A non-stream cut gives its wait back to the deadline (below): its bound is minutes, not seconds.
-        (!stream || started + firstByteBound() < deadline);
-      const startWithin = failover ? firstByteBound() : stream ? this.#streamStartTimeoutMs : 0;
+        (!stream || started + baseBound < deadline);
+      const startWithin = failover ? baseBound : stream ? this.#streamStartTimeoutMs : 0;
+      const more =
+        failover && requestSize
+          ? () => {
+              const full = firstByteBound();
+              // A stream whose prompt-sized bound passes the deadline is the last attempt after all:
+              // it gets the stream-start bound, not a cut the next upstream could not follow.
+              if (stream && started + full >= deadline) {
+                failover = false;
+                return Math.max(0, this.#streamStartTimeoutMs - baseBound);
+              }
+              return full - baseBound;
+            }
+          : undefined;
       const calledId = keepModelId ? modelId : member.profileFor(modelId);
       try {
-        const answer = await startedWithin(startWithin, signal, (s) => send(member.runtime, calledId, s));
+        const answer = await startedWithin(
+          startWithin,
+          signal,
+          (s) => send(member.runtime, calledId, s),
+          undefined,
+          '',
+          '',
+          more,
+        );
         if (cut.length > 0) judgeCuts(this.#now() - started >= firstByteBound());
         // A stream's breaker hears how it ended (#loadedUntilDone), not just that it began; but a probe
         // that began answering closes it at once (the region is back), so no stream left unread can

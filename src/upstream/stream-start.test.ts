@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { BedrockRuntime } from './runtime.ts';
-import { PROMPT_BYTES_PER_SECOND, StreamStartTimeout, withStreamStart } from './stream-start.ts';
+import {
+  PROMPT_BYTES_PER_SECOND,
+  StreamStartTimeout,
+  startedWithin,
+  withStreamStart,
+} from './stream-start.ts';
 
 /** A runtime that never answers (but gives up when its signal aborts). */
 const silent = {
@@ -111,5 +116,36 @@ describe('withStreamStart, non-stream calls', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     client.abort(new Error('still waiting'));
     expect(await waiting).toMatchObject({ message: 'still waiting' });
+  });
+});
+
+describe('startedWithin', () => {
+  const never = (signal: AbortSignal | undefined) =>
+    new Promise<never>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
+
+  it('asks `more` only once the bound ran out, and waits that much longer before the 504', async () => {
+    let asked = 0;
+    const more = () => {
+      asked++;
+      return 80;
+    };
+    // Answered in time: the prompt's share is never measured.
+    await startedWithin(40, undefined, async () => 'ok', undefined, '', '', more);
+    expect(asked).toBe(0);
+    const began = performance.now();
+    const err = await startedWithin(40, undefined, never, undefined, '', '', more).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StreamStartTimeout);
+    expect((err as Error).message).toContain('within 120 ms');
+    expect(asked).toBe(1);
+    expect(performance.now() - began).toBeGreaterThanOrEqual(115);
+  });
+
+  it("the client's leaving aborts the call, and is not a 504", async () => {
+    const client = new AbortController();
+    const pending = startedWithin(5_000, client.signal, never).catch((e: unknown) => e);
+    client.abort(new Error('client gone'));
+    const err = await pending;
+    expect(err).not.toBeInstanceOf(StreamStartTimeout);
+    expect((err as Error).message).toBe('client gone');
   });
 });
