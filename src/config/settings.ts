@@ -373,10 +373,11 @@ export const SETTINGS = {
     // A non-stream call gets it plus its max_tokens at 10 tokens/s (pool.ts SLOWEST_TOKENS_PER_SECOND).
     // A single upstream that left a stream unanswered for the stream-start bound gives the model's next
     // streams this, until one starts: each client retry waited the whole bound again (stream-start.ts).
-    // Its non-stream calls get the max_tokens bound too: they outlasted Node's 5-minute wait for headers.
+    // Its non-stream calls get the max_tokens bound too, as does a pool's last attempt: they outlasted
+    // Node's 5-minute wait for headers.
     default: seconds(20),
     parse: integer(0, 3_600_000),
-    doc: "with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (Converse, InvokeModel streams: sent its first events) within this long (+1 s per 50 kB of body) moves to the next upstream while there is one, and so does a non-stream call silent for that plus 100 ms per `max_tokens`; one upstream: that call fails as a 504, as do a model's streams once one hit the stream-start bound, until one starts (`0`: none)",
+    doc: "with `ABPROXY_UPSTREAMS`: a stream whose upstream has not answered (Converse, InvokeModel streams: sent its first events) within this long (+1 s per 50 kB of body) moves to the next upstream while there is one, and so does a non-stream call silent for that plus 100 ms per `max_tokens` (the last upstream it may try: a 504); one upstream: such a non-stream call fails as a 504, as do a model's streams once one hit the stream-start bound, until one starts (`0`: none)",
   }),
   streamStartTimeoutMs: setting({
     env: ['ABPROXY_UPSTREAM_STREAM_START_TIMEOUT_MS'],

@@ -503,9 +503,18 @@ export class UpstreamPool implements BedrockRuntime {
         order.slice(order.indexOf(member) + 1).some((m) => this.#breaker(m, modelId).admits) &&
         // A non-stream cut gives its wait back to the deadline (below): its bound is minutes, not seconds.
         (!stream || started + baseBound < deadline);
-      const startWithin = failover ? baseBound : stream ? this.#streamStartTimeoutMs : 0;
+      // The last attempt of a non-stream call of known max_tokens keeps that bound too, as a single
+      // upstream's calls do: past it the upstream is silent (a 504), not the 10-minute answer timeout.
+      const lastWholeBound = !stream && maxTokens !== undefined && this.#firstByteTimeoutMs > 0;
+      const startWithin = failover
+        ? baseBound
+        : stream
+          ? this.#streamStartTimeoutMs
+          : lastWholeBound
+            ? baseBound
+            : 0;
       const more =
-        failover && requestSize
+        (failover || lastWholeBound) && requestSize
           ? () => {
               const full = firstByteBound();
               // A stream whose prompt-sized bound passes the deadline is the last attempt after all:

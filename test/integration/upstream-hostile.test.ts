@@ -249,6 +249,30 @@ describe('a region that misbehaves after accepting the call', () => {
     expect(silent.connections()).toBe(3);
   });
 
+  it('every region silent: the last attempt of a non-stream call ends at its max_tokens bound too, a 504 (it waited the 10-minute answer timeout)', async () => {
+    const first = await silentServer();
+    const second = await silentServer();
+    const catalogue = await startEmulator({ port: 0 });
+    open.push(catalogue);
+    setEmulatorCredentials();
+    const upstreams = parseUpstreams(
+      [
+        { name: 'first', region: 'us-east-1', endpoint: first.url, controlEndpoint: catalogue.url },
+        { name: 'second', region: 'us-west-2', endpoint: second.url, controlEndpoint: catalogue.url },
+      ],
+      'ABPROXY_UPSTREAMS',
+    );
+    const client = await clientOf(upstreams, { firstByteTimeoutMs: 200 });
+    const started = performance.now();
+    // 200 ms + 10 tokens at 10 tokens/s = 1.2 s on each region.
+    const err = await client.messages
+      .create({ model: CLAUDE, max_tokens: 10, messages: ask('hello') })
+      .catch((e: unknown) => e);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(504);
+    expect(performance.now() - started).toBeLessThan(6_000);
+    expect([first.connections(), second.connections()]).toEqual([1, 1]);
+  });
+
   it('the Bedrock-format door: a non-stream Converse or InvokeModel moves on from a silent region at the bound its max_tokens gives', async () => {
     const silent = await silentServer();
     const { client } = await pair({ endpoint: silent.url }, { firstByteTimeoutMs: 200 });
