@@ -506,13 +506,7 @@ export class UpstreamPool implements BedrockRuntime {
       // The last attempt of a non-stream call of known max_tokens keeps that bound too, as a single
       // upstream's calls do: past it the upstream is silent (a 504), not the 10-minute answer timeout.
       const lastWholeBound = !stream && maxTokens !== undefined && this.#firstByteTimeoutMs > 0;
-      const startWithin = failover
-        ? baseBound
-        : stream
-          ? this.#streamStartTimeoutMs
-          : lastWholeBound
-            ? baseBound
-            : 0;
+      const startWithin = failover || lastWholeBound ? baseBound : stream ? this.#streamStartTimeoutMs : 0;
       const more =
         (failover || lastWholeBound) && requestSize
           ? () => {

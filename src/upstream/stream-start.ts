@@ -40,6 +40,11 @@ export function sizeOf(value: unknown): number {
   return size;
 }
 
+/** What a prompt of `bytes` adds to the first-byte bound: a second per PROMPT_BYTES_PER_SECOND. */
+export function promptShare(bytes: number): number {
+  return Math.floor(bytes / PROMPT_BYTES_PER_SECOND) * 1000;
+}
+
 /**
  * The first-byte timer of one call (ABPROXY_UPSTREAM_FIRST_BYTE_TIMEOUT_MS, `ms`; 0: none): the setting,
  * plus a second for each PROMPT_BYTES_PER_SECOND of the request. A large uncached prompt takes Bedrock
@@ -47,11 +52,6 @@ export function sizeOf(value: unknown): number {
  * more on the next one. A non-stream call's first byte comes with the whole answer: plus max_tokens at
  * SLOWEST_TOKENS_PER_SECOND.
  */
-/** What a prompt of `bytes` adds to the first-byte bound: a second per PROMPT_BYTES_PER_SECOND. */
-export function promptShare(bytes: number): number {
-  return Math.floor(bytes / PROMPT_BYTES_PER_SECOND) * 1000;
-}
-
 export function firstByteBound(
   ms: number,
   stream: boolean,

@@ -18,7 +18,7 @@ import { toBedrockFault } from '../../upstream/bedrock-faults.ts';
 import { attributionOf } from '../../usage/attribution.ts';
 import { boundText } from '../../usage/bounds.ts';
 import { uuidv7 } from '../../usage/ids.ts';
-import { costUsd, type PriceTable } from '../../usage/prices.ts';
+import { costUsd, type PriceTable, type TokenCounts } from '../../usage/prices.ts';
 import type { UsageSpool } from '../../usage/spool.ts';
 import type { UsageRecord } from '../../usage/types.ts';
 import { doorOperation } from '../bedrock/paths.ts';
@@ -106,11 +106,16 @@ function tokenCounts(tokens: Usage | undefined) {
   };
 }
 
-/** USD of a call's tokens and the web searches the gateway ran for it. */
-function usageCost(deps: MeteringDeps, resolvedModel: string, tokens: Usage): number {
+/** USD of a call's tokens (none without a model) and of the web searches the gateway ran for it. */
+function usageCost(
+  deps: MeteringDeps,
+  pricedModel: string | undefined,
+  counts: TokenCounts,
+  tokens: Usage | undefined,
+): number {
   return (
-    costUsd(resolvedModel, tokenCounts(tokens), deps.prices) +
-    (tokens.server_tool_use?.web_search_requests ?? 0) * (deps.webSearchCostUsd ?? 0)
+    (pricedModel ? costUsd(pricedModel, counts, deps.prices) : 0) +
+    (tokens?.server_tool_use?.web_search_requests ?? 0) * (deps.webSearchCostUsd ?? 0)
   );
 }
 
@@ -157,7 +162,7 @@ class UsageMeter implements Meter {
     if (budgetUsd === undefined || !budget) return;
     const worst =
       costUsd(pricedModel, { ...NO_TOKENS, inputTokens, outputTokens: maxTokens }, prices) +
-      (spent ? usageCost(this.#deps, pricedModel, spent) : 0);
+      (spent ? usageCost(this.#deps, pricedModel, tokenCounts(spent), spent) : 0);
     try {
       this.budgetHold = budget.hold(this.caller.keyId, budgetUsd, worst, this.budgetHold);
     } catch (err) {
@@ -223,9 +228,7 @@ class UsageMeter implements Meter {
       status,
       requestId: this.#ctx.requestId,
       stream: info?.stream ?? false,
-      costUsd:
-        (info ? costUsd(info.pricedModel ?? info.resolvedModel, counts, this.#deps.prices) : 0) +
-        (tokens?.server_tool_use?.web_search_requests ?? 0) * (this.#deps.webSearchCostUsd ?? 0),
+      costUsd: usageCost(this.#deps, info && (info.pricedModel ?? info.resolvedModel), counts, tokens),
     };
     // With several upstreams: the id the serving upstream called (its own region's profile).
     if (info) record.resolvedModel = boundText(this.#ctx.upstream?.called ?? info.resolvedModel);
